@@ -1,0 +1,155 @@
+"""Frozen, versioned event contracts: the only language services share.
+
+Routing keys are `<service>.<event>.v<version>`. A new version is a new class; consumers keep
+accepting the previous version while a deploy rolls out. Events carry ids and facts, never ORM rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar, TypeVar
+
+from services.kernel.envelope import Envelope, UndecodableMessage
+
+E = TypeVar("E", bound="Event")
+
+
+@dataclass(frozen=True)
+class Event:
+    TYPE: ClassVar[str]
+    VERSION: ClassVar[int]
+
+    @classmethod
+    def routing_key(cls) -> str:
+        return f"{cls.TYPE}.v{cls.VERSION}"
+
+    def to_payload(self) -> dict[str, Any]:
+        return _jsonable(dataclasses.asdict(self))
+
+    @classmethod
+    def from_envelope(cls: type[E], envelope: Envelope) -> E:
+        if envelope.type != cls.TYPE or envelope.version != cls.VERSION:
+            raise UndecodableMessage(f"expected {cls.routing_key()}, got {envelope.routing_key}")
+        try:
+            return cls._from_payload(envelope.payload)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise UndecodableMessage(f"bad payload for {cls.routing_key()}: {exc}") from exc
+
+    @classmethod
+    def _from_payload(cls: type[E], payload: dict[str, Any]) -> E:
+        return cls(**payload)
+
+    def envelope(self, tenant_id: uuid.UUID, correlation_id: str = "") -> Envelope:
+        return Envelope(
+            type=self.TYPE,
+            version=self.VERSION,
+            tenant_id=tenant_id,
+            payload=self.to_payload(),
+            correlation_id=correlation_id,
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (uuid.UUID, date)):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
+    return value
+
+
+@dataclass(frozen=True)
+class BatchReceived(Event):
+    """Ingest's own work item: a raw file is stored and waits for processing."""
+
+    TYPE: ClassVar[str] = "ingest.batch_received"
+    VERSION: ClassVar[int] = 1
+    batch_id: str
+
+
+@dataclass(frozen=True)
+class BatchAccepted(Event):
+    TYPE: ClassVar[str] = "ingest.batch_accepted"
+    VERSION: ClassVar[int] = 1
+    batch_id: str
+    filename: str
+    data_rows: int
+    accepted: int
+    accepted_total_cents: int
+    duplicates: int
+    conflicts: int
+    rejected: dict[str, int]
+
+
+@dataclass(frozen=True)
+class PositionFact:
+    position_id: str
+    debtor_id: str
+    fiscal_code: str
+    debtor_name: str
+    revenue_type: str
+    year: int
+    act_number: str
+    amount_cents: int
+
+
+MAX_POSITIONS_PER_EVENT = 500
+
+
+@dataclass(frozen=True)
+class PositionsRegistered(Event):
+    TYPE: ClassVar[str] = "ingest.positions_registered"
+    VERSION: ClassVar[int] = 1
+    batch_id: str
+    chunk: int
+    chunks: int
+    positions: tuple[PositionFact, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.positions) > MAX_POSITIONS_PER_EVENT:
+            raise ValueError(f"at most {MAX_POSITIONS_PER_EVENT} positions per event")
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> PositionsRegistered:
+        return cls(
+            batch_id=payload["batch_id"],
+            chunk=int(payload["chunk"]),
+            chunks=int(payload["chunks"]),
+            positions=tuple(PositionFact(**p) for p in payload["positions"]),
+        )
+
+
+@dataclass(frozen=True)
+class OutcomeRecorded(Event):
+    TYPE: ClassVar[str] = "contact.outcome_recorded"
+    VERSION: ClassVar[int] = 1
+    contact_id: str
+    debtor_id: str
+    outcome: str
+    operator: str
+    recorded_at: str
+
+
+@dataclass(frozen=True)
+class PaymentReceived(Event):
+    TYPE: ClassVar[str] = "payments.payment_received"
+    VERSION: ClassVar[int] = 1
+    payment_id: str
+    position_id: str
+    debtor_id: str
+    amount_cents: int
+    paid_on: str
+    recorded_by: str
+
+
+ALL_EVENTS: tuple[type[Event], ...] = (
+    BatchReceived,
+    BatchAccepted,
+    PositionsRegistered,
+    OutcomeRecorded,
+    PaymentReceived,
+)

@@ -1,0 +1,132 @@
+"""Database access: one engine per service role, and the unit of work that owns each transaction.
+
+The tenant is set per transaction with `set_config('app.tenant_id', …, true)`, never per session, so
+a pooled connection cannot carry one tenant's setting into the next request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from services.kernel.envelope import Envelope
+
+
+def outbox_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("message_id", sa.Uuid, nullable=False, unique=True),
+        sa.Column("tenant_id", sa.Uuid, nullable=False),
+        sa.Column("routing_key", sa.Text, nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("sent_at", sa.DateTime(timezone=True)),
+    )
+
+
+def inbox_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("message_id", sa.Uuid, primary_key=True),
+        sa.Column("tenant_id", sa.Uuid, nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+
+
+class Database:
+    """A service's connection pool, logged in as that service's application role."""
+
+    def __init__(self, url: str, metadata: sa.MetaData, pool_size: int = 5) -> None:
+        self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, pool_pre_ping=True)
+        self.metadata = metadata
+        self.outbox = metadata.tables[f"{metadata.schema}.outbox"]
+        self.inbox = metadata.tables[f"{metadata.schema}.inbox"]
+
+    def unit_of_work(self, tenant_id: uuid.UUID | None, correlation_id: str = "") -> UnitOfWork:
+        return UnitOfWork(self, tenant_id, correlation_id)
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction, scoped to one tenant; rolls back unless `commit()` was called."""
+
+    def __init__(self, db: Database, tenant_id: uuid.UUID | None, correlation_id: str) -> None:
+        self.db = db
+        self.tenant_id = tenant_id
+        self.correlation_id = correlation_id
+        self._conn: AsyncConnection | None = None
+        self._committed = False
+
+    @property
+    def conn(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("unit of work not entered")
+        return self._conn
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._conn = await self.db.engine.connect()
+        await self._conn.begin()
+        if self.tenant_id is not None:
+            await self._conn.execute(
+                sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(self.tenant_id)}
+            )
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        conn = self.conn
+        try:
+            if not self._committed and conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+            self._conn = None
+
+    async def commit(self) -> None:
+        await self.conn.commit()
+        self._committed = True
+
+    async def publish(self, envelopes: Sequence[Envelope]) -> None:
+        """Write events to this service's outbox, in this transaction."""
+        if not envelopes:
+            return
+        rows = [
+            {
+                "message_id": e.message_id,
+                "tenant_id": e.tenant_id,
+                "routing_key": e.routing_key,
+                "body": e.encode(),
+            }
+            for e in envelopes
+        ]
+        await self.conn.execute(sa.insert(self.db.outbox), rows)
+
+    async def claim_message(self, consumer: str, message_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
+        """Record the message in the inbox; False if this consumer already handled it."""
+        stmt = (
+            pg_insert(self.db.inbox)
+            .values(consumer=consumer, message_id=message_id, tenant_id=tenant_id)
+            .on_conflict_do_nothing()
+            .returning(self.db.inbox.c.message_id)
+        )
+        return (await self.conn.execute(stmt)).first() is not None
+
+    async def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
+        return await self.conn.execute(statement, params)

@@ -1,0 +1,155 @@
+"""Outbox relay and inbox-guarded consumers on top of a `Bus`."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from services.kernel.bus import Bus, IncomingMessage, OutgoingMessage, QueueSpec, RawHandler, Subscription
+from services.kernel.db import Database, UnitOfWork
+from services.kernel.envelope import Envelope, UndecodableMessage
+from services.kernel.logs import correlation_var, tenant_var
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A named consumer: its durable queue receives the routing keys it has handlers for."""
+
+    name: str
+    handlers: Mapping[str, EventHandler]
+
+    def queue(self, prefix: str) -> QueueSpec:
+        return QueueSpec(f"{prefix}.{self.name}", tuple(sorted(self.handlers)))
+
+
+def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
+    """Decode, then run the handler in its own tenant-scoped transaction guarded by the inbox."""
+
+    async def handle(message: IncomingMessage) -> None:
+        envelope = Envelope.decode(message.body)
+        handler = consumer.handlers.get(envelope.routing_key)
+        if handler is None:
+            raise UndecodableMessage(f"{consumer.name} has no handler for {envelope.routing_key}")
+        tenant_token = tenant_var.set(str(envelope.tenant_id))
+        corr_token = correlation_var.set(envelope.correlation_id or envelope.message_id.hex)
+        try:
+            async with db.unit_of_work(envelope.tenant_id, envelope.correlation_id) as uow:
+                if not await uow.claim_message(consumer.name, envelope.message_id, envelope.tenant_id):
+                    log.info(
+                        "duplicate delivery skipped",
+                        extra={"fields": {"message_id": str(envelope.message_id)}},
+                    )
+                    return
+                await handler(uow, envelope)
+                await uow.commit()
+        finally:
+            tenant_var.reset(tenant_token)
+            correlation_var.reset(corr_token)
+
+    return handle
+
+
+async def start_consumers(
+    bus: Bus, db: Database, consumers: list[Consumer], prefix: str
+) -> list[Subscription]:
+    return [await bus.consume(c.queue(prefix), inbox_handler(db, c)) for c in consumers]
+
+
+def asyncpg_dsn(url: str) -> str:
+    return sa.engine.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class OutboxRelay:
+    """Publishes a service's outbox rows in order, marking them sent only after the broker confirmed.
+
+    Rows are taken with `FOR UPDATE SKIP LOCKED`, so several relays can run side by side; the relay
+    wakes on `NOTIFY <schema>_outbox` and polls as a fallback.
+    """
+
+    def __init__(
+        self, url: str, schema: str, bus: Bus, batch_size: int = 200, poll_seconds: float = 1.0
+    ) -> None:
+        self.url = url
+        self.schema = schema
+        self.bus = bus
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.engine: AsyncEngine = create_async_engine(url, pool_size=2)
+        self._wake = asyncio.Event()
+
+    async def run_once(self) -> int:
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    sa.text(
+                        f"SELECT id, message_id, routing_key, body FROM {self.schema}.outbox "
+                        "WHERE sent_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
+                    ),
+                    {"n": self.batch_size},
+                )
+            ).all()
+            if not rows:
+                return 0
+            await self.bus.publish_many(
+                [OutgoingMessage(r.routing_key, bytes(r.body), str(r.message_id)) for r in rows]
+            )
+            await conn.execute(
+                sa.text(f"UPDATE {self.schema}.outbox SET sent_at = now() WHERE id = ANY(:ids)"),
+                {"ids": [r.id for r in rows]},
+            )
+        return len(rows)
+
+    async def drain(self) -> int:
+        total = 0
+        while n := await self.run_once():
+            total += n
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        listener = await self._listen()
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await self.run_once()
+                except Exception:
+                    log.exception("outbox relay failed", extra={"fields": {"schema": self.schema}})
+                    sent = 0
+                    await asyncio.sleep(self.poll_seconds)
+                if sent:
+                    continue
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(_first(self._wake.wait(), stop.wait()), self.poll_seconds)
+        finally:
+            if listener is not None:
+                await listener.close()
+            await self.engine.dispose()
+
+    async def _listen(self) -> asyncpg.Connection | None:
+        try:
+            conn = await asyncpg.connect(asyncpg_dsn(self.url))
+            await conn.add_listener(f"{self.schema}_outbox", lambda *_: self._wake.set())
+            return conn
+        except (OSError, asyncpg.PostgresError):
+            log.warning("LISTEN unavailable, polling only", extra={"fields": {"schema": self.schema}})
+            return None
+
+
+async def _first(*aws: Awaitable[object]) -> None:
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            t.cancel()

@@ -1,0 +1,148 @@
+"""Roles, schemas and Alembic migrations.
+
+Migrations run as the owner role `riscossa_owner`; each service connects as its own application
+role `riscossa_<service>` (no superuser, no BYPASSRLS, rights on its own schema only), and its outbox
+relay as `riscossa_<service>_relay` (rights on that outbox only).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+OWNER_ROLE = "riscossa_owner"
+TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+
+
+def app_role(service: str) -> str:
+    return f"riscossa_{service}"
+
+
+def relay_role(service: str) -> str:
+    return f"riscossa_{service}_relay"
+
+
+def role_url(admin_url: str, role: str, password: str) -> str:
+    url = sa.engine.make_url(admin_url).set(drivername="postgresql+asyncpg", username=role, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+def tenant_rls(schema: str, table: str) -> list[str]:
+    """SQL enabling and forcing row-level security on a tenant-owned table."""
+    qualified = f"{schema}.{table}"
+    return [
+        f"ALTER TABLE {qualified} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {qualified} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY tenant_isolation ON {qualified} USING (tenant_id = {TENANT_EXPR}) "
+        f"WITH CHECK (tenant_id = {TENANT_EXPR})",
+    ]
+
+
+def outbox_inbox_sql(schema: str) -> list[str]:
+    """RLS on the outbox and inbox, the relay's own policy and the NOTIFY trigger."""
+    relay = relay_role(schema)
+    return [
+        *tenant_rls(schema, "outbox"),
+        *tenant_rls(schema, "inbox"),
+        f"CREATE POLICY relay_all ON {schema}.outbox TO {relay} USING (true) WITH CHECK (true)",
+        f"""CREATE FUNCTION {schema}.notify_outbox() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN PERFORM pg_notify('{schema}_outbox', ''); RETURN NULL; END $$""",
+        f"""CREATE TRIGGER outbox_notify AFTER INSERT ON {schema}.outbox
+            FOR EACH STATEMENT EXECUTE FUNCTION {schema}.notify_outbox()""",
+    ]
+
+
+def _ensure_role(name: str, login: bool, password: str | None) -> list[str]:
+    attrs = "LOGIN" if login else "NOLOGIN"
+    pw = f" PASSWORD '{password}'" if password else ""
+    return [
+        f"""DO $$ BEGIN CREATE ROLE {name} {attrs} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE{pw};
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$""",
+        f"ALTER ROLE {name} {attrs} NOSUPERUSER NOBYPASSRLS{pw}",
+    ]
+
+
+def bootstrap_sql(services: list[str], password: str, database: str) -> list[str]:
+    sql = _ensure_role(OWNER_ROLE, False, None)
+    for svc in services:
+        sql += _ensure_role(app_role(svc), True, password)
+        sql += _ensure_role(relay_role(svc), True, password)
+        sql.append(f'GRANT CONNECT ON DATABASE "{database}" TO {app_role(svc)}, {relay_role(svc)}')
+        sql.append(f"CREATE SCHEMA IF NOT EXISTS {svc} AUTHORIZATION {OWNER_ROLE}")
+    return sql
+
+
+def grants_sql(service: str) -> list[str]:
+    app, relay = app_role(service), relay_role(service)
+    return [
+        f"GRANT USAGE ON SCHEMA {service} TO {app}, {relay}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {service} TO {app}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {service} TO {app}",
+        f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {service} TO {app}",
+        f"REVOKE ALL ON {service}.alembic_version FROM {app}",
+        f"GRANT SELECT, UPDATE ON {service}.outbox TO {relay}",
+    ]
+
+
+async def migrate(admin_url: str, services: list[str], password: str) -> None:
+    """Create roles and schemas, then run every service's migrations as the owner role."""
+    engine = create_async_engine(admin_url)
+    try:
+        async with engine.connect() as conn:
+            database = (await conn.execute(sa.text("SELECT current_database()"))).scalar_one()
+            await conn.execute(sa.text("SELECT pg_advisory_lock(764012)"))
+            try:
+                for statement in bootstrap_sql(services, password, database):
+                    await conn.execute(sa.text(statement))
+                await conn.commit()
+                for svc in services:
+                    await conn.execute(sa.text(f"SET ROLE {OWNER_ROLE}"))
+                    await conn.run_sync(_upgrade, svc)
+                    for statement in grants_sql(svc):
+                        await conn.execute(sa.text(statement))
+                    await conn.execute(sa.text("RESET ROLE"))
+                    await conn.commit()
+            finally:
+                await conn.execute(sa.text("SELECT pg_advisory_unlock(764012)"))
+                await conn.commit()
+    finally:
+        await engine.dispose()
+
+
+def _upgrade(connection: sa.Connection, service: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir(service)))
+    cfg.attributes["connection"] = connection
+    cfg.attributes["schema"] = service
+    command.upgrade(cfg, "head")
+
+
+def migrations_dir(service: str) -> Path:
+    root = Path(__file__).resolve().parent.parent
+    return (
+        (root / service / "migrations") if service != "gateway" else (root.parent / "gateway" / "migrations")
+    )
+
+
+def run_env() -> None:
+    """Body of every service's Alembic env.py: migrate inside the connection given by `migrate`."""
+    config: Any = context.config
+    connection = config.attributes["connection"]
+    schema = config.attributes["schema"]
+    context.configure(connection=connection, version_table_schema=schema, transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def drop_connections(conn: AsyncConnection, database: str) -> None:
+    await conn.execute(
+        sa.text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"
+        ),
+        {"d": database},
+    )

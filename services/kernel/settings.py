@@ -1,0 +1,102 @@
+"""Settings read from RISCOSSA_* environment variables, with embedded defaults when unset."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICES = ("ingest", "contact", "payments", "reporting", "gateway")
+DEV_MODES = frozenset({"dev", "embedded"})
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(f"RISCOSSA_{name}", default)
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: str = "dev"
+    data_dir: Path = Path(".riscossa")
+    database_url: str = ""
+    app_db_password: str = "riscossa-app"  # noqa: S105 (embedded default, documented)
+    amqp_url: str = ""
+    exchange: str = "riscossa"
+    queue_prefix: str = "riscossa"
+    max_retries: int = 3
+    retry_delay_ms: int = 2000
+    s3_endpoint: str = ""
+    s3_bucket: str = "riscossa"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    storage_dir: Path = Path(".riscossa/storage")
+    secret_key: str = "dev-insecure-secret-change-me"  # noqa: S105 (refused outside dev by check())
+    identity_ttl_seconds: int = 60
+    public_base_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    dev_login: bool = True
+    service_urls: dict[str, str] = field(default_factory=dict)
+    log_level: str = "INFO"
+    max_upload_bytes: int = 200 * 1024 * 1024
+
+    @property
+    def is_dev(self) -> bool:
+        return self.mode in DEV_MODES
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return not self.database_url
+
+    @property
+    def uses_rabbitmq(self) -> bool:
+        return bool(self.amqp_url)
+
+    @property
+    def uses_s3(self) -> bool:
+        return bool(self.s3_endpoint)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        mode = _env("MODE", "dev")
+        data_dir = Path(_env("DATA_DIR", ".riscossa"))
+        urls = {s: _env(f"{s.upper()}_URL") for s in SERVICES if _env(f"{s.upper()}_URL")}
+        return cls(
+            mode=mode,
+            data_dir=data_dir,
+            database_url=_env("DATABASE_URL"),
+            app_db_password=_env("APP_DB_PASSWORD", "riscossa-app"),
+            amqp_url=_env("AMQP_URL"),
+            exchange=_env("EXCHANGE", "riscossa"),
+            queue_prefix=_env("QUEUE_PREFIX", "riscossa"),
+            max_retries=_int("MAX_RETRIES", 3),
+            retry_delay_ms=_int("RETRY_DELAY_MS", 2000),
+            s3_endpoint=_env("S3_ENDPOINT"),
+            s3_bucket=_env("S3_BUCKET", "riscossa"),
+            s3_access_key=_env("S3_ACCESS_KEY"),
+            s3_secret_key=_env("S3_SECRET_KEY"),
+            s3_region=_env("S3_REGION", "us-east-1"),
+            storage_dir=Path(_env("STORAGE_DIR", str(data_dir / "storage"))),
+            secret_key=_env("SECRET_KEY", "dev-insecure-secret-change-me"),
+            identity_ttl_seconds=_int("IDENTITY_TTL_SECONDS", 60),
+            public_base_url=_env("PUBLIC_BASE_URL", "http://127.0.0.1:8000"),
+            host=_env("HOST", "127.0.0.1"),
+            port=_int("PORT", 8000),
+            dev_login=_env("DEV_LOGIN", "1" if mode in DEV_MODES else "0") == "1",
+            service_urls=urls,
+            log_level=_env("LOG_LEVEL", "INFO"),
+            max_upload_bytes=_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024),
+        )
+
+    def check(self) -> None:
+        """Refuse unsafe combinations before anything starts."""
+        if self.dev_login and not self.is_dev:
+            raise RuntimeError("The development login is allowed only in RISCOSSA_MODE=dev or embedded.")
+        if not self.is_dev and self.secret_key == Settings.secret_key:
+            raise RuntimeError("RISCOSSA_SECRET_KEY must be set outside dev/embedded mode.")

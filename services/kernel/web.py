@@ -1,0 +1,171 @@
+"""Web plumbing shared by every service: context, templates, identity access, health routes."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2_fragments.starlette import Jinja2Blocks
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from services.kernel.bus import Bus
+from services.kernel.db import Database
+from services.kernel.errors import EXCEPTION_HANDLERS, Forbidden
+from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
+from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
+from services.kernel.settings import Settings
+from services.kernel.storage import ObjectStorage
+
+log = logging.getLogger(__name__)
+KERNEL_TEMPLATES = Path(__file__).parent / "templates"
+ROLE_LABELS = {
+    "comune_viewer": "Ufficio tributi (consultazione)",
+    "comune_admin": "Ufficio tributi (amministratore)",
+    "operator": "Operatore",
+    "supervisor": "Supervisore",
+    "platform_admin": "Amministratore piattaforma",
+}
+
+
+@dataclass(frozen=True)
+class ServiceContext:
+    """What a service's web handlers and consumers are given by the composition root."""
+
+    name: str
+    settings: Settings
+    db: Database
+    bus: Bus
+    storage: ObjectStorage
+    signer: IdentitySigner
+
+
+def templates_for(service_dir: Path) -> Jinja2Blocks:
+    templates = Jinja2Blocks(directory=str(service_dir / "templates"))
+    templates.env.loader = ChoiceLoader(
+        [FileSystemLoader(str(service_dir / "templates")), FileSystemLoader(str(KERNEL_TEMPLATES))]
+    )
+    templates.env.globals["role_labels"] = ROLE_LABELS
+    templates.env.filters["euro"] = format_euro
+    return templates
+
+
+def format_euro(cents: int | None) -> str:
+    value = int(cents or 0)
+    sign = "-" if value < 0 else ""
+    euros, rest = divmod(abs(value), 100)
+    return f"{sign}€ {euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def ctx(request: Request) -> ServiceContext:
+    context: ServiceContext = request.app.state.ctx
+    return context
+
+
+def identity(request: Request) -> Identity:
+    ident: Identity = request.scope["state"]["identity"]
+    return ident
+
+
+def tenant_id(request: Request) -> uuid.UUID:
+    return identity(request).tenant_id
+
+
+def require_role(request: Request, *roles: str) -> Identity:
+    ident = identity(request)
+    if not ident.has_role(*roles):
+        raise Forbidden()
+    return ident
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def page(
+    templates: Jinja2Blocks,
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    block: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Render a full page, or only `block` when HTMX asks for a fragment."""
+    ident = request.scope.get("state", {}).get("identity")
+    full = {"identity": ident, "base": f"/t/{ident.tenant_slug}" if ident else "", **context}
+    if block and is_htmx(request):
+        return templates.TemplateResponse(request, name, full, block_name=block, status_code=status_code)
+    return templates.TemplateResponse(request, name, full, status_code=status_code)
+
+
+class CorrelationMiddleware:
+    """Gives each request a correlation id (or keeps the caller's) and logs it with the tenant."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        incoming = headers.get(b"x-correlation-id", b"").decode("latin-1")[:64]
+        token = correlation_var.set(incoming or new_correlation_id())
+        tenant_token = tenant_var.set(None)
+
+        async def send_with_id(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append(
+                    (b"x-correlation-id", correlation_var.get().encode())
+                )
+                ident = scope.get("state", {}).get("identity")
+                if ident is not None:
+                    tenant_var.set(str(ident.tenant_id))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            correlation_var.reset(token)
+            tenant_var.reset(tenant_token)
+
+
+def service_middleware(signer: IdentitySigner) -> list[Middleware]:
+    return [Middleware(CorrelationMiddleware), Middleware(IdentityMiddleware, signer=signer)]
+
+
+def exception_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
+    return dict(EXCEPTION_HANDLERS)
+
+
+def health_routes() -> list[BaseRoute]:
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        context = ctx(request)
+        checks: dict[str, str] = {}
+        for name, probe in (
+            ("database", context.db.ping),
+            ("broker", context.bus.ping),
+            ("storage", context.storage.ping),
+        ):
+            try:
+                await probe()
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+        )
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz)]

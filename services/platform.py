@@ -1,0 +1,124 @@
+"""Composition root: builds the bus, storage, databases and apps from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+
+from services.kernel.bus import Bus, InProcessBus, QueueSpec, RabbitBus, Subscription
+from services.kernel.db import Database
+from services.kernel.identity import IdentitySigner
+from services.kernel.messaging import OutboxRelay, start_consumers
+from services.kernel.migrate import app_role, migrate, relay_role, role_url
+from services.kernel.service import ServiceSpec
+from services.kernel.settings import Settings
+from services.kernel.storage import LocalStorage, ObjectStorage, S3Storage
+from services.kernel.web import ServiceContext
+
+log = logging.getLogger(__name__)
+BUSINESS_SERVICES = ("ingest", "contact", "payments", "reporting")
+ALL_SCHEMAS = ("gateway", *BUSINESS_SERVICES)
+
+
+def service_specs() -> dict[str, ServiceSpec]:
+    from services.contact.app import SERVICE as CONTACT
+    from services.ingest.app import SERVICE as INGEST
+    from services.payments.app import SERVICE as PAYMENTS
+    from services.reporting.app import SERVICE as REPORTING
+
+    return {s.name: s for s in (INGEST, CONTACT, PAYMENTS, REPORTING)}
+
+
+def topology(prefix: str) -> list[QueueSpec]:
+    return [c.queue(prefix) for spec in service_specs().values() for c in spec.consumers]
+
+
+def make_bus(settings: Settings) -> Bus:
+    if settings.uses_rabbitmq:
+        return RabbitBus(settings.amqp_url, settings.exchange, settings.max_retries, settings.retry_delay_ms)
+    return InProcessBus(settings.max_retries, settings.retry_delay_ms)
+
+
+def make_storage(settings: Settings) -> ObjectStorage:
+    if settings.uses_s3:
+        return S3Storage(
+            settings.s3_endpoint,
+            settings.s3_bucket,
+            settings.s3_access_key,
+            settings.s3_secret_key,
+            settings.s3_region,
+        )
+    return LocalStorage(settings.storage_dir, settings.secret_key, settings.public_base_url)
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    bus: Bus
+    storage: ObjectStorage
+    signer: IdentitySigner
+    databases: dict[str, Database] = field(default_factory=dict)
+    _apps: dict[str, Starlette] = field(default_factory=dict)
+    _subscriptions: list[Subscription] = field(default_factory=list)
+
+    @classmethod
+    async def open(cls, settings: Settings, run_migrations: bool = False) -> Platform:
+        if run_migrations:
+            await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
+        bus = make_bus(settings)
+        await bus.start()
+        await bus.declare(topology(settings.queue_prefix))
+        storage = make_storage(settings)
+        if isinstance(storage, S3Storage):
+            await storage.ensure_bucket()
+        platform = cls(
+            settings, bus, storage, IdentitySigner(settings.secret_key, settings.identity_ttl_seconds)
+        )
+        from gateway.models import metadata as gateway_metadata
+
+        metadatas: dict[str, Any] = {n: s.metadata for n, s in service_specs().items()}
+        metadatas["gateway"] = gateway_metadata
+        for name, metadata in metadatas.items():
+            platform.databases[name] = Database(platform.app_url(name), metadata)
+        return platform
+
+    def app_url(self, service: str) -> str:
+        return role_url(self.settings.database_url, app_role(service), self.settings.app_db_password)
+
+    def relay_url(self, service: str) -> str:
+        return role_url(self.settings.database_url, relay_role(service), self.settings.app_db_password)
+
+    def context(self, service: str) -> ServiceContext:
+        return ServiceContext(
+            service, self.settings, self.databases[service], self.bus, self.storage, self.signer
+        )
+
+    def app(self, service: str) -> Starlette:
+        if service not in self._apps:
+            self._apps[service] = service_specs()[service].create_app(self.context(service))
+        return self._apps[service]
+
+    def relay(self, service: str) -> OutboxRelay:
+        return OutboxRelay(self.relay_url(service), service, self.bus)
+
+    async def start_workers(self, services: tuple[str, ...] = BUSINESS_SERVICES) -> None:
+        specs = service_specs()
+        for name in services:
+            consumers = list(specs[name].consumers) if name in specs else []
+            self._subscriptions += await start_consumers(
+                self.bus, self.databases[name], consumers, self.settings.queue_prefix
+            )
+
+    async def stop_workers(self) -> None:
+        await asyncio.gather(*(s.stop() for s in self._subscriptions))
+        self._subscriptions.clear()
+
+    async def close(self) -> None:
+        await self.stop_workers()
+        await self.bus.close()
+        for db in self.databases.values():
+            await db.dispose()

@@ -1,0 +1,3 @@
+from services.kernel.migrate import run_env
+
+run_env()

@@ -1,0 +1,137 @@
+"""Fixtures that start or reach the real servers: PostgreSQL, RabbitMQ and SeaweedFS.
+
+Each run gets its own database (built by the migrations), its own exchange and queue prefix on
+RabbitMQ, and its own SeaweedFS data folder, so runs never see each other's state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.kernel.identity import Identity
+from services.kernel.migrate import drop_connections
+from services.kernel.settings import Settings
+from services.platform import ALL_SCHEMAS, Platform, topology
+from tests.support import SeaweedFS, identity_headers, make_identity
+
+RUN_ID = uuid.uuid4().hex[:10]
+SERVER_URL = os.environ.get(
+    "RISCOSSA_TEST_SERVER_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+AMQP_URL = os.environ.get("RISCOSSA_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+@pytest.fixture(scope="session")
+def seaweed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweed"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    name = f"riscossa_test_{RUN_ID}"
+    admin = create_async_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.engine.make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    async with admin.connect() as conn:
+        await drop_connections(conn, name)
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, seaweed: SeaweedFS, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    data = tmp_path_factory.mktemp("data")
+    return Settings(
+        mode="test",
+        data_dir=data,
+        database_url=database_url,
+        amqp_url=AMQP_URL,
+        exchange=f"riscossa-test-{RUN_ID}",
+        queue_prefix=f"riscossa-test-{RUN_ID}",
+        max_retries=2,
+        retry_delay_ms=200,
+        s3_endpoint=seaweed.endpoint,
+        s3_bucket=f"riscossa-test-{RUN_ID}",
+        s3_access_key=seaweed.access_key,
+        s3_secret_key=seaweed.secret_key,
+        storage_dir=data / "storage",
+        secret_key="test-secret-" + RUN_ID,
+        dev_login=False,
+    )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def platform(settings: Settings) -> AsyncIterator[Platform]:
+    """Migrated database, RabbitMQ bus and SeaweedFS storage; no consumers running."""
+    plat = await Platform.open(settings, run_migrations=True)
+    yield plat
+    await plat.close()
+    await _delete_rabbit_topology(settings)
+
+
+async def _delete_rabbit_topology(settings: Settings) -> None:
+    from services.kernel.bus import RabbitBus
+
+    bus = RabbitBus(settings.amqp_url, settings.exchange)
+    await bus.start()
+    await bus.delete([q.name for q in topology(settings.queue_prefix)], exchange=True)
+    await bus.close()
+
+
+@pytest.fixture
+def local_settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The embedded defaults for bus and storage (in-process, local folder) on the test database."""
+    return replace(settings, amqp_url="", s3_endpoint="", storage_dir=tmp_path / "storage")
+
+
+@pytest.fixture
+def tenant() -> Identity:
+    tid = uuid.uuid4()
+    return make_identity(tid, f"comune-{tid.hex[:8]}", roles=("operator", "comune_admin"))
+
+
+@pytest.fixture
+def other_tenant() -> Identity:
+    tid = uuid.uuid4()
+    return make_identity(tid, f"comune-{tid.hex[:8]}", roles=("operator", "comune_admin"))
+
+
+def service_client(platform: Platform, service: str, who: Identity | None) -> httpx.AsyncClient:
+    """An HTTP client talking straight to one service, as the gateway would (signed identity)."""
+    headers = identity_headers(platform.signer, who) if who is not None else {}
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=platform.app(service)),
+        base_url="http://service.test",
+        headers=headers,
+    )
+
+
+async def eventually(check, timeout: float = 15.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
+    """Poll an async check until it returns a truthy value."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s (last: {result!r})")
+        await asyncio.sleep(interval)
+
+
+__all__ = ["ALL_SCHEMAS", "eventually", "service_client"]
