@@ -104,8 +104,8 @@ class SeaweedFS:
             f"-volume.port.grpc={ports[5]}",
             f"-s3.port.grpc={ports[6]}",
         ]
-        log = (self.workdir / "weed.log").open("wb")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        with (self.workdir / "weed.log").open("wb") as log:
+            self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

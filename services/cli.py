@@ -1,0 +1,213 @@
+"""The `riscossa` command: dev, serve, worker, relay, migrate, seed-demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import uvicorn
+
+from services.kernel import logs
+from services.kernel.embedded import start_embedded_postgres
+from services.kernel.migrate import migrate
+from services.kernel.settings import Settings
+from services.platform import ALL_SCHEMAS, BUSINESS_SERVICES, Platform
+
+log = logging.getLogger("riscossa")
+
+
+def _settings(embedded_db: bool) -> tuple[Settings, Any]:
+    settings = Settings.from_env()
+    server = None
+    if embedded_db and settings.uses_embedded_database:
+        server, url = start_embedded_postgres(settings.data_dir)
+        settings = replace(settings, database_url=url)
+    if not settings.database_url:
+        sys.exit("RISCOSSA_DATABASE_URL is not set (and the embedded database is only for dev).")
+    settings.check()
+    return settings, server
+
+
+def build_gateway(platform: Platform, remote: bool = False) -> Any:
+    from gateway.app import Gateway
+    from gateway.proxy import AsgiUpstream, HttpUpstream, Upstream
+
+    upstreams: dict[str, Upstream] = {}
+    for name in BUSINESS_SERVICES:
+        if remote:
+            url = platform.settings.service_urls.get(name)
+            if not url:
+                sys.exit(f"RISCOSSA_{name.upper()}_URL is required to serve the gateway alone.")
+            upstreams[name] = HttpUpstream(url)
+        else:
+            upstreams[name] = AsgiUpstream(platform.app(name))
+    return Gateway(
+        platform.settings,
+        platform.databases["gateway"],
+        platform.signer,
+        platform.storage,
+        platform.bus,
+        upstreams,
+    )
+
+
+async def _until_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve(app: Any, settings: Settings) -> None:
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        lifespan="off",
+        timeout_graceful_shutdown=10,
+    )
+    await uvicorn.Server(config).serve()
+
+
+async def cmd_dev() -> None:
+    settings, server = _settings(embedded_db=True)
+    try:
+        await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
+        platform = await Platform.open(settings)
+        from gateway.seed import issue_dev_api_key, seed_demo
+
+        tenants = await seed_demo(platform.databases["gateway"])
+        keys = {
+            slug: await issue_dev_api_key(platform.databases["gateway"], tid) for slug, tid in tenants.items()
+        }
+        await platform.start_workers()
+        stop = asyncio.Event()
+        relays = [asyncio.create_task(platform.relay(s).run(stop)) for s in BUSINESS_SERVICES]
+        gateway = build_gateway(platform)
+        await _upload_demo_credits(settings, gateway, keys)
+        for slug, key in keys.items():
+            print(f"API key for {slug}: {key}", flush=True)
+        print(f"Riscossa is running on {settings.public_base_url} (Ctrl+C to stop)", flush=True)
+        try:
+            await _serve(gateway, settings)
+        finally:
+            stop.set()
+            await asyncio.gather(*relays, return_exceptions=True)
+            await platform.close()
+    finally:
+        if server is not None:
+            with contextlib.suppress(Exception):
+                server.cleanup()
+
+
+async def _upload_demo_credits(settings: Settings, gateway: Any, keys: dict[str, str]) -> None:
+    """First start only: upload a demo credits file per tenant through the public API."""
+    from gateway.seed import demo_csv
+
+    marker = settings.data_dir / "demo-credits-uploaded"
+    if marker.exists():
+        return
+    transport = httpx.ASGITransport(app=gateway)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        for i, (slug, key) in enumerate(sorted(keys.items())):
+            response = await client.post(
+                "/api/v1/ingest/batches",
+                headers={"authorization": f"Bearer {key}"},
+                files={"file": (f"demo-{slug}.csv", demo_csv(seed=i + 1), "text/csv")},
+            )
+            if response.status_code >= 300:
+                log.warning(
+                    "demo upload failed", extra={"fields": {"tenant": slug, "status": response.status_code}}
+                )
+                return
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("ok\n")
+
+
+async def cmd_serve(service: str) -> None:
+    settings, _ = _settings(embedded_db=False)
+    platform = await Platform.open(settings)
+    try:
+        app = build_gateway(platform, remote=True) if service == "gateway" else platform.app(service)
+        await _serve(app, settings)
+    finally:
+        await platform.close()
+
+
+async def cmd_worker(service: str) -> None:
+    settings, _ = _settings(embedded_db=False)
+    platform = await Platform.open(settings)
+    await platform.start_workers((service,))
+    log.info("worker started", extra={"fields": {"service": service}})
+    await _until_signal()
+    log.info("worker stopping: finishing in-flight messages")
+    await platform.close()
+
+
+async def cmd_relay(service: str) -> None:
+    settings, _ = _settings(embedded_db=False)
+    platform = await Platform.open(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(platform.relay(service).run(stop))
+    await _until_signal()
+    stop.set()
+    await task
+    await platform.close()
+
+
+async def cmd_migrate() -> None:
+    settings, server = _settings(embedded_db=True)
+    await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
+    print("migrations applied")
+    if server is not None:
+        server.cleanup()
+
+
+async def cmd_seed_demo() -> None:
+    settings, server = _settings(embedded_db=True)
+    from gateway.seed import seed_demo
+
+    await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
+    platform = await Platform.open(settings)
+    try:
+        tenants = await seed_demo(platform.databases["gateway"])
+        print("demo tenants: " + ", ".join(sorted(tenants)))
+    finally:
+        await platform.close()
+        if server is not None:
+            server.cleanup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="riscossa", description="Riscossa platform")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="gateway and all services in one process on embedded defaults")
+    for name in ("serve", "worker", "relay"):
+        choices = ("gateway", *BUSINESS_SERVICES) if name == "serve" else BUSINESS_SERVICES
+        sub.add_parser(name).add_argument("service", choices=choices)
+    sub.add_parser("migrate", help="create roles and schemas and apply every migration")
+    sub.add_parser("seed-demo", help="create the demo tenants and users")
+    args = parser.parse_args(argv)
+    logs.configure(Settings.from_env().log_level)
+    commands = {
+        "dev": cmd_dev,
+        "serve": lambda: cmd_serve(args.service),
+        "worker": lambda: cmd_worker(args.service),
+        "relay": lambda: cmd_relay(args.service),
+        "migrate": cmd_migrate,
+        "seed-demo": cmd_seed_demo,
+    }
+    asyncio.run(commands[args.command]())
+
+
+if __name__ == "__main__":
+    main()
