@@ -1,0 +1,127 @@
+"""Tenant isolation in depth: row-level security stops a query that forgets the tenant filter."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+
+from services.contracts import BatchReceived
+from services.kernel.migrate import app_role, relay_role
+from services.platform import ALL_SCHEMAS, Platform
+
+
+@pytest.mark.asyncio
+async def test_application_roles_are_not_superusers_and_cannot_bypass_rls(platform: Platform) -> None:
+    for service, db in platform.databases.items():
+        async with db.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT current_user, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user"
+                    )
+                )
+            ).one()
+        assert row == (app_role(service), False, False)
+    roles = [relay_role(s) for s in ALL_SCHEMAS]
+    async with platform.databases["gateway"].engine.connect() as conn:
+        flags = (
+            await conn.execute(
+                sa.text("SELECT bool_or(rolsuper OR rolbypassrls) FROM pg_roles WHERE rolname = ANY(:r)"),
+                {"r": roles},
+            )
+        ).scalar()
+    assert flags is False
+
+
+@pytest.mark.asyncio
+async def test_every_tenant_table_has_enabled_and_forced_rls(platform: Platform) -> None:
+    async with platform.databases["gateway"].engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                sa.text(
+                    """SELECT n.nspname, c.relname, c.relrowsecurity, c.relforcerowsecurity,
+                      (SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid) AS policies
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+               WHERE c.relkind = 'r' AND n.nspname = ANY(:schemas)"""
+                ),
+                {"schemas": list(ALL_SCHEMAS)},
+            )
+        ).all()
+    assert len(rows) >= 2 * len(ALL_SCHEMAS)  # at least outbox and inbox everywhere
+    unprotected = [
+        f"{r.nspname}.{r.relname}"
+        for r in rows
+        if not (r.relrowsecurity and r.relforcerowsecurity and r.policies)
+    ]
+    assert unprotected == []
+
+
+@pytest.mark.asyncio
+async def test_a_query_without_tenant_filter_sees_only_its_tenant(platform: Platform) -> None:
+    db = platform.databases["payments"]
+    tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
+    async with db.unit_of_work(tenant_a) as uow:
+        await uow.publish([BatchReceived(batch_id="a").envelope(tenant_a)])
+        await uow.commit()
+    async with db.unit_of_work(tenant_b) as uow:
+        rows = (await uow.execute(sa.text("SELECT tenant_id FROM payments.outbox"))).scalars().all()
+        assert tenant_a not in rows
+        updated = await uow.execute(
+            sa.text("UPDATE payments.outbox SET routing_key = 'x' WHERE tenant_id = :a"), {"a": tenant_a}
+        )
+        assert updated.rowcount == 0
+        deleted = await uow.execute(sa.text("DELETE FROM payments.outbox"))
+        assert deleted.rowcount == 0
+    async with db.unit_of_work(None) as uow:
+        assert (await uow.execute(sa.text("SELECT count(*) FROM payments.outbox"))).scalar() == 0
+    async with db.unit_of_work(tenant_a) as uow:
+        assert (await uow.execute(sa.text("SELECT count(*) FROM payments.outbox"))).scalar() == 1
+
+
+@pytest.mark.asyncio
+async def test_writing_into_another_tenant_is_refused(platform: Platform) -> None:
+    db = platform.databases["contact"]
+    tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
+    with pytest.raises(DBAPIError, match="row-level security"):
+        async with db.unit_of_work(tenant_b) as uow:
+            await uow.publish([BatchReceived(batch_id="sneaky").envelope(tenant_a)])
+
+
+@pytest.mark.asyncio
+async def test_pooled_connections_do_not_carry_the_tenant_over(platform: Platform) -> None:
+    db = platform.databases["reporting"]
+    tenant = uuid.uuid4()
+    async with db.unit_of_work(tenant) as uow:
+        await uow.publish([BatchReceived(batch_id="p").envelope(tenant)])
+        await uow.commit()
+    for _ in range(8):  # more than the pool size: every pooled connection is reused
+        async with db.engine.connect() as conn:
+            setting = (await conn.execute(sa.text("SELECT current_setting('app.tenant_id', true)"))).scalar()
+            assert not setting
+            assert (await conn.execute(sa.text("SELECT count(*) FROM reporting.outbox"))).scalar() == 0
+
+
+@pytest.mark.asyncio
+async def test_a_service_cannot_read_another_services_schema(platform: Platform) -> None:
+    db = platform.databases["contact"]
+    for other in ("ingest", "payments", "reporting", "gateway"):
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            async with db.unit_of_work(uuid.uuid4()) as uow:
+                await uow.execute(sa.text(f"SELECT count(*) FROM {other}.outbox"))
+
+
+@pytest.mark.asyncio
+async def test_the_relay_role_reaches_only_its_outbox(platform: Platform) -> None:
+    relay = platform.relay("ingest")
+    try:
+        async with relay.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT count(*) FROM ingest.outbox"))
+        with pytest.raises(ProgrammingError, match="permission denied"):
+            async with relay.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT count(*) FROM ingest.inbox"))
+    finally:
+        await relay.engine.dispose()
