@@ -61,8 +61,8 @@ async def tenant_by_id(uow: UnitOfWork, tenant_id: uuid.UUID) -> tuple[str, str]
 
 
 async def upsert_tenant(uow: UnitOfWork, slug: str, name: str) -> uuid.UUID:
-    stmt = pg_insert(tenants).values(id=uuid.uuid4(), slug=slug, name=name)
-    stmt = stmt.on_conflict_do_update(index_elements=[tenants.c.slug], set_={"name": name}).returning(
+    insert = pg_insert(tenants).values(id=uuid.uuid4(), slug=slug, name=name)
+    stmt = insert.on_conflict_do_update(index_elements=[tenants.c.slug], set_={"name": name}).returning(
         tenants.c.id
     )
     tenant_id: uuid.UUID = (await uow.execute(stmt)).scalar_one()
@@ -70,8 +70,8 @@ async def upsert_tenant(uow: UnitOfWork, slug: str, name: str) -> uuid.UUID:
 
 
 async def upsert_user(uow: UnitOfWork, login: str, display_name: str, email: str | None = None) -> uuid.UUID:
-    stmt = pg_insert(users).values(id=uuid.uuid4(), login=login, display_name=display_name, email=email)
-    stmt = stmt.on_conflict_do_update(
+    insert = pg_insert(users).values(id=uuid.uuid4(), login=login, display_name=display_name, email=email)
+    stmt = insert.on_conflict_do_update(
         index_elements=[users.c.login], set_={"display_name": display_name, "email": email}
     ).returning(users.c.id)
     user_id: uuid.UUID = (await uow.execute(stmt)).scalar_one()

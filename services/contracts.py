@@ -27,7 +27,8 @@ class Event:
         return f"{cls.TYPE}.v{cls.VERSION}"
 
     def to_payload(self) -> dict[str, Any]:
-        return _jsonable(dataclasses.asdict(self))
+        payload: dict[str, Any] = _jsonable(dataclasses.asdict(self))
+        return payload
 
     @classmethod
     def from_envelope(cls: type[E], envelope: Envelope) -> E:

@@ -356,7 +356,10 @@ class RabbitBus:
         if verdict != "ack":
             log.warning("handler failed", extra={"fields": {"queue": queue, "error": repr(error)}})
             target = f"{queue}.retry" if verdict == "retry" else f"{queue}.dlq"
-            headers = {ATTEMPT_HEADER: attempt + 1, "x-riscossa-routing-key": message.routing_key}
+            headers: dict[str, aio_pika.abc.FieldValue] = {
+                ATTEMPT_HEADER: attempt + 1,
+                "x-riscossa-routing-key": message.routing_key,
+            }
             if verdict == "dead":
                 headers[ERROR_HEADER] = repr(error)[:500]
             await channel.default_exchange.publish(

@@ -129,4 +129,5 @@ class UnitOfWork:
         return (await self.conn.execute(stmt)).first() is not None
 
     async def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
-        return await self.conn.execute(statement, params)
+        result: sa.CursorResult[Any] = await self.conn.execute(statement, params)
+        return result

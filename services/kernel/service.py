@@ -18,3 +18,10 @@ class ServiceSpec:
     metadata: sa.MetaData
     create_app: Callable[[ServiceContext], Starlette]
     consumers: tuple[Consumer, ...] = field(default_factory=tuple)
+    # For consumers that need more than the unit of work (e.g. object storage): builds them from the
+    # service's context. `consumers` still declares the same names and keys for the queue topology.
+    consumer_factory: Callable[[ServiceContext], tuple[Consumer, ...]] | None = None
+
+    def bound_consumers(self, ctx: ServiceContext) -> tuple[Consumer, ...]:
+        """The consumers to run, wired to the service's resources."""
+        return self.consumer_factory(ctx) if self.consumer_factory is not None else self.consumers

@@ -124,7 +124,7 @@ class CorrelationMiddleware:
         async def send_with_id(message: Any) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", []).append(
-                    (b"x-correlation-id", correlation_var.get().encode())
+                    (b"x-correlation-id", (correlation_var.get() or "").encode())
                 )
                 ident = scope.get("state", {}).get("identity")
                 if ident is not None:

@@ -1,0 +1,46 @@
+# Two entry points: `make run` (the platform on embedded defaults) and `make test` (the full suite
+# against real PostgreSQL, RabbitMQ and SeaweedFS). Both install what they need on a fresh machine.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest venv vendor services clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+
+vendor: node_modules/.package-lock.json
+
+run: venv vendor
+	$(BIN)/riscossa dev
+
+lint: venv
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+pytest: venv vendor
+	$(BIN)/pytest
+
+# Starts PostgreSQL and RabbitMQ if they are down (installing RabbitMQ if absent), runs the gates,
+# and stops what it started; SeaweedFS is started and stopped by the test session itself.
+test: venv vendor
+	bash infra/with-test-services.sh $(MAKE) --no-print-directory lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) node_modules .riscossa .pytest_cache .mypy_cache .ruff_cache
