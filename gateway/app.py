@@ -6,6 +6,7 @@ verifies; whatever identity header the client sent is dropped.
 
 from __future__ import annotations
 
+import os
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -50,7 +51,8 @@ class Session:
 
 
 def vendor_dir() -> Path:
-    return Path.cwd() / "node_modules"
+    """Front-end packages installed by npm (Bootstrap Italia, HTMX); never committed."""
+    return Path(os.environ.get("RISCOSSA_VENDOR_DIR", ROOT.parent / "node_modules"))
 
 
 class Gateway:
