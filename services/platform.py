@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from services.kernel.bus import Bus, InProcessBus, QueueSpec, RabbitBus, Subscription
 from services.kernel.db import Database
 from services.kernel.identity import IdentitySigner
-from services.kernel.messaging import OutboxRelay, start_consumers
+from services.kernel.messaging import Consumer, OutboxRelay, start_consumers
 from services.kernel.migrate import app_role, migrate, relay_role, role_url
 from services.kernel.service import ServiceSpec
 from services.kernel.settings import Settings
@@ -31,10 +31,6 @@ def service_specs() -> dict[str, ServiceSpec]:
     from services.reporting.app import SERVICE as REPORTING
 
     return {s.name: s for s in (INGEST, CONTACT, PAYMENTS, REPORTING)}
-
-
-def topology(prefix: str) -> list[QueueSpec]:
-    return [c.queue(prefix) for spec in service_specs().values() for c in spec.consumers]
 
 
 def make_bus(settings: Settings) -> Bus:
@@ -71,7 +67,6 @@ class Platform:
             await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
         bus = make_bus(settings)
         await bus.start()
-        await bus.declare(topology(settings.queue_prefix))
         storage = make_storage(settings)
         if isinstance(storage, S3Storage):
             await storage.ensure_bucket()
@@ -84,6 +79,7 @@ class Platform:
         metadatas["gateway"] = gateway_metadata
         for name, metadata in metadatas.items():
             platform.databases[name] = Database(platform.app_url(name), metadata)
+        await bus.declare(platform.topology())
         return platform
 
     def app_url(self, service: str) -> str:
@@ -102,13 +98,22 @@ class Platform:
             self._apps[service] = service_specs()[service].create_app(self.context(service))
         return self._apps[service]
 
+    def consumers(self, service: str) -> tuple[Consumer, ...]:
+        return service_specs()[service].consumers(self.context(service))
+
+    def topology(self) -> list[QueueSpec]:
+        """Every consumer queue with its bindings, declared before anything is published."""
+        return [
+            c.queue(self.settings.queue_prefix) for name in BUSINESS_SERVICES for c in self.consumers(name)
+        ]
+
     def relay(self, service: str) -> OutboxRelay:
         return OutboxRelay(self.relay_url(service), service, self.bus)
 
     async def start_workers(self, services: tuple[str, ...] = BUSINESS_SERVICES) -> None:
         specs = service_specs()
         for name in services:
-            consumers = list(specs[name].consumers) if name in specs else []
+            consumers = list(specs[name].consumers(self.context(name))) if name in specs else []
             self._subscriptions += await start_consumers(
                 self.bus, self.databases[name], consumers, self.settings.queue_prefix
             )

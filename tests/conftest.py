@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from services.kernel.identity import Identity
 from services.kernel.migrate import drop_connections
 from services.kernel.settings import Settings
-from services.platform import ALL_SCHEMAS, Platform, topology
+from services.platform import ALL_SCHEMAS, Platform
 from tests.support import SeaweedFS, identity_headers, make_identity
 
 RUN_ID = uuid.uuid4().hex[:10]
@@ -81,16 +81,17 @@ async def platform(settings: Settings) -> AsyncIterator[Platform]:
     """Migrated database, RabbitMQ bus and SeaweedFS storage; no consumers running."""
     plat = await Platform.open(settings, run_migrations=True)
     yield plat
+    queues = [q.name for q in plat.topology()]
     await plat.close()
-    await _delete_rabbit_topology(settings)
+    await _delete_rabbit_topology(settings, queues)
 
 
-async def _delete_rabbit_topology(settings: Settings) -> None:
+async def _delete_rabbit_topology(settings: Settings, queues: list[str]) -> None:
     from services.kernel.bus import RabbitBus
 
     bus = RabbitBus(settings.amqp_url, settings.exchange)
     await bus.start()
-    await bus.delete([q.name for q in topology(settings.queue_prefix)], exchange=True)
+    await bus.delete(queues, exchange=True)
     await bus.close()
 
 

@@ -8,3 +8,58 @@ metadata = sa.MetaData(schema="contact")
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+
+debtors = sa.Table(
+    "debtors",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("fiscal_code", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("total_due_cents", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("positions_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.Text, nullable=False, server_default="da_lavorare"),
+    sa.Column("assigned_to", sa.Text),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+    sa.Column("last_outcome", sa.Text),
+    sa.Column("callback_at", sa.DateTime(timezone=True)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+debtor_positions = sa.Table(
+    "debtor_positions",
+    metadata,
+    sa.Column("position_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("revenue_type", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("act_number", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("operator", sa.Text, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("callback_at", sa.DateTime(timezone=True)),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
+)
+
+access_log = sa.Table(
+    "access_log",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("user_id", sa.Text, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)

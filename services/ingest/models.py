@@ -1,6 +1,7 @@
 """Tables of the ingest service (schema `ingest`)."""
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from services.kernel.db import inbox_table, outbox_table
 
@@ -8,3 +9,79 @@ metadata = sa.MetaData(schema="ingest")
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+
+BATCH_STATUSES = ("received", "processing", "completed", "failed")
+
+
+def _now() -> sa.sql.elements.TextClause:
+    return sa.text("now()")
+
+
+def _count(name: str) -> sa.Column:  # type: ignore[type-arg]
+    return sa.Column(name, sa.Integer, nullable=False, server_default="0")
+
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("raw_key", sa.Text, nullable=False),
+    sa.Column("raw_sha256", sa.Text, nullable=False),
+    sa.Column("raw_size", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="received"),
+    sa.Column("error", sa.Text),
+    sa.Column("header_line", sa.Integer),
+    _count("data_rows"),
+    _count("accepted"),
+    sa.Column("accepted_total_cents", sa.BigInteger, nullable=False, server_default="0"),
+    _count("duplicates"),
+    _count("conflicts"),
+    sa.Column("rejected", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    _count("registered"),
+    sa.Column("uploaded_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.Column("completed_at", sa.DateTime(timezone=True)),
+)
+
+debtors = sa.Table(
+    "debtors",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("fiscal_code", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.UniqueConstraint("tenant_id", "fiscal_code", name="debtors_tenant_fiscal_code"),
+)
+
+positions = sa.Table(
+    "positions",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, sa.ForeignKey("ingest.debtors.id"), nullable=False),
+    sa.Column("batch_id", sa.Uuid, sa.ForeignKey("ingest.batches.id"), nullable=False),
+    sa.Column("revenue_type", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("act_number", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.UniqueConstraint(
+        "tenant_id", "debtor_id", "revenue_type", "year", "act_number", name="positions_credit_key"
+    ),
+    sa.CheckConstraint("amount_cents > 0", name="positions_amount_positive"),
+)
+
+batch_rows = sa.Table(
+    "batch_rows",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("batch_id", sa.Uuid, sa.ForeignKey("ingest.batches.id"), primary_key=True),
+    sa.Column("row_number", sa.Integer, primary_key=True),
+    sa.Column("line_number", sa.Integer, nullable=False),
+    sa.Column("verdict", sa.Text, nullable=False),
+    sa.Column("field", sa.Text),
+    sa.Column("reason_it", sa.Text),
+)

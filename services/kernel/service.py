@@ -11,17 +11,18 @@ from starlette.applications import Starlette
 from services.kernel.messaging import Consumer
 from services.kernel.web import ServiceContext
 
+ConsumerFactory = Callable[[ServiceContext], tuple[Consumer, ...]]
+
+
+def static_consumers(*consumers: Consumer) -> ConsumerFactory:
+    """For consumers that need nothing but the unit of work they are given."""
+    return lambda ctx: consumers
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str
     metadata: sa.MetaData
     create_app: Callable[[ServiceContext], Starlette]
-    consumers: tuple[Consumer, ...] = field(default_factory=tuple)
-    # For consumers that need more than the unit of work (e.g. object storage): builds them from the
-    # service's context. `consumers` still declares the same names and keys for the queue topology.
-    consumer_factory: Callable[[ServiceContext], tuple[Consumer, ...]] | None = None
-
-    def bound_consumers(self, ctx: ServiceContext) -> tuple[Consumer, ...]:
-        """The consumers to run, wired to the service's resources."""
-        return self.consumer_factory(ctx) if self.consumer_factory is not None else self.consumers
+    # Consumers are built from the service's context, so a handler can reach e.g. object storage.
+    consumers: ConsumerFactory = field(default_factory=static_consumers)

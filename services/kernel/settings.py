@@ -85,7 +85,9 @@ class Settings:
             storage_dir=Path(_env("STORAGE_DIR", str(data_dir / "storage"))),
             secret_key=_env("SECRET_KEY", "dev-insecure-secret-change-me"),
             identity_ttl_seconds=_int("IDENTITY_TTL_SECONDS", 60),
-            public_base_url=_env("PUBLIC_BASE_URL", f"http://{_env('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"),
+            public_base_url=_env(
+                "PUBLIC_BASE_URL", f"http://{_env('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"
+            ),
             host=_env("HOST", "127.0.0.1"),
             port=_int("PORT", 8000),
             dev_login=_env("DEV_LOGIN", "1" if mode in DEV_MODES else "0") == "1",

@@ -8,3 +8,35 @@ metadata = sa.MetaData(schema="payments")
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+
+positions = sa.Table(
+    "positions",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("fiscal_code", sa.Text, nullable=False),
+    sa.Column("debtor_name", sa.Text, nullable=False),
+    sa.Column("revenue_type", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("act_number", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("position_id", sa.Uuid, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_on", sa.Date, nullable=False),
+    sa.Column("recorded_by", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.ForeignKeyConstraint(
+        ["tenant_id", "position_id"], ["payments.positions.tenant_id", "payments.positions.id"]
+    ),
+)

@@ -1,6 +1,7 @@
-"""Tables of the reporting service (schema `reporting`)."""
+"""Tables of the reporting service (schema `reporting`): read-side projections and generated reports."""
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from services.kernel.db import inbox_table, outbox_table
 
@@ -8,3 +9,98 @@ metadata = sa.MetaData(schema="reporting")
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+
+
+def _now() -> sa.sql.elements.TextClause:
+    return sa.text("now()")
+
+
+tenant_totals = sa.Table(
+    "tenant_totals",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("assigned_cents", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("collected_cents", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("positions", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("debtors_contacted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("outcomes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("payments", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
+positions = sa.Table(
+    "positions",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("position_id", sa.Uuid, primary_key=True),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("fiscal_code", sa.Text, nullable=False),
+    sa.Column("debtor_name", sa.Text, nullable=False),
+    sa.Column("revenue_type", sa.Text, nullable=False),
+    sa.Column("year", sa.Integer, nullable=False),
+    sa.Column("act_number", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("collected_cents", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("batch_id", sa.Text, nullable=False, server_default=""),
+    sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("payment_id", sa.Uuid, primary_key=True),
+    sa.Column("position_id", sa.Uuid, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_on", sa.Date, nullable=False),
+)
+
+outcomes = sa.Table(
+    "outcomes",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("contact_id", sa.Uuid, primary_key=True),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("batch_id", sa.Uuid, primary_key=True),
+    sa.Column("filename", sa.Text, nullable=False),
+    sa.Column("data_rows", sa.Integer, nullable=False),
+    sa.Column("accepted", sa.Integer, nullable=False),
+    sa.Column("accepted_total_cents", sa.BigInteger, nullable=False),
+    sa.Column("rejected", JSONB, nullable=False),
+    sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("object_key", sa.Text, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("generated_by", sa.Text, nullable=False),
+    sa.Column("assigned_cents", sa.BigInteger, nullable=False),
+    sa.Column("collected_cents", sa.BigInteger, nullable=False),
+    sa.Column("residual_cents", sa.BigInteger, nullable=False),
+    sa.Column("aggio_cents", sa.BigInteger, nullable=False),
+    sa.Column("aggio_rate_bp", sa.Integer, nullable=False),
+)
+
+settings = sa.Table(
+    "settings",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("aggio_rate_bp", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.Column("updated_by", sa.Text, nullable=False, server_default=""),
+)

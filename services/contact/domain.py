@@ -1,0 +1,158 @@
+"""Pure rules of the contact work: outcomes, next status, callbacks and call windows (no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from services.kernel.errors import Conflict, DomainError
+
+ROME = ZoneInfo("Europe/Rome")
+LOCK_DURATION = timedelta(minutes=30)
+# UNIREC code of conduct (domain.md §7.2): at most one conversation a day, so an unanswered call
+# or a third party on the line puts the debtor back in the queue no earlier than tomorrow.
+RETRY_AFTER = timedelta(days=1)
+# Calls allowed Mon–Fri 08:30–21:00, Sat 08:30–15:00, never on Sunday (Europe/Rome).
+CALL_WINDOWS: dict[int, tuple[time, time]] = {
+    0: (time(8, 30), time(21, 0)),
+    1: (time(8, 30), time(21, 0)),
+    2: (time(8, 30), time(21, 0)),
+    3: (time(8, 30), time(21, 0)),
+    4: (time(8, 30), time(21, 0)),
+    5: (time(8, 30), time(15, 0)),
+}
+
+
+class Status(StrEnum):
+    DA_LAVORARE = "da_lavorare"
+    IN_LAVORAZIONE = "in_lavorazione"
+    LAVORATO = "lavorato"
+    DA_RICHIAMARE = "da_richiamare"
+
+
+STATUS_LABELS: dict[str, str] = {
+    Status.DA_LAVORARE: "Da lavorare",
+    Status.IN_LAVORAZIONE: "In lavorazione",
+    Status.LAVORATO: "Lavorato",
+    Status.DA_RICHIAMARE: "Da richiamare",
+}
+
+
+class Outcome(StrEnum):
+    CONTATTATO = "contattato"
+    PROMESSA_PAGAMENTO = "promessa_pagamento"
+    RICHIAMARE = "richiamare"
+    NON_RISPONDE = "non_risponde"
+    NUMERO_ERRATO = "numero_errato"
+    TERZO_RISPONDE = "terzo_risponde"
+    RIFIUTO = "rifiuto"
+    CONTESTAZIONE = "contestazione"
+
+
+OUTCOME_LABELS: dict[str, str] = {
+    Outcome.CONTATTATO: "Contattato",
+    Outcome.PROMESSA_PAGAMENTO: "Promessa di pagamento",
+    Outcome.RICHIAMARE: "Da richiamare",
+    Outcome.NON_RISPONDE: "Non risponde",
+    Outcome.NUMERO_ERRATO: "Numero errato",
+    Outcome.TERZO_RISPONDE: "Risponde un terzo",
+    Outcome.RIFIUTO: "Rifiuto",
+    Outcome.CONTESTAZIONE: "Contestazione",
+}
+
+_RETRY_OUTCOMES = frozenset({Outcome.NON_RISPONDE, Outcome.TERZO_RISPONDE})
+MAX_NOTE_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class OutcomeDecision:
+    """What recording an outcome does to the debtor."""
+
+    outcome: Outcome
+    note: str
+    status: Status
+    callback_at: datetime | None
+
+
+def parse_outcome(raw: str) -> Outcome:
+    try:
+        return Outcome(raw.strip())
+    except ValueError:
+        raise DomainError("Esito non valido: sceglierne uno dall'elenco.", field="outcome") from None
+
+
+def parse_callback(raw: str) -> datetime | None:
+    """Parse a callback from an HTML datetime-local field (Europe/Rome) or an ISO string."""
+    text = raw.strip()
+    if not text:
+        return None
+    for fmt in ("%d/%m/%Y %H:%M", "%d/%m/%Y %H.%M"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=ROME)
+        except ValueError:
+            pass
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise DomainError(
+            "Data di richiamo non valida (usa gg/mm/aaaa hh:mm).", field="callback_at"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ROME)
+
+
+def within_call_window(moment: datetime) -> bool:
+    local = moment.astimezone(ROME)
+    window = CALL_WINDOWS.get(local.weekday())
+    return window is not None and window[0] <= local.time().replace(tzinfo=None) <= window[1]
+
+
+def check_callback(callback_at: datetime, now: datetime) -> None:
+    if callback_at <= now:
+        raise DomainError("La data di richiamo deve essere nel futuro.", field="callback_at")
+    if not within_call_window(callback_at):
+        raise DomainError(
+            "Richiamo fuori dalle fasce consentite (lun–ven 8:30–21:00, sab 8:30–15:00).",
+            field="callback_at",
+        )
+
+
+def decide_outcome(
+    outcome: Outcome, note: str, callback_at: datetime | None, now: datetime
+) -> OutcomeDecision:
+    """Validate an outcome and decide the debtor's next status and callback."""
+    clean_note = note.strip()
+    if len(clean_note) > MAX_NOTE_LENGTH:
+        raise DomainError(f"La nota può contenere al massimo {MAX_NOTE_LENGTH} caratteri.", field="note")
+    if outcome is Outcome.RICHIAMARE:
+        if callback_at is None:
+            raise DomainError("Indica data e ora del richiamo.", field="callback_at")
+        check_callback(callback_at, now)
+        return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, callback_at)
+    if outcome in _RETRY_OUTCOMES:
+        if callback_at is not None:
+            check_callback(callback_at, now)
+        retry = max(callback_at or now, now + RETRY_AFTER)
+        return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, retry)
+    return OutcomeDecision(outcome, clean_note, Status.LAVORATO, None)
+
+
+def check_can_record(
+    assigned_to: str | None, locked_until: datetime | None, user_id: str, now: datetime, supervisor: bool
+) -> None:
+    """An operator may not record on a debtor another operator is working right now."""
+    held_by_other = assigned_to not in (None, user_id) and locked_until is not None and locked_until > now
+    if held_by_other and not supervisor:
+        raise Conflict("Il debitore è in lavorazione da un altro operatore.")
+
+
+def page_offset(page: int, size: int) -> int:
+    return (max(page, 1) - 1) * size
+
+
+def parse_page(raw: str | None) -> int:
+    try:
+        return max(int(raw or "1"), 1)
+    except ValueError:
+        return 1

@@ -1,0 +1,213 @@
+"""All queries of the contact service; every function takes the tenant and filters by it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.contact.domain import LOCK_DURATION, OutcomeDecision, Status
+from services.contact.models import access_log, contacts, debtor_positions, debtors
+from services.contracts import PositionFact
+from services.kernel.db import UnitOfWork
+
+Row = sa.Row[Any]
+
+
+async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:
+    """Upsert debtors and positions; totals are recomputed so a repeated position never counts twice."""
+    if not facts:
+        return 0
+    debtor_rows: dict[str, dict[str, Any]] = {
+        f.debtor_id: {
+            "id": uuid.UUID(f.debtor_id),
+            "tenant_id": tenant_id,
+            "fiscal_code": f.fiscal_code,
+            "name": f.debtor_name,
+        }
+        for f in facts
+    }
+    # DO UPDATE (not DO NOTHING) locks each debtor row, serialising concurrent chunks of one debtor
+    # so the recomputed totals below always see the other chunk's committed positions.
+    stmt = pg_insert(debtors).values(sorted(debtor_rows.values(), key=lambda r: r["id"]))
+    await uow.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[debtors.c.id, debtors.c.tenant_id],
+            set_={"fiscal_code": stmt.excluded.fiscal_code, "name": stmt.excluded.name},
+        )
+    )
+    inserted = await uow.execute(
+        pg_insert(debtor_positions)
+        .values([_position_row(tenant_id, f) for f in facts])
+        .on_conflict_do_nothing(index_elements=[debtor_positions.c.position_id, debtor_positions.c.tenant_id])
+        .returning(debtor_positions.c.position_id)
+    )
+    await _refresh_totals(uow, tenant_id, [r["id"] for r in debtor_rows.values()])
+    return len(inserted.all())
+
+
+def _position_row(tenant_id: uuid.UUID, f: PositionFact) -> dict[str, Any]:
+    return {
+        "position_id": uuid.UUID(f.position_id),
+        "tenant_id": tenant_id,
+        "debtor_id": uuid.UUID(f.debtor_id),
+        "revenue_type": f.revenue_type,
+        "year": f.year,
+        "act_number": f.act_number,
+        "amount_cents": f.amount_cents,
+    }
+
+
+async def _refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID]) -> None:
+    p = debtor_positions
+    totals = (
+        sa.select(p.c.debtor_id, sa.func.sum(p.c.amount_cents).label("total"), sa.func.count().label("n"))
+        .where(p.c.tenant_id == tenant_id, p.c.debtor_id.in_(debtor_ids))
+        .group_by(p.c.debtor_id)
+        .subquery()
+    )
+    await uow.execute(
+        sa.update(debtors)
+        .where(debtors.c.tenant_id == tenant_id, debtors.c.id == totals.c.debtor_id)
+        .values(total_due_cents=totals.c.total, positions_count=totals.c.n, updated_at=sa.func.now())
+    )
+
+
+async def status_counts(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, int]:
+    rows = await uow.execute(
+        sa.select(debtors.c.status, sa.func.count().label("n"))
+        .where(debtors.c.tenant_id == tenant_id)
+        .group_by(debtors.c.status)
+    )
+    counts = {s.value: 0 for s in Status}
+    counts.update({r.status: int(r.n) for r in rows})
+    return counts
+
+
+async def list_debtors(
+    uow: UnitOfWork, tenant_id: uuid.UUID, status: str | None, limit: int, offset: int
+) -> list[Row]:
+    stmt = sa.select(debtors).where(debtors.c.tenant_id == tenant_id)
+    if status:
+        stmt = stmt.where(debtors.c.status == status)
+    stmt = stmt.order_by(debtors.c.total_due_cents.desc(), debtors.c.id).limit(limit).offset(offset)
+    return list((await uow.execute(stmt)).all())
+
+
+async def take_next(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str) -> uuid.UUID | None:
+    """Assign the next workable debtor to `user_id`; SKIP LOCKED keeps two operators apart."""
+    d = debtors
+    now = sa.func.now()
+    mine = sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now)
+    free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
+    workable = sa.or_(
+        mine,
+        sa.and_(d.c.status == Status.DA_LAVORARE.value, free),
+        sa.and_(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now, free),
+        # a card left open past its lock goes back in the queue
+        sa.and_(d.c.status == Status.IN_LAVORAZIONE.value, free),
+    )
+    candidate = (
+        sa.select(d.c.id)
+        .where(d.c.tenant_id == tenant_id, workable)
+        .order_by(mine.desc().nulls_last(), d.c.total_due_cents.desc(), d.c.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    stmt = (
+        sa.update(d)
+        .where(d.c.tenant_id == tenant_id, d.c.id == candidate)
+        .values(
+            assigned_to=user_id,
+            locked_until=now + LOCK_DURATION,
+            status=Status.IN_LAVORAZIONE.value,
+            updated_at=now,
+        )
+        .returning(d.c.id)
+    )
+    return (await uow.execute(stmt)).scalar_one_or_none()
+
+
+async def get_debtor(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, lock: bool = False
+) -> Row | None:
+    stmt = sa.select(debtors).where(debtors.c.tenant_id == tenant_id, debtors.c.id == debtor_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    return (await uow.execute(stmt)).first()
+
+
+async def debtor_positions_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    p = debtor_positions
+    stmt = (
+        sa.select(p)
+        .where(p.c.tenant_id == tenant_id, p.c.debtor_id == debtor_id)
+        .order_by(p.c.year.desc(), p.c.revenue_type, p.c.act_number)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def contact_history(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    c = contacts
+    stmt = (
+        sa.select(c)
+        .where(c.c.tenant_id == tenant_id, c.c.debtor_id == debtor_id)
+        .order_by(c.c.recorded_at.desc(), c.c.id)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def log_access(
+    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, debtor_id: uuid.UUID, action: str
+) -> None:
+    await uow.execute(
+        sa.insert(access_log).values(tenant_id=tenant_id, user_id=user_id, debtor_id=debtor_id, action=action)
+    )
+
+
+async def access_entries(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    a = access_log
+    stmt = sa.select(a).where(a.c.tenant_id == tenant_id, a.c.debtor_id == debtor_id).order_by(a.c.id)
+    return list((await uow.execute(stmt)).all())
+
+
+async def record_outcome(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    operator: str,
+    decision: OutcomeDecision,
+    recorded_at: datetime,
+) -> uuid.UUID:
+    """Store the contact and move the debtor to its next status, releasing the lock."""
+    contact_id = uuid.uuid4()
+    await uow.execute(
+        sa.insert(contacts).values(
+            id=contact_id,
+            tenant_id=tenant_id,
+            debtor_id=debtor_id,
+            operator=operator,
+            outcome=decision.outcome.value,
+            note=decision.note,
+            callback_at=decision.callback_at,
+            recorded_at=recorded_at,
+        )
+    )
+    await uow.execute(
+        sa.update(debtors)
+        .where(debtors.c.tenant_id == tenant_id, debtors.c.id == debtor_id)
+        .values(
+            status=decision.status.value,
+            last_outcome=decision.outcome.value,
+            callback_at=decision.callback_at,
+            assigned_to=None,
+            locked_until=None,
+            updated_at=recorded_at,
+        )
+    )
+    return contact_id

@@ -1,0 +1,133 @@
+"""Pure rules of payments: amounts in Italian or plain notation, payment dates, balances (no I/O)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from services.kernel.errors import DomainError
+
+EARLIEST_PAYMENT = date(2000, 1, 1)
+_THOUSANDS_DOT = re.compile(r"^\d{1,3}(\.\d{3})+$")
+_THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3})+$")
+_PLAIN = re.compile(r"^\d+$")
+_CURRENCY = ("€", "EUR", "eur", "Euro", "euro")
+
+
+@dataclass(frozen=True)
+class PaymentInput:
+    amount_cents: int
+    paid_on: date
+
+
+def format_cents(cents: int) -> str:
+    euros, rest = divmod(abs(cents), 100)
+    sign = "-" if cents < 0 else ""
+    return f"{sign}€ {euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def residual_cents(amount_cents: int, paid_cents: int) -> int:
+    return max(amount_cents - paid_cents, 0)
+
+
+def balance_status(amount_cents: int, paid_cents: int) -> str:
+    """Italian label of a position's balance."""
+    if paid_cents <= 0:
+        return "aperta"
+    return "saldata" if paid_cents >= amount_cents else "pagata in parte"
+
+
+def parse_amount(raw: str) -> int:
+    """Parse "1.234,56", "1234.56", "€ 12,30" or "12" to cents; at most two decimals, > 0."""
+    text = raw.strip()
+    for symbol in _CURRENCY:
+        text = text.replace(symbol, "")
+    text = re.sub(r"[\s\u00a0\u202f']", "", text)
+    if not text:
+        raise DomainError("Indica l'importo pagato.", field="amount")
+    if text.startswith("-"):
+        raise DomainError("L'importo deve essere maggiore di zero.", field="amount")
+    text = text.removeprefix("+")
+    whole, decimals = _split(text)
+    if not _PLAIN.match(whole) or (decimals and not _PLAIN.match(decimals)):
+        raise DomainError(f"Importo non valido: «{raw.strip()}».", field="amount")
+    if len(decimals) > 2:
+        raise DomainError("L'importo può avere al massimo due decimali.", field="amount")
+    try:
+        cents = int(Decimal(f"{whole}.{decimals or '0'}") * 100)
+    except InvalidOperation:
+        raise DomainError(f"Importo non valido: «{raw.strip()}».", field="amount") from None
+    if cents <= 0:
+        raise DomainError("L'importo deve essere maggiore di zero.", field="amount")
+    return cents
+
+
+def _split(text: str) -> tuple[str, str]:
+    """Split into integer digits and decimals; the last of ',' and '.' is the decimal mark."""
+    if "," in text and "." in text:
+        mark = "," if text.rfind(",") > text.rfind(".") else "."
+        whole, _, decimals = text.rpartition(mark)
+        grouping = _THOUSANDS_DOT if mark == "," else _THOUSANDS_COMMA
+        if not grouping.match(whole):
+            raise DomainError(f"Importo non valido: «{text}».", field="amount")
+        return re.sub(r"[.,]", "", whole), decimals
+    if text.count(",") > 1:
+        raise DomainError(f"Importo non valido: «{text}».", field="amount")
+    if "," in text:
+        whole, _, decimals = text.partition(",")
+        return whole, decimals
+    # Italian notation: "1.234" and "1.234.567" are thousands, "12.5" and "1234.56" are decimals.
+    if _THOUSANDS_DOT.match(text):
+        return text.replace(".", ""), ""
+    if text.count(".") > 1:
+        raise DomainError(f"Importo non valido: «{text}».", field="amount")
+    whole, _, decimals = text.partition(".")
+    return whole, decimals
+
+
+def parse_paid_on(raw: str) -> date:
+    """Parse dd/mm/yyyy (also with '-' or '.') or ISO yyyy-mm-dd."""
+    text = raw.strip()
+    if not text:
+        raise DomainError("Indica la data del pagamento.", field="paid_on")
+    for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    raise DomainError("Data del pagamento non valida (usa gg/mm/aaaa).", field="paid_on")
+
+
+def check_paid_on(paid_on: date, today: date) -> None:
+    if paid_on > today:
+        raise DomainError("La data del pagamento non può essere nel futuro.", field="paid_on")
+    if paid_on < EARLIEST_PAYMENT:
+        raise DomainError("La data del pagamento non può essere anteriore al 2000.", field="paid_on")
+
+
+def check_amount(amount_cents: int, amount_due_cents: int, paid_cents: int, field: str = "amount") -> None:
+    if amount_cents <= 0:
+        raise DomainError("L'importo deve essere maggiore di zero.", field=field)
+    residual = residual_cents(amount_due_cents, paid_cents)
+    if amount_cents > residual:
+        raise DomainError(f"L'importo supera il residuo da pagare ({format_cents(residual)}).", field=field)
+
+
+def validate_payment(
+    amount: object, paid_on: str, amount_due_cents: int, paid_cents: int, today: date
+) -> PaymentInput:
+    """Validate a payment against the position's balance; `amount` is text (web) or cents (API)."""
+    field = "amount" if isinstance(amount, str) else "amount_cents"
+    cents = parse_amount(amount) if isinstance(amount, str) else _cents(amount)
+    day = parse_paid_on(paid_on)
+    check_paid_on(day, today)
+    check_amount(cents, amount_due_cents, paid_cents, field)
+    return PaymentInput(cents, day)
+
+
+def _cents(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise DomainError("L'importo in centesimi deve essere un numero intero.", field="amount_cents")
+    return value

@@ -1,0 +1,126 @@
+"""All queries of the payments service; every function takes the tenant and filters by it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.contracts import PositionFact
+from services.kernel.db import UnitOfWork
+from services.payments.models import payments, positions
+
+Row = sa.Row[Any]
+
+
+async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:
+    """Insert new positions; one already known keeps its amount and payments."""
+    if not facts:
+        return 0
+    rows = [
+        {
+            "id": uuid.UUID(f.position_id),
+            "tenant_id": tenant_id,
+            "debtor_id": uuid.UUID(f.debtor_id),
+            "fiscal_code": f.fiscal_code,
+            "debtor_name": f.debtor_name,
+            "revenue_type": f.revenue_type,
+            "year": f.year,
+            "act_number": f.act_number,
+            "amount_cents": f.amount_cents,
+        }
+        for f in facts
+    ]
+    stmt = (
+        pg_insert(positions)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=[positions.c.id, positions.c.tenant_id])
+        .returning(positions.c.id)
+    )
+    return len((await uow.execute(stmt)).all())
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+async def search_positions(
+    uow: UnitOfWork, tenant_id: uuid.UUID, query: str, limit: int, offset: int
+) -> list[Row]:
+    """Positions whose fiscal code starts with, or whose debtor name contains, `query`."""
+    p = positions
+    stmt = sa.select(p).where(p.c.tenant_id == tenant_id)
+    term = query.strip()
+    if term:
+        like = _escape_like(term)
+        stmt = stmt.where(
+            sa.or_(
+                p.c.fiscal_code.ilike(f"{like}%", escape="\\"),
+                p.c.debtor_name.ilike(f"%{like}%", escape="\\"),
+            )
+        )
+    stmt = stmt.order_by(p.c.debtor_name, p.c.year.desc(), p.c.act_number, p.c.id).limit(limit).offset(offset)
+    return list((await uow.execute(stmt)).all())
+
+
+async def get_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> Row | None:
+    stmt = sa.select(positions).where(positions.c.tenant_id == tenant_id, positions.c.id == position_id)
+    return (await uow.execute(stmt)).first()
+
+
+async def payments_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Row]:
+    stmt = (
+        sa.select(payments)
+        .where(payments.c.tenant_id == tenant_id, payments.c.position_id == position_id)
+        .order_by(payments.c.paid_on.desc(), payments.c.recorded_at.desc())
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def add_to_paid(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int
+) -> Row | None:
+    """Add to the paid amount only if it stays within the amount due; None if it would not.
+
+    The check lives in the UPDATE itself, so two concurrent payments cannot both pass it.
+    """
+    p = positions
+    stmt = (
+        sa.update(p)
+        .where(
+            p.c.tenant_id == tenant_id,
+            p.c.id == position_id,
+            p.c.paid_cents + amount_cents <= p.c.amount_cents,
+        )
+        .values(paid_cents=p.c.paid_cents + amount_cents)
+        .returning(p.c.id, p.c.debtor_id, p.c.amount_cents, p.c.paid_cents)
+    )
+    return (await uow.execute(stmt)).first()
+
+
+async def insert_payment(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    position_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    amount_cents: int,
+    paid_on: date,
+    recorded_by: str,
+) -> uuid.UUID:
+    payment_id = uuid.uuid4()
+    await uow.execute(
+        sa.insert(payments).values(
+            id=payment_id,
+            tenant_id=tenant_id,
+            position_id=position_id,
+            debtor_id=debtor_id,
+            amount_cents=amount_cents,
+            paid_on=paid_on,
+            recorded_by=recorded_by,
+        )
+    )
+    return payment_id

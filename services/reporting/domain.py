@@ -1,0 +1,179 @@
+"""Reporting rules: totals, residual, aggio and the content of the relazione di scarico. No I/O."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+from services.kernel.errors import DomainError
+
+ROME = ZoneInfo("Europe/Rome")
+BASIS_POINTS = 10_000
+MAX_RATE_BP = BASIS_POINTS
+DEFAULT_AGGIO_RATE_BP = 0
+REPORT_KIND = "relazione_scarico"
+_PERCENT = re.compile(r"^\d{1,3}([.,]\d{1,2})?$")
+
+
+@dataclass(frozen=True)
+class Position:
+    position_id: uuid.UUID
+    fiscal_code: str
+    debtor_name: str
+    revenue_type: str
+    year: int
+    act_number: str
+    amount_cents: int
+    collected_cents: int
+
+    @property
+    def residual_cents(self) -> int:
+        return residual(self.amount_cents, self.collected_cents)
+
+
+@dataclass(frozen=True)
+class Totals:
+    assigned_cents: int
+    collected_cents: int
+
+    @property
+    def residual_cents(self) -> int:
+        return residual(self.assigned_cents, self.collected_cents)
+
+    @property
+    def collected_percent(self) -> Decimal:
+        return collected_percent(self.assigned_cents, self.collected_cents)
+
+
+@dataclass(frozen=True)
+class GroupTotals:
+    revenue_type: str
+    year: int | None
+    positions: int
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything the relazione di scarico shows, computed from the projections at generation time."""
+
+    report_id: uuid.UUID
+    ente: str
+    generated_at: datetime
+    generated_by: str
+    period_start: date | None
+    period_end: date
+    totals: Totals
+    aggio_rate_bp: int
+    aggio_cents: int
+    by_type_year: tuple[GroupTotals, ...]
+    positions: tuple[Position, ...]
+
+
+def residual(assigned_cents: int, collected_cents: int) -> int:
+    return assigned_cents - collected_cents
+
+
+def collected_percent(assigned_cents: int, collected_cents: int) -> Decimal:
+    """Share of the assigned amount collected, in percent with one decimal (0 when nothing assigned)."""
+    if assigned_cents <= 0:
+        return Decimal("0.0")
+    ratio = Decimal(collected_cents) * 100 / Decimal(assigned_cents)
+    return ratio.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def aggio_cents(collected_cents: int, rate_bp: int) -> int:
+    """Aggio = rate × collected, the rate in basis points, rounded half-up to the cent."""
+    amount = Decimal(collected_cents) * Decimal(rate_bp) / Decimal(BASIS_POINTS)
+    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def parse_rate_percent(raw: str) -> int:
+    """Turn a percentage typed by the user ("3,5", "10.25") into basis points."""
+    text = raw.strip().replace(" ", "").removesuffix("%")
+    if not _PERCENT.match(text):
+        raise DomainError(
+            "Indicare l'aggio come percentuale con al massimo due decimali (es. 3,50).", field="aggio_percent"
+        )
+    bp = int(Decimal(text.replace(",", ".")) * 100)
+    if bp > MAX_RATE_BP:
+        raise DomainError("L'aggio non può superare il 100%.", field="aggio_percent")
+    return bp
+
+
+def format_rate(rate_bp: int) -> str:
+    """Basis points as an Italian percentage: 350 -> "3,50%"."""
+    whole, rest = divmod(rate_bp, 100)
+    return f"{whole},{rest:02d}%"
+
+
+def format_cents(cents: int) -> str:
+    """Cents as Italian money without the symbol: 123456 -> "1.234,56"."""
+    sign = "-" if cents < 0 else ""
+    euros, rest = divmod(abs(cents), 100)
+    return f"{sign}{euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def sum_totals(positions: Iterable[Position]) -> Totals:
+    assigned = collected = 0
+    for p in positions:
+        assigned += p.amount_cents
+        collected += p.collected_cents
+    return Totals(assigned, collected)
+
+
+def totals_by_type_year(positions: Iterable[Position]) -> tuple[GroupTotals, ...]:
+    """Assigned and collected per (revenue type, year), sorted by type then year."""
+    return _grouped(positions, by_year=True)
+
+
+def totals_by_type(positions: Iterable[Position]) -> tuple[GroupTotals, ...]:
+    return _grouped(positions, by_year=False)
+
+
+def _grouped(positions: Iterable[Position], by_year: bool) -> tuple[GroupTotals, ...]:
+    acc: dict[tuple[str, int | None], list[int]] = {}
+    for p in positions:
+        key = (p.revenue_type, p.year if by_year else None)
+        slot = acc.setdefault(key, [0, 0, 0])
+        slot[0] += 1
+        slot[1] += p.amount_cents
+        slot[2] += p.collected_cents
+    return tuple(
+        GroupTotals(rtype, year, n, Totals(assigned, collected))
+        for (rtype, year), (n, assigned, collected) in sorted(
+            acc.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)
+        )
+    )
+
+
+def build_report(
+    report_id: uuid.UUID,
+    ente: str,
+    generated_at: datetime,
+    generated_by: str,
+    period_start: date | None,
+    aggio_rate_bp: int,
+    positions: Iterable[Position],
+) -> ReportData:
+    """Assemble the relazione di scarico: totals come from the same positions the table lists."""
+    rows = tuple(sorted(positions, key=lambda p: (p.revenue_type, p.year, p.fiscal_code, p.act_number)))
+    totals = sum_totals(rows)
+    return ReportData(
+        report_id=report_id,
+        ente=ente,
+        generated_at=generated_at,
+        generated_by=generated_by,
+        period_start=period_start,
+        period_end=generated_at.astimezone(ROME).date(),
+        totals=totals,
+        aggio_rate_bp=aggio_rate_bp,
+        aggio_cents=aggio_cents(totals.collected_cents, aggio_rate_bp),
+        by_type_year=totals_by_type_year(rows),
+        positions=rows,
+    )

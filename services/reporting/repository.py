@@ -1,0 +1,291 @@
+"""All queries of the reporting service. Every function takes the tenant and filters by it (RLS too)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.contracts import PositionFact
+from services.kernel.db import UnitOfWork
+from services.reporting import domain
+from services.reporting.models import batches, outcomes, payments, positions, reports, settings, tenant_totals
+
+COUNTERS = ("assigned_cents", "collected_cents", "positions", "outcomes", "payments")
+
+
+@dataclass(frozen=True)
+class Summary:
+    totals: domain.Totals
+    positions: int
+    payments: int
+    outcomes: int
+    debtors_contacted: int
+    updated_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    id: uuid.UUID
+    kind: str
+    object_key: str
+    sha256: str
+    size: int
+    generated_at: datetime
+    generated_by: str
+    assigned_cents: int
+    collected_cents: int
+    residual_cents: int
+    aggio_cents: int
+    aggio_rate_bp: int
+
+
+# --- projections -------------------------------------------------------------------------------
+
+
+async def bump_totals(uow: UnitOfWork, tenant_id: uuid.UUID, **deltas: int) -> None:
+    """Add `deltas` to the tenant's running counters, creating the row on first use."""
+    unknown = set(deltas) - set(COUNTERS)
+    if unknown:
+        raise ValueError(f"unknown counters: {unknown}")
+    stmt = pg_insert(tenant_totals).values(tenant_id=tenant_id, **deltas)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[tenant_totals.c.tenant_id],
+        set_={
+            **{name: tenant_totals.c[name] + stmt.excluded[name] for name in deltas},
+            "updated_at": sa.func.now(),
+        },
+        where=tenant_totals.c.tenant_id == tenant_id,
+    )
+    await uow.execute(stmt)
+
+
+async def insert_positions(
+    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: str, facts: tuple[PositionFact, ...]
+) -> list[uuid.UUID]:
+    """Insert positions not seen before; returns the ids actually inserted."""
+    if not facts:
+        return []
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "position_id": uuid.UUID(f.position_id),
+            "debtor_id": uuid.UUID(f.debtor_id),
+            "fiscal_code": f.fiscal_code,
+            "debtor_name": f.debtor_name,
+            "revenue_type": f.revenue_type,
+            "year": f.year,
+            "act_number": f.act_number,
+            "amount_cents": f.amount_cents,
+            "batch_id": batch_id,
+        }
+        for f in facts
+    ]
+    stmt = pg_insert(positions).values(rows).on_conflict_do_nothing().returning(positions.c.position_id)
+    return list((await uow.execute(stmt)).scalars())
+
+
+async def catch_up_collected(uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: list[uuid.UUID]) -> None:
+    """Payments may arrive before their position: credit them once the position exists."""
+    paid = (
+        sa.select(payments.c.position_id, sa.func.sum(payments.c.amount_cents).label("paid"))
+        .where(payments.c.tenant_id == tenant_id, payments.c.position_id.in_(position_ids))
+        .group_by(payments.c.position_id)
+        .subquery()
+    )
+    await uow.execute(
+        sa.update(positions)
+        .where(positions.c.tenant_id == tenant_id, positions.c.position_id == paid.c.position_id)
+        .values(collected_cents=paid.c.paid)
+    )
+
+
+async def insert_payment(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    position_id: uuid.UUID,
+    amount_cents: int,
+    paid_on: date,
+) -> bool:
+    """Record a payment once; False if this payment id is already known."""
+    stmt = (
+        pg_insert(payments)
+        .values(
+            tenant_id=tenant_id,
+            payment_id=payment_id,
+            position_id=position_id,
+            amount_cents=amount_cents,
+            paid_on=paid_on,
+        )
+        .on_conflict_do_nothing()
+        .returning(payments.c.payment_id)
+    )
+    return (await uow.execute(stmt)).first() is not None
+
+
+async def credit_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, cents: int) -> None:
+    await uow.execute(
+        sa.update(positions)
+        .where(positions.c.tenant_id == tenant_id, positions.c.position_id == position_id)
+        .values(collected_cents=positions.c.collected_cents + cents)
+    )
+
+
+async def insert_outcome(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    outcome: str,
+    recorded_at: datetime,
+) -> bool:
+    stmt = (
+        pg_insert(outcomes)
+        .values(
+            tenant_id=tenant_id,
+            contact_id=contact_id,
+            debtor_id=debtor_id,
+            outcome=outcome,
+            recorded_at=recorded_at,
+        )
+        .on_conflict_do_nothing()
+        .returning(outcomes.c.contact_id)
+    )
+    return (await uow.execute(stmt)).first() is not None
+
+
+async def refresh_debtors_contacted(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
+    """Recount distinct debtors; a recount cannot drift the way an increment guessed per event can."""
+    count = (
+        sa.select(sa.func.count(sa.distinct(outcomes.c.debtor_id)))
+        .where(outcomes.c.tenant_id == tenant_id)
+        .scalar_subquery()
+    )
+    await uow.execute(
+        sa.update(tenant_totals).where(tenant_totals.c.tenant_id == tenant_id).values(debtors_contacted=count)
+    )
+
+
+async def insert_batch(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> bool:
+    stmt = (
+        pg_insert(batches)
+        .values(tenant_id=tenant_id, **values)
+        .on_conflict_do_nothing()
+        .returning(batches.c.batch_id)
+    )
+    return (await uow.execute(stmt)).first() is not None
+
+
+# --- reads -------------------------------------------------------------------------------------
+
+
+async def summary(uow: UnitOfWork, tenant_id: uuid.UUID) -> Summary:
+    row = (await uow.execute(sa.select(tenant_totals).where(tenant_totals.c.tenant_id == tenant_id))).first()
+    if row is None:
+        return Summary(domain.Totals(0, 0), 0, 0, 0, 0, None)
+    return Summary(
+        domain.Totals(row.assigned_cents, row.collected_cents),
+        row.positions,
+        row.payments,
+        row.outcomes,
+        row.debtors_contacted,
+        row.updated_at,
+    )
+
+
+async def totals_by_type(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[domain.GroupTotals]:
+    stmt = (
+        sa.select(
+            positions.c.revenue_type,
+            sa.func.count().label("n"),
+            sa.func.sum(positions.c.amount_cents).label("assigned"),
+            sa.func.sum(positions.c.collected_cents).label("collected"),
+        )
+        .where(positions.c.tenant_id == tenant_id)
+        .group_by(positions.c.revenue_type)
+        .order_by(positions.c.revenue_type)
+    )
+    return [
+        domain.GroupTotals(r.revenue_type, None, r.n, domain.Totals(int(r.assigned), int(r.collected)))
+        for r in await uow.execute(stmt)
+    ]
+
+
+async def all_positions(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[domain.Position]:
+    stmt = sa.select(
+        positions.c.position_id,
+        positions.c.fiscal_code,
+        positions.c.debtor_name,
+        positions.c.revenue_type,
+        positions.c.year,
+        positions.c.act_number,
+        positions.c.amount_cents,
+        positions.c.collected_cents,
+    ).where(positions.c.tenant_id == tenant_id)
+    return [domain.Position(**r._mapping) for r in await uow.execute(stmt)]
+
+
+async def first_registration(uow: UnitOfWork, tenant_id: uuid.UUID) -> datetime | None:
+    stmt = sa.select(sa.func.min(positions.c.registered_at)).where(positions.c.tenant_id == tenant_id)
+    value: datetime | None = (await uow.execute(stmt)).scalar_one()
+    return value
+
+
+async def position_collected(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> int | None:
+    stmt = sa.select(positions.c.collected_cents).where(
+        positions.c.tenant_id == tenant_id, positions.c.position_id == position_id
+    )
+    value: int | None = (await uow.execute(stmt)).scalar_one_or_none()
+    return value
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+async def aggio_rate_bp(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
+    stmt = sa.select(settings.c.aggio_rate_bp).where(settings.c.tenant_id == tenant_id)
+    value = (await uow.execute(stmt)).scalar_one_or_none()
+    return domain.DEFAULT_AGGIO_RATE_BP if value is None else int(value)
+
+
+async def save_aggio_rate(uow: UnitOfWork, tenant_id: uuid.UUID, rate_bp: int, user: str) -> None:
+    stmt = pg_insert(settings).values(tenant_id=tenant_id, aggio_rate_bp=rate_bp, updated_by=user)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[settings.c.tenant_id],
+        set_={"aggio_rate_bp": rate_bp, "updated_by": user, "updated_at": sa.func.now()},
+        where=settings.c.tenant_id == tenant_id,
+    )
+    await uow.execute(stmt)
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+
+async def insert_report(uow: UnitOfWork, tenant_id: uuid.UUID, record: ReportRecord) -> None:
+    values = {name: getattr(record, name) for name in ReportRecord.__dataclass_fields__}
+    await uow.execute(sa.insert(reports).values(tenant_id=tenant_id, **values))
+
+
+def _record(row: Any) -> ReportRecord:
+    return ReportRecord(**{name: getattr(row, name) for name in ReportRecord.__dataclass_fields__})
+
+
+async def list_reports(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 50) -> list[ReportRecord]:
+    stmt = (
+        sa.select(reports)
+        .where(reports.c.tenant_id == tenant_id)
+        .order_by(reports.c.generated_at.desc())
+        .limit(limit)
+    )
+    return [_record(r) for r in await uow.execute(stmt)]
+
+
+async def get_report(uow: UnitOfWork, tenant_id: uuid.UUID, report_id: uuid.UUID) -> ReportRecord | None:
+    stmt = sa.select(reports).where(reports.c.tenant_id == tenant_id, reports.c.id == report_id)
+    row = (await uow.execute(stmt)).first()
+    return None if row is None else _record(row)

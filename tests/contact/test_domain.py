@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from services.contact.domain import (
+    ROME,
+    Outcome,
+    Status,
+    check_can_record,
+    decide_outcome,
+    page_offset,
+    parse_callback,
+    parse_outcome,
+    parse_page,
+    within_call_window,
+)
+from services.kernel.errors import Conflict, DomainError
+
+MONDAY_10 = datetime(2025, 3, 10, 10, 0, tzinfo=ROME)
+
+
+def test_parse_outcome_accepts_known_values_only() -> None:
+    assert parse_outcome(" promessa_pagamento ") is Outcome.PROMESSA_PAGAMENTO
+    with pytest.raises(DomainError) as err:
+        parse_outcome("minaccia")
+    assert err.value.field == "outcome"
+
+
+def test_parse_callback_formats() -> None:
+    assert parse_callback("") is None
+    assert parse_callback("2025-03-11T09:30") == datetime(2025, 3, 11, 9, 30, tzinfo=ROME)
+    assert parse_callback("11/03/2025 09:30") == datetime(2025, 3, 11, 9, 30, tzinfo=ROME)
+    with pytest.raises(DomainError) as err:
+        parse_callback("domani")
+    assert err.value.field == "callback_at"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [
+        (Outcome.CONTATTATO, Status.LAVORATO),
+        (Outcome.PROMESSA_PAGAMENTO, Status.LAVORATO),
+        (Outcome.RIFIUTO, Status.LAVORATO),
+        (Outcome.CONTESTAZIONE, Status.LAVORATO),
+        (Outcome.NUMERO_ERRATO, Status.LAVORATO),
+    ],
+)
+def test_final_outcomes_close_the_debtor(outcome: Outcome, status: Status) -> None:
+    decision = decide_outcome(outcome, "  nota  ", None, MONDAY_10)
+    assert decision.status is status
+    assert decision.callback_at is None
+    assert decision.note == "nota"
+
+
+def test_richiamare_requires_a_callback() -> None:
+    with pytest.raises(DomainError) as err:
+        decide_outcome(Outcome.RICHIAMARE, "", None, MONDAY_10)
+    assert err.value.field == "callback_at"
+
+
+def test_richiamare_callback_must_be_in_the_future() -> None:
+    with pytest.raises(DomainError, match="futuro"):
+        decide_outcome(Outcome.RICHIAMARE, "", MONDAY_10 - timedelta(minutes=1), MONDAY_10)
+
+
+def test_richiamare_callback_must_be_in_call_hours() -> None:
+    sunday = datetime(2025, 3, 16, 11, 0, tzinfo=ROME)
+    saturday_evening = datetime(2025, 3, 15, 16, 0, tzinfo=ROME)
+    for when in (sunday, saturday_evening, MONDAY_10.replace(hour=22)):
+        with pytest.raises(DomainError, match="fasce"):
+            decide_outcome(Outcome.RICHIAMARE, "", when, MONDAY_10)
+
+
+def test_richiamare_keeps_the_callback() -> None:
+    when = MONDAY_10 + timedelta(hours=2)
+    decision = decide_outcome(Outcome.RICHIAMARE, "", when, MONDAY_10)
+    assert (decision.status, decision.callback_at) == (Status.DA_RICHIAMARE, when)
+
+
+def test_no_answer_and_third_party_retry_not_before_tomorrow() -> None:
+    for outcome in (Outcome.NON_RISPONDE, Outcome.TERZO_RISPONDE):
+        decision = decide_outcome(outcome, "", None, MONDAY_10)
+        assert decision.status is Status.DA_RICHIAMARE
+        assert decision.callback_at == MONDAY_10 + timedelta(days=1)
+    later = MONDAY_10 + timedelta(days=3)
+    assert decide_outcome(Outcome.NON_RISPONDE, "", later, MONDAY_10).callback_at == later
+
+
+def test_note_length_is_bounded() -> None:
+    with pytest.raises(DomainError) as err:
+        decide_outcome(Outcome.CONTATTATO, "x" * 2001, None, MONDAY_10)
+    assert err.value.field == "note"
+
+
+def test_call_window() -> None:
+    assert within_call_window(MONDAY_10.replace(hour=8, minute=30))
+    assert not within_call_window(MONDAY_10.replace(hour=8, minute=29))
+    assert within_call_window(datetime(2025, 3, 15, 15, 0, tzinfo=ROME))
+
+
+def test_another_operators_lock_blocks_recording_but_not_supervisors() -> None:
+    until = MONDAY_10 + timedelta(minutes=10)
+    with pytest.raises(Conflict):
+        check_can_record("op-2", until, "op-1", MONDAY_10, supervisor=False)
+    check_can_record("op-2", until, "op-1", MONDAY_10, supervisor=True)
+    check_can_record("op-1", until, "op-1", MONDAY_10, supervisor=False)
+    check_can_record("op-2", MONDAY_10 - timedelta(minutes=1), "op-1", MONDAY_10, supervisor=False)
+    check_can_record(None, None, "op-1", MONDAY_10, supervisor=False)
+
+
+def test_paging() -> None:
+    assert parse_page(None) == 1
+    assert parse_page("x") == 1
+    assert parse_page("-3") == 1
+    assert parse_page("3") == 3
+    assert page_offset(3, 25) == 50

@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from services.contact import repository
+from services.contact.domain import Outcome, OutcomeDecision, Status
+from services.contact.models import access_log, debtors
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.contact.helpers import debtor, fact, seed
+
+
+@pytest.mark.asyncio
+async def test_register_positions_sums_per_debtor_and_ignores_repeats(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    first, second = fact(d, 10_000), fact(d, 2_550)
+    await seed(platform, tenant.tenant_id, first, second)
+    # the same position again, in another message, must not be counted twice
+    await seed(platform, tenant.tenant_id, first, fact(d, 450))
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None
+    assert (row.total_due_cents, row.positions_count, row.status) == (13_000, 3, "da_lavorare")
+
+
+@pytest.mark.asyncio
+async def test_take_next_orders_by_total_and_keeps_operators_apart(
+    platform: Platform, tenant: Identity
+) -> None:
+    small, big, mid = (str(uuid.uuid4()) for _ in range(3))
+    await seed(platform, tenant.tenant_id, fact(small, 100), fact(big, 90_000), fact(mid, 5_000))
+    db = platform.databases["contact"]
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        got_1 = await repository.take_next(uow, tenant.tenant_id, "op-1")
+        got_2 = await repository.take_next(uow, tenant.tenant_id, "op-2")
+        again_1 = await repository.take_next(uow, tenant.tenant_id, "op-1")
+        await uow.commit()
+    assert (str(got_1), str(got_2), str(again_1)) == (big, mid, big)
+    row = await debtor(platform, tenant.tenant_id, big)
+    assert row is not None
+    assert (row.status, row.assigned_to) == ("in_lavorazione", "op-1")
+    assert row.locked_until > datetime.now(UTC)
+
+
+@pytest.mark.asyncio
+async def test_take_next_skips_rows_locked_by_an_open_transaction(
+    platform: Platform, tenant: Identity
+) -> None:
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(a, 900), fact(b, 800))
+    db = platform.databases["contact"]
+    async with db.unit_of_work(tenant.tenant_id) as first, db.unit_of_work(tenant.tenant_id) as second:
+        got_first = await repository.take_next(first, tenant.tenant_id, "op-1")
+        # `first` has not committed: without SKIP LOCKED this would wait, or return the same debtor
+        got_second = await repository.take_next(second, tenant.tenant_id, "op-2")
+        await first.commit()
+        await second.commit()
+    assert {str(got_first), str(got_second)} == {a, b}
+
+
+@pytest.mark.asyncio
+async def test_due_callbacks_come_back_future_ones_do_not(platform: Platform, tenant: Identity) -> None:
+    due, future = str(uuid.uuid4()), str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(due, 100), fact(future, 999_999))
+    now = datetime.now(UTC)
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        for debtor_id, when in ((due, now - timedelta(minutes=5)), (future, now + timedelta(days=1))):
+            decision = OutcomeDecision(Outcome.RICHIAMARE, "", Status.DA_RICHIAMARE, when)
+            await repository.record_outcome(
+                uow, tenant.tenant_id, uuid.UUID(debtor_id), "op-1", decision, now
+            )
+        got = await repository.take_next(uow, tenant.tenant_id, "op-1")
+        nothing = await repository.take_next(uow, tenant.tenant_id, "op-2")
+        await uow.commit()
+    assert (str(got), nothing) == (due, None)
+
+
+@pytest.mark.asyncio
+async def test_record_outcome_updates_status_and_history(platform: Platform, tenant: Identity) -> None:
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(d, 100))
+    now = datetime.now(UTC)
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        await repository.take_next(uow, tenant.tenant_id, "op-1")
+        decision = OutcomeDecision(Outcome.PROMESSA_PAGAMENTO, "paga lunedì", Status.LAVORATO, None)
+        await repository.record_outcome(uow, tenant.tenant_id, uuid.UUID(d), "op-1", decision, now)
+        history = await repository.contact_history(uow, tenant.tenant_id, uuid.UUID(d))
+        await uow.commit()
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None
+    assert (row.status, row.last_outcome, row.assigned_to, row.locked_until) == (
+        "lavorato",
+        "promessa_pagamento",
+        None,
+        None,
+    )
+    assert [(h.outcome, h.note, h.operator) for h in history] == [
+        ("promessa_pagamento", "paga lunedì", "op-1")
+    ]
+
+
+@pytest.mark.asyncio
+async def test_access_log_is_append_only(platform: Platform, tenant: Identity) -> None:
+    d = uuid.uuid4()
+    db = platform.databases["contact"]
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        await repository.log_access(uow, tenant.tenant_id, "op-1", d, "view_card")
+        await uow.commit()
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        assert [r.user_id for r in await repository.access_entries(uow, tenant.tenant_id, d)] == ["op-1"]
+        with pytest.raises(DBAPIError, match="append-only"):
+            await uow.execute(sa.delete(access_log).where(access_log.c.debtor_id == d))
+
+
+@pytest.mark.asyncio
+async def test_cross_tenant_isolation(platform: Platform, tenant: Identity, other_tenant: Identity) -> None:
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(d, 7_000))
+    db = platform.databases["contact"]
+    a, b = tenant.tenant_id, other_tenant.tenant_id
+    async with db.unit_of_work(b) as uow:
+        assert await repository.get_debtor(uow, b, uuid.UUID(d)) is None
+        assert await repository.list_debtors(uow, b, None, 10, 0) == []
+        assert sum((await repository.status_counts(uow, b)).values()) == 0
+        assert await repository.take_next(uow, b, "op-b") is None
+        # even asking for tenant A explicitly, RLS scopes B's transaction to B
+        assert await repository.get_debtor(uow, a, uuid.UUID(d)) is None
+        updated = await uow.execute(sa.update(debtors).where(debtors.c.id == uuid.UUID(d)).values(name="X"))
+        assert updated.rowcount == 0
+        await uow.commit()
+    async with db.unit_of_work(b) as uow:
+        decision = OutcomeDecision(Outcome.CONTATTATO, "", Status.LAVORATO, None)
+        with pytest.raises(DBAPIError):
+            # the contact row would point at a debtor B does not have
+            await repository.record_outcome(uow, b, uuid.UUID(d), "op-b", decision, datetime.now(UTC))
+    async with db.unit_of_work(b) as uow:
+        with pytest.raises(DBAPIError, match="row-level security"):
+            await repository.log_access(uow, a, "op-b", uuid.UUID(d), "view_card")
+    row = await debtor(platform, a, d)
+    assert row is not None
+    assert (row.name, row.status, row.total_due_cents) == ("ROSSI MARIO", "da_lavorare", 7_000)

@@ -1,0 +1,174 @@
+"""The processor consumer against the real database and storage, on the sample files."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from services.contracts import (
+    MAX_POSITIONS_PER_EVENT,
+    BatchAccepted,
+    BatchReceived,
+    PositionsRegistered,
+)
+from services.ingest import repository
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.ingest.helpers import batch, ingest_file, process, published, store_batch
+from tests.support import FIXTURES
+
+SAMPLES = ["comune-c-utf8.csv", "comune-a-halley.csv", "comune-b-export.xlsx"]
+
+
+def expected(name: str) -> dict:  # type: ignore[type-arg]
+    return json.loads((FIXTURES / f"{name}.expected.json").read_text())
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("name", SAMPLES)
+async def test_sample_file_outcome_matches_expected(platform: Platform, tenant: Identity, name: str) -> None:
+    want = expected(name)
+    tid = tenant.tenant_id
+
+    batch_id = await ingest_file(platform, tid, FIXTURES / name)
+
+    row = await batch(platform, tid, batch_id)
+    assert row.status == "completed", row.error
+    got = {
+        "data_rows": row.data_rows,
+        "accepted": row.accepted,
+        "accepted_total_cents": row.accepted_total_cents,
+        "duplicates": row.duplicates,
+        "conflicts": row.conflicts,
+        "rejected": row.rejected,
+        "header_line": row.header_line,
+    }
+    assert got == {k: want[k] for k in got}
+    async with platform.databases["ingest"].unit_of_work(tid) as uow:
+        assert await repository.row_verdicts(uow, tid, batch_id) == want["row_verdicts"]
+        assert await repository.position_totals(uow, tid) == (want["accepted"], want["accepted_total_cents"])
+    assert row.registered == want["accepted"]
+
+
+@pytest.mark.asyncio
+async def test_events_carry_every_new_position_in_chunks(platform: Platform, tenant: Identity) -> None:
+    want = expected("comune-a-halley.csv")
+    tid = tenant.tenant_id
+
+    await ingest_file(platform, tid, FIXTURES / "comune-a-halley.csv")
+
+    accepted = [
+        BatchAccepted.from_envelope(e) for e in await published(platform, tid, "ingest.batch_accepted.v1")
+    ]
+    assert len(accepted) == 1
+    assert accepted[0].accepted_total_cents == want["accepted_total_cents"]
+    assert accepted[0].rejected == want["rejected"]
+    chunks = [
+        PositionsRegistered.from_envelope(e)
+        for e in await published(platform, tid, PositionsRegistered.routing_key())
+    ]
+    facts = [p for c in chunks for p in c.positions]
+    assert len(facts) == want["accepted"]
+    assert sum(p.amount_cents for p in facts) == want["accepted_total_cents"]
+    assert all(len(c.positions) <= MAX_POSITIONS_PER_EVENT for c in chunks)
+    assert [c.chunk for c in chunks] == list(range(1, len(chunks) + 1))
+    assert {c.chunks for c in chunks} == {len(chunks)}
+
+
+def _big_csv(rows: int) -> bytes:
+    lines = ["codice_fiscale;tributo;anno;numero_atto;importo"]
+    lines += [f"00000010215;IMU;2024;A/{n};{n + 1},00" for n in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.asyncio
+async def test_more_than_500_positions_are_split(platform: Platform, tenant: Identity) -> None:
+    tid = tenant.tenant_id
+    await process(platform, await store_batch(platform, tid, _big_csv(1201), "grande.csv"))
+
+    chunks = [
+        PositionsRegistered.from_envelope(e)
+        for e in await published(platform, tid, PositionsRegistered.routing_key())
+    ]
+    assert [len(c.positions) for c in chunks] == [500, 500, 201]
+    assert [(c.chunk, c.chunks) for c in chunks] == [(1, 3), (2, 3), (3, 3)]
+
+
+@pytest.mark.asyncio
+async def test_reupload_registers_no_new_positions(platform: Platform, tenant: Identity) -> None:
+    tid = tenant.tenant_id
+    path = FIXTURES / "comune-c-utf8.csv"
+    first = await ingest_file(platform, tid, path)
+
+    second = await ingest_file(platform, tid, path)
+
+    again = await batch(platform, tid, second)
+    assert again.status == "completed"
+    assert again.accepted == expected(path.name)["accepted"]
+    assert again.registered == 0
+    async with platform.databases["ingest"].unit_of_work(tid) as uow:
+        count, _ = await repository.position_totals(uow, tid)
+    assert count == expected(path.name)["accepted"]
+    events = await published(platform, tid, PositionsRegistered.routing_key())
+    assert {PositionsRegistered.from_envelope(e).batch_id for e in events} == {str(first)}
+
+
+@pytest.mark.asyncio
+async def test_reupload_with_one_new_row_registers_only_that_one(
+    platform: Platform, tenant: Identity
+) -> None:
+    tid = tenant.tenant_id
+    await process(platform, await store_batch(platform, tid, _big_csv(3), "a.csv"))
+
+    envelope = await store_batch(platform, tid, _big_csv(4), "b.csv")
+    await process(platform, envelope)
+
+    row = await batch(platform, tid, uuid.UUID(envelope.payload["batch_id"]))
+    assert (row.accepted, row.registered) == (4, 1)
+    async with platform.databases["ingest"].unit_of_work(tid) as uow:
+        assert await repository.position_totals(uow, tid) == (4, 100 + 200 + 300 + 400)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"Elenco posizioni\nnessuna colonna utile;qui\n1;2\n", "Intestazione non trovata"),
+        (b"codice_fiscale;anno\nRSSMRA80A01H501U;2020\n", "Intestazione incompleta"),
+        (b"PK\x03\x04 not really a workbook", "Excel"),
+    ],
+)
+async def test_unreadable_file_fails_the_batch_without_positions(
+    platform: Platform, tenant: Identity, data: bytes, message: str
+) -> None:
+    tid = tenant.tenant_id
+    envelope = await store_batch(platform, tid, data, "rotto.csv")
+
+    await process(platform, envelope)
+
+    row = await batch(platform, tid, uuid.UUID(envelope.payload["batch_id"]))
+    assert row.status == "failed"
+    assert message in row.error
+    async with platform.databases["ingest"].unit_of_work(tid) as uow:
+        assert await repository.position_totals(uow, tid) == (0, 0)
+    assert await published(platform, tid, BatchAccepted.routing_key()) == []
+
+
+@pytest.mark.asyncio
+async def test_redelivery_is_handled_once(platform: Platform, tenant: Identity) -> None:
+    tid = tenant.tenant_id
+    envelope = await store_batch(platform, tid, _big_csv(2), "due.csv")
+
+    await process(platform, envelope)
+    await process(platform, envelope)
+
+    assert len(await published(platform, tid, BatchAccepted.routing_key())) == 1
+    assert len(await published(platform, tid, BatchReceived.routing_key())) == 1
+
+
+def test_samples_exist() -> None:
+    assert all((FIXTURES / n).is_file() for n in SAMPLES)
+    assert isinstance(FIXTURES, Path)

@@ -1,0 +1,79 @@
+"""Ingest repository against PostgreSQL: tenant isolation of batches, debtors, positions and rows."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from services.ingest import repository
+from services.ingest.models import batch_rows, batches, debtors, positions
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.ingest.helpers import ingest_file
+from tests.support import FIXTURES
+
+
+@pytest.mark.asyncio
+async def test_other_tenant_sees_and_changes_nothing(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    a, b = tenant.tenant_id, other_tenant.tenant_id
+    batch_id = await ingest_file(platform, a, FIXTURES / "comune-c-utf8.csv")
+    db = platform.databases["ingest"]
+
+    async with db.unit_of_work(b) as uow:
+        assert await repository.get_batch(uow, b, batch_id) is None
+        assert await repository.list_batches(uow, b) == []
+        assert await repository.row_verdicts(uow, b, batch_id) == []
+        assert await repository.position_totals(uow, b) == (0, 0)
+        # Even without the explicit tenant filter, row-level security hides A's rows.
+        for table in (batches, debtors, positions, batch_rows):
+            assert (await uow.execute(sa.select(sa.func.count()).select_from(table))).scalar_one() == 0
+        # Asking for A's rows with A's id from B's transaction still finds nothing.
+        assert await repository.get_batch(uow, a, batch_id) is None
+        updated = await uow.execute(sa.update(positions).values(amount_cents=1))
+        assert updated.rowcount == 0
+        await repository.mark_failed(uow, a, batch_id, "manomesso")
+        await uow.commit()
+
+    async with db.unit_of_work(a) as uow:
+        row = await repository.get_batch(uow, a, batch_id)
+        assert (row.status, row.error) == ("completed", None)
+        count, total = await repository.position_totals(uow, a)
+    assert (count, total) == (267, 26208815)
+
+
+@pytest.mark.asyncio
+async def test_insert_into_other_tenant_is_refused(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    import uuid
+
+    from sqlalchemy.exc import DBAPIError
+
+    db = platform.databases["ingest"]
+    with pytest.raises(DBAPIError, match="row-level security"):
+        async with db.unit_of_work(other_tenant.tenant_id) as uow:
+            await uow.execute(
+                sa.insert(debtors).values(
+                    id=uuid.uuid4(), tenant_id=tenant.tenant_id, fiscal_code="00000010215", name="X"
+                )
+            )
+
+
+@pytest.mark.asyncio
+async def test_same_fiscal_code_is_one_debtor_per_tenant(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    from services.ingest.domain import Credit
+
+    db = platform.databases["ingest"]
+    credit = Credit("00000010215", "ALFA SRL", "IMU", 2024, "1", 100)
+    ids = {}
+    for who in (tenant, other_tenant, tenant):
+        async with db.unit_of_work(who.tenant_id) as uow:
+            got = await repository.upsert_debtors(uow, who.tenant_id, [credit])
+            await uow.commit()
+        ids.setdefault(who.tenant_id, set()).add(got["00000010215"])
+    assert len(ids[tenant.tenant_id]) == 1
+    assert ids[tenant.tenant_id] != ids[other_tenant.tenant_id]

@@ -1,0 +1,115 @@
+import uuid
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from services.platform import Platform
+from services.reporting import repository as repo
+from services.reporting.models import positions, tenant_totals
+from tests.reporting.helpers import fact
+
+
+def record(report_id: uuid.UUID, tenant_id: uuid.UUID) -> repo.ReportRecord:
+    return repo.ReportRecord(
+        id=report_id,
+        kind="relazione_scarico",
+        object_key=f"tenants/{tenant_id}/reporting/{report_id}/relazione-scarico.pdf",
+        sha256="0" * 64,
+        size=10,
+        generated_at=datetime.now(UTC),
+        generated_by="Anna",
+        assigned_cents=10_000,
+        collected_cents=2_000,
+        residual_cents=8_000,
+        aggio_cents=70,
+        aggio_rate_bp=350,
+    )
+
+
+async def write_tenant_a(platform: Platform, tenant_a: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
+    db = platform.databases["reporting"]
+    position = fact(10_000)
+    report_id = uuid.uuid4()
+    async with db.unit_of_work(tenant_a) as uow:
+        [pid] = await repo.insert_positions(uow, tenant_a, "b1", (position,))
+        await repo.insert_payment(uow, tenant_a, uuid.uuid4(), pid, 2_000, date(2025, 1, 2))
+        await repo.credit_position(uow, tenant_a, pid, 2_000)
+        await repo.bump_totals(
+            uow, tenant_a, assigned_cents=10_000, collected_cents=2_000, positions=1, payments=1
+        )
+        await repo.save_aggio_rate(uow, tenant_a, 350, "admin")
+        await repo.insert_report(uow, tenant_a, record(report_id, tenant_a))
+        await uow.commit()
+    return pid, report_id
+
+
+@pytest.mark.asyncio
+async def test_tenant_reads_its_own_rows(platform: Platform) -> None:
+    tenant_a = uuid.uuid4()
+    pid, report_id = await write_tenant_a(platform, tenant_a)
+    async with platform.databases["reporting"].unit_of_work(tenant_a) as uow:
+        s = await repo.summary(uow, tenant_a)
+        assert (s.totals.assigned_cents, s.totals.collected_cents, s.positions, s.payments) == (
+            10_000,
+            2_000,
+            1,
+            1,
+        )
+        [p] = await repo.all_positions(uow, tenant_a)
+        assert (p.position_id, p.amount_cents, p.collected_cents, p.residual_cents) == (
+            pid,
+            10_000,
+            2_000,
+            8_000,
+        )
+        assert await repo.aggio_rate_bp(uow, tenant_a) == 350
+        found = await repo.get_report(uow, tenant_a, report_id)
+        assert found is not None and found.aggio_cents == 70
+        assert [r.id for r in await repo.list_reports(uow, tenant_a)] == [report_id]
+
+
+@pytest.mark.asyncio
+async def test_other_tenant_sees_nothing_and_cannot_touch_rows(platform: Platform) -> None:
+    tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
+    pid, report_id = await write_tenant_a(platform, tenant_a)
+    db = platform.databases["reporting"]
+
+    async with db.unit_of_work(tenant_b) as uow:
+        s = await repo.summary(uow, tenant_b)
+        assert (s.totals.assigned_cents, s.positions) == (0, 0)
+        assert await repo.all_positions(uow, tenant_b) == []
+        assert await repo.totals_by_type(uow, tenant_b) == []
+        assert await repo.aggio_rate_bp(uow, tenant_b) == 0
+        assert await repo.get_report(uow, tenant_b, report_id) is None
+        assert await repo.list_reports(uow, tenant_b) == []
+        # even asking with A's id, RLS hides A's rows from B's transaction
+        assert await repo.all_positions(uow, tenant_a) == []
+        assert await repo.get_report(uow, tenant_a, report_id) is None
+        await repo.credit_position(uow, tenant_a, pid, 1_000_000)
+        result = await uow.execute(
+            sa.update(positions).where(positions.c.position_id == pid).values(collected_cents=0)
+        )
+        assert result.rowcount == 0
+        result = await uow.execute(sa.update(tenant_totals).values(collected_cents=0))
+        assert result.rowcount == 0
+        await uow.commit()
+
+    async with db.unit_of_work(tenant_b) as uow:
+        with pytest.raises(DBAPIError):
+            await repo.bump_totals(uow, tenant_a, assigned_cents=1)
+
+    async with db.unit_of_work(tenant_a) as uow:
+        [p] = await repo.all_positions(uow, tenant_a)
+        assert p.collected_cents == 2_000
+        s = await repo.summary(uow, tenant_a)
+        assert (s.totals.assigned_cents, s.totals.collected_cents) == (10_000, 2_000)
+
+
+@pytest.mark.asyncio
+async def test_no_tenant_set_sees_nothing(platform: Platform) -> None:
+    tenant_a = uuid.uuid4()
+    await write_tenant_a(platform, tenant_a)
+    async with platform.databases["reporting"].unit_of_work(None) as uow:
+        assert await repo.all_positions(uow, tenant_a) == []
