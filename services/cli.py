@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -66,6 +67,22 @@ async def _until_signal() -> None:
     await stop.wait()
 
 
+class _Server(uvicorn.Server):
+    """Stops on SIGINT/SIGTERM without re-raising the signal, so the caller can shut down cleanly
+    (finish in-flight messages, stop relays, close connections) and exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
 async def _serve(app: Any, settings: Settings) -> None:
     config = uvicorn.Config(
         app,
@@ -75,7 +92,7 @@ async def _serve(app: Any, settings: Settings) -> None:
         lifespan="off",
         timeout_graceful_shutdown=10,
     )
-    await uvicorn.Server(config).serve()
+    await _Server(config).serve()
 
 
 async def cmd_dev() -> None:
