@@ -38,7 +38,7 @@ PRELOGIN_COOKIE = "riscossa_prelogin"
 MAX_FORM_BYTES = 1024 * 1024
 ROOT = Path(__file__).resolve().parent
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 )
 

@@ -12,6 +12,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from gateway.models import api_keys, memberships, tenants, users
 from services.kernel.db import UnitOfWork
 
+# Queries that run before a tenant is known, or over global registries (see the tenant-scoping lint).
+UNSCOPED = {
+    "as_user": "sets the signed-in user so their own memberships are visible across tenants",
+    "user_memberships": "the user's own memberships across tenants, filtered by RLS policy own_memberships",
+    "get_user": "users are a global registry (one person may work for several Comuni)",
+    "list_users": "users are a global registry; only used by the development login",
+    "upsert_tenant": "tenants are the global registry that defines tenancy",
+    "upsert_user": "users are a global registry",
+    "find_api_key": "resolves which tenant a key belongs to, before any tenant is known",
+}
+
 
 @dataclass(frozen=True)
 class Membership:

@@ -98,7 +98,7 @@ async def receive_upload(request: Request) -> uuid.UUID:
         raise DomainError("Il file è vuoto.", field="file")
     correlation = correlation_var.get() or ""
     async with context.db.unit_of_work(ident.tenant_id, correlation) as uow:
-        await repository.insert_batch(uow, ident.tenant_id, batch_id, filename, stored, ident.user_id)
+        await repository.insert_batch(uow, ident.tenant_id, batch_id, filename, stored, ident.display_name)
         await uow.publish([BatchReceived(batch_id=str(batch_id)).envelope(ident.tenant_id, correlation)])
         await uow.commit()
     return batch_id

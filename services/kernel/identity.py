@@ -11,6 +11,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.kernel.logs import tenant_var
+
 IDENTITY_HEADER = "x-riscossa-identity"
 PUBLIC_PATHS = ("/healthz", "/readyz")
 
@@ -93,7 +95,11 @@ class IdentityMiddleware:
             await _refuse(scope, receive, send, 404, "Pagina non trovata.")
             return
         scope.setdefault("state", {})["identity"] = identity
-        await self.app(scope, receive, send)
+        token = tenant_var.set(str(identity.tenant_id))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            tenant_var.reset(token)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:

@@ -20,11 +20,22 @@ from tests.support import ROOT, free_port
 async def test_dev_mode_serves_both_demo_tenants_end_to_end(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RISCOSSA_")}
-    env.update({"RISCOSSA_DATA_DIR": str(tmp_path / "data"), "RISCOSSA_PORT": str(port),
-                "RISCOSSA_RETRY_DELAY_MS": "200"})
+    env.update(
+        {
+            "RISCOSSA_DATA_DIR": str(tmp_path / "data"),
+            "RISCOSSA_PORT": str(port),
+            "RISCOSSA_RETRY_DELAY_MS": "200",
+        }
+    )
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "services.cli", "dev", cwd=ROOT, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "services.cli",
+        "dev",
+        cwd=ROOT,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     assert proc.stdout is not None
     keys: dict[str, str] = {}
@@ -42,7 +53,9 @@ async def test_dev_mode_serves_both_demo_tenants_end_to_end(tmp_path: Path) -> N
             assert ready.status_code == 200, ready.text
             login = await client.get("/login")
             assert "Anna Bianchi" in login.text and "Olga Russo" in login.text
-            assert (await client.get("/static/vendor/bootstrap-italia/css/bootstrap-italia.min.css")).status_code == 200
+            assert (
+                await client.get("/static/vendor/bootstrap-italia/css/bootstrap-italia.min.css")
+            ).status_code == 200
             assert (await client.get("/static/vendor/htmx/htmx.min.js")).status_code == 200
             for slug, key in keys.items():
                 headers = {"authorization": f"Bearer {key}"}
