@@ -95,11 +95,11 @@ class IdentityMiddleware:
             await _refuse(scope, receive, send, 404, "Pagina non trovata.")
             return
         scope.setdefault("state", {})["identity"] = identity
-        token = tenant_var.set(str(identity.tenant_id))
+        tenant_token = tenant_var.set(str(identity.tenant_id))
         try:
             await self.app(scope, receive, send)
         finally:
-            tenant_var.reset(token)
+            tenant_var.reset(tenant_token)
 
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
