@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from services.kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
+from services.kernel.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -24,6 +25,27 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def process_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a `riscossa` subprocess use the same servers as the tests."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RISCOSSA_")},
+        "RISCOSSA_MODE": "test",
+        "RISCOSSA_DEV_LOGIN": "0",
+        "RISCOSSA_SECRET_KEY": settings.secret_key,
+        "RISCOSSA_DATABASE_URL": settings.database_url,
+        "RISCOSSA_AMQP_URL": settings.amqp_url,
+        "RISCOSSA_EXCHANGE": settings.exchange,
+        "RISCOSSA_QUEUE_PREFIX": settings.queue_prefix,
+        "RISCOSSA_MAX_RETRIES": str(settings.max_retries),
+        "RISCOSSA_RETRY_DELAY_MS": str(settings.retry_delay_ms),
+        "RISCOSSA_S3_ENDPOINT": settings.s3_endpoint,
+        "RISCOSSA_S3_BUCKET": settings.s3_bucket,
+        "RISCOSSA_S3_ACCESS_KEY": settings.s3_access_key,
+        "RISCOSSA_S3_SECRET_KEY": settings.s3_secret_key,
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def make_identity(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 import uuid
@@ -19,27 +18,7 @@ from services.kernel.settings import Settings
 from services.platform import Platform
 from tests.conftest import eventually
 from tests.kernel.crash import CONSUMER, consumer
-from tests.support import ROOT
-
-
-def _env(settings: Settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        "RISCOSSA_MODE": "test",
-        "RISCOSSA_DEV_LOGIN": "0",
-        "RISCOSSA_SECRET_KEY": settings.secret_key,
-        "RISCOSSA_DATABASE_URL": settings.database_url,
-        "RISCOSSA_AMQP_URL": settings.amqp_url,
-        "RISCOSSA_EXCHANGE": settings.exchange,
-        "RISCOSSA_QUEUE_PREFIX": settings.queue_prefix,
-        "RISCOSSA_MAX_RETRIES": str(settings.max_retries),
-        "RISCOSSA_RETRY_DELAY_MS": str(settings.retry_delay_ms),
-        "RISCOSSA_S3_ENDPOINT": settings.s3_endpoint,
-        "RISCOSSA_S3_BUCKET": settings.s3_bucket,
-        "RISCOSSA_S3_ACCESS_KEY": settings.s3_access_key,
-        "RISCOSSA_S3_SECRET_KEY": settings.s3_secret_key,
-        "PYTHONPATH": str(ROOT),
-    }
+from tests.support import ROOT, process_env
 
 
 async def _run(settings: Settings, *args: str) -> int:
@@ -48,7 +27,7 @@ async def _run(settings: Settings, *args: str) -> int:
         "-m",
         "tests.kernel.crash",
         *args,
-        env=_env(settings),
+        env=process_env(settings),
         cwd=ROOT,
         stderr=subprocess.PIPE,
     )
