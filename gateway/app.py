@@ -31,7 +31,7 @@ from services.kernel.errors import render_error
 from services.kernel.identity import Identity, IdentitySigner
 from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectNotFound, ObjectStorage
-from services.kernel.web import CorrelationMiddleware, exception_handlers, templates_for
+from services.kernel.web import CorrelationMiddleware, exception_handlers, readiness, templates_for
 
 SESSION_COOKIE = "riscossa_session"
 PRELOGIN_COOKIE = "riscossa_prelogin"
@@ -350,20 +350,8 @@ class Gateway:
         return JSONResponse({"status": "ok"})
 
     async def readyz(self, request: Request) -> Response:
-        checks: dict[str, str] = {}
-        for name, probe in (
-            ("database", self.db.ping),
-            ("storage", self.storage.ping),
-            ("broker", self.bus.ping),
-        ):
-            try:
-                await probe()
-                checks[name] = "ok"
-            except Exception as exc:
-                checks[name] = f"error: {type(exc).__name__}"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+        return await readiness(
+            {"database": self.db.ping, "storage": self.storage.ping, "broker": self.bus.ping}
         )
 
 

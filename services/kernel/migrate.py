@@ -57,6 +57,45 @@ def outbox_inbox_sql(schema: str) -> list[str]:
     ]
 
 
+def create_messaging_tables(schema: str) -> None:
+    """The outbox and inbox of a service, with their RLS, relay policy and NOTIFY trigger.
+
+    Called by each service's first migration; frozen like a migration: change it only by adding new
+    functions for new migrations.
+    """
+    op = context_op()
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("message_id", sa.Uuid, nullable=False, unique=True),
+        sa.Column("tenant_id", sa.Uuid, nullable=False),
+        sa.Column("routing_key", sa.Text, nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("sent_at", sa.DateTime(timezone=True)),
+        schema=schema,
+    )
+    op.create_index(
+        "outbox_unsent", "outbox", ["id"], schema=schema, postgresql_where=sa.text("sent_at IS NULL")
+    )
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("message_id", sa.Uuid, primary_key=True),
+        sa.Column("tenant_id", sa.Uuid, nullable=False),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema=schema,
+    )
+    for statement in outbox_inbox_sql(schema):
+        op.execute(statement)
+
+
+def context_op() -> Any:
+    from alembic import op
+
+    return op
+
+
 def _ensure_role(name: str, login: bool, password: str | None) -> list[str]:
     attrs = "LOGIN" if login else "NOLOGIN"
     pw = f" PASSWORD '{password}'" if password else ""

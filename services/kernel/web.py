@@ -152,20 +152,23 @@ def health_routes() -> list[BaseRoute]:
 
     async def readyz(request: Request) -> Response:
         context = ctx(request)
-        checks: dict[str, str] = {}
-        for name, probe in (
-            ("database", context.db.ping),
-            ("broker", context.bus.ping),
-            ("storage", context.storage.ping),
-        ):
-            try:
-                await probe()
-                checks[name] = "ok"
-            except Exception as exc:
-                checks[name] = f"error: {type(exc).__name__}"
-        ready = all(v == "ok" for v in checks.values())
-        return JSONResponse(
-            {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+        return await readiness(
+            {"database": context.db.ping, "broker": context.bus.ping, "storage": context.storage.ping}
         )
 
     return [Route("/healthz", healthz), Route("/readyz", readyz)]
+
+
+async def readiness(probes: dict[str, Callable[[], Awaitable[None]]]) -> Response:
+    """`/readyz`: 200 when every dependency answers, 503 naming the ones that do not."""
+    checks: dict[str, str] = {}
+    for name, probe in probes.items():
+        try:
+            await probe()
+            checks[name] = "ok"
+        except Exception as exc:
+            checks[name] = f"error: {type(exc).__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse(
+        {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )

@@ -6,7 +6,7 @@ Revision ID: 0001
 import sqlalchemy as sa
 from alembic import op
 
-from services.kernel.migrate import OWNER_ROLE, outbox_inbox_sql, tenant_rls
+from services.kernel.migrate import OWNER_ROLE, create_messaging_tables, tenant_rls
 
 revision = "0001"
 down_revision = None
@@ -58,25 +58,6 @@ def upgrade() -> None:
         sa.Column("revoked_at", sa.DateTime(timezone=True)),
         schema=S,
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-        sa.Column("message_id", sa.Uuid, nullable=False, unique=True),
-        sa.Column("tenant_id", sa.Uuid, nullable=False),
-        sa.Column("routing_key", sa.Text, nullable=False),
-        sa.Column("body", sa.LargeBinary, nullable=False),
-        _ts(),
-        sa.Column("sent_at", sa.DateTime(timezone=True)),
-        schema=S,
-    )
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.Text, primary_key=True),
-        sa.Column("message_id", sa.Uuid, primary_key=True),
-        sa.Column("tenant_id", sa.Uuid, nullable=False),
-        _ts("processed_at"),
-        schema=S,
-    )
     for statement in [
         *tenant_rls(S, "memberships"),
         # A signed-in user reads their own memberships across tenants (for the tenant switcher).
@@ -87,6 +68,6 @@ def upgrade() -> None:
         f"""CREATE FUNCTION {S}.find_api_key(hash text) RETURNS TABLE (key_id uuid, tenant_id uuid)
             LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
             SELECT id, tenant_id FROM {S}.api_keys WHERE key_hash = hash AND revoked_at IS NULL $$""",
-        *outbox_inbox_sql(S),
     ]:
         op.execute(statement)
+    create_messaging_tables(S)
