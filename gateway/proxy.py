@@ -9,6 +9,7 @@ import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.kernel.identity import IDENTITY_HEADER
+from services.kernel.logs import correlation_var
 
 HOP_BY_HOP = {b"connection", b"keep-alive", b"transfer-encoding", b"te", b"trailer", b"upgrade", b"host"}
 
@@ -18,9 +19,15 @@ class Upstream(Protocol):
 
 
 def with_identity(headers: list[tuple[bytes, bytes]], token: str) -> list[tuple[bytes, bytes]]:
-    """Drop any identity a client tried to send and attach the gateway's own."""
+    """Drop any identity a client tried to send and attach the gateway's own, with the gateway's
+    correlation id so one request has one id in every log."""
     key = IDENTITY_HEADER.encode()
-    return [(k, v) for k, v in headers if k.lower() != key] + [(key, token.encode())]
+    dropped = {key, b"x-correlation-id"}
+    correlation = (correlation_var.get() or "").encode()
+    return [(k, v) for k, v in headers if k.lower() not in dropped] + [
+        (key, token.encode()),
+        (b"x-correlation-id", correlation),
+    ]
 
 
 class AsgiUpstream:

@@ -41,7 +41,7 @@ class Event:
 
     @classmethod
     def _from_payload(cls: type[E], payload: dict[str, Any]) -> E:
-        return cls(**payload)
+        return cls(**_typed_fields(cls, payload))
 
     def envelope(self, tenant_id: uuid.UUID, correlation_id: str = "") -> Envelope:
         return Envelope(
@@ -51,6 +51,24 @@ class Event:
             payload=self.to_payload(),
             correlation_id=correlation_id,
         )
+
+
+_SCALARS: dict[str, type] = {"str": str, "int": int, "bool": bool}
+
+
+def _typed_fields(cls: type, payload: dict[str, Any]) -> dict[str, Any]:
+    """The dataclass's own fields from a payload: unknown keys are ignored (a newer producer may add
+    fields), scalar types are checked so a malformed event is rejected before it reaches a database."""
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in payload:
+            raise KeyError(f.name)
+        value = payload[f.name]
+        expected = _SCALARS.get(str(f.type))
+        if expected is not None and (type(value) is not expected):
+            raise TypeError(f"{f.name} must be {expected.__name__}, got {type(value).__name__}")
+        values[f.name] = value
+    return values
 
 
 def _jsonable(value: Any) -> Any:
@@ -116,12 +134,11 @@ class PositionsRegistered(Event):
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any]) -> PositionsRegistered:
-        return cls(
-            batch_id=payload["batch_id"],
-            chunk=int(payload["chunk"]),
-            chunks=int(payload["chunks"]),
-            positions=tuple(PositionFact(**p) for p in payload["positions"]),
+        fields = _typed_fields(cls, payload)
+        fields["positions"] = tuple(
+            PositionFact(**_typed_fields(PositionFact, p)) for p in payload["positions"]
         )
+        return cls(**fields)
 
 
 @dataclass(frozen=True)

@@ -123,6 +123,7 @@ class Platform:
         self._subscriptions.clear()
 
     async def close(self) -> None:
+        await self.bus.drain(within_seconds=30)
         await self.stop_workers()
         await self.bus.close()
         for db in self.databases.values():

@@ -2,7 +2,8 @@
 
 Both implement the same delivery contract (checked by one test suite):
 - `publish_many` returns only once every message is safely accepted (publisher confirms on RabbitMQ);
-  a message no queue is bound to raises `Unroutable`, so the outbox keeps it.
+  a message no queue is bound to is parked (RabbitMQ: an alternate exchange and its `.unrouted`
+  queue), never dropped and never blocking the messages behind it; `unrouted()` lists them;
 - each consumer has its own durable queue bound to routing-key patterns (AMQP topic syntax);
 - a handler that raises is retried `max_retries` times after `retry_delay_ms`, then the message is
   moved to the consumer's dead-letter queue; an `UndecodableMessage` goes there at once;
@@ -31,7 +32,7 @@ ERROR_HEADER = "x-riscossa-error"
 
 
 class Unroutable(Exception):
-    """No queue is bound to the routing key: the message would be lost."""
+    """The broker returned a message it could not route, even to the alternate exchange."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class Bus(Protocol):
     async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None: ...
     async def consume(self, queue: QueueSpec, handler: RawHandler) -> Subscription: ...
     async def dead_letters(self, queue: str) -> list[IncomingMessage]: ...
+    async def unrouted(self) -> list[IncomingMessage]: ...
+    async def drain(self, within_seconds: float) -> None:
+        """Wait until no message is queued, retrying or in flight (before consumers stop)."""
+
     async def purge(self, queue: str) -> None: ...
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
@@ -131,6 +136,8 @@ class InProcessBus:
         self.concurrency = concurrency
         self._queues: dict[str, _MemoryQueue] = {}
         self._timers: set[asyncio.TimerHandle] = set()
+        self._unrouted: list[IncomingMessage] = []
+        self._inflight = 0
 
     async def start(self) -> None:
         return None
@@ -140,13 +147,13 @@ class InProcessBus:
             self._queues.setdefault(spec.name, _MemoryQueue(spec))
 
     async def publish_many(self, messages: Sequence[OutgoingMessage]) -> None:
-        routed = [(m, [q for q in self._queues.values() if _bound(q.spec, m.routing_key)]) for m in messages]
-        for message, targets in routed:
+        for m in messages:
+            incoming = IncomingMessage(m.routing_key, m.body, m.message_id)
+            targets = [q for q in self._queues.values() if _bound(q.spec, m.routing_key)]
             if not targets:
-                raise Unroutable(message.routing_key)
-        for message, targets in routed:
+                self._unrouted.append(incoming)
             for q in targets:
-                q.items.put_nowait(IncomingMessage(message.routing_key, message.body, message.message_id))
+                q.items.put_nowait(incoming)
 
     async def consume(self, queue: QueueSpec, handler: RawHandler) -> Subscription:
         await self.declare([queue])
@@ -162,12 +169,19 @@ class InProcessBus:
                 error = exc
             finally:
                 slots.release()
+                self._inflight -= 1
             self._settle(q, message, error)
 
         async def pump() -> None:
             while True:
-                message = await q.items.get()
                 await slots.acquire()
+                try:
+                    message = q.items.get_nowait()
+                except asyncio.QueueEmpty:
+                    slots.release()
+                    message = await q.items.get()
+                    await slots.acquire()
+                self._inflight += 1
                 task = asyncio.create_task(deliver(message))
                 inflight.add(task)
                 task.add_done_callback(inflight.discard)
@@ -183,12 +197,28 @@ class InProcessBus:
             q.dead.append(_with_error(message, error))
             return
         retry = IncomingMessage(message.routing_key, message.body, message.message_id, message.attempt + 1)
-        loop = asyncio.get_running_loop()
-        handle = loop.call_later(self.retry_delay, q.items.put_nowait, retry)
+
+        def requeue() -> None:
+            self._timers.discard(handle)
+            q.items.put_nowait(retry)
+
+        handle = asyncio.get_running_loop().call_later(self.retry_delay, requeue)
         self._timers.add(handle)
 
     async def dead_letters(self, queue: str) -> list[IncomingMessage]:
         return list(self._queues[queue].dead) if queue in self._queues else []
+
+    async def unrouted(self) -> list[IncomingMessage]:
+        return list(self._unrouted)
+
+    async def drain(self, within_seconds: float) -> None:
+        """Messages live only in memory here: let the consumers finish them before shutdown."""
+        deadline = asyncio.get_running_loop().time() + within_seconds
+        while self._timers or self._inflight or any(not q.items.empty() for q in self._queues.values()):
+            if asyncio.get_running_loop().time() > deadline:
+                log.warning("in-process bus not drained before shutdown")
+                return
+            await asyncio.sleep(0.05)
 
     async def purge(self, queue: str) -> None:
         if queue in self._queues:
@@ -259,8 +289,25 @@ class RabbitBus:
     async def start(self) -> None:
         self._connection = await aio_pika.connect_robust(self.url)
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
-        self._exchange = await self._channel.declare_exchange(
-            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        self._exchange = await self._declare_exchanges(self._channel)
+
+    @property
+    def unrouted_name(self) -> str:
+        return f"{self.exchange_name}.unrouted"
+
+    async def _declare_exchanges(
+        self, channel: aio_pika.abc.AbstractChannel
+    ) -> aio_pika.abc.AbstractExchange:
+        parked = await channel.declare_exchange(
+            self.unrouted_name, aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        queue = await channel.declare_queue(self.unrouted_name, durable=True)
+        await queue.bind(parked)
+        return await channel.declare_exchange(
+            self.exchange_name,
+            aio_pika.ExchangeType.TOPIC,
+            durable=True,
+            arguments={"alternate-exchange": self.unrouted_name},
         )
 
     @property
@@ -272,9 +319,7 @@ class RabbitBus:
     async def declare(self, queues: Sequence[QueueSpec]) -> None:
         channel = await self.connection.channel()
         try:
-            exchange = await channel.declare_exchange(
-                self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
-            )
+            exchange = await self._declare_exchanges(channel)
             for spec in queues:
                 queue = await channel.declare_queue(spec.name, durable=True)
                 for pattern in spec.bindings:
@@ -339,7 +384,12 @@ class RabbitBus:
         raw: aio_pika.abc.AbstractIncomingMessage,
         handler: RawHandler,
     ) -> None:
-        attempt = int(str((raw.headers or {}).get(ATTEMPT_HEADER, 0)))
+        raw_attempt = str((raw.headers or {}).get(ATTEMPT_HEADER, 0))
+        # A redelivery means a consumer died with the message (crash, OOM, timeout): that counts as an
+        # attempt too, or a message that kills its worker would loop forever instead of dead-lettering.
+        attempt = (int(raw_attempt) if raw_attempt.isdigit() else self.max_retries) + int(
+            bool(raw.redelivered)
+        )
         message = IncomingMessage(
             routing_key=str((raw.headers or {}).get("x-riscossa-routing-key", raw.routing_key or "")),
             body=raw.body,
@@ -374,25 +424,34 @@ class RabbitBus:
         await raw.ack()
 
     async def dead_letters(self, queue: str) -> list[IncomingMessage]:
+        return await self._peek(f"{queue}.dlq")
+
+    async def unrouted(self) -> list[IncomingMessage]:
+        return await self._peek(self.unrouted_name)
+
+    async def _peek(self, name: str) -> list[IncomingMessage]:
+        """Read a parking queue without consuming it (unacked messages return when the channel closes)."""
         channel = await self.connection.channel()
         try:
-            dlq = await channel.declare_queue(f"{queue}.dlq", durable=True)
+            queue = await channel.declare_queue(name, durable=True)
             out: list[IncomingMessage] = []
-            while (raw := await dlq.get(no_ack=False, fail=False)) is not None:
+            while (raw := await queue.get(no_ack=False, fail=False)) is not None:
                 headers = {k: str(v) for k, v in (raw.headers or {}).items()}
+                key = headers.get("x-riscossa-routing-key", raw.routing_key or "")
+                attempt = (
+                    int(headers.get(ATTEMPT_HEADER, "0")) if headers.get(ATTEMPT_HEADER, "0").isdigit() else 0
+                )
                 out.append(
                     IncomingMessage(
-                        headers.get("x-riscossa-routing-key", ""),
-                        raw.body,
-                        raw.message_id or "",
-                        int(headers.get(ATTEMPT_HEADER, "0")),
-                        bool(raw.redelivered),
-                        headers,
+                        key, raw.body, raw.message_id or "", attempt, bool(raw.redelivered), headers
                     )
                 )
-            return out  # not acked: they return to the queue when the channel closes
+            return out
         finally:
             await channel.close()
+
+    async def drain(self, within_seconds: float) -> None:
+        return None  # messages are durable on the broker
 
     async def purge(self, queue: str) -> None:
         channel = await self.connection.channel()
@@ -412,6 +471,8 @@ class RabbitBus:
                     await channel.queue_delete(full)
             if exchange:
                 await channel.exchange_delete(self.exchange_name)
+                await channel.queue_delete(self.unrouted_name)
+                await channel.exchange_delete(self.unrouted_name)
         finally:
             await channel.close()
 

@@ -28,6 +28,9 @@ class Consumer:
 
     name: str
     handlers: Mapping[str, EventHandler]
+    # Projections that read-modify-write per-tenant aggregates across event types serialise their
+    # transactions per tenant (advisory lock), so concurrent deliveries cannot miss each other's rows.
+    serialize_per_tenant: bool = False
 
     def queue(self, prefix: str) -> QueueSpec:
         return QueueSpec(f"{prefix}.{self.name}", tuple(sorted(self.handlers)))
@@ -45,6 +48,11 @@ def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
         corr_token = correlation_var.set(envelope.correlation_id or envelope.message_id.hex)
         try:
             async with db.unit_of_work(envelope.tenant_id, envelope.correlation_id) as uow:
+                if consumer.serialize_per_tenant:
+                    await uow.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                        {"k": f"{consumer.name}:{envelope.tenant_id}"},
+                    )
                 if not await uow.claim_message(consumer.name, envelope.message_id, envelope.tenant_id):
                     log.info(
                         "duplicate delivery skipped",
@@ -71,9 +79,10 @@ def asyncpg_dsn(url: str) -> str:
 
 
 class OutboxRelay:
-    """Publishes a service's outbox rows in order, marking them sent only after the broker confirmed.
+    """Publishes a service's outbox rows, marking them sent only after the broker confirmed.
 
-    Rows are taken with `FOR UPDATE SKIP LOCKED`, so several relays can run side by side; the relay
+    Rows are taken oldest first with `FOR UPDATE SKIP LOCKED`, so several relays can run side by side
+    (order across relays is not guaranteed; consumers must not depend on it); the relay
     wakes on `NOTIFY <schema>_outbox` and polls as a fallback.
     """
 
@@ -85,6 +94,7 @@ class OutboxRelay:
         self.bus = bus
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.publish_timeout = 30.0
         self.engine: AsyncEngine = create_async_engine(url, pool_size=2)
         self._wake = asyncio.Event()
 
@@ -101,8 +111,12 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            await self.bus.publish_many(
-                [OutgoingMessage(r.routing_key, bytes(r.body), str(r.message_id)) for r in rows]
+            # Bounded, so a blocked broker cannot hold the row locks and this transaction forever.
+            await asyncio.wait_for(
+                self.bus.publish_many(
+                    [OutgoingMessage(r.routing_key, bytes(r.body), str(r.message_id)) for r in rows]
+                ),
+                self.publish_timeout,
             )
             await conn.execute(
                 sa.text(f"UPDATE {self.schema}.outbox SET sent_at = now() WHERE id = ANY(:ids)"),

@@ -98,7 +98,8 @@ def context_op() -> Any:
 
 def _ensure_role(name: str, login: bool, password: str | None) -> list[str]:
     attrs = "LOGIN" if login else "NOLOGIN"
-    pw = f" PASSWORD '{password}'" if password else ""
+    quoted = (password or "").replace("'", "''")
+    pw = f" PASSWORD '{quoted}'" if password else ""
     return [
         f"""DO $$ BEGIN CREATE ROLE {name} {attrs} NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE{pw};
             EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$""",

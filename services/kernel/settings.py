@@ -102,3 +102,5 @@ class Settings:
             raise RuntimeError("The development login is allowed only in RISCOSSA_MODE=dev or embedded.")
         if not self.is_dev and self.secret_key == Settings.secret_key:
             raise RuntimeError("RISCOSSA_SECRET_KEY must be set outside dev/embedded mode.")
+        if self.mode == "production" and self.app_db_password == Settings.app_db_password:
+            raise RuntimeError("RISCOSSA_APP_DB_PASSWORD must be set in production.")

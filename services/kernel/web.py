@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from services.kernel.storage import ObjectStorage
 
 log = logging.getLogger(__name__)
 KERNEL_TEMPLATES = Path(__file__).parent / "templates"
+CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 ROLE_LABELS = {
     "comune_viewer": "Ufficio tributi (consultazione)",
     "comune_admin": "Ufficio tributi (amministratore)",
@@ -118,17 +120,16 @@ class CorrelationMiddleware:
             return
         headers = dict(scope.get("headers", []))
         incoming = headers.get(b"x-correlation-id", b"").decode("latin-1")[:64]
+        if not CORRELATION_RE.match(incoming):
+            incoming = ""  # never echo arbitrary client text into logs and events
         token = correlation_var.set(incoming or new_correlation_id())
         tenant_token = tenant_var.set(None)
 
         async def send_with_id(message: Any) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", []).append(
-                    (b"x-correlation-id", (correlation_var.get() or "").encode())
-                )
-                ident = scope.get("state", {}).get("identity")
-                if ident is not None:
-                    tenant_var.set(str(ident.tenant_id))
+                out = message.setdefault("headers", [])
+                if not any(k.lower() == b"x-correlation-id" for k, _ in out):
+                    out.append((b"x-correlation-id", (correlation_var.get() or "").encode()))
             await send(message)
 
         try:

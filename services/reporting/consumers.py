@@ -87,4 +87,6 @@ PROJECTIONS = Consumer(
         OutcomeRecorded.routing_key(): on_outcome_recorded,
         BatchAccepted.routing_key(): on_batch_accepted,
     },
+    # A payment and its position may arrive concurrently; each handler must see the other's rows.
+    serialize_per_tenant=True,
 )

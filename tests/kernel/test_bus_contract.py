@@ -16,7 +16,6 @@ from services.kernel.bus import (
     OutgoingMessage,
     QueueSpec,
     RabbitBus,
-    Unroutable,
     topic_matches,
 )
 from services.kernel.envelope import UndecodableMessage
@@ -76,10 +75,41 @@ async def test_routes_by_topic_to_each_bound_queue(bus: Bus) -> None:
 
 
 @pytest.mark.asyncio
-async def test_unroutable_message_raises_so_the_outbox_keeps_it(bus: Bus) -> None:
-    await bus.declare([_queue(bus, "a", "ingest.#")])
-    with pytest.raises(Unroutable):
-        await bus.publish_many([_msg("nobody.listens.v1")])
+async def test_unroutable_message_is_parked_and_does_not_block_the_others(bus: Bus) -> None:
+    got: list[str] = []
+
+    async def on_a(m: IncomingMessage) -> None:
+        got.append(m.message_id)
+
+    sub = await bus.consume(_queue(bus, "a", "ingest.#"), on_a)
+    first, lost, last = _msg("ingest.a.v1"), _msg("nobody.listens.v1", b"parked"), _msg("ingest.b.v1")
+    await bus.publish_many([first, lost, last])
+    await eventually(lambda: _true(len(got) == 2))
+    assert got == [first.message_id, last.message_id]
+    parked = await bus.unrouted()
+    assert [(m.routing_key, m.body) for m in parked] == [("nobody.listens.v1", b"parked")]
+    await sub.stop()
+
+
+@pytest.mark.asyncio
+async def test_drain_lets_queued_and_retrying_messages_finish(bus: Bus) -> None:
+    done: list[str] = []
+    failed_once: set[str] = set()
+
+    async def handler(m: IncomingMessage) -> None:
+        await asyncio.sleep(0.01)
+        if m.message_id not in failed_once and len(failed_once) < 3:
+            failed_once.add(m.message_id)
+            raise RuntimeError("retry me")
+        done.append(m.message_id)
+
+    sub = await bus.consume(_queue(bus, "slow", "d.#"), handler)
+    await bus.publish_many([_msg("d.v1") for _ in range(40)])
+    await bus.drain(within_seconds=30)
+    if isinstance(bus, RabbitBus):  # durable on the broker: nothing to drain in the process
+        await eventually(lambda: _true(len(done) == 40))
+    assert len(done) == 40
+    await sub.stop()
 
 
 @pytest.mark.asyncio

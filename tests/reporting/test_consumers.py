@@ -1,3 +1,4 @@
+import asyncio
 import uuid
 
 import pytest
@@ -133,3 +134,21 @@ async def test_projection_consumer_receives_events_over_the_bus(platform: Platfo
         assert await eventually(projected)
     finally:
         await platform.stop_workers()
+
+
+@pytest.mark.asyncio
+async def test_a_payment_racing_its_position_is_never_lost(platform: Platform) -> None:
+    """Delivered concurrently, neither transaction may miss the other's uncommitted row."""
+    tenant = uuid.uuid4()
+    positions = [fact(10_000) for _ in range(15)]
+    await asyncio.gather(
+        *(
+            step
+            for p in positions
+            for step in (deliver(platform, tenant, registered(p)), deliver(platform, tenant, paid(p, 2_500)))
+        )
+    )
+    credited = [await collected_on(platform, tenant, p.position_id) for p in positions]
+    assert credited == [2_500] * len(positions)
+    s = await summary(platform, tenant)
+    assert (s.totals.assigned_cents, s.totals.collected_cents) == (150_000, 37_500)
