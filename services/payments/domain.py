@@ -22,6 +22,21 @@ class PaymentInput:
     paid_on: date
 
 
+IDEMPOTENCY_KEY_RE = re.compile(r"^[A-Za-z0-9._:-]{8,100}$")
+
+
+def check_idempotency_key(raw: str | None) -> str | None:
+    """A client-chosen key (8-100 letters, digits, `._:-`), or None when the client sent none."""
+    if raw is None or raw == "":
+        return None
+    if not IDEMPOTENCY_KEY_RE.match(raw):
+        raise DomainError(
+            "Chiave di idempotenza non valida: da 8 a 100 caratteri tra lettere, cifre e . _ : -",
+            field="idempotency_key",
+        )
+    return raw
+
+
 def format_cents(cents: int) -> str:
     euros, rest = divmod(abs(cents), 100)
     sign = "-" if cents < 0 else ""

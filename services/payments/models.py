@@ -36,6 +36,7 @@ payments = sa.Table(
     sa.Column("paid_on", sa.Date, nullable=False),
     sa.Column("recorded_by", sa.Text, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("idempotency_key", sa.Text),
     sa.ForeignKeyConstraint(
         ["tenant_id", "position_id"], ["payments.positions.tenant_id", "payments.positions.id"]
     ),

@@ -110,10 +110,13 @@ async def insert_payment(
     amount_cents: int,
     paid_on: date,
     recorded_by: str,
-) -> uuid.UUID:
+    idempotency_key: str | None = None,
+) -> uuid.UUID | None:
+    """The new payment's id, or None when a payment with the same idempotency key exists."""
     payment_id = uuid.uuid4()
-    await uow.execute(
-        sa.insert(payments).values(
+    stmt = (
+        pg_insert(payments)
+        .values(
             id=payment_id,
             tenant_id=tenant_id,
             position_id=position_id,
@@ -121,6 +124,20 @@ async def insert_payment(
             amount_cents=amount_cents,
             paid_on=paid_on,
             recorded_by=recorded_by,
+            idempotency_key=idempotency_key,
         )
+        .on_conflict_do_nothing(
+            index_elements=[payments.c.tenant_id, payments.c.idempotency_key],
+            index_where=payments.c.idempotency_key.is_not(None),
+        )
+        .returning(payments.c.id)
     )
-    return payment_id
+    inserted: uuid.UUID | None = (await uow.execute(stmt)).scalar()
+    return inserted
+
+
+async def payment_by_key(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency_key: str) -> Row | None:
+    stmt = sa.select(payments).where(
+        payments.c.tenant_id == tenant_id, payments.c.idempotency_key == idempotency_key
+    )
+    return (await uow.execute(stmt)).first()

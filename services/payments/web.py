@@ -71,17 +71,31 @@ async def position_page(request: Request) -> Response:
         "history": history,
         "residual": domain.residual_cents(position.amount_cents, position.paid_cents),
         "recorded": request.query_params.get("registrato") == "1",
+        # One key per rendered form: submitting the same form twice records one payment.
+        "idempotency_key": uuid.uuid4().hex,
     }
     return page(templates, request, "position.html", context)
 
 
 async def record_payment(
-    uow: UnitOfWork, ident: Identity, position_id: uuid.UUID, amount: object, paid_on: str
+    uow: UnitOfWork,
+    ident: Identity,
+    position_id: uuid.UUID,
+    amount: object,
+    paid_on: str,
+    idempotency_key: str | None = None,
 ) -> dict[str, Any]:
-    """Validate and store a payment, update the balance and publish `PaymentReceived`, in one transaction."""
+    """Validate and store a payment, update the balance and publish `PaymentReceived`, in one transaction.
+
+    With an idempotency key, a repeated request (a client retry, a double-submitted form) returns
+    the payment already recorded instead of recording it twice.
+    """
     position = await repository.get_position(uow, ident.tenant_id, position_id)
     if position is None:
         raise NotFound()
+    key = domain.check_idempotency_key(idempotency_key)
+    if key is not None and (previous := await repository.payment_by_key(uow, ident.tenant_id, key)):
+        return _replayed(previous, position, position_id)
     today = datetime.now(ROME).date()
     payment = domain.validate_payment(amount, paid_on, position.amount_cents, position.paid_cents, today)
     updated = await repository.add_to_paid(uow, ident.tenant_id, position_id, payment.amount_cents)
@@ -95,7 +109,10 @@ async def record_payment(
         payment.amount_cents,
         payment.paid_on,
         ident.user_id,
+        key,
     )
+    if payment_id is None:  # a concurrent request with the same key committed first
+        raise Conflict("Questo pagamento è già stato registrato.")
     event = PaymentReceived(
         payment_id=str(payment_id),
         position_id=str(position_id),
@@ -112,6 +129,20 @@ async def record_payment(
         "paid_on": payment.paid_on.isoformat(),
         "paid_cents": updated.paid_cents,
         "residual_cents": domain.residual_cents(updated.amount_cents, updated.paid_cents),
+    }
+
+
+def _replayed(previous: Any, position: Any, position_id: uuid.UUID) -> dict[str, Any]:
+    if previous.position_id != position_id:
+        raise Conflict("La chiave di idempotenza è già stata usata per un altro pagamento.")
+    return {
+        "payment_id": str(previous.id),
+        "position_id": str(position_id),
+        "amount_cents": previous.amount_cents,
+        "paid_on": previous.paid_on.isoformat(),
+        "paid_cents": position.paid_cents,
+        "residual_cents": domain.residual_cents(position.amount_cents, position.paid_cents),
+        "replayed": True,
     }
 
 
@@ -133,7 +164,12 @@ async def record_payment_web(request: Request) -> Response:
     form = await request.form()
     async with _uow(request, ident) as uow:
         await record_payment(
-            uow, ident, position_id, str(form.get("amount", "")), str(form.get("paid_on", ""))
+            uow,
+            ident,
+            position_id,
+            str(form.get("amount", "")),
+            str(form.get("paid_on", "")),
+            str(form.get("idempotency_key", "")) or None,
         )
         await uow.commit()
     url = f"/t/{ident.tenant_slug}/payments/positions/{position_id}?registrato=1"
@@ -150,9 +186,11 @@ async def record_payment_api(request: Request) -> Response:
     if not isinstance(paid_on, str):
         raise DomainError("Indica la data del pagamento (aaaa-mm-gg).", field="paid_on")
     async with _uow(request, ident) as uow:
-        result = await record_payment(uow, ident, position_id, body.get("amount_cents"), paid_on)
+        result = await record_payment(
+            uow, ident, position_id, body.get("amount_cents"), paid_on, request.headers.get("idempotency-key")
+        )
         await uow.commit()
-    return JSONResponse(result, status_code=201)
+    return JSONResponse(result, status_code=200 if result.get("replayed") else 201)
 
 
 async def _json_object(request: Request) -> dict[str, Any]:

@@ -213,3 +213,55 @@ async def test_foreign_position_is_not_found(
     assert "ROSSI MARIO" not in found.text
     row = await position(platform, tenant.tenant_id, f.position_id)
     assert row is not None and row.paid_cents == 0
+
+
+@pytest.mark.asyncio
+async def test_a_retried_api_payment_is_recorded_once(platform: Platform, tenant: Identity) -> None:
+    f, other = fact(10_000), fact(10_000)
+    await seed(platform, tenant.tenant_id, f, other)
+    url = f"/api/v1/payments/positions/{f.position_id}/payments"
+    body = {"paid_on": "2024-05-02", "amount_cents": 2_500}
+    key = {"idempotency-key": f"gestionale-{uuid.uuid4().hex}"}
+    async with service_client(platform, "payments", api_identity(tenant)) as client:
+        first = await client.post(url, json=body, headers=key)
+        again = await client.post(url, json=body, headers=key)
+        concurrent = await asyncio.gather(
+            *(client.post(url, json=body, headers={"idempotency-key": "parallel-key-1"}) for _ in range(5))
+        )
+        misused = await client.post(
+            f"/api/v1/payments/positions/{other.position_id}/payments", json=body, headers=key
+        )
+        bad_key = await client.post(url, json=body, headers={"idempotency-key": "x"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["payment_id"] == first.json()["payment_id"] and again.json()["replayed"] is True
+    assert sorted(r.status_code for r in concurrent).count(201) == 1
+    assert all(r.status_code in (200, 201, 409) for r in concurrent)
+    assert misused.status_code == 409
+    assert (bad_key.status_code, bad_key.json()["field"]) == (400, "idempotency_key")
+    row = await position(platform, tenant.tenant_id, f.position_id)
+    assert row is not None and row.paid_cents == 5_000  # one for `key`, one for "parallel-key-1"
+    outbox = await scalar(
+        platform,
+        tenant.tenant_id,
+        "SELECT count(*) FROM payments.outbox WHERE routing_key = 'payments.payment_received.v1'",
+    )
+    assert outbox == 2
+
+
+@pytest.mark.asyncio
+async def test_a_double_submitted_payment_form_records_one_payment(
+    platform: Platform, tenant: Identity
+) -> None:
+    f = fact(10_000)
+    await seed(platform, tenant.tenant_id, f)
+    async with service_client(platform, "payments", tenant) as client:
+        page = await client.get(f"/t/{tenant.tenant_slug}/payments/positions/{f.position_id}")
+        key = page.text.split('name="idempotency_key" value="')[1].split('"')[0]
+        form = {"paid_on": "02/05/2024", "amount": "25,00", "idempotency_key": key}
+        url = f"/t/{tenant.tenant_slug}/payments/positions/{f.position_id}/payments"
+        responses = [await client.post(url, data=form) for _ in range(2)]
+        fresh = await client.get(f"/t/{tenant.tenant_slug}/payments/positions/{f.position_id}")
+    assert [r.status_code for r in responses] == [303, 303]
+    assert 'name="idempotency_key" value="' + key not in fresh.text
+    row = await position(platform, tenant.tenant_id, f.position_id)
+    assert row is not None and row.paid_cents == 2_500
