@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import date
 
 import httpx
 import pytest
 
+from services.contracts import PositionFact, PositionsRegistered
+from services.kernel.bus import OutgoingMessage
 from services.kernel.storage import read_all
 from services.kernel.web import format_euro
 from tests.conftest import eventually
@@ -108,3 +111,46 @@ async def test_upload_contact_pay_and_report(running: Running) -> None:
         assert dashboard.status_code == 200 and format_euro(sum(paid)) in dashboard.text
         download = await admin.get(record["download_url"])
         assert download.status_code == 200 and download.content == pdf
+
+
+@pytest.mark.asyncio
+async def test_a_poison_event_is_dead_lettered_by_every_real_consumer(running: Running) -> None:
+    platform = running.platform
+    comune = await running.new_comune("Comune Veleno")
+    good = PositionFact(
+        position_id=str(uuid.uuid4()),
+        debtor_id=str(uuid.uuid4()),
+        fiscal_code="RSSMRA80A01H501U",
+        debtor_name="ROSSI MARIO",
+        revenue_type="IMU",
+        year=2022,
+        act_number="2022/7",
+        amount_cents=4_200,
+    )
+    event = PositionsRegistered(batch_id=str(uuid.uuid4()), chunk=1, chunks=1, positions=(good,))
+    poison = event.envelope(comune.tenant_id)
+    poison.payload["positions"][0]["amount_cents"] = "42,00"  # a producer bug: text where cents belong
+    healthy = event.envelope(comune.tenant_id)
+    await platform.bus.publish_many(
+        [OutgoingMessage(e.routing_key, e.encode(), str(e.message_id)) for e in (poison, healthy)]
+    )
+    queues = [
+        c.queue(platform.settings.queue_prefix).name
+        for s in ("contact", "payments", "reporting")
+        for c in platform.consumers(s)
+    ]
+
+    async def dead_everywhere() -> bool:
+        for queue in queues:
+            if str(poison.message_id) not in [m.message_id for m in await platform.bus.dead_letters(queue)]:
+                return False
+        return True
+
+    assert await eventually(dead_everywhere, timeout=30)
+    async with running.api(comune) as api:
+
+        async def healthy_counted() -> bool:
+            summary = (await api.get("/api/v1/reporting/summary")).json()
+            return bool(summary["assigned_cents"] == 4_200)
+
+        assert await eventually(healthy_counted, timeout=30)
