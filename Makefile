@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest venv vendor services clean
+.PHONY: run test lint typecheck pytest venv vendor oidc browser clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is required"; exit 1; }
@@ -24,6 +24,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 vendor: node_modules/.package-lock.json
 
+# The test OpenID provider (oidc-provider, run by node) and headless Chromium for the browser tests.
+tests/oidc/node_modules/.package-lock.json: tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+
+oidc: tests/oidc/node_modules/.package-lock.json
+
+browser:
+	@command -v chromium >/dev/null || { echo "installing Chromium"; apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
 run: venv vendor
 	$(BIN)/riscossa dev
 
@@ -34,12 +44,12 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv vendor
+pytest: venv vendor oidc browser
 	$(BIN)/pytest
 
 # Starts PostgreSQL and RabbitMQ if they are down (installing RabbitMQ if absent), runs the gates,
 # and stops what it started; SeaweedFS is started and stopped by the test session itself.
-test: venv vendor
+test: venv vendor oidc browser
 	bash infra/with-test-services.sh $(MAKE) --no-print-directory lint typecheck pytest
 
 clean:

@@ -6,15 +6,15 @@ verifies; whatever identity header the client sent is dropped.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+import httpx
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
@@ -23,18 +23,23 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from gateway import domain, openapi, repository
+from gateway import audit, domain, openapi, repository
+from gateway.admin import AdminPages
+from gateway.login import PRELOGIN_COOKIE, SESSION_COOKIE, LoginPages
+from gateway.oidc import OidcClient, ProviderConfig, providers_from_env
 from gateway.proxy import Upstream
+from gateway.ratelimit import RateLimiter, RateLimits, client_ip, too_many
+from gateway.sessions import Session, SessionPolicy, SessionStore
 from services.kernel.bus import Bus
 from services.kernel.db import Database
 from services.kernel.errors import render_error
 from services.kernel.identity import Identity, IdentitySigner
+from services.kernel.logs import correlation_var
 from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectNotFound, ObjectStorage
 from services.kernel.web import CorrelationMiddleware, exception_handlers, readiness, templates_for
 
-SESSION_COOKIE = "riscossa_session"
-PRELOGIN_COOKIE = "riscossa_prelogin"
+log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 1024 * 1024
 ROOT = Path(__file__).resolve().parent
 CSP = (
@@ -43,11 +48,7 @@ CSP = (
 )
 
 
-@dataclass(frozen=True)
-class Session:
-    user_id: uuid.UUID
-    display_name: str
-    csrf: str
+__all__ = ["PRELOGIN_COOKIE", "SESSION_COOKIE", "Gateway", "Session"]
 
 
 def vendor_dir() -> Path:
@@ -64,6 +65,10 @@ class Gateway:
         storage: ObjectStorage,
         bus: Bus,
         upstreams: dict[str, Upstream],
+        *,
+        oidc_providers: list[ProviderConfig] | None = None,
+        session_policy: SessionPolicy | None = None,
+        http_transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         settings.check()
         self.settings = settings
@@ -72,22 +77,31 @@ class Gateway:
         self.storage = storage
         self.bus = bus
         self.upstreams = upstreams
-        self.sessions = URLSafeTimedSerializer(settings.secret_key, salt="riscossa-session")
+        self.rate_limiter = RateLimiter(db, RateLimits.from_env())
+        self.sessions_store = SessionStore(db, session_policy)
         self.templates = templates_for(ROOT)
-        self.secure_cookies = settings.public_base_url.startswith("https://")
+        self.secure_cookies = not _plain_http_loopback(settings.public_base_url)
+        base = settings.public_base_url.rstrip("/")
+        self.oidc_clients = {
+            c.name: OidcClient(c, f"{base}/login/oidc/{c.name}/callback", http_transport)
+            for c in (providers_from_env() if oidc_providers is None else oidc_providers)
+        }
+        # The logout form is answered with a redirect to the provider's end_session endpoint, which
+        # the browser checks against form-action.
+        origins = sorted({_origin(c.config.issuer) for c in self.oidc_clients.values()})
+        self.csp = CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
         self.router = Starlette(routes=self._routes(), exception_handlers=exception_handlers())
 
     def _routes(self) -> list[Any]:
         vendor = vendor_dir()
         routes: list[Any] = [
             Route("/", self.home),
-            Route("/login", self.login_page),
-            Route("/login/dev", self.dev_login, methods=["POST"]),
-            Route("/logout", self.logout, methods=["POST"]),
+            *LoginPages(self).routes(),
             Route("/healthz", self.healthz),
             Route("/readyz", self.readyz),
             Route("/files", self.presigned_file),
             Route("/api/v1/openapi.json", self.openapi_document),
+            *AdminPages(self).routes(),
             Mount(
                 "/static/vendor/bootstrap-italia",
                 StaticFiles(directory=vendor / "bootstrap-italia" / "dist", check_dir=False),
@@ -112,24 +126,45 @@ class Gateway:
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]
         tenant_path = domain.split_tenant_path(path)
-        if tenant_path is not None:
-            await self._forward_tenant(scope, receive, send, *tenant_path)
-        elif (service := domain.split_api_path(path)) is not None:
-            await self._forward_api(scope, receive, send, service)
-        else:
+        api_service = domain.split_api_path(path) if tenant_path is None else None
+        if tenant_path is None and api_service is None:
             await self.router(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            if tenant_path is not None:
+                await self._forward_tenant(scope, receive, tracking_send, *tenant_path)
+            else:
+                await self._forward_api(scope, receive, tracking_send, str(api_service))
+        except Exception as exc:
+            # A database or upstream failure gets the same Italian error page with its correlation id.
+            log.exception("forwarding failed")
+            if started:
+                raise
+            status = 502 if any(isinstance(e, httpx.HTTPError) for e in _causes(exc)) else 500
+            message = "Servizio momentaneamente non raggiungibile" if status == 502 else "Errore interno"
+            response = render_error(
+                Request(scope), status, f"{message}. Codice per l'assistenza: {correlation_var.get() or '-'}."
+            )
+            await response(scope, receive, send)
 
     def _secure_headers(self, send: Send) -> Send:
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers += [
-                    (b"content-security-policy", CSP.encode()),
+                    (b"content-security-policy", self.csp.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
                     (b"x-frame-options", b"DENY"),
                 ]
-                if self.secure_cookies:
+                if self.settings.public_base_url.startswith("https://"):
                     headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 message = {**message, "headers": headers}
             await send(message)
@@ -142,7 +177,7 @@ class Gateway:
         self, scope: Scope, receive: Receive, send: Send, slug: str, service: str | None
     ) -> None:
         request = Request(scope, receive)
-        session = self.read_session(request)
+        session = await self.read_session(request)
         if session is None:
             response: Response = RedirectResponse("/login", status_code=303)
             if request.method != "GET" or request.headers.get("hx-request"):
@@ -152,8 +187,12 @@ class Gateway:
         memberships = await self._memberships(session.user_id)
         mine = [m for m in memberships if m.slug == slug]
         if not mine or (service is not None and service not in self.upstreams):
+            if not mine:
+                await self._record_denied(request, session, slug)
             await render_error(request, 404, "Pagina non trovata.")(scope, receive, send)
             return
+        if session.last_tenant_id != mine[0].tenant_id:
+            await self._note_tenant(request, session, mine[0].tenant_id)
         if service is None:
             await RedirectResponse(f"/t/{slug}/reporting/", status_code=303)(scope, receive, send)
             return
@@ -194,6 +233,10 @@ class Gateway:
             )
             return
         key_id, tenant_id = found
+        verdict = await self.rate_limiter.api_request(str(key_id))
+        if not verdict.allowed:
+            await too_many(request, verdict)(scope, receive, send)
+            return
         identity = Identity(
             user_id=f"api-key:{key_id}",
             display_name="Chiave API",
@@ -232,39 +275,51 @@ class Gateway:
 
         return secrets.compare_digest(field, expected), replay
 
+    async def _record_denied(self, request: Request, session: Session, slug: str) -> None:
+        """A signed-in user opened a Comune not assigned to them: audited under that Comune."""
+        async with self.db.unit_of_work(None) as uow:
+            tenant = await repository.tenant_by_slug(uow, slug)
+            await audit.record(
+                uow,
+                "access_denied",
+                actor_label=session.display_name,
+                actor_user_id=session.user_id,
+                tenant_id=tenant.id if tenant else None,
+                ip=client_ip(request),
+                detail={"path": request.url.path},
+            )
+            await uow.commit()
+
+    async def _note_tenant(self, request: Request, session: Session, tenant_id: uuid.UUID) -> None:
+        """Remember the Comune the session works on; moving from one to another is audited under the new one."""
+        await self.sessions_store.set_last_tenant(session, tenant_id)
+        if session.last_tenant_id is None:
+            return
+        async with self.db.unit_of_work(None) as uow:
+            await audit.record(
+                uow,
+                "tenant_switch",
+                actor_label=session.display_name,
+                actor_user_id=session.user_id,
+                tenant_id=tenant_id,
+                ip=client_ip(request),
+                detail={"from": str(session.last_tenant_id)},
+            )
+            await uow.commit()
+
     async def _memberships(self, user_id: uuid.UUID) -> list[repository.Membership]:
         async with self.db.unit_of_work(None) as uow:
             return await repository.user_memberships(uow, user_id)
 
     # -------------------------------------------------------------------------------------- sessions
 
-    def read_session(self, request: Request) -> Session | None:
-        raw = request.cookies.get(SESSION_COOKIE)
-        if not raw:
-            return None
-        try:
-            data = self.sessions.loads(raw, max_age=12 * 3600)
-            return Session(uuid.UUID(data["uid"]), str(data["name"]), str(data["csrf"]))
-        except (BadSignature, KeyError, ValueError, TypeError):
-            return None
-
-    def _set_session(self, response: Response, user: repository.User) -> None:
-        token = self.sessions.dumps(
-            {"uid": str(user.id), "name": user.display_name, "csrf": secrets.token_urlsafe(24)}
-        )
-        response.set_cookie(
-            SESSION_COOKIE,
-            str(token),
-            httponly=True,
-            samesite="lax",
-            secure=self.secure_cookies,
-            max_age=12 * 3600,
-        )
+    async def read_session(self, request: Request) -> Session | None:
+        return await self.sessions_store.load(request.cookies.get(SESSION_COOKIE))
 
     # ---------------------------------------------------------------------------------------- pages
 
     async def home(self, request: Request) -> Response:
-        session = self.read_session(request)
+        session = await self.read_session(request)
         if session is None:
             return RedirectResponse("/login", status_code=303)
         memberships = await self._memberships(session.user_id)
@@ -281,48 +336,6 @@ class Gateway:
             {"identity": None, "user": session, "tenants": rows, "csrf": session.csrf},
             status_code=status,
         )
-
-    async def login_page(self, request: Request) -> Response:
-        users: list[repository.User] = []
-        if self.settings.dev_login:
-            async with self.db.unit_of_work(None) as uow:
-                users = await repository.list_users(uow)
-        token = request.cookies.get(PRELOGIN_COOKIE) or secrets.token_urlsafe(24)
-        response = self.templates.TemplateResponse(
-            request, "login.html", {"identity": None, "dev_users": users, "login_csrf": token}
-        )
-        response.set_cookie(PRELOGIN_COOKIE, token, httponly=True, samesite="lax", secure=self.secure_cookies)
-        return response
-
-    async def dev_login(self, request: Request) -> Response:
-        if not self.settings.dev_login:
-            return render_error(request, 404, "Pagina non trovata.")
-        form = await request.form()
-        expected = request.cookies.get(PRELOGIN_COOKIE, "")
-        if not expected or not secrets.compare_digest(str(form.get("csrf_token", "")), expected):
-            return render_error(request, 403, "Richiesta non valida: ricarica la pagina di accesso.")
-        try:
-            user_id = uuid.UUID(str(form.get("user_id", "")))
-        except ValueError:
-            return render_error(request, 400, "Utente non valido.", "user_id")
-        async with self.db.unit_of_work(None) as uow:
-            user = await repository.get_user(uow, user_id)
-        if user is None:
-            return render_error(request, 400, "Utente non valido.", "user_id")
-        response = RedirectResponse("/", status_code=303)
-        self._set_session(response, user)
-        response.delete_cookie(PRELOGIN_COOKIE)
-        return response
-
-    async def logout(self, request: Request) -> Response:
-        session = self.read_session(request)
-        form = await request.form()
-        sent = request.headers.get("x-csrf-token") or str(form.get("csrf_token", ""))
-        if session is not None and not secrets.compare_digest(sent, session.csrf):
-            return render_error(request, 403, "Richiesta non valida: ricarica la pagina e riprova.")
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(SESSION_COOKIE)
-        return response
 
     async def openapi_document(self, request: Request) -> Response:
         return JSONResponse(openapi.document(self.settings.public_base_url))
@@ -353,6 +366,25 @@ class Gateway:
         return await readiness(
             {"database": self.db.ping, "storage": self.storage.ping, "broker": self.bus.ping}
         )
+
+
+def _plain_http_loopback(url: str) -> bool:
+    """Cookies may lack `Secure` only on a developer's own machine over plain http."""
+    parsed = urlsplit(url)
+    return parsed.scheme == "http" and parsed.hostname in {"127.0.0.1", "localhost", "::1"}
+
+
+def _origin(url: str) -> str:
+    parsed = urlsplit(url)
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+def _causes(exc: BaseException | None) -> list[BaseException]:
+    chain = []
+    while exc is not None:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return chain
 
 
 def _api_key(headers: Headers) -> str | None:

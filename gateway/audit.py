@@ -24,6 +24,8 @@ audit_log = sa.Table(
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("ip", sa.Text),
     sa.Column("detail", JSONB, nullable=False, server_default="{}"),
+    # Entries are appended for Comuni the writer may not read back (RLS), so no RETURNING.
+    implicit_returning=False,
 )
 
 ACTIONS = {
@@ -36,6 +38,7 @@ ACTIONS = {
     "membership_added": "Abilitazione aggiunta",
     "membership_removed": "Abilitazione rimossa",
     "invitation_created": "Invito creato",
+    "tenant_created": "Comune creato",
 }
 
 

@@ -48,5 +48,27 @@ api_keys = sa.Table(
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
 )
 
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, sa.ForeignKey("gateway.tenants.id"), nullable=False),
+    sa.Column("fiscal_number", sa.Text),
+    sa.Column("email", sa.Text),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("invited_by", sa.Uuid, sa.ForeignKey("gateway.users.id")),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("accepted_at", sa.DateTime(timezone=True)),
+    sa.Column("accepted_by", sa.Uuid, sa.ForeignKey("gateway.users.id")),
+)
+
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("bucket", sa.Text, primary_key=True),
+    sa.Column("window_start", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("hits", sa.Integer, nullable=False),
+)
+
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)

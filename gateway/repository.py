@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from gateway.models import api_keys, memberships, tenants, users
+from gateway.models import api_keys, invitations, memberships, tenants, users
 from services.kernel.db import UnitOfWork
 
 # Queries that run before a tenant is known, or over global registries (see the tenant-scoping lint).
@@ -21,6 +22,13 @@ UNSCOPED = {
     "upsert_tenant": "tenants are the global registry that defines tenancy",
     "upsert_user": "users are a global registry",
     "find_api_key": "resolves which tenant a key belongs to, before any tenant is known",
+    "create_tenant": "tenants are the global registry that defines tenancy (platform administrators only)",
+    "list_tenants": "tenants are the global registry; listed for platform administrators",
+    "tenant_by_slug": "resolves the URL's Comune before its tenant id is known",
+    "find_user": "users are a global registry, matched by fiscal number or e-mail address",
+    "accept_invitations": "at a first login the Comuni are not known yet (SECURITY DEFINER, see 0004)",
+    "hit_rate_limit": "rate-limit counters belong to a client address, account or key, not to a Comune",
+    "purge_rate_limits": "rate-limit counters belong to a client address, account or key, not to a Comune",
 }
 
 
@@ -89,12 +97,15 @@ async def upsert_user(uow: UnitOfWork, login: str, display_name: str, email: str
     return user_id
 
 
-async def add_membership(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID, role: str) -> None:
-    await uow.execute(
+async def add_membership(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID, role: str) -> bool:
+    """True if the membership is new."""
+    result = await uow.execute(
         pg_insert(memberships)
         .values(tenant_id=tenant_id, user_id=user_id, role=role)
         .on_conflict_do_nothing()
+        .returning(memberships.c.role)
     )
+    return result.first() is not None
 
 
 async def create_api_key(
@@ -123,3 +134,170 @@ async def find_api_key(uow: UnitOfWork, key_hash: str) -> tuple[uuid.UUID, uuid.
         await uow.execute(sa.text("SELECT key_id, tenant_id FROM gateway.find_api_key(:h)"), {"h": key_hash})
     ).first()
     return (row.key_id, row.tenant_id) if row else None
+
+
+@dataclass(frozen=True)
+class Tenant:
+    id: uuid.UUID
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: uuid.UUID
+    display_name: str
+    email: str | None
+    fiscal_number: str | None
+    role: str
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: uuid.UUID
+    fiscal_number: str | None
+    email: str | None
+    role: str
+    created_at: datetime
+
+
+async def create_tenant(uow: UnitOfWork, slug: str, name: str) -> uuid.UUID | None:
+    """The new tenant's id, or None if the slug is taken."""
+    stmt = (
+        pg_insert(tenants)
+        .values(id=uuid.uuid4(), slug=slug, name=name)
+        .on_conflict_do_nothing(index_elements=[tenants.c.slug])
+        .returning(tenants.c.id)
+    )
+    row = (await uow.execute(stmt)).first()
+    return row.id if row else None
+
+
+async def list_tenants(uow: UnitOfWork) -> list[Tenant]:
+    rows = await uow.execute(sa.select(tenants.c.id, tenants.c.slug, tenants.c.name).order_by(tenants.c.name))
+    return [Tenant(r.id, r.slug, r.name) for r in rows]
+
+
+async def tenant_by_slug(uow: UnitOfWork, slug: str) -> Tenant | None:
+    stmt = sa.select(tenants.c.id, tenants.c.slug, tenants.c.name).where(tenants.c.slug == slug)
+    row = (await uow.execute(stmt)).first()
+    return Tenant(row.id, row.slug, row.name) if row else None
+
+
+async def find_user(uow: UnitOfWork, fiscal_number: str | None, email: str | None) -> User | None:
+    """The person with this fiscal number (or, failing that, this e-mail address)."""
+    for column, value in ((users.c.fiscal_number, fiscal_number), (sa.func.lower(users.c.email), email)):
+        if value:
+            row = (await uow.execute(sa.select(users).where(column == value).limit(1))).first()
+            if row:
+                return User(row.id, row.login, row.display_name)
+    return None
+
+
+async def tenant_members(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Member]:
+    rows = await uow.execute(
+        sa.select(users.c.id, users.c.display_name, users.c.email, users.c.fiscal_number, memberships.c.role)
+        .join(users, users.c.id == memberships.c.user_id)
+        .where(memberships.c.tenant_id == tenant_id)
+        .order_by(users.c.display_name, memberships.c.role)
+    )
+    return [Member(r.id, r.display_name, r.email, r.fiscal_number, r.role) for r in rows]
+
+
+async def remove_membership(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID, role: str) -> bool:
+    """True if there was such a membership."""
+    result = await uow.execute(
+        sa.delete(memberships)
+        .where(
+            memberships.c.tenant_id == tenant_id, memberships.c.user_id == user_id, memberships.c.role == role
+        )
+        .returning(memberships.c.role)
+    )
+    return result.first() is not None
+
+
+async def create_invitation(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    fiscal_number: str | None,
+    email: str | None,
+    role: str,
+    invited_by: uuid.UUID | None,
+) -> bool:
+    """False if the same invitation is already pending."""
+    stmt = (
+        pg_insert(invitations)
+        .values(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            fiscal_number=fiscal_number,
+            email=email,
+            role=role,
+            invited_by=invited_by,
+        )
+        .on_conflict_do_nothing()
+        .returning(invitations.c.id)
+    )
+    return (await uow.execute(stmt)).first() is not None
+
+
+async def pending_invitations(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Invitation]:
+    rows = await uow.execute(
+        sa.select(invitations)
+        .where(invitations.c.tenant_id == tenant_id, invitations.c.accepted_at.is_(None))
+        .order_by(invitations.c.created_at)
+    )
+    return [Invitation(r.id, r.fiscal_number, r.email, r.role, r.created_at) for r in rows]
+
+
+async def accept_invitations(
+    uow: UnitOfWork, user_id: uuid.UUID, fiscal_number: str | None, email: str | None
+) -> list[tuple[uuid.UUID, str]]:
+    """Turn the person's pending invitations into memberships; returns (tenant id, role) granted.
+
+    Call it at login, in the login's transaction, with the fiscal number and e-mail address the
+    identity provider asserted; already-accepted invitations are ignored, so repeating is harmless.
+    """
+    rows = await uow.execute(
+        sa.text("SELECT accepted_tenant, accepted_role FROM gateway.accept_invitations(:u, :f, :e)"),
+        {
+            "u": user_id,
+            "f": fiscal_number.strip().upper() if fiscal_number else None,
+            "e": email.strip().lower() if email else None,
+        },
+    )
+    return [(r.accepted_tenant, r.accepted_role) for r in rows]
+
+
+async def hit_rate_limit(uow: UnitOfWork, bucket: str, window_seconds: float) -> tuple[int, float]:
+    """Count one hit in the bucket's fixed window: (hits so far, seconds until the window ends).
+
+    One atomic upsert, so concurrent gateway processes never lose a hit. The wall clock, not the
+    transaction's start, because a hit may wait on the bucket's row lock.
+    """
+    row = (
+        await uow.execute(
+            sa.text(
+                """
+                INSERT INTO gateway.rate_limits AS r (bucket, window_start, hits) VALUES (:b, clock_timestamp(), 1)
+                ON CONFLICT (bucket) DO UPDATE SET
+                    window_start = CASE WHEN r.window_start + :w * interval '1 second' <= clock_timestamp()
+                                        THEN clock_timestamp() ELSE r.window_start END,
+                    hits = CASE WHEN r.window_start + :w * interval '1 second' <= clock_timestamp()
+                                THEN 1 ELSE r.hits + 1 END
+                RETURNING hits,
+                    greatest(0, extract(epoch FROM r.window_start + :w * interval '1 second' - clock_timestamp()))
+                        AS remaining
+                """
+            ),
+            {"b": bucket, "w": float(window_seconds)},
+        )
+    ).one()
+    return int(row.hits), float(row.remaining)
+
+
+async def purge_rate_limits(uow: UnitOfWork, older_than_seconds: float) -> None:
+    await uow.execute(
+        sa.text("DELETE FROM gateway.rate_limits WHERE window_start < now() - :s * interval '1 second'"),
+        {"s": float(older_than_seconds)},
+    )

@@ -164,10 +164,36 @@ class PaymentReceived(Event):
     recorded_by: str
 
 
+@dataclass(frozen=True)
+class DebtorContactUpdated(Event):
+    """A contact datum of a debtor was added (tracing, operator) or marked wrong and deactivated.
+
+    `grade` is the debtor's data-quality grade after the change: "phone" (reachable by phone),
+    "address" (address only) or "none" (nothing usable); `active_phones` are E.164 numbers.
+    """
+
+    TYPE: ClassVar[str] = "ingest.debtor_contact_updated"
+    VERSION: ClassVar[int] = 1
+    debtor_id: str
+    fiscal_code: str
+    contact_id: str
+    kind: str
+    value: str
+    source: str
+    active: bool
+    grade: str
+    active_phones: tuple[str, ...]
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> DebtorContactUpdated:
+        return cls(**{**payload, "active_phones": tuple(payload["active_phones"])})
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     BatchReceived,
     BatchAccepted,
     PositionsRegistered,
     OutcomeRecorded,
     PaymentReceived,
+    DebtorContactUpdated,
 )

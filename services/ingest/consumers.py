@@ -1,12 +1,23 @@
-"""Ingest consumer: turns a received raw file into debtors, positions, row verdicts and events."""
+"""Ingest consumer: turns a received raw file into debtors, positions, row verdicts and events.
+
+The file is read as a stream in a worker thread; verdicts go in chunks by COPY into a temporary
+table, and duplicates, conflicts, debtors and positions are settled in SQL, so memory stays flat
+whatever the number of rows. All of it runs inside one savepoint of the handler's transaction:
+a file found unreadable half-way leaves nothing behind but the batch marked as failed.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import itertools
 import logging
 import tempfile
+import time
 import uuid
-from datetime import datetime
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,13 +26,23 @@ from services.contracts import (
     MAX_POSITIONS_PER_EVENT,
     BatchAccepted,
     BatchReceived,
-    Event,
     PositionFact,
     PositionsRegistered,
 )
-from services.ingest import repository
-from services.ingest.domain import Credit, Report, UnreadableFile
-from services.ingest.reader import parse_file
+from services.ingest import repository, t290
+from services.ingest.domain import (
+    FIELD_LABELS,
+    MIN_HEADER_COLUMNS,
+    ColumnMapping,
+    RowJudge,
+    UnreadableFile,
+    ambiguous_fields,
+    header_candidate,
+    header_signature,
+    is_blank,
+    propose_mapping,
+)
+from services.ingest.reader import DEFAULT_LIMITS, Limits, Source, open_source
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
@@ -30,17 +51,35 @@ from services.kernel.storage import ObjectNotFound, ObjectStorage
 log = logging.getLogger(__name__)
 ROME = ZoneInfo("Europe/Rome")
 PROCESSOR_NAME = "ingest.processor"
+STAGE_CHUNK = 5000
+PROGRESS_EVERY_ROWS = 50_000
+SAMPLE_ROWS = 10
+EVENTS_PER_INSERT = 20
 
 
-def current_year() -> int:
-    return datetime.now(ROME).year
+def today() -> date:
+    return datetime.now(ROME).date()
+
+
+@dataclass(frozen=True)
+class Plan:
+    header_line: int
+    mapping: ColumnMapping
+    header: list[str]
+
+
+class NeedsMapping(Exception):
+    def __init__(self, layout: dict[str, Any]) -> None:
+        super().__init__("needs mapping")
+        self.layout = layout
 
 
 class BatchProcessor:
     """Handles `BatchReceived`; needs object storage, so it is built from the service context."""
 
-    def __init__(self, storage: ObjectStorage) -> None:
+    def __init__(self, storage: ObjectStorage, limits: Limits = DEFAULT_LIMITS) -> None:
         self.storage = storage
+        self.limits = limits
 
     async def __call__(self, uow: UnitOfWork, envelope: Envelope) -> None:
         event = BatchReceived.from_envelope(envelope)
@@ -53,22 +92,49 @@ class BatchProcessor:
         if batch is None or batch.status not in ("received", "processing"):
             log.warning("batch not waiting for processing", extra={"fields": {"batch_id": str(batch_id)}})
             return
-        try:
-            report = await self._parse(tenant_id, batch.raw_key)
-        except UnreadableFile as exc:
-            # A file that cannot be read will not become readable on retry: record why and stop.
-            await repository.mark_failed(uow, tenant_id, batch_id, exc.message)
-            return
-        await register(uow, tenant_id, batch_id, batch.filename, report)
-
-    async def _parse(self, tenant_id: uuid.UUID, key: str) -> Report:
         with tempfile.TemporaryDirectory(prefix="riscossa-ingest-") as folder:
             path = Path(folder) / "raw"
             try:
-                await download(self.storage, tenant_id, key, path)
-            except ObjectNotFound as exc:
-                raise UnreadableFile("Il file caricato non è più disponibile in archivio.") from exc
-            return await asyncio.to_thread(parse_file, path, current_year())
+                await self._process(uow, batch, path)
+            except UnreadableFile as exc:
+                # A file that cannot be read will not become readable on retry: record why and stop.
+                await repository.mark_failed(uow, tenant_id, batch_id, exc.message)
+            except NeedsMapping as waiting:
+                await repository.mark_needs_mapping(uow, tenant_id, batch_id, waiting.layout)
+
+    async def _process(self, uow: UnitOfWork, batch: Any, path: Path) -> None:
+        tenant_id = batch.tenant_id
+        try:
+            await download(self.storage, tenant_id, batch.raw_key, path)
+        except ObjectNotFound as exc:
+            raise UnreadableFile("Il file caricato non è più disponibile in archivio.") from exc
+        source = await asyncio.to_thread(
+            open_source, path, batch.requested_encoding, batch.requested_sheet, self.limits
+        )
+        head = await asyncio.to_thread(source.head)
+        await repository.record_source(
+            uow,
+            tenant_id,
+            batch.id,
+            format=source.kind,
+            encoding=source.encoding_label or None,
+            delimiter=source.delimiter,
+            sheet=source.sheet or (source.sheets[0] if source.sheets else None),
+        )
+        plan = await choose_plan(uow, batch, source, head)
+        started = time.perf_counter()
+        async with uow.conn.begin_nested():
+            summary = await stage_and_settle(uow, tenant_id, batch.id, source, plan, batch.uploaded_by)
+        settled = time.perf_counter()
+        await finish(uow, tenant_id, batch, summary, plan)
+        timings = {
+            "stage_and_settle_s": round(settled - started, 2),
+            "events_s": round(time.perf_counter() - settled, 2),
+        }
+        log.info(
+            "batch processed",
+            extra={"fields": {"batch_id": str(batch.id), "rows": summary["data_rows"], **timings}},
+        )
 
 
 async def download(storage: ObjectStorage, tenant_id: uuid.UUID, key: str, path: Path) -> None:
@@ -80,70 +146,164 @@ async def download(storage: ObjectStorage, tenant_id: uuid.UUID, key: str, path:
         handle.close()
 
 
-async def register(
-    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, filename: str, report: Report
-) -> None:
-    """Write the batch outcome and publish it, all in the handler's transaction."""
-    credits = report.accepted_credits
-    debtor_ids = await repository.upsert_debtors(uow, tenant_id, credits)
-    rows = [_position_row(c, debtor_ids[c.fiscal_code]) for c in credits]
-    inserted = await repository.insert_new_positions(uow, tenant_id, batch_id, rows)
-    await repository.insert_batch_rows(uow, tenant_id, batch_id, report.verdicts)
-    summary = summarise(report)
-    await repository.complete_batch(
-        uow, tenant_id, batch_id, {**summary, "registered": len(inserted), "header_line": report.header_line}
-    )
-    facts = [_fact(r, c) for r, c in zip(rows, credits, strict=True) if r["id"] in inserted]
-    events: list[Event] = [*position_events(str(batch_id), facts)]
-    events.append(BatchAccepted(batch_id=str(batch_id), filename=filename, **summary))
-    await uow.publish([e.envelope(tenant_id, uow.correlation_id) for e in events])
+# ---------------------------------------------------------------- which mapping
 
 
-def summarise(report: Report) -> dict[str, Any]:
-    return {
-        "data_rows": report.data_rows,
-        "accepted": report.count("accepted"),
-        "accepted_total_cents": report.accepted_total_cents,
-        "duplicates": report.count("duplicate"),
-        "conflicts": report.count("conflict"),
-        "rejected": report.rejected,
-    }
+async def choose_plan(uow: UnitOfWork, batch: Any, source: Source, head: list[tuple[int, list[str]]]) -> Plan:
+    """The user's confirmed mapping, else the tenant's saved one for this header, else the proposal."""
+    if source.fixed_mapping is not None:
+        return Plan(1, source.fixed_mapping, list(t290.CELL_LABELS))
+    if batch.mapping:
+        header = list((batch.layout or {}).get("header", []))
+        return Plan(int(batch.mapping["header_line"]), ColumnMapping(dict(batch.mapping["columns"])), header)
+    signatures = {line: header_signature(cells) for line, cells in head}
+    saved = await repository.saved_mappings(uow, batch.tenant_id, list(signatures.values()))
+    for line, cells in head:
+        if signatures[line] in saved:
+            return Plan(line, ColumnMapping(saved[signatures[line]]), cells)
+    return propose_plan(source, head)
 
 
-def position_events(batch_id: str, facts: list[PositionFact]) -> list[PositionsRegistered]:
-    size = MAX_POSITIONS_PER_EVENT
-    chunks = (len(facts) + size - 1) // size
-    return [
-        PositionsRegistered(
-            batch_id=batch_id, chunk=n + 1, chunks=chunks, positions=tuple(facts[n * size : (n + 1) * size])
+def propose_plan(source: Source, head: list[tuple[int, list[str]]]) -> Plan:
+    candidate = header_candidate(head)
+    if candidate is None:
+        raise UnreadableFile(
+            "Intestazione non trovata: servono le colonne codice fiscale, tributo, anno, numero atto e importo."
         )
-        for n in range(chunks)
-    ]
+    line, header = candidate
+    mapping = propose_mapping(header)
+    if sum(1 for c in header if c.strip()) < MIN_HEADER_COLUMNS:
+        labels = ", ".join(FIELD_LABELS[f] for f in mapping.missing())
+        raise UnreadableFile(f"Intestazione incompleta: mancano le colonne {labels}.")
+    ambiguous = ambiguous_fields(header)
+    if mapping.missing() or ambiguous:
+        raise NeedsMapping(layout(source, line, header, mapping, ambiguous))
+    return Plan(line, mapping, header)
 
 
-def _position_row(credit: Credit, debtor_id: uuid.UUID) -> dict[str, Any]:
+def layout(
+    source: Source, line: int, header: list[str], mapping: ColumnMapping, ambiguous: list[str]
+) -> dict[str, Any]:
+    """What the mapping page needs: the header, the proposal and a sample of the rows below it."""
+    rows = (cells for n, cells in source.rows() if n > line and not is_blank(cells))
+    sample = [[c[:200] for c in cells[:100]] for cells in itertools.islice(rows, SAMPLE_ROWS)]
     return {
-        "id": uuid.uuid4(),
-        "debtor_id": debtor_id,
-        "revenue_type": credit.revenue_type,
-        "year": credit.year,
-        "act_number": credit.act_number,
-        "amount_cents": credit.amount_cents,
+        "header_line": line,
+        "header": [h[:200] for h in header[:100]],
+        "proposal": mapping.columns,
+        "missing": mapping.missing(),
+        "ambiguous": ambiguous,
+        "sample": sample,
     }
 
 
-def _fact(row: dict[str, Any], credit: Credit) -> PositionFact:
-    return PositionFact(
-        position_id=str(row["id"]),
-        debtor_id=str(row["debtor_id"]),
-        fiscal_code=credit.fiscal_code,
-        debtor_name=credit.name,
-        revenue_type=credit.revenue_type,
-        year=credit.year,
-        act_number=credit.act_number,
-        amount_cents=credit.amount_cents,
+# ---------------------------------------------------------------- rows into the database
+
+
+def verdict_chunks(
+    source: Source, plan: Plan, current_year: int, day: date
+) -> Generator[list[tuple[Any, ...]], None, None]:
+    judge = RowJudge(plan.mapping, current_year, day)
+    chunk: list[tuple[Any, ...]] = []
+    for line, cells in source.rows():
+        if line <= plan.header_line:
+            continue
+        for verdict in judge.feed(line, cells):
+            chunk.append(repository.stage_record(verdict))
+        if len(chunk) >= STAGE_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+async def stage_and_settle(
+    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, source: Source, plan: Plan, uploaded_by: str
+) -> dict[str, Any]:
+    await repository.create_stage(uow)
+    day = today()
+    chunks = verdict_chunks(source, plan, day.year, day)
+    rows = 0
+    # The next chunk is parsed in a thread while the current one is copied.
+    pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+    try:
+        while (chunk := await pending) is not None:
+            pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+            await repository.copy_to_stage(uow, chunk)
+            rows += len(chunk)
+            if rows % PROGRESS_EVERY_ROWS < len(chunk):
+                await report_progress(uow, tenant_id, batch_id, rows, "reading")
+    finally:
+        if not pending.done():
+            await asyncio.wait([pending])
+        chunks.close()
+    if rows == 0:
+        raise UnreadableFile("Il file contiene solo l'intestazione: nessuna riga di credito da caricare.")
+    staged = time.perf_counter()
+    await report_progress(uow, tenant_id, batch_id, rows, "registering")
+    summary, known_debtors = await repository.settle_stage(uow, tenant_id, batch_id)
+    await repository.clean_batch(uow, tenant_id, batch_id, today(), uploaded_by, known_debtors)
+    log.info(
+        "batch staged", extra={"fields": {"rows": rows, "settle_s": round(time.perf_counter() - staged, 2)}}
     )
+    return summary
 
 
-def processor(storage: ObjectStorage) -> Consumer:
-    return Consumer(name=PROCESSOR_NAME, handlers={BatchReceived.routing_key(): BatchProcessor(storage)})
+async def report_progress(
+    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, rows: int, phase: str
+) -> None:
+    """Progress in its own short transaction, visible to the batch page before the batch commits."""
+    async with uow.db.unit_of_work(tenant_id, uow.correlation_id) as progress:
+        await repository.set_progress(progress, tenant_id, batch_id, rows, phase)
+        await progress.commit()
+
+
+async def finish(
+    uow: UnitOfWork, tenant_id: uuid.UUID, batch: Any, summary: dict[str, Any], plan: Plan
+) -> None:
+    """Complete the batch and publish its positions in chunks and its outcome, in this transaction."""
+    shape = {**(batch.layout or {}), "header_line": plan.header_line, "header": plan.header[:200]}
+    values = {**summary, "header_line": plan.header_line, "layout": shape}
+    await repository.complete_batch(uow, tenant_id, batch.id, values)
+    size = MAX_POSITIONS_PER_EVENT
+    chunks = (summary["registered"] + size - 1) // size
+    pending: list[Envelope] = []
+    number = 0
+    async for part in repository.new_position_chunks(uow, tenant_id, batch.id, size):
+        number += 1
+        pending.append(positions_envelope(tenant_id, uow.correlation_id, str(batch.id), number, chunks, part))
+        if len(pending) >= EVENTS_PER_INSERT:
+            await uow.publish(pending)
+            pending = []
+    counts = {
+        k: summary[k] for k in ("data_rows", "accepted", "accepted_total_cents", "duplicates", "conflicts")
+    }
+    accepted = BatchAccepted(
+        batch_id=str(batch.id), filename=batch.filename, rejected=summary["rejected"], **counts
+    )
+    await uow.publish([*pending, accepted.envelope(tenant_id, uow.correlation_id)])
+
+
+FACT_FIELDS = tuple(f.name for f in dataclasses.fields(PositionFact))
+
+
+def positions_envelope(
+    tenant_id: uuid.UUID, correlation_id: str, batch_id: str, chunk: int, chunks: int, rows: Sequence[Any]
+) -> Envelope:
+    """`PositionsRegistered(...).envelope()`, with the payload built straight from the rows.
+
+    `dataclasses.asdict` on 500 facts per event was a fifth of the time of a big batch; the
+    payload is the same (the consumer tests decode it with `PositionsRegistered.from_envelope`).
+    """
+    if len(rows) > MAX_POSITIONS_PER_EVENT:
+        raise ValueError(f"at most {MAX_POSITIONS_PER_EVENT} positions per event")
+    positions = [dict(zip(FACT_FIELDS, row, strict=True)) for row in rows]
+    payload = {"batch_id": batch_id, "chunk": chunk, "chunks": chunks, "positions": positions}
+    event = PositionsRegistered
+    return Envelope(event.TYPE, event.VERSION, tenant_id, payload, correlation_id)
+
+
+def processor(storage: ObjectStorage, limits: Limits = DEFAULT_LIMITS) -> Consumer:
+    return Consumer(
+        name=PROCESSOR_NAME, handlers={BatchReceived.routing_key(): BatchProcessor(storage, limits)}
+    )

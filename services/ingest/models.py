@@ -1,7 +1,7 @@
 """Tables of the ingest service (schema `ingest`)."""
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from services.kernel.db import inbox_table, outbox_table
 
@@ -10,7 +10,7 @@ metadata = sa.MetaData(schema="ingest")
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 
-BATCH_STATUSES = ("received", "processing", "completed", "failed")
+BATCH_STATUSES = ("received", "processing", "needs_mapping", "completed", "failed")
 
 
 def _now() -> sa.sql.elements.TextClause:
@@ -43,6 +43,13 @@ batches = sa.Table(
     sa.Column("uploaded_by", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
     sa.Column("completed_at", sa.DateTime(timezone=True)),
+    *(
+        sa.Column(name, sa.Text)
+        for name in ("requested_encoding", "requested_sheet", "format", "encoding", "delimiter", "sheet")
+    ),
+    sa.Column("mapping", JSONB),
+    sa.Column("layout", JSONB),
+    _count("warnings"),
 )
 
 debtors = sa.Table(
@@ -53,7 +60,30 @@ debtors = sa.Table(
     sa.Column("fiscal_code", sa.Text, nullable=False),
     sa.Column("name", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.Column("grade", sa.Text, nullable=False, server_default="none"),
+    sa.Column("graded_at", sa.DateTime(timezone=True)),
     sa.UniqueConstraint("tenant_id", "fiscal_code", name="debtors_tenant_fiscal_code"),
+)
+
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True, server_default=sa.text("gen_random_uuid()")),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, sa.ForeignKey("ingest.debtors.id"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("found_on", sa.Date, nullable=False),
+    sa.Column("entered_by", sa.Text, nullable=False),
+    sa.Column("confidence", sa.SmallInteger, nullable=False),
+    sa.Column("batch_id", sa.Uuid),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("wrong", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("deactivated_by", sa.Text),
+    sa.Column("deactivated_at", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.UniqueConstraint("tenant_id", "debtor_id", "kind", "value", name="contacts_datum"),
 )
 
 positions = sa.Table(
@@ -84,4 +114,37 @@ batch_rows = sa.Table(
     sa.Column("verdict", sa.Text, nullable=False),
     sa.Column("field", sa.Text),
     sa.Column("reason_it", sa.Text),
+    sa.Column("warnings", ARRAY(sa.Text), nullable=False, server_default=sa.text("'{}'::text[]")),
+    sa.Column("warnings_it", sa.Text),
+    sa.Column("fiscal_code", sa.Text),
+    sa.Column("name", sa.Text),
+    sa.Column("revenue_type", sa.Text),
+    sa.Column("year", sa.Integer),
+    sa.Column("act_number", sa.Text),
+    sa.Column("amount_cents", sa.BigInteger),
+    sa.Column("phone", sa.Text),
+    sa.Column("email", sa.Text),
+    sa.Column("address", sa.Text),
+    sa.Column("cells", ARRAY(sa.Text)),
+)
+
+mappings = sa.Table(
+    "mappings",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("signature", sa.Text, primary_key=True),
+    sa.Column("header", JSONB, nullable=False),
+    sa.Column("columns", JSONB, nullable=False),
+    sa.Column("saved_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
+batch_progress = sa.Table(
+    "batch_progress",
+    metadata,
+    sa.Column("batch_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("phase", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
 )

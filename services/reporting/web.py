@@ -26,6 +26,7 @@ templates = templates_for(Path(__file__).parent)
 templates.env.filters["rome"] = lambda value: value.astimezone(domain.ROME).strftime("%d/%m/%Y %H:%M")
 REPORT_ROLES = ("comune_admin", "supervisor", "platform_admin")
 SETTINGS_ROLES = ("comune_admin", "platform_admin")
+READ_REPORT_ROLES = ("comune_viewer", "comune_admin", "supervisor", "platform_admin")
 PDF_FILENAME = "relazione-scarico.pdf"
 
 
@@ -143,6 +144,8 @@ async def _find_report(request: Request) -> repo.ReportRecord:
 
 async def download_report(request: Request) -> Response:
     """Stream the stored PDF after checking the object still carries the recorded SHA-256."""
+    # The relazione lists every debtor: operators, who work one debtor at a time, do not download it.
+    require_role(request, *READ_REPORT_ROLES)
     record = await _find_report(request)
     storage, tenant = ctx(request).storage, identity(request).tenant_id
     try:

@@ -4,7 +4,6 @@ forwarding to the real service apps, and a fresh Comune with its staff and API k
 from __future__ import annotations
 
 import asyncio
-import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -41,15 +40,12 @@ class Running:
         client.headers["authorization"] = f"Bearer {comune.api_key}"
         return client
 
-    def browser(self, user_id: uuid.UUID, name: str) -> httpx.AsyncClient:
-        """A signed-in user (the login itself is covered by the gateway tests)."""
-        csrf = secrets.token_urlsafe(16)
+    async def browser(self, user_id: uuid.UUID, name: str) -> httpx.AsyncClient:
+        """A signed-in user with a real server-side session (the login itself is covered by the gateway tests)."""
+        session = await self.gateway.sessions_store.create(user_id)
         client = self.client()
-        client.cookies.set(
-            SESSION_COOKIE,
-            str(self.gateway.sessions.dumps({"uid": str(user_id), "name": name, "csrf": csrf})),
-        )
-        client.headers["x-csrf-token"] = csrf
+        client.cookies.set(SESSION_COOKIE, session.cookie)
+        client.headers["x-csrf-token"] = session.csrf
         return client
 
     async def new_comune(self, name: str) -> Comune:

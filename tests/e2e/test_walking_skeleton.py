@@ -43,7 +43,7 @@ async def test_upload_contact_pay_and_report(running: Running) -> None:
     for field in ("data_rows", "accepted", "accepted_total_cents", "duplicates", "conflicts", "rejected"):
         assert batch[field] == expected[field], field
 
-    operator = running.browser(comune.staff["operator"], "Operatore E2E")
+    operator = await running.browser(comune.staff["operator"], "Operatore E2E")
     async with operator:
         # C: the positions reach the contact service's own work queue; the operator takes the next debtor.
         async def next_debtor() -> str | None:
@@ -105,7 +105,7 @@ async def test_upload_contact_pay_and_report(running: Running) -> None:
     assert pdf.startswith(b"%PDF") and head.sha256 == record["sha256"]
     assert format_euro(sum(paid)).replace("€ ", "").encode() in pdf
 
-    admin = running.browser(comune.staff["comune_admin"], "Ufficio tributi E2E")
+    admin = await running.browser(comune.staff["comune_admin"], "Ufficio tributi E2E")
     async with admin:
         dashboard = await admin.get(f"{base}/reporting/")
         assert dashboard.status_code == 200 and format_euro(sum(paid)) in dashboard.text

@@ -56,3 +56,40 @@ async def published(platform: Platform, tenant_id: uuid.UUID, routing_key: str) 
             .order_by(outbox.c.id)
         )
         return [Envelope.decode(bytes(r.body)) for r in rows]
+
+
+GEN_CREDITS = Path(__file__).resolve().parents[2].parent / "shared" / "tools" / "gen_credits.py"
+
+
+def generate(folder: Path, style: str, rows: int, seed: int, *flags: str) -> tuple[Path, dict[str, Any]]:
+    """A file made by the shared generator, with its expected outcome."""
+    import json
+    import subprocess
+    import sys
+
+    ext = "xlsx" if style == "xlsx" else "csv"
+    out = folder / f"gen-{style}-{seed}-{rows}.{ext}"
+    args = [sys.executable, str(GEN_CREDITS), "--style", style, "--rows", str(rows), "--seed", str(seed)]
+    subprocess.run([*args, "--out", str(out), *flags], check=True, capture_output=True)
+    return out, json.loads(Path(f"{out}.expected.json").read_text())
+
+
+async def counts(platform: Platform, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> dict[str, Any]:
+    row = await batch(platform, tenant_id, batch_id)
+    assert row.status == "completed", row.error
+    keys = (
+        "data_rows",
+        "accepted",
+        "accepted_total_cents",
+        "duplicates",
+        "conflicts",
+        "rejected",
+        "header_line",
+    )
+    return {k: getattr(row, k) for k in keys}
+
+
+async def table_count(platform: Platform, tenant_id: uuid.UUID, table: sa.Table) -> int:
+    async with platform.databases["ingest"].unit_of_work(tenant_id) as uow:
+        stmt = sa.select(sa.func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
+        return int((await uow.execute(stmt)).scalar_one())

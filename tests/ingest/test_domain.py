@@ -236,3 +236,292 @@ def test_validate_counts_duplicates_conflicts_blanks_and_totals() -> None:
     assert report.accepted_total_cents == 1000
     assert report.rejected == {"year": 1}
     assert report.verdicts[4].field == "year"
+
+
+# ---------------------------------------------------------------- contacts, warnings, mappings
+
+from datetime import date  # noqa: E402
+
+from services.ingest.domain import (  # noqa: E402
+    MappingError,
+    ambiguous_fields,
+    contacts_of,
+    header_candidate,
+    header_signature,
+    is_valid_codice_fiscale,
+    limitation_date,
+    mapping_from_choices,
+    neutralise,
+    normalise_email,
+    normalise_phone,
+    row_values,
+    row_warnings,
+)
+
+TODAY = date(2026, 11, 24)
+
+
+@pytest.mark.parametrize(
+    ("text", "e164"),
+    [
+        ("3471234567", "+393471234567"),
+        ("+39 347 1234567", "+393471234567"),
+        ("00393471234567", "+393471234567"),
+        ("347/1234567", "+393471234567"),
+        ("06-1234567", "+39061234567"),
+        ("n.d.", None),
+        ("12", None),
+        ("", None),
+    ],
+)
+def test_phones_become_e164_or_nothing(text: str, e164: str | None) -> None:
+    assert normalise_phone(text) == e164
+
+
+def test_emails_are_checked() -> None:
+    assert normalise_email(" Mario.Rossi@Example.it ") == "mario.rossi@example.it"
+    assert normalise_email("posta@") is None
+    assert normalise_email("x@pec.example.it") == "x@pec.example.it"
+
+
+CONTACT_MAP = ColumnMapping(
+    {
+        "taxpayer": 0,
+        "name": 1,
+        "revenue_type": 2,
+        "year": 3,
+        "act_number": 4,
+        "amount": 5,
+        "phone": 6,
+        "email": 7,
+        "address": 8,
+        "postcode": 9,
+        "city": 10,
+        "act_date": 11,
+    }
+)
+
+
+def _warnings(cells: list[str]) -> list[str]:
+    values = row_values(cells, CONTACT_MAP)
+    return [code for code, _ in row_warnings(values, contacts_of(values), limitation_date(TODAY))]
+
+
+def test_clean_row_has_no_warnings() -> None:
+    cells = [
+        "RSSMRA80A01H501U",
+        "ROSSI",
+        "IMU",
+        "2024",
+        "1",
+        "10",
+        "3471234567",
+        "a@b.it",
+        "VIA ROMA 1",
+        "00100",
+        "ROMA",
+        "15/01/2024",
+    ]
+    assert _warnings(cells) == []
+    assert contacts_of(row_values(cells, CONTACT_MAP)).address == "VIA ROMA 1 00100 ROMA"
+
+
+def test_warnings_flag_without_rejecting() -> None:
+    cells = [
+        "RSSMRA80A01H501U",
+        "=HYPERLINK(1)",
+        "IMU",
+        "2020",
+        "1",
+        "10",
+        "n.d.",
+        "posta@",
+        "VIA ROMA 1",
+        "",
+        "ROMA",
+        "20/11/2021",
+    ]
+    assert _warnings(cells) == ["phone", "email", "address", "limitation", "formula"]
+    assert isinstance(parse_row(cells, CONTACT_MAP, YEAR), Credit)
+
+
+def test_unreadable_date_is_a_warning() -> None:
+    cells = [
+        "RSSMRA80A01H501U",
+        "ROSSI",
+        "IMU",
+        "2024",
+        "1",
+        "10",
+        "",
+        "",
+        "VIA ROMA 1",
+        "00100",
+        "ROMA",
+        "31/02/2024",
+    ]
+    assert _warnings(cells) == ["date"]
+    iso = [*cells[:11], "2024-01-15"]
+    assert _warnings(iso) == []
+
+
+def test_plus_in_a_phone_is_not_a_formula() -> None:
+    cells = [
+        "RSSMRA80A01H501U",
+        "ROSSI",
+        "IMU",
+        "2024",
+        "1",
+        "10",
+        "+39 347 1234567",
+        "",
+        "VIA ROMA 1",
+        "00100",
+        "ROMA",
+        "",
+    ]
+    assert _warnings(cells) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "safe"), [("=1+1", "'=1+1"), ("+39", "'+39"), ("-2", "'-2"), ("@x", "'@x"), ("ROSSI", "ROSSI")]
+)
+def test_formula_text_is_neutralised(text: str, safe: str) -> None:
+    assert neutralise(text) == safe
+
+
+def test_mapping_choices_need_every_required_field_once() -> None:
+    mapping = mapping_from_choices(
+        {0: "taxpayer", 1: "revenue_type", 2: "year", 3: "act_number", 4: "amount_due", 5: ""}, 6
+    )
+    assert mapping.columns == {"taxpayer": 0, "revenue_type": 1, "year": 2, "act_number": 3, "amount_due": 4}
+    with pytest.raises(MappingError, match="mancano numero atto"):
+        mapping_from_choices({0: "taxpayer", 1: "revenue_type", 2: "year", 4: "amount"}, 6)
+    with pytest.raises(MappingError, match="più colonne"):
+        mapping_from_choices({0: "taxpayer", 1: "taxpayer"}, 6)
+    with pytest.raises(MappingError, match="sconosciuto"):
+        mapping_from_choices({0: "password"}, 6)
+
+
+def test_ambiguous_header_and_signature() -> None:
+    header = ["CF", "Codice fiscale", "Tributo", "Anno", "Atto", "Importo", "Residuo"]
+    assert ambiguous_fields(header) == ["taxpayer", "amount"]
+    assert header_signature(["Codice Fiscale", "ANNO", ""]) == header_signature(["codice_fiscale", "anno"])
+
+
+def test_header_candidate_prefers_the_line_with_most_known_columns() -> None:
+    rows = [
+        (1, ["Elenco insoluti"]),
+        (2, ["Colonna A", "Tributo", "Anno", "X", "Y"]),
+        (3, ["RSSMRA80A01H501U", "IMU", "2024", "1", "10"]),
+    ]
+    assert header_candidate(rows) == (2, ["Colonna A", "Tributo", "Anno", "X", "Y"])
+    assert header_candidate([(1, ["a", "b"])]) is None
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "RSSMRA80A01H501U",
+        "RSSMRA80A01H50MM",
+        "RCCMNL83S18D969H",
+        "CNTCHR83T41D969D",
+        "RSSMRA80A41H501Y",
+        "ABCDEF12G34H567I",
+    ],
+)
+def test_fast_codice_fiscale_check_agrees_with_stdnum(code: str) -> None:
+    from stdnum.it import codicefiscale
+
+    assert is_valid_codice_fiscale(code) == codicefiscale.is_valid(code)
+
+
+def test_codice_fiscale_with_impossible_birth_date_is_invalid() -> None:
+    from stdnum.it import codicefiscale
+
+    first15 = "RSSMRA80B31H501"  # 31 February
+    code = first15 + codicefiscale.calc_check_digit(first15)
+    assert not is_valid_codice_fiscale(code)
+    assert not codicefiscale.is_valid(code)
+
+
+# ---------------------------------------------------------------- tracing rows
+
+from services.ingest.domain import (  # noqa: E402
+    ContactDatum,
+    email_kind,
+    normalise_contact,
+    parse_traced,
+    tracing_mapping,
+)
+
+
+def test_tracing_header_needs_code_source_date_and_a_contact() -> None:
+    mapping = tracing_mapping(
+        ["Codice fiscale", "Telefono", "PEC", "Fonte", "Data reperimento", "Affidabilità"]
+    )
+    assert mapping.columns == {
+        "taxpayer": 0,
+        "phone": 1,
+        "pec": 2,
+        "source": 3,
+        "found_on": 4,
+        "confidence": 5,
+    }
+    with pytest.raises(UnreadableFile, match="almeno una tra"):
+        tracing_mapping(["Codice fiscale", "Fonte", "Data"])
+
+
+def test_traced_row_keeps_provenance_and_normalised_contacts() -> None:
+    values = {
+        "taxpayer": "rssmra80a01h501u",
+        "phone": "347 123 4567",
+        "pec": "Mario@PEC.Example.it",
+        "source": " InfoTrace ",
+        "found_on": "10/11/2026",
+        "confidence": "85",
+    }
+    traced = parse_traced(values, TODAY)
+    assert traced.fiscal_code == "RSSMRA80A01H501U"
+    assert traced.contacts == (
+        ContactDatum("phone", "+393471234567"),
+        ContactDatum("pec", "mario@pec.example.it"),
+    )
+    assert (traced.source, traced.found_on, traced.confidence) == ("InfoTrace", date(2026, 11, 10), 85)
+    assert parse_traced({**values, "confidence": ""}, TODAY).confidence == 70
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"found_on": "01/01/2030"}, "found_on"),
+        ({"found_on": ""}, "found_on"),
+        ({"source": ""}, "source"),
+        ({"confidence": "150"}, "confidence"),
+        ({"phone": "12"}, "phone"),
+        ({"taxpayer": "RSSMRA80A01H501A"}, "taxpayer"),
+        ({"phone": "", "pec": ""}, "contacts"),
+    ],
+)
+def test_unusable_traced_rows_say_why(change: dict[str, str], reason: str) -> None:
+    values = {
+        "taxpayer": "RSSMRA80A01H501U",
+        "phone": "3471234567",
+        "pec": "",
+        "source": "X",
+        "found_on": "2026-11-01",
+    }
+    with pytest.raises(CellError) as err:
+        parse_traced({**values, **change}, TODAY)
+    assert err.value.reason == reason
+
+
+def test_contact_kinds() -> None:
+    assert email_kind("a@pec.comune.it") == "pec"
+    assert email_kind("a@legalmail.it") == "pec"
+    assert email_kind("a@example.it") == "email"
+    assert normalise_contact("address", "  VIA  ROMA 1 ") == ContactDatum("address", "VIA ROMA 1")
+    with pytest.raises(CellError):
+        normalise_contact("address", "123")
+    with pytest.raises(CellError):
+        normalise_contact("fax", "0612345")

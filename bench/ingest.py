@@ -1,0 +1,208 @@
+"""Ingest benchmark: 1,000,000 generated rows through the real consumer, against a plain COPY.
+
+Usage: .venv/bin/python bench/ingest.py [--rows N] [--keep FILE] [--profile]
+
+Creates a scratch database on the PostgreSQL server of the tests (RISCOSSA_TEST_SERVER_URL,
+default postgres@127.0.0.1:5432), migrates it, generates the file with
+`../shared/tools/gen_credits.py --style halley --no-verdicts`, stores it as a batch and runs the
+ingest processor on it exactly as the worker would (inbox, transaction, COPY staging, SQL
+settling, outbox events). Then it COPYs the same rows into an unindexed table of text columns
+in the same database and prints both times, their ratio, rows per second and the peak RSS of
+this process while ingesting (sampled with psutil). Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import logging
+import os
+import pstats
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from services.contracts import BatchReceived  # noqa: E402
+from services.ingest import repository  # noqa: E402
+from services.ingest.consumers import processor  # noqa: E402
+from services.kernel.bus import IncomingMessage  # noqa: E402
+from services.kernel.messaging import inbox_handler  # noqa: E402
+from services.kernel.migrate import drop_connections  # noqa: E402
+from services.kernel.settings import Settings  # noqa: E402
+from services.kernel.storage import tenant_key  # noqa: E402
+from services.platform import Platform  # noqa: E402
+
+GENERATOR = ROOT.parent / "shared" / "tools" / "gen_credits.py"
+SERVER_URL = os.environ.get(
+    "RISCOSSA_TEST_SERVER_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+COLUMNS = 17  # the halley layout
+
+
+class _OnlyIngest(logging.StreamHandler):  # type: ignore[type-arg]
+    """Shows the ingest consumer's phase timings (its log records carry `fields`)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("services.ingest") and hasattr(record, "fields"):
+            super().emit(record)
+
+
+class PeakRss:
+    """Samples this process's resident set size every 20 ms in a background thread."""
+
+    def __init__(self) -> None:
+        self.process = psutil.Process()
+        self.peak = self.process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, self.process.memory_info().rss)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self.process.memory_info().rss)
+
+
+def generate(rows: int, folder: Path) -> Path:
+    out = folder / f"bench-{rows}.csv"
+    command = [sys.executable, str(GENERATOR), "--style", "halley", "--rows", str(rows), "--no-verdicts"]
+    subprocess.run([*command, "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
+    return out
+
+
+async def scratch_database() -> str:
+    name = f"riscossa_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return sa.engine.make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(url: str) -> None:
+    name = sa.engine.make_url(url).database or ""
+    admin = create_async_engine(SERVER_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await drop_connections(conn, name)
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    await admin.dispose()
+
+
+async def ingest(platform: Platform, path: Path, profile: bool) -> tuple[float, int, object]:
+    tenant_id = uuid.uuid4()
+    batch_id = uuid.uuid4()
+    key = tenant_key(tenant_id, "ingest", str(batch_id), "raw")
+    with path.open("rb") as handle:
+        stored = await platform.storage.put(tenant_id, key, handle, "text/csv")
+    envelope = BatchReceived(batch_id=str(batch_id)).envelope(tenant_id, "bench")
+    async with platform.databases["ingest"].unit_of_work(tenant_id) as uow:
+        await repository.insert_batch(uow, tenant_id, batch_id, path.name, stored, "bench")
+        await uow.commit()
+    handle_message = inbox_handler(platform.databases["ingest"], processor(platform.storage))
+    message = IncomingMessage(envelope.routing_key, envelope.encode(), str(envelope.message_id))
+    profiler = cProfile.Profile() if profile else None
+    with PeakRss() as rss:
+        started = time.perf_counter()
+        if profiler:
+            profiler.enable()
+        await handle_message(message)
+        if profiler:
+            profiler.disable()
+        elapsed = time.perf_counter() - started
+    async with platform.databases["ingest"].unit_of_work(tenant_id) as uow:
+        batch = await repository.get_batch(uow, tenant_id, batch_id)
+    assert batch is not None and batch.status == "completed", batch.error if batch else "missing"
+    print(
+        f"batch: data_rows={batch.data_rows} accepted={batch.accepted} "
+        f"total={batch.accepted_total_cents / 100:.2f} duplicates={batch.duplicates} "
+        f"conflicts={batch.conflicts} rejected={dict(batch.rejected)} registered={batch.registered}"
+    )
+    return elapsed, rss.peak, profiler
+
+
+def copy_source(path: Path, folder: Path) -> Path:
+    """The same data rows, without the header and the generator's blank lines, for COPY."""
+    out = folder / "copy.csv"
+    with path.open("rb") as src, out.open("wb") as dst:
+        src.readline()
+        for line in src:
+            if line.strip():
+                dst.write(line)
+    return out
+
+
+async def plain_copy(url: str, path: Path) -> float:
+    engine = create_async_engine(url)
+    columns = ", ".join(f"c{i} text" for i in range(COLUMNS))
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(f"CREATE TABLE public.copy_bench ({columns})"))
+        await conn.commit()
+        raw = await conn.get_raw_connection()
+        started = time.perf_counter()
+        await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
+            "copy_bench", source=str(path), format="csv", delimiter=";", encoding="WIN1252"
+        )
+        await conn.commit()
+        elapsed = time.perf_counter() - started
+        count = (await conn.execute(sa.text("SELECT count(*) FROM public.copy_bench"))).scalar_one()
+    await engine.dispose()
+    print(f"copy: {count} rows")
+    return elapsed
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--profile", action="store_true", help="print where the ingest time goes")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s %(fields)s", handlers=[_OnlyIngest()])
+    with tempfile.TemporaryDirectory(prefix="riscossa-bench-") as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        path = generate(args.rows, folder)
+        print(f"generated {path.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s")
+        url = await scratch_database()
+        settings = replace(
+            Settings(mode="test", data_dir=folder, storage_dir=folder / "storage", dev_login=False),
+            database_url=url,
+        )
+        platform = await Platform.open(settings, run_migrations=True)
+        try:
+            baseline_rss = psutil.Process().memory_info().rss
+            ingest_s, peak, profiler = await ingest(platform, path, args.profile)
+            copy_s = await plain_copy(url, copy_source(path, folder))
+        finally:
+            await platform.close()
+            await drop_database(url)
+    print(f"ingest: {ingest_s:.1f} s, {args.rows / ingest_s:,.0f} rows/s")
+    print(f"peak RSS while ingesting: {peak / 1e6:.0f} MB (before: {baseline_rss / 1e6:.0f} MB)")
+    print(f"plain COPY of the same rows: {copy_s:.1f} s")
+    print(f"ratio ingest / COPY: {ingest_s / copy_s:.1f}")
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,193 @@
+"""Files we hand back to the Comune: a batch's error report (CSV, XLSX) and the cleaning report (PDF, XLSX).
+
+The report keeps the file's own header and cells, so the Comune can correct the rows and upload
+the report again; three columns at the end say why each row was not registered. Every cell that
+a spreadsheet would take for a formula is neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+from services.ingest.domain import CONTACT_KINDS, GRADES, neutralise
+
+REPORT_COLUMNS = ("ESITO", "MOTIVO", "RIGA_FILE")
+VERDICT_LABELS = {"duplicate": "Duplicata", "conflict": "In conflitto", "accepted": "Accettata"}
+
+
+def verdict_label(verdict: str) -> str:
+    return "Scartata" if verdict.startswith("rejected:") else VERDICT_LABELS.get(verdict, verdict)
+
+
+def report_header(header: Sequence[str]) -> list[str]:
+    return [neutralise(h) for h in header] + list(REPORT_COLUMNS)
+
+
+def report_line(row: Any, width: int) -> list[str]:
+    cells = list(row.cells or [])
+    cells += [""] * (width - len(cells))
+    reason = row.reason_it or ""
+    return [neutralise(c) for c in cells] + [
+        verdict_label(row.verdict),
+        neutralise(reason),
+        str(row.line_number),
+    ]
+
+
+def csv_report(header: Sequence[str], rows: Iterable[Any]) -> bytes:
+    """UTF-8 with BOM and semicolons: what Excel in Italian opens correctly with a double click."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(report_header(header))
+    for row in rows:
+        writer.writerow(report_line(row, len(header)))
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def xlsx_report(header: Sequence[str], rows: Iterable[Any]) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Righe da correggere")
+    sheet.append(report_header(header))
+    for row in rows:
+        sheet.append(report_line(row, len(header)))
+    with tempfile.TemporaryDirectory(prefix="riscossa-report-") as folder:
+        path = Path(folder) / "report.xlsx"
+        workbook.save(path)
+        return path.read_bytes()
+
+
+# ---------------------------------------------------------------- cleaning report
+
+
+@dataclass(frozen=True)
+class CleaningReport:
+    """What the cleaning did for a Comune: corrected, traced, still unreachable."""
+
+    comune: str
+    generated_on: date
+    normalised_phones: int
+    warnings: dict[str, int]
+    grades: dict[str, int]
+    contact_counts: list[Any]
+    traced: list[Any]
+    unreachable: list[Any]
+
+
+WARNING_TEXT = {
+    "phone": "Telefoni non utilizzabili scartati",
+    "email": "E-mail non valide scartate",
+    "address": "Indirizzi incompleti",
+    "limitation": "Atti oltre i cinque anni (prescrizione)",
+    "formula": "Testi con = + - @ neutralizzati",
+    "date": "Date non leggibili",
+}
+PDF_LIST_LIMIT = 500
+
+
+def _euro(cents: int) -> str:
+    euros, rest = divmod(int(cents), 100)
+    return f"€ {euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def summary_rows(report: CleaningReport) -> list[list[str]]:
+    rows = [["Telefoni normalizzati nel formato internazionale (E.164)", str(report.normalised_phones)]]
+    rows += [[WARNING_TEXT.get(k, k), str(v)] for k, v in sorted(report.warnings.items())]
+    rows += [[f"Debitori: {GRADES[g].lower()}", str(report.grades.get(g, 0))] for g in GRADES]
+    return rows
+
+
+def traced_rows(report: CleaningReport) -> list[list[str]]:
+    return [
+        [
+            c.fiscal_code,
+            neutralise(c.name),
+            CONTACT_KINDS.get(c.kind, c.kind),
+            neutralise(c.value),
+            neutralise(c.source),
+            c.found_on.strftime("%d/%m/%Y"),
+            str(c.confidence),
+            "attivo" if c.active else "segnalato errato",
+        ]
+        for c in report.traced
+    ]
+
+
+def unreachable_rows(report: CleaningReport) -> list[list[str]]:
+    return [[d.fiscal_code, neutralise(d.name), _euro(d.due_cents)] for d in report.unreachable]
+
+
+TRACED_HEADER = ["Codice fiscale", "Nominativo", "Tipo", "Recapito", "Fonte", "Data", "Affidabilità", "Stato"]
+UNREACHABLE_HEADER = ["Codice fiscale", "Nominativo", "Importo dovuto"]
+
+
+def cleaning_xlsx(report: CleaningReport) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    summary = workbook.create_sheet("Riepilogo")
+    summary.append(
+        [f"Bonifica dei dati – {neutralise(report.comune)}", report.generated_on.strftime("%d/%m/%Y")]
+    )
+    for row in summary_rows(report):
+        summary.append(row)
+    for title, header, rows in (
+        ("Rintracciati", TRACED_HEADER, traced_rows(report)),
+        ("Irraggiungibili", UNREACHABLE_HEADER, unreachable_rows(report)),
+    ):
+        sheet = workbook.create_sheet(title)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+    with tempfile.TemporaryDirectory(prefix="riscossa-report-") as folder:
+        path = Path(folder) / "report.xlsx"
+        workbook.save(path)
+        return path.read_bytes()
+
+
+def cleaning_pdf(report: CleaningReport) -> bytes:
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+    styles = getSampleStyleSheet()
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(buffer, pagesize=landscape(A4), title="Rapporto di bonifica dei dati")
+    grid = TableStyle([("GRID", (0, 0), (-1, -1), 0.25, colors.grey), ("FONTSIZE", (0, 0), (-1, -1), 8)])
+
+    def table(header: list[str], rows: list[list[str]]) -> list[Any]:
+        shown = rows[:PDF_LIST_LIMIT]
+        parts: list[Any] = [Table([header, *shown], repeatRows=1, style=grid)] if shown else []
+        if not rows:
+            parts.append(Paragraph("Nessuno.", styles["Normal"]))
+        if len(rows) > PDF_LIST_LIMIT:
+            note = (
+                f"Elenco limitato ai primi {PDF_LIST_LIMIT} di {len(rows)}: il file Excel li contiene tutti."
+            )
+            parts.append(Paragraph(note, styles["Italic"]))
+        return parts
+
+    title = f"Rapporto di bonifica dei dati – {escape(report.comune)}"
+    story: list[Any] = [
+        Paragraph(title, styles["Title"]),
+        Paragraph(f"Generato il {report.generated_on:%d/%m/%Y}", styles["Normal"]),
+        Spacer(1, 12),
+        Paragraph("Dati corretti e segnalati", styles["Heading2"]),
+        Table(summary_rows(report), style=grid),
+        Paragraph("Recapiti rintracciati", styles["Heading2"]),
+        *table(TRACED_HEADER, [[escape(c) for c in r] for r in traced_rows(report)]),
+        Paragraph("Debitori ancora irraggiungibili", styles["Heading2"]),
+        *table(UNREACHABLE_HEADER, [[escape(c) for c in r] for r in unreachable_rows(report)]),
+    ]
+    document.build(story)
+    return buffer.getvalue()

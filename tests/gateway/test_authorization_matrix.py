@@ -1,0 +1,261 @@
+"""Every route × every role × own/foreign Comune -> the expected status, through the real gateway.
+
+The route list is collected from the applications themselves (each service's Starlette routes and
+the gateway's own router), so a route added without a line in MATRIX fails this test by name.
+Requests carry no meaningful body and point at resources that do not exist: what is checked is who
+gets past the door (403/404/401/303 versus the handler's own answer), not what the handler does.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from starlette.routing import Mount, Route
+
+from gateway.app import Gateway
+from gateway.seed import issue_dev_api_key
+from services.cli import build_gateway
+from services.platform import BUSINESS_SERVICES, Platform
+from tests.gateway.helpers import Person, client, make_person, make_tenant, sign_in
+
+V, A, OP, S, P = "comune_viewer", "comune_admin", "operator", "supervisor", "platform_admin"
+SESSION_ROLES = (V, A, OP, S, P)
+ALL = SESSION_ROLES
+FIRM = (OP, S, P)
+UPLOADERS = (A, OP, S, P)
+REPORTERS = (A, S, P)
+SETTINGS = (A, P)
+
+
+@dataclass(frozen=True)
+class Expect:
+    """Statuses: `own` per signed-in role on their own Comune, `foreign` for any role on another
+    Comune (None: the route has no Comune), `anonymous` without a session, `api` with a valid key."""
+
+    own: dict[str, int]
+    foreign: dict[str, int] | None
+    anonymous: int
+    api: int
+    api_foreign: int | None = None
+
+
+def web(ok: int, allowed: tuple[str, ...], method: str = "GET", denied: int = 403) -> Expect:
+    """A Comune page served by a service: sessions only; foreign Comuni look missing."""
+    no_session = 303 if method == "GET" else 401
+    own = {r: ok if r in allowed else denied for r in SESSION_ROLES}
+    return Expect(own, foreign=dict.fromkeys(SESSION_ROLES, 404), anonymous=no_session, api=no_session)
+
+
+def api(ok: int, foreign: int | None = None) -> Expect:
+    """A JSON API route: only API keys get in; sessions are not credentials there. `foreign` is
+    what another Comune's key gets on this Comune's resources."""
+    return Expect(dict.fromkeys(SESSION_ROLES, 401), foreign=None, anonymous=401, api=ok, api_foreign=foreign)
+
+
+def public(status: int) -> Expect:
+    return Expect(dict.fromkeys(SESSION_ROLES, status), foreign=None, anonymous=status, api=status)
+
+
+def admin_page(
+    ok: int, allowed: tuple[str, ...], method: str = "GET", foreign_ok: int | None = None
+) -> Expect:
+    """The gateway's own administration pages; `foreign_ok` is what a platform admin gets elsewhere."""
+    no_session = 303 if method == "GET" else 401
+    own = {r: ok if r in allowed else 403 for r in SESSION_ROLES}
+    foreign = None if foreign_ok is None else {**dict.fromkeys(SESSION_ROLES, 404), P: foreign_ok}
+    return Expect(own, foreign=foreign, anonymous=no_session, api=no_session)
+
+
+T = "/t/{tenant}"
+B = "/t/{tenant}/ingest/batches/{batch_id}"
+IB = "/api/v1/ingest/batches"
+MATRIX: dict[tuple[str, str], Expect] = {
+    # ---------------------------------------------------------------------------------- ingest
+    ("GET", f"{T}/ingest/"): web(200, ALL),
+    ("POST", f"{T}/ingest/batches"): web(400, UPLOADERS, "POST"),
+    ("GET", B): web(200, ALL),
+    # 409: the batch is not waiting for a column mapping (it was just received).
+    ("POST", f"{B}/mapping/preview"): web(409, UPLOADERS, "POST"),
+    ("POST", f"{B}/mapping"): web(409, UPLOADERS, "POST"),
+    ("GET", f"{B}/errors.csv"): web(200, ALL),
+    ("GET", f"{B}/errors.xlsx"): web(200, ALL),
+    ("POST", IB): api(400),
+    ("GET", f"{IB}/{{batch_id}}"): api(200, foreign=404),
+    ("GET", f"{IB}/{{batch_id}}/rows"): api(200, foreign=404),
+    ("POST", f"{IB}/{{batch_id}}/mapping"): api(409, foreign=404),
+    ("GET", f"{IB}/{{batch_id}}/errors.csv"): api(200, foreign=404),
+    ("GET", f"{IB}/{{batch_id}}/errors.xlsx"): api(200, foreign=404),
+    ("GET", f"{T}/ingest/tracing"): web(200, ALL),
+    ("POST", f"{T}/ingest/tracing/import"): web(400, UPLOADERS, "POST"),
+    ("GET", f"{T}/ingest/debtors/{{debtor_id}}"): web(404, ALL),
+    ("POST", f"{T}/ingest/debtors/{{debtor_id}}/contacts"): web(400, UPLOADERS, "POST"),
+    ("POST", f"{T}/ingest/contacts/{{contact_id}}/wrong"): web(404, UPLOADERS, "POST"),
+    ("GET", f"{T}/ingest/cleaning-report.pdf"): web(200, ALL),
+    ("GET", f"{T}/ingest/cleaning-report.xlsx"): web(200, ALL),
+    ("POST", "/api/v1/ingest/tracing/import"): api(400),
+    ("GET", "/api/v1/ingest/debtors/{debtor_id}"): api(404),
+    ("POST", "/api/v1/ingest/debtors/{debtor_id}/contacts"): api(400),
+    ("POST", "/api/v1/ingest/contacts/{contact_id}/wrong"): api(404),
+    ("GET", "/api/v1/ingest/cleaning-report.pdf"): api(200),
+    ("GET", "/api/v1/ingest/cleaning-report.xlsx"): api(200),
+    # --------------------------------------------------------------------------------- contact
+    ("GET", f"{T}/contact/"): web(200, FIRM),
+    ("POST", f"{T}/contact/next"): web(303, FIRM, "POST"),
+    ("GET", f"{T}/contact/debtors/{{debtor_id}}"): web(404, FIRM),
+    ("POST", f"{T}/contact/debtors/{{debtor_id}}/outcomes"): web(400, FIRM, "POST"),
+    # -------------------------------------------------------------------------------- payments
+    ("GET", f"{T}/payments/"): web(200, FIRM),
+    ("GET", f"{T}/payments/positions/{{position_id}}"): web(404, FIRM),
+    ("POST", f"{T}/payments/positions/{{position_id}}/payments"): web(404, FIRM, "POST"),
+    ("POST", "/api/v1/payments/positions/{position_id}/payments"): api(400, foreign=400),
+    # ------------------------------------------------------------------------------- reporting
+    ("GET", f"{T}/reporting/"): web(200, ALL),
+    ("GET", f"{T}/reporting/summary"): web(200, ALL),
+    ("GET", f"{T}/reporting/reports"): web(200, ALL),
+    ("POST", f"{T}/reporting/reports"): web(303, REPORTERS, "POST"),
+    ("GET", f"{T}/reporting/reports/{{report_id}}/pdf"): web(200, (V, A, S, P)),
+    ("GET", f"{T}/reporting/settings"): web(200, SETTINGS),
+    ("POST", f"{T}/reporting/settings"): web(400, SETTINGS, "POST"),
+    ("GET", "/api/v1/reporting/summary"): api(200),
+    ("GET", "/api/v1/reporting/reports"): api(200),
+    ("POST", "/api/v1/reporting/reports"): api(201),
+    # ------------------------------------------------------- every service's health (gateway's)
+    ("GET", "/healthz"): public(200),
+    ("GET", "/readyz"): public(200),
+    # --------------------------------------------------------------------------- gateway pages
+    ("GET", "/"): Expect(dict.fromkeys(SESSION_ROLES, 303), foreign=None, anonymous=303, api=303),
+    ("GET", "/login"): public(200),
+    ("POST", "/login/dev"): public(404),  # development login: off outside dev/embedded mode
+    ("POST", "/logout"): public(303),
+    ("POST", "/logout/all"): public(303),
+    ("GET", "/.well-known/jwks.json"): public(200),
+    ("GET", "/login/oidc/{provider}"): public(404),  # no such provider configured here
+    ("GET", "/login/oidc/{provider}/callback"): public(404),
+    ("GET", "/files"): public(404),  # presigned local files only; S3 here
+    ("GET", "/api/v1/openapi.json"): public(200),
+    ("GET", "/static/vendor/bootstrap-italia/{path}"): public(200),
+    ("GET", "/static/vendor/htmx/{path}"): public(200),
+    ("GET", "/static/{path}"): public(200),
+    # ------------------------------------------------------------- gateway administration pages
+    ("GET", "/admin/"): Expect({V: 403, A: 303, OP: 403, S: 403, P: 303}, None, 303, 303),
+    ("GET", "/admin/comuni"): admin_page(200, (P,)),
+    ("POST", "/admin/comuni"): admin_page(400, (P,), "POST"),
+    ("GET", "/admin/comuni/{slug}/utenti"): admin_page(200, (A, P), foreign_ok=200),
+    ("POST", "/admin/comuni/{slug}/utenti"): admin_page(400, (A, P), "POST", foreign_ok=400),
+    ("POST", "/admin/comuni/{slug}/utenti/rimuovi"): admin_page(400, (A, P), "POST", foreign_ok=400),
+    ("GET", "/admin/comuni/{slug}/registro"): admin_page(200, (A, P), foreign_ok=200),
+    ("GET", "/admin/registro"): admin_page(200, (P,)),
+}
+
+STATIC_FILES = {
+    "/static/vendor/bootstrap-italia/{path}": "css/bootstrap-italia.min.css",
+    "/static/vendor/htmx/{path}": "htmx.min.js",
+    "/static/{path}": "app.css",
+}
+
+
+def collected_routes(gw: Gateway, platform: Platform) -> set[tuple[str, str]]:
+    """(method, path template) of every route the applications declare."""
+    found: set[tuple[str, str]] = set()
+    apps = [platform.app(name).routes for name in BUSINESS_SERVICES] + [gw.router.routes]
+    for routes in apps:
+        for route in routes:
+            if isinstance(route, Route):
+                found |= {(m, route.path) for m in route.methods or () if m != "HEAD"}
+            elif isinstance(route, Mount):
+                found.add(("GET", f"{route.path}/{{path}}"))
+            else:
+                found.add(("?", repr(route)))
+    return found
+
+
+@dataclass(frozen=True)
+class World:
+    gw: Gateway
+    own: str
+    foreign: str
+    people: dict[str, Person]
+    api_key: str
+    foreign_api_key: str
+    ids: dict[str, str]
+
+
+def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
+    values = {"tenant": slug, "slug": slug, "path": STATIC_FILES.get(path, ""), "provider": "nessuno"}
+    for name in ("batch_id", "debtor_id", "position_id", "report_id", "contact_id"):
+        values[name] = ids.get(name, str(uuid.UUID(int=0x5EED)))
+    return path.format(**values)
+
+
+def cells(expect: Expect) -> Iterator[tuple[str, str, int]]:
+    """(who, where, expected status) for one route."""
+    for role in SESSION_ROLES:
+        yield role, "own", expect.own[role]
+        if expect.foreign is not None:
+            yield role, "foreign", expect.foreign[role]
+    yield "anonymous", "own", expect.anonymous
+    yield "api", "own", expect.api
+    if expect.api_foreign is not None:
+        yield "api", "foreign", expect.api_foreign
+
+
+async def request(world: World, method: str, path: str, who: str, where: str) -> int:
+    slug = world.own if where == "own" else world.foreign
+    url = concrete(path, slug, world.ids)
+    headers: dict[str, str] = {}
+    async with client(world.gw) as c:
+        if who in world.people:
+            headers["x-csrf-token"] = await sign_in(world.gw, c, world.people[who])
+        elif who == "api":
+            headers["x-api-key"] = world.api_key if where == "own" else world.foreign_api_key
+        response = await c.request(method, url, headers=headers)
+    return response.status_code
+
+
+async def _own_resources(gw: Gateway, key: str) -> dict[str, str]:
+    """A real batch and a real report of the own Comune, so allowed roles reach actual pages."""
+    async with client(gw) as c:
+        headers = {"x-api-key": key}
+        csv = b"codice_fiscale;nominativo;tributo;anno;numero_atto;importo\n"
+        batch = await c.post(f"{IB}", headers=headers, files={"file": ("crediti.csv", csv, "text/csv")})
+        report = await c.post("/api/v1/reporting/reports", headers=headers)
+    assert batch.status_code == 202 and report.status_code == 201, (batch.text, report.text)
+    return {"batch_id": batch.json()["id"], "report_id": report.json()["id"]}
+
+
+@pytest.mark.asyncio
+async def test_every_route_has_an_expectation(platform: Platform) -> None:
+    gw = build_gateway(platform)
+    routes = collected_routes(gw, platform)
+    missing = sorted(routes - MATRIX.keys())
+    assert not missing, f"routes without a line in MATRIX: {missing}"
+    stale = sorted(MATRIX.keys() - routes)
+    assert not stale, f"MATRIX lines for routes that no longer exist: {stale}"
+
+
+@pytest.mark.asyncio
+async def test_authorization_matrix(platform: Platform) -> None:
+    own, foreign = await make_tenant(platform, "proprio"), await make_tenant(platform, "altrui")
+    people = {role: await make_person(platform, {own.id: role}) for role in SESSION_ROLES}
+    key = await issue_dev_api_key(platform.databases["gateway"], own.id)
+    foreign_key = await issue_dev_api_key(platform.databases["gateway"], foreign.id)
+    gw = build_gateway(platform)
+    world = World(gw, own.slug, foreign.slug, people, key, foreign_key, await _own_resources(gw, key))
+    wrong: list[str] = []
+    for (method, path), expect in sorted(MATRIX.items()):
+        if (method, path) not in collected_routes(gw, platform):
+            continue  # reported by test_every_route_has_an_expectation
+        for who, where, status in cells(expect):
+            got = await request(world, method, path, who, where)
+            if got != status:
+                wrong.append(f"{method} {path} as {who} on {where} Comune: expected {status}, got {got}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_matrix_names_every_role() -> None:
+    for key, expect in MATRIX.items():
+        assert set(expect.own) == set(SESSION_ROLES), key
+        assert expect.foreign is None or set(expect.foreign) == set(SESSION_ROLES), key

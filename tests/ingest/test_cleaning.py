@@ -1,0 +1,229 @@
+"""Cleaning and tracing: merged debtors, contacts with provenance, grades, tracing, cleaning report."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from openpyxl import load_workbook
+
+from services.contracts import DebtorContactUpdated
+from services.ingest import repository
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.ingest.helpers import process, published, store_batch
+
+HEADER = "codice_fiscale;nominativo;tributo;anno;numero_atto;importo;telefono;email;indirizzo;cap;comune\n"
+ROSSI, ALFA, BIANCHI = "RSSMRA80A01H501U", "00743110157", "BNCGLI85C41F205O"
+
+
+async def ingest(platform: Platform, tenant: Identity, body: str) -> None:
+    await process(platform, await store_batch(platform, tenant.tenant_id, (HEADER + body).encode(), "a.csv"))
+
+
+async def debtor(platform: Platform, tenant: Identity, code: str) -> object:
+    async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+        return await repository.debtor_by_fiscal_code(uow, tenant.tenant_id, code)
+
+
+async def seed(platform: Platform, tenant: Identity) -> None:
+    await ingest(
+        platform,
+        tenant,
+        f"{ROSSI};ROSSI MARIO;IMU;2023;1;10,00;347 1234567;mario@example.it;VIA ROMA 1;00100;ROMA\n"
+        f"{ROSSI};ROSSI MARIO;TARI;2023;2;20,00;+39 347 1234567;;VIA ROMA 1;00100;ROMA\n"
+        f"{ALFA};ALFA SRL;IMU;2023;3;30,00;n.d.;alfa@pec.example.it;VIA PO 2;10100;TORINO\n"
+        f"{BIANCHI};BIANCHI GIULIA;IMU;2023;4;40,00;;;VIA LAGO;;\n",
+    )
+
+
+@pytest.mark.asyncio
+async def test_same_taxpayer_across_rows_and_batches_is_one_debtor_with_graded_contacts(
+    platform: Platform, tenant: Identity
+) -> None:
+    await seed(platform, tenant)
+    assert (await debtor(platform, tenant, BIANCHI)).grade == "none"  # type: ignore[attr-defined]
+    await ingest(
+        platform,
+        tenant,
+        f"{ROSSI};ROSSI MARIO;CDS;2024;9;5,00;06 1234567;;VIA ROMA 1;00100;ROMA\n"
+        f"{BIANCHI};BIANCHI GIULIA;TARI;2024;8;7,00;3331234567;;;;\n",
+    )
+
+    rossi = await debtor(platform, tenant, ROSSI)
+    async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+        positions = await repository.debtor_positions(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+        contacts = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+        grades = await repository.grade_counts(uow, tenant.tenant_id)
+    assert [p.revenue_type for p in positions] == ["IMU", "TARI", "CDS"]
+    assert sorted((c.kind, c.value) for c in contacts) == [
+        ("address", "VIA ROMA 1 00100 ROMA"),
+        ("email", "mario@example.it"),
+        ("phone", "+39061234567"),
+        ("phone", "+393471234567"),
+    ]
+    assert {(c.source, c.entered_by, c.confidence) for c in contacts} == {("comune", "test-user", 60)}
+    assert rossi.grade == "phone"  # type: ignore[attr-defined]
+    assert (await debtor(platform, tenant, ALFA)).grade == "address"  # type: ignore[attr-defined]
+    # Known before the second batch, graded again once its new phone arrived.
+    assert (await debtor(platform, tenant, BIANCHI)).grade == "phone"  # type: ignore[attr-defined]
+    assert grades == {"phone": 2, "address": 1}
+
+
+TRACING = (
+    "Codice fiscale;Telefono;Indirizzo;PEC;Fonte;Data reperimento;Affidabilità\n"
+    f"{BIANCHI};+39 333 1112222;VIA NUOVA 3 20100 MILANO;;InfoTrace;10/11/2026;85\n"
+    f"{ALFA};;;alfa2@pec.example.it;InfoTrace;2026-11-01;\n"
+    "RSSMRA80A01H501A;3331112222;;;InfoTrace;10/11/2026;\n"
+    "RSSMRA80A01H501U;12;;;InfoTrace;10/11/2026;\n"
+    f"{ROSSI};3331112223;;;InfoTrace;;\n"
+)
+
+
+@pytest.mark.asyncio
+async def test_tracing_file_adds_contacts_with_provenance_and_publishes_updates(
+    platform: Platform, tenant: Identity
+) -> None:
+    await seed(platform, tenant)
+    base = f"/t/{tenant.tenant_slug}/ingest"
+    async with service_client(platform, "ingest", tenant) as client:
+        before = await client.get(f"{base}/tracing")
+        result = await client.post(
+            f"{base}/tracing/import",
+            files={"file": ("rintraccio.csv", TRACING.encode("cp1252"), "text/csv")},
+            data={"csrf_token": "t"},
+            headers={"HX-Request": "true"},
+        )
+        after = await client.get(f"{base}/tracing")
+    assert BIANCHI in before.text and ALFA in before.text and ROSSI not in before.text
+    assert '<strong data-testid="added">3</strong>' in result.text
+    assert "non presente tra i debitori" not in result.text  # an invalid code is refused before lookup
+    assert "Codice fiscale o partita IVA non valido" in result.text
+    assert "Telefono non utilizzabile: «12»" in result.text
+    assert "Data di reperimento non valida" in result.text
+    assert BIANCHI not in after.text and ALFA in after.text
+
+    bianchi = await debtor(platform, tenant, BIANCHI)
+    assert bianchi.grade == "phone"  # type: ignore[attr-defined]
+    async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+        contacts = await repository.debtor_contacts(uow, tenant.tenant_id, bianchi.id)  # type: ignore[attr-defined]
+    traced = [c for c in contacts if c.source == "InfoTrace"]
+    assert sorted((c.kind, c.value, c.confidence, c.found_on.isoformat()) for c in traced) == [
+        ("address", "VIA NUOVA 3 20100 MILANO", 85, "2026-11-10"),
+        ("phone", "+393331112222", 85, "2026-11-10"),
+    ]
+    events = [
+        DebtorContactUpdated.from_envelope(e)
+        for e in await published(platform, tenant.tenant_id, DebtorContactUpdated.routing_key())
+    ]
+    assert [(e.fiscal_code, e.kind, e.grade) for e in events] == [
+        (BIANCHI, "phone", "phone"),
+        (BIANCHI, "address", "phone"),
+        (ALFA, "pec", "address"),
+    ]
+    assert events[0].active_phones == ("+393331112222",)
+
+
+@pytest.mark.asyncio
+async def test_operator_adds_a_contact_then_marks_it_wrong(platform: Platform, tenant: Identity) -> None:
+    await seed(platform, tenant)
+    alfa = await debtor(platform, tenant, ALFA)
+    api = f"/api/v1/ingest/debtors/{alfa.id}"  # type: ignore[attr-defined]
+    async with service_client(platform, "ingest", tenant) as client:
+        added = await client.post(
+            f"{api}/contacts",
+            data={"kind": "phone", "value": "011 5551234", "source": "telefonata", "confidence": "90"},
+        )
+        bad = await client.post(f"{api}/contacts", data={"kind": "phone", "value": "boh"})
+        contact_id = next(c["id"] for c in added.json()["contacts"] if c["value"] == "+390115551234")
+        wrong = await client.post(f"/api/v1/ingest/contacts/{contact_id}/wrong")
+        again = await client.post(f"{api}/contacts", data={"kind": "phone", "value": "0115551234"})
+        page = await client.get(f"/t/{tenant.tenant_slug}/ingest/debtors/{alfa.id}")  # type: ignore[attr-defined]
+    assert added.status_code == 201 and added.json()["grade"] == "phone"
+    entry = next(c for c in added.json()["contacts"] if c["id"] == contact_id)
+    assert (entry["source"], entry["entered_by"], entry["confidence"]) == (
+        "telefonata",
+        "Utente di prova",
+        90,
+    )
+    assert bad.status_code == 400 and "Telefono non utilizzabile" in bad.json()["error"]
+    assert wrong.status_code == 200 and wrong.json()["grade"] == "address"
+    assert next(c for c in wrong.json()["contacts"] if c["id"] == contact_id)["wrong"] is True
+    assert again.status_code == 409
+    assert "Segnalato errato da Utente di prova" in page.text
+    events = [
+        DebtorContactUpdated.from_envelope(e)
+        for e in await published(platform, tenant.tenant_id, DebtorContactUpdated.routing_key())
+    ]
+    assert [(e.active, e.grade, e.active_phones) for e in events] == [
+        (True, "phone", ("+390115551234",)),
+        (False, "address", ()),
+    ]
+
+
+@pytest.mark.asyncio
+async def test_other_tenant_cannot_see_or_change_debtors_and_contacts(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    await seed(platform, tenant)
+    rossi = await debtor(platform, tenant, ROSSI)
+    async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+        [contact, *_] = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+    async with service_client(platform, "ingest", other_tenant) as client:
+        seen = await client.get(f"/api/v1/ingest/debtors/{rossi.id}")  # type: ignore[attr-defined]
+        changed = await client.post(f"/api/v1/ingest/contacts/{contact.id}/wrong")
+        added = await client.post(
+            f"/api/v1/ingest/debtors/{rossi.id}/contacts", data={"kind": "phone", "value": "3470000000"}
+        )  # type: ignore[attr-defined]
+    assert [r.status_code for r in (seen, changed, added)] == [404, 404, 404]
+    async with platform.databases["ingest"].unit_of_work(other_tenant.tenant_id) as uow:
+        assert await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id) == []  # type: ignore[attr-defined]
+        assert await repository.deactivate_contact(uow, tenant.tenant_id, contact.id, "x") is None
+    assert (await debtor(platform, tenant, ROSSI)).grade == "phone"  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_cleaning_report_in_pdf_and_xlsx(platform: Platform, tenant: Identity) -> None:
+    await seed(platform, tenant)
+    await ingest(platform, tenant, f"{'BNCGLI85C41F205O'};=CMD();ALTRO;2023;5;1,00;;;;;\n")
+    async with service_client(platform, "ingest", tenant) as client:
+        await client.post(
+            "/api/v1/ingest/tracing/import",
+            files={"file": ("r.csv", TRACING.encode(), "text/csv")},
+        )
+        pdf = await client.get(f"/t/{tenant.tenant_slug}/ingest/cleaning-report.pdf")
+        xlsx = await client.get("/api/v1/ingest/cleaning-report.xlsx")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert pdf.headers["content-type"] == "application/pdf"
+    book = load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    assert book.sheetnames == ["Riepilogo", "Rintracciati", "Irraggiungibili"]
+    summary = {r[0]: r[1] for r in book["Riepilogo"].iter_rows(min_row=2, values_only=True)}
+    assert summary["Telefoni normalizzati nel formato internazionale (E.164)"] == "1"
+    assert summary["Telefoni non utilizzabili scartati"] == "1"
+    assert summary["Debitori: raggiungibile per telefono"] == "2"
+    assert summary["Debitori: nessun recapito utilizzabile"] == "0"
+    traced = list(book["Rintracciati"].iter_rows(min_row=2, values_only=True))
+    assert [(r[0], r[2], r[4]) for r in traced] == [
+        (ALFA, "PEC", "InfoTrace"),
+        (BIANCHI, "Indirizzo", "InfoTrace"),
+        (BIANCHI, "Telefono", "InfoTrace"),
+    ]
+    assert list(book["Irraggiungibili"].iter_rows(min_row=2, values_only=True)) == []
+
+
+def test_contact_event_round_trips() -> None:
+    event = DebtorContactUpdated(
+        debtor_id=str(uuid.uuid4()),
+        fiscal_code=ROSSI,
+        contact_id=str(uuid.uuid4()),
+        kind="phone",
+        value="+393471234567",
+        source="InfoTrace",
+        active=True,
+        grade="phone",
+        active_phones=("+393471234567",),
+    )
+    assert DebtorContactUpdated.from_envelope(event.envelope(uuid.uuid4())) == event
+    assert DebtorContactUpdated.routing_key() == "ingest.debtor_contact_updated.v1"
