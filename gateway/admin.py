@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import inspect
 import re
-import secrets
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -273,7 +272,10 @@ class AdminPages:
         self, actor: Actor, tenant: repository.Tenant, fiscal: str | None, email: str | None, role: str
     ) -> str:
         async with self.gw.db.unit_of_work(tenant.id) as uow:
-            user = await repository.find_user(uow, fiscal, email)
+            # Only platform administrators look people up across the platform; a Comune's administrator
+            # always invites, so the answer reveals nothing about who exists elsewhere, and the person
+            # joins only by logging in themselves.
+            user = await repository.find_user(uow, fiscal, email) if actor.platform_admin else None
             if user is not None:
                 if not await repository.add_membership(uow, tenant.id, user.id, role):
                     return "gia-presente"
@@ -420,4 +422,4 @@ async def _csrf_ok(request: Request, expected: str) -> bool:
     if sent is None:
         form = await request.form()
         sent = str(form.get("csrf_token", ""))
-    return bool(sent) and secrets.compare_digest(sent, expected)
+    return domain.same_secret(sent, expected)

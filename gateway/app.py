@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import uuid
 from pathlib import Path
 from typing import Any
@@ -252,7 +251,7 @@ class Gateway:
         headers = Headers(scope=scope)
         sent = headers.get("x-csrf-token")
         if sent is not None:
-            return secrets.compare_digest(sent, expected), receive
+            return domain.same_secret(sent, expected), receive
         if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
             return False, receive
         body = b""
@@ -273,7 +272,7 @@ class Gateway:
             replayed = True
             return {"type": "http.request", "body": body, "more_body": False}
 
-        return secrets.compare_digest(field, expected), replay
+        return domain.same_secret(field, expected), replay
 
     async def _record_denied(self, request: Request, session: Session, slug: str) -> None:
         """A signed-in user opened a Comune not assigned to them: audited under that Comune."""

@@ -13,6 +13,13 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+def same_secret(sent: str | None, expected: str | None) -> bool:
+    """Constant-time comparison of two secrets; False (never an error) for missing or non-ASCII input."""
+    if not sent or not expected:
+        return False
+    return secrets.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
+
+
 def new_api_key() -> tuple[str, str, str]:
     """Returns (full key shown once, public prefix, SHA-256 hash to store)."""
     prefix = secrets.token_hex(4)

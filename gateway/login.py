@@ -10,13 +10,15 @@ import secrets
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from gateway import audit, repository
+from gateway import audit, domain, repository
+from gateway.admin import accept_invitations_on_login
 from gateway.models import metadata, users
 from gateway.oidc import LoginRejected, LoginResult, OidcClient, public_jwks
 from gateway.ratelimit import client_ip, too_many
@@ -54,11 +56,10 @@ UNSCOPED = {
 # ------------------------------------------------------------------------------------------ queries
 
 
-async def match_user(uow: UnitOfWork, result: LoginResult, email: str | None) -> repository.User | None:
-    """The known person: by fiscal number if asserted, else by issuer and subject, else by e-mail."""
-    cf = result.fiscal_number
-    if cf:
-        return await repository.find_user(uow, cf, None)
+async def match_user(
+    uow: UnitOfWork, result: LoginResult, fiscal_number: str | None
+) -> repository.User | None:
+    """The known person: by this provider's issuer and subject, else by a trusted fiscal number."""
     row = (
         await uow.execute(
             sa.select(users)
@@ -68,10 +69,12 @@ async def match_user(uow: UnitOfWork, result: LoginResult, email: str | None) ->
     ).first()
     if row is not None:
         return repository.User(row.id, row.login, row.display_name)
-    return await repository.find_user(uow, None, email) if email else None
+    return await repository.find_user(uow, fiscal_number, None) if fiscal_number else None
 
 
-async def create_user(uow: UnitOfWork, result: LoginResult, email: str | None) -> repository.User:
+async def create_user(
+    uow: UnitOfWork, result: LoginResult, email: str | None, fiscal_number: str | None
+) -> repository.User:
     user_id = uuid.uuid4()
     login = f"oidc-{user_id.hex}"
     await uow.execute(
@@ -80,7 +83,7 @@ async def create_user(uow: UnitOfWork, result: LoginResult, email: str | None) -
             login=login,
             display_name=result.display_name,
             email=email,
-            fiscal_number=result.fiscal_number,
+            fiscal_number=fiscal_number,
         )
     )
     return repository.User(user_id, login, result.display_name)
@@ -137,6 +140,10 @@ class LoginPages:
         client = self.clients.get(request.path_params["provider"])
         if client is None:
             return render_error(request, 404, "Pagina non trovata.")
+        # Every start writes a pending login: bounded per client address like the attempts themselves.
+        verdict = await self.gw.rate_limiter.login_attempt(client_ip(request))
+        if not verdict.allowed:
+            return too_many(request, verdict)
         browser = request.cookies.get(PRELOGIN_COOKIE) or secrets.token_urlsafe(32)
         nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(48)
         state = await self.gw.sessions_store.start_login(client.config.name, browser, nonce, verifier)
@@ -169,17 +176,26 @@ class LoginPages:
                 )
             if "iss" in params and params["iss"] != client.config.issuer:
                 raise LoginRejected("issuer_mismatch")
-            result = await client.complete(params.get("code", ""), pending.code_verifier, pending.nonce)
+            try:
+                result = await client.complete(params.get("code", ""), pending.code_verifier, pending.nonce)
+            except httpx.HTTPError as exc:
+                raise LoginRejected(
+                    f"provider_unreachable:{type(exc).__name__}",
+                    "Il servizio di identità non risponde: riprova tra qualche minuto.",
+                ) from exc
         except LoginRejected as exc:
             return await self._failed(request, name, exc.reason, 401, exc.message)
         return await self._sign_in(request, client, result)
 
     async def _sign_in(self, request: Request, client: OidcClient, result: LoginResult) -> Response:
         email = result.verified_email if client.config.trust_email else None
+        cf = result.fiscal_number if client.config.trust_fiscal_number else None
         async with self.gw.db.unit_of_work(None) as uow:
-            known = await match_user(uow, result, email)
-            user = known or await create_user(uow, result, email)
-            await repository.accept_invitations(uow, user.id, result.fiscal_number, email)
+            known = await match_user(uow, result, cf)
+            user = known or await create_user(uow, result, email, cf)
+            await accept_invitations_on_login(
+                uow, user.id, cf, email, actor_label=result.display_name, ip=client_ip(request)
+            )
             memberships = await repository.user_memberships(uow, user.id)
             if not memberships:
                 # Nothing is kept for a person the platform does not know (the transaction rolls back).
@@ -223,7 +239,7 @@ class LoginPages:
             return render_error(request, 404, "Pagina non trovata.")
         form = await request.form()
         expected = request.cookies.get(PRELOGIN_COOKIE, "")
-        if not expected or not secrets.compare_digest(str(form.get("csrf_token", "")), expected):
+        if not domain.same_secret(str(form.get("csrf_token", "")), expected):
             return render_error(request, 403, "Richiesta non valida: ricarica la pagina di accesso.")
         verdict = await self.gw.rate_limiter.login_attempt(client_ip(request), str(form.get("user_id", "")))
         if not verdict.allowed:
@@ -258,7 +274,7 @@ class LoginPages:
             return self._to_login()
         form = await request.form()
         sent = request.headers.get("x-csrf-token") or str(form.get("csrf_token", ""))
-        if not secrets.compare_digest(sent, session.csrf):
+        if not domain.same_secret(sent, session.csrf):
             return render_error(request, 403, "Richiesta non valida: ricarica la pagina e riprova.")
         if everywhere:
             count = await self.gw.sessions_store.revoke_all(session.user_id)

@@ -6,7 +6,9 @@ then either `client_secret` or `private_key` (PEM or JWK, as text or object; or 
 for `private_key_jwt`; `scope` (default "openid"); `spid` (true: `acr_values` default
 https://www.spid.gov.it/SpidL2, a minimum `min_acr` with the same default, and the claims request for
 the fiscal number, given and family name); `request_object` (true: a signed `request` parameter);
-`trust_email` (match invitations by a verified e-mail address).
+`trust_fiscal_number` (default: as `spid`; match people by the asserted fiscal number) and
+`trust_email` (default false; accept invitations addressed to the verified e-mail). A person already
+known is matched by issuer and subject first; e-mail never matches an existing person.
 
 The flow is the authorization code with PKCE S256; state and nonce are checked, the ID token's
 signature, issuer, audience, expiry, nonce and acr are verified here rather than trusted.
@@ -64,6 +66,7 @@ class ProviderConfig:
     min_acr: str | None = None
     request_claims: bool = False
     request_object: bool = False
+    trust_fiscal_number: bool = False
     trust_email: bool = False
 
     @property
@@ -93,10 +96,14 @@ class ProviderConfig:
             discovery_url=raw.get("discovery_url"),
             scope=str(raw.get("scope", "openid")),
             acr_values=acr_values,
-            min_acr=raw.get("min_acr", acr_values.split()[0] if spid and acr_values else None),
+            # Whatever level is asked for is also the minimum accepted, unless configured otherwise.
+            min_acr=raw.get("min_acr", acr_values.split()[0] if acr_values else None),
             request_claims=bool(raw.get("claims", spid)),
             request_object=bool(raw.get("request_object", False)),
-            trust_email=bool(raw.get("trust_email", not spid)),
+            # Identity claims are trusted only from providers that vouch for them (opt-in): otherwise a
+            # provider could assert someone else's fiscal number or e-mail and take over their account.
+            trust_fiscal_number=bool(raw.get("trust_fiscal_number", spid)),
+            trust_email=bool(raw.get("trust_email", False)),
         )
 
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -84,6 +85,8 @@ class _Server(uvicorn.Server):
 
 
 async def _serve(app: Any, settings: Settings) -> None:
+    # Behind a reverse proxy, the client address (rate limits, audit log) comes from X-Forwarded-For,
+    # trusted only from the proxies listed in RISCOSSA_TRUSTED_PROXIES.
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -91,6 +94,8 @@ async def _serve(app: Any, settings: Settings) -> None:
         log_config=None,
         lifespan="off",
         timeout_graceful_shutdown=10,
+        proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("RISCOSSA_TRUSTED_PROXIES", "127.0.0.1"),
     )
     await _Server(config).serve()
 

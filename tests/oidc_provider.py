@@ -85,6 +85,7 @@ class OpenIdProvider:
                     "client_id": "riscossa-staff",
                     "client_secret": CLIENT_SECRET,
                     "scope": "openid email profile",
+                    "trust_email": True,
                 }
             ),
         ]

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from gateway import admin, audit, repository
+from gateway.admin import accept_invitations_on_login
 from services.kernel.errors import DomainError, Forbidden
 from services.platform import Platform
 from tests.gateway.helpers import (
@@ -142,12 +143,17 @@ async def test_comune_admin_adds_and_removes_comune_roles_only(platform: Platfor
         page = await c.get(url)
         assert page.status_code == 200 and operator.name in page.text
         assert 'value="operator"' not in page.text  # only Comune roles on offer
+        # A Comune's administrator always invites (never learns who exists on the platform) ...
         added = await c.post(url, data={"csrf_token": csrf, "identificativo": code, "ruolo": "comune_viewer"})
-        assert added.status_code == 303 and added.headers["location"].endswith("esito=aggiunto")
+        assert added.status_code == 303 and added.headers["location"].endswith("esito=invitato")
         twice = await c.post(url, data={"csrf_token": csrf, "identificativo": code, "ruolo": "comune_viewer"})
-        assert twice.headers["location"].endswith("esito=gia-presente")
-        shown = await c.get(twice.headers["location"])
-        assert "già questo ruolo" in shown.text and colleague.name in shown.text
+        assert twice.headers["location"].endswith("esito=gia-invitato")
+        assert colleague.name not in (await c.get(url)).text
+        # ... and the person joins by logging in.
+        async with platform.databases["gateway"].unit_of_work(None) as uow:
+            await accept_invitations_on_login(uow, colleague.id, code, None, actor_label=colleague.name)
+            await uow.commit()
+        assert colleague.name in (await c.get(url)).text
         refused = await c.post(url, data={"csrf_token": csrf, "identificativo": code, "ruolo": "operator"})
         assert refused.status_code == 403 and "amministratori della piattaforma" in refused.text
         bad = await c.post(url, data={"csrf_token": csrf, "identificativo": "XYZ", "ruolo": "comune_viewer"})
@@ -168,8 +174,8 @@ async def test_comune_admin_adds_and_removes_comune_roles_only(platform: Platfor
         )
         assert missing.status_code == 404
     actions = await _actions(platform, a.id)
-    assert [x for x, _ in actions] == ["membership_removed", "membership_added"]
-    assert actions[1][1] == {"user_id": str(colleague.id), "user": colleague.name, "role": "comune_viewer"}
+    assert [x for x, _ in actions] == ["membership_removed", "membership_added", "invitation_created"]
+    assert actions[1][1] == {"user_id": str(colleague.id), "role": "comune_viewer", "via": "invitation"}
 
 
 @pytest.mark.asyncio

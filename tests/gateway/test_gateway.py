@@ -234,3 +234,16 @@ async def test_services_refuse_missing_expired_tampered_or_foreign_identities(pl
         await asyncio.sleep(2.1)
         expired = await c.get("/t/comune-x/payments/a", headers={IDENTITY_HEADER: stale})
         assert expired.status_code == 401 and "expired" in expired.text
+
+
+@pytest.mark.asyncio
+async def test_a_non_ascii_csrf_token_is_refused_not_a_crash(
+    gateway: tuple[Gateway, dict[str, uuid.UUID]],
+) -> None:
+    gw, _ = gateway
+    async with client(gw) as c:
+        await login(c, "Anna Bianchi")
+        by_header = await c.post("/t/comune-demo-a/ingest/batches", headers={"x-csrf-token": b"\xe9t\xe9"})
+        by_field = await c.post("/t/comune-demo-a/ingest/batches", data={"csrf_token": "été"})
+        logout = await c.post("/logout", data={"csrf_token": "été"})
+    assert (by_header.status_code, by_field.status_code, logout.status_code) == (403, 403, 403)
