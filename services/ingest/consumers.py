@@ -165,7 +165,10 @@ async def choose_plan(uow: UnitOfWork, batch: Any, source: Source, head: list[tu
 
 
 def propose_plan(source: Source, head: list[tuple[int, list[str]]]) -> Plan:
-    candidate = header_candidate(head)
+    # No known column name anywhere: the first wide line is offered to the user as the header.
+    candidate = header_candidate(head) or next(
+        ((n, cells) for n, cells in head if sum(1 for c in cells if c.strip()) >= MIN_HEADER_COLUMNS), None
+    )
     if candidate is None:
         raise UnreadableFile(
             "Intestazione non trovata: servono le colonne codice fiscale, tributo, anno, numero atto e importo."
@@ -203,6 +206,7 @@ def layout(
 def verdict_chunks(
     source: Source, plan: Plan, current_year: int, day: date
 ) -> Generator[list[tuple[Any, ...]], None, None]:
+    """Stage records of the data rows below the header, `STAGE_CHUNK` at a time (runs in a thread)."""
     judge = RowJudge(plan.mapping, current_year, day)
     chunk: list[tuple[Any, ...]] = []
     for line, cells in source.rows():
@@ -220,6 +224,7 @@ def verdict_chunks(
 async def stage_and_settle(
     uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, source: Source, plan: Plan, uploaded_by: str
 ) -> dict[str, Any]:
+    """Every row judged and staged, then settled into verdicts, debtors, positions and contacts."""
     await repository.create_stage(uow)
     day = today()
     chunks = verdict_chunks(source, plan, day.year, day)

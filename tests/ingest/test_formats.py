@@ -257,3 +257,16 @@ async def test_progress_is_visible_before_the_batch_commits(
         progress = await repository.get_progress(uow, tid, batch_id)
     assert (progress.rows, progress.phase) == (12_000, "registering")
     assert (await batch(platform, tid, batch_id)).accepted == 12_000
+
+
+@pytest.mark.asyncio
+async def test_header_with_no_known_name_is_offered_for_mapping(platform: Platform, tenant: Identity) -> None:
+    tid = tenant.tenant_id
+    data = b"Elenco\nC1;C2;C3;C4;C5\nRSSMRA80A01H501U;IMU;2024;1;10,00\n"
+    envelope = await store_batch(platform, tid, data, "anonimo.csv")
+
+    await process(platform, envelope)
+
+    row = await batch(platform, tid, uuid.UUID(envelope.payload["batch_id"]))
+    assert (row.status, row.layout["header_line"], row.layout["proposal"]) == ("needs_mapping", 2, {})
+    assert row.layout["sample"] == [["RSSMRA80A01H501U", "IMU", "2024", "1", "10,00"]]

@@ -77,3 +77,35 @@ async def test_same_fiscal_code_is_one_debtor_per_tenant(
         ids.setdefault(who.tenant_id, set()).add(got["00000010215"])
     assert len(ids[tenant.tenant_id]) == 1
     assert ids[tenant.tenant_id] != ids[other_tenant.tenant_id]
+
+
+@pytest.mark.asyncio
+async def test_mappings_contacts_and_progress_are_per_tenant(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    from services.ingest.models import batch_progress, contacts, mappings
+
+    a, b = tenant.tenant_id, other_tenant.tenant_id
+    batch_id = await ingest_file(platform, a, FIXTURES / "comune-a-halley.csv")
+    db = platform.databases["ingest"]
+    async with db.unit_of_work(a) as uow:
+        await repository.save_mapping(uow, a, "cf|tributo", ["CF", "Tributo"], {"taxpayer": 0}, "a")
+        await uow.commit()
+    async with db.unit_of_work(a) as uow:
+        mine = await repository.saved_mappings(uow, a, ["cf|tributo"])
+        contact_count = (await uow.execute(sa.select(sa.func.count()).select_from(contacts))).scalar_one()
+        progress = await repository.get_progress(uow, a, batch_id)
+    assert mine == {"cf|tributo": {"taxpayer": 0}}
+    assert contact_count > 0 and progress is not None
+
+    async with db.unit_of_work(b) as uow:
+        assert await repository.saved_mappings(uow, b, ["cf|tributo"]) == {}
+        assert await repository.saved_mappings(uow, a, ["cf|tributo"]) == {}
+        assert await repository.get_progress(uow, a, batch_id) is None
+        assert await repository.tracing_queue(uow, a) == []
+        for table in (mappings, contacts, batch_progress):
+            assert (await uow.execute(sa.select(sa.func.count()).select_from(table))).scalar_one() == 0
+        assert (await uow.execute(sa.update(contacts).values(active=False))).rowcount == 0
+        # B saving under A's tenant id is refused by row-level security.
+        with pytest.raises(sa.exc.DBAPIError, match="row-level security"):
+            await repository.save_mapping(uow, a, "x", ["x"], {"taxpayer": 0}, "b")
