@@ -608,7 +608,11 @@ async def tracing_page(request: Request) -> Response:
 
 
 async def tracing_import(request: Request) -> Response:
-    """A tracing provider's CSV: every usable row adds contacts with their provenance."""
+    """A tracing provider's CSV: its contacts are added with their provenance, all or nothing.
+
+    A file with any unusable row changes nothing and lists every such row, so the provider's file can
+    be corrected and sent again as a whole (nothing is half-imported, nothing is imported twice).
+    """
     ident = require_role(request, *TRACING_ROLES)
     async with request.form(max_files=1, max_fields=5, max_part_size=MAX_TRACING_BYTES) as form:
         upload = form.get("file")
@@ -649,13 +653,18 @@ async def tracing_import(request: Request) -> Response:
                 if contact is not None:
                     added += 1
                     await _contact_changed(uow, ident.tenant_id, debtor, contact)
-        await uow.commit()
+        if not errors:
+            await uow.commit()
+    added = 0 if errors else added
+    status = 400 if errors else 200
     context = {"added": added, "errors": errors, "rows": len(rows)}
     if request.url.path.startswith("/api/"):
-        return JSONResponse(
-            {"added": added, "rows": len(rows), "errors": [{"line": n, "reason": m} for n, m in errors]}
-        )
-    return templates.TemplateResponse(request, "ingest_tracing_result.html", context)
+        body: dict[str, Any] = {"added": added, "rows": len(rows)}
+        if errors:
+            body["error"] = "Nessun recapito importato: correggi le righe indicate e ricarica il file."
+            body["errors"] = [{"line": n, "reason": m} for n, m in errors]
+        return JSONResponse(body, status_code=status)
+    return templates.TemplateResponse(request, "ingest_tracing_result.html", context, status_code=status)
 
 
 def tracing_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:

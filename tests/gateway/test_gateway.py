@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -64,7 +65,11 @@ async def gateway(platform: Platform) -> AsyncIterator[tuple[Gateway, dict[str, 
 
 
 def client(gw: Gateway) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=gw), base_url="http://127.0.0.1")
+    # Each client is its own address, so the per-address login limit never trips across tests.
+    ip = f"10.88.{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=gw, client=(ip, 1)), base_url="http://127.0.0.1"
+    )
 
 
 async def login(c: httpx.AsyncClient, display_name_prefix: str) -> str:

@@ -72,11 +72,13 @@ async def test_same_taxpayer_across_rows_and_batches_is_one_debtor_with_graded_c
     assert grades == {"phone": 2, "address": 1}
 
 
-TRACING = (
+TRACING_GOOD = (
     "Codice fiscale;Telefono;Indirizzo;PEC;Fonte;Data reperimento;Affidabilità\n"
     f"{BIANCHI};+39 333 1112222;VIA NUOVA 3 20100 MILANO;;InfoTrace;10/11/2026;85\n"
     f"{ALFA};;;alfa2@pec.example.it;InfoTrace;2026-11-01;\n"
-    "RSSMRA80A01H501A;3331112222;;;InfoTrace;10/11/2026;\n"
+)
+TRACING = (
+    TRACING_GOOD + "RSSMRA80A01H501A;3331112222;;;InfoTrace;10/11/2026;\n"
     "RSSMRA80A01H501U;12;;;InfoTrace;10/11/2026;\n"
     f"{ROSSI};3331112223;;;InfoTrace;;\n"
 )
@@ -90,19 +92,29 @@ async def test_tracing_file_adds_contacts_with_provenance_and_publishes_updates(
     base = f"/t/{tenant.tenant_slug}/ingest"
     async with service_client(platform, "ingest", tenant) as client:
         before = await client.get(f"{base}/tracing")
-        result = await client.post(
+        refused = await client.post(
             f"{base}/tracing/import",
             files={"file": ("rintraccio.csv", TRACING.encode("cp1252"), "text/csv")},
             data={"csrf_token": "t"},
             headers={"HX-Request": "true"},
         )
+        unchanged = await client.get(f"{base}/tracing")
+        result = await client.post(
+            f"{base}/tracing/import",
+            files={"file": ("rintraccio.csv", TRACING_GOOD.encode("cp1252"), "text/csv")},
+            data={"csrf_token": "t"},
+            headers={"HX-Request": "true"},
+        )
         after = await client.get(f"{base}/tracing")
     assert BIANCHI in before.text and ALFA in before.text and ROSSI not in before.text
-    assert '<strong data-testid="added">3</strong>' in result.text
-    assert "non presente tra i debitori" not in result.text  # an invalid code is refused before lookup
-    assert "Codice fiscale o partita IVA non valido" in result.text
-    assert "Telefono non utilizzabile: «12»" in result.text
-    assert "Data di reperimento non valida" in result.text
+    # One unusable row: nothing is imported, every bad row is listed with its reason.
+    assert refused.status_code == 400 and "Nessun recapito importato" in refused.text
+    assert "non presente tra i debitori" not in refused.text  # an invalid code is refused before lookup
+    assert "Codice fiscale o partita IVA non valido" in refused.text
+    assert "Telefono non utilizzabile: «12»" in refused.text
+    assert "Data di reperimento non valida" in refused.text
+    assert BIANCHI in unchanged.text
+    assert result.status_code == 200 and '<strong data-testid="added">3</strong>' in result.text
     assert BIANCHI not in after.text and ALFA in after.text
 
     bianchi = await debtor(platform, tenant, BIANCHI)
@@ -189,10 +201,11 @@ async def test_cleaning_report_in_pdf_and_xlsx(platform: Platform, tenant: Ident
     await seed(platform, tenant)
     await ingest(platform, tenant, f"{'BNCGLI85C41F205O'};=CMD();ALTRO;2023;5;1,00;;;;;\n")
     async with service_client(platform, "ingest", tenant) as client:
-        await client.post(
+        imported = await client.post(
             "/api/v1/ingest/tracing/import",
-            files={"file": ("r.csv", TRACING.encode(), "text/csv")},
+            files={"file": ("r.csv", TRACING_GOOD.encode(), "text/csv")},
         )
+        assert imported.status_code == 200 and imported.json()["added"] == 3
         pdf = await client.get(f"/t/{tenant.tenant_slug}/ingest/cleaning-report.pdf")
         xlsx = await client.get("/api/v1/ingest/cleaning-report.xlsx")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
