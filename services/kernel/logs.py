@@ -44,3 +44,4 @@ def configure(level: str = "INFO") -> None:
     logging.getLogger("aiormq").setLevel("WARNING")
     logging.getLogger("aio_pika").setLevel("WARNING")
     logging.getLogger("botocore").setLevel("WARNING")
+    logging.getLogger("pgserver").setLevel("WARNING")
