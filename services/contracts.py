@@ -189,6 +189,45 @@ class DebtorContactUpdated(Event):
         return cls(**{**payload, "active_phones": tuple(payload["active_phones"])})
 
 
+@dataclass(frozen=True)
+class ContactFact:
+    """A contact datum with its provenance; `found_on` is an ISO date or "" when unknown."""
+
+    debtor_id: str
+    contact_id: str
+    kind: str
+    value: str
+    source: str
+    found_on: str
+    confidence: int
+    active: bool
+
+
+MAX_CONTACTS_PER_EVENT = 500
+
+
+@dataclass(frozen=True)
+class ContactsRegistered(Event):
+    """The contacts a credit batch brought in (phones are E.164), at most 500 per event."""
+
+    TYPE: ClassVar[str] = "ingest.contacts_registered"
+    VERSION: ClassVar[int] = 1
+    batch_id: str
+    chunk: int
+    chunks: int
+    contacts: tuple[ContactFact, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.contacts) > MAX_CONTACTS_PER_EVENT:
+            raise ValueError(f"at most {MAX_CONTACTS_PER_EVENT} contacts per event")
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> ContactsRegistered:
+        fields = _typed_fields(cls, payload)
+        fields["contacts"] = tuple(ContactFact(**_typed_fields(ContactFact, c)) for c in payload["contacts"])
+        return cls(**fields)
+
+
 ALL_EVENTS: tuple[type[Event], ...] = (
     BatchReceived,
     BatchAccepted,
@@ -196,4 +235,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     OutcomeRecorded,
     PaymentReceived,
     DebtorContactUpdated,
+    ContactsRegistered,
 )

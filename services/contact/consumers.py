@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+
 from services.contact import repository
-from services.contracts import PositionsRegistered
+from services.contact.domain import ContactRecord, parse_found_on
+from services.contracts import ContactFact, ContactsRegistered, DebtorContactUpdated, PositionsRegistered
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
 from services.kernel.messaging import Consumer
@@ -15,7 +18,47 @@ async def on_positions_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     await repository.register_positions(uow, envelope.tenant_id, event.positions)
 
 
+async def on_contacts_registered(uow: UnitOfWork, envelope: Envelope) -> None:
+    """Keep the contact data a batch brought in, for the debtor card."""
+    event = ContactsRegistered.from_envelope(envelope)
+    await repository.upsert_contacts(uow, envelope.tenant_id, [_from_fact(f) for f in event.contacts])
+
+
+async def on_debtor_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A datum added by tracing or by hand, or marked wrong (inactive) in ingest."""
+    event = DebtorContactUpdated.from_envelope(envelope)
+    record = ContactRecord(
+        contact_id=uuid.UUID(event.contact_id),
+        debtor_id=uuid.UUID(event.debtor_id),
+        kind=event.kind,
+        value=event.value,
+        source=event.source,
+        # This event version carries no date found: the card shows when the datum was received.
+        found_on=None,
+        confidence=None,
+        active=event.active,
+    )
+    await repository.upsert_contacts(uow, envelope.tenant_id, [record])
+
+
+def _from_fact(fact: ContactFact) -> ContactRecord:
+    return ContactRecord(
+        contact_id=uuid.UUID(fact.contact_id),
+        debtor_id=uuid.UUID(fact.debtor_id),
+        kind=fact.kind,
+        value=fact.value,
+        source=fact.source,
+        found_on=parse_found_on(fact.found_on),
+        confidence=fact.confidence,
+        active=fact.active,
+    )
+
+
 queue_builder = Consumer(
     name="contact.queue_builder",
-    handlers={PositionsRegistered.routing_key(): on_positions_registered},
+    handlers={
+        PositionsRegistered.routing_key(): on_positions_registered,
+        ContactsRegistered.routing_key(): on_contacts_registered,
+        DebtorContactUpdated.routing_key(): on_debtor_contact_updated,
+    },
 )

@@ -1,9 +1,13 @@
-"""Pure rules of the contact work: outcomes, next status, callbacks and call windows (no I/O)."""
+"""Pure rules of the contact work: outcomes, next status, callbacks, call windows and the debtor's
+contact data (no I/O)."""
 
 from __future__ import annotations
 
+import re
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -156,3 +160,50 @@ def parse_page(raw: str | None) -> int:
         return max(int(raw or "1"), 1)
     except ValueError:
         return 1
+
+
+# ---------------------------------------------------------------- contact data of a debtor
+
+CONTACT_KINDS = ("phone", "email", "pec", "address")
+CONTACT_KIND_LABELS: dict[str, str] = {
+    "phone": "Telefono",
+    "email": "E-mail",
+    "pec": "PEC",
+    "address": "Indirizzo",
+}
+SOURCE_LABELS: dict[str, str] = {"comune": "File del Comune"}
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    """A contact datum as ingest reported it; `found_on` and `confidence` may be unknown."""
+
+    contact_id: uuid.UUID
+    debtor_id: uuid.UUID
+    kind: str
+    value: str
+    source: str
+    found_on: date | None
+    confidence: int | None
+    active: bool
+
+
+def parse_found_on(raw: str) -> date | None:
+    """An ISO date from an event, or None when the producer did not know it."""
+    return date.fromisoformat(raw) if raw else None
+
+
+def is_e164(value: str) -> bool:
+    return _E164.fullmatch(value) is not None
+
+
+def card_order(kind: str, confidence: int | None) -> tuple[int, int]:
+    """Phones first, then e-mail, PEC and address; the most reliable first within a kind."""
+    rank = CONTACT_KINDS.index(kind) if kind in CONTACT_KINDS else len(CONTACT_KINDS)
+    return rank, -(confidence or 0)
+
+
+def dedupe_records(records: Iterable[ContactRecord]) -> list[ContactRecord]:
+    """One record per contact (the last reported wins), so one upsert never touches a row twice."""
+    return list({r.contact_id: r for r in records}.values())

@@ -63,3 +63,19 @@ access_log = sa.Table(
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
+
+# No foreign key to `debtors`: a debtor's contacts may arrive before its positions do.
+debtor_contacts = sa.Table(
+    "debtor_contacts",
+    metadata,
+    sa.Column("contact_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("found_on", sa.Date),
+    sa.Column("confidence", sa.SmallInteger),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)

@@ -10,8 +10,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.contact.domain import LOCK_DURATION, OutcomeDecision, Status
-from services.contact.models import access_log, contacts, debtor_positions, debtors
+from services.contact.domain import (
+    LOCK_DURATION,
+    ContactRecord,
+    OutcomeDecision,
+    Status,
+    card_order,
+    dedupe_records,
+)
+from services.contact.models import access_log, contacts, debtor_contacts, debtor_positions, debtors
 from services.contracts import PositionFact
 from services.kernel.db import UnitOfWork
 
@@ -211,3 +218,48 @@ async def record_outcome(
         )
     )
     return contact_id
+
+
+async def upsert_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequence[ContactRecord]) -> None:
+    """Store contact data by contact id, whether or not the debtor is known yet."""
+    if not records:
+        return
+    rows = [{"tenant_id": tenant_id, **vars(r)} for r in dedupe_records(records)]
+    dc = debtor_contacts
+    stmt = pg_insert(dc).values(sorted(rows, key=lambda r: r["contact_id"]))
+    await uow.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[dc.c.contact_id, dc.c.tenant_id],
+            set_={
+                "debtor_id": stmt.excluded.debtor_id,
+                "kind": stmt.excluded.kind,
+                "value": stmt.excluded.value,
+                "source": stmt.excluded.source,
+                "found_on": sa.func.coalesce(stmt.excluded.found_on, dc.c.found_on),
+                "confidence": sa.func.coalesce(stmt.excluded.confidence, dc.c.confidence),
+                # Ingest never reactivates a datum marked wrong, so a late or repeated registration
+                # must not bring it back to the card.
+                "active": dc.c.active & stmt.excluded.active,
+                "updated_at": sa.func.now(),
+            },
+            where=dc.c.tenant_id == tenant_id,
+        )
+    )
+
+
+async def active_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    """The debtor's usable contact data in the order the card shows them."""
+    dc = debtor_contacts
+    stmt = (
+        sa.select(dc)
+        .where(dc.c.tenant_id == tenant_id, dc.c.debtor_id == debtor_id, dc.c.active)
+        .order_by(dc.c.found_on.desc().nulls_last(), dc.c.contact_id)
+    )
+    rows = list((await uow.execute(stmt)).all())
+    return sorted(rows, key=lambda r: card_order(r.kind, r.confidence))
+
+
+async def debtor_contact(uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid.UUID) -> Row | None:
+    dc = debtor_contacts
+    stmt = sa.select(dc).where(dc.c.tenant_id == tenant_id, dc.c.contact_id == contact_id)
+    return (await uow.execute(stmt)).first()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from starlette.requests import Request
@@ -20,6 +20,9 @@ from services.kernel.web import ctx, is_htmx, page, require_role, templates_for,
 templates = templates_for(Path(__file__).parent)
 templates.env.globals["status_labels"] = domain.STATUS_LABELS
 templates.env.globals["outcome_labels"] = domain.OUTCOME_LABELS
+templates.env.globals["contact_kind_labels"] = domain.CONTACT_KIND_LABELS
+templates.env.globals["source_labels"] = domain.SOURCE_LABELS
+templates.env.tests["e164"] = domain.is_e164
 ROLES = ("operator", "supervisor", "platform_admin")
 SUPERVISORS = ("supervisor", "platform_admin")
 PAGE_SIZE = 25
@@ -29,7 +32,14 @@ def _rome(moment: datetime | None) -> str:
     return moment.astimezone(domain.ROME).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
+def _day(value: date | datetime | None) -> str:
+    if isinstance(value, datetime):
+        value = value.astimezone(domain.ROME).date()
+    return value.strftime("%d/%m/%Y") if value else ""
+
+
 templates.env.filters["rome"] = _rome
+templates.env.filters["day"] = _day
 
 
 def _base(request: Request) -> str:
@@ -97,12 +107,14 @@ async def debtor_card(request: Request) -> Response:
             raise NotFound()
         positions = await repository.debtor_positions_of(uow, ident.tenant_id, debtor_id)
         history = await repository.contact_history(uow, ident.tenant_id, debtor_id)
+        reachable = await repository.active_contacts(uow, ident.tenant_id, debtor_id)
         await repository.log_access(uow, ident.tenant_id, ident.user_id, debtor_id, "view_card")
         await uow.commit()
     context = {
         "debtor": debtor,
         "positions": positions,
         "history": history,
+        "reachable": reachable,
         "recorded": request.query_params.get("registrato") == "1",
     }
     return page(templates, request, "debtor.html", context)

@@ -23,9 +23,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.contracts import (
+    MAX_CONTACTS_PER_EVENT,
     MAX_POSITIONS_PER_EVENT,
     BatchAccepted,
     BatchReceived,
+    ContactFact,
+    ContactsRegistered,
     PositionFact,
     PositionsRegistered,
 )
@@ -266,7 +269,8 @@ async def report_progress(
 async def finish(
     uow: UnitOfWork, tenant_id: uuid.UUID, batch: Any, summary: dict[str, Any], plan: Plan
 ) -> None:
-    """Complete the batch and publish its positions in chunks and its outcome, in this transaction."""
+    """Complete the batch and publish its positions and contacts in chunks and its outcome, in this
+    transaction."""
     shape = {**(batch.layout or {}), "header_line": plan.header_line, "header": plan.header[:200]}
     values = {**summary, "header_line": plan.header_line, "layout": shape}
     await repository.complete_batch(uow, tenant_id, batch.id, values)
@@ -280,13 +284,15 @@ async def finish(
         if len(pending) >= EVENTS_PER_INSERT:
             await uow.publish(pending)
             pending = []
+    await uow.publish(pending)
+    await publish_contacts(uow, tenant_id, batch.id)
     counts = {
         k: summary[k] for k in ("data_rows", "accepted", "accepted_total_cents", "duplicates", "conflicts")
     }
     accepted = BatchAccepted(
         batch_id=str(batch.id), filename=batch.filename, rejected=summary["rejected"], **counts
     )
-    await uow.publish([*pending, accepted.envelope(tenant_id, uow.correlation_id)])
+    await uow.publish([accepted.envelope(tenant_id, uow.correlation_id)])
 
 
 FACT_FIELDS = tuple(f.name for f in dataclasses.fields(PositionFact))
@@ -305,6 +311,37 @@ def positions_envelope(
     positions = [dict(zip(FACT_FIELDS, row, strict=True)) for row in rows]
     payload = {"batch_id": batch_id, "chunk": chunk, "chunks": chunks, "positions": positions}
     event = PositionsRegistered
+    return Envelope(event.TYPE, event.VERSION, tenant_id, payload, correlation_id)
+
+
+async def publish_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID) -> None:
+    """`ContactsRegistered` for the contacts this batch recorded, in the batch's transaction, so the
+    contact service can show them on the debtor card."""
+    pending: list[Envelope] = []
+    number = 0
+    async for part in repository.new_contact_chunks(uow, tenant_id, batch_id, MAX_CONTACTS_PER_EVENT):
+        number += 1
+        chunks = (int(part[0].total) + MAX_CONTACTS_PER_EVENT - 1) // MAX_CONTACTS_PER_EVENT
+        pending.append(contacts_envelope(tenant_id, uow.correlation_id, str(batch_id), number, chunks, part))
+        if len(pending) >= EVENTS_PER_INSERT:
+            await uow.publish(pending)
+            pending = []
+    if pending:
+        await uow.publish(pending)
+
+
+CONTACT_FIELDS = tuple(f.name for f in dataclasses.fields(ContactFact))
+
+
+def contacts_envelope(
+    tenant_id: uuid.UUID, correlation_id: str, batch_id: str, chunk: int, chunks: int, rows: Sequence[Any]
+) -> Envelope:
+    """`ContactsRegistered(...).envelope()` built straight from the rows, as `positions_envelope` does."""
+    if len(rows) > MAX_CONTACTS_PER_EVENT:
+        raise ValueError(f"at most {MAX_CONTACTS_PER_EVENT} contacts per event")
+    contacts = [dict(zip(CONTACT_FIELDS, row[: len(CONTACT_FIELDS)], strict=True)) for row in rows]
+    payload = {"batch_id": batch_id, "chunk": chunk, "chunks": chunks, "contacts": contacts}
+    event = ContactsRegistered
     return Envelope(event.TYPE, event.VERSION, tenant_id, payload, correlation_id)
 
 

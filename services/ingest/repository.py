@@ -495,6 +495,26 @@ async def new_position_chunks(
         yield part
 
 
+# Only contacts this batch inserted carry its id: a datum already known keeps its first batch.
+_NEW_CONTACTS = """
+    SELECT debtor_id::text, id::text, kind, value, source, to_char(found_on, 'YYYY-MM-DD'), confidence::int,
+           active, count(*) OVER () AS total
+    FROM ingest.contacts
+    WHERE tenant_id = :tenant_id AND batch_id = :batch_id
+    ORDER BY id
+"""
+
+
+async def new_contact_chunks(
+    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, size: int
+) -> AsyncIterator[Sequence[sa.Row[Any]]]:
+    """The contacts this batch recorded, `size` at a time, through a server-side cursor; the last column
+    of each row is how many there are in all."""
+    result = await uow.conn.stream(sa.text(_NEW_CONTACTS), {"tenant_id": tenant_id, "batch_id": batch_id})
+    async for part in result.partitions(size):
+        yield part
+
+
 async def list_rows(
     uow: UnitOfWork,
     tenant_id: uuid.UUID,

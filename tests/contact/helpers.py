@@ -7,8 +7,17 @@ import uuid
 import sqlalchemy as sa
 
 from services.contact import repository
-from services.contracts import PositionFact, PositionsRegistered
+from services.contact.consumers import queue_builder
+from services.contracts import (
+    ContactFact,
+    ContactsRegistered,
+    DebtorContactUpdated,
+    PositionFact,
+    PositionsRegistered,
+)
+from services.kernel.bus import IncomingMessage
 from services.kernel.envelope import Envelope
+from services.kernel.messaging import inbox_handler
 from services.platform import Platform
 
 
@@ -47,3 +56,50 @@ async def debtor(platform: Platform, tenant_id: uuid.UUID, debtor_id: str) -> sa
 async def scalar(platform: Platform, tenant_id: uuid.UUID, sql: str, **params: object) -> object:
     async with platform.databases["contact"].unit_of_work(tenant_id) as uow:
         return (await uow.execute(sa.text(sql), params)).scalar_one()
+
+
+def contact_fact(
+    debtor_id: str, value: str = "+393471234567", kind: str = "phone", **changes: object
+) -> ContactFact:
+    values: dict[str, object] = {
+        "debtor_id": debtor_id,
+        "contact_id": str(uuid.uuid4()),
+        "kind": kind,
+        "value": value,
+        "source": "comune",
+        "found_on": "2026-11-20",
+        "confidence": 60,
+        "active": True,
+    }
+    return ContactFact(**{**values, **changes})  # type: ignore[arg-type]
+
+
+def contacts_registered(tenant_id: uuid.UUID, *facts: ContactFact) -> Envelope:
+    event = ContactsRegistered(batch_id=str(uuid.uuid4()), chunk=1, chunks=1, contacts=facts)
+    return event.envelope(tenant_id)
+
+
+def contact_updated(tenant_id: uuid.UUID, fact: ContactFact, active: bool) -> Envelope:
+    """What ingest publishes when an operator adds a datum or marks it wrong."""
+    return DebtorContactUpdated(
+        debtor_id=fact.debtor_id,
+        fiscal_code="RSSMRA80A01H501U",
+        contact_id=fact.contact_id,
+        kind=fact.kind,
+        value=fact.value,
+        source=fact.source,
+        active=active,
+        grade="none",
+        active_phones=(),
+    ).envelope(tenant_id)
+
+
+async def card_contacts(platform: Platform, tenant_id: uuid.UUID, debtor_id: str) -> list[tuple[str, str]]:
+    async with platform.databases["contact"].unit_of_work(tenant_id) as uow:
+        rows = await repository.active_contacts(uow, tenant_id, uuid.UUID(debtor_id))
+    return [(r.kind, r.value) for r in rows]
+
+
+async def deliver(platform: Platform, env: Envelope) -> None:
+    handle = inbox_handler(platform.databases["contact"], queue_builder)
+    await handle(IncomingMessage(env.routing_key, env.encode(), str(env.message_id)))

@@ -5,23 +5,29 @@ import uuid
 import pytest
 
 from services.contact.consumers import queue_builder
-from services.contracts import PositionsRegistered
-from services.kernel.bus import IncomingMessage
-from services.kernel.envelope import Envelope
+from services.contracts import ContactsRegistered, DebtorContactUpdated, PositionsRegistered
 from services.kernel.identity import Identity
-from services.kernel.messaging import inbox_handler
 from services.platform import Platform
-from tests.contact.helpers import debtor, fact, registered, scalar
+from tests.contact.helpers import (
+    card_contacts,
+    contact_fact,
+    contact_updated,
+    contacts_registered,
+    debtor,
+    deliver,
+    fact,
+    registered,
+    scalar,
+)
 
 
-async def deliver(platform: Platform, env: Envelope) -> None:
-    handle = inbox_handler(platform.databases["contact"], queue_builder)
-    await handle(IncomingMessage(env.routing_key, env.encode(), str(env.message_id)))
-
-
-def test_queue_builder_listens_to_positions_registered() -> None:
+def test_queue_builder_listens_to_positions_and_contacts() -> None:
     assert queue_builder.name == "contact.queue_builder"
-    assert set(queue_builder.handlers) == {PositionsRegistered.routing_key()}
+    assert set(queue_builder.handlers) == {
+        PositionsRegistered.routing_key(),
+        ContactsRegistered.routing_key(),
+        DebtorContactUpdated.routing_key(),
+    }
 
 
 @pytest.mark.asyncio
@@ -63,3 +69,63 @@ async def test_events_land_in_their_own_tenant(
     await deliver(platform, registered(tenant.tenant_id, fact(d, 500)))
     assert await debtor(platform, other_tenant.tenant_id, d) is None
     assert await debtor(platform, tenant.tenant_id, d) is not None
+
+
+@pytest.mark.asyncio
+async def test_contacts_registered_then_one_deactivated(platform: Platform, tenant: Identity) -> None:
+    d = str(uuid.uuid4())
+    mobile, landline = contact_fact(d, "+393471234567"), contact_fact(d, "+39061234567", confidence=40)
+    mail = contact_fact(d, "mario@example.it", kind="email")
+    # The contacts arrive before the debtor's positions: they are kept all the same.
+    await deliver(platform, contacts_registered(tenant.tenant_id, mail, landline, mobile))
+    assert await debtor(platform, tenant.tenant_id, d) is None
+    assert await card_contacts(platform, tenant.tenant_id, d) == [
+        ("phone", "+393471234567"),
+        ("phone", "+39061234567"),
+        ("email", "mario@example.it"),
+    ]
+    await deliver(platform, contact_updated(tenant.tenant_id, mobile, active=False))
+    await deliver(platform, registered(tenant.tenant_id, fact(d, 500)))
+    assert await debtor(platform, tenant.tenant_id, d) is not None
+    assert await card_contacts(platform, tenant.tenant_id, d) == [
+        ("phone", "+39061234567"),
+        ("email", "mario@example.it"),
+    ]
+    # A late copy of the registration does not bring the number marked wrong back.
+    await deliver(platform, contacts_registered(tenant.tenant_id, mobile))
+    assert ("phone", "+393471234567") not in await card_contacts(platform, tenant.tenant_id, d)
+    row = await scalar(
+        platform,
+        tenant.tenant_id,
+        "SELECT found_on::text || ' ' || confidence || ' ' || active FROM contact.debtor_contacts"
+        " WHERE contact_id = :c",
+        c=uuid.UUID(mobile.contact_id),
+    )
+    assert row == "2026-11-20 60 false"
+
+
+@pytest.mark.asyncio
+async def test_contact_added_by_an_operator_is_stored(platform: Platform, tenant: Identity) -> None:
+    d = str(uuid.uuid4())
+    traced = contact_fact(d, "alfa@pec.example.it", kind="pec", source="InfoTrace")
+    await deliver(platform, contact_updated(tenant.tenant_id, traced, active=True))
+    assert await card_contacts(platform, tenant.tenant_id, d) == [("pec", "alfa@pec.example.it")]
+
+
+@pytest.mark.asyncio
+async def test_contacts_delivered_twice_are_one_row(platform: Platform, tenant: Identity) -> None:
+    d = str(uuid.uuid4())
+    env = contacts_registered(tenant.tenant_id, contact_fact(d))
+    await deliver(platform, env)
+    await deliver(platform, env)
+    # the same facts again in a new message (a re-published batch) still make one row
+    await deliver(
+        platform, contacts_registered(tenant.tenant_id, *ContactsRegistered.from_envelope(env).contacts)
+    )
+    count = await scalar(
+        platform,
+        tenant.tenant_id,
+        "SELECT count(*) FROM contact.debtor_contacts WHERE debtor_id = :d",
+        d=uuid.UUID(d),
+    )
+    assert count == 1

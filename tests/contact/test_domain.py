@@ -1,17 +1,23 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import uuid
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from services.contact.domain import (
     ROME,
+    ContactRecord,
     Outcome,
     Status,
+    card_order,
     check_can_record,
     decide_outcome,
+    dedupe_records,
+    is_e164,
     page_offset,
     parse_callback,
+    parse_found_on,
     parse_outcome,
     parse_page,
     within_call_window,
@@ -116,3 +122,17 @@ def test_paging() -> None:
     assert parse_page("-3") == 1
     assert parse_page("3") == 3
     assert page_offset(3, 25) == 50
+
+
+def test_contact_rules() -> None:
+    assert is_e164("+393471234567") and not is_e164("3471234567") and not is_e164("+39 347")
+    assert parse_found_on("2026-11-20") == date(2026, 11, 20) and parse_found_on("") is None
+    keys = [
+        card_order(k, c)
+        for k, c in [("address", 90), ("phone", 40), ("email", 60), ("phone", 80), ("pec", 1)]
+    ]
+    assert sorted(keys) == [(0, -80), (0, -40), (1, -60), (2, -1), (3, -90)]
+    one, other = uuid.uuid4(), uuid.uuid4()
+    first = ContactRecord(one, other, "phone", "+393471234567", "comune", None, 60, True)
+    last = ContactRecord(one, other, "phone", "+393471234567", "comune", None, 60, False)
+    assert dedupe_records([first, last]) == [last]

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from services.contact import repository
-from services.contact.domain import Outcome, OutcomeDecision, Status
-from services.contact.models import access_log, debtors
+from services.contact.domain import ContactRecord, Outcome, OutcomeDecision, Status
+from services.contact.models import access_log, debtor_contacts, debtors
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.contact.helpers import debtor, fact, seed
@@ -145,3 +145,49 @@ async def test_cross_tenant_isolation(platform: Platform, tenant: Identity, othe
     row = await debtor(platform, a, d)
     assert row is not None
     assert (row.name, row.status, row.total_due_cents) == ("ROSSI MARIO", "da_lavorare", 7_000)
+
+
+def record(debtor_id: uuid.UUID, value: str, contact_id: uuid.UUID | None = None) -> ContactRecord:
+    return ContactRecord(
+        contact_id=contact_id or uuid.uuid4(),
+        debtor_id=debtor_id,
+        kind="phone",
+        value=value,
+        source="comune",
+        found_on=None,
+        confidence=60,
+        active=True,
+    )
+
+
+@pytest.mark.asyncio
+async def test_contacts_cross_tenant_isolation(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    db = platform.databases["contact"]
+    a, b = tenant.tenant_id, other_tenant.tenant_id
+    d = uuid.uuid4()
+    mine = record(d, "+393471234567")
+    async with db.unit_of_work(a) as uow:
+        await repository.upsert_contacts(uow, a, [mine])
+        await uow.commit()
+    async with db.unit_of_work(b) as uow:
+        assert await repository.active_contacts(uow, b, d) == []
+        assert await repository.active_contacts(uow, a, d) == []
+        assert await repository.debtor_contact(uow, a, mine.contact_id) is None
+        # the same contact id under B is B's own row; A's is untouched
+        await repository.upsert_contacts(uow, b, [record(d, "+390000000000", mine.contact_id)])
+        updated = await uow.execute(
+            sa.update(debtor_contacts)
+            .where(debtor_contacts.c.contact_id == mine.contact_id)
+            .values(active=False)
+        )
+        assert updated.rowcount == 1  # only B's row
+        await uow.commit()
+    async with db.unit_of_work(b) as uow:
+        with pytest.raises(DBAPIError, match="row-level security"):
+            await repository.upsert_contacts(uow, a, [record(d, "+391111111111")])
+    async with db.unit_of_work(a) as uow:
+        row = await repository.debtor_contact(uow, a, mine.contact_id)
+    assert row is not None
+    assert (row.value, row.active, row.tenant_id) == ("+393471234567", True, a)

@@ -11,7 +11,16 @@ from services.contact.domain import ROME
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
-from tests.contact.helpers import debtor, fact, scalar, seed
+from tests.contact.helpers import (
+    contact_fact,
+    contact_updated,
+    contacts_registered,
+    debtor,
+    deliver,
+    fact,
+    scalar,
+    seed,
+)
 from tests.support import make_identity
 
 
@@ -231,3 +240,35 @@ async def test_queue_is_paged(platform: Platform, tenant: Identity) -> None:
     assert "DEBITORE 00" in second.text and "DEBITORE 26" not in second.text
     assert "<html" not in second.text
     assert second.text.count("<tr>") == 1 + 2
+
+
+@pytest.mark.asyncio
+async def test_card_lists_active_phones_first_with_provenance(platform: Platform, tenant: Identity) -> None:
+    d = str(uuid.uuid4())
+    wrong = contact_fact(d, "+393470000000")
+    good = contact_fact(d, "+393471234567", confidence=80)
+    mail = contact_fact(d, "mario@example.it", kind="email", found_on="2026-10-05")
+    pec = contact_fact(d, "rossi@pec.example.it", kind="pec", source="InfoTrace")
+    await deliver(platform, contacts_registered(tenant.tenant_id, pec, mail, wrong, good))
+    await deliver(platform, contact_updated(tenant.tenant_id, wrong, active=False))
+    await seed(platform, tenant.tenant_id, fact(d, 1_000, name="ROSSI MARIO"))
+    async with service_client(platform, "contact", tenant) as client:
+        card = await client.get(f"{base(tenant)}/debtors/{d}")
+    assert card.status_code == 200
+    section = card.text.split('data-testid="contacts"')[1].split("</ul>")[0]
+    assert '<a href="tel:+393471234567">+393471234567</a>' in section
+    assert "+393470000000" not in card.text
+    assert "fonte File del Comune" in section and "reperito il 20/11/2026" in section
+    assert "reperito il 05/10/2026" in section and "fonte InfoTrace" in section
+    order = [section.index(v) for v in ("+393471234567", "mario@example.it", "rossi@pec.example.it")]
+    assert order == sorted(order)
+    assert "Verifica l'identità" in card.text
+
+
+@pytest.mark.asyncio
+async def test_card_without_contacts_says_so(platform: Platform, tenant: Identity) -> None:
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(d, 1_000))
+    async with service_client(platform, "contact", tenant) as client:
+        card = await client.get(f"{base(tenant)}/debtors/{d}")
+    assert "Nessun recapito disponibile." in card.text

@@ -8,8 +8,9 @@ import uuid
 import pytest
 from openpyxl import load_workbook
 
-from services.contracts import DebtorContactUpdated
+from services.contracts import ContactFact, ContactsRegistered, DebtorContactUpdated
 from services.ingest import repository
+from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
@@ -240,3 +241,70 @@ def test_contact_event_round_trips() -> None:
     )
     assert DebtorContactUpdated.from_envelope(event.envelope(uuid.uuid4())) == event
     assert DebtorContactUpdated.routing_key() == "ingest.debtor_contact_updated.v1"
+
+
+def test_contacts_registered_round_trips_and_is_bounded() -> None:
+    fact = ContactFact(
+        debtor_id=str(uuid.uuid4()),
+        contact_id=str(uuid.uuid4()),
+        kind="phone",
+        value="+393471234567",
+        source="comune",
+        found_on="2026-11-24",
+        confidence=60,
+        active=True,
+    )
+    event = ContactsRegistered(batch_id=str(uuid.uuid4()), chunk=1, chunks=2, contacts=(fact,))
+    envelope = event.envelope(uuid.uuid4())
+    assert ContactsRegistered.from_envelope(Envelope.decode(envelope.encode())) == event
+    assert ContactsRegistered.routing_key() == "ingest.contacts_registered.v1"
+    with pytest.raises(ValueError, match="at most 500"):
+        ContactsRegistered(batch_id="b", chunk=1, chunks=1, contacts=(fact,) * 501)
+    bad = {**envelope.payload, "contacts": [{**envelope.payload["contacts"][0], "confidence": "60"}]}
+    with pytest.raises(UndecodableMessage, match="confidence must be int"):
+        ContactsRegistered.from_envelope(Envelope(envelope.type, envelope.version, envelope.tenant_id, bad))
+
+
+async def registered_contacts(platform: Platform, tenant: Identity) -> list[ContactsRegistered]:
+    envelopes = await published(platform, tenant.tenant_id, ContactsRegistered.routing_key())
+    return [ContactsRegistered.from_envelope(e) for e in envelopes]
+
+
+@pytest.mark.asyncio
+async def test_batch_publishes_the_contacts_it_brought_in(platform: Platform, tenant: Identity) -> None:
+    await seed(platform, tenant)
+    rossi = await debtor(platform, tenant, ROSSI)
+    [first] = await registered_contacts(platform, tenant)
+    async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+        stored = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+    phone = next(c for c in stored if c.kind == "phone")
+    assert (first.chunk, first.chunks) == (1, 1)
+    assert (
+        ContactFact(
+            debtor_id=str(rossi.id),  # type: ignore[attr-defined]
+            contact_id=str(phone.id),
+            kind="phone",
+            value="+393471234567",
+            source="comune",
+            found_on=phone.found_on.isoformat(),
+            confidence=60,
+            active=True,
+        )
+        in first.contacts
+    )
+    assert sorted((c.kind, c.value) for c in first.contacts) == [
+        ("address", "VIA LAGO"),
+        ("address", "VIA PO 2 10100 TORINO"),
+        ("address", "VIA ROMA 1 00100 ROMA"),
+        ("email", "mario@example.it"),
+        ("pec", "alfa@pec.example.it"),
+        ("phone", "+393471234567"),
+    ]
+    # A second batch publishes only the data it added, not those already known.
+    await ingest(platform, tenant, f"{ROSSI};ROSSI MARIO;CDS;2024;9;5,00;347 1234567;;;;\n")
+    await ingest(platform, tenant, f"{ROSSI};ROSSI MARIO;CDS;2024;10;5,00;06 1234567;;;;\n")
+    events = await registered_contacts(platform, tenant)
+    assert len(events) == 2
+    assert [(c.debtor_id, c.kind, c.value) for c in events[1].contacts] == [
+        (str(rossi.id), "phone", "+39061234567")  # type: ignore[attr-defined]
+    ]
