@@ -71,6 +71,13 @@ def _typed_fields(cls: type, payload: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
+def _with_facts(cls: type[E], payload: dict[str, Any], name: str, fact: type) -> E:
+    """Decode a chunked event whose `name` field is a list of `fact` dataclasses."""
+    fields = _typed_fields(cls, payload)
+    fields[name] = tuple(fact(**_typed_fields(fact, item)) for item in payload[name])
+    return cls(**fields)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
@@ -134,11 +141,7 @@ class PositionsRegistered(Event):
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any]) -> PositionsRegistered:
-        fields = _typed_fields(cls, payload)
-        fields["positions"] = tuple(
-            PositionFact(**_typed_fields(PositionFact, p)) for p in payload["positions"]
-        )
-        return cls(**fields)
+        return _with_facts(cls, payload, "positions", PositionFact)
 
 
 @dataclass(frozen=True)
@@ -186,7 +189,9 @@ class DebtorContactUpdated(Event):
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any]) -> DebtorContactUpdated:
-        return cls(**{**payload, "active_phones": tuple(payload["active_phones"])})
+        fields = _typed_fields(cls, payload)
+        fields["active_phones"] = tuple(str(p) for p in payload["active_phones"])
+        return cls(**fields)
 
 
 @dataclass(frozen=True)
@@ -223,9 +228,7 @@ class ContactsRegistered(Event):
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any]) -> ContactsRegistered:
-        fields = _typed_fields(cls, payload)
-        fields["contacts"] = tuple(ContactFact(**_typed_fields(ContactFact, c)) for c in payload["contacts"])
-        return cls(**fields)
+        return _with_facts(cls, payload, "contacts", ContactFact)
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (

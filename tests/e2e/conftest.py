@@ -67,7 +67,7 @@ class Running:
         return Comune(slug, tenant_id, key, staff)
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def running(platform: Platform) -> AsyncIterator[Running]:
     await platform.start_workers()
     stop = asyncio.Event()
