@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from services.contact import repository
 from services.contact.domain import ContactRecord, parse_found_on
-from services.contracts import ContactFact, ContactsRegistered, DebtorContactUpdated, PositionsRegistered
+from services.contracts import (
+    ContactFact,
+    ContactsRegistered,
+    DebtorContactUpdated,
+    PaymentReceived,
+    PositionsRegistered,
+)
 from services.kernel.db import UnitOfWork
-from services.kernel.envelope import Envelope
+from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
 
 
@@ -16,6 +23,17 @@ async def on_positions_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     """Put the registered positions' debtors in the work queue."""
     event = PositionsRegistered.from_envelope(envelope)
     await repository.register_positions(uow, envelope.tenant_id, event.positions)
+
+
+async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
+    """What the debtor still owes goes down; a debtor who paid in full leaves the queue."""
+    event = PaymentReceived.from_envelope(envelope)
+    try:
+        payment = (uuid.UUID(event.payment_id), uuid.UUID(event.debtor_id), uuid.UUID(event.position_id))
+        paid_on = date.fromisoformat(event.paid_on)
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad payment event: {exc}") from exc
+    await repository.register_payment(uow, envelope.tenant_id, *payment, event.amount_cents, paid_on)
 
 
 async def on_contacts_registered(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -60,5 +78,8 @@ queue_builder = Consumer(
         PositionsRegistered.routing_key(): on_positions_registered,
         ContactsRegistered.routing_key(): on_contacts_registered,
         DebtorContactUpdated.routing_key(): on_debtor_contact_updated,
+        PaymentReceived.routing_key(): on_payment_received,
     },
+    # A payment may race its debtor's positions: totals are recomputed from both, one at a time.
+    serialize_per_tenant=True,
 )

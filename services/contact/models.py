@@ -79,3 +79,14 @@ debtor_contacts = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
+
+debtor_payments = sa.Table(
+    "debtor_payments",
+    metadata,
+    sa.Column("payment_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("position_id", sa.Uuid, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_on", sa.Date, nullable=False),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,7 +18,14 @@ from services.contact.domain import (
     card_order,
     dedupe_records,
 )
-from services.contact.models import access_log, contacts, debtor_contacts, debtor_positions, debtors
+from services.contact.models import (
+    access_log,
+    contacts,
+    debtor_contacts,
+    debtor_payments,
+    debtor_positions,
+    debtors,
+)
 from services.contracts import PositionFact
 from services.kernel.db import UnitOfWork
 
@@ -70,9 +77,19 @@ def _position_row(tenant_id: uuid.UUID, f: PositionFact) -> dict[str, Any]:
 
 
 async def _refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID]) -> None:
-    p = debtor_positions
+    """Still due = positions assigned − payments received (never below zero)."""
+    p, pay = debtor_positions, debtor_payments
+    paid = (
+        sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0))
+        .where(pay.c.tenant_id == tenant_id, pay.c.debtor_id == p.c.debtor_id)
+        .scalar_subquery()
+    )
     totals = (
-        sa.select(p.c.debtor_id, sa.func.sum(p.c.amount_cents).label("total"), sa.func.count().label("n"))
+        sa.select(
+            p.c.debtor_id,
+            sa.func.greatest(sa.func.sum(p.c.amount_cents) - sa.func.max(paid), 0).label("total"),
+            sa.func.count().label("n"),
+        )
         .where(p.c.tenant_id == tenant_id, p.c.debtor_id.in_(debtor_ids))
         .group_by(p.c.debtor_id)
         .subquery()
@@ -82,6 +99,35 @@ async def _refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: lis
         .where(debtors.c.tenant_id == tenant_id, debtors.c.id == totals.c.debtor_id)
         .values(total_due_cents=totals.c.total, positions_count=totals.c.n, updated_at=sa.func.now())
     )
+
+
+async def register_payment(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    payment_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    position_id: uuid.UUID,
+    amount_cents: int,
+    paid_on: date,
+) -> bool:
+    """Record a payment once (by its id) and refresh what the debtor still owes."""
+    inserted = await uow.execute(
+        pg_insert(debtor_payments)
+        .values(
+            payment_id=payment_id,
+            tenant_id=tenant_id,
+            debtor_id=debtor_id,
+            position_id=position_id,
+            amount_cents=amount_cents,
+            paid_on=paid_on,
+        )
+        .on_conflict_do_nothing(index_elements=[debtor_payments.c.payment_id, debtor_payments.c.tenant_id])
+        .returning(debtor_payments.c.payment_id)
+    )
+    if inserted.first() is None:
+        return False
+    await _refresh_totals(uow, tenant_id, [debtor_id])
+    return True
 
 
 async def status_counts(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, int]:
@@ -113,6 +159,7 @@ async def take_next(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str) -> uuid
     free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
     workable = sa.or_(
         mine,
+        # Nothing is offered once it is paid (a debtor still "mine" stays mine until the outcome).
         sa.and_(d.c.status == Status.DA_LAVORARE.value, free),
         sa.and_(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now, free),
         # a card left open past its lock goes back in the queue
@@ -120,7 +167,7 @@ async def take_next(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str) -> uuid
     )
     candidate = (
         sa.select(d.c.id)
-        .where(d.c.tenant_id == tenant_id, workable)
+        .where(d.c.tenant_id == tenant_id, workable, sa.or_(mine, d.c.total_due_cents > 0))
         .order_by(mine.desc().nulls_last(), d.c.total_due_cents.desc(), d.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)

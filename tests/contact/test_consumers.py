@@ -4,8 +4,16 @@ import uuid
 
 import pytest
 
+from services.contact import repository
 from services.contact.consumers import queue_builder
-from services.contracts import ContactsRegistered, DebtorContactUpdated, PositionsRegistered
+from services.contracts import (
+    ContactsRegistered,
+    DebtorContactUpdated,
+    PaymentReceived,
+    PositionFact,
+    PositionsRegistered,
+)
+from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.contact.helpers import (
@@ -27,6 +35,7 @@ def test_queue_builder_listens_to_positions_and_contacts() -> None:
         PositionsRegistered.routing_key(),
         ContactsRegistered.routing_key(),
         DebtorContactUpdated.routing_key(),
+        PaymentReceived.routing_key(),
     }
 
 
@@ -129,3 +138,41 @@ async def test_contacts_delivered_twice_are_one_row(platform: Platform, tenant: 
         d=uuid.UUID(d),
     )
     assert count == 1
+
+
+def _paid(tenant: Identity, position: PositionFact, cents: int, payment_id: str | None = None) -> Envelope:
+    return PaymentReceived(
+        payment_id=payment_id or str(uuid.uuid4()),
+        position_id=position.position_id,
+        debtor_id=position.debtor_id,
+        amount_cents=cents,
+        paid_on="2026-11-20",
+        recorded_by="operatore",
+    ).envelope(tenant.tenant_id)
+
+
+async def _next(platform: Platform, tenant: Identity, user: str) -> uuid.UUID | None:
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        taken = await repository.take_next(uow, tenant.tenant_id, user)
+        await uow.commit()
+    return taken
+
+
+@pytest.mark.asyncio
+async def test_payments_lower_what_is_due_and_a_paid_debtor_leaves_the_queue(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    position = fact(d, 10_000)
+    payment_id = str(uuid.uuid4())
+    await deliver(platform, _paid(tenant, position, 3_000, payment_id))  # before its position
+    await deliver(platform, registered(tenant.tenant_id, position))
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and row.total_due_cents == 7_000
+    await deliver(platform, _paid(tenant, position, 3_000, payment_id))  # the same payment, republished
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and row.total_due_cents == 7_000
+    await deliver(platform, _paid(tenant, position, 7_000))
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and row.total_due_cents == 0
+    assert await _next(platform, tenant, "operatore-1") is None  # nobody is called about a paid debt
