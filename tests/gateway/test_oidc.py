@@ -250,6 +250,27 @@ async def test_a_replayed_code_is_refused(
     await assert_refused(browser, response, platform, "token_request_refused:invalid_grant")
 
 
+async def pending_verifier(platform: Platform, authorize: str, clear: bool = False) -> str:
+    """The PKCE verifier the gateway keeps for a started login; `clear` blanks it, as if lost."""
+    state_hash = digest(parse_qs(urlsplit(authorize).query)["state"][0])
+    async with platform.databases["gateway"].unit_of_work(None) as uow:
+        verifier = str(
+            (
+                await uow.execute(
+                    sa.text("SELECT code_verifier FROM gateway.pending_logins WHERE state_hash = :h"),
+                    {"h": state_hash},
+                )
+            ).scalar_one()
+        )
+        if clear:
+            await uow.execute(
+                sa.text("UPDATE gateway.pending_logins SET code_verifier = '' WHERE state_hash = :h"),
+                {"h": state_hash},
+            )
+            await uow.commit()
+    return verifier
+
+
 @pytest.mark.asyncio
 async def test_a_missing_pkce_verifier_is_refused(
     browser: Browser, platform: Platform, oidc_provider: OpenIdProvider
@@ -257,19 +278,7 @@ async def test_a_missing_pkce_verifier_is_refused(
     account = oidc_provider.take("spid")
     await comune_admin_for(platform, account)
     authorize = await browser.start("staff")
-    state = parse_qs(urlsplit(authorize).query)["state"][0]
-    async with platform.databases["gateway"].unit_of_work(None) as uow:
-        verifier = (
-            await uow.execute(
-                sa.text("SELECT code_verifier FROM gateway.pending_logins WHERE state_hash = :h"),
-                {"h": digest(state)},
-            )
-        ).scalar_one()
-        await uow.execute(
-            sa.text("UPDATE gateway.pending_logins SET code_verifier = '' WHERE state_hash = :h"),
-            {"h": digest(state)},
-        )
-        await uow.commit()
+    verifier = await pending_verifier(platform, authorize, clear=True)
     query = parse_qs(urlsplit(authorize).query)
     assert query["code_challenge_method"] == ["S256"]
     assert query["code_challenge"] == [create_s256_code_challenge(verifier)]
@@ -287,14 +296,7 @@ async def test_the_token_endpoint_refuses_a_code_without_its_verifier(
     account = oidc_provider.take("spid")
     await comune_admin_for(platform, account)
     authorize = await browser.start("staff")
-    state = parse_qs(urlsplit(authorize).query)["state"][0]
-    async with platform.databases["gateway"].unit_of_work(None) as uow:
-        verifier = (
-            await uow.execute(
-                sa.text("SELECT code_verifier FROM gateway.pending_logins WHERE state_hash = :h"),
-                {"h": digest(state)},
-            )
-        ).scalar_one()
+    verifier = await pending_verifier(platform, authorize)
     callback = await through_provider(browser.op, authorize, account, browser.base)
     code = parse_qs(urlsplit(callback).query)["code"][0]
     client = browser.gw.oidc_clients["staff"]
