@@ -28,17 +28,12 @@ SUPERVISORS = ("supervisor", "platform_admin")
 PAGE_SIZE = 25
 
 
-def _rome(moment: datetime | None) -> str:
-    return moment.astimezone(domain.ROME).strftime("%d/%m/%Y %H:%M") if moment else ""
-
-
 def _day(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(domain.ROME).date()
     return value.strftime("%d/%m/%Y") if value else ""
 
 
-templates.env.filters["rome"] = _rome
 templates.env.filters["day"] = _day
 
 

@@ -88,10 +88,6 @@ class UploadTooLarge(DomainError):
     status = 413
 
 
-def _rome(value: datetime | None) -> str:
-    return value.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if value else ""
-
-
 def _verdict_label(verdict: str) -> str:
     if verdict.startswith("rejected:"):
         return "Scartata"
@@ -100,7 +96,6 @@ def _verdict_label(verdict: str) -> str:
     )
 
 
-templates.env.filters["rome"] = _rome
 templates.env.filters["verdict_label"] = _verdict_label
 templates.env.globals.update(
     status_labels=STATUS_LABELS,

@@ -7,8 +7,10 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, FileSystemLoader
 from jinja2_fragments.starlette import Jinja2Blocks
@@ -57,7 +59,16 @@ def templates_for(service_dir: Path) -> Jinja2Blocks:
     )
     templates.env.globals["role_labels"] = ROLE_LABELS
     templates.env.filters["euro"] = format_euro
+    templates.env.filters["rome"] = format_rome
     return templates
+
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+def format_rome(moment: datetime | None) -> str:
+    """An instant as Italian users read it: dd/mm/yyyy hh:mm in Europe/Rome."""
+    return moment.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
 def format_euro(cents: int | None) -> str:

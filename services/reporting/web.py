@@ -23,7 +23,6 @@ from services.reporting import repository as repo
 
 log = logging.getLogger(__name__)
 templates = templates_for(Path(__file__).parent)
-templates.env.filters["rome"] = lambda value: value.astimezone(domain.ROME).strftime("%d/%m/%Y %H:%M")
 REPORT_ROLES = ("comune_admin", "supervisor", "platform_admin")
 SETTINGS_ROLES = ("comune_admin", "platform_admin")
 READ_REPORT_ROLES = ("comune_viewer", "comune_admin", "supervisor", "platform_admin")
