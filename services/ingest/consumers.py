@@ -32,7 +32,7 @@ from services.contracts import (
     PositionFact,
     PositionsRegistered,
 )
-from services.ingest import repository, t290
+from services.ingest import columnar, repository, t290
 from services.ingest.domain import (
     FIELD_LABELS,
     MIN_HEADER_COLUMNS,
@@ -54,7 +54,7 @@ from services.kernel.storage import ObjectNotFound, ObjectStorage
 log = logging.getLogger(__name__)
 ROME = ZoneInfo("Europe/Rome")
 PROCESSOR_NAME = "ingest.processor"
-STAGE_CHUNK = 5000
+STAGE_CHUNK = 10_000
 PROGRESS_EVERY_ROWS = 50_000
 SAMPLE_ROWS = 10
 EVENTS_PER_INSERT = 20
@@ -211,17 +211,18 @@ def verdict_chunks(
 ) -> Generator[list[tuple[Any, ...]], None, None]:
     """Stage records of the data rows below the header, `STAGE_CHUNK` at a time (runs in a thread)."""
     judge = RowJudge(plan.mapping, current_year, day)
-    chunk: list[tuple[Any, ...]] = []
+    numbered = itertools.count(1)
+    chunk: list[tuple[int, int, list[str]]] = []
     for line, cells in source.rows():
         if line <= plan.header_line:
             continue
-        for verdict in judge.feed(line, cells):
-            chunk.append(repository.stage_record(verdict))
+        for data_line, data_cells in judge.admit(line, cells):
+            chunk.append((next(numbered), data_line, data_cells))
         if len(chunk) >= STAGE_CHUNK:
-            yield chunk
+            yield columnar.judge_rows(judge, chunk)
             chunk = []
     if chunk:
-        yield chunk
+        yield columnar.judge_rows(judge, chunk)
 
 
 async def stage_and_settle(

@@ -596,29 +596,37 @@ class RowJudge:
         self._pending: list[tuple[int, list[str]]] = []
 
     def feed(self, line: int, cells: list[str]) -> Iterator[RowVerdict]:
+        for data_line, data_cells in self.admit(line, cells):
+            yield self.judge(data_line, data_cells)
+
+    def admit(self, line: int, cells: list[str]) -> Iterator[tuple[int, list[str]]]:
+        """The data rows among the lines fed so far, in file order, without judging them."""
         if is_blank(cells):
             return
         if is_totals(cells, self.mapping):
             self._pending.append((line, cells))
             return
         # A "totals" lookalike followed by more data was a data row after all.
-        for t_line, t_cells in self._pending:
-            yield self._judge(t_line, t_cells)
+        yield from self._pending
         self._pending.clear()
-        yield self._judge(line, cells)
+        yield line, cells
 
-    def _judge(self, line: int, cells: list[str]) -> RowVerdict:
+    def judge(self, line: int, cells: list[str]) -> RowVerdict:
+        """The verdict of the next data row (rows are numbered in the order they are judged)."""
         self.rows += 1
+        return self.judge_numbered(self.rows, line, cells)
+
+    def judge_numbered(self, row_number: int, line: int, cells: list[str]) -> RowVerdict:
         values = row_values(cells, self.mapping)
         outcome = parse_values(values, self.current_year)
         contacts = contacts_of(values)
         warnings = tuple(row_warnings(values, contacts, self.limit))
         if isinstance(outcome, Rejection):
             verdict = RowVerdict(
-                self.rows, line, f"rejected:{outcome.reason}", outcome.field, outcome.message
+                row_number, line, f"rejected:{outcome.reason}", outcome.field, outcome.message
             )
         else:
-            verdict = RowVerdict(self.rows, line, "accepted", credit=outcome)
+            verdict = RowVerdict(row_number, line, "accepted", credit=outcome)
         verdict.warnings, verdict.contacts, verdict.cells = warnings, contacts, tuple(cells)
         return verdict
 

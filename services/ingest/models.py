@@ -1,4 +1,7 @@
-"""Tables of the ingest service (schema `ingest`)."""
+"""Tables of the ingest service (schema `ingest`).
+
+The bulk tables (batch_rows, positions, contacts) have no foreign keys: see migration 0006.
+"""
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -70,7 +73,7 @@ contacts = sa.Table(
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True, server_default=sa.text("gen_random_uuid()")),
     sa.Column("tenant_id", sa.Uuid, nullable=False),
-    sa.Column("debtor_id", sa.Uuid, sa.ForeignKey("ingest.debtors.id"), nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("source", sa.Text, nullable=False),
@@ -91,8 +94,8 @@ positions = sa.Table(
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("tenant_id", sa.Uuid, nullable=False),
-    sa.Column("debtor_id", sa.Uuid, sa.ForeignKey("ingest.debtors.id"), nullable=False),
-    sa.Column("batch_id", sa.Uuid, sa.ForeignKey("ingest.batches.id"), nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("batch_id", sa.Uuid, nullable=False),
     sa.Column("revenue_type", sa.Text, nullable=False),
     sa.Column("year", sa.Integer, nullable=False),
     sa.Column("act_number", sa.Text, nullable=False),
@@ -108,7 +111,7 @@ batch_rows = sa.Table(
     "batch_rows",
     metadata,
     sa.Column("tenant_id", sa.Uuid, nullable=False),
-    sa.Column("batch_id", sa.Uuid, sa.ForeignKey("ingest.batches.id"), primary_key=True),
+    sa.Column("batch_id", sa.Uuid, primary_key=True),
     sa.Column("row_number", sa.Integer, primary_key=True),
     sa.Column("line_number", sa.Integer, nullable=False),
     sa.Column("verdict", sa.Text, nullable=False),

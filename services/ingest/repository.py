@@ -364,16 +364,21 @@ _SETTLE = f"""
 """
 # A new debtor is graded from its rows here (the same rule as `_GRADE` on the contacts these rows
 # become), which spares a million-row UPDATE; debtors known before are regraded by `clean_batch`.
+# The name is the one on the debtor's first row: one sort by (fiscal code, row) serves the window
+# and DISTINCT ON (an ordered array_agg per debtor cost a third of this statement).
 _REGISTER_DEBTORS = f"""
     INSERT INTO ingest.debtors (id, tenant_id, fiscal_code, name, grade, graded_at)
-    SELECT {UUID7}, :tenant_id, fiscal_code, (array_agg(name ORDER BY row_number))[1],
-           CASE WHEN bool_or(phone IS NOT NULL) THEN 'phone'
-                WHEN bool_or(address <> '' AND NOT 'address' = ANY(warnings)) THEN 'address'
-                ELSE 'none' END,
-           now()
-    FROM ingest.batch_rows
-    WHERE tenant_id = :tenant_id AND batch_id = :batch_id AND verdict = 'accepted'
-    GROUP BY fiscal_code
+    SELECT {UUID7}, :tenant_id, fiscal_code, name,
+           CASE WHEN has_phone THEN 'phone' WHEN has_address THEN 'address' ELSE 'none' END, now()
+    FROM (
+        SELECT DISTINCT ON (fiscal_code) fiscal_code, name,
+               bool_or(phone IS NOT NULL) OVER d AS has_phone,
+               bool_or(address <> '' AND NOT 'address' = ANY(warnings)) OVER d AS has_address
+        FROM ingest.batch_rows
+        WHERE tenant_id = :tenant_id AND batch_id = :batch_id AND verdict = 'accepted'
+        WINDOW d AS (PARTITION BY fiscal_code)
+        ORDER BY fiscal_code, row_number
+    ) first_rows
     ORDER BY fiscal_code
     ON CONFLICT ON CONSTRAINT debtors_tenant_fiscal_code DO NOTHING
 """
@@ -499,9 +504,9 @@ async def new_position_chunks(
 _NEW_CONTACTS = """
     SELECT debtor_id::text, id::text, kind, value, source, to_char(found_on, 'YYYY-MM-DD'), confidence::int,
            active, count(*) OVER () AS total
-    FROM ingest.contacts
+    FROM ingest.contacts c
     WHERE tenant_id = :tenant_id AND batch_id = :batch_id
-    ORDER BY id
+    ORDER BY c.id
 """
 
 

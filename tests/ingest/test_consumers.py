@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from services.contracts import (
     MAX_POSITIONS_PER_EVENT,
@@ -51,6 +52,22 @@ async def test_sample_file_outcome_matches_expected(platform: Platform, tenant: 
         assert await repository.row_verdicts(uow, tid, batch_id) == want["row_verdicts"]
         assert await repository.position_totals(uow, tid) == (want["accepted"], want["accepted_total_cents"])
     assert row.registered == want["accepted"]
+    assert await orphans(platform, tid) == {"batch_rows": 0, "positions": 0, "contacts": 0}
+
+
+async def orphans(platform: Platform, tid: uuid.UUID) -> dict[str, int]:
+    """Rows whose batch or debtor is missing (the bulk tables have no foreign keys: migration 0006)."""
+    checks = {
+        "batch_rows": "SELECT count(*) FROM ingest.batch_rows r WHERE NOT EXISTS "
+        "(SELECT 1 FROM ingest.batches b WHERE b.id = r.batch_id AND b.tenant_id = r.tenant_id)",
+        "positions": "SELECT count(*) FROM ingest.positions p WHERE NOT EXISTS "
+        "(SELECT 1 FROM ingest.batches b WHERE b.id = p.batch_id AND b.tenant_id = p.tenant_id) OR NOT EXISTS "
+        "(SELECT 1 FROM ingest.debtors d WHERE d.id = p.debtor_id AND d.tenant_id = p.tenant_id)",
+        "contacts": "SELECT count(*) FROM ingest.contacts c WHERE NOT EXISTS "
+        "(SELECT 1 FROM ingest.debtors d WHERE d.id = c.debtor_id AND d.tenant_id = c.tenant_id)",
+    }
+    async with platform.databases["ingest"].unit_of_work(tid) as uow:
+        return {name: (await uow.execute(sa.text(sql))).scalar_one() for name, sql in checks.items()}
 
 
 @pytest.mark.asyncio
@@ -114,6 +131,7 @@ async def test_reupload_registers_no_new_positions(platform: Platform, tenant: I
     assert count == expected(path.name)["accepted"]
     events = await published(platform, tid, PositionsRegistered.routing_key())
     assert {PositionsRegistered.from_envelope(e).batch_id for e in events} == {str(first)}
+    assert await orphans(platform, tid) == {"batch_rows": 0, "positions": 0, "contacts": 0}
 
 
 @pytest.mark.asyncio
