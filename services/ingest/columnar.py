@@ -57,25 +57,75 @@ _OUT = ("warnings", "warnings_it", "fiscal_code", "name", "revenue_type", "year"
         "phone", "email", "address")  # fmt: skip
 
 
-def judge_rows(judge: RowJudge, rows: Sequence[tuple[int, int, list[str]]]) -> list[tuple[Any, ...]]:
-    """Stage records (`repository.stage_record` shape) of numbered data rows (row number, line, cells).
+# The stage table's columns (`repository.STAGE_COLUMNS`) with their types; arrays travel as
+# PostgreSQL array literals, so that a chunk goes to COPY as CSV written by polars.
+STAGE_SCHEMA: dict[str, Any] = {
+    "row_number": pl.Int64, "line_number": pl.Int64, "verdict": pl.String, "field": pl.String,
+    "reason_it": pl.String, "warnings": pl.String, "warnings_it": pl.String, "fiscal_code": pl.String,
+    "name": pl.String, "revenue_type": pl.String, "year": pl.Int64, "act_number": pl.String,
+    "amount_cents": pl.Int64, "phone": pl.String, "email": pl.String, "address": pl.String, "cells": pl.String,
+}  # fmt: skip
 
-    Records come back in the order of `rows`. Rows the column rules cannot accept as they are go
-    through `judge.judge_numbered`.
-    """
+
+def pg_array(items: Sequence[str]) -> str:
+    """A PostgreSQL text[] literal: every element quoted, backslash and quote escaped."""
+    return "{" + ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items) + "}"
+
+
+def _pg_array(texts: list[pl.Expr]) -> pl.Expr:
+    quoted = [
+        '"' + t.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True) + '"'
+        for t in texts
+    ]
+    return "{" + pl.concat_str(quoted, separator=",") + "}"
+
+
+def records_frame(records: Sequence[tuple[Any, ...]]) -> pl.DataFrame:
+    """Stage records (`repository.stage_record`) as a frame of `STAGE_SCHEMA`."""
+    rows = [(*r[:5], pg_array(r[5]), *r[6:16], pg_array(r[16])) for r in records]
+    return pl.DataFrame(rows, schema=STAGE_SCHEMA, orient="row")
+
+
+def stage_frame(judge: RowJudge, rows: Sequence[tuple[int, int, list[str]]]) -> pl.DataFrame:
+    """The stage records of numbered data rows (row number, line, cells), as `records_frame` would
+    give them from the one-row rules, in row order."""
+    cells = [c for _, _, c in rows]
+    judged = _frame(judge.mapping, cells).lazy()
+    for stage in _stages(judge.mapping, judge.current_year, judge.today):
+        judged = judged.with_columns(stage)
+    width = len(cells[0])
+    uniform = all(len(c) == width for c in cells)
+    numbers = pl.DataFrame(
+        {"row_number": [n for n, _, _ in rows], "line_number": [line for _, line, _ in rows]},
+        schema={"row_number": pl.Int64, "line_number": pl.Int64},
+    )
+    if uniform:
+        raw = pl.DataFrame({f"raw_{i}": list(map(itemgetter(i), cells)) for i in range(width)})
+        literal = _pg_array([pl.col(f"raw_{i}") for i in range(width)])
+    else:
+        raw = pl.DataFrame({"raw": [pg_array(c) for c in cells]}, schema={"raw": pl.String})
+        literal = pl.col("raw")
+    result = pl.concat([numbers.lazy(), judged, raw.lazy()], how="horizontal").collect()
+    fast = result.filter(pl.col("ok")).select(
+        "row_number",
+        "line_number",
+        pl.lit("accepted").alias("verdict"),
+        pl.lit(None, pl.String).alias("field"),
+        pl.lit(None, pl.String).alias("reason_it"),
+        ("{" + pl.col("warnings").list.eval('"' + pl.element() + '"').list.join(",") + "}").alias("warnings"),
+        *_OUT[1:],
+        literal.alias("cells"),
+    )
+    slow = [rows[i] for i in result.get_column("ok").not_().arg_true().to_list()]
     from services.ingest.repository import stage_record  # the record layout lives with the stage table
 
-    if not rows:
-        return []
-    ok, values = column_verdicts(judge, [cells for _, _, cells in rows])
-    records: list[tuple[Any, ...]] = []
-    for (row_number, line, cells), accepted, fields in zip(rows, ok, values, strict=True):
-        if accepted:
-            warnings, warnings_it, *credit = fields
-            records.append((row_number, line, "accepted", None, None, warnings, warnings_it, *credit, cells))
-        else:
-            records.append(stage_record(judge.judge_numbered(row_number, line, cells)))
-    return records
+    handed_back = records_frame([stage_record(judge.judge_numbered(n, line, c)) for n, line, c in slow])
+    return pl.concat([fast.cast(STAGE_SCHEMA), handed_back]).sort("row_number")  # type: ignore[arg-type]
+
+
+def stage_csv(frame: pl.DataFrame) -> bytes:
+    """CSV for `COPY ... (FORMAT csv)`: text quoted, so that only a null is an unquoted empty field."""
+    return frame.write_csv(include_header=False, quote_style="non_numeric").encode()
 
 
 def column_verdicts(judge: RowJudge, rows: Sequence[list[str]]) -> tuple[list[bool], list[tuple[Any, ...]]]:

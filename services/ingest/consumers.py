@@ -208,8 +208,9 @@ def layout(
 
 def verdict_chunks(
     source: Source, plan: Plan, current_year: int, day: date
-) -> Generator[list[tuple[Any, ...]], None, None]:
-    """Stage records of the data rows below the header, `STAGE_CHUNK` at a time (runs in a thread)."""
+) -> Generator[tuple[int, bytes], None, None]:
+    """The data rows below the header judged `STAGE_CHUNK` at a time, as (rows, CSV of their stage
+    records) (runs in a thread)."""
     judge = RowJudge(plan.mapping, current_year, day)
     numbered = itertools.count(1)
     chunk: list[tuple[int, int, list[str]]] = []
@@ -219,10 +220,10 @@ def verdict_chunks(
         for data_line, data_cells in judge.admit(line, cells):
             chunk.append((next(numbered), data_line, data_cells))
         if len(chunk) >= STAGE_CHUNK:
-            yield columnar.judge_rows(judge, chunk)
+            yield len(chunk), columnar.stage_csv(columnar.stage_frame(judge, chunk))
             chunk = []
     if chunk:
-        yield columnar.judge_rows(judge, chunk)
+        yield len(chunk), columnar.stage_csv(columnar.stage_frame(judge, chunk))
 
 
 async def stage_and_settle(
@@ -238,9 +239,10 @@ async def stage_and_settle(
     try:
         while (chunk := await pending) is not None:
             pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
-            await repository.copy_to_stage(uow, chunk)
-            rows += len(chunk)
-            if rows % PROGRESS_EVERY_ROWS < len(chunk):
+            count, data = chunk
+            await repository.copy_to_stage(uow, data)
+            rows += count
+            if rows % PROGRESS_EVERY_ROWS < count:
                 await report_progress(uow, tenant_id, batch_id, rows, "reading")
     finally:
         if not pending.done():

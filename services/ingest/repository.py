@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 import uuid
@@ -437,11 +438,12 @@ async def create_stage(uow: UnitOfWork) -> None:
     await uow.execute(sa.text(_CREATE_STAGE))
 
 
-async def copy_to_stage(uow: UnitOfWork, records: list[tuple[Any, ...]]) -> None:
-    """COPY a chunk of verdicts into the transaction's temporary table (no RLS on temp tables)."""
+async def copy_to_stage(uow: UnitOfWork, data: bytes) -> None:
+    """COPY a chunk of verdicts (CSV in `STAGE_COLUMNS` order, `columnar.stage_csv`) into the
+    transaction's temporary table (no RLS on temp tables)."""
     raw = await uow.conn.get_raw_connection()
-    await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        "ingest_stage", records=records, columns=STAGE_COLUMNS
+    await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
+        "ingest_stage", source=io.BytesIO(data), columns=STAGE_COLUMNS, format="csv"
     )
 
 
