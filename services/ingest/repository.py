@@ -6,7 +6,7 @@ import io
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ from services.ingest.models import (
     positions,
 )
 from services.kernel.db import UnitOfWork
+from services.kernel.envelope import envelope_sql
 from services.kernel.storage import StoredObject
 
 CHUNK = 1000
@@ -484,42 +485,76 @@ class _Clock:
         self.last = now
 
 
-_NEW_FACTS = """
-    SELECT p.id::text, p.debtor_id::text, d.fiscal_code, d.name, p.revenue_type, p.year, p.act_number,
-           p.amount_cents
-    FROM ingest.positions p JOIN ingest.debtors d ON d.id = p.debtor_id
-    WHERE p.tenant_id = :tenant_id AND p.batch_id = :batch_id
-    ORDER BY p.id
-"""
+# Events of a batch are built by the database, in the envelope of `Envelope.encode`: a million-row
+# batch carries about two million facts, and encoding them in Python was a fifth of its time.
+# The keys are the fields of `contracts.PositionFact` and `contracts.ContactFact` (a test checks).
+POSITION_FACT_SQL = {
+    "position_id": "p.id::text",
+    "debtor_id": "p.debtor_id::text",
+    "fiscal_code": "d.fiscal_code",
+    "debtor_name": "d.name",
+    "revenue_type": "p.revenue_type",
+    "year": "p.year",
+    "act_number": "p.act_number",
+    "amount_cents": "p.amount_cents",
+}
+CONTACT_FACT_SQL = {
+    "debtor_id": "c.debtor_id::text",
+    "contact_id": "c.id::text",
+    "kind": "c.kind",
+    "value": "c.value",
+    "source": "c.source",
+    "found_on": "to_char(c.found_on, 'YYYY-MM-DD')",
+    "confidence": "c.confidence::int",
+    "active": "c.active",
+}
 
 
-async def new_position_chunks(
-    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, size: int
-) -> AsyncIterator[Sequence[sa.Row[Any]]]:
-    """The positions this batch registered, `size` at a time, through a server-side cursor."""
-    result = await uow.conn.stream(sa.text(_NEW_FACTS), {"tenant_id": tenant_id, "batch_id": batch_id})
-    async for part in result.partitions(size):
-        yield part
+def _chunked_events(facts: dict[str, str], key: str, order: str, source: str) -> str:
+    """INSERT of one outbox row per `:size` facts of the rows of `source`, in `order`."""
+    fact = ", ".join(f"'{name}', {expr}" for name, expr in facts.items())
+    return f"""
+        INSERT INTO ingest.outbox (message_id, tenant_id, routing_key, body)
+        SELECT message_id, :tenant_id, :routing_key, {envelope_sql("payload")}
+        FROM (
+            SELECT gen_random_uuid() AS message_id, chunk,
+                   json_build_object('batch_id', CAST(:batch_id AS text), 'chunk', chunk, 'chunks', max(chunks),
+                                     '{key}', json_agg(fact ORDER BY id)) AS payload
+            FROM (
+                SELECT id, (row_number() OVER (ORDER BY id) - 1) / :size + 1 AS chunk,
+                       (count(*) OVER () + :size - 1) / :size AS chunks, fact
+                FROM (SELECT {order} AS id, json_build_object({fact}) AS fact FROM {source}) s
+            ) f
+            GROUP BY chunk
+        ) c
+        ORDER BY chunk
+    """
 
 
+_PUBLISH_POSITIONS = _chunked_events(
+    POSITION_FACT_SQL,
+    "positions",
+    "p.id",
+    "ingest.positions p JOIN ingest.debtors d ON d.tenant_id = p.tenant_id AND d.id = p.debtor_id "
+    "WHERE p.tenant_id = :tenant_id AND p.batch_id = :batch_id",
+)
 # Only contacts this batch inserted carry its id: a datum already known keeps its first batch.
-_NEW_CONTACTS = """
-    SELECT debtor_id::text, id::text, kind, value, source, to_char(found_on, 'YYYY-MM-DD'), confidence::int,
-           active, count(*) OVER () AS total
-    FROM ingest.contacts c
-    WHERE tenant_id = :tenant_id AND batch_id = :batch_id
-    ORDER BY c.id
-"""
+_PUBLISH_CONTACTS = _chunked_events(
+    CONTACT_FACT_SQL,
+    "contacts",
+    "c.id",
+    "ingest.contacts c WHERE c.tenant_id = :tenant_id AND c.batch_id = :batch_id",
+)
 
 
-async def new_contact_chunks(
-    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, size: int
-) -> AsyncIterator[Sequence[sa.Row[Any]]]:
-    """The contacts this batch recorded, `size` at a time, through a server-side cursor; the last column
-    of each row is how many there are in all."""
-    result = await uow.conn.stream(sa.text(_NEW_CONTACTS), {"tenant_id": tenant_id, "batch_id": batch_id})
-    async for part in result.partitions(size):
-        yield part
+async def publish_batch_events(
+    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, kind: str, size: int, **envelope: Any
+) -> int:
+    """Write the `PositionsRegistered` ("positions") or `ContactsRegistered` ("contacts") events of
+    a batch to the outbox, `size` facts each, in this transaction; returns how many."""
+    statement = {"positions": _PUBLISH_POSITIONS, "contacts": _PUBLISH_CONTACTS}[kind]
+    params = {"tenant_id": tenant_id, "batch_id": str(batch_id), "size": size, **envelope}
+    return (await uow.execute(sa.text(statement), params)).rowcount
 
 
 async def list_rows(

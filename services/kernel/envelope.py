@@ -63,3 +63,35 @@ class Envelope:
             )
         except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
             raise UndecodableMessage(str(exc)) from exc
+
+
+def envelope_sql(payload: str) -> str:
+    """SQL of an outbox body: the envelope `Envelope.encode` writes, around the JSON expression
+    `payload`, for events the database builds in bulk (tens of thousands of facts per statement).
+
+    The query must provide a `message_id` column and the parameters of `envelope_params`.
+    """
+    fields = ", ".join(
+        (
+            "'message_id', message_id",
+            "'type', CAST(:envelope_type AS text)",
+            "'version', CAST(:envelope_version AS integer)",
+            "'tenant_id', CAST(:envelope_tenant_id AS text)",
+            "'correlation_id', CAST(:envelope_correlation_id AS text)",
+            "'occurred_at', CAST(:envelope_occurred_at AS text)",
+            f"'payload', {payload}",
+        )
+    )
+    return f"convert_to(json_build_object({fields})::text, 'UTF8')"
+
+
+def envelope_params(type: str, version: int, tenant_id: uuid.UUID, correlation_id: str) -> dict[str, Any]:
+    """The parameters `envelope_sql` reads, with `routing_key` for the outbox row."""
+    return {
+        "envelope_type": type,
+        "envelope_version": version,
+        "envelope_tenant_id": str(tenant_id),
+        "envelope_correlation_id": correlation_id,
+        "envelope_occurred_at": datetime.now(UTC).isoformat(),
+        "routing_key": f"{type}.v{version}",
+    }

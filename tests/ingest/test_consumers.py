@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from pathlib import Path
@@ -13,6 +14,8 @@ from services.contracts import (
     MAX_POSITIONS_PER_EVENT,
     BatchAccepted,
     BatchReceived,
+    ContactFact,
+    PositionFact,
     PositionsRegistered,
 )
 from services.ingest import repository
@@ -190,3 +193,8 @@ async def test_redelivery_is_handled_once(platform: Platform, tenant: Identity) 
 def test_samples_exist() -> None:
     assert all((FIXTURES / n).is_file() for n in SAMPLES)
     assert isinstance(FIXTURES, Path)
+
+
+def test_event_facts_built_in_sql_have_the_contract_fields() -> None:
+    assert tuple(repository.POSITION_FACT_SQL) == tuple(f.name for f in dataclasses.fields(PositionFact))
+    assert tuple(repository.CONTACT_FACT_SQL) == tuple(f.name for f in dataclasses.fields(ContactFact))
