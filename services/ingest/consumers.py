@@ -51,7 +51,7 @@ from services.kernel.storage import ObjectNotFound, ObjectStorage
 log = logging.getLogger(__name__)
 ROME = ZoneInfo("Europe/Rome")
 PROCESSOR_NAME = "ingest.processor"
-STAGE_CHUNK = 10_000
+STAGE_CHUNK = 5_000
 PROGRESS_EVERY_ROWS = 50_000
 SAMPLE_ROWS = 10
 
