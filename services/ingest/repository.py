@@ -21,6 +21,7 @@ from services.ingest.domain import (
     RowVerdict,
 )
 from services.ingest.models import (
+    access_log,
     batch_progress,
     batch_rows,
     batches,
@@ -853,3 +854,29 @@ async def get_progress(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUI
         batch_progress.c.tenant_id == tenant_id, batch_progress.c.batch_id == batch_id
     )
     return (await uow.execute(stmt)).first()
+
+
+# ---------------------------------------------------------------- access to personal data
+
+
+async def log_access(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    user_id: str,
+    action: str,
+    subject_id: uuid.UUID | None = None,
+    detail: str = "",
+) -> None:
+    """Record that `user_id` saw personal data (`action`: what, `subject_id`: batch or debtor)."""
+    values = {"tenant_id": tenant_id, "user_id": user_id, "action": action, "subject_id": subject_id}
+    await uow.execute(sa.insert(access_log).values(**values, detail=detail[:500]))
+
+
+async def access_entries(
+    uow: UnitOfWork, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
+) -> list[sa.Row[Any]]:
+    a = access_log
+    stmt = sa.select(a).where(a.c.tenant_id == tenant_id)
+    if subject_id is not None:
+        stmt = stmt.where(a.c.subject_id == subject_id)
+    return list((await uow.execute(stmt.order_by(a.c.id))).all())

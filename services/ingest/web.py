@@ -203,6 +203,10 @@ async def _load_batch(request: Request, with_rows: bool) -> tuple[Any, list[Any]
         if batch is None:
             raise NotFound("Caricamento non trovato.")
         rows = await repository.list_problem_rows(uow, ident.tenant_id, batch_id) if with_rows else []
+        # Rejected rows, or the sample rows of a file waiting for its columns, are personal data.
+        if rows or (with_rows and batch.status == "needs_mapping"):
+            await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_batch_rows", batch_id)
+            await uow.commit()
     return batch, rows
 
 
@@ -257,6 +261,10 @@ async def mapping_preview(request: Request) -> Response:
     async with request.form(max_fields=200) as form:
         choices = _choices_from_form(form, len(header))
     columns = {name: i for i, name in sorted(choices.items()) if name}
+    ident = require_role(request, *UPLOAD_ROLES)
+    async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
+        await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_mapping_preview", batch.id)
+        await uow.commit()
     mapping = ColumnMapping(columns)
     missing = mapping.missing()
     rows = []
@@ -315,7 +323,7 @@ async def api_mapping(request: Request) -> Response:
 # ---------------------------------------------------------------- error report
 
 
-async def _problem_rows(request: Request) -> tuple[Any, list[Any]]:
+async def _problem_rows(request: Request, action: str) -> tuple[Any, list[Any]]:
     ident = require_role(request, *VIEW_ROLES)
     batch_id = _batch_id(request)
     async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
@@ -329,6 +337,10 @@ async def _problem_rows(request: Request) -> tuple[Any, list[Any]]:
         ):
             rows.extend(page_rows)
             after = page_rows[-1].row_number
+        await repository.log_access(
+            uow, ident.tenant_id, ident.user_id, action, batch_id, f"{len(rows)} righe"
+        )
+        await uow.commit()
     return batch, rows
 
 
@@ -339,14 +351,14 @@ def _report_name(batch: Any, extension: str) -> str:
 
 
 async def error_report_csv(request: Request) -> Response:
-    batch, rows = await _problem_rows(request)
+    batch, rows = await _problem_rows(request, "download_errors_csv")
     body = exports.csv_report(list((batch.layout or {}).get("header", [])), rows)
     disposition = f'attachment; filename="{_report_name(batch, "csv")}"'
     return Response(body, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
 async def error_report_xlsx(request: Request) -> Response:
-    batch, rows = await _problem_rows(request)
+    batch, rows = await _problem_rows(request, "download_errors_xlsx")
     body = exports.xlsx_report(list((batch.layout or {}).get("header", [])), rows)
     disposition = f'attachment; filename="{_report_name(batch, "xlsx")}"'
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -426,6 +438,9 @@ async def api_rows(request: Request) -> Response:
         if await repository.get_batch(uow, ident.tenant_id, batch_id) is None:
             raise NotFound("Caricamento non trovato.")
         rows = await repository.list_rows(uow, ident.tenant_id, batch_id, verdict, after, limit)
+        detail = f"verdict={verdict or ''} after={after} rows={len(rows)}"
+        await repository.log_access(uow, ident.tenant_id, ident.user_id, "api_rows", batch_id, detail)
+        await uow.commit()
     next_after = rows[-1].row_number if len(rows) == limit else None
     return JSONResponse({"rows": [row_json(r) for r in rows], "next_after": next_after})
 
@@ -469,6 +484,8 @@ async def debtor_page(request: Request) -> Response:
     debtor_id = _uuid_param(request, "debtor_id", "Debitore non trovato.")
     async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
         view = await _debtor_view(uow, ident.tenant_id, debtor_id)
+        await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_debtor", debtor_id)
+        await uow.commit()
     view |= {"can_trace": ident.has_role(*TRACING_ROLES), "today": datetime.now(ROME).date()}
     return page(templates, request, "ingest_debtor.html", view, block="contacts")
 
@@ -478,6 +495,8 @@ async def api_debtor(request: Request) -> Response:
     debtor_id = _uuid_param(request, "debtor_id", "Debitore non trovato.")
     async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
         view = await _debtor_view(uow, ident.tenant_id, debtor_id)
+        await repository.log_access(uow, ident.tenant_id, ident.user_id, "api_debtor", debtor_id)
+        await uow.commit()
     debtor = view["debtor"]
     return JSONResponse(
         {
@@ -592,6 +611,9 @@ async def tracing_page(request: Request) -> Response:
     async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
         queue = await repository.tracing_queue(uow, ident.tenant_id, offset=offset)
         grades = await repository.grade_counts(uow, ident.tenant_id)
+        detail = f"offset={offset}"
+        await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_tracing_queue", None, detail)
+        await uow.commit()
     context = {
         "queue": queue,
         "grades": grades,
@@ -684,14 +706,14 @@ def tracing_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return header, [(n, c) for n, c in rows if any(x.strip() for x in c)]
 
 
-async def _cleaning_report(request: Request) -> CleaningReport:
+async def _cleaning_report(request: Request, action: str) -> CleaningReport:
     ident = require_role(request, *VIEW_ROLES)
     tid = ident.tenant_id
     async with ctx(request).db.unit_of_work(tid, correlation_var.get() or "") as uow:
         unreachable = [
             d for d in await repository.tracing_queue(uow, tid, limit=100_000) if d.grade == "none"
         ]
-        return CleaningReport(
+        report = CleaningReport(
             comune=ident.tenant_name,
             generated_on=datetime.now(ROME).date(),
             normalised_phones=await repository.normalised_phone_count(uow, tid),
@@ -701,17 +723,20 @@ async def _cleaning_report(request: Request) -> CleaningReport:
             traced=await repository.traced_contacts(uow, tid),
             unreachable=unreachable,
         )
+        await repository.log_access(uow, tid, ident.user_id, action)
+        await uow.commit()
+    return report
 
 
 async def cleaning_report_pdf(request: Request) -> Response:
-    report = await _cleaning_report(request)
+    report = await _cleaning_report(request, "download_cleaning_pdf")
     body = await asyncio.to_thread(exports.cleaning_pdf, report)
     headers = {"Content-Disposition": 'attachment; filename="bonifica-dati.pdf"'}
     return Response(body, media_type="application/pdf", headers=headers)
 
 
 async def cleaning_report_xlsx(request: Request) -> Response:
-    report = await _cleaning_report(request)
+    report = await _cleaning_report(request, "download_cleaning_xlsx")
     body = await asyncio.to_thread(exports.cleaning_xlsx, report)
     headers = {"Content-Disposition": 'attachment; filename="bonifica-dati.xlsx"'}
     media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
