@@ -6,7 +6,7 @@ The bulk tables (batch_rows, positions, contacts) have no foreign keys: see migr
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from services.kernel.db import inbox_table, outbox_table
+from services.kernel.db import access_log_table, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="ingest")
 
@@ -153,14 +153,4 @@ batch_progress = sa.Table(
 )
 
 # Who looked at personal data (batch rows, error reports, debtors, the tracing queue, cleaning reports).
-access_log = sa.Table(
-    "access_log",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("tenant_id", sa.Uuid, nullable=False),
-    sa.Column("user_id", sa.Text, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),
-    sa.Column("subject_id", sa.Uuid),
-    sa.Column("detail", sa.Text, nullable=False, server_default=""),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-)
+access_log = access_log_table(metadata)

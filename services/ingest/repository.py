@@ -30,6 +30,7 @@ from services.ingest.models import (
     mappings,
     positions,
 )
+from services.kernel import db
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import envelope_sql
 from services.kernel.storage import StoredObject
@@ -868,15 +869,10 @@ async def log_access(
     detail: str = "",
 ) -> None:
     """Record that `user_id` saw personal data (`action`: what, `subject_id`: batch or debtor)."""
-    values = {"tenant_id": tenant_id, "user_id": user_id, "action": action, "subject_id": subject_id}
-    await uow.execute(sa.insert(access_log).values(**values, detail=detail[:500]))
+    await db.log_access(uow, access_log, tenant_id, user_id, action, subject_id, detail)
 
 
 async def access_entries(
     uow: UnitOfWork, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
 ) -> list[sa.Row[Any]]:
-    a = access_log
-    stmt = sa.select(a).where(a.c.tenant_id == tenant_id)
-    if subject_id is not None:
-        stmt = stmt.where(a.c.subject_id == subject_id)
-    return list((await uow.execute(stmt.order_by(a.c.id))).all())
+    return await db.access_entries(uow, access_log, tenant_id, subject_id)

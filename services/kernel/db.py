@@ -32,6 +32,44 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+def access_log_table(metadata: sa.MetaData) -> sa.Table:
+    """Who saw personal data: `action` says what, `subject_id` which record (`migrate.create_access_log`)."""
+    return sa.Table(
+        "access_log",
+        metadata,
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("tenant_id", sa.Uuid, nullable=False),
+        sa.Column("user_id", sa.Text, nullable=False),
+        sa.Column("action", sa.Text, nullable=False),
+        sa.Column("subject_id", sa.Uuid),
+        sa.Column("detail", sa.Text, nullable=False, server_default=""),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+
+
+async def log_access(
+    uow: UnitOfWork,
+    table: sa.Table,
+    tenant_id: uuid.UUID,
+    user_id: str,
+    action: str,
+    subject_id: uuid.UUID | None = None,
+    detail: str = "",
+) -> None:
+    """Record in `table` (an `access_log_table`) that `user_id` saw personal data."""
+    values = {"tenant_id": tenant_id, "user_id": user_id, "action": action, "subject_id": subject_id}
+    await uow.execute(sa.insert(table).values(**values, detail=detail[:500]))
+
+
+async def access_entries(
+    uow: UnitOfWork, table: sa.Table, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
+) -> list[sa.Row[Any]]:
+    stmt = sa.select(table).where(table.c.tenant_id == tenant_id)
+    if subject_id is not None:
+        stmt = stmt.where(table.c.subject_id == subject_id)
+    return list((await uow.execute(stmt.order_by(table.c.id))).all())
+
+
 def inbox_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
         "inbox",

@@ -90,6 +90,43 @@ def create_messaging_tables(schema: str) -> None:
         op.execute(statement)
 
 
+def create_access_log(schema: str) -> None:
+    """An append-only log of who saw personal data (`db.access_log_table`), with its RLS.
+
+    Frozen like a migration: change it only by adding new functions for new migrations.
+    """
+    op = context_op()
+    op.create_table(
+        "access_log",
+        sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("tenant_id", sa.Uuid, nullable=False),
+        sa.Column("user_id", sa.Text, nullable=False),
+        sa.Column("action", sa.Text, nullable=False),
+        sa.Column("subject_id", sa.Uuid),
+        sa.Column("detail", sa.Text, nullable=False, server_default=""),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema=schema,
+    )
+    op.create_index("access_log_subject", "access_log", ["tenant_id", "subject_id", "at"], schema=schema)
+    for statement in tenant_rls(schema, "access_log"):
+        op.execute(statement)
+    # Append-only even for the application role, which is granted UPDATE/DELETE on every table.
+    op.execute(
+        f"""CREATE FUNCTION {schema}.access_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'access_log is append-only'; END $$"""
+    )
+    op.execute(
+        f"""CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE ON {schema}.access_log
+            FOR EACH ROW EXECUTE FUNCTION {schema}.access_log_append_only()"""
+    )
+
+
+def drop_access_log(schema: str) -> None:
+    op = context_op()
+    op.drop_table("access_log", schema=schema)
+    op.execute(f"DROP FUNCTION {schema}.access_log_append_only()")
+
+
 def context_op() -> Any:
     from alembic import op
 

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from services.kernel.db import inbox_table, outbox_table
+from services.kernel.db import access_log_table, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="payments")
 
@@ -41,3 +41,6 @@ payments = sa.Table(
         ["tenant_id", "position_id"], ["payments.positions.tenant_id", "payments.positions.id"]
     ),
 )
+
+# Who looked at personal data (searches by taxpayer, position pages).
+access_log = access_log_table(metadata)

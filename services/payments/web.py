@@ -54,6 +54,10 @@ async def search(request: Request) -> Response:
         rows = await repository.search_positions(
             uow, ident.tenant_id, query, PAGE_SIZE + 1, (page_no - 1) * PAGE_SIZE
         )
+        if rows:
+            detail = f"q={query} page={page_no}"
+            await repository.log_access(uow, ident.tenant_id, ident.user_id, "search_positions", None, detail)
+            await uow.commit()
     context = {"q": query, "rows": rows[:PAGE_SIZE], "page_no": page_no, "has_next": len(rows) > PAGE_SIZE}
     return page(templates, request, "search.html", context, block="results")
 
@@ -66,6 +70,8 @@ async def position_page(request: Request) -> Response:
         if position is None:
             raise NotFound()
         history = await repository.payments_of(uow, ident.tenant_id, position_id)
+        await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_position", position_id)
+        await uow.commit()
     context = {
         "position": position,
         "history": history,

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.kernel.identity import Identity
+from services.payments import repository
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import fact, position, scalar, seed
@@ -50,6 +51,28 @@ async def test_search_and_position_page(platform: Platform, tenant: Identity) ->
     assert page.status_code == 200
     assert "€ 1.234,56" in page.text
     assert "Nessun pagamento registrato." in page.text
+
+
+@pytest.mark.asyncio
+async def test_searches_and_position_pages_are_logged(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    f = fact(123_456, name="GIALLI PIERO", fiscal_code="GLLPRI60C10L219K")
+    await seed(platform, tenant.tenant_id, f)
+    async with service_client(platform, "payments", tenant) as client:
+        await client.get(f"{base(tenant)}/", params={"q": "NESSUNO"})
+        await client.get(f"{base(tenant)}/", params={"q": "GLLPRI"})
+        await client.get(f"{base(tenant)}/positions/{f.position_id}")
+    async with platform.databases["payments"].unit_of_work(tenant.tenant_id) as uow:
+        logged = await repository.access_entries(uow, tenant.tenant_id)
+    async with platform.databases["payments"].unit_of_work(other_tenant.tenant_id) as uow:
+        assert await repository.access_entries(uow, other_tenant.tenant_id) == []
+    # A search that found nobody showed no personal data.
+    assert [(e.action, e.subject_id, e.user_id) for e in logged] == [
+        ("search_positions", None, tenant.user_id),
+        ("view_position", uuid.UUID(f.position_id), tenant.user_id),
+    ]
+    assert logged[0].detail == "q=GLLPRI page=1"
 
 
 @pytest.mark.asyncio
