@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from services.kernel.db import inbox_table, outbox_table
+from services.kernel.db import access_log_table, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="reporting")
 
@@ -104,3 +104,6 @@ settings = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
     sa.Column("updated_by", sa.Text, nullable=False, server_default=""),
 )
+
+# Who downloaded a relazione (it lists every debtor).
+access_log = access_log_table(metadata)

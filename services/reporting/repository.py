@@ -11,9 +11,19 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contracts import PositionFact
+from services.kernel import db
 from services.kernel.db import UnitOfWork
 from services.reporting import domain
-from services.reporting.models import batches, outcomes, payments, positions, reports, settings, tenant_totals
+from services.reporting.models import (
+    access_log,
+    batches,
+    outcomes,
+    payments,
+    positions,
+    reports,
+    settings,
+    tenant_totals,
+)
 
 COUNTERS = ("assigned_cents", "collected_cents", "positions", "outcomes", "payments")
 
@@ -289,3 +299,16 @@ async def get_report(uow: UnitOfWork, tenant_id: uuid.UUID, report_id: uuid.UUID
     stmt = sa.select(reports).where(reports.c.tenant_id == tenant_id, reports.c.id == report_id)
     row = (await uow.execute(stmt)).first()
     return None if row is None else _record(row)
+
+
+async def log_access(
+    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, action: str, subject_id: uuid.UUID | None = None
+) -> None:
+    """Record that `user_id` saw personal data (`action`: what, `subject_id`: the report)."""
+    await db.log_access(uow, access_log, tenant_id, user_id, action, subject_id)
+
+
+async def access_entries(
+    uow: UnitOfWork, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
+) -> list[sa.Row[Any]]:
+    return await db.access_entries(uow, access_log, tenant_id, subject_id)

@@ -6,6 +6,7 @@ import pytest
 from services.kernel.identity import Identity
 from services.platform import Platform
 from services.reporting import domain
+from services.reporting import repository as repo
 from tests.conftest import service_client
 from tests.reporting.helpers import deliver, fact, paid, registered
 from tests.support import make_identity
@@ -78,6 +79,11 @@ async def test_generate_download_and_verify_report(platform: Platform, tenant: I
     for cents in (173_456, 33_457, 139_999, 1_171):
         assert domain.format_cents(cents).encode() in body
     assert b"VRDLGI70B02F205X" in body
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        logged = await repo.access_entries(uow, tenant.tenant_id)
+    assert [(e.action, str(e.subject_id), e.user_id) for e in logged] == [
+        ("download_relazione", report["id"], tenant.user_id)
+    ]
 
     head = await platform.storage.head(tenant.tenant_id, report["object_key"])
     assert (head.sha256, head.size) == (report["sha256"], report["size"])
