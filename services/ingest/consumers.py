@@ -216,10 +216,20 @@ def verdict_chunks(
         for data_line, data_cells in judge.admit(line, cells):
             chunk.append((next(numbered), data_line, data_cells))
         if len(chunk) >= STAGE_CHUNK:
-            yield len(chunk), columnar.stage_csv(columnar.stage_frame(judge, chunk))
+            yield len(chunk), stage_chunk(judge, chunk)
             chunk = []
     if chunk:
-        yield len(chunk), columnar.stage_csv(columnar.stage_frame(judge, chunk))
+        yield len(chunk), stage_chunk(judge, chunk)
+
+
+def stage_chunk(judge: RowJudge, chunk: list[tuple[int, int, list[str]]]) -> bytes:
+    data = columnar.stage_csv(columnar.stage_frame(judge, chunk))
+    if b"\x00" in data:  # PostgreSQL text cannot hold it: the file is not a text file there
+        line = next(line for _, line, cells in chunk if any("\x00" in c for c in cells))
+        raise UnreadableFile(
+            f"Riga {line}: il file contiene un carattere nullo (NUL), che non può stare in un file di testo."
+        )
+    return data
 
 
 async def stage_and_settle(

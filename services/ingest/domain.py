@@ -315,7 +315,8 @@ def parse_year(text: str, current_year: int) -> int:
     value = text.strip()
     if value.endswith(".0"):
         value = value[:-2]
-    if not value.isdigit() or len(value) != 4:
+    # ASCII digits only: str.isdigit() also admits "²" and other digits int() refuses.
+    if not (len(value) == 4 and value.isascii() and value.isdigit()):
         raise CellError("year", f"Anno di riferimento non valido: «{text.strip()}».")
     year = int(value)
     if not MIN_YEAR <= year <= current_year:
@@ -455,8 +456,9 @@ def is_totals(cells: Sequence[str], mapping: ColumnMapping) -> bool:
 # ---------------------------------------------------------------- contacts and warnings
 
 _PHONE_JUNK = re.compile(r"[\s./()-]")
-_MOBILE = re.compile(r"^(?:\+39|0039)?(3\d{8,9})$")
-_LANDLINE = re.compile(r"^(?:\+39|0039)?(0\d{5,10})$")  # Italian fixed lines: 6 to 11 digits from 0
+# ASCII digits: `\d` would let "３３３…" through as an E.164 number.
+_MOBILE = re.compile(r"^(?:\+39|0039)?(3[0-9]{8,9})$")
+_LANDLINE = re.compile(r"^(?:\+39|0039)?(0[0-9]{5,10})$")  # Italian fixed lines: 6 to 11 digits from 0
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 _DATE_IT = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _DATE_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")

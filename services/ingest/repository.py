@@ -370,7 +370,9 @@ _SETTLE = f"""
 # become), which spares a million-row UPDATE; debtors known before are regraded by `clean_batch`.
 # The name is the one on the debtor's first row: one sort by (fiscal code, row) serves the window
 # and DISTINCT ON (an ordered array_agg per debtor cost a third of this statement).
+# The ids of the debtors this batch creates go to a temporary table (see NEW_DEBTOR).
 _REGISTER_DEBTORS = f"""
+    WITH created AS (
     INSERT INTO ingest.debtors (id, tenant_id, fiscal_code, name, grade, graded_at)
     SELECT {UUID7}, :tenant_id, fiscal_code, name,
            CASE WHEN has_phone THEN 'phone' WHEN has_address THEN 'address' ELSE 'none' END, now()
@@ -385,12 +387,16 @@ _REGISTER_DEBTORS = f"""
     ) first_rows
     ORDER BY fiscal_code
     ON CONFLICT ON CONSTRAINT debtors_tenant_fiscal_code DO NOTHING
+    RETURNING id
+    )
+    INSERT INTO ingest_new_debtors SELECT id FROM created
 """
-# Debtors created by this transaction (created_at is its start) have no positions or contacts yet,
-# and the accepted rows of a batch have distinct credit keys: their rows need no ON CONFLICT, whose
-# speculative insertion cost more than half again as much per row. Known debtors keep it.
-NEW_DEBTOR = "d.created_at = now()"
-KNOWN_DEBTOR = "d.created_at <> now()"  # also one a concurrent, later transaction created first
+# Debtors this batch created have no positions or contacts yet, and the accepted rows of a batch
+# have distinct credit keys: their rows need no ON CONFLICT, whose speculative insertion cost more
+# than half again as much per row. Every other debtor (known before, or created meanwhile by a
+# concurrent batch) keeps it.
+NEW_DEBTOR = "EXISTS (SELECT 1 FROM ingest_new_debtors n WHERE n.id = d.id)"
+KNOWN_DEBTOR = "NOT EXISTS (SELECT 1 FROM ingest_new_debtors n WHERE n.id = d.id)"
 _REGISTER_POSITIONS = f"""
     INSERT INTO ingest.positions
         (id, tenant_id, debtor_id, batch_id, revenue_type, year, act_number, amount_cents)
@@ -448,6 +454,7 @@ def stage_record(v: RowVerdict) -> tuple[Any, ...]:
 
 async def create_stage(uow: UnitOfWork) -> None:
     await uow.execute(sa.text(_CREATE_STAGE))
+    await uow.execute(sa.text("CREATE TEMP TABLE ingest_new_debtors (id uuid NOT NULL) ON COMMIT DROP"))
 
 
 async def copy_to_stage(uow: UnitOfWork, data: bytes) -> None:
@@ -474,6 +481,7 @@ async def settle_stage(
     await uow.execute(sa.text(_SETTLE), {**params, **reasons})
     clock.lap("batch_rows")
     new_debtors = (await uow.execute(sa.text(_REGISTER_DEBTORS), params)).rowcount
+    await uow.execute(sa.text("ANALYZE ingest_new_debtors"))  # a temporary table has no statistics else
     clock.lap("debtors")
     summary = {k: int(v) for k, v in (await uow.execute(sa.text(_SUMMARY), params)).mappings().one().items()}
     rejected = {r.reason: int(r.n) for r in await uow.execute(sa.text(_REJECTED), params)}
@@ -531,7 +539,7 @@ def _chunked_events(facts: dict[str, str], key: str, order: str, source: str) ->
         SELECT message_id, :tenant_id, :routing_key, {envelope_sql("payload")}
         FROM (
             SELECT gen_random_uuid() AS message_id, chunk,
-                   json_build_object('batch_id', CAST(:batch_id AS text), 'chunk', chunk,
+                   json_build_object('batch_id', CAST(:batch_id AS uuid), 'chunk', chunk,
                                      'chunks', count(*) OVER (), '{key}', facts) AS payload
             FROM (
                 SELECT chunk, json_agg(fact ORDER BY id) AS facts
@@ -568,7 +576,7 @@ async def publish_batch_events(
     """Write the `PositionsRegistered` ("positions") or `ContactsRegistered` ("contacts") events of
     a batch to the outbox, `size` facts each, in this transaction; returns how many."""
     statement = {"positions": _PUBLISH_POSITIONS, "contacts": _PUBLISH_CONTACTS}[kind]
-    params = {"tenant_id": tenant_id, "batch_id": str(batch_id), "size": size, **envelope}
+    params = {"tenant_id": tenant_id, "batch_id": batch_id, "size": size, **envelope}
     return (await uow.execute(sa.text(statement), params)).rowcount
 
 

@@ -109,6 +109,24 @@ async def test_a_bad_line_after_thousands_of_good_rows_commits_nothing(
 
 
 @pytest.mark.asyncio
+async def test_a_nul_character_far_into_the_file_fails_it_with_its_line(
+    platform: Platform, tenant: Identity
+) -> None:
+    tid = tenant.tenant_id
+    good = "".join(f"00000010215;ALFA;IMU;2024;A/{n};{n + 1},00\n" for n in range(12_000))
+    data = HEADER_ONLY + good.encode() + b"00000010215;AL\x00FA;IMU;2024;B/1;5,00\n"
+    envelope = await store_batch(platform, tid, data, "nul.csv")
+
+    await process(platform, envelope)
+
+    row = await batch(platform, tid, uuid.UUID(envelope.payload["batch_id"]))
+    assert (row.status, row.data_rows) == ("failed", 0)
+    assert "Riga 12003" in row.error and "NUL" in row.error
+    for table in (batch_rows, positions, debtors):
+        assert await table_count(platform, tid, table) == 0
+
+
+@pytest.mark.asyncio
 async def test_warnings_are_recorded_per_row(platform: Platform, tenant: Identity) -> None:
     tid = tenant.tenant_id
     data = (
