@@ -16,6 +16,7 @@ from services.ingest.domain import (
     ADDRESS_GRADE_CONFIDENCE,
     CONFLICT_REASON,
     DUPLICATE_REASON,
+    REGISTERED_CONFLICT_REASON,
     ContactDatum,
     Credit,
     RowVerdict,
@@ -411,6 +412,15 @@ _REGISTER_KNOWN_POSITIONS = (
     _REGISTER_POSITIONS.format(debtors=KNOWN_DEBTOR)
     + " ON CONFLICT ON CONSTRAINT positions_credit_key DO NOTHING"
 )
+# A credit registered by an earlier batch that comes back with another amount is not silently kept
+# at the old amount: the row is held back as a conflict (with its cells, for the error report).
+_REGISTERED_CONFLICTS = """
+    UPDATE ingest_stage s SET verdict = 'conflict', field = 'amount', reason_it = :reason
+    FROM ingest.positions p JOIN ingest.debtors d ON d.tenant_id = p.tenant_id AND d.id = p.debtor_id
+    WHERE s.verdict = 'accepted' AND p.tenant_id = :tenant_id AND d.tenant_id = :tenant_id
+      AND d.fiscal_code = s.fiscal_code AND p.revenue_type = s.revenue_type AND p.year = s.year
+      AND p.act_number = s.act_number AND p.amount_cents <> s.amount_cents
+"""
 _SUMMARY = """
     SELECT count(*) AS data_rows,
            count(*) FILTER (WHERE verdict = 'accepted') AS accepted,
@@ -478,6 +488,11 @@ async def settle_stage(
     clock = _Clock()
     # Sorting a million rows for the window functions should not spill to disk.
     await uow.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+    await uow.execute(sa.text("ANALYZE ingest_stage"))
+    await uow.execute(
+        sa.text(_REGISTERED_CONFLICTS), {"tenant_id": tenant_id, "reason": REGISTERED_CONFLICT_REASON}
+    )
+    clock.lap("registered_conflicts")
     await uow.execute(sa.text(_SETTLE), {**params, **reasons})
     clock.lap("batch_rows")
     new_debtors = (await uow.execute(sa.text(_REGISTER_DEBTORS), params)).rowcount

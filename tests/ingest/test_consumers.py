@@ -105,6 +105,28 @@ def _big_csv(rows: int) -> bytes:
 
 
 @pytest.mark.asyncio
+async def test_a_registered_credit_sent_again_with_another_amount_is_held_back(
+    platform: Platform, tenant: Identity
+) -> None:
+    tid = tenant.tenant_id
+    await process(platform, await store_batch(platform, tid, _big_csv(3), "a.csv"))
+    changed = _big_csv(4).replace(b"A/1;2,00", b"A/1;2,50")
+
+    envelope = await store_batch(platform, tid, changed, "b.csv")
+    await process(platform, envelope)
+
+    batch_id = uuid.UUID(envelope.payload["batch_id"])
+    row = await batch(platform, tid, batch_id)
+    assert (row.accepted, row.conflicts, row.registered) == (3, 1, 1)
+    async with platform.databases["ingest"].unit_of_work(tid) as uow:
+        assert await repository.position_totals(uow, tid) == (4, 100 + 200 + 300 + 400)
+        [held] = await repository.list_rows(uow, tid, batch_id, "conflict")
+    assert (held.row_number, held.field, held.amount_cents) == (2, "amount", 250)
+    assert "già registrato" in held.reason_it
+    assert held.cells == ["00000010215", "IMU", "2024", "A/1", "2,50"]
+
+
+@pytest.mark.asyncio
 async def test_more_than_500_positions_are_split(platform: Platform, tenant: Identity) -> None:
     tid = tenant.tenant_id
     await process(platform, await store_batch(platform, tid, _big_csv(1201), "grande.csv"))
