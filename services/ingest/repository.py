@@ -488,10 +488,11 @@ async def settle_stage(
     clock = _Clock()
     # Sorting a million rows for the window functions should not spill to disk.
     await uow.execute(sa.text("SET LOCAL work_mem = '256MB'"))
-    await uow.execute(sa.text("ANALYZE ingest_stage"))
-    await uow.execute(
-        sa.text(_REGISTERED_CONFLICTS), {"tenant_id": tenant_id, "reason": REGISTERED_CONFLICT_REASON}
-    )
+    any_position = sa.text("SELECT EXISTS (SELECT 1 FROM ingest.positions WHERE tenant_id = :tenant_id)")
+    if (await uow.execute(any_position, params)).scalar_one():
+        await uow.execute(sa.text("ANALYZE ingest_stage"))  # a temporary table has no statistics else
+        conflicts = {"tenant_id": tenant_id, "reason": REGISTERED_CONFLICT_REASON}
+        await uow.execute(sa.text(_REGISTERED_CONFLICTS), conflicts)
     clock.lap("registered_conflicts")
     await uow.execute(sa.text(_SETTLE), {**params, **reasons})
     clock.lap("batch_rows")
