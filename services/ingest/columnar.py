@@ -90,9 +90,7 @@ def stage_frame(judge: RowJudge, rows: Sequence[tuple[int, int, list[str]]]) -> 
     """The stage records of numbered data rows (row number, line, cells), as `records_frame` would
     give them from the one-row rules, in row order."""
     cells = [c for _, _, c in rows]
-    judged = _frame(judge.mapping, cells).lazy()
-    for stage in _stages(judge.mapping, judge.current_year, judge.today):
-        judged = judged.with_columns(stage)
+    judged = _judged(judge, cells)
     width = len(cells[0])
     uniform = all(len(c) == width for c in cells)
     numbers = pl.DataFrame(
@@ -128,13 +126,17 @@ def stage_csv(frame: pl.DataFrame) -> bytes:
     return frame.write_csv(include_header=False, quote_style="non_numeric").encode()
 
 
-def column_verdicts(judge: RowJudge, rows: Sequence[list[str]]) -> tuple[list[bool], list[tuple[Any, ...]]]:
-    """For each row: whether the column rules accept it, and its values in `_OUT` order."""
+def accepted_by_columns(judge: RowJudge, rows: Sequence[list[str]]) -> list[bool]:
+    """For each row, whether the column rules accept it themselves (the rest is handed back)."""
+    return _judged(judge, rows).select("ok").collect().get_column("ok").to_list()
+
+
+def _judged(judge: RowJudge, rows: Sequence[list[str]]) -> pl.LazyFrame:
+    """The frame of `rows` with every stage of the rules applied (`ok` and the `_OUT` columns)."""
     judged = _frame(judge.mapping, rows).lazy()
     for stage in _stages(judge.mapping, judge.current_year, judge.today):
         judged = judged.with_columns(stage)
-    result = judged.select("ok", *_OUT).collect()
-    return result.get_column("ok").to_list(), result.select(_OUT).rows()
+    return judged
 
 
 def _frame(mapping: ColumnMapping, rows: Sequence[list[str]]) -> pl.DataFrame:

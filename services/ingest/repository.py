@@ -884,19 +884,4 @@ async def get_progress(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUI
 # ---------------------------------------------------------------- access to personal data
 
 
-async def log_access(
-    uow: UnitOfWork,
-    tenant_id: uuid.UUID,
-    user_id: str,
-    action: str,
-    subject_id: uuid.UUID | None = None,
-    detail: str = "",
-) -> None:
-    """Record that `user_id` saw personal data (`action`: what, `subject_id`: batch or debtor)."""
-    await db.log_access(uow, access_log, tenant_id, user_id, action, subject_id, detail)
-
-
-async def access_entries(
-    uow: UnitOfWork, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
-) -> list[sa.Row[Any]]:
-    return await db.access_entries(uow, access_log, tenant_id, subject_id)
+access = db.AccessLog(access_log)

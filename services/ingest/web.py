@@ -205,7 +205,7 @@ async def _load_batch(request: Request, with_rows: bool) -> tuple[Any, list[Any]
         rows = await repository.list_problem_rows(uow, ident.tenant_id, batch_id) if with_rows else []
         # Rejected rows, or the sample rows of a file waiting for its columns, are personal data.
         if rows or (with_rows and batch.status == "needs_mapping"):
-            await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_batch_rows", batch_id)
+            await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_batch_rows", batch_id)
             await uow.commit()
     return batch, rows
 
@@ -263,7 +263,7 @@ async def mapping_preview(request: Request) -> Response:
     columns = {name: i for i, name in sorted(choices.items()) if name}
     ident = require_role(request, *UPLOAD_ROLES)
     async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
-        await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_mapping_preview", batch.id)
+        await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_mapping_preview", batch.id)
         await uow.commit()
     mapping = ColumnMapping(columns)
     missing = mapping.missing()
@@ -337,7 +337,7 @@ async def _problem_rows(request: Request, action: str) -> tuple[Any, list[Any]]:
         ):
             rows.extend(page_rows)
             after = page_rows[-1].row_number
-        await repository.log_access(
+        await repository.access.record(
             uow, ident.tenant_id, ident.user_id, action, batch_id, f"{len(rows)} righe"
         )
         await uow.commit()
@@ -439,7 +439,7 @@ async def api_rows(request: Request) -> Response:
             raise NotFound("Caricamento non trovato.")
         rows = await repository.list_rows(uow, ident.tenant_id, batch_id, verdict, after, limit)
         detail = f"verdict={verdict or ''} after={after} rows={len(rows)}"
-        await repository.log_access(uow, ident.tenant_id, ident.user_id, "api_rows", batch_id, detail)
+        await repository.access.record(uow, ident.tenant_id, ident.user_id, "api_rows", batch_id, detail)
         await uow.commit()
     next_after = rows[-1].row_number if len(rows) == limit else None
     return JSONResponse({"rows": [row_json(r) for r in rows], "next_after": next_after})
@@ -484,7 +484,7 @@ async def debtor_page(request: Request) -> Response:
     debtor_id = _uuid_param(request, "debtor_id", "Debitore non trovato.")
     async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
         view = await _debtor_view(uow, ident.tenant_id, debtor_id)
-        await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_debtor", debtor_id)
+        await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_debtor", debtor_id)
         await uow.commit()
     view |= {"can_trace": ident.has_role(*TRACING_ROLES), "today": datetime.now(ROME).date()}
     return page(templates, request, "ingest_debtor.html", view, block="contacts")
@@ -495,7 +495,7 @@ async def api_debtor(request: Request) -> Response:
     debtor_id = _uuid_param(request, "debtor_id", "Debitore non trovato.")
     async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
         view = await _debtor_view(uow, ident.tenant_id, debtor_id)
-        await repository.log_access(uow, ident.tenant_id, ident.user_id, "api_debtor", debtor_id)
+        await repository.access.record(uow, ident.tenant_id, ident.user_id, "api_debtor", debtor_id)
         await uow.commit()
     debtor = view["debtor"]
     return JSONResponse(
@@ -612,7 +612,9 @@ async def tracing_page(request: Request) -> Response:
         queue = await repository.tracing_queue(uow, ident.tenant_id, offset=offset)
         grades = await repository.grade_counts(uow, ident.tenant_id)
         detail = f"offset={offset}"
-        await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_tracing_queue", None, detail)
+        await repository.access.record(
+            uow, ident.tenant_id, ident.user_id, "view_tracing_queue", None, detail
+        )
         await uow.commit()
     context = {
         "queue": queue,
@@ -723,7 +725,7 @@ async def _cleaning_report(request: Request, action: str) -> CleaningReport:
             traced=await repository.traced_contacts(uow, tid),
             unreachable=unreachable,
         )
-        await repository.log_access(uow, tid, ident.user_id, action)
+        await repository.access.record(uow, tid, ident.user_id, action)
         await uow.commit()
     return report
 

@@ -47,27 +47,33 @@ def access_log_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-async def log_access(
-    uow: UnitOfWork,
-    table: sa.Table,
-    tenant_id: uuid.UUID,
-    user_id: str,
-    action: str,
-    subject_id: uuid.UUID | None = None,
-    detail: str = "",
-) -> None:
-    """Record in `table` (an `access_log_table`) that `user_id` saw personal data."""
-    values = {"tenant_id": tenant_id, "user_id": user_id, "action": action, "subject_id": subject_id}
-    await uow.execute(sa.insert(table).values(**values, detail=detail[:500]))
+class AccessLog:
+    """Writes and reads one service's `access_log_table`: who saw which personal data."""
 
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
 
-async def access_entries(
-    uow: UnitOfWork, table: sa.Table, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
-) -> list[sa.Row[Any]]:
-    stmt = sa.select(table).where(table.c.tenant_id == tenant_id)
-    if subject_id is not None:
-        stmt = stmt.where(table.c.subject_id == subject_id)
-    return list((await uow.execute(stmt.order_by(table.c.id))).all())
+    async def record(
+        self,
+        uow: UnitOfWork,
+        tenant_id: uuid.UUID,
+        user_id: str,
+        action: str,
+        subject_id: uuid.UUID | None = None,
+        detail: str = "",
+    ) -> None:
+        """`user_id` saw personal data: `action` says what, `subject_id` which record."""
+        values = {"tenant_id": tenant_id, "user_id": user_id, "action": action, "subject_id": subject_id}
+        await uow.execute(sa.insert(self.table).values(**values, detail=detail[:500]))
+
+    async def entries(
+        self, uow: UnitOfWork, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
+    ) -> list[sa.Row[Any]]:
+        t = self.table
+        stmt = sa.select(t).where(t.c.tenant_id == tenant_id)
+        if subject_id is not None:
+            stmt = stmt.where(t.c.subject_id == subject_id)
+        return list((await uow.execute(stmt.order_by(t.c.id))).all())
 
 
 def inbox_table(metadata: sa.MetaData) -> sa.Table:

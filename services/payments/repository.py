@@ -144,19 +144,4 @@ async def payment_by_key(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency_key:
     return (await uow.execute(stmt)).first()
 
 
-async def log_access(
-    uow: UnitOfWork,
-    tenant_id: uuid.UUID,
-    user_id: str,
-    action: str,
-    subject_id: uuid.UUID | None = None,
-    detail: str = "",
-) -> None:
-    """Record that `user_id` saw personal data (`action`: what, `subject_id`: the position)."""
-    await db.log_access(uow, access_log, tenant_id, user_id, action, subject_id, detail)
-
-
-async def access_entries(
-    uow: UnitOfWork, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
-) -> list[Row]:
-    return await db.access_entries(uow, access_log, tenant_id, subject_id)
+access = db.AccessLog(access_log)

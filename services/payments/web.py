@@ -56,7 +56,9 @@ async def search(request: Request) -> Response:
         )
         if rows:
             detail = f"q={query} page={page_no}"
-            await repository.log_access(uow, ident.tenant_id, ident.user_id, "search_positions", None, detail)
+            await repository.access.record(
+                uow, ident.tenant_id, ident.user_id, "search_positions", None, detail
+            )
             await uow.commit()
     context = {"q": query, "rows": rows[:PAGE_SIZE], "page_no": page_no, "has_next": len(rows) > PAGE_SIZE}
     return page(templates, request, "search.html", context, block="results")
@@ -70,7 +72,7 @@ async def position_page(request: Request) -> Response:
         if position is None:
             raise NotFound()
         history = await repository.payments_of(uow, ident.tenant_id, position_id)
-        await repository.log_access(uow, ident.tenant_id, ident.user_id, "view_position", position_id)
+        await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_position", position_id)
         await uow.commit()
     context = {
         "position": position,

@@ -301,14 +301,4 @@ async def get_report(uow: UnitOfWork, tenant_id: uuid.UUID, report_id: uuid.UUID
     return None if row is None else _record(row)
 
 
-async def log_access(
-    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, action: str, subject_id: uuid.UUID | None = None
-) -> None:
-    """Record that `user_id` saw personal data (`action`: what, `subject_id`: the report)."""
-    await db.log_access(uow, access_log, tenant_id, user_id, action, subject_id)
-
-
-async def access_entries(
-    uow: UnitOfWork, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
-) -> list[sa.Row[Any]]:
-    return await db.access_entries(uow, access_log, tenant_id, subject_id)
+access = db.AccessLog(access_log)

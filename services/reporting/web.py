@@ -155,7 +155,7 @@ async def download_report(request: Request) -> Response:
         log.error("stored report does not match its record", extra={"fields": {"report_id": str(record.id)}})
         raise StoredReportCorrupted()
     async with _uow(request) as uow:
-        await repo.log_access(uow, tenant, identity(request).user_id, "download_relazione", record.id)
+        await repo.access.record(uow, tenant, identity(request).user_id, "download_relazione", record.id)
         await uow.commit()
     stamp = record.generated_at.astimezone(domain.ROME).strftime("%Y%m%d-%H%M")
     headers = {

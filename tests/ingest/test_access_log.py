@@ -17,7 +17,7 @@ from tests.ingest.test_web import base, upload_and_process
 
 async def entries(platform: Platform, tenant_id: uuid.UUID) -> list[sa.Row]:  # type: ignore[type-arg]
     async with platform.databases["ingest"].unit_of_work(tenant_id) as uow:
-        return await repository.access_entries(uow, tenant_id)
+        return await repository.access.entries(uow, tenant_id)
 
 
 @pytest.mark.asyncio
@@ -66,7 +66,7 @@ async def test_a_page_without_personal_data_is_not_logged(platform: Platform, te
 @pytest.mark.asyncio
 async def test_the_access_log_is_append_only(platform: Platform, tenant: Identity) -> None:
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        await repository.log_access(uow, tenant.tenant_id, "someone", "view_debtor", uuid.uuid4())
+        await repository.access.record(uow, tenant.tenant_id, "someone", "view_debtor", uuid.uuid4())
         await uow.commit()
     for statement in ("UPDATE ingest.access_log SET user_id = 'nobody'", "DELETE FROM ingest.access_log"):
         with pytest.raises(DBAPIError, match="append-only"):

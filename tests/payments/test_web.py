@@ -64,9 +64,9 @@ async def test_searches_and_position_pages_are_logged(
         await client.get(f"{base(tenant)}/", params={"q": "GLLPRI"})
         await client.get(f"{base(tenant)}/positions/{f.position_id}")
     async with platform.databases["payments"].unit_of_work(tenant.tenant_id) as uow:
-        logged = await repository.access_entries(uow, tenant.tenant_id)
+        logged = await repository.access.entries(uow, tenant.tenant_id)
     async with platform.databases["payments"].unit_of_work(other_tenant.tenant_id) as uow:
-        assert await repository.access_entries(uow, other_tenant.tenant_id) == []
+        assert await repository.access.entries(uow, other_tenant.tenant_id) == []
     # A search that found nobody showed no personal data.
     assert [(e.action, e.subject_id, e.user_id) for e in logged] == [
         ("search_positions", None, tenant.user_id),

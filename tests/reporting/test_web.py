@@ -80,7 +80,7 @@ async def test_generate_download_and_verify_report(platform: Platform, tenant: I
         assert domain.format_cents(cents).encode() in body
     assert b"VRDLGI70B02F205X" in body
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
-        logged = await repo.access_entries(uow, tenant.tenant_id)
+        logged = await repo.access.entries(uow, tenant.tenant_id)
     assert [(e.action, str(e.subject_id), e.user_id) for e in logged] == [
         ("download_relazione", report["id"], tenant.user_id)
     ]
