@@ -28,6 +28,7 @@ from services.ingest.domain import (
     TEXT_FIELDS,
     ColumnMapping,
     RowJudge,
+    RowVerdict,
     limitation_date,
 )
 
@@ -52,7 +53,7 @@ _EMAIL = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 _DATE_IT = r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$"
 _DATE_ISO = r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
 _FORMULA = r"^[=+\-@\t\r]"
-# The columns of a stage record (`repository.stage_record`) that come out of the frame.
+# The columns of a stage record (`stage_record`) that come out of the frame.
 _OUT = ("warnings", "warnings_it", "fiscal_code", "name", "revenue_type", "year", "act_number", "amount_cents",
         "phone", "email", "address")  # fmt: skip
 
@@ -80,8 +81,33 @@ def _pg_array(texts: list[pl.Expr]) -> pl.Expr:
     return "{" + pl.concat_str(quoted, separator=",") + "}"
 
 
+def stage_record(v: RowVerdict) -> tuple[Any, ...]:
+    """The stage record of one verdict of the one-row rules, in `STAGE_SCHEMA` order."""
+    c, k = v.credit, v.contacts
+    warnings = [code for code, _ in v.warnings]
+    return (
+        v.row_number,
+        v.line_number,
+        v.verdict,
+        v.field,
+        v.reason_it,
+        warnings,
+        " ".join(m for _, m in v.warnings) or None,
+        c.fiscal_code if c else None,
+        c.name if c else None,
+        c.revenue_type if c else None,
+        c.year if c else None,
+        c.act_number if c else None,
+        c.amount_cents if c else None,
+        k.phone if k else None,
+        k.email if k else None,
+        k.address if k else None,
+        list(v.cells),
+    )
+
+
 def records_frame(records: Sequence[tuple[Any, ...]]) -> pl.DataFrame:
-    """Stage records (`repository.stage_record`) as a frame of `STAGE_SCHEMA`."""
+    """Stage records (`stage_record`) as a frame of `STAGE_SCHEMA`."""
     rows = [(*r[:5], pg_array(r[5]), *r[6:16], pg_array(r[16])) for r in records]
     return pl.DataFrame(rows, schema=STAGE_SCHEMA, orient="row")
 
@@ -115,8 +141,6 @@ def stage_frame(judge: RowJudge, rows: Sequence[tuple[int, int, list[str]]]) -> 
         literal.alias("cells"),
     )
     slow = [rows[i] for i in result.get_column("ok").not_().arg_true().to_list()]
-    from services.ingest.repository import stage_record  # the record layout lives with the stage table
-
     handed_back = records_frame([stage_record(judge.judge_numbered(n, line, c)) for n, line, c in slow])
     return pl.concat([fast.cast(STAGE_SCHEMA), handed_back]).sort("row_number")  # type: ignore[arg-type]
 

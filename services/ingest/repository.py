@@ -438,30 +438,6 @@ _REJECTED = """
 """
 
 
-def stage_record(v: RowVerdict) -> tuple[Any, ...]:
-    c, k = v.credit, v.contacts
-    warnings = [code for code, _ in v.warnings]
-    return (
-        v.row_number,
-        v.line_number,
-        v.verdict,
-        v.field,
-        v.reason_it,
-        warnings,
-        " ".join(m for _, m in v.warnings) or None,
-        c.fiscal_code if c else None,
-        c.name if c else None,
-        c.revenue_type if c else None,
-        c.year if c else None,
-        c.act_number if c else None,
-        c.amount_cents if c else None,
-        k.phone if k else None,
-        k.email if k else None,
-        k.address if k else None,
-        list(v.cells),
-    )
-
-
 async def create_stage(uow: UnitOfWork) -> None:
     await uow.execute(sa.text(_CREATE_STAGE))
     await uow.execute(sa.text("CREATE TEMP TABLE ingest_new_debtors (id uuid NOT NULL) ON COMMIT DROP"))

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from stdnum.it import iva
 
-from services.ingest import columnar, repository
+from services.ingest import columnar
 from services.ingest.domain import ColumnMapping, RowJudge, header_candidate, propose_mapping
 from services.ingest.reader import DEFAULT_LIMITS, open_source
 from tests.ingest.helpers import generate
@@ -23,7 +23,7 @@ def one_row_records(
     mapping: ColumnMapping, rows: list[tuple[int, int, list[str]]], today: date = TODAY
 ) -> list[tuple[Any, ...]]:
     judge = RowJudge(mapping, today.year, today)
-    return [repository.stage_record(judge.judge_numbered(n, line, cells)) for n, line, cells in rows]
+    return [columnar.stage_record(judge.judge_numbered(n, line, cells)) for n, line, cells in rows]
 
 
 def data_rows(path: Path) -> tuple[ColumnMapping, list[tuple[int, int, list[str]]]]:
