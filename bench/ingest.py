@@ -1,6 +1,6 @@
 """Ingest benchmark: 1,000,000 generated rows through the real consumer, against a plain COPY.
 
-Usage: .venv/bin/python bench/ingest.py [--rows N] [--keep FILE] [--profile]
+Usage: .venv/bin/python bench/ingest.py [--rows N] [--profile] [--keep-db]
 
 Creates a scratch database on the PostgreSQL server of the tests (RISCOSSA_TEST_SERVER_URL,
 default postgres@127.0.0.1:5432), migrates it, generates the file with
@@ -176,6 +176,7 @@ async def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--profile", action="store_true", help="print where the ingest time goes")
+    parser.add_argument("--keep-db", action="store_true", help="keep the scratch database to study its plans")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s %(fields)s", handlers=[_OnlyIngest()])
     with tempfile.TemporaryDirectory(prefix="riscossa-bench-") as tmp:
@@ -195,7 +196,10 @@ async def main() -> None:
             copy_s = await plain_copy(url, copy_source(path, folder))
         finally:
             await platform.close()
-            await drop_database(url)
+            if args.keep_db:
+                print(f"kept database: {url}")
+            else:
+                await drop_database(url)
     print(f"ingest: {ingest_s:.1f} s, {args.rows / ingest_s:,.0f} rows/s")
     print(f"peak RSS while ingesting: {peak / 1e6:.0f} MB (before: {baseline_rss / 1e6:.0f} MB)")
     print(f"plain COPY of the same rows: {copy_s:.1f} s")

@@ -1,8 +1,8 @@
 """Ingest consumer: turns a received raw file into debtors, positions, row verdicts and events.
 
-The file is read as a stream in a worker thread; verdicts go in chunks by COPY into a temporary
-table, and duplicates, conflicts, debtors and positions are settled in SQL, so memory stays flat
-whatever the number of rows. All of it runs inside one savepoint of the handler's transaction:
+The file is read as a stream in a worker thread; each chunk of verdicts goes by COPY into a
+temporary table and on into the batch's rows while the next chunk is judged; duplicates, conflicts,
+debtors and positions are then settled in SQL, so memory stays flat whatever the number of rows. All of it runs inside one savepoint of the handler's transaction:
 a file found unreadable half-way leaves nothing behind but the batch marked as failed.
 """
 
@@ -44,7 +44,7 @@ from services.ingest.domain import (
 )
 from services.ingest.reader import DEFAULT_LIMITS, Limits, Source, open_source
 from services.kernel.db import UnitOfWork
-from services.kernel.envelope import Envelope, UndecodableMessage, envelope_params
+from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
 from services.kernel.storage import ObjectNotFound, ObjectStorage
 
@@ -240,13 +240,16 @@ async def stage_and_settle(
     day = today()
     chunks = verdict_chunks(source, plan, day.year, day)
     rows = 0
-    # The next chunk is parsed in a thread while the current one is copied.
+    # The next chunk is parsed in a thread while the current one is stored.
     pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+    clock = repository.Clock()  # time spent waiting for judged chunks, and storing them
     try:
         while (chunk := await pending) is not None:
+            clock.lap("judge_wait", add=True)
             pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
             count, data = chunk
-            await repository.copy_to_stage(uow, data)
+            await repository.store_chunk(uow, tenant_id, batch_id, data)
+            clock.lap("store", add=True)
             rows += count
             if rows % PROGRESS_EVERY_ROWS < count:
                 await report_progress(uow, tenant_id, batch_id, rows, "reading")
@@ -257,8 +260,9 @@ async def stage_and_settle(
     if rows == 0:
         raise UnreadableFile("Il file contiene solo l'intestazione: nessuna riga di credito da caricare.")
     staged = time.perf_counter()
+    log.info("batch stored", extra={"fields": clock.laps})
     await report_progress(uow, tenant_id, batch_id, rows, "registering")
-    summary, known_debtors = await repository.settle_stage(uow, tenant_id, batch_id)
+    summary, known_debtors = await repository.settle_stage(uow, tenant_id, batch_id, rows)
     await repository.clean_batch(uow, tenant_id, batch_id, today(), uploaded_by, known_debtors)
     log.info(
         "batch staged", extra={"fields": {"rows": rows, "settle_s": round(time.perf_counter() - staged, 2)}}
@@ -287,8 +291,10 @@ async def finish(
         ("positions", PositionsRegistered, MAX_POSITIONS_PER_EVENT),
         ("contacts", ContactsRegistered, MAX_CONTACTS_PER_EVENT),
     ):
-        envelope = envelope_params(event.TYPE, event.VERSION, tenant_id, uow.correlation_id)
-        await repository.publish_batch_events(uow, tenant_id, batch.id, kind, size, **envelope)
+        first = Envelope(
+            event.TYPE, event.VERSION, tenant_id, {"batch_id": str(batch.id)}, uow.correlation_id
+        )
+        await repository.publish_batch_events(uow, tenant_id, batch.id, kind, size, first)
     counts = {
         k: summary[k] for k in ("data_rows", "accepted", "accepted_total_cents", "duplicates", "conflicts")
     }

@@ -7,6 +7,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,15 +34,14 @@ from services.ingest.models import (
 )
 from services.kernel import db
 from services.kernel.db import UnitOfWork
-from services.kernel.envelope import envelope_sql
+from services.kernel.envelope import Envelope
 from services.kernel.storage import StoredObject
 
 CHUNK = 1000
-# The staging table is temporary, private to the handler's transaction and holds no tenant column:
-# `settle_stage` copies its rows into the tenant's tables, tenant set explicitly.
+# The staging tables are temporary, private to the handler's transaction and hold no tenant column:
+# `store_chunk` copies their rows into the tenant's tables, tenant set explicitly.
 UNSCOPED = {
-    "create_stage": "creates the transaction's own temporary table, which no other session can see",
-    "copy_to_stage": "writes into that temporary table; settle_stage adds the tenant when moving rows",
+    "create_stage": "creates the transaction's own temporary tables, which no other session can see",
 }
 log = logging.getLogger(__name__)
 
@@ -307,11 +307,13 @@ async def saved_mappings(
 # ---------------------------------------------------------------- staging with COPY, settling in SQL
 
 # Time-ordered (version 7 layout) UUIDs for bulk inserts: a million random UUIDs scatter the
-# primary-key B-tree and cost a quarter of the insert time; these land on its right edge.
+# primary-key B-tree and cost a quarter of the insert time; these land on its right edge. The
+# random bits come from random() (gen_random_uuid's strong randomness cost twice as much, and ids
+# are no secret: every read is tenant-scoped); the primary key guards uniqueness.
 UUID7 = (
-    "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
-    "substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) FROM 3) "
-    "FROM 1 FOR 6), 52, 1), 53, 1), 'hex')::uuid"
+    "encode(int8send((floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint << 16) | 28672 "
+    "| (random() * 4095)::bigint) || int8send((random() * 4611686018427387903)::bigint "
+    "| (-9223372036854775808)::bigint), 'hex')::uuid"
 )
 STAGE_COLUMNS = (
     "row_number",
@@ -333,40 +335,62 @@ STAGE_COLUMNS = (
     "cells",
 )
 _CREATE_STAGE = """
-    CREATE TEMP TABLE ingest_stage (
+    CREATE TEMP TABLE ingest_chunk (
         row_number integer, line_number integer, verdict text, field text, reason_it text,
         warnings text[], warnings_it text, fiscal_code text, name text, revenue_type text,
         year integer, act_number text, amount_cents bigint, phone text, email text, address text,
         cells text[]
     ) ON COMMIT DROP
 """
-# Exact repeats of an accepted row are duplicates; a key with more than one amount is a conflict
-# for every first occurrence of each amount (the same rule as `domain.settle`).
-_SETTLE = f"""
+# Each chunk goes from the temporary `ingest_chunk` into batch_rows while the next one is judged.
+# An accepted row keeps no cells (the file has them); the cells of accepted rows wait in the
+# temporary `ingest_held` (no WAL) in case the batch later holds the row back (`_HOLD_BACK`).
+_STORE_CHUNK = f"""
     INSERT INTO ingest.batch_rows (tenant_id, batch_id, {", ".join(STAGE_COLUMNS)})
-    SELECT :tenant_id, :batch_id, row_number, line_number, verdict, field, reason_it, warnings,
-           warnings_it, fiscal_code, name, revenue_type, year, act_number, amount_cents, phone, email,
-           address, CASE WHEN verdict = 'accepted' THEN NULL ELSE cells END
-    FROM (
-        SELECT row_number, line_number,
-               CASE WHEN s.verdict <> 'accepted' THEN s.verdict
-                    WHEN nth > 1 THEN 'duplicate' WHEN lo <> hi THEN 'conflict' ELSE 'accepted' END AS verdict,
-               CASE WHEN s.verdict = 'accepted' AND nth = 1 AND lo <> hi THEN 'amount' ELSE s.field END AS field,
-               CASE WHEN s.verdict <> 'accepted' THEN s.reason_it
-                    WHEN nth > 1 THEN :duplicate_reason
-                    WHEN lo <> hi THEN :conflict_reason END AS reason_it,
-               warnings, warnings_it, fiscal_code, name, revenue_type, year, act_number, amount_cents,
-               phone, email, address, cells
-        FROM (
-            SELECT *,
-                   row_number() OVER (PARTITION BY verdict, fiscal_code, revenue_type, year, act_number,
-                                      amount_cents ORDER BY row_number) AS nth,
-                   min(amount_cents) OVER k AS lo, max(amount_cents) OVER k AS hi
-            FROM ingest_stage
-            WINDOW k AS (PARTITION BY verdict, fiscal_code, revenue_type, year, act_number)
-        ) s
-    ) settled
+    SELECT :tenant_id, :batch_id, {", ".join(STAGE_COLUMNS[:-1])},
+           CASE WHEN verdict = 'accepted' THEN NULL ELSE cells END
+    FROM ingest_chunk
 """
+_HOLD_CELLS = "INSERT INTO ingest_held SELECT row_number, cells FROM ingest_chunk WHERE verdict = 'accepted'"
+_ACCEPTED_ROWS = "r.tenant_id = :tenant_id AND r.batch_id = :batch_id AND r.verdict = 'accepted'"
+# An accepted row held back later gets its verdict and its cells (for the error report).
+_HOLD_BACK = f"""
+    UPDATE ingest.batch_rows r SET verdict = x.verdict, field = x.field, reason_it = x.reason_it, cells = h.cells
+    FROM ({{held}}) x JOIN ingest_held h ON h.row_number = x.row_number
+    WHERE {_ACCEPTED_ROWS} AND r.row_number = x.row_number
+"""
+# Exact repeats of an accepted row are duplicates; a key with more than one amount is a conflict
+# for every first occurrence of each amount (the same rule as `domain.settle`). Only the accepted
+# rows' keys are sorted, not the rows.
+_SETTLE = _HOLD_BACK.format(
+    held=f"""
+    SELECT row_number, CASE WHEN nth > 1 THEN 'duplicate' ELSE 'conflict' END AS verdict,
+           CASE WHEN nth > 1 THEN NULL ELSE 'amount' END AS field,
+           CASE WHEN nth > 1 THEN CAST(:duplicate_reason AS text) ELSE CAST(:conflict_reason AS text) END
+               AS reason_it
+    FROM (
+        SELECT row_number,
+               row_number() OVER (PARTITION BY fiscal_code, revenue_type, year, act_number, amount_cents
+                                  ORDER BY row_number) AS nth,
+               min(amount_cents) OVER k AS lo, max(amount_cents) OVER k AS hi
+        FROM ingest.batch_rows r WHERE {_ACCEPTED_ROWS}
+        WINDOW k AS (PARTITION BY fiscal_code, revenue_type, year, act_number)
+    ) w
+    WHERE nth > 1 OR lo <> hi
+"""
+)
+# A credit registered by an earlier batch that comes back with another amount is not silently kept
+# at the old amount: the row is held back as a conflict.
+_REGISTERED_CONFLICTS = _HOLD_BACK.format(
+    held=f"""
+    SELECT r.row_number, 'conflict' AS verdict, 'amount' AS field, CAST(:reason AS text) AS reason_it
+    FROM ingest.batch_rows r
+    JOIN ingest.debtors d ON d.tenant_id = r.tenant_id AND d.fiscal_code = r.fiscal_code
+    JOIN ingest.positions p ON p.tenant_id = d.tenant_id AND p.debtor_id = d.id
+         AND p.revenue_type = r.revenue_type AND p.year = r.year AND p.act_number = r.act_number
+    WHERE {_ACCEPTED_ROWS} AND p.amount_cents <> r.amount_cents
+"""
+)
 # A new debtor is graded from its rows here (the same rule as `_GRADE` on the contacts these rows
 # become), which spares a million-row UPDATE; debtors known before are regraded by `clean_batch`.
 # The name is the one on the debtor's first row: one sort by (fiscal code, row) serves the window
@@ -412,15 +436,6 @@ _REGISTER_KNOWN_POSITIONS = (
     _REGISTER_POSITIONS.format(debtors=KNOWN_DEBTOR)
     + " ON CONFLICT ON CONSTRAINT positions_credit_key DO NOTHING"
 )
-# A credit registered by an earlier batch that comes back with another amount is not silently kept
-# at the old amount: the row is held back as a conflict (with its cells, for the error report).
-_REGISTERED_CONFLICTS = """
-    UPDATE ingest_stage s SET verdict = 'conflict', field = 'amount', reason_it = :reason
-    FROM ingest.positions p JOIN ingest.debtors d ON d.tenant_id = p.tenant_id AND d.id = p.debtor_id
-    WHERE s.verdict = 'accepted' AND p.tenant_id = :tenant_id AND d.tenant_id = :tenant_id
-      AND d.fiscal_code = s.fiscal_code AND p.revenue_type = s.revenue_type AND p.year = s.year
-      AND p.act_number = s.act_number AND p.amount_cents <> s.amount_cents
-"""
 _SUMMARY = """
     SELECT count(*) AS data_rows,
            count(*) FILTER (WHERE verdict = 'accepted') AS accepted,
@@ -440,34 +455,49 @@ _REJECTED = """
 
 async def create_stage(uow: UnitOfWork) -> None:
     await uow.execute(sa.text(_CREATE_STAGE))
+    await uow.execute(
+        sa.text("CREATE TEMP TABLE ingest_held (row_number integer, cells text[]) ON COMMIT DROP")
+    )
     await uow.execute(sa.text("CREATE TEMP TABLE ingest_new_debtors (id uuid NOT NULL) ON COMMIT DROP"))
 
 
-async def copy_to_stage(uow: UnitOfWork, data: bytes) -> None:
-    """COPY a chunk of verdicts (CSV in `STAGE_COLUMNS` order, `columnar.stage_csv`) into the
-    transaction's temporary table (no RLS on temp tables)."""
+async def store_chunk(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, data: bytes) -> None:
+    """Store a chunk of verdicts (CSV in `STAGE_COLUMNS` order, `columnar.stage_csv`) as rows of
+    the batch: COPY into the transaction's temporary table (a table under RLS takes no COPY), then
+    into batch_rows with the tenant set explicitly."""
     raw = await uow.conn.get_raw_connection()
     await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
-        "ingest_stage", source=io.BytesIO(data), columns=STAGE_COLUMNS, format="csv"
+        "ingest_chunk", source=io.BytesIO(data), columns=STAGE_COLUMNS, format="csv"
     )
+    await uow.execute(sa.text(_STORE_CHUNK), {"tenant_id": tenant_id, "batch_id": batch_id})
+    await uow.execute(sa.text(_HOLD_CELLS))
+    await uow.execute(sa.text("TRUNCATE ingest_chunk"))
+
+
+# From this many rows on, the statements over a batch's rows join them by hashing: the planner has
+# no statistics for rows this transaction wrote (the service's role may not ANALYZE its tables) and
+# would pick a nested loop with one index probe per row (a third of the time of those joins).
+HASH_JOINS_FROM_ROWS = 20_000
 
 
 async def settle_stage(
-    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID
+    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, rows: int
 ) -> tuple[dict[str, Any], int]:
-    """Move the staged rows into batch_rows with their final verdicts; register debtors and positions.
+    """Give the stored rows their final verdicts (conflicts with registered credits, duplicates and
+    conflicts within the batch); register debtors and positions.
 
     Returns the batch's counts and how many of its debtors were already known before it.
     """
     params = {"tenant_id": tenant_id, "batch_id": batch_id}
     reasons = {"duplicate_reason": DUPLICATE_REASON, "conflict_reason": CONFLICT_REASON}
-    clock = _Clock()
+    clock = Clock()
     # Sorting a million rows for the window functions should not spill to disk.
     await uow.execute(sa.text("SET LOCAL work_mem = '256MB'"))
+    if rows >= HASH_JOINS_FROM_ROWS:  # for the rest of the transaction (contacts and events too)
+        await uow.execute(sa.text("SET LOCAL enable_nestloop = off"))
     any_position = sa.text("SELECT EXISTS (SELECT 1 FROM ingest.positions WHERE tenant_id = :tenant_id)")
     if (await uow.execute(any_position, params)).scalar_one():
-        await uow.execute(sa.text("ANALYZE ingest_stage"))  # a temporary table has no statistics else
-        conflicts = {"tenant_id": tenant_id, "reason": REGISTERED_CONFLICT_REASON}
+        conflicts = {**params, "reason": REGISTERED_CONFLICT_REASON}
         await uow.execute(sa.text(_REGISTERED_CONFLICTS), conflicts)
     clock.lap("registered_conflicts")
     await uow.execute(sa.text(_SETTLE), {**params, **reasons})
@@ -487,19 +517,24 @@ async def settle_stage(
     return {**summary, "rejected": rejected, "registered": registered}, known_debtors
 
 
-class _Clock:
+class Clock:
+    """Phase timings for the log: `lap` records the time since the previous lap under `name`
+    (added to what it has with `add`)."""
+
     def __init__(self) -> None:
         self.last = time.perf_counter()
         self.laps: dict[str, float] = {}
 
-    def lap(self, name: str) -> None:
+    def lap(self, name: str, add: bool = False) -> None:
         now = time.perf_counter()
-        self.laps[f"{name}_s"] = round(now - self.last, 2)
+        key = f"{name}_s"
+        self.laps[key] = round(now - self.last + (self.laps.get(key, 0.0) if add else 0.0), 2)
         self.last = now
 
 
-# Events of a batch are built by the database, in the envelope of `Envelope.encode`: a million-row
-# batch carries about two million facts, and encoding them in Python was a fifth of its time.
+# The facts of a batch's events are written as JSON by the database and gathered 500 to an event
+# here (`Envelope.encode_with`): a million-row batch carries about two million facts, too many to
+# decode into Python objects and encode again, and aggregating them in SQL sorted them all to disk.
 # The keys are the fields of `contracts.PositionFact` and `contracts.ContactFact` (a test checks).
 POSITION_FACT_SQL = {
     "position_id": "p.id::text",
@@ -523,53 +558,55 @@ CONTACT_FACT_SQL = {
 }
 
 
-def _chunked_events(facts: dict[str, str], key: str, order: str, source: str) -> str:
-    """INSERT of one outbox row per `:size` facts of the rows of `source`, in `order`."""
+def _facts_query(facts: dict[str, str], source: str) -> str:
     fact = ", ".join(f"'{name}', {expr}" for name, expr in facts.items())
-    return f"""
-        INSERT INTO ingest.outbox (message_id, tenant_id, routing_key, body)
-        SELECT message_id, :tenant_id, :routing_key, {envelope_sql("payload")}
-        FROM (
-            SELECT gen_random_uuid() AS message_id, chunk,
-                   json_build_object('batch_id', CAST(:batch_id AS uuid), 'chunk', chunk,
-                                     'chunks', count(*) OVER (), '{key}', facts) AS payload
-            FROM (
-                SELECT chunk, json_agg(fact ORDER BY id) AS facts
-                FROM (
-                    SELECT id, (row_number() OVER (ORDER BY id) - 1) / :size + 1 AS chunk, fact
-                    FROM (SELECT {order} AS id, json_build_object({fact}) AS fact FROM {source}) s
-                ) f
-                GROUP BY chunk
-            ) g
-        ) c
-        ORDER BY chunk
-    """
+    return f"SELECT json_build_object({fact})::text FROM {source}"
 
 
-_PUBLISH_POSITIONS = _chunked_events(
-    POSITION_FACT_SQL,
-    "positions",
-    "p.id",
-    "ingest.positions p JOIN ingest.debtors d ON d.tenant_id = p.tenant_id AND d.id = p.debtor_id "
-    "WHERE p.tenant_id = :tenant_id AND p.batch_id = :batch_id",
-)
-# Only contacts this batch inserted carry its id: a datum already known keeps its first batch.
-_PUBLISH_CONTACTS = _chunked_events(
-    CONTACT_FACT_SQL,
-    "contacts",
-    "c.id",
-    "ingest.contacts c WHERE c.tenant_id = :tenant_id AND c.batch_id = :batch_id",
-)
+_BATCH_FACTS = {
+    "positions": _facts_query(
+        POSITION_FACT_SQL,
+        "ingest.positions p JOIN ingest.debtors d ON d.tenant_id = p.tenant_id AND d.id = p.debtor_id "
+        "WHERE p.tenant_id = $1 AND p.batch_id = $2",
+    ),
+    # Only contacts this batch inserted carry its id: a datum already known keeps its first batch.
+    "contacts": _facts_query(
+        CONTACT_FACT_SQL, "ingest.contacts c WHERE c.tenant_id = $1 AND c.batch_id = $2"
+    ),
+}
+_BATCH_FACT_COUNTS = {
+    "positions": "SELECT count(*) FROM ingest.positions WHERE tenant_id = $1 AND batch_id = $2",
+    "contacts": "SELECT count(*) FROM ingest.contacts WHERE tenant_id = $1 AND batch_id = $2",
+}
+EVENTS_PER_FETCH = 100
 
 
 async def publish_batch_events(
-    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, kind: str, size: int, **envelope: Any
+    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, kind: str, size: int, event: Envelope
 ) -> int:
     """Write the `PositionsRegistered` ("positions") or `ContactsRegistered` ("contacts") events of
-    a batch to the outbox, `size` facts each, in this transaction; returns how many."""
-    statement = {"positions": _PUBLISH_POSITIONS, "contacts": _PUBLISH_CONTACTS}[kind]
-    params = {"tenant_id": tenant_id, "batch_id": batch_id, "size": size, **envelope}
-    return (await uow.execute(sa.text(statement), params)).rowcount
+    a batch to the outbox, `size` facts each (in the order the database reads them, sorting two
+    million facts cost more than all the rest), in this transaction; returns how many.
+
+    `event` is the envelope of the first event with the batch id in its payload: each event is a
+    copy with its own message id, its chunk number, the number of chunks and its facts.
+    """
+    raw = (await uow.conn.get_raw_connection()).driver_connection
+    total = await raw.fetchval(_BATCH_FACT_COUNTS[kind], tenant_id, batch_id)  # type: ignore[union-attr]
+    chunks = -(-total // size)
+    cursor = await raw.cursor(_BATCH_FACTS[kind], tenant_id, batch_id)  # type: ignore[union-attr]
+    chunk = 0
+    while facts := [r[0] for r in await cursor.fetch(size * EVENTS_PER_FETCH)]:
+        messages = []
+        for start in range(0, len(facts), size):
+            chunk += 1
+            envelope = replace(
+                event, message_id=uuid.uuid4(), payload={**event.payload, "chunk": chunk, "chunks": chunks}
+            )
+            body = envelope.encode_with({kind: "[" + ",".join(facts[start : start + size]) + "]"})
+            messages.append((envelope, body))
+        await uow.publish_encoded(messages)
+    return chunk
 
 
 async def list_rows(
@@ -659,7 +696,7 @@ async def clean_batch(
 ) -> None:
     """Record the contacts of the batch's debtors with their provenance, then grade those debtors."""
     params = {"tenant_id": tenant_id, "batch_id": batch_id}
-    clock = _Clock()
+    clock = Clock()
     values = {**params, "found_on": found_on, "entered_by": entered_by}
     await uow.execute(sa.text(_NEW_DEBTOR_CONTACTS), values)
     if known_debtors:

@@ -149,16 +149,15 @@ class UnitOfWork:
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
         """Write events to this service's outbox, in this transaction."""
-        if not envelopes:
+        await self.publish_encoded([(e, e.encode()) for e in envelopes])
+
+    async def publish_encoded(self, messages: Sequence[tuple[Envelope, bytes]]) -> None:
+        """Write events with their encoded bodies (`Envelope.encode_with`) to the outbox, in order."""
+        if not messages:
             return
         rows = [
-            {
-                "message_id": e.message_id,
-                "tenant_id": e.tenant_id,
-                "routing_key": e.routing_key,
-                "body": e.encode(),
-            }
-            for e in envelopes
+            {"message_id": e.message_id, "tenant_id": e.tenant_id, "routing_key": e.routing_key, "body": body}
+            for e, body in messages
         ]
         await self.conn.execute(sa.insert(self.db.outbox), rows)
 
