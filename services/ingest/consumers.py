@@ -304,7 +304,28 @@ async def finish(
     await uow.publish([accepted.envelope(tenant_id, uow.correlation_id)])
 
 
+INTERNAL_ERROR = (
+    "Elaborazione non riuscita per un errore interno: nessuna riga del file è stata registrata. "
+    "Riprova a caricarlo; se l'errore si ripete, contatta l'assistenza."
+)
+
+
+async def batch_failed(uow: UnitOfWork, envelope: Envelope, error: Exception) -> None:
+    """After the last failed attempt (the message goes to the dead-letter queue), a batch still
+    waiting is marked failed, so that its page does not say "in elaborazione" for ever."""
+    try:
+        batch_id = uuid.UUID(BatchReceived.from_envelope(envelope).batch_id)
+    except ValueError:
+        return
+    batch = await repository.get_batch(uow, envelope.tenant_id, batch_id, for_update=True)
+    if batch is not None and batch.status in ("received", "processing"):
+        log.error("batch failed", extra={"fields": {"batch_id": str(batch_id), "error": repr(error)[:500]}})
+        await repository.mark_failed(uow, envelope.tenant_id, batch_id, INTERNAL_ERROR)
+
+
 def processor(storage: ObjectStorage, limits: Limits = DEFAULT_LIMITS) -> Consumer:
     return Consumer(
-        name=PROCESSOR_NAME, handlers={BatchReceived.routing_key(): BatchProcessor(storage, limits)}
+        name=PROCESSOR_NAME,
+        handlers={BatchReceived.routing_key(): BatchProcessor(storage, limits)},
+        on_final_failure=batch_failed,
     )

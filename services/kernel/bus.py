@@ -6,7 +6,8 @@ Both implement the same delivery contract (checked by one test suite):
   queue), never dropped and never blocking the messages behind it; `unrouted()` lists them;
 - each consumer has its own durable queue bound to routing-key patterns (AMQP topic syntax);
 - a handler that raises is retried `max_retries` times after `retry_delay_ms`, then the message is
-  moved to the consumer's dead-letter queue; an `UndecodableMessage` goes there at once;
+  moved to the consumer's dead-letter queue; an `UndecodableMessage` goes there at once; the
+  delivery after which a failure dead-letters the message says so (`final_attempt`);
 - a message is acknowledged only after its handler returned.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import aio_pika
@@ -50,6 +51,8 @@ class IncomingMessage:
     attempt: int = 0
     redelivered: bool = False
     headers: dict[str, str] = field(default_factory=dict)
+    # A failure of this delivery sends the message to the dead-letter queue (no retry left).
+    final_attempt: bool = False
 
 
 RawHandler = Callable[[IncomingMessage], Awaitable[None]]
@@ -163,7 +166,7 @@ class InProcessBus:
 
         async def deliver(message: IncomingMessage) -> None:
             try:
-                await handler(message)
+                await handler(replace(message, final_attempt=message.attempt >= self.max_retries))
                 error: BaseException | None = None
             except Exception as exc:
                 error = exc
@@ -396,6 +399,7 @@ class RabbitBus:
             message_id=raw.message_id or "",
             attempt=attempt,
             redelivered=bool(raw.redelivered),
+            final_attempt=attempt >= self.max_retries,
         )
         try:
             await handler(message)

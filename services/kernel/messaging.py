@@ -20,6 +20,7 @@ from services.kernel.logs import correlation_var, tenant_var
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
+FailureHandler = Callable[[UnitOfWork, Envelope, Exception], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Consumer:
     # Projections that read-modify-write per-tenant aggregates across event types serialise their
     # transactions per tenant (advisory lock), so concurrent deliveries cannot miss each other's rows.
     serialize_per_tenant: bool = False
+    # Runs in a transaction of its own when a handler failed for the last time (the message goes on
+    # to the dead-letter queue): what the handler left half done can be recorded as failed there.
+    on_final_failure: FailureHandler | None = None
 
     def queue(self, prefix: str) -> QueueSpec:
         return QueueSpec(f"{prefix}.{self.name}", tuple(sorted(self.handlers)))
@@ -61,11 +65,31 @@ def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
                     return
                 await handler(uow, envelope)
                 await uow.commit()
+        except Exception as exc:
+            if (
+                message.final_attempt
+                and consumer.on_final_failure
+                and not isinstance(exc, UndecodableMessage)
+            ):
+                await _record_final_failure(db, consumer, envelope, exc)
+            raise
         finally:
             tenant_var.reset(tenant_token)
             correlation_var.reset(corr_token)
 
     return handle
+
+
+async def _record_final_failure(
+    db: Database, consumer: Consumer, envelope: Envelope, error: Exception
+) -> None:
+    assert consumer.on_final_failure is not None
+    try:
+        async with db.unit_of_work(envelope.tenant_id, envelope.correlation_id) as uow:
+            await consumer.on_final_failure(uow, envelope, error)
+            await uow.commit()
+    except Exception:  # the message still goes to the dead-letter queue, with the handler's error
+        log.exception("recording the final failure failed", extra={"fields": {"consumer": consumer.name}})
 
 
 async def start_consumers(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,10 @@ from services.contracts import (
     PositionsRegistered,
 )
 from services.ingest import repository
+from services.ingest.consumers import INTERNAL_ERROR, processor
+from services.kernel.bus import IncomingMessage
 from services.kernel.identity import Identity
+from services.kernel.messaging import inbox_handler
 from services.platform import Platform
 from tests.ingest.helpers import batch, ingest_file, process, published, store_batch
 from tests.support import FIXTURES
@@ -198,6 +202,42 @@ async def test_unreadable_file_fails_the_batch_without_positions(
     async with platform.databases["ingest"].unit_of_work(tid) as uow:
         assert await repository.position_totals(uow, tid) == (0, 0)
     assert await published(platform, tid, BatchAccepted.routing_key()) == []
+
+
+class _BrokenStorage:
+    """Object storage whose downloads fail in a way no retry mends (an unexpected error)."""
+
+    async def stream(self, tenant_id: uuid.UUID, key: str) -> AsyncIterator[bytes]:
+        raise RuntimeError("disk gone")
+        yield b""  # pragma: no cover
+
+
+@pytest.mark.asyncio
+async def test_a_batch_failing_unexpectedly_is_marked_failed_after_the_last_attempt(
+    platform: Platform, tenant: Identity
+) -> None:
+    tid = tenant.tenant_id
+    envelope = await store_batch(platform, tid, _big_csv(2), "due.csv")
+    batch_id = uuid.UUID(envelope.payload["batch_id"])
+    handle = inbox_handler(platform.databases["ingest"], processor(_BrokenStorage()))  # type: ignore[arg-type]
+    message = IncomingMessage(envelope.routing_key, envelope.encode(), str(envelope.message_id))
+
+    with pytest.raises(RuntimeError, match="disk gone"):  # retried later: the batch keeps waiting
+        await handle(message)
+    assert (await batch(platform, tid, batch_id)).status == "received"
+
+    with pytest.raises(RuntimeError, match="disk gone"):  # on to the dead-letter queue
+        await handle(dataclasses.replace(message, attempt=3, final_attempt=True))
+    row = await batch(platform, tid, batch_id)
+    assert (row.status, row.error) == ("failed", INTERNAL_ERROR)
+    assert row.completed_at is not None
+    async with platform.databases["ingest"].unit_of_work(tid) as uow:
+        assert await repository.position_totals(uow, tid) == (0, 0)
+    assert await published(platform, tid, BatchAccepted.routing_key()) == []
+
+    # A later delivery of the same message leaves the failed batch as it is.
+    await process(platform, envelope)
+    assert (await batch(platform, tid, batch_id)).status == "failed"
 
 
 @pytest.mark.asyncio

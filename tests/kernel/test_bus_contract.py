@@ -135,11 +135,13 @@ async def test_failing_handler_is_retried_then_succeeds(bus: Bus) -> None:
 async def test_poison_message_is_dead_lettered_while_others_flow(bus: Bus) -> None:
     handled: list[bytes] = []
     attempts = 0
+    finals: list[bool] = []
 
     async def handler(m: IncomingMessage) -> None:
         nonlocal attempts
         if m.body == b"poison":
             attempts += 1
+            finals.append(m.final_attempt)
             raise ValueError("cannot process")
         handled.append(m.body)
 
@@ -154,6 +156,7 @@ async def test_poison_message_is_dead_lettered_while_others_flow(bus: Bus) -> No
     dlq = await eventually(dead)
     assert [m.body for m in dlq] == [b"poison"]
     assert attempts == 3  # first try + max_retries (2)
+    assert finals == [False, False, True]  # the handler knows which failure dead-letters
     await eventually(lambda: _true(len(handled) == 5))
     assert sorted(handled) == [f"ok-{i}".encode() for i in range(1, 6)]
     await sub.stop()
