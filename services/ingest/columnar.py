@@ -13,7 +13,7 @@ generated files and on hand-made edge cases.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from operator import itemgetter
 from typing import Any
@@ -29,6 +29,7 @@ from services.ingest.domain import (
     ColumnMapping,
     RowJudge,
     RowVerdict,
+    is_blank,
     limitation_date,
 )
 
@@ -116,19 +117,84 @@ def stage_frame(judge: RowJudge, rows: Sequence[tuple[int, int, list[str]]]) -> 
     """The stage records of numbered data rows (row number, line, cells), as `records_frame` would
     give them from the one-row rules, in row order."""
     cells = [c for _, _, c in rows]
-    judged = _judged(judge, cells)
-    width = len(cells[0])
-    uniform = all(len(c) == width for c in cells)
     numbers = pl.DataFrame(
         {"row_number": [n for n, _, _ in rows], "line_number": [line for _, line, _ in rows]},
         schema={"row_number": pl.Int64, "line_number": pl.Int64},
     )
-    if uniform:
+    width = len(cells[0])
+    if all(len(c) == width for c in cells):
         raw = pl.DataFrame({f"raw_{i}": list(map(itemgetter(i), cells)) for i in range(width)})
-        literal = _pg_array([pl.col(f"raw_{i}") for i in range(width)])
-    else:
-        raw = pl.DataFrame({"raw": [pg_array(c) for c in cells]}, schema={"raw": pl.String})
-        literal = pl.col("raw")
+        wide = width > max(judge.mapping.columns.values(), default=0)
+        return _stage(judge, numbers, raw, lambda i: cells[i], None if wide else _frame(judge.mapping, cells))
+    raw = pl.DataFrame({"raw": [pg_array(c) for c in cells]}, schema={"raw": pl.String})
+    return _stage(judge, numbers, raw, lambda i: cells[i], _frame(judge.mapping, cells))
+
+
+def split_block(
+    block: Sequence[tuple[int, str | list[str]]], delimiter: str, mapping: ColumnMapping
+) -> pl.DataFrame | None:
+    """The data rows of a block of rows of a delimited file (`reader.csv_items`: a row's text, to be
+    split at each delimiter, or its cells) as a frame of `line_number` and the cells `raw_0`… in file
+    order, blank rows left out. None when the one-row path must take the block: rows of different
+    widths or narrower than the mapping, or a row without taxpayer (a totals line, or a lookalike that
+    only the rows after it tell apart: `RowJudge.admit`)."""
+    texts = [(i, line, item) for i, (line, item) in enumerate(block) if isinstance(item, str)]
+    parsed = [(i, line, item) for i, (line, item) in enumerate(block) if not isinstance(item, str)]
+    split = (
+        pl.DataFrame(
+            {"pos": [i for i, _, _ in texts], "line_number": [n for _, n, _ in texts], "text": [t for _, _, t in texts]},
+            schema={"pos": pl.Int64, "line_number": pl.Int64, "text": pl.String},
+        )
+        .filter(pl.col("text").str.strip_chars(WHITESPACE + delimiter) != "")
+        .select("pos", "line_number", pl.col("text").str.split(delimiter).alias("cells"))
+    )  # fmt: skip
+    rows = [(i, line, cells) for i, line, cells in parsed if not is_blank(cells)]
+    widths = set(split.get_column("cells").list.len().unique().to_list()) | {len(c) for _, _, c in rows}
+    if len(widths) != 1 or (width := widths.pop()) <= max(mapping.columns.values(), default=0):
+        return None
+    raw = pl.concat(
+        [
+            split.select("pos", "line_number", *(pl.col("cells").list.get(i).alias(f"raw_{i}") for i in range(width))),
+            pl.DataFrame(
+                [(i, line, *cells) for i, line, cells in rows],
+                schema={"pos": pl.Int64, "line_number": pl.Int64, **{f"raw_{i}": pl.String for i in range(width)}},
+                orient="row",
+            ),
+        ]
+    ).sort("pos").drop("pos")  # fmt: skip
+    taxpayer = mapping.columns.get("taxpayer")
+    if taxpayer is None or (raw.get_column(f"raw_{taxpayer}").str.strip_chars(WHITESPACE) == "").any():
+        return None
+    return raw
+
+
+def stage_frame_split(judge: RowJudge, first_row: int, raw: pl.DataFrame) -> pl.DataFrame:
+    """`stage_frame` of the rows of `split_block`, numbered from `first_row`."""
+    numbers = pl.DataFrame(
+        {"row_number": pl.int_range(first_row, first_row + raw.height, eager=True), "line_number": raw["line_number"]}
+    )  # fmt: skip
+    cells = raw.drop("line_number")
+    return _stage(judge, numbers, cells, lambda i: list(cells.row(i)))
+
+
+def _stage(
+    judge: RowJudge,
+    numbers: pl.DataFrame,
+    raw: pl.DataFrame,
+    cells_of: Callable[[int], list[str]],
+    inputs: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """The stage records of rows whose cells are the `raw_0`… columns of `raw` (or its `raw` array
+    literals, with their `inputs` from `_frame`): the rows the column rules accept straight from
+    the frame, the others (`cells_of` their position) from the one-row rules."""
+    if inputs is None:  # `_frame` of cells as wide as the mapping
+        inputs = raw.select(
+            pl.col(f"raw_{i}").str.strip_chars(WHITESPACE).alias(f"in_{name}") for name, i in judge.mapping.columns.items()
+        )  # fmt: skip
+    literal = (
+        pl.col("raw") if "raw" in raw.columns else _pg_array([pl.col(f"raw_{i}") for i in range(raw.width)])
+    )
+    judged = _judged_frame(judge, inputs)
     result = pl.concat([numbers.lazy(), judged, raw.lazy()], how="horizontal").collect()
     fast = result.filter(pl.col("ok")).select(
         "row_number",
@@ -140,8 +206,10 @@ def stage_frame(judge: RowJudge, rows: Sequence[tuple[int, int, list[str]]]) -> 
         *_OUT[1:],
         literal.alias("cells"),
     )
-    slow = [rows[i] for i in result.get_column("ok").not_().arg_true().to_list()]
-    handed_back = records_frame([stage_record(judge.judge_numbered(n, line, c)) for n, line, c in slow])
+    slow = result.get_column("ok").not_().arg_true().to_list()
+    row_numbers, lines = numbers.get_column("row_number"), numbers.get_column("line_number")
+    verdicts = (judge.judge_numbered(row_numbers[i], lines[i], cells_of(i)) for i in slow)
+    handed_back = records_frame([stage_record(v) for v in verdicts])
     return pl.concat([fast.cast(STAGE_SCHEMA), handed_back]).sort("row_number")  # type: ignore[arg-type]
 
 
@@ -157,7 +225,12 @@ def accepted_by_columns(judge: RowJudge, rows: Sequence[list[str]]) -> list[bool
 
 def _judged(judge: RowJudge, rows: Sequence[list[str]]) -> pl.LazyFrame:
     """The frame of `rows` with every stage of the rules applied (`ok` and the `_OUT` columns)."""
-    judged = _frame(judge.mapping, rows).lazy()
+    return _judged_frame(judge, _frame(judge.mapping, rows))
+
+
+def _judged_frame(judge: RowJudge, inputs: pl.DataFrame) -> pl.LazyFrame:
+    """`_judged` of the `in_<field>` columns of `_frame`."""
+    judged = inputs.lazy()
     for stage in _stages(judge.mapping, judge.current_year, judge.today):
         judged = judged.with_columns(stage)
     return judged

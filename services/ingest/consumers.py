@@ -14,12 +14,14 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Generator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import polars as pl
 
 from services.contracts import (
     MAX_CONTACTS_PER_EVENT,
@@ -51,7 +53,7 @@ from services.kernel.storage import ObjectNotFound, ObjectStorage
 log = logging.getLogger(__name__)
 ROME = ZoneInfo("Europe/Rome")
 PROCESSOR_NAME = "ingest.processor"
-STAGE_CHUNK = 5_000
+STAGE_CHUNK = 20_000
 PROGRESS_EVERY_ROWS = 50_000
 SAMPLE_ROWS = 10
 
@@ -209,6 +211,9 @@ def verdict_chunks(
     records) (runs in a thread)."""
     judge = RowJudge(plan.mapping, current_year, day)
     numbered = itertools.count(1)
+    if source.kind == "csv":
+        yield from _split_chunks(judge, source, plan, numbered)
+        return
     chunk: list[tuple[int, int, list[str]]] = []
     for line, cells in source.rows():
         if line <= plan.header_line:
@@ -222,10 +227,54 @@ def verdict_chunks(
         yield len(chunk), stage_chunk(judge, chunk)
 
 
+def _split_chunks(
+    judge: RowJudge, source: Source, plan: Plan, numbered: Iterator[int]
+) -> Generator[tuple[int, bytes], None, None]:
+    """`verdict_chunks` of a delimited file, `STAGE_CHUNK` rows at a time: the rows on one line
+    without quotes are split into cells by polars (`columnar.split_block`) unless the block needs
+    the one-row path (rows of different widths, a totals line or lookalike)."""
+    delimiter = source.delimiter or ";"
+    block: list[tuple[int, str | list[str]]] = []
+    for line, item in source.csv_items():
+        if line <= plan.header_line:
+            continue
+        block.append((line, item))
+        if len(block) >= STAGE_CHUNK:
+            if chunk := _block_chunk(judge, block, delimiter, numbered):
+                yield chunk
+            block = []
+    if block and (chunk := _block_chunk(judge, block, delimiter, numbered)):
+        yield chunk
+
+
+def _block_chunk(
+    judge: RowJudge, block: list[tuple[int, str | list[str]]], delimiter: str, numbered: Iterator[int]
+) -> tuple[int, bytes] | None:
+    raw = None if judge.pending else columnar.split_block(block, delimiter, judge.mapping)
+    if raw is not None:
+        if raw.height == 0:
+            return None
+        first = next(numbered)
+        for _ in range(raw.height - 1):
+            next(numbered)
+        return raw.height, stage_data(columnar.stage_frame_split(judge, first, raw), block)
+    chunk: list[tuple[int, int, list[str]]] = []
+    for line, item in block:
+        cells = item.split(delimiter) if isinstance(item, str) else item
+        for data_line, data_cells in judge.admit(line, cells):
+            chunk.append((next(numbered), data_line, data_cells))
+    return (len(chunk), stage_chunk(judge, chunk)) if chunk else None
+
+
 def stage_chunk(judge: RowJudge, chunk: list[tuple[int, int, list[str]]]) -> bytes:
-    data = columnar.stage_csv(columnar.stage_frame(judge, chunk))
+    return stage_data(columnar.stage_frame(judge, chunk), [(line, cells) for _, line, cells in chunk])
+
+
+def stage_data(frame: pl.DataFrame, rows: Sequence[tuple[int, str | list[str]]]) -> bytes:
+    """The CSV of stage records for COPY, refusing a NUL (found among `rows`, the rows staged)."""
+    data = columnar.stage_csv(frame)
     if b"\x00" in data:  # PostgreSQL text cannot hold it: the file is not a text file there
-        line = next(line for _, line, cells in chunk if any("\x00" in c for c in cells))
+        line = next(line for line, cells in rows if any("\x00" in c for c in cells))
         raise UnreadableFile(
             f"Riga {line}: il file contiene un carattere nullo (NUL), che non può stare in un file di testo."
         )

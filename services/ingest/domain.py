@@ -601,6 +601,11 @@ class RowJudge:
         for data_line, data_cells in self.admit(line, cells):
             yield self.judge(data_line, data_cells)
 
+    @property
+    def pending(self) -> bool:
+        """Whether a totals lookalike waits for the rows after it (`admit`)."""
+        return bool(self._pending)
+
     def admit(self, line: int, cells: list[str]) -> Iterator[tuple[int, list[str]]]:
         """The data rows among the lines fed so far, in file order, without judging them."""
         if is_blank(cells):

@@ -8,6 +8,7 @@ bombs, so memory does not grow with the file.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import itertools
 import zipfile
@@ -76,13 +77,23 @@ class Source:
         if self.kind == "xlsx":
             yield from xlsx_rows(self.path, self.sheet)
             return
+        with self._lines() as lines:
+            if self.kind == "t290":
+                yield from t290.rows(lines)
+            else:
+                yield from csv_rows(lines, self.delimiter or ";")
+
+    def csv_items(self) -> Iterator[tuple[int, str | list[str]]]:
+        """The rows of a delimited file as `rows` gives them, except that a row on one line without a
+        quote or a NUL comes as its text without the line end (`csv_items`)."""
+        with self._lines() as lines:
+            yield from csv_items(lines, self.delimiter or ";")
+
+    @contextlib.contextmanager
+    def _lines(self) -> Iterator[Iterator[str]]:
         with self.path.open(encoding=self.encoding, newline="") as text:
             try:
-                lines = limited_lines(text, self.limits.max_line_chars)
-                if self.kind == "t290":
-                    yield from t290.rows(lines)
-                else:
-                    yield from csv_rows(lines, self.delimiter or ";")
+                yield limited_lines(text, self.limits.max_line_chars)
             except UnicodeDecodeError as exc:
                 raise UnreadableFile(
                     f"Il file non è leggibile con la codifica {self.encoding_label}: scegliere un'altra "
@@ -186,6 +197,22 @@ def limited_lines(text: IO[str], max_chars: int) -> Iterator[str]:
                 "il file non sembra un elenco di crediti."
             )
         yield line
+
+
+def csv_items(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, str | list[str]]]:
+    """`csv_rows`, except that a row on one line without a quote or a NUL comes as its text without
+    the line end: the `csv` module would split that text exactly at each delimiter, which the
+    caller can do for thousands of rows at once. Any other row is read by `csv` (which takes the
+    further lines a quoted cell spans from `lines`)."""
+    number = 0
+    for line in lines:
+        if '"' not in line and "\x00" not in line:
+            number += 1
+            yield number, line.rstrip("\r\n")
+            continue
+        reader = csv.reader(itertools.chain([line], lines), delimiter=delimiter)
+        yield number + 1, next(reader)
+        number += reader.line_num
 
 
 def csv_rows(lines: Iterator[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
