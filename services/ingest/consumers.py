@@ -9,6 +9,7 @@ a file found unreadable half-way leaves nothing behind but the batch marked as f
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import logging
 import tempfile
@@ -53,7 +54,7 @@ from services.kernel.storage import ObjectNotFound, ObjectStorage
 log = logging.getLogger(__name__)
 ROME = ZoneInfo("Europe/Rome")
 PROCESSOR_NAME = "ingest.processor"
-STAGE_CHUNK = 20_000
+STAGE_CHUNK = 10_000
 PROGRESS_EVERY_ROWS = 50_000
 SAMPLE_ROWS = 10
 
@@ -289,13 +290,16 @@ async def stage_and_settle(
     day = today()
     chunks = verdict_chunks(source, plan, day.year, day)
     rows = 0
-    # The next chunk is parsed in a thread while the current one is stored.
-    pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+    # The next chunk is parsed in a thread while the current one is stored; always the same thread,
+    # whose memory the next chunk reuses (every new thread of the default pool grew the process).
+    loop = asyncio.get_running_loop()
+    judging = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ingest-judge")
+    pending = loop.run_in_executor(judging, next, chunks, None)
     clock = repository.Clock()  # time spent waiting for judged chunks, and storing them
     try:
         while (chunk := await pending) is not None:
             clock.lap("judge_wait", add=True)
-            pending = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
+            pending = loop.run_in_executor(judging, next, chunks, None)
             count, data = chunk
             await repository.store_chunk(uow, tenant_id, batch_id, data)
             clock.lap("store", add=True)
@@ -306,6 +310,7 @@ async def stage_and_settle(
         if not pending.done():
             await asyncio.wait([pending])
         chunks.close()
+        judging.shutdown()
     if rows == 0:
         raise UnreadableFile("Il file contiene solo l'intestazione: nessuna riga di credito da caricare.")
     staged = time.perf_counter()
