@@ -343,52 +343,68 @@ _CREATE_STAGE = """
     ) ON COMMIT DROP
 """
 # Each chunk goes from the temporary `ingest_chunk` into batch_rows while the next one is judged.
-# An accepted row keeps no cells (the file has them); the cells of accepted rows wait in the
+# An accepted row keeps no cells (the file has them); the keys and cells of accepted rows wait in the
 # temporary `ingest_held` (no WAL) in case the batch later holds the row back (`_HOLD_BACK`).
+HELD_COLUMNS = ("row_number", "fiscal_code", "revenue_type", "year", "act_number", "amount_cents", "cells")
+_CREATE_HELD = """
+    CREATE TEMP TABLE ingest_held (
+        row_number integer PRIMARY KEY, fiscal_code text, revenue_type text, year integer,
+        act_number text, amount_cents bigint, cells text[]
+    ) ON COMMIT DROP
+"""
 _STORE_CHUNK = f"""
     INSERT INTO ingest.batch_rows (tenant_id, batch_id, {", ".join(STAGE_COLUMNS)})
     SELECT :tenant_id, :batch_id, {", ".join(STAGE_COLUMNS[:-1])},
            CASE WHEN verdict = 'accepted' THEN NULL ELSE cells END
     FROM ingest_chunk
 """
-_HOLD_CELLS = "INSERT INTO ingest_held SELECT row_number, cells FROM ingest_chunk WHERE verdict = 'accepted'"
-_ACCEPTED_ROWS = "r.tenant_id = :tenant_id AND r.batch_id = :batch_id AND r.verdict = 'accepted'"
-# An accepted row held back later gets its verdict and its cells (for the error report).
-_HOLD_BACK = f"""
-    UPDATE ingest.batch_rows r SET verdict = x.verdict, field = x.field, reason_it = x.reason_it, cells = h.cells
-    FROM ({{held}}) x JOIN ingest_held h ON h.row_number = x.row_number
-    WHERE {_ACCEPTED_ROWS} AND r.row_number = x.row_number
+_HOLD_CELLS = f"""
+    INSERT INTO ingest_held SELECT {", ".join(HELD_COLUMNS)} FROM ingest_chunk WHERE verdict = 'accepted'
+"""
+# An accepted row held back later gets its verdict and its cells (for the error report). The rows to
+# hold back are found among the batch's accepted rows kept (with statistics) in `ingest_held`, and
+# leave it: the planner has no statistics for the batch's rows in batch_rows, and a join of two
+# unknown sets can become a nested loop over both.
+_HOLD_BACK = """
+    WITH x AS ({held}),
+    held AS (
+        UPDATE ingest.batch_rows r
+        SET verdict = x.verdict, field = x.field, reason_it = x.reason_it, cells = x.cells
+        FROM x WHERE r.tenant_id = :tenant_id AND r.batch_id = :batch_id AND r.row_number = x.row_number
+        RETURNING r.row_number
+    )
+    DELETE FROM ingest_held h USING held WHERE h.row_number = held.row_number
 """
 # Exact repeats of an accepted row are duplicates; a key with more than one amount is a conflict
-# for every first occurrence of each amount (the same rule as `domain.settle`). Only the accepted
-# rows' keys are sorted, not the rows.
+# for every first occurrence of each amount (the same rule as `domain.settle`).
 _SETTLE = _HOLD_BACK.format(
-    held=f"""
-    SELECT row_number, CASE WHEN nth > 1 THEN 'duplicate' ELSE 'conflict' END AS verdict,
+    held="""
+    SELECT row_number, cells, CASE WHEN nth > 1 THEN 'duplicate' ELSE 'conflict' END AS verdict,
            CASE WHEN nth > 1 THEN NULL ELSE 'amount' END AS field,
            CASE WHEN nth > 1 THEN CAST(:duplicate_reason AS text) ELSE CAST(:conflict_reason AS text) END
                AS reason_it
     FROM (
-        SELECT row_number,
+        SELECT row_number, cells,
                row_number() OVER (PARTITION BY fiscal_code, revenue_type, year, act_number, amount_cents
                                   ORDER BY row_number) AS nth,
                min(amount_cents) OVER k AS lo, max(amount_cents) OVER k AS hi
-        FROM ingest.batch_rows r WHERE {_ACCEPTED_ROWS}
+        FROM ingest_held
         WINDOW k AS (PARTITION BY fiscal_code, revenue_type, year, act_number)
     ) w
     WHERE nth > 1 OR lo <> hi
 """
 )
 # A credit registered by an earlier batch that comes back with another amount is not silently kept
-# at the old amount: the row is held back as a conflict.
+# at the old amount: the row is held back as a conflict (before duplicates and conflicts within the
+# batch, which are then judged among the rows still accepted).
 _REGISTERED_CONFLICTS = _HOLD_BACK.format(
-    held=f"""
-    SELECT r.row_number, 'conflict' AS verdict, 'amount' AS field, CAST(:reason AS text) AS reason_it
-    FROM ingest.batch_rows r
-    JOIN ingest.debtors d ON d.tenant_id = r.tenant_id AND d.fiscal_code = r.fiscal_code
-    JOIN ingest.positions p ON p.tenant_id = d.tenant_id AND p.debtor_id = d.id
-         AND p.revenue_type = r.revenue_type AND p.year = r.year AND p.act_number = r.act_number
-    WHERE {_ACCEPTED_ROWS} AND p.amount_cents <> r.amount_cents
+    held="""
+    SELECT h.row_number, h.cells, 'conflict' AS verdict, 'amount' AS field, CAST(:reason AS text) AS reason_it
+    FROM ingest_held h
+    JOIN ingest.debtors d ON d.tenant_id = :tenant_id AND d.fiscal_code = h.fiscal_code
+    JOIN ingest.positions p ON p.tenant_id = :tenant_id AND p.debtor_id = d.id
+         AND p.revenue_type = h.revenue_type AND p.year = h.year AND p.act_number = h.act_number
+    WHERE p.amount_cents <> h.amount_cents
 """
 )
 # A new debtor is graded from its rows here (the same rule as `_GRADE` on the contacts these rows
@@ -455,10 +471,8 @@ _REJECTED = """
 
 async def create_stage(uow: UnitOfWork) -> None:
     await uow.execute(sa.text(_CREATE_STAGE))
-    await uow.execute(
-        sa.text("CREATE TEMP TABLE ingest_held (row_number integer, cells text[]) ON COMMIT DROP")
-    )
-    await uow.execute(sa.text("CREATE TEMP TABLE ingest_new_debtors (id uuid NOT NULL) ON COMMIT DROP"))
+    await uow.execute(sa.text(_CREATE_HELD))
+    await uow.execute(sa.text("CREATE TEMP TABLE ingest_new_debtors (id uuid PRIMARY KEY) ON COMMIT DROP"))
 
 
 async def store_chunk(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, data: bytes) -> None:
@@ -474,10 +488,14 @@ async def store_chunk(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID
     await uow.execute(sa.text("TRUNCATE ingest_chunk"))
 
 
-# From this many rows on, the statements over a batch's rows join them by hashing: the planner has
-# no statistics for rows this transaction wrote (the service's role may not ANALYZE its tables) and
-# would pick a nested loop with one index probe per row (a third of the time of those joins).
+# A batch of at least this many rows, and at least a quarter as big as the positions table, joins
+# its rows to debtors, positions and contacts by hashing: the planner has no statistics for rows this
+# transaction wrote (the service's role may not ANALYZE its tables) and would probe an index once per
+# row (a third of the time of those joins). Against a much larger table the probes stay cheaper.
 HASH_JOINS_FROM_ROWS = 20_000
+_POSITIONS_SIZE = (
+    "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'ingest.positions'::regclass"
+)
 
 
 async def settle_stage(
@@ -493,8 +511,12 @@ async def settle_stage(
     clock = Clock()
     # Sorting a million rows for the window functions should not spill to disk.
     await uow.execute(sa.text("SET LOCAL work_mem = '256MB'"))
-    if rows >= HASH_JOINS_FROM_ROWS:  # for the rest of the transaction (contacts and events too)
-        await uow.execute(sa.text("SET LOCAL enable_nestloop = off"))
+    if (
+        rows >= HASH_JOINS_FROM_ROWS
+        and rows * 4 >= (await uow.execute(sa.text(_POSITIONS_SIZE))).scalar_one()
+    ):
+        await uow.execute(sa.text("SET LOCAL enable_nestloop = off"))  # contacts and events too
+    await uow.execute(sa.text("ANALYZE ingest_held"))  # a temporary table has no statistics else
     any_position = sa.text("SELECT EXISTS (SELECT 1 FROM ingest.positions WHERE tenant_id = :tenant_id)")
     if (await uow.execute(any_position, params)).scalar_one():
         conflicts = {**params, "reason": REGISTERED_CONFLICT_REASON}
