@@ -136,8 +136,8 @@ def split_block(
     """The data rows of a block of rows of a delimited file (`reader.csv_items`: a row's text, to be
     split at each delimiter, or its cells) as a frame of `line_number` and the cells `raw_0`… in file
     order, blank rows left out. None when the one-row path must take the block: rows of different
-    widths or narrower than the mapping, or a row without taxpayer (a totals line, or a lookalike that
-    only the rows after it tell apart: `RowJudge.admit`)."""
+    widths or narrower than the mapping, or a row that may be a totals line (`_totals_suspect`; a
+    lookalike only the rows after it tell apart: `RowJudge.admit`)."""
     texts = [(i, line, item) for i, (line, item) in enumerate(block) if isinstance(item, str)]
     parsed = [(i, line, item) for i, (line, item) in enumerate(block) if not isinstance(item, str)]
     split = (
@@ -163,9 +163,19 @@ def split_block(
         ]
     ).sort("pos").drop("pos")  # fmt: skip
     taxpayer = mapping.columns.get("taxpayer")
-    if taxpayer is None or (raw.get_column(f"raw_{taxpayer}").str.strip_chars(WHITESPACE) == "").any():
+    if taxpayer is None or _totals_suspect(raw.get_column(f"raw_{taxpayer}")).any():
         return None
     return raw
+
+
+def _totals_suspect(taxpayer: pl.Series) -> pl.Series:
+    """Taxpayer cells of rows that `domain.is_totals` may take for a totals line: empty, or starting
+    with "total" as `domain.normalise_header` reads it (any cell outside ASCII, to be safe)."""
+    return (
+        (taxpayer.str.strip_chars(WHITESPACE) == "")
+        | ~taxpayer.str.contains(_ASCII)
+        | taxpayer.str.to_lowercase().str.replace_all("[^a-z0-9]", "").str.starts_with("total")
+    )
 
 
 def stage_frame_split(judge: RowJudge, first_row: int, raw: pl.DataFrame) -> pl.DataFrame:

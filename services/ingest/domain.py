@@ -447,8 +447,10 @@ def is_blank(cells: Sequence[str]) -> bool:
 
 
 def is_totals(cells: Sequence[str], mapping: ColumnMapping) -> bool:
-    """A summary line ("TOTALE", "Totale generale") without a taxpayer is not a credit."""
-    if mapping.cell(cells, "taxpayer"):
+    """A summary line ("TOTALE", "Totale generale"), with no taxpayer or with the word in the
+    taxpayer's column, is not a credit."""
+    taxpayer = mapping.cell(cells, "taxpayer")
+    if taxpayer and not normalise_header(taxpayer).startswith("total"):
         return False
     return any(normalise_header(c).startswith("total") for c in cells)
 

@@ -11,6 +11,7 @@ from services.ingest.domain import (
     Rejection,
     UnreadableFile,
     find_header,
+    is_totals,
     normalise_revenue_type,
     parse_amount,
     parse_row,
@@ -236,6 +237,24 @@ def test_validate_counts_duplicates_conflicts_blanks_and_totals() -> None:
     assert report.accepted_total_cents == 1000
     assert report.rejected == {"year": 1}
     assert report.verdicts[4].field == "year"
+
+
+def test_a_totals_line_may_carry_its_word_in_the_taxpayer_column() -> None:
+    cf = "RSSMRA80A01H501U"
+    rows = [
+        (2, [cf, "R", "IMU", "2024", "1", "10,00"]),
+        (3, ["TOTALE", "", "", "", "", "10,00"]),  # a lookalike: a credit follows, so it is a row
+        (4, [cf, "R", "IMU", "2024", "2", "20,00"]),
+        (5, ["Totale generale:", "", "", "", "", "30,00"]),  # the last line: not a credit
+    ]
+    report = validate(iter(rows), MAPPING, 1, YEAR)
+    assert [(v.line_number, v.verdict) for v in report.verdicts] == [
+        (2, "accepted"),
+        (3, "rejected:taxpayer"),
+        (4, "accepted"),
+    ]
+    assert not is_totals(["RSSMRA80A01H501U", "", "", "", "TOTALE", "1,00"], MAPPING)
+    assert is_totals(["T.O.T.A.L.E.", "", "", "", "", "1,00"], MAPPING)
 
 
 # ---------------------------------------------------------------- contacts, warnings, mappings

@@ -41,6 +41,8 @@ EDGES = [
     ROW.format(cf="  ", n=18) + "\r\n",
     *(ROW.format(cf=CF, n=n) + "\r\n" for n in range(19, 25)),
     "TOTALE;;;;;;;;;;;;;;2.000,00;;\r\n",  # a lookalike: data follows
+    ROW.format(cf="Tot.", n=33) + "\r\n",  # another: the taxpayer column starts with "tot"
+    ROW.format(cf="TÖTALE", n=34) + "\r\n",  # not ASCII: the one-row path reads it
     ROW.format(cf=CF, n=25).replace(CF, "RSSMRA80A01H501X") + "\r\n",
     *(ROW.format(cf=CF, n=n) + "\r\n" for n in range(26, 32)),
     "   \r\n",
