@@ -2,8 +2,9 @@
 
 The file is read as a stream in a worker thread; each chunk of verdicts goes by COPY into a
 temporary table and on into the batch's rows while the next chunk is judged; duplicates, conflicts,
-debtors and positions are then settled in SQL, so memory stays flat whatever the number of rows. All of it runs inside one savepoint of the handler's transaction:
-a file found unreadable half-way leaves nothing behind but the batch marked as failed.
+debtors and positions are then settled in SQL, so memory stays flat whatever the number of rows.
+All of it runs inside one savepoint of the handler's transaction: a file found unreadable half-way
+leaves nothing behind but the batch marked as failed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -211,10 +212,10 @@ def verdict_chunks(
     """The data rows below the header judged `STAGE_CHUNK` at a time, as (rows, CSV of their stage
     records) (runs in a thread)."""
     judge = RowJudge(plan.mapping, current_year, day)
-    numbered = itertools.count(1)
     if source.kind == "csv":
-        yield from _split_chunks(judge, source, plan, numbered)
+        yield from _split_chunks(judge, source, plan)
         return
+    numbered = itertools.count(1)
     chunk: list[tuple[int, int, list[str]]] = []
     for line, cells in source.rows():
         if line <= plan.header_line:
@@ -228,42 +229,41 @@ def verdict_chunks(
         yield len(chunk), stage_chunk(judge, chunk)
 
 
-def _split_chunks(
-    judge: RowJudge, source: Source, plan: Plan, numbered: Iterator[int]
-) -> Generator[tuple[int, bytes], None, None]:
-    """`verdict_chunks` of a delimited file, `STAGE_CHUNK` rows at a time: the rows on one line
+def _split_chunks(judge: RowJudge, source: Source, plan: Plan) -> Generator[tuple[int, bytes], None, None]:
+    """`verdict_chunks` of a delimited file, `STAGE_CHUNK` lines at a time: the rows on one line
     without quotes are split into cells by polars (`columnar.split_block`) unless the block needs
     the one-row path (rows of different widths, a totals line or lookalike)."""
     delimiter = source.delimiter or ";"
+    staged = 0
     block: list[tuple[int, str | list[str]]] = []
     for line, item in source.csv_items():
         if line <= plan.header_line:
             continue
         block.append((line, item))
         if len(block) >= STAGE_CHUNK:
-            if chunk := _block_chunk(judge, block, delimiter, numbered):
+            if chunk := _block_chunk(judge, block, delimiter, staged + 1):
+                staged += chunk[0]
                 yield chunk
             block = []
-    if block and (chunk := _block_chunk(judge, block, delimiter, numbered)):
+    if block and (chunk := _block_chunk(judge, block, delimiter, staged + 1)):
         yield chunk
 
 
 def _block_chunk(
-    judge: RowJudge, block: list[tuple[int, str | list[str]]], delimiter: str, numbered: Iterator[int]
+    judge: RowJudge, block: list[tuple[int, str | list[str]]], delimiter: str, first_row: int
 ) -> tuple[int, bytes] | None:
+    """(rows, CSV of their stage records) of the data rows of `block`, numbered from `first_row`."""
     raw = None if judge.pending else columnar.split_block(block, delimiter, judge.mapping)
     if raw is not None:
         if raw.height == 0:
             return None
-        first = next(numbered)
-        for _ in range(raw.height - 1):
-            next(numbered)
-        return raw.height, stage_data(columnar.stage_frame_split(judge, first, raw), block)
-    chunk: list[tuple[int, int, list[str]]] = []
-    for line, item in block:
-        cells = item.split(delimiter) if isinstance(item, str) else item
-        for data_line, data_cells in judge.admit(line, cells):
-            chunk.append((next(numbered), data_line, data_cells))
+        return raw.height, stage_data(columnar.stage_frame_split(judge, first_row, raw), block)
+    admitted = (
+        data
+        for line, item in block
+        for data in judge.admit(line, item.split(delimiter) if isinstance(item, str) else item)
+    )
+    chunk = [(n, line, cells) for n, (line, cells) in enumerate(admitted, start=first_row)]
     return (len(chunk), stage_chunk(judge, chunk)) if chunk else None
 
 
