@@ -58,10 +58,13 @@ _SCALARS: dict[str, type] = {"str": str, "int": int, "bool": bool}
 
 def _typed_fields(cls: type, payload: dict[str, Any]) -> dict[str, Any]:
     """The dataclass's own fields from a payload: unknown keys are ignored (a newer producer may add
-    fields), scalar types are checked so a malformed event is rejected before it reaches a database."""
+    fields), a field with a default may be missing (an older producer did not have it), scalar
+    types are checked so a malformed event is rejected before it reaches a database."""
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name not in payload:
+            if f.default is not dataclasses.MISSING:
+                continue
             raise KeyError(f.name)
         value = payload[f.name]
         expected = _SCALARS.get(str(f.type))
@@ -173,6 +176,8 @@ class DebtorContactUpdated(Event):
 
     `grade` is the debtor's data-quality grade after the change: "phone" (reachable by phone),
     "address" (address only) or "none" (nothing usable); `active_phones` are E.164 numbers.
+    `found_on` (ISO date the datum was found) and `confidence` (0-100) are its provenance; events
+    written before they were added decode as "" and -1 (unknown).
     """
 
     TYPE: ClassVar[str] = "ingest.debtor_contact_updated"
@@ -186,6 +191,8 @@ class DebtorContactUpdated(Event):
     active: bool
     grade: str
     active_phones: tuple[str, ...]
+    found_on: str = ""
+    confidence: int = -1
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any]) -> DebtorContactUpdated:

@@ -51,9 +51,10 @@ async def on_debtor_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None
         kind=event.kind,
         value=event.value,
         source=event.source,
-        # This event version carries no date found: the card shows when the datum was received.
-        found_on=None,
-        confidence=None,
+        # Events from before their provenance was added carry neither: the card then shows when
+        # the datum was received.
+        found_on=parse_found_on(event.found_on),
+        confidence=event.confidence if event.confidence >= 0 else None,
         active=event.active,
     )
     await repository.upsert_contacts(uow, envelope.tenant_id, [record])

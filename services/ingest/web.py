@@ -547,6 +547,8 @@ async def _contact_changed(uow: Any, tenant: uuid.UUID, debtor: Any, contact: An
         active=contact.active,
         grade=grade,
         active_phones=tuple(phones),
+        found_on=contact.found_on.isoformat(),
+        confidence=contact.confidence,
     )
     await uow.publish([event.envelope(tenant, uow.correlation_id)])
 

@@ -91,6 +91,8 @@ def contact_updated(tenant_id: uuid.UUID, fact: ContactFact, active: bool) -> En
         active=active,
         grade="none",
         active_phones=(),
+        found_on=fact.found_on,
+        confidence=fact.confidence,
     ).envelope(tenant_id)
 
 

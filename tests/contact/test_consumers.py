@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -116,9 +117,28 @@ async def test_contacts_registered_then_one_deactivated(platform: Platform, tena
 @pytest.mark.asyncio
 async def test_contact_added_by_an_operator_is_stored(platform: Platform, tenant: Identity) -> None:
     d = str(uuid.uuid4())
-    traced = contact_fact(d, "alfa@pec.example.it", kind="pec", source="InfoTrace")
+    traced = contact_fact(
+        d, "alfa@pec.example.it", kind="pec", source="InfoTrace", found_on="2026-11-10", confidence=85
+    )
     await deliver(platform, contact_updated(tenant.tenant_id, traced, active=True))
     assert await card_contacts(platform, tenant.tenant_id, d) == [("pec", "alfa@pec.example.it")]
+    provenance = (
+        "SELECT found_on::text || ' ' || confidence FROM contact.debtor_contacts WHERE contact_id = :c"
+    )
+    stored = await scalar(platform, tenant.tenant_id, provenance, c=uuid.UUID(traced.contact_id))
+    assert stored == "2026-11-10 85"
+    # An event written before the provenance fields existed is still understood, provenance unknown.
+    older = contact_fact(d, "+393331112222")
+    envelope = contact_updated(tenant.tenant_id, older, active=True)
+    payload = {k: v for k, v in envelope.payload.items() if k not in ("found_on", "confidence")}
+    await deliver(platform, replace(envelope, payload=payload))
+    unknown = await scalar(
+        platform,
+        tenant.tenant_id,
+        "SELECT found_on IS NULL AND confidence IS NULL FROM contact.debtor_contacts WHERE contact_id = :c",
+        c=uuid.UUID(older.contact_id),
+    )
+    assert unknown is True
 
 
 @pytest.mark.asyncio

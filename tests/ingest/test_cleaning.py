@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
+from dataclasses import replace
 
 import pytest
 from openpyxl import load_workbook
@@ -137,6 +138,7 @@ async def test_tracing_file_adds_contacts_with_provenance_and_publishes_updates(
         (ALFA, "pec", "address"),
     ]
     assert events[0].active_phones == ("+393331112222",)
+    assert [(e.found_on, e.confidence) for e in events[:2]] == [("2026-11-10", 85), ("2026-11-10", 85)]
 
 
 @pytest.mark.asyncio
@@ -170,10 +172,11 @@ async def test_operator_adds_a_contact_then_marks_it_wrong(platform: Platform, t
         DebtorContactUpdated.from_envelope(e)
         for e in await published(platform, tenant.tenant_id, DebtorContactUpdated.routing_key())
     ]
-    assert [(e.active, e.grade, e.active_phones) for e in events] == [
-        (True, "phone", ("+390115551234",)),
-        (False, "address", ()),
+    assert [(e.active, e.grade, e.active_phones, e.confidence) for e in events] == [
+        (True, "phone", ("+390115551234",), 90),
+        (False, "address", (), 90),
     ]
+    assert events[0].found_on == entry["found_on"]
 
 
 @pytest.mark.asyncio
@@ -238,8 +241,18 @@ def test_contact_event_round_trips() -> None:
         active=True,
         grade="phone",
         active_phones=("+393471234567",),
+        found_on="2026-11-10",
+        confidence=85,
     )
-    assert DebtorContactUpdated.from_envelope(event.envelope(uuid.uuid4())) == event
+    envelope = event.envelope(uuid.uuid4())
+    assert DebtorContactUpdated.from_envelope(envelope) == event
+    # Written by a producer from before the provenance fields: they decode as unknown.
+    older = {k: v for k, v in envelope.payload.items() if k not in ("found_on", "confidence")}
+    decoded = DebtorContactUpdated.from_envelope(replace(envelope, payload=older))
+    assert (decoded.found_on, decoded.confidence) == ("", -1)
+    with pytest.raises(UndecodableMessage):  # a field without a default is still required
+        without_grade = {k: v for k, v in older.items() if k != "grade"}
+        DebtorContactUpdated.from_envelope(replace(envelope, payload=without_grade))
     assert DebtorContactUpdated.routing_key() == "ingest.debtor_contact_updated.v1"
 
 
