@@ -6,7 +6,7 @@ import io
 import logging
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -19,8 +19,6 @@ from services.ingest.domain import (
     DUPLICATE_REASON,
     REGISTERED_CONFLICT_REASON,
     ContactDatum,
-    Credit,
-    RowVerdict,
 )
 from services.ingest.models import (
     access_log,
@@ -37,18 +35,12 @@ from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
 from services.kernel.storage import StoredObject
 
-CHUNK = 1000
 # The staging tables are temporary, private to the handler's transaction and hold no tenant column:
 # `store_chunk` copies their rows into the tenant's tables, tenant set explicitly.
 UNSCOPED = {
     "create_stage": "creates the transaction's own temporary tables, which no other session can see",
 }
 log = logging.getLogger(__name__)
-
-
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 async def insert_batch(
@@ -108,93 +100,6 @@ async def complete_batch(
         .where(batches.c.tenant_id == tenant_id, batches.c.id == batch_id)
         .values(status="completed", error=None, completed_at=sa.func.now(), **summary)
     )
-
-
-_INSERT_DEBTORS = sa.text(
-    """
-    INSERT INTO ingest.debtors (id, tenant_id, fiscal_code, name)
-    SELECT gen_random_uuid(), :tenant_id, u.fiscal_code, u.name
-    FROM unnest(CAST(:codes AS text[]), CAST(:names AS text[])) AS u(fiscal_code, name)
-    ON CONFLICT ON CONSTRAINT debtors_tenant_fiscal_code DO NOTHING
-    """
-)
-_INSERT_POSITIONS = sa.text(
-    """
-    INSERT INTO ingest.positions
-        (id, tenant_id, debtor_id, batch_id, revenue_type, year, act_number, amount_cents)
-    SELECT u.id, :tenant_id, u.debtor_id, :batch_id, u.revenue_type, u.year, u.act_number, u.amount_cents
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:debtor_ids AS uuid[]), CAST(:revenue_types AS text[]),
-                CAST(:years AS integer[]), CAST(:act_numbers AS text[]), CAST(:amounts AS bigint[]))
-         AS u(id, debtor_id, revenue_type, year, act_number, amount_cents)
-    ON CONFLICT ON CONSTRAINT positions_credit_key DO NOTHING
-    RETURNING id
-    """
-)
-ARRAY_CHUNK = 20_000
-
-
-async def upsert_debtors(
-    uow: UnitOfWork, tenant_id: uuid.UUID, credits: Sequence[Credit]
-) -> dict[str, uuid.UUID]:
-    """Debtor id per fiscal code: new debtors are created, a known one keeps its id and name."""
-    names: dict[str, str] = {}
-    for credit in credits:
-        names.setdefault(credit.fiscal_code, credit.name)
-    ids: dict[str, uuid.UUID] = {}
-    for chunk in _chunks(list(names.items()), ARRAY_CHUNK):
-        codes = [code for code, _ in chunk]
-        await uow.execute(
-            _INSERT_DEBTORS, {"tenant_id": tenant_id, "codes": codes, "names": [n for _, n in chunk]}
-        )
-        found = await uow.execute(
-            sa.select(debtors.c.id, debtors.c.fiscal_code).where(
-                debtors.c.tenant_id == tenant_id, debtors.c.fiscal_code == sa.func.any(sa.bindparam("codes"))
-            ),
-            {"codes": codes},
-        )
-        ids.update({row.fiscal_code: row.id for row in found})
-    return ids
-
-
-async def insert_new_positions(
-    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, rows: Sequence[dict[str, Any]]
-) -> set[uuid.UUID]:
-    """Insert positions not yet registered for the tenant; returns the ids actually inserted."""
-    inserted: set[uuid.UUID] = set()
-    for chunk in _chunks(rows, ARRAY_CHUNK):
-        params = {
-            "tenant_id": tenant_id,
-            "batch_id": batch_id,
-            "ids": [r["id"] for r in chunk],
-            "debtor_ids": [r["debtor_id"] for r in chunk],
-            "revenue_types": [r["revenue_type"] for r in chunk],
-            "years": [r["year"] for r in chunk],
-            "act_numbers": [r["act_number"] for r in chunk],
-            "amounts": [r["amount_cents"] for r in chunk],
-        }
-        inserted.update(r.id for r in await uow.execute(_INSERT_POSITIONS, params))
-    return inserted
-
-
-async def insert_batch_rows(
-    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, verdicts: Sequence[RowVerdict]
-) -> None:
-    for chunk in _chunks(verdicts, 5000):
-        await uow.execute(
-            sa.insert(batch_rows),
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "batch_id": batch_id,
-                    "row_number": v.row_number,
-                    "line_number": v.line_number,
-                    "verdict": v.verdict,
-                    "field": v.field,
-                    "reason_it": v.reason_it,
-                }
-                for v in chunk
-            ],
-        )
 
 
 async def list_problem_rows(
@@ -434,8 +339,7 @@ _REGISTER_DEBTORS = f"""
 """
 # Debtors this batch created have no positions or contacts yet, and the accepted rows of a batch
 # have distinct credit keys: their rows need no ON CONFLICT, whose speculative insertion cost more
-# than half again as much per row. Every other debtor (known before, or created meanwhile by a
-# concurrent batch) keeps it.
+# than half again as much per row. A debtor known before keeps it: it may have the credit or datum.
 NEW_DEBTOR = "EXISTS (SELECT 1 FROM ingest_new_debtors n WHERE n.id = d.id)"
 KNOWN_DEBTOR = "NOT EXISTS (SELECT 1 FROM ingest_new_debtors n WHERE n.id = d.id)"
 _REGISTER_POSITIONS = f"""
@@ -467,6 +371,13 @@ _REJECTED = """
     WHERE tenant_id = :tenant_id AND batch_id = :batch_id AND verdict LIKE 'rejected:%'
     GROUP BY verdict ORDER BY verdict
 """
+
+
+# Batches of one Comune settle one at a time, each holding this lock until its transaction ends;
+# reading, judging and storing their rows still run side by side. Two batches settling together
+# could each regrade a debtor both have without the contacts the other one adds (an UPDATE that
+# waited for the other's row lock still reads the contacts of its own snapshot).
+SETTLE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('ingest.settle ' || CAST(CAST(:tenant_id AS uuid) AS text), 0))"
 
 
 async def create_stage(uow: UnitOfWork) -> None:
@@ -509,6 +420,8 @@ async def settle_stage(
     params = {"tenant_id": tenant_id, "batch_id": batch_id}
     reasons = {"duplicate_reason": DUPLICATE_REASON, "conflict_reason": CONFLICT_REASON}
     clock = Clock()
+    await uow.execute(sa.text(SETTLE_LOCK), params)
+    clock.lap("lock")
     # Sorting a million rows for the window functions should not spill to disk.
     await uow.execute(sa.text("SET LOCAL work_mem = '256MB'"))
     if (

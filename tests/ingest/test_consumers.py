@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import uuid
@@ -260,3 +261,29 @@ def test_samples_exist() -> None:
 def test_event_facts_built_in_sql_have_the_contract_fields() -> None:
     assert tuple(repository.POSITION_FACT_SQL) == tuple(f.name for f in dataclasses.fields(PositionFact))
     assert tuple(repository.CONTACT_FACT_SQL) == tuple(f.name for f in dataclasses.fields(ContactFact))
+
+
+@pytest.mark.asyncio
+async def test_batches_of_one_comune_settle_one_at_a_time(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    """While a batch of the Comune is settling (here: someone holds its settle lock), another one
+    is read and stored but waits to settle; a batch of another Comune does not wait."""
+    data = (FIXTURES / "comune-c-utf8.csv").read_bytes()
+    mine = await store_batch(platform, tenant.tenant_id, data, "a.csv")
+    theirs = await store_batch(platform, other_tenant.tenant_id, data, "b.csv")
+    async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as holder:
+        await holder.execute(sa.text(repository.SETTLE_LOCK), {"tenant_id": tenant.tenant_id})
+        waiting = asyncio.create_task(process(platform, mine))
+        await asyncio.wait_for(process(platform, theirs), timeout=60)
+        await asyncio.sleep(1)
+        assert not waiting.done()
+        async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+            batch_id = uuid.UUID(mine.payload["batch_id"])
+            row = await repository.get_progress(uow, tenant.tenant_id, batch_id)
+        assert row is not None and row.phase == "registering"
+    # The holder's unit of work ended without a commit: rolled back, lock released.
+    await asyncio.wait_for(waiting, timeout=60)
+    for who, envelope in ((tenant, mine), (other_tenant, theirs)):
+        done = await batch(platform, who.tenant_id, uuid.UUID(envelope.payload["batch_id"]))
+        assert (done.status, done.accepted) == ("completed", expected("comune-c-utf8.csv")["accepted"])

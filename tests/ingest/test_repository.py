@@ -65,18 +65,19 @@ async def test_insert_into_other_tenant_is_refused(
 async def test_same_fiscal_code_is_one_debtor_per_tenant(
     platform: Platform, tenant: Identity, other_tenant: Identity
 ) -> None:
-    from services.ingest.domain import Credit
-
-    db = platform.databases["ingest"]
-    credit = Credit("00000010215", "ALFA SRL", "IMU", 2024, "1", 100)
-    ids = {}
+    """The same file in two Comuni makes a debtor in each; sent again, it makes no new debtor."""
+    path = FIXTURES / "comune-c-utf8.csv"
+    ids: dict[object, list[set[object]]] = {}
     for who in (tenant, other_tenant, tenant):
-        async with db.unit_of_work(who.tenant_id) as uow:
-            got = await repository.upsert_debtors(uow, who.tenant_id, [credit])
-            await uow.commit()
-        ids.setdefault(who.tenant_id, set()).add(got["00000010215"])
-    assert len(ids[tenant.tenant_id]) == 1
-    assert ids[tenant.tenant_id] != ids[other_tenant.tenant_id]
+        await ingest_file(platform, who.tenant_id, path)
+        async with platform.databases["ingest"].unit_of_work(who.tenant_id) as uow:
+            found = await uow.execute(sa.select(debtors.c.id, debtors.c.fiscal_code))
+            ids.setdefault(who.tenant_id, []).append({(r.id, r.fiscal_code) for r in found})
+    first, again = ids[tenant.tenant_id]
+    assert first and again == first
+    (other,) = ids[other_tenant.tenant_id]
+    assert {code for _, code in other} == {code for _, code in first}
+    assert not {i for i, _ in other} & {i for i, _ in first}
 
 
 @pytest.mark.asyncio
