@@ -7,7 +7,8 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -614,10 +615,10 @@ _GRADE_BATCH = f"""
         SELECT fiscal_code FROM ingest.batch_rows
         WHERE tenant_id = :tenant_id AND batch_id = :batch_id AND verdict = 'accepted')
 """
-_GRADE_ONE = f"""
+_GRADE_SOME = f"""
     UPDATE ingest.debtors d SET grade = {_GRADE}, graded_at = now()
-    WHERE d.tenant_id = :tenant_id AND d.id = :debtor_id
-    RETURNING d.grade
+    WHERE d.tenant_id = :tenant_id AND d.id = ANY(CAST(:debtor_ids AS uuid[]))
+    RETURNING d.id, d.grade
 """
 
 
@@ -646,8 +647,15 @@ async def clean_batch(
 
 
 async def regrade(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> str:
-    params = {"tenant_id": tenant_id, "debtor_id": debtor_id, "min_address": ADDRESS_GRADE_CONFIDENCE}
-    return str((await uow.execute(sa.text(_GRADE_ONE), params)).scalar_one())
+    return (await regrade_some(uow, tenant_id, [debtor_id]))[debtor_id]
+
+
+async def regrade_some(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Grade these debtors again from their active contacts; their new grades."""
+    params = {"tenant_id": tenant_id, "debtor_ids": list(debtor_ids), "min_address": ADDRESS_GRADE_CONFIDENCE}
+    return {r.id: str(r.grade) for r in await uow.execute(sa.text(_GRADE_SOME), params)}
 
 
 async def debtor_by_fiscal_code(
@@ -691,6 +699,61 @@ async def add_contact(
     return (await uow.execute(stmt)).first()
 
 
+@dataclass(frozen=True)
+class NewContact:
+    """A contact datum to add to a debtor, with its provenance (`add_contacts`)."""
+
+    debtor_id: uuid.UUID
+    datum: ContactDatum
+    source: str
+    found_on: date
+    confidence: int
+
+
+_ADD_CONTACTS = """
+    INSERT INTO ingest.contacts (tenant_id, debtor_id, kind, value, source, found_on, entered_by, confidence)
+    SELECT :tenant_id, u.debtor_id, u.kind, u.value, u.source, u.found_on, :entered_by, u.confidence
+    FROM unnest(CAST(:debtor_ids AS uuid[]), CAST(:kinds AS text[]), CAST(:values AS text[]),
+                CAST(:sources AS text[]), CAST(:found_ons AS date[]), CAST(:confidences AS smallint[]))
+         AS u(debtor_id, kind, value, source, found_on, confidence)
+    ON CONFLICT ON CONSTRAINT contacts_datum DO NOTHING
+    RETURNING *
+"""
+CONTACTS_PER_STATEMENT = 10_000
+
+
+async def add_contacts(
+    uow: UnitOfWork, tenant_id: uuid.UUID, entered_by: str, new: Sequence[NewContact]
+) -> list[sa.Row[Any]]:
+    """Insert many contact data at once (a tracing file); returns those inserted, in the order
+    given: a datum the debtor already has (active or marked wrong), or given twice, is skipped."""
+    order = {(c.debtor_id, c.datum.kind, c.datum.value): n for n, c in reversed(list(enumerate(new)))}
+    inserted: list[sa.Row[Any]] = []
+    for start in range(0, len(new), CONTACTS_PER_STATEMENT):
+        part = new[start : start + CONTACTS_PER_STATEMENT]
+        params = {
+            "tenant_id": tenant_id,
+            "entered_by": entered_by,
+            "debtor_ids": [c.debtor_id for c in part],
+            "kinds": [c.datum.kind for c in part],
+            "values": [c.datum.value for c in part],
+            "sources": [c.source for c in part],
+            "found_ons": [c.found_on for c in part],
+            "confidences": [c.confidence for c in part],
+        }
+        inserted.extend(await uow.execute(sa.text(_ADD_CONTACTS).columns(*contacts.c), params))
+    return sorted(inserted, key=lambda r: order[(r.debtor_id, r.kind, r.value)])
+
+
+async def debtors_by_fiscal_code(
+    uow: UnitOfWork, tenant_id: uuid.UUID, codes: Sequence[str]
+) -> dict[str, sa.Row[Any]]:
+    stmt = sa.select(debtors).where(
+        debtors.c.tenant_id == tenant_id, debtors.c.fiscal_code == sa.func.any(sa.bindparam("codes"))
+    )
+    return {r.fiscal_code: r for r in await uow.execute(stmt, {"codes": list(set(codes))})}
+
+
 async def deactivate_contact(
     uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid.UUID, by: str
 ) -> sa.Row[Any] | None:
@@ -713,17 +776,27 @@ async def debtor_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid
 
 
 async def active_phones(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[str]:
+    return (await active_phones_of(uow, tenant_id, [debtor_id])).get(debtor_id, [])
+
+
+async def active_phones_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[str]]:
+    """The active phone numbers of these debtors, most trusted first (debtors without: absent)."""
     stmt = (
-        sa.select(contacts.c.value)
+        sa.select(contacts.c.debtor_id, contacts.c.value)
         .where(
             contacts.c.tenant_id == tenant_id,
-            contacts.c.debtor_id == debtor_id,
+            contacts.c.debtor_id == sa.func.any(sa.bindparam("debtor_ids")),
             contacts.c.active,
             contacts.c.kind == "phone",
         )
-        .order_by(contacts.c.confidence.desc(), contacts.c.created_at)
+        .order_by(contacts.c.debtor_id, contacts.c.confidence.desc(), contacts.c.created_at)
     )
-    return list((await uow.execute(stmt)).scalars())
+    phones: dict[uuid.UUID, list[str]] = {}
+    for row in await uow.execute(stmt, {"debtor_ids": list(debtor_ids)}):
+        phones.setdefault(row.debtor_id, []).append(row.value)
+    return phones
 
 
 async def debtor_positions(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[sa.Row[Any]]:

@@ -28,6 +28,7 @@ from services.ingest.domain import (
     CellError,
     ColumnMapping,
     MappingError,
+    TracedContacts,
     UnreadableFile,
     header_signature,
     mapping_from_choices,
@@ -534,23 +535,35 @@ def contact_json(c: Any) -> dict[str, Any]:
 
 
 async def _contact_changed(uow: Any, tenant: uuid.UUID, debtor: Any, contact: Any) -> None:
-    """Regrade the debtor and tell the other services, in the caller's transaction."""
-    grade = await repository.regrade(uow, tenant, debtor.id)
-    phones = await repository.active_phones(uow, tenant, debtor.id)
-    event = DebtorContactUpdated(
-        debtor_id=str(debtor.id),
-        fiscal_code=debtor.fiscal_code,
-        contact_id=str(contact.id),
-        kind=contact.kind,
-        value=contact.value,
-        source=contact.source,
-        active=contact.active,
-        grade=grade,
-        active_phones=tuple(phones),
-        found_on=contact.found_on.isoformat(),
-        confidence=contact.confidence,
-    )
-    await uow.publish([event.envelope(tenant, uow.correlation_id)])
+    await _contacts_changed(uow, tenant, {debtor.id: debtor}, [contact])
+
+
+async def _contacts_changed(
+    uow: Any, tenant: uuid.UUID, debtors: dict[uuid.UUID, Any], changed: list[Any]
+) -> None:
+    """Regrade the debtors of the changed contacts and tell the other services, one event per
+    contact (with its debtor's grade and active phones after all the changes), in the caller's
+    transaction."""
+    ids = list({c.debtor_id for c in changed})
+    grades = await repository.regrade_some(uow, tenant, ids)
+    phones = await repository.active_phones_of(uow, tenant, ids)
+    events = [
+        DebtorContactUpdated(
+            debtor_id=str(contact.debtor_id),
+            fiscal_code=debtors[contact.debtor_id].fiscal_code,
+            contact_id=str(contact.id),
+            kind=contact.kind,
+            value=contact.value,
+            source=contact.source,
+            active=contact.active,
+            grade=grades[contact.debtor_id],
+            active_phones=tuple(phones.get(contact.debtor_id, ())),
+            found_on=contact.found_on.isoformat(),
+            confidence=contact.confidence,
+        ).envelope(tenant, uow.correlation_id)
+        for contact in changed
+    ]
+    await uow.publish(events)
 
 
 async def add_contact(request: Request) -> Response:
@@ -648,35 +661,34 @@ async def tracing_import(request: Request) -> Response:
     except UnreadableFile as exc:
         raise DomainError(exc.message, field="file") from exc
     today = datetime.now(ROME).date()
-    added, errors = 0, []
+    errors: list[tuple[int, str]] = []
+    traced: list[tuple[int, TracedContacts]] = []
+    for line, cells in rows:
+        try:
+            traced.append((line, parse_traced(row_values(cells, mapping), today)))
+        except CellError as exc:
+            errors.append((line, exc.message))
+    added = 0
     async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
-        for line, cells in rows:
-            try:
-                traced = parse_traced(row_values(cells, mapping), today)
-            except CellError as exc:
-                errors.append((line, exc.message))
-                continue
-            debtor = await repository.debtor_by_fiscal_code(uow, ident.tenant_id, traced.fiscal_code)
-            if debtor is None:
-                errors.append((line, f"Contribuente {traced.fiscal_code} non presente tra i debitori."))
-                continue
-            for datum in traced.contacts:
-                contact = await repository.add_contact(
-                    uow,
-                    ident.tenant_id,
-                    debtor.id,
-                    datum,
-                    traced.source,
-                    traced.found_on,
-                    ident.display_name,
-                    traced.confidence,
-                )
-                if contact is not None:
-                    added += 1
-                    await _contact_changed(uow, ident.tenant_id, debtor, contact)
+        known = await repository.debtors_by_fiscal_code(
+            uow, ident.tenant_id, [t.fiscal_code for _, t in traced]
+        )
+        for line, row in traced:
+            if row.fiscal_code not in known:
+                errors.append((line, f"Contribuente {row.fiscal_code} non presente tra i debitori."))
         if not errors:
+            new = [
+                repository.NewContact(
+                    known[row.fiscal_code].id, datum, row.source, row.found_on, row.confidence
+                )
+                for _, row in traced
+                for datum in row.contacts
+            ]
+            inserted = await repository.add_contacts(uow, ident.tenant_id, ident.display_name, new)
+            await _contacts_changed(uow, ident.tenant_id, {d.id: d for d in known.values()}, inserted)
             await uow.commit()
-    added = 0 if errors else added
+            added = len(inserted)
+    errors.sort()
     status = 400 if errors else 200
     context = {"added": added, "errors": errors, "rows": len(rows)}
     if request.url.path.startswith("/api/"):

@@ -180,6 +180,50 @@ async def test_operator_adds_a_contact_then_marks_it_wrong(platform: Platform, t
 
 
 @pytest.mark.asyncio
+async def test_tracing_file_adds_only_data_not_yet_known(platform: Platform, tenant: Identity) -> None:
+    """A datum the debtor has (from the Comune, an earlier tracing file, or marked wrong) or that
+    the file repeats is added once; only what was added is published, in the order of the file."""
+    await seed(platform, tenant)
+    rossi = await debtor(platform, tenant, ROSSI)
+    mobile = "+393471234567"
+    async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+        known = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+        await repository.deactivate_contact(
+            uow, tenant.tenant_id, next(c.id for c in known if c.value == mobile), "operatore"
+        )
+        await uow.commit()
+    traced = (
+        "Codice fiscale;Telefono;Email;Fonte;Data reperimento;Affidabilità\n"
+        f"{ROSSI};347 1234567;mario@example.it;InfoTrace;10/11/2026;90\n"  # both known, one wrong
+        f"{ROSSI};333 9998887;;InfoTrace;10/11/2026;90\n"
+        f"{BIANCHI};333 9998887;;InfoTrace;10/11/2026;80\n"  # the same number, another debtor
+        f"{ROSSI};+39 333 9998887;;Altra fonte;11/11/2026;50\n"  # repeated by the file
+    )
+    async with service_client(platform, "ingest", tenant) as client:
+        first = await client.post(
+            "/api/v1/ingest/tracing/import", files={"file": ("r.csv", traced.encode(), "text/csv")}
+        )
+        again = await client.post(
+            "/api/v1/ingest/tracing/import", files={"file": ("r.csv", traced.encode(), "text/csv")}
+        )
+    assert (first.status_code, first.json()) == (200, {"added": 2, "rows": 4})
+    assert (again.status_code, again.json()) == (200, {"added": 0, "rows": 4})
+    events = [
+        DebtorContactUpdated.from_envelope(e)
+        for e in await published(platform, tenant.tenant_id, DebtorContactUpdated.routing_key())
+    ]
+    assert [(e.fiscal_code, e.value, e.source, e.confidence, e.grade) for e in events] == [
+        (ROSSI, "+393339998887", "InfoTrace", 90, "phone"),
+        (BIANCHI, "+393339998887", "InfoTrace", 80, "phone"),
+    ]
+    assert events[0].active_phones == ("+393339998887",)  # the number marked wrong stays out
+    async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+        after = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+    assert [(c.value, c.active) for c in after if c.value == mobile] == [(mobile, False)]
+    assert (await debtor(platform, tenant, BIANCHI)).grade == "phone"  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
 async def test_other_tenant_cannot_see_or_change_debtors_and_contacts(
     platform: Platform, tenant: Identity, other_tenant: Identity
 ) -> None:
