@@ -202,7 +202,9 @@ async def floor(url: str, folder: Path) -> dict[str, float]:
         await conn.execute(sa.text("CREATE SCHEMA floor"))
         for table in FLOOR_TABLES:
             started = time.perf_counter()
-            await conn.execute(sa.text(f"CREATE TABLE floor.{table} (LIKE ingest.{table})"))
+            await conn.execute(
+                sa.text(f"CREATE TABLE floor.{table} (LIKE ingest.{table} INCLUDING COMPRESSION)")
+            )
             await raw.copy_to_table(table, schema_name="floor", source=str(folder / table), format="binary")  # type: ignore[union-attr]
             indexes = await conn.execute(
                 sa.text("SELECT indexdef FROM pg_indexes WHERE schemaname = 'ingest' AND tablename = :t"),

@@ -63,7 +63,7 @@ def _typed_fields(cls: type, payload: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for f in dataclasses.fields(cls):
         if f.name not in payload:
-            if f.default is not dataclasses.MISSING:
+            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
                 continue
             raise KeyError(f.name)
         value = payload[f.name]

@@ -39,38 +39,39 @@ async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
 async def on_contacts_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     """Keep the contact data a batch brought in, for the debtor card."""
     event = ContactsRegistered.from_envelope(envelope)
-    await repository.upsert_contacts(uow, envelope.tenant_id, [_from_fact(f) for f in event.contacts])
+    records = [_record(f, f.found_on, f.confidence, f.active) for f in event.contacts]
+    await repository.upsert_contacts(uow, envelope.tenant_id, records)
 
 
 async def on_debtor_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None:
     """A datum added by tracing or by hand, or marked wrong (inactive) in ingest."""
     event = DebtorContactUpdated.from_envelope(envelope)
-    record = ContactRecord(
-        contact_id=uuid.UUID(event.contact_id),
-        debtor_id=uuid.UUID(event.debtor_id),
-        kind=event.kind,
-        value=event.value,
-        source=event.source,
-        # Events from before their provenance was added carry neither: the card then shows when
-        # the datum was received.
-        found_on=parse_found_on(event.found_on),
-        confidence=event.confidence if event.confidence >= 0 else None,
-        active=event.active,
-    )
+    # Events from before their provenance was added carry neither date found nor confidence (""
+    # and -1): the card then shows when the datum was received.
+    confidence = event.confidence if event.confidence >= 0 else None
+    record = _record(event, event.found_on, confidence, event.active)
     await repository.upsert_contacts(uow, envelope.tenant_id, [record])
 
 
-def _from_fact(fact: ContactFact) -> ContactRecord:
-    return ContactRecord(
-        contact_id=uuid.UUID(fact.contact_id),
-        debtor_id=uuid.UUID(fact.debtor_id),
-        kind=fact.kind,
-        value=fact.value,
-        source=fact.source,
-        found_on=parse_found_on(fact.found_on),
-        confidence=fact.confidence,
-        active=fact.active,
-    )
+def _record(
+    datum: ContactFact | DebtorContactUpdated, found_on: str, confidence: int | None, active: bool
+) -> ContactRecord:
+    """The contact service's copy of a datum; a malformed one is undecodable (dead-lettered at once)."""
+    if confidence is not None and not 0 <= confidence <= 100:
+        raise UndecodableMessage(f"confidence out of range: {confidence}")
+    try:
+        return ContactRecord(
+            contact_id=uuid.UUID(datum.contact_id),
+            debtor_id=uuid.UUID(datum.debtor_id),
+            kind=datum.kind,
+            value=datum.value,
+            source=datum.source,
+            found_on=parse_found_on(found_on),
+            confidence=confidence,
+            active=active,
+        )
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad contact datum: {exc}") from exc
 
 
 queue_builder = Consumer(

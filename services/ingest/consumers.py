@@ -315,6 +315,9 @@ async def stage_and_settle(
         raise UnreadableFile("Il file contiene solo l'intestazione: nessuna riga di credito da caricare.")
     staged = time.perf_counter()
     log.info("batch stored", extra={"fields": clock.laps})
+    if not await repository.settle_lock(uow, tenant_id, wait=False):
+        await report_progress(uow, tenant_id, batch_id, rows, "waiting")  # for another batch to settle
+        await repository.settle_lock(uow, tenant_id)
     await report_progress(uow, tenant_id, batch_id, rows, "registering")
     summary, known_debtors = await repository.settle_stage(uow, tenant_id, batch_id, rows)
     await repository.clean_batch(uow, tenant_id, batch_id, today(), uploaded_by, known_debtors)

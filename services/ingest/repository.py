@@ -376,9 +376,19 @@ _REJECTED = """
 
 # Batches of one Comune settle one at a time, each holding this lock until its transaction ends;
 # reading, judging and storing their rows still run side by side. Two batches settling together
-# could each regrade a debtor both have without the contacts the other one adds (an UPDATE that
-# waited for the other's row lock still reads the contacts of its own snapshot).
-SETTLE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended('ingest.settle ' || CAST(CAST(:tenant_id AS uuid) AS text), 0))"
+# could not see each other's credits: a credit both bring with different amounts, for a debtor the
+# first creates, would be skipped by the second as already registered instead of held back as a
+# conflict (its check for registered credits ran before the first committed).
+_SETTLE_KEY = "hashtextextended('ingest.settle ' || CAST(CAST(:tenant_id AS uuid) AS text), 0)"
+SETTLE_LOCK = f"SELECT pg_advisory_xact_lock({_SETTLE_KEY})"
+_TRY_SETTLE_LOCK = f"SELECT pg_try_advisory_xact_lock({_SETTLE_KEY})"
+
+
+async def settle_lock(uow: UnitOfWork, tenant_id: uuid.UUID, wait: bool = True) -> bool:
+    """Take the Comune's `SETTLE_LOCK`, waiting for the batch that holds it; with `wait=False`,
+    only if no batch holds it (False if one does). Taking it again in a transaction is harmless."""
+    lock = SETTLE_LOCK if wait else _TRY_SETTLE_LOCK
+    return (await uow.execute(sa.text(lock), {"tenant_id": tenant_id})).scalar_one() is not False
 
 
 async def create_stage(uow: UnitOfWork) -> None:
@@ -421,7 +431,7 @@ async def settle_stage(
     params = {"tenant_id": tenant_id, "batch_id": batch_id}
     reasons = {"duplicate_reason": DUPLICATE_REASON, "conflict_reason": CONFLICT_REASON}
     clock = Clock()
-    await uow.execute(sa.text(SETTLE_LOCK), params)
+    await settle_lock(uow, tenant_id)
     clock.lap("lock")
     # Sorting a million rows for the window functions should not spill to disk.
     await uow.execute(sa.text("SET LOCAL work_mem = '256MB'"))
@@ -609,15 +619,24 @@ _GRADE = """
                       AND c.active AND c.kind = 'address' AND c.confidence >= :min_address) THEN 'address'
          ELSE 'none' END
 """
-_GRADE_BATCH = f"""
-    UPDATE ingest.debtors d SET grade = {_GRADE}, graded_at = now()
-    WHERE d.tenant_id = :tenant_id AND {KNOWN_DEBTOR} AND d.fiscal_code IN (
+# Grading a known debtor takes two statements: its row is locked first (in id order, the same for
+# every writer), then graded by a statement whose snapshot is taken after that lock was granted. A
+# single UPDATE that waited for another transaction's lock on the row (a tracing import, an operator,
+# another batch, each adding contacts and then grading) would grade it from the contacts of its own
+# earlier snapshot, without those the other one had just committed.
+_KNOWN_BATCH_DEBTORS = f"""
+    d.tenant_id = :tenant_id AND {KNOWN_DEBTOR} AND d.fiscal_code IN (
         SELECT fiscal_code FROM ingest.batch_rows
         WHERE tenant_id = :tenant_id AND batch_id = :batch_id AND verdict = 'accepted')
 """
+_LOCK_BATCH_DEBTORS = (
+    f"SELECT d.id FROM ingest.debtors d WHERE {_KNOWN_BATCH_DEBTORS} ORDER BY d.id FOR UPDATE"
+)
+_GRADE_BATCH = f"UPDATE ingest.debtors d SET grade = {_GRADE}, graded_at = now() WHERE {_KNOWN_BATCH_DEBTORS}"
+_SOME_DEBTORS = "d.tenant_id = :tenant_id AND d.id = ANY(CAST(:debtor_ids AS uuid[]))"
+_LOCK_SOME_DEBTORS = f"SELECT d.id FROM ingest.debtors d WHERE {_SOME_DEBTORS} ORDER BY d.id FOR UPDATE"
 _GRADE_SOME = f"""
-    UPDATE ingest.debtors d SET grade = {_GRADE}, graded_at = now()
-    WHERE d.tenant_id = :tenant_id AND d.id = ANY(CAST(:debtor_ids AS uuid[]))
+    UPDATE ingest.debtors d SET grade = {_GRADE}, graded_at = now() WHERE {_SOME_DEBTORS}
     RETURNING d.id, d.grade
 """
 
@@ -641,28 +660,20 @@ async def clean_batch(
     # New debtors were graded when inserted; only those created by earlier transactions
     # (created_at before this transaction's start) may need it.
     if known_debtors:
+        await uow.execute(sa.text(_LOCK_BATCH_DEBTORS), params)
         await uow.execute(sa.text(_GRADE_BATCH), {**params, "min_address": ADDRESS_GRADE_CONFIDENCE})
     clock.lap("regrade")
     log.info("batch cleaned", extra={"fields": clock.laps})
-
-
-async def regrade(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> str:
-    return (await regrade_some(uow, tenant_id, [debtor_id]))[debtor_id]
 
 
 async def regrade_some(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, str]:
     """Grade these debtors again from their active contacts; their new grades."""
-    params = {"tenant_id": tenant_id, "debtor_ids": list(debtor_ids), "min_address": ADDRESS_GRADE_CONFIDENCE}
-    return {r.id: str(r.grade) for r in await uow.execute(sa.text(_GRADE_SOME), params)}
-
-
-async def debtor_by_fiscal_code(
-    uow: UnitOfWork, tenant_id: uuid.UUID, fiscal_code: str
-) -> sa.Row[Any] | None:
-    stmt = sa.select(debtors).where(debtors.c.tenant_id == tenant_id, debtors.c.fiscal_code == fiscal_code)
-    return (await uow.execute(stmt)).first()
+    params = {"tenant_id": tenant_id, "debtor_ids": list(debtor_ids)}
+    await uow.execute(sa.text(_LOCK_SOME_DEBTORS), params)
+    graded = await uow.execute(sa.text(_GRADE_SOME), {**params, "min_address": ADDRESS_GRADE_CONFIDENCE})
+    return {r.id: str(r.grade) for r in graded}
 
 
 async def get_debtor(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> sa.Row[Any] | None:
@@ -710,14 +721,17 @@ class NewContact:
     confidence: int
 
 
-_ADD_CONTACTS = """
+# Only for debtors of the tenant (the contacts table has no foreign key: migration 0006).
+_ADD_CONTACTS = f"""
     INSERT INTO ingest.contacts (tenant_id, debtor_id, kind, value, source, found_on, entered_by, confidence)
-    SELECT :tenant_id, u.debtor_id, u.kind, u.value, u.source, u.found_on, :entered_by, u.confidence
+    SELECT :tenant_id, d.id, u.kind, u.value, u.source, u.found_on, :entered_by, u.confidence
     FROM unnest(CAST(:debtor_ids AS uuid[]), CAST(:kinds AS text[]), CAST(:values AS text[]),
                 CAST(:sources AS text[]), CAST(:found_ons AS date[]), CAST(:confidences AS smallint[]))
          AS u(debtor_id, kind, value, source, found_on, confidence)
+    JOIN ingest.debtors d ON d.tenant_id = :tenant_id AND d.id = u.debtor_id
+    ORDER BY d.id, u.kind, u.value
     ON CONFLICT ON CONSTRAINT contacts_datum DO NOTHING
-    RETURNING *
+    RETURNING {", ".join(c.name for c in contacts.c)}
 """
 CONTACTS_PER_STATEMENT = 10_000
 
@@ -726,11 +740,18 @@ async def add_contacts(
     uow: UnitOfWork, tenant_id: uuid.UUID, entered_by: str, new: Sequence[NewContact]
 ) -> list[sa.Row[Any]]:
     """Insert many contact data at once (a tracing file); returns those inserted, in the order
-    given: a datum the debtor already has (active or marked wrong), or given twice, is skipped."""
+    given: a datum the debtor already has (active or marked wrong), or given twice, is skipped
+    (the first one given is kept).
+
+    They are inserted in (debtor, kind, value) order, the order in which a batch inserts its
+    contacts, so that two transactions adding the same data wait for each other in one direction."""
     order = {(c.debtor_id, c.datum.kind, c.datum.value): n for n, c in reversed(list(enumerate(new)))}
+    firsts = sorted(
+        (new[n] for n in order.values()), key=lambda c: (c.debtor_id, c.datum.kind, c.datum.value)
+    )
     inserted: list[sa.Row[Any]] = []
-    for start in range(0, len(new), CONTACTS_PER_STATEMENT):
-        part = new[start : start + CONTACTS_PER_STATEMENT]
+    for start in range(0, len(firsts), CONTACTS_PER_STATEMENT):
+        part = firsts[start : start + CONTACTS_PER_STATEMENT]
         params = {
             "tenant_id": tenant_id,
             "entered_by": entered_by,
@@ -773,10 +794,6 @@ async def debtor_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid
         .order_by(contacts.c.active.desc(), contacts.c.kind, contacts.c.created_at)
     )
     return list((await uow.execute(stmt)).all())
-
-
-async def active_phones(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[str]:
-    return (await active_phones_of(uow, tenant_id, [debtor_id])).get(debtor_id, [])
 
 
 async def active_phones_of(

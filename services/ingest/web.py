@@ -460,6 +460,7 @@ def _int_param(request: Request, name: str, default: int) -> int:
 TRACING_ROLES = ("comune_admin", "operator", "supervisor", "platform_admin", "api")
 MAX_TRACING_BYTES = 5 * 1024 * 1024
 MAX_TRACING_ROWS = 50_000
+EVENTS_PER_WRITE = 5_000
 
 
 def _uuid_param(request: Request, name: str, message: str) -> uuid.UUID:
@@ -543,27 +544,28 @@ async def _contacts_changed(
 ) -> None:
     """Regrade the debtors of the changed contacts and tell the other services, one event per
     contact (with its debtor's grade and active phones after all the changes), in the caller's
-    transaction."""
+    transaction; a few thousand events are built at a time (a tracing file may add 200,000)."""
     ids = list({c.debtor_id for c in changed})
     grades = await repository.regrade_some(uow, tenant, ids)
     phones = await repository.active_phones_of(uow, tenant, ids)
-    events = [
-        DebtorContactUpdated(
-            debtor_id=str(contact.debtor_id),
-            fiscal_code=debtors[contact.debtor_id].fiscal_code,
-            contact_id=str(contact.id),
-            kind=contact.kind,
-            value=contact.value,
-            source=contact.source,
-            active=contact.active,
-            grade=grades[contact.debtor_id],
-            active_phones=tuple(phones.get(contact.debtor_id, ())),
-            found_on=contact.found_on.isoformat(),
-            confidence=contact.confidence,
-        ).envelope(tenant, uow.correlation_id)
-        for contact in changed
-    ]
-    await uow.publish(events)
+    for start in range(0, len(changed), EVENTS_PER_WRITE):
+        events = [
+            DebtorContactUpdated(
+                debtor_id=str(contact.debtor_id),
+                fiscal_code=debtors[contact.debtor_id].fiscal_code,
+                contact_id=str(contact.id),
+                kind=contact.kind,
+                value=contact.value,
+                source=contact.source,
+                active=contact.active,
+                grade=grades[contact.debtor_id],
+                active_phones=tuple(phones.get(contact.debtor_id, ())),
+                found_on=contact.found_on.isoformat(),
+                confidence=contact.confidence,
+            ).envelope(tenant, uow.correlation_id)
+            for contact in changed[start : start + EVENTS_PER_WRITE]
+        ]
+        await uow.publish(events)
 
 
 async def add_contact(request: Request) -> Response:

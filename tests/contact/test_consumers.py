@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import date
 
 import pytest
 
 from services.contact import repository
-from services.contact.consumers import queue_builder
+from services.contact.consumers import _record, queue_builder
 from services.contracts import (
     ContactsRegistered,
     DebtorContactUpdated,
@@ -14,7 +15,7 @@ from services.contracts import (
     PositionFact,
     PositionsRegistered,
 )
-from services.kernel.envelope import Envelope
+from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.contact.helpers import (
@@ -196,3 +197,14 @@ async def test_payments_lower_what_is_due_and_a_paid_debtor_leaves_the_queue(
     row = await debtor(platform, tenant.tenant_id, d)
     assert row is not None and row.total_due_cents == 0
     assert await _next(platform, tenant, "operatore-1") is None  # nobody is called about a paid debt
+
+
+@pytest.mark.parametrize(
+    ("found_on", "confidence"), [("10/11/2026", 60), ("2026-13-01", 60), ("2026-11-10", 101), ("", -5)]
+)
+def test_a_malformed_contact_datum_is_undecodable(found_on: str, confidence: int) -> None:
+    """Dead-lettered at once instead of failing three times on the same value."""
+    fact = contact_fact(str(uuid.uuid4()), found_on=found_on, confidence=confidence)
+    with pytest.raises(UndecodableMessage):
+        _record(fact, fact.found_on, fact.confidence, True)
+    assert _record(fact, "2026-11-10", 60, True).found_on == date(2026, 11, 10)

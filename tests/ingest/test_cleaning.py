@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 from dataclasses import replace
+from typing import Any
 
+import httpx
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from services.contracts import ContactFact, ContactsRegistered, DebtorContactUpdated
-from services.ingest import repository
+from services.ingest import repository, web
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.identity import Identity
 from services.platform import Platform
-from tests.conftest import service_client
+from tests.conftest import eventually, service_client
 from tests.ingest.helpers import process, published, store_batch
 
 HEADER = "codice_fiscale;nominativo;tributo;anno;numero_atto;importo;telefono;email;indirizzo;cap;comune\n"
@@ -27,7 +31,7 @@ async def ingest(platform: Platform, tenant: Identity, body: str) -> None:
 
 async def debtor(platform: Platform, tenant: Identity, code: str) -> object:
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        return await repository.debtor_by_fiscal_code(uow, tenant.tenant_id, code)
+        return (await repository.debtors_by_fiscal_code(uow, tenant.tenant_id, [code])).get(code)
 
 
 async def seed(platform: Platform, tenant: Identity) -> None:
@@ -220,6 +224,89 @@ async def test_tracing_file_adds_only_data_not_yet_known(platform: Platform, ten
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
         after = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
     assert [(c.value, c.active) for c in after if c.value == mobile] == [(mobile, False)]
+    assert (await debtor(platform, tenant, BIANCHI)).grade == "phone"  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
+async def test_tracing_file_in_several_statements_keeps_the_first_of_each_datum(
+    platform: Platform, tenant: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed(platform, tenant)
+    monkeypatch.setattr(repository, "CONTACTS_PER_STATEMENT", 3)
+    lines = [f"{BIANCHI};333 55500{i:02d};InfoTrace;10/11/2026;{50 + i}" for i in range(10)]
+    lines.insert(2, f"{ALFA};333 5550003;InfoTrace;10/11/2026;40")
+    lines.append(f"{BIANCHI};333 5550003;Altra fonte;11/11/2026;10")  # repeats line 5 of the data
+    body = "Codice fiscale;Telefono;Fonte;Data reperimento;Affidabilità\n" + "\n".join(lines) + "\n"
+    async with service_client(platform, "ingest", tenant) as client:
+        response = await client.post(
+            "/api/v1/ingest/tracing/import", files={"file": ("r.csv", body.encode(), "text/csv")}
+        )
+    assert (response.status_code, response.json()["added"]) == (200, 11)
+    events = [
+        DebtorContactUpdated.from_envelope(e)
+        for e in await published(platform, tenant.tenant_id, DebtorContactUpdated.routing_key())
+    ]
+    # In the order of the file, whatever order they were inserted in.
+    assert [(e.fiscal_code, e.value[-2:], e.confidence) for e in events] == [
+        (BIANCHI, "00", 50),
+        (BIANCHI, "01", 51),
+        (ALFA, "03", 40),
+        *((BIANCHI, f"{i:02d}", 50 + i) for i in range(2, 10)),
+    ]
+    assert len({e.contact_id for e in events}) == 11
+
+
+@pytest.mark.asyncio
+async def test_a_debtor_graded_by_a_batch_and_a_tracing_file_together_keeps_the_right_grade(
+    platform: Platform, tenant: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch grades BIANCHI while a tracing import that has just added a phone for him and
+    graded him has not committed yet: once it commits, the batch must see that phone."""
+    await seed(platform, tenant)
+    batch_cleaning, traced_graded, release_tracing = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    clean_batch, contacts_changed = repository.clean_batch, web._contacts_changed
+
+    async def clean_after_tracing(*args: Any, **kwargs: Any) -> None:
+        batch_cleaning.set()
+        await traced_graded.wait()
+        await clean_batch(*args, **kwargs)
+
+    async def changed_then_wait(*args: Any, **kwargs: Any) -> None:
+        await contacts_changed(*args, **kwargs)
+        traced_graded.set()
+        await release_tracing.wait()  # before the commit, holding the lock on BIANCHI's row
+
+    monkeypatch.setattr(repository, "clean_batch", clean_after_tracing)
+    monkeypatch.setattr(web, "_contacts_changed", changed_then_wait)
+    row = f"{BIANCHI};BIANCHI GIULIA;TARI;2024;77;7,00;;;;;\n"
+    batch = asyncio.create_task(
+        process(platform, await store_batch(platform, tenant.tenant_id, (HEADER + row).encode(), "b.csv"))
+    )
+    await asyncio.wait_for(batch_cleaning.wait(), 30)
+    traced = f"Codice fiscale;Telefono;Fonte;Data reperimento\n{BIANCHI};333 5556667;InfoTrace;10/11/2026\n"
+
+    async def import_tracing() -> httpx.Response:
+        async with service_client(platform, "ingest", tenant) as client:
+            files = {"file": ("r.csv", traced.encode(), "text/csv")}
+            return await client.post("/api/v1/ingest/tracing/import", files=files)
+
+    tracing = asyncio.create_task(import_tracing())
+    await asyncio.wait_for(traced_graded.wait(), 30)
+
+    async def batch_waits_for_the_row() -> bool:
+        async with platform.databases["ingest"].engine.connect() as conn:
+            waiting = await conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query LIKE '%ingest.debtors%'"
+                )
+            )
+            return bool(waiting.scalar_one())
+
+    await eventually(batch_waits_for_the_row)
+    release_tracing.set()
+    assert (await asyncio.wait_for(tracing, 30)).status_code == 200
+    await asyncio.wait_for(batch, 30)
     assert (await debtor(platform, tenant, BIANCHI)).grade == "phone"  # type: ignore[attr-defined]
 
 

@@ -26,6 +26,7 @@ from services.kernel.bus import IncomingMessage
 from services.kernel.identity import Identity
 from services.kernel.messaging import inbox_handler
 from services.platform import Platform
+from tests.conftest import service_client
 from tests.ingest.helpers import batch, ingest_file, process, published, store_batch
 from tests.support import FIXTURES
 
@@ -281,7 +282,12 @@ async def test_batches_of_one_comune_settle_one_at_a_time(
         async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
             batch_id = uuid.UUID(mine.payload["batch_id"])
             row = await repository.get_progress(uow, tenant.tenant_id, batch_id)
-        assert row is not None and row.phase == "registering"
+        assert row is not None and row.phase == "waiting"
+        async with service_client(platform, "ingest", tenant) as client:
+            page = await client.get(f"/t/{tenant.tenant_slug}/ingest/batches/{batch_id}")
+        assert "In attesa che termini la registrazione di un altro file del Comune" in " ".join(
+            page.text.split()
+        )
     # The holder's unit of work ended without a commit: rolled back, lock released.
     await asyncio.wait_for(waiting, timeout=60)
     for who, envelope in ((tenant, mine), (other_tenant, theirs)):

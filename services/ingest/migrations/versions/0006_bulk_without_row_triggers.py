@@ -1,9 +1,10 @@
 """Drop the foreign keys checked once per row on the bulk path of a batch.
 
 A foreign key costs one lookup per inserted row (a trigger each): for a million-row batch, the four
-below took about a fifth of the ingest time. Rows of these tables are written only by the
-ingest transaction that registers a batch, from rows it has just joined with their batch and debtor
-in the same statement, and nothing deletes batches or debtors; `tests/ingest/test_repository.py`
+below took about a fifth of the ingest time. Rows of these tables are written by the ingest
+transaction that registers a batch, from rows it has just joined with their batch and debtor in the
+same statement, or (contacts only) by a tracing import or an operator for a debtor of the tenant read
+or joined in the same transaction; nothing deletes batches or debtors. `tests/ingest/test_repository.py`
 checks after a batch that every row still has its parent.
 
 Revision ID: 0006
