@@ -8,7 +8,10 @@ default postgres@127.0.0.1:5432), migrates it, generates the file with
 ingest processor on it exactly as the worker would (inbox, transaction, COPY staging, SQL
 settling, outbox events). Then it COPYs the same rows into an unindexed table of text columns
 in the same database and prints both times, their ratio, rows per second and the peak RSS of
-this process while ingesting (sampled with psutil). Not part of the test suite.
+this process while ingesting (sampled with psutil, with when it happened). Two more figures show
+how far any design could go on this machine: the floor (what the batch left behind, COPYed as the
+superuser into fresh tables indexed afterwards: `floor`) and the time to read and judge the rows
+without a database (`judge_only`). Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import threading
 import time
 import uuid
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import psutil
@@ -37,7 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from services.contracts import BatchReceived  # noqa: E402
 from services.ingest import repository  # noqa: E402
-from services.ingest.consumers import processor  # noqa: E402
+from services.ingest.consumers import processor, propose_plan, verdict_chunks  # noqa: E402
+from services.ingest.reader import DEFAULT_LIMITS, open_source  # noqa: E402
 from services.kernel.bus import IncomingMessage  # noqa: E402
 from services.kernel.messaging import inbox_handler  # noqa: E402
 from services.kernel.migrate import drop_connections  # noqa: E402
@@ -222,6 +227,18 @@ async def floor(url: str, folder: Path) -> dict[str, float]:
     return timings
 
 
+def judge_only(path: Path) -> float:
+    """Seconds to read, split and judge the file's rows into stage records, as the consumer does but
+    without any database: the Python side of the ingest, on one core."""
+    started = time.perf_counter()
+    source = open_source(path, None, None, DEFAULT_LIMITS)
+    plan = propose_plan(source, source.head())
+    day = date.today()
+    for _ in verdict_chunks(source, plan, day.year, day):
+        pass
+    return time.perf_counter() - started
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -247,6 +264,7 @@ async def main() -> None:
             ingest_s, rss, profiler = await ingest(platform, path, args.profile)
             copy_s = await plain_copy(url, copy_source(path, folder))
             floor_s = await floor(url, folder)
+            judge_s = await asyncio.to_thread(judge_only, path)
         finally:
             await platform.close()
             if args.keep_db:
@@ -264,6 +282,7 @@ async def main() -> None:
     total = sum(floor_s.values())
     print(f"floor, the batch's rows COPYed into fresh tables and indexed afterwards: {parts}")
     print(f"floor / COPY: {total:.1f} s / {copy_s:.1f} s = {total / copy_s:.1f}")
+    print(f"reading and judging the rows without a database: {judge_s:.1f} s = {judge_s / copy_s:.1f} x COPY")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 
