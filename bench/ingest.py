@@ -29,7 +29,6 @@ import threading
 import time
 import uuid
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
 import psutil
@@ -41,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 from services.contracts import BatchReceived  # noqa: E402
 from services.ingest import repository  # noqa: E402
-from services.ingest.consumers import processor, propose_plan, verdict_chunks  # noqa: E402
+from services.ingest.consumers import processor, propose_plan, today, verdict_chunks  # noqa: E402
 from services.ingest.reader import DEFAULT_LIMITS, open_source  # noqa: E402
 from services.kernel.bus import IncomingMessage  # noqa: E402
 from services.kernel.messaging import inbox_handler  # noqa: E402
@@ -233,7 +232,7 @@ def judge_only(path: Path) -> float:
     started = time.perf_counter()
     source = open_source(path, None, None, DEFAULT_LIMITS)
     plan = propose_plan(source, source.head())
-    day = date.today()
+    day = today()
     for _ in verdict_chunks(source, plan, day.year, day):
         pass
     return time.perf_counter() - started

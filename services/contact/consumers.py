@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 from services.contact import repository
-from services.contact.domain import ContactRecord, parse_found_on
+from services.contact.domain import CONTACT_KINDS, ContactRecord, parse_found_on
 from services.contracts import (
     ContactFact,
     ContactsRegistered,
@@ -48,7 +48,7 @@ async def on_debtor_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None
     event = DebtorContactUpdated.from_envelope(envelope)
     # Events from before their provenance was added carry neither date found nor confidence (""
     # and -1): the card then shows when the datum was received.
-    confidence = event.confidence if event.confidence >= 0 else None
+    confidence = None if event.confidence == -1 else event.confidence
     record = _record(event, event.found_on, confidence, event.active)
     await repository.upsert_contacts(uow, envelope.tenant_id, [record])
 
@@ -59,6 +59,8 @@ def _record(
     """The contact service's copy of a datum; a malformed one is undecodable (dead-lettered at once)."""
     if confidence is not None and not 0 <= confidence <= 100:
         raise UndecodableMessage(f"confidence out of range: {confidence}")
+    if datum.kind not in CONTACT_KINDS:
+        raise UndecodableMessage(f"unknown contact kind {datum.kind!r}")
     try:
         return ContactRecord(
             contact_id=uuid.UUID(datum.contact_id),

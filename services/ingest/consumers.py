@@ -287,6 +287,7 @@ async def stage_and_settle(
 ) -> dict[str, Any]:
     """Every row judged and staged, then settled into verdicts, debtors, positions and contacts."""
     await repository.create_stage(uow)
+    await report_progress(uow, tenant_id, batch_id, 0, "reading")  # not what an earlier attempt left
     day = today()
     chunks = verdict_chunks(source, plan, day.year, day)
     rows = 0
@@ -330,8 +331,10 @@ async def stage_and_settle(
 async def report_progress(
     uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, rows: int, phase: str
 ) -> None:
-    """Progress in its own short transaction, visible to the batch page before the batch commits."""
-    async with uow.db.unit_of_work(tenant_id, uow.correlation_id) as progress:
+    """Progress in its own short transaction, visible to the batch page before the batch commits,
+    on a connection outside the pool: the batch may hold its Comune's settle lock, which other
+    batches wait for holding pooled connections."""
+    async with uow.db.unit_of_work(tenant_id, uow.correlation_id, aside=True) as progress:
         await repository.set_progress(progress, tenant_id, batch_id, rows, phase)
         await progress.commit()
 

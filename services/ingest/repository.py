@@ -6,7 +6,7 @@ import io
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -630,11 +630,13 @@ _KNOWN_BATCH_DEBTORS = f"""
         WHERE tenant_id = :tenant_id AND batch_id = :batch_id AND verdict = 'accepted')
 """
 _LOCK_BATCH_DEBTORS = (
-    f"SELECT d.id FROM ingest.debtors d WHERE {_KNOWN_BATCH_DEBTORS} ORDER BY d.id FOR UPDATE"
+    f"SELECT d.id FROM ingest.debtors d WHERE {_KNOWN_BATCH_DEBTORS} ORDER BY d.id FOR NO KEY UPDATE"
 )
 _GRADE_BATCH = f"UPDATE ingest.debtors d SET grade = {_GRADE}, graded_at = now() WHERE {_KNOWN_BATCH_DEBTORS}"
 _SOME_DEBTORS = "d.tenant_id = :tenant_id AND d.id = ANY(CAST(:debtor_ids AS uuid[]))"
-_LOCK_SOME_DEBTORS = f"SELECT d.id FROM ingest.debtors d WHERE {_SOME_DEBTORS} ORDER BY d.id FOR UPDATE"
+_LOCK_SOME_DEBTORS = (
+    f"SELECT d.id FROM ingest.debtors d WHERE {_SOME_DEBTORS} ORDER BY d.id FOR NO KEY UPDATE"
+)
 _GRADE_SOME = f"""
     UPDATE ingest.debtors d SET grade = {_GRADE}, graded_at = now() WHERE {_SOME_DEBTORS}
     RETURNING d.id, d.grade
@@ -736,6 +738,19 @@ _ADD_CONTACTS = f"""
 CONTACTS_PER_STATEMENT = 10_000
 
 
+def _by_debtor(contacts: list[NewContact], size: int) -> Iterator[list[NewContact]]:
+    """`contacts` (sorted by debtor) in parts of about `size`, a debtor's contacts all in one part:
+    within a statement the database orders them by kind and value in its own collation."""
+    part: list[NewContact] = []
+    for contact in contacts:
+        if len(part) >= size and contact.debtor_id != part[-1].debtor_id:
+            yield part
+            part = []
+        part.append(contact)
+    if part:
+        yield part
+
+
 async def add_contacts(
     uow: UnitOfWork, tenant_id: uuid.UUID, entered_by: str, new: Sequence[NewContact]
 ) -> list[sa.Row[Any]]:
@@ -744,14 +759,12 @@ async def add_contacts(
     (the first one given is kept).
 
     They are inserted in (debtor, kind, value) order, the order in which a batch inserts its
-    contacts, so that two transactions adding the same data wait for each other in one direction."""
+    contacts, so that two transactions adding the same data wait for each other in one direction
+    (uuid order is byte order in PostgreSQL too)."""
     order = {(c.debtor_id, c.datum.kind, c.datum.value): n for n, c in reversed(list(enumerate(new)))}
-    firsts = sorted(
-        (new[n] for n in order.values()), key=lambda c: (c.debtor_id, c.datum.kind, c.datum.value)
-    )
+    firsts = sorted((new[n] for n in order.values()), key=lambda c: c.debtor_id.bytes)
     inserted: list[sa.Row[Any]] = []
-    for start in range(0, len(firsts), CONTACTS_PER_STATEMENT):
-        part = firsts[start : start + CONTACTS_PER_STATEMENT]
+    for part in _by_debtor(firsts, CONTACTS_PER_STATEMENT):
         params = {
             "tenant_id": tenant_id,
             "entered_by": entered_by,

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from services.kernel.envelope import Envelope
 
@@ -92,12 +93,19 @@ class Database:
 
     def __init__(self, url: str, metadata: sa.MetaData, pool_size: int = 5) -> None:
         self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, pool_pre_ping=True)
+        # Connections outside the pool, opened and closed per unit of work (`unit_of_work(aside=True)`).
+        self.aside_engine: AsyncEngine = create_async_engine(url, poolclass=NullPool)
         self.metadata = metadata
         self.outbox = metadata.tables[f"{metadata.schema}.outbox"]
         self.inbox = metadata.tables[f"{metadata.schema}.inbox"]
 
-    def unit_of_work(self, tenant_id: uuid.UUID | None, correlation_id: str = "") -> UnitOfWork:
-        return UnitOfWork(self, tenant_id, correlation_id)
+    def unit_of_work(
+        self, tenant_id: uuid.UUID | None, correlation_id: str = "", aside: bool = False
+    ) -> UnitOfWork:
+        """A transaction on a pooled connection; `aside=True` opens one of its own outside the pool,
+        for a short write (a batch's progress) by a caller that holds locks other transactions wait
+        for while they hold pooled connections: waiting for the pool there could stall them all."""
+        return UnitOfWork(self, tenant_id, correlation_id, aside)
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -105,15 +113,19 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        await self.aside_engine.dispose()
 
 
 class UnitOfWork:
     """One transaction, scoped to one tenant; rolls back unless `commit()` was called."""
 
-    def __init__(self, db: Database, tenant_id: uuid.UUID | None, correlation_id: str) -> None:
+    def __init__(
+        self, db: Database, tenant_id: uuid.UUID | None, correlation_id: str, aside: bool = False
+    ) -> None:
         self.db = db
         self.tenant_id = tenant_id
         self.correlation_id = correlation_id
+        self._engine = db.aside_engine if aside else db.engine
         self._conn: AsyncConnection | None = None
         self._committed = False
 
@@ -124,7 +136,7 @@ class UnitOfWork:
         return self._conn
 
     async def __aenter__(self) -> UnitOfWork:
-        self._conn = await self.db.engine.connect()
+        self._conn = await self._engine.connect()
         await self._conn.begin()
         if self.tenant_id is not None:
             await self._conn.execute(

@@ -200,11 +200,18 @@ async def test_payments_lower_what_is_due_and_a_paid_debtor_leaves_the_queue(
 
 
 @pytest.mark.parametrize(
-    ("found_on", "confidence"), [("10/11/2026", 60), ("2026-13-01", 60), ("2026-11-10", 101), ("", -5)]
+    ("found_on", "confidence", "kind"),
+    [
+        ("10/11/2026", 60, "phone"),
+        ("2026-13-01", 60, "phone"),
+        ("2026-11-10", 101, "phone"),
+        ("", -5, "phone"),
+        ("2026-11-10", 60, "fax"),
+    ],
 )
-def test_a_malformed_contact_datum_is_undecodable(found_on: str, confidence: int) -> None:
+def test_a_malformed_contact_datum_is_undecodable(found_on: str, confidence: int, kind: str) -> None:
     """Dead-lettered at once instead of failing three times on the same value."""
-    fact = contact_fact(str(uuid.uuid4()), found_on=found_on, confidence=confidence)
+    fact = contact_fact(str(uuid.uuid4()), kind=kind, found_on=found_on, confidence=confidence)
     with pytest.raises(UndecodableMessage):
         _record(fact, fact.found_on, fact.confidence, True)
-    assert _record(fact, "2026-11-10", 60, True).found_on == date(2026, 11, 10)
+    assert _record(replace(fact, kind="phone"), "2026-11-10", 60, True).found_on == date(2026, 11, 10)

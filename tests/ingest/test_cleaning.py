@@ -6,6 +6,7 @@ import asyncio
 import io
 import uuid
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import httpx
@@ -15,6 +16,7 @@ from openpyxl import load_workbook
 
 from services.contracts import ContactFact, ContactsRegistered, DebtorContactUpdated
 from services.ingest import repository, web
+from services.ingest.domain import ContactDatum
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -311,6 +313,54 @@ async def test_a_debtor_graded_by_a_batch_and_a_tracing_file_together_keeps_the_
 
 
 @pytest.mark.asyncio
+async def test_an_operator_grading_a_debtor_a_batch_is_grading_sees_the_batch_contacts(
+    platform: Platform, tenant: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other way round: the batch has added a phone for BIANCHI and graded him but has not
+    committed when an operator adds his address; once the batch commits, the operator's grading
+    must see its phone."""
+    await seed(platform, tenant)
+    bianchi = await debtor(platform, tenant, BIANCHI)
+    batch_graded, release_batch = asyncio.Event(), asyncio.Event()
+    clean_batch = repository.clean_batch
+
+    async def clean_then_wait(*args: Any, **kwargs: Any) -> None:
+        await clean_batch(*args, **kwargs)
+        batch_graded.set()
+        await release_batch.wait()  # before the commit, holding the lock on BIANCHI's row
+
+    monkeypatch.setattr(repository, "clean_batch", clean_then_wait)
+    row = f"{BIANCHI};BIANCHI GIULIA;TARI;2024;78;7,00;333 4445556;;;;\n"
+    envelope = await store_batch(platform, tenant.tenant_id, (HEADER + row).encode(), "b.csv")
+    batch = asyncio.create_task(process(platform, envelope))
+    await asyncio.wait_for(batch_graded.wait(), 30)
+
+    async def add_address() -> httpx.Response:
+        async with service_client(platform, "ingest", tenant) as client:
+            data = {"kind": "address", "value": "VIA NUOVA 3 20100 MILANO", "source": "telefonata"}
+            return await client.post(f"/api/v1/ingest/debtors/{bianchi.id}/contacts", data=data)  # type: ignore[attr-defined]
+
+    operator = asyncio.create_task(add_address())
+
+    async def operator_waits_for_the_row() -> bool:
+        async with platform.databases["ingest"].engine.connect() as conn:
+            waiting = await conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock' AND query LIKE '%ingest.debtors%'"
+                )
+            )
+            return bool(waiting.scalar_one())
+
+    await eventually(operator_waits_for_the_row)
+    release_batch.set()
+    await asyncio.wait_for(batch, 30)
+    response = await asyncio.wait_for(operator, 30)
+    assert (response.status_code, response.json()["grade"]) == (201, "phone")
+    assert (await debtor(platform, tenant, BIANCHI)).grade == "phone"  # type: ignore[attr-defined]
+
+
+@pytest.mark.asyncio
 async def test_other_tenant_cannot_see_or_change_debtors_and_contacts(
     platform: Platform, tenant: Identity, other_tenant: Identity
 ) -> None:
@@ -327,6 +377,10 @@ async def test_other_tenant_cannot_see_or_change_debtors_and_contacts(
     assert [r.status_code for r in (seen, changed, added)] == [404, 404, 404]
     async with platform.databases["ingest"].unit_of_work(other_tenant.tenant_id) as uow:
         assert await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id) == []  # type: ignore[attr-defined]
+        # A tracing file's contacts only go to debtors of the Comune importing it.
+        datum = ContactDatum("phone", "+393470000000")
+        new = repository.NewContact(rossi.id, datum, "X", date(2026, 11, 1), 50)  # type: ignore[attr-defined]
+        assert await repository.add_contacts(uow, other_tenant.tenant_id, "x", [new]) == []
         assert await repository.deactivate_contact(uow, tenant.tenant_id, contact.id, "x") is None
     assert (await debtor(platform, tenant, ROSSI)).grade == "phone"  # type: ignore[attr-defined]
 

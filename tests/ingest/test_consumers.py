@@ -26,7 +26,7 @@ from services.kernel.bus import IncomingMessage
 from services.kernel.identity import Identity
 from services.kernel.messaging import inbox_handler
 from services.platform import Platform
-from tests.conftest import service_client
+from tests.conftest import eventually, service_client
 from tests.ingest.helpers import batch, ingest_file, process, published, store_batch
 from tests.support import FIXTURES
 
@@ -275,14 +275,24 @@ async def test_batches_of_one_comune_settle_one_at_a_time(
     theirs = await store_batch(platform, other_tenant.tenant_id, data, "b.csv")
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as holder:
         await holder.execute(sa.text(repository.SETTLE_LOCK), {"tenant_id": tenant.tenant_id})
+        for who, free in ((tenant, False), (other_tenant, True)):
+            async with platform.databases["ingest"].unit_of_work(who.tenant_id) as uow:
+                assert await repository.settle_lock(uow, who.tenant_id, wait=False) is free
         waiting = asyncio.create_task(process(platform, mine))
         await asyncio.wait_for(process(platform, theirs), timeout=60)
-        await asyncio.sleep(1)
-        assert not waiting.done()
-        async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-            batch_id = uuid.UUID(mine.payload["batch_id"])
-            row = await repository.get_progress(uow, tenant.tenant_id, batch_id)
-        assert row is not None and row.phase == "waiting"
+        batch_id = uuid.UUID(mine.payload["batch_id"])
+
+        async def phase() -> str | None:
+            async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+                row = await repository.get_progress(uow, tenant.tenant_id, batch_id)
+            return None if row is None else str(row.phase)
+
+        async def waiting_phase() -> bool:
+            return await phase() == "waiting"
+
+        await eventually(waiting_phase)
+        await asyncio.sleep(0.5)
+        assert not waiting.done() and await phase() == "waiting"
         async with service_client(platform, "ingest", tenant) as client:
             page = await client.get(f"/t/{tenant.tenant_slug}/ingest/batches/{batch_id}")
         assert "In attesa che termini la registrazione di un altro file del Comune" in " ".join(

@@ -125,3 +125,28 @@ async def test_the_relay_role_reaches_only_its_outbox(platform: Platform) -> Non
                 await conn.execute(sa.text("SELECT count(*) FROM ingest.inbox"))
     finally:
         await relay.engine.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_unit_of_work_aside_does_not_wait_for_an_exhausted_pool(platform: Platform) -> None:
+    """A batch holding a lock writes its progress aside: other batches may hold every pooled
+    connection while they wait for that lock."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services.kernel.db import Database
+
+    shared = platform.databases["ingest"]
+    db = Database(shared.engine.url.render_as_string(hide_password=False), shared.metadata)
+    await db.engine.dispose()
+    db.engine = create_async_engine(db.engine.url, pool_size=1, max_overflow=0, pool_timeout=0.5)
+    tenant = uuid.uuid4()
+    try:
+        async with db.unit_of_work(tenant):  # the only pooled connection
+            with pytest.raises(sa.exc.TimeoutError):
+                async with db.unit_of_work(tenant):
+                    pass
+            async with db.unit_of_work(tenant, aside=True) as aside:
+                setting = await aside.execute(sa.text("SELECT current_setting('app.tenant_id')"))
+                assert setting.scalar_one() == str(tenant)
+    finally:
+        await db.dispose()
