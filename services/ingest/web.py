@@ -625,6 +625,12 @@ def _contacts_fragment(request: Request, ident: Any, view: dict[str, Any], statu
 async def tracing_page(request: Request) -> Response:
     ident = require_role(request, *VIEW_ROLES)
     offset = _int_param(request, "offset", 0)
+    context = {**await _tracing_state(request, ident, offset), "can_trace": ident.has_role(*TRACING_ROLES)}
+    return page(templates, request, "ingest_tracing.html", context)
+
+
+async def _tracing_state(request: Request, ident: Any, offset: int) -> dict[str, Any]:
+    """The grade counts and a page of the tracing queue, whose reading is recorded (personal data)."""
     async with ctx(request).db.unit_of_work(ident.tenant_id, correlation_var.get() or "") as uow:
         queue = await repository.tracing_queue(uow, ident.tenant_id, offset=offset)
         grades = await repository.grade_counts(uow, ident.tenant_id)
@@ -633,14 +639,7 @@ async def tracing_page(request: Request) -> Response:
             uow, ident.tenant_id, ident.user_id, "view_tracing_queue", None, detail
         )
         await uow.commit()
-    context = {
-        "queue": queue,
-        "grades": grades,
-        "grade_labels": GRADES,
-        "offset": offset,
-        "can_trace": ident.has_role(*TRACING_ROLES),
-    }
-    return page(templates, request, "ingest_tracing.html", context)
+    return {"queue": queue, "grades": grades, "grade_labels": GRADES, "offset": offset}
 
 
 async def tracing_import(request: Request) -> Response:
@@ -699,7 +698,9 @@ async def tracing_import(request: Request) -> Response:
             body["error"] = "Nessun recapito importato: correggi le righe indicate e ricarica il file."
             body["errors"] = [{"line": n, "reason": m} for n, m in errors]
         return JSONResponse(body, status_code=status)
-    return templates.TemplateResponse(request, "ingest_tracing_result.html", context, status_code=status)
+    if added and is_htmx(request):  # the page's counts and queue change with it
+        context.update(await _tracing_state(request, ident, 0))
+    return page(templates, request, "ingest_tracing_result.html", context, status_code=status)
 
 
 def tracing_rows(data: bytes) -> tuple[list[str], list[tuple[int, list[str]]]]:

@@ -123,6 +123,10 @@ async def test_tracing_file_adds_contacts_with_provenance_and_publishes_updates(
     assert "Data di reperimento non valida" in refused.text
     assert BIANCHI in unchanged.text
     assert result.status_code == 200 and '<strong data-testid="added">3</strong>' in result.text
+    # The page's counts and queue come back out of band, without the debtor now reachable by phone.
+    assert '<section aria-labelledby="queue-title" id="tracing-queue" hx-swap-oob="true">' in result.text
+    assert '<dd class="col-sm-8" data-grade="phone">2</dd>' in result.text
+    assert ALFA in result.text and BIANCHI not in result.text
     assert BIANCHI not in after.text and ALFA in after.text
 
     bianchi = await debtor(platform, tenant, BIANCHI)
