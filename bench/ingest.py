@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -120,8 +121,10 @@ async def drop_database(url: str) -> None:
     await admin.dispose()
 
 
-async def ingest(platform: Platform, path: Path, profile: bool) -> tuple[float, PeakRss, object]:
-    tenant_id = uuid.uuid4()
+async def received_batch(
+    platform: Platform, tenant_id: uuid.UUID, path: Path
+) -> tuple[uuid.UUID, IncomingMessage]:
+    """The file stored as a batch, as the upload does, and the `BatchReceived` message for it."""
     batch_id = uuid.uuid4()
     key = tenant_key(tenant_id, "ingest", str(batch_id), "raw")
     with path.open("rb") as handle:
@@ -130,8 +133,18 @@ async def ingest(platform: Platform, path: Path, profile: bool) -> tuple[float, 
     async with platform.databases["ingest"].unit_of_work(tenant_id) as uow:
         await repository.insert_batch(uow, tenant_id, batch_id, path.name, stored, "bench")
         await uow.commit()
-    handle_message = inbox_handler(platform.databases["ingest"], processor(platform.storage))
-    message = IncomingMessage(envelope.routing_key, envelope.encode(), str(envelope.message_id))
+    return batch_id, IncomingMessage(envelope.routing_key, envelope.encode(), str(envelope.message_id))
+
+
+def ingest_handler(platform: Platform) -> Callable[[IncomingMessage], Awaitable[None]]:
+    """The ingest processor behind its inbox, as the worker runs it."""
+    return inbox_handler(platform.databases["ingest"], processor(platform.storage))
+
+
+async def ingest(platform: Platform, path: Path, profile: bool) -> tuple[float, PeakRss, object]:
+    tenant_id = uuid.uuid4()
+    batch_id, message = await received_batch(platform, tenant_id, path)
+    handle_message = ingest_handler(platform)
     profiler = cProfile.Profile() if profile else None
     with PeakRss() as rss:
         started = _OnlyIngest.started = time.perf_counter()

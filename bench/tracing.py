@@ -27,31 +27,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import drop_database, generate, scratch_database  # noqa: E402
+from ingest import drop_database, generate, ingest_handler, received_batch, scratch_database  # noqa: E402
 
-from services.contracts import BatchReceived  # noqa: E402
-from services.ingest import repository  # noqa: E402
-from services.ingest.consumers import processor  # noqa: E402
 from services.ingest.models import debtors  # noqa: E402
-from services.kernel.bus import IncomingMessage  # noqa: E402
-from services.kernel.messaging import inbox_handler  # noqa: E402
 from services.kernel.settings import Settings  # noqa: E402
-from services.kernel.storage import tenant_key  # noqa: E402
 from services.platform import Platform  # noqa: E402
 from tests.support import identity_headers, make_identity  # noqa: E402
-
-
-async def ingest(platform: Platform, tenant_id: uuid.UUID, path: Path) -> None:
-    batch_id = uuid.uuid4()
-    key = tenant_key(tenant_id, "ingest", str(batch_id), "raw")
-    with path.open("rb") as handle:
-        stored = await platform.storage.put(tenant_id, key, handle, "text/csv")
-    envelope = BatchReceived(batch_id=str(batch_id)).envelope(tenant_id, "bench")
-    async with platform.databases["ingest"].unit_of_work(tenant_id) as uow:
-        await repository.insert_batch(uow, tenant_id, batch_id, path.name, stored, "bench")
-        await uow.commit()
-    handle_message = inbox_handler(platform.databases["ingest"], processor(platform.storage))
-    await handle_message(IncomingMessage(envelope.routing_key, envelope.encode(), str(envelope.message_id)))
 
 
 def tracing_file(codes: list[str]) -> bytes:
@@ -81,7 +62,8 @@ async def main() -> None:
         platform = await Platform.open(settings, run_migrations=True)
         try:
             who = make_identity(uuid.uuid4(), "comune-bench", roles=("operator",))
-            await ingest(platform, who.tenant_id, path)
+            _, message = await received_batch(platform, who.tenant_id, path)
+            await ingest_handler(platform)(message)
             async with platform.databases["ingest"].unit_of_work(who.tenant_id) as uow:
                 found = await uow.execute(
                     sa.select(debtors.c.fiscal_code).order_by(debtors.c.fiscal_code).limit(args.rows)

@@ -262,6 +262,18 @@ async def test_tracing_file_in_several_statements_keeps_the_first_of_each_datum(
     assert len({e.contact_id for e in events}) == 11
 
 
+async def someone_waits_for_a_debtor_row(platform: Platform) -> bool:
+    """Whether a transaction is waiting for a lock on a debtor's row (or a statement on debtors)."""
+    async with platform.databases["ingest"].engine.connect() as conn:
+        waiting = await conn.execute(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE '%ingest.debtors%'"
+            )
+        )
+        return bool(waiting.scalar_one())
+
+
 @pytest.mark.asyncio
 async def test_a_debtor_graded_by_a_batch_and_a_tracing_file_together_keeps_the_right_grade(
     platform: Platform, tenant: Identity, monkeypatch: pytest.MonkeyPatch
@@ -299,17 +311,7 @@ async def test_a_debtor_graded_by_a_batch_and_a_tracing_file_together_keeps_the_
     tracing = asyncio.create_task(import_tracing())
     await asyncio.wait_for(traced_graded.wait(), 30)
 
-    async def batch_waits_for_the_row() -> bool:
-        async with platform.databases["ingest"].engine.connect() as conn:
-            waiting = await conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock' AND query LIKE '%ingest.debtors%'"
-                )
-            )
-            return bool(waiting.scalar_one())
-
-    await eventually(batch_waits_for_the_row)
+    await eventually(lambda: someone_waits_for_a_debtor_row(platform))
     release_tracing.set()
     assert (await asyncio.wait_for(tracing, 30)).status_code == 200
     await asyncio.wait_for(batch, 30)
@@ -346,17 +348,7 @@ async def test_an_operator_grading_a_debtor_a_batch_is_grading_sees_the_batch_co
 
     operator = asyncio.create_task(add_address())
 
-    async def operator_waits_for_the_row() -> bool:
-        async with platform.databases["ingest"].engine.connect() as conn:
-            waiting = await conn.execute(
-                sa.text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock' AND query LIKE '%ingest.debtors%'"
-                )
-            )
-            return bool(waiting.scalar_one())
-
-    await eventually(operator_waits_for_the_row)
+    await eventually(lambda: someone_waits_for_a_debtor_row(platform))
     release_batch.set()
     await asyncio.wait_for(batch, 30)
     response = await asyncio.wait_for(operator, 30)
