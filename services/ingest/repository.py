@@ -385,8 +385,8 @@ _TRY_SETTLE_LOCK = f"SELECT pg_try_advisory_xact_lock({_SETTLE_KEY})"
 
 
 async def settle_lock(uow: UnitOfWork, tenant_id: uuid.UUID, wait: bool = True) -> bool:
-    """Take the Comune's `SETTLE_LOCK`, waiting for the batch that holds it; with `wait=False`,
-    only if no batch holds it (False if one does). Taking it again in a transaction is harmless."""
+    """Take the Comune's `SETTLE_LOCK` (before `settle_stage`), waiting for the batch that holds
+    it; with `wait=False`, only if no batch holds it (False if one does)."""
     lock = SETTLE_LOCK if wait else _TRY_SETTLE_LOCK
     return (await uow.execute(sa.text(lock), {"tenant_id": tenant_id})).scalar_one() is not False
 
@@ -424,15 +424,14 @@ async def settle_stage(
     uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, rows: int
 ) -> tuple[dict[str, Any], int]:
     """Give the stored rows their final verdicts (conflicts with registered credits, duplicates and
-    conflicts within the batch); register debtors and positions.
+    conflicts within the batch); register debtors and positions. The caller holds the Comune's
+    `SETTLE_LOCK`.
 
     Returns the batch's counts and how many of its debtors were already known before it.
     """
     params = {"tenant_id": tenant_id, "batch_id": batch_id}
     reasons = {"duplicate_reason": DUPLICATE_REASON, "conflict_reason": CONFLICT_REASON}
     clock = Clock()
-    await settle_lock(uow, tenant_id)
-    clock.lap("lock")
     # Sorting a million rows for the window functions should not spill to disk.
     await uow.execute(sa.text("SET LOCAL work_mem = '256MB'"))
     if (
