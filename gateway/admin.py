@@ -21,7 +21,8 @@ from stdnum.it import codicefiscale
 from gateway import audit, domain, repository
 from gateway.ratelimit import client_ip
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError, Forbidden, NotFound, render_error
+from services.kernel.errors import DomainError, Forbidden, NotFound
+from services.kernel.web import render_error
 
 if TYPE_CHECKING:
     from gateway.app import Gateway

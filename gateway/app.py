@@ -31,12 +31,17 @@ from gateway.ratelimit import RateLimiter, RateLimits, client_ip, too_many
 from gateway.sessions import Session, SessionPolicy, SessionStore
 from services.kernel.bus import Bus
 from services.kernel.db import Database
-from services.kernel.errors import render_error
 from services.kernel.identity import Identity, IdentitySigner
 from services.kernel.logs import correlation_var
 from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectNotFound, ObjectStorage
-from services.kernel.web import CorrelationMiddleware, exception_handlers, readiness, templates_for
+from services.kernel.web import (
+    CorrelationMiddleware,
+    exception_handlers,
+    readiness,
+    render_error,
+    templates_for,
+)
 
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 1024 * 1024

@@ -24,7 +24,7 @@ from gateway.oidc import LoginRejected, LoginResult, OidcClient, public_jwks
 from gateway.ratelimit import client_ip, too_many
 from gateway.sessions import Session
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import render_error
+from services.kernel.web import render_error
 
 if TYPE_CHECKING:
     from gateway.app import Gateway

@@ -18,7 +18,7 @@ from starlette.responses import Response
 
 from gateway import repository
 from services.kernel.db import Database
-from services.kernel.errors import render_error
+from services.kernel.web import render_error
 
 PURGE_AFTER_SECONDS = 24 * 3600
 PURGE_PROBABILITY = 0.001

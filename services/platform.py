@@ -17,7 +17,7 @@ from services.kernel.migrate import app_role, migrate, relay_role, role_url
 from services.kernel.service import ServiceSpec
 from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectStorage, S3Storage
-from services.kernel.web import ServiceContext
+from services.kernel.web import ServiceContext, service_app
 
 log = logging.getLogger(__name__)
 BUSINESS_SERVICES = ("ingest", "contact", "payments", "reporting")
@@ -95,7 +95,7 @@ class Platform:
 
     def app(self, service: str) -> Starlette:
         if service not in self._apps:
-            self._apps[service] = service_specs()[service].create_app(self.context(service))
+            self._apps[service] = service_app(self.context(service), service_specs()[service].routes())
         return self._apps[service]
 
     def consumers(self, service: str) -> tuple[Consumer, ...]:

@@ -1,25 +1,11 @@
-"""The contact service: Starlette app factory and service declaration."""
+"""The contact service: what it declares to the composition root."""
 
 from __future__ import annotations
-
-from starlette.applications import Starlette
 
 from services.contact import models, web
 from services.contact.consumers import queue_builder
 from services.kernel.service import ServiceSpec, static_consumers
-from services.kernel.web import ServiceContext, exception_handlers, health_routes, service_middleware
-
-
-def create_app(ctx: ServiceContext) -> Starlette:
-    app = Starlette(
-        routes=[*health_routes(), *web.routes()],
-        middleware=service_middleware(ctx.signer),
-        exception_handlers=exception_handlers(),
-    )
-    app.state.ctx = ctx
-    return app
-
 
 SERVICE = ServiceSpec(
-    name="contact", metadata=models.metadata, create_app=create_app, consumers=static_consumers(queue_builder)
+    name="contact", metadata=models.metadata, routes=web.routes, consumers=static_consumers(queue_builder)
 )

@@ -126,7 +126,7 @@ class BatchProcessor:
         )
         plan = await choose_plan(uow, batch, source, head)
         started = time.perf_counter()
-        async with uow.conn.begin_nested():
+        async with (await uow.connection()).begin_nested():
             summary = await stage_and_settle(uow, tenant_id, batch.id, source, plan, batch.uploaded_by)
         settled = time.perf_counter()
         await finish(uow, tenant_id, batch, summary, plan)

@@ -401,7 +401,7 @@ async def store_chunk(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID
     """Store a chunk of verdicts (CSV in `STAGE_COLUMNS` order, `columnar.stage_csv`) as rows of
     the batch: COPY into the transaction's temporary table (a table under RLS takes no COPY), then
     into batch_rows with the tenant set explicitly."""
-    raw = await uow.conn.get_raw_connection()
+    raw = await (await uow.connection()).get_raw_connection()
     await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
         "ingest_chunk", source=io.BytesIO(data), columns=STAGE_COLUMNS, format="csv"
     )
@@ -536,7 +536,7 @@ async def publish_batch_events(
     `event` is the envelope of the first event with the batch id in its payload: each event is a
     copy with its own message id, its chunk number, the number of chunks and its facts.
     """
-    raw = (await uow.conn.get_raw_connection()).driver_connection
+    raw = (await (await uow.connection()).get_raw_connection()).driver_connection
     total = await raw.fetchval(_BATCH_FACT_COUNTS[kind], tenant_id, batch_id)  # type: ignore[union-attr]
     chunks = -(-total // size)
     cursor = await raw.cursor(_BATCH_FACTS[kind], tenant_id, batch_id)  # type: ignore[union-attr]

@@ -7,9 +7,9 @@ a pooled connection cannot carry one tenant's setting into the next request.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from services.kernel.envelope import Envelope
+
+T = TypeVar("T")
 
 
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
@@ -100,12 +102,27 @@ class Database:
         self.inbox = metadata.tables[f"{metadata.schema}.inbox"]
 
     def unit_of_work(
-        self, tenant_id: uuid.UUID | None, correlation_id: str = "", aside: bool = False
+        self, tenant_id: uuid.UUID | None, correlation_id: str = "", aside: bool = False, lazy: bool = False
     ) -> UnitOfWork:
         """A transaction on a pooled connection; `aside=True` opens one of its own outside the pool,
         for a short write (a batch's progress) by a caller that holds locks other transactions wait
         for while they hold pooled connections: waiting for the pool there could stall them all."""
-        return UnitOfWork(self, tenant_id, correlation_id, aside)
+        return UnitOfWork(self, tenant_id, correlation_id, aside, lazy)
+
+    async def run(
+        self,
+        tenant_id: uuid.UUID | None,
+        work: Callable[[UnitOfWork], Awaitable[T]],
+        correlation_id: str = "",
+    ) -> T:
+        """Run `work` in one unit of work: committed when it returns, rolled back when it raises.
+
+        This is how an entrypoint (a view, a job, a command) owns its transaction; handlers and
+        repositories never commit. The connection is taken at the first statement (`lazy`)."""
+        async with self.unit_of_work(tenant_id, correlation_id, lazy=True) as uow:
+            result = await work(uow)
+            await uow.commit()
+        return result
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -120,43 +137,66 @@ class UnitOfWork:
     """One transaction, scoped to one tenant; rolls back unless `commit()` was called."""
 
     def __init__(
-        self, db: Database, tenant_id: uuid.UUID | None, correlation_id: str, aside: bool = False
+        self,
+        db: Database,
+        tenant_id: uuid.UUID | None,
+        correlation_id: str,
+        aside: bool = False,
+        lazy: bool = False,
     ) -> None:
         self.db = db
         self.tenant_id = tenant_id
         self.correlation_id = correlation_id
         self._engine = db.aside_engine if aside else db.engine
         self._conn: AsyncConnection | None = None
+        self._entered = False
+        self._lazy = lazy
         self._committed = False
 
     @property
     def conn(self) -> AsyncConnection:
+        """The connection of a unit of work that has run a statement (`connection()` opens it)."""
         if self._conn is None:
-            raise RuntimeError("unit of work not entered")
+            raise RuntimeError("unit of work not started: await uow.connection() first")
+        return self._conn
+
+    async def connection(self) -> AsyncConnection:
+        """The transaction's connection; a lazy unit of work takes it at the first statement, so an
+        entrypoint that reads a large request before it touches the database holds none meanwhile."""
+        if self._conn is None:
+            if not self._entered:
+                raise RuntimeError("unit of work not entered")
+            conn = await self._engine.connect()
+            await conn.begin()
+            if self.tenant_id is not None:
+                await conn.execute(
+                    sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(self.tenant_id)}
+                )
+            self._conn = conn
         return self._conn
 
     async def __aenter__(self) -> UnitOfWork:
-        self._conn = await self._engine.connect()
-        await self._conn.begin()
-        if self.tenant_id is not None:
-            await self._conn.execute(
-                sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(self.tenant_id)}
-            )
+        self._entered = True
+        if not self._lazy:
+            await self.connection()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        conn = self.conn
+        self._entered = False
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
         try:
             if not self._committed and conn.in_transaction():
                 await conn.rollback()
         finally:
             await conn.close()
-            self._conn = None
 
     async def commit(self) -> None:
-        await self.conn.commit()
+        if self._conn is not None:
+            await self._conn.commit()
         self._committed = True
 
     async def publish(self, envelopes: Sequence[Envelope]) -> None:
@@ -171,7 +211,7 @@ class UnitOfWork:
             {"message_id": e.message_id, "tenant_id": e.tenant_id, "routing_key": e.routing_key, "body": body}
             for e, body in messages
         ]
-        await self.conn.execute(sa.insert(self.db.outbox), rows)
+        await (await self.connection()).execute(sa.insert(self.db.outbox), rows)
 
     async def claim_message(self, consumer: str, message_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
         """Record the message in the inbox; False if this consumer already handled it."""
@@ -181,8 +221,8 @@ class UnitOfWork:
             .on_conflict_do_nothing()
             .returning(self.db.inbox.c.message_id)
         )
-        return (await self.conn.execute(stmt)).first() is not None
+        return (await (await self.connection()).execute(stmt)).first() is not None
 
     async def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
-        result: sa.CursorResult[Any] = await self.conn.execute(statement, params)
+        result: sa.CursorResult[Any] = await (await self.connection()).execute(statement, params)
         return result

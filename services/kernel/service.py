@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from services.kernel.messaging import Consumer
 from services.kernel.web import ServiceContext
@@ -21,8 +21,10 @@ def static_consumers(*consumers: Consumer) -> ConsumerFactory:
 
 @dataclass(frozen=True)
 class ServiceSpec:
+    """A service: its schema's tables, its routes (served by `kernel.web.service_app`), its consumers."""
+
     name: str
     metadata: sa.MetaData
-    create_app: Callable[[ServiceContext], Starlette]
+    routes: Callable[[], list[BaseRoute]]
     # Consumers are built from the service's context, so a handler can reach e.g. object storage.
     consumers: ConsumerFactory = field(default_factory=static_consumers)

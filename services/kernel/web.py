@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from html import escape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, FileSystemLoader
 from jinja2_fragments.starlette import Jinja2Blocks
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.kernel.bus import Bus
-from services.kernel.db import Database
-from services.kernel.errors import EXCEPTION_HANDLERS, Forbidden
+from services.kernel.db import Database, UnitOfWork
+from services.kernel.errors import DomainError, Forbidden
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
 from services.kernel.settings import Settings
@@ -154,8 +158,100 @@ def service_middleware(signer: IdentitySigner) -> list[Middleware]:
     return [Middleware(CorrelationMiddleware), Middleware(IdentityMiddleware, signer=signer)]
 
 
+# ------------------------------------------------------------------------------------ errors
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def render_error(request: Request, status: int, message: str, field: str | None = None) -> Response:
+    if _wants_json(request):
+        body: dict[str, object] = {"error": message}
+        if field:
+            body["field"] = field
+        return JSONResponse(body, status_code=status)
+    fragment = f'<div class="alert alert-danger" role="alert" data-field="{escape(field or "")}">{escape(message)}</div>'
+    if request.headers.get("hx-request"):
+        return HTMLResponse(fragment, status_code=status)
+    page = (
+        '<!doctype html><html lang="it"><head><meta charset="utf-8"><title>Riscossa</title>'
+        '<link rel="stylesheet" href="/static/vendor/bootstrap-italia/css/bootstrap-italia.min.css"></head>'
+        f'<body><main class="container my-5">{fragment}<a href="/">Torna alla pagina iniziale</a></main></body></html>'
+    )
+    return HTMLResponse(page, status_code=status)
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return render_error(request, exc.status, exc.message, exc.field)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    messages = {
+        404: "Pagina non trovata.",
+        405: "Metodo non consentito.",
+        401: "Accesso non autorizzato.",
+        403: "Operazione non consentita.",
+        413: "File troppo grande.",
+    }
+    return render_error(request, exc.status_code, messages.get(exc.status_code, str(exc.detail)))
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    correlation = correlation_var.get() or "-"
+    log.exception("unexpected error", exc_info=exc)
+    return render_error(request, 500, f"Errore interno. Codice per l'assistenza: {correlation}.")
+
+
+EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+    DomainError: domain_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}
+
+
 def exception_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
     return dict(EXCEPTION_HANDLERS)
+
+
+# ------------------------------------------------------------------------------- entrypoints
+
+View = Callable[[Request, Identity, UnitOfWork], Awaitable[Response]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def endpoint(*roles: str) -> Callable[[View], Endpoint]:
+    """The entrypoint of a view: checks that the identity has one of `roles`, opens the unit of work
+    on its tenant, hands both to the view, commits when the view returns and rolls back on any error.
+
+    The connection is taken at the first statement, so a view may read a large upload first."""
+    if not roles:
+        raise ValueError("an endpoint declares the roles it serves")
+
+    def wrap(view: View) -> Endpoint:
+        @functools.wraps(view)
+        async def entry(request: Request) -> Response:
+            ident = require_role(request, *roles)
+            work = functools.partial(view, request, ident)
+            return await ctx(request).db.run(ident.tenant_id, work, correlation_var.get() or "")
+
+        entry.roles = roles  # type: ignore[attr-defined]
+        return entry
+
+    return wrap
+
+
+def service_app(context: ServiceContext, routes: list[BaseRoute]) -> Starlette:
+    """A service's ASGI app: health routes, its own routes, identity and correlation, error pages."""
+    app = Starlette(
+        routes=[*health_routes(), *routes],
+        middleware=service_middleware(context.signer),
+        exception_handlers=exception_handlers(),
+    )
+    app.state.ctx = context
+    return app
 
 
 def health_routes() -> list[BaseRoute]:

@@ -1,26 +1,11 @@
-"""The reporting service: Starlette app factory and service declaration."""
+"""The reporting service: what it declares to the composition root."""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-
 from services.kernel.service import ServiceSpec, static_consumers
-from services.kernel.web import ServiceContext, exception_handlers, health_routes, service_middleware
-from services.reporting import models
+from services.reporting import models, web
 from services.reporting.consumers import PROJECTIONS
-from services.reporting.web import routes
-
-
-def create_app(ctx: ServiceContext) -> Starlette:
-    app = Starlette(
-        routes=[*health_routes(), *routes()],
-        middleware=service_middleware(ctx.signer),
-        exception_handlers=exception_handlers(),
-    )
-    app.state.ctx = ctx
-    return app
-
 
 SERVICE = ServiceSpec(
-    name="reporting", metadata=models.metadata, create_app=create_app, consumers=static_consumers(PROJECTIONS)
+    name="reporting", metadata=models.metadata, routes=web.routes, consumers=static_consumers(PROJECTIONS)
 )

@@ -14,9 +14,10 @@ import pytest
 from openpyxl import load_workbook
 
 from services.contracts import BatchReceived
-from services.ingest.app import create_app
+from services.ingest import web
 from services.ingest.reader import parse_file
 from services.kernel.identity import Identity
+from services.kernel.web import service_app
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.ingest.helpers import batch, process, published
@@ -204,7 +205,9 @@ async def test_encoding_and_sheet_choices_reach_the_processor(platform: Platform
 async def test_upload_limit_is_enforced_while_streaming(platform: Platform, tenant: Identity) -> None:
     limit = 256 * 1024
     context = platform.context("ingest")
-    app = create_app(replace(context, settings=replace(context.settings, max_upload_bytes=limit)))
+    app = service_app(
+        replace(context, settings=replace(context.settings, max_upload_bytes=limit)), web.routes()
+    )
     sent = 0
     boundary = "confine"
 
