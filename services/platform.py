@@ -9,7 +9,9 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from services.kernel.bus import Bus, InProcessBus, QueueSpec, RabbitBus, Subscription
+from services.kernel.bus import Bus, QueueSpec, Subscription
+from services.kernel.bus_memory import InProcessBus
+from services.kernel.bus_rabbit import RabbitBus
 from services.kernel.db import Database
 from services.kernel.identity import IdentitySigner
 from services.kernel.messaging import Consumer, OutboxRelay, start_consumers

@@ -87,7 +87,7 @@ async def platform(settings: Settings) -> AsyncIterator[Platform]:
 
 
 async def _delete_rabbit_topology(settings: Settings, queues: list[str]) -> None:
-    from services.kernel.bus import RabbitBus
+    from services.kernel.bus_rabbit import RabbitBus
 
     bus = RabbitBus(settings.amqp_url, settings.exchange)
     await bus.start()

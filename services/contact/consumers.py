@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from services.contact import repository
+from services.contact import handlers
 from services.contact.domain import CONTACT_KINDS, ContactRecord, parse_found_on
 from services.contracts import (
     ContactFact,
@@ -22,7 +22,7 @@ from services.kernel.messaging import Consumer
 async def on_positions_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     """Put the registered positions' debtors in the work queue."""
     event = PositionsRegistered.from_envelope(envelope)
-    await repository.register_positions(uow, envelope.tenant_id, event.positions)
+    await handlers.register_positions(uow, envelope.tenant_id, event.positions)
 
 
 async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -33,14 +33,14 @@ async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
         paid_on = date.fromisoformat(event.paid_on)
     except ValueError as exc:
         raise UndecodableMessage(f"bad payment event: {exc}") from exc
-    await repository.register_payment(uow, envelope.tenant_id, *payment, event.amount_cents, paid_on)
+    await handlers.register_payment(uow, envelope.tenant_id, payment, event.amount_cents, paid_on)
 
 
 async def on_contacts_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     """Keep the contact data a batch brought in, for the debtor card."""
     event = ContactsRegistered.from_envelope(envelope)
     records = [_record(f, f.found_on, f.confidence, f.active) for f in event.contacts]
-    await repository.upsert_contacts(uow, envelope.tenant_id, records)
+    await handlers.keep_contacts(uow, envelope.tenant_id, records)
 
 
 async def on_debtor_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -50,7 +50,7 @@ async def on_debtor_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None
     # and -1): the card then shows when the datum was received.
     confidence = None if event.confidence == -1 else event.confidence
     record = _record(event, event.found_on, confidence, event.active)
-    await repository.upsert_contacts(uow, envelope.tenant_id, [record])
+    await handlers.keep_contacts(uow, envelope.tenant_id, [record])
 
 
 def _record(

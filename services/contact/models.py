@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from services.kernel.db import inbox_table, outbox_table
+from services.kernel.db import access_log_table, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="contact")
 
@@ -53,16 +53,7 @@ contacts = sa.Table(
     sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
 )
 
-access_log = sa.Table(
-    "access_log",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("tenant_id", sa.Uuid, nullable=False),
-    sa.Column("user_id", sa.Text, nullable=False),
-    sa.Column("debtor_id", sa.Uuid, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-)
+access_log = access_log_table(metadata)
 
 # No foreign key to `debtors`: a debtor's contacts may arrive before its positions do.
 debtor_contacts = sa.Table(

@@ -27,6 +27,7 @@ from services.contact.models import (
     debtors,
 )
 from services.contracts import PositionFact
+from services.kernel import db
 from services.kernel.db import UnitOfWork
 
 Row = sa.Row[Any]
@@ -216,20 +217,6 @@ async def contact_history(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid
     return list((await uow.execute(stmt)).all())
 
 
-async def log_access(
-    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, debtor_id: uuid.UUID, action: str
-) -> None:
-    await uow.execute(
-        sa.insert(access_log).values(tenant_id=tenant_id, user_id=user_id, debtor_id=debtor_id, action=action)
-    )
-
-
-async def access_entries(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
-    a = access_log
-    stmt = sa.select(a).where(a.c.tenant_id == tenant_id, a.c.debtor_id == debtor_id).order_by(a.c.id)
-    return list((await uow.execute(stmt)).all())
-
-
 async def record_outcome(
     uow: UnitOfWork,
     tenant_id: uuid.UUID,
@@ -310,3 +297,6 @@ async def debtor_contact(uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid
     dc = debtor_contacts
     stmt = sa.select(dc).where(dc.c.tenant_id == tenant_id, dc.c.contact_id == contact_id)
     return (await uow.execute(stmt)).first()
+
+
+access = db.AccessLog(access_log)

@@ -1,4 +1,4 @@
-"""HTTP handlers of the contact service: work queue, next debtor, debtor card, outcomes."""
+"""Views of the contact service: work queue, next debtor, debtor card, outcomes."""
 
 from __future__ import annotations
 
@@ -10,12 +10,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.contact import domain, repository
-from services.contracts import OutcomeRecorded
+from services.contact import domain, handlers
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
-from services.kernel.logs import correlation_var
-from services.kernel.web import ctx, is_htmx, page, require_role, templates_for, tenant_id
+from services.kernel.identity import Identity
+from services.kernel.web import endpoint, is_htmx, page, templates_for
 
 templates = templates_for(Path(__file__).parent)
 templates.env.globals["status_labels"] = domain.STATUS_LABELS
@@ -24,7 +23,6 @@ templates.env.globals["contact_kind_labels"] = domain.CONTACT_KIND_LABELS
 templates.env.globals["source_labels"] = domain.SOURCE_LABELS
 templates.env.tests["e164"] = domain.is_e164
 ROLES = ("operator", "supervisor", "platform_admin")
-SUPERVISORS = ("supervisor", "platform_admin")
 PAGE_SIZE = 25
 
 
@@ -48,44 +46,33 @@ def _debtor_id(request: Request) -> uuid.UUID:
         raise NotFound() from None
 
 
-def _uow(request: Request) -> UnitOfWork:
-    return ctx(request).db.unit_of_work(tenant_id(request), correlation_var.get() or "")
-
-
 def _redirect(request: Request, url: str) -> Response:
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
 
 
-async def work_queue(request: Request) -> Response:
-    require_role(request, *ROLES)
+@endpoint(*ROLES)
+async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     status = request.query_params.get("status") or None
     if status not in (None, *domain.STATUS_LABELS):
         status = None
     page_no = domain.parse_page(request.query_params.get("page"))
-    tid = tenant_id(request)
-    async with _uow(request) as uow:
-        counts = await repository.status_counts(uow, tid)
-        rows = await repository.list_debtors(
-            uow, tid, status, PAGE_SIZE + 1, domain.page_offset(page_no, PAGE_SIZE)
-        )
+    queue = await handlers.work_queue(uow, ident.tenant_id, status, page_no, PAGE_SIZE)
     context = {
-        "counts": counts,
-        "debtors": rows[:PAGE_SIZE],
+        "counts": queue.counts,
+        "debtors": queue.debtors,
         "status": status,
         "page_no": page_no,
-        "has_next": len(rows) > PAGE_SIZE,
+        "has_next": queue.has_next,
         "empty": request.query_params.get("vuota") == "1",
     }
     return page(templates, request, "queue.html", context, block="debtor_list")
 
 
-async def next_debtor(request: Request) -> Response:
-    ident = require_role(request, *ROLES)
-    async with _uow(request) as uow:
-        debtor_id = await repository.take_next(uow, ident.tenant_id, ident.user_id)
-        await uow.commit()
+@endpoint(*ROLES)
+async def next_debtor(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    debtor_id = await handlers.take_next(uow, ident)
     if debtor_id is None:
         if is_htmx(request):
             return page(templates, request, "queue.html", {"empty": True}, block="next_result")
@@ -93,30 +80,21 @@ async def next_debtor(request: Request) -> Response:
     return _redirect(request, f"{_base(request)}/debtors/{debtor_id}")
 
 
-async def debtor_card(request: Request) -> Response:
-    ident = require_role(request, *ROLES)
-    debtor_id = _debtor_id(request)
-    async with _uow(request) as uow:
-        debtor = await repository.get_debtor(uow, ident.tenant_id, debtor_id)
-        if debtor is None:
-            raise NotFound()
-        positions = await repository.debtor_positions_of(uow, ident.tenant_id, debtor_id)
-        history = await repository.contact_history(uow, ident.tenant_id, debtor_id)
-        reachable = await repository.active_contacts(uow, ident.tenant_id, debtor_id)
-        await repository.log_access(uow, ident.tenant_id, ident.user_id, debtor_id, "view_card")
-        await uow.commit()
+@endpoint(*ROLES)
+async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    card = await handlers.debtor_card(uow, ident, _debtor_id(request))
     context = {
-        "debtor": debtor,
-        "positions": positions,
-        "history": history,
-        "reachable": reachable,
+        "debtor": card.debtor,
+        "positions": card.positions,
+        "history": card.history,
+        "reachable": card.reachable,
         "recorded": request.query_params.get("registrato") == "1",
     }
     return page(templates, request, "debtor.html", context)
 
 
-async def record_outcome(request: Request) -> Response:
-    ident = require_role(request, *ROLES)
+@endpoint(*ROLES)
+async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     debtor_id = _debtor_id(request)
     form = await request.form()
     now = datetime.now(UTC)
@@ -126,25 +104,7 @@ async def record_outcome(request: Request) -> Response:
         domain.parse_callback(str(form.get("callback_at", ""))),
         now,
     )
-    async with _uow(request) as uow:
-        debtor = await repository.get_debtor(uow, ident.tenant_id, debtor_id, lock=True)
-        if debtor is None:
-            raise NotFound()
-        domain.check_can_record(
-            debtor.assigned_to, debtor.locked_until, ident.user_id, now, ident.has_role(*SUPERVISORS)
-        )
-        contact_id = await repository.record_outcome(
-            uow, ident.tenant_id, debtor_id, ident.user_id, decision, now
-        )
-        event = OutcomeRecorded(
-            contact_id=str(contact_id),
-            debtor_id=str(debtor_id),
-            outcome=decision.outcome.value,
-            operator=ident.user_id,
-            recorded_at=now.isoformat(),
-        )
-        await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
-        await uow.commit()
+    await handlers.record_outcome(uow, ident, debtor_id, decision, now)
     return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?registrato=1")
 
 

@@ -42,6 +42,8 @@ ROLE_LABELS = {
     "supervisor": "Supervisore",
     "platform_admin": "Amministratore piattaforma",
 }
+# Every role a signed identity can carry: the Comune's software signs in with an API key ("api").
+ANY_ROLE = (*ROLE_LABELS, "api")
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 
 
-def _now() -> sa.sql.elements.TextClause:
-    return sa.text("now()")
+def _now() -> sa.sql.functions.now:
+    return sa.func.now()
 
 
 tenant_totals = sa.Table(

@@ -110,12 +110,12 @@ async def test_access_log_is_append_only(platform: Platform, tenant: Identity) -
     d = uuid.uuid4()
     db = platform.databases["contact"]
     async with db.unit_of_work(tenant.tenant_id) as uow:
-        await repository.log_access(uow, tenant.tenant_id, "op-1", d, "view_card")
+        await repository.access.record(uow, tenant.tenant_id, "op-1", "view_card", d)
         await uow.commit()
     async with db.unit_of_work(tenant.tenant_id) as uow:
-        assert [r.user_id for r in await repository.access_entries(uow, tenant.tenant_id, d)] == ["op-1"]
+        assert [r.user_id for r in await repository.access.entries(uow, tenant.tenant_id, d)] == ["op-1"]
         with pytest.raises(DBAPIError, match="append-only"):
-            await uow.execute(sa.delete(access_log).where(access_log.c.debtor_id == d))
+            await uow.execute(sa.delete(access_log).where(access_log.c.subject_id == d))
 
 
 @pytest.mark.asyncio
@@ -141,7 +141,7 @@ async def test_cross_tenant_isolation(platform: Platform, tenant: Identity, othe
             await repository.record_outcome(uow, b, uuid.UUID(d), "op-b", decision, datetime.now(UTC))
     async with db.unit_of_work(b) as uow:
         with pytest.raises(DBAPIError, match="row-level security"):
-            await repository.log_access(uow, a, "op-b", uuid.UUID(d), "view_card")
+            await repository.access.record(uow, a, "op-b", "view_card", uuid.UUID(d))
     row = await debtor(platform, a, d)
     assert row is not None
     assert (row.name, row.status, row.total_due_cents) == ("ROSSI MARIO", "da_lavorare", 7_000)

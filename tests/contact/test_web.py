@@ -80,7 +80,7 @@ async def test_next_card_and_outcome_happy_path(platform: Platform, tenant: Iden
     views = await scalar(
         platform,
         tenant.tenant_id,
-        "SELECT count(*) FROM contact.access_log WHERE debtor_id = :d AND user_id = 'op-happy'",
+        "SELECT count(*) FROM contact.access_log WHERE subject_id = :d AND user_id = 'op-happy'",
         d=uuid.UUID(d),
     )
     assert views == 2
@@ -195,7 +195,7 @@ async def test_foreign_and_unknown_debtors_are_not_found(
     logged = await scalar(
         platform,
         other_tenant.tenant_id,
-        "SELECT count(*) FROM contact.access_log WHERE debtor_id = :d",
+        "SELECT count(*) FROM contact.access_log WHERE subject_id = :d",
         d=uuid.UUID(d),
     )
     assert logged == 0

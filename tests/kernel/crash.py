@@ -12,7 +12,8 @@ import sys
 import uuid
 
 from services.contracts import BatchReceived
-from services.kernel.bus import IncomingMessage, QueueSpec, RabbitBus
+from services.kernel.bus import IncomingMessage, QueueSpec
+from services.kernel.bus_rabbit import RabbitBus
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
 from services.kernel.messaging import Consumer, inbox_handler

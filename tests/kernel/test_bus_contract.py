@@ -9,15 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from services.kernel.bus import (
-    Bus,
-    IncomingMessage,
-    InProcessBus,
-    OutgoingMessage,
-    QueueSpec,
-    RabbitBus,
-    topic_matches,
-)
+from services.kernel.bus import Bus, IncomingMessage, OutgoingMessage, QueueSpec, topic_matches
+from services.kernel.bus_memory import InProcessBus
+from services.kernel.bus_rabbit import RabbitBus
 from services.kernel.envelope import UndecodableMessage
 from services.kernel.settings import Settings
 from tests.conftest import eventually

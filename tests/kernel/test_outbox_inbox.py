@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.contracts import BatchReceived
-from services.kernel.bus import IncomingMessage, OutgoingMessage, QueueSpec, RabbitBus
+from services.kernel.bus import IncomingMessage, OutgoingMessage, QueueSpec
+from services.kernel.bus_rabbit import RabbitBus
 from services.kernel.envelope import Envelope
 from services.kernel.messaging import inbox_handler
 from services.kernel.settings import Settings

@@ -1,0 +1,140 @@
+"""Use cases of the payments service: one plain function each, run in the entrypoint's unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from services.contracts import PaymentReceived, PositionFact
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import Conflict, NotFound
+from services.kernel.identity import Identity
+from services.payments import domain, repository
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    rows: list[Any]
+    has_next: bool
+
+
+@dataclass(frozen=True)
+class PositionView:
+    position: Any
+    history: list[Any]
+    residual_cents: int
+
+
+async def search_positions(
+    uow: UnitOfWork, ident: Identity, query: str, page_no: int, page_size: int
+) -> SearchPage:
+    """One page of the positions matching `query`; a search that found someone is access-logged."""
+    offset = (page_no - 1) * page_size
+    rows = await repository.search_positions(uow, ident.tenant_id, query, page_size + 1, offset)
+    if rows:
+        detail = f"q={query} page={page_no}"
+        await repository.access.record(uow, ident.tenant_id, ident.user_id, "search_positions", None, detail)
+    return SearchPage(rows[:page_size], len(rows) > page_size)
+
+
+async def view_position(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID) -> PositionView:
+    """A position with its payments; the view is recorded in the access log."""
+    position = await repository.get_position(uow, ident.tenant_id, position_id)
+    if position is None:
+        raise NotFound()
+    history = await repository.payments_of(uow, ident.tenant_id, position_id)
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_position", position_id)
+    residual = domain.residual_cents(position.amount_cents, position.paid_cents)
+    return PositionView(position, history, residual)
+
+
+async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:
+    """Open a balance for every newly registered position."""
+    return await repository.register_positions(uow, tenant_id, facts)
+
+
+async def record_payment(
+    uow: UnitOfWork,
+    ident: Identity,
+    position_id: uuid.UUID,
+    amount: object,
+    paid_on: str,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Validate and store a payment, update the balance and publish `PaymentReceived`, in one transaction.
+
+    With an idempotency key, a repeated request (a client retry, a double-submitted form) returns
+    the payment already recorded instead of recording it twice.
+    """
+    position = await repository.get_position(uow, ident.tenant_id, position_id)
+    if position is None:
+        raise NotFound()
+    key = domain.check_idempotency_key(idempotency_key)
+    if key is not None and (previous := await repository.payment_by_key(uow, ident.tenant_id, key)):
+        return _replayed(previous, position, position_id)
+    today = datetime.now(ROME).date()
+    payment = domain.validate_payment(amount, paid_on, position.amount_cents, position.paid_cents, today)
+    updated = await repository.add_to_paid(uow, ident.tenant_id, position_id, payment.amount_cents)
+    if updated is None:
+        await _explain_refused(uow, ident, position_id, payment.amount_cents, amount)
+    payment_id = await repository.insert_payment(
+        uow,
+        ident.tenant_id,
+        position_id,
+        position.debtor_id,
+        payment.amount_cents,
+        payment.paid_on,
+        ident.user_id,
+        key,
+    )
+    if payment_id is None:  # a concurrent request with the same key committed first
+        raise Conflict("Questo pagamento è già stato registrato.")
+    event = PaymentReceived(
+        payment_id=str(payment_id),
+        position_id=str(position_id),
+        debtor_id=str(position.debtor_id),
+        amount_cents=payment.amount_cents,
+        paid_on=payment.paid_on.isoformat(),
+        recorded_by=ident.user_id,
+    )
+    await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
+    return {
+        "payment_id": str(payment_id),
+        "position_id": str(position_id),
+        "amount_cents": payment.amount_cents,
+        "paid_on": payment.paid_on.isoformat(),
+        "paid_cents": updated.paid_cents,
+        "residual_cents": domain.residual_cents(updated.amount_cents, updated.paid_cents),
+    }
+
+
+def _replayed(previous: Any, position: Any, position_id: uuid.UUID) -> dict[str, Any]:
+    if previous.position_id != position_id:
+        raise Conflict("La chiave di idempotenza è già stata usata per un altro pagamento.")
+    return {
+        "payment_id": str(previous.id),
+        "position_id": str(position_id),
+        "amount_cents": previous.amount_cents,
+        "paid_on": previous.paid_on.isoformat(),
+        "paid_cents": position.paid_cents,
+        "residual_cents": domain.residual_cents(position.amount_cents, position.paid_cents),
+        "replayed": True,
+    }
+
+
+async def _explain_refused(
+    uow: UnitOfWork, ident: Identity, position_id: uuid.UUID, amount_cents: int, amount: object
+) -> NoReturn:
+    """A concurrent payment got in first: report the residual as it is now."""
+    current = await repository.get_position(uow, ident.tenant_id, position_id)
+    if current is None:
+        raise NotFound()
+    field = "amount" if isinstance(amount, str) else "amount_cents"
+    domain.check_amount(amount_cents, current.amount_cents, current.paid_cents, field)
+    raise Conflict("Il saldo della posizione è cambiato: riprova.")
