@@ -23,6 +23,7 @@ from services.kernel.identity import Identity
 from services.kernel.migrate import drop_connections
 from services.kernel.settings import Settings
 from services.platform import ALL_SCHEMAS, Platform
+from tests.contracts_check import outbox_violations
 from tests.support import SeaweedFS, identity_headers, make_identity
 
 RUN_ID = uuid.uuid4().hex[:10]
@@ -48,10 +49,15 @@ async def database_url() -> AsyncIterator[str]:
         await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.engine.make_url(SERVER_URL).set(database=name).render_as_string(hide_password=False)
     yield url
+    checker = create_async_engine(url)
+    async with checker.connect() as conn:
+        broken = await outbox_violations(conn)
+    await checker.dispose()
     async with admin.connect() as conn:
         await drop_connections(conn, name)
         await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
     await admin.dispose()
+    assert broken == [], f"outbox rows that break their contract: {broken[:5]}"
 
 
 @pytest.fixture(scope="session")
