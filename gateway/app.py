@@ -1,14 +1,15 @@
-"""The gateway: sessions, the development login, API keys, and forwarding to the owning service.
+"""The gateway: sessions, logins, API keys, its own pages, and forwarding to the owning service.
 
 Each forwarded request carries a short-lived signed identity (user, tenant, roles) that the service
-verifies; whatever identity header the client sent is dropped.
+verifies; whatever identity header the client sent is dropped. The gateway's own pages (`web`,
+`web_login`, `web_admin`) are given a `PageContext` built here, never the `Gateway` itself.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -17,31 +18,26 @@ import httpx
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Message, Receive, Scope, Send
 
-from gateway import audit, domain, openapi, repository
-from gateway.admin import AdminPages
-from gateway.login import PRELOGIN_COOKIE, SESSION_COOKIE, LoginPages
+from gateway import domain, handlers, web, web_admin, web_login
+from gateway.domain import SessionPolicy
 from gateway.oidc import OidcClient, ProviderConfig, providers_from_env
 from gateway.proxy import Upstream
-from gateway.ratelimit import RateLimiter, RateLimits, client_ip, too_many
-from gateway.sessions import Session, SessionPolicy, SessionStore
+from gateway.ratelimit import RateLimiter, RateLimits
+from gateway.repository_sessions import Session
+from gateway.sessions import SessionStore
+from gateway.web import PRELOGIN_COOKIE, SESSION_COOKIE, PageContext, client_ip, too_many
 from services.kernel.bus import Bus
 from services.kernel.db import Database
 from services.kernel.identity import Identity, IdentitySigner
 from services.kernel.logs import correlation_var
 from services.kernel.settings import Settings
-from services.kernel.storage import LocalStorage, ObjectNotFound, ObjectStorage
-from services.kernel.web import (
-    CorrelationMiddleware,
-    exception_handlers,
-    readiness,
-    render_error,
-    templates_for,
-)
+from services.kernel.storage import ObjectStorage
+from services.kernel.web import CorrelationMiddleware, exception_handlers, render_error, templates_for
 
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 1024 * 1024
@@ -52,7 +48,7 @@ CSP = (
 )
 
 
-__all__ = ["PRELOGIN_COOKIE", "SESSION_COOKIE", "Gateway", "Session"]
+__all__ = ["PRELOGIN_COOKIE", "SESSION_COOKIE", "Gateway"]
 
 
 def vendor_dir() -> Path:
@@ -78,44 +74,34 @@ class Gateway:
         self.settings = settings
         self.db = db
         self.signer = signer
-        self.storage = storage
-        self.bus = bus
         self.upstreams = upstreams
         self.rate_limiter = RateLimiter(db, RateLimits.from_env())
         self.sessions_store = SessionStore(db, session_policy)
-        self.templates = templates_for(ROOT)
-        self.secure_cookies = not _plain_http_loopback(settings.public_base_url)
         base = settings.public_base_url.rstrip("/")
         self.oidc_clients = {
             c.name: OidcClient(c, f"{base}/login/oidc/{c.name}/callback", http_transport)
             for c in (providers_from_env() if oidc_providers is None else oidc_providers)
         }
+        self.context = PageContext(
+            settings=settings,
+            db=db,
+            templates=templates_for(ROOT),
+            session_policy=self.sessions_store.policy,
+            rate_limiter=self.rate_limiter,
+            oidc_clients=self.oidc_clients,
+            storage=storage,
+            bus=bus,
+            secure_cookies=not _plain_http_loopback(settings.public_base_url),
+        )
         # The logout form is answered with a redirect to the provider's end_session endpoint, which
         # the browser checks against form-action.
         origins = sorted({_origin(c.config.issuer) for c in self.oidc_clients.values()})
         self.csp = CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
-        self.router = Starlette(routes=self._routes(), exception_handlers=exception_handlers())
+        self.router = Starlette(routes=_routes(), exception_handlers=exception_handlers())
+        self.router.state.context = self.context
 
-    def _routes(self) -> list[Any]:
-        vendor = vendor_dir()
-        routes: list[Any] = [
-            Route("/", self.home),
-            *LoginPages(self).routes(),
-            Route("/healthz", self.healthz),
-            Route("/readyz", self.readyz),
-            Route("/files", self.presigned_file),
-            Route("/api/v1/openapi.json", self.openapi_document),
-            *AdminPages(self).routes(),
-            Mount(
-                "/static/vendor/bootstrap-italia",
-                StaticFiles(directory=vendor / "bootstrap-italia" / "dist", check_dir=False),
-            ),
-            Mount(
-                "/static/vendor/htmx", StaticFiles(directory=vendor / "htmx.org" / "dist", check_dir=False)
-            ),
-            Mount("/static", StaticFiles(directory=ROOT / "static")),
-        ]
-        return routes
+    async def read_session(self, request: Request) -> Session | None:
+        return await self.sessions_store.load(request.cookies.get(SESSION_COOKIE))
 
     # ------------------------------------------------------------------------------------------ ASGI
 
@@ -181,27 +167,32 @@ class Gateway:
         self, scope: Scope, receive: Receive, send: Send, slug: str, service: str | None
     ) -> None:
         request = Request(scope, receive)
-        session = await self.read_session(request)
-        if session is None:
+        known = service is None or service in self.upstreams
+        work = functools.partial(
+            handlers.open_tenant,
+            cookie=request.cookies.get(SESSION_COOKIE),
+            policy=self.sessions_store.policy,
+            slug=slug,
+            ip=client_ip(request),
+            path=request.url.path,
+            note=known,
+        )
+        # Committed before forwarding: no connection is held while the service answers.
+        access = await self.db.run(None, work)
+        if access is None:
             response: Response = RedirectResponse("/login", status_code=303)
             if request.method != "GET" or request.headers.get("hx-request"):
                 response = render_error(request, 401, "Sessione scaduta: accedi di nuovo.")
             await response(scope, receive, send)
             return
-        memberships = await self._memberships(session.user_id)
-        mine = [m for m in memberships if m.slug == slug]
-        if not mine or (service is not None and service not in self.upstreams):
-            if not mine:
-                await self._record_denied(request, session, slug)
+        if not access.mine or not known:
             await render_error(request, 404, "Pagina non trovata.")(scope, receive, send)
             return
-        if session.last_tenant_id != mine[0].tenant_id:
-            await self._note_tenant(request, session, mine[0].tenant_id)
         if service is None:
             await RedirectResponse(f"/t/{slug}/reporting/", status_code=303)(scope, receive, send)
             return
         if request.method in domain.UNSAFE_METHODS:
-            ok, receive = await self._check_csrf(scope, receive, session.csrf)
+            ok, receive = await self._check_csrf(scope, receive, access.session.csrf)
             if not ok:
                 await render_error(
                     request,
@@ -209,44 +200,28 @@ class Gateway:
                     "Richiesta non valida (token CSRF mancante o errato): ricarica la pagina e riprova.",
                 )(scope, receive, send)
                 return
-        tenants = tuple(dict.fromkeys((m.slug, m.name) for m in memberships))
-        identity = Identity(
-            user_id=str(session.user_id),
-            display_name=session.display_name,
-            tenant_id=mine[0].tenant_id,
-            tenant_slug=slug,
-            tenant_name=mine[0].name,
-            roles=tuple(sorted({m.role for m in mine})),
-            via="session",
-            csrf_token=session.csrf,
-            tenants=tenants,
-        )
+        identity = _session_identity(access, slug)
         await self.upstreams[service].forward(scope, receive, send, self.signer.sign(identity))
 
     async def _forward_api(self, scope: Scope, receive: Receive, send: Send, service: str) -> None:
         request = Request(scope, receive)
         key = _api_key(request.headers)
-        found = None
-        if key:
-            async with self.db.unit_of_work(None) as uow:
-                found = await repository.find_api_key(uow, domain.hash_api_key(key))
-                tenant = await repository.tenant_by_id(uow, found[1]) if found else None
-        if not found or not tenant or service not in self.upstreams:
+        caller = await self.db.run(None, functools.partial(handlers.api_caller, key=key)) if key else None
+        if caller is None or service not in self.upstreams:
             await JSONResponse({"error": "Chiave API mancante o non valida."}, status_code=401)(
                 scope, receive, send
             )
             return
-        key_id, tenant_id = found
-        verdict = await self.rate_limiter.api_request(str(key_id))
+        verdict = await self.rate_limiter.api_request(str(caller.key_id))
         if not verdict.allowed:
             await too_many(request, verdict)(scope, receive, send)
             return
         identity = Identity(
-            user_id=f"api-key:{key_id}",
+            user_id=f"api-key:{caller.key_id}",
             display_name="Chiave API",
-            tenant_id=tenant_id,
-            tenant_slug=tenant[0],
-            tenant_name=tenant[1],
+            tenant_id=caller.tenant_id,
+            tenant_slug=caller.tenant_slug,
+            tenant_name=caller.tenant_name,
             roles=(domain.API_ROLE,),
             via="api_key",
         )
@@ -279,97 +254,36 @@ class Gateway:
 
         return domain.same_secret(field, expected), replay
 
-    async def _record_denied(self, request: Request, session: Session, slug: str) -> None:
-        """A signed-in user opened a Comune not assigned to them: audited under that Comune."""
-        async with self.db.unit_of_work(None) as uow:
-            tenant = await repository.tenant_by_slug(uow, slug)
-            await audit.record(
-                uow,
-                "access_denied",
-                actor_label=session.display_name,
-                actor_user_id=session.user_id,
-                tenant_id=tenant.id if tenant else None,
-                ip=client_ip(request),
-                detail={"path": request.url.path},
-            )
-            await uow.commit()
 
-    async def _note_tenant(self, request: Request, session: Session, tenant_id: uuid.UUID) -> None:
-        """Remember the Comune the session works on; moving from one to another is audited under the new one."""
-        await self.sessions_store.set_last_tenant(session, tenant_id)
-        if session.last_tenant_id is None:
-            return
-        async with self.db.unit_of_work(None) as uow:
-            await audit.record(
-                uow,
-                "tenant_switch",
-                actor_label=session.display_name,
-                actor_user_id=session.user_id,
-                tenant_id=tenant_id,
-                ip=client_ip(request),
-                detail={"from": str(session.last_tenant_id)},
-            )
-            await uow.commit()
+def _routes() -> list[Any]:
+    vendor = vendor_dir()
+    return [
+        *web.ROUTES,
+        *web_login.ROUTES,
+        *web_admin.ROUTES,
+        Mount(
+            "/static/vendor/bootstrap-italia",
+            StaticFiles(directory=vendor / "bootstrap-italia" / "dist", check_dir=False),
+        ),
+        Mount("/static/vendor/htmx", StaticFiles(directory=vendor / "htmx.org" / "dist", check_dir=False)),
+        Mount("/static", StaticFiles(directory=ROOT / "static")),
+    ]
 
-    async def _memberships(self, user_id: uuid.UUID) -> list[repository.Membership]:
-        async with self.db.unit_of_work(None) as uow:
-            return await repository.user_memberships(uow, user_id)
 
-    # -------------------------------------------------------------------------------------- sessions
-
-    async def read_session(self, request: Request) -> Session | None:
-        return await self.sessions_store.load(request.cookies.get(SESSION_COOKIE))
-
-    # ---------------------------------------------------------------------------------------- pages
-
-    async def home(self, request: Request) -> Response:
-        session = await self.read_session(request)
-        if session is None:
-            return RedirectResponse("/login", status_code=303)
-        memberships = await self._memberships(session.user_id)
-        tenants: dict[str, tuple[str, list[str]]] = {}
-        for m in memberships:
-            tenants.setdefault(m.slug, (m.name, []))[1].append(m.role)
-        if len(tenants) == 1:
-            return RedirectResponse(f"/t/{next(iter(tenants))}/", status_code=303)
-        rows = [(slug, name, ", ".join(roles)) for slug, (name, roles) in tenants.items()]
-        status = 200 if rows else 403
-        return self.templates.TemplateResponse(
-            request,
-            "home.html",
-            {"identity": None, "user": session, "tenants": rows, "csrf": session.csrf},
-            status_code=status,
-        )
-
-    async def openapi_document(self, request: Request) -> Response:
-        return JSONResponse(openapi.document(self.settings.public_base_url))
-
-    async def presigned_file(self, request: Request) -> Response:
-        if not isinstance(self.storage, LocalStorage):
-            return render_error(request, 404, "Pagina non trovata.")
-        q = request.query_params
-        try:
-            tenant_id, key = self.storage.verify(
-                q.get("key", ""), q.get("expires", ""), q.get("signature", "")
-            )
-            await self.storage.head(tenant_id, key)
-        except PermissionError:
-            return render_error(request, 403, "Collegamento non valido o scaduto.")
-        except ObjectNotFound:
-            return render_error(request, 404, "File non trovato.")
-        name = key.rsplit("/", 1)[-1]
-        return StreamingResponse(
-            self.storage.stream(tenant_id, key),
-            headers={"content-disposition": f'attachment; filename="{name}"'},
-        )
-
-    async def healthz(self, request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
-
-    async def readyz(self, request: Request) -> Response:
-        return await readiness(
-            {"database": self.db.ping, "storage": self.storage.ping, "broker": self.bus.ping}
-        )
+def _session_identity(access: handlers.TenantAccess, slug: str) -> Identity:
+    """The identity a session carries to a service of the Comune at `slug`."""
+    mine = access.mine
+    return Identity(
+        user_id=str(access.session.user_id),
+        display_name=access.session.display_name,
+        tenant_id=mine[0].tenant_id,
+        tenant_slug=slug,
+        tenant_name=mine[0].name,
+        roles=tuple(sorted({m.role for m in mine})),
+        via="session",
+        csrf_token=access.session.csrf,
+        tenants=tuple(dict.fromkeys((m.slug, m.name) for m in access.memberships)),
+    )
 
 
 def _plain_http_loopback(url: str) -> bool:

@@ -1,10 +1,20 @@
-"""Gateway rules without I/O: API keys, roles, and which service owns which path."""
+"""Gateway rules without I/O: API keys, roles, paths, sessions, rate limits and who administers what."""
 
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import re
 import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from stdnum.it import codicefiscale
+
+from services.kernel.errors import DomainError, Forbidden
 
 SERVICE_PATHS = ("ingest", "contact", "payments", "reporting")
 ROLES = ("comune_viewer", "comune_admin", "operator", "supervisor", "platform_admin")
@@ -47,3 +57,180 @@ def split_api_path(path: str) -> str | None:
     if len(parts) > 4 and parts[1] == "api" and parts[2] == "v1" and parts[3] in SERVICE_PATHS:
         return parts[3]
     return None
+
+
+# ------------------------------------------------------------------------------------------ sessions
+
+TOUCH_EVERY = timedelta(seconds=60)
+PENDING_LOGIN_TTL = timedelta(minutes=10)
+
+
+def digest(value: str) -> str:
+    """What is stored of a session id or a login state: its SHA-256, so a copy of the table is worthless."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    """A session ends after `idle` without requests and after `max_age` in any case."""
+
+    idle: timedelta = timedelta(minutes=30)
+    max_age: timedelta = timedelta(hours=12)
+
+    @classmethod
+    def from_env(cls) -> SessionPolicy:
+        idle = os.environ.get("RISCOSSA_SESSION_IDLE_MINUTES", "")
+        max_age = os.environ.get("RISCOSSA_SESSION_MAX_HOURS", "")
+        policy = cls(
+            idle=timedelta(minutes=float(idle)) if idle else cls.idle,
+            max_age=timedelta(hours=float(max_age)) if max_age else cls.max_age,
+        )
+        if policy.idle <= timedelta(0) or policy.max_age <= timedelta(0):
+            raise ValueError("session timeouts must be positive")
+        return policy
+
+
+class LoginRefused(Exception):
+    """A login the platform does not let in (a person unknown, or with no Comune): nothing of it is kept."""
+
+    def __init__(self, reason: str, user_id: uuid.UUID | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.user_id = user_id
+
+
+# --------------------------------------------------------------------------------------- rate limits
+
+PURGE_AFTER_SECONDS = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Limit:
+    hits: int
+    window_seconds: float
+
+    @classmethod
+    def parse(cls, raw: str, default: Limit) -> Limit:
+        if not raw:
+            return default
+        hits, _, seconds = raw.partition("/")
+        limit = cls(int(hits), float(seconds))
+        if limit.hits < 1 or limit.window_seconds <= 0:
+            raise ValueError(f"rate limit {raw!r}: expected <hits>/<seconds>, both positive")
+        return limit
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    retry_after: int = 0
+
+    def with_hit(self, limit: Limit, hits: int, remaining: float) -> Verdict:
+        """This verdict after one more bucket counted `hits`: refused, with the longest wait, if over."""
+        if hits <= limit.hits:
+            return self
+        return Verdict(False, max(max(1, math.ceil(remaining)), self.retry_after))
+
+
+def bucket(kind: str, value: str) -> str:
+    # Hashed so the table never holds addresses, fiscal numbers or key ids in clear.
+    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:40]}"
+
+
+# ----------------------------------------------------------------------------------- administration
+
+COMUNE_ROLES = ("comune_viewer", "comune_admin")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+ACTIONS = {
+    "login": "Accesso",
+    "login_failed": "Accesso non riuscito",
+    "logout": "Uscita",
+    "logout_everywhere": "Uscita da tutti i dispositivi",
+    "tenant_switch": "Cambio Comune",
+    "access_denied": "Accesso negato",
+    "membership_added": "Abilitazione aggiunta",
+    "membership_removed": "Abilitazione rimossa",
+    "invitation_created": "Invito creato",
+    "tenant_created": "Comune creato",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person on an administration page, with what their memberships let them do."""
+
+    user_id: uuid.UUID
+    display_name: str
+    csrf: str
+    ip: str
+    platform_admin: bool
+    member_of: frozenset[str]
+    admin_of: frozenset[str]
+
+    @classmethod
+    def of(
+        cls, user_id: uuid.UUID, display_name: str, csrf: str, ip: str, roles: Iterable[tuple[str, str]]
+    ) -> Actor:
+        """The actor whose memberships are these (Comune slug, role) pairs."""
+        pairs = list(roles)
+        return cls(
+            user_id=user_id,
+            display_name=display_name,
+            csrf=csrf,
+            ip=ip,
+            platform_admin=any(role == "platform_admin" for _, role in pairs),
+            member_of=frozenset(slug for slug, _ in pairs),
+            admin_of=frozenset(slug for slug, role in pairs if role == "comune_admin"),
+        )
+
+    def may_see(self, slug: str) -> bool:
+        return self.platform_admin or slug in self.member_of
+
+    def may_manage(self, slug: str) -> bool:
+        return self.platform_admin or slug in self.admin_of
+
+
+def assignable_roles(platform_admin: bool) -> tuple[str, ...]:
+    """The roles an administrator may grant or revoke."""
+    return ROLES if platform_admin else COMUNE_ROLES
+
+
+def parse_identifier(raw: str) -> tuple[str | None, str | None]:
+    """A fiscal code or an e-mail address -> (fiscal number, email), normalised."""
+    value = raw.strip()
+    if "@" in value:
+        if not EMAIL_RE.match(value) or len(value) > 254:
+            raise DomainError("Indirizzo e-mail non valido.", field="identificativo")
+        return None, value.lower()
+    code = value.upper().replace(" ", "")
+    if not code:
+        raise DomainError("Indica il codice fiscale o l'indirizzo e-mail.", field="identificativo")
+    if not codicefiscale.is_valid(code):
+        raise DomainError("Codice fiscale non valido.", field="identificativo")
+    return code, None
+
+
+def check_role(role: str, platform_admin: bool) -> str:
+    if role not in ROLES:
+        raise DomainError("Ruolo non valido.", field="ruolo")
+    if role not in assignable_roles(platform_admin):
+        raise Forbidden("Solo gli amministratori della piattaforma possono assegnare questo ruolo.")
+    return role
+
+
+def check_new_tenant(slug: str, name: str) -> tuple[str, str]:
+    slug, name = slug.strip().lower(), " ".join(name.split())
+    if not SLUG_RE.match(slug):
+        raise DomainError(
+            "Identificativo non valido: usa lettere minuscole, cifre e trattini (es. comune-di-esempio).",
+            field="slug",
+        )
+    if not name or len(name) > 200:
+        raise DomainError("Indica il nome del Comune (al massimo 200 caratteri).", field="nome")
+    return slug, name
+
+
+def check_revocation(actor: Actor, user_id: uuid.UUID, role: str) -> None:
+    """A Comune's administrator may not remove their own administrator role (they would lock themselves out)."""
+    if user_id == actor.user_id and role == "comune_admin" and not actor.platform_admin:
+        raise DomainError("Non puoi rimuovere la tua stessa abilitazione di amministratore.", "utente")

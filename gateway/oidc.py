@@ -11,7 +11,8 @@ the fiscal number, given and family name); `request_object` (true: a signed `req
 known is matched by issuer and subject first; e-mail never matches an existing person.
 
 The flow is the authorization code with PKCE S256; state and nonce are checked, the ID token's
-signature, issuer, audience, expiry, nonce and acr are verified here rather than trusted.
+signature, issuer, audience, expiry, nonce and acr are verified here rather than trusted (the claim
+rules themselves, without I/O, are in `domain_oidc`).
 """
 
 from __future__ import annotations
@@ -32,24 +33,19 @@ from joserfc import jwe, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet, OKPKey, RSAKey
 
-FISCAL_NUMBER = "https://attributes.eid.gov.it/fiscal_number"
-SPID_LEVELS = tuple(f"https://www.spid.gov.it/SpidL{n}" for n in (1, 2, 3))
-DEFAULT_SPID_ACR = SPID_LEVELS[1]
+from gateway.domain_oidc import (
+    DEFAULT_SPID_ACR,
+    FISCAL_NUMBER,
+    LoginRejected,
+    LoginResult,
+    check_id_token_claims,
+)
+
 SIGNING_ALGS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
-LEEWAY_SECONDS = 60
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 TIMEOUT = httpx.Timeout(10.0)
 
 PrivateKey = RSAKey | ECKey | OKPKey
-
-
-class LoginRejected(Exception):
-    """The login cannot be completed; `reason` goes to the audit log, `message` to the user."""
-
-    def __init__(self, reason: str, message: str = "Accesso non riuscito: riprova.") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -159,81 +155,6 @@ def _alg(key: PrivateKey) -> str:
     if isinstance(key, ECKey):
         return "ES256"
     return "EdDSA"
-
-
-# ------------------------------------------------------------------------------------- validation
-
-
-def acr_satisfies(acr: str | None, minimum: str | None) -> bool:
-    """SPID levels are ordered (L3 satisfies L2); any other value must match exactly."""
-    if minimum is None:
-        return True
-    if acr is None:
-        return False
-    if acr in SPID_LEVELS and minimum in SPID_LEVELS:
-        return SPID_LEVELS.index(acr) >= SPID_LEVELS.index(minimum)
-    return acr == minimum
-
-
-def check_id_token_claims(
-    claims: dict[str, Any], *, issuer: str, client_id: str, nonce: str, min_acr: str | None, now: float
-) -> None:
-    """Raise LoginRejected unless the (signature-checked) ID token's claims are acceptable."""
-    if claims.get("iss") != issuer:
-        raise LoginRejected("id_token_wrong_issuer")
-    audience = claims.get("aud")
-    audiences = audience if isinstance(audience, list) else [audience]
-    if client_id not in audiences or (len(audiences) > 1 and claims.get("azp") != client_id):
-        raise LoginRejected("id_token_wrong_audience")
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, int | float) or exp + LEEWAY_SECONDS < now:
-        raise LoginRejected("id_token_expired")
-    if not isinstance(iat, int | float) or iat - LEEWAY_SECONDS > now:
-        raise LoginRejected("id_token_not_yet_valid")
-    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-        raise LoginRejected("id_token_without_subject")
-    if not isinstance(claims.get("nonce"), str) or not secrets.compare_digest(claims["nonce"], nonce):
-        raise LoginRejected("nonce_mismatch")
-    if not acr_satisfies(claims.get("acr"), min_acr):
-        raise LoginRejected(
-            "acr_too_low",
-            "Livello di autenticazione insufficiente: accedi con SPID di livello 2 o superiore.",
-        )
-
-
-def fiscal_number(claims: dict[str, Any]) -> str | None:
-    """`TINIT-<CF>` -> `<CF>` (upper case); None when absent."""
-    value = claims.get(FISCAL_NUMBER)
-    if not isinstance(value, str) or not value.strip():
-        return None
-    value = value.strip().upper()
-    return value.removeprefix("TINIT-") or None
-
-
-@dataclass(frozen=True)
-class LoginResult:
-    issuer: str
-    subject: str
-    claims: dict[str, Any]
-    id_token: str
-    acr: str | None
-
-    @property
-    def fiscal_number(self) -> str | None:
-        return fiscal_number(self.claims)
-
-    @property
-    def verified_email(self) -> str | None:
-        email = self.claims.get("email")
-        if isinstance(email, str) and email and self.claims.get("email_verified") is True:
-            return email.strip().lower()
-        return None
-
-    @property
-    def display_name(self) -> str:
-        given, family = self.claims.get("given_name"), self.claims.get("family_name")
-        name = " ".join(str(p).strip().title() for p in (given, family) if p)
-        return name or str(self.claims.get("name") or self.claims.get("email") or self.subject)
 
 
 # ----------------------------------------------------------------------------------------- client

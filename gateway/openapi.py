@@ -39,6 +39,83 @@ def _errors(*codes: int) -> dict[str, Any]:
     }
 
 
+def _uuid_path_param() -> dict[str, Any]:
+    return {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+
+
+def _batch_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}},
+    }
+
+
+def _body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {media_type: {"schema": schema}}}
+
+
+def _ingest_paths() -> dict[str, Any]:
+    upload = {
+        "type": "object",
+        "required": ["file"],
+        "properties": {"file": {"type": "string", "format": "binary"}},
+    }
+    return {
+        "/api/v1/ingest/batches": {
+            "post": {
+                "summary": "Carica un elenco di crediti (CSV)",
+                "requestBody": _body("multipart/form-data", upload),
+                "responses": {"202": _batch_response("Caricamento ricevuto"), **_errors(400, 401, 413)},
+            }
+        },
+        "/api/v1/ingest/batches/{id}": {
+            "get": {
+                "summary": "Stato e conteggi di un caricamento",
+                "parameters": [_uuid_path_param()],
+                "responses": {"200": _batch_response("Caricamento"), **_errors(401, 404)},
+            }
+        },
+    }
+
+
+def _payments_paths() -> dict[str, Any]:
+    payment = {
+        "type": "object",
+        "required": ["paid_on", "amount_cents"],
+        "properties": {
+            "paid_on": {"type": "string", "format": "date"},
+            "amount_cents": {"type": "integer", "minimum": 1},
+        },
+    }
+    return {
+        "/api/v1/payments/positions/{id}/payments": {
+            "post": {
+                "summary": "Registra un pagamento su una posizione",
+                "parameters": [_uuid_path_param()],
+                "requestBody": _body("application/json", payment),
+                "responses": {"201": {"description": "Pagamento registrato"}, **_errors(400, 401, 404)},
+            }
+        },
+    }
+
+
+def _reporting_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/reporting/summary": {
+            "get": {
+                "summary": "Totali: affidato, riscosso, residuo",
+                "responses": {"200": {"description": "Totali"}, **_errors(401)},
+            }
+        },
+        "/api/v1/reporting/reports": {
+            "post": {
+                "summary": "Genera la relazione di scarico (PDF)",
+                "responses": {"201": {"description": "Relazione generata"}, **_errors(401, 403)},
+            }
+        },
+    }
+
+
 def document(base_url: str) -> dict[str, Any]:
     return {
         "openapi": "3.1.0",
@@ -59,95 +136,5 @@ def document(base_url: str) -> dict[str, Any]:
             "schemas": {"Batch": _BATCH, "Error": _ERROR},
         },
         "security": [{"apiKey": []}],
-        "paths": {
-            "/api/v1/ingest/batches": {
-                "post": {
-                    "summary": "Carica un elenco di crediti (CSV)",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["file"],
-                                    "properties": {"file": {"type": "string", "format": "binary"}},
-                                }
-                            }
-                        },
-                    },
-                    "responses": {
-                        "202": {
-                            "description": "Caricamento ricevuto",
-                            "content": {
-                                "application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}
-                            },
-                        },
-                        **_errors(400, 401, 413),
-                    },
-                }
-            },
-            "/api/v1/ingest/batches/{id}": {
-                "get": {
-                    "summary": "Stato e conteggi di un caricamento",
-                    "parameters": [
-                        {
-                            "name": "id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "format": "uuid"},
-                        }
-                    ],
-                    "responses": {
-                        "200": {
-                            "description": "Caricamento",
-                            "content": {
-                                "application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}
-                            },
-                        },
-                        **_errors(401, 404),
-                    },
-                }
-            },
-            "/api/v1/payments/positions/{id}/payments": {
-                "post": {
-                    "summary": "Registra un pagamento su una posizione",
-                    "parameters": [
-                        {
-                            "name": "id",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "format": "uuid"},
-                        }
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["paid_on", "amount_cents"],
-                                    "properties": {
-                                        "paid_on": {"type": "string", "format": "date"},
-                                        "amount_cents": {"type": "integer", "minimum": 1},
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {"201": {"description": "Pagamento registrato"}, **_errors(400, 401, 404)},
-                }
-            },
-            "/api/v1/reporting/summary": {
-                "get": {
-                    "summary": "Totali: affidato, riscosso, residuo",
-                    "responses": {"200": {"description": "Totali"}, **_errors(401)},
-                }
-            },
-            "/api/v1/reporting/reports": {
-                "post": {
-                    "summary": "Genera la relazione di scarico (PDF)",
-                    "responses": {"201": {"description": "Relazione generata"}, **_errors(401, 403)},
-                }
-            },
-        },
+        "paths": {**_ingest_paths(), **_payments_paths(), **_reporting_paths()},
     }

@@ -7,43 +7,24 @@ minute per key).
 
 from __future__ import annotations
 
-import hashlib
-import math
+import functools
 import os
 import random
 from dataclasses import dataclass
 
-from starlette.requests import Request
-from starlette.responses import Response
-
-from gateway import repository
+from gateway import handlers
+from gateway.domain import Limit, Verdict, bucket
 from services.kernel.db import Database
-from services.kernel.web import render_error
 
-PURGE_AFTER_SECONDS = 24 * 3600
 PURGE_PROBABILITY = 0.001
-
-
-@dataclass(frozen=True)
-class Limit:
-    hits: int
-    window_seconds: float
-
-    @classmethod
-    def parse(cls, raw: str, default: Limit) -> Limit:
-        if not raw:
-            return default
-        hits, _, seconds = raw.partition("/")
-        limit = cls(int(hits), float(seconds))
-        if limit.hits < 1 or limit.window_seconds <= 0:
-            raise ValueError(f"rate limit {raw!r}: expected <hits>/<seconds>, both positive")
-        return limit
+LOGIN_DEFAULT = Limit(10, 300)
+API_DEFAULT = Limit(600, 60)
 
 
 @dataclass(frozen=True)
 class RateLimits:
-    login: Limit = Limit(10, 300)
-    api: Limit = Limit(600, 60)
+    login: Limit = LOGIN_DEFAULT
+    api: Limit = API_DEFAULT
 
     @classmethod
     def from_env(cls) -> RateLimits:
@@ -53,17 +34,6 @@ class RateLimits:
         )
 
 
-@dataclass(frozen=True)
-class Verdict:
-    allowed: bool
-    retry_after: int = 0
-
-
-def bucket(kind: str, value: str) -> str:
-    # Hashed so the table never holds addresses, fiscal numbers or key ids in clear.
-    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()[:40]}"
-
-
 class RateLimiter:
     def __init__(self, db: Database, limits: RateLimits) -> None:
         self.db = db
@@ -71,17 +41,10 @@ class RateLimiter:
 
     async def hit(self, limit: Limit, *buckets: str) -> Verdict:
         """Count one hit in each bucket; refused if any bucket is over its limit."""
-        worst = Verdict(True)
-        async with self.db.unit_of_work(None) as uow:
-            for name in buckets:
-                hits, remaining = await repository.hit_rate_limit(uow, name, limit.window_seconds)
-                if hits > limit.hits:
-                    wait = max(1, math.ceil(remaining))
-                    worst = Verdict(False, max(wait, worst.retry_after))
-            if random.random() < PURGE_PROBABILITY:
-                await repository.purge_rate_limits(uow, PURGE_AFTER_SECONDS)
-            await uow.commit()
-        return worst
+        purge = random.random() < PURGE_PROBABILITY
+        work = functools.partial(handlers.count_hits, limit=limit, buckets=buckets, purge=purge)
+        # Its own transaction, committed at once: a hit counts even when the attempt it limits fails.
+        return await self.db.run(None, work)
 
     async def login_attempt(self, ip: str, account: str | None = None) -> Verdict:
         buckets = [bucket("login-ip", ip)]
@@ -91,14 +54,3 @@ class RateLimiter:
 
     async def api_request(self, key_id: str) -> Verdict:
         return await self.hit(self.limits.api, bucket("api-key", key_id))
-
-
-def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-def too_many(request: Request, verdict: Verdict) -> Response:
-    """429 with Retry-After, as an HTML page, HTMX fragment or JSON like every other error."""
-    response = render_error(request, 429, f"Troppi tentativi: riprova tra {verdict.retry_after} secondi.")
-    response.headers["retry-after"] = str(verdict.retry_after)
-    return response

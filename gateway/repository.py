@@ -1,5 +1,7 @@
-"""All gateway queries. Tenants and users are global registries; memberships and API keys are
-tenant-owned (row-level security), read across tenants only for the signed-in user's own rows."""
+"""Gateway queries on tenants, users, memberships, API keys, invitations, linked identities and rate
+limits (sessions: `repository_sessions`; audit log: `repository_audit`). Tenants and users are global
+registries; memberships, API keys and invitations are tenant-owned (row-level security), read across
+tenants only for the signed-in user's own rows."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from gateway.models import api_keys, invitations, memberships, tenants, users
+from gateway.models import api_keys, invitations, memberships, tenants, user_identities, users
 from services.kernel.db import UnitOfWork
 
 # Queries that run before a tenant is known, or over global registries (see the tenant-scoping lint).
@@ -29,6 +31,9 @@ UNSCOPED = {
     "accept_invitations": "at a first login the Comuni are not known yet (SECURITY DEFINER, see 0004)",
     "hit_rate_limit": "rate-limit counters belong to a client address, account or key, not to a Comune",
     "purge_rate_limits": "rate-limit counters belong to a client address, account or key, not to a Comune",
+    "match_user": "users are a global registry; a login happens before any Comune is known",
+    "create_user": "users are a global registry",
+    "link_identity": "users are a global registry; identities belong to a user, not to a Comune",
 }
 
 
@@ -300,4 +305,41 @@ async def purge_rate_limits(uow: UnitOfWork, older_than_seconds: float) -> None:
     await uow.execute(
         sa.text("DELETE FROM gateway.rate_limits WHERE window_start < now() - :s * interval '1 second'"),
         {"s": float(older_than_seconds)},
+    )
+
+
+async def match_user(uow: UnitOfWork, issuer: str, subject: str, fiscal_number: str | None) -> User | None:
+    """The known person: by this provider's issuer and subject, else by a trusted fiscal number."""
+    row = (
+        await uow.execute(
+            sa.select(users)
+            .join(user_identities, user_identities.c.user_id == users.c.id)
+            .where(user_identities.c.issuer == issuer, user_identities.c.subject == subject)
+        )
+    ).first()
+    if row is not None:
+        return User(row.id, row.login, row.display_name)
+    return await find_user(uow, fiscal_number, None) if fiscal_number else None
+
+
+async def create_user(
+    uow: UnitOfWork, display_name: str, email: str | None, fiscal_number: str | None
+) -> User:
+    user_id = uuid.uuid4()
+    login = f"oidc-{user_id.hex}"
+    await uow.execute(
+        sa.insert(users).values(
+            id=user_id, login=login, display_name=display_name, email=email, fiscal_number=fiscal_number
+        )
+    )
+    return User(user_id, login, display_name)
+
+
+async def link_identity(uow: UnitOfWork, user_id: uuid.UUID, issuer: str, subject: str) -> None:
+    stmt = pg_insert(user_identities).values(issuer=issuer, subject=subject, user_id=user_id)
+    await uow.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[user_identities.c.issuer, user_identities.c.subject],
+            set_={"user_id": user_id, "last_login_at": sa.func.now()},
+        )
     )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass
 
 from stdnum.it import codicefiscale
 
-from gateway import domain, repository
-from services.kernel.db import Database
+from gateway import domain, handlers_admin, repository
+from services.kernel.db import Database, UnitOfWork
 
 DEMO_TENANTS = {"comune-demo-a": "Comune di Demo A", "comune-demo-b": "Comune di Demo B"}
 
@@ -41,25 +42,36 @@ DEMO_USERS = (
 
 async def seed_demo(db: Database) -> dict[str, uuid.UUID]:
     """Create (or refresh) the demo tenants, users and memberships; returns slug -> tenant id."""
-    async with db.unit_of_work(None) as uow:
-        ids = {slug: await repository.upsert_tenant(uow, slug, name) for slug, name in DEMO_TENANTS.items()}
-        users = {u.login: await repository.upsert_user(uow, u.login, u.display_name) for u in DEMO_USERS}
-        await uow.commit()
-    for user in DEMO_USERS:
-        for slug, role in user.roles.items():
-            async with db.unit_of_work(ids[slug]) as uow:
-                await repository.add_membership(uow, ids[slug], users[user.login], role)
-                await uow.commit()
+    ids, users = await db.run(None, _registries)
+    for slug, tenant_id in ids.items():
+        await db.run(tenant_id, functools.partial(_memberships, slug=slug, tenant_id=tenant_id, users=users))
     return ids
+
+
+async def _registries(uow: UnitOfWork) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID]]:
+    """The demo tenants (slug -> id) and users (login -> id)."""
+    ids = {slug: await repository.upsert_tenant(uow, slug, name) for slug, name in DEMO_TENANTS.items()}
+    users = {u.login: await repository.upsert_user(uow, u.login, u.display_name) for u in DEMO_USERS}
+    return ids, users
+
+
+async def _memberships(uow: UnitOfWork, slug: str, tenant_id: uuid.UUID, users: dict[str, uuid.UUID]) -> None:
+    for user in DEMO_USERS:
+        if slug in user.roles:
+            await repository.add_membership(uow, tenant_id, users[user.login], user.roles[slug])
 
 
 async def issue_dev_api_key(db: Database, tenant_id: uuid.UUID) -> str:
     """Revoke the previous development key of the tenant and issue a new one (shown once)."""
     key, prefix, key_hash = domain.new_api_key()
-    async with db.unit_of_work(tenant_id) as uow:
-        await repository.revoke_api_keys(uow, tenant_id, "sviluppo")
-        await repository.create_api_key(uow, tenant_id, "sviluppo", prefix, key_hash)
-        await uow.commit()
+    work = functools.partial(
+        handlers_admin.replace_api_key,
+        tenant_id=tenant_id,
+        label="sviluppo",
+        prefix=prefix,
+        key_hash=key_hash,
+    )
+    await db.run(tenant_id, work)
     return key
 
 

@@ -9,7 +9,8 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from gateway import audit, repository
+from gateway import repository
+from gateway import repository_audit as audit
 from gateway.app import SESSION_COOKIE, Gateway
 from services.platform import Platform
 from tests.gateway.helpers import make_person, make_tenant

@@ -7,8 +7,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from gateway import admin, audit, repository
-from gateway.admin import accept_invitations_on_login
+from gateway import domain, handlers, repository
+from gateway import repository_audit as audit
+from gateway.handlers import accept_invitations_on_login
 from services.kernel.errors import DomainError, Forbidden
 from services.platform import Platform
 from tests.gateway.helpers import (
@@ -25,29 +26,29 @@ from tests.gateway.helpers import (
 
 
 def test_comune_admins_assign_only_comune_roles() -> None:
-    assert admin.assignable_roles(False) == ("comune_viewer", "comune_admin")
-    assert "operator" in admin.assignable_roles(True) and "platform_admin" in admin.assignable_roles(True)
-    assert admin.check_role("comune_viewer", False) == "comune_viewer"
+    assert domain.assignable_roles(False) == ("comune_viewer", "comune_admin")
+    assert "operator" in domain.assignable_roles(True) and "platform_admin" in domain.assignable_roles(True)
+    assert domain.check_role("comune_viewer", False) == "comune_viewer"
     with pytest.raises(Forbidden):
-        admin.check_role("operator", False)
+        domain.check_role("operator", False)
     with pytest.raises(DomainError, match="Ruolo non valido"):
-        admin.check_role("root", True)
+        domain.check_role("root", True)
 
 
 def test_identifiers_are_fiscal_codes_or_email_addresses() -> None:
     code = random_fiscal_code()
-    assert admin.parse_identifier(f"  {code.lower()} ") == (code, None)
-    assert admin.parse_identifier(" Anna.Bianchi@Comune.IT ") == (None, "anna.bianchi@comune.it")
+    assert domain.parse_identifier(f"  {code.lower()} ") == (code, None)
+    assert domain.parse_identifier(" Anna.Bianchi@Comune.IT ") == (None, "anna.bianchi@comune.it")
     for bad, message in [("RSSMRA85T10A562X", "Codice fiscale"), ("a@b", "e-mail"), ("", "Indica")]:
         with pytest.raises(DomainError, match=message):
-            admin.parse_identifier(bad)
+            domain.parse_identifier(bad)
 
 
 def test_new_tenant_slugs_follow_the_url_rule() -> None:
-    assert admin.check_new_tenant(" Comune-X ", "  Comune   di X ") == ("comune-x", "Comune di X")
+    assert domain.check_new_tenant(" Comune-X ", "  Comune   di X ") == ("comune-x", "Comune di X")
     for slug, name in [("-x", "Comune"), ("a b", "Comune"), ("ok", " ")]:
         with pytest.raises(DomainError):
-            admin.check_new_tenant(slug, name)
+            domain.check_new_tenant(slug, name)
 
 
 # ------------------------------------------------------------------------------------ database
@@ -78,7 +79,7 @@ async def test_invitations_are_tenant_scoped_and_accepted_at_first_login(platfor
             await repository.create_invitation(uow, a.id, None, "y@example.it", "comune_admin", None)
     person = await make_person(platform, fiscal_number=code, email="X@Example.it")
     async with db.unit_of_work(None) as uow:
-        granted = await admin.accept_invitations_on_login(
+        granted = await handlers.accept_invitations_on_login(
             uow, person.id, code.lower(), "X@example.IT", actor_label=person.name, ip="10.0.0.9"
         )
         again = await repository.accept_invitations(uow, person.id, code, "x@example.it")
@@ -197,7 +198,7 @@ async def test_invitation_before_first_login_then_membership(platform: Platform)
     assert actions[0] == ("invitation_created", {"fiscal_number": None, "email": email, "role": "operator"})
     newcomer = await make_person(platform, email=email)
     async with platform.databases["gateway"].unit_of_work(None) as uow:
-        granted = await admin.accept_invitations_on_login(uow, newcomer.id, None, email, actor_label="x")
+        granted = await handlers.accept_invitations_on_login(uow, newcomer.id, None, email, actor_label="x")
         await uow.commit()
     assert granted == [(a.id, "operator")]
     async with client(gw) as c:

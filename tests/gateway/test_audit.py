@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from gateway import audit
+from gateway import repository_audit as audit
 from gateway.proxy import AsgiUpstream
 from services.platform import BUSINESS_SERVICES, Platform
 from tests.gateway.helpers import client, make_gateway, make_person, make_tenant, sign_in

@@ -14,7 +14,8 @@ import pytest_asyncio
 import sqlalchemy as sa
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
-from gateway import audit, repository
+from gateway import repository
+from gateway import repository_audit as audit
 from gateway.app import PRELOGIN_COOKIE, SESSION_COOKIE, Gateway
 from gateway.oidc import LoginRejected
 from gateway.proxy import AsgiUpstream

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway import audit
+from gateway import repository_audit as audit
 from gateway.app import SESSION_COOKIE, Gateway
 from gateway.oidc import ProviderConfig
 from services.platform import Platform

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from gateway.app import SESSION_COOKIE, Gateway
-from gateway.login import link_identity
 from gateway.oidc import ProviderConfig
+from gateway.repository import link_identity
 from services.platform import Platform
 from tests.gateway.helpers import make_person, make_tenant, random_fiscal_code
 from tests.gateway.test_oidc_tokens import BASE, CLIENT_ID, ISSUER, FakeProvider

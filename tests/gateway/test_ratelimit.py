@@ -10,7 +10,7 @@ import pytest
 from gateway import repository
 from gateway.app import PRELOGIN_COOKIE
 from gateway.proxy import AsgiUpstream
-from gateway.ratelimit import Limit, RateLimiter, RateLimits, bucket
+from gateway.ratelimit import Limit, RateLimits, bucket
 from gateway.seed import issue_dev_api_key
 from services.platform import BUSINESS_SERVICES, Platform
 from tests.gateway.helpers import client, make_gateway, make_tenant
@@ -69,7 +69,7 @@ async def _dev_login(c, user_id: str) -> int:  # type: ignore[no-untyped-def]
 @pytest.mark.asyncio
 async def test_login_attempts_are_limited_per_address_and_per_account(platform: Platform) -> None:
     gw = make_gateway(platform)
-    gw.rate_limiter = RateLimiter(gw.db, RateLimits(login=Limit(3, 1.5)))
+    gw.rate_limiter.limits = RateLimits(login=Limit(3, 1.5))
     ip, other_ip = f"10.9.{uuid.uuid4().int % 250}.1", f"10.8.{uuid.uuid4().int % 250}.2"
     async with client(gw, ip) as c:
         statuses = [await _dev_login(c, str(uuid.uuid4())) for _ in range(4)]
@@ -93,7 +93,7 @@ async def test_api_keys_are_limited_with_retry_after(platform: Platform) -> None
     key = await issue_dev_api_key(platform.databases["gateway"], tenant.id)
     other_key = await issue_dev_api_key(platform.databases["gateway"], other.id)
     gw = make_gateway(platform, dict.fromkeys(BUSINESS_SERVICES, AsgiUpstream(echo_app(platform.signer))))
-    gw.rate_limiter = RateLimiter(gw.db, RateLimits(api=Limit(5, 1.5)))
+    gw.rate_limiter.limits = RateLimits(api=Limit(5, 1.5))
     async with client(gw) as c:
         statuses = [
             (await c.get("/api/v1/ingest/batches/1", headers={"x-api-key": key})).status_code

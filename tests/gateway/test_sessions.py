@@ -10,7 +10,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from gateway import audit
+from gateway import repository_audit as audit
 from gateway.app import SESSION_COOKIE, Gateway
 from gateway.proxy import AsgiUpstream
 from gateway.sessions import SessionPolicy, SessionStore, digest

@@ -1,4 +1,4 @@
-"""The append-only audit log: who did what, when, from where, on which Comune."""
+"""Queries on the append-only audit log: who did what, when, from where, on which Comune."""
 
 from __future__ import annotations
 
@@ -8,37 +8,14 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 
-from gateway.models import metadata
+from gateway.domain import ACTIONS
+from gateway.models import audit_log
 from services.kernel.db import UnitOfWork
 
-audit_log = sa.Table(
-    "audit_log",
-    metadata,
-    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column("tenant_id", sa.Uuid),
-    sa.Column("actor_user_id", sa.Uuid),
-    sa.Column("actor_label", sa.Text, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),
-    sa.Column("ip", sa.Text),
-    sa.Column("detail", JSONB, nullable=False, server_default="{}"),
-    # Entries are appended for Comuni the writer may not read back (RLS), so no RETURNING.
-    implicit_returning=False,
-)
-
-ACTIONS = {
-    "login": "Accesso",
-    "login_failed": "Accesso non riuscito",
-    "logout": "Uscita",
-    "logout_everywhere": "Uscita da tutti i dispositivi",
-    "tenant_switch": "Cambio Comune",
-    "access_denied": "Accesso negato",
-    "membership_added": "Abilitazione aggiunta",
-    "membership_removed": "Abilitazione rimossa",
-    "invitation_created": "Invito creato",
-    "tenant_created": "Comune creato",
+UNSCOPED = {
+    "record": "entries are appended for a Comune or for none (failed logins); tenant_id is an argument",
+    "all_entries": "platform administrators browse every Comune; the gateway checks the role first",
 }
 
 
@@ -97,9 +74,3 @@ async def all_entries(uow: UnitOfWork, limit: int = 100, before_id: int | None =
         {"n": limit, "b": before_id if before_id is not None else 2**62},
     )
     return [AuditEntry(**r._mapping) for r in rows]
-
-
-UNSCOPED = {
-    "record": "entries are appended for a Comune or for none (failed logins); tenant_id is an argument",
-    "all_entries": "platform administrators browse every Comune; the gateway checks the role first",
-}

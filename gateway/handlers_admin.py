@@ -1,0 +1,117 @@
+"""Use cases of the gateway's administration pages: Comuni, memberships, invitations and the audit
+log. One plain function each, run in the page's unit of work; every change is audited."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from gateway import repository, repository_audit
+from gateway.domain import Actor
+from gateway.repository import Invitation, Member, Tenant
+from gateway.repository_audit import AuditEntry
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import DomainError, NotFound
+
+
+@dataclass(frozen=True)
+class TenantPeople:
+    members: list[Member]
+    invitations: list[Invitation]
+
+
+async def visible_tenant(uow: UnitOfWork, actor: Actor, slug: str, path: str) -> Tenant | None:
+    """The Comune at `slug` if the actor may see it; opening one that is not theirs is audited as denied."""
+    tenant = await repository.tenant_by_slug(uow, slug)
+    if tenant is not None and not actor.may_see(slug):
+        await _audit(uow, actor, "access_denied", tenant.id, {"path": path})
+        return None
+    return tenant
+
+
+async def list_tenants(uow: UnitOfWork) -> list[Tenant]:
+    """Every Comune, by name (platform administrators only)."""
+    return await repository.list_tenants(uow)
+
+
+async def create_tenant(uow: UnitOfWork, actor: Actor, slug: str, name: str) -> uuid.UUID:
+    """A new Comune; DomainError if the identifier is taken."""
+    tenant_id = await repository.create_tenant(uow, slug, name)
+    if tenant_id is None:
+        raise DomainError(f"Esiste già un Comune con identificativo «{slug}».", field="slug")
+    await _audit(uow, actor, "tenant_created", tenant_id, {"slug": slug, "name": name})
+    return tenant_id
+
+
+async def tenant_people(uow: UnitOfWork, tenant_id: uuid.UUID) -> TenantPeople:
+    """A Comune's members and its pending invitations."""
+    members = await repository.tenant_members(uow, tenant_id)
+    return TenantPeople(members, await repository.pending_invitations(uow, tenant_id))
+
+
+async def grant_role(
+    uow: UnitOfWork, actor: Actor, tenant_id: uuid.UUID, fiscal: str | None, email: str | None, role: str
+) -> str:
+    """Give a person a role on a Comune, or invite them; returns the outcome shown on the page."""
+    # Only platform administrators look people up across the platform; a Comune's administrator
+    # always invites, so the answer reveals nothing about who exists elsewhere, and the person
+    # joins only by logging in themselves.
+    user = await repository.find_user(uow, fiscal, email) if actor.platform_admin else None
+    if user is not None:
+        if not await repository.add_membership(uow, tenant_id, user.id, role):
+            return "gia-presente"
+        detail: dict[str, Any] = {"user_id": str(user.id), "user": user.display_name, "role": role}
+        await _audit(uow, actor, "membership_added", tenant_id, detail)
+        return "aggiunto"
+    if not await repository.create_invitation(uow, tenant_id, fiscal, email, role, actor.user_id):
+        return "gia-invitato"
+    detail = {"fiscal_number": fiscal, "email": email, "role": role}
+    await _audit(uow, actor, "invitation_created", tenant_id, detail)
+    return "invitato"
+
+
+async def revoke_role(
+    uow: UnitOfWork, actor: Actor, tenant_id: uuid.UUID, user_id: uuid.UUID, role: str
+) -> None:
+    """Take a role on a Comune away from a person; NotFound if they did not have it."""
+    if not await repository.remove_membership(uow, tenant_id, user_id, role):
+        raise NotFound("Abilitazione non trovata.")
+    await _audit(uow, actor, "membership_removed", tenant_id, {"user_id": str(user_id), "role": role})
+
+
+async def replace_api_key(
+    uow: UnitOfWork, tenant_id: uuid.UUID, label: str, prefix: str, key_hash: str
+) -> uuid.UUID:
+    """Revoke the Comune's API keys with this label and store the new one (only its hash)."""
+    await repository.revoke_api_keys(uow, tenant_id, label)
+    return await repository.create_api_key(uow, tenant_id, label, prefix, key_hash)
+
+
+async def tenant_audit(
+    uow: UnitOfWork, tenant_id: uuid.UUID, limit: int, before_id: int | None
+) -> list[AuditEntry]:
+    """One Comune's audit entries, newest first, older than `before_id`."""
+    return await repository_audit.tenant_entries(uow, tenant_id, limit, before_id)
+
+
+async def all_audit(
+    uow: UnitOfWork, limit: int, before_id: int | None
+) -> tuple[list[AuditEntry], dict[uuid.UUID, str]]:
+    """Every Comune's audit entries, newest first, and the Comuni's names (platform administrators only)."""
+    entries = await repository_audit.all_entries(uow, limit, before_id)
+    return entries, {t.id: t.name for t in await repository.list_tenants(uow)}
+
+
+async def _audit(
+    uow: UnitOfWork, actor: Actor, action: str, tenant_id: uuid.UUID, detail: dict[str, Any]
+) -> None:
+    await repository_audit.record(
+        uow,
+        action,
+        actor_label=actor.display_name,
+        actor_user_id=actor.user_id,
+        tenant_id=tenant_id,
+        ip=actor.ip,
+        detail=detail,
+    )

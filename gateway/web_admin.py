@@ -1,0 +1,265 @@
+"""Pages the gateway serves itself: Comuni, memberships, invitations and the audit log.
+
+Platform administrators manage every Comune and every role; a Comune's administrators manage only
+their own Comune and only the Comune roles. Every change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from gateway import domain, handlers_admin
+from gateway.domain import Actor
+from gateway.repository import Tenant
+from gateway.repository_audit import AuditEntry
+from gateway.web import PageContext, client_ip, page_context, signed_in
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import DomainError, Forbidden, NotFound
+from services.kernel.web import render_error
+
+PAGE_SIZE = 50
+ROME = ZoneInfo("Europe/Rome")
+OUTCOMES = {
+    "aggiunto": "Abilitazione aggiunta.",
+    "gia-presente": "La persona ha già questo ruolo sul Comune.",
+    "invitato": "Invito registrato: l'abilitazione sarà attiva al primo accesso.",
+    "gia-invitato": "Esiste già un invito in attesa per questa persona e questo ruolo.",
+    "rimosso": "Abilitazione rimossa.",
+    "creato": "Comune creato.",
+}
+
+
+@dataclass(frozen=True)
+class AdminCall:
+    """What an administration view is handed: who asks, about which Comune, with which form."""
+
+    actor: Actor
+    tenant: Tenant | None
+    form: FormData | None
+    error: DomainError | None
+
+    @property
+    def comune(self) -> Tenant:
+        assert self.tenant is not None, "a view declared with tenant=True"
+        return self.tenant
+
+    def field(self, name: str) -> str:
+        return str(self.form.get(name, "")) if self.form is not None else ""
+
+
+AdminView = Callable[[Request, AdminCall, UnitOfWork], Awaitable[Response]]
+AdminEntry = Callable[..., Awaitable[Response]]
+
+
+def admin_page(
+    *, platform_only: bool = False, tenant: bool = False, errors_on: AdminEntry | None = None
+) -> Callable[[AdminView], AdminEntry]:
+    """The entrypoint of an administration view: the signed-in administrator (CSRF-checked for unsafe
+    methods), `platform_only` or the URL's Comune they may manage (`tenant`), then the view in one
+    unit of work on that Comune, committed when it returns. A form's broken rule (400) rolls it back
+    and shows the `errors_on` page again with the message."""
+
+    def wrap(view: AdminView) -> AdminEntry:
+        @functools.wraps(view)
+        async def entry(request: Request, error: DomainError | None = None) -> Response:
+            context = page_context(request)
+            actor = await _actor(context, request)
+            if isinstance(actor, Response):
+                return actor
+            if platform_only and not actor.platform_admin:
+                raise Forbidden()
+            found = await _tenant(context, request, actor) if tenant else None
+            form = await request.form() if request.method == "POST" else None
+            work = functools.partial(view, request, AdminCall(actor, found, form, error))
+            try:
+                return await context.db.run(found.id if found else None, work)
+            except DomainError as exc:
+                if errors_on is None or exc.status != 400:
+                    raise
+                # The form is shown again with the message, on a GET-like rendering of the same page.
+                return await errors_on(_as_get(request), exc)
+
+        return entry
+
+    return wrap
+
+
+async def _actor(context: PageContext, request: Request) -> Actor | Response:
+    """The signed-in administrator, or the response that refuses the request."""
+    signed = await signed_in(context, request)
+    if signed is None:
+        if request.method == "GET":
+            return RedirectResponse("/login", status_code=303)
+        return render_error(request, 401, "Sessione scaduta: accedi di nuovo.")
+    session = signed.session
+    roles = [(m.slug, m.role) for m in signed.memberships]
+    actor = Actor.of(session.user_id, session.display_name, session.csrf, client_ip(request), roles)
+    if request.method in domain.UNSAFE_METHODS and not await _csrf_ok(request, actor.csrf):
+        return render_error(
+            request,
+            403,
+            "Richiesta non valida (token CSRF mancante o errato): ricarica la pagina e riprova.",
+        )
+    return actor
+
+
+async def _tenant(context: PageContext, request: Request, actor: Actor) -> Tenant:
+    """The URL's Comune if the actor may manage it; a foreign Comune is as missing as an unknown one."""
+    slug = request.path_params["slug"]
+    work = functools.partial(handlers_admin.visible_tenant, actor=actor, slug=slug, path=request.url.path)
+    # Its own transaction: a denied access stays audited though the page then answers 404.
+    tenant = await context.db.run(None, work)
+    if tenant is None:
+        raise NotFound("Pagina non trovata.")
+    if not actor.may_manage(slug):
+        raise Forbidden()
+    return tenant
+
+
+# -------------------------------------------------------------------------------------------- pages
+
+
+@admin_page()
+async def index(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    if call.actor.platform_admin:
+        return RedirectResponse("/admin/comuni", status_code=303)
+    if call.actor.admin_of:
+        return RedirectResponse(f"/admin/comuni/{min(call.actor.admin_of)}/utenti", status_code=303)
+    raise Forbidden()
+
+
+@admin_page(platform_only=True)
+async def tenants_page(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    tenants = await handlers_admin.list_tenants(uow)
+    return _render(request, call, "admin_tenants.html", {"tenants": tenants})
+
+
+@admin_page(platform_only=True, errors_on=tenants_page)
+async def create_tenant(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    slug, name = domain.check_new_tenant(call.field("slug"), call.field("nome"))
+    await handlers_admin.create_tenant(uow, call.actor, slug, name)
+    return RedirectResponse(f"/admin/comuni/{slug}/utenti?esito=creato", status_code=303)
+
+
+@admin_page(tenant=True)
+async def users_page(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    people = await handlers_admin.tenant_people(uow, call.comune.id)
+    context = {
+        "tenant": call.comune,
+        "members": people.members,
+        "invitations": people.invitations,
+        "roles": domain.assignable_roles(call.actor.platform_admin),
+    }
+    return _render(request, call, "admin_users.html", context)
+
+
+@admin_page(tenant=True, errors_on=users_page)
+async def add_user(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    role = domain.check_role(call.field("ruolo"), call.actor.platform_admin)
+    fiscal, email = domain.parse_identifier(call.field("identificativo"))
+    outcome = await handlers_admin.grant_role(uow, call.actor, call.comune.id, fiscal, email, role)
+    return RedirectResponse(f"/admin/comuni/{call.comune.slug}/utenti?esito={outcome}", status_code=303)
+
+
+@admin_page(tenant=True, errors_on=users_page)
+async def remove_user(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    role = domain.check_role(call.field("ruolo"), call.actor.platform_admin)
+    try:
+        user_id = uuid.UUID(call.field("utente"))
+    except ValueError:
+        raise DomainError("Utente non valido.", "utente") from None
+    domain.check_revocation(call.actor, user_id, role)
+    await handlers_admin.revoke_role(uow, call.actor, call.comune.id, user_id, role)
+    return RedirectResponse(f"/admin/comuni/{call.comune.slug}/utenti?esito=rimosso", status_code=303)
+
+
+@admin_page(tenant=True)
+async def tenant_audit(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    entries = await handlers_admin.tenant_audit(uow, call.comune.id, PAGE_SIZE + 1, _before_id(request))
+    return _audit_page(request, call, entries, {call.comune.id: call.comune.name})
+
+
+@admin_page(platform_only=True)
+async def all_audit(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    entries, names = await handlers_admin.all_audit(uow, PAGE_SIZE + 1, _before_id(request))
+    return _audit_page(request, call, entries, names)
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+def _audit_page(
+    request: Request, call: AdminCall, entries: list[AuditEntry], names: dict[uuid.UUID, str]
+) -> Response:
+    more = len(entries) > PAGE_SIZE
+    entries = entries[:PAGE_SIZE]
+    rows = [
+        {
+            "at": e.at.astimezone(ROME).strftime("%d/%m/%Y %H:%M:%S"),
+            "action": domain.ACTIONS.get(e.action, e.action),
+            "actor": e.actor_label,
+            "tenant": names.get(e.tenant_id, "—") if e.tenant_id else "—",
+            "ip": e.ip or "—",
+            "detail": ", ".join(f"{k}: {v}" for k, v in sorted(e.detail.items()) if v is not None),
+        }
+        for e in entries
+    ]
+    context = {"tenant": call.tenant, "rows": rows, "next_before": entries[-1].id if more else None}
+    return _render(request, call, "admin_audit.html", context)
+
+
+def _render(request: Request, call: AdminCall, name: str, context: dict[str, Any]) -> Response:
+    error = call.error
+    outcome = OUTCOMES.get(request.query_params.get("esito", "")) if error is None else None
+    full = {
+        "identity": None,
+        "actor": call.actor,
+        "csrf": call.actor.csrf,
+        "error": error,
+        "outcome": outcome,
+        **context,
+    }
+    status = error.status if error is not None else 200
+    return page_context(request).templates.TemplateResponse(request, name, full, status_code=status)
+
+
+def _before_id(request: Request) -> int | None:
+    raw = request.query_params.get("prima_di", "")
+    return int(raw) if raw.isdigit() else None
+
+
+def _as_get(request: Request) -> Request:
+    scope = dict(request.scope)
+    scope["method"] = "GET"
+    scope["query_string"] = b""
+    return Request(scope, request.receive)
+
+
+async def _csrf_ok(request: Request, expected: str) -> bool:
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        form = await request.form()
+        sent = str(form.get("csrf_token", ""))
+    return domain.same_secret(sent, expected)
+
+
+ROUTES = [
+    Route("/admin/", index, methods=["GET"]),
+    Route("/admin/comuni", tenants_page, methods=["GET"]),
+    Route("/admin/comuni", create_tenant, methods=["POST"]),
+    Route("/admin/comuni/{slug}/utenti", users_page, methods=["GET"]),
+    Route("/admin/comuni/{slug}/utenti", add_user, methods=["POST"]),
+    Route("/admin/comuni/{slug}/utenti/rimuovi", remove_user, methods=["POST"]),
+    Route("/admin/comuni/{slug}/registro", tenant_audit, methods=["GET"]),
+    Route("/admin/registro", all_audit, methods=["GET"]),
+]
