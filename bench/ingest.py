@@ -41,7 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 from services.contracts import BatchReceived  # noqa: E402
 from services.ingest import repository  # noqa: E402
-from services.ingest.consumers import processor, propose_plan, today, verdict_chunks  # noqa: E402
+from services.ingest.consumers import processor  # noqa: E402
+from services.ingest.dates import today  # noqa: E402
+from services.ingest.pipeline import propose_plan, verdict_chunks  # noqa: E402
 from services.ingest.reader import DEFAULT_LIMITS, open_source  # noqa: E402
 from services.kernel.bus import IncomingMessage  # noqa: E402
 from services.kernel.messaging import inbox_handler  # noqa: E402

@@ -17,14 +17,10 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from services.ingest.domain import CONTACT_KINDS, GRADES, neutralise
+from services.ingest.domain_contacts import neutralise
+from services.ingest.labels import CLEANING_WARNING_LABELS, CONTACT_KINDS, GRADES, verdict_label
 
 REPORT_COLUMNS = ("ESITO", "MOTIVO", "RIGA_FILE")
-VERDICT_LABELS = {"duplicate": "Duplicata", "conflict": "In conflitto", "accepted": "Accettata"}
-
-
-def verdict_label(verdict: str) -> str:
-    return "Scartata" if verdict.startswith("rejected:") else VERDICT_LABELS.get(verdict, verdict)
 
 
 def report_header(header: Sequence[str]) -> list[str]:
@@ -83,14 +79,6 @@ class CleaningReport:
     unreachable: list[Any]
 
 
-WARNING_TEXT = {
-    "phone": "Telefoni non utilizzabili scartati",
-    "email": "E-mail non valide scartate",
-    "address": "Indirizzi incompleti",
-    "limitation": "Atti oltre i cinque anni (prescrizione)",
-    "formula": "Testi con = + - @ neutralizzati",
-    "date": "Date non leggibili",
-}
 PDF_LIST_LIMIT = 500
 
 
@@ -101,7 +89,7 @@ def _euro(cents: int) -> str:
 
 def summary_rows(report: CleaningReport) -> list[list[str]]:
     rows = [["Telefoni normalizzati nel formato internazionale (E.164)", str(report.normalised_phones)]]
-    rows += [[WARNING_TEXT.get(k, k), str(v)] for k, v in sorted(report.warnings.items())]
+    rows += [[CLEANING_WARNING_LABELS.get(k, k), str(v)] for k, v in sorted(report.warnings.items())]
     rows += [[f"Debitori: {GRADES[g].lower()}", str(report.grades.get(g, 0))] for g in GRADES]
     return rows
 

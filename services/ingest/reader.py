@@ -19,15 +19,9 @@ from pathlib import Path
 from typing import IO
 
 from services.ingest import t290
-from services.ingest.domain import (
-    HEADER_SEARCH_LINES,
-    ColumnMapping,
-    Report,
-    UnreadableFile,
-    find_header,
-    propose_mapping,
-    validate,
-)
+from services.ingest.domain import UnreadableFile
+from services.ingest.domain_mapping import HEADER_SEARCH_LINES, ColumnMapping, find_header, propose_mapping
+from services.ingest.domain_verdicts import Report, validate
 
 DELIMITERS = (";", ",", "\t")
 SAMPLE_BYTES = 256 * 1024

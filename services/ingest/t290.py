@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from services.ingest.domain import ColumnMapping, UnreadableFile
+from services.ingest.domain import UnreadableFile
+from services.ingest.domain_mapping import ColumnMapping
 
 RECORD_LENGTH = 290
 RECORD_TYPES = ("N0", "N1", "N2", "N3", "N4", "N5", "N9")

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from services.ingest import repository
+from services.ingest import repository, repository_tracing
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
@@ -26,7 +26,7 @@ async def test_views_of_personal_data_are_logged_with_who_and_what(
 ) -> None:
     batch_id = await upload_and_process(platform, tenant, "comune-a-halley.csv")
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        [debtor, *_] = await repository.tracing_queue(uow, tenant.tenant_id, limit=1)
+        [debtor, *_] = await repository_tracing.tracing_queue(uow, tenant.tenant_id, limit=1)
     assert await entries(platform, tenant.tenant_id) == []
 
     async with service_client(platform, "ingest", tenant) as client:

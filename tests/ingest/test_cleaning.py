@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from services.contracts import ContactFact, ContactsRegistered, DebtorContactUpdated
-from services.ingest import repository, web
-from services.ingest.domain import ContactDatum
+from services.ingest import handlers_tracing, repository_cleaning, repository_tracing
+from services.ingest.domain_contacts import ContactDatum
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -33,7 +33,7 @@ async def ingest(platform: Platform, tenant: Identity, body: str) -> None:
 
 async def debtor(platform: Platform, tenant: Identity, code: str) -> object:
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        return (await repository.debtors_by_fiscal_code(uow, tenant.tenant_id, [code])).get(code)
+        return (await repository_tracing.debtors_by_fiscal_code(uow, tenant.tenant_id, [code])).get(code)
 
 
 async def seed(platform: Platform, tenant: Identity) -> None:
@@ -62,9 +62,9 @@ async def test_same_taxpayer_across_rows_and_batches_is_one_debtor_with_graded_c
 
     rossi = await debtor(platform, tenant, ROSSI)
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        positions = await repository.debtor_positions(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
-        contacts = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
-        grades = await repository.grade_counts(uow, tenant.tenant_id)
+        positions = await repository_tracing.debtor_positions(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+        contacts = await repository_tracing.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+        grades = await repository_tracing.grade_counts(uow, tenant.tenant_id)
     assert [p.revenue_type for p in positions] == ["IMU", "TARI", "CDS"]
     assert sorted((c.kind, c.value) for c in contacts) == [
         ("address", "VIA ROMA 1 00100 ROMA"),
@@ -132,7 +132,7 @@ async def test_tracing_file_adds_contacts_with_provenance_and_publishes_updates(
     bianchi = await debtor(platform, tenant, BIANCHI)
     assert bianchi.grade == "phone"  # type: ignore[attr-defined]
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        contacts = await repository.debtor_contacts(uow, tenant.tenant_id, bianchi.id)  # type: ignore[attr-defined]
+        contacts = await repository_tracing.debtor_contacts(uow, tenant.tenant_id, bianchi.id)  # type: ignore[attr-defined]
     traced = [c for c in contacts if c.source == "InfoTrace"]
     assert sorted((c.kind, c.value, c.confidence, c.found_on.isoformat()) for c in traced) == [
         ("address", "VIA NUOVA 3 20100 MILANO", 85, "2026-11-10"),
@@ -197,8 +197,8 @@ async def test_tracing_file_adds_only_data_not_yet_known(platform: Platform, ten
     rossi = await debtor(platform, tenant, ROSSI)
     mobile = "+393471234567"
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        known = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
-        await repository.deactivate_contact(
+        known = await repository_tracing.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+        await repository_tracing.deactivate_contact(
             uow, tenant.tenant_id, next(c.id for c in known if c.value == mobile), "operatore"
         )
         await uow.commit()
@@ -228,7 +228,7 @@ async def test_tracing_file_adds_only_data_not_yet_known(platform: Platform, ten
     ]
     assert events[0].active_phones == ("+393339998887",)  # the number marked wrong stays out
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        after = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+        after = await repository_tracing.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
     assert [(c.value, c.active) for c in after if c.value == mobile] == [(mobile, False)]
     assert (await debtor(platform, tenant, BIANCHI)).grade == "phone"  # type: ignore[attr-defined]
 
@@ -238,7 +238,7 @@ async def test_tracing_file_in_several_statements_keeps_the_first_of_each_datum(
     platform: Platform, tenant: Identity, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await seed(platform, tenant)
-    monkeypatch.setattr(repository, "CONTACTS_PER_STATEMENT", 3)
+    monkeypatch.setattr(repository_tracing, "CONTACTS_PER_STATEMENT", 3)
     lines = [f"{BIANCHI};333 55500{i:02d};InfoTrace;10/11/2026;{50 + i}" for i in range(10)]
     lines.insert(2, f"{ALFA};333 5550003;InfoTrace;10/11/2026;40")
     lines.append(f"{BIANCHI};333 5550003;Altra fonte;11/11/2026;10")  # repeats line 5 of the data
@@ -282,7 +282,7 @@ async def test_a_debtor_graded_by_a_batch_and_a_tracing_file_together_keeps_the_
     graded him has not committed yet: once it commits, the batch must see that phone."""
     await seed(platform, tenant)
     batch_cleaning, traced_graded, release_tracing = asyncio.Event(), asyncio.Event(), asyncio.Event()
-    clean_batch, contacts_changed = repository.clean_batch, web._contacts_changed
+    clean_batch, contacts_changed = repository_cleaning.clean_batch, handlers_tracing._contacts_changed
 
     async def clean_after_tracing(*args: Any, **kwargs: Any) -> None:
         batch_cleaning.set()
@@ -294,8 +294,8 @@ async def test_a_debtor_graded_by_a_batch_and_a_tracing_file_together_keeps_the_
         traced_graded.set()
         await release_tracing.wait()  # before the commit, holding the lock on BIANCHI's row
 
-    monkeypatch.setattr(repository, "clean_batch", clean_after_tracing)
-    monkeypatch.setattr(web, "_contacts_changed", changed_then_wait)
+    monkeypatch.setattr(repository_cleaning, "clean_batch", clean_after_tracing)
+    monkeypatch.setattr(handlers_tracing, "_contacts_changed", changed_then_wait)
     row = f"{BIANCHI};BIANCHI GIULIA;TARI;2024;77;7,00;;;;;\n"
     batch = asyncio.create_task(
         process(platform, await store_batch(platform, tenant.tenant_id, (HEADER + row).encode(), "b.csv"))
@@ -328,14 +328,14 @@ async def test_an_operator_grading_a_debtor_a_batch_is_grading_sees_the_batch_co
     await seed(platform, tenant)
     bianchi = await debtor(platform, tenant, BIANCHI)
     batch_graded, release_batch = asyncio.Event(), asyncio.Event()
-    clean_batch = repository.clean_batch
+    clean_batch = repository_cleaning.clean_batch
 
     async def clean_then_wait(*args: Any, **kwargs: Any) -> None:
         await clean_batch(*args, **kwargs)
         batch_graded.set()
         await release_batch.wait()  # before the commit, holding the lock on BIANCHI's row
 
-    monkeypatch.setattr(repository, "clean_batch", clean_then_wait)
+    monkeypatch.setattr(repository_cleaning, "clean_batch", clean_then_wait)
     row = f"{BIANCHI};BIANCHI GIULIA;TARI;2024;78;7,00;333 4445556;;;;\n"
     envelope = await store_batch(platform, tenant.tenant_id, (HEADER + row).encode(), "b.csv")
     batch = asyncio.create_task(process(platform, envelope))
@@ -363,7 +363,7 @@ async def test_other_tenant_cannot_see_or_change_debtors_and_contacts(
     await seed(platform, tenant)
     rossi = await debtor(platform, tenant, ROSSI)
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        [contact, *_] = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+        [contact, *_] = await repository_tracing.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
     async with service_client(platform, "ingest", other_tenant) as client:
         seen = await client.get(f"/api/v1/ingest/debtors/{rossi.id}")  # type: ignore[attr-defined]
         changed = await client.post(f"/api/v1/ingest/contacts/{contact.id}/wrong")
@@ -372,12 +372,12 @@ async def test_other_tenant_cannot_see_or_change_debtors_and_contacts(
         )  # type: ignore[attr-defined]
     assert [r.status_code for r in (seen, changed, added)] == [404, 404, 404]
     async with platform.databases["ingest"].unit_of_work(other_tenant.tenant_id) as uow:
-        assert await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id) == []  # type: ignore[attr-defined]
+        assert await repository_tracing.debtor_contacts(uow, tenant.tenant_id, rossi.id) == []  # type: ignore[attr-defined]
         # A tracing file's contacts only go to debtors of the Comune importing it.
         datum = ContactDatum("phone", "+393470000000")
-        new = repository.NewContact(rossi.id, datum, "X", date(2026, 11, 1), 50)  # type: ignore[attr-defined]
-        assert await repository.add_contacts(uow, other_tenant.tenant_id, "x", [new]) == []
-        assert await repository.deactivate_contact(uow, tenant.tenant_id, contact.id, "x") is None
+        new = repository_tracing.NewContact(rossi.id, datum, "X", date(2026, 11, 1), 50)  # type: ignore[attr-defined]
+        assert await repository_tracing.add_contacts(uow, other_tenant.tenant_id, "x", [new]) == []
+        assert await repository_tracing.deactivate_contact(uow, tenant.tenant_id, contact.id, "x") is None
     assert (await debtor(platform, tenant, ROSSI)).grade == "phone"  # type: ignore[attr-defined]
 
 
@@ -470,7 +470,7 @@ async def test_batch_publishes_the_contacts_it_brought_in(platform: Platform, te
     rossi = await debtor(platform, tenant, ROSSI)
     [first] = await registered_contacts(platform, tenant)
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
-        stored = await repository.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
+        stored = await repository_tracing.debtor_contacts(uow, tenant.tenant_id, rossi.id)  # type: ignore[attr-defined]
     phone = next(c for c in stored if c.kind == "phone")
     assert (first.chunk, first.chunks) == (1, 1)
     assert (

@@ -11,7 +11,8 @@ import pytest
 from stdnum.it import iva
 
 from services.ingest import columnar
-from services.ingest.domain import ColumnMapping, RowJudge, header_candidate, propose_mapping
+from services.ingest.domain_mapping import ColumnMapping, header_candidate, propose_mapping
+from services.ingest.domain_verdicts import RowJudge
 from services.ingest.reader import DEFAULT_LIMITS, open_source
 from tests.ingest.helpers import generate
 

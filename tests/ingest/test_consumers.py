@@ -20,8 +20,9 @@ from services.contracts import (
     PositionFact,
     PositionsRegistered,
 )
-from services.ingest import repository
-from services.ingest.consumers import INTERNAL_ERROR, processor
+from services.ingest import repository, repository_events, repository_settle
+from services.ingest.consumers import processor
+from services.ingest.handlers import INTERNAL_ERROR
 from services.kernel.bus import IncomingMessage
 from services.kernel.identity import Identity
 from services.kernel.messaging import inbox_handler
@@ -260,8 +261,10 @@ def test_samples_exist() -> None:
 
 
 def test_event_facts_built_in_sql_have_the_contract_fields() -> None:
-    assert tuple(repository.POSITION_FACT_SQL) == tuple(f.name for f in dataclasses.fields(PositionFact))
-    assert tuple(repository.CONTACT_FACT_SQL) == tuple(f.name for f in dataclasses.fields(ContactFact))
+    assert tuple(repository_events.POSITION_FACT_SQL) == tuple(
+        f.name for f in dataclasses.fields(PositionFact)
+    )
+    assert tuple(repository_events.CONTACT_FACT_SQL) == tuple(f.name for f in dataclasses.fields(ContactFact))
 
 
 @pytest.mark.asyncio
@@ -274,10 +277,10 @@ async def test_batches_of_one_comune_settle_one_at_a_time(
     mine = await store_batch(platform, tenant.tenant_id, data, "a.csv")
     theirs = await store_batch(platform, other_tenant.tenant_id, data, "b.csv")
     async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as holder:
-        await holder.execute(sa.text(repository.SETTLE_LOCK), {"tenant_id": tenant.tenant_id})
+        await holder.execute(sa.text(repository_settle.SETTLE_LOCK), {"tenant_id": tenant.tenant_id})
         for who, free in ((tenant, False), (other_tenant, True)):
             async with platform.databases["ingest"].unit_of_work(who.tenant_id) as uow:
-                assert await repository.settle_lock(uow, who.tenant_id, wait=False) is free
+                assert await repository_settle.settle_lock(uow, who.tenant_id, wait=False) is free
         waiting = asyncio.create_task(process(platform, mine))
         await asyncio.wait_for(process(platform, theirs), timeout=60)
         batch_id = uuid.UUID(mine.payload["batch_id"])

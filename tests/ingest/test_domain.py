@@ -6,18 +6,22 @@ import pytest
 
 from services.ingest.domain import (
     CellError,
-    ColumnMapping,
     Credit,
     Rejection,
     UnreadableFile,
-    find_header,
-    is_totals,
     normalise_revenue_type,
     parse_amount,
-    parse_row,
     parse_taxpayer,
     parse_year,
+)
+from services.ingest.domain_mapping import (
+    ColumnMapping,
+    find_header,
     propose_mapping,
+)
+from services.ingest.domain_verdicts import (
+    is_totals,
+    parse_row,
     validate,
 )
 
@@ -262,19 +266,23 @@ def test_a_totals_line_may_carry_its_word_in_the_taxpayer_column() -> None:
 from datetime import date  # noqa: E402
 
 from services.ingest.domain import (  # noqa: E402
-    MappingError,
-    ambiguous_fields,
-    contacts_of,
-    header_candidate,
-    header_signature,
     is_valid_codice_fiscale,
+)
+from services.ingest.domain_contacts import (  # noqa: E402
+    contacts_of,
     limitation_date,
-    mapping_from_choices,
     neutralise,
     normalise_email,
     normalise_phone,
-    row_values,
     row_warnings,
+)
+from services.ingest.domain_mapping import (  # noqa: E402
+    MappingError,
+    ambiguous_fields,
+    header_candidate,
+    header_signature,
+    mapping_from_choices,
+    row_values,
 )
 
 TODAY = date(2026, 11, 24)
@@ -466,10 +474,12 @@ def test_codice_fiscale_with_impossible_birth_date_is_invalid() -> None:
 
 # ---------------------------------------------------------------- tracing rows
 
-from services.ingest.domain import (  # noqa: E402
+from services.ingest.domain_contacts import (  # noqa: E402
     ContactDatum,
     email_kind,
     normalise_contact,
+)
+from services.ingest.domain_tracing import (  # noqa: E402
     parse_traced,
     tracing_mapping,
 )

@@ -185,7 +185,7 @@ async def test_saved_mapping_is_applied_to_the_same_header(
     columns = {"taxpayer": 0, "revenue_type": 1, "year": 2, "act_number": 3, "amount": 4}
     async with platform.databases["ingest"].unit_of_work(tid) as uow:
         header = UNKNOWN_HEADER.strip().split(";")
-        from services.ingest.domain import header_signature
+        from services.ingest.domain_mapping import header_signature
 
         await repository.save_mapping(uow, tid, header_signature(header), header, columns, "test")
         await uow.commit()
@@ -250,10 +250,10 @@ async def test_hundred_thousand_rows_end_to_end(platform: Platform, tenant: Iden
 async def test_progress_is_visible_before_the_batch_commits(
     platform: Platform, tenant: Identity, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from services.ingest import consumers
+    from services.ingest import pipeline
     from tests.conftest import service_client
 
-    monkeypatch.setattr(consumers, "PROGRESS_EVERY_ROWS", 5000)
+    monkeypatch.setattr(pipeline, "PROGRESS_EVERY_ROWS", 5000)
     tid = tenant.tenant_id
     good = "".join(f"00000010215;ALFA;IMU;2024;P/{n};{n + 1},00\n" for n in range(12_000))
     envelope = await store_batch(platform, tid, HEADER_ONLY + good.encode(), "progresso.csv")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from services.ingest import repository
+from services.ingest import repository, repository_tracing
 from services.ingest.models import batch_rows, batches, debtors, positions
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -103,7 +103,7 @@ async def test_mappings_contacts_and_progress_are_per_tenant(
         assert await repository.saved_mappings(uow, b, ["cf|tributo"]) == {}
         assert await repository.saved_mappings(uow, a, ["cf|tributo"]) == {}
         assert await repository.get_progress(uow, a, batch_id) is None
-        assert await repository.tracing_queue(uow, a) == []
+        assert await repository_tracing.tracing_queue(uow, a) == []
         for table in (mappings, contacts, batch_progress):
             assert (await uow.execute(sa.select(sa.func.count()).select_from(table))).scalar_one() == 0
         assert (await uow.execute(sa.update(contacts).values(active=False))).rowcount == 0

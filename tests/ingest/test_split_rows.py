@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from services.ingest import columnar, consumers
-from services.ingest.domain import header_candidate, propose_mapping
+from services.ingest import columnar, pipeline
+from services.ingest.domain_mapping import header_candidate, propose_mapping
 from services.ingest.reader import DEFAULT_LIMITS, csv_items, csv_rows, open_source
 from tests.ingest.helpers import generate
 from tests.ingest.test_columnar import FIXTURES, TODAY, data_rows, one_row_records
@@ -62,7 +62,7 @@ def split_csv(path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> tuple[
     source = open_source(path, None, None, DEFAULT_LIMITS)
     found = header_candidate(source.head())
     assert found is not None
-    plan = consumers.Plan(found[0], propose_mapping(found[1]), found[1])
+    plan = pipeline.Plan(found[0], propose_mapping(found[1]), found[1])
     split = 0
     real = columnar.stage_frame_split
 
@@ -71,9 +71,9 @@ def split_csv(path: Path, chunk: int, monkeypatch: pytest.MonkeyPatch) -> tuple[
         split += 1
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(consumers, "STAGE_CHUNK", chunk)
+    monkeypatch.setattr(pipeline, "STAGE_CHUNK", chunk)
     monkeypatch.setattr(columnar, "stage_frame_split", counted)
-    data = b"".join(d for _, d in consumers.verdict_chunks(source, plan, TODAY.year, TODAY))
+    data = b"".join(d for _, d in pipeline.verdict_chunks(source, plan, TODAY.year, TODAY))
     return data, split
 
 

@@ -1,0 +1,155 @@
+"""Pure rules of contact data: phones, e-mails, addresses, the warnings of a row, a datum's kind."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import phonenumbers
+
+from services.ingest.domain import CellError, parse_date
+from services.ingest.labels import CONTACT_KINDS
+
+_PHONE_JUNK = re.compile(r"[\s./()-]")
+# ASCII digits: `\d` would let "３３３…" through as an E.164 number.
+_MOBILE = re.compile(r"^(?:\+39|0039)?(3[0-9]{8,9})$")
+_LANDLINE = re.compile(r"^(?:\+39|0039)?(0[0-9]{5,10})$")  # Italian fixed lines: 6 to 11 digits from 0
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+LIMITATION_YEARS = 5
+TEXT_FIELDS = ("name", "surname", "first_name", "company", "address", "city", "act_number", "email")
+ADDRESS_FIELDS = ("address", "postcode", "city")
+
+
+def normalise_phone(text: str) -> str | None:
+    """E.164 form of an Italian (or international) number, None when it is not a usable number."""
+    compact = _PHONE_JUNK.sub("", text)
+    if not compact:
+        return None
+    mobile = _MOBILE.match(compact) or _LANDLINE.match(compact)
+    if mobile:
+        return "+39" + mobile.group(1)
+    if not any(c.isdigit() for c in compact):
+        return None
+    try:
+        number = phonenumbers.parse(compact, "IT")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(text: str) -> str | None:
+    email = text.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        return None
+    return email
+
+
+def is_formula(text: str) -> bool:
+    return text.startswith(FORMULA_START)
+
+
+def neutralise(text: str) -> str:
+    """Text safe to open in a spreadsheet: a leading formula character is escaped with a quote."""
+    return "'" + text if is_formula(text) else text
+
+
+def limitation_date(today: date) -> date:
+    try:
+        return today.replace(year=today.year - LIMITATION_YEARS)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - LIMITATION_YEARS, day=28)
+
+
+@dataclass(frozen=True, slots=True)
+class Contacts:
+    phone: str | None
+    email: str | None
+    address: str
+
+
+def contacts_of(values: dict[str, str]) -> Contacts:
+    parts = [values.get(f, "") for f in ("address", "postcode", "city", "province")]
+    address = " ".join(" ".join(p for p in parts if p).split())
+    phone = values.get("phone")
+    email = values.get("email")
+    return Contacts(
+        normalise_phone(phone) if phone else None, normalise_email(email) if email else None, address[:300]
+    )
+
+
+def row_warnings(values: dict[str, str], contacts: Contacts, limit: date) -> list[tuple[str, str]]:
+    """Accepted-but-flagged findings, (code, Italian message); `limit` is the limitation date."""
+    found: list[tuple[str, str]] = []
+    if values.get("phone") and contacts.phone is None:
+        found.append(("phone", f"Telefono non utilizzabile: «{values['phone']}»."))
+    if values.get("email") and contacts.email is None:
+        found.append(("email", f"E-mail non valida: «{values['email']}»."))
+    if any(values.get(f) == "" for f in ADDRESS_FIELDS):
+        found.append(("address", "Indirizzo incompleto (via, CAP o comune mancante)."))
+    dates = [values.get(f, "") for f in ("act_date", "due_date")]
+    parsed = [parse_date(text) if text else None for text in dates]
+    if any(text and day is None for text, day in zip(dates, parsed, strict=True)):
+        shown = next(text for text, day in zip(dates, parsed, strict=True) if text and day is None)
+        found.append(("date", f"Data non leggibile: «{shown}» (attese gg/mm/aaaa o aaaa-mm-gg)."))
+    act_date = parsed[0] or parsed[1]
+    if act_date is not None and act_date < limit:
+        found.append(
+            ("limitation", f"Atto del {act_date:%d/%m/%Y}: oltre il termine di prescrizione di cinque anni.")
+        )
+    if any(values.get(f, "").startswith(FORMULA_START) for f in TEXT_FIELDS):
+        found.append(("formula", "Testo che inizia con = + - @: neutralizzato nelle esportazioni."))
+    return found
+
+
+# ---------------------------------------------------------------- contact data
+
+# A complete address from the Comune's own file counts; an incomplete one does not grade a debtor.
+ADDRESS_GRADE_CONFIDENCE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ContactDatum:
+    kind: str
+    value: str
+
+
+def email_kind(email: str) -> str:
+    domain = email.rsplit("@", 1)[-1]
+    return (
+        "pec"
+        if domain.startswith("pec.") or ".pec." in domain or domain.startswith("legalmail.")
+        else "email"
+    )
+
+
+def normalise_contact(kind: str, text: str) -> ContactDatum:
+    """One contact datum in its canonical form; CellError (Italian) when it is not usable."""
+    value = " ".join(text.split())
+    if kind == "phone":
+        phone = normalise_phone(value)
+        if phone is None:
+            raise CellError("phone", f"Telefono non utilizzabile: «{value}».")
+        return ContactDatum("phone", phone)
+    if kind in ("email", "pec"):
+        email = normalise_email(value)
+        if email is None:
+            raise CellError(kind, f"Indirizzo {CONTACT_KINDS[kind]} non valido: «{value}».")
+        return ContactDatum(kind, email)
+    if kind == "address":
+        if len(value) < 5 or not any(c.isalpha() for c in value):
+            raise CellError("address", f"Indirizzo non utilizzabile: «{value}».")
+        return ContactDatum("address", value[:300])
+    raise CellError("kind", f"Tipo di recapito sconosciuto: «{kind}».")
+
+
+def parse_confidence(text: str, default: int) -> int:
+    value = text.strip().rstrip("%")
+    if not value:
+        return default
+    if not value.isdigit() or not 0 <= int(value) <= 100:
+        raise CellError("confidence", f"Affidabilità non valida: «{text.strip()}» (da 0 a 100).")
+    return int(value)
