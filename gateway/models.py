@@ -4,8 +4,6 @@ sessions, pending logins, linked identities and the audit log."""
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from services.kernel.db import inbox_table, outbox_table
-
 metadata = sa.MetaData(schema="gateway")
 
 tenants = sa.Table(
@@ -129,7 +127,3 @@ audit_log = sa.Table(
     # Entries are appended for Comuni the writer may not read back (RLS), so no RETURNING.
     implicit_returning=False,
 )
-
-# Unused by the gateway (it publishes and consumes no events), but `Database` still requires both.
-outbox = outbox_table(metadata)
-inbox = inbox_table(metadata)

@@ -303,13 +303,15 @@ async def stage_and_settle(
 async def report_progress(
     uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, rows: int, phase: str
 ) -> None:
-    """Progress in a second transaction, committed here on purpose so that the batch page sees it
-    before the batch commits; on a connection outside the pool (`unit_of_work(aside=True)`): the
-    batch may hold its Comune's settle lock, which other batches wait for holding pooled connections.
-    The only commit in the pipeline: the batch's own transaction is the consumer wrapper's."""
-    async with uow.db.unit_of_work(tenant_id, uow.correlation_id, aside=True) as progress:
+    """Progress in a second transaction of its own (`Database.run`), so that the batch page sees it
+    before the batch commits; on a connection outside the pool (`aside`): the batch may hold its
+    Comune's settle lock, which other batches wait for holding pooled connections. The batch's own
+    transaction is the consumer wrapper's."""
+
+    async def write(progress: UnitOfWork) -> None:
         await repository.set_progress(progress, tenant_id, batch_id, rows, phase)
-        await progress.commit()
+
+    await uow.db.run(tenant_id, write, uow.correlation_id, aside=True)
 
 
 async def finish(

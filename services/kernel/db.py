@@ -98,8 +98,9 @@ class Database:
         # Connections outside the pool, opened and closed per unit of work (`unit_of_work(aside=True)`).
         self.aside_engine: AsyncEngine = create_async_engine(url, poolclass=NullPool)
         self.metadata = metadata
-        self.outbox = metadata.tables[f"{metadata.schema}.outbox"]
-        self.inbox = metadata.tables[f"{metadata.schema}.inbox"]
+        # A schema that neither publishes nor consumes events (the gateway's) has neither table.
+        self.outbox: sa.Table | None = metadata.tables.get(f"{metadata.schema}.outbox")
+        self.inbox: sa.Table | None = metadata.tables.get(f"{metadata.schema}.inbox")
 
     def unit_of_work(
         self, tenant_id: uuid.UUID | None, correlation_id: str = "", aside: bool = False, lazy: bool = False
@@ -114,12 +115,14 @@ class Database:
         tenant_id: uuid.UUID | None,
         work: Callable[[UnitOfWork], Awaitable[T]],
         correlation_id: str = "",
+        aside: bool = False,
     ) -> T:
         """Run `work` in one unit of work: committed when it returns, rolled back when it raises.
 
         This is how an entrypoint (a view, a job, a command) owns its transaction; handlers and
-        repositories never commit. The connection is taken at the first statement (`lazy`)."""
-        async with self.unit_of_work(tenant_id, correlation_id, lazy=True) as uow:
+        repositories never commit. The connection is taken at the first statement (`lazy`); `aside`
+        as for `unit_of_work`."""
+        async with self.unit_of_work(tenant_id, correlation_id, aside=aside, lazy=True) as uow:
             result = await work(uow)
             await uow.commit()
         return result
@@ -211,10 +214,14 @@ class UnitOfWork:
             {"message_id": e.message_id, "tenant_id": e.tenant_id, "routing_key": e.routing_key, "body": body}
             for e, body in messages
         ]
+        if self.db.outbox is None:
+            raise RuntimeError(f"schema {self.db.metadata.schema} has no outbox")
         await (await self.connection()).execute(sa.insert(self.db.outbox), rows)
 
     async def claim_message(self, consumer: str, message_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
         """Record the message in the inbox; False if this consumer already handled it."""
+        if self.db.inbox is None:
+            raise RuntimeError(f"schema {self.db.metadata.schema} has no inbox")
         stmt = (
             pg_insert(self.db.inbox)
             .values(consumer=consumer, message_id=message_id, tenant_id=tenant_id)

@@ -162,7 +162,9 @@ def grants_sql(service: str) -> list[str]:
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {service} TO {app}",
         f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {service} TO {app}",
         f"REVOKE ALL ON {service}.alembic_version FROM {app}",
-        f"GRANT SELECT, UPDATE ON {service}.outbox TO {relay}",
+        # Only where there is an outbox (the gateway has none since its migration 0005).
+        f"""DO $$ BEGIN IF to_regclass('{service}.outbox') IS NOT NULL THEN
+            GRANT SELECT, UPDATE ON {service}.outbox TO {relay}; END IF; END $$""",
     ]
 
 

@@ -2,6 +2,9 @@
 
 `outbox TENANT`: commits a state change with its outbox row, then dies before any publish.
 `inbox TENANT QUEUE KEY`: consumes one message, commits the handler's effect, then dies before the ack.
+
+Both use the reporting service's outbox and inbox: it publishes no events of its own, so its outbox
+holds only these tests' rows.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def consumer(routing_key: str) -> Consumer:
 
 async def outbox(tenant_id: uuid.UUID) -> None:
     platform = await Platform.open(Settings.from_env())
-    db = platform.databases["gateway"]
+    db = platform.databases["reporting"]
     async with db.unit_of_work(tenant_id) as uow:
         await uow.publish([BatchReceived(batch_id="committed-then-crashed").envelope(tenant_id)])
         await uow.commit()
@@ -46,7 +49,7 @@ async def outbox(tenant_id: uuid.UUID) -> None:
 async def inbox(queue: str, routing_key: str) -> None:
     settings = Settings.from_env()
     platform = await Platform.open(settings)
-    handler = inbox_handler(platform.databases["gateway"], consumer(routing_key))
+    handler = inbox_handler(platform.databases["reporting"], consumer(routing_key))
     bus = platform.bus
     assert isinstance(bus, RabbitBus)
 

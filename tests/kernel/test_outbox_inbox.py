@@ -38,9 +38,9 @@ async def _run(settings: Settings, *args: str) -> int:
 
 
 async def _outbox_rows(platform: Platform, tenant_id: uuid.UUID) -> list[sa.Row[tuple[object, ...]]]:
-    async with platform.databases["gateway"].unit_of_work(tenant_id) as uow:
+    async with platform.databases["reporting"].unit_of_work(tenant_id) as uow:
         result = await uow.execute(
-            sa.text("SELECT message_id, routing_key, body, sent_at FROM gateway.outbox ORDER BY id")
+            sa.text("SELECT message_id, routing_key, body, sent_at FROM reporting.outbox ORDER BY id")
         )
         return list(result.all())
 
@@ -64,7 +64,7 @@ async def test_state_committed_before_a_crash_is_published_after_restart(platfor
     assert len(rows) == 1 and rows[0].sent_at is None  # committed, never published
 
     sub = await platform.bus.consume(queue, collect)
-    relay = platform.relay("gateway")  # "after restart": a fresh relay process picks it up
+    relay = platform.relay("reporting")  # "after restart": a fresh relay process picks it up
     try:
         assert await relay.drain() >= 1
     finally:
@@ -92,7 +92,7 @@ async def test_redelivery_after_a_crash_before_ack_has_no_second_effect(platform
     assert len(await _outbox_rows(platform, tenant_id)) == 1  # the effect was committed once
 
     deliveries: list[IncomingMessage] = []
-    handler = inbox_handler(platform.databases["gateway"], consumer(key))
+    handler = inbox_handler(platform.databases["reporting"], consumer(key))
 
     async def observe(message: IncomingMessage) -> None:
         deliveries.append(message)
@@ -103,8 +103,8 @@ async def test_redelivery_after_a_crash_before_ack_has_no_second_effect(platform
     await sub.stop()
     assert deliveries[0].redelivered
     assert len(await _outbox_rows(platform, tenant_id)) == 1  # no second effect
-    async with platform.databases["gateway"].unit_of_work(tenant_id) as uow:
-        claimed = (await uow.execute(sa.text("SELECT consumer FROM gateway.inbox"))).scalars().all()
+    async with platform.databases["reporting"].unit_of_work(tenant_id) as uow:
+        claimed = (await uow.execute(sa.text("SELECT consumer FROM reporting.inbox"))).scalars().all()
     assert claimed == [CONSUMER]
     assert await platform.bus.dead_letters(queue.name) == []
     assert isinstance(platform.bus, RabbitBus)

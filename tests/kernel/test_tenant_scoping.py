@@ -15,9 +15,8 @@ import pytest
 from tests.support import ROOT
 
 REPOSITORIES = [
-    *sorted(ROOT.glob("services/*/repository.py")),
-    ROOT / "gateway" / "repository.py",
-    ROOT / "gateway" / "audit.py",
+    *sorted(ROOT.glob("services/*/repository*.py")),
+    *sorted(ROOT.glob("gateway/repository*.py")),
 ]
 
 
