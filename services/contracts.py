@@ -102,6 +102,9 @@ class BatchReceived(Event):
 
 @dataclass(frozen=True)
 class BatchAccepted(Event):
+    """A batch was settled: how many rows it had, accepted (and their total), repeated, in conflict,
+    and rejected by reason."""
+
     TYPE: ClassVar[str] = "ingest.batch_accepted"
     VERSION: ClassVar[int] = 1
     batch_id: str
@@ -116,6 +119,8 @@ class BatchAccepted(Event):
 
 @dataclass(frozen=True)
 class PositionFact:
+    """A registered position (credit) of a debtor, as the other services keep it."""
+
     position_id: str
     debtor_id: str
     fiscal_code: str
@@ -130,25 +135,39 @@ MAX_POSITIONS_PER_EVENT = 500
 
 
 @dataclass(frozen=True)
-class PositionsRegistered(Event):
-    TYPE: ClassVar[str] = "ingest.positions_registered"
-    VERSION: ClassVar[int] = 1
+class ChunkedFacts(Event):
+    """One chunk of a batch's facts: `FACTS` names the tuple field of `FACT`s, at most `MOST` of them."""
+
+    FACTS: ClassVar[str]
+    FACT: ClassVar[type]
+    MOST: ClassVar[int] = 500
     batch_id: str
     chunk: int
     chunks: int
-    positions: tuple[PositionFact, ...]
 
     def __post_init__(self) -> None:
-        if len(self.positions) > MAX_POSITIONS_PER_EVENT:
-            raise ValueError(f"at most {MAX_POSITIONS_PER_EVENT} positions per event")
+        if len(getattr(self, self.FACTS)) > self.MOST:
+            raise ValueError(f"at most {self.MOST} {self.FACTS} per event")
 
     @classmethod
-    def _from_payload(cls, payload: dict[str, Any]) -> PositionsRegistered:
-        return _with_facts(cls, payload, "positions", PositionFact)
+    def _from_payload(cls: type[E], payload: dict[str, Any]) -> E:
+        return _with_facts(cls, payload, cls.FACTS, cls.FACT)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class PositionsRegistered(ChunkedFacts):
+    TYPE: ClassVar[str] = "ingest.positions_registered"
+    VERSION: ClassVar[int] = 1
+    FACTS: ClassVar[str] = "positions"
+    FACT: ClassVar[type] = PositionFact
+    MOST: ClassVar[int] = MAX_POSITIONS_PER_EVENT
+    positions: tuple[PositionFact, ...]
 
 
 @dataclass(frozen=True)
 class OutcomeRecorded(Event):
+    """An operator recorded the outcome of a contact with a debtor (`recorded_at`: ISO, aware)."""
+
     TYPE: ClassVar[str] = "contact.outcome_recorded"
     VERSION: ClassVar[int] = 1
     contact_id: str
@@ -160,6 +179,8 @@ class OutcomeRecorded(Event):
 
 @dataclass(frozen=True)
 class PaymentReceived(Event):
+    """A payment on a position was recorded (`paid_on`: ISO date); amounts in cents."""
+
     TYPE: ClassVar[str] = "payments.payment_received"
     VERSION: ClassVar[int] = 1
     payment_id: str
@@ -219,23 +240,15 @@ MAX_CONTACTS_PER_EVENT = 500
 
 
 @dataclass(frozen=True)
-class ContactsRegistered(Event):
+class ContactsRegistered(ChunkedFacts):
     """The contacts a credit batch brought in (phones are E.164), at most 500 per event."""
 
     TYPE: ClassVar[str] = "ingest.contacts_registered"
     VERSION: ClassVar[int] = 1
-    batch_id: str
-    chunk: int
-    chunks: int
+    FACTS: ClassVar[str] = "contacts"
+    FACT: ClassVar[type] = ContactFact
+    MOST: ClassVar[int] = MAX_CONTACTS_PER_EVENT
     contacts: tuple[ContactFact, ...]
-
-    def __post_init__(self) -> None:
-        if len(self.contacts) > MAX_CONTACTS_PER_EVENT:
-            raise ValueError(f"at most {MAX_CONTACTS_PER_EVENT} contacts per event")
-
-    @classmethod
-    def _from_payload(cls, payload: dict[str, Any]) -> ContactsRegistered:
-        return _with_facts(cls, payload, "contacts", ContactFact)
 
 
 ALL_EVENTS: tuple[type[Event], ...] = (

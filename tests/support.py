@@ -13,10 +13,34 @@ from pathlib import Path
 
 import httpx
 
+from services.contracts import PositionFact, PositionsRegistered
+from services.kernel.envelope import Envelope
 from services.kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
 from services.kernel.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# Euro amounts as Comuni's files and operators write them, and their cents: ingest and payments each
+# parse amounts (a credit file's, a payment typed in) and must both read every one of these.
+READABLE_AMOUNTS = [
+    ("1.234,56", 123_456),
+    ("1234.56", 123_456),
+    ("1234,56", 123_456),
+    ("€ 1.234,56", 123_456),
+    ("€1.234,56", 123_456),
+    ("€ 12,30", 1_230),
+    ("12,3 €", 1_230),
+    ("EUR 7", 700),
+    ("EUR 10,50", 1_050),
+    ("1.234", 123_400),
+    ("1.234.567,8", 123_456_780),
+    ("1,234.56", 123_456),
+    ("98.59", 9_859),
+    ("12.5", 1_250),
+    (" 12 ", 1_200),
+    ("0,01", 1),
+    (" 1\u00a0234,00 ", 123_400),
+    ("+5", 500),
+]
 SHARED = ROOT.parent / "shared"
 FIXTURES = SHARED / "fixtures" / "credits"
 
@@ -146,3 +170,33 @@ class SeaweedFS:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def position_fact(
+    amount_cents: int,
+    *,
+    debtor_id: str | None = None,
+    name: str = "ROSSI MARIO",
+    fiscal_code: str = "RSSMRA80A01H501U",
+    position_id: str | None = None,
+    credit: tuple[str, int, str] = ("IMU", 2021, "A"),
+) -> PositionFact:
+    """A registered position as ingest's `PositionsRegistered` carries it; `credit` is the revenue
+    type, the year and the prefix of a fresh act number."""
+    revenue_type, year, act_prefix = credit
+    return PositionFact(
+        position_id=position_id or str(uuid.uuid4()),
+        debtor_id=debtor_id or str(uuid.uuid4()),
+        fiscal_code=fiscal_code,
+        debtor_name=name,
+        revenue_type=revenue_type,
+        year=year,
+        act_number=f"{act_prefix}-{uuid.uuid4().hex[:6]}",
+        amount_cents=amount_cents,
+    )
+
+
+def registered(tenant_id: uuid.UUID, *facts: PositionFact) -> Envelope:
+    """The one-chunk `PositionsRegistered` of these positions."""
+    event = PositionsRegistered(batch_id=str(uuid.uuid4()), chunk=1, chunks=1, positions=facts)
+    return event.envelope(tenant_id)

@@ -12,9 +12,11 @@
 from __future__ import annotations
 
 import ast
+import fnmatch
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,6 +83,16 @@ def test_domain_modules_import_no_framework(module: str) -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]", f"{module} pulls in {done.stdout.strip()}"
+
+
+def strict_patterns() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["overrides"]
+    return [m for o in config if o.get("strict") for m in o["module"]]
+
+
+@pytest.mark.parametrize("module", pure_modules())
+def test_domain_modules_are_type_checked_strictly(module: str) -> None:
+    assert any(fnmatch.fnmatchcase(module, pattern) for pattern in strict_patterns())
 
 
 def sql_texts(path: Path) -> list[int]:

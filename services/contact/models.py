@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from services.kernel.db import access_log_table, inbox_table, outbox_table
+from services.kernel.db import access_log_table, credit_columns, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="contact")
 
@@ -32,10 +32,7 @@ debtor_positions = sa.Table(
     sa.Column("position_id", sa.Uuid, primary_key=True),
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
     sa.Column("debtor_id", sa.Uuid, nullable=False),
-    sa.Column("revenue_type", sa.Text, nullable=False),
-    sa.Column("year", sa.Integer, nullable=False),
-    sa.Column("act_number", sa.Text, nullable=False),
-    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    *credit_columns(),
     sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
 )
 

@@ -189,6 +189,8 @@ def parse_date(text: str) -> date | None:
 
 @dataclass(frozen=True, slots=True)
 class Credit:
+    """An accepted row's credit; `key` (the fields of `CREDIT_KEY`) identifies it within a Comune."""
+
     fiscal_code: str
     name: str
     revenue_type: str
@@ -199,6 +201,10 @@ class Credit:
     @property
     def key(self) -> tuple[str, str, int, str]:
         return (self.fiscal_code, self.revenue_type, self.year, self.act_number)
+
+
+# The fields that identify a credit (`Credit.key`): the settling SQL partitions by them too.
+CREDIT_KEY = ("fiscal_code", "revenue_type", "year", "act_number")
 
 
 @dataclass(frozen=True)

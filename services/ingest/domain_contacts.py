@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -107,8 +108,17 @@ def row_warnings(values: dict[str, str], contacts: Contacts, limit: date) -> lis
 
 # ---------------------------------------------------------------- contact data
 
-# A complete address from the Comune's own file counts; an incomplete one does not grade a debtor.
+# Confidence (0-100) of the data a Comune's own file brings; an incomplete address gets less, too
+# little to grade a debtor (`grade`). The bulk SQL takes these from here (`repository_cleaning`).
+FILE_CONFIDENCE = 60
+INCOMPLETE_ADDRESS_CONFIDENCE = 30
 ADDRESS_GRADE_CONFIDENCE = 50
+# A certified e-mail (PEC) domain: "pec." or "legalmail." at its start or after a dot
+# (pec.comune.it, comune.pec.it, legalmail.it, cert.legalmail.it). Written for both Python's `re`
+# and PostgreSQL's `~`, which read it alike.
+PEC_DOMAIN_PATTERN = r"(^|[.])(pec|legalmail)[.]"
+_PEC_DOMAIN = re.compile(PEC_DOMAIN_PATTERN)
+GRADE_PHONE, GRADE_ADDRESS, GRADE_NONE = "phone", "address", "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,12 +128,38 @@ class ContactDatum:
 
 
 def email_kind(email: str) -> str:
-    domain = email.rsplit("@", 1)[-1]
-    return (
-        "pec"
-        if domain.startswith("pec.") or ".pec." in domain or domain.startswith("legalmail.")
-        else "email"
-    )
+    """ "pec" for an address at a certified-mail domain, "email" otherwise."""
+    return "pec" if _PEC_DOMAIN.search(email.rsplit("@", 1)[-1]) else "email"
+
+
+def address_confidence(warnings: Sequence[str]) -> int:
+    """The confidence of an address from the Comune's file, by the row's warning codes."""
+    return INCOMPLETE_ADDRESS_CONFIDENCE if "address" in warnings else FILE_CONFIDENCE
+
+
+def file_contacts(
+    phone: str | None, email: str | None, address: str | None, warnings: Sequence[str]
+) -> list[tuple[str, str, int]]:
+    """(kind, value, confidence) of the contact data an accepted row of the Comune's file brings."""
+    found = []
+    if phone:
+        found.append(("phone", phone, FILE_CONFIDENCE))
+    if email:
+        found.append((email_kind(email), email, FILE_CONFIDENCE))
+    if address:
+        found.append(("address", address, address_confidence(warnings)))
+    return found
+
+
+def grade(contacts: Iterable[tuple[str, bool, int | None]]) -> str:
+    """A debtor's data-quality grade from its contacts (kind, active, confidence): reachable by
+    phone, by a trustworthy address only, or by nothing usable."""
+    usable = [(kind, confidence) for kind, active, confidence in contacts if active]
+    if any(kind == "phone" for kind, _ in usable):
+        return GRADE_PHONE
+    if any(kind == "address" and (c or 0) >= ADDRESS_GRADE_CONFIDENCE for kind, c in usable if c is not None):
+        return GRADE_ADDRESS
+    return GRADE_NONE
 
 
 def normalise_contact(kind: str, text: str) -> ContactDatum:

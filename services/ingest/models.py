@@ -6,7 +6,7 @@ The bulk tables (batch_rows, positions, contacts) have no foreign keys: see migr
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from services.kernel.db import access_log_table, inbox_table, outbox_table
+from services.kernel.db import access_log_table, credit_columns, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="ingest")
 
@@ -96,10 +96,7 @@ positions = sa.Table(
     sa.Column("tenant_id", sa.Uuid, nullable=False),
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Column("batch_id", sa.Uuid, nullable=False),
-    sa.Column("revenue_type", sa.Text, nullable=False),
-    sa.Column("year", sa.Integer, nullable=False),
-    sa.Column("act_number", sa.Text, nullable=False),
-    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    *credit_columns(),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
     sa.UniqueConstraint(
         "tenant_id", "debtor_id", "revenue_type", "year", "act_number", name="positions_credit_key"

@@ -9,13 +9,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.ingest.domain_contacts import ADDRESS_GRADE_CONFIDENCE
+from services.ingest.domain_contacts import (
+    ADDRESS_GRADE_CONFIDENCE,
+    FILE_CONFIDENCE,
+    GRADE_ADDRESS,
+    GRADE_NONE,
+    GRADE_PHONE,
+)
+from services.ingest.repository_rules import address_confidence_sql, email_kind_sql
 from services.ingest.repository_settle import KNOWN_DEBTOR, NEW_DEBTOR, UUID7, Clock
 from services.kernel.db import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-# Contacts found in the Comune's own file; an incomplete address is kept with low confidence.
+# Contacts found in the Comune's own file (`domain_contacts.file_contacts`).
 # The same datum on several rows of a debtor is recorded once, with its best confidence; only known
 # debtors (see NEW_DEBTOR) may have it already.
 _BATCH_CONTACTS = f"""
@@ -28,10 +35,9 @@ _BATCH_CONTACTS = f"""
         FROM ingest.batch_rows r
         JOIN ingest.debtors d ON d.tenant_id = r.tenant_id AND d.fiscal_code = r.fiscal_code
         CROSS JOIN LATERAL (VALUES
-            ('phone', r.phone, 60),
-            (CASE WHEN split_part(r.email, '@', 2) ~ '(^|[.])(pec|legalmail)[.]' THEN 'pec' ELSE 'email' END,
-             r.email, 60),
-            ('address', NULLIF(r.address, ''), CASE WHEN 'address' = ANY(r.warnings) THEN 30 ELSE 60 END)
+            ('phone', r.phone, {FILE_CONFIDENCE}),
+            ({email_kind_sql("r.email")}, r.email, {FILE_CONFIDENCE}),
+            ('address', NULLIF(r.address, ''), {address_confidence_sql("r.warnings")})
         ) AS x(kind, value, confidence)
         WHERE r.tenant_id = :tenant_id AND r.batch_id = :batch_id AND r.verdict = 'accepted'
           AND x.value IS NOT NULL AND {{debtors}}
@@ -43,12 +49,14 @@ _NEW_DEBTOR_CONTACTS = _BATCH_CONTACTS.format(debtors=NEW_DEBTOR)
 _KNOWN_DEBTOR_CONTACTS = (
     _BATCH_CONTACTS.format(debtors=KNOWN_DEBTOR) + " ON CONFLICT ON CONSTRAINT contacts_datum DO NOTHING"
 )
-_GRADE = """
+# `domain_contacts.grade` of a debtor `d` from its contacts.
+_GRADE = f"""
     CASE WHEN EXISTS (SELECT 1 FROM ingest.contacts c WHERE c.tenant_id = d.tenant_id AND c.debtor_id = d.id
-                      AND c.active AND c.kind = 'phone') THEN 'phone'
+                      AND c.active AND c.kind = 'phone') THEN '{GRADE_PHONE}'
          WHEN EXISTS (SELECT 1 FROM ingest.contacts c WHERE c.tenant_id = d.tenant_id AND c.debtor_id = d.id
-                      AND c.active AND c.kind = 'address' AND c.confidence >= :min_address) THEN 'address'
-         ELSE 'none' END
+                      AND c.active AND c.kind = 'address' AND c.confidence >= {ADDRESS_GRADE_CONFIDENCE})
+              THEN '{GRADE_ADDRESS}'
+         ELSE '{GRADE_NONE}' END
 """
 # Grading a known debtor takes two statements: its row is locked first (in id order, the same for
 # every writer), then graded by a statement whose snapshot is taken after that lock was granted. A
@@ -94,7 +102,7 @@ async def clean_batch(
     # (created_at before this transaction's start) may need it.
     if known_debtors:
         await uow.execute(sa.text(_LOCK_BATCH_DEBTORS), params)
-        await uow.execute(sa.text(_GRADE_BATCH), {**params, "min_address": ADDRESS_GRADE_CONFIDENCE})
+        await uow.execute(sa.text(_GRADE_BATCH), params)
     clock.lap("regrade")
     log.info("batch cleaned", extra={"fields": clock.laps})
 
@@ -105,5 +113,5 @@ async def regrade_some(
     """Grade these debtors again from their active contacts; their new grades."""
     params = {"tenant_id": tenant_id, "debtor_ids": list(debtor_ids)}
     await uow.execute(sa.text(_LOCK_SOME_DEBTORS), params)
-    graded = await uow.execute(sa.text(_GRADE_SOME), {**params, "min_address": ADDRESS_GRADE_CONFIDENCE})
+    graded = await uow.execute(sa.text(_GRADE_SOME), params)
     return {r.id: str(r.grade) for r in graded}

@@ -5,8 +5,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
+from services.contracts import (
+    MAX_CONTACTS_PER_EVENT,
+    MAX_POSITIONS_PER_EVENT,
+    ContactsRegistered,
+    Event,
+    PositionsRegistered,
+)
 from services.kernel.db import UnitOfWork
-from services.kernel.envelope import Envelope
+from services.kernel.envelope import Envelope, UndecodableMessage
 
 # The facts of a batch's events are written as JSON by the database and gathered 500 to an event
 # here (`Envelope.encode_with`): a million-row batch carries about two million facts, too many to
@@ -55,6 +62,10 @@ _BATCH_FACT_COUNTS = {
     "contacts": "SELECT count(*) FROM ingest.contacts WHERE tenant_id = $1 AND batch_id = $2",
 }
 EVENTS_PER_FETCH = 100
+CONTRACTS: dict[str, tuple[type[Event], int]] = {
+    "positions": (PositionsRegistered, MAX_POSITIONS_PER_EVENT),
+    "contacts": (ContactsRegistered, MAX_CONTACTS_PER_EVENT),
+}
 
 
 async def publish_batch_events(
@@ -65,8 +76,14 @@ async def publish_batch_events(
     million facts cost more than all the rest), in this transaction; returns how many.
 
     `event` is the envelope of the first event with the batch id in its payload: each event is a
-    copy with its own message id, its chunk number, the number of chunks and its facts.
+    copy with its own message id, its chunk number, the number of chunks and its facts. The
+    contract's limit on facts per event holds, and the first event is decoded by its contract class
+    (field names and types): a query that drifted from the contract fails the batch, never its
+    consumers.
     """
+    contract, most = CONTRACTS[kind]
+    if not 0 < size <= most:
+        raise ValueError(f"{contract.__name__} carries 1 to {most} facts, not {size}")
     raw = (await (await uow.connection()).get_raw_connection()).driver_connection
     total = await raw.fetchval(_BATCH_FACT_COUNTS[kind], tenant_id, batch_id)  # type: ignore[union-attr]
     chunks = -(-total // size)
@@ -80,6 +97,15 @@ async def publish_batch_events(
                 event, message_id=uuid.uuid4(), payload={**event.payload, "chunk": chunk, "chunks": chunks}
             )
             body = envelope.encode_with({kind: "[" + ",".join(facts[start : start + size]) + "]"})
+            if chunk == 1:
+                _check(contract, body)
             messages.append((envelope, body))
         await uow.publish_encoded(messages)
     return chunk
+
+
+def _check(contract: type[Event], body: bytes) -> None:
+    try:
+        contract.from_envelope(Envelope.decode(body))
+    except UndecodableMessage as exc:  # not the message's fault: retried, then the batch fails
+        raise RuntimeError(f"{contract.__name__} written by SQL breaks its contract: {exc}") from exc

@@ -14,7 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.ingest.domain import CREDIT_KEY
+from services.ingest.domain_contacts import ADDRESS_GRADE_CONFIDENCE, GRADE_ADDRESS, GRADE_NONE, GRADE_PHONE
 from services.ingest.domain_verdicts import CONFLICT_REASON, DUPLICATE_REASON, REGISTERED_CONFLICT_REASON
+from services.ingest.repository_rules import address_confidence_sql
 from services.kernel.db import UnitOfWork
 
 # The staging tables are temporary, private to the handler's transaction and hold no tenant column:
@@ -65,7 +68,7 @@ _CREATE_STAGE = """
 # An accepted row keeps no cells (the file has them); the keys and cells of accepted rows wait in the
 # temporary `ingest_held` (no WAL) in case the batch later holds the row back (`_HOLD_BACK`).
 HELD_COLUMNS = ("row_number", "fiscal_code", "revenue_type", "year", "act_number", "amount_cents", "cells")
-_CREATE_HELD = """
+CREATE_HELD = """
     CREATE TEMP TABLE ingest_held (
         row_number integer PRIMARY KEY, fiscal_code text, revenue_type text, year integer,
         act_number text, amount_cents bigint, cells text[]
@@ -96,23 +99,22 @@ _HOLD_BACK = """
 """
 # Exact repeats of an accepted row are duplicates; a key with more than one amount is a conflict
 # for every first occurrence of each amount (the same rule as `domain_verdicts.settle`).
-_SETTLE = _HOLD_BACK.format(
-    held="""
+_KEY = ", ".join(CREDIT_KEY)
+SETTLE_HELD = f"""
     SELECT row_number, cells, CASE WHEN nth > 1 THEN 'duplicate' ELSE 'conflict' END AS verdict,
            CASE WHEN nth > 1 THEN NULL ELSE 'amount' END AS field,
            CASE WHEN nth > 1 THEN CAST(:duplicate_reason AS text) ELSE CAST(:conflict_reason AS text) END
                AS reason_it
     FROM (
         SELECT row_number, cells,
-               row_number() OVER (PARTITION BY fiscal_code, revenue_type, year, act_number, amount_cents
-                                  ORDER BY row_number) AS nth,
+               row_number() OVER (PARTITION BY {_KEY}, amount_cents ORDER BY row_number) AS nth,
                min(amount_cents) OVER k AS lo, max(amount_cents) OVER k AS hi
         FROM ingest_held
-        WINDOW k AS (PARTITION BY fiscal_code, revenue_type, year, act_number)
+        WINDOW k AS (PARTITION BY {_KEY})
     ) w
     WHERE nth > 1 OR lo <> hi
 """
-)
+_SETTLE = _HOLD_BACK.format(held=SETTLE_HELD)
 # A credit registered by an earlier batch that comes back with another amount is not silently kept
 # at the old amount: the row is held back as a conflict (before duplicates and conflicts within the
 # batch, which are then judged among the rows still accepted).
@@ -126,20 +128,22 @@ _REGISTERED_CONFLICTS = _HOLD_BACK.format(
     WHERE p.amount_cents <> h.amount_cents
 """
 )
-# A new debtor is graded from its rows here (the same rule as `_GRADE` on the contacts these rows
-# become), which spares a million-row UPDATE; debtors known before are regraded by `clean_batch`.
+# A new debtor is graded from its rows here (`domain_contacts.grade` of the contacts these rows
+# become, `domain_contacts.file_contacts`), which spares a million-row UPDATE; debtors known before are regraded by `clean_batch`.
 # The name is the one on the debtor's first row: one sort by (fiscal code, row) serves the window
 # and DISTINCT ON (an ordered array_agg per debtor cost a third of this statement).
 # The ids of the debtors this batch creates go to a temporary table (see NEW_DEBTOR).
+ADDRESS_CONFIDENCE = address_confidence_sql("warnings")
 _REGISTER_DEBTORS = f"""
     WITH created AS (
     INSERT INTO ingest.debtors (id, tenant_id, fiscal_code, name, grade, graded_at)
     SELECT {UUID7}, :tenant_id, fiscal_code, name,
-           CASE WHEN has_phone THEN 'phone' WHEN has_address THEN 'address' ELSE 'none' END, now()
+           CASE WHEN has_phone THEN '{GRADE_PHONE}' WHEN has_address THEN '{GRADE_ADDRESS}' ELSE '{GRADE_NONE}' END,
+           now()
     FROM (
         SELECT DISTINCT ON (fiscal_code) fiscal_code, name,
                bool_or(phone IS NOT NULL) OVER d AS has_phone,
-               bool_or(address <> '' AND NOT 'address' = ANY(warnings)) OVER d AS has_address
+               bool_or(address <> '' AND {ADDRESS_CONFIDENCE} >= {ADDRESS_GRADE_CONFIDENCE}) OVER d AS has_address
         FROM ingest.batch_rows
         WHERE tenant_id = :tenant_id AND batch_id = :batch_id AND verdict = 'accepted'
         WINDOW d AS (PARTITION BY fiscal_code)
@@ -206,7 +210,7 @@ async def settle_lock(uow: UnitOfWork, tenant_id: uuid.UUID, wait: bool = True) 
 
 async def create_stage(uow: UnitOfWork) -> None:
     await uow.execute(sa.text(_CREATE_STAGE))
-    await uow.execute(sa.text(_CREATE_HELD))
+    await uow.execute(sa.text(CREATE_HELD))
     await uow.execute(sa.text("CREATE TEMP TABLE ingest_new_debtors (id uuid PRIMARY KEY) ON COMMIT DROP"))
 
 

@@ -21,6 +21,17 @@ from services.kernel.envelope import Envelope
 T = TypeVar("T")
 
 
+def credit_columns() -> list[sa.Column[Any]]:
+    """A credit's columns as `contracts.PositionFact` carries it (revenue type, year, act number,
+    amount in cents): ingest registers positions, the other services keep their own copy."""
+    return [
+        sa.Column("revenue_type", sa.Text, nullable=False),
+        sa.Column("year", sa.Integer, nullable=False),
+        sa.Column("act_number", sa.Text, nullable=False),
+        sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    ]
+
+
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
         "outbox",

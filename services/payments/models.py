@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from services.kernel.db import access_log_table, inbox_table, outbox_table
+from services.kernel.db import access_log_table, credit_columns, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="payments")
 
@@ -17,10 +17,7 @@ positions = sa.Table(
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Column("fiscal_code", sa.Text, nullable=False),
     sa.Column("debtor_name", sa.Text, nullable=False),
-    sa.Column("revenue_type", sa.Text, nullable=False),
-    sa.Column("year", sa.Integer, nullable=False),
-    sa.Column("act_number", sa.Text, nullable=False),
-    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    *credit_columns(),
     sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )

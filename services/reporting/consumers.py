@@ -13,6 +13,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
 from services.reporting import handlers
+from services.reporting.domain import Outcome, Payment
 
 T = TypeVar("T")
 
@@ -26,9 +27,8 @@ async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
     event = PaymentReceived.from_envelope(envelope)
     payment_id, position_id = _uuid(event.payment_id), _uuid(event.position_id)
     paid_on = _parse(date.fromisoformat, event.paid_on)
-    await handlers.register_payment(
-        uow, envelope.tenant_id, payment_id, position_id, event.amount_cents, paid_on
-    )
+    payment = Payment(payment_id, position_id, event.amount_cents, paid_on)
+    await handlers.register_payment(uow, envelope.tenant_id, payment)
 
 
 async def on_outcome_recorded(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -36,8 +36,8 @@ async def on_outcome_recorded(uow: UnitOfWork, envelope: Envelope) -> None:
     recorded_at = _parse(datetime.fromisoformat, event.recorded_at)
     if recorded_at.tzinfo is None:
         raise UndecodableMessage("recorded_at must be timezone-aware")
-    ids = _uuid(event.contact_id), _uuid(event.debtor_id)
-    await handlers.register_outcome(uow, envelope.tenant_id, *ids, event.outcome, recorded_at)
+    outcome = Outcome(_uuid(event.contact_id), _uuid(event.debtor_id), event.outcome, recorded_at)
+    await handlers.register_outcome(uow, envelope.tenant_id, outcome)
 
 
 async def on_batch_accepted(uow: UnitOfWork, envelope: Envelope) -> None:

@@ -21,6 +21,26 @@ _PERCENT = re.compile(r"^\d{1,3}([.,]\d{1,2})?$")
 
 
 @dataclass(frozen=True)
+class Payment:
+    """A payment received on a position, projected once (keyed by its id)."""
+
+    payment_id: uuid.UUID
+    position_id: uuid.UUID
+    amount_cents: int
+    paid_on: date
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The outcome of an operator's contact with a debtor, projected once (keyed by its id)."""
+
+    contact_id: uuid.UUID
+    debtor_id: uuid.UUID
+    outcome: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True)
 class Position:
     position_id: uuid.UUID
     fiscal_code: str

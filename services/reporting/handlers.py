@@ -7,7 +7,7 @@ import asyncio
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from services.contracts import PositionFact
@@ -58,31 +58,17 @@ async def register_positions(
     await repo.bump_totals(uow, tenant_id, assigned_cents=assigned, positions=len(inserted))
 
 
-async def register_payment(
-    uow: UnitOfWork,
-    tenant_id: uuid.UUID,
-    payment_id: uuid.UUID,
-    position_id: uuid.UUID,
-    amount_cents: int,
-    paid_on: date,
-) -> None:
+async def register_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment: domain.Payment) -> None:
     """A payment counts once, keyed by its payment id, even if redelivered in a new envelope."""
-    if not await repo.insert_payment(uow, tenant_id, payment_id, position_id, amount_cents, paid_on):
+    if not await repo.insert_payment(uow, tenant_id, payment):
         return
-    await repo.credit_position(uow, tenant_id, position_id, amount_cents)
-    await repo.bump_totals(uow, tenant_id, collected_cents=amount_cents, payments=1)
+    await repo.credit_position(uow, tenant_id, payment.position_id, payment.amount_cents)
+    await repo.bump_totals(uow, tenant_id, collected_cents=payment.amount_cents, payments=1)
 
 
-async def register_outcome(
-    uow: UnitOfWork,
-    tenant_id: uuid.UUID,
-    contact_id: uuid.UUID,
-    debtor_id: uuid.UUID,
-    outcome: str,
-    recorded_at: datetime,
-) -> None:
+async def register_outcome(uow: UnitOfWork, tenant_id: uuid.UUID, outcome: domain.Outcome) -> None:
     """An outcome counts once; the number of debtors contacted is recomputed."""
-    if await repo.insert_outcome(uow, tenant_id, contact_id, debtor_id, outcome, recorded_at):
+    if await repo.insert_outcome(uow, tenant_id, outcome):
         await repo.bump_totals(uow, tenant_id, outcomes=1)
         await repo.refresh_debtors_contacted(uow, tenant_id)
 

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from services.kernel.db import access_log_table, inbox_table, outbox_table
+from services.kernel.db import access_log_table, credit_columns, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="reporting")
 
@@ -15,16 +15,17 @@ def _now() -> sa.sql.functions.now:
     return sa.func.now()
 
 
+def _total(name: str, kind: type[sa.Integer] = sa.Integer) -> sa.Column[int]:
+    """A running total of a tenant, from zero."""
+    return sa.Column(name, kind, nullable=False, server_default="0")
+
+
 tenant_totals = sa.Table(
     "tenant_totals",
     metadata,
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
-    sa.Column("assigned_cents", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("collected_cents", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("positions", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("debtors_contacted", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("outcomes", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("payments", sa.Integer, nullable=False, server_default="0"),
+    *(_total(f"{name}_cents", sa.BigInteger) for name in ("assigned", "collected")),
+    *(_total(name) for name in ("positions", "debtors_contacted", "outcomes", "payments")),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
 )
 
@@ -36,10 +37,7 @@ positions = sa.Table(
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Column("fiscal_code", sa.Text, nullable=False),
     sa.Column("debtor_name", sa.Text, nullable=False),
-    sa.Column("revenue_type", sa.Text, nullable=False),
-    sa.Column("year", sa.Integer, nullable=False),
-    sa.Column("act_number", sa.Text, nullable=False),
-    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    *credit_columns(),
     sa.Column("collected_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("batch_id", sa.Text, nullable=False, server_default=""),
     sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,28 +114,17 @@ async def catch_up_collected(uow: UnitOfWork, tenant_id: uuid.UUID, position_ids
     )
 
 
-async def insert_payment(
-    uow: UnitOfWork,
-    tenant_id: uuid.UUID,
-    payment_id: uuid.UUID,
-    position_id: uuid.UUID,
-    amount_cents: int,
-    paid_on: date,
+async def _insert_once(
+    uow: UnitOfWork, tenant_id: uuid.UUID, table: sa.Table, key: sa.Column[Any], **values: Any
 ) -> bool:
-    """Record a payment once; False if this payment id is already known."""
-    stmt = (
-        pg_insert(payments)
-        .values(
-            tenant_id=tenant_id,
-            payment_id=payment_id,
-            position_id=position_id,
-            amount_cents=amount_cents,
-            paid_on=paid_on,
-        )
-        .on_conflict_do_nothing()
-        .returning(payments.c.payment_id)
-    )
+    """Insert a row of this tenant unless its key is known; False if it was."""
+    stmt = pg_insert(table).values(tenant_id=tenant_id, **values).on_conflict_do_nothing().returning(key)
     return (await uow.execute(stmt)).first() is not None
+
+
+async def insert_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment: domain.Payment) -> bool:
+    """Record a payment once; False if this payment id is already known."""
+    return await _insert_once(uow, tenant_id, payments, payments.c.payment_id, **asdict(payment))
 
 
 async def credit_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, cents: int) -> None:
@@ -146,27 +135,9 @@ async def credit_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uu
     )
 
 
-async def insert_outcome(
-    uow: UnitOfWork,
-    tenant_id: uuid.UUID,
-    contact_id: uuid.UUID,
-    debtor_id: uuid.UUID,
-    outcome: str,
-    recorded_at: datetime,
-) -> bool:
-    stmt = (
-        pg_insert(outcomes)
-        .values(
-            tenant_id=tenant_id,
-            contact_id=contact_id,
-            debtor_id=debtor_id,
-            outcome=outcome,
-            recorded_at=recorded_at,
-        )
-        .on_conflict_do_nothing()
-        .returning(outcomes.c.contact_id)
-    )
-    return (await uow.execute(stmt)).first() is not None
+async def insert_outcome(uow: UnitOfWork, tenant_id: uuid.UUID, outcome: domain.Outcome) -> bool:
+    """Record an outcome once; False if this contact id is already known."""
+    return await _insert_once(uow, tenant_id, outcomes, outcomes.c.contact_id, **asdict(outcome))
 
 
 async def refresh_debtors_contacted(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:

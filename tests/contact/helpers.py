@@ -13,33 +13,20 @@ from services.contracts import (
     ContactsRegistered,
     DebtorContactUpdated,
     PositionFact,
-    PositionsRegistered,
 )
 from services.kernel.bus import IncomingMessage
 from services.kernel.envelope import Envelope
 from services.kernel.messaging import inbox_handler
 from services.platform import Platform
+from tests.support import position_fact, registered
+
+__all__ = ["registered"]
 
 
 def fact(
     debtor_id: str, amount_cents: int, name: str = "ROSSI MARIO", position_id: str | None = None
 ) -> PositionFact:
-    return PositionFact(
-        position_id=position_id or str(uuid.uuid4()),
-        debtor_id=debtor_id,
-        fiscal_code="RSSMRA80A01H501U",
-        debtor_name=name,
-        revenue_type="IMU",
-        year=2021,
-        act_number=f"A-{uuid.uuid4().hex[:6]}",
-        amount_cents=amount_cents,
-    )
-
-
-def registered(tenant_id: uuid.UUID, *facts: PositionFact) -> Envelope:
-    return PositionsRegistered(batch_id=str(uuid.uuid4()), chunk=1, chunks=1, positions=facts).envelope(
-        tenant_id
-    )
+    return position_fact(amount_cents, debtor_id=debtor_id, name=name, position_id=position_id)
 
 
 async def seed(platform: Platform, tenant_id: uuid.UUID, *facts: PositionFact) -> None:

@@ -24,27 +24,12 @@ from services.ingest.domain_verdicts import (
     parse_row,
     validate,
 )
+from tests.support import READABLE_AMOUNTS
 
 YEAR = 2026
 
 
-@pytest.mark.parametrize(
-    ("text", "cents"),
-    [
-        ("1.234,56", 123456),
-        ("1234.56", 123456),
-        ("€ 1.234,56", 123456),
-        ("€1.234,56", 123456),
-        ("1234,56", 123456),
-        ("1.234.567,8", 123456780),
-        ("1,234.56", 123456),
-        ("98.59", 9859),
-        (" 12 ", 1200),
-        ("0,01", 1),
-        ("1.234", 123400),
-        ("EUR 10,50", 1050),
-    ],
-)
+@pytest.mark.parametrize(("text", "cents"), READABLE_AMOUNTS)
 def test_amounts_in_italian_and_plain_formats(text: str, cents: int) -> None:
     assert parse_amount(text) == cents
 

@@ -6,10 +6,12 @@ import uuid
 
 import sqlalchemy as sa
 
-from services.contracts import PositionFact, PositionsRegistered
-from services.kernel.envelope import Envelope
+from services.contracts import PositionFact
 from services.payments import repository
 from services.platform import Platform
+from tests.support import position_fact, registered
+
+__all__ = ["registered"]
 
 
 def fact(
@@ -18,21 +20,9 @@ def fact(
     fiscal_code: str = "RSSMRA80A01H501U",
     position_id: str | None = None,
 ) -> PositionFact:
-    return PositionFact(
-        position_id=position_id or str(uuid.uuid4()),
-        debtor_id=str(uuid.uuid4()),
-        fiscal_code=fiscal_code,
-        debtor_name=name,
-        revenue_type="TARI",
-        year=2022,
-        act_number=f"T-{uuid.uuid4().hex[:6]}",
-        amount_cents=amount_cents,
-    )
-
-
-def registered(tenant_id: uuid.UUID, *facts: PositionFact) -> Envelope:
-    return PositionsRegistered(batch_id=str(uuid.uuid4()), chunk=1, chunks=1, positions=facts).envelope(
-        tenant_id
+    credit = ("TARI", 2022, "T")
+    return position_fact(
+        amount_cents, name=name, fiscal_code=fiscal_code, position_id=position_id, credit=credit
     )
 
 

@@ -15,28 +15,12 @@ from services.payments.domain import (
     residual_cents,
     validate_payment,
 )
+from tests.support import READABLE_AMOUNTS
 
 TODAY = date(2025, 6, 15)
 
 
-@pytest.mark.parametrize(
-    ("text", "cents"),
-    [
-        ("1.234,56", 123_456),
-        ("1234.56", 123_456),
-        ("1234,56", 123_456),
-        ("€ 12,30", 1_230),
-        ("12,3 €", 1_230),
-        ("EUR 7", 700),
-        ("1.234", 123_400),
-        ("1.234.567,8", 123_456_780),
-        ("1,234.56", 123_456),
-        ("0,01", 1),
-        ("12.5", 1_250),
-        (" 1\u00a0234,00 ", 123_400),
-        ("+5", 500),
-    ],
-)
+@pytest.mark.parametrize(("text", "cents"), READABLE_AMOUNTS)
 def test_parse_amount(text: str, cents: int) -> None:
     assert parse_amount(text) == cents
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import DBAPIError
 
 from services.platform import Platform
 from services.reporting import repository as repo
+from services.reporting.domain import Payment
 from services.reporting.models import positions, tenant_totals
 from tests.reporting.helpers import fact
 
@@ -34,7 +35,7 @@ async def write_tenant_a(platform: Platform, tenant_a: uuid.UUID) -> tuple[uuid.
     report_id = uuid.uuid4()
     async with db.unit_of_work(tenant_a) as uow:
         [pid] = await repo.insert_positions(uow, tenant_a, "b1", (position,))
-        await repo.insert_payment(uow, tenant_a, uuid.uuid4(), pid, 2_000, date(2025, 1, 2))
+        await repo.insert_payment(uow, tenant_a, Payment(uuid.uuid4(), pid, 2_000, date(2025, 1, 2)))
         await repo.credit_position(uow, tenant_a, pid, 2_000)
         await repo.bump_totals(
             uow, tenant_a, assigned_cents=10_000, collected_cents=2_000, positions=1, payments=1

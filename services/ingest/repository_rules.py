@@ -1,0 +1,26 @@
+"""The domain's rules in SQL, for the statements that apply them to a whole batch at once.
+
+Each takes its constants and patterns from the domain module it mirrors; `tests/ingest/
+test_rule_parity.py` runs both forms on the same cases.
+"""
+
+from __future__ import annotations
+
+from services.ingest.domain_contacts import (
+    FILE_CONFIDENCE,
+    INCOMPLETE_ADDRESS_CONFIDENCE,
+    PEC_DOMAIN_PATTERN,
+)
+
+assert "'" not in PEC_DOMAIN_PATTERN  # it is written into SQL as a literal
+
+
+def email_kind_sql(column: str) -> str:
+    """`domain_contacts.email_kind` of an e-mail column."""
+    return f"CASE WHEN split_part({column}, '@', 2) ~ '{PEC_DOMAIN_PATTERN}' THEN 'pec' ELSE 'email' END"
+
+
+def address_confidence_sql(warnings: str) -> str:
+    """`domain_contacts.address_confidence` of a row's warnings column."""
+    incomplete, complete = INCOMPLETE_ADDRESS_CONFIDENCE, FILE_CONFIDENCE
+    return f"CASE WHEN 'address' = ANY({warnings}) THEN {incomplete} ELSE {complete} END"
