@@ -7,6 +7,7 @@ test_rule_parity.py` runs both forms on the same cases.
 from __future__ import annotations
 
 from services.ingest.domain_contacts import (
+    ADDRESS_GRADE_CONFIDENCE,
     FILE_CONFIDENCE,
     INCOMPLETE_ADDRESS_CONFIDENCE,
     PEC_DOMAIN_PATTERN,
@@ -24,3 +25,15 @@ def address_confidence_sql(warnings: str) -> str:
     """`domain_contacts.address_confidence` of a row's warnings column."""
     incomplete, complete = INCOMPLETE_ADDRESS_CONFIDENCE, FILE_CONFIDENCE
     return f"CASE WHEN 'address' = ANY({warnings}) THEN {incomplete} ELSE {complete} END"
+
+
+def address_grades_sql(warnings: str) -> str:
+    """Whether a row's address grades its debtor (its `address_confidence` reaches
+    `ADDRESS_GRADE_CONFIDENCE`), as the plain test the constants come down to: it is evaluated for
+    every row of a batch."""
+    complete = FILE_CONFIDENCE >= ADDRESS_GRADE_CONFIDENCE
+    incomplete = INCOMPLETE_ADDRESS_CONFIDENCE >= ADDRESS_GRADE_CONFIDENCE
+    if complete == incomplete:
+        return "true" if complete else "false"
+    flagged = f"'address' = ANY({warnings})"
+    return flagged if incomplete else f"NOT {flagged}"

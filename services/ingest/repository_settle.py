@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.ingest.domain import CREDIT_KEY
-from services.ingest.domain_contacts import ADDRESS_GRADE_CONFIDENCE, GRADE_ADDRESS, GRADE_NONE, GRADE_PHONE
+from services.ingest.domain_contacts import GRADE_ADDRESS, GRADE_NONE, GRADE_PHONE
 from services.ingest.domain_verdicts import CONFLICT_REASON, DUPLICATE_REASON, REGISTERED_CONFLICT_REASON
-from services.ingest.repository_rules import address_confidence_sql
+from services.ingest.repository_rules import address_grades_sql
 from services.kernel.db import UnitOfWork
 
 # The staging tables are temporary, private to the handler's transaction and hold no tenant column:
@@ -133,7 +133,7 @@ _REGISTERED_CONFLICTS = _HOLD_BACK.format(
 # The name is the one on the debtor's first row: one sort by (fiscal code, row) serves the window
 # and DISTINCT ON (an ordered array_agg per debtor cost a third of this statement).
 # The ids of the debtors this batch creates go to a temporary table (see NEW_DEBTOR).
-ADDRESS_CONFIDENCE = address_confidence_sql("warnings")
+ADDRESS_GRADES = address_grades_sql("warnings")
 _REGISTER_DEBTORS = f"""
     WITH created AS (
     INSERT INTO ingest.debtors (id, tenant_id, fiscal_code, name, grade, graded_at)
@@ -143,7 +143,7 @@ _REGISTER_DEBTORS = f"""
     FROM (
         SELECT DISTINCT ON (fiscal_code) fiscal_code, name,
                bool_or(phone IS NOT NULL) OVER d AS has_phone,
-               bool_or(address <> '' AND {ADDRESS_CONFIDENCE} >= {ADDRESS_GRADE_CONFIDENCE}) OVER d AS has_address
+               bool_or(address <> '' AND {ADDRESS_GRADES}) OVER d AS has_address
         FROM ingest.batch_rows
         WHERE tenant_id = :tenant_id AND batch_id = :batch_id AND verdict = 'accepted'
         WINDOW d AS (PARTITION BY fiscal_code)

@@ -277,3 +277,15 @@ async def test_events_written_by_sql_are_checked_against_their_contract(
             await repository_events.publish_batch_events(
                 uow, tenant.tenant_id, batch_id, "positions", 500, first
             )
+
+
+@pytest.mark.parametrize(
+    ("complete", "incomplete", "predicate"),
+    [(60, 30, "NOT 'address' = ANY(w)"), (30, 60, "'address' = ANY(w)"), (60, 60, "true"), (30, 30, "false")],
+)
+def test_whether_an_address_grades_comes_from_the_confidences(
+    monkeypatch: pytest.MonkeyPatch, complete: int, incomplete: int, predicate: str
+) -> None:
+    monkeypatch.setattr(repository_rules, "FILE_CONFIDENCE", complete)
+    monkeypatch.setattr(repository_rules, "INCOMPLETE_ADDRESS_CONFIDENCE", incomplete)
+    assert repository_rules.address_grades_sql("w") == predicate
