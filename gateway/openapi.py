@@ -87,7 +87,29 @@ def _payments_paths() -> dict[str, Any]:
             "amount_cents": {"type": "integer", "minimum": 1},
         },
     }
+    simulation = {
+        "type": "object",
+        "properties": {
+            "amount_cents": {"type": "integer", "minimum": 1},
+            "position_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 500},
+            "revenue_type": {"type": "string", "enum": ["IMU", "TARI", "CUP", "CDS", "ALTRO"]},
+            "installments": {"type": "integer", "minimum": 1},
+            "plan_date": {"type": "string", "format": "date"},
+            "first_due_date": {"type": "string", "format": "date"},
+            "income_declared": {"type": "boolean"},
+        },
+    }
     return {
+        "/api/v1/payments/plans/simulate": {
+            "post": {
+                "summary": "Simula un piano di rate: rate consentite dalle regole e calendario (nulla è registrato)",
+                "requestBody": _body("application/json", simulation),
+                "responses": {
+                    "200": {"description": "Rate consentite e calendario"},
+                    **_errors(400, 401, 404, 409),
+                },
+            }
+        },
         "/api/v1/payments/positions/{id}/payments": {
             "post": {
                 "summary": "Registra un pagamento su una posizione",

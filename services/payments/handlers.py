@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 
 from services.contracts import PaymentReceived, PositionFact
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import Conflict, NotFound
+from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
 from services.payments import domain, repository
+from services.payments.domain_plans import RuleSet
+from services.payments.domain_schedule import schedule
+from services.payments.domain_simulation import Simulation, allowed_for, check_installments, schedule_json
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -138,3 +141,36 @@ async def _explain_refused(
     field = "amount" if isinstance(amount, str) else "amount_cents"
     domain.check_amount(amount_cents, current.amount_cents, current.paid_cents, field)
     raise Conflict("Il saldo della posizione è cambiato: riprova.")
+
+
+async def _debt_of(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) -> tuple[int, str]:
+    """The amount and revenue type a simulation is for: given, or the residual of its positions."""
+    if sim.amount_cents is not None:
+        return sim.amount_cents, str(sim.revenue_type)
+    found = {p.id: p for p in await repository.positions_by_ids(uow, tenant_id, sim.position_ids)}
+    missing = [str(p) for p in sim.position_ids if p not in found]
+    if missing:
+        raise NotFound(f"Posizione non trovata: {missing[0]}.")
+    residual = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in found.values())
+    if residual <= 0:
+        raise Conflict("Le posizioni indicate sono già saldate: non c'è nulla da rateizzare.")
+    kinds = {p.revenue_type for p in found.values()}
+    if sim.revenue_type is None and len(kinds) > 1:
+        raise DomainError("Posizioni di entrate diverse: indica «revenue_type».", field="revenue_type")
+    return residual, sim.revenue_type or kinds.pop()
+
+
+async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) -> dict[str, Any]:
+    """The installments the Comune's rules allow for a debt and the schedule of one plan: of
+    `sim.installments`, or of the most allowed. Nothing is recorded."""
+    amount, revenue_type = await _debt_of(uow, tenant_id, sim)
+    fewest, most = allowed_for(amount, revenue_type, sim.income_declared, RuleSet())
+    installments = check_installments(sim.installments or most, (fewest, most))
+    plan = schedule(amount, installments, sim.plan_date, sim.first_due)
+    return {
+        "amount_cents": amount,
+        "revenue_type": revenue_type,
+        "allowed": {"min": fewest, "max": most},
+        "installments": installments,
+        "schedule": schedule_json(plan),
+    }

@@ -73,6 +73,13 @@ async def get_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.
     return (await uow.execute(stmt)).first()
 
 
+async def positions_by_ids(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
+) -> list[Row]:
+    stmt = sa.select(positions).where(positions.c.tenant_id == tenant_id, positions.c.id.in_(position_ids))
+    return list((await uow.execute(stmt)).all())
+
+
 async def payments_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Row]:
     stmt = (
         sa.select(payments)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -16,8 +18,10 @@ from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import endpoint, is_htmx, page, templates_for
 from services.payments import domain, handlers
+from services.payments.domain_simulation import read_simulation
 
 templates = templates_for(Path(__file__).parent)
+ROME = ZoneInfo("Europe/Rome")
 templates.env.filters["balance_status"] = lambda p: domain.balance_status(p.amount_cents, p.paid_cents)
 WEB_ROLES = ("operator", "supervisor", "platform_admin")
 PAGE_SIZE = 25
@@ -101,6 +105,12 @@ async def _json_object(request: Request) -> dict[str, Any]:
     return body
 
 
+@endpoint("api", *WEB_ROLES)
+async def simulate_plan_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    sim = read_simulation(await _json_object(request), datetime.now(ROME).date())
+    return JSONResponse(await handlers.simulate_plan(uow, ident.tenant_id, sim))
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments"
     return [
@@ -108,4 +118,5 @@ def routes() -> list[BaseRoute]:
         Route(f"{prefix}/positions/{{position_id}}", position_page, methods=["GET"]),
         Route(f"{prefix}/positions/{{position_id}}/payments", record_payment_web, methods=["POST"]),
         Route("/api/v1/payments/positions/{position_id}/payments", record_payment_api, methods=["POST"]),
+        Route("/api/v1/payments/plans/simulate", simulate_plan_api, methods=["POST"]),
     ]

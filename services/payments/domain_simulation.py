@@ -1,0 +1,115 @@
+"""What a plan simulation asks for, read from a JSON body with Italian errors, and what it answers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.kernel.errors import DomainError
+from services.payments.domain_plans import RuleSet, allowed, cds_allowed
+from services.payments.domain_schedule import Installment, month_end
+
+REVENUE_TYPES = ("IMU", "TARI", "CUP", "CDS", "ALTRO")
+MAX_POSITIONS = 500
+
+
+@dataclass(frozen=True)
+class Simulation:
+    amount_cents: int | None
+    position_ids: tuple[uuid.UUID, ...]
+    revenue_type: str | None
+    installments: int | None
+    plan_date: date
+    first_due: date
+    income_declared: bool
+
+
+def _date(body: dict[str, Any], name: str, default: date) -> date:
+    raw = body.get(name)
+    if raw is None:
+        return default
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise DomainError(f"Data non valida in «{name}»: usa aaaa-mm-gg.", field=name) from None
+
+
+def _positive_int(body: dict[str, Any], name: str) -> int | None:
+    raw = body.get(name)
+    if raw is None:
+        return None
+    if type(raw) is not int or raw <= 0:
+        raise DomainError(f"«{name}» deve essere un numero intero positivo.", field=name)
+    return raw
+
+
+def _position_ids(body: dict[str, Any]) -> tuple[uuid.UUID, ...]:
+    raw = body.get("position_ids")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw or len(raw) > MAX_POSITIONS:
+        raise DomainError(
+            f"«position_ids» è un elenco da 1 a {MAX_POSITIONS} posizioni.", field="position_ids"
+        )
+    try:
+        return tuple(dict.fromkeys(uuid.UUID(str(p)) for p in raw))
+    except ValueError:
+        raise DomainError(
+            "«position_ids» contiene un identificativo non valido.", field="position_ids"
+        ) from None
+
+
+def read_simulation(body: dict[str, Any], today: date) -> Simulation:
+    """The simulation asked for: an amount or positions, the revenue type, optional installments,
+    plan date (default today) and first due date (default the last day of the next month)."""
+    amount, positions = _positive_int(body, "amount_cents"), _position_ids(body)
+    if (amount is None) == (not positions):
+        raise DomainError("Indica «amount_cents» oppure «position_ids» (uno dei due).", field="amount_cents")
+    revenue_type = body.get("revenue_type")
+    if revenue_type is not None and revenue_type not in REVENUE_TYPES:
+        raise DomainError(f"«revenue_type» è uno tra {', '.join(REVENUE_TYPES)}.", field="revenue_type")
+    if amount is not None and revenue_type is None:
+        raise DomainError("Indica il tipo di entrata («revenue_type»).", field="revenue_type")
+    declared = body.get("income_declared", False)
+    if not isinstance(declared, bool):
+        raise DomainError("«income_declared» è vero o falso.", field="income_declared")
+    plan_date = _date(body, "plan_date", today)
+    first_due = _date(body, "first_due_date", month_end(plan_date, 1))
+    installments = _positive_int(body, "installments")
+    return Simulation(amount, positions, revenue_type, installments, plan_date, first_due, declared)
+
+
+def allowed_for(
+    amount_cents: int, revenue_type: str, income_declared: bool, rules: RuleSet
+) -> tuple[int, int]:
+    """The installments the rules allow this debt: the CDS rule for traffic fines."""
+    if revenue_type == "CDS":
+        return cds_allowed(amount_cents, income_declared)
+    return allowed(amount_cents, rules)
+
+
+def check_installments(installments: int, allowed_range: tuple[int, int]) -> int:
+    """One payment is always possible; a plan only within what the rules allow."""
+    fewest, most = allowed_range
+    if installments != 1 and not fewest <= installments <= most:
+        if most == 1:
+            raise DomainError(
+                "Per questo importo non è prevista la rateizzazione: pagamento unico.", field="installments"
+            )
+        raise DomainError(f"Il numero di rate deve essere tra {fewest} e {most}.", field="installments")
+    return installments
+
+
+def schedule_json(plan: list[Installment]) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": i.number,
+            "due_date": i.due_date.isoformat(),
+            "principal_cents": i.principal_cents,
+            "interest_cents": i.interest_cents,
+            "amount_cents": i.amount_cents,
+        }
+        for i in plan
+    ]
