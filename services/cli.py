@@ -106,8 +106,10 @@ async def cmd_dev() -> None:
         await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
         platform = await Platform.open(settings)
         from gateway.seed import issue_dev_api_key, seed_demo
+        from services.payments.seed import seed_creditors
 
         tenants = await seed_demo(platform.databases["gateway"])
+        await seed_creditors(platform.databases["payments"], tenants)
         keys = {
             slug: await issue_dev_api_key(platform.databases["gateway"], tid) for slug, tid in tenants.items()
         }
@@ -197,11 +199,13 @@ async def cmd_migrate() -> None:
 async def cmd_seed_demo() -> None:
     settings, server = _settings(embedded_db=True)
     from gateway.seed import seed_demo
+    from services.payments.seed import seed_creditors
 
     await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
     platform = await Platform.open(settings)
     try:
         tenants = await seed_demo(platform.databases["gateway"])
+        await seed_creditors(platform.databases["payments"], tenants)
         print("demo tenants: " + ", ".join(sorted(tenants)))
     finally:
         await platform.close()

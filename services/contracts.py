@@ -192,6 +192,21 @@ class PaymentReceived(Event):
 
 
 @dataclass(frozen=True)
+class NoticeIssued(Event):
+    """A pagoPA notice (one payment option of a position) was issued; `due_date` is an ISO date."""
+
+    TYPE: ClassVar[str] = "payments.notice_issued"
+    VERSION: ClassVar[int] = 1
+    nav: str
+    iuv: str
+    position_id: str
+    debtor_id: str
+    amount_cents: int
+    due_date: str
+    issued_by: str
+
+
+@dataclass(frozen=True)
 class DebtorContactUpdated(Event):
     """A contact datum of a debtor was added (tracing, operator) or marked wrong and deactivated.
 
@@ -257,6 +272,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PositionsRegistered,
     OutcomeRecorded,
     PaymentReceived,
+    NoticeIssued,
     DebtorContactUpdated,
     ContactsRegistered,
 )

@@ -45,7 +45,7 @@ def _positive_int(body: dict[str, Any], name: str) -> int | None:
     return raw
 
 
-def _position_ids(body: dict[str, Any]) -> tuple[uuid.UUID, ...]:
+def position_ids_of(body: dict[str, Any]) -> tuple[uuid.UUID, ...]:
     raw = body.get("position_ids")
     if raw is None:
         return ()
@@ -64,7 +64,7 @@ def _position_ids(body: dict[str, Any]) -> tuple[uuid.UUID, ...]:
 def read_simulation(body: dict[str, Any], today: date) -> Simulation:
     """The simulation asked for: an amount or positions, the revenue type, optional installments,
     plan date (default today) and first due date (default the last day of the next month)."""
-    amount, positions = _positive_int(body, "amount_cents"), _position_ids(body)
+    amount, positions = _positive_int(body, "amount_cents"), position_ids_of(body)
     if (amount is None) == (not positions):
         raise DomainError("Indica «amount_cents» oppure «position_ids» (uno dei due).", field="amount_cents")
     revenue_type = body.get("revenue_type")

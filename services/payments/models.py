@@ -41,3 +41,39 @@ payments = sa.Table(
 
 # Who looked at personal data (searches by taxpayer, position pages).
 access_log = access_log_table(metadata)
+
+creditors = sa.Table(
+    "creditors",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("fiscal_code", sa.Text, nullable=False),
+    sa.Column("segregation_code", sa.Text, nullable=False),
+    sa.Column("cbill", sa.Text, nullable=False),
+    sa.Column("iban", sa.Text, nullable=False),
+    sa.Column("postal_account", sa.Text),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+notice_numbers = sa.Table(
+    "notice_numbers",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("next_base", sa.BigInteger, nullable=False),
+)
+
+payment_options = sa.Table(
+    "payment_options",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("position_id", sa.Uuid, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("nav", sa.Text, nullable=False),
+    sa.Column("iuv", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="payable"),
+    sa.Column("issued_by", sa.Text, nullable=False),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)

@@ -17,8 +17,9 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import endpoint, is_htmx, page, templates_for
-from services.payments import domain, handlers
-from services.payments.domain_simulation import read_simulation
+from services.payments import domain, handlers, handlers_notices
+from services.payments.domain_notices import is_valid_notice_number
+from services.payments.domain_simulation import position_ids_of, read_simulation
 
 templates = templates_for(Path(__file__).parent)
 ROME = ZoneInfo("Europe/Rome")
@@ -111,6 +112,40 @@ async def simulate_plan_api(request: Request, ident: Identity, uow: UnitOfWork) 
     return JSONResponse(await handlers.simulate_plan(uow, ident.tenant_id, sim))
 
 
+@endpoint("api", *WEB_ROLES)
+async def issue_notices_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    position_ids = position_ids_of(await _json_object(request))
+    if not position_ids:
+        raise DomainError("Indica le posizioni («position_ids»).", field="position_ids")
+    issued = await handlers_notices.issue_notices(uow, ident, position_ids, datetime.now(ROME).date())
+    options = [
+        {
+            "nav": o.nav,
+            "iuv": o.iuv,
+            "position_id": str(o.position_id),
+            "amount_cents": o.amount_cents,
+            "due_date": o.due_date.isoformat(),
+            "creditor_fiscal_code": o.creditor_fiscal_code,
+            "pdf_url": f"/api/v1/payments/notices/{o.nav}/pdf",
+        }
+        for o in issued
+    ]
+    return JSONResponse({"options": options}, status_code=201)
+
+
+@endpoint("api", *WEB_ROLES)
+async def notice_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    nav = request.path_params["nav"]
+    if not is_valid_notice_number(nav):
+        raise NotFound("Avviso non trovato.")
+    body = await handlers_notices.notice_pdf(uow, ident, nav)
+    headers = {
+        "Content-Disposition": f'inline; filename="avviso-{nav}.pdf"',
+        "Cache-Control": "private, no-store",
+    }
+    return Response(body, media_type="application/pdf", headers=headers)
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments"
     return [
@@ -119,4 +154,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{prefix}/positions/{{position_id}}/payments", record_payment_web, methods=["POST"]),
         Route("/api/v1/payments/positions/{position_id}/payments", record_payment_api, methods=["POST"]),
         Route("/api/v1/payments/plans/simulate", simulate_plan_api, methods=["POST"]),
+        Route("/api/v1/payments/notices", issue_notices_api, methods=["POST"]),
+        Route("/api/v1/payments/notices/{nav}/pdf", notice_pdf, methods=["GET"]),
+        Route(f"{prefix}/notices/{{nav}}/pdf", notice_pdf, methods=["GET"]),
     ]

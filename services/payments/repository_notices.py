@@ -1,0 +1,68 @@
+"""Queries of pagoPA notices: the Comune's creditor data, its numbering, the payment options."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.kernel.db import UnitOfWork
+from services.payments.models import creditors, notice_numbers, payment_options, positions
+
+Row = sa.Row[Any]
+
+
+async def creditor(uow: UnitOfWork, tenant_id: uuid.UUID) -> Row | None:
+    stmt = sa.select(creditors).where(creditors.c.tenant_id == tenant_id)
+    return (await uow.execute(stmt)).first()
+
+
+async def save_creditor(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
+    stmt = pg_insert(creditors).values(tenant_id=tenant_id, **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[creditors.c.tenant_id], set_={**values, "updated_at": sa.func.now()}
+    )
+    await uow.execute(stmt)
+
+
+async def take_notice_bases(uow: UnitOfWork, tenant_id: uuid.UUID, count: int) -> range:
+    """`count` notice-number bases of the Comune, never given before (the row stays locked to commit)."""
+    insert = pg_insert(notice_numbers).values(tenant_id=tenant_id, next_base=count + 1)
+    stmt = insert.on_conflict_do_update(
+        index_elements=[notice_numbers.c.tenant_id],
+        set_={"next_base": notice_numbers.c.next_base + count},
+        where=notice_numbers.c.tenant_id == tenant_id,
+    ).returning(notice_numbers.c.next_base)
+    following = int((await uow.execute(stmt)).scalar_one())
+    return range(following - count, following)
+
+
+async def payable_option(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int
+) -> Row | None:
+    """A notice still payable for this position and amount, to hand out again instead of a new one."""
+    o = payment_options
+    stmt = sa.select(o).where(
+        o.c.tenant_id == tenant_id,
+        o.c.position_id == position_id,
+        o.c.amount_cents == amount_cents,
+        o.c.status == "payable",
+    )
+    return (await uow.execute(stmt.order_by(o.c.issued_at.desc()).limit(1))).first()
+
+
+async def insert_option(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await uow.execute(sa.insert(payment_options).values(tenant_id=tenant_id, **values))
+
+
+async def option_by_nav(uow: UnitOfWork, tenant_id: uuid.UUID, nav: str) -> Row | None:
+    """An option with what its notice prints of the position and the debtor."""
+    o, p = payment_options, positions
+    stmt = (
+        sa.select(o, p.c.fiscal_code, p.c.debtor_name, p.c.revenue_type, p.c.year, p.c.act_number)
+        .join(p, sa.and_(p.c.tenant_id == o.c.tenant_id, p.c.id == o.c.position_id))
+        .where(o.c.tenant_id == tenant_id, o.c.nav == nav)
+    )
+    return (await uow.execute(stmt)).first()
