@@ -87,11 +87,12 @@ def _payments_paths() -> dict[str, Any]:
             "amount_cents": {"type": "integer", "minimum": 1},
         },
     }
+    position_ids = {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 500}
     simulation = {
         "type": "object",
         "properties": {
             "amount_cents": {"type": "integer", "minimum": 1},
-            "position_ids": {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 500},
+            "position_ids": position_ids,
             "revenue_type": {"type": "string", "enum": ["IMU", "TARI", "CUP", "CDS", "ALTRO"]},
             "installments": {"type": "integer", "minimum": 1},
             "plan_date": {"type": "string", "format": "date"},
@@ -118,7 +119,7 @@ def _payments_paths() -> dict[str, Any]:
                     {
                         "type": "object",
                         "required": ["position_ids"],
-                        "properties": {"position_ids": simulation["properties"]["position_ids"]},
+                        "properties": {"position_ids": position_ids},
                     },
                 ),
                 "responses": {
