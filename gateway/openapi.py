@@ -78,6 +78,35 @@ def _ingest_paths() -> dict[str, Any]:
     }
 
 
+def _notice_paths(position_ids: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "/api/v1/payments/notices": {
+            "post": {
+                "summary": "Emette gli avvisi pagoPA delle posizioni (uno per posizione, per il residuo)",
+                "requestBody": _body(
+                    "application/json",
+                    {
+                        "type": "object",
+                        "required": ["position_ids"],
+                        "properties": {"position_ids": position_ids},
+                    },
+                ),
+                "responses": {
+                    "201": {"description": "Avvisi con NAV, IUV e PDF"},
+                    **_errors(400, 401, 404, 409),
+                },
+            }
+        },
+        "/api/v1/payments/notices/{nav}/pdf": {
+            "get": {
+                "summary": "Il PDF di un avviso pagoPA",
+                "parameters": [{"name": "nav", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "application/pdf"}, **_errors(401, 404)},
+            }
+        },
+    }
+
+
 def _payments_paths() -> dict[str, Any]:
     payment = {
         "type": "object",
@@ -111,30 +140,7 @@ def _payments_paths() -> dict[str, Any]:
                 },
             }
         },
-        "/api/v1/payments/notices": {
-            "post": {
-                "summary": "Emette gli avvisi pagoPA delle posizioni (uno per posizione, per il residuo)",
-                "requestBody": _body(
-                    "application/json",
-                    {
-                        "type": "object",
-                        "required": ["position_ids"],
-                        "properties": {"position_ids": position_ids},
-                    },
-                ),
-                "responses": {
-                    "201": {"description": "Avvisi con NAV, IUV e PDF"},
-                    **_errors(400, 401, 404, 409),
-                },
-            }
-        },
-        "/api/v1/payments/notices/{nav}/pdf": {
-            "get": {
-                "summary": "Il PDF di un avviso pagoPA",
-                "parameters": [{"name": "nav", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "application/pdf"}, **_errors(401, 404)},
-            }
-        },
+        **_notice_paths(position_ids),
         "/api/v1/payments/positions/{id}/payments": {
             "post": {
                 "summary": "Registra un pagamento su una posizione",
