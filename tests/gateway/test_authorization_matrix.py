@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from gateway.app import Gateway
 from gateway.seed import issue_dev_api_key
 from services.cli import build_gateway
+from services.payments.domain_notices import notice_number
 from services.platform import BUSINESS_SERVICES, Platform
 from tests.gateway.helpers import Person, client, make_person, make_tenant, sign_in
 
@@ -111,6 +112,11 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/payments/positions/{{position_id}}"): web(404, FIRM),
     ("POST", f"{T}/payments/positions/{{position_id}}/payments"): web(404, FIRM, "POST"),
     ("POST", "/api/v1/payments/positions/{position_id}/payments"): api(400, foreign=400),
+    # An empty body is not JSON (400).
+    ("POST", "/api/v1/payments/plans/simulate"): api(400),
+    ("POST", "/api/v1/payments/notices"): api(400),
+    ("GET", "/api/v1/payments/notices/{nav}/pdf"): api(404, foreign=404),
+    ("GET", f"{T}/payments/notices/{{nav}}/pdf"): web(404, FIRM),
     # ------------------------------------------------------------------------------- reporting
     ("GET", f"{T}/reporting/"): web(200, ALL),
     ("GET", f"{T}/reporting/summary"): web(200, ALL),
@@ -185,6 +191,7 @@ class World:
 
 def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
     values = {"tenant": slug, "slug": slug, "path": STATIC_FILES.get(path, ""), "provider": "nessuno"}
+    values["nav"] = notice_number("01", 0)  # well formed, never issued (numbering starts at 1)
     for name in ("batch_id", "debtor_id", "position_id", "report_id", "contact_id"):
         values[name] = ids.get(name, str(uuid.UUID(int=0x5EED)))
     return path.format(**values)
