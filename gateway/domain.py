@@ -14,11 +14,12 @@ from datetime import timedelta
 
 from stdnum.it import codicefiscale
 
+from services.kernel import roles
 from services.kernel.errors import DomainError, Forbidden
 
 SERVICE_PATHS = ("ingest", "contact", "payments", "reporting")
-ROLES = ("comune_viewer", "comune_admin", "operator", "supervisor", "platform_admin")
-API_ROLE = "api"
+ROLES = roles.SESSION_ROLES
+API_ROLE = roles.API_ROLE
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

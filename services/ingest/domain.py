@@ -200,7 +200,8 @@ class Credit:
 
     @property
     def key(self) -> tuple[str, str, int, str]:
-        return (self.fiscal_code, self.revenue_type, self.year, self.act_number)
+        fiscal_code, revenue_type, year, act_number = (getattr(self, name) for name in CREDIT_KEY)
+        return (fiscal_code, revenue_type, year, act_number)
 
 
 # The fields that identify a credit (`Credit.key`): the settling SQL partitions by them too.

@@ -25,7 +25,7 @@ from services.ingest.web_common import (
 )
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
-from services.kernel.web import endpoint, is_htmx, page
+from services.kernel.web import AfterCommit, endpoint, is_htmx, page
 
 
 def _batch_url(ident: Identity, batch_id: uuid.UUID) -> str:
@@ -98,23 +98,28 @@ def _report_name(batch: Any, extension: str) -> str:
 
 async def _error_report(
     request: Request, ident: Identity, uow: UnitOfWork, extension: str, media_type: str
-) -> Response:
-    """A batch's rows that were not registered, as a file the Comune corrects and uploads again."""
+) -> AfterCommit:
+    """A batch's rows that were not registered, as a file the Comune corrects and uploads again;
+    rendered once the reading (and its access-log entry) is committed."""
     batch_id = batch_id_param(request)
     batch, rows = await handlers.problem_rows(uow, ident, batch_id, f"download_errors_{extension}")
     render = exports.csv_report if extension == "csv" else exports.xlsx_report
-    body = render(list((batch.layout or {}).get("header", [])), rows)
-    disposition = f'attachment; filename="{_report_name(batch, extension)}"'
-    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+    async def respond() -> Response:
+        body = render(list((batch.layout or {}).get("header", [])), rows)
+        disposition = f'attachment; filename="{_report_name(batch, extension)}"'
+        return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
+
+    return AfterCommit(respond)
 
 
 @endpoint(*VIEW_ROLES)
-async def error_report_csv(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+async def error_report_csv(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
     return await _error_report(request, ident, uow, "csv", "text/csv; charset=utf-8")
 
 
 @endpoint(*VIEW_ROLES)
-async def error_report_xlsx(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+async def error_report_xlsx(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
     return await _error_report(request, ident, uow, "xlsx", XLSX)
 
 

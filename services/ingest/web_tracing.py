@@ -28,7 +28,7 @@ from services.ingest.web_common import (
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
-from services.kernel.web import endpoint, is_htmx, page
+from services.kernel.web import AfterCommit, endpoint, is_htmx, page
 
 MAX_TRACING_BYTES = 5 * 1024 * 1024
 NO_DEBTOR = "Debitore non trovato."
@@ -163,16 +163,24 @@ async def tracing_import(request: Request, ident: Identity, uow: UnitOfWork) -> 
 
 
 @endpoint(*VIEW_ROLES)
-async def cleaning_report_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+async def cleaning_report_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
     report = await handlers_tracing.cleaning_report(uow, ident, "download_cleaning_pdf")
-    body = await asyncio.to_thread(exports.cleaning_pdf, report)
-    headers = {"Content-Disposition": 'attachment; filename="bonifica-dati.pdf"'}
-    return Response(body, media_type="application/pdf", headers=headers)
+
+    async def respond() -> Response:  # rendered after the commit: no connection held meanwhile
+        body = await asyncio.to_thread(exports.cleaning_pdf, report)
+        headers = {"Content-Disposition": 'attachment; filename="bonifica-dati.pdf"'}
+        return Response(body, media_type="application/pdf", headers=headers)
+
+    return AfterCommit(respond)
 
 
 @endpoint(*VIEW_ROLES)
-async def cleaning_report_xlsx(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+async def cleaning_report_xlsx(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
     report = await handlers_tracing.cleaning_report(uow, ident, "download_cleaning_xlsx")
-    body = await asyncio.to_thread(exports.cleaning_xlsx, report)
-    headers = {"Content-Disposition": 'attachment; filename="bonifica-dati.xlsx"'}
-    return Response(body, media_type=XLSX, headers=headers)
+
+    async def respond() -> Response:
+        body = await asyncio.to_thread(exports.cleaning_xlsx, report)
+        headers = {"Content-Disposition": 'attachment; filename="bonifica-dati.xlsx"'}
+        return Response(body, media_type=XLSX, headers=headers)
+
+    return AfterCommit(respond)

@@ -1,11 +1,11 @@
-"""Web plumbing shared by every service: context, templates, identity access, health routes."""
+"""Web plumbing shared by every service: the context, templates, identity access, the entrypoint that
+owns a view's transaction (`endpoint`), the app factory (`service_app`), error rendering, health routes."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,21 +29,13 @@ from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError, Forbidden
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
+from services.kernel.roles import ROLE_LABELS
 from services.kernel.settings import Settings
 from services.kernel.storage import ObjectStorage
 
 log = logging.getLogger(__name__)
 KERNEL_TEMPLATES = Path(__file__).parent / "templates"
 CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
-ROLE_LABELS = {
-    "comune_viewer": "Ufficio tributi (consultazione)",
-    "comune_admin": "Ufficio tributi (amministratore)",
-    "operator": "Operatore",
-    "supervisor": "Supervisore",
-    "platform_admin": "Amministratore piattaforma",
-}
-# Every role a signed identity can carry: the Comune's software signs in with an API key ("api").
-ANY_ROLE = (*ROLE_LABELS, "api")
 
 
 @dataclass(frozen=True)
@@ -92,10 +84,6 @@ def ctx(request: Request) -> ServiceContext:
 def identity(request: Request) -> Identity:
     ident: Identity = request.scope["state"]["identity"]
     return ident
-
-
-def tenant_id(request: Request) -> uuid.UUID:
-    return identity(request).tenant_id
 
 
 def require_role(request: Request, *roles: str) -> Identity:
@@ -220,7 +208,16 @@ def exception_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[R
 
 # ------------------------------------------------------------------------------- entrypoints
 
-View = Callable[[Request, Identity, UnitOfWork], Awaitable[Response]]
+
+@dataclass(frozen=True)
+class AfterCommit:
+    """What a view returns to build its response once its transaction is committed: a file rendered
+    from what it read, without holding the connection meanwhile."""
+
+    render: Callable[[], Awaitable[Response]]
+
+
+View = Callable[[Request, Identity, UnitOfWork], Awaitable[Response | AfterCommit]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -228,7 +225,8 @@ def endpoint(*roles: str) -> Callable[[View], Endpoint]:
     """The entrypoint of a view: checks that the identity has one of `roles`, opens the unit of work
     on its tenant, hands both to the view, commits when the view returns and rolls back on any error.
 
-    The connection is taken at the first statement, so a view may read a large upload first."""
+    The connection is taken at the first statement, so a view may read a large upload first; a view
+    that returns `AfterCommit` builds its response after the commit."""
     if not roles:
         raise ValueError("an endpoint declares the roles it serves")
 
@@ -237,7 +235,8 @@ def endpoint(*roles: str) -> Callable[[View], Endpoint]:
         async def entry(request: Request) -> Response:
             ident = require_role(request, *roles)
             work = functools.partial(view, request, ident)
-            return await ctx(request).db.run(ident.tenant_id, work, correlation_var.get() or "")
+            result = await ctx(request).db.run(ident.tenant_id, work, correlation_var.get() or "")
+            return await result.render() if isinstance(result, AfterCommit) else result
 
         entry.roles = roles  # type: ignore[attr-defined]
         return entry

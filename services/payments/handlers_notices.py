@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -103,8 +102,9 @@ async def _issue(
     return IssuedOption(nav, iuv(nav), position.id, residual, due, creditor_fiscal_code)
 
 
-async def notice_pdf(uow: UnitOfWork, ident: Identity, nav: str) -> bytes:
-    """The PDF of one of the Comune's notices; its download is recorded in the access log."""
+async def notice_for(uow: UnitOfWork, ident: Identity, nav: str) -> pdf_notice.Notice:
+    """What one of the Comune's notices prints (`pdf_notice.render`); reading it is recorded in the
+    access log."""
     option = await repository_notices.option_by_nav(uow, ident.tenant_id, nav)
     if option is None:
         raise NotFound("Avviso non trovato.")
@@ -123,4 +123,4 @@ async def notice_pdf(uow: UnitOfWork, ident: Identity, nav: str) -> bytes:
         payee_fiscal_code=option.fiscal_code,
         reason=f"{option.revenue_type} {option.year}, atto {option.act_number}",
     )
-    return await asyncio.to_thread(pdf_notice.render, notice)
+    return notice

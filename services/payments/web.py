@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import datetime
@@ -16,8 +17,8 @@ from starlette.routing import BaseRoute, Route
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import endpoint, is_htmx, page, templates_for
-from services.payments import domain, handlers, handlers_notices
+from services.kernel.web import AfterCommit, endpoint, is_htmx, page, templates_for
+from services.payments import domain, handlers, handlers_notices, pdf_notice
 from services.payments.domain_notices import is_valid_notice_number
 from services.payments.domain_simulation import position_ids_of, read_simulation
 
@@ -134,16 +135,21 @@ async def issue_notices_api(request: Request, ident: Identity, uow: UnitOfWork) 
 
 
 @endpoint("api", *WEB_ROLES)
-async def notice_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+async def notice_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
     nav = request.path_params["nav"]
     if not is_valid_notice_number(nav):
         raise NotFound("Avviso non trovato.")
-    body = await handlers_notices.notice_pdf(uow, ident, nav)
-    headers = {
-        "Content-Disposition": f'inline; filename="avviso-{nav}.pdf"',
-        "Cache-Control": "private, no-store",
-    }
-    return Response(body, media_type="application/pdf", headers=headers)
+    notice = await handlers_notices.notice_for(uow, ident, nav)
+
+    async def respond() -> Response:  # rendered after the commit: no connection held meanwhile
+        body = await asyncio.to_thread(pdf_notice.render, notice)
+        headers = {
+            "Content-Disposition": f'inline; filename="avviso-{nav}.pdf"',
+            "Cache-Control": "private, no-store",
+        }
+        return Response(body, media_type="application/pdf", headers=headers)
+
+    return AfterCommit(respond)
 
 
 def routes() -> list[BaseRoute]:

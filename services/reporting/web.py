@@ -13,7 +13,8 @@ from starlette.routing import BaseRoute, Route
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import ANY_ROLE, ctx, endpoint, is_htmx, page, templates_for
+from services.kernel.roles import ANY_ROLE
+from services.kernel.web import ctx, endpoint, is_htmx, page, templates_for
 from services.reporting import domain, handlers
 from services.reporting import repository as repo
 

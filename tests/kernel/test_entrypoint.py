@@ -11,10 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.kernel.db import UnitOfWork
+from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
-from services.kernel.web import endpoint, service_app
+from services.kernel.web import AfterCommit, endpoint, service_app
 from services.payments import repository
 from services.platform import Platform
 from tests.support import identity_headers, make_identity
@@ -31,8 +31,24 @@ async def writes(request: Request, ident: Identity, uow: UnitOfWork) -> Response
     return JSONResponse({"ok": True})
 
 
+@endpoint("operator")
+async def renders_after_commit(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "probe", None, request.url.path)
+
+    async def respond() -> Response:
+        seen["checked_out_while_rendering"] = uow.db.engine.pool.checkedout()  # type: ignore[attr-defined]
+        seen["seen_by_another_transaction"] = await probes_of(uow.db, ident)
+        return JSONResponse({"rendered": True})
+
+    return AfterCommit(respond)
+
+
 def client(platform: Platform, who: Identity) -> httpx.AsyncClient:
-    app = service_app(platform.context("payments"), [Route("/api/v1/probe/{n}", writes, methods=["POST"])])
+    routes = [
+        Route("/api/v1/probe/{n}", writes, methods=["POST"]),
+        Route("/api/v1/later/{n}", renders_after_commit, methods=["POST"]),
+    ]
+    app = service_app(platform.context("payments"), routes)
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://service.test",
@@ -40,12 +56,16 @@ def client(platform: Platform, who: Identity) -> httpx.AsyncClient:
     )
 
 
-async def probes(platform: Platform, who: Identity) -> list[str]:
+async def probes_of(db: Database, who: Identity) -> list[str]:
     async def read(uow: UnitOfWork) -> list[str]:
         entries = await repository.access.entries(uow, who.tenant_id)
         return [e.detail for e in entries if e.action == "probe"]
 
-    return await platform.databases["payments"].run(who.tenant_id, read)
+    return await db.run(who.tenant_id, read)
+
+
+async def probes(platform: Platform, who: Identity) -> list[str]:
+    return await probes_of(platform.databases["payments"], who)
 
 
 @pytest.mark.asyncio
@@ -95,6 +115,17 @@ async def test_database_run_commits_on_return_and_rolls_back_on_error(platform: 
     rows = await db.run(tenant, lambda uow: uow.execute(sa.text("SELECT 1")))
     assert rows.scalar_one() == 1
     assert await probes(platform, make_identity(tenant, "x", roles=("operator",))) == ["kept"]
+
+
+@pytest.mark.asyncio
+async def test_a_response_built_after_commit_holds_no_connection(platform: Platform) -> None:
+    who = make_identity(uuid.uuid4(), "comune-probe", roles=("operator",))
+    before = platform.databases["payments"].engine.pool.checkedout()  # type: ignore[attr-defined]
+    async with client(platform, who) as http:
+        response = await http.post("/api/v1/later/1")
+    assert (response.status_code, response.json()) == (200, {"rendered": True})
+    assert seen["checked_out_while_rendering"] == before
+    assert seen["seen_by_another_transaction"] == ["/api/v1/later/1"]
 
 
 def test_an_endpoint_declares_its_roles() -> None:
