@@ -46,11 +46,11 @@ creditors = sa.Table(
     "creditors",
     metadata,
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
-    sa.Column("name", sa.Text, nullable=False),
-    sa.Column("fiscal_code", sa.Text, nullable=False),
-    sa.Column("segregation_code", sa.Text, nullable=False),
-    sa.Column("cbill", sa.Text, nullable=False),
-    sa.Column("iban", sa.Text, nullable=False),
+    # What the Comune's notices print of it as creditor; the postal account is optional.
+    *(
+        sa.Column(name, sa.Text, nullable=False)
+        for name in ("name", "fiscal_code", "segregation_code", "cbill", "iban")
+    ),
     sa.Column("postal_account", sa.Text),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
