@@ -78,6 +78,52 @@ def _ingest_paths() -> dict[str, Any]:
     }
 
 
+def _plan_paths(position_ids: dict[str, Any]) -> dict[str, Any]:
+    simulation = {
+        "type": "object",
+        "properties": {
+            "amount_cents": {"type": "integer", "minimum": 1},
+            "position_ids": position_ids,
+            "revenue_type": {"type": "string", "enum": ["IMU", "TARI", "CUP", "CDS", "ALTRO"]},
+            "installments": {"type": "integer", "minimum": 1},
+            "plan_date": {"type": "string", "format": "date"},
+            "first_due_date": {"type": "string", "format": "date"},
+            "income_declared": {"type": "boolean"},
+        },
+    }
+    return {
+        "/api/v1/payments/plans": {
+            "post": {
+                "summary": "Concede un piano di rate per posizioni di un contribuente, entro le regole",
+                "requestBody": _body(
+                    "application/json",
+                    {
+                        "type": "object",
+                        "required": ["position_ids", "installments"],
+                        "properties": {
+                            "position_ids": position_ids,
+                            "installments": {"type": "integer", "minimum": 2},
+                            "first_due_date": {"type": "string", "format": "date"},
+                            "income_declared": {"type": "boolean"},
+                        },
+                    },
+                ),
+                "responses": {"201": {"description": "Piano e calendario"}, **_errors(400, 401, 404, 409)},
+            }
+        },
+        "/api/v1/payments/plans/simulate": {
+            "post": {
+                "summary": "Simula un piano di rate: rate consentite dalle regole e calendario (nulla è registrato)",
+                "requestBody": _body("application/json", simulation),
+                "responses": {
+                    "200": {"description": "Rate consentite e calendario"},
+                    **_errors(400, 401, 404, 409),
+                },
+            }
+        },
+    }
+
+
 def _notice_paths(position_ids: dict[str, Any]) -> dict[str, Any]:
     return {
         "/api/v1/payments/notices": {
@@ -117,29 +163,8 @@ def _payments_paths() -> dict[str, Any]:
         },
     }
     position_ids = {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 500}
-    simulation = {
-        "type": "object",
-        "properties": {
-            "amount_cents": {"type": "integer", "minimum": 1},
-            "position_ids": position_ids,
-            "revenue_type": {"type": "string", "enum": ["IMU", "TARI", "CUP", "CDS", "ALTRO"]},
-            "installments": {"type": "integer", "minimum": 1},
-            "plan_date": {"type": "string", "format": "date"},
-            "first_due_date": {"type": "string", "format": "date"},
-            "income_declared": {"type": "boolean"},
-        },
-    }
     return {
-        "/api/v1/payments/plans/simulate": {
-            "post": {
-                "summary": "Simula un piano di rate: rate consentite dalle regole e calendario (nulla è registrato)",
-                "requestBody": _body("application/json", simulation),
-                "responses": {
-                    "200": {"description": "Rate consentite e calendario"},
-                    **_errors(400, 401, 404, 409),
-                },
-            }
-        },
+        **_plan_paths(position_ids),
         **_notice_paths(position_ids),
         "/api/v1/payments/positions/{id}/payments": {
             "post": {

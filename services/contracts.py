@@ -207,6 +207,28 @@ class NoticeIssued(Event):
 
 
 @dataclass(frozen=True)
+class PlanCreated(Event):
+    """An installment plan was granted to a debtor for these positions; dates are ISO dates."""
+
+    TYPE: ClassVar[str] = "payments.plan_created"
+    VERSION: ClassVar[int] = 1
+    plan_id: str
+    debtor_id: str
+    position_ids: tuple[str, ...]
+    revenue_type: str
+    amount_cents: int
+    installments: int
+    first_due_date: str
+    created_by: str
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> PlanCreated:
+        fields = _typed_fields(cls, payload)
+        fields["position_ids"] = tuple(str(p) for p in payload["position_ids"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
 class DebtorContactUpdated(Event):
     """A contact datum of a debtor was added (tracing, operator) or marked wrong and deactivated.
 
@@ -273,6 +295,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     OutcomeRecorded,
     PaymentReceived,
     NoticeIssued,
+    PlanCreated,
     DebtorContactUpdated,
     ContactsRegistered,
 )

@@ -81,6 +81,30 @@ def read_simulation(body: dict[str, Any], today: date) -> Simulation:
     return Simulation(amount, positions, revenue_type, installments, plan_date, first_due, declared)
 
 
+@dataclass(frozen=True)
+class PlanRequest:
+    position_ids: tuple[uuid.UUID, ...]
+    installments: int
+    first_due: date | None
+    income_declared: bool
+
+
+def read_plan_request(body: dict[str, Any]) -> PlanRequest:
+    """A plan asked for: its positions, the number of installments, optionally the first due date
+    (default the last day of the next month) and the income declaration (CDS fines)."""
+    position_ids = position_ids_of(body)
+    if not position_ids:
+        raise DomainError("Indica le posizioni del piano («position_ids»).", field="position_ids")
+    installments = _positive_int(body, "installments")
+    if installments is None:
+        raise DomainError("Indica il numero di rate («installments»).", field="installments")
+    first_due = _date(body, "first_due_date", date.min)
+    declared = body.get("income_declared", False)
+    if not isinstance(declared, bool):
+        raise DomainError("«income_declared» è vero o falso.", field="income_declared")
+    return PlanRequest(position_ids, installments, None if first_due == date.min else first_due, declared)
+
+
 def allowed_for(
     amount_cents: int, revenue_type: str, income_declared: bool, rules: RuleSet
 ) -> tuple[int, int]:

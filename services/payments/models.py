@@ -77,3 +77,40 @@ payment_options = sa.Table(
     sa.Column("issued_by", sa.Text, nullable=False),
     sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("revenue_type", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("installments", sa.Integer, nullable=False),
+    sa.Column("plan_date", sa.Date, nullable=False),
+    sa.Column("first_due_date", sa.Date, nullable=False),
+    sa.Column("income_declared", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("status", sa.Text, nullable=False, server_default="active"),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+plan_positions = sa.Table(
+    "plan_positions",
+    metadata,
+    sa.Column("plan_id", sa.Uuid, primary_key=True),
+    sa.Column("position_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+plan_installments = sa.Table(
+    "plan_installments",
+    metadata,
+    sa.Column("plan_id", sa.Uuid, primary_key=True),
+    sa.Column("number", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("due_date", sa.Date, nullable=False),
+    sa.Column("principal_cents", sa.BigInteger, nullable=False),
+    sa.Column("interest_cents", sa.BigInteger, nullable=False),
+)

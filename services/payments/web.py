@@ -18,9 +18,14 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, endpoint, is_htmx, page, templates_for
-from services.payments import domain, handlers, handlers_notices, pdf_notice
+from services.payments import domain, handlers, handlers_notices, handlers_plans, pdf_notice
 from services.payments.domain_notices import is_valid_notice_number
-from services.payments.domain_simulation import position_ids_of, read_simulation
+from services.payments.domain_simulation import (
+    position_ids_of,
+    read_plan_request,
+    read_simulation,
+    schedule_json,
+)
 
 templates = templates_for(Path(__file__).parent)
 ROME = ZoneInfo("Europe/Rome")
@@ -152,6 +157,21 @@ async def notice_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> Afte
     return AfterCommit(respond)
 
 
+@endpoint("api", *WEB_ROLES)
+async def create_plan_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    plan_request = read_plan_request(await _json_object(request))
+    plan = await handlers_plans.create_plan(uow, ident, plan_request, datetime.now(ROME).date())
+    body = {
+        "plan_id": str(plan.plan_id),
+        "amount_cents": plan.amount_cents,
+        "revenue_type": plan.revenue_type,
+        "allowed": {"min": plan.allowed[0], "max": plan.allowed[1]},
+        "installments": len(plan.schedule),
+        "schedule": schedule_json(plan.schedule),
+    }
+    return JSONResponse(body, status_code=201)
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments"
     return [
@@ -160,6 +180,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{prefix}/positions/{{position_id}}/payments", record_payment_web, methods=["POST"]),
         Route("/api/v1/payments/positions/{position_id}/payments", record_payment_api, methods=["POST"]),
         Route("/api/v1/payments/plans/simulate", simulate_plan_api, methods=["POST"]),
+        Route("/api/v1/payments/plans", create_plan_api, methods=["POST"]),
         Route("/api/v1/payments/notices", issue_notices_api, methods=["POST"]),
         Route("/api/v1/payments/notices/{nav}/pdf", notice_pdf, methods=["GET"]),
         Route(f"{prefix}/notices/{{nav}}/pdf", notice_pdf, methods=["GET"]),

@@ -114,6 +114,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/payments/positions/{position_id}/payments"): api(400, foreign=400),
     # An empty body is not JSON (400).
     ("POST", "/api/v1/payments/plans/simulate"): api(400),
+    ("POST", "/api/v1/payments/plans"): api(400),
     ("POST", "/api/v1/payments/notices"): api(400),
     ("GET", "/api/v1/payments/notices/{nav}/pdf"): api(404, foreign=404),
     ("GET", f"{T}/payments/notices/{{nav}}/pdf"): web(404, FIRM),

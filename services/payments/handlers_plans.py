@@ -1,0 +1,86 @@
+"""Use cases of installment plans: granting one to a debtor for some of its positions."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.contracts import PlanCreated
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import Conflict, DomainError, NotFound
+from services.kernel.identity import Identity
+from services.payments import domain, repository, repository_plans
+from services.payments.domain_plans import RuleSet
+from services.payments.domain_schedule import Installment, month_end, schedule
+from services.payments.domain_simulation import PlanRequest, allowed_for, check_installments
+
+
+@dataclass(frozen=True)
+class CreatedPlan:
+    plan_id: uuid.UUID
+    amount_cents: int
+    revenue_type: str
+    allowed: tuple[int, int]
+    schedule: list[Installment]
+
+
+async def _positions(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...]) -> list[Any]:
+    """The positions of one debtor and one revenue type, each with something still due, in no plan."""
+    found = {p.id: p for p in await repository.positions_by_ids(uow, tenant_id, ids)}
+    missing = [p for p in ids if p not in found]
+    if missing:
+        raise NotFound(f"Posizione non trovata: {missing[0]}.")
+    positions = [found[p] for p in ids]
+    if len({p.debtor_id for p in positions}) > 1:
+        raise DomainError("Un piano riguarda le posizioni di un solo contribuente.", field="position_ids")
+    if len({p.revenue_type for p in positions}) > 1:
+        raise DomainError("Un piano riguarda posizioni di un solo tipo di entrata.", field="position_ids")
+    settled = [p for p in positions if domain.residual_cents(p.amount_cents, p.paid_cents) <= 0]
+    if settled:
+        raise Conflict(f"La posizione {settled[0].act_number} è già saldata.")
+    if await repository_plans.positions_in_active_plans(uow, tenant_id, ids):
+        raise Conflict("Una delle posizioni è già in un piano di rateizzazione attivo.")
+    return positions
+
+
+async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, today: date) -> CreatedPlan:
+    """Grant a plan dated today within what the rules allow; its schedule is kept and
+    `PlanCreated` published. All or nothing."""
+    positions = await _positions(uow, ident.tenant_id, request.position_ids)
+    amount = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in positions)
+    revenue_type = positions[0].revenue_type
+    allowed = allowed_for(amount, revenue_type, request.income_declared, RuleSet())
+    if request.installments < 2:
+        raise DomainError(
+            "Un piano ha almeno due rate: per il pagamento unico emetti l'avviso.", field="installments"
+        )
+    installments = check_installments(request.installments, allowed)
+    first_due = request.first_due or month_end(today, 1)
+    plan = schedule(amount, installments, today, first_due)
+    plan_id = uuid.uuid4()
+    values = {
+        "id": plan_id,
+        "debtor_id": positions[0].debtor_id,
+        "revenue_type": revenue_type,
+        "amount_cents": amount,
+        "installments": installments,
+        "plan_date": today,
+        "first_due_date": first_due,
+        "income_declared": request.income_declared,
+        "created_by": ident.user_id,
+    }
+    await repository_plans.insert_plan(uow, ident.tenant_id, values, request.position_ids, plan)
+    event = PlanCreated(
+        plan_id=str(plan_id),
+        debtor_id=str(positions[0].debtor_id),
+        position_ids=tuple(str(p) for p in request.position_ids),
+        revenue_type=revenue_type,
+        amount_cents=amount,
+        installments=installments,
+        first_due_date=first_due.isoformat(),
+        created_by=ident.user_id,
+    )
+    await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
+    return CreatedPlan(plan_id, amount, revenue_type, allowed, plan)

@@ -1,0 +1,57 @@
+"""Queries of installment plans."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.kernel.db import UnitOfWork
+from services.payments.domain_schedule import Installment
+from services.payments.models import plan_installments, plan_positions, plans
+
+Row = sa.Row[Any]
+
+
+async def positions_in_active_plans(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    pp = plan_positions
+    stmt = sa.select(pp.c.position_id).where(
+        pp.c.tenant_id == tenant_id, pp.c.active, pp.c.position_id.in_(position_ids)
+    )
+    return list((await uow.execute(stmt)).scalars())
+
+
+async def insert_plan(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    values: dict[str, Any],
+    position_ids: Sequence[uuid.UUID],
+    schedule: Sequence[Installment],
+) -> None:
+    """The plan, its positions and its installments."""
+    plan_id = values["id"]
+    await uow.execute(sa.insert(plans).values(tenant_id=tenant_id, **values))
+    covered = [{"plan_id": plan_id, "position_id": p, "tenant_id": tenant_id} for p in position_ids]
+    await uow.execute(sa.insert(plan_positions), covered)
+    rows = [
+        {
+            "plan_id": plan_id,
+            "tenant_id": tenant_id,
+            "number": i.number,
+            "due_date": i.due_date,
+            "principal_cents": i.principal_cents,
+            "interest_cents": i.interest_cents,
+        }
+        for i in schedule
+    ]
+    await uow.execute(sa.insert(plan_installments), rows)
+
+
+async def plan_schedule(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[Row]:
+    pi = plan_installments
+    stmt = sa.select(pi).where(pi.c.tenant_id == tenant_id, pi.c.plan_id == plan_id).order_by(pi.c.number)
+    return list((await uow.execute(stmt)).all())
