@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
+from services.kernel.errors import Conflict
 from services.payments.domain_schedule import Installment
 from services.payments.models import plan_installments, plan_positions, plans
 
@@ -36,7 +37,12 @@ async def insert_plan(
     plan_id = values["id"]
     await uow.execute(sa.insert(plans).values(tenant_id=tenant_id, **values))
     covered = [{"plan_id": plan_id, "position_id": p, "tenant_id": tenant_id} for p in position_ids]
-    await uow.execute(sa.insert(plan_positions), covered)
+    try:
+        await uow.execute(sa.insert(plan_positions), covered)
+    except sa.exc.IntegrityError as exc:  # a concurrent plan took one of the positions first
+        if "plan_positions_active" not in str(exc.orig):
+            raise
+        raise Conflict("Una delle posizioni è già in un piano di rateizzazione attivo.") from None
     rows = [
         {
             "plan_id": plan_id,

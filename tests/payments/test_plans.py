@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
@@ -124,3 +125,15 @@ async def test_positions_of_two_debtors_or_another_comune_make_no_plan(
     status, _ = await post(platform, other_tenant, {"position_ids": [a.position_id], "installments": 5})
     assert status == 404
     assert await plans_of(platform, tenant) == 0
+
+
+@pytest.mark.asyncio
+async def test_two_operators_planning_the_same_position_at_once_get_one_plan(
+    platform: Platform, tenant: Identity
+) -> None:
+    position = fact(120_000)
+    await seed(platform, tenant.tenant_id, position)
+    body = {"position_ids": [position.position_id], "installments": 6}
+    answers = await asyncio.gather(post(platform, tenant, body), post(platform, tenant, body))
+    assert sorted(status for status, _ in answers) == [201, 409]
+    assert await plans_of(platform, tenant) == 1
