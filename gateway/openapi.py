@@ -124,6 +124,46 @@ def _plan_paths(position_ids: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _rule_paths() -> dict[str, Any]:
+    band = {
+        "type": "object",
+        "required": ["min", "max"],
+        "properties": {
+            "up_to_cents": {"type": ["integer", "null"]},
+            "min": {"type": "integer"},
+            "max": {"type": "integer"},
+        },
+    }
+    rules = {
+        "type": "object",
+        "required": ["bands"],
+        "properties": {
+            "bands": {"type": "array", "items": band, "minItems": 1, "maxItems": 20},
+            "min_installment_cents": {"type": "integer", "minimum": 0},
+            "interest_rate": {"type": "string"},
+            "valid_from": {"type": "string", "format": "date"},
+        },
+    }
+    return {
+        "/api/v1/payments/rules": {
+            "get": {
+                "summary": "Le regole di rateizzazione del Comune, con ogni versione e la data da cui vale",
+                "responses": {"200": {"description": "Regole"}, **_errors(401)},
+            }
+        },
+        "/api/v1/payments/rules/{revenue_type}": {
+            "put": {
+                "summary": "Nuova versione delle regole del Comune per un tipo di entrata (L. 160/2019 c.797)",
+                "parameters": [
+                    {"name": "revenue_type", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "requestBody": _body("application/json", rules),
+                "responses": {"201": {"description": "Regole registrate"}, **_errors(400, 401, 404)},
+            }
+        },
+    }
+
+
 def _notice_paths(position_ids: dict[str, Any]) -> dict[str, Any]:
     return {
         "/api/v1/payments/notices": {
@@ -165,6 +205,7 @@ def _payments_paths() -> dict[str, Any]:
     position_ids = {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 500}
     return {
         **_plan_paths(position_ids),
+        **_rule_paths(),
         **_notice_paths(position_ids),
         "/api/v1/payments/positions/{id}/payments": {
             "post": {

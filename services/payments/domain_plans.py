@@ -8,6 +8,8 @@ Pure rules: amounts in integer cents. A rule set is the default of c.796, a Comu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from services.kernel.errors import DomainError
 
@@ -47,10 +49,12 @@ DEFAULT_BANDS = (
 
 @dataclass(frozen=True)
 class RuleSet:
-    """The bands in force for a Comune and revenue type, and the smallest installment it allows."""
+    """The bands in force for a Comune and revenue type, the smallest installment it allows, and the
+    interest rate of its regulation (percent a year; None: the legal rate)."""
 
     bands: tuple[Band, ...] = DEFAULT_BANDS
     min_installment_cents: int = 0
+    interest_rate: Decimal | None = None
 
 
 def band_for(amount_cents: int, bands: tuple[Band, ...]) -> Band:
@@ -115,3 +119,42 @@ def check_regulation(rules: RuleSet) -> RuleSet:
             field="bands",
         )
     return rules
+
+
+def _count(raw: Any, name: str, line: int) -> int:
+    if type(raw) is not int:
+        raise DomainError(f"Fascia {line}: «{name}» deve essere un numero intero.", field="bands")
+    return raw
+
+
+def read_bands(raw: Any) -> tuple[Band, ...]:
+    """Bands as the API writes them: `[{"up_to_cents": 50000 | null, "min": 2, "max": 4}, …]`."""
+    if not isinstance(raw, list) or not raw or len(raw) > 20:
+        raise DomainError("«bands» è un elenco da 1 a 20 fasce.", field="bands")
+    bands = []
+    for line, item in enumerate(raw, 1):
+        if not isinstance(item, dict):
+            raise DomainError(f"Fascia {line}: attesi «up_to_cents», «min» e «max».", field="bands")
+        up_to = item.get("up_to_cents")
+        limit = None if up_to is None else _count(up_to, "up_to_cents", line)
+        bands.append(Band(limit, _count(item.get("min"), "min", line), _count(item.get("max"), "max", line)))
+    return tuple(bands)
+
+
+def read_rate(raw: Any) -> Decimal | None:
+    """The regulation's own interest rate, percent a year as text ("1.5"); None for the legal rate."""
+    if raw is None:
+        return None
+    try:
+        rate = Decimal(str(raw).replace(",", "."))
+    except InvalidOperation:
+        rate = Decimal(-1)
+    if not rate.is_finite() or not Decimal(0) <= rate <= Decimal(20) or rate.as_tuple().exponent < -3:  # type: ignore[operator]
+        raise DomainError(
+            "Tasso di interesse non valido: da 0 a 20, al massimo tre decimali.", field="interest_rate"
+        )
+    return rate
+
+
+def bands_json(bands: tuple[Band, ...]) -> list[dict[str, Any]]:
+    return [{"up_to_cents": b.up_to_cents, "min": b.fewest, "max": b.most} for b in bands]

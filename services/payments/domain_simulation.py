@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 from services.kernel.errors import DomainError
-from services.payments.domain_plans import RuleSet, allowed, cds_allowed
+from services.payments.domain_plans import RuleSet, allowed, cds_allowed, read_bands, read_rate
 from services.payments.domain_schedule import Installment, month_end
 
 REVENUE_TYPES = ("IMU", "TARI", "CUP", "CDS", "ALTRO")
@@ -103,6 +103,18 @@ def read_plan_request(body: dict[str, Any]) -> PlanRequest:
     if not isinstance(declared, bool):
         raise DomainError("«income_declared» è vero o falso.", field="income_declared")
     return PlanRequest(position_ids, installments, None if first_due == date.min else first_due, declared)
+
+
+def read_rule_set(body: dict[str, Any], today: date) -> tuple[date, RuleSet]:
+    """A Comune's rules as the API writes them: `bands`, optional `min_installment_cents`,
+    `interest_rate` (percent, text) and `valid_from` (default today)."""
+    valid_from = _date(body, "valid_from", today)
+    smallest = body.get("min_installment_cents", 0)
+    if type(smallest) is not int or smallest < 0:
+        raise DomainError(
+            "«min_installment_cents» è un numero intero non negativo.", field="min_installment_cents"
+        )
+    return valid_from, RuleSet(read_bands(body.get("bands")), smallest, read_rate(body.get("interest_rate")))
 
 
 def allowed_for(

@@ -13,8 +13,7 @@ from services.contracts import PaymentReceived, PositionFact
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain, repository
-from services.payments.domain_plans import RuleSet
+from services.payments import domain, handlers_rules, repository
 from services.payments.domain_schedule import schedule
 from services.payments.domain_simulation import Simulation, allowed_for, check_installments, schedule_json
 
@@ -164,9 +163,10 @@ async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) 
     """The installments the Comune's rules allow for a debt and the schedule of one plan: of
     `sim.installments`, or of the most allowed. Nothing is recorded."""
     amount, revenue_type = await _debt_of(uow, tenant_id, sim)
-    fewest, most = allowed_for(amount, revenue_type, sim.income_declared, RuleSet())
+    rules = await handlers_rules.rules_for(uow, tenant_id, revenue_type, sim.plan_date)
+    fewest, most = allowed_for(amount, revenue_type, sim.income_declared, rules)
     installments = check_installments(sim.installments or most, (fewest, most))
-    plan = schedule(amount, installments, sim.plan_date, sim.first_due)
+    plan = schedule(amount, installments, sim.plan_date, sim.first_due, own_rate=rules.interest_rate)
     return {
         "amount_cents": amount,
         "revenue_type": revenue_type,

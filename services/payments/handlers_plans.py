@@ -11,8 +11,7 @@ from services.contracts import PlanCreated
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain, repository, repository_plans
-from services.payments.domain_plans import RuleSet
+from services.payments import domain, handlers_rules, repository, repository_plans
 from services.payments.domain_schedule import Installment, month_end, schedule
 from services.payments.domain_simulation import PlanRequest, allowed_for, check_installments
 
@@ -51,14 +50,15 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
     positions = await _positions(uow, ident.tenant_id, request.position_ids)
     amount = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in positions)
     revenue_type = positions[0].revenue_type
-    allowed = allowed_for(amount, revenue_type, request.income_declared, RuleSet())
+    rules = await handlers_rules.rules_for(uow, ident.tenant_id, revenue_type, today)
+    allowed = allowed_for(amount, revenue_type, request.income_declared, rules)
     if request.installments < 2:
         raise DomainError(
             "Un piano ha almeno due rate: per il pagamento unico emetti l'avviso.", field="installments"
         )
     installments = check_installments(request.installments, allowed)
     first_due = request.first_due or month_end(today, 1)
-    plan = schedule(amount, installments, today, first_due)
+    plan = schedule(amount, installments, today, first_due, own_rate=rules.interest_rate)
     plan_id = uuid.uuid4()
     values = {
         "id": plan_id,

@@ -1,6 +1,7 @@
 """Tables of the payments service (schema `payments`)."""
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from services.kernel.db import access_log_table, credit_columns, inbox_table, outbox_table
 
@@ -113,4 +114,18 @@ plan_installments = sa.Table(
     sa.Column("due_date", sa.Date, nullable=False),
     sa.Column("principal_cents", sa.BigInteger, nullable=False),
     sa.Column("interest_cents", sa.BigInteger, nullable=False),
+)
+
+plan_rules = sa.Table(
+    "plan_rules",
+    metadata,
+    sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("revenue_type", sa.Text, nullable=False),
+    sa.Column("valid_from", sa.Date, nullable=False),
+    sa.Column("bands", JSONB, nullable=False),
+    sa.Column("min_installment_cents", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("interest_rate", sa.Numeric(6, 3)),
+    sa.Column("created_by", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )

@@ -18,11 +18,14 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, endpoint, is_htmx, page, templates_for
-from services.payments import domain, handlers, handlers_notices, handlers_plans, pdf_notice
+from services.payments import domain, handlers, handlers_notices, handlers_plans, handlers_rules, pdf_notice
 from services.payments.domain_notices import is_valid_notice_number
+from services.payments.domain_plans import bands_json
 from services.payments.domain_simulation import (
+    REVENUE_TYPES,
     position_ids_of,
     read_plan_request,
+    read_rule_set,
     read_simulation,
     schedule_json,
 )
@@ -172,6 +175,27 @@ async def create_plan_api(request: Request, ident: Identity, uow: UnitOfWork) ->
     return JSONResponse(body, status_code=201)
 
 
+@endpoint("api", "comune_admin", "platform_admin")
+async def save_rules_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    revenue_type = request.path_params["revenue_type"].upper()
+    if revenue_type not in REVENUE_TYPES:
+        raise NotFound("Tipo di entrata sconosciuto.")
+    today = datetime.now(ROME).date()
+    valid_from, rules = read_rule_set(await _json_object(request), today)
+    await handlers_rules.save_rules(uow, ident, revenue_type, valid_from, rules, today)
+    body = {
+        "revenue_type": revenue_type,
+        "valid_from": valid_from.isoformat(),
+        "bands": bands_json(rules.bands),
+    }
+    return JSONResponse(body, status_code=201)
+
+
+@endpoint("api", "comune_viewer", "comune_admin", *WEB_ROLES)
+async def rules_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    return JSONResponse({"rules": await handlers_rules.rules_history(uow, ident.tenant_id)})
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments"
     return [
@@ -181,6 +205,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/payments/positions/{position_id}/payments", record_payment_api, methods=["POST"]),
         Route("/api/v1/payments/plans/simulate", simulate_plan_api, methods=["POST"]),
         Route("/api/v1/payments/plans", create_plan_api, methods=["POST"]),
+        Route("/api/v1/payments/rules", rules_api, methods=["GET"]),
+        Route("/api/v1/payments/rules/{revenue_type}", save_rules_api, methods=["PUT"]),
         Route("/api/v1/payments/notices", issue_notices_api, methods=["POST"]),
         Route("/api/v1/payments/notices/{nav}/pdf", notice_pdf, methods=["GET"]),
         Route(f"{prefix}/notices/{{nav}}/pdf", notice_pdf, methods=["GET"]),

@@ -115,6 +115,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # An empty body is not JSON (400).
     ("POST", "/api/v1/payments/plans/simulate"): api(400),
     ("POST", "/api/v1/payments/plans"): api(400),
+    ("GET", "/api/v1/payments/rules"): api(200),
+    ("PUT", "/api/v1/payments/rules/{revenue_type}"): api(404),
     ("POST", "/api/v1/payments/notices"): api(400),
     ("GET", "/api/v1/payments/notices/{nav}/pdf"): api(404, foreign=404),
     ("GET", f"{T}/payments/notices/{{nav}}/pdf"): web(404, FIRM),
@@ -193,6 +195,7 @@ class World:
 def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
     values = {"tenant": slug, "slug": slug, "path": STATIC_FILES.get(path, ""), "provider": "nessuno"}
     values["nav"] = notice_number("01", 0)  # well formed, never issued (numbering starts at 1)
+    values["revenue_type"] = "IRPEF"  # not a revenue type of ours
     for name in ("batch_id", "debtor_id", "position_id", "report_id", "contact_id"):
         values[name] = ids.get(name, str(uuid.UUID(int=0x5EED)))
     return path.format(**values)
