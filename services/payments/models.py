@@ -7,6 +7,16 @@ from services.kernel.db import access_log_table, credit_columns, inbox_table, ou
 
 metadata = sa.MetaData(schema="payments")
 
+
+def _who_and_when(verb: str) -> list[sa.Column[object]]:
+    """Who did it (`<verb>_by`) and when (`<verb>_at`): a payment recorded, a notice issued, a plan
+    or a rule set created."""
+    return [
+        sa.Column(f"{verb}_by", sa.Text, nullable=False),
+        sa.Column(f"{verb}_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    ]
+
+
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 
@@ -32,8 +42,7 @@ payments = sa.Table(
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("paid_on", sa.Date, nullable=False),
-    sa.Column("recorded_by", sa.Text, nullable=False),
-    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    *_who_and_when("recorded"),
     sa.Column("idempotency_key", sa.Text),
     sa.ForeignKeyConstraint(
         ["tenant_id", "position_id"], ["payments.positions.tenant_id", "payments.positions.id"]
@@ -75,8 +84,7 @@ payment_options = sa.Table(
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("due_date", sa.Date, nullable=False),
     sa.Column("status", sa.Text, nullable=False, server_default="payable"),
-    sa.Column("issued_by", sa.Text, nullable=False),
-    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    *_who_and_when("issued"),
 )
 
 plans = sa.Table(
@@ -92,8 +100,7 @@ plans = sa.Table(
     sa.Column("first_due_date", sa.Date, nullable=False),
     sa.Column("income_declared", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("status", sa.Text, nullable=False, server_default="active"),
-    sa.Column("created_by", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    *_who_and_when("created"),
 )
 
 plan_positions = sa.Table(
@@ -126,6 +133,5 @@ plan_rules = sa.Table(
     sa.Column("bands", JSONB, nullable=False),
     sa.Column("min_installment_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("interest_rate", sa.Numeric(6, 3)),
-    sa.Column("created_by", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    *_who_and_when("created"),
 )
