@@ -13,7 +13,7 @@ from services.contracts import PaymentReceived, PositionFact
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain, handlers_rules, repository
+from services.payments import domain, handlers_rules, repository, repository_plans
 from services.payments.domain_schedule import schedule
 from services.payments.domain_simulation import Simulation, allowed_for, check_installments, schedule_json
 
@@ -31,6 +31,8 @@ class PositionView:
     position: Any
     history: list[Any]
     residual_cents: int
+    plan: Any = None
+    plan_schedule: list[Any] | None = None
 
 
 async def search_positions(
@@ -53,7 +55,9 @@ async def view_position(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID
     history = await repository.payments_of(uow, ident.tenant_id, position_id)
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_position", position_id)
     residual = domain.residual_cents(position.amount_cents, position.paid_cents)
-    return PositionView(position, history, residual)
+    plan = await repository_plans.active_plan_of(uow, ident.tenant_id, position_id)
+    schedule_rows = await repository_plans.plan_schedule(uow, ident.tenant_id, plan.id) if plan else None
+    return PositionView(position, history, residual, plan, schedule_rows)
 
 
 async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:

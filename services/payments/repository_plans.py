@@ -61,3 +61,14 @@ async def plan_schedule(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUI
     pi = plan_installments
     stmt = sa.select(pi).where(pi.c.tenant_id == tenant_id, pi.c.plan_id == plan_id).order_by(pi.c.number)
     return list((await uow.execute(stmt)).all())
+
+
+async def active_plan_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> Row | None:
+    """The active plan that covers a position, if any."""
+    pp = plan_positions
+    stmt = (
+        sa.select(plans)
+        .join(pp, sa.and_(pp.c.tenant_id == plans.c.tenant_id, pp.c.plan_id == plans.c.id))
+        .where(plans.c.tenant_id == tenant_id, pp.c.position_id == position_id, pp.c.active)
+    )
+    return (await uow.execute(stmt)).first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from services.payments.domain_simulation import (
 templates = templates_for(Path(__file__).parent)
 ROME = ZoneInfo("Europe/Rome")
 templates.env.filters["balance_status"] = lambda p: domain.balance_status(p.amount_cents, p.paid_cents)
+templates.env.filters["it_date"] = lambda iso: date.fromisoformat(iso).strftime("%d/%m/%Y")
 WEB_ROLES = ("operator", "supervisor", "platform_admin")
 PAGE_SIZE = 25
 
@@ -67,6 +68,9 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
         "position": view.position,
         "history": view.history,
         "residual": view.residual_cents,
+        "plan": view.plan,
+        "plan_schedule": view.plan_schedule,
+        "plan_created": bool(request.query_params.get("piano")),
         "recorded": request.query_params.get("registrato") == "1",
         # One key per rendered form: submitting the same form twice records one payment.
         "idempotency_key": uuid.uuid4().hex,
@@ -196,6 +200,63 @@ async def rules_api(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
     return JSONResponse({"rules": await handlers_rules.rules_history(uow, ident.tenant_id)})
 
 
+def _builder_form(request: Request) -> dict[str, Any]:
+    """The plan builder's fields, from its query string or its form, as the simulation reads them."""
+    params = request.query_params
+    body: dict[str, Any] = {"position_ids": params.getlist("position_id")[:50]}
+    if params.get("installments", "").isdigit():
+        body["installments"] = int(params["installments"])
+    if params.get("first_due_date"):
+        body["first_due_date"] = params["first_due_date"]
+    body["income_declared"] = params.get("income_declared") == "1"
+    return body
+
+
+@endpoint(*WEB_ROLES)
+async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """The plan builder (a page, or the fragment the contact service's debtor card embeds): what
+    the rules allow for the positions and a preview of the schedule; nothing is recorded."""
+    body = _builder_form(request)
+    today = datetime.now(ROME).date()
+    context: dict[str, Any] = {
+        "position_ids": body["position_ids"],
+        "income_declared": body["income_declared"],
+    }
+    sim_request = read_simulation(body, today)
+    context["first_due"] = sim_request.first_due.isoformat()
+    try:
+        context["sim"] = await handlers.simulate_plan(uow, ident.tenant_id, sim_request)
+        context["revenue_type"] = context["sim"]["revenue_type"]
+    except DomainError as problem:  # shown beside the form; the simulation writes nothing
+        unconstrained = read_simulation({**body, "installments": None}, today)
+        context["problem"], context["needs_income"] = problem, problem.field == "income_declared"
+        if problem.field == "installments":
+            context["sim"] = await handlers.simulate_plan(uow, ident.tenant_id, unconstrained)
+            context["revenue_type"] = context["sim"]["revenue_type"]
+        else:
+            context["revenue_type"] = "CDS" if context["needs_income"] else ""
+    return page(templates, request, "plan_builder.html", context, block="builder")
+
+
+@endpoint(*WEB_ROLES)
+async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    async with request.form(max_fields=60) as form:
+        body: dict[str, Any] = {
+            "position_ids": [str(p) for p in form.getlist("position_id")][:50],
+            "installments": int(str(form.get("installments", "")))
+            if str(form.get("installments", "")).isdigit()
+            else None,
+            "income_declared": form.get("income_declared") == "1",
+        }
+        if form.get("first_due_date"):
+            body["first_due_date"] = str(form.get("first_due_date"))
+    plan = await handlers_plans.create_plan(uow, ident, read_plan_request(body), datetime.now(ROME).date())
+    url = f"/t/{ident.tenant_slug}/payments/positions/{body['position_ids'][0]}?piano={plan.plan_id}"
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments"
     return [
@@ -210,4 +271,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/payments/notices", issue_notices_api, methods=["POST"]),
         Route("/api/v1/payments/notices/{nav}/pdf", notice_pdf, methods=["GET"]),
         Route(f"{prefix}/notices/{{nav}}/pdf", notice_pdf, methods=["GET"]),
+        Route(f"{prefix}/plans/builder", plan_builder, methods=["GET"]),
+        Route(f"{prefix}/plans", create_plan_web, methods=["POST"]),
     ]

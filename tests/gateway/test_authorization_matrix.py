@@ -120,6 +120,9 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/payments/notices"): api(400),
     ("GET", "/api/v1/payments/notices/{nav}/pdf"): api(404, foreign=404),
     ("GET", f"{T}/payments/notices/{{nav}}/pdf"): web(404, FIRM),
+    # Without positions there is nothing to plan: 400.
+    ("GET", f"{T}/payments/plans/builder"): web(400, FIRM),
+    ("POST", f"{T}/payments/plans"): web(400, FIRM, "POST"),
     # ------------------------------------------------------------------------------- reporting
     ("GET", f"{T}/reporting/"): web(200, ALL),
     ("GET", f"{T}/reporting/summary"): web(200, ALL),

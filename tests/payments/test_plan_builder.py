@@ -1,0 +1,72 @@
+"""The plan builder an operator uses on the phone (page, and fragment for the debtor card)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.payments.helpers import fact, seed
+from tests.support import make_identity, position_fact
+
+
+def operator(who: Identity) -> Identity:
+    return make_identity(who.tenant_id, who.tenant_slug, roles=("operator",), user_id="op-plan")
+
+
+def builder(who: Identity) -> str:
+    return f"/t/{who.tenant_slug}/payments/plans/builder"
+
+
+@pytest.mark.asyncio
+async def test_the_builder_previews_and_creates_a_plan(platform: Platform, tenant: Identity) -> None:
+    position = fact(120_000)
+    await seed(platform, tenant.tenant_id, position)
+    async with service_client(platform, "payments", operator(tenant)) as http:
+        preview = await http.get(
+            builder(tenant), params={"position_id": position.position_id}, headers={"HX-Request": "true"}
+        )
+        assert preview.status_code == 200
+        assert "da 5 a 12" in preview.text and preview.text.count("<tr><td>") == 12
+        assert "<html" not in preview.text  # the fragment alone, for the debtor card
+        six = await http.get(
+            builder(tenant), params={"position_id": position.position_id, "installments": "6"}
+        )
+        assert six.text.count("<tr><td>") == 6
+        too_many = await http.get(
+            builder(tenant), params={"position_id": position.position_id, "installments": "13"}
+        )
+        assert "Il numero di rate deve essere tra 5 e 12." in too_many.text
+        created = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/plans",
+            data={"position_id": position.position_id, "installments": "6"},
+        )
+        assert created.status_code == 303
+        page = await http.get(created.headers["location"])
+    assert "Piano di rate creato." in page.text
+    assert (
+        len(re.findall(r"<tr><td>\d+</td>", page.text.split('data-testid="plan"')[1].split("</table>")[0]))
+        == 6
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_cds_fine_asks_for_the_income_declaration(platform: Platform, tenant: Identity) -> None:
+    fine = position_fact(60_000, credit=("CDS", 2025, "V"))
+    await seed(platform, tenant.tenant_id, fine)
+    async with service_client(platform, "payments", operator(tenant)) as http:
+        asked = await http.get(builder(tenant), params={"position_id": fine.position_id})
+        declared = await http.get(
+            builder(tenant), params={"position_id": fine.position_id, "income_declared": "1"}
+        )
+        refused = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/plans",
+            data={"position_id": fine.position_id, "installments": "6"},
+            headers={"HX-Request": "true"},
+        )
+    assert 'id="income_declared"' in asked.text and "reddito" in asked.text
+    assert "da 2 a 6" in declared.text
+    assert refused.status_code == 400 and "reddito" in refused.text
