@@ -164,6 +164,35 @@ def _rule_paths() -> dict[str, Any]:
     }
 
 
+def _position_paths() -> dict[str, Any]:
+    query = [
+        {"name": "fiscal_code", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "status",
+            "in": "query",
+            "schema": {"type": "string", "enum": ["open", "partial", "settled"]},
+        },
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    ]
+    return {
+        "/api/v1/payments/positions": {
+            "get": {
+                "summary": "Posizioni del Comune con saldo (dovuto, pagato, residuo), a pagine",
+                "parameters": query,
+                "responses": {"200": {"description": "Posizioni e next_offset"}, **_errors(400, 401)},
+            }
+        },
+        "/api/v1/payments/positions/{id}": {
+            "get": {
+                "summary": "Una posizione con opzioni di pagamento (avvisi), pagamenti e piano attivo",
+                "parameters": [_uuid_path_param()],
+                "responses": {"200": {"description": "Posizione"}, **_errors(401, 404)},
+            }
+        },
+    }
+
+
 def _notice_paths(position_ids: dict[str, Any]) -> dict[str, Any]:
     return {
         "/api/v1/payments/notices": {
@@ -206,6 +235,7 @@ def _payments_paths() -> dict[str, Any]:
     return {
         **_plan_paths(position_ids),
         **_rule_paths(),
+        **_position_paths(),
         **_notice_paths(position_ids),
         "/api/v1/payments/positions/{id}/payments": {
             "post": {

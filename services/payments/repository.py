@@ -68,6 +68,33 @@ async def search_positions(
     return list((await uow.execute(stmt)).all())
 
 
+# Balance states the API filters on: nothing paid yet, partly paid, paid in full.
+_BALANCE = {
+    "open": positions.c.paid_cents <= 0,
+    "partial": sa.and_(positions.c.paid_cents > 0, positions.c.paid_cents < positions.c.amount_cents),
+    "settled": positions.c.paid_cents >= positions.c.amount_cents,
+}
+
+
+async def list_positions(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    fiscal_code: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> list[Row]:
+    """A page of the Comune's positions, optionally of one taxpayer and one balance state."""
+    p = positions
+    stmt = sa.select(p).where(p.c.tenant_id == tenant_id)
+    if fiscal_code:
+        stmt = stmt.where(p.c.fiscal_code == fiscal_code)
+    if status:
+        stmt = stmt.where(_BALANCE[status])
+    stmt = stmt.order_by(p.c.fiscal_code, p.c.year, p.c.act_number, p.c.id).limit(limit).offset(offset)
+    return list((await uow.execute(stmt)).all())
+
+
 async def get_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> Row | None:
     stmt = sa.select(positions).where(positions.c.tenant_id == tenant_id, positions.c.id == position_id)
     return (await uow.execute(stmt)).first()

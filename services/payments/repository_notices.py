@@ -66,3 +66,11 @@ async def option_by_nav(uow: UnitOfWork, tenant_id: uuid.UUID, nav: str) -> Row 
         .where(o.c.tenant_id == tenant_id, o.c.nav == nav)
     )
     return (await uow.execute(stmt)).first()
+
+
+async def options_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Row]:
+    o = payment_options
+    stmt = (
+        sa.select(o).where(o.c.tenant_id == tenant_id, o.c.position_id == position_id).order_by(o.c.issued_at)
+    )
+    return list((await uow.execute(stmt)).all())

@@ -18,7 +18,15 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, endpoint, is_htmx, page, templates_for
-from services.payments import domain, handlers, handlers_notices, handlers_plans, handlers_rules, pdf_notice
+from services.payments import (
+    domain,
+    handlers,
+    handlers_notices,
+    handlers_plans,
+    handlers_positions,
+    handlers_rules,
+    pdf_notice,
+)
 from services.payments.domain_notices import is_valid_notice_number
 from services.payments.domain_plans import bands_json
 from services.payments.domain_simulation import (
@@ -257,6 +265,33 @@ async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) ->
     return RedirectResponse(url, status_code=303)
 
 
+def _bounded(request: Request, name: str, default: int, most: int) -> int:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or len(raw) > 9 or int(raw) > most:
+        raise DomainError(f"«{name}» è un numero intero da 0 a {most}.", field=name)
+    return int(raw)
+
+
+@endpoint("api")
+async def positions_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    status = request.query_params.get("status") or None
+    if status is not None and status not in handlers_positions.STATUSES:
+        raise DomainError(f"«status» è uno tra {', '.join(handlers_positions.STATUSES)}.", field="status")
+    fiscal_code = (request.query_params.get("fiscal_code") or "").strip().upper()[:16] or None
+    limit = max(_bounded(request, "limit", 100, 500), 1)
+    offset = _bounded(request, "offset", 0, 10_000_000)
+    return JSONResponse(
+        await handlers_positions.list_positions(uow, ident, fiscal_code, status, limit, offset)
+    )
+
+
+@endpoint("api")
+async def position_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    return JSONResponse(await handlers_positions.position_detail(uow, ident, _position_id(request)))
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments"
     return [
@@ -266,6 +301,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/payments/positions/{position_id}/payments", record_payment_api, methods=["POST"]),
         Route("/api/v1/payments/plans/simulate", simulate_plan_api, methods=["POST"]),
         Route("/api/v1/payments/plans", create_plan_api, methods=["POST"]),
+        Route("/api/v1/payments/positions", positions_api, methods=["GET"]),
+        Route("/api/v1/payments/positions/{position_id}", position_api, methods=["GET"]),
         Route("/api/v1/payments/rules", rules_api, methods=["GET"]),
         Route("/api/v1/payments/rules/{revenue_type}", save_rules_api, methods=["PUT"]),
         Route("/api/v1/payments/notices", issue_notices_api, methods=["POST"]),

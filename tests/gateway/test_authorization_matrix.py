@@ -116,6 +116,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/payments/plans/simulate"): api(400),
     ("POST", "/api/v1/payments/plans"): api(400),
     ("GET", "/api/v1/payments/rules"): api(200),
+    ("GET", "/api/v1/payments/positions"): api(200),
+    ("GET", "/api/v1/payments/positions/{position_id}"): api(404, foreign=404),
     ("PUT", "/api/v1/payments/rules/{revenue_type}"): api(404),
     ("POST", "/api/v1/payments/notices"): api(400),
     ("GET", "/api/v1/payments/notices/{nav}/pdf"): api(404, foreign=404),

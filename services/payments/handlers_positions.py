@@ -1,0 +1,79 @@
+"""Use cases of the positions API: the Comune's positions with their balance, options and payments."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import NotFound
+from services.kernel.identity import Identity
+from services.payments import domain, repository, repository_notices, repository_plans
+
+STATUSES = ("open", "partial", "settled")
+
+
+def position_json(p: Any) -> dict[str, Any]:
+    return {
+        "id": str(p.id),
+        "debtor_id": str(p.debtor_id),
+        "fiscal_code": p.fiscal_code,
+        "debtor_name": p.debtor_name,
+        "revenue_type": p.revenue_type,
+        "year": p.year,
+        "act_number": p.act_number,
+        "amount_cents": p.amount_cents,
+        "paid_cents": p.paid_cents,
+        "residual_cents": domain.residual_cents(p.amount_cents, p.paid_cents),
+    }
+
+
+async def list_positions(
+    uow: UnitOfWork, ident: Identity, fiscal_code: str | None, status: str | None, limit: int, offset: int
+) -> dict[str, Any]:
+    """A page of positions; reading personal data is recorded in the access log."""
+    rows = await repository.list_positions(uow, ident.tenant_id, fiscal_code, status, limit + 1, offset)
+    if rows:
+        detail = f"fiscal_code={fiscal_code or ''} status={status or ''} offset={offset}"
+        await repository.access.record(uow, ident.tenant_id, ident.user_id, "api_positions", None, detail)
+    more = len(rows) > limit
+    return {
+        "positions": [position_json(p) for p in rows[:limit]],
+        "next_offset": offset + limit if more else None,
+    }
+
+
+async def position_detail(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID) -> dict[str, Any]:
+    """A position with its payment options, its payments and its active plan."""
+    position = await repository.get_position(uow, ident.tenant_id, position_id)
+    if position is None:
+        raise NotFound("Posizione non trovata.")
+    options = await repository_notices.options_of(uow, ident.tenant_id, position_id)
+    payments = await repository.payments_of(uow, ident.tenant_id, position_id)
+    plan = await repository_plans.active_plan_of(uow, ident.tenant_id, position_id)
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "api_position", position_id)
+    return {
+        **position_json(position),
+        "options": [
+            {
+                "nav": o.nav,
+                "iuv": o.iuv,
+                "amount_cents": o.amount_cents,
+                "due_date": o.due_date.isoformat(),
+                "status": o.status,
+            }
+            for o in options
+        ],
+        "payments": [
+            {
+                "id": str(x.id),
+                "amount_cents": x.amount_cents,
+                "paid_on": x.paid_on.isoformat(),
+                "recorded_by": x.recorded_by,
+            }
+            for x in payments
+        ],
+        "plan": None
+        if plan is None
+        else {"id": str(plan.id), "installments": plan.installments, "status": plan.status},
+    }
