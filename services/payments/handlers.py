@@ -13,7 +13,7 @@ from services.contracts import PaymentReceived, PositionFact
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain, handlers_rules, repository, repository_plans
+from services.payments import domain, handlers_positions, handlers_rules, repository, repository_plans
 from services.payments.domain_schedule import schedule
 from services.payments.domain_simulation import Simulation, allowed_for, check_installments, schedule_json
 
@@ -150,14 +150,11 @@ async def _debt_of(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) -> tu
     """The amount and revenue type a simulation is for: given, or the residual of its positions."""
     if sim.amount_cents is not None:
         return sim.amount_cents, str(sim.revenue_type)
-    found = {p.id: p for p in await repository.positions_by_ids(uow, tenant_id, sim.position_ids)}
-    missing = [str(p) for p in sim.position_ids if p not in found]
-    if missing:
-        raise NotFound(f"Posizione non trovata: {missing[0]}.")
-    residual = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in found.values())
+    positions = await handlers_positions.positions_or_404(uow, tenant_id, sim.position_ids)
+    residual = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in positions)
     if residual <= 0:
         raise Conflict("Le posizioni indicate sono già saldate: non c'è nulla da rateizzare.")
-    kinds = {p.revenue_type for p in found.values()}
+    kinds = {p.revenue_type for p in positions}
     if sim.revenue_type is None and len(kinds) > 1:
         raise DomainError("Posizioni di entrate diverse: indica «revenue_type».", field="revenue_type")
     return residual, sim.revenue_type or kinds.pop()

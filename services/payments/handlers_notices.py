@@ -11,7 +11,7 @@ from services.contracts import NoticeIssued
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain, pdf_notice, repository, repository_notices
+from services.payments import domain, handlers_positions, pdf_notice, repository, repository_notices
 from services.payments.domain_notices import iuv, notice_number
 from services.payments.domain_schedule import month_end
 
@@ -46,23 +46,19 @@ async def issue_notices(
     """One notice per position for its whole residual, due the last day of the next month; a notice
     still payable for the same amount is handed out again. All or nothing."""
     creditor = await _creditor(uow, ident.tenant_id)
-    found = {p.id: p for p in await repository.positions_by_ids(uow, ident.tenant_id, position_ids)}
-    for position_id in position_ids:
-        position = found.get(position_id)
-        if position is None:
-            raise NotFound(f"Posizione non trovata: {position_id}.")
+    positions = await handlers_positions.positions_or_404(uow, ident.tenant_id, position_ids)
+    for position in positions:
         if domain.residual_cents(position.amount_cents, position.paid_cents) <= 0:
             raise Conflict(f"La posizione {position.act_number} è già saldata: nessun avviso da emettere.")
     due = month_end(today, 1)
     issued, new = [], []
-    for position_id in position_ids:
-        position = found[position_id]
+    for position in positions:
         residual = domain.residual_cents(position.amount_cents, position.paid_cents)
-        known = await repository_notices.payable_option(uow, ident.tenant_id, position_id, residual)
+        known = await repository_notices.payable_option(uow, ident.tenant_id, position.id, residual)
         if known is not None:
             issued.append(
                 IssuedOption(
-                    known.nav, known.iuv, position_id, residual, known.due_date, creditor.fiscal_code
+                    known.nav, known.iuv, position.id, residual, known.due_date, creditor.fiscal_code
                 )
             )
         else:

@@ -9,9 +9,9 @@ from typing import Any
 
 from services.contracts import PlanCreated
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import Conflict, DomainError, NotFound
+from services.kernel.errors import Conflict, DomainError
 from services.kernel.identity import Identity
-from services.payments import domain, handlers_rules, repository, repository_plans
+from services.payments import domain, handlers_positions, handlers_rules, repository_plans
 from services.payments.domain_schedule import Installment, month_end, schedule
 from services.payments.domain_simulation import PlanRequest, allowed_for, check_installments
 
@@ -27,11 +27,7 @@ class CreatedPlan:
 
 async def _positions(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...]) -> list[Any]:
     """The positions of one debtor and one revenue type, each with something still due, in no plan."""
-    found = {p.id: p for p in await repository.positions_by_ids(uow, tenant_id, ids)}
-    missing = [p for p in ids if p not in found]
-    if missing:
-        raise NotFound(f"Posizione non trovata: {missing[0]}.")
-    positions = [found[p] for p in ids]
+    positions = await handlers_positions.positions_or_404(uow, tenant_id, ids)
     if len({p.debtor_id for p in positions}) > 1:
         raise DomainError("Un piano riguarda le posizioni di un solo contribuente.", field="position_ids")
     if len({p.revenue_type for p in positions}) > 1:

@@ -28,6 +28,15 @@ def position_json(p: Any) -> dict[str, Any]:
     }
 
 
+async def positions_or_404(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...]) -> list[Any]:
+    """The Comune's positions with these ids, in their order; not found if any is not the Comune's."""
+    found = {p.id: p for p in await repository.positions_by_ids(uow, tenant_id, ids)}
+    missing = [p for p in ids if p not in found]
+    if missing:
+        raise NotFound(f"Posizione non trovata: {missing[0]}.")
+    return [found[p] for p in ids]
+
+
 async def list_positions(
     uow: UnitOfWork, ident: Identity, fiscal_code: str | None, status: str | None, limit: int, offset: int
 ) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -208,15 +209,16 @@ async def rules_api(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
     return JSONResponse({"rules": await handlers_rules.rules_history(uow, ident.tenant_id)})
 
 
-def _builder_form(request: Request) -> dict[str, Any]:
-    """The plan builder's fields, from its query string or its form, as the simulation reads them."""
-    params = request.query_params
-    body: dict[str, Any] = {"position_ids": params.getlist("position_id")[:50]}
-    if params.get("installments", "").isdigit():
-        body["installments"] = int(params["installments"])
-    if params.get("first_due_date"):
-        body["first_due_date"] = params["first_due_date"]
-    body["income_declared"] = params.get("income_declared") == "1"
+def _plan_fields(fields: ImmutableMultiDict[str, Any]) -> dict[str, Any]:
+    """The plan builder's fields (its query string, or its form when it creates the plan), as the
+    simulation and the plan request read them."""
+    body: dict[str, Any] = {"position_ids": [str(p) for p in fields.getlist("position_id")][:50]}
+    installments = str(fields.get("installments") or "")
+    if installments.isdigit() and len(installments) < 4:
+        body["installments"] = int(installments)
+    if fields.get("first_due_date"):
+        body["first_due_date"] = str(fields.get("first_due_date"))
+    body["income_declared"] = fields.get("income_declared") == "1"
     return body
 
 
@@ -224,7 +226,7 @@ def _builder_form(request: Request) -> dict[str, Any]:
 async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """The plan builder (a page, or the fragment the contact service's debtor card embeds): what
     the rules allow for the positions and a preview of the schedule; nothing is recorded."""
-    body = _builder_form(request)
+    body = _plan_fields(request.query_params)
     today = datetime.now(ROME).date()
     context: dict[str, Any] = {
         "position_ids": body["position_ids"],
@@ -249,15 +251,7 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
 @endpoint(*WEB_ROLES)
 async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     async with request.form(max_fields=60) as form:
-        body: dict[str, Any] = {
-            "position_ids": [str(p) for p in form.getlist("position_id")][:50],
-            "installments": int(str(form.get("installments", "")))
-            if str(form.get("installments", "")).isdigit()
-            else None,
-            "income_declared": form.get("income_declared") == "1",
-        }
-        if form.get("first_due_date"):
-            body["first_due_date"] = str(form.get("first_due_date"))
+        body = _plan_fields(form)
     plan = await handlers_plans.create_plan(uow, ident, read_plan_request(body), datetime.now(ROME).date())
     url = f"/t/{ident.tenant_slug}/payments/positions/{body['position_ids'][0]}?piano={plan.plan_id}"
     if is_htmx(request):
