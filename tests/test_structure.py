@@ -110,7 +110,7 @@ def sql_texts(path: Path) -> list[int]:
 
 
 def sql_allowed(path: Path) -> bool:
-    if path.name == "models.py" or rel(path) in KERNEL_SQL:
+    if re.fullmatch(r"models(_\w+)?\.py", path.name) or rel(path) in KERNEL_SQL:
         return True
     return re.fullmatch(r"repository(_\w+)?\.py", path.name) is not None
 

@@ -44,6 +44,16 @@ payments = sa.Table(
     sa.Column("paid_on", sa.Date, nullable=False),
     *_who_and_when("recorded"),
     sa.Column("idempotency_key", sa.Text),
+    # The option and pagoPA receipt it came from (none for a manual payment).
+    sa.Column("option_id", sa.Uuid),
+    sa.Column("receipt_id", sa.Uuid),
+    # PAID, REPORTED, CASHED (pagoPA chain) or REVOKED.
+    sa.Column("state", sa.Text, nullable=False, server_default="PAID"),
+    # manual, receipt, flow
+    sa.Column("source", sa.Text, nullable=False, server_default="manual"),
+    sa.Column("reason", sa.Text),
+    sa.Column("evidence_key", sa.Text),
+    sa.Column("evidence_name", sa.Text),
     sa.ForeignKeyConstraint(
         ["tenant_id", "position_id"], ["payments.positions.tenant_id", "payments.positions.id"]
     ),
@@ -62,6 +72,10 @@ creditors = sa.Table(
         for name in ("name", "fiscal_code", "segregation_code", "cbill", "iban")
     ),
     sa.Column("postal_account", sa.Text),
+    sa.Column("applies_charges", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("reminder_days", sa.Integer, nullable=False, server_default="7"),
+    sa.Column("gpd_endpoint", sa.Text),
+    sa.Column("gpd_api_key", sa.Text),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 
@@ -77,7 +91,10 @@ payment_options = sa.Table(
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
     sa.Column("tenant_id", sa.Uuid, nullable=False),
-    sa.Column("position_id", sa.Uuid, nullable=False),
+    # A position's own option, or a plan's (installment None: the single payment of the plan).
+    sa.Column("position_id", sa.Uuid),
+    sa.Column("plan_id", sa.Uuid),
+    sa.Column("installment", sa.Integer),
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Column("nav", sa.Text, nullable=False),
     sa.Column("iuv", sa.Text, nullable=False),
@@ -101,6 +118,9 @@ plans = sa.Table(
     sa.Column("income_declared", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("status", sa.Text, nullable=False, server_default="active"),
     *_who_and_when("created"),
+    sa.Column("reminder_sent_at", sa.DateTime(timezone=True)),
+    sa.Column("lapsed_on", sa.Date),
+    sa.Column("charges_cents", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 plan_positions = sa.Table(
@@ -121,6 +141,8 @@ plan_installments = sa.Table(
     sa.Column("due_date", sa.Date, nullable=False),
     sa.Column("principal_cents", sa.BigInteger, nullable=False),
     sa.Column("interest_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("reminded_at", sa.DateTime(timezone=True)),
 )
 
 plan_rules = sa.Table(
