@@ -14,6 +14,7 @@ from services.kernel.bus_memory import InProcessBus
 from services.kernel.bus_rabbit import RabbitBus
 from services.kernel.db import Database
 from services.kernel.identity import IdentitySigner
+from services.kernel.mail import make_mailer
 from services.kernel.messaging import Consumer, OutboxRelay, start_consumers
 from services.kernel.migrate import app_role, migrate, relay_role, role_url
 from services.kernel.service import ServiceSpec
@@ -92,7 +93,13 @@ class Platform:
 
     def context(self, service: str) -> ServiceContext:
         return ServiceContext(
-            service, self.settings, self.databases[service], self.bus, self.storage, self.signer
+            service,
+            self.settings,
+            self.databases[service],
+            self.bus,
+            self.storage,
+            self.signer,
+            make_mailer(self.settings),
         )
 
     def app(self, service: str) -> Starlette:

@@ -23,6 +23,7 @@ from services.kernel.identity import Identity
 from services.kernel.migrate import drop_connections
 from services.kernel.settings import Settings
 from services.platform import ALL_SCHEMAS, Platform
+from tests import smtp_server
 from tests.contracts_check import outbox_violations
 from tests.support import SeaweedFS, identity_headers, make_identity
 
@@ -61,7 +62,22 @@ async def database_url() -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str, seaweed: SeaweedFS, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+def smtp() -> Iterator[smtp_server.Inbox]:
+    """A real SMTP server (aiosmtpd) that the platform of the tests sends its e-mail to."""
+    inbox = smtp_server.Inbox()
+    controller = smtp_server.start(inbox)
+    inbox.url = f"smtp://{controller.hostname}:{controller.port}"
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(
+    database_url: str,
+    seaweed: SeaweedFS,
+    smtp: smtp_server.Inbox,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Settings:
     data = tmp_path_factory.mktemp("data")
     return Settings(
         mode="test",
@@ -79,6 +95,8 @@ def settings(database_url: str, seaweed: SeaweedFS, tmp_path_factory: pytest.Tem
         storage_dir=data / "storage",
         secret_key="test-secret-" + RUN_ID,
         dev_login=False,
+        smtp_url=smtp.url,
+        mail_from="Riscossa Test <noreply@riscossa.test>",
     )
 
 

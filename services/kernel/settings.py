@@ -45,6 +45,8 @@ class Settings:
     service_urls: dict[str, str] = field(default_factory=dict)
     log_level: str = "INFO"
     max_upload_bytes: int = 200 * 1024 * 1024
+    smtp_url: str = ""
+    mail_from: str = "Riscossa <noreply@riscossa.localhost>"
 
     @property
     def is_dev(self) -> bool:
@@ -94,6 +96,8 @@ class Settings:
             service_urls=urls,
             log_level=_env("LOG_LEVEL", "INFO"),
             max_upload_bytes=_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024),
+            smtp_url=_env("SMTP_URL"),
+            mail_from=_env("MAIL_FROM", "Riscossa <noreply@riscossa.localhost>"),
         )
 
     def check(self) -> None:

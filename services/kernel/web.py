@@ -29,6 +29,7 @@ from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError, Forbidden
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
+from services.kernel.mail import Mailer
 from services.kernel.roles import ROLE_LABELS
 from services.kernel.settings import Settings
 from services.kernel.storage import ObjectStorage
@@ -48,6 +49,7 @@ class ServiceContext:
     bus: Bus
     storage: ObjectStorage
     signer: IdentitySigner
+    mailer: Mailer
 
 
 def templates_for(service_dir: Path) -> Jinja2Blocks:
