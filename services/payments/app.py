@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from services.kernel.service import ServiceSpec, static_consumers
 from services.payments import models, models_reconciliation, web
-from services.payments.consumers import balances
+from services.payments.consumers import balances, emails
 
 # The reconciliation and delivery tables join the same metadata.
 _TABLES = (models_reconciliation.receipts,)
 
 SERVICE = ServiceSpec(
-    name="payments", metadata=models.metadata, routes=web.routes, consumers=static_consumers(balances)
+    name="payments", metadata=models.metadata, routes=web.routes, consumers=static_consumers(balances, emails)
 )

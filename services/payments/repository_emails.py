@@ -1,0 +1,62 @@
+"""Debtors' e-mail and PEC addresses, kept from the ingest events; every function filters by tenant."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.kernel.db import UnitOfWork
+from services.payments.models_reconciliation import debtor_emails
+
+EMAIL_KINDS = ("pec", "email")
+
+
+@dataclass(frozen=True)
+class EmailRecord:
+    """One e-mail or PEC address of a debtor, as ingest registered or updated it."""
+
+    contact_id: uuid.UUID
+    debtor_id: uuid.UUID
+    kind: str
+    address: str
+    active: bool
+
+
+async def keep_emails(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequence[EmailRecord]) -> None:
+    """Store addresses by contact id; one marked wrong (inactive) never comes back active."""
+    latest = {r.contact_id: r for r in records if r.kind in EMAIL_KINDS}
+    if not latest:
+        return
+    rows = [{"tenant_id": tenant_id, **vars(r)} for r in sorted(latest.values(), key=lambda r: r.contact_id)]
+    de = debtor_emails
+    stmt = pg_insert(de).values(rows)
+    await uow.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[de.c.tenant_id, de.c.contact_id],
+            set_={
+                "debtor_id": stmt.excluded.debtor_id,
+                "kind": stmt.excluded.kind,
+                "address": stmt.excluded.address,
+                "active": de.c.active & stmt.excluded.active,
+            },
+            where=de.c.tenant_id == tenant_id,
+        )
+    )
+
+
+async def active_email(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> str | None:
+    """The debtor's address to write to: an active PEC first, else an active e-mail; None if neither."""
+    de = debtor_emails
+    pec_first = sa.case((de.c.kind == "pec", 0), else_=1)
+    stmt = (
+        sa.select(de.c.address)
+        .where(de.c.tenant_id == tenant_id, de.c.debtor_id == debtor_id, de.c.active)
+        .where(de.c.kind.in_(EMAIL_KINDS), de.c.address != "")
+        .order_by(pec_first, de.c.contact_id)
+        .limit(1)
+    )
+    return (await uow.execute(stmt)).scalar_one_or_none()
