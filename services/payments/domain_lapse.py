@@ -1,0 +1,189 @@
+"""The life of an installment plan: missed installments, reminder, lapse, extension, charges.
+
+Pure rules, amounts in integer cents, days as Europe/Rome calendar days.
+
+- An installment is missed when its due date has passed and it is not fully paid.
+- L. 160/2019 c.800: the plan lapses (decadenza) when two installments are missed, even not
+  consecutive, within six months of each other, after an explicit reminder (sollecito): at least one
+  of the two fell due after the day the reminder was sent, so installments missed before it, alone,
+  never lapse the plan. The reminder is sent when the first installment is missed. On lapse the
+  residue is due at once in one payment and those positions can no longer be put in a plan.
+- CDS fines (art. 202-bis D.Lgs. 285/1992): one missed installment lapses the plan; the article asks
+  for no reminder, so none is waited for.
+- c.798: one extension per plan, when a worsening of the debtor's situation is declared, never after
+  a lapse, for the residual principal, in at most 72 monthly installments or the Comune
+  regulation's maximum; CDS plans follow art. 202-bis, which provides no extension.
+- c.803: collection charges borne by the debtor, 3% (at most € 300.00) when paid within 60 days of
+  the notice, 6% (at most € 600.00) after; cents rounded half-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from services.kernel.errors import Conflict, DomainError
+from services.payments.domain_plans import RuleSet
+from services.payments.domain_schedule import month_end
+
+CDS = "CDS"
+# c.800: the two missed installments fall within six months of each other.
+LAPSE_WINDOW_MONTHS = 6
+# c.803: (days since the notice, percent, cap in cents).
+CHARGES_WITHIN_DAYS = 60
+CHARGES_EARLY = (Decimal(3), 30_000)
+CHARGES_LATE = (Decimal(6), 60_000)
+MAX_REASON = 2_000
+
+
+@dataclass(frozen=True)
+class InstallmentState:
+    number: int
+    due_date: date
+    principal_cents: int
+    interest_cents: int
+    paid_cents: int
+
+    @property
+    def amount_cents(self) -> int:
+        return self.principal_cents + self.interest_cents
+
+    @property
+    def unpaid_cents(self) -> int:
+        return max(0, self.amount_cents - self.paid_cents)
+
+    def missed(self, today: date) -> bool:
+        return self.due_date < today and self.paid_cents < self.amount_cents
+
+
+@dataclass(frozen=True)
+class PlanState:
+    revenue_type: str
+    status: str
+    installments: tuple[InstallmentState, ...]
+    # The Rome day the reminder was sent, if it was.
+    reminder_sent_on: date | None = None
+    extended: bool = False
+
+    @property
+    def lapsed(self) -> bool:
+        return self.status == "lapsed"
+
+    @property
+    def is_cds(self) -> bool:
+        return self.revenue_type == CDS
+
+
+def missed(plan: PlanState, today: date) -> list[InstallmentState]:
+    """The installments due before today and not fully paid, in due date order."""
+    return sorted((i for i in plan.installments if i.missed(today)), key=lambda i: (i.due_date, i.number))
+
+
+def needs_reminder(plan: PlanState, today: date) -> bool:
+    """An active L. 160 plan with a missed installment whose reminder has not been sent yet."""
+    if plan.lapsed or plan.is_cds or plan.reminder_sent_on is not None:
+        return False
+    return bool(missed(plan, today))
+
+
+def _within_window(earlier: date, later: date) -> bool:
+    """`later` falls within six months of `earlier` (the same day six months on, or that month's
+    last day when it is shorter)."""
+    end = month_end(earlier, LAPSE_WINDOW_MONTHS)
+    return later <= (end if earlier.day > end.day else end.replace(day=earlier.day))
+
+
+def lapses(plan: PlanState, today: date) -> bool:
+    """Whether the plan lapses today (c.800; art. 202-bis for CDS fines)."""
+    if plan.lapsed:
+        return False
+    late = missed(plan, today)
+    if plan.is_cds:
+        return bool(late)
+    reminder = plan.reminder_sent_on
+    if reminder is None:
+        return False
+    for later in (i for i in late if i.due_date > reminder):
+        if any(e.due_date < later.due_date and _within_window(e.due_date, later.due_date) for e in late):
+            return True
+    return False
+
+
+def residual_cents(plan: PlanState, today: date) -> int:
+    """What becomes due at once on lapse: what is unpaid of the installments already due, and the
+    principal of those not yet due (their interest has not accrued)."""
+    total = 0
+    for i in plan.installments:
+        if i.due_date < today:
+            total += i.unpaid_cents
+        else:
+            total += max(0, i.principal_cents - max(0, i.paid_cents - i.interest_cents))
+    return total
+
+
+def extension_most(rules: RuleSet) -> int:
+    """c.798: up to 72 monthly installments, or the most the Comune's regulation allows."""
+    return max(b.most for b in rules.bands)
+
+
+@dataclass(frozen=True)
+class Extension:
+    """What an extension keeps and replaces: the installments paid (a partly paid one closed at what
+    was paid, interest first) and the residual principal the new schedule spreads."""
+
+    kept: tuple[InstallmentState, ...]
+    replaced: tuple[int, ...]
+    residual_principal_cents: int
+    first_number: int
+
+
+def _closed(i: InstallmentState) -> InstallmentState:
+    interest = min(i.interest_cents, i.paid_cents)
+    principal = min(i.principal_cents, i.paid_cents - interest)
+    return InstallmentState(i.number, i.due_date, principal, interest, i.paid_cents)
+
+
+def check_extension(plan: PlanState, installments: int, reason: str, most: int) -> Extension:
+    """One extension per plan (c.798), never after a lapse, within `most` installments; Italian
+    message otherwise."""
+    if plan.lapsed:
+        raise Conflict("Il piano è decaduto: non può essere prorogato (L. 160/2019, art. 1 c. 798).")
+    if plan.is_cds:
+        raise Conflict(
+            "Le rateizzazioni delle sanzioni del Codice della strada (art. 202-bis) non si prorogano."
+        )
+    if plan.extended:
+        raise Conflict("Il piano è già stato prorogato: la legge consente una sola proroga (c. 798).")
+    if not reason.strip() or len(reason) > MAX_REASON:
+        raise DomainError(
+            "Indica il peggioramento della situazione del contribuente che motiva la proroga.", field="reason"
+        )
+    open_ = [i for i in plan.installments if i.paid_cents < i.amount_cents]
+    if not open_:
+        raise Conflict("Il piano è già pagato per intero: non c'è nulla da prorogare.")
+    if not len(open_) < installments <= most:
+        raise DomainError(
+            f"La proroga ripartisce il capitale residuo in più rate di quelle ancora da pagare "
+            f"({len(open_)}) e al massimo in {most} rate mensili.",
+            field="installments",
+        )
+    kept = tuple(i for i in plan.installments if i.paid_cents >= i.amount_cents)
+    kept += tuple(_closed(i) for i in open_ if i.paid_cents > 0)
+    principal = sum(i.principal_cents for i in plan.installments)
+    residual = principal - sum(i.principal_cents for i in kept)
+    first = max(i.number for i in plan.installments) + 1
+    replaced = tuple(i.number for i in open_ if i.paid_cents == 0)
+    kept = tuple(sorted(kept, key=lambda i: i.number))
+    return Extension(kept, replaced, residual, first)
+
+
+def collection_charges(amount_cents: int, notice_date: date, paid_on: date) -> int:
+    """c.803: 3% of the amount, at most € 300.00, when paid within 60 days of the notice; else 6%,
+    at most € 600.00; integer cents, half-up."""
+    if amount_cents <= 0:
+        return 0
+    early = paid_on <= notice_date + timedelta(days=CHARGES_WITHIN_DAYS)
+    rate, cap = CHARGES_EARLY if early else CHARGES_LATE
+    exact = Decimal(amount_cents) * rate / 100
+    return min(cap, int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP)))
