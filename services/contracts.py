@@ -229,6 +229,44 @@ class PlanCreated(Event):
 
 
 @dataclass(frozen=True)
+class PlanExtended(Event):
+    """A plan was extended once (L. 160/2019 c.798): its unpaid installments were replaced by a new
+    schedule for the residual principal; `installments_before`/`after` count the plan's installments,
+    `first_due_date` is the new schedule's first ISO due date. The declared reason stays in payments."""
+
+    TYPE: ClassVar[str] = "payments.plan_extended"
+    VERSION: ClassVar[int] = 1
+    plan_id: str
+    debtor_id: str
+    installments_before: int
+    installments_after: int
+    residual_principal_cents: int
+    first_due_date: str
+    extended_by: str
+
+
+@dataclass(frozen=True)
+class PlanLapsed(Event):
+    """A plan lapsed (c.800, or art. 202-bis for CDS fines) on `lapsed_on` (ISO date): the residue is
+    due at once in one payment and these positions can no longer be put in a plan."""
+
+    TYPE: ClassVar[str] = "payments.plan_lapsed"
+    VERSION: ClassVar[int] = 1
+    plan_id: str
+    debtor_id: str
+    position_ids: tuple[str, ...]
+    revenue_type: str
+    residual_cents: int
+    lapsed_on: str
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> PlanLapsed:
+        fields = _typed_fields(cls, payload)
+        fields["position_ids"] = tuple(str(p) for p in payload["position_ids"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
 class DebtorContactUpdated(Event):
     """A contact datum of a debtor was added (tracing, operator) or marked wrong and deactivated.
 
@@ -296,6 +334,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PaymentReceived,
     NoticeIssued,
     PlanCreated,
+    PlanExtended,
+    PlanLapsed,
     DebtorContactUpdated,
     ContactsRegistered,
 )
