@@ -222,6 +222,45 @@ def _notice_paths(position_ids: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _settings_paths() -> dict[str, Any]:
+    text = {"type": "string"}
+    settings = {
+        "type": "object",
+        "required": ["name", "fiscal_code", "segregation_code", "cbill", "iban"],
+        "properties": {
+            "name": text,
+            "fiscal_code": {"type": "string", "pattern": "^[0-9]{11}$"},
+            "segregation_code": {"type": "string", "pattern": "^[0-9]{2}$"},
+            "cbill": {"type": "string", "pattern": "^[A-Za-z0-9]{5}$"},
+            "iban": text,
+            "postal_account": {"type": ["string", "null"], "pattern": "^[0-9]{1,12}$"},
+            "applies_charges": {"type": "boolean"},
+            "reminder_days": {"type": "integer", "minimum": 0, "maximum": 60},
+            "gpd_endpoint": {"type": ["string", "null"], "format": "uri"},
+            "gpd_api_key": {
+                "type": ["string", "null"],
+                "description": "Solo scrittura; vuota: resta quella salvata",
+            },
+        },
+    }
+    return {
+        "/api/v1/payments/settings": {
+            "put": {
+                "summary": "Impostazioni pagoPA del Comune (ente creditore, oneri c.803, promemoria, GPD)",
+                "requestBody": _body("application/json", settings),
+                "responses": {
+                    "200": {"description": "Impostazioni salvate (chiave GPD mascherata)"},
+                    "400": {
+                        "description": "Campi non validi: «errors» ha un messaggio per campo; nulla è salvato",
+                        "content": {"application/json": {"schema": _ERROR}},
+                    },
+                    **_errors(401),
+                },
+            }
+        },
+    }
+
+
 def _payments_paths() -> dict[str, Any]:
     payment = {
         "type": "object",
@@ -237,6 +276,7 @@ def _payments_paths() -> dict[str, Any]:
         **_rule_paths(),
         **_position_paths(),
         **_notice_paths(position_ids),
+        **_settings_paths(),
         "/api/v1/payments/positions/{id}/payments": {
             "post": {
                 "summary": "Registra un pagamento su una posizione",

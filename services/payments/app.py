@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from services.kernel.service import ServiceSpec, static_consumers
-from services.payments import models, models_reconciliation, web
+from services.payments import models, models_reconciliation, web, web_settings
 from services.payments.consumers import balances, emails
 
 # The reconciliation and delivery tables join the same metadata.
 _TABLES = (models_reconciliation.receipts,)
 
 SERVICE = ServiceSpec(
-    name="payments", metadata=models.metadata, routes=web.routes, consumers=static_consumers(balances, emails)
+    name="payments",
+    metadata=models.metadata,
+    routes=lambda: [*web.routes(), *web_settings.routes()],
+    consumers=static_consumers(balances, emails),
 )

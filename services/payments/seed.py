@@ -8,11 +8,11 @@ import uuid
 from services.kernel.db import Database
 from services.payments import handlers_notices
 
-# Made-up but well-formed: 11-digit fiscal codes, distinct segregation codes, 5-character CBILL
-# codes, the IBAN of Italian documentation examples (check digits valid).
+# Made-up but well-formed: 11-digit fiscal codes whose check digit is valid (the settings page checks
+# it), distinct segregation codes, 5-character CBILL codes, the IBAN of Italian documentation examples (check digits valid).
 DEMO_CREDITORS = {
-    "comune-demo-a": ("Comune di Demo A", "80012340011", "01", "DEMOA"),
-    "comune-demo-b": ("Comune di Demo B", "80012340029", "02", "DEMOB"),
+    "comune-demo-a": ("Comune di Demo A", "80012340016", "01", "DEMOA"),
+    "comune-demo-b": ("Comune di Demo B", "80012340024", "02", "DEMOB"),
 }
 DEMO_IBAN = "IT60X0542811101000000123456"
 

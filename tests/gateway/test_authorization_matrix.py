@@ -125,6 +125,10 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # Without positions there is nothing to plan: 400.
     ("GET", f"{T}/payments/plans/builder"): web(400, FIRM),
     ("POST", f"{T}/payments/plans"): web(400, FIRM, "POST"),
+    # The Comune's pagoPA settings: its admin; an empty form or body is refused field by field (400).
+    ("GET", f"{T}/payments/settings"): web(200, SETTINGS),
+    ("POST", f"{T}/payments/settings"): web(400, SETTINGS, "POST"),
+    ("PUT", "/api/v1/payments/settings"): api(400),
     # ------------------------------------------------------------------------------- reporting
     ("GET", f"{T}/reporting/"): web(200, ALL),
     ("GET", f"{T}/reporting/summary"): web(200, ALL),

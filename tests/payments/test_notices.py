@@ -55,7 +55,7 @@ async def test_notices_are_issued_once_with_a_pdf_whose_qr_decodes_to_its_payloa
     assert [o["amount_cents"] for o in options] == [12_345, 67_890]
     assert all(is_valid_notice_number(o["nav"]) and o["iuv"] == o["nav"][1:] for o in options)
     assert options[0]["nav"][1:3] == "01" and options[0]["nav"] != options[1]["nav"]
-    assert {o["creditor_fiscal_code"] for o in options} == {"80012340011"}
+    assert {o["creditor_fiscal_code"] for o in options} == {"80012340016"}
     again = await issue(platform, tenant, [a.position_id])
     assert again[1]["options"][0]["nav"] == options[0]["nav"]  # still payable: the same notice
     events = await scalar(
@@ -71,7 +71,7 @@ async def test_notices_are_issued_once_with_a_pdf_whose_qr_decodes_to_its_payloa
             response = await http.get(option["pdf_url"])
             assert response.headers["content-type"] == "application/pdf"
             text, codes = page_of(response.content)
-            assert codes == [f"PAGOPA|002|{option['nav']}|80012340011|{option['amount_cents']}"]
+            assert codes == [f"PAGOPA|002|{option['nav']}|80012340016|{option['amount_cents']}"]
             assert printed(option["nav"]) in text
             assert ("€ 123,45" if option["amount_cents"] == 12_345 else "€ 678,90") in text
             assert "Comune di Demo A" in text
