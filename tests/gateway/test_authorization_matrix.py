@@ -129,6 +129,9 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/payments/settings"): web(200, SETTINGS),
     ("POST", f"{T}/payments/settings"): web(400, SETTINGS, "POST"),
     ("PUT", "/api/v1/payments/settings"): api(400),
+    # The installment rules page: its admin; an empty form names no revenue type (400).
+    ("GET", f"{T}/payments/rules"): web(200, SETTINGS),
+    ("POST", f"{T}/payments/rules"): web(400, SETTINGS, "POST"),
     # ------------------------------------------------------------------------------- reporting
     ("GET", f"{T}/reporting/"): web(200, ALL),
     ("GET", f"{T}/reporting/summary"): web(200, ALL),
