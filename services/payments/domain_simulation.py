@@ -45,6 +45,16 @@ def _positive_int(body: dict[str, Any], name: str) -> int | None:
     return raw
 
 
+def plan_id_of(body: dict[str, Any]) -> uuid.UUID | None:
+    raw = body.get("plan_id")
+    if raw is None:
+        return None
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise DomainError("«plan_id» non è un identificativo valido.", field="plan_id") from None
+
+
 def position_ids_of(body: dict[str, Any]) -> tuple[uuid.UUID, ...]:
     raw = body.get("position_ids")
     if raw is None:

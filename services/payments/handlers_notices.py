@@ -11,7 +11,14 @@ from services.contracts import NoticeIssued
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain, handlers_positions, pdf_notice, repository, repository_notices
+from services.payments import (
+    domain,
+    handlers_positions,
+    pdf_notice,
+    repository,
+    repository_notices,
+    repository_plans,
+)
 from services.payments.domain_notices import iuv, notice_number
 from services.payments.domain_schedule import month_end
 
@@ -20,10 +27,13 @@ from services.payments.domain_schedule import month_end
 class IssuedOption:
     nav: str
     iuv: str
-    position_id: uuid.UUID
+    position_id: uuid.UUID | None
     amount_cents: int
     due_date: date
     creditor_fiscal_code: str
+    plan_id: uuid.UUID | None = None
+    # None: the single payment; 1..N: an installment of the plan.
+    installment: int | None = None
 
 
 async def save_creditor(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
@@ -70,6 +80,97 @@ async def issue_notices(
     return issued
 
 
+async def issue_plan_notices(uow: UnitOfWork, ident: Identity, plan_id: uuid.UUID) -> list[IssuedOption]:
+    """The GPD shape of an active plan: one option for the single payment of its residual and one
+    per unpaid installment; options already issued are handed out again. Paying one kind later
+    makes the other unpayable (reconciliation)."""
+    creditor = await _creditor(uow, ident.tenant_id)
+    plan = await repository_plans.plan(uow, ident.tenant_id, plan_id)
+    if plan is None:
+        raise NotFound("Piano non trovato.")
+    if plan.status != "active":
+        raise Conflict("Il piano non è attivo: non è possibile emettere avvisi per le sue rate.")
+    positions = await repository_plans.plan_positions_of(uow, ident.tenant_id, plan_id)
+    residual = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in positions)
+    if residual <= 0:
+        raise Conflict("Le posizioni del piano sono già saldate: nessun avviso da emettere.")
+    known = {o.installment: o for o in await repository_notices.plan_options(uow, ident.tenant_id, plan_id)}
+    wanted: list[tuple[int | None, int, date]] = [(None, residual, plan.first_due_date)]
+    for row in await repository_plans.plan_schedule(uow, ident.tenant_id, plan_id):
+        due = row.principal_cents + row.interest_cents
+        if row.paid_cents < due:
+            wanted.append((row.number, due - row.paid_cents, row.due_date))
+    fresh = [w for w in wanted if w[0] not in known or known[w[0]].amount_cents != w[1]]
+    bases = iter(
+        await repository_notices.take_notice_bases(uow, ident.tenant_id, len(fresh)) if fresh else ()
+    )
+    issued = []
+    for number, amount, due in wanted:
+        old = known.get(number)
+        if old is not None and old.amount_cents == amount:
+            issued.append(
+                IssuedOption(
+                    old.nav, old.iuv, None, amount, old.due_date, creditor.fiscal_code, plan_id, number
+                )
+            )
+            continue
+        if old is not None:
+            await repository_notices.set_status(uow, ident.tenant_id, [old.id], "replaced")
+        nav = notice_number(creditor.segregation_code, next(bases))
+        option = _PlanOption(plan, number, amount, due, nav)
+        issued.append(await _issue_plan_option(uow, ident, option, creditor.fiscal_code))
+    return issued
+
+
+@dataclass(frozen=True)
+class _PlanOption:
+    plan: Any
+    installment: int | None
+    amount_cents: int
+    due_date: date
+    nav: str
+
+
+async def _issue_plan_option(
+    uow: UnitOfWork, ident: Identity, option: _PlanOption, creditor_fiscal_code: str
+) -> IssuedOption:
+    values = {
+        "id": uuid.uuid4(),
+        "position_id": None,
+        "plan_id": option.plan.id,
+        "installment": option.installment,
+        "debtor_id": option.plan.debtor_id,
+        "nav": option.nav,
+        "iuv": iuv(option.nav),
+        "amount_cents": option.amount_cents,
+        "due_date": option.due_date,
+        "issued_by": ident.user_id,
+    }
+    await repository_notices.insert_option(uow, ident.tenant_id, values)
+    event = NoticeIssued(
+        nav=option.nav,
+        iuv=iuv(option.nav),
+        position_id="",
+        debtor_id=str(option.plan.debtor_id),
+        amount_cents=option.amount_cents,
+        due_date=option.due_date.isoformat(),
+        issued_by=ident.user_id,
+        plan_id=str(option.plan.id),
+        installment=option.installment or 0,
+    )
+    await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
+    return IssuedOption(
+        option.nav,
+        iuv(option.nav),
+        None,
+        option.amount_cents,
+        option.due_date,
+        creditor_fiscal_code,
+        option.plan.id,
+        option.installment,
+    )
+
+
 async def _issue(
     uow: UnitOfWork, ident: Identity, position: Any, nav: str, due: date, creditor_fiscal_code: str
 ) -> IssuedOption:
@@ -106,8 +207,14 @@ async def notice_for(uow: UnitOfWork, ident: Identity, nav: str) -> pdf_notice.N
         raise NotFound("Avviso non trovato.")
     creditor = await _creditor(uow, ident.tenant_id)
     await repository.access.record(
-        uow, ident.tenant_id, ident.user_id, "download_notice", option.position_id, nav
+        uow, ident.tenant_id, ident.user_id, "download_notice", option.subject_id, nav
     )
+    if option.plan_id is None:
+        reason = f"{option.revenue_type} {option.year}, atto {option.act_number}"
+    elif option.installment is None:
+        reason = f"{option.revenue_type}: pagamento unico del piano di rateizzazione"
+    else:
+        reason = f"{option.revenue_type}: rata {option.installment} del piano di rateizzazione"
     notice = pdf_notice.Notice(
         creditor_name=creditor.name,
         creditor_fiscal_code=creditor.fiscal_code,
@@ -117,6 +224,6 @@ async def notice_for(uow: UnitOfWork, ident: Identity, nav: str) -> pdf_notice.N
         due_date=option.due_date,
         payee_name=option.debtor_name,
         payee_fiscal_code=option.fiscal_code,
-        reason=f"{option.revenue_type} {option.year}, atto {option.act_number}",
+        reason=reason,
     )
     return notice

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
-from services.payments.models import creditors, notice_numbers, payment_options, positions
+from services.payments.models import creditors, notice_numbers, payment_options, plan_positions, positions
 
 Row = sa.Row[Any]
 
@@ -58,12 +59,25 @@ async def insert_option(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str,
 
 
 async def option_by_nav(uow: UnitOfWork, tenant_id: uuid.UUID, nav: str) -> Row | None:
-    """An option with what its notice prints of the position and the debtor."""
-    o, p = payment_options, positions
+    """An option with what its notice prints of the position and the debtor (for a plan's option,
+    of the plan's first position, with `subject_id` the position the access log records)."""
+    o, p, pp = payment_options, positions, plan_positions
+    covered = sa.func.coalesce(o.c.position_id, pp.c.position_id)
     stmt = (
-        sa.select(o, p.c.fiscal_code, p.c.debtor_name, p.c.revenue_type, p.c.year, p.c.act_number)
-        .join(p, sa.and_(p.c.tenant_id == o.c.tenant_id, p.c.id == o.c.position_id))
+        sa.select(
+            o,
+            covered.label("subject_id"),
+            p.c.fiscal_code,
+            p.c.debtor_name,
+            p.c.revenue_type,
+            p.c.year,
+            p.c.act_number,
+        )
+        .outerjoin(pp, sa.and_(pp.c.tenant_id == o.c.tenant_id, pp.c.plan_id == o.c.plan_id))
+        .join(p, sa.and_(p.c.tenant_id == o.c.tenant_id, p.c.id == covered))
         .where(o.c.tenant_id == tenant_id, o.c.nav == nav)
+        .order_by(p.c.year, p.c.act_number)
+        .limit(1)
     )
     return (await uow.execute(stmt)).first()
 
@@ -74,3 +88,22 @@ async def options_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UU
         sa.select(o).where(o.c.tenant_id == tenant_id, o.c.position_id == position_id).order_by(o.c.issued_at)
     )
     return list((await uow.execute(stmt)).all())
+
+
+async def plan_options(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[Row]:
+    """The plan's options still in force (payable, paid or made unpayable), newest per installment."""
+    o = payment_options
+    stmt = (
+        sa.select(o)
+        .where(o.c.tenant_id == tenant_id, o.c.plan_id == plan_id, o.c.status != "replaced")
+        .order_by(o.c.installment.nulls_first(), o.c.issued_at)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def set_status(
+    uow: UnitOfWork, tenant_id: uuid.UUID, option_ids: Sequence[uuid.UUID], status: str
+) -> None:
+    o = payment_options
+    stmt = sa.update(o).where(o.c.tenant_id == tenant_id, o.c.id.in_(option_ids)).values(status=status)
+    await uow.execute(stmt)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict
 from services.payments.domain_schedule import Installment
-from services.payments.models import plan_installments, plan_positions, plans
+from services.payments.models import plan_installments, plan_positions, plans, positions
 
 Row = sa.Row[Any]
 
@@ -72,3 +72,20 @@ async def active_plan_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uui
         .where(plans.c.tenant_id == tenant_id, pp.c.position_id == position_id, pp.c.active)
     )
     return (await uow.execute(stmt)).first()
+
+
+async def plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> Row | None:
+    stmt = sa.select(plans).where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id)
+    return (await uow.execute(stmt)).first()
+
+
+async def plan_positions_of(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[Row]:
+    """The positions a plan covers, oldest first (the order payments are allocated in)."""
+    pp, p = plan_positions, positions
+    stmt = (
+        sa.select(p)
+        .join(pp, sa.and_(pp.c.tenant_id == p.c.tenant_id, pp.c.position_id == p.c.id))
+        .where(p.c.tenant_id == tenant_id, pp.c.plan_id == plan_id)
+        .order_by(p.c.year, p.c.act_number, p.c.id)
+    )
+    return list((await uow.execute(stmt)).all())

@@ -1,0 +1,230 @@
+"""Reconciliation of pagoPA payments: what a receipt or a reporting-flow line does to the options.
+
+Pure: the handler loads the options and receipts a batch names, `reconcile` decides, the handler
+writes the decisions in bulk. Options follow the GPD model: paying a plan's single option makes its
+installment options unpayable, and paying an installment makes the single option unpayable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.payments.domain import format_cents
+
+# What a payment that cannot simply be applied is, for the review queue.
+REVIEW_KINDS = {
+    "partial": "Importo inferiore a quello dell'avviso",
+    "over": "Importo superiore a quello dell'avviso",
+    "duplicate": "Pagamento doppio: l'avviso risultava già pagato",
+    "unpayable": "Pagato un avviso non più pagabile (un'altra opzione dello stesso debito era già pagata)",
+    "unknown": "IUV sconosciuto: nessun avviso di questo Comune",
+    "amount_differs": "L'importo del flusso differisce da quello della ricevuta",
+    "revoked_unknown": "Revoca di un pagamento che non risulta registrato",
+}
+COUNTS = (
+    "matched",
+    "duplicates",
+    "unmatched",
+    "partial",
+    "over",
+    "revoked",
+    "amount_differs",
+    "already_imported",
+)
+_COUNT_OF = {
+    "matched": "matched",
+    "duplicate": "duplicates",
+    "unpayable": "duplicates",
+    "unknown": "unmatched",
+    "revoked_unknown": "unmatched",
+    "partial": "partial",
+    "over": "over",
+    "amount_differs": "amount_differs",
+}
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A receipt (from the receipts file) or a line of a reporting flow (FdR)."""
+
+    iuv: str
+    receipt_ref: str
+    amount_cents: int
+    paid_at: datetime
+    psp: str = ""
+    revoked: bool = False
+    line: int = 0
+
+
+@dataclass
+class OptionState:
+    id: uuid.UUID
+    iuv: str
+    amount_cents: int
+    status: str
+    # The debt the option belongs to: the plan, or the position alone.
+    group: uuid.UUID
+    installment: int | None
+
+
+@dataclass(frozen=True)
+class KnownReceipt:
+    id: uuid.UUID
+    iuv: str
+    receipt_ref: str
+    amount_cents: int
+    state: str
+    applied: bool
+    option_id: uuid.UUID | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one incoming payment does. `kind` is "matched", a review kind, "revoked", "known"
+    (a receipt seen before, nothing changes) or "reported" (a flow line confirming a receipt)."""
+
+    incoming: Incoming
+    kind: str
+    option: OptionState | None = None
+    receipt: KnownReceipt | None = None
+
+
+@dataclass
+class Outcome:
+    decisions: list[Decision] = field(default_factory=list)
+    # Options whose status changes: id -> "paid" | "unpayable" | "payable".
+    statuses: dict[uuid.UUID, str] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(COUNTS, 0)
+        for d in self.decisions:
+            if d.kind == "revoked":
+                counts["revoked"] += 1
+            elif d.kind == "known":
+                counts["already_imported"] += 1
+            elif d.kind == "reported":
+                counts["matched"] += 1
+            else:
+                counts[_COUNT_OF[d.kind]] += 1
+        return counts
+
+
+def _pay(option: OptionState, options: Iterable[OptionState], outcome: Outcome) -> None:
+    """The option is paid; the other kind of option of the same debt becomes unpayable."""
+    option.status = "paid"
+    outcome.statuses[option.id] = "paid"
+    for other in options:
+        if other.group != option.group or other.id == option.id or other.status != "payable":
+            continue
+        single_and_installment = (option.installment is None) != (other.installment is None)
+        position_alone = option.installment is None and other.installment is None
+        if single_and_installment or position_alone:
+            other.status = "unpayable"
+            outcome.statuses[other.id] = "unpayable"
+
+
+def _unpay(option: OptionState, options: Iterable[OptionState], outcome: Outcome) -> None:
+    """A revoked payment: the option is payable again, and so is the other kind of option of the
+    debt when nothing else of it is still paid."""
+    option.status = "payable"
+    outcome.statuses[option.id] = "payable"
+    group = [o for o in options if o.group == option.group]
+    if any(o.status == "paid" for o in group):
+        return
+    for other in group:
+        if other.status == "unpayable":
+            other.status = "payable"
+            outcome.statuses[other.id] = "payable"
+
+
+def _classify(incoming: Incoming, option: OptionState | None) -> str:
+    if option is None:
+        return "unknown"
+    if option.status == "paid":
+        return "duplicate"
+    if option.status != "payable":
+        return "unpayable"
+    if incoming.amount_cents < option.amount_cents:
+        return "partial"
+    if incoming.amount_cents > option.amount_cents:
+        return "over"
+    return "matched"
+
+
+def reconcile(
+    incoming: Sequence[Incoming],
+    options: dict[str, OptionState],
+    known: dict[tuple[str, str], KnownReceipt],
+) -> Outcome:
+    """Decide, in order, what each incoming payment does. `options` are by IUV, `known` the
+    receipts already recorded by (IUV, receipt reference); both are updated as the batch goes."""
+    outcome = Outcome()
+    for item in incoming:
+        key = (item.iuv, item.receipt_ref)
+        option = options.get(item.iuv)
+        receipt = known.get(key)
+        if item.revoked:
+            outcome.decisions.append(_revoke(item, receipt, option, options, outcome))
+            continue
+        if receipt is not None:
+            outcome.decisions.append(Decision(item, _seen_again(item, receipt), option, receipt))
+            continue
+        kind = _classify(item, option)
+        if kind == "matched" and option is not None:
+            _pay(option, options.values(), outcome)
+        known[key] = KnownReceipt(
+            uuid.uuid4(), item.iuv, item.receipt_ref, item.amount_cents, "", False, None
+        )
+        outcome.decisions.append(Decision(item, kind, option, known[key]))
+    return outcome
+
+
+def _seen_again(item: Incoming, receipt: KnownReceipt) -> str:
+    """A flow line naming a receipt not yet reported confirms it; anything else changes nothing."""
+    if not item.line or receipt.state != "PAID":
+        return "known"
+    return "reported" if receipt.amount_cents == item.amount_cents else "amount_differs"
+
+
+def _revoke(
+    item: Incoming,
+    receipt: KnownReceipt | None,
+    option: OptionState | None,
+    options: dict[str, OptionState],
+    outcome: Outcome,
+) -> Decision:
+    if receipt is None or receipt.state == "REVOKED":
+        return Decision(item, "known" if receipt is not None else "revoked_unknown", option, receipt)
+    if receipt.applied and option is not None and option.id == receipt.option_id:
+        _unpay(option, options.values(), outcome)
+    return Decision(item, "revoked", option, receipt)
+
+
+def allocate(amount_cents: int, residuals: Sequence[tuple[uuid.UUID, int]]) -> list[tuple[uuid.UUID, int]]:
+    """Split a payment over positions in the order given, each up to its residual; what is left
+    (more than all residuals) stays on the last position, so no money disappears."""
+    shares: list[tuple[uuid.UUID, int]] = []
+    left = amount_cents
+    for position_id, residual in residuals:
+        if left <= 0:
+            break
+        share = min(left, max(residual, 0))
+        if share > 0:
+            shares.append((position_id, share))
+            left -= share
+    if left > 0 and residuals:
+        last = residuals[-1][0]
+        merged = dict(shares)
+        merged[last] = merged.get(last, 0) + left
+        shares = list(merged.items())
+    return shares
+
+
+def review_detail(kind: str, incoming: Incoming, expected_cents: int | None) -> str:
+    text = REVIEW_KINDS[kind]
+    if expected_cents is not None and kind in ("partial", "over", "amount_differs"):
+        text += f" (atteso {format_cents(expected_cents)}, ricevuto {format_cents(incoming.amount_cents)})"
+    return text

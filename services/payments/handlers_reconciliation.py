@@ -1,0 +1,352 @@
+"""Use cases of reconciliation: a file of pagoPA receipts or a reporting flow (FdR) applied to the
+Comune's options and positions, all or nothing, idempotently."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.contracts import PaymentReceived, PaymentRevoked, PositionSettled
+from services.kernel.db import UnitOfWork
+from services.kernel.envelope import Envelope
+from services.kernel.errors import Conflict, DomainError, NotFound
+from services.kernel.identity import Identity
+from services.payments import domain_receipts, fdr_xml, repository, repository_notices
+from services.payments import repository_reconciliation as repo
+from services.payments.domain_reconciliation import (
+    REVIEW_KINDS,
+    Decision,
+    Incoming,
+    KnownReceipt,
+    OptionState,
+    Outcome,
+    allocate,
+    reconcile,
+    review_detail,
+)
+from services.payments.models import payments
+from services.payments.models_reconciliation import receipts
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+@dataclass
+class _Batch:
+    """What one import writes, gathered before the bulk writes."""
+
+    ident: Identity
+    source: str
+    flow_id: str | None
+    correlation_id: str
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+    reviews: list[dict[str, Any]] = field(default_factory=list)
+    paid: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
+    installments: dict[tuple[uuid.UUID, int], int] = field(default_factory=lambda: defaultdict(int))
+    settled_plans: set[uuid.UUID] = field(default_factory=set)
+    reported: list[uuid.UUID] = field(default_factory=list)
+    late: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Envelope] = field(default_factory=list)
+    line_states: dict[int, str] = field(default_factory=dict)
+
+
+async def import_receipts(uow: UnitOfWork, ident: Identity, data: bytes) -> dict[str, int]:
+    """A receipts CSV: each receipt matched by IUV to its option; refused whole on any bad row."""
+    incoming = domain_receipts.parse_receipts(data)
+    batch = _Batch(ident, "receipt", None, uow.correlation_id)
+    outcome = await _apply(uow, batch, incoming)
+    return outcome.counts()
+
+
+async def import_flow(uow: UnitOfWork, ident: Identity, data: bytes) -> dict[str, Any]:
+    """An FdR: checked whole (schema, Comune, totals) before anything is recorded; a flow imported
+    again changes nothing. Lines confirm receipts (PAID -> REPORTED), stand for receipts not yet
+    arrived, or revoke a payment (outcome 3)."""
+    header, lines = fdr_xml.parse_flow(data)
+    creditor = await repository_notices.creditor(uow, ident.tenant_id)
+    if creditor is None:
+        raise Conflict(
+            "Il Comune non ha ancora inserito i propri dati pagoPA: impossibile verificare il flusso."
+        )
+    fdr_xml.check_flow(header, lines, creditor.fiscal_code)
+    if await repo.flow_known(uow, ident.tenant_id, header.flow_id):
+        return {"flow_id": header.flow_id, "already_imported_flow": True, **Outcome().counts()}
+    incoming = [
+        Incoming(
+            iuv=line.iuv,
+            receipt_ref=line.receipt_ref,
+            amount_cents=line.amount_cents,
+            paid_at=datetime.combine(line.paid_on, time(12), ROME),
+            psp=header.sender,
+            revoked=line.outcome == 3,
+            line=line.line,
+        )
+        for line in lines
+    ]
+    batch = _Batch(ident, "flow", header.flow_id, uow.correlation_id)
+    outcome = await _apply(uow, batch, incoming)
+    flow_values = {
+        "flow_id": header.flow_id,
+        "flow_date": header.flow_date if header.flow_date.tzinfo else header.flow_date.replace(tzinfo=ROME),
+        "settlement_ref": header.settlement_ref,
+        "settlement_date": header.settlement_date,
+        "sender": header.sender,
+        "payments_count": header.payments_count,
+        "total_cents": header.total_cents,
+        "imported_by": ident.user_id,
+    }
+    rows = [
+        {
+            "flow_id": header.flow_id,
+            "line": line.line,
+            "iuv": line.iuv,
+            "receipt_ref": line.receipt_ref,
+            "payment_index": line.payment_index,
+            "amount_cents": line.amount_cents,
+            "outcome": line.outcome,
+            "paid_on": line.paid_on,
+            "state": batch.line_states.get(line.line, "matched"),
+        }
+        for line in lines
+    ]
+    await repo.insert_flow(uow, ident.tenant_id, flow_values, rows)
+    return {"flow_id": header.flow_id, **outcome.counts()}
+
+
+async def _apply(uow: UnitOfWork, batch: _Batch, incoming: Sequence[Incoming]) -> Outcome:
+    tenant = batch.ident.tenant_id
+    iuvs = {i.iuv for i in incoming}
+    option_rows = await repo.options_of_debts(uow, tenant, iuvs)
+    options = {
+        r.iuv: OptionState(r.id, r.iuv, r.amount_cents, r.status, r.group_id, r.installment)
+        for r in option_rows
+    }
+    plan_of = {r.id: r.plan_id for r in option_rows}
+    known_rows = await repo.receipts_of(uow, tenant, iuvs)
+    known = {
+        (r.iuv, r.receipt_ref): KnownReceipt(
+            r.id, r.iuv, r.receipt_ref, r.amount_cents, r.state, r.applied, r.option_id
+        )
+        for r in known_rows
+    }
+    sources = {r.id: r.source for r in known_rows}
+    outcome = reconcile(incoming, options, known)
+    matched_groups = {d.option.group for d in outcome.decisions if d.kind == "matched" and d.option}
+    residuals = await _residuals(uow, tenant, matched_groups)
+    for decision in outcome.decisions:
+        _decide(batch, decision, residuals, plan_of, sources)
+    await _revocations(uow, batch, [d for d in outcome.decisions if d.kind == "revoked"], plan_of)
+    await _write(uow, batch, outcome)
+    return outcome
+
+
+async def _residuals(
+    uow: UnitOfWork, tenant_id: uuid.UUID, groups: set[uuid.UUID]
+) -> dict[uuid.UUID, list[list[Any]]]:
+    """Per debt, its positions as [id, debtor, amount, residual], oldest first, updated as paid."""
+    found: dict[uuid.UUID, list[list[Any]]] = defaultdict(list)
+    if groups:
+        for row in await repo.positions_of_debts(uow, tenant_id, groups):
+            found[row.group_id].append(
+                [row.id, row.debtor_id, row.amount_cents, row.amount_cents - row.paid_cents]
+            )
+    return found
+
+
+def _decide(
+    batch: _Batch,
+    decision: Decision,
+    residuals: dict[uuid.UUID, list[list[Any]]],
+    plan_of: dict[uuid.UUID, uuid.UUID | None],
+    sources: dict[uuid.UUID, str],
+) -> None:
+    item, kind, option = decision.incoming, decision.kind, decision.option
+    receipt = decision.receipt
+    assert receipt is not None or kind == "revoked_unknown"
+    if kind == "reported" and receipt is not None:
+        batch.reported.append(receipt.id)
+    elif kind == "known" and receipt is not None and not item.line and sources.get(receipt.id) == "flow":
+        batch.late.append({"id": receipt.id, "paid_at": item.paid_at, "psp": item.psp})
+    elif kind in ("matched", "partial", "over", "duplicate", "unpayable", "unknown") and receipt is not None:
+        _new_receipt(batch, item, receipt.id, option, applied=kind == "matched")
+        if item.line:
+            batch.line_states[item.line] = "no_receipt" if kind == "matched" else kind
+    if kind == "matched" and option is not None and receipt is not None:
+        _pay(batch, item, receipt.id, option, residuals[option.group], plan_of.get(option.id))
+    if kind in REVIEW_KINDS:
+        expected = option.amount_cents if option is not None else None
+        if kind == "amount_differs" and receipt is not None:
+            expected = receipt.amount_cents
+            batch.line_states[item.line] = "amount_differs"
+        batch.reviews.append(_review(batch, item, kind, expected))
+    if kind == "revoked":
+        batch.line_states[item.line] = "revoked"
+
+
+def _new_receipt(
+    batch: _Batch, item: Incoming, receipt_id: uuid.UUID, option: OptionState | None, applied: bool
+) -> None:
+    batch.receipts.append(
+        {
+            "id": receipt_id,
+            "iuv": item.iuv,
+            "receipt_ref": item.receipt_ref,
+            "amount_cents": item.amount_cents,
+            "paid_at": item.paid_at,
+            "psp": item.psp,
+            "option_id": option.id if option is not None else None,
+            "state": "REPORTED" if batch.flow_id else "PAID",
+            "applied": applied,
+            "flow_id": batch.flow_id,
+            "source": batch.source,
+        }
+    )
+
+
+def _review(batch: _Batch, item: Incoming, kind: str, expected: int | None) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "kind": kind,
+        "iuv": item.iuv,
+        "receipt_ref": item.receipt_ref,
+        "amount_cents": item.amount_cents,
+        "expected_cents": expected,
+        "source": batch.flow_id or "ricevute",
+        "detail": review_detail(kind, item, expected),
+    }
+
+
+def _pay(
+    batch: _Batch,
+    item: Incoming,
+    receipt_id: uuid.UUID,
+    option: OptionState,
+    debt: list[list[Any]],
+    plan_id: uuid.UUID | None,
+) -> None:
+    """The payment, split over the debt's positions; installments and settlements follow."""
+    if plan_id is not None and option.installment is not None:
+        batch.installments[(plan_id, option.installment)] += item.amount_cents
+    elif plan_id is not None:
+        batch.settled_plans.add(plan_id)
+    by_id = {p[0]: p for p in debt}
+    paid_on = item.paid_at.astimezone(ROME).date()
+    for position_id, share in allocate(item.amount_cents, [(p[0], p[3]) for p in debt]):
+        position = by_id[position_id]
+        position[3] -= share
+        batch.paid[position_id] += share
+        payment_id = uuid.uuid4()
+        batch.payments.append(
+            {
+                "id": payment_id,
+                "position_id": position_id,
+                "debtor_id": position[1],
+                "amount_cents": share,
+                "paid_on": paid_on,
+                "recorded_by": f"pagoPA:{item.psp}" if item.psp else "pagoPA",
+                "option_id": option.id,
+                "receipt_id": receipt_id,
+                "state": "REPORTED" if batch.flow_id else "PAID",
+                "source": batch.source,
+            }
+        )
+        event = PaymentReceived(
+            payment_id=str(payment_id),
+            position_id=str(position_id),
+            debtor_id=str(position[1]),
+            amount_cents=share,
+            paid_on=paid_on.isoformat(),
+            recorded_by="pagoPA",
+            source=batch.source,
+            iuv=item.iuv,
+            receipt_ref=item.receipt_ref,
+            flow_id=batch.flow_id or "",
+        )
+        batch.events.append(event.envelope(batch.ident.tenant_id, batch.correlation_id))
+        if position[3] <= 0:
+            settled = PositionSettled(str(position_id), str(position[1]), position[2], paid_on.isoformat())
+            batch.events.append(settled.envelope(batch.ident.tenant_id, batch.correlation_id))
+
+
+async def _revocations(
+    uow: UnitOfWork, batch: _Batch, decisions: list[Decision], plan_of: dict[uuid.UUID, uuid.UUID | None]
+) -> None:
+    """Revoked payments are taken back from positions and installments, with an event each."""
+    ids = {d.receipt.id: d for d in decisions if d.receipt is not None}
+    if not ids:
+        return
+    revoked = await repo.payments_of_receipts(uow, batch.ident.tenant_id, ids)
+    await repo.mark_receipts(uow, batch.ident.tenant_id, ids, {"state": "REVOKED", "applied": False})
+    for row in revoked:
+        batch.paid[row.position_id] -= row.amount_cents
+        decision = ids[row.receipt_id]
+        event = PaymentRevoked(
+            payment_id=str(row.id),
+            position_id=str(row.position_id),
+            debtor_id=str(row.debtor_id),
+            amount_cents=row.amount_cents,
+            iuv=decision.incoming.iuv,
+            receipt_ref=decision.incoming.receipt_ref,
+            flow_id=batch.flow_id or "",
+        )
+        batch.events.append(event.envelope(batch.ident.tenant_id, batch.correlation_id))
+    for decision in ids.values():
+        option = decision.option
+        plan = plan_of.get(option.id) if option is not None else None
+        if plan is not None and option is not None and option.installment is not None:
+            batch.installments[(plan, option.installment)] -= decision.incoming.amount_cents
+
+
+async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:
+    tenant = batch.ident.tenant_id
+    await repo.insert_rows(uow, tenant, receipts, batch.receipts)
+    await repo.insert_rows(uow, tenant, payments, batch.payments)
+    await repo.add_paid(uow, tenant, {k: v for k, v in batch.paid.items() if v})
+    await repo.add_installment_paid(uow, tenant, {k: v for k, v in batch.installments.items() if v})
+    await repo.settle_plan_installments(uow, tenant, batch.settled_plans)
+    await repo.set_option_statuses(uow, tenant, outcome.statuses)
+    await repo.mark_receipts(uow, tenant, batch.reported, {"state": "REPORTED", "flow_id": batch.flow_id})
+    await repo.late_receipts(uow, tenant, batch.late)
+    await repo.insert_review_items(uow, tenant, batch.reviews)
+    await uow.publish(batch.events)
+
+
+async def overview(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
+    """The review queue and what waits for the other half of the pagoPA chain."""
+    waiting = await repo.awaiting(uow, ident.tenant_id)
+    return {"reviews": await repo.open_reviews(uow, ident.tenant_id), **waiting}
+
+
+async def open_reviews(uow: UnitOfWork, ident: Identity) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": str(r.id),
+            "kind": r.kind,
+            "iuv": r.iuv,
+            "receipt_ref": r.receipt_ref,
+            "amount_cents": r.amount_cents,
+            "expected_cents": r.expected_cents,
+            "source": r.source,
+            "detail": r.detail,
+        }
+        for r in await repo.open_reviews(uow, ident.tenant_id)
+    ]
+
+
+async def resolve(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: object) -> dict[str, Any]:
+    """An operator closes a review item with a note; who and when are kept, and audited."""
+    text = note.strip() if isinstance(note, str) else ""
+    if not 3 <= len(text) <= 1000:
+        raise DomainError("Scrivi una nota di almeno 3 caratteri su come è stato risolto.", field="note")
+    row = await repo.resolve_review(uow, ident.tenant_id, item_id, text, ident.user_id)
+    if row is None:
+        raise NotFound("Elemento da verificare non trovato o già risolto.")
+    await repository.access.record(
+        uow, ident.tenant_id, ident.user_id, "resolve_review", row.id, f"{row.kind} {row.iuv}"
+    )
+    return {"id": str(row.id), "status": row.status, "note": row.note, "resolved_by": row.resolved_by}

@@ -1,0 +1,233 @@
+"""Queries of reconciliation: options and receipts a batch names, and its effects written in bulk."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.kernel.db import UnitOfWork
+from services.payments.models import payment_options, payments, plan_installments, plan_positions, positions
+from services.payments.models_reconciliation import flow_lines, flows, receipts, review_items
+
+Row = sa.Row[Any]
+GROUP = sa.func.coalesce(payment_options.c.plan_id, payment_options.c.position_id)
+
+
+async def options_of_debts(uow: UnitOfWork, tenant_id: uuid.UUID, iuvs: Collection[str]) -> list[Row]:
+    """The options whose IUV is given, with every other option of the same debt (plan or position)."""
+    o = payment_options
+    named = sa.select(GROUP).where(o.c.tenant_id == tenant_id, o.c.iuv.in_(list(iuvs)))
+    stmt = sa.select(o, GROUP.label("group_id")).where(
+        o.c.tenant_id == tenant_id, o.c.status != "replaced", GROUP.in_(named.scalar_subquery())
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def receipts_of(uow: UnitOfWork, tenant_id: uuid.UUID, iuvs: Collection[str]) -> list[Row]:
+    r = receipts
+    stmt = sa.select(r).where(r.c.tenant_id == tenant_id, r.c.iuv.in_(list(iuvs)))
+    return list((await uow.execute(stmt)).all())
+
+
+async def positions_of_debts(
+    uow: UnitOfWork, tenant_id: uuid.UUID, group_ids: Collection[uuid.UUID]
+) -> list[Row]:
+    """Positions by debt: a position is its own debt; a plan's positions come oldest first."""
+    p, pp = positions, plan_positions
+    alone = sa.select(p.c.id.label("group_id"), p).where(
+        p.c.tenant_id == tenant_id, p.c.id.in_(list(group_ids))
+    )
+    in_plan = (
+        sa.select(pp.c.plan_id.label("group_id"), p)
+        .join(pp, sa.and_(pp.c.tenant_id == p.c.tenant_id, pp.c.position_id == p.c.id))
+        .where(p.c.tenant_id == tenant_id, pp.c.plan_id.in_(list(group_ids)))
+    )
+    union = sa.union_all(alone, in_plan).subquery()
+    stmt = sa.select(union).order_by(union.c.group_id, union.c.year, union.c.act_number, union.c.id)
+    return list((await uow.execute(stmt)).all())
+
+
+async def flow_known(uow: UnitOfWork, tenant_id: uuid.UUID, flow_id: str) -> bool:
+    stmt = sa.select(flows.c.flow_id).where(flows.c.tenant_id == tenant_id, flows.c.flow_id == flow_id)
+    return (await uow.execute(stmt)).first() is not None
+
+
+async def insert_flow(
+    uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any], lines: list[dict[str, Any]]
+) -> None:
+    await uow.execute(sa.insert(flows).values(tenant_id=tenant_id, **values))
+    for start in range(0, len(lines), 5000):
+        chunk = [{"tenant_id": tenant_id, **line} for line in lines[start : start + 5000]]
+        await uow.execute(sa.insert(flow_lines), chunk)
+
+
+async def insert_rows(
+    uow: UnitOfWork, tenant_id: uuid.UUID, table: sa.Table, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Bulk insert of new receipts or payments of this tenant."""
+    for start in range(0, len(rows), 5000):
+        chunk = [{**row, "tenant_id": tenant_id} for row in rows[start : start + 5000]]
+        await uow.execute(sa.insert(table), chunk)
+
+
+async def insert_review_items(uow: UnitOfWork, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    stmt = pg_insert(review_items).on_conflict_do_nothing(constraint="review_items_unique")
+    await uow.execute(stmt, [{**row, "tenant_id": tenant_id} for row in rows])
+
+
+async def add_paid(uow: UnitOfWork, tenant_id: uuid.UUID, deltas: dict[uuid.UUID, int]) -> None:
+    """Add (or, negative, take back) amounts to positions' paid totals in one statement."""
+    if not deltas:
+        return
+    stmt = sa.text(
+        "UPDATE payments.positions p SET paid_cents = p.paid_cents + v.delta "
+        "FROM unnest(CAST(:ids AS uuid[]), CAST(:deltas AS bigint[])) AS v(id, delta) "
+        "WHERE p.tenant_id = :tenant_id AND p.id = v.id"
+    )
+    await uow.execute(stmt, {"ids": list(deltas), "deltas": list(deltas.values()), "tenant_id": tenant_id})
+
+
+async def add_installment_paid(
+    uow: UnitOfWork, tenant_id: uuid.UUID, deltas: dict[tuple[uuid.UUID, int], int]
+) -> None:
+    if not deltas:
+        return
+    stmt = sa.text(
+        "UPDATE payments.plan_installments i SET paid_cents = i.paid_cents + v.delta "
+        "FROM unnest(CAST(:plans AS uuid[]), CAST(:numbers AS int[]), CAST(:deltas AS bigint[])) "
+        "AS v(plan_id, number, delta) "
+        "WHERE i.tenant_id = :tenant_id AND i.plan_id = v.plan_id AND i.number = v.number"
+    )
+    params = {
+        "plans": [k[0] for k in deltas],
+        "numbers": [k[1] for k in deltas],
+        "deltas": list(deltas.values()),
+        "tenant_id": tenant_id,
+    }
+    await uow.execute(stmt, params)
+
+
+async def settle_plan_installments(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_ids: Collection[uuid.UUID]
+) -> None:
+    """A plan's single option was paid: its installments are owed no more."""
+    if not plan_ids:
+        return
+    pi = plan_installments
+    stmt = (
+        sa.update(pi)
+        .where(pi.c.tenant_id == tenant_id, pi.c.plan_id.in_(list(plan_ids)))
+        .values(paid_cents=pi.c.principal_cents + pi.c.interest_cents)
+    )
+    await uow.execute(stmt)
+
+
+async def set_option_statuses(uow: UnitOfWork, tenant_id: uuid.UUID, statuses: dict[uuid.UUID, str]) -> None:
+    o = payment_options
+    for status in set(statuses.values()):
+        ids = [k for k, v in statuses.items() if v == status]
+        await uow.execute(
+            sa.update(o).where(o.c.tenant_id == tenant_id, o.c.id.in_(ids)).values(status=status)
+        )
+
+
+async def mark_receipts(
+    uow: UnitOfWork, tenant_id: uuid.UUID, receipt_ids: Collection[uuid.UUID], values: dict[str, Any]
+) -> None:
+    """Set the state (and flow) of receipts and of the payments they became."""
+    if not receipt_ids:
+        return
+    ids = list(receipt_ids)
+    await uow.execute(
+        sa.update(receipts).where(receipts.c.tenant_id == tenant_id, receipts.c.id.in_(ids)).values(**values)
+    )
+    if "state" in values:
+        stmt = sa.update(payments).where(payments.c.tenant_id == tenant_id, payments.c.receipt_id.in_(ids))
+        await uow.execute(stmt.values(state=values["state"]))
+
+
+async def payments_of_receipts(
+    uow: UnitOfWork, tenant_id: uuid.UUID, receipt_ids: Collection[uuid.UUID]
+) -> list[Row]:
+    stmt = sa.select(payments).where(
+        payments.c.tenant_id == tenant_id,
+        payments.c.receipt_id.in_(list(receipt_ids)),
+        payments.c.state != "REVOKED",
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def late_receipts(uow: UnitOfWork, tenant_id: uuid.UUID, found: Sequence[dict[str, Any]]) -> None:
+    """Receipts first known from a flow line get the payment time and PSP of the receipt that came
+    later; the flow line is then matched."""
+    r = receipts
+    for item in found:
+        stmt = (
+            sa.update(r)
+            .where(r.c.tenant_id == tenant_id, r.c.id == item["id"], r.c.source == "flow")
+            .values(paid_at=item["paid_at"], psp=item["psp"], source="receipt")
+            .returning(r.c.iuv, r.c.receipt_ref)
+        )
+        updated = (await uow.execute(stmt)).first()
+        if updated is None:
+            continue
+        fl = flow_lines
+        await uow.execute(
+            sa.update(fl)
+            .where(
+                fl.c.tenant_id == tenant_id, fl.c.iuv == updated.iuv, fl.c.receipt_ref == updated.receipt_ref
+            )
+            .where(fl.c.state == "no_receipt")
+            .values(state="matched")
+        )
+
+
+async def open_reviews(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) -> list[Row]:
+    ri = review_items
+    stmt = (
+        sa.select(ri)
+        .where(ri.c.tenant_id == tenant_id, ri.c.status == "open")
+        .order_by(ri.c.created_at, ri.c.iuv)
+    )
+    return list((await uow.execute(stmt.limit(limit))).all())
+
+
+async def resolve_review(
+    uow: UnitOfWork, tenant_id: uuid.UUID, item_id: uuid.UUID, note: str, user_id: str
+) -> Row | None:
+    ri = review_items
+    stmt = (
+        sa.update(ri)
+        .where(ri.c.tenant_id == tenant_id, ri.c.id == item_id, ri.c.status == "open")
+        .values(status="resolved", note=note, resolved_by=user_id, resolved_at=sa.func.now())
+        .returning(ri)
+    )
+    return (await uow.execute(stmt)).first()
+
+
+async def awaiting(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) -> dict[str, list[Row]]:
+    """What waits for the other half of the chain: receipts with no flow yet, flow lines with no
+    receipt yet."""
+    r, fl = receipts, flow_lines
+    no_flow = (
+        sa.select(r)
+        .where(r.c.tenant_id == tenant_id, r.c.state == "PAID", r.c.applied)
+        .order_by(r.c.paid_at)
+        .limit(limit)
+    )
+    no_receipt = (
+        sa.select(fl)
+        .where(fl.c.tenant_id == tenant_id, fl.c.state == "no_receipt")
+        .order_by(fl.c.paid_on)
+        .limit(limit)
+    )
+    return {
+        "no_flow": list((await uow.execute(no_flow)).all()),
+        "no_receipt": list((await uow.execute(no_receipt)).all()),
+    }

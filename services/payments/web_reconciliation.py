@@ -1,0 +1,102 @@
+"""Reconciliation views: receipts and FdR imports (API and page), the review queue."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import DomainError, NotFound
+from services.kernel.identity import Identity
+from services.kernel.web import endpoint, page
+from services.payments import handlers_reconciliation as handlers
+from services.payments.web import WEB_ROLES, templates
+
+MAX_FILE_BYTES = 100 * 1024 * 1024
+KINDS = {"receipts": handlers.import_receipts, "fdr": handlers.import_flow}
+
+
+async def _file(request: Request) -> bytes:
+    """The uploaded file: a multipart field `file`, or the raw body."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1)
+        upload = form.get("file")
+        data = await upload.read() if isinstance(upload, UploadFile) else b""
+    else:
+        data = await request.body()
+    if not data:
+        raise DomainError("Allega il file da importare.", field="file")
+    if len(data) > MAX_FILE_BYTES:
+        raise DomainError("Il file supera i 100 MB.", field="file")
+    return data
+
+
+@endpoint("api", *WEB_ROLES)
+async def receipts_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    return JSONResponse(await handlers.import_receipts(uow, ident, await _file(request)))
+
+
+@endpoint("api", *WEB_ROLES)
+async def fdr_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    return JSONResponse(await handlers.import_flow(uow, ident, await _file(request)))
+
+
+@endpoint(*WEB_ROLES)
+async def reconciliation_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    return page(templates, request, "reconciliation.html", await handlers.overview(uow, ident))
+
+
+@endpoint(*WEB_ROLES)
+async def import_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    kind = request.path_params["kind"]
+    if kind not in KINDS:
+        raise NotFound()
+    counts = await KINDS[kind](uow, ident, await _file(request))
+    context: dict[str, Any] = {"counts": counts, "kind": kind, **await handlers.overview(uow, ident)}
+    return page(templates, request, "reconciliation.html", context, block="result")
+
+
+def _item_id(request: Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.path_params["item_id"])
+    except ValueError:
+        raise NotFound() from None
+
+
+@endpoint("api", *WEB_ROLES)
+async def reviews_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    items = await handlers.open_reviews(uow, ident)
+    return JSONResponse({"items": items})
+
+
+@endpoint("api", *WEB_ROLES)
+async def resolve_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    body = await request.json() if request.headers.get("content-length", "0") != "0" else {}
+    note = body.get("note") if isinstance(body, dict) else None
+    return JSONResponse(await handlers.resolve(uow, ident, _item_id(request), note))
+
+
+@endpoint(*WEB_ROLES)
+async def resolve_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    form = await request.form()
+    await handlers.resolve(uow, ident, _item_id(request), str(form.get("note", "")))
+    return page(templates, request, "reconciliation.html", await handlers.overview(uow, ident), block="queue")
+
+
+def routes() -> list[BaseRoute]:
+    prefix = "/t/{tenant}/payments/reconciliation"
+    kinds = "{kind}"
+    return [
+        Route("/api/v1/payments/reconciliation/receipts", receipts_api, methods=["POST"]),
+        Route("/api/v1/payments/reconciliation/fdr", fdr_api, methods=["POST"]),
+        Route("/api/v1/payments/reconciliation/review", reviews_api, methods=["GET"]),
+        Route("/api/v1/payments/reconciliation/review/{item_id}/resolve", resolve_api, methods=["POST"]),
+        Route(prefix, reconciliation_page, methods=["GET"]),
+        Route(f"{prefix}/import/{kinds}", import_web, methods=["POST"]),
+        Route(f"{prefix}/review/{{item_id}}/resolve", resolve_web, methods=["POST"]),
+    ]

@@ -1,0 +1,290 @@
+"""Reconciliation of pagoPA receipts (CSV) and reporting flows (FdR, XML) against the Comune's notices."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.payments.helpers import fact, scalar, seed
+from tests.payments.test_notices import api, issue, with_creditor
+from tests.support import position_fact
+
+COMUNE_CF = "80012340016"
+RECEIPTS = "/api/v1/payments/reconciliation/receipts"
+FDR = "/api/v1/payments/reconciliation/fdr"
+
+
+def flow_xml(
+    lines: list[tuple[str, str, int, int]],
+    flow_id: str | None = None,
+    receiver: str = COMUNE_CF,
+    total: int | None = None,
+    count: int | None = None,
+) -> bytes:
+    """An FdR with lines (IUV, receipt ref, cents, outcome); totals right unless given."""
+    flow_id = flow_id or f"2026-11-28ABI03069-{uuid.uuid4().hex[:10]}"
+    body = "".join(
+        f"<datiSingoliPagamenti><identificativoUnivocoVersamento>{iuv}</identificativoUnivocoVersamento>"
+        f"<identificativoUnivocoRiscossione>{ref}</identificativoUnivocoRiscossione>"
+        f"<indiceDatiSingoloPagamento>1</indiceDatiSingoloPagamento>"
+        f"<singoloImportoPagato>{Decimal(cents) / 100:.2f}</singoloImportoPagato>"
+        f"<codiceEsitoSingoloPagamento>{outcome}</codiceEsitoSingoloPagamento>"
+        f"<dataEsitoSingoloPagamento>2026-11-27</dataEsitoSingoloPagamento></datiSingoliPagamenti>"
+        for iuv, ref, cents, outcome in lines
+    )
+    total_cents = sum(line[2] for line in lines) if total is None else total
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<FlussoRiversamento xmlns="http://www.digitpa.gov.it/schemas/2011/Pagamenti/">'
+        f"<versioneOggetto>1.0</versioneOggetto><identificativoFlusso>{flow_id}</identificativoFlusso>"
+        "<dataOraFlusso>2026-11-28T10:00:00</dataOraFlusso>"
+        "<identificativoUnivocoRegolamento>TRN0001</identificativoUnivocoRegolamento>"
+        "<dataRegolamento>2026-11-28</dataRegolamento>"
+        "<istitutoMittente><identificativoUnivocoMittente><tipoIdentificativoUnivoco>B</tipoIdentificativoUnivoco>"
+        "<codiceIdentificativoUnivoco>BPPIITRRXXX</codiceIdentificativoUnivoco></identificativoUnivocoMittente>"
+        "<denominazioneMittente>Poste Italiane</denominazioneMittente></istitutoMittente>"
+        "<istitutoRicevente><identificativoUnivocoRicevente><tipoIdentificativoUnivoco>G</tipoIdentificativoUnivoco>"
+        f"<codiceIdentificativoUnivoco>{receiver}</codiceIdentificativoUnivoco></identificativoUnivocoRicevente>"
+        "</istitutoRicevente>"
+        f"<numeroTotalePagamenti>{len(lines) if count is None else count}</numeroTotalePagamenti>"
+        f"<importoTotalePagamenti>{Decimal(total_cents) / 100:.2f}</importoTotalePagamenti>"
+        f"{body}</FlussoRiversamento>"
+    ).encode()
+
+
+async def upload(platform: Platform, who: Identity, url: str, data: bytes) -> tuple[int, dict[str, Any]]:
+    async with service_client(platform, "payments", api(who)) as http:
+        response = await http.post(url, content=data)
+    return response.status_code, response.json()
+
+
+async def count(platform: Platform, who: Identity, table: str) -> int:
+    sql = f"SELECT count(*) FROM payments.{table} WHERE tenant_id = :t"
+    return int(await scalar(platform, who.tenant_id, sql, t=who.tenant_id))  # type: ignore[call-overload]
+
+
+async def paid(platform: Platform, who: Identity, position_id: str) -> int:
+    sql = "SELECT paid_cents FROM payments.positions WHERE tenant_id = :t AND id = :p"
+    value = await scalar(platform, who.tenant_id, sql, t=who.tenant_id, p=uuid.UUID(position_id))
+    return int(value)  # type: ignore[call-overload]
+
+
+async def noticed(platform: Platform, who: Identity, *cents: int) -> tuple[list[str], list[str]]:
+    await with_creditor(platform, who)
+    facts = [fact(c) for c in cents]
+    await seed(platform, who.tenant_id, *facts)
+    status, answer = await issue(platform, who, [f.position_id for f in facts])
+    assert status == 201, answer
+    return [f.position_id for f in facts], [o["iuv"] for o in answer["options"]]
+
+
+def receipts_csv(*rows: tuple[str, str, str]) -> bytes:
+    """Rows of (IUV, amount, receipt ref)."""
+    lines = ["iuv;importo;data_pagamento;psp;id_ricevuta"]
+    lines += [f"{iuv};{amount};2026-11-27T10:15:00+01:00;Poste;{ref}" for iuv, amount, ref in rows]
+    return "\n".join(lines).encode()
+
+
+@pytest.mark.asyncio
+async def test_a_flow_reconciles_against_its_notices_and_importing_it_again_changes_nothing(
+    platform: Platform, tenant: Identity
+) -> None:
+    positions, iuvs = await noticed(platform, tenant, 12_345, 20_000)
+    xml = flow_xml([(iuvs[0], "R1", 12_345, 0), (iuvs[1], "R2", 20_000, 9)])
+    status, answer = await upload(platform, tenant, FDR, xml)
+    assert status == 200, answer
+    assert (answer["matched"], answer["unmatched"], answer["duplicates"]) == (2, 0, 0)
+    assert [await paid(platform, tenant, p) for p in positions] == [12_345, 20_000]
+    states = await scalar(
+        platform,
+        tenant.tenant_id,
+        "SELECT string_agg(DISTINCT state, ',') FROM payments.payments WHERE tenant_id = :t",
+        t=tenant.tenant_id,
+    )
+    assert states == "REPORTED"
+    again = await upload(platform, tenant, FDR, xml)
+    assert again[0] == 200 and again[1]["already_imported_flow"] is True and again[1]["matched"] == 0
+    assert [await paid(platform, tenant, p) for p in positions] == [12_345, 20_000]
+    assert await count(platform, tenant, "payments") == 2
+
+
+@pytest.mark.asyncio
+async def test_receipts_then_their_flow_go_from_paid_to_reported_and_a_duplicate_is_not_counted_twice(
+    platform: Platform, tenant: Identity
+) -> None:
+    positions, iuvs = await noticed(platform, tenant, 5_000)
+    status, answer = await upload(platform, tenant, RECEIPTS, receipts_csv((iuvs[0], "50,00", "RCPT-1")))
+    assert status == 200 and answer["matched"] == 1, answer
+    state = "SELECT state FROM payments.receipts WHERE tenant_id = :t AND receipt_ref = :r"
+    assert await scalar(platform, tenant.tenant_id, state, t=tenant.tenant_id, r="RCPT-1") == "PAID"
+    same = await upload(platform, tenant, RECEIPTS, receipts_csv((iuvs[0], "50,00", "RCPT-1")))
+    assert same[1]["already_imported"] == 1 and same[1]["matched"] == 0
+    twice = await upload(platform, tenant, RECEIPTS, receipts_csv((iuvs[0], "50,00", "RCPT-2")))
+    assert twice[1]["duplicates"] == 1
+    assert await paid(platform, tenant, positions[0]) == 5_000
+    status, flow = await upload(platform, tenant, FDR, flow_xml([(iuvs[0], "RCPT-1", 5_000, 0)]))
+    assert status == 200 and flow["matched"] == 1, flow
+    assert await scalar(platform, tenant.tenant_id, state, t=tenant.tenant_id, r="RCPT-1") == "REPORTED"
+    async with service_client(platform, "payments", api(tenant)) as http:
+        queue = (await http.get("/api/v1/payments/reconciliation/review")).json()["items"]
+        assert [(i["kind"], i["receipt_ref"]) for i in queue] == [("duplicate", "RCPT-2")]
+        refused = await http.post(f"/api/v1/payments/reconciliation/review/{queue[0]['id']}/resolve", json={})
+        assert refused.status_code == 400 and "nota" in refused.json()["error"]
+        done = await http.post(
+            f"/api/v1/payments/reconciliation/review/{queue[0]['id']}/resolve",
+            json={"note": "Rimborsato dal PSP"},
+        )
+        assert done.status_code == 200 and done.json()["status"] == "resolved"
+        assert (await http.get("/api/v1/payments/reconciliation/review")).json()["items"] == []
+    audited = "SELECT count(*) FROM payments.access_log WHERE tenant_id = :t AND action = 'resolve_review'"
+    assert await scalar(platform, tenant.tenant_id, audited, t=tenant.tenant_id) == 1
+
+
+@pytest.mark.asyncio
+async def test_partial_over_and_unknown_payments_wait_for_review_without_touching_balances(
+    platform: Platform, tenant: Identity
+) -> None:
+    positions, iuvs = await noticed(platform, tenant, 10_000, 10_000)
+    csv = receipts_csv(
+        (iuvs[0], "40,00", "P-1"), (iuvs[1], "150,00", "O-1"), ("01999999999999999", "10,00", "U-1")
+    )
+    status, answer = await upload(platform, tenant, RECEIPTS, csv)
+    assert status == 200, answer
+    assert (answer["partial"], answer["over"], answer["unmatched"], answer["matched"]) == (1, 1, 1, 0)
+    assert [await paid(platform, tenant, p) for p in positions] == [0, 0]
+    assert await count(platform, tenant, "review_items") == 3
+
+
+@pytest.mark.asyncio
+async def test_a_revocation_in_a_flow_reverses_the_payment(platform: Platform, tenant: Identity) -> None:
+    positions, iuvs = await noticed(platform, tenant, 7_700)
+    await upload(platform, tenant, RECEIPTS, receipts_csv((iuvs[0], "77,00", "RV-1")))
+    assert await paid(platform, tenant, positions[0]) == 7_700
+    status, answer = await upload(platform, tenant, FDR, flow_xml([(iuvs[0], "RV-1", 7_700, 3)]))
+    assert status == 200 and answer["revoked"] == 1, answer
+    assert await paid(platform, tenant, positions[0]) == 0
+    option = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND iuv = :i"
+    assert await scalar(platform, tenant.tenant_id, option, t=tenant.tenant_id, i=iuvs[0]) == "payable"
+    revoked = "SELECT count(*) FROM payments.outbox WHERE tenant_id = :t AND routing_key LIKE 'payments.payment_revoked%'"
+    assert await scalar(platform, tenant.tenant_id, revoked, t=tenant.tenant_id) == 1
+
+
+@pytest.mark.asyncio
+async def test_paying_a_plans_single_option_makes_its_installments_unpayable(
+    platform: Platform, tenant: Identity
+) -> None:
+    await with_creditor(platform, tenant)
+    debtor = str(uuid.uuid4())
+    a = position_fact(120_000, debtor_id=debtor, credit=("IMU", 2023, "P"))
+    await seed(platform, tenant.tenant_id, a)
+    async with service_client(platform, "payments", api(tenant)) as http:
+        plan = (
+            await http.post(
+                "/api/v1/payments/plans", json={"position_ids": [a.position_id], "installments": 5}
+            )
+        ).json()
+        options = (await http.post("/api/v1/payments/notices", json={"plan_id": plan["plan_id"]})).json()[
+            "options"
+        ]
+    assert [o["installment"] for o in options] == [None, 1, 2, 3, 4, 5]
+    single, first = options[0], options[1]
+    assert single["amount_cents"] == 120_000
+    status, answer = await upload(platform, tenant, RECEIPTS, receipts_csv((single["iuv"], "1200,00", "S-1")))
+    assert status == 200 and answer["matched"] == 1, answer
+    statuses = "SELECT string_agg(status, ',' ORDER BY installment NULLS FIRST) FROM payments.payment_options WHERE tenant_id = :t"
+    assert await scalar(platform, tenant.tenant_id, statuses, t=tenant.tenant_id) == "paid" + ",unpayable" * 5
+    late = await upload(
+        platform,
+        tenant,
+        RECEIPTS,
+        receipts_csv((first["iuv"], f"{Decimal(first['amount_cents']) / 100:.2f}".replace(".", ","), "I-1")),
+    )
+    assert late[1]["duplicates"] == 1 and late[1]["matched"] == 0
+    assert await paid(platform, tenant, a.position_id) == 120_000
+
+
+@pytest.mark.asyncio
+async def test_paying_an_installment_makes_the_single_option_unpayable(
+    platform: Platform, tenant: Identity
+) -> None:
+    await with_creditor(platform, tenant)
+    a = position_fact(120_000, debtor_id=str(uuid.uuid4()), credit=("IMU", 2023, "P"))
+    await seed(platform, tenant.tenant_id, a)
+    async with service_client(platform, "payments", api(tenant)) as http:
+        plan = (
+            await http.post(
+                "/api/v1/payments/plans", json={"position_ids": [a.position_id], "installments": 5}
+            )
+        ).json()
+        options = (await http.post("/api/v1/payments/notices", json={"plan_id": plan["plan_id"]})).json()[
+            "options"
+        ]
+    first = options[1]
+    amount = f"{Decimal(first['amount_cents']) / 100:.2f}".replace(".", ",")
+    assert (await upload(platform, tenant, RECEIPTS, receipts_csv((first["iuv"], amount, "I-1"))))[1][
+        "matched"
+    ] == 1
+    statuses = "SELECT string_agg(status, ',' ORDER BY installment NULLS FIRST) FROM payments.payment_options WHERE tenant_id = :t"
+    assert (
+        await scalar(platform, tenant.tenant_id, statuses, t=tenant.tenant_id)
+        == "unpayable,paid" + ",payable" * 4
+    )
+    installment = "SELECT paid_cents FROM payments.plan_installments WHERE tenant_id = :t AND number = 1"
+    assert await scalar(platform, tenant.tenant_id, installment, t=tenant.tenant_id) == first["amount_cents"]
+
+
+BOMB = (
+    b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">'
+    b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><FlussoRiversamento>&lol3;</FlussoRiversamento>'
+)
+EXTERNAL = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><FlussoRiversamento>&e;</FlussoRiversamento>'
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (BOMB, "entità XML"),
+        (EXTERNAL, "entità XML"),
+        (b"iuv;importo\n1;2", "non è XML valido"),
+        (flow_xml([("01000000000000001", "R", 1_000, 0)], total=2_000), "totale dichiarato"),
+        (flow_xml([("01000000000000001", "R", 1_000, 0)], count=2), "dichiara 2 pagamenti"),
+        (flow_xml([("01000000000000001", "R", 1_000, 0)], receiver="00000000000"), "non a questo Comune"),
+        (
+            flow_xml([("01000000000000001", "R", 1_000, 0)]).replace(b"10.00<", b"10,00<"),
+            "singoloImportoPagato",
+        ),
+        (flow_xml([("01000000000000001", "R", 1_000, 7)]), "codiceEsitoSingoloPagamento"),
+        (
+            flow_xml([("01000000000000001", "R", 1_000, 0)]).replace(
+                b"<dataRegolamento>2026-11-28</dataRegolamento>", b""
+            ),
+            "manca «dataRegolamento»",
+        ),
+    ],
+)
+async def test_a_bad_flow_is_refused_whole_in_italian(
+    platform: Platform, tenant: Identity, data: bytes, expected: str
+) -> None:
+    await noticed(platform, tenant, 1_000)
+    status, answer = await upload(platform, tenant, FDR, data)
+    assert status == 400 and expected in answer["error"], answer
+    assert (await count(platform, tenant, "flows"), await count(platform, tenant, "receipts")) == (0, 0)
+
+
+@pytest.mark.asyncio
+async def test_a_receipts_file_with_one_bad_row_is_refused_whole(
+    platform: Platform, tenant: Identity
+) -> None:
+    positions, iuvs = await noticed(platform, tenant, 5_000, 6_000)
+    csv = receipts_csv((iuvs[0], "50,00", "OK-1"), (iuvs[1], "sessanta", "BAD-1"))
+    status, answer = await upload(platform, tenant, RECEIPTS, csv)
+    assert status == 400 and "Riga 3" in answer["error"] and "importo" in answer["error"], answer
+    assert await count(platform, tenant, "receipts") == 0
+    assert await paid(platform, tenant, positions[0]) == 0
