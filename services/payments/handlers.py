@@ -13,7 +13,14 @@ from services.contracts import PaymentReceived, PositionFact
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain, handlers_positions, handlers_rules, repository, repository_plans
+from services.payments import (
+    domain,
+    handlers_positions,
+    handlers_rules,
+    repository,
+    repository_notices,
+    repository_plans,
+)
 from services.payments.domain_schedule import schedule
 from services.payments.domain_simulation import Simulation, allowed_for, check_installments, schedule_json
 
@@ -33,6 +40,7 @@ class PositionView:
     residual_cents: int
     plan: Any = None
     plan_schedule: list[Any] | None = None
+    options: list[Any] | None = None
 
 
 async def search_positions(
@@ -57,7 +65,10 @@ async def view_position(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID
     residual = domain.residual_cents(position.amount_cents, position.paid_cents)
     plan = await repository_plans.active_plan_of(uow, ident.tenant_id, position_id)
     schedule_rows = await repository_plans.plan_schedule(uow, ident.tenant_id, plan.id) if plan else None
-    return PositionView(position, history, residual, plan, schedule_rows)
+    options = await repository_notices.options_in_force(
+        uow, ident.tenant_id, position_id, plan.id if plan else None
+    )
+    return PositionView(position, history, residual, plan, schedule_rows, options)
 
 
 async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:

@@ -107,3 +107,19 @@ async def set_status(
     o = payment_options
     stmt = sa.update(o).where(o.c.tenant_id == tenant_id, o.c.id.in_(option_ids)).values(status=status)
     await uow.execute(stmt)
+
+
+async def options_in_force(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, plan_id: uuid.UUID | None
+) -> list[Row]:
+    """The notices of a position and of its active plan, not replaced by a newer one."""
+    o = payment_options
+    owner = o.c.position_id == position_id
+    if plan_id is not None:
+        owner = sa.or_(owner, o.c.plan_id == plan_id)
+    stmt = (
+        sa.select(o)
+        .where(o.c.tenant_id == tenant_id, owner, o.c.status != "replaced")
+        .order_by(o.c.plan_id.nulls_first(), o.c.installment.nulls_first(), o.c.issued_at)
+    )
+    return list((await uow.execute(stmt)).all())

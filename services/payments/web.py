@@ -32,6 +32,7 @@ from services.payments.domain_notices import is_valid_notice_number
 from services.payments.domain_plans import bands_json
 from services.payments.domain_simulation import (
     REVENUE_TYPES,
+    plan_id_of,
     position_ids_of,
     read_plan_request,
     read_rule_set,
@@ -79,6 +80,7 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
         "residual": view.residual_cents,
         "plan": view.plan,
         "plan_schedule": view.plan_schedule,
+        "options": view.options or [],
         "plan_created": bool(request.query_params.get("piano")),
         "recorded": request.query_params.get("registrato") == "1",
         # One key per rendered form: submitting the same form twice records one payment.
@@ -136,15 +138,24 @@ async def simulate_plan_api(request: Request, ident: Identity, uow: UnitOfWork) 
 
 @endpoint("api", *WEB_ROLES)
 async def issue_notices_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    position_ids = position_ids_of(await _json_object(request))
-    if not position_ids:
-        raise DomainError("Indica le posizioni («position_ids»).", field="position_ids")
-    issued = await handlers_notices.issue_notices(uow, ident, position_ids, datetime.now(ROME).date())
+    body = await _json_object(request)
+    plan_id = plan_id_of(body)
+    position_ids = position_ids_of(body)
+    if plan_id is not None:
+        issued = await handlers_notices.issue_plan_notices(uow, ident, plan_id)
+    elif position_ids:
+        issued = await handlers_notices.issue_notices(uow, ident, position_ids, datetime.now(ROME).date())
+    else:
+        raise DomainError(
+            "Indica le posizioni («position_ids») o il piano («plan_id»).", field="position_ids"
+        )
     options = [
         {
             "nav": o.nav,
             "iuv": o.iuv,
-            "position_id": str(o.position_id),
+            "position_id": str(o.position_id) if o.position_id else None,
+            "plan_id": str(o.plan_id) if o.plan_id else None,
+            "installment": o.installment,
             "amount_cents": o.amount_cents,
             "due_date": o.due_date.isoformat(),
             "creditor_fiscal_code": o.creditor_fiscal_code,

@@ -108,6 +108,10 @@ async def test_a_flow_reconciles_against_its_notices_and_importing_it_again_chan
         t=tenant.tenant_id,
     )
     assert states == "REPORTED"
+    async with service_client(platform, "payments", tenant) as http:
+        page = await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{positions[0]}")
+    assert page.status_code == 200
+    assert "Rendicontato" in page.text and "Pagato" in page.text and "Flusso di rendicontazione" in page.text
     again = await upload(platform, tenant, FDR, xml)
     assert again[0] == 200 and again[1]["already_imported_flow"] is True and again[1]["matched"] == 0
     assert [await paid(platform, tenant, p) for p in positions] == [12_345, 20_000]
