@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.openapi_gpd import gpd_paths
+
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
 _BATCH = {
     "type": "object",
@@ -276,6 +278,7 @@ def _payments_paths() -> dict[str, Any]:
         **_rule_paths(),
         **_position_paths(),
         **_notice_paths(position_ids),
+        **gpd_paths(position_ids),
         **_settings_paths(),
         "/api/v1/payments/positions/{id}/payments": {
             "post": {

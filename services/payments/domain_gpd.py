@@ -79,7 +79,7 @@ def due_date_time(due: date) -> str:
     return end.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def text(value: str) -> str:
+def clip(value: str) -> str:
     """A text of at most 140 characters, on one line."""
     return " ".join(value.split())[:MAX_TEXT]
 
@@ -91,11 +91,11 @@ def category(revenue_type: str) -> str:
 def description(debt: Debt, option: Option) -> str:
     """What the payer reads for one option: the reason, and for a plan which payment it is."""
     if debt.kind == "position":
-        return text(debt.reason)
+        return clip(debt.reason)
     if option.installment is None:
-        return text(f"Pagamento in unica soluzione - {debt.reason}")
+        return clip(f"Pagamento in unica soluzione - {debt.reason}")
     count = sum(1 for o in debt.options if o.installment is not None)
-    return text(f"Rata {option.installment} di {count} - {debt.reason}")
+    return clip(f"Rata {option.installment} di {count} - {debt.reason}")
 
 
 def transfer_model(creditor: Creditor, debt: Debt, option: Option) -> dict[str, Any]:
@@ -107,7 +107,7 @@ def transfer_model(creditor: Creditor, debt: Debt, option: Option) -> dict[str, 
         "remittanceInformation": description(debt, option),
         "category": category(debt.revenue_type),
         "iban": creditor.iban.replace(" ", ""),
-        "companyName": text(creditor.name),
+        "companyName": clip(creditor.name),
     }
 
 
@@ -134,7 +134,7 @@ def position_model(creditor: Creditor, debt: Debt) -> dict[str, Any]:
         "type": debtor_type(debt.fiscal_code),
         "fiscalCode": debt.fiscal_code.strip().upper(),
         "fullName": debt.full_name,
-        "companyName": text(creditor.name),
+        "companyName": clip(creditor.name),
         "switchToExpired": False,
         "paymentOption": [option_model(creditor, debt, o) for o in options],
     }
@@ -145,6 +145,6 @@ def export(creditor: Creditor, debts: list[Debt]) -> dict[str, Any]:
     plan that has payable options."""
     return {
         "organizationFiscalCode": creditor.fiscal_code,
-        "companyName": text(creditor.name),
+        "companyName": clip(creditor.name),
         "paymentPositions": [position_model(creditor, d) for d in debts if d.options],
     }

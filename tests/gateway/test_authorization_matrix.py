@@ -121,6 +121,9 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("PUT", "/api/v1/payments/rules/{revenue_type}"): api(404),
     ("POST", "/api/v1/payments/notices"): api(400),
     ("GET", "/api/v1/payments/notices/{nav}/pdf"): api(404, foreign=404),
+    # GPD: without the Comune's pagoPA data there is nothing to hand over (409); no body (400).
+    ("GET", "/api/v1/payments/gpd/export"): api(409),
+    ("POST", "/api/v1/payments/gpd/publish"): api(400),
     ("GET", f"{T}/payments/notices/{{nav}}/pdf"): web(404, FIRM),
     # Without positions there is nothing to plan: 400.
     ("GET", f"{T}/payments/plans/builder"): web(400, FIRM),

@@ -1,0 +1,76 @@
+"""Queries of the hand-over to pagoPA GPD: the payable options of positions and of active plans."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.kernel.db import UnitOfWork
+from services.payments.models import payment_options, plan_positions, plans, positions
+
+Row = sa.Row[Any]
+
+
+async def position_options(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: tuple[uuid.UUID, ...] | None = None
+) -> list[Row]:
+    """The payable options of positions alone (not of a plan), with what GPD needs of the position;
+    all of the Comune's when `position_ids` is None."""
+    o, p = payment_options, positions
+    stmt = (
+        sa.select(
+            o.c.position_id,
+            o.c.nav,
+            o.c.iuv,
+            o.c.amount_cents,
+            o.c.due_date,
+            p.c.fiscal_code,
+            p.c.debtor_name,
+            p.c.revenue_type,
+            p.c.year,
+            p.c.act_number,
+        )
+        .join(p, sa.and_(p.c.tenant_id == o.c.tenant_id, p.c.id == o.c.position_id))
+        .where(o.c.tenant_id == tenant_id, o.c.plan_id.is_(None), o.c.status == "payable")
+        .order_by(p.c.created_at, p.c.id, o.c.issued_at, o.c.nav)
+    )
+    if position_ids is not None:
+        stmt = stmt.where(o.c.position_id.in_(position_ids))
+    return list((await uow.execute(stmt)).all())
+
+
+async def plan_heads(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID | None = None) -> list[Row]:
+    """Plans with their debtor and the acts they cover (status included, so a caller can tell a
+    lapsed plan from a missing one); all of the Comune's when `plan_id` is None."""
+    pl, pp, p = plans, plan_positions, positions
+    stmt = (
+        sa.select(
+            pl.c.id,
+            pl.c.status,
+            pl.c.revenue_type,
+            sa.func.min(p.c.fiscal_code).label("fiscal_code"),
+            sa.func.min(p.c.debtor_name).label("debtor_name"),
+            sa.func.array_agg(sa.distinct(p.c.act_number)).label("acts"),
+        )
+        .join(pp, sa.and_(pp.c.tenant_id == pl.c.tenant_id, pp.c.plan_id == pl.c.id))
+        .join(p, sa.and_(p.c.tenant_id == pp.c.tenant_id, p.c.id == pp.c.position_id))
+        .where(pl.c.tenant_id == tenant_id)
+        .group_by(pl.c.id, pl.c.status, pl.c.revenue_type, pl.c.created_at)
+        .order_by(pl.c.created_at, pl.c.id)
+    )
+    if plan_id is not None:
+        stmt = stmt.where(pl.c.id == plan_id)
+    return list((await uow.execute(stmt)).all())
+
+
+async def plan_options(uow: UnitOfWork, tenant_id: uuid.UUID, plan_ids: list[uuid.UUID]) -> list[Row]:
+    """The payable options of these plans: the single payment (installment None) and installments."""
+    o = payment_options
+    stmt = (
+        sa.select(o.c.plan_id, o.c.installment, o.c.nav, o.c.iuv, o.c.amount_cents, o.c.due_date)
+        .where(o.c.tenant_id == tenant_id, o.c.plan_id.in_(plan_ids), o.c.status == "payable")
+        .order_by(o.c.plan_id, o.c.installment.nulls_first(), o.c.nav)
+    )
+    return list((await uow.execute(stmt)).all()) if plan_ids else []
