@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.openapi_gpd import gpd_paths
+from gateway.openapi_plans import plan_life_paths
 
 _ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
 _BATCH = {
@@ -275,6 +276,7 @@ def _payments_paths() -> dict[str, Any]:
     position_ids = {"type": "array", "items": {"type": "string", "format": "uuid"}, "maxItems": 500}
     return {
         **_plan_paths(position_ids),
+        **plan_life_paths(),
         **_rule_paths(),
         **_position_paths(),
         **_notice_paths(position_ids),

@@ -1,4 +1,4 @@
-"""The `riscossa` command: dev, serve, worker, relay, migrate, seed-demo."""
+"""The `riscossa` command: dev, serve, worker, relay, migrate, seed-demo, payments-daily."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 import httpx
@@ -116,6 +117,7 @@ async def cmd_dev() -> None:
         await platform.start_workers()
         stop = asyncio.Event()
         relays = [asyncio.create_task(platform.relay(s).run(stop)) for s in BUSINESS_SERVICES]
+        relays.append(asyncio.create_task(_daily_loop(platform, stop)))
         gateway = build_gateway(platform)
         await _upload_demo_credits(settings, gateway, keys)
         for slug, key in keys.items():
@@ -167,14 +169,44 @@ async def cmd_serve(service: str) -> None:
         await platform.close()
 
 
+async def _daily_loop(platform: Platform, stop: asyncio.Event) -> None:
+    from services.jobs import daily_loop
+
+    await daily_loop(platform, stop)
+
+
 async def cmd_worker(service: str) -> None:
     settings, _ = _settings(embedded_db=False)
     platform = await Platform.open(settings)
     await platform.start_workers((service,))
+    stop = asyncio.Event()
+    # The payments worker also runs the daily run (06:00 Europe/Rome); `payments-daily` is for cron.
+    daily = asyncio.create_task(_daily_loop(platform, stop)) if service == "payments" else None
     log.info("worker started", extra={"fields": {"service": service}})
     await _until_signal()
     log.info("worker stopping: finishing in-flight messages")
+    stop.set()
+    if daily is not None:
+        await daily
     await platform.close()
+
+
+async def cmd_payments_daily(day: str | None) -> None:
+    """One payments daily run for every Comune (for cron); `day` defaults to today in Europe/Rome."""
+    from services.jobs import ROME, payments_daily
+
+    try:
+        today = date.fromisoformat(day) if day else datetime.now(ROME).date()
+    except ValueError:
+        sys.exit(f"--date: not a date (YYYY-MM-DD): {day}")
+    settings, _ = _settings(embedded_db=False)
+    platform = await Platform.open(settings)
+    try:
+        done = await payments_daily(platform, today)
+        for tenant_id, report in done.items():
+            print(f"{tenant_id}: {report}", flush=True)
+    finally:
+        await platform.close()
 
 
 async def cmd_relay(service: str) -> None:
@@ -222,15 +254,20 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_parser(name).add_argument("service", choices=choices)
     sub.add_parser("migrate", help="create roles and schemas and apply every migration")
     sub.add_parser("seed-demo", help="create the demo tenants and users")
+    daily = sub.add_parser(
+        "payments-daily", help="the payments daily run (reminders, lapses) for every Comune"
+    )
+    daily.add_argument("--date", help="the day to run for, YYYY-MM-DD (default: today in Europe/Rome)")
     args = parser.parse_args(argv)
     logs.configure(Settings.from_env().log_level)
-    commands = {
+    commands: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
         "dev": cmd_dev,
         "serve": lambda: cmd_serve(args.service),
         "worker": lambda: cmd_worker(args.service),
         "relay": lambda: cmd_relay(args.service),
         "migrate": cmd_migrate,
         "seed-demo": cmd_seed_demo,
+        "payments-daily": lambda: cmd_payments_daily(args.date),
     }
     asyncio.run(commands[args.command]())
 

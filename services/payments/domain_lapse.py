@@ -20,13 +20,15 @@ Pure rules, amounts in integer cents, days as Europe/Rome calendar days.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from services.kernel.errors import Conflict, DomainError
 from services.payments.domain_plans import RuleSet
 from services.payments.domain_schedule import month_end
 
+ROME = ZoneInfo("Europe/Rome")
 CDS = "CDS"
 # c.800: the two missed installments fall within six months of each other.
 LAPSE_WINDOW_MONTHS = 6
@@ -35,6 +37,17 @@ CHARGES_WITHIN_DAYS = 60
 CHARGES_EARLY = (Decimal(3), 30_000)
 CHARGES_LATE = (Decimal(6), 60_000)
 MAX_REASON = 2_000
+
+
+def rome_day(moment: datetime) -> date:
+    """The Europe/Rome calendar day of an aware moment."""
+    return moment.astimezone(ROME).date()
+
+
+def run_moment(now: datetime, today: date) -> datetime:
+    """When a run for `today` did something: now, or noon of `today` when the run is for another
+    day (a catch-up run for a day missed), so what it records falls on the day it ran for."""
+    return now if rome_day(now) == today else datetime.combine(today, time(12), ROME)
 
 
 @dataclass(frozen=True)

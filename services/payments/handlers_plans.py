@@ -11,7 +11,7 @@ from services.contracts import PlanCreated
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError
 from services.kernel.identity import Identity
-from services.payments import domain, handlers_positions, handlers_rules, repository_plans
+from services.payments import domain, handlers_lapse, handlers_positions, handlers_rules, repository_plans
 from services.payments.domain_schedule import Installment, month_end, schedule
 from services.payments.domain_simulation import PlanRequest, allowed_for, check_installments
 
@@ -37,6 +37,7 @@ async def _positions(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID
         raise Conflict(f"La posizione {settled[0].act_number} è già saldata.")
     if await repository_plans.positions_in_active_plans(uow, tenant_id, ids):
         raise Conflict("Una delle posizioni è già in un piano di rateizzazione attivo.")
+    await handlers_lapse.refuse_lapsed(uow, tenant_id, positions)
     return positions
 
 
@@ -68,6 +69,7 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
         "created_by": ident.user_id,
     }
     await repository_plans.insert_plan(uow, ident.tenant_id, values, request.position_ids, plan)
+    await handlers_lapse.add_charges(uow, ident.tenant_id, plan_id, request.position_ids, amount, today)
     event = PlanCreated(
         plan_id=str(plan_id),
         debtor_id=str(positions[0].debtor_id),

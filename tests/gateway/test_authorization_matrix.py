@@ -115,6 +115,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # An empty body is not JSON (400).
     ("POST", "/api/v1/payments/plans/simulate"): api(400),
     ("POST", "/api/v1/payments/plans"): api(400),
+    ("POST", "/api/v1/payments/plans/{plan_id}/extension"): api(400),
     ("GET", "/api/v1/payments/rules"): api(200),
     ("GET", "/api/v1/payments/positions"): api(200),
     ("GET", "/api/v1/payments/positions/{position_id}"): api(404, foreign=404),
@@ -211,7 +212,7 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
     values = {"tenant": slug, "slug": slug, "path": STATIC_FILES.get(path, ""), "provider": "nessuno"}
     values["nav"] = notice_number("01", 0)  # well formed, never issued (numbering starts at 1)
     values["revenue_type"] = "IRPEF"  # not a revenue type of ours
-    for name in ("batch_id", "debtor_id", "position_id", "report_id", "contact_id"):
+    for name in ("batch_id", "debtor_id", "position_id", "report_id", "contact_id", "plan_id"):
         values[name] = ids.get(name, str(uuid.UUID(int=0x5EED)))
     return path.format(**values)
 

@@ -3,12 +3,13 @@ collection charges (c.803)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from services.kernel.errors import Conflict, DomainError
 from services.payments.domain_lapse import (
+    ROME,
     InstallmentState,
     PlanState,
     check_extension,
@@ -18,6 +19,8 @@ from services.payments.domain_lapse import (
     missed,
     needs_reminder,
     residual_cents,
+    rome_day,
+    run_moment,
 )
 from services.payments.domain_plans import Band, RuleSet
 
@@ -157,3 +160,11 @@ def test_collection_charges_at_the_60_day_edge_and_at_the_caps(
     amount: int, paid_on: date, charges: int
 ) -> None:
     assert collection_charges(amount, date(2026, 1, 1), paid_on) == charges
+
+
+def test_a_run_for_another_day_records_that_day() -> None:
+    now = datetime(2026, 11, 29, 23, 30, tzinfo=ROME)
+    assert run_moment(now, date(2026, 11, 29)) == now
+    assert run_moment(now, date(2026, 3, 1)) == datetime(2026, 3, 1, 12, tzinfo=ROME)
+    # 23:30 UTC on 28/02 is already 01/03 in Rome.
+    assert rome_day(datetime(2026, 2, 28, 23, 30, tzinfo=UTC)) == date(2026, 3, 1)

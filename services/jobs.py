@@ -1,0 +1,63 @@
+"""Scheduled jobs run by the worker and by `riscossa payments-daily` (composition root).
+
+The payments service's daily run works one Comune at a time under row-level security: its
+database role sees one tenant per transaction, so it cannot list the Comunes itself. The list comes
+from the gateway's registry of tenants (a table without RLS that the gateway's role reads, as the
+platform administration does), here where the composition root holds every database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from gateway.repository import list_tenants
+from services.kernel.db import UnitOfWork
+from services.payments.daily import run_daily
+from services.platform import Platform
+
+log = logging.getLogger(__name__)
+ROME = ZoneInfo("Europe/Rome")
+DAILY_AT = time(6, 0)
+
+
+async def tenant_ids(platform: Platform) -> list[uuid.UUID]:
+    """Every Comune of the platform, from the gateway's registry."""
+    return await platform.databases["gateway"].run(None, _ids)
+
+
+async def _ids(uow: UnitOfWork) -> list[uuid.UUID]:
+    return [t.id for t in await list_tenants(uow)]
+
+
+async def payments_daily(platform: Platform, today: date) -> dict[uuid.UUID, dict[str, object]]:
+    """The payments daily run for every Comune on `today` (a Europe/Rome day)."""
+    return await run_daily(platform.context("payments"), today, await tenant_ids(platform))
+
+
+def seconds_until(now: datetime, at: time = DAILY_AT) -> float:
+    """Seconds from `now` to the next `at` o'clock in Europe/Rome."""
+    local = now.astimezone(ROME)
+    target = datetime.combine(local.date(), at, ROME)
+    if target <= local:
+        target = datetime.combine(local.date() + timedelta(days=1), at, ROME)
+    # Aware datetimes of one zone subtract as wall clock: compare instants, so DST days count right.
+    return max(0.0, target.timestamp() - local.timestamp())
+
+
+async def daily_loop(platform: Platform, stop: asyncio.Event) -> None:
+    """Runs the payments daily run every day at 06:00 Europe/Rome until `stop` is set."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), seconds_until(datetime.now(ROME)))
+        if stop.is_set():
+            return
+        today = datetime.now(ROME).date()
+        try:
+            await payments_daily(platform, today)
+        except Exception:
+            log.exception("payments daily run failed on %s", today)
