@@ -12,7 +12,14 @@ import httpx
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain_gpd, handlers_positions, repository, repository_gpd, repository_notices
+from services.payments import (
+    domain_gpd,
+    handlers_positions,
+    repository,
+    repository_gpd,
+    repository_notices,
+    repository_plans,
+)
 from services.payments.domain_gpd import Creditor, Debt, Option
 from services.payments.gpd_client import GpdClient
 
@@ -109,6 +116,12 @@ async def _debts_to_publish(
             raise Conflict("Il piano non ha avvisi pagabili: emetti prima gli avvisi del piano.")
         return debts
     positions = await handlers_positions.positions_or_404(uow, tenant_id, position_ids)
+    in_plan = set(await repository_plans.positions_in_active_plans(uow, tenant_id, position_ids))
+    if in_plan:
+        act = next(p.act_number for p in positions if p.id in in_plan)
+        raise Conflict(
+            f"La posizione {act} è in un piano di rateizzazione attivo: consegna il piano («plan_id»)."
+        )
     found = await _position_debts(uow, tenant_id, position_ids)
     missing = [p for p in positions if p.id not in found]
     if missing:

@@ -16,9 +16,13 @@ Row = sa.Row[Any]
 async def position_options(
     uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: tuple[uuid.UUID, ...] | None = None
 ) -> list[Row]:
-    """The payable options of positions alone (not of a plan), with what GPD needs of the position;
-    all of the Comune's when `position_ids` is None."""
-    o, p = payment_options, positions
+    """The payable options of positions alone (not of a plan, and not in an active plan, which is
+    handed over as a whole), with what GPD needs of the position; all of the Comune's when
+    `position_ids` is None."""
+    o, p, pp = payment_options, positions, plan_positions
+    in_plan = sa.exists().where(
+        pp.c.tenant_id == o.c.tenant_id, pp.c.position_id == o.c.position_id, pp.c.active
+    )
     stmt = (
         sa.select(
             o.c.position_id,
@@ -33,7 +37,7 @@ async def position_options(
             p.c.act_number,
         )
         .join(p, sa.and_(p.c.tenant_id == o.c.tenant_id, p.c.id == o.c.position_id))
-        .where(o.c.tenant_id == tenant_id, o.c.plan_id.is_(None), o.c.status == "payable")
+        .where(o.c.tenant_id == tenant_id, o.c.plan_id.is_(None), o.c.status == "payable", ~in_plan)
         .order_by(p.c.created_at, p.c.id, o.c.issued_at, o.c.nav)
     )
     if position_ids is not None:

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 
 from gateway.openapi import document
 from services.kernel.identity import Identity
-from services.payments import repository_notices, repository_plans
-from services.payments.domain_notices import iuv, notice_number
+from services.payments import handlers_notices
 from services.payments.models import creditors
 from services.payments.seed import DEMO_CREDITORS, DEMO_IBAN, seed_creditors
 from services.platform import Platform
@@ -68,32 +67,19 @@ async def noticed(platform: Platform, who: Identity, *cents: int) -> list[str]:
     return [f.position_id for f in facts]
 
 
-async def plan_with_options(platform: Platform, who: Identity) -> str:
-    """A plan of 3 installments with its options: the single payment and one per installment."""
-    position = fact(50_000)
-    await seed(platform, who.tenant_id, position)
-    body = {"position_ids": [position.position_id], "installments": 3}
+async def plan_with_options(platform: Platform, who: Identity) -> tuple[str, str]:
+    """A position with its own notice, then a plan of 3 installments for it with the plan's notices
+    (the single payment and one per installment); the plan's and the position's ids."""
+    (position_id,) = await noticed(platform, who, 50_000)
+    body = {"position_ids": [position_id], "installments": 3}
     status, answer = await call(platform, who, "POST", "/api/v1/payments/plans", json=body)
     assert status == 201, answer
     plan_id = uuid.UUID(answer["plan_id"])
     async with platform.databases["payments"].unit_of_work(who.tenant_id) as uow:
-        rows = await repository_plans.plan_schedule(uow, who.tenant_id, plan_id)
-        bases = await repository_notices.take_notice_bases(uow, who.tenant_id, len(rows) + 1)
-        options = [(None, answer["amount_cents"], rows[0].due_date)]
-        options += [(r.number, r.principal_cents + r.interest_cents, r.due_date) for r in rows]
-        for (number, cents, due), base in zip(options, bases, strict=True):
-            nav = notice_number("01", base)
-            values = {
-                "id": uuid.uuid4(),
-                "plan_id": plan_id,
-                "installment": number,
-                "nav": nav,
-                "iuv": iuv(nav),
-            }
-            values |= {"debtor_id": uuid.UUID(position.debtor_id), "amount_cents": cents, "due_date": due}
-            await repository_notices.insert_option(uow, who.tenant_id, {**values, "issued_by": "test"})
+        issued = await handlers_notices.issue_plan_notices(uow, api(who), plan_id)
         await uow.commit()
-    return str(plan_id)
+    assert [o.installment for o in issued] == [None, 1, 2, 3]
+    return str(plan_id), position_id
 
 
 @pytest.mark.asyncio
@@ -103,14 +89,16 @@ async def test_the_export_holds_every_payable_position_and_plan_in_the_gpd_model
     await comune(platform, tenant)
     first, second = await noticed(platform, tenant, 12_345, 67_890)
     await seed(platform, tenant.tenant_id, fact(999))  # no notice: nothing payable to hand over
-    plan_id = await plan_with_options(platform, tenant)
+    plan_id, in_plan = await plan_with_options(platform, tenant)
     await comune(platform, other_tenant)
     await noticed(platform, other_tenant, 55_555)
     status, export = await call(platform, tenant, "GET", "/api/v1/payments/gpd/export")
     assert status == 200, export
     assert export["organizationFiscalCode"] == ORG and export["companyName"] == "Comune di Demo A"
     by_iupd = {p["iupd"]: p for p in export["paymentPositions"]}
+    # The position in the plan is handed over as the plan, not alone with its own notice too.
     assert set(by_iupd) == {f"{ORG}-{first}", f"{ORG}-{second}", f"{ORG}-{plan_id}"}
+    assert f"{ORG}-{in_plan}" not in by_iupd
     assert all(validate("", p, POSITION) == [] for p in by_iupd.values())
     alone = by_iupd[f"{ORG}-{first}"]["paymentOption"]
     assert [(o["amount"], o["isPartialPayment"]) for o in alone] == [(12_345, False)]
@@ -154,11 +142,15 @@ async def test_publish_a_plan_as_one_position_with_its_options(
     platform: Platform, tenant: Identity, gpd: GpdServer
 ) -> None:
     await comune(platform, tenant, gpd.url)
-    plan_id = await plan_with_options(platform, tenant)
-    status, answer = await call(
-        platform, tenant, "POST", "/api/v1/payments/gpd/publish", json={"plan_id": plan_id}
-    )
+    plan_id, in_plan = await plan_with_options(platform, tenant)
+    alone = {"position_ids": [in_plan]}
+    status, answer = await call(platform, tenant, "POST", "/api/v1/payments/gpd/publish", json=alone)
+    assert status == 409 and "è in un piano di rateizzazione attivo" in answer["error"]
+    assert gpd.requests == []
+    body = {"plan_id": plan_id}
+    status, answer = await call(platform, tenant, "POST", "/api/v1/payments/gpd/publish", json=body)
     assert status == 201, answer
+    assert answer["published"] == [{"iupd": f"{ORG}-{plan_id}", "status": "VALID"}]
     stored = gpd.positions[(ORG, f"{ORG}-{plan_id}")]
     assert stored["status"] == "VALID" and len(stored["paymentOption"]) == 4
     assert [o["isPartialPayment"] for o in stored["paymentOption"]] == [False, True, True, True]
@@ -229,3 +221,19 @@ def test_the_public_openapi_documents_both_routes() -> None:
     paths = document("https://riscossa.example")["paths"]
     assert set(paths["/api/v1/payments/gpd/export"]) == {"get"}
     assert "409" in paths["/api/v1/payments/gpd/publish"]["post"]["responses"]
+
+
+@pytest.mark.asyncio
+async def test_a_failure_midway_names_the_positions_already_published(
+    platform: Platform, tenant: Identity, gpd: GpdServer
+) -> None:
+    await comune(platform, tenant, gpd.url)
+    first, second = await noticed(platform, tenant, 12_345, 20_000)
+    url = "/api/v1/payments/gpd/publish"
+    status, _ = await call(platform, tenant, "POST", url, json={"position_ids": [second]})
+    assert status == 201
+    status, answer = await call(platform, tenant, "POST", url, json={"position_ids": [first, second]})
+    assert status == 409
+    assert answer["error"].startswith(f"La posizione debitoria {ORG}-{second} è già presente su pagoPA")
+    assert answer["error"].endswith(f"Già pubblicate su pagoPA: {ORG}-{first}.")
+    assert gpd.positions[(ORG, f"{ORG}-{first}")]["status"] == "VALID"
