@@ -200,3 +200,7 @@ def registered(tenant_id: uuid.UUID, *facts: PositionFact) -> Envelope:
     """The one-chunk `PositionsRegistered` of these positions."""
     event = PositionsRegistered(batch_id=str(uuid.uuid4()), chunk=1, chunks=1, positions=facts)
     return event.envelope(tenant_id)
+
+
+# A manual payment's evidence (a minimal PDF) for the forms that record one.
+EVIDENCE = {"evidence": ("ricevuta.pdf", b"%PDF-1.4\n% ricevuta di prova\n", "application/pdf")}

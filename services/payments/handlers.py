@@ -76,13 +76,36 @@ async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Seque
     return await repository.register_positions(uow, tenant_id, facts)
 
 
+@dataclass(frozen=True)
+class Evidence:
+    """A manual payment's evidence file in object storage."""
+
+    key: str
+    name: str
+
+
+def check_manual(values: dict[str, Any]) -> None:
+    """What a manual payment needs before its evidence is stored: a reason."""
+    domain.check_reason(values.get("reason"))
+
+
+async def evidence_of(uow: UnitOfWork, ident: Identity, payment_id: uuid.UUID) -> Evidence:
+    """The evidence of a manual payment; reading it is recorded in the access log."""
+    found = await repository.payment_evidence(uow, ident.tenant_id, payment_id)
+    if found is None or found.evidence_key is None:
+        raise NotFound("Nessuna ricevuta allegata a questo pagamento.")
+    await repository.access.record(
+        uow, ident.tenant_id, ident.user_id, "download_evidence", found.position_id
+    )
+    return Evidence(found.evidence_key, found.evidence_name)
+
+
 async def record_payment(
     uow: UnitOfWork,
     ident: Identity,
     position_id: uuid.UUID,
-    amount: object,
-    paid_on: str,
-    idempotency_key: str | None = None,
+    values: dict[str, Any],
+    evidence: Evidence | None = None,
 ) -> dict[str, Any]:
     """Validate and store a payment, update the balance and publish `PaymentReceived`, in one transaction.
 
@@ -92,7 +115,12 @@ async def record_payment(
     position = await repository.get_position(uow, ident.tenant_id, position_id)
     if position is None:
         raise NotFound()
-    key = domain.check_idempotency_key(idempotency_key)
+    amount = values.get("amount", values.get("amount_cents"))
+    paid_on = values.get("paid_on")
+    if not isinstance(paid_on, str):
+        raise DomainError("Indica la data del pagamento.", field="paid_on")
+    reason = domain.check_reason(values.get("reason"))
+    key = domain.check_idempotency_key(values.get("idempotency_key") or None)
     if key is not None and (previous := await repository.payment_by_key(uow, ident.tenant_id, key)):
         return _replayed(previous, position, position_id)
     today = datetime.now(ROME).date()
@@ -100,6 +128,11 @@ async def record_payment(
     updated = await repository.add_to_paid(uow, ident.tenant_id, position_id, payment.amount_cents)
     if updated is None:
         await _explain_refused(uow, ident, position_id, payment.amount_cents, amount)
+    manual = {
+        "reason": reason,
+        "evidence_key": evidence and evidence.key,
+        "evidence_name": evidence and evidence.name,
+    }
     payment_id = await repository.insert_payment(
         uow,
         ident.tenant_id,
@@ -109,6 +142,7 @@ async def record_payment(
         payment.paid_on,
         ident.user_id,
         key,
+        manual,
     )
     if payment_id is None:  # a concurrent request with the same key committed first
         raise Conflict("Questo pagamento è già stato registrato.")

@@ -146,6 +146,7 @@ async def insert_payment(
     paid_on: date,
     recorded_by: str,
     idempotency_key: str | None = None,
+    manual: dict[str, Any] | None = None,
 ) -> uuid.UUID | None:
     """The new payment's id, or None when a payment with the same idempotency key exists."""
     payment_id = uuid.uuid4()
@@ -160,6 +161,7 @@ async def insert_payment(
             paid_on=paid_on,
             recorded_by=recorded_by,
             idempotency_key=idempotency_key,
+            **(manual or {}),
         )
         .on_conflict_do_nothing(
             index_elements=[payments.c.tenant_id, payments.c.idempotency_key],
@@ -174,6 +176,13 @@ async def insert_payment(
 async def payment_by_key(uow: UnitOfWork, tenant_id: uuid.UUID, idempotency_key: str) -> Row | None:
     stmt = sa.select(payments).where(
         payments.c.tenant_id == tenant_id, payments.c.idempotency_key == idempotency_key
+    )
+    return (await uow.execute(stmt)).first()
+
+
+async def payment_evidence(uow: UnitOfWork, tenant_id: uuid.UUID, payment_id: uuid.UUID) -> Row | None:
+    stmt = sa.select(payments.c.position_id, payments.c.evidence_key, payments.c.evidence_name).where(
+        payments.c.tenant_id == tenant_id, payments.c.id == payment_id
     )
     return (await uow.execute(stmt)).first()
 

@@ -89,37 +89,6 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
     return page(templates, request, "position.html", context)
 
 
-@endpoint(*WEB_ROLES)
-async def record_payment_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    position_id = _position_id(request)
-    form = await request.form()
-    await handlers.record_payment(
-        uow,
-        ident,
-        position_id,
-        str(form.get("amount", "")),
-        str(form.get("paid_on", "")),
-        str(form.get("idempotency_key", "")) or None,
-    )
-    url = f"/t/{ident.tenant_slug}/payments/positions/{position_id}?registrato=1"
-    if is_htmx(request):
-        return Response(status_code=200, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
-
-
-@endpoint("api")
-async def record_payment_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    position_id = _position_id(request)
-    body = await _json_object(request)
-    paid_on = body.get("paid_on")
-    if not isinstance(paid_on, str):
-        raise DomainError("Indica la data del pagamento (aaaa-mm-gg).", field="paid_on")
-    result = await handlers.record_payment(
-        uow, ident, position_id, body.get("amount_cents"), paid_on, request.headers.get("idempotency-key")
-    )
-    return JSONResponse(result, status_code=200 if result.get("replayed") else 201)
-
-
 async def _json_object(request: Request) -> dict[str, Any]:
     try:
         body = json.loads(await request.body())
@@ -302,8 +271,6 @@ def routes() -> list[BaseRoute]:
     return [
         Route(f"{prefix}/", search, methods=["GET"]),
         Route(f"{prefix}/positions/{{position_id}}", position_page, methods=["GET"]),
-        Route(f"{prefix}/positions/{{position_id}}/payments", record_payment_web, methods=["POST"]),
-        Route("/api/v1/payments/positions/{position_id}/payments", record_payment_api, methods=["POST"]),
         Route("/api/v1/payments/plans/simulate", simulate_plan_api, methods=["POST"]),
         Route("/api/v1/payments/plans", create_plan_api, methods=["POST"]),
         Route("/api/v1/payments/positions", positions_api, methods=["GET"]),

@@ -17,7 +17,7 @@ from services.kernel.storage import read_all
 from services.kernel.web import format_euro
 from tests.conftest import eventually
 from tests.e2e.conftest import Running
-from tests.support import FIXTURES
+from tests.support import EVIDENCE, FIXTURES
 
 
 async def _batch_done(api: httpx.AsyncClient, batch_id: str) -> dict[str, object] | None:
@@ -73,7 +73,9 @@ async def test_upload_contact_pay_and_report(running: Running) -> None:
         for position_id, cents in zip([position_ids[0], position_ids[0]], paid, strict=True):
             response = await operator.post(
                 f"{base}/payments/positions/{position_id}/payments",
+                files=EVIDENCE,
                 data={
+                    "reason": "Bonifico sul conto di tesoreria",
                     "paid_on": date.today().strftime("%d/%m/%Y"),
                     "amount": f"{cents // 100},{cents % 100:02d}",
                 },
@@ -81,7 +83,12 @@ async def test_upload_contact_pay_and_report(running: Running) -> None:
             assert response.status_code in (200, 303), response.text
         too_much = await operator.post(
             f"{base}/payments/positions/{position_ids[0]}/payments",
-            data={"paid_on": date.today().isoformat(), "amount": "99999999,00"},
+            files=EVIDENCE,
+            data={
+                "reason": "Bonifico in tesoreria",
+                "paid_on": date.today().isoformat(),
+                "amount": "99999999,00",
+            },
         )
         assert too_much.status_code == 400 and "residuo" in too_much.text
 

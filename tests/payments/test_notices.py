@@ -98,7 +98,7 @@ async def test_no_notice_for_a_settled_position_and_nothing_recorded(
     async with service_client(platform, "payments", api(tenant)) as http:
         paid = await http.post(
             f"/api/v1/payments/positions/{settled.position_id}/payments",
-            json={"amount_cents": 2_000, "paid_on": "2026-11-02"},
+            json={"reason": "Bonifico in tesoreria", "amount_cents": 2_000, "paid_on": "2026-11-02"},
         )
         assert paid.status_code == 201
     status, answer = await issue(platform, tenant, [open_one.position_id, settled.position_id])

@@ -120,7 +120,7 @@ async def test_a_settled_position_has_nothing_to_plan(platform: Platform, tenant
     async with service_client(platform, "payments", api(tenant)) as http:
         paid = await http.post(
             f"/api/v1/payments/positions/{settled.position_id}/payments",
-            json={"amount_cents": 5_000, "paid_on": "2026-11-02"},
+            json={"reason": "Bonifico in tesoreria", "amount_cents": 5_000, "paid_on": "2026-11-02"},
         )
         assert paid.status_code == 201
         response = await http.post(URL, json={"position_ids": [settled.position_id]})

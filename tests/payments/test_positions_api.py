@@ -44,7 +44,7 @@ async def test_positions_by_taxpayer_and_balance_with_their_details(
         for position, cents in ((partial, 5_000), (settled, 3_000)):
             paid = await http.post(
                 f"/api/v1/payments/positions/{position.position_id}/payments",
-                json={"amount_cents": cents, "paid_on": "2026-11-02"},
+                json={"reason": "Bonifico in tesoreria", "amount_cents": cents, "paid_on": "2026-11-02"},
             )
             assert paid.status_code == 201
         notice = await http.post("/api/v1/payments/notices", json={"position_ids": [partial.position_id]})

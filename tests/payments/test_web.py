@@ -13,7 +13,7 @@ from services.payments import repository
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import fact, position, scalar, seed
-from tests.support import make_identity
+from tests.support import EVIDENCE, make_identity
 
 TODAY = datetime.now(ZoneInfo("Europe/Rome")).date()
 
@@ -83,7 +83,13 @@ async def test_record_payment_web_happy_path(platform: Platform, tenant: Identit
     async with service_client(platform, "payments", tenant) as client:
         response = await client.post(
             f"{base(tenant)}/positions/{f.position_id}/payments",
-            data={"paid_on": paid_on, "amount": "€ 123,45", "csrf_token": "t"},
+            files=EVIDENCE,
+            data={
+                "reason": "Bonifico in tesoreria",
+                "paid_on": paid_on,
+                "amount": "€ 123,45",
+                "csrf_token": "t",
+            },
             headers={"HX-Request": "true"},
         )
         assert response.headers["HX-Redirect"] == f"{base(tenant)}/positions/{f.position_id}?registrato=1"
@@ -122,10 +128,14 @@ async def test_bad_payment_input_is_refused(
     async with service_client(platform, "payments", tenant) as client:
         await client.post(
             f"{base(tenant)}/positions/{f.position_id}/payments",
-            data={"paid_on": "01/01/2024", "amount": "0,01"},
+            files=EVIDENCE,
+            data={"reason": "Bonifico in tesoreria", "paid_on": "01/01/2024", "amount": "0,01"},
         )
         response = await client.post(
-            f"{base(tenant)}/positions/{f.position_id}/payments", data=data, headers={"HX-Request": "true"}
+            f"{base(tenant)}/positions/{f.position_id}/payments",
+            data={**data, "reason": "Bonifico in tesoreria"},
+            files=EVIDENCE,
+            headers={"HX-Request": "true"},
         )
     assert response.status_code == 400
     assert f'data-field="{field}"' in response.text
@@ -141,9 +151,15 @@ async def test_api_records_payment(platform: Platform, tenant: Identity) -> None
     await seed(platform, tenant.tenant_id, f)
     url = f"/api/v1/payments/positions/{f.position_id}/payments"
     async with service_client(platform, "payments", api_identity(tenant)) as client:
-        created = await client.post(url, json={"paid_on": "2024-05-02", "amount_cents": 2_500})
-        over = await client.post(url, json={"paid_on": "2024-05-02", "amount_cents": 7_501})
-        bad_date = await client.post(url, json={"paid_on": "2999-01-01", "amount_cents": 1})
+        created = await client.post(
+            url, json={"reason": "Bonifico in tesoreria", "paid_on": "2024-05-02", "amount_cents": 2_500}
+        )
+        over = await client.post(
+            url, json={"reason": "Bonifico in tesoreria", "paid_on": "2024-05-02", "amount_cents": 7_501}
+        )
+        bad_date = await client.post(
+            url, json={"reason": "Bonifico in tesoreria", "paid_on": "2999-01-01", "amount_cents": 1}
+        )
         not_json = await client.post(url, content=b"{", headers={"content-type": "application/json"})
     assert created.status_code == 201
     body = created.json()
@@ -172,7 +188,13 @@ async def test_concurrent_api_payments_cannot_overpay(platform: Platform, tenant
     url = f"/api/v1/payments/positions/{f.position_id}/payments"
     async with service_client(platform, "payments", api_identity(tenant)) as client:
         responses = await asyncio.gather(
-            *(client.post(url, json={"paid_on": "2024-05-02", "amount_cents": 400}) for _ in range(4))
+            *(
+                client.post(
+                    url,
+                    json={"reason": "Bonifico in tesoreria", "paid_on": "2024-05-02", "amount_cents": 400},
+                )
+                for _ in range(4)
+            )
         )
     assert sorted(r.status_code for r in responses)[:2] == [201, 201]
     assert all(r.status_code in (201, 400, 409) for r in responses)
@@ -192,11 +214,12 @@ async def test_roles(platform: Platform, tenant: Identity) -> None:
             await client.get(f"{base(tenant)}/positions/{f.position_id}"),
             await client.post(
                 f"{base(tenant)}/positions/{f.position_id}/payments",
-                data={"paid_on": "01/01/2024", "amount": "1"},
+                files=EVIDENCE,
+                data={"reason": "Bonifico in tesoreria", "paid_on": "01/01/2024", "amount": "1"},
             ),
             await client.post(
                 f"/api/v1/payments/positions/{f.position_id}/payments",
-                json={"paid_on": "2024-01-01", "amount_cents": 1},
+                json={"reason": "Bonifico in tesoreria", "paid_on": "2024-01-01", "amount_cents": 1},
             ),
         ]
     async with service_client(platform, "payments", api_identity(tenant)) as client:
@@ -204,7 +227,7 @@ async def test_roles(platform: Platform, tenant: Identity) -> None:
     async with service_client(platform, "payments", tenant) as client:
         web_on_api = await client.post(
             f"/api/v1/payments/positions/{f.position_id}/payments",
-            json={"paid_on": "2024-01-01", "amount_cents": 1},
+            json={"reason": "Bonifico in tesoreria", "paid_on": "2024-01-01", "amount_cents": 1},
         )
     assert [r.status_code for r in web] == [403, 403, 403, 403]
     assert (api_on_web.status_code, web_on_api.status_code) == (403, 403)
@@ -223,13 +246,14 @@ async def test_foreign_position_is_not_found(
         unknown = await client.get(f"{base(other_tenant)}/positions/{uuid.uuid4()}")
         write = await client.post(
             f"{base(other_tenant)}/positions/{f.position_id}/payments",
-            data={"paid_on": "01/01/2024", "amount": "1"},
+            files=EVIDENCE,
+            data={"reason": "Bonifico in tesoreria", "paid_on": "01/01/2024", "amount": "1"},
         )
         found = await client.get(f"{base(other_tenant)}/", params={"q": "ROSSI"})
     async with service_client(platform, "payments", api_identity(other_tenant)) as client:
         api = await client.post(
             f"/api/v1/payments/positions/{f.position_id}/payments",
-            json={"paid_on": "2024-01-01", "amount_cents": 1},
+            json={"reason": "Bonifico in tesoreria", "paid_on": "2024-01-01", "amount_cents": 1},
         )
     assert [r.status_code for r in (page, unknown, write, api)] == [404, 404, 404, 404]
     assert page.text == unknown.text
@@ -243,7 +267,7 @@ async def test_a_retried_api_payment_is_recorded_once(platform: Platform, tenant
     f, other = fact(10_000), fact(10_000)
     await seed(platform, tenant.tenant_id, f, other)
     url = f"/api/v1/payments/positions/{f.position_id}/payments"
-    body = {"paid_on": "2024-05-02", "amount_cents": 2_500}
+    body = {"reason": "Bonifico in tesoreria", "paid_on": "2024-05-02", "amount_cents": 2_500}
     key = {"idempotency-key": f"gestionale-{uuid.uuid4().hex}"}
     async with service_client(platform, "payments", api_identity(tenant)) as client:
         first = await client.post(url, json=body, headers=key)
@@ -280,9 +304,14 @@ async def test_a_double_submitted_payment_form_records_one_payment(
     async with service_client(platform, "payments", tenant) as client:
         page = await client.get(f"/t/{tenant.tenant_slug}/payments/positions/{f.position_id}")
         key = page.text.split('name="idempotency_key" value="')[1].split('"')[0]
-        form = {"paid_on": "02/05/2024", "amount": "25,00", "idempotency_key": key}
+        form = {
+            "paid_on": "02/05/2024",
+            "amount": "25,00",
+            "idempotency_key": key,
+            "reason": "Bonifico in tesoreria",
+        }
         url = f"/t/{tenant.tenant_slug}/payments/positions/{f.position_id}/payments"
-        responses = [await client.post(url, data=form) for _ in range(2)]
+        responses = [await client.post(url, data=form, files=EVIDENCE) for _ in range(2)]
         fresh = await client.get(f"/t/{tenant.tenant_slug}/payments/positions/{f.position_id}")
     assert [r.status_code for r in responses] == [303, 303]
     assert 'name="idempotency_key" value="' + key not in fresh.text
