@@ -99,6 +99,10 @@ class GpdClient:
             response = await self._http.request(method, path, **kwargs)
         except httpx.TimeoutException:
             raise GpdUnavailable("pagoPA non ha risposto in tempo: riprova più tardi.") from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+            raise Conflict(
+                "L'endpoint GPD configurato dal Comune non è un indirizzo http(s) valido."
+            ) from None
         except httpx.HTTPError:
             raise GpdUnavailable(
                 "Impossibile raggiungere pagoPA all'endpoint configurato dal Comune."

@@ -124,3 +124,22 @@ async def test_an_unreachable_endpoint_or_a_server_error_is_a_502_not_a_500() ->
         with pytest.raises(GpdUnavailable) as failing:
             await client.create(ORG, model())
     assert failing.value.status == 502 and "errore 500" in failing.value.message
+
+
+@pytest.mark.asyncio
+async def test_an_endpoint_that_is_not_http_is_a_configuration_conflict() -> None:
+    async with GpdClient("ftp://gpd.example", KEY) as client:
+        with pytest.raises(Conflict) as wrong:
+            await client.get(ORG, "x")
+    assert "non è un indirizzo http(s) valido" in wrong.value.message
+
+
+@pytest.mark.asyncio
+async def test_a_timeout_is_a_502_asking_to_retry() -> None:
+    def slow(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    async with GpdClient("http://gpd.test", KEY, transport=httpx.MockTransport(slow)) as client:
+        with pytest.raises(GpdUnavailable) as late:
+            await client.invalidate(ORG, "x")
+    assert late.value.status == 502 and "non ha risposto in tempo" in late.value.message
