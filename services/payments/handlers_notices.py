@@ -225,5 +225,6 @@ async def notice_for(uow: UnitOfWork, ident: Identity, nav: str) -> pdf_notice.N
         payee_name=option.debtor_name,
         payee_fiscal_code=option.fiscal_code,
         reason=reason,
+        postal_account=creditor.postal_account,
     )
     return notice
