@@ -6,89 +6,42 @@ accepting the previous version while a deploy rolls out. Events carry ids and fa
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
 from dataclasses import dataclass
-from datetime import date
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
-from services.kernel.envelope import Envelope, UndecodableMessage
+from services.contracts_base import ChunkedFacts, Event, _typed_fields
+from services.contracts_payments import (
+    NoticeIssued,
+    NoticeSent,
+    PaymentReceived,
+    PaymentRevoked,
+    PlanCreated,
+    PlanExtended,
+    PlanLapsed,
+    PositionSettled,
+)
 
-E = TypeVar("E", bound="Event")
-
-
-@dataclass(frozen=True)
-class Event:
-    TYPE: ClassVar[str]
-    VERSION: ClassVar[int]
-
-    @classmethod
-    def routing_key(cls) -> str:
-        return f"{cls.TYPE}.v{cls.VERSION}"
-
-    def to_payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = _jsonable(dataclasses.asdict(self))
-        return payload
-
-    @classmethod
-    def from_envelope(cls: type[E], envelope: Envelope) -> E:
-        if envelope.type != cls.TYPE or envelope.version != cls.VERSION:
-            raise UndecodableMessage(f"expected {cls.routing_key()}, got {envelope.routing_key}")
-        try:
-            return cls._from_payload(envelope.payload)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UndecodableMessage(f"bad payload for {cls.routing_key()}: {exc}") from exc
-
-    @classmethod
-    def _from_payload(cls: type[E], payload: dict[str, Any]) -> E:
-        return cls(**_typed_fields(cls, payload))
-
-    def envelope(self, tenant_id: uuid.UUID, correlation_id: str = "") -> Envelope:
-        return Envelope(
-            type=self.TYPE,
-            version=self.VERSION,
-            tenant_id=tenant_id,
-            payload=self.to_payload(),
-            correlation_id=correlation_id,
-        )
-
-
-_SCALARS: dict[str, type] = {"str": str, "int": int, "bool": bool}
-
-
-def _typed_fields(cls: type, payload: dict[str, Any]) -> dict[str, Any]:
-    """The dataclass's own fields from a payload: unknown keys are ignored (a newer producer may add
-    fields), a field with a default may be missing (an older producer did not have it), scalar
-    types are checked so a malformed event is rejected before it reaches a database."""
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in payload:
-            if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
-                continue
-            raise KeyError(f.name)
-        value = payload[f.name]
-        expected = _SCALARS.get(str(f.type))
-        if expected is not None and (type(value) is not expected):
-            raise TypeError(f"{f.name} must be {expected.__name__}, got {type(value).__name__}")
-        values[f.name] = value
-    return values
-
-
-def _with_facts(cls: type[E], payload: dict[str, Any], name: str, fact: type) -> E:
-    """Decode a chunked event whose `name` field is a list of `fact` dataclasses."""
-    fields = _typed_fields(cls, payload)
-    fields[name] = tuple(fact(**_typed_fields(fact, item)) for item in payload[name])
-    return cls(**fields)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (uuid.UUID, date)):
-        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
-    return value
+__all__ = [
+    "ALL_EVENTS",
+    "BatchAccepted",
+    "BatchReceived",
+    "ChunkedFacts",
+    "ContactFact",
+    "ContactsRegistered",
+    "DebtorContactUpdated",
+    "Event",
+    "NoticeIssued",
+    "NoticeSent",
+    "OutcomeRecorded",
+    "PaymentReceived",
+    "PaymentRevoked",
+    "PlanCreated",
+    "PlanExtended",
+    "PlanLapsed",
+    "PositionFact",
+    "PositionSettled",
+    "PositionsRegistered",
+]
 
 
 @dataclass(frozen=True)
@@ -135,26 +88,6 @@ MAX_POSITIONS_PER_EVENT = 500
 
 
 @dataclass(frozen=True)
-class ChunkedFacts(Event):
-    """One chunk of a batch's facts: `FACTS` names the tuple field of `FACT`s, at most `MOST` of them."""
-
-    FACTS: ClassVar[str]
-    FACT: ClassVar[type]
-    MOST: ClassVar[int] = 500
-    batch_id: str
-    chunk: int
-    chunks: int
-
-    def __post_init__(self) -> None:
-        if len(getattr(self, self.FACTS)) > self.MOST:
-            raise ValueError(f"at most {self.MOST} {self.FACTS} per event")
-
-    @classmethod
-    def _from_payload(cls: type[E], payload: dict[str, Any]) -> E:
-        return _with_facts(cls, payload, cls.FACTS, cls.FACT)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
 class PositionsRegistered(ChunkedFacts):
     TYPE: ClassVar[str] = "ingest.positions_registered"
     VERSION: ClassVar[int] = 1
@@ -175,95 +108,6 @@ class OutcomeRecorded(Event):
     outcome: str
     operator: str
     recorded_at: str
-
-
-@dataclass(frozen=True)
-class PaymentReceived(Event):
-    """A payment on a position was recorded (`paid_on`: ISO date); amounts in cents."""
-
-    TYPE: ClassVar[str] = "payments.payment_received"
-    VERSION: ClassVar[int] = 1
-    payment_id: str
-    position_id: str
-    debtor_id: str
-    amount_cents: int
-    paid_on: str
-    recorded_by: str
-
-
-@dataclass(frozen=True)
-class NoticeIssued(Event):
-    """A pagoPA notice (one payment option of a position) was issued; `due_date` is an ISO date."""
-
-    TYPE: ClassVar[str] = "payments.notice_issued"
-    VERSION: ClassVar[int] = 1
-    nav: str
-    iuv: str
-    position_id: str
-    debtor_id: str
-    amount_cents: int
-    due_date: str
-    issued_by: str
-
-
-@dataclass(frozen=True)
-class PlanCreated(Event):
-    """An installment plan was granted to a debtor for these positions; dates are ISO dates."""
-
-    TYPE: ClassVar[str] = "payments.plan_created"
-    VERSION: ClassVar[int] = 1
-    plan_id: str
-    debtor_id: str
-    position_ids: tuple[str, ...]
-    revenue_type: str
-    amount_cents: int
-    installments: int
-    first_due_date: str
-    created_by: str
-
-    @classmethod
-    def _from_payload(cls, payload: dict[str, Any]) -> PlanCreated:
-        fields = _typed_fields(cls, payload)
-        fields["position_ids"] = tuple(str(p) for p in payload["position_ids"])
-        return cls(**fields)
-
-
-@dataclass(frozen=True)
-class PlanExtended(Event):
-    """A plan was extended once (L. 160/2019 c.798): its unpaid installments were replaced by a new
-    schedule for the residual principal; `installments_before`/`after` count the plan's installments,
-    `first_due_date` is the new schedule's first ISO due date. The declared reason stays in payments."""
-
-    TYPE: ClassVar[str] = "payments.plan_extended"
-    VERSION: ClassVar[int] = 1
-    plan_id: str
-    debtor_id: str
-    installments_before: int
-    installments_after: int
-    residual_principal_cents: int
-    first_due_date: str
-    extended_by: str
-
-
-@dataclass(frozen=True)
-class PlanLapsed(Event):
-    """A plan lapsed (c.800, or art. 202-bis for CDS fines) on `lapsed_on` (ISO date): the residue is
-    due at once in one payment and these positions can no longer be put in a plan."""
-
-    TYPE: ClassVar[str] = "payments.plan_lapsed"
-    VERSION: ClassVar[int] = 1
-    plan_id: str
-    debtor_id: str
-    position_ids: tuple[str, ...]
-    revenue_type: str
-    residual_cents: int
-    lapsed_on: str
-
-    @classmethod
-    def _from_payload(cls, payload: dict[str, Any]) -> PlanLapsed:
-        fields = _typed_fields(cls, payload)
-        fields["position_ids"] = tuple(str(p) for p in payload["position_ids"])
-        return cls(**fields)
 
 
 @dataclass(frozen=True)
@@ -332,7 +176,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PositionsRegistered,
     OutcomeRecorded,
     PaymentReceived,
+    PaymentRevoked,
+    PositionSettled,
     NoticeIssued,
+    NoticeSent,
     PlanCreated,
     PlanExtended,
     PlanLapsed,

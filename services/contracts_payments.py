@@ -1,0 +1,166 @@
+"""Events of the payments service (re-exported by `services.contracts`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from services.contracts_base import Event, _typed_fields
+
+
+@dataclass(frozen=True)
+class PaymentReceived(Event):
+    """A payment on a position was recorded (`paid_on`: ISO date); amounts in cents.
+
+    `source` is "manual", "receipt" (a pagoPA receipt) or "flow" (known from a reporting flow);
+    pagoPA payments carry their IUV, the PSP's receipt reference and the flow id when known. Events
+    written before these fields decode as a manual payment with "" for the others.
+    """
+
+    TYPE: ClassVar[str] = "payments.payment_received"
+    VERSION: ClassVar[int] = 1
+    payment_id: str
+    position_id: str
+    debtor_id: str
+    amount_cents: int
+    paid_on: str
+    recorded_by: str
+    source: str = "manual"
+    iuv: str = ""
+    receipt_ref: str = ""
+    flow_id: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentRevoked(Event):
+    """A pagoPA payment was revoked (outcome 3 in a reporting flow): its amount is owed again."""
+
+    TYPE: ClassVar[str] = "payments.payment_revoked"
+    VERSION: ClassVar[int] = 1
+    payment_id: str
+    position_id: str
+    debtor_id: str
+    amount_cents: int
+    iuv: str
+    receipt_ref: str
+    flow_id: str
+
+
+@dataclass(frozen=True)
+class PositionSettled(Event):
+    """A position is paid in full (`settled_on`: ISO date of the payment that settled it)."""
+
+    TYPE: ClassVar[str] = "payments.position_settled"
+    VERSION: ClassVar[int] = 1
+    position_id: str
+    debtor_id: str
+    amount_cents: int
+    settled_on: str
+
+
+@dataclass(frozen=True)
+class NoticeIssued(Event):
+    """A pagoPA notice (one payment option) was issued; `due_date` is an ISO date.
+
+    The option is a position's (`position_id`), or a plan's (`plan_id`; `installment` 0 for the
+    plan's single payment, 1..N for an installment; `position_id` is then ""). Events written
+    before plans had options decode with `plan_id` "" and `installment` 0.
+    """
+
+    TYPE: ClassVar[str] = "payments.notice_issued"
+    VERSION: ClassVar[int] = 1
+    nav: str
+    iuv: str
+    position_id: str
+    debtor_id: str
+    amount_cents: int
+    due_date: str
+    issued_by: str
+    plan_id: str = ""
+    installment: int = 0
+
+
+@dataclass(frozen=True)
+class PlanCreated(Event):
+    """An installment plan was granted to a debtor for these positions; dates are ISO dates."""
+
+    TYPE: ClassVar[str] = "payments.plan_created"
+    VERSION: ClassVar[int] = 1
+    plan_id: str
+    debtor_id: str
+    position_ids: tuple[str, ...]
+    revenue_type: str
+    amount_cents: int
+    installments: int
+    first_due_date: str
+    created_by: str
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> PlanCreated:
+        fields = _typed_fields(cls, payload)
+        fields["position_ids"] = tuple(str(p) for p in payload["position_ids"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class PlanExtended(Event):
+    """A plan was extended once (L. 160/2019 c.798): its unpaid installments were replaced by a new
+    schedule for the residual principal; `installments_before`/`after` count the plan's installments,
+    `first_due_date` is the new schedule's first ISO due date. The declared reason stays in payments."""
+
+    TYPE: ClassVar[str] = "payments.plan_extended"
+    VERSION: ClassVar[int] = 1
+    plan_id: str
+    debtor_id: str
+    installments_before: int
+    installments_after: int
+    residual_principal_cents: int
+    first_due_date: str
+    extended_by: str
+
+
+@dataclass(frozen=True)
+class PlanLapsed(Event):
+    """A plan lapsed (c.800, or art. 202-bis for CDS fines) on `lapsed_on` (ISO date): the residue is
+    due at once in one payment and these positions can no longer be put in a plan."""
+
+    TYPE: ClassVar[str] = "payments.plan_lapsed"
+    VERSION: ClassVar[int] = 1
+    plan_id: str
+    debtor_id: str
+    position_ids: tuple[str, ...]
+    revenue_type: str
+    residual_cents: int
+    lapsed_on: str
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> PlanLapsed:
+        fields = _typed_fields(cls, payload)
+        fields["position_ids"] = tuple(str(p) for p in payload["position_ids"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class NoticeSent(Event):
+    """A message about a debtor's notices went out (or, on the development platform, was only kept):
+    `channel` is email or sms, `kind` notice or installment_reminder; `plan_id` is "" and
+    `installment` 0 when not about a plan; `sent_at` is an aware ISO instant."""
+
+    TYPE: ClassVar[str] = "payments.notice_sent"
+    VERSION: ClassVar[int] = 1
+    message_id: str
+    debtor_id: str
+    channel: str
+    kind: str
+    position_ids: tuple[str, ...]
+    plan_id: str
+    installment: int
+    sent_at: str
+    sent_by: str
+    delivered: bool
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> NoticeSent:
+        fields = _typed_fields(cls, payload)
+        fields["position_ids"] = tuple(str(p) for p in payload["position_ids"])
+        return cls(**fields)
