@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway.openapi_delivery import delivery_paths
 from gateway.openapi_gpd import gpd_paths
+from gateway.openapi_parts import ERROR as _ERROR
+from gateway.openapi_parts import body as _body
+from gateway.openapi_parts import errors as _errors
 from gateway.openapi_plans import plan_life_paths
+from gateway.openapi_reconciliation import reconciliation_paths
 
-_ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}
 _BATCH = {
     "type": "object",
     "properties": {
@@ -28,20 +32,6 @@ _BATCH = {
 }
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    texts = {
-        400: "Dati non validi",
-        401: "Chiave API mancante o non valida",
-        403: "Operazione non consentita",
-        404: "Non trovato",
-        409: "Conflitto",
-        413: "File troppo grande",
-    }
-    return {
-        str(c): {"description": texts[c], "content": {"application/json": {"schema": _ERROR}}} for c in codes
-    }
-
-
 def _uuid_path_param() -> dict[str, Any]:
     return {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 
@@ -51,10 +41,6 @@ def _batch_response(description: str) -> dict[str, Any]:
         "description": description,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}},
     }
-
-
-def _body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"required": True, "content": {media_type: {"schema": schema}}}
 
 
 def _ingest_paths() -> dict[str, Any]:
@@ -278,9 +264,11 @@ def _payments_paths() -> dict[str, Any]:
         **_plan_paths(position_ids),
         **plan_life_paths(),
         **_rule_paths(),
+        **reconciliation_paths(),
         **_position_paths(),
         **_notice_paths(position_ids),
         **gpd_paths(position_ids),
+        **delivery_paths(position_ids),
         **_settings_paths(),
         "/api/v1/payments/positions/{id}/payments": {
             "post": {

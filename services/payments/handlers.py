@@ -133,16 +133,9 @@ async def record_payment(
         "evidence_key": evidence and evidence.key,
         "evidence_name": evidence and evidence.name,
     }
+    ids = (position_id, position.debtor_id)
     payment_id = await repository.insert_payment(
-        uow,
-        ident.tenant_id,
-        position_id,
-        position.debtor_id,
-        payment.amount_cents,
-        payment.paid_on,
-        ident.user_id,
-        key,
-        manual,
+        uow, ident.tenant_id, *ids, payment.amount_cents, payment.paid_on, ident.user_id, key, manual
     )
     if payment_id is None:  # a concurrent request with the same key committed first
         raise Conflict("Questo pagamento è già stato registrato.")
