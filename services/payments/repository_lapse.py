@@ -107,7 +107,8 @@ async def extend(
     await uow.execute(
         sa.update(plans)
         .where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id)
-        .values(installments=extension["installments_after"])
+        # The new schedule starts afresh: its first missed installment gets a sollecito of its own.
+        .values(installments=extension["installments_after"], reminder_sent_at=None)
     )
 
 
