@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from services.contracts import PlanExtended, PlanLapsed
+from services.contracts import NoticeSent, PlanExtended, PlanLapsed
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, NotFound
 from services.kernel.identity import Identity
@@ -240,10 +240,36 @@ async def _sollecito(
     now = run_moment(datetime.now(ROME), today)
     await repository_lapse.mark_reminder_sent(uow, tenant_id, plan.id, now)
     values = {"debtor_id": plan.debtor_id, "channel": channel, "recipient": recipient, "kind": "sollecito"}
-    await repository_lapse.record_message(
+    message_id = await repository_lapse.record_message(
         uow, tenant_id, values | {"plan_id": plan.id, "sent_by": SYSTEM_ACTOR, "sent_at": now}
     )
+    if channel == "email":  # the debtor's history in the contact service shows it
+        await _announce(uow, tenant_id, message_id, plan, now, ctx.mailer.delivers)
     return True
+
+
+async def _announce(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    message_id: uuid.UUID,
+    plan: Any,
+    sent_at: datetime,
+    delivered: bool,
+) -> None:
+    positions = await repository_lapse.plan_positions_rows(uow, tenant_id, plan.id)
+    event = NoticeSent(
+        message_id=str(message_id),
+        debtor_id=str(plan.debtor_id),
+        channel="email",
+        kind="sollecito",
+        position_ids=tuple(str(p.id) for p in positions),
+        plan_id=str(plan.id),
+        installment=0,
+        sent_at=sent_at.isoformat(),
+        sent_by=SYSTEM_ACTOR,
+        delivered=delivered,
+    )
+    await uow.publish([event.envelope(tenant_id, uow.correlation_id)])
 
 
 async def _lapse(uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, state: PlanState, today: date) -> None:

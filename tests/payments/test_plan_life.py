@@ -13,7 +13,7 @@ import pypdfium2
 import pytest
 import sqlalchemy as sa
 
-from services.contracts import PlanExtended, PlanLapsed
+from services.contracts import NoticeSent, PlanExtended, PlanLapsed
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict
 from services.kernel.identity import Identity
@@ -118,6 +118,8 @@ async def test_the_sollecito_is_mailed_once_with_its_pdf_then_two_missed_install
     assert "comma 800" in text and f"Residuo del piano: {format_cents(residue)}" in text
     assert await count(platform, tenant, "messages", "kind = 'sollecito' AND recipient = :r", r=address) == 1
     assert await plan_row(platform, tenant, plan_id, "reminder_sent_at IS NOT NULL") is True
+    sent = "routing_key = :k AND convert_from(body, 'UTF8') LIKE :w"
+    assert await count(platform, tenant, "outbox", sent, k=NoticeSent.routing_key(), w="%sollecito%") == 1
     # Once per plan.
     await pay(platform, tenant, plan_id, 2)
     await daily(platform, tenant, date(2026, 4, 1))
@@ -160,6 +162,8 @@ async def test_without_an_address_the_sollecito_is_kept_for_the_post(
     pdf = await read_all(platform.storage, tenant.tenant_id, report.by_post[0])
     assert "SOLLECITO DI PAGAMENTO" in pdf_text(pdf)
     assert await count(platform, tenant, "messages", "kind = 'sollecito' AND channel = 'post'") == 1
+    # The contact service's history takes e-mail and SMS only: no event for the post.
+    assert await count(platform, tenant, "outbox", "routing_key = :k", k=NoticeSent.routing_key()) == 0
     assert await plan_row(platform, tenant, plan_id, "reminder_sent_at IS NOT NULL") is True
 
 
