@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +36,7 @@ from services.kernel.bus import Bus
 from services.kernel.db import Database
 from services.kernel.identity import Identity, IdentitySigner
 from services.kernel.logs import correlation_var
+from services.kernel.roles import PUBLIC_ROLE
 from services.kernel.settings import Settings
 from services.kernel.storage import ObjectStorage
 from services.kernel.web import CorrelationMiddleware, exception_handlers, render_error, templates_for
@@ -117,7 +119,8 @@ class Gateway:
         path = scope["path"]
         tenant_path = domain.split_tenant_path(path)
         api_service = domain.split_api_path(path) if tenant_path is None else None
-        if tenant_path is None and api_service is None:
+        public_service = domain.split_public_path(path)
+        if tenant_path is None and api_service is None and public_service is None:
             await self.router(scope, receive, send)
             return
         started = False
@@ -130,6 +133,8 @@ class Gateway:
         try:
             if tenant_path is not None:
                 await self._forward_tenant(scope, receive, tracking_send, *tenant_path)
+            elif public_service is not None:
+                await self._forward_public(scope, receive, tracking_send, public_service)
             else:
                 await self._forward_api(scope, receive, tracking_send, str(api_service))
         except Exception as exc:
@@ -227,6 +232,19 @@ class Gateway:
         )
         await self.upstreams[service].forward(scope, receive, send, self.signer.sign(identity))
 
+    async def _forward_public(self, scope: Scope, receive: Receive, send: Send, service: str) -> None:
+        """A page opened by a signed link: no session, limited per client address; the service
+        checks the link and answers with the "public" identity."""
+        request = Request(scope, receive)
+        if service not in self.upstreams:
+            await render_error(request, 404, "Pagina non trovata.")(scope, receive, send)
+            return
+        verdict = await self.rate_limiter.public_request(client_ip(request))
+        if not verdict.allowed:
+            await too_many(request, verdict)(scope, receive, send)
+            return
+        await self.upstreams[service].forward(scope, receive, send, self.signer.sign(PUBLIC_IDENTITY))
+
     async def _check_csrf(self, scope: Scope, receive: Receive, expected: str) -> tuple[bool, Receive]:
         headers = Headers(scope=scope)
         sent = headers.get("x-csrf-token")
@@ -268,6 +286,17 @@ def _routes() -> list[Any]:
         Mount("/static/vendor/htmx", StaticFiles(directory=vendor / "htmx.org" / "dist", check_dir=False)),
         Mount("/static", StaticFiles(directory=ROOT / "static")),
     ]
+
+
+PUBLIC_IDENTITY = Identity(
+    user_id=PUBLIC_ROLE,
+    display_name="Collegamento pubblico",
+    tenant_id=uuid.UUID(int=0),
+    tenant_slug="",
+    tenant_name="",
+    roles=(PUBLIC_ROLE,),
+    via="public_link",
+)
 
 
 def _session_identity(access: handlers.TenantAccess, slug: str) -> Identity:

@@ -52,6 +52,18 @@ def split_tenant_path(path: str) -> tuple[str, str | None] | None:
     return parts[2], service
 
 
+# Pages anyone may open with a signed link (no session, no key), and the service that serves them.
+PUBLIC_PREFIXES = {"avvisi": "payments"}
+
+
+def split_public_path(path: str) -> str | None:
+    """`/avvisi/<token>...` -> the service that serves it; None otherwise."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] in PUBLIC_PREFIXES and parts[2]:
+        return PUBLIC_PREFIXES[parts[1]]
+    return None
+
+
 def split_api_path(path: str) -> str | None:
     """`/api/v1/<service>/...` -> service; None otherwise."""
     parts = path.split("/")

@@ -2,7 +2,8 @@
 
 Limits are read from `RISCOSSA_LOGIN_RATE_LIMIT` and `RISCOSSA_API_RATE_LIMIT` as `<hits>/<seconds>`
 (defaults: 10 login attempts per 5 minutes per client address and per account, 600 API requests per
-minute per key).
+minute per key). `RISCOSSA_PUBLIC_RATE_LIMIT` bounds the requests per client address to the
+pages opened by a signed link (default 60 per minute).
 """
 
 from __future__ import annotations
@@ -19,18 +20,21 @@ from services.kernel.db import Database
 PURGE_PROBABILITY = 0.001
 LOGIN_DEFAULT = Limit(10, 300)
 API_DEFAULT = Limit(600, 60)
+PUBLIC_DEFAULT = Limit(60, 60)
 
 
 @dataclass(frozen=True)
 class RateLimits:
     login: Limit = LOGIN_DEFAULT
     api: Limit = API_DEFAULT
+    public: Limit = PUBLIC_DEFAULT
 
     @classmethod
     def from_env(cls) -> RateLimits:
         return cls(
             login=Limit.parse(os.environ.get("RISCOSSA_LOGIN_RATE_LIMIT", ""), cls.login),
             api=Limit.parse(os.environ.get("RISCOSSA_API_RATE_LIMIT", ""), cls.api),
+            public=Limit.parse(os.environ.get("RISCOSSA_PUBLIC_RATE_LIMIT", ""), cls.public),
         )
 
 
@@ -54,3 +58,6 @@ class RateLimiter:
 
     async def api_request(self, key_id: str) -> Verdict:
         return await self.hit(self.limits.api, bucket("api-key", key_id))
+
+    async def public_request(self, ip: str) -> Verdict:
+        return await self.hit(self.limits.public, bucket("public-ip", ip))

@@ -14,3 +14,5 @@ SESSION_ROLES = tuple(ROLE_LABELS)
 # The Comune's own software signs in with an API key.
 API_ROLE = "api"
 ANY_ROLE = (*SESSION_ROLES, API_ROLE)
+# Whoever holds a signed link to a taxpayer's public page: no login, the link is the credential.
+PUBLIC_ROLE = "public"

@@ -47,6 +47,8 @@ class Settings:
     max_upload_bytes: int = 200 * 1024 * 1024
     smtp_url: str = ""
     mail_from: str = "Riscossa <noreply@riscossa.localhost>"
+    # How long a link to the taxpayer's public notice page works (RISCOSSA_PUBLIC_LINK_DAYS).
+    public_link_days: int = 30
 
     @property
     def is_dev(self) -> bool:
@@ -98,6 +100,7 @@ class Settings:
             max_upload_bytes=_int("MAX_UPLOAD_BYTES", 200 * 1024 * 1024),
             smtp_url=_env("SMTP_URL"),
             mail_from=_env("MAIL_FROM", "Riscossa <noreply@riscossa.localhost>"),
+            public_link_days=_int("PUBLIC_LINK_DAYS", 30),
         )
 
     def check(self) -> None:

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from services.kernel.service import ServiceSpec, static_consumers
-from services.payments import models, models_reconciliation, web, web_gpd, web_lapse, web_rules, web_settings
+from services.payments import (
+    models,
+    models_reconciliation,
+    web,
+    web_delivery,
+    web_gpd,
+    web_lapse,
+    web_public,
+    web_rules,
+    web_settings,
+)
 from services.payments.consumers import balances, emails
 
 # The reconciliation and delivery tables join the same metadata.
@@ -18,6 +28,8 @@ SERVICE = ServiceSpec(
         *web_settings.routes(),
         *web_rules.routes(),
         *web_lapse.routes(),
+        *web_delivery.routes(),
+        *web_public.routes(),
     ],
     consumers=static_consumers(balances, emails),
 )

@@ -16,7 +16,7 @@ from datetime import date
 
 from services.kernel.db import UnitOfWork
 from services.kernel.web import ServiceContext
-from services.payments import handlers_lapse
+from services.payments import handlers_lapse, handlers_reminders
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,7 @@ Step = Callable[[UnitOfWork, ServiceContext, uuid.UUID, date], Awaitable[object]
 
 STEPS: list[Step] = [
     handlers_lapse.sollecito_and_lapse,
+    handlers_reminders.remind_installments,
 ]
 
 

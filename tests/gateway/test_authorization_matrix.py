@@ -122,6 +122,12 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("PUT", "/api/v1/payments/rules/{revenue_type}"): api(404),
     ("POST", "/api/v1/payments/notices"): api(400),
     ("GET", "/api/v1/payments/notices/{nav}/pdf"): api(404, foreign=404),
+    # Sending with nothing named: 400. The public pages refuse a token the platform did not sign
+    # (400), whoever asks: the signed link is the only credential there.
+    ("POST", "/api/v1/payments/notices/send"): api(400),
+    ("POST", f"{T}/payments/notices/send"): web(400, FIRM, "POST"),
+    ("GET", "/avvisi/{token}"): public(400),
+    ("GET", "/avvisi/{token}/pdf/{nav}"): public(400),
     # GPD: without the Comune's pagoPA data there is nothing to hand over (409); no body (400).
     ("GET", "/api/v1/payments/gpd/export"): api(409),
     ("POST", "/api/v1/payments/gpd/publish"): api(400),
@@ -211,6 +217,7 @@ class World:
 def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
     values = {"tenant": slug, "slug": slug, "path": STATIC_FILES.get(path, ""), "provider": "nessuno"}
     values["nav"] = notice_number("01", 0)  # well formed, never issued (numbering starts at 1)
+    values["token"] = "nonvalido"  # a public link the platform never signed
     values["revenue_type"] = "IRPEF"  # not a revenue type of ours
     for name in ("batch_id", "debtor_id", "position_id", "report_id", "contact_id", "plan_id"):
         values[name] = ids.get(name, str(uuid.UUID(int=0x5EED)))

@@ -1,0 +1,282 @@
+"""Use cases of delivery to the taxpayer: the notices by e-mail (PDFs attached, with the signed link
+to the public page) or the link by SMS; each message is recorded and published as `NoticeSent`."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from services.contracts import NoticeSent
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import Conflict, DomainError, NotFound
+from services.kernel.identity import Identity
+from services.kernel.mail import Attachment, Mail, Mailer
+from services.kernel.web import ServiceContext
+from services.payments import (
+    handlers_notices,
+    handlers_positions,
+    pdf_notice,
+    repository_delivery,
+    repository_emails,
+)
+from services.payments.domain import format_cents
+from services.payments.domain_links import MAX_POSITIONS, LinkGrant, expiry, sign
+from services.payments.sms import SmsProvider, e164, sms_provider
+
+EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z]{2,}$")
+PUBLIC_PATH = "/avvisi"
+
+
+@dataclass(frozen=True)
+class Channels:
+    """What sending needs from the platform: the mailer, the SMS provider, the key that signs links,
+    the address the links start with and how long they work."""
+
+    mailer: Mailer
+    sms: SmsProvider
+    secret: str
+    base_url: str
+    link_days: int
+
+    @classmethod
+    def of(cls, ctx: ServiceContext) -> Channels:
+        settings = ctx.settings
+        return cls(
+            ctx.mailer,
+            sms_provider(settings),
+            settings.secret_key,
+            settings.public_base_url.rstrip("/"),
+            settings.public_link_days,
+        )
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A message handed to its channel; `delivered` False: only kept (development platform)."""
+
+    message_id: uuid.UUID
+    channel: str
+    recipient: str
+    delivered: bool
+    link: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a message is about: one debtor's positions or plan, and the notices to send."""
+
+    debtor_id: uuid.UUID
+    position_ids: tuple[uuid.UUID, ...]
+    plan_id: uuid.UUID | None
+    options: list[Any]
+
+
+def link_for(channels: Channels, grant: LinkGrant) -> str:
+    return f"{channels.base_url}{PUBLIC_PATH}/{sign(grant, channels.secret)}"
+
+
+def notice_of(creditor: Any, option: Any) -> pdf_notice.Notice:
+    """What an option's notice prints (a plan's option names its installment)."""
+    if option.plan_id is None:
+        reason = f"{option.revenue_type} {option.year}, atto {option.act_number}"
+    elif option.installment is None:
+        reason = f"{option.revenue_type}: pagamento unico del piano di rateizzazione"
+    else:
+        reason = f"{option.revenue_type}: rata {option.installment} del piano di rateizzazione"
+    return pdf_notice.Notice(
+        creditor_name=creditor.name,
+        creditor_fiscal_code=creditor.fiscal_code,
+        cbill=creditor.cbill,
+        nav=option.nav,
+        amount_cents=option.amount_cents,
+        due_date=option.due_date,
+        payee_name=option.debtor_name,
+        payee_fiscal_code=option.fiscal_code,
+        reason=reason,
+    )
+
+
+async def creditor_or_conflict(uow: UnitOfWork, tenant_id: uuid.UUID) -> Any:
+    found = await repository_delivery.creditor(uow, tenant_id)
+    if found is None:
+        raise Conflict("Il Comune non ha ancora inserito i propri dati pagoPA: nessun avviso da inviare.")
+    return found
+
+
+def _check_named(position_ids: tuple[uuid.UUID, ...], plan_id: uuid.UUID | None) -> None:
+    if not position_ids and plan_id is None:
+        raise DomainError(
+            "Indica le posizioni («position_ids») o il piano («plan_id»).", field="position_ids"
+        )
+    if len(position_ids) > MAX_POSITIONS:
+        raise DomainError(f"Al massimo {MAX_POSITIONS} posizioni per messaggio.", field="position_ids")
+
+
+async def _target(
+    uow: UnitOfWork,
+    ident: Identity,
+    position_ids: tuple[uuid.UUID, ...],
+    plan_id: uuid.UUID | None,
+    today: date,
+) -> Target:
+    """The positions' notices (issued now if needed), or the plan's payable notices."""
+    if plan_id is not None:
+        plan = await repository_delivery.plan(uow, ident.tenant_id, plan_id)
+        if plan is None:
+            raise NotFound("Piano non trovato.")
+        shown = await repository_delivery.shown_options(uow, ident.tenant_id, plan.debtor_id, (), plan_id)
+        payable = [o for o in shown if o.status == "payable"]
+        if not payable:
+            raise Conflict("Il piano non ha avvisi da pagare: emetti prima gli avvisi del piano.")
+        return Target(plan.debtor_id, (), plan_id, payable)
+    positions = await handlers_positions.positions_or_404(uow, ident.tenant_id, position_ids)
+    debtors = {p.debtor_id for p in positions}
+    if len(debtors) != 1:
+        raise DomainError("Le posizioni sono di contribuenti diversi: invia un messaggio per ciascuno.")
+    issued = await handlers_notices.issue_notices(uow, ident, position_ids, today)
+    navs = {o.nav for o in issued}
+    debtor_id = debtors.pop()
+    shown = await repository_delivery.shown_options(uow, ident.tenant_id, debtor_id, position_ids, None)
+    return Target(debtor_id, position_ids, None, [o for o in shown if o.nav in navs])
+
+
+async def _address(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, given: str | None) -> str:
+    address = (given or "").strip() or await repository_emails.active_email(uow, tenant_id, debtor_id)
+    if not address:
+        raise DomainError("Il contribuente non ha un indirizzo e-mail attivo: indicane uno.", field="email")
+    if len(address) > 254 or not EMAIL_RE.match(address):
+        raise DomainError("Indirizzo e-mail non valido.", field="email")
+    return address
+
+
+async def record(uow: UnitOfWork, tenant_id: uuid.UUID, sent: Sent, about: dict[str, Any]) -> None:
+    """The `messages` row and the `NoticeSent` event of a message handed to its channel.
+
+    `about`: debtor_id, kind, sent_by, sent_at, and optionally position_ids, plan_id, installment."""
+    positions: tuple[uuid.UUID, ...] = about.get("position_ids", ())
+    plan_id: uuid.UUID | None = about.get("plan_id")
+    installment: int | None = about.get("installment")
+    values = {
+        "id": sent.message_id,
+        "debtor_id": about["debtor_id"],
+        "channel": sent.channel,
+        "recipient": sent.recipient,
+        "kind": about["kind"],
+        "plan_id": plan_id,
+        "position_id": positions[0] if len(positions) == 1 else None,
+        "installment": installment,
+        "expires_at": sent.expires_at,
+        "sent_by": about["sent_by"],
+        "sent_at": about["sent_at"],
+    }
+    await repository_delivery.insert_message(uow, tenant_id, values)
+    event = NoticeSent(
+        message_id=str(sent.message_id),
+        debtor_id=str(about["debtor_id"]),
+        channel=sent.channel,
+        kind=about["kind"],
+        position_ids=tuple(str(p) for p in positions),
+        plan_id=str(plan_id or ""),
+        installment=installment or 0,
+        sent_at=about["sent_at"].isoformat(),
+        sent_by=about["sent_by"],
+        delivered=sent.delivered,
+    )
+    await uow.publish([event.envelope(tenant_id, uow.correlation_id)])
+
+
+async def render_pdfs(creditor: Any, options: list[Any]) -> tuple[Attachment, ...]:
+    notices = [notice_of(creditor, o) for o in options]
+    bodies = await asyncio.to_thread(lambda: [pdf_notice.render(n) for n in notices])
+    return tuple(
+        Attachment(f"avviso-{n.nav}.pdf", "application/pdf", body)
+        for n, body in zip(notices, bodies, strict=True)
+    )
+
+
+def _notice_mail(creditor: Any, target: Target, link: str, until: datetime) -> tuple[str, str]:
+    lines = [
+        "Gentile contribuente,",
+        "",
+        f"le inviamo per conto del {creditor.name} gli avvisi di pagamento pagoPA allegati:",
+        *(
+            f"- codice avviso {o.nav}: {format_cents(o.amount_cents)} entro il {o.due_date:%d/%m/%Y}"
+            for o in target.options
+        ),
+        "",
+        "Può pagarli con l'app IO, sul sito o nell'app della sua banca o presso i prestatori aderenti a pagoPA.",
+        "",
+        "Gli avvisi, le rate e quanto già pagato sono consultabili anche a questo indirizzo, "
+        f"valido fino al {until:%d/%m/%Y}:",
+        link,
+        "",
+        "Questo messaggio è inviato automaticamente: non risponda a questo indirizzo.",
+    ]
+    return f"{creditor.name}: avvisi di pagamento pagoPA", "\n".join(lines)
+
+
+async def send_by_email(
+    uow: UnitOfWork,
+    ident: Identity,
+    channels: Channels,
+    ask: tuple[tuple[uuid.UUID, ...], uuid.UUID | None, str | None],
+    now: datetime,
+) -> Sent:
+    """E-mail the notices of `ask` = (position ids, plan id, address or None for the debtor's
+    active one), PDFs attached, with the link to the public page; recorded and published."""
+    position_ids, plan_id, email = ask
+    _check_named(position_ids, plan_id)
+    creditor = await creditor_or_conflict(uow, ident.tenant_id)
+    target = await _target(uow, ident, position_ids, plan_id, now.date())
+    address = await _address(uow, ident.tenant_id, target.debtor_id, email)
+    until = expiry(now, channels.link_days)
+    link = link_for(channels, LinkGrant(ident.tenant_id, target.debtor_id, position_ids, plan_id, until))
+    subject, text = _notice_mail(creditor, target, link, until)
+    attachments = await render_pdfs(creditor, target.options)
+    await channels.mailer.send(Mail(address, subject, text, attachments=attachments))
+    sent = Sent(uuid.uuid4(), "email", address, channels.mailer.delivers, link, until)
+    about = {
+        "debtor_id": target.debtor_id,
+        "kind": "notice",
+        "sent_by": ident.user_id,
+        "sent_at": now,
+        "position_ids": position_ids,
+        "plan_id": plan_id,
+    }
+    await record(uow, ident.tenant_id, sent, about)
+    return sent
+
+
+async def send_by_sms(
+    uow: UnitOfWork,
+    ident: Identity,
+    channels: Channels,
+    ask: tuple[tuple[uuid.UUID, ...], uuid.UUID | None, str],
+    now: datetime,
+) -> Sent:
+    """Text the link to the public page of `ask` = (position ids, plan id, phone number)."""
+    position_ids, plan_id, phone = ask
+    _check_named(position_ids, plan_id)
+    number = e164(phone)
+    creditor = await creditor_or_conflict(uow, ident.tenant_id)
+    target = await _target(uow, ident, position_ids, plan_id, now.date())
+    until = expiry(now, channels.link_days)
+    link = link_for(channels, LinkGrant(ident.tenant_id, target.debtor_id, position_ids, plan_id, until))
+    text = f"{creditor.name[:60]}: avvisi di pagamento pagoPA su {link} (valido fino al {until:%d/%m/%Y})"
+    await channels.sms.send(number, text)
+    sent = Sent(uuid.uuid4(), "sms", number, channels.sms.delivers, link, until)
+    about = {
+        "debtor_id": target.debtor_id,
+        "kind": "notice",
+        "sent_by": ident.user_id,
+        "sent_at": now,
+        "position_ids": position_ids,
+        "plan_id": plan_id,
+    }
+    await record(uow, ident.tenant_id, sent, about)
+    return sent

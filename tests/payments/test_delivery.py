@@ -1,0 +1,189 @@
+"""Sending notices to the taxpayer: by e-mail to the real test SMTP server (PDFs attached, the signed
+link), by SMS through the development provider; each message recorded and published as NoticeSent."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from services.contracts import NoticeSent
+from services.kernel.envelope import Envelope
+from services.kernel.identity import Identity
+from services.kernel.mail import FolderMailer
+from services.payments import web_delivery
+from services.payments.domain_links import verify
+from services.payments.handlers_delivery import Channels, send_by_email
+from services.payments.sms import LogSmsProvider
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.payments.delivery_helpers import (
+    comune,
+    debtor_with_positions,
+    link_in,
+    pdfs_in,
+    plan_with_notices,
+    post,
+    run,
+    scalar,
+)
+from tests.smtp_server import Inbox
+from tests.support import make_identity
+
+SEND = "/api/v1/payments/notices/send"
+
+
+def address() -> str:
+    return f"contribuente-{uuid.uuid4().hex[:10]}@example.it"
+
+
+async def sent_events(platform: Platform, who: Identity) -> list[NoticeSent]:
+    async with platform.databases["payments"].unit_of_work(who.tenant_id) as uow:
+        rows = await uow.execute(
+            sa.text("SELECT body FROM payments.outbox WHERE tenant_id = :t AND routing_key = :k ORDER BY id"),
+            {"t": who.tenant_id, "k": NoticeSent.routing_key()},
+        )
+        return [NoticeSent.from_envelope(Envelope.decode(r.body)) for r in rows]
+
+
+@pytest.mark.asyncio
+async def test_the_email_reaches_the_smtp_server_with_the_pdf_and_a_signed_link(
+    platform: Platform, tenant: Identity, smtp: Inbox
+) -> None:
+    await comune(platform, tenant)
+    to = address()
+    debtor, [position] = await debtor_with_positions(platform, tenant, 45_678, email=to)
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position]})
+    assert status == 201, answer
+    assert answer["channel"] == "email" and answer["recipient"] == to and answer["delivered"] is True
+    [message] = await smtp.wait_for(to)
+    assert message["Subject"] == "Comune di Consegna: avvisi di pagamento pagoPA"
+    [(name, pdf)] = pdfs_in(message).items()
+    assert name.startswith("avviso-3") and name.endswith(".pdf") and pdf.startswith(b"%PDF")
+    link = link_in(message)
+    assert link == answer["link"]
+    grant = verify(link.rsplit("/", 1)[1], platform.settings.secret_key, datetime.now(UTC))
+    assert (grant.tenant_id, str(grant.debtor_id)) == (tenant.tenant_id, debtor)
+    assert [str(p) for p in grant.position_ids] == [position] and grant.plan_id is None
+    assert 29 <= (grant.expires_at - datetime.now(UTC)).days <= 30  # 30 days by default
+    body = message.get_body(("plain",))
+    assert body is not None and "€ 456,78" in body.get_content()
+    assert (
+        await scalar(
+            platform,
+            tenant.tenant_id,
+            "SELECT count(*) FROM payments.messages WHERE tenant_id = :t AND debtor_id = :d"
+            " AND channel = 'email' AND kind = 'notice' AND recipient = :r AND position_id = :p",
+            t=tenant.tenant_id,
+            d=uuid.UUID(debtor),
+            r=to,
+            p=uuid.UUID(position),
+        )
+        == 1
+    )
+    [event] = await sent_events(platform, tenant)
+    assert (event.debtor_id, event.channel, event.kind, event.position_ids) == (
+        debtor,
+        "email",
+        "notice",
+        (position,),
+    )
+    assert event.delivered and event.plan_id == "" and datetime.fromisoformat(event.sent_at).tzinfo
+
+
+@pytest.mark.asyncio
+async def test_a_given_address_wins_and_without_any_address_nothing_is_sent(
+    platform: Platform, tenant: Identity, smtp: Inbox
+) -> None:
+    await comune(platform, tenant)
+    _, [position] = await debtor_with_positions(platform, tenant, 20_000)
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position]})
+    assert status == 400 and answer["field"] == "email"
+    assert "indirizzo e-mail attivo" in answer["error"]
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "email": "non-valido"})
+    assert status == 400 and answer["error"] == "Indirizzo e-mail non valido."
+    assert await sent_events(platform, tenant) == []
+    given = address()
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "email": given})
+    assert status == 201 and answer["recipient"] == given
+    assert len(await smtp.wait_for(given)) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_plan_is_sent_with_its_notices(platform: Platform, tenant: Identity, smtp: Inbox) -> None:
+    await comune(platform, tenant)
+    to = address()
+    debtor, positions = await debtor_with_positions(platform, tenant, 60_000, email=to)
+    plan_id = await plan_with_notices(platform, tenant, positions, 5)
+    status, answer = await post(platform, tenant, SEND, {"plan_id": plan_id})
+    assert status == 201, answer
+    [message] = await smtp.wait_for(to)
+    assert len(pdfs_in(message)) == 6  # the single payment and five installments
+    [event] = await sent_events(platform, tenant)
+    assert (event.plan_id, event.position_ids, event.debtor_id) == (plan_id, (), debtor)
+    status, answer = await post(platform, tenant, SEND, {"plan_id": str(uuid.uuid4())})
+    assert status == 404 and answer["error"] == "Piano non trovato."
+
+
+@pytest.mark.asyncio
+async def test_sms_goes_to_the_development_provider_and_says_it_was_not_sent(
+    platform: Platform, tenant: Identity, caplog: pytest.LogCaptureFixture
+) -> None:
+    await comune(platform, tenant)
+    debtor, [position] = await debtor_with_positions(platform, tenant, 30_000)
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "phone": "333 123 4567"})
+    assert status == 201, answer
+    assert (answer["channel"], answer["recipient"], answer["delivered"]) == ("sms", "+393331234567", False)
+    assert any("SMS to +393331234567 NOT sent" in r.getMessage() for r in caplog.records)
+    assert answer["link"] in caplog.text
+    [event] = await sent_events(platform, tenant)
+    assert (event.channel, event.debtor_id, event.delivered) == ("sms", debtor, False)
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "phone": "12"})
+    assert status == 400 and answer["field"] == "phone" and "Numero di telefono non valido" in answer["error"]
+    assert len(await sent_events(platform, tenant)) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_position_page_button_sends_through_htmx(
+    platform: Platform, tenant: Identity, smtp: Inbox
+) -> None:
+    await comune(platform, tenant)
+    to = address()
+    _, [position] = await debtor_with_positions(platform, tenant, 12_300, email=to)
+    operator = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("operator",))
+    async with service_client(platform, "payments", operator) as http:
+        page = await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position}")
+        assert "Invia per e-mail" in page.text and 'name="csrf_token"' in page.text
+        response = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/notices/send",
+            data={"position_id": position, "channel": "email", "email": ""},
+            headers={"HX-Request": "true"},
+        )
+    assert response.status_code == 200, response.text
+    assert f"E-mail inviata a {to}" in response.text and "<html" not in response.text
+    assert len(await smtp.wait_for(to)) == 1
+
+
+@pytest.mark.asyncio
+async def test_with_the_development_mailer_the_screen_says_saved_not_sent(
+    platform: Platform, tenant: Identity, tmp_path: Path
+) -> None:
+    await comune(platform, tenant)
+    to = address()
+    _, [position] = await debtor_with_positions(platform, tenant, 9_900, email=to)
+    channels = Channels(FolderMailer(tmp_path, "a@b.it"), LogSmsProvider(), "k" * 32, "http://x.test", 30)
+    work = functools.partial(
+        send_by_email,
+        ident=make_identity(tenant.tenant_id, tenant.tenant_slug),
+        channels=channels,
+        ask=((uuid.UUID(position),), None, None),
+        now=datetime.now(UTC),
+    )
+    sent = await run(platform, tenant.tenant_id, work)
+    assert sent.delivered is False and len(list(tmp_path.glob("*.eml"))) == 1
+    html = web_delivery.templates.get_template("delivery_result.html").render(sent=sent, identity=None)
+    assert f"E-mail per {to} salvata ma NON inviata" in html
