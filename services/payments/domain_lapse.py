@@ -149,6 +149,8 @@ class Extension:
     replaced: tuple[int, ...]
     residual_principal_cents: int
     first_number: int
+    # The partly paid installments, closed at what was paid.
+    closed: tuple[int, ...] = ()
 
 
 def _closed(i: InstallmentState) -> InstallmentState:
@@ -188,7 +190,8 @@ def check_extension(plan: PlanState, installments: int, reason: str, most: int) 
     first = max(i.number for i in plan.installments) + 1
     replaced = tuple(i.number for i in open_ if i.paid_cents == 0)
     kept = tuple(sorted(kept, key=lambda i: i.number))
-    return Extension(kept, replaced, residual, first)
+    closed = tuple(i.number for i in open_ if i.paid_cents > 0)
+    return Extension(kept, replaced, residual, first, closed)
 
 
 def collection_charges(amount_cents: int, notice_date: date, paid_on: date) -> int:

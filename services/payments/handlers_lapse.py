@@ -21,6 +21,7 @@ from services.kernel.web import ServiceContext
 from services.payments import handlers_rules, repository_emails, repository_lapse
 from services.payments.domain import format_cents
 from services.payments.domain_lapse import (
+    CDS,
     ROME,
     PlanState,
     check_extension,
@@ -96,7 +97,8 @@ async def extend_plan(
         "reason": reason.strip(),
         "created_by": ident.user_id,
     }
-    await repository_lapse.extend(uow, tenant_id, values, ext.kept, ext.replaced, new)
+    unpayable = (*ext.replaced, *ext.closed)
+    await repository_lapse.extend(uow, tenant_id, values, ext.kept, ext.replaced, new, unpayable)
     event = PlanExtended(
         plan_id=str(plan_id),
         debtor_id=str(plan.debtor_id),
@@ -115,9 +117,14 @@ async def refuse_lapsed(uow: UnitOfWork, tenant_id: uuid.UUID, positions: Sequen
     lapsed = set(await repository_lapse.positions_in_lapsed_plans(uow, tenant_id, [p.id for p in positions]))
     for p in positions:
         if p.id in lapsed:
+            law = (
+                "art. 202-bis del Codice della strada"
+                if p.revenue_type == CDS
+                else "L. 160/2019, art. 1 c. 800"
+            )
             raise Conflict(
                 f"La posizione {p.act_number} era in un piano di rateizzazione decaduto: il residuo è "
-                "dovuto in un'unica soluzione e non può essere rateizzato di nuovo (L. 160/2019, art. 1 c. 800)."
+                f"dovuto in un'unica soluzione e non può essere rateizzato di nuovo ({law})."
             )
 
 

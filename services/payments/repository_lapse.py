@@ -73,9 +73,11 @@ async def extend(
     kept: Sequence[InstallmentState],
     replaced: Sequence[int],
     schedule: Sequence[Installment],
+    unpayable: Sequence[int],
 ) -> None:
     """Record the extension (once per plan), close the partly paid installments at what was paid,
-    replace the unpaid ones with `schedule`, and make their payment options unpayable."""
+    replace the unpaid ones with `schedule`, and make the payment options of the installments in
+    `unpayable` and the plan's single payment unpayable (status `replaced`)."""
     plan_id = extension["plan_id"]
     try:
         await uow.execute(sa.insert(plan_extensions).values(tenant_id=tenant_id, **extension))
@@ -101,7 +103,7 @@ async def extend(
     await uow.execute(
         sa.update(po)
         .where(po.c.tenant_id == tenant_id, po.c.plan_id == plan_id, po.c.status == "payable")
-        .where(sa.or_(po.c.installment.is_(None), po.c.installment.in_(replaced)))
+        .where(sa.or_(po.c.installment.is_(None), po.c.installment.in_(unpayable)))
         .values(status="replaced")
     )
     await uow.execute(

@@ -104,6 +104,7 @@ def test_an_extension_replaces_the_unpaid_installments_once() -> None:
     p = plan(paid=(FULL, 5_050, 0, 0, 0))
     ext = check_extension(p, 10, "Perdita del lavoro", 72)
     assert ext.replaced == (3, 4, 5)
+    assert ext.closed == (2,)
     assert [(i.number, i.principal_cents, i.interest_cents) for i in ext.kept] == [
         (1, 10_000, 100),
         (2, 4_950, 100),

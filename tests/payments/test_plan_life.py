@@ -172,13 +172,18 @@ async def test_one_missed_installment_lapses_a_cds_plan_without_a_sollecito(
     platform: Platform, tenant: Identity, smtp: Inbox
 ) -> None:
     address = f"{uuid.uuid4().hex[:10]}@example.it"
-    plan_id, _, _ = await make_plan(
+    plan_id, position_id, _ = await make_plan(
         platform, tenant, address, ("CDS", 2025, "V"), cents=60_000, installments=3
     )
     report = (await daily(platform, tenant, date(2026, 3, 1)))["sollecito_and_lapse"]
     assert (report.emailed, report.lapsed) == (0, 1)
     assert await plan_row(platform, tenant, plan_id, "status") == "lapsed"
     assert solleciti(smtp.to(address)) == []
+    request = PlanRequest((uuid.UUID(position_id),), 2, None, True)
+    with pytest.raises(Conflict, match="202-bis"):
+        await run(
+            platform, tenant, lambda uow: handlers_plans.create_plan(uow, tenant, request, date(2026, 3, 2))
+        )
 
 
 @pytest.mark.asyncio
