@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from services.contact import handlers
-from services.contact.domain import CONTACT_KINDS, ContactRecord, parse_found_on
+from services.contact.domain import CONTACT_KINDS, ContactRecord, message_note, parse_found_on
 from services.contracts import (
     ContactFact,
     ContactsRegistered,
     DebtorContactUpdated,
+    NoticeSent,
     PaymentReceived,
     PositionsRegistered,
 )
@@ -34,6 +35,25 @@ async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
     except ValueError as exc:
         raise UndecodableMessage(f"bad payment event: {exc}") from exc
     await handlers.register_payment(uow, envelope.tenant_id, payment, event.amount_cents, paid_on)
+
+
+async def on_notice_sent(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A message the payments service sent (or, in development, only kept) joins the debtor's history."""
+    event = NoticeSent.from_envelope(envelope)
+    try:
+        message_id, debtor_id = uuid.UUID(event.message_id), uuid.UUID(event.debtor_id)
+        sent_at = datetime.fromisoformat(event.sent_at)
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad notice-sent event: {exc}") from exc
+    if sent_at.tzinfo is None or event.channel not in ("email", "sms"):
+        raise UndecodableMessage("notice-sent event: naive sent_at or unknown channel")
+    entry = {
+        "operator": event.sent_by,
+        "outcome": f"messaggio_{event.channel}",
+        "note": message_note(event.kind, event.delivered, event.installment),
+        "recorded_at": sent_at,
+    }
+    await handlers.register_message(uow, envelope.tenant_id, message_id, debtor_id, entry)
 
 
 async def on_contacts_registered(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -83,6 +103,7 @@ queue_builder = Consumer(
         ContactsRegistered.routing_key(): on_contacts_registered,
         DebtorContactUpdated.routing_key(): on_debtor_contact_updated,
         PaymentReceived.routing_key(): on_payment_received,
+        NoticeSent.routing_key(): on_notice_sent,
     },
     # A payment may race its debtor's positions: totals are recomputed from both, one at a time.
     serialize_per_tenant=True,

@@ -66,6 +66,27 @@ OUTCOME_LABELS: dict[str, str] = {
     Outcome.CONTESTAZIONE: "Contestazione",
 }
 
+# Messages the payments service sent to the debtor, shown in the contact history beside the calls
+# (never offered as an outcome an operator records).
+MESSAGE_LABELS: dict[str, str] = {
+    "messaggio_email": "Messaggio inviato per e-mail",
+    "messaggio_sms": "Messaggio inviato per SMS",
+}
+MESSAGE_KIND_LABELS: dict[str, str] = {
+    "notice": "Avvisi di pagamento",
+    "installment_reminder": "Promemoria scadenza rata",
+    "sollecito": "Sollecito",
+}
+
+
+def message_note(kind: str, delivered: bool, installment: int) -> str:
+    """The history's note of a message sent to the debtor."""
+    note = MESSAGE_KIND_LABELS.get(kind, kind)
+    if installment:
+        note += f" (rata {installment})"
+    return note if delivered else note + " - non spedito: piattaforma di sviluppo"
+
+
 _RETRY_OUTCOMES = frozenset({Outcome.NON_RISPONDE, Outcome.TERZO_RISPONDE})
 MAX_NOTE_LENGTH = 2000
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
 
 SUPERVISORS = ("supervisor", "platform_admin")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -106,3 +108,11 @@ async def register_payment(
 async def keep_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequence[ContactRecord]) -> None:
     """Keep the contact data ingest registered or updated, for the debtor card."""
     await repository.upsert_contacts(uow, tenant_id, records)
+
+
+async def register_message(
+    uow: UnitOfWork, tenant_id: uuid.UUID, message_id: uuid.UUID, debtor_id: uuid.UUID, entry: dict[str, Any]
+) -> None:
+    """A message the payments service sent to the debtor joins the contact history."""
+    if not await repository.record_message(uow, tenant_id, message_id, debtor_id, entry):
+        log.warning("message %s for debtor %s not in the history: debtor unknown here", message_id, debtor_id)

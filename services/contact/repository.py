@@ -300,3 +300,16 @@ async def debtor_contact(uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid
 
 
 access = db.AccessLog(access_log)
+
+
+async def record_message(
+    uow: UnitOfWork, tenant_id: uuid.UUID, message_id: uuid.UUID, debtor_id: uuid.UUID, entry: dict[str, Any]
+) -> bool:
+    """A message sent to the debtor (`entry`: operator, outcome, note, recorded_at) joins its contact
+    history, once per message id; False when the debtor is not (yet) known here."""
+    known = sa.select(debtors.c.id).where(debtors.c.tenant_id == tenant_id, debtors.c.id == debtor_id)
+    if (await uow.execute(known)).first() is None:
+        return False
+    stmt = pg_insert(contacts).values(id=message_id, tenant_id=tenant_id, debtor_id=debtor_id, **entry)
+    await uow.execute(stmt.on_conflict_do_nothing(index_elements=[contacts.c.id]))
+    return True

@@ -12,7 +12,7 @@ from typing import Any
 
 from services.contracts import NoticeSent
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import Conflict, DomainError, NotFound
+from services.kernel.errors import Conflict, DomainError
 from services.kernel.identity import Identity
 from services.kernel.mail import Attachment, Mail, Mailer
 from services.kernel.web import ServiceContext
@@ -98,6 +98,7 @@ def notice_of(creditor: Any, option: Any) -> pdf_notice.Notice:
         payee_name=option.debtor_name,
         payee_fiscal_code=option.fiscal_code,
         reason=reason,
+        postal_account=creditor.postal_account,
     )
 
 
@@ -126,14 +127,12 @@ async def _target(
 ) -> Target:
     """The positions' notices (issued now if needed), or the plan's payable notices."""
     if plan_id is not None:
+        issued = await handlers_notices.issue_plan_notices(uow, ident, plan_id)
         plan = await repository_delivery.plan(uow, ident.tenant_id, plan_id)
-        if plan is None:
-            raise NotFound("Piano non trovato.")
+        assert plan is not None  # issue_plan_notices found it
         shown = await repository_delivery.shown_options(uow, ident.tenant_id, plan.debtor_id, (), plan_id)
-        payable = [o for o in shown if o.status == "payable"]
-        if not payable:
-            raise Conflict("Il piano non ha avvisi da pagare: emetti prima gli avvisi del piano.")
-        return Target(plan.debtor_id, (), plan_id, payable)
+        navs = {o.nav for o in issued}
+        return Target(plan.debtor_id, (), plan_id, [o for o in shown if o.nav in navs])
     positions = await handlers_positions.positions_or_404(uow, ident.tenant_id, position_ids)
     debtors = {p.debtor_id for p in positions}
     if len(debtors) != 1:

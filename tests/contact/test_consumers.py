@@ -11,6 +11,7 @@ from services.contact.consumers import _record, queue_builder
 from services.contracts import (
     ContactsRegistered,
     DebtorContactUpdated,
+    NoticeSent,
     PaymentReceived,
     PositionFact,
     PositionsRegistered,
@@ -38,6 +39,7 @@ def test_queue_builder_listens_to_positions_and_contacts() -> None:
         ContactsRegistered.routing_key(),
         DebtorContactUpdated.routing_key(),
         PaymentReceived.routing_key(),
+        NoticeSent.routing_key(),
     }
 
 

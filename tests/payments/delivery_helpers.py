@@ -11,10 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
-from services.payments import handlers_notices, repository_emails, repository_notices
-from services.payments.domain_notices import iuv, notice_number
+from services.payments import handlers_notices, repository_emails
 from services.payments.repository_emails import EmailRecord
 from services.platform import Platform
 from tests.conftest import service_client
@@ -80,37 +78,9 @@ async def plan_with_notices(
         platform, who, "/api/v1/payments/plans", {"position_ids": position_ids, "installments": installments}
     )
     assert status == 201, plan
-    await run(platform, who.tenant_id, functools.partial(_plan_options, who=who, plan=plan))
+    status, issued = await post(platform, who, "/api/v1/payments/notices", {"plan_id": plan["plan_id"]})
+    assert status == 201 and len(issued["options"]) == installments + 1, issued
     return str(plan["plan_id"])
-
-
-async def _plan_options(uow: UnitOfWork, who: Identity, plan: dict[str, Any]) -> None:
-    row = (
-        await uow.execute(
-            sa.text("SELECT debtor_id FROM payments.plans WHERE tenant_id = :t AND id = :p"),
-            {"t": who.tenant_id, "p": uuid.UUID(plan["plan_id"])},
-        )
-    ).one()
-    wanted: list[tuple[int | None, int, str]] = [
-        (None, plan["amount_cents"], plan["schedule"][0]["due_date"])
-    ]
-    wanted += [(i["number"], i["amount_cents"], i["due_date"]) for i in plan["schedule"]]
-    bases = await repository_notices.take_notice_bases(uow, who.tenant_id, len(wanted))
-    for (number, amount, due), base in zip(wanted, bases, strict=True):
-        nav = notice_number(CREDITOR["segregation_code"], base)
-        values = {
-            "id": uuid.uuid4(),
-            "position_id": None,
-            "plan_id": uuid.UUID(plan["plan_id"]),
-            "installment": number,
-            "debtor_id": row.debtor_id,
-            "nav": nav,
-            "iuv": iuv(nav),
-            "amount_cents": amount,
-            "due_date": sa.func.to_date(due, "YYYY-MM-DD"),
-            "issued_by": "test",
-        }
-        await repository_notices.insert_option(uow, who.tenant_id, values)
 
 
 def link_in(message: EmailMessage) -> str:
