@@ -23,6 +23,8 @@ class CreatedPlan:
     revenue_type: str
     allowed: tuple[int, int]
     schedule: list[Installment]
+    # c.803 collection charges, when the Comune applies them.
+    charges_cents: int = 0
 
 
 async def _positions(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...]) -> list[Any]:
@@ -69,7 +71,9 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
         "created_by": ident.user_id,
     }
     await repository_plans.insert_plan(uow, ident.tenant_id, values, request.position_ids, plan)
-    await handlers_lapse.add_charges(uow, ident.tenant_id, plan_id, request.position_ids, amount, today)
+    charges = await handlers_lapse.add_charges(
+        uow, ident.tenant_id, plan_id, request.position_ids, amount, today
+    )
     event = PlanCreated(
         plan_id=str(plan_id),
         debtor_id=str(positions[0].debtor_id),
@@ -81,4 +85,4 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
         created_by=ident.user_id,
     )
     await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
-    return CreatedPlan(plan_id, amount, revenue_type, allowed, plan)
+    return CreatedPlan(plan_id, amount, revenue_type, allowed, plan, charges)

@@ -164,6 +164,7 @@ async def create_plan_api(request: Request, ident: Identity, uow: UnitOfWork) ->
         "allowed": {"min": plan.allowed[0], "max": plan.allowed[1]},
         "installments": len(plan.schedule),
         "schedule": schedule_json(plan.schedule),
+        "charges_cents": plan.charges_cents,
     }
     return JSONResponse(body, status_code=201)
 

@@ -5,7 +5,7 @@ e-mailed with its PDF (or kept for the post), the lapse (c.800, art. 202-bis), t
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -285,3 +285,44 @@ async def test_the_collection_charges_are_added_when_the_comune_applies_them(
     assert await plan_row(platform, tenant, plan_id, "charges_cents") == 3_000
     other, _, _ = await make_plan(platform, other_tenant, None)
     assert await plan_row(platform, other_tenant, other, "charges_cents") == 0
+    # The API tells them.
+    fact = position_fact(80_000, credit=("IMU", 2023, "A"))
+    await seed(platform, tenant.tenant_id, fact)
+    async with service_client(platform, "payments", api(tenant)) as http:
+        response = await http.post(
+            "/api/v1/payments/plans", json={"position_ids": [fact.position_id], "installments": 5}
+        )
+    assert response.status_code == 201 and response.json()["charges_cents"] == 2_400
+
+
+@pytest.mark.asyncio
+async def test_charges_are_6_percent_more_than_60_days_after_the_first_notice(
+    platform: Platform, tenant: Identity
+) -> None:
+    await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
+    sql = "UPDATE payments.creditors SET applies_charges = true WHERE tenant_id = :t RETURNING 1"
+    await run(platform, tenant, lambda uow: uow.execute(sa.text(sql), {"t": tenant.tenant_id}))
+    late, early = (position_fact(250_000, credit=("IMU", 2023, "I")) for _ in range(2))
+    await seed(platform, tenant.tenant_id, late, early)
+    notice = sa.text(
+        "INSERT INTO payments.payment_options (id, tenant_id, position_id, debtor_id, nav, iuv, amount_cents,"
+        " due_date, issued_by, issued_at) VALUES (:id, :t, :p, :d, :nav, :iuv, 1, '2025-12-31', 'x', :at)"
+    )
+    for fact, issued in ((late, "2025-11-10T10:00:00+01:00"), (early, "2025-11-11T10:00:00+01:00")):
+        nav = f"3{uuid.uuid4().int % 10**17:017d}"
+        values: dict[str, Any] = {"id": uuid.uuid4(), "t": tenant.tenant_id, "p": uuid.UUID(fact.position_id)}
+        values |= {
+            "d": uuid.UUID(fact.debtor_id),
+            "nav": nav,
+            "iuv": nav[1:],
+            "at": datetime.fromisoformat(issued),
+        }
+        await run(platform, tenant, lambda uow, v=values: uow.execute(notice, v))
+    # 10/11/2025 → 10/01/2026 is 61 days: 6%, at most € 600.00; 11/11 → 10/01 is 60 days: 3%.
+    for fact, charges in ((late, 15_000), (early, 7_500)):
+        request = PlanRequest((uuid.UUID(fact.position_id),), 6, None, False)
+        plan = await run(
+            platform, tenant, lambda uow, r=request: handlers_plans.create_plan(uow, tenant, r, PLAN_DAY)
+        )
+        assert plan.charges_cents == charges
+        assert await plan_row(platform, tenant, plan.plan_id, "charges_cents") == charges
