@@ -24,6 +24,9 @@ WARNING = (
     "immediatamente riscuotibile in un'unica soluzione e non potrà più essere rateizzato."
 )
 
+# One page: the first missed installments are listed, the others counted.
+MOST_ROWS = 18
+
 
 @dataclass(frozen=True)
 class Sollecito:
@@ -55,7 +58,7 @@ def _table(canvas: Canvas, left: float, y: float, rows: tuple[InstallmentState, 
     for x, title in zip(columns, ("Rata", "Scadenza", "Importo", "Pagato", "Da pagare"), strict=True):
         canvas.drawString(left + x, y, title)
     canvas.setFont("Helvetica", 9)
-    for row in rows:
+    for row in rows[:MOST_ROWS]:
         y -= 5 * mm
         values = (
             str(row.number),
@@ -66,6 +69,9 @@ def _table(canvas: Canvas, left: float, y: float, rows: tuple[InstallmentState, 
         )
         for x, value in zip(columns, values, strict=True):
             canvas.drawString(left + x, y, value)
+    if len(rows) > MOST_ROWS:
+        y -= 5 * mm
+        canvas.drawString(left, y, f"… e altre {len(rows) - MOST_ROWS} rate scadute non pagate.")
     return y
 
 

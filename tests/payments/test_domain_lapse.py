@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import pypdfium2
 import pytest
 
 from services.kernel.errors import Conflict, DomainError
@@ -23,6 +24,7 @@ from services.payments.domain_lapse import (
     run_moment,
 )
 from services.payments.domain_plans import Band, RuleSet
+from services.payments.pdf_sollecito import Sollecito, render
 
 DUES = (date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30), date(2026, 5, 31))
 
@@ -169,3 +171,21 @@ def test_a_run_for_another_day_records_that_day() -> None:
     assert run_moment(now, date(2026, 3, 1)) == datetime(2026, 3, 1, 12, tzinfo=ROME)
     # 23:30 UTC on 28/02 is already 01/03 in Rome.
     assert rome_day(datetime(2026, 2, 28, 23, 30, tzinfo=UTC)) == date(2026, 3, 1)
+
+
+def test_the_sollecito_pdf_stays_on_one_page_with_many_missed_installments() -> None:
+    rows = tuple(InstallmentState(n, date(2026, 1, 31), 10_000, 0, 0) for n in range(1, 41))
+    doc = Sollecito(
+        "Comune di Prova",
+        "ROSSI MARIO",
+        "RSSMRA80A01H501U",
+        ("TARI 2024 n. 1",),
+        date(2025, 1, 1),
+        40,
+        rows,
+        400_000,
+        date(2026, 3, 1),
+    )
+    pdf = pypdfium2.PdfDocument(render(doc))
+    text = " ".join(pdf[0].get_textpage().get_text_range().split())
+    assert len(pdf) == 1 and "e altre 22 rate" in text and "comma 800" in text and "€ 4.000,00" in text
