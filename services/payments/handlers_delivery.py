@@ -4,6 +4,7 @@ to the public page) or the link by SMS; each message is recorded and published a
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -27,8 +28,25 @@ from services.payments.domain import format_cents
 from services.payments.domain_links import MAX_POSITIONS, LinkGrant, expiry, sign
 from services.payments.sms import SmsProvider, e164, sms_provider
 
+log = logging.getLogger(__name__)
 EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z]{2,}$")
 PUBLIC_PATH = "/avvisi"
+
+
+class DeliveryFailed(DomainError):
+    """The mail server or SMS provider refused or could not be reached: nothing is recorded."""
+
+    status = 502
+
+
+async def send_mail(mailer: Mailer, mail: Mail) -> None:
+    try:
+        await mailer.send(mail)
+    except OSError as exc:  # smtplib's errors included
+        log.warning("e-mail to %s not accepted: %s", mail.to, exc)
+        raise DeliveryFailed(
+            "Il server di posta non ha accettato il messaggio: nulla è stato registrato, riprova più tardi."
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -237,7 +255,7 @@ async def send_by_email(
     link = link_for(channels, LinkGrant(ident.tenant_id, target.debtor_id, position_ids, plan_id, until))
     subject, text = _notice_mail(creditor, target, link, until)
     attachments = await render_pdfs(creditor, target.options)
-    await channels.mailer.send(Mail(address, subject, text, attachments=attachments))
+    await send_mail(channels.mailer, Mail(address, subject, text, attachments=attachments))
     sent = Sent(uuid.uuid4(), "email", address, channels.mailer.delivers, link, until)
     about = {
         "debtor_id": target.debtor_id,

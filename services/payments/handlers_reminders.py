@@ -16,7 +16,15 @@ from services.kernel.web import ServiceContext
 from services.payments import repository_delivery, repository_emails
 from services.payments.domain import format_cents
 from services.payments.domain_links import LinkGrant, expiry
-from services.payments.handlers_delivery import Channels, Sent, link_for, record, render_pdfs
+from services.payments.handlers_delivery import (
+    Channels,
+    DeliveryFailed,
+    Sent,
+    link_for,
+    record,
+    render_pdfs,
+    send_mail,
+)
 
 log = logging.getLogger(__name__)
 ROME = ZoneInfo("Europe/Rome")
@@ -54,7 +62,12 @@ async def _remind(
     until = expiry(now, channels.link_days)
     link = link_for(channels, LinkGrant(tenant_id, row.debtor_id, (), row.plan_id, until))
     subject, text = _reminder_mail(creditor, row, link, until)
-    await channels.mailer.send(Mail(address, subject, text, attachments=await render_pdfs(creditor, options)))
+    mail = Mail(address, subject, text, attachments=await render_pdfs(creditor, options))
+    try:
+        await send_mail(channels.mailer, mail)
+    except DeliveryFailed:  # left for the next run; the Comune's other steps go on
+        await repository_delivery.release_reminder(uow, tenant_id, row.plan_id, row.number)
+        return False
     sent = Sent(uuid.uuid4(), "email", address, channels.mailer.delivers, link, until)
     about = {
         "debtor_id": row.debtor_id,

@@ -133,3 +133,14 @@ async def claim_reminder(
         .returning(pi.c.number)
     )
     return (await uow.execute(stmt)).first() is not None
+
+
+async def release_reminder(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, number: int) -> None:
+    """Undo a claim whose e-mail could not be sent, so the next run tries again."""
+    pi = plan_installments
+    stmt = (
+        sa.update(pi)
+        .where(pi.c.tenant_id == tenant_id, pi.c.plan_id == plan_id, pi.c.number == number)
+        .values(reminded_at=None)
+    )
+    await uow.execute(stmt)

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from services.contracts import NoticeSent
 from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
-from services.kernel.mail import FolderMailer
+from services.kernel.mail import FolderMailer, SmtpMailer
 from services.payments import web_delivery
 from services.payments.domain_links import verify
-from services.payments.handlers_delivery import Channels, send_by_email
+from services.payments.handlers_delivery import Channels, DeliveryFailed, send_by_email
 from services.payments.sms import LogSmsProvider
 from services.platform import Platform
 from tests.conftest import service_client
@@ -31,7 +31,7 @@ from tests.payments.delivery_helpers import (
     run,
     scalar,
 )
-from tests.smtp_server import Inbox
+from tests.smtp_server import Inbox, free_port
 from tests.support import make_identity
 
 SEND = "/api/v1/payments/notices/send"
@@ -187,3 +187,26 @@ async def test_with_the_development_mailer_the_screen_says_saved_not_sent(
     assert sent.delivered is False and len(list(tmp_path.glob("*.eml"))) == 1
     html = web_delivery.templates.get_template("delivery_result.html").render(sent=sent, identity=None)
     assert f"E-mail per {to} salvata ma NON inviata" in html
+
+
+@pytest.mark.asyncio
+async def test_a_mail_server_that_refuses_leaves_nothing_recorded(
+    platform: Platform, tenant: Identity
+) -> None:
+    await comune(platform, tenant)
+    _, [position] = await debtor_with_positions(platform, tenant, 9_900, email=address())
+    unreachable = SmtpMailer("127.0.0.1", free_port(), "a@b.it", timeout=2.0)
+    channels = Channels(unreachable, LogSmsProvider(), "k" * 32, "http://x.test", 30)
+    work = functools.partial(
+        send_by_email,
+        ident=make_identity(tenant.tenant_id, tenant.tenant_slug),
+        channels=channels,
+        ask=((uuid.UUID(position),), None, None),
+        now=datetime.now(UTC),
+    )
+    with pytest.raises(DeliveryFailed) as failed:
+        await run(platform, tenant.tenant_id, work)
+    assert failed.value.status == 502 and "non ha accettato il messaggio" in failed.value.message
+    assert await sent_events(platform, tenant) == []
+    sql = "SELECT count(*) FROM payments.messages WHERE tenant_id = :t"
+    assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id) == 0

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import functools
 import uuid
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
 from services.contracts import NoticeSent
 from services.kernel.identity import Identity
+from services.kernel.mail import SmtpMailer
 from services.payments.handlers_reminders import remind_installments
 from services.platform import Platform
 from tests.payments.delivery_helpers import (
@@ -22,7 +24,7 @@ from tests.payments.delivery_helpers import (
     run,
     scalar,
 )
-from tests.smtp_server import Inbox
+from tests.smtp_server import Inbox, free_port
 
 
 async def first_due(platform: Platform, who: Identity, plan_id: str) -> date:
@@ -101,3 +103,21 @@ async def test_a_debtor_without_an_address_gets_no_reminder_and_stays_due(
     assert await remind(platform, tenant, due - timedelta(days=2)) == 0
     sql = "SELECT reminded_at IS NULL FROM payments.plan_installments WHERE tenant_id = :t AND plan_id = :p AND number = 1"
     assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id, p=uuid.UUID(plan_id)) is True
+
+
+@pytest.mark.asyncio
+async def test_a_reminder_the_mail_server_refuses_is_tried_again_next_time(
+    platform: Platform, tenant: Identity, smtp: Inbox
+) -> None:
+    await comune(platform, tenant)
+    to = f"rate-{uuid.uuid4().hex[:10]}@example.it"
+    _, positions = await debtor_with_positions(platform, tenant, 80_000, email=to)
+    plan_id = await plan_with_notices(platform, tenant, positions, 6)
+    due = await first_due(platform, tenant, plan_id)
+    broken = replace(
+        platform.context("payments"), mailer=SmtpMailer("127.0.0.1", free_port(), "a@b.it", timeout=2.0)
+    )
+    work = functools.partial(remind_installments, ctx=broken, tenant_id=tenant.tenant_id, today=due)
+    assert await run(platform, tenant.tenant_id, work) == 0
+    assert await remind(platform, tenant, due) == 1
+    assert len(await smtp.wait_for(to)) == 1
