@@ -30,25 +30,9 @@ async def insert_message(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str
     await uow.execute(sa.insert(messages).values(tenant_id=tenant_id, **values))
 
 
-async def messages_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
-    m = messages
-    stmt = (
-        sa.select(m)
-        .where(m.c.tenant_id == tenant_id, m.c.debtor_id == debtor_id)
-        .order_by(m.c.sent_at.desc(), m.c.id)
-    )
-    return list((await uow.execute(stmt)).all())
-
-
 async def plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> Row | None:
     stmt = sa.select(plans).where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id)
     return (await uow.execute(stmt)).first()
-
-
-async def plan_position_ids(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[uuid.UUID]:
-    pp = plan_positions
-    stmt = sa.select(pp.c.position_id).where(pp.c.tenant_id == tenant_id, pp.c.plan_id == plan_id)
-    return list((await uow.execute(stmt.order_by(pp.c.position_id))).scalars())
 
 
 def _options_with_payee() -> sa.Select[Any]:

@@ -4,6 +4,7 @@ or expired link is refused in Italian; requests are limited per client address; 
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import uuid
@@ -14,7 +15,7 @@ import pytest
 from gateway.app import Gateway
 from gateway.proxy import AsgiUpstream
 from services.kernel.identity import Identity
-from services.payments import repository
+from services.payments import repository, repository_delivery
 from services.payments.domain_links import LinkGrant, sign
 from services.platform import Platform
 from tests.conftest import service_client
@@ -166,3 +167,31 @@ async def test_only_the_public_identity_opens_the_public_routes(platform: Platfo
         assert (await http.get("/avvisi/nonvalido")).status_code == 403
     async with service_client(platform, "payments", None) as http:
         assert (await http.get("/avvisi/nonvalido")).status_code == 401
+
+
+@pytest.mark.asyncio
+async def test_another_comune_sees_nothing_of_a_link_s_notices(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    await comune(platform, tenant)
+    await comune(platform, other_tenant)
+    debtor, [position] = await debtor_with_positions(platform, tenant, 33_300)
+    await sent_link(platform, tenant, {"position_ids": [position]})
+    ids = (uuid.UUID(position),)
+    work = functools.partial(
+        repository_delivery.shown_options,
+        tenant_id=other_tenant.tenant_id,
+        debtor_id=uuid.UUID(debtor),
+        position_ids=ids,
+        plan_id=None,
+    )
+    assert await platform.databases["payments"].run(other_tenant.tenant_id, work) == []
+    # A link naming the other Comune with this debtor's positions (only the platform could sign it)
+    # finds nothing there.
+    future = datetime.now(UTC) + timedelta(days=1)
+    elsewhere = sign(
+        LinkGrant(other_tenant.tenant_id, uuid.UUID(debtor), ids, None, future), platform.settings.secret_key
+    )
+    async with a_client(gateway(platform)) as http:
+        page = await http.get(f"/avvisi/{elsewhere}")
+    assert page.status_code == 404 and "Nessun avviso disponibile" in page.text
