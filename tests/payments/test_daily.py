@@ -3,8 +3,12 @@ rolled back alone; the 06:00 Europe/Rome schedule; an extension makes the replac
 
 from __future__ import annotations
 
+import asyncio
+import sys
 import uuid
+from asyncio.subprocess import PIPE
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,12 +17,13 @@ import sqlalchemy as sa
 from services import jobs
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
+from services.kernel.settings import Settings
 from services.kernel.web import ServiceContext
 from services.payments import daily, handlers_lapse
 from services.platform import Platform
 from tests.gateway.helpers import make_tenant
 from tests.payments.test_plan_life import count, make_plan, pay, plan_row, run
-from tests.support import make_identity
+from tests.support import make_identity, process_env
 
 
 def comune(tenant_id: uuid.UUID) -> Identity:
@@ -103,3 +108,25 @@ async def test_an_extension_makes_the_replaced_installments_notices_unpayable(
     assert await count(platform, tenant, "payment_options", payable, p=plan_id) == 1
     replaced = "plan_id = :p AND status = 'replaced'"
     assert await count(platform, tenant, "payment_options", replaced, p=plan_id) == 3
+
+
+@pytest.mark.asyncio
+async def test_the_cron_command_runs_the_day_asked_for(platform: Platform, settings: Settings) -> None:
+    who = comune((await make_tenant(platform)).id)
+    plan_id, _, _ = await make_plan(platform, who, None, ("CDS", 2025, "V"), cents=60_000, installments=3)
+    command = [sys.executable, "-m", "services.cli", "payments-daily"]
+    env = process_env(settings)
+    root = Path(__file__).resolve().parents[2]
+    bad = await asyncio.create_subprocess_exec(
+        *command, "--date", "01/03/2026", cwd=root, env=env, stderr=PIPE, stdout=PIPE
+    )
+    _, err = await asyncio.wait_for(bad.communicate(), 60)
+    assert bad.returncode != 0 and b"YYYY-MM-DD" in err
+    assert await plan_row(platform, who, plan_id, "status") == "active"
+    run = await asyncio.create_subprocess_exec(
+        *command, "--date", "2026-03-01", cwd=root, env=env, stderr=PIPE, stdout=PIPE
+    )
+    out, err = await asyncio.wait_for(run.communicate(), 120)
+    assert run.returncode == 0, err.decode()[-2000:]
+    assert str(who.tenant_id) in out.decode() and "lapsed=1" in out.decode()
+    assert await plan_row(platform, who, plan_id, "status || ' ' || lapsed_on") == "lapsed 2026-03-01"
