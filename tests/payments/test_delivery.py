@@ -210,3 +210,26 @@ async def test_a_mail_server_that_refuses_leaves_nothing_recorded(
     assert await sent_events(platform, tenant) == []
     sql = "SELECT count(*) FROM payments.messages WHERE tenant_id = :t"
     assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id) == 0
+
+
+@pytest.mark.asyncio
+async def test_the_position_page_sms_form_says_the_development_provider_did_not_send(
+    platform: Platform, tenant: Identity
+) -> None:
+    await comune(platform, tenant)
+    _, [position] = await debtor_with_positions(platform, tenant, 15_000)
+    operator = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("operator",))
+    async with service_client(platform, "payments", operator) as http:
+        response = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/notices/send",
+            data={"position_id": position, "channel": "sms", "phone": "+39 347 765 4321"},
+            headers={"HX-Request": "true"},
+        )
+        assert response.status_code == 200, response.text
+        assert "SMS per +393477654321 NON inviato" in response.text and "registro" in response.text
+        refused = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/notices/send",
+            data={"position_id": position, "channel": "sms", "phone": "abc"},
+            headers={"HX-Request": "true"},
+        )
+    assert refused.status_code == 400 and "Numero di telefono non valido" in refused.text
