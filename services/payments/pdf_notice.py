@@ -2,7 +2,8 @@
 
 It carries what the notice must show: the creditor and its fiscal code, the CBILL code, the notice
 number in groups of four, the amount, the due date, the payee, the reason, and the QR code
-`PAGOPA|002|<NAV>|<creditor fiscal code>|<cents>` (segno, error correction M, 25 mm, vector) and,
+`PAGOPA|002|<NAV>|<creditor fiscal code>|<cents>` (segno's symbol, error correction M, 25 mm,
+vector; `qr_matrix` chooses its mask faster) and,
 when the Comune has a postal account, the Poste DataMatrix (`domain_datamatrix`, pyStrich, vector).
 
 Both codes are written as one PDF path of horizontal runs in module units under a scaling transform:
@@ -17,12 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import segno
 from pystrich.datamatrix import DataMatrixData, DataMatrixEncoder
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from services.payments import qr_matrix
 from services.payments.domain import format_cents
 from services.payments.domain_datamatrix import poste_payload
 from services.payments.domain_notices import printed, qr_payload
@@ -74,8 +75,7 @@ def _draw_matrix(
 
 def _qr(canvas: Canvas, payload: str, x: float, y: float) -> None:
     """The QR code, quiet zone included in the 25 mm."""
-    code = segno.make(payload, error="m", micro=False, boost_error=False)
-    rows = [bytes(line) for line in code.matrix]
+    rows, _ = qr_matrix.matrix(payload)
     _draw_matrix(canvas, _runs(rows, QR_BORDER), len(rows) + 2 * QR_BORDER, x, y, QR_SIDE)
 
 
