@@ -14,7 +14,6 @@ that every module equals segno's on random payloads.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +25,6 @@ from segno import encoder as segno_encoder
 # The encoder's steps that segno.make runs (untyped); pinned with segno in pyproject.toml.
 encoder: Any = segno_encoder
 
-# N1: five or more modules of one colour in a line
-_LIGHT_RUN, _DARK_RUN = re.compile(rb"\x00{5,}"), re.compile(rb"\x01{5,}")
 _N3 = bytes((1, 0, 1, 1, 1, 0, 1))
 _N3_ANYWHERE = re.compile(re.escape(_N3))
 Matrix = tuple[bytearray, ...]
@@ -40,7 +37,8 @@ class _Layout:
 
     masks: tuple[tuple[int, ...], ...]
     written: tuple[tuple[int, int], ...]
-    after_first: int
+    ones: int  # bit 0 of every byte of the rows and columns joined by separators
+    inner: int  # bit 0 of every module with a module above it and one to its left
 
 
 @functools.cache
@@ -63,8 +61,9 @@ def _layout(version: int, width: int) -> _Layout:
     encoder.add_format_info(probe, version, consts.ERROR_LEVEL_M, 0)
     encoder.add_version_info(probe, version)
     written = tuple((i, j) for i in range(width) for j in range(width) if probe[i][j] != 0x5)
-    after_first = int.from_bytes(b"\x00" + b"\x01" * (width - 1), "big")
-    return _Layout(masks, written, after_first)
+    ones = int.from_bytes(b"\x01" * (2 * width * (width + 1)), "big")
+    inner = int.from_bytes(b"\x00" * width + (b"\x00" + b"\x01" * (width - 1)) * (width - 1), "big")
+    return _Layout(masks, written, ones, inner)
 
 
 def _n3(line: bytes, size: int) -> int:
@@ -82,18 +81,23 @@ def _n3(line: bytes, size: int) -> int:
     return count
 
 
-def _penalty(rows: list[bytes], size: int, after_first: int) -> int:
+def _penalty(rows: list[bytes], size: int, layout: _Layout) -> int:
+    """segno's `mask_scores` total, on whole rows and columns as integers (one byte per module)."""
     lines = (*rows, *(bytes(column) for column in zip(*rows, strict=True)))
-    joined = b"\x09".join(lines)  # no run crosses a separator that is neither 0 nor 1
-    runs = _LIGHT_RUN.findall(joined) + _DARK_RUN.findall(joined)
-    n1 = sum(map(len, runs)) - 2 * len(runs)
-    n2 = 0
-    numbers = [int.from_bytes(row, "big") for row in rows]
-    for upper, lower in itertools.pairwise(numbers):
-        differ = upper ^ lower
-        unlike = differ | (differ >> 8) | (upper ^ (upper >> 8))
-        n2 += 3 * (after_first & ~unlike).bit_count()
-    with_n3 = {found.start() // (size + 1) for found in _N3_ANYWHERE.finditer(joined)}
+    # N1: each run of 5 + k modules of one colour in a line scores 3 + k. With a separator (9) before
+    # every line, `same` marks a module equal to the one before it; a run of length L ends L - 4
+    # windows of five equal modules and starts one of them: L - 2 = windows + 2 * starts.
+    joined = b"\x09" + b"\x09".join(lines)
+    number = int.from_bytes(joined, "big")
+    step = number ^ (number >> 8)
+    same = layout.ones & ~(step | (step >> 1) | (step >> 2) | (step >> 3))
+    windows = same & (same >> 8) & (same >> 16) & (same >> 24)
+    n1 = windows.bit_count() + 2 * (windows & ~(windows >> 8)).bit_count()
+    # N2: each 2 x 2 block of one colour scores 3.
+    grid = int.from_bytes(b"".join(rows), "big")
+    above, left = grid ^ (grid >> (8 * size)), grid ^ (grid >> 8)
+    n2 = 3 * (layout.inner & ~(above | (above >> 8) | left)).bit_count()
+    with_n3 = {(found.start() - 1) // (size + 1) for found in _N3_ANYWHERE.finditer(joined)}
     n3 = sum(_n3(lines[index], size) for index in with_n3)
     dark = b"".join(rows).count(1)
     n4 = 10 * int(abs(float(dark) / size**2 * 100 - 50) / 5)
@@ -112,7 +116,7 @@ def matrix(payload: str) -> tuple[Matrix, int]:
     best: tuple[int, int, list[bytes]] | None = None
     for number, mask in enumerate(layout.masks):
         candidate = [(d ^ m).to_bytes(size, "big") for d, m in zip(data, mask, strict=True)]
-        score = _penalty(candidate, size, layout.after_first)
+        score = _penalty(candidate, size, layout)
         if best is None or score < best[0]:
             best = (score, number, candidate)
     assert best is not None
