@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,6 +33,8 @@ from services.payments.domain_plans import (
 from services.payments.domain_simulation import REVENUE_TYPES
 
 templates = templates_for(Path(__file__).parent)
+# A regulation's rate as Italians write it: "1,5" for 1.500.
+templates.env.filters["rate"] = lambda rate: format(Decimal(rate).normalize(), "f").replace(".", ",")
 ROME = ZoneInfo("Europe/Rome")
 ADMIN_ROLES = ("comune_admin", "platform_admin")
 EDITABLE_TYPES = tuple(t for t in REVENUE_TYPES if t != "CDS")

@@ -87,7 +87,7 @@ async def test_the_page_shows_the_rules_in_force_and_saves_a_new_version(
     assert "Regole salvate." in page.text
     imu = page.text.split('data-testid="rules-IMU"')[1].split("</section>")[0]
     assert f"regolamento del Comune dal {TODAY.strftime('%d/%m/%Y')}" in imu
-    assert "1,500% annuo" in imu and "€ 50,00" in imu and "da 36 a 60" in imu
+    assert "1,5% annuo" in imu and "€ 50,00" in imu and "da 36 a 60" in imu
     assert f"{later.strftime('%d/%m/%Y')} (futura)" in imu
     tari = page.text.split('data-testid="rules-TARI"')[1].split("</section>")[0]
     assert "fasce di legge" in tari and "history-TARI" not in tari
