@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from services.contracts_base import ChunkedFacts, Event, _typed_fields
 from services.contracts_payments import (
+    JobRequested,
     NoticeIssued,
     NoticeSent,
     PaymentReceived,
@@ -30,6 +31,7 @@ __all__ = [
     "ContactsRegistered",
     "DebtorContactUpdated",
     "Event",
+    "JobRequested",
     "NoticeIssued",
     "NoticeSent",
     "OutcomeRecorded",
@@ -178,6 +180,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PaymentReceived,
     PaymentRevoked,
     PositionSettled,
+    JobRequested,
     NoticeIssued,
     NoticeSent,
     PlanCreated,

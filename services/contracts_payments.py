@@ -164,3 +164,14 @@ class NoticeSent(Event):
         fields = _typed_fields(cls, payload)
         fields["position_ids"] = tuple(str(p) for p in payload["position_ids"])
         return cls(**fields)
+
+
+@dataclass(frozen=True)
+class JobRequested(Event):
+    """The payments service's own work item: an import or a bulk job waits for its worker.
+    `kind` is "receipts", "fdr" or "notices_zip"."""
+
+    TYPE: ClassVar[str] = "payments.job_requested"
+    VERSION: ClassVar[int] = 1
+    job_id: str
+    kind: str

@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
-from services.kernel.service import ServiceSpec, static_consumers
+from services.kernel.messaging import Consumer
+from services.kernel.service import ServiceSpec
+from services.kernel.web import ServiceContext
 from services.payments import (
     models,
     models_reconciliation,
     web,
     web_delivery,
     web_gpd,
+    web_jobs,
     web_lapse,
+    web_manual,
     web_public,
+    web_reconciliation,
     web_rules,
     web_settings,
 )
-from services.payments.consumers import balances, emails
+from services.payments.consumers import balances, emails, jobs
 
 # The reconciliation and delivery tables join the same metadata.
 _TABLES = (models_reconciliation.receipts,)
+
+
+def consumers(ctx: ServiceContext) -> tuple[Consumer, ...]:
+    return (balances, emails, jobs(ctx.storage))
+
 
 SERVICE = ServiceSpec(
     name="payments",
@@ -25,11 +35,14 @@ SERVICE = ServiceSpec(
     routes=lambda: [
         *web.routes(),
         *web_gpd.routes(),
+        *web_jobs.routes(),
+        *web_manual.routes(),
         *web_settings.routes(),
         *web_rules.routes(),
-        *web_lapse.routes(),
         *web_delivery.routes(),
         *web_public.routes(),
+        *web_reconciliation.routes(),
+        *web_lapse.routes(),
     ],
-    consumers=static_consumers(balances, emails),
+    consumers=consumers,
 )

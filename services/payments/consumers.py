@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from services.contracts import ContactFact, ContactsRegistered, DebtorContactUpdated, PositionsRegistered
+from services.contracts import (
+    ContactFact,
+    ContactsRegistered,
+    DebtorContactUpdated,
+    JobRequested,
+    PositionsRegistered,
+)
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
-from services.payments import handlers
+from services.kernel.storage import ObjectStorage
+from services.payments import handlers, handlers_jobs
 from services.payments.repository_emails import EMAIL_KINDS, EmailRecord, keep_emails
 
 
@@ -53,3 +60,35 @@ emails = Consumer(
         DebtorContactUpdated.routing_key(): on_debtor_contact_updated,
     },
 )
+
+
+class JobRunner:
+    """Runs `JobRequested`; needs object storage, so it is built from the service context."""
+
+    def __init__(self, storage: ObjectStorage) -> None:
+        self.storage = storage
+
+    async def __call__(self, uow: UnitOfWork, envelope: Envelope) -> None:
+        event = JobRequested.from_envelope(envelope)
+        try:
+            job_id = uuid.UUID(event.job_id)
+        except ValueError as exc:
+            raise UndecodableMessage(f"bad job id {event.job_id!r}") from exc
+        await handlers_jobs.run_job(uow, envelope.tenant_id, job_id, self.storage)
+
+
+async def job_failed(uow: UnitOfWork, envelope: Envelope, error: Exception) -> None:
+    """The last attempt failed: the job is marked failed, so its page stops waiting."""
+    try:
+        job_id = uuid.UUID(JobRequested.from_envelope(envelope).job_id)
+    except ValueError:
+        return
+    await handlers_jobs.fail_job(uow, envelope.tenant_id, job_id)
+
+
+def jobs(storage: ObjectStorage) -> Consumer:
+    return Consumer(
+        name="payments.jobs",
+        handlers={JobRequested.routing_key(): JobRunner(storage)},
+        on_final_failure=job_failed,
+    )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -18,7 +17,6 @@ from services.payments import handlers_reconciliation as handlers
 from services.payments.web import WEB_ROLES, templates
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
-KINDS = {"receipts": handlers.import_receipts, "fdr": handlers.import_flow}
 
 
 async def _file(request: Request) -> bytes:
@@ -51,16 +49,6 @@ async def reconciliation_page(request: Request, ident: Identity, uow: UnitOfWork
     return page(templates, request, "reconciliation.html", await handlers.overview(uow, ident))
 
 
-@endpoint(*WEB_ROLES)
-async def import_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    kind = request.path_params["kind"]
-    if kind not in KINDS:
-        raise NotFound()
-    counts = await KINDS[kind](uow, ident, await _file(request))
-    context: dict[str, Any] = {"counts": counts, "kind": kind, **await handlers.overview(uow, ident)}
-    return page(templates, request, "reconciliation.html", context, block="result")
-
-
 def _item_id(request: Request) -> uuid.UUID:
     try:
         return uuid.UUID(request.path_params["item_id"])
@@ -90,13 +78,11 @@ async def resolve_web(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments/reconciliation"
-    kinds = "{kind}"
     return [
         Route("/api/v1/payments/reconciliation/receipts", receipts_api, methods=["POST"]),
         Route("/api/v1/payments/reconciliation/fdr", fdr_api, methods=["POST"]),
         Route("/api/v1/payments/reconciliation/review", reviews_api, methods=["GET"]),
         Route("/api/v1/payments/reconciliation/review/{item_id}/resolve", resolve_api, methods=["POST"]),
         Route(prefix, reconciliation_page, methods=["GET"]),
-        Route(f"{prefix}/import/{kinds}", import_web, methods=["POST"]),
         Route(f"{prefix}/review/{{item_id}}/resolve", resolve_web, methods=["POST"]),
     ]

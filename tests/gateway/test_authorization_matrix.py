@@ -110,7 +110,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # -------------------------------------------------------------------------------- payments
     ("GET", f"{T}/payments/"): web(200, FIRM),
     ("GET", f"{T}/payments/positions/{{position_id}}"): web(404, FIRM),
-    ("POST", f"{T}/payments/positions/{{position_id}}/payments"): web(404, FIRM, "POST"),
+    # 400: an empty form has no reason (checked before the evidence is stored).
+    ("POST", f"{T}/payments/positions/{{position_id}}/payments"): web(400, FIRM, "POST"),
     ("POST", "/api/v1/payments/positions/{position_id}/payments"): api(400, foreign=400),
     # An empty body is not JSON (400).
     ("POST", "/api/v1/payments/plans/simulate"): api(400),
@@ -128,6 +129,22 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", f"{T}/payments/notices/send"): web(400, FIRM, "POST"),
     ("GET", "/avvisi/{token}"): public(400),
     ("GET", "/avvisi/{token}/pdf/{nav}"): public(400),
+    # 400: no file attached / no note given.
+    ("POST", "/api/v1/payments/reconciliation/receipts"): api(400),
+    ("POST", "/api/v1/payments/reconciliation/fdr"): api(400),
+    ("GET", "/api/v1/payments/reconciliation/review"): api(200),
+    ("POST", "/api/v1/payments/reconciliation/review/{item_id}/resolve"): api(400),
+    ("GET", f"{T}/payments/reconciliation"): web(200, FIRM),
+    ("GET", f"{T}/payments/payments/{{payment_id}}/evidence"): web(404, FIRM),
+    ("POST", f"{T}/payments/reconciliation/jobs/{{kind}}"): web(400, FIRM, "POST"),
+    ("GET", f"{T}/payments/jobs/{{job_id}}"): web(404, FIRM),
+    ("GET", f"{T}/payments/jobs/{{job_id}}/avvisi.zip"): web(404, FIRM),
+    ("GET", f"{T}/payments/notices/bulk"): web(200, FIRM),
+    ("POST", f"{T}/payments/notices/bulk"): web(400, FIRM, "POST"),
+    ("POST", "/api/v1/payments/notices/bulk"): api(400),
+    ("GET", "/api/v1/payments/jobs/{job_id}"): api(404, foreign=404),
+    ("GET", "/api/v1/payments/jobs/{job_id}/avvisi.zip"): api(404, foreign=404),
+    ("POST", f"{T}/payments/reconciliation/review/{{item_id}}/resolve"): web(400, FIRM, "POST"),
     # GPD: without the Comune's pagoPA data there is nothing to hand over (409); no body (400).
     ("GET", "/api/v1/payments/gpd/export"): api(409),
     ("POST", "/api/v1/payments/gpd/publish"): api(400),
@@ -221,6 +238,12 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
     values["revenue_type"] = "IRPEF"  # not a revenue type of ours
     for name in ("batch_id", "debtor_id", "position_id", "report_id", "contact_id", "plan_id"):
         values[name] = ids.get(name, str(uuid.UUID(int=0x5EED)))
+    values.update(
+        item_id=str(uuid.UUID(int=0x5EED)),
+        payment_id=str(uuid.UUID(int=0x5EED)),
+        job_id=str(uuid.UUID(int=0x5EED)),
+        kind="receipts",
+    )
     return path.format(**values)
 
 
