@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.openapi_delivery import delivery_paths
-from gateway.openapi_delivery import delivery_paths
 from gateway.openapi_gpd import gpd_paths
 from gateway.openapi_parts import ERROR as _ERROR
 from gateway.openapi_parts import body as _body
@@ -269,7 +268,6 @@ def _payments_paths() -> dict[str, Any]:
         **_position_paths(),
         **_notice_paths(position_ids),
         **gpd_paths(position_ids),
-        **delivery_paths(position_ids),
         **delivery_paths(position_ids),
         **_settings_paths(),
         "/api/v1/payments/positions/{id}/payments": {
