@@ -1,4 +1,4 @@
-"""Payments benchmark: pagoPA notices, then (to be added) the reconciliation of a large FdR.
+"""Payments benchmark: pagoPA notices, then the reconciliation of a large FdR.
 
 Usage: .venv/bin/python bench/notices.py [--notices N] [--processes P] [--postal] [--profile] [--only PART]
 
@@ -11,19 +11,22 @@ Poste DataMatrix. `--processes 2` splits the notices between two worker processe
 use every core); the peak RSS is then the sum of the processes. No database: numbering from the
 database is one UPDATE per batch of notices.
 
-Each part is a function `part_<name>(args) -> list[Figure]` listed in PARTS; the reconciliation of an
-FdR of 100,000 payments (target < 10 s) is meant to be added the same way as `part_reconciliation`.
-Not part of the test suite.
+Part "reconciliation" (bench/fdr.py): an FdR of `--payments` lines (default 100,000) reconciled in one
+transaction against as many notices on a scratch database; prints the time and the peak RSS beside
+the targets (< 10 s, < 300 MB). Each part is a function `part_<name>(args) -> list[Figure]` listed in
+PARTS. Not part of the test suite.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import cProfile
 import multiprocessing
 import pstats
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -169,7 +172,33 @@ def cpu_figure(args: argparse.Namespace, cpu_seconds: float) -> list[Figure]:
     return [Figure("notices per CPU second", f"{args.notices / cpu_seconds:,.0f} (wall clock above)")]
 
 
-PARTS: dict[str, Callable[[argparse.Namespace], list[Figure]]] = {"notices": part_notices}
+RECONCILE_SECONDS = 10
+
+
+def part_reconciliation(args: argparse.Namespace) -> list[Figure]:
+    """An FdR of `--payments` lines (default 100,000) reconciled against as many notices (bench/fdr.py)."""
+    from bench import fdr
+
+    with tempfile.TemporaryDirectory(prefix="riscossa-bench-") as tmp:
+        rss = PeakRss()
+        found = asyncio.run(fdr.reconcile(args.payments, Path(tmp), rss))
+    seconds, counts, peak_mb = found["seconds"], found["counts"], rss.peak / 1e6
+    return [
+        Figure("flow", f"{args.payments:,} payments, {found['megabytes']:.1f} MB of XML"),
+        Figure(
+            "matched",
+            f"{counts['matched']:,} (unmatched {counts['unmatched']}, duplicates {counts['duplicates']})",
+        ),
+        Figure("reconciliation", f"{seconds:.1f} s", f"< {RECONCILE_SECONDS} s", seconds < RECONCILE_SECONDS),
+        Figure("payments per second", f"{args.payments / seconds:,.0f}"),
+        Figure("peak RSS", f"{peak_mb:.0f} MB", f"< {RSS_LIMIT_MB} MB", peak_mb < RSS_LIMIT_MB),
+    ]
+
+
+PARTS: dict[str, Callable[[argparse.Namespace], list[Figure]]] = {
+    "notices": part_notices,
+    "reconciliation": part_reconciliation,
+}
 
 
 def show(part: str, figures: list[Figure]) -> None:
@@ -184,6 +213,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--notices", type=int, default=10_000)
+    parser.add_argument("--payments", type=int, default=100_000, help="lines of the FdR to reconcile")
     parser.add_argument("--processes", type=int, default=1, help="worker processes for the notices")
     parser.add_argument("--postal", action="store_true", help="notices with the Poste DataMatrix too")
     parser.add_argument("--profile", action="store_true", help="print where the time goes (cProfile)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +24,9 @@ class Event:
         return f"{cls.TYPE}.v{cls.VERSION}"
 
     def to_payload(self) -> dict[str, Any]:
+        values = {name: getattr(self, name) for name in _field_names(type(self))}
+        if all(type(v) in _PLAIN for v in values.values()):  # most events: no copy of nested facts
+            return values
         payload: dict[str, Any] = _jsonable(dataclasses.asdict(self))
         return payload
 
@@ -50,6 +54,12 @@ class Event:
 
 
 _SCALARS: dict[str, type] = {"str": str, "int": int, "bool": bool}
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 def _typed_fields(cls: type, payload: dict[str, Any]) -> dict[str, Any]:

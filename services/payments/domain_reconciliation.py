@@ -112,12 +112,12 @@ class Outcome:
         return counts
 
 
-def _pay(option: OptionState, options: Iterable[OptionState], outcome: Outcome) -> None:
+def _pay(option: OptionState, group: Iterable[OptionState], outcome: Outcome) -> None:
     """The option is paid; the other kind of option of the same debt becomes unpayable."""
     option.status = "paid"
     outcome.statuses[option.id] = "paid"
-    for other in options:
-        if other.group != option.group or other.id == option.id or other.status != "payable":
+    for other in group:
+        if other.id == option.id or other.status != "payable":
             continue
         single_and_installment = (option.installment is None) != (other.installment is None)
         position_alone = option.installment is None and other.installment is None
@@ -126,12 +126,11 @@ def _pay(option: OptionState, options: Iterable[OptionState], outcome: Outcome) 
             outcome.statuses[other.id] = "unpayable"
 
 
-def _unpay(option: OptionState, options: Iterable[OptionState], outcome: Outcome) -> None:
+def _unpay(option: OptionState, group: list[OptionState], outcome: Outcome) -> None:
     """A revoked payment: the option is payable again, and so is the other kind of option of the
     debt when nothing else of it is still paid."""
     option.status = "payable"
     outcome.statuses[option.id] = "payable"
-    group = [o for o in options if o.group == option.group]
     if any(o.status == "paid" for o in group):
         return
     for other in group:
@@ -162,19 +161,22 @@ def reconcile(
     """Decide, in order, what each incoming payment does. `options` are by IUV, `known` the
     receipts already recorded by (IUV, receipt reference); both are updated as the batch goes."""
     outcome = Outcome()
+    groups: dict[uuid.UUID, list[OptionState]] = {}
+    for state in options.values():
+        groups.setdefault(state.group, []).append(state)
     for item in incoming:
         key = (item.iuv, item.receipt_ref)
         option = options.get(item.iuv)
         receipt = known.get(key)
         if item.revoked:
-            outcome.decisions.append(_revoke(item, receipt, option, options, outcome))
+            outcome.decisions.append(_revoke(item, receipt, option, groups, outcome))
             continue
         if receipt is not None:
             outcome.decisions.append(Decision(item, _seen_again(item, receipt), option, receipt))
             continue
         kind = _classify(item, option)
         if kind == "matched" and option is not None:
-            _pay(option, options.values(), outcome)
+            _pay(option, groups[option.group], outcome)
         known[key] = KnownReceipt(
             uuid.uuid4(), item.iuv, item.receipt_ref, item.amount_cents, "", False, None
         )
@@ -193,13 +195,13 @@ def _revoke(
     item: Incoming,
     receipt: KnownReceipt | None,
     option: OptionState | None,
-    options: dict[str, OptionState],
+    groups: dict[uuid.UUID, list[OptionState]],
     outcome: Outcome,
 ) -> Decision:
     if receipt is None or receipt.state == "REVOKED":
         return Decision(item, "known" if receipt is not None else "revoked_unknown", option, receipt)
     if receipt.applied and option is not None and option.id == receipt.option_id:
-        _unpay(option, options.values(), outcome)
+        _unpay(option, groups[option.group], outcome)
     return Decision(item, "revoked", option, receipt)
 
 

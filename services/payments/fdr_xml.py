@@ -3,23 +3,21 @@
 The checks follow `xsd-common/FlussoRiversamento_1_0_4.xsd` of `pagopa/pagopa-api` (read on
 2026-11-29, commit 070efa9): element order and cardinality, and the simple types (lengths, patterns,
 enumerations, ranges). They are written here, not generated from the file. The XML is parsed with
-defusedxml with DTDs forbidden, so neither an entity bomb nor an external entity is ever expanded;
-the tree is consumed payment by payment, so a flow of 100,000 payments stays small in memory.
+defusedxml with DTDs forbidden, so neither an entity bomb nor an external entity is ever expanded.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from io import BytesIO
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import iterparse
+from defusedxml.ElementTree import fromstring
 
 from services.kernel.errors import DomainError
 
@@ -149,6 +147,9 @@ PAYMENT: Spec = (
     ("codiceEsitoSingoloPagamento", 1, 1, _enum("0", "3", "9")),
     ("dataEsitoSingoloPagamento", 1, 1, _iso_date),
 )
+LINE_TAG = NS + "datiSingoliPagamenti"
+FULL_LINE = tuple(NS + name for name, *_ in PAYMENT)
+LINE_WITHOUT_INDEX = tuple(t for t in FULL_LINE if t != NS + "indiceDatiSingoloPagamento")
 HEADER: Spec = (
     ("versioneOggetto", 1, 1, _enum("1.0", "1.1")),
     ("identificativoFlusso", 1, 1, _text(1, 35, r"[a-zA-Z0-9\-_]{1,35}")),
@@ -201,9 +202,9 @@ def _value(element: Element, kind: Any, where: str) -> Any:
         raise _refuse(where, f"«{element.text or ''}» {exc}") from None
 
 
-def _events(data: bytes) -> Iterator[tuple[str, Element]]:
+def _tree(data: bytes) -> Element:
     try:
-        yield from iterparse(BytesIO(data), events=("start", "end"), forbid_dtd=True)
+        root: Element = fromstring(data, forbid_dtd=True)
     except DefusedXmlException:
         raise DomainError(
             "Il file contiene una dichiarazione DTD o entità XML, vietate per sicurezza: file rifiutato.",
@@ -211,41 +212,38 @@ def _events(data: bytes) -> Iterator[tuple[str, Element]]:
         ) from None
     except ParseError as exc:
         raise DomainError(f"Il file non è XML valido ({exc}).", field=FIELD) from None
+    return root
 
 
 def parse_flow(data: bytes) -> tuple[FlowHeader, list[FlowLine]]:
     """The flow's header and lines, or a DomainError in Italian naming the element at fault."""
-    root: Element | None = None
-    header_children: list[Element] = []
-    lines: list[FlowLine] = []
-    depth = 0
-    for event, element in _events(data):
-        if event == "start":
-            depth += 1
-            if depth == 1:
-                root = element
-                if _local(element.tag, "radice") != ROOT:
-                    raise _refuse("radice", f"atteso «{ROOT}», trovato «{element.tag}»")
-            continue
-        depth -= 1
-        if depth != 1 or root is None:
-            continue
-        if _local(element.tag, ROOT) == "datiSingoliPagamenti":
-            lines.append(_line(element, len(lines) + 1))
-        elif lines:
+    root = _tree(data)
+    if _local(root.tag, "radice") != ROOT:
+        raise _refuse("radice", f"atteso «{ROOT}», trovato «{root.tag}»")
+    children = list(root)
+    first = next((i for i, c in enumerate(children) if c.tag == LINE_TAG), len(children))
+    header = _header(_read(children[:first], HEADER, ROOT))
+    lines = []
+    for number, element in enumerate(children[first:], start=1):
+        if element.tag != LINE_TAG:
             raise _refuse(ROOT, f"elemento inatteso «{_local(element.tag, ROOT)}» dopo i pagamenti")
-        else:
-            header_children.append(element)
-        root.remove(element)
-    if root is None:
-        raise DomainError("Il file è vuoto.", field=FIELD)
+        lines.append(_line(element, number))
     if not lines:
         raise _refuse(ROOT, "manca «datiSingoliPagamenti»")
-    return _header(_read(header_children, HEADER, ROOT)), lines
+    return header, lines
 
 
 def _line(element: Element, number: int) -> FlowLine:
-    values = _read(list(element), PAYMENT, f"pagamento {number}")
+    kids = list(element)
+    tags = tuple(k.tag for k in kids)
+    if tags in (FULL_LINE, LINE_WITHOUT_INDEX):  # the usual shape: check the values only
+        kinds = [k for k in PAYMENT if k[0] != "indiceDatiSingoloPagamento" or tags == FULL_LINE]
+        values = {
+            name: _value(kid, kind, f"pagamento {number} › {name}")
+            for (name, _, _, kind), kid in zip(kinds, kids, strict=True)
+        }
+    else:
+        values = _read(kids, PAYMENT, f"pagamento {number}")
     return FlowLine(
         line=number,
         iuv=values["identificativoUnivocoVersamento"],

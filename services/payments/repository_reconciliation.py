@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
@@ -14,13 +15,20 @@ from services.payments.models import payment_options, payments, plan_installment
 from services.payments.models_reconciliation import flow_lines, flows, receipts, review_items
 
 Row = sa.Row[Any]
+
+
+def _any(values: Collection[Any], kind: Any) -> Any:
+    """`= ANY(:array)`: one array parameter instead of one parameter per value (batches are large)."""
+    return sa.any_(sa.bindparam(None, list(values), type_=ARRAY(kind)))
+
+
 GROUP = sa.func.coalesce(payment_options.c.plan_id, payment_options.c.position_id)
 
 
 async def options_of_debts(uow: UnitOfWork, tenant_id: uuid.UUID, iuvs: Collection[str]) -> list[Row]:
     """The options whose IUV is given, with every other option of the same debt (plan or position)."""
     o = payment_options
-    named = sa.select(GROUP).where(o.c.tenant_id == tenant_id, o.c.iuv.in_(list(iuvs)))
+    named = sa.select(GROUP).where(o.c.tenant_id == tenant_id, o.c.iuv == _any(iuvs, sa.Text))
     stmt = sa.select(o, GROUP.label("group_id")).where(
         o.c.tenant_id == tenant_id, o.c.status != "replaced", GROUP.in_(named.scalar_subquery())
     )
@@ -29,7 +37,7 @@ async def options_of_debts(uow: UnitOfWork, tenant_id: uuid.UUID, iuvs: Collecti
 
 async def receipts_of(uow: UnitOfWork, tenant_id: uuid.UUID, iuvs: Collection[str]) -> list[Row]:
     r = receipts
-    stmt = sa.select(r).where(r.c.tenant_id == tenant_id, r.c.iuv.in_(list(iuvs)))
+    stmt = sa.select(r).where(r.c.tenant_id == tenant_id, r.c.iuv == _any(iuvs, sa.Text))
     return list((await uow.execute(stmt)).all())
 
 
@@ -39,12 +47,12 @@ async def positions_of_debts(
     """Positions by debt: a position is its own debt; a plan's positions come oldest first."""
     p, pp = positions, plan_positions
     alone = sa.select(p.c.id.label("group_id"), p).where(
-        p.c.tenant_id == tenant_id, p.c.id.in_(list(group_ids))
+        p.c.tenant_id == tenant_id, p.c.id == _any(group_ids, sa.Uuid)
     )
     in_plan = (
         sa.select(pp.c.plan_id.label("group_id"), p)
         .join(pp, sa.and_(pp.c.tenant_id == p.c.tenant_id, pp.c.position_id == p.c.id))
-        .where(p.c.tenant_id == tenant_id, pp.c.plan_id.in_(list(group_ids)))
+        .where(p.c.tenant_id == tenant_id, pp.c.plan_id == _any(group_ids, sa.Uuid))
     )
     union = sa.union_all(alone, in_plan).subquery()
     stmt = sa.select(union).order_by(union.c.group_id, union.c.year, union.c.act_number, union.c.id)
@@ -122,7 +130,7 @@ async def settle_plan_installments(
     pi = plan_installments
     stmt = (
         sa.update(pi)
-        .where(pi.c.tenant_id == tenant_id, pi.c.plan_id.in_(list(plan_ids)))
+        .where(pi.c.tenant_id == tenant_id, pi.c.plan_id == _any(plan_ids, sa.Uuid))
         .values(paid_cents=pi.c.principal_cents + pi.c.interest_cents)
     )
     await uow.execute(stmt)
@@ -133,7 +141,7 @@ async def set_option_statuses(uow: UnitOfWork, tenant_id: uuid.UUID, statuses: d
     for status in set(statuses.values()):
         ids = [k for k, v in statuses.items() if v == status]
         await uow.execute(
-            sa.update(o).where(o.c.tenant_id == tenant_id, o.c.id.in_(ids)).values(status=status)
+            sa.update(o).where(o.c.tenant_id == tenant_id, o.c.id == _any(ids, sa.Uuid)).values(status=status)
         )
 
 
@@ -145,10 +153,14 @@ async def mark_receipts(
         return
     ids = list(receipt_ids)
     await uow.execute(
-        sa.update(receipts).where(receipts.c.tenant_id == tenant_id, receipts.c.id.in_(ids)).values(**values)
+        sa.update(receipts)
+        .where(receipts.c.tenant_id == tenant_id, receipts.c.id == _any(ids, sa.Uuid))
+        .values(**values)
     )
     if "state" in values:
-        stmt = sa.update(payments).where(payments.c.tenant_id == tenant_id, payments.c.receipt_id.in_(ids))
+        stmt = sa.update(payments).where(
+            payments.c.tenant_id == tenant_id, payments.c.receipt_id == _any(ids, sa.Uuid)
+        )
         await uow.execute(stmt.values(state=values["state"]))
 
 
@@ -157,7 +169,7 @@ async def payments_of_receipts(
 ) -> list[Row]:
     stmt = sa.select(payments).where(
         payments.c.tenant_id == tenant_id,
-        payments.c.receipt_id.in_(list(receipt_ids)),
+        payments.c.receipt_id == _any(receipt_ids, sa.Uuid),
         payments.c.state != "REVOKED",
     )
     return list((await uow.execute(stmt)).all())

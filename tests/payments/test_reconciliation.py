@@ -261,7 +261,9 @@ EXTERNAL = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/pa
         (flow_xml([("01000000000000001", "R", 1_000, 0)], count=2), "dichiara 2 pagamenti"),
         (flow_xml([("01000000000000001", "R", 1_000, 0)], receiver="00000000000"), "non a questo Comune"),
         (
-            flow_xml([("01000000000000001", "R", 1_000, 0)]).replace(b"10.00<", b"10,00<"),
+            flow_xml([("01000000000000001", "R", 1_000, 0)]).replace(
+                b"<singoloImportoPagato>10.00", b"<singoloImportoPagato>10,00"
+            ),
             "singoloImportoPagato",
         ),
         (flow_xml([("01000000000000001", "R", 1_000, 7)]), "codiceEsitoSingoloPagamento"),
