@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -57,9 +56,14 @@ _SCALARS: dict[str, type] = {"str": str, "int": int, "bool": bool}
 _PLAIN = frozenset({str, int, bool, float, type(None)})
 
 
-@functools.cache
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(cls))
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
 
 
 def _typed_fields(cls: type, payload: dict[str, Any]) -> dict[str, Any]:
