@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import psutil
 import sqlalchemy as sa
 
 from bench.ingest import drop_database, scratch_database
@@ -123,13 +124,14 @@ async def reconcile(count: int, folder: Path, rss: Any) -> dict[str, Any]:
         options = await db.run(tenant_id, lambda uow: seed(uow, tenant_id, count))
         data = flow(options)
         ident = Identity("bench", "bench", tenant_id, "bench", "Comune di Bench", ("operator",))
+        before = psutil.Process().memory_info().rss
         with rss:
             started = time.perf_counter()
             counts = await db.run(
                 tenant_id, lambda uow: handlers_reconciliation.import_flow(uow, ident, data)
             )
             seconds = time.perf_counter() - started
-        return {"seconds": seconds, "counts": counts, "megabytes": len(data) / 1e6}
+        return {"seconds": seconds, "counts": counts, "megabytes": len(data) / 1e6, "rss_before": before}
     finally:
         await platform.close()
         await drop_database(url)

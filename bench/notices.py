@@ -192,6 +192,7 @@ def part_reconciliation(args: argparse.Namespace) -> list[Figure]:
         Figure("reconciliation", f"{seconds:.1f} s", f"< {RECONCILE_SECONDS} s", seconds < RECONCILE_SECONDS),
         Figure("payments per second", f"{args.payments / seconds:,.0f}"),
         Figure("peak RSS", f"{peak_mb:.0f} MB", f"< {RSS_LIMIT_MB} MB", peak_mb < RSS_LIMIT_MB),
+        Figure("RSS before it", f"{found['rss_before'] / 1e6:.0f} MB (platform, seeded notices, the XML)"),
     ]
 
 

@@ -11,11 +11,14 @@ from typing import Any, ClassVar
 
 from services.contracts_base import ChunkedFacts, Event, _typed_fields
 from services.contracts_payments import (
+    MOST_PAYMENTS_PER_EVENT,
     JobRequested,
     NoticeIssued,
     NoticeSent,
+    PaymentFact,
     PaymentReceived,
     PaymentRevoked,
+    PaymentsReceived,
     PlanCreated,
     PlanExtended,
     PlanLapsed,
@@ -24,6 +27,7 @@ from services.contracts_payments import (
 
 __all__ = [
     "ALL_EVENTS",
+    "MOST_PAYMENTS_PER_EVENT",
     "BatchAccepted",
     "BatchReceived",
     "ChunkedFacts",
@@ -35,8 +39,10 @@ __all__ = [
     "NoticeIssued",
     "NoticeSent",
     "OutcomeRecorded",
+    "PaymentFact",
     "PaymentReceived",
     "PaymentRevoked",
+    "PaymentsReceived",
     "PlanCreated",
     "PlanExtended",
     "PlanLapsed",
@@ -178,6 +184,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PositionsRegistered,
     OutcomeRecorded,
     PaymentReceived,
+    PaymentsReceived,
     PaymentRevoked,
     PositionSettled,
     JobRequested,

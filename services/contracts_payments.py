@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from services.contracts_base import Event, _typed_fields
+from services.contracts_base import ChunkedFacts, Event, _typed_fields
 
 
 @dataclass(frozen=True)
@@ -175,3 +175,36 @@ class JobRequested(Event):
     VERSION: ClassVar[int] = 1
     job_id: str
     kind: str
+
+
+MOST_PAYMENTS_PER_EVENT = 500
+
+
+@dataclass(frozen=True)
+class PaymentFact:
+    """A pagoPA payment applied to a position (`paid_on`: ISO date); `settled`: the position is now
+    paid in full (what `PositionSettled` says of a single payment)."""
+
+    payment_id: str
+    position_id: str
+    debtor_id: str
+    amount_cents: int
+    paid_on: str
+    source: str
+    iuv: str
+    receipt_ref: str
+    flow_id: str
+    settled: bool
+
+
+@dataclass(frozen=True)
+class PaymentsReceived(ChunkedFacts):
+    """The payments one reconciliation import applied (`batch_id`: the import's id), at most 500
+    per event: a flow of 100,000 payments is 200 events, not 100,000."""
+
+    TYPE: ClassVar[str] = "payments.payments_received"
+    VERSION: ClassVar[int] = 1
+    FACTS: ClassVar[str] = "payments"
+    FACT: ClassVar[type] = PaymentFact
+    MOST: ClassVar[int] = MOST_PAYMENTS_PER_EVENT
+    payments: tuple[PaymentFact, ...]

@@ -13,6 +13,7 @@ from services.contracts import (
     DebtorContactUpdated,
     NoticeSent,
     PaymentReceived,
+    PaymentsReceived,
     PositionsRegistered,
 )
 from services.kernel.db import UnitOfWork
@@ -35,6 +36,18 @@ async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
     except ValueError as exc:
         raise UndecodableMessage(f"bad payment event: {exc}") from exc
     await handlers.register_payment(uow, envelope.tenant_id, payment, event.amount_cents, paid_on)
+
+
+async def on_payments_received(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The payments of a reconciliation import, each as a single payment."""
+    event = PaymentsReceived.from_envelope(envelope)
+    for fact in event.payments:
+        try:
+            payment = (uuid.UUID(fact.payment_id), uuid.UUID(fact.debtor_id), uuid.UUID(fact.position_id))
+            paid_on = date.fromisoformat(fact.paid_on)
+        except ValueError as exc:
+            raise UndecodableMessage(f"bad payment fact: {exc}") from exc
+        await handlers.register_payment(uow, envelope.tenant_id, payment, fact.amount_cents, paid_on)
 
 
 async def on_notice_sent(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -103,6 +116,7 @@ queue_builder = Consumer(
         ContactsRegistered.routing_key(): on_contacts_registered,
         DebtorContactUpdated.routing_key(): on_debtor_contact_updated,
         PaymentReceived.routing_key(): on_payment_received,
+        PaymentsReceived.routing_key(): on_payments_received,
         NoticeSent.routing_key(): on_notice_sent,
     },
     # A payment may race its debtor's positions: totals are recomputed from both, one at a time.

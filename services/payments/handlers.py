@@ -18,6 +18,7 @@ from services.payments import (
     handlers_positions,
     handlers_rules,
     repository,
+    repository_legal_rates,
     repository_notices,
     repository_plans,
 )
@@ -205,7 +206,8 @@ async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) 
     rules = await handlers_rules.rules_for(uow, tenant_id, revenue_type, sim.plan_date)
     fewest, most = allowed_for(amount, revenue_type, sim.income_declared, rules)
     installments = check_installments(sim.installments or most, (fewest, most))
-    plan = schedule(amount, installments, sim.plan_date, sim.first_due, own_rate=rules.interest_rate)
+    rates = await repository_legal_rates.rate_table(uow)
+    plan = schedule(amount, installments, sim.plan_date, sim.first_due, rules.interest_rate, rates=rates)
     return {
         "amount_cents": amount,
         "revenue_type": revenue_type,

@@ -18,7 +18,7 @@ from services.kernel.identity import Identity
 from services.kernel.mail import Attachment, Mail
 from services.kernel.storage import tenant_key
 from services.kernel.web import ServiceContext
-from services.payments import handlers_rules, repository_emails, repository_lapse
+from services.payments import handlers_rules, repository_emails, repository_lapse, repository_legal_rates
 from services.payments.domain import format_cents
 from services.payments.domain_lapse import (
     CDS,
@@ -81,10 +81,11 @@ async def extend_plan(
     rules = await handlers_rules.rules_for(uow, tenant_id, plan.revenue_type, today)
     ext = check_extension(state, installments, reason, extension_most(rules))
     due = first_due or month_end(today, 1)
+    rates = await repository_legal_rates.rate_table(uow)
     new = [
         replace(i, number=ext.first_number + k)
         for k, i in enumerate(
-            schedule(ext.residual_principal_cents, installments, today, due, rules.interest_rate)
+            schedule(ext.residual_principal_cents, installments, today, due, rules.interest_rate, rates=rates)
         )
     ]
     after = len(ext.kept) + installments

@@ -11,7 +11,14 @@ from services.contracts import PlanCreated
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError
 from services.kernel.identity import Identity
-from services.payments import domain, handlers_lapse, handlers_positions, handlers_rules, repository_plans
+from services.payments import (
+    domain,
+    handlers_lapse,
+    handlers_positions,
+    handlers_rules,
+    repository_legal_rates,
+    repository_plans,
+)
 from services.payments.domain_schedule import Installment, month_end, schedule
 from services.payments.domain_simulation import PlanRequest, allowed_for, check_installments
 
@@ -57,7 +64,8 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
         )
     installments = check_installments(request.installments, allowed)
     first_due = request.first_due or month_end(today, 1)
-    plan = schedule(amount, installments, today, first_due, own_rate=rules.interest_rate)
+    rates = await repository_legal_rates.rate_table(uow)
+    plan = schedule(amount, installments, today, first_due, rules.interest_rate, rates=rates)
     plan_id = uuid.uuid4()
     values = {
         "id": plan_id,

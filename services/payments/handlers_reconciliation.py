@@ -11,7 +11,7 @@ from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.contracts import PaymentReceived, PaymentRevoked, PositionSettled
+from services.contracts import MOST_PAYMENTS_PER_EVENT, PaymentFact, PaymentRevoked, PaymentsReceived
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
 from services.kernel.errors import Conflict, DomainError, NotFound
@@ -52,6 +52,7 @@ class _Batch:
     reported: list[uuid.UUID] = field(default_factory=list)
     late: list[dict[str, Any]] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list)
+    facts: list[PaymentFact] = field(default_factory=list)
     line_states: dict[int, str] = field(default_factory=dict)
 
 
@@ -255,22 +256,19 @@ def _pay(
                 "source": batch.source,
             }
         )
-        event = PaymentReceived(
+        fact = PaymentFact(
             payment_id=str(payment_id),
             position_id=str(position_id),
             debtor_id=str(position[1]),
             amount_cents=share,
             paid_on=paid_on.isoformat(),
-            recorded_by="pagoPA",
             source=batch.source,
             iuv=item.iuv,
             receipt_ref=item.receipt_ref,
             flow_id=batch.flow_id or "",
+            settled=position[3] <= 0,
         )
-        batch.events.append(event.envelope(batch.ident.tenant_id, batch.correlation_id))
-        if position[3] <= 0:
-            settled = PositionSettled(str(position_id), str(position[1]), position[2], paid_on.isoformat())
-            batch.events.append(settled.envelope(batch.ident.tenant_id, batch.correlation_id))
+        batch.facts.append(fact)
 
 
 async def _revocations(
@@ -313,7 +311,23 @@ async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:
     await repo.mark_receipts(uow, tenant, batch.reported, {"state": "REPORTED", "flow_id": batch.flow_id})
     await repo.late_receipts(uow, tenant, batch.late)
     await repo.insert_review_items(uow, tenant, batch.reviews)
-    await uow.publish(batch.events)
+    await uow.publish([*batch.events, *_chunked(batch)])
+
+
+def _chunked(batch: _Batch) -> list[Envelope]:
+    """The applied payments as `PaymentsReceived` events of at most 500 facts, one import one batch."""
+    size = MOST_PAYMENTS_PER_EVENT
+    chunks = -(-len(batch.facts) // size)
+    batch_id = batch.flow_id or str(uuid.uuid4())
+    return [
+        PaymentsReceived(
+            batch_id=batch_id,
+            chunk=n + 1,
+            chunks=chunks,
+            payments=tuple(batch.facts[n * size : (n + 1) * size]),
+        ).envelope(batch.ident.tenant_id, batch.correlation_id)
+        for n in range(chunks)
+    ]
 
 
 async def overview(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:

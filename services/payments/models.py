@@ -157,3 +157,14 @@ plan_rules = sa.Table(
     sa.Column("interest_rate", sa.Numeric(6, 3)),
     *_who_and_when("created"),
 )
+
+# The legal interest rate (art. 1284 c.c.) from each day, percent a year: national, the same for
+# every Comune, so no tenant column (migration 0009). Rows are only added, each with who and when.
+legal_rates = sa.Table(
+    "legal_rates",
+    metadata,
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("rate", sa.Numeric(6, 3), nullable=False),
+    sa.Column("decree", sa.Text, nullable=False, server_default=""),
+    *_who_and_when("created"),
+)

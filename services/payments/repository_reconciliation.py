@@ -68,18 +68,14 @@ async def insert_flow(
     uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any], lines: list[dict[str, Any]]
 ) -> None:
     await uow.execute(sa.insert(flows).values(tenant_id=tenant_id, **values))
-    for start in range(0, len(lines), 5000):
-        chunk = [{"tenant_id": tenant_id, **line} for line in lines[start : start + 5000]]
-        await uow.execute(sa.insert(flow_lines), chunk)
+    await uow.insert_many(flow_lines, [{"tenant_id": tenant_id, **line} for line in lines])
 
 
 async def insert_rows(
     uow: UnitOfWork, tenant_id: uuid.UUID, table: sa.Table, rows: Sequence[dict[str, Any]]
 ) -> None:
     """Bulk insert of new receipts or payments of this tenant."""
-    for start in range(0, len(rows), 5000):
-        chunk = [{**row, "tenant_id": tenant_id} for row in rows[start : start + 5000]]
-        await uow.execute(sa.insert(table), chunk)
+    await uow.insert_many(table, [{**row, "tenant_id": tenant_id} for row in rows])
 
 
 async def insert_review_items(uow: UnitOfWork, tenant_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> None:

@@ -8,7 +8,13 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import TypeVar
 
-from services.contracts import BatchAccepted, OutcomeRecorded, PaymentReceived, PositionsRegistered
+from services.contracts import (
+    BatchAccepted,
+    OutcomeRecorded,
+    PaymentReceived,
+    PaymentsReceived,
+    PositionsRegistered,
+)
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
@@ -29,6 +35,15 @@ async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
     paid_on = _parse(date.fromisoformat, event.paid_on)
     payment = Payment(payment_id, position_id, event.amount_cents, paid_on)
     await handlers.register_payment(uow, envelope.tenant_id, payment)
+
+
+async def on_payments_received(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The payments of a reconciliation import, each counted as a single payment would be."""
+    event = PaymentsReceived.from_envelope(envelope)
+    for fact in event.payments:
+        paid_on = _parse(date.fromisoformat, fact.paid_on)
+        payment = Payment(_uuid(fact.payment_id), _uuid(fact.position_id), fact.amount_cents, paid_on)
+        await handlers.register_payment(uow, envelope.tenant_id, payment)
 
 
 async def on_outcome_recorded(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -70,6 +85,7 @@ PROJECTIONS = Consumer(
     handlers={
         PositionsRegistered.routing_key(): on_positions_registered,
         PaymentReceived.routing_key(): on_payment_received,
+        PaymentsReceived.routing_key(): on_payments_received,
         OutcomeRecorded.routing_key(): on_outcome_recorded,
         BatchAccepted.routing_key(): on_batch_accepted,
     },

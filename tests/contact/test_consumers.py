@@ -13,6 +13,7 @@ from services.contracts import (
     DebtorContactUpdated,
     NoticeSent,
     PaymentReceived,
+    PaymentsReceived,
     PositionFact,
     PositionsRegistered,
 )
@@ -39,6 +40,7 @@ def test_queue_builder_listens_to_positions_and_contacts() -> None:
         ContactsRegistered.routing_key(),
         DebtorContactUpdated.routing_key(),
         PaymentReceived.routing_key(),
+        PaymentsReceived.routing_key(),
         NoticeSent.routing_key(),
     }
 
