@@ -10,6 +10,7 @@ from gateway.openapi_parts import ERROR as _ERROR
 from gateway.openapi_parts import body as _body
 from gateway.openapi_parts import errors as _errors
 from gateway.openapi_plans import plan_life_paths
+from gateway.openapi_rates import legal_rate_paths
 from gateway.openapi_reconciliation import reconciliation_paths
 
 _BATCH = {
@@ -264,6 +265,7 @@ def _payments_paths() -> dict[str, Any]:
         **_plan_paths(position_ids),
         **plan_life_paths(),
         **_rule_paths(),
+        **legal_rate_paths(),
         **reconciliation_paths(),
         **_position_paths(),
         **_notice_paths(position_ids),

@@ -71,7 +71,9 @@ def check_new_rate(new: NewRate, today: date, known: Iterable[date]) -> None:
     if not new.decree.strip():
         raise DomainError("Indica il decreto che fissa il tasso (es. D.M. 10/12/2025).", field="decree")
     if len(new.decree) > 200:
-        raise DomainError("Il riferimento al decreto è troppo lungo (al massimo 200 caratteri).", field="decree")
+        raise DomainError(
+            "Il riferimento al decreto è troppo lungo (al massimo 200 caratteri).", field="decree"
+        )
     if not Decimal(0) <= new.rate <= MAX_RATE:
         raise DomainError("Tasso non valido: indica una percentuale da 0 a 20.", field="rate")
 

@@ -17,7 +17,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from services.kernel.errors import DomainError
 
-# Legal interest rate, percent a year, from the day given (DM MEF of each December).
+# Legal interest rate, percent a year, from the day given (DM MEF of each December): the seed of the
+# table `payments.legal_rates` (migration 0009), where the platform administrator adds later ones;
+# handlers pass that table as `rates`, this default serves the pure unit tests.
 LEGAL_RATES: tuple[tuple[date, Decimal], ...] = (
     (date(2024, 1, 1), Decimal("2.50")),
     (date(2025, 1, 1), Decimal("2.00")),

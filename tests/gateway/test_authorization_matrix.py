@@ -159,6 +159,9 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # The installment rules page: its admin; an empty form names no revenue type (400).
     ("GET", f"{T}/payments/rules"): web(200, SETTINGS),
     ("POST", f"{T}/payments/rules"): web(400, SETTINGS, "POST"),
+    ("GET", f"{T}/payments/legal-rates"): web(200, SETTINGS),
+    ("POST", f"{T}/payments/legal-rates"): web(400, (P,), "POST"),
+    ("GET", "/api/v1/payments/legal-rates"): api(200),
     # ------------------------------------------------------------------------------- reporting
     ("GET", f"{T}/reporting/"): web(200, ALL),
     ("GET", f"{T}/reporting/summary"): web(200, ALL),
