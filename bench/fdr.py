@@ -3,7 +3,7 @@
 Creates a scratch database on the tests' PostgreSQL server (RISCOSSA_TEST_SERVER_URL, default
 postgres@127.0.0.1:5432), migrates it, issues N single-payment options on N positions straight
 into the tables, writes the flow (FlussoRiversamento 1.0.4, one line per notice) and times
-`handlers_reconciliation.import_flow` in one transaction, as the API and the worker run it: parse
+`handlers_flows.import_flow` in one transaction, as the API and the worker run it: parse
 and check the XML, match by IUV, write receipts, payments, option states, balances, flow lines and
 the PaymentReceived/PositionSettled events to the outbox. The database is dropped afterwards.
 """
@@ -25,7 +25,7 @@ from bench.ingest import drop_database, scratch_database
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
 from services.kernel.settings import Settings
-from services.payments import handlers_reconciliation
+from services.payments import handlers_flows
 from services.payments.domain_notices import iuv, notice_number
 from services.payments.models import creditors, payment_options, positions
 from services.platform import Platform
@@ -127,9 +127,7 @@ async def reconcile(count: int, folder: Path, rss: Any) -> dict[str, Any]:
         before = psutil.Process().memory_info().rss
         with rss:
             started = time.perf_counter()
-            counts = await db.run(
-                tenant_id, lambda uow: handlers_reconciliation.import_flow(uow, ident, data)
-            )
+            counts = await db.run(tenant_id, lambda uow: handlers_flows.import_flow(uow, ident, data))
             seconds = time.perf_counter() - started
         return {"seconds": seconds, "counts": counts, "megabytes": len(data) / 1e6, "rss_before": before}
     finally:

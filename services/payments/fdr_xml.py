@@ -2,22 +2,25 @@
 
 The checks follow `xsd-common/FlussoRiversamento_1_0_4.xsd` of `pagopa/pagopa-api` (read on
 2026-11-29, commit 070efa9): element order and cardinality, and the simple types (lengths, patterns,
-enumerations, ranges). They are written here, not generated from the file. The XML is parsed with
-defusedxml with DTDs forbidden, so neither an entity bomb nor an external entity is ever expanded.
+enumerations, ranges). They are written here, not generated from the file.
+
+Safety: a DTD (the only place entities are declared) is refused before parsing, by reading the
+prolog; lxml then parses with entity substitution, DTD loading and network access off, so neither an
+entity bomb nor an external entity is ever expanded. Only UTF-8 is read. The lines are consumed as
+they are parsed (lxml's iterparse), so a flow of 100,000 payments does not stay in memory as a tree.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError
 
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from lxml import etree
 
 from services.kernel.errors import DomainError
 
@@ -170,7 +173,7 @@ def _local(tag: str, where: str) -> str:
     return tag[len(NS) :]
 
 
-def _read(children: list[Element], spec: Spec, where: str) -> dict[str, Any]:
+def _read(children: list[Any], spec: Spec, where: str) -> dict[str, Any]:
     """The values of a sequence of elements, checked for order, cardinality and types."""
     values: dict[str, Any] = {}
     position = 0
@@ -189,7 +192,7 @@ def _read(children: list[Element], spec: Spec, where: str) -> dict[str, Any]:
     return values
 
 
-def _value(element: Element, kind: Any, where: str) -> Any:
+def _value(element: Any, kind: Any, where: str) -> Any:
     if isinstance(kind, tuple):
         if (element.text or "").strip():
             raise _refuse(where, "contiene testo dove sono attesi elementi")
@@ -202,38 +205,108 @@ def _value(element: Element, kind: Any, where: str) -> Any:
         raise _refuse(where, f"«{element.text or ''}» {exc}") from None
 
 
-def _tree(data: bytes) -> Element:
-    try:
-        root: Element = fromstring(data, forbid_dtd=True)
-    except DefusedXmlException:
-        raise DomainError(
-            "Il file contiene una dichiarazione DTD o entità XML, vietate per sicurezza: file rifiutato.",
-            field=FIELD,
-        ) from None
-    except ParseError as exc:
-        raise DomainError(f"Il file non è XML valido ({exc}).", field=FIELD) from None
-    return root
+DTD_REFUSED = "Il file contiene una dichiarazione DTD o entità XML, vietate per sicurezza: file rifiutato."
+
+
+def _check_prolog(data: bytes) -> None:
+    """Refuse a DTD (where entities are declared: a bomb, an external reference) before parsing: it
+    may only stand in the prolog, before the root element. Only UTF-8 flows are read."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (b"<\x00?\x00", b"\x00<\x00?"):
+        raise DomainError("Il flusso deve essere codificato in UTF-8.", field=FIELD)
+    at = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        while at < len(data) and data[at] in b" \t\r\n":
+            at += 1
+        ends = {b"<?": b"?>", b"<!--": b"-->"}
+        opening = next((o for o in ends if data.startswith(o, at)), None)
+        if opening is None:
+            break
+        close = data.find(ends[opening], at)
+        if close < 0:
+            break
+        at = close + len(ends[opening])
+    if data.startswith(b"<!", at):
+        raise DomainError(DTD_REFUSED, field=FIELD)
+
+
+def _parser_options() -> dict[str, Any]:
+    # No entity is ever substituted, nothing is fetched, no DTD is loaded (defence in depth).
+    return {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
+
+
+def _syntax(exc: Exception) -> DomainError:
+    return DomainError(f"Il file non è XML valido ({exc}).", field=FIELD)
 
 
 def parse_flow(data: bytes) -> tuple[FlowHeader, list[FlowLine]]:
-    """The flow's header and lines, or a DomainError in Italian naming the element at fault."""
-    root = _tree(data)
-    if _local(root.tag, "radice") != ROOT:
-        raise _refuse("radice", f"atteso «{ROOT}», trovato «{root.tag}»")
-    children = list(root)
-    first = next((i for i, c in enumerate(children) if c.tag == LINE_TAG), len(children))
-    header = _header(_read(children[:first], HEADER, ROOT))
-    lines = []
-    for number, element in enumerate(children[first:], start=1):
-        if element.tag != LINE_TAG:
-            raise _refuse(ROOT, f"elemento inatteso «{_local(element.tag, ROOT)}» dopo i pagamenti")
-        lines.append(_line(element, number))
-    if not lines:
-        raise _refuse(ROOT, "manca «datiSingoliPagamenti»")
+    """The flow's header and lines, or a DomainError in Italian naming the element at fault. The
+    lines are read as they are parsed and dropped from the tree, so memory stays small."""
+    _check_prolog(data)
+    header: FlowHeader | None = None
+    lines: list[FlowLine] = []
+    events = etree.iterparse(
+        io.BytesIO(data),
+        events=("end",),
+        tag=LINE_TAG,
+        remove_comments=True,
+        remove_pis=True,
+        **_parser_options(),
+    )
+    try:
+        for _, element in events:
+            root = element.getparent()
+            if root is None or root.getparent() is not None:
+                raise _refuse(ROOT, "«datiSingoliPagamenti» fuori posto")
+            if header is None:
+                header = _header(_read(_before(element, root), HEADER, ROOT))
+            lines.append(_line(element, len(lines) + 1))
+            _drop_before(element, root, first=len(lines) == 1)
+        if header is None:
+            return _without_lines(data)
+        _check_tail(root)
+    except etree.XMLSyntaxError as exc:
+        raise _syntax(exc) from None
     return header, lines
 
 
-def _line(element: Element, number: int) -> FlowLine:
+def _before(element: Any, root: Any) -> list[Any]:
+    """The header: the root's children before the first line (checked as the root's)."""
+    if root is None or root.tag != NS + ROOT:
+        raise _refuse("radice", f"atteso «{ROOT}», trovato «{getattr(root, 'tag', '')}»")
+    return list(root)[: root.index(element)]
+
+
+def _drop_before(element: Any, root: Any, first: bool) -> None:
+    """Lines already read (and, at the first line, the header) leave the tree; anything else
+    between lines is refused."""
+    element.clear()
+    while (previous := element.getprevious()) is not None:
+        if not first and previous.tag != LINE_TAG:
+            raise _refuse(ROOT, f"elemento inatteso «{_local(previous.tag, ROOT)}» tra i pagamenti")
+        del root[0]
+
+
+def _check_tail(root: Any) -> None:
+    for element in root:
+        if element.tag != LINE_TAG:
+            raise _refuse(ROOT, f"elemento inatteso «{_local(element.tag, ROOT)}» dopo i pagamenti")
+
+
+def _without_lines(data: bytes) -> tuple[FlowHeader, list[FlowLine]]:
+    """No payment line at all: say what is wrong with the rest first."""
+    try:
+        root = etree.fromstring(
+            data, etree.XMLParser(remove_comments=True, remove_pis=True, **_parser_options())
+        )
+    except etree.XMLSyntaxError as exc:
+        raise _syntax(exc) from None
+    if root.tag != NS + ROOT:
+        raise _refuse("radice", f"atteso «{ROOT}», trovato «{root.tag}»")
+    _read(list(root), HEADER, ROOT)
+    raise _refuse(ROOT, "manca «datiSingoliPagamenti»")
+
+
+def _line(element: Any, number: int) -> FlowLine:
     kids = list(element)
     tags = tuple(k.tag for k in kids)
     if tags in (FULL_LINE, LINE_WITHOUT_INDEX):  # the usual shape: check the values only

@@ -19,6 +19,7 @@ from services.kernel.identity import Identity
 from services.kernel.storage import ObjectStorage, read_all, tenant_key
 from services.payments import (
     domain,
+    handlers_flows,
     handlers_notices,
     handlers_reconciliation,
     pdf_notice,
@@ -26,7 +27,7 @@ from services.payments import (
     repository_jobs,
 )
 
-IMPORTS = {"receipts": handlers_reconciliation.import_receipts, "fdr": handlers_reconciliation.import_flow}
+IMPORTS = {"receipts": handlers_reconciliation.import_receipts, "fdr": handlers_flows.import_flow}
 KIND_LABELS = {
     "receipts": "Importazione ricevute",
     "fdr": "Importazione flusso di rendicontazione",

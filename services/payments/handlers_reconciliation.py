@@ -7,16 +7,15 @@ import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.contracts import MOST_PAYMENTS_PER_EVENT, PaymentFact, PaymentRevoked, PaymentsReceived
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
-from services.kernel.errors import Conflict, DomainError, NotFound
+from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain_receipts, fdr_xml, repository, repository_notices
+from services.payments import domain_receipts, repository
 from services.payments import repository_reconciliation as repo
 from services.payments.domain_reconciliation import (
     REVIEW_KINDS,
@@ -56,67 +55,33 @@ class _Batch:
     line_states: dict[int, str] = field(default_factory=dict)
 
 
+CHUNK = 10_000
+
+
 async def import_receipts(uow: UnitOfWork, ident: Identity, data: bytes) -> dict[str, int]:
     """A receipts CSV: each receipt matched by IUV to its option; refused whole on any bad row."""
     incoming = domain_receipts.parse_receipts(data)
-    batch = _Batch(ident, "receipt", None, uow.correlation_id)
-    outcome = await _apply(uow, batch, incoming)
-    return outcome.counts()
+    counts, _ = await apply_all(uow, ident, incoming, None)
+    return counts
 
 
-async def import_flow(uow: UnitOfWork, ident: Identity, data: bytes) -> dict[str, Any]:
-    """An FdR: checked whole (schema, Comune, totals) before anything is recorded; a flow imported
-    again changes nothing. Lines confirm receipts (PAID -> REPORTED), stand for receipts not yet
-    arrived, or revoke a payment (outcome 3)."""
-    header, lines = fdr_xml.parse_flow(data)
-    creditor = await repository_notices.creditor(uow, ident.tenant_id)
-    if creditor is None:
-        raise Conflict(
-            "Il Comune non ha ancora inserito i propri dati pagoPA: impossibile verificare il flusso."
-        )
-    fdr_xml.check_flow(header, lines, creditor.fiscal_code)
-    if await repo.flow_known(uow, ident.tenant_id, header.flow_id):
-        return {"flow_id": header.flow_id, "already_imported_flow": True, **Outcome().counts()}
-    incoming = [
-        Incoming(
-            iuv=line.iuv,
-            receipt_ref=line.receipt_ref,
-            amount_cents=line.amount_cents,
-            paid_at=datetime.combine(line.paid_on, time(12), ROME),
-            psp=header.sender,
-            revoked=line.outcome == 3,
-            line=line.line,
-        )
-        for line in lines
-    ]
-    batch = _Batch(ident, "flow", header.flow_id, uow.correlation_id)
-    outcome = await _apply(uow, batch, incoming)
-    flow_values = {
-        "flow_id": header.flow_id,
-        "flow_date": header.flow_date if header.flow_date.tzinfo else header.flow_date.replace(tzinfo=ROME),
-        "settlement_ref": header.settlement_ref,
-        "settlement_date": header.settlement_date,
-        "sender": header.sender,
-        "payments_count": header.payments_count,
-        "total_cents": header.total_cents,
-        "imported_by": ident.user_id,
-    }
-    rows = [
-        {
-            "flow_id": header.flow_id,
-            "line": line.line,
-            "iuv": line.iuv,
-            "receipt_ref": line.receipt_ref,
-            "payment_index": line.payment_index,
-            "amount_cents": line.amount_cents,
-            "outcome": line.outcome,
-            "paid_on": line.paid_on,
-            "state": batch.line_states.get(line.line, "matched"),
-        }
-        for line in lines
-    ]
-    await repo.insert_flow(uow, ident.tenant_id, flow_values, rows)
-    return {"flow_id": header.flow_id, **outcome.counts()}
+async def apply_all(
+    uow: UnitOfWork, ident: Identity, incoming: Sequence[Incoming], flow_id: str | None
+) -> tuple[dict[str, int], dict[int, str]]:
+    """Incoming payments applied in chunks (memory stays bounded; each chunk sees what the previous
+    ones wrote), then announced as `PaymentsReceived` chunks; the counts and each flow line's state."""
+    counts = Outcome().counts()
+    states: dict[int, str] = {}
+    facts: list[PaymentFact] = []
+    for start in range(0, len(incoming), CHUNK):
+        batch = _Batch(ident, "flow" if flow_id else "receipt", flow_id, uow.correlation_id)
+        outcome = await _apply(uow, batch, incoming[start : start + CHUNK])
+        for key, value in outcome.counts().items():
+            counts[key] += value
+        states.update(batch.line_states)
+        facts += batch.facts
+    await uow.publish(_chunked(ident, flow_id, facts, uow.correlation_id))
+    return counts, states
 
 
 async def _apply(uow: UnitOfWork, batch: _Batch, incoming: Sequence[Incoming]) -> Outcome:
@@ -311,21 +276,20 @@ async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:
     await repo.mark_receipts(uow, tenant, batch.reported, {"state": "REPORTED", "flow_id": batch.flow_id})
     await repo.late_receipts(uow, tenant, batch.late)
     await repo.insert_review_items(uow, tenant, batch.reviews)
-    await uow.publish([*batch.events, *_chunked(batch)])
+    await uow.publish(batch.events)
 
 
-def _chunked(batch: _Batch) -> list[Envelope]:
+def _chunked(
+    ident: Identity, flow_id: str | None, facts: list[PaymentFact], correlation_id: str
+) -> list[Envelope]:
     """The applied payments as `PaymentsReceived` events of at most 500 facts, one import one batch."""
     size = MOST_PAYMENTS_PER_EVENT
-    chunks = -(-len(batch.facts) // size)
-    batch_id = batch.flow_id or str(uuid.uuid4())
+    chunks = -(-len(facts) // size)
+    batch_id = flow_id or str(uuid.uuid4())
     return [
         PaymentsReceived(
-            batch_id=batch_id,
-            chunk=n + 1,
-            chunks=chunks,
-            payments=tuple(batch.facts[n * size : (n + 1) * size]),
-        ).envelope(batch.ident.tenant_id, batch.correlation_id)
+            batch_id=batch_id, chunk=n + 1, chunks=chunks, payments=tuple(facts[n * size : (n + 1) * size])
+        ).envelope(ident.tenant_id, correlation_id)
         for n in range(chunks)
     ]
 

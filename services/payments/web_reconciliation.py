@@ -13,6 +13,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import endpoint, page
+from services.payments import handlers_flows
 from services.payments import handlers_reconciliation as handlers
 from services.payments.web import WEB_ROLES, templates
 
@@ -41,7 +42,7 @@ async def receipts_api(request: Request, ident: Identity, uow: UnitOfWork) -> Re
 
 @endpoint("api", *WEB_ROLES)
 async def fdr_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    return JSONResponse(await handlers.import_flow(uow, ident, await _file(request)))
+    return JSONResponse(await handlers_flows.import_flow(uow, ident, await _file(request)))
 
 
 @endpoint(*WEB_ROLES)

@@ -257,6 +257,15 @@ EXTERNAL = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/pa
         (BOMB, "entità XML"),
         (EXTERNAL, "entità XML"),
         (b"iuv;importo\n1;2", "non è XML valido"),
+        (b'<?xml version="1.0"?><!-- c --><?pi x?>\n<!DOCTYPE x [<!ENTITY e "e">]><x>&e;</x>', "entità XML"),
+        (flow_xml([("01000000000000001", "R", 1_000, 0)]).decode().encode("utf-16"), "UTF-8"),
+        (
+            flow_xml([("01000000000000001", "R", 500, 0), ("01000000000000002", "S", 500, 0)]).replace(
+                b"</datiSingoliPagamenti><datiSingoliPagamenti>",
+                b"</datiSingoliPagamenti><versioneOggetto>1.0</versioneOggetto><datiSingoliPagamenti>",
+            ),
+            "tra i pagamenti",
+        ),
         (flow_xml([("01000000000000001", "R", 1_000, 0)], total=2_000), "totale dichiarato"),
         (flow_xml([("01000000000000001", "R", 1_000, 0)], count=2), "dichiara 2 pagamenti"),
         (flow_xml([("01000000000000001", "R", 1_000, 0)], receiver="00000000000"), "non a questo Comune"),

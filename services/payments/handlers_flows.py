@@ -1,0 +1,82 @@
+"""Use case of a pagoPA reporting flow (FdR) import: checked whole, then applied in chunks."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import Conflict
+from services.kernel.identity import Identity
+from services.payments import fdr_xml, repository_notices
+from services.payments import repository_reconciliation as repo
+from services.payments.domain_reconciliation import Incoming, Outcome
+from services.payments.handlers_reconciliation import apply_all
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+async def import_flow(uow: UnitOfWork, ident: Identity, data: bytes) -> dict[str, Any]:
+    """An FdR: checked whole (schema, Comune, totals) before anything is recorded; a flow imported
+    again changes nothing. Lines confirm receipts (PAID -> REPORTED), stand for receipts not yet
+    arrived, or revoke a payment (outcome 3)."""
+    header, lines = fdr_xml.parse_flow(data)
+    creditor = await repository_notices.creditor(uow, ident.tenant_id)
+    if creditor is None:
+        raise Conflict(
+            "Il Comune non ha ancora inserito i propri dati pagoPA: impossibile verificare il flusso."
+        )
+    fdr_xml.check_flow(header, lines, creditor.fiscal_code)
+    if await repo.flow_known(uow, ident.tenant_id, header.flow_id):
+        return {"flow_id": header.flow_id, "already_imported_flow": True, **Outcome().counts()}
+    incoming = [
+        Incoming(
+            iuv=line.iuv,
+            receipt_ref=line.receipt_ref,
+            amount_cents=line.amount_cents,
+            paid_at=datetime.combine(line.paid_on, time(12), ROME),
+            psp=header.sender,
+            revoked=line.outcome == 3,
+            line=line.line,
+        )
+        for line in lines
+    ]
+    counts, states = await apply_all(uow, ident, incoming, header.flow_id)
+    del incoming
+    await repo.insert_flow(
+        uow, ident.tenant_id, _flow_values(header, ident), _line_rows(header, lines, states)
+    )
+    return {"flow_id": header.flow_id, **counts}
+
+
+def _flow_values(header: fdr_xml.FlowHeader, ident: Identity) -> dict[str, Any]:
+    return {
+        "flow_id": header.flow_id,
+        "flow_date": header.flow_date if header.flow_date.tzinfo else header.flow_date.replace(tzinfo=ROME),
+        "settlement_ref": header.settlement_ref,
+        "settlement_date": header.settlement_date,
+        "sender": header.sender,
+        "payments_count": header.payments_count,
+        "total_cents": header.total_cents,
+        "imported_by": ident.user_id,
+    }
+
+
+def _line_rows(
+    header: fdr_xml.FlowHeader, lines: list[fdr_xml.FlowLine], states: dict[int, str]
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "flow_id": header.flow_id,
+            "line": line.line,
+            "iuv": line.iuv,
+            "receipt_ref": line.receipt_ref,
+            "payment_index": line.payment_index,
+            "amount_cents": line.amount_cents,
+            "outcome": line.outcome,
+            "paid_on": line.paid_on,
+            "state": states.get(line.line, "matched"),
+        }
+        for line in lines
+    ]
