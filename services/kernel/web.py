@@ -4,6 +4,7 @@ owns a view's transaction (`endpoint`), the app factory (`service_app`), error r
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -76,6 +77,17 @@ def format_euro(cents: int | None) -> str:
     sign = "-" if value < 0 else ""
     euros, rest = divmod(abs(value), 100)
     return f"{sign}€ {euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The request's body as a JSON object, or an Italian 400."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, UnicodeDecodeError):
+        raise DomainError("Il corpo della richiesta non è un JSON valido.") from None
+    if not isinstance(body, dict):
+        raise DomainError("Il corpo della richiesta deve essere un oggetto JSON.")
+    return body
 
 
 def ctx(request: Request) -> ServiceContext:

@@ -98,28 +98,6 @@ def link_for(channels: Channels, grant: LinkGrant) -> str:
     return f"{channels.base_url}{PUBLIC_PATH}/{sign(grant, channels.secret)}"
 
 
-def notice_of(creditor: Any, option: Any) -> pdf_notice.Notice:
-    """What an option's notice prints (a plan's option names its installment)."""
-    if option.plan_id is None:
-        reason = f"{option.revenue_type} {option.year}, atto {option.act_number}"
-    elif option.installment is None:
-        reason = f"{option.revenue_type}: pagamento unico del piano di rateizzazione"
-    else:
-        reason = f"{option.revenue_type}: rata {option.installment} del piano di rateizzazione"
-    return pdf_notice.Notice(
-        creditor_name=creditor.name,
-        creditor_fiscal_code=creditor.fiscal_code,
-        cbill=creditor.cbill,
-        nav=option.nav,
-        amount_cents=option.amount_cents,
-        due_date=option.due_date,
-        payee_name=option.debtor_name,
-        payee_fiscal_code=option.fiscal_code,
-        reason=reason,
-        postal_account=creditor.postal_account,
-    )
-
-
 async def creditor_or_conflict(uow: UnitOfWork, tenant_id: uuid.UUID) -> Any:
     found = await repository_delivery.creditor(uow, tenant_id)
     if found is None:
@@ -208,7 +186,7 @@ async def record(uow: UnitOfWork, tenant_id: uuid.UUID, sent: Sent, about: dict[
 
 
 async def render_pdfs(creditor: Any, options: list[Any]) -> tuple[Attachment, ...]:
-    notices = [notice_of(creditor, o) for o in options]
+    notices = [pdf_notice.notice_of(creditor, o) for o in options]
     bodies = await asyncio.to_thread(lambda: [pdf_notice.render(n) for n in notices])
     return tuple(
         Attachment(f"avviso-{n.nav}.pdf", "application/pdf", body)

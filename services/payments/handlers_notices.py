@@ -209,22 +209,4 @@ async def notice_for(uow: UnitOfWork, ident: Identity, nav: str) -> pdf_notice.N
     await repository.access.record(
         uow, ident.tenant_id, ident.user_id, "download_notice", option.subject_id, nav
     )
-    if option.plan_id is None:
-        reason = f"{option.revenue_type} {option.year}, atto {option.act_number}"
-    elif option.installment is None:
-        reason = f"{option.revenue_type}: pagamento unico del piano di rateizzazione"
-    else:
-        reason = f"{option.revenue_type}: rata {option.installment} del piano di rateizzazione"
-    notice = pdf_notice.Notice(
-        creditor_name=creditor.name,
-        creditor_fiscal_code=creditor.fiscal_code,
-        cbill=creditor.cbill,
-        nav=option.nav,
-        amount_cents=option.amount_cents,
-        due_date=option.due_date,
-        payee_name=option.debtor_name,
-        payee_fiscal_code=option.fiscal_code,
-        reason=reason,
-        postal_account=creditor.postal_account,
-    )
-    return notice
+    return pdf_notice.notice_of(creditor, option)

@@ -14,7 +14,8 @@ from services.kernel.errors import NotFound
 from services.payments import pdf_notice, repository, repository_delivery
 from services.payments.domain_links import LinkGrant
 from services.payments.domain_notices import printed
-from services.payments.handlers_delivery import creditor_or_conflict, notice_of
+from services.payments.handlers_delivery import creditor_or_conflict
+from services.payments.pdf_notice import notice_of
 
 PUBLIC_ACTOR = "public"
 STATUS_LABELS = {

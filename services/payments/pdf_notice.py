@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pystrich.datamatrix import DataMatrixData, DataMatrixEncoder
 from reportlab.lib.pagesizes import A4
@@ -149,3 +150,25 @@ def render(notice: Notice) -> bytes:
     canvas.showPage()
     canvas.save()
     return buffer.getvalue()
+
+
+def notice_of(creditor: Any, option: Any) -> Notice:
+    """What an option's notice prints (a plan's option names its installment)."""
+    if option.plan_id is None:
+        reason = f"{option.revenue_type} {option.year}, atto {option.act_number}"
+    elif option.installment is None:
+        reason = f"{option.revenue_type}: pagamento unico del piano di rateizzazione"
+    else:
+        reason = f"{option.revenue_type}: rata {option.installment} del piano di rateizzazione"
+    return Notice(
+        creditor_name=creditor.name,
+        creditor_fiscal_code=creditor.fiscal_code,
+        cbill=creditor.cbill,
+        nav=option.nav,
+        amount_cents=option.amount_cents,
+        due_date=option.due_date,
+        payee_name=option.debtor_name,
+        payee_fiscal_code=option.fiscal_code,
+        reason=reason,
+        postal_account=creditor.postal_account,
+    )

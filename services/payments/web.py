@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import AfterCommit, endpoint, is_htmx, page, templates_for
+from services.kernel.web import AfterCommit, endpoint, is_htmx, json_object, page, templates_for
 from services.payments import (
     domain,
     handlers,
@@ -89,25 +88,15 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
     return page(templates, request, "position.html", context)
 
 
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("Il corpo della richiesta non è un JSON valido.") from None
-    if not isinstance(body, dict):
-        raise DomainError("Il corpo della richiesta deve essere un oggetto JSON.")
-    return body
-
-
 @endpoint("api", *WEB_ROLES)
 async def simulate_plan_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    sim = read_simulation(await _json_object(request), datetime.now(ROME).date())
+    sim = read_simulation(await json_object(request), datetime.now(ROME).date())
     return JSONResponse(await handlers.simulate_plan(uow, ident.tenant_id, sim))
 
 
 @endpoint("api", *WEB_ROLES)
 async def issue_notices_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    body = await _json_object(request)
+    body = await json_object(request)
     plan_id = plan_id_of(body)
     position_ids = position_ids_of(body)
     if plan_id is not None:
@@ -155,7 +144,7 @@ async def notice_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> Afte
 
 @endpoint("api", *WEB_ROLES)
 async def create_plan_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    plan_request = read_plan_request(await _json_object(request))
+    plan_request = read_plan_request(await json_object(request))
     plan = await handlers_plans.create_plan(uow, ident, plan_request, datetime.now(ROME).date())
     body = {
         "plan_id": str(plan.plan_id),
@@ -175,7 +164,7 @@ async def save_rules_api(request: Request, ident: Identity, uow: UnitOfWork) -> 
     if revenue_type not in REVENUE_TYPES:
         raise NotFound("Tipo di entrata sconosciuto.")
     today = datetime.now(ROME).date()
-    valid_from, rules = read_rule_set(await _json_object(request), today)
+    valid_from, rules = read_rule_set(await json_object(request), today)
     await handlers_rules.save_rules(uow, ident, revenue_type, valid_from, rules, today)
     body = {
         "revenue_type": revenue_type,

@@ -3,7 +3,6 @@ e-mail" / "Invia SMS" form of the position page (HTMX, CSRF checked by the gatew
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
-from services.kernel.web import ctx, endpoint, page, templates_for
+from services.kernel.web import ctx, endpoint, json_object, page, templates_for
 from services.payments.domain_simulation import position_ids_of
 from services.payments.handlers_delivery import Channels, Sent, send_by_email, send_by_sms
 
@@ -57,12 +56,7 @@ async def _send(request: Request, ident: Identity, uow: UnitOfWork, body: dict[s
 
 @endpoint("api", *WEB_ROLES)
 async def send_notices_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("Il corpo della richiesta non è un JSON valido.") from None
-    if not isinstance(body, dict):
-        raise DomainError("Il corpo della richiesta deve essere un oggetto JSON.")
+    body = await json_object(request)
     sent = await _send(request, ident, uow, body)
     answer = {
         "message_id": str(sent.message_id),

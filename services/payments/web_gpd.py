@@ -3,40 +3,15 @@ through the intermediary's endpoint."""
 
 from __future__ import annotations
 
-import json
-import uuid
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
-from services.kernel.web import AfterCommit, endpoint
+from services.kernel.web import AfterCommit, endpoint, json_object
 from services.payments import handlers_gpd
-from services.payments.domain_simulation import position_ids_of
-
-
-async def _json_object(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("Il corpo della richiesta non è un JSON valido.") from None
-    if not isinstance(body, dict):
-        raise DomainError("Il corpo della richiesta deve essere un oggetto JSON.")
-    return body
-
-
-def _plan_id(body: dict[str, Any]) -> uuid.UUID | None:
-    raw = body.get("plan_id")
-    if raw is None:
-        return None
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        raise DomainError("«plan_id» non è un identificativo valido.", field="plan_id") from None
+from services.payments.domain_simulation import plan_id_of, position_ids_of
 
 
 @endpoint("api")
@@ -47,8 +22,8 @@ async def export_api(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
 
 @endpoint("api")
 async def publish_api(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
-    body = await _json_object(request)
-    position_ids, plan_id = position_ids_of(body), _plan_id(body)
+    body = await json_object(request)
+    position_ids, plan_id = position_ids_of(body), plan_id_of(body)
     publication = await handlers_gpd.prepare_publication(uow, ident, position_ids, plan_id)
 
     async def respond() -> Response:  # pagoPA is called after the commit: no connection held meanwhile

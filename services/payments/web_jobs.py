@@ -15,9 +15,9 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.storage import tenant_key
-from services.kernel.web import AfterCommit, ctx, endpoint, page
+from services.kernel.web import AfterCommit, ctx, endpoint, json_object, page
 from services.payments import handlers_jobs
-from services.payments.web import WEB_ROLES, _json_object, templates
+from services.payments.web import WEB_ROLES, templates
 from services.payments.web_reconciliation import MAX_FILE_BYTES
 
 CF_RE = re.compile(r"[A-Z0-9]{11,16}")
@@ -100,7 +100,7 @@ async def bulk_web(request: Request, ident: Identity, uow: UnitOfWork) -> Respon
 
 @endpoint("api", *WEB_ROLES)
 async def bulk_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    body = await _json_object(request)
+    body = await json_object(request)
     raw = body.get("fiscal_codes")
     if raw is None and body.get("without_email") is not True:
         raise DomainError("Indica «fiscal_codes» oppure «without_email»: true.", field="fiscal_codes")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -14,23 +13,13 @@ from starlette.routing import BaseRoute, Route
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import endpoint
+from services.kernel.web import endpoint, json_object
 from services.payments import handlers_lapse
 from services.payments.domain_lapse import ROME
 from services.payments.domain_simulation import schedule_json
 
 # As for granting a plan.
 PLAN_ROLES = ("api", "operator", "supervisor", "platform_admin")
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("Il corpo della richiesta non è un JSON valido.") from None
-    if not isinstance(body, dict):
-        raise DomainError("Il corpo della richiesta deve essere un oggetto JSON.")
-    return body
 
 
 def _extension(body: dict[str, Any]) -> tuple[int, str, date | None]:
@@ -58,7 +47,7 @@ async def extend_plan_api(request: Request, ident: Identity, uow: UnitOfWork) ->
         plan_id = uuid.UUID(request.path_params["plan_id"])
     except ValueError:
         raise NotFound("Piano di rateizzazione non trovato.") from None
-    installments, reason, first_due = _extension(await _body(request))
+    installments, reason, first_due = _extension(await json_object(request))
     today = datetime.now(ROME).date()
     extended = await handlers_lapse.extend_plan(uow, ident, plan_id, installments, reason, today, first_due)
     body = {

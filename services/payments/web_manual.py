@@ -15,10 +15,10 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.storage import tenant_key
-from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx
+from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, json_object
 from services.payments import domain, handlers
 from services.payments.handlers import Evidence
-from services.payments.web import WEB_ROLES, _json_object
+from services.payments.web import WEB_ROLES
 
 FORM_LIMIT = domain.MAX_EVIDENCE_BYTES + 64 * 1024
 
@@ -85,7 +85,7 @@ async def record_payment_api(request: Request, ident: Identity, uow: UnitOfWork)
             handlers.check_manual(values)
             evidence = await _evidence(request, ident, form, required=False)
     else:
-        values = await _json_object(request)
+        values = await json_object(request)
     values["idempotency_key"] = request.headers.get("idempotency-key")
     result = await _record(request, ident, uow, values, evidence)
     return JSONResponse(result, status_code=200 if result.get("replayed") else 201)

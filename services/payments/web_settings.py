@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +11,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
-from services.kernel.web import endpoint, page, templates_for
+from services.kernel.web import endpoint, json_object, page, templates_for
 from services.payments import handlers_settings
 from services.payments.domain_settings import InvalidSettings
 
@@ -54,12 +52,7 @@ async def save_settings_web(request: Request, ident: Identity, uow: UnitOfWork) 
 
 @endpoint("api")
 async def save_settings_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    try:
-        body: Any = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("Il corpo della richiesta non è un JSON valido.") from None
-    if not isinstance(body, dict):
-        raise DomainError("Il corpo della richiesta deve essere un oggetto JSON.")
+    body = await json_object(request)
     try:
         await handlers_settings.save_settings(uow, ident, body)
     except InvalidSettings as problem:
