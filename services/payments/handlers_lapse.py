@@ -18,7 +18,13 @@ from services.kernel.identity import Identity
 from services.kernel.mail import Attachment, Mail
 from services.kernel.storage import tenant_key
 from services.kernel.web import ServiceContext
-from services.payments import handlers_rules, repository_emails, repository_lapse, repository_legal_rates
+from services.payments import (
+    handlers_rules,
+    repository_emails,
+    repository_lapse,
+    repository_legal_rates,
+    repository_plans,
+)
 from services.payments.domain import format_cents
 from services.payments.domain_lapse import (
     CDS,
@@ -194,7 +200,7 @@ async def _document(
     uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, state: PlanState, today: date
 ) -> tuple[str, Sollecito]:
     creditor = await repository_lapse.creditor(uow, tenant_id)
-    positions = await repository_lapse.plan_positions_rows(uow, tenant_id, plan.id)
+    positions = await repository_plans.plan_positions_of(uow, tenant_id, plan.id)
     first = positions[0]
     doc = Sollecito(
         creditor_name=creditor.name if creditor is not None else "Comune",
@@ -264,7 +270,7 @@ async def _announce(
     sent_at: datetime,
     delivered: bool,
 ) -> None:
-    positions = await repository_lapse.plan_positions_rows(uow, tenant_id, plan.id)
+    positions = await repository_plans.plan_positions_of(uow, tenant_id, plan.id)
     event = NoticeSent(
         message_id=str(message_id),
         debtor_id=str(plan.debtor_id),

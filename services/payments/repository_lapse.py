@@ -22,7 +22,6 @@ from services.payments.models import (
     plan_installments,
     plan_positions,
     plans,
-    positions,
 )
 from services.payments.models_reconciliation import messages, plan_extensions
 
@@ -127,18 +126,6 @@ async def active_plans_with_missed(uow: UnitOfWork, tenant_id: uuid.UUID, today:
         .where(plans.c.tenant_id == tenant_id, plans.c.status == "active", plans.c.id.in_(late))
         .order_by(plans.c.plan_date, plans.c.id)
         .with_for_update(skip_locked=True)
-    )
-    return list((await uow.execute(stmt)).all())
-
-
-async def plan_positions_rows(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[Row]:
-    """The positions a plan covers."""
-    pp, p = plan_positions, positions
-    stmt = (
-        sa.select(p)
-        .join(pp, sa.and_(pp.c.tenant_id == p.c.tenant_id, pp.c.position_id == p.c.id))
-        .where(p.c.tenant_id == tenant_id, pp.c.plan_id == plan_id)
-        .order_by(p.c.year, p.c.act_number, p.c.id)
     )
     return list((await uow.execute(stmt)).all())
 
