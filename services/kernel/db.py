@@ -237,17 +237,23 @@ class UnitOfWork:
             await (await self.connection()).execute(sa.insert(self.db.outbox), rows)
 
     async def insert_many(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Rows (all with the same keys) in one prepared statement run by asyncpg's executemany: for
-        batches of thousands, which SQLAlchemy's parameter handling would slow down. Row-level
-        security applies as to any INSERT (unlike COPY)."""
+        """Rows (all with the same keys) copied into a temporary table, then inserted in one
+        statement: for batches of thousands, which row-by-row statements would slow down. Row-level
+        security applies to that INSERT as to any (COPY itself does not take tables under RLS)."""
         if not rows:
             return
         columns = list(rows[0])
         names = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-        sql = f'INSERT INTO "{table.schema}"."{table.name}" ({names}) VALUES ({marks})'
+        target = f'"{table.schema}"."{table.name}"'
+        stage = f"stage_{table.name}"
         raw = (await (await self.connection()).get_raw_connection()).driver_connection
-        await raw.executemany(sql, [tuple(row[c] for c in columns) for row in rows])  # type: ignore[union-attr]
+        await raw.execute(  # type: ignore[union-attr]
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP;"
+            f"TRUNCATE {stage}"
+        )
+        records = [tuple(row[c] for c in columns) for row in rows]
+        await raw.copy_records_to_table(stage, records=records, columns=columns)  # type: ignore[union-attr]
+        await raw.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage}")  # type: ignore[union-attr]
 
     async def claim_message(self, consumer: str, message_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
         """Record the message in the inbox; False if this consumer already handled it."""

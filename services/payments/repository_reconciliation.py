@@ -29,7 +29,8 @@ async def options_of_debts(uow: UnitOfWork, tenant_id: uuid.UUID, iuvs: Collecti
     """The options whose IUV is given, with every other option of the same debt (plan or position)."""
     o = payment_options
     named = sa.select(GROUP).where(o.c.tenant_id == tenant_id, o.c.iuv == _any(iuvs, sa.Text))
-    stmt = sa.select(o, GROUP.label("group_id")).where(
+    wanted = (o.c.id, o.c.iuv, o.c.amount_cents, o.c.status, o.c.plan_id, o.c.installment)
+    stmt = sa.select(*wanted, GROUP.label("group_id")).where(
         o.c.tenant_id == tenant_id, o.c.status != "replaced", GROUP.in_(named.scalar_subquery())
     )
     return list((await uow.execute(stmt)).all())
@@ -46,11 +47,12 @@ async def positions_of_debts(
 ) -> list[Row]:
     """Positions by debt: a position is its own debt; a plan's positions come oldest first."""
     p, pp = positions, plan_positions
-    alone = sa.select(p.c.id.label("group_id"), p).where(
+    wanted = (p.c.id, p.c.debtor_id, p.c.amount_cents, p.c.paid_cents, p.c.year, p.c.act_number)
+    alone = sa.select(p.c.id.label("group_id"), *wanted).where(
         p.c.tenant_id == tenant_id, p.c.id == _any(group_ids, sa.Uuid)
     )
     in_plan = (
-        sa.select(pp.c.plan_id.label("group_id"), p)
+        sa.select(pp.c.plan_id.label("group_id"), *wanted)
         .join(pp, sa.and_(pp.c.tenant_id == p.c.tenant_id, pp.c.position_id == p.c.id))
         .where(p.c.tenant_id == tenant_id, pp.c.plan_id == _any(group_ids, sa.Uuid))
     )
@@ -133,12 +135,16 @@ async def settle_plan_installments(
 
 
 async def set_option_statuses(uow: UnitOfWork, tenant_id: uuid.UUID, statuses: dict[uuid.UUID, str]) -> None:
-    o = payment_options
-    for status in set(statuses.values()):
-        ids = [k for k, v in statuses.items() if v == status]
-        await uow.execute(
-            sa.update(o).where(o.c.tenant_id == tenant_id, o.c.id == _any(ids, sa.Uuid)).values(status=status)
-        )
+    """New statuses of many options in one statement."""
+    if not statuses:
+        return
+    stmt = sa.text(
+        "UPDATE payments.payment_options o SET status = v.status "
+        "FROM unnest(CAST(:ids AS uuid[]), CAST(:statuses AS text[])) AS v(id, status) "
+        "WHERE o.tenant_id = :tenant_id AND o.id = v.id"
+    )
+    params = {"ids": list(statuses), "statuses": list(statuses.values()), "tenant_id": tenant_id}
+    await uow.execute(stmt, params)
 
 
 async def mark_receipts(
