@@ -194,15 +194,33 @@ async def render_pdfs(creditor: Any, options: list[Any]) -> tuple[Attachment, ..
     )
 
 
+def _option_lines(options: list[Any]) -> list[str]:
+    """A plan's options say which to pay: the single payment, or else the installments."""
+
+    def line(o: Any) -> str:
+        return f"- codice avviso {o.nav}: {format_cents(o.amount_cents)} entro il {o.due_date:%d/%m/%Y}"
+
+    single = [o for o in options if o.plan_id is not None and o.installment is None]
+    installments = [o for o in options if o.plan_id is not None and o.installment is not None]
+    if not single and not installments:
+        return [line(o) for o in options]
+    return [
+        "paghi UNA sola delle due possibilità (pagandone una, l'altra non è più pagabile):",
+        "",
+        "1) tutto in un'unica soluzione:",
+        *(line(o) for o in single),
+        "",
+        "2) oppure a rate, ciascuna entro la sua scadenza:",
+        *(f"{line(o)} (rata {o.installment})" for o in installments),
+    ]
+
+
 def _notice_mail(creditor: Any, target: Target, link: str, until: datetime) -> tuple[str, str]:
     lines = [
         "Gentile contribuente,",
         "",
-        f"le inviamo per conto del {creditor.name} gli avvisi di pagamento pagoPA allegati:",
-        *(
-            f"- codice avviso {o.nav}: {format_cents(o.amount_cents)} entro il {o.due_date:%d/%m/%Y}"
-            for o in target.options
-        ),
+        f"le inviamo per conto del {creditor.name} gli avvisi di pagamento pagoPA allegati;",
+        *_option_lines(list(target.options)),
         "",
         "Può pagarli con l'app IO, sul sito o nell'app della sua banca o presso i prestatori aderenti a pagoPA.",
         "",

@@ -199,6 +199,16 @@ async def _issue(
     return IssuedOption(nav, iuv(nav), position.id, residual, due, creditor_fiscal_code)
 
 
+async def notices_for_position(
+    uow: UnitOfWork, ident: Identity, position_id: uuid.UUID, today: date
+) -> list[IssuedOption]:
+    """The notices of a position's active plan, or else of the position alone."""
+    plan = await repository_plans.active_plan_of(uow, ident.tenant_id, position_id)
+    if plan is not None:
+        return await issue_plan_notices(uow, ident, plan.id)
+    return await issue_notices(uow, ident, (position_id,), today)
+
+
 async def notice_for(uow: UnitOfWork, ident: Identity, nav: str) -> pdf_notice.Notice:
     """What one of the Comune's notices prints (`pdf_notice.render`); reading it is recorded in the
     access log."""

@@ -82,6 +82,7 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
         "options": view.options or [],
         "plan_created": bool(request.query_params.get("piano")),
         "recorded": request.query_params.get("registrato") == "1",
+        "notices_issued": request.query_params.get("avvisi") == "1",
         # One key per rendered form: submitting the same form twice records one payment.
         "idempotency_key": uuid.uuid4().hex,
     }
@@ -122,6 +123,17 @@ async def issue_notices_api(request: Request, ident: Identity, uow: UnitOfWork) 
         for o in issued
     ]
     return JSONResponse({"options": options}, status_code=201)
+
+
+@endpoint(*WEB_ROLES)
+async def issue_notices_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """The position page's button: the notices of its active plan, or of the position alone."""
+    position_id = _position_id(request)
+    await handlers_notices.notices_for_position(uow, ident, position_id, datetime.now(ROME).date())
+    url = f"/t/{ident.tenant_slug}/payments/positions/{position_id}?avvisi=1"
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
 
 
 @endpoint("api", *WEB_ROLES)
@@ -268,6 +280,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/payments/rules", rules_api, methods=["GET"]),
         Route("/api/v1/payments/rules/{revenue_type}", save_rules_api, methods=["PUT"]),
         Route("/api/v1/payments/notices", issue_notices_api, methods=["POST"]),
+        Route(f"{prefix}/positions/{{position_id}}/notices", issue_notices_web, methods=["POST"]),
         Route("/api/v1/payments/notices/{nav}/pdf", notice_pdf, methods=["GET"]),
         Route(f"{prefix}/notices/{{nav}}/pdf", notice_pdf, methods=["GET"]),
         Route(f"{prefix}/plans/builder", plan_builder, methods=["GET"]),

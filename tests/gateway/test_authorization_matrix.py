@@ -149,6 +149,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/payments/gpd/export"): api(409),
     ("POST", "/api/v1/payments/gpd/publish"): api(400),
     ("GET", f"{T}/payments/notices/{{nav}}/pdf"): web(404, FIRM),
+    # 409: the test Comune has no pagoPA data yet.
+    ("POST", f"{T}/payments/positions/{{position_id}}/notices"): web(409, FIRM, "POST"),
     # Without positions there is nothing to plan: 400.
     ("GET", f"{T}/payments/plans/builder"): web(400, FIRM),
     ("POST", f"{T}/payments/plans"): web(400, FIRM, "POST"),

@@ -123,6 +123,8 @@ async def test_a_plan_is_sent_with_its_notices(platform: Platform, tenant: Ident
     assert status == 201, answer
     [message] = await smtp.wait_for(to)
     assert len(pdfs_in(message)) == 6  # the single payment and five installments
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "UNA sola delle due possibilità" in text and "(rata 5)" in text
     [event] = await sent_events(platform, tenant)
     assert (event.plan_id, event.position_ids, event.debtor_id) == (plan_id, (), debtor)
     status, answer = await post(platform, tenant, SEND, {"plan_id": str(uuid.uuid4())})

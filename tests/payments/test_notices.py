@@ -126,3 +126,20 @@ async def test_without_creditor_data_or_for_another_comune_nothing_is_issued(
     async with service_client(platform, "payments", api(other_tenant)) as http:
         assert (await http.get("/api/v1/payments/notices/301000000000000000/pdf")).status_code == 404
         assert (await http.get("/api/v1/payments/notices/not-a-nav/pdf")).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_the_position_page_issues_its_notices(platform: Platform, tenant: Identity) -> None:
+    await with_creditor(platform, tenant)
+    f = fact(25_000)
+    await seed(platform, tenant.tenant_id, f)
+    page_url = f"/t/{tenant.tenant_slug}/payments/positions/{f.position_id}"
+    async with service_client(platform, "payments", tenant) as http:
+        before = await http.get(page_url)
+        assert "Emetti l&#39;avviso per il residuo" in before.text or "Emetti l'avviso" in before.text
+        issued = await http.post(f"{page_url}/notices", data={"csrf_token": "t"})
+        assert issued.status_code == 303
+        after = await http.get(issued.headers["location"])
+    assert "Avvisi pagoPA pronti" in after.text and "Da pagare" in after.text
+    count = "SELECT count(*) FROM payments.payment_options WHERE tenant_id = :t"
+    assert await scalar(platform, tenant.tenant_id, count, t=tenant.tenant_id) == 1
