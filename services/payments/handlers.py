@@ -15,6 +15,7 @@ from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
 from services.payments import (
     domain,
+    handlers_notices,
     handlers_positions,
     handlers_rules,
     repository,
@@ -140,6 +141,7 @@ async def record_payment(
     )
     if payment_id is None:  # a concurrent request with the same key committed first
         raise Conflict("Questo pagamento è già stato registrato.")
+    await handlers_notices.after_manual_payment(uow, ident.tenant_id, position_id, payment.amount_cents)
     event = PaymentReceived(
         payment_id=str(payment_id),
         position_id=str(position_id),

@@ -89,3 +89,17 @@ async def plan_positions_of(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid
         .order_by(p.c.year, p.c.act_number, p.c.id)
     )
     return list((await uow.execute(stmt)).all())
+
+
+async def add_installments_paid(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, shares: dict[int, int]
+) -> None:
+    """Amounts paid on a plan's installments, by number."""
+    pi = plan_installments
+    for number, cents in shares.items():
+        stmt = (
+            sa.update(pi)
+            .where(pi.c.tenant_id == tenant_id, pi.c.plan_id == plan_id, pi.c.number == number)
+            .values(paid_cents=pi.c.paid_cents + cents)
+        )
+        await uow.execute(stmt)

@@ -87,3 +87,55 @@ async def test_the_api_takes_the_evidence_as_multipart(platform: Platform, tenan
     assert created.status_code == 201, created.text
     kept = "SELECT evidence_name FROM payments.payments WHERE tenant_id = :t"
     assert await scalar(platform, tenant.tenant_id, kept, t=tenant.tenant_id) == "ricevuta.pdf"
+
+
+@pytest.mark.asyncio
+async def test_a_manual_payment_retires_the_notices_it_made_wrong(
+    platform: Platform, tenant: Identity
+) -> None:
+    """In a plan it pays the installments in due order; notices of a changed amount stop being
+    payable and the next issue gives new ones for what is left."""
+    import uuid
+
+    from tests.payments.test_notices import api, with_creditor
+    from tests.support import position_fact
+
+    await with_creditor(platform, tenant)
+    a = position_fact(120_000, debtor_id=str(uuid.uuid4()), credit=("IMU", 2023, "P"))
+    await seed(platform, tenant.tenant_id, a)
+    async with service_client(platform, "payments", api(tenant)) as http:
+        plan = (
+            await http.post(
+                "/api/v1/payments/plans", json={"position_ids": [a.position_id], "installments": 5}
+            )
+        ).json()
+        before = (await http.post("/api/v1/payments/notices", json={"plan_id": plan["plan_id"]})).json()[
+            "options"
+        ]
+        first = before[1]["amount_cents"]
+        cents = first + 1_000
+        paid = await http.post(
+            f"/api/v1/payments/positions/{a.position_id}/payments",
+            json={"amount_cents": cents, "paid_on": "2026-11-02", "reason": "Bonifico in tesoreria"},
+        )
+        assert paid.status_code == 201, paid.text
+        after = (await http.post("/api/v1/payments/notices", json={"plan_id": plan["plan_id"]})).json()[
+            "options"
+        ]
+    statuses = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND nav = :n"
+    assert (
+        await scalar(platform, tenant.tenant_id, statuses, t=tenant.tenant_id, n=before[0]["nav"])
+        == "replaced"
+    )
+    assert (
+        await scalar(platform, tenant.tenant_id, statuses, t=tenant.tenant_id, n=before[1]["nav"])
+        == "unpayable"
+    )
+    assert (
+        await scalar(platform, tenant.tenant_id, statuses, t=tenant.tenant_id, n=before[2]["nav"])
+        == "replaced"
+    )
+    assert [o["installment"] for o in after] == [None, 2, 3, 4, 5]
+    assert after[0]["amount_cents"] == 120_000 - cents and after[0]["nav"] != before[0]["nav"]
+    assert after[1]["amount_cents"] == before[2]["amount_cents"] - 1_000
+    assert after[2]["nav"] == before[3]["nav"]  # untouched installments keep their notice
