@@ -248,8 +248,8 @@ class UnitOfWork:
         stage = f"stage_{table.name}"
         raw = (await (await self.connection()).get_raw_connection()).driver_connection
         await raw.execute(  # type: ignore[union-attr]
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {target} INCLUDING DEFAULTS) ON COMMIT DROP;"
-            f"TRUNCATE {stage}"
+            f"DROP TABLE IF EXISTS pg_temp.{stage};"
+            f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {names} FROM {target} WITH NO DATA"
         )
         records = [tuple(row[c] for c in columns) for row in rows]
         await raw.copy_records_to_table(stage, records=records, columns=columns)  # type: ignore[union-attr]
