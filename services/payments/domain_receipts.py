@@ -99,7 +99,7 @@ def _row(cells: Sequence[str], columns: dict[str, int], number: int, errors: lis
             values[key] = reader(raw)
         except (ValueError, DomainError) as exc:
             message = exc.message if isinstance(exc, DomainError) else str(exc)
-            errors.append(f"Riga {number}, campo «{LABELS[key]}»: {message}")
+            errors.append(f"Riga {number}, campo «{LABELS[key]}»: {message.rstrip('.')}")
     if len(values) < len(readers):
         return None
     return Incoming(

@@ -56,16 +56,21 @@ async def request_import(uow: UnitOfWork, ident: Identity, kind: str, file_name:
 async def request_notices_zip(uow: UnitOfWork, ident: Identity, fiscal_codes: list[str] | None) -> uuid.UUID:
     """The notices of a list of taxpayers (or of all those without e-mail) as one ZIP for the post."""
     found = await repository_jobs.positions_for_mailing(uow, ident.tenant_id, fiscal_codes, MOST_NOTICES + 1)
+    missing = sorted(set(fiscal_codes or ()) - {r.fiscal_code for r in found})
     if not found:
-        raise DomainError(
-            "Nessuna posizione con importi da pagare per l'elenco indicato.", field="fiscal_codes"
+        named = (
+            f" (codici senza importi da pagare fuori da un piano: {', '.join(missing[:10])})"
+            if missing
+            else ""
         )
+        raise DomainError(f"Nessun avviso da preparare per l'elenco indicato{named}.", field="fiscal_codes")
     if len(found) > MOST_NOTICES:
         raise DomainError(
             f"Al massimo {MOST_NOTICES} avvisi per spedizione: dividi l'elenco.", field="fiscal_codes"
         )
     ids = [str(r.id) for r in found]
-    return await _request(uow, ident, "notices_zip", {"total": len(ids), "result": {"position_ids": ids}})
+    request = {"position_ids": ids, "missing": missing}
+    return await _request(uow, ident, "notices_zip", {"total": len(ids), "result": request})
 
 
 async def job_status(uow: UnitOfWork, ident: Identity, job_id: uuid.UUID) -> dict[str, Any]:
@@ -164,7 +169,7 @@ async def _notices_zip(uow: UnitOfWork, ident: Identity, row: Any, storage: Obje
         key = tenant_key(ident.tenant_id, "payments", "jobs", str(row.id), "avvisi.zip")
         await storage.put(ident.tenant_id, key, spool, "application/zip")
     skipped = len(position_ids) - len(still_due)
-    result = {"notices": len(issued), "skipped": skipped}
+    result = {"notices": len(issued), "skipped": skipped, "missing": row.result.get("missing", [])}
     return {"object_key": key, "done": len(issued), "total": len(issued), "result": result}
 
 

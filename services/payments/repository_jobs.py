@@ -49,7 +49,7 @@ async def positions_for_mailing(
     every taxpayer the Comune cannot reach by e-mail or PEC; in mailing order."""
     p, pp, de = positions, plan_positions, debtor_emails
     in_plan = sa.select(pp.c.position_id).where(pp.c.tenant_id == tenant_id, pp.c.active)
-    stmt = sa.select(p.c.id).where(
+    stmt = sa.select(p.c.id, p.c.fiscal_code).where(
         p.c.tenant_id == tenant_id, p.c.paid_cents < p.c.amount_cents, p.c.id.not_in(in_plan)
     )
     if fiscal_codes is not None:

@@ -10,6 +10,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
+from stdnum.it import codicefiscale, iva
 
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
@@ -19,8 +20,6 @@ from services.kernel.web import AfterCommit, ctx, endpoint, json_object, page
 from services.payments import handlers_jobs
 from services.payments.web import WEB_ROLES, templates
 from services.payments.web_reconciliation import MAX_FILE_BYTES
-
-CF_RE = re.compile(r"[A-Z0-9]{11,16}")
 
 
 def _job_id(request: Request) -> uuid.UUID:
@@ -33,7 +32,7 @@ def _job_id(request: Request) -> uuid.UUID:
 def fiscal_codes_of(text: str) -> list[str]:
     """The fiscal codes of a pasted list (one per line, or separated by spaces, commas, semicolons)."""
     codes = [c for c in re.split(r"[\s,;]+", text.upper()) if c]
-    wrong = [c for c in codes if not CF_RE.fullmatch(c)]
+    wrong = [c for c in codes if not (codicefiscale.is_valid(c) or iva.is_valid(c))]
     if wrong:
         raise DomainError(f"Codici fiscali non validi: {', '.join(wrong[:5])}.", field="fiscal_codes")
     if not codes:

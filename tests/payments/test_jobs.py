@@ -97,10 +97,17 @@ async def test_the_notices_of_a_list_come_as_one_zip_for_the_post(
     async with service_client(platform, "payments", api(tenant)) as http:
         wrong = await http.post("/api/v1/payments/notices/bulk", json={"fiscal_codes": ["NOT A CODE!"]})
         assert wrong.status_code == 400 and "non validi" in wrong.json()["error"]
-        queued = await http.post("/api/v1/payments/notices/bulk", json={"fiscal_codes": ["RSSMRA80A01H501U"]})
+        fake = await http.post("/api/v1/payments/notices/bulk", json={"fiscal_codes": ["XXXNONVALIDO"]})
+        assert fake.status_code == 400 and "XXXNONVALIDO" in fake.json()["error"]
+        nobody = await http.post("/api/v1/payments/notices/bulk", json={"fiscal_codes": ["VRDGPP80A01H501U"]})
+        assert nobody.status_code == 400 and "VRDGPP80A01H501U" in nobody.json()["error"], nobody.text
+        queued = await http.post(
+            "/api/v1/payments/notices/bulk", json={"fiscal_codes": ["RSSMRA80A01H501U", "VRDGPP80A01H501U"]}
+        )
         assert queued.status_code == 202, queued.text
         job = await finished(platform, tenant, worker, queued.json()["id"])
         assert job["status"] == "done" and job["result"]["notices"] == 2, job
+        assert job["result"]["missing"] == ["VRDGPP80A01H501U"]
         archive = await http.get(f"/api/v1/payments/jobs/{job['id']}/avvisi.zip")
     assert archive.status_code == 200
     with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
