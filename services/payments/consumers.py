@@ -16,7 +16,7 @@ from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
 from services.kernel.storage import ObjectStorage
 from services.payments import handlers, handlers_jobs
-from services.payments.repository_emails import EMAIL_KINDS, EmailRecord, keep_emails
+from services.payments.repository_emails import KEPT_KINDS, EmailRecord, keep_emails
 
 
 async def on_positions_registered(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -32,16 +32,16 @@ balances = Consumer(
 
 
 async def on_contacts_registered(uow: UnitOfWork, envelope: Envelope) -> None:
-    """Keep the e-mail and PEC addresses a batch brought in."""
+    """Keep the e-mail, PEC and postal addresses a batch brought in."""
     event = ContactsRegistered.from_envelope(envelope)
-    records = [_email(f) for f in event.contacts if f.kind in EMAIL_KINDS]
+    records = [_email(f) for f in event.contacts if f.kind in KEPT_KINDS]
     await keep_emails(uow, envelope.tenant_id, records)
 
 
 async def on_debtor_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None:
     """An address added by tracing or by hand, or marked wrong (inactive) in ingest."""
     event = DebtorContactUpdated.from_envelope(envelope)
-    if event.kind in EMAIL_KINDS:
+    if event.kind in KEPT_KINDS:
         await keep_emails(uow, envelope.tenant_id, [_email(event)])
 
 

@@ -8,6 +8,7 @@ import io
 import tempfile
 import uuid
 import zipfile
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ from services.payments import (
     handlers_reconciliation,
     pdf_notice,
     repository,
+    repository_emails,
     repository_jobs,
 )
 
@@ -135,32 +137,33 @@ async def _progress(uow: UnitOfWork, tenant_id: uuid.UUID, job_id: uuid.UUID, va
 
 
 async def _notices_zip(uow: UnitOfWork, ident: Identity, row: Any, storage: ObjectStorage) -> dict[str, Any]:
-    """A PDF per notice and an index for the mailing house, zipped in a temporary file."""
+    """A PDF per notice, with the payee's postal address, and an index for the mailing house."""
     position_ids = tuple(uuid.UUID(p) for p in row.result["position_ids"])
-    still_due = await _still_due(uow, ident.tenant_id, position_ids)
+    debtors = await _still_due(uow, ident.tenant_id, position_ids)
+    still_due = tuple(p for p in position_ids if p in debtors)
     issued = (
         await handlers_notices.issue_notices(uow, ident, still_due, datetime.now(ROME).date())
         if still_due
         else []
     )
+    addresses = await repository_emails.postal_addresses(uow, ident.tenant_id, set(debtors.values()))
     index = io.StringIO()
     writer = csv.writer(index, delimiter=";")
-    writer.writerow(["file", "codice_fiscale", "nominativo", "numero_avviso", "importo", "scadenza"])
+    writer.writerow(
+        ["file", "codice_fiscale", "nominativo", "indirizzo", "numero_avviso", "importo", "scadenza"]
+    )
     with tempfile.TemporaryFile() as spool:
         with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
             for number, option in enumerate(issued, start=1):
-                notice = await handlers_notices.notice_for(uow, ident, option.nav)
+                address = addresses.get(debtors[option.position_id], "") if option.position_id else ""
+                notice = replace(
+                    await handlers_notices.notice_for(uow, ident, option.nav), payee_address=address
+                )
                 name = f"{number:05d}_{notice.payee_fiscal_code}_{option.nav}.pdf"
                 archive.writestr(name, pdf_notice.render(notice))
+                amount, due = domain.format_cents(option.amount_cents), option.due_date.strftime("%d/%m/%Y")
                 writer.writerow(
-                    [
-                        name,
-                        notice.payee_fiscal_code,
-                        notice.payee_name,
-                        option.nav,
-                        domain.format_cents(option.amount_cents),
-                        option.due_date.strftime("%d/%m/%Y"),
-                    ]
+                    [name, notice.payee_fiscal_code, notice.payee_name, address, option.nav, amount, due]
                 )
                 if number % PROGRESS_EVERY == 0:
                     await _progress(uow, ident.tenant_id, row.id, {"done": number})
@@ -168,18 +171,22 @@ async def _notices_zip(uow: UnitOfWork, ident: Identity, row: Any, storage: Obje
         spool.seek(0)
         key = tenant_key(ident.tenant_id, "payments", "jobs", str(row.id), "avvisi.zip")
         await storage.put(ident.tenant_id, key, spool, "application/zip")
-    skipped = len(position_ids) - len(still_due)
-    result = {"notices": len(issued), "skipped": skipped, "missing": row.result.get("missing", [])}
+    without = sum(1 for o in issued if not (o.position_id and debtors[o.position_id] in addresses))
+    result = {
+        "notices": len(issued),
+        "skipped": len(position_ids) - len(still_due),
+        "missing": row.result.get("missing", []),
+        "without_address": without,
+    }
     return {"object_key": key, "done": len(issued), "total": len(issued), "result": result}
 
 
 async def _still_due(
     uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...]
-) -> tuple[uuid.UUID, ...]:
-    """Those paid since the request are left out."""
+) -> dict[uuid.UUID, uuid.UUID]:
+    """The positions still due (those paid since the request are left out), with their debtor."""
     rows = await repository.positions_by_ids(uow, tenant_id, ids)
-    due = {r.id for r in rows if domain.residual_cents(r.amount_cents, r.paid_cents) > 0}
-    return tuple(p for p in ids if p in due)
+    return {r.id: r.debtor_id for r in rows if domain.residual_cents(r.amount_cents, r.paid_cents) > 0}
 
 
 async def fail_job(uow: UnitOfWork, tenant_id: uuid.UUID, job_id: uuid.UUID) -> None:

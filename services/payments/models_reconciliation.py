@@ -118,13 +118,14 @@ plan_extensions = sa.Table(
     _created_at(),
 )
 
-debtor_emails = sa.Table(
-    "debtor_emails",
+# Debtors' e-mail, PEC and postal addresses, as ingest registered or updated them.
+debtor_contacts = sa.Table(
+    "debtor_contacts",
     metadata,
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
     sa.Column("contact_id", sa.Uuid, primary_key=True),
     sa.Column("debtor_id", sa.Uuid, nullable=False),
-    # email, pec
+    # email, pec, address (postal, one line)
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("address", sa.Text, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),

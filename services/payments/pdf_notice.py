@@ -48,6 +48,8 @@ class Notice:
     reason: str
     # The Comune's postal account: the notice then carries the Poste DataMatrix.
     postal_account: str | None = None
+    # The payee's postal address, printed under the name when the notice goes by post.
+    payee_address: str = ""
 
 
 def _runs(rows: Sequence[bytes | bytearray], border: int) -> list[tuple[int, int, int, int]]:
@@ -121,6 +123,7 @@ def render(notice: Notice) -> bytes:
         ("Ente creditore", notice.creditor_name),
         ("Codice fiscale ente creditore", notice.creditor_fiscal_code),
         ("Destinatario", f"{notice.payee_name} ({notice.payee_fiscal_code})"),
+        *((("Indirizzo", notice.payee_address),) if notice.payee_address else ()),
         ("Oggetto del pagamento", notice.reason),
         ("Importo", format_cents(notice.amount_cents)),
         ("Entro il", notice.due_date.strftime("%d/%m/%Y")),

@@ -1,23 +1,25 @@
-"""Debtors' e-mail and PEC addresses, kept from the ingest events; every function filters by tenant."""
+"""Debtors' e-mail, PEC and postal addresses, kept from the ingest events; every function filters by tenant."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
-from services.payments.models_reconciliation import debtor_emails
+from services.payments.models_reconciliation import debtor_contacts
 
 EMAIL_KINDS = ("pec", "email")
+# What the payments service keeps of a debtor's contacts: where to write, and where to post.
+KEPT_KINDS = (*EMAIL_KINDS, "address")
 
 
 @dataclass(frozen=True)
 class EmailRecord:
-    """One e-mail or PEC address of a debtor, as ingest registered or updated it."""
+    """One e-mail, PEC or postal address of a debtor, as ingest registered or updated it."""
 
     contact_id: uuid.UUID
     debtor_id: uuid.UUID
@@ -28,11 +30,11 @@ class EmailRecord:
 
 async def keep_emails(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequence[EmailRecord]) -> None:
     """Store addresses by contact id; one marked wrong (inactive) never comes back active."""
-    latest = {r.contact_id: r for r in records if r.kind in EMAIL_KINDS}
+    latest = {r.contact_id: r for r in records if r.kind in KEPT_KINDS}
     if not latest:
         return
     rows = [{"tenant_id": tenant_id, **vars(r)} for r in sorted(latest.values(), key=lambda r: r.contact_id)]
-    de = debtor_emails
+    de = debtor_contacts
     stmt = pg_insert(de).values(rows)
     await uow.execute(
         stmt.on_conflict_do_update(
@@ -50,7 +52,7 @@ async def keep_emails(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequence[E
 
 async def active_email(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> str | None:
     """The debtor's address to write to: an active PEC first, else an active e-mail; None if neither."""
-    de = debtor_emails
+    de = debtor_contacts
     pec_first = sa.case((de.c.kind == "pec", 0), else_=1)
     stmt = (
         sa.select(de.c.address)
@@ -60,3 +62,20 @@ async def active_email(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UU
         .limit(1)
     )
     return (await uow.execute(stmt)).scalar_one_or_none()
+
+
+async def postal_addresses(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """An active postal address of each debtor that has one (one line: street, postcode, town)."""
+    de = debtor_contacts
+    stmt = (
+        sa.select(de.c.debtor_id, de.c.address)
+        .where(de.c.tenant_id == tenant_id, de.c.kind == "address", de.c.active, de.c.address != "")
+        .where(de.c.debtor_id.in_(list(debtor_ids)))
+        .order_by(de.c.debtor_id, de.c.contact_id)
+    )
+    found: dict[uuid.UUID, str] = {}
+    for row in (await uow.execute(stmt)).all():
+        found.setdefault(row.debtor_id, row.address)
+    return found

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
 from services.payments.models import plan_positions, positions
-from services.payments.models_reconciliation import debtor_emails, jobs
+from services.payments.models_reconciliation import debtor_contacts, jobs
 
 Row = sa.Row[Any]
 
@@ -47,7 +47,7 @@ async def positions_for_mailing(
 ) -> list[Row]:
     """Positions with something still due and in no active plan: of these taxpayers, or (None) of
     every taxpayer the Comune cannot reach by e-mail or PEC; in mailing order."""
-    p, pp, de = positions, plan_positions, debtor_emails
+    p, pp, de = positions, plan_positions, debtor_contacts
     in_plan = sa.select(pp.c.position_id).where(pp.c.tenant_id == tenant_id, pp.c.active)
     stmt = sa.select(p.c.id, p.c.fiscal_code).where(
         p.c.tenant_id == tenant_id, p.c.paid_cents < p.c.amount_cents, p.c.id.not_in(in_plan)
@@ -55,7 +55,9 @@ async def positions_for_mailing(
     if fiscal_codes is not None:
         stmt = stmt.where(p.c.fiscal_code.in_(fiscal_codes))
     else:
-        reachable = sa.select(de.c.debtor_id).where(de.c.tenant_id == tenant_id, de.c.active)
+        reachable = sa.select(de.c.debtor_id).where(
+            de.c.tenant_id == tenant_id, de.c.active, de.c.kind.in_(("email", "pec"))
+        )
         stmt = stmt.where(p.c.debtor_id.not_in(reachable))
     stmt = stmt.order_by(p.c.debtor_name, p.c.fiscal_code, p.c.year, p.c.act_number).limit(limit)
     return list((await uow.execute(stmt)).all())

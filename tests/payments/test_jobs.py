@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import uuid
 import zipfile
 from collections.abc import AsyncIterator
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import pytest_asyncio
 
 from services.kernel.identity import Identity
+from services.payments.repository_emails import EmailRecord, keep_emails
 from services.platform import Platform
 from tests.conftest import eventually, service_client
 from tests.payments.helpers import fact, scalar, seed
@@ -94,6 +96,11 @@ async def test_the_notices_of_a_list_come_as_one_zip_for_the_post(
     rossi = [fact(12_000), fact(3_000)]
     bianchi = fact(7_500, name="BIANCHI ANNA", fiscal_code="BNCNNA70A41H501X")
     await seed(platform, tenant.tenant_id, *rossi, bianchi)
+    street = "VIA ROMA 1 00184 ROMA RM"
+    record = EmailRecord(uuid.uuid4(), uuid.UUID(rossi[0].debtor_id), "address", street, True)
+    async with platform.databases["payments"].unit_of_work(tenant.tenant_id) as uow:
+        await keep_emails(uow, tenant.tenant_id, [record])
+        await uow.commit()
     async with service_client(platform, "payments", api(tenant)) as http:
         wrong = await http.post("/api/v1/payments/notices/bulk", json={"fiscal_codes": ["NOT A CODE!"]})
         assert wrong.status_code == 400 and "non validi" in wrong.json()["error"]
@@ -108,6 +115,7 @@ async def test_the_notices_of_a_list_come_as_one_zip_for_the_post(
         job = await finished(platform, tenant, worker, queued.json()["id"])
         assert job["status"] == "done" and job["result"]["notices"] == 2, job
         assert job["result"]["missing"] == ["VRDGPP80A01H501U"]
+        assert job["result"]["without_address"] == (0 if rossi[0].debtor_id == rossi[1].debtor_id else 1)
         archive = await http.get(f"/api/v1/payments/jobs/{job['id']}/avvisi.zip")
     assert archive.status_code == 200
     with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
@@ -115,6 +123,8 @@ async def test_the_notices_of_a_list_come_as_one_zip_for_the_post(
         index = list(csv.reader(io.StringIO(zipped.read("elenco.csv").decode()), delimiter=";"))
         pdfs = {n: zipped.read(n) for n in names if n.endswith(".pdf")}
     assert len(pdfs) == 2 and {row[1] for row in index[1:]} == {"RSSMRA80A01H501U"}
+    assert index[0][3] == "indirizzo" and street in {row[3] for row in index[1:]}
+    assert any(street in page_of(pdf)[0] for pdf in pdfs.values())
     for name, pdf in pdfs.items():
         text, codes = page_of(pdf)
         nav = name.rsplit("_", 1)[1].removesuffix(".pdf")
