@@ -220,14 +220,42 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         context["sim"] = await handlers.simulate_plan(uow, ident.tenant_id, sim_request)
         context["revenue_type"] = context["sim"]["revenue_type"]
     except DomainError as problem:  # shown beside the form; the simulation writes nothing
-        unconstrained = read_simulation({**body, "installments": None}, today)
         context["problem"], context["needs_income"] = problem, problem.field == "income_declared"
-        if problem.field == "installments":
-            context["sim"] = await handlers.simulate_plan(uow, ident.tenant_id, unconstrained)
-            context["revenue_type"] = context["sim"]["revenue_type"]
-        else:
-            context["revenue_type"] = "CDS" if context["needs_income"] else ""
+        context["revenue_type"] = "CDS" if context["needs_income"] else ""
+        await _preview_despite(uow, ident, context, body, problem.field, today)
+    # What the operator typed stays in the field, even when it was refused.
+    context["installments_value"] = body.get("installments") or (
+        context["sim"]["installments"] if "sim" in context else ""
+    )
     return page(templates, request, "plan_builder.html", context, block="builder")
+
+
+async def _preview_despite(
+    uow: UnitOfWork,
+    ident: Identity,
+    context: dict[str, Any],
+    body: dict[str, Any],
+    field: str | None,
+    today: date,
+) -> None:
+    """After a refused number of installments or first due date, the preview of what is allowed
+    (the most installments, or the default first due date), so the range stays on screen."""
+    retry = (
+        {"installments": None}
+        if field == "installments"
+        else {"first_due_date": None}
+        if field == "first_due_date"
+        else None
+    )
+    if retry is None:
+        return
+    try:
+        context["sim"] = await handlers.simulate_plan(
+            uow, ident.tenant_id, read_simulation({**body, **retry}, today)
+        )
+    except DomainError:
+        return
+    context["revenue_type"] = context["sim"]["revenue_type"]
 
 
 @endpoint(*WEB_ROLES)

@@ -40,6 +40,17 @@ async def test_the_builder_previews_and_creates_a_plan(platform: Platform, tenan
             builder(tenant), params={"position_id": position.position_id, "installments": "13"}
         )
         assert "Il numero di rate deve essere tra 5 e 12." in too_many.text
+        assert 'value="13"' in too_many.text and "(5–12)" in too_many.text  # what was typed stays
+        mid_month = await http.get(
+            builder(tenant),
+            params={"position_id": position.position_id, "installments": "6", "first_due_date": "2099-01-15"},
+        )
+        assert "ultimo giorno del mese" in mid_month.text
+        assert (
+            'value="6"' in mid_month.text
+            and "(5–12)" in mid_month.text
+            and 'value="2099-01-15"' in mid_month.text
+        )
         created = await http.post(
             f"/t/{tenant.tenant_slug}/payments/plans",
             data={"position_id": position.position_id, "installments": "6"},
