@@ -203,9 +203,17 @@ async def late_receipts(uow: UnitOfWork, tenant_id: uuid.UUID, found: Sequence[d
 
 
 async def open_reviews(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) -> list[Row]:
-    ri = review_items
+    """Open review items, each with the position its IUV belongs to (a plan's first), if any."""
+    ri, o, pp = review_items, payment_options, plan_positions
+    first_of_plan = (
+        sa.select(sa.func.min(sa.cast(pp.c.position_id, sa.Text)))
+        .where(pp.c.tenant_id == tenant_id, pp.c.plan_id == o.c.plan_id)
+        .scalar_subquery()
+    )
+    position = sa.func.coalesce(sa.cast(o.c.position_id, sa.Text), first_of_plan).label("position_id")
     stmt = (
-        sa.select(ri)
+        sa.select(ri, position)
+        .outerjoin(o, sa.and_(o.c.tenant_id == ri.c.tenant_id, o.c.iuv == ri.c.iuv))
         .where(ri.c.tenant_id == tenant_id, ri.c.status == "open")
         .order_by(ri.c.created_at, ri.c.iuv)
     )

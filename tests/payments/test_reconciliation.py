@@ -163,6 +163,10 @@ async def test_partial_over_and_unknown_payments_wait_for_review_without_touchin
     assert (answer["partial"], answer["over"], answer["unmatched"], answer["matched"]) == (1, 1, 1, 0)
     assert [await paid(platform, tenant, p) for p in positions] == [0, 0]
     assert await count(platform, tenant, "review_items") == 3
+    async with service_client(platform, "payments", tenant) as http:
+        page = await http.get(f"/t/{tenant.tenant_slug}/payments/reconciliation")
+    assert page.status_code == 200 and f"/payments/positions/{positions[0]}" in page.text
+    assert "IUV sconosciuto" in page.text
 
 
 @pytest.mark.asyncio
