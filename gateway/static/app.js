@@ -42,3 +42,36 @@ document.addEventListener("drop", function (event) {
     input.files = event.dataTransfer.files;
   }
 });
+
+// A refused form (4xx answers are swapped in like others, see base.html's htmx-config): the
+// message also goes beside the field it names (data-field of the error fragment), the field is
+// marked invalid and takes the focus, so keyboard and screen-reader users land where the fix is
+// (WCAG 3.3.1). A successful answer clears the marks.
+document.addEventListener("htmx:afterRequest", function (event) {
+  var origin = event.detail.elt;
+  var form = origin && origin.closest ? origin.closest("form") : null;
+  if (!form || !event.detail.xhr) {
+    return;
+  }
+  form.querySelectorAll(".field-error").forEach(function (old) { old.remove(); });
+  form.querySelectorAll("[aria-invalid='true']").forEach(function (old) { old.removeAttribute("aria-invalid"); });
+  if (event.detail.xhr.status < 400) {
+    return;
+  }
+  var holder = document.createElement("div");
+  holder.innerHTML = event.detail.xhr.responseText;
+  var alert = holder.querySelector("[data-field]");
+  var name = alert ? alert.getAttribute("data-field") : "";
+  var input = name ? form.querySelector("[name='" + CSS.escape(name) + "']:not([type='hidden'])") : null;
+  if (!input) {
+    return;
+  }
+  var note = document.createElement("div");
+  note.className = "field-error invalid-feedback d-block";
+  note.id = (input.id || name) + "-errore";
+  note.textContent = alert.textContent;
+  input.setAttribute("aria-invalid", "true");
+  input.setAttribute("aria-describedby", note.id);
+  input.insertAdjacentElement("afterend", note);
+  input.focus();
+});

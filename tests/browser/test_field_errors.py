@@ -1,0 +1,47 @@
+"""In a real browser: a form the server refuses shows the message beside the field it names, marks
+the field invalid and puts the focus on it (the manual payment form of a position page)."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from gateway import repository
+from gateway.app import Gateway
+from services.platform import Platform
+from tests.browser.test_login import login_at_provider
+from tests.gateway.helpers import make_tenant
+from tests.oidc_provider import OpenIdProvider
+from tests.payments.helpers import fact, seed
+
+
+@pytest.mark.asyncio
+async def test_a_refused_amount_is_shown_at_its_field_which_takes_the_focus(
+    served: Gateway, chromium: Browser, platform: Platform, oidc_provider: OpenIdProvider
+) -> None:
+    account = oidc_provider.take("staff")
+    comune = await make_tenant(platform, "campo")
+    async with platform.databases["gateway"].unit_of_work(comune.id) as uow:
+        await repository.create_invitation(uow, comune.id, None, account.email, "operator", None)
+        await uow.commit()
+    position = fact(10_000)
+    await seed(platform, comune.id, position)
+    context = await chromium.new_context()
+    page = await context.new_page()
+    await page.goto(f"{oidc_provider.gateway_base}/login")
+    await page.get_by_role("link", name="Accesso personale").click()
+    await login_at_provider(page, account)
+    await page.goto(f"{oidc_provider.gateway_base}/t/{comune.slug}/payments/positions/{position.position_id}")
+    await page.get_by_label("Data pagamento (gg/mm/aaaa)").fill("02/05/2024")
+    await page.get_by_label("Importo (€)").fill("250,00")
+    await page.get_by_label("Motivo").fill("Bonifico sul conto di tesoreria")
+    await page.get_by_label("Ricevuta o quietanza").set_input_files(
+        files=[{"name": "ricevuta.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 prova"}]
+    )
+    await page.get_by_role("button", name="Registra").click()
+    amount = page.get_by_label("Importo (€)")
+    await expect(amount).to_have_attribute("aria-invalid", "true")
+    await expect(amount).to_be_focused()
+    described = await amount.get_attribute("aria-describedby")
+    await expect(page.locator(f"#{described}")).to_contain_text("supera il residuo")
+    await context.close()
