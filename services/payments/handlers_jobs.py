@@ -23,7 +23,7 @@ from services.payments import (
     handlers_flows,
     handlers_notices,
     handlers_reconciliation,
-    pdf_notice,
+    rendering,
     repository,
     repository_emails,
     repository_jobs,
@@ -37,7 +37,8 @@ KIND_LABELS = {
 }
 ROME = ZoneInfo("Europe/Rome")
 MOST_NOTICES = 20_000
-PROGRESS_EVERY = 50
+# Notices fetched, rendered (on every core) and zipped together; progress after each batch.
+RENDER_BATCH = 400
 
 
 async def _request(uow: UnitOfWork, ident: Identity, kind: str, values: dict[str, Any]) -> uuid.UUID:
@@ -154,19 +155,33 @@ async def _notices_zip(uow: UnitOfWork, ident: Identity, row: Any, storage: Obje
     )
     with tempfile.TemporaryFile() as spool:
         with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
-            for number, option in enumerate(issued, start=1):
-                address = addresses.get(debtors[option.position_id], "") if option.position_id else ""
-                notice = replace(
-                    await handlers_notices.notice_for(uow, ident, option.nav), payee_address=address
-                )
-                name = f"{number:05d}_{notice.payee_fiscal_code}_{option.nav}.pdf"
-                archive.writestr(name, pdf_notice.render(notice))
-                amount, due = domain.format_cents(option.amount_cents), option.due_date.strftime("%d/%m/%Y")
-                writer.writerow(
-                    [name, notice.payee_fiscal_code, notice.payee_name, address, option.nav, amount, due]
-                )
-                if number % PROGRESS_EVERY == 0:
-                    await _progress(uow, ident.tenant_id, row.id, {"done": number})
+            for start in range(0, len(issued), RENDER_BATCH):
+                batch = issued[start : start + RENDER_BATCH]
+                notices = [
+                    replace(
+                        await handlers_notices.notice_for(uow, ident, option.nav),
+                        payee_address=addresses.get(debtors[option.position_id], "")
+                        if option.position_id
+                        else "",
+                    )
+                    for option in batch
+                ]
+                for number, option, notice, pdf in zip(
+                    range(start + 1, start + len(batch) + 1),
+                    batch,
+                    notices,
+                    await rendering.render_many(notices),
+                    strict=True,
+                ):
+                    name = f"{number:05d}_{notice.payee_fiscal_code}_{option.nav}.pdf"
+                    archive.writestr(name, pdf)
+                    amount, due = (
+                        domain.format_cents(option.amount_cents),
+                        option.due_date.strftime("%d/%m/%Y"),
+                    )
+                    row_values = [name, notice.payee_fiscal_code, notice.payee_name, notice.payee_address]
+                    writer.writerow([*row_values, option.nav, amount, due])
+                await _progress(uow, ident.tenant_id, row.id, {"done": start + len(batch)})
             archive.writestr("elenco.csv", index.getvalue())
         spool.seek(0)
         key = tenant_key(ident.tenant_id, "payments", "jobs", str(row.id), "avvisi.zip")
