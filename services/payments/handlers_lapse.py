@@ -23,6 +23,7 @@ from services.payments import (
     repository_emails,
     repository_lapse,
     repository_legal_rates,
+    repository_notices,
     repository_plans,
 )
 from services.payments.domain import format_cents
@@ -289,6 +290,12 @@ async def _announce(
 async def _lapse(uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, state: PlanState, today: date) -> None:
     residual = residual_cents(state, today)
     position_ids = await repository_lapse.lapse(uow, tenant_id, plan.id, today)
+    # The installments are not due any more, the residue is, at once: the plan's notices stop being
+    # payable (a notice for the residue is issued per position, from its page or for the post).
+    options = await repository_notices.plan_options(uow, tenant_id, plan.id)
+    await repository_notices.set_status(
+        uow, tenant_id, [o.id for o in options if o.status == "payable"], "replaced"
+    )
     event = PlanLapsed(
         plan_id=str(plan.id),
         debtor_id=str(plan.debtor_id),

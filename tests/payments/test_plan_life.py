@@ -18,7 +18,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict
 from services.kernel.identity import Identity
 from services.kernel.storage import read_all
-from services.payments import handlers_lapse, handlers_plans
+from services.payments import handlers_lapse, handlers_notices, handlers_plans
 from services.payments.daily import run_daily
 from services.payments.domain import format_cents
 from services.payments.domain_schedule import schedule
@@ -175,9 +175,16 @@ async def test_one_missed_installment_lapses_a_cds_plan_without_a_sollecito(
     plan_id, position_id, _ = await make_plan(
         platform, tenant, address, ("CDS", 2025, "V"), cents=60_000, installments=3
     )
+    await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
+    await run(platform, tenant, lambda uow: handlers_notices.issue_plan_notices(uow, tenant, plan_id))
     report = (await daily(platform, tenant, date(2026, 3, 1)))["sollecito_and_lapse"]
     assert (report.emailed, report.lapsed) == (0, 1)
     assert await plan_row(platform, tenant, plan_id, "status") == "lapsed"
+    # Its notices stop being payable: the residue is due at once, on a new notice.
+    assert (
+        await count(platform, tenant, "payment_options", "plan_id = :p AND status = 'replaced'", p=plan_id)
+        == 4
+    )
     assert solleciti(smtp.to(address)) == []
     request = PlanRequest((uuid.UUID(position_id),), 2, None, True)
     with pytest.raises(Conflict, match="202-bis"):
