@@ -75,3 +75,20 @@ document.addEventListener("htmx:afterRequest", function (event) {
   input.insertAdjacentElement("afterend", note);
   input.focus();
 });
+
+// After a swap that replaced a whole form or section, the focus would fall back to the page:
+// it goes to the first field marked invalid in what came in, else to an element that asks for it
+// (data-focus-after-swap, e.g. a section's heading).
+document.addEventListener("htmx:afterSettle", function (event) {
+  var target = event.target;  // the element settled (after an outerHTML swap, the new one)
+  if (!target || !target.querySelector || (document.activeElement && target.contains(document.activeElement))) {
+    return;
+  }
+  var next = target.querySelector("[aria-invalid='true']") || target.querySelector("[data-focus-after-swap]");
+  if (!next && target.matches && target.matches("[data-focus-after-swap]")) {
+    next = target;
+  }
+  if (next) {
+    next.focus();
+  }
+});

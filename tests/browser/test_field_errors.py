@@ -45,3 +45,28 @@ async def test_a_refused_amount_is_shown_at_its_field_which_takes_the_focus(
     described = await amount.get_attribute("aria-describedby")
     await expect(page.locator(f"#{described}")).to_contain_text("supera il residuo")
     await context.close()
+
+
+@pytest.mark.asyncio
+async def test_a_refused_settings_form_comes_back_with_the_focus_on_its_wrong_field(
+    served: Gateway, chromium: Browser, platform: Platform, oidc_provider: OpenIdProvider
+) -> None:
+    account = oidc_provider.take("staff")
+    comune = await make_tenant(platform, "impostazioni")
+    async with platform.databases["gateway"].unit_of_work(comune.id) as uow:
+        await repository.create_invitation(uow, comune.id, None, account.email, "comune_admin", None)
+        await uow.commit()
+    context = await chromium.new_context()
+    page = await context.new_page()
+    await page.goto(f"{oidc_provider.gateway_base}/login")
+    await page.get_by_role("link", name="Accesso personale").click()
+    await login_at_provider(page, account)
+    await page.goto(f"{oidc_provider.gateway_base}/t/{comune.slug}/payments/settings")
+    await page.get_by_label("IBAN di accredito").fill("IT00X0000000000000000000000")
+    await page.get_by_role("button", name="Salva le impostazioni").click()
+    iban = page.get_by_label("IBAN di accredito")
+    await expect(iban).to_have_attribute("aria-invalid", "true")
+    # The form came back whole: the focus is on its first wrong field (the empty name, then the IBAN).
+    await expect(page.locator("[aria-invalid='true']").first).to_be_focused()
+    await expect(page.get_by_label("Denominazione")).to_be_focused()
+    await context.close()
