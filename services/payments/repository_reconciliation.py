@@ -179,27 +179,25 @@ async def payments_of_receipts(
 
 async def late_receipts(uow: UnitOfWork, tenant_id: uuid.UUID, found: Sequence[dict[str, Any]]) -> None:
     """Receipts first known from a flow line get the payment time and PSP of the receipt that came
-    later; the flow line is then matched."""
-    r = receipts
-    for item in found:
-        stmt = (
-            sa.update(r)
-            .where(r.c.tenant_id == tenant_id, r.c.id == item["id"], r.c.source == "flow")
-            .values(paid_at=item["paid_at"], psp=item["psp"], source="receipt")
-            .returning(r.c.iuv, r.c.receipt_ref)
-        )
-        updated = (await uow.execute(stmt)).first()
-        if updated is None:
-            continue
-        fl = flow_lines
-        await uow.execute(
-            sa.update(fl)
-            .where(
-                fl.c.tenant_id == tenant_id, fl.c.iuv == updated.iuv, fl.c.receipt_ref == updated.receipt_ref
-            )
-            .where(fl.c.state == "no_receipt")
-            .values(state="matched")
-        )
+    later; their flow lines are then matched. Two statements, however many receipts."""
+    if not found:
+        return
+    stmt = sa.text(
+        "WITH late AS (UPDATE payments.receipts r SET paid_at = v.paid_at, psp = v.psp, source = 'receipt' "
+        "FROM unnest(CAST(:ids AS uuid[]), CAST(:paid_at AS timestamptz[]), CAST(:psp AS text[])) "
+        "AS v(id, paid_at, psp) "
+        "WHERE r.tenant_id = :tenant_id AND r.id = v.id AND r.source = 'flow' RETURNING r.iuv, r.receipt_ref) "
+        "UPDATE payments.flow_lines l SET state = 'matched' FROM late "
+        "WHERE l.tenant_id = :tenant_id AND l.iuv = late.iuv AND l.receipt_ref = late.receipt_ref "
+        "AND l.state = 'no_receipt'"
+    )
+    params = {
+        "ids": [item["id"] for item in found],
+        "paid_at": [item["paid_at"] for item in found],
+        "psp": [item["psp"] for item in found],
+        "tenant_id": tenant_id,
+    }
+    await uow.execute(stmt, params)
 
 
 async def open_reviews(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) -> list[Row]:

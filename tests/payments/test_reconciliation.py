@@ -307,3 +307,20 @@ async def test_a_receipts_file_with_one_bad_row_is_refused_whole(
     assert status == 400 and "Riga 3" in answer["error"] and "importo" in answer["error"], answer
     assert await count(platform, tenant, "receipts") == 0
     assert await paid(platform, tenant, positions[0]) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_flow_line_without_receipt_is_matched_when_its_receipt_arrives(
+    platform: Platform, tenant: Identity
+) -> None:
+    positions, iuvs = await noticed(platform, tenant, 3_300, 4_400)
+    xml = flow_xml([(iuvs[0], "L-1", 3_300, 0), (iuvs[1], "L-2", 4_400, 0)])
+    assert (await upload(platform, tenant, FDR, xml))[1]["matched"] == 2
+    states = "SELECT string_agg(state, ',' ORDER BY line) FROM payments.flow_lines WHERE tenant_id = :t"
+    assert await scalar(platform, tenant.tenant_id, states, t=tenant.tenant_id) == "no_receipt,no_receipt"
+    status, answer = await upload(platform, tenant, RECEIPTS, receipts_csv((iuvs[0], "33,00", "L-1")))
+    assert status == 200 and answer["already_imported"] == 1 and answer["matched"] == 0, answer
+    assert await scalar(platform, tenant.tenant_id, states, t=tenant.tenant_id) == "matched,no_receipt"
+    receipt = "SELECT psp || ' ' || source || ' ' || to_char(paid_at AT TIME ZONE 'Europe/Rome', 'HH24:MI') FROM payments.receipts WHERE tenant_id = :t AND receipt_ref = 'L-1'"
+    assert await scalar(platform, tenant.tenant_id, receipt, t=tenant.tenant_id) == "Poste receipt 10:15"
+    assert [await paid(platform, tenant, p) for p in positions] == [3_300, 4_400]  # not paid twice
