@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import hmac
 import os
+import re
 import tempfile
 import time
 import uuid
@@ -48,6 +49,14 @@ def tenant_key(tenant_id: uuid.UUID, *parts: str) -> str:
         if not part or part in (".", "..") or "/" in part or "\\" in part or "\x00" in part:
             raise InvalidKey(f"invalid key part: {part!r}")
     return "/".join(("tenants", str(tenant_id), *parts))
+
+
+def key_part(filename: str, default: str = "file") -> str:
+    """An uploaded file's name made safe as one part of a key (`tenant_key`): its last path part,
+    letters, digits, dots, dashes and underscores only, at most 100 characters."""
+    base = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._")
+    return cleaned[:100] or default
 
 
 def check_key(key: str, tenant_id: uuid.UUID) -> None:

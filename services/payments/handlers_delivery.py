@@ -233,6 +233,24 @@ def _notice_mail(creditor: Any, target: Target, link: str, until: datetime) -> t
     return f"{creditor.name}: avvisi di pagamento pagoPA", "\n".join(lines)
 
 
+def _notice_about(
+    ident: Identity,
+    target: Target,
+    position_ids: tuple[uuid.UUID, ...],
+    plan_id: uuid.UUID | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """What a message carrying notices is about (`record`)."""
+    return {
+        "debtor_id": target.debtor_id,
+        "kind": "notice",
+        "sent_by": ident.user_id,
+        "sent_at": now,
+        "position_ids": position_ids,
+        "plan_id": plan_id,
+    }
+
+
 async def send_by_email(
     uow: UnitOfWork,
     ident: Identity,
@@ -253,15 +271,7 @@ async def send_by_email(
     attachments = await render_pdfs(creditor, target.options)
     await send_mail(channels.mailer, Mail(address, subject, text, attachments=attachments))
     sent = Sent(uuid.uuid4(), "email", address, channels.mailer.delivers, link, until)
-    about = {
-        "debtor_id": target.debtor_id,
-        "kind": "notice",
-        "sent_by": ident.user_id,
-        "sent_at": now,
-        "position_ids": position_ids,
-        "plan_id": plan_id,
-    }
-    await record(uow, ident.tenant_id, sent, about)
+    await record(uow, ident.tenant_id, sent, _notice_about(ident, target, position_ids, plan_id, now))
     return sent
 
 
@@ -283,13 +293,5 @@ async def send_by_sms(
     text = f"{creditor.name[:60]}: avvisi di pagamento pagoPA su {link} (valido fino al {until:%d/%m/%Y})"
     await channels.sms.send(number, text)
     sent = Sent(uuid.uuid4(), "sms", number, channels.sms.delivers, link, until)
-    about = {
-        "debtor_id": target.debtor_id,
-        "kind": "notice",
-        "sent_by": ident.user_id,
-        "sent_at": now,
-        "position_ids": position_ids,
-        "plan_id": plan_id,
-    }
-    await record(uow, ident.tenant_id, sent, about)
+    await record(uow, ident.tenant_id, sent, _notice_about(ident, target, position_ids, plan_id, now))
     return sent

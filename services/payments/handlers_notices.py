@@ -242,8 +242,8 @@ async def after_manual_payment(
         if share > 0:
             paid[row.number] = (share, share == row.principal_cents + row.interest_cents - row.paid_cents)
             left -= share
-    await repository_plans.add_installments_paid(
-        uow, tenant_id, plan.id, {n: s for n, (s, _) in paid.items()}
+    await repository_plans.add_installment_paid(
+        uow, tenant_id, {(plan.id, n): s for n, (s, _) in paid.items()}
     )
     options = await repository_notices.plan_options(uow, tenant_id, plan.id)
     covered = [

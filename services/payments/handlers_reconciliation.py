@@ -15,7 +15,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.payments import domain_receipts, repository
+from services.payments import domain_receipts, repository, repository_plans
 from services.payments import repository_reconciliation as repo
 from services.payments.domain_reconciliation import (
     REVIEW_KINDS,
@@ -270,7 +270,9 @@ async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:
     await repo.insert_rows(uow, tenant, receipts, batch.receipts)
     await repo.insert_rows(uow, tenant, payments, batch.payments)
     await repo.add_paid(uow, tenant, {k: v for k, v in batch.paid.items() if v})
-    await repo.add_installment_paid(uow, tenant, {k: v for k, v in batch.installments.items() if v})
+    await repository_plans.add_installment_paid(
+        uow, tenant, {k: v for k, v in batch.installments.items() if v}
+    )
     await repo.settle_plan_installments(uow, tenant, batch.settled_plans)
     await repo.set_option_statuses(uow, tenant, outcome.statuses)
     await repo.mark_receipts(uow, tenant, batch.reported, {"state": "REPORTED", "flow_id": batch.flow_id})

@@ -91,15 +91,21 @@ async def plan_positions_of(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid
     return list((await uow.execute(stmt)).all())
 
 
-async def add_installments_paid(
-    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, shares: dict[int, int]
+async def add_installment_paid(
+    uow: UnitOfWork, tenant_id: uuid.UUID, deltas: dict[tuple[uuid.UUID, int], int]
 ) -> None:
-    """Amounts paid on a plan's installments, by number."""
-    pi = plan_installments
-    for number, cents in shares.items():
-        stmt = (
-            sa.update(pi)
-            .where(pi.c.tenant_id == tenant_id, pi.c.plan_id == plan_id, pi.c.number == number)
-            .values(paid_cents=pi.c.paid_cents + cents)
-        )
-        await uow.execute(stmt)
+    if not deltas:
+        return
+    stmt = sa.text(
+        "UPDATE payments.plan_installments i SET paid_cents = i.paid_cents + v.delta "
+        "FROM unnest(CAST(:plans AS uuid[]), CAST(:numbers AS int[]), CAST(:deltas AS bigint[])) "
+        "AS v(plan_id, number, delta) "
+        "WHERE i.tenant_id = :tenant_id AND i.plan_id = v.plan_id AND i.number = v.number"
+    )
+    params = {
+        "plans": [k[0] for k in deltas],
+        "numbers": [k[1] for k in deltas],
+        "deltas": list(deltas.values()),
+        "tenant_id": tenant_id,
+    }
+    await uow.execute(stmt, params)

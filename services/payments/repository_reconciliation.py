@@ -99,26 +99,6 @@ async def add_paid(uow: UnitOfWork, tenant_id: uuid.UUID, deltas: dict[uuid.UUID
     await uow.execute(stmt, {"ids": list(deltas), "deltas": list(deltas.values()), "tenant_id": tenant_id})
 
 
-async def add_installment_paid(
-    uow: UnitOfWork, tenant_id: uuid.UUID, deltas: dict[tuple[uuid.UUID, int], int]
-) -> None:
-    if not deltas:
-        return
-    stmt = sa.text(
-        "UPDATE payments.plan_installments i SET paid_cents = i.paid_cents + v.delta "
-        "FROM unnest(CAST(:plans AS uuid[]), CAST(:numbers AS int[]), CAST(:deltas AS bigint[])) "
-        "AS v(plan_id, number, delta) "
-        "WHERE i.tenant_id = :tenant_id AND i.plan_id = v.plan_id AND i.number = v.number"
-    )
-    params = {
-        "plans": [k[0] for k in deltas],
-        "numbers": [k[1] for k in deltas],
-        "deltas": list(deltas.values()),
-        "tenant_id": tenant_id,
-    }
-    await uow.execute(stmt, params)
-
-
 async def settle_plan_installments(
     uow: UnitOfWork, tenant_id: uuid.UUID, plan_ids: Collection[uuid.UUID]
 ) -> None:

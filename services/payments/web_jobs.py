@@ -15,7 +15,7 @@ from stdnum.it import codicefiscale, iva
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.kernel.storage import tenant_key
+from services.kernel.storage import key_part, tenant_key
 from services.kernel.web import AfterCommit, ctx, endpoint, json_object, page
 from services.payments import handlers_jobs
 from services.payments.web import WEB_ROLES, templates
@@ -43,6 +43,12 @@ def fiscal_codes_of(text: str) -> list[str]:
     return sorted(set(codes))
 
 
+async def _job_page(request: Request, ident: Identity, uow: UnitOfWork, job_id: uuid.UUID) -> Response:
+    """A job's progress (the fragment its page polls)."""
+    job = await handlers_jobs.job_status(uow, ident, job_id)
+    return page(templates, request, "job.html", {"job": job}, block="job")
+
+
 @endpoint(*WEB_ROLES)
 async def import_job_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """The file is stored, then its import waits for the worker; the page polls its progress."""
@@ -54,27 +60,21 @@ async def import_job_web(request: Request, ident: Identity, uow: UnitOfWork) -> 
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise DomainError("Allega il file da importare.", field="file")
         data = await upload.read(MAX_FILE_BYTES + 1)
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", upload.filename)[:100] or "file"
+        name = key_part(upload.filename)
     if not data:
         raise DomainError("Il file è vuoto.", field="file")
     if len(data) > MAX_FILE_BYTES:
         raise DomainError("Il file supera i 100 MB.", field="file")
     key = tenant_key(ident.tenant_id, "payments", "imports", str(uuid.uuid4()), name)
     await ctx(request).storage.put_bytes(ident.tenant_id, key, data, "application/octet-stream")
-    job_id = await handlers_jobs.request_import(uow, ident, kind, name, key)
-    return page(
-        templates,
-        request,
-        "job.html",
-        {"job": await handlers_jobs.job_status(uow, ident, job_id)},
-        block="job",
+    return await _job_page(
+        request, ident, uow, await handlers_jobs.request_import(uow, ident, kind, name, key)
     )
 
 
 @endpoint(*WEB_ROLES)
 async def job_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    job = await handlers_jobs.job_status(uow, ident, _job_id(request))
-    return page(templates, request, "job.html", {"job": job}, block="job")
+    return await _job_page(request, ident, uow, _job_id(request))
 
 
 @endpoint(*WEB_ROLES)
@@ -87,14 +87,7 @@ async def bulk_web(request: Request, ident: Identity, uow: UnitOfWork) -> Respon
     form = await request.form()
     everyone = form.get("without_email") == "1"
     codes = None if everyone else fiscal_codes_of(str(form.get("fiscal_codes", "")))
-    job_id = await handlers_jobs.request_notices_zip(uow, ident, codes)
-    return page(
-        templates,
-        request,
-        "job.html",
-        {"job": await handlers_jobs.job_status(uow, ident, job_id)},
-        block="job",
-    )
+    return await _job_page(request, ident, uow, await handlers_jobs.request_notices_zip(uow, ident, codes))
 
 
 @endpoint("api", *WEB_ROLES)

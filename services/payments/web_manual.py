@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Any
 
@@ -14,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.kernel.storage import tenant_key
+from services.kernel.storage import key_part, tenant_key
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, json_object
 from services.payments import domain, handlers
 from services.payments.handlers import Evidence
@@ -30,11 +29,6 @@ def _position_id(request: Request) -> uuid.UUID:
         raise NotFound() from None
 
 
-def _safe_name(name: str) -> str:
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", name.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]).strip("._")
-    return (cleaned or "ricevuta")[:100]
-
-
 async def _evidence(request: Request, ident: Identity, form: FormData, required: bool) -> Evidence | None:
     """The evidence file of the form, checked and stored; None when the API sent none."""
     upload = form.get("evidence")
@@ -44,7 +38,7 @@ async def _evidence(request: Request, ident: Identity, form: FormData, required:
         return None
     data = await upload.read(domain.MAX_EVIDENCE_BYTES + 1)
     content_type = domain.evidence_type(data)
-    name = _safe_name(upload.filename)
+    name = key_part(upload.filename, "ricevuta")
     key = tenant_key(ident.tenant_id, "payments", "evidence", str(uuid.uuid4()), name)
     await ctx(request).storage.put_bytes(ident.tenant_id, key, data, content_type)
     return Evidence(key, name)
