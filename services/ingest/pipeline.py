@@ -53,6 +53,7 @@ from services.ingest.labels import REQUIRED_FIELD_LABELS
 from services.ingest.reader import Limits, Source, open_source
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
+from services.kernel.logs import Clock
 from services.kernel.storage import ObjectNotFound, ObjectStorage
 
 log = logging.getLogger(__name__)
@@ -268,7 +269,7 @@ async def stage_and_settle(
     loop = asyncio.get_running_loop()
     judging = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="ingest-judge")
     pending = loop.run_in_executor(judging, next, chunks, None)
-    clock = repository_settle.Clock()  # time spent waiting for judged chunks, and storing them
+    clock = Clock()  # time spent waiting for judged chunks, and storing them
     try:
         while (chunk := await pending) is not None:
             clock.lap("judge_wait", add=True)

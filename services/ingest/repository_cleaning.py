@@ -17,8 +17,9 @@ from services.ingest.domain_contacts import (
     GRADE_PHONE,
 )
 from services.ingest.repository_rules import address_confidence_sql, email_kind_sql
-from services.ingest.repository_settle import KNOWN_DEBTOR, NEW_DEBTOR, UUID7, Clock
+from services.ingest.repository_settle import KNOWN_DEBTOR, NEW_DEBTOR, UUID7
 from services.kernel.db import UnitOfWork
+from services.kernel.logs import Clock
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from typing import Any
 
 from services.contracts import (
     MAX_CONTACTS_PER_EVENT,
@@ -13,7 +14,8 @@ from services.contracts import (
     PositionsRegistered,
 )
 from services.kernel.db import UnitOfWork
-from services.kernel.envelope import Envelope, UndecodableMessage
+from services.kernel.envelope import Envelope
+from services.kernel.fact_events import publish_fact_chunks
 
 # The facts of a batch's events are written as JSON by the database and gathered 500 to an event
 # here (`Envelope.encode_with`): a million-row batch carries about two million facts, too many to
@@ -75,37 +77,22 @@ async def publish_batch_events(
     a batch to the outbox, `size` facts each (in the order the database reads them, sorting two
     million facts cost more than all the rest), in this transaction; returns how many.
 
-    `event` is the envelope of the first event with the batch id in its payload: each event is a
-    copy with its own message id, its chunk number, the number of chunks and its facts. The
-    contract's limit on facts per event holds, and the first event is decoded by its contract class
-    (field names and types): a query that drifted from the contract fails the batch, never its
-    consumers.
+    `event` is the envelope of the first event with the batch id in its payload
+    (`fact_events.publish_fact_chunks` makes the others and checks the first against the contract).
     """
     contract, most = CONTRACTS[kind]
     if not 0 < size <= most:
         raise ValueError(f"{contract.__name__} carries 1 to {most} facts, not {size}")
     raw = (await (await uow.connection()).get_raw_connection()).driver_connection
     total = await raw.fetchval(_BATCH_FACT_COUNTS[kind], tenant_id, batch_id)  # type: ignore[union-attr]
-    chunks = -(-total // size)
-    cursor = await raw.cursor(_BATCH_FACTS[kind], tenant_id, batch_id)  # type: ignore[union-attr]
-    chunk = 0
+    return await publish_fact_chunks(
+        uow, contract, event, _facts(raw, kind, tenant_id, batch_id, size), total, size
+    )
+
+
+async def _facts(
+    raw: Any, kind: str, tenant_id: uuid.UUID, batch_id: uuid.UUID, size: int
+) -> AsyncIterator[list[str]]:
+    cursor = await raw.cursor(_BATCH_FACTS[kind], tenant_id, batch_id)
     while facts := [r[0] for r in await cursor.fetch(size * EVENTS_PER_FETCH)]:
-        messages = []
-        for start in range(0, len(facts), size):
-            chunk += 1
-            envelope = replace(
-                event, message_id=uuid.uuid4(), payload={**event.payload, "chunk": chunk, "chunks": chunks}
-            )
-            body = envelope.encode_with({kind: "[" + ",".join(facts[start : start + size]) + "]"})
-            if chunk == 1:
-                _check(contract, body)
-            messages.append((envelope, body))
-        await uow.publish_encoded(messages)
-    return chunk
-
-
-def _check(contract: type[Event], body: bytes) -> None:
-    try:
-        contract.from_envelope(Envelope.decode(body))
-    except UndecodableMessage as exc:  # not the message's fault: retried, then the batch fails
-        raise RuntimeError(f"{contract.__name__} written by SQL breaks its contract: {exc}") from exc
+        yield facts

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import logging
-import time
 import uuid
 from typing import Any
 
@@ -19,6 +18,7 @@ from services.ingest.domain_contacts import GRADE_ADDRESS, GRADE_NONE, GRADE_PHO
 from services.ingest.domain_verdicts import CONFLICT_REASON, DUPLICATE_REASON, REGISTERED_CONFLICT_REASON
 from services.ingest.repository_rules import address_grades_sql
 from services.kernel.db import UnitOfWork
+from services.kernel.logs import Clock
 
 # The staging tables are temporary, private to the handler's transaction and hold no tenant column:
 # `store_chunk` copies their rows into the tenant's tables, tenant set explicitly.
@@ -277,18 +277,3 @@ async def settle_stage(
     clock.lap("positions")
     log.info("batch settled", extra={"fields": clock.laps})
     return {**summary, "rejected": rejected, "registered": registered}, known_debtors
-
-
-class Clock:
-    """Phase timings for the log: `lap` records the time since the previous lap under `name`
-    (added to what it has with `add`)."""
-
-    def __init__(self) -> None:
-        self.last = time.perf_counter()
-        self.laps: dict[str, float] = {}
-
-    def lap(self, name: str, add: bool = False) -> None:
-        now = time.perf_counter()
-        key = f"{name}_s"
-        self.laps[key] = round(now - self.last + (self.laps.get(key, 0.0) if add else 0.0), 2)
-        self.last = now

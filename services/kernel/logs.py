@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import uuid
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -45,3 +46,18 @@ def configure(level: str = "INFO") -> None:
     logging.getLogger("aio_pika").setLevel("WARNING")
     logging.getLogger("botocore").setLevel("WARNING")
     logging.getLogger("pgserver").setLevel("WARNING")
+
+
+class Clock:
+    """Phase timings for the log: `lap` records the time since the previous lap under `name`
+    (added to what it has with `add`)."""
+
+    def __init__(self) -> None:
+        self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str, add: bool = False) -> None:
+        now = time.perf_counter()
+        key = f"{name}_s"
+        self.laps[key] = round(now - self.last + (self.laps.get(key, 0.0) if add else 0.0), 2)
+        self.last = now

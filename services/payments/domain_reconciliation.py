@@ -46,7 +46,7 @@ _COUNT_OF = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """A receipt (from the receipts file) or a line of a reporting flow (FdR)."""
 
@@ -56,7 +56,10 @@ class Incoming:
     paid_at: datetime
     psp: str = ""
     revoked: bool = False
+    # A flow line's number, payment index and outcome code (0 for a receipt).
     line: int = 0
+    index: int = 0
+    outcome: int = 0
 
 
 @dataclass

@@ -58,10 +58,12 @@ def _refuse(where: str, message: str) -> DomainError:
 
 # Simple types of the schema: each returns the value read or raises ValueError with the reason.
 def _text(low: int, high: int, pattern: str | None = None) -> Callable[[str], str]:
+    allowed = re.compile(pattern) if pattern else None
+
     def check(raw: str) -> str:
         if not low <= len(raw) <= high:
             raise ValueError(f"deve avere da {low} a {high} caratteri")
-        if pattern and not re.fullmatch(pattern, raw):
+        if allowed and not allowed.fullmatch(raw):
             raise ValueError("contiene caratteri non ammessi")
         return raw
 
@@ -77,16 +79,23 @@ def _enum(*values: str) -> Callable[[str], str]:
     return check
 
 
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?")
+_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
+_AMOUNT = re.compile(r"\d+\.\d{2}")
+_COUNT = re.compile(r"\d{1,15}")
+_INDEX = re.compile(r"[+]?\d+")
+
+
 def _iso_date(raw: str) -> date:
     text = raw.strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(Z|[+-]\d{2}:\d{2})?", text):
+    if not _DATE.fullmatch(text):
         raise ValueError("deve essere una data AAAA-MM-GG")
     return date.fromisoformat(text[:10])
 
 
 def _iso_datetime(raw: str) -> datetime:
     text = raw.strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?", text):
+    if not _DATETIME.fullmatch(text):
         raise ValueError("deve essere data e ora AAAA-MM-GGThh:mm:ss")
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
@@ -94,7 +103,7 @@ def _iso_datetime(raw: str) -> datetime:
 def _amount(minimum: Decimal) -> Callable[[str], int]:
     def check(raw: str) -> int:
         text = raw.strip()
-        if not re.fullmatch(r"\d+\.\d{2}", text):
+        if not _AMOUNT.fullmatch(text):
             raise ValueError("deve essere un importo con il punto e due decimali, ad es. 12.34")
         value = Decimal(text)
         if not minimum <= value <= Decimal("999999999.99"):
@@ -106,14 +115,14 @@ def _amount(minimum: Decimal) -> Callable[[str], int]:
 
 def _count(raw: str) -> int:
     text = raw.strip()
-    if not re.fullmatch(r"\d{1,15}", text) or int(text) < 1:
+    if not _COUNT.fullmatch(text) or int(text) < 1:
         raise ValueError("deve essere un numero intero maggiore di zero")
     return int(text)
 
 
 def _index(raw: str) -> int:
     text = raw.strip()
-    if not re.fullmatch(r"[+]?\d+", text) or not 1 <= int(text) <= 5:
+    if not _INDEX.fullmatch(text) or not 1 <= int(text) <= 5:
         raise ValueError("deve essere un intero da 1 a 5")
     return int(text)
 
@@ -308,14 +317,8 @@ def _without_lines(data: bytes) -> tuple[FlowHeader, list[FlowLine]]:
 
 def _line(element: Any, number: int) -> FlowLine:
     kids = list(element)
-    tags = tuple(k.tag for k in kids)
-    if tags in (FULL_LINE, LINE_WITHOUT_INDEX):  # the usual shape: check the values only
-        kinds = [k for k in PAYMENT if k[0] != "indiceDatiSingoloPagamento" or tags == FULL_LINE]
-        values = {
-            name: _value(kid, kind, f"pagamento {number} › {name}")
-            for (name, _, _, kind), kid in zip(kinds, kids, strict=True)
-        }
-    else:
+    values = _usual_line(kids)
+    if values is None:  # another shape, or a value at fault: the full check names what and where
         values = _read(kids, PAYMENT, f"pagamento {number}")
     return FlowLine(
         line=number,
@@ -326,6 +329,27 @@ def _line(element: Any, number: int) -> FlowLine:
         outcome=int(values["codiceEsitoSingoloPagamento"]),
         paid_on=values["dataEsitoSingoloPagamento"],
     )
+
+
+# The usual shapes of a line (with and without the optional index): their elements and value types.
+_SHAPES = {
+    FULL_LINE: tuple((name, kind) for name, _, _, kind in PAYMENT),
+    LINE_WITHOUT_INDEX: tuple(
+        (name, kind) for name, _, _, kind in PAYMENT if name != "indiceDatiSingoloPagamento"
+    ),
+}
+
+
+def _usual_line(kids: list[Any]) -> dict[str, Any] | None:
+    """The values of a line of a usual shape whose values are all right; else None."""
+    shape = _SHAPES.get(tuple(k.tag for k in kids))
+    if shape is None:
+        return None
+    try:
+        values = {name: kind(kid.text or "") for (name, kind), kid in zip(shape, kids, strict=True)}
+    except ValueError:
+        return None
+    return None if any(len(kid) for kid in kids) else values
 
 
 def _header(values: dict[str, Any]) -> FlowHeader:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, time
-from typing import Any
+from typing import Any, overload
 from zoneinfo import ZoneInfo
 
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict
 from services.kernel.identity import Identity
-from services.payments import fdr_xml, repository_notices
+from services.payments import fdr_xml, repository_bulk, repository_notices
 from services.payments import repository_reconciliation as repo
 from services.payments.domain_reconciliation import Incoming, Outcome
 from services.payments.handlers_reconciliation import apply_all
@@ -30,23 +31,9 @@ async def import_flow(uow: UnitOfWork, ident: Identity, data: bytes) -> dict[str
     fdr_xml.check_flow(header, lines, creditor.fiscal_code)
     if await repo.flow_known(uow, ident.tenant_id, header.flow_id):
         return {"flow_id": header.flow_id, "already_imported_flow": True, **Outcome().counts()}
-    incoming = [
-        Incoming(
-            iuv=line.iuv,
-            receipt_ref=line.receipt_ref,
-            amount_cents=line.amount_cents,
-            paid_at=datetime.combine(line.paid_on, time(12), ROME),
-            psp=header.sender,
-            revoked=line.outcome == 3,
-            line=line.line,
-        )
-        for line in lines
-    ]
-    counts, states = await apply_all(uow, ident, incoming, header.flow_id)
-    del incoming
-    await repo.insert_flow(
-        uow, ident.tenant_id, _flow_values(header, ident), _line_rows(header, lines, states)
-    )
+    counts, states = await apply_all(uow, ident, _Lines(lines, header.sender), header.flow_id)
+    await repo.insert_flow(uow, ident.tenant_id, _flow_values(header, ident))
+    await repository_bulk.insert_flow_lines(uow, ident.tenant_id, header.flow_id, states)
     return {"flow_id": header.flow_id, **counts}
 
 
@@ -63,20 +50,32 @@ def _flow_values(header: fdr_xml.FlowHeader, ident: Identity) -> dict[str, Any]:
     }
 
 
-def _line_rows(
-    header: fdr_xml.FlowHeader, lines: list[fdr_xml.FlowLine], states: dict[int, str]
-) -> list[dict[str, Any]]:
-    return [
-        {
-            "flow_id": header.flow_id,
-            "line": line.line,
-            "iuv": line.iuv,
-            "receipt_ref": line.receipt_ref,
-            "payment_index": line.payment_index,
-            "amount_cents": line.amount_cents,
-            "outcome": line.outcome,
-            "paid_on": line.paid_on,
-            "state": states.get(line.line, "matched"),
-        }
-        for line in lines
-    ]
+class _Lines(Sequence[Incoming]):
+    """A flow's lines as incoming payments, each made when asked for: a flow of 100,000 lines
+    is staged one line at a time, and only the few decided in Python are kept."""
+
+    def __init__(self, lines: list[fdr_xml.FlowLine], psp: str) -> None:
+        self.lines, self.psp = lines, psp
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    @overload
+    def __getitem__(self, n: int) -> Incoming: ...
+    @overload
+    def __getitem__(self, n: slice) -> Sequence[Incoming]: ...
+    def __getitem__(self, n: int | slice) -> Incoming | Sequence[Incoming]:
+        if isinstance(n, slice):
+            return [self[k] for k in range(*n.indices(len(self)))]
+        line = self.lines[n]
+        return Incoming(
+            iuv=line.iuv,
+            receipt_ref=line.receipt_ref,
+            amount_cents=line.amount_cents,
+            paid_at=datetime.combine(line.paid_on, time(12), ROME),
+            psp=self.psp,
+            revoked=line.outcome == 3,
+            line=line.line,
+            index=line.payment_index,
+            outcome=line.outcome,
+        )

@@ -3,10 +3,11 @@ Comune's options and positions, all or nothing, idempotently."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,8 +15,9 @@ from services.contracts import MOST_PAYMENTS_PER_EVENT, PaymentFact, PaymentRevo
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
 from services.kernel.errors import DomainError, NotFound
+from services.kernel.fact_events import publish_fact_chunks
 from services.kernel.identity import Identity
-from services.payments import domain_receipts, repository, repository_plans
+from services.payments import domain_receipts, repository, repository_bulk, repository_plans
 from services.payments import repository_reconciliation as repo
 from services.payments.domain_reconciliation import (
     REVIEW_KINDS,
@@ -68,20 +70,34 @@ async def import_receipts(uow: UnitOfWork, ident: Identity, data: bytes) -> dict
 async def apply_all(
     uow: UnitOfWork, ident: Identity, incoming: Sequence[Incoming], flow_id: str | None
 ) -> tuple[dict[str, int], dict[int, str]]:
-    """Incoming payments applied in chunks (memory stays bounded; each chunk sees what the previous
-    ones wrote), then announced as `PaymentsReceived` chunks; the counts and each flow line's state."""
+    """Incoming payments staged and applied, then announced as `PaymentsReceived` chunks; the
+    counts and the state of each flow line decided in Python. The plain ones go by set-based SQL (`repository_bulk`); the others through `reconcile` in chunks (memory stays bounded; each chunk sees what
+    the previous ones wrote). One import at a time per Comune."""
+    tenant, source = ident.tenant_id, "flow" if flow_id else "receipt"
+    await repo.lock_imports(uow, tenant)
     counts = Outcome().counts()
     states: dict[int, str] = {}
+    await repository_bulk.stage(uow, incoming)
+    plain = await repository_bulk.apply_plain(uow, tenant, _state(flow_id), source, flow_id)
+    counts["matched"] += plain
+    rest = incoming
+    if plain:
+        rest = [incoming[n] for n in await repository_bulk.others(uow)]
     facts: list[PaymentFact] = []
-    for start in range(0, len(incoming), CHUNK):
-        batch = _Batch(ident, "flow" if flow_id else "receipt", flow_id, uow.correlation_id)
-        outcome = await _apply(uow, batch, incoming[start : start + CHUNK])
+    for start in range(0, len(rest), CHUNK):
+        batch = _Batch(ident, source, flow_id, uow.correlation_id)
+        outcome = await _apply(uow, batch, rest[start : start + CHUNK])
         for key, value in outcome.counts().items():
             counts[key] += value
         states.update(batch.line_states)
         facts += batch.facts
-    await uow.publish(_chunked(ident, flow_id, facts, uow.correlation_id))
+    await _announce(uow, ident, flow_id, facts, plain)
     return counts, states
+
+
+def _state(flow_id: str | None) -> str:
+    """A payment known from a receipt is PAID; from a reporting flow, REPORTED."""
+    return "REPORTED" if flow_id else "PAID"
 
 
 async def _apply(uow: UnitOfWork, batch: _Batch, incoming: Sequence[Incoming]) -> Outcome:
@@ -166,7 +182,7 @@ def _new_receipt(
             "paid_at": item.paid_at,
             "psp": item.psp,
             "option_id": option.id if option is not None else None,
-            "state": "REPORTED" if batch.flow_id else "PAID",
+            "state": _state(batch.flow_id),
             "applied": applied,
             "flow_id": batch.flow_id,
             "source": batch.source,
@@ -217,7 +233,7 @@ def _pay(
                 "recorded_by": f"pagoPA:{item.psp}" if item.psp else "pagoPA",
                 "option_id": option.id,
                 "receipt_id": receipt_id,
-                "state": "REPORTED" if batch.flow_id else "PAID",
+                "state": _state(batch.flow_id),
                 "source": batch.source,
             }
         )
@@ -281,19 +297,30 @@ async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:
     await uow.publish(batch.events)
 
 
-def _chunked(
-    ident: Identity, flow_id: str | None, facts: list[PaymentFact], correlation_id: str
-) -> list[Envelope]:
-    """The applied payments as `PaymentsReceived` events of at most 500 facts, one import one batch."""
-    size = MOST_PAYMENTS_PER_EVENT
-    chunks = -(-len(facts) // size)
-    batch_id = flow_id or str(uuid.uuid4())
-    return [
-        PaymentsReceived(
-            batch_id=batch_id, chunk=n + 1, chunks=chunks, payments=tuple(facts[n * size : (n + 1) * size])
-        ).envelope(ident.tenant_id, correlation_id)
-        for n in range(chunks)
-    ]
+async def _announce(
+    uow: UnitOfWork, ident: Identity, flow_id: str | None, facts: list[PaymentFact], plain: int
+) -> None:
+    """The applied payments as `PaymentsReceived` events of at most 500 facts, one import one batch:
+    those decided in Python first, then the plain ones as the database writes them."""
+    total = len(facts) + plain
+    if not total:
+        return
+    first = Envelope(
+        PaymentsReceived.TYPE,
+        PaymentsReceived.VERSION,
+        ident.tenant_id,
+        {"batch_id": flow_id or str(uuid.uuid4())},
+        uow.correlation_id,
+    )
+
+    async def texts() -> AsyncIterator[list[str]]:
+        if facts:
+            yield [json.dumps(asdict(f), separators=(",", ":"), ensure_ascii=False) for f in facts]
+        if plain:
+            async for part in repository_bulk.plain_facts(uow, "flow" if flow_id else "receipt", flow_id):
+                yield part
+
+    await publish_fact_chunks(uow, PaymentsReceived, first, texts(), total, MOST_PAYMENTS_PER_EVENT)
 
 
 async def overview(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:

@@ -66,11 +66,8 @@ async def flow_known(uow: UnitOfWork, tenant_id: uuid.UUID, flow_id: str) -> boo
     return (await uow.execute(stmt)).first() is not None
 
 
-async def insert_flow(
-    uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any], lines: list[dict[str, Any]]
-) -> None:
+async def insert_flow(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
     await uow.execute(sa.insert(flows).values(tenant_id=tenant_id, **values))
-    await uow.insert_many(flow_lines, [{"tenant_id": tenant_id, **line} for line in lines])
 
 
 async def insert_rows(
@@ -231,3 +228,10 @@ async def awaiting(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) -> d
         "no_flow": list((await uow.execute(no_flow)).all()),
         "no_receipt": list((await uow.execute(no_receipt)).all()),
     }
+
+
+async def lock_imports(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
+    """Wait for the Comune's other reconciliation import, if one runs: two imports deciding on the
+    same options at once would both find them payable."""
+    key = sa.func.hashtextextended(f"payments.reconciliation {tenant_id}", 0)
+    await uow.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
