@@ -20,14 +20,14 @@ from services.payments import (
     web_rules,
     web_settings,
 )
-from services.payments.consumers import balances, emails, jobs
+from services.payments.consumers import balances, emails, gpd, jobs
 
 # The reconciliation and delivery tables join the same metadata.
 _TABLES = (models_reconciliation.receipts,)
 
 
 def consumers(ctx: ServiceContext) -> tuple[Consumer, ...]:
-    return (balances, emails, jobs(ctx.storage))
+    return (balances, emails, gpd, jobs(ctx.storage))
 
 
 SERVICE = ServiceSpec(

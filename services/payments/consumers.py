@@ -9,13 +9,16 @@ from services.contracts import (
     ContactsRegistered,
     DebtorContactUpdated,
     JobRequested,
+    PlanCreated,
+    PlanExtended,
+    PlanLapsed,
     PositionsRegistered,
 )
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
 from services.kernel.storage import ObjectStorage
-from services.payments import handlers, handlers_jobs
+from services.payments import handlers, handlers_gpd, handlers_jobs
 from services.payments.repository_emails import KEPT_KINDS, EmailRecord, keep_emails
 
 
@@ -92,3 +95,42 @@ def jobs(storage: ObjectStorage) -> Consumer:
         handlers={JobRequested.routing_key(): JobRunner(storage)},
         on_final_failure=job_failed,
     )
+
+
+def _ids(values: tuple[str, ...]) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(v) for v in values]
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad id: {exc}") from exc
+
+
+async def on_plan_created(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The positions put in the plan stand no more alone: their GPD positions are invalidated."""
+    event = PlanCreated.from_envelope(envelope)
+    why = "posizione inserita in un piano di rateizzazione"
+    await handlers_gpd.invalidate_replaced(uow, envelope.tenant_id, _ids(event.position_ids), why)
+
+
+async def on_plan_extended(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The plan's installments were replaced: its GPD position (old installments) is invalidated."""
+    event = PlanExtended.from_envelope(envelope)
+    why = "piano prorogato, rate sostituite"
+    await handlers_gpd.invalidate_replaced(uow, envelope.tenant_id, _ids((event.plan_id,)), why)
+
+
+async def on_plan_lapsed(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A lapsed plan's installments may not be paid: its GPD position is invalidated."""
+    event = PlanLapsed.from_envelope(envelope)
+    why = "piano decaduto, residuo dovuto in un'unica soluzione"
+    await handlers_gpd.invalidate_replaced(uow, envelope.tenant_id, _ids((event.plan_id,)), why)
+
+
+# Calls pagoPA inside the consumer's transaction: an event at a time, a call per published position.
+gpd = Consumer(
+    name="payments.gpd",
+    handlers={
+        PlanCreated.routing_key(): on_plan_created,
+        PlanExtended.routing_key(): on_plan_extended,
+        PlanLapsed.routing_key(): on_plan_lapsed,
+    },
+)

@@ -19,6 +19,7 @@ from services.payments import (
     handlers_positions,
     handlers_rules,
     repository,
+    repository_gpd,
     repository_legal_rates,
     repository_notices,
     repository_plans,
@@ -43,6 +44,7 @@ class PositionView:
     plan: Any = None
     plan_schedule: list[Any] | None = None
     options: list[Any] | None = None
+    gpd: list[Any] | None = None
 
 
 async def search_positions(
@@ -70,7 +72,9 @@ async def view_position(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID
     options = await repository_notices.options_in_force(
         uow, ident.tenant_id, position_id, plan.id if plan else None
     )
-    return PositionView(position, history, residual, plan, schedule_rows, options)
+    subjects = [position_id, *([plan.id] if plan else [])]
+    gpd = await repository_gpd.handed_over(uow, ident.tenant_id, subjects)
+    return PositionView(position, history, residual, plan, schedule_rows, options, gpd)
 
 
 async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:

@@ -21,7 +21,7 @@ from services.payments import (
     repository_plans,
 )
 from services.payments.domain_gpd import Creditor, Debt, Option
-from services.payments.gpd_client import GpdClient
+from services.payments.gpd_client import GpdClient, GpdUnavailable
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Publication:
     api_key: str
     organization: str
     positions: tuple[dict[str, Any], ...]
+    # What each position stands for: ("position" or "plan", its id).
+    subjects: tuple[tuple[str, uuid.UUID], ...]
 
 
 async def _creditor(uow: UnitOfWork, tenant_id: uuid.UUID) -> Any:
@@ -147,15 +149,16 @@ async def prepare_publication(
     models = tuple(domain_gpd.position_model(creditor, d) for d in debts)
     detail = "gpd_publish " + " ".join(m["iupd"] for m in models)
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "gpd_publish", plan_id, detail)
-    return Publication(row.gpd_endpoint, row.gpd_api_key, creditor.fiscal_code, models)
+    subjects = tuple((d.kind, d.id) for d in debts)
+    return Publication(row.gpd_endpoint, row.gpd_api_key, creditor.fiscal_code, models, subjects)
 
 
 async def publish(
-    publication: Publication, transport: httpx.AsyncBaseTransport | None = None
-) -> list[dict[str, str]]:
-    """Create and publish each position on GPD (`toPublish=true`), in order. pagoPA has no
-    transaction across positions: on an error, the message names those already published."""
-    done: list[dict[str, str]] = []
+    publication: Publication, done: list[dict[str, str]], transport: httpx.AsyncBaseTransport | None = None
+) -> None:
+    """Create and publish each position on GPD (`toPublish=true`), in order, adding each to `done`.
+    pagoPA has no transaction across positions: on an error, the message names those already
+    published (and `done` holds them, to be recorded)."""
     async with GpdClient(publication.endpoint, publication.api_key, transport=transport) as gpd:
         for model in publication.positions:
             try:
@@ -165,4 +168,49 @@ async def publish(
                     error.message += f" Già pubblicate su pagoPA: {', '.join(d['iupd'] for d in done)}."
                 raise
             done.append({"iupd": model["iupd"], "status": str(created.get("status", ""))})
-    return done
+
+
+async def record_published(
+    uow: UnitOfWork, ident: Identity, publication: Publication, done: list[dict[str, str]]
+) -> None:
+    """Keep what was published, so that it can be invalidated when replaced or lapsed."""
+    subject_of = {m["iupd"]: s for m, s in zip(publication.positions, publication.subjects, strict=True)}
+    rows = [
+        {"iupd": d["iupd"], "kind": subject_of[d["iupd"]][0], "subject_id": subject_of[d["iupd"]][1]}
+        for d in done
+    ]
+    await repository_gpd.record_published(uow, ident.tenant_id, rows, ident.user_id)
+
+
+async def invalidate_replaced(
+    uow: UnitOfWork, tenant_id: uuid.UUID, subject_ids: list[uuid.UUID], why: str
+) -> int:
+    """Invalidate on GPD what was published of these positions or plans (a position put in a plan,
+    a lapsed plan), so the taxpayer cannot pay a notice that no longer stands; how many.
+
+    pagoPA unreachable: raised, so the event is retried. Refused (a position already paid or
+    invalid there, an unknown one, a key no longer accepted): recorded with pagoPA's reason."""
+    published = await repository_gpd.published_of(uow, tenant_id, subject_ids)
+    if not published:
+        return 0
+    row = await repository_notices.creditor(uow, tenant_id)
+    if row is None or not row.gpd_endpoint or not row.gpd_api_key:
+        for item in published:
+            note = f"{why}: il Comune non ha più endpoint e chiave GPD, annullala dal portale pagoPA"
+            await repository_gpd.mark_gpd(uow, tenant_id, item.iupd, "refused", note)
+        return 0
+    invalidated = 0
+    async with GpdClient(row.gpd_endpoint, row.gpd_api_key) as gpd:
+        for item in published:
+            try:
+                await gpd.invalidate(row.fiscal_code, item.iupd)
+            except GpdUnavailable:
+                raise
+            except DomainError as refused:
+                await repository_gpd.mark_gpd(
+                    uow, tenant_id, item.iupd, "refused", f"{why}: {refused.message}"
+                )
+                continue
+            await repository_gpd.mark_gpd(uow, tenant_id, item.iupd, "invalidated", why)
+            invalidated += 1
+    return invalidated

@@ -149,3 +149,21 @@ messages = sa.Table(
     sa.Column("sent_by", sa.Text, nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
+
+# Positions and plans handed to pagoPA GPD through the Comune's intermediary, so that what is
+# replaced (a position put in a plan) or lapsed (a plan) can be invalidated there too.
+gpd_positions = sa.Table(
+    "gpd_positions",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("iupd", sa.Text, primary_key=True),
+    # position, plan
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("subject_id", sa.Uuid, nullable=False),
+    # published, invalidated, refused (pagoPA would not invalidate it: `note` says why)
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("published_by", sa.Text, nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column("changed_at", sa.DateTime(timezone=True)),
+    sa.Column("note", sa.Text),
+)

@@ -6,9 +6,11 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
 from services.payments.models import payment_options, plan_positions, plans, positions
+from services.payments.models_reconciliation import gpd_positions
 
 Row = sa.Row[Any]
 
@@ -78,3 +80,49 @@ async def plan_options(uow: UnitOfWork, tenant_id: uuid.UUID, plan_ids: list[uui
         .order_by(o.c.plan_id, o.c.installment.nulls_first(), o.c.nav)
     )
     return list((await uow.execute(stmt)).all()) if plan_ids else []
+
+
+async def record_published(
+    uow: UnitOfWork, tenant_id: uuid.UUID, published: list[dict[str, Any]], by: str
+) -> None:
+    """Positions and plans now published on GPD (`iupd`, `kind`, `subject_id`); one published
+    again (after an invalidation failed, say) is published anew."""
+    if not published:
+        return
+    g = gpd_positions
+    stmt = pg_insert(g).values(
+        [{**row, "tenant_id": tenant_id, "status": "published", "published_by": by} for row in published]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[g.c.tenant_id, g.c.iupd],
+        set_={
+            "status": "published",
+            "published_by": by,
+            "published_at": sa.func.now(),
+            "changed_at": None,
+            "note": None,
+        },
+    )
+    await uow.execute(stmt)
+
+
+async def published_of(uow: UnitOfWork, tenant_id: uuid.UUID, subject_ids: list[uuid.UUID]) -> list[Row]:
+    """What of these positions and plans is published on GPD and still valid there."""
+    g = gpd_positions
+    stmt = sa.select(g.c.iupd, g.c.kind, g.c.subject_id).where(
+        g.c.tenant_id == tenant_id, g.c.subject_id.in_(subject_ids), g.c.status == "published"
+    )
+    return list((await uow.execute(stmt.order_by(g.c.iupd))).all())
+
+
+async def mark_gpd(uow: UnitOfWork, tenant_id: uuid.UUID, iupd: str, status: str, note: str | None) -> None:
+    g = gpd_positions
+    stmt = sa.update(g).where(g.c.tenant_id == tenant_id, g.c.iupd == iupd)
+    await uow.execute(stmt.values(status=status, note=note, changed_at=sa.func.now()))
+
+
+async def handed_over(uow: UnitOfWork, tenant_id: uuid.UUID, subject_ids: list[uuid.UUID]) -> list[Row]:
+    """The GPD hand-overs of a position and its plan, newest first, for its page."""
+    g = gpd_positions
+    stmt = sa.select(g).where(g.c.tenant_id == tenant_id, g.c.subject_id.in_(subject_ids))
+    return list((await uow.execute(stmt.order_by(g.c.published_at.desc()))).all())

@@ -80,6 +80,7 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
         "plan": view.plan,
         "plan_schedule": view.plan_schedule,
         "options": view.options or [],
+        "gpd": view.gpd or [],
         "plan_created": bool(request.query_params.get("piano")),
         "recorded": request.query_params.get("registrato") == "1",
         "notices_issued": request.query_params.get("avvisi") == "1",
