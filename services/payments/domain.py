@@ -179,3 +179,12 @@ def evidence_type(data: bytes) -> str:
         if data.startswith(magic):
             return content_type
     raise DomainError("La ricevuta deve essere un PDF, un JPEG o un PNG.", field="evidence")
+
+
+def recorder_label(recorded_by: str, name: str | None) -> str:
+    """Who recorded a payment, as a user reads it: the person's name, or pagoPA with the PSP."""
+    if name:
+        return name
+    if recorded_by.startswith("pagoPA:"):
+        return f"pagoPA ({recorded_by.removeprefix('pagoPA:')})"
+    return recorded_by

@@ -138,6 +138,7 @@ async def record_payment(
         "reason": reason,
         "evidence_key": evidence and evidence.key,
         "evidence_name": evidence and evidence.name,
+        "recorded_by_name": ident.display_name or None,
     }
     ids = (position_id, position.debtor_id)
     payment_id = await repository.insert_payment(

@@ -79,6 +79,7 @@ async def position_detail(uow: UnitOfWork, ident: Identity, position_id: uuid.UU
                 "amount_cents": x.amount_cents,
                 "paid_on": x.paid_on.isoformat(),
                 "recorded_by": x.recorded_by,
+                "recorded_by_name": domain.recorder_label(x.recorded_by, x.recorded_by_name),
             }
             for x in payments
         ],

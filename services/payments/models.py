@@ -43,6 +43,8 @@ payments = sa.Table(
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("paid_on", sa.Date, nullable=False),
     *_who_and_when("recorded"),
+    # The display name of who recorded a manual payment (pagoPA payments: none, `recorded_by` says).
+    sa.Column("recorded_by_name", sa.Text),
     sa.Column("idempotency_key", sa.Text),
     # The option and pagoPA receipt it came from (none for a manual payment).
     sa.Column("option_id", sa.Uuid),

@@ -12,6 +12,7 @@ from services.payments.domain import (
     format_cents,
     parse_amount,
     parse_paid_on,
+    recorder_label,
     residual_cents,
     validate_payment,
 )
@@ -97,3 +98,10 @@ def test_balance_helpers() -> None:
     assert [balance_status(100, p) for p in (0, 40, 100)] == ["aperta", "pagata in parte", "saldata"]
     assert format_cents(123_456_789) == "€ 1.234.567,89"
     assert format_cents(5) == "€ 0,05"
+
+
+def test_who_recorded_a_payment_reads_as_a_name_or_as_pagopa_with_its_psp() -> None:
+    assert recorder_label("f3a9-sub", "Olga Russo") == "Olga Russo"
+    assert recorder_label("pagoPA:BPPIITRRXXX", None) == "pagoPA (BPPIITRRXXX)"
+    assert recorder_label("pagoPA", None) == "pagoPA"
+    assert recorder_label("older-user-id", None) == "older-user-id"

@@ -58,6 +58,7 @@ async def test_the_evidence_is_kept_linked_and_its_download_audited(
         assert created.status_code == 303
         page = await client.get(f"/t/{tenant.tenant_slug}/payments/positions/{f.position_id}")
         assert "Bonifico sul conto di tesoreria" in page.text
+        assert "<td>Utente di prova · Bonifico sul conto di tesoreria" in page.text  # a name, not an id
         link = re.search(r'href="([^"]+/evidence)"', page.text)
         assert link is not None
         download = await client.get(link.group(1))
