@@ -181,6 +181,10 @@ def evidence_type(data: bytes) -> str:
     raise DomainError("La ricevuta deve essere un PDF, un JPEG o un PNG.", field="evidence")
 
 
+# Who the daily run acts as (reminders, solleciti, lapses and the notices they issue).
+SYSTEM_ACTOR = "sistema"
+
+
 def recorder_label(recorded_by: str, name: str | None) -> str:
     """Who recorded a payment, as a user reads it: the person's name, or pagoPA with the PSP."""
     if name:

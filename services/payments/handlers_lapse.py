@@ -19,6 +19,8 @@ from services.kernel.mail import Attachment, Mail
 from services.kernel.storage import tenant_key
 from services.kernel.web import ServiceContext
 from services.payments import (
+    domain,
+    handlers_notices,
     handlers_rules,
     repository_emails,
     repository_lapse,
@@ -26,7 +28,7 @@ from services.payments import (
     repository_notices,
     repository_plans,
 )
-from services.payments.domain import format_cents
+from services.payments.domain import SYSTEM_ACTOR, format_cents
 from services.payments.domain_lapse import (
     CDS,
     ROME,
@@ -45,7 +47,6 @@ from services.payments.domain_schedule import Installment, month_end, schedule
 from services.payments.pdf_sollecito import WARNING, Sollecito, render
 
 log = logging.getLogger(__name__)
-SYSTEM_ACTOR = "sistema"
 
 
 @dataclass(frozen=True)
@@ -291,11 +292,19 @@ async def _lapse(uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, state: PlanSt
     residual = residual_cents(state, today)
     position_ids = await repository_lapse.lapse(uow, tenant_id, plan.id, today)
     # The installments are not due any more, the residue is, at once: the plan's notices stop being
-    # payable (a notice for the residue is issued per position, from its page or for the post).
+    # payable and each position gets a notice for its residue (with pagoPA data to issue it).
     options = await repository_notices.plan_options(uow, tenant_id, plan.id)
     await repository_notices.set_status(
         uow, tenant_id, [o.id for o in options if o.status == "payable"], "replaced"
     )
+    owed = tuple(
+        p.id
+        for p in await repository_plans.plan_positions_of(uow, tenant_id, plan.id)
+        if domain.residual_cents(p.amount_cents, p.paid_cents) > 0
+    )
+    if owed and await repository_notices.creditor(uow, tenant_id) is not None:
+        system = Identity(SYSTEM_ACTOR, "Riscossa (automatico)", tenant_id, "", "", ("system",))
+        await handlers_notices.issue_notices(uow, system, owed, today)
     event = PlanLapsed(
         plan_id=str(plan.id),
         debtor_id=str(plan.debtor_id),

@@ -14,7 +14,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.mail import Mail
 from services.kernel.web import ServiceContext
 from services.payments import repository_delivery, repository_emails
-from services.payments.domain import format_cents
+from services.payments.domain import SYSTEM_ACTOR, format_cents
 from services.payments.domain_links import LinkGrant, expiry
 from services.payments.handlers_delivery import (
     Channels,
@@ -28,7 +28,6 @@ from services.payments.handlers_delivery import (
 
 log = logging.getLogger(__name__)
 ROME = ZoneInfo("Europe/Rome")
-SYSTEM_ACTOR = "sistema"
 
 
 def _reminder_mail(creditor: Any, row: Any, link: str, until: datetime) -> tuple[str, str]:

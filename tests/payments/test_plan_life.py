@@ -185,6 +185,8 @@ async def test_one_missed_installment_lapses_a_cds_plan_without_a_sollecito(
         await count(platform, tenant, "payment_options", "plan_id = :p AND status = 'replaced'", p=plan_id)
         == 4
     )
+    residue = "position_id = :p AND plan_id IS NULL AND status = 'payable' AND amount_cents = 60000"
+    assert await count(platform, tenant, "payment_options", residue, p=uuid.UUID(position_id)) == 1
     assert solleciti(smtp.to(address)) == []
     request = PlanRequest((uuid.UUID(position_id),), 2, None, True)
     with pytest.raises(Conflict, match="202-bis"):
