@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -63,6 +64,8 @@ class Platform:
     databases: dict[str, Database] = field(default_factory=dict)
     _apps: dict[str, Starlette] = field(default_factory=dict)
     _subscriptions: list[Subscription] = field(default_factory=list)
+    # A service's clock (`ServiceContext.clock`) when tests freeze it: service name -> the moment.
+    clocks: dict[str, datetime] = field(default_factory=dict)
 
     @classmethod
     async def open(cls, settings: Settings, run_migrations: bool = False) -> Platform:
@@ -100,6 +103,7 @@ class Platform:
             self.storage,
             self.signer,
             make_mailer(self.settings),
+            lambda: self.clocks.get(service) or datetime.now(UTC),
         )
 
     def app(self, service: str) -> Starlette:

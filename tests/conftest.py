@@ -25,7 +25,7 @@ from services.kernel.settings import Settings
 from services.platform import ALL_SCHEMAS, Platform
 from tests import smtp_server
 from tests.contracts_check import outbox_violations
-from tests.support import SeaweedFS, identity_headers, make_identity
+from tests.support import CONTACT_WORKDAY, SeaweedFS, identity_headers, make_identity
 
 RUN_ID = uuid.uuid4().hex[:10]
 SERVER_URL = os.environ.get(
@@ -104,6 +104,10 @@ def settings(
 async def platform(settings: Settings) -> AsyncIterator[Platform]:
     """Migrated database, RabbitMQ bus and SeaweedFS storage; no consumers running."""
     plat = await Platform.open(settings, run_migrations=True)
+    # The contact service judges calls by the conduct rules at its clock: a working Monday morning,
+    # so that tests run on a Sunday or at night still find debtors to phone (tests of the rules
+    # themselves set other moments with `tests.support.contact_clock`).
+    plat.clocks["contact"] = CONTACT_WORKDAY
     yield plat
     queues = [q.name for q in plat.topology()]
     await plat.close()

@@ -9,7 +9,12 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -17,6 +22,27 @@ from services.contracts import PositionFact, PositionsRegistered
 from services.kernel.envelope import Envelope
 from services.kernel.identity import IDENTITY_HEADER, Identity, IdentitySigner
 from services.kernel.settings import Settings
+
+if TYPE_CHECKING:
+    from services.platform import Platform
+
+# A working Monday morning in Rome, not a holiday: the contact service's clock in tests.
+CONTACT_WORKDAY = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Rome"))
+
+
+@contextmanager
+def contact_clock(platform: Platform, moment: datetime) -> Iterator[None]:
+    """The contact service judges calls at `moment` inside the block."""
+    before = platform.clocks.get("contact")
+    platform.clocks["contact"] = moment
+    try:
+        yield
+    finally:
+        if before is None:
+            platform.clocks.pop("contact", None)
+        else:
+            platform.clocks["contact"] = before
+
 
 ROOT = Path(__file__).resolve().parent.parent
 # Euro amounts as Comuni's files and operators write them, and their cents: ingest and payments each

@@ -7,10 +7,11 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from services.contact.domain_conduct import ConductRules, closed_reason
 from services.kernel.errors import Conflict, DomainError
 
 ROME = ZoneInfo("Europe/Rome")
@@ -18,15 +19,6 @@ LOCK_DURATION = timedelta(minutes=30)
 # UNIREC code of conduct (domain.md §7.2): at most one conversation a day, so an unanswered call
 # or a third party on the line puts the debtor back in the queue no earlier than tomorrow.
 RETRY_AFTER = timedelta(days=1)
-# Calls allowed Mon–Fri 08:30–21:00, Sat 08:30–15:00, never on Sunday (Europe/Rome).
-CALL_WINDOWS: dict[int, tuple[time, time]] = {
-    0: (time(8, 30), time(21, 0)),
-    1: (time(8, 30), time(21, 0)),
-    2: (time(8, 30), time(21, 0)),
-    3: (time(8, 30), time(21, 0)),
-    4: (time(8, 30), time(21, 0)),
-    5: (time(8, 30), time(15, 0)),
-}
 
 
 class Status(StrEnum):
@@ -54,6 +46,9 @@ class Outcome(StrEnum):
     RIFIUTO = "rifiuto"
     CONTESTAZIONE = "contestazione"
 
+
+# A conversation is a call in which a person answered (the conduct rules cap them per debtor).
+CONVERSATIONS = frozenset(o.value for o in Outcome if o is not Outcome.NON_RISPONDE)
 
 OUTCOME_LABELS: dict[str, str] = {
     Outcome.CONTATTATO: "Contattato",
@@ -127,37 +122,39 @@ def parse_callback(raw: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=ROME)
 
 
-def within_call_window(moment: datetime) -> bool:
-    local = moment.astimezone(ROME)
-    window = CALL_WINDOWS.get(local.weekday())
-    return window is not None and window[0] <= local.time().replace(tzinfo=None) <= window[1]
+def within_call_window(moment: datetime, rules: ConductRules | None = None) -> bool:
+    """Whether the calling hours of `rules` (the UNIREC defaults) are open at `moment`."""
+    return closed_reason(rules or ConductRules(), moment) is None
 
 
-def check_callback(callback_at: datetime, now: datetime) -> None:
+def check_callback(callback_at: datetime, now: datetime, rules: ConductRules | None = None) -> None:
     if callback_at <= now:
         raise DomainError("La data di richiamo deve essere nel futuro.", field="callback_at")
-    if not within_call_window(callback_at):
-        raise DomainError(
-            "Richiamo fuori dalle fasce consentite (lun–ven 8:30–21:00, sab 8:30–15:00).",
-            field="callback_at",
-        )
+    closed = closed_reason(rules or ConductRules(), callback_at)
+    if closed is not None:
+        raise DomainError(f"Richiamo non possibile: {closed}", field="callback_at")
 
 
 def decide_outcome(
-    outcome: Outcome, note: str, callback_at: datetime | None, now: datetime
+    outcome: Outcome,
+    note: str,
+    callback_at: datetime | None,
+    now: datetime,
+    rules: ConductRules | None = None,
 ) -> OutcomeDecision:
-    """Validate an outcome and decide the debtor's next status and callback."""
+    """Validate an outcome and decide the debtor's next status and callback (within the calling
+    hours of `rules`, the UNIREC defaults when None)."""
     clean_note = note.strip()
     if len(clean_note) > MAX_NOTE_LENGTH:
         raise DomainError(f"La nota può contenere al massimo {MAX_NOTE_LENGTH} caratteri.", field="note")
     if outcome is Outcome.RICHIAMARE:
         if callback_at is None:
             raise DomainError("Indica data e ora del richiamo.", field="callback_at")
-        check_callback(callback_at, now)
+        check_callback(callback_at, now, rules)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, callback_at)
     if outcome in _RETRY_OUTCOMES:
         if callback_at is not None:
-            check_callback(callback_at, now)
+            check_callback(callback_at, now, rules)
         retry = max(callback_at or now, now + RETRY_AFTER)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, retry)
     return OutcomeDecision(outcome, clean_note, Status.LAVORATO, None)

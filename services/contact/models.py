@@ -1,6 +1,7 @@
 """Tables of the contact service (schema `contact`)."""
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from services.kernel.db import access_log_table, credit_columns, inbox_table, outbox_table
 
@@ -24,6 +25,8 @@ debtors = sa.Table(
     sa.Column("last_outcome", sa.Text),
     sa.Column("callback_at", sa.DateTime(timezone=True)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    # The debtor asked not to be phoned: written channels only.
+    sa.Column("do_not_call", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 debtor_positions = sa.Table(
@@ -47,7 +50,25 @@ contacts = sa.Table(
     sa.Column("note", sa.Text, nullable=False, server_default=""),
     sa.Column("callback_at", sa.DateTime(timezone=True)),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    # A supervisor's written reason for a call the conduct rules would have refused (also audited).
+    sa.Column("override_reason", sa.Text),
     sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
+)
+
+# A Comune's calling rules, stricter than or equal to the UNIREC code (`domain_conduct`); none: the
+# code's defaults. `windows`: {"0": ["08:30", "21:00"], ...} by weekday, Monday 0.
+conduct_rules = sa.Table(
+    "conduct_rules",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("windows", JSONB, nullable=False),
+    sa.Column("patron_month", sa.SmallInteger),
+    sa.Column("patron_day", sa.SmallInteger),
+    sa.Column("patron_saint", sa.Text, nullable=False, server_default=""),
+    sa.Column("daily_cap", sa.SmallInteger, nullable=False),
+    sa.Column("weekly_cap", sa.SmallInteger, nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 
 access_log = access_log_table(metadata)

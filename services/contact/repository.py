@@ -26,6 +26,7 @@ from services.contact.models import (
     debtor_positions,
     debtors,
 )
+from services.contact.repository_conduct import CallLimits, callable_now
 from services.contracts import PositionFact
 from services.kernel import db
 from services.kernel.db import UnitOfWork
@@ -152,8 +153,11 @@ async def list_debtors(
     return list((await uow.execute(stmt)).all())
 
 
-async def take_next(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str) -> uuid.UUID | None:
-    """Assign the next workable debtor to `user_id`; SKIP LOCKED keeps two operators apart."""
+async def take_next(
+    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, limits: CallLimits
+) -> uuid.UUID | None:
+    """Assign the next workable debtor the conduct rules let be phoned now (`limits`) to
+    `user_id`; SKIP LOCKED keeps two operators apart."""
     d = debtors
     now = sa.func.now()
     mine = sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now)
@@ -168,7 +172,12 @@ async def take_next(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str) -> uuid
     )
     candidate = (
         sa.select(d.c.id)
-        .where(d.c.tenant_id == tenant_id, workable, sa.or_(mine, d.c.total_due_cents > 0))
+        .where(
+            d.c.tenant_id == tenant_id,
+            workable,
+            sa.or_(mine, d.c.total_due_cents > 0),
+            callable_now(limits),
+        )
         .order_by(mine.desc().nulls_last(), d.c.total_due_cents.desc(), d.c.id)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -224,6 +233,7 @@ async def record_outcome(
     operator: str,
     decision: OutcomeDecision,
     recorded_at: datetime,
+    override_reason: str | None = None,
 ) -> uuid.UUID:
     """Store the contact and move the debtor to its next status, releasing the lock."""
     contact_id = uuid.uuid4()
@@ -237,6 +247,7 @@ async def record_outcome(
             note=decision.note,
             callback_at=decision.callback_at,
             recorded_at=recorded_at,
+            override_reason=override_reason,
         )
     )
     await uow.execute(

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.contact import domain, handlers
+from services.contact import domain, domain_conduct, handlers, web_conduct
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import endpoint, is_htmx, page, templates_for
+from services.kernel.web import ctx, endpoint, is_htmx, page, templates_for
 
 templates = templates_for(Path(__file__).parent)
 templates.env.globals["status_labels"] = domain.STATUS_LABELS
@@ -73,18 +73,22 @@ async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
 
 @endpoint(*ROLES)
 async def next_debtor(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    debtor_id = await handlers.take_next(uow, ident)
-    if debtor_id is None:
+    leased = await handlers.take_next(uow, ident, ctx(request).clock())
+    if leased.debtor_id is None:
         if is_htmx(request):
-            return page(templates, request, "queue.html", {"empty": True}, block="next_result")
+            context = {"empty": True, "closed": leased.closed}
+            return page(templates, request, "queue.html", context, block="next_result")
         return RedirectResponse(f"{_base(request)}/?vuota=1", status_code=303)
-    return _redirect(request, f"{_base(request)}/debtors/{debtor_id}")
+    return _redirect(request, f"{_base(request)}/debtors/{leased.debtor_id}")
 
 
 @endpoint(*ROLES)
 async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    card = await handlers.debtor_card(uow, ident, _debtor_id(request))
+    card = await handlers.debtor_card(uow, ident, _debtor_id(request), ctx(request).clock())
     context = {
+        "rules": card.rules,
+        "hours": domain_conduct.hours_text(card.rules),
+        "refusal": card.refusal,
         "debtor": card.debtor,
         "positions": card.positions,
         "history": card.history,
@@ -98,14 +102,14 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     debtor_id = _debtor_id(request)
     form = await request.form()
-    now = datetime.now(UTC)
-    decision = domain.decide_outcome(
+    call = handlers.Call(
         domain.parse_outcome(str(form.get("outcome", ""))),
         str(form.get("note", "")),
         domain.parse_callback(str(form.get("callback_at", ""))),
-        now,
+        do_not_call=form.get("do_not_call") == "1",
+        override_reason=str(form.get("override_reason", "")),
     )
-    await handlers.record_outcome(uow, ident, debtor_id, decision, now)
+    await handlers.record_outcome(uow, ident, debtor_id, call, ctx(request).clock())
     return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?registrato=1")
 
 
@@ -116,4 +120,5 @@ def routes() -> list[BaseRoute]:
         Route(f"{prefix}/next", next_debtor, methods=["POST"]),
         Route(f"{prefix}/debtors/{{debtor_id}}", debtor_card, methods=["GET"]),
         Route(f"{prefix}/debtors/{{debtor_id}}/outcomes", record_outcome, methods=["POST"]),
+        *web_conduct.routes(),
     ]

@@ -8,8 +8,8 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,9 @@ class ServiceContext:
     storage: ObjectStorage
     signer: IdentitySigner
     mailer: Mailer
+    # The time the service's rules are judged at (calling hours): the wall clock, or in tests a
+    # frozen one (`Platform.clocks`).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def templates_for(service_dir: Path) -> Jinja2Blocks:

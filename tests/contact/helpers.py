@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
 from services.contact import repository
 from services.contact.consumers import queue_builder
+from services.contact.repository_conduct import CallLimits
 from services.contracts import (
     ContactFact,
     ContactsRegistered,
@@ -21,6 +23,11 @@ from services.platform import Platform
 from tests.support import position_fact, registered
 
 __all__ = ["registered"]
+
+# The queue's conduct filter with caps that never bind (tests of the lease alone).
+UNCAPPED = CallLimits(
+    datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 1, tzinfo=UTC), daily_cap=10**6, weekly_cap=10**6
+)
 
 
 def fact(

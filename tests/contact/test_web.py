@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from services.contact.domain import ROME
+from services.contact.domain_conduct import ConductRules, closed_reason
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
@@ -34,10 +35,10 @@ def base(who: Identity) -> str:
 
 def next_workable_slot() -> str:
     """A callback time tomorrow or later that falls within the allowed call hours."""
-    day = datetime.now(ROME) + timedelta(days=1)
-    while day.weekday() == 6:
+    day = (datetime.now(ROME) + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    while closed_reason(ConductRules(), day) is not None:
         day += timedelta(days=1)
-    return day.replace(hour=10, minute=0, second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M")
+    return day.strftime("%Y-%m-%dT%H:%M")
 
 
 @pytest.mark.asyncio

@@ -105,6 +105,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # --------------------------------------------------------------------------------- contact
     ("GET", f"{T}/contact/"): web(200, FIRM),
     ("POST", f"{T}/contact/next"): web(303, FIRM, "POST"),
+    ("GET", f"{T}/contact/conduct"): web(200, (A, S, P)),
+    ("POST", f"{T}/contact/conduct"): web(400, (A, S, P), "POST"),
     ("GET", f"{T}/contact/debtors/{{debtor_id}}"): web(404, FIRM),
     ("POST", f"{T}/contact/debtors/{{debtor_id}}/outcomes"): web(400, FIRM, "POST"),
     # -------------------------------------------------------------------------------- payments

@@ -1,0 +1,221 @@
+"""The conduct rules of collection calls (domain.md §7.2), as the server enforces them. Pure.
+
+Defaults are those of the UNIREC code of conduct: calls Monday to Friday 08:30–21:00 and Saturday
+08:30–15:00, Europe/Rome, never on Sundays, on national holidays (the `holidays` package, Easter
+Monday included) or on the Comune's patron saint's day; at most one conversation a day and three in
+seven days with a debtor; a debtor who asked not to be phoned is reached in writing only. A Comune
+may make them stricter, never looser (`check_rules`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+
+from services.kernel.errors import Conflict, DomainError
+
+ROME = ZoneInfo("Europe/Rome")
+WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
+UNIREC_WINDOWS: Mapping[int, tuple[time, time]] = {
+    **{day: (time(8, 30), time(21, 0)) for day in range(5)},
+    5: (time(8, 30), time(15, 0)),
+}
+UNIREC_DAILY = 1
+UNIREC_WEEKLY = 3
+# The days a weekly cap counts: the day of the call and the six before it.
+WEEK = 7
+
+
+@dataclass(frozen=True)
+class ConductRules:
+    """A Comune's calling rules. `patron_day` is (month, day), `patron_saint` its name."""
+
+    windows: Mapping[int, tuple[time, time]] = field(default_factory=lambda: dict(UNIREC_WINDOWS))
+    patron_day: tuple[int, int] | None = None
+    patron_saint: str = ""
+    daily_cap: int = UNIREC_DAILY
+    weekly_cap: int = UNIREC_WEEKLY
+
+
+@lru_cache(maxsize=16)
+def _national(year: int) -> holidays.HolidayBase:
+    found: holidays.HolidayBase = holidays.country_holidays("IT", years=year, language="it_IT")
+    return found
+
+
+def holiday_name(day: date) -> str | None:
+    """The national holiday falling on `day`, by its Italian name."""
+    name = _national(day.year).get(day)
+    return str(name) if name else None
+
+
+def holidays_of(years: Iterable[int]) -> list[tuple[date, str]]:
+    """The national holidays of these years, by date, with their Italian names."""
+    return sorted((day, str(name)) for year in years for day, name in _national(year).items())
+
+
+def hours_text(rules: ConductRules) -> str:
+    """The calling hours in words: «lun–ven 8:30–21:00, sab 8:30–15:00»."""
+    parts, days = [], sorted(rules.windows)
+    for window in dict.fromkeys(rules.windows[d] for d in days):
+        same = [d for d in days if rules.windows[d] == window]
+        named = WEEKDAYS[same[0]][:3] + (f"–{WEEKDAYS[same[-1]][:3]}" if len(same) > 1 else "")
+        parts.append(f"{named} {_clock(window[0])}–{_clock(window[1])}")
+    return ", ".join(parts)
+
+
+def _clock(moment: time) -> str:
+    return f"{moment.hour}:{moment.minute:02d}"
+
+
+def closed_reason(rules: ConductRules, moment: datetime) -> str | None:
+    """Why no debtor may be phoned at `moment` (a day or an hour the rules close), or None."""
+    local = moment.astimezone(ROME)
+    day, when = local.date(), f"{local:%d/%m/%Y}"
+    if local.weekday() == 6:
+        return f"Il {when} è domenica: non si telefona."
+    holiday = holiday_name(day)
+    if holiday:
+        return f"Il {when} è festivo ({holiday}): non si telefona."
+    if rules.patron_day == (day.month, day.day):
+        saint = f" ({rules.patron_saint})" if rules.patron_saint else ""
+        return f"Il {when} è la festa del santo patrono del Comune{saint}: non si telefona."
+    window = rules.windows.get(local.weekday())
+    if window is None:
+        return f"Di {WEEKDAYS[local.weekday()]} il Comune non fa telefonare."
+    if not window[0] <= local.time().replace(tzinfo=None) <= window[1]:
+        return (
+            f"Alle {local:%H:%M} del {when} si è fuori dalle fasce orarie consentite ({hours_text(rules)})."
+        )
+    return None
+
+
+def cap_reason(rules: ConductRules, moment: datetime, conversations: Iterable[datetime]) -> str | None:
+    """Why this debtor may not be phoned again at `moment`, given the moments of the conversations
+    held with them (calls in which a person answered), or None."""
+    today = moment.astimezone(ROME).date()
+    days = [c.astimezone(ROME).date() for c in conversations]
+    if sum(d == today for d in days) >= rules.daily_cap:
+        return (
+            f"Con questo contribuente c'è già stata una conversazione oggi: al massimo "
+            f"{_times(rules.daily_cap)} al giorno."
+        )
+    if sum(today - timedelta(days=WEEK - 1) <= d <= today for d in days) >= rules.weekly_cap:
+        return (
+            f"Con questo contribuente ci sono già state {rules.weekly_cap} conversazioni negli ultimi "
+            f"{WEEK} giorni: al massimo {_times(rules.weekly_cap)} a settimana."
+        )
+    return None
+
+
+def _times(count: int) -> str:
+    return "una" if count == 1 else str(count)
+
+
+DO_NOT_CALL = "Il contribuente ha chiesto di non essere chiamato: solo comunicazioni scritte."
+
+
+def refusal(
+    rules: ConductRules, moment: datetime, conversations: Iterable[datetime], do_not_call: bool
+) -> str | None:
+    """Why this debtor may not be phoned at `moment`, or None when the call is allowed."""
+    if do_not_call:
+        return DO_NOT_CALL
+    return closed_reason(rules, moment) or cap_reason(rules, moment, conversations)
+
+
+OVERRIDE_MIN = 10
+
+
+def check_override(refused: str, reason: object, supervisor: bool) -> str:
+    """A call the rules refuse is recorded only by a supervisor with a written reason (audited)."""
+    if not supervisor:
+        raise Conflict(f"{refused} Solo un supervisore può registrarla, scrivendone il motivo.")
+    text = reason.strip() if isinstance(reason, str) else ""
+    if not OVERRIDE_MIN <= len(text) <= 1000:
+        raise DomainError(
+            f"{refused} Per registrarla comunque scrivi il motivo (da {OVERRIDE_MIN} a 1000 caratteri).",
+            field="override_reason",
+        )
+    return text
+
+
+def day_bounds(moment: datetime) -> tuple[datetime, datetime]:
+    """The start of the Rome day of `moment` and of the first day its weekly cap counts, as aware
+    instants (a day is 23 or 25 hours long when the clocks change)."""
+    today = moment.astimezone(ROME).date()
+    start = datetime.combine(today, time(0), ROME)
+    week = datetime.combine(today - timedelta(days=WEEK - 1), time(0), ROME)
+    return start, week
+
+
+def check_rules(values: Mapping[str, Any]) -> ConductRules:
+    """A Comune's rules from a form or JSON, refused in Italian (with the field) when looser than
+    the UNIREC code: hours outside its windows, more conversations than it allows."""
+    windows: dict[int, tuple[time, time]] = {}
+    for day in range(6):
+        raw_from, raw_to = values.get(f"from_{day}") or "", values.get(f"to_{day}") or ""
+        if not raw_from and not raw_to:
+            continue
+        start, end = _time(raw_from, f"from_{day}"), _time(raw_to, f"to_{day}")
+        low, high = UNIREC_WINDOWS[day]
+        if not low <= start < end <= high:
+            raise DomainError(
+                f"Di {WEEKDAYS[day]} le chiamate devono stare tra {_clock(low)} e {_clock(high)} "
+                "(codice di condotta UNIREC), con l'inizio prima della fine.",
+                field=f"from_{day}",
+            )
+        windows[day] = (start, end)
+    daily = _cap(values.get("daily_cap"), "daily_cap", UNIREC_DAILY, "al giorno")
+    weekly = _cap(values.get("weekly_cap"), "weekly_cap", UNIREC_WEEKLY, "in sette giorni")
+    if weekly < daily:
+        raise DomainError(
+            "Le conversazioni in sette giorni non possono essere meno di quelle al giorno.",
+            field="weekly_cap",
+        )
+    patron = _patron(str(values.get("patron_day") or "").strip())
+    saint = str(values.get("patron_saint") or "").strip()
+    if len(saint) > 80:
+        raise DomainError(
+            "Il nome del santo patrono può avere al massimo 80 caratteri.", field="patron_saint"
+        )
+    return ConductRules(windows, patron, saint, daily, weekly)
+
+
+def _time(raw: object, name: str) -> time:
+    try:
+        return time.fromisoformat(str(raw).strip().replace(".", ":"))
+    except ValueError:
+        raise DomainError("Indica l'orario come hh:mm, ad esempio 08:30.", field=name) from None
+
+
+def _cap(raw: object, name: str, most: int, per: str) -> int:
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise DomainError("Indica un numero intero di conversazioni.", field=name) from None
+    if not 1 <= value <= most:
+        raise DomainError(
+            f"Le conversazioni {per} vanno da 1 a {most} (codice di condotta UNIREC).", field=name
+        )
+    return value
+
+
+def _patron(raw: str) -> tuple[int, int] | None:
+    """The patron saint's day as «gg/mm» (or empty: none)."""
+    if not raw:
+        return None
+    try:
+        day, month = (int(part) for part in raw.replace("-", "/").split("/"))
+        date(2024, month, day)  # a leap year: 29/02 is a day
+    except ValueError:
+        raise DomainError(
+            "Indica il giorno del santo patrono come gg/mm, ad esempio 04/10.", field="patron_day"
+        ) from None
+    return month, day

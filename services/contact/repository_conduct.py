@@ -1,0 +1,108 @@
+"""Queries of the conduct rules: a Comune's calling rules, a debtor's conversations, the debtors
+who asked not to be phoned."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.contact.domain import CONVERSATIONS
+from services.contact.domain_conduct import ConductRules
+from services.contact.models import conduct_rules, contacts, debtors
+from services.kernel.db import UnitOfWork
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """What keeps a debtor out of the queue now: at least `daily_cap` conversations since
+    `day_start`, or `weekly_cap` since `week_start`, or a request not to be phoned."""
+
+    day_start: datetime
+    week_start: datetime
+    daily_cap: int
+    weekly_cap: int
+
+
+def _windows_json(rules: ConductRules) -> dict[str, list[str]]:
+    return {str(day): [f"{a:%H:%M}", f"{b:%H:%M}"] for day, (a, b) in sorted(rules.windows.items())}
+
+
+def _rules(row: Any) -> ConductRules:
+    windows = {
+        int(day): (time.fromisoformat(a), time.fromisoformat(b)) for day, (a, b) in row.windows.items()
+    }
+    patron = (row.patron_month, row.patron_day) if row.patron_month else None
+    return ConductRules(windows, patron, row.patron_saint, row.daily_cap, row.weekly_cap)
+
+
+async def rules_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> ConductRules:
+    """The Comune's calling rules; the UNIREC defaults when it has set none."""
+    r = conduct_rules
+    row = (await uow.execute(sa.select(r).where(r.c.tenant_id == tenant_id))).first()
+    return ConductRules() if row is None else _rules(row)
+
+
+async def save_rules(uow: UnitOfWork, tenant_id: uuid.UUID, rules: ConductRules, by: str) -> None:
+    values = {
+        "windows": _windows_json(rules),
+        "patron_month": rules.patron_day[0] if rules.patron_day else None,
+        "patron_day": rules.patron_day[1] if rules.patron_day else None,
+        "patron_saint": rules.patron_saint,
+        "daily_cap": rules.daily_cap,
+        "weekly_cap": rules.weekly_cap,
+        "updated_by": by,
+    }
+    stmt = pg_insert(conduct_rules).values(tenant_id=tenant_id, **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[conduct_rules.c.tenant_id], set_={**values, "updated_at": sa.func.now()}
+    )
+    await uow.execute(stmt)
+
+
+async def conversations_since(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, since: datetime
+) -> list[datetime]:
+    """When the debtor's conversations (calls a person answered) since `since` were recorded."""
+    c = contacts
+    stmt = sa.select(c.c.recorded_at).where(
+        c.c.tenant_id == tenant_id,
+        c.c.debtor_id == debtor_id,
+        c.c.recorded_at >= since,
+        c.c.outcome.in_(sorted(CONVERSATIONS)),
+    )
+    return list((await uow.execute(stmt)).scalars())
+
+
+def _conversations(since: datetime) -> Any:
+    c = contacts
+    return (
+        sa.select(sa.func.count())
+        .where(
+            c.c.tenant_id == debtors.c.tenant_id,
+            c.c.debtor_id == debtors.c.id,
+            c.c.recorded_at >= since,
+            c.c.outcome.in_(sorted(CONVERSATIONS)),
+        )
+        .scalar_subquery()
+    )
+
+
+def callable_now(limits: CallLimits) -> Any:
+    """The queue's condition of a debtor the conduct rules let be phoned now."""
+    return sa.and_(
+        sa.not_(debtors.c.do_not_call),
+        _conversations(limits.day_start) < limits.daily_cap,
+        _conversations(limits.week_start) < limits.weekly_cap,
+    )
+
+
+async def set_do_not_call(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> None:
+    d = debtors
+    await uow.execute(
+        sa.update(d).where(d.c.tenant_id == tenant_id, d.c.id == debtor_id).values(do_not_call=True)
+    )

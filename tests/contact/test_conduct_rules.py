@@ -1,0 +1,146 @@
+"""The conduct rules of collection calls with a frozen clock: every edge of the calling hours,
+Sundays, national holidays (Easter Monday 2027), the patron saint, the daylight-saving changes,
+the daily and weekly caps, a debtor who asked not to be phoned, a Comune's stricter rules."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+
+from services.contact.domain_conduct import (
+    DO_NOT_CALL,
+    ROME,
+    ConductRules,
+    cap_reason,
+    check_override,
+    check_rules,
+    closed_reason,
+    day_bounds,
+    hours_text,
+    refusal,
+)
+from services.kernel.errors import Conflict, DomainError
+
+UNIREC = ConductRules()
+
+
+def at(year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ROME)
+
+
+@pytest.mark.parametrize(
+    ("moment", "open_"),
+    [
+        (at(2026, 11, 30, 8, 29), False),  # Monday
+        (at(2026, 11, 30, 8, 30), True),
+        (at(2026, 11, 30, 21, 0), True),
+        (at(2026, 11, 30, 21, 1), False),
+        (at(2026, 12, 4, 20, 59), True),  # Friday
+        (at(2026, 12, 5, 8, 29), False),  # Saturday
+        (at(2026, 12, 5, 8, 30), True),
+        (at(2026, 12, 5, 15, 0), True),
+        (at(2026, 12, 5, 15, 1), False),
+        (at(2026, 12, 6, 10, 0), False),  # Sunday
+    ],
+)
+def test_the_edges_of_the_calling_hours(moment: datetime, open_: bool) -> None:
+    assert (closed_reason(UNIREC, moment) is None) is open_
+
+
+def test_sundays_and_national_holidays_are_closed_all_day() -> None:
+    assert closed_reason(UNIREC, at(2026, 12, 6, 10)) == "Il 06/12/2026 è domenica: non si telefona."
+    assert closed_reason(UNIREC, at(2027, 3, 29, 10)) == (
+        "Il 29/03/2027 è festivo (Lunedì dell'Angelo): non si telefona."
+    )
+    assert closed_reason(UNIREC, at(2027, 3, 30, 10)) is None  # the Tuesday after
+    for day in ((2026, 12, 8), (2026, 12, 25), (2027, 1, 6), (2027, 6, 2), (2027, 10, 4)):
+        assert "è festivo" in (closed_reason(UNIREC, at(*day, 10)) or ""), day
+
+
+def test_the_patron_saints_day_of_the_comune_is_closed() -> None:
+    bologna = ConductRules(patron_day=(10, 4), patron_saint="San Petronio")
+    assert closed_reason(bologna, at(2027, 10, 4, 10)) is not None  # also San Francesco, national
+    milano = ConductRules(patron_day=(12, 7), patron_saint="Sant'Ambrogio")
+    assert closed_reason(milano, at(2026, 12, 7, 10)) == (
+        "Il 07/12/2026 è la festa del santo patrono del Comune (Sant'Ambrogio): non si telefona."
+    )
+    assert closed_reason(UNIREC, at(2026, 12, 7, 10)) is None
+
+
+def test_the_daylight_saving_changes_are_read_in_rome_time() -> None:
+    # Summer time from Sunday 29 March 2026: Sunday closed; on Saturday before, 08:30 is 07:30 UTC;
+    # on Monday after, 08:30 is 06:30 UTC.
+    assert closed_reason(UNIREC, datetime(2026, 3, 29, 9, 0, tzinfo=UTC)) is not None
+    assert closed_reason(UNIREC, datetime(2026, 3, 28, 7, 29, tzinfo=UTC)) is not None
+    assert closed_reason(UNIREC, datetime(2026, 3, 28, 7, 30, tzinfo=UTC)) is None
+    assert closed_reason(UNIREC, datetime(2026, 3, 30, 6, 29, tzinfo=UTC)) is not None
+    assert closed_reason(UNIREC, datetime(2026, 3, 30, 6, 30, tzinfo=UTC)) is None
+    assert closed_reason(UNIREC, datetime(2026, 3, 30, 19, 0, tzinfo=UTC)) is None  # 21:00
+    assert closed_reason(UNIREC, datetime(2026, 3, 30, 19, 1, tzinfo=UTC)) is not None
+    # Back to standard time on Sunday 25 October 2026: on Saturday 15:00 is 13:00 UTC, on
+    # Monday 21:00 is 20:00 UTC.
+    assert closed_reason(UNIREC, datetime(2026, 10, 25, 10, 0, tzinfo=UTC)) is not None
+    assert closed_reason(UNIREC, datetime(2026, 10, 24, 13, 0, tzinfo=UTC)) is None
+    assert closed_reason(UNIREC, datetime(2026, 10, 24, 13, 1, tzinfo=UTC)) is not None
+    assert closed_reason(UNIREC, datetime(2026, 10, 26, 20, 0, tzinfo=UTC)) is None
+    assert closed_reason(UNIREC, datetime(2026, 10, 26, 20, 1, tzinfo=UTC)) is not None
+    # The day of a change has 23 or 25 hours: the caps count it from its Rome midnight.
+    assert day_bounds(datetime(2026, 3, 29, 21, 0, tzinfo=UTC))[0] == datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
+    assert day_bounds(datetime(2026, 10, 25, 22, 0, tzinfo=UTC))[0] == datetime(
+        2026, 10, 24, 22, 0, tzinfo=UTC
+    )
+
+
+def test_one_conversation_a_day_and_three_in_seven_days() -> None:
+    monday = at(2026, 11, 30, 10)
+    assert cap_reason(UNIREC, monday, []) is None
+    assert "già stata una conversazione oggi" in (
+        cap_reason(UNIREC, monday, [monday - timedelta(hours=1)]) or ""
+    )
+    # Yesterday late in the evening (Rome) is not today, even if it is today in UTC terms.
+    assert cap_reason(UNIREC, monday, [at(2026, 11, 29, 23, 30)]) is None
+    two = [at(2026, 11, 25, 10), at(2026, 11, 27, 10)]
+    assert cap_reason(UNIREC, monday, two) is None
+    three = [at(2026, 11, 24, 10), *two]
+    assert "già state 3 conversazioni negli ultimi 7 giorni" in (cap_reason(UNIREC, monday, three) or "")
+    # The seven days are the day of the call and the six before: on 1/12, 24/11 no longer counts.
+    assert cap_reason(UNIREC, at(2026, 12, 1, 10), three) is None
+
+
+def test_a_debtor_who_asked_not_to_be_phoned_is_never_phoned() -> None:
+    assert refusal(UNIREC, at(2026, 11, 30, 10), [], do_not_call=True) == DO_NOT_CALL
+    assert refusal(UNIREC, at(2026, 11, 30, 10), [], do_not_call=False) is None
+
+
+def test_only_a_supervisor_with_a_written_reason_overrides() -> None:
+    with pytest.raises(Conflict, match="Solo un supervisore"):
+        check_override("Fuori orario.", "Il contribuente ha richiamato lui", supervisor=False)
+    with pytest.raises(DomainError, match="scrivi il motivo") as refused:
+        check_override("Fuori orario.", "ok", supervisor=True)
+    assert refused.value.field == "override_reason"
+    assert (
+        check_override("x", "  Richiesta del contribuente  ", supervisor=True) == "Richiesta del contribuente"
+    )
+
+
+def test_a_comune_may_make_the_rules_stricter_never_looser() -> None:
+    values = {f"from_{d}": "09:00" for d in range(5)} | {f"to_{d}": "18:00" for d in range(5)}
+    stricter = check_rules(
+        {**values, "daily_cap": "1", "weekly_cap": "2", "patron_day": "04/10", "patron_saint": "San Petronio"}
+    )
+    assert stricter.windows[0] == (time(9), time(18)) and 5 not in stricter.windows
+    assert (stricter.weekly_cap, stricter.patron_day) == (2, (10, 4))
+    assert hours_text(stricter) == "lun–ven 9:00–18:00"
+    assert closed_reason(stricter, at(2026, 12, 5, 10)) == "Di sabato il Comune non fa telefonare."
+    for bad, field in (
+        ({**values, "to_2": "21:30"}, "from_2"),
+        ({**values, "from_0": "18:00", "to_0": "09:00"}, "from_0"),
+        ({**values, "from_0": "9"}, "from_0"),
+        ({**values, "daily_cap": "2"}, "daily_cap"),
+        ({**values, "weekly_cap": "4"}, "weekly_cap"),
+        ({**values, "patron_day": "31/02"}, "patron_day"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            check_rules({"daily_cap": "1", "weekly_cap": "3", **bad})
+        assert refused.value.field == field, bad
