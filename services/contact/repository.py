@@ -157,7 +157,11 @@ async def take_next(
     uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, limits: CallLimits
 ) -> uuid.UUID | None:
     """Assign the next workable debtor the conduct rules let be phoned now (`limits`) to
-    `user_id`; SKIP LOCKED keeps two operators apart."""
+    `user_id`; SKIP LOCKED keeps two operators apart, and a lock per operator keeps two requests
+    of the same operator (a double click) from leasing two debtors: the second waits for the
+    first and is given the debtor the first leased."""
+    key = sa.func.hashtextextended(f"contact.lease {tenant_id} {user_id}", 0)
+    await uow.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
     d = debtors
     now = sa.func.now()
     mine = sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now)
