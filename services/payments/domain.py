@@ -5,15 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from services.kernel.errors import DomainError
+from services.kernel.money import parse_euro
 
 EARLIEST_PAYMENT = date(2000, 1, 1)
-_THOUSANDS_DOT = re.compile(r"^\d{1,3}(\.\d{3})+$")
-_THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3})+$")
-_PLAIN = re.compile(r"^\d+$")
-_CURRENCY = ("€", "EUR", "eur", "Euro", "euro")
 
 
 @dataclass(frozen=True)
@@ -56,50 +52,7 @@ def balance_status(amount_cents: int, paid_cents: int) -> str:
 
 def parse_amount(raw: str) -> int:
     """Parse "1.234,56", "1234.56", "€ 12,30" or "12" to cents; at most two decimals, > 0."""
-    text = raw.strip()
-    for symbol in _CURRENCY:
-        text = text.replace(symbol, "")
-    text = re.sub(r"[\s\u00a0\u202f']", "", text)
-    if not text:
-        raise DomainError("Indica l'importo pagato.", field="amount")
-    if text.startswith("-"):
-        raise DomainError("L'importo deve essere maggiore di zero.", field="amount")
-    text = text.removeprefix("+")
-    whole, decimals = _split(text)
-    if not _PLAIN.match(whole) or (decimals and not _PLAIN.match(decimals)):
-        raise DomainError(f"Importo non valido: «{raw.strip()}».", field="amount")
-    if len(decimals) > 2:
-        raise DomainError("L'importo può avere al massimo due decimali.", field="amount")
-    try:
-        cents = int(Decimal(f"{whole}.{decimals or '0'}") * 100)
-    except InvalidOperation:
-        raise DomainError(f"Importo non valido: «{raw.strip()}».", field="amount") from None
-    if cents <= 0:
-        raise DomainError("L'importo deve essere maggiore di zero.", field="amount")
-    return cents
-
-
-def _split(text: str) -> tuple[str, str]:
-    """Split into integer digits and decimals; the last of ',' and '.' is the decimal mark."""
-    if "," in text and "." in text:
-        mark = "," if text.rfind(",") > text.rfind(".") else "."
-        whole, _, decimals = text.rpartition(mark)
-        grouping = _THOUSANDS_DOT if mark == "," else _THOUSANDS_COMMA
-        if not grouping.match(whole):
-            raise DomainError(f"Importo non valido: «{text}».", field="amount")
-        return re.sub(r"[.,]", "", whole), decimals
-    if text.count(",") > 1:
-        raise DomainError(f"Importo non valido: «{text}».", field="amount")
-    if "," in text:
-        whole, _, decimals = text.partition(",")
-        return whole, decimals
-    # Italian notation: "1.234" and "1.234.567" are thousands, "12.5" and "1234.56" are decimals.
-    if _THOUSANDS_DOT.match(text):
-        return text.replace(".", ""), ""
-    if text.count(".") > 1:
-        raise DomainError(f"Importo non valido: «{text}».", field="amount")
-    whole, _, decimals = text.partition(".")
-    return whole, decimals
+    return parse_euro(raw, "amount", "Indica l'importo pagato.")
 
 
 def parse_paid_on(raw: str) -> date:
