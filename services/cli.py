@@ -1,4 +1,5 @@
-"""The `riscossa` command: dev, serve, worker, relay, migrate, seed-demo, payments-daily."""
+"""The `riscossa` command: dev, serve, worker, relay, migrate, seed-demo, payments-daily,
+contact-daily."""
 
 from __future__ import annotations
 
@@ -169,10 +170,12 @@ async def cmd_serve(service: str) -> None:
         await platform.close()
 
 
-async def _daily_loop(platform: Platform, stop: asyncio.Event) -> None:
-    from services.jobs import daily_loop
+async def _daily_loop(
+    platform: Platform, stop: asyncio.Event, services: tuple[str, ...] | None = None
+) -> None:
+    from services.jobs import DAILY_RUNS, daily_loop
 
-    await daily_loop(platform, stop)
+    await daily_loop(platform, stop, services or tuple(DAILY_RUNS))
 
 
 async def cmd_worker(service: str) -> None:
@@ -180,8 +183,13 @@ async def cmd_worker(service: str) -> None:
     platform = await Platform.open(settings)
     await platform.start_workers((service,))
     stop = asyncio.Event()
-    # The payments worker also runs the daily run (06:00 Europe/Rome); `payments-daily` is for cron.
-    daily = asyncio.create_task(_daily_loop(platform, stop)) if service == "payments" else None
+    # The payments and contact workers also run their daily run (06:00 Europe/Rome);
+    # `payments-daily` and `contact-daily` are for cron.
+    daily = (
+        asyncio.create_task(_daily_loop(platform, stop, (service,)))
+        if service in ("payments", "contact")
+        else None
+    )
     log.info("worker started", extra={"fields": {"service": service}})
     await _until_signal()
     log.info("worker stopping: finishing in-flight messages")
@@ -191,9 +199,9 @@ async def cmd_worker(service: str) -> None:
     await platform.close()
 
 
-async def cmd_payments_daily(day: str | None) -> None:
-    """One payments daily run for every Comune (for cron); `day` defaults to today in Europe/Rome."""
-    from services.jobs import ROME, payments_daily
+async def cmd_daily(service: str, day: str | None) -> None:
+    """One daily run of `service` for every Comune (for cron); `day` defaults to today in Europe/Rome."""
+    from services.jobs import DAILY_RUNS, ROME
 
     try:
         today = date.fromisoformat(day) if day else datetime.now(ROME).date()
@@ -202,7 +210,7 @@ async def cmd_payments_daily(day: str | None) -> None:
     settings, _ = _settings(embedded_db=False)
     platform = await Platform.open(settings)
     try:
-        done = await payments_daily(platform, today)
+        done = await DAILY_RUNS[service](platform, today)
         for tenant_id, report in done.items():
             print(f"{tenant_id}: {report}", flush=True)
     finally:
@@ -254,10 +262,9 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_parser(name).add_argument("service", choices=choices)
     sub.add_parser("migrate", help="create roles and schemas and apply every migration")
     sub.add_parser("seed-demo", help="create the demo tenants and users")
-    daily = sub.add_parser(
-        "payments-daily", help="the payments daily run (reminders, lapses) for every Comune"
-    )
-    daily.add_argument("--date", help="the day to run for, YYYY-MM-DD (default: today in Europe/Rome)")
+    for name, what in (("payments", "reminders, lapses"), ("contact", "broken promises")):
+        daily = sub.add_parser(f"{name}-daily", help=f"the {name} daily run ({what}) for every Comune")
+        daily.add_argument("--date", help="the day to run for, YYYY-MM-DD (default: today in Europe/Rome)")
     args = parser.parse_args(argv)
     logs.configure(Settings.from_env().log_level)
     commands: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
@@ -267,7 +274,8 @@ def main(argv: list[str] | None = None) -> None:
         "relay": lambda: cmd_relay(args.service),
         "migrate": cmd_migrate,
         "seed-demo": cmd_seed_demo,
-        "payments-daily": lambda: cmd_payments_daily(args.date),
+        "payments-daily": lambda: cmd_daily("payments", args.date),
+        "contact-daily": lambda: cmd_daily("contact", args.date),
     }
     asyncio.run(commands[args.command]())
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from services.contracts_base import ChunkedFacts, Event, _typed_fields
+from services.contracts_contact import PromiseBroken, PromiseKept, PromiseMade
 from services.contracts_payments import (
     MOST_PAYMENTS_PER_EVENT,
     JobRequested,
@@ -49,6 +50,9 @@ __all__ = [
     "PositionFact",
     "PositionSettled",
     "PositionsRegistered",
+    "PromiseBroken",
+    "PromiseKept",
+    "PromiseMade",
 ]
 
 
@@ -195,4 +199,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PlanLapsed,
     DebtorContactUpdated,
     ContactsRegistered,
+    PromiseMade,
+    PromiseKept,
+    PromiseBroken,
 )

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.repository import list_tenants
+from services.contact.handlers import break_overdue_promises
 from services.kernel.db import UnitOfWork
 from services.payments.daily import run_daily
 from services.platform import Platform
@@ -39,6 +42,32 @@ async def payments_daily(platform: Platform, today: date) -> dict[uuid.UUID, dic
     return await run_daily(platform.context("payments"), today, await tenant_ids(platform))
 
 
+async def contact_daily(platform: Platform, today: date) -> dict[uuid.UUID, dict[str, object]]:
+    """The contact daily run for every Comune on `today`: promises whose day has passed unpaid are
+    broken (`PromiseBroken`), one transaction per Comune."""
+    db = platform.databases["contact"]
+    done: dict[uuid.UUID, dict[str, object]] = {}
+    for tenant_id in await tenant_ids(platform):
+        try:
+            broken = await db.run(tenant_id, functools.partial(_break, tenant_id=tenant_id, today=today))
+        except Exception:
+            log.exception("contact daily run failed for %s on %s", tenant_id, today)
+            done[tenant_id] = {"failed": True}
+            continue
+        done[tenant_id] = {"promises_broken": broken}
+    return done
+
+
+async def _break(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
+    return await break_overdue_promises(uow, tenant_id, today)
+
+
+DAILY_RUNS: dict[str, Callable[[Platform, date], Awaitable[dict[uuid.UUID, dict[str, object]]]]] = {
+    "payments": payments_daily,
+    "contact": contact_daily,
+}
+
+
 def seconds_until(now: datetime, at: time = DAILY_AT) -> float:
     """Seconds from `now` to the next `at` o'clock in Europe/Rome."""
     local = now.astimezone(ROME)
@@ -49,15 +78,18 @@ def seconds_until(now: datetime, at: time = DAILY_AT) -> float:
     return max(0.0, target.timestamp() - local.timestamp())
 
 
-async def daily_loop(platform: Platform, stop: asyncio.Event) -> None:
-    """Runs the payments daily run every day at 06:00 Europe/Rome until `stop` is set."""
+async def daily_loop(
+    platform: Platform, stop: asyncio.Event, services: Sequence[str] = tuple(DAILY_RUNS)
+) -> None:
+    """Runs the daily runs of `services` every day at 06:00 Europe/Rome until `stop` is set."""
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), seconds_until(datetime.now(ROME)))
         if stop.is_set():
             return
         today = datetime.now(ROME).date()
-        try:
-            await payments_daily(platform, today)
-        except Exception:
-            log.exception("payments daily run failed on %s", today)
+        for service in services:
+            try:
+                await DAILY_RUNS[service](platform, today)
+            except Exception:
+                log.exception("%s daily run failed on %s", service, today)

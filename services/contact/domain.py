@@ -26,6 +26,8 @@ class Status(StrEnum):
     IN_LAVORAZIONE = "in_lavorazione"
     LAVORATO = "lavorato"
     DA_RICHIAMARE = "da_richiamare"
+    # Waiting for the payment a promise names; back in the queue, first, if its day passes.
+    PROMESSA = "promessa"
 
 
 STATUS_LABELS: dict[str, str] = {
@@ -33,6 +35,7 @@ STATUS_LABELS: dict[str, str] = {
     Status.IN_LAVORAZIONE: "In lavorazione",
     Status.LAVORATO: "Lavorato",
     Status.DA_RICHIAMARE: "Da richiamare",
+    Status.PROMESSA: "Promessa di pagamento",
 }
 
 
@@ -157,6 +160,8 @@ def decide_outcome(
             check_callback(callback_at, now, rules)
         retry = max(callback_at or now, now + RETRY_AFTER)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, retry)
+    if outcome is Outcome.PROMESSA_PAGAMENTO:
+        return OutcomeDecision(outcome, clean_note, Status.PROMESSA, None)
     return OutcomeDecision(outcome, clean_note, Status.LAVORATO, None)
 
 

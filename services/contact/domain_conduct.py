@@ -41,6 +41,8 @@ class ConductRules:
     patron_saint: str = ""
     daily_cap: int = UNIREC_DAILY
     weekly_cap: int = UNIREC_WEEKLY
+    # How many days ahead a promise to pay may fall (not a rule of the code: the Comune's choice).
+    promise_days: int = 30
 
 
 @lru_cache(maxsize=16)
@@ -185,7 +187,8 @@ def check_rules(values: Mapping[str, Any]) -> ConductRules:
         raise DomainError(
             "Il nome del santo patrono può avere al massimo 80 caratteri.", field="patron_saint"
         )
-    return ConductRules(windows, patron, saint, daily, weekly)
+    promise_days = _cap(values.get("promise_days") or "30", "promise_days", 90, "")
+    return ConductRules(windows, patron, saint, daily, weekly, promise_days)
 
 
 def _time(raw: object, name: str) -> time:
@@ -196,11 +199,14 @@ def _time(raw: object, name: str) -> time:
 
 
 def _cap(raw: object, name: str, most: int, per: str) -> int:
+    """A count from 1 to `most`: conversations `per` day or week, or (`per` empty) promise days."""
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise DomainError("Indica un numero intero di conversazioni.", field=name) from None
+        raise DomainError("Indica un numero intero.", field=name) from None
     if not 1 <= value <= most:
+        if not per:
+            raise DomainError(f"I giorni per una promessa di pagamento vanno da 1 a {most}.", field=name)
         raise DomainError(
             f"Le conversazioni {per} vanno da 1 a {most} (codice di condotta UNIREC).", field=name
         )

@@ -9,11 +9,19 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.contact import domain, domain_conduct, repository, repository_conduct
+from services.contact import (
+    domain,
+    domain_conduct,
+    domain_promises,
+    repository,
+    repository_conduct,
+    repository_promises,
+)
 from services.contact.domain import ContactRecord
 from services.contact.repository_conduct import CallLimits
-from services.contracts import OutcomeRecorded, PositionFact
+from services.contracts import OutcomeRecorded, PositionFact, PromiseBroken, PromiseKept, PromiseMade
 from services.kernel.db import UnitOfWork
+from services.kernel.envelope import Envelope
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
 
@@ -37,6 +45,7 @@ class DebtorCard:
     rules: domain_conduct.ConductRules
     # Why the debtor may not be phoned now, if so.
     refusal: str | None
+    promises: list[Any]
 
 
 async def work_queue(
@@ -65,7 +74,7 @@ async def take_next(uow: UnitOfWork, ident: Identity, now: datetime) -> Next:
     if closed is not None:
         return Next(None, closed)
     day_start, week_start = domain_conduct.day_bounds(now)
-    limits = CallLimits(day_start, week_start, rules.daily_cap, rules.weekly_cap)
+    limits = CallLimits(now, day_start, week_start, rules.daily_cap, rules.weekly_cap)
     return Next(await repository.take_next(uow, ident.tenant_id, ident.user_id, limits))
 
 
@@ -86,6 +95,7 @@ async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, no
         await repository.active_contacts(uow, ident.tenant_id, debtor_id),
         rules,
         domain_conduct.refusal(rules, now, held, debtor.do_not_call),
+        await repository_promises.promises_of(uow, ident.tenant_id, debtor_id),
     )
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_card", debtor_id)
     return card
@@ -100,6 +110,9 @@ class Call:
     callback_at: datetime | None
     do_not_call: bool = False
     override_reason: str = ""
+    # A promise to pay: the amount and the day, as typed.
+    promise_amount: str = ""
+    promise_due: str = ""
 
 
 async def record_outcome(
@@ -117,6 +130,12 @@ async def record_outcome(
     domain.check_can_record(debtor.assigned_to, debtor.locked_until, ident.user_id, now, supervisor)
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
     decision = domain.decide_outcome(call.outcome, call.note, call.callback_at, now, rules)
+    promise = None
+    if call.outcome is domain.Outcome.PROMESSA_PAGAMENTO:
+        today = now.astimezone(domain.ROME).date()
+        promise = domain_promises.check_promise(
+            call.promise_amount, call.promise_due, today, rules.promise_days, debtor.total_due_cents
+        )
     week_start = domain_conduct.day_bounds(now)[1]
     held = await repository_conduct.conversations_since(uow, ident.tenant_id, debtor_id, week_start)
     refused = domain_conduct.refusal(rules, now, held, debtor.do_not_call)
@@ -139,8 +158,34 @@ async def record_outcome(
         operator=ident.user_id,
         recorded_at=now.isoformat(),
     )
-    await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
+    events = [event.envelope(ident.tenant_id, uow.correlation_id)]
+    if promise is not None:
+        events.append(await _promise(uow, ident, debtor_id, contact_id, promise, now))
+    await uow.publish(events)
     return contact_id
+
+
+async def _promise(
+    uow: UnitOfWork,
+    ident: Identity,
+    debtor_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    promise: domain_promises.Promise,
+    now: datetime,
+) -> Envelope:
+    promise_id = await repository_promises.insert_promise(
+        uow, ident.tenant_id, debtor_id, contact_id, ident.user_id, promise, now
+    )
+    made = PromiseMade(
+        promise_id=str(promise_id),
+        debtor_id=str(debtor_id),
+        contact_id=str(contact_id),
+        amount_cents=promise.amount_cents,
+        due_on=promise.due_on.isoformat(),
+        operator=ident.user_id,
+        made_at=now.isoformat(),
+    )
+    return made.envelope(ident.tenant_id, uow.correlation_id)
 
 
 async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:
@@ -155,8 +200,48 @@ async def register_payment(
     amount_cents: int,
     paid_on: date,
 ) -> None:
-    """What the debtor still owes goes down; a debtor who paid in full leaves the queue."""
-    await repository.register_payment(uow, tenant_id, *payment, amount_cents, paid_on)
+    """What the debtor still owes goes down (a debtor who paid in full leaves the queue), and the
+    payment counts towards the debtor's open promises: those it completes are kept."""
+    if not await repository.register_payment(uow, tenant_id, *payment, amount_cents, paid_on):
+        return
+    debtor_id = payment[1]
+    open_ = await repository_promises.open_promises(uow, tenant_id, debtor_id)
+    applied = domain_promises.apply_payment(open_, amount_cents, paid_on)
+    kept = await repository_promises.apply(uow, tenant_id, applied, paid_on)
+    if not kept:
+        return
+    await repository_promises.back_to_queue(uow, tenant_id, [debtor_id])
+    events = [
+        PromiseKept(
+            promise_id=str(row.id),
+            debtor_id=str(row.debtor_id),
+            amount_cents=row.amount_cents,
+            paid_cents=row.paid_cents,
+            kept_on=paid_on.isoformat(),
+        ).envelope(tenant_id, uow.correlation_id)
+        for row in kept
+    ]
+    await uow.publish(events)
+
+
+async def break_overdue_promises(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
+    """The daily step: promises whose day has passed unpaid are broken (their debtors come back
+    to the queue first); `PromiseBroken` for each."""
+    broken = await repository_promises.break_overdue(uow, tenant_id, today)
+    if broken:
+        await repository_promises.back_to_queue(uow, tenant_id, sorted({r.debtor_id for r in broken}))
+    events = [
+        PromiseBroken(
+            promise_id=str(row.id),
+            debtor_id=str(row.debtor_id),
+            amount_cents=row.amount_cents,
+            paid_cents=row.paid_cents,
+            due_on=row.due_on.isoformat(),
+        ).envelope(tenant_id, uow.correlation_id)
+        for row in broken
+    ]
+    await uow.publish(events)
+    return len(broken)
 
 
 async def keep_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequence[ContactRecord]) -> None:

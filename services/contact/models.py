@@ -67,6 +67,8 @@ conduct_rules = sa.Table(
     sa.Column("patron_saint", sa.Text, nullable=False, server_default=""),
     sa.Column("daily_cap", sa.SmallInteger, nullable=False),
     sa.Column("weekly_cap", sa.SmallInteger, nullable=False),
+    # How many days ahead a promise to pay may fall.
+    sa.Column("promise_days", sa.SmallInteger, nullable=False, server_default="30"),
     sa.Column("updated_by", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
@@ -98,4 +100,24 @@ debtor_payments = sa.Table(
     sa.Column("position_id", sa.Uuid, nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("paid_on", sa.Date, nullable=False),
+)
+
+# A promise to pay made in a call: kept when the payments received for the debtor since it was made
+# reach its amount, broken when its day passes first.
+promises = sa.Table(
+    "promises",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("contact_id", sa.Uuid, nullable=False),
+    sa.Column("operator", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False),
+    sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),
+    # open, kept, broken
+    sa.Column("status", sa.Text, nullable=False, server_default="open"),
+    sa.Column("made_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("closed_on", sa.Date),
+    sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
 )

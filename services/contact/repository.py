@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain import (
     LOCK_DURATION,
+    ROME,
     ContactRecord,
     OutcomeDecision,
     Status,
@@ -27,6 +28,7 @@ from services.contact.models import (
     debtors,
 )
 from services.contact.repository_conduct import CallLimits, callable_now
+from services.contact.repository_promises import overdue_exists
 from services.contracts import PositionFact
 from services.kernel import db
 from services.kernel.db import UnitOfWork
@@ -163,14 +165,18 @@ async def take_next(
     key = sa.func.hashtextextended(f"contact.lease {tenant_id} {user_id}", 0)
     await uow.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
     d = debtors
-    now = sa.func.now()
+    now = limits.now
     mine = sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now)
+    today = limits.day_start.astimezone(ROME).date()
+    overdue = overdue_exists(today)
     free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
     workable = sa.or_(
         mine,
         # Nothing is offered once it is paid (a debtor still "mine" stays mine until the outcome).
         sa.and_(d.c.status == Status.DA_LAVORARE.value, free),
         sa.and_(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now, free),
+        # a promise whose day passed unpaid: back, before the others
+        sa.and_(d.c.status == Status.PROMESSA.value, overdue, free),
         # a card left open past its lock goes back in the queue
         sa.and_(d.c.status == Status.IN_LAVORAZIONE.value, free),
     )
@@ -182,7 +188,13 @@ async def take_next(
             sa.or_(mine, d.c.total_due_cents > 0),
             callable_now(limits),
         )
-        .order_by(mine.desc().nulls_last(), d.c.total_due_cents.desc(), d.c.id)
+        .order_by(
+            mine.desc().nulls_last(),
+            (d.c.status == Status.DA_RICHIAMARE.value).desc(),
+            overdue.desc(),
+            d.c.total_due_cents.desc(),
+            d.c.id,
+        )
         .limit(1)
         .with_for_update(skip_locked=True)
         .scalar_subquery()

@@ -19,9 +19,11 @@ from services.kernel.db import UnitOfWork
 
 @dataclass(frozen=True)
 class CallLimits:
-    """What keeps a debtor out of the queue now: at least `daily_cap` conversations since
-    `day_start`, or `weekly_cap` since `week_start`, or a request not to be phoned."""
+    """What keeps a debtor out of the queue at `now` (the service's clock, which also judges
+    callbacks and leases): at least `daily_cap` conversations since `day_start`, or `weekly_cap`
+    since `week_start`, or a request not to be phoned."""
 
+    now: datetime
     day_start: datetime
     week_start: datetime
     daily_cap: int
@@ -37,7 +39,7 @@ def _rules(row: Any) -> ConductRules:
         int(day): (time.fromisoformat(a), time.fromisoformat(b)) for day, (a, b) in row.windows.items()
     }
     patron = (row.patron_month, row.patron_day) if row.patron_month else None
-    return ConductRules(windows, patron, row.patron_saint, row.daily_cap, row.weekly_cap)
+    return ConductRules(windows, patron, row.patron_saint, row.daily_cap, row.weekly_cap, row.promise_days)
 
 
 async def rules_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> ConductRules:
@@ -55,6 +57,7 @@ async def save_rules(uow: UnitOfWork, tenant_id: uuid.UUID, rules: ConductRules,
         "patron_saint": rules.patron_saint,
         "daily_cap": rules.daily_cap,
         "weekly_cap": rules.weekly_cap,
+        "promise_days": rules.promise_days,
         "updated_by": by,
     }
     stmt = pg_insert(conduct_rules).values(tenant_id=tenant_id, **values)

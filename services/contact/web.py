@@ -89,6 +89,7 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "rules": card.rules,
         "hours": domain_conduct.hours_text(card.rules),
         "refusal": card.refusal,
+        "promises": card.promises,
         "debtor": card.debtor,
         "positions": card.positions,
         "history": card.history,
@@ -108,6 +109,8 @@ async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> 
         domain.parse_callback(str(form.get("callback_at", ""))),
         do_not_call=form.get("do_not_call") == "1",
         override_reason=str(form.get("override_reason", "")),
+        promise_amount=str(form.get("promise_amount", "")),
+        promise_due=str(form.get("promise_due", "")),
     )
     await handlers.record_outcome(uow, ident, debtor_id, call, ctx(request).clock())
     return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?registrato=1")

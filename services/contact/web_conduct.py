@@ -22,6 +22,7 @@ FIELDS = (
     *(f"{edge}_{day}" for day in range(6) for edge in ("from", "to")),
     "daily_cap",
     "weekly_cap",
+    "promise_days",
     "patron_day",
     "patron_saint",
 )

@@ -24,10 +24,12 @@ from tests.support import position_fact, registered
 
 __all__ = ["registered"]
 
-# The queue's conduct filter with caps that never bind (tests of the lease alone).
-UNCAPPED = CallLimits(
-    datetime(2000, 1, 1, tzinfo=UTC), datetime(2000, 1, 1, tzinfo=UTC), daily_cap=10**6, weekly_cap=10**6
-)
+
+def uncapped(now: datetime | None = None) -> CallLimits:
+    """The queue's conduct filter at `now` (the wall clock) with caps that never bind (tests of
+    the lease alone)."""
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    return CallLimits(now or datetime.now(UTC), start, start, daily_cap=10**6, weekly_cap=10**6)
 
 
 def fact(

@@ -21,7 +21,6 @@ from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.contact.helpers import (
-    UNCAPPED,
     card_contacts,
     contact_fact,
     contact_updated,
@@ -31,6 +30,7 @@ from tests.contact.helpers import (
     fact,
     registered,
     scalar,
+    uncapped,
 )
 
 
@@ -179,7 +179,7 @@ def _paid(tenant: Identity, position: PositionFact, cents: int, payment_id: str 
 
 async def _next(platform: Platform, tenant: Identity, user: str) -> uuid.UUID | None:
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
-        taken = await repository.take_next(uow, tenant.tenant_id, user, UNCAPPED)
+        taken = await repository.take_next(uow, tenant.tenant_id, user, uncapped())
         await uow.commit()
     return taken
 

@@ -47,7 +47,7 @@ def test_parse_callback_formats() -> None:
     ("outcome", "status"),
     [
         (Outcome.CONTATTATO, Status.LAVORATO),
-        (Outcome.PROMESSA_PAGAMENTO, Status.LAVORATO),
+        (Outcome.PROMESSA_PAGAMENTO, Status.PROMESSA),
         (Outcome.RIFIUTO, Status.LAVORATO),
         (Outcome.CONTESTAZIONE, Status.LAVORATO),
         (Outcome.NUMERO_ERRATO, Status.LAVORATO),
@@ -75,7 +75,7 @@ def test_richiamare_callback_must_be_in_call_hours() -> None:
     sunday = datetime(2025, 3, 16, 11, 0, tzinfo=ROME)
     saturday_evening = datetime(2025, 3, 15, 16, 0, tzinfo=ROME)
     for when in (sunday, saturday_evening, MONDAY_10.replace(hour=22)):
-        with pytest.raises(DomainError, match="Richiamo non possibile: .*(domenica|fasce orarie)"):
+        with pytest.raises(DomainError, match=r"Richiamo non possibile: .*(domenica|fasce orarie)"):
             decide_outcome(Outcome.RICHIAMARE, "", when, MONDAY_10)
 
 

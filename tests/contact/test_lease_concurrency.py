@@ -14,7 +14,7 @@ from services.contact import repository
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
-from tests.contact.helpers import UNCAPPED, fact, seed
+from tests.contact.helpers import fact, seed, uncapped
 from tests.contact.test_web import as_user, base
 
 
@@ -60,7 +60,7 @@ async def test_concurrent_leases_of_fewer_debtors_than_requests_never_double(
 
     async def take(user: str) -> uuid.UUID | None:
         async with db.unit_of_work(tenant.tenant_id) as uow:
-            got = await repository.take_next(uow, tenant.tenant_id, user, UNCAPPED)
+            got = await repository.take_next(uow, tenant.tenant_id, user, uncapped())
             await uow.commit()
             return got
 

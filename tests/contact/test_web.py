@@ -69,15 +69,21 @@ async def test_next_card_and_outcome_happy_path(platform: Platform, tenant: Iden
         assert "non rivelare mai l'esistenza del debito" in card.text
         recorded = await client.post(
             f"{base(op)}/debtors/{d}/outcomes",
-            data={"outcome": "promessa_pagamento", "note": "paga entro il 30", "callback_at": ""},
+            data={
+                "outcome": "promessa_pagamento",
+                "note": "paga entro il 30",
+                "callback_at": "",
+                "promise_amount": "200,00",
+                "promise_due": "30/11/2026",
+            },
         )
-        assert recorded.status_code == 303
+        assert recorded.status_code == 303, recorded.text
         after = await client.get(recorded.headers["location"])
     assert "Esito registrato." in after.text
     assert "paga entro il 30" in after.text
     row = await debtor(platform, tenant.tenant_id, d)
     assert row is not None
-    assert (row.status, row.last_outcome, row.assigned_to) == ("lavorato", "promessa_pagamento", None)
+    assert (row.status, row.last_outcome, row.assigned_to) == ("promessa", "promessa_pagamento", None)
     views = await scalar(
         platform,
         tenant.tenant_id,

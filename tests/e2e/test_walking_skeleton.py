@@ -59,7 +59,13 @@ async def test_upload_contact_pay_and_report(running: Running) -> None:
         )
         assert fiscal_code, "the debtor card shows the codice fiscale"
         outcome = await operator.post(
-            f"{card_url}/outcomes", data={"outcome": "promessa_pagamento", "note": "Paga entro fine mese"}
+            f"{card_url}/outcomes",
+            data={
+                "outcome": "promessa_pagamento",
+                "note": "Paga entro fine mese",
+                "promise_amount": "10,00",
+                "promise_due": "30/11/2026",
+            },
         )
         assert outcome.status_code in (200, 303), outcome.text
 

@@ -1,0 +1,111 @@
+"""Queries of promises to pay."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.contact.domain import ROME, Status
+from services.contact.domain_promises import Applied, OpenPromise, Promise
+from services.contact.models import debtors, promises
+from services.kernel.db import UnitOfWork
+
+Row = sa.Row[Any]
+
+
+async def insert_promise(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    operator: str,
+    promise: Promise,
+    made_at: datetime,
+) -> uuid.UUID:
+    promise_id = uuid.uuid4()
+    values = {
+        "id": promise_id,
+        "tenant_id": tenant_id,
+        "debtor_id": debtor_id,
+        "contact_id": contact_id,
+        "operator": operator,
+        "amount_cents": promise.amount_cents,
+        "due_on": promise.due_on,
+        "made_at": made_at,
+    }
+    await uow.execute(sa.insert(promises).values(**values))
+    return promise_id
+
+
+async def open_promises(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[OpenPromise]:
+    """The debtor's open promises, locked: two payments applied at once see each other's share."""
+    p = promises
+    stmt = (
+        sa.select(p.c.id, p.c.amount_cents, p.c.paid_cents, p.c.made_at)
+        .where(p.c.tenant_id == tenant_id, p.c.debtor_id == debtor_id, p.c.status == "open")
+        .with_for_update()
+    )
+    rows = (await uow.execute(stmt)).all()
+    return [OpenPromise(r.id, r.amount_cents, r.paid_cents, r.made_at.astimezone(ROME).date()) for r in rows]
+
+
+async def apply(uow: UnitOfWork, tenant_id: uuid.UUID, applied: list[Applied], paid_on: date) -> list[Row]:
+    """Record what a payment did to the promises; the ones it kept, with their debtor."""
+    kept = []
+    p = promises
+    for item in applied:
+        values: dict[str, Any] = {"paid_cents": item.paid_cents}
+        if item.kept:
+            values |= {"status": "kept", "closed_on": paid_on}
+        stmt = sa.update(p).where(p.c.tenant_id == tenant_id, p.c.id == item.id).values(**values)
+        row = (
+            await uow.execute(stmt.returning(p.c.id, p.c.debtor_id, p.c.amount_cents, p.c.paid_cents))
+        ).one()
+        if item.kept:
+            kept.append(row)
+    return kept
+
+
+async def back_to_queue(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID]) -> None:
+    """Debtors waiting on a promise that is now kept or broken go back to the queue (those who
+    still owe something; the others have left it)."""
+    d = debtors
+    stmt = (
+        sa.update(d)
+        .where(d.c.tenant_id == tenant_id, d.c.id.in_(debtor_ids), d.c.status == Status.PROMESSA.value)
+        .values(status=Status.DA_LAVORARE.value, updated_at=sa.func.now())
+    )
+    await uow.execute(stmt)
+
+
+async def break_overdue(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> list[Row]:
+    """Open promises whose day has passed become broken; those, with their debtor."""
+    p = promises
+    stmt = (
+        sa.update(p)
+        .where(p.c.tenant_id == tenant_id, p.c.status == "open", p.c.due_on < today)
+        .values(status="broken", closed_on=today)
+        .returning(p.c.id, p.c.debtor_id, p.c.amount_cents, p.c.paid_cents, p.c.due_on)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+def overdue_exists(today: date) -> Any:
+    """The queue's condition of a debtor with a promise past its day and not kept."""
+    p = promises
+    return sa.exists().where(
+        p.c.tenant_id == debtors.c.tenant_id,
+        p.c.debtor_id == debtors.c.id,
+        p.c.status.in_(("open", "broken")),
+        p.c.due_on < today,
+    )
+
+
+async def promises_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    """The debtor's promises, newest first, for the card."""
+    p = promises
+    stmt = sa.select(p).where(p.c.tenant_id == tenant_id, p.c.debtor_id == debtor_id)
+    return list((await uow.execute(stmt.order_by(p.c.made_at.desc()))).all())
