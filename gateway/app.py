@@ -36,7 +36,7 @@ from services.kernel.bus import Bus
 from services.kernel.db import Database
 from services.kernel.identity import Identity, IdentitySigner
 from services.kernel.logs import correlation_var
-from services.kernel.roles import PUBLIC_ROLE
+from services.kernel.roles import CALLING_ROLES, COMUNE_ROLES, PUBLIC_ROLE
 from services.kernel.settings import Settings
 from services.kernel.storage import ObjectStorage
 from services.kernel.web import CorrelationMiddleware, exception_handlers, render_error, templates_for
@@ -173,6 +173,8 @@ class Gateway:
     ) -> None:
         request = Request(scope, receive)
         known = service is None or service in self.upstreams
+        # A fragment loaded into a page (the home's queues) is not a move to another Comune.
+        note = known and not request.headers.get("hx-request")
         work = functools.partial(
             handlers.open_tenant,
             cookie=request.cookies.get(SESSION_COOKIE),
@@ -180,7 +182,7 @@ class Gateway:
             slug=slug,
             ip=client_ip(request),
             path=request.url.path,
-            note=known,
+            note=note,
         )
         # Committed before forwarding: no connection is held while the service answers.
         access = await self.db.run(None, work)
@@ -194,7 +196,10 @@ class Gateway:
             await render_error(request, 404, "Pagina non trovata.")(scope, receive, send)
             return
         if service is None:
-            await RedirectResponse(f"/t/{slug}/reporting/", status_code=303)(scope, receive, send)
+            roles = {m.role for m in access.mine}
+            phones = roles & set(CALLING_ROLES) and not roles & set(COMUNE_ROLES)
+            landing = "contact" if phones else "reporting"
+            await RedirectResponse(f"/t/{slug}/{landing}/", status_code=303)(scope, receive, send)
             return
         if request.method in domain.UNSAFE_METHODS:
             ok, receive = await self._check_csrf(scope, receive, access.session.csrf)

@@ -22,6 +22,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.repository_sessions import Session
 from services.kernel.bus import Bus
 from services.kernel.db import Database
+from services.kernel.roles import CALLING_ROLES
 from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectNotFound, ObjectStorage
 from services.kernel.web import readiness, render_error
@@ -88,9 +89,11 @@ async def home(request: Request) -> Response:
     tenants: dict[str, tuple[str, list[str]]] = {}
     for m in signed.memberships:
         tenants.setdefault(m.slug, (m.name, []))[1].append(m.role)
-    if len(tenants) == 1:
+    # The firm's people who phone taxpayers land here: each Comune's queue at a glance.
+    calls = {slug for slug, (_, roles) in tenants.items() if set(roles) & set(CALLING_ROLES)}
+    if len(tenants) == 1 and not calls:
         return RedirectResponse(f"/t/{next(iter(tenants))}/", status_code=303)
-    rows = [(slug, name, ", ".join(roles)) for slug, (name, roles) in tenants.items()]
+    rows = [(slug, name, ", ".join(roles), slug in calls) for slug, (name, roles) in tenants.items()]
     status = 200 if rows else 403
     return context.templates.TemplateResponse(
         request,

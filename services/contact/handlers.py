@@ -255,3 +255,11 @@ async def register_message(
     """A message the payments service sent to the debtor joins the contact history."""
     if not await repository.record_message(uow, tenant_id, message_id, debtor_id, entry):
         log.warning("message %s for debtor %s not in the history: debtor unknown here", message_id, debtor_id)
+
+
+async def queue_summary(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, Any]:
+    """The Comune's line on the operator's home: what waits, and whether calls are open now."""
+    today = now.astimezone(domain.ROME).date()
+    rules = await repository_conduct.rules_of(uow, ident.tenant_id)
+    counts = await repository_promises.queue_summary(uow, ident.tenant_id, now, today)
+    return {**counts, "closed": domain_conduct.closed_reason(rules, now)}

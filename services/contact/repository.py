@@ -223,9 +223,15 @@ async def get_debtor(
 
 
 async def debtor_positions_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
-    p = debtor_positions
+    """The debtor's positions, each with what the payments service reported paid on it."""
+    p, pay = debtor_positions, debtor_payments
+    paid = (
+        sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0))
+        .where(pay.c.tenant_id == p.c.tenant_id, pay.c.position_id == p.c.position_id)
+        .scalar_subquery()
+    )
     stmt = (
-        sa.select(p)
+        sa.select(p, paid.label("paid_cents"))
         .where(p.c.tenant_id == tenant_id, p.c.debtor_id == debtor_id)
         .order_by(p.c.year.desc(), p.c.revenue_type, p.c.act_number)
     )

@@ -109,3 +109,31 @@ async def promises_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUI
     p = promises
     stmt = sa.select(p).where(p.c.tenant_id == tenant_id, p.c.debtor_id == debtor_id)
     return list((await uow.execute(stmt.order_by(p.c.made_at.desc()))).all())
+
+
+async def queue_summary(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, today: date) -> dict[str, int]:
+    """What waits in the Comune's queue: debtors to call, callbacks due now, promises due today and
+    promises past their day unpaid (the operator's home)."""
+    d, p = debtors, promises
+    owing = sa.and_(d.c.tenant_id == tenant_id, d.c.total_due_cents > 0, sa.not_(d.c.do_not_call))
+    counts = sa.select(
+        sa.func.count().filter(d.c.status == Status.DA_LAVORARE.value).label("to_call"),
+        sa.func.count()
+        .filter(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now)
+        .label("callbacks_due"),
+    ).where(owing)
+    row = (await uow.execute(counts)).one()
+    due = sa.select(
+        sa.func.count().filter(p.c.status == "open", p.c.due_on == today).label("promises_due"),
+        sa.func.count().filter(p.c.status.in_(("open", "broken")), p.c.due_on < today).label("promises_late"),
+    ).where(p.c.tenant_id == tenant_id)
+    late = (await uow.execute(due)).one()
+    waiting = sa.select(sa.func.count()).where(
+        owing, d.c.status == Status.PROMESSA.value, overdue_exists(today)
+    )
+    return {
+        "to_call": row.to_call,
+        "callbacks_due": row.callbacks_due,
+        "promises_due": late.promises_due,
+        "promises_late": int((await uow.execute(waiting)).scalar_one()),
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from pathlib import Path
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -85,11 +86,15 @@ async def next_debtor(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 @endpoint(*ROLES)
 async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     card = await handlers.debtor_card(uow, ident, _debtor_id(request), ctx(request).clock())
+    owed = [p.position_id for p in card.positions if p.paid_cents < p.amount_cents]
     context = {
         "rules": card.rules,
         "hours": domain_conduct.hours_text(card.rules),
         "refusal": card.refusal,
         "promises": card.promises,
+        # The payments service's plan builder, embedded for the positions still owed.
+        "open_positions": owed,
+        "builder_query": urlencode([("position_id", str(p)) for p in owed]),
         "debtor": card.debtor,
         "positions": card.positions,
         "history": card.history,
@@ -116,11 +121,19 @@ async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> 
     return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?registrato=1")
 
 
+@endpoint(*ROLES)
+async def queue_summary(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """The fragment of this Comune on the operator's home (the gateway's page embeds it)."""
+    summary = await handlers.queue_summary(uow, ident, ctx(request).clock())
+    return page(templates, request, "summary.html", {"summary": summary}, block="summary")
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/contact"
     return [
         Route(f"{prefix}/", work_queue, methods=["GET"]),
         Route(f"{prefix}/next", next_debtor, methods=["POST"]),
+        Route(f"{prefix}/summary", queue_summary, methods=["GET"]),
         Route(f"{prefix}/debtors/{{debtor_id}}", debtor_card, methods=["GET"]),
         Route(f"{prefix}/debtors/{{debtor_id}}/outcomes", record_outcome, methods=["POST"]),
         *web_conduct.routes(),

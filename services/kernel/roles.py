@@ -11,6 +11,9 @@ ROLE_LABELS = {
     "platform_admin": "Amministratore piattaforma",
 }
 SESSION_ROLES = tuple(ROLE_LABELS)
+# The Comune's own staff (its tax office), and the collection firm's people who phone taxpayers.
+COMUNE_ROLES = ("comune_viewer", "comune_admin")
+CALLING_ROLES = ("operator", "supervisor")
 # The Comune's own software signs in with an API key.
 API_ROLE = "api"
 ANY_ROLE = (*SESSION_ROLES, API_ROLE)

@@ -106,6 +106,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/contact/"): web(200, FIRM),
     ("POST", f"{T}/contact/next"): web(303, FIRM, "POST"),
     ("GET", f"{T}/contact/conduct"): web(200, (A, S, P)),
+    ("GET", f"{T}/contact/summary"): web(200, FIRM),
     ("POST", f"{T}/contact/conduct"): web(400, (A, S, P), "POST"),
     ("GET", f"{T}/contact/debtors/{{debtor_id}}"): web(404, FIRM),
     ("POST", f"{T}/contact/debtors/{{debtor_id}}/outcomes"): web(400, FIRM, "POST"),
@@ -181,7 +182,10 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/healthz"): public(200),
     ("GET", "/readyz"): public(200),
     # --------------------------------------------------------------------------- gateway pages
-    ("GET", "/"): Expect(dict.fromkeys(SESSION_ROLES, 303), foreign=None, anonymous=303, api=303),
+    # One Comune: straight into it; the firm's callers stay on their home of queues.
+    ("GET", "/"): Expect(
+        {r: 200 if r in (OP, S) else 303 for r in SESSION_ROLES}, foreign=None, anonymous=303, api=303
+    ),
     ("GET", "/login"): public(200),
     ("POST", "/login/dev"): public(404),  # development login: off outside dev/embedded mode
     ("POST", "/logout"): public(303),
