@@ -78,9 +78,14 @@ document.addEventListener("htmx:afterRequest", function (event) {
 
 // After a swap that replaced a whole form or section, the focus would fall back to the page:
 // it goes to the first field marked invalid in what came in, else to an element that asks for it
-// (data-focus-after-swap, e.g. a section's heading).
+// (data-focus-after-swap, e.g. a section's heading). A refresh nobody asked for (requested by an
+// element marked data-background-refresh) leaves the focus where the user put it.
 document.addEventListener("htmx:afterSettle", function (event) {
   var target = event.target;  // the element settled (after an outerHTML swap, the new one)
+  var config = event.detail && event.detail.requestConfig;
+  if (config && config.elt && config.elt.hasAttribute && config.elt.hasAttribute("data-background-refresh")) {
+    return;
+  }
   if (!target || !target.querySelector || (document.activeElement && target.contains(document.activeElement))) {
     return;
   }
@@ -90,5 +95,21 @@ document.addEventListener("htmx:afterSettle", function (event) {
   }
   if (next) {
     next.focus();
+  }
+});
+
+// A job's progress fragment (job.html) that comes back finished, done or failed, fires
+// "job-finished" on the body once, so what shows the job's effects refreshes then (the review
+// queue of the reconciliation page: hx-trigger="job-finished from:body") with no polling while
+// nothing runs.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var target = event.target;
+  var finished = "[data-testid='job'][data-status='done'], [data-testid='job'][data-status='failed']";
+  if (!target || !target.matches) {
+    return;
+  }
+  var job = target.matches(finished) ? target : target.querySelector(finished);
+  if (job) {
+    document.body.dispatchEvent(new CustomEvent("job-finished", { bubbles: true, detail: { job: job.id } }));
   }
 });
