@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from services.contracts_base import ChunkedFacts, Event, _typed_fields
-from services.contracts_contact import PromiseBroken, PromiseKept, PromiseMade
+from services.contracts_contact import (
+    AlreadyPaidClaimed,
+    ContactDatumInvalidated,
+    DebtorDeceased,
+    DisputeOpened,
+    HardshipFlagged,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+)
 from services.contracts_payments import (
     MOST_PAYMENTS_PER_EVENT,
     JobRequested,
@@ -29,13 +38,18 @@ from services.contracts_payments import (
 __all__ = [
     "ALL_EVENTS",
     "MOST_PAYMENTS_PER_EVENT",
+    "AlreadyPaidClaimed",
     "BatchAccepted",
     "BatchReceived",
     "ChunkedFacts",
+    "ContactDatumInvalidated",
     "ContactFact",
     "ContactsRegistered",
     "DebtorContactUpdated",
+    "DebtorDeceased",
+    "DisputeOpened",
     "Event",
+    "HardshipFlagged",
     "JobRequested",
     "NoticeIssued",
     "NoticeSent",
@@ -202,4 +216,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PromiseMade,
     PromiseKept,
     PromiseBroken,
+    DisputeOpened,
+    AlreadyPaidClaimed,
+    HardshipFlagged,
+    DebtorDeceased,
+    ContactDatumInvalidated,
 )

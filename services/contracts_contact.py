@@ -49,3 +49,60 @@ class PromiseBroken(Event):
     amount_cents: int
     paid_cents: int
     due_on: str
+
+
+@dataclass(frozen=True)
+class CaseOpened(Event):
+    """An outcome the Ufficio tributi must decide on, with the operator's note; calls pause."""
+
+    contact_id: str
+    debtor_id: str
+    note: str
+    operator: str
+    opened_at: str
+
+
+@dataclass(frozen=True)
+class DisputeOpened(CaseOpened):
+    """The debtor disputes the debt (the reason in `note`)."""
+
+    TYPE: ClassVar[str] = "contact.dispute_opened"
+    VERSION: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class AlreadyPaidClaimed(CaseOpened):
+    """The debtor says the debt was paid already (when and how in `note`)."""
+
+    TYPE: ClassVar[str] = "contact.already_paid_claimed"
+    VERSION: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class HardshipFlagged(CaseOpened):
+    """The debtor is in economic hardship: to the Comune's social-support referral channel."""
+
+    TYPE: ClassVar[str] = "contact.hardship_flagged"
+    VERSION: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class DebtorDeceased(CaseOpened):
+    """The debtor has died: calls stop; the heirs are the Comune's to pursue."""
+
+    TYPE: ClassVar[str] = "contact.debtor_deceased"
+    VERSION: ClassVar[int] = 1
+
+
+@dataclass(frozen=True)
+class ContactDatumInvalidated(Event):
+    """An operator found a phone number wrong (`reason`: numero_errato or irreperibile): ingest
+    deactivates it and regrades the debtor, who joins the tracing queue if no phone is left."""
+
+    TYPE: ClassVar[str] = "contact.contact_datum_invalidated"
+    VERSION: ClassVar[int] = 1
+    contact_id: str
+    debtor_id: str
+    reason: str
+    operator: str
+    invalidated_at: str

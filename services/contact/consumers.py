@@ -41,13 +41,20 @@ async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
 async def on_payments_received(uow: UnitOfWork, envelope: Envelope) -> None:
     """The payments of a reconciliation import, each as a single payment."""
     event = PaymentsReceived.from_envelope(envelope)
-    for fact in event.payments:
-        try:
-            payment = (uuid.UUID(fact.payment_id), uuid.UUID(fact.debtor_id), uuid.UUID(fact.position_id))
-            paid_on = date.fromisoformat(fact.paid_on)
-        except ValueError as exc:
-            raise UndecodableMessage(f"bad payment fact: {exc}") from exc
-        await handlers.register_payment(uow, envelope.tenant_id, payment, fact.amount_cents, paid_on)
+    try:
+        payments = [
+            (
+                (uuid.UUID(f.payment_id), uuid.UUID(f.debtor_id), uuid.UUID(f.position_id)),
+                f.amount_cents,
+                date.fromisoformat(f.paid_on),
+            )
+            for f in event.payments
+        ]
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad payment fact: {exc}") from exc
+    promised = await handlers.debtors_with_open_promises(uow, envelope.tenant_id, [p[0][1] for p in payments])
+    for payment, amount_cents, paid_on in payments:
+        await handlers.register_payment(uow, envelope.tenant_id, payment, amount_cents, paid_on, promised)
 
 
 async def on_notice_sent(uow: UnitOfWork, envelope: Envelope) -> None:

@@ -28,6 +28,12 @@ class Status(StrEnum):
     DA_RICHIAMARE = "da_richiamare"
     # Waiting for the payment a promise names; back in the queue, first, if its day passes.
     PROMESSA = "promessa"
+    # Calls paused until the Ufficio tributi decides (a dispute, a claim of payment, hardship).
+    SOSPESO = "sospeso"
+    # Calls stopped for good (the debtor died: the heirs are the Comune's to pursue).
+    CHIUSO = "chiuso"
+    # No working number: back when tracing brings a new one.
+    DA_RINTRACCIARE = "da_rintracciare"
 
 
 STATUS_LABELS: dict[str, str] = {
@@ -36,6 +42,9 @@ STATUS_LABELS: dict[str, str] = {
     Status.LAVORATO: "Lavorato",
     Status.DA_RICHIAMARE: "Da richiamare",
     Status.PROMESSA: "Promessa di pagamento",
+    Status.SOSPESO: "In verifica dell'Ufficio tributi",
+    Status.CHIUSO: "Chiamate interrotte",
+    Status.DA_RINTRACCIARE: "Da rintracciare",
 }
 
 
@@ -48,10 +57,33 @@ class Outcome(StrEnum):
     TERZO_RISPONDE = "terzo_risponde"
     RIFIUTO = "rifiuto"
     CONTESTAZIONE = "contestazione"
+    OCCUPATO = "occupato"
+    VUOLE_RATEIZZARE = "vuole_rateizzare"
+    GIA_PAGATO = "gia_pagato"
+    DIFFICOLTA = "difficolta"
+    DECEDUTO = "deceduto"
+    IRREPERIBILE = "irreperibile"
 
 
 # A conversation is a call in which a person answered (the conduct rules cap them per debtor).
-CONVERSATIONS = frozenset(o.value for o in Outcome if o is not Outcome.NON_RISPONDE)
+CONVERSATIONS = frozenset(o.value for o in Outcome if o not in (Outcome.NON_RISPONDE, Outcome.OCCUPATO))
+# Outcomes that name the phone number at fault (invalidated, and the debtor traced again).
+WRONG_NUMBER = frozenset({Outcome.NUMERO_ERRATO, Outcome.IRREPERIBILE})
+# Outcomes the Ufficio tributi must look at: calls pause until it decides; the note says why.
+FOR_THE_OFFICE = {
+    Outcome.CONTESTAZIONE: "Scrivi nella nota il motivo della contestazione.",
+    Outcome.GIA_PAGATO: "Scrivi nella nota quando e come il contribuente dice di aver pagato.",
+    Outcome.DIFFICOLTA: "Scrivi nella nota la situazione descritta dal contribuente.",
+}
+_FINAL_STATUS = {
+    Outcome.PROMESSA_PAGAMENTO: Status.PROMESSA,
+    Outcome.CONTESTAZIONE: Status.SOSPESO,
+    Outcome.GIA_PAGATO: Status.SOSPESO,
+    Outcome.DIFFICOLTA: Status.SOSPESO,
+    Outcome.DECEDUTO: Status.CHIUSO,
+    Outcome.NUMERO_ERRATO: Status.DA_RINTRACCIARE,
+    Outcome.IRREPERIBILE: Status.DA_RINTRACCIARE,
+}
 
 OUTCOME_LABELS: dict[str, str] = {
     Outcome.CONTATTATO: "Contattato",
@@ -62,6 +94,12 @@ OUTCOME_LABELS: dict[str, str] = {
     Outcome.TERZO_RISPONDE: "Risponde un terzo",
     Outcome.RIFIUTO: "Rifiuto",
     Outcome.CONTESTAZIONE: "Contestazione",
+    Outcome.OCCUPATO: "Occupato",
+    Outcome.VUOLE_RATEIZZARE: "Chiede di rateizzare",
+    Outcome.GIA_PAGATO: "Dice di aver già pagato",
+    Outcome.DIFFICOLTA: "Difficoltà economica (tutela sociale)",
+    Outcome.DECEDUTO: "Deceduto",
+    Outcome.IRREPERIBILE: "Trasferito o sconosciuto a quel numero",
 }
 
 # Messages the payments service sent to the debtor, shown in the contact history beside the calls
@@ -85,7 +123,7 @@ def message_note(kind: str, delivered: bool, installment: int) -> str:
     return note if delivered else note + " - non spedito: piattaforma di sviluppo"
 
 
-_RETRY_OUTCOMES = frozenset({Outcome.NON_RISPONDE, Outcome.TERZO_RISPONDE})
+_RETRY_OUTCOMES = frozenset({Outcome.NON_RISPONDE, Outcome.TERZO_RISPONDE, Outcome.OCCUPATO})
 MAX_NOTE_LENGTH = 2000
 
 
@@ -160,9 +198,9 @@ def decide_outcome(
             check_callback(callback_at, now, rules)
         retry = max(callback_at or now, now + RETRY_AFTER)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, retry)
-    if outcome is Outcome.PROMESSA_PAGAMENTO:
-        return OutcomeDecision(outcome, clean_note, Status.PROMESSA, None)
-    return OutcomeDecision(outcome, clean_note, Status.LAVORATO, None)
+    if outcome in FOR_THE_OFFICE and len(clean_note) < 3:
+        raise DomainError(FOR_THE_OFFICE[outcome], field="note")
+    return OutcomeDecision(outcome, clean_note, _FINAL_STATUS.get(outcome, Status.LAVORATO), None)
 
 
 def check_can_record(

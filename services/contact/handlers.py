@@ -13,8 +13,10 @@ from services.contact import (
     domain,
     domain_conduct,
     domain_promises,
+    handlers_outcomes,
     repository,
     repository_conduct,
+    repository_outcomes,
     repository_promises,
 )
 from services.contact.domain import ContactRecord
@@ -113,6 +115,8 @@ class Call:
     # A promise to pay: the amount and the day, as typed.
     promise_amount: str = ""
     promise_due: str = ""
+    # The phone a wrong-number outcome names (its contact id, as chosen on the card).
+    datum_id: str = ""
 
 
 async def record_outcome(
@@ -130,6 +134,7 @@ async def record_outcome(
     domain.check_can_record(debtor.assigned_to, debtor.locked_until, ident.user_id, now, supervisor)
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
     decision = domain.decide_outcome(call.outcome, call.note, call.callback_at, now, rules)
+    phone = handlers_outcomes.phone_of(call.outcome, call.datum_id)
     promise = None
     if call.outcome is domain.Outcome.PROMESSA_PAGAMENTO:
         today = now.astimezone(domain.ROME).date()
@@ -146,6 +151,7 @@ async def record_outcome(
         await repository.access.record(
             uow, ident.tenant_id, ident.user_id, "conduct_override", debtor_id, detail
         )
+    await handlers_outcomes.check_phone(uow, ident, debtor_id, phone)
     contact_id = await repository.record_outcome(
         uow, ident.tenant_id, debtor_id, ident.user_id, decision, now, override
     )
@@ -161,6 +167,9 @@ async def record_outcome(
     events = [event.envelope(ident.tenant_id, uow.correlation_id)]
     if promise is not None:
         events.append(await _promise(uow, ident, debtor_id, contact_id, promise, now))
+    events += await handlers_outcomes.side_effects(
+        uow, ident, debtor_id, call.outcome, decision.note, contact_id, phone, now
+    )
     await uow.publish(events)
     return contact_id
 
@@ -199,12 +208,16 @@ async def register_payment(
     payment: tuple[uuid.UUID, uuid.UUID, uuid.UUID],
     amount_cents: int,
     paid_on: date,
+    promised: set[uuid.UUID] | None = None,
 ) -> None:
     """What the debtor still owes goes down (a debtor who paid in full leaves the queue), and the
-    payment counts towards the debtor's open promises: those it completes are kept."""
+    payment counts towards the debtor's open promises: those it completes are kept. `promised`:
+    the debtors known to have open promises (a batch of payments asks once), None to look."""
     if not await repository.register_payment(uow, tenant_id, *payment, amount_cents, paid_on):
         return
     debtor_id = payment[1]
+    if promised is not None and debtor_id not in promised:
+        return
     open_ = await repository_promises.open_promises(uow, tenant_id, debtor_id)
     applied = domain_promises.apply_payment(open_, amount_cents, paid_on)
     kept = await repository_promises.apply(uow, tenant_id, applied, paid_on)
@@ -222,6 +235,12 @@ async def register_payment(
         for row in kept
     ]
     await uow.publish(events)
+
+
+async def debtors_with_open_promises(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    return await repository_promises.with_open(uow, tenant_id, debtor_ids)
 
 
 async def break_overdue_promises(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
@@ -245,8 +264,12 @@ async def break_overdue_promises(uow: UnitOfWork, tenant_id: uuid.UUID, today: d
 
 
 async def keep_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequence[ContactRecord]) -> None:
-    """Keep the contact data ingest registered or updated, for the debtor card."""
+    """Keep the contact data ingest registered or updated, for the debtor card; a debtor waiting
+    for tracing who now has a working phone goes back to the queue."""
     await repository.upsert_contacts(uow, tenant_id, records)
+    traced = sorted({r.debtor_id for r in records if r.kind == "phone" and r.active})
+    if traced:
+        await repository_outcomes.traced_again(uow, tenant_id, traced)
 
 
 async def register_message(

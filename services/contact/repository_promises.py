@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -137,3 +138,12 @@ async def queue_summary(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, to
         "promises_due": late.promises_due,
         "promises_late": int((await uow.execute(waiting)).scalar_one()),
     }
+
+
+async def with_open(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these debtors have an open promise (one query for a batch of payments)."""
+    p = promises
+    stmt = sa.select(p.c.debtor_id).where(
+        p.c.tenant_id == tenant_id, p.c.debtor_id.in_(list(set(debtor_ids))), p.c.status == "open"
+    )
+    return set((await uow.execute(stmt.distinct())).scalars())

@@ -116,6 +116,7 @@ async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> 
         override_reason=str(form.get("override_reason", "")),
         promise_amount=str(form.get("promise_amount", "")),
         promise_due=str(form.get("promise_due", "")),
+        datum_id=str(form.get("datum_id", "")),
     )
     await handlers.record_outcome(uow, ident, debtor_id, call, ctx(request).clock())
     return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?registrato=1")

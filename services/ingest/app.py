@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from services.ingest import models, web
-from services.ingest.consumers import processor
+from services.ingest.consumers import calls, processor
 from services.kernel.messaging import Consumer
 from services.kernel.service import ServiceSpec
 from services.kernel.web import ServiceContext
 
 
 def consumers(ctx: ServiceContext) -> tuple[Consumer, ...]:
-    return (processor(ctx.storage),)
+    return (processor(ctx.storage), calls)
 
 
 SERVICE = ServiceSpec(name="ingest", metadata=models.metadata, routes=web.routes, consumers=consumers)

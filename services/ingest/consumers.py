@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import uuid
 
-from services.contracts import BatchReceived
-from services.ingest import handlers
+from services.contracts import BatchReceived, ContactDatumInvalidated
+from services.ingest import handlers, handlers_tracing
 from services.ingest.reader import DEFAULT_LIMITS, Limits
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
@@ -50,3 +50,19 @@ def processor(storage: ObjectStorage, limits: Limits = DEFAULT_LIMITS) -> Consum
         handlers={BatchReceived.routing_key(): BatchProcessor(storage, limits)},
         on_final_failure=batch_failed,
     )
+
+
+async def on_contact_datum_invalidated(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A phone found wrong in a call: deactivated here too, its debtor regraded and traced."""
+    event = ContactDatumInvalidated.from_envelope(envelope)
+    try:
+        contact_id = uuid.UUID(event.contact_id)
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad contact id {event.contact_id!r}") from exc
+    await handlers_tracing.invalidate_by_call(uow, envelope.tenant_id, contact_id, event.operator)
+
+
+calls = Consumer(
+    name="ingest.calls",
+    handlers={ContactDatumInvalidated.routing_key(): on_contact_datum_invalidated},
+)

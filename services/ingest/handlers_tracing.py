@@ -135,14 +135,31 @@ async def add_contact(
 
 async def mark_wrong(uow: UnitOfWork, ident: Identity, contact_id: uuid.UUID) -> DebtorView:
     """An operator marks a contact wrong: it is deactivated, its debtor regraded, the others told."""
-    contact = await repository_tracing.deactivate_contact(
-        uow, ident.tenant_id, contact_id, ident.display_name
-    )
-    if contact is None:
+    debtor_id = await _deactivate(uow, ident.tenant_id, contact_id, ident.display_name)
+    if debtor_id is None:
         raise NotFound("Recapito non trovato o già disattivato.")
-    debtor = await repository_tracing.get_debtor(uow, ident.tenant_id, contact.debtor_id)
-    await _contact_changed(uow, ident.tenant_id, debtor, contact)
-    return await debtor_view(uow, ident.tenant_id, contact.debtor_id)
+    return await debtor_view(uow, ident.tenant_id, debtor_id)
+
+
+async def invalidate_by_call(
+    uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid.UUID, operator: str
+) -> bool:
+    """A phone an operator found wrong in a call (the contact service's event): deactivated, its
+    debtor regraded (into the tracing queue when no phone is left), the others told; False when
+    it was already inactive (a repeated event changes nothing)."""
+    return await _deactivate(uow, tenant_id, contact_id, f"operatore {operator} (telefonata)") is not None
+
+
+async def _deactivate(
+    uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid.UUID, by: str
+) -> uuid.UUID | None:
+    contact = await repository_tracing.deactivate_contact(uow, tenant_id, contact_id, by)
+    if contact is None:
+        return None
+    debtor = await repository_tracing.get_debtor(uow, tenant_id, contact.debtor_id)
+    await _contact_changed(uow, tenant_id, debtor, contact)
+    debtor_id: uuid.UUID = contact.debtor_id
+    return debtor_id
 
 
 # ---------------------------------------------------------------- tracing

@@ -49,8 +49,13 @@ def test_parse_callback_formats() -> None:
         (Outcome.CONTATTATO, Status.LAVORATO),
         (Outcome.PROMESSA_PAGAMENTO, Status.PROMESSA),
         (Outcome.RIFIUTO, Status.LAVORATO),
-        (Outcome.CONTESTAZIONE, Status.LAVORATO),
-        (Outcome.NUMERO_ERRATO, Status.LAVORATO),
+        (Outcome.CONTESTAZIONE, Status.SOSPESO),
+        (Outcome.NUMERO_ERRATO, Status.DA_RINTRACCIARE),
+        (Outcome.GIA_PAGATO, Status.SOSPESO),
+        (Outcome.DIFFICOLTA, Status.SOSPESO),
+        (Outcome.DECEDUTO, Status.CHIUSO),
+        (Outcome.IRREPERIBILE, Status.DA_RINTRACCIARE),
+        (Outcome.VUOLE_RATEIZZARE, Status.LAVORATO),
     ],
 )
 def test_final_outcomes_close_the_debtor(outcome: Outcome, status: Status) -> None:

@@ -13,7 +13,15 @@ import sqlalchemy as sa
 from services import jobs
 from services.contact.domain import ROME
 from services.contact.domain_promises import OpenPromise, apply_payment, check_promise
-from services.contracts import PaymentReceived, PositionFact, PromiseBroken, PromiseKept, PromiseMade
+from services.contracts import (
+    PaymentFact,
+    PaymentReceived,
+    PaymentsReceived,
+    PositionFact,
+    PromiseBroken,
+    PromiseKept,
+    PromiseMade,
+)
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -100,7 +108,16 @@ async def test_a_promise_is_kept_by_the_payments_that_follow_it(platform: Platfo
     assert row is not None and row.status == "promessa"
     await deliver(platform, paid(tenant, position, 15_000, "2026-12-02").envelope(tenant.tenant_id))
     assert await promise_row(platform, tenant, d) == ("open", 15_000)
-    await deliver(platform, paid(tenant, position, 5_000, "2026-12-03").envelope(tenant.tenant_id))
+    # The rest arrives with a reconciliation import, beside another debtor's payment.
+    other = fact(str(uuid.uuid4()), 9_000)
+    await seed(platform, tenant.tenant_id, other)
+    facts = tuple(
+        PaymentFact(
+            str(uuid.uuid4()), p.position_id, p.debtor_id, cents, "2026-12-03", "flow", "I", "R", "F", False
+        )
+        for p, cents in ((position, 5_000), (other, 9_000))
+    )
+    await deliver(platform, PaymentsReceived("F", 1, 1, facts).envelope(tenant.tenant_id))
     assert await promise_row(platform, tenant, d) == ("kept", 20_000)
     [kept] = await outbox(platform, tenant, PromiseKept)
     assert '"kept_on":"2026-12-03"' in kept

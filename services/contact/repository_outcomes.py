@@ -1,0 +1,67 @@
+"""Queries of what an outcome does beyond the call: a phone found wrong, a debtor back from tracing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from services.contact.domain import Status
+from services.contact.models import debtor_contacts, debtors
+from services.kernel.db import UnitOfWork
+
+
+async def invalidate_phone(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, contact_id: uuid.UUID
+) -> bool:
+    """The debtor's phone marked wrong on the card at once (ingest, told by event, does the same
+    and regrades); False when it is not an active phone of this debtor."""
+    dc = debtor_contacts
+    stmt = (
+        sa.update(dc)
+        .where(
+            dc.c.tenant_id == tenant_id,
+            dc.c.contact_id == contact_id,
+            dc.c.debtor_id == debtor_id,
+            dc.c.kind == "phone",
+            dc.c.active,
+        )
+        .values(active=False, updated_at=sa.func.now())
+    )
+    return (await uow.execute(stmt)).rowcount == 1
+
+
+async def has_active_phone(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> bool:
+    dc = debtor_contacts
+    stmt = sa.select(
+        sa.exists().where(
+            dc.c.tenant_id == tenant_id, dc.c.debtor_id == debtor_id, dc.c.kind == "phone", dc.c.active
+        )
+    )
+    return bool((await uow.execute(stmt)).scalar_one())
+
+
+async def traced_again(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID]) -> None:
+    """Debtors waiting for tracing who now have an active phone go back to the queue."""
+    d, dc = debtors, debtor_contacts
+    phone = sa.exists().where(
+        dc.c.tenant_id == d.c.tenant_id, dc.c.debtor_id == d.c.id, dc.c.kind == "phone", dc.c.active
+    )
+    stmt = (
+        sa.update(d)
+        .where(
+            d.c.tenant_id == tenant_id,
+            d.c.id.in_(list(debtor_ids)),
+            d.c.status == Status.DA_RINTRACCIARE.value,
+            phone,
+        )
+        .values(status=Status.DA_LAVORARE.value, updated_at=sa.func.now())
+    )
+    await uow.execute(stmt)
+
+
+async def set_status(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, status: Status) -> None:
+    d = debtors
+    stmt = sa.update(d).where(d.c.tenant_id == tenant_id, d.c.id == debtor_id).values(status=status.value)
+    await uow.execute(stmt)
