@@ -106,7 +106,7 @@ def _postal(canvas: Canvas, notice: Notice, left: float, y: float) -> None:
     canvas.setFont("Helvetica", 9)
     canvas.drawString(left, y - 6 * mm, f"Conto corrente postale n. {notice.postal_account}")
     canvas.drawString(
-        left, y - 11 * mm, "Tipo documento P.A. (896). Paga presso gli uffici postali con il DataMatrix."
+        left, y - 11 * mm, "Tipo documento P.A. (896). Può pagare negli uffici postali con il DataMatrix."
     )
     _datamatrix(canvas, payload, A4[0] - 20 * mm - DATAMATRIX_SIDE, y - DATAMATRIX_SIDE + 4 * mm)
 
@@ -141,7 +141,7 @@ def render(notice: Notice) -> bytes:
     _qr(canvas, payload, A4[0] - 20 * mm - QR_SIDE, top - 14 * mm - QR_SIDE)
     canvas.setFont("Helvetica", 9)
     canvas.drawString(
-        left, y - 4 * mm, "Paga con l'app IO, sul sito o nell'app della tua banca (circuito CBILL) o presso i"
+        left, y - 4 * mm, "Può pagare con l'app IO, sul sito o nell'app della sua banca (circuito CBILL) o presso i"
     )
     canvas.drawString(
         left,
