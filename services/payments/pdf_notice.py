@@ -141,7 +141,9 @@ def render(notice: Notice) -> bytes:
     _qr(canvas, payload, A4[0] - 20 * mm - QR_SIDE, top - 14 * mm - QR_SIDE)
     canvas.setFont("Helvetica", 9)
     canvas.drawString(
-        left, y - 4 * mm, "Può pagare con l'app IO, sul sito o nell'app della sua banca (circuito CBILL) o presso i"
+        left,
+        y - 4 * mm,
+        "Può pagare con l'app IO, sul sito o nell'app della sua banca (circuito CBILL) o presso i",
     )
     canvas.drawString(
         left,
