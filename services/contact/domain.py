@@ -198,6 +198,10 @@ def decide_outcome(
             check_callback(callback_at, now, rules)
         retry = max(callback_at or now, now + RETRY_AFTER)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, retry)
+    if outcome is Outcome.PROMESSA_PAGAMENTO and callback_at is not None:
+        # A promise with a callback: the debtor comes back at that time (the promise stays open).
+        check_callback(callback_at, now, rules)
+        return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, callback_at)
     if outcome in FOR_THE_OFFICE and len(clean_note) < 3:
         raise DomainError(FOR_THE_OFFICE[outcome], field="note")
     return OutcomeDecision(outcome, clean_note, _FINAL_STATUS.get(outcome, Status.LAVORATO), None)

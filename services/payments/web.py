@@ -215,6 +215,8 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
     context: dict[str, Any] = {
         "position_ids": body["position_ids"],
         "income_declared": body["income_declared"],
+        # Embedded in the contact service's debtor card: the plan is created and sent in place.
+        "embedded": request.query_params.get("embedded") == "1",
     }
     sim_request = read_simulation(body, today)
     context["first_due"] = sim_request.first_due.isoformat()
@@ -264,8 +266,14 @@ async def _preview_despite(
 async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     async with request.form(max_fields=60) as form:
         body = _plan_fields(form)
+        embedded = form.get("embedded") == "1"
     plan = await handlers_plans.create_plan(uow, ident, read_plan_request(body), datetime.now(ROME).date())
     url = f"/t/{ident.tenant_slug}/payments/positions/{body['position_ids'][0]}?piano={plan.plan_id}"
+    if is_htmx(request) and embedded:  # in the operator's card: stay, and offer to send it now
+        context = {"created": plan, "plan": {"id": plan.plan_id}, "position_ids": body["position_ids"]}
+        done = page(templates, request, "plan_created.html", context, block="created")
+        done.headers.update({"HX-Retarget": "#plan-builder", "HX-Reswap": "outerHTML"})
+        return done
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)

@@ -73,7 +73,7 @@ async def test_an_operator_with_two_comuni_switches_between_them(
     await page.get_by_role("link", name="Accesso personale").click()
     await login_at_provider(page, account)
     await expect(page.get_by_test_id("tenant-list")).to_be_visible()
-    await page.get_by_role("link", name=a.name).click()
+    await page.get_by_role("link", name=a.name, exact=True).click()
     await expect(page.get_by_test_id("tenant-name")).to_have_text(a.name)
     await page.get_by_role("navigation", name="Cambia Comune").get_by_role("link", name=b.name).click()
     await expect(page.get_by_test_id("tenant-name")).to_have_text(b.name)

@@ -141,3 +141,9 @@ def test_contact_rules() -> None:
     first = ContactRecord(one, other, "phone", "+393471234567", "comune", None, 60, True)
     last = ContactRecord(one, other, "phone", "+393471234567", "comune", None, 60, False)
     assert dedupe_records([first, last]) == [last]
+
+
+def test_a_promise_may_come_with_a_callback() -> None:
+    later = MONDAY_10 + timedelta(days=2)
+    decision = decide_outcome(Outcome.PROMESSA_PAGAMENTO, "", later, MONDAY_10)
+    assert (decision.status, decision.callback_at) == (Status.DA_RICHIAMARE, later)
