@@ -9,11 +9,13 @@ may make them stricter, never looser (`check_rules`).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -43,6 +45,8 @@ class ConductRules:
     weekly_cap: int = UNIREC_WEEKLY
     # How many days ahead a promise to pay may fall (not a rule of the code: the Comune's choice).
     promise_days: int = 30
+    # The softphones' SIP URI, «{numero}» standing for the number ("": tel: links only).
+    sip_template: str = ""
 
 
 @lru_cache(maxsize=16)
@@ -188,7 +192,29 @@ def check_rules(values: Mapping[str, Any]) -> ConductRules:
             "Il nome del santo patrono può avere al massimo 80 caratteri.", field="patron_saint"
         )
     promise_days = _cap(values.get("promise_days") or "30", "promise_days", 90, "")
-    return ConductRules(windows, patron, saint, daily, weekly, promise_days)
+    sip = check_sip_template(str(values.get("sip_template") or ""))
+    return ConductRules(windows, patron, saint, daily, weekly, promise_days, sip)
+
+
+SIP_NUMBER = "{numero}"
+_SIP = re.compile(r"sips?:[^\s<>\"']{1,200}")
+
+
+def check_sip_template(raw: str) -> str:
+    """A SIP URI with «{numero}» once, e.g. «sip:{numero}@centralino.example.it»; empty: none."""
+    text = raw.strip()
+    if text and (not _SIP.fullmatch(text) or text.count(SIP_NUMBER) != 1):
+        raise DomainError(
+            "Indica un indirizzo SIP che inizi con sip: e contenga una volta {numero}, "
+            "ad esempio sip:{numero}@centralino.example.it.",
+            field="sip_template",
+        )
+    return text
+
+
+def sip_uri(template: str, number: str) -> str | None:
+    """The softphone's URI for an E.164 number, or None without a template."""
+    return template.replace(SIP_NUMBER, quote(number, safe="+")) if template else None
 
 
 def _time(raw: object, name: str) -> time:

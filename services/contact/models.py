@@ -69,6 +69,8 @@ conduct_rules = sa.Table(
     sa.Column("weekly_cap", sa.SmallInteger, nullable=False),
     # How many days ahead a promise to pay may fall.
     sa.Column("promise_days", sa.SmallInteger, nullable=False, server_default="30"),
+    # The softphones' SIP URI with «{numero}» where the E.164 number goes ("": tel: links only).
+    sa.Column("sip_template", sa.Text, nullable=False, server_default=""),
     sa.Column("updated_by", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )

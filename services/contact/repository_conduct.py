@@ -39,7 +39,9 @@ def _rules(row: Any) -> ConductRules:
         int(day): (time.fromisoformat(a), time.fromisoformat(b)) for day, (a, b) in row.windows.items()
     }
     patron = (row.patron_month, row.patron_day) if row.patron_month else None
-    return ConductRules(windows, patron, row.patron_saint, row.daily_cap, row.weekly_cap, row.promise_days)
+    return ConductRules(
+        windows, patron, row.patron_saint, row.daily_cap, row.weekly_cap, row.promise_days, row.sip_template
+    )
 
 
 async def rules_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> ConductRules:
@@ -58,6 +60,7 @@ async def save_rules(uow: UnitOfWork, tenant_id: uuid.UUID, rules: ConductRules,
         "daily_cap": rules.daily_cap,
         "weekly_cap": rules.weekly_cap,
         "promise_days": rules.promise_days,
+        "sip_template": rules.sip_template,
         "updated_by": by,
     }
     stmt = pg_insert(conduct_rules).values(tenant_id=tenant_id, **values)

@@ -24,6 +24,7 @@ templates.env.globals["message_labels"] = domain.MESSAGE_LABELS
 templates.env.globals["contact_kind_labels"] = domain.CONTACT_KIND_LABELS
 templates.env.globals["source_labels"] = domain.SOURCE_LABELS
 templates.env.tests["e164"] = domain.is_e164
+templates.env.filters["sip"] = lambda number, template: domain_conduct.sip_uri(template, number) or ""
 ROLES = ("operator", "supervisor", "platform_admin")
 PAGE_SIZE = 25
 

@@ -23,6 +23,7 @@ FIELDS = (
     "daily_cap",
     "weekly_cap",
     "promise_days",
+    "sip_template",
     "patron_day",
     "patron_saint",
 )

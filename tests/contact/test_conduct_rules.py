@@ -144,3 +144,15 @@ def test_a_comune_may_make_the_rules_stricter_never_looser() -> None:
         with pytest.raises(DomainError) as refused:
             check_rules({"daily_cap": "1", "weekly_cap": "3", **bad})
         assert refused.value.field == field, bad
+
+
+def test_the_softphone_template_needs_sip_and_the_number_once() -> None:
+    from services.contact.domain_conduct import check_sip_template, sip_uri
+
+    template = check_sip_template(" sip:{numero}@centralino.example.it ")
+    assert sip_uri(template, "+393471234567") == "sip:+393471234567@centralino.example.it"
+    assert sip_uri("", "+393471234567") is None
+    for bad in ("http://centralino/{numero}", "sip:centralino.example.it", "sip:{numero}{numero}@x"):
+        with pytest.raises(DomainError) as refused:
+            check_sip_template(bad)
+        assert refused.value.field == "sip_template"

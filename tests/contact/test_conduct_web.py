@@ -164,3 +164,26 @@ async def test_a_comunes_stricter_hours_apply_and_looser_ones_are_refused(
 async def take_page(platform: Platform, who: Identity) -> int:
     async with service_client(platform, "contact", who) as client:
         return (await client.get(f"{base(who)}/conduct")).status_code
+
+
+@pytest.mark.asyncio
+async def test_a_comunes_softphone_template_puts_a_sip_link_beside_each_phone(
+    platform: Platform, tenant: Identity
+) -> None:
+    from tests.contact.helpers import contact_fact, contacts_registered, deliver
+
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(d, 50_000))
+    await deliver(platform, contacts_registered(tenant.tenant_id, contact_fact(d, "+393471234567")))
+    supervisor = as_user(tenant, "sup-sip", ("supervisor",))
+    form = {"from_0": "08:30", "to_0": "21:00", "daily_cap": "1", "weekly_cap": "3", "promise_days": "30"}
+    async with service_client(platform, "contact", supervisor) as client:
+        saved = await client.post(
+            f"{base(supervisor)}/conduct",
+            data={**form, "sip_template": "sip:{numero}@centralino.example.it"},
+            headers=HX,
+        )
+        assert saved.status_code == 200, saved.text
+        card = (await client.get(f"{base(supervisor)}/debtors/{d}")).text
+    assert 'href="tel:+393471234567"' in card
+    assert 'href="sip:+393471234567@centralino.example.it"' in card
