@@ -16,6 +16,8 @@ from services.kernel.errors import Conflict, DomainError
 
 ROME = ZoneInfo("Europe/Rome")
 LOCK_DURATION = timedelta(minutes=30)
+# A callback an operator kept for themselves goes to anyone once it is this late.
+CALLBACK_GRACE = timedelta(minutes=30)
 # UNIREC code of conduct (domain.md §7.2): at most one conversation a day, so an unanswered call
 # or a third party on the line puts the debtor back in the queue no earlier than tomorrow.
 RETRY_AFTER = timedelta(days=1)

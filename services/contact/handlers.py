@@ -117,6 +117,8 @@ class Call:
     promise_due: str = ""
     # The phone a wrong-number outcome names (its contact id, as chosen on the card).
     datum_id: str = ""
+    # The callback is for this operator (else for anyone).
+    callback_mine: bool = False
 
 
 async def record_outcome(
@@ -152,8 +154,9 @@ async def record_outcome(
             uow, ident.tenant_id, ident.user_id, "conduct_override", debtor_id, detail
         )
     await handlers_outcomes.check_phone(uow, ident, debtor_id, phone)
+    callback_for = ident.user_id if call.callback_mine else None
     contact_id = await repository.record_outcome(
-        uow, ident.tenant_id, debtor_id, ident.user_id, decision, now, override
+        uow, ident.tenant_id, debtor_id, ident.user_id, decision, now, override, callback_for
     )
     if call.do_not_call:
         await repository_conduct.set_do_not_call(uow, ident.tenant_id, debtor_id)

@@ -25,6 +25,8 @@ debtors = sa.Table(
     sa.Column("last_outcome", sa.Text),
     sa.Column("callback_at", sa.DateTime(timezone=True)),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    # The operator a callback is for (None: anyone); others get it once it is CALLBACK_GRACE late.
+    sa.Column("callback_for", sa.Text),
     # The debtor asked not to be phoned: written channels only.
     sa.Column("do_not_call", sa.Boolean, nullable=False, server_default=sa.false()),
 )

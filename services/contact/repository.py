@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain import (
+    CALLBACK_GRACE,
     LOCK_DURATION,
     ROME,
     ContactRecord,
@@ -169,12 +170,16 @@ async def take_next(
     mine = sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now)
     today = limits.day_start.astimezone(ROME).date()
     overdue = overdue_exists(today)
+    kept_for_me = d.c.callback_for == user_id
+    for_me_or_anyone = sa.or_(
+        d.c.callback_for.is_(None), kept_for_me, d.c.callback_at <= now - CALLBACK_GRACE
+    )
     free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
     workable = sa.or_(
         mine,
         # Nothing is offered once it is paid (a debtor still "mine" stays mine until the outcome).
         sa.and_(d.c.status == Status.DA_LAVORARE.value, free),
-        sa.and_(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now, free),
+        sa.and_(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now, free, for_me_or_anyone),
         # a promise whose day passed unpaid: back, before the others
         sa.and_(d.c.status == Status.PROMESSA.value, overdue, free),
         # a card left open past its lock goes back in the queue
@@ -191,6 +196,7 @@ async def take_next(
         .order_by(
             mine.desc().nulls_last(),
             (d.c.status == Status.DA_RICHIAMARE.value).desc(),
+            kept_for_me.desc().nulls_last(),
             overdue.desc(),
             d.c.total_due_cents.desc(),
             d.c.id,
@@ -256,6 +262,7 @@ async def record_outcome(
     decision: OutcomeDecision,
     recorded_at: datetime,
     override_reason: str | None = None,
+    callback_for: str | None = None,
 ) -> uuid.UUID:
     """Store the contact and move the debtor to its next status, releasing the lock."""
     contact_id = uuid.uuid4()
@@ -279,6 +286,7 @@ async def record_outcome(
             status=decision.status.value,
             last_outcome=decision.outcome.value,
             callback_at=decision.callback_at,
+            callback_for=callback_for if decision.callback_at else None,
             assigned_to=None,
             locked_until=None,
             updated_at=recorded_at,

@@ -118,6 +118,7 @@ async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> 
         promise_amount=str(form.get("promise_amount", "")),
         promise_due=str(form.get("promise_due", "")),
         datum_id=str(form.get("datum_id", "")),
+        callback_mine=form.get("callback_mine") == "1",
     )
     await handlers.record_outcome(uow, ident, debtor_id, call, ctx(request).clock())
     return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?registrato=1")

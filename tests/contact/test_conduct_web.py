@@ -187,3 +187,38 @@ async def test_a_comunes_softphone_template_puts_a_sip_link_beside_each_phone(
         card = (await client.get(f"{base(supervisor)}/debtors/{d}")).text
     assert 'href="tel:+393471234567"' in card
     assert 'href="sip:+393471234567@centralino.example.it"' in card
+
+
+@pytest.mark.asyncio
+async def test_a_callback_kept_for_me_comes_to_me_first_and_to_anyone_once_late(
+    platform: Platform, tenant: Identity
+) -> None:
+    d, other = str(uuid.uuid4()), str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(d, 10_000), fact(other, 90_000))
+    me, colleague = as_user(tenant, "op-me"), as_user(tenant, "op-colleague")
+    with contact_clock(platform, MONDAY):
+        assert f"/debtors/{other}" in await take(platform, me)  # the bigger debt first
+        await record(platform, me, other, outcome="rifiuto")
+        assert f"/debtors/{d}" in await take(platform, me)
+        status, _ = await record(
+            platform, me, d, outcome="richiamare", callback_at="2026-12-01T10:00", callback_mine="1"
+        )
+        assert status == 303
+    with contact_clock(platform, datetime(2026, 12, 1, 10, 10, tzinfo=ROME)):
+        assert "Nessun debitore da lavorare" in await take(platform, colleague)
+        assert f"/debtors/{d}" in await take(platform, me)
+        status, _ = await record(platform, me, d, outcome="non_risponde", callback_at="2026-12-02T10:00")
+        assert status == 303
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and row.callback_for is None  # the next callback was not kept
+    # Kept again for me (no answer: tomorrow, a day after this call at the earliest, 10:15), and I
+    # do not come: half an hour late, it goes to anyone.
+    with contact_clock(platform, datetime(2026, 12, 2, 10, 15, tzinfo=ROME)):
+        assert f"/debtors/{d}" in await take(platform, me)
+        await record(
+            platform, me, d, outcome="non_risponde", callback_at="2026-12-03T10:00", callback_mine="1"
+        )
+    with contact_clock(platform, datetime(2026, 12, 3, 10, 40, tzinfo=ROME)):
+        assert "Nessun debitore da lavorare" in await take(platform, colleague)
+    with contact_clock(platform, datetime(2026, 12, 3, 10, 46, tzinfo=ROME)):
+        assert f"/debtors/{d}" in await take(platform, colleague)
