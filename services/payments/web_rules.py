@@ -71,6 +71,16 @@ def _cents(raw: str, line: int, what: str) -> int:
         raise DomainError(f"Fascia {line}: importo «{what}» non valido: «{raw}».", field="bands") from None
 
 
+def _minimum(raw: str) -> int:
+    try:
+        return parse_amount(raw)
+    except DomainError:
+        raise DomainError(
+            f"Rata minima non valida: «{raw}». Indica un importo in euro, ad esempio 50,00.",
+            field="min_installment",
+        ) from None
+
+
 def _is_zero(raw: str) -> bool:
     return raw.replace("€", "").strip().replace(".", "").replace(",", "").strip("0") == ""
 
@@ -143,7 +153,7 @@ def _rule_set(fields: dict[str, Any]) -> tuple[str, date, RuleSet]:
     except ValueError:
         raise DomainError("Indica la data da cui valgono le regole.", field="valid_from") from None
     smallest = fields["min_installment"]
-    smallest_cents = 0 if _is_zero(smallest) else _cents(smallest, 0, "rata minima")
+    smallest_cents = 0 if _is_zero(smallest) else _minimum(smallest)
     rate = read_rate(fields["interest_rate"] or None)
     return fields["revenue_type"], valid_from, RuleSet(read_band_rows(fields["rows"]), smallest_cents, rate)
 

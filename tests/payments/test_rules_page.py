@@ -116,6 +116,7 @@ async def test_the_page_shows_the_rules_in_force_and_saves_a_new_version(
         ({"revenue_type": "CDS"}, "Scegli il tipo di entrata"),
         ({"valid_from": "2020-01-01"}, "da oggi o da una data futura"),
         ({"interest_rate": "molto"}, "Tasso di interesse non valido"),
+        ({"min_installment": "cinquanta"}, "Rata minima non valida: «cinquanta»"),
     ],
 )
 async def test_a_bad_rule_set_is_refused_in_italian_and_nothing_recorded(
