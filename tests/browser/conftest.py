@@ -13,7 +13,9 @@ import uvicorn
 from playwright.async_api import Browser, async_playwright
 
 from gateway.app import Gateway
+from gateway.domain import Limit
 from gateway.proxy import AsgiUpstream, Upstream
+from gateway.ratelimit import RateLimits
 from services.platform import BUSINESS_SERVICES, Platform
 from tests.conftest import RUN_ID
 from tests.oidc_provider import OpenIdProvider, free_port, start_provider, stop_provider
@@ -52,6 +54,9 @@ async def served(platform: Platform, oidc_provider: OpenIdProvider) -> AsyncIter
         upstreams,
         oidc_providers=oidc_provider.configs(),
     )
+    # Every browser test signs in from 127.0.0.1: the login limit (tests/gateway/test_ratelimit.py)
+    # would turn the later ones away within five minutes.
+    gw.rate_limiter.limits = RateLimits(login=Limit(1_000, 300))
     port = int(oidc_provider.gateway_base.rsplit(":", 1)[1])
     server = uvicorn.Server(
         uvicorn.Config(gw, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
