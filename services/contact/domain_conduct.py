@@ -28,6 +28,16 @@ UNIREC_WINDOWS: Mapping[int, tuple[time, time]] = {
     **{day: (time(8, 30), time(21, 0)) for day in range(5)},
     5: (time(8, 30), time(15, 0)),
 }
+# The queue's order after due callbacks and broken promises: a score of the amount owed, the nearness
+# of the limitation date (five years from the oldest act's year), the fewest attempts and the best
+# phone's reliability (`repository.queue_score`), each weighted 0 to 10.
+DEFAULT_WEIGHTS: Mapping[str, int] = {"amount": 4, "limitation": 3, "attempts": 2, "grade": 1}
+WEIGHT_LABELS = {
+    "amount": "Importo dovuto",
+    "limitation": "Prescrizione vicina",
+    "attempts": "Pochi tentativi",
+    "grade": "Affidabilità del telefono",
+}
 UNIREC_DAILY = 1
 UNIREC_WEEKLY = 3
 # The days a weekly cap counts: the day of the call and the six before it.
@@ -47,6 +57,8 @@ class ConductRules:
     promise_days: int = 30
     # The softphones' SIP URI, «{numero}» standing for the number ("": tel: links only).
     sip_template: str = ""
+    # The weights of the queue's order after callbacks and broken promises (0 to 10 each).
+    weights: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
 @lru_cache(maxsize=16)
@@ -193,7 +205,15 @@ def check_rules(values: Mapping[str, Any]) -> ConductRules:
         )
     promise_days = _cap(values.get("promise_days") or "30", "promise_days", 90, "")
     sip = check_sip_template(str(values.get("sip_template") or ""))
-    return ConductRules(windows, patron, saint, daily, weekly, promise_days, sip)
+    weights = {name: _weight(values.get(f"weight_{name}"), name) for name in DEFAULT_WEIGHTS}
+    return ConductRules(windows, patron, saint, daily, weekly, promise_days, sip, weights)
+
+
+def _weight(raw: object, name: str) -> int:
+    text = str(raw if raw is not None else DEFAULT_WEIGHTS[name]).strip() or str(DEFAULT_WEIGHTS[name])
+    if not text.isdigit() or not 0 <= int(text) <= 10:
+        raise DomainError(f"Il peso «{WEIGHT_LABELS[name]}» va da 0 a 10.", field=f"weight_{name}")
+    return int(text)
 
 
 SIP_NUMBER = "{numero}"

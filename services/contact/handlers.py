@@ -18,6 +18,7 @@ from services.contact import (
     repository_conduct,
     repository_outcomes,
     repository_promises,
+    repository_queue,
 )
 from services.contact.domain import ContactRecord
 from services.contact.repository_conduct import CallLimits
@@ -76,7 +77,7 @@ async def take_next(uow: UnitOfWork, ident: Identity, now: datetime) -> Next:
     if closed is not None:
         return Next(None, closed)
     day_start, week_start = domain_conduct.day_bounds(now)
-    limits = CallLimits(now, day_start, week_start, rules.daily_cap, rules.weekly_cap)
+    limits = CallLimits(now, day_start, week_start, rules.daily_cap, rules.weekly_cap, rules.weights)
     return Next(await repository.take_next(uow, ident.tenant_id, ident.user_id, limits))
 
 
@@ -270,6 +271,8 @@ async def keep_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequence
     """Keep the contact data ingest registered or updated, for the debtor card; a debtor waiting
     for tracing who now has a working phone goes back to the queue."""
     await repository.upsert_contacts(uow, tenant_id, records)
+    phoned = sorted({r.debtor_id for r in records if r.kind == "phone"})
+    await repository_queue.refresh_best_phone(uow, tenant_id, phoned)
     traced = sorted({r.debtor_id for r in records if r.kind == "phone" and r.active})
     if traced:
         await repository_outcomes.traced_again(uow, tenant_id, traced)

@@ -21,6 +21,7 @@ def form_values(rules: ConductRules) -> dict[str, str]:
         "weekly_cap": str(rules.weekly_cap),
         "promise_days": str(rules.promise_days),
         "sip_template": rules.sip_template,
+        **{f"weight_{name}": str(value) for name, value in rules.weights.items()},
         "patron_day": f"{rules.patron_day[1]:02d}/{rules.patron_day[0]:02d}" if rules.patron_day else "",
         "patron_saint": rules.patron_saint,
     }

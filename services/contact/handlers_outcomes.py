@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from services.contact import repository_outcomes
+from services.contact import repository_outcomes, repository_queue
 from services.contact.domain import WRONG_NUMBER, Outcome, Status
 from services.contracts import (
     AlreadyPaidClaimed,
@@ -42,10 +42,11 @@ async def check_phone(
     uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, phone: uuid.UUID | None
 ) -> None:
     """The named phone is an active phone of the debtor, and is now marked wrong on the card."""
-    if phone is not None and not await repository_outcomes.invalidate_phone(
-        uow, ident.tenant_id, debtor_id, phone
-    ):
+    if phone is None:
+        return
+    if not await repository_outcomes.invalidate_phone(uow, ident.tenant_id, debtor_id, phone):
         raise DomainError("Il numero indicato non è un telefono attivo del contribuente.", field="datum_id")
+    await repository_queue.refresh_best_phone(uow, ident.tenant_id, [debtor_id])
 
 
 async def side_effects(

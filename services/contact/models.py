@@ -27,6 +27,11 @@ debtors = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     # The operator a callback is for (None: anyone); others get it once it is CALLBACK_GRACE late.
     sa.Column("callback_for", sa.Text),
+    # What orders the queue (`repository_queue`): the oldest act's year, the calls made so far, the
+    # reliability of the best active phone.
+    sa.Column("oldest_year", sa.SmallInteger),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("best_confidence", sa.SmallInteger),
     # The debtor asked not to be phoned: written channels only.
     sa.Column("do_not_call", sa.Boolean, nullable=False, server_default=sa.false()),
 )
@@ -73,6 +78,8 @@ conduct_rules = sa.Table(
     sa.Column("promise_days", sa.SmallInteger, nullable=False, server_default="30"),
     # The softphones' SIP URI with «{numero}» where the E.164 number goes ("": tel: links only).
     sa.Column("sip_template", sa.Text, nullable=False, server_default=""),
+    # The weights of the queue's order: {"amount": 4, "limitation": 3, "attempts": 2, "grade": 1}.
+    sa.Column("queue_weights", JSONB, nullable=False),
     sa.Column("updated_by", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )

@@ -30,6 +30,7 @@ from services.contact.models import (
 )
 from services.contact.repository_conduct import CallLimits, callable_now
 from services.contact.repository_promises import overdue_exists
+from services.contact.repository_queue import queue_score
 from services.contracts import PositionFact
 from services.kernel import db
 from services.kernel.db import UnitOfWork
@@ -94,6 +95,7 @@ async def _refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: lis
             p.c.debtor_id,
             sa.func.greatest(sa.func.sum(p.c.amount_cents) - sa.func.max(paid), 0).label("total"),
             sa.func.count().label("n"),
+            sa.func.min(p.c.year).label("oldest"),
         )
         .where(p.c.tenant_id == tenant_id, p.c.debtor_id.in_(debtor_ids))
         .group_by(p.c.debtor_id)
@@ -102,7 +104,12 @@ async def _refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: lis
     await uow.execute(
         sa.update(debtors)
         .where(debtors.c.tenant_id == tenant_id, debtors.c.id == totals.c.debtor_id)
-        .values(total_due_cents=totals.c.total, positions_count=totals.c.n, updated_at=sa.func.now())
+        .values(
+            total_due_cents=totals.c.total,
+            positions_count=totals.c.n,
+            oldest_year=totals.c.oldest,
+            updated_at=sa.func.now(),
+        )
     )
 
 
@@ -168,7 +175,7 @@ async def take_next(
     d = debtors
     now = limits.now
     mine = sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now)
-    today = limits.day_start.astimezone(ROME).date()
+    today = limits.now.astimezone(ROME).date()
     overdue = overdue_exists(today)
     kept_for_me = d.c.callback_for == user_id
     for_me_or_anyone = sa.or_(
@@ -198,7 +205,7 @@ async def take_next(
             (d.c.status == Status.DA_RICHIAMARE.value).desc(),
             kept_for_me.desc().nulls_last(),
             overdue.desc(),
-            d.c.total_due_cents.desc(),
+            queue_score(limits.weights, today).desc(),
             d.c.id,
         )
         .limit(1)
@@ -287,6 +294,7 @@ async def record_outcome(
             last_outcome=decision.outcome.value,
             callback_at=decision.callback_at,
             callback_for=callback_for if decision.callback_at else None,
+            attempts=debtors.c.attempts + 1,
             assigned_to=None,
             locked_until=None,
             updated_at=recorded_at,

@@ -4,7 +4,8 @@ who asked not to be phoned."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain import CONVERSATIONS
-from services.contact.domain_conduct import ConductRules
+from services.contact.domain_conduct import DEFAULT_WEIGHTS, ConductRules
 from services.contact.models import conduct_rules, contacts, debtors
 from services.kernel.db import UnitOfWork
 
@@ -28,6 +29,8 @@ class CallLimits:
     week_start: datetime
     daily_cap: int
     weekly_cap: int
+    # The weights of the queue's order (`repository_queue.queue_score`).
+    weights: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
 def _windows_json(rules: ConductRules) -> dict[str, list[str]]:
@@ -39,8 +42,16 @@ def _rules(row: Any) -> ConductRules:
         int(day): (time.fromisoformat(a), time.fromisoformat(b)) for day, (a, b) in row.windows.items()
     }
     patron = (row.patron_month, row.patron_day) if row.patron_month else None
+    weights = {**DEFAULT_WEIGHTS, **{k: int(v) for k, v in row.queue_weights.items() if k in DEFAULT_WEIGHTS}}
     return ConductRules(
-        windows, patron, row.patron_saint, row.daily_cap, row.weekly_cap, row.promise_days, row.sip_template
+        windows,
+        patron,
+        row.patron_saint,
+        row.daily_cap,
+        row.weekly_cap,
+        row.promise_days,
+        row.sip_template,
+        weights,
     )
 
 
@@ -61,6 +72,7 @@ async def save_rules(uow: UnitOfWork, tenant_id: uuid.UUID, rules: ConductRules,
         "weekly_cap": rules.weekly_cap,
         "promise_days": rules.promise_days,
         "sip_template": rules.sip_template,
+        "queue_weights": dict(rules.weights),
         "updated_by": by,
     }
     stmt = pg_insert(conduct_rules).values(tenant_id=tenant_id, **values)

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from services.contact import handlers_conduct
-from services.contact.domain_conduct import ROME, WEEKDAYS
+from services.contact.domain_conduct import DEFAULT_WEIGHTS, ROME, WEEKDAYS, WEIGHT_LABELS
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
@@ -18,12 +18,14 @@ from services.kernel.web import ctx, endpoint, page, templates_for
 
 templates = templates_for(Path(__file__).parent)
 templates.env.globals["weekdays"] = WEEKDAYS
+templates.env.globals["weight_labels"] = WEIGHT_LABELS
 FIELDS = (
     *(f"{edge}_{day}" for day in range(6) for edge in ("from", "to")),
     "daily_cap",
     "weekly_cap",
     "promise_days",
     "sip_template",
+    *(f"weight_{name}" for name in DEFAULT_WEIGHTS),
     "patron_day",
     "patron_saint",
 )
