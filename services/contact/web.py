@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.contact import domain, domain_conduct, handlers, web_conduct
+from services.contact import domain, domain_conduct, handlers, web_board, web_conduct
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
@@ -140,4 +140,5 @@ def routes() -> list[BaseRoute]:
         Route(f"{prefix}/debtors/{{debtor_id}}", debtor_card, methods=["GET"]),
         Route(f"{prefix}/debtors/{{debtor_id}}/outcomes", record_outcome, methods=["POST"]),
         *web_conduct.routes(),
+        *web_board.routes(),
     ]

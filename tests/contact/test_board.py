@@ -1,0 +1,80 @@
+"""The supervisors' live board on the real database: today's work per operator, euro promised and
+collected, the leases held now, and a lease given back to the queue (audited)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+
+import pytest
+import sqlalchemy as sa
+
+from services.contact.domain import ROME
+from services.contracts import PaymentReceived
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.contact.helpers import debtor, deliver, fact, seed
+from tests.contact.test_conduct_web import record, take
+from tests.contact.test_web import as_user, base
+from tests.support import contact_clock
+
+MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=ROME)
+HX = {"HX-Request": "true"}
+
+
+def figure(html: str, name: str) -> str:
+    found = re.search(rf'data-testid="{name}">([^<]+)<', html)
+    assert found, name
+    return found.group(1)
+
+
+@pytest.mark.asyncio
+async def test_the_board_shows_todays_work_and_a_supervisor_releases_a_lease(
+    platform: Platform, tenant: Identity
+) -> None:
+    promised, refused, held = (str(uuid.uuid4()) for _ in range(3))
+    position = fact(promised, 90_000)
+    await seed(platform, tenant.tenant_id, position, fact(refused, 80_000), fact(held, 70_000))
+    anna, bruno = as_user(tenant, "op-anna"), as_user(tenant, "op-bruno")
+    supervisor = as_user(tenant, "sup-board", ("supervisor",))
+    with contact_clock(platform, MONDAY):
+        assert f"/debtors/{promised}" in await take(platform, anna)
+        await record(
+            platform,
+            anna,
+            promised,
+            outcome="promessa_pagamento",
+            promise_amount="300,00",
+            promise_due="2026-12-05",
+        )
+        assert f"/debtors/{refused}" in await take(platform, anna)
+        await record(platform, anna, refused, outcome="rifiuto")
+        assert f"/debtors/{held}" in await take(platform, bruno)  # and Bruno goes home
+    payment = PaymentReceived(
+        str(uuid.uuid4()), position.position_id, promised, 30_000, "2026-11-30", "pagoPA"
+    )
+    await deliver(platform, payment.envelope(tenant.tenant_id))
+    with contact_clock(platform, MONDAY.replace(minute=15)):  # Bruno still holds his debtor
+        async with service_client(platform, "contact", supervisor) as client:
+            board = (await client.get(f"{base(supervisor)}/board")).text
+            assert (figure(board, "calls"), figure(board, "promises"), figure(board, "collected")) == (
+                "2",
+                "1",
+                "€ 300,00",
+            )
+            assert '<td>op-anna</td><td class="text-end">2</td>' in board
+            assert "op-bruno" in board and "Rimetti in coda" in board
+            released = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
+            assert released.status_code == 200 and "Nessun debitore in lavorazione." in released.text
+            again = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
+            assert again.status_code == 404
+        async with service_client(platform, "contact", anna) as operator:
+            assert (await operator.get(f"{base(anna)}/board")).status_code == 403
+    row = await debtor(platform, tenant.tenant_id, held)
+    assert row is not None and (row.assigned_to, row.status) == (None, "da_lavorare")
+    sql = "SELECT action FROM contact.access_log WHERE tenant_id = :t AND action IN ('view_board', 'release_lease')"
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        actions = sorted((await uow.execute(sa.text(sql), {"t": tenant.tenant_id})).scalars())
+    assert actions == ["release_lease", "view_board", "view_board"]
