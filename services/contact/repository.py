@@ -172,38 +172,22 @@ async def take_next(
     first and is given the debtor the first leased."""
     key = sa.func.hashtextextended(f"contact.lease {tenant_id} {user_id}", 0)
     await uow.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-    d = debtors
-    now = limits.now
+    d, now = debtors, limits.now
+    today = now.astimezone(ROME).date()
     mine = sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now)
-    today = limits.now.astimezone(ROME).date()
     overdue = overdue_exists(today)
-    kept_for_me = d.c.callback_for == user_id
-    for_me_or_anyone = sa.or_(
-        d.c.callback_for.is_(None), kept_for_me, d.c.callback_at <= now - CALLBACK_GRACE
-    )
-    free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
-    workable = sa.or_(
-        mine,
-        # Nothing is offered once it is paid (a debtor still "mine" stays mine until the outcome).
-        sa.and_(d.c.status == Status.DA_LAVORARE.value, free),
-        sa.and_(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now, free, for_me_or_anyone),
-        # a promise whose day passed unpaid: back, before the others
-        sa.and_(d.c.status == Status.PROMESSA.value, overdue, free),
-        # a card left open past its lock goes back in the queue
-        sa.and_(d.c.status == Status.IN_LAVORAZIONE.value, free),
-    )
     candidate = (
         sa.select(d.c.id)
         .where(
             d.c.tenant_id == tenant_id,
-            workable,
+            _workable(user_id, now, mine, overdue),
             sa.or_(mine, d.c.total_due_cents > 0),
             callable_now(limits),
         )
         .order_by(
             mine.desc().nulls_last(),
             (d.c.status == Status.DA_RICHIAMARE.value).desc(),
-            kept_for_me.desc().nulls_last(),
+            (d.c.callback_for == user_id).desc().nulls_last(),
             overdue.desc(),
             queue_score(limits.weights, today).desc(),
             d.c.id,
@@ -224,6 +208,26 @@ async def take_next(
         .returning(d.c.id)
     )
     return (await uow.execute(stmt)).scalar_one_or_none()
+
+
+def _workable(user_id: str, now: datetime, mine: Any, overdue: Any) -> Any:
+    """Who may be offered: mine; free debtors to work, due callbacks (kept for me, for anyone, or
+    for another operator half an hour late), promises past their day, cards left open."""
+    d = debtors
+    free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
+    for_me_or_anyone = sa.or_(
+        d.c.callback_for.is_(None), d.c.callback_for == user_id, d.c.callback_at <= now - CALLBACK_GRACE
+    )
+    return sa.or_(
+        mine,
+        # Nothing is offered once it is paid (a debtor still "mine" stays mine until the outcome).
+        sa.and_(d.c.status == Status.DA_LAVORARE.value, free),
+        sa.and_(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now, free, for_me_or_anyone),
+        # a promise whose day passed unpaid: back, before the others
+        sa.and_(d.c.status == Status.PROMESSA.value, overdue, free),
+        # a card left open past its lock goes back in the queue
+        sa.and_(d.c.status == Status.IN_LAVORAZIONE.value, free),
+    )
 
 
 async def get_debtor(
