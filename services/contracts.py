@@ -38,6 +38,7 @@ from services.contracts_payments import (
 __all__ = [
     "ALL_EVENTS",
     "MOST_PAYMENTS_PER_EVENT",
+    "REVENUE_TYPES",
     "AlreadyPaidClaimed",
     "BatchAccepted",
     "BatchReceived",
@@ -68,6 +69,10 @@ __all__ = [
     "PromiseKept",
     "PromiseMade",
 ]
+
+
+# The kinds of local revenue a position can be (the shared vocabulary of `revenue_type`).
+REVENUE_TYPES = ("IMU", "TARI", "CUP", "CDS", "ALTRO")
 
 
 @dataclass(frozen=True)

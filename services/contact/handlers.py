@@ -14,6 +14,7 @@ from services.contact import (
     domain_conduct,
     domain_promises,
     handlers_outcomes,
+    handlers_scripts,
     repository,
     repository_conduct,
     repository_outcomes,
@@ -49,6 +50,7 @@ class DebtorCard:
     # Why the debtor may not be phoned now, if so.
     refusal: str | None
     promises: list[Any]
+    script: dict[str, Any]
 
 
 async def work_queue(
@@ -91,14 +93,16 @@ async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, no
     held = await repository_conduct.conversations_since(
         uow, ident.tenant_id, debtor_id, domain_conduct.day_bounds(now)[1]
     )
+    positions = await repository.debtor_positions_of(uow, ident.tenant_id, debtor_id)
     card = DebtorCard(
         debtor,
-        await repository.debtor_positions_of(uow, ident.tenant_id, debtor_id),
+        positions,
         await repository.contact_history(uow, ident.tenant_id, debtor_id),
         await repository.active_contacts(uow, ident.tenant_id, debtor_id),
         rules,
         domain_conduct.refusal(rules, now, held, debtor.do_not_call),
         await repository_promises.promises_of(uow, ident.tenant_id, debtor_id),
+        await handlers_scripts.card_script(uow, ident, [p.revenue_type for p in positions]),
     )
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_card", debtor_id)
     return card

@@ -132,3 +132,15 @@ promises = sa.Table(
     sa.Column("closed_on", sa.Date),
     sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
 )
+
+# A Comune's own steps of the call script, per revenue type ("*": all); the fixed steps are the
+# domain's (`domain_scripts`), never stored.
+call_scripts = sa.Table(
+    "call_scripts",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("revenue_type", sa.Text, primary_key=True),
+    sa.Column("steps", JSONB, nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.contact import domain, domain_conduct, handlers, web_board, web_conduct
+from services.contact import domain, domain_conduct, handlers, web_board, web_conduct, web_scripts
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
@@ -93,6 +93,7 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "hours": domain_conduct.hours_text(card.rules),
         "refusal": card.refusal,
         "promises": card.promises,
+        "script": card.script,
         # The payments service's plan builder, embedded for the positions still owed.
         "open_positions": owed,
         "builder_query": urlencode([("position_id", str(p)) for p in owed]),
@@ -141,4 +142,5 @@ def routes() -> list[BaseRoute]:
         Route(f"{prefix}/debtors/{{debtor_id}}/outcomes", record_outcome, methods=["POST"]),
         *web_conduct.routes(),
         *web_board.routes(),
+        *web_scripts.routes(),
     ]

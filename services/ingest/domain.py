@@ -19,7 +19,8 @@ from decimal import Decimal, InvalidOperation
 
 from stdnum.it import codicefiscale, iva
 
-REVENUE_TYPES = ("IMU", "TARI", "CUP", "CDS", "ALTRO")
+from services.contracts import REVENUE_TYPES
+
 REVENUE_ALIASES = {
     **{t: t for t in REVENUE_TYPES},
     "CANONEUNICO": "CUP",

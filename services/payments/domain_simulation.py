@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from services.contracts import REVENUE_TYPES
 from services.kernel.errors import DomainError
 from services.payments.domain_plans import RuleSet, allowed, cds_allowed, read_bands, read_rate
 from services.payments.domain_schedule import Installment, month_end
 
-REVENUE_TYPES = ("IMU", "TARI", "CUP", "CDS", "ALTRO")
 MAX_POSITIONS = 500
 
 

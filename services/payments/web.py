@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from services.contracts import REVENUE_TYPES
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
@@ -30,7 +31,6 @@ from services.payments import (
 from services.payments.domain_notices import is_valid_notice_number
 from services.payments.domain_plans import bands_json
 from services.payments.domain_simulation import (
-    REVENUE_TYPES,
     plan_id_of,
     position_ids_of,
     read_plan_request,

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from services.contracts import REVENUE_TYPES
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
@@ -30,7 +31,6 @@ from services.payments.domain_plans import (
     read_bands,
     read_rate,
 )
-from services.payments.domain_simulation import REVENUE_TYPES
 
 templates = templates_for(Path(__file__).parent)
 # A regulation's rate as Italians write it: "1,5" for 1.500.

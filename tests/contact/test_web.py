@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -65,8 +66,8 @@ async def test_next_card_and_outcome_happy_path(platform: Platform, tenant: Iden
         card = await client.get(f"{base(op)}/debtors/{d}")
         assert card.status_code == 200
         assert "BIANCHI LUCA" in card.text
-        assert "Verifica l'identità" in card.text
-        assert "non rivelare mai l'esistenza del debito" in card.text
+        assert "Verifica l'identità" in html.unescape(card.text)
+        assert "non rivelare mai l'esistenza del debito" in html.unescape(card.text)
         recorded = await client.post(
             f"{base(op)}/debtors/{d}/outcomes",
             data={
@@ -269,7 +270,7 @@ async def test_card_lists_active_phones_first_with_provenance(platform: Platform
     assert "reperito il 05/10/2026" in section and "fonte InfoTrace" in section
     order = [section.index(v) for v in ("+393471234567", "mario@example.it", "rossi@pec.example.it")]
     assert order == sorted(order)
-    assert "Verifica l'identità" in card.text
+    assert "Verifica l'identità" in html.unescape(card.text)
 
 
 @pytest.mark.asyncio

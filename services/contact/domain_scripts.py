@@ -1,0 +1,62 @@
+"""Call scripts: the steps an operator follows, per revenue type, edited per Comune by supervisors
+around fixed steps the editor cannot remove (domain.md §7.1). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.contracts import REVENUE_TYPES
+from services.kernel.errors import DomainError
+
+# Every Comune's script opens with these and closes with the privacy notice: they are the law's.
+OPENING = (
+    "Presentati: il tuo nome, la società incaricata della riscossione e il Comune per conto del quale chiami.",
+    "Verifica l'identità dell'interlocutore (nome, cognome e data di nascita o codice fiscale) prima di "
+    "comunicare qualsiasi informazione.",
+    "Se risponde un'altra persona (familiare, convivente, collega): non rivelare mai l'esistenza del "
+    "debito né il motivo della chiamata; chiedi solo quando richiamare e registra l'esito «Risponde un terzo».",
+)
+PRIVACY = (
+    "Informativa: «I suoi dati sono trattati dalla nostra società, responsabile del trattamento per "
+    "conto del Comune (art. 28 del Regolamento UE 2016/679), solo per la riscossione di quanto dovuto; "
+    "l'informativa completa è sul sito del Comune.»"
+)
+DEFAULT_STEPS = (
+    "Solo al diretto interessato: spiega le posizioni aperte, gli importi e le modalità di pagamento "
+    "(avviso pagoPA, piano di rate se consentito).",
+    "Mantieni un tono corretto e rispettoso; non fare pressioni indebite.",
+)
+ANY_REVENUE = "*"
+MOST_STEPS = 12
+STEP_LENGTH = (3, 500)
+
+
+def check_steps(revenue_type: str, raw: str) -> tuple[str, tuple[str, ...]]:
+    """A Comune's own steps for a revenue type (or "*" for all), one per line, between the fixed
+    opening and the privacy notice; refused in Italian."""
+    kind = revenue_type.strip().upper() if revenue_type.strip() != ANY_REVENUE else ANY_REVENUE
+    if kind != ANY_REVENUE and kind not in REVENUE_TYPES:
+        raise DomainError("Scegli il tipo di entrata della traccia.", field="revenue_type")
+    steps = tuple(line.strip() for line in raw.splitlines() if line.strip())
+    if not steps:
+        raise DomainError("Scrivi almeno un passo, uno per riga.", field="steps")
+    if len(steps) > MOST_STEPS:
+        raise DomainError(f"Al massimo {MOST_STEPS} passi, uno per riga.", field="steps")
+    low, high = STEP_LENGTH
+    for number, step in enumerate(steps, 1):
+        if not low <= len(step) <= high:
+            raise DomainError(f"Il passo {number} deve avere da {low} a {high} caratteri.", field="steps")
+    return kind, steps
+
+
+def script_for(
+    revenue_types: Sequence[str], own: dict[str, tuple[str, ...]]
+) -> list[tuple[str, tuple[str, ...]]]:
+    """The editable part of the card's script: for each of the debtor's revenue types the Comune's
+    steps for it, else its steps for all, else the defaults; the same steps shown once."""
+    shown: list[tuple[str, tuple[str, ...]]] = []
+    for kind in dict.fromkeys(revenue_types) or (ANY_REVENUE,):
+        steps = own.get(kind) or own.get(ANY_REVENUE) or DEFAULT_STEPS
+        if all(steps != s for _, s in shown):
+            shown.append((kind, steps))
+    return shown

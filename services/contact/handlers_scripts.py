@@ -1,0 +1,46 @@
+"""Use cases of the call scripts: the supervisors' page, and the script on the debtor's card."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from services.contact import domain_scripts, repository, repository_scripts
+from services.contracts import REVENUE_TYPES
+from services.kernel.db import UnitOfWork
+from services.kernel.identity import Identity
+
+EDITORS = ("supervisor", "platform_admin")
+
+
+async def scripts_page(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
+    """Each revenue type's steps (the Comune's own or the defaults), with the fixed ones."""
+    own = await repository_scripts.scripts_of(uow, ident.tenant_id)
+    kinds = (domain_scripts.ANY_REVENUE, *REVENUE_TYPES)
+    return {
+        "opening": domain_scripts.OPENING,
+        "privacy": domain_scripts.PRIVACY,
+        "scripts": [(kind, own.get(kind), "\n".join(own.get(kind) or ())) for kind in kinds],
+        "defaults": domain_scripts.DEFAULT_STEPS,
+    }
+
+
+async def save_script(uow: UnitOfWork, ident: Identity, revenue_type: str, raw: str) -> str:
+    """Keep a revenue type's own steps; the change is recorded in the access log."""
+    kind, steps = domain_scripts.check_steps(revenue_type, raw)
+    await repository_scripts.save_script(uow, ident.tenant_id, kind, steps, ident.user_id)
+    await repository.access.record(
+        uow, ident.tenant_id, ident.user_id, "call_script", None, f"{kind}: {len(steps)} passi"
+    )
+    return kind
+
+
+async def card_script(uow: UnitOfWork, ident: Identity, revenue_types: Sequence[str]) -> dict[str, Any]:
+    """The script on a debtor's card: the fixed opening, the Comune's steps for the debtor's revenue
+    types, the privacy notice."""
+    own = await repository_scripts.scripts_of(uow, ident.tenant_id)
+    return {
+        "opening": domain_scripts.OPENING,
+        "middle": domain_scripts.script_for(revenue_types, own),
+        "privacy": domain_scripts.PRIVACY,
+    }

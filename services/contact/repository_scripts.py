@@ -1,0 +1,33 @@
+"""Queries of the Comune's call scripts."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.contact.models import call_scripts
+from services.kernel.db import UnitOfWork
+
+
+async def scripts_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, tuple[str, ...]]:
+    """The Comune's own steps by revenue type ("*": all)."""
+    cs = call_scripts
+    rows = (
+        await uow.execute(sa.select(cs.c.revenue_type, cs.c.steps).where(cs.c.tenant_id == tenant_id))
+    ).all()
+    return {r.revenue_type: tuple(r.steps) for r in rows}
+
+
+async def save_script(
+    uow: UnitOfWork, tenant_id: uuid.UUID, revenue_type: str, steps: tuple[str, ...], by: str
+) -> None:
+    stmt = pg_insert(call_scripts).values(
+        tenant_id=tenant_id, revenue_type=revenue_type, steps=list(steps), updated_by=by
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[call_scripts.c.tenant_id, call_scripts.c.revenue_type],
+        set_={"steps": list(steps), "updated_by": by, "updated_at": sa.func.now()},
+    )
+    await uow.execute(stmt)

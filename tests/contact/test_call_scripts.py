@@ -1,0 +1,71 @@
+"""Call scripts: a Comune's own steps per revenue type between the fixed steps the editor cannot
+remove, refused in Italian when wrong, shown on the card for the debtor's revenue types."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+import pytest
+
+from services.contact.domain_scripts import DEFAULT_STEPS, check_steps, script_for
+from services.kernel.errors import DomainError
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.contact.helpers import seed
+from tests.contact.test_web import as_user, base
+from tests.support import position_fact
+
+
+def test_steps_are_one_per_line_within_limits() -> None:
+    assert check_steps("tari", " Spiega la TARI 2023\n\n Proponi l'avviso unico ") == (
+        "TARI",
+        ("Spiega la TARI 2023", "Proponi l'avviso unico"),
+    )
+    for kind, raw, field in (
+        ("ICI", "Passo", "revenue_type"),
+        ("IMU", " \n ", "steps"),
+        ("IMU", "ok\n" * 13, "steps"),
+        ("IMU", "x" * 501, "steps"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            check_steps(kind, raw)
+        assert refused.value.field == field
+
+
+def test_the_card_shows_each_revenue_types_steps_once() -> None:
+    own = {"TARI": ("Spiega la TARI",), "*": ("Passo comune",)}
+    assert script_for(["TARI", "IMU", "CDS"], own) == [
+        ("TARI", ("Spiega la TARI",)),
+        ("IMU", ("Passo comune",)),
+    ]
+    assert script_for(["IMU"], {}) == [("IMU", DEFAULT_STEPS)]
+
+
+@pytest.mark.asyncio
+async def test_a_supervisor_writes_the_tari_script_and_the_card_follows_it(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, position_fact(40_000, debtor_id=d, credit=("TARI", 2023, "T")))
+    supervisor = as_user(tenant, "sup-script", ("supervisor",))
+    async with service_client(platform, "contact", supervisor) as client:
+        page = html.unescape((await client.get(f"{base(supervisor)}/scripts")).text)
+        assert "Verifica l'identità" in page and "art. 28 del Regolamento UE 2016/679" in page
+        refused = await client.post(
+            f"{base(supervisor)}/scripts", data={"revenue_type": "TARI", "steps": "ok\n" * 13}
+        )
+        assert refused.status_code == 400 and "Al massimo 12 passi" in refused.text
+        assert 'aria-invalid="true"' in refused.text
+        steps = "Ricorda che la TARI 2023 è scaduta a dicembre\nProponi il pagamento con l'avviso unico"
+        saved = await client.post(
+            f"{base(supervisor)}/scripts", data={"revenue_type": "TARI", "steps": steps}
+        )
+        assert saved.status_code == 200 and "Traccia salvata (TARI)" in saved.text
+        card = html.unescape((await client.get(f"{base(supervisor)}/debtors/{d}")).text)
+    assert "Ricorda che la TARI 2023 è scaduta a dicembre" in card
+    # The fixed steps stay, before and after.
+    assert card.index("Verifica l'identità") < card.index("Ricorda che la TARI") < card.index("art. 28")
+    async with service_client(platform, "contact", as_user(tenant, "op-script")) as client:
+        assert (await client.get(f"{base(supervisor)}/scripts")).status_code == 403
