@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from services.contact import repository_outcomes, repository_queue
+from services.contact import repository, repository_outcomes, repository_queue
 from services.contact.domain import WRONG_NUMBER, Outcome, Status
 from services.contracts import (
     AlreadyPaidClaimed,
@@ -17,7 +17,7 @@ from services.contracts import (
 )
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
-from services.kernel.errors import DomainError
+from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 
 CASES = {
@@ -74,3 +74,23 @@ async def side_effects(
         if await repository_outcomes.has_active_phone(uow, ident.tenant_id, debtor_id):
             await repository_outcomes.set_status(uow, ident.tenant_id, debtor_id, Status.DA_LAVORARE)
     return events
+
+
+async def mark_wrong(
+    uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, contact_id: uuid.UUID, now: datetime
+) -> None:
+    """An operator marks a contact datum on the card wrong, outside a call: deactivated here at once
+    and, by `ContactDatumInvalidated`, in ingest (regraded, traced); a debtor left without a phone
+    waits for tracing. Audited."""
+    kind = await repository_outcomes.invalidate_datum(uow, ident.tenant_id, debtor_id, contact_id)
+    if kind is None:
+        raise NotFound("Recapito non trovato tra quelli attivi del contribuente.")
+    if kind == "phone":
+        await repository_queue.refresh_best_phone(uow, ident.tenant_id, [debtor_id])
+        if not await repository_outcomes.has_active_phone(uow, ident.tenant_id, debtor_id):
+            await repository_outcomes.set_status(uow, ident.tenant_id, debtor_id, Status.DA_RINTRACCIARE)
+    invalid = ContactDatumInvalidated(
+        str(contact_id), str(debtor_id), "segnalato_errato", ident.user_id, now.isoformat()
+    )
+    await uow.publish([invalid.envelope(ident.tenant_id, uow.correlation_id)])
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "mark_contact_wrong", debtor_id, kind)

@@ -17,19 +17,27 @@ async def invalidate_phone(
 ) -> bool:
     """The debtor's phone marked wrong on the card at once (ingest, told by event, does the same
     and regrades); False when it is not an active phone of this debtor."""
+    return await invalidate_datum(uow, tenant_id, debtor_id, contact_id, only_phone=True) is not None
+
+
+async def invalidate_datum(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    contact_id: uuid.UUID,
+    only_phone: bool = False,
+) -> str | None:
+    """An active contact datum of the debtor marked wrong on the card; its kind, or None."""
     dc = debtor_contacts
-    stmt = (
-        sa.update(dc)
-        .where(
-            dc.c.tenant_id == tenant_id,
-            dc.c.contact_id == contact_id,
-            dc.c.debtor_id == debtor_id,
-            dc.c.kind == "phone",
-            dc.c.active,
-        )
-        .values(active=False, updated_at=sa.func.now())
+    stmt = sa.update(dc).where(
+        dc.c.tenant_id == tenant_id, dc.c.contact_id == contact_id, dc.c.debtor_id == debtor_id, dc.c.active
     )
-    return (await uow.execute(stmt)).rowcount == 1
+    if only_phone:
+        stmt = stmt.where(dc.c.kind == "phone")
+    row = (
+        await uow.execute(stmt.values(active=False, updated_at=sa.func.now()).returning(dc.c.kind))
+    ).first()
+    return None if row is None else str(row.kind)
 
 
 async def has_active_phone(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> bool:

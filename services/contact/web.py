@@ -11,7 +11,15 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.contact import domain, domain_conduct, handlers, web_board, web_conduct, web_scripts
+from services.contact import (
+    domain,
+    domain_conduct,
+    handlers,
+    handlers_outcomes,
+    web_board,
+    web_conduct,
+    web_scripts,
+)
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
@@ -102,6 +110,7 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "history": card.history,
         "reachable": card.reachable,
         "recorded": request.query_params.get("registrato") == "1",
+        "marked_wrong": request.query_params.get("errato") == "1",
     }
     return page(templates, request, "debtor.html", context)
 
@@ -126,6 +135,18 @@ async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> 
 
 
 @endpoint(*ROLES)
+async def mark_wrong(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """«Segna come errato» beside a contact datum on the card."""
+    debtor_id = _debtor_id(request)
+    try:
+        contact_id = uuid.UUID(request.path_params["contact_id"])
+    except ValueError:
+        raise NotFound() from None
+    await handlers_outcomes.mark_wrong(uow, ident, debtor_id, contact_id, ctx(request).clock())
+    return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?errato=1")
+
+
+@endpoint(*ROLES)
 async def queue_summary(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """The fragment of this Comune on the operator's home (the gateway's page embeds it)."""
     summary = await handlers.queue_summary(uow, ident, ctx(request).clock())
@@ -140,6 +161,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{prefix}/summary", queue_summary, methods=["GET"]),
         Route(f"{prefix}/debtors/{{debtor_id}}", debtor_card, methods=["GET"]),
         Route(f"{prefix}/debtors/{{debtor_id}}/outcomes", record_outcome, methods=["POST"]),
+        Route(f"{prefix}/debtors/{{debtor_id}}/contacts/{{contact_id}}/wrong", mark_wrong, methods=["POST"]),
         *web_conduct.routes(),
         *web_board.routes(),
         *web_scripts.routes(),

@@ -24,6 +24,7 @@ from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
 from services.kernel.messaging import inbox_handler
 from services.platform import Platform
+from tests.conftest import service_client
 from tests.contact.helpers import (
     card_contacts,
     contact_fact,
@@ -35,7 +36,7 @@ from tests.contact.helpers import (
     seed,
 )
 from tests.contact.test_conduct_web import record, take
-from tests.contact.test_web import as_user
+from tests.contact.test_web import as_user, base
 from tests.ingest.test_cleaning import ROSSI
 from tests.ingest.test_cleaning import debtor as ingest_debtor
 from tests.ingest.test_cleaning import seed as seed_ingest
@@ -129,3 +130,26 @@ async def test_cases_for_the_office_pause_the_calls_and_a_death_stops_them(
     assert DisputeOpened.from_envelope(dispute).note == "Avviso mai notificato"
     assert len(await sent(platform, "contact", tenant, HardshipFlagged)) == 1
     assert len(await sent(platform, "contact", tenant, DebtorDeceased)) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_contact_marked_wrong_in_one_click_goes_to_tracing(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(d, 50_000))
+    phone, mail = contact_fact(d, "+393471111111"), contact_fact(d, "rossi@example.it", kind="email")
+    await deliver(platform, contacts_registered(tenant.tenant_id, phone, mail))
+    op = as_user(tenant, "op-click")
+    async with service_client(platform, "contact", op) as client:
+        card = (await client.get(f"{base(op)}/debtors/{d}")).text
+        assert f"/contacts/{phone.contact_id}/wrong" in card and "Segna come errato" in card
+        done = await client.post(f"{base(op)}/debtors/{d}/contacts/{phone.contact_id}/wrong")
+        assert done.status_code == 303
+        again = await client.post(f"{base(op)}/debtors/{d}/contacts/{phone.contact_id}/wrong")
+        assert again.status_code == 404
+    assert await card_contacts(platform, tenant.tenant_id, d) == [("email", "rossi@example.it")]
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and row.status == "da_rintracciare"  # no phone left
+    [invalidated] = await sent(platform, "contact", tenant, ContactDatumInvalidated)
+    assert ContactDatumInvalidated.from_envelope(invalidated).reason == "segnalato_errato"
