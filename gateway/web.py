@@ -22,7 +22,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.repository_sessions import Session
 from services.kernel.bus import Bus
 from services.kernel.db import Database
-from services.kernel.roles import CALLING_ROLES
+from services.kernel.roles import CALLING_ROLES, ROLE_LABELS
 from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectNotFound, ObjectStorage
 from services.kernel.web import readiness, render_error
@@ -93,7 +93,10 @@ async def home(request: Request) -> Response:
     calls = {slug for slug, (_, roles) in tenants.items() if set(roles) & set(CALLING_ROLES)}
     if len(tenants) == 1 and not calls:
         return RedirectResponse(f"/t/{next(iter(tenants))}/", status_code=303)
-    rows = [(slug, name, ", ".join(roles), slug in calls) for slug, (name, roles) in tenants.items()]
+    rows = [
+        (slug, name, ", ".join(ROLE_LABELS.get(r, r) for r in roles), slug in calls)
+        for slug, (name, roles) in tenants.items()
+    ]
     status = 200 if rows else 403
     return context.templates.TemplateResponse(
         request,
