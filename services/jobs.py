@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from gateway.repository import list_tenants
-from services.contact.handlers import break_overdue_promises
+from services.contact.handlers import run_daily as contact_run_daily
 from services.kernel.db import UnitOfWork
 from services.payments.daily import run_daily
 from services.platform import Platform
@@ -44,7 +44,7 @@ async def payments_daily(platform: Platform, today: date) -> dict[uuid.UUID, dic
 
 async def contact_daily(platform: Platform, today: date) -> dict[uuid.UUID, dict[str, object]]:
     """The contact daily run for every Comune on `today`: promises whose day has passed unpaid are
-    broken (`PromiseBroken`), one transaction per Comune."""
+    broken (`PromiseBroken`) and the queue's scores move to the new day, one transaction per Comune."""
     db = platform.databases["contact"]
     done: dict[uuid.UUID, dict[str, object]] = {}
     for tenant_id in await tenant_ids(platform):
@@ -59,7 +59,7 @@ async def contact_daily(platform: Platform, today: date) -> dict[uuid.UUID, dict
 
 
 async def _break(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
-    return await break_overdue_promises(uow, tenant_id, today)
+    return await contact_run_daily(uow, tenant_id, today)
 
 
 DAILY_RUNS: dict[str, Callable[[Platform, date], Awaitable[dict[uuid.UUID, dict[str, object]]]]] = {

@@ -79,7 +79,7 @@ async def take_next(uow: UnitOfWork, ident: Identity, now: datetime) -> Next:
     if closed is not None:
         return Next(None, closed)
     day_start, week_start = domain_conduct.day_bounds(now)
-    limits = CallLimits(now, day_start, week_start, rules.daily_cap, rules.weekly_cap, rules.weights)
+    limits = CallLimits(now, day_start, week_start, rules.daily_cap, rules.weekly_cap)
     return Next(await repository.take_next(uow, ident.tenant_id, ident.user_id, limits))
 
 
@@ -249,6 +249,14 @@ async def debtors_with_open_promises(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID]
 ) -> set[uuid.UUID]:
     return await repository_promises.with_open(uow, tenant_id, debtor_ids)
+
+
+async def run_daily(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
+    """The contact daily run of a Comune: broken promises, then every debtor's queue score for the
+    new day (the nearness of the limitation date moves); how many promises broke."""
+    broken = await break_overdue_promises(uow, tenant_id, today)
+    await repository_queue.refresh_scores(uow, tenant_id, None, today)
+    return broken
 
 
 async def break_overdue_promises(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:

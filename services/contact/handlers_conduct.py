@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from services.contact import domain_conduct, repository, repository_conduct
+from services.contact import domain_conduct, repository, repository_conduct, repository_queue
 from services.contact.domain_conduct import ConductRules
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
@@ -47,6 +47,7 @@ async def save_rules(uow: UnitOfWork, ident: Identity, values: Mapping[str, Any]
     recorded in the access log with the new hours."""
     rules = domain_conduct.check_rules(values)
     await repository_conduct.save_rules(uow, ident.tenant_id, rules, ident.user_id)
+    await repository_queue.refresh_scores(uow, ident.tenant_id, None)  # new weights, every debtor
     detail = f"{domain_conduct.hours_text(rules)}; {rules.daily_cap}/giorno, {rules.weekly_cap}/7 giorni"
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "conduct_rules", None, detail)
     return rules

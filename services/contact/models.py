@@ -32,6 +32,8 @@ debtors = sa.Table(
     sa.Column("oldest_year", sa.SmallInteger),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("best_confidence", sa.SmallInteger),
+    # `repository_queue.queue_score` as of the last change of the debtor or daily run (indexed).
+    sa.Column("queue_score", sa.Float, nullable=False, server_default="0"),
     # The debtor asked not to be phoned: written channels only.
     sa.Column("do_not_call", sa.Boolean, nullable=False, server_default=sa.false()),
 )

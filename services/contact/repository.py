@@ -29,8 +29,8 @@ from services.contact.models import (
     debtors,
 )
 from services.contact.repository_conduct import CallLimits, callable_now
-from services.contact.repository_promises import overdue_exists
-from services.contact.repository_queue import queue_score
+from services.contact.repository_promises import overdue_debtors
+from services.contact.repository_queue import refresh_scores
 from services.contracts import PositionFact
 from services.kernel import db
 from services.kernel.db import UnitOfWork
@@ -111,6 +111,7 @@ async def _refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: lis
             updated_at=sa.func.now(),
         )
     )
+    await refresh_scores(uow, tenant_id, debtor_ids)
 
 
 async def register_payment(
@@ -163,35 +164,71 @@ async def list_debtors(
     return list((await uow.execute(stmt)).all())
 
 
+# A debtor whose promise passed its day unpaid: waiting on it, or back in the pool once broken.
+_AFTER_PROMISE = (Status.PROMESSA.value, Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
+
+
 async def take_next(
     uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, limits: CallLimits
 ) -> uuid.UUID | None:
     """Assign the next workable debtor the conduct rules let be phoned now (`limits`) to
-    `user_id`; SKIP LOCKED keeps two operators apart, and a lock per operator keeps two requests
-    of the same operator (a double click) from leasing two debtors: the second waits for the
-    first and is given the debtor the first leased."""
+    `user_id`: the one they hold; else a due callback (kept for them first); else a promise past
+    its day; else the best `queue_score` of the pool (an index scan: the first that may be phoned
+    wins). SKIP LOCKED keeps two operators apart, and a lock per operator keeps two requests of
+    the same operator (a double click) from leasing two debtors: the second waits for the first
+    and is given the debtor the first leased."""
     key = sa.func.hashtextextended(f"contact.lease {tenant_id} {user_id}", 0)
     await uow.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
     d, now = debtors, limits.now
     today = now.astimezone(ROME).date()
-    mine = sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now)
-    overdue = overdue_exists(today)
+    free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
+    owing = sa.and_(d.c.total_due_cents > 0, callable_now(limits))
+    for_me_or_anyone = sa.or_(
+        d.c.callback_for.is_(None), d.c.callback_for == user_id, d.c.callback_at <= now - CALLBACK_GRACE
+    )
+    stages = (
+        (sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now), (d.c.id,)),
+        (
+            sa.and_(
+                d.c.status == Status.DA_RICHIAMARE.value,
+                d.c.callback_at <= now,
+                free,
+                owing,
+                for_me_or_anyone,
+            ),
+            ((d.c.callback_for == user_id).desc().nulls_last(), d.c.callback_at, d.c.id),
+        ),
+        (
+            sa.and_(
+                d.c.id.in_(overdue_debtors(tenant_id, today)),
+                d.c.status.in_(_AFTER_PROMISE),
+                free,
+                owing,
+            ),
+            (d.c.queue_score.desc(), d.c.id),
+        ),
+        # The pool, in the order of the partial index `debtors_pool` (a card left open past its
+        # lock comes back with it). Nothing is offered once it is paid.
+        (
+            sa.and_(d.c.status.in_((Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)), free, owing),
+            (d.c.queue_score.desc(), d.c.id),
+        ),
+    )
+    for condition, order in stages:
+        leased = await _lease(uow, tenant_id, user_id, now, condition, order)
+        if leased is not None:
+            return leased
+    return None
+
+
+async def _lease(
+    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, now: datetime, condition: Any, order: Any
+) -> uuid.UUID | None:
+    d = debtors
     candidate = (
         sa.select(d.c.id)
-        .where(
-            d.c.tenant_id == tenant_id,
-            _workable(user_id, now, mine, overdue),
-            sa.or_(mine, d.c.total_due_cents > 0),
-            callable_now(limits),
-        )
-        .order_by(
-            mine.desc().nulls_last(),
-            (d.c.status == Status.DA_RICHIAMARE.value).desc(),
-            (d.c.callback_for == user_id).desc().nulls_last(),
-            overdue.desc(),
-            queue_score(limits.weights, today).desc(),
-            d.c.id,
-        )
+        .where(d.c.tenant_id == tenant_id, condition)
+        .order_by(*order)
         .limit(1)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
@@ -208,26 +245,6 @@ async def take_next(
         .returning(d.c.id)
     )
     return (await uow.execute(stmt)).scalar_one_or_none()
-
-
-def _workable(user_id: str, now: datetime, mine: Any, overdue: Any) -> Any:
-    """Who may be offered: mine; free debtors to work, due callbacks (kept for me, for anyone, or
-    for another operator half an hour late), promises past their day, cards left open."""
-    d = debtors
-    free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
-    for_me_or_anyone = sa.or_(
-        d.c.callback_for.is_(None), d.c.callback_for == user_id, d.c.callback_at <= now - CALLBACK_GRACE
-    )
-    return sa.or_(
-        mine,
-        # Nothing is offered once it is paid (a debtor still "mine" stays mine until the outcome).
-        sa.and_(d.c.status == Status.DA_LAVORARE.value, free),
-        sa.and_(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now, free, for_me_or_anyone),
-        # a promise whose day passed unpaid: back, before the others
-        sa.and_(d.c.status == Status.PROMESSA.value, overdue, free),
-        # a card left open past its lock goes back in the queue
-        sa.and_(d.c.status == Status.IN_LAVORAZIONE.value, free),
-    )
 
 
 async def get_debtor(
@@ -304,6 +321,7 @@ async def record_outcome(
             updated_at=recorded_at,
         )
     )
+    await refresh_scores(uow, tenant_id, [debtor_id])
     return contact_id
 
 

@@ -4,8 +4,7 @@ who asked not to be phoned."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any
 
@@ -29,8 +28,6 @@ class CallLimits:
     week_start: datetime
     daily_cap: int
     weekly_cap: int
-    # The weights of the queue's order (`repository_queue.queue_score`).
-    weights: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
 def _windows_json(rules: ConductRules) -> dict[str, list[str]]:

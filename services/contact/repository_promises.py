@@ -94,6 +94,14 @@ async def break_overdue(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> l
     return list((await uow.execute(stmt)).all())
 
 
+def overdue_debtors(tenant_id: uuid.UUID, today: date) -> Any:
+    """The debtors with a promise past its day and not kept (a small set, from the promises' index)."""
+    p = promises
+    return sa.select(p.c.debtor_id).where(
+        p.c.tenant_id == tenant_id, p.c.status.in_(("open", "broken")), p.c.due_on < today
+    )
+
+
 def overdue_exists(today: date) -> Any:
     """The queue's condition of a debtor with a promise past its day and not kept."""
     p = promises

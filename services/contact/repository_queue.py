@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from services.contact.models import debtor_contacts, debtors
+from services.contact.domain_conduct import DEFAULT_WEIGHTS, ROME
+from services.contact.models import conduct_rules, debtor_contacts, debtors
 from services.kernel.db import UnitOfWork
 
 # Limitation: five years from the end of the oldest act's year (domain.md); the score grows as the
@@ -38,6 +39,24 @@ def queue_score(weights: Mapping[str, int], today: date) -> Any:
     return sum((float(weights.get(name, 0)) * part for name, part in parts.items()), sa.literal(0.0))
 
 
+async def refresh_scores(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID] | None, today: date | None = None
+) -> None:
+    """Keep `queue_score` with the Comune's weights (all its debtors when `debtor_ids` is None);
+    `today` defaults to the day in Rome (the score's limitation part moves a little each day, and
+    the contact daily run refreshes every debtor)."""
+    if debtor_ids is not None and not debtor_ids:
+        return
+    r = conduct_rules
+    stored = (await uow.execute(sa.select(r.c.queue_weights).where(r.c.tenant_id == tenant_id))).scalar()
+    weights = {**DEFAULT_WEIGHTS, **{k: int(v) for k, v in (stored or {}).items() if k in DEFAULT_WEIGHTS}}
+    day = today or datetime.now(ROME).date()
+    stmt = sa.update(debtors).where(debtors.c.tenant_id == tenant_id)
+    if debtor_ids is not None:
+        stmt = stmt.where(debtors.c.id.in_(list(debtor_ids)))
+    await uow.execute(stmt.values(queue_score=queue_score(weights, day)))
+
+
 async def refresh_best_phone(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID]) -> None:
     """The reliability of each debtor's best active phone (None: no phone)."""
     if not debtor_ids:
@@ -59,3 +78,4 @@ async def refresh_best_phone(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: 
         .values(best_confidence=best)
     )
     await uow.execute(stmt)
+    await refresh_scores(uow, tenant_id, debtor_ids)

@@ -4,13 +4,15 @@ nearness of the limitation date, the fewest attempts and the best phone; weights
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
 import sqlalchemy as sa
 
-from services.contact import repository
+from services.contact import repository, repository_conduct, repository_queue
 from services.contact.domain import ROME
+from services.contact.domain_conduct import ConductRules
 from services.contact.repository_conduct import CallLimits
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -20,18 +22,24 @@ from tests.support import position_fact
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=ROME)
 
 
-def limits(weights: dict[str, int]) -> CallLimits:
+def limits() -> CallLimits:
     start = datetime(2000, 1, 1, tzinfo=ROME)
-    return CallLimits(MONDAY, start, start, 10**6, 10**6, weights)
+    return CallLimits(MONDAY, start, start, 10**6, 10**6)
 
 
 async def order(platform: Platform, tenant: Identity, weights: dict[str, int]) -> list[str]:
-    """Who the queue offers, one lease after another, then releases them all."""
+    """The Comune's weights saved (every debtor's score refreshed, as the rules page does), then
+    who the queue offers, one lease after another, rolled back."""
     taken = []
     db = platform.databases["contact"]
     async with db.unit_of_work(tenant.tenant_id) as uow:
+        rules = replace(ConductRules(), weights=weights)
+        await repository_conduct.save_rules(uow, tenant.tenant_id, rules, "sup")
+        await repository_queue.refresh_scores(uow, tenant.tenant_id, None, MONDAY.date())
+        await uow.commit()
+    async with db.unit_of_work(tenant.tenant_id) as uow:
         while (
-            got := await repository.take_next(uow, tenant.tenant_id, f"op-{len(taken)}", limits(weights))
+            got := await repository.take_next(uow, tenant.tenant_id, f"op-{len(taken)}", limits())
         ) is not None:
             taken.append(str(got))
         # rolled back: the leases go with it
@@ -55,7 +63,7 @@ async def test_the_nearest_limitation_and_the_fewest_attempts_count_as_the_comun
         await uow.execute(
             sa.text("UPDATE contact.debtors SET attempts = 3 WHERE tenant_id = :t AND id = :d"),
             {"t": tenant.tenant_id, "d": uuid.UUID(tried)},
-        )
+        )  # the score follows at the next refresh (`order` saves the weights and refreshes)
         await uow.commit()
     defaults = {"amount": 4, "limitation": 3, "attempts": 2, "grade": 1}
     got = await order(platform, tenant, defaults)

@@ -1,0 +1,231 @@
+"""The operators' console under load: gateway and contact service as separate processes (uvicorn),
+a Comune with 100,000 debtors, operators doing "next debtor + card + outcome" with no pause.
+
+Prints, beside their anchors, in one run:
+- closed loop (`--operators`, default 50): actions per second, HTTP requests per second and the
+  action's p50/p95/p99; the same load on a bare endpoint behind the same gateway (`/healthz`), and
+  the ratio of requests per second (target: at least one half);
+- open loop: actions offered at `--rate` per second (default 100, about 3,000 operators at one
+  action every 30 s) for `--seconds`; the p95 (target: under 50 ms).
+
+Creates a scratch database on the tests' PostgreSQL (RISCOSSA_TEST_SERVER_URL), migrates it,
+drops it afterwards. The contact service's clock is frozen on a working morning (conduct rules).
+Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.ingest import drop_database, scratch_database
+from bench.operator_setup import bench_settings, comune, operators
+from gateway.app import SESSION_COOKIE
+from services.platform import Platform
+
+FROZEN = "2026-11-30T10:00:00+01:00"
+GATEWAY_PORT, CONTACT_PORT = 8731, 8732
+TARGET_RATIO, TARGET_P95_MS = 0.5, 50.0
+
+
+@dataclass
+class Timings:
+    actions: list[float] = field(default_factory=list)
+    requests: int = 0
+    failures: int = 0
+
+    def figure(self, q: float) -> float:
+        ordered = sorted(self.actions)
+        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+async def action(client: httpx.AsyncClient, slug: str, csrf: str, timings: Timings) -> bool:
+    """Next debtor, the card, an outcome: one operator's action; False when the queue is empty."""
+    started = time.perf_counter()
+    try:
+        taken = await client.post(f"/t/{slug}/contact/next", headers={"x-csrf-token": csrf})
+        card = taken.headers.get("location", "")
+        if taken.status_code != 303 or "/debtors/" not in card:
+            timings.failures += taken.status_code != 303
+            return taken.status_code != 303  # an empty queue ends the operator's day
+        shown = await client.get(card)
+        done = await client.post(f"{card}/outcomes", data={"outcome": "non_risponde", "csrf_token": csrf})
+    except httpx.HTTPError:  # a timeout: counted, and the operator goes on
+        timings.failures += 1
+        return True
+    timings.requests += 3
+    if shown.status_code != 200 or done.status_code != 303:
+        timings.failures += 1
+        return True
+    timings.actions.append(time.perf_counter() - started)
+    return True
+
+
+def clients(sessions: list[tuple[str, str]]) -> list[tuple[httpx.AsyncClient, str]]:
+    made = []
+    for cookie, csrf in sessions:
+        client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{GATEWAY_PORT}", timeout=60)
+        client.cookies.set(SESSION_COOKIE, cookie)
+        made.append((client, csrf))
+    return made
+
+
+async def closed_loop(
+    pool: list[tuple[httpx.AsyncClient, str]], slug: str, seconds: float
+) -> tuple[Timings, float]:
+    timings, deadline = Timings(), time.perf_counter() + seconds
+
+    async def operator(client: httpx.AsyncClient, csrf: str) -> None:
+        while time.perf_counter() < deadline and await action(client, slug, csrf, timings):
+            pass
+
+    started = time.perf_counter()
+    await asyncio.gather(*(operator(c, csrf) for c, csrf in pool))
+    return timings, time.perf_counter() - started
+
+
+async def bare(pool: list[tuple[httpx.AsyncClient, str]], seconds: float) -> float:
+    """Requests per second of the gateway's /healthz with the same clients."""
+    count, deadline = 0, time.perf_counter() + seconds
+
+    async def hit(client: httpx.AsyncClient) -> None:
+        nonlocal count
+        while time.perf_counter() < deadline:
+            await client.get("/healthz")
+            count += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(hit(c) for c, _ in pool))
+    return count / (time.perf_counter() - started)
+
+
+async def open_loop(
+    pool: list[tuple[httpx.AsyncClient, str]], slug: str, rate: float, seconds: float
+) -> tuple[Timings, int]:
+    """Actions started at `rate` per second by whichever operator is free; those with no free
+    operator are counted as not sent."""
+    timings, idle, skipped, tasks = Timings(), list(pool), 0, []
+
+    async def one(member: tuple[httpx.AsyncClient, str]) -> None:
+        try:
+            await action(member[0], slug, member[1], timings)
+        finally:
+            idle.append(member)
+
+    started = time.perf_counter()
+    for n in range(int(rate * seconds)):
+        await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+        if not idle:
+            skipped += 1
+            continue
+        tasks.append(asyncio.create_task(one(idle.pop())))
+    await asyncio.gather(*tasks)
+    return timings, skipped
+
+
+async def analyze(url: str) -> None:
+    """Statistics for the tables just filled, as autovacuum gathers within a minute of an import:
+    without them the planner sorts the whole queue instead of reading its index."""
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        for table in ("contact.debtors", "contact.debtor_positions", "contact.contacts"):
+            await conn.execute(sa.text(f"ANALYZE {table}"))
+    await engine.dispose()
+
+
+def serve(kind: str, url: str, port: int) -> subprocess.Popen[bytes]:
+    contact = f"http://127.0.0.1:{CONTACT_PORT}"
+    command = [sys.executable, "-m", "bench.operator_serve", kind, url, str(port), contact, FROZEN]
+    return subprocess.Popen(command, cwd=Path(__file__).resolve().parents[1], env=os.environ.copy())
+
+
+async def ready(port: int) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(300):
+            try:
+                if (await client.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+def show(name: str, value: str, anchor: str = "", met: bool | None = None) -> None:
+    verdict = "" if met is None else ("met" if met else "NOT MET")
+    print(f"  {name:34} {value:28} {anchor:14} {verdict}")
+
+
+async def main(args: argparse.Namespace) -> None:
+    url = await scratch_database()
+    platform = await Platform.open(bench_settings(url, Path(tempfile.mkdtemp())), run_migrations=True)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        started = time.perf_counter()
+        tenant_id, slug = await comune(platform, args.debtors)
+        sessions = await operators(platform, tenant_id, max(args.operators, args.open_operators))
+        await analyze(url)
+        print(
+            f"{os.cpu_count()} CPUs; {args.debtors:,} debtors and operators ready in {time.perf_counter() - started:.0f} s"
+        )
+        processes = [serve("contact", url, CONTACT_PORT), serve("gateway", url, GATEWAY_PORT)]
+        await ready(CONTACT_PORT)
+        await ready(GATEWAY_PORT)
+        pool = clients(sessions[: args.operators])
+        timings, elapsed = await closed_loop(pool, slug, args.seconds)
+        healthz = await bare(pool, args.seconds)
+        ratio = timings.requests / elapsed / healthz
+        print(f"\nclosed loop: {args.operators} operators, no pause, {elapsed:.0f} s")
+        show("actions per second", f"{len(timings.actions) / elapsed:.1f}")
+        show("HTTP requests per second", f"{timings.requests / elapsed:.0f}")
+        show(
+            "action p50 / p95 / p99",
+            f"{timings.figure(0.5):.0f} / {timings.figure(0.95):.0f} / {timings.figure(0.99):.0f} ms",
+        )
+        show("bare /healthz requests per second", f"{healthz:.0f}")
+        show("ratio of requests per second", f"{ratio:.2f}", f">= {TARGET_RATIO}", ratio >= TARGET_RATIO)
+        show("failures", str(timings.failures))
+        opened = clients(sessions[: args.open_operators])
+        offered, skipped = await open_loop(opened, slug, args.rate, args.seconds)
+        p95 = offered.figure(0.95)
+        print(
+            f"\nopen loop: {args.rate:.0f} actions per second offered for {args.seconds:.0f} s, {args.open_operators} operators"
+        )
+        show("actions done / not sent", f"{len(offered.actions)} / {skipped}")
+        show(
+            "action p50 / p95",
+            f"{offered.figure(0.5):.0f} / {p95:.0f} ms",
+            f"< {TARGET_P95_MS:.0f} ms",
+            p95 < TARGET_P95_MS,
+        )
+        for client, _ in [*pool, *opened]:
+            await client.aclose()
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        await platform.close()
+        await drop_database(url)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--debtors", type=int, default=100_000)
+    parser.add_argument("--operators", type=int, default=50)
+    parser.add_argument("--open-operators", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    asyncio.run(main(parser.parse_args()))
