@@ -6,7 +6,14 @@ import uuid
 from datetime import date, datetime
 
 from services.contact import handlers
-from services.contact.domain import CONTACT_KINDS, ContactRecord, message_note, parse_found_on
+from services.contact.domain import (
+    CONTACT_KINDS,
+    ContactRecord,
+    lapse_note,
+    message_note,
+    parse_found_on,
+    plan_note,
+)
 from services.contracts import (
     ContactFact,
     ContactsRegistered,
@@ -14,6 +21,8 @@ from services.contracts import (
     NoticeSent,
     PaymentReceived,
     PaymentsReceived,
+    PlanCreated,
+    PlanLapsed,
     PositionsRegistered,
 )
 from services.kernel.db import UnitOfWork
@@ -116,6 +125,45 @@ def _record(
         raise UndecodableMessage(f"bad contact datum: {exc}") from exc
 
 
+def _plan_ids(
+    plan_id: str, debtor_id: str, position_ids: tuple[str, ...]
+) -> tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]]:
+    try:
+        return uuid.UUID(plan_id), uuid.UUID(debtor_id), [uuid.UUID(p) for p in position_ids]
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad plan event: {exc}") from exc
+
+
+async def on_plan_created(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A plan granted: its positions show it on the card, the history says so."""
+    event = PlanCreated.from_envelope(envelope)
+    try:
+        first_due = date.fromisoformat(event.first_due_date)
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad plan event: {exc}") from exc
+    entry = {
+        "operator": event.created_by,
+        "outcome": "piano_creato",
+        "note": plan_note(event.installments, event.amount_cents, first_due),
+        "recorded_at": envelope.occurred_at,
+    }
+    plan = _plan_ids(event.plan_id, event.debtor_id, event.position_ids)
+    await handlers.register_plan(uow, envelope.tenant_id, plan, "active", entry)
+
+
+async def on_plan_lapsed(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A plan lapsed: the residue is due at once; the card and the history say so."""
+    event = PlanLapsed.from_envelope(envelope)
+    entry = {
+        "operator": "sistema",
+        "outcome": "piano_decaduto",
+        "note": lapse_note(event.residual_cents),
+        "recorded_at": envelope.occurred_at,
+    }
+    plan = _plan_ids(event.plan_id, event.debtor_id, event.position_ids)
+    await handlers.register_plan(uow, envelope.tenant_id, plan, "lapsed", entry)
+
+
 queue_builder = Consumer(
     name="contact.queue_builder",
     handlers={
@@ -125,6 +173,8 @@ queue_builder = Consumer(
         PaymentReceived.routing_key(): on_payment_received,
         PaymentsReceived.routing_key(): on_payments_received,
         NoticeSent.routing_key(): on_notice_sent,
+        PlanCreated.routing_key(): on_plan_created,
+        PlanLapsed.routing_key(): on_plan_lapsed,
     },
     # A payment may race its debtor's positions: totals are recomputed from both, one at a time.
     serialize_per_tenant=True,

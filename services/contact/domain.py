@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from services.contact.domain_conduct import ConductRules, closed_reason
 from services.kernel.errors import Conflict, DomainError
+from services.kernel.money import format_euro
 
 ROME = ZoneInfo("Europe/Rome")
 LOCK_DURATION = timedelta(minutes=30)
@@ -109,6 +110,9 @@ OUTCOME_LABELS: dict[str, str] = {
 MESSAGE_LABELS: dict[str, str] = {
     "messaggio_email": "Messaggio inviato per e-mail",
     "messaggio_sms": "Messaggio inviato per SMS",
+    # The payments service's plan events, in the same history.
+    "piano_creato": "Piano di rate concesso",
+    "piano_decaduto": "Piano di rate decaduto",
 }
 MESSAGE_KIND_LABELS: dict[str, str] = {
     "notice": "Avvisi di pagamento",
@@ -274,3 +278,11 @@ def card_order(kind: str, confidence: int | None) -> tuple[int, int]:
 def dedupe_records(records: Iterable[ContactRecord]) -> list[ContactRecord]:
     """One record per contact (the last reported wins), so one upsert never touches a row twice."""
     return list({r.contact_id: r for r in records}.values())
+
+
+def plan_note(installments: int, amount_cents: int, first_due: date) -> str:
+    return f"{installments} rate per {format_euro(amount_cents)}, prima scadenza il {first_due:%d/%m/%Y}"
+
+
+def lapse_note(residual_cents: int) -> str:
+    return f"Residuo di {format_euro(residual_cents)} dovuto in un'unica soluzione"

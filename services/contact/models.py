@@ -46,6 +46,9 @@ debtor_positions = sa.Table(
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     *credit_columns(),
     sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
+    # The payments plan the position is in, and whether it is active or lapsed (from the events).
+    sa.Column("plan_id", sa.Uuid),
+    sa.Column("plan_status", sa.Text),
 )
 
 contacts = sa.Table(

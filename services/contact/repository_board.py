@@ -8,11 +8,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.contact.domain import CONVERSATIONS, Status
+from services.contact.domain import CONVERSATIONS, Outcome, Status
 from services.contact.models import contacts, debtor_payments, debtors, promises
 from services.kernel.db import UnitOfWork
 
 Row = sa.Row[Any]
+# What the history holds that was a call (not a message, not a plan event).
+CALLS = sorted(o.value for o in Outcome)
 
 
 async def work_today(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime) -> list[Row]:
@@ -25,7 +27,7 @@ async def work_today(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime) -> 
             sa.func.count().label("calls"),
             sa.func.count().filter(c.c.outcome.in_(sorted(CONVERSATIONS))).label("conversations"),
         )
-        .where(c.c.tenant_id == tenant_id, c.c.recorded_at >= since, ~c.c.outcome.like("messaggio_%"))
+        .where(c.c.tenant_id == tenant_id, c.c.recorded_at >= since, c.c.outcome.in_(CALLS))
         .group_by(c.c.operator)
         .subquery()
     )

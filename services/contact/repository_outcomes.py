@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from services.contact.domain import Status
-from services.contact.models import debtor_contacts, debtors
+from services.contact.models import debtor_contacts, debtor_positions, debtors
 from services.kernel.db import UnitOfWork
 
 
@@ -72,4 +72,17 @@ async def traced_again(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequen
 async def set_status(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, status: Status) -> None:
     d = debtors
     stmt = sa.update(d).where(d.c.tenant_id == tenant_id, d.c.id == debtor_id).values(status=status.value)
+    await uow.execute(stmt)
+
+
+async def mark_plan(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, position_ids: Sequence[uuid.UUID], status: str
+) -> None:
+    """The positions of a payments plan, with its state (active, lapsed)."""
+    p = debtor_positions
+    stmt = (
+        sa.update(p)
+        .where(p.c.tenant_id == tenant_id, p.c.position_id.in_(list(position_ids)))
+        .values(plan_id=plan_id, plan_status=status)
+    )
     await uow.execute(stmt)

@@ -95,7 +95,10 @@ async def next_debtor(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 @endpoint(*ROLES)
 async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     card = await handlers.debtor_card(uow, ident, _debtor_id(request), ctx(request).clock())
-    owed = [p.position_id for p in card.positions if p.paid_cents < p.amount_cents]
+    # A position in an active plan is paid through it: the builder offers the others.
+    owed = [
+        p.position_id for p in card.positions if p.paid_cents < p.amount_cents and p.plan_status != "active"
+    ]
     context = {
         "rules": card.rules,
         "hours": domain_conduct.hours_text(card.rules),

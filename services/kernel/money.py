@@ -59,3 +59,11 @@ def _split(text: str, field: str) -> tuple[str, str]:
         raise DomainError(f"Importo non valido: «{text}».", field=field)
     whole, _, decimals = text.partition(".")
     return whole, decimals
+
+
+def format_euro(cents: int | None) -> str:
+    """Cents as Italians read euro: «€ 1.234,56» (negative: «-€ 1,00»)."""
+    value = int(cents or 0)
+    sign = "-" if value < 0 else ""
+    euros, rest = divmod(abs(value), 100)
+    return f"{sign}€ {euros:,}".replace(",", ".") + f",{rest:02d}"

@@ -31,6 +31,7 @@ from services.kernel.errors import DomainError, Forbidden
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
 from services.kernel.mail import Mailer
+from services.kernel.money import format_euro
 from services.kernel.roles import ROLE_LABELS
 from services.kernel.settings import Settings
 from services.kernel.storage import ObjectStorage
@@ -73,13 +74,6 @@ ROME = ZoneInfo("Europe/Rome")
 def format_rome(moment: datetime | None) -> str:
     """An instant as Italian users read it: dd/mm/yyyy hh:mm in Europe/Rome."""
     return moment.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if moment else ""
-
-
-def format_euro(cents: int | None) -> str:
-    value = int(cents or 0)
-    sign = "-" if value < 0 else ""
-    euros, rest = divmod(abs(value), 100)
-    return f"{sign}€ {euros:,}".replace(",", ".") + f",{rest:02d}"
 
 
 async def json_object(request: Request) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from services.contracts import (
     NoticeSent,
     PaymentReceived,
     PaymentsReceived,
+    PlanCreated,
+    PlanLapsed,
     PositionFact,
     PositionsRegistered,
 )
@@ -43,6 +45,8 @@ def test_queue_builder_listens_to_positions_and_contacts() -> None:
         PaymentReceived.routing_key(),
         PaymentsReceived.routing_key(),
         NoticeSent.routing_key(),
+        PlanCreated.routing_key(),
+        PlanLapsed.routing_key(),
     }
 
 

@@ -1,0 +1,44 @@
+"""The payments service's plans on the contact card: a position in a plan says so (and leaves the
+builder), a lapsed plan says the residue is due at once, and both events join the history once."""
+
+from __future__ import annotations
+
+import html
+import uuid
+
+import pytest
+
+from services.contracts import PlanCreated, PlanLapsed
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.contact.helpers import deliver, fact, scalar, seed
+from tests.contact.test_web import as_user, base
+
+
+@pytest.mark.asyncio
+async def test_a_plan_and_its_lapse_show_on_the_card_and_in_the_history(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    in_plan, alone = fact(d, 120_000), fact(d, 30_000)
+    await seed(platform, tenant.tenant_id, in_plan, alone)
+    plan_id = str(uuid.uuid4())
+    created = PlanCreated(plan_id, d, (in_plan.position_id,), "IMU", 120_000, 6, "2026-12-31", "op-plan")
+    for _ in range(2):  # delivered twice: one history entry
+        await deliver(platform, created.envelope(tenant.tenant_id))
+    op = as_user(tenant, "op-plan")
+    async with service_client(platform, "contact", op) as client:
+        card = html.unescape((await client.get(f"{base(op)}/debtors/{d}")).text)
+    assert "In un piano di rate" in card
+    assert "Piano di rate concesso" in card and "6 rate per € 1.200,00, prima scadenza il 31/12/2026" in card
+    assert f"position_id={alone.position_id}" in card and f"position_id={in_plan.position_id}" not in card
+    sql = "SELECT count(*) FROM contact.contacts WHERE tenant_id = :t AND outcome = 'piano_creato'"
+    assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id) == 1
+    lapsed = PlanLapsed(plan_id, d, (in_plan.position_id,), "IMU", 100_000, "2027-03-01")
+    await deliver(platform, lapsed.envelope(tenant.tenant_id))
+    async with service_client(platform, "contact", op) as client:
+        card = html.unescape((await client.get(f"{base(op)}/debtors/{d}")).text)
+    assert "Piano decaduto: residuo dovuto subito" in card
+    assert "Residuo di € 1.000,00 dovuto in un'unica soluzione" in card
+    assert f"position_id={in_plan.position_id}" in card  # owed at once: the builder offers it again
