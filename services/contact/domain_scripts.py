@@ -60,3 +60,24 @@ def script_for(
         if all(steps != s for _, s in shown):
             shown.append((kind, steps))
     return shown
+
+
+LABEL_LENGTH = (3, 60)
+
+
+def check_labels(values: dict[str, str], outcomes: Sequence[str]) -> dict[str, str]:
+    """A Comune's names for the outcomes (empty: the default name), refused in Italian per field."""
+    low, high = LABEL_LENGTH
+    labels = {}
+    for outcome in outcomes:
+        text = " ".join(values.get(f"label_{outcome}", "").split())
+        if not text:
+            continue
+        if not low <= len(text) <= high:
+            raise DomainError(
+                f"Ogni nome di esito deve avere da {low} a {high} caratteri.", field=f"label_{outcome}"
+            )
+        labels[outcome] = text
+    if len(set(labels.values())) != len(labels):
+        raise DomainError("Due esiti non possono avere lo stesso nome.", field=f"label_{next(iter(labels))}")
+    return labels

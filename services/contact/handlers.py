@@ -51,6 +51,7 @@ class DebtorCard:
     refusal: str | None
     promises: list[Any]
     script: dict[str, Any]
+    labels: dict[str, str]
 
 
 async def work_queue(
@@ -103,6 +104,7 @@ async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, no
         domain_conduct.refusal(rules, now, held, debtor.do_not_call),
         await repository_promises.promises_of(uow, ident.tenant_id, debtor_id),
         await handlers_scripts.card_script(uow, ident, [p.revenue_type for p in positions]),
+        await handlers_scripts.labels(uow, ident),
     )
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_card", debtor_id)
     return card

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.contact import domain_scripts, repository, repository_scripts
+from services.contact.domain import OUTCOME_LABELS
 from services.contracts import REVENUE_TYPES
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
@@ -17,12 +18,30 @@ async def scripts_page(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
     """Each revenue type's steps (the Comune's own or the defaults), with the fixed ones."""
     own = await repository_scripts.scripts_of(uow, ident.tenant_id)
     kinds = (domain_scripts.ANY_REVENUE, *REVENUE_TYPES)
+    named = await repository_scripts.labels_of(uow, ident.tenant_id)
     return {
+        "defaults_labels": OUTCOME_LABELS,
+        "own_labels": named,
         "opening": domain_scripts.OPENING,
         "privacy": domain_scripts.PRIVACY,
         "scripts": [(kind, own.get(kind), "\n".join(own.get(kind) or ())) for kind in kinds],
         "defaults": domain_scripts.DEFAULT_STEPS,
     }
+
+
+async def labels(uow: UnitOfWork, ident: Identity) -> dict[str, str]:
+    """The outcomes' names in this Comune: its own, else the defaults (in the defaults' order)."""
+    own = await repository_scripts.labels_of(uow, ident.tenant_id)
+    return {outcome: own.get(outcome, label) for outcome, label in OUTCOME_LABELS.items()}
+
+
+async def save_labels(uow: UnitOfWork, ident: Identity, values: dict[str, str]) -> None:
+    """Keep the Comune's names of the outcomes; the change is recorded in the access log."""
+    chosen = domain_scripts.check_labels(values, list(OUTCOME_LABELS))
+    await repository_scripts.save_labels(uow, ident.tenant_id, chosen, ident.user_id)
+    await repository.access.record(
+        uow, ident.tenant_id, ident.user_id, "outcome_labels", None, f"{len(chosen)} nomi"
+    )
 
 
 async def save_script(uow: UnitOfWork, ident: Identity, revenue_type: str, raw: str) -> str:

@@ -7,7 +7,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.contact.models import call_scripts
+from services.contact.models import call_scripts, outcome_labels
 from services.kernel.db import UnitOfWork
 
 
@@ -31,3 +31,22 @@ async def save_script(
         set_={"steps": list(steps), "updated_by": by, "updated_at": sa.func.now()},
     )
     await uow.execute(stmt)
+
+
+async def labels_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, str]:
+    """The Comune's own names of the outcomes."""
+    ol = outcome_labels
+    rows = (await uow.execute(sa.select(ol.c.outcome, ol.c.label).where(ol.c.tenant_id == tenant_id))).all()
+    return {r.outcome: r.label for r in rows}
+
+
+async def save_labels(uow: UnitOfWork, tenant_id: uuid.UUID, labels: dict[str, str], by: str) -> None:
+    """The Comune's names replace the previous ones (an outcome left out takes its default name)."""
+    ol = outcome_labels
+    await uow.execute(sa.delete(ol).where(ol.c.tenant_id == tenant_id))
+    if labels:
+        rows = [
+            {"tenant_id": tenant_id, "outcome": o, "label": label, "updated_by": by}
+            for o, label in labels.items()
+        ]
+        await uow.execute(sa.insert(ol), rows)

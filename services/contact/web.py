@@ -105,6 +105,8 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "refusal": card.refusal,
         "promises": card.promises,
         "script": card.script,
+        # The Comune's names of the outcomes (the select and the history).
+        "outcome_labels": card.labels,
         # The payments service's plan builder, embedded for the positions still owed.
         "open_positions": owed,
         "builder_query": urlencode([("position_id", str(p)) for p in owed]),

@@ -48,8 +48,34 @@ async def save_script(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     return page(templates, request, "scripts.html", context)
 
 
+@endpoint(*handlers_scripts.EDITORS)
+async def save_labels(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    async with request.form(max_fields=40) as form:
+        values = {str(k): str(v) for k, v in form.items() if str(k).startswith("label_")}
+    context: dict[str, Any]
+    try:
+        await handlers_scripts.save_labels(uow, ident, values)
+    except DomainError as problem:  # shown at its field; nothing was written
+        context = {
+            **await handlers_scripts.scripts_page(uow, ident),
+            "problem": None,
+            "typed_kind": None,
+            "label_problem": problem,
+            "typed_labels": values,
+        }
+        return page(templates, request, "scripts.html", context, status_code=400)
+    context = {
+        **await handlers_scripts.scripts_page(uow, ident),
+        "problem": None,
+        "typed_kind": None,
+        "labels_saved": True,
+    }
+    return page(templates, request, "scripts.html", context)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/t/{tenant}/contact/scripts", scripts_page, methods=["GET"]),
         Route("/t/{tenant}/contact/scripts", save_script, methods=["POST"]),
+        Route("/t/{tenant}/contact/outcome-labels", save_labels, methods=["POST"]),
     ]

@@ -69,3 +69,27 @@ async def test_a_supervisor_writes_the_tari_script_and_the_card_follows_it(
     assert card.index("Verifica l'identità") < card.index("Ricorda che la TARI") < card.index("art. 28")
     async with service_client(platform, "contact", as_user(tenant, "op-script")) as client:
         assert (await client.get(f"{base(supervisor)}/scripts")).status_code == 403
+
+
+@pytest.mark.asyncio
+async def test_a_comune_names_the_outcomes_its_way_and_their_meaning_stays(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, position_fact(40_000, debtor_id=d, credit=("TARI", 2023, "L")))
+    supervisor = as_user(tenant, "sup-labels", ("supervisor",))
+    async with service_client(platform, "contact", supervisor) as client:
+        short = await client.post(f"{base(supervisor)}/outcome-labels", data={"label_non_risponde": "no"})
+        assert short.status_code == 400 and 'id="label_non_risponde-errore"' in short.text
+        same = await client.post(
+            f"{base(supervisor)}/outcome-labels",
+            data={"label_non_risponde": "Nessuno", "label_occupato": "Nessuno"},
+        )
+        assert same.status_code == 400 and "lo stesso nome" in same.text
+        saved = await client.post(
+            f"{base(supervisor)}/outcome-labels", data={"label_non_risponde": "Squilla a vuoto"}
+        )
+        assert saved.status_code == 200 and "Nomi degli esiti salvati." in saved.text
+        card = (await client.get(f"{base(supervisor)}/debtors/{d}")).text
+    assert '<option value="non_risponde">Squilla a vuoto</option>' in card
+    assert '<option value="occupato">Occupato</option>' in card

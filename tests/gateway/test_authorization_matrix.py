@@ -111,6 +111,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", f"{T}/contact/debtors/{{debtor_id}}/contacts/{{contact_id}}/wrong"): web(404, FIRM, "POST"),
     ("GET", f"{T}/contact/scripts"): web(200, (S, P)),
     ("POST", f"{T}/contact/scripts"): web(400, (S, P), "POST"),
+    ("POST", f"{T}/contact/outcome-labels"): web(200, (S, P), "POST"),
     ("POST", f"{T}/contact/board/leases/{{debtor_id}}/release"): web(404, (S, P), "POST"),
     ("POST", f"{T}/contact/conduct"): web(400, (A, S, P), "POST"),
     ("GET", f"{T}/contact/debtors/{{debtor_id}}"): web(404, FIRM),
