@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.contact import domain_conduct, repository, repository_board, repository_promises
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import NotFound
+from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 
 SUPERVISORS = ("supervisor", "platform_admin")
@@ -31,6 +31,7 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
         "collected_cents": await repository_board.collected_since(uow, ident.tenant_id, today),
         "leases": await repository_board.leases(uow, ident.tenant_id, now),
         "queue": await repository_promises.queue_summary(uow, ident.tenant_id, now, today),
+        "quality": await repository_board.quality(uow, ident.tenant_id),
     }
 
 
@@ -40,3 +41,39 @@ async def release_lease(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID) 
     if released is None:
         raise NotFound("Nessun operatore ha in lavorazione questo debitore.")
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "release_lease", debtor_id)
+
+
+REVIEW_DAYS = 30
+
+
+async def review_sample(uow: UnitOfWork, ident: Identity, operator: str, now: datetime) -> dict[str, Any]:
+    """A random sample of the operator's calls of the last 30 days not reviewed yet (the notes name
+    debtors: the reading is recorded), with the operator's scores so far."""
+    since = now - timedelta(days=REVIEW_DAYS)
+    calls = await repository_board.sample_calls(uow, ident.tenant_id, operator, since)
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "quality_sample", None, operator)
+    return {
+        "operator": operator,
+        "calls": calls,
+        "quality": (await repository_board.quality(uow, ident.tenant_id)).get(operator),
+    }
+
+
+async def review_call(
+    uow: UnitOfWork, ident: Identity, contact_id: uuid.UUID, score: object, comment: object
+) -> str:
+    """A supervisor's score (1 to 5) and comment on one call; the call's operator."""
+    raw = str(score or "").strip()
+    if not raw.isdigit() or not 1 <= int(raw) <= 5:
+        raise DomainError("Dai un punteggio da 1 a 5.", field="score")
+    text = str(comment or "").strip()
+    if len(text) > 1000:
+        raise DomainError("Il commento può avere al massimo 1000 caratteri.", field="comment")
+    call = await repository_board.review_call(uow, ident.tenant_id, contact_id, int(raw), text, ident.user_id)
+    if call is None:
+        raise NotFound("Chiamata non trovata.")
+    await repository.access.record(
+        uow, ident.tenant_id, ident.user_id, "quality_review", None, f"{contact_id} {raw}"
+    )
+    operator: str = call.operator
+    return operator

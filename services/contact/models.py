@@ -160,3 +160,16 @@ outcome_labels = sa.Table(
     sa.Column("updated_by", sa.Text, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
+
+# A supervisor's review of one call: a score from 1 to 5 and a comment.
+quality_reviews = sa.Table(
+    "quality_reviews",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("contact_id", sa.Uuid, primary_key=True),
+    sa.Column("operator", sa.Text, nullable=False),
+    sa.Column("score", sa.SmallInteger, nullable=False),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("reviewer", sa.Text, nullable=False),
+    sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)

@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain import CONVERSATIONS, Outcome, Status
-from services.contact.models import contacts, debtor_payments, debtors, promises
+from services.contact.models import contacts, debtor_payments, debtors, promises, quality_reviews
 from services.kernel.db import UnitOfWork
 
 Row = sa.Row[Any]
@@ -100,3 +101,63 @@ async def release(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -
         .returning(d.c.id, d.c.name)
     )
     return (await uow.execute(stmt)).first()
+
+
+SAMPLE = 5
+
+
+async def sample_calls(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, since: datetime) -> list[Row]:
+    """Up to `SAMPLE` calls of the operator since `since` not reviewed yet, drawn at random."""
+    c, q, d = contacts, quality_reviews, debtors
+    reviewed = sa.exists().where(q.c.tenant_id == c.c.tenant_id, q.c.contact_id == c.c.id)
+    stmt = (
+        sa.select(c.c.id, c.c.outcome, c.c.note, c.c.recorded_at, d.c.name)
+        .join(d, sa.and_(d.c.tenant_id == c.c.tenant_id, d.c.id == c.c.debtor_id))
+        .where(
+            c.c.tenant_id == tenant_id,
+            c.c.operator == operator,
+            c.c.recorded_at >= since,
+            c.c.outcome.in_(CALLS),
+            ~reviewed,
+        )
+        .order_by(sa.func.random())
+        .limit(SAMPLE)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def review_call(
+    uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid.UUID, score: int, comment: str, reviewer: str
+) -> Row | None:
+    """A call's review (a call reviewed again keeps the latest); the call's operator, or None."""
+    c = contacts
+    call = (
+        await uow.execute(
+            sa.select(c.c.operator).where(
+                c.c.tenant_id == tenant_id, c.c.id == contact_id, c.c.outcome.in_(CALLS)
+            )
+        )
+    ).first()
+    if call is None:
+        return None
+    q = quality_reviews
+    values = {"operator": call.operator, "score": score, "comment": comment, "reviewer": reviewer}
+    stmt = pg_insert(q).values(tenant_id=tenant_id, contact_id=contact_id, **values)
+    await uow.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[q.c.tenant_id, q.c.contact_id], set_={**values, "reviewed_at": sa.func.now()}
+        )
+    )
+    return call
+
+
+async def quality(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, tuple[float, int]]:
+    """Per operator: the average score of the calls reviewed, and how many."""
+    q = quality_reviews
+    stmt = (
+        sa.select(q.c.operator, sa.func.avg(q.c.score).label("average"), sa.func.count().label("reviews"))
+        .where(q.c.tenant_id == tenant_id)
+        .group_by(q.c.operator)
+    )
+    rows = (await uow.execute(stmt)).all()
+    return {r.operator: (round(float(r.average), 1), int(r.reviews)) for r in rows}

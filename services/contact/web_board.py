@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.contact import handlers_board
+from services.contact.domain import OUTCOME_LABELS
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import ctx, endpoint, is_htmx, page, templates_for
 
 templates = templates_for(Path(__file__).parent)
+templates.env.globals["outcome_labels"] = OUTCOME_LABELS
 REFRESH_SECONDS = 20
 
 
@@ -42,8 +45,34 @@ async def release_lease(request: Request, ident: Identity, uow: UnitOfWork) -> R
     return page(templates, request, "board.html", context, block="board")
 
 
+@endpoint(*handlers_board.SUPERVISORS)
+async def review_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    operator = (request.query_params.get("operatore") or "").strip()[:200]
+    if not operator:
+        raise NotFound()
+    context = {"review": await handlers_board.review_sample(uow, ident, operator, ctx(request).clock())}
+    return page(templates, request, "board_review.html", context)
+
+
+@endpoint(*handlers_board.SUPERVISORS)
+async def review_call(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    try:
+        contact_id = uuid.UUID(request.path_params["contact_id"])
+    except ValueError:
+        raise NotFound() from None
+    async with request.form(max_fields=5) as form:
+        score, comment = form.get("score"), form.get("comment")
+    operator = await handlers_board.review_call(uow, ident, contact_id, score, comment)
+    url = f"/t/{ident.tenant_slug}/contact/board/review?{urlencode({'operatore': operator, 'valutata': '1'})}"
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/t/{tenant}/contact/board", board_page, methods=["GET"]),
         Route("/t/{tenant}/contact/board/leases/{debtor_id}/release", release_lease, methods=["POST"]),
+        Route("/t/{tenant}/contact/board/review", review_page, methods=["GET"]),
+        Route("/t/{tenant}/contact/board/review/{contact_id}", review_call, methods=["POST"]),
     ]

@@ -78,3 +78,35 @@ async def test_the_board_shows_todays_work_and_a_supervisor_releases_a_lease(
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
         actions = sorted((await uow.execute(sa.text(sql), {"t": tenant.tenant_id})).scalars())
     assert actions == ["release_lease", "view_board", "view_board"]
+
+
+@pytest.mark.asyncio
+async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
+    platform: Platform, tenant: Identity
+) -> None:
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(first, 90_000), fact(second, 80_000))
+    carla, supervisor = as_user(tenant, "op-carla"), as_user(tenant, "sup-quality", ("supervisor",))
+    with contact_clock(platform, MONDAY):
+        for d in (first, second):
+            assert f"/debtors/{d}" in await take(platform, carla)
+            await record(platform, carla, d, outcome="rifiuto", note=f"Nota della chiamata {d[:4]}")
+        async with service_client(platform, "contact", supervisor) as client:
+            sample = (
+                await client.get(f"{base(supervisor)}/board/review", params={"operatore": "op-carla"})
+            ).text
+            calls = re.findall(r'action="[^"]+/board/review/([0-9a-f-]{36})"', sample)
+            assert len(calls) == 2 and "Rifiuto" in sample
+            bad = await client.post(f"{base(supervisor)}/board/review/{calls[0]}", data={"score": "9"})
+            assert bad.status_code == 400 and "da 1 a 5" in bad.text
+            done = await client.post(
+                f"{base(supervisor)}/board/review/{calls[0]}", data={"score": "4", "comment": "Tono corretto"}
+            )
+            assert done.status_code == 303
+            after = (await client.get(done.headers["location"])).text
+            assert (
+                'data-testid="average">4.0<' in after
+                and len(re.findall(r"/board/review/[0-9a-f-]{36}", after)) == 1
+            )
+            board = (await client.get(f"{base(supervisor)}/board")).text
+    assert "4.0/5 (1)" in board
