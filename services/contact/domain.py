@@ -7,8 +7,9 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.contact.domain_conduct import ConductRules, closed_reason
@@ -113,6 +114,7 @@ MESSAGE_LABELS: dict[str, str] = {
     # The payments service's plan events, in the same history.
     "piano_creato": "Piano di rate concesso",
     "piano_decaduto": "Piano di rate decaduto",
+    "pagamento": "Pagamento ricevuto",
 }
 MESSAGE_KIND_LABELS: dict[str, str] = {
     "notice": "Avvisi di pagamento",
@@ -286,3 +288,27 @@ def plan_note(installments: int, amount_cents: int, first_due: date) -> str:
 
 def lapse_note(residual_cents: int) -> str:
     return f"Residuo di {format_euro(residual_cents)} dovuto in un'unica soluzione"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """A line of the card's history: a call, a message, a plan event or a payment."""
+
+    recorded_at: datetime
+    operator: str
+    outcome: str
+    callback_at: datetime | None
+    note: str
+
+
+PAYMENT_ENTRY = "pagamento"
+
+
+def timeline(calls: Iterable[Any], payments: Iterable[Any]) -> list[HistoryEntry]:
+    """Calls, messages and plan events with the payments received, newest first; a payment counts
+    at noon of its day (Rome), the day is all the payments service tells."""
+    entries = [HistoryEntry(c.recorded_at, c.operator, c.outcome, c.callback_at, c.note) for c in calls]
+    for p in payments:
+        moment = datetime.combine(p.paid_on, time(12), ROME)
+        entries.append(HistoryEntry(moment, "—", PAYMENT_ENTRY, None, format_euro(p.amount_cents)))
+    return sorted(entries, key=lambda e: e.recorded_at, reverse=True)

@@ -98,7 +98,10 @@ async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, no
     card = DebtorCard(
         debtor,
         positions,
-        await repository.contact_history(uow, ident.tenant_id, debtor_id),
+        domain.timeline(
+            await repository.contact_history(uow, ident.tenant_id, debtor_id),
+            await repository_outcomes.payments_of(uow, ident.tenant_id, debtor_id),
+        ),
         await repository.active_contacts(uow, ident.tenant_id, debtor_id),
         rules,
         domain_conduct.refusal(rules, now, held, debtor.do_not_call),

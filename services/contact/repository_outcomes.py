@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
 from services.contact.domain import Status
-from services.contact.models import debtor_contacts, debtor_positions, debtors
+from services.contact.models import debtor_contacts, debtor_payments, debtor_positions, debtors
 from services.kernel.db import UnitOfWork
 
 
@@ -86,3 +87,14 @@ async def mark_plan(
         .values(plan_id=plan_id, plan_status=status)
     )
     await uow.execute(stmt)
+
+
+async def payments_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[sa.Row[Any]]:
+    """The payments the payments service reported for the debtor, newest first (the card's history)."""
+    pay = debtor_payments
+    stmt = (
+        sa.select(pay.c.payment_id, pay.c.amount_cents, pay.c.paid_on)
+        .where(pay.c.tenant_id == tenant_id, pay.c.debtor_id == debtor_id)
+        .order_by(pay.c.paid_on.desc())
+    )
+    return list((await uow.execute(stmt)).all())

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from services.contracts import PlanCreated, PlanLapsed
+from services.contracts import PaymentReceived, PlanCreated, PlanLapsed
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
@@ -42,3 +42,16 @@ async def test_a_plan_and_its_lapse_show_on_the_card_and_in_the_history(
     assert "Piano decaduto: residuo dovuto subito" in card
     assert "Residuo di € 1.000,00 dovuto in un'unica soluzione" in card
     assert f"position_id={in_plan.position_id}" in card  # owed at once: the builder offers it again
+
+
+@pytest.mark.asyncio
+async def test_payments_join_the_history_by_their_day(platform: Platform, tenant: Identity) -> None:
+    d = str(uuid.uuid4())
+    position = fact(d, 50_000)
+    await seed(platform, tenant.tenant_id, position)
+    paid = PaymentReceived(str(uuid.uuid4()), position.position_id, d, 30_000, "2026-11-20", "pagoPA")
+    await deliver(platform, paid.envelope(tenant.tenant_id))
+    op = as_user(tenant, "op-history")
+    async with service_client(platform, "contact", op) as client:
+        card = html.unescape((await client.get(f"{base(op)}/debtors/{d}")).text)
+    assert "<td>20/11/2026 12:00</td><td>—</td><td>Pagamento ricevuto</td><td></td><td>€ 300,00</td>" in card
