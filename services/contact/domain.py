@@ -47,7 +47,7 @@ STATUS_LABELS: dict[str, str] = {
     Status.DA_RICHIAMARE: "Da richiamare",
     Status.PROMESSA: "Promessa di pagamento",
     Status.SOSPESO: "In verifica dell'Ufficio tributi",
-    Status.CHIUSO: "Chiamate interrotte",
+    Status.CHIUSO: "Chiamate cessate",
     Status.DA_RINTRACCIARE: "Da rintracciare",
 }
 
@@ -302,6 +302,16 @@ class HistoryEntry:
 
 
 PAYMENT_ENTRY = "pagamento"
+
+
+def who(entry: Any) -> str:
+    """Who a history line is by, as people read it: the operator's name; the payments service for
+    its messages and plan events (their ids are another service's); the id of an older call."""
+    if entry.operator_name:
+        return str(entry.operator_name)
+    if entry.outcome in MESSAGE_LABELS:
+        return "Servizio pagamenti" if entry.operator != "sistema" else "Riscossa (automatico)"
+    return str(entry.operator)
 
 
 def timeline(calls: Iterable[Any], payments: Iterable[Any]) -> list[HistoryEntry]:

@@ -187,7 +187,7 @@ def check_rules(values: Mapping[str, Any]) -> ConductRules:
             raise DomainError(
                 f"Di {WEEKDAYS[day]} le chiamate devono stare tra {_clock(low)} e {_clock(high)} "
                 "(codice di condotta UNIREC), con l'inizio prima della fine.",
-                field=f"from_{day}",
+                field=f"from_{day}" if start < low else f"to_{day}",
             )
         windows[day] = (start, end)
     daily = _cap(values.get("daily_cap"), "daily_cap", UNIREC_DAILY, "al giorno")

@@ -153,20 +153,19 @@ async def record_outcome(
         promise = domain_promises.check_promise(
             call.promise_amount, call.promise_due, today, rules.promise_days, debtor.total_due_cents
         )
-    week_start = domain_conduct.day_bounds(now)[1]
-    held = await repository_conduct.conversations_since(uow, ident.tenant_id, debtor_id, week_start)
-    refused = domain_conduct.refusal(rules, now, held, debtor.do_not_call)
-    override = None
-    if refused is not None:
-        override = domain_conduct.check_override(refused, call.override_reason, supervisor)
-        detail = f"{refused} Motivo: {override}"
-        await repository.access.record(
-            uow, ident.tenant_id, ident.user_id, "conduct_override", debtor_id, detail
-        )
+    override = await _judge(uow, ident, debtor, rules, call.override_reason, now)
     await handlers_outcomes.check_phone(uow, ident, debtor_id, phone)
     callback_for = ident.user_id if call.callback_mine else None
     contact_id = await repository.record_outcome(
-        uow, ident.tenant_id, debtor_id, ident.user_id, decision, now, override, callback_for
+        uow,
+        ident.tenant_id,
+        debtor_id,
+        ident.user_id,
+        decision,
+        now,
+        override,
+        callback_for,
+        ident.display_name,
     )
     if call.do_not_call:
         await repository_conduct.set_do_not_call(uow, ident.tenant_id, debtor_id)
@@ -187,6 +186,27 @@ async def record_outcome(
     return contact_id
 
 
+async def _judge(
+    uow: UnitOfWork,
+    ident: Identity,
+    debtor: Any,
+    rules: domain_conduct.ConductRules,
+    reason: str,
+    now: datetime,
+) -> str | None:
+    """The conduct rules on this call: None when allowed; a supervisor's written reason (audited)
+    when they refuse it; refused in Italian otherwise."""
+    week_start = domain_conduct.day_bounds(now)[1]
+    held = await repository_conduct.conversations_since(uow, ident.tenant_id, debtor.id, week_start)
+    refused = domain_conduct.refusal(rules, now, held, debtor.do_not_call)
+    if refused is None:
+        return None
+    override = domain_conduct.check_override(refused, reason, ident.has_role(*SUPERVISORS))
+    detail = f"{refused} Motivo: {override}"
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "conduct_override", debtor.id, detail)
+    return override
+
+
 async def _promise(
     uow: UnitOfWork,
     ident: Identity,
@@ -196,7 +216,7 @@ async def _promise(
     now: datetime,
 ) -> Envelope:
     promise_id = await repository_promises.insert_promise(
-        uow, ident.tenant_id, debtor_id, contact_id, ident.user_id, promise, now
+        uow, ident.tenant_id, debtor_id, contact_id, ident.user_id, promise, now, ident.display_name
     )
     made = PromiseMade(
         promise_id=str(promise_id),

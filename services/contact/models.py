@@ -64,6 +64,8 @@ contacts = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     # A supervisor's written reason for a call the conduct rules would have refused (also audited).
     sa.Column("override_reason", sa.Text),
+    # The operator's name as the identity gave it when the call was recorded (shown; `operator` is the id).
+    sa.Column("operator_name", sa.Text),
     sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
 )
 
@@ -128,6 +130,7 @@ promises = sa.Table(
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Column("contact_id", sa.Uuid, nullable=False),
     sa.Column("operator", sa.Text, nullable=False),
+    sa.Column("operator_name", sa.Text),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("due_on", sa.Date, nullable=False),
     sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),

@@ -291,6 +291,7 @@ async def record_outcome(
     recorded_at: datetime,
     override_reason: str | None = None,
     callback_for: str | None = None,
+    operator_name: str | None = None,
 ) -> uuid.UUID:
     """Store the contact and move the debtor to its next status, releasing the lock."""
     contact_id = uuid.uuid4()
@@ -305,6 +306,7 @@ async def record_outcome(
             callback_at=decision.callback_at,
             recorded_at=recorded_at,
             override_reason=override_reason,
+            operator_name=operator_name,
         )
     )
     await uow.execute(

@@ -25,6 +25,7 @@ async def work_today(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime) -> 
     calls = (
         sa.select(
             c.c.operator,
+            sa.func.max(c.c.operator_name).label("operator_name"),
             sa.func.count().label("calls"),
             sa.func.count().filter(c.c.outcome.in_(sorted(CONVERSATIONS))).label("conversations"),
         )
@@ -51,6 +52,7 @@ async def work_today(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime) -> 
     stmt = (
         sa.select(
             calls.c.operator,
+            calls.c.operator_name,
             calls.c.calls,
             calls.c.conversations,
             sa.func.coalesce(made.c.promises, 0).label("promises"),
@@ -111,7 +113,7 @@ async def sample_calls(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, sin
     c, q, d = contacts, quality_reviews, debtors
     reviewed = sa.exists().where(q.c.tenant_id == c.c.tenant_id, q.c.contact_id == c.c.id)
     stmt = (
-        sa.select(c.c.id, c.c.outcome, c.c.note, c.c.recorded_at, d.c.name)
+        sa.select(c.c.id, c.c.outcome, c.c.note, c.c.recorded_at, c.c.operator_name, d.c.name)
         .join(d, sa.and_(d.c.tenant_id == c.c.tenant_id, d.c.id == c.c.debtor_id))
         .where(
             c.c.tenant_id == tenant_id,

@@ -25,6 +25,7 @@ async def insert_promise(
     operator: str,
     promise: Promise,
     made_at: datetime,
+    operator_name: str | None = None,
 ) -> uuid.UUID:
     promise_id = uuid.uuid4()
     values = {
@@ -33,6 +34,7 @@ async def insert_promise(
         "debtor_id": debtor_id,
         "contact_id": contact_id,
         "operator": operator,
+        "operator_name": operator_name,
         "amount_cents": promise.amount_cents,
         "due_on": promise.due_on,
         "made_at": made_at,

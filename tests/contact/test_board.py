@@ -64,7 +64,7 @@ async def test_the_board_shows_todays_work_and_a_supervisor_releases_a_lease(
                 "1",
                 "€ 300,00",
             )
-            assert '<td>op-anna</td><td class="text-end">2</td>' in board
+            assert '<td>Utente di prova</td><td class="text-end">2</td>' in board  # a name, not an id
             assert "op-bruno" in board and "Rimetti in coda" in board
             released = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
             assert released.status_code == 200 and "Nessun debitore in lavorazione." in released.text

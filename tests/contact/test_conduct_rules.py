@@ -134,8 +134,9 @@ def test_a_comune_may_make_the_rules_stricter_never_looser() -> None:
     assert hours_text(stricter) == "lun–ven 9:00–18:00"
     assert closed_reason(stricter, at(2026, 12, 5, 10)) == "Di sabato il Comune non fa telefonare."
     for bad, field in (
-        ({**values, "to_2": "21:30"}, "from_2"),
-        ({**values, "from_0": "18:00", "to_0": "09:00"}, "from_0"),
+        ({**values, "to_2": "21:30"}, "to_2"),
+        ({**values, "from_1": "08:00"}, "from_1"),
+        ({**values, "from_0": "18:00", "to_0": "09:00"}, "to_0"),
         ({**values, "from_0": "9"}, "from_0"),
         ({**values, "daily_cap": "2"}, "daily_cap"),
         ({**values, "weekly_cap": "4"}, "weekly_cap"),

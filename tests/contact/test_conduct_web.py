@@ -146,7 +146,7 @@ async def test_a_comunes_stricter_hours_apply_and_looser_ones_are_refused(
                 f"{base(supervisor)}/conduct", data={**form, "to_0": "22:00"}, headers=HX
             )
             assert looser.status_code == 400
-            assert 'id="from_0-error"' in looser.text and "tra 8:30 e 21:00" in looser.text
+            assert 'id="to_0-error"' in looser.text and "tra 8:30 e 21:00" in looser.text
             assert 'aria-invalid="true"' in looser.text
             saved = await client.post(f"{base(supervisor)}/conduct", data=form, headers=HX)
             assert saved.status_code == 200 and "Regole salvate: lun–ven 9:00–18:00" in saved.text
