@@ -92,9 +92,10 @@ _TYPES = ["IMU", "TARI", "CUP", "CDS", "TARI"]
 
 
 def demo_csv(seed: int, rows: int = 40) -> bytes:
-    """A small, valid credits file (codice fiscale, nominativo, tributo, anno, importo)."""
+    """A small, valid credits file (codice fiscale, nominativo, tributo, anno, importo) with the
+    contacts a Comune's file usually has: a mobile number for most taxpayers, an e-mail for some."""
     rng = random.Random(seed)
-    lines = ["codice_fiscale;nominativo;tributo;anno;numero_atto;importo"]
+    lines = ["codice_fiscale;nominativo;tributo;anno;numero_atto;importo;telefono;email"]
     for i in range(rows):
         surname, name = rng.choice(_SURNAMES), rng.choice(_NAMES)
         body = (
@@ -105,5 +106,10 @@ def demo_csv(seed: int, rows: int = 40) -> bytes:
         year = rng.randint(2019, 2024)
         cents = rng.randint(5_000, 250_000)
         amount = f"{cents // 100},{cents % 100:02d}"
-        lines.append(f"{cf};{surname} {name};{rng.choice(_TYPES)};{year};{year}/{i + 1:05d};{amount}")
+        phone = (
+            f"+39 3{rng.randint(20, 49)} {rng.randint(1_000_000, 9_999_999)}" if rng.random() < 0.85 else ""
+        )
+        email = f"{name.lower()}.{surname.lower()}{i}@example.it" if rng.random() < 0.5 else ""
+        credit = f"{cf};{surname} {name};{rng.choice(_TYPES)};{year};{year}/{i + 1:05d};{amount}"
+        lines.append(f"{credit};{phone};{email}")
     return ("\n".join(lines) + "\n").encode()
