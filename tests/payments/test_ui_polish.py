@@ -9,28 +9,25 @@ import contextlib
 import re
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-import uvicorn
 from playwright.async_api import (
     Browser,
     BrowserContext,
     FilePayload,
     Page,
     Route,
-    async_playwright,
     expect,
 )
 from playwright.async_api import Error as PlaywrightError
 
 from gateway.app import SESSION_COOKIE, Gateway
-from gateway.proxy import AsgiUpstream, Upstream
 from gateway.repository import Tenant
 from services.payments import handlers_jobs
-from services.platform import BUSINESS_SERVICES, Platform
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+from services.platform import Platform
+from tests.browser.serving import gateway_for, launched, serving
 from tests.gateway.helpers import make_person, make_tenant
 from tests.oidc_provider import free_port
 from tests.payments.helpers import fact, seed
@@ -52,36 +49,15 @@ async def served(platform: Platform) -> AsyncIterator[Served]:
     """The gateway and the services behind it, on a loopback port (sessions are made directly)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    upstreams: dict[str, Upstream] = {name: AsgiUpstream(platform.app(name)) for name in BUSINESS_SERVICES}
-    settings = replace(platform.settings, dev_login=False, public_base_url=base)
-    gw = Gateway(
-        settings,
-        platform.databases["gateway"],
-        platform.signer,
-        platform.storage,
-        platform.bus,
-        upstreams,
-        oidc_providers=[],
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(gw, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield Served(gw, base)
-    server.should_exit = True
-    await task
+    gw = gateway_for(platform, base)
+    async with serving(gw, port):
+        yield Served(gw, base)
 
 
 @pytest_asyncio.fixture(scope="module")
 async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    async with launched() as browser:
         yield browser
-        await browser.close()
 
 
 async def operator_in(
