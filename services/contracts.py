@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from services.contracts_base import ChunkedFacts, Event, _typed_fields
 from services.contracts_contact import (
     AlreadyPaidClaimed,
+    AlreadyPaidEvidenceAttached,
     ContactDatumInvalidated,
     DebtorDeceased,
     DisputeOpened,
@@ -40,6 +41,7 @@ __all__ = [
     "MOST_PAYMENTS_PER_EVENT",
     "REVENUE_TYPES",
     "AlreadyPaidClaimed",
+    "AlreadyPaidEvidenceAttached",
     "BatchAccepted",
     "BatchReceived",
     "ChunkedFacts",
@@ -223,6 +225,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PromiseBroken,
     DisputeOpened,
     AlreadyPaidClaimed,
+    AlreadyPaidEvidenceAttached,
     HardshipFlagged,
     DebtorDeceased,
     ContactDatumInvalidated,

@@ -1,4 +1,5 @@
-"""Event contracts of the contact service beyond `OutcomeRecorded`: promises to pay."""
+"""Event contracts of the contact service beyond `OutcomeRecorded`: promises to pay, cases for the
+Ufficio tributi (with the evidence of a payment claimed), contact data found wrong."""
 
 from __future__ import annotations
 
@@ -106,3 +107,23 @@ class ContactDatumInvalidated(Event):
     reason: str
     operator: str
     invalidated_at: str
+
+
+@dataclass(frozen=True)
+class AlreadyPaidEvidenceAttached(Event):
+    """A file the debtor sent to prove the payment they claimed (`AlreadyPaidClaimed` of the call
+    `contact_id`): a receipt, an F24, a bank transfer; the Ufficio tributi checks it. The file is in
+    the object storage at `object_key` (under the tenant), `sha256` of its content."""
+
+    TYPE: ClassVar[str] = "contact.already_paid_evidence_attached"
+    VERSION: ClassVar[int] = 1
+    attachment_id: str
+    contact_id: str
+    debtor_id: str
+    file_name: str
+    media_type: str
+    size_bytes: int
+    sha256: str
+    object_key: str
+    uploaded_by: str
+    uploaded_at: str

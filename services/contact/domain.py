@@ -299,6 +299,8 @@ class HistoryEntry:
     outcome: str
     callback_at: datetime | None
     note: str
+    # The call's id (a claim's attachments hang on it); None for a payment.
+    entry_id: uuid.UUID | None = None
 
 
 PAYMENT_ENTRY = "pagamento"
@@ -317,7 +319,7 @@ def who(entry: Any) -> str:
 def timeline(calls: Iterable[Any], payments: Iterable[Any]) -> list[HistoryEntry]:
     """Calls, messages and plan events with the payments received, newest first; a payment counts
     at noon of its day (Rome), the day is all the payments service tells."""
-    entries = [HistoryEntry(c.recorded_at, c.operator, c.outcome, c.callback_at, c.note) for c in calls]
+    entries = [HistoryEntry(c.recorded_at, c.operator, c.outcome, c.callback_at, c.note, c.id) for c in calls]
     for p in payments:
         moment = datetime.combine(p.paid_on, time(12), ROME)
         entries.append(HistoryEntry(moment, "—", PAYMENT_ENTRY, None, format_euro(p.amount_cents)))

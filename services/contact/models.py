@@ -176,3 +176,24 @@ quality_reviews = sa.Table(
     sa.Column("reviewer", sa.Text, nullable=False),
     sa.Column("reviewed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
+
+# A file the debtor sent to prove a payment claimed in a call («Dice di aver già pagato», the
+# `contact_id`): kept in the object storage at `object_key`, for the Ufficio tributi to check.
+claim_evidence = sa.Table(
+    "claim_evidence",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("contact_id", sa.Uuid, sa.ForeignKey("contact.contacts.id"), nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("media_type", sa.Text, nullable=False),
+    sa.Column("size_bytes", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.Text, nullable=False),
+    sa.Column("object_key", sa.Text, nullable=False),
+    sa.Column("uploaded_by", sa.Text, nullable=False),
+    sa.Column("uploaded_by_name", sa.Text),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
+    sa.UniqueConstraint("tenant_id", "contact_id", "sha256", name="claim_evidence_once"),
+)

@@ -15,9 +15,11 @@ from services.contact import (
     domain,
     domain_conduct,
     handlers,
+    handlers_evidence,
     handlers_outcomes,
     web_board,
     web_conduct,
+    web_evidence,
     web_scripts,
 )
 from services.kernel.db import UnitOfWork
@@ -94,7 +96,8 @@ async def next_debtor(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 
 @endpoint(*ROLES)
 async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    card = await handlers.debtor_card(uow, ident, _debtor_id(request), ctx(request).clock())
+    debtor_id = _debtor_id(request)
+    card = await handlers.debtor_card(uow, ident, debtor_id, ctx(request).clock())
     # A position in an active plan is paid through it: the builder offers the others.
     owed = [
         p.position_id for p in card.positions if p.paid_cents < p.amount_cents and p.plan_status != "active"
@@ -113,9 +116,12 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "debtor": card.debtor,
         "positions": card.positions,
         "history": card.history,
+        # The files attached to each «Dice di aver già pagato» call, by the call's id.
+        "claims": await handlers_evidence.claims_evidence(uow, ident, debtor_id),
         "reachable": card.reachable,
         "recorded": request.query_params.get("registrato") == "1",
         "marked_wrong": request.query_params.get("errato") == "1",
+        "attached": request.query_params.get("allegato") == "1",
     }
     return page(templates, request, "debtor.html", context)
 
@@ -123,19 +129,25 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 @endpoint(*ROLES)
 async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     debtor_id = _debtor_id(request)
-    form = await request.form()
-    call = handlers.Call(
-        domain.parse_outcome(str(form.get("outcome", ""))),
-        str(form.get("note", "")),
-        domain.parse_callback(str(form.get("callback_at", ""))),
-        do_not_call=form.get("do_not_call") == "1",
-        override_reason=str(form.get("override_reason", "")),
-        promise_amount=str(form.get("promise_amount", "")),
-        promise_due=str(form.get("promise_due", "")),
-        datum_id=str(form.get("datum_id", "")),
-        callback_mine=form.get("callback_mine") == "1",
-    )
-    await handlers.record_outcome(uow, ident, debtor_id, call, ctx(request).clock())
+    # Multipart when HTMX sends it: «Dice di aver già pagato» may come with the receipt.
+    async with web_evidence.evidence_form(request) as form:
+        call = handlers.Call(
+            domain.parse_outcome(str(form.get("outcome", ""))),
+            str(form.get("note", "")),
+            domain.parse_callback(str(form.get("callback_at", ""))),
+            do_not_call=form.get("do_not_call") == "1",
+            override_reason=str(form.get("override_reason", "")),
+            promise_amount=str(form.get("promise_amount", "")),
+            promise_due=str(form.get("promise_due", "")),
+            datum_id=str(form.get("datum_id", "")),
+            callback_mine=form.get("callback_mine") == "1",
+        )
+        files = await web_evidence.checked_files(form, call.outcome)
+    now = ctx(request).clock()
+    async with web_evidence.kept(request, ident, debtor_id, files) as stored:
+        contact_id = await handlers.record_outcome(uow, ident, debtor_id, call, now)
+        if stored:
+            await handlers_evidence.attach(uow, ident, debtor_id, contact_id, stored, now)
     return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?registrato=1")
 
 
@@ -170,4 +182,5 @@ def routes() -> list[BaseRoute]:
         *web_conduct.routes(),
         *web_board.routes(),
         *web_scripts.routes(),
+        *web_evidence.routes(),
     ]

@@ -101,15 +101,6 @@ def _cents(value: object) -> int:
     return value
 
 
-# Evidence of a manual payment: the receipt or bank statement, as a PDF or a picture.
-EVIDENCE_TYPES = {
-    b"%PDF-": "application/pdf",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
-MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
-
-
 def check_reason(raw: object) -> str:
     """Why a payment is recorded by hand (e.g. "bonifico sul conto di tesoreria")."""
     text = raw.strip() if isinstance(raw, str) else ""
@@ -120,18 +111,6 @@ def check_reason(raw: object) -> str:
             field="reason",
         )
     return text
-
-
-def evidence_type(data: bytes) -> str:
-    """The content type of an evidence file, read from its first bytes; refused when not PDF/PNG/JPEG."""
-    if not data:
-        raise DomainError("Allega la ricevuta o la quietanza del pagamento.", field="evidence")
-    if len(data) > MAX_EVIDENCE_BYTES:
-        raise DomainError("La ricevuta allegata supera i 10 MB.", field="evidence")
-    for magic, content_type in EVIDENCE_TYPES.items():
-        if data.startswith(magic):
-            return content_type
-    raise DomainError("La ricevuta deve essere un PDF, un JPEG o un PNG.", field="evidence")
 
 
 # Who the daily run acts as (reminders, solleciti, lapses and the notices they issue).

@@ -12,14 +12,15 @@ from starlette.routing import BaseRoute, Route
 
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
+from services.kernel.evidence import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_FORM_BYTES, evidence_type
 from services.kernel.identity import Identity
 from services.kernel.storage import key_part, tenant_key
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, json_object
-from services.payments import domain, handlers
+from services.payments import handlers
 from services.payments.handlers import Evidence
 from services.payments.web import WEB_ROLES
 
-FORM_LIMIT = domain.MAX_EVIDENCE_BYTES + 64 * 1024
+FORM_LIMIT = MAX_EVIDENCE_FORM_BYTES
 
 
 def _position_id(request: Request) -> uuid.UUID:
@@ -36,8 +37,8 @@ async def _evidence(request: Request, ident: Identity, form: FormData, required:
         if required:
             raise DomainError("Allega la ricevuta o la quietanza del pagamento.", field="evidence")
         return None
-    data = await upload.read(domain.MAX_EVIDENCE_BYTES + 1)
-    content_type = domain.evidence_type(data)
+    data = await upload.read(MAX_EVIDENCE_BYTES + 1)
+    content_type = evidence_type(data)
     name = key_part(upload.filename, "ricevuta")
     key = tenant_key(ident.tenant_id, "payments", "evidence", str(uuid.uuid4()), name)
     await ctx(request).storage.put_bytes(ident.tenant_id, key, data, content_type)

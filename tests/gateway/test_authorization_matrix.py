@@ -118,6 +118,9 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", f"{T}/contact/conduct"): web(400, (A, S, P), "POST"),
     ("GET", f"{T}/contact/debtors/{{debtor_id}}"): web(404, FIRM),
     ("POST", f"{T}/contact/debtors/{{debtor_id}}/outcomes"): web(400, FIRM, "POST"),
+    # 400: no file chosen (checked before the claim is looked up).
+    ("POST", f"{T}/contact/debtors/{{debtor_id}}/claims/{{contact_id}}/evidence"): web(400, FIRM, "POST"),
+    ("GET", f"{T}/contact/debtors/{{debtor_id}}/evidence/{{attachment_id}}"): web(404, FIRM),
     # -------------------------------------------------------------------------------- payments
     ("GET", f"{T}/payments/"): web(200, FIRM),
     ("GET", f"{T}/payments/positions/{{position_id}}"): web(404, FIRM),
@@ -260,6 +263,7 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
     values.update(
         item_id=str(uuid.UUID(int=0x5EED)),
         payment_id=str(uuid.UUID(int=0x5EED)),
+        attachment_id=str(uuid.UUID(int=0x5EED)),
         job_id=str(uuid.UUID(int=0x5EED)),
         kind="receipts",
     )
