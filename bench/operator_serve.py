@@ -37,6 +37,8 @@ async def serve(kind: str, url: str, port: int, contact_url: str, frozen: str) -
     )
     try:
         await uvicorn.Server(config).serve()
+        if kind == "gateway":
+            await app.close()
     finally:
         await platform.close()
 

@@ -27,7 +27,7 @@ from starlette.types import Message, Receive, Scope, Send
 from gateway import domain, handlers, web, web_admin, web_login
 from gateway.domain import SessionPolicy
 from gateway.oidc import OidcClient, ProviderConfig, providers_from_env
-from gateway.proxy import Upstream
+from gateway.proxy import Upstream, UpstreamUnreachable
 from gateway.ratelimit import RateLimiter, RateLimits
 from gateway.repository_sessions import Session
 from gateway.sessions import SessionStore
@@ -56,6 +56,10 @@ __all__ = ["PRELOGIN_COOKIE", "SESSION_COOKIE", "Gateway"]
 def vendor_dir() -> Path:
     """Front-end packages installed by npm (Bootstrap Italia, HTMX); never committed."""
     return Path(os.environ.get("RISCOSSA_VENDOR_DIR", ROOT.parent / "node_modules"))
+
+
+# What makes a forwarding failure a 502 (the service did not answer) rather than a 500.
+UNREACHABLE = (UpstreamUnreachable, httpx.HTTPError)
 
 
 class Gateway:
@@ -102,6 +106,11 @@ class Gateway:
         self.router = Starlette(routes=_routes(), exception_handlers=exception_handlers())
         self.router.state.context = self.context
 
+    async def close(self) -> None:
+        """Close the connections to the services."""
+        for upstream in self.upstreams.values():
+            await upstream.close()
+
     async def read_session(self, request: Request) -> Session | None:
         return await self.sessions_store.load(request.cookies.get(SESSION_COOKIE))
 
@@ -142,7 +151,7 @@ class Gateway:
             log.exception("forwarding failed")
             if started:
                 raise
-            status = 502 if any(isinstance(e, httpx.HTTPError) for e in _causes(exc)) else 500
+            status = 502 if any(isinstance(e, UNREACHABLE) for e in _causes(exc)) else 500
             message = "Servizio momentaneamente non raggiungibile" if status == 502 else "Errore interno"
             response = render_error(
                 Request(scope), status, f"{message}. Codice per l'assistenza: {correlation_var.get() or '-'}."

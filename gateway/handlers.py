@@ -78,7 +78,7 @@ async def signed_in(uow: UnitOfWork, cookie: str | None, policy: SessionPolicy) 
     session = await load_session(uow, cookie, policy)
     if session is None:
         return None
-    return SignedIn(session, await repository.user_memberships(uow, session.user_id))
+    return SignedIn(session, await repository.user_memberships(uow, session.user_id, as_set=True))
 
 
 async def create_session(

@@ -56,14 +56,20 @@ async def as_user(uow: UnitOfWork, user_id: uuid.UUID) -> None:
     await uow.execute(sa.text("SELECT set_config('app.user_id', :u, true)"), {"u": str(user_id)})
 
 
-async def user_memberships(uow: UnitOfWork, user_id: uuid.UUID) -> list[Membership]:
-    await as_user(uow, user_id)
-    rows = await uow.execute(
-        sa.select(tenants.c.id, tenants.c.slug, tenants.c.name, memberships.c.role)
-        .join(memberships, memberships.c.tenant_id == tenants.c.id)
-        .where(memberships.c.user_id == user_id)
-        .order_by(tenants.c.name, memberships.c.role)
-    )
+MEMBERSHIPS = (
+    sa.select(tenants.c.id, tenants.c.slug, tenants.c.name, memberships.c.role)
+    .join(memberships, memberships.c.tenant_id == tenants.c.id)
+    .where(memberships.c.user_id == sa.bindparam("user_id", type_=sa.Uuid))
+    .order_by(tenants.c.name, memberships.c.role)
+)
+
+
+async def user_memberships(uow: UnitOfWork, user_id: uuid.UUID, as_set: bool = False) -> list[Membership]:
+    """The person's memberships; `as_set`: the transaction's `app.user_id` is already theirs
+    (`repository_sessions.find_session` set it)."""
+    if not as_set:
+        await as_user(uow, user_id)
+    rows = await uow.execute(MEMBERSHIPS, {"user_id": user_id})
     return [Membership(r.id, r.slug, r.name, r.role) for r in rows]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -42,23 +43,36 @@ class PendingLogin:
     code_verifier: str
 
 
-async def find_session(uow: UnitOfWork, id_hash: str, policy: SessionPolicy) -> tuple[Session, bool] | None:
-    """The live session and whether its last-seen time is stale enough to be refreshed."""
+def _find_session_statement() -> sa.Select[Any]:
+    """The live session of a SHA-256, built once (it runs on every request). Reading it also sets
+    `app.user_id` to its person for the rest of the transaction, as `repository.as_user` does, so
+    the row-level security on their memberships applies to the next statement without another."""
     now = sa.func.now()
-    row = (
-        await uow.execute(
-            sa.select(
-                sessions, users.c.display_name, (sessions.c.last_seen_at < now - TOUCH_EVERY).label("stale")
-            )
-            .join(users, users.c.id == sessions.c.user_id)
-            .where(
-                sessions.c.id_hash == id_hash,
-                sessions.c.revoked_at.is_(None),
-                sessions.c.last_seen_at > now - policy.idle,
-                sessions.c.created_at > now - policy.max_age,
-            )
+    return (
+        sa.select(
+            sessions,
+            users.c.display_name,
+            (sessions.c.last_seen_at < now - TOUCH_EVERY).label("stale"),
+            sa.func.set_config("app.user_id", sa.cast(sessions.c.user_id, sa.Text), True).label("as_user"),
         )
-    ).first()
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(
+            sessions.c.id_hash == sa.bindparam("id_hash"),
+            sessions.c.revoked_at.is_(None),
+            sessions.c.last_seen_at > now - sa.bindparam("idle", type_=sa.Interval),
+            sessions.c.created_at > now - sa.bindparam("max_age", type_=sa.Interval),
+        )
+    )
+
+
+FIND_SESSION = _find_session_statement()
+
+
+async def find_session(uow: UnitOfWork, id_hash: str, policy: SessionPolicy) -> tuple[Session, bool] | None:
+    """The live session and whether its last-seen time is stale enough to be refreshed; its person
+    is then the transaction's `app.user_id`."""
+    params = {"id_hash": id_hash, "idle": policy.idle, "max_age": policy.max_age}
+    row = (await uow.execute(FIND_SESSION, params)).first()
     if row is None:
         return None
     session = Session(

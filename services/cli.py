@@ -166,6 +166,8 @@ async def cmd_serve(service: str) -> None:
     try:
         app = build_gateway(platform, remote=True) if service == "gateway" else platform.app(service)
         await _serve(app, settings)
+        if service == "gateway":
+            await app.close()
     finally:
         await platform.close()
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain import CONVERSATIONS
 from services.contact.domain_conduct import DEFAULT_WEIGHTS, ConductRules
-from services.contact.models import conduct_rules, contacts, debtors
+from services.contact.models import call_scripts, conduct_rules, contacts, debtors, outcome_labels
 from services.kernel.db import UnitOfWork
 
 
@@ -52,11 +52,61 @@ def _rules(row: Any) -> ConductRules:
     )
 
 
+@dataclass(frozen=True)
+class Setup:
+    """A Comune's settings of the console, read together: its calling rules, its own call scripts'
+    steps by revenue type, its own names of the outcomes."""
+
+    rules: ConductRules
+    scripts: dict[str, tuple[str, ...]]
+    labels: dict[str, str]
+
+
+def _setup_statement() -> Any:
+    """One statement for the three (they are read on every request of the console)."""
+    tenant = sa.bindparam("tenant_id", type_=sa.Uuid)
+    cs, ol = call_scripts, outcome_labels
+    scripts = (
+        sa.select(sa.func.json_object_agg(cs.c.revenue_type, cs.c.steps, type_=sa.JSON))
+        .where(cs.c.tenant_id == tenant)
+        .scalar_subquery()
+    )
+    labels = (
+        sa.select(sa.func.json_object_agg(ol.c.outcome, ol.c.label, type_=sa.JSON))
+        .where(ol.c.tenant_id == tenant)
+        .scalar_subquery()
+    )
+    one = sa.select(sa.literal(1).label("one")).subquery("one")
+    return sa.select(scripts.label("own_scripts"), labels.label("own_labels"), *conduct_rules.c).select_from(
+        one.outerjoin(conduct_rules, conduct_rules.c.tenant_id == tenant)
+    )
+
+
+SETUP = _setup_statement()
+
+
+async def setup_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> Setup:
+    """The Comune's settings, read once per transaction (`uow.memo`; the writers drop them)."""
+    key = ("contact.setup", tenant_id)
+    if key not in uow.memo:
+        row = (await uow.execute(SETUP, {"tenant_id": tenant_id})).one()
+        uow.memo[key] = Setup(
+            ConductRules() if row.tenant_id is None else _rules(row),
+            {kind: tuple(steps) for kind, steps in (row.own_scripts or {}).items()},
+            dict(row.own_labels or {}),
+        )
+    setup: Setup = uow.memo[key]
+    return setup
+
+
+def forget_setup(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
+    """The settings were just written in this transaction: read them again when next asked."""
+    uow.memo.pop(("contact.setup", tenant_id), None)
+
+
 async def rules_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> ConductRules:
     """The Comune's calling rules; the UNIREC defaults when it has set none."""
-    r = conduct_rules
-    row = (await uow.execute(sa.select(r).where(r.c.tenant_id == tenant_id))).first()
-    return ConductRules() if row is None else _rules(row)
+    return (await setup_of(uow, tenant_id)).rules
 
 
 async def save_rules(uow: UnitOfWork, tenant_id: uuid.UUID, rules: ConductRules, by: str) -> None:
@@ -77,6 +127,7 @@ async def save_rules(uow: UnitOfWork, tenant_id: uuid.UUID, rules: ConductRules,
         index_elements=[conduct_rules.c.tenant_id], set_={**values, "updated_at": sa.func.now()}
     )
     await uow.execute(stmt)
+    forget_setup(uow, tenant_id)
 
 
 async def conversations_since(

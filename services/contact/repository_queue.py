@@ -4,14 +4,16 @@ figures it reads (the oldest act's year, the attempts, the best phone's reliabil
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
-from services.contact.domain_conduct import DEFAULT_WEIGHTS, ROME
-from services.contact.models import conduct_rules, debtor_contacts, debtors
+from services.contact.domain_conduct import ROME
+from services.contact.models import debtor_contacts, debtors
+from services.contact.repository_conduct import rules_of
 from services.kernel.db import UnitOfWork
 
 # Limitation: five years from the end of the oldest act's year (domain.md); the score grows as the
@@ -21,14 +23,18 @@ LIMITATION_YEARS = 5
 AMOUNT_TOP_CENTS = 10_000_000
 
 
-def queue_score(weights: Mapping[str, int], today: date) -> Any:
-    """The score of a debtor (higher first): each part from 0 to 1, times its weight."""
+WEIGHTED = ("amount", "limitation", "attempts", "grade")
+
+
+def queue_score() -> Any:
+    """The score of a debtor (higher first): each part from 0 to 1, times its weight (the
+    parameters `w_amount`, `w_limitation`, `w_attempts`, `w_grade`), on the day `today`."""
     d = debtors
     amount = sa.func.least(
         sa.func.ln(1 + sa.cast(d.c.total_due_cents, sa.Float)) / sa.func.ln(1 + AMOUNT_TOP_CENTS), 1.0
     )
     limitation_day = sa.func.make_date(d.c.oldest_year + LIMITATION_YEARS, 12, 31)
-    days_left = sa.cast(limitation_day - sa.literal(today, sa.Date), sa.Float)
+    days_left = sa.cast(limitation_day - sa.bindparam("today", type_=sa.Date), sa.Float)
     limitation = sa.case(
         (d.c.oldest_year.is_(None), 0.0),
         else_=sa.func.greatest(0.0, sa.func.least(1.0, 1.0 - days_left / (365.0 * LIMITATION_YEARS))),
@@ -36,7 +42,21 @@ def queue_score(weights: Mapping[str, int], today: date) -> Any:
     attempts = 1.0 / (1.0 + sa.cast(d.c.attempts, sa.Float))
     grade = sa.cast(sa.func.coalesce(d.c.best_confidence, 0), sa.Float) / 100.0
     parts = {"amount": amount, "limitation": limitation, "attempts": attempts, "grade": grade}
-    return sum((float(weights.get(name, 0)) * part for name, part in parts.items()), sa.literal(0.0))
+    weighted = (sa.bindparam(f"w_{name}", type_=sa.Float) * part for name, part in parts.items())
+    return sum(weighted, sa.literal(0.0))
+
+
+def _refresh(some: bool) -> Any:
+    """The update of the scores, built once (it runs after every call): of the debtors `ids`, or
+    (`some` false) of all the Comune's."""
+    d = debtors
+    stmt = sa.update(debtors).where(d.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid))
+    if some:
+        stmt = stmt.where(d.c.id == sa.func.any(sa.bindparam("debtor_ids", type_=postgresql.ARRAY(sa.Uuid))))
+    return stmt.values(queue_score=queue_score())
+
+
+REFRESH_SOME, REFRESH_ALL = _refresh(True), _refresh(False)
 
 
 async def refresh_scores(
@@ -47,14 +67,13 @@ async def refresh_scores(
     the contact daily run refreshes every debtor)."""
     if debtor_ids is not None and not debtor_ids:
         return
-    r = conduct_rules
-    stored = (await uow.execute(sa.select(r.c.queue_weights).where(r.c.tenant_id == tenant_id))).scalar()
-    weights = {**DEFAULT_WEIGHTS, **{k: int(v) for k, v in (stored or {}).items() if k in DEFAULT_WEIGHTS}}
-    day = today or datetime.now(ROME).date()
-    stmt = sa.update(debtors).where(debtors.c.tenant_id == tenant_id)
-    if debtor_ids is not None:
-        stmt = stmt.where(debtors.c.id.in_(list(debtor_ids)))
-    await uow.execute(stmt.values(queue_score=queue_score(weights, day)))
+    weights = (await rules_of(uow, tenant_id)).weights
+    params: dict[str, Any] = {f"w_{name}": float(weights.get(name, 0)) for name in WEIGHTED}
+    params.update(tenant=tenant_id, today=today or datetime.now(ROME).date())
+    if debtor_ids is None:
+        await uow.execute(REFRESH_ALL, params)
+    else:
+        await uow.execute(REFRESH_SOME, {**params, "debtor_ids": list(debtor_ids)})
 
 
 async def refresh_best_phone(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID]) -> None:

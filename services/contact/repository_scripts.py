@@ -8,16 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.models import call_scripts, outcome_labels
+from services.contact.repository_conduct import forget_setup, setup_of
 from services.kernel.db import UnitOfWork
 
 
 async def scripts_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, tuple[str, ...]]:
     """The Comune's own steps by revenue type ("*": all)."""
-    cs = call_scripts
-    rows = (
-        await uow.execute(sa.select(cs.c.revenue_type, cs.c.steps).where(cs.c.tenant_id == tenant_id))
-    ).all()
-    return {r.revenue_type: tuple(r.steps) for r in rows}
+    return (await setup_of(uow, tenant_id)).scripts
 
 
 async def save_script(
@@ -31,13 +28,12 @@ async def save_script(
         set_={"steps": list(steps), "updated_by": by, "updated_at": sa.func.now()},
     )
     await uow.execute(stmt)
+    forget_setup(uow, tenant_id)
 
 
 async def labels_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, str]:
     """The Comune's own names of the outcomes."""
-    ol = outcome_labels
-    rows = (await uow.execute(sa.select(ol.c.outcome, ol.c.label).where(ol.c.tenant_id == tenant_id))).all()
-    return {r.outcome: r.label for r in rows}
+    return (await setup_of(uow, tenant_id)).labels
 
 
 async def save_labels(uow: UnitOfWork, tenant_id: uuid.UUID, labels: dict[str, str], by: str) -> None:
@@ -50,3 +46,4 @@ async def save_labels(uow: UnitOfWork, tenant_id: uuid.UUID, labels: dict[str, s
             for o, label in labels.items()
         ]
         await uow.execute(sa.insert(ol), rows)
+    forget_setup(uow, tenant_id)

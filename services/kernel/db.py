@@ -105,7 +105,7 @@ class Database:
     """A service's connection pool, logged in as that service's application role."""
 
     def __init__(self, url: str, metadata: sa.MetaData, pool_size: int = 5) -> None:
-        self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, pool_pre_ping=False)
         # Connections outside the pool, opened and closed per unit of work (`unit_of_work(aside=True)`).
         self.aside_engine: AsyncEngine = create_async_engine(url, poolclass=NullPool)
         self.metadata = metadata
@@ -170,6 +170,9 @@ class UnitOfWork:
         self._entered = False
         self._lazy = lazy
         self._committed = False
+        # What a repository read once in this transaction and may read again (a Comune's settings):
+        # kept only as long as the transaction; a repository that writes it drops its entry.
+        self.memo: dict[Any, Any] = {}
 
     @property
     def conn(self) -> AsyncConnection:

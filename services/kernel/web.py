@@ -258,7 +258,7 @@ def endpoint(*roles: str) -> Callable[[View], Endpoint]:
 def service_app(context: ServiceContext, routes: list[BaseRoute]) -> Starlette:
     """A service's ASGI app: health routes, its own routes, identity and correlation, error pages."""
     app = Starlette(
-        routes=[*health_routes(), *routes],
+        routes=[*health_routes(context.name), *routes],
         middleware=service_middleware(context.signer),
         exception_handlers=exception_handlers(),
     )
@@ -266,7 +266,7 @@ def service_app(context: ServiceContext, routes: list[BaseRoute]) -> Starlette:
     return app
 
 
-def health_routes() -> list[BaseRoute]:
+def health_routes(service: str) -> list[BaseRoute]:
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -276,7 +276,18 @@ def health_routes() -> list[BaseRoute]:
             {"database": context.db.ping, "broker": context.bus.ping, "storage": context.storage.ping}
         )
 
-    return [Route("/healthz", healthz), Route("/readyz", readyz)]
+    async def reachable(request: Request) -> Response:
+        """`/t/<tenant>/<service>/healthz`: this service reached through the gateway with a signed
+        identity (session, forwarding, signature), doing nothing else: a synthetic check of the
+        whole path for monitoring, and the bare endpoint beside which `bench/operator.py` measures."""
+        ident = identity(request)
+        return JSONResponse({"status": "ok", "tenant": ident.tenant_slug})
+
+    return [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route(f"/t/{{tenant}}/{service}/healthz", reachable),
+    ]
 
 
 async def readiness(probes: dict[str, Callable[[], Awaitable[None]]]) -> Response:

@@ -32,7 +32,7 @@ async def test_unreachable_service_answers_502_with_correlation_id(platform: Pla
         transport=httpx.ASGITransport(app=gw), base_url="http://127.0.0.1"
     ) as client:
         response = await client.get("/api/v1/ingest/batches/x", headers={"authorization": f"Bearer {key}"})
-    await down.client.aclose()
+    await down.close()
     assert response.status_code == 502
     correlation = response.headers["x-correlation-id"]
     assert "non raggiungibile" in response.json()["error"] and correlation in response.json()["error"]
