@@ -168,6 +168,18 @@ ACTIONS = {
 }
 
 
+# The role a Comune's supervisors grant and revoke there: the firm's operators who phone its taxpayers.
+SUPERVISOR_ROLES = ("operator",)
+# The roles that oversee a Comune's calls in the contact service (its work lists are edited there).
+CALL_OVERSEERS = ("supervisor", "platform_admin")
+WHO_ASSIGNS = {
+    **dict.fromkeys(
+        COMUNE_ROLES, "Solo gli amministratori del Comune e della piattaforma possono assegnare questo ruolo."
+    ),
+    "operator": "Solo i supervisori del Comune e gli amministratori della piattaforma possono assegnare questo ruolo.",
+}
+
+
 @dataclass(frozen=True)
 class Actor:
     """The signed-in person on an administration page, with what their memberships let them do."""
@@ -179,6 +191,8 @@ class Actor:
     platform_admin: bool
     member_of: frozenset[str]
     admin_of: frozenset[str]
+    supervisor_of: frozenset[str] = frozenset()
+    oversees: frozenset[str] = frozenset()
 
     @classmethod
     def of(
@@ -194,18 +208,38 @@ class Actor:
             platform_admin=any(role == "platform_admin" for _, role in pairs),
             member_of=frozenset(slug for slug, _ in pairs),
             admin_of=frozenset(slug for slug, role in pairs if role == "comune_admin"),
+            supervisor_of=frozenset(slug for slug, role in pairs if role == "supervisor"),
+            oversees=frozenset(slug for slug, role in pairs if role in CALL_OVERSEERS),
         )
 
     def may_see(self, slug: str) -> bool:
         return self.platform_admin or slug in self.member_of
 
     def may_manage(self, slug: str) -> bool:
+        """The Comune's whole administration (every page, its audit log)."""
         return self.platform_admin or slug in self.admin_of
 
+    def may_assign(self, slug: str) -> bool:
+        """The Comune's people page: its administrators, and its supervisors for the operators."""
+        return self.may_manage(slug) or slug in self.supervisor_of
 
-def assignable_roles(platform_admin: bool) -> tuple[str, ...]:
-    """The roles an administrator may grant or revoke."""
-    return ROLES if platform_admin else COMUNE_ROLES
+    def assignable(self, slug: str) -> tuple[str, ...]:
+        """The roles this actor may grant or revoke on the Comune at `slug`."""
+        return assignable_roles(self.platform_admin, slug in self.admin_of, slug in self.supervisor_of)
+
+    def assigns_somewhere(self) -> frozenset[str]:
+        """The Comuni whose people page is theirs (not counting platform administration)."""
+        return self.admin_of | self.supervisor_of
+
+
+def assignable_roles(
+    platform_admin: bool, comune_admin: bool = True, supervisor: bool = False
+) -> tuple[str, ...]:
+    """The roles an administrator may grant or revoke: every role (platform administrators), the
+    Comune roles (a Comune's administrators), the operator role (a Comune's supervisors)."""
+    if platform_admin:
+        return ROLES
+    return (*(COMUNE_ROLES if comune_admin else ()), *(SUPERVISOR_ROLES if supervisor else ()))
 
 
 def parse_identifier(raw: str) -> tuple[str | None, str | None]:
@@ -223,11 +257,14 @@ def parse_identifier(raw: str) -> tuple[str | None, str | None]:
     return code, None
 
 
-def check_role(role: str, platform_admin: bool) -> str:
+def check_role(role: str, assignable: tuple[str, ...]) -> str:
+    """`role` if it is one the actor may grant or revoke (`assignable`); refused in Italian."""
     if role not in ROLES:
         raise DomainError("Ruolo non valido.", field="ruolo")
-    if role not in assignable_roles(platform_admin):
-        raise Forbidden("Solo gli amministratori della piattaforma possono assegnare questo ruolo.")
+    if role not in assignable:
+        raise Forbidden(
+            WHO_ASSIGNS.get(role, "Solo gli amministratori della piattaforma possono assegnare questo ruolo.")
+        )
     return role
 
 

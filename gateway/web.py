@@ -94,7 +94,7 @@ async def home(request: Request) -> Response:
     if len(tenants) == 1 and not calls:
         return RedirectResponse(f"/t/{next(iter(tenants))}/", status_code=303)
     rows = [
-        (slug, name, ", ".join(ROLE_LABELS.get(r, r) for r in roles), slug in calls)
+        (slug, name, ", ".join(ROLE_LABELS.get(r, r) for r in roles), slug in calls, "supervisor" in roles)
         for slug, (name, roles) in tenants.items()
     ]
     status = 200 if rows else 403

@@ -1,7 +1,9 @@
 """Pages the gateway serves itself: Comuni, memberships, invitations and the audit log.
 
 Platform administrators manage every Comune and every role; a Comune's administrators manage only
-their own Comune and only the Comune roles. Every change is written to the audit log.
+their own Comune and only the Comune roles; a Comune's supervisors assign and remove only the
+operator role there (the page embeds each operator's work list, edited in the contact service).
+Every change is written to the audit log.
 """
 
 from __future__ import annotations
@@ -62,12 +64,17 @@ AdminEntry = Callable[..., Awaitable[Response]]
 
 
 def admin_page(
-    *, platform_only: bool = False, tenant: bool = False, errors_on: AdminEntry | None = None
+    *,
+    platform_only: bool = False,
+    tenant: bool = False,
+    supervisors: bool = False,
+    errors_on: AdminEntry | None = None,
 ) -> Callable[[AdminView], AdminEntry]:
     """The entrypoint of an administration view: the signed-in administrator (CSRF-checked for unsafe
-    methods), `platform_only` or the URL's Comune they may manage (`tenant`), then the view in one
-    unit of work on that Comune, committed when it returns. A form's broken rule (400) rolls it back
-    and shows the `errors_on` page again with the message."""
+    methods), `platform_only` or the URL's Comune they may manage (`tenant`; with `supervisors`, its
+    supervisors get in too), then the view in one unit of work on that Comune, committed when it
+    returns. A form's broken rule (400) rolls it back and shows the `errors_on` page again with the
+    message."""
 
     def wrap(view: AdminView) -> AdminEntry:
         @functools.wraps(view)
@@ -78,7 +85,7 @@ def admin_page(
                 return actor
             if platform_only and not actor.platform_admin:
                 raise Forbidden()
-            found = await _tenant(context, request, actor) if tenant else None
+            found = await _tenant(context, request, actor, supervisors) if tenant else None
             form = await request.form() if request.method == "POST" else None
             work = functools.partial(view, request, AdminCall(actor, found, form, error))
             try:
@@ -113,15 +120,16 @@ async def _actor(context: PageContext, request: Request) -> Actor | Response:
     return actor
 
 
-async def _tenant(context: PageContext, request: Request, actor: Actor) -> Tenant:
-    """The URL's Comune if the actor may manage it; a foreign Comune is as missing as an unknown one."""
+async def _tenant(context: PageContext, request: Request, actor: Actor, supervisors: bool) -> Tenant:
+    """The URL's Comune if the actor may manage it (or, with `supervisors`, assign its operators); a
+    foreign Comune is as missing as an unknown one."""
     slug = request.path_params["slug"]
     work = functools.partial(handlers_admin.visible_tenant, actor=actor, slug=slug, path=request.url.path)
     # Its own transaction: a denied access stays audited though the page then answers 404.
     tenant = await context.db.run(None, work)
     if tenant is None:
         raise NotFound("Pagina non trovata.")
-    if not actor.may_manage(slug):
+    if not (actor.may_assign(slug) if supervisors else actor.may_manage(slug)):
         raise Forbidden()
     return tenant
 
@@ -133,8 +141,9 @@ async def _tenant(context: PageContext, request: Request, actor: Actor) -> Tenan
 async def index(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
     if call.actor.platform_admin:
         return RedirectResponse("/admin/comuni", status_code=303)
-    if call.actor.admin_of:
-        return RedirectResponse(f"/admin/comuni/{min(call.actor.admin_of)}/utenti", status_code=303)
+    # A Comune's administrators and supervisors: the people page of their (first) Comune.
+    if theirs := call.actor.assigns_somewhere():
+        return RedirectResponse(f"/admin/comuni/{min(theirs)}/utenti", status_code=303)
     raise Forbidden()
 
 
@@ -151,29 +160,32 @@ async def create_tenant(request: Request, call: AdminCall, uow: UnitOfWork) -> R
     return RedirectResponse(f"/admin/comuni/{slug}/utenti?esito=creato", status_code=303)
 
 
-@admin_page(tenant=True)
+@admin_page(tenant=True, supervisors=True)
 async def users_page(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
     people = await handlers_admin.tenant_people(uow, call.comune.id)
     context = {
         "tenant": call.comune,
         "members": people.members,
         "invitations": people.invitations,
-        "roles": domain.assignable_roles(call.actor.platform_admin),
+        "roles": call.actor.assignable(call.comune.slug),
+        # The operators' work lists are the contact service's fragments, reached through this
+        # Comune's identity: only where the actor oversees the calls.
+        "work_lists": call.comune.slug in call.actor.oversees,
     }
     return _render(request, call, "admin_users.html", context)
 
 
-@admin_page(tenant=True, errors_on=users_page)
+@admin_page(tenant=True, supervisors=True, errors_on=users_page)
 async def add_user(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
-    role = domain.check_role(call.field("ruolo"), call.actor.platform_admin)
+    role = domain.check_role(call.field("ruolo"), call.actor.assignable(call.comune.slug))
     fiscal, email = domain.parse_identifier(call.field("identificativo"))
     outcome = await handlers_admin.grant_role(uow, call.actor, call.comune.id, fiscal, email, role)
     return RedirectResponse(f"/admin/comuni/{call.comune.slug}/utenti?esito={outcome}", status_code=303)
 
 
-@admin_page(tenant=True, errors_on=users_page)
+@admin_page(tenant=True, supervisors=True, errors_on=users_page)
 async def remove_user(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
-    role = domain.check_role(call.field("ruolo"), call.actor.platform_admin)
+    role = domain.check_role(call.field("ruolo"), call.actor.assignable(call.comune.slug))
     try:
         user_id = uuid.UUID(call.field("utente"))
     except ValueError:

@@ -6,7 +6,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.contact import domain_conduct, repository, repository_board, repository_promises
+from services.contact import (
+    domain_conduct,
+    domain_lists,
+    repository,
+    repository_board,
+    repository_lists,
+    repository_promises,
+)
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
@@ -16,7 +23,8 @@ SUPERVISORS = ("supervisor", "platform_admin")
 
 async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, Any]:
     """Today in this Comune: work per operator, euro promised and collected, leases held now, the
-    queue's depth. Reading it is recorded (it names the debtors being worked)."""
+    queue's depth, each operator's work list. Reading it is recorded (it names the debtors being
+    worked)."""
     day_start = domain_conduct.day_bounds(now)[0]
     today = day_start.date()
     rows = await repository_board.work_today(uow, ident.tenant_id, day_start)
@@ -32,6 +40,10 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
         "leases": await repository_board.leases(uow, ident.tenant_id, now),
         "queue": await repository_promises.queue_summary(uow, ident.tenant_id, now, today),
         "quality": await repository_board.quality(uow, ident.tenant_id),
+        "lists": {
+            s.operator: domain_lists.describe(s.work_list)
+            for s in await repository_lists.lists_in(uow, ident.tenant_id)
+        },
     }
 
 

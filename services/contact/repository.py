@@ -29,6 +29,7 @@ from services.contact.models import (
     debtors,
 )
 from services.contact.repository_conduct import CallLimits, callable_now
+from services.contact.repository_lists import pool_conditions
 from services.contact.repository_promises import overdue_debtors
 from services.contact.repository_queue import refresh_scores
 from services.contracts import PositionFact
@@ -174,15 +175,17 @@ async def take_next(
     """Assign the next workable debtor the conduct rules let be phoned now (`limits`) to
     `user_id`: the one they hold; else a due callback (kept for them first); else a promise past
     its day; else the best `queue_score` of the pool (an index scan: the first that may be phoned
-    wins). SKIP LOCKED keeps two operators apart, and a lock per operator keeps two requests of
-    the same operator (a double click) from leasing two debtors: the second waits for the first
-    and is given the debtor the first leased."""
+    wins), within the operator's work list if they have one (`repository_lists`). SKIP LOCKED
+    keeps two operators apart, and a lock per operator keeps two requests of the same operator (a
+    double click) from leasing two debtors: the second waits for the first and is given the
+    debtor the first leased."""
     key = sa.func.hashtextextended(f"contact.lease {tenant_id} {user_id}", 0)
     await uow.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
     d, now = debtors, limits.now
     today = now.astimezone(ROME).date()
     free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
     owing = sa.and_(d.c.total_due_cents > 0, callable_now(limits))
+    listed = await pool_conditions(uow, tenant_id, user_id)  # the operator's work list, if any
     for_me_or_anyone = sa.or_(
         d.c.callback_for.is_(None), d.c.callback_for == user_id, d.c.callback_at <= now - CALLBACK_GRACE
     )
@@ -210,7 +213,9 @@ async def take_next(
         # The pool, in the order of the partial index `debtors_pool` (a card left open past its
         # lock comes back with it). Nothing is offered once it is paid.
         (
-            sa.and_(d.c.status.in_((Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)), free, owing),
+            sa.and_(
+                d.c.status.in_((Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)), free, owing, *listed
+            ),
             (d.c.queue_score.desc(), d.c.id),
         ),
     )

@@ -20,6 +20,7 @@ from services.contact import (
     web_board,
     web_conduct,
     web_evidence,
+    web_lists,
     web_scripts,
 )
 from services.kernel.db import UnitOfWork
@@ -183,4 +184,5 @@ def routes() -> list[BaseRoute]:
         *web_board.routes(),
         *web_scripts.routes(),
         *web_evidence.routes(),
+        *web_lists.routes(),
     ]

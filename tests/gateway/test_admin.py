@@ -28,11 +28,11 @@ from tests.gateway.helpers import (
 def test_comune_admins_assign_only_comune_roles() -> None:
     assert domain.assignable_roles(False) == ("comune_viewer", "comune_admin")
     assert "operator" in domain.assignable_roles(True) and "platform_admin" in domain.assignable_roles(True)
-    assert domain.check_role("comune_viewer", False) == "comune_viewer"
+    assert domain.check_role("comune_viewer", domain.assignable_roles(False)) == "comune_viewer"
     with pytest.raises(Forbidden):
-        domain.check_role("operator", False)
+        domain.check_role("operator", domain.assignable_roles(False))
     with pytest.raises(DomainError, match="Ruolo non valido"):
-        domain.check_role("root", True)
+        domain.check_role("root", domain.assignable_roles(True))
 
 
 def test_identifiers_are_fiscal_codes_or_email_addresses() -> None:

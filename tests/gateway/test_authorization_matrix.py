@@ -116,6 +116,13 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", f"{T}/contact/outcome-labels"): web(200, (S, P), "POST"),
     ("POST", f"{T}/contact/board/leases/{{debtor_id}}/release"): web(404, (S, P), "POST"),
     ("POST", f"{T}/contact/conduct"): web(400, (A, S, P), "POST"),
+    # The operators' work lists: supervisors edit them (an empty form names no criterion: 400; an
+    # operator without a list has none to take away: 404); every caller sees their own.
+    ("GET", f"{T}/contact/liste"): web(200, (S, P)),
+    ("GET", f"{T}/contact/liste/{{operator}}"): web(200, (S, P)),
+    ("POST", f"{T}/contact/liste/{{operator}}"): web(400, (S, P), "POST"),
+    ("POST", f"{T}/contact/liste/{{operator}}/rimuovi"): web(404, (S, P), "POST"),
+    ("GET", f"{T}/contact/lista"): web(200, FIRM),
     ("GET", f"{T}/contact/debtors/{{debtor_id}}"): web(404, FIRM),
     ("POST", f"{T}/contact/debtors/{{debtor_id}}/outcomes"): web(400, FIRM, "POST"),
     # 400: no file chosen (checked before the claim is looked up).
@@ -210,12 +217,13 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/static/vendor/htmx/{path}"): public(200),
     ("GET", "/static/{path}"): public(200),
     # ------------------------------------------------------------- gateway administration pages
-    ("GET", "/admin/"): Expect({V: 403, A: 303, OP: 403, S: 403, P: 303}, None, 303, 303),
+    ("GET", "/admin/"): Expect({V: 403, A: 303, OP: 403, S: 303, P: 303}, None, 303, 303),
     ("GET", "/admin/comuni"): admin_page(200, (P,)),
     ("POST", "/admin/comuni"): admin_page(400, (P,), "POST"),
-    ("GET", "/admin/comuni/{slug}/utenti"): admin_page(200, (A, P), foreign_ok=200),
-    ("POST", "/admin/comuni/{slug}/utenti"): admin_page(400, (A, P), "POST", foreign_ok=400),
-    ("POST", "/admin/comuni/{slug}/utenti/rimuovi"): admin_page(400, (A, P), "POST", foreign_ok=400),
+    # A Comune's supervisors assign its operators there (an empty form names no role: 400).
+    ("GET", "/admin/comuni/{slug}/utenti"): admin_page(200, (A, S, P), foreign_ok=200),
+    ("POST", "/admin/comuni/{slug}/utenti"): admin_page(400, (A, S, P), "POST", foreign_ok=400),
+    ("POST", "/admin/comuni/{slug}/utenti/rimuovi"): admin_page(400, (A, S, P), "POST", foreign_ok=400),
     ("GET", "/admin/comuni/{slug}/registro"): admin_page(200, (A, P), foreign_ok=200),
     ("GET", "/admin/registro"): admin_page(200, (P,)),
 }
@@ -265,6 +273,7 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
         payment_id=str(uuid.UUID(int=0x5EED)),
         attachment_id=str(uuid.UUID(int=0x5EED)),
         job_id=str(uuid.UUID(int=0x5EED)),
+        operator=str(uuid.UUID(int=0x5EED)),
         kind="receipts",
     )
     return path.format(**values)

@@ -1,0 +1,127 @@
+"""Queries of the operators' work lists, and the pool's condition a list adds to the queue."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.contact.domain_lists import WorkList
+from services.contact.models import debtor_payments, debtor_positions, debtors
+from services.contact.models_lists import work_lists
+from services.kernel.db import UnitOfWork
+
+
+@dataclass(frozen=True)
+class StoredList:
+    operator: str
+    operator_name: str | None
+    work_list: WorkList
+    updated_by: str
+    updated_by_name: str | None
+    updated_at: datetime
+
+
+def _stored(row: Any) -> StoredList:
+    work_list = WorkList(tuple(row.revenue_types), row.year_from, row.year_to, row.min_cents, row.max_cents)
+    return StoredList(
+        row.operator, row.operator_name, work_list, row.updated_by, row.updated_by_name, row.updated_at
+    )
+
+
+async def list_of(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str) -> StoredList | None:
+    """The operator's work list in the Comune, if one is set."""
+    w = work_lists
+    row = (
+        await uow.execute(sa.select(w).where(w.c.tenant_id == tenant_id, w.c.operator == operator))
+    ).first()
+    return None if row is None else _stored(row)
+
+
+async def lists_in(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[StoredList]:
+    """Every work list of the Comune, by operator's name."""
+    w = work_lists
+    stmt = sa.select(w).where(w.c.tenant_id == tenant_id).order_by(w.c.operator_name, w.c.operator)
+    return [_stored(row) for row in await uow.execute(stmt)]
+
+
+async def save_list(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    operator: tuple[str, str | None],
+    work_list: WorkList,
+    by: tuple[str, str],
+) -> None:
+    """Set the operator's (id, name) list, replacing the one they had; `by`: the editor's id and name."""
+    values = {
+        "operator_name": operator[1],
+        "revenue_types": list(work_list.revenue_types),
+        "year_from": work_list.year_from,
+        "year_to": work_list.year_to,
+        "min_cents": work_list.min_cents,
+        "max_cents": work_list.max_cents,
+        "updated_by": by[0],
+        "updated_by_name": by[1],
+    }
+    stmt = pg_insert(work_lists).values(tenant_id=tenant_id, operator=operator[0], **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[work_lists.c.tenant_id, work_lists.c.operator],
+        set_={**values, "updated_at": sa.func.now()},
+    )
+    await uow.execute(stmt)
+
+
+async def remove_list(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str) -> StoredList | None:
+    """Take the operator's list away; the list removed (None: there was none)."""
+    w = work_lists
+    stmt = sa.delete(w).where(w.c.tenant_id == tenant_id, w.c.operator == operator).returning(*w.c)
+    row = (await uow.execute(stmt)).first()
+    return None if row is None else _stored(row)
+
+
+async def pool_conditions(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str) -> tuple[Any, ...]:
+    """What the operator's list adds to the conditions of the queue's pool: nothing without a list
+    (the pool's query stays exactly as it is), else `list_conditions`."""
+    found = await list_of(uow, tenant_id, operator)
+    return () if found is None else list_conditions(found.work_list)
+
+
+def list_conditions(work_list: WorkList) -> tuple[Any, ...]:
+    """The SQL of `domain_lists`' definition, on a row of `debtors`. The band reads the debtor's own
+    columns; the positions are probed through their index by debtor (a debtor has a few), and what
+    was paid on each matching one through the payments' index by debtor: per debtor scanned, never
+    over the whole Comune."""
+    d = debtors
+    conditions: list[Any] = []
+    if work_list.min_cents is not None:
+        conditions.append(d.c.total_due_cents >= work_list.min_cents)
+    if work_list.max_cents is not None:
+        conditions.append(d.c.total_due_cents <= work_list.max_cents)
+    if work_list.reads_positions:
+        conditions.append(_open_position(work_list))
+    return tuple(conditions)
+
+
+def _open_position(work_list: WorkList) -> Any:
+    p, pay = debtor_positions, debtor_payments
+    paid = (
+        sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0))
+        .where(
+            pay.c.tenant_id == p.c.tenant_id,
+            pay.c.debtor_id == p.c.debtor_id,
+            pay.c.position_id == p.c.position_id,
+        )
+        .scalar_subquery()
+    )
+    matching = [p.c.tenant_id == debtors.c.tenant_id, p.c.debtor_id == debtors.c.id]
+    if work_list.revenue_types:
+        matching.append(p.c.revenue_type.in_(work_list.revenue_types))
+    if work_list.year_from is not None:
+        matching.append(p.c.year >= work_list.year_from)
+    if work_list.year_to is not None:
+        matching.append(p.c.year <= work_list.year_to)
+    return sa.exists().where(*matching, p.c.amount_cents > paid)
