@@ -164,10 +164,12 @@ async def cmd_serve(service: str) -> None:
     settings, _ = _settings(embedded_db=False)
     platform = await Platform.open(settings)
     try:
-        app = build_gateway(platform, remote=True) if service == "gateway" else platform.app(service)
-        await _serve(app, settings)
         if service == "gateway":
-            await app.close()
+            gateway = build_gateway(platform, remote=True)
+            await _serve(gateway, settings)
+            await gateway.close()
+        else:
+            await _serve(platform.app(service), settings)
     finally:
         await platform.close()
 

@@ -84,7 +84,7 @@ class Platform:
         metadatas: dict[str, Any] = {n: s.metadata for n, s in service_specs().items()}
         metadatas["gateway"] = gateway_metadata
         for name, metadata in metadatas.items():
-            platform.databases[name] = Database(platform.app_url(name), metadata)
+            platform.databases[name] = Database(platform.app_url(name), metadata, settings.db_pool_size)
         await bus.declare(platform.topology())
         return platform
 

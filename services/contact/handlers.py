@@ -17,6 +17,7 @@ from services.contact import (
     handlers_scripts,
     repository,
     repository_conduct,
+    repository_lease,
     repository_outcomes,
     repository_promises,
     repository_queue,
@@ -81,7 +82,7 @@ async def take_next(uow: UnitOfWork, ident: Identity, now: datetime) -> Next:
         return Next(None, closed)
     day_start, week_start = domain_conduct.day_bounds(now)
     limits = CallLimits(now, day_start, week_start, rules.daily_cap, rules.weekly_cap)
-    return Next(await repository.take_next(uow, ident.tenant_id, ident.user_id, limits))
+    return Next(await repository_lease.take_next(uow, ident.tenant_id, ident.user_id, limits))
 
 
 async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, now: datetime) -> DebtorCard:

@@ -11,9 +11,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain import (
-    CALLBACK_GRACE,
-    LOCK_DURATION,
-    ROME,
     ContactRecord,
     OutcomeDecision,
     Status,
@@ -28,10 +25,7 @@ from services.contact.models import (
     debtor_positions,
     debtors,
 )
-from services.contact.repository_conduct import CallLimits, callable_now
-from services.contact.repository_lists import pool_conditions
-from services.contact.repository_promises import overdue_debtors
-from services.contact.repository_queue import refresh_scores
+from services.contact.repository_queue import queue_score, refresh_scores, score_params
 from services.contracts import PositionFact
 from services.kernel import db
 from services.kernel.db import UnitOfWork
@@ -165,126 +159,62 @@ async def list_debtors(
     return list((await uow.execute(stmt)).all())
 
 
-# A debtor whose promise passed its day unpaid: waiting on it, or back in the pool once broken.
-_AFTER_PROMISE = (Status.PROMESSA.value, Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
+# The card's and the call's reads, built once: they run on every request of the console.
+TENANT, DEBTOR = sa.bindparam("tenant", type_=sa.Uuid), sa.bindparam("debtor", type_=sa.Uuid)
+DEBTOR_ROW = sa.select(debtors).where(debtors.c.tenant_id == TENANT, debtors.c.id == DEBTOR)
+DEBTOR_ROW_LOCKED = DEBTOR_ROW.with_for_update()
 
 
-async def take_next(
-    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, limits: CallLimits
-) -> uuid.UUID | None:
-    """Assign the next workable debtor the conduct rules let be phoned now (`limits`) to
-    `user_id`: the one they hold; else a due callback (kept for them first); else a promise past
-    its day; else the best `queue_score` of the pool (an index scan: the first that may be phoned
-    wins), within the operator's work list if they have one (`repository_lists`). SKIP LOCKED
-    keeps two operators apart, and a lock per operator keeps two requests of the same operator (a
-    double click) from leasing two debtors: the second waits for the first and is given the
-    debtor the first leased."""
-    key = sa.func.hashtextextended(f"contact.lease {tenant_id} {user_id}", 0)
-    await uow.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-    d, now = debtors, limits.now
-    today = now.astimezone(ROME).date()
-    free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
-    owing = sa.and_(d.c.total_due_cents > 0, callable_now(limits))
-    listed = await pool_conditions(uow, tenant_id, user_id)  # the operator's work list, if any
-    for_me_or_anyone = sa.or_(
-        d.c.callback_for.is_(None), d.c.callback_for == user_id, d.c.callback_at <= now - CALLBACK_GRACE
-    )
-    stages = (
-        (sa.and_(d.c.assigned_to == user_id, d.c.locked_until > now), (d.c.id,)),
-        (
-            sa.and_(
-                d.c.status == Status.DA_RICHIAMARE.value,
-                d.c.callback_at <= now,
-                free,
-                owing,
-                for_me_or_anyone,
-            ),
-            ((d.c.callback_for == user_id).desc().nulls_last(), d.c.callback_at, d.c.id),
-        ),
-        (
-            sa.and_(
-                d.c.id.in_(overdue_debtors(tenant_id, today)),
-                d.c.status.in_(_AFTER_PROMISE),
-                free,
-                owing,
-            ),
-            (d.c.queue_score.desc(), d.c.id),
-        ),
-        # The pool, in the order of the partial index `debtors_pool` (a card left open past its
-        # lock comes back with it). Nothing is offered once it is paid.
-        (
-            sa.and_(
-                d.c.status.in_((Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)), free, owing, *listed
-            ),
-            (d.c.queue_score.desc(), d.c.id),
-        ),
-    )
-    for condition, order in stages:
-        leased = await _lease(uow, tenant_id, user_id, now, condition, order)
-        if leased is not None:
-            return leased
-    return None
-
-
-async def _lease(
-    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, now: datetime, condition: Any, order: Any
-) -> uuid.UUID | None:
-    d = debtors
-    candidate = (
-        sa.select(d.c.id)
-        .where(d.c.tenant_id == tenant_id, condition)
-        .order_by(*order)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    stmt = (
-        sa.update(d)
-        .where(d.c.tenant_id == tenant_id, d.c.id == candidate)
-        .values(
-            assigned_to=user_id,
-            locked_until=now + LOCK_DURATION,
-            status=Status.IN_LAVORAZIONE.value,
-            updated_at=now,
-        )
-        .returning(d.c.id)
-    )
-    return (await uow.execute(stmt)).scalar_one_or_none()
-
-
-async def get_debtor(
-    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, lock: bool = False
-) -> Row | None:
-    stmt = sa.select(debtors).where(debtors.c.tenant_id == tenant_id, debtors.c.id == debtor_id)
-    if lock:
-        stmt = stmt.with_for_update()
-    return (await uow.execute(stmt)).first()
-
-
-async def debtor_positions_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
-    """The debtor's positions, each with what the payments service reported paid on it."""
+def _positions_statement() -> Any:
     p, pay = debtor_positions, debtor_payments
     paid = (
         sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0))
         .where(pay.c.tenant_id == p.c.tenant_id, pay.c.position_id == p.c.position_id)
         .scalar_subquery()
     )
-    stmt = (
+    return (
         sa.select(p, paid.label("paid_cents"))
-        .where(p.c.tenant_id == tenant_id, p.c.debtor_id == debtor_id)
+        .where(p.c.tenant_id == TENANT, p.c.debtor_id == DEBTOR)
         .order_by(p.c.year.desc(), p.c.revenue_type, p.c.act_number)
     )
-    return list((await uow.execute(stmt)).all())
+
+
+POSITIONS = _positions_statement()
+HISTORY = (
+    sa.select(contacts)
+    .where(contacts.c.tenant_id == TENANT, contacts.c.debtor_id == DEBTOR)
+    .order_by(contacts.c.recorded_at.desc(), contacts.c.id)
+)
+
+
+ACTIVE_CONTACTS = (
+    sa.select(debtor_contacts)
+    .where(
+        debtor_contacts.c.tenant_id == TENANT, debtor_contacts.c.debtor_id == DEBTOR, debtor_contacts.c.active
+    )
+    .order_by(debtor_contacts.c.found_on.desc().nulls_last(), debtor_contacts.c.contact_id)
+)
+
+
+def by_debtor(tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> dict[str, uuid.UUID]:
+    """The parameters of a statement on one debtor (`TENANT`, `DEBTOR`)."""
+    return {"tenant": tenant_id, "debtor": debtor_id}
+
+
+async def get_debtor(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, lock: bool = False
+) -> Row | None:
+    stmt = DEBTOR_ROW_LOCKED if lock else DEBTOR_ROW
+    return (await uow.execute(stmt, by_debtor(tenant_id, debtor_id))).first()
+
+
+async def debtor_positions_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    """The debtor's positions, each with what the payments service reported paid on it."""
+    return list((await uow.execute(POSITIONS, by_debtor(tenant_id, debtor_id))).all())
 
 
 async def contact_history(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
-    c = contacts
-    stmt = (
-        sa.select(c)
-        .where(c.c.tenant_id == tenant_id, c.c.debtor_id == debtor_id)
-        .order_by(c.c.recorded_at.desc(), c.c.id)
-    )
-    return list((await uow.execute(stmt)).all())
+    return list((await uow.execute(HISTORY, by_debtor(tenant_id, debtor_id))).all())
 
 
 async def record_outcome(
@@ -298,38 +228,59 @@ async def record_outcome(
     callback_for: str | None = None,
     operator_name: str | None = None,
 ) -> uuid.UUID:
-    """Store the contact and move the debtor to its next status, releasing the lock."""
+    """Store the contact and move the debtor to its next status, releasing the lock, with its
+    score in the queue counting this attempt."""
     contact_id = uuid.uuid4()
-    await uow.execute(
-        sa.insert(contacts).values(
-            id=contact_id,
-            tenant_id=tenant_id,
-            debtor_id=debtor_id,
-            operator=operator,
-            outcome=decision.outcome.value,
-            note=decision.note,
-            callback_at=decision.callback_at,
-            recorded_at=recorded_at,
-            override_reason=override_reason,
-            operator_name=operator_name,
-        )
-    )
-    await uow.execute(
-        sa.update(debtors)
-        .where(debtors.c.tenant_id == tenant_id, debtors.c.id == debtor_id)
+    row = {
+        "id": contact_id,
+        "tenant_id": tenant_id,
+        "debtor_id": debtor_id,
+        "operator": operator,
+        "outcome": decision.outcome.value,
+        "note": decision.note,
+        "callback_at": decision.callback_at,
+        "recorded_at": recorded_at,
+        "override_reason": override_reason,
+        "operator_name": operator_name,
+    }
+    await uow.execute(INSERT_CONTACT, row)
+    params = {
+        "tenant": tenant_id,
+        "debtor": debtor_id,
+        "new_status": decision.status.value,
+        "new_outcome": decision.outcome.value,
+        "new_callback_at": decision.callback_at,
+        "new_callback_for": callback_for if decision.callback_at else None,
+        "at": recorded_at,
+        **await score_params(uow, tenant_id),
+    }
+    await uow.execute(AFTER_CALL, params)
+    return contact_id
+
+
+INSERT_CONTACT = sa.insert(contacts)
+
+
+def _after_call_statement() -> Any:
+    d = debtors
+    return (
+        sa.update(d)
+        .where(d.c.tenant_id == TENANT, d.c.id == DEBTOR)
         .values(
-            status=decision.status.value,
-            last_outcome=decision.outcome.value,
-            callback_at=decision.callback_at,
-            callback_for=callback_for if decision.callback_at else None,
-            attempts=debtors.c.attempts + 1,
+            status=sa.bindparam("new_status", type_=sa.Text),
+            last_outcome=sa.bindparam("new_outcome", type_=sa.Text),
+            callback_at=sa.bindparam("new_callback_at", type_=sa.DateTime(timezone=True)),
+            callback_for=sa.bindparam("new_callback_for", type_=sa.Text),
+            attempts=d.c.attempts + 1,
             assigned_to=None,
             locked_until=None,
-            updated_at=recorded_at,
+            updated_at=sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+            queue_score=queue_score(attempts=d.c.attempts + 1),
         )
     )
-    await refresh_scores(uow, tenant_id, [debtor_id])
-    return contact_id
+
+
+AFTER_CALL = _after_call_statement()
 
 
 async def upsert_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequence[ContactRecord]) -> None:
@@ -361,13 +312,7 @@ async def upsert_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequen
 
 async def active_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
     """The debtor's usable contact data in the order the card shows them."""
-    dc = debtor_contacts
-    stmt = (
-        sa.select(dc)
-        .where(dc.c.tenant_id == tenant_id, dc.c.debtor_id == debtor_id, dc.c.active)
-        .order_by(dc.c.found_on.desc().nulls_last(), dc.c.contact_id)
-    )
-    rows = list((await uow.execute(stmt)).all())
+    rows = list((await uow.execute(ACTIVE_CONTACTS, by_debtor(tenant_id, debtor_id))).all())
     return sorted(rows, key=lambda r: card_order(r.kind, r.confidence))
 
 

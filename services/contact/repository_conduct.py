@@ -134,17 +134,19 @@ async def conversations_since(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, since: datetime
 ) -> list[datetime]:
     """When the debtor's conversations (calls a person answered) since `since` were recorded."""
-    c = contacts
-    stmt = sa.select(c.c.recorded_at).where(
-        c.c.tenant_id == tenant_id,
-        c.c.debtor_id == debtor_id,
-        c.c.recorded_at >= since,
-        c.c.outcome.in_(sorted(CONVERSATIONS)),
-    )
-    return list((await uow.execute(stmt)).scalars())
+    params = {"tenant": tenant_id, "debtor": debtor_id, "since": since}
+    return list((await uow.execute(CONVERSATIONS_SINCE, params)).scalars())
 
 
-def _conversations(since: datetime) -> Any:
+CONVERSATIONS_SINCE = sa.select(contacts.c.recorded_at).where(
+    contacts.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid),
+    contacts.c.debtor_id == sa.bindparam("debtor", type_=sa.Uuid),
+    contacts.c.recorded_at >= sa.bindparam("since", type_=sa.DateTime(timezone=True)),
+    contacts.c.outcome.in_(sorted(CONVERSATIONS)),
+)
+
+
+def _conversations(since: Any) -> Any:
     c = contacts
     return (
         sa.select(sa.func.count())
@@ -158,12 +160,15 @@ def _conversations(since: datetime) -> Any:
     )
 
 
-def callable_now(limits: CallLimits) -> Any:
-    """The queue's condition of a debtor the conduct rules let be phoned now."""
+def callable_at() -> Any:
+    """The queue's condition of a debtor the conduct rules let be phoned now, with the limits as
+    parameters (`day_start`, `week_start`, `daily_cap`, `weekly_cap`: a `CallLimits`)."""
     return sa.and_(
         sa.not_(debtors.c.do_not_call),
-        _conversations(limits.day_start) < limits.daily_cap,
-        _conversations(limits.week_start) < limits.weekly_cap,
+        _conversations(sa.bindparam("day_start", type_=sa.DateTime(timezone=True)))
+        < sa.bindparam("daily_cap", type_=sa.Integer),
+        _conversations(sa.bindparam("week_start", type_=sa.DateTime(timezone=True)))
+        < sa.bindparam("weekly_cap", type_=sa.Integer),
     )
 
 

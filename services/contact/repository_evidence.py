@@ -65,13 +65,18 @@ async def insert_attachment(uow: UnitOfWork, tenant_id: uuid.UUID, attachment: A
 
 async def attachments_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[sa.Row[Any]]:
     """The files attached to the debtor's claims, in upload order (the card)."""
-    e = claim_evidence
-    stmt = (
-        sa.select(e)
-        .where(e.c.tenant_id == tenant_id, e.c.debtor_id == debtor_id)
-        .order_by(e.c.uploaded_at, e.c.id)
+    return list((await uow.execute(OF_DEBTOR, {"tenant": tenant_id, "debtor": debtor_id})).all())
+
+
+# Built once: the card reads it on every view.
+OF_DEBTOR = (
+    sa.select(claim_evidence)
+    .where(
+        claim_evidence.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid),
+        claim_evidence.c.debtor_id == sa.bindparam("debtor", type_=sa.Uuid),
     )
-    return list((await uow.execute(stmt)).all())
+    .order_by(claim_evidence.c.uploaded_at, claim_evidence.c.id)
+)
 
 
 async def attachment(

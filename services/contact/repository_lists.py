@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain_lists import WorkList
@@ -83,30 +84,35 @@ async def remove_list(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str) -> S
     return None if row is None else _stored(row)
 
 
-async def pool_conditions(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str) -> tuple[Any, ...]:
-    """What the operator's list adds to the conditions of the queue's pool: nothing without a list
-    (the pool's query stays exactly as it is), else `list_conditions`."""
-    found = await list_of(uow, tenant_id, operator)
-    return () if found is None else list_conditions(found.work_list)
+def list_params(work_list: WorkList) -> dict[str, Any]:
+    """The parameters of `listed_conditions` for this list (None: that criterion is not set)."""
+    return {
+        "min_cents": work_list.min_cents,
+        "max_cents": work_list.max_cents,
+        "reads_positions": work_list.reads_positions,
+        "revenue_types": list(work_list.revenue_types) or None,
+        "year_from": work_list.year_from,
+        "year_to": work_list.year_to,
+    }
 
 
-def list_conditions(work_list: WorkList) -> tuple[Any, ...]:
-    """The SQL of `domain_lists`' definition, on a row of `debtors`. The band reads the debtor's own
-    columns; the positions are probed through their index by debtor (a debtor has a few), and what
-    was paid on each matching one through the payments' index by debtor: per debtor scanned, never
-    over the whole Comune."""
+def listed_conditions() -> tuple[Any, ...]:
+    """The SQL of `domain_lists`' definition, on a row of `debtors`, with the list as parameters
+    (`list_params`): the queue's statement is built once. The band reads the debtor's own columns;
+    the positions are probed through their index by debtor (a debtor has a few), and what was paid
+    on each matching one through the payments' index by debtor: per debtor scanned, never over the
+    whole Comune."""
     d = debtors
-    conditions: list[Any] = []
-    if work_list.min_cents is not None:
-        conditions.append(d.c.total_due_cents >= work_list.min_cents)
-    if work_list.max_cents is not None:
-        conditions.append(d.c.total_due_cents <= work_list.max_cents)
-    if work_list.reads_positions:
-        conditions.append(_open_position(work_list))
-    return tuple(conditions)
+    low, high = sa.bindparam("min_cents", type_=sa.BigInteger), sa.bindparam("max_cents", type_=sa.BigInteger)
+    reads = sa.bindparam("reads_positions", type_=sa.Boolean)
+    return (
+        sa.or_(low.is_(None), d.c.total_due_cents >= low),
+        sa.or_(high.is_(None), d.c.total_due_cents <= high),
+        sa.or_(sa.not_(reads), _open_position()),
+    )
 
 
-def _open_position(work_list: WorkList) -> Any:
+def _open_position() -> Any:
     p, pay = debtor_positions, debtor_payments
     paid = (
         sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0))
@@ -117,11 +123,14 @@ def _open_position(work_list: WorkList) -> Any:
         )
         .scalar_subquery()
     )
-    matching = [p.c.tenant_id == debtors.c.tenant_id, p.c.debtor_id == debtors.c.id]
-    if work_list.revenue_types:
-        matching.append(p.c.revenue_type.in_(work_list.revenue_types))
-    if work_list.year_from is not None:
-        matching.append(p.c.year >= work_list.year_from)
-    if work_list.year_to is not None:
-        matching.append(p.c.year <= work_list.year_to)
-    return sa.exists().where(*matching, p.c.amount_cents > paid)
+    kinds = sa.bindparam("revenue_types", type_=postgresql.ARRAY(sa.Text))
+    first = sa.bindparam("year_from", type_=sa.Integer)
+    last = sa.bindparam("year_to", type_=sa.Integer)
+    return sa.exists().where(
+        p.c.tenant_id == debtors.c.tenant_id,
+        p.c.debtor_id == debtors.c.id,
+        sa.or_(kinds.is_(None), p.c.revenue_type == sa.func.any(kinds)),
+        sa.or_(first.is_(None), p.c.year >= first),
+        sa.or_(last.is_(None), p.c.year <= last),
+        p.c.amount_cents > paid,
+    )

@@ -91,10 +91,14 @@ async def mark_plan(
 
 async def payments_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[sa.Row[Any]]:
     """The payments the payments service reported for the debtor, newest first (the card's history)."""
-    pay = debtor_payments
-    stmt = (
-        sa.select(pay.c.payment_id, pay.c.amount_cents, pay.c.paid_on)
-        .where(pay.c.tenant_id == tenant_id, pay.c.debtor_id == debtor_id)
-        .order_by(pay.c.paid_on.desc())
+    return list((await uow.execute(PAYMENTS, {"tenant": tenant_id, "debtor": debtor_id})).all())
+
+
+PAYMENTS = (
+    sa.select(debtor_payments.c.payment_id, debtor_payments.c.amount_cents, debtor_payments.c.paid_on)
+    .where(
+        debtor_payments.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid),
+        debtor_payments.c.debtor_id == sa.bindparam("debtor", type_=sa.Uuid),
     )
-    return list((await uow.execute(stmt)).all())
+    .order_by(debtor_payments.c.paid_on.desc())
+)

@@ -117,9 +117,17 @@ def overdue_exists(today: date) -> Any:
 
 async def promises_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
     """The debtor's promises, newest first, for the card."""
-    p = promises
-    stmt = sa.select(p).where(p.c.tenant_id == tenant_id, p.c.debtor_id == debtor_id)
-    return list((await uow.execute(stmt.order_by(p.c.made_at.desc()))).all())
+    return list((await uow.execute(PROMISES, {"tenant": tenant_id, "debtor": debtor_id})).all())
+
+
+PROMISES = (
+    sa.select(promises)
+    .where(
+        promises.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid),
+        promises.c.debtor_id == sa.bindparam("debtor", type_=sa.Uuid),
+    )
+    .order_by(promises.c.made_at.desc())
+)
 
 
 async def queue_summary(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, today: date) -> dict[str, int]:

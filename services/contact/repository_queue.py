@@ -26,9 +26,11 @@ AMOUNT_TOP_CENTS = 10_000_000
 WEIGHTED = ("amount", "limitation", "attempts", "grade")
 
 
-def queue_score() -> Any:
+def queue_score(attempts: Any = None) -> Any:
     """The score of a debtor (higher first): each part from 0 to 1, times its weight (the
-    parameters `w_amount`, `w_limitation`, `w_attempts`, `w_grade`), on the day `today`."""
+    parameters `w_amount`, `w_limitation`, `w_attempts`, `w_grade`, as `score_params` gives them),
+    on the day `today`; `attempts`: the number of calls if not the debtor's own (an update that
+    counts one more)."""
     d = debtors
     amount = sa.func.least(
         sa.func.ln(1 + sa.cast(d.c.total_due_cents, sa.Float)) / sa.func.ln(1 + AMOUNT_TOP_CENTS), 1.0
@@ -39,9 +41,9 @@ def queue_score() -> Any:
         (d.c.oldest_year.is_(None), 0.0),
         else_=sa.func.greatest(0.0, sa.func.least(1.0, 1.0 - days_left / (365.0 * LIMITATION_YEARS))),
     )
-    attempts = 1.0 / (1.0 + sa.cast(d.c.attempts, sa.Float))
+    tried = 1.0 / (1.0 + sa.cast(d.c.attempts if attempts is None else attempts, sa.Float))
     grade = sa.cast(sa.func.coalesce(d.c.best_confidence, 0), sa.Float) / 100.0
-    parts = {"amount": amount, "limitation": limitation, "attempts": attempts, "grade": grade}
+    parts = {"amount": amount, "limitation": limitation, "attempts": tried, "grade": grade}
     weighted = (sa.bindparam(f"w_{name}", type_=sa.Float) * part for name, part in parts.items())
     return sum(weighted, sa.literal(0.0))
 
@@ -59,6 +61,15 @@ def _refresh(some: bool) -> Any:
 REFRESH_SOME, REFRESH_ALL = _refresh(True), _refresh(False)
 
 
+async def score_params(uow: UnitOfWork, tenant_id: uuid.UUID, today: date | None = None) -> dict[str, Any]:
+    """The parameters of `queue_score`: the Comune's weights, and `today` (by default the day in
+    Rome: the score's limitation part moves a little each day)."""
+    weights = (await rules_of(uow, tenant_id)).weights
+    params: dict[str, Any] = {f"w_{name}": float(weights.get(name, 0)) for name in WEIGHTED}
+    params["today"] = today or datetime.now(ROME).date()
+    return params
+
+
 async def refresh_scores(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: Sequence[uuid.UUID] | None, today: date | None = None
 ) -> None:
@@ -67,9 +78,8 @@ async def refresh_scores(
     the contact daily run refreshes every debtor)."""
     if debtor_ids is not None and not debtor_ids:
         return
-    weights = (await rules_of(uow, tenant_id)).weights
-    params: dict[str, Any] = {f"w_{name}": float(weights.get(name, 0)) for name in WEIGHTED}
-    params.update(tenant=tenant_id, today=today or datetime.now(ROME).date())
+    params = await score_params(uow, tenant_id, today)
+    params["tenant"] = tenant_id
     if debtor_ids is None:
         await uow.execute(REFRESH_ALL, params)
     else:

@@ -66,6 +66,7 @@ class AccessLog:
 
     def __init__(self, table: sa.Table) -> None:
         self.table = table
+        self._insert = sa.insert(table)  # built once: pages of personal data write it on every view
 
     async def record(
         self,
@@ -78,7 +79,7 @@ class AccessLog:
     ) -> None:
         """`user_id` saw personal data: `action` says what, `subject_id` which record."""
         values = {"tenant_id": tenant_id, "user_id": user_id, "action": action, "subject_id": subject_id}
-        await uow.execute(sa.insert(self.table).values(**values, detail=detail[:500]))
+        await uow.execute(self._insert, {**values, "detail": detail[:500]})
 
     async def entries(
         self, uow: UnitOfWork, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
@@ -104,14 +105,19 @@ def inbox_table(metadata: sa.MetaData) -> sa.Table:
 class Database:
     """A service's connection pool, logged in as that service's application role."""
 
-    def __init__(self, url: str, metadata: sa.MetaData, pool_size: int = 5) -> None:
-        self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, pool_pre_ping=False)
+    def __init__(self, url: str, metadata: sa.MetaData, pool_size: int = 10) -> None:
+        # No pre-ping: a round trip on every checkout. A connection the server dropped (a restart)
+        # fails its request once, and SQLAlchemy then replaces every connection of the pool.
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+        )
         # Connections outside the pool, opened and closed per unit of work (`unit_of_work(aside=True)`).
         self.aside_engine: AsyncEngine = create_async_engine(url, poolclass=NullPool)
         self.metadata = metadata
         # A schema that neither publishes nor consumes events (the gateway's) has neither table.
         self.outbox: sa.Table | None = metadata.tables.get(f"{metadata.schema}.outbox")
         self.inbox: sa.Table | None = metadata.tables.get(f"{metadata.schema}.inbox")
+        self.outbox_insert = None if self.outbox is None else sa.insert(self.outbox)
 
     def unit_of_work(
         self, tenant_id: uuid.UUID | None, correlation_id: str = "", aside: bool = False, lazy: bool = False
@@ -232,12 +238,12 @@ class UnitOfWork:
             {"message_id": e.message_id, "tenant_id": e.tenant_id, "routing_key": e.routing_key, "body": body}
             for e, body in messages
         ]
-        if self.db.outbox is None:
+        if self.db.outbox is None or self.db.outbox_insert is None:
             raise RuntimeError(f"schema {self.db.metadata.schema} has no outbox")
         if len(rows) >= MANY_ROWS:
             await self.insert_many(self.db.outbox, rows)
         else:
-            await (await self.connection()).execute(sa.insert(self.db.outbox), rows)
+            await (await self.connection()).execute(self.db.outbox_insert, rows)
 
     async def insert_many(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """Rows (all with the same keys) copied into a temporary table, then inserted in one

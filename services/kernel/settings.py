@@ -49,6 +49,9 @@ class Settings:
     mail_from: str = "Riscossa <noreply@riscossa.localhost>"
     # How long a link to the taxpayer's public notice page works (RISCOSSA_PUBLIC_LINK_DAYS).
     public_link_days: int = 30
+    # Connections each service's pool keeps open (RISCOSSA_DB_POOL_SIZE), and as many more when
+    # busy: fewer than the requests in flight makes PostgreSQL fork a backend per request.
+    db_pool_size: int = 10
 
     @property
     def is_dev(self) -> bool:
@@ -101,6 +104,7 @@ class Settings:
             smtp_url=_env("SMTP_URL"),
             mail_from=_env("MAIL_FROM", "Riscossa <noreply@riscossa.localhost>"),
             public_link_days=_int("PUBLIC_LINK_DAYS", 30),
+            db_pool_size=_int("DB_POOL_SIZE", 10),
         )
 
     def check(self) -> None:

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.contact import repository
+from services.contact import repository_lease
 from services.contact.consumers import _record, queue_builder
 from services.contracts import (
     ContactsRegistered,
@@ -183,7 +183,7 @@ def _paid(tenant: Identity, position: PositionFact, cents: int, payment_id: str 
 
 async def _next(platform: Platform, tenant: Identity, user: str) -> uuid.UUID | None:
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
-        taken = await repository.take_next(uow, tenant.tenant_id, user, uncapped())
+        taken = await repository_lease.take_next(uow, tenant.tenant_id, user, uncapped())
         await uow.commit()
     return taken
 

@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from services.contact import repository
+from services.contact import repository_lease
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
@@ -60,7 +60,7 @@ async def test_concurrent_leases_of_fewer_debtors_than_requests_never_double(
 
     async def take(user: str) -> uuid.UUID | None:
         async with db.unit_of_work(tenant.tenant_id) as uow:
-            got = await repository.take_next(uow, tenant.tenant_id, user, uncapped())
+            got = await repository_lease.take_next(uow, tenant.tenant_id, user, uncapped())
             await uow.commit()
             return got
 

@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from services.contact import repository, repository_conduct, repository_queue
+from services.contact import repository_conduct, repository_lease, repository_queue
 from services.contact.domain import ROME
 from services.contact.domain_conduct import ConductRules
 from services.contact.repository_conduct import CallLimits
@@ -39,7 +39,7 @@ async def order(platform: Platform, tenant: Identity, weights: dict[str, int]) -
         await uow.commit()
     async with db.unit_of_work(tenant.tenant_id) as uow:
         while (
-            got := await repository.take_next(uow, tenant.tenant_id, f"op-{len(taken)}", limits())
+            got := await repository_lease.take_next(uow, tenant.tenant_id, f"op-{len(taken)}", limits())
         ) is not None:
             taken.append(str(got))
         # rolled back: the leases go with it

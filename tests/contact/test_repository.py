@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from services.contact import repository
+from services.contact import repository, repository_lease
 from services.contact.domain import ContactRecord, Outcome, OutcomeDecision, Status
 from services.contact.models import access_log, debtor_contacts, debtors
 from services.kernel.identity import Identity
@@ -37,9 +37,9 @@ async def test_take_next_orders_by_total_and_keeps_operators_apart(
     await seed(platform, tenant.tenant_id, fact(small, 100), fact(big, 90_000), fact(mid, 5_000))
     db = platform.databases["contact"]
     async with db.unit_of_work(tenant.tenant_id) as uow:
-        got_1 = await repository.take_next(uow, tenant.tenant_id, "op-1", uncapped())
-        got_2 = await repository.take_next(uow, tenant.tenant_id, "op-2", uncapped())
-        again_1 = await repository.take_next(uow, tenant.tenant_id, "op-1", uncapped())
+        got_1 = await repository_lease.take_next(uow, tenant.tenant_id, "op-1", uncapped())
+        got_2 = await repository_lease.take_next(uow, tenant.tenant_id, "op-2", uncapped())
+        again_1 = await repository_lease.take_next(uow, tenant.tenant_id, "op-1", uncapped())
         await uow.commit()
     assert (str(got_1), str(got_2), str(again_1)) == (big, mid, big)
     row = await debtor(platform, tenant.tenant_id, big)
@@ -56,9 +56,9 @@ async def test_take_next_skips_rows_locked_by_an_open_transaction(
     await seed(platform, tenant.tenant_id, fact(a, 900), fact(b, 800))
     db = platform.databases["contact"]
     async with db.unit_of_work(tenant.tenant_id) as first, db.unit_of_work(tenant.tenant_id) as second:
-        got_first = await repository.take_next(first, tenant.tenant_id, "op-1", uncapped())
+        got_first = await repository_lease.take_next(first, tenant.tenant_id, "op-1", uncapped())
         # `first` has not committed: without SKIP LOCKED this would wait, or return the same debtor
-        got_second = await repository.take_next(second, tenant.tenant_id, "op-2", uncapped())
+        got_second = await repository_lease.take_next(second, tenant.tenant_id, "op-2", uncapped())
         await first.commit()
         await second.commit()
     assert {str(got_first), str(got_second)} == {a, b}
@@ -75,8 +75,8 @@ async def test_due_callbacks_come_back_future_ones_do_not(platform: Platform, te
             await repository.record_outcome(
                 uow, tenant.tenant_id, uuid.UUID(debtor_id), "op-1", decision, now
             )
-        got = await repository.take_next(uow, tenant.tenant_id, "op-1", uncapped())
-        nothing = await repository.take_next(uow, tenant.tenant_id, "op-2", uncapped())
+        got = await repository_lease.take_next(uow, tenant.tenant_id, "op-1", uncapped())
+        nothing = await repository_lease.take_next(uow, tenant.tenant_id, "op-2", uncapped())
         await uow.commit()
     assert (str(got), nothing) == (due, None)
 
@@ -87,7 +87,7 @@ async def test_record_outcome_updates_status_and_history(platform: Platform, ten
     await seed(platform, tenant.tenant_id, fact(d, 100))
     now = datetime.now(UTC)
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
-        await repository.take_next(uow, tenant.tenant_id, "op-1", uncapped())
+        await repository_lease.take_next(uow, tenant.tenant_id, "op-1", uncapped())
         decision = OutcomeDecision(Outcome.PROMESSA_PAGAMENTO, "paga lunedì", Status.LAVORATO, None)
         await repository.record_outcome(uow, tenant.tenant_id, uuid.UUID(d), "op-1", decision, now)
         history = await repository.contact_history(uow, tenant.tenant_id, uuid.UUID(d))
@@ -128,7 +128,7 @@ async def test_cross_tenant_isolation(platform: Platform, tenant: Identity, othe
         assert await repository.get_debtor(uow, b, uuid.UUID(d)) is None
         assert await repository.list_debtors(uow, b, None, 10, 0) == []
         assert sum((await repository.status_counts(uow, b)).values()) == 0
-        assert await repository.take_next(uow, b, "op-b", uncapped()) is None
+        assert await repository_lease.take_next(uow, b, "op-b", uncapped()) is None
         # even asking for tenant A explicitly, RLS scopes B's transaction to B
         assert await repository.get_debtor(uow, a, uuid.UUID(d)) is None
         updated = await uow.execute(sa.update(debtors).where(debtors.c.id == uuid.UUID(d)).values(name="X"))

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from services.contact import domain_lists, repository, repository_lists
+from services.contact import domain_lists, repository, repository_lease, repository_lists
 from services.contact.domain_lists import WorkList
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
@@ -76,7 +76,7 @@ async def set_list(platform: Platform, who: Identity, operator: str, work_list: 
 async def leases(platform: Platform, who: Identity, operators: list[str]) -> list[str | None]:
     """What each operator is offered in turn (each keeps what they got), all rolled back."""
     async with platform.databases["contact"].unit_of_work(who.tenant_id) as uow:
-        got = [await repository.take_next(uow, who.tenant_id, op, uncapped()) for op in operators]
+        got = [await repository_lease.take_next(uow, who.tenant_id, op, uncapped()) for op in operators]
     return [str(d) if d else None for d in got]
 
 
@@ -142,7 +142,7 @@ async def test_a_callback_the_listed_operator_set_stays_theirs(platform: Platfor
         )
         await uow.commit()
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
-        first = await repository.take_next(uow, tenant.tenant_id, "op-cb", uncapped())
+        first = await repository_lease.take_next(uow, tenant.tenant_id, "op-cb", uncapped())
         # rolled back
     assert str(first) == imu
     assert await leases(platform, tenant, ["op-cb-2"]) == [listed]  # someone else's list: no IMU

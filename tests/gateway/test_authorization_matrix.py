@@ -198,6 +198,11 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/reporting/reports"): api(201),
     # ------------------------------------------------------- every service's health (gateway's)
     ("GET", "/healthz"): public(200),
+    # Each service reached through the gateway with a session, doing nothing else (monitoring).
+    ("GET", f"{T}/ingest/healthz"): web(200, ALL),
+    ("GET", f"{T}/contact/healthz"): web(200, ALL),
+    ("GET", f"{T}/payments/healthz"): web(200, ALL),
+    ("GET", f"{T}/reporting/healthz"): web(200, ALL),
     ("GET", "/readyz"): public(200),
     # --------------------------------------------------------------------------- gateway pages
     # One Comune: straight into it; the firm's callers stay on their home of queues.

@@ -1,0 +1,146 @@
+"""The lease of the next debtor: one statement, built once, run on every «Prossimo debitore».
+
+The stages of the queue are the arguments of a COALESCE, each a subquery that locks its candidate
+with SKIP LOCKED: PostgreSQL evaluates them in order and stops at the first that finds one, so the
+later stages cost nothing when an earlier one answers. The statement is built once per shape (with
+or without a work list) and run with parameters: building and hashing it anew on every request cost
+more CPU than the database spends on it."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.contact.domain import CALLBACK_GRACE, LOCK_DURATION, ROME, Status
+from services.contact.models import debtors
+from services.contact.repository_conduct import CallLimits, callable_at
+from services.contact.repository_lists import list_of, list_params, listed_conditions
+from services.contact.repository_promises import overdue_debtors
+from services.kernel.db import UnitOfWork
+
+# A debtor whose promise passed its day unpaid: waiting on it, or back in the pool once broken.
+_AFTER_PROMISE = (Status.PROMESSA.value, Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
+_POOL = (Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
+
+
+def _param(name: str, kind: Any) -> Any:
+    return sa.bindparam(name, type_=kind)
+
+
+def _stages(listed: bool) -> list[Any]:
+    """The queue's stages in order, each the id of its first free candidate (locked) or NULL."""
+    d = debtors
+    tenant, user = _param("tenant", sa.Uuid), _param("user", sa.Text)
+    now = _param("now", sa.DateTime(timezone=True))
+    free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
+    owing = sa.and_(d.c.total_due_cents > 0, callable_at())
+    for_me_or_anyone = sa.or_(
+        d.c.callback_for.is_(None),
+        d.c.callback_for == user,
+        d.c.callback_at <= _param("grace_ended", sa.DateTime(timezone=True)),
+    )
+    stages = (
+        # The debtor the operator already holds (a second click is given the same one).
+        (sa.and_(d.c.assigned_to == user, d.c.locked_until > now), (d.c.id,)),
+        # Callbacks due now: the operator's own first, then anyone's (others' after a grace).
+        (
+            sa.and_(
+                d.c.status == Status.DA_RICHIAMARE.value,
+                d.c.callback_at <= now,
+                free,
+                owing,
+                for_me_or_anyone,
+            ),
+            ((d.c.callback_for == user).desc().nulls_last(), d.c.callback_at, d.c.id),
+        ),
+        # Promises past their day and unpaid.
+        (
+            sa.and_(
+                d.c.id.in_(overdue_debtors(tenant, _param("today", sa.Date))),
+                d.c.status.in_(_AFTER_PROMISE),
+                free,
+                owing,
+            ),
+            (d.c.queue_score.desc(), d.c.id),
+        ),
+        # The pool, in the order of the partial index `debtors_pool` (a card left open past its
+        # lock comes back with it), within the operator's work list if they have one.
+        (
+            sa.and_(d.c.status.in_(_POOL), free, owing, *(listed_conditions() if listed else ())),
+            (d.c.queue_score.desc(), d.c.id),
+        ),
+    )
+    return [
+        sa.select(d.c.id)
+        .where(d.c.tenant_id == tenant, condition)
+        .order_by(*order)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+        for condition, order in stages
+    ]
+
+
+def _lease_statement(listed: bool) -> Any:
+    d = debtors
+    tenant = _param("tenant", sa.Uuid)
+    return (
+        sa.update(d)
+        # The COALESCE inside a subquery of its own: its answer is then a plain parameter of the
+        # update, which finds the row through the primary key (else a scan of the whole table).
+        .where(
+            d.c.tenant_id == tenant, d.c.id == sa.select(sa.func.coalesce(*_stages(listed))).scalar_subquery()
+        )
+        .values(
+            assigned_to=_param("user", sa.Text),
+            locked_until=_param("until", sa.DateTime(timezone=True)),
+            status=Status.IN_LAVORAZIONE.value,
+            updated_at=_param("now", sa.DateTime(timezone=True)),
+        )
+        .returning(d.c.id)
+    )
+
+
+LEASE, LEASE_LISTED = _lease_statement(False), _lease_statement(True)
+OPERATOR_LOCK = sa.select(
+    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(_param("lock_key", sa.Text), 0))
+)
+
+
+async def take_next(
+    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, limits: CallLimits
+) -> uuid.UUID | None:
+    """Assign the next workable debtor the conduct rules let be phoned now (`limits`) to
+    `user_id`: the one they hold; else a due callback (kept for them first); else a promise past
+    its day; else the best `queue_score` of the pool (an index scan: the first that may be phoned
+    wins), within the operator's work list if they have one (`repository_lists`). SKIP LOCKED
+    keeps two operators apart, and a lock per operator keeps two requests of the same operator (a
+    double click) from leasing two debtors: the second waits for the first and is given the
+    debtor the first leased."""
+    await uow.execute(OPERATOR_LOCK, {"lock_key": f"contact.lease {tenant_id} {user_id}"})
+    stored = await list_of(uow, tenant_id, user_id)
+    now = limits.now
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "user": user_id,
+        "now": now,
+        "until": now + LOCK_DURATION,
+        "grace_ended": now - CALLBACK_GRACE,
+        "today": now.astimezone(ROME).date(),
+        **_limit_params(limits),
+    }
+    if stored is None:
+        return (await uow.execute(LEASE, params)).scalar_one_or_none()
+    listed = {**params, **list_params(stored.work_list)}
+    return (await uow.execute(LEASE_LISTED, listed)).scalar_one_or_none()
+
+
+def _limit_params(limits: CallLimits) -> dict[str, Any]:
+    return {
+        "day_start": limits.day_start,
+        "week_start": limits.week_start,
+        "daily_cap": limits.daily_cap,
+        "weekly_cap": limits.weekly_cap,
+    }
