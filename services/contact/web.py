@@ -80,6 +80,7 @@ async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
         "page_no": page_no,
         "has_next": queue.has_next,
         "empty": request.query_params.get("vuota") == "1",
+        "recorded": request.query_params.get("registrato") == "1",
     }
     return page(templates, request, "queue.html", context, block="debtor_list")
 
@@ -120,7 +121,8 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         # The files attached to each «Dice di aver già pagato» call, by the call's id.
         "claims": await handlers_evidence.claims_evidence(uow, ident, debtor_id),
         "reachable": card.reachable,
-        "recorded": request.query_params.get("registrato") == "1",
+        # The outcome just recorded: on this debtor ("1"), or on the previous one ("precedente").
+        "recorded": request.query_params.get("registrato"),
         "marked_wrong": request.query_params.get("errato") == "1",
         "attached": request.query_params.get("allegato") == "1",
     }
@@ -144,12 +146,19 @@ async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> 
             callback_mine=form.get("callback_mine") == "1",
         )
         files = await web_evidence.checked_files(form, call.outcome)
+        then_next = form.get("poi") == "prossimo"
     now = ctx(request).clock()
     async with web_evidence.kept(request, ident, debtor_id, files) as stored:
         contact_id = await handlers.record_outcome(uow, ident, debtor_id, call, now)
         if stored:
             await handlers_evidence.attach(uow, ident, debtor_id, contact_id, stored, now)
-    return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?registrato=1")
+    if not then_next:
+        return _redirect(request, f"{_base(request)}/debtors/{debtor_id}?registrato=1")
+    # «Registra e passa al prossimo»: the next debtor leased in the same transaction.
+    leased = await handlers.take_next(uow, ident, now)
+    if leased.debtor_id is None:
+        return _redirect(request, f"{_base(request)}/?vuota=1&registrato=1")
+    return _redirect(request, f"{_base(request)}/debtors/{leased.debtor_id}?registrato=precedente")
 
 
 @endpoint(*ROLES)
