@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.contact import domain_evidence, handlers_evidence
@@ -25,8 +25,8 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.evidence import MAX_EVIDENCE_BYTES, evidence_type
 from services.kernel.identity import Identity
-from services.kernel.storage import ObjectNotFound, key_part, tenant_key
-from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx
+from services.kernel.storage import key_part, tenant_key
+from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, stored_file
 
 # The card's roles.
 ROLES = ("operator", "supervisor", "platform_admin")
@@ -133,13 +133,8 @@ async def evidence_download(request: Request, ident: Identity, uow: UnitOfWork) 
     storage = ctx(request).storage
 
     async def render() -> Response:
-        try:
-            await storage.head(ident.tenant_id, found.object_key)
-        except ObjectNotFound:
-            raise NotFound("Il file della ricevuta non è più disponibile nell'archivio.") from None
-        headers = {"Content-Disposition": f'attachment; filename="{found.file_name}"'}
-        return StreamingResponse(
-            storage.stream(ident.tenant_id, found.object_key), media_type=found.media_type, headers=headers
+        return await stored_file(
+            storage, ident.tenant_id, found.object_key, found.file_name, found.media_type
         )
 
     return AfterCommit(render)

@@ -7,12 +7,14 @@ import functools
 import json
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -21,20 +23,20 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.kernel.bus import Bus
 from services.kernel.db import Database, UnitOfWork
-from services.kernel.errors import DomainError, Forbidden
+from services.kernel.errors import DomainError, Forbidden, NotFound
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
 from services.kernel.mail import Mailer
 from services.kernel.money import format_euro
 from services.kernel.roles import ROLE_LABELS
 from services.kernel.settings import Settings
-from services.kernel.storage import ObjectStorage
+from services.kernel.storage import ObjectNotFound, ObjectStorage
 
 log = logging.getLogger(__name__)
 KERNEL_TEMPLATES = Path(__file__).parent / "templates"
@@ -302,4 +304,22 @@ async def readiness(probes: dict[str, Callable[[], Awaitable[None]]]) -> Respons
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
         {"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503
+    )
+
+
+async def stored_file(
+    storage: ObjectStorage, tenant_id: uuid.UUID, key: str, file_name: str, media_type: str | None = None
+) -> Response:
+    """A file kept in object storage, downloaded under the name it was uploaded with (`media_type`
+    defaults to what the storage recorded); a file gone from the storage is a clear 404."""
+    try:
+        head = await storage.head(tenant_id, key)
+    except ObjectNotFound:
+        raise NotFound("Il file non è più disponibile nell'archivio.") from None
+    ascii_name = re.sub(r"[^A-Za-z0-9._ -]", "_", file_name) or "file"
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(file_name, safe='')}"
+    return StreamingResponse(
+        storage.stream(tenant_id, key),
+        media_type=media_type or head.content_type,
+        headers={"Content-Disposition": disposition},
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.kernel.db import UnitOfWork
@@ -15,7 +15,7 @@ from services.kernel.errors import DomainError, NotFound
 from services.kernel.evidence import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_FORM_BYTES, evidence_type
 from services.kernel.identity import Identity
 from services.kernel.storage import key_part, tenant_key
-from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, json_object
+from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, json_object, stored_file
 from services.payments import handlers
 from services.payments.handlers import Evidence
 from services.payments.web import WEB_ROLES
@@ -100,11 +100,7 @@ async def evidence_file(request: Request, ident: Identity, uow: UnitOfWork) -> A
     storage = ctx(request).storage
 
     async def render() -> Response:
-        head = await storage.head(ident.tenant_id, found.key)
-        headers = {"Content-Disposition": f'attachment; filename="{found.name}"'}
-        return StreamingResponse(
-            storage.stream(ident.tenant_id, found.key), media_type=head.content_type, headers=headers
-        )
+        return await stored_file(storage, ident.tenant_id, found.key, found.name)
 
     return AfterCommit(render)
 

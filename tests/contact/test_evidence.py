@@ -248,7 +248,7 @@ async def test_a_download_is_audited_and_another_comune_sees_nothing(
         other_debtor = await client.get(f"{base(op)}/debtors/{uuid.uuid4()}/evidence/{row.id}")
     assert download.status_code == 200 and download.content == PDF
     assert download.headers["content-type"] == "application/pdf"
-    assert download.headers["content-disposition"] == 'attachment; filename="quietanza.pdf"'
+    assert download.headers["content-disposition"].startswith('attachment; filename="quietanza.pdf"')
     assert other_debtor.status_code == 404
     assert await audited(platform, op, "download_evidence") == 1
     stranger = as_user(other_tenant, "op-stranger")

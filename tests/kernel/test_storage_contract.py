@@ -14,6 +14,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from services.kernel.errors import NotFound
 from services.kernel.settings import Settings
 from services.kernel.storage import (
     InvalidKey,
@@ -24,6 +25,7 @@ from services.kernel.storage import (
     read_all,
     tenant_key,
 )
+from services.kernel.web import stored_file
 
 
 @pytest_asyncio.fixture(params=["seaweedfs", "local-folder"])
@@ -124,3 +126,18 @@ async def test_expired_presigned_url_is_refused(storage: ObjectStorage) -> None:
         q = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
         with pytest.raises(PermissionError):
             storage.verify(q["key"], q["expires"], q["signature"])
+
+
+@pytest.mark.asyncio
+async def test_a_stored_file_downloads_under_its_own_name(storage: ObjectStorage) -> None:
+    tenant = uuid.uuid4()
+    key = tenant_key(tenant, "contact", "evidence", "1")
+    await storage.put(tenant, key, io.BytesIO(b"%PDF-1.4 ricevuta"), "application/pdf")
+    response = await stored_file(storage, tenant, key, 'Ricevuta "già" pagata.pdf')
+    disposition = response.headers["content-disposition"]
+    # A quote in the name cannot end the header's value; the exact name travels encoded.
+    assert disposition.startswith('attachment; filename="Ricevuta _gi__ pagata.pdf"')
+    assert "filename*=UTF-8''Ricevuta%20%22gi%C3%A0%22%20pagata.pdf" in disposition
+    assert response.media_type == "application/pdf"
+    with pytest.raises(NotFound):
+        await stored_file(storage, tenant, tenant_key(tenant, "contact", "evidence", "2"), "x.pdf")
