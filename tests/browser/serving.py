@@ -12,6 +12,7 @@ from typing import Any
 import uvicorn
 from playwright.async_api import Browser, async_playwright
 
+from gateway import repository
 from gateway.app import Gateway
 from gateway.proxy import AsgiUpstream, Upstream
 from services.platform import BUSINESS_SERVICES, Platform
@@ -70,3 +71,11 @@ async def launched() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+async def invite(platform: Platform, tenant_ids: Any, email: str, role: str = "operator") -> None:
+    """`email` is given `role` in each Comune of `tenant_ids`, taken at their first OpenID login."""
+    for tenant_id in tenant_ids:
+        async with platform.databases["gateway"].unit_of_work(tenant_id) as uow:
+            await repository.create_invitation(uow, tenant_id, None, email, role, None)
+            await uow.commit()

@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 from playwright.async_api import Browser, expect
 
-from gateway import repository
 from gateway.app import Gateway
 from services.contact.consumers import queue_builder
 from services.contact.domain import ROME
@@ -23,6 +22,7 @@ from services.kernel.messaging import inbox_handler
 from services.payments import handlers_reconciliation
 from services.payments.seed import seed_creditors
 from services.platform import Platform
+from tests.browser.serving import invite
 from tests.browser.test_login import login_at_provider
 from tests.contact.helpers import fact
 from tests.contact.helpers import seed as seed_contact
@@ -55,10 +55,7 @@ async def test_an_operators_call_to_pay_loop(
 ) -> None:
     account = oidc_provider.take("staff")
     a, b = await make_tenant(platform, "prima"), await make_tenant(platform, "seconda")
-    for tenant in (a, b):
-        async with platform.databases["gateway"].unit_of_work(tenant.id) as uow:
-            await repository.create_invitation(uow, tenant.id, None, account.email, "operator", None)
-            await uow.commit()
+    await invite(platform, (a.id, b.id), account.email)
     await seed_creditors(platform.databases["payments"], {"comune-demo-a": a.id})
     debtor = str(uuid.uuid4())
     owed = fact(debtor, 120_000, name="FERRARI ELENA")

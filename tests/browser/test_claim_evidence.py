@@ -10,9 +10,9 @@ import uuid
 import pytest
 from playwright.async_api import Browser, expect
 
-from gateway import repository
 from gateway.app import Gateway
 from services.platform import Platform
+from tests.browser.serving import invite
 from tests.browser.test_login import login_at_provider
 from tests.contact.helpers import fact, seed
 from tests.gateway.helpers import make_tenant
@@ -28,9 +28,7 @@ async def test_an_operator_attaches_the_receipt_of_a_claimed_payment(
 ) -> None:
     account = oidc_provider.take("staff")
     comune = await make_tenant(platform, "ricevute")
-    async with platform.databases["gateway"].unit_of_work(comune.id) as uow:
-        await repository.create_invitation(uow, comune.id, None, account.email, "operator", None)
-        await uow.commit()
+    await invite(platform, (comune.id,), account.email)
     await seed(platform, comune.id, fact(str(uuid.uuid4()), 42_000, name="GALLI ANNA"))
     context = await chromium.new_context()
     page = await context.new_page()

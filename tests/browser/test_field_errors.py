@@ -9,6 +9,7 @@ from playwright.async_api import Browser, expect
 from gateway import repository
 from gateway.app import Gateway
 from services.platform import Platform
+from tests.browser.serving import invite
 from tests.browser.test_login import login_at_provider
 from tests.gateway.helpers import make_tenant
 from tests.oidc_provider import OpenIdProvider
@@ -21,9 +22,7 @@ async def test_a_refused_amount_is_shown_at_its_field_which_takes_the_focus(
 ) -> None:
     account = oidc_provider.take("staff")
     comune = await make_tenant(platform, "campo")
-    async with platform.databases["gateway"].unit_of_work(comune.id) as uow:
-        await repository.create_invitation(uow, comune.id, None, account.email, "operator", None)
-        await uow.commit()
+    await invite(platform, (comune.id,), account.email)
     position = fact(10_000)
     await seed(platform, comune.id, position)
     context = await chromium.new_context()

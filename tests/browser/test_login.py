@@ -9,10 +9,10 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
-from gateway import repository
 from gateway import repository_audit as audit
 from gateway.app import SESSION_COOKIE, Gateway
 from services.platform import Platform
+from tests.browser.serving import invite
 from tests.gateway.helpers import make_person, make_tenant
 from tests.oidc_provider import Account, OpenIdProvider
 
@@ -63,10 +63,7 @@ async def test_an_operator_with_two_comuni_switches_between_them(
 ) -> None:
     account = oidc_provider.take("staff")
     a, b = await make_tenant(platform, "alfa"), await make_tenant(platform, "beta")
-    for tenant in (a, b):
-        async with platform.databases["gateway"].unit_of_work(tenant.id) as uow:
-            await repository.create_invitation(uow, tenant.id, None, account.email, "operator", None)
-            await uow.commit()
+    await invite(platform, (a.id, b.id), account.email)
     context = await chromium.new_context()
     page = await context.new_page()
     await page.goto(f"{oidc_provider.gateway_base}/login")
