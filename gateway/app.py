@@ -36,6 +36,7 @@ from services.kernel.bus import Bus
 from services.kernel.db import Database
 from services.kernel.identity import Identity, IdentitySigner
 from services.kernel.logs import correlation_var
+from services.kernel.metrics import HttpMetrics, route_templates
 from services.kernel.roles import CALLING_ROLES, COMUNE_ROLES, PUBLIC_ROLE
 from services.kernel.settings import Settings
 from services.kernel.storage import ObjectStorage
@@ -104,6 +105,7 @@ class Gateway:
         origins = sorted({_origin(c.config.issuer) for c in self.oidc_clients.values()})
         self.csp = CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
         self.router = Starlette(routes=_routes(), exception_handlers=exception_handlers())
+        self._own_templates = route_templates(self.router.routes)
         self.router.state.context = self.context
 
     async def close(self) -> None:
@@ -121,8 +123,12 @@ class Gateway:
             await self.router(scope, receive, send)
             return
         send = self._secure_headers(send)
-        app = CorrelationMiddleware(self._dispatch)
+        app = HttpMetrics(CorrelationMiddleware(self._dispatch), "gateway", self._template)
         await app(scope, receive, send)
+
+    def _template(self, scope: Scope) -> str:
+        """The route template a request is counted under in the metrics."""
+        return domain.forward_template(scope["path"]) or self._own_templates(scope)
 
     async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"]

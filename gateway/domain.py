@@ -72,6 +72,20 @@ def split_api_path(path: str) -> str | None:
     return None
 
 
+def forward_template(path: str) -> str | None:
+    """The metrics label of a path the gateway forwards (its service, never the raw path: labels
+    must stay few); None for the gateway's own pages."""
+    tenant = split_tenant_path(path)
+    if tenant is not None:
+        service = tenant[1] if tenant[1] in SERVICE_PATHS else None
+        return f"/t/{{tenant}}/{service}/…" if service else "/t/{tenant}/…"
+    api = split_api_path(path)
+    if api is not None:
+        return f"/api/v1/{api}/…"
+    public = split_public_path(path)
+    return f"(public link: {public})" if public else None
+
+
 # ------------------------------------------------------------------------------------------ sessions
 
 TOUCH_EVERY = timedelta(seconds=60)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -20,6 +21,8 @@ import uvicorn
 
 from services.kernel import logs
 from services.kernel.embedded import start_embedded_postgres
+from services.kernel.messaging import METRICS_EVERY_SECONDS, measure_queues
+from services.kernel.metrics import every, serve_metrics
 from services.kernel.migrate import migrate
 from services.kernel.settings import Settings
 from services.platform import ALL_SCHEMAS, BUSINESS_SERVICES, Platform
@@ -104,6 +107,7 @@ async def _serve(app: Any, settings: Settings) -> None:
 
 async def cmd_dev() -> None:
     settings, server = _settings(embedded_db=True)
+    serve_metrics(settings.metrics_port)
     try:
         await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
         platform = await Platform.open(settings)
@@ -162,6 +166,7 @@ async def _upload_demo_credits(settings: Settings, gateway: Any, keys: dict[str,
 
 async def cmd_serve(service: str) -> None:
     settings, _ = _settings(embedded_db=False)
+    serve_metrics(settings.metrics_port)
     platform = await Platform.open(settings)
     try:
         if service == "gateway":
@@ -184,9 +189,14 @@ async def _daily_loop(
 
 async def cmd_worker(service: str) -> None:
     settings, _ = _settings(embedded_db=False)
+    serve_metrics(settings.metrics_port)
     platform = await Platform.open(settings)
     await platform.start_workers((service,))
     stop = asyncio.Event()
+    queues = platform.queue_names((service,))
+    depths = asyncio.create_task(
+        every(METRICS_EVERY_SECONDS, functools.partial(measure_queues, platform.bus, queues), stop)
+    )
     # The payments and contact workers also run their daily run (06:00 Europe/Rome);
     # `payments-daily` and `contact-daily` are for cron.
     daily = (
@@ -200,6 +210,7 @@ async def cmd_worker(service: str) -> None:
     stop.set()
     if daily is not None:
         await daily
+    await depths
     await platform.close()
 
 
@@ -223,6 +234,7 @@ async def cmd_daily(service: str, day: str | None) -> None:
 
 async def cmd_relay(service: str) -> None:
     settings, _ = _settings(embedded_db=False)
+    serve_metrics(settings.metrics_port)
     platform = await Platform.open(settings)
     stop = asyncio.Event()
     task = asyncio.create_task(platform.relay(service).run(stop))

@@ -131,6 +131,16 @@ class Platform:
                 self.bus, self.databases[name], consumers, self.settings.queue_prefix
             )
 
+    def queue_names(self, services: tuple[str, ...] = BUSINESS_SERVICES) -> list[str]:
+        """The broker queues of these services' consumers (the metrics measure their depth)."""
+        specs = service_specs()
+        return [
+            c.queue(self.settings.queue_prefix).name
+            for name in services
+            if name in specs
+            for c in specs[name].consumers(self.context(name))
+        ]
+
     async def stop_workers(self) -> None:
         await asyncio.gather(*(s.stop() for s in self._subscriptions))
         self._subscriptions.clear()

@@ -54,6 +54,7 @@ from services.ingest.reader import Limits, Source, open_source
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
 from services.kernel.logs import Clock
+from services.kernel.metrics import INGEST_ROWS
 from services.kernel.storage import ObjectNotFound, ObjectStorage
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,8 @@ async def process(uow: UnitOfWork, batch: Any, path: Path, storage: ObjectStorag
         summary = await stage_and_settle(uow, tenant_id, batch.id, source, plan, batch.uploaded_by)
     settled = time.perf_counter()
     await finish(uow, tenant_id, batch, summary, plan)
+    INGEST_ROWS.labels("accepted").inc(summary["accepted"])
+    INGEST_ROWS.labels("not_accepted").inc(summary["data_rows"] - summary["accepted"])
     timings = {
         "stage_and_settle_s": round(settled - started, 2),
         "events_s": round(time.perf_counter() - settled, 2),

@@ -77,6 +77,9 @@ class Bus(Protocol):
         """Wait until no message is queued, retrying or in flight (before consumers stop)."""
 
     async def purge(self, queue: str) -> None: ...
+    async def depth(self, queue: str) -> int:
+        """Messages waiting in the queue (its name in full: `<queue>.retry`, `<queue>.dlq`)."""
+
     async def ping(self) -> None: ...
     async def close(self) -> None: ...
 

@@ -17,6 +17,7 @@ from services.kernel.bus import (
     settle_verdict,
     topic_matches,
 )
+from services.kernel.metrics import SETTLED
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class InProcessBus:
 
     def _settle(self, q: _MemoryQueue, message: IncomingMessage, error: BaseException | None) -> None:
         verdict = settle_verdict(error, message.attempt, self.max_retries)
+        SETTLED.labels(q.spec.name, verdict).inc()
         if verdict == "ack":
             return
         log.warning("handler failed", extra={"fields": {"queue": q.spec.name, "error": repr(error)}})
@@ -123,6 +125,16 @@ class InProcessBus:
 
     async def unrouted(self) -> list[IncomingMessage]:
         return list(self._unrouted)
+
+    async def depth(self, queue: str) -> int:
+        """Waiting in memory: `<queue>.dlq` counts the dead letters, `<queue>.retry` the timers."""
+        name, _, kind = queue.rpartition(".") if queue.endswith((".dlq", ".retry")) else (queue, "", "")
+        found = self._queues.get(name)
+        if found is None:
+            return 0
+        if kind == "dlq":
+            return len(found.dead)
+        return len(self._timers) if kind == "retry" else found.items.qsize()
 
     async def drain(self, within_seconds: float) -> None:
         """Messages live only in memory here: let the consumers finish them before shutdown."""

@@ -23,6 +23,7 @@ from services.kernel.bus import (
     Unroutable,
     settle_verdict,
 )
+from services.kernel.metrics import SETTLED
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ class RabbitBus:
         except Exception as exc:
             error = exc
         verdict = settle_verdict(error, attempt, self.max_retries)
+        SETTLED.labels(queue, verdict).inc()
         if verdict != "ack":
             log.warning("handler failed", extra={"fields": {"queue": queue, "error": repr(error)}})
             target = f"{queue}.retry" if verdict == "retry" else f"{queue}.dlq"
@@ -256,6 +258,14 @@ class RabbitBus:
                 await channel.exchange_delete(self.exchange_name)
                 await channel.queue_delete(self.unrouted_name)
                 await channel.exchange_delete(self.unrouted_name)
+        finally:
+            await channel.close()
+
+    async def depth(self, queue: str) -> int:
+        channel = await self.connection.channel()
+        try:
+            declared = await channel.declare_queue(queue, passive=True)
+            return int(declared.declaration_result.message_count or 0)
         finally:
             await channel.close()
 

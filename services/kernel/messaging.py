@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
@@ -16,8 +17,19 @@ from services.kernel.bus import Bus, IncomingMessage, OutgoingMessage, QueueSpec
 from services.kernel.db import Database, UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.logs import correlation_var, tenant_var
+from services.kernel.metrics import (
+    CONSUMER_SECONDS,
+    EVENTS_PUBLISHED,
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST,
+    QUEUE_DEPTH,
+    event_name,
+    every,
+)
 
 log = logging.getLogger(__name__)
+# How often relays and workers refresh the gauges of their backlog and queues.
+METRICS_EVERY_SECONDS = 15.0
 
 EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 FailureHandler = Callable[[UnitOfWork, Envelope, Exception], Awaitable[None]]
@@ -50,6 +62,7 @@ def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
             raise UndecodableMessage(f"{consumer.name} has no handler for {envelope.routing_key}")
         tenant_token = tenant_var.set(str(envelope.tenant_id))
         corr_token = correlation_var.set(envelope.correlation_id or envelope.message_id.hex)
+        started, outcome = time.perf_counter(), "failed"
         try:
             async with db.unit_of_work(envelope.tenant_id, envelope.correlation_id) as uow:
                 if consumer.serialize_per_tenant:
@@ -62,9 +75,11 @@ def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
                         "duplicate delivery skipped",
                         extra={"fields": {"message_id": str(envelope.message_id)}},
                     )
+                    outcome = "duplicate"
                     return
                 await handler(uow, envelope)
                 await uow.commit()
+                outcome = "handled"
         except Exception as exc:
             if (
                 message.final_attempt
@@ -74,6 +89,7 @@ def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
                 await _record_final_failure(db, consumer, envelope, exc)
             raise
         finally:
+            CONSUMER_SECONDS.labels(consumer.name, outcome).observe(time.perf_counter() - started)
             tenant_var.reset(tenant_token)
             correlation_var.reset(corr_token)
 
@@ -146,7 +162,23 @@ class OutboxRelay:
                 sa.text(f"UPDATE {self.schema}.outbox SET sent_at = now() WHERE id = ANY(:ids)"),
                 {"ids": [r.id for r in rows]},
             )
+        for row in rows:
+            EVENTS_PUBLISHED.labels(self.schema, event_name(row.routing_key)).inc()
         return len(rows)
+
+    async def measure_backlog(self) -> None:
+        """The outbox rows not yet published and the age of the oldest (metrics)."""
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.text(
+                        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(created_at)), 0) AS age"
+                        f" FROM {self.schema}.outbox WHERE sent_at IS NULL"
+                    )
+                )
+            ).one()
+        OUTBOX_BACKLOG.labels(self.schema).set(row.n)
+        OUTBOX_OLDEST.labels(self.schema).set(float(row.age))
 
     async def drain(self) -> int:
         total = 0
@@ -156,6 +188,7 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         listener = await self._listen()
+        measuring = asyncio.create_task(every(METRICS_EVERY_SECONDS, self.measure_backlog, stop))
         try:
             while not stop.is_set():
                 try:
@@ -170,6 +203,7 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(self._wake.wait(), stop.wait()), self.poll_seconds)
         finally:
+            measuring.cancel()
             if listener is not None:
                 await listener.close()
             await self.engine.dispose()
@@ -191,3 +225,10 @@ async def _first(*aws: Awaitable[object]) -> None:
     finally:
         for t in tasks:
             t.cancel()
+
+
+async def measure_queues(bus: Bus, queues: list[str]) -> None:
+    """The messages waiting in each consumer's queue, its retry queue and its dead-letter queue."""
+    for queue in queues:
+        for name in (queue, f"{queue}.retry", f"{queue}.dlq"):
+            QUEUE_DEPTH.labels(name).set(await bus.depth(name))

@@ -52,6 +52,8 @@ class Settings:
     # Connections each service's pool keeps open (RISCOSSA_DB_POOL_SIZE), and as many more when
     # busy: fewer than the requests in flight makes PostgreSQL fork a backend per request.
     db_pool_size: int = 10
+    # Each process serves its Prometheus metrics on this port (RISCOSSA_METRICS_PORT; 0: none).
+    metrics_port: int = 0
 
     @property
     def is_dev(self) -> bool:
@@ -105,6 +107,7 @@ class Settings:
             mail_from=_env("MAIL_FROM", "Riscossa <noreply@riscossa.localhost>"),
             public_link_days=_int("PUBLIC_LINK_DAYS", 30),
             db_pool_size=_int("DB_POOL_SIZE", 10),
+            metrics_port=_int("METRICS_PORT", 0),
         )
 
     def check(self) -> None:
