@@ -319,7 +319,10 @@ def who(entry: Any) -> str:
 def timeline(calls: Iterable[Any], payments: Iterable[Any]) -> list[HistoryEntry]:
     """Calls, messages and plan events with the payments received, newest first; a payment counts
     at noon of its day (Rome), the day is all the payments service tells."""
-    entries = [HistoryEntry(c.recorded_at, c.operator, c.outcome, c.callback_at, c.note, c.id) for c in calls]
+    entries = [
+        HistoryEntry(c.recorded_at, c.operator_name or c.operator, c.outcome, c.callback_at, c.note, c.id)
+        for c in calls
+    ]
     for p in payments:
         moment = datetime.combine(p.paid_on, time(12), ROME)
         entries.append(HistoryEntry(moment, "—", PAYMENT_ENTRY, None, format_euro(p.amount_cents)))
