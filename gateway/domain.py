@@ -179,6 +179,8 @@ ACTIONS = {
     "membership_removed": "Abilitazione rimossa",
     "invitation_created": "Invito creato",
     "tenant_created": "Comune creato",
+    "dlq_read": "Lettura dei messaggi scartati (coda dei messaggi non elaborati)",
+    "dlq_replay": "Rielaborazione dei messaggi scartati",
 }
 
 

@@ -269,6 +269,33 @@ async def cmd_seed_demo() -> None:
             server.cleanup()
 
 
+async def cmd_dlq(action: str, consumer: str | None, payload: bool, messages: list[str] | None) -> None:
+    """`riscossa dlq list|show|replay`: see `services.dlq`."""
+    from services import dlq
+
+    settings, _ = _settings(embedded_db=False)
+    platform = await Platform.open(settings)
+    try:
+        if action == "list":
+            for name, count in await dlq.listing(platform):
+                print(f"{name:40} {count}")
+            return
+        if consumer is None:
+            sys.exit(f"riscossa dlq {action}: name the consumer (riscossa dlq list shows them)")
+        try:
+            if action == "show":
+                letters = await dlq.show(platform, consumer, payload)
+            else:
+                letters = await dlq.replay(platform, consumer, messages)
+        except dlq.UnknownConsumer as exc:
+            sys.exit(str(exc))
+        for letter in letters:
+            print("\n".join(letter.lines(payload and action == "show")))
+        print(f"{len(letters)} {'replayed' if action == 'replay' else 'dead letters'}")
+    finally:
+        await platform.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="riscossa", description="Riscossa platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -281,6 +308,11 @@ def main(argv: list[str] | None = None) -> None:
     for name, what in (("payments", "reminders, lapses"), ("contact", "broken promises")):
         daily = sub.add_parser(f"{name}-daily", help=f"the {name} daily run ({what}) for every Comune")
         daily.add_argument("--date", help="the day to run for, YYYY-MM-DD (default: today in Europe/Rome)")
+    dead = sub.add_parser("dlq", help="the consumers' dead-letter queues: list, show, replay (audited)")
+    dead.add_argument("action", choices=("list", "show", "replay"))
+    dead.add_argument("consumer", nargs="?", help="a consumer's name, as `dlq list` prints it")
+    dead.add_argument("--payload", action="store_true", help="show: print each message's content")
+    dead.add_argument("--message", action="append", help="replay: only this message id (repeatable)")
     args = parser.parse_args(argv)
     logs.configure(Settings.from_env().log_level)
     commands: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
@@ -292,6 +324,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed-demo": cmd_seed_demo,
         "payments-daily": lambda: cmd_daily("payments", args.date),
         "contact-daily": lambda: cmd_daily("contact", args.date),
+        "dlq": lambda: cmd_dlq(args.action, args.consumer, args.payload, args.message),
     }
     asyncio.run(commands[args.command]())
 

@@ -183,7 +183,7 @@ async def process_batch(
     """Turn a received batch into row verdicts, debtors, positions, contacts and events; a file that
     cannot be registered as it is leaves the batch failed or waiting for its columns."""
     batch = await repository.get_batch(uow, tenant_id, batch_id, for_update=True)
-    if batch is None or batch.status not in PROCESSING:
+    if batch is None or not (batch.status in PROCESSING or _dead_lettered(batch)):
         log.warning("batch not waiting for processing", extra={"fields": {"batch_id": str(batch_id)}})
         return
     with tempfile.TemporaryDirectory(prefix="riscossa-ingest-") as folder:
@@ -195,6 +195,13 @@ async def process_batch(
             await repository.mark_failed(uow, tenant_id, batch_id, exc.message)
         except pipeline.NeedsMapping as waiting:
             await repository.mark_needs_mapping(uow, tenant_id, batch_id, waiting.layout)
+
+
+def _dead_lettered(batch: Any) -> bool:
+    """A batch `fail_batch` marked failed when its message went to the dead-letter queue: replayed
+    from there (`riscossa dlq replay`), it is processed again. Its message was never taken by the
+    inbox (every attempt rolled back), so only a replay delivers it again."""
+    return bool(batch.status == "failed" and batch.error == INTERNAL_ERROR)
 
 
 async def fail_batch(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, error: Exception) -> None:

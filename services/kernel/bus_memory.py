@@ -126,6 +126,16 @@ class InProcessBus:
     async def unrouted(self) -> list[IncomingMessage]:
         return list(self._unrouted)
 
+    async def replay(self, queue: str, message_ids: Sequence[str] | None = None) -> list[str]:
+        found = self._queues.get(queue)
+        if found is None:
+            return []
+        chosen = [m for m in found.dead if message_ids is None or m.message_id in message_ids]
+        for message in chosen:
+            found.dead.remove(message)
+            found.items.put_nowait(IncomingMessage(message.routing_key, message.body, message.message_id))
+        return [m.message_id for m in chosen]
+
     async def depth(self, queue: str) -> int:
         """Waiting in memory: `<queue>.dlq` counts the dead letters, `<queue>.retry` the timers."""
         name, _, kind = queue.rpartition(".") if queue.endswith((".dlq", ".retry")) else (queue, "", "")

@@ -214,6 +214,34 @@ class RabbitBus:
     async def unrouted(self) -> list[IncomingMessage]:
         return await self._peek(self.unrouted_name)
 
+    async def replay(self, queue: str, message_ids: Sequence[str] | None = None) -> list[str]:
+        """Each chosen dead letter is published to its queue (confirmed) before its copy in the
+        dead-letter queue is acknowledged: a crash between the two replays it twice, never loses it
+        (the inbox makes the second delivery a no-op). The others return to the dead-letter queue
+        when the channel closes."""
+        channel = await self.connection.channel()
+        moved: list[str] = []
+        try:
+            dead = await channel.declare_queue(f"{queue}.dlq", durable=True)
+            while (raw := await dead.get(no_ack=False, fail=False)) is not None:
+                if message_ids is not None and raw.message_id not in message_ids:
+                    continue
+                key = str((raw.headers or {}).get("x-riscossa-routing-key", raw.routing_key or ""))
+                await channel.default_exchange.publish(
+                    aio_pika.Message(
+                        raw.body,
+                        message_id=raw.message_id,
+                        headers={ATTEMPT_HEADER: 0, "x-riscossa-routing-key": key},
+                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    ),
+                    routing_key=queue,
+                )
+                await raw.ack()
+                moved.append(raw.message_id or "")
+            return moved
+        finally:
+            await channel.close()
+
     async def _peek(self, name: str) -> list[IncomingMessage]:
         """Read a parking queue without consuming it (unacked messages return when the channel closes)."""
         channel = await self.connection.channel()

@@ -238,9 +238,16 @@ async def test_a_batch_failing_unexpectedly_is_marked_failed_after_the_last_atte
         assert await repository.position_totals(uow, tid) == (0, 0)
     assert await published(platform, tid, BatchAccepted.routing_key()) == []
 
-    # A later delivery of the same message leaves the failed batch as it is.
+    # Replayed from the dead-letter queue (`riscossa dlq replay`), the message has the batch
+    # processed again: no attempt was taken by the inbox, every one rolled back.
     await process(platform, envelope)
-    assert (await batch(platform, tid, batch_id)).status == "failed"
+    row = await batch(platform, tid, batch_id)
+    assert (row.status, row.error) == ("completed", None)
+    async with platform.databases["ingest"].unit_of_work(tid) as uow:
+        assert (await repository.position_totals(uow, tid))[0] == 2
+    # Handled once: a further delivery changes nothing.
+    await process(platform, envelope)
+    assert len(await published(platform, tid, BatchAccepted.routing_key())) == 1
 
 
 @pytest.mark.asyncio

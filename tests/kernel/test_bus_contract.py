@@ -28,7 +28,9 @@ async def bus(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterat
     await instance.start()
     yield instance
     if isinstance(instance, RabbitBus):
-        await instance.delete([f"{exchange}.{n}" for n in ("a", "b", "poison", "bad", "slow")], exchange=True)
+        await instance.delete(
+            [f"{exchange}.{n}" for n in ("a", "b", "poison", "bad", "slow", "replayed")], exchange=True
+        )
     await instance.close()
 
 
@@ -153,6 +155,35 @@ async def test_poison_message_is_dead_lettered_while_others_flow(bus: Bus) -> No
     assert finals == [False, False, True]  # the handler knows which failure dead-letters
     await eventually(lambda: _true(len(handled) == 5))
     assert sorted(handled) == [f"ok-{i}".encode() for i in range(1, 6)]
+    await sub.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_replayed_dead_letter_is_handled_again(bus: Bus) -> None:
+    handled: list[bytes] = []
+    broken = True
+
+    async def handler(m: IncomingMessage) -> None:
+        if broken:
+            raise ValueError("still broken")
+        handled.append(m.body)
+
+    q = _queue(bus, "replayed", "r.#")
+    sub = await bus.consume(q, handler)
+    first, second = _msg("r.v1", b"one"), _msg("r.v1", b"two")
+    await bus.publish_many([first, second])
+
+    async def both_dead() -> bool:
+        return len(await bus.dead_letters(q.name)) == 2
+
+    await eventually(both_dead)
+    broken = False
+    assert await bus.replay(q.name, [second.message_id]) == [second.message_id]
+    await eventually(lambda: _true(handled == [b"two"]))
+    assert [m.message_id for m in await bus.dead_letters(q.name)] == [first.message_id]
+    assert await bus.replay(q.name) == [first.message_id]
+    await eventually(lambda: _true(sorted(handled) == [b"one", b"two"]))
+    assert await bus.dead_letters(q.name) == []
     await sub.stop()
 
 
