@@ -53,6 +53,8 @@ document.addEventListener("htmx:afterRequest", function (event) {
   if (!form || !event.detail.xhr) {
     return;
   }
+  // The upload is over, answered either way: its progress bar goes away.
+  form.querySelectorAll("progress").forEach(function (bar) { bar.hidden = true; bar.value = 0; });
   form.querySelectorAll(".field-error").forEach(function (old) { old.remove(); });
   form.querySelectorAll("[aria-invalid='true']").forEach(function (old) { old.removeAttribute("aria-invalid"); });
   if (event.detail.xhr.status < 400) {

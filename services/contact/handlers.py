@@ -82,7 +82,8 @@ async def take_next(uow: UnitOfWork, ident: Identity, now: datetime) -> Next:
         return Next(None, closed)
     day_start, week_start = domain_conduct.day_bounds(now)
     limits = CallLimits(now, day_start, week_start, rules.daily_cap, rules.weekly_cap)
-    return Next(await repository_lease.take_next(uow, ident.tenant_id, ident.user_id, limits))
+    leased = await repository_lease.take_next(uow, ident.tenant_id, ident.user_id, limits, ident.display_name)
+    return Next(leased)
 
 
 async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, now: datetime) -> DebtorCard:

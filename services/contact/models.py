@@ -21,6 +21,8 @@ debtors = sa.Table(
     sa.Column("positions_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("status", sa.Text, nullable=False, server_default="da_lavorare"),
     sa.Column("assigned_to", sa.Text),
+    # The holder's name as their identity gave it when they took the lease (the board shows it).
+    sa.Column("assigned_name", sa.Text),
     sa.Column("locked_until", sa.DateTime(timezone=True)),
     sa.Column("last_outcome", sa.Text),
     sa.Column("callback_at", sa.DateTime(timezone=True)),

@@ -273,6 +273,7 @@ def _after_call_statement() -> Any:
             callback_for=sa.bindparam("new_callback_for", type_=sa.Text),
             attempts=d.c.attempts + 1,
             assigned_to=None,
+            assigned_name=None,
             locked_until=None,
             updated_at=sa.bindparam("at", type_=sa.DateTime(timezone=True)),
             queue_score=queue_score(attempts=d.c.attempts + 1),

@@ -80,7 +80,7 @@ async def leases(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime) -> list[R
     """The debtors leased to an operator right now, longest held first."""
     d = debtors
     stmt = (
-        sa.select(d.c.id, d.c.name, d.c.assigned_to, d.c.locked_until, d.c.total_due_cents)
+        sa.select(d.c.id, d.c.name, d.c.assigned_to, d.c.assigned_name, d.c.locked_until, d.c.total_due_cents)
         .where(d.c.tenant_id == tenant_id, d.c.assigned_to.is_not(None), d.c.locked_until > now)
         .order_by(d.c.locked_until, d.c.id)
     )
@@ -95,6 +95,7 @@ async def release(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -
         .where(d.c.tenant_id == tenant_id, d.c.id == debtor_id, d.c.assigned_to.is_not(None))
         .values(
             assigned_to=None,
+            assigned_name=None,
             locked_until=None,
             status=sa.case(
                 (d.c.status == Status.IN_LAVORAZIONE.value, Status.DA_LAVORARE.value), else_=d.c.status

@@ -95,6 +95,7 @@ def _lease_statement(listed: bool) -> Any:
         )
         .values(
             assigned_to=_param("user", sa.Text),
+            assigned_name=_param("user_name", sa.Text),
             locked_until=_param("until", sa.DateTime(timezone=True)),
             status=Status.IN_LAVORAZIONE.value,
             updated_at=_param("now", sa.DateTime(timezone=True)),
@@ -110,7 +111,7 @@ OPERATOR_LOCK = sa.select(
 
 
 async def take_next(
-    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, limits: CallLimits
+    uow: UnitOfWork, tenant_id: uuid.UUID, user_id: str, limits: CallLimits, user_name: str | None = None
 ) -> uuid.UUID | None:
     """Assign the next workable debtor the conduct rules let be phoned now (`limits`) to
     `user_id`: the one they hold; else a due callback (kept for them first); else a promise past
@@ -125,6 +126,7 @@ async def take_next(
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "user": user_id,
+        "user_name": user_name,
         "now": now,
         "until": now + LOCK_DURATION,
         "grace_ended": now - CALLBACK_GRACE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -37,7 +38,7 @@ async def test_the_board_shows_todays_work_and_a_supervisor_releases_a_lease(
     promised, refused, held = (str(uuid.uuid4()) for _ in range(3))
     position = fact(promised, 90_000)
     await seed(platform, tenant.tenant_id, position, fact(refused, 80_000), fact(held, 70_000))
-    anna, bruno = as_user(tenant, "op-anna"), as_user(tenant, "op-bruno")
+    anna, bruno = as_user(tenant, "op-anna"), replace(as_user(tenant, "op-bruno"), display_name="Bruno Neri")
     supervisor = as_user(tenant, "sup-board", ("supervisor",))
     with contact_clock(platform, MONDAY):
         assert f"/debtors/{promised}" in await take(platform, anna)
@@ -65,7 +66,8 @@ async def test_the_board_shows_todays_work_and_a_supervisor_releases_a_lease(
                 "€ 300,00",
             )
             assert '<td>Utente di prova</td><td class="text-end">2</td>' in board  # a name, not an id
-            assert "op-bruno" in board and "Rimetti in coda" in board
+            # The lease names its holder as their identity said when they took it.
+            assert "<td>Bruno Neri</td>" in board and "op-bruno" not in board and "Rimetti in coda" in board
             released = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
             assert released.status_code == 200 and "Nessun debitore in lavorazione." in released.text
             again = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
