@@ -21,6 +21,7 @@ import uvicorn
 
 from services.kernel import logs
 from services.kernel.embedded import start_embedded_postgres
+from services.kernel.health import HealthServer
 from services.kernel.messaging import METRICS_EVERY_SECONDS, measure_queues
 from services.kernel.metrics import every, serve_metrics
 from services.kernel.migrate import migrate
@@ -204,6 +205,10 @@ async def cmd_worker(service: str) -> None:
         if service in ("payments", "contact")
         else None
     )
+    health = HealthServer(
+        settings.health_port, {"database": platform.databases[service].ping, "broker": platform.bus.ping}
+    )
+    await health.start()
     log.info("worker started", extra={"fields": {"service": service}})
     await _until_signal()
     log.info("worker stopping: finishing in-flight messages")
@@ -212,6 +217,7 @@ async def cmd_worker(service: str) -> None:
         await daily
     await depths
     await platform.close()
+    await health.stop()
 
 
 async def cmd_daily(service: str, day: str | None) -> None:
@@ -237,11 +243,18 @@ async def cmd_relay(service: str) -> None:
     serve_metrics(settings.metrics_port)
     platform = await Platform.open(settings)
     stop = asyncio.Event()
-    task = asyncio.create_task(platform.relay(service).run(stop))
+    relay = platform.relay(service)
+    task = asyncio.create_task(relay.run(stop))
+    # The relay's database check reads its outbox with its own role (and refreshes the backlog gauges).
+    health = HealthServer(
+        settings.health_port, {"database": relay.measure_backlog, "broker": platform.bus.ping}
+    )
+    await health.start()
     await _until_signal()
     stop.set()
     await task
     await platform.close()
+    await health.stop()
 
 
 async def cmd_migrate() -> None:

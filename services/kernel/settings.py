@@ -54,6 +54,8 @@ class Settings:
     db_pool_size: int = 10
     # Each process serves its Prometheus metrics on this port (RISCOSSA_METRICS_PORT; 0: none).
     metrics_port: int = 0
+    # `worker` and `relay` answer /healthz and /readyz on this port (RISCOSSA_HEALTH_PORT; 0: none).
+    health_port: int = 0
 
     @property
     def is_dev(self) -> bool:
@@ -108,6 +110,7 @@ class Settings:
             public_link_days=_int("PUBLIC_LINK_DAYS", 30),
             db_pool_size=_int("DB_POOL_SIZE", 10),
             metrics_port=_int("METRICS_PORT", 0),
+            health_port=_int("HEALTH_PORT", 0),
         )
 
     def check(self) -> None:
