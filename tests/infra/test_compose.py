@@ -98,6 +98,37 @@ def test_web_processes_report_readiness_on_their_port(services: dict[str, Any]) 
         assert f"http://127.0.0.1:{port}/readyz" in check, name
 
 
+def test_workers_and_relays_report_readiness_on_their_health_port(services: dict[str, Any]) -> None:
+    background = {n: s for n, s in riscossa(services).items() if s["command"][0] in ("worker", "relay")}
+    assert len(background) == 2 * len(BUSINESS_SERVICES)
+    for name, service in background.items():
+        port = settings_from(service["environment"]).health_port
+        assert port, f"{name}: RISCOSSA_HEALTH_PORT is not set"
+        check = " ".join(service["healthcheck"]["test"])
+        assert f"http://127.0.0.1:{port}/readyz" in check, name
+
+
+def published(port: str) -> tuple[str, int, int]:
+    """`127.0.0.1:9101:9100` -> (address, port on this machine, port in the container); no
+    address (`9101:9100`) is every interface."""
+    *address, host, inside = port.split(":")
+    return ":".join(address) or "0.0.0.0", int(host), int(inside)  # noqa: S104
+
+
+def test_every_process_publishes_its_metrics_on_this_machine_only(services: dict[str, Any]) -> None:
+    seen: dict[int, str] = {}
+    for name, service in riscossa(services).items():
+        if name in ONE_SHOT:
+            continue
+        port = settings_from(service["environment"]).metrics_port
+        assert port, f"{name}: RISCOSSA_METRICS_PORT is not set"
+        matches = [published(p) for p in service.get("ports", []) if published(p)[2] == port]
+        assert len(matches) == 1, f"{name} publishes its metrics port {len(matches)} times"
+        address, host, _ = matches[0]
+        assert address == "127.0.0.1" and host not in seen, (name, host, seen.get(host))
+        seen[host] = name
+
+
 def test_dependencies_wait_for_health_or_completion(services: dict[str, Any]) -> None:
     for name, service in services.items():
         for dependency, rule in service.get("depends_on", {}).items():

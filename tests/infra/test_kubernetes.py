@@ -33,6 +33,8 @@ SECRETS = {
 WEB = ["gateway", *BUSINESS_SERVICES]
 WORKERS = [f"{s}-worker" for s in BUSINESS_SERVICES]
 RELAYS = [f"{s}-relay" for s in BUSINESS_SERVICES]
+# Prometheus runs in this namespace (README "Deploying"); Kubernetes labels every namespace by name.
+MONITORING = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
 
 
 @pytest.fixture(scope="module", params=["base", *OVERLAYS])
@@ -59,6 +61,11 @@ def container(workload: Obj) -> Obj:
     (only,) = pod(workload)["containers"]
     found: Obj = only
     return found
+
+
+def ports(workload: Obj) -> dict[str, Obj]:
+    """The container's declared ports by name."""
+    return {p["name"]: p for p in container(workload).get("ports", [])}
 
 
 def environment(objects: list[Obj], workload: Obj) -> dict[str, str]:
@@ -113,20 +120,31 @@ def test_web_processes_are_probed_on_their_port(rendered: list[Obj]) -> None:
     for name in WEB:
         c = container(deployments[name])
         port = settings_from(environment(rendered, deployments[name])).port
-        (declared,) = c["ports"]
-        assert declared["containerPort"] == port
+        declared = ports(deployments[name])["http"]
+        assert declared["containerPort"] == port and "health" not in ports(deployments[name])
         for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
             check = c[probe]["httpGet"]
             assert check["path"] == path and check["port"] in (port, declared["name"]), (name, probe)
         assert c["startupProbe"]["httpGet"]["path"] == "/healthz"
 
 
-def test_workers_and_relays_listen_on_nothing_and_are_not_probed_over_http(rendered: list[Obj]) -> None:
+def test_workers_and_relays_are_probed_on_their_health_port(rendered: list[Obj]) -> None:
+    """`riscossa worker` and `relay` answer /healthz and /readyz on RISCOSSA_HEALTH_PORT, on their
+    event loop: a hung one fails liveness and is restarted, not only a crashed one."""
     deployments = of_kind(rendered, "Deployment")
     for name in WORKERS + RELAYS:
         c = container(deployments[name])
-        assert "ports" not in c, name
-        assert not any("httpGet" in c.get(p, {}) for p in ("livenessProbe", "readinessProbe")), name
+        port = settings_from(environment(rendered, deployments[name])).health_port
+        assert port, f"{name}: RISCOSSA_HEALTH_PORT is not set"
+        declared = ports(deployments[name])
+        assert declared["health"]["containerPort"] == port and "http" not in declared, name
+        for probe, path in (
+            ("startupProbe", "/healthz"),
+            ("livenessProbe", "/healthz"),
+            ("readinessProbe", "/readyz"),
+        ):
+            check = c[probe]["httpGet"]
+            assert check["path"] == path and check["port"] in (port, "health"), (name, probe)
     for name in WORKERS:
         assert pod(deployments[name])["terminationGracePeriodSeconds"] >= 60, "in-flight messages"
 
@@ -221,7 +239,7 @@ def test_the_gateway_forwards_to_each_service_through_its_service_object(rendere
             d for d in deployments.values() if selects(selector, d["spec"]["template"]["metadata"]["labels"])
         ]
         assert [container(d)["args"] for d in chosen] == [["serve", name]]
-        (listening,) = container(chosen[0])["ports"]
+        listening = ports(chosen[0])["http"]
         assert port["targetPort"] in (listening["name"], listening["containerPort"])
 
 
@@ -238,32 +256,61 @@ def test_selectors_match_their_own_pods_only(rendered: list[Obj]) -> None:
         assert chosen == [name]
 
 
-def ingress_peers(objects: list[Obj], labels: dict[str, str]) -> list[Obj]:
-    """The `from` clauses of every policy selecting these pods (an empty clause: anyone)."""
-    peers: list[Obj] = []
+def ingress_rules(objects: list[Obj], labels: dict[str, str]) -> list[tuple[Obj, int | str | None]]:
+    """The (peer, port) pairs that the policies selecting these pods let in (an empty peer: anyone;
+    None: every port)."""
+    allowed: list[tuple[Obj, int | str | None]] = []
     for policy in of_kind(objects, "NetworkPolicy").values():
         if selects(policy["spec"]["podSelector"], labels) and "Ingress" in policy["spec"]["policyTypes"]:
             for rule in policy["spec"].get("ingress", []):
-                peers += rule.get("from", [{}])
-    return peers
+                for peer in rule.get("from", [{}]):
+                    allowed += [(peer, p.get("port")) for p in rule.get("ports", [{}])]
+    return allowed
+
+
+def metrics_port(objects: list[Obj], name: str) -> int:
+    return settings_from(environment(objects, of_kind(objects, "Deployment")[name])).metrics_port
 
 
 def test_services_are_reachable_from_the_gateway_only(rendered: list[Obj]) -> None:
     labels = pods_labels(rendered)
     isolated = [p for p in of_kind(rendered, "NetworkPolicy").values() if p["spec"]["podSelector"] == {}]
     assert any(not p["spec"].get("ingress") for p in isolated), "no default deny of ingress"
+    deployments = of_kind(rendered, "Deployment")
     for name, pod_labels in labels.items():
-        peers = ingress_peers(rendered, pod_labels)
+        allowed = ingress_rules(rendered, pod_labels)
+        assert all(port is not None for _, port in allowed), f"{name}: a policy opens every port"
+        scrape = (metrics_port(rendered, name), "metrics") if name in deployments else ()
+        application = [(peer, port) for peer, port in allowed if port not in scrape]
         if name == "gateway":
-            assert {} in peers, "the gateway takes requests from the ingress"
+            assert application == [({}, 8000)], "the gateway takes requests from the ingress, on 8000 only"
         elif name in BUSINESS_SERVICES:
-            assert peers and all(set(p) == {"podSelector"} for p in peers), name
-            allowed = [
-                n for n, other in labels.items() if any(selects(p["podSelector"], other) for p in peers)
+            assert application and all(set(peer) == {"podSelector"} for peer, _ in application), name
+            assert {port for _, port in application} == {8000}, name
+            allowed_pods = [
+                n
+                for n, other in labels.items()
+                if any(selects(peer["podSelector"], other) for peer, _ in application)
             ]
-            assert allowed == ["gateway"], name
+            assert allowed_pods == ["gateway"], name
         else:
-            assert peers == [], f"{name} listens on nothing and takes no traffic"
+            assert application == [], f"{name} takes no traffic but the scraping of its metrics"
+
+
+def test_every_process_exposes_its_metrics_to_the_monitoring_namespace_alone(rendered: list[Obj]) -> None:
+    for name, deployment in of_kind(rendered, "Deployment").items():
+        port = metrics_port(rendered, name)
+        assert port, f"{name}: RISCOSSA_METRICS_PORT is not set"
+        assert ports(deployment)["metrics"]["containerPort"] == port, name
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        assert annotations.get("prometheus.io/scrape") == "true", name
+        assert annotations.get("prometheus.io/port") == str(port), name
+        assert annotations.get("prometheus.io/path") == "/metrics", name
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        scrapers = [peer for peer, p in ingress_rules(rendered, labels) if p in (port, "metrics")]
+        assert scrapers == [MONITORING], f"{name}: who may read the metrics port"
+    (job,) = of_kind(rendered, "Job").values()
+    assert ingress_rules(rendered, job["spec"]["template"]["metadata"]["labels"]) == []
 
 
 def targets(objects: list[Obj], kind: str) -> dict[str, list[str]]:
