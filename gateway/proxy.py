@@ -10,6 +10,7 @@ import aiohttp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yarl import URL
 
+from services.kernel import tracing
 from services.kernel.identity import IDENTITY_HEADER
 from services.kernel.logs import correlation_var
 
@@ -28,9 +29,11 @@ def with_identity(headers: list[tuple[bytes, bytes]], token: str) -> list[tuple[
     key = IDENTITY_HEADER.encode()
     dropped = {key, b"x-correlation-id"}
     correlation = (correlation_var.get() or "").encode()
+    dropped |= {b"traceparent", b"tracestate"}  # the trace is the gateway's to continue
     return [(k, v) for k, v in headers if k.lower() not in dropped] + [
         (key, token.encode()),
         (b"x-correlation-id", correlation),
+        *tracing.outgoing(),
     ]
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from services.kernel import logs
+from services.kernel import logs, tracing
 from services.kernel.embedded import start_embedded_postgres
 from services.kernel.health import HealthServer
 from services.kernel.messaging import METRICS_EVERY_SECONDS, measure_queues
@@ -106,9 +106,15 @@ async def _serve(app: Any, settings: Settings) -> None:
     await _Server(config).serve()
 
 
+def _observed(settings: Settings, process: str) -> None:
+    """Metrics on `RISCOSSA_METRICS_PORT`, traces to `RISCOSSA_TRACES_ENDPOINT` (both off unset)."""
+    serve_metrics(settings.metrics_port)
+    tracing.configure(process, settings.traces_endpoint)
+
+
 async def cmd_dev() -> None:
     settings, server = _settings(embedded_db=True)
-    serve_metrics(settings.metrics_port)
+    _observed(settings, "dev")
     try:
         await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
         platform = await Platform.open(settings)
@@ -167,7 +173,7 @@ async def _upload_demo_credits(settings: Settings, gateway: Any, keys: dict[str,
 
 async def cmd_serve(service: str) -> None:
     settings, _ = _settings(embedded_db=False)
-    serve_metrics(settings.metrics_port)
+    _observed(settings, service)
     platform = await Platform.open(settings)
     try:
         if service == "gateway":
@@ -190,7 +196,7 @@ async def _daily_loop(
 
 async def cmd_worker(service: str) -> None:
     settings, _ = _settings(embedded_db=False)
-    serve_metrics(settings.metrics_port)
+    _observed(settings, f"{service}-worker")
     platform = await Platform.open(settings)
     await platform.start_workers((service,))
     stop = asyncio.Event()
@@ -240,7 +246,7 @@ async def cmd_daily(service: str, day: str | None) -> None:
 
 async def cmd_relay(service: str) -> None:
     settings, _ = _settings(embedded_db=False)
-    serve_metrics(settings.metrics_port)
+    _observed(settings, f"{service}-relay")
     platform = await Platform.open(settings)
     stop = asyncio.Event()
     relay = platform.relay(service)

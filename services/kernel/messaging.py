@@ -13,6 +13,7 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from services.kernel import tracing
 from services.kernel.bus import Bus, IncomingMessage, OutgoingMessage, QueueSpec, RawHandler, Subscription
 from services.kernel.db import Database, UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
@@ -53,7 +54,8 @@ class Consumer:
 
 
 def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
-    """Decode, then run the handler in its own tenant-scoped transaction guarded by the inbox."""
+    """Decode, then run the handler in its own tenant-scoped transaction guarded by the inbox;
+    timed (metrics) and traced (a span with the event's correlation id)."""
 
     async def handle(message: IncomingMessage) -> None:
         envelope = Envelope.decode(message.body)
@@ -63,23 +65,15 @@ def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
         tenant_token = tenant_var.set(str(envelope.tenant_id))
         corr_token = correlation_var.set(envelope.correlation_id or envelope.message_id.hex)
         started, outcome = time.perf_counter(), "failed"
+        attributes = {
+            "consumer": consumer.name,
+            "tenant": str(envelope.tenant_id),
+            "message_id": str(envelope.message_id),
+            tracing.CORRELATION: envelope.correlation_id,
+        }
         try:
-            async with db.unit_of_work(envelope.tenant_id, envelope.correlation_id) as uow:
-                if consumer.serialize_per_tenant:
-                    await uow.execute(
-                        sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-                        {"k": f"{consumer.name}:{envelope.tenant_id}"},
-                    )
-                if not await uow.claim_message(consumer.name, envelope.message_id, envelope.tenant_id):
-                    log.info(
-                        "duplicate delivery skipped",
-                        extra={"fields": {"message_id": str(envelope.message_id)}},
-                    )
-                    outcome = "duplicate"
-                    return
-                await handler(uow, envelope)
-                await uow.commit()
-                outcome = "handled"
+            with tracing.span(f"consume {envelope.routing_key}", attributes=attributes):
+                outcome = await _handle_once(db, consumer, envelope, handler)
         except Exception as exc:
             if (
                 message.final_attempt
@@ -94,6 +88,22 @@ def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
             correlation_var.reset(corr_token)
 
     return handle
+
+
+async def _handle_once(db: Database, consumer: Consumer, envelope: Envelope, handler: EventHandler) -> str:
+    """The handler's transaction, unless the inbox has the message already: "handled" or "duplicate"."""
+    async with db.unit_of_work(envelope.tenant_id, envelope.correlation_id) as uow:
+        if consumer.serialize_per_tenant:
+            await uow.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+                {"k": f"{consumer.name}:{envelope.tenant_id}"},
+            )
+        if not await uow.claim_message(consumer.name, envelope.message_id, envelope.tenant_id):
+            log.info("duplicate delivery skipped", extra={"fields": {"message_id": str(envelope.message_id)}})
+            return "duplicate"
+        await handler(uow, envelope)
+        await uow.commit()
+        return "handled"
 
 
 async def _record_final_failure(

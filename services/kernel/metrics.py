@@ -23,6 +23,8 @@ from typing import Any
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.kernel import tracing
+
 log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -83,20 +85,29 @@ class HttpMetrics:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started, status = time.perf_counter(), 500
+        started, status, correlation = time.perf_counter(), 500, ""
 
         async def observed(message: Message) -> None:
-            nonlocal status
+            nonlocal status, correlation
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                found = dict(message.get("headers", [])).get(b"x-correlation-id", b"")
+                correlation = found.decode("latin-1")
             await send(message)
 
-        try:
-            await self.app(scope, receive, observed)
-        finally:
-            route, method = self.template_of(scope), scope["method"]
-            HTTP_REQUESTS.labels(self.name, route, method, str(status)).inc()
-            HTTP_SECONDS.labels(self.name, route, method).observe(time.perf_counter() - started)
+        method = scope["method"]
+        with tracing.span(method, tracing.incoming(scope.get("headers", []))) as span:
+            try:
+                await self.app(scope, receive, observed)
+            finally:
+                route = self.template_of(scope)
+                HTTP_REQUESTS.labels(self.name, route, method, str(status)).inc()
+                HTTP_SECONDS.labels(self.name, route, method).observe(time.perf_counter() - started)
+                if tracing.enabled():
+                    span.update_name(f"{method} {route}")
+                    span.set_attribute("http.route", route)
+                    span.set_attribute("http.response.status_code", status)
+                    span.set_attribute(tracing.CORRELATION, correlation)
 
 
 def route_templates(routes: Iterable[Any]) -> Callable[[Scope], str]:

@@ -54,6 +54,8 @@ class Settings:
     db_pool_size: int = 10
     # Each process serves its Prometheus metrics on this port (RISCOSSA_METRICS_PORT; 0: none).
     metrics_port: int = 0
+    # An OTLP/HTTP collector's traces URL (RISCOSSA_TRACES_ENDPOINT): traces are off without it.
+    traces_endpoint: str = ""
     # `worker` and `relay` answer /healthz and /readyz on this port (RISCOSSA_HEALTH_PORT; 0: none).
     health_port: int = 0
 
@@ -110,6 +112,7 @@ class Settings:
             public_link_days=_int("PUBLIC_LINK_DAYS", 30),
             db_pool_size=_int("DB_POOL_SIZE", 10),
             metrics_port=_int("METRICS_PORT", 0),
+            traces_endpoint=_env("TRACES_ENDPOINT"),
             health_port=_int("HEALTH_PORT", 0),
         )
 
