@@ -13,6 +13,7 @@ from services.contracts_base import ChunkedFacts, Event, _typed_fields
 from services.contracts_contact import (
     AlreadyPaidClaimed,
     AlreadyPaidEvidenceAttached,
+    CaseOpened,
     ContactDatumInvalidated,
     DebtorDeceased,
     DisputeOpened,
@@ -35,6 +36,7 @@ from services.contracts_payments import (
     PlanLapsed,
     PositionSettled,
 )
+from services.contracts_reporting import CaseAnswered
 
 __all__ = [
     "ALL_EVENTS",
@@ -44,6 +46,8 @@ __all__ = [
     "AlreadyPaidEvidenceAttached",
     "BatchAccepted",
     "BatchReceived",
+    "CaseAnswered",
+    "CaseOpened",
     "ChunkedFacts",
     "ContactDatumInvalidated",
     "ContactFact",
@@ -229,4 +233,5 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     HardshipFlagged,
     DebtorDeceased,
     ContactDatumInvalidated,
+    CaseAnswered,
 )

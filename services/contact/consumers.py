@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from services.contact import handlers
+from services.contact import handlers, handlers_answers
 from services.contact.domain import (
     CONTACT_KINDS,
     ContactRecord,
@@ -15,6 +15,7 @@ from services.contact.domain import (
     plan_note,
 )
 from services.contracts import (
+    CaseAnswered,
     ContactFact,
     ContactsRegistered,
     DebtorContactUpdated,
@@ -164,6 +165,19 @@ async def on_plan_lapsed(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers.register_plan(uow, envelope.tenant_id, plan, "lapsed", entry)
 
 
+async def on_case_answered(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The Ufficio tributi answered a case an operator sent it."""
+    event = CaseAnswered.from_envelope(envelope)
+    try:
+        uuid.UUID(event.answer_id), uuid.UUID(event.debtor_id)
+        answered_at = datetime.fromisoformat(event.answered_at)
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad case-answered event: {exc}") from exc
+    if answered_at.tzinfo is None:
+        raise UndecodableMessage("case-answered event: naive answered_at")
+    await handlers_answers.office_answered(uow, envelope.tenant_id, event, answered_at)
+
+
 queue_builder = Consumer(
     name="contact.queue_builder",
     handlers={
@@ -175,6 +189,7 @@ queue_builder = Consumer(
         NoticeSent.routing_key(): on_notice_sent,
         PlanCreated.routing_key(): on_plan_created,
         PlanLapsed.routing_key(): on_plan_lapsed,
+        CaseAnswered.routing_key(): on_case_answered,
     },
     # A payment may race its debtor's positions: totals are recomputed from both, one at a time.
     serialize_per_tenant=True,

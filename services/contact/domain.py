@@ -115,6 +115,8 @@ MESSAGE_LABELS: dict[str, str] = {
     "piano_creato": "Piano di rate concesso",
     "piano_decaduto": "Piano di rate decaduto",
     "pagamento": "Pagamento ricevuto",
+    # The Ufficio tributi's answer to a case (`domain_answers`).
+    "risposta_ufficio": "Risposta dell'Ufficio tributi",
 }
 MESSAGE_KIND_LABELS: dict[str, str] = {
     "notice": "Avvisi di pagamento",

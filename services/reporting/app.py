@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from services.kernel.service import ServiceSpec, static_consumers
-from services.reporting import models, web
-from services.reporting.consumers import PROJECTIONS
+from services.reporting import models, models_cases, web, web_cases  # noqa: F401 (models_cases: its tables)
+from services.reporting.consumers import CASES, PROJECTIONS
 
 SERVICE = ServiceSpec(
-    name="reporting", metadata=models.metadata, routes=web.routes, consumers=static_consumers(PROJECTIONS)
+    name="reporting",
+    metadata=models.metadata,
+    routes=lambda: [*web.routes(), *web_cases.routes()],
+    consumers=static_consumers(PROJECTIONS, CASES),
 )

@@ -9,7 +9,13 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from services.contracts import (
+    AlreadyPaidClaimed,
+    AlreadyPaidEvidenceAttached,
     BatchAccepted,
+    CaseOpened,
+    DebtorDeceased,
+    DisputeOpened,
+    HardshipFlagged,
     OutcomeRecorded,
     PaymentReceived,
     PaymentsReceived,
@@ -18,7 +24,7 @@ from services.contracts import (
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
-from services.reporting import handlers
+from services.reporting import handlers, handlers_cases
 from services.reporting.domain import Outcome, Payment
 
 T = TypeVar("T")
@@ -68,6 +74,49 @@ async def on_batch_accepted(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers.register_batch(uow, envelope.tenant_id, values)
 
 
+# The cases the contact service opens for the Ufficio tributi, by event.
+CASE_KINDS: dict[str, tuple[type[CaseOpened], str]] = {
+    DisputeOpened.routing_key(): (DisputeOpened, "dispute"),
+    AlreadyPaidClaimed.routing_key(): (AlreadyPaidClaimed, "already_paid"),
+    HardshipFlagged.routing_key(): (HardshipFlagged, "hardship"),
+    DebtorDeceased.routing_key(): (DebtorDeceased, "deceased"),
+}
+
+
+async def on_case_opened(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A call that needs the office's decision joins its worklist."""
+    contract, kind = CASE_KINDS[envelope.routing_key]
+    event = contract.from_envelope(envelope)
+    opened_at = _parse(datetime.fromisoformat, event.opened_at)
+    if opened_at.tzinfo is None:
+        raise UndecodableMessage("opened_at must be timezone-aware")
+    values = {
+        "id": _uuid(event.contact_id),
+        "debtor_id": _uuid(event.debtor_id),
+        "kind": kind,
+        "note": event.note,
+        "operator": event.operator,
+        "opened_at": opened_at,
+    }
+    await handlers_cases.open_case(uow, envelope.tenant_id, values)
+
+
+async def on_evidence_attached(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A receipt sent with a claim of payment: the office downloads it from the worklist."""
+    event = AlreadyPaidEvidenceAttached.from_envelope(envelope)
+    values = {
+        "id": _uuid(event.attachment_id),
+        "case_id": _uuid(event.contact_id),
+        "file_name": event.file_name,
+        "media_type": event.media_type,
+        "size_bytes": event.size_bytes,
+        "sha256": event.sha256,
+        "object_key": event.object_key,
+        "uploaded_at": _parse(datetime.fromisoformat, event.uploaded_at),
+    }
+    await handlers_cases.add_evidence(uow, envelope.tenant_id, values)
+
+
 def _uuid(raw: str) -> uuid.UUID:
     return _parse(uuid.UUID, raw)
 
@@ -91,4 +140,13 @@ PROJECTIONS = Consumer(
     },
     # A payment and its position may arrive concurrently; each handler must see the other's rows.
     serialize_per_tenant=True,
+)
+
+
+CASES = Consumer(
+    name="reporting.cases",
+    handlers={
+        **dict.fromkeys(CASE_KINDS, on_case_opened),
+        AlreadyPaidEvidenceAttached.routing_key(): on_evidence_attached,
+    },
 )

@@ -9,6 +9,7 @@ import pytest
 from services.contact import repository_lease
 from services.contact.consumers import _record, queue_builder
 from services.contracts import (
+    CaseAnswered,
     ContactsRegistered,
     DebtorContactUpdated,
     NoticeSent,
@@ -47,6 +48,7 @@ def test_queue_builder_listens_to_positions_and_contacts() -> None:
         NoticeSent.routing_key(),
         PlanCreated.routing_key(),
         PlanLapsed.routing_key(),
+        CaseAnswered.routing_key(),
     }
 
 

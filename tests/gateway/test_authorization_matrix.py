@@ -193,6 +193,12 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/reports/{{report_id}}/pdf"): web(200, (V, A, S, P)),
     ("GET", f"{T}/reporting/settings"): web(200, SETTINGS),
     ("POST", f"{T}/reporting/settings"): web(400, SETTINGS, "POST"),
+    # The Ufficio tributi's worklist: its office and the firm's supervisors read it (an unknown case
+    # or receipt: 404); its administrator answers (an empty form names no answer: 400).
+    ("GET", f"{T}/reporting/pratiche"): web(200, (V, A, S, P)),
+    ("GET", f"{T}/reporting/pratiche/{{case_id}}"): web(404, (V, A, S, P)),
+    ("POST", f"{T}/reporting/pratiche/{{case_id}}/risposta"): web(400, (A, P), "POST"),
+    ("GET", f"{T}/reporting/pratiche/ricevute/{{evidence_id}}"): web(404, (V, A, S, P)),
     ("GET", "/api/v1/reporting/summary"): api(200),
     ("GET", "/api/v1/reporting/reports"): api(200),
     ("POST", "/api/v1/reporting/reports"): api(201),
@@ -277,6 +283,8 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
         item_id=str(uuid.UUID(int=0x5EED)),
         payment_id=str(uuid.UUID(int=0x5EED)),
         attachment_id=str(uuid.UUID(int=0x5EED)),
+        case_id=str(uuid.UUID(int=0x5EED)),
+        evidence_id=str(uuid.UUID(int=0x5EED)),
         job_id=str(uuid.UUID(int=0x5EED)),
         operator=str(uuid.UUID(int=0x5EED)),
         kind="receipts",

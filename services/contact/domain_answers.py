@@ -1,0 +1,29 @@
+"""What the Ufficio tributi's answer to a case does to the debtor's calls. Pure: no I/O."""
+
+from __future__ import annotations
+
+from services.contact.domain import Status
+from services.contracts_reporting import CASE_ANSWER_LABELS, CASE_KIND_LABELS
+from services.kernel.money import format_euro
+
+# The history's outcome of an answer (shown beside calls and messages, never recorded by operators).
+ANSWER_ENTRY = "risposta_ufficio"
+
+
+def status_after(kind: str, answer: str) -> Status:
+    """The debtor's status once the office answered: calls resume (rejected, or the amount
+    corrected), stay paused (suspended; hardship upheld: the Comune's social-support channel takes
+    it) or stop (cancelled; the dispute, the claim of payment or the death upheld)."""
+    if answer in ("rejected", "corrected"):
+        return Status.DA_LAVORARE
+    if answer == "suspended" or (answer == "upheld" and kind == "hardship"):
+        return Status.SOSPESO
+    return Status.CHIUSO
+
+
+def answer_note(kind: str, answer: str, note: str, corrected_cents: int) -> str:
+    """The history's line of an answer: the case, the answer, the office's reason."""
+    decided = CASE_ANSWER_LABELS.get(answer, answer)
+    if answer == "corrected":
+        decided += f" ({format_euro(corrected_cents)})"
+    return f"{CASE_KIND_LABELS.get(kind, kind)}: {decided}. {note}"

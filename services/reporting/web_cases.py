@@ -1,0 +1,91 @@
+"""Views of the Ufficio tributi's worklist: the cases operators sent, the office's answers, the
+receipts a claim of payment came with."""
+
+from __future__ import annotations
+
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import NotFound
+from services.kernel.identity import Identity
+from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page, stored_file
+from services.reporting import domain_cases, handlers_cases
+from services.reporting.web import templates
+
+# Who sees the worklist: the Comune's office and the firm's supervisors; the office answers.
+READERS = ("comune_viewer", "comune_admin", "supervisor", "platform_admin")
+ANSWERERS = ("comune_admin", "platform_admin")
+
+
+def _id(request: Request, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.path_params[name])
+    except ValueError:
+        raise NotFound() from None
+
+
+def _labels() -> dict[str, object]:
+    return {
+        "kinds": domain_cases.KIND_LABELS,
+        "answers": domain_cases.ANSWER_LABELS,
+        "answer_labels": domain_cases.ANSWER_LABELS,
+    }
+
+
+@endpoint(*READERS)
+async def worklist(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    found = await handlers_cases.worklist(uow, ident)
+    context = {"list": found, "answered_now": request.query_params.get("risposta") == "1", **_labels()}
+    return page(templates, request, "cases.html", context)
+
+
+@endpoint(*READERS)
+async def case_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    found, answers, files = await handlers_cases.case_detail(uow, ident, _id(request, "case_id"))
+    context = {
+        "case": found,
+        "given": answers,
+        "files": files,
+        "can_answer": ident.has_role(*ANSWERERS),
+        **_labels(),
+    }
+    return page(templates, request, "case.html", context)
+
+
+@endpoint(*ANSWERERS)
+async def answer_case(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    case_id = _id(request, "case_id")
+    form = await request.form()
+    raw = (str(form.get("esito", "")), str(form.get("nota", "")), str(form.get("importo", "")))
+    await handlers_cases.answer(uow, ident, case_id, raw)
+    url = f"/t/{ident.tenant_slug}/reporting/pratiche?risposta=1"
+    if is_htmx(request):
+        return Response(status_code=200, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+@endpoint(*READERS)
+async def evidence_download(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
+    found = await handlers_cases.evidence_file(uow, ident, _id(request, "evidence_id"))
+    storage = ctx(request).storage
+
+    async def render() -> Response:
+        return await stored_file(
+            storage, ident.tenant_id, found.object_key, found.file_name, found.media_type
+        )
+
+    return AfterCommit(render)
+
+
+def routes() -> list[BaseRoute]:
+    web = "/t/{tenant}/reporting/pratiche"
+    return [
+        Route(web, worklist, methods=["GET"]),
+        Route(f"{web}/{{case_id}}", case_page, methods=["GET"]),
+        Route(f"{web}/{{case_id}}/risposta", answer_case, methods=["POST"]),
+        Route(f"{web}/ricevute/{{evidence_id}}", evidence_download, methods=["GET"]),
+    ]
