@@ -178,6 +178,7 @@ ACTIONS = {
     "membership_added": "Abilitazione aggiunta",
     "membership_removed": "Abilitazione rimossa",
     "invitation_created": "Invito creato",
+    "invitation_cancelled": "Invito annullato",
     "tenant_created": "Comune creato",
     "dlq_read": "Lettura dei messaggi scartati (coda dei messaggi non elaborati)",
     "dlq_replay": "Rielaborazione dei messaggi scartati",

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from gateway import repository, repository_audit
+from gateway import domain, repository, repository_audit
 from gateway.domain import Actor
 from gateway.repository import Invitation, Member, Tenant
 from gateway.repository_audit import AuditEntry
@@ -78,6 +78,20 @@ async def revoke_role(
     if not await repository.remove_membership(uow, tenant_id, user_id, role):
         raise NotFound("Abilitazione non trovata.")
     await _audit(uow, actor, "membership_removed", tenant_id, {"user_id": str(user_id), "role": role})
+
+
+async def cancel_invitation(
+    uow: UnitOfWork, actor: Actor, tenant_id: uuid.UUID, invitation_id: uuid.UUID, assignable: tuple[str, ...]
+) -> None:
+    """Withdraw a pending invitation (one of a role the actor may assign); audited."""
+    pending = {i.id: i for i in await repository.pending_invitations(uow, tenant_id)}
+    found = pending.get(invitation_id)
+    if found is None:
+        raise NotFound("Invito non trovato o già accettato.")
+    domain.check_role(found.role, assignable)
+    await repository.cancel_invitation(uow, tenant_id, invitation_id)
+    detail = {"fiscal_number": found.fiscal_number, "email": found.email, "role": found.role}
+    await _audit(uow, actor, "invitation_cancelled", tenant_id, detail)
 
 
 async def replace_api_key(

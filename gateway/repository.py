@@ -261,6 +261,24 @@ async def pending_invitations(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Inv
     return [Invitation(r.id, r.fiscal_number, r.email, r.role, r.created_at) for r in rows]
 
 
+async def cancel_invitation(
+    uow: UnitOfWork, tenant_id: uuid.UUID, invitation_id: uuid.UUID
+) -> Invitation | None:
+    """Withdraw a pending invitation of the Comune; the invitation withdrawn (None: no such one)."""
+    row = (
+        await uow.execute(
+            sa.delete(invitations)
+            .where(
+                invitations.c.tenant_id == tenant_id,
+                invitations.c.id == invitation_id,
+                invitations.c.accepted_at.is_(None),
+            )
+            .returning(invitations)
+        )
+    ).first()
+    return Invitation(row.id, row.fiscal_number, row.email, row.role, row.created_at) if row else None
+
+
 async def accept_invitations(
     uow: UnitOfWork, user_id: uuid.UUID, fiscal_number: str | None, email: str | None
 ) -> list[tuple[uuid.UUID, str]]:

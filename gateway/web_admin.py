@@ -36,6 +36,7 @@ OUTCOMES = {
     "gia-presente": "La persona ha già questo ruolo sul Comune.",
     "invitato": "Invito registrato: l'abilitazione sarà attiva al primo accesso.",
     "gia-invitato": "Esiste già un invito in attesa per questa persona e questo ruolo.",
+    "annullato": "Invito annullato.",
     "rimosso": "Abilitazione rimossa.",
     "creato": "Comune creato.",
 }
@@ -195,6 +196,17 @@ async def remove_user(request: Request, call: AdminCall, uow: UnitOfWork) -> Res
     return RedirectResponse(f"/admin/comuni/{call.comune.slug}/utenti?esito=rimosso", status_code=303)
 
 
+@admin_page(tenant=True, supervisors=True, errors_on=users_page)
+async def cancel_invitation(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    try:
+        invitation_id = uuid.UUID(call.field("invito"))
+    except ValueError:
+        raise DomainError("Invito non valido.", "invito") from None
+    assignable = call.actor.assignable(call.comune.slug)
+    await handlers_admin.cancel_invitation(uow, call.actor, call.comune.id, invitation_id, assignable)
+    return RedirectResponse(f"/admin/comuni/{call.comune.slug}/utenti?esito=annullato", status_code=303)
+
+
 @admin_page(tenant=True)
 async def tenant_audit(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
     entries = await handlers_admin.tenant_audit(uow, call.comune.id, PAGE_SIZE + 1, _before_id(request))
@@ -272,6 +284,7 @@ ROUTES = [
     Route("/admin/comuni/{slug}/utenti", users_page, methods=["GET"]),
     Route("/admin/comuni/{slug}/utenti", add_user, methods=["POST"]),
     Route("/admin/comuni/{slug}/utenti/rimuovi", remove_user, methods=["POST"]),
+    Route("/admin/comuni/{slug}/inviti/annulla", cancel_invitation, methods=["POST"]),
     Route("/admin/comuni/{slug}/registro", tenant_audit, methods=["GET"]),
     Route("/admin/registro", all_audit, methods=["GET"]),
 ]

@@ -171,3 +171,40 @@ async def test_the_people_page_embeds_each_operators_work_list(platform: Platfor
         assert (
             "Liste di lavoro degli operatori" not in (await http.get(f"/admin/comuni/{a.slug}/utenti")).text
         )
+
+
+@pytest.mark.asyncio
+async def test_a_pending_invitation_is_withdrawn_by_who_may_assign_its_role(platform: Platform) -> None:
+    comune = await make_tenant(platform)
+    sara = await make_person(platform, {comune.id: "supervisor"})
+    anna = await make_person(platform, {comune.id: "comune_admin"})
+    gw = make_gateway(platform)
+    url, cancel = f"/admin/comuni/{comune.slug}/utenti", f"/admin/comuni/{comune.slug}/inviti/annulla"
+    async with client(gw) as http:
+        csrf = await sign_in(gw, http, anna)  # she invites the office; Sara, an operator
+        await http.post(
+            url, data={"csrf_token": csrf, "identificativo": "ufficio@example.it", "ruolo": "comune_viewer"}
+        )
+        [theirs] = re.findall(r'name="invito" value="([0-9a-f-]{36})"', (await http.get(url)).text)
+    async with client(gw) as http:
+        csrf = await sign_in(gw, http, sara)
+        await http.post(
+            url, data={"csrf_token": csrf, "identificativo": "sbagliato@example.it", "ruolo": "operator"}
+        )
+        ids = [theirs, *re.findall(r'name="invito" value="([0-9a-f-]{36})"', (await http.get(url)).text)]
+        assert len(ids) == 2
+    async with client(gw) as http:
+        csrf = await sign_in(gw, http, sara)
+        page = (await http.get(url)).text
+        # Sara may withdraw the operator's invitation only: the other's row has no button.
+        [mine] = re.findall(r'name="invito" value="([0-9a-f-]{36})"', page)
+        other = next(i for i in ids if i != mine)
+        assert (await http.post(cancel, data={"csrf_token": csrf, "invito": other})).status_code == 403
+        done = await http.post(cancel, data={"csrf_token": csrf, "invito": mine})
+        assert done.status_code == 303 and done.headers["location"].endswith("esito=annullato")
+        page = (await http.get(url)).text
+        assert "sbagliato@example.it" not in page and "ufficio@example.it" in page
+        assert (await http.post(cancel, data={"csrf_token": csrf, "invito": mine})).status_code == 404
+        assert (await http.post(cancel, data={"csrf_token": csrf, "invito": "x"})).status_code == 400
+    entries = [(e.action, e.actor_user_id) for e in await _entries(platform, comune.id)]
+    assert entries[0] == ("invitation_cancelled", sara.id)

@@ -235,6 +235,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/admin/comuni/{slug}/utenti"): admin_page(200, (A, S, P), foreign_ok=200),
     ("POST", "/admin/comuni/{slug}/utenti"): admin_page(400, (A, S, P), "POST", foreign_ok=400),
     ("POST", "/admin/comuni/{slug}/utenti/rimuovi"): admin_page(400, (A, S, P), "POST", foreign_ok=400),
+    ("POST", "/admin/comuni/{slug}/inviti/annulla"): admin_page(400, (A, S, P), "POST", foreign_ok=400),
     ("GET", "/admin/comuni/{slug}/registro"): admin_page(200, (A, P), foreign_ok=200),
     ("GET", "/admin/registro"): admin_page(200, (P,)),
 }
