@@ -6,6 +6,7 @@ a pooled connection cannot carry one tenant's setting into the next request.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
@@ -19,6 +20,8 @@ from sqlalchemy.pool import NullPool
 from services.kernel.envelope import Envelope
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+SET_TENANT = sa.text("SELECT set_config('app.tenant_id', :t, true)")
 
 
 def credit_columns() -> list[sa.Column[Any]]:
@@ -176,6 +179,8 @@ class UnitOfWork:
         self._entered = False
         self._lazy = lazy
         self._committed = False
+        # Whether a statement has run on this connection (until then, a lost one is replaced).
+        self._used = self._replaced = False
         # What a repository read once in this transaction and may read again (a Comune's settings):
         # kept only as long as the transaction; a repository that writes it drops its entry.
         self.memo: dict[Any, Any] = {}
@@ -195,11 +200,9 @@ class UnitOfWork:
                 raise RuntimeError("unit of work not entered")
             conn = await self._engine.connect()
             await conn.begin()
+            self._conn, self._used = conn, False
             if self.tenant_id is not None:
-                await conn.execute(
-                    sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(self.tenant_id)}
-                )
-            self._conn = conn
+                await self.execute(SET_TENANT, {"t": str(self.tenant_id)})
         return self._conn
 
     async def __aenter__(self) -> UnitOfWork:
@@ -277,5 +280,21 @@ class UnitOfWork:
         return (await (await self.connection()).execute(stmt)).first() is not None
 
     async def execute(self, statement: Any, params: Any = None) -> sa.CursorResult[Any]:
-        result: sa.CursorResult[Any] = await (await self.connection()).execute(statement, params)
+        """Run a statement in the transaction. The pools do not ping a connection before lending it
+        (a round trip per request): a connection the server dropped (a restart) fails its first
+        statement, and then, nothing having happened in the transaction yet, it is replaced and the
+        statement run once more; SQLAlchemy replaces the pool's other old connections as they come."""
+        conn = await self.connection()
+        try:
+            result: sa.CursorResult[Any] = await conn.execute(statement, params)
+        except sa.exc.DBAPIError as exc:
+            if self._used or self._replaced or not exc.connection_invalidated:
+                raise
+            self._replaced = True
+            log.warning("database connection lost before its first statement: reconnecting")
+            await conn.close()
+            self._conn = None
+            conn = await self.connection()
+            result = await conn.execute(statement, params)
+        self._used = True
         return result

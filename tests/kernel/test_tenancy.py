@@ -7,6 +7,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, ProgrammingError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.contracts import BatchReceived
 from services.kernel.migrate import app_role, relay_role
@@ -150,3 +151,26 @@ async def test_a_unit_of_work_aside_does_not_wait_for_an_exhausted_pool(platform
                 assert setting.scalar_one() == str(tenant)
     finally:
         await db.dispose()
+
+
+@pytest.mark.asyncio
+async def test_a_connection_the_server_dropped_is_replaced_before_the_first_statement(
+    platform: Platform,
+) -> None:
+    """The pools lend connections without a ping: one the server closed (a restart) is replaced on
+    its first statement, which then runs; a failure later in a transaction is not hidden."""
+    db = platform.databases["contact"]
+    tenant = uuid.uuid4()
+    async with db.unit_of_work(tenant) as uow:  # a pooled connection, then back in the pool
+        pid = (await uow.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+    admin = create_async_engine(platform.settings.database_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    async with db.unit_of_work(tenant) as uow:
+        again = (await uow.execute(sa.text("SELECT pg_backend_pid()"))).scalar_one()
+        assert again != pid
+        async with admin.connect() as conn:
+            await conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": again})
+        with pytest.raises(sa.exc.DBAPIError):
+            await uow.execute(sa.text("SELECT 1"))
+    await admin.dispose()
