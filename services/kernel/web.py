@@ -169,6 +169,19 @@ def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+ERROR_TITLES = {
+    400: "Richiesta non valida",
+    401: "Accesso richiesto",
+    403: "Accesso non consentito",
+    404: "Pagina non trovata",
+    409: "Operazione non possibile",
+    410: "Non più disponibile",
+    413: "File troppo grande",
+    429: "Troppi tentativi",
+    500: "Errore interno",
+}
+
+
 def render_error(request: Request, status: int, message: str, field: str | None = None) -> Response:
     if _wants_json(request):
         body: dict[str, object] = {"error": message}
@@ -178,10 +191,13 @@ def render_error(request: Request, status: int, message: str, field: str | None 
     fragment = f'<div class="alert alert-danger" role="alert" data-field="{escape(field or "")}">{escape(message)}</div>'
     if request.headers.get("hx-request"):
         return HTMLResponse(fragment, status_code=status)
+    # A page of its own needs a title and a first-level heading that say what happened (WCAG 2.4.2, 1.3.1).
+    title = escape(ERROR_TITLES.get(status, "Operazione non riuscita"))
     page = (
-        '<!doctype html><html lang="it"><head><meta charset="utf-8"><title>Riscossa</title>'
+        f'<!doctype html><html lang="it"><head><meta charset="utf-8"><title>{title} · Riscossa</title>'
         '<link rel="stylesheet" href="/static/vendor/bootstrap-italia/css/bootstrap-italia.min.css"></head>'
-        f'<body><main class="container my-5">{fragment}<a href="/">Torna alla pagina iniziale</a></main></body></html>'
+        f'<body><main class="container my-5"><h1 class="h3">{title}</h1>{fragment}'
+        '<a href="/">Torna alla pagina iniziale</a></main></body></html>'
     )
     return HTMLResponse(page, status_code=status)
 
