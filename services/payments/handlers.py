@@ -202,8 +202,21 @@ async def _debt_of(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) -> tu
         raise Conflict("Le posizioni indicate sono già saldate: non c'è nulla da rateizzare.")
     kinds = {p.revenue_type for p in positions}
     if sim.revenue_type is None and len(kinds) > 1:
-        raise DomainError("Posizioni di entrate diverse: indica «revenue_type».", field="revenue_type")
+        raise DomainError(
+            "Le posizioni sono di entrate diverse e un piano riguarda una sola entrata: scegli quale rateizzare.",
+            field="revenue_type",
+        )
     return residual, sim.revenue_type or kinds.pop()
+
+
+async def revenue_types_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: tuple[uuid.UUID, ...]
+) -> dict[str, list[str]]:
+    """The positions' ids by revenue type: a plan covers one, the builder asks which."""
+    by_type: dict[str, list[str]] = {}
+    for p in await handlers_positions.positions_or_404(uow, tenant_id, position_ids):
+        by_type.setdefault(p.revenue_type, []).append(str(p.id))
+    return dict(sorted(by_type.items()))
 
 
 async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) -> dict[str, Any]:

@@ -203,7 +203,21 @@ def _plan_fields(fields: ImmutableMultiDict[str, Any]) -> dict[str, Any]:
     if fields.get("first_due_date"):
         body["first_due_date"] = str(fields.get("first_due_date"))
     body["income_declared"] = fields.get("income_declared") == "1"
+    # Positions of several revenue types: the one to put in a plan, as the operator chose.
+    if fields.get("revenue_type") in REVENUE_TYPES:
+        body["revenue_type"] = str(fields.get("revenue_type"))
     return body
+
+
+async def _one_revenue_type(uow: UnitOfWork, ident: Identity, body: dict[str, Any]) -> dict[str, list[str]]:
+    """The positions by revenue type; when there are several and the operator chose one, the plan
+    is for that one's positions only (a plan covers one revenue type)."""
+    ids = position_ids_of(body)
+    by_type = await handlers.revenue_types_of(uow, ident.tenant_id, ids) if ids else {}
+    chosen = body.get("revenue_type")
+    if len(by_type) > 1 and chosen in by_type:
+        body["position_ids"] = by_type[str(chosen)]
+    return by_type
 
 
 @endpoint(*WEB_ROLES)
@@ -213,11 +227,15 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
     body = _plan_fields(request.query_params)
     today = datetime.now(ROME).date()
     context: dict[str, Any] = {
-        "position_ids": body["position_ids"],
+        # Every position offered (the form keeps them all, so another revenue type can be chosen).
+        "position_ids": list(body["position_ids"]),
         "income_declared": body["income_declared"],
         # Embedded in the contact service's debtor card: the plan is created and sent in place.
         "embedded": request.query_params.get("embedded") == "1",
     }
+    by_type = await _one_revenue_type(uow, ident, body)
+    context["revenue_types"] = list(by_type) if len(by_type) > 1 else []
+    context["chosen_type"] = body.get("revenue_type", "")
     sim_request = read_simulation(body, today)
     context["first_due"] = sim_request.first_due.isoformat()
     try:
@@ -267,6 +285,7 @@ async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) ->
     async with request.form(max_fields=60) as form:
         body = _plan_fields(form)
         embedded = form.get("embedded") == "1"
+    await _one_revenue_type(uow, ident, body)
     plan = await handlers_plans.create_plan(uow, ident, read_plan_request(body), datetime.now(ROME).date())
     url = f"/t/{ident.tenant_slug}/payments/positions/{body['position_ids'][0]}?piano={plan.plan_id}"
     if is_htmx(request) and embedded:  # in the operator's card: stay, and offer to send it now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -81,3 +82,33 @@ async def test_a_cds_fine_asks_for_the_income_declaration(platform: Platform, te
     assert 'id="income_declared"' in asked.text and "reddito" in asked.text
     assert "da 2 a 6" in declared.text
     assert refused.status_code == 400 and "reddito" in refused.text
+
+
+@pytest.mark.asyncio
+async def test_positions_of_several_revenue_types_ask_whose_rules_apply(
+    platform: Platform, tenant: Identity
+) -> None:
+    tari = fact(60_000)
+    imu = dataclasses.replace(fact(70_000), revenue_type="IMU", act_number="I-1", debtor_id=tari.debtor_id)
+    await seed(platform, tenant.tenant_id, tari, imu)
+    both = [("position_id", tari.position_id), ("position_id", imu.position_id)]
+    async with service_client(platform, "payments", operator(tenant)) as http:
+        asked = await http.get(builder(tenant), params=both, headers={"HX-Request": "true"})
+        assert "un piano riguarda una sola entrata: scegli quale rateizzare" in asked.text
+        assert "«revenue_type»" not in asked.text  # no API field name shown to the operator
+        assert (
+            '<select id="revenue_type" name="revenue_type"' in asked.text
+            and 'aria-invalid="true"' in asked.text
+        )
+        chosen = await http.get(builder(tenant), params=[*both, ("revenue_type", "TARI")])
+        assert "€ 600,00" in chosen.text and 'value="TARI" selected' in chosen.text  # the TARI position only
+        assert 'data-testid="plan-schedule"' in chosen.text
+        created = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/plans",
+            data={
+                "position_id": [tari.position_id, imu.position_id],
+                "installments": "6",
+                "revenue_type": "TARI",
+            },
+        )
+    assert created.status_code == 303, created.text[:400]
