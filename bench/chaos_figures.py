@@ -13,13 +13,8 @@ SKIPPED_COLUMNS = ("id", "base", "next_base", "chunk", "chunks")
 NUMERIC = ("smallint", "integer", "bigint", "numeric")
 # Figures that differ between two clean runs of the same input, so no comparison can judge them;
 # shown apart with the reason, not counted as lost or doubled.
-ORDER_DEPENDENT = {
-    "contact.debtors sum(best_confidence)": (
-        "depends on the order of events: ContactsRegistered handled before the PositionsRegistered "
-        "that creates the debtor leaves best_confidence NULL (contact.handlers.keep_contacts refreshes "
-        "only debtors that exist; register_positions does not refresh it)"
-    ),
-}
+ORDER_DEPENDENT: dict[str, str] = {}  # none since register_positions reads the best phone too
+
 
 Figures = dict[str, int]
 

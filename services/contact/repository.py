@@ -25,7 +25,7 @@ from services.contact.models import (
     debtor_positions,
     debtors,
 )
-from services.contact.repository_queue import queue_score, refresh_scores, score_params
+from services.contact.repository_queue import queue_score, refresh_best_phone, refresh_scores, score_params
 from services.contracts import PositionFact
 from services.kernel import db
 from services.kernel.db import UnitOfWork
@@ -61,7 +61,11 @@ async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Seque
         .on_conflict_do_nothing(index_elements=[debtor_positions.c.position_id, debtor_positions.c.tenant_id])
         .returning(debtor_positions.c.position_id)
     )
-    await _refresh_totals(uow, tenant_id, [r["id"] for r in debtor_rows.values()])
+    ids = [r["id"] for r in debtor_rows.values()]
+    await _refresh_totals(uow, tenant_id, ids, rescore=False)
+    # Their phones may have come first (`ContactsRegistered` before the positions that create the
+    # debtor): the best one's reliability is read now, and the score with it.
+    await refresh_best_phone(uow, tenant_id, ids)
     return len(inserted.all())
 
 
@@ -77,8 +81,11 @@ def _position_row(tenant_id: uuid.UUID, f: PositionFact) -> dict[str, Any]:
     }
 
 
-async def _refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID]) -> None:
-    """Still due = positions assigned − payments received (never below zero)."""
+async def _refresh_totals(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID], rescore: bool = True
+) -> None:
+    """Still due = positions assigned − payments received (never below zero); the queue's score
+    follows unless `rescore` is false (the caller refreshes it)."""
     p, pay = debtor_positions, debtor_payments
     paid = (
         sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0))
@@ -106,7 +113,8 @@ async def _refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: lis
             updated_at=sa.func.now(),
         )
     )
-    await refresh_scores(uow, tenant_id, debtor_ids)
+    if rescore:
+        await refresh_scores(uow, tenant_id, debtor_ids)
 
 
 async def register_payment(

@@ -226,3 +226,17 @@ def test_a_malformed_contact_datum_is_undecodable(found_on: str, confidence: int
     with pytest.raises(UndecodableMessage):
         _record(fact, fact.found_on, fact.confidence, True)
     assert _record(replace(fact, kind="phone"), "2026-11-10", 60, True).found_on == date(2026, 11, 10)
+
+
+@pytest.mark.asyncio
+async def test_phones_that_arrive_before_their_debtor_count_in_its_grade(
+    platform: Platform, tenant: Identity
+) -> None:
+    """`ContactsRegistered` may be handled before the `PositionsRegistered` that creates the debtor
+    (two queues of one consumer, no order between events): the best phone's reliability is read
+    when the debtor comes, not left empty (found by bench/chaos.py)."""
+    d = str(uuid.uuid4())
+    await deliver(platform, contacts_registered(tenant.tenant_id, contact_fact(d, confidence=80)))
+    await deliver(platform, registered(tenant.tenant_id, fact(d, 10_000)))
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and row.best_confidence == 80
