@@ -26,7 +26,7 @@ from services.kernel.errors import DomainError, NotFound
 from services.kernel.evidence import MAX_EVIDENCE_BYTES, evidence_type
 from services.kernel.identity import Identity
 from services.kernel.storage import key_part, tenant_key
-from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, stored_file
+from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, stored_download
 
 # The card's roles.
 ROLES = ("operator", "supervisor", "platform_admin")
@@ -130,14 +130,7 @@ async def evidence_download(request: Request, ident: Identity, uow: UnitOfWork) 
     found = await handlers_evidence.evidence_file(
         uow, ident, _uuid(request, "debtor_id"), _uuid(request, "attachment_id")
     )
-    storage = ctx(request).storage
-
-    async def render() -> Response:
-        return await stored_file(
-            storage, ident.tenant_id, found.object_key, found.file_name, found.media_type
-        )
-
-    return AfterCommit(render)
+    return stored_download(request, ident.tenant_id, found.object_key, found.file_name, found.media_type)
 
 
 def routes() -> list[BaseRoute]:

@@ -342,3 +342,16 @@ async def stored_file(
         media_type=media_type or head.content_type,
         headers={"Content-Disposition": disposition},
     )
+
+
+def stored_download(
+    request: Request, tenant_id: uuid.UUID, key: str, file_name: str, media_type: str | None = None
+) -> AfterCommit:
+    """A view's answer that streams a stored file (`stored_file`) once its transaction (which
+    found the file and recorded the download) is committed."""
+    storage = ctx(request).storage
+
+    async def render() -> Response:
+        return await stored_file(storage, tenant_id, key, file_name, media_type)
+
+    return AfterCommit(render)

@@ -15,7 +15,7 @@ from services.kernel.errors import DomainError, NotFound
 from services.kernel.evidence import MAX_EVIDENCE_BYTES, MAX_EVIDENCE_FORM_BYTES, evidence_type
 from services.kernel.identity import Identity
 from services.kernel.storage import key_part, tenant_key
-from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, json_object, stored_file
+from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, json_object, stored_download
 from services.payments import handlers
 from services.payments.handlers import Evidence
 from services.payments.web import WEB_ROLES
@@ -97,12 +97,7 @@ async def evidence_file(request: Request, ident: Identity, uow: UnitOfWork) -> A
     except ValueError:
         raise NotFound() from None
     found = await handlers.evidence_of(uow, ident, payment_id)
-    storage = ctx(request).storage
-
-    async def render() -> Response:
-        return await stored_file(storage, ident.tenant_id, found.key, found.name)
-
-    return AfterCommit(render)
+    return stored_download(request, ident.tenant_id, found.key, found.name)
 
 
 def routes() -> list[BaseRoute]:

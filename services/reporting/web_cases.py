@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page, stored_file
+from services.kernel.web import AfterCommit, endpoint, is_htmx, page, stored_download
 from services.reporting import domain_cases, handlers_cases
 from services.reporting.web import templates
 
@@ -71,14 +71,7 @@ async def answer_case(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 @endpoint(*READERS)
 async def evidence_download(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
     found = await handlers_cases.evidence_file(uow, ident, _id(request, "evidence_id"))
-    storage = ctx(request).storage
-
-    async def render() -> Response:
-        return await stored_file(
-            storage, ident.tenant_id, found.object_key, found.file_name, found.media_type
-        )
-
-    return AfterCommit(render)
+    return stored_download(request, ident.tenant_id, found.object_key, found.file_name, found.media_type)
 
 
 def routes() -> list[BaseRoute]:
