@@ -47,6 +47,23 @@ class PaymentRevoked(Event):
 
 
 @dataclass(frozen=True)
+class PaymentRefunded(Event):
+    """The Comune refunded `amount_cents` of a payment to the taxpayer on `refunded_on` (ISO date),
+    e.g. a payment made twice: that amount no longer counts as collected (nor in the aggio's base)."""
+
+    TYPE: ClassVar[str] = "payments.payment_refunded"
+    VERSION: ClassVar[int] = 1
+    refund_id: str
+    payment_id: str
+    position_id: str
+    debtor_id: str
+    amount_cents: int
+    refunded_on: str
+    reason: str
+    recorded_by: str
+
+
+@dataclass(frozen=True)
 class PositionSettled(Event):
     """A position is paid in full (`settled_on`: ISO date of the payment that settled it)."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.kernel.service import ServiceSpec, static_consumers
-from services.reporting import models, models_cases, web, web_cases  # noqa: F401 (models_cases: its tables)
+from services.reporting import models, models_cases, models_ledger, web, web_cases  # noqa: F401 (tables)
 from services.reporting.consumers import CASES, PROJECTIONS
 
 SERVICE = ServiceSpec(

@@ -41,6 +41,12 @@ positions = sa.Table(
     sa.Column("collected_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("batch_id", sa.Text, nullable=False, server_default=""),
     sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    # open | cancelled (the office's sgravio); original_cents: the amount before the office corrected it.
+    sa.Column("state", sa.Text, nullable=False, server_default="open"),
+    sa.Column("original_cents", sa.BigInteger),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("plan_id", sa.Uuid),
+    sa.Column("settled_on", sa.Date),
 )
 
 payments = sa.Table(
@@ -51,6 +57,15 @@ payments = sa.Table(
     sa.Column("position_id", sa.Uuid, nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("paid_on", sa.Date, nullable=False),
+    sa.Column("debtor_id", sa.Uuid),
+    # manual | receipt | flow, with the pagoPA references when known.
+    sa.Column("source", sa.Text, nullable=False, server_default="manual"),
+    sa.Column("iuv", sa.Text, nullable=False, server_default=""),
+    sa.Column("receipt_ref", sa.Text, nullable=False, server_default=""),
+    sa.Column("flow_id", sa.Text, nullable=False, server_default=""),
+    # Set when a reporting flow revoked the payment: it no longer counts as collected.
+    sa.Column("revoked_on", sa.Date),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
 )
 
 outcomes = sa.Table(

@@ -1,6 +1,7 @@
 """Tables of the Ufficio tributi's worklist (migration 0004)."""
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.reporting.models import metadata
 
@@ -27,6 +28,8 @@ case_answers = sa.Table(
     sa.Column("answer", sa.Text, nullable=False),
     sa.Column("note", sa.Text, nullable=False),
     sa.Column("corrected_cents", sa.BigInteger),
+    # The positions the answer is about (a cancellation or a correction names them).
+    sa.Column("position_ids", ARRAY(sa.Uuid), nullable=False, server_default="{}"),
     sa.Column("answered_by", sa.Text, nullable=False),
     sa.Column("answered_by_name", sa.Text, nullable=False),
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
