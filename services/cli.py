@@ -1,5 +1,5 @@
 """The `riscossa` command: dev, serve, worker, relay, migrate, seed-demo, payments-daily,
-contact-daily."""
+contact-daily, reporting-daily."""
 
 from __future__ import annotations
 
@@ -204,11 +204,11 @@ async def cmd_worker(service: str) -> None:
     depths = asyncio.create_task(
         every(METRICS_EVERY_SECONDS, functools.partial(measure_queues, platform.bus, queues), stop)
     )
-    # The payments and contact workers also run their daily run (06:00 Europe/Rome);
-    # `payments-daily` and `contact-daily` are for cron.
+    # The payments, contact and reporting workers also run their daily run (06:00 Europe/Rome);
+    # `payments-daily`, `contact-daily` and `reporting-daily` are for cron.
     daily = (
         asyncio.create_task(_daily_loop(platform, stop, (service,)))
-        if service in ("payments", "contact")
+        if service in ("payments", "contact", "reporting")
         else None
     )
     health = HealthServer(
@@ -324,7 +324,11 @@ def main(argv: list[str] | None = None) -> None:
         sub.add_parser(name).add_argument("service", choices=choices)
     sub.add_parser("migrate", help="create roles and schemas and apply every migration")
     sub.add_parser("seed-demo", help="create the demo tenants and users")
-    for name, what in (("payments", "reminders, lapses"), ("contact", "broken promises")):
+    for name, what in (
+        ("payments", "reminders, lapses"),
+        ("contact", "broken promises"),
+        ("reporting", "digests to the Ufficio tributi"),
+    ):
         daily = sub.add_parser(f"{name}-daily", help=f"the {name} daily run ({what}) for every Comune")
         daily.add_argument("--date", help="the day to run for, YYYY-MM-DD (default: today in Europe/Rome)")
     dead = sub.add_parser("dlq", help="the consumers' dead-letter queues: list, show, replay (audited)")
@@ -343,6 +347,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed-demo": cmd_seed_demo,
         "payments-daily": lambda: cmd_daily("payments", args.date),
         "contact-daily": lambda: cmd_daily("contact", args.date),
+        "reporting-daily": lambda: cmd_daily("reporting", args.date),
         "dlq": lambda: cmd_dlq(args.action, args.consumer, args.payload, args.message),
     }
     asyncio.run(commands[args.command]())

@@ -1,4 +1,4 @@
-"""Scheduled jobs run by the worker and by `riscossa payments-daily` (composition root).
+"""Scheduled jobs run by the worker and by `riscossa <service>-daily` (composition root).
 
 The payments service's daily run works one Comune at a time under row-level security: its
 database role sees one tenant per transaction, so it cannot list the Comunes itself. The list comes
@@ -22,6 +22,7 @@ from services.contact.handlers import run_daily as contact_run_daily
 from services.kernel.db import UnitOfWork
 from services.payments.daily import run_daily
 from services.platform import Platform
+from services.reporting.daily import run_daily as reporting_run_daily
 
 log = logging.getLogger(__name__)
 ROME = ZoneInfo("Europe/Rome")
@@ -62,9 +63,16 @@ async def _break(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
     return await contact_run_daily(uow, tenant_id, today)
 
 
+async def reporting_daily(platform: Platform, today: date) -> dict[uuid.UUID, dict[str, object]]:
+    """The reporting daily run for every Comune on `today`: the digests due to the Ufficio tributi
+    (and the other steps of `services.reporting.daily.STEPS`), one transaction per Comune."""
+    return await reporting_run_daily(platform.context("reporting"), today, await tenant_ids(platform))
+
+
 DAILY_RUNS: dict[str, Callable[[Platform, date], Awaitable[dict[uuid.UUID, dict[str, object]]]]] = {
     "payments": payments_daily,
     "contact": contact_daily,
+    "reporting": reporting_daily,
 }
 
 
