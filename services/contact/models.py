@@ -51,6 +51,10 @@ debtor_positions = sa.Table(
     # The payments plan the position is in, and whether it is active or lapsed (from the events).
     sa.Column("plan_id", sa.Uuid),
     sa.Column("plan_status", sa.Text),
+    # open | cancelled (the Ufficio tributi's sgravio: no longer owed); original_cents: the amount
+    # before the office corrected it (migration 0022).
+    sa.Column("state", sa.Text, nullable=False, server_default="open"),
+    sa.Column("original_cents", sa.BigInteger),
 )
 
 contacts = sa.Table(

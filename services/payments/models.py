@@ -31,6 +31,11 @@ positions = sa.Table(
     *credit_columns(),
     sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    # open | cancelled (the Ufficio tributi's sgravio: no longer due); original_cents: the amount
+    # before the office corrected it (migration 0014).
+    sa.Column("state", sa.Text, nullable=False, server_default="open"),
+    sa.Column("original_cents", sa.BigInteger),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
 )
 
 payments = sa.Table(
