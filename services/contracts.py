@@ -43,6 +43,7 @@ __all__ = [
     "ALL_EVENTS",
     "MOST_PAYMENTS_PER_EVENT",
     "REVENUE_TYPES",
+    "UNANSWERED_OUTCOMES",
     "AlreadyPaidClaimed",
     "AlreadyPaidEvidenceAttached",
     "BatchAccepted",
@@ -136,9 +137,15 @@ class PositionsRegistered(ChunkedFacts):
     positions: tuple[PositionFact, ...]
 
 
+# Outcomes of a call in which nobody answered; every other outcome is a conversation (a person
+# answered), which the conduct rules cap and the reports count as "reached".
+UNANSWERED_OUTCOMES = frozenset({"non_risponde", "occupato"})
+
+
 @dataclass(frozen=True)
 class OutcomeRecorded(Event):
-    """An operator recorded the outcome of a contact with a debtor (`recorded_at`: ISO, aware)."""
+    """An operator recorded the outcome of a contact with a debtor (`recorded_at`: ISO, aware);
+    `outcome` is one of the contact service's codes (`UNANSWERED_OUTCOMES`: nobody answered)."""
 
     TYPE: ClassVar[str] = "contact.outcome_recorded"
     VERSION: ClassVar[int] = 1

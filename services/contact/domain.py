@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.contact.domain_conduct import ConductRules, closed_reason
+from services.contracts import UNANSWERED_OUTCOMES
 from services.kernel.errors import Conflict, DomainError
 from services.kernel.money import format_euro
 
@@ -70,7 +71,7 @@ class Outcome(StrEnum):
 
 
 # A conversation is a call in which a person answered (the conduct rules cap them per debtor).
-CONVERSATIONS = frozenset(o.value for o in Outcome if o not in (Outcome.NON_RISPONDE, Outcome.OCCUPATO))
+CONVERSATIONS = frozenset(o.value for o in Outcome if o.value not in UNANSWERED_OUTCOMES)
 # Outcomes that name the phone number at fault (invalidated, and the debtor traced again).
 WRONG_NUMBER = frozenset({Outcome.NUMERO_ERRATO, Outcome.IRREPERIBILE})
 # Outcomes the Ufficio tributi must look at: calls pause until it decides; the note says why.

@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable
 from datetime import date, datetime
-from typing import TypeVar
 
 from services.contracts import (
     AlreadyPaidClaimed,
@@ -23,23 +20,36 @@ from services.contracts import (
 )
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
-from services.kernel.messaging import Consumer
+from services.kernel.messaging import Consumer, EventHandler
 from services.reporting import handlers, handlers_cases
+from services.reporting import repository_ledger as ledger
+from services.reporting.consumers_ledger import LEDGER_HANDLERS, parse, uuid_of
 from services.reporting.domain import Outcome, Payment
-
-T = TypeVar("T")
 
 
 async def on_positions_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     event = PositionsRegistered.from_envelope(envelope)
-    await handlers.register_positions(uow, envelope.tenant_id, event.batch_id, event.positions)
+    await handlers.register_positions(
+        uow, envelope.tenant_id, event.batch_id, event.positions, envelope.occurred_at
+    )
 
 
 async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
     event = PaymentReceived.from_envelope(envelope)
     payment_id, position_id = _uuid(event.payment_id), _uuid(event.position_id)
     paid_on = _parse(date.fromisoformat, event.paid_on)
-    payment = Payment(payment_id, position_id, event.amount_cents, paid_on)
+    payment = Payment(
+        payment_id,
+        position_id,
+        event.amount_cents,
+        paid_on,
+        _uuid(event.debtor_id),
+        event.source,
+        event.iuv,
+        event.receipt_ref,
+        event.flow_id,
+        envelope.occurred_at,
+    )
     await handlers.register_payment(uow, envelope.tenant_id, payment)
 
 
@@ -48,7 +58,18 @@ async def on_payments_received(uow: UnitOfWork, envelope: Envelope) -> None:
     event = PaymentsReceived.from_envelope(envelope)
     for fact in event.payments:
         paid_on = _parse(date.fromisoformat, fact.paid_on)
-        payment = Payment(_uuid(fact.payment_id), _uuid(fact.position_id), fact.amount_cents, paid_on)
+        payment = Payment(
+            _uuid(fact.payment_id),
+            _uuid(fact.position_id),
+            fact.amount_cents,
+            paid_on,
+            _uuid(fact.debtor_id),
+            fact.source,
+            fact.iuv,
+            fact.receipt_ref,
+            fact.flow_id,
+            envelope.occurred_at,
+        )
         await handlers.register_payment(uow, envelope.tenant_id, payment)
 
 
@@ -70,6 +91,7 @@ async def on_batch_accepted(uow: UnitOfWork, envelope: Envelope) -> None:
         "accepted": event.accepted,
         "accepted_total_cents": event.accepted_total_cents,
         "rejected": dict(event.rejected),
+        "accepted_at": envelope.occurred_at,
     }
     await handlers.register_batch(uow, envelope.tenant_id, values)
 
@@ -117,27 +139,41 @@ async def on_evidence_attached(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers_cases.add_evidence(uow, envelope.tenant_id, values)
 
 
-def _uuid(raw: str) -> uuid.UUID:
-    return _parse(uuid.UUID, raw)
+_uuid, _parse = uuid_of, parse
+
+PROJECTION_NAME = "reporting.projections"
+# What the projections consumer does with each event; `riscossa replay reporting` runs the same
+# functions over the event log.
+PROJECTION_HANDLERS: dict[str, EventHandler] = {
+    PositionsRegistered.routing_key(): on_positions_registered,
+    PaymentReceived.routing_key(): on_payment_received,
+    PaymentsReceived.routing_key(): on_payments_received,
+    OutcomeRecorded.routing_key(): on_outcome_recorded,
+    BatchAccepted.routing_key(): on_batch_accepted,
+    **LEDGER_HANDLERS,
+}
 
 
-def _parse(parse: Callable[[str], T], raw: str) -> T:
-    """Malformed ids or dates can never succeed on retry: send the message to dead-letter."""
-    try:
-        return parse(raw)
-    except (ValueError, TypeError) as exc:
-        raise UndecodableMessage(f"bad value {raw!r}: {exc}") from exc
+def logged(handler: EventHandler) -> EventHandler:
+    """Keep the event in the log, in the projection's transaction, then project it."""
+
+    async def log_then_project(uow: UnitOfWork, envelope: Envelope) -> None:
+        await ledger.log_event(
+            uow,
+            envelope.tenant_id,
+            PROJECTION_NAME,
+            envelope.message_id,
+            envelope.routing_key,
+            envelope.encode(),
+        )
+        await handler(uow, envelope)
+
+    return log_then_project
 
 
 PROJECTIONS = Consumer(
-    name="reporting.projections",
-    handlers={
-        PositionsRegistered.routing_key(): on_positions_registered,
-        PaymentReceived.routing_key(): on_payment_received,
-        PaymentsReceived.routing_key(): on_payments_received,
-        OutcomeRecorded.routing_key(): on_outcome_recorded,
-        BatchAccepted.routing_key(): on_batch_accepted,
-    },
+    name=PROJECTION_NAME,
+    handlers={key: logged(handler) for key, handler in PROJECTION_HANDLERS.items()},
     # A payment and its position may arrive concurrently; each handler must see the other's rows.
     serialize_per_tenant=True,
 )

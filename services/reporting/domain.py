@@ -28,6 +28,13 @@ class Payment:
     position_id: uuid.UUID
     amount_cents: int
     paid_on: date
+    debtor_id: uuid.UUID | None = None
+    source: str = "manual"
+    iuv: str = ""
+    receipt_ref: str = ""
+    flow_id: str = ""
+    # When the event said it happened (a replay keeps it); None: now.
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.contracts import PositionFact
+from services.contracts import UNANSWERED_OUTCOMES, PositionFact
 from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.storage import ObjectNotFound, ObjectStorage, tenant_key
 from services.reporting import domain, pdf
 from services.reporting import repository as repo
+from services.reporting import repository_ledger as ledger
 
 log = logging.getLogger(__name__)
 PDF_FILENAME = "relazione-scarico.pdf"
@@ -47,10 +48,14 @@ class Dashboard:
 
 
 async def register_positions(
-    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: str, facts: tuple[PositionFact, ...]
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    batch_id: str,
+    facts: tuple[PositionFact, ...],
+    registered_at: datetime | None = None,
 ) -> None:
     """New positions add to the assigned amount; positions already known are ignored."""
-    inserted = set(await repo.insert_positions(uow, tenant_id, batch_id, facts))
+    inserted = set(await repo.insert_positions(uow, tenant_id, batch_id, facts, registered_at))
     if not inserted:
         return
     assigned = sum(f.amount_cents for f in facts if uuid.UUID(f.position_id) in inserted)
@@ -67,10 +72,15 @@ async def register_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment: domai
 
 
 async def register_outcome(uow: UnitOfWork, tenant_id: uuid.UUID, outcome: domain.Outcome) -> None:
-    """An outcome counts once; the number of debtors contacted is recomputed."""
-    if await repo.insert_outcome(uow, tenant_id, outcome):
-        await repo.bump_totals(uow, tenant_id, outcomes=1)
-        await repo.refresh_debtors_contacted(uow, tenant_id)
+    """An outcome counts once, for the debtor too (attempts, conversations, last outcome); a debtor's
+    first attempt counts one more debtor contacted."""
+    if not await repo.insert_outcome(uow, tenant_id, outcome):
+        return
+    answered = outcome.outcome not in UNANSWERED_OUTCOMES
+    first = await ledger.note_outcome(
+        uow, tenant_id, outcome.debtor_id, outcome.outcome, outcome.recorded_at, answered
+    )
+    await repo.bump_totals(uow, tenant_id, outcomes=1, debtors_contacted=int(first))
 
 
 async def register_batch(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:

@@ -24,8 +24,9 @@ from services.reporting.models import (
     settings,
     tenant_totals,
 )
+from services.reporting.models_ledger import refunds
 
-COUNTERS = ("assigned_cents", "collected_cents", "positions", "outcomes", "payments")
+COUNTERS = ("assigned_cents", "collected_cents", "positions", "outcomes", "payments", "debtors_contacted")
 
 
 @dataclass(frozen=True)
@@ -75,9 +76,14 @@ async def bump_totals(uow: UnitOfWork, tenant_id: uuid.UUID, **deltas: int) -> N
 
 
 async def insert_positions(
-    uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: str, facts: tuple[PositionFact, ...]
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    batch_id: str,
+    facts: tuple[PositionFact, ...],
+    registered_at: datetime | None = None,
 ) -> list[uuid.UUID]:
-    """Insert positions not seen before; returns the ids actually inserted."""
+    """Insert positions not seen before (`registered_at`: when the event says they were, so a
+    replay keeps the date); returns the ids actually inserted."""
     if not facts:
         return []
     rows = [
@@ -92,6 +98,7 @@ async def insert_positions(
             "act_number": f.act_number,
             "amount_cents": f.amount_cents,
             "batch_id": batch_id,
+            **({"registered_at": registered_at} if registered_at else {}),
         }
         for f in facts
     ]
@@ -100,11 +107,20 @@ async def insert_positions(
 
 
 async def catch_up_collected(uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: list[uuid.UUID]) -> None:
-    """Payments may arrive before their position: credit them once the position exists."""
+    """Payments (and their refunds) may arrive before their position: credit them once the position
+    exists; revoked payments do not count, refunds are taken off."""
+    counted = sa.select(payments.c.position_id, payments.c.amount_cents.label("cents")).where(
+        payments.c.tenant_id == tenant_id,
+        payments.c.position_id.in_(position_ids),
+        payments.c.revoked_on.is_(None),
+    )
+    refunded = sa.select(refunds.c.position_id, (-refunds.c.amount_cents).label("cents")).where(
+        refunds.c.tenant_id == tenant_id, refunds.c.position_id.in_(position_ids)
+    )
+    moves = sa.union_all(counted, refunded).subquery()
     paid = (
-        sa.select(payments.c.position_id, sa.func.sum(payments.c.amount_cents).label("paid"))
-        .where(payments.c.tenant_id == tenant_id, payments.c.position_id.in_(position_ids))
-        .group_by(payments.c.position_id)
+        sa.select(moves.c.position_id, sa.func.sum(moves.c.cents).label("paid"))
+        .group_by(moves.c.position_id)
         .subquery()
     )
     await uow.execute(
@@ -124,7 +140,8 @@ async def _insert_once(
 
 async def insert_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment: domain.Payment) -> bool:
     """Record a payment once; False if this payment id is already known."""
-    return await _insert_once(uow, tenant_id, payments, payments.c.payment_id, **asdict(payment))
+    values = {name: value for name, value in asdict(payment).items() if value is not None}
+    return await _insert_once(uow, tenant_id, payments, payments.c.payment_id, **values)
 
 
 async def credit_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, cents: int) -> None:
@@ -138,18 +155,6 @@ async def credit_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uu
 async def insert_outcome(uow: UnitOfWork, tenant_id: uuid.UUID, outcome: domain.Outcome) -> bool:
     """Record an outcome once; False if this contact id is already known."""
     return await _insert_once(uow, tenant_id, outcomes, outcomes.c.contact_id, **asdict(outcome))
-
-
-async def refresh_debtors_contacted(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
-    """Recount distinct debtors; a recount cannot drift the way an increment guessed per event can."""
-    count = (
-        sa.select(sa.func.count(sa.distinct(outcomes.c.debtor_id)))
-        .where(outcomes.c.tenant_id == tenant_id)
-        .scalar_subquery()
-    )
-    await uow.execute(
-        sa.update(tenant_totals).where(tenant_totals.c.tenant_id == tenant_id).values(debtors_contacted=count)
-    )
 
 
 async def insert_batch(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> bool:

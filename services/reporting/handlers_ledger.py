@@ -1,0 +1,60 @@
+"""Projections of the payments and contact services' later events into the reporting ledger:
+revocations and refunds (collected goes down), settled positions, plans, and each debtor's
+promises and tracing (attempts and conversations: `handlers.register_outcome`). Each runs in the consumer's unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from services.kernel.db import UnitOfWork
+from services.reporting import repository as repo
+from services.reporting import repository_ledger as ledger
+
+
+async def revoke_payment(uow: UnitOfWork, tenant_id: uuid.UUID, fact: ledger.Revocation) -> None:
+    """A revoked payment stops counting as collected, once."""
+    amount = await ledger.revoke_payment(uow, tenant_id, fact)
+    if amount is None:
+        return
+    await repo.credit_position(uow, tenant_id, fact.position_id, -amount)
+    await repo.bump_totals(uow, tenant_id, collected_cents=-amount)
+
+
+async def refund_payment(uow: UnitOfWork, tenant_id: uuid.UUID, refund: ledger.Refund) -> None:
+    """A refund takes its amount off what was collected, once (keyed by its id)."""
+    if not await ledger.insert_refund(uow, tenant_id, refund):
+        return
+    await repo.credit_position(uow, tenant_id, refund.position_id, -refund.amount_cents)
+    await repo.bump_totals(uow, tenant_id, collected_cents=-refund.amount_cents)
+
+
+async def settle_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, on: date) -> None:
+    await ledger.settle_position(uow, tenant_id, position_id, on)
+
+
+async def create_plan(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await ledger.insert_plan(uow, tenant_id, values)
+
+
+async def extend_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, installments: int) -> None:
+    await ledger.extend_plan(uow, tenant_id, plan_id, installments)
+
+
+async def lapse_plan(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, lapsed_on: date, residual_cents: int
+) -> None:
+    await ledger.lapse_plan(uow, tenant_id, plan_id, lapsed_on, residual_cents)
+
+
+async def note_promise(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, state: str, cents: int, due_on: date | None
+) -> None:
+    await ledger.note_promise(uow, tenant_id, debtor_id, state, cents, due_on)
+
+
+async def note_contact(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, grade: str, active: bool
+) -> None:
+    await ledger.note_contact(uow, tenant_id, debtor_id, grade, active)

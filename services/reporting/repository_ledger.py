@@ -1,0 +1,260 @@
+"""Queries of the reporting ledger: revocations and refunds of payments, settled positions, plans,
+one row per debtor (attempts, conversations, promises, tracing) and the event log. Every function
+takes the tenant and filters by it (RLS too)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.kernel.db import UnitOfWork
+from services.reporting.models import batches, outcomes, payments, positions, tenant_totals
+from services.reporting.models_ledger import debtors, event_log, plans, refunds
+
+# What `riscossa replay reporting` empties and rebuilds from the event log, children first.
+PROJECTED_TABLES = (refunds, payments, plans, debtors, outcomes, positions, batches, tenant_totals)
+
+
+@dataclass(frozen=True)
+class Revocation:
+    payment_id: uuid.UUID
+    position_id: uuid.UUID
+    debtor_id: uuid.UUID
+    amount_cents: int
+    revoked_on: date
+    iuv: str
+    receipt_ref: str
+    flow_id: str
+
+
+@dataclass(frozen=True)
+class Refund:
+    refund_id: uuid.UUID
+    payment_id: uuid.UUID
+    position_id: uuid.UUID
+    amount_cents: int
+    refunded_on: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    seq: int
+    consumer: str
+    body: bytes
+
+
+# --- payments ------------------------------------------------------------------------------------
+
+
+async def revoke_payment(uow: UnitOfWork, tenant_id: uuid.UUID, fact: Revocation) -> int | None:
+    """Mark a counted payment revoked; returns the amount it no longer contributes, or None when it
+    was revoked already. A revocation that arrives before its payment leaves a revoked row, so the
+    payment, when it comes, is known and never counted."""
+    marked = await uow.execute(
+        sa.update(payments)
+        .where(
+            payments.c.tenant_id == tenant_id,
+            payments.c.payment_id == fact.payment_id,
+            payments.c.revoked_on.is_(None),
+        )
+        .values(revoked_on=fact.revoked_on)
+        .returning(payments.c.amount_cents)
+    )
+    amount = marked.scalar_one_or_none()
+    if amount is not None:
+        return int(amount)
+    placeholder = {
+        "tenant_id": tenant_id,
+        "payment_id": fact.payment_id,
+        "position_id": fact.position_id,
+        "debtor_id": fact.debtor_id,
+        "amount_cents": fact.amount_cents,
+        "paid_on": fact.revoked_on,
+        "revoked_on": fact.revoked_on,
+        "source": "flow",
+        "iuv": fact.iuv,
+        "receipt_ref": fact.receipt_ref,
+        "flow_id": fact.flow_id,
+    }
+    await uow.execute(pg_insert(payments).values(placeholder).on_conflict_do_nothing())
+    return None
+
+
+async def insert_refund(uow: UnitOfWork, tenant_id: uuid.UUID, refund: Refund) -> bool:
+    """Record a refund once; False if its id is known."""
+    values = {"tenant_id": tenant_id, **refund.__dict__}
+    stmt = pg_insert(refunds).values(values).on_conflict_do_nothing().returning(refunds.c.refund_id)
+    return (await uow.execute(stmt)).first() is not None
+
+
+async def settle_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, on: date) -> None:
+    await uow.execute(
+        sa.update(positions)
+        .where(positions.c.tenant_id == tenant_id, positions.c.position_id == position_id)
+        .values(settled_on=on)
+    )
+
+
+# --- plans ---------------------------------------------------------------------------------------
+
+
+async def insert_plan(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> bool:
+    """Record a plan once and point its positions at it; False if the plan is known."""
+    stmt = pg_insert(plans).values(tenant_id=tenant_id, **values).on_conflict_do_nothing()
+    if (await uow.execute(stmt.returning(plans.c.plan_id))).first() is None:
+        return False
+    await uow.execute(
+        sa.update(positions)
+        .where(positions.c.tenant_id == tenant_id, positions.c.position_id.in_(values["position_ids"]))
+        .values(plan_id=values["plan_id"])
+    )
+    return True
+
+
+async def extend_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, installments: int) -> None:
+    await uow.execute(
+        sa.update(plans)
+        .where(plans.c.tenant_id == tenant_id, plans.c.plan_id == plan_id)
+        .values(extensions=plans.c.extensions + 1, installments=installments)
+    )
+
+
+async def lapse_plan(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, lapsed_on: date, residual_cents: int
+) -> None:
+    await uow.execute(
+        sa.update(plans)
+        .where(plans.c.tenant_id == tenant_id, plans.c.plan_id == plan_id)
+        .values(lapsed_on=lapsed_on, residual_cents=residual_cents)
+    )
+
+
+# --- debtors -------------------------------------------------------------------------------------
+
+
+async def upsert_debtor(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    insert: dict[str, Any],
+    update: dict[str, Any],
+) -> int:
+    """Create the debtor's row with `insert`, or change the existing one with `update` (functions of
+    the `excluded` row giving SQL expressions); returns the debtor's attempts afterwards."""
+    stmt = pg_insert(debtors).values(tenant_id=tenant_id, debtor_id=debtor_id, **insert)
+    set_ = {name: change(stmt.excluded) for name, change in update.items()}
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[debtors.c.debtor_id], set_=set_, where=debtors.c.tenant_id == tenant_id
+    )
+    return int((await uow.execute(upsert.returning(debtors.c.attempts))).scalar_one())
+
+
+async def note_outcome(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, outcome: str, at: datetime, answered: bool
+) -> bool:
+    """One more attempt (and conversation, when a person answered); the latest outcome wins. True
+    when this was the debtor's first attempt."""
+
+    def newer(ex: Any) -> Any:
+        return sa.or_(debtors.c.last_outcome_at.is_(None), debtors.c.last_outcome_at <= ex.last_outcome_at)
+
+    attempts = await upsert_debtor(
+        uow,
+        tenant_id,
+        debtor_id,
+        {"attempts": 1, "conversations": int(answered), "last_outcome": outcome, "last_outcome_at": at},
+        {
+            "attempts": lambda ex: debtors.c.attempts + 1,
+            "conversations": lambda ex: debtors.c.conversations + ex.conversations,
+            "last_outcome": lambda ex: sa.case((newer(ex), ex.last_outcome), else_=debtors.c.last_outcome),
+            "last_outcome_at": lambda ex: sa.func.greatest(debtors.c.last_outcome_at, ex.last_outcome_at),
+        },
+    )
+    return attempts == 1
+
+
+async def note_promise(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, state: str, cents: int, due_on: date | None
+) -> None:
+    """A promise made (counted, its amount added) or its fate (kept, broken)."""
+    made = state == "made"
+    insert = {"promises": int(made), "promised_cents": cents if made else 0, "promise_state": state}
+    update: dict[str, Any] = {"promise_state": lambda ex: ex.promise_state}
+    if made:
+        insert["promise_due_on"] = due_on
+        update |= {
+            "promises": lambda ex: debtors.c.promises + 1,
+            "promised_cents": lambda ex: debtors.c.promised_cents + ex.promised_cents,
+            "promise_due_on": lambda ex: ex.promise_due_on,
+        }
+    await upsert_debtor(uow, tenant_id, debtor_id, insert, update)
+
+
+async def note_contact(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, grade: str, active: bool
+) -> None:
+    """A contact datum found (traced) or found wrong (invalidated), with the debtor's new grade."""
+    counter = "traced" if active else "invalidated"
+    await upsert_debtor(
+        uow,
+        tenant_id,
+        debtor_id,
+        {"grade": grade, counter: 1},
+        {"grade": lambda ex: ex.grade, counter: lambda ex: debtors.c[counter] + 1},
+    )
+
+
+# --- the event log -------------------------------------------------------------------------------
+
+
+async def log_event(
+    uow: UnitOfWork, tenant_id: uuid.UUID, consumer: str, message_id: uuid.UUID, routing_key: str, body: bytes
+) -> None:
+    values = {
+        "tenant_id": tenant_id,
+        "consumer": consumer,
+        "message_id": message_id,
+        "routing_key": routing_key,
+        "body": body,
+    }
+    await uow.execute(pg_insert(event_log).values(values).on_conflict_do_nothing())
+
+
+async def logged_events(
+    uow: UnitOfWork, tenant_id: uuid.UUID, chunk: int = 200
+) -> AsyncIterator[LoggedEvent]:
+    """The tenant's logged events in the order they were projected, read a chunk at a time."""
+    after = 0
+    while True:
+        stmt = (
+            sa.select(event_log.c.seq, event_log.c.consumer, event_log.c.body)
+            .where(event_log.c.tenant_id == tenant_id, event_log.c.seq > after)
+            .order_by(event_log.c.seq)
+            .limit(chunk)
+        )
+        rows = (await uow.execute(stmt)).all()
+        for row in rows:
+            yield LoggedEvent(row.seq, row.consumer, bytes(row.body))
+        if len(rows) < chunk:
+            return
+        after = rows[-1].seq
+
+
+async def clear_projections(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
+    """Empty the tenant's projected tables before a replay (the log itself stays)."""
+    for table in PROJECTED_TABLES:
+        await uow.execute(sa.delete(table).where(table.c.tenant_id == tenant_id))
+
+
+async def lock_projections(uow: UnitOfWork, tenant_id: uuid.UUID, consumer: str) -> None:
+    """The lock the projections consumer takes per Comune (`Consumer.serialize_per_tenant`)."""
+    await uow.execute(
+        sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{consumer}:{tenant_id}"}
+    )
