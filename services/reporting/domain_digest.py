@@ -1,0 +1,372 @@
+"""The digest for the Ufficio tributi: when a period ends (weekly by default, a setting of the
+Comune), what it holds (the period's figures, the cases awaiting the office's answer, what was
+collected by revenue type) and the e-mail that carries it. Pure: no I/O."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from services.contracts_reporting import CASE_KIND_LABELS
+from services.kernel.errors import DomainError
+from services.kernel.money import format_euro
+
+ROME = ZoneInfo("Europe/Rome")
+WEEKLY, BIWEEKLY, MONTHLY, DAYS = "weekly", "biweekly", "monthly", "days"
+PERIOD_LABELS: dict[str, str] = {
+    WEEKLY: "Ogni settimana",
+    BIWEEKLY: "Ogni due settimane",
+    MONTHLY: "Ogni mese (il mese precedente, il primo del mese)",
+    DAYS: "Ogni N giorni",
+}
+WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
+# Two-week periods keep the same weeks whatever the day they were chosen: counted from a Monday.
+BIWEEKLY_EPOCH = date(2024, 1, 1)
+MAX_EVERY_DAYS = 92
+MAX_ADDRESSES = 10
+# A sound address check without a dependency: one @, no spaces or separators, a dotted domain of
+# letters, digits and hyphens (RFC 5321 lengths).
+EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Days from `start` to `end`, both included (Europe/Rome calendar days)."""
+
+    start: date
+    end: date
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise DomainError("Il periodo termina prima di iniziare: controlla le date.", field="period_to")
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def bounds(self) -> tuple[datetime, datetime]:
+        """The period as instants: from its first midnight in Rome to the midnight after its last day
+        (a week across a change of the clocks lasts 167 or 169 hours)."""
+        return _midnight(self.start), _midnight(self.end + timedelta(days=1))
+
+    def label(self) -> str:
+        return f"dal {self.start:%d/%m/%Y} al {self.end:%d/%m/%Y}"
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), ROME)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How often the Comune's digest goes out. `weekday` (0 = Monday) is the day it is sent for
+    weekly and two-week periods; `every_days` counts periods of N days from `starts_on`."""
+
+    kind: str = WEEKLY
+    weekday: int = 0
+    every_days: int | None = None
+    starts_on: date | None = None
+
+    def describe(self) -> str:
+        if self.kind in (WEEKLY, BIWEEKLY):
+            every = "Ogni settimana" if self.kind == WEEKLY else "Ogni due settimane"
+            return f"{every}, il {WEEKDAYS[self.weekday]} (i giorni precedenti)"
+        if self.kind == MONTHLY:
+            return "Ogni mese, il primo del mese (il mese precedente)"
+        return f"Ogni {self.every_days} giorni"
+
+
+DEFAULT_SCHEDULE = Schedule()
+
+
+def _send_day(schedule: Schedule, today: date) -> date:
+    """The latest day on or before `today` on which a weekly or two-week period starts."""
+    day = today - timedelta(days=(today.weekday() - schedule.weekday) % 7)
+    if schedule.kind == BIWEEKLY:
+        epoch = BIWEEKLY_EPOCH + timedelta(days=schedule.weekday)
+        if (day - epoch).days % 14:
+            day -= timedelta(days=7)
+    return day
+
+
+def current_start(schedule: Schedule, today: date) -> date:
+    """The first day of the regular period `today` belongs to."""
+    if schedule.kind == MONTHLY:
+        return today.replace(day=1)
+    if schedule.kind == DAYS:
+        origin, size = schedule.starts_on or today, schedule.every_days or 7
+        if today < origin:
+            return today
+        return origin + timedelta(days=(today - origin).days // size * size)
+    return _send_day(schedule, today)
+
+
+def last_ended(schedule: Schedule, today: date) -> Period | None:
+    """The latest regular period that ended before `today`, or None (N-day periods not yet begun)."""
+    start = current_start(schedule, today)
+    if schedule.kind == MONTHLY:
+        end = start - timedelta(days=1)
+        return Period(end.replace(day=1), end)
+    if schedule.kind == DAYS:
+        origin, size = schedule.starts_on or today, schedule.every_days or 7
+        if start - timedelta(days=size) < origin:
+            return None
+        return Period(start - timedelta(days=size), start - timedelta(days=1))
+    size = 14 if schedule.kind == BIWEEKLY else 7
+    return Period(start - timedelta(days=size), start - timedelta(days=1))
+
+
+def due(schedule: Schedule, today: date, last_sent_end: date | None) -> Period | None:
+    """The period the daily run must send on `today`: the latest ended one, unless its end was sent
+    already; it starts the day after the last one sent, so a period missed, failed or cut short by a
+    change of schedule is covered and none is covered twice."""
+    ended = last_ended(schedule, today)
+    if ended is None or (last_sent_end is not None and ended.end <= last_sent_end):
+        return None
+    start = last_sent_end + timedelta(days=1) if last_sent_end is not None else ended.start
+    return Period(start, ended.end)
+
+
+def on_demand(schedule: Schedule, today: date, last_sent_end: date | None) -> Period:
+    """«Invia ora»: from the day after the last period sent (else the current period's start) to today."""
+    if last_sent_end is not None and last_sent_end < today:
+        return Period(last_sent_end + timedelta(days=1), today)
+    return Period(current_start(schedule, today), today)
+
+
+# --- the settings as typed -------------------------------------------------------------------------
+
+
+def _int(raw: str, field: str, message: str, low: int, high: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise DomainError(message, field=field) from None
+    if not low <= value <= high:
+        raise DomainError(message, field=field)
+    return value
+
+
+def check_schedule(kind: str, weekday: str, every_days: str, today: date) -> Schedule:
+    """The schedule as typed in the form; refused in Italian at the field at fault."""
+    if kind not in PERIOD_LABELS:
+        raise DomainError("Scegli ogni quanto inviare il riepilogo.", field="periodo")
+    if kind in (WEEKLY, BIWEEKLY):
+        day = _int(weekday or "0", "giorno", "Scegli il giorno della settimana dell'invio.", 0, 6)
+        return Schedule(kind, day)
+    if kind == MONTHLY:
+        return Schedule(kind)
+    message = f"Indica ogni quanti giorni inviare il riepilogo: un numero da 1 a {MAX_EVERY_DAYS}."
+    return Schedule(
+        kind, every_days=_int(every_days, "ogni_giorni", message, 1, MAX_EVERY_DAYS), starts_on=today
+    )
+
+
+def check_addresses(raw: str) -> tuple[str, ...]:
+    """The office's addresses, one per line or separated by commas or semicolons; each checked, the
+    domain lower-cased, repeats dropped. None at all is allowed (then no digest is sent)."""
+    found: list[str] = []
+    for item in re.split(r"[\s,;]+", raw.strip()):
+        if not item:
+            continue
+        local, _, domain = item.rpartition("@")
+        address = f"{local}@{domain.lower()}"
+        if len(address) > 254 or len(local) > 64 or not EMAIL_RE.match(address) or ".." in address:
+            raise DomainError(f"Indirizzo e-mail non valido: «{item[:80]}».", field="indirizzi")
+        if address not in found:
+            found.append(address)
+    if len(found) > MAX_ADDRESSES:
+        raise DomainError(f"Al massimo {MAX_ADDRESSES} indirizzi e-mail.", field="indirizzi")
+    return tuple(found)
+
+
+# --- what a digest holds ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What happened in the period (cancelled positions are left out of what was assigned)."""
+
+    positions_assigned: int = 0
+    assigned_cents: int = 0
+    outcomes: int = 0
+    debtors_reached: int = 0
+    promises_made: int = 0
+    promises_kept: int = 0
+    promises_broken: int = 0
+    plans_created: int = 0
+    plans_lapsed: int = 0
+    collected_cents: int = 0  # payments of the period that still count (not revoked)
+    revoked_cents: int = 0  # payments of the period a reporting flow revoked
+    refunded_cents: int = 0  # refunds made in the period
+
+    @property
+    def net_cents(self) -> int:
+        return self.collected_cents - self.refunded_cents
+
+
+@dataclass(frozen=True)
+class RevenueLine:
+    revenue_type: str
+    payments: int
+    collected_cents: int
+    refunded_cents: int
+
+    @property
+    def net_cents(self) -> int:
+        return self.collected_cents - self.refunded_cents
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case as read from the worklist."""
+
+    case_id: str
+    kind: str
+    answer: str | None
+    opened_at: datetime
+    debtor_name: str
+    fiscal_code: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    case_id: str
+    kind_label: str
+    suspended: bool
+    opened_on: date
+    age_days: int
+    debtor_name: str
+    fiscal_code: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    ente: str
+    period: Period
+    generated_at: datetime
+    figures: Figures
+    pending: tuple[Pending, ...]
+    by_type: tuple[RevenueLine, ...]
+
+    @property
+    def filename(self) -> str:
+        return f"riepilogo-{self.period.start:%Y%m%d}-{self.period.end:%Y%m%d}.pdf"
+
+
+def pending_cases(rows: Iterable[CaseRow], today: date) -> tuple[Pending, ...]:
+    """The cases awaiting the office (no answer yet, or suspended), the oldest first, with their age."""
+    waiting = [r for r in rows if r.answer is None or r.answer == "suspended"]
+    waiting.sort(key=lambda r: r.opened_at)
+    return tuple(
+        Pending(
+            case_id=r.case_id,
+            kind_label=CASE_KIND_LABELS.get(r.kind, r.kind),
+            suspended=r.answer == "suspended",
+            opened_on=r.opened_at.astimezone(ROME).date(),
+            age_days=max(0, (today - r.opened_at.astimezone(ROME).date()).days),
+            debtor_name=r.debtor_name,
+            fiscal_code=r.fiscal_code,
+        )
+        for r in waiting
+    )
+
+
+def figure_rows(f: Figures) -> list[tuple[str, str]]:
+    """The period's figures as label and value, in the order the PDF and the e-mail show them."""
+    return [
+        ("Posizioni affidate nel periodo", str(f.positions_assigned)),
+        ("Carico affidato nel periodo", format_euro(f.assigned_cents)),
+        ("Esiti di contatto registrati", str(f.outcomes)),
+        ("Contribuenti raggiunti", str(f.debtors_reached)),
+        ("Promesse di pagamento fatte", str(f.promises_made)),
+        ("Promesse mantenute", str(f.promises_kept)),
+        ("Promesse non mantenute", str(f.promises_broken)),
+        ("Piani di rateizzazione concessi", str(f.plans_created)),
+        ("Piani decaduti", str(f.plans_lapsed)),
+        ("Riscosso (pagamenti validi)", format_euro(f.collected_cents)),
+        ("Pagamenti revocati", format_euro(f.revoked_cents)),
+        ("Rimborsi", format_euro(f.refunded_cents)),
+        ("Riscosso netto", format_euro(f.net_cents)),
+    ]
+
+
+def subject(digest: Digest) -> str:
+    return f"{digest.ente}: riepilogo della riscossione {digest.period.label()}"
+
+
+def _age(days: int) -> str:
+    return "1 giorno" if days == 1 else f"{days} giorni"
+
+
+def _waiting_sentence(digest: Digest) -> str:
+    if not digest.pending:
+        return "Nessuna pratica è in attesa della risposta dell'ufficio."
+    oldest = max(p.age_days for p in digest.pending)
+    count = len(digest.pending)
+    what = "1 pratica è" if count == 1 else f"{count} pratiche sono"
+    return f"{what} in attesa della risposta dell'ufficio (la più vecchia da {_age(oldest)})."
+
+
+def mail_text(digest: Digest, page_url: str) -> str:
+    """The e-mail's plain text: the figures, the waiting cases in a sentence, the collected by type."""
+    lines = [
+        "Gentile Ufficio tributi,",
+        "",
+        f"in allegato il riepilogo dell'attività di riscossione per il {digest.ente} {digest.period.label()}.",
+        "",
+        *(f"- {label}: {value}" for label, value in figure_rows(digest.figures)),
+        "",
+        _waiting_sentence(digest),
+    ]
+    if digest.by_type:
+        lines += ["", "Riscosso netto per tipo di entrata:"]
+        lines += [f"- {line.revenue_type}: {format_euro(line.net_cents)}" for line in digest.by_type]
+    lines += [
+        "",
+        f"L'elenco delle pratiche e i riepiloghi precedenti sono disponibili in Riscossa: {page_url}",
+        "",
+        "Questo messaggio è inviato automaticamente: non risponda a questo indirizzo.",
+    ]
+    return "\n".join(lines)
+
+
+def mail_html(digest: Digest, page_url: str) -> str:
+    """The same content as HTML, with a table per list (caption and header cells)."""
+    e = html.escape
+    figures = "".join(
+        f'<tr><th scope="row" style="text-align:left">{e(label)}</th><td style="text-align:right">{e(value)}</td></tr>'
+        for label, value in figure_rows(digest.figures)
+    )
+    parts = [
+        '<!doctype html><html lang="it"><head><meta charset="utf-8">',
+        f"<title>{e(subject(digest))}</title></head><body>",
+        "<p>Gentile Ufficio tributi,</p>",
+        f"<p>in allegato il riepilogo dell'attività di riscossione per il {e(digest.ente)} "
+        f"{e(digest.period.label())}.</p>",
+        f"<table><caption>Dati del periodo</caption><tbody>{figures}</tbody></table>",
+        f"<p>{e(_waiting_sentence(digest))}</p>",
+    ]
+    if digest.by_type:
+        rows = "".join(
+            f'<tr><th scope="row" style="text-align:left">{e(line.revenue_type)}</th>'
+            f'<td style="text-align:right">{e(format_euro(line.net_cents))}</td></tr>'
+            for line in digest.by_type
+        )
+        parts.append(
+            "<table><caption>Riscosso netto per tipo di entrata</caption>"
+            f'<thead><tr><th scope="col">Entrata</th><th scope="col">Riscosso netto</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+    parts += [
+        f'<p>L\'elenco delle pratiche e i riepiloghi precedenti sono disponibili in <a href="{e(page_url)}">Riscossa</a>.</p>',
+        "<p>Questo messaggio è inviato automaticamente: non risponda a questo indirizzo.</p>",
+        "</body></html>",
+    ]
+    return "".join(parts)

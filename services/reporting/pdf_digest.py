@@ -1,0 +1,153 @@
+"""The digest for the Ufficio tributi as PDF: a pure function from `Digest` to bytes.
+
+Like the relazione (`pdf.py`), written uncompressed and invariant, so the same digest gives the same
+bytes and its text can be searched in the raw file.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from services.kernel.money import format_euro
+from services.reporting.domain_digest import ROME, Digest, figure_rows
+
+GRID: list[Any] = [
+    ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
+    ("FONT", (0, 1), (-1, -1), "Helvetica", 8),
+    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e6ecf2")),
+    ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+]
+
+
+_CELL = getSampleStyleSheet()["BodyText"].clone("cell", fontSize=8, leading=10)
+
+
+def render(digest: Digest) -> bytes:
+    """Build the PDF; long lists split across pages and repeat their header."""
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=14 * mm,
+        bottomMargin=14 * mm,
+        title=f"Riepilogo della riscossione - {digest.ente}",
+        author="Riscossa",
+        subject=digest.period.label(),
+        invariant=1,
+        pageCompression=0,
+    )
+    doc.build(_story(digest), onFirstPage=_footer, onLaterPages=_footer)
+    return buffer.getvalue()
+
+
+def _story(digest: Digest) -> list[object]:
+    styles = getSampleStyleSheet()
+    header = [
+        ["Ente", digest.ente],
+        ["Periodo", digest.period.label()],
+        ["Generato il", digest.generated_at.astimezone(ROME).strftime("%d/%m/%Y %H:%M")],
+    ]
+    return [
+        Paragraph("Riepilogo della riscossione", styles["Title"]),
+        _plain(header, [40 * mm, 140 * mm]),
+        Spacer(1, 6 * mm),
+        Paragraph("Dati del periodo", styles["Heading2"]),
+        _plain([list(row) for row in figure_rows(digest.figures)], [90 * mm, 50 * mm], align_right=True),
+        Spacer(1, 6 * mm),
+        Paragraph("Riscosso nel periodo per tipo di entrata", styles["Heading2"]),
+        _by_type(digest),
+        Spacer(1, 6 * mm),
+        Paragraph(f"Pratiche in attesa di risposta dell'ufficio: {len(digest.pending)}", styles["Heading2"]),
+        _pending(digest),
+    ]
+
+
+def _by_type(digest: Digest) -> Table:
+    header = ["Tipo di entrata", "Pagamenti", "Riscosso", "Rimborsi", "Riscosso netto"]
+    body = [
+        [
+            line.revenue_type,
+            str(line.payments),
+            format_euro(line.collected_cents),
+            format_euro(line.refunded_cents),
+            format_euro(line.net_cents),
+        ]
+        for line in digest.by_type
+    ]
+    if body:
+        f = digest.figures
+        total = sum(line.payments for line in digest.by_type)
+        body.append(
+            [
+                "Totale",
+                str(total),
+                *(format_euro(c) for c in (f.collected_cents, f.refunded_cents, f.net_cents)),
+            ]
+        )
+    widths = [50 * mm, 25 * mm, 35 * mm, 35 * mm, 40 * mm]
+    return _grid([header, *body], widths, "Nessun incasso nel periodo", right_from=1)
+
+
+def _pending(digest: Digest) -> Table:
+    header = ["Aperta il", "Giorni", "Tipo", "Stato", "Contribuente", "Codice fiscale"]
+    body = [
+        [
+            p.opened_on.strftime("%d/%m/%Y"),
+            str(p.age_days),
+            Paragraph(p.kind_label, _CELL),
+            "Sospesa" if p.suspended else "Da decidere",
+            (p.debtor_name or "-")[:40],
+            p.fiscal_code or "-",
+        ]
+        for p in digest.pending
+    ]
+    widths = [22 * mm, 15 * mm, 45 * mm, 24 * mm, 45 * mm, 35 * mm]
+    return _grid([header, *body], widths, "Nessuna pratica in attesa", right_from=1, right_to=1, long=True)
+
+
+def _grid(
+    rows: Sequence[Sequence[object]],
+    widths: list[float],
+    empty: str,
+    right_from: int,
+    right_to: int = -1,
+    long: bool = False,
+) -> Table:
+    if len(rows) == 1:
+        rows = [*rows, [empty, *[""] * (len(rows[0]) - 1)]]
+    table = (LongTable if long else Table)(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle([*GRID, ("ALIGN", (right_from, 1), (right_to, -1), "RIGHT")]))
+    return table
+
+
+def _plain(rows: list[list[str]], widths: list[float], align_right: bool = False) -> Table:
+    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    style: list[Any] = [
+        ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
+        ("FONT", (1, 0), (1, -1), "Helvetica", 9),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+    ]
+    if align_right:
+        style.append(("ALIGN", (1, 0), (1, -1), "RIGHT"))
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def _footer(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+    canvas.saveState()
+    canvas.setFont("Helvetica", 7)
+    canvas.drawString(12 * mm, 7 * mm, "Riscossa · riepilogo per l'Ufficio tributi")
+    canvas.drawRightString(A4[0] - 12 * mm, 7 * mm, f"Pagina {doc.page}")
+    canvas.restoreState()
