@@ -1,0 +1,285 @@
+"""The monthly rendiconto of the aggio as PDF and XLSX: pure functions from `RendicontoData` to bytes.
+
+Both list every movement that makes up the base (payments collected in the month, refunds of the
+month), the totals by revenue type, the taxable base, the aggio, VAT and the invoice basis. The PDF
+is written uncompressed and invariant, like the relazione (`pdf.py`), so its text can be searched.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
+
+from services.reporting.domain import ROME
+from services.reporting.domain_aggio import (
+    ALL_TYPES,
+    BASIS_LABELS,
+    AggioResult,
+    Contract,
+    euro,
+    format_percent,
+)
+from services.reporting.pdf import TABLE_STYLE, _footer, _plain
+from services.reporting.repository_aggio import Movement
+
+MONTHS = [
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "novembre",
+    "dicembre",
+]
+# The payments service does not record the c.803 charges apart from what a payment pays.
+CHARGES_NOTE = (
+    "Oneri di riscossione a carico del debitore (L. 160/2019, c. 803): il sistema oggi non li registra "
+    "separatamente negli incassi, quindi non sono indicati a parte; gli importi riscossi qui elencati li "
+    "comprendono quando il debitore li ha versati."
+)
+MOVEMENT_HEADER = (
+    "Data",
+    "Movimento",
+    "Codice fiscale",
+    "Entrata",
+    "Anno",
+    "Atto",
+    "IUV",
+    "Ricevuta",
+    "Flusso",
+    "Riscosso",
+    "Rimborso",
+)
+
+
+@dataclass(frozen=True)
+class RendicontoData:
+    ente: str
+    month: date
+    version: int
+    contract: Contract
+    result: AggioResult
+    movements: list[Movement]
+    generated_at: datetime
+    generated_by: str
+
+
+def month_label(month: date) -> str:
+    return f"{MONTHS[month.month - 1]} {month.year}"
+
+
+def file_stem(month: date, version: int) -> str:
+    return f"rendiconto-aggio-{month:%Y-%m}-v{version}"
+
+
+def _type_name(revenue_type: str) -> str:
+    return "Altre entrate" if revenue_type == ALL_TYPES else revenue_type
+
+
+def rates_rows(contract: Contract) -> list[list[str]]:
+    return [
+        [
+            _type_name(b.revenue_type),
+            euro(b.from_cents),
+            "oltre" if b.to_cents is None else euro(b.to_cents),
+            format_percent(b.rate_bp),
+        ]
+        for b in contract.bands
+    ]
+
+
+def type_rows(result: AggioResult) -> list[list[str]]:
+    rows = [
+        [
+            line.revenue_type,
+            euro(line.base.collected_cents),
+            euro(line.base.refunded_cents),
+            euro(line.base.taxable_cents),
+            euro(line.aggio_cents),
+            euro(line.base.revoked_cents),
+        ]
+        for line in result.lines
+    ]
+    t = result.totals
+    rows.append(
+        [
+            "Totale",
+            euro(t.collected_cents),
+            euro(t.refunded_cents),
+            euro(t.taxable_cents),
+            euro(result.aggio_cents),
+            euro(t.revoked_cents),
+        ]
+    )
+    return rows
+
+
+def invoice_rows(data: RendicontoData) -> list[list[str]]:
+    r = data.result
+    vat = f"IVA ({format_percent(r.vat_rate_bp)})" if data.contract.vat_applies else "IVA (non applicata)"
+    return [
+        ["Riscosso nel mese (pagamenti non revocati)", euro(r.totals.collected_cents)],
+        ["Rimborsi del mese", euro(r.totals.refunded_cents)],
+        ["Base imponibile dell'aggio", euro(r.totals.taxable_cents)],
+        ["Aggio", euro(r.aggio_cents)],
+        [vat, euro(r.vat_cents)],
+        ["Totale da fatturare", euro(r.invoice_cents)],
+    ]
+
+
+def movement_row(m: Movement) -> list[Any]:
+    paid = m.amount_cents if m.kind == "pagamento" else None
+    back = m.amount_cents if m.kind == "rimborso" else None
+    return [
+        m.day,
+        "Pagamento" if paid is not None else "Rimborso",
+        m.fiscal_code,
+        m.revenue_type,
+        m.year,
+        m.act_number,
+        m.iuv,
+        m.receipt_ref,
+        m.flow_id,
+        paid,
+        back,
+    ]
+
+
+# --- PDF -----------------------------------------------------------------------------------------
+
+
+def render_pdf(data: RendicontoData) -> bytes:
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=landscape(A4),
+        leftMargin=10 * mm,
+        rightMargin=10 * mm,
+        topMargin=12 * mm,
+        bottomMargin=14 * mm,
+        title=f"Rendiconto aggio {month_label(data.month)} - {data.ente}",
+        author="Riscossa",
+        invariant=1,
+        pageCompression=0,
+    )
+    doc.build(_story(data), onFirstPage=_footer, onLaterPages=_footer)
+    return buffer.getvalue()
+
+
+def _story(data: RendicontoData) -> list[object]:
+    styles = getSampleStyleSheet()
+    c = data.contract
+    header = [
+        ["Ente", data.ente],
+        ["Mese", month_label(data.month)],
+        ["Contratto", f"{c.reference} (dal {c.start_date:%d/%m/%Y}) - {BASIS_LABELS[c.basis]}"],
+        ["Versione", str(data.version)],
+        ["Generato il", f"{data.generated_at.astimezone(ROME):%d/%m/%Y %H:%M} da {data.generated_by}"],
+    ]
+    rows = [_text_row(m) for m in data.movements]
+    return [
+        Paragraph(f"Rendiconto dell'aggio - {month_label(data.month)}", styles["Title"]),
+        _plain(header, [45 * mm, 200 * mm]),
+        Spacer(1, 4 * mm),
+        Paragraph("Base di fatturazione", styles["Heading2"]),
+        _plain(invoice_rows(data), [90 * mm, 45 * mm], align_right=True),
+        Spacer(1, 4 * mm),
+        Paragraph("Per tipo di entrata", styles["Heading2"]),
+        _grid(
+            [
+                ["Entrata", "Riscosso", "Rimborsi", "Base imponibile", "Aggio", "Revocato (escluso)"],
+                *type_rows(data.result),
+            ]
+        ),
+        Spacer(1, 4 * mm),
+        Paragraph("Aliquote del contratto (scaglioni marginali)", styles["Heading2"]),
+        _grid([["Entrata", "Da", "Fino a", "Aliquota"], *rates_rows(c)]),
+        Spacer(1, 3 * mm),
+        Paragraph(CHARGES_NOTE, styles["Normal"]),
+        Spacer(1, 4 * mm),
+        Paragraph("Movimenti che compongono la base", styles["Heading2"]),
+        _grid(
+            [list(MOVEMENT_HEADER), *rows]
+            if rows
+            else [list(MOVEMENT_HEADER), ["Nessun movimento nel mese", *[""] * 10]]
+        ),
+    ]
+
+
+def _text_row(m: Movement) -> list[str]:
+    values = movement_row(m)
+    money = [euro(v) if v is not None else "" for v in values[9:]]
+    return [f"{m.day:%d/%m/%Y}", *(str(v) for v in values[1:9]), *money]
+
+
+def _grid(rows: list[list[str]]) -> LongTable:
+    table = LongTable(rows, repeatRows=1, hAlign="LEFT")
+    table.setStyle(TABLE_STYLE)
+    return table
+
+
+# --- XLSX ----------------------------------------------------------------------------------------
+
+
+def _safe(value: Any) -> Any:
+    """Text that a spreadsheet would read as a formula is kept as text."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def render_xlsx(data: RendicontoData) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    summary = workbook.create_sheet("Riepilogo")
+    summary.append([f"Rendiconto dell'aggio - {month_label(data.month)}", data.ente])
+    summary.append(["Contratto", data.contract.reference, BASIS_LABELS[data.contract.basis]])
+    summary.append(["Versione", data.version])
+    summary.append([])
+    for label, amount in invoice_rows(data):
+        summary.append([label, amount])
+    summary.append([])
+    summary.append(["Entrata", "Riscosso", "Rimborsi", "Base imponibile", "Aggio", "Revocato (escluso)"])
+    for row in type_rows(data.result):
+        summary.append(row)
+    summary.append([])
+    summary.append([CHARGES_NOTE])
+    sheet = workbook.create_sheet("Movimenti")
+    sheet.append(list(MOVEMENT_HEADER))
+
+    for m in data.movements:
+        values = movement_row(m)
+        cells: list[Any] = []
+        for i, value in enumerate(values):
+            if i >= 9 and value is not None:
+                money = WriteOnlyCell(sheet, value=Decimal(value) / 100)
+                money.number_format = "#,##0.00"
+                cells.append(money)
+            elif isinstance(value, date):
+                day = WriteOnlyCell(sheet, value=value)
+                day.number_format = "DD/MM/YYYY"
+                cells.append(day)
+            else:
+                cells.append(_safe(value))
+        sheet.append(cells)
+    with tempfile.TemporaryDirectory(prefix="riscossa-rendiconto-") as folder:
+        path = Path(folder) / "rendiconto.xlsx"
+        workbook.save(path)
+        return path.read_bytes()

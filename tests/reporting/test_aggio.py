@@ -1,0 +1,235 @@
+"""The aggio engine end to end: real events projected by the reporting consumers, a tiered contract
+entered by the firm's admin, the API, the monthly rendiconto stored, downloaded and e-mailed to the
+test SMTP server, and the daily run that makes it on the first working day."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import uuid
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+
+from services.contracts import PaymentReceived, PaymentRefunded, PaymentRevoked, PositionFact
+from services.kernel.identity import Identity
+from services.platform import Platform
+from services.reporting import daily
+from services.reporting import repository as repo
+from tests.conftest import service_client
+from tests.reporting.helpers import deliver, fact, registered
+from tests.smtp_server import Inbox
+from tests.support import make_identity
+
+HX = {"HX-Request": "true"}
+API = "/api/v1/reporting/aggio"
+OCTOBER = "period_from=2026-10-01&period_to=2026-10-31"
+CONTRACT = {
+    "reference": "Rep. 77/2026",
+    "start_date": "01/01/2026",
+    "vat_applies": "1",
+    "vat_percent": "22",
+    "row-1-type": "IMU",
+    "row-1-from": "0",
+    "row-1-to": "1.000,00",
+    "row-1-rate": "10",
+    "row-2-type": "IMU",
+    "row-2-from": "1.000,00",
+    "row-2-to": "",
+    "row-2-rate": "5",
+    "row-3-type": "*",
+    "row-3-from": "0",
+    "row-3-to": "",
+    "row-3-rate": "18,5",
+}
+
+
+def as_role(who: Identity, *roles: str) -> Identity:
+    return make_identity(who.tenant_id, who.tenant_slug, roles=roles, name=who.tenant_name)
+
+
+def payment(p: PositionFact, cents: int, paid_on: str) -> PaymentReceived:
+    return PaymentReceived(
+        payment_id=str(uuid.uuid4()),
+        position_id=p.position_id,
+        debtor_id=p.debtor_id,
+        amount_cents=cents,
+        paid_on=paid_on,
+        recorded_by="pagopa",
+        source="receipt",
+        iuv="0" + uuid.uuid4().hex[:16],
+        receipt_ref="R-" + uuid.uuid4().hex[:8],
+        flow_id="2026-10-31ABI-S001",
+    )
+
+
+def refund(p: PaymentReceived, cents: int, on: str) -> PaymentRefunded:
+    return PaymentRefunded(
+        str(uuid.uuid4()), p.payment_id, p.position_id, p.debtor_id, cents, on, "Pagato due volte", "admin"
+    )
+
+
+def revoke(p: PaymentReceived) -> PaymentRevoked:
+    return PaymentRevoked(
+        p.payment_id, p.position_id, p.debtor_id, p.amount_cents, p.iuv, p.receipt_ref, p.flow_id
+    )
+
+
+async def october(platform: Platform, who: Identity) -> None:
+    """IMU 1.500,05 + TARI 100,01 + CDS 30,03 collected in October; an IMU payment of September
+    refunded 200,00 in October; TARI refunded 10,00; an IMU payment of 70,00 revoked."""
+    imu, imu2, tari, cds = fact(500_000, "IMU"), fact(10_000, "IMU"), fact(20_000, "TARI"), fact(9_000, "CDS")
+    await deliver(platform, who.tenant_id, registered(imu, imu2, tari, cds))
+    p1, p2 = payment(imu, 150_005, "2026-10-05"), payment(imu2, 7_000, "2026-10-06")
+    p3, p4 = payment(tari, 10_001, "2026-10-07"), payment(cds, 3_003, "2026-10-08")
+    september = payment(imu, 50_000, "2026-09-30")
+    await deliver(platform, who.tenant_id, p1, p2, p3, p4, september)
+    await deliver(platform, who.tenant_id, revoke(p2), refund(p3, 1_000, "2026-10-20"))
+    await deliver(platform, who.tenant_id, refund(september, 20_000, "2026-10-15"))
+
+
+async def save_contract(platform: Platform, who: Identity, **changes: str) -> tuple[int, str]:
+    admin = as_role(who, "platform_admin")
+    async with service_client(platform, "reporting", admin) as client:
+        answer = await client.post(
+            f"/t/{who.tenant_slug}/reporting/aggio/contratto", data={**CONTRACT, **changes}, headers=HX
+        )
+    return answer.status_code, answer.text
+
+
+@pytest.mark.asyncio
+async def test_a_tiered_contract_gives_the_contract_arithmetic_net_of_refunds(
+    platform: Platform, tenant: Identity
+) -> None:
+    await october(platform, tenant)
+    assert (await save_contract(platform, tenant))[0] == 200
+    async with service_client(platform, "reporting", as_role(tenant, "api")) as client:
+        body = (await client.get(f"{API}?{OCTOBER}")).json()
+    # IMU: 1.500,05 - 200,00 = 1.300,05 → 10% of 1.000 + 5% of 300,05 = 100 + 15,0025 → 115,00
+    # TARI 90,01 + CDS 30,03 share the 18,5% table: 120,04 → 22,2074 → 22,21, split 16,65 / 5,56
+    # aggio 137,21; VAT 22% = 30,1862 → 30,19; invoice 167,40
+    assert (body["collected_cents"], body["refunded_cents"], body["revoked_cents"]) == (
+        163_009,
+        21_000,
+        7_000,
+    )
+    assert (body["taxable_cents"], body["aggio_cents"], body["vat_cents"]) == (142_009, 13_721, 3_019)
+    assert body["invoice_cents"] == 16_740
+    lines = {line["revenue_type"]: line for line in body["by_revenue_type"]}
+    assert lines["IMU"] == {
+        "revenue_type": "IMU",
+        "collected_cents": 150_005,
+        "refunded_cents": 20_000,
+        "revoked_cents": 7_000,
+        "taxable_cents": 130_005,
+        "aggio_cents": 11_500,
+    }
+    assert (lines["TARI"]["aggio_cents"], lines["CDS"]["aggio_cents"]) == (1_665, 556)
+    assert body["contract"]["basis"] == "by_type_bands"
+
+
+@pytest.mark.asyncio
+async def test_bad_input_gets_an_italian_message_and_changes_nothing(
+    platform: Platform, tenant: Identity
+) -> None:
+    assert (await save_contract(platform, tenant))[0] == 200
+    status, text = await save_contract(platform, tenant, **{"row-2-from": "1.200,00", "row-1-rate": "7"})
+    assert status == 400 and "buco" in text and 'data-field="row-2-from"' in text
+    status, text = await save_contract(platform, tenant, **{"row-2-from": "900"})
+    assert status == 400 and "si sovrappongono" in text
+    status, text = await save_contract(platform, tenant, **{"row-3-type": "BOLLO"})
+    assert status == 400 and "sconosciuto" in text
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        from services.reporting import repository_aggio
+
+        saved = await repository_aggio.get_contract(uow, tenant.tenant_id)
+    assert saved is not None and saved.contract.table("IMU")[0].rate_bp == 1000  # unchanged
+    async with service_client(platform, "reporting", as_role(tenant, "api")) as client:
+        backwards = await client.get(f"{API}?period_from=2026-10-31&period_to=2026-10-01")
+        malformed = await client.get(f"{API}?period_from=2026-10-01&period_to=31/10/2026")
+    assert (
+        backwards.status_code == 400 and backwards.json()["error"] == "Il periodo termina prima di iniziare."
+    )
+    assert malformed.status_code == 400 and malformed.json()["field"] == "period_to"
+    async with service_client(platform, "reporting", as_role(tenant, "comune_admin")) as client:
+        refused = await client.post(f"/t/{tenant.tenant_slug}/reporting/aggio/contratto", data=CONTRACT)
+    assert refused.status_code == 403
+
+
+@pytest.mark.asyncio
+async def test_the_monthly_rendiconto_is_stored_emailed_and_downloadable(
+    platform: Platform, tenant: Identity, smtp: Inbox
+) -> None:
+    await october(platform, tenant)
+    assert (await save_contract(platform, tenant))[0] == 200
+    office = f"tributi-{uuid.uuid4().hex[:8]}@comune.example.it"
+    async with service_client(platform, "reporting", as_role(tenant, "comune_admin")) as client:
+        bad = await client.post(
+            f"/t/{tenant.tenant_slug}/reporting/aggio/contatti", data={"emails": "non-una-mail"}, headers=HX
+        )
+        saved = await client.post(
+            f"/t/{tenant.tenant_slug}/reporting/aggio/contatti", data={"emails": office}, headers=HX
+        )
+    assert bad.status_code == 400 and "non valido" in bad.text
+    assert saved.status_code == 200 and "Indirizzi salvati" in saved.text
+
+    ctx = platform.context("reporting")
+    not_yet = await daily.run_daily(ctx, date(2026, 11, 1), [tenant.tenant_id])  # a Sunday, All Saints
+    assert not_yet[tenant.tenant_id]["monthly_rendiconto"] == "not due"
+    first = await daily.run_daily(ctx, date(2026, 11, 2), [tenant.tenant_id])
+    assert str(first[tenant.tenant_id]["monthly_rendiconto"]).startswith("generated")
+    again = await daily.run_daily(ctx, date(2026, 11, 3), [tenant.tenant_id])
+    assert again[tenant.tenant_id]["monthly_rendiconto"] == "done"
+
+    [message] = await smtp.wait_for(office)
+    assert "rendiconto dell'aggio di ottobre 2026" in message["Subject"]
+    files = {part.get_filename(): part.get_content() for part in message.iter_attachments()}
+    assert set(files) == {"rendiconto-aggio-2026-10-v1.pdf", "rendiconto-aggio-2026-10-v1.xlsx"}
+    text = message.get_body(("plain",))
+    assert text is not None and "Totale da fatturare: 167,40 €" in text.get_content()
+
+    viewer = as_role(tenant, "comune_viewer")
+    async with service_client(platform, "reporting", viewer) as client:
+        listing = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio")
+        assert listing.status_code == 200 and "ottobre 2026" in listing.text and office in listing.text
+        async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+            from services.reporting import repository_aggio
+
+            [made] = await repository_aggio.list_rendiconti(uow, tenant.tenant_id)
+        pdf = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti/{made.id}/pdf")
+        xlsx = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti/{made.id}/xlsx")
+    assert (made.aggio_cents, made.vat_cents, made.invoice_cents, made.emailed_to) == (
+        13_721,
+        3_019,
+        16_740,
+        [office],
+    )
+    assert hashlib.sha256(pdf.content).hexdigest() == made.pdf_sha256 == pdf.headers["x-content-sha256"]
+    assert pdf.content == files["rendiconto-aggio-2026-10-v1.pdf"]
+    assert b"167,40" in pdf.content and b"137,21" in pdf.content and b"c. 803" in pdf.content
+    assert hashlib.sha256(xlsx.content).hexdigest() == made.xlsx_sha256
+    book = load_workbook(io.BytesIO(xlsx.content), read_only=True)
+    # Read-only sheets drop a row's empty trailing cells: pad to the header's width.
+    movements = [(*row, None, None)[:11] for row in book["Movimenti"].iter_rows(values_only=True)]
+    assert len(movements) == 1 + 5  # header, three payments, two refunds
+    kinds = sorted(str(row[1]) for row in movements[1:])
+    assert kinds == ["Pagamento", "Pagamento", "Pagamento", "Rimborso", "Rimborso"]
+    paid = sum(round(row[9] * 100) for row in movements[1:] if row[9] is not None)
+    back = sum(round(row[10] * 100) for row in movements[1:] if row[10] is not None)
+    assert (paid, back) == (163_009, 21_000)
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        actions = [e.action for e in await repo.access.entries(uow, tenant.tenant_id, made.id)]
+    assert actions == ["download_rendiconto_pdf", "download_rendiconto_xlsx"]
+
+    admin = as_role(tenant, "platform_admin")
+    async with service_client(platform, "reporting", admin) as client:
+        future = await client.post(
+            f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti", data={"month": "2099-01"}, headers=HX
+        )
+        second = await client.post(
+            f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti", data={"month": "2026-10"}, headers=HX
+        )
+    assert future.status_code == 400 and "mese già concluso" in future.text
+    assert second.status_code == 200 and second.text.count("ottobre 2026") >= 2
+    await smtp.wait_for(office, count=2)
