@@ -4,9 +4,9 @@ service sent it (disputes, claims of payment already made, hardship, deceased de
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from services.contracts_base import Event
+from services.contracts_base import Event, _typed_fields
 
 # The cases' kinds and the office's answers, as both services name them to people.
 CASE_KIND_LABELS: dict[str, str] = {
@@ -27,9 +27,11 @@ CASE_ANSWER_LABELS: dict[str, str] = {
 @dataclass(frozen=True)
 class CaseAnswered(Event):
     """The office answered the case opened by the call `case_id` (its `kind`: dispute, already_paid,
-    hardship, deceased): `answer` is upheld, rejected, cancelled (sgravio), corrected (the amount
-    owed is now `corrected_cents`) or suspended; `note` says why. Every answer is one event; a
-    later one replaces what an earlier one decided."""
+    hardship, deceased): `answer` is upheld, rejected, cancelled (sgravio of the positions
+    `position_ids`), corrected (the amount owed on the one position in `position_ids` is now
+    `corrected_cents`) or suspended; `note` says why. A case gets one final answer, after any
+    number of "suspended" ones. Events written before `position_ids` decode with () : the answer
+    then names no position (a cancellation of old stopped the debtor's calls, nothing more)."""
 
     TYPE: ClassVar[str] = "reporting.case_answered"
     VERSION: ClassVar[int] = 1
@@ -42,3 +44,23 @@ class CaseAnswered(Event):
     corrected_cents: int
     answered_by: str
     answered_at: str
+    position_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> CaseAnswered:
+        fields = _typed_fields(cls, payload)
+        if "position_ids" in fields:
+            if not isinstance(fields["position_ids"], list):
+                raise TypeError("position_ids must be a list")
+            fields["position_ids"] = tuple(str(p) for p in fields["position_ids"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class ReportRequested(Event):
+    """The reporting service's own work item: the relazione di scarico `report_id` (already recorded
+    as queued) waits for the reporting worker, which writes its PDF, XLSX and CSV."""
+
+    TYPE: ClassVar[str] = "reporting.job_requested"
+    VERSION: ClassVar[int] = 1
+    report_id: str

@@ -170,6 +170,7 @@ async def on_case_answered(uow: UnitOfWork, envelope: Envelope) -> None:
     event = CaseAnswered.from_envelope(envelope)
     try:
         uuid.UUID(event.answer_id), uuid.UUID(event.debtor_id)
+        [uuid.UUID(p) for p in event.position_ids]
         answered_at = datetime.fromisoformat(event.answered_at)
     except ValueError as exc:
         raise UndecodableMessage(f"bad case-answered event: {exc}") from exc

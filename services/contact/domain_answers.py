@@ -10,20 +10,26 @@ from services.kernel.money import format_euro
 ANSWER_ENTRY = "risposta_ufficio"
 
 
-def status_after(kind: str, answer: str) -> Status:
+def status_after(kind: str, answer: str, still_owed: bool | None = None) -> Status:
     """The debtor's status once the office answered: calls resume (rejected, or the amount
     corrected), stay paused (suspended; hardship upheld: the Comune's social-support channel takes
-    it) or stop (cancelled; the dispute, the claim of payment or the death upheld)."""
+    it) or stop (the dispute, the claim of payment or the death upheld). A cancellation (sgravio)
+    of some positions resumes the calls for the others still owed (`still_owed`) and stops them
+    when nothing is owed any more; one naming no positions (events of old) stops them."""
     if answer in ("rejected", "corrected"):
+        return Status.DA_LAVORARE
+    if answer == "cancelled" and still_owed:
         return Status.DA_LAVORARE
     if answer == "suspended" or (answer == "upheld" and kind == "hardship"):
         return Status.SOSPESO
     return Status.CHIUSO
 
 
-def answer_note(kind: str, answer: str, note: str, corrected_cents: int) -> str:
-    """The history's line of an answer: the case, the answer, the office's reason."""
+def answer_note(kind: str, answer: str, note: str, corrected_cents: int, positions: int = 0) -> str:
+    """The history's line of an answer: the case, the answer (its positions), the office's reason."""
     decided = CASE_ANSWER_LABELS.get(answer, answer)
     if answer == "corrected":
         decided += f" ({format_euro(corrected_cents)})"
+    elif answer == "cancelled" and positions:
+        decided += f" ({positions} posizion{'e' if positions == 1 else 'i'})"
     return f"{CASE_KIND_LABELS.get(kind, kind)}: {decided}. {note}"

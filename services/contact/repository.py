@@ -87,17 +87,29 @@ async def _refresh_totals(
     """Still due = positions assigned − payments received (never below zero); the queue's score
     follows unless `rescore` is false (the caller refreshes it)."""
     p, pay = debtor_positions, debtor_payments
+    # A position the Ufficio tributi cancelled (sgravio) is owed no more, nor count its payments.
+    gone = debtor_positions.alias("gone")
+    cancelled = sa.select(gone.c.position_id).where(
+        gone.c.tenant_id == tenant_id, gone.c.state == "cancelled"
+    )
     paid = (
         sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0))
-        .where(pay.c.tenant_id == tenant_id, pay.c.debtor_id == p.c.debtor_id)
+        .where(
+            pay.c.tenant_id == tenant_id,
+            pay.c.debtor_id == p.c.debtor_id,
+            pay.c.position_id.not_in(cancelled),
+        )
         .scalar_subquery()
     )
+    owed = p.c.state == "open"
     totals = (
         sa.select(
             p.c.debtor_id,
-            sa.func.greatest(sa.func.sum(p.c.amount_cents) - sa.func.max(paid), 0).label("total"),
-            sa.func.count().label("n"),
-            sa.func.min(p.c.year).label("oldest"),
+            sa.func.greatest(
+                sa.func.coalesce(sa.func.sum(p.c.amount_cents).filter(owed), 0) - sa.func.max(paid), 0
+            ).label("total"),
+            sa.func.count().filter(owed).label("n"),
+            sa.func.min(p.c.year).filter(owed).label("oldest"),
         )
         .where(p.c.tenant_id == tenant_id, p.c.debtor_id.in_(debtor_ids))
         .group_by(p.c.debtor_id)
@@ -115,6 +127,11 @@ async def _refresh_totals(
     )
     if rescore:
         await refresh_scores(uow, tenant_id, debtor_ids)
+
+
+async def refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID]) -> None:
+    """What these debtors still owe and their queue's score, recomputed (a position changed)."""
+    await _refresh_totals(uow, tenant_id, debtor_ids)
 
 
 async def register_payment(

@@ -129,6 +129,7 @@ def _open_position() -> Any:
     return sa.exists().where(
         p.c.tenant_id == debtors.c.tenant_id,
         p.c.debtor_id == debtors.c.id,
+        p.c.state == "open",
         sa.or_(kinds.is_(None), p.c.revenue_type == sa.func.any(kinds)),
         sa.or_(first.is_(None), p.c.year >= first),
         sa.or_(last.is_(None), p.c.year <= last),

@@ -102,7 +102,9 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     card = await handlers.debtor_card(uow, ident, debtor_id, ctx(request).clock())
     # A position in an active plan is paid through it: the builder offers the others.
     owed = [
-        p.position_id for p in card.positions if p.paid_cents < p.amount_cents and p.plan_status != "active"
+        p.position_id
+        for p in card.positions
+        if p.paid_cents < p.amount_cents and p.plan_status != "active" and p.state == "open"
     ]
     context = {
         "rules": card.rules,

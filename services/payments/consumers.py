@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from services.contracts import (
+    CaseAnswered,
     ContactFact,
     ContactsRegistered,
     DebtorContactUpdated,
@@ -18,7 +20,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
 from services.kernel.storage import ObjectStorage
-from services.payments import handlers, handlers_gpd, handlers_jobs
+from services.payments import domain_answers, handlers, handlers_answers, handlers_gpd, handlers_jobs
 from services.payments.repository_emails import KEPT_KINDS, EmailRecord, keep_emails
 
 
@@ -28,9 +30,31 @@ async def on_positions_registered(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers.register_positions(uow, envelope.tenant_id, event.positions)
 
 
+def _decision(envelope: Envelope) -> tuple[domain_answers.Decision | None, datetime]:
+    event = CaseAnswered.from_envelope(envelope)
+    try:
+        decided = domain_answers.decision(event.answer, event.position_ids, event.corrected_cents)
+        at = datetime.fromisoformat(event.answered_at)
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad case-answered event: {exc}") from exc
+    if at.tzinfo is None:
+        raise UndecodableMessage("case-answered event: naive answered_at")
+    return decided, at
+
+
+async def on_case_answered(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The Ufficio tributi cancelled positions (no longer due) or corrected one's amount."""
+    decided, at = _decision(envelope)
+    if decided is not None:
+        await handlers_answers.office_decided(uow, envelope.tenant_id, decided, at)
+
+
 balances = Consumer(
     name="payments.balances",
-    handlers={PositionsRegistered.routing_key(): on_positions_registered},
+    handlers={
+        PositionsRegistered.routing_key(): on_positions_registered,
+        CaseAnswered.routing_key(): on_case_answered,
+    },
 )
 
 
@@ -104,6 +128,13 @@ def _ids(values: tuple[str, ...]) -> list[uuid.UUID]:
         raise UndecodableMessage(f"bad id: {exc}") from exc
 
 
+async def on_case_answered_gpd(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A position cancelled or re-amounted by the office: its GPD publication no longer stands."""
+    decided, _ = _decision(envelope)
+    if decided is not None:
+        await handlers_answers.withdraw_from_pagopa(uow, envelope.tenant_id, decided)
+
+
 async def on_plan_created(uow: UnitOfWork, envelope: Envelope) -> None:
     """The positions put in the plan stand no more alone: their GPD positions are invalidated."""
     event = PlanCreated.from_envelope(envelope)
@@ -132,5 +163,6 @@ gpd = Consumer(
         PlanCreated.routing_key(): on_plan_created,
         PlanExtended.routing_key(): on_plan_extended,
         PlanLapsed.routing_key(): on_plan_lapsed,
+        CaseAnswered.routing_key(): on_case_answered_gpd,
     },
 )

@@ -15,6 +15,7 @@ from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
 from services.payments import (
     domain,
+    domain_answers,
     handlers_notices,
     handlers_positions,
     handlers_rules,
@@ -121,6 +122,7 @@ async def record_payment(
     position = await repository.get_position(uow, ident.tenant_id, position_id)
     if position is None:
         raise NotFound()
+    domain_answers.refuse_cancelled([position])
     amount = values.get("amount", values.get("amount_cents"))
     paid_on = values.get("paid_on")
     if not isinstance(paid_on, str):

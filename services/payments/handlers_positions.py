@@ -8,7 +8,7 @@ from typing import Any
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
-from services.payments import domain, repository, repository_notices, repository_plans
+from services.payments import domain, domain_answers, repository, repository_notices, repository_plans
 
 STATUSES = ("open", "partial", "settled")
 
@@ -24,16 +24,22 @@ def position_json(p: Any) -> dict[str, Any]:
         "act_number": p.act_number,
         "amount_cents": p.amount_cents,
         "paid_cents": p.paid_cents,
-        "residual_cents": domain.residual_cents(p.amount_cents, p.paid_cents),
+        "residual_cents": 0
+        if p.state == domain_answers.CANCELLED
+        else domain.residual_cents(p.amount_cents, p.paid_cents),
+        # open, or cancelled by the Ufficio tributi (sgravio): no longer due.
+        "state": p.state,
     }
 
 
 async def positions_or_404(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...]) -> list[Any]:
-    """The Comune's positions with these ids, in their order; not found if any is not the Comune's."""
+    """The Comune's positions with these ids, in their order; not found if any is not the Comune's,
+    refused if the Ufficio tributi cancelled one (nothing is issued, planned or handed over on it)."""
     found = {p.id: p for p in await repository.positions_by_ids(uow, tenant_id, ids)}
     missing = [p for p in ids if p not in found]
     if missing:
         raise NotFound(f"Posizione non trovata: {missing[0]}.")
+    domain_answers.refuse_cancelled(found.values())
     return [found[p] for p in ids]
 
 

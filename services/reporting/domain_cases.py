@@ -1,17 +1,49 @@
 """The Ufficio tributi's answers to the cases operators send it: what each kind and answer is
-called, and what makes an answer acceptable. Pure: no I/O."""
+called, what makes an answer acceptable, and what a cancellation or a correction does to the
+positions it names. Pure: no I/O.
+
+Rules of an answer:
+- A case takes ONE final answer. "suspended" is not final: a suspended case stays open and waits
+  for its final answer. Any answer to a case already answered otherwise is refused (nothing changes).
+- A cancellation (sgravio) names one or more of the debtor's open positions, none of them collected
+  in part or in full (a partly paid act is corrected down to what was collected instead), none in
+  an active installment plan (the plan's schedule was computed on it).
+- A correction names exactly one open position (an act has its own amount, as the office's
+  provvedimento di rettifica does) and its new amount: above zero, below the amount assigned now,
+  not below what was already collected on it; only for a dispute or a claim of payment.
+- The other answers name no position and no amount.
+"""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from services.contracts_reporting import CASE_ANSWER_LABELS, CASE_KIND_LABELS
 from services.kernel.errors import DomainError
-from services.kernel.money import parse_euro
+from services.kernel.money import format_euro, parse_euro
 
 KIND_LABELS = CASE_KIND_LABELS
 ANSWER_LABELS = CASE_ANSWER_LABELS
 MAX_NOTE = 2000
+# The answers that leave a case open for another (final) one.
+NOT_FINAL = frozenset({"suspended"})
+# The answers that name positions.
+ON_POSITIONS = frozenset({"cancelled", "corrected"})
+CORRECTABLE_KINDS = frozenset({"dispute", "already_paid"})
+
+
+@dataclass(frozen=True)
+class OpenPosition:
+    """A debtor's position as the office chooses it: its act, what is assigned and collected, and
+    whether an active installment plan covers it."""
+
+    position_id: uuid.UUID
+    act_number: str
+    amount_cents: int
+    collected_cents: int
+    in_active_plan: bool = False
 
 
 @dataclass(frozen=True)
@@ -19,20 +51,132 @@ class Answer:
     answer: str
     note: str
     corrected_cents: int | None
+    position_ids: tuple[uuid.UUID, ...] = ()
 
 
-def check_answer(answer: str, note: str, corrected: str) -> Answer:
-    """The office's answer as typed; refused in Italian at the field at fault."""
-    if answer not in ANSWER_LABELS:
-        raise DomainError("Scegli la risposta.", field="esito")
+@dataclass(frozen=True)
+class Effect:
+    """What an answer does to one position: cancel it, or set its amount (`new_cents`)."""
+
+    position_id: uuid.UUID
+    cancel: bool
+    new_cents: int | None
+
+
+def may_answer(current: str | None) -> None:
+    """A case is open while unanswered or suspended; otherwise a new answer is refused."""
+    if current is not None and current not in NOT_FINAL:
+        label = ANSWER_LABELS.get(current, current)
+        raise DomainError(
+            f"La pratica ha già una risposta definitiva («{label}»): non è possibile rispondere di nuovo.",
+            field="esito",
+        )
+
+
+def _note(note: str) -> str:
     text = " ".join(note.split())
     if len(text) < 5:
         raise DomainError("Scrivi la motivazione della risposta (almeno 5 caratteri).", field="nota")
     if len(text) > MAX_NOTE:
         raise DomainError(f"La motivazione supera {MAX_NOTE} caratteri.", field="nota")
-    if answer != "corrected":
+    return text
+
+
+def _chosen(chosen: Sequence[str], positions: Mapping[uuid.UUID, OpenPosition]) -> list[OpenPosition]:
+    picked: list[OpenPosition] = []
+    for raw in dict.fromkeys(c.strip() for c in chosen if c.strip()):
+        try:
+            found = positions.get(uuid.UUID(raw))
+        except ValueError:
+            found = None
+        if found is None:
+            raise DomainError(
+                "Scegli tra le posizioni aperte del contribuente (una non lo è più).", field="posizioni"
+            )
+        picked.append(found)
+    return picked
+
+
+def _cancellable(picked: list[OpenPosition]) -> None:
+    if not picked:
+        raise DomainError("Scegli almeno una posizione da annullare.", field="posizioni")
+    for p in picked:
+        if p.collected_cents > 0:
+            raise DomainError(
+                f"Sulla posizione {p.act_number} risultano già riscossi {format_euro(p.collected_cents)}: "
+                "non si annulla, se ne corregge l'importo (almeno quanto riscosso).",
+                field="posizioni",
+            )
+
+
+def _correction(picked: list[OpenPosition], corrected: str) -> int:
+    if len(picked) != 1:
+        raise DomainError(
+            "Scegli una sola posizione: l'importo si corregge un atto alla volta.", field="posizioni"
+        )
+    p = picked[0]
+    cents = parse_euro(corrected, field="importo", missing="Indica l'importo corretto dovuto.")
+    if cents >= p.amount_cents:
+        raise DomainError(
+            f"L'importo corretto deve essere inferiore a quello in carico ({format_euro(p.amount_cents)}).",
+            field="importo",
+        )
+    if cents < p.collected_cents:
+        raise DomainError(
+            f"L'importo corretto non può essere inferiore a quanto già riscosso "
+            f"({format_euro(p.collected_cents)}).",
+            field="importo",
+        )
+    return cents
+
+
+def check_answer(
+    answer: str,
+    note: str,
+    corrected: str,
+    chosen: Sequence[str] = (),
+    positions: Mapping[uuid.UUID, OpenPosition] | None = None,
+    kind: str = "dispute",
+) -> Answer:
+    """The office's answer as typed (`chosen`: the positions ticked, among the debtor's open
+    `positions`); refused in Italian at the field at fault."""
+    if answer not in ANSWER_LABELS:
+        raise DomainError("Scegli la risposta.", field="esito")
+    text = _note(note)
+    picked = _chosen(chosen, positions or {})
+    if answer not in ON_POSITIONS:
+        if picked:
+            raise DomainError(
+                "Le posizioni si scelgono solo per «Annullata (sgravio)» o «Importo corretto».",
+                field="posizioni",
+            )
         if corrected.strip():
             raise DomainError("L'importo corretto si indica solo con «Importo corretto».", field="importo")
         return Answer(answer, text, None)
-    cents = parse_euro(corrected, field="importo", missing="Indica l'importo corretto dovuto.")
-    return Answer(answer, text, cents)
+    planned = [p for p in picked if p.in_active_plan]
+    if planned:
+        raise DomainError(
+            f"La posizione {planned[0].act_number} è in un piano di rateizzazione attivo: "
+            "non si annulla né si corregge finché il piano è in corso.",
+            field="posizioni",
+        )
+    ids = tuple(p.position_id for p in picked)
+    if answer == "cancelled":
+        if corrected.strip():
+            raise DomainError("L'importo corretto si indica solo con «Importo corretto».", field="importo")
+        _cancellable(picked)
+        return Answer(answer, text, None, ids)
+    if kind not in CORRECTABLE_KINDS:
+        raise DomainError(
+            "L'importo si corregge solo per una contestazione o un pagamento dichiarato.", field="esito"
+        )
+    return Answer(answer, text, _correction(picked, corrected), ids)
+
+
+def effects(answer: str, position_ids: Sequence[uuid.UUID], corrected_cents: int | None) -> list[Effect]:
+    """What a recorded answer does to its positions (none for an answer that names none)."""
+    if answer == "cancelled":
+        return [Effect(p, True, None) for p in position_ids]
+    if answer == "corrected" and corrected_cents is not None and len(position_ids) == 1:
+        return [Effect(position_ids[0], False, corrected_cents)]
+    return []

@@ -10,9 +10,9 @@ from typing import Any
 
 from services.contracts import CaseAnswered
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError, NotFound
+from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
-from services.reporting import domain_cases, repository_cases
+from services.reporting import domain_cases, repository, repository_cases
 from services.reporting.repository import access
 
 PAGE = 200
@@ -46,44 +46,73 @@ async def worklist(uow: UnitOfWork, ident: Identity) -> Worklist:
     return Worklist(waiting, answered, evidence)
 
 
-async def case_detail(
-    uow: UnitOfWork, ident: Identity, case_id: uuid.UUID
-) -> tuple[Any, list[Any], list[Any]]:
+@dataclass(frozen=True)
+class CaseDetail:
+    case: Any
+    answers: list[Any]
+    files: list[Any]
+    # The debtor's open positions, to name in a cancellation or a correction.
+    positions: list[Any]
+
+    @property
+    def open(self) -> bool:
+        """Still waiting for its final answer (unanswered, or suspended)."""
+        return self.case.answer is None or self.case.answer in domain_cases.NOT_FINAL
+
+
+async def case_detail(uow: UnitOfWork, ident: Identity, case_id: uuid.UUID) -> CaseDetail:
     found = await repository_cases.get_case(uow, ident.tenant_id, case_id)
     if found is None:
         raise NotFound()
     answers = await repository_cases.answers_of(uow, ident.tenant_id, case_id)
     files = await repository_cases.evidence_of(uow, ident.tenant_id, [case_id])
+    positions = await repository_cases.open_positions(uow, ident.tenant_id, found.debtor_id)
     await access.record(uow, ident.tenant_id, ident.user_id, "view_case", found.debtor_id)
-    return found, answers, files
+    return CaseDetail(found, answers, files, positions)
+
+
+@dataclass(frozen=True)
+class Typed:
+    """The answer as the office typed it: the answer, the note, the corrected amount, the
+    positions ticked."""
+
+    answer: str
+    note: str
+    corrected: str
+    position_ids: tuple[str, ...] = ()
 
 
 async def answer(
-    uow: UnitOfWork,
-    ident: Identity,
-    case_id: uuid.UUID,
-    raw: tuple[str, str, str],
-    now: datetime | None = None,
+    uow: UnitOfWork, ident: Identity, case_id: uuid.UUID, typed: Typed, now: datetime | None = None
 ) -> uuid.UUID:
-    """The office answers a case (`raw`: answer, note, corrected amount as typed); kept with who
-    gave it and when, and sent to the contact service (`CaseAnswered`)."""
-    checked = domain_cases.check_answer(*raw)
+    """The office answers a case: kept with who gave it and when; a cancellation or a correction
+    changes its positions and the assigned total here, in this transaction, and everything is sent
+    to the contact and payments services (`CaseAnswered`). A case already answered (other than
+    suspended) is refused, also when two answers race: the case row is locked first."""
     found = await repository_cases.get_case(uow, ident.tenant_id, case_id, lock=True)
     if found is None:
         raise NotFound()
-    if checked.answer == "corrected" and found.kind not in ("dispute", "already_paid"):
-        raise DomainError(
-            "L'importo si corregge solo per una contestazione o un pagamento dichiarato.", field="esito"
-        )
+    domain_cases.may_answer(found.answer)
+    rows = await repository_cases.open_positions(uow, ident.tenant_id, found.debtor_id, lock=True)
+    offered = {r.position_id: repository_cases.as_open_position(r) for r in rows}
+    checked = domain_cases.check_answer(
+        typed.answer, typed.note, typed.corrected, typed.position_ids, offered, found.kind
+    )
     at = now or datetime.now(UTC)
     values = {
         "answer": checked.answer,
         "note": checked.note,
         "corrected_cents": checked.corrected_cents,
+        "position_ids": list(checked.position_ids),
         "answered_by": ident.user_id,
         "answered_by_name": ident.display_name,
     }
     answer_id = await repository_cases.record_answer(uow, ident.tenant_id, case_id, values, at)
+    effects = domain_cases.effects(checked.answer, checked.position_ids, checked.corrected_cents)
+    amounts = {p: offered[p].amount_cents for p in checked.position_ids}
+    delta = await repository_cases.apply_effects(uow, ident.tenant_id, effects, amounts, at)
+    if delta:
+        await repository.bump_totals(uow, ident.tenant_id, assigned_cents=delta)
     event = CaseAnswered(
         answer_id=str(answer_id),
         case_id=str(case_id),
@@ -94,10 +123,28 @@ async def answer(
         corrected_cents=checked.corrected_cents or 0,
         answered_by=ident.display_name,
         answered_at=at.isoformat(),
+        position_ids=tuple(str(p) for p in checked.position_ids),
     )
     await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
     await access.record(uow, ident.tenant_id, ident.user_id, "answer_case", found.debtor_id, checked.answer)
     return answer_id
+
+
+async def reapply_decisions(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
+    """Re-apply every recorded cancellation and correction to the positions, in answer order
+    (the replay calls it once the positions are rebuilt from events), then recount the assigned
+    total over the open positions; how many answers applied."""
+    applied = 0
+    for row in await repository_cases.decisions(uow, tenant_id):
+        ids = tuple(row.position_ids)
+        effects = domain_cases.effects(row.answer, ids, row.corrected_cents)
+        if not effects:
+            continue
+        amounts = await repository_cases.amounts_of(uow, tenant_id, list(ids))
+        await repository_cases.apply_effects(uow, tenant_id, effects, amounts, row.answered_at)
+        applied += 1
+    await repository_cases.recount_assigned(uow, tenant_id)
+    return applied
 
 
 async def evidence_file(uow: UnitOfWork, ident: Identity, evidence_id: uuid.UUID) -> Any:

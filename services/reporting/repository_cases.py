@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
-from services.reporting.models import positions
+from services.reporting.domain_cases import Effect, OpenPosition
+from services.reporting.models import positions, tenant_totals
 from services.reporting.models_cases import case_answers, case_evidence, cases
+from services.reporting.models_ledger import plans
 
 Row = sa.Row[Any]
 
@@ -102,3 +104,105 @@ async def waiting_count(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
     c = cases
     stmt = sa.select(sa.func.count()).where(c.c.tenant_id == tenant_id, c.c.answer.is_(None))
     return int((await uow.execute(stmt)).scalar_one())
+
+
+# --- the positions an answer names ---------------------------------------------------------------
+
+
+def _in_active_plan() -> Any:
+    p, pl = positions, plans
+    return sa.exists().where(
+        pl.c.tenant_id == p.c.tenant_id, pl.c.plan_id == p.c.plan_id, pl.c.lapsed_on.is_(None)
+    )
+
+
+async def open_positions(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, lock: bool = False
+) -> list[Row]:
+    """The debtor's open positions (not cancelled), oldest act first, with whether an active plan
+    covers them; `lock`: held until commit (an answer changes them)."""
+    p = positions
+    stmt = (
+        sa.select(
+            p.c.position_id,
+            p.c.revenue_type,
+            p.c.year,
+            p.c.act_number,
+            p.c.amount_cents,
+            p.c.collected_cents,
+            p.c.original_cents,
+            _in_active_plan().label("in_active_plan"),
+        )
+        .where(p.c.tenant_id == tenant_id, p.c.debtor_id == debtor_id, p.c.state == "open")
+        .order_by(p.c.year, p.c.revenue_type, p.c.act_number, p.c.position_id)
+    )
+    return list((await uow.execute(stmt.with_for_update(of=p) if lock else stmt)).all())
+
+
+def as_open_position(row: Row) -> OpenPosition:
+    return OpenPosition(
+        row.position_id, row.act_number, row.amount_cents, row.collected_cents, bool(row.in_active_plan)
+    )
+
+
+async def apply_effects(
+    uow: UnitOfWork, tenant_id: uuid.UUID, effects: list[Effect], amounts: dict[uuid.UUID, int], at: datetime
+) -> int:
+    """Cancel or re-amount the open positions named (`amounts`: their amount now); the change of
+    the assigned amount. A position no longer open is left alone."""
+    p, delta = positions, 0
+    for effect in effects:
+        if effect.position_id not in amounts:
+            continue
+        where = sa.and_(
+            p.c.tenant_id == tenant_id, p.c.position_id == effect.position_id, p.c.state == "open"
+        )
+        if effect.cancel:
+            values: dict[str, Any] = {"state": "cancelled", "decided_at": at}
+            delta -= amounts[effect.position_id]
+        else:
+            new = int(effect.new_cents or 0)
+            values = {
+                "original_cents": sa.func.coalesce(p.c.original_cents, p.c.amount_cents),
+                "amount_cents": new,
+                "decided_at": at,
+            }
+            delta += new - amounts[effect.position_id]
+        await uow.execute(sa.update(p).where(where).values(**values))
+    return delta
+
+
+async def amounts_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """The amount of each of these positions still open."""
+    p = positions
+    stmt = sa.select(p.c.position_id, p.c.amount_cents).where(
+        p.c.tenant_id == tenant_id, p.c.position_id.in_(position_ids), p.c.state == "open"
+    )
+    return {r.position_id: int(r.amount_cents) for r in await uow.execute(stmt)} if position_ids else {}
+
+
+async def decisions(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Row]:
+    """Every recorded answer that names positions, in the order given."""
+    a = case_answers
+    stmt = (
+        sa.select(a.c.answer, a.c.position_ids, a.c.corrected_cents, a.c.answered_at)
+        .where(a.c.tenant_id == tenant_id, sa.func.cardinality(a.c.position_ids) > 0)
+        .order_by(a.c.answered_at, a.c.id)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def recount_assigned(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
+    """The assigned total as the sum of the open positions' amounts (what the live answers keep)."""
+    p = positions
+    total = (
+        sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_cents), 0))
+        .where(p.c.tenant_id == tenant_id, p.c.state == "open")
+        .scalar_subquery()
+    )
+    t = tenant_totals
+    await uow.execute(
+        sa.update(t).where(t.c.tenant_id == tenant_id).values(assigned_cents=total, updated_at=sa.func.now())
+    )

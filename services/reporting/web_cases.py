@@ -45,12 +45,14 @@ async def worklist(request: Request, ident: Identity, uow: UnitOfWork) -> Respon
 
 @endpoint(*READERS)
 async def case_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    found, answers, files = await handlers_cases.case_detail(uow, ident, _id(request, "case_id"))
+    detail = await handlers_cases.case_detail(uow, ident, _id(request, "case_id"))
     context = {
-        "case": found,
-        "given": answers,
-        "files": files,
-        "can_answer": ident.has_role(*ANSWERERS),
+        "case": detail.case,
+        "given": detail.answers,
+        "files": detail.files,
+        "positions": detail.positions,
+        "case_open": detail.open,
+        "can_answer": ident.has_role(*ANSWERERS) and detail.open,
         **_labels(),
     }
     return page(templates, request, "case.html", context)
@@ -60,8 +62,13 @@ async def case_page(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
 async def answer_case(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     case_id = _id(request, "case_id")
     form = await request.form()
-    raw = (str(form.get("esito", "")), str(form.get("nota", "")), str(form.get("importo", "")))
-    await handlers_cases.answer(uow, ident, case_id, raw)
+    typed = handlers_cases.Typed(
+        str(form.get("esito", "")),
+        str(form.get("nota", "")),
+        str(form.get("importo", "")),
+        tuple(str(v) for v in form.getlist("posizioni")),
+    )
+    await handlers_cases.answer(uow, ident, case_id, typed)
     url = f"/t/{ident.tenant_slug}/reporting/pratiche?risposta=1"
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": url})

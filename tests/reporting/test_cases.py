@@ -61,13 +61,12 @@ def test_answers_are_checked_at_their_field() -> None:
     assert (
         domain_cases.check_answer("rejected", "  Pagamento non risulta  ", "").note == "Pagamento non risulta"
     )
-    assert domain_cases.check_answer("corrected", "Ricalcolo", "1.234,50").corrected_cents == 123_450
     for raw, field in (
         (("boh", "motivo valido", ""), "esito"),
         (("upheld", "ok", ""), "nota"),
         (("upheld", "motivo valido", "10,00"), "importo"),
-        (("corrected", "motivo valido", ""), "importo"),
-        (("corrected", "motivo valido", "abc"), "importo"),
+        (("corrected", "motivo valido", ""), "posizioni"),  # a correction names its position
+        (("cancelled", "motivo valido", ""), "posizioni"),
     ):
         with pytest.raises(DomainError) as refused:
             domain_cases.check_answer(*raw)
@@ -127,22 +126,28 @@ async def test_the_office_sees_its_cases_downloads_a_receipt_and_answers(
     async with service_client(platform, "reporting", viewer(tenant, "comune_admin")) as client:
         bad = await client.post(
             f"{base}/{dispute}/risposta",
-            data={"esito": "corrected", "nota": "Ricalcolato"},
+            data={"esito": "corrected", "nota": "Ricalcolato", "posizioni": position.position_id},
             headers={"HX-Request": "true"},
         )
         assert bad.status_code == 400 and 'data-field="importo"' in bad.text
-        first = {"esito": "corrected", "nota": "Ricalcolata la rendita", "importo": "320,00"}
+        first = {
+            "esito": "corrected",
+            "nota": "Ricalcolata la rendita",
+            "importo": "320,00",
+            "posizioni": position.position_id,
+        }
         assert (await client.post(f"{base}/{dispute}/risposta", data=first)).status_code == 303
         second = {"esito": "rejected", "nota": "L'atto di vendita è del 2021"}
-        assert (await client.post(f"{base}/{dispute}/risposta", data=second)).status_code == 303
+        again = await client.post(f"{base}/{dispute}/risposta", data=second, headers={"HX-Request": "true"})
+        assert again.status_code == 400 and "ha già una risposta definitiva" in again.text
         detail = await client.get(f"{base}/{dispute}")
-        assert detail.text.count("<li>") >= 2 and "€ 320,00" in detail.text
+        assert detail.text.count("<li>") == 1 and "€ 320,00" in detail.text
+        assert 'data-testid="case-closed"' in detail.text and 'name="esito"' not in detail.text
         listed = await client.get(base)
         assert 'data-testid="waiting-count">1<' in listed.text
     sent = await outbox(platform, tid)
-    assert [(p["kind"], p["answer"], p["corrected_cents"]) for p in sent] == [
-        ("dispute", "corrected", 32_000),
-        ("dispute", "rejected", 0),
+    assert [(p["kind"], p["answer"], p["corrected_cents"], p["position_ids"]) for p in sent] == [
+        ("dispute", "corrected", 32_000, [position.position_id]),
     ]
     async with platform.databases["reporting"].unit_of_work(tid) as uow:
         logged = await uow.execute(sa.text("SELECT action FROM reporting.access_log ORDER BY id"))

@@ -1,0 +1,70 @@
+"""Queries of the Ufficio tributi's decisions on positions; every function takes the tenant."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.kernel.db import UnitOfWork
+from services.payments.domain_answers import CANCELLED, OPEN
+from services.payments.models import payment_options, positions
+
+Row = sa.Row[Any]
+
+
+async def open_positions(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
+) -> list[Row]:
+    """These positions while still open, locked to the end of the transaction."""
+    p = positions
+    stmt = (
+        sa.select(p)
+        .where(p.c.tenant_id == tenant_id, p.c.id.in_(list(position_ids)), p.c.state == OPEN)
+        .with_for_update()
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def cancel(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID], at: datetime
+) -> None:
+    p = positions
+    await uow.execute(
+        sa.update(p)
+        .where(p.c.tenant_id == tenant_id, p.c.id.in_(list(position_ids)), p.c.state == OPEN)
+        .values(state=CANCELLED, decided_at=at)
+    )
+
+
+async def set_amount(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int, at: datetime
+) -> None:
+    """The position's new amount; the amount before its first correction is kept."""
+    p = positions
+    await uow.execute(
+        sa.update(p)
+        .where(p.c.tenant_id == tenant_id, p.c.id == position_id, p.c.state == OPEN)
+        .values(
+            original_cents=sa.func.coalesce(p.c.original_cents, p.c.amount_cents),
+            amount_cents=amount_cents,
+            decided_at=at,
+        )
+    )
+
+
+async def retire_payable_options(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID], status: str
+) -> int:
+    """The positions' own notices still payable get `status`; how many."""
+    o = payment_options
+    stmt = (
+        sa.update(o)
+        .where(o.c.tenant_id == tenant_id, o.c.position_id.in_(list(position_ids)), o.c.status == "payable")
+        .values(status=status)
+        .returning(o.c.id)
+    )
+    return len((await uow.execute(stmt)).all())
