@@ -15,7 +15,7 @@ from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
 from services.kernel.roles import ANY_ROLE
 from services.kernel.web import ctx, endpoint, is_htmx, page, templates_for
-from services.reporting import domain, handlers
+from services.reporting import domain, handlers, handlers_portal, portal_content
 from services.reporting import repository as repo
 
 templates = templates_for(Path(__file__).parent)
@@ -139,6 +139,8 @@ def _report_json(record: repo.ReportRecord, slug: str) -> dict[str, Any]:
 async def api_summary(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     board = await handlers.dashboard(uow, ident.tenant_id, with_reports=False)
     summary, by_type, rate = board.summary, board.by_type, board.aggio_rate_bp
+    today = ctx(request).clock().astimezone(domain.ROME).date()
+    portal = portal_content.summary_json(await handlers_portal.portal(uow, ident.tenant_id, today))
     t = summary.totals
     return JSONResponse(
         {
@@ -162,6 +164,7 @@ async def api_summary(request: Request, ident: Identity, uow: UnitOfWork) -> Res
                 }
                 for g in by_type
             ],
+            "portal": portal,
         }
     )
 

@@ -125,6 +125,8 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"{t}/reporting/",
         f"{t}/reporting/summary",
         f"{t}/reporting/reports",
+        f"{t}/reporting/portale",
+        f"{t}/reporting/portale/debitori/{s.debtor}",  # the operator's is a refusal
         f"{t}/ingest/",
         *(f"{t}/ingest/batches/{b}" for b in s.batches),
     ]

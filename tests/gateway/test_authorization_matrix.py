@@ -199,6 +199,13 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/pratiche/{{case_id}}"): web(404, (V, A, S, P)),
     ("POST", f"{T}/reporting/pratiche/{{case_id}}/risposta"): web(400, (A, P), "POST"),
     ("GET", f"{T}/reporting/pratiche/ricevute/{{evidence_id}}"): web(404, (V, A, S, P)),
+    # The Ufficio tributi's portal: its figures for everyone on the Comune; names (the debtors, a
+    # debtor's file, their downloads) for the office, supervisors, platform admins; unknown: 404.
+    ("GET", f"{T}/reporting/portale"): web(200, ALL),
+    ("GET", f"{T}/reporting/portale/debitori"): web(200, (V, A, S, P)),
+    ("GET", f"{T}/reporting/portale/debitori/{{debtor_id}}"): web(404, (V, A, S, P)),
+    ("GET", f"{T}/reporting/portale/{{kind}}.csv"): web(404, ALL),
+    ("GET", f"{T}/reporting/portale/{{kind}}.xlsx"): web(404, ALL),
     ("GET", "/api/v1/reporting/summary"): api(200),
     ("GET", "/api/v1/reporting/reports"): api(200),
     ("POST", "/api/v1/reporting/reports"): api(201),

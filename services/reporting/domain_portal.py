@@ -1,0 +1,242 @@
+"""The Ufficio tributi's portal: the campaign's stages from assigned to collected, by revenue type, by
+year and week by week, and the filters of its drill-down to the debtors. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from services.kernel.errors import DomainError
+
+# The funnel, from what the Comune assigned to what was collected; the residual comes after.
+FUNNEL = ("assigned", "worked", "reached", "promised", "in_plan", "collected")
+STAGES = (*FUNNEL, "residual")
+STAGE_LABELS: dict[str, str] = {
+    "assigned": "Affidati",
+    "worked": "Lavorati",
+    "reached": "Raggiunti",
+    "promised": "Con promessa di pagamento",
+    "in_plan": "In piano di rateizzazione",
+    "collected": "Con somme riscosse",
+    "residual": "Con residuo da riscuotere",
+}
+# What the euro figure of each stage is: the amount assigned on its positions, except two.
+STAGE_AMOUNT_LABELS: dict[str, str] = {
+    **dict.fromkeys(STAGES, "Carico"),
+    "collected": "Riscosso",
+    "residual": "Residuo",
+}
+STAGE_HINTS: dict[str, str] = {
+    "assigned": "posizioni affidate, escluse quelle annullate dall'Ufficio (sgravio)",
+    "worked": "debitori con almeno un esito di contatto registrato",
+    "reached": "debitori con almeno una conversazione (ha risposto una persona)",
+    "promised": "debitori che hanno promesso di pagare",
+    "in_plan": "posizioni in un piano di rateizzazione non decaduto",
+    "collected": "posizioni con pagamenti (al netto di revoche e rimborsi)",
+    "residual": "posizioni con una parte ancora da riscuotere",
+}
+OUTCOME_LABELS: dict[str, str] = {
+    "contattato": "Contattato",
+    "promessa_pagamento": "Promessa di pagamento",
+    "richiamare": "Da richiamare",
+    "non_risponde": "Non risponde",
+    "numero_errato": "Numero errato",
+    "terzo_risponde": "Risponde un terzo",
+    "rifiuto": "Rifiuto",
+    "contestazione": "Contestazione",
+    "occupato": "Occupato",
+    "vuole_rateizzare": "Chiede di rateizzare",
+    "gia_pagato": "Dice di aver già pagato",
+    "difficolta": "Difficoltà economica",
+    "deceduto": "Deceduto",
+    "irreperibile": "Irreperibile a quel numero",
+}
+POSITION_STATE_LABELS = {"open": "Aperta", "cancelled": "Annullata (sgravio)"}
+PROMISE_LABELS = {"": "", "made": "In corso", "kept": "Mantenuta", "broken": "Non mantenuta"}
+TREND_WEEKS = 12
+PAGE_SIZE = 25
+MAX_PAGE = 10_000
+MAX_REVENUE_TYPE = 40
+_YEAR = re.compile(r"^\d{4}$")
+
+
+@dataclass(frozen=True)
+class StageFigures:
+    """How many debtors and positions are at a stage, and the stage's euro figure."""
+
+    stage: str
+    debtors: int
+    positions: int
+    cents: int
+
+    @property
+    def label(self) -> str:
+        return STAGE_LABELS[self.stage]
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """Every stage of one group: the whole campaign (key ""), a revenue type, or a year."""
+
+    key: str
+    stages: tuple[StageFigures, ...]
+
+    def stage(self, name: str) -> StageFigures:
+        return next(s for s in self.stages if s.stage == name)
+
+    @property
+    def funnel(self) -> tuple[StageFigures, ...]:
+        return tuple(s for s in self.stages if s.stage in FUNNEL)
+
+    @property
+    def collected_percent(self) -> str:
+        return percent(self.stage("collected").cents, self.stage("assigned").cents)
+
+
+@dataclass(frozen=True)
+class Week:
+    """An ISO week (Monday `start`, Europe/Rome): net collected and outcomes recorded."""
+
+    start: date
+    collected_cents: int
+    outcomes: int
+
+    @property
+    def label(self) -> str:
+        year, week, _ = self.start.isocalendar()
+        return f"Sett. {week}/{year}"
+
+    @property
+    def period(self) -> str:
+        return f"dal {self.start:%d/%m/%Y} al {self.start + timedelta(days=6):%d/%m/%Y}"
+
+
+@dataclass(frozen=True)
+class Portal:
+    total: GroupFigures
+    by_type: tuple[GroupFigures, ...]
+    by_year: tuple[GroupFigures, ...]
+    weeks: tuple[Week, ...]
+    promised_cents: int
+
+
+@dataclass(frozen=True)
+class DebtorFilter:
+    """The drill-down's filters: every one optional; `page` from 1."""
+
+    revenue_type: str | None = None
+    year: int | None = None
+    stage: str | None = None
+    page: int = 1
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * PAGE_SIZE
+
+    def query(self, page: int | None = None) -> str:
+        """The filters as a query string (Italian names, as the page's links carry them)."""
+        pairs = [("entrata", self.revenue_type), ("anno", self.year), ("fase", self.stage), ("page", page)]
+        return urlencode([(k, v) for k, v in pairs if v not in (None, "")])
+
+    def describe(self) -> str:
+        parts = [STAGE_LABELS[self.stage]] if self.stage else ["Tutti i debitori affidati"]
+        if self.revenue_type:
+            parts.append(f"entrata {self.revenue_type}")
+        if self.year:
+            parts.append(f"anno {self.year}")
+        return ", ".join(parts)
+
+
+def stages_of(row: Mapping[str, Any]) -> tuple[StageFigures, ...]:
+    """Every stage from a row with `<stage>_debtors`, `<stage>_positions` and `<stage>_cents`."""
+    return tuple(
+        StageFigures(
+            stage,
+            _int(row[f"{stage}_debtors"]),
+            _int(row[f"{stage}_positions"]),
+            _int(row[f"{stage}_cents"]),
+        )
+        for stage in STAGES
+    )
+
+
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, int | Decimal | str) else 0
+
+
+def empty_group(key: str = "") -> GroupFigures:
+    return GroupFigures(key, tuple(StageFigures(s, 0, 0, 0) for s in STAGES))
+
+
+def percent(part: int, whole: int) -> str:
+    """`part` of `whole` as an Italian percentage with one decimal ("12,5%"); 0 when nothing."""
+    if whole <= 0:
+        return "0,0%"
+    value = (Decimal(part) * 100 / Decimal(whole)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    return f"{value}%".replace(".", ",")
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def trend_weeks(today: date, count: int = TREND_WEEKS) -> tuple[date, ...]:
+    """The Mondays of the last `count` ISO weeks, the current one last."""
+    last = week_start(today)
+    return tuple(last - timedelta(weeks=n) for n in range(count - 1, -1, -1))
+
+
+def weekly_trend(
+    today: date,
+    paid: Mapping[date, int],
+    refunded: Mapping[date, int],
+    outcomes: Mapping[date, int],
+    count: int = TREND_WEEKS,
+) -> tuple[Week, ...]:
+    """Each of the last `count` weeks, empty ones included: collected net of refunds, outcomes."""
+    return tuple(
+        Week(start, paid.get(start, 0) - refunded.get(start, 0), outcomes.get(start, 0))
+        for start in trend_weeks(today, count)
+    )
+
+
+def parse_page(raw: str | None) -> int:
+    """A page number from 1 to MAX_PAGE; anything else is refused at the field."""
+    if raw is None or raw == "":
+        return 1
+    text = raw.strip()
+    if not text.isdigit() or len(text) > 6 or not 1 <= int(text) <= MAX_PAGE:
+        raise DomainError(
+            f"Il numero di pagina deve essere un intero da 1 a {MAX_PAGE:,}.".replace(",", "."), field="page"
+        )
+    return int(text)
+
+
+def parse_filter(params: Mapping[str, str]) -> DebtorFilter:
+    """The drill-down's filters from the query string (entrata, anno, fase, page), in Italian."""
+    revenue_type = (params.get("entrata") or "").strip() or None
+    if revenue_type is not None and len(revenue_type) > MAX_REVENUE_TYPE:
+        raise DomainError("Il tipo di entrata indicato non è valido.", field="entrata")
+    raw_year = (params.get("anno") or "").strip()
+    if raw_year and not (_YEAR.match(raw_year) and 1900 <= int(raw_year) <= 2100):
+        raise DomainError("L'anno deve essere di quattro cifre (es. 2021).", field="anno")
+    stage = (params.get("fase") or "").strip() or None
+    if stage is not None and stage not in STAGES:
+        raise DomainError("La fase indicata non esiste.", field="fase")
+    return DebtorFilter(
+        revenue_type, int(raw_year) if raw_year else None, stage, parse_page(params.get("page"))
+    )
+
+
+def outcome_label(code: str) -> str:
+    return OUTCOME_LABELS.get(code, code.replace("_", " ").capitalize())
+
+
+def pages(total: int) -> int:
+    """How many pages `total` rows fill (at least one)."""
+    return max(1, -(-total // PAGE_SIZE))

@@ -1,0 +1,260 @@
+"""Queries of the Ufficio tributi's portal: figures aggregated in SQL (one scan for the campaign, by
+revenue type and by year), the weekly trend, the drill-down to debtors and one debtor's file. Every
+function takes the tenant and filters by it (row-level security too)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.kernel.db import UnitOfWork
+from services.reporting import domain_portal as dp
+from services.reporting.models import outcomes, payments, positions
+from services.reporting.models_cases import case_answers, cases
+from services.reporting.models_ledger import debtors, plans, refunds
+
+Row = sa.Row[Any]
+ROME = "Europe/Rome"
+
+
+def _joined(tenant_id: uuid.UUID) -> tuple[Any, dict[str, Any]]:
+    """Positions not cancelled, each with its debtor's contact figures and its plan; the condition
+    that puts a position at each stage of the funnel."""
+    p, d, pl = positions, debtors, plans
+    source = p.outerjoin(d, sa.and_(d.c.tenant_id == p.c.tenant_id, d.c.debtor_id == p.c.debtor_id))
+    source = source.outerjoin(pl, sa.and_(pl.c.tenant_id == p.c.tenant_id, pl.c.plan_id == p.c.plan_id))
+    conditions = {
+        "assigned": sa.true(),
+        "worked": d.c.attempts > 0,
+        "reached": d.c.conversations > 0,
+        "promised": d.c.promises > 0,
+        "in_plan": sa.and_(p.c.plan_id.is_not(None), pl.c.lapsed_on.is_(None)),
+        "collected": p.c.collected_cents > 0,
+        "residual": p.c.amount_cents > p.c.collected_cents,
+    }
+    return source, conditions
+
+
+def _where(tenant_id: uuid.UUID) -> list[Any]:
+    return [positions.c.tenant_id == tenant_id, positions.c.state != "cancelled"]
+
+
+def _stage_amount(stage: str) -> Any:
+    p = positions.c
+    if stage == "collected":
+        return p.collected_cents
+    if stage == "residual":
+        return p.amount_cents - p.collected_cents
+    return p.amount_cents
+
+
+def _stage_columns(conditions: dict[str, Any]) -> list[Any]:
+    columns = []
+    for stage in dp.STAGES:
+        cond = conditions[stage]
+        columns += [
+            sa.func.count(sa.distinct(positions.c.debtor_id)).filter(cond).label(f"{stage}_debtors"),
+            sa.func.count().filter(cond).label(f"{stage}_positions"),
+            sa.func.coalesce(sa.func.sum(_stage_amount(stage)).filter(cond), 0).label(f"{stage}_cents"),
+        ]
+    return columns
+
+
+async def figures(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Row]:
+    """The stages for the whole campaign, per revenue type and per year (GROUPING SETS): each row
+    has `revenue_type`, `year`, `by_type`/`by_year` (1 when grouped by it) and the stage columns."""
+    p = positions.c
+    source, conditions = _joined(tenant_id)
+    stmt = (
+        sa.select(
+            p.revenue_type,
+            p.year,
+            (sa.func.grouping(p.revenue_type) == 0).label("by_type"),
+            (sa.func.grouping(p.year) == 0).label("by_year"),
+            *_stage_columns(conditions),
+        )
+        .select_from(source)
+        .where(*_where(tenant_id))
+        .group_by(sa.func.grouping_sets(sa.tuple_(), sa.tuple_(p.revenue_type), sa.tuple_(p.year)))
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def promised_cents(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
+    """What the debtors with assigned positions promised to pay."""
+    d = debtors.c
+    assigned = sa.select(positions.c.debtor_id).where(*_where(tenant_id))
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(d.promised_cents), 0)).where(
+        d.tenant_id == tenant_id, d.promises > 0, d.debtor_id.in_(assigned)
+    )
+    return int((await uow.execute(stmt)).scalar_one())
+
+
+async def weekly(uow: UnitOfWork, tenant_id: uuid.UUID, since: date, since_at: datetime) -> dict[str, Any]:
+    """Per ISO week (its Monday) from `since`: payments not revoked, refunds, outcomes recorded (the
+    outcomes' instants in Europe/Rome; `since_at` is `since`'s midnight there)."""
+    pay_week = sa.cast(sa.func.date_trunc("week", payments.c.paid_on), sa.Date)
+    paid = (
+        sa.select(pay_week, sa.func.sum(payments.c.amount_cents))
+        .where(
+            payments.c.tenant_id == tenant_id, payments.c.revoked_on.is_(None), payments.c.paid_on >= since
+        )
+        .group_by(pay_week)
+    )
+    refund_week = sa.cast(sa.func.date_trunc("week", refunds.c.refunded_on), sa.Date)
+    refunded = (
+        sa.select(refund_week, sa.func.sum(refunds.c.amount_cents))
+        .where(refunds.c.tenant_id == tenant_id, refunds.c.refunded_on >= since)
+        .group_by(refund_week)
+    )
+    local = sa.func.timezone(ROME, outcomes.c.recorded_at)
+    outcome_week = sa.cast(sa.func.date_trunc("week", local), sa.Date)
+    recorded = (
+        sa.select(outcome_week, sa.func.count())
+        .where(outcomes.c.tenant_id == tenant_id, outcomes.c.recorded_at >= since_at)
+        .group_by(outcome_week)
+    )
+    return {
+        "paid": await _by_week(uow, paid),
+        "refunded": await _by_week(uow, refunded),
+        "outcomes": await _by_week(uow, recorded),
+    }
+
+
+async def _by_week(uow: UnitOfWork, stmt: Any) -> dict[date, int]:
+    rows: list[Any] = list((await uow.execute(stmt)).all())
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def _debtor_rows(tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> Any:
+    """One row per debtor at the filter's stage, over the positions of its revenue type and year."""
+    p = positions.c
+    source, conditions = _joined(tenant_id)
+    where = [*_where(tenant_id), conditions[filt.stage or "assigned"]]
+    if filt.revenue_type:
+        where.append(p.revenue_type == filt.revenue_type)
+    if filt.year:
+        where.append(p.year == filt.year)
+    per_debtor = (
+        sa.select(
+            p.debtor_id,
+            sa.func.min(p.fiscal_code).label("fiscal_code"),
+            sa.func.min(p.debtor_name).label("debtor_name"),
+            sa.func.count().label("positions"),
+            sa.func.sum(p.amount_cents).label("assigned_cents"),
+            sa.func.sum(p.collected_cents).label("collected_cents"),
+        )
+        .select_from(source)
+        .where(*where)
+        .group_by(p.debtor_id)
+        .subquery()
+    )
+    d = debtors.c
+    return sa.select(
+        per_debtor,
+        (per_debtor.c.assigned_cents - per_debtor.c.collected_cents).label("residual_cents"),
+        sa.func.coalesce(d.last_outcome, "").label("last_outcome"),
+        d.last_outcome_at,
+        sa.func.coalesce(d.attempts, 0).label("attempts"),
+        sa.func.count().over().label("total"),
+    ).select_from(
+        per_debtor.outerjoin(
+            debtors, sa.and_(d.tenant_id == tenant_id, d.debtor_id == per_debtor.c.debtor_id)
+        )
+    )
+
+
+async def debtor_page(uow: UnitOfWork, tenant_id: uuid.UUID, filt: dp.DebtorFilter, size: int) -> list[Row]:
+    """A page of the drill-down, by name; each row carries the `total` of debtors found."""
+    stmt = _debtor_rows(tenant_id, filt)
+    sub = stmt.subquery()
+    ordered = sa.select(sub).order_by(sub.c.debtor_name, sub.c.debtor_id).limit(size).offset(filt.offset)
+    return list((await uow.execute(ordered)).all())
+
+
+async def debtor_count(uow: UnitOfWork, tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> int:
+    sub = _debtor_rows(tenant_id, filt).subquery()
+    return int((await uow.execute(sa.select(sa.func.count()).select_from(sub))).scalar_one())
+
+
+async def all_debtors(uow: UnitOfWork, tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> list[Row]:
+    """Every debtor the filter finds (for a download), by name."""
+    sub = _debtor_rows(tenant_id, filt).subquery()
+    stmt = sa.select(sub).order_by(sub.c.debtor_name, sub.c.debtor_id)
+    return list((await uow.execute(stmt)).all())
+
+
+# --- one debtor ----------------------------------------------------------------------------------
+
+
+async def debtor_positions(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    p = positions.c
+    stmt = (
+        sa.select(positions, plans.c.lapsed_on.label("plan_lapsed_on"))
+        .select_from(
+            positions.outerjoin(
+                plans, sa.and_(plans.c.tenant_id == p.tenant_id, plans.c.plan_id == p.plan_id)
+            )
+        )
+        .where(p.tenant_id == tenant_id, p.debtor_id == debtor_id)
+        .order_by(p.revenue_type, p.year, p.act_number)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def debtor_payments(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, position_ids: list[uuid.UUID]
+) -> list[Row]:
+    pay = payments.c
+    mine = sa.or_(pay.debtor_id == debtor_id, pay.position_id.in_(position_ids))
+    refunded = (
+        sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount_cents), 0))
+        .where(refunds.c.tenant_id == tenant_id, refunds.c.payment_id == pay.payment_id)
+        .scalar_subquery()
+    )
+    stmt = (
+        sa.select(payments, refunded.label("refunded_cents"))
+        .where(pay.tenant_id == tenant_id, mine)
+        .order_by(pay.paid_on.desc(), pay.received_at.desc())
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def debtor_outcomes(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    o = outcomes.c
+    stmt = sa.select(outcomes).where(o.tenant_id == tenant_id, o.debtor_id == debtor_id)
+    return list((await uow.execute(stmt.order_by(o.recorded_at.desc()))).all())
+
+
+async def debtor_contact(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> Row | None:
+    d = debtors.c
+    stmt = sa.select(debtors).where(d.tenant_id == tenant_id, d.debtor_id == debtor_id)
+    return (await uow.execute(stmt)).first()
+
+
+async def debtor_plans(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    pl = plans.c
+    stmt = sa.select(plans).where(pl.tenant_id == tenant_id, pl.debtor_id == debtor_id)
+    return list((await uow.execute(stmt.order_by(pl.first_due_date.desc()))).all())
+
+
+async def debtor_cases(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
+    """The office's cases about the debtor, each with its latest answer's note and author."""
+    c, a = cases.c, case_answers.c
+    latest = (
+        sa.select(a.note, a.answered_by_name)
+        .where(a.tenant_id == tenant_id, a.case_id == c.id)
+        .order_by(a.answered_at.desc())
+        .limit(1)
+        .lateral()
+    )
+    stmt = (
+        sa.select(cases, latest.c.note.label("answer_note"), latest.c.answered_by_name)
+        .select_from(cases.outerjoin(latest, sa.true()))
+        .where(c.tenant_id == tenant_id, c.debtor_id == debtor_id)
+        .order_by(c.opened_at.desc())
+    )
+    return list((await uow.execute(stmt)).all())
