@@ -199,6 +199,16 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/pratiche/{{case_id}}"): web(404, (V, A, S, P)),
     ("POST", f"{T}/reporting/pratiche/{{case_id}}/risposta"): web(400, (A, P), "POST"),
     ("GET", f"{T}/reporting/pratiche/ricevute/{{evidence_id}}"): web(404, (V, A, S, P)),
+    # The aggio: its page and rendiconti for the Comune's roles and the firm's admin; the contract
+    # and on-demand rendiconti for the firm's admin only (an empty form: 400); the office's addresses
+    # for its admin (an empty list is saved: 303); no period named: 400.
+    ("GET", f"{T}/reporting/aggio"): web(200, (V, A, P)),
+    ("GET", f"{T}/reporting/aggio/contratto"): web(200, (P,)),
+    ("POST", f"{T}/reporting/aggio/contratto"): web(400, (P,), "POST"),
+    ("POST", f"{T}/reporting/aggio/rendiconti"): web(400, (P,), "POST"),
+    ("GET", f"{T}/reporting/aggio/rendiconti/{{rendiconto_id}}/{{kind}}"): web(404, (V, A, P)),
+    ("POST", f"{T}/reporting/aggio/contatti"): web(303, (A, P), "POST"),
+    ("GET", "/api/v1/reporting/aggio"): api(400),
     # The Ufficio tributi's portal: its figures for everyone on the Comune; names (the debtors, a
     # debtor's file, their downloads) for the office, supervisors, platform admins; unknown: 404.
     ("GET", f"{T}/reporting/portale"): web(200, ALL),
@@ -294,6 +304,7 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
         case_id=str(uuid.UUID(int=0x5EED)),
         evidence_id=str(uuid.UUID(int=0x5EED)),
         job_id=str(uuid.UUID(int=0x5EED)),
+        rendiconto_id=str(uuid.UUID(int=0x5EED)),
         operator=str(uuid.UUID(int=0x5EED)),
         kind="receipts",
     )
