@@ -118,14 +118,13 @@ async def weekly(uow: UnitOfWork, tenant_id: uuid.UUID, since: date, since_at: d
         .group_by(outcome_week)
     )
     return {
-        "paid": await _by_week(uow, paid),
-        "refunded": await _by_week(uow, refunded),
-        "outcomes": await _by_week(uow, recorded),
+        "paid": _by_week((await uow.execute(paid)).all()),
+        "refunded": _by_week((await uow.execute(refunded)).all()),
+        "outcomes": _by_week((await uow.execute(recorded)).all()),
     }
 
 
-async def _by_week(uow: UnitOfWork, stmt: Any) -> dict[date, int]:
-    rows: list[Any] = list((await uow.execute(stmt)).all())
+def _by_week(rows: Any) -> dict[date, int]:
     return {row[0]: int(row[1]) for row in rows}
 
 
