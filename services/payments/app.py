@@ -8,6 +8,7 @@ from services.kernel.web import ServiceContext
 from services.payments import (
     models,
     models_reconciliation,
+    models_refunds,
     web,
     web_delivery,
     web_gpd,
@@ -17,13 +18,14 @@ from services.payments import (
     web_manual,
     web_public,
     web_reconciliation,
+    web_refunds,
     web_rules,
     web_settings,
 )
 from services.payments.consumers import balances, emails, gpd, jobs
 
 # The reconciliation and delivery tables join the same metadata.
-_TABLES = (models_reconciliation.receipts,)
+_TABLES = (models_reconciliation.receipts, models_refunds.refunds)
 
 
 def consumers(ctx: ServiceContext) -> tuple[Consumer, ...]:
@@ -45,6 +47,7 @@ SERVICE = ServiceSpec(
         *web_public.routes(),
         *web_reconciliation.routes(),
         *web_lapse.routes(),
+        *web_refunds.routes(),
     ],
     consumers=consumers,
 )

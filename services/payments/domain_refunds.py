@@ -1,0 +1,72 @@
+"""Refunds of payments (no I/O): the Comune gives back part or all of a payment it received, e.g. a
+payment made twice. What was refunded no longer counts as paid: the position owes it again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from services.kernel.errors import DomainError
+from services.kernel.money import parse_euro
+
+
+@dataclass(frozen=True)
+class RefundInput:
+    amount_cents: int
+    refunded_on: date
+    reason: str
+
+
+def format_euro(cents: int) -> str:
+    euros, rest = divmod(abs(cents), 100)
+    return f"€ {euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def refundable_cents(amount_cents: int, refunded_cents: int) -> int:
+    """What is left of a payment to refund after earlier refunds."""
+    return max(amount_cents - refunded_cents, 0)
+
+
+def parse_day(raw: str) -> date:
+    """dd/mm/yyyy (also with '-' or '.') or ISO yyyy-mm-dd."""
+    text = raw.strip()
+    if not text:
+        raise DomainError("Indica la data del rimborso.", field="refunded_on")
+    for fmt in ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    raise DomainError("Data del rimborso non valida (usa gg/mm/aaaa).", field="refunded_on")
+
+
+def validate_refund(
+    amount: str,
+    refunded_on: str,
+    reason: str,
+    paid_on: date,
+    refundable: int,
+    today: date,
+) -> RefundInput:
+    """A refund of a received, not revoked payment: at most what is left of it, dated between the
+    payment and today, with its reason."""
+    if refundable <= 0:
+        raise DomainError("Questo pagamento è già stato rimborsato per intero.", field="amount")
+    cents = parse_euro(amount, "amount", "Indica l'importo rimborsato.")
+    if cents > refundable:
+        raise DomainError(
+            f"L'importo supera quanto resta da rimborsare di questo pagamento ({format_euro(refundable)}).",
+            field="amount",
+        )
+    day = parse_day(refunded_on)
+    if day > today:
+        raise DomainError("La data del rimborso non può essere nel futuro.", field="refunded_on")
+    if day < paid_on:
+        raise DomainError("La data del rimborso non può precedere quella del pagamento.", field="refunded_on")
+    text = reason.strip()
+    if not 3 <= len(text) <= 500:
+        raise DomainError(
+            "Indica il motivo del rimborso (da 3 a 500 caratteri), ad es. «pagamento effettuato due volte».",
+            field="reason",
+        )
+    return RefundInput(cents, day, text)

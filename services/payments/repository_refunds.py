@@ -1,0 +1,94 @@
+"""Queries of refunds; every function takes the tenant and filters by it (RLS too)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from services.kernel.db import UnitOfWork
+from services.payments.models import payments, positions
+from services.payments.models_refunds import refunds
+
+Row = sa.Row[Any]
+
+
+async def lock_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment_id: uuid.UUID) -> Row | None:
+    """The payment, locked until the transaction ends: two refunds of it are judged one after the
+    other, so together they never exceed it."""
+    stmt = (
+        sa.select(payments)
+        .where(payments.c.tenant_id == tenant_id, payments.c.id == payment_id)
+        .with_for_update()
+    )
+    return (await uow.execute(stmt)).first()
+
+
+async def refunded_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, payment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """What was refunded so far of each payment."""
+    if not payment_ids:
+        return {}
+    stmt = (
+        sa.select(refunds.c.payment_id, sa.func.sum(refunds.c.amount_cents).label("total"))
+        .where(refunds.c.tenant_id == tenant_id, refunds.c.payment_id.in_(payment_ids))
+        .group_by(refunds.c.payment_id)
+    )
+    return {r.payment_id: int(r.total) for r in await uow.execute(stmt)}
+
+
+async def insert_refund(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    payment: Row,
+    amount_cents: int,
+    refunded_on: date,
+    reason: str,
+    who: tuple[str, str | None],
+    idempotency_key: str | None,
+) -> uuid.UUID | None:
+    """The new refund's id, or None when this form's key already recorded one."""
+    refund_id = uuid.uuid4()
+    stmt = (
+        pg_insert(refunds)
+        .values(
+            id=refund_id,
+            tenant_id=tenant_id,
+            payment_id=payment.id,
+            position_id=payment.position_id,
+            debtor_id=payment.debtor_id,
+            amount_cents=amount_cents,
+            refunded_on=refunded_on,
+            reason=reason,
+            recorded_by=who[0],
+            recorded_by_name=who[1],
+            idempotency_key=idempotency_key,
+        )
+        .on_conflict_do_nothing(constraint="refunds_once")
+        .returning(refunds.c.id)
+    )
+    inserted: uuid.UUID | None = (await uow.execute(stmt)).scalar()
+    return inserted
+
+
+async def take_from_paid(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, cents: int) -> None:
+    """The refunded amount is owed again."""
+    p = positions
+    await uow.execute(
+        sa.update(p)
+        .where(p.c.tenant_id == tenant_id, p.c.id == position_id)
+        .values(paid_cents=p.c.paid_cents - cents)
+    )
+
+
+async def refunds_of_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Row]:
+    stmt = (
+        sa.select(refunds)
+        .where(refunds.c.tenant_id == tenant_id, refunds.c.position_id == position_id)
+        .order_by(refunds.c.refunded_on.desc(), refunds.c.recorded_at.desc())
+    )
+    return list((await uow.execute(stmt)).all())
