@@ -28,7 +28,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from itertools import pairwise
+
+import holidays
 
 from services.kernel.errors import DomainError
 from services.kernel.money import parse_euro
@@ -358,27 +361,15 @@ def parse_month(raw: str, today: date) -> date:
     return first
 
 
-def easter(year: int) -> date:
-    """Gregorian Easter Sunday (anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    g = (8 * b + 13) // 25
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    leap = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * leap) // 451
-    month, day = divmod(h + leap - 7 * m + 114, 31)
-    return date(year, month, day + 1)
-
-
-FIXED_HOLIDAYS = ((1, 1), (1, 6), (4, 25), (5, 1), (6, 2), (8, 15), (11, 1), (12, 8), (12, 25), (12, 26))
+@lru_cache(maxsize=16)
+def _national(year: int) -> holidays.HolidayBase:
+    found: holidays.HolidayBase = holidays.country_holidays("IT", years=year)
+    return found
 
 
 def is_working_day(day: date) -> bool:
-    """Monday to Friday, not a national holiday (Easter Monday included)."""
-    if day.weekday() >= 5 or (day.month, day.day) in FIXED_HOLIDAYS:
-        return False
-    return day != easter(day.year) + timedelta(days=1)
+    """Monday to Friday, not a national holiday (the `holidays` package, as the contact rules use)."""
+    return day.weekday() < 5 and day not in _national(day.year)
 
 
 def first_working_day(first: date) -> date:
