@@ -83,14 +83,22 @@ async def period_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: 
     return PeriodAggio(start, end, contract, rules.compute(contract, bases))
 
 
-async def aggio_to_date(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int | None:
-    """For the dashboard: the aggio on everything collected so far, month by month as the rendiconti
-    invoice it (bands are monthly); None without a contract."""
+@dataclass(frozen=True)
+class DashboardAggio:
+    label: str  # "18,50%" for a flat contract, else how it is computed
+    cents: int
+
+
+async def dashboard_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> DashboardAggio | None:
+    """What the dashboard shows as the aggio on what was collected: the contract's, month by month
+    since the contract started (as the rendiconti invoice it); None while there is no contract."""
     saved = await aggio_repo.get_contract(uow, tenant_id)
     if saved is None:
         return None
-    months = await aggio_repo.monthly_bases(uow, tenant_id, saved.contract.start_date, today)
-    return sum(rules.compute(saved.contract, bases).aggio_cents for bases in months.values())
+    c = saved.contract
+    label = rules.format_percent(c.bands[0].rate_bp) if c.basis == "flat" else rules.BASIS_LABELS[c.basis]
+    months = await aggio_repo.monthly_bases(uow, tenant_id, c.start_date, today)
+    return DashboardAggio(label, sum(rules.compute(c, bases).aggio_cents for bases in months.values()))
 
 
 def period_json(period: PeriodAggio) -> dict[str, Any]:

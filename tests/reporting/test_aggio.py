@@ -15,8 +15,9 @@ from openpyxl import load_workbook
 from services.contracts import PaymentReceived, PaymentRefunded, PaymentRevoked, PositionFact
 from services.kernel.identity import Identity
 from services.platform import Platform
-from services.reporting import daily
+from services.reporting import daily, handlers_aggio
 from services.reporting import repository as repo
+from services.reporting.domain_aggio import BASIS_LABELS
 from tests.conftest import service_client
 from tests.reporting.helpers import deliver, fact, registered
 from tests.smtp_server import Inbox
@@ -127,6 +128,10 @@ async def test_a_tiered_contract_gives_the_contract_arithmetic_net_of_refunds(
     }
     assert (lines["TARI"]["aggio_cents"], lines["CDS"]["aggio_cents"]) == (1_665, 556)
     assert body["contract"]["basis"] == "by_type_bands"
+    # The dashboard's figure: month by month since the contract began (September: 10% of 500,00).
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        board = await handlers_aggio.dashboard_aggio(uow, tenant.tenant_id, date(2026, 11, 30))
+    assert board is not None and (board.label, board.cents) == (BASIS_LABELS["by_type_bands"], 13_721 + 5_000)
 
 
 @pytest.mark.asyncio
