@@ -315,6 +315,29 @@ async def cmd_dlq(action: str, consumer: str | None, payload: bool, messages: li
         await platform.close()
 
 
+async def cmd_replay(service: str, tenants: list[str] | None) -> None:
+    """`riscossa replay reporting [--tenant SLUG]...`: rebuild the reporting projections from the events
+    they were built from (every Comune, or those named by slug)."""
+    from gateway.repository import list_tenants
+    from services.replay import replay_reporting
+
+    settings, _ = _settings(embedded_db=False)
+    platform = await Platform.open(settings)
+    try:
+        only = None
+        if tenants:
+            async with platform.databases["gateway"].unit_of_work(None) as uow:
+                by_slug = {t.slug: t.id for t in await list_tenants(uow)}
+            unknown = sorted(set(tenants) - set(by_slug))
+            if unknown:
+                sys.exit(f"replay {service}: unknown Comune {', '.join(unknown)}")
+            only = [by_slug[slug] for slug in tenants]
+        for tenant_id, count in (await replay_reporting(platform, only)).items():
+            print(f"{tenant_id}: {count} events replayed", flush=True)
+    finally:
+        await platform.close()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="riscossa", description="Riscossa platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -336,6 +359,9 @@ def main(argv: list[str] | None = None) -> None:
     dead.add_argument("consumer", nargs="?", help="a consumer's name, as `dlq list` prints it")
     dead.add_argument("--payload", action="store_true", help="show: print each message's content")
     dead.add_argument("--message", action="append", help="replay: only this message id (repeatable)")
+    replay = sub.add_parser("replay", help="rebuild a service's projections from the events it logged")
+    replay.add_argument("service", choices=("reporting",))
+    replay.add_argument("--tenant", action="append", help="only this Comune, by slug (repeatable)")
     args = parser.parse_args(argv)
     logs.configure(Settings.from_env().log_level)
     commands: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
@@ -349,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
         "contact-daily": lambda: cmd_daily("contact", args.date),
         "reporting-daily": lambda: cmd_daily("reporting", args.date),
         "dlq": lambda: cmd_dlq(args.action, args.consumer, args.payload, args.message),
+        "replay": lambda: cmd_replay(args.service, args.tenant),
     }
     asyncio.run(commands[args.command]())
 

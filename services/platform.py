@@ -39,7 +39,13 @@ def service_specs() -> dict[str, ServiceSpec]:
 
 def make_bus(settings: Settings) -> Bus:
     if settings.uses_rabbitmq:
-        return RabbitBus(settings.amqp_url, settings.exchange, settings.max_retries, settings.retry_delay_ms)
+        return RabbitBus(
+            settings.amqp_url,
+            settings.exchange,
+            settings.max_retries,
+            settings.retry_delay_ms,
+            connect_wait_seconds=settings.broker_wait_seconds,
+        )
     return InProcessBus(settings.max_retries, settings.retry_delay_ms)
 
 

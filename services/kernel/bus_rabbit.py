@@ -57,9 +57,16 @@ class RabbitBus:
     retry queue (TTL, then dead-lettered back to the main queue) and a dead-letter queue."""
 
     def __init__(
-        self, url: str, exchange: str, max_retries: int = 3, retry_delay_ms: int = 2000, prefetch: int = 16
+        self,
+        url: str,
+        exchange: str,
+        max_retries: int = 3,
+        retry_delay_ms: int = 2000,
+        prefetch: int = 16,
+        connect_wait_seconds: float = 0,
     ) -> None:
         self.url = url
+        self.connect_wait_seconds = connect_wait_seconds
         self.exchange_name = exchange
         self.max_retries = max_retries
         self.retry_delay_ms = retry_delay_ms
@@ -70,9 +77,28 @@ class RabbitBus:
         self._lock = asyncio.Lock()
 
     async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(self.url)
+        self._connection = await self._connect()
         self._channel = await self._connection.channel(publisher_confirms=True, on_return_raises=True)
         self._exchange = await self._declare_exchanges(self._channel)
+
+    async def _connect(self) -> aio_pika.abc.AbstractRobustConnection:
+        """The first connection, tried again with backoff for `connect_wait_seconds` while the broker
+        is not up yet (a process started before it, or while it restarts); once connected, aio-pika's
+        robust connection reconnects by itself."""
+        loop = asyncio.get_running_loop()
+        deadline, delay = loop.time() + self.connect_wait_seconds, 0.5
+        while True:
+            try:
+                return await aio_pika.connect_robust(self.url)
+            except Exception as exc:
+                if loop.time() + delay > deadline:
+                    raise
+                log.warning(
+                    "broker unreachable, trying again",
+                    extra={"fields": {"error": repr(exc)[:200], "in_seconds": delay}},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     @property
     def unrouted_name(self) -> str:

@@ -58,6 +58,9 @@ class Settings:
     traces_endpoint: str = ""
     # `worker` and `relay` answer /healthz and /readyz on this port (RISCOSSA_HEALTH_PORT; 0: none).
     health_port: int = 0
+    # How long a process waits for the broker when it starts (RISCOSSA_BROKER_WAIT_SECONDS), trying
+    # again with backoff, before it gives up with status 1.
+    broker_wait_seconds: int = 300
 
     @property
     def is_dev(self) -> bool:
@@ -114,6 +117,7 @@ class Settings:
             metrics_port=_int("METRICS_PORT", 0),
             traces_endpoint=_env("TRACES_ENDPOINT"),
             health_port=_int("HEALTH_PORT", 0),
+            broker_wait_seconds=_int("BROKER_WAIT_SECONDS", 300),
         )
 
     def check(self) -> None:
