@@ -16,14 +16,14 @@ from datetime import date
 
 from services.kernel.db import UnitOfWork
 from services.kernel.web import ServiceContext
-from services.reporting import handlers_aggio
+from services.reporting import handlers_aggio, handlers_digests
 
 log = logging.getLogger(__name__)
 
 Step = Callable[[UnitOfWork, ServiceContext, uuid.UUID, date], Awaitable[object]]
 
 # The digests to the Ufficio tributi and the monthly rendiconti add their steps here.
-STEPS: list[Step] = [handlers_aggio.monthly_rendiconto]
+STEPS: list[Step] = [handlers_aggio.monthly_rendiconto, handlers_digests.send_due_digest]
 
 
 async def run_tenant(ctx: ServiceContext, tenant_id: uuid.UUID, today: date) -> dict[str, object]:

@@ -127,6 +127,7 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"{t}/reporting/reports",
         f"{t}/reporting/portale",
         f"{t}/reporting/portale/debitori/{s.debtor}",  # the operator's is a refusal
+        f"{t}/reporting/riepiloghi",  # the digests (the operator's is a refusal)
         f"{t}/ingest/",
         *(f"{t}/ingest/batches/{b}" for b in s.batches),
     ]

@@ -202,6 +202,13 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/pratiche/{{case_id}}"): web(404, (V, A, S, P)),
     ("POST", f"{T}/reporting/pratiche/{{case_id}}/risposta"): web(400, (A, P), "POST"),
     ("GET", f"{T}/reporting/pratiche/ricevute/{{evidence_id}}"): web(404, (V, A, S, P)),
+    # The digests for the Ufficio tributi: listed and downloaded by the office and supervisors (an
+    # unknown digest: 404); schedule and «Invia ora» for its administrator (an empty form, or no
+    # address to send to: 400).
+    ("GET", f"{T}/reporting/riepiloghi"): web(200, (V, A, S, P)),
+    ("POST", f"{T}/reporting/riepiloghi/impostazioni"): web(400, (A,), "POST"),
+    ("POST", f"{T}/reporting/riepiloghi/invia"): web(400, (A,), "POST"),
+    ("GET", f"{T}/reporting/riepiloghi/{{digest_id}}/pdf"): web(404, (V, A, S, P)),
     # The aggio: its page and rendiconti for the Comune's roles and the firm's admin; the contract
     # and on-demand rendiconti for the firm's admin only (an empty form: 400); the office's addresses
     # for its admin (an empty list is saved: 303); no period named: 400.
@@ -306,6 +313,7 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
         attachment_id=str(uuid.UUID(int=0x5EED)),
         case_id=str(uuid.UUID(int=0x5EED)),
         evidence_id=str(uuid.UUID(int=0x5EED)),
+        digest_id=str(uuid.UUID(int=0x5EED)),
         job_id=str(uuid.UUID(int=0x5EED)),
         rendiconto_id=str(uuid.UUID(int=0x5EED)),
         operator=str(uuid.UUID(int=0x5EED)),

@@ -1,0 +1,216 @@
+"""Use cases of the digests for the Ufficio tributi: the daily step that sends the digest of a period
+that ended, «Invia ora», the schedule and addresses, the list and the download. Each runs in the
+unit of work its entrypoint owns (the daily run's per Comune, or the request's)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import DomainError, NotFound
+from services.kernel.identity import Identity
+from services.kernel.mail import Attachment, Mail, Mailer
+from services.kernel.storage import ObjectNotFound, ObjectStorage, tenant_key
+from services.kernel.web import ServiceContext
+from services.reporting import domain_digest as domain
+from services.reporting import pdf_digest
+from services.reporting import repository as reporting_repo
+from services.reporting import repository_digests as repo
+
+log = logging.getLogger(__name__)
+PAGE = "reporting/riepiloghi"
+FALLBACK_ENTE = "Comune"
+
+
+class StoredDigestCorrupted(DomainError):
+    status = 500
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Il documento archiviato non corrisponde all'impronta registrata: contattare l'assistenza."
+        )
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    """What the daily step did for a Comune: `status` is sent, kept (no mail server), failed,
+    nothing_due, already_sent or no_addresses."""
+
+    status: str
+    period: domain.Period | None = None
+    digest_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What sending needs from the platform."""
+
+    storage: ObjectStorage
+    mailer: Mailer
+    base_url: str
+
+    @classmethod
+    def of(cls, ctx: ServiceContext) -> Sender:
+        return cls(ctx.storage, ctx.mailer, ctx.settings.public_base_url.rstrip("/"))
+
+    def page_url(self, slug: str) -> str:
+        return f"{self.base_url}/t/{slug}/{PAGE}" if slug else self.base_url or "/"
+
+
+async def build(
+    uow: UnitOfWork, tenant_id: uuid.UUID, ente: str, period: domain.Period, today: date, now: datetime
+) -> domain.Digest:
+    """Read the period's figures, the cases awaiting the office and the collected by revenue type."""
+    return domain.Digest(
+        ente=ente or FALLBACK_ENTE,
+        period=period,
+        generated_at=now,
+        figures=await repo.figures(uow, tenant_id, period),
+        pending=domain.pending_cases(await repo.waiting_cases(uow, tenant_id), today),
+        by_type=await repo.by_revenue_type(uow, tenant_id, period),
+    )
+
+
+async def _deliver(
+    uow: UnitOfWork,
+    sender: Sender,
+    tenant_id: uuid.UUID,
+    digest_id: uuid.UUID,
+    digest: domain.Digest,
+    to: tuple[str, ...],
+    slug: str,
+) -> str:
+    """Render, store (a new object per attempt, never overwritten), e-mail; record what happened.
+    A mail server that refuses leaves the digest `failed` with its reason, nothing raised."""
+    body = await asyncio.to_thread(pdf_digest.render, digest)
+    key = tenant_key(
+        tenant_id, "reporting", "digests", str(digest_id), f"{uuid.uuid4().hex[:12]}-{digest.filename}"
+    )
+    stored = await sender.storage.put_bytes(tenant_id, key, body, "application/pdf")
+    url = sender.page_url(slug)
+    mail = Mail(
+        ", ".join(to),
+        domain.subject(digest),
+        domain.mail_text(digest, url),
+        domain.mail_html(digest, url),
+        (Attachment(digest.filename, "application/pdf", body),),
+    )
+    try:
+        await sender.mailer.send(mail)
+    except OSError as exc:  # smtplib's errors included
+        log.warning("digest %s not accepted by the mail server: %s", digest_id, exc)
+        await repo.finish(uow, tenant_id, digest_id, stored, "failed", error=str(exc) or type(exc).__name__)
+        return "failed"
+    status = "sent" if sender.mailer.delivers else "kept"
+    await repo.finish(uow, tenant_id, digest_id, stored, status, sent_at=datetime.now(UTC))
+    return status
+
+
+async def send_due_digest(
+    uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, today: date
+) -> DigestRun:
+    """Daily step: e-mail the digest of the period that ended before `today`, once. The period is
+    claimed before the e-mail goes, so two runs never send it twice; a refusal is recorded and the
+    next day's run tries again."""
+    settings = await repo.settings(uow, tenant_id)
+    period = domain.due(settings.schedule, today, settings.last_period_end)
+    if period is None:
+        return DigestRun("nothing_due")
+    to = await repo.office_emails(uow, tenant_id)
+    if not to:
+        log.info("tenant %s: no office address, digest for %s not sent", tenant_id, period.label())
+        return DigestRun("no_addresses", period)
+    digest_id = await repo.claim_scheduled(uow, tenant_id, uuid.uuid4(), period, to)
+    if digest_id is None:
+        return DigestRun("already_sent", period)
+    digest = await build(uow, tenant_id, settings.comune_name, period, today, datetime.now(UTC))
+    status = await _deliver(uow, Sender.of(ctx), tenant_id, digest_id, digest, to, settings.comune_slug)
+    if status != "failed":
+        await repo.mark_period_sent(uow, tenant_id, period.end)
+    return DigestRun(status, period, digest_id)
+
+
+async def send_now(uow: UnitOfWork, sender: Sender, who: Identity, today: date) -> repo.DigestRecord:
+    """«Invia ora»: the digest from the day after the last period sent up to today, to the office."""
+    tenant_id = who.tenant_id
+    await repo.remember_comune(uow, tenant_id, who.tenant_name, who.tenant_slug)
+    to = await repo.office_emails(uow, tenant_id)
+    if not to:
+        raise DomainError(
+            "Indica almeno un indirizzo e-mail dell'ufficio prima di inviare.", field="indirizzi"
+        )
+    settings = await repo.settings(uow, tenant_id)
+    period = domain.on_demand(settings.schedule, today, settings.last_period_end)
+    digest_id = uuid.uuid4()
+    await repo.insert_manual(uow, tenant_id, digest_id, period, to, who.display_name)
+    digest = await build(uow, tenant_id, who.tenant_name, period, today, datetime.now(UTC))
+    await _deliver(uow, sender, tenant_id, digest_id, digest, to, who.tenant_slug)
+    record = await repo.get_digest(uow, tenant_id, digest_id)
+    assert record is not None
+    return record
+
+
+# --- the page ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overview:
+    schedule: domain.Schedule
+    last_period_end: date | None
+    next_period: domain.Period | None
+    addresses: tuple[str, ...]
+    digests: list[repo.DigestRecord]
+
+
+async def overview(uow: UnitOfWork, who: Identity, today: date) -> Overview:
+    """The schedule, the addresses and the digests made; the Comune's name is kept up to date for the
+    daily run."""
+    settings = await repo.settings(uow, who.tenant_id)
+    if (settings.comune_name, settings.comune_slug) != (who.tenant_name, who.tenant_slug):
+        await repo.remember_comune(uow, who.tenant_id, who.tenant_name, who.tenant_slug)
+    upcoming = domain.last_ended(settings.schedule, today)
+    return Overview(
+        settings.schedule,
+        settings.last_period_end,
+        upcoming
+        if upcoming and not (settings.last_period_end and upcoming.end <= settings.last_period_end)
+        else None,
+        await repo.office_emails(uow, who.tenant_id),
+        await repo.list_digests(uow, who.tenant_id),
+    )
+
+
+async def save_settings(
+    uow: UnitOfWork, who: Identity, raw: tuple[str, str, str, str], today: date
+) -> tuple[domain.Schedule, tuple[str, ...]]:
+    """The schedule and the office's addresses as typed (period, weekday, days, addresses)."""
+    kind, weekday, every_days, addresses = raw
+    schedule = domain.check_schedule(kind, weekday, every_days, today)
+    emails = domain.check_addresses(addresses)
+    await repo.save_schedule(uow, who.tenant_id, schedule, who.user_id)
+    await repo.remember_comune(uow, who.tenant_id, who.tenant_name, who.tenant_slug)
+    await repo.save_office_emails(uow, who.tenant_id, emails, who.user_id)
+    return schedule, emails
+
+
+async def open_digest(
+    uow: UnitOfWork, storage: ObjectStorage, who: Identity, digest_id: uuid.UUID
+) -> repo.DigestRecord:
+    """A stored digest about to be downloaded: it must still carry the recorded SHA-256 and size;
+    the download is recorded in the access log (the digest names debtors)."""
+    record = await repo.get_digest(uow, who.tenant_id, digest_id)
+    if record is None or not record.object_key:
+        raise NotFound()
+    try:
+        head = await storage.head(who.tenant_id, record.object_key)
+    except ObjectNotFound as exc:
+        raise NotFound("Il documento non è più disponibile.") from exc
+    if head.sha256 != record.sha256 or head.size != record.size:
+        log.error("stored digest does not match its record", extra={"fields": {"digest_id": str(record.id)}})
+        raise StoredDigestCorrupted()
+    await reporting_repo.access.record(uow, who.tenant_id, who.user_id, "download_digest", record.id)
+    return record

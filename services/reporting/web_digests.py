@@ -1,0 +1,93 @@
+"""Views of the digests for the Ufficio tributi: the list with downloads, the schedule and the
+office's addresses, «Invia ora»."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import NotFound
+from services.kernel.identity import Identity
+from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page, stored_download
+from services.reporting import domain_digest, handlers_digests
+from services.reporting.web import templates
+
+READERS = ("comune_viewer", "comune_admin", "supervisor", "platform_admin")
+ADMINS = ("comune_admin",)
+STATUS_LABELS = {
+    "sent": "Inviato",
+    "kept": "Non inviato: nessun server di posta configurato",
+    "failed": "Invio non riuscito",
+    "sending": "In invio",
+}
+
+
+def _today(request: Request) -> date:
+    return ctx(request).clock().astimezone(domain_digest.ROME).date()
+
+
+async def _context(uow: UnitOfWork, who: Identity, today: date, **extra: Any) -> dict[str, Any]:
+    seen = await handlers_digests.overview(uow, who, today)
+    return {
+        "seen": seen,
+        "periods": domain_digest.PERIOD_LABELS,
+        "weekdays": domain_digest.WEEKDAYS,
+        "max_days": domain_digest.MAX_EVERY_DAYS,
+        "statuses": STATUS_LABELS,
+        "can_manage": who.has_role(*ADMINS),
+        **extra,
+    }
+
+
+@endpoint(*READERS)
+async def digests_page(request: Request, who: Identity, uow: UnitOfWork) -> Response:
+    return page(templates, request, "digests.html", await _context(uow, who, _today(request)))
+
+
+@endpoint(*ADMINS)
+async def save_settings(request: Request, who: Identity, uow: UnitOfWork) -> Response:
+    form = await request.form()
+    raw = tuple(str(form.get(name, "")) for name in ("periodo", "giorno", "ogni_giorni", "indirizzi"))
+    await handlers_digests.save_settings(uow, who, (raw[0], raw[1], raw[2], raw[3]), _today(request))
+    if not is_htmx(request):
+        return RedirectResponse(f"/t/{who.tenant_slug}/reporting/riepiloghi", status_code=303)
+    context = await _context(uow, who, _today(request), saved=True)
+    return page(templates, request, "digests.html", context, block="digest_settings")
+
+
+@endpoint(*ADMINS)
+async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> Response:
+    sender = handlers_digests.Sender.of(ctx(request))
+    record = await handlers_digests.send_now(uow, sender, who, _today(request))
+    if not is_htmx(request):
+        return RedirectResponse(f"/t/{who.tenant_slug}/reporting/riepiloghi", status_code=303)
+    context = await _context(uow, who, _today(request), just_sent=record)
+    return page(templates, request, "digests.html", context, block="digest_list")
+
+
+# The digest names the debtors whose cases wait: every download is recorded.
+@endpoint(*READERS)
+async def download(request: Request, who: Identity, uow: UnitOfWork) -> AfterCommit:
+    try:
+        digest_id = uuid.UUID(request.path_params["digest_id"])
+    except ValueError:
+        raise NotFound() from None
+    record = await handlers_digests.open_digest(uow, ctx(request).storage, who, digest_id)
+    name = f"riepilogo-{record.period.start:%Y%m%d}-{record.period.end:%Y%m%d}.pdf"
+    return stored_download(request, who.tenant_id, record.object_key, name, "application/pdf")
+
+
+def routes() -> list[BaseRoute]:
+    web = "/t/{tenant}/reporting/riepiloghi"
+    return [
+        Route(web, digests_page, methods=["GET"]),
+        Route(f"{web}/impostazioni", save_settings, methods=["POST"]),
+        Route(f"{web}/invia", send_now, methods=["POST"]),
+        Route(f"{web}/{{digest_id}}/pdf", download, methods=["GET"]),
+    ]
