@@ -16,6 +16,7 @@ from typing import Any
 import pypdfium2
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
 from services import jobs
 from services.contracts import (
@@ -394,3 +395,41 @@ async def test_send_now_lists_and_downloads_with_the_access_recorded(
         other = f"/t/{other_tenant.tenant_slug}/reporting/riepiloghi"
         assert (await client.get(f"{other}/{row.id}/pdf")).status_code == 404
         assert str(row.id) not in (await client.get(other)).text
+
+
+@pytest.mark.asyncio
+async def test_another_comune_sees_nothing_of_the_digests_and_cannot_write_them(platform: Platform) -> None:
+    tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
+    db = platform.databases["reporting"]
+    week = domain_digest.Period(date(2026, 11, 23), date(2026, 11, 29))
+    async with db.unit_of_work(tenant_a) as uow:
+        await repo.save_schedule(uow, tenant_a, domain_digest.Schedule(domain_digest.MONTHLY), "ut")
+        await repo.save_office_emails(uow, tenant_a, ("a@comune.test",), "ut")
+        digest_id = await repo.claim_scheduled(uow, tenant_a, uuid.uuid4(), week, ("a@comune.test",))
+        assert digest_id is not None
+        await repo.mark_period_sent(uow, tenant_a, week.end)
+        await uow.commit()
+
+    async with db.unit_of_work(tenant_b) as uow:
+        # Even asking with A's id, row-level security hides A's rows from B's transaction.
+        for tenant in (tenant_a, tenant_b):
+            assert (await repo.settings(uow, tenant)).schedule == domain_digest.Schedule()
+            assert await repo.office_emails(uow, tenant) == ()
+            assert await repo.list_digests(uow, tenant) == []
+            assert await repo.get_digest(uow, tenant, digest_id) is None
+        assert await repo.claim_scheduled(uow, tenant_b, uuid.uuid4(), week, ("b@comune.test",)) is not None
+        await uow.commit()
+    for write in (
+        lambda uow: repo.mark_period_sent(uow, tenant_a, date(2026, 12, 6)),
+        lambda uow: repo.save_office_emails(uow, tenant_a, ("b@comune.test",), "ut"),
+        lambda uow: repo.insert_manual(uow, tenant_a, uuid.uuid4(), week, ("b@comune.test",), "ut"),
+    ):
+        async with db.unit_of_work(tenant_b) as uow:
+            with pytest.raises(DBAPIError):
+                await write(uow)
+
+    async with db.unit_of_work(tenant_a) as uow:
+        settings = await repo.settings(uow, tenant_a)
+        assert (settings.schedule.kind, settings.last_period_end) == ("monthly", week.end)
+        assert await repo.office_emails(uow, tenant_a) == ("a@comune.test",)
+        assert [d.id for d in await repo.list_digests(uow, tenant_a)] == [digest_id]
