@@ -25,6 +25,8 @@ class DebtorPage:
     filter: dp.DebtorFilter
     rows: list[Row]
     total: int
+    revenue_types: list[str]
+    years: list[int]
 
     @property
     def pages(self) -> int:
@@ -73,7 +75,8 @@ async def debtor_page(uow: UnitOfWork, who: Identity, filt: dp.DebtorFilter) -> 
     rows = await rp.debtor_page(uow, who.tenant_id, filt, dp.PAGE_SIZE)
     total = int(rows[0].total) if rows else await rp.debtor_count(uow, who.tenant_id, filt)
     await repo.access.record(uow, who.tenant_id, who.user_id, "view_debtor_list", None, _detail(filt))
-    return DebtorPage(filt, rows, total)
+    types, years = await rp.choices(uow, who.tenant_id)
+    return DebtorPage(filt, rows, total, types, years)
 
 
 async def debtor_export(uow: UnitOfWork, who: Identity, filt: dp.DebtorFilter, fmt: str) -> list[Row]:

@@ -186,6 +186,14 @@ async def all_debtors(uow: UnitOfWork, tenant_id: uuid.UUID, filt: dp.DebtorFilt
     return list((await uow.execute(stmt)).all())
 
 
+async def choices(uow: UnitOfWork, tenant_id: uuid.UUID) -> tuple[list[str], list[int]]:
+    """The revenue types and years of the positions assigned, for the drill-down's filters."""
+    p = positions.c
+    types = sa.select(p.revenue_type).where(*_where(tenant_id)).distinct().order_by(p.revenue_type)
+    years = sa.select(p.year).where(*_where(tenant_id)).distinct().order_by(p.year)
+    return list((await uow.execute(types)).scalars()), list((await uow.execute(years)).scalars())
+
+
 # --- one debtor ----------------------------------------------------------------------------------
 
 

@@ -213,6 +213,7 @@ async def test_the_drill_down_finds_as_many_debtors_as_the_figure(
         year = await client.get(portale(viewer, "/debitori?anno=2021"))
     assert "NERI LUCA" in imu.text and "ROSSI MARIO" not in imu.text  # A paid in full
     assert "ROSSI MARIO" in year.text and "GIALLI SARA" not in year.text  # E cancelled
+    assert '<option value="CDS">CDS</option>' in year.text and '<option value="2021" selected>' in year.text
     logged = await access_log(platform, tenant.tenant_id)
     assert len(logged) == len(EXPECTED) + 2
     assert {e.action for e in logged} == {"view_debtor_list"} and logged[0].user_id == viewer.user_id
