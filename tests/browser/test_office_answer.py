@@ -38,9 +38,9 @@ async def relay(
     async with platform.databases[source].unit_of_work(tenant_id) as uow:
         rows = (await uow.execute(sa.text(sql), {"t": tenant_id})).all()
     handle = inbox_handler(platform.databases[target], consumer)
-    for body, key, message_id in rows:
-        if key in consumer.handlers:
-            await handle(IncomingMessage(key, bytes(body), str(message_id)))
+    for row in rows:
+        if row.routing_key in consumer.handlers:
+            await handle(IncomingMessage(row.routing_key, bytes(row.body), str(row.message_id)))
 
 
 async def signed_in(
