@@ -110,16 +110,21 @@ def column_chart(
     width: int = 720,
     height: int = 260,
 ) -> str:
-    """Vertical columns (a week each, say), each with its value above, the category below."""
-    left, bottom, top_pad = 12, 46, 22
+    """Vertical columns (a week each, say), each with its value above (turned upright when wider
+    than its column), the category below."""
+    left, bottom = 12, 46
     slot = (width - left * 2) / max(1, len(categories))
     column = slot * 0.6
+    labels = [fmt(v) for v in values]
+    widest = max([0, *(len(label) for label in labels)]) * 6  # 10px text: about 6px a character
+    upright = widest > slot - 4
+    top_pad = widest + 10 if upright else 22
     plot_h = height - bottom - top_pad
     top = _scale(values)
     base = height - bottom
     out = _open(chart_id, title, desc, width, height)
     out.append(f'<line x1="{left}" y1="{base}" x2="{width - left}" y2="{base}" stroke="{GRID}"/>')
-    for i, (category, value) in enumerate(zip(categories, values, strict=True)):
+    for i, (category, value, label) in enumerate(zip(categories, values, labels, strict=True)):
         x = left + i * slot + (slot - column) / 2
         h = round(plot_h * max(value, 0) / top)
         centre = x + column / 2
@@ -127,9 +132,12 @@ def column_chart(
             f'<rect x="{x:.1f}" y="{base - h}" width="{column:.1f}" height="{h}" fill="{colour}" '
             f'data-value="{value}"/>'
         )
+        y = base - h - 5
+        turn = f' transform="rotate(-90 {centre + 4:.1f} {y})"' if upright else ""
+        anchor = "start" if upright else "middle"
         out.append(
-            f'<text x="{centre:.1f}" y="{base - h - 5}" text-anchor="middle" font-size="10" '
-            f'fill="{TEXT}" class="value">{_text(fmt(value))}</text>'
+            f'<text x="{centre + (4 if upright else 0):.1f}" y="{y}" text-anchor="{anchor}" font-size="10" '
+            f'fill="{TEXT}" class="value"{turn}>{_text(label)}</text>'
         )
         out.extend(_category_below(category, centre, base))
     out.append("</svg>")

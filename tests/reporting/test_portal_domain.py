@@ -163,3 +163,11 @@ def luminance(colour: str) -> float:
 def test_every_colour_reaches_aa_contrast_on_white(colour: str) -> None:
     ratio = (1.05) / (luminance(colour) + 0.05)
     assert ratio >= 4.5, (colour, ratio)
+
+
+def test_wide_column_labels_stand_upright_and_keep_their_value() -> None:
+    weeks = dp.weekly_trend(date(2026, 11, 30), {date(2026, 11, 23): 123_456_789}, {}, {})
+    chart = portal_content.weekly_figures(weeks)[0]
+    root = accessible(chart)
+    assert "rotate(-90" in chart and "€ 1.234.567,89" in chart
+    assert values(root)[-2] == 123_456_789
