@@ -82,6 +82,14 @@ def _note(note: str) -> str:
     return text
 
 
+def check_form(answer: str, note: str) -> str:
+    """The answer is one of the office's and the note says why (checked before anything is read);
+    the note as kept."""
+    if answer not in ANSWER_LABELS:
+        raise DomainError("Scegli la risposta.", field="esito")
+    return _note(note)
+
+
 def _chosen(chosen: Sequence[str], positions: Mapping[uuid.UUID, OpenPosition]) -> list[OpenPosition]:
     picked: list[OpenPosition] = []
     for raw in dict.fromkeys(c.strip() for c in chosen if c.strip()):
@@ -140,9 +148,7 @@ def check_answer(
 ) -> Answer:
     """The office's answer as typed (`chosen`: the positions ticked, among the debtor's open
     `positions`); refused in Italian at the field at fault."""
-    if answer not in ANSWER_LABELS:
-        raise DomainError("Scegli la risposta.", field="esito")
-    text = _note(note)
+    text = check_form(answer, note)
     picked = _chosen(chosen, positions or {})
     if answer not in ON_POSITIONS:
         if picked:

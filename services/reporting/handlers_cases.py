@@ -89,6 +89,7 @@ async def answer(
     changes its positions and the assigned total here, in this transaction, and everything is sent
     to the contact and payments services (`CaseAnswered`). A case already answered (other than
     suspended) is refused, also when two answers race: the case row is locked first."""
+    domain_cases.check_form(typed.answer, typed.note)
     found = await repository_cases.get_case(uow, ident.tenant_id, case_id, lock=True)
     if found is None:
         raise NotFound()
