@@ -131,21 +131,17 @@ async def answer(
     return answer_id
 
 
-async def reapply_decisions(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
+async def reapply_decisions(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
     """Re-apply every recorded cancellation and correction to the positions, in answer order
     (the replay calls it once the positions are rebuilt from events), then recount the assigned
-    total over the open positions; how many answers applied."""
-    applied = 0
+    total over the open positions (what the live answers keep it at)."""
     for row in await repository_cases.decisions(uow, tenant_id):
         ids = tuple(row.position_ids)
         effects = domain_cases.effects(row.answer, ids, row.corrected_cents)
-        if not effects:
-            continue
-        amounts = await repository_cases.amounts_of(uow, tenant_id, list(ids))
-        await repository_cases.apply_effects(uow, tenant_id, effects, amounts, row.answered_at)
-        applied += 1
+        if effects:
+            amounts = await repository_cases.amounts_of(uow, tenant_id, list(ids))
+            await repository_cases.apply_effects(uow, tenant_id, effects, amounts, row.answered_at)
     await repository_cases.recount_assigned(uow, tenant_id)
-    return applied
 
 
 async def evidence_file(uow: UnitOfWork, ident: Identity, evidence_id: uuid.UUID) -> Any:
