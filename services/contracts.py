@@ -37,7 +37,7 @@ from services.contracts_payments import (
     PlanLapsed,
     PositionSettled,
 )
-from services.contracts_reporting import CaseAnswered
+from services.contracts_reporting import CaseAnswered, ReportRequested
 
 __all__ = [
     "ALL_EVENTS",
@@ -77,6 +77,7 @@ __all__ = [
     "PromiseBroken",
     "PromiseKept",
     "PromiseMade",
+    "ReportRequested",
 ]
 
 
@@ -227,6 +228,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PaymentRefunded,
     PositionSettled,
     JobRequested,
+    ReportRequested,
     NoticeIssued,
     NoticeSent,
     PlanCreated,

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from services.kernel.service import ServiceSpec, static_consumers
+from services.kernel.service import ServiceSpec
 from services.reporting import models, models_cases, models_ledger, web, web_cases, web_portal  # noqa: F401 (tables)
 from services.reporting.consumers import CASES, PROJECTIONS
+from services.reporting.consumers_relazione import relazioni
 from services.reporting.models_aggio import rendiconti  # noqa: F401 (the aggio's tables)
 from services.reporting.models_digests import digests  # noqa: F401 (the digests' tables)
+from services.reporting.models_relazione import reports  # noqa: F401 (the relazione's tables)
 from services.reporting.web_aggio import routes as aggio_routes
 from services.reporting.web_digests import routes as digest_routes
+from services.reporting.web_relazione import routes as relazione_routes
 
 SERVICE = ServiceSpec(
     name="reporting",
@@ -19,6 +22,7 @@ SERVICE = ServiceSpec(
         *web_portal.routes(),
         *aggio_routes(),
         *digest_routes(),
+        *relazione_routes(),
     ],
-    consumers=static_consumers(PROJECTIONS, CASES),
+    consumers=lambda ctx: (PROJECTIONS, CASES, relazioni(ctx.storage)),
 )

@@ -91,24 +91,6 @@ batches = sa.Table(
     sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
 )
 
-reports = sa.Table(
-    "reports",
-    metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column("tenant_id", sa.Uuid, nullable=False),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("object_key", sa.Text, nullable=False),
-    sa.Column("sha256", sa.Text, nullable=False),
-    sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("generated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("generated_by", sa.Text, nullable=False),
-    sa.Column("assigned_cents", sa.BigInteger, nullable=False),
-    sa.Column("collected_cents", sa.BigInteger, nullable=False),
-    sa.Column("residual_cents", sa.BigInteger, nullable=False),
-    sa.Column("aggio_cents", sa.BigInteger, nullable=False),
-    sa.Column("aggio_rate_bp", sa.Integer, nullable=False),
-)
-
 settings = sa.Table(
     "settings",
     metadata,

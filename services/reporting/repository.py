@@ -20,7 +20,6 @@ from services.reporting.models import (
     outcomes,
     payments,
     positions,
-    reports,
     settings,
     tenant_totals,
 )
@@ -37,22 +36,6 @@ class Summary:
     outcomes: int
     debtors_contacted: int
     updated_at: datetime | None
-
-
-@dataclass(frozen=True)
-class ReportRecord:
-    id: uuid.UUID
-    kind: str
-    object_key: str
-    sha256: str
-    size: int
-    generated_at: datetime
-    generated_by: str
-    assigned_cents: int
-    collected_cents: int
-    residual_cents: int
-    aggio_cents: int
-    aggio_rate_bp: int
 
 
 # --- projections -------------------------------------------------------------------------------
@@ -247,34 +230,6 @@ async def save_aggio_rate(uow: UnitOfWork, tenant_id: uuid.UUID, rate_bp: int, u
         where=settings.c.tenant_id == tenant_id,
     )
     await uow.execute(stmt)
-
-
-# --- reports -----------------------------------------------------------------------------------
-
-
-async def insert_report(uow: UnitOfWork, tenant_id: uuid.UUID, record: ReportRecord) -> None:
-    values = {name: getattr(record, name) for name in ReportRecord.__dataclass_fields__}
-    await uow.execute(sa.insert(reports).values(tenant_id=tenant_id, **values))
-
-
-def _record(row: Any) -> ReportRecord:
-    return ReportRecord(**{name: getattr(row, name) for name in ReportRecord.__dataclass_fields__})
-
-
-async def list_reports(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 50) -> list[ReportRecord]:
-    stmt = (
-        sa.select(reports)
-        .where(reports.c.tenant_id == tenant_id)
-        .order_by(reports.c.generated_at.desc())
-        .limit(limit)
-    )
-    return [_record(r) for r in await uow.execute(stmt)]
-
-
-async def get_report(uow: UnitOfWork, tenant_id: uuid.UUID, report_id: uuid.UUID) -> ReportRecord | None:
-    stmt = sa.select(reports).where(reports.c.tenant_id == tenant_id, reports.c.id == report_id)
-    row = (await uow.execute(stmt)).first()
-    return None if row is None else _record(row)
 
 
 access = db.AccessLog(access_log)

@@ -106,7 +106,8 @@ async def seed_comune(platform: Platform, base: str) -> Seeded:
         batches.append(str(received.payload["batch_id"]))
     key = await issue_dev_api_key(platform.databases["gateway"], tenant.id)
     async with httpx.AsyncClient(base_url=base, headers={"x-api-key": key}) as c:
-        assert (await c.post("/api/v1/reporting/reports")).status_code == 201
+        period = {"kind": "final", "period_from": "2026-01-01", "period_to": "2026-12-31"}
+        assert (await c.post("/api/v1/reporting/reports", json=period)).status_code == 202
     expires = datetime.now(UTC) + timedelta(days=1)
     grants = (  # a plan's notices; a position without any
         LinkGrant(tenant.id, uuid.UUID(debtor), (), uuid.UUID(plan), expires),

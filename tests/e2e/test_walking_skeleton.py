@@ -3,17 +3,18 @@ outcome → payment → relazione di scarico in S3 whose totals equal the paymen
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
 from datetime import date
+from typing import Any
 
 import httpx
 import pytest
 
 from services.contracts import PositionFact, PositionsRegistered
 from services.kernel.bus import OutgoingMessage
-from services.kernel.storage import read_all
 from services.kernel.web import format_euro
 from tests.conftest import eventually
 from tests.e2e.conftest import Running
@@ -108,21 +109,30 @@ async def test_upload_contact_pay_and_report(running: Running) -> None:
 
         totals = await eventually(summary, timeout=60)
         assert totals["residual_cents"] == expected["accepted_total_cents"] - sum(paid)
-        report = await api.post("/api/v1/reporting/reports")
-    assert report.status_code == 201, report.text
-    record = report.json()
-    assert record["collected_cents"] == sum(paid)
-    assert record["assigned_cents"] == expected["accepted_total_cents"]
-    pdf = await read_all(running.platform.storage, comune.tenant_id, record["object_key"])
-    head = await running.platform.storage.head(comune.tenant_id, record["object_key"])
-    assert pdf.startswith(b"%PDF") and head.sha256 == record["sha256"]
-    assert format_euro(sum(paid)).replace("€ ", "").encode() in pdf
+        period = {"kind": "final", "period_from": "2020-01-01", "period_to": date.today().isoformat()}
+        queued = await api.post("/api/v1/reporting/reports", json=period)
+        assert queued.status_code == 202, queued.text
+
+        # F: the reporting worker writes the relazione (PDF, XLSX, CSV) into S3.
+        async def report_done() -> dict[str, Any] | None:
+            body: dict[str, Any] = (await api.get(f"/api/v1/reporting/reports/{queued.json()['id']}")).json()
+            return body if body["status"] in ("done", "failed") else None
+
+        record = await eventually(report_done, timeout=60)
+        assert record["status"] == "done", record
+        assert record["collected_cents"] == sum(paid)
+        assert record["assigned_cents"] == expected["accepted_total_cents"]
+        pdf = (await api.get(record["files"]["pdf"]["url"])).content
+        csv_body = (await api.get(record["files"]["csv"]["url"])).content
+    assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == record["files"]["pdf"]["sha256"]
+    assert hashlib.sha256(csv_body).hexdigest() == record["files"]["csv"]["sha256"]
+    assert format_euro(sum(paid)).replace("€ ", "").encode() in csv_body
 
     admin = await running.browser(comune.staff["comune_admin"], "Ufficio tributi E2E")
     async with admin:
         dashboard = await admin.get(f"{base}/reporting/")
         assert dashboard.status_code == 200 and format_euro(sum(paid)) in dashboard.text
-        download = await admin.get(record["download_url"])
+        download = await admin.get(f"{base}/reporting/reports/{record['id']}/pdf")
         assert download.status_code == 200 and download.content == pdf
 
 

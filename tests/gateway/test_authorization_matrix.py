@@ -191,9 +191,13 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # ------------------------------------------------------------------------------- reporting
     ("GET", f"{T}/reporting/"): web(200, ALL),
     ("GET", f"{T}/reporting/summary"): web(200, ALL),
+    # The relazioni: listed for all; requested by the office's admin and the firm's supervisors (an
+    # empty form names no kind: 400); progress and files for the Comune's roles and supervisors
+    # (the report of the own Comune is still queued: its files answer 409).
     ("GET", f"{T}/reporting/reports"): web(200, ALL),
-    ("POST", f"{T}/reporting/reports"): web(303, REPORTERS, "POST"),
-    ("GET", f"{T}/reporting/reports/{{report_id}}/pdf"): web(200, (V, A, S, P)),
+    ("POST", f"{T}/reporting/reports"): web(400, REPORTERS, "POST"),
+    ("GET", f"{T}/reporting/reports/{{report_id}}"): web(200, (V, A, S, P)),
+    ("GET", f"{T}/reporting/reports/{{report_id}}/{{format}}"): web(409, (V, A, S, P)),
     ("GET", f"{T}/reporting/settings"): web(200, SETTINGS),
     ("POST", f"{T}/reporting/settings"): web(400, SETTINGS, "POST"),
     # The Ufficio tributi's worklist: its office and the firm's supervisors read it (an unknown case
@@ -228,7 +232,9 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/portale/{{kind}}.xlsx"): web(404, ALL),
     ("GET", "/api/v1/reporting/summary"): api(200),
     ("GET", "/api/v1/reporting/reports"): api(200),
-    ("POST", "/api/v1/reporting/reports"): api(201),
+    ("POST", "/api/v1/reporting/reports"): api(400),  # an empty body is not JSON
+    ("GET", "/api/v1/reporting/reports/{report_id}"): api(200, foreign=404),
+    ("GET", "/api/v1/reporting/reports/{report_id}/{format}"): api(409, foreign=404),
     # ------------------------------------------------------- every service's health (gateway's)
     ("GET", "/healthz"): public(200),
     # Each service reached through the gateway with a session, doing nothing else (monitoring).
@@ -315,6 +321,7 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
         evidence_id=str(uuid.UUID(int=0x5EED)),
         digest_id=str(uuid.UUID(int=0x5EED)),
         job_id=str(uuid.UUID(int=0x5EED)),
+        format="pdf",
         rendiconto_id=str(uuid.UUID(int=0x5EED)),
         operator=str(uuid.UUID(int=0x5EED)),
         kind="receipts",
@@ -353,8 +360,9 @@ async def _own_resources(gw: Gateway, key: str) -> dict[str, str]:
         headers = {"x-api-key": key}
         csv = b"codice_fiscale;nominativo;tributo;anno;numero_atto;importo\n"
         batch = await c.post(f"{IB}", headers=headers, files={"file": ("crediti.csv", csv, "text/csv")})
-        report = await c.post("/api/v1/reporting/reports", headers=headers)
-    assert batch.status_code == 202 and report.status_code == 201, (batch.text, report.text)
+        period = {"kind": "final", "period_from": "2026-01-01", "period_to": "2026-03-31"}
+        report = await c.post("/api/v1/reporting/reports", headers=headers, json=period)
+    assert batch.status_code == 202 and report.status_code == 202, (batch.text, report.text)
     return {"batch_id": batch.json()["id"], "report_id": report.json()["id"]}
 
 

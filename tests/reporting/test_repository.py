@@ -1,5 +1,5 @@
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -7,26 +7,20 @@ from sqlalchemy.exc import DBAPIError
 
 from services.platform import Platform
 from services.reporting import repository as repo
+from services.reporting import repository_relazione as reports
 from services.reporting.domain import Payment
 from services.reporting.models import positions, tenant_totals
 from tests.reporting.helpers import fact
 
 
-def record(report_id: uuid.UUID, tenant_id: uuid.UUID) -> repo.ReportRecord:
-    return repo.ReportRecord(
-        id=report_id,
-        kind="relazione_scarico",
-        object_key=f"tenants/{tenant_id}/reporting/{report_id}/relazione-scarico.pdf",
-        sha256="0" * 64,
-        size=10,
-        generated_at=datetime.now(UTC),
-        generated_by="Anna",
-        assigned_cents=10_000,
-        collected_cents=2_000,
-        residual_cents=8_000,
-        aggio_cents=70,
-        aggio_rate_bp=350,
-    )
+def request(report_id: uuid.UUID) -> dict[str, object]:
+    return {
+        "id": report_id,
+        "kind": "final",
+        "period_from": date(2025, 1, 1),
+        "period_to": date(2025, 12, 31),
+        "generated_by": "Anna",
+    }
 
 
 async def write_tenant_a(platform: Platform, tenant_a: uuid.UUID) -> tuple[uuid.UUID, uuid.UUID]:
@@ -41,7 +35,10 @@ async def write_tenant_a(platform: Platform, tenant_a: uuid.UUID) -> tuple[uuid.
             uow, tenant_a, assigned_cents=10_000, collected_cents=2_000, positions=1, payments=1
         )
         await repo.save_aggio_rate(uow, tenant_a, 350, "admin")
-        await repo.insert_report(uow, tenant_a, record(report_id, tenant_a))
+        assert await reports.create_report(uow, tenant_a, request(report_id)) == 1
+        await reports.insert_files(
+            uow, tenant_a, report_id, [reports.StoredFile("pdf", f"tenants/{tenant_a}/r.pdf", "0" * 64, 10)]
+        )
         await uow.commit()
     return pid, report_id
 
@@ -66,9 +63,10 @@ async def test_tenant_reads_its_own_rows(platform: Platform) -> None:
             8_000,
         )
         assert await repo.aggio_rate_bp(uow, tenant_a) == 350
-        found = await repo.get_report(uow, tenant_a, report_id)
-        assert found is not None and found.aggio_cents == 70
-        assert [r.id for r in await repo.list_reports(uow, tenant_a)] == [report_id]
+        found = await reports.get_report(uow, tenant_a, report_id)
+        assert found is not None and found.status == "queued" and found.file("pdf") is not None
+        assert [r.id for r in await reports.list_reports(uow, tenant_a)] == [report_id]
+        assert await reports.create_report(uow, tenant_a, request(uuid.uuid4())) == 2
 
 
 @pytest.mark.asyncio
@@ -83,11 +81,12 @@ async def test_other_tenant_sees_nothing_and_cannot_touch_rows(platform: Platfor
         assert await repo.all_positions(uow, tenant_b) == []
         assert await repo.totals_by_type(uow, tenant_b) == []
         assert await repo.aggio_rate_bp(uow, tenant_b) == 0
-        assert await repo.get_report(uow, tenant_b, report_id) is None
-        assert await repo.list_reports(uow, tenant_b) == []
+        assert await reports.get_report(uow, tenant_b, report_id) is None
+        assert await reports.list_reports(uow, tenant_b) == []
         # even asking with A's id, RLS hides A's rows from B's transaction
         assert await repo.all_positions(uow, tenant_a) == []
-        assert await repo.get_report(uow, tenant_a, report_id) is None
+        assert await reports.get_report(uow, tenant_a, report_id) is None
+        await reports.update_report(uow, tenant_a, report_id, {"status": "failed"})
         await repo.credit_position(uow, tenant_a, pid, 1_000_000)
         result = await uow.execute(
             sa.update(positions).where(positions.c.position_id == pid).values(collected_cents=0)
@@ -104,6 +103,8 @@ async def test_other_tenant_sees_nothing_and_cannot_touch_rows(platform: Platfor
     async with db.unit_of_work(tenant_a) as uow:
         [p] = await repo.all_positions(uow, tenant_a)
         assert p.collected_cents == 2_000
+        still = await reports.get_report(uow, tenant_a, report_id)
+        assert still is not None and still.status == "queued"
         s = await repo.summary(uow, tenant_a)
         assert (s.totals.assigned_cents, s.totals.collected_cents) == (10_000, 2_000)
 

@@ -1,0 +1,370 @@
+"""The relazione di scarico: what it covers, one line per position with the reason it was not
+collected and the proposed next step, totals, and the cells of its files. No I/O.
+
+Interim and final (`Scope`):
+- a *final* relazione covers every position ever assigned and every payment and refund received;
+- an *interim* relazione covers the positions registered up to `period_to` (inclusive) and the
+  payments and refunds dated within the period (`period_from` to `period_to`, inclusive).
+Revoked payments never count. The limitation date is judged at `period_to` (interim) or at the day
+of generation (final).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from functools import cached_property
+
+from services.reporting.domain import format_cents
+from services.reporting.domain_aggio import Base
+
+KINDS = {"interim": "intermedia", "final": "finale"}
+FORMATS = ("pdf", "xlsx", "csv")
+# Limitation (prescrizione): five years from 1 January of the year after the act's year. This rule
+# is not in ../shared/domain.md (§8 names "prescribed" among the reasons but gives no term); it is
+# the issue's stated rule for local revenues. Interruptions (a notice served, a payment, an
+# acknowledgement: c.c. artt. 2943-2944) are not known to reporting and are not modelled: the
+# office checks a position marked time-barred before discharging it.
+LIMITATION_YEARS = 5
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Reason(StrEnum):
+    """Why a position with something still due was not collected, in order of precedence."""
+
+    CANCELLED = "annullata"
+    PAID_BEFORE = "pagata_prima"
+    TIME_BARRED = "prescritta"
+    DECEASED = "deceduto"
+    UNTRACEABLE = "irreperibile"
+    DISPUTED = "contestata"
+    HARDSHIP = "difficolta"
+    REFUSED = "rifiuto"
+    PLAN_LAPSED = "piano_decaduto"
+    IN_PLAN = "in_piano"
+    NOT_WORKED = "non_lavorata"
+    IN_PROGRESS = "in_lavorazione"
+
+
+REASON_LABELS: dict[Reason, str] = {
+    Reason.CANCELLED: "Annullata dall'ufficio (sgravio)",
+    Reason.PAID_BEFORE: "Pagata prima dell'affidamento",
+    Reason.TIME_BARRED: "Prescritta",
+    Reason.DECEASED: "Contribuente deceduto",
+    Reason.UNTRACEABLE: "Irreperibile",
+    Reason.DISPUTED: "Contestata",
+    Reason.HARDSHIP: "Difficoltà economica",
+    Reason.REFUSED: "Rifiuto di pagare",
+    Reason.PLAN_LAPSED: "Piano di rateizzazione decaduto",
+    Reason.IN_PLAN: "In rateizzazione (piano in corso)",
+    Reason.NOT_WORKED: "Non ancora lavorata",
+    Reason.IN_PROGRESS: "In lavorazione, senza esito",
+}
+
+
+class NextStep(StrEnum):
+    NONE = "nessuno"
+    ENFORCE = "riscossione_coattiva"
+    DISCHARGE = "discarico"
+
+
+NEXT_STEP_LABELS: dict[NextStep, str] = {
+    NextStep.NONE: "Nessuno",
+    NextStep.ENFORCE: "Riscossione coattiva",
+    NextStep.DISCHARGE: "Discarico",
+}
+# The proposed next step, stated once: discharge when the credit is no longer due or cannot be
+# pursued (cancelled, paid before assignment, time-barred, deceased, untraceable); nothing while it
+# is collected in full or an active plan runs; enforced collection otherwise (refused, plan lapsed:
+# L.160/2019 c.800 makes the residue due at once; disputed or hardship the office did not uphold
+# by cancelling; worked without result; not yet worked).
+DISCHARGED = frozenset(
+    {Reason.CANCELLED, Reason.PAID_BEFORE, Reason.TIME_BARRED, Reason.DECEASED, Reason.UNTRACEABLE}
+)
+# The contact outcome codes that decide a reason (the contact service's `Outcome` values).
+_BY_OUTCOME = {
+    "deceduto": Reason.DECEASED,
+    "irreperibile": Reason.UNTRACEABLE,
+    "contestazione": Reason.DISPUTED,
+    "difficolta": Reason.HARDSHIP,
+    "rifiuto": Reason.REFUSED,
+}
+OUTCOME_LABELS = {
+    "contattato": "Contattato",
+    "promessa_pagamento": "Promessa di pagamento",
+    "richiamare": "Da richiamare",
+    "non_risponde": "Non risponde",
+    "numero_errato": "Numero errato",
+    "terzo_risponde": "Risponde un terzo",
+    "rifiuto": "Rifiuto",
+    "contestazione": "Contestazione",
+    "occupato": "Occupato",
+    "vuole_rateizzare": "Chiede di rateizzare",
+    "gia_pagato": "Dice di aver già pagato",
+    "difficolta": "Difficoltà economica",
+    "deceduto": "Deceduto",
+    "irreperibile": "Irreperibile",
+}
+GRADE_LABELS = {
+    "phone": "Telefono",
+    "address": "Solo indirizzo",
+    "none": "Nessun recapito",
+    "": "Non rilevato",
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    kind: str
+    period_from: date
+    period_to: date
+    as_of: date
+
+    @property
+    def interim(self) -> bool:
+        return self.kind == "interim"
+
+    @property
+    def label(self) -> str:
+        return f"Relazione {KINDS[self.kind]}"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A payment that counts (not revoked), with its pagoPA references when known."""
+
+    iuv: str
+    paid_on: date
+    flow_id: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
+class History:
+    """What reporting knows of one position, as the relazione reads it."""
+
+    fiscal_code: str
+    revenue_type: str
+    year: int
+    act_number: str
+    assigned_cents: int
+    registered_on: date
+    state: str = "open"
+    receipts: tuple[Receipt, ...] = ()
+    refunded_cents: int = 0
+    revoked_cents: int = 0
+    attempts: int = 0
+    last_outcome: str = ""
+    grade: str = ""
+    traced: int = 0
+    plan_installments: int | None = None
+    plan_lapsed_on: date | None = None
+
+    @cached_property
+    def collected_cents(self) -> int:
+        return sum(r.amount_cents for r in self.receipts) - self.refunded_cents
+
+    @property
+    def cancelled(self) -> bool:
+        return self.state == "cancelled"
+
+    @cached_property
+    def residual_cents(self) -> int:
+        """What is still due: nothing on a position the office cancelled."""
+        return 0 if self.cancelled else self.assigned_cents - self.collected_cents
+
+
+@dataclass(frozen=True)
+class Line:
+    history: History
+    reason: Reason | None
+    next_step: NextStep
+
+    @cached_property
+    def cells(self) -> tuple[Cell, ...]:
+        """Computed once, read by every format."""
+        return cells(self)
+
+    @cached_property
+    def texts(self) -> tuple[str, ...]:
+        """The cells as text (euro as 1.234,56), not neutralised: what the PDF shows."""
+        return tuple(
+            format_cents(v) if i in MONEY_COLUMNS and isinstance(v, int) else str(v)
+            for i, v in enumerate(self.cells)
+        )
+
+
+def prescribed_on(year: int) -> date:
+    """The first day a credit of `year` is time-barred: 1 January of year + 1 + five years."""
+    return date(year + 1 + LIMITATION_YEARS, 1, 1)
+
+
+def reason(h: History, as_of: date) -> Reason | None:
+    """The reason it was not collected, or None when nothing is due (see `Reason` for precedence)."""
+    if h.cancelled:
+        return Reason.CANCELLED
+    if h.residual_cents <= 0:
+        return None
+    if h.last_outcome == "gia_pagato" or any(r.paid_on < h.registered_on for r in h.receipts):
+        return Reason.PAID_BEFORE
+    if as_of >= prescribed_on(h.year):
+        return Reason.TIME_BARRED
+    by_outcome = _BY_OUTCOME.get(h.last_outcome)
+    if by_outcome is None and h.grade == "none":
+        by_outcome = Reason.UNTRACEABLE
+    if by_outcome is not None:
+        return by_outcome
+    if h.plan_installments is not None:
+        return Reason.PLAN_LAPSED if h.plan_lapsed_on is not None else Reason.IN_PLAN
+    return Reason.NOT_WORKED if h.attempts == 0 else Reason.IN_PROGRESS
+
+
+def next_step(why: Reason | None) -> NextStep:
+    """The proposed next step (rule stated at `DISCHARGED`)."""
+    if why is None or why is Reason.IN_PLAN:
+        return NextStep.NONE
+    return NextStep.DISCHARGE if why in DISCHARGED else NextStep.ENFORCE
+
+
+def line(h: History, scope: Scope) -> Line:
+    why = reason(h, scope.as_of)
+    return Line(h, why, next_step(why))
+
+
+# --- totals ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Group:
+    positions: int = 0
+    assigned_cents: int = 0
+    cancelled_cents: int = 0
+    collected_cents: int = 0
+    residual_cents: int = 0
+    refunded_cents: int = 0
+    revoked_cents: int = 0
+
+    def add(self, h: History) -> None:
+        self.positions += 1
+        self.collected_cents += h.collected_cents
+        self.refunded_cents += h.refunded_cents
+        self.revoked_cents += h.revoked_cents
+        self.residual_cents += h.residual_cents
+        if h.cancelled:
+            self.cancelled_cents += h.assigned_cents
+        else:
+            self.assigned_cents += h.assigned_cents
+
+
+@dataclass
+class Totals:
+    """Running totals over the lines, as they stream: overall, by (revenue type, year), by reason.
+    The assigned amount leaves out the positions the office cancelled (their amount is apart)."""
+
+    overall: Group = field(default_factory=Group)
+    by_type_year: dict[tuple[str, int], Group] = field(default_factory=dict)
+    by_reason: dict[Reason, Group] = field(default_factory=dict)
+
+    def add(self, item: Line) -> None:
+        h = item.history
+        self.overall.add(h)
+        self.by_type_year.setdefault((h.revenue_type, h.year), Group()).add(h)
+        if item.reason is not None:
+            self.by_reason.setdefault(item.reason, Group()).add(h)
+
+    def type_year_rows(self) -> list[tuple[str, int, Group]]:
+        return [(t, y, g) for (t, y), g in sorted(self.by_type_year.items())]
+
+    def reason_rows(self) -> list[tuple[Reason, Group]]:
+        order = list(Reason)
+        return sorted(self.by_reason.items(), key=lambda kv: order.index(kv[0]))
+
+    def aggio_bases(self) -> dict[str, Base]:
+        """What each revenue type collected (before refunds), refunded and had revoked: the bases
+        the aggio contract applies to (`domain_aggio.compute`)."""
+        bases: dict[str, Base] = {}
+        for (revenue_type, _), g in self.by_type_year.items():
+            was = bases.get(revenue_type, Base())
+            bases[revenue_type] = Base(
+                was.collected_cents + g.collected_cents + g.refunded_cents,
+                was.refunded_cents + g.refunded_cents,
+                was.revoked_cents + g.revoked_cents,
+            )
+        return bases
+
+
+# --- cells -----------------------------------------------------------------------------------------
+
+COLUMNS: tuple[str, ...] = (
+    "Codice fiscale",
+    "Entrata",
+    "Anno",
+    "Atto",
+    "Carico",
+    "Riscosso",
+    "Residuo",
+    "Pagamenti (IUV, data, flusso)",
+    "Tentativi di contatto",
+    "Ultimo esito",
+    "Esito rintraccio",
+    "Piano (rate)",
+    "Piano decaduto il",
+    "Motivo mancata riscossione",
+    "Prossimo passo",
+)
+MONEY_COLUMNS = frozenset({4, 5, 6})
+INTEGER_COLUMNS = frozenset({2, 8, 11})
+
+Cell = str | int
+
+
+def neutralise(text: str) -> str:
+    """A cell a spreadsheet would read as a formula gets a leading apostrophe (CSV and XLSX)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def format_date(day: date | None) -> str:
+    return f"{day.day:02d}/{day.month:02d}/{day.year}" if day else ""
+
+
+def receipt_text(r: Receipt) -> str:
+    flow = f", flusso {r.flow_id}" if r.flow_id else ""
+    iuv = f"IUV {r.iuv}" if r.iuv else "senza IUV"
+    return f"{iuv} del {format_date(r.paid_on)}{flow}: {format_cents(r.amount_cents)}"
+
+
+def tracing_text(h: History) -> str:
+    grade = GRADE_LABELS.get(h.grade, h.grade)
+    return f"{grade} (da rintraccio)" if h.traced else grade
+
+
+def cells(item: Line) -> tuple[Cell, ...]:
+    """A line's cells in `COLUMNS` order: money in cents (int), counts as int, the rest text (not
+    yet neutralised: each format does that)."""
+    h = item.history
+    return (
+        h.fiscal_code,
+        h.revenue_type,
+        h.year,
+        h.act_number,
+        h.assigned_cents,
+        h.collected_cents,
+        h.residual_cents,
+        " | ".join(receipt_text(r) for r in h.receipts),
+        h.attempts,
+        OUTCOME_LABELS.get(h.last_outcome, h.last_outcome),
+        tracing_text(h),
+        h.plan_installments if h.plan_installments is not None else "",
+        format_date(h.plan_lapsed_on),
+        REASON_LABELS[item.reason] if item.reason else "",
+        NEXT_STEP_LABELS[item.next_step],
+    )
+
+
+def csv_cells(item: Line) -> list[str]:
+    """A line's cells as the CSV writes them: euro as 1.234,56, text neutralised."""
+    return [
+        text if isinstance(value, int) else neutralise(text)
+        for value, text in zip(item.cells, item.texts, strict=True)
+    ]

@@ -1,0 +1,164 @@
+"""The relazione's rules without I/O: each reason from a history, the next step, the request's
+checks, the CSV cells and formula injection."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from services.kernel.errors import DomainError
+from services.reporting import domain_relazione as rel
+from services.reporting import domain_relazione_frame as frame
+from services.reporting.domain_relazione import NextStep, Reason
+
+AS_OF = date(2025, 6, 30)
+SCOPE = rel.Scope("final", date(2025, 1, 1), date(2025, 6, 30), AS_OF)
+
+
+def history(**kw: object) -> rel.History:
+    base = rel.History("RSSMRA80A01H501U", "IMU", 2022, "ACC-1", 10_000, date(2025, 2, 1))
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def paid(cents: int, on: date = date(2025, 3, 14), flow: str = "F-1") -> rel.Receipt:
+    return rel.Receipt("01234567890123456", on, flow, cents)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({}, Reason.NOT_WORKED),
+        ({"attempts": 2, "last_outcome": "non_risponde"}, Reason.IN_PROGRESS),
+        ({"attempts": 1, "last_outcome": "irreperibile"}, Reason.UNTRACEABLE),
+        ({"attempts": 3, "grade": "none"}, Reason.UNTRACEABLE),
+        ({"attempts": 1, "last_outcome": "deceduto"}, Reason.DECEASED),
+        ({"attempts": 1, "last_outcome": "difficolta"}, Reason.HARDSHIP),
+        ({"attempts": 1, "last_outcome": "contestazione"}, Reason.DISPUTED),
+        ({"attempts": 1, "last_outcome": "rifiuto"}, Reason.REFUSED),
+        ({"attempts": 1, "last_outcome": "gia_pagato"}, Reason.PAID_BEFORE),
+        ({"receipts": (paid(1_000, date(2025, 1, 10)),)}, Reason.PAID_BEFORE),
+        ({"state": "cancelled", "attempts": 1, "last_outcome": "rifiuto"}, Reason.CANCELLED),
+        ({"year": 2019}, Reason.TIME_BARRED),
+        ({"plan_installments": 6}, Reason.IN_PLAN),
+        ({"plan_installments": 6, "plan_lapsed_on": date(2025, 5, 1)}, Reason.PLAN_LAPSED),
+        ({"receipts": (paid(10_000),)}, None),
+    ],
+)
+def test_each_reason_follows_from_the_history(changes: dict[str, object], expected: Reason | None) -> None:
+    assert rel.reason(history(**changes), AS_OF) is expected
+
+
+def test_limitation_runs_five_years_from_the_first_of_january_after_the_year() -> None:
+    assert rel.prescribed_on(2019) == date(2025, 1, 1)
+    assert rel.reason(history(year=2019), date(2024, 12, 31)) is Reason.NOT_WORKED
+    assert rel.reason(history(year=2019), date(2025, 1, 1)) is Reason.TIME_BARRED
+    assert rel.reason(history(year=2020), date(2025, 12, 31)) is Reason.NOT_WORKED
+
+
+def test_a_cancellation_or_a_claim_of_payment_comes_before_the_outcome() -> None:
+    refused_then_cancelled = history(state="cancelled", last_outcome="rifiuto", attempts=4)
+    assert rel.reason(refused_then_cancelled, AS_OF) is Reason.CANCELLED
+    assert refused_then_cancelled.residual_cents == 0
+    barred_and_refused = history(year=2018, last_outcome="rifiuto", attempts=1)
+    assert rel.reason(barred_and_refused, AS_OF) is Reason.TIME_BARRED
+
+
+@pytest.mark.parametrize(
+    ("why", "step"),
+    [
+        (None, NextStep.NONE),
+        (Reason.IN_PLAN, NextStep.NONE),
+        (Reason.CANCELLED, NextStep.DISCHARGE),
+        (Reason.PAID_BEFORE, NextStep.DISCHARGE),
+        (Reason.TIME_BARRED, NextStep.DISCHARGE),
+        (Reason.DECEASED, NextStep.DISCHARGE),
+        (Reason.UNTRACEABLE, NextStep.DISCHARGE),
+        (Reason.REFUSED, NextStep.ENFORCE),
+        (Reason.PLAN_LAPSED, NextStep.ENFORCE),
+        (Reason.DISPUTED, NextStep.ENFORCE),
+        (Reason.HARDSHIP, NextStep.ENFORCE),
+        (Reason.NOT_WORKED, NextStep.ENFORCE),
+        (Reason.IN_PROGRESS, NextStep.ENFORCE),
+    ],
+)
+def test_next_step(why: Reason | None, step: NextStep) -> None:
+    assert rel.next_step(why) is step
+
+
+def test_collected_is_net_of_refunds_and_totals_leave_cancelled_positions_apart() -> None:
+    totals = rel.Totals()
+    partly = history(receipts=(paid(3_000), paid(2_000, flow="")), refunded_cents=500, revoked_cents=700)
+    cancelled = history(state="cancelled", revenue_type="TARI", year=2023, assigned_cents=4_000)
+    for h in (partly, cancelled):
+        totals.add(rel.line(h, SCOPE))
+    assert (partly.collected_cents, partly.residual_cents) == (4_500, 5_500)
+    overall = totals.overall
+    assert (overall.positions, overall.assigned_cents, overall.cancelled_cents) == (2, 10_000, 4_000)
+    assert (overall.collected_cents, overall.residual_cents) == (4_500, 5_500)
+    assert [(t, y) for t, y, _ in totals.type_year_rows()] == [("IMU", 2022), ("TARI", 2023)]
+    bases = totals.aggio_bases()
+    assert (bases["IMU"].collected_cents, bases["IMU"].refunded_cents, bases["IMU"].revoked_cents) == (
+        5_000,
+        500,
+        700,
+    )
+    assert bases["IMU"].taxable_cents == 4_500
+
+
+def test_csv_cells_use_italian_money_and_neutralise_formulas() -> None:
+    h = history(
+        act_number='=HYPERLINK("http://x")',
+        fiscal_code="+39CMD",
+        receipts=(paid(123_456),),
+        assigned_cents=200_000,
+        attempts=2,
+        last_outcome="rifiuto",
+    )
+    row = rel.csv_cells(rel.line(h, SCOPE))
+    assert dict(zip(rel.COLUMNS, row, strict=True)) == {
+        "Codice fiscale": "'+39CMD",
+        "Entrata": "IMU",
+        "Anno": "2022",
+        "Atto": '\'=HYPERLINK("http://x")',
+        "Carico": "2.000,00",
+        "Riscosso": "1.234,56",
+        "Residuo": "765,44",
+        "Pagamenti (IUV, data, flusso)": "IUV 01234567890123456 del 14/03/2025, flusso F-1: 1.234,56",
+        "Tentativi di contatto": "2",
+        "Ultimo esito": "Rifiuto",
+        "Esito rintraccio": "Non rilevato",
+        "Piano (rate)": "",
+        "Piano decaduto il": "",
+        "Motivo mancata riscossione": "Rifiuto di pagare",
+        "Prossimo passo": "Riscossione coattiva",
+    }
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert rel.neutralise(f"{start}1+1") == f"'{start}1+1"
+    assert rel.neutralise("RSSMRA80A01H501U") == "RSSMRA80A01H501U"
+
+
+@pytest.mark.parametrize(
+    ("kind", "start", "end", "field", "words"),
+    [
+        ("weekly", "2025-01-01", "2025-03-31", "kind", "interim"),
+        (None, "2025-01-01", "2025-03-31", "kind", "final"),
+        ("interim", "2025-02-30", "2025-03-31", "period_from", "iniziale"),
+        ("interim", "01-01-2025", "2025-03-31", "period_from", "GG/MM/AAAA"),
+        ("final", "2025-01-01", 20250331, "period_to", "finale"),
+        ("interim", "2025-03-31", "2025-01-01", "period_to", "termina prima"),
+    ],
+)
+def test_bad_requests_are_refused_at_their_field(
+    kind: object, start: object, end: object, field: str, words: str
+) -> None:
+    with pytest.raises(DomainError) as refused:
+        frame.parse_request(kind, start, end)
+    assert refused.value.field == field and words in refused.value.message
+
+
+def test_a_request_takes_iso_or_italian_dates() -> None:
+    wanted = frame.parse_request("interim", "2025-01-01", "31/03/2025")
+    assert wanted == frame.Request("interim", date(2025, 1, 1), date(2025, 3, 31))
+    assert frame.parse_request("final", "1/1/2025", "1/1/2025").period_to == date(2025, 1, 1)

@@ -1,0 +1,301 @@
+"""The relazione di scarico through the real worker (PostgreSQL, RabbitMQ, SeaweedFS): requested by
+the page or the API, generated with progress, stored as PDF, XLSX and CSV with their SHA-256 as a new
+version each time, downloaded only by who may (every download in the access log), and its totals
+equal to the sums over the events the other services sent."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import openpyxl
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+
+from services.contracts import (
+    DisputeOpened,
+    Event,
+    PaymentReceived,
+    PaymentRefunded,
+    PaymentRevoked,
+    PaymentsReceived,
+    PositionsRegistered,
+)
+from services.kernel.identity import Identity
+from services.platform import Platform
+from services.reporting import handlers_cases
+from services.reporting import repository as repo
+from services.reporting.models_relazione import reports
+from tests.conftest import eventually, service_client
+from tests.reporting.helpers import deliver_envelope
+from tests.reporting.test_cases import OPENED, to_cases, viewer
+from tests.reporting.test_ledger import history
+from tests.support import make_identity
+
+API = "/api/v1/reporting/reports"
+PERIOD = {"kind": "final", "period_from": "2026-01-01", "period_to": "2026-12-31"}
+ASSIGNED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def api(who: Identity) -> Identity:
+    return make_identity(who.tenant_id, who.tenant_slug, roles=("api",), name=who.tenant_name)
+
+
+@pytest_asyncio.fixture
+async def worker(platform: Platform) -> AsyncIterator[Any]:
+    """The reporting worker consuming, and a relay that publishes the outbox when drained."""
+    relay = platform.relay("reporting")
+    for consumer in platform.consumers("reporting"):
+        await platform.bus.purge(consumer.queue(platform.settings.queue_prefix).name)  # type: ignore[attr-defined]
+    await platform.start_workers(("reporting",))
+    try:
+        yield relay
+    finally:
+        await platform.stop_workers()
+        await relay.engine.dispose()
+
+
+async def finished(platform: Platform, who: Identity, relay: Any, report_id: str) -> dict[str, Any]:
+    async with service_client(platform, "reporting", api(who)) as http:
+
+        async def done() -> dict[str, Any] | None:
+            await relay.drain()
+            body: dict[str, Any] = (await http.get(f"{API}/{report_id}")).json()
+            return body if body["status"] in ("done", "failed") else None
+
+        found: dict[str, Any] = await eventually(done, timeout=60)
+        return found
+
+
+async def report_count(platform: Platform, tenant_id: uuid.UUID) -> int:
+    async with platform.databases["reporting"].unit_of_work(tenant_id) as uow:
+        stmt = sa.select(sa.func.count()).select_from(reports).where(reports.c.tenant_id == tenant_id)
+        return int((await uow.execute(stmt)).scalar_one())
+
+
+async def campaign(platform: Platform, who: Identity) -> dict[str, Any]:
+    """The ledger's small campaign (its positions assigned on 1 March 2026, the day before its first
+    call), plus a position the office cancels (sgravio) on a dispute."""
+    events, known = history()
+    extra = replace(
+        known["a"], position_id=str(uuid.uuid4()), debtor_id=str(uuid.uuid4()), act_number="ACC-SGRAVIO"
+    )
+    extra = replace(extra, amount_cents=7_000)
+    events.append(PositionsRegistered(str(uuid.uuid4()), 1, 1, (extra,)))
+    for event in events:
+        envelope = event.envelope(who.tenant_id, "test")
+        if isinstance(event, PositionsRegistered):
+            envelope = replace(envelope, occurred_at=ASSIGNED)
+        await deliver_envelope(platform, envelope)
+    dispute = str(uuid.uuid4())
+    opened = DisputeOpened(dispute, extra.debtor_id, "Non dovuto", "op-1", OPENED)
+    await to_cases(platform, who.tenant_id, opened)
+    async with platform.databases["reporting"].unit_of_work(who.tenant_id) as uow:
+        typed = handlers_cases.Typed("cancelled", "Atto annullato in autotutela", "", (extra.position_id,))
+        await handlers_cases.answer(uow, viewer(who, "comune_admin"), uuid.UUID(dispute), typed)
+        await uow.commit()
+    return {**known, "events": events, "cancelled": extra}
+
+
+def sums_over_events(events: list[Event], cancelled_cents: int) -> dict[str, int]:
+    """Assigned, collected and residual from the events alone: registered minus cancelled; payments
+    received minus revoked minus refunded."""
+    registered = sum(
+        f.amount_cents for e in events if isinstance(e, PositionsRegistered) for f in e.positions
+    )
+    received = sum(p.amount_cents for e in events if isinstance(e, PaymentsReceived) for p in e.payments)
+    received += sum(e.amount_cents for e in events if isinstance(e, PaymentReceived))
+    revoked = sum(e.amount_cents for e in events if isinstance(e, PaymentRevoked))
+    refunded = sum(e.amount_cents for e in events if isinstance(e, PaymentRefunded))
+    assigned, collected = registered - cancelled_cents, received - revoked - refunded
+    return {"assigned": assigned, "collected": collected, "residual": assigned - collected}
+
+
+@pytest.mark.asyncio
+async def test_the_worker_stores_three_files_with_their_digest_and_a_new_version_each_time(
+    platform: Platform, tenant: Identity, worker: Any
+) -> None:
+    known = await campaign(platform, tenant)
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        queued = await http.post(API, json=PERIOD)
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["status"] == "queued" and queued.json()["version"] == 1
+        first = await finished(platform, tenant, worker, queued.json()["id"])
+        again = await http.post(API, json=PERIOD)
+        second = await finished(platform, tenant, worker, again.json()["id"])
+        downloads = {fmt: await http.get(first["files"][fmt]["url"]) for fmt in ("pdf", "xlsx", "csv")}
+        listed = (await http.get(API)).json()["reports"]
+
+    assert first["status"] == "done", first
+    assert first["progress"] == {"done": 4, "total": 4}
+    assert (second["version"], second["status"]) == (2, "done")
+    assert [r["id"] for r in listed[:2]] == [second["id"], first["id"]]
+    for fmt in ("pdf", "xlsx", "csv"):
+        stored, again_stored = first["files"][fmt], second["files"][fmt]
+        body = downloads[fmt].content
+        assert downloads[fmt].status_code == 200
+        assert hashlib.sha256(body).hexdigest() == stored["sha256"] and len(body) == stored["size"]
+        async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+            key = (
+                await uow.execute(
+                    sa.text(
+                        "SELECT object_key FROM reporting.report_files WHERE report_id = :r AND format = :f"
+                    ),
+                    {"r": first["id"], "f": fmt},
+                )
+            ).scalar_one()
+        assert key.startswith(f"tenants/{tenant.tenant_id}/reporting/relazioni/{first['id']}/")
+        head = await platform.storage.head(tenant.tenant_id, key)
+        assert (head.sha256, head.size) == (stored["sha256"], stored["size"])
+        assert again_stored["url"] != stored["url"]
+    rows = list(csv.reader(io.StringIO(downloads["csv"].content.decode("utf-8-sig")), delimiter=";"))
+    by_act = {r[3]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
+    assert by_act["ACC-SGRAVIO"]["Motivo mancata riscossione"] == "Annullata dall'ufficio (sgravio)"
+    assert by_act["ACC-SGRAVIO"]["Prossimo passo"] == "Discarico"
+    b = by_act[known["b"].act_number]
+    assert (b["Riscosso"], b["Motivo mancata riscossione"], b["Piano decaduto il"]) == (
+        "75,00",
+        "Piano di rateizzazione decaduto",
+        "01/09/2026",
+    )
+    assert by_act[known["a"].act_number]["Motivo mancata riscossione"] == ""
+    # c's one counted payment is dated 14/03/2025, a year before the position was assigned
+    c = by_act[known["c"].act_number]
+    assert (c["Riscosso"], c["Motivo mancata riscossione"]) == ("10,00", "Pagata prima dell'affidamento")
+    assert (
+        "flusso" not in c["Pagamenti (IUV, data, flusso)"]
+        and "14/03/2025" in c["Pagamenti (IUV, data, flusso)"]
+    )
+    book = openpyxl.load_workbook(io.BytesIO(downloads["xlsx"].content), read_only=True)
+    assert [r[0] for r in book["Posizioni"].iter_rows(min_row=2, values_only=True)].count(
+        known["a"].fiscal_code
+    ) >= 1
+    assert downloads["pdf"].content.startswith(b"%PDF")
+
+
+@pytest.mark.asyncio
+async def test_the_relazione_totals_equal_the_sums_over_the_events(
+    platform: Platform, tenant: Identity, worker: Any
+) -> None:
+    known = await campaign(platform, tenant)
+    cancelled = known["cancelled"].amount_cents
+    expected = sums_over_events(known["events"], cancelled)
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        queued = await http.post(API, json=PERIOD)
+        done = await finished(platform, tenant, worker, queued.json()["id"])
+        summary = (await http.get("/api/v1/reporting/summary")).json()
+    assert done["assigned_cents"] == expected["assigned"] == summary["assigned_cents"]
+    assert expected["assigned"] == 92_345 and cancelled == 7_000
+    assert done["collected_cents"] == expected["collected"] == summary["collected_cents"] == 58_500
+    assert done["residual_cents"] == expected["residual"]
+    assert done["aggio_cents"] == 0 and done["aggio_rate_bp"] == 0
+
+
+@pytest.mark.asyncio
+async def test_bad_requests_get_an_italian_message_and_record_nothing(
+    platform: Platform, tenant: Identity
+) -> None:
+    wrong = [
+        ({**PERIOD, "period_from": "2026-12-31", "period_to": "2026-01-01"}, "period_to", "termina prima"),
+        ({**PERIOD, "kind": "settimanale"}, "kind", "interim"),
+        ({**PERIOD, "period_from": "31-12-2026"}, "period_from", "non è valida"),
+        ({"kind": "final"}, "period_from", "non è valida"),
+    ]
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        for body, field, words in wrong:
+            answer = await http.post(API, json=body)
+            assert answer.status_code == 400, answer.text
+            assert answer.json()["field"] == field and words in answer.json()["error"], answer.json()
+        assert (await http.post(API, content=b"not json")).status_code == 400
+    async with service_client(platform, "reporting", tenant) as http:
+        form = {"kind": "interim", "period_from": "2026-05-01", "period_to": "2026-04-01"}
+        page = await http.post(
+            f"/t/{tenant.tenant_slug}/reporting/reports", data=form, headers={"HX-Request": "true"}
+        )
+    assert page.status_code == 400
+    assert (
+        'aria-invalid="true" aria-describedby="period_to-errore"' in page.text
+        and "termina prima" in page.text
+    )
+    assert await report_count(platform, tenant.tenant_id) == 0
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        outbox = await uow.execute(
+            sa.text(
+                "SELECT count(*) FROM reporting.outbox WHERE routing_key = 'reporting.job_requested.v1' AND tenant_id = :t"
+            ),
+            {"t": tenant.tenant_id},
+        )
+        assert outbox.scalar_one() == 0
+
+
+@pytest.mark.asyncio
+async def test_the_page_requests_polls_and_offers_downloads_to_who_may_and_audits_them(
+    platform: Platform, tenant: Identity, worker: Any
+) -> None:
+    await campaign(platform, tenant)
+    base = f"/t/{tenant.tenant_slug}/reporting/reports"
+    office = viewer(tenant, "comune_admin")
+    async with service_client(platform, "reporting", office) as http:
+        page = await http.get(base)
+        assert page.status_code == 200 and "Genera relazione di scarico" in page.text
+        form = {"kind": "interim", "period_from": "2026-01-01", "period_to": "2026-12-31"}
+        queued = await http.post(base, data=form, headers={"HX-Request": "true"})
+        assert (
+            queued.status_code == 200
+            and "<progress" in queued.text
+            and 'hx-trigger="every 1s"' in queued.text
+        )
+        report_id = re.search(r'id="report-([0-9a-f-]{36})"', queued.text).group(1)  # type: ignore[union-attr]
+        await finished(platform, tenant, worker, report_id)
+        polled = await http.get(f"{base}/{report_id}", headers={"HX-Request": "true"})
+    assert "hx-trigger" not in polled.text and "Scarica PDF" in polled.text and "Scarica CSV" in polled.text
+    for role, status in (("comune_viewer", 200), ("supervisor", 200), ("operator", 403)):
+        async with service_client(platform, "reporting", viewer(tenant, role)) as http:
+            assert (await http.get(f"{base}/{report_id}/csv")).status_code == status, role
+    async with service_client(platform, "reporting", viewer(tenant, "comune_viewer")) as http:
+        assert (await http.get(f"{base}/{report_id}/docx")).status_code == 404
+        assert (await http.get(f"{base}/{uuid.uuid4()}/pdf")).status_code == 404
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        logged = await repo.access.entries(uow, tenant.tenant_id)
+    downloads = [(e.action, str(e.subject_id)) for e in logged if e.action == "download_relazione"]
+    assert downloads == [("download_relazione", report_id)] * 2
+
+
+@pytest.mark.asyncio
+async def test_another_comune_cannot_see_or_download(
+    platform: Platform, tenant: Identity, other_tenant: Identity, worker: Any
+) -> None:
+    await campaign(platform, tenant)
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        queued = await http.post(API, json=PERIOD)
+    done = await finished(platform, tenant, worker, queued.json()["id"])
+    async with service_client(platform, "reporting", api(other_tenant)) as http:
+        assert (await http.get(f"{API}/{done['id']}")).status_code == 404
+        assert (await http.get(done["files"]["pdf"]["url"])).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_a_tampered_file_is_not_served(platform: Platform, tenant: Identity, worker: Any) -> None:
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        queued = await http.post(API, json=PERIOD)
+        done = await finished(platform, tenant, worker, queued.json()["id"])
+        async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+            key = (
+                await uow.execute(
+                    sa.text(
+                        "SELECT object_key FROM reporting.report_files WHERE report_id = :r AND format = 'csv'"
+                    ),
+                    {"r": done["id"]},
+                )
+            ).scalar_one()
+        await platform.storage.put_bytes(tenant.tenant_id, key, b"forged", "text/csv")
+        response = await http.get(done["files"]["csv"]["url"])
+    assert response.status_code == 500 and "impronta" in response.text

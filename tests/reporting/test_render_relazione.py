@@ -1,0 +1,142 @@
+"""The relazione's three formats written as the lines stream: the CSV read back by `csv`, the XLSX
+by openpyxl (typed cells, formulas neutralised), the PDF's text inflated from its page streams."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import re
+import uuid
+import zlib
+from datetime import date
+
+import openpyxl
+
+from services.reporting import domain_relazione as rel
+from services.reporting import domain_relazione_frame as frame
+from services.reporting.domain_aggio import compute, flat
+from services.reporting.render_csv import CsvRelazione
+from services.reporting.render_pdf import PdfRelazione
+from services.reporting.render_xlsx import XlsxRelazione
+
+SCOPE = rel.Scope("interim", date(2025, 1, 1), date(2025, 6, 30), date(2025, 6, 30))
+HEADER = frame.Header(
+    str(uuid.UUID(int=7)),
+    "Comune di Prova",
+    SCOPE,
+    2,
+    "30/06/2025 12:00",
+    "Anna Bianchi",
+    "Aggio 3,50%",
+    (frame.BatchInfo("crediti.csv", 3, 30_000, date(2025, 1, 2)),),
+)
+
+
+def lines(n: int) -> list[rel.Line]:
+    out = []
+    for i in range(n):
+        receipts = (rel.Receipt(f"IUV{i:014d}", date(2025, 3, 1), "FDR-1", 1_234),) if i % 2 else ()
+        h = rel.History(
+            f"CF{i:014d}",
+            "TARI" if i % 3 else "IMU",
+            2022,
+            "=SUM(A1:A9)" if i == 0 else f"ATTO-{i}",
+            100_000 + i,
+            date(2025, 1, 2),
+            receipts=receipts,
+            attempts=i % 4,
+            last_outcome="rifiuto" if i % 5 == 0 else "",
+        )
+        out.append(rel.line(h, SCOPE))
+    return out
+
+
+def render(writer_class: type, items: list[rel.Line]) -> bytes:
+    out = io.BytesIO()
+    writer = writer_class(out)
+    totals = rel.Totals()
+    writer.begin(HEADER)
+    for start in range(0, len(items), 50):
+        batch = items[start : start + 50]
+        for item in batch:
+            totals.add(item)
+        writer.lines(batch)
+    aggio = compute(flat(350, SCOPE.period_from), totals.aggio_bases())
+    flows = (frame.Flow("FDR-1", 1, 1_234, date(2025, 3, 1), date(2025, 3, 1), 0, 0),)
+    writer.end(frame.Closing(totals, aggio, "Aggio 3,50% sul riscosso", flows))
+    writer.close()
+    return out.getvalue()
+
+
+def pdf_text(body: bytes) -> str:
+    """The text of every page stream (ASCII85 then Flate, as reportlab writes them)."""
+    texts = []
+    for stream in re.findall(rb"stream\r?\n(.*?)endstream", body, re.S):
+        data = stream.strip()
+        if data.endswith(b"~>"):
+            data = base64.a85decode(data, adobe=True)
+        try:
+            texts.append(zlib.decompress(data).decode("latin-1"))
+        except zlib.error:
+            continue
+    return "\n".join(texts)
+
+
+def test_csv_has_the_required_columns_italian_money_and_no_formula() -> None:
+    body = render(CsvRelazione, lines(3))
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    header = rows[0]
+    for column in ("Codice fiscale", "Entrata", "Anno", "Atto", "Carico", "Riscosso", "Residuo"):
+        assert column in header
+    assert "Motivo mancata riscossione" in header
+    first = dict(zip(header, rows[1], strict=True))
+    assert first["Atto"] == "'=SUM(A1:A9)"
+    assert (first["Carico"], first["Riscosso"], first["Residuo"]) == ("1.000,00", "0,00", "1.000,00")
+    second = dict(zip(header, rows[2], strict=True))
+    assert second["Riscosso"] == "12,34" and "IUV00000000000001" in second["Pagamenti (IUV, data, flusso)"]
+    assert len(rows) == 4
+
+
+def test_xlsx_is_readable_typed_and_neutralised() -> None:
+    body = render(XlsxRelazione, lines(120))
+    book = openpyxl.load_workbook(io.BytesIO(body))
+    assert book.sheetnames == ["Intestazione", "Posizioni", "Totali", "Riconciliazione"]
+    sheet = book["Posizioni"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == rel.COLUMNS
+    assert len(rows) == 121
+    first = dict(zip(rel.COLUMNS, rows[1], strict=True))
+    assert first["Atto"] == "'=SUM(A1:A9)"
+    assert first["Anno"] == 2022 and first["Carico"] == 1000 and isinstance(first["Carico"], int | float)
+    assert sheet["E2"].number_format == "#,##0.00"
+    second = dict(zip(rel.COLUMNS, rows[2], strict=True))
+    assert second["Riscosso"] == 12.34 and second["Residuo"] == 987.67
+    header = dict(book["Intestazione"].iter_rows(values_only=True))
+    assert header["Ente"] == "Comune di Prova" and "versione 2" in header["Documento"]
+    totals = list(book["Totali"].iter_rows(values_only=True))
+    [overall] = [r for r in totals if r[0] == "Totale"]
+    assert overall[2] == 120 and overall[3] == sum(100_000 + i for i in range(120)) / 100
+    flows = list(book["Riconciliazione"].iter_rows(values_only=True))
+    assert flows[1][:3] == ("FDR-1", 1, 12.34)
+
+
+def test_pdf_streams_every_line_with_its_payments_and_repeats_the_header() -> None:
+    body = render(PdfRelazione, lines(400))
+    assert body.startswith(b"%PDF")
+    text = pdf_text(body)
+    pages = len(re.findall(rb"/Type /Page\b(?!s)", body))
+    assert pages >= 6
+    assert "Relazione intermedia di scarico" in text and "Comune di Prova" in text
+    assert "dal 01/01/2025 al 30/06/2025" in text and "crediti.csv" in text
+    assert "CF00000000000000" in text and "CF00000000000399" in text
+    assert "pagamento IUV IUV00000000000001 del 01/03/2025, flusso FDR-1: 12,34" in text
+    assert text.count("Codice fiscale") >= pages - 1
+    assert "Rifiuto di pagare" in text and "Riscossione coattiva" in text
+    assert "Allegato: riconciliazione" in text and "FDR-1" in text
+    assert f"Pagina {pages}" in text
+
+
+def test_same_lines_give_the_same_pdf() -> None:
+    assert render(PdfRelazione, lines(5)) == render(PdfRelazione, lines(5))
