@@ -17,6 +17,7 @@ from services.kernel.identity import Identity
 from services.kernel.messaging import Consumer, inbox_handler
 from services.payments import consumers
 from services.platform import Platform
+from tests.conftest import service_client
 from tests.payments.gpd_server import GpdServer
 from tests.payments.helpers import position
 from tests.payments.test_gpd_api import ORG, call, comune, gpd, noticed
@@ -82,6 +83,16 @@ async def test_a_cancelled_position_is_no_longer_due_payable_plannable_or_payabl
     for url, body in refusals:
         status, answer = await call(platform, tenant, "POST", url, json=body)
         assert status == 409 and "annullata dall'Ufficio tributi (sgravio)" in answer["error"], (url, answer)
+    async with service_client(platform, "payments", tenant) as http:
+        page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{gone}")).text
+    assert (
+        "annullata dall&#39;Ufficio tributi (sgravio)" in page
+        or "annullata dall'Ufficio tributi (sgravio)" in page
+    )
+    assert "Registra pagamento" not in page
+    async with service_client(platform, "payments", tenant) as http:
+        open_page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
+    assert "Registra pagamento" in open_page
     status, answer = await call(
         platform, tenant, "POST", "/api/v1/payments/notices", json={"position_ids": [kept]}
     )
