@@ -68,11 +68,13 @@ async def search_positions(
     return list((await uow.execute(stmt)).all())
 
 
-# Balance states the API filters on: nothing paid yet, partly paid, paid in full.
+# Balance states the API filters on: nothing paid yet, partly paid, paid in full (a position the
+# Ufficio tributi cancelled is in none of them: it is no longer due).
+_OWED = positions.c.state == "open"
 _BALANCE = {
-    "open": positions.c.paid_cents <= 0,
-    "partial": sa.and_(positions.c.paid_cents > 0, positions.c.paid_cents < positions.c.amount_cents),
-    "settled": positions.c.paid_cents >= positions.c.amount_cents,
+    "open": sa.and_(_OWED, positions.c.paid_cents <= 0),
+    "partial": sa.and_(_OWED, positions.c.paid_cents > 0, positions.c.paid_cents < positions.c.amount_cents),
+    "settled": sa.and_(_OWED, positions.c.paid_cents >= positions.c.amount_cents),
 }
 
 

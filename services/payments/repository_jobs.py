@@ -45,12 +45,15 @@ async def recent_jobs(
 async def positions_for_mailing(
     uow: UnitOfWork, tenant_id: uuid.UUID, fiscal_codes: list[str] | None, limit: int
 ) -> list[Row]:
-    """Positions with something still due and in no active plan: of these taxpayers, or (None) of
+    """Positions with something still due (not cancelled) and in no active plan: of these taxpayers, or (None) of
     every taxpayer the Comune cannot reach by e-mail or PEC; in mailing order."""
     p, pp, de = positions, plan_positions, debtor_contacts
     in_plan = sa.select(pp.c.position_id).where(pp.c.tenant_id == tenant_id, pp.c.active)
     stmt = sa.select(p.c.id, p.c.fiscal_code).where(
-        p.c.tenant_id == tenant_id, p.c.paid_cents < p.c.amount_cents, p.c.id.not_in(in_plan)
+        p.c.tenant_id == tenant_id,
+        p.c.paid_cents < p.c.amount_cents,
+        p.c.state == "open",  # not cancelled by the Ufficio tributi
+        p.c.id.not_in(in_plan),
     )
     if fiscal_codes is not None:
         stmt = stmt.where(p.c.fiscal_code.in_(fiscal_codes))

@@ -15,7 +15,7 @@ from services.kernel.bus import IncomingMessage
 from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
 from services.kernel.messaging import Consumer, inbox_handler
-from services.payments import consumers
+from services.payments import consumers, repository_jobs
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.gpd_server import GpdServer
@@ -97,6 +97,11 @@ async def test_a_cancelled_position_is_no_longer_due_payable_plannable_or_payabl
         platform, tenant, "POST", "/api/v1/payments/notices", json={"position_ids": [kept]}
     )
     assert status == 201, answer
+    status, listed = await call(platform, tenant, "GET", "/api/v1/payments/positions?status=open")
+    assert status == 200 and [p["id"] for p in listed["positions"]] == [kept]
+    async with platform.databases["payments"].unit_of_work(tenant.tenant_id) as uow:
+        mailing = await repository_jobs.positions_for_mailing(uow, tenant.tenant_id, ["RSSMRA80A01H501U"], 10)
+    assert [str(r.id) for r in mailing] == [kept]  # a bulk mailing leaves the cancelled one out
     # Another Comune's event names a position it does not have: nothing changes here.
     await deliver(platform, consumers.balances, answered(other_tenant, "cancelled", [kept]))
     still = await position(platform, tenant.tenant_id, kept)
