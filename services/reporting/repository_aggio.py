@@ -103,7 +103,8 @@ def _paid_in(tenant_id: uuid.UUID, start: date, end: date) -> Any:
 
 async def bases(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: date) -> dict[str, Base]:
     """Per revenue type: payments dated in the period (not revoked; revoked apart) and refunds dated
-    in the period, in cents. Payments and refunds count under their position's revenue type."""
+    in the period, in cents. Payments and refunds count under their position's revenue type; the
+    refund of a payment later revoked does not count (its payment no longer does either)."""
     revoked = payments.c.revoked_on.is_not(None)
     paid = (
         sa.select(
@@ -118,9 +119,12 @@ async def bases(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: date) -
     back = (
         sa.select(positions.c.revenue_type, sa.func.sum(refunds.c.amount_cents).label("refunded"))
         .join(positions, positions.c.position_id == refunds.c.position_id)
+        .join(payments, payments.c.payment_id == refunds.c.payment_id)
         .where(
             refunds.c.tenant_id == tenant_id,
             positions.c.tenant_id == tenant_id,
+            payments.c.tenant_id == tenant_id,
+            payments.c.revoked_on.is_(None),
             refunds.c.refunded_on.between(start, end),
         )
         .group_by(positions.c.revenue_type)
@@ -160,9 +164,12 @@ async def monthly_bases(
     back = (
         sa.select(back_month, positions.c.revenue_type, sa.func.sum(refunds.c.amount_cents).label("refunded"))
         .join(positions, positions.c.position_id == refunds.c.position_id)
+        .join(payments, payments.c.payment_id == refunds.c.payment_id)
         .where(
             refunds.c.tenant_id == tenant_id,
             positions.c.tenant_id == tenant_id,
+            payments.c.tenant_id == tenant_id,
+            payments.c.revoked_on.is_(None),
             refunds.c.refunded_on.between(since, until),
         )
         .group_by(back_month, positions.c.revenue_type)
@@ -217,6 +224,7 @@ async def movements(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: dat
         .where(
             refunds.c.tenant_id == tenant_id,
             payments.c.tenant_id == tenant_id,
+            payments.c.revoked_on.is_(None),
             positions.c.tenant_id == tenant_id,
             refunds.c.refunded_on.between(start, end),
         )

@@ -4,7 +4,7 @@ form for the firm's platform admin, rendiconto downloads and the JSON API."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -33,7 +33,7 @@ templates.env.filters["percent_bp"] = rules.format_percent
 templates.env.filters["month_label"] = month_label
 
 
-def _today() -> Any:
+def _today() -> date:
     return datetime.now(ROME).date()
 
 
@@ -146,7 +146,7 @@ async def create_rendiconto(request: Request, who: Identity, uow: UnitOfWork) ->
 @endpoint(*READ_ROLES)
 async def download_rendiconto(request: Request, who: Identity, uow: UnitOfWork) -> Response:
     """Stream a stored rendiconto after checking it still carries the recorded SHA-256."""
-    kind = request.path_params["kind"]
+    kind = request.url.path.rsplit(".", 1)[-1]
     try:
         rendiconto_id = uuid.UUID(request.path_params["rendiconto_id"])
     except ValueError as exc:
@@ -199,7 +199,8 @@ def routes() -> list[BaseRoute]:
         Route(f"{web}/contratto", contract_form, methods=["GET"]),
         Route(f"{web}/contratto", save_contract, methods=["POST"]),
         Route(f"{web}/rendiconti", create_rendiconto, methods=["POST"]),
-        Route(f"{web}/rendiconti/{{rendiconto_id}}/{{kind}}", download_rendiconto, methods=["GET"]),
+        Route(f"{web}/rendiconti/{{rendiconto_id}}.pdf", download_rendiconto, methods=["GET"]),
+        Route(f"{web}/rendiconti/{{rendiconto_id}}.xlsx", download_rendiconto, methods=["GET"]),
         Route(f"{web}/contatti", save_contacts, methods=["POST"]),
         Route("/api/v1/reporting/aggio", api_aggio, methods=["GET"]),
     ]

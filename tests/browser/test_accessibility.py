@@ -128,6 +128,7 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"{t}/reporting/reports",
         f"{t}/reporting/portale",
         f"{t}/reporting/portale/debitori/{s.debtor}",  # the operator's is a refusal
+        f"{t}/reporting/aggio",  # the aggio and rendiconti (the operator's is a refusal)
         f"{t}/reporting/riepiloghi",  # the digests (the operator's is a refusal)
         f"{t}/ingest/",
         *(f"{t}/ingest/batches/{b}" for b in s.batches),
@@ -147,6 +148,7 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"{t}/payments/rules",
         f"{t}/payments/legal-rates",
         f"{t}/reporting/settings",
+        f"{t}/payments/positions/{s.positions[0]}/rimborsi",
         f"/admin/comuni/{s.slug}/registro",
     ]
     boss = [f"{t}/contact/board", f"{t}/contact/scripts", f"{t}/contact/liste"]

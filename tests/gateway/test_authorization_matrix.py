@@ -220,7 +220,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/aggio/contratto"): web(200, (P,)),
     ("POST", f"{T}/reporting/aggio/contratto"): web(400, (P,), "POST"),
     ("POST", f"{T}/reporting/aggio/rendiconti"): web(400, (P,), "POST"),
-    ("GET", f"{T}/reporting/aggio/rendiconti/{{rendiconto_id}}/{{kind}}"): web(404, (V, A, P)),
+    ("GET", f"{T}/reporting/aggio/rendiconti/{{rendiconto_id}}.pdf"): web(404, (V, A, P)),
+    ("GET", f"{T}/reporting/aggio/rendiconti/{{rendiconto_id}}.xlsx"): web(404, (V, A, P)),
     ("POST", f"{T}/reporting/aggio/contatti"): web(303, (A, P), "POST"),
     ("GET", "/api/v1/reporting/aggio"): api(400),
     # The Ufficio tributi's portal: its figures for everyone on the Comune; names (the debtors, a

@@ -88,6 +88,9 @@ async def october(platform: Platform, who: Identity) -> None:
     await deliver(platform, who.tenant_id, p1, p2, p3, p4, september)
     await deliver(platform, who.tenant_id, revoke(p2), refund(p3, 1_000, "2026-10-20"))
     await deliver(platform, who.tenant_id, refund(september, 20_000, "2026-10-15"))
+    # A TARI payment of 50,00 refunded 5,00, then revoked: neither counts in the base.
+    p6 = payment(tari, 5_000, "2026-10-09")
+    await deliver(platform, who.tenant_id, p6, refund(p6, 500, "2026-10-10"), revoke(p6))
 
 
 async def save_contract(platform: Platform, who: Identity, **changes: str) -> tuple[int, str]:
@@ -113,7 +116,7 @@ async def test_a_tiered_contract_gives_the_contract_arithmetic_net_of_refunds(
     assert (body["collected_cents"], body["refunded_cents"], body["revoked_cents"]) == (
         163_009,
         21_000,
-        7_000,
+        12_000,
     )
     assert (body["taxable_cents"], body["aggio_cents"], body["vat_cents"]) == (142_009, 13_721, 3_019)
     assert body["invoice_cents"] == 16_740
@@ -127,6 +130,7 @@ async def test_a_tiered_contract_gives_the_contract_arithmetic_net_of_refunds(
         "aggio_cents": 11_500,
     }
     assert (lines["TARI"]["aggio_cents"], lines["CDS"]["aggio_cents"]) == (1_665, 556)
+    assert (lines["TARI"]["refunded_cents"], lines["TARI"]["revoked_cents"]) == (1_000, 5_000)
     assert body["contract"]["basis"] == "by_type_bands"
     # The dashboard's figure: month by month since the contract began (September: 10% of 500,00).
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
@@ -202,8 +206,8 @@ async def test_the_monthly_rendiconto_is_stored_emailed_and_downloadable(
             from services.reporting import repository_aggio
 
             [made] = await repository_aggio.list_rendiconti(uow, tenant.tenant_id)
-        pdf = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti/{made.id}/pdf")
-        xlsx = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti/{made.id}/xlsx")
+        pdf = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti/{made.id}.pdf")
+        xlsx = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti/{made.id}.xlsx")
     assert (made.aggio_cents, made.vat_cents, made.invoice_cents, made.emailed_to) == (
         13_721,
         3_019,
