@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
-from services.reporting.domain_cases import Effect, OpenPosition
+from services.reporting.domain_cases import NOT_FINAL, Effect, OpenPosition
 from services.reporting.models import positions, tenant_totals
 from services.reporting.models_cases import case_answers, case_evidence, cases
 from services.reporting.models_ledger import plans
@@ -39,17 +39,23 @@ def _debtor(column: str) -> Any:
     )
 
 
+def _open_case() -> Any:
+    """Unanswered, or suspended (`domain_cases.NOT_FINAL`): still waiting for a final answer."""
+    return sa.or_(cases.c.answer.is_(None), cases.c.answer.in_(sorted(NOT_FINAL)))
+
+
 async def worklist(uow: UnitOfWork, tenant_id: uuid.UUID, waiting: bool, limit: int) -> list[Row]:
-    """The cases waiting for an answer (oldest first), or those answered (latest first)."""
+    """The cases waiting for a final answer, suspended ones included (oldest first), or those
+    answered for good (latest first)."""
     c = cases
     stmt = sa.select(
         c, _debtor("debtor_name").label("debtor_name"), _debtor("fiscal_code").label("fiscal_code")
     )
     stmt = stmt.where(c.c.tenant_id == tenant_id)
     if waiting:
-        stmt = stmt.where(c.c.answer.is_(None)).order_by(c.c.opened_at, c.c.id)
+        stmt = stmt.where(_open_case()).order_by(c.c.opened_at, c.c.id)
     else:
-        stmt = stmt.where(c.c.answer.is_not(None)).order_by(c.c.answered_at.desc(), c.c.id)
+        stmt = stmt.where(sa.not_(_open_case())).order_by(c.c.answered_at.desc(), c.c.id)
     return list((await uow.execute(stmt.limit(limit))).all())
 
 
@@ -102,7 +108,7 @@ async def record_answer(
 
 async def waiting_count(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
     c = cases
-    stmt = sa.select(sa.func.count()).where(c.c.tenant_id == tenant_id, c.c.answer.is_(None))
+    stmt = sa.select(sa.func.count()).where(c.c.tenant_id == tenant_id, _open_case())
     return int((await uow.execute(stmt)).scalar_one())
 
 

@@ -86,6 +86,8 @@ async def test_a_cancellation_and_a_correction_change_their_positions_and_the_as
         # The second case: suspended first, then corrected (a suspended case is still open).
         wait = {"esito": "suspended", "nota": "In verifica con la banca"}
         assert (await client.post(f"{base}/{claim}/risposta", data=wait)).status_code == 303
+        listed = (await client.get(base)).text  # a suspended case still waits for its final answer
+        assert 'data-testid="waiting-count">1<' in listed and 'data-testid="suspended"' in listed
         page = (await client.get(f"{base}/{claim}")).text
         assert "IMU-2019-1" not in page and "TARI-2020-4" in page  # the cancelled one is offered no more
         correct = {
@@ -98,6 +100,7 @@ async def test_a_cancellation_and_a_correction_change_their_positions_and_the_as
         again = {"esito": "rejected", "nota": "Ci abbiamo ripensato"}
         refused = await client.post(f"{base}/{claim}/risposta", data=again, headers={"HX-Request": "true"})
         assert refused.status_code == 400 and "ha già una risposta definitiva" in refused.text
+        assert 'data-testid="waiting-count">0<' in (await client.get(base)).text
     assert await assigned(platform, tid) == 85_000
     now = await positions(platform, tid)
     assert now[imu.position_id] == ("cancelled", 50_000, None, True)
