@@ -18,6 +18,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.storage import StoredObject
 from services.reporting.domain_digest import CaseRow, Figures, Period, RevenueLine, Schedule
 from services.reporting.models import outcomes, payments, positions
+from services.reporting.models_aggio import aggio_contracts
 from services.reporting.models_cases import cases
 from services.reporting.models_digests import digest_settings, digests
 from services.reporting.models_ledger import event_log, plans, refunds
@@ -62,13 +63,22 @@ class DigestRecord:
 
 
 async def settings(uow: UnitOfWork, tenant_id: uuid.UUID) -> Settings:
-    """The Comune's schedule (weekly on Monday when it never chose one)."""
+    """The Comune's schedule (weekly on Monday when it never chose one); its name as last seen here,
+    else as the aggio contract names it."""
     s = digest_settings.c
-    row = (await uow.execute(sa.select(digest_settings).where(s.tenant_id == tenant_id))).first()
+    contract_ente = (
+        sa.select(aggio_contracts.c.ente).where(aggio_contracts.c.tenant_id == tenant_id).scalar_subquery()
+    )
+    stmt = sa.select(
+        digest_settings,
+        sa.func.coalesce(sa.func.nullif(s.comune_name, ""), contract_ente, "").label("ente"),
+    ).where(s.tenant_id == tenant_id)
+    row = (await uow.execute(stmt)).first()
     if row is None:
-        return Settings(Schedule(), None, "", "")
+        ente = (await uow.execute(sa.select(contract_ente))).scalar_one_or_none() or ""
+        return Settings(Schedule(), None, ente, "")
     schedule = Schedule(row.kind, row.weekday, row.every_days, row.starts_on)
-    return Settings(schedule, row.last_period_end, row.comune_name, row.comune_slug)
+    return Settings(schedule, row.last_period_end, row.ente, row.comune_slug)
 
 
 async def _upsert(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
@@ -145,7 +155,8 @@ async def claim_scheduled(
     stmt = pg_insert(digests).values(trigger="scheduled", **_claim_values(tenant_id, digest_id, period, to))
     stmt = stmt.on_conflict_do_update(
         index_elements=[d.tenant_id, d.period_from, d.period_to],
-        index_where=d.trigger == "scheduled",
+        # A literal, not a parameter: a generic plan could not match the partial index to it.
+        index_where=sa.text("trigger = 'scheduled'"),
         set_={"status": "sending", "attempts": d.attempts + 1, "recipients": stmt.excluded.recipients},
         where=sa.and_(d.status == "failed", d.tenant_id == tenant_id),
     )

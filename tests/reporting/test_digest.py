@@ -310,12 +310,36 @@ async def test_a_refused_email_is_recorded_and_sent_the_next_day(
 
 
 @pytest.mark.asyncio
-async def test_without_addresses_nothing_is_sent(platform: Platform, tenant: Identity) -> None:
+async def test_without_addresses_nothing_is_sent(platform: Platform, tenant: Identity, smtp: Inbox) -> None:
     done = await daily.run_daily(platform.context("reporting"), TODAY, [tenant.tenant_id])
     assert done[tenant.tenant_id]["send_due_digest"].status == "no_addresses"  # type: ignore[attr-defined]
     assert not await sql(
         platform, tenant.tenant_id, "SELECT 1 FROM reporting.digests WHERE tenant_id = :t", t=tenant.tenant_id
     )
+    # Addresses saved elsewhere (the aggio page), nobody opened the digests' page: the digest names
+    # the Comune as its aggio contract does.
+    to = addresses()
+    await sql(
+        platform,
+        tenant.tenant_id,
+        "INSERT INTO reporting.office_contacts (tenant_id, emails) VALUES (:t, :e)",
+        t=tenant.tenant_id,
+        e=[to[0]],
+    )
+    await sql(
+        platform,
+        tenant.tenant_id,
+        "INSERT INTO reporting.aggio_contracts (tenant_id, reference, start_date, ente)"
+        " VALUES (:t, 'CIG 1', '2026-01-01', 'Comune di Contratto')",
+        t=tenant.tenant_id,
+    )
+    done = await daily.run_daily(platform.context("reporting"), TODAY, [tenant.tenant_id])
+    assert done[tenant.tenant_id]["send_due_digest"].status == "sent"  # type: ignore[attr-defined]
+    # (The aggio's daily step may e-mail the same office its monthly rendiconto.)
+    digests = [m for m in await smtp.wait_for(to[0]) if "riepilogo" in str(m["Subject"])]
+    assert [str(m["Subject"]).strip() for m in digests] == [
+        "Comune di Contratto: riepilogo della riscossione dal 23/11/2026 al 29/11/2026"
+    ]
 
 
 @pytest.mark.asyncio
@@ -418,6 +442,10 @@ async def test_another_comune_sees_nothing_of_the_digests_and_cannot_write_them(
             assert await repo.list_digests(uow, tenant) == []
             assert await repo.get_digest(uow, tenant, digest_id) is None
         assert await repo.claim_scheduled(uow, tenant_b, uuid.uuid4(), week, ("b@comune.test",)) is not None
+        # Claimed again and again on one connection: past PostgreSQL's five custom plans, the generic
+        # plan still finds the partial unique index the claim relies on.
+        for _ in range(7):
+            assert await repo.claim_scheduled(uow, tenant_b, uuid.uuid4(), week, ("b@comune.test",)) is None
         await uow.commit()
     for write in (
         lambda uow: repo.mark_period_sent(uow, tenant_a, date(2026, 12, 6)),
