@@ -7,7 +7,7 @@ import uuid
 
 from services.jobs import tenant_ids
 from services.platform import Platform
-from services.reporting import handlers_replay
+from services.reporting import handlers_cases, handlers_replay
 from services.reporting.consumers import PROJECTION_HANDLERS, PROJECTION_NAME
 
 REPLAYABLE = ("reporting",)
@@ -19,6 +19,6 @@ async def replay_reporting(platform: Platform, only: list[uuid.UUID] | None = No
     done: dict[uuid.UUID, int] = {}
     for tenant_id in only or await tenant_ids(platform):
         done[tenant_id] = await handlers_replay.replay_tenant(
-            db, tenant_id, PROJECTION_NAME, PROJECTION_HANDLERS, decisions=None
+            db, tenant_id, PROJECTION_NAME, PROJECTION_HANDLERS, decisions=handlers_cases.reapply_decisions
         )
     return done

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 from services.contracts import (
     DebtorContactUpdated,
+    DisputeOpened,
     Event,
     OutcomeRecorded,
     PaymentFact,
@@ -28,9 +29,12 @@ from services.contracts import (
 )
 from services.platform import Platform
 from services.replay import replay_reporting
+from services.reporting import handlers_cases
 from services.reporting.models import batches, outcomes, payments, positions, tenant_totals
 from services.reporting.models_ledger import debtors, event_log, plans, refunds
 from tests.reporting.helpers import deliver, fact, paid, registered
+from tests.reporting.test_cases import to_cases
+from tests.support import make_identity
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -180,11 +184,32 @@ async def test_a_revocation_before_its_payment_leaves_the_payment_uncounted(plat
     assert totals[1] == 0
 
 
+async def decide(
+    platform: Platform, tenant: uuid.UUID, answer: str, position: PositionFact, corrected: str
+) -> None:
+    """The office answers a dispute on the position's debtor: a cancellation or a correction."""
+    case = str(uuid.uuid4())
+    await to_cases(
+        platform, tenant, DisputeOpened(case, position.debtor_id, "Non dovuto", "op-1", START.isoformat())
+    )
+    office = make_identity(tenant, "comune-x", roles=("comune_admin",), user_id="ut-admin")
+    typed = handlers_cases.Typed(answer, "Verificato in archivio", corrected, (position.position_id,))
+    async with platform.databases["reporting"].unit_of_work(tenant) as uow:
+        await handlers_cases.answer(uow, office, uuid.UUID(case), typed)
+        await uow.commit()
+
+
 @pytest.mark.asyncio
 async def test_replay_rebuilds_the_same_state_as_live(platform: Platform) -> None:
     tenant, other = uuid.uuid4(), uuid.uuid4()
     events, _ = history()
+    extra, corrected = fact(4_000), fact(9_000)
+    events.insert(1, registered(extra, corrected))
     await deliver(platform, tenant, *events)
+    await decide(platform, tenant, "cancelled", extra, "")
+    await decide(platform, tenant, "corrected", corrected, "60,00")
+    [totals] = await rows(platform, tenant, tenant_totals, "tenant_id", "updated_at")
+    assert totals[0] == 92_345 + 6_000  # the sgravio leaves the assigned total, the correction moves it
     await deliver(platform, other, registered(fact(777)))
     live, other_live = await snapshot(platform, tenant), await snapshot(platform, other)
     async with platform.databases["reporting"].unit_of_work(tenant) as uow:
