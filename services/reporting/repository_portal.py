@@ -51,35 +51,58 @@ def _stage_amount(stage: str) -> Any:
     return p.amount_cents
 
 
-def _stage_columns(conditions: dict[str, Any]) -> list[Any]:
+def _per_debtor(tenant_id: uuid.UUID) -> Any:
+    """First pass: per debtor, per debtor and revenue type, per debtor and year (GROUPING SETS), the
+    positions and amount at each stage and whether the debtor has any position there; counting
+    debtors is then a plain count, with no DISTINCT (which sorts once per stage and group)."""
+    p = positions.c
+    source, conditions = _joined(tenant_id)
     columns = []
     for stage in dp.STAGES:
         cond = conditions[stage]
         columns += [
-            sa.func.count(sa.distinct(positions.c.debtor_id)).filter(cond).label(f"{stage}_debtors"),
+            sa.func.bool_or(cond).label(f"{stage}_any"),
             sa.func.count().filter(cond).label(f"{stage}_positions"),
             sa.func.coalesce(sa.func.sum(_stage_amount(stage)).filter(cond), 0).label(f"{stage}_cents"),
         ]
-    return columns
-
-
-async def figures(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Row]:
-    """The stages for the whole campaign, per revenue type and per year (GROUPING SETS): each row
-    has `revenue_type`, `year`, `by_type`/`by_year` (1 when grouped by it) and the stage columns."""
-    p = positions.c
-    source, conditions = _joined(tenant_id)
-    stmt = (
+    sets = sa.func.grouping_sets(
+        sa.tuple_(p.debtor_id), sa.tuple_(p.debtor_id, p.revenue_type), sa.tuple_(p.debtor_id, p.year)
+    )
+    return (
         sa.select(
             p.revenue_type,
             p.year,
-            (sa.func.grouping(p.revenue_type) == 0).label("by_type"),
-            (sa.func.grouping(p.year) == 0).label("by_year"),
-            *_stage_columns(conditions),
+            sa.func.grouping(p.revenue_type).label("no_type"),
+            sa.func.grouping(p.year).label("no_year"),
+            *columns,
         )
         .select_from(source)
         .where(*_where(tenant_id))
-        .group_by(sa.func.grouping_sets(sa.tuple_(), sa.tuple_(p.revenue_type), sa.tuple_(p.year)))
+        .group_by(sets)
+        .subquery()
     )
+
+
+async def figures(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Row]:
+    """The stages for the whole campaign, per revenue type and per year: each row has
+    `revenue_type`, `year`, `by_type`/`by_year` (true when grouped by it) and, per stage,
+    `<stage>_debtors`, `<stage>_positions` and `<stage>_cents`."""
+    first = _per_debtor(tenant_id)
+    columns = []
+    for stage in dp.STAGES:
+        columns += [
+            sa.func.count().filter(first.c[f"{stage}_any"]).label(f"{stage}_debtors"),
+            sa.func.coalesce(sa.func.sum(first.c[f"{stage}_positions"]), 0).label(f"{stage}_positions"),
+            sa.func.coalesce(sa.func.sum(first.c[f"{stage}_cents"]), 0).label(f"{stage}_cents"),
+        ]
+    keys = (first.c.no_type, first.c.no_year, first.c.revenue_type, first.c.year)
+    stmt = sa.select(
+        first.c.revenue_type,
+        first.c.year,
+        (first.c.no_type == 0).label("by_type"),
+        (first.c.no_year == 0).label("by_year"),
+        *columns,
+    ).group_by(*keys)
     return list((await uow.execute(stmt)).all())
 
 
