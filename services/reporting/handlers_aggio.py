@@ -230,14 +230,17 @@ async def _send(mailer: Mailer, to: list[str], data: docs.RendicontoData, files:
 
 async def monthly_rendiconto(uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, today: date) -> str:
     """The reporting daily run's step: from the month's first working day, the previous month's
-    rendiconto, once (a Comune without a contract is skipped)."""
+    rendiconto, once (a Comune without a contract, or whose contract began later, is skipped)."""
     if not rules.rendiconto_due(today):
         return "not due"
     month = rules.previous_month(today)
     if await aggio_repo.next_version(uow, tenant_id, month) > 1:
         return "done"
-    if await aggio_repo.get_contract(uow, tenant_id) is None:
+    saved = await aggio_repo.get_contract(uow, tenant_id)
+    if saved is None:
         return "no contract"
+    if rules.month_bounds(month)[1] < saved.contract.start_date:
+        return "before the contract"
     made = await generate_rendiconto(uow, ctx, tenant_id, month, SYSTEM)
     return f"generated {made.id}"
 
