@@ -79,7 +79,9 @@ def admin_page(
 
     def wrap(view: AdminView) -> AdminEntry:
         @functools.wraps(view)
-        async def entry(request: Request, error: DomainError | None = None) -> Response:
+        async def entry(
+            request: Request, error: DomainError | None = None, typed: FormData | None = None
+        ) -> Response:
             context = page_context(request)
             actor = await _actor(context, request)
             if isinstance(actor, Response):
@@ -87,7 +89,8 @@ def admin_page(
             if platform_only and not actor.platform_admin:
                 raise Forbidden()
             found = await _tenant(context, request, actor, supervisors) if tenant else None
-            form = await request.form() if request.method == "POST" else None
+            # A page shown again for a refused form gets what was typed (`typed`), to fill it in.
+            form = await request.form() if request.method == "POST" else typed
             work = functools.partial(view, request, AdminCall(actor, found, form, error))
             try:
                 return await context.db.run(found.id if found else None, work)
@@ -95,7 +98,7 @@ def admin_page(
                 if errors_on is None or exc.status != 400:
                     raise
                 # The form is shown again with the message, on a GET-like rendering of the same page.
-                return await errors_on(_as_get(request), exc)
+                return await errors_on(_as_get(request), exc, form)
 
         return entry
 
@@ -172,6 +175,9 @@ async def users_page(request: Request, call: AdminCall, uow: UnitOfWork) -> Resp
         # The operators' work lists are the contact service's fragments, reached through this
         # Comune's identity: only where the actor oversees the calls.
         "work_lists": call.comune.slug in call.actor.oversees,
+        # What was typed, when a refused form shows this page again.
+        "typed_identifier": call.field("identificativo"),
+        "typed_role": call.field("ruolo") if call.field("identificativo") else "",
     }
     return _render(request, call, "admin_users.html", context)
 

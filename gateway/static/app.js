@@ -115,3 +115,11 @@ document.addEventListener("htmx:afterSettle", function (event) {
     document.body.dispatchEvent(new CustomEvent("job-finished", { bubbles: true, detail: { job: job.id } }));
   }
 });
+
+// A message shown once (an outcome recorded, a receipt attached): the page drops the words of its
+// address that asked for it, so a reload does not say it again.
+document.addEventListener("DOMContentLoaded", function () {
+  if (document.querySelector("[data-shown-once]") && window.location.search) {
+    window.history.replaceState(null, "", window.location.pathname + window.location.hash);
+  }
+});

@@ -86,6 +86,17 @@ async def take_next(uow: UnitOfWork, ident: Identity, now: datetime) -> Next:
     return Next(leased)
 
 
+async def debtor_name(uow: UnitOfWork, ident: Identity, raw_id: str | None) -> str | None:
+    """The name of a debtor of this Comune the operator just worked (the card names the previous
+    one after «Registra e passa al prossimo»); None for anything else."""
+    try:
+        debtor_id = uuid.UUID(raw_id or "")
+    except ValueError:
+        return None
+    debtor = await repository.get_debtor(uow, ident.tenant_id, debtor_id)
+    return None if debtor is None else str(debtor.name)
+
+
 async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, now: datetime) -> DebtorCard:
     """Everything the operator sees of a debtor, with whether the conduct rules let them be phoned
     now; the view is recorded in the access log."""

@@ -16,6 +16,7 @@ from services.contact import (
     domain_conduct,
     handlers,
     handlers_evidence,
+    handlers_lists,
     handlers_outcomes,
     web_board,
     web_conduct,
@@ -81,6 +82,7 @@ async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
         "has_next": queue.has_next,
         "empty": request.query_params.get("vuota") == "1",
         "recorded": request.query_params.get("registrato") == "1",
+        "own_list": await handlers_lists.own_list(uow, ident),
     }
     return page(templates, request, "queue.html", context, block="debtor_list")
 
@@ -90,7 +92,8 @@ async def next_debtor(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     leased = await handlers.take_next(uow, ident, ctx(request).clock())
     if leased.debtor_id is None:
         if is_htmx(request):
-            context = {"empty": True, "closed": leased.closed}
+            own = await handlers_lists.own_list(uow, ident)
+            context = {"empty": True, "closed": leased.closed, "own_list": own}
             return page(templates, request, "queue.html", context, block="next_result")
         return RedirectResponse(f"{_base(request)}/?vuota=1", status_code=303)
     return _redirect(request, f"{_base(request)}/debtors/{leased.debtor_id}")
@@ -123,8 +126,10 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         # The files attached to each «Dice di aver già pagato» call, by the call's id.
         "claims": await handlers_evidence.claims_evidence(uow, ident, debtor_id),
         "reachable": card.reachable,
-        # The outcome just recorded: on this debtor ("1"), or on the previous one ("precedente").
+        # The outcome just recorded: on this debtor ("1"), or on the previous one ("precedente",
+        # named by `da`); the page then drops these one-shot words from its address.
         "recorded": request.query_params.get("registrato"),
+        "previous_name": await handlers.debtor_name(uow, ident, request.query_params.get("da")),
         "marked_wrong": request.query_params.get("errato") == "1",
         "attached": request.query_params.get("allegato") == "1",
     }
@@ -160,7 +165,9 @@ async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> 
     leased = await handlers.take_next(uow, ident, now)
     if leased.debtor_id is None:
         return _redirect(request, f"{_base(request)}/?vuota=1&registrato=1")
-    return _redirect(request, f"{_base(request)}/debtors/{leased.debtor_id}?registrato=precedente")
+    return _redirect(
+        request, f"{_base(request)}/debtors/{leased.debtor_id}?registrato=precedente&da={debtor_id}"
+    )
 
 
 @endpoint(*ROLES)

@@ -31,9 +31,10 @@ async def test_the_outcome_is_recorded_and_the_next_debtor_leased(
             data={"outcome": "non_risponde", "poi": "prossimo"},
             headers={"HX-Request": "true"},
         )
-        assert done.headers["HX-Redirect"] == f"{base(op)}/debtors/{second}?registrato=precedente"
+        assert done.headers["HX-Redirect"] == f"{base(op)}/debtors/{second}?registrato=precedente&da={first}"
         card = await client.get(done.headers["HX-Redirect"])
-        assert "Esito registrato per il contribuente precedente" in html.unescape(card.text)
+        assert "Esito registrato per PRIMO. Ecco il prossimo." in html.unescape(card.text)
+        assert "data-shown-once" in card.text  # the page then drops the words from its address
         assert "SECONDO" in card.text
         # The last one: nobody left to offer, the queue says so after recording.
         last = await client.post(

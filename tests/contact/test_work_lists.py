@@ -261,3 +261,20 @@ async def test_the_board_shows_each_operators_list(platform: Platform, tenant: I
     async with service_client(platform, "contact", supervisor) as client:
         board = await client.get(f"{base(supervisor)}/board")
     assert "1 operatore ha una lista" in board.text
+
+
+@pytest.mark.asyncio
+async def test_an_empty_queue_says_it_is_the_operators_list_that_is_empty(
+    platform: Platform, tenant: Identity
+) -> None:
+    await seed(platform, tenant.tenant_id, position_fact(80_000, credit=("IMU", 2020, "I")))
+    listed, free = as_user(tenant, "op-tari-empty"), as_user(tenant, "op-free")
+    await set_list(platform, tenant, listed.user_id, TARI_LIST)
+    async with service_client(platform, "contact", listed) as client:
+        nobody = await client.post(f"{base(listed)}/next", headers=HX)
+        assert "Nessun debitore da lavorare nella tua lista (TARI, anni 2019–2021" in nobody.text
+        queue = await client.get(f"{base(listed)}/?vuota=1")
+        assert "nella tua lista (TARI" in queue.text
+    async with service_client(platform, "contact", free) as client:
+        taken = await client.post(f"{base(free)}/next", headers=HX)
+        assert "HX-Redirect" in taken.headers  # the whole pool: the IMU debtor

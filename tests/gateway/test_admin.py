@@ -159,6 +159,8 @@ async def test_comune_admin_adds_and_removes_comune_roles_only(platform: Platfor
         assert refused.status_code == 403 and "amministratori della piattaforma" in refused.text
         bad = await c.post(url, data={"csrf_token": csrf, "identificativo": "XYZ", "ruolo": "comune_viewer"})
         assert bad.status_code == 400 and alert(bad.text) == "Codice fiscale non valido."
+        # What was typed is still there to correct, with the role chosen.
+        assert 'value="XYZ"' in bad.text and '<option value="comune_viewer" selected>' in bad.text
         no_csrf = await c.post(url, data={"identificativo": code, "ruolo": "comune_admin"})
         assert no_csrf.status_code == 403
         remove = f"{url}/rimuovi"
