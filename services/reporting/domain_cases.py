@@ -123,6 +123,10 @@ def _correction(picked: list[OpenPosition], corrected: str) -> int:
             "Scegli una sola posizione: l'importo si corregge un atto alla volta.", field="posizioni"
         )
     p = picked[0]
+    if corrected.strip() and not corrected.strip(" €0.,"):
+        raise DomainError(
+            "Un importo corretto a zero è un annullamento: scegli «Annullata (sgravio)».", field="importo"
+        )
     cents = parse_euro(corrected, field="importo", missing="Indica l'importo corretto dovuto.")
     if cents >= p.amount_cents:
         raise DomainError(

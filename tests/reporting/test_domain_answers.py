@@ -67,7 +67,8 @@ def test_a_correction_names_one_position_and_an_amount_below_it_not_below_what_w
     assert "già riscosso (€ 100,00)" in refused(
         "importo", "corrected", "Ricalcolo", "99,99", [str(B)], OFFERED
     )
-    refused("importo", "corrected", "Ricalcolo", "0", [str(A)], OFFERED)
+    assert "Annullata (sgravio)" in refused("importo", "corrected", "Ricalcolo", "0", [str(A)], OFFERED)
+    assert "Annullata (sgravio)" in refused("importo", "corrected", "Ricalcolo", "€ 0,00", [str(A)], OFFERED)
     refused("importo", "corrected", "Ricalcolo", "-5", [str(A)], OFFERED)
     refused("importo", "corrected", "Ricalcolo", "abc", [str(A)], OFFERED)
     refused("importo", "corrected", "Ricalcolo", "", [str(A)], OFFERED)
