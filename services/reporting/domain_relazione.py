@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from functools import cached_property
 
 from services.reporting.domain import format_cents
 from services.reporting.domain_aggio import Base
@@ -160,39 +159,31 @@ class History:
     traced: int = 0
     plan_installments: int | None = None
     plan_lapsed_on: date | None = None
+    # Derived once (read by every rule and format): collected net of refunds; what is still due,
+    # nothing on a position the office cancelled.
+    collected_cents: int = field(init=False)
+    residual_cents: int = field(init=False)
 
-    @cached_property
-    def collected_cents(self) -> int:
-        return sum(r.amount_cents for r in self.receipts) - self.refunded_cents
+    def __post_init__(self) -> None:
+        collected = sum(r.amount_cents for r in self.receipts) - self.refunded_cents
+        object.__setattr__(self, "collected_cents", collected)
+        object.__setattr__(self, "residual_cents", 0 if self.cancelled else self.assigned_cents - collected)
 
     @property
     def cancelled(self) -> bool:
         return self.state == "cancelled"
 
-    @cached_property
-    def residual_cents(self) -> int:
-        """What is still due: nothing on a position the office cancelled."""
-        return 0 if self.cancelled else self.assigned_cents - self.collected_cents
-
 
 @dataclass(frozen=True)
 class Line:
+    """A position's line: its reason and next step, and its cells (`COLUMNS` order) as values and
+    as text, computed once and read by every format."""
+
     history: History
     reason: Reason | None
     next_step: NextStep
-
-    @cached_property
-    def cells(self) -> tuple[Cell, ...]:
-        """Computed once, read by every format."""
-        return cells(self)
-
-    @cached_property
-    def texts(self) -> tuple[str, ...]:
-        """The cells as text (euro as 1.234,56), not neutralised: what the PDF shows."""
-        return tuple(
-            format_cents(v) if i in MONEY_COLUMNS and isinstance(v, int) else str(v)
-            for i, v in enumerate(self.cells)
-        )
+    cells: tuple[Cell, ...]
+    texts: tuple[str, ...]
 
 
 def prescribed_on(year: int) -> date:
@@ -229,7 +220,16 @@ def next_step(why: Reason | None) -> NextStep:
 
 def line(h: History, scope: Scope) -> Line:
     why = reason(h, scope.as_of)
-    return Line(h, why, next_step(why))
+    step = next_step(why)
+    values = cells(h, why, step)
+    texts = (
+        *(str(v) for v in values[:4]),
+        format_cents(h.assigned_cents),
+        format_cents(h.collected_cents),
+        format_cents(h.residual_cents),
+        *(str(v) for v in values[7:]),
+    )
+    return Line(h, why, step, values, texts)
 
 
 # --- totals ----------------------------------------------------------------------------------------
@@ -339,10 +339,9 @@ def tracing_text(h: History) -> str:
     return f"{grade} (da rintraccio)" if h.traced else grade
 
 
-def cells(item: Line) -> tuple[Cell, ...]:
+def cells(h: History, why: Reason | None, step: NextStep) -> tuple[Cell, ...]:
     """A line's cells in `COLUMNS` order: money in cents (int), counts as int, the rest text (not
     yet neutralised: each format does that)."""
-    h = item.history
     return (
         h.fiscal_code,
         h.revenue_type,
@@ -357,8 +356,8 @@ def cells(item: Line) -> tuple[Cell, ...]:
         tracing_text(h),
         h.plan_installments if h.plan_installments is not None else "",
         format_date(h.plan_lapsed_on),
-        REASON_LABELS[item.reason] if item.reason else "",
-        NEXT_STEP_LABELS[item.next_step],
+        REASON_LABELS[why] if why else "",
+        NEXT_STEP_LABELS[step],
     )
 
 

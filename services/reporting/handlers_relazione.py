@@ -10,10 +10,10 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import ExitStack
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from services.contracts_reporting import ReportRequested
 from services.kernel.db import UnitOfWork
@@ -25,13 +25,15 @@ from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
 from services.reporting import repository as repo
 from services.reporting import repository_relazione as store
-from services.reporting.domain import ROME, format_rate
+from services.reporting.domain import ROME
+from services.reporting.handlers_relazione_aggio import AggioTerms, aggio_of, aggio_terms
 from services.reporting.render_csv import CsvRelazione
 from services.reporting.render_pdf import PdfRelazione
 from services.reporting.render_xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
 from services.reporting.render_xlsx import XlsxRelazione
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MEDIA_TYPES = {"pdf": "application/pdf", "xlsx": XLSX_MEDIA_TYPE, "csv": "text/csv; charset=utf-8"}
 
 
@@ -123,37 +125,31 @@ async def run_report(
     uow: UnitOfWork, tenant_id: uuid.UUID, report_id: uuid.UUID, storage: ObjectStorage
 ) -> None:
     """Generate a queued relazione once; a retry after a failed attempt starts it again (its files
-    get the same keys, which no committed row points at yet)."""
+    get the same keys, which no committed row points at yet). A rule refusing it (an aggio contract
+    without a rate for a revenue type) ends it failed with that message."""
     row = await store.get_report(uow, tenant_id, report_id)
-    if (
-        row is None
-        or row.status not in ("queued", "running")
-        or row.period_from is None
-        or row.period_to is None
-    ):
+    if row is None or row.status not in ("queued", "running") or not (row.period_from and row.period_to):
         return
     now = datetime.now(UTC)
     as_of = row.period_to if row.kind == "interim" else now.astimezone(ROME).date()
     scope = rel.Scope(row.kind, row.period_from, row.period_to, as_of)
     total = await store.count_positions(uow, tenant_id, scope)
     await _progress(uow, tenant_id, report_id, {"status": "running", "total_rows": total, "done_rows": 0})
-    contract, label = await aggio_contract(uow, tenant_id, scope)
+    terms = await aggio_terms(uow, tenant_id, scope)
+    stamp = now.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
+    batches = await store.batches(uow, tenant_id, scope)
     header = frame.Header(
-        str(report_id),
-        row.ente,
-        scope,
-        row.version,
-        now.astimezone(ROME).strftime("%d/%m/%Y %H:%M"),
-        row.generated_by,
-        label,
-        await store.batches(uow, tenant_id, scope),
+        str(report_id), row.ente, scope, row.version, stamp, row.generated_by, terms.label, batches
     )
-    with ExitStack() as files:
-        spools = {fmt: files.enter_context(tempfile.TemporaryFile()) for fmt in WRITERS}
-        totals = await _write(uow, tenant_id, report_id, scope, header, spools, contract, label)
-        stored = [await _store(storage, tenant_id, row, fmt, spool) for fmt, spool in spools.items()]
+    try:
+        with ExitStack() as files:
+            spools = {fmt: files.enter_context(tempfile.TemporaryFile()) for fmt in WRITERS}
+            overall, aggio = await _write(uow, tenant_id, report_id, header, spools, terms)
+            stored = [await _store(storage, tenant_id, row, fmt, spool) for fmt, spool in spools.items()]
+    except DomainError as refused:
+        await fail_report(uow, tenant_id, report_id, refused.message)
+        return
     await store.insert_files(uow, tenant_id, report_id, stored)
-    overall, aggio = totals
     values = {
         "status": "done",
         "done_rows": overall.positions,
@@ -162,7 +158,7 @@ async def run_report(
         "collected_cents": overall.collected_cents,
         "residual_cents": overall.residual_cents,
         "aggio_cents": aggio.aggio_cents,
-        "aggio_rate_bp": _flat_rate(contract),
+        "aggio_rate_bp": terms.flat_rate_bp,
     }
     await store.update_report(uow, tenant_id, report_id, values)
     log.info(
@@ -174,32 +170,54 @@ async def _write(
     uow: UnitOfWork,
     tenant_id: uuid.UUID,
     report_id: uuid.UUID,
-    scope: rel.Scope,
     header: frame.Header,
     spools: Mapping[str, BinaryIO],
-    contract: domain_aggio.Contract,
-    label: str,
+    terms: AggioTerms,
 ) -> tuple[rel.Group, domain_aggio.AggioResult]:
     """Stream the lines into every format (rendering off the event loop), then the closing."""
+    scope = header.scope
     writers: list[Writer] = [WRITERS[fmt](spool) for fmt, spool in spools.items()]
     totals = rel.Totals()
     for writer in writers:
         writer.begin(header)
     done, shown = 0, time.monotonic()
-    async for histories in store.histories(uow, tenant_id, scope):
-        lines = [rel.line(h, scope) for h in histories]
-        await asyncio.to_thread(_render, writers, totals, lines)
-        done += len(lines)
+    async for histories in _prefetched(store.histories(uow, tenant_id, scope)):
+        done += len(histories)
+        await asyncio.to_thread(_render, writers, totals, scope, histories)
         if time.monotonic() - shown >= PROGRESS_EVERY_SECONDS:
             await _progress(uow, tenant_id, report_id, {"done_rows": done})
             shown = time.monotonic()
-    aggio = domain_aggio.compute(contract, totals.aggio_bases())
-    closing = frame.Closing(totals, aggio, label, await store.flows(uow, tenant_id, scope))
+    aggio = await aggio_of(uow, tenant_id, scope, terms, totals.aggio_bases())
+    closing = frame.Closing(totals, aggio, terms.label, await store.flows(uow, tenant_id, scope))
     await asyncio.to_thread(_finish, writers, closing)
     return totals.overall, aggio
 
 
-def _render(writers: list[Writer], totals: rel.Totals, lines: list[rel.Line]) -> None:
+async def _prefetched(partitions: AsyncIterator[T]) -> AsyncIterator[T]:
+    """The cursor's next partition is fetched while this one renders (in a thread): the database
+    works on it meanwhile. At most two partitions wait."""
+    queue: asyncio.Queue[T | None] = asyncio.Queue(maxsize=2)
+
+    async def fetch() -> None:
+        try:
+            async for partition in partitions:
+                await queue.put(partition)
+        finally:
+            await queue.put(None)
+
+    fetching = asyncio.create_task(fetch())
+    try:
+        while (partition := await queue.get()) is not None:
+            yield partition
+        await fetching  # its error, if the cursor failed
+    finally:
+        fetching.cancel()
+
+
+def _render(
+    writers: list[Writer], totals: rel.Totals, scope: rel.Scope, histories: list[rel.History]
+) -> None:
+    lines = [rel.line(h, scope) for h in histories]
     for item in lines:
         totals.add(item)
     for writer in writers:
@@ -240,23 +258,3 @@ async def fail_report(
     """The last attempt failed: the page stops waiting and says so."""
     values = {"status": "failed", "error": message, "generated_at": datetime.now(UTC)}
     await store.update_report(uow, tenant_id, report_id, values)
-
-
-# --- the aggio (seam) ------------------------------------------------------------------------------
-
-
-async def aggio_contract(
-    uow: UnitOfWork, tenant_id: uuid.UUID, scope: rel.Scope
-) -> tuple[domain_aggio.Contract, str]:
-    """The contract the relazione's aggio follows, and how the header names it.
-
-    Seam: the Comune's aggio contract (reporting.aggio_contracts, the aggio work) is not read here
-    yet; until it is, the relazione applies the flat rate of the Comune's settings through the
-    same engine (`domain_aggio.flat`), so swapping in the contract changes this function only."""
-    rate = await repo.aggio_rate_bp(uow, tenant_id)
-    label = f"Nessun contratto registrato: aggio {format_rate(rate)} sul riscosso (impostazione del Comune)"
-    return domain_aggio.flat(rate, scope.period_from), label
-
-
-def _flat_rate(contract: domain_aggio.Contract) -> int | None:
-    return contract.bands[0].rate_bp if contract.basis == "flat" else None

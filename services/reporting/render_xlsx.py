@@ -194,7 +194,7 @@ def _total_rows(closing: frame.Closing) -> list[Sequence[object]]:
     ]
     rows.append(("",))
     a = closing.aggio
-    rows.append(("Aggio", closing.aggio_label))
+    rows.append(("Regola dell'aggio", closing.aggio_label))
     rows.append(
         ("Base imponibile (riscosso al netto di rimborsi)", "", "", "", "", Cents(a.totals.taxable_cents))
     )

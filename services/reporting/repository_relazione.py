@@ -185,31 +185,29 @@ ORDER BY p.revenue_type, p.year, p.fiscal_code, p.act_number, p.position_id
 
 
 def _history(r: Any) -> rel.History:
-    receipts = (
-        tuple(
-            rel.Receipt(iuv, paid_on, flow, amount)
-            for iuv, paid_on, flow, amount in zip(r.iuvs, r.paid_ons, r.flows, r.amounts, strict=True)
-        )
-        if r.iuvs
-        else ()
+    """A row of `HISTORIES` (read by position: 100,000 rows a relazione)."""
+    (fiscal_code, revenue_type, year, act, amount, registered_on, state, attempts, outcome, grade, traced) = (
+        r[:11]
     )
+    installments, lapsed_on, iuvs, paid_ons, flows, amounts, revoked, refunded = r[11:]
+    receipts = tuple(map(rel.Receipt, iuvs, paid_ons, flows, amounts)) if iuvs else ()
     return rel.History(
-        r.fiscal_code,
-        r.revenue_type,
-        r.year,
-        r.act_number,
-        r.amount_cents,
-        r.registered_on,
-        r.state,
+        fiscal_code,
+        revenue_type,
+        year,
+        act,
+        amount,
+        registered_on,
+        state,
         receipts,
-        int(r.refunded),
-        int(r.revoked),
-        r.attempts,
-        r.last_outcome,
-        r.grade,
-        r.traced,
-        r.installments,
-        r.lapsed_on,
+        int(refunded),
+        int(revoked),
+        attempts,
+        outcome,
+        grade,
+        traced,
+        installments,
+        lapsed_on,
     )
 
 
@@ -223,6 +221,8 @@ async def histories(
 ) -> AsyncIterator[list[rel.History]]:
     """The positions in scope with their payments, refunds, contacts and plan, in the relazione's
     order, `PARTITION` at a time from a server-side cursor."""
+    # The sort and the payments' grouping fit in memory (the default 4 MB spills them to disk).
+    await uow.execute(sa.text("SET LOCAL work_mem = '64MB'"))
     conn = await uow.connection()
     stmt = sa.text(HISTORIES).execution_options(yield_per=PARTITION)
     result = await conn.stream(stmt, _params(tenant_id, scope))

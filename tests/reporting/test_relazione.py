@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import openpyxl
@@ -31,8 +31,10 @@ from services.contracts import (
 )
 from services.kernel.identity import Identity
 from services.platform import Platform
-from services.reporting import handlers_cases
+from services.reporting import handlers_aggio, handlers_cases
 from services.reporting import repository as repo
+from services.reporting import repository_aggio as aggio_repo
+from services.reporting.domain_aggio import ALL_TYPES, Band, Contract
 from services.reporting.models_relazione import reports
 from tests.conftest import eventually, service_client
 from tests.reporting.helpers import deliver_envelope
@@ -299,3 +301,43 @@ async def test_a_tampered_file_is_not_served(platform: Platform, tenant: Identit
         await platform.storage.put_bytes(tenant.tenant_id, key, b"forged", "text/csv")
         response = await http.get(done["files"]["csv"]["url"])
     assert response.status_code == 500 and "impronta" in response.text
+
+
+@pytest.mark.asyncio
+async def test_the_aggio_follows_the_settings_rate_without_a_contract_and_the_contract_when_there_is_one(
+    platform: Platform, tenant: Identity, worker: Any
+) -> None:
+    await campaign(platform, tenant)
+    db = platform.databases["reporting"]
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        await repo.save_aggio_rate(uow, tenant.tenant_id, 350, "admin")
+        await uow.commit()
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        flat_rate = await finished(platform, tenant, worker, (await http.post(API, json=PERIOD)).json()["id"])
+    # 3,50% of 58.500 cents collected net (2.047,5 rounded half-up)
+    assert (flat_rate["aggio_rate_bp"], flat_rate["aggio_cents"]) == (350, 2_048)
+
+    by_type = Contract(
+        "REP-2026/7",
+        date(2026, 1, 1),
+        (Band("IMU", 0, None, 1_000), Band(ALL_TYPES, 0, None, 500)),
+        vat_applies=True,
+        vat_rate_bp=2_200,
+    )
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        await aggio_repo.save_contract(uow, tenant.tenant_id, by_type, tenant.tenant_name, "admin")
+        await uow.commit()
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        queued = await http.post(API, json=PERIOD)
+        contract = await finished(platform, tenant, worker, queued.json()["id"])
+        xlsx = (await http.get(contract["files"]["xlsx"]["url"])).content
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        invoiced = await handlers_aggio.period_aggio(uow, tenant.tenant_id, date(2026, 1, 1), date.today())
+    # March 2026: IMU 10% of 500,00; TARI 5% of 100,00 - 25,00 refunded; the CDS payment of 2025
+    # predates the contract; the revoked one never counts.
+    assert contract["aggio_cents"] == 5_000 + 375 == invoiced.result.aggio_cents
+    assert contract["aggio_rate_bp"] is None
+    book = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)
+    closing = {r[0]: r for r in book["Totali"].iter_rows(values_only=True) if r and r[0]}
+    assert "REP-2026/7" in str(closing["Regola dell'aggio"][1]) and closing["Aggio"][5] == 53.75
+    assert closing["IVA 22,00%"][5] == 11.83 and closing["Totale da fatturare"][5] == 65.58
