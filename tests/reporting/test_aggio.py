@@ -10,12 +10,13 @@ import uuid
 from datetime import date
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from services.contracts import PaymentReceived, PaymentRefunded, PaymentRevoked, PositionFact
 from services.kernel.identity import Identity
 from services.platform import Platform
-from services.reporting import daily, handlers_aggio
+from services.reporting import daily, handlers_aggio, repository_aggio
 from services.reporting import repository as repo
 from services.reporting.domain_aggio import BASIS_LABELS
 from tests.conftest import service_client
@@ -150,8 +151,6 @@ async def test_bad_input_gets_an_italian_message_and_changes_nothing(
     status, text = await save_contract(platform, tenant, **{"row-3-type": "BOLLO"})
     assert status == 400 and "sconosciuto" in text
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
-        from services.reporting import repository_aggio
-
         saved = await repository_aggio.get_contract(uow, tenant.tenant_id)
     assert saved is not None and saved.contract.table("IMU")[0].rate_bp == 1000  # unchanged
     async with service_client(platform, "reporting", as_role(tenant, "api")) as client:
@@ -206,8 +205,6 @@ async def test_the_monthly_rendiconto_is_stored_emailed_and_downloadable(
         listing = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio")
         assert listing.status_code == 200 and "ottobre 2026" in listing.text and office in listing.text
         async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
-            from services.reporting import repository_aggio
-
             [made] = await repository_aggio.list_rendiconti(uow, tenant.tenant_id)
         pdf = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti/{made.id}.pdf")
         xlsx = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti/{made.id}.xlsx")
@@ -245,3 +242,31 @@ async def test_the_monthly_rendiconto_is_stored_emailed_and_downloadable(
     assert future.status_code == 400 and "mese già concluso" in future.text
     assert second.status_code == 200 and second.text.count("ottobre 2026") >= 2
     assert len([m for m in await smtp.wait_for(office, count=2) if "rendiconto" in str(m["Subject"])]) == 2
+
+
+@pytest.mark.asyncio
+async def test_another_comune_sees_nothing_of_this_ones_aggio(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    await october(platform, tenant)
+    assert (await save_contract(platform, tenant))[0] == 200
+    db = platform.databases["reporting"]
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        await repository_aggio.save_office_emails(uow, tenant.tenant_id, ["a@comune.example.it"], "u")
+        await uow.commit()
+    async with db.unit_of_work(other_tenant.tenant_id) as uow:
+        assert await repository_aggio.get_contract(uow, other_tenant.tenant_id) is None
+        assert await repository_aggio.get_contract(uow, tenant.tenant_id) is None  # RLS too
+        assert await repository_aggio.office_emails(uow, tenant.tenant_id) == []
+        assert (
+            await repository_aggio.bases(uow, tenant.tenant_id, date(2026, 10, 1), date(2026, 10, 31)) == {}
+        )
+        assert (
+            await repository_aggio.movements(uow, tenant.tenant_id, date(2026, 10, 1), date(2026, 10, 31))
+            == []
+        )
+        with pytest.raises(sa.exc.DBAPIError):  # B cannot write into A's rows
+            await repository_aggio.save_office_emails(uow, tenant.tenant_id, ["b@altro.example.it"], "u")
+    async with service_client(platform, "reporting", as_role(other_tenant, "api")) as client:
+        refused = await client.get(f"{API}?{OCTOBER}")
+    assert refused.status_code == 400 and "contratto" in refused.json()["error"]
