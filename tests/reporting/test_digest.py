@@ -6,11 +6,15 @@ sends on demand."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
+import sys
 import uuid
+from asyncio.subprocess import PIPE
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pypdfium2
@@ -37,15 +41,17 @@ from services.kernel.bus import IncomingMessage
 from services.kernel.identity import Identity
 from services.kernel.mail import SmtpMailer
 from services.kernel.messaging import inbox_handler
+from services.kernel.settings import Settings
 from services.kernel.storage import read_all
 from services.platform import Platform
 from services.reporting import daily, domain_digest, handlers_digests
 from services.reporting import repository_digests as repo
 from services.reporting.consumers import CASES
 from tests.conftest import service_client
+from tests.gateway.helpers import make_tenant
 from tests.reporting.helpers import deliver_envelope, fact, paid, registered
 from tests.smtp_server import Inbox, free_port
-from tests.support import make_identity
+from tests.support import make_identity, process_env
 
 TODAY = date(2026, 11, 30)  # a Monday: the week 23-29 November has ended
 IN = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -461,3 +467,32 @@ async def test_another_comune_sees_nothing_of_the_digests_and_cannot_write_them(
         assert (settings.schedule.kind, settings.last_period_end) == ("monthly", week.end)
         assert await repo.office_emails(uow, tenant_a) == ("a@comune.test",)
         assert [d.id for d in await repo.list_digests(uow, tenant_a)] == [digest_id]
+
+
+@pytest.mark.asyncio
+async def test_the_cron_command_sends_the_digest_of_every_comune_of_the_registry(
+    platform: Platform, settings: Settings, smtp: Inbox
+) -> None:
+    registered_comune = await make_tenant(platform)
+    to = addresses()
+    await sql(
+        platform,
+        registered_comune.id,
+        "INSERT INTO reporting.office_contacts (tenant_id, emails) VALUES (:t, :e)",
+        t=registered_comune.id,
+        e=[to[0]],
+    )
+    command = [sys.executable, "-m", "services.cli", "reporting-daily", "--date", "2026-11-30"]
+    root = Path(__file__).resolve().parents[2]
+    run = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=root,
+        env={**process_env(settings), "RISCOSSA_SMTP_URL": smtp.url},
+        stderr=PIPE,
+        stdout=PIPE,
+    )
+    out, err = await asyncio.wait_for(run.communicate(), 120)
+    assert run.returncode == 0, err.decode()[-2000:]
+    assert f"{registered_comune.id}: " in out.decode() and "status='sent'" in out.decode()
+    [message] = [m for m in await smtp.wait_for(to[0]) if "riepilogo" in str(m["Subject"])]
+    assert pdf_of(message)[0] == "riepilogo-20261123-20261129.pdf"
