@@ -150,7 +150,8 @@ async def send_now(uow: UnitOfWork, sender: Sender, who: Identity, today: date) 
     digest = await build(uow, tenant_id, who.tenant_name, period, today, datetime.now(UTC))
     await _deliver(uow, sender, tenant_id, digest_id, digest, to, who.tenant_slug)
     record = await repo.get_digest(uow, tenant_id, digest_id)
-    assert record is not None
+    if record is None:  # written above in this transaction
+        raise NotFound()
     return record
 
 
