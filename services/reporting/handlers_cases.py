@@ -112,8 +112,10 @@ async def answer(
     effects = domain_cases.effects(checked.answer, checked.position_ids, checked.corrected_cents)
     amounts = {p: offered[p].amount_cents for p in checked.position_ids}
     delta = await repository_cases.apply_effects(uow, ident.tenant_id, effects, amounts, at)
-    if delta:
-        await repository.bump_totals(uow, ident.tenant_id, assigned_cents=delta)
+    # A cancelled position leaves the assigned positions as well as the assigned amount.
+    cancelled = sum(1 for e in effects if e.cancel and e.position_id in amounts)
+    if delta or cancelled:
+        await repository.bump_totals(uow, ident.tenant_id, assigned_cents=delta, positions=-cancelled)
     event = CaseAnswered(
         answer_id=str(answer_id),
         case_id=str(case_id),

@@ -175,7 +175,7 @@ async def totals_by_type(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[domain.G
             sa.func.sum(positions.c.amount_cents).label("assigned"),
             sa.func.sum(positions.c.collected_cents).label("collected"),
         )
-        .where(positions.c.tenant_id == tenant_id)
+        .where(positions.c.tenant_id == tenant_id, positions.c.state == "open")
         .group_by(positions.c.revenue_type)
         .order_by(positions.c.revenue_type)
     )

@@ -201,14 +201,15 @@ async def decisions(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Row]:
 
 
 async def recount_assigned(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
-    """The assigned total as the sum of the open positions' amounts (what the live answers keep)."""
+    """The assigned total and positions as the sum and count of the open positions (what the live
+    answers keep)."""
     p = positions
-    total = (
-        sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_cents), 0))
-        .where(p.c.tenant_id == tenant_id, p.c.state == "open")
-        .scalar_subquery()
-    )
+    open_ = sa.and_(p.c.tenant_id == tenant_id, p.c.state == "open")
+    total = sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_cents), 0)).where(open_).scalar_subquery()
+    count = sa.select(sa.func.count()).where(open_).scalar_subquery()
     t = tenant_totals
     await uow.execute(
-        sa.update(t).where(t.c.tenant_id == tenant_id).values(assigned_cents=total, updated_at=sa.func.now())
+        sa.update(t)
+        .where(t.c.tenant_id == tenant_id)
+        .values(assigned_cents=total, positions=count, updated_at=sa.func.now())
     )

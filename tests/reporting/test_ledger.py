@@ -210,6 +210,7 @@ async def test_replay_rebuilds_the_same_state_as_live(platform: Platform) -> Non
     await decide(platform, tenant, "corrected", corrected, "60,00")
     [totals] = await rows(platform, tenant, tenant_totals, "tenant_id", "updated_at")
     assert totals[0] == 92_345 + 6_000  # the sgravio leaves the assigned total, the correction moves it
+    assert totals[2] == 4  # and the cancelled position leaves the positions assigned
     await deliver(platform, other, registered(fact(777)))
     live, other_live = await snapshot(platform, tenant), await snapshot(platform, other)
     async with platform.databases["reporting"].unit_of_work(tenant) as uow:
