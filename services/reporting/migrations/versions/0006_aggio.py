@@ -87,19 +87,27 @@ def upgrade() -> None:
         *_who_and_when(),
         schema=S,
     )
+    # The flat rate set before contracts existed becomes a flat contract (no VAT, as it was shown).
+    for statement in COPY_FLAT_RATE:
+        op.execute(statement)
     for table in TABLES:
         for statement in tenant_rls(S, table):
             op.execute(statement)
-    # The flat rate set before contracts existed becomes a flat contract (no VAT, as it was shown).
-    op.execute(
-        f"INSERT INTO {S}.aggio_contracts (tenant_id, reference, start_date, updated_by, updated_at) "
-        f"SELECT tenant_id, 'Aliquota unica (impostazione precedente)', (updated_at AT TIME ZONE 'Europe/Rome')::date,"
-        f" updated_by, updated_at FROM {S}.settings"
-    )
-    op.execute(
-        f"INSERT INTO {S}.aggio_bands (tenant_id, revenue_type, from_cents, to_cents, rate_bp) "
-        f"SELECT tenant_id, '*', 0, NULL, aggio_rate_bp FROM {S}.settings"
-    )
+
+
+# Migrations run as the tables' owner, which FORCE ROW LEVEL SECURITY holds to the tenant policy
+# like everyone else: for the copy across Comuni, settings is briefly not forced (the owner then
+# reads every row), and the new tables get their policies only after it.
+COPY_FLAT_RATE = (
+    f"ALTER TABLE {S}.settings NO FORCE ROW LEVEL SECURITY",
+    f"INSERT INTO {S}.aggio_contracts (tenant_id, reference, start_date, updated_by, updated_at) "
+    "SELECT tenant_id, 'Aliquota unica (impostazione precedente)', "
+    f"(updated_at AT TIME ZONE 'Europe/Rome')::date, updated_by, updated_at FROM {S}.settings "
+    "ON CONFLICT (tenant_id) DO NOTHING",
+    f"INSERT INTO {S}.aggio_bands (tenant_id, revenue_type, from_cents, to_cents, rate_bp) "
+    f"SELECT tenant_id, '*', 0, NULL, aggio_rate_bp FROM {S}.settings ON CONFLICT DO NOTHING",
+    f"ALTER TABLE {S}.settings FORCE ROW LEVEL SECURITY",
+)
 
 
 def downgrade() -> None:
