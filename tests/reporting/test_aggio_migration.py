@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from services.kernel.migrate import OWNER_ROLE
 from services.platform import Platform
@@ -26,7 +26,7 @@ def copy_statements() -> tuple[str, ...]:
     return tuple(module.COPY_FLAT_RATE)
 
 
-async def as_tenant(conn: sa.ext.asyncio.AsyncConnection, tenant: uuid.UUID | None) -> None:
+async def as_tenant(conn: AsyncConnection, tenant: uuid.UUID | None) -> None:
     await conn.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant or "")})
 
 
