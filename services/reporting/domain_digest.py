@@ -178,11 +178,13 @@ def check_addresses(raw: str) -> tuple[str, ...]:
         local, _, domain = item.rpartition("@")
         address = f"{local}@{domain.lower()}"
         if len(address) > 254 or len(local) > 64 or not EMAIL_RE.match(address) or ".." in address:
-            raise DomainError(f"Indirizzo e-mail non valido: «{item[:80]}».", field="indirizzi")
+            raise DomainError(
+                f"Indirizzi e-mail dell'ufficio: «{item[:80]}» non è un indirizzo valido.", field="indirizzi"
+            )
         if address not in found:
             found.append(address)
     if len(found) > MAX_ADDRESSES:
-        raise DomainError(f"Al massimo {MAX_ADDRESSES} indirizzi e-mail.", field="indirizzi")
+        raise DomainError(f"Indirizzi e-mail dell'ufficio: al massimo {MAX_ADDRESSES}.", field="indirizzi")
     return tuple(found)
 
 

@@ -176,7 +176,7 @@ def test_the_offices_addresses_as_typed() -> None:
     ):
         with pytest.raises(DomainError) as refused:
             d.check_addresses(f"ok@comune.it\n{bad}")
-        assert refused.value.field == "indirizzi" and "non valido" in refused.value.message
+        assert refused.value.field == "indirizzi" and "non è un indirizzo valido" in refused.value.message
     with pytest.raises(DomainError) as refused:
         d.check_addresses("\n".join(f"u{n}@comune.it" for n in range(11)))
     assert refused.value.field == "indirizzi"
