@@ -15,10 +15,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from services.reporting.domain import ROME
 from services.reporting.domain_aggio import (
@@ -29,7 +31,7 @@ from services.reporting.domain_aggio import (
     euro,
     format_percent,
 )
-from services.reporting.pdf import TABLE_STYLE, _footer, _plain
+from services.reporting.pdf import TABLE_STYLE
 from services.reporting.repository_aggio import Movement
 
 MONTHS = [
@@ -231,6 +233,27 @@ def _grid(rows: list[list[str]]) -> LongTable:
     table = LongTable(rows, repeatRows=1, hAlign="LEFT")
     table.setStyle(TABLE_STYLE)
     return table
+
+
+def _plain(rows: list[list[str]], widths: list[float], align_right: bool = False) -> Table:
+    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    style: list[Any] = [
+        ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
+        ("FONT", (1, 0), (1, -1), "Helvetica", 9),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+    ]
+    if align_right:
+        style.append(("ALIGN", (1, 0), (1, -1), "RIGHT"))
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def _footer(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+    canvas.saveState()
+    canvas.setFont("Helvetica", 7)
+    canvas.drawString(10 * mm, 7 * mm, "Riscossa · rendiconto dell'aggio")
+    canvas.drawRightString(landscape(A4)[0] - 10 * mm, 7 * mm, f"Pagina {doc.page}")
+    canvas.restoreState()
 
 
 # --- XLSX ----------------------------------------------------------------------------------------

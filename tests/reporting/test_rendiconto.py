@@ -62,6 +62,7 @@ def test_the_pdf_shows_the_invoice_basis_and_the_charges_note() -> None:
     ):
         assert text in body
     assert CHARGES_NOTE[:42].encode() in body  # "Oneri di riscossione a carico del debitore"
+    assert b"rendiconto dell" in body and b"relazione di scarico" not in body
 
 
 def test_the_xlsx_lists_every_movement_with_formulas_neutralised() -> None:
