@@ -292,6 +292,8 @@ async def main() -> None:
             report_id = await request(platform, tenant_id)
             child = [sys.executable, __file__, "--child", url, folder, str(tenant_id), str(report_id)]
             child += ["--profile"] if args.profile else []
+            if args.keep_db:
+                print("generate again with:", " ".join(child))
             figures = await _run(child)
         finally:
             await platform.close()

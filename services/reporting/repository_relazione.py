@@ -154,8 +154,8 @@ SELECT p.fiscal_code, p.revenue_type, p.year, p.act_number, p.amount_cents,
        coalesce(d.attempts, 0) AS attempts, coalesce(d.last_outcome, '') AS last_outcome,
        coalesce(d.grade, '') AS grade, coalesce(d.traced, 0) AS traced,
        pl.installments, CASE WHEN NOT :interim OR pl.lapsed_on <= :to_day THEN pl.lapsed_on END AS lapsed_on,
-       pay.iuvs, pay.paid_ons, pay.flows, pay.amounts, coalesce(pay.revoked, 0) AS revoked,
-       coalesce(rf.refunded, 0) AS refunded
+       pay.iuvs, pay.paid_ons, pay.flows, pay.amounts, coalesce(pay.revoked, 0)::bigint AS revoked,
+       coalesce(rf.refunded, 0)::bigint AS refunded
 FROM reporting.positions p
 LEFT JOIN reporting.debtors d ON d.tenant_id = p.tenant_id AND d.debtor_id = p.debtor_id
 LEFT JOIN reporting.plans pl ON pl.tenant_id = p.tenant_id AND pl.plan_id = p.plan_id
@@ -200,8 +200,8 @@ def _history(r: Any) -> rel.History:
         registered_on,
         state,
         receipts,
-        int(refunded),
-        int(revoked),
+        refunded,
+        revoked,
         attempts,
         outcome,
         grade,
