@@ -17,7 +17,13 @@ from services.kernel.envelope import Envelope
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.fact_events import publish_fact_chunks
 from services.kernel.identity import Identity
-from services.payments import domain_receipts, repository, repository_bulk, repository_plans
+from services.payments import (
+    domain_receipts,
+    repository,
+    repository_bulk,
+    repository_plans,
+    repository_refunds,
+)
 from services.payments import repository_reconciliation as repo
 from services.payments.domain_reconciliation import (
     REVIEW_KINDS,
@@ -261,8 +267,10 @@ async def _revocations(
         return
     revoked = await repo.payments_of_receipts(uow, batch.ident.tenant_id, ids)
     await repo.mark_receipts(uow, batch.ident.tenant_id, ids, {"state": "REVOKED", "applied": False})
+    # What the Comune already refunded of a payment was taken off when refunded: only the rest now.
+    refunded = await repository_refunds.refunded_of(uow, batch.ident.tenant_id, [r.id for r in revoked])
     for row in revoked:
-        batch.paid[row.position_id] -= row.amount_cents
+        batch.paid[row.position_id] -= row.amount_cents - refunded.get(row.id, 0)
         decision = ids[row.receipt_id]
         event = PaymentRevoked(
             payment_id=str(row.id),

@@ -14,20 +14,27 @@ from services.reporting import repository_ledger as ledger
 
 
 async def revoke_payment(uow: UnitOfWork, tenant_id: uuid.UUID, fact: ledger.Revocation) -> None:
-    """A revoked payment stops counting as collected, once."""
+    """A revoked payment stops counting as collected, once; what was refunded of it already came
+    off when refunded."""
     amount = await ledger.revoke_payment(uow, tenant_id, fact)
     if amount is None:
         return
-    await repo.credit_position(uow, tenant_id, fact.position_id, -amount)
-    await repo.bump_totals(uow, tenant_id, collected_cents=-amount)
+    taken = amount - await ledger.refunded_of(uow, tenant_id, fact.payment_id)
+    await repo.credit_position(uow, tenant_id, fact.position_id, -taken)
+    await repo.bump_totals(uow, tenant_id, collected_cents=-taken)
+    await ledger.unsettle(uow, tenant_id, fact.position_id)
 
 
 async def refund_payment(uow: UnitOfWork, tenant_id: uuid.UUID, refund: ledger.Refund) -> None:
-    """A refund takes its amount off what was collected, once (keyed by its id)."""
+    """A refund takes its amount off what was collected, once (keyed by its id); the refund of a
+    payment revoked already is kept but takes nothing more off."""
     if not await ledger.insert_refund(uow, tenant_id, refund):
+        return
+    if await ledger.is_revoked(uow, tenant_id, refund.payment_id):
         return
     await repo.credit_position(uow, tenant_id, refund.position_id, -refund.amount_cents)
     await repo.bump_totals(uow, tenant_id, collected_cents=-refund.amount_cents)
+    await ledger.unsettle(uow, tenant_id, refund.position_id)
 
 
 async def settle_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, on: date) -> None:

@@ -97,8 +97,13 @@ async def catch_up_collected(uow: UnitOfWork, tenant_id: uuid.UUID, position_ids
         payments.c.position_id.in_(position_ids),
         payments.c.revoked_on.is_(None),
     )
+    revoked = sa.select(payments.c.payment_id).where(
+        payments.c.tenant_id == tenant_id,
+        payments.c.payment_id == refunds.c.payment_id,
+        payments.c.revoked_on.is_not(None),
+    )
     refunded = sa.select(refunds.c.position_id, (-refunds.c.amount_cents).label("cents")).where(
-        refunds.c.tenant_id == tenant_id, refunds.c.position_id.in_(position_ids)
+        refunds.c.tenant_id == tenant_id, refunds.c.position_id.in_(position_ids), ~revoked.exists()
     )
     moves = sa.union_all(counted, refunded).subquery()
     paid = (

@@ -87,6 +87,34 @@ async def revoke_payment(uow: UnitOfWork, tenant_id: uuid.UUID, fact: Revocation
     return None
 
 
+async def refunded_of(uow: UnitOfWork, tenant_id: uuid.UUID, payment_id: uuid.UUID) -> int:
+    """What was refunded so far of a payment."""
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount_cents), 0)).where(
+        refunds.c.tenant_id == tenant_id, refunds.c.payment_id == payment_id
+    )
+    return int((await uow.execute(stmt)).scalar_one())
+
+
+async def is_revoked(uow: UnitOfWork, tenant_id: uuid.UUID, payment_id: uuid.UUID) -> bool:
+    stmt = sa.select(payments.c.revoked_on.is_not(None)).where(
+        payments.c.tenant_id == tenant_id, payments.c.payment_id == payment_id
+    )
+    return bool((await uow.execute(stmt)).scalar_one_or_none())
+
+
+async def unsettle(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> None:
+    """A position owed again (a payment revoked or refunded) is no longer settled."""
+    await uow.execute(
+        sa.update(positions)
+        .where(
+            positions.c.tenant_id == tenant_id,
+            positions.c.position_id == position_id,
+            positions.c.collected_cents < positions.c.amount_cents,
+        )
+        .values(settled_on=None)
+    )
+
+
 async def insert_refund(uow: UnitOfWork, tenant_id: uuid.UUID, refund: Refund) -> bool:
     """Record a refund once; False if its id is known."""
     values = {"tenant_id": tenant_id, **refund.__dict__}

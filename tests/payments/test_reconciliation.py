@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +14,7 @@ from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import fact, scalar, seed
 from tests.payments.test_notices import api, issue, with_creditor
-from tests.support import position_fact
+from tests.support import make_identity, position_fact
 
 COMUNE_CF = "80012340016"
 RECEIPTS = "/api/v1/payments/reconciliation/receipts"
@@ -181,6 +182,33 @@ async def test_a_revocation_in_a_flow_reverses_the_payment(platform: Platform, t
     assert await scalar(platform, tenant.tenant_id, option, t=tenant.tenant_id, i=iuvs[0]) == "payable"
     revoked = "SELECT count(*) FROM payments.outbox WHERE tenant_id = :t AND routing_key LIKE 'payments.payment_revoked%'"
     assert await scalar(platform, tenant.tenant_id, revoked, t=tenant.tenant_id) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_revocation_after_a_refund_takes_back_only_what_was_not_refunded(
+    platform: Platform, tenant: Identity
+) -> None:
+    positions, iuvs = await noticed(platform, tenant, 7_700)
+    await upload(platform, tenant, RECEIPTS, receipts_csv((iuvs[0], "77,00", "RR-1")))
+    payment = "SELECT id FROM payments.payments WHERE tenant_id = :t AND position_id = :p"
+    payment_id = await scalar(
+        platform, tenant.tenant_id, payment, t=tenant.tenant_id, p=uuid.UUID(positions[0])
+    )
+    admin = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("comune_admin",))
+    async with service_client(platform, "payments", admin) as http:
+        refunded = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/payments/{payment_id}/rimborsi",
+            data={
+                "amount": "20,00",
+                "refunded_on": date.today().strftime("%d/%m/%Y"),
+                "reason": "Versato due volte",
+            },
+        )
+    assert refunded.status_code == 303, refunded.text
+    assert await paid(platform, tenant, positions[0]) == 5_700
+    status, answer = await upload(platform, tenant, FDR, flow_xml([(iuvs[0], "RR-1", 7_700, 3)]))
+    assert status == 200 and answer["revoked"] == 1, answer
+    assert await paid(platform, tenant, positions[0]) == 0  # not -2,000
 
 
 @pytest.mark.asyncio

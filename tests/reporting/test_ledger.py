@@ -231,3 +231,24 @@ async def test_replay_rebuilds_the_same_state_as_live(platform: Platform) -> Non
     assert done == {tenant: len(events)}
     assert await snapshot(platform, tenant) == live
     assert await snapshot(platform, other) == other_live
+
+
+@pytest.mark.asyncio
+async def test_a_payment_refunded_then_revoked_comes_off_once(platform: Platform) -> None:
+    tenant = uuid.uuid4()
+    position = fact(10_000)
+    payment = flow_payment(position, 10_000)
+    settled = PositionSettled(position.position_id, position.debtor_id, 10_000, "2026-03-04")
+    received = PaymentsReceived(batch_id="x", chunk=1, chunks=1, payments=(payment,))
+    await deliver(platform, tenant, registered(position), received, settled)
+    await deliver(platform, tenant, refunded(payment, 3_000))
+    [row] = await rows_of(platform, tenant, positions)
+    assert (row.collected_cents, row.settled_on) == (7_000, None)  # owed again: no longer settled
+    await deliver(platform, tenant, revoked(payment), refunded(payment, 1_000))
+    [row] = await rows_of(platform, tenant, positions)
+    [totals] = await rows(platform, tenant, tenant_totals, "tenant_id", "updated_at")
+    assert (row.collected_cents, totals[1]) == (0, 0)  # not -3,000: the refund came off already
+    # The same events projected again from scratch (a replay) give the same.
+    await replay_reporting(platform, [tenant])
+    [row] = await rows_of(platform, tenant, positions)
+    assert row.collected_cents == 0
