@@ -42,6 +42,7 @@ class Writer(Protocol):
     def lines(self, lines: list[rel.Line]) -> None: ...
     def end(self, closing: frame.Closing) -> None: ...
     def close(self) -> None: ...
+    def abort(self) -> None: ...
 
 
 WRITERS: dict[str, Callable[[BinaryIO], Writer]] = {
@@ -174,22 +175,31 @@ async def _write(
     spools: Mapping[str, BinaryIO],
     terms: AggioTerms,
 ) -> tuple[rel.Group, domain_aggio.AggioResult]:
-    """Stream the lines into every format (rendering off the event loop), then the closing."""
+    """Stream the lines into every format (rendering off the event loop), then the closing. The
+    contract's aggio is computed first: a contract that refuses the period stops it before any work."""
     scope = header.scope
+    ahead = await aggio_of(uow, tenant_id, scope, terms, {}) if terms.monthly else None
     writers: list[Writer] = [WRITERS[fmt](spool) for fmt, spool in spools.items()]
     totals = rel.Totals()
-    for writer in writers:
-        writer.begin(header)
-    done, shown = 0, time.monotonic()
-    async for histories in _prefetched(store.histories(uow, tenant_id, scope)):
-        done += len(histories)
-        await asyncio.to_thread(_render, writers, totals, scope, histories)
-        if time.monotonic() - shown >= PROGRESS_EVERY_SECONDS:
-            await _progress(uow, tenant_id, report_id, {"done_rows": done})
-            shown = time.monotonic()
-    aggio = await aggio_of(uow, tenant_id, scope, terms, totals.aggio_bases())
-    closing = frame.Closing(totals, aggio, terms.label, await store.flows(uow, tenant_id, scope))
-    await asyncio.to_thread(_finish, writers, closing)
+    try:
+        for writer in writers:
+            writer.begin(header)
+        done, shown = 0, time.monotonic()
+        async for histories in _prefetched(store.histories(uow, tenant_id, scope)):
+            done += len(histories)
+            await asyncio.to_thread(_render, writers, totals, scope, histories)
+            if time.monotonic() - shown >= PROGRESS_EVERY_SECONDS:
+                await _progress(uow, tenant_id, report_id, {"done_rows": done})
+                shown = time.monotonic()
+        aggio = (
+            ahead if ahead is not None else await aggio_of(uow, tenant_id, scope, terms, totals.aggio_bases())
+        )
+        closing = frame.Closing(totals, aggio, terms.label, await store.flows(uow, tenant_id, scope))
+        await asyncio.to_thread(_finish, writers, closing)
+    except BaseException:
+        for writer in writers:
+            writer.abort()
+        raise
     return totals.overall, aggio
 
 

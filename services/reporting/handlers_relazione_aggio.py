@@ -54,7 +54,8 @@ async def aggio_of(
     uow: UnitOfWork, tenant_id: uuid.UUID, scope: rel.Scope, terms: AggioTerms, lines: dict[str, Base]
 ) -> AggioResult:
     """The aggio of the relazione's period: an interim's months from its first day to its last
-    (from the contract's start at the earliest), a final's from the contract's start to today."""
+    (from the contract's start at the earliest), a final's from the contract's start to today;
+    without a contract, the settings' rate on what the lines collected (`lines`)."""
     if not terms.monthly:
         return domain_aggio.compute(terms.contract, lines)
     start = terms.contract.start_date

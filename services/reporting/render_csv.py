@@ -36,6 +36,9 @@ class CsvRelazione:
     def close(self) -> None:
         self.out.flush()
 
+    def abort(self) -> None:
+        """Nothing held open: the file is thrown away."""
+
 
 class _Text:
     """The smallest file-like object `csv.writer` writes to."""

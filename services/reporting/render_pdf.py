@@ -235,6 +235,9 @@ class PdfRelazione:
         self._turn()
         self.canvas.save()
 
+    def abort(self) -> None:
+        """Nothing held open but memory: the file is thrown away."""
+
 
 def _coverage(scope: rel.Scope) -> str:
     if scope.interim:

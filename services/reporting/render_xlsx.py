@@ -9,6 +9,7 @@ leading apostrophe. Sheets: Intestazione, Posizioni, Totali, Riconciliazione.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -141,6 +142,14 @@ class XlsxRelazione:
         for name, body in _package().items():
             self.zip.writestr(name, body)
         self.zip.close()
+
+    def abort(self) -> None:
+        """Close the entry and the ZIP left open (the file is thrown away)."""
+        with contextlib.suppress(Exception):
+            if self.sheet is not None:
+                self.sheet.entry.close()
+        with contextlib.suppress(Exception):
+            self.zip.close()
 
 
 def _typed(values: Sequence[rel.Cell]) -> list[object]:

@@ -341,3 +341,26 @@ async def test_the_aggio_follows_the_settings_rate_without_a_contract_and_the_co
     closing = {r[0]: r for r in book["Totali"].iter_rows(values_only=True) if r and r[0]}
     assert "REP-2026/7" in str(closing["Regola dell'aggio"][1]) and closing["Aggio"][5] == 53.75
     assert closing["IVA 22,00%"][5] == 11.83 and closing["Totale da fatturare"][5] == 65.58
+
+
+@pytest.mark.asyncio
+async def test_a_relazione_the_rules_refuse_ends_failed_with_its_message_on_the_page(
+    platform: Platform, tenant: Identity, worker: Any
+) -> None:
+    await campaign(platform, tenant)
+    only_imu = Contract("REP-1", date(2026, 1, 1), (Band("IMU", 0, None, 1_000),), vat_applies=False)
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        await aggio_repo.save_contract(uow, tenant.tenant_id, only_imu, tenant.tenant_name, "admin")
+        await uow.commit()
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        queued = await http.post(API, json=PERIOD)
+    failed = await finished(platform, tenant, worker, queued.json()["id"])
+    assert failed["status"] == "failed" and failed["files"] == {}
+    assert failed["error"] == "Il contratto non prevede un'aliquota per: CDS, TARI."
+    async with service_client(platform, "reporting", viewer(tenant, "comune_admin")) as http:
+        shown = await http.get(
+            f"/t/{tenant.tenant_slug}/reporting/reports/{failed['id']}", headers={"HX-Request": "true"}
+        )
+        listed = await http.get(f"/t/{tenant.tenant_slug}/reporting/reports")
+    assert 'role="alert"' in shown.text and "non prevede un&#39;aliquota" in shown.text
+    assert "hx-trigger" not in shown.text and "non prevede un&#39;aliquota" in listed.text
