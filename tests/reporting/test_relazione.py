@@ -364,3 +364,24 @@ async def test_a_relazione_the_rules_refuse_ends_failed_with_its_message_on_the_
         listed = await http.get(f"/t/{tenant.tenant_slug}/reporting/reports")
     assert 'role="alert"' in shown.text and "non prevede un&#39;aliquota" in shown.text
     assert "hx-trigger" not in shown.text and "non prevede un&#39;aliquota" in listed.text
+
+
+@pytest.mark.asyncio
+async def test_an_interim_covers_the_positions_assigned_by_its_end_and_the_payments_within_it(
+    platform: Platform, tenant: Identity, worker: Any
+) -> None:
+    await campaign(platform, tenant)
+    before = {"kind": "interim", "period_from": "2026-01-01", "period_to": "2026-02-28"}
+    march = {"kind": "interim", "period_from": "2026-03-01", "period_to": "2026-03-31"}
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        empty = await finished(platform, tenant, worker, (await http.post(API, json=before)).json()["id"])
+        first = await finished(platform, tenant, worker, (await http.post(API, json=march)).json()["id"])
+        csv_body = (await http.get(first["files"]["csv"]["url"])).content
+    assert (empty["status"], empty["progress"]["total"], empty["assigned_cents"]) == ("done", 0, 0)
+    # In March all five positions were assigned and none yet cancelled (the sgravio came later);
+    # March's payments: 500,00 and 100,00 less the 25,00 refunded; the 2025 one and the revoked do
+    # not count.
+    assert (first["assigned_cents"], first["collected_cents"]) == (92_345 + 7_000, 57_500)
+    rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig")), delimiter=";"))
+    reasons = {r[3]: r[13] for r in rows[1:]}
+    assert reasons["ACC-SGRAVIO"] == "Non ancora lavorata"
