@@ -8,12 +8,14 @@ from datetime import date, datetime
 from services.contact import handlers, handlers_answers
 from services.contact.domain import (
     CONTACT_KINDS,
+    ROME,
     ContactRecord,
     lapse_note,
     message_note,
     parse_found_on,
     plan_note,
 )
+from services.contact.repository_reversals import TakenBack
 from services.contracts import (
     CaseAnswered,
     ContactFact,
@@ -21,6 +23,8 @@ from services.contracts import (
     DebtorContactUpdated,
     NoticeSent,
     PaymentReceived,
+    PaymentRefunded,
+    PaymentRevoked,
     PaymentsReceived,
     PlanCreated,
     PlanLapsed,
@@ -65,6 +69,43 @@ async def on_payments_received(uow: UnitOfWork, envelope: Envelope) -> None:
     promised = await handlers.debtors_with_open_promises(uow, envelope.tenant_id, [p[0][1] for p in payments])
     for payment, amount_cents, paid_on in payments:
         await handlers.register_payment(uow, envelope.tenant_id, payment, amount_cents, paid_on, promised)
+
+
+async def on_payment_refunded(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The Comune gave back part of a payment: that amount is owed again."""
+    event = PaymentRefunded.from_envelope(envelope)
+    try:
+        fact = TakenBack(
+            "refund",
+            uuid.UUID(event.refund_id),
+            uuid.UUID(event.payment_id),
+            uuid.UUID(event.debtor_id),
+            uuid.UUID(event.position_id),
+            event.amount_cents,
+            date.fromisoformat(event.refunded_on),
+        )
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad refund event: {exc}") from exc
+    await handlers.take_back_payment(uow, envelope.tenant_id, fact)
+
+
+async def on_payment_revoked(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A reporting flow revoked a pagoPA payment: it is owed again (dated the event's day, Rome)."""
+    event = PaymentRevoked.from_envelope(envelope)
+    try:
+        payment_id = uuid.UUID(event.payment_id)
+        fact = TakenBack(
+            "revocation",
+            payment_id,
+            payment_id,
+            uuid.UUID(event.debtor_id),
+            uuid.UUID(event.position_id),
+            event.amount_cents,
+            envelope.occurred_at.astimezone(ROME).date(),
+        )
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad revocation event: {exc}") from exc
+    await handlers.take_back_payment(uow, envelope.tenant_id, fact)
 
 
 async def on_notice_sent(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -187,6 +228,8 @@ queue_builder = Consumer(
         DebtorContactUpdated.routing_key(): on_debtor_contact_updated,
         PaymentReceived.routing_key(): on_payment_received,
         PaymentsReceived.routing_key(): on_payments_received,
+        PaymentRefunded.routing_key(): on_payment_refunded,
+        PaymentRevoked.routing_key(): on_payment_revoked,
         NoticeSent.routing_key(): on_notice_sent,
         PlanCreated.routing_key(): on_plan_created,
         PlanLapsed.routing_key(): on_plan_lapsed,

@@ -116,6 +116,8 @@ MESSAGE_LABELS: dict[str, str] = {
     "piano_creato": "Piano di rate concesso",
     "piano_decaduto": "Piano di rate decaduto",
     "pagamento": "Pagamento ricevuto",
+    "rimborso": "Rimborso al contribuente (di nuovo dovuto)",
+    "pagamento_revocato": "Pagamento revocato nel flusso di rendicontazione (di nuovo dovuto)",
     # The Ufficio tributi's answer to a case (`domain_answers`).
     "risposta_ufficio": "Risposta dell'Ufficio tributi",
 }
@@ -307,6 +309,8 @@ class HistoryEntry:
 
 
 PAYMENT_ENTRY = "pagamento"
+# The history's line for each kind of row of `debtor_payments`.
+PAYMENT_ENTRIES = {"payment": PAYMENT_ENTRY, "refund": "rimborso", "revocation": "pagamento_revocato"}
 
 
 def who(entry: Any) -> str:
@@ -328,5 +332,6 @@ def timeline(calls: Iterable[Any], payments: Iterable[Any]) -> list[HistoryEntry
     ]
     for p in payments:
         moment = datetime.combine(p.paid_on, time(12), ROME)
-        entries.append(HistoryEntry(moment, "—", PAYMENT_ENTRY, None, format_euro(p.amount_cents)))
+        kind = PAYMENT_ENTRIES.get(getattr(p, "kind", "payment"), PAYMENT_ENTRY)
+        entries.append(HistoryEntry(moment, "—", kind, None, format_euro(abs(p.amount_cents))))
     return sorted(entries, key=lambda e: e.recorded_at, reverse=True)

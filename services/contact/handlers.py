@@ -21,6 +21,7 @@ from services.contact import (
     repository_outcomes,
     repository_promises,
     repository_queue,
+    repository_reversals,
 )
 from services.contact.domain import ContactRecord
 from services.contact.repository_conduct import CallLimits
@@ -246,6 +247,15 @@ async def _promise(
 async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:
     """Put the registered positions' debtors in the work queue."""
     return await repository.register_positions(uow, tenant_id, facts)
+
+
+async def take_back_payment(
+    uow: UnitOfWork, tenant_id: uuid.UUID, fact: repository_reversals.TakenBack
+) -> None:
+    """A payment refunded by the Comune or revoked in a reporting flow is owed again: the debtor's
+    total grows and, owing again, the debtor is back in the queue."""
+    if await repository_reversals.take_back(uow, tenant_id, fact):
+        await repository.refresh_totals(uow, tenant_id, [fact.debtor_id])
 
 
 async def register_payment(

@@ -124,6 +124,10 @@ debtor_payments = sa.Table(
     sa.Column("position_id", sa.Uuid, nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
     sa.Column("paid_on", sa.Date, nullable=False),
+    # payment | refund | revocation: the last two take back (a negative amount) the payment
+    # `of_payment`, what the Comune refunded or a reporting flow revoked.
+    sa.Column("kind", sa.Text, nullable=False, server_default="payment"),
+    sa.Column("of_payment", sa.Uuid),
 )
 
 # A promise to pay made in a call: kept when the payments received for the debtor since it was made

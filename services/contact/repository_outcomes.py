@@ -95,7 +95,12 @@ async def payments_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUI
 
 
 PAYMENTS = (
-    sa.select(debtor_payments.c.payment_id, debtor_payments.c.amount_cents, debtor_payments.c.paid_on)
+    sa.select(
+        debtor_payments.c.payment_id,
+        debtor_payments.c.amount_cents,
+        debtor_payments.c.paid_on,
+        debtor_payments.c.kind,
+    )
     .where(
         debtor_payments.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid),
         debtor_payments.c.debtor_id == sa.bindparam("debtor", type_=sa.Uuid),

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from services.contact import repository_lease
+from services.contact import repository_lease, repository_outcomes
 from services.contact.consumers import _record, queue_builder
 from services.contracts import (
     CaseAnswered,
@@ -14,6 +14,8 @@ from services.contracts import (
     DebtorContactUpdated,
     NoticeSent,
     PaymentReceived,
+    PaymentRefunded,
+    PaymentRevoked,
     PaymentsReceived,
     PlanCreated,
     PlanLapsed,
@@ -45,6 +47,8 @@ def test_queue_builder_listens_to_positions_and_contacts() -> None:
         DebtorContactUpdated.routing_key(),
         PaymentReceived.routing_key(),
         PaymentsReceived.routing_key(),
+        PaymentRefunded.routing_key(),
+        PaymentRevoked.routing_key(),
         NoticeSent.routing_key(),
         PlanCreated.routing_key(),
         PlanLapsed.routing_key(),
@@ -240,3 +244,39 @@ async def test_phones_that_arrive_before_their_debtor_count_in_its_grade(
     await deliver(platform, registered(tenant.tenant_id, fact(d, 10_000)))
     row = await debtor(platform, tenant.tenant_id, d)
     assert row is not None and row.best_confidence == 80
+
+
+@pytest.mark.asyncio
+async def test_a_refund_or_a_revocation_makes_the_debtor_owe_again_once(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    position = fact(d, 10_000)
+    payment_id = str(uuid.uuid4())
+    await deliver(platform, registered(tenant.tenant_id, position))
+    await deliver(platform, _paid(tenant, position, 10_000, payment_id))
+    assert await _next(platform, tenant, "operatore-1") is None
+    refund = PaymentRefunded(
+        str(uuid.uuid4()), payment_id, position.position_id, d, 3_000, "2026-11-25", "doppio", "Anna"
+    ).envelope(tenant.tenant_id)
+    await deliver(platform, refund)
+    await deliver(platform, refund)
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and row.total_due_cents == 3_000
+    assert await _next(platform, tenant, "operatore-1") == uuid.UUID(d)  # owing again: back in the queue
+    revoked = PaymentRevoked(payment_id, position.position_id, d, 10_000, "01234567890123456", "R-1", "F-1")
+    for _ in range(2):  # republished in a new envelope: once
+        await deliver(platform, revoked.envelope(tenant.tenant_id))
+    late_refund = PaymentRefunded(
+        str(uuid.uuid4()), payment_id, position.position_id, d, 1_000, "2026-11-26", "altro", "Anna"
+    ).envelope(tenant.tenant_id)
+    await deliver(platform, late_refund)  # of a revoked payment: takes nothing more back
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and row.total_due_cents == 10_000  # not 13,000
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        history = await repository_outcomes.payments_of(uow, tenant.tenant_id, uuid.UUID(d))
+    assert sorted((h.kind, h.amount_cents) for h in history) == [
+        ("payment", 10_000),
+        ("refund", -3_000),
+        ("revocation", -7_000),
+    ]
