@@ -235,8 +235,8 @@ async def get_digest(uow: UnitOfWork, tenant_id: uuid.UUID, digest_id: uuid.UUID
 # --- what the period holds -------------------------------------------------------------------------
 
 
-async def _one(uow: UnitOfWork, stmt: Any) -> Any:
-    return (await uow.execute(stmt)).one()
+def _one(result: Any) -> Any:
+    return result.one()
 
 
 def _sum(column: Any, where: Any = None) -> Any:
@@ -271,40 +271,45 @@ async def figures(uow: UnitOfWork, tenant_id: uuid.UUID, period: Period) -> Figu
     reached, promises and plans, payments of the period that count, those revoked, refunds."""
     since, until = period.bounds()
     p, o, pay, r, pl = positions.c, outcomes.c, payments.c, refunds.c, plans.c
-    assigned = await _one(
-        uow,
-        sa.select(sa.func.count(), _sum(p.amount_cents)).where(
-            p.tenant_id == tenant_id,
-            p.registered_at >= since,
-            p.registered_at < until,
-            p.state != "cancelled",
-        ),
+    assigned = _one(
+        await uow.execute(
+            sa.select(sa.func.count(), _sum(p.amount_cents)).where(
+                p.tenant_id == tenant_id,
+                p.registered_at >= since,
+                p.registered_at < until,
+                p.state != "cancelled",
+            )
+        )
     )
     answered = o.outcome.not_in(sorted(UNANSWERED_OUTCOMES))
-    calls = await _one(
-        uow,
-        sa.select(sa.func.count(), sa.func.count(sa.distinct(o.debtor_id)).filter(answered)).where(
-            o.tenant_id == tenant_id, o.recorded_at >= since, o.recorded_at < until
-        ),
+    calls = _one(
+        await uow.execute(
+            sa.select(sa.func.count(), sa.func.count(sa.distinct(o.debtor_id)).filter(answered)).where(
+                o.tenant_id == tenant_id, o.recorded_at >= since, o.recorded_at < until
+            )
+        )
     )
-    paid = await _one(
-        uow,
-        sa.select(
-            _sum(pay.amount_cents, pay.revoked_on.is_(None)),
-            _sum(pay.amount_cents, pay.revoked_on.is_not(None)),
-        ).where(pay.tenant_id == tenant_id, pay.paid_on.between(period.start, period.end)),
+    paid = _one(
+        await uow.execute(
+            sa.select(
+                _sum(pay.amount_cents, pay.revoked_on.is_(None)),
+                _sum(pay.amount_cents, pay.revoked_on.is_not(None)),
+            ).where(pay.tenant_id == tenant_id, pay.paid_on.between(period.start, period.end))
+        )
     )
-    refunded = await _one(
-        uow,
-        sa.select(_sum(r.amount_cents)).where(
-            r.tenant_id == tenant_id, r.refunded_on.between(period.start, period.end)
-        ),
+    refunded = _one(
+        await uow.execute(
+            sa.select(_sum(r.amount_cents)).where(
+                r.tenant_id == tenant_id, r.refunded_on.between(period.start, period.end)
+            )
+        )
     )
-    lapsed = await _one(
-        uow,
-        sa.select(sa.func.count()).where(
-            pl.tenant_id == tenant_id, pl.lapsed_on.between(period.start, period.end)
-        ),
+    lapsed = _one(
+        await uow.execute(
+            sa.select(sa.func.count()).where(
+                pl.tenant_id == tenant_id, pl.lapsed_on.between(period.start, period.end)
+            )
+        )
     )
     events = await _events(uow, tenant_id, since, until)
     return Figures(
