@@ -291,10 +291,55 @@ def _reporting_paths() -> dict[str, Any]:
                 "responses": {"200": {"description": "Totali"}, **_errors(401)},
             }
         },
+        **_relazione_paths(),
+    }
+
+
+_RELAZIONE_REQUEST = {
+    "type": "object",
+    "required": ["kind", "period_from", "period_to"],
+    "properties": {
+        "kind": {"type": "string", "enum": ["interim", "final"]},
+        "period_from": {"type": "string", "format": "date"},
+        "period_to": {"type": "string", "format": "date"},
+    },
+}
+
+
+def _relazione_paths() -> dict[str, Any]:
+    report_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+    fmt = {
+        "name": "format",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "enum": ["pdf", "xlsx", "csv"]},
+    }
+    return {
         "/api/v1/reporting/reports": {
+            "get": {
+                "summary": "Relazioni di scarico richieste, dalla più recente",
+                "responses": {"200": {"description": "Elenco con stato e documenti"}, **_errors(401)},
+            },
             "post": {
-                "summary": "Genera la relazione di scarico (PDF)",
-                "responses": {"201": {"description": "Relazione generata"}, **_errors(401, 403)},
+                "summary": "Richiede una relazione di scarico (intermedia o finale), preparata in background",
+                "description": "Intermedia: posizioni affidate fino a period_to, pagamenti e rimborsi "
+                "nel periodo. Finale: tutte le posizioni e tutti i pagamenti.",
+                "requestBody": _body("application/json", _RELAZIONE_REQUEST),
+                "responses": {"202": {"description": "Relazione in coda"}, **_errors(400, 401, 403)},
+            },
+        },
+        "/api/v1/reporting/reports/{id}": {
+            "get": {
+                "summary": "Stato, avanzamento, totali e collegamenti a PDF, XLSX e CSV (con SHA-256)",
+                "parameters": [report_id],
+                "responses": {"200": {"description": "La relazione"}, **_errors(401, 404)},
+            }
+        },
+        "/api/v1/reporting/reports/{id}/{format}": {
+            "get": {
+                "summary": "Scarica la relazione (PDF, XLSX o CSV); ogni scaricamento è registrato",
+                "parameters": [report_id, fmt],
+                "responses": {"200": {"description": "Il documento"}, **_errors(401, 404, 409)},
             }
         },
     }
