@@ -7,13 +7,13 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from services.contracts import UNANSWERED_OUTCOMES, PositionFact
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
-from services.reporting import domain
+from services.reporting import domain, handlers_aggio
 from services.reporting import repository as repo
 from services.reporting import repository_ledger as ledger
 
@@ -24,11 +24,8 @@ log = logging.getLogger(__name__)
 class Dashboard:
     summary: repo.Summary
     by_type: list[domain.GroupTotals]
-    aggio_rate_bp: int
-
-    @property
-    def aggio_cents(self) -> int:
-        return domain.aggio_cents(self.summary.totals.collected_cents, self.aggio_rate_bp)
+    # The aggio contract's on what was collected since it began (None: no contract yet).
+    aggio: handlers_aggio.DashboardAggio | None
 
 
 # --- projections ---------------------------------------------------------------------------------
@@ -78,12 +75,13 @@ async def register_batch(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str
 # --- dashboard and settings ------------------------------------------------------------------------
 
 
-async def dashboard(uow: UnitOfWork, tenant_id: uuid.UUID) -> Dashboard:
-    """The campaign's totals, by revenue type and the aggio (the relazioni: `handlers_relazione`)."""
+async def dashboard(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> Dashboard:
+    """The campaign's totals, by revenue type and the aggio of the contract as the rendiconti
+    invoice it (the relazioni: `handlers_relazione`)."""
     return Dashboard(
         await repo.summary(uow, tenant_id),
         await repo.totals_by_type(uow, tenant_id),
-        await repo.aggio_rate_bp(uow, tenant_id),
+        await handlers_aggio.dashboard_aggio(uow, tenant_id, today),
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,17 @@ def _percent(value: Any) -> str:
 # --- dashboard ---------------------------------------------------------------------------------
 
 
+def _today() -> date:
+    return datetime.now(domain.ROME).date()
+
+
 async def _dashboard_context(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
-    board = await handlers.dashboard(uow, ident.tenant_id)
+    board = await handlers.dashboard(uow, ident.tenant_id, _today())
     return {
         "summary": board.summary,
         "collected_percent": _percent(board.summary.totals.collected_percent),
         "by_type": [(g, _percent(g.totals.collected_percent)) for g in board.by_type],
-        "aggio_rate": domain.format_rate(board.aggio_rate_bp),
-        "aggio_cents": board.aggio_cents,
+        "aggio": board.aggio,
         "can_generate": ident.has_role(*REPORT_ROLES),
         "can_configure": ident.has_role(*SETTINGS_ROLES),
     }
@@ -76,9 +80,9 @@ async def save_settings(request: Request, who: Identity, uow: UnitOfWork) -> Res
 
 @endpoint(*ANY_ROLE)
 async def api_summary(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    board = await handlers.dashboard(uow, ident.tenant_id)
-    summary, by_type, rate = board.summary, board.by_type, board.aggio_rate_bp
     today = ctx(request).clock().astimezone(domain.ROME).date()
+    board = await handlers.dashboard(uow, ident.tenant_id, today)
+    summary, by_type, aggio = board.summary, board.by_type, board.aggio
     portal = portal_content.summary_json(await handlers_portal.portal(uow, ident.tenant_id, today))
     t = summary.totals
     return JSONResponse(
@@ -91,8 +95,10 @@ async def api_summary(request: Request, ident: Identity, uow: UnitOfWork) -> Res
             "payments": summary.payments,
             "outcomes": summary.outcomes,
             "debtors_contacted": summary.debtors_contacted,
-            "aggio_rate_bp": rate,
-            "aggio_cents": board.aggio_cents,
+            # The aggio contract's on what was collected since it began (GET /api/v1/reporting/aggio
+            # for a period, per revenue type); null before the contract is entered.
+            "aggio_cents": aggio.cents if aggio else None,
+            "aggio_basis": aggio.label if aggio else None,
             "by_revenue_type": [
                 {
                     "revenue_type": g.revenue_type,

@@ -4,6 +4,7 @@ from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.reporting.helpers import deliver, fact, paid, registered
+from tests.reporting.test_aggio import save_contract
 from tests.support import make_identity
 
 HX = {"HX-Request": "true"}
@@ -66,3 +67,37 @@ async def test_invalid_aggio_rate_is_rejected(platform: Platform, tenant: Identi
     assert response.status_code == 400
     assert "100%" in response.text
     assert 'value="0,00"' in page.text
+
+
+@pytest.mark.asyncio
+async def test_the_dashboard_shows_the_contracts_aggio_or_asks_for_the_contract(
+    platform: Platform, tenant: Identity
+) -> None:
+    await seed(platform, tenant)  # 334,57 collected on 14/03/2025
+    async with service_client(platform, "reporting", tenant) as client:
+        before = await client.get(web(tenant))
+        api_before = (await client.get("/api/v1/reporting/summary")).json()
+    assert "contratto non inserito" in before.text and (
+        api_before["aggio_cents"],
+        api_before["aggio_basis"],
+    ) == (
+        None,
+        None,
+    )
+    flat = {
+        "row-1-type": "*",
+        "row-1-from": "0",
+        "row-1-to": "",
+        "row-1-rate": "10",
+        "start_date": "01/01/2025",
+    }
+    flat |= {"row-2-type": "", "row-2-from": "", "row-2-to": "", "row-2-rate": ""}
+    flat |= {"row-3-type": "", "row-3-from": "", "row-3-to": "", "row-3-rate": "", "vat_applies": ""}
+    status, text = await save_contract(platform, tenant, **flat)
+    assert status in (200, 303), text
+    async with service_client(platform, "reporting", tenant) as client:
+        after = await client.get(web(tenant))
+        api_after = (await client.get("/api/v1/reporting/summary")).json()
+    # 10% of the 334,57 collected in March 2025, rounded half-up: 33,46
+    assert "Aggio del contratto (10,00%)" in after.text
+    assert api_after["aggio_cents"] == 3_346 and api_after["aggio_basis"] == "10,00%"
