@@ -287,8 +287,29 @@ def _reporting_paths() -> dict[str, Any]:
     return {
         "/api/v1/reporting/summary": {
             "get": {
-                "summary": "Totali: affidato, riscosso, residuo",
+                "summary": (
+                    "Totali (affidato, riscosso, residuo, aggio del contratto) e, in `portal`, l'imbuto "
+                    "da affidato a riscosso in debitori, posizioni ed euro, per entrata, per anno e per settimana"
+                ),
                 "responses": {"200": {"description": "Totali"}, **_errors(401)},
+            }
+        },
+        "/api/v1/reporting/aggio": {
+            "get": {
+                "summary": (
+                    "Aggio di un periodo secondo il contratto: riscosso, rimborsato, revocato, imponibile, "
+                    "aggio, IVA, per entrata (importi in centesimi)"
+                ),
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "format": "date"},
+                    }
+                    for name in ("period_from", "period_to")
+                ],
+                "responses": {"200": {"description": "Aggio del periodo"}, **_errors(400, 401)},
             }
         },
         **_relazione_paths(),
