@@ -36,7 +36,8 @@ def _report_id(request: Request) -> uuid.UUID:
 
 
 def _format(request: Request) -> str:
-    fmt = str(request.path_params["format"])
+    """The file's format, from the path's suffix (`/<id>.pdf`, `.xlsx`, `.csv`)."""
+    fmt = request.url.path.rsplit(".", 1)[-1]
     if fmt not in rel.FORMATS:
         raise NotFound()
     return fmt
@@ -48,13 +49,7 @@ def _view(r: Report) -> dict[str, Any]:
     )
     label = f"Relazione {rel.KINDS[r.kind]}" if r.kind in rel.KINDS else "Relazione (solo totali)"
     percent = (100 * r.done_rows // r.total_rows) if r.total_rows else 0
-    return {
-        "r": r,
-        "label": label,
-        "period": period,
-        "percent": percent,
-        "formats": [f.format for f in r.files],
-    }
+    return {"r": r, "label": label, "period": period, "percent": percent}
 
 
 async def _page_context(request: Request, uow: UnitOfWork, who: Identity, **extra: Any) -> dict[str, Any]:
@@ -96,10 +91,10 @@ async def request_report(request: Request, who: Identity, uow: UnitOfWork) -> Re
 
 @endpoint(*READ_REPORT_ROLES)
 async def report_status(request: Request, who: Identity, uow: UnitOfWork) -> Response:
-    """A relazione's progress: the fragment its row polls until done or failed."""
+    """A relazione's page; its status and progress alone are the fragment it polls until done."""
     found = await handlers_relazione.report(uow, who.tenant_id, _report_id(request))
-    context = await _page_context(request, uow, who, item=_view(found))
-    return page(templates, request, "relazione_status.html", context, block="status")
+    context = {"item": _view(found), "can_download": who.has_role(*READ_REPORT_ROLES)}
+    return page(templates, request, "relazione.html", context, block="status")
 
 
 @endpoint("api", *READ_REPORT_ROLES)
@@ -117,7 +112,7 @@ async def download(request: Request, who: Identity, uow: UnitOfWork) -> AfterCom
 
 
 def report_json(r: Report, base: str) -> dict[str, Any]:
-    links = {f.format: f"{base}/{r.id}/{f.format}" for f in r.files}
+    links = {f.format: f"{base}/{r.id}.{f.format}" for f in r.files}
     return {
         "id": str(r.id),
         "kind": r.kind,
@@ -169,10 +164,11 @@ def routes() -> list[BaseRoute]:
     return [
         Route(web, reports_page, methods=["GET"]),
         Route(web, request_report, methods=["POST"]),
+        # The files before the page: `{report_id}` alone would take "<id>.pdf" too.
+        *(Route(f"{web}/{{report_id}}.{fmt}", download, methods=["GET"]) for fmt in rel.FORMATS),
         Route(f"{web}/{{report_id}}", report_status, methods=["GET"]),
-        Route(f"{web}/{{report_id}}/{{format}}", download, methods=["GET"]),
         Route(API, api_reports, methods=["GET"]),
         Route(API, api_request_report, methods=["POST"]),
+        *(Route(f"{API}/{{report_id}}.{fmt}", download, methods=["GET"]) for fmt in rel.FORMATS),
         Route(f"{API}/{{report_id}}", api_report, methods=["GET"]),
-        Route(f"{API}/{{report_id}}/{{format}}", download, methods=["GET"]),
     ]

@@ -132,7 +132,7 @@ async def test_upload_contact_pay_and_report(running: Running) -> None:
     async with admin:
         dashboard = await admin.get(f"{base}/reporting/")
         assert dashboard.status_code == 200 and format_euro(sum(paid)) in dashboard.text
-        download = await admin.get(f"{base}/reporting/reports/{record['id']}/pdf")
+        download = await admin.get(f"{base}/reporting/reports/{record['id']}.pdf")
         assert download.status_code == 200 and download.content == pdf
 
 

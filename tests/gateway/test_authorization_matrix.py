@@ -197,7 +197,10 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/reports"): web(200, ALL),
     ("POST", f"{T}/reporting/reports"): web(400, REPORTERS, "POST"),
     ("GET", f"{T}/reporting/reports/{{report_id}}"): web(200, (V, A, S, P)),
-    ("GET", f"{T}/reporting/reports/{{report_id}}/{{format}}"): web(409, (V, A, S, P)),
+    **{
+        ("GET", f"{T}/reporting/reports/{{report_id}}.{f}"): web(409, (V, A, S, P))
+        for f in ("pdf", "xlsx", "csv")
+    },
     ("GET", f"{T}/reporting/settings"): web(200, SETTINGS),
     ("POST", f"{T}/reporting/settings"): web(400, SETTINGS, "POST"),
     # The Ufficio tributi's worklist: its office and the firm's supervisors read it (an unknown case
@@ -235,7 +238,10 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", "/api/v1/reporting/reports"): api(200),
     ("POST", "/api/v1/reporting/reports"): api(400),  # an empty body is not JSON
     ("GET", "/api/v1/reporting/reports/{report_id}"): api(200, foreign=404),
-    ("GET", "/api/v1/reporting/reports/{report_id}/{format}"): api(409, foreign=404),
+    **{
+        ("GET", f"/api/v1/reporting/reports/{{report_id}}.{f}"): api(409, foreign=404)
+        for f in ("pdf", "xlsx", "csv")
+    },
     # ------------------------------------------------------- every service's health (gateway's)
     ("GET", "/healthz"): public(200),
     # Each service reached through the gateway with a session, doing nothing else (monitoring).
@@ -322,7 +328,6 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
         evidence_id=str(uuid.UUID(int=0x5EED)),
         digest_id=str(uuid.UUID(int=0x5EED)),
         job_id=str(uuid.UUID(int=0x5EED)),
-        format="pdf",
         rendiconto_id=str(uuid.UUID(int=0x5EED)),
         operator=str(uuid.UUID(int=0x5EED)),
         kind="receipts",

@@ -261,10 +261,10 @@ async def test_the_page_requests_polls_and_offers_downloads_to_who_may_and_audit
     assert "hx-trigger" not in polled.text and "Scarica PDF" in polled.text and "Scarica CSV" in polled.text
     for role, status in (("comune_viewer", 200), ("supervisor", 200), ("operator", 403)):
         async with service_client(platform, "reporting", viewer(tenant, role)) as http:
-            assert (await http.get(f"{base}/{report_id}/csv")).status_code == status, role
+            assert (await http.get(f"{base}/{report_id}.csv")).status_code == status, role
     async with service_client(platform, "reporting", viewer(tenant, "comune_viewer")) as http:
-        assert (await http.get(f"{base}/{report_id}/docx")).status_code == 404
-        assert (await http.get(f"{base}/{uuid.uuid4()}/pdf")).status_code == 404
+        assert (await http.get(f"{base}/{report_id}.docx")).status_code == 404
+        assert (await http.get(f"{base}/{uuid.uuid4()}.pdf")).status_code == 404
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
         logged = await repo.access.entries(uow, tenant.tenant_id)
     downloads = [(e.action, str(e.subject_id)) for e in logged if e.action == "download_relazione"]
