@@ -329,12 +329,6 @@ _RELAZIONE_REQUEST = {
 
 def _relazione_paths() -> dict[str, Any]:
     report_id = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-    fmt = {
-        "name": "format",
-        "in": "path",
-        "required": True,
-        "schema": {"type": "string", "enum": ["pdf", "xlsx", "csv"]},
-    }
     return {
         "/api/v1/reporting/reports": {
             "get": {
@@ -356,12 +350,15 @@ def _relazione_paths() -> dict[str, Any]:
                 "responses": {"200": {"description": "La relazione"}, **_errors(401, 404)},
             }
         },
-        "/api/v1/reporting/reports/{id}/{format}": {
-            "get": {
-                "summary": "Scarica la relazione (PDF, XLSX o CSV); ogni scaricamento è registrato",
-                "parameters": [report_id, fmt],
-                "responses": {"200": {"description": "Il documento"}, **_errors(401, 404, 409)},
+        **{
+            f"/api/v1/reporting/reports/{{id}}.{fmt}": {
+                "get": {
+                    "summary": f"Scarica la relazione in {fmt.upper()}; ogni scaricamento è registrato",
+                    "parameters": [report_id],
+                    "responses": {"200": {"description": "Il documento"}, **_errors(401, 404, 409)},
+                }
             }
+            for fmt in ("pdf", "xlsx", "csv")
         },
     }
 
