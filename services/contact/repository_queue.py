@@ -15,10 +15,11 @@ from services.contact.domain_conduct import ROME
 from services.contact.models import debtor_contacts, debtors
 from services.contact.repository_conduct import rules_of
 from services.kernel.db import UnitOfWork
+from services.kernel.limitation import LIMITATION_YEARS
 
-# Limitation: five years from the end of the oldest act's year (domain.md); the score grows as the
-# date nears, over the five years before it, and stays at its top once it has passed.
-LIMITATION_YEARS = 5
+# Limitation (`services.kernel.limitation`): the last day is 31 December, five years after the oldest
+# act's year; the score grows as that day nears, over the five years before it, and stays at its top
+# once it has passed.
 # €100,000 owed (and more) is the top of the amount's score, which grows with its logarithm.
 AMOUNT_TOP_CENTS = 10_000_000
 

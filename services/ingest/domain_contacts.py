@@ -11,14 +11,14 @@ import phonenumbers
 
 from services.ingest.domain import CellError, parse_date
 from services.ingest.labels import CONTACT_KINDS
+from services.kernel.cells import FORMULA_START
+from services.kernel.limitation import LIMITATION_YEARS
 
 _PHONE_JUNK = re.compile(r"[\s./()-]")
 # ASCII digits: `\d` would let "３３３…" through as an E.164 number.
 _MOBILE = re.compile(r"^(?:\+39|0039)?(3[0-9]{8,9})$")
 _LANDLINE = re.compile(r"^(?:\+39|0039)?(0[0-9]{5,10})$")  # Italian fixed lines: 6 to 11 digits from 0
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-LIMITATION_YEARS = 5
 TEXT_FIELDS = ("name", "surname", "first_name", "company", "address", "city", "act_number", "email")
 ADDRESS_FIELDS = ("address", "postcode", "city")
 
@@ -47,15 +47,6 @@ def normalise_email(text: str) -> str | None:
     if len(email) > 254 or not _EMAIL.match(email):
         return None
     return email
-
-
-def is_formula(text: str) -> bool:
-    return text.startswith(FORMULA_START)
-
-
-def neutralise(text: str) -> str:
-    """Text safe to open in a spreadsheet: a leading formula character is escaped with a quote."""
-    return "'" + text if is_formula(text) else text
 
 
 def limitation_date(today: date) -> date:

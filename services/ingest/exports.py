@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
-from services.ingest.domain_contacts import neutralise
 from services.ingest.labels import CLEANING_WARNING_LABELS, CONTACT_KINDS, GRADES, verdict_label
+from services.kernel.cells import neutralise
 
 REPORT_COLUMNS = ("ESITO", "MOTIVO", "RIGA_FILE")
 

@@ -16,6 +16,8 @@ from datetime import date
 from enum import StrEnum
 from typing import NamedTuple
 
+from services.kernel.cells import neutralise
+from services.kernel.limitation import time_barred_from
 from services.reporting.domain import format_cents
 from services.reporting.domain_aggio import Base
 
@@ -26,8 +28,6 @@ FORMATS = ("pdf", "xlsx", "csv")
 # the issue's stated rule for local revenues. Interruptions (a notice served, a payment, an
 # acknowledgement: c.c. artt. 2943-2944) are not known to reporting and are not modelled: the
 # office checks a position marked time-barred before discharging it.
-LIMITATION_YEARS = 5
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Reason(StrEnum):
@@ -191,8 +191,8 @@ class Line:
 
 
 def prescribed_on(year: int) -> date:
-    """The first day a credit of `year` is time-barred: 1 January of year + 1 + five years."""
-    return date(year + 1 + LIMITATION_YEARS, 1, 1)
+    """The first day a credit of `year` is time-barred (`services.kernel.limitation`)."""
+    return time_barred_from(year)
 
 
 def reason(h: History, as_of: date) -> Reason | None:
@@ -321,11 +321,6 @@ MONEY_COLUMNS = frozenset({4, 5, 6})
 INTEGER_COLUMNS = frozenset({2, 8, 11})
 
 Cell = str | int
-
-
-def neutralise(text: str) -> str:
-    """A cell a spreadsheet would read as a formula gets a leading apostrophe (CSV and XLSX)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def format_date(day: date | None) -> str:

@@ -16,11 +16,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from services.kernel.cells import neutralise
 from services.kernel.money import format_euro
 from services.reporting.domain import format_cents
 
 ROME = ZoneInfo("Europe/Rome")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 KINDS = ("text", "int", "cents", "percent", "date", "datetime")
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -49,11 +49,6 @@ class Table:
     @property
     def headers(self) -> list[str]:
         return [c.header for c in self.columns]
-
-
-def neutralise(text: str) -> str:
-    """Text a spreadsheet will not run: a leading formula character is escaped with an apostrophe."""
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _text_cell(value: object, kind: str) -> str:

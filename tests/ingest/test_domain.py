@@ -256,7 +256,6 @@ from services.ingest.domain import (  # noqa: E402
 from services.ingest.domain_contacts import (  # noqa: E402
     contacts_of,
     limitation_date,
-    neutralise,
     normalise_email,
     normalise_phone,
     row_warnings,
@@ -269,6 +268,7 @@ from services.ingest.domain_mapping import (  # noqa: E402
     mapping_from_choices,
     row_values,
 )
+from services.kernel.cells import neutralise  # noqa: E402
 
 TODAY = date(2026, 11, 24)
 

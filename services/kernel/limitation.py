@@ -1,0 +1,16 @@
+"""The limitation of a local revenue's credit as Riscossa reckons it: five years, from the end of
+the year of the act (the issue's rule for local revenues; interruptions such as a notice served, a
+payment or an acknowledgement, c.c. artt. 2943-2944, are not known here and are not modelled). The
+contact queue orders debtors by its nearness; the relazione di scarico marks a position past it."""
+
+from __future__ import annotations
+
+from datetime import date
+
+LIMITATION_YEARS = 5
+
+
+def time_barred_from(act_year: int) -> date:
+    """The first day a credit of an act of `act_year` is time-barred: 1 January, five years after
+    the year following the act's."""
+    return date(act_year + 1 + LIMITATION_YEARS, 1, 1)
