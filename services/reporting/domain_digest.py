@@ -168,9 +168,10 @@ def check_schedule(kind: str, weekday: str, every_days: str, today: date) -> Sch
     )
 
 
-def check_addresses(raw: str) -> tuple[str, ...]:
-    """The office's addresses, one per line or separated by commas or semicolons; each checked, the
-    domain lower-cased, repeats dropped. None at all is allowed (then no digest is sent)."""
+def check_addresses(raw: str, field: str = "indirizzi") -> tuple[str, ...]:
+    """The office's addresses (for digests and rendiconti alike), one per line or separated by
+    commas or semicolons; each checked, the domain lower-cased, repeats dropped. None at all is
+    allowed (then nothing is e-mailed). `field`: the form's name for them."""
     found: list[str] = []
     for item in re.split(r"[\s,;]+", raw.strip()):
         if not item:
@@ -179,12 +180,12 @@ def check_addresses(raw: str) -> tuple[str, ...]:
         address = f"{local}@{domain.lower()}"
         if len(address) > 254 or len(local) > 64 or not EMAIL_RE.match(address) or ".." in address:
             raise DomainError(
-                f"Indirizzi e-mail dell'ufficio: «{item[:80]}» non è un indirizzo valido.", field="indirizzi"
+                f"Indirizzi e-mail dell'ufficio: «{item[:80]}» non è un indirizzo valido.", field=field
             )
         if address not in found:
             found.append(address)
     if len(found) > MAX_ADDRESSES:
-        raise DomainError(f"Indirizzi e-mail dell'ufficio: al massimo {MAX_ADDRESSES}.", field="indirizzi")
+        raise DomainError(f"Indirizzi e-mail dell'ufficio: al massimo {MAX_ADDRESSES}.", field=field)
     return tuple(found)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
@@ -20,6 +19,7 @@ from services.kernel.mail import Attachment, Mail, Mailer
 from services.kernel.storage import ObjectNotFound, ObjectStorage, tenant_key
 from services.kernel.web import ServiceContext
 from services.reporting import domain_aggio as rules
+from services.reporting import domain_digest
 from services.reporting import rendiconto as docs
 from services.reporting import repository as repo
 from services.reporting import repository_aggio as aggio_repo
@@ -28,8 +28,6 @@ from services.reporting.domain_aggio import AggioResult, Contract
 log = logging.getLogger(__name__)
 SYSTEM = "sistema"
 PDF, XLSX = "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EMAIL_RE = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[A-Za-z]{2,}$")
-MAX_EMAILS = 10
 
 
 @dataclass(frozen=True)
@@ -277,15 +275,8 @@ async def open_rendiconto(
 
 
 def parse_emails(raw: str) -> list[str]:
-    """Addresses separated by commas, semicolons, spaces or new lines; at most MAX_EMAILS."""
-    found = [part.strip().lower() for part in re.split(r"[\s,;]+", raw) if part.strip()]
-    for address in found:
-        if not EMAIL_RE.match(address) or len(address) > 254:
-            raise DomainError(f"Indirizzo e-mail non valido: «{address}».", field="emails")
-    unique = list(dict.fromkeys(found))
-    if len(unique) > MAX_EMAILS:
-        raise DomainError(f"Indica al massimo {MAX_EMAILS} indirizzi.", field="emails")
-    return unique
+    """The office's addresses as the aggio page's form gives them (the digests' rule)."""
+    return list(domain_digest.check_addresses(raw, field="emails"))
 
 
 async def office_emails(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[str]:
