@@ -43,11 +43,13 @@ def residual_cents(amount_cents: int, paid_cents: int) -> int:
     return max(amount_cents - paid_cents, 0)
 
 
-def balance_status(amount_cents: int, paid_cents: int) -> str:
-    """Italian label of a position's balance."""
+def balance_status(amount_cents: int, paid_cents: int, state: str = "open") -> str:
+    """Italian label of a position's balance (a position the office cancelled is owed no more)."""
+    if state == "cancelled":
+        return "Annullata (sgravio)"
     if paid_cents <= 0:
-        return "aperta"
-    return "saldata" if paid_cents >= amount_cents else "pagata in parte"
+        return "Aperta"
+    return "Saldata" if paid_cents >= amount_cents else "Pagata in parte"
 
 
 def parse_amount(raw: str) -> int:

@@ -41,7 +41,9 @@ from services.payments.domain_simulation import (
 
 templates = templates_for(Path(__file__).parent)
 ROME = ZoneInfo("Europe/Rome")
-templates.env.filters["balance_status"] = lambda p: domain.balance_status(p.amount_cents, p.paid_cents)
+templates.env.filters["balance_status"] = lambda p: domain.balance_status(
+    p.amount_cents, p.paid_cents, getattr(p, "state", "open")
+)
 templates.env.filters["recorder"] = lambda p: domain.recorder_label(p.recorded_by, p.recorded_by_name)
 templates.env.filters["it_date"] = lambda iso: date.fromisoformat(iso).strftime("%d/%m/%Y")
 WEB_ROLES = ("operator", "supervisor", "platform_admin")
