@@ -223,6 +223,8 @@ async def _send(mailer: Mailer, to: list[str], data: docs.RendicontoData, files:
     except Exception as exc:
         log.exception("rendiconto e-mail failed")
         return f"Invio non riuscito: {type(exc).__name__}."
+    if not mailer.delivers:  # the development platform keeps the message in a folder
+        return "Non inviato: nessun server di posta configurato (messaggio conservato in locale)."
     return ""
 
 

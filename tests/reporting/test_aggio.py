@@ -4,11 +4,13 @@ test SMTP server, and the daily run that makes it on the first working day."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import html
 import io
 import uuid
 from datetime import date
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +18,7 @@ from openpyxl import load_workbook
 
 from services.contracts import PaymentReceived, PaymentRefunded, PaymentRevoked, PositionFact
 from services.kernel.identity import Identity
+from services.kernel.mail import FolderMailer
 from services.platform import Platform
 from services.reporting import daily, handlers_aggio, repository_aggio
 from services.reporting import repository as repo
@@ -271,3 +274,24 @@ async def test_another_comune_sees_nothing_of_this_ones_aggio(
     async with service_client(platform, "reporting", as_role(other_tenant, "api")) as client:
         refused = await client.get(f"{API}?{OCTOBER}")
     assert refused.status_code == 400 and "contratto" in refused.json()["error"]
+
+
+@pytest.mark.asyncio
+async def test_a_rendiconto_kept_by_the_development_mailer_is_not_said_sent(
+    platform: Platform, tenant: Identity, tmp_path: Path
+) -> None:
+    await october(platform, tenant)
+    assert (await save_contract(platform, tenant))[0] == 200
+    async with service_client(platform, "reporting", as_role(tenant, "comune_admin")) as client:
+        await client.post(
+            f"/t/{tenant.tenant_slug}/reporting/aggio/contatti",
+            data={"emails": "ut@comune.example.it"},
+            headers=HX,
+        )
+    kept = FolderMailer(tmp_path, "Riscossa <noreply@riscossa.localhost>")
+    ctx = dataclasses.replace(platform.context("reporting"), mailer=kept)
+    await daily.run_daily(ctx, date(2026, 11, 2), [tenant.tenant_id])
+    assert len(list(tmp_path.glob("*.eml"))) >= 1
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        [made] = await repository_aggio.list_rendiconti(uow, tenant.tenant_id)
+    assert made.emailed_at is None and "nessun server di posta" in (made.email_error or "")
