@@ -134,7 +134,12 @@ def due(schedule: Schedule, today: date, last_sent_end: date | None) -> Period |
 
 
 def on_demand(schedule: Schedule, today: date, last_sent_end: date | None) -> Period:
-    """«Invia ora»: from the day after the last period sent (else the current period's start) to today."""
+    """«Invia ora»: everything not sent yet, up to today: from the start of the period the daily run
+    would send next if one is due, else from the day after the last period sent, else from the
+    current period's start."""
+    pending = due(schedule, today, last_sent_end)
+    if pending is not None:
+        return Period(pending.start, today)
     if last_sent_end is not None and last_sent_end < today:
         return Period(last_sent_end + timedelta(days=1), today)
     return Period(current_start(schedule, today), today)

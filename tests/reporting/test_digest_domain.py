@@ -101,10 +101,10 @@ def test_due_starts_after_the_last_period_sent() -> None:
 def test_send_now_covers_from_the_last_period_sent_to_today() -> None:
     weekly = d.Schedule()
     assert d.on_demand(weekly, date(2026, 12, 2), date(2026, 11, 29)) == period("2026-11-30", "2026-12-02")
-    # Never sent: the current period so far (it began on Monday).
-    assert d.on_demand(weekly, date(2026, 12, 2), None) == period("2026-11-30", "2026-12-02")
-    assert d.on_demand(d.Schedule(d.MONTHLY), date(2026, 12, 2), None) == period("2026-12-01", "2026-12-02")
-    assert d.on_demand(weekly, date(2026, 11, 30), None) == period("2026-11-30", "2026-11-30")
+    # Nothing sent yet: from the start of the period the daily run would send next, up to today.
+    assert d.on_demand(weekly, date(2026, 12, 2), None) == period("2026-11-23", "2026-12-02")
+    assert d.on_demand(d.Schedule(d.MONTHLY), date(2026, 12, 2), None) == period("2026-11-01", "2026-12-02")
+    assert d.on_demand(weekly, date(2026, 11, 30), None) == period("2026-11-23", "2026-11-30")
 
 
 @pytest.mark.parametrize(
