@@ -85,8 +85,13 @@ async def request_report(request: Request, who: Identity, uow: UnitOfWork) -> Re
         return page(templates, request, PAGE, context, block="request_form", status_code=exc.status)
     report_id = await handlers_relazione.request_report(uow, who, wanted)
     found = await handlers_relazione.report(uow, who.tenant_id, report_id)
+    # The form again, ready for another request, above the list that now holds this one (its
+    # status polled there): the whole section is swapped.
     context = await _page_context(request, uow, who, queued=_view(found))
-    return page(templates, request, PAGE, context, block="request_form")
+    response = page(templates, request, PAGE, context, block="reports")
+    response.headers["HX-Retarget"] = "#relazioni"
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
 
 
 @endpoint(*READ_REPORT_ROLES)
