@@ -1,10 +1,10 @@
-"""Reporting rules: totals, residual, aggio and the content of the relazione di scarico. No I/O."""
+"""Reporting rules: the projected facts, totals, residual, the dashboard's percentages and amounts. No I/O
+(the relazione di scarico: `domain_relazione`; the aggio: `domain_aggio`)."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -16,7 +16,6 @@ ROME = ZoneInfo("Europe/Rome")
 BASIS_POINTS = 10_000
 MAX_RATE_BP = BASIS_POINTS
 DEFAULT_AGGIO_RATE_BP = 0
-REPORT_KIND = "relazione_scarico"
 _PERCENT = re.compile(r"^\d{1,3}([.,]\d{1,2})?$")
 
 
@@ -48,22 +47,6 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Position:
-    position_id: uuid.UUID
-    fiscal_code: str
-    debtor_name: str
-    revenue_type: str
-    year: int
-    act_number: str
-    amount_cents: int
-    collected_cents: int
-
-    @property
-    def residual_cents(self) -> int:
-        return residual(self.amount_cents, self.collected_cents)
-
-
-@dataclass(frozen=True)
 class Totals:
     assigned_cents: int
     collected_cents: int
@@ -83,23 +66,6 @@ class GroupTotals:
     year: int | None
     positions: int
     totals: Totals
-
-
-@dataclass(frozen=True)
-class ReportData:
-    """Everything the relazione di scarico shows, computed from the projections at generation time."""
-
-    report_id: uuid.UUID
-    ente: str
-    generated_at: datetime
-    generated_by: str
-    period_start: date | None
-    period_end: date
-    totals: Totals
-    aggio_rate_bp: int
-    aggio_cents: int
-    by_type_year: tuple[GroupTotals, ...]
-    positions: tuple[Position, ...]
 
 
 def residual(assigned_cents: int, collected_cents: int) -> int:
@@ -144,63 +110,3 @@ def format_cents(cents: int) -> str:
     sign = "-" if cents < 0 else ""
     euros, rest = divmod(abs(cents), 100)
     return f"{sign}{euros:,}".replace(",", ".") + f",{rest:02d}"
-
-
-def sum_totals(positions: Iterable[Position]) -> Totals:
-    assigned = collected = 0
-    for p in positions:
-        assigned += p.amount_cents
-        collected += p.collected_cents
-    return Totals(assigned, collected)
-
-
-def totals_by_type_year(positions: Iterable[Position]) -> tuple[GroupTotals, ...]:
-    """Assigned and collected per (revenue type, year), sorted by type then year."""
-    return _grouped(positions, by_year=True)
-
-
-def totals_by_type(positions: Iterable[Position]) -> tuple[GroupTotals, ...]:
-    return _grouped(positions, by_year=False)
-
-
-def _grouped(positions: Iterable[Position], by_year: bool) -> tuple[GroupTotals, ...]:
-    acc: dict[tuple[str, int | None], list[int]] = {}
-    for p in positions:
-        key = (p.revenue_type, p.year if by_year else None)
-        slot = acc.setdefault(key, [0, 0, 0])
-        slot[0] += 1
-        slot[1] += p.amount_cents
-        slot[2] += p.collected_cents
-    return tuple(
-        GroupTotals(rtype, year, n, Totals(assigned, collected))
-        for (rtype, year), (n, assigned, collected) in sorted(
-            acc.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)
-        )
-    )
-
-
-def build_report(
-    report_id: uuid.UUID,
-    ente: str,
-    generated_at: datetime,
-    generated_by: str,
-    period_start: date | None,
-    aggio_rate_bp: int,
-    positions: Iterable[Position],
-) -> ReportData:
-    """Assemble the relazione di scarico: totals come from the same positions the table lists."""
-    rows = tuple(sorted(positions, key=lambda p: (p.revenue_type, p.year, p.fiscal_code, p.act_number)))
-    totals = sum_totals(rows)
-    return ReportData(
-        report_id=report_id,
-        ente=ente,
-        generated_at=generated_at,
-        generated_by=generated_by,
-        period_start=period_start,
-        period_end=generated_at.astimezone(ROME).date(),
-        totals=totals,
-        aggio_rate_bp=aggio_rate_bp,
-        aggio_cents=aggio_cents(totals.collected_cents, aggio_rate_bp),
-        by_type_year=totals_by_type_year(rows),
-        positions=rows,
-    )

@@ -190,20 +190,6 @@ async def totals_by_type(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[domain.G
     ]
 
 
-async def all_positions(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[domain.Position]:
-    stmt = sa.select(
-        positions.c.position_id,
-        positions.c.fiscal_code,
-        positions.c.debtor_name,
-        positions.c.revenue_type,
-        positions.c.year,
-        positions.c.act_number,
-        positions.c.amount_cents,
-        positions.c.collected_cents,
-    ).where(positions.c.tenant_id == tenant_id)
-    return [domain.Position(**r._mapping) for r in await uow.execute(stmt)]
-
-
 async def first_registration(uow: UnitOfWork, tenant_id: uuid.UUID) -> datetime | None:
     stmt = sa.select(sa.func.min(positions.c.registered_at)).where(positions.c.tenant_id == tenant_id)
     value: datetime | None = (await uow.execute(stmt)).scalar_one()
