@@ -1,10 +1,16 @@
-"""What the reporting service's platypus documents share (the aggio's rendiconto): the table style.
-The relazione di scarico is drawn page by page on a canvas instead (`render_pdf`)."""
+"""What the reporting service's platypus documents share (the aggio's rendiconto, the digest): the
+table style, the two-column table of labels and values, the footer. The relazione di scarico is
+drawn page by page on a canvas instead (`render_pdf`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from reportlab.lib import colors
-from reportlab.platypus import TableStyle
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 
 TABLE_STYLE = TableStyle(
     [
@@ -16,3 +22,30 @@ TABLE_STYLE = TableStyle(
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
     ]
 )
+
+
+def plain_table(rows: list[list[str]], widths: list[float], align_right: bool = False) -> Table:
+    """Labels in bold beside their values, a thin line under each row."""
+    table = Table(rows, colWidths=widths, hAlign="LEFT")
+    style: list[Any] = [
+        ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
+        ("FONT", (1, 0), (1, -1), "Helvetica", 9),
+        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
+    ]
+    if align_right:
+        style.append(("ALIGN", (1, 0), (1, -1), "RIGHT"))
+    table.setStyle(TableStyle(style))
+    return table
+
+
+def footer(title: str, page_width: float, margin: float) -> Callable[[Canvas, SimpleDocTemplate], None]:
+    """The footer of every page: what the document is, and its page number."""
+
+    def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
+        canvas.saveState()
+        canvas.setFont("Helvetica", 7)
+        canvas.drawString(margin, 7 * mm, title)
+        canvas.drawRightString(page_width - margin, 7 * mm, f"Pagina {doc.page}")
+        canvas.restoreState()
+
+    return draw

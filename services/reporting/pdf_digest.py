@@ -14,11 +14,13 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from services.kernel.money import format_euro
 from services.reporting.domain_digest import ROME, Digest, figure_rows
+from services.reporting.pdf import footer, plain_table
+
+FOOTER = footer("Riscossa · riepilogo per l'Ufficio tributi", A4[0], 12 * mm)
 
 GRID: list[Any] = [
     ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
@@ -48,7 +50,7 @@ def render(digest: Digest) -> bytes:
         invariant=1,
         pageCompression=0,
     )
-    doc.build(_story(digest), onFirstPage=_footer, onLaterPages=_footer)
+    doc.build(_story(digest), onFirstPage=FOOTER, onLaterPages=FOOTER)
     return buffer.getvalue()
 
 
@@ -61,10 +63,10 @@ def _story(digest: Digest) -> list[object]:
     ]
     return [
         Paragraph("Riepilogo della riscossione", styles["Title"]),
-        _plain(header, [40 * mm, 140 * mm]),
+        plain_table(header, [40 * mm, 140 * mm]),
         Spacer(1, 6 * mm),
         Paragraph("Dati del periodo", styles["Heading2"]),
-        _plain([list(row) for row in figure_rows(digest.figures)], [90 * mm, 50 * mm], align_right=True),
+        plain_table([list(row) for row in figure_rows(digest.figures)], [90 * mm, 50 * mm], align_right=True),
         Spacer(1, 6 * mm),
         Paragraph("Riscosso nel periodo per tipo di entrata", styles["Heading2"]),
         _by_type(digest),
@@ -130,24 +132,3 @@ def _grid(
     table = (LongTable if long else Table)(rows, colWidths=widths, repeatRows=1, hAlign="LEFT")
     table.setStyle(TableStyle([*GRID, ("ALIGN", (right_from, 1), (right_to, -1), "RIGHT")]))
     return table
-
-
-def _plain(rows: list[list[str]], widths: list[float], align_right: bool = False) -> Table:
-    table = Table(rows, colWidths=widths, hAlign="LEFT")
-    style: list[Any] = [
-        ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
-        ("FONT", (1, 0), (1, -1), "Helvetica", 9),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
-    ]
-    if align_right:
-        style.append(("ALIGN", (1, 0), (1, -1), "RIGHT"))
-    table.setStyle(TableStyle(style))
-    return table
-
-
-def _footer(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-    canvas.saveState()
-    canvas.setFont("Helvetica", 7)
-    canvas.drawString(12 * mm, 7 * mm, "Riscossa · riepilogo per l'Ufficio tributi")
-    canvas.drawRightString(A4[0] - 12 * mm, 7 * mm, f"Pagina {doc.page}")
-    canvas.restoreState()

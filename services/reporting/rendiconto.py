@@ -15,12 +15,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
 
 from services.reporting.domain import ROME
 from services.reporting.domain_aggio import (
@@ -31,8 +29,10 @@ from services.reporting.domain_aggio import (
     euro,
     format_percent,
 )
-from services.reporting.pdf import TABLE_STYLE
+from services.reporting.pdf import TABLE_STYLE, footer, plain_table
 from services.reporting.repository_aggio import Movement
+
+FOOTER = footer("Riscossa · rendiconto dell'aggio", landscape(A4)[0], 10 * mm)
 
 MONTHS = [
     "gennaio",
@@ -179,7 +179,7 @@ def render_pdf(data: RendicontoData) -> bytes:
         invariant=1,
         pageCompression=0,
     )
-    doc.build(_story(data), onFirstPage=_footer, onLaterPages=_footer)
+    doc.build(_story(data), onFirstPage=FOOTER, onLaterPages=FOOTER)
     return buffer.getvalue()
 
 
@@ -196,10 +196,10 @@ def _story(data: RendicontoData) -> list[object]:
     rows = [_text_row(m) for m in data.movements]
     return [
         Paragraph(f"Rendiconto dell'aggio - {month_label(data.month)}", styles["Title"]),
-        _plain(header, [45 * mm, 200 * mm]),
+        plain_table(header, [45 * mm, 200 * mm]),
         Spacer(1, 4 * mm),
         Paragraph("Base di fatturazione", styles["Heading2"]),
-        _plain(invoice_rows(data), [90 * mm, 45 * mm], align_right=True),
+        plain_table(invoice_rows(data), [90 * mm, 45 * mm], align_right=True),
         Spacer(1, 4 * mm),
         Paragraph("Per tipo di entrata", styles["Heading2"]),
         _grid(
@@ -233,27 +233,6 @@ def _grid(rows: list[list[str]]) -> LongTable:
     table = LongTable(rows, repeatRows=1, hAlign="LEFT")
     table.setStyle(TABLE_STYLE)
     return table
-
-
-def _plain(rows: list[list[str]], widths: list[float], align_right: bool = False) -> Table:
-    table = Table(rows, colWidths=widths, hAlign="LEFT")
-    style: list[Any] = [
-        ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
-        ("FONT", (1, 0), (1, -1), "Helvetica", 9),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
-    ]
-    if align_right:
-        style.append(("ALIGN", (1, 0), (1, -1), "RIGHT"))
-    table.setStyle(TableStyle(style))
-    return table
-
-
-def _footer(canvas: Canvas, doc: SimpleDocTemplate) -> None:
-    canvas.saveState()
-    canvas.setFont("Helvetica", 7)
-    canvas.drawString(10 * mm, 7 * mm, "Riscossa · rendiconto dell'aggio")
-    canvas.drawRightString(landscape(A4)[0] - 10 * mm, 7 * mm, f"Pagina {doc.page}")
-    canvas.restoreState()
 
 
 # --- XLSX ----------------------------------------------------------------------------------------
