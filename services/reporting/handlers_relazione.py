@@ -30,7 +30,7 @@ from services.reporting.handlers_relazione_aggio import AggioTerms, aggio_of, ag
 from services.reporting.render_csv import CsvRelazione
 from services.reporting.render_pdf import PdfRelazione
 from services.reporting.render_xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
-from services.reporting.render_xlsx import XlsxRelazione
+from services.reporting.render_xlsx import XlsxInChild
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,9 +45,11 @@ class Writer(Protocol):
     def abort(self) -> None: ...
 
 
+# The XLSX is written by a child process at the same time (render_xlsx.py says why): first, so
+# each partition reaches the child before this process renders it.
 WRITERS: dict[str, Callable[[BinaryIO], Writer]] = {
+    "xlsx": XlsxInChild,
     "pdf": PdfRelazione,
-    "xlsx": XlsxRelazione,
     "csv": CsvRelazione,
 }
 PROGRESS_EVERY_SECONDS = 1.0
@@ -179,9 +181,11 @@ async def _write(
     contract's aggio is computed first: a contract that refuses the period stops it before any work."""
     scope = header.scope
     ahead = await aggio_of(uow, tenant_id, scope, terms, {}) if terms.monthly else None
-    writers: list[Writer] = [WRITERS[fmt](spool) for fmt, spool in spools.items()]
+    writers: list[Writer] = []
     totals = rel.Totals()
     try:
+        for fmt, spool in spools.items():
+            writers.append(WRITERS[fmt](spool))
         for writer in writers:
             writer.begin(header)
         done, shown = 0, time.monotonic()
@@ -235,8 +239,11 @@ def _render(
 
 
 def _finish(writers: list[Writer], closing: frame.Closing) -> None:
+    """Every closing first, then every close, the XLSX child's last: it finishes while the PDF
+    does."""
     for writer in writers:
         writer.end(closing)
+    for writer in reversed(writers):
         writer.close()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -31,7 +32,7 @@ from services.contracts import (
 )
 from services.kernel.identity import Identity
 from services.platform import Platform
-from services.reporting import handlers_aggio, handlers_cases
+from services.reporting import handlers_aggio, handlers_cases, handlers_relazione, render_xlsx
 from services.reporting import repository as repo
 from services.reporting import repository_aggio as aggio_repo
 from services.reporting.domain_aggio import ALL_TYPES, Band, Contract
@@ -385,3 +386,25 @@ async def test_an_interim_covers_the_positions_assigned_by_its_end_and_the_payme
     rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig")), delimiter=";"))
     reasons = {r[3]: r[13] for r in rows[1:]}
     assert reasons["ACC-SGRAVIO"] == "Non ancora lavorata"
+
+
+def _xlsx_process_dies(*_: object) -> None:
+    os._exit(3)
+
+
+@pytest.mark.asyncio
+async def test_a_failed_xlsx_process_fails_the_relazione_with_the_message_the_page_shows(
+    platform: Platform, tenant: Identity, worker: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await campaign(platform, tenant)
+    monkeypatch.setattr(render_xlsx, "_child", _xlsx_process_dies)
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        queued = await http.post(API, json=PERIOD)
+    failed = await finished(platform, tenant, worker, queued.json()["id"])
+    assert failed["status"] == "failed" and failed["files"] == {}
+    assert failed["error"] == handlers_relazione.INTERNAL_ERROR
+    async with service_client(platform, "reporting", viewer(tenant, "comune_admin")) as http:
+        shown = await http.get(
+            f"/t/{tenant.tenant_slug}/reporting/reports/{failed['id']}", headers={"HX-Request": "true"}
+        )
+    assert 'role="alert"' in shown.text and "errore interno" in shown.text

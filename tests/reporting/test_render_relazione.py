@@ -6,19 +6,24 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import os
 import re
+import tempfile
 import uuid
 import zlib
 from datetime import date
+from typing import Any
 
 import openpyxl
+import pytest
+from openpyxl.utils.escape import unescape
 
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
 from services.reporting.domain_aggio import compute, flat
 from services.reporting.render_csv import CsvRelazione
 from services.reporting.render_pdf import PdfRelazione
-from services.reporting.render_xlsx import XlsxRelazione
+from services.reporting.render_xlsx import XlsxChildFailed, XlsxInChild, XlsxRelazione
 
 SCOPE = rel.Scope("interim", date(2025, 1, 1), date(2025, 6, 30), date(2025, 6, 30))
 HEADER = frame.Header(
@@ -33,7 +38,11 @@ HEADER = frame.Header(
 )
 
 
-def lines(n: int) -> list[rel.Line]:
+FORMULAS = ("=SUM(A1:A9)", "+39 333", "-5", "@SUM(1)", "\tTAB", "\rCR")
+MARKUP = "<r><t>finto</t></r>"
+
+
+def lines(n: int, acts: tuple[str, ...] = ("=SUM(A1:A9)",)) -> list[rel.Line]:
     out = []
     for i in range(n):
         receipts = (rel.Receipt(f"IUV{i:014d}", date(2025, 3, 1), "FDR-1", 1_234),) if i % 2 else ()
@@ -41,7 +50,7 @@ def lines(n: int) -> list[rel.Line]:
             f"CF{i:014d}",
             "TARI" if i % 3 else "IMU",
             2022,
-            "=SUM(A1:A9)" if i == 0 else f"ATTO-{i}",
+            acts[i] if i < len(acts) else f"ATTO-{i}",
             100_000 + i,
             date(2025, 1, 2),
             receipts=receipts,
@@ -53,8 +62,17 @@ def lines(n: int) -> list[rel.Line]:
 
 
 def render(writer_class: type, items: list[rel.Line]) -> bytes:
+    if writer_class is XlsxInChild:  # the child writes into the same open file: a real one
+        with tempfile.TemporaryFile() as spool:
+            _write(writer_class(spool), items)
+            spool.seek(0)
+            return spool.read()
     out = io.BytesIO()
-    writer = writer_class(out)
+    _write(writer_class(out), items)
+    return out.getvalue()
+
+
+def _write(writer: Any, items: list[rel.Line]) -> None:
     totals = rel.Totals()
     writer.begin(HEADER)
     for start in range(0, len(items), 50):
@@ -66,7 +84,6 @@ def render(writer_class: type, items: list[rel.Line]) -> bytes:
     flows = (frame.Flow("FDR-1", 1, 1_234, date(2025, 3, 1), date(2025, 3, 1), 0, 0),)
     writer.end(frame.Closing(totals, aggio, "Aggio 3,50% sul riscosso", flows))
     writer.close()
-    return out.getvalue()
 
 
 def pdf_text(body: bytes) -> str:
@@ -99,20 +116,29 @@ def test_csv_has_the_required_columns_italian_money_and_no_formula() -> None:
     assert len(rows) == 4
 
 
-def test_xlsx_is_readable_typed_and_neutralised() -> None:
-    body = render(XlsxRelazione, lines(120))
+@pytest.mark.parametrize("writer_class", [XlsxRelazione, XlsxInChild])
+def test_xlsx_is_readable_typed_and_neutralised(writer_class: type) -> None:
+    body = render(writer_class, lines(120, (*FORMULAS, MARKUP)))
     book = openpyxl.load_workbook(io.BytesIO(body))
     assert book.sheetnames == ["Intestazione", "Posizioni", "Totali", "Riconciliazione"]
     sheet = book["Posizioni"]
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0] == rel.COLUMNS
+    assert all(cell.font.b for cell in sheet[1])
     assert len(rows) == 121
     first = dict(zip(rel.COLUMNS, rows[1], strict=True))
-    assert first["Atto"] == "'=SUM(A1:A9)"
     assert first["Anno"] == 2022 and first["Carico"] == 1000 and isinstance(first["Carico"], int | float)
-    assert sheet["E2"].number_format == "#,##0.00"
+    assert sheet["E2"].number_format == "#,##0.00" and sheet["E2"].data_type == "n"
     second = dict(zip(rel.COLUMNS, rows[2], strict=True))
     assert second["Riscosso"] == 12.34 and second["Residuo"] == 987.67
+    assert isinstance(second["Riscosso"], float) and isinstance(second["Tentativi di contatto"], int)
+    # Text a spreadsheet would run gets the CSV's apostrophe and stays text, never a formula.
+    acts = [sheet.cell(row=2 + i, column=4) for i in range(len(FORMULAS) + 1)]
+    # (a carriage return is stored as the spec's _x000D_, which openpyxl leaves escaped)
+    assert [unescape(a.value) for a in acts] == [*("'" + f for f in FORMULAS), MARKUP]
+    assert all(a.data_type == "s" for a in acts)
+    csv_acts = [rel.csv_cells(item)[3] for item in lines(len(FORMULAS), FORMULAS)]
+    assert csv_acts == [unescape(a.value) for a in acts[: len(FORMULAS)]]
     header = dict(book["Intestazione"].iter_rows(values_only=True))
     assert header["Ente"] == "Comune di Prova" and "versione 2" in header["Documento"]
     totals = list(book["Totali"].iter_rows(values_only=True))
@@ -120,6 +146,38 @@ def test_xlsx_is_readable_typed_and_neutralised() -> None:
     assert overall[2] == 120 and overall[3] == sum(100_000 + i for i in range(120)) / 100
     flows = list(book["Riconciliazione"].iter_rows(values_only=True))
     assert flows[1][:3] == ("FDR-1", 1, 12.34)
+
+
+def test_the_xlsx_child_and_the_writer_in_process_write_the_same_cells() -> None:
+    items = lines(300, (*FORMULAS, MARKUP))
+
+    def cells(body: bytes) -> list[list[tuple[object, ...]]]:
+        book = openpyxl.load_workbook(io.BytesIO(body))
+        return [list(book[name].iter_rows(values_only=True)) for name in book.sheetnames]
+
+    assert cells(render(XlsxInChild, items)) == cells(render(XlsxRelazione, items))
+
+
+def test_a_child_that_dies_fails_the_xlsx_and_leaves_no_temporary_files() -> None:
+    before = set(os.listdir(tempfile.gettempdir()))
+    with tempfile.TemporaryFile() as spool:
+        writer = XlsxInChild(spool)
+        writer.begin(HEADER)
+        writer.lines(lines(10))
+        writer.process.kill()
+        writer.process.join()
+        with pytest.raises(XlsxChildFailed):
+            for _ in range(100):  # the pipe's buffer may take a few before the send fails
+                writer.lines(lines(50))
+            writer.close()
+    with tempfile.TemporaryFile() as spool:
+        writer = XlsxInChild(spool)
+        writer.begin(HEADER)
+        writer.lines(lines(10))
+        writer.abort()
+        assert writer.process.exitcode is not None
+    left = {n for n in set(os.listdir(tempfile.gettempdir())) - before if n.startswith("relazione-xlsx-")}
+    assert left == set()
 
 
 def test_pdf_streams_every_line_with_its_payments_and_repeats_the_header() -> None:
