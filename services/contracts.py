@@ -141,6 +141,24 @@ class PositionsRegistered(ChunkedFacts):
 # Outcomes of a call in which nobody answered; every other outcome is a conversation (a person
 # answered), which the conduct rules cap and the reports count as "reached".
 UNANSWERED_OUTCOMES = frozenset({"non_risponde", "occupato"})
+# The outcome codes as other services name them to people (the contact service's operators may
+# rename them per Comune on their own screens).
+OUTCOME_LABELS: dict[str, str] = {
+    "contattato": "Contattato",
+    "promessa_pagamento": "Promessa di pagamento",
+    "richiamare": "Da richiamare",
+    "non_risponde": "Non risponde",
+    "numero_errato": "Numero errato",
+    "terzo_risponde": "Risponde un terzo",
+    "rifiuto": "Rifiuto",
+    "contestazione": "Contestazione",
+    "occupato": "Occupato",
+    "vuole_rateizzare": "Chiede di rateizzare",
+    "gia_pagato": "Dice di aver già pagato",
+    "difficolta": "Difficoltà economica",
+    "deceduto": "Deceduto",
+    "irreperibile": "Irreperibile a quel numero",
+}
 
 
 @dataclass(frozen=True)

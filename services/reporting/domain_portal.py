@@ -11,6 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from services.contracts import OUTCOME_LABELS
 from services.kernel.errors import DomainError
 
 # The funnel, from what the Comune assigned to what was collected; the residual comes after.
@@ -39,22 +40,6 @@ STAGE_HINTS: dict[str, str] = {
     "in_plan": "posizioni in un piano di rateizzazione non decaduto",
     "collected": "posizioni con pagamenti (al netto di revoche e rimborsi)",
     "residual": "posizioni con una parte ancora da riscuotere",
-}
-OUTCOME_LABELS: dict[str, str] = {
-    "contattato": "Contattato",
-    "promessa_pagamento": "Promessa di pagamento",
-    "richiamare": "Da richiamare",
-    "non_risponde": "Non risponde",
-    "numero_errato": "Numero errato",
-    "terzo_risponde": "Risponde un terzo",
-    "rifiuto": "Rifiuto",
-    "contestazione": "Contestazione",
-    "occupato": "Occupato",
-    "vuole_rateizzare": "Chiede di rateizzare",
-    "gia_pagato": "Dice di aver già pagato",
-    "difficolta": "Difficoltà economica",
-    "deceduto": "Deceduto",
-    "irreperibile": "Irreperibile a quel numero",
 }
 POSITION_STATE_LABELS = {"open": "Aperta", "cancelled": "Annullata (sgravio)"}
 PROMISE_LABELS = {"": "", "made": "In corso", "kept": "Mantenuta", "broken": "Non mantenuta"}

@@ -16,6 +16,7 @@ from datetime import date
 from enum import StrEnum
 from typing import NamedTuple
 
+from services.contracts import OUTCOME_LABELS
 from services.kernel.cells import neutralise
 from services.kernel.limitation import time_barred_from
 from services.reporting.domain import format_cents
@@ -89,22 +90,6 @@ _BY_OUTCOME = {
     "contestazione": Reason.DISPUTED,
     "difficolta": Reason.HARDSHIP,
     "rifiuto": Reason.REFUSED,
-}
-OUTCOME_LABELS = {
-    "contattato": "Contattato",
-    "promessa_pagamento": "Promessa di pagamento",
-    "richiamare": "Da richiamare",
-    "non_risponde": "Non risponde",
-    "numero_errato": "Numero errato",
-    "terzo_risponde": "Risponde un terzo",
-    "rifiuto": "Rifiuto",
-    "contestazione": "Contestazione",
-    "occupato": "Occupato",
-    "vuole_rateizzare": "Chiede di rateizzare",
-    "gia_pagato": "Dice di aver già pagato",
-    "difficolta": "Difficoltà economica",
-    "deceduto": "Deceduto",
-    "irreperibile": "Irreperibile",
 }
 GRADE_LABELS = {
     "phone": "Telefono",
