@@ -40,7 +40,7 @@ async def ingested(running: Running, comune: Comune) -> dict[str, Any]:
             body: dict[str, Any] = (await api.get(f"/api/v1/ingest/batches/{upload.json()['id']}")).json()
             return body if body["status"] in ("completed", "failed") else None
 
-        batch = await eventually(done, timeout=60)
+        batch: dict[str, Any] = await eventually(done, timeout=60)
     assert batch["status"] == "completed"
     return batch
 
