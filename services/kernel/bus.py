@@ -9,6 +9,9 @@ Both implement the same delivery contract (checked by one test suite):
 - a handler that raises is retried `max_retries` times after `retry_delay_ms`, then the message is
   moved to the consumer's dead-letter queue; an `UndecodableMessage` goes there at once; the
   delivery after which a failure dead-letters the message says so (`final_attempt`);
+- a `TransientFailure` (the database restarting, refusing connections or out of them) is tried
+  again after `retry_delay_ms` without using up an attempt, however long the outage lasts: the
+  message waits for the database instead of going to the dead-letter queue;
 - a message is acknowledged only after its handler returned.
 """
 
@@ -25,6 +28,15 @@ log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-riscossa-attempt"
 ERROR_HEADER = "x-riscossa-error"
+
+
+class TransientFailure(Exception):
+    """The handler failed for a reason outside the message (its database unreachable for now): the
+    same attempt is made again later (`settle_verdict` "wait")."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(repr(cause))
+        self.cause = cause
 
 
 class Unroutable(Exception):
@@ -103,8 +115,11 @@ def topic_matches(pattern: str, key: str) -> bool:
 
 
 def settle_verdict(exc: BaseException | None, attempt: int, max_retries: int) -> str:
+    """ack, retry (one more attempt used), wait (tried again, no attempt used) or dead."""
     if exc is None:
         return "ack"
     if isinstance(exc, UndecodableMessage):
         return "dead"
+    if isinstance(exc, TransientFailure):
+        return "wait"
     return "retry" if attempt < max_retries else "dead"

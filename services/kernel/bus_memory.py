@@ -111,7 +111,8 @@ class InProcessBus:
         if verdict == "dead":
             q.dead.append(_with_error(message, error))
             return
-        retry = IncomingMessage(message.routing_key, message.body, message.message_id, message.attempt + 1)
+        used = 0 if verdict == "wait" else 1
+        retry = IncomingMessage(message.routing_key, message.body, message.message_id, message.attempt + used)
 
         def requeue() -> None:
             self._timers.discard(handle)

@@ -216,9 +216,10 @@ class RabbitBus:
         SETTLED.labels(queue, verdict).inc()
         if verdict != "ack":
             log.warning("handler failed", extra={"fields": {"queue": queue, "error": repr(error)}})
-            target = f"{queue}.retry" if verdict == "retry" else f"{queue}.dlq"
+            target = f"{queue}.dlq" if verdict == "dead" else f"{queue}.retry"
             headers: dict[str, aio_pika.abc.FieldValue] = {
-                ATTEMPT_HEADER: attempt + 1,
+                # A transient failure ("wait") uses up no attempt.
+                ATTEMPT_HEADER: attempt + (0 if verdict == "wait" else 1),
                 "x-riscossa-routing-key": message.routing_key,
             }
             if verdict == "dead":

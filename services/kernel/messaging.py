@@ -14,7 +14,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.kernel import tracing
-from services.kernel.bus import Bus, IncomingMessage, OutgoingMessage, QueueSpec, RawHandler, Subscription
+from services.kernel.bus import (
+    Bus,
+    IncomingMessage,
+    OutgoingMessage,
+    QueueSpec,
+    RawHandler,
+    Subscription,
+    TransientFailure,
+)
 from services.kernel.db import Database, UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.logs import correlation_var, tenant_var
@@ -53,6 +61,29 @@ class Consumer:
         return QueueSpec(f"{prefix}.{self.name}", tuple(sorted(self.handlers)))
 
 
+# SQLSTATEs of a database that cannot serve now (class 08: connection exception; 57P01-57P03:
+# shutting down, crashed, starting up; 53300: too many connections), whatever the message.
+_UNAVAILABLE = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """The failure says the database is unavailable for now, not that the message is wrong: a
+    refused or dropped connection, a server starting or stopping, a pool out of connections."""
+    seen: BaseException | None = exc
+    for _ in range(6):  # the exception, the driver's error it wraps, and what caused that
+        if seen is None:
+            return False
+        if isinstance(seen, (ConnectionError, sa.exc.TimeoutError)):
+            return True
+        if isinstance(seen, sa.exc.DBAPIError) and seen.connection_invalidated:
+            return True
+        state = getattr(seen, "sqlstate", None) or getattr(getattr(seen, "orig", None), "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_UNAVAILABLE):
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__
+    return False
+
+
 def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
     """Decode, then run the handler in its own tenant-scoped transaction guarded by the inbox;
     timed (metrics) and traced (a span with the event's correlation id)."""
@@ -75,6 +106,9 @@ def inbox_handler(db: Database, consumer: Consumer) -> RawHandler:
             with tracing.span(f"consume {envelope.routing_key}", attributes=attributes):
                 outcome = await _handle_once(db, consumer, envelope, handler)
         except Exception as exc:
+            if is_transient(exc):
+                # The database is restarting or out of connections: the message waits for it.
+                raise TransientFailure(exc) from exc
             if (
                 message.final_attempt
                 and consumer.on_final_failure

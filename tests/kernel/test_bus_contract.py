@@ -9,7 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from services.kernel.bus import Bus, IncomingMessage, OutgoingMessage, QueueSpec, topic_matches
+from services.kernel.bus import (
+    Bus,
+    IncomingMessage,
+    OutgoingMessage,
+    QueueSpec,
+    TransientFailure,
+    topic_matches,
+)
 from services.kernel.bus_memory import InProcessBus
 from services.kernel.bus_rabbit import RabbitBus
 from services.kernel.envelope import UndecodableMessage
@@ -124,6 +131,25 @@ async def test_failing_handler_is_retried_then_succeeds(bus: Bus) -> None:
     await asyncio.sleep(0.3)
     assert attempts == [0, 1]
     assert await bus.dead_letters(q.name) == []
+    await sub.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_transient_failure_waits_without_using_up_attempts(bus: Bus) -> None:
+    """The database down for longer than every retry: the message waits for it, never dead-lettered."""
+    attempts: list[int] = []
+
+    async def database_down(m: IncomingMessage) -> None:
+        attempts.append(m.attempt)
+        if len(attempts) <= 5:  # more failures than max_retries (2) allows
+            raise TransientFailure(ConnectionRefusedError("database restarting"))
+
+    q = _queue(bus, "slow", "t.#")
+    sub = await bus.consume(q, database_down)
+    await bus.publish_many([_msg("t.v1")])
+    await eventually(lambda: _true(len(attempts) == 6))
+    await asyncio.sleep(0.3)
+    assert attempts == [0] * 6 and await bus.dead_letters(q.name) == []
     await sub.stop()
 
 
