@@ -163,7 +163,9 @@ class XlsxInChild:
     def __init__(self, out: BinaryIO) -> None:
         context = multiprocessing.get_context("fork")
         receive, self.pipe = context.Pipe(duplex=False)
-        self.process = context.Process(target=_child, args=(receive, out), name="relazione-xlsx", daemon=True)
+        self.process = context.Process(
+            target=_child, args=(receive, self.pipe, out), name="relazione-xlsx", daemon=True
+        )
         self.process.start()
         receive.close()
 
@@ -201,10 +203,14 @@ class XlsxInChild:
         return XlsxChildFailed(f"the XLSX process ended with exit code {self.process.exitcode}")
 
 
-def _child(receive: Connection, out: BinaryIO) -> None:
+def _child(receive: Connection, parents_end: Connection, out: BinaryIO) -> None:
     """Runs in the forked child: its exit code tells the parent whether the file is complete."""
-    gc.freeze()  # the parent's objects are never collected here, so their pages stay shared
+    # The parent's event loop is left alone: a signal here must not reach its wakeup fd.
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
     signal.signal(signal.SIGTERM, _stop)  # terminated by the parent: remove the temporary files
+    parents_end.close()  # so a parent that dies ends `recv` with EOFError
+    gc.freeze()  # the parent's objects are never collected here, so their pages stay shared
     writer: XlsxRelazione | None = None
     try:
         writer = XlsxRelazione(out)
