@@ -224,12 +224,16 @@ class PeakTree:
     def __init__(self) -> None:
         self.process = psutil.Process()
         self.peaks = {"worker": 0, "child": 0, "rss_sum": 0, "pss_sum": 0}
+        self.tree = [self.process]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def sample(self, pss: bool) -> None:
+        """Every 200 ms (`pss`) also the list of children: finding them reads every process's stat."""
+        if pss:
+            self.tree = [self.process, *self.process.children(recursive=True)]
         rss_sum, pss_sum = 0, 0
-        for n, process in enumerate([self.process, *self.process.children(recursive=True)]):
+        for n, process in enumerate(self.tree):
             try:
                 # PSS reads the kernel's page walk (smaps_rollup): milliseconds, so only when asked
                 full = process.memory_full_info() if pss else process.memory_info()
