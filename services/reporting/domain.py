@@ -3,20 +3,13 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
-from services.kernel.errors import DomainError
-
 ROME = ZoneInfo("Europe/Rome")
-BASIS_POINTS = 10_000
-MAX_RATE_BP = BASIS_POINTS
-DEFAULT_AGGIO_RATE_BP = 0
-_PERCENT = re.compile(r"^\d{1,3}([.,]\d{1,2})?$")
 
 
 @dataclass(frozen=True)
@@ -78,31 +71,6 @@ def collected_percent(assigned_cents: int, collected_cents: int) -> Decimal:
         return Decimal("0.0")
     ratio = Decimal(collected_cents) * 100 / Decimal(assigned_cents)
     return ratio.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
-
-
-def aggio_cents(collected_cents: int, rate_bp: int) -> int:
-    """Aggio = rate × collected, the rate in basis points, rounded half-up to the cent."""
-    amount = Decimal(collected_cents) * Decimal(rate_bp) / Decimal(BASIS_POINTS)
-    return int(amount.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-def parse_rate_percent(raw: str) -> int:
-    """Turn a percentage typed by the user ("3,5", "10.25") into basis points."""
-    text = raw.strip().replace(" ", "").removesuffix("%")
-    if not _PERCENT.match(text):
-        raise DomainError(
-            "Indicare l'aggio come percentuale con al massimo due decimali (es. 3,50).", field="aggio_percent"
-        )
-    bp = int(Decimal(text.replace(",", ".")) * 100)
-    if bp > MAX_RATE_BP:
-        raise DomainError("L'aggio non può superare il 100%.", field="aggio_percent")
-    return bp
-
-
-def format_rate(rate_bp: int) -> str:
-    """Basis points as an Italian percentage: 350 -> "3,50%"."""
-    whole, rest = divmod(rate_bp, 100)
-    return f"{whole},{rest:02d}%"
 
 
 def format_cents(cents: int) -> str:

@@ -12,7 +12,6 @@ from typing import Any
 
 from services.contracts import UNANSWERED_OUTCOMES, PositionFact
 from services.kernel.db import UnitOfWork
-from services.kernel.identity import Identity
 from services.reporting import domain, handlers_aggio
 from services.reporting import repository as repo
 from services.reporting import repository_ledger as ledger
@@ -83,13 +82,3 @@ async def dashboard(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> Dashb
         await repo.totals_by_type(uow, tenant_id),
         await handlers_aggio.dashboard_aggio(uow, tenant_id, today),
     )
-
-
-async def aggio_rate(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
-    """The Comune's aggio rate in basis points."""
-    return await repo.aggio_rate_bp(uow, tenant_id)
-
-
-async def save_aggio_rate(uow: UnitOfWork, ident: Identity, rate_bp: int) -> None:
-    """Change the Comune's aggio rate."""
-    await repo.save_aggio_rate(uow, ident.tenant_id, rate_bp, ident.user_id)

@@ -1,6 +1,6 @@
 """The relazione's aggio: the Comune's aggio contract applied month by month to what was collected,
-as the monthly rendiconti invoice it (`domain_aggio`, `repository_aggio`); without a contract, the
-flat rate of the Comune's settings applied to the relazione's own lines through the same engine."""
+as the monthly rendiconti invoice it (`domain_aggio`, `repository_aggio`); without a contract there
+is no aggio to account for, and the relazione says so."""
 
 from __future__ import annotations
 
@@ -10,9 +10,7 @@ from dataclasses import dataclass
 from services.kernel.db import UnitOfWork
 from services.reporting import domain_aggio
 from services.reporting import domain_relazione as rel
-from services.reporting import repository as repo
 from services.reporting import repository_aggio as aggio_repo
-from services.reporting.domain import format_rate
 from services.reporting.domain_aggio import AggioResult, Base, TypeLine
 
 
@@ -20,7 +18,7 @@ from services.reporting.domain_aggio import AggioResult, Base, TypeLine
 class AggioTerms:
     contract: domain_aggio.Contract
     label: str  # how the header and the closing name it
-    monthly: bool  # the Comune's contract (month by month), or the flat rate of the settings
+    monthly: bool  # the Comune's contract (month by month), or none (no aggio)
 
     @property
     def flat_rate_bp(self) -> int | None:
@@ -30,11 +28,8 @@ class AggioTerms:
 async def aggio_terms(uow: UnitOfWork, tenant_id: uuid.UUID, scope: rel.Scope) -> AggioTerms:
     saved = await aggio_repo.get_contract(uow, tenant_id)
     if saved is None:
-        rate = await repo.aggio_rate_bp(uow, tenant_id)
-        label = (
-            f"Nessun contratto registrato: aggio {format_rate(rate)} sul riscosso (impostazione del Comune)"
-        )
-        return AggioTerms(domain_aggio.flat(rate, scope.period_from), label, monthly=False)
+        label = "Nessun contratto d'aggio registrato: aggio non calcolato (lo inserisce la società)"
+        return AggioTerms(domain_aggio.flat(0, scope.period_from), label, monthly=False)
     c = saved.contract
     how = (
         domain_aggio.format_percent(c.bands[0].rate_bp)
@@ -55,7 +50,7 @@ async def aggio_of(
 ) -> AggioResult:
     """The aggio of the relazione's period: an interim's months from its first day to its last
     (from the contract's start at the earliest), a final's from the contract's start to today;
-    without a contract, the settings' rate on what the lines collected (`lines`)."""
+    without a contract, nothing (a zero rate on what the lines collected, `lines`)."""
     if not terms.monthly:
         return domain_aggio.compute(terms.contract, lines)
     start = terms.contract.start_date

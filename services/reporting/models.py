@@ -91,14 +91,5 @@ batches = sa.Table(
     sa.Column("accepted_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
 )
 
-settings = sa.Table(
-    "settings",
-    metadata,
-    sa.Column("tenant_id", sa.Uuid, primary_key=True),
-    sa.Column("aggio_rate_bp", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
-    sa.Column("updated_by", sa.Text, nullable=False, server_default=""),
-)
-
 # Who downloaded a relazione (it lists every debtor).
 access_log = access_log_table(metadata)

@@ -20,7 +20,6 @@ from services.reporting.models import (
     outcomes,
     payments,
     positions,
-    settings,
     tenant_totals,
 )
 from services.reporting.models_ledger import refunds
@@ -205,22 +204,6 @@ async def position_collected(uow: UnitOfWork, tenant_id: uuid.UUID, position_id:
 
 
 # --- settings ----------------------------------------------------------------------------------
-
-
-async def aggio_rate_bp(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
-    stmt = sa.select(settings.c.aggio_rate_bp).where(settings.c.tenant_id == tenant_id)
-    value = (await uow.execute(stmt)).scalar_one_or_none()
-    return domain.DEFAULT_AGGIO_RATE_BP if value is None else int(value)
-
-
-async def save_aggio_rate(uow: UnitOfWork, tenant_id: uuid.UUID, rate_bp: int, user: str) -> None:
-    stmt = pg_insert(settings).values(tenant_id=tenant_id, aggio_rate_bp=rate_bp, updated_by=user)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[settings.c.tenant_id],
-        set_={"aggio_rate_bp": rate_bp, "updated_by": user, "updated_at": sa.func.now()},
-        where=settings.c.tenant_id == tenant_id,
-    )
-    await uow.execute(stmt)
 
 
 access = db.AccessLog(access_log)

@@ -1,4 +1,4 @@
-"""Views of the reporting service: dashboard, settings and the JSON API (the relazione di scarico:
+"""Views of the reporting service: dashboard and the JSON API (the relazione di scarico:
 `web_relazione`)."""
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from services.reporting import domain, handlers, handlers_portal, portal_content
 
 templates = templates_for(Path(__file__).parent)
 REPORT_ROLES = ("comune_admin", "supervisor", "platform_admin")
-SETTINGS_ROLES = ("comune_admin", "platform_admin")
 READ_REPORT_ROLES = ("comune_viewer", "comune_admin", "supervisor", "platform_admin")
 
 
@@ -42,7 +41,6 @@ async def _dashboard_context(uow: UnitOfWork, ident: Identity) -> dict[str, Any]
         "by_type": [(g, _percent(g.totals.collected_percent)) for g in board.by_type],
         "aggio": board.aggio,
         "can_generate": ident.has_role(*REPORT_ROLES),
-        "can_configure": ident.has_role(*SETTINGS_ROLES),
     }
 
 
@@ -55,24 +53,6 @@ async def dashboard(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
 async def summary_fragment(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     context = await _dashboard_context(uow, ident)
     return page(templates, request, "dashboard.html", context, block="summary")
-
-
-# --- settings ----------------------------------------------------------------------------------
-
-
-@endpoint(*SETTINGS_ROLES)
-async def settings_page(request: Request, who: Identity, uow: UnitOfWork) -> Response:
-    rate = await handlers.aggio_rate(uow, who.tenant_id)
-    return page(templates, request, "settings.html", {"aggio_percent": domain.format_rate(rate)[:-1]})
-
-
-@endpoint(*SETTINGS_ROLES)
-async def save_settings(request: Request, who: Identity, uow: UnitOfWork) -> Response:
-    form = await request.form()
-    rate = domain.parse_rate_percent(str(form.get("aggio_percent", "")))
-    await handlers.save_aggio_rate(uow, who, rate)
-    context = {"aggio_percent": domain.format_rate(rate)[:-1], "saved": True}
-    return page(templates, request, "settings.html", context, block="settings_form")
 
 
 # --- JSON API ----------------------------------------------------------------------------------
@@ -119,7 +99,5 @@ def routes() -> list[BaseRoute]:
     return [
         Route(f"{web}/", dashboard),
         Route(f"{web}/summary", summary_fragment),
-        Route(f"{web}/settings", settings_page, methods=["GET"]),
-        Route(f"{web}/settings", save_settings, methods=["POST"]),
         Route("/api/v1/reporting/summary", api_summary),
     ]

@@ -147,7 +147,6 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"{t}/payments/settings",
         f"{t}/payments/rules",
         f"{t}/payments/legal-rates",
-        f"{t}/reporting/settings",
         f"{t}/payments/positions/{s.positions[0]}/rimborsi",
         f"/admin/comuni/{s.slug}/registro",
     ]

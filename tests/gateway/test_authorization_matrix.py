@@ -201,8 +201,6 @@ MATRIX: dict[tuple[str, str], Expect] = {
         ("GET", f"{T}/reporting/reports/{{report_id}}.{f}"): web(409, (V, A, S, P))
         for f in ("pdf", "xlsx", "csv")
     },
-    ("GET", f"{T}/reporting/settings"): web(200, SETTINGS),
-    ("POST", f"{T}/reporting/settings"): web(400, SETTINGS, "POST"),
     # The Ufficio tributi's worklist: its office and the firm's supervisors read it (an unknown case
     # or receipt: 404); its administrator answers (an empty form names no answer: 400).
     ("GET", f"{T}/reporting/pratiche"): web(200, (V, A, S, P)),

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from services.kernel.migrate import OWNER_ROLE
+from services.kernel.migrate import OWNER_ROLE, tenant_rls
 from services.platform import Platform
 
 MIGRATION = Path(__file__).parents[2] / "services/reporting/migrations/versions/0006_aggio.py"
@@ -38,6 +38,15 @@ async def test_every_comunes_flat_rate_becomes_a_flat_contract(platform: Platfor
         async with engine.connect() as conn:
             transaction = await conn.begin()
             await conn.execute(sa.text(f"SET LOCAL ROLE {OWNER_ROLE}"))
+            # The old table as it was between 0002 and 0009 (which dropped it), rolled back below.
+            await conn.execute(
+                sa.text(
+                    "CREATE TABLE reporting.settings (tenant_id uuid PRIMARY KEY, aggio_rate_bp integer NOT NULL,"
+                    " updated_at timestamptz NOT NULL DEFAULT now(), updated_by text NOT NULL DEFAULT '')"
+                )
+            )
+            for statement in tenant_rls("reporting", "settings"):
+                await conn.execute(sa.text(statement))
             for tenant, rate in ((a, 1850), (b, 350)):
                 await as_tenant(conn, tenant)
                 await conn.execute(

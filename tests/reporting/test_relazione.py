@@ -305,18 +305,15 @@ async def test_a_tampered_file_is_not_served(platform: Platform, tenant: Identit
 
 
 @pytest.mark.asyncio
-async def test_the_aggio_follows_the_settings_rate_without_a_contract_and_the_contract_when_there_is_one(
+async def test_the_aggio_is_none_without_a_contract_and_the_contracts_when_there_is_one(
     platform: Platform, tenant: Identity, worker: Any
 ) -> None:
     await campaign(platform, tenant)
     db = platform.databases["reporting"]
-    async with db.unit_of_work(tenant.tenant_id) as uow:
-        await repo.save_aggio_rate(uow, tenant.tenant_id, 350, "admin")
-        await uow.commit()
     async with service_client(platform, "reporting", api(tenant)) as http:
-        flat_rate = await finished(platform, tenant, worker, (await http.post(API, json=PERIOD)).json()["id"])
-    # 3,50% of 58.500 cents collected net (2.047,5 rounded half-up)
-    assert (flat_rate["aggio_rate_bp"], flat_rate["aggio_cents"]) == (350, 2_048)
+        none_yet = await finished(platform, tenant, worker, (await http.post(API, json=PERIOD)).json()["id"])
+        pdf_status = (await http.get(none_yet["files"]["pdf"]["url"])).status_code
+    assert none_yet["aggio_cents"] == 0 and pdf_status == 200
 
     by_type = Contract(
         "REP-2026/7",

@@ -52,21 +52,12 @@ async def test_roles(platform: Platform, tenant: Identity) -> None:
         assert "Genera relazione" not in (await client.get(web(operator))).text
         assert (await client.post(web(operator, "reports"), headers=HX)).status_code == 403
         assert (await client.post("/api/v1/reporting/reports", json=PERIOD)).status_code == 403
-        assert (await client.post(web(operator, "settings"), data={"aggio_percent": "5"})).status_code == 403
     supervisor = as_role(tenant, "supervisor")
     async with service_client(platform, "reporting", supervisor) as client:
         assert (await client.post("/api/v1/reporting/reports", json=PERIOD)).status_code == 202
-        assert (await client.get(web(supervisor, "settings"))).status_code == 403
-
-
-@pytest.mark.asyncio
-async def test_invalid_aggio_rate_is_rejected(platform: Platform, tenant: Identity) -> None:
-    async with service_client(platform, "reporting", tenant) as client:
-        response = await client.post(web(tenant, "settings"), data={"aggio_percent": "120"}, headers=HX)
-        page = await client.get(web(tenant, "settings"))
-    assert response.status_code == 400
-    assert "100%" in response.text
-    assert 'value="0,00"' in page.text
+        assert (
+            await client.get(web(supervisor, "aggio"))
+        ).status_code == 403  # the Comune's and the firm's admin
 
 
 @pytest.mark.asyncio
