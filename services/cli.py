@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator
@@ -92,7 +91,7 @@ class _Server(uvicorn.Server):
 
 async def _serve(app: Any, settings: Settings) -> None:
     # Behind a reverse proxy, the client address (rate limits, audit log) comes from X-Forwarded-For,
-    # trusted only from the proxies listed in RISCOSSA_TRUSTED_PROXIES.
+    # trusted only from the proxies listed in RISCOSSA_TRUSTED_PROXIES (none by default).
     config = uvicorn.Config(
         app,
         host=settings.host,
@@ -100,8 +99,8 @@ async def _serve(app: Any, settings: Settings) -> None:
         log_config=None,
         lifespan="off",
         timeout_graceful_shutdown=10,
-        proxy_headers=True,
-        forwarded_allow_ips=os.environ.get("RISCOSSA_TRUSTED_PROXIES", "127.0.0.1"),
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
     await _Server(config).serve()
 

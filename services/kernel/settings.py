@@ -61,6 +61,9 @@ class Settings:
     # How long a process waits for the broker when it starts (RISCOSSA_BROKER_WAIT_SECONDS), trying
     # again with backoff, before it gives up with status 1.
     broker_wait_seconds: int = 300
+    # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For gives the client address
+    # (RISCOSSA_TRUSTED_PROXIES): none by default, so no client can pick its own address.
+    trusted_proxies: str = ""
 
     @property
     def is_dev(self) -> bool:
@@ -118,6 +121,7 @@ class Settings:
             traces_endpoint=_env("TRACES_ENDPOINT"),
             health_port=_int("HEALTH_PORT", 0),
             broker_wait_seconds=_int("BROKER_WAIT_SECONDS", 300),
+            trusted_proxies=_env("TRUSTED_PROXIES").strip(),
         )
 
     def check(self) -> None:
