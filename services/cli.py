@@ -24,14 +24,14 @@ from services.kernel.health import HealthServer
 from services.kernel.messaging import METRICS_EVERY_SECONDS, measure_queues
 from services.kernel.metrics import every, serve_metrics
 from services.kernel.migrate import migrate
-from services.kernel.settings import Settings
+from services.kernel.settings import Settings, with_generated_secret
 from services.platform import ALL_SCHEMAS, BUSINESS_SERVICES, Platform
 
 log = logging.getLogger("riscossa")
 
 
 def _settings(embedded_db: bool) -> tuple[Settings, Any]:
-    settings = Settings.from_env()
+    settings = with_generated_secret(Settings.from_env())
     server = None
     if embedded_db and settings.uses_embedded_database:
         server, url = start_embedded_postgres(settings.data_dir)

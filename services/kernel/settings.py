@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SERVICES = ("ingest", "contact", "payments", "reporting", "gateway")
 DEV_MODES = frozenset({"dev", "embedded"})
+# The development secret the source once shipped: public, so refused in every mode.
+PUBLIC_DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
 
 
 def _env(name: str, default: str = "") -> str:
@@ -36,7 +39,8 @@ class Settings:
     s3_secret_key: str = ""
     s3_region: str = "us-east-1"
     storage_dir: Path = Path(".riscossa/storage")
-    secret_key: str = "dev-insecure-secret-change-me"  # noqa: S105 (refused outside dev by check())
+    # RISCOSSA_SECRET_KEY; unset in dev/embedded mode, the data folder's own (`with_generated_secret`).
+    secret_key: str = ""
     identity_ttl_seconds: int = 60
     public_base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
@@ -102,7 +106,7 @@ class Settings:
             s3_secret_key=_env("S3_SECRET_KEY"),
             s3_region=_env("S3_REGION", "us-east-1"),
             storage_dir=Path(_env("STORAGE_DIR", str(data_dir / "storage"))),
-            secret_key=_env("SECRET_KEY", "dev-insecure-secret-change-me"),
+            secret_key=_env("SECRET_KEY"),
             identity_ttl_seconds=_int("IDENTITY_TTL_SECONDS", 60),
             public_base_url=_env(
                 "PUBLIC_BASE_URL", f"http://{_env('HOST', '127.0.0.1')}:{_int('PORT', 8000)}"
@@ -128,7 +132,37 @@ class Settings:
         """Refuse unsafe combinations before anything starts."""
         if self.dev_login and not self.is_dev:
             raise RuntimeError("The development login is allowed only in RISCOSSA_MODE=dev or embedded.")
-        if not self.is_dev and self.secret_key == Settings.secret_key:
-            raise RuntimeError("RISCOSSA_SECRET_KEY must be set outside dev/embedded mode.")
+        if not self.secret_key or self.secret_key == PUBLIC_DEV_SECRET:
+            raise RuntimeError(
+                "RISCOSSA_SECRET_KEY must be set to a private value (dev and embedded mode generate one"
+                " in the data folder); the old built-in development secret is public and refused."
+            )
         if self.mode == "production" and self.app_db_password == Settings.app_db_password:
             raise RuntimeError("RISCOSSA_APP_DB_PASSWORD must be set in production.")
+
+
+def with_generated_secret(settings: Settings) -> Settings:
+    """Dev and embedded mode without RISCOSSA_SECRET_KEY: the data folder's own random secret."""
+    if settings.secret_key or not settings.is_dev:
+        return settings
+    return replace(settings, secret_key=data_dir_secret(settings.data_dir))
+
+
+def data_dir_secret(data_dir: Path) -> str:
+    """`<data_dir>/secret` (mode 0600), generated on first start and read on later ones."""
+    path = data_dir / "secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        draft = data_dir / f".secret-{secrets.token_hex(8)}"
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(draft, path)  # atomic: of two processes starting at once, the first one's stays
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    value = path.read_text().strip()
+    if len(value) < 32:
+        raise RuntimeError(f"{path} holds no usable secret: remove it and a new one is generated.")
+    return value
