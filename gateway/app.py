@@ -37,6 +37,7 @@ from services.kernel.db import Database
 from services.kernel.identity import Identity, IdentitySigner
 from services.kernel.logs import correlation_var
 from services.kernel.metrics import HttpMetrics, route_templates
+from services.kernel.redirects import relative_slash_redirects
 from services.kernel.roles import CALLING_ROLES, COMUNE_ROLES, PUBLIC_ROLE
 from services.kernel.settings import Settings
 from services.kernel.storage import ObjectStorage
@@ -104,7 +105,9 @@ class Gateway:
         # the browser checks against form-action.
         origins = sorted({_origin(c.config.issuer) for c in self.oidc_clients.values()})
         self.csp = CSP.replace("form-action 'self'", " ".join(["form-action 'self'", *origins]))
-        self.router = Starlette(routes=_routes(), exception_handlers=exception_handlers())
+        self.router = relative_slash_redirects(
+            Starlette(routes=_routes(), exception_handlers=exception_handlers())
+        )
         self._own_templates = route_templates(self.router.routes)
         self.router.state.context = self.context
 

@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from services.kernel.redirects import relative_slash_redirects
 from services.kernel.web import readiness
 
 log = logging.getLogger(__name__)
@@ -51,7 +52,7 @@ def health_app(probes: dict[str, Probe]) -> Starlette:
     async def readyz(request: Request) -> Response:
         return await readiness(checks)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)])
+    return relative_slash_redirects(Starlette(routes=[Route("/healthz", healthz), Route("/readyz", readyz)]))
 
 
 class _OnTheCallersLoop(uvicorn.Server):

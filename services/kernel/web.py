@@ -35,6 +35,7 @@ from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
 from services.kernel.mail import Mailer
 from services.kernel.metrics import HttpMetrics, route_templates
 from services.kernel.money import format_euro
+from services.kernel.redirects import relative_slash_redirects
 from services.kernel.roles import ROLE_LABELS
 from services.kernel.settings import Settings
 from services.kernel.storage import ObjectNotFound, ObjectStorage
@@ -278,10 +279,12 @@ def service_app(context: ServiceContext, routes: list[BaseRoute]) -> Starlette:
     """A service's ASGI app: health routes, its own routes, identity and correlation, error pages."""
     every_route = [*health_routes(context.name), *routes]
     measured = Middleware(HttpMetrics, name=context.name, template_of=route_templates(every_route))
-    app = Starlette(
-        routes=every_route,
-        middleware=[measured, *service_middleware(context.signer)],
-        exception_handlers=exception_handlers(),
+    app = relative_slash_redirects(
+        Starlette(
+            routes=every_route,
+            middleware=[measured, *service_middleware(context.signer)],
+            exception_handlers=exception_handlers(),
+        )
     )
     app.state.ctx = context
     return app
