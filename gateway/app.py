@@ -141,11 +141,12 @@ class Gateway:
         if tenant_path is None and api_service is None and public_service is None:
             await self.router(scope, receive, send)
             return
-        started = False
+        started = finished = False
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
+            nonlocal started, finished
             started = started or message["type"] == "http.response.start"
+            finished = message["type"] == "http.response.body" and not message.get("more_body", False)
             await send(message)
 
         try:
@@ -158,6 +159,10 @@ class Gateway:
         except Exception as exc:
             # A database or upstream failure gets the same Italian error page with its correlation id.
             log.exception("forwarding failed")
+            if finished:
+                # The service answered in full (Starlette sends its 500, then raises): re-raising
+                # would make the server close the client's keep-alive connection.
+                return
             if started:
                 raise
             status = 502 if any(isinstance(e, UNREACHABLE) for e in _causes(exc)) else 500

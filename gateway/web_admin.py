@@ -27,7 +27,7 @@ from gateway.repository_audit import AuditEntry
 from gateway.web import PageContext, client_ip, page_context, signed_in
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, Forbidden, NotFound
-from services.kernel.web import render_error
+from services.kernel.web import query_int, render_error
 
 PAGE_SIZE = 50
 ROME = ZoneInfo("Europe/Rome")
@@ -264,8 +264,7 @@ def _render(request: Request, call: AdminCall, name: str, context: dict[str, Any
 
 
 def _before_id(request: Request) -> int | None:
-    raw = request.query_params.get("prima_di", "")
-    return int(raw) if raw.isdigit() else None
+    return query_int(request, "prima_di", 0, least=1, most=2**63 - 1) or None
 
 
 def _as_get(request: Request) -> Request:

@@ -233,13 +233,6 @@ def page_offset(page: int, size: int) -> int:
     return (max(page, 1) - 1) * size
 
 
-def parse_page(raw: str | None) -> int:
-    try:
-        return max(int(raw or "1"), 1)
-    except ValueError:
-        return 1
-
-
 # ---------------------------------------------------------------- contact data of a debtor
 
 CONTACT_KINDS = ("phone", "email", "pec", "address")

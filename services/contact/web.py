@@ -27,7 +27,7 @@ from services.contact import (
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import ctx, endpoint, is_htmx, page, templates_for
+from services.kernel.web import MAX_PAGE, ctx, endpoint, is_htmx, page, query_int, templates_for
 
 templates = templates_for(Path(__file__).parent)
 templates.env.globals["status_labels"] = domain.STATUS_LABELS
@@ -72,7 +72,7 @@ async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
     status = request.query_params.get("status") or None
     if status not in (None, *domain.STATUS_LABELS):
         status = None
-    page_no = domain.parse_page(request.query_params.get("page"))
+    page_no = query_int(request, "page", 1, least=1, most=MAX_PAGE)
     queue = await handlers.work_queue(uow, ident.tenant_id, status, page_no, PAGE_SIZE)
     context = {
         "counts": queue.counts,

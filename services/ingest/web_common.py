@@ -17,7 +17,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.storage import tenant_key
-from services.kernel.web import ctx, templates_for
+from services.kernel.web import ctx, query_int, templates_for
 
 templates = templates_for(Path(__file__).parent)
 UPLOAD_ROLES = ("comune_admin", "operator", "supervisor", "platform_admin", "api")
@@ -60,12 +60,7 @@ def batch_id_param(request: Request) -> uuid.UUID:
 
 
 def int_param(request: Request, name: str, default: int) -> int:
-    value = request.query_params.get(name, "")
-    if not value:
-        return default
-    if not value.isdigit():
-        raise DomainError(f"Parametro «{name}» non valido.", field=name)
-    return int(value)
+    return query_int(request, name, default)
 
 
 # ---------------------------------------------------------------- upload (shared by page and API)

@@ -108,6 +108,23 @@ def require_role(request: Request, *roles: str) -> Identity:
     return ident
 
 
+# Bounds for numbers in the query string: each fits PostgreSQL's bigint even multiplied by a page size.
+MAX_PAGE = 100_000
+MAX_QUERY_INT = 1_000_000_000
+
+
+def query_int(request: Request, name: str, default: int, *, least: int = 0, most: int = MAX_QUERY_INT) -> int:
+    """A whole number from the query string, `least` to `most` (absent or empty: `default`); anything
+    else is refused naming the parameter, a 400 rather than a database error."""
+    raw = request.query_params.get(name, "")
+    if raw == "":
+        return default
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(most)) or not least <= int(raw) <= most:
+        bounds = f"da {least:,} a {most:,}".replace(",", ".")
+        raise DomainError(f"Il parametro «{name}» deve essere un numero intero {bounds}.", field=name)
+    return int(raw)
+
+
 def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 

@@ -18,7 +18,16 @@ from services.contracts import REVENUE_TYPES
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import AfterCommit, endpoint, is_htmx, json_object, page, templates_for
+from services.kernel.web import (
+    MAX_PAGE,
+    AfterCommit,
+    endpoint,
+    is_htmx,
+    json_object,
+    page,
+    query_int,
+    templates_for,
+)
 from services.payments import (
     domain,
     handlers,
@@ -57,17 +66,10 @@ def _position_id(request: Request) -> uuid.UUID:
         raise NotFound() from None
 
 
-def _page_no(raw: str | None) -> int:
-    try:
-        return max(int(raw or "1"), 1)
-    except ValueError:
-        return 1
-
-
 @endpoint(*WEB_ROLES)
 async def search(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     query = request.query_params.get("q", "")[:100]
-    page_no = _page_no(request.query_params.get("page"))
+    page_no = query_int(request, "page", 1, least=1, most=MAX_PAGE)
     found = await handlers.search_positions(uow, ident, query, page_no, PAGE_SIZE)
     context = {"q": query, "rows": found.rows, "page_no": page_no, "has_next": found.has_next}
     return page(templates, request, "search.html", context, block="results")
@@ -300,23 +302,14 @@ async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) ->
     return RedirectResponse(url, status_code=303)
 
 
-def _bounded(request: Request, name: str, default: int, most: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    if not raw.isdigit() or len(raw) > 9 or int(raw) > most:
-        raise DomainError(f"«{name}» è un numero intero da 0 a {most}.", field=name)
-    return int(raw)
-
-
 @endpoint("api")
 async def positions_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     status = request.query_params.get("status") or None
     if status is not None and status not in handlers_positions.STATUSES:
         raise DomainError(f"«status» è uno tra {', '.join(handlers_positions.STATUSES)}.", field="status")
     fiscal_code = (request.query_params.get("fiscal_code") or "").strip().upper()[:16] or None
-    limit = max(_bounded(request, "limit", 100, 500), 1)
-    offset = _bounded(request, "offset", 0, 10_000_000)
+    limit = max(query_int(request, "limit", 100, most=500), 1)
+    offset = query_int(request, "offset", 0, most=10_000_000)
     return JSONResponse(
         await handlers_positions.list_positions(uow, ident, fiscal_code, status, limit, offset)
     )

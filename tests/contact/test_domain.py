@@ -19,7 +19,6 @@ from services.contact.domain import (
     parse_callback,
     parse_found_on,
     parse_outcome,
-    parse_page,
     within_call_window,
 )
 from services.kernel.errors import Conflict, DomainError
@@ -122,10 +121,6 @@ def test_another_operators_lock_blocks_recording_but_not_supervisors() -> None:
 
 
 def test_paging() -> None:
-    assert parse_page(None) == 1
-    assert parse_page("x") == 1
-    assert parse_page("-3") == 1
-    assert parse_page("3") == 3
     assert page_offset(3, 25) == 50
 
 
