@@ -72,14 +72,22 @@ def _stages(listed: bool) -> list[Any]:
             (d.c.queue_score.desc(), d.c.id),
         ),
     )
+    held, *free_stages = stages
+    # The debtor the operator holds is read without SKIP LOCKED: another operator's scan may have
+    # locked its row for a moment (FOR UPDATE locks a row before rechecking it), and skipping it
+    # would lease this operator a second debtor. The update below waits for that lock instead.
+    own = sa.select(d.c.id).where(d.c.tenant_id == tenant, held[0]).order_by(*held[1]).limit(1)
     return [
-        sa.select(d.c.id)
-        .where(d.c.tenant_id == tenant, condition)
-        .order_by(*order)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-        for condition, order in stages
+        own.scalar_subquery(),
+        *(
+            sa.select(d.c.id)
+            .where(d.c.tenant_id == tenant, condition)
+            .order_by(*order)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+            for condition, order in free_stages
+        ),
     ]
 
 
