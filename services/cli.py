@@ -23,7 +23,7 @@ from services.kernel.embedded import start_embedded_postgres
 from services.kernel.health import HealthServer
 from services.kernel.messaging import METRICS_EVERY_SECONDS, measure_queues
 from services.kernel.metrics import every, serve_metrics
-from services.kernel.migrate import migrate
+from services.kernel.migrate import migrate_settings
 from services.kernel.settings import Settings, with_generated_secret
 from services.platform import ALL_SCHEMAS, BUSINESS_SERVICES, Platform
 
@@ -115,7 +115,7 @@ async def cmd_dev() -> None:
     settings, server = _settings(embedded_db=True)
     _observed(settings, "dev")
     try:
-        await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
+        await migrate_settings(settings, list(ALL_SCHEMAS))
         platform = await Platform.open(settings)
         from gateway.seed import issue_dev_api_key, seed_demo
         from services.payments.seed import seed_creditors
@@ -264,7 +264,11 @@ async def cmd_relay(service: str) -> None:
 
 async def cmd_migrate() -> None:
     settings, server = _settings(embedded_db=True)
-    await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
+    if settings.mode == "production" and (weak := settings.default_db_passwords()):
+        sys.exit(
+            f"migrate: no password for the roles {', '.join(weak)} (RISCOSSA_DB_PASSWORD_<ROLE> or RISCOSSA_APP_DB_PASSWORD)"
+        )
+    await migrate_settings(settings, list(ALL_SCHEMAS))
     print("migrations applied")
     if server is not None:
         server.cleanup()
@@ -275,7 +279,7 @@ async def cmd_seed_demo() -> None:
     from gateway.seed import seed_demo
     from services.payments.seed import seed_creditors
 
-    await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
+    await migrate_settings(settings, list(ALL_SCHEMAS))
     platform = await Platform.open(settings)
     try:
         tenants = await seed_demo(platform.databases["gateway"])

@@ -17,7 +17,7 @@ from services.kernel.db import Database
 from services.kernel.identity import IdentitySigner
 from services.kernel.mail import make_mailer
 from services.kernel.messaging import Consumer, OutboxRelay, start_consumers
-from services.kernel.migrate import app_role, migrate, relay_role, role_url
+from services.kernel.migrate import app_role, migrate_settings, relay_role, role_url
 from services.kernel.service import ServiceSpec
 from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectStorage, S3Storage
@@ -76,7 +76,7 @@ class Platform:
     @classmethod
     async def open(cls, settings: Settings, run_migrations: bool = False) -> Platform:
         if run_migrations:
-            await migrate(settings.database_url, list(ALL_SCHEMAS), settings.app_db_password)
+            await migrate_settings(settings, list(ALL_SCHEMAS))
         bus = make_bus(settings)
         await bus.start()
         storage = make_storage(settings)
@@ -95,10 +95,12 @@ class Platform:
         return platform
 
     def app_url(self, service: str) -> str:
-        return role_url(self.settings.database_url, app_role(service), self.settings.app_db_password)
+        s = self.settings
+        return role_url(s.database_url, app_role(service, s.role_prefix), s.db_password(service))
 
     def relay_url(self, service: str) -> str:
-        return role_url(self.settings.database_url, relay_role(service), self.settings.app_db_password)
+        s = self.settings
+        return role_url(s.database_url, relay_role(service, s.role_prefix), s.db_password(service, relay=True))
 
     def context(self, service: str) -> ServiceContext:
         return ServiceContext(

@@ -1,30 +1,50 @@
 """Roles, schemas and Alembic migrations.
 
-Migrations run as the owner role `riscossa_owner`; each service connects as its own application
-role `riscossa_<service>` (no superuser, no BYPASSRLS, rights on its own schema only), and its outbox
-relay as `riscossa_<service>_relay` (rights on that outbox only).
+Migrations run as the owner role `<prefix>_owner`; each service connects as its own application
+role `<prefix>_<service>` (no superuser, no BYPASSRLS, rights on its own schema only), and its outbox
+relay as `<prefix>_<service>_relay` (rights on that outbox only). The prefix is RISCOSSA_ROLE_PREFIX
+(default `riscossa`): roles are global to a PostgreSQL server, databases are not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-OWNER_ROLE = "riscossa_owner"
+if TYPE_CHECKING:
+    from services.kernel.settings import Settings
+
+DEFAULT_PREFIX = "riscossa"
 TENANT_EXPR = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
+# The prefix of the migration being applied: the frozen migrations name roles through `OWNER_ROLE`
+# and `relay_role`, which read it, so the same history creates each deployment's own roles.
+_migrating_prefix: ContextVar[str] = ContextVar("role_prefix", default=DEFAULT_PREFIX)
 
 
-def app_role(service: str) -> str:
-    return f"riscossa_{service}"
+def owner_role(prefix: str | None = None) -> str:
+    return f"{prefix or _migrating_prefix.get()}_owner"
 
 
-def relay_role(service: str) -> str:
-    return f"riscossa_{service}_relay"
+def app_role(service: str, prefix: str | None = None) -> str:
+    return f"{prefix or _migrating_prefix.get()}_{service}"
+
+
+def relay_role(service: str, prefix: str | None = None) -> str:
+    return f"{prefix or _migrating_prefix.get()}_{service}_relay"
+
+
+def __getattr__(name: str) -> str:
+    # `OWNER_ROLE`, as the migrations import it: the owner of the deployment being migrated.
+    if name == "OWNER_ROLE":
+        return owner_role()
+    raise AttributeError(name)
 
 
 def role_url(admin_url: str, role: str, password: str) -> str:
@@ -144,18 +164,28 @@ def _ensure_role(name: str, login: bool, password: str | None) -> list[str]:
     ]
 
 
-def bootstrap_sql(services: list[str], password: str, database: str) -> list[str]:
-    sql = _ensure_role(OWNER_ROLE, False, None)
+def bootstrap_sql(
+    services: list[str],
+    password: str,
+    database: str,
+    prefix: str = DEFAULT_PREFIX,
+    passwords: Mapping[str, str] | None = None,
+) -> list[str]:
+    """The roles of `prefix` (each with its own password from `passwords`, keyed `<service>` and
+    `<service>_relay`, else `password`) and the schemas; roles of any other prefix are left alone."""
+    own = passwords or {}
+    sql = _ensure_role(owner_role(prefix), False, None)
     for svc in services:
-        sql += _ensure_role(app_role(svc), True, password)
-        sql += _ensure_role(relay_role(svc), True, password)
-        sql.append(f'GRANT CONNECT ON DATABASE "{database}" TO {app_role(svc)}, {relay_role(svc)}')
-        sql.append(f"CREATE SCHEMA IF NOT EXISTS {svc} AUTHORIZATION {OWNER_ROLE}")
+        app, relay = app_role(svc, prefix), relay_role(svc, prefix)
+        sql += _ensure_role(app, True, own.get(svc) or password)
+        sql += _ensure_role(relay, True, own.get(f"{svc}_relay") or password)
+        sql.append(f'GRANT CONNECT ON DATABASE "{database}" TO {app}, {relay}')
+        sql.append(f"CREATE SCHEMA IF NOT EXISTS {svc} AUTHORIZATION {owner_role(prefix)}")
     return sql
 
 
-def grants_sql(service: str) -> list[str]:
-    app, relay = app_role(service), relay_role(service)
+def grants_sql(service: str, prefix: str = DEFAULT_PREFIX) -> list[str]:
+    app, relay = app_role(service, prefix), relay_role(service, prefix)
     return [
         f"GRANT USAGE ON SCHEMA {service} TO {app}, {relay}",
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {service} TO {app}",
@@ -168,7 +198,25 @@ def grants_sql(service: str) -> list[str]:
     ]
 
 
-async def migrate(admin_url: str, services: list[str], password: str) -> None:
+async def migrate_settings(settings: Settings, services: list[str]) -> None:
+    """`migrate` with the database, role prefix and passwords of the settings."""
+    await migrate(
+        settings.database_url,
+        services,
+        settings.app_db_password,
+        prefix=settings.role_prefix,
+        passwords=settings.db_passwords,
+    )
+
+
+async def migrate(
+    admin_url: str,
+    services: list[str],
+    password: str,
+    *,
+    prefix: str = DEFAULT_PREFIX,
+    passwords: Mapping[str, str] | None = None,
+) -> None:
     """Create roles and schemas, then run every service's migrations as the owner role."""
     engine = create_async_engine(admin_url)
     try:
@@ -176,13 +224,14 @@ async def migrate(admin_url: str, services: list[str], password: str) -> None:
             database = (await conn.execute(sa.text("SELECT current_database()"))).scalar_one()
             await conn.execute(sa.text("SELECT pg_advisory_lock(764012)"))
             try:
-                for statement in bootstrap_sql(services, password, database):
+                await _check_owner(conn, services, prefix)
+                for statement in bootstrap_sql(services, password, database, prefix, passwords):
                     await conn.execute(sa.text(statement))
                 await conn.commit()
                 for svc in services:
-                    await conn.execute(sa.text(f"SET ROLE {OWNER_ROLE}"))
-                    await conn.run_sync(_upgrade, svc)
-                    for statement in grants_sql(svc):
+                    await conn.execute(sa.text(f"SET ROLE {owner_role(prefix)}"))
+                    await conn.run_sync(_upgrade, svc, prefix)
+                    for statement in grants_sql(svc, prefix):
                         await conn.execute(sa.text(statement))
                     await conn.execute(sa.text("RESET ROLE"))
                     await conn.commit()
@@ -193,12 +242,32 @@ async def migrate(admin_url: str, services: list[str], password: str) -> None:
         await engine.dispose()
 
 
-def _upgrade(connection: sa.Connection, service: str) -> None:
+async def _check_owner(conn: AsyncConnection, services: list[str], prefix: str) -> None:
+    """Refuse a database whose schemas another prefix's owner holds: its policies name that
+    deployment's roles, so migrating it under a new prefix would half-work."""
+    rows = await conn.execute(
+        sa.text("SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = ANY(:s)"),
+        {"s": services},
+    )
+    foreign = sorted(f"{schema} ({owner})" for schema, owner in rows if owner != owner_role(prefix))
+    if foreign:
+        raise RuntimeError(
+            f"Schemas not owned by {owner_role(prefix)}: {', '.join(foreign)}. This database was migrated"
+            " with another RISCOSSA_ROLE_PREFIX (or its schemas were made by hand); keep that prefix."
+        )
+
+
+def _upgrade(connection: sa.Connection, service: str, prefix: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir(service)))
     cfg.attributes["connection"] = connection
     cfg.attributes["schema"] = service
-    command.upgrade(cfg, "head")
+    # Set here, in the thread of the migrations, which read it through `OWNER_ROLE` and `relay_role`.
+    token = _migrating_prefix.set(prefix)
+    try:
+        command.upgrade(cfg, "head")
+    finally:
+        _migrating_prefix.reset(token)
 
 
 def migrations_dir(service: str) -> Path:

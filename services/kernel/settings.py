@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 SERVICES = ("ingest", "contact", "payments", "reporting", "gateway")
 DEV_MODES = frozenset({"dev", "embedded"})
 # The development secret the source once shipped: public, so refused in every mode.
 PUBLIC_DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105
+DEFAULT_APP_DB_PASSWORD = "riscossa-app"  # noqa: S105 (embedded default, documented)
+# Role names are `<prefix>_<service>_relay` at most: PostgreSQL's 63 bytes leave the prefix 40.
+ROLE_PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
 def _env(name: str, default: str = "") -> str:
@@ -27,7 +32,14 @@ class Settings:
     mode: str = "dev"
     data_dir: Path = Path(".riscossa")
     database_url: str = ""
-    app_db_password: str = "riscossa-app"  # noqa: S105 (embedded default, documented)
+    app_db_password: str = DEFAULT_APP_DB_PASSWORD
+    # RISCOSSA_ROLE_PREFIX: the PostgreSQL roles are `<prefix>_owner`, `<prefix>_<service>` and
+    # `<prefix>_<service>_relay`; roles are global to a server, so two deployments sharing one
+    # server need two prefixes.
+    role_prefix: str = "riscossa"
+    # One password per role (RISCOSSA_DB_PASSWORD_<SERVICE>, RISCOSSA_DB_PASSWORD_<SERVICE>_RELAY),
+    # keyed `<service>` and `<service>_relay`; a role without one uses `app_db_password`.
+    db_passwords: dict[str, str] = field(default_factory=dict)
     amqp_url: str = ""
     exchange: str = "riscossa"
     queue_prefix: str = "riscossa"
@@ -85,16 +97,39 @@ class Settings:
     def uses_s3(self) -> bool:
         return bool(self.s3_endpoint)
 
+    def db_password(self, service: str, relay: bool = False) -> str:
+        """The password of a service's role (or its relay's): its own if set, else the shared one."""
+        return self.db_passwords.get(f"{service}_relay" if relay else service) or self.app_db_password
+
+    def default_db_passwords(self, services: tuple[str, ...] = SERVICES) -> list[str]:
+        """The roles (`<service>`, `<service>_relay`) that would get the built-in password."""
+        keys = [key for service in services for key in (service, f"{service}_relay")]
+        return [
+            key
+            for key in keys
+            if (self.db_passwords.get(key) or self.app_db_password) == DEFAULT_APP_DB_PASSWORD
+        ]
+
     @classmethod
     def from_env(cls) -> Settings:
         mode = _env("MODE", "dev")
-        data_dir = Path(_env("DATA_DIR", ".riscossa"))
+        # Absolute, so that a service's `serve` and `worker` started from different working
+        # directories still share the local object storage (and the secret) below it.
+        data_dir = Path(_env("DATA_DIR", ".riscossa")).absolute()
+        passwords = {
+            key: _env(f"DB_PASSWORD_{key.upper()}")
+            for service in SERVICES
+            for key in (service, f"{service}_relay")
+            if _env(f"DB_PASSWORD_{key.upper()}")
+        }
         urls = {s: _env(f"{s.upper()}_URL") for s in SERVICES if _env(f"{s.upper()}_URL")}
         return cls(
             mode=mode,
             data_dir=data_dir,
-            database_url=_env("DATABASE_URL"),
-            app_db_password=_env("APP_DB_PASSWORD", "riscossa-app"),
+            database_url=normalise_database_url(_env("DATABASE_URL")),
+            app_db_password=_env("APP_DB_PASSWORD", DEFAULT_APP_DB_PASSWORD),
+            role_prefix=_env("ROLE_PREFIX", "riscossa"),
+            db_passwords=passwords,
             amqp_url=_env("AMQP_URL"),
             exchange=_env("EXCHANGE", "riscossa"),
             queue_prefix=_env("QUEUE_PREFIX", "riscossa"),
@@ -105,7 +140,7 @@ class Settings:
             s3_access_key=_env("S3_ACCESS_KEY"),
             s3_secret_key=_env("S3_SECRET_KEY"),
             s3_region=_env("S3_REGION", "us-east-1"),
-            storage_dir=Path(_env("STORAGE_DIR", str(data_dir / "storage"))),
+            storage_dir=Path(_env("STORAGE_DIR", str(data_dir / "storage"))).absolute(),
             secret_key=_env("SECRET_KEY"),
             identity_ttl_seconds=_int("IDENTITY_TTL_SECONDS", 60),
             public_base_url=_env(
@@ -137,8 +172,30 @@ class Settings:
                 "RISCOSSA_SECRET_KEY must be set to a private value (dev and embedded mode generate one"
                 " in the data folder); the old built-in development secret is public and refused."
             )
-        if self.mode == "production" and self.app_db_password == Settings.app_db_password:
-            raise RuntimeError("RISCOSSA_APP_DB_PASSWORD must be set in production.")
+        if not ROLE_PREFIX_RE.match(self.role_prefix):
+            raise RuntimeError(
+                "RISCOSSA_ROLE_PREFIX must be lowercase letters, digits and underscores, starting"
+                f" with a letter, at most 40 characters: {self.role_prefix!r}"
+            )
+        if (
+            self.mode == "production"
+            and self.app_db_password == DEFAULT_APP_DB_PASSWORD
+            and not self.db_passwords
+        ):
+            raise RuntimeError(
+                "RISCOSSA_APP_DB_PASSWORD (or one RISCOSSA_DB_PASSWORD_<SERVICE> per role) must be set in production."
+            )
+
+
+def normalise_database_url(url: str) -> str:
+    """A `postgresql://` or `postgres://` URL (what most providers hand out) as SQLAlchemy's asyncpg
+    URL, the only driver the processes speak; libpq's `sslmode` becomes asyncpg's `ssl`."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+")[0] not in ("postgres", "postgresql"):
+        return url
+    parts = urlsplit(f"postgresql+asyncpg://{rest}")
+    query = [("ssl" if k == "sslmode" else k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def with_generated_secret(settings: Settings) -> Settings:
