@@ -39,6 +39,8 @@ from services.kernel.metrics import (
 log = logging.getLogger(__name__)
 # How often relays and workers refresh the gauges of their backlog and queues.
 METRICS_EVERY_SECONDS = 15.0
+# How often a relay that lost its LISTEN connection tries to open it again (it polls meanwhile).
+RELISTEN_SECONDS = 30.0
 
 EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 FailureHandler = Callable[[UnitOfWork, Envelope, Exception], Awaitable[None]]
@@ -181,14 +183,20 @@ class OutboxRelay:
         self.publish_timeout = 30.0
         self.engine: AsyncEngine = create_async_engine(url, pool_size=2)
         self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._listen_tried = 0.0
+        self._failing_since: float | None = None
+        self._failures = 0
 
     async def run_once(self) -> int:
         async with self.engine.begin() as conn:
             rows = (
                 await conn.execute(
                     sa.text(
-                        f"SELECT id, message_id, routing_key, body FROM {self.schema}.outbox "
-                        "WHERE sent_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
+                        "SELECT id, message_id, routing_key, body,"
+                        " extract(epoch FROM clock_timestamp() - created_at) AS age"
+                        f" FROM {self.schema}.outbox"
+                        " WHERE sent_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
                     ),
                     {"n": self.batch_size},
                 )
@@ -208,6 +216,12 @@ class OutboxRelay:
             )
         for row in rows:
             EVENTS_PUBLISHED.labels(self.schema, event_name(row.routing_key)).inc()
+        # The lag: how long the oldest row of the batch waited in the outbox before its confirm.
+        lag = max(float(r.age) for r in rows)
+        log.info(
+            "outbox batch published",
+            extra={"fields": {"schema": self.schema, "count": len(rows), "lag_seconds": round(lag, 3)}},
+        )
         return len(rows)
 
     async def measure_backlog(self) -> None:
@@ -231,28 +245,61 @@ class OutboxRelay:
         return total
 
     async def run(self, stop: asyncio.Event) -> None:
-        listener = await self._listen()
+        log.info(
+            "outbox relay started",
+            extra={"fields": {"schema": self.schema, "batch_size": self.batch_size}},
+        )
+        self._listener = await self._listen()
         measuring = asyncio.create_task(every(METRICS_EVERY_SECONDS, self.measure_backlog, stop))
         try:
             while not stop.is_set():
-                try:
-                    sent = await self.run_once()
-                except Exception:
-                    log.exception("outbox relay failed", extra={"fields": {"schema": self.schema}})
-                    sent = 0
-                    await asyncio.sleep(self.poll_seconds)
+                sent = await self._attempt()
                 if sent:
                     continue
+                await self._relisten()
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(_first(self._wake.wait(), stop.wait()), self.poll_seconds)
         finally:
             measuring.cancel()
-            if listener is not None:
-                await listener.close()
+            if self._listener is not None:
+                await self._listener.close()
             await self.engine.dispose()
+            log.info("outbox relay stopped", extra={"fields": {"schema": self.schema}})
+
+    async def _attempt(self) -> int:
+        """One batch; a failure (database or broker unreachable) is logged, and so is the first
+        success after failures: the relay reconnected."""
+        try:
+            sent = await self.run_once()
+        except Exception:
+            log.exception("outbox relay failed", extra={"fields": {"schema": self.schema}})
+            if self._failing_since is None:
+                self._failing_since, self._failures = time.monotonic(), 0
+            self._failures += 1
+            await asyncio.sleep(self.poll_seconds)
+            return 0
+        if self._failing_since is not None:
+            down = round(time.monotonic() - self._failing_since, 1)
+            fields = {"schema": self.schema, "failures": self._failures, "down_seconds": down}
+            log.info("outbox relay reconnected", extra={"fields": fields})
+            self._failing_since = None
+        return sent
+
+    async def _relisten(self) -> None:
+        """LISTEN again once its connection is lost (the relay polls meanwhile), at most every
+        RELISTEN_SECONDS."""
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        if time.monotonic() - self._listen_tried < RELISTEN_SECONDS:
+            return
+        lost = self._listener is not None
+        self._listener = await self._listen()
+        if self._listener is not None and lost:
+            log.info("outbox relay LISTEN reconnected", extra={"fields": {"schema": self.schema}})
 
     async def _listen(self) -> asyncpg.Connection | None:
+        self._listen_tried = time.monotonic()
         try:
             conn = await asyncpg.connect(asyncpg_dsn(self.url))
             await conn.add_listener(f"{self.schema}_outbox", lambda *_: self._wake.set())
