@@ -182,6 +182,8 @@ ACTIONS = {
     "tenant_created": "Comune creato",
     "dlq_read": "Lettura dei messaggi scartati (coda dei messaggi non elaborati)",
     "dlq_replay": "Rielaborazione dei messaggi scartati",
+    "api_key_created": "Chiave API creata",
+    "api_key_revoked": "Chiave API revocata",
 }
 
 
@@ -295,6 +297,27 @@ def check_new_tenant(slug: str, name: str) -> tuple[str, str]:
     if not name or len(name) > 200:
         raise DomainError("Indica il nome del Comune (al massimo 200 caratteri).", field="nome")
     return slug, name
+
+
+@dataclass(frozen=True)
+class CommandActor:
+    """Who runs a `riscossa` administration command, as the audit log names them (no account, no
+    address: the command runs on the operator's shell)."""
+
+    display_name: str
+    user_id: uuid.UUID | None = None
+    ip: str | None = None
+
+
+def check_key_label(label: str) -> str:
+    """A new API key's label: what the Comune's administrators will recognise it by."""
+    label = " ".join(label.split())
+    if not label or len(label) > 100:
+        raise DomainError(
+            "Indica a cosa serve la chiave (ad esempio «gestionale tributi»), al massimo 100 caratteri.",
+            field="etichetta",
+        )
+    return label
 
 
 def check_revocation(actor: Actor, user_id: uuid.UUID, role: str) -> None:

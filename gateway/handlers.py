@@ -293,6 +293,18 @@ async def count_hits(uow: UnitOfWork, limit: Limit, buckets: Sequence[str], purg
     return verdict
 
 
+@dataclass(frozen=True)
+class Purged:
+    sessions: int
+    pending_logins: int
+
+
+async def purge_ended(uow: UnitOfWork, policy: SessionPolicy) -> Purged:
+    """Delete the sessions that ended and the logins started and never completed."""
+    sessions = await repository_sessions.purge_sessions(uow, policy)
+    return Purged(sessions, await repository_sessions.purge_pending_logins(uow))
+
+
 async def _audit_person(
     uow: UnitOfWork,
     action: str,

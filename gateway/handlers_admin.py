@@ -1,5 +1,6 @@
-"""Use cases of the gateway's administration pages: Comuni, memberships, invitations and the audit
-log. One plain function each, run in the page's unit of work; every change is audited."""
+"""Use cases of the gateway's administration pages and commands: Comuni, memberships, invitations,
+API keys and the audit log. One plain function each, run in the caller's unit of work; every change
+is audited."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from gateway import domain, repository, repository_audit
-from gateway.domain import Actor
+from gateway import domain, repository, repository_audit, repository_keys
+from gateway.domain import Actor, CommandActor
 from gateway.repository import Invitation, Member, Tenant
 from gateway.repository_audit import AuditEntry
+from gateway.repository_keys import ApiKey
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 
@@ -35,7 +37,7 @@ async def list_tenants(uow: UnitOfWork) -> list[Tenant]:
     return await repository.list_tenants(uow)
 
 
-async def create_tenant(uow: UnitOfWork, actor: Actor, slug: str, name: str) -> uuid.UUID:
+async def create_tenant(uow: UnitOfWork, actor: Actor | CommandActor, slug: str, name: str) -> uuid.UUID:
     """A new Comune; DomainError if the identifier is taken."""
     tenant_id = await repository.create_tenant(uow, slug, name)
     if tenant_id is None:
@@ -102,6 +104,42 @@ async def replace_api_key(
     return await repository.create_api_key(uow, tenant_id, label, prefix, key_hash)
 
 
+@dataclass(frozen=True)
+class NewApiKey:
+    id: uuid.UUID
+    key: str  # shown once, never stored
+    label: str
+
+
+async def create_api_key(
+    uow: UnitOfWork, actor: Actor | CommandActor, tenant_id: uuid.UUID, label: str
+) -> NewApiKey:
+    """A new API key of the Comune: only its hash is kept, the key itself is returned to be shown once."""
+    key, prefix, key_hash = domain.new_api_key()
+    key_id = await repository.create_api_key(uow, tenant_id, label, prefix, key_hash)
+    await _audit(
+        uow, actor, "api_key_created", tenant_id, {"key_id": str(key_id), "label": label, "prefix": prefix}
+    )
+    return NewApiKey(key_id, key, label)
+
+
+async def api_keys(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[ApiKey]:
+    """The Comune's API keys, valid ones first."""
+    return await repository_keys.tenant_api_keys(uow, tenant_id)
+
+
+async def revoke_api_key(
+    uow: UnitOfWork, actor: Actor | CommandActor, tenant_id: uuid.UUID, key_id: uuid.UUID
+) -> ApiKey:
+    """Revoke one of the Comune's valid keys (it stops working at once); NotFound otherwise."""
+    revoked = await repository_keys.revoke_api_key(uow, tenant_id, key_id)
+    if revoked is None:
+        raise NotFound("Chiave API non trovata o già revocata.")
+    detail = {"key_id": str(key_id), "label": revoked.label, "prefix": revoked.prefix}
+    await _audit(uow, actor, "api_key_revoked", tenant_id, detail)
+    return revoked
+
+
 async def tenant_audit(
     uow: UnitOfWork, tenant_id: uuid.UUID, limit: int, before_id: int | None
 ) -> list[AuditEntry]:
@@ -118,7 +156,7 @@ async def all_audit(
 
 
 async def _audit(
-    uow: UnitOfWork, actor: Actor, action: str, tenant_id: uuid.UUID, detail: dict[str, Any]
+    uow: UnitOfWork, actor: Actor | CommandActor, action: str, tenant_id: uuid.UUID, detail: dict[str, Any]
 ) -> None:
     await repository_audit.record(
         uow,

@@ -21,6 +21,8 @@ UNSCOPED = {
     "set_last_tenant": "records which Comune the person's session last opened",
     "insert_pending_login": "a login starts before any user or Comune is known",
     "take_pending_login": "a login completes before any user or Comune is known",
+    "purge_sessions": "sessions belong to a person, who may work for several Comuni",
+    "purge_pending_logins": "a login starts before any user or Comune is known",
 }
 
 
@@ -160,3 +162,31 @@ async def take_pending_login(uow: UnitOfWork, state_hash: str) -> PendingLogin |
     if row is None or not row.fresh:
         return None
     return PendingLogin(row.provider, row.browser_hash, row.nonce, row.code_verifier)
+
+
+async def purge_sessions(uow: UnitOfWork, policy: SessionPolicy) -> int:
+    """Delete the sessions that ended (logged out, idle longer than the policy allows, or past its
+    maximum age): `find_session` no longer accepts any of them. Returns how many."""
+    now = sa.func.now()
+    result = await uow.execute(
+        sa.delete(sessions)
+        .where(
+            sa.or_(
+                sessions.c.revoked_at.is_not(None),
+                sessions.c.last_seen_at <= now - policy.idle,
+                sessions.c.created_at <= now - policy.max_age,
+            )
+        )
+        .returning(sessions.c.id_hash)
+    )
+    return len(result.all())
+
+
+async def purge_pending_logins(uow: UnitOfWork) -> int:
+    """Delete the logins started and never completed within their lifetime. Returns how many."""
+    result = await uow.execute(
+        sa.delete(pending_logins)
+        .where(pending_logins.c.created_at <= sa.func.now() - PENDING_LOGIN_TTL)
+        .returning(pending_logins.c.state_hash)
+    )
+    return len(result.all())

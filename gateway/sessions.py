@@ -9,16 +9,22 @@ unit of work; this store is for callers outside a request.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+import logging
 import uuid
 
 from gateway import handlers
 from gateway.domain import SessionPolicy, digest
-from gateway.handlers import Browser, NewSession
+from gateway.handlers import Browser, NewSession, Purged
 from gateway.repository_sessions import Session
 from services.kernel.db import Database
 
 __all__ = ["SessionPolicy", "SessionStore", "digest"]
+log = logging.getLogger(__name__)
+# How often the gateway process deletes ended sessions and abandoned logins.
+PURGE_EVERY_SECONDS = 600.0
 
 
 class SessionStore:
@@ -39,3 +45,22 @@ class SessionStore:
         return await self.db.run(
             None, functools.partial(handlers.load_session, cookie=cookie, policy=self.policy)
         )
+
+    async def purge(self) -> Purged:
+        """Delete the sessions that ended and the logins never completed, in one transaction."""
+        return await self.db.run(None, functools.partial(handlers.purge_ended, policy=self.policy))
+
+    async def purge_periodically(
+        self, stop: asyncio.Event, every_seconds: float = PURGE_EVERY_SECONDS
+    ) -> None:
+        """`purge` now and every `every_seconds` until `stop` (what the gateway process runs); a
+        failure is logged and tried again at the next round."""
+        while not stop.is_set():
+            try:
+                purged = await self.purge()
+                fields = {"sessions": purged.sessions, "pending_logins": purged.pending_logins}
+                log.info("ended sessions purged", extra={"fields": fields})
+            except Exception:
+                log.warning("purging ended sessions failed", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_seconds)

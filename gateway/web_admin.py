@@ -1,4 +1,4 @@
-"""Pages the gateway serves itself: Comuni, memberships, invitations and the audit log.
+"""Pages the gateway serves itself: Comuni, memberships, invitations, API keys and the audit log.
 
 Platform administrators manage every Comune and every role; a Comune's administrators manage only
 their own Comune and only the Comune roles; a Comune's supervisors assign and remove only the
@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from gateway import domain, handlers_admin
 from gateway.domain import Actor
+from gateway.handlers_admin import NewApiKey
 from gateway.repository import Tenant
 from gateway.repository_audit import AuditEntry
 from gateway.web import PageContext, client_ip, page_context, signed_in
@@ -39,6 +40,7 @@ OUTCOMES = {
     "annullato": "Invito annullato.",
     "rimosso": "Abilitazione rimossa.",
     "creato": "Comune creato.",
+    "revocata": "Chiave API revocata: da ora non è più accettata.",
 }
 
 
@@ -225,6 +227,48 @@ async def all_audit(request: Request, call: AdminCall, uow: UnitOfWork) -> Respo
     return _audit_page(request, call, entries, names)
 
 
+@admin_page(tenant=True)
+async def keys_page(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    return await _keys_page(request, call, uow, None)
+
+
+@admin_page(tenant=True, errors_on=keys_page)
+async def create_key(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    label = domain.check_key_label(call.field("etichetta"))
+    new = await handlers_admin.create_api_key(uow, call.actor, call.comune.id, label)
+    # The key is shown in this answer and never again: no redirect carries it, no cache keeps it.
+    response = await _keys_page(request, call, uow, new)
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+@admin_page(tenant=True, errors_on=keys_page)
+async def revoke_key(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
+    try:
+        key_id = uuid.UUID(call.field("chiave"))
+    except ValueError:
+        raise DomainError("Chiave API non valida.", "chiave") from None
+    await handlers_admin.revoke_api_key(uow, call.actor, call.comune.id, key_id)
+    return RedirectResponse(f"/admin/comuni/{call.comune.slug}/chiavi?esito=revocata", status_code=303)
+
+
+async def _keys_page(request: Request, call: AdminCall, uow: UnitOfWork, new: NewApiKey | None) -> Response:
+    keys = await handlers_admin.api_keys(uow, call.comune.id)
+    rows = [
+        {
+            "id": k.id,
+            "label": k.label,
+            "shown": k.shown,
+            "created": k.created_at.astimezone(ROME).strftime("%d/%m/%Y %H:%M"),
+            "revoked": k.revoked_at.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if k.revoked_at else None,
+        }
+        for k in keys
+    ]
+    typed = call.field("etichetta") if call.error is not None else ""
+    context = {"tenant": call.comune, "keys": rows, "new_key": new, "typed_label": typed}
+    return _render(request, call, "admin_keys.html", context)
+
+
 # ------------------------------------------------------------------------------------------ helpers
 
 
@@ -290,6 +334,9 @@ ROUTES = [
     Route("/admin/comuni/{slug}/utenti", add_user, methods=["POST"]),
     Route("/admin/comuni/{slug}/utenti/rimuovi", remove_user, methods=["POST"]),
     Route("/admin/comuni/{slug}/inviti/annulla", cancel_invitation, methods=["POST"]),
+    Route("/admin/comuni/{slug}/chiavi", keys_page, methods=["GET"]),
+    Route("/admin/comuni/{slug}/chiavi", create_key, methods=["POST"]),
+    Route("/admin/comuni/{slug}/chiavi/revoca", revoke_key, methods=["POST"]),
     Route("/admin/comuni/{slug}/registro", tenant_audit, methods=["GET"]),
     Route("/admin/registro", all_audit, methods=["GET"]),
 ]

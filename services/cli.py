@@ -1,5 +1,6 @@
 """The `riscossa` command: dev, serve, worker, relay, migrate, seed-demo, payments-daily,
-contact-daily, reporting-daily."""
+contact-daily, reporting-daily, dlq, replay, and the registry's commands of `services.cli_ops`
+(tenant, apikey, gateway-purge)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from services import cli_ops
 from services.kernel import logs, tracing
 from services.kernel.embedded import start_embedded_postgres
 from services.kernel.health import HealthServer
@@ -130,6 +132,7 @@ async def cmd_dev() -> None:
         relays = [asyncio.create_task(platform.relay(s).run(stop)) for s in BUSINESS_SERVICES]
         relays.append(asyncio.create_task(_daily_loop(platform, stop)))
         gateway = build_gateway(platform)
+        relays.append(asyncio.create_task(gateway.sessions_store.purge_periodically(stop)))
         await _upload_demo_credits(settings, gateway, keys)
         for slug, key in keys.items():
             print(f"API key for {slug}: {key}", flush=True)
@@ -177,7 +180,14 @@ async def cmd_serve(service: str) -> None:
     try:
         if service == "gateway":
             gateway = build_gateway(platform, remote=True)
-            await _serve(gateway, settings)
+            stop = asyncio.Event()
+            # Ended sessions and abandoned logins are deleted every 10 minutes (`gateway-purge` for cron).
+            purging = asyncio.create_task(gateway.sessions_store.purge_periodically(stop))
+            try:
+                await _serve(gateway, settings)
+            finally:
+                stop.set()
+                await purging
             await gateway.close()
         else:
             await _serve(platform.app(service), settings)
@@ -365,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     replay = sub.add_parser("replay", help="rebuild a service's projections from the events it logged")
     replay.add_argument("service", choices=("reporting",))
     replay.add_argument("--tenant", action="append", help="only this Comune, by slug (repeatable)")
+    cli_ops.add_parsers(sub)
     args = parser.parse_args(argv)
     logs.configure(Settings.from_env().log_level)
     commands: dict[str, Callable[[], Coroutine[Any, Any, None]]] = {
@@ -379,6 +390,7 @@ def main(argv: list[str] | None = None) -> None:
         "reporting-daily": lambda: cmd_daily("reporting", args.date),
         "dlq": lambda: cmd_dlq(args.action, args.consumer, args.payload, args.message),
         "replay": lambda: cmd_replay(args.service, args.tenant),
+        **cli_ops.commands(args, lambda: _settings(embedded_db=False)[0]),
     }
     asyncio.run(commands[args.command]())
 

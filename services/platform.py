@@ -100,7 +100,9 @@ class Platform:
 
     def relay_url(self, service: str) -> str:
         s = self.settings
-        return role_url(s.database_url, relay_role(service, s.role_prefix), s.db_password(service, relay=True))
+        return role_url(
+            s.database_url, relay_role(service, s.role_prefix), s.db_password(service, relay=True)
+        )
 
     def context(self, service: str) -> ServiceContext:
         return ServiceContext(

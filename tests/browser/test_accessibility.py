@@ -149,6 +149,7 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"{t}/payments/legal-rates",
         f"{t}/payments/positions/{s.positions[0]}/rimborsi",
         f"/admin/comuni/{s.slug}/registro",
+        f"/admin/comuni/{s.slug}/chiavi",
     ]
     boss = [f"{t}/contact/board", f"{t}/contact/scripts", f"{t}/contact/liste"]
     return {

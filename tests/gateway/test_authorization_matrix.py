@@ -275,6 +275,11 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/admin/comuni/{slug}/utenti/rimuovi"): admin_page(400, (A, S, P), "POST", foreign_ok=400),
     ("POST", "/admin/comuni/{slug}/inviti/annulla"): admin_page(400, (A, S, P), "POST", foreign_ok=400),
     ("GET", "/admin/comuni/{slug}/registro"): admin_page(200, (A, P), foreign_ok=200),
+    # The Comune's API keys: its administrators and the platform's (an empty form names no label,
+    # and no key to revoke: 400).
+    ("GET", "/admin/comuni/{slug}/chiavi"): admin_page(200, (A, P), foreign_ok=200),
+    ("POST", "/admin/comuni/{slug}/chiavi"): admin_page(400, (A, P), "POST", foreign_ok=400),
+    ("POST", "/admin/comuni/{slug}/chiavi/revoca"): admin_page(400, (A, P), "POST", foreign_ok=400),
     ("GET", "/admin/registro"): admin_page(200, (P,)),
 }
 
