@@ -32,6 +32,11 @@ SECRET_SETTINGS = frozenset(
         "RISCOSSA_S3_SECRET_KEY",
         "RISCOSSA_SMTP_URL",
         "RISCOSSA_OIDC_PROVIDERS",
+        *(
+            f"RISCOSSA_DB_PASSWORD_{service.upper()}{relay}"
+            for service in ("gateway", "ingest", "contact", "payments", "reporting")
+            for relay in ("", "_RELAY")
+        ),
     }
 )
 

@@ -14,6 +14,7 @@ import jsonschema
 import kubernetes_validate
 import pytest
 
+from services.jobs import DAILY_RUNS
 from services.platform import BUSINESS_SERVICES, service_specs
 from tests.infra import keda
 from tests.infra.kustomize import render
@@ -28,6 +29,8 @@ SECRETS = {
     "riscossa": {"secret-key", "app-db-password", "amqp-url", "s3-access-key", "s3-secret-key"}
     | {"smtp-url", "oidc-providers"},
     "riscossa-migrate": {"database-url"},
+    # One password per database role (README "Deploying").
+    "riscossa-db-roles": {f"{s}{relay}" for s in ("gateway", *BUSINESS_SERVICES) for relay in ("", "-relay")},
     "riscossa-oidc-keys": set(),
 }
 WEB = ["gateway", *BUSINESS_SERVICES]
@@ -223,6 +226,31 @@ def test_every_setting_is_one_the_code_reads_and_each_process_can_start(rendered
         settings.check()
         assert settings.mode == "production" and settings.host == ANY_INTERFACE
         assert settings.uses_rabbitmq and settings.uses_s3 and not settings.uses_embedded_database
+
+
+def test_each_process_has_the_password_of_each_role_it_connects_as(rendered: list[Obj]) -> None:
+    """Serve and worker processes connect as their service's role, relays as its relay role, the
+    workers with a daily run also as the gateway's (the Comuni's registry); the migrate Job sets
+    every role's password. None relies on the shared RISCOSSA_APP_DB_PASSWORD."""
+    roles = [f"{s}{relay}" for s in ("gateway", *BUSINESS_SERVICES) for relay in ("", "_relay")]
+    for workload in workloads(rendered):
+        name = workload["metadata"]["name"]
+        service = name.removesuffix("-worker").removesuffix("-relay")
+        if workload["kind"] == "Job":
+            needed = roles
+        elif name.endswith("-relay"):
+            needed = [f"{service}_relay"]
+        elif name.endswith("-worker") and service in DAILY_RUNS:
+            needed = [service, "gateway"]
+        else:
+            needed = [service]
+        values = environment(rendered, workload)
+        settings = settings_from(values)
+        assert "RISCOSSA_APP_DB_PASSWORD" not in values, name
+        assert sorted(settings.db_passwords) == sorted(needed), name
+        for role in needed:
+            key = role.replace("_", "-")
+            assert settings.db_passwords[role] == f"secret:riscossa-db-roles/{key}", (name, role)
 
 
 def test_the_gateway_forwards_to_each_service_through_its_service_object(rendered: list[Obj]) -> None:
