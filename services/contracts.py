@@ -22,6 +22,7 @@ from services.contracts_contact import (
     PromiseKept,
     PromiseMade,
 )
+from services.contracts_mandate import ERASED_EVENTS, ErasureRequested, HandoverReady, MandateClosed
 from services.contracts_payments import (
     MOST_PAYMENTS_PER_EVENT,
     JobRequested,
@@ -264,4 +265,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DebtorDeceased,
     ContactDatumInvalidated,
     CaseAnswered,
+    MandateClosed,
+    ErasureRequested,
+    HandoverReady,
+    *ERASED_EVENTS.values(),
 )

@@ -60,6 +60,8 @@ async def contact_daily(platform: Platform, today: date) -> dict[uuid.UUID, dict
 
 
 async def _break(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
+    if await uow.closure() is not None:  # the mandate ended: no promise is judged any more
+        return 0
     return await contact_run_daily(uow, tenant_id, today)
 
 

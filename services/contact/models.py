@@ -3,12 +3,13 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from services.kernel.db import access_log_table, credit_columns, inbox_table, outbox_table
+from services.kernel.db import access_log_table, closures_table, credit_columns, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="contact")
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+closures = closures_table(metadata)
 
 debtors = sa.Table(
     "debtors",

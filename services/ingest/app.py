@@ -7,10 +7,14 @@ from services.ingest.consumers import calls, processor
 from services.kernel.messaging import Consumer
 from services.kernel.service import ServiceSpec
 from services.kernel.web import ServiceContext
+from services.mandate import Erasure, mandate_consumer
+
+# At the end of a mandate every table of the Comune goes, and its credit files.
+ERASURE = Erasure(service="ingest", metadata=models.metadata, prefixes=("ingest",))
 
 
 def consumers(ctx: ServiceContext) -> tuple[Consumer, ...]:
-    return (processor(ctx.storage), calls)
+    return (processor(ctx.storage), calls, mandate_consumer(ctx.db, ctx.storage, ERASURE))
 
 
 SERVICE = ServiceSpec(name="ingest", metadata=models.metadata, routes=web.routes, consumers=consumers)

@@ -6,12 +6,13 @@ The bulk tables (batch_rows, positions, contacts) have no foreign keys: see migr
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from services.kernel.db import access_log_table, credit_columns, inbox_table, outbox_table
+from services.kernel.db import access_log_table, closures_table, credit_columns, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="ingest")
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+closures = closures_table(metadata)
 
 BATCH_STATUSES = ("received", "processing", "needs_mapping", "completed", "failed")
 

@@ -14,7 +14,7 @@ from starlette.types import Message, Receive
 from services.ingest import handlers, labels
 from services.ingest.reader import ENCODINGS
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError, NotFound
+from services.kernel.errors import DomainError, MandateClosed, NotFound
 from services.kernel.identity import Identity
 from services.kernel.storage import tenant_key
 from services.kernel.web import ctx, query_int, templates_for
@@ -94,7 +94,11 @@ async def receive_upload(request: Request, ident: Identity, uow: UnitOfWork) -> 
         await context.storage.delete(ident.tenant_id, key)
         raise DomainError("Il file è vuoto.", field="file")
     # The file is stored before the transaction takes its connection (the unit of work is lazy).
-    await handlers.receive_batch(uow, ident, batch_id, filename, stored, encoding, sheet)
+    try:
+        await handlers.receive_batch(uow, ident, batch_id, filename, stored, encoding, sheet)
+    except MandateClosed:  # the Comune's mandate ended: nothing of this file may stay
+        await context.storage.delete(ident.tenant_id, key)
+        raise
     return batch_id
 
 

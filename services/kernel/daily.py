@@ -26,9 +26,12 @@ Step = Callable[[UnitOfWork, ServiceContext, uuid.UUID, date], Awaitable[object]
 async def run_tenant(
     steps: Sequence[Step], ctx: ServiceContext, tenant_id: uuid.UUID, today: date
 ) -> dict[str, object]:
-    """Every step for one Comune in one transaction; what each step reported, by its name."""
+    """Every step for one Comune in one transaction; what each step reported, by its name. A Comune
+    whose mandate ended (`services.mandate`) is skipped: no reminders, lapses or digests any more."""
 
     async def work(uow: UnitOfWork) -> dict[str, object]:
+        if await uow.closure() is not None:
+            return {"mandate_closed": True}
         return {step.__name__: await step(uow, ctx, tenant_id, today) for step in steps}
 
     return await ctx.db.run(tenant_id, work, correlation_id=f"daily-{today.isoformat()}")

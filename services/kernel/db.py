@@ -13,11 +13,13 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from services.kernel.envelope import Envelope
+from services.kernel.errors import MandateClosed
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -94,6 +96,22 @@ class AccessLog:
         return list((await uow.execute(stmt.order_by(t.c.id))).all())
 
 
+def closures_table(metadata: sa.MetaData) -> sa.Table:
+    """A Comune whose mandate ended (`services.mandate`): closed (read-only), then erased (its
+    personal data gone; later events for it are dropped). Never erased itself: it holds no personal
+    data, only dates and what the erasure found (`migrate_erasure.create_closures`)."""
+    return sa.Table(
+        "tenant_closures",
+        metadata,
+        sa.Column("tenant_id", sa.Uuid, primary_key=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        sa.Column("erased_at", sa.DateTime(timezone=True)),
+        # The stored objects found before they were deleted: keys, sizes, SHA-256 (a retried erasure
+        # deletes what is left of them and still reports all of them).
+        sa.Column("objects", JSONB),
+    )
+
+
 def inbox_table(metadata: sa.MetaData) -> sa.Table:
     return sa.Table(
         "inbox",
@@ -120,6 +138,7 @@ class Database:
         # A schema that neither publishes nor consumes events (the gateway's) has neither table.
         self.outbox: sa.Table | None = metadata.tables.get(f"{metadata.schema}.outbox")
         self.inbox: sa.Table | None = metadata.tables.get(f"{metadata.schema}.inbox")
+        self.closures: sa.Table | None = metadata.tables.get(f"{metadata.schema}.tenant_closures")
         self.outbox_insert = None if self.outbox is None else sa.insert(self.outbox)
 
     def unit_of_work(
@@ -184,6 +203,9 @@ class UnitOfWork:
         # What a repository read once in this transaction and may read again (a Comune's settings):
         # kept only as long as the transaction; a repository that writes it drops its entry.
         self.memo: dict[Any, Any] = {}
+        # A change asked through a view (`kernel.web.endpoint`): refused at the first statement if
+        # the Comune's mandate ended (`services.mandate`).
+        self.refuse_closed = False
 
     @property
     def conn(self) -> AsyncConnection:
@@ -203,6 +225,8 @@ class UnitOfWork:
             self._conn, self._used = conn, False
             if self.tenant_id is not None:
                 await self.execute(SET_TENANT, {"t": str(self.tenant_id)})
+                if self.refuse_closed and await self.closure() is not None:
+                    raise MandateClosed()
         return self._conn
 
     async def __aenter__(self) -> UnitOfWork:
@@ -266,6 +290,14 @@ class UnitOfWork:
         records = [tuple(row[c] for c in columns) for row in rows]
         await raw.copy_records_to_table(stage, records=records, columns=columns)  # type: ignore[union-attr]
         await raw.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {stage}")  # type: ignore[union-attr]
+
+    async def closure(self) -> sa.Row[Any] | None:
+        """The unit of work's Comune's closure (`closures_table`), if its mandate ended."""
+        table = self.db.closures
+        if table is None or self.tenant_id is None:
+            return None
+        stmt = sa.select(table.c.closed_at, table.c.erased_at).where(table.c.tenant_id == self.tenant_id)
+        return (await self.execute(stmt)).first()
 
     async def claim_message(self, consumer: str, message_id: uuid.UUID, tenant_id: uuid.UUID) -> bool:
         """Record the message in the inbox; False if this consumer already handled it."""

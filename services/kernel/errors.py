@@ -34,3 +34,14 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     status = 409
+
+
+class MandateClosed(DomainError):
+    """A change asked of a Comune whose mandate ended (`services.mandate`)."""
+
+    status = 409
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Il mandato di riscossione per questo Comune è chiuso: i dati si possono solo consultare."
+        )

@@ -58,6 +58,9 @@ class Consumer:
     # Runs in a transaction of its own when a handler failed for the last time (the message goes on
     # to the dead-letter queue): what the handler left half done can be recorded as failed there.
     on_final_failure: FailureHandler | None = None
+    # Handles events of a Comune whose personal data was erased (`services.mandate`): every other
+    # consumer drops them, so a late event cannot bring any of that data back.
+    after_erasure: bool = False
 
     def queue(self, prefix: str) -> QueueSpec:
         return QueueSpec(f"{prefix}.{self.name}", tuple(sorted(self.handlers)))
@@ -137,9 +140,17 @@ async def _handle_once(db: Database, consumer: Consumer, envelope: Envelope, han
         if not await uow.claim_message(consumer.name, envelope.message_id, envelope.tenant_id):
             log.info("duplicate delivery skipped", extra={"fields": {"message_id": str(envelope.message_id)}})
             return "duplicate"
+        if not consumer.after_erasure and await _erased(uow):
+            log.info("event of an erased Comune dropped", extra={"fields": {"type": envelope.routing_key}})
+            return "dropped"
         await handler(uow, envelope)
         await uow.commit()
         return "handled"
+
+
+async def _erased(uow: UnitOfWork) -> bool:
+    closure = await uow.closure()
+    return closure is not None and closure.erased_at is not None
 
 
 async def _record_final_failure(

@@ -59,6 +59,10 @@ def key_part(filename: str, default: str = "file") -> str:
     return cleaned[:100] or default
 
 
+def _parts(prefix: str) -> list[str]:
+    return [part for part in prefix.split("/") if part]
+
+
 def check_key(key: str, tenant_id: uuid.UUID) -> None:
     if not key.startswith(f"tenants/{tenant_id}/") or ".." in key.split("/"):
         raise InvalidKey("key outside the tenant's space")
@@ -74,6 +78,7 @@ class ObjectStorage(Protocol):
     def stream(self, tenant_id: uuid.UUID, key: str) -> AsyncIterator[bytes]: ...
     async def head(self, tenant_id: uuid.UUID, key: str) -> StoredObject: ...
     async def delete(self, tenant_id: uuid.UUID, key: str) -> None: ...
+    async def keys(self, tenant_id: uuid.UUID, prefix: str) -> list[str]: ...
     async def presign(self, tenant_id: uuid.UUID, key: str, expires_seconds: int = 60) -> str: ...
     async def ping(self) -> None: ...
 
@@ -161,6 +166,17 @@ class LocalStorage:
         path = self._path(tenant_id, key)
         path.unlink(missing_ok=True)
         path.with_name(path.name + ".meta").unlink(missing_ok=True)
+
+    async def keys(self, tenant_id: uuid.UUID, prefix: str) -> list[str]:
+        """The keys under `tenants/<tenant>/<prefix>` (a key's first parts; "" for all), sorted."""
+        top = self.root / tenant_key(tenant_id, *_parts(prefix))
+
+        def walk() -> list[str]:
+            files = [p for p in top.rglob("*") if p.is_file()] if top.is_dir() else []
+            keep = [p for p in files if not p.name.endswith(".meta") and not p.name.startswith(".upload-")]
+            return sorted(p.relative_to(self.root).as_posix() for p in keep)
+
+        return await asyncio.to_thread(walk)
 
     async def presign(self, tenant_id: uuid.UUID, key: str, expires_seconds: int = 60) -> str:
         self._path(tenant_id, key)
@@ -269,6 +285,16 @@ class S3Storage:
     async def delete(self, tenant_id: uuid.UUID, key: str) -> None:
         check_key(key, tenant_id)
         await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=key)
+
+    async def keys(self, tenant_id: uuid.UUID, prefix: str) -> list[str]:
+        """The keys under `tenants/<tenant>/<prefix>/`, sorted."""
+        top = tenant_key(tenant_id, *_parts(prefix)) + "/"
+
+        def listing() -> list[str]:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=top)
+            return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+        return await asyncio.to_thread(listing)
 
     async def presign(self, tenant_id: uuid.UUID, key: str, expires_seconds: int = 60) -> str:
         check_key(key, tenant_id)

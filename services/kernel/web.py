@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -41,6 +41,7 @@ from services.kernel.settings import Settings
 from services.kernel.storage import ObjectNotFound, ObjectStorage
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 KERNEL_TEMPLATES = Path(__file__).parent / "templates"
 CORRELATION_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
@@ -269,6 +270,22 @@ View = Callable[[Request, Identity, UnitOfWork], Awaitable[Response | AfterCommi
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def _unless_closed(work: Callable[[UnitOfWork], Awaitable[T]], uow: UnitOfWork) -> T:
+    """A change asked of a Comune whose mandate ended (`services.mandate`) is refused, at the first
+    statement (a view may read a large upload before it takes a connection)."""
+    uow.refuse_closed = True
+    return await work(uow)
+
+
+def after_closure(view: View) -> View:
+    """Marks a view that may change data after the mandate ended (the mandate's own actions)."""
+    view.after_closure = True  # type: ignore[attr-defined]
+    return view
+
+
 def endpoint(*roles: str) -> Callable[[View], Endpoint]:
     """The entrypoint of a view: checks that the identity has one of `roles`, opens the unit of work
     on its tenant, hands both to the view, commits when the view returns and rolls back on any error.
@@ -282,7 +299,10 @@ def endpoint(*roles: str) -> Callable[[View], Endpoint]:
         @functools.wraps(view)
         async def entry(request: Request) -> Response:
             ident = require_role(request, *roles)
+            work: Callable[[UnitOfWork], Awaitable[Response | AfterCommit]]
             work = functools.partial(view, request, ident)
+            if request.method not in SAFE_METHODS and not getattr(view, "after_closure", False):
+                work = functools.partial(_unless_closed, work)
             result = await ctx(request).db.run(ident.tenant_id, work, correlation_var.get() or "")
             return await result.render() if isinstance(result, AfterCommit) else result
 

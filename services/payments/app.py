@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.kernel.messaging import Consumer
 from services.kernel.service import ServiceSpec
 from services.kernel.web import ServiceContext
+from services.mandate import Erasure, mandate_consumer
 from services.payments import (
     models,
     models_reconciliation,
@@ -23,13 +24,25 @@ from services.payments import (
     web_settings,
 )
 from services.payments.consumers import balances, emails, gpd, jobs
+from services.payments.handlers_handover import export_handover
 
 # The reconciliation and delivery tables join the same metadata.
 _TABLES = (models_reconciliation.receipts, models_refunds.refunds)
 
 
+# At the end of a mandate the Comune's pagoPA settings, plan rules and notice-number counter stay
+# (no personal data; a notice number is never reused for the same creditor), the rest goes.
+ERASURE = Erasure(
+    service="payments",
+    metadata=models.metadata,
+    prefixes=("payments", "solleciti"),
+    keep=frozenset({"creditors", "notice_numbers", "plan_rules"}),
+)
+
+
 def consumers(ctx: ServiceContext) -> tuple[Consumer, ...]:
-    return (balances, emails, gpd, jobs(ctx.storage))
+    mandate = mandate_consumer(ctx.db, ctx.storage, ERASURE, export_handover)
+    return (balances, emails, gpd, jobs(ctx.storage), mandate)
 
 
 SERVICE = ServiceSpec(

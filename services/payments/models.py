@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from services.kernel.db import access_log_table, credit_columns, inbox_table, outbox_table
+from services.kernel.db import access_log_table, closures_table, credit_columns, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="payments")
 
@@ -19,6 +19,7 @@ def _who_and_when(verb: str) -> list[sa.Column[object]]:
 
 outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
+closures = closures_table(metadata)
 
 positions = sa.Table(
     "positions",

@@ -5,12 +5,15 @@ from __future__ import annotations
 from services.kernel.service import ServiceSpec
 from services.reporting import models, models_cases, models_ledger, web, web_cases, web_portal  # noqa: F401 (tables)
 from services.reporting.consumers import CASES, PROJECTIONS
+from services.reporting.consumers_mandate import mandate
 from services.reporting.consumers_relazione import relazioni
 from services.reporting.models_aggio import rendiconti  # noqa: F401 (the aggio's tables)
 from services.reporting.models_digests import digests  # noqa: F401 (the digests' tables)
+from services.reporting.models_mandate import mandates  # noqa: F401 (the end of a mandate's tables)
 from services.reporting.models_relazione import reports  # noqa: F401 (the relazione's tables)
 from services.reporting.web_aggio import routes as aggio_routes
 from services.reporting.web_digests import routes as digest_routes
+from services.reporting.web_mandate import routes as mandate_routes
 from services.reporting.web_relazione import routes as relazione_routes
 
 SERVICE = ServiceSpec(
@@ -23,6 +26,7 @@ SERVICE = ServiceSpec(
         *aggio_routes(),
         *digest_routes(),
         *relazione_routes(),
+        *mandate_routes(),
     ],
-    consumers=lambda ctx: (PROJECTIONS, CASES, relazioni(ctx.storage)),
+    consumers=lambda ctx: (PROJECTIONS, CASES, relazioni(ctx.storage), mandate(ctx)),
 )

@@ -218,6 +218,12 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # and on-demand rendiconti for the firm's admin only (an empty form: 400); the office's addresses
     # for its admin (an empty list is saved: 303); no period named: 400.
     ("GET", f"{T}/reporting/aggio"): web(200, (V, A, P)),
+    ("GET", f"{T}/reporting/mandato"): web(200, (V, A, P)),
+    ("POST", f"{T}/reporting/mandato/chiusura"): web(400, (P,), "POST"),
+    ("POST", f"{T}/reporting/mandato/cancellazione"): web(400, (P,), "POST"),
+    ("GET", f"{T}/reporting/mandato/consegna/{{sha256}}"): web(404, (A, P)),
+    ("GET", f"{T}/reporting/mandato/certificato.pdf"): web(404, (V, A, P)),
+    ("GET", f"{T}/reporting/mandato/certificato.json"): web(404, (V, A, P)),
     ("GET", f"{T}/reporting/aggio/contratto"): web(200, (P,)),
     ("POST", f"{T}/reporting/aggio/contratto"): web(400, (P,), "POST"),
     ("POST", f"{T}/reporting/aggio/rendiconti"): web(400, (P,), "POST"),
@@ -334,6 +340,7 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
         rendiconto_id=str(uuid.UUID(int=0x5EED)),
         operator=str(uuid.UUID(int=0x5EED)),
         kind="receipts",
+        sha256="0" * 64,
     )
     return path.format(**values)
 

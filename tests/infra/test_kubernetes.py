@@ -381,10 +381,12 @@ def test_each_worker_scales_on_exactly_the_queues_it_consumes(rendered: list[Obj
 
 
 class _NoStorage:
-    """What `consumers(ctx)` reads of the context: only the storage, which building the consumer
-    list does not touch."""
+    """What `consumers(ctx)` reads of the context: the storage, database and settings, which
+    building the consumer list does not touch."""
 
     storage = None
+    db = None
+    settings = None
 
 
 def test_every_deployment_has_one_disruption_budget_that_lets_a_node_drain(rendered: list[Obj]) -> None:

@@ -141,3 +141,18 @@ async def test_a_stored_file_downloads_under_its_own_name(storage: ObjectStorage
     assert response.media_type == "application/pdf"
     with pytest.raises(NotFound):
         await stored_file(storage, tenant, tenant_key(tenant, "contact", "evidence", "2"), "x.pdf")
+
+
+@pytest.mark.asyncio
+async def test_keys_lists_one_tenants_objects_under_a_prefix(storage: ObjectStorage) -> None:
+    tenant, other = uuid.uuid4(), uuid.uuid4()
+    wanted = [tenant_key(tenant, "payments", "a", "x.pdf"), tenant_key(tenant, "payments", "b.zip")]
+    for key in [*wanted, tenant_key(tenant, "ingest", "raw"), tenant_key(other, "payments", "c")]:
+        await storage.put_bytes(
+            tenant if key.startswith(f"tenants/{tenant}") else other, key, b"x", "text/plain"
+        )
+    assert await storage.keys(tenant, "payments") == sorted(wanted)
+    assert len(await storage.keys(tenant, "")) == 3
+    assert await storage.keys(tenant, "contact") == []
+    with pytest.raises(InvalidKey):
+        await storage.keys(tenant, "../" + str(other))
