@@ -36,6 +36,12 @@ DEMO_USERS = (
         "Sergio Gallo · supervisore (A e B)",
         {"comune-demo-a": "supervisor", "comune-demo-b": "supervisor"},
     ),
+    # The collection firm's platform admin: Comuni, aggio contracts, the end of a mandate.
+    DemoUser(
+        "piattaforma",
+        "Paola Ferri · amministratrice della piattaforma",
+        {"comune-demo-a": "platform_admin", "comune-demo-b": "platform_admin"},
+    ),
     DemoUser("senza-accesso", "Nadia Conti · nessun Comune assegnato", {}),
 )
 

@@ -20,7 +20,7 @@ WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 BLOCKING = ("serious", "critical")
 # Not pages: files, the machinery, and the links that end the session.
 NOT_PAGES = re.compile(
-    r"\.(pdf|csv|xlsx|zip|json)$|/pdf(/|$)|/evidence(/|$)|/ricevute/|/healthz$"
+    r"\.(pdf|csv|xlsx|zip|json)$|/pdf(/|$)|/evidence(/|$)|/ricevute/|/consegna/|/healthz$"
     r"|^/(static|files|api|login/oidc|logout|healthz|readyz)\b"
 )
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
