@@ -4,14 +4,17 @@ drawn page by page on a canvas instead (`render_pdf`)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 
 from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import SimpleDocTemplate, Table, TableStyle
 
+PageDrawer = Callable[[Canvas, SimpleDocTemplate], None]
 TABLE_STYLE = TableStyle(
     [
         ("FONT", (0, 0), (-1, 0), "Helvetica-Bold", 8),
@@ -36,6 +39,27 @@ def plain_table(rows: list[list[str]], widths: list[float], align_right: bool = 
         style.append(("ALIGN", (1, 0), (1, -1), "RIGHT"))
     table.setStyle(TableStyle(style))
     return table
+
+
+def portrait_pdf(story: list[Any], title: str, draw_footer: PageDrawer, subject: str = "") -> bytes:
+    """An A4 portrait document of these flowables, uncompressed and invariant (the same content
+    gives the same bytes), the footer on every page."""
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=12 * mm,
+        rightMargin=12 * mm,
+        topMargin=14 * mm,
+        bottomMargin=14 * mm,
+        title=title,
+        author="Riscossa",
+        subject=subject,
+        invariant=1,
+        pageCompression=0,
+    )
+    doc.build(story, onFirstPage=draw_footer, onLaterPages=draw_footer)
+    return buffer.getvalue()
 
 
 def footer(title: str, page_width: float, margin: float) -> Callable[[Canvas, SimpleDocTemplate], None]:

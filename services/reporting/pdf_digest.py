@@ -6,7 +6,6 @@ bytes and its text can be searched in the raw file.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,11 +13,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import LongTable, Paragraph, Spacer, Table, TableStyle
 
 from services.kernel.money import format_euro
 from services.reporting.domain_digest import ROME, Digest, figure_rows
-from services.reporting.pdf import footer, plain_table
+from services.reporting.pdf import footer, plain_table, portrait_pdf
 
 FOOTER = footer("Riscossa · riepilogo per l'Ufficio tributi", A4[0], 12 * mm)
 
@@ -36,22 +35,8 @@ _CELL = getSampleStyleSheet()["BodyText"].clone("cell", fontSize=8, leading=10)
 
 def render(digest: Digest) -> bytes:
     """Build the PDF; long lists split across pages and repeat their header."""
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=14 * mm,
-        bottomMargin=14 * mm,
-        title=f"Riepilogo della riscossione - {digest.ente}",
-        author="Riscossa",
-        subject=digest.period.label(),
-        invariant=1,
-        pageCompression=0,
-    )
-    doc.build(_story(digest), onFirstPage=FOOTER, onLaterPages=FOOTER)
-    return buffer.getvalue()
+    title = f"Riepilogo della riscossione - {digest.ente}"
+    return portrait_pdf(_story(digest), title, FOOTER, subject=digest.period.label())
 
 
 def _story(digest: Digest) -> list[object]:

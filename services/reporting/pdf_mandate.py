@@ -4,7 +4,6 @@ public key and the SHA-256 of the signed bytes (the JSON download is what one ve
 from __future__ import annotations
 
 import hashlib
-import io
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -13,31 +12,19 @@ from xml.sax.saxutils import escape
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import LongTable, Paragraph, Spacer
 
 from services.reporting.domain_digest import ROME
 from services.reporting.domain_mandate import SERVICE_LABELS, TITLE
-from services.reporting.pdf import TABLE_STYLE, footer, plain_table
+from services.reporting.pdf import TABLE_STYLE, footer, plain_table, portrait_pdf
 
 FOOTER = footer(f"Riscossa · {TITLE.lower()}", A4[0], 12 * mm)
 _CELL = getSampleStyleSheet()["BodyText"].clone("cell", fontSize=7, leading=9)
 
 
 def certificate_pdf(content: Mapping[str, Any], signature: str, signed: bytes) -> bytes:
-    buffer = io.BytesIO()
-    doc = SimpleDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=12 * mm,
-        rightMargin=12 * mm,
-        topMargin=14 * mm,
-        bottomMargin=14 * mm,
-        title=f"{TITLE} - {content['comune']['nome']}",
-        author="Riscossa",
-        invariant=1,
-    )
-    doc.build(_story(content, signature, signed), onFirstPage=FOOTER, onLaterPages=FOOTER)
-    return buffer.getvalue()
+    title = f"{TITLE} - {content['comune']['nome']}"
+    return portrait_pdf(_story(content, signature, signed), title, FOOTER)
 
 
 def _when(iso: str) -> str:

@@ -27,8 +27,7 @@ from services.kernel.bus import IncomingMessage
 from services.kernel.messaging import inbox_handler
 from tests.conftest import eventually
 from tests.e2e.conftest import Comune, Running
-from tests.e2e.test_relazione_across import dispute, paid_and_refunded
-from tests.support import FIXTURES
+from tests.e2e.test_relazione_across import dispute, ingested, paid_and_refunded
 
 SCHEMAS = ("ingest", "contact", "payments", "reporting", "gateway")
 # Rows of the closed Comune that may stay: settings and records with no personal data.
@@ -124,23 +123,6 @@ async def platform_admin(running: Running, comune: Comune) -> uuid.UUID:
         await repository.add_membership(uow, comune.tenant_id, user_id, "platform_admin")
         await uow.commit()
     return user_id
-
-
-async def ingested(running: Running, comune: Comune, name: str) -> dict[str, Any]:
-    fixture = FIXTURES / name
-    async with running.api(comune) as api:
-        upload = await api.post(
-            "/api/v1/ingest/batches", files={"file": (fixture.name, fixture.read_bytes(), "text/csv")}
-        )
-        assert upload.status_code == 202, upload.text
-
-        async def done() -> dict[str, Any] | None:
-            body: dict[str, Any] = (await api.get(f"/api/v1/ingest/batches/{upload.json()['id']}")).json()
-            return body if body["status"] in ("completed", "failed") else None
-
-        batch: dict[str, Any] = await eventually(done, timeout=60)
-    assert batch["status"] == "completed", batch
-    return batch
 
 
 async def with_data(running: Running, comune: Comune, fixture: str) -> dict[str, Any]:

@@ -28,8 +28,8 @@ def cents(text: str) -> int:
     return int(Decimal(text.replace(".", "").replace(",", ".")) * 100)
 
 
-async def ingested(running: Running, comune: Comune) -> dict[str, Any]:
-    fixture = FIXTURES / "comune-c-utf8.csv"
+async def ingested(running: Running, comune: Comune, name: str = "comune-c-utf8.csv") -> dict[str, Any]:
+    fixture = FIXTURES / name
     async with running.api(comune) as api:
         upload = await api.post(
             "/api/v1/ingest/batches", files={"file": (fixture.name, fixture.read_bytes(), "text/csv")}
