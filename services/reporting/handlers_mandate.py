@@ -60,6 +60,11 @@ async def package(uow: UnitOfWork, tenant_id: uuid.UUID, found: Any) -> rules.Pa
     status = "missing"
     if found is not None and found.final_report_id is not None:
         report = await repository_relazione.get_report(uow, tenant_id, found.final_report_id)
+        if report is not None and report.status == "failed":  # asked again since, on its page
+            done = [r for r in await repository_relazione.list_reports(uow, tenant_id) if r.kind == "final"]
+            report = next(
+                (r for r in done if r.status == "done" and r.requested_at > report.requested_at), report
+            )
         if report is not None:
             status = report.status
             for f in report.files:

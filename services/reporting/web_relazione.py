@@ -15,7 +15,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.roles import ANY_ROLE
-from services.kernel.web import AfterCommit, ctx, endpoint, json_object, page, stored_download
+from services.kernel.web import AfterCommit, after_closure, ctx, endpoint, json_object, page, stored_download
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
 from services.reporting import handlers_relazione
@@ -74,7 +74,9 @@ async def reports_page(request: Request, who: Identity, uow: UnitOfWork) -> Resp
     return page(templates, request, PAGE, await _page_context(request, uow, who), block="reports")
 
 
+# A relazione changes no data: it may be asked after the mandate ended (a final one that failed).
 @endpoint(*REPORT_ROLES)
+@after_closure
 async def request_report(request: Request, who: Identity, uow: UnitOfWork) -> Response:
     form = await request.form()
     values = {name: str(form.get(name, "")) for name in ("kind", "period_from", "period_to")}
@@ -144,6 +146,7 @@ API = "/api/v1/reporting/reports"
 
 # The Comune's own software (API key) may request the relazione, like its administrators.
 @endpoint("api", *REPORT_ROLES)
+@after_closure
 async def api_request_report(request: Request, who: Identity, uow: UnitOfWork) -> Response:
     body = await json_object(request)
     wanted = frame.parse_request(body.get("kind"), body.get("period_from"), body.get("period_to"))
