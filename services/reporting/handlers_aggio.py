@@ -12,11 +12,12 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from services.contracts import REVENUE_TYPES
-from services.kernel.db import UnitOfWork
+from services.kernel import daily
+from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.mail import Attachment, Mail, Mailer
-from services.kernel.storage import ObjectNotFound, ObjectStorage, tenant_key
+from services.kernel.storage import ObjectNotFound, ObjectStorage, StoredObject, read_all, tenant_key
 from services.kernel.web import ServiceContext
 from services.reporting import domain_aggio as rules
 from services.reporting import domain_digest
@@ -140,11 +141,42 @@ def _contract_json(contract: Contract) -> dict[str, Any]:
     return json.loads(json.dumps(asdict(contract), default=str))  # type: ignore[no-any-return]
 
 
+async def _store(
+    storage: ObjectStorage,
+    tenant_id: uuid.UUID,
+    rendiconto_id: uuid.UUID,
+    stem: str,
+    files: tuple[bytes, bytes],
+) -> dict[str, StoredObject]:
+    stored = {}
+    for kind, body, media in (("pdf", files[0], PDF), ("xlsx", files[1], XLSX)):
+        key = tenant_key(tenant_id, "reporting", "rendiconti", str(rendiconto_id), f"{stem}.{kind}")
+        stored[kind] = await storage.put_bytes(tenant_id, key, body, media)
+    return stored
+
+
+@dataclass(frozen=True)
+class Made:
+    """A rendiconto just recorded, and its e-mail to send once the transaction committed (None when
+    the office has no address)."""
+
+    rendiconto: aggio_repo.Rendiconto
+    mail: RendicontoMail | None
+
+
+@dataclass(frozen=True)
+class RendicontoMail:
+    tenant_id: uuid.UUID
+    rendiconto_id: uuid.UUID
+    mail: Mail
+
+
 async def generate_rendiconto(
     uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, month: date, by: str, ente: str = ""
-) -> aggio_repo.Rendiconto:
+) -> Made:
     """Compute the month, render PDF and XLSX, store both with their SHA-256 (a new version each
-    time, never overwritten), record it, then e-mail it to the office's addresses."""
+    time, never overwritten) and record it as `sending` to the office's addresses: the caller
+    e-mails it with `deliver` once this transaction committed (never inside it)."""
     saved = await aggio_repo.get_contract(uow, tenant_id)
     if saved is None:
         raise DomainError(
@@ -166,12 +198,10 @@ async def generate_rendiconto(
     pdf, xlsx = await asyncio.gather(
         asyncio.to_thread(docs.render_pdf, data), asyncio.to_thread(docs.render_xlsx, data)
     )
-    rendiconto_id, stem = uuid.uuid4(), docs.file_stem(start, version)
-    stored = {}
-    for kind, body, media in (("pdf", pdf, PDF), ("xlsx", xlsx, XLSX)):
-        key = tenant_key(tenant_id, "reporting", "rendiconti", str(rendiconto_id), f"{stem}.{kind}")
-        stored[kind] = await ctx.storage.put_bytes(tenant_id, key, body, media)
+    rendiconto_id = uuid.uuid4()
+    stored = await _store(ctx.storage, tenant_id, rendiconto_id, docs.file_stem(start, version), (pdf, xlsx))
     t = result.totals
+    to = await aggio_repo.office_emails(uow, tenant_id)
     values: dict[str, Any] = {
         "id": rendiconto_id,
         "month": start,
@@ -186,63 +216,102 @@ async def generate_rendiconto(
         "invoice_cents": result.invoice_cents,
         "contract": _contract_json(saved.contract),
         "generated_by": by,
+        "emailed_to": to,
+        "email_status": "sending" if to else "no_addresses",
+        "email_attempts": 1 if to else 0,
+        "email_error": "" if to else NO_ADDRESSES,
     }
     await aggio_repo.insert_rendiconto(uow, tenant_id, values)
-    to = await aggio_repo.office_emails(uow, tenant_id)
-    error = await _send(ctx.mailer, to, data, (pdf, xlsx))
-    await aggio_repo.mark_emailed(uow, tenant_id, rendiconto_id, to, error)
     log.info(
         "rendiconto generated", extra={"fields": {"rendiconto_id": str(rendiconto_id), "month": str(start)}}
     )
     found = await aggio_repo.get_rendiconto(uow, tenant_id, rendiconto_id)
     assert found is not None
-    return found
-
-
-async def _send(mailer: Mailer, to: list[str], data: docs.RendicontoData, files: tuple[bytes, bytes]) -> str:
-    """E-mail the rendiconto; a failure is recorded on it (shown on the page), not raised: the
-    documents stay stored and downloadable."""
     if not to:
-        return "Nessun indirizzo dell'Ufficio tributi: rendiconto non inviato."
-    stem = docs.file_stem(data.month, data.version)
-    r = data.result
+        return Made(found, None)
+    return Made(found, RendicontoMail(tenant_id, rendiconto_id, _mail(found, data.ente, (pdf, xlsx))))
+
+
+NO_ADDRESSES = "Nessun indirizzo dell'Ufficio tributi: rendiconto non inviato."
+
+
+def _mail(r: aggio_repo.Rendiconto, ente: str, files: tuple[bytes, bytes]) -> Mail:
+    stem = docs.file_stem(r.month, r.version)
     text = (
-        f"Rendiconto dell'aggio di {docs.month_label(data.month)} per {data.ente} (versione {data.version}).\n\n"
-        f"Base imponibile: {rules.euro(r.totals.taxable_cents)}\nAggio: {rules.euro(r.aggio_cents)}\n"
+        f"Rendiconto dell'aggio di {docs.month_label(r.month)} per {ente} (versione {r.version}).\n\n"
+        f"Base imponibile: {rules.euro(r.taxable_cents)}\nAggio: {rules.euro(r.aggio_cents)}\n"
         f"IVA: {rules.euro(r.vat_cents)}\nTotale da fatturare: {rules.euro(r.invoice_cents)}\n\n"
         "In allegato il rendiconto in PDF e in XLSX con l'elenco dei movimenti.\n"
     )
-    mail = Mail(
-        to=", ".join(to),
-        subject=f"{data.ente}: rendiconto dell'aggio di {docs.month_label(data.month)}",
+    return Mail(
+        to=", ".join(r.emailed_to),
+        subject=f"{ente}: rendiconto dell'aggio di {docs.month_label(r.month)}",
         text=text,
         attachments=(Attachment(f"{stem}.pdf", PDF, files[0]), Attachment(f"{stem}.xlsx", XLSX, files[1])),
     )
+
+
+async def deliver(db: Database, mailer: Mailer, outgoing: RendicontoMail) -> str:
+    """E-mail a rendiconto recorded as `sending` (its transaction committed), then record the outcome
+    in a short transaction of its own: sent, kept (no mail server) or failed with the reason, which
+    the next daily run tries again. A failure is not raised: the documents stay downloadable."""
+    status, error = "sent", ""
     try:
-        await mailer.send(mail)
+        await mailer.send(outgoing.mail)
     except Exception as exc:
         log.exception("rendiconto e-mail failed")
-        return f"Invio non riuscito: {type(exc).__name__}."
-    if not mailer.delivers:  # the development platform keeps the message in a folder
-        return "Non inviato: nessun server di posta configurato (messaggio conservato in locale)."
-    return ""
+        status, error = "failed", f"Invio non riuscito: {type(exc).__name__}."
+    else:
+        if not mailer.delivers:  # the development platform keeps the message in a folder
+            status = "kept"
+            error = "Non inviato: nessun server di posta configurato (messaggio conservato in locale)."
+
+    async def record(uow: UnitOfWork) -> None:
+        await aggio_repo.mark_emailed(uow, outgoing.tenant_id, outgoing.rendiconto_id, status, error)
+
+    await db.run(outgoing.tenant_id, record, correlation_id=f"rendiconto-{outgoing.rendiconto_id}")
+    return status
 
 
-async def monthly_rendiconto(uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, today: date) -> str:
+async def _retry_failed(
+    uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, month: date, ente: str
+) -> RendicontoMail | None:
+    """The month's newest rendiconto again, when its e-mail failed: claimed (`sending`, one attempt
+    more) so that only one run sends it; its stored documents, not new ones."""
+    claimed = await aggio_repo.claim_failed(uow, tenant_id, month)
+    if claimed is None:
+        return None
+    files = [await read_all(ctx.storage, tenant_id, key) for key in (claimed.pdf_key, claimed.xlsx_key)]
+    return RendicontoMail(tenant_id, claimed.id, _mail(claimed, ente or "Comune", (files[0], files[1])))
+
+
+def _after_commit(ctx: ServiceContext, outgoing: RendicontoMail, report: str) -> daily.AfterCommit:
+    async def then() -> str:
+        return f"{report}, e-mail {await deliver(ctx.db, ctx.mailer, outgoing)}"
+
+    return daily.AfterCommit(then)
+
+
+async def monthly_rendiconto(
+    uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, today: date
+) -> str | daily.AfterCommit:
     """The reporting daily run's step: from the month's first working day, the previous month's
-    rendiconto, once (a Comune without a contract, or whose contract began later, is skipped)."""
+    rendiconto, once (a Comune without a contract, or whose contract began later, is skipped); its
+    e-mail goes after the commit, and one that failed is sent again by the next run."""
     if not rules.rendiconto_due(today):
         return "not due"
     month = rules.previous_month(today)
-    if await aggio_repo.next_version(uow, tenant_id, month) > 1:
-        return "done"
     saved = await aggio_repo.get_contract(uow, tenant_id)
+    if await aggio_repo.next_version(uow, tenant_id, month) > 1:
+        retry = await _retry_failed(uow, ctx, tenant_id, month, saved.ente if saved else "")
+        return "done" if retry is None else _after_commit(ctx, retry, "retried")
     if saved is None:
         return "no contract"
     if rules.month_bounds(month)[1] < saved.contract.start_date:
         return "before the contract"
     made = await generate_rendiconto(uow, ctx, tenant_id, month, SYSTEM)
-    return f"generated {made.id}"
+    report = f"generated {made.rendiconto.id}"
+    return report if made.mail is None else _after_commit(ctx, made.mail, report)
 
 
 async def list_rendiconti(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[aggio_repo.Rendiconto]:

@@ -5,12 +5,14 @@ unit of work its entrypoint owns (the daily run's per Comune, or the request's).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from services.kernel.db import UnitOfWork
+from services.kernel import daily
+from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.mail import Attachment, Mail, Mailer
@@ -52,13 +54,25 @@ class Sender:
     storage: ObjectStorage
     mailer: Mailer
     base_url: str
+    db: Database
 
     @classmethod
     def of(cls, ctx: ServiceContext) -> Sender:
-        return cls(ctx.storage, ctx.mailer, ctx.settings.public_base_url.rstrip("/"))
+        return cls(ctx.storage, ctx.mailer, ctx.settings.public_base_url.rstrip("/"), ctx.db)
 
     def page_url(self, slug: str) -> str:
         return f"{self.base_url}/t/{slug}/{PAGE}" if slug else self.base_url or "/"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A digest recorded as `sending` with its stored PDF: the e-mail to send once that committed.
+    `period_end` is the scheduled period's, marked sent when the e-mail went (None for «Invia ora»)."""
+
+    tenant_id: uuid.UUID
+    digest_id: uuid.UUID
+    mail: Mail
+    period_end: date | None = None
 
 
 async def build(
@@ -75,7 +89,7 @@ async def build(
     )
 
 
-async def _deliver(
+async def _prepare(
     uow: UnitOfWork,
     sender: Sender,
     tenant_id: uuid.UUID,
@@ -83,14 +97,15 @@ async def _deliver(
     digest: domain.Digest,
     to: tuple[str, ...],
     slug: str,
-) -> str:
-    """Render, store (a new object per attempt, never overwritten), e-mail; record what happened.
-    A mail server that refuses leaves the digest `failed` with its reason, nothing raised."""
+) -> Outgoing:
+    """Render and store the PDF (a new object per attempt, never overwritten), record it on the
+    digest: what to e-mail after the commit."""
     body = await asyncio.to_thread(pdf_digest.render, digest)
     key = tenant_key(
         tenant_id, "reporting", "digests", str(digest_id), f"{uuid.uuid4().hex[:12]}-{digest.filename}"
     )
     stored = await sender.storage.put_bytes(tenant_id, key, body, "application/pdf")
+    await repo.attach(uow, tenant_id, digest_id, stored)
     url = sender.page_url(slug)
     mail = Mail(
         ", ".join(to),
@@ -99,23 +114,38 @@ async def _deliver(
         domain.mail_html(digest, url),
         (Attachment(digest.filename, "application/pdf", body),),
     )
+    return Outgoing(tenant_id, digest_id, mail)
+
+
+async def deliver(sender: Sender, outgoing: Outgoing) -> str:
+    """E-mail a digest whose `sending` record committed, then record the outcome in a short
+    transaction of its own. A mail server that refuses leaves the digest `failed` with its reason
+    (tried again by the next run, or by «Invia ora»), nothing raised."""
+    status, error = ("sent" if sender.mailer.delivers else "kept"), ""
     try:
-        await sender.mailer.send(mail)
+        await sender.mailer.send(outgoing.mail)
     except OSError as exc:  # smtplib's errors included
-        log.warning("digest %s not accepted by the mail server: %s", digest_id, exc)
-        await repo.finish(uow, tenant_id, digest_id, stored, "failed", error=str(exc) or type(exc).__name__)
-        return "failed"
-    status = "sent" if sender.mailer.delivers else "kept"
-    await repo.finish(uow, tenant_id, digest_id, stored, status, sent_at=datetime.now(UTC))
+        log.warning("digest %s not accepted by the mail server: %s", outgoing.digest_id, exc)
+        status, error = "failed", str(exc) or type(exc).__name__
+    sent_at = None if status == "failed" else datetime.now(UTC)
+
+    async def record(uow: UnitOfWork) -> None:
+        tenant_id = outgoing.tenant_id
+        await repo.finish(uow, tenant_id, outgoing.digest_id, status, error, sent_at)
+        if outgoing.period_end is not None and status != "failed":
+            await repo.mark_period_sent(uow, tenant_id, outgoing.period_end)
+
+    await sender.db.run(outgoing.tenant_id, record, correlation_id=f"digest-{outgoing.digest_id}")
     return status
 
 
 async def send_due_digest(
     uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, today: date
-) -> DigestRun:
+) -> DigestRun | daily.AfterCommit:
     """Daily step: e-mail the digest of the period that ended before `today`, once. The period is
-    claimed before the e-mail goes, so two runs never send it twice; a refusal is recorded and the
-    next day's run tries again."""
+    claimed (`sending`) in the run's transaction and e-mailed after its commit, so two runs never
+    send it twice and a rolled-back run sends nothing; a refusal is recorded and the next day's run
+    tries again."""
     settings = await repo.settings(uow, tenant_id)
     period = domain.due(settings.schedule, today, settings.last_period_end)
     if period is None:
@@ -128,14 +158,19 @@ async def send_due_digest(
     if digest_id is None:
         return DigestRun("already_sent", period)
     digest = await build(uow, tenant_id, settings.comune_name, period, today, datetime.now(UTC))
-    status = await _deliver(uow, Sender.of(ctx), tenant_id, digest_id, digest, to, settings.comune_slug)
-    if status != "failed":
-        await repo.mark_period_sent(uow, tenant_id, period.end)
-    return DigestRun(status, period, digest_id)
+    sender = Sender.of(ctx)
+    prepared = await _prepare(uow, sender, tenant_id, digest_id, digest, to, settings.comune_slug)
+    outgoing = dataclasses.replace(prepared, period_end=period.end)
+
+    async def then() -> DigestRun:
+        return DigestRun(await deliver(sender, outgoing), period, digest_id)
+
+    return daily.AfterCommit(then)
 
 
-async def send_now(uow: UnitOfWork, sender: Sender, who: Identity, today: date) -> repo.DigestRecord:
-    """«Invia ora»: the digest from the day after the last period sent up to today, to the office."""
+async def send_now(uow: UnitOfWork, sender: Sender, who: Identity, today: date) -> Outgoing:
+    """«Invia ora»: the digest from the day after the last period sent up to today, to the office;
+    recorded as `sending`, e-mailed by `deliver` once this transaction committed."""
     tenant_id = who.tenant_id
     await repo.remember_comune(uow, tenant_id, who.tenant_name, who.tenant_slug)
     to = await repo.office_emails(uow, tenant_id)
@@ -148,9 +183,12 @@ async def send_now(uow: UnitOfWork, sender: Sender, who: Identity, today: date) 
     digest_id = uuid.uuid4()
     await repo.insert_manual(uow, tenant_id, digest_id, period, to, who.display_name)
     digest = await build(uow, tenant_id, who.tenant_name, period, today, datetime.now(UTC))
-    await _deliver(uow, sender, tenant_id, digest_id, digest, to, who.tenant_slug)
-    record = await repo.get_digest(uow, tenant_id, digest_id)
-    if record is None:  # written above in this transaction
+    return await _prepare(uow, sender, tenant_id, digest_id, digest, to, who.tenant_slug)
+
+
+async def digest_record(uow: UnitOfWork, who: Identity, digest_id: uuid.UUID) -> repo.DigestRecord:
+    record = await repo.get_digest(uow, who.tenant_id, digest_id)
+    if record is None:
         raise NotFound()
     return record
 

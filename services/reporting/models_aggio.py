@@ -62,6 +62,9 @@ rendiconti = sa.Table(
     sa.Column("emailed_to", ARRAY(sa.Text), nullable=False, server_default="{}"),
     sa.Column("emailed_at", sa.DateTime(timezone=True)),
     sa.Column("email_error", sa.Text, nullable=False, server_default=""),
+    # Migration 0011: sending (recorded, e-mail not yet tried), sent, kept, failed, no_addresses.
+    sa.Column("email_status", sa.Text, nullable=False, server_default="sent"),
+    sa.Column("email_attempts", sa.Integer, nullable=False, server_default="1"),
     sa.UniqueConstraint("tenant_id", "month", "version", name="rendiconti_version"),
 )
 

@@ -261,6 +261,8 @@ class Rendiconto:
     emailed_to: list[str]
     emailed_at: datetime | None
     email_error: str
+    email_status: str
+    email_attempts: int
 
 
 def _rendiconto(row: Any) -> Rendiconto:
@@ -279,16 +281,45 @@ async def insert_rendiconto(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[
 
 
 async def mark_emailed(
-    uow: UnitOfWork, tenant_id: uuid.UUID, rendiconto_id: uuid.UUID, to: list[str], error: str
+    uow: UnitOfWork, tenant_id: uuid.UUID, rendiconto_id: uuid.UUID, status: str, error: str
 ) -> None:
-    values: dict[str, Any] = {"emailed_to": to, "email_error": error}
-    if not error and to:
+    """The outcome of the e-mail of a rendiconto recorded as `sending`."""
+    values: dict[str, Any] = {"email_status": status, "email_error": error}
+    if status == "sent":
         values["emailed_at"] = sa.func.now()
     await uow.execute(
         sa.update(rendiconti)
-        .where(rendiconti.c.tenant_id == tenant_id, rendiconti.c.id == rendiconto_id)
+        .where(
+            rendiconti.c.tenant_id == tenant_id,
+            rendiconti.c.id == rendiconto_id,
+            rendiconti.c.email_status == "sending",
+        )
         .values(**values)
     )
+
+
+async def claim_failed(uow: UnitOfWork, tenant_id: uuid.UUID, month: date) -> Rendiconto | None:
+    """The month's newest rendiconto when its e-mail failed, set `sending` again with one attempt
+    more; None otherwise (a concurrent claim waits for the row and then finds it `sending`)."""
+    newest = (
+        sa.select(rendiconti.c.id)
+        .where(rendiconti.c.tenant_id == tenant_id, rendiconti.c.month == month)
+        .order_by(rendiconti.c.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    stmt = (
+        sa.update(rendiconti)
+        .where(
+            rendiconti.c.tenant_id == tenant_id,
+            rendiconti.c.id == newest,
+            rendiconti.c.email_status == "failed",
+        )
+        .values(email_status="sending", email_attempts=rendiconti.c.email_attempts + 1, email_error="")
+        .returning(*rendiconti.c)
+    )
+    row = (await uow.execute(stmt)).first()
+    return None if row is None else _rendiconto(row)
 
 
 async def list_rendiconti(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 60) -> list[Rendiconto]:

@@ -175,25 +175,28 @@ async def insert_manual(
     await uow.execute(sa.insert(digests).values(trigger="manual", requested_by=user, **values))
 
 
+async def attach(uow: UnitOfWork, tenant_id: uuid.UUID, digest_id: uuid.UUID, stored: StoredObject) -> None:
+    """The PDF stored for this attempt."""
+    values = {"object_key": stored.key, "sha256": stored.sha256, "size": stored.size}
+    await uow.execute(
+        sa.update(digests).where(digests.c.tenant_id == tenant_id, digests.c.id == digest_id).values(values)
+    )
+
+
 async def finish(
     uow: UnitOfWork,
     tenant_id: uuid.UUID,
     digest_id: uuid.UUID,
-    stored: StoredObject,
     status: str,
     error: str = "",
     sent_at: datetime | None = None,
 ) -> None:
-    values = {
-        "status": status,
-        "error": error[:500],
-        "object_key": stored.key,
-        "sha256": stored.sha256,
-        "size": stored.size,
-        "sent_at": sent_at,
-    }
+    """The outcome of the e-mail of a digest recorded as `sending`."""
+    values = {"status": status, "error": error[:500], "sent_at": sent_at}
     await uow.execute(
-        sa.update(digests).where(digests.c.tenant_id == tenant_id, digests.c.id == digest_id).values(values)
+        sa.update(digests)
+        .where(digests.c.tenant_id == tenant_id, digests.c.id == digest_id, digests.c.status == "sending")
+        .values(values)
     )
 
 

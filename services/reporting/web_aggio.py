@@ -15,7 +15,7 @@ from services.contracts import REVENUE_TYPES
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import ctx, endpoint, is_htmx, page
+from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page
 from services.reporting import domain_aggio as rules
 from services.reporting import handlers_aggio as handlers
 from services.reporting.domain import ROME
@@ -132,15 +132,24 @@ def _last_row(fields: dict[str, str]) -> int:
 
 
 @endpoint(*FIRM_ADMIN)
-async def create_rendiconto(request: Request, who: Identity, uow: UnitOfWork) -> Response:
+async def create_rendiconto(request: Request, who: Identity, uow: UnitOfWork) -> AfterCommit:
+    """Record a new version; it is e-mailed once recorded (committed), then the list is shown."""
     form = await request.form()
     month = rules.parse_month(str(form.get("month", "")), _today())
-    await handlers.generate_rendiconto(
-        uow, ctx(request), who.tenant_id, month, who.display_name, who.tenant_name
+    service = ctx(request)
+    made = await handlers.generate_rendiconto(
+        uow, service, who.tenant_id, month, who.display_name, who.tenant_name
     )
-    if is_htmx(request):
-        return page(templates, request, "aggio.html", await _page_context(uow, who), block="rendiconti")
-    return RedirectResponse(f"/t/{who.tenant_slug}/reporting/aggio", status_code=303)
+
+    async def respond() -> Response:
+        if made.mail is not None:
+            await handlers.deliver(service.db, service.mailer, made.mail)
+        if not is_htmx(request):
+            return RedirectResponse(f"/t/{who.tenant_slug}/reporting/aggio", status_code=303)
+        context = await service.db.run(who.tenant_id, lambda fresh: _page_context(fresh, who))
+        return page(templates, request, "aggio.html", context, block="rendiconti")
+
+    return AfterCommit(respond)
 
 
 @endpoint(*READ_ROLES)

@@ -62,13 +62,25 @@ async def save_settings(request: Request, who: Identity, uow: UnitOfWork) -> Res
 
 
 @endpoint(*ADMINS)
-async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> Response:
+async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> AfterCommit:
+    """The digest is recorded first; it is e-mailed once that committed, then the list is shown."""
     sender = handlers_digests.Sender.of(ctx(request))
-    record = await handlers_digests.send_now(uow, sender, who, _today(request))
-    if not is_htmx(request):
-        return RedirectResponse(f"/t/{who.tenant_slug}/reporting/riepiloghi", status_code=303)
-    context = await _context(uow, who, _today(request), just_sent=record)
-    return page(templates, request, "digests.html", context, block="digest_list")
+    today = _today(request)
+    outgoing = await handlers_digests.send_now(uow, sender, who, today)
+
+    async def respond() -> Response:
+        await handlers_digests.deliver(sender, outgoing)
+        if not is_htmx(request):
+            return RedirectResponse(f"/t/{who.tenant_slug}/reporting/riepiloghi", status_code=303)
+
+        async def listed(fresh: UnitOfWork) -> dict[str, Any]:
+            record = await handlers_digests.digest_record(fresh, who, outgoing.digest_id)
+            return await _context(fresh, who, today, just_sent=record)
+
+        context = await sender.db.run(who.tenant_id, listed)
+        return page(templates, request, "digests.html", context, block="digest_list")
+
+    return AfterCommit(respond)
 
 
 # The digest names the debtors whose cases wait: every download is recorded.
