@@ -3,6 +3,14 @@
 Pure rules, amounts in integer cents, days as Europe/Rome calendar days.
 
 - An installment is missed when its due date has passed and it is not fully paid.
+- A refund (or a revoked payment) of money that paid an active plan's installments takes it back
+  from them, latest first (`take_back`). An installment it reopens falls due again, for these rules,
+  on the day the office recorded it (its own due date when later), and a sollecito sent before that
+  day no longer counts while it stays unpaid (`reminder_in_force`): it is missed from the next day,
+  gets a sollecito of its own, and only an installment missed after that sollecito can then lapse
+  the plan. A due date the debtor had met never lapses the plan after the fact: a tax office cannot
+  hold the debtor in default on a date on which the installment was paid, and c.800 asks for an
+  explicit sollecito first, so the clock starts when the money went back and the debtor is told.
 - L. 160/2019 c.800: the plan lapses (decadenza) when two installments are missed, even not
   consecutive, within six months of each other, after an explicit reminder (sollecito): at least one
   of the two fell due after the day the reminder was sent, so installments missed before it, alone,
@@ -19,7 +27,8 @@ Pure rules, amounts in integer cents, days as Europe/Rome calendar days.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
@@ -57,17 +66,26 @@ class InstallmentState:
     principal_cents: int
     interest_cents: int
     paid_cents: int
+    # The day a refund or a revoked payment made it due again, if one did.
+    reopened_on: date | None = None
 
     @property
     def amount_cents(self) -> int:
         return self.principal_cents + self.interest_cents
 
     @property
+    def falls_due(self) -> date:
+        """Its due date for the lapse rules: the day it was reopened when that is later."""
+        if self.reopened_on is None:
+            return self.due_date
+        return max(self.due_date, self.reopened_on)
+
+    @property
     def unpaid_cents(self) -> int:
         return max(0, self.amount_cents - self.paid_cents)
 
     def missed(self, today: date) -> bool:
-        return self.due_date < today and self.paid_cents < self.amount_cents
+        return self.falls_due < today and self.paid_cents < self.amount_cents
 
 
 @dataclass(frozen=True)
@@ -90,12 +108,24 @@ class PlanState:
 
 def missed(plan: PlanState, today: date) -> list[InstallmentState]:
     """The installments due before today and not fully paid, in due date order."""
-    return sorted((i for i in plan.installments if i.missed(today)), key=lambda i: (i.due_date, i.number))
+    return sorted((i for i in plan.installments if i.missed(today)), key=lambda i: (i.falls_due, i.number))
+
+
+def reminder_in_force(plan: PlanState) -> date | None:
+    """The day of the sollecito that counts: none when an installment still unpaid was reopened on
+    or after that day (the sollecito did not ask for it; one that does is sent first)."""
+    sent = plan.reminder_sent_on
+    if sent is None:
+        return None
+    for i in plan.installments:
+        if i.reopened_on is not None and i.reopened_on >= sent and i.paid_cents < i.amount_cents:
+            return None
+    return sent
 
 
 def needs_reminder(plan: PlanState, today: date) -> bool:
     """An active L. 160 plan with a missed installment whose reminder has not been sent yet."""
-    if plan.lapsed or plan.is_cds or plan.reminder_sent_on is not None:
+    if plan.lapsed or plan.is_cds or reminder_in_force(plan) is not None:
         return False
     return bool(missed(plan, today))
 
@@ -114,11 +144,11 @@ def lapses(plan: PlanState, today: date) -> bool:
     late = missed(plan, today)
     if plan.is_cds:
         return bool(late)
-    reminder = plan.reminder_sent_on
+    reminder = reminder_in_force(plan)
     if reminder is None:
         return False
-    for later in (i for i in late if i.due_date > reminder):
-        if any(e.due_date < later.due_date and _within_window(e.due_date, later.due_date) for e in late):
+    for later in (i for i in late if i.falls_due > reminder):
+        if any(e.falls_due < later.falls_due and _within_window(e.falls_due, later.falls_due) for e in late):
             return True
     return False
 
@@ -133,6 +163,50 @@ def residual_cents(plan: PlanState, today: date) -> int:
         else:
             total += max(0, i.principal_cents - max(0, i.paid_cents - i.interest_cents))
     return total
+
+
+def completed(plan: PlanState) -> bool:
+    """Every installment fully paid: the plan's debt is extinguished."""
+    return all(i.paid_cents >= i.amount_cents for i in plan.installments)
+
+
+def refund_reopens(plan: PlanState) -> bool:
+    """Whether a refund takes back from this plan's installments: only while it is active and still
+    being paid. A lapsed plan's installments no longer count (the residue is due at once), and a
+    completed plan is closed: the Comune refunds what turned out not to be owed, it does not revive
+    the schedule; the refund is owed again on the position alone, as for a position in no plan. A
+    revoked payment is different (the money never arrived) and always comes off (`take_back`)."""
+    return not plan.lapsed and not completed(plan)
+
+
+@dataclass(frozen=True)
+class WentBack:
+    """Money that paid a plan's installments and went back (refunded or revoked): `cents`, the
+    installment whose pagoPA notice it paid (`first`), and whether it was the last of a payment of
+    the plan's single notice (`all_of_single`)."""
+
+    cents: int
+    first: int | None = None
+    all_of_single: bool = False
+
+
+def take_back(installments: Sequence[InstallmentState], went: WentBack) -> dict[int, int]:
+    """What comes off each installment's paid amount (number -> cents) when money that paid them
+    goes back. The installment the money was paid for (its pagoPA notice) goes first, then the
+    others latest first: payments fill the installments in due order (a manual one by
+    `handlers_notices.after_manual_payment`), so the refund empties them in the reverse order and
+    the earliest stay paid. Never more than was paid of one; what is beyond all that was paid
+    comes off the position only. The plan's single notice settles every installment, interest
+    included, for the principal alone: when the last of that payment goes back, all of it does."""
+    first = went.first
+    taken: dict[int, int] = {}
+    left = sum(max(i.paid_cents, 0) for i in installments) if went.all_of_single else went.cents
+    for i in sorted(installments, key=lambda i: (i.number != first, -i.number)):
+        share = min(left, max(i.paid_cents, 0))
+        if share > 0:
+            taken[i.number] = share
+            left -= share
+    return taken
 
 
 def extension_most(rules: RuleSet) -> int:
@@ -156,7 +230,7 @@ class Extension:
 def _closed(i: InstallmentState) -> InstallmentState:
     interest = min(i.interest_cents, i.paid_cents)
     principal = min(i.principal_cents, i.paid_cents - interest)
-    return InstallmentState(i.number, i.due_date, principal, interest, i.paid_cents)
+    return replace(i, principal_cents=principal, interest_cents=interest)
 
 
 def check_extension(plan: PlanState, installments: int, reason: str, most: int) -> Extension:

@@ -3,6 +3,7 @@ payment made twice. What was refunded no longer counts as paid: the position owe
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -70,3 +71,19 @@ def validate_refund(
             field="reason",
         )
     return RefundInput(cents, day, text)
+
+
+def paid_installments(
+    plan_id: uuid.UUID,
+    plan_created_at: datetime,
+    recorded_at: datetime,
+    notice: tuple[uuid.UUID | None, int | None] | None,
+) -> bool:
+    """Whether a payment went into the plan's installments: one made on a pagoPA notice of the plan
+    (`notice` is its plan and installment), or one recorded by hand while the plan was in force
+    (spread over the installments in due order when it was recorded). A payment on a notice of the
+    position alone, or recorded before the plan was made, is not in the plan: the plan spreads
+    what was left after it, so its refund is owed on the position only."""
+    if notice is not None:
+        return notice[0] == plan_id
+    return recorded_at >= plan_created_at

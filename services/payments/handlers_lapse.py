@@ -33,15 +33,18 @@ from services.payments.domain_lapse import (
     CDS,
     ROME,
     PlanState,
+    WentBack,
     check_extension,
     collection_charges,
     extension_most,
     lapses,
     missed,
     needs_reminder,
+    refund_reopens,
     residual_cents,
     rome_day,
     run_moment,
+    take_back,
 )
 from services.payments.domain_schedule import Installment, month_end, schedule
 from services.payments.pdf_sollecito import WARNING, Sollecito, render
@@ -58,7 +61,7 @@ class ExtendedPlan:
     schedule: list[Installment]
 
 
-async def _state(uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any) -> PlanState:
+async def plan_state(uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any) -> PlanState:
     reminder = None if plan.reminder_sent_at is None else rome_day(plan.reminder_sent_at)
     return PlanState(
         plan.revenue_type,
@@ -85,7 +88,7 @@ async def extend_plan(
     plan = await repository_lapse.plan_for_update(uow, tenant_id, plan_id)
     if plan is None:
         raise NotFound("Piano di rateizzazione non trovato.")
-    state = await _state(uow, tenant_id, plan)
+    state = await plan_state(uow, tenant_id, plan)
     rules = await handlers_rules.rules_for(uow, tenant_id, plan.revenue_type, today)
     ext = check_extension(state, installments, reason, extension_most(rules))
     due = first_due or month_end(today, 1)
@@ -163,6 +166,30 @@ async def mark_installment_paid(
     """What is paid of one installment (reconciliation fills it from the pagoPA receipts)."""
     if not await repository_lapse.set_installment_paid(uow, tenant_id, plan_id, number, paid_cents):
         raise NotFound("Rata non trovata.")
+
+
+async def take_back_installments(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    went_back: WentBack,
+    on: date,
+    revoked: bool = False,
+) -> dict[int, int]:
+    """Money that paid a plan's installments went back. A refund comes off an active plan still
+    being paid (`domain_lapse.refund_reopens`), a revoked payment (it never arrived) off any plan,
+    as it always did; latest installment first (`take_back`), each due again from `on`, the day it
+    was recorded. The plan is locked first (the daily run and an extension wait). Returns what came
+    off each installment."""
+    plan = await repository_lapse.plan_for_update(uow, tenant_id, plan_id)
+    if plan is None:
+        return {}
+    state = await plan_state(uow, tenant_id, plan)
+    if not revoked and not refund_reopens(state):
+        return {}
+    taken = take_back(state.installments, went_back)
+    await repository_lapse.reopen(uow, tenant_id, {(plan_id, n): c for n, c in taken.items()}, on)
+    return taken
 
 
 @dataclass
@@ -324,7 +351,7 @@ async def sollecito_and_lapse(
     lapse of those that meet c.800 (or art. 202-bis for CDS fines)."""
     report = LifeReport()
     for plan in await repository_lapse.active_plans_with_missed(uow, tenant_id, today):
-        state = await _state(uow, tenant_id, plan)
+        state = await plan_state(uow, tenant_id, plan)
         if needs_reminder(state, today) and await _sollecito(uow, ctx, tenant_id, plan, state, today, report):
             state = replace(state, reminder_sent_on=today)
         if lapses(state, today):

@@ -8,6 +8,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,12 +20,14 @@ from services.kernel.fact_events import publish_fact_chunks
 from services.kernel.identity import Identity
 from services.payments import (
     domain_receipts,
+    handlers_lapse,
     repository,
     repository_bulk,
     repository_plans,
     repository_refunds,
 )
 from services.payments import repository_reconciliation as repo
+from services.payments.domain_lapse import WentBack
 from services.payments.domain_reconciliation import (
     REVIEW_KINDS,
     Decision,
@@ -128,7 +131,7 @@ async def _apply(uow: UnitOfWork, batch: _Batch, incoming: Sequence[Incoming]) -
     residuals = await _residuals(uow, tenant, matched_groups)
     for decision in outcome.decisions:
         _decide(batch, decision, residuals, plan_of, sources)
-    await _revocations(uow, batch, [d for d in outcome.decisions if d.kind == "revoked"], plan_of)
+    await _revocations(uow, batch, [d for d in outcome.decisions if d.kind == "revoked"])
     await _write(uow, batch, outcome)
     return outcome
 
@@ -258,10 +261,11 @@ def _pay(
         batch.facts.append(fact)
 
 
-async def _revocations(
-    uow: UnitOfWork, batch: _Batch, decisions: list[Decision], plan_of: dict[uuid.UUID, uuid.UUID | None]
-) -> None:
-    """Revoked payments are taken back from positions and installments, with an event each."""
+async def _revocations(uow: UnitOfWork, batch: _Batch, decisions: list[Decision]) -> None:
+    """Revoked payments are taken back from positions and installments, with an event each. What
+    the Comune already refunded of them was taken back then; the rest comes off the plan's
+    installments as a refund would (`handlers_lapse.take_back_installments`: its own installment
+    first, then latest first, due again from today)."""
     ids = {d.receipt.id: d for d in decisions if d.receipt is not None}
     if not ids:
         return
@@ -269,8 +273,10 @@ async def _revocations(
     await repo.mark_receipts(uow, batch.ident.tenant_id, ids, {"state": "REVOKED", "applied": False})
     # What the Comune already refunded of a payment was taken off when refunded: only the rest now.
     refunded = await repository_refunds.refunded_of(uow, batch.ident.tenant_id, [r.id for r in revoked])
+    left: dict[uuid.UUID, int] = defaultdict(int)  # per notice paid
     for row in revoked:
         batch.paid[row.position_id] -= row.amount_cents - refunded.get(row.id, 0)
+        left[row.option_id] += row.amount_cents - refunded.get(row.id, 0)
         decision = ids[row.receipt_id]
         event = PaymentRevoked(
             payment_id=str(row.id),
@@ -282,11 +288,14 @@ async def _revocations(
             flow_id=batch.flow_id or "",
         )
         batch.events.append(event.envelope(batch.ident.tenant_id, batch.correlation_id))
-    for decision in ids.values():
-        option = decision.option
-        plan = plan_of.get(option.id) if option is not None else None
-        if plan is not None and option is not None and option.installment is not None:
-            batch.installments[(plan, option.installment)] -= decision.incoming.amount_cents
+    today = datetime.now(ROME).date()
+    for option_id, cents in left.items():
+        notice = await repository_refunds.option_of(uow, batch.ident.tenant_id, option_id)
+        if cents > 0 and notice is not None and notice[0] is not None:
+            went = WentBack(cents, notice[1], all_of_single=notice[1] is None)
+            await handlers_lapse.take_back_installments(
+                uow, batch.ident.tenant_id, notice[0], went, today, revoked=True
+            )
 
 
 async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:

@@ -151,6 +151,8 @@ plan_installments = sa.Table(
     sa.Column("interest_cents", sa.BigInteger, nullable=False),
     sa.Column("paid_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("reminded_at", sa.DateTime(timezone=True)),
+    # The day a refund or a revoked payment made it due again (migration 0017; domain_lapse).
+    sa.Column("reopened_on", sa.Date),
 )
 
 plan_rules = sa.Table(

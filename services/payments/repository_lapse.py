@@ -41,7 +41,9 @@ async def installments(
     stmt = sa.select(pi).where(pi.c.tenant_id == tenant_id, pi.c.plan_id == plan_id).order_by(pi.c.number)
     rows = (await uow.execute(stmt)).all()
     return tuple(
-        InstallmentState(r.number, r.due_date, r.principal_cents, r.interest_cents, r.paid_cents)
+        InstallmentState(
+            r.number, r.due_date, r.principal_cents, r.interest_cents, r.paid_cents, r.reopened_on
+        )
         for r in rows
     )
 
@@ -57,6 +59,29 @@ async def set_installment_paid(
         .values(paid_cents=paid_cents)
     )
     return bool((await uow.execute(stmt)).rowcount)
+
+
+async def reopen(
+    uow: UnitOfWork, tenant_id: uuid.UUID, taken: dict[tuple[uuid.UUID, int], int], on: date
+) -> None:
+    """Take amounts back from installments (plan, number -> cents, `domain_lapse.take_back`): they
+    are due again from `on`, in one statement."""
+    if not taken:
+        return
+    stmt = sa.text(
+        "UPDATE payments.plan_installments i SET paid_cents = i.paid_cents - v.taken, reopened_on = :on "
+        "FROM unnest(CAST(:plans AS uuid[]), CAST(:numbers AS int[]), CAST(:taken AS bigint[])) "
+        "AS v(plan_id, number, taken) "
+        "WHERE i.tenant_id = :tenant_id AND i.plan_id = v.plan_id AND i.number = v.number"
+    )
+    params = {
+        "plans": [k[0] for k in taken],
+        "numbers": [k[1] for k in taken],
+        "taken": list(taken.values()),
+        "tenant_id": tenant_id,
+        "on": on,
+    }
+    await uow.execute(stmt, params)
 
 
 async def is_extended(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> bool:

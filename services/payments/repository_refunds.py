@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
-from services.payments.models import payments, positions
+from services.payments.models import payment_options, payments, positions
 from services.payments.models_refunds import refunds
 
 Row = sa.Row[Any]
@@ -83,6 +83,19 @@ async def take_from_paid(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uui
         .where(p.c.tenant_id == tenant_id, p.c.id == position_id)
         .values(paid_cents=p.c.paid_cents - cents)
     )
+
+
+async def option_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, option_id: uuid.UUID | None
+) -> tuple[uuid.UUID | None, int | None] | None:
+    """The plan and installment of the pagoPA notice a payment was made on (None for a manual
+    payment); a position's own notice has no plan."""
+    if option_id is None:
+        return None
+    o = payment_options
+    stmt = sa.select(o.c.plan_id, o.c.installment).where(o.c.tenant_id == tenant_id, o.c.id == option_id)
+    row = (await uow.execute(stmt)).first()
+    return (None, None) if row is None else (row.plan_id, row.installment)
 
 
 async def refunds_of_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Row]:
