@@ -12,9 +12,10 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.contact.domain_conduct import ConductRules, closed_reason
+from services.contact.domain_conduct import ConductRules, closed_reason, refusal
 from services.contracts import UNANSWERED_OUTCOMES
 from services.kernel.errors import Conflict, DomainError
+from services.kernel.limitation import newest_time_barred_year
 from services.kernel.money import format_euro
 
 ROME = ZoneInfo("Europe/Rome")
@@ -227,6 +228,32 @@ def check_can_record(
     held_by_other = assigned_to not in (None, user_id) and locked_until is not None and locked_until > now
     if held_by_other and not supervisor:
         raise Conflict("Il debitore è in lavorazione da un altro operatore.")
+
+
+TIME_BARRED = "Prescritto: da proporre per il discarico."
+TIME_BARRED_CALL = (
+    f"{TIME_BARRED} Ogni posizione ancora dovuta è oltre il termine di prescrizione: il Comune non"
+    " può più riscuoterla e il contribuente non va chiamato."
+)
+
+
+def time_barred(newest_due_year: int | None, today: date) -> bool:
+    """Every position the debtor still owes is time-barred on `today` (its newest act year is)."""
+    return newest_due_year is not None and newest_due_year <= newest_time_barred_year(today)
+
+
+def call_refusal(
+    rules: ConductRules,
+    moment: datetime,
+    conversations: Iterable[datetime],
+    do_not_call: bool,
+    newest_due_year: int | None,
+) -> str | None:
+    """Why this debtor may not be phoned at `moment` (all they owe time-barred, or the conduct
+    rules), or None when the call is allowed."""
+    barred = TIME_BARRED_CALL if time_barred(newest_due_year, moment.astimezone(ROME).date()) else None
+    conduct = refusal(rules, moment, conversations, do_not_call)
+    return " ".join(r for r in (barred, conduct) if r) or None
 
 
 def page_offset(page: int, size: int) -> int:

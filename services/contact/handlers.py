@@ -40,6 +40,8 @@ class QueuePage:
     counts: dict[str, int]
     debtors: list[Any]
     has_next: bool
+    # The debtors of the page whose every due position is time-barred (not to be phoned).
+    time_barred: frozenset[uuid.UUID] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -57,13 +59,21 @@ class DebtorCard:
 
 
 async def work_queue(
-    uow: UnitOfWork, tenant_id: uuid.UUID, status: str | None, page_no: int, page_size: int
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    status: str | None,
+    page_no: int,
+    page_size: int,
+    today: date | None = None,
 ) -> QueuePage:
-    """The queue's counts by status and one page of its debtors."""
+    """The queue's counts by status and one page of its debtors, those time-barred on `today`
+    (the day in Rome by default) marked."""
     counts = await repository.status_counts(uow, tenant_id)
     offset = domain.page_offset(page_no, page_size)
     rows = await repository.list_debtors(uow, tenant_id, status, page_size + 1, offset)
-    return QueuePage(counts, rows[:page_size], len(rows) > page_size)
+    today = today or datetime.now(domain.ROME).date()
+    barred = frozenset(r.id for r in rows if domain.time_barred(r.newest_due_year, today))
+    return QueuePage(counts, rows[:page_size], len(rows) > page_size, barred)
 
 
 @dataclass(frozen=True)
@@ -118,7 +128,7 @@ async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, no
         ),
         await repository.active_contacts(uow, ident.tenant_id, debtor_id),
         rules,
-        domain_conduct.refusal(rules, now, held, debtor.do_not_call),
+        domain.call_refusal(rules, now, held, debtor.do_not_call, debtor.newest_due_year),
         await repository_promises.promises_of(uow, ident.tenant_id, debtor_id),
         await handlers_scripts.card_script(uow, ident, [p.revenue_type for p in positions]),
         await handlers_scripts.labels(uow, ident),
@@ -208,11 +218,11 @@ async def _judge(
     reason: str,
     now: datetime,
 ) -> str | None:
-    """The conduct rules on this call: None when allowed; a supervisor's written reason (audited)
+    """The conduct rules (and the limitation: all owed time-barred) on this call: None when allowed; a supervisor's written reason (audited)
     when they refuse it; refused in Italian otherwise."""
     week_start = domain_conduct.day_bounds(now)[1]
     held = await repository_conduct.conversations_since(uow, ident.tenant_id, debtor.id, week_start)
-    refused = domain_conduct.refusal(rules, now, held, debtor.do_not_call)
+    refused = domain.call_refusal(rules, now, held, debtor.do_not_call, debtor.newest_due_year)
     if refused is None:
         return None
     override = domain_conduct.check_override(refused, reason, ident.has_role(*SUPERVISORS))

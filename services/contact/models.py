@@ -33,6 +33,9 @@ debtors = sa.Table(
     # What orders the queue (`repository_queue`): the oldest act's year, the calls made so far, the
     # reliability of the best active phone.
     sa.Column("oldest_year", sa.SmallInteger),
+    # The newest act year among the positions still due (open, not paid off; migration 0025): when
+    # `limitation` says it is time-barred, every due position is and the debtor is not leased.
+    sa.Column("newest_due_year", sa.SmallInteger),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("best_confidence", sa.SmallInteger),
     # `repository_queue.queue_score` as of the last change of the debtor or daily run (indexed).

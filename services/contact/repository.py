@@ -125,8 +125,34 @@ async def _refresh_totals(
             updated_at=sa.func.now(),
         )
     )
+    await uow.execute(_newest_due_year(tenant_id, debtor_ids))
     if rescore:
         await refresh_scores(uow, tenant_id, debtor_ids)
+
+
+def _newest_due_year(tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID]) -> Any:
+    """The update of `newest_due_year`: the newest year of an open position not paid off."""
+    p, pay = debtor_positions, debtor_payments
+    paid_on_it = (
+        sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0))
+        .where(pay.c.tenant_id == p.c.tenant_id, pay.c.position_id == p.c.position_id)
+        .scalar_subquery()
+    )
+    newest = (
+        sa.select(sa.func.max(p.c.year))
+        .where(
+            p.c.tenant_id == debtors.c.tenant_id,
+            p.c.debtor_id == debtors.c.id,
+            p.c.state == "open",
+            p.c.amount_cents > paid_on_it,
+        )
+        .scalar_subquery()
+    )
+    return (
+        sa.update(debtors)
+        .where(debtors.c.tenant_id == tenant_id, debtors.c.id.in_(debtor_ids))
+        .values(newest_due_year=newest)
+    )
 
 
 async def refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID]) -> None:

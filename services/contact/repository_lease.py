@@ -19,6 +19,7 @@ from services.contact.repository_conduct import CallLimits, callable_at
 from services.contact.repository_lists import list_of, list_params, listed_conditions
 from services.contact.repository_promises import overdue_debtors
 from services.kernel.db import UnitOfWork
+from services.kernel.limitation import newest_time_barred_year
 
 # A debtor whose promise passed its day unpaid: waiting on it, or back in the pool once broken.
 _AFTER_PROMISE = (Status.PROMESSA.value, Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
@@ -29,13 +30,23 @@ def _param(name: str, kind: Any) -> Any:
     return sa.bindparam(name, type_=kind)
 
 
+def _owing() -> Any:
+    """Owing something not yet time-barred (`newest_due_year` past `barred_year`, the newest act
+    year `limitation` bars today: a debtor whose every due position is barred is for discharge),
+    and phoneable now under the conduct rules."""
+    d = debtors
+    barred_year = _param("barred_year", sa.Integer)
+    enforceable = sa.or_(d.c.newest_due_year.is_(None), d.c.newest_due_year > barred_year)
+    return sa.and_(d.c.total_due_cents > 0, enforceable, callable_at())
+
+
 def _stages(listed: bool) -> list[Any]:
     """The queue's stages in order, each the id of its first free candidate (locked) or NULL."""
     d = debtors
     tenant, user = _param("tenant", sa.Uuid), _param("user", sa.Text)
     now = _param("now", sa.DateTime(timezone=True))
     free = sa.or_(d.c.locked_until.is_(None), d.c.locked_until <= now)
-    owing = sa.and_(d.c.total_due_cents > 0, callable_at())
+    owing = _owing()
     for_me_or_anyone = sa.or_(
         d.c.callback_for.is_(None),
         d.c.callback_for == user,
@@ -131,6 +142,7 @@ async def take_next(
     await uow.execute(OPERATOR_LOCK, {"lock_key": f"contact.lease {tenant_id} {user_id}"})
     stored = await list_of(uow, tenant_id, user_id)
     now = limits.now
+    today = now.astimezone(ROME).date()
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "user": user_id,
@@ -138,7 +150,8 @@ async def take_next(
         "now": now,
         "until": now + LOCK_DURATION,
         "grace_ended": now - CALLBACK_GRACE,
-        "today": now.astimezone(ROME).date(),
+        "today": today,
+        "barred_year": newest_time_barred_year(today),
         **_limit_params(limits),
     }
     if stored is None:

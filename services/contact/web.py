@@ -73,10 +73,12 @@ async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
     if status not in (None, *domain.STATUS_LABELS):
         status = None
     page_no = query_int(request, "page", 1, least=1, most=MAX_PAGE)
-    queue = await handlers.work_queue(uow, ident.tenant_id, status, page_no, PAGE_SIZE)
+    today = ctx(request).clock().astimezone(domain.ROME).date()
+    queue = await handlers.work_queue(uow, ident.tenant_id, status, page_no, PAGE_SIZE, today)
     context = {
         "counts": queue.counts,
         "debtors": queue.debtors,
+        "time_barred": queue.time_barred,
         "status": status,
         "page_no": page_no,
         "has_next": queue.has_next,

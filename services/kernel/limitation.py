@@ -14,3 +14,10 @@ def time_barred_from(act_year: int) -> date:
     """The first day a credit of an act of `act_year` is time-barred: 1 January, five years after
     the year following the act's."""
     return date(act_year + 1 + LIMITATION_YEARS, 1, 1)
+
+
+def newest_time_barred_year(today: date) -> int:
+    """The newest act year whose credit is time-barred on `today` (`time_barred_from` decides):
+    a credit of this year or an older one can no longer be enforced; SQL compares with it."""
+    year = today.year - 1 - LIMITATION_YEARS
+    return year if time_barred_from(year) <= today else year - 1

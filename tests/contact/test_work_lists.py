@@ -5,6 +5,7 @@ supervisors' editor (audited, refused to everyone else), on the real database.""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -85,25 +86,26 @@ async def test_a_listed_operator_is_offered_only_the_debtors_of_the_list(
     platform: Platform, tenant: Identity, other_tenant: Identity
 ) -> None:
     ids = {name: str(uuid.uuid4()) for name in ("listed", "imu", "old", "rich", "paid", "small")}
-    paid_tari = position_fact(50_000, debtor_id=ids["paid"], credit=("TARI", 2020, "P"))
+    paid_tari = position_fact(50_000, debtor_id=ids["paid"], credit=("TARI", 2022, "P"))
     await seed(
         platform,
         tenant.tenant_id,
-        position_fact(50_000, debtor_id=ids["listed"], credit=("TARI", 2020, "L")),
-        position_fact(80_000, debtor_id=ids["imu"], credit=("IMU", 2020, "I")),
-        position_fact(30_000, debtor_id=ids["old"], credit=("TARI", 2018, "O")),
-        position_fact(900_000, debtor_id=ids["rich"], credit=("TARI", 2021, "R")),
+        position_fact(50_000, debtor_id=ids["listed"], credit=("TARI", 2022, "L")),
+        position_fact(80_000, debtor_id=ids["imu"], credit=("IMU", 2022, "I")),
+        # Older than the list (2021, not yet time-barred: a time-barred debtor is never leased).
+        position_fact(30_000, debtor_id=ids["old"], credit=("TARI", 2021, "O")),
+        position_fact(900_000, debtor_id=ids["rich"], credit=("TARI", 2022, "R")),
         # Its TARI is paid: what it still owes (€400 of IMU) is within the band, but no TARI is open.
         paid_tari,
-        position_fact(40_000, debtor_id=ids["paid"], credit=("IMU", 2020, "Q")),
-        position_fact(5_000, debtor_id=ids["small"], credit=("TARI", 2019, "S")),
+        position_fact(40_000, debtor_id=ids["paid"], credit=("IMU", 2022, "Q")),
+        position_fact(5_000, debtor_id=ids["small"], credit=("TARI", 2022, "S")),
     )
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
         payment = (uuid.uuid4(), uuid.UUID(ids["paid"]), uuid.UUID(paid_tari.position_id))
         await repository.register_payment(uow, tenant.tenant_id, *payment, 50_000, date(2026, 1, 10))
         await uow.commit()
     for operator in ("op-tari-1", "op-tari-2"):
-        await set_list(platform, tenant, operator, TARI_LIST)
+        await set_list(platform, tenant, operator, replace(TARI_LIST, year_from=2022, year_to=2024))
     # The first listed operator gets the one debtor of the list; the second, nobody (it is held).
     assert await leases(platform, tenant, ["op-tari-1", "op-tari-2"]) == [ids["listed"], None]
     # Without a list: the whole pool, as before.
@@ -127,8 +129,8 @@ async def test_a_callback_the_listed_operator_set_stays_theirs(platform: Platfor
     await seed(
         platform,
         tenant.tenant_id,
-        position_fact(50_000, debtor_id=listed, credit=("TARI", 2020, "L")),
-        position_fact(80_000, debtor_id=imu, credit=("IMU", 2020, "I")),
+        position_fact(50_000, debtor_id=listed, credit=("TARI", 2021, "L")),
+        position_fact(80_000, debtor_id=imu, credit=("IMU", 2021, "I")),
     )
     for operator in ("op-cb", "op-cb-2"):
         await set_list(platform, tenant, operator, TARI_LIST)
@@ -267,7 +269,7 @@ async def test_the_board_shows_each_operators_list(platform: Platform, tenant: I
 async def test_an_empty_queue_says_it_is_the_operators_list_that_is_empty(
     platform: Platform, tenant: Identity
 ) -> None:
-    await seed(platform, tenant.tenant_id, position_fact(80_000, credit=("IMU", 2020, "I")))
+    await seed(platform, tenant.tenant_id, position_fact(80_000, credit=("IMU", 2021, "I")))
     listed, free = as_user(tenant, "op-tari-empty"), as_user(tenant, "op-free")
     await set_list(platform, tenant, listed.user_id, TARI_LIST)
     async with service_client(platform, "contact", listed) as client:

@@ -1,0 +1,111 @@
+"""A debtor whose every still-due position is time-barred (`services.kernel.limitation`) is for the
+relazione di scarico, not for the phone: not leased, marked on the queue and the card, and a call
+on it is recorded only by a supervisor with a written reason (audited). One not-barred position
+keeps the debtor in the queue; the debtor leaves it the day the limitation passes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from services.contact import repository, repository_lease
+from services.contact.domain import ROME
+from services.kernel.identity import Identity
+from services.kernel.limitation import newest_time_barred_year, time_barred_from
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.contact.helpers import seed, uncapped
+from tests.contact.test_conduct_web import HX, MONDAY, audited, record, take
+from tests.contact.test_web import as_user, base
+from tests.support import contact_clock, position_fact
+
+BARRED = "Prescritto: da proporre per il discarico"
+
+
+def test_the_newest_time_barred_year_follows_the_limitation_rule() -> None:
+    for today in (date(2026, 12, 31), date(2027, 1, 1), date(2027, 6, 15)):
+        year = newest_time_barred_year(today)
+        assert time_barred_from(year) <= today < time_barred_from(year + 1), today
+    assert newest_time_barred_year(date(2026, 12, 31)) == 2020
+    assert newest_time_barred_year(date(2027, 1, 1)) == 2021
+
+
+@pytest.mark.asyncio
+async def test_a_debtor_owing_only_time_barred_positions_is_not_leased_and_is_marked(
+    platform: Platform, tenant: Identity
+) -> None:
+    barred, mixed, paid_recent = (str(uuid.uuid4()) for _ in range(3))
+    recent = position_fact(30_000, debtor_id=paid_recent, credit=("IMU", 2023, "N"), name="VERDI ANNA")
+    await seed(
+        platform,
+        tenant.tenant_id,
+        position_fact(900_000, debtor_id=barred, credit=("TARI", 2019, "B"), name="BIANCHI LUCA"),
+        position_fact(900_000, debtor_id=barred, credit=("IMU", 2018, "C"), name="BIANCHI LUCA"),
+        position_fact(20_000, debtor_id=mixed, credit=("TARI", 2019, "M"), name="NERI PAOLA"),
+        position_fact(20_000, debtor_id=mixed, credit=("IMU", 2022, "X"), name="NERI PAOLA"),
+        # Its 2023 IMU is paid: what it still owes (2019) is all time-barred.
+        position_fact(900_000, debtor_id=paid_recent, credit=("TARI", 2019, "P"), name="VERDI ANNA"),
+        recent,
+    )
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        payment = (uuid.uuid4(), uuid.UUID(paid_recent), uuid.UUID(recent.position_id))
+        await repository.register_payment(uow, tenant.tenant_id, *payment, 30_000, date(2026, 3, 2))
+        await uow.commit()
+    with contact_clock(platform, MONDAY):
+        assert f"/debtors/{mixed}" in await take(platform, as_user(tenant, "op-1"))
+        assert "Nessun debitore da lavorare" in await take(platform, as_user(tenant, "op-2"))
+        supervisor = as_user(tenant, "sup-barred", ("supervisor",))
+        async with service_client(platform, "contact", supervisor) as client:
+            card = await client.get(f"{base(supervisor)}/debtors/{barred}")
+            queue = await client.get(f"{base(supervisor)}/", headers=HX)
+            mixed_card = await client.get(f"{base(supervisor)}/debtors/{mixed}")
+    assert card.status_code == 200 and BARRED in card.text
+    assert 'id="override_reason"' in card.text
+    assert mixed_card.status_code == 200 and BARRED not in mixed_card.text
+    assert queue.status_code == 200 and queue.text.count('data-testid="time-barred"') == 2
+    rows = {name: queue.text.split(name, 1)[1].split("</tr>", 1)[0] for name in ("BIANCHI", "NERI", "VERDI")}
+    assert BARRED in rows["BIANCHI"] and BARRED in rows["VERDI"] and BARRED not in rows["NERI"]
+
+
+@pytest.mark.asyncio
+async def test_a_call_on_a_time_barred_debtor_needs_a_supervisors_written_reason(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, position_fact(50_000, debtor_id=d, credit=("TARI", 2019, "B")))
+    with contact_clock(platform, MONDAY):
+        status, text = await record(platform, as_user(tenant, "op-barred"), d, outcome="contattato")
+        assert status == 409 and BARRED in text and "Solo un supervisore" in text
+        supervisor = as_user(tenant, "sup-barred", ("supervisor",))
+        status, text = await record(platform, supervisor, d, outcome="contattato")
+        assert status == 400 and BARRED in text and "scrivi il motivo" in text
+        reason = "Il contribuente ha chiesto di parlare del discarico"
+        status, _ = await record(platform, supervisor, d, outcome="contattato", override_reason=reason)
+        assert status == 303
+    details = await audited(platform, tenant)
+    assert len(details) == 1 and BARRED in details[0] and reason in details[0]
+    sql = "SELECT override_reason FROM contact.contacts WHERE tenant_id = :t AND debtor_id = :d"
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        kept = (await uow.execute(sa.text(sql), {"t": tenant.tenant_id, "d": uuid.UUID(d)})).scalars()
+        assert list(kept) == [reason]
+
+
+@pytest.mark.asyncio
+async def test_the_debtor_leaves_the_queue_the_day_the_limitation_passes(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, position_fact(50_000, debtor_id=d, credit=("TARI", 2021, "L")))
+    assert time_barred_from(2021) == date(2027, 1, 1)
+    db = platform.databases["contact"]
+    for moment, expected in (
+        (datetime(2026, 12, 31, 20, 0, tzinfo=ROME), uuid.UUID(d)),
+        (datetime(2027, 1, 1, 0, 30, tzinfo=ROME), None),
+    ):
+        async with db.unit_of_work(tenant.tenant_id) as uow:
+            got = await repository_lease.take_next(uow, tenant.tenant_id, "op-new-year", uncapped(moment))
+            assert got == expected, moment
+            # rolled back: the lease goes with it
