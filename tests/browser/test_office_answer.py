@@ -63,8 +63,8 @@ async def test_a_dispute_answered_with_a_sgravio_leaves_the_queue_and_the_assign
     comune = await make_tenant(platform, "sgravi")
     await invite(platform, (comune.id,), operator.email)
     await invite(platform, (comune.id,), office.email, role="comune_admin")
-    disputed = position_fact(84_000, name="BIANCHI LUCIA", credit=("IMU", 2019, "IMU"))
-    other = position_fact(12_000, name="ROSSI MARIO", credit=("IMU", 2019, "IMU"))
+    disputed = position_fact(84_000, name="BIANCHI LUCIA", credit=("IMU", 2022, "IMU"))
+    other = position_fact(12_000, name="ROSSI MARIO", credit=("IMU", 2022, "IMU"))
     batch = registered(comune.id, disputed, other)
     # Ingest's registration reaches every service.
     await relay_envelope(
