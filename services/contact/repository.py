@@ -102,6 +102,14 @@ async def _refresh_totals(
         .scalar_subquery()
     )
     owed = p.c.state == "open"
+    # What was paid on each position: one still owed in part is what keeps a debtor enforceable.
+    on_position = (
+        sa.select(pay.c.position_id, sa.func.sum(pay.c.amount_cents).label("paid"))
+        .where(pay.c.tenant_id == tenant_id, pay.c.debtor_id.in_(debtor_ids))
+        .group_by(pay.c.position_id)
+        .subquery()
+    )
+    still_due = sa.and_(owed, p.c.amount_cents > sa.func.coalesce(on_position.c.paid, 0))
     totals = (
         sa.select(
             p.c.debtor_id,
@@ -110,7 +118,9 @@ async def _refresh_totals(
             ).label("total"),
             sa.func.count().filter(owed).label("n"),
             sa.func.min(p.c.year).filter(owed).label("oldest"),
+            sa.func.max(p.c.year).filter(still_due).label("newest_due"),
         )
+        .select_from(p.outerjoin(on_position, on_position.c.position_id == p.c.position_id))
         .where(p.c.tenant_id == tenant_id, p.c.debtor_id.in_(debtor_ids))
         .group_by(p.c.debtor_id)
         .subquery()
@@ -122,37 +132,12 @@ async def _refresh_totals(
             total_due_cents=totals.c.total,
             positions_count=totals.c.n,
             oldest_year=totals.c.oldest,
+            newest_due_year=totals.c.newest_due,
             updated_at=sa.func.now(),
         )
     )
-    await uow.execute(_newest_due_year(tenant_id, debtor_ids))
     if rescore:
         await refresh_scores(uow, tenant_id, debtor_ids)
-
-
-def _newest_due_year(tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID]) -> Any:
-    """The update of `newest_due_year`: the newest year of an open position not paid off."""
-    p, pay = debtor_positions, debtor_payments
-    paid_on_it = (
-        sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0))
-        .where(pay.c.tenant_id == p.c.tenant_id, pay.c.position_id == p.c.position_id)
-        .scalar_subquery()
-    )
-    newest = (
-        sa.select(sa.func.max(p.c.year))
-        .where(
-            p.c.tenant_id == debtors.c.tenant_id,
-            p.c.debtor_id == debtors.c.id,
-            p.c.state == "open",
-            p.c.amount_cents > paid_on_it,
-        )
-        .scalar_subquery()
-    )
-    return (
-        sa.update(debtors)
-        .where(debtors.c.tenant_id == tenant_id, debtors.c.id.in_(debtor_ids))
-        .values(newest_due_year=newest)
-    )
 
 
 async def refresh_totals(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: list[uuid.UUID]) -> None:

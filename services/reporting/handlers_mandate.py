@@ -150,5 +150,5 @@ def certificate_json(found: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=2).encode()
 
 
-def services_reported(found: Any, reports: dict[str, Any]) -> list[tuple[str, bool]]:
+def services_reported(reports: dict[str, Any]) -> list[tuple[str, bool]]:
     return [(s, s in reports) for s in ERASING_SERVICES]

@@ -42,7 +42,7 @@ async def _context(uow: UnitOfWork, who: Identity, problem: DomainError | None =
     return {
         "mandate": found,
         "package": package,
-        "reported": handlers.services_reported(found, reports),
+        "reported": handlers.services_reported(reports),
         "reports": reports,
         "signed": signed,
         "state_labels": rules.STATE_LABELS,
