@@ -11,12 +11,9 @@ revoked), a refund on one in a hundred, a row per debtor (attempts, last outcome
 a plan on one in eight (a third of them lapsed) and a sgravio on one in forty. It records the
 request as the page does (a queued row and the `ReportRequested` in the outbox), then runs the
 worker's consumer on that message (inbox, transaction, server-side cursor, the three writers, the
-files stored with their SHA-256) in a child process of its own, so the memory printed is the
-generation's alone: the worker process's peak RSS, its XLSX child's (forked, so its RSS counts the
-pages it shares with the worker), the peak of their sum (an upper bound) and the peak of their
-summed PSS (shared pages split between them: the memory they really hold together), sampled every
-20 ms (PSS every 200 ms: reading it costs the kernel a page walk), and the child's maximum RSS as the kernel recorded it (RUSAGE_CHILDREN). The database
-is dropped afterwards.
+files stored with their SHA-256; the XLSX written by a thread of its own) in a process of its own,
+so the memory printed is the generation's alone: that process's peak RSS sampled every 20 ms and
+its maximum RSS as the kernel recorded it. The database is dropped afterwards.
 """
 
 from __future__ import annotations
@@ -218,42 +215,24 @@ async def seed(platform: Platform, tenant_id: uuid.UUID, count: int) -> None:
     )
 
 
-class PeakTree:
-    """Samples this process's RSS and its children's every 20 ms, the sum of their PSS every 200 ms."""
+class PeakRss:
+    """Samples this process's RSS every 20 ms."""
 
     def __init__(self) -> None:
         self.process = psutil.Process()
-        self.peaks = {"worker": 0, "child": 0, "rss_sum": 0, "pss_sum": 0}
-        self.tree = [self.process]
+        self.peak = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def sample(self, pss: bool) -> None:
-        """Every 200 ms (`pss`) also the list of children: finding them reads every process's stat."""
-        if pss:
-            self.tree = [self.process, *self.process.children(recursive=True)]
-        rss_sum, pss_sum = 0, 0
-        for n, process in enumerate(self.tree):
-            try:
-                # PSS reads the kernel's page walk (smaps_rollup): milliseconds, so only when asked
-                full = process.memory_full_info() if pss else process.memory_info()
-            except psutil.Error:  # a child that just ended
-                continue
-            role = "worker" if n == 0 else "child"
-            self.peaks[role] = max(self.peaks[role], full.rss)
-            rss_sum += full.rss
-            pss_sum += getattr(full, "pss", 0)
-        self.peaks["rss_sum"] = max(self.peaks["rss_sum"], rss_sum)
-        self.peaks["pss_sum"] = max(self.peaks["pss_sum"], pss_sum)
+    def sample(self) -> None:
+        self.peak = max(self.peak, self.process.memory_info().rss)
 
     def _run(self) -> None:
-        ticks = 0
         while not self._stop.wait(0.02):
-            ticks += 1
-            self.sample(pss=ticks % 10 == 0)
+            self.sample()
 
-    def __enter__(self) -> PeakTree:
-        self.sample(pss=True)
+    def __enter__(self) -> PeakRss:
+        self.sample()
         self._thread.start()
         return self
 
@@ -276,8 +255,7 @@ async def generate(url: str, folder: str, tenant: str, report: str, profile: boo
         handler = inbox_handler(platform.databases["reporting"], relazioni(platform.storage))
         message = IncomingMessage(envelope.routing_key, envelope.encode(), str(envelope.message_id))
         cpu, before = resource.getrusage(resource.RUSAGE_SELF), psutil.Process().memory_info().rss
-        children_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
-        with PeakTree() as memory:
+        with PeakRss() as memory:
             started = time.perf_counter()
             if profile:
                 profiler = cProfile.Profile()
@@ -288,7 +266,6 @@ async def generate(url: str, folder: str, tenant: str, report: str, profile: boo
             profiler.disable()
             pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(25)
         used = resource.getrusage(resource.RUSAGE_SELF)
-        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         found = await platform.databases["reporting"].run(
             tenant_id, lambda uow: store.get_report(uow, tenant_id, report_id)
         )
@@ -296,10 +273,9 @@ async def generate(url: str, folder: str, tenant: str, report: str, profile: boo
         await platform.close()
     assert found is not None
     cpu_seconds = used.ru_utime + used.ru_stime - cpu.ru_utime - cpu.ru_stime
-    child_cpu = children.ru_utime + children.ru_stime - children_cpu.ru_utime - children_cpu.ru_stime
     files = {f.format: f.size for f in found.files}
-    figures = {"seconds": seconds, "cpu": cpu_seconds, "child_cpu": child_cpu, "before": before}
-    figures |= {**memory.peaks, "child_maxrss": children.ru_maxrss * 1024}
+    figures = {"seconds": seconds, "cpu": cpu_seconds, "before": before}
+    figures |= {"rss": memory.peak, "maxrss": used.ru_maxrss * 1024}
     print(json.dumps({**figures, "status": found.status, "rows": found.done_rows, "files": files}))
 
 
@@ -355,19 +331,16 @@ async def main() -> None:
             else:
                 await drop_database(url)
     seconds = figures["seconds"]
-    mb = {key: figures[key] / 1e6 for key in ("worker", "child", "rss_sum", "pss_sum", "child_maxrss")}
+    mb = {key: figures[key] / 1e6 for key in ("rss", "maxrss", "before")}
     sizes = ", ".join(f"{fmt.upper()} {size / 1e6:.1f} MB" for fmt, size in sorted(figures["files"].items()))
     print(f"relazione: {figures['status']}, {figures['rows']:,} positions; {sizes}")
     print(
         f"generation by the worker: {seconds:.1f} s (target < {TARGET_SECONDS:.0f} s); CPU "
-        f"{figures['cpu']:.1f} s in the worker, {figures['child_cpu']:.1f} s in its XLSX child; "
-        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"{figures['cpu']:.1f} s; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(
-        f"peak memory (target < {TARGET_MB} MB): worker RSS {mb['worker']:.0f} MB "
-        f"({figures['before'] / 1e6:.0f} MB before the message), XLSX child RSS {mb['child']:.0f} MB "
-        f"(kernel's maxrss {mb['child_maxrss']:.0f} MB; shared pages included), "
-        f"sum of RSS {mb['rss_sum']:.0f} MB, sum of PSS {mb['pss_sum']:.0f} MB"
+        f"peak RSS of the worker's process: {mb['rss']:.0f} MB sampled, {mb['maxrss']:.0f} MB "
+        f"recorded by the kernel (target < {TARGET_MB} MB; {mb['before']:.0f} MB before the message)"
     )
 
 

@@ -30,7 +30,7 @@ from services.reporting.handlers_relazione_aggio import AggioTerms, aggio_of, ag
 from services.reporting.render_csv import CsvRelazione
 from services.reporting.render_pdf import PdfRelazione
 from services.reporting.render_xlsx import MEDIA_TYPE as XLSX_MEDIA_TYPE
-from services.reporting.render_xlsx import XlsxInChild
+from services.reporting.render_xlsx import XlsxRelazione
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -45,10 +45,10 @@ class Writer(Protocol):
     def abort(self) -> None: ...
 
 
-# The XLSX is written by a child process at the same time (render_xlsx.py says why): first, so
-# each partition reaches the child before this process renders it.
+# The XLSX is written by a thread of its own at the same time (render_xlsx.py): first, so each
+# partition reaches it before this thread renders the PDF and the CSV.
 WRITERS: dict[str, Callable[[BinaryIO], Writer]] = {
-    "xlsx": XlsxInChild,
+    "xlsx": XlsxRelazione,
     "pdf": PdfRelazione,
     "csv": CsvRelazione,
 }
@@ -239,7 +239,7 @@ def _render(
 
 
 def _finish(writers: list[Writer], closing: frame.Closing) -> None:
-    """Every closing first, then every close, the XLSX child's last: it finishes while the PDF
+    """Every closing first, then every close, the XLSX's last: its thread finishes while the PDF
     does."""
     for writer in writers:
         writer.end(closing)

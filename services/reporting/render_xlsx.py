@@ -1,31 +1,26 @@
-"""The relazione di scarico as XLSX, written by XlsxWriter in constant-memory mode (one row held at
-a time, strings inline), numbers as numbers, euro with a two-decimal format, headers bold. Text a
-spreadsheet would read as a formula gets the CSV's leading apostrophe (services/kernel/cells.py)
-and is written with `write_string`, so it is never a formula. Sheets: Intestazione, Posizioni,
-Totali, Riconciliazione.
+"""The relazione di scarico as XLSX, written by rust_xlsxwriter (through its Python binding
+rustpy-xlsxwriter) in constant-memory mode: one row held at a time, strings inline, numbers as
+numbers, euro with a two-decimal format, headers bold, the first row frozen. Text a spreadsheet
+would read as a formula gets the CSV's leading apostrophe (services/kernel/cells.py) and is always
+a text cell. Sheets: Intestazione, Posizioni, Totali, Riconciliazione.
 
-XlsxWriter spends about 10 us of CPU per cell (100,000 positions x 15 columns: 13-16 s), more than
-the PDF and the CSV together, so the worker writes the XLSX in a forked child process
-(`XlsxInChild`) that receives the lines' cells through a pipe, one cursor partition at a time,
-while the worker's own process writes the PDF and the CSV (README, Benchmarks).
+The library pulls each sheet's rows from a generator while it writes, so the workbook is written
+by a thread of its own: `lines()` hands it each cursor partition through a bounded queue while the
+worker renders the PDF and the CSV. XlsxWriter, used before, spent about 10 us of CPU per cell
+(100,000 positions x 15 columns: 13-16 s, in a forked child to keep up); rust_xlsxwriter writes the
+same cells in about 1.3 s (README, Benchmarks).
 """
 
 from __future__ import annotations
 
 import contextlib
-import gc
-import multiprocessing
-import signal
-import sys
-import tempfile
-from collections.abc import Iterable, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
-from multiprocessing.connection import Connection
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-import xlsxwriter
-from xlsxwriter.format import Format
-from xlsxwriter.worksheet import Worksheet
+import rustpy_xlsxwriter as xlsx
 
 from services.kernel.cells import neutralise
 from services.reporting import domain_relazione as rel
@@ -36,16 +31,28 @@ from services.reporting.domain_aggio import format_percent
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEETS = ("Intestazione", "Posizioni", "Totali", "Riconciliazione")
 EURO_FORMAT = "#,##0.00"
-CHILD_TIMEOUT_SECONDS = 900.0
+WRITER_TIMEOUT_SECONDS = 900.0
+# Cursor partitions (2,000 lines each) waiting for the XLSX thread: it is the faster of the two,
+# so the queue stays short; a full one makes the renderer wait rather than hold more rows.
+QUEUE_PARTITIONS = 4
 LINE_WIDTHS = (18, 8, 6, 16, 12, 12, 12, 50, 10, 22, 22, 10, 14, 34, 20)
+HEADER_WIDTHS = (28, 80)
+TOTAL_WIDTHS = (34, 8, 10, 14, 14, 14, 14)
+FLOW_WIDTHS = (36, 10, 14, 12, 12, 10, 14)
+_END = object()
+_ABORT = object()
 
 
 class Cents(int):
     """An amount in cents: written as euro (a number with two decimals)."""
 
 
-class XlsxChildFailed(RuntimeError):
-    """The child process writing the XLSX stopped without finishing it."""
+class XlsxFailed(RuntimeError):
+    """The thread writing the XLSX stopped without finishing it."""
+
+
+class _Aborted(Exception):
+    """The file is thrown away: the library stops at the next row it asks for."""
 
 
 def euro(cents: int) -> Decimal:
@@ -53,185 +60,169 @@ def euro(cents: int) -> Decimal:
 
 
 class XlsxRelazione:
-    """Writes the workbook into `out` (a binary file) in this process; `close()` finishes it."""
+    """The `Writer` of the worker: `begin()` starts the thread writing into `out` (a binary file),
+    `lines()` and `end()` feed it, `close()` waits for it and raises `XlsxFailed` if it failed."""
 
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
-        # The sheets' rows wait in temporary files until `close()` zips them: in a folder of its
-        # own, removed whatever happens.
-        self.folder = tempfile.TemporaryDirectory(prefix="relazione-xlsx-")
-        self.book = xlsxwriter.Workbook(out, {"constant_memory": True, "tmpdir": self.folder.name})
-        self.money = self.book.add_format({"num_format": EURO_FORMAT})
-        self.bold = self.book.add_format({"bold": True})
-        self.sheets = {name: self.book.add_worksheet(name) for name in SHEETS}
-        self.row = 0
+        self.queue: queue.Queue[object] = queue.Queue(maxsize=QUEUE_PARTITIONS)
+        self.closing: frame.Closing | None = None
+        self.failure: BaseException | None = None
+        self.thread: threading.Thread | None = None
 
     def begin(self, header: frame.Header) -> None:
-        sheet = self._sheet("Intestazione", (28, 80), ("Voce", "Valore"))
-        self._write(sheet, 1, _header_rows(header))
-        self._sheet("Posizioni", LINE_WIDTHS, rel.COLUMNS)
-        self.row = 1
+        self.thread = threading.Thread(target=self._run, args=(header,), name="relazione-xlsx", daemon=True)
+        self.thread.start()
 
     def lines(self, lines: list[rel.Line]) -> None:
-        self.cells([item.cells for item in lines])
-
-    def cells(self, rows: Iterable[Sequence[rel.Cell]]) -> None:
-        """The lines' cells in `COLUMNS` order: the hot loop (the public write_* calls, formats built
-        once, no type dispatch by `write_row`)."""
-        sheet, money = self.sheets["Posizioni"], self.money
-        number, string, money_columns = sheet.write_number, sheet.write_string, rel.MONEY_COLUMNS
-        row = self.row
-        for values in rows:
-            for column, value in enumerate(values):
-                if column in money_columns:
-                    number(row, column, Decimal(value).scaleb(-2), money)
-                elif value.__class__ is int:
-                    number(row, column, value)
-                elif value:
-                    text = neutralise(value)  # type: ignore[arg-type]  # not int: str
-                    if text.startswith("<r>"):
-                        _markup_safe(sheet, row, column, text)
-                    else:
-                        string(row, column, text)
-            row += 1
-        self.row = row
+        self._put([item.cells for item in lines])
 
     def end(self, closing: frame.Closing) -> None:
-        sheet = self._sheet("Totali", (34, 8, 10, 14, 14, 14, 14), TOTAL_HEADERS)
-        self._write(sheet, 1, _total_rows(closing))
-        sheet = self._sheet("Riconciliazione", (36, 10, 14, 12, 12, 10, 14), FLOW_HEADERS)
-        self._write(sheet, 1, [_flow_row(f) for f in closing.flows])
+        self.closing = closing
+        self._put(_END)
 
     def close(self) -> None:
-        try:
-            self.book.close()
-            self.out.flush()
-        finally:
-            self.folder.cleanup()
-
-    def abort(self) -> None:
-        """The file is thrown away: the sheets' temporary files are closed and removed."""
-        for sheet in self.sheets.values():
-            with contextlib.suppress(Exception):
-                sheet.row_data_fh.close()
-        self.folder.cleanup()
-
-    def _sheet(self, name: str, widths: Sequence[int], headers: Sequence[str]) -> Worksheet:
-        sheet = self.sheets[name]
-        for column, width in enumerate(widths):
-            sheet.set_column(column, column, width)
-        sheet.freeze_panes(1, 0)
-        self._write(sheet, 0, [headers], self.bold)
-        return sheet
-
-    def _write(
-        self, sheet: Worksheet, first: int, rows: Iterable[Sequence[object]], style: Format | None = None
-    ) -> None:
-        for row, values in enumerate(rows, first):
-            for column, value in enumerate(values):
-                if isinstance(value, Cents):
-                    sheet.write_number(row, column, euro(value), self.money)
-                elif isinstance(value, int) and not isinstance(value, bool):
-                    sheet.write_number(row, column, value, style)
-                elif value != "":
-                    text = neutralise(str(value))
-                    if text.startswith("<r>"):
-                        _markup_safe(sheet, row, column, text)
-                    else:
-                        sheet.write_string(row, column, text, style)
-
-
-def _markup_safe(sheet: Worksheet, row: int, column: int, text: str) -> None:
-    """XlsxWriter copies a string that starts with <r> and ends with </r> into the sheet unescaped
-    (it takes it for a rich string it built): such text is written as a rich string of three
-    fragments instead, each escaped, which reads back as the same text."""
-    if len(text) > 2 and text.endswith("</r>"):
-        sheet.write_rich_string(row, column, text[:1], text[1:-1], text[-1:])
-    else:
-        sheet.write_string(row, column, text)
-
-
-# --- the child process -----------------------------------------------------------------------------
-
-
-class XlsxInChild:
-    """The `Writer` of the worker: a child process forked now writes the XLSX into `out` (the
-    same open file) from the messages this one sends; `close()` waits for it and raises
-    `XlsxChildFailed` if it did not finish. Forked, not spawned: the child imports nothing and
-    never touches the parent's event loop, connections or threads (it only reads its pipe)."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        context = multiprocessing.get_context("fork")
-        receive, self.pipe = context.Pipe(duplex=False)
-        self.process = context.Process(
-            target=_child, args=(receive, self.pipe, out), name="relazione-xlsx", daemon=True
-        )
-        self.process.start()
-        receive.close()
-
-    def _send(self, kind: str, payload: object) -> None:
-        try:
-            self.pipe.send((kind, payload))
-        except OSError as exc:  # the child is gone
-            raise self._failed() from exc
-
-    def begin(self, header: frame.Header) -> None:
-        self._send("begin", header)
-
-    def lines(self, lines: list[rel.Line]) -> None:
-        self._send("cells", [item.cells for item in lines])
-
-    def end(self, closing: frame.Closing) -> None:
-        self._send("end", closing)
-
-    def close(self) -> None:
-        self.pipe.close()
-        self.process.join(CHILD_TIMEOUT_SECONDS)
-        if self.process.exitcode != 0:
+        thread = self._thread()
+        thread.join(WRITER_TIMEOUT_SECONDS)
+        if thread.is_alive() or self.failure is not None:
             self.abort()
-            raise self._failed()
+            raise XlsxFailed("the XLSX was not written") from self.failure
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self.pipe.close()
-        if self.process.exitcode is None:
-            self.process.terminate()
-            self.process.join()
+        thread = self.thread
+        if thread is None or not thread.is_alive():
+            return
+        with contextlib.suppress(XlsxFailed):
+            self._put(_ABORT)
+        thread.join(WRITER_TIMEOUT_SECONDS)
 
-    def _failed(self) -> XlsxChildFailed:
-        self.process.join(5.0)
-        return XlsxChildFailed(f"the XLSX process ended with exit code {self.process.exitcode}")
+    def _thread(self) -> threading.Thread:
+        if self.thread is None:
+            raise XlsxFailed("the XLSX was never begun")
+        return self.thread
 
-
-def _child(receive: Connection, parents_end: Connection, out: BinaryIO) -> None:
-    """Runs in the forked child: its exit code tells the parent whether the file is complete."""
-    # The parent's event loop is left alone: a signal here must not reach its wakeup fd.
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides
-    signal.signal(signal.SIGTERM, _stop)  # terminated by the parent: remove the temporary files
-    parents_end.close()  # so a parent that dies ends `recv` with EOFError
-    gc.freeze()  # the parent's objects are never collected here, so their pages stay shared
-    writer: XlsxRelazione | None = None
-    try:
-        writer = XlsxRelazione(out)
+    def _put(self, item: object) -> None:
+        """Into the queue, waiting while it is full, unless the thread has stopped."""
+        thread = self._thread()
         while True:
-            kind, payload = receive.recv()
-            if kind == "cells":
-                writer.cells(payload)
-            elif kind == "begin":
-                writer.begin(payload)
-            else:
-                writer.end(payload)
-                writer.close()
+            if self.failure is not None or not thread.is_alive():
+                raise XlsxFailed("the XLSX thread stopped") from self.failure
+            try:
+                self.queue.put(item, timeout=0.2)
                 return
-    except BaseException:
-        if writer is not None:
-            writer.abort()
-        raise
+            except queue.Full:
+                continue
+
+    def _run(self, header: frame.Header) -> None:
+        try:
+            _save(self.out, header, self._positions(), self._totals(), self._flows())
+        except BaseException as exc:  # reported by close(), in the worker's thread
+            self.failure = exc
+
+    def _positions(self) -> Iterator[dict[str, Any]]:
+        written = False
+        while True:
+            item = self.queue.get()
+            if item is _END:
+                break
+            if item is _ABORT:
+                raise _Aborted()
+            for values in item:  # type: ignore[attr-defined]  # a partition's cells
+                yield _position(values)
+                written = True
+        if not written:  # the library writes the headers from the first record
+            yield dict.fromkeys(rel.COLUMNS)
+
+    # Read once the positions are written, which is after `end()` gave the closing.
+    def _totals(self) -> Iterator[dict[str, Any]]:
+        yield from _records(TOTAL_HEADERS, _total_rows(self._closing()))
+
+    def _flows(self) -> Iterator[dict[str, Any]]:
+        yield from _records(FLOW_HEADERS, [_flow_row(f) for f in self._closing().flows])
+
+    def _closing(self) -> frame.Closing:
+        if self.closing is None:
+            raise XlsxFailed("the XLSX has no closing")
+        return self.closing
 
 
-def _stop(signum: int, frame: object) -> None:
-    sys.exit(1)
+def _save(
+    out: BinaryIO,
+    header: frame.Header,
+    positions: Iterator[dict[str, Any]],
+    totals: Iterator[dict[str, Any]],
+    flows: Iterator[dict[str, Any]],
+) -> None:
+    """The four sheets in order; the library reads each sheet's rows as it writes it."""
+    bold = xlsx.Format().set_bold()
+    money = xlsx.Format().set_num_format(EURO_FORMAT)
+
+    def formats(width: int, money_columns: Iterable[int]) -> list[Any]:
+        return [money if column in set(money_columns) else None for column in range(width)]
+
+    book = xlsx.FastExcel(out).freeze(row=1)
+    book.sheet(
+        "Intestazione",
+        _records(("Voce", "Valore"), _header_rows(header)),
+        column_widths=list(HEADER_WIDTHS),
+        header_format=bold,
+    )
+    book.sheet(
+        "Posizioni",
+        positions,
+        column_widths=list(LINE_WIDTHS),
+        column_formats=formats(len(rel.COLUMNS), rel.MONEY_COLUMNS),
+        header_format=bold,
+    )
+    book.sheet(
+        "Totali",
+        totals,
+        column_widths=list(TOTAL_WIDTHS),
+        column_formats=formats(len(TOTAL_HEADERS), (3, 4, 5, 6)),
+        header_format=bold,
+    )
+    book.sheet(
+        "Riconciliazione",
+        flows,
+        column_widths=list(FLOW_WIDTHS),
+        column_formats=formats(len(FLOW_HEADERS), (2, 6)),
+        header_format=bold,
+    )
+    book.save()
+
+
+def _position(values: Sequence[rel.Cell]) -> dict[str, Any]:
+    """A line's cells in `COLUMNS` order as the library's record: the hot loop."""
+    record: dict[str, Any] = {}
+    money_columns = rel.MONEY_COLUMNS
+    for column, (name, value) in enumerate(zip(rel.COLUMNS, values, strict=True)):
+        if column in money_columns:
+            record[name] = Decimal(value).scaleb(-2)
+        elif value.__class__ is int:
+            record[name] = value
+        else:
+            record[name] = neutralise(value) if value else None  # type: ignore[arg-type]  # str
+    return record
+
+
+def _records(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[dict[str, Any]]:
+    """The small sheets' rows as records (a short row padded with empty cells; an empty sheet one
+    empty record, so the library still writes its headers)."""
+    written = False
+    for values in rows:
+        padded = (*values, *([""] * (len(headers) - len(values))))
+        yield {name: _small_cell(value) for name, value in zip(headers, padded, strict=True)}
+        written = True
+    if not written:
+        yield dict.fromkeys(headers)
+
+
+def _small_cell(value: object) -> object:
+    if isinstance(value, Cents):
+        return euro(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return neutralise(str(value)) if value != "" else None
 
 
 # --- the small sheets ------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import os
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -385,16 +384,16 @@ async def test_an_interim_covers_the_positions_assigned_by_its_end_and_the_payme
     assert reasons["ACC-SGRAVIO"] == "Non ancora lavorata"
 
 
-def _xlsx_process_dies(*_: object) -> None:
-    os._exit(3)
+def _xlsx_library_fails(*_: object) -> None:
+    raise OSError("no space left on device")
 
 
 @pytest.mark.asyncio
-async def test_a_failed_xlsx_process_fails_the_relazione_with_the_message_the_page_shows(
+async def test_a_failed_xlsx_fails_the_relazione_with_the_message_the_page_shows(
     platform: Platform, tenant: Identity, worker: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await campaign(platform, tenant)
-    monkeypatch.setattr(render_xlsx, "_child", _xlsx_process_dies)
+    monkeypatch.setattr(render_xlsx, "_save", _xlsx_library_fails)
     async with service_client(platform, "reporting", api(tenant)) as http:
         queued = await http.post(API, json=PERIOD)
     failed = await finished(platform, tenant, worker, queued.json()["id"])

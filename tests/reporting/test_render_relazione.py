@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import csv
 import io
-import os
 import re
 import tempfile
 import uuid
@@ -20,10 +19,11 @@ from openpyxl.utils.escape import unescape
 
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
+from services.reporting import render_xlsx
 from services.reporting.domain_aggio import compute, flat
 from services.reporting.render_csv import CsvRelazione
 from services.reporting.render_pdf import PdfRelazione
-from services.reporting.render_xlsx import XlsxChildFailed, XlsxInChild, XlsxRelazione
+from services.reporting.render_xlsx import XlsxFailed, XlsxRelazione
 
 SCOPE = rel.Scope("interim", date(2025, 1, 1), date(2025, 6, 30), date(2025, 6, 30))
 HEADER = frame.Header(
@@ -62,7 +62,7 @@ def lines(n: int, acts: tuple[str, ...] = ("=SUM(A1:A9)",)) -> list[rel.Line]:
 
 
 def render(writer_class: type, items: list[rel.Line]) -> bytes:
-    if writer_class is XlsxInChild:  # the child writes into the same open file: a real one
+    if writer_class is XlsxRelazione:  # as the worker does: into a real open file
         with tempfile.TemporaryFile() as spool:
             _write(writer_class(spool), items)
             spool.seek(0)
@@ -116,9 +116,8 @@ def test_csv_has_the_required_columns_italian_money_and_no_formula() -> None:
     assert len(rows) == 4
 
 
-@pytest.mark.parametrize("writer_class", [XlsxRelazione, XlsxInChild])
-def test_xlsx_is_readable_typed_and_neutralised(writer_class: type) -> None:
-    body = render(writer_class, lines(120, (*FORMULAS, MARKUP)))
+def test_xlsx_is_readable_typed_and_neutralised() -> None:
+    body = render(XlsxRelazione, lines(120, (*FORMULAS, MARKUP)))
     book = openpyxl.load_workbook(io.BytesIO(body))
     assert book.sheetnames == ["Intestazione", "Posizioni", "Totali", "Riconciliazione"]
     sheet = book["Posizioni"]
@@ -131,7 +130,8 @@ def test_xlsx_is_readable_typed_and_neutralised(writer_class: type) -> None:
     assert sheet["E2"].number_format == "#,##0.00" and sheet["E2"].data_type == "n"
     second = dict(zip(rel.COLUMNS, rows[2], strict=True))
     assert second["Riscosso"] == 12.34 and second["Residuo"] == 987.67
-    assert isinstance(second["Riscosso"], float) and isinstance(second["Tentativi di contatto"], int)
+    assert isinstance(second["Riscosso"], float) and second["Tentativi di contatto"] == 1
+    assert sheet["I3"].data_type == "n" and sheet.freeze_panes == "A2"
     # Text a spreadsheet would run gets the CSV's apostrophe and stays text, never a formula.
     acts = [sheet.cell(row=2 + i, column=4) for i in range(len(FORMULAS) + 1)]
     # (a carriage return is stored as the spec's _x000D_, which openpyxl leaves escaped)
@@ -148,36 +148,38 @@ def test_xlsx_is_readable_typed_and_neutralised(writer_class: type) -> None:
     assert flows[1][:3] == ("FDR-1", 1, 12.34)
 
 
-def test_the_xlsx_child_and_the_writer_in_process_write_the_same_cells() -> None:
-    items = lines(300, (*FORMULAS, MARKUP))
-
-    def cells(body: bytes) -> list[list[tuple[object, ...]]]:
-        book = openpyxl.load_workbook(io.BytesIO(body))
-        return [list(book[name].iter_rows(values_only=True)) for name in book.sheetnames]
-
-    assert cells(render(XlsxInChild, items)) == cells(render(XlsxRelazione, items))
+def test_an_empty_relazione_still_has_every_sheet_with_its_headers() -> None:
+    book = openpyxl.load_workbook(io.BytesIO(render(XlsxRelazione, [])))
+    assert book.sheetnames == list(render_xlsx.SHEETS)
+    rows = list(book["Posizioni"].iter_rows(values_only=True))
+    assert rows[0] == rel.COLUMNS and all(v is None for r in rows[1:] for v in r)
+    assert next(book["Riconciliazione"].iter_rows(values_only=True)) == render_xlsx.FLOW_HEADERS
 
 
-def test_a_child_that_dies_fails_the_xlsx_and_leaves_no_temporary_files() -> None:
-    before = set(os.listdir(tempfile.gettempdir()))
+def _library_fails(*_: object) -> None:
+    raise RuntimeError("disk full")
+
+
+def test_a_failed_xlsx_thread_fails_the_writer_and_an_aborted_one_stops(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with tempfile.TemporaryFile() as spool:
-        writer = XlsxInChild(spool)
-        writer.begin(HEADER)
-        writer.lines(lines(10))
-        writer.process.kill()
-        writer.process.join()
-        with pytest.raises(XlsxChildFailed):
-            for _ in range(100):  # the pipe's buffer may take a few before the send fails
-                writer.lines(lines(50))
-            writer.close()
-    with tempfile.TemporaryFile() as spool:
-        writer = XlsxInChild(spool)
+        writer = XlsxRelazione(spool)
         writer.begin(HEADER)
         writer.lines(lines(10))
         writer.abort()
-        assert writer.process.exitcode is not None
-    left = {n for n in set(os.listdir(tempfile.gettempdir())) - before if n.startswith("relazione-xlsx-")}
-    assert left == set()
+        assert writer.thread is not None and not writer.thread.is_alive()
+        assert isinstance(writer.failure, render_xlsx._Aborted)
+    monkeypatch.setattr(render_xlsx, "_save", _library_fails)
+    with tempfile.TemporaryFile() as spool:
+        writer = XlsxRelazione(spool)
+        writer.begin(HEADER)
+        with pytest.raises(XlsxFailed):
+            for _ in range(100):  # the thread may take a moment to fail
+                writer.lines(lines(50))
+                writer.thread.join(0.05)  # type: ignore[union-attr]
+            writer.end(frame.Closing(rel.Totals(), compute(flat(350, SCOPE.period_from), {}), "", ()))
+            writer.close()
 
 
 def test_pdf_streams_every_line_with_its_payments_and_repeats_the_header() -> None:
