@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 ROME = ZoneInfo("Europe/Rome")
+
+# How long a digest or rendiconto recorded as `sending` belongs to the run that claimed it: past it,
+# the run is taken to have died between the commit and the record of the outcome, and the next run
+# claims the e-mail again (one attempt more). The claim is stamped before the rest of the run's
+# transaction (the PDF and XLSX rendered and stored, the Comune's other steps: seconds), then the
+# SMTP talk (`SmtpMailer`'s 20 s timeout per operation) and the short record follow: a live attempt
+# ends within a minute or two. 15 minutes leaves a wide margin against sending twice, and a run that
+# died is made good by the next daily run, or by a run started by hand a quarter of an hour later.
+SENDING_LEASE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)

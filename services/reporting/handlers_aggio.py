@@ -219,6 +219,7 @@ async def generate_rendiconto(
         "emailed_to": to,
         "email_status": "sending" if to else "no_addresses",
         "email_attempts": 1 if to else 0,
+        "email_claimed_at": ctx.clock(),
         "email_error": "" if to else NO_ADDRESSES,
     }
     await aggio_repo.insert_rendiconto(uow, tenant_id, values)
@@ -276,9 +277,10 @@ async def deliver(db: Database, mailer: Mailer, outgoing: RendicontoMail) -> str
 async def _retry_failed(
     uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, month: date, ente: str
 ) -> RendicontoMail | None:
-    """The month's newest rendiconto again, when its e-mail failed: claimed (`sending`, one attempt
-    more) so that only one run sends it; its stored documents, not new ones."""
-    claimed = await aggio_repo.claim_failed(uow, tenant_id, month)
+    """The month's newest rendiconto again, when its e-mail failed or was left `sending` past its lease
+    (`domain.SENDING_LEASE`) by a run that died: claimed (`sending`, one attempt more) so that only one
+    run sends it; its stored documents, not new ones."""
+    claimed = await aggio_repo.claim_unsent(uow, tenant_id, month, ctx.clock())
     if claimed is None:
         return None
     files = [await read_all(ctx.storage, tenant_id, key) for key in (claimed.pdf_key, claimed.xlsx_key)]

@@ -145,7 +145,7 @@ async def send_due_digest(
     """Daily step: e-mail the digest of the period that ended before `today`, once. The period is
     claimed (`sending`) in the run's transaction and e-mailed after its commit, so two runs never
     send it twice and a rolled-back run sends nothing; a refusal is recorded and the next day's run
-    tries again."""
+    tries again, as it does a digest left `sending` past its lease by a run that died."""
     settings = await repo.settings(uow, tenant_id)
     period = domain.due(settings.schedule, today, settings.last_period_end)
     if period is None:
@@ -154,7 +154,7 @@ async def send_due_digest(
     if not to:
         log.info("tenant %s: no office address, digest for %s not sent", tenant_id, period.label())
         return DigestRun("no_addresses", period)
-    digest_id = await repo.claim_scheduled(uow, tenant_id, uuid.uuid4(), period, to)
+    digest_id = await repo.claim_scheduled(uow, tenant_id, period, to, ctx.clock())
     if digest_id is None:
         return DigestRun("already_sent", period)
     digest = await build(uow, tenant_id, settings.comune_name, period, today, datetime.now(UTC))

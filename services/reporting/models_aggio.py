@@ -65,6 +65,8 @@ rendiconti = sa.Table(
     # Migration 0011: sending (recorded, e-mail not yet tried), sent, kept, failed, no_addresses.
     sa.Column("email_status", sa.Text, nullable=False, server_default="sent"),
     sa.Column("email_attempts", sa.Integer, nullable=False, server_default="1"),
+    # Migration 0012: when the e-mail was last set `sending` (the run's clock), for its lease.
+    sa.Column("email_claimed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.UniqueConstraint("tenant_id", "month", "version", name="rendiconti_version"),
 )
 

@@ -38,4 +38,6 @@ digests = sa.Table(
     sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("sent_at", sa.DateTime(timezone=True)),
+    # Migration 0012: when the digest was last set `sending` (the run's clock), for its lease.
+    sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )

@@ -203,6 +203,16 @@ async def position_collected(uow: UnitOfWork, tenant_id: uuid.UUID, position_id:
     return value
 
 
+# --- the e-mails sent after the commit (digests, rendiconti) -----------------------------------
+
+
+def mail_claimable(status: Any, claimed_at: Any, now: datetime) -> Any:
+    """When a run may claim a digest's or rendiconto's e-mail again: it failed, or the run that set it
+    `sending` at `claimed_at` died before recording the outcome (`domain.SENDING_LEASE` ago)."""
+    stale = sa.and_(status == "sending", claimed_at < now - domain.SENDING_LEASE)
+    return sa.or_(status == "failed", stale)
+
+
 # --- settings ----------------------------------------------------------------------------------
 
 

@@ -15,6 +15,7 @@ from services.reporting.domain_aggio import Band, Base, Contract
 from services.reporting.models import payments, positions
 from services.reporting.models_aggio import aggio_bands, aggio_contracts, office_contacts, rendiconti
 from services.reporting.models_ledger import refunds
+from services.reporting.repository import mail_claimable
 
 
 @dataclass(frozen=True)
@@ -298,9 +299,12 @@ async def mark_emailed(
     )
 
 
-async def claim_failed(uow: UnitOfWork, tenant_id: uuid.UUID, month: date) -> Rendiconto | None:
-    """The month's newest rendiconto when its e-mail failed, set `sending` again with one attempt
-    more; None otherwise (a concurrent claim waits for the row and then finds it `sending`)."""
+async def claim_unsent(
+    uow: UnitOfWork, tenant_id: uuid.UUID, month: date, now: datetime
+) -> Rendiconto | None:
+    """The month's newest rendiconto when its e-mail failed, or was left `sending` past its lease by a
+    run that died, set `sending` again at `now` with one attempt more; None otherwise (a concurrent
+    claim waits for the row, then finds it `sending` within the lease)."""
     newest = (
         sa.select(rendiconti.c.id)
         .where(rendiconti.c.tenant_id == tenant_id, rendiconti.c.month == month)
@@ -313,9 +317,14 @@ async def claim_failed(uow: UnitOfWork, tenant_id: uuid.UUID, month: date) -> Re
         .where(
             rendiconti.c.tenant_id == tenant_id,
             rendiconti.c.id == newest,
-            rendiconti.c.email_status == "failed",
+            mail_claimable(rendiconti.c.email_status, rendiconti.c.email_claimed_at, now),
         )
-        .values(email_status="sending", email_attempts=rendiconti.c.email_attempts + 1, email_error="")
+        .values(
+            email_status="sending",
+            email_attempts=rendiconti.c.email_attempts + 1,
+            email_error="",
+            email_claimed_at=now,
+        )
         .returning(*rendiconti.c)
     )
     row = (await uow.execute(stmt)).first()

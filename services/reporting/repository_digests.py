@@ -22,6 +22,7 @@ from services.reporting.models_aggio import aggio_contracts
 from services.reporting.models_cases import cases
 from services.reporting.models_digests import digest_settings, digests
 from services.reporting.models_ledger import event_log, plans, refunds
+from services.reporting.repository import mail_claimable
 
 # The office's addresses (migration 0006, shared with the aggio's rendiconti).
 office_contacts = sa.table(
@@ -147,18 +148,20 @@ def _claim_values(
 
 
 async def claim_scheduled(
-    uow: UnitOfWork, tenant_id: uuid.UUID, digest_id: uuid.UUID, period: Period, to: tuple[str, ...]
+    uow: UnitOfWork, tenant_id: uuid.UUID, period: Period, to: tuple[str, ...], now: datetime
 ) -> uuid.UUID | None:
-    """Claim the period's scheduled digest: a new row, or the failed one tried again. None when it
-    was sent already (or is being sent: the insert waits for that transaction and then finds it)."""
+    """Claim the period's scheduled digest at `now`: a new row, or the one that failed or was left
+    `sending` past its lease tried again. None when it was sent already or is being sent (the insert
+    waits for a concurrent claim's transaction, then finds its row `sending` within the lease)."""
     d = digests.c
-    stmt = pg_insert(digests).values(trigger="scheduled", **_claim_values(tenant_id, digest_id, period, to))
+    values = _claim_values(tenant_id, uuid.uuid4(), period, to)
+    stmt = pg_insert(digests).values(trigger="scheduled", claimed_at=now, **values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[d.tenant_id, d.period_from, d.period_to],
         # A literal, not a parameter: a generic plan could not match the partial index to it.
         index_where=sa.text("trigger = 'scheduled'"),
-        set_={"status": "sending", "attempts": d.attempts + 1, "recipients": stmt.excluded.recipients},
-        where=sa.and_(d.status == "failed", d.tenant_id == tenant_id),
+        set_={"status": "sending", "attempts": d.attempts + 1, "recipients": list(to), "claimed_at": now},
+        where=sa.and_(mail_claimable(d.status, d.claimed_at, now), d.tenant_id == tenant_id),
     )
     return (await uow.execute(stmt.returning(d.id))).scalar_one_or_none()
 

@@ -269,7 +269,7 @@ async def test_the_daily_run_emails_the_weeks_digest_with_its_pdf_once(
         again = await daily.run_daily(platform.context("reporting"), day, [tenant.tenant_id])
         assert again[tenant.tenant_id]["send_due_digest"] == handlers_digests.DigestRun("nothing_due")
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
-        assert await repo.claim_scheduled(uow, tenant.tenant_id, uuid.uuid4(), run.period, to) is None
+        assert await repo.claim_scheduled(uow, tenant.tenant_id, run.period, to, datetime.now(UTC)) is None
     assert len(await smtp.wait_for(to[0], count=2, within=0.5)) == 1
     # The next week's digest goes out the Monday after.
     later = await daily.run_daily(platform.context("reporting"), date(2026, 12, 7), [tenant.tenant_id])

@@ -5,7 +5,7 @@ sees and writes nothing of them."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.exc import DBAPIError
@@ -103,10 +103,11 @@ async def test_another_comune_sees_nothing_of_the_digests_and_cannot_write_them(
     tenant_a, tenant_b = uuid.uuid4(), uuid.uuid4()
     db = platform.databases["reporting"]
     week = domain_digest.Period(date(2026, 11, 23), date(2026, 11, 29))
+    now = datetime(2026, 11, 30, 5, 0, tzinfo=UTC)
     async with db.unit_of_work(tenant_a) as uow:
         await repo.save_schedule(uow, tenant_a, domain_digest.Schedule(domain_digest.MONTHLY), "ut")
         await repo.save_office_emails(uow, tenant_a, ("a@comune.test",), "ut")
-        digest_id = await repo.claim_scheduled(uow, tenant_a, uuid.uuid4(), week, ("a@comune.test",))
+        digest_id = await repo.claim_scheduled(uow, tenant_a, week, ("a@comune.test",), now)
         assert digest_id is not None
         await repo.mark_period_sent(uow, tenant_a, week.end)
         await uow.commit()
@@ -118,11 +119,11 @@ async def test_another_comune_sees_nothing_of_the_digests_and_cannot_write_them(
             assert await repo.office_emails(uow, tenant) == ()
             assert await repo.list_digests(uow, tenant) == []
             assert await repo.get_digest(uow, tenant, digest_id) is None
-        assert await repo.claim_scheduled(uow, tenant_b, uuid.uuid4(), week, ("b@comune.test",)) is not None
+        assert await repo.claim_scheduled(uow, tenant_b, week, ("b@comune.test",), now) is not None
         # Claimed again and again on one connection: past PostgreSQL's five custom plans, the generic
         # plan still finds the partial unique index the claim relies on.
         for _ in range(7):
-            assert await repo.claim_scheduled(uow, tenant_b, uuid.uuid4(), week, ("b@comune.test",)) is None
+            assert await repo.claim_scheduled(uow, tenant_b, week, ("b@comune.test",), now) is None
         await uow.commit()
     for write in (
         lambda uow: repo.mark_period_sent(uow, tenant_a, date(2026, 12, 6)),
