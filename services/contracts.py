@@ -25,6 +25,8 @@ from services.contracts_contact import (
 from services.contracts_mandate import ERASED_EVENTS, ErasureRequested, HandoverReady, MandateClosed
 from services.contracts_payments import (
     MOST_PAYMENTS_PER_EVENT,
+    ChargesPaid,
+    ChargesRevoked,
     JobRequested,
     NoticeIssued,
     NoticeSent,
@@ -51,6 +53,8 @@ __all__ = [
     "BatchReceived",
     "CaseAnswered",
     "CaseOpened",
+    "ChargesPaid",
+    "ChargesRevoked",
     "ChunkedFacts",
     "ContactDatumInvalidated",
     "ContactFact",
@@ -245,6 +249,8 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PaymentsReceived,
     PaymentRevoked,
     PaymentRefunded,
+    ChargesPaid,
+    ChargesRevoked,
     PositionSettled,
     JobRequested,
     ReportRequested,

@@ -64,6 +64,38 @@ class PaymentRefunded(Event):
 
 
 @dataclass(frozen=True)
+class ChargesPaid(Event):
+    """A debtor paid the c.803 collection charges of a plan (L. 160/2019, art. 1 c. 803) through
+    their own pagoPA notice (`paid_on`: ISO date). They are the debtor's, not the credit: they
+    reduce no position and stay out of the aggio's base."""
+
+    TYPE: ClassVar[str] = "payments.charges_paid"
+    VERSION: ClassVar[int] = 1
+    payment_id: str
+    plan_id: str
+    debtor_id: str
+    revenue_type: str
+    amount_cents: int
+    paid_on: str
+    iuv: str
+    receipt_ref: str
+    flow_id: str
+
+
+@dataclass(frozen=True)
+class ChargesRevoked(Event):
+    """The pagoPA payment of a plan's c.803 charges was revoked (outcome 3 in a reporting flow)."""
+
+    TYPE: ClassVar[str] = "payments.charges_revoked"
+    VERSION: ClassVar[int] = 1
+    payment_id: str
+    plan_id: str
+    debtor_id: str
+    amount_cents: int
+    flow_id: str
+
+
+@dataclass(frozen=True)
 class PositionSettled(Event):
     """A position is paid in full (`settled_on`: ISO date of the payment that settled it)."""
 
@@ -80,8 +112,9 @@ class NoticeIssued(Event):
     """A pagoPA notice (one payment option) was issued; `due_date` is an ISO date.
 
     The option is a position's (`position_id`), or a plan's (`plan_id`; `installment` 0 for the
-    plan's single payment, 1..N for an installment; `position_id` is then ""). Events written
-    before plans had options decode with `plan_id` "" and `installment` 0.
+    plan's single payment, 1..N for an installment; `position_id` is then ""; `kind` "charges" for
+    the notice of the plan's c.803 charges). Events written before plans had options decode with
+    `plan_id` "" and `installment` 0, before charges with `kind` "debt".
     """
 
     TYPE: ClassVar[str] = "payments.notice_issued"
@@ -95,6 +128,8 @@ class NoticeIssued(Event):
     issued_by: str
     plan_id: str = ""
     installment: int = 0
+    # "charges": the notice of a plan's c.803 collection charges (installment 0).
+    kind: str = "debt"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from services.kernel.web import ServiceContext
 from services.mandate import Erasure, mandate_consumer
 from services.payments import (
     models,
+    models_charges,
     models_reconciliation,
     models_refunds,
     web,
@@ -27,7 +28,7 @@ from services.payments.consumers import balances, emails, gpd, jobs
 from services.payments.handlers_handover import export_handover
 
 # The reconciliation and delivery tables join the same metadata.
-_TABLES = (models_reconciliation.receipts, models_refunds.refunds)
+_TABLES = (models_reconciliation.receipts, models_refunds.refunds, models_charges.charge_payments)
 
 
 # At the end of a mandate the Comune's pagoPA settings, plan rules and notice-number counter stay

@@ -28,7 +28,9 @@ CATEGORIES = {
     "ALTRO": "9/0101108TS/",
 }
 
-Kind = Literal["position", "plan"]
+# position: a position alone; plan: a plan's single payment and installments; charges: the notice of
+# a plan's c.803 collection charges, a debt of its own.
+Kind = Literal["position", "plan", "charges"]
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def category(revenue_type: str) -> str:
 
 def description(debt: Debt, option: Option) -> str:
     """What the payer reads for one option: the reason, and for a plan which payment it is."""
-    if debt.kind == "position":
+    if debt.kind != "plan":
         return clip(debt.reason)
     if option.installment is None:
         return clip(f"Pagamento in unica soluzione - {debt.reason}")

@@ -68,9 +68,12 @@ class OptionState:
     iuv: str
     amount_cents: int
     status: str
-    # The debt the option belongs to: the plan, or the position alone.
+    # The debt the option belongs to: the plan, or the position alone (a plan's c.803 charges: the
+    # option itself).
     group: uuid.UUID
     installment: int | None
+    # debt, or charges (the plan's c.803 collection charges: paid apart from its positions).
+    kind: str = "debt"
 
 
 @dataclass(frozen=True)

@@ -200,10 +200,18 @@ def _option_lines(options: list[Any]) -> list[str]:
     def line(o: Any) -> str:
         return f"- codice avviso {o.nav}: {format_cents(o.amount_cents)} entro il {o.due_date:%d/%m/%Y}"
 
-    single = [o for o in options if o.plan_id is not None and o.installment is None]
-    installments = [o for o in options if o.plan_id is not None and o.installment is not None]
+    charges = [o for o in options if o.kind == "charges"]
+    debt = [o for o in options if o.kind != "charges"]
+    single = [o for o in debt if o.plan_id is not None and o.installment is None]
+    installments = [o for o in debt if o.plan_id is not None and o.installment is not None]
+    tail = (
+        ["", "Inoltre, in ogni caso, gli oneri di riscossione (L. 160/2019, art. 1 c. 803):"]
+        + [line(o) for o in charges]
+        if charges
+        else []
+    )
     if not single and not installments:
-        return [line(o) for o in options]
+        return [line(o) for o in debt] + tail
     return [
         "paghi UNA sola delle due possibilità (pagandone una, l'altra non è più pagabile):",
         "",
@@ -212,6 +220,7 @@ def _option_lines(options: list[Any]) -> list[str]:
         "",
         "2) oppure a rate, ciascuna entro la sua scadenza:",
         *(f"{line(o)} (rata {o.installment})" for o in installments),
+        *tail,
     ]
 
 

@@ -77,7 +77,7 @@ async def _plan_debts(uow: UnitOfWork, tenant_id: uuid.UUID, heads: list[Any]) -
         options[row.plan_id].append(
             Option(row.nav, row.iuv, row.amount_cents, row.due_date, installment=row.installment)
         )
-    return [
+    debts = [
         Debt(
             kind="plan",
             id=head.id,
@@ -88,6 +88,27 @@ async def _plan_debts(uow: UnitOfWork, tenant_id: uuid.UUID, heads: list[Any]) -
             options=tuple(options[head.id]),
         )
         for head in heads
+    ]
+    return debts + await _charges_debts(uow, tenant_id, heads)
+
+
+async def _charges_debts(uow: UnitOfWork, tenant_id: uuid.UUID, heads: list[Any]) -> list[Debt]:
+    """One GPD position per payable notice of a plan's c.803 charges (paid whatever else is)."""
+    by_id = {h.id: h for h in heads}
+    return [
+        Debt(
+            kind="charges",
+            id=row.id,
+            fiscal_code=by_id[row.plan_id].fiscal_code,
+            full_name=by_id[row.plan_id].debtor_name,
+            revenue_type=by_id[row.plan_id].revenue_type,
+            reason=(
+                f"Oneri di riscossione L. 160/2019 c. 803, piano {by_id[row.plan_id].revenue_type}, "
+                f"atti {', '.join(sorted(by_id[row.plan_id].acts))}"
+            ),
+            options=(Option(row.nav, row.iuv, row.amount_cents, row.due_date),),
+        )
+        for row in await repository_gpd.charges_options(uow, tenant_id, list(by_id))
     ]
 
 

@@ -34,6 +34,8 @@ class IssuedOption:
     plan_id: uuid.UUID | None = None
     # None: the single payment; 1..N: an installment of the plan.
     installment: int | None = None
+    # "charges": the notice of the plan's c.803 collection charges.
+    kind: str = "debt"
 
 
 async def save_creditor(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
@@ -119,7 +121,36 @@ async def issue_plan_notices(uow: UnitOfWork, ident: Identity, plan_id: uuid.UUI
         nav = notice_number(creditor.segregation_code, next(bases))
         option = _PlanOption(plan, number, amount, due, nav)
         issued.append(await _issue_plan_option(uow, ident, option, creditor.fiscal_code))
-    return issued
+    return issued + await _charges_notice(uow, ident, plan, creditor)
+
+
+async def _charges_notice(uow: UnitOfWork, ident: Identity, plan: Any, creditor: Any) -> list[IssuedOption]:
+    """The plan's c.803 collection charges, when it has any: a notice of their own, due with the
+    first installment and owed whichever way the plan is paid (so a debt of its own for
+    reconciliation, never made unpayable by the plan's other notices). Issued once; none once paid."""
+    if plan.charges_cents <= 0:
+        return []
+    found = await repository_notices.charges_option(uow, ident.tenant_id, plan.id)
+    if found is not None:
+        if found.status != "payable":
+            return []
+        return [
+            IssuedOption(
+                found.nav,
+                found.iuv,
+                None,
+                found.amount_cents,
+                found.due_date,
+                creditor.fiscal_code,
+                plan.id,
+                None,
+                "charges",
+            )
+        ]
+    [base] = await repository_notices.take_notice_bases(uow, ident.tenant_id, 1)
+    nav = notice_number(creditor.segregation_code, base)
+    option = _PlanOption(plan, None, plan.charges_cents, plan.first_due_date, nav, "charges")
+    return [await _issue_plan_option(uow, ident, option, creditor.fiscal_code)]
 
 
 @dataclass(frozen=True)
@@ -129,6 +160,7 @@ class _PlanOption:
     amount_cents: int
     due_date: date
     nav: str
+    kind: str = "debt"
 
 
 async def _issue_plan_option(
@@ -145,6 +177,7 @@ async def _issue_plan_option(
         "amount_cents": option.amount_cents,
         "due_date": option.due_date,
         "issued_by": ident.user_id,
+        "kind": option.kind,
     }
     await repository_notices.insert_option(uow, ident.tenant_id, values)
     event = NoticeIssued(
@@ -157,6 +190,7 @@ async def _issue_plan_option(
         issued_by=ident.user_id,
         plan_id=str(option.plan.id),
         installment=option.installment or 0,
+        kind=option.kind,
     )
     await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
     return IssuedOption(
@@ -168,6 +202,7 @@ async def _issue_plan_option(
         creditor_fiscal_code,
         option.plan.id,
         option.installment,
+        option.kind,
     )
 
 

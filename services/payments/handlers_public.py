@@ -69,6 +69,8 @@ class PublicView:
 def _label(option: Any) -> str:
     if option.plan_id is None:
         return f"{option.revenue_type} {option.year}"
+    if option.kind == "charges":
+        return "Oneri di riscossione (L. 160/2019 c. 803)"
     if option.installment is None:
         return "Pagamento in un'unica soluzione"
     return f"Rata {option.installment}"

@@ -20,6 +20,7 @@ from services.kernel.fact_events import publish_fact_chunks
 from services.kernel.identity import Identity
 from services.payments import (
     domain_receipts,
+    handlers_charges,
     handlers_lapse,
     repository,
     repository_bulk,
@@ -39,6 +40,7 @@ from services.payments.domain_reconciliation import (
     reconcile,
     review_detail,
 )
+from services.payments.handlers_charges import ChargeReceipt
 from services.payments.models import payments
 from services.payments.models_reconciliation import receipts
 
@@ -64,6 +66,8 @@ class _Batch:
     events: list[Envelope] = field(default_factory=list)
     facts: list[PaymentFact] = field(default_factory=list)
     line_states: dict[int, str] = field(default_factory=dict)
+    # Notices of c.803 charges paid: recorded apart (handlers_charges).
+    charges: list[ChargeReceipt] = field(default_factory=list)
 
 
 CHUNK = 10_000
@@ -114,7 +118,7 @@ async def _apply(uow: UnitOfWork, batch: _Batch, incoming: Sequence[Incoming]) -
     iuvs = {i.iuv for i in incoming}
     option_rows = await repo.options_of_debts(uow, tenant, iuvs)
     options = {
-        r.iuv: OptionState(r.id, r.iuv, r.amount_cents, r.status, r.group_id, r.installment)
+        r.iuv: OptionState(r.id, r.iuv, r.amount_cents, r.status, r.group_id, r.installment, r.kind)
         for r in option_rows
     }
     plan_of = {r.id: r.plan_id for r in option_rows}
@@ -168,7 +172,11 @@ def _decide(
         if item.line:
             batch.line_states[item.line] = "no_receipt" if kind == "matched" else kind
     if kind == "matched" and option is not None and receipt is not None:
-        _pay(batch, item, receipt.id, option, residuals[option.group], plan_of.get(option.id))
+        plan_id = plan_of.get(option.id)
+        if option.kind == "charges" and plan_id is not None:
+            batch.charges.append(ChargeReceipt(item, receipt.id, option.id, plan_id))
+        else:
+            _pay(batch, item, receipt.id, option, residuals[option.group], plan_id)
     if kind in REVIEW_KINDS:
         expected = option.amount_cents if option is not None else None
         if kind == "amount_differs" and receipt is not None:
@@ -269,6 +277,8 @@ async def _revocations(uow: UnitOfWork, batch: _Batch, decisions: list[Decision]
     ids = {d.receipt.id: d for d in decisions if d.receipt is not None}
     if not ids:
         return
+    tenant = batch.ident.tenant_id
+    batch.events += await handlers_charges.revoke(uow, tenant, list(ids), batch.flow_id, batch.correlation_id)
     revoked = await repo.payments_of_receipts(uow, batch.ident.tenant_id, ids)
     await repo.mark_receipts(uow, batch.ident.tenant_id, ids, {"state": "REVOKED", "applied": False})
     # What the Comune already refunded of a payment was taken off when refunded: only the rest now.
@@ -311,6 +321,9 @@ async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:
     await repo.mark_receipts(uow, tenant, batch.reported, {"state": "REPORTED", "flow_id": batch.flow_id})
     await repo.late_receipts(uow, tenant, batch.late)
     await repo.insert_review_items(uow, tenant, batch.reviews)
+    batch.events += await handlers_charges.record_paid(
+        uow, tenant, batch.charges, _state(batch.flow_id), batch.flow_id, batch.correlation_id
+    )
     await uow.publish(batch.events)
 
 

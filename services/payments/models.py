@@ -110,6 +110,8 @@ payment_options = sa.Table(
     sa.Column("due_date", sa.Date, nullable=False),
     sa.Column("status", sa.Text, nullable=False, server_default="payable"),
     *_who_and_when("issued"),
+    # debt, or charges: a plan's c.803 collection charges, a debt of their own (migration 0018).
+    sa.Column("kind", sa.Text, nullable=False, server_default="debt"),
 )
 
 plans = sa.Table(

@@ -157,7 +157,7 @@ gpd_positions = sa.Table(
     metadata,
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
     sa.Column("iupd", sa.Text, primary_key=True),
-    # position, plan
+    # position, plan, charges (the notice of a plan's c.803 charges)
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("subject_id", sa.Uuid, nullable=False),
     # published, invalidated, refused (pagoPA would not invalidate it: `note` says why)

@@ -161,6 +161,10 @@ def notice_of(creditor: Any, option: Any) -> Notice:
     """What an option's notice prints (a plan's option names its installment)."""
     if option.plan_id is None:
         reason = f"{option.revenue_type} {option.year}, atto {option.act_number}"
+    elif option.kind == "charges":
+        reason = (
+            f"{option.revenue_type}: oneri di riscossione (L. 160/2019 c. 803) del piano di rateizzazione"
+        )
     elif option.installment is None:
         reason = f"{option.revenue_type}: pagamento unico del piano di rateizzazione"
     else:

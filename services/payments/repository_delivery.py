@@ -64,14 +64,14 @@ async def shown_options(
     plan_id: uuid.UUID | None,
 ) -> list[Row]:
     """The debtor's notices of these positions, or of this plan, with what they print; a plan's
-    single payment first, then by installment and due date."""
+    single payment first, then by installment and due date, the notice of its c.803 charges last."""
     o = payment_options
     owned = o.c.plan_id == plan_id if plan_id is not None else o.c.position_id.in_(position_ids)
     stmt = (
         _options_with_payee()
         .where(o.c.tenant_id == tenant_id, o.c.debtor_id == debtor_id, owned)
         .where(o.c.status.not_in(HIDDEN_STATUSES))
-        .order_by(o.c.installment.nulls_first(), o.c.due_date, o.c.issued_at, o.c.nav)
+        .order_by(o.c.kind.desc(), o.c.installment.nulls_first(), o.c.due_date, o.c.issued_at, o.c.nav)
     )
     return list((await uow.execute(stmt)).all())
 

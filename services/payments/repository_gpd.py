@@ -77,7 +77,20 @@ async def plan_options(uow: UnitOfWork, tenant_id: uuid.UUID, plan_ids: list[uui
     stmt = (
         sa.select(o.c.plan_id, o.c.installment, o.c.nav, o.c.iuv, o.c.amount_cents, o.c.due_date)
         .where(o.c.tenant_id == tenant_id, o.c.plan_id.in_(plan_ids), o.c.status == "payable")
+        .where(o.c.kind == "debt")
         .order_by(o.c.plan_id, o.c.installment.nulls_first(), o.c.nav)
+    )
+    return list((await uow.execute(stmt)).all()) if plan_ids else []
+
+
+async def charges_options(uow: UnitOfWork, tenant_id: uuid.UUID, plan_ids: list[uuid.UUID]) -> list[Row]:
+    """The payable notices of these plans' c.803 charges."""
+    o = payment_options
+    stmt = (
+        sa.select(o.c.id, o.c.plan_id, o.c.nav, o.c.iuv, o.c.amount_cents, o.c.due_date)
+        .where(o.c.tenant_id == tenant_id, o.c.plan_id.in_(plan_ids), o.c.status == "payable")
+        .where(o.c.kind == "charges")
+        .order_by(o.c.plan_id, o.c.nav)
     )
     return list((await uow.execute(stmt)).all()) if plan_ids else []
 

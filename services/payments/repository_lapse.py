@@ -128,6 +128,7 @@ async def extend(
         sa.update(po)
         .where(po.c.tenant_id == tenant_id, po.c.plan_id == plan_id, po.c.status == "payable")
         .where(sa.or_(po.c.installment.is_(None), po.c.installment.in_(unpayable)))
+        .where(po.c.kind == "debt")  # the c.803 charges stay owed
         .values(status="replaced")
     )
     await uow.execute(

@@ -91,14 +91,29 @@ async def options_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UU
 
 
 async def plan_options(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[Row]:
-    """The plan's options still in force (payable, paid or made unpayable), newest per installment."""
+    """The plan's options still in force (payable, paid or made unpayable), newest per installment;
+    not the notice of its c.803 charges, a debt of its own (`charges_option`)."""
     o = payment_options
     stmt = (
         sa.select(o)
         .where(o.c.tenant_id == tenant_id, o.c.plan_id == plan_id, o.c.status != "replaced")
+        .where(o.c.kind == "debt")
         .order_by(o.c.installment.nulls_first(), o.c.issued_at)
     )
     return list((await uow.execute(stmt)).all())
+
+
+async def charges_option(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> Row | None:
+    """The notice of the plan's c.803 charges still in force, if one was issued."""
+    o = payment_options
+    stmt = (
+        sa.select(o)
+        .where(o.c.tenant_id == tenant_id, o.c.plan_id == plan_id, o.c.kind == "charges")
+        .where(o.c.status != "replaced")
+        .order_by(o.c.issued_at.desc())
+        .limit(1)
+    )
+    return (await uow.execute(stmt)).first()
 
 
 async def set_status(

@@ -22,14 +22,19 @@ def _any(values: Collection[Any], kind: Any) -> Any:
     return sa.any_(sa.bindparam(None, list(values), type_=ARRAY(kind)))
 
 
-GROUP = sa.func.coalesce(payment_options.c.plan_id, payment_options.c.position_id)
+# The debt an option pays: its plan, or its position alone; the notice of a plan's c.803 charges is
+# a debt of its own (paying it makes no other notice unpayable, and the others leave it payable).
+GROUP = sa.case(
+    (payment_options.c.kind == "charges", payment_options.c.id),
+    else_=sa.func.coalesce(payment_options.c.plan_id, payment_options.c.position_id),
+)
 
 
 async def options_of_debts(uow: UnitOfWork, tenant_id: uuid.UUID, iuvs: Collection[str]) -> list[Row]:
     """The options whose IUV is given, with every other option of the same debt (plan or position)."""
     o = payment_options
     named = sa.select(GROUP).where(o.c.tenant_id == tenant_id, o.c.iuv == _any(iuvs, sa.Text))
-    wanted = (o.c.id, o.c.iuv, o.c.amount_cents, o.c.status, o.c.plan_id, o.c.installment)
+    wanted = (o.c.id, o.c.iuv, o.c.amount_cents, o.c.status, o.c.plan_id, o.c.installment, o.c.kind)
     stmt = sa.select(*wanted, GROUP.label("group_id")).where(
         o.c.tenant_id == tenant_id, o.c.status != "replaced", GROUP.in_(named.scalar_subquery())
     )

@@ -121,6 +121,7 @@ async def issue_notices_api(request: Request, ident: Identity, uow: UnitOfWork) 
             "position_id": str(o.position_id) if o.position_id else None,
             "plan_id": str(o.plan_id) if o.plan_id else None,
             "installment": o.installment,
+            "kind": o.kind,
             "amount_cents": o.amount_cents,
             "due_date": o.due_date.isoformat(),
             "creditor_fiscal_code": o.creditor_fiscal_code,

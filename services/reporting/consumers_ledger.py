@@ -9,6 +9,8 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from services.contracts import (
+    ChargesPaid,
+    ChargesRevoked,
     DebtorContactUpdated,
     PaymentRefunded,
     PaymentRevoked,
@@ -24,6 +26,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.reporting import handlers_ledger as handlers
 from services.reporting.domain import ROME
+from services.reporting.repository_charges import ChargePaid
 from services.reporting.repository_ledger import Refund, Revocation
 
 T = TypeVar("T")
@@ -137,7 +140,33 @@ async def on_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers.note_contact(uow, envelope.tenant_id, uuid_of(event.debtor_id), event.grade, event.active)
 
 
+async def on_charges_paid(uow: UnitOfWork, envelope: Envelope) -> None:
+    event = ChargesPaid.from_envelope(envelope)
+    paid = ChargePaid(
+        payment_id=uuid_of(event.payment_id),
+        plan_id=uuid_of(event.plan_id),
+        debtor_id=uuid_of(event.debtor_id),
+        revenue_type=event.revenue_type,
+        amount_cents=event.amount_cents,
+        paid_on=day_of(event.paid_on),
+        iuv=event.iuv,
+        receipt_ref=event.receipt_ref,
+        flow_id=event.flow_id,
+    )
+    await handlers.charges_paid(uow, envelope.tenant_id, paid)
+
+
+async def on_charges_revoked(uow: UnitOfWork, envelope: Envelope) -> None:
+    """As a revoked payment: the event's day, in Rome."""
+    event = ChargesRevoked.from_envelope(envelope)
+    ids = (uuid_of(event.payment_id), uuid_of(event.plan_id), uuid_of(event.debtor_id))
+    on = envelope.occurred_at.astimezone(ROME).date()
+    await handlers.charges_revoked(uow, envelope.tenant_id, ids, event.amount_cents, on)
+
+
 LEDGER_HANDLERS = {
+    ChargesPaid.routing_key(): on_charges_paid,
+    ChargesRevoked.routing_key(): on_charges_revoked,
     PaymentRevoked.routing_key(): on_payment_revoked,
     PaymentRefunded.routing_key(): on_payment_refunded,
     PositionSettled.routing_key(): on_position_settled,

@@ -100,3 +100,5 @@ class Closing:
     aggio: AggioResult
     aggio_label: str
     flows: tuple[Flow, ...]
+    # The debtors' c.803 charges paid in the period (their own notices): apart, not in the base.
+    charges_cents: int = 0

@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,7 +20,7 @@ from services.kernel.mail import Attachment, Mail, Mailer
 from services.kernel.storage import ObjectNotFound, ObjectStorage, StoredObject, read_all, tenant_key
 from services.kernel.web import ServiceContext
 from services.reporting import domain_aggio as rules
-from services.reporting import domain_digest
+from services.reporting import domain_digest, repository_charges
 from services.reporting import rendiconto as docs
 from services.reporting import repository as repo
 from services.reporting import repository_aggio as aggio_repo
@@ -37,6 +37,12 @@ class PeriodAggio:
     end: date
     contract: Contract
     result: AggioResult
+    # The c.803 charges debtors paid in the period, per revenue type: apart, never in the base.
+    charges: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def charges_cents(self) -> int:
+        return sum(self.charges.values())
 
 
 class StoredRendicontoCorrupted(DomainError):
@@ -79,7 +85,8 @@ async def period_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: 
     """The contract applied to what was collected in [start, end], net of refunds and revocations."""
     contract = await _contract_or_refuse(uow, tenant_id)
     bases = await aggio_repo.bases(uow, tenant_id, start, end)
-    return PeriodAggio(start, end, contract, rules.compute(contract, bases))
+    charges = await repository_charges.collected(uow, tenant_id, start, end)
+    return PeriodAggio(start, end, contract, rules.compute(contract, bases), charges)
 
 
 @dataclass(frozen=True)
@@ -126,11 +133,13 @@ def period_json(period: PeriodAggio) -> dict[str, Any]:
                 "revoked_cents": line.base.revoked_cents,
                 "taxable_cents": line.base.taxable_cents,
                 "aggio_cents": line.aggio_cents,
+                "charges_c803_cents": period.charges.get(line.revenue_type, 0),
             }
             for line in r.lines
         ],
-        # Not separated in payments today: see the aggio page.
-        "charges_c803_cents": None,
+        # The debtors' c.803 charges paid in the period (their own notices): apart, not in the base.
+        "charges_c803_cents": period.charges_cents,
+        "charges_c803_by_revenue_type": dict(sorted(period.charges.items())),
     }
 
 
@@ -171,6 +180,25 @@ class RendicontoMail:
     mail: Mail
 
 
+async def _month_data(
+    uow: UnitOfWork, tenant_id: uuid.UUID, saved: aggio_repo.SavedContract, month: date, by: str, ente: str
+) -> docs.RendicontoData:
+    """What a month's rendiconto holds: the contract applied to its base, its movements, the
+    debtors' c.803 charges apart, and its next version number."""
+    start, end = rules.month_bounds(month)
+    return docs.RendicontoData(
+        ente or saved.ente or "Comune",
+        start,
+        await aggio_repo.next_version(uow, tenant_id, start),
+        saved.contract,
+        rules.compute(saved.contract, await aggio_repo.bases(uow, tenant_id, start, end)),
+        await aggio_repo.movements(uow, tenant_id, start, end),
+        datetime.now(UTC),
+        by,
+        await repository_charges.collected(uow, tenant_id, start, end),
+    )
+
+
 async def generate_rendiconto(
     uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, month: date, by: str, ente: str = ""
 ) -> Made:
@@ -182,19 +210,8 @@ async def generate_rendiconto(
         raise DomainError(
             "Il contratto dell'aggio di questo Comune non è ancora stato inserito.", field="month"
         )
-    start, end = rules.month_bounds(month)
-    result = rules.compute(saved.contract, await aggio_repo.bases(uow, tenant_id, start, end))
-    version = await aggio_repo.next_version(uow, tenant_id, start)
-    data = docs.RendicontoData(
-        ente or saved.ente or "Comune",
-        start,
-        version,
-        saved.contract,
-        result,
-        await aggio_repo.movements(uow, tenant_id, start, end),
-        datetime.now(UTC),
-        by,
-    )
+    data = await _month_data(uow, tenant_id, saved, month, by, ente)
+    start, version, result = data.month, data.version, data.result
     pdf, xlsx = await asyncio.gather(
         asyncio.to_thread(docs.render_pdf, data), asyncio.to_thread(docs.render_xlsx, data)
     )

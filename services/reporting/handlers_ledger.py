@@ -10,6 +10,7 @@ from typing import Any
 
 from services.kernel.db import UnitOfWork
 from services.reporting import repository as repo
+from services.reporting import repository_charges
 from services.reporting import repository_ledger as ledger
 
 
@@ -65,3 +66,14 @@ async def note_contact(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, grade: str, active: bool
 ) -> None:
     await ledger.note_contact(uow, tenant_id, debtor_id, grade, active)
+
+
+async def charges_paid(uow: UnitOfWork, tenant_id: uuid.UUID, paid: repository_charges.ChargePaid) -> None:
+    """The c.803 charges a debtor paid: apart from the positions' payments (never their balance)."""
+    await repository_charges.record_paid(uow, tenant_id, paid)
+
+
+async def charges_revoked(
+    uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, uuid.UUID, uuid.UUID], cents: int, on: date
+) -> None:
+    await repository_charges.revoke(uow, tenant_id, ids, cents, on)

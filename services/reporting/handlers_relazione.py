@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, BinaryIO, Protocol, TypeVar
 
 from services.contracts_reporting import ReportRequested
@@ -20,7 +20,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.storage import ObjectNotFound, ObjectStorage, tenant_key
-from services.reporting import domain_aggio
+from services.reporting import domain_aggio, repository_charges
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
 from services.reporting import repository as repo
@@ -198,13 +198,21 @@ async def _write(
         aggio = (
             ahead if ahead is not None else await aggio_of(uow, tenant_id, scope, terms, totals.aggio_bases())
         )
-        closing = frame.Closing(totals, aggio, terms.label, await store.flows(uow, tenant_id, scope))
+        flows = await store.flows(uow, tenant_id, scope)
+        closing = frame.Closing(totals, aggio, terms.label, flows, await _charges(uow, tenant_id, scope))
         await asyncio.to_thread(_finish, writers, closing)
     except BaseException:
         for writer in writers:
             writer.abort()
         raise
     return totals.overall, aggio
+
+
+async def _charges(uow: UnitOfWork, tenant_id: uuid.UUID, scope: rel.Scope) -> int:
+    """The debtors' c.803 charges paid in an interim's period, or ever until a final's day."""
+    since = scope.period_from if scope.interim else date.min
+    until = scope.period_to if scope.interim else scope.as_of
+    return sum((await repository_charges.collected(uow, tenant_id, since, until)).values())
 
 
 async def _prefetched(partitions: AsyncIterator[T]) -> AsyncIterator[T]:

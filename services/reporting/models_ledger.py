@@ -70,3 +70,20 @@ event_log = sa.Table(
     sa.Column("logged_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.UniqueConstraint("consumer", "message_id", name="event_log_once"),
 )
+
+# The c.803 collection charges debtors paid (migration 0013): apart from the positions' payments.
+charges = sa.Table(
+    "charges",
+    metadata,
+    sa.Column("payment_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("plan_id", sa.Uuid, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("revenue_type", sa.Text, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("paid_on", sa.Date, nullable=False),
+    sa.Column("iuv", sa.Text, nullable=False, server_default=""),
+    sa.Column("receipt_ref", sa.Text, nullable=False, server_default=""),
+    sa.Column("flow_id", sa.Text, nullable=False, server_default=""),
+    sa.Column("revoked_on", sa.Date),
+)

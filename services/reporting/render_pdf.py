@@ -207,6 +207,12 @@ class PdfRelazione:
             ("Totale da fatturare", a.invoice_cents),
         ):
             self.write(f"{label:<36} {format_cents(cents):>15}", MONO, 8, 10)
+        self.write(
+            f"{'Oneri c. 803 dei debitori (a parte)':<36} {format_cents(closing.charges_cents):>15}",
+            MONO,
+            8,
+            10,
+        )
 
     def _flows(self, flows: Sequence[frame.Flow]) -> None:
         self.gap(10)

@@ -283,6 +283,7 @@ def _total_rows(closing: frame.Closing) -> list[Sequence[object]]:
         ("Aggio", a.aggio_cents),
         (vat, a.vat_cents),
         ("Totale da fatturare", a.invoice_cents),
+        ("Oneri c. 803 a carico dei debitori, incassati a parte (fuori dalla base)", closing.charges_cents),
     ]
     rows += [(label, "", "", "", "", Cents(cents)) for label, cents in amounts]
     return rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -48,12 +48,13 @@ MONTHS = [
     "novembre",
     "dicembre",
 ]
-# The payments service does not record the c.803 charges apart from what a payment pays.
+# The c.803 charges are paid with a pagoPA notice of their own (payments) and arrive apart.
 CHARGES_NOTE = (
-    "Oneri di riscossione a carico del debitore (L. 160/2019, c. 803): il sistema oggi non li registra "
-    "separatamente negli incassi, quindi non sono indicati a parte; gli importi riscossi qui elencati li "
-    "comprendono quando il debitore li ha versati."
+    "Oneri di riscossione a carico del debitore (L. 160/2019, art. 1 c. 803): il debitore li paga "
+    "con un avviso pagoPA a parte; spettano al Comune, non sono riscosso del carico e non entrano "
+    "nella base dell'aggio, quindi sono indicati qui a parte."
 )
+CHARGES_HEADER = ("Entrata", "Oneri c. 803 incassati")
 MOVEMENT_HEADER = (
     "Data",
     "Movimento",
@@ -79,6 +80,8 @@ class RendicontoData:
     movements: list[Movement]
     generated_at: datetime
     generated_by: str
+    # The c.803 charges paid in the month, per revenue type (not revoked), in cents.
+    charges: dict[str, int] = field(default_factory=dict)
 
 
 def month_label(month: date) -> str:
@@ -129,6 +132,13 @@ def type_rows(result: AggioResult) -> list[list[str]]:
         ]
     )
     return rows
+
+
+def charges_rows(charges: dict[str, int]) -> list[list[str]]:
+    """The month's c.803 charges by revenue type, with their total (none: one line saying so)."""
+    if not charges:
+        return [["Nessun onere incassato nel mese", euro(0)]]
+    return [[t, euro(c)] for t, c in sorted(charges.items())] + [["Totale", euro(sum(charges.values()))]]
 
 
 def invoice_rows(data: RendicontoData) -> list[list[str]]:
@@ -212,7 +222,9 @@ def _story(data: RendicontoData) -> list[object]:
         Paragraph("Aliquote del contratto (scaglioni marginali)", styles["Heading2"]),
         _grid([["Entrata", "Da", "Fino a", "Aliquota"], *rates_rows(c)]),
         Spacer(1, 3 * mm),
+        Paragraph("Oneri di riscossione a carico dei debitori (fuori dalla base)", styles["Heading2"]),
         Paragraph(CHARGES_NOTE, styles["Normal"]),
+        _grid([list(CHARGES_HEADER), *charges_rows(data.charges)]),
         Spacer(1, 4 * mm),
         Paragraph("Movimenti che compongono la base", styles["Heading2"]),
         _grid(
@@ -263,6 +275,11 @@ def render_xlsx(data: RendicontoData) -> bytes:
         summary.append(row)
     summary.append([])
     summary.append([CHARGES_NOTE])
+    summary.append(list(CHARGES_HEADER))
+    for revenue_type, cents in sorted(data.charges.items()):
+        charge = WriteOnlyCell(summary, value=Decimal(cents) / 100)
+        charge.number_format = "#,##0.00"
+        summary.append([revenue_type, charge])
     sheet = workbook.create_sheet("Movimenti")
     sheet.append(list(MOVEMENT_HEADER))
 

@@ -15,10 +15,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
 from services.reporting.models import batches, outcomes, payments, positions, tenant_totals
-from services.reporting.models_ledger import debtors, event_log, plans, refunds
+from services.reporting.models_ledger import charges, debtors, event_log, plans, refunds
 
 # What `riscossa replay reporting` empties and rebuilds from the event log, children first.
-PROJECTED_TABLES = (refunds, payments, plans, debtors, outcomes, positions, batches, tenant_totals)
+PROJECTED_TABLES = (refunds, payments, plans, debtors, outcomes, positions, batches, tenant_totals, charges)
 
 
 @dataclass(frozen=True)

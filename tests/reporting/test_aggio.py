@@ -16,7 +16,14 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from services.contracts import PaymentReceived, PaymentRefunded, PaymentRevoked, PositionFact
+from services.contracts import (
+    ChargesPaid,
+    ChargesRevoked,
+    PaymentReceived,
+    PaymentRefunded,
+    PaymentRevoked,
+    PositionFact,
+)
 from services.kernel.identity import Identity
 from services.kernel.mail import FolderMailer
 from services.platform import Platform
@@ -49,6 +56,10 @@ CONTRACT = {
     "row-3-to": "",
     "row-3-rate": "18,5",
 }
+
+
+def book_rows(body: bytes, sheet: str) -> list[tuple[object, ...]]:
+    return list(load_workbook(io.BytesIO(body), read_only=True)[sheet].iter_rows(values_only=True))
 
 
 def as_role(who: Identity, *roles: str) -> Identity:
@@ -96,6 +107,32 @@ async def october(platform: Platform, who: Identity) -> None:
     # A TARI payment of 50,00 refunded 5,00, then revoked: neither counts in the base.
     p6 = payment(tari, 5_000, "2026-10-09")
     await deliver(platform, who.tenant_id, p6, refund(p6, 500, "2026-10-10"), revoke(p6))
+    # The debtors' c.803 charges (their own notices): TARI 30,00 in October counts apart, the IMU
+    # 12,00 revoked and the September 9,00 do not; none of them is in the base.
+    tari_charges, imu_charges = (
+        charges(tari, "TARI", 3_000, "2026-10-12"),
+        charges(imu, "IMU", 1_200, "2026-10-13"),
+    )
+    await deliver(platform, who.tenant_id, tari_charges, imu_charges, charges(imu, "IMU", 900, "2026-09-29"))
+    await deliver(platform, who.tenant_id, uncharged(imu_charges))
+
+
+def charges(p: PositionFact, revenue_type: str, cents: int, paid_on: str) -> ChargesPaid:
+    return ChargesPaid(
+        payment_id=str(uuid.uuid4()),
+        plan_id=str(uuid.uuid4()),
+        debtor_id=p.debtor_id,
+        revenue_type=revenue_type,
+        amount_cents=cents,
+        paid_on=paid_on,
+        iuv="0" + uuid.uuid4().hex[:16],
+        receipt_ref="C-" + uuid.uuid4().hex[:8],
+        flow_id="",
+    )
+
+
+def uncharged(c: ChargesPaid) -> ChargesRevoked:
+    return ChargesRevoked(c.payment_id, c.plan_id, c.debtor_id, c.amount_cents, "2026-10-31ABI-S002")
 
 
 async def save_contract(platform: Platform, who: Identity, **changes: str) -> tuple[int, str]:
@@ -133,7 +170,10 @@ async def test_a_tiered_contract_gives_the_contract_arithmetic_net_of_refunds(
         "revoked_cents": 7_000,
         "taxable_cents": 130_005,
         "aggio_cents": 11_500,
+        "charges_c803_cents": 0,
     }
+    assert (body["charges_c803_cents"], body["charges_c803_by_revenue_type"]) == (3_000, {"TARI": 3_000})
+    assert lines["TARI"]["charges_c803_cents"] == 3_000
     assert (lines["TARI"]["aggio_cents"], lines["CDS"]["aggio_cents"]) == (1_665, 556)
     assert (lines["TARI"]["refunded_cents"], lines["TARI"]["revoked_cents"]) == (1_000, 5_000)
     assert body["contract"]["basis"] == "by_type_bands"
@@ -221,6 +261,9 @@ async def test_the_monthly_rendiconto_is_stored_emailed_and_downloadable(
     assert hashlib.sha256(pdf.content).hexdigest() == made.pdf_sha256 == pdf.headers["x-content-sha256"]
     assert pdf.content == files["rendiconto-aggio-2026-10-v1.pdf"]
     assert b"167,40" in pdf.content and b"137,21" in pdf.content and b"c. 803" in pdf.content
+    assert b"Oneri c. 803 incassati" in pdf.content and b"30,00" in pdf.content
+    summary = [row for row in book_rows(xlsx.content, "Riepilogo") if row and row[0] == "TARI"]
+    assert summary[-1][:2] == ("TARI", 30)
     assert hashlib.sha256(xlsx.content).hexdigest() == made.xlsx_sha256
     book = load_workbook(io.BytesIO(xlsx.content), read_only=True)
     # Read-only sheets drop a row's empty trailing cells: pad to the header's width.

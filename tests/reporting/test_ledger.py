@@ -11,6 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from services.contracts import (
+    ChargesPaid,
+    ChargesRevoked,
     DebtorContactUpdated,
     DisputeOpened,
     Event,
@@ -31,7 +33,7 @@ from services.platform import Platform
 from services.replay import replay_reporting
 from services.reporting import handlers_cases
 from services.reporting.models import batches, outcomes, payments, positions, tenant_totals
-from services.reporting.models_ledger import debtors, event_log, plans, refunds
+from services.reporting.models_ledger import charges, debtors, event_log, plans, refunds
 from tests.reporting.helpers import deliver, fact, paid, registered
 from tests.reporting.test_cases import to_cases
 from tests.support import make_identity
@@ -76,7 +78,7 @@ def history() -> tuple[list[Event], dict[str, Any]]:
     that lapsed, calls, a promise kept and one broken, a number found by tracing."""
     a, b, c = fact(50_000, "IMU", 2021), fact(30_000, "TARI", 2022), fact(12_345, "CDS", 2023)
     pa, pb, pc = flow_payment(a, 50_000), flow_payment(b, 10_000), flow_payment(c, 2_345)
-    plan_id = str(uuid.uuid4())
+    plan_id, charged = str(uuid.uuid4()), str(uuid.uuid4())
     events: list[Event] = [
         registered(a, b, c),
         outcome(a.debtor_id, "non_risponde", 0),
@@ -92,6 +94,10 @@ def history() -> tuple[list[Event], dict[str, Any]]:
         outcome(b.debtor_id, "vuole_rateizzare", 5),
         PlanCreated(plan_id, b.debtor_id, (b.position_id,), "TARI", 20_000, 10, "2026-04-01", "Olga"),
         PlanLapsed(plan_id, b.debtor_id, (b.position_id,), "TARI", 20_000, "2026-09-01"),
+        # The plan's c.803 charges: paid apart (their own notice), then revoked, then paid again.
+        ChargesPaid(charged, plan_id, b.debtor_id, "TARI", 600, "2026-04-20", "0" * 17, "C-1", ""),
+        ChargesRevoked(charged, plan_id, b.debtor_id, 600, "FDR-9"),
+        ChargesPaid(str(uuid.uuid4()), plan_id, b.debtor_id, "TARI", 600, "2026-05-02", "1" * 17, "C-2", ""),
         PromiseBroken(str(uuid.uuid4()), c.debtor_id, 5_000, 0, "2026-03-15"),
         outcome(c.debtor_id, "occupato", 10),
         DebtorContactUpdated(
@@ -126,6 +132,7 @@ SNAPSHOT = (
     (debtors, ()),
     (outcomes, ()),
     (batches, ()),
+    (charges, ()),
 )
 
 
@@ -165,6 +172,12 @@ async def test_the_ledger_follows_payments_plans_promises_and_calls(platform: Pl
     assert (plan.installments, str(plan.lapsed_on), plan.residual_cents) == (10, "2026-09-01", 20_000)
     revoked_rows = [r for r in await rows_of(platform, tenant, payments) if r.revoked_on is not None]
     assert [(r.amount_cents, r.source) for r in revoked_rows] == [(2_345, "flow")]
+    # The c.803 charges stay apart: in no position's collected amount, one revoked, one counted.
+    paid_charges = sorted(
+        (r.amount_cents, r.revenue_type, r.revoked_on is None)
+        for r in await rows_of(platform, tenant, charges)
+    )
+    assert paid_charges == [(600, "TARI", False), (600, "TARI", True)]
 
 
 async def rows_of(platform: Platform, tenant: uuid.UUID, table: sa.Table) -> list[Any]:
@@ -182,6 +195,14 @@ async def test_a_revocation_before_its_payment_leaves_the_payment_uncounted(plat
     await deliver(platform, tenant, revoked(payment))  # once more: nothing changes
     [totals] = await rows(platform, tenant, tenant_totals, "tenant_id", "updated_at")
     assert totals[1] == 0
+    # The same for the c.803 charges: revoked first, then paid: known, and never counted.
+    charge = ChargesPaid(
+        str(uuid.uuid4()), str(uuid.uuid4()), position.debtor_id, "IMU", 300, "2026-03-02", "", "", ""
+    )
+    gone = ChargesRevoked(charge.payment_id, charge.plan_id, charge.debtor_id, 300, "FDR-1")
+    await deliver(platform, tenant, gone, charge, gone)
+    [row] = await rows_of(platform, tenant, charges)
+    assert (row.revenue_type, str(row.paid_on), row.revoked_on is not None) == ("IMU", "2026-03-02", True)
 
 
 async def decide(

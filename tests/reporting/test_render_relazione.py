@@ -82,7 +82,7 @@ def _write(writer: Any, items: list[rel.Line]) -> None:
         writer.lines(batch)
     aggio = compute(flat(350, SCOPE.period_from), totals.aggio_bases())
     flows = (frame.Flow("FDR-1", 1, 1_234, date(2025, 3, 1), date(2025, 3, 1), 0, 0),)
-    writer.end(frame.Closing(totals, aggio, "Aggio 3,50% sul riscosso", flows))
+    writer.end(frame.Closing(totals, aggio, "Aggio 3,50% sul riscosso", flows, 4_321))
     writer.close()
 
 
@@ -142,6 +142,8 @@ def test_xlsx_is_readable_typed_and_neutralised() -> None:
     header = dict(book["Intestazione"].iter_rows(values_only=True))
     assert header["Ente"] == "Comune di Prova" and "versione 2" in header["Documento"]
     totals = list(book["Totali"].iter_rows(values_only=True))
+    [charged] = [r for r in totals if str(r[0]).startswith("Oneri c. 803")]
+    assert charged[5] == 43.21
     [overall] = [r for r in totals if r[0] == "Totale"]
     assert overall[2] == 120 and overall[3] == sum(100_000 + i for i in range(120)) / 100
     flows = list(book["Riconciliazione"].iter_rows(values_only=True))
@@ -195,6 +197,7 @@ def test_pdf_streams_every_line_with_its_payments_and_repeats_the_header() -> No
     assert text.count("Codice fiscale") >= pages - 1
     assert "Rifiuto di pagare" in text and "Riscossione coattiva" in text
     assert "Allegato: riconciliazione" in text and "FDR-1" in text
+    assert "Oneri c. 803 dei debitori" in text and "43,21" in text
     assert f"Pagina {pages}" in text
 
 

@@ -1,0 +1,188 @@
+"""The c.803 collection charges of a plan (L. 160/2019, art. 1 c. 803) against the real database: a
+pagoPA notice of their own beside the plan's, paid and revoked apart from the positions (no
+position is reduced by them), announced as `ChargesPaid`/`ChargesRevoked`, left owed when the plan
+is paid another way, printed and published on GPD as what they are."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from services.contracts import ChargesPaid, ChargesRevoked
+from services.kernel.envelope import Envelope
+from services.kernel.identity import Identity
+from services.payments import handlers_gpd, handlers_notices, repository_gpd
+from services.payments.handlers_delivery import _option_lines
+from services.payments.seed import seed_creditors
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.payments.helpers import scalar
+from tests.payments.test_notices import api
+from tests.payments.test_plan_life import make_plan, run
+from tests.payments.test_reconciliation import FDR, RECEIPTS, flow_xml, receipts_csv, upload
+
+
+async def charged_plan(platform: Platform, who: Identity) -> tuple[uuid.UUID, str, list[dict[str, Any]]]:
+    """A plan of € 1,000.00 in six installments with 3% charges (€ 30.00), and its notices."""
+    await seed_creditors(platform.databases["payments"], {"comune-demo-a": who.tenant_id})
+    sql = "UPDATE payments.creditors SET applies_charges = true WHERE tenant_id = :t RETURNING 1"
+    await run(platform, who, lambda uow: uow.execute(sa.text(sql), {"t": who.tenant_id}))
+    plan_id, position_id, _ = await make_plan(platform, who, None)
+    async with service_client(platform, "payments", api(who)) as http:
+        response = await http.post("/api/v1/payments/notices", json={"plan_id": str(plan_id)})
+    assert response.status_code == 201, response.text
+    return plan_id, position_id, response.json()["options"]
+
+
+async def sent(platform: Platform, who: Identity, routing_key: str) -> list[Envelope]:
+    sql = "SELECT body FROM payments.outbox WHERE tenant_id = :t AND routing_key = :k ORDER BY id"
+    async with platform.databases["payments"].unit_of_work(who.tenant_id) as uow:
+        bodies = (await uow.execute(sa.text(sql), {"t": who.tenant_id, "k": routing_key})).scalars()
+        return [Envelope.decode(b) for b in bodies]
+
+
+async def column(platform: Platform, who: Identity, sql: str, **params: object) -> Any:
+    return await scalar(platform, who.tenant_id, sql, t=who.tenant_id, **params)
+
+
+def euro(cents: int) -> str:
+    return f"{cents // 100},{cents % 100:02d}"
+
+
+@pytest.mark.asyncio
+async def test_the_charges_get_a_notice_of_their_own_issued_once(
+    platform: Platform, tenant: Identity
+) -> None:
+    plan_id, _, options = await charged_plan(platform, tenant)
+    [charges] = [o for o in options if o["kind"] == "charges"]
+    debt = [o for o in options if o["kind"] == "debt"]
+    assert charges["amount_cents"] == 3_000 and charges["installment"] is None
+    assert len(debt) == 7  # the single payment and six installments, none of them holding the charges
+    assert sum(o["amount_cents"] for o in debt if o["installment"] is not None) < 101_000
+    first_due = min(o["due_date"] for o in debt if o["installment"] is not None)
+    assert charges["due_date"] == first_due
+    async with service_client(platform, "payments", api(tenant)) as http:
+        again = await http.post("/api/v1/payments/notices", json={"plan_id": str(plan_id)})
+    assert [o["nav"] for o in again.json()["options"] if o["kind"] == "charges"] == [charges["nav"]]
+    issued = "SELECT count(*) FROM payments.payment_options WHERE tenant_id = :t AND kind = 'charges'"
+    assert await column(platform, tenant, issued) == 1
+    [event] = [
+        e for e in await sent(platform, tenant, "payments.notice_issued.v1") if e.payload["kind"] == "charges"
+    ]
+    assert event.payload["amount_cents"] == 3_000 and event.payload["plan_id"] == str(plan_id)
+
+
+@pytest.mark.asyncio
+async def test_paid_charges_reduce_no_position_and_a_revoked_payment_makes_them_owed_again(
+    platform: Platform, tenant: Identity
+) -> None:
+    plan_id, position_id, options = await charged_plan(platform, tenant)
+    [charges] = [o for o in options if o["kind"] == "charges"]
+    [first] = [o for o in options if o["installment"] == 1]
+    rows = receipts_csv((first["iuv"], euro(first["amount_cents"]), "R-1"), (charges["iuv"], "30,00", "R-C"))
+    status, answer = await upload(platform, tenant, RECEIPTS, rows)
+    assert status == 200 and answer["matched"] == 2, answer
+    paid = "SELECT paid_cents FROM payments.positions WHERE tenant_id = :t AND id = :p"
+    assert await column(platform, tenant, paid, p=uuid.UUID(position_id)) == first["amount_cents"]
+    statuses = "SELECT kind || ':' || coalesce(installment, 0) || ':' || status FROM payments.payment_options WHERE tenant_id = :t ORDER BY kind, installment NULLS FIRST"
+    async with platform.databases["payments"].unit_of_work(tenant.tenant_id) as uow:
+        found = list((await uow.execute(sa.text(statuses), {"t": tenant.tenant_id})).scalars())
+    # The charges paid change no other notice: the installment made the single payment unpayable.
+    assert found[0] == "charges:0:paid" and found[1] == "debt:0:unpayable" and found[2] == "debt:1:paid"
+    assert all(s.endswith(":payable") for s in found[3:])
+    [event] = await sent(platform, tenant, ChargesPaid.routing_key())
+    facts = ChargesPaid.from_envelope(event)
+    assert (facts.plan_id, facts.amount_cents, facts.revenue_type, facts.iuv) == (
+        str(plan_id),
+        3_000,
+        "TARI",
+        charges["iuv"],
+    )
+    assert facts.paid_on == "2026-11-27"
+    [payments_event] = await sent(platform, tenant, "payments.payments_received.v1")
+    assert sum(f["amount_cents"] for f in payments_event.payload["payments"]) == first["amount_cents"]
+    # The flow reports the charges' payment revoked: owed again, and said so.
+    revoked = flow_xml([(charges["iuv"], "R-C", 3_000, 3)])
+    status, answer = await upload(platform, tenant, FDR, revoked)
+    assert status == 200 and answer["revoked"] == 1, answer
+    state = "SELECT state FROM payments.charge_payments WHERE tenant_id = :t"
+    assert await column(platform, tenant, state) == "REVOKED"
+    option = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND kind = 'charges'"
+    assert await column(platform, tenant, option) == "payable"
+    [gone] = await sent(platform, tenant, ChargesRevoked.routing_key())
+    assert ChargesRevoked.from_envelope(gone).amount_cents == 3_000
+    assert await column(platform, tenant, paid, p=uuid.UUID(position_id)) == first["amount_cents"]
+
+
+@pytest.mark.asyncio
+async def test_paying_the_plan_at_once_leaves_the_charges_owed_and_a_partial_payment_is_reviewed(
+    platform: Platform, tenant: Identity
+) -> None:
+    _, _, options = await charged_plan(platform, tenant)
+    [charges] = [o for o in options if o["kind"] == "charges"]
+    [single] = [o for o in options if o["kind"] == "debt" and o["installment"] is None]
+    rows = receipts_csv(
+        (single["iuv"], euro(single["amount_cents"]), "R-S"), (charges["iuv"], "10,00", "R-P")
+    )
+    status, answer = await upload(platform, tenant, RECEIPTS, rows)
+    assert status == 200 and answer["matched"] == 1 and answer["partial"] == 1, answer
+    option = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND kind = 'charges'"
+    assert await column(platform, tenant, option) == "payable"
+    assert (
+        await column(platform, tenant, "SELECT count(*) FROM payments.charge_payments WHERE tenant_id = :t")
+        == 0
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_charges_notice_prints_and_is_mailed_and_published_as_charges(
+    platform: Platform, tenant: Identity
+) -> None:
+    plan_id, _, options = await charged_plan(platform, tenant)
+    [charges] = [o for o in options if o["kind"] == "charges"]
+
+    async def notice(uow: Any) -> Any:
+        return await handlers_notices.notice_for(uow, tenant, charges["nav"])
+
+    printed = await run(platform, tenant, notice)
+    assert "oneri di riscossione (L. 160/2019 c. 803)" in printed.reason and printed.amount_cents == 3_000
+    lines = _option_lines(
+        [
+            _Option(None, 1, 20_000, "A"),
+            _Option(None, None, 100_000, "B"),
+            _Option(None, None, 3_000, "C", "charges"),
+        ]
+    )
+    assert lines[-2:] == [
+        "Inoltre, in ogni caso, gli oneri di riscossione (L. 160/2019, art. 1 c. 803):",
+        "- codice avviso C: € 30,00 entro il 31/01/2026",
+    ]
+    assert not any("C:" in line for line in lines[:-1])
+
+    async def gpd(uow: Any) -> Any:
+        return await handlers_gpd._plan_debts(uow, tenant.tenant_id, await _heads(uow, tenant, plan_id))
+
+    debts = await run(platform, tenant, gpd)
+    assert [d.kind for d in debts] == ["plan", "charges"]
+    assert [o.nav for o in debts[1].options] == [charges["nav"]]
+    assert charges["nav"] not in [o.nav for o in debts[0].options]
+    assert debts[1].reason.startswith("Oneri di riscossione L. 160/2019 c. 803")
+
+
+async def _heads(uow: Any, who: Identity, plan_id: uuid.UUID) -> Any:
+    return await repository_gpd.plan_heads(uow, who.tenant_id, plan_id)
+
+
+class _Option:
+    def __init__(self, position_id: Any, installment: int | None, cents: int, nav: str, kind: str = "debt"):
+        self.plan_id = uuid.uuid4()
+        self.position_id = position_id
+        self.installment = installment
+        self.amount_cents = cents
+        self.nav = nav
+        self.kind = kind
+        self.due_date = date(2026, 1, 31)
