@@ -81,6 +81,17 @@ class InstallmentState:
         return max(self.due_date, self.reopened_on)
 
     @property
+    def reopened_note(self) -> str:
+        """What a sollecito says of an installment due again after a refund or a revoked payment
+        (its new date, then the original one); "" for any other."""
+        if self.falls_due == self.due_date:
+            return ""
+        return (
+            f"di nuovo dovuta dal {self.falls_due:%d/%m/%Y} per un rimborso o un pagamento revocato "
+            f"(scadenza originaria {self.due_date:%d/%m/%Y})"
+        )
+
+    @property
     def unpaid_cents(self) -> int:
         return max(0, self.amount_cents - self.paid_cents)
 

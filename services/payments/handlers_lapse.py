@@ -204,7 +204,8 @@ class LifeReport:
 
 def _mail_text(creditor_name: str, doc: Sollecito) -> str:
     rows = [
-        f"- rata n. {i.number} scaduta il {i.due_date:%d/%m/%Y}: da pagare {format_cents(i.unpaid_cents)}"
+        f"- rata n. {i.number} {i.reopened_note or f'scaduta il {i.due_date:%d/%m/%Y}'}: "
+        f"da pagare {format_cents(i.unpaid_cents)}"
         for i in doc.missed
     ]
     return "\n".join(

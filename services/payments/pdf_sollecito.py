@@ -62,7 +62,7 @@ def _table(canvas: Canvas, left: float, y: float, rows: tuple[InstallmentState, 
         y -= 5 * mm
         values = (
             str(row.number),
-            row.due_date.strftime("%d/%m/%Y"),
+            row.falls_due.strftime("%d/%m/%Y") + ("*" if row.reopened_note else ""),
             format_cents(row.amount_cents),
             format_cents(row.paid_cents),
             format_cents(row.unpaid_cents),
@@ -72,6 +72,9 @@ def _table(canvas: Canvas, left: float, y: float, rows: tuple[InstallmentState, 
     if len(rows) > MOST_ROWS:
         y -= 5 * mm
         canvas.drawString(left, y, f"… e altre {len(rows) - MOST_ROWS} rate scadute non pagate.")
+    for row in (r for r in rows[:MOST_ROWS] if r.reopened_note):
+        y -= 5 * mm
+        canvas.drawString(left, y, f"* Rata {row.number}: {row.reopened_note}.")
     return y
 
 

@@ -189,3 +189,16 @@ def test_the_sollecito_pdf_stays_on_one_page_with_many_missed_installments() -> 
     pdf = pypdfium2.PdfDocument(render(doc))
     text = " ".join(pdf[0].get_textpage().get_text_range().split())
     assert len(pdf) == 1 and "e altre 22 rate" in text and "comma 800" in text and "€ 4.000,00" in text
+
+
+def test_a_reopened_installment_is_named_by_the_day_it_fell_due_again_and_its_original_date() -> None:
+    on_time = InstallmentState(3, date(2026, 4, 30), 10_000, 100, 0)
+    reopened = InstallmentState(3, date(2026, 4, 30), 10_000, 100, 0, reopened_on=date(2026, 5, 10))
+    assert on_time.reopened_note == ""
+    assert reopened.reopened_note == (
+        "di nuovo dovuta dal 10/05/2026 per un rimborso o un pagamento revocato "
+        "(scadenza originaria 30/04/2026)"
+    )
+    # Reopened before its own due date: it falls due on that date, as before.
+    early = InstallmentState(3, date(2026, 4, 30), 10_000, 100, 0, reopened_on=date(2026, 4, 2))
+    assert early.reopened_note == ""

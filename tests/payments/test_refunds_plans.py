@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
+from services.kernel.storage import read_all
 from services.payments import handlers_lapse, handlers_refunds
 from services.payments.domain_lapse import ROME, WentBack
 from services.payments.domain_refunds import format_euro
@@ -21,7 +22,7 @@ from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import fact, scalar, seed
 from tests.payments.test_notices import api, with_creditor
-from tests.payments.test_plan_life import daily, make_plan, pay, run
+from tests.payments.test_plan_life import daily, make_plan, pay, pdf_text, run
 from tests.payments.test_reconciliation import FDR, RECEIPTS, flow_xml, receipts_csv, upload
 from tests.support import make_identity, position_fact
 
@@ -259,5 +260,9 @@ async def test_a_reopened_installment_gets_a_sollecito_before_it_can_lapse_the_p
     # it is due again from 10/05 and first gets a sollecito of its own.
     report = (await daily(platform, tenant, date(2026, 5, 11)))["sollecito_and_lapse"]
     assert (len(report.by_post), report.lapsed) == (1, 0)
+    # The sollecito names the day it fell due again, and the original one.
+    text = pdf_text(await read_all(platform.storage, tenant.tenant_id, report.by_post[0]))
+    assert "10/05/2026*" in text and "di nuovo dovuta dal 10/05/2026" in text
+    assert "scadenza originaria 30/04/2026" in text
     # Installment 4 missed after that sollecito: now the plan lapses (c.800).
     assert (await daily(platform, tenant, date(2026, 6, 1)))["sollecito_and_lapse"].lapsed == 1
