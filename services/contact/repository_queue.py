@@ -15,11 +15,11 @@ from services.contact.domain_conduct import ROME
 from services.contact.models import debtor_contacts, debtors
 from services.contact.repository_conduct import rules_of
 from services.kernel.db import UnitOfWork
-from services.kernel.limitation import LIMITATION_YEARS
+from services.kernel.limitation import LIMITATION_YEARS, newest_time_barred_year
 
 # Limitation (`services.kernel.limitation`): the last day is 31 December, five years after the oldest
-# act's year; the score grows as that day nears, over the five years before it, and stays at its top
-# once it has passed.
+# act's year not yet time-barred; the score grows as that day nears, over the five years before it.
+# A debtor whose every due act is time-barred scores -1 (last).
 # €100,000 owed (and more) is the top of the amount's score, which grows with its logarithm.
 AMOUNT_TOP_CENTS = 10_000_000
 
@@ -36,7 +36,10 @@ def queue_score(attempts: Any = None) -> Any:
     amount = sa.func.least(
         sa.func.ln(1 + sa.cast(d.c.total_due_cents, sa.Float)) / sa.func.ln(1 + AMOUNT_TOP_CENTS), 1.0
     )
-    limitation_day = sa.func.make_date(d.c.oldest_year + LIMITATION_YEARS, 12, 31)
+    barred = sa.bindparam("barred_year", type_=sa.Integer)
+    # The oldest act not yet time-barred is the one whose limitation nears (older ones are past it).
+    enforceable = sa.func.greatest(d.c.oldest_year, barred + 1)
+    limitation_day = sa.func.make_date(enforceable + LIMITATION_YEARS, 12, 31)
     days_left = sa.cast(limitation_day - sa.bindparam("today", type_=sa.Date), sa.Float)
     limitation = sa.case(
         (d.c.oldest_year.is_(None), 0.0),
@@ -46,7 +49,9 @@ def queue_score(attempts: Any = None) -> Any:
     grade = sa.cast(sa.func.coalesce(d.c.best_confidence, 0), sa.Float) / 100.0
     parts = {"amount": amount, "limitation": limitation, "attempts": tried, "grade": grade}
     weighted = (sa.bindparam(f"w_{name}", type_=sa.Float) * part for name, part in parts.items())
-    return sum(weighted, sa.literal(0.0))
+    # A debtor owing only time-barred positions is never leased (repository_lease): last in the
+    # order, so a lease's scan of the pool index never walks past them.
+    return sa.case((d.c.newest_due_year <= barred, -1.0), else_=sum(weighted, sa.literal(0.0)))
 
 
 def _refresh(some: bool) -> Any:
@@ -68,6 +73,7 @@ async def score_params(uow: UnitOfWork, tenant_id: uuid.UUID, today: date | None
     weights = (await rules_of(uow, tenant_id)).weights
     params: dict[str, Any] = {f"w_{name}": float(weights.get(name, 0)) for name in WEIGHTED}
     params["today"] = today or datetime.now(ROME).date()
+    params["barred_year"] = newest_time_barred_year(params["today"])
     return params
 
 

@@ -54,6 +54,12 @@ async def test_a_debtor_owing_only_time_barred_positions_is_not_leased_and_is_ma
         payment = (uuid.uuid4(), uuid.UUID(paid_recent), uuid.UUID(recent.position_id))
         await repository.register_payment(uow, tenant.tenant_id, *payment, 30_000, date(2026, 3, 2))
         await uow.commit()
+    # Last in the queue's order (a lease never scans past them); the mixed one's limitation part
+    # counts from its oldest act not yet barred.
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        sql = "SELECT id, queue_score FROM contact.debtors WHERE tenant_id = :t"
+        scores = {str(r.id): r.queue_score for r in await uow.execute(sa.text(sql), {"t": tenant.tenant_id})}
+    assert scores[barred] == scores[paid_recent] == -1.0 and scores[mixed] > 0
     with contact_clock(platform, MONDAY):
         assert f"/debtors/{mixed}" in await take(platform, as_user(tenant, "op-1"))
         assert "Nessun debitore da lavorare" in await take(platform, as_user(tenant, "op-2"))
