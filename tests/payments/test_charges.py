@@ -57,7 +57,7 @@ def euro(cents: int) -> str:
 async def test_the_charges_get_a_notice_of_their_own_issued_once(
     platform: Platform, tenant: Identity
 ) -> None:
-    plan_id, _, options = await charged_plan(platform, tenant)
+    plan_id, position_id, options = await charged_plan(platform, tenant)
     [charges] = [o for o in options if o["kind"] == "charges"]
     debt = [o for o in options if o["kind"] == "debt"]
     assert charges["amount_cents"] == 3_000 and charges["installment"] is None
@@ -74,6 +74,12 @@ async def test_the_charges_get_a_notice_of_their_own_issued_once(
         e for e in await sent(platform, tenant, "payments.notice_issued.v1") if e.payload["kind"] == "charges"
     ]
     assert event.payload["amount_cents"] == 3_000 and event.payload["plan_id"] == str(plan_id)
+    async with service_client(platform, "payments", tenant) as http:
+        page = await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")
+    assert page.status_code == 200
+    assert (
+        "Oneri di riscossione (L. 160/2019 c. 803)</td>" in page.text and 'data-testid="charges"' in page.text
+    )
 
 
 @pytest.mark.asyncio
