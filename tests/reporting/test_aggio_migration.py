@@ -78,3 +78,50 @@ async def test_every_comunes_flat_rate_becomes_a_flat_contract(platform: Platfor
             await transaction.rollback()
     finally:
         await engine.dispose()
+
+
+def backfill_statements() -> tuple[str, ...]:
+    path = MIGRATION.with_name("0012_mail_claimed_at.py")
+    spec = importlib.util.spec_from_file_location("mail_0012", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.BACKFILL)
+
+
+@pytest.mark.asyncio
+async def test_a_digest_made_before_migration_0012_is_claimed_from_when_it_was_made(
+    platform: Platform,
+) -> None:
+    tenant = uuid.uuid4()
+    engine = create_async_engine(platform.settings.database_url)
+    try:
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            await conn.execute(sa.text(f"SET LOCAL ROLE {OWNER_ROLE}"))
+            await as_tenant(conn, tenant)
+            made = await conn.execute(
+                sa.text(
+                    "INSERT INTO reporting.digests (id, tenant_id, period_from, period_to, trigger, status,"
+                    " recipients, created_at, claimed_at) VALUES (:id, :t, '2026-11-16', '2026-11-22',"
+                    " 'scheduled', 'sending', '{}', '2026-11-23T07:00:00+01:00', now()) RETURNING id"
+                ),
+                {"id": uuid.uuid4(), "t": tenant},
+            )
+            digest = made.scalar_one()
+            await as_tenant(conn, None)  # as the migration runs: no Comune
+            for statement in backfill_statements():
+                await conn.execute(sa.text(statement))
+            await as_tenant(conn, tenant)
+            claimed = await conn.execute(
+                sa.text("SELECT claimed_at = created_at FROM reporting.digests WHERE id = :id"),
+                {"id": digest},
+            )
+            assert claimed.scalar_one() is True
+            forced = await conn.execute(
+                sa.text("SELECT relforcerowsecurity FROM pg_class WHERE oid = 'reporting.digests'::regclass")
+            )
+            assert forced.scalar_one() is True
+            await transaction.rollback()
+    finally:
+        await engine.dispose()

@@ -17,6 +17,22 @@ S = "reporting"
 NOW = sa.text("now()")
 
 
+# Migrations run as the tables' owner, which FORCE ROW LEVEL SECURITY holds to the tenant policy
+# (no tenant set: no row); the backfill lifts it for its own statements only, as 0006 does.
+BACKFILL = tuple(
+    statement
+    for table, column, made in (
+        ("digests", "claimed_at", "created_at"),
+        ("rendiconti", "email_claimed_at", "generated_at"),
+    )
+    for statement in (
+        f"ALTER TABLE {S}.{table} NO FORCE ROW LEVEL SECURITY",
+        f"UPDATE {S}.{table} SET {column} = {made}",
+        f"ALTER TABLE {S}.{table} FORCE ROW LEVEL SECURITY",
+    )
+)
+
+
 def upgrade() -> None:
     op.add_column(
         "digests",
@@ -28,8 +44,8 @@ def upgrade() -> None:
         sa.Column("email_claimed_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
         schema=S,
     )
-    op.execute("UPDATE reporting.digests SET claimed_at = created_at")
-    op.execute("UPDATE reporting.rendiconti SET email_claimed_at = generated_at")
+    for statement in BACKFILL:
+        op.execute(statement)
 
 
 def downgrade() -> None:
