@@ -1,6 +1,7 @@
 """Tables of the contact service (schema `contact`)."""
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
 from services.kernel.db import access_log_table, closures_table, credit_columns, inbox_table, outbox_table
@@ -36,6 +37,9 @@ debtors = sa.Table(
     # The newest act year among the positions still due (open, not paid off; migration 0025): when
     # `limitation` says it is time-barred, every due position is and the debtor is not leased.
     sa.Column("newest_due_year", sa.SmallInteger),
+    # The act years of the positions still due, in order (migration 0026): the queue's limitation
+    # part counts from the oldest not yet time-barred.
+    sa.Column("due_years", postgresql.ARRAY(sa.SmallInteger), nullable=False, server_default="{}"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("best_confidence", sa.SmallInteger),
     # `repository_queue.queue_score` as of the last change of the debtor or daily run (indexed).

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain import (
@@ -119,6 +120,7 @@ async def _refresh_totals(
             sa.func.count().filter(owed).label("n"),
             sa.func.min(p.c.year).filter(owed).label("oldest"),
             sa.func.max(p.c.year).filter(still_due).label("newest_due"),
+            sa.func.array_agg(sa.distinct(p.c.year)).filter(still_due).label("due_years"),
         )
         .select_from(p.outerjoin(on_position, on_position.c.position_id == p.c.position_id))
         .where(p.c.tenant_id == tenant_id, p.c.debtor_id.in_(debtor_ids))
@@ -133,6 +135,7 @@ async def _refresh_totals(
             positions_count=totals.c.n,
             oldest_year=totals.c.oldest,
             newest_due_year=totals.c.newest_due,
+            due_years=sa.func.coalesce(totals.c.due_years, sa.literal([], postgresql.ARRAY(sa.SmallInteger))),
             updated_at=sa.func.now(),
         )
     )

@@ -17,8 +17,9 @@ from services.contact.repository_conduct import rules_of
 from services.kernel.db import UnitOfWork
 from services.kernel.limitation import LIMITATION_YEARS, newest_time_barred_year
 
-# Limitation (`services.kernel.limitation`): the last day is 31 December, five years after the oldest
-# act's year not yet time-barred; the score grows as that day nears, over the five years before it.
+# Limitation (`services.kernel.limitation`): the last day is 31 December, five years after the year of
+# the oldest act still due and not yet time-barred; the score grows as that day nears, over the five
+# years before it.
 # A debtor whose every due act is time-barred scores -1 (last).
 # €100,000 owed (and more) is the top of the amount's score, which grows with its logarithm.
 AMOUNT_TOP_CENTS = 10_000_000
@@ -37,12 +38,13 @@ def queue_score(attempts: Any = None) -> Any:
         sa.func.ln(1 + sa.cast(d.c.total_due_cents, sa.Float)) / sa.func.ln(1 + AMOUNT_TOP_CENTS), 1.0
     )
     barred = sa.bindparam("barred_year", type_=sa.Integer)
-    # The oldest act not yet time-barred is the one whose limitation nears (older ones are past it).
-    enforceable = sa.func.greatest(d.c.oldest_year, barred + 1)
+    # The oldest act still due and not yet time-barred is the one whose limitation nears.
+    years = sa.func.unnest(d.c.due_years).table_valued("y").render_derived(with_types=False)
+    enforceable = sa.select(sa.func.min(years.c.y)).where(years.c.y > barred).scalar_subquery()
     limitation_day = sa.func.make_date(enforceable + LIMITATION_YEARS, 12, 31)
     days_left = sa.cast(limitation_day - sa.bindparam("today", type_=sa.Date), sa.Float)
     limitation = sa.case(
-        (d.c.oldest_year.is_(None), 0.0),
+        (enforceable.is_(None), 0.0),
         else_=sa.func.greatest(0.0, sa.func.least(1.0, 1.0 - days_left / (365.0 * LIMITATION_YEARS))),
     )
     tried = 1.0 / (1.0 + sa.cast(d.c.attempts if attempts is None else attempts, sa.Float))

@@ -115,3 +115,41 @@ async def test_the_debtor_leaves_the_queue_the_day_the_limitation_passes(
             got = await repository_lease.take_next(uow, tenant.tenant_id, "op-new-year", uncapped(moment))
             assert got == expected, moment
             # rolled back: the lease goes with it
+
+
+@pytest.mark.asyncio
+async def test_the_limitation_part_counts_from_the_oldest_act_still_due_and_not_yet_barred(
+    platform: Platform, tenant: Identity
+) -> None:
+    """On 2026-11-30 acts of 2020 and before are time-barred: a debtor owing 2019 and 2022 nears its
+    limitation as one owing 2022 and 2023 does (31/12/2027), later than one owing 2021 (31/12/2026);
+    a 2021 act paid off no longer counts."""
+    mixed, twin, sooner, paid_old = (str(uuid.uuid4()) for _ in range(4))
+    old_paid = position_fact(20_000, debtor_id=paid_old, credit=("IMU", 2021, "Q"), name="GIALLI RITA")
+    await seed(
+        platform,
+        tenant.tenant_id,
+        position_fact(20_000, debtor_id=mixed, credit=("TARI", 2019, "M"), name="NERI PAOLA"),
+        position_fact(20_000, debtor_id=mixed, credit=("IMU", 2022, "X"), name="NERI PAOLA"),
+        position_fact(20_000, debtor_id=twin, credit=("TARI", 2022, "T"), name="ROSSI UGO"),
+        position_fact(20_000, debtor_id=twin, credit=("IMU", 2023, "U"), name="ROSSI UGO"),
+        position_fact(20_000, debtor_id=sooner, credit=("TARI", 2021, "S"), name="BLU ADA"),
+        position_fact(20_000, debtor_id=sooner, credit=("IMU", 2022, "V"), name="BLU ADA"),
+        old_paid,
+        position_fact(20_000, debtor_id=paid_old, credit=("TARI", 2022, "R"), name="GIALLI RITA"),
+        position_fact(20_000, debtor_id=paid_old, credit=("IMU", 2023, "W"), name="GIALLI RITA"),
+    )
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        payment = (uuid.uuid4(), uuid.UUID(paid_old), uuid.UUID(old_paid.position_id))
+        await repository.register_payment(uow, tenant.tenant_id, *payment, 20_000, date(2026, 3, 2))
+        await repository.refresh_scores(uow, tenant.tenant_id, None, date(2026, 11, 30))
+        await uow.commit()
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        sql = "SELECT id, queue_score, due_years FROM contact.debtors WHERE tenant_id = :t"
+        found = {str(r.id): r for r in await uow.execute(sa.text(sql), {"t": tenant.tenant_id})}
+    assert found[paid_old].due_years == [2022, 2023] and found[mixed].due_years == [2019, 2022]
+    # The same amount owed, attempts and phone: only the limitation part differs.
+    paid_old_total = found[paid_old].queue_score
+    assert found[mixed].queue_score == pytest.approx(found[twin].queue_score)
+    assert found[sooner].queue_score > found[twin].queue_score
+    assert paid_old_total == pytest.approx(found[twin].queue_score)
