@@ -1,5 +1,6 @@
 """The payments service's part of the package a Comune keeps when its mandate ends: one ZIP with
-every payment and its pagoPA receipt, the receipts, the refunds, the reporting flows' lines (CSV,
+every payment and its pagoPA receipt, the receipts, the refunds, the c.803 charges paid with their
+own notice, the reporting flows' lines (CSV,
 `;`, UTF-8 with BOM, amounts in euro with a decimal comma) and the evidence of manual payments.
 It is stored, and announced to reporting (`HandoverReady`), in the closing transaction."""
 
@@ -41,8 +42,18 @@ _FLOW_HEADER = (
     "Flusso", "Data flusso", "Riferimento regolamento", "Data regolamento", "Mittente", "Riga",
     "IUV", "Identificativo ricevuta", "Importo", "Esito", "Data esito", "Stato",
 )  # fmt: skip
+_CHARGES_HEADER = (
+    "Data pagamento", "Importo", "Stato", "IUV", "Identificativo ricevuta", "Flusso di rendicontazione",
+    "Codice fiscale", "Contribuente", "Entrata", "Piano",
+)  # fmt: skip
 # The columns holding cents, per file.
-_AMOUNTS = {"pagamenti.csv": {1}, "ricevute.csv": {2}, "rimborsi.csv": {1}, "flussi.csv": {8}}
+_AMOUNTS = {
+    "pagamenti.csv": {1},
+    "ricevute.csv": {2},
+    "rimborsi.csv": {1},
+    "flussi.csv": {8},
+    "oneri-c803.csv": {1},
+}
 
 
 def _cell(value: Any, amount: bool) -> str:
@@ -78,6 +89,7 @@ async def export_handover(uow: UnitOfWork, tenant_id: uuid.UUID, storage: Object
         "ricevute.csv": csv_bytes("ricevute.csv", _RECEIPT_HEADER, await rows.receipts(uow, tenant_id)),
         "rimborsi.csv": csv_bytes("rimborsi.csv", _REFUND_HEADER, await rows.refunds(uow, tenant_id)),
         "flussi.csv": csv_bytes("flussi.csv", _FLOW_HEADER, await rows.flow_lines(uow, tenant_id)),
+        "oneri-c803.csv": csv_bytes("oneri-c803.csv", _CHARGES_HEADER, await rows.charges(uow, tenant_id)),
     }
     with tempfile.TemporaryFile() as spool:
         with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:

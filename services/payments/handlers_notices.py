@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from services.contracts import NoticeIssued
@@ -16,9 +16,11 @@ from services.payments import (
     handlers_positions,
     pdf_notice,
     repository,
+    repository_lapse,
     repository_notices,
     repository_plans,
 )
+from services.payments.domain_lapse import rome_day
 from services.payments.domain_notices import iuv, notice_number
 from services.payments.domain_schedule import month_end
 
@@ -87,7 +89,8 @@ async def issue_plan_notices(uow: UnitOfWork, ident: Identity, plan_id: uuid.UUI
     per unpaid installment; options already issued are handed out again. Paying one kind later
     makes the other unpayable (reconciliation)."""
     creditor = await _creditor(uow, ident.tenant_id)
-    plan = await repository_plans.plan(uow, ident.tenant_id, plan_id)
+    # Locked: two requests for the same plan issue its notices once (the second finds them).
+    plan = await repository_lapse.plan_for_update(uow, ident.tenant_id, plan_id)
     if plan is None:
         raise NotFound("Piano non trovato.")
     if plan.status != "active":
@@ -149,7 +152,11 @@ async def _charges_notice(uow: UnitOfWork, ident: Identity, plan: Any, creditor:
         ]
     [base] = await repository_notices.take_notice_bases(uow, ident.tenant_id, 1)
     nav = notice_number(creditor.segregation_code, base)
-    option = _PlanOption(plan, None, plan.charges_cents, plan.first_due_date, nav, "charges")
+    # Due with the first installment; once that day has passed (a plan made before the charges had
+    # a notice of their own), at the end of next month.
+    today = rome_day(datetime.now(UTC))
+    due = plan.first_due_date if plan.first_due_date >= today else month_end(today, 1)
+    option = _PlanOption(plan, None, plan.charges_cents, due, nav, "charges")
     return [await _issue_plan_option(uow, ident, option, creditor.fiscal_code)]
 
 

@@ -71,6 +71,11 @@ class _Batch:
 
 
 CHUNK = 10_000
+# What a review item of a plan's c.803 charges notice adds: it is not the position's credit.
+CHARGES_REVIEW = (
+    " (avviso degli oneri di riscossione del piano, L. 160/2019 c. 803: non va registrato come "
+    "pagamento della posizione)"
+)
 
 
 async def import_receipts(uow: UnitOfWork, ident: Identity, data: bytes) -> dict[str, int]:
@@ -182,7 +187,10 @@ def _decide(
         if kind == "amount_differs" and receipt is not None:
             expected = receipt.amount_cents
             batch.line_states[item.line] = "amount_differs"
-        batch.reviews.append(_review(batch, item, kind, expected))
+        review = _review(batch, item, kind, expected)
+        if option is not None and option.kind == "charges":
+            review["detail"] += CHARGES_REVIEW
+        batch.reviews.append(review)
     if kind == "revoked":
         batch.line_states[item.line] = "revoked"
 

@@ -25,6 +25,8 @@ WARNING = (
 )
 
 # One page: the first missed installments are listed, the others counted.
+# The reopened installments explained one per line, at most (the page has room for these).
+MOST_NOTES = 3
 MOST_ROWS = 18
 
 
@@ -72,9 +74,16 @@ def _table(canvas: Canvas, left: float, y: float, rows: tuple[InstallmentState, 
     if len(rows) > MOST_ROWS:
         y -= 5 * mm
         canvas.drawString(left, y, f"… e altre {len(rows) - MOST_ROWS} rate scadute non pagate.")
-    for row in (r for r in rows[:MOST_ROWS] if r.reopened_note):
+    reopened = [r for r in rows[:MOST_ROWS] if r.reopened_note]
+    for row in reopened[:MOST_NOTES]:
         y -= 5 * mm
         canvas.drawString(left, y, f"* Rata {row.number}: {row.reopened_note}.")
+    if len(reopened) > MOST_NOTES:
+        y -= 5 * mm
+        more = len(reopened) - MOST_NOTES
+        canvas.drawString(
+            left, y, f"* … e altre {more} rate di nuovo dovute per un rimborso o un pagamento revocato."
+        )
     return y
 
 

@@ -37,6 +37,19 @@ _FLOWS = sa.text(
          JOIN payments.flow_lines l ON l.tenant_id = f.tenant_id AND l.flow_id = f.flow_id
         WHERE f.tenant_id = :t ORDER BY f.flow_date, f.flow_id, l.line"""
 )
+# A plan's c.803 charges paid with their own notice, with the plan's first position's debtor.
+_CHARGES = sa.text(
+    """SELECT c.paid_on, c.amount_cents, c.state, c.iuv, c.receipt_ref, c.flow_id, first.fiscal_code,
+              first.debtor_name, c.revenue_type, c.plan_id
+         FROM payments.charge_payments c
+         JOIN LATERAL (
+              SELECT pos.fiscal_code, pos.debtor_name
+                FROM payments.plan_positions pp
+                JOIN payments.positions pos ON pos.tenant_id = pp.tenant_id AND pos.id = pp.position_id
+               WHERE pp.tenant_id = c.tenant_id AND pp.plan_id = c.plan_id
+               ORDER BY pos.year, pos.act_number LIMIT 1) first ON true
+        WHERE c.tenant_id = :t ORDER BY c.paid_on, c.id"""
+)
 _EVIDENCE = sa.text(
     """SELECT id, evidence_key, evidence_name FROM payments.payments
         WHERE tenant_id = :t AND evidence_key IS NOT NULL ORDER BY id"""
@@ -61,6 +74,10 @@ async def refunds(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[sa.Row[Any]]:
 
 async def flow_lines(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[sa.Row[Any]]:
     return await _rows(uow, _FLOWS, tenant_id)
+
+
+async def charges(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[sa.Row[Any]]:
+    return await _rows(uow, _CHARGES, tenant_id)
 
 
 async def evidence(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[sa.Row[Any]]:

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
 from services.payments.models import payment_options, payments, plan_installments, plan_positions, positions
+from services.payments.models_charges import charge_payments
 from services.payments.models_reconciliation import flow_lines, flows, receipts, review_items
 
 Row = sa.Row[Any]
@@ -132,7 +133,7 @@ async def set_option_statuses(uow: UnitOfWork, tenant_id: uuid.UUID, statuses: d
 async def mark_receipts(
     uow: UnitOfWork, tenant_id: uuid.UUID, receipt_ids: Collection[uuid.UUID], values: dict[str, Any]
 ) -> None:
-    """Set the state (and flow) of receipts and of the payments they became."""
+    """Set the state (and flow) of receipts and of the payments (or c.803 charges) they became."""
     if not receipt_ids:
         return
     ids = list(receipt_ids)
@@ -146,6 +147,11 @@ async def mark_receipts(
             payments.c.tenant_id == tenant_id, payments.c.receipt_id == _any(ids, sa.Uuid)
         )
         await uow.execute(stmt.values(state=values["state"]))
+        # The c.803 charges they paid, likewise (with the flow that reports them).
+        charged = {k: v for k, v in values.items() if k in ("state", "flow_id")}
+        cp = charge_payments
+        stmt = sa.update(cp).where(cp.c.tenant_id == tenant_id, cp.c.receipt_id == _any(ids, sa.Uuid))
+        await uow.execute(stmt.values(**charged))
 
 
 async def payments_of_receipts(
@@ -190,7 +196,9 @@ async def open_reviews(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) 
         .where(pp.c.tenant_id == tenant_id, pp.c.plan_id == o.c.plan_id)
         .scalar_subquery()
     )
-    position = sa.func.coalesce(sa.cast(o.c.position_id, sa.Text), first_of_plan).label("position_id")
+    # A plan's c.803 charges notice links no position: its money is not the position's credit.
+    linked = sa.case((o.c.kind == "charges", None), else_=first_of_plan)
+    position = sa.func.coalesce(sa.cast(o.c.position_id, sa.Text), linked).label("position_id")
     stmt = (
         sa.select(ri, position)
         .outerjoin(o, sa.and_(o.c.tenant_id == ri.c.tenant_id, o.c.iuv == ri.c.iuv))

@@ -69,6 +69,7 @@ class XlsxRelazione:
         self.closing: frame.Closing | None = None
         self.failure: BaseException | None = None
         self.thread: threading.Thread | None = None
+        self.aborted = False
 
     def begin(self, header: frame.Header) -> None:
         self.thread = threading.Thread(target=self._run, args=(header,), name="relazione-xlsx", daemon=True)
@@ -89,12 +90,12 @@ class XlsxRelazione:
             raise XlsxFailed("the XLSX was not written") from self.failure
 
     def abort(self) -> None:
-        thread = self.thread
-        if thread is None or not thread.is_alive():
-            return
-        with contextlib.suppress(XlsxFailed):
-            self._put(_ABORT)
-        thread.join(WRITER_TIMEOUT_SECONDS)
+        """The file is thrown away: the thread stops at the next row the library asks for. Never
+        waits (the worker may call it on its event loop); a thread past its last row finishes a
+        file nobody reads."""
+        self.aborted = True
+        with contextlib.suppress(queue.Full):
+            self.queue.put_nowait(_ABORT)
 
     def _thread(self) -> threading.Thread:
         if self.thread is None:
@@ -123,10 +124,10 @@ class XlsxRelazione:
         written = False
         while True:
             item = self.queue.get()
+            if item is _ABORT or self.aborted:
+                raise _Aborted()
             if item is _END:
                 break
-            if item is _ABORT:
-                raise _Aborted()
             for values in item:  # type: ignore[attr-defined]  # a partition's cells
                 yield _position(values)
                 written = True

@@ -5,17 +5,30 @@ is paid another way, printed and published on GPD as what they are."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import json
 import uuid
-from datetime import date
+import zipfile
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from services.contracts import ChargesPaid, ChargesRevoked
+from services.contracts import ChargesPaid, ChargesRevoked, HandoverReady
 from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
-from services.payments import handlers_gpd, handlers_notices, repository_gpd
+from services.kernel.storage import read_all
+from services.payments import (
+    handlers_gpd,
+    handlers_handover,
+    handlers_notices,
+    repository_gpd,
+    repository_reconciliation,
+)
+from services.payments.domain_lapse import ROME
+from services.payments.domain_schedule import month_end
 from services.payments.handlers_delivery import _option_lines
 from services.payments.seed import seed_creditors
 from services.platform import Platform
@@ -63,8 +76,10 @@ async def test_the_charges_get_a_notice_of_their_own_issued_once(
     assert charges["amount_cents"] == 3_000 and charges["installment"] is None
     assert len(debt) == 7  # the single payment and six installments, none of them holding the charges
     assert sum(o["amount_cents"] for o in debt if o["installment"] is not None) < 101_000
-    first_due = min(o["due_date"] for o in debt if o["installment"] is not None)
-    assert charges["due_date"] == first_due
+    # Due with the first installment; this plan's (made in January) has passed: a month on.
+    first_due = date.fromisoformat(min(o["due_date"] for o in debt if o["installment"] is not None))
+    today = datetime.now(ROME).date()
+    assert charges["due_date"] == (first_due if first_due >= today else month_end(today, 1)).isoformat()
     async with service_client(platform, "payments", api(tenant)) as http:
         again = await http.post("/api/v1/payments/notices", json={"plan_id": str(plan_id)})
     assert [o["nav"] for o in again.json()["options"] if o["kind"] == "charges"] == [charges["nav"]]
@@ -111,6 +126,28 @@ async def test_paid_charges_reduce_no_position_and_a_revoked_payment_makes_them_
     assert facts.paid_on == "2026-11-27"
     [payments_event] = await sent(platform, tenant, "payments.payments_received.v1")
     assert sum(f["amount_cents"] for f in payments_event.payload["payments"]) == first["amount_cents"]
+    # The package a Comune keeps at the end of the mandate lists them.
+    await run(
+        platform,
+        tenant,
+        lambda uow: handlers_handover.export_handover(uow, tenant.tenant_id, platform.storage),
+    )
+    [ready] = await sent(platform, tenant, HandoverReady.routing_key())
+    key = json.loads(ready.payload["files"])[0]["key"]
+    with zipfile.ZipFile(io.BytesIO(await read_all(platform.storage, tenant.tenant_id, key))) as archive:
+        listed = archive.read("oneri-c803.csv").decode("utf-8-sig").splitlines()
+    assert (
+        len(listed) == 2
+        and listed[1].startswith("27/11/2026;30,00;PAID;")
+        and "VERDI ANNA;TARI;" in listed[1]
+    )
+    # A flow confirms the receipt: the charges' payment is reported with it.
+    status, answer = await upload(platform, tenant, FDR, flow_xml([(charges["iuv"], "R-C", 3_000, 0)]))
+    assert status == 200, answer
+    reported = (
+        "SELECT state || ' ' || coalesce(flow_id, '-') FROM payments.charge_payments WHERE tenant_id = :t"
+    )
+    assert str(await column(platform, tenant, reported)).startswith("REPORTED 2026-11-28ABI03069-")
     # The flow reports the charges' payment revoked: owed again, and said so.
     revoked = flow_xml([(charges["iuv"], "R-C", 3_000, 3)])
     status, answer = await upload(platform, tenant, FDR, revoked)
@@ -142,6 +179,14 @@ async def test_paying_the_plan_at_once_leaves_the_charges_owed_and_a_partial_pay
         await column(platform, tenant, "SELECT count(*) FROM payments.charge_payments WHERE tenant_id = :t")
         == 0
     )
+    async with service_client(platform, "payments", api(tenant)) as http:
+        [item] = (await http.get("/api/v1/payments/reconciliation/review")).json()["items"]
+    assert "oneri di riscossione del piano" in item["detail"]
+    # The review page links it to no position (its money is not the position's credit).
+    [row] = await run(
+        platform, tenant, lambda uow: repository_reconciliation.open_reviews(uow, tenant.tenant_id)
+    )
+    assert row.position_id is None
 
 
 @pytest.mark.asyncio
@@ -192,3 +237,22 @@ class _Option:
         self.nav = nav
         self.kind = kind
         self.due_date = date(2026, 1, 31)
+
+
+@pytest.mark.asyncio
+async def test_two_requests_at_once_issue_one_charges_notice(platform: Platform, tenant: Identity) -> None:
+    await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
+    sql = "UPDATE payments.creditors SET applies_charges = true WHERE tenant_id = :t RETURNING 1"
+    await run(platform, tenant, lambda uow: uow.execute(sa.text(sql), {"t": tenant.tenant_id}))
+    plan_id, _, _ = await make_plan(platform, tenant, None)
+
+    async def issue() -> list[str]:
+        async with service_client(platform, "payments", api(tenant)) as http:
+            answer = await http.post("/api/v1/payments/notices", json={"plan_id": str(plan_id)})
+        assert answer.status_code == 201, answer.text
+        return [o["nav"] for o in answer.json()["options"] if o["kind"] == "charges"]
+
+    first, second = await asyncio.gather(issue(), issue())
+    assert first == second and len(first) == 1
+    issued = "SELECT count(*) FROM payments.payment_options WHERE tenant_id = :t AND kind = 'charges'"
+    assert await column(platform, tenant, issued) == 1

@@ -26,6 +26,15 @@ def upgrade() -> None:
     op.create_check_constraint(
         "payment_options_kind", "payment_options", "kind IN ('debt', 'charges')", schema=S
     )
+    # One charges notice in force per plan (two requests at once must not issue two).
+    op.create_index(
+        "payment_options_one_charges",
+        "payment_options",
+        ["tenant_id", "plan_id"],
+        unique=True,
+        schema=S,
+        postgresql_where=sa.text("kind = 'charges' AND status <> 'replaced'"),
+    )
     op.drop_constraint("gpd_positions_kind", "gpd_positions", schema=S)
     op.create_check_constraint(
         "gpd_positions_kind", "gpd_positions", "kind IN ('position', 'plan', 'charges')", schema=S
@@ -57,6 +66,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("charge_payments", schema=S)
+    # Without `kind` a charges notice would read as its plan's single payment: it stops standing.
+    op.drop_index("payment_options_one_charges", "payment_options", schema=S)
+    op.execute(f"ALTER TABLE {S}.payment_options NO FORCE ROW LEVEL SECURITY")
+    op.execute(f"UPDATE {S}.payment_options SET status = 'replaced' WHERE kind = 'charges'")
+    op.execute(f"ALTER TABLE {S}.payment_options FORCE ROW LEVEL SECURITY")
     op.execute("DELETE FROM payments.gpd_positions WHERE kind = 'charges'")
     op.drop_constraint("gpd_positions_kind", "gpd_positions", schema=S)
     op.create_check_constraint(
