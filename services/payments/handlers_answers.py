@@ -28,6 +28,7 @@ async def office_decided(uow: UnitOfWork, tenant_id: uuid.UUID, decided: Decisio
         ids = [p for p in decided.cancel if p in found]
         await repository_answers.cancel(uow, tenant_id, ids, at)
         await repository_answers.retire_payable_options(uow, tenant_id, ids, domain_answers.CANCELLED_NOTICE)
+        await repository_answers.retire_plan_charges(uow, tenant_id, ids, domain_answers.CANCELLED_NOTICE)
         return
     position = found.get(decided.correct) if decided.correct else None
     if position is None:
@@ -52,4 +53,7 @@ async def withdraw_from_pagopa(uow: UnitOfWork, tenant_id: uuid.UUID, decided: D
         if decided.cancel
         else "importo corretto dall'Ufficio tributi"
     )
-    return await handlers_gpd.invalidate_replaced(uow, tenant_id, list(decided.position_ids), why)
+    subjects = list(decided.position_ids)
+    if decided.cancel:  # and the c.803 charges of a plan whose every position is cancelled
+        subjects += await repository_answers.cancelled_plan_charges(uow, tenant_id, decided.position_ids)
+    return await handlers_gpd.invalidate_replaced(uow, tenant_id, subjects, why)

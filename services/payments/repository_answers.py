@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
 from services.payments.domain_answers import CANCELLED, OPEN
-from services.payments.models import payment_options, positions
+from services.payments.models import payment_options, plan_positions, positions
 
 Row = sa.Row[Any]
 
@@ -68,3 +68,42 @@ async def retire_payable_options(
         .returning(o.c.id)
     )
     return len((await uow.execute(stmt)).all())
+
+
+def _charges_of_cancelled_plans(tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]) -> Any:
+    """The c.803 charges notices of the plans these positions are in, when the office cancelled
+    every position of the plan (charges on a credit that no longer stands are not owed)."""
+    o, pp, p = payment_options, plan_positions, positions
+    theirs = sa.select(pp.c.plan_id).where(
+        pp.c.tenant_id == tenant_id, pp.c.position_id.in_(list(position_ids))
+    )
+    standing = (
+        sa.select(pp.c.plan_id)
+        .join(p, sa.and_(p.c.tenant_id == pp.c.tenant_id, p.c.id == pp.c.position_id))
+        .where(pp.c.tenant_id == tenant_id, pp.c.plan_id == o.c.plan_id, p.c.state != CANCELLED)
+    )
+    return sa.and_(
+        o.c.tenant_id == tenant_id, o.c.kind == "charges", o.c.plan_id.in_(theirs), ~standing.exists()
+    )
+
+
+async def retire_plan_charges(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID], status: str
+) -> int:
+    """`_charges_of_cancelled_plans` still payable get `status`; how many."""
+    o = payment_options
+    stmt = (
+        sa.update(o)
+        .where(_charges_of_cancelled_plans(tenant_id, position_ids), o.c.status == "payable")
+        .values(status=status)
+        .returning(o.c.id)
+    )
+    return len((await uow.execute(stmt)).all())
+
+
+async def cancelled_plan_charges(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """The ids of `_charges_of_cancelled_plans` (what pagoPA must no longer offer)."""
+    stmt = sa.select(payment_options.c.id).where(_charges_of_cancelled_plans(tenant_id, position_ids))
+    return list((await uow.execute(stmt)).scalars())

@@ -127,9 +127,11 @@ async def set_status(
 async def options_in_force(
     uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, plan_id: uuid.UUID | None
 ) -> list[Row]:
-    """The notices of a position and of its active plan, not replaced by a newer one."""
-    o = payment_options
-    owner = o.c.position_id == position_id
+    """The notices of a position and of its active plan, not replaced by a newer one, and the c.803
+    charges notice of any plan it is or was in (owed after a lapse too)."""
+    o, pp = payment_options, plan_positions
+    plans_of = sa.select(pp.c.plan_id).where(pp.c.tenant_id == tenant_id, pp.c.position_id == position_id)
+    owner = sa.or_(o.c.position_id == position_id, sa.and_(o.c.kind == "charges", o.c.plan_id.in_(plans_of)))
     if plan_id is not None:
         owner = sa.or_(owner, o.c.plan_id == plan_id)
     stmt = (

@@ -21,12 +21,14 @@ from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
 from services.kernel.storage import read_all
 from services.payments import (
+    handlers_answers,
     handlers_gpd,
     handlers_handover,
     handlers_notices,
     repository_gpd,
     repository_reconciliation,
 )
+from services.payments.domain_answers import Decision
 from services.payments.domain_lapse import ROME
 from services.payments.domain_schedule import month_end
 from services.payments.handlers_delivery import _option_lines
@@ -256,3 +258,27 @@ async def test_two_requests_at_once_issue_one_charges_notice(platform: Platform,
     assert first == second and len(first) == 1
     issued = "SELECT count(*) FROM payments.payment_options WHERE tenant_id = :t AND kind = 'charges'"
     assert await column(platform, tenant, issued) == 1
+
+
+@pytest.mark.asyncio
+async def test_after_a_lapse_the_charges_notice_is_still_shown_and_a_sgravio_of_the_plan_retires_it(
+    platform: Platform, tenant: Identity
+) -> None:
+    plan_id, position_id, _ = await charged_plan(platform, tenant)
+    lapse = (
+        "UPDATE payments.plans SET status = 'lapsed' WHERE id = :p;"
+        " UPDATE payments.plan_positions SET active = false WHERE plan_id = :p"
+    )
+    for statement in lapse.split(";"):
+        await run(platform, tenant, lambda uow, sql=statement: uow.execute(sa.text(sql), {"p": plan_id}))
+    async with service_client(platform, "payments", tenant) as http:
+        page = await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")
+    assert page.status_code == 200 and "Oneri di riscossione (L. 160/2019 c. 803)</td>" in page.text
+    # The office cancels the plan's only position: charges on a credit that no longer stands go.
+    decided = Decision(cancel=(uuid.UUID(position_id),))
+    at = datetime.now(ROME)
+    await run(
+        platform, tenant, lambda uow: handlers_answers.office_decided(uow, tenant.tenant_id, decided, at)
+    )
+    option = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND kind = 'charges'"
+    assert await column(platform, tenant, option) == "unpayable"
