@@ -276,10 +276,13 @@ def render_xlsx(data: RendicontoData) -> bytes:
     summary.append([])
     summary.append([CHARGES_NOTE])
     summary.append(list(CHARGES_HEADER))
-    for revenue_type, cents in sorted(data.charges.items()):
+    lines = sorted(data.charges.items()) or [("Nessun onere incassato nel mese", 0)]
+    if data.charges:
+        lines.append(("Totale", sum(data.charges.values())))
+    for label, cents in lines:
         charge = WriteOnlyCell(summary, value=Decimal(cents) / 100)
         charge.number_format = "#,##0.00"
-        summary.append([revenue_type, charge])
+        summary.append([label, charge])
     sheet = workbook.create_sheet("Movimenti")
     sheet.append(list(MOVEMENT_HEADER))
 

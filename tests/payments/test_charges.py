@@ -35,10 +35,11 @@ from services.payments.handlers_delivery import _option_lines
 from services.payments.seed import seed_creditors
 from services.platform import Platform
 from tests.conftest import service_client
-from tests.payments.helpers import scalar
+from tests.payments.helpers import scalar, seed
 from tests.payments.test_notices import api
 from tests.payments.test_plan_life import make_plan, run
 from tests.payments.test_reconciliation import FDR, RECEIPTS, flow_xml, receipts_csv, upload
+from tests.support import position_fact
 
 
 async def charged_plan(platform: Platform, who: Identity) -> tuple[uuid.UUID, str, list[dict[str, Any]]]:
@@ -282,3 +283,21 @@ async def test_after_a_lapse_the_charges_notice_is_still_shown_and_a_sgravio_of_
     )
     option = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND kind = 'charges'"
     assert await column(platform, tenant, option) == "unpayable"
+
+
+@pytest.mark.asyncio
+async def test_the_plan_made_in_the_operators_card_tells_the_charges(
+    platform: Platform, tenant: Identity
+) -> None:
+    await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
+    sql = "UPDATE payments.creditors SET applies_charges = true WHERE tenant_id = :t RETURNING 1"
+    await run(platform, tenant, lambda uow: uow.execute(sa.text(sql), {"t": tenant.tenant_id}))
+    owed = position_fact(80_000, credit=("IMU", 2023, "A"))
+    await seed(platform, tenant.tenant_id, owed)
+    form = {"position_id": owed.position_id, "installments": "5", "embedded": "1", "csrf_token": "t"}
+    async with service_client(platform, "payments", tenant) as http:
+        made = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/plans", data=form, headers={"HX-Request": "true"}
+        )
+    assert made.status_code == 200, made.text
+    assert "oneri di riscossione (L. 160/2019, art. 1 c. 803): € 24,00, con un avviso a parte" in made.text
