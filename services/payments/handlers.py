@@ -16,6 +16,7 @@ from services.kernel.identity import Identity
 from services.payments import (
     domain,
     domain_answers,
+    handlers_lapse,
     handlers_notices,
     handlers_positions,
     handlers_rules,
@@ -238,4 +239,8 @@ async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) 
         "allowed": {"min": fewest, "max": most},
         "installments": installments,
         "schedule": schedule_json(plan),
+        # The c.803 charges the plan would bear (their own notice), so the debtor hears them first.
+        "charges_cents": await handlers_lapse.plan_charges(
+            uow, tenant_id, sim.position_ids, amount, sim.plan_date
+        ),
     }

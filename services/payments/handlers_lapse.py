@@ -148,16 +148,25 @@ async def add_charges(
     amount: int,
     today: date,
 ) -> int:
-    """The c.803 charges of a new plan when the Comune applies them: 3% (at most € 300) when the plan
-    is made within 60 days of the positions' first pagoPA notice (or of the plan itself when none
-    was issued), 6% (at most € 600) after. Returns them in cents (0 when not applied)."""
+    """The c.803 charges of a new plan when the Comune applies them (`plan_charges`), recorded on
+    it; in cents (0 when not applied)."""
+    charges = await plan_charges(uow, tenant_id, position_ids, amount, today)
+    if charges:
+        await repository_lapse.set_charges(uow, tenant_id, plan_id, charges)
+    return charges
+
+
+async def plan_charges(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID], amount: int, today: date
+) -> int:
+    """The c.803 charges a plan of `amount` made `today` would bear when the Comune applies them: 3%
+    (at most € 300) within 60 days of the positions' first pagoPA notice (or of the plan itself when
+    none was issued), 6% (at most € 600) after; 0 when not applied. Nothing is recorded."""
     creditor = await repository_lapse.creditor(uow, tenant_id)
     if creditor is None or not creditor.applies_charges:
         return 0
     notice_day = await repository_lapse.first_notice_day(uow, tenant_id, position_ids) or today
-    charges = collection_charges(amount, notice_day, today)
-    await repository_lapse.set_charges(uow, tenant_id, plan_id, charges)
-    return charges
+    return collection_charges(amount, notice_day, today)
 
 
 async def mark_installment_paid(

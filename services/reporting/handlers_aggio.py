@@ -89,6 +89,11 @@ async def period_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: 
     return PeriodAggio(start, end, contract, rules.compute(contract, bases), charges)
 
 
+async def charges_in(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: date) -> dict[str, int]:
+    """The debtors' c.803 charges paid in [start, end] and not revoked, per revenue type."""
+    return await repository_charges.collected(uow, tenant_id, start, end)
+
+
 @dataclass(frozen=True)
 class DashboardAggio:
     label: str  # "18,50%" for a flat contract, else how it is computed

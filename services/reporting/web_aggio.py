@@ -58,10 +58,12 @@ async def _page_context(uow: UnitOfWork, who: Identity) -> dict[str, Any]:
     saved = await handlers.contract_of(uow, who.tenant_id)
     today = _today()
     current = None
+    start, _ = rules.month_bounds(today)
     if saved is not None:
-        start, _ = rules.month_bounds(today)
         current = await handlers.period_aggio(uow, who.tenant_id, start, today)
     return {
+        # The debtors' c.803 charges of the month: shown with or without an aggio contract.
+        "charges": current.charges if current else await handlers.charges_in(uow, who.tenant_id, start, today),
         "saved": saved,
         "basis_labels": rules.BASIS_LABELS,
         "current": current,

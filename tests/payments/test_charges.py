@@ -301,3 +301,24 @@ async def test_the_plan_made_in_the_operators_card_tells_the_charges(
         )
     assert made.status_code == 200, made.text
     assert "oneri di riscossione (L. 160/2019, art. 1 c. 803): € 24,00, con un avviso a parte" in made.text
+
+
+@pytest.mark.asyncio
+async def test_the_plan_builders_preview_tells_the_charges_before_the_plan_is_made(
+    platform: Platform, tenant: Identity
+) -> None:
+    await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
+    owed = position_fact(80_000, credit=("IMU", 2023, "A"))
+    await seed(platform, tenant.tenant_id, owed)
+    builder = f"/t/{tenant.tenant_slug}/payments/plans/builder?position_id={owed.position_id}&installments=5"
+    async with service_client(platform, "payments", tenant) as http:
+        without = await http.get(builder)
+        sql = "UPDATE payments.creditors SET applies_charges = true WHERE tenant_id = :t RETURNING 1"
+        await run(platform, tenant, lambda uow: uow.execute(sa.text(sql), {"t": tenant.tenant_id}))
+        shown = await http.get(builder)
+        simulated = await http.post(
+            "/api/v1/payments/plans/simulate", json={"position_ids": [owed.position_id], "installments": 5}
+        )
+    assert without.status_code == 200 and 'data-testid="plan-charges"' not in without.text
+    assert 'data-testid="plan-charges"' in shown.text and "€ 24,00, con un avviso a parte" in shown.text
+    assert simulated.status_code == 200 and simulated.json()["charges_cents"] == 2_400

@@ -9,7 +9,7 @@ import hashlib
 import html
 import io
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from services.kernel.mail import FolderMailer
 from services.platform import Platform
 from services.reporting import daily, handlers_aggio, repository_aggio
 from services.reporting import repository as repo
+from services.reporting.domain import ROME
 from services.reporting.domain_aggio import BASIS_LABELS
 from tests.conftest import service_client
 from tests.reporting.helpers import deliver, fact, registered
@@ -338,3 +339,19 @@ async def test_a_rendiconto_kept_by_the_development_mailer_is_not_said_sent(
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
         [made] = await repository_aggio.list_rendiconti(uow, tenant.tenant_id)
     assert made.emailed_at is None and "nessun server di posta" in (made.email_error or "")
+
+
+@pytest.mark.asyncio
+async def test_the_debtors_charges_of_the_month_show_without_an_aggio_contract(
+    platform: Platform, tenant: Identity
+) -> None:
+    today = datetime.now(ROME).date()
+    owed = fact(50_000, "TARI")
+    await deliver(
+        platform, tenant.tenant_id, registered(owed), charges(owed, "TARI", 1_234, today.isoformat())
+    )
+    async with service_client(platform, "reporting", as_role(tenant, "comune_admin")) as client:
+        shown = await client.get(f"/t/{tenant.tenant_slug}/reporting/aggio")
+    assert shown.status_code == 200 and 'data-testid="no-contract"' in shown.text
+    table = shown.text.split('data-testid="charges"', 1)[1].split("</table>", 1)[0]
+    assert "<td>TARI</td>" in table and "12,34" in table
