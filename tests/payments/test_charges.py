@@ -42,11 +42,17 @@ from tests.payments.test_reconciliation import FDR, RECEIPTS, flow_xml, receipts
 from tests.support import position_fact
 
 
-async def charged_plan(platform: Platform, who: Identity) -> tuple[uuid.UUID, str, list[dict[str, Any]]]:
-    """A plan of € 1,000.00 in six installments with 3% charges (€ 30.00), and its notices."""
-    await seed_creditors(platform.databases["payments"], {"comune-demo-a": who.tenant_id})
+async def charging(platform: Platform, who: Identity, seeded: bool = False) -> None:
+    """The demo Comune's creditor data, applying the c.803 charges."""
+    if not seeded:
+        await seed_creditors(platform.databases["payments"], {"comune-demo-a": who.tenant_id})
     sql = "UPDATE payments.creditors SET applies_charges = true WHERE tenant_id = :t RETURNING 1"
     await run(platform, who, lambda uow: uow.execute(sa.text(sql), {"t": who.tenant_id}))
+
+
+async def charged_plan(platform: Platform, who: Identity) -> tuple[uuid.UUID, str, list[dict[str, Any]]]:
+    """A plan of € 1,000.00 in six installments with 3% charges (€ 30.00), and its notices."""
+    await charging(platform, who)
     plan_id, position_id, _ = await make_plan(platform, who, None)
     async with service_client(platform, "payments", api(who)) as http:
         response = await http.post("/api/v1/payments/notices", json={"plan_id": str(plan_id)})
@@ -244,9 +250,7 @@ class _Option:
 
 @pytest.mark.asyncio
 async def test_two_requests_at_once_issue_one_charges_notice(platform: Platform, tenant: Identity) -> None:
-    await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
-    sql = "UPDATE payments.creditors SET applies_charges = true WHERE tenant_id = :t RETURNING 1"
-    await run(platform, tenant, lambda uow: uow.execute(sa.text(sql), {"t": tenant.tenant_id}))
+    await charging(platform, tenant)
     plan_id, _, _ = await make_plan(platform, tenant, None)
 
     async def issue() -> list[str]:
@@ -289,9 +293,7 @@ async def test_after_a_lapse_the_charges_notice_is_still_shown_and_a_sgravio_of_
 async def test_the_plan_made_in_the_operators_card_tells_the_charges(
     platform: Platform, tenant: Identity
 ) -> None:
-    await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
-    sql = "UPDATE payments.creditors SET applies_charges = true WHERE tenant_id = :t RETURNING 1"
-    await run(platform, tenant, lambda uow: uow.execute(sa.text(sql), {"t": tenant.tenant_id}))
+    await charging(platform, tenant)
     owed = position_fact(80_000, credit=("IMU", 2023, "A"))
     await seed(platform, tenant.tenant_id, owed)
     form = {"position_id": owed.position_id, "installments": "5", "embedded": "1", "csrf_token": "t"}
@@ -313,8 +315,7 @@ async def test_the_plan_builders_preview_tells_the_charges_before_the_plan_is_ma
     builder = f"/t/{tenant.tenant_slug}/payments/plans/builder?position_id={owed.position_id}&installments=5"
     async with service_client(platform, "payments", tenant) as http:
         without = await http.get(builder)
-        sql = "UPDATE payments.creditors SET applies_charges = true WHERE tenant_id = :t RETURNING 1"
-        await run(platform, tenant, lambda uow: uow.execute(sa.text(sql), {"t": tenant.tenant_id}))
+        await charging(platform, tenant, seeded=True)
         shown = await http.get(builder)
         simulated = await http.post(
             "/api/v1/payments/plans/simulate", json={"position_ids": [owed.position_id], "installments": 5}
