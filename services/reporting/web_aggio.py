@@ -61,9 +61,10 @@ async def _page_context(uow: UnitOfWork, who: Identity) -> dict[str, Any]:
     start, _ = rules.month_bounds(today)
     if saved is not None:
         current = await handlers.period_aggio(uow, who.tenant_id, start, today)
+    # The debtors' c.803 charges of the month: shown with or without an aggio contract.
+    charges = current.charges if current else await handlers.charges_in(uow, who.tenant_id, start, today)
     return {
-        # The debtors' c.803 charges of the month: shown with or without an aggio contract.
-        "charges": current.charges if current else await handlers.charges_in(uow, who.tenant_id, start, today),
+        "charges": charges,
         "saved": saved,
         "basis_labels": rules.BASIS_LABELS,
         "current": current,
