@@ -111,7 +111,10 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         for p in card.positions
         if p.paid_cents < p.amount_cents and p.plan_status != "active" and p.state == "open"
     ]
+    # A plan made earlier (a reload, a callback): the payments service's «send its notices».
+    in_plan = [p for p in card.positions if p.plan_status == "active" and p.plan_id and p.state == "open"]
     context = {
+        "active_plan": in_plan[0] if in_plan else None,
         "rules": card.rules,
         "hours": domain_conduct.hours_text(card.rules),
         "refusal": card.refusal,

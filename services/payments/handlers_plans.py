@@ -9,7 +9,7 @@ from typing import Any
 
 from services.contracts import PlanCreated
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import Conflict, DomainError
+from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
 from services.payments import (
     domain,
@@ -94,3 +94,12 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
     )
     await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
     return CreatedPlan(plan_id, amount, revenue_type, allowed, plan, charges)
+
+
+async def sendable_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> tuple[Any, uuid.UUID]:
+    """An active plan whose notices can be sent now, with its first position (its page)."""
+    plan = await repository_plans.plan(uow, tenant_id, plan_id)
+    if plan is None or plan.status != "active":
+        raise NotFound("Piano di rate non trovato o non più attivo.")
+    positions = await repository_plans.plan_positions_of(uow, tenant_id, plan_id)
+    return plan, positions[0].id

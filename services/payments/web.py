@@ -226,6 +226,18 @@ async def _one_revenue_type(uow: UnitOfWork, ident: Identity, body: dict[str, An
 
 
 @endpoint(*WEB_ROLES)
+async def plan_sender(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """The «send the plan's notices» of an active plan, the fragment the contact card embeds."""
+    try:
+        plan_id = uuid.UUID(request.path_params["plan_id"])
+    except ValueError:
+        raise NotFound() from None
+    plan, position_id = await handlers_plans.sendable_plan(uow, ident.tenant_id, plan_id)
+    context = {"plan": plan, "position_id": position_id}
+    return page(templates, request, "plan_send.html", context, block="sender")
+
+
+@endpoint(*WEB_ROLES)
 async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """The plan builder (a page, or the fragment the contact service's debtor card embeds): what
     the rules allow for the positions and a preview of the schedule; nothing is recorded."""
@@ -337,5 +349,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/payments/notices/{nav}/pdf", notice_pdf, methods=["GET"]),
         Route(f"{prefix}/notices/{{nav}}/pdf", notice_pdf, methods=["GET"]),
         Route(f"{prefix}/plans/builder", plan_builder, methods=["GET"]),
+        Route(f"{prefix}/plans/{{plan_id}}/send", plan_sender, methods=["GET"]),
         Route(f"{prefix}/plans", create_plan_web, methods=["POST"]),
     ]

@@ -33,6 +33,9 @@ async def test_a_plan_and_its_lapse_show_on_the_card_and_in_the_history(
     assert "In un piano di rate" in card
     assert "Piano di rate concesso" in card and "6 rate per € 1.200,00, prima scadenza il 31/12/2026" in card
     assert f"position_id={alone.position_id}" in card and f"position_id={in_plan.position_id}" not in card
+    # The plan's notices can be sent from the card later too (the payments service's fragment).
+    assert f"/payments/plans/{plan_id}/send" in card
+    assert f'href="/t/{tenant.tenant_slug}/payments/positions/{in_plan.position_id}"' in card
     sql = "SELECT count(*) FROM contact.contacts WHERE tenant_id = :t AND outcome = 'piano_creato'"
     assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id) == 1
     lapsed = PlanLapsed(plan_id, d, (in_plan.position_id,), "IMU", 100_000, "2027-03-01")
@@ -42,6 +45,7 @@ async def test_a_plan_and_its_lapse_show_on_the_card_and_in_the_history(
     assert "Piano decaduto: residuo dovuto subito" in card
     assert "Residuo di € 1.000,00 dovuto in un'unica soluzione" in card
     assert f"position_id={in_plan.position_id}" in card  # owed at once: the builder offers it again
+    assert f"/payments/plans/{plan_id}/send" not in card
 
 
 @pytest.mark.asyncio

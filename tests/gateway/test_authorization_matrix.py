@@ -177,6 +177,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", f"{T}/payments/positions/{{position_id}}/notices"): web(409, FIRM, "POST"),
     # Without positions there is nothing to plan: 400.
     ("GET", f"{T}/payments/plans/builder"): web(400, FIRM),
+    ("GET", f"{T}/payments/plans/{{plan_id}}/send"): web(404, FIRM),
     ("POST", f"{T}/payments/plans"): web(400, FIRM, "POST"),
     # The Comune's pagoPA settings: its admin; an empty form or body is refused field by field (400).
     ("GET", f"{T}/payments/settings"): web(200, SETTINGS),

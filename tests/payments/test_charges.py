@@ -323,3 +323,20 @@ async def test_the_plan_builders_preview_tells_the_charges_before_the_plan_is_ma
     assert without.status_code == 200 and 'data-testid="plan-charges"' not in without.text
     assert 'data-testid="plan-charges"' in shown.text and "€ 24,00, con un avviso a parte" in shown.text
     assert simulated.status_code == 200 and simulated.json()["charges_cents"] == 2_400
+
+
+@pytest.mark.asyncio
+async def test_a_plan_made_earlier_can_send_its_notices_from_the_card(
+    platform: Platform, tenant: Identity
+) -> None:
+    plan_id, position_id, _ = await charged_plan(platform, tenant)
+    sender = f"/t/{tenant.tenant_slug}/payments/plans/{plan_id}/send"
+    async with service_client(platform, "payments", tenant) as http:
+        shown = await http.get(sender, headers={"HX-Request": "true"})
+        unknown = await http.get(f"/t/{tenant.tenant_slug}/payments/plans/{uuid.uuid4()}/send")
+    assert shown.status_code == 200 and 'data-testid="plan-sender"' in shown.text
+    assert f'name="plan_id" value="{plan_id}"' in shown.text and 'id="delivery-email-plan"' in shown.text
+    assert (
+        "€ 30,00, con un avviso a parte" in shown.text and f"/payments/positions/{position_id}" in shown.text
+    )
+    assert unknown.status_code == 404 and "non più attivo" in unknown.text
