@@ -17,12 +17,6 @@ from services.kernel.errors import DomainError
 # The funnel, from what the Comune assigned to what was collected; the residual comes after.
 FUNNEL = ("assigned", "worked", "reached", "promised", "in_plan", "collected")
 STAGES = (*FUNNEL, "residual")
-# A debtor's own stages (calls, conversations, promises: every position of theirs is there or none)
-# and the positions' (a plan not lapsed, something collected, something still due).
-DEBTOR_STAGES = ("worked", "reached", "promised")
-POSITION_STAGES = tuple(s for s in STAGES if s not in DEBTOR_STAGES)
-# The groups the figures are kept for (`models_portal`): every revenue type is "", every year 0.
-ALL_TYPES, ALL_YEARS = "", 0
 STAGE_LABELS: dict[str, str] = {
     "assigned": "Affidati",
     "worked": "Lavorati",

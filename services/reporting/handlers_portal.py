@@ -48,31 +48,32 @@ class DebtorFile:
 
 async def portal(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> dp.Portal:
     """The campaign's stages, by revenue type and by year, and the last weeks' trend."""
-    total, promised, by_type, by_year = dp.empty_group(), 0, [], []
-    for row in await rp.figures(uow, tenant_id):
-        stages = dp.stages_of(dict(row._mapping))
-        if row.revenue_type != dp.ALL_TYPES:
-            by_type.append(dp.GroupFigures(row.revenue_type, stages))
-        elif row.year != dp.ALL_YEARS:
-            by_year.append(dp.GroupFigures(str(row.year), stages))
+    rows = await rp.figures(uow, tenant_id)
+    total, by_type, by_year = dp.empty_group(), [], []
+    for row in rows:
+        figures = dp.GroupFigures("", dp.stages_of(dict(row._mapping)))
+        if row.by_type:
+            by_type.append(dp.GroupFigures(row.revenue_type, figures.stages))
+        elif row.by_year:
+            by_year.append(dp.GroupFigures(str(row.year), figures.stages))
         else:
-            total, promised = dp.GroupFigures("", stages), int(row.promises_cents)
-    weeks = dp.trend_weeks(today)
-    starts_at = [datetime.combine(monday, time(), tzinfo=ROME) for monday in weeks]
-    week = await rp.weekly(uow, tenant_id, weeks, starts_at)
+            total = figures
+    start = dp.trend_weeks(today)[0]
+    since_at = datetime.combine(start, time(), tzinfo=ROME)
+    week = await rp.weekly(uow, tenant_id, start, since_at)
     return dp.Portal(
         total=total,
         by_type=tuple(sorted(by_type, key=lambda g: g.key)),
         by_year=tuple(sorted(by_year, key=lambda g: g.key)),
         weeks=dp.weekly_trend(today, week["paid"], week["refunded"], week["outcomes"]),
-        promised_cents=promised,
+        promised_cents=await rp.promised_cents(uow, tenant_id),
     )
 
 
 async def debtor_page(uow: UnitOfWork, who: Identity, filt: dp.DebtorFilter) -> DebtorPage:
     """A page of the debtors the filter finds; the view is recorded (names and fiscal codes)."""
     rows = await rp.debtor_page(uow, who.tenant_id, filt, dp.PAGE_SIZE)
-    total = await rp.debtor_count(uow, who.tenant_id, filt)
+    total = int(rows[0].total) if rows else await rp.debtor_count(uow, who.tenant_id, filt)
     await repo.access.record(uow, who.tenant_id, who.user_id, "view_debtor_list", None, _detail(filt))
     types, years = await rp.choices(uow, who.tenant_id)
     return DebtorPage(filt, rows, total, types, years)

@@ -3,11 +3,10 @@ were built from, so that a fixed projection recomputes history.
 
 The projections consumer keeps every event it projects in `reporting.event_log`, in the same
 transaction as the projection. A replay empties the Comune's projected tables (positions, payments,
-refunds, plans, debtors, outcomes, batches, totals, and the portal's, which triggers keep from them:
-`models_portal`) and runs the same projection functions over the log in its order, then re-applies
-the Ufficio tributi's decisions on positions (its answers are the office's own record, kept in
-`case_answers`, not projected events). It holds the projections consumer's per-Comune lock for its
-transaction, so live events wait and then apply on top.
+refunds, plans, debtors, outcomes, batches, totals) and runs the same projection functions over the
+log in its order, then re-applies the Ufficio tributi's decisions on positions (its answers are the
+office's own record, kept in `case_answers`, not projected events). It holds the projections
+consumer's per-Comune lock for its transaction, so live events wait and then apply on top.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from services.kernel.db import Database, UnitOfWork
 from services.kernel.envelope import Envelope
 from services.reporting import repository_ledger as ledger
-from services.reporting import repository_portal as portal
 
 log = logging.getLogger(__name__)
 Projection = Callable[[UnitOfWork, Envelope], Awaitable[None]]
@@ -38,7 +36,6 @@ async def replay_tenant(
     async def work(uow: UnitOfWork) -> int:
         await ledger.lock_projections(uow, tenant_id, consumer)
         await ledger.clear_projections(uow, tenant_id)
-        await portal.clear_kept(uow, tenant_id)
         count = 0
         async for event in ledger.logged_events(uow, tenant_id):
             envelope = Envelope.decode(event.body)

@@ -1,143 +1,220 @@
-"""Queries of the Ufficio tributi's portal: the figures and the drill-down to the debtors read the
-tables the projections keep (`models_portal`: a few rows, whatever the Comune's size), the weekly
-trend and one debtor's file read the projections. Every function takes the tenant and filters by it
-(row-level security too)."""
+"""Queries of the Ufficio tributi's portal: figures aggregated in SQL (one scan for the campaign, by
+revenue type and by year), the weekly trend, the drill-down to debtors and one debtor's file. Every
+function takes the tenant and filters by it (row-level security too)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.kernel.db import UnitOfWork
 from services.reporting import domain_portal as dp
 from services.reporting.models import outcomes, payments, positions
 from services.reporting.models_cases import case_answers, cases
 from services.reporting.models_ledger import debtors, plans, refunds
-from services.reporting.models_portal import portal_debtors, portal_figures
 
 Row = sa.Row[Any]
+ROME = "Europe/Rome"
 
 
-def _group(table: sa.Table, tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> list[Any]:
-    """The rows of the filter's group: its revenue type and year, or every one."""
-    return [
-        table.c.tenant_id == tenant_id,
-        table.c.revenue_type == (filt.revenue_type or dp.ALL_TYPES),
-        table.c.year == (filt.year or dp.ALL_YEARS),
-    ]
+def _joined(tenant_id: uuid.UUID) -> tuple[Any, dict[str, Any]]:
+    """Positions not cancelled, each with its debtor's contact figures and its plan; the condition
+    that puts a position at each stage of the funnel."""
+    p, d, pl = positions, debtors, plans
+    source = p.outerjoin(d, sa.and_(d.c.tenant_id == p.c.tenant_id, d.c.debtor_id == p.c.debtor_id))
+    source = source.outerjoin(pl, sa.and_(pl.c.tenant_id == p.c.tenant_id, pl.c.plan_id == p.c.plan_id))
+    conditions = {
+        "assigned": sa.true(),
+        "worked": d.c.attempts > 0,
+        "reached": d.c.conversations > 0,
+        "promised": d.c.promises > 0,
+        "in_plan": sa.and_(p.c.plan_id.is_not(None), pl.c.lapsed_on.is_(None)),
+        "collected": p.c.collected_cents > 0,
+        "residual": p.c.amount_cents > p.c.collected_cents,
+    }
+    return source, conditions
+
+
+def _where(tenant_id: uuid.UUID) -> list[Any]:
+    return [positions.c.tenant_id == tenant_id, positions.c.state != "cancelled"]
+
+
+def _stage_amount(stage: str) -> Any:
+    p = positions.c
+    if stage == "collected":
+        return p.collected_cents
+    if stage == "residual":
+        return p.amount_cents - p.collected_cents
+    return p.amount_cents
+
+
+def _per_debtor(tenant_id: uuid.UUID) -> Any:
+    """First pass: per debtor, per debtor and revenue type, per debtor and year (GROUPING SETS), the
+    positions and amount at each stage and whether the debtor has any position there; counting
+    debtors is then a plain count, with no DISTINCT (which sorts once per stage and group)."""
+    p = positions.c
+    source, conditions = _joined(tenant_id)
+    columns = []
+    for stage in dp.STAGES:
+        cond = conditions[stage]
+        columns += [
+            sa.func.bool_or(cond).label(f"{stage}_any"),
+            sa.func.count().filter(cond).label(f"{stage}_positions"),
+            sa.func.coalesce(sa.func.sum(_stage_amount(stage)).filter(cond), 0).label(f"{stage}_cents"),
+        ]
+    sets = sa.func.grouping_sets(
+        sa.tuple_(p.debtor_id), sa.tuple_(p.debtor_id, p.revenue_type), sa.tuple_(p.debtor_id, p.year)
+    )
+    return (
+        sa.select(
+            p.revenue_type,
+            p.year,
+            sa.func.grouping(p.revenue_type).label("no_type"),
+            sa.func.grouping(p.year).label("no_year"),
+            *columns,
+        )
+        .select_from(source)
+        .where(*_where(tenant_id))
+        .group_by(sets)
+        .subquery()
+    )
 
 
 async def figures(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Row]:
-    """The figures of the whole campaign (revenue type "" and year 0), of each revenue type (year
-    0) and of each year (type ""): `promises_cents` and, per stage, `<stage>_debtors`,
-    `<stage>_positions` and `<stage>_cents`."""
-    f = portal_figures.c
-    stmt = sa.select(portal_figures).where(
-        f.tenant_id == tenant_id, sa.or_(f.revenue_type == dp.ALL_TYPES, f.year == dp.ALL_YEARS)
-    )
+    """The stages for the whole campaign, per revenue type and per year: each row has
+    `revenue_type`, `year`, `by_type`/`by_year` (true when grouped by it) and, per stage,
+    `<stage>_debtors`, `<stage>_positions` and `<stage>_cents`."""
+    first = _per_debtor(tenant_id)
+    columns = []
+    for stage in dp.STAGES:
+        columns += [
+            sa.func.count().filter(first.c[f"{stage}_any"]).label(f"{stage}_debtors"),
+            sa.func.coalesce(sa.func.sum(first.c[f"{stage}_positions"]), 0).label(f"{stage}_positions"),
+            sa.func.coalesce(sa.func.sum(first.c[f"{stage}_cents"]), 0).label(f"{stage}_cents"),
+        ]
+    keys = (first.c.no_type, first.c.no_year, first.c.revenue_type, first.c.year)
+    stmt = sa.select(
+        first.c.revenue_type,
+        first.c.year,
+        (first.c.no_type == 0).label("by_type"),
+        (first.c.no_year == 0).label("by_year"),
+        *columns,
+    ).group_by(*keys)
     return list((await uow.execute(stmt)).all())
 
 
-async def weekly(
-    uow: UnitOfWork, tenant_id: uuid.UUID, weeks: Sequence[date], starts_at: Sequence[datetime]
-) -> dict[str, dict[date, int]]:
-    """Per week of `weeks` (their Mondays, in order; `starts_at`: their midnights in Europe/Rome):
-    payments not revoked, refunds, outcomes recorded. A row finds its week by comparisons with the
-    weeks' starts (`width_bucket`), not by converting every instant to Rome's time."""
-    days = sa.bindparam("weeks", list(weeks), type_=ARRAY(sa.Date))
-    moments = sa.bindparam("starts_at", list(starts_at), type_=ARRAY(sa.DateTime(timezone=True)))
-    pay, back, out = payments.c, refunds.c, outcomes.c
-    sums = {
-        "paid": (pay.paid_on, days, weeks[0], sa.func.sum(pay.amount_cents), pay.revoked_on.is_(None)),
-        "refunded": (back.refunded_on, days, weeks[0], sa.func.sum(back.amount_cents), sa.true()),
-        "outcomes": (out.recorded_at, moments, starts_at[0], sa.func.count(), sa.true()),
+async def promised_cents(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
+    """What the debtors with assigned positions promised to pay."""
+    d = debtors.c
+    assigned = sa.select(positions.c.debtor_id).where(*_where(tenant_id))
+    stmt = sa.select(sa.func.coalesce(sa.func.sum(d.promised_cents), 0)).where(
+        d.tenant_id == tenant_id, d.promises > 0, d.debtor_id.in_(assigned)
+    )
+    return int((await uow.execute(stmt)).scalar_one())
+
+
+async def weekly(uow: UnitOfWork, tenant_id: uuid.UUID, since: date, since_at: datetime) -> dict[str, Any]:
+    """Per ISO week (its Monday) from `since`: payments not revoked, refunds, outcomes recorded (the
+    outcomes' instants in Europe/Rome; `since_at` is `since`'s midnight there)."""
+    pay_week = sa.cast(sa.func.date_trunc("week", payments.c.paid_on), sa.Date)
+    paid = (
+        sa.select(pay_week, sa.func.sum(payments.c.amount_cents))
+        .where(
+            payments.c.tenant_id == tenant_id, payments.c.revoked_on.is_(None), payments.c.paid_on >= since
+        )
+        .group_by(pay_week)
+    )
+    refund_week = sa.cast(sa.func.date_trunc("week", refunds.c.refunded_on), sa.Date)
+    refunded = (
+        sa.select(refund_week, sa.func.sum(refunds.c.amount_cents))
+        .where(refunds.c.tenant_id == tenant_id, refunds.c.refunded_on >= since)
+        .group_by(refund_week)
+    )
+    local = sa.func.timezone(ROME, outcomes.c.recorded_at)
+    outcome_week = sa.cast(sa.func.date_trunc("week", local), sa.Date)
+    recorded = (
+        sa.select(outcome_week, sa.func.count())
+        .where(outcomes.c.tenant_id == tenant_id, outcomes.c.recorded_at >= since_at)
+        .group_by(outcome_week)
+    )
+    return {
+        "paid": _by_week((await uow.execute(paid)).all()),
+        "refunded": _by_week((await uow.execute(refunded)).all()),
+        "outcomes": _by_week((await uow.execute(recorded)).all()),
     }
-    found = {}
-    for name, (when, starts, first, total, counted) in sums.items():
-        week = sa.func.width_bucket(when, starts)
-        stmt = sa.select(week, total).where(when.table.c.tenant_id == tenant_id, when >= first, counted)
-        rows: Sequence[Any] = (await uow.execute(stmt.group_by(week))).all()
-        found[name] = {weeks[number - 1]: int(value) for number, value in rows}
-    return found
 
 
-def _at_stage(stage: str) -> tuple[Any, Any, Any, Any]:
-    """Whether a debtor's row is at `stage`, and its positions there with their amount assigned and
-    collected: a debtor's own stage takes every position of theirs."""
-    c = portal_debtors.c
-    if stage in dp.DEBTOR_STAGES:
-        return c[stage], c.assigned_positions, c.assigned_amount_cents, c.assigned_collected_cents
-    count = c[f"{stage}_positions"]
-    return count > 0, count, c[f"{stage}_amount_cents"], c[f"{stage}_collected_cents"]
+def _by_week(rows: Any) -> dict[date, int]:
+    return {row[0]: int(row[1]) for row in rows}
 
 
 def _debtor_rows(tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> Any:
-    """One row per debtor at the filter's stage, over their positions of its revenue type and year,
-    by name."""
-    c, d = portal_debtors.c, debtors.c
-    at_stage, count, assigned, collected = _at_stage(filt.stage or "assigned")
-    return (
+    """One row per debtor at the filter's stage, over the positions of its revenue type and year."""
+    p = positions.c
+    source, conditions = _joined(tenant_id)
+    where = [*_where(tenant_id), conditions[filt.stage or "assigned"]]
+    if filt.revenue_type:
+        where.append(p.revenue_type == filt.revenue_type)
+    if filt.year:
+        where.append(p.year == filt.year)
+    per_debtor = (
         sa.select(
-            c.debtor_id,
-            c.fiscal_code,
-            c.debtor_name,
-            count.label("positions"),
-            assigned.label("assigned_cents"),
-            collected.label("collected_cents"),
-            (assigned - collected).label("residual_cents"),
-            sa.func.coalesce(d.last_outcome, "").label("last_outcome"),
-            d.last_outcome_at,
-            sa.func.coalesce(d.attempts, 0).label("attempts"),
+            p.debtor_id,
+            sa.func.min(p.fiscal_code).label("fiscal_code"),
+            sa.func.min(p.debtor_name).label("debtor_name"),
+            sa.func.count().label("positions"),
+            sa.func.sum(p.amount_cents).label("assigned_cents"),
+            sa.func.sum(p.collected_cents).label("collected_cents"),
         )
-        .select_from(
-            portal_debtors.outerjoin(debtors, sa.and_(d.tenant_id == tenant_id, d.debtor_id == c.debtor_id))
+        .select_from(source)
+        .where(*where)
+        .group_by(p.debtor_id)
+        .subquery()
+    )
+    d = debtors.c
+    return sa.select(
+        per_debtor,
+        (per_debtor.c.assigned_cents - per_debtor.c.collected_cents).label("residual_cents"),
+        sa.func.coalesce(d.last_outcome, "").label("last_outcome"),
+        d.last_outcome_at,
+        sa.func.coalesce(d.attempts, 0).label("attempts"),
+        sa.func.count().over().label("total"),
+    ).select_from(
+        per_debtor.outerjoin(
+            debtors, sa.and_(d.tenant_id == tenant_id, d.debtor_id == per_debtor.c.debtor_id)
         )
-        .where(*_group(portal_debtors, tenant_id, filt), at_stage)
-        .order_by(c.debtor_name, c.debtor_id)
     )
 
 
 async def debtor_page(uow: UnitOfWork, tenant_id: uuid.UUID, filt: dp.DebtorFilter, size: int) -> list[Row]:
-    """A page of the drill-down, by name."""
-    stmt = _debtor_rows(tenant_id, filt).limit(size).offset(filt.offset)
-    return list((await uow.execute(stmt)).all())
+    """A page of the drill-down, by name; each row carries the `total` of debtors found."""
+    stmt = _debtor_rows(tenant_id, filt)
+    sub = stmt.subquery()
+    ordered = sa.select(sub).order_by(sub.c.debtor_name, sub.c.debtor_id).limit(size).offset(filt.offset)
+    return list((await uow.execute(ordered)).all())
 
 
 async def debtor_count(uow: UnitOfWork, tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> int:
-    """How many debtors the filter finds: the figure of its stage in its group."""
-    column = portal_figures.c[f"{filt.stage or 'assigned'}_debtors"]
-    stmt = sa.select(column).where(*_group(portal_figures, tenant_id, filt))
-    return int((await uow.execute(stmt)).scalar_one_or_none() or 0)
+    sub = _debtor_rows(tenant_id, filt).subquery()
+    return int((await uow.execute(sa.select(sa.func.count()).select_from(sub))).scalar_one())
 
 
 async def all_debtors(uow: UnitOfWork, tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> list[Row]:
     """Every debtor the filter finds (for a download), by name."""
-    return list((await uow.execute(_debtor_rows(tenant_id, filt))).all())
+    sub = _debtor_rows(tenant_id, filt).subquery()
+    stmt = sa.select(sub).order_by(sub.c.debtor_name, sub.c.debtor_id)
+    return list((await uow.execute(stmt)).all())
 
 
 async def choices(uow: UnitOfWork, tenant_id: uuid.UUID) -> tuple[list[str], list[int]]:
     """The revenue types and years of the positions assigned, for the drill-down's filters."""
-    f = portal_figures.c
-    mine = f.tenant_id == tenant_id
-    types = sa.select(f.revenue_type).where(mine, f.year == dp.ALL_YEARS, f.revenue_type != dp.ALL_TYPES)
-    years = sa.select(f.year).where(mine, f.revenue_type == dp.ALL_TYPES, f.year != dp.ALL_YEARS)
-    return (
-        list((await uow.execute(types.order_by(f.revenue_type))).scalars()),
-        list((await uow.execute(years.order_by(f.year))).scalars()),
-    )
-
-
-async def clear_kept(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
-    """Empty the Comune's portal tables, for a replay to rebuild them from nothing: once its
-    projections are emptied the triggers have taken every debtor's rows off, and this drops whatever
-    a write around them (a hand-made fix) left behind."""
-    for table in (portal_debtors, portal_figures):
-        await uow.execute(sa.delete(table).where(table.c.tenant_id == tenant_id))
+    p = positions.c
+    types = sa.select(p.revenue_type).where(*_where(tenant_id)).distinct().order_by(p.revenue_type)
+    years = sa.select(p.year).where(*_where(tenant_id)).distinct().order_by(p.year)
+    return list((await uow.execute(types)).scalars()), list((await uow.execute(years)).scalars())
 
 
 # --- one debtor ----------------------------------------------------------------------------------
