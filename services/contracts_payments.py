@@ -210,6 +210,8 @@ class NoticeSent(Event):
     sent_at: str
     sent_by: str
     delivered: bool
+    # Who sent it, as shown (events before it decode with "": the history then shows `sent_by`).
+    sent_by_name: str = ""
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any]) -> NoticeSent:

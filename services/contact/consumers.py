@@ -120,6 +120,8 @@ async def on_notice_sent(uow: UnitOfWork, envelope: Envelope) -> None:
         raise UndecodableMessage("notice-sent event: naive sent_at or unknown channel")
     entry = {
         "operator": event.sent_by,
+        # The payments service's own messages (reminders) are the system's.
+        "operator_name": event.sent_by_name or ("Sistema" if event.sent_by == "sistema" else None),
         "outcome": f"messaggio_{event.channel}",
         "note": message_note(event.kind, event.delivered, event.installment),
         "recorded_at": sent_at,

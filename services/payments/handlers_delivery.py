@@ -152,7 +152,8 @@ async def _address(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, 
 async def record(uow: UnitOfWork, tenant_id: uuid.UUID, sent: Sent, about: dict[str, Any]) -> None:
     """The `messages` row and the `NoticeSent` event of a message handed to its channel.
 
-    `about`: debtor_id, kind, sent_by, sent_at, and optionally position_ids, plan_id, installment."""
+    `about`: debtor_id, kind, sent_by, sent_at, and optionally sent_by_name, position_ids, plan_id,
+    installment."""
     positions: tuple[uuid.UUID, ...] = about.get("position_ids", ())
     plan_id: uuid.UUID | None = about.get("plan_id")
     installment: int | None = about.get("installment")
@@ -181,6 +182,7 @@ async def record(uow: UnitOfWork, tenant_id: uuid.UUID, sent: Sent, about: dict[
         sent_at=about["sent_at"].isoformat(),
         sent_by=about["sent_by"],
         delivered=sent.delivered,
+        sent_by_name=about.get("sent_by_name", ""),
     )
     await uow.publish([event.envelope(tenant_id, uow.correlation_id)])
 
@@ -254,6 +256,7 @@ def _notice_about(
         "debtor_id": target.debtor_id,
         "kind": "notice",
         "sent_by": ident.user_id,
+        "sent_by_name": ident.display_name,
         "sent_at": now,
         "position_ids": position_ids,
         "plan_id": plan_id,

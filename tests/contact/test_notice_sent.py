@@ -41,8 +41,18 @@ async def test_messages_sent_show_in_the_debtor_history_once(platform: Platform,
     email = sent(tenant, d)
     await deliver(platform, email)
     await deliver(platform, email)
-    reminder = sent(tenant, d, channel="sms", kind="installment_reminder", installment=2, delivered=False)
+    reminder = sent(
+        tenant,
+        d,
+        channel="sms",
+        kind="installment_reminder",
+        installment=2,
+        delivered=False,
+        sent_by="sistema",
+    )
     await deliver(platform, reminder)
+    named = sent(tenant, d, sent_by=str(uuid.uuid4()), sent_by_name="Olga Russo")
+    await deliver(platform, named)
     rows = await scalar(
         platform,
         tenant.tenant_id,
@@ -50,13 +60,15 @@ async def test_messages_sent_show_in_the_debtor_history_once(platform: Platform,
         t=tenant.tenant_id,
         d=uuid.UUID(d),
     )
-    assert rows == 2
+    assert rows == 3
     op = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("operator",), user_id="op-card")
     async with service_client(platform, "contact", op) as http:
         card = await http.get(f"/t/{tenant.tenant_slug}/contact/debtors/{d}")
     history = card.text.split('data-testid="history"', 1)[1].split("</table>", 1)[0]
     assert "Messaggio inviato per e-mail" in history and "Avvisi di pagamento" in history
-    assert "20/11/2026 10:30" in history and "op-mail" in history
+    assert "20/11/2026 10:30" in history and "op-mail" in history  # an event from before names
+    # Who sent it, by name; the payments service's own reminders are the system's.
+    assert "<td>Olga Russo</td>" in history and "<td>Sistema</td>" in history
     assert "Messaggio inviato per SMS" in history
     assert "Promemoria scadenza rata (rata 2) - non spedito: piattaforma di sviluppo" in history
     # The outcome an operator records is still chosen from the call outcomes only.
