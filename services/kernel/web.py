@@ -214,6 +214,7 @@ def render_error(request: Request, status: int, message: str, field: str | None 
     title = escape(ERROR_TITLES.get(status, "Operazione non riuscita"))
     page = (
         f'<!doctype html><html lang="it"><head><meta charset="utf-8"><title>{title} · Riscossa</title>'
+        '<link rel="icon" href="data:,">'
         '<link rel="stylesheet" href="/static/vendor/bootstrap-italia/css/bootstrap-italia.min.css"></head>'
         f'<body><main class="container my-5"><h1 class="h3">{title}</h1>{fragment}'
         '<a href="/">Torna alla pagina iniziale</a></main></body></html>'
