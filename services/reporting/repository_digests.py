@@ -58,6 +58,7 @@ class DigestRecord:
     size: int
     created_at: datetime
     sent_at: datetime | None
+    claimed_at: datetime | None = None
 
 
 # --- the schedule and the addresses ---------------------------------------------------------------
@@ -218,6 +219,7 @@ def _record(row: Any) -> DigestRecord:
         size=row.size,
         created_at=row.created_at,
         sent_at=row.sent_at,
+        claimed_at=row.claimed_at,
     )
 
 

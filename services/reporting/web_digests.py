@@ -4,7 +4,7 @@ office's addresses, «Invia ora»."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -16,6 +16,7 @@ from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page, stored_download
 from services.reporting import domain_digest, handlers_digests
+from services.reporting.domain import SENDING_LEASE
 from services.reporting.web import templates
 
 READERS = ("comune_viewer", "comune_admin", "supervisor", "platform_admin")
@@ -32,14 +33,16 @@ def _today(request: Request) -> date:
     return ctx(request).clock().astimezone(domain_digest.ROME).date()
 
 
-async def _context(uow: UnitOfWork, who: Identity, today: date, **extra: Any) -> dict[str, Any]:
-    seen = await handlers_digests.overview(uow, who, today)
+async def _context(uow: UnitOfWork, who: Identity, now: datetime, **extra: Any) -> dict[str, Any]:
+    seen = await handlers_digests.overview(uow, who, now.astimezone(domain_digest.ROME).date())
     return {
         "seen": seen,
         "periods": domain_digest.PERIOD_LABELS,
         "weekdays": domain_digest.WEEKDAYS,
         "max_days": domain_digest.MAX_EVERY_DAYS,
         "statuses": STATUS_LABELS,
+        # A digest still `sending` past the lease was left by a run that died (not retried by hand).
+        "stale_before": now - SENDING_LEASE,
         "can_manage": who.has_role(*ADMINS),
         **extra,
     }
@@ -47,7 +50,7 @@ async def _context(uow: UnitOfWork, who: Identity, today: date, **extra: Any) ->
 
 @endpoint(*READERS)
 async def digests_page(request: Request, who: Identity, uow: UnitOfWork) -> Response:
-    return page(templates, request, "digests.html", await _context(uow, who, _today(request)))
+    return page(templates, request, "digests.html", await _context(uow, who, ctx(request).clock()))
 
 
 @endpoint(*ADMINS)
@@ -57,7 +60,7 @@ async def save_settings(request: Request, who: Identity, uow: UnitOfWork) -> Res
     await handlers_digests.save_settings(uow, who, (raw[0], raw[1], raw[2], raw[3]), _today(request))
     if not is_htmx(request):
         return RedirectResponse(f"/t/{who.tenant_slug}/reporting/riepiloghi", status_code=303)
-    context = await _context(uow, who, _today(request), saved=True)
+    context = await _context(uow, who, ctx(request).clock(), saved=True)
     return page(templates, request, "digests.html", context, block="digest_settings")
 
 
@@ -65,8 +68,8 @@ async def save_settings(request: Request, who: Identity, uow: UnitOfWork) -> Res
 async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> AfterCommit:
     """The digest is recorded first; it is e-mailed once that committed, then the list is shown."""
     sender = handlers_digests.Sender.of(ctx(request))
-    today = _today(request)
-    outgoing = await handlers_digests.send_now(uow, sender, who, today)
+    now = ctx(request).clock()
+    outgoing = await handlers_digests.send_now(uow, sender, who, now.astimezone(domain_digest.ROME).date())
 
     async def respond() -> Response:
         await handlers_digests.deliver(sender, outgoing)
@@ -75,7 +78,7 @@ async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> AfterCom
 
         async def listed(fresh: UnitOfWork) -> dict[str, Any]:
             record = await handlers_digests.digest_record(fresh, who, outgoing.digest_id)
-            return await _context(fresh, who, today, just_sent=record)
+            return await _context(fresh, who, now, just_sent=record)
 
         context = await sender.db.run(who.tenant_id, listed)
         return page(templates, request, "digests.html", context, block="digest_list")

@@ -139,3 +139,26 @@ async def test_another_comune_sees_nothing_of_the_digests_and_cannot_write_them(
         assert (settings.schedule.kind, settings.last_period_end) == ("monthly", week.end)
         assert await repo.office_emails(uow, tenant_a) == ("a@comune.test",)
         assert [d.id for d in await repo.list_digests(uow, tenant_a)] == [digest_id]
+
+
+@pytest.mark.asyncio
+async def test_a_manual_digest_left_sending_by_a_dead_request_says_it_was_interrupted(
+    platform: Platform, tenant: Identity
+) -> None:
+    period = domain_digest.Period(date(2026, 11, 16), date(2026, 11, 22))
+    fresh, stuck = uuid.uuid4(), uuid.uuid4()
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        for digest_id in (fresh, stuck):
+            await repo.insert_manual(uow, tenant.tenant_id, digest_id, period, ("ut@comune.test",), "Anna")
+        await uow.commit()
+    await sql(
+        platform,
+        tenant.tenant_id,
+        "UPDATE reporting.digests SET claimed_at = now() - interval '1 hour' WHERE id = :d RETURNING id",
+        d=stuck,
+    )
+    async with service_client(platform, "reporting", as_(tenant, "comune_viewer")) as client:
+        page = await client.get(f"/t/{tenant.tenant_slug}/reporting/riepiloghi")
+    assert page.status_code == 200
+    assert page.text.count("Invio interrotto: usa «Invia ora» per rimandarlo") == 1
+    assert page.text.count("<td>In invio</td>") == 1
