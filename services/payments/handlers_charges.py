@@ -9,15 +9,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 from services.contracts import ChargesPaid, ChargesRevoked
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
 from services.payments import repository_charges
+from services.payments.domain_receipts import ROME
 from services.payments.domain_reconciliation import Incoming
-
-ROME = ZoneInfo("Europe/Rome")
 
 
 @dataclass(frozen=True)

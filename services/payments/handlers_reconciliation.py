@@ -287,10 +287,10 @@ async def _revocations(uow: UnitOfWork, batch: _Batch, decisions: list[Decision]
         return
     tenant = batch.ident.tenant_id
     batch.events += await handlers_charges.revoke(uow, tenant, list(ids), batch.flow_id, batch.correlation_id)
-    revoked = await repo.payments_of_receipts(uow, batch.ident.tenant_id, ids)
-    await repo.mark_receipts(uow, batch.ident.tenant_id, ids, {"state": "REVOKED", "applied": False})
+    revoked = await repo.payments_of_receipts(uow, tenant, ids)
+    await repo.mark_receipts(uow, tenant, ids, {"state": "REVOKED", "applied": False})
     # What the Comune already refunded of a payment was taken off when refunded: only the rest now.
-    refunded = await repository_refunds.refunded_of(uow, batch.ident.tenant_id, [r.id for r in revoked])
+    refunded = await repository_refunds.refunded_of(uow, tenant, [r.id for r in revoked])
     left: dict[uuid.UUID, int] = defaultdict(int)  # per notice paid
     for row in revoked:
         batch.paid[row.position_id] -= row.amount_cents - refunded.get(row.id, 0)
