@@ -26,11 +26,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
 import httpx
+import psutil
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -198,18 +200,61 @@ async def ready(port: int) -> None:
     raise RuntimeError(f"nothing answers on port {port}")
 
 
+def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> dict[str, float]:
+    """CPU time used so far by the contact service, the gateway, every PostgreSQL process and this
+    load generator (user + system), to tell what one action costs whatever else the machine does."""
+
+    def used(process: psutil.Process) -> float:
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return float(times.user + times.system)
+
+    postgres = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
+    return {
+        "contact": used(psutil.Process(processes[0].pid)),
+        "gateway": used(psutil.Process(processes[1].pid)),
+        "PostgreSQL": sum(used(p) for p in postgres),
+        "load": used(psutil.Process()),
+    }
+
+
 def show(name: str, value: str, anchor: str = "", met: bool | None = None) -> None:
     verdict = "" if met is None else ("met" if met else "NOT MET")
     print(f"  {name:34} {value:28} {anchor:14} {verdict}")
 
 
+async def bench_comune(platform: Platform, args: argparse.Namespace) -> tuple[uuid.UUID, str]:
+    """The bench's Comune: made in the scratch database, or the one of a database kept by an
+    earlier run (`--database`)."""
+    if not args.database:
+        return await comune(platform, args.debtors)
+    engine = create_async_engine(args.database)
+    async with engine.begin() as conn:
+        found = (
+            await conn.execute(
+                sa.text("SELECT id, slug FROM gateway.tenants WHERE slug LIKE 'comune-bench-%'")
+            )
+        ).one()
+        # The clock is frozen, so the cards the last run's operators held would stay leased forever.
+        await conn.execute(
+            sa.text(
+                "UPDATE contact.debtors SET status = 'da_lavorare', assigned_to = NULL,"
+                " assigned_name = NULL, locked_until = NULL WHERE status = 'in_lavorazione'"
+            )
+        )
+    await engine.dispose()
+    return found.id, found.slug
+
+
 async def main(args: argparse.Namespace) -> None:
-    url = await scratch_database()
+    url = args.database or await scratch_database()
     platform = await Platform.open(bench_settings(url, Path(tempfile.mkdtemp())), run_migrations=True)
     processes: list[subprocess.Popen[bytes]] = []
     try:
         started = time.perf_counter()
-        tenant_id, slug = await comune(platform, args.debtors)
+        tenant_id, slug = await bench_comune(platform, args)
         sessions = await operators(platform, tenant_id, max(args.operators, args.open_operators))
         await analyze(url)
         print(
@@ -219,7 +264,9 @@ async def main(args: argparse.Namespace) -> None:
         await ready(CONTACT_PORT)
         await ready(GATEWAY_PORT)
         pool = clients(sessions[: args.operators])
+        before = cpu_seconds(processes)
         timings, elapsed = await closed_loop(pool, slug, args.seconds)
+        after = cpu_seconds(processes)
         behind = await bare(pool, f"/t/{slug}/contact/healthz", args.seconds)
         healthz = await bare(pool, "/healthz", args.seconds)
         ratio = timings.requests / elapsed / behind
@@ -235,6 +282,9 @@ async def main(args: argparse.Namespace) -> None:
         show("gateway's own /healthz", f"{healthz:.0f} requests/s")
         show("ratio to the gateway's own /healthz", f"{timings.requests / elapsed / healthz:.2f}")
         show("failures", str(timings.failures))
+        spent = {name: 1000 * (after[name] - before[name]) / max(1, len(timings.actions)) for name in after}
+        show("CPU per action", " + ".join(f"{name} {ms:.1f}" for name, ms in spent.items()))
+        show("", f"= {sum(spent.values()):.1f} ms")
         opened = clients(sessions[: args.open_operators])
         offered, skipped = await open_loop(opened, slug, args.rate, args.seconds)
         p95 = offered.figure(0.95)
@@ -255,7 +305,10 @@ async def main(args: argparse.Namespace) -> None:
             process.terminate()
             process.wait(timeout=30)
         await platform.close()
-        await drop_database(url)
+        if args.keep or args.database:
+            print(f"database kept: --database {url}")
+        else:
+            await drop_database(url)
 
 
 if __name__ == "__main__":
@@ -267,4 +320,6 @@ if __name__ == "__main__":
     parser.add_argument("--open-operators", type=int, default=300)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--database", help="run on a database kept by an earlier run (--keep)")
     asyncio.run(main(parser.parse_args()))

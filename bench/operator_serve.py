@@ -9,7 +9,8 @@ runs at any hour; everything else is the application as deployed.
 
 from __future__ import annotations
 
-import asyncio
+import cProfile
+import os
 import sys
 import tempfile
 from dataclasses import replace
@@ -17,9 +18,10 @@ from datetime import datetime
 from pathlib import Path
 
 import uvicorn
+import uvloop
 
 from bench.operator_setup import bench_settings
-from services.cli import build_gateway
+from services.cli import _Server, build_gateway
 from services.platform import BUSINESS_SERVICES, Platform
 
 
@@ -36,12 +38,21 @@ async def serve(kind: str, url: str, port: int, contact_url: str, frozen: str) -
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", access_log=False
     )
     try:
-        await uvicorn.Server(config).serve()
+        await _Server(config).serve()  # stops on SIGTERM without re-raising it
         if kind == "gateway":
             await app.close()
     finally:
         await platform.close()
 
 
+def main() -> None:
+    uvloop.run(serve(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]))
+
+
 if __name__ == "__main__":
-    asyncio.run(serve(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]))
+    # BENCH_PROFILE=<folder>: each process writes its cProfile statistics there when it stops.
+    folder = os.environ.get("BENCH_PROFILE")
+    if folder:
+        cProfile.run("main()", str(Path(folder) / f"{sys.argv[1]}.prof"))
+    else:
+        main()

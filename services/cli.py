@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+import uvloop
 
 from services import cli_ops
 from services.kernel import logs, tracing
@@ -392,7 +393,9 @@ def main(argv: list[str] | None = None) -> None:
         "replay": lambda: cmd_replay(args.service, args.tenant),
         **cli_ops.commands(args, lambda: _settings(embedded_db=False)[0]),
     }
-    asyncio.run(commands[args.command]())
+    # uvloop: the event loop and its transports in C (uvicorn's own `run` would pick it, but the
+    # commands start uvicorn inside their own loop, which would otherwise be asyncio's own).
+    uvloop.run(commands[args.command]())
 
 
 if __name__ == "__main__":

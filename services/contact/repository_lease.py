@@ -23,7 +23,6 @@ from services.kernel.limitation import newest_time_barred_year
 
 # A debtor whose promise passed its day unpaid: waiting on it, or back in the pool once broken.
 _AFTER_PROMISE = (Status.PROMESSA.value, Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
-_POOL = (Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
 
 
 def _param(name: str, kind: Any) -> Any:
@@ -76,10 +75,23 @@ def _stages(listed: bool) -> list[Any]:
             ),
             (d.c.queue_score.desc(), d.c.id),
         ),
-        # The pool, in the order of the partial index `debtors_pool` (a card left open past its
-        # lock comes back with it), within the operator's work list if they have one.
+        # A card left open past its lock (the operator went away): the longest abandoned first,
+        # through the partial index `debtors_lapsed`, within the operator's work list if any.
         (
-            sa.and_(d.c.status.in_(_POOL), free, owing, *(listed_conditions() if listed else ())),
+            sa.and_(
+                d.c.status == Status.IN_LAVORAZIONE.value,
+                d.c.locked_until <= now,
+                owing,
+                *(listed_conditions() if listed else ()),
+            ),
+            (d.c.locked_until, d.c.id),
+        ),
+        # The pool, in the order of the partial index `debtors_pool` (debtors waiting: the cards
+        # other operators hold are not in it), within the operator's work list if they have one.
+        (
+            sa.and_(
+                d.c.status == Status.DA_LAVORARE.value, free, owing, *(listed_conditions() if listed else ())
+            ),
             (d.c.queue_score.desc(), d.c.id),
         ),
     )
@@ -134,7 +146,8 @@ async def take_next(
 ) -> uuid.UUID | None:
     """Assign the next workable debtor the conduct rules let be phoned now (`limits`) to
     `user_id`: the one they hold; else a due callback (kept for them first); else a promise past
-    its day; else the best `queue_score` of the pool (an index scan: the first that may be phoned
+    its day; else a card another operator left open past its lock; else the best `queue_score` of
+    the pool (an index scan: the first that may be phoned
     wins), within the operator's work list if they have one (`repository_lists`). SKIP LOCKED
     keeps two operators apart, and a lock per operator keeps two requests of the same operator (a
     double click) from leasing two debtors: the second waits for the first and is given the

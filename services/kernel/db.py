@@ -129,8 +129,11 @@ class Database:
     def __init__(self, url: str, metadata: sa.MetaData, pool_size: int = 10) -> None:
         # No pre-ping: a round trip on every checkout. A connection the server dropped (a restart)
         # fails its request once, and SQLAlchemy then replaces every connection of the pool.
+        # Up to twice `pool_size` connections, all kept once opened: overflow connections would be
+        # closed on return and opened again under load (a PostgreSQL backend forked, every
+        # statement prepared anew), which cost more CPU than the work itself.
         self.engine: AsyncEngine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+            url, pool_size=2 * pool_size, max_overflow=0, pool_pre_ping=False
         )
         # Connections outside the pool, opened and closed per unit of work (`unit_of_work(aside=True)`).
         self.aside_engine: AsyncEngine = create_async_engine(url, poolclass=NullPool)

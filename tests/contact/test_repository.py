@@ -49,6 +49,31 @@ async def test_take_next_orders_by_total_and_keeps_operators_apart(
 
 
 @pytest.mark.asyncio
+async def test_a_card_left_open_past_its_lock_comes_back_before_the_pool(
+    platform: Platform, tenant: Identity
+) -> None:
+    """A lapsed lease is offered to the next operator before a better-scored waiting debtor, and a
+    lease still running is not."""
+    left, held, best = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(left, 100), fact(held, 200), fact(best, 900))
+    db = platform.databases["contact"]
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        past, soon = datetime.now(UTC) - timedelta(minutes=1), datetime.now(UTC) + timedelta(minutes=5)
+        for debtor_id, until, operator in ((left, past, "op-away"), (held, soon, "op-busy")):
+            await uow.execute(
+                sa.update(debtors)
+                .where(debtors.c.id == uuid.UUID(debtor_id))
+                .values(status="in_lavorazione", assigned_to=operator, locked_until=until)
+            )
+        first = await repository_lease.take_next(uow, tenant.tenant_id, "op-1", uncapped())
+        second = await repository_lease.take_next(uow, tenant.tenant_id, "op-2", uncapped())
+        await uow.commit()
+    assert (str(first), str(second)) == (left, best)
+    row = await debtor(platform, tenant.tenant_id, left)
+    assert row is not None and row.assigned_to == "op-1"
+
+
+@pytest.mark.asyncio
 async def test_take_next_skips_rows_locked_by_an_open_transaction(
     platform: Platform, tenant: Identity
 ) -> None:
