@@ -49,6 +49,10 @@ def processor(storage: ObjectStorage, limits: Limits = DEFAULT_LIMITS) -> Consum
         name=PROCESSOR_NAME,
         handlers={BatchReceived.routing_key(): BatchProcessor(storage, limits)},
         on_final_failure=batch_failed,
+        # A batch is a whole file: a worker works on two at most (one read and judged while the
+        # other waits for its Comune or settles in PostgreSQL), so that batches queued behind them
+        # go to the other workers and a worker's memory stays that of two files.
+        prefetch=2,
     )
 
 

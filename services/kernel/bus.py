@@ -71,6 +71,9 @@ class QueueSpec:
 
     name: str
     bindings: tuple[str, ...]
+    # At most this many messages in flight per worker (None: the bus's default, 16): a consumer
+    # whose messages are heavy (a whole credit file) takes few, leaving the rest to other workers.
+    prefetch: int | None = None
 
 
 class Subscription(Protocol):

@@ -73,7 +73,7 @@ class InProcessBus:
         await self.declare([queue])
         q = self._queues[queue.name]
         inflight: set[asyncio.Task[None]] = set()
-        slots = asyncio.Semaphore(self.concurrency)
+        slots = asyncio.Semaphore(min(self.concurrency, queue.prefetch or self.concurrency))
 
         async def deliver(message: IncomingMessage) -> None:
             try:

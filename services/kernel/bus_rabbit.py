@@ -169,7 +169,7 @@ class RabbitBus:
     async def consume(self, queue: QueueSpec, handler: RawHandler) -> Subscription:
         await self.declare([queue])
         channel = await self.connection.channel(publisher_confirms=True)
-        await channel.set_qos(prefetch_count=self.prefetch)
+        await channel.set_qos(prefetch_count=queue.prefetch or self.prefetch)
         amqp_queue = await channel.get_queue(queue.name)
         inflight: set[asyncio.Task[None]] = set()
 

@@ -61,9 +61,11 @@ class Consumer:
     # Handles events of a Comune whose personal data was erased (`services.mandate`): every other
     # consumer drops them, so a late event cannot bring any of that data back.
     after_erasure: bool = False
+    # Messages a worker takes at once (None: the bus's default); see `QueueSpec.prefetch`.
+    prefetch: int | None = None
 
     def queue(self, prefix: str) -> QueueSpec:
-        return QueueSpec(f"{prefix}.{self.name}", tuple(sorted(self.handlers)))
+        return QueueSpec(f"{prefix}.{self.name}", tuple(sorted(self.handlers)), self.prefetch)
 
 
 # SQLSTATEs of a database that cannot serve now (class 08: connection exception; 57P01-57P03:

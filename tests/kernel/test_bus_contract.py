@@ -36,7 +36,8 @@ async def bus(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterat
     yield instance
     if isinstance(instance, RabbitBus):
         await instance.delete(
-            [f"{exchange}.{n}" for n in ("a", "b", "poison", "bad", "slow", "replayed")], exchange=True
+            [f"{exchange}.{n}" for n in ("a", "b", "poison", "bad", "slow", "replayed", "heavy")],
+            exchange=True,
         )
     await instance.close()
 
@@ -265,3 +266,30 @@ def test_topic_matching() -> None:
 
 async def _true(value: bool) -> bool:
     return value
+
+
+@pytest.mark.asyncio
+async def test_a_queue_s_prefetch_bounds_the_messages_a_worker_holds(bus: Bus) -> None:
+    """A consumer of heavy messages (`QueueSpec.prefetch`) holds at most that many at once; the
+    others wait in the queue for it, or for another worker."""
+    queue = QueueSpec(_queue(bus, "heavy", "ingest.batch_received.v1").name, ("ingest.batch_received.v1",), 2)
+    held, most, done = 0, 0, 0
+    release = asyncio.Event()
+
+    async def heavy(m: IncomingMessage) -> None:
+        nonlocal held, most, done
+        held += 1
+        most = max(most, held)
+        await release.wait()
+        held -= 1
+        done += 1
+
+    subscription = await bus.consume(queue, heavy)
+    await bus.publish_many([_msg("ingest.batch_received.v1") for _ in range(5)])
+    await eventually(lambda: _true(held == 2))
+    await asyncio.sleep(0.3)
+    assert (held, most) == (2, 2)
+    release.set()
+    await eventually(lambda: _true(done == 5))
+    assert most == 2
+    await subscription.stop()
