@@ -16,6 +16,7 @@ from services.contact import (
     handlers_outcomes,
     handlers_scripts,
     repository,
+    repository_card,
     repository_conduct,
     repository_lease,
     repository_outcomes,
@@ -111,26 +112,24 @@ async def debtor_name(uow: UnitOfWork, ident: Identity, raw_id: str | None) -> s
 async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, now: datetime) -> DebtorCard:
     """Everything the operator sees of a debtor, with whether the conduct rules let them be phoned
     now; the view is recorded in the access log."""
-    debtor = await repository.get_debtor(uow, ident.tenant_id, debtor_id)
-    if debtor is None:
-        raise NotFound()
-    rules = await repository_conduct.rules_of(uow, ident.tenant_id)
-    held = await repository_conduct.conversations_since(
+    # One statement for the debtor, positions, history, payments, contacts, promises and today's
+    # conversations (`repository_card`).
+    read = await repository_card.card_reads(
         uow, ident.tenant_id, debtor_id, domain_conduct.day_bounds(now)[1]
     )
-    positions = await repository.debtor_positions_of(uow, ident.tenant_id, debtor_id)
+    if read is None:
+        raise NotFound()
+    rules = await repository_conduct.rules_of(uow, ident.tenant_id)
+    debtor = read.debtor
     card = DebtorCard(
         debtor,
-        positions,
-        domain.timeline(
-            await repository.contact_history(uow, ident.tenant_id, debtor_id),
-            await repository_outcomes.payments_of(uow, ident.tenant_id, debtor_id),
-        ),
-        await repository.active_contacts(uow, ident.tenant_id, debtor_id),
+        read.positions,
+        domain.timeline(read.history, read.payments),
+        read.contacts,
         rules,
-        domain.call_refusal(rules, now, held, debtor.do_not_call, debtor.newest_due_year),
-        await repository_promises.promises_of(uow, ident.tenant_id, debtor_id),
-        await handlers_scripts.card_script(uow, ident, [p.revenue_type for p in positions]),
+        domain.call_refusal(rules, now, read.conversations, debtor.do_not_call, debtor.newest_due_year),
+        read.promises,
+        await handlers_scripts.card_script(uow, ident, [p.revenue_type for p in read.positions]),
         await handlers_scripts.labels(uow, ident),
     )
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_card", debtor_id)

@@ -1,0 +1,91 @@
+"""The debtor card's reads in one statement give what the seven reads gave one by one: the same
+rows in the same order, with the same Python types (ids, instants in UTC, days, amounts)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from services.contact import (
+    repository,
+    repository_card,
+    repository_conduct,
+    repository_outcomes,
+    repository_promises,
+)
+from services.contact.domain import Outcome, OutcomeDecision, Status
+from services.contact.domain_promises import Promise
+from services.contracts import PaymentReceived
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.contact.helpers import contact_fact, contacts_registered, deliver, fact, seed
+
+
+def cells(rows: object) -> list[tuple[object, ...]]:
+    """A read's rows (one row, a list of rows, or a list of instants) as tuples of values."""
+    listed = rows if isinstance(rows, list) else [rows]
+    return [(r,) if isinstance(r, datetime) else tuple(r) for r in listed]
+
+
+@pytest.mark.asyncio
+async def test_the_card_s_one_statement_reads_what_the_seven_reads_did(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    first, second = fact(d, 120_000), fact(d, 30_055)
+    await seed(platform, tenant.tenant_id, first, second)
+    await deliver(
+        platform,
+        contacts_registered(
+            tenant.tenant_id, contact_fact(d), contact_fact(d, "mario@example.it", "email", confidence=90)
+        ),
+    )
+    paid = PaymentReceived(str(uuid.uuid4()), first.position_id, d, 20_000, "2026-11-20", "pagoPA")
+    await deliver(platform, paid.envelope(tenant.tenant_id))
+    debtor_id, now = uuid.UUID(d), datetime.now(UTC).replace(microsecond=123456)
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        for n, outcome in enumerate((Outcome.NON_RISPONDE, Outcome.PROMESSA_PAGAMENTO)):
+            callback = now + timedelta(days=1) if n == 0 else None
+            decision = OutcomeDecision(outcome, f"nota {n}", Status.DA_LAVORARE, callback)
+            contact_id = await repository.record_outcome(
+                uow, tenant.tenant_id, debtor_id, "op-1", decision, now + timedelta(minutes=n)
+            )
+        promise = Promise(amount_cents=10_050, due_on=date(2026, 12, 15))
+        await repository_promises.insert_promise(
+            uow, tenant.tenant_id, debtor_id, contact_id, "op-1", promise, now
+        )
+        since = now - timedelta(hours=1)
+        one = await repository_card.card_reads(uow, tenant.tenant_id, debtor_id, since)
+        apart = (
+            await repository.get_debtor(uow, tenant.tenant_id, debtor_id),
+            await repository.debtor_positions_of(uow, tenant.tenant_id, debtor_id),
+            await repository.contact_history(uow, tenant.tenant_id, debtor_id),
+            await repository_outcomes.payments_of(uow, tenant.tenant_id, debtor_id),
+            await repository.active_contacts(uow, tenant.tenant_id, debtor_id),
+            await repository_promises.promises_of(uow, tenant.tenant_id, debtor_id),
+            await repository_conduct.conversations_since(uow, tenant.tenant_id, debtor_id, since),
+        )
+        missing = await repository_card.card_reads(uow, tenant.tenant_id, uuid.uuid4(), since)
+    assert one is not None and missing is None
+    read = (
+        one.debtor,
+        one.positions,
+        one.history,
+        one.payments,
+        one.contacts,
+        one.promises,
+        one.conversations,
+    )
+    for got, expected in zip(read, apart, strict=True):
+        mine, theirs = cells(got), cells(expected)
+        assert mine == theirs
+        for a, b in zip(sum(mine, ()), sum(theirs, ()), strict=True):
+            # asyncpg's UUID is a uuid.UUID; a sum of cents, typed integer, came as a Decimal apart.
+            numbers = isinstance(a, int | Decimal) and isinstance(b, int | Decimal)
+            assert numbers or isinstance(b, type(a)) or isinstance(a, type(b)), (a, b)
+            assert not isinstance(a, datetime) or a.utcoffset() == b.utcoffset()
+    assert len(one.positions) == 2 and len(one.history) == 2 and len(one.contacts) == 2
+    assert len(one.payments) == 1 and len(one.promises) == 1 and len(one.conversations) == 1
