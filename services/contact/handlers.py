@@ -6,7 +6,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from services.contact import (
@@ -309,8 +309,11 @@ async def debtors_with_open_promises(
 
 
 async def run_daily(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
-    """The contact daily run of a Comune: broken promises, then every debtor's queue score for the
-    new day (the nearness of the limitation date moves); how many promises broke."""
+    """The contact daily run of a Comune: cards left open before the day began back to the pool,
+    broken promises, then every debtor's queue score for the new day (the nearness of the limitation
+    date moves); how many promises broke."""
+    day_began = datetime.combine(today, time(0), tzinfo=domain.ROME)
+    await repository_lease.release_lapsed(uow, tenant_id, day_began)
     broken = await break_overdue_promises(uow, tenant_id, today)
     await repository_queue.refresh_scores(uow, tenant_id, None, today)
     return broken

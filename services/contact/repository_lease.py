@@ -9,6 +9,7 @@ more CPU than the database spends on it."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -180,3 +181,20 @@ def _limit_params(limits: CallLimits) -> dict[str, Any]:
         "daily_cap": limits.daily_cap,
         "weekly_cap": limits.weekly_cap,
     }
+
+
+async def release_lapsed(uow: UnitOfWork, tenant_id: uuid.UUID, before: datetime) -> int:
+    """Cards left open whose lock ended before `before` go back to the pool (waiting): a lapsed card
+    nobody may take any more (paid off, time-barred, asked not to be phoned) would otherwise stay
+    first in `debtors_lapsed`, walked past by every lease. How many."""
+    d = debtors
+    stmt = (
+        sa.update(d)
+        .where(
+            d.c.tenant_id == tenant_id,
+            d.c.status == Status.IN_LAVORAZIONE.value,
+            d.c.locked_until < before,
+        )
+        .values(status=Status.DA_LAVORARE.value, assigned_to=None, assigned_name=None, locked_until=None)
+    )
+    return (await uow.execute(stmt)).rowcount or 0

@@ -71,7 +71,7 @@ class QueueSpec:
 
     name: str
     bindings: tuple[str, ...]
-    # At most this many messages in flight per worker (None: the bus's default, 16): a consumer
+    # At most this many messages in flight per worker (None: the bus's default): a consumer
     # whose messages are heavy (a whole credit file) takes few, leaving the rest to other workers.
     prefetch: int | None = None
 

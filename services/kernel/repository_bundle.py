@@ -3,8 +3,11 @@ rows of the statement's own columns and Python types. A page that reads eight sm
 one subject (the debtor card) pays one round trip, one statement's Python in SQLAlchemy and asyncpg
 and one PostgreSQL execution instead of eight.
 
-Each statement keeps its own ORDER BY: PostgreSQL aggregates the rows of a sorted subquery in its
-order (`json_agg` over `(SELECT ... ORDER BY ...)`, as its manual documents for aggregates)."""
+Each statement keeps its own ORDER BY: PostgreSQL aggregates the rows of a sorted subquery in the
+order they come (its manual says this "will usually work"; it does for a plain subquery, the shape
+here). The decoding knows the column types the contact card uses (ids, instants, days, numbers,
+arrays of numbers or text): extend `_python` before bundling other types (arrays of ids or days,
+enums, type decorators)."""
 
 from __future__ import annotations
 
@@ -44,7 +47,7 @@ class Bundle:
 
 def _as_json(name: str, stmt: sa.Select[Any]) -> Any:
     rows = stmt.subquery(name)
-    agg = sa.func.coalesce(sa.cast(sa.func.json_agg(sa.literal_column(name)), sa.Text), "[]")
+    agg = sa.func.coalesce(sa.cast(sa.func.json_agg(sa.literal_column(f"{name}.*")), sa.Text), "[]")
     return sa.select(agg).select_from(rows).scalar_subquery().label(name)
 
 

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from services.contact import repository, repository_lease
+from services.contact import handlers, repository, repository_lease
 from services.contact.domain import ContactRecord, Outcome, OutcomeDecision, Status
 from services.contact.models import access_log, debtor_contacts, debtors
 from services.kernel.identity import Identity
@@ -71,6 +71,40 @@ async def test_a_card_left_open_past_its_lock_comes_back_before_the_pool(
     assert (str(first), str(second)) == (left, best)
     row = await debtor(platform, tenant.tenant_id, left)
     assert row is not None and row.assigned_to == "op-1"
+
+
+@pytest.mark.asyncio
+async def test_the_daily_run_puts_cards_left_open_before_the_day_back_in_the_pool(
+    platform: Platform, tenant: Identity
+) -> None:
+    """A card abandoned yesterday that nobody may take (here: paid off) would stay first among the
+    lapsed cards for ever; the daily run returns it to the pool. A card leased today stays leased."""
+    yesterday, today = str(uuid.uuid4()), str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(yesterday, 100), fact(today, 200))
+    day = date(2026, 12, 1)
+    locks = {
+        yesterday: datetime(2026, 11, 30, 18, 0, tzinfo=UTC),
+        today: datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
+    }
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        for debtor_id, until in locks.items():
+            await uow.execute(
+                sa.update(debtors)
+                .where(debtors.c.id == uuid.UUID(debtor_id))
+                .values(status="in_lavorazione", assigned_to="op-away", locked_until=until, total_due_cents=0)
+            )
+        await handlers.run_daily(uow, tenant.tenant_id, day)
+        await uow.commit()
+    left, held = (
+        await debtor(platform, tenant.tenant_id, yesterday),
+        await debtor(platform, tenant.tenant_id, today),
+    )
+    assert left is not None and (left.status, left.assigned_to, left.locked_until) == (
+        "da_lavorare",
+        None,
+        None,
+    )
+    assert held is not None and (held.status, held.assigned_to) == ("in_lavorazione", "op-away")
 
 
 @pytest.mark.asyncio

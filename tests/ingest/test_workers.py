@@ -4,6 +4,7 @@ still settle one at a time (`test_consumers.test_batches_of_one_comune_settle_on
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -13,7 +14,7 @@ import pytest_asyncio
 import sqlalchemy as sa
 
 from services.ingest import repository, repository_settle
-from services.ingest.consumers import PROCESSOR_NAME, batch_failed, processor
+from services.ingest.consumers import processor
 from services.kernel.bus import OutgoingMessage, Subscription
 from services.kernel.bus_rabbit import RabbitBus
 from services.kernel.db import UnitOfWork
@@ -38,7 +39,7 @@ def worker_consumer(platform: Platform, name: str, seen: dict[str, str]) -> Cons
         await handler(uow, envelope)
 
     handlers: dict[str, EventHandler] = {key: noting}
-    return Consumer(name=PROCESSOR_NAME, handlers=handlers, on_final_failure=batch_failed)
+    return dataclasses.replace(processor(platform.storage), handlers=handlers)  # its prefetch too
 
 
 @pytest_asyncio.fixture
