@@ -393,9 +393,7 @@ def main(argv: list[str] | None = None) -> None:
         "replay": lambda: cmd_replay(args.service, args.tenant),
         **cli_ops.commands(args, lambda: _settings(embedded_db=False)[0]),
     }
-    # uvloop: the event loop and its transports in C (uvicorn's own `run` would pick it, but the
-    # commands start uvicorn inside their own loop, which would otherwise be asyncio's own).
-    uvloop.run(commands[args.command]())
+    uvloop.run(commands[args.command]())  # a loop in C: uvicorn picks it only in its own `run`
 
 
 if __name__ == "__main__":

@@ -40,8 +40,8 @@ def _owing() -> Any:
     return sa.and_(d.c.total_due_cents > 0, enforceable, callable_at())
 
 
-def _stages(listed: bool) -> list[Any]:
-    """The queue's stages in order, each the id of its first free candidate (locked) or NULL."""
+def _conditions(listed: bool) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
+    """The queue's stages in order, each its condition and its order."""
     d = debtors
     tenant, user = _param("tenant", sa.Uuid), _param("user", sa.Text)
     now = _param("now", sa.DateTime(timezone=True))
@@ -52,7 +52,7 @@ def _stages(listed: bool) -> list[Any]:
         d.c.callback_for == user,
         d.c.callback_at <= _param("grace_ended", sa.DateTime(timezone=True)),
     )
-    stages = (
+    return (
         # The debtor the operator already holds (a second click is given the same one).
         (sa.and_(d.c.assigned_to == user, d.c.locked_until > now), (d.c.id,)),
         # Callbacks due now: the operator's own first, then anyone's (others' after a grace).
@@ -96,7 +96,12 @@ def _stages(listed: bool) -> list[Any]:
             (d.c.queue_score.desc(), d.c.id),
         ),
     )
-    held, *free_stages = stages
+
+
+def _stages(listed: bool) -> list[Any]:
+    """The queue's stages in order, each the id of its first free candidate (locked) or NULL."""
+    d, tenant = debtors, _param("tenant", sa.Uuid)
+    held, *free_stages = _conditions(listed)
     # The debtor the operator holds is read without SKIP LOCKED: another operator's scan may have
     # locked its row for a moment (FOR UPDATE locks a row before rechecking it), and skipping it
     # would lease this operator a second debtor. The update below waits for that lock instead.
