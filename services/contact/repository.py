@@ -352,7 +352,11 @@ async def upsert_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, records: Sequen
 
 async def active_contacts(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
     """The debtor's usable contact data in the order the card shows them."""
-    rows = list((await uow.execute(ACTIVE_CONTACTS, by_debtor(tenant_id, debtor_id))).all())
+    return in_card_order((await uow.execute(ACTIVE_CONTACTS, by_debtor(tenant_id, debtor_id))).all())
+
+
+def in_card_order(rows: Sequence[Any]) -> list[Any]:
+    """Contact data in the order the card shows them (`domain.card_order`)."""
     return sorted(rows, key=lambda r: card_order(r.kind, r.confidence))
 
 

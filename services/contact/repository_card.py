@@ -10,8 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.contact.domain import card_order
-from services.contact.repository import ACTIVE_CONTACTS, DEBTOR_ROW, HISTORY, POSITIONS, by_debtor
+from services.contact.repository import (
+    ACTIVE_CONTACTS,
+    DEBTOR_ROW,
+    HISTORY,
+    POSITIONS,
+    by_debtor,
+    in_card_order,
+)
 from services.contact.repository_conduct import CONVERSATIONS_SINCE
 from services.contact.repository_outcomes import PAYMENTS
 from services.contact.repository_promises import PROMISES
@@ -57,7 +63,7 @@ async def card_reads(
         parts["positions"],
         parts["history"],
         parts["payments"],
-        sorted(parts["contacts"], key=lambda r: card_order(r.kind, r.confidence)),
+        in_card_order(parts["contacts"]),
         parts["promises"],
         [r.recorded_at for r in parts["conversations"]],
     )

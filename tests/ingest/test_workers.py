@@ -32,14 +32,15 @@ SAMPLE = "comune-c-utf8.csv"
 
 def worker_consumer(platform: Platform, name: str, seen: dict[str, str]) -> Consumer:
     """The ingest processor as a worker builds it, noting which worker took which batch."""
-    (key, handler), *_ = processor(platform.storage).handlers.items()
+    made = processor(platform.storage)
+    ((key, handler),) = made.handlers.items()
 
     async def noting(uow: UnitOfWork, envelope: Envelope) -> None:
         seen[str(envelope.payload["batch_id"])] = name
         await handler(uow, envelope)
 
     handlers: dict[str, EventHandler] = {key: noting}
-    return dataclasses.replace(processor(platform.storage), handlers=handlers)  # its prefetch too
+    return dataclasses.replace(made, handlers=handlers)  # its prefetch and failure handler too
 
 
 @pytest_asyncio.fixture
