@@ -297,6 +297,7 @@ async def main() -> None:
     print(f"floor, the batch's rows COPYed into fresh tables and indexed afterwards: {parts}")
     print(f"floor / COPY: {total:.1f} s / {copy_s:.1f} s = {total / copy_s:.1f}")
     print(f"reading and judging the rows without a database: {judge_s:.1f} s = {judge_s / copy_s:.1f} x COPY")
+    print(f"ratio ingest / floor: {ingest_s:.1f} s / {total:.1f} s = {ingest_s / total:.2f} (target <= 2)")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 

@@ -47,6 +47,7 @@ _BATCH_CONTACTS = f"""
     ORDER BY debtor_id, kind, value
 """
 _NEW_DEBTOR_CONTACTS = _BATCH_CONTACTS.format(debtors=NEW_DEBTOR)
+_ALL_DEBTOR_CONTACTS = _BATCH_CONTACTS.format(debtors="true")  # every debtor of the batch is new
 _KNOWN_DEBTOR_CONTACTS = (
     _BATCH_CONTACTS.format(debtors=KNOWN_DEBTOR) + " ON CONFLICT ON CONSTRAINT contacts_datum DO NOTHING"
 )
@@ -95,7 +96,7 @@ async def clean_batch(
     params = {"tenant_id": tenant_id, "batch_id": batch_id}
     clock = Clock()
     values = {**params, "found_on": found_on, "entered_by": entered_by}
-    await uow.execute(sa.text(_NEW_DEBTOR_CONTACTS), values)
+    await uow.execute(sa.text(_NEW_DEBTOR_CONTACTS if known_debtors else _ALL_DEBTOR_CONTACTS), values)
     if known_debtors:
         await uow.execute(sa.text(_KNOWN_DEBTOR_CONTACTS), values)
     clock.lap("contacts")
