@@ -138,7 +138,9 @@ _REGISTERED_CONFLICTS = _HOLD_BACK.format(
 # bytes (COLLATE "C": fiscal codes are ASCII, their order the same), not the database's locale.
 # The ids of the debtors this batch creates go to a temporary table (see NEW_DEBTOR).
 ADDRESS_GRADES = address_grades_sql("warnings")
-_INSERT_DEBTORS = f"""
+# A Comune's first batch (no debtor yet, none can appear while it holds SETTLE_LOCK) creates every
+# debtor of its rows: no conflict to resolve and no ids to keep (its known debtors are none).
+_REGISTER_FIRST_DEBTORS = f"""
     INSERT INTO ingest.debtors (id, tenant_id, fiscal_code, name, grade, graded_at)
     SELECT {UUID7}, :tenant_id, fiscal_code, name,
            CASE WHEN has_phone THEN '{GRADE_PHONE}' WHEN has_address THEN '{GRADE_ADDRESS}' ELSE '{GRADE_NONE}' END,
@@ -156,13 +158,10 @@ _INSERT_DEBTORS = f"""
     ORDER BY fiscal_code COLLATE "C"
 """
 _REGISTER_DEBTORS = f"""
-    WITH created AS ({_INSERT_DEBTORS}
+    WITH created AS ({_REGISTER_FIRST_DEBTORS}
         ON CONFLICT ON CONSTRAINT debtors_tenant_fiscal_code DO NOTHING RETURNING id)
     INSERT INTO ingest_new_debtors SELECT id FROM created
 """
-# A Comune's first batch (no debtor yet, none can appear while it holds SETTLE_LOCK) creates every
-# debtor of its rows: no conflict to resolve and no ids to keep (its known debtors are none).
-_REGISTER_FIRST_DEBTORS = _INSERT_DEBTORS
 # Debtors this batch created have no positions or contacts yet, and the accepted rows of a batch
 # have distinct credit keys: their rows need no ON CONFLICT, whose speculative insertion cost more
 # than half again as much per row. A debtor known before keeps it: it may have the credit or datum.
@@ -246,6 +245,12 @@ async def store_chunk(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID
 # transaction wrote (the service's role may not ANALYZE its tables) and would probe an index once per
 # row (a third of the time of those joins). Against a much larger table the probes stay cheaper.
 HASH_JOINS_FROM_ROWS = 20_000
+# Whether the Comune has positions and debtors already (none can appear while the batch holds
+# SETTLE_LOCK): a first batch skips the checks against them.
+_KNOWN_BEFORE = """
+    SELECT EXISTS (SELECT 1 FROM ingest.positions WHERE tenant_id = :tenant_id) AS positions,
+           EXISTS (SELECT 1 FROM ingest.debtors WHERE tenant_id = :tenant_id) AS debtors
+"""
 _POSITIONS_SIZE = (
     "SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = 'ingest.positions'::regclass"
 )
@@ -271,17 +276,14 @@ async def settle_stage(
     ):
         await uow.execute(sa.text("SET LOCAL enable_nestloop = off"))  # contacts and events too
     await uow.execute(sa.text("ANALYZE ingest_held"))  # a temporary table has no statistics else
-    any_position = sa.text("SELECT EXISTS (SELECT 1 FROM ingest.positions WHERE tenant_id = :tenant_id)")
-    if (await uow.execute(any_position, params)).scalar_one():
+    known = (await uow.execute(sa.text(_KNOWN_BEFORE), params)).one()
+    if known.positions:
         conflicts = {**params, "reason": REGISTERED_CONFLICT_REASON}
         await uow.execute(sa.text(_REGISTERED_CONFLICTS), conflicts)
     clock.lap("registered_conflicts")
     await uow.execute(sa.text(_SETTLE), {**params, **reasons})
     clock.lap("batch_rows")
-    any_debtor = sa.text("SELECT EXISTS (SELECT 1 FROM ingest.debtors WHERE tenant_id = :tenant_id)")
-    register = (
-        _REGISTER_DEBTORS if (await uow.execute(any_debtor, params)).scalar_one() else _REGISTER_FIRST_DEBTORS
-    )
+    register = _REGISTER_DEBTORS if known.debtors else _REGISTER_FIRST_DEBTORS
     new_debtors = (await uow.execute(sa.text(register), params)).rowcount
     await uow.execute(sa.text("ANALYZE ingest_new_debtors"))  # a temporary table has no statistics else
     clock.lap("debtors")
