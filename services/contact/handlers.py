@@ -12,6 +12,7 @@ from typing import Any
 from services.contact import (
     domain,
     domain_conduct,
+    domain_evidence,
     domain_promises,
     handlers_outcomes,
     handlers_scripts,
@@ -57,6 +58,11 @@ class DebtorCard:
     promises: list[Any]
     script: dict[str, Any]
     labels: dict[str, str]
+    # The files attached to each «Dice di aver già pagato» call, by the call's id.
+    claims: dict[uuid.UUID, list[Any]]
+    # The name of the debtor worked just before (the card names them after «Registra e passa al
+    # prossimo»).
+    previous_name: str | None
 
 
 async def work_queue(
@@ -98,30 +104,31 @@ async def take_next(uow: UnitOfWork, ident: Identity, now: datetime) -> Next:
     return Next(leased)
 
 
-async def debtor_name(uow: UnitOfWork, ident: Identity, raw_id: str | None) -> str | None:
-    """The name of a debtor of this Comune the operator just worked (the card names the previous
-    one after «Registra e passa al prossimo»); None for anything else."""
+def _id_or_none(raw: str | None) -> uuid.UUID | None:
     try:
-        debtor_id = uuid.UUID(raw_id or "")
+        return uuid.UUID(raw or "")
     except ValueError:
         return None
-    debtor = await repository.get_debtor(uow, ident.tenant_id, debtor_id)
-    return None if debtor is None else str(debtor.name)
 
 
-async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, now: datetime) -> DebtorCard:
+async def debtor_card(
+    uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, now: datetime, previous: str | None = None
+) -> DebtorCard:
     """Everything the operator sees of a debtor, with whether the conduct rules let them be phoned
-    now; the view is recorded in the access log."""
-    # One statement for the debtor, positions, history, payments, contacts, promises and today's
-    # conversations (`repository_card`).
+    now; the view is recorded in the access log. `previous` (as the page's address gives it) names
+    the debtor of this Comune worked just before, if any."""
+    # One statement for the debtor, positions, history, payments, contacts, promises, this week's
+    # conversations, the claims' receipts, the previous name, the Comune's settings and the access
+    # log (`repository_card`).
+    since = domain_conduct.day_bounds(now)[1]
     read = await repository_card.card_reads(
-        uow, ident.tenant_id, debtor_id, domain_conduct.day_bounds(now)[1]
+        uow, ident.tenant_id, debtor_id, since, ident.user_id, _id_or_none(previous)
     )
     if read is None:
         raise NotFound()
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
     debtor = read.debtor
-    card = DebtorCard(
+    return DebtorCard(
         debtor,
         read.positions,
         domain.timeline(read.history, read.payments),
@@ -131,9 +138,9 @@ async def debtor_card(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, no
         read.promises,
         await handlers_scripts.card_script(uow, ident, [p.revenue_type for p in read.positions]),
         await handlers_scripts.labels(uow, ident),
+        domain_evidence.by_call(read.evidence),
+        read.previous_name,
     )
-    await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_card", debtor_id)
-    return card
 
 
 @dataclass(frozen=True)
@@ -162,7 +169,7 @@ async def record_outcome(
     The conduct rules judge the call: outside the calling hours, past the debtor's conversations
     of the day or week, or for a debtor who asked not to be phoned, it is refused, unless a
     supervisor records it with a written reason (kept with the call and in the access log)."""
-    debtor = await repository.get_debtor(uow, ident.tenant_id, debtor_id, lock=True)
+    debtor = await repository_card.locked_debtor(uow, ident.tenant_id, debtor_id)
     if debtor is None:
         raise NotFound()
     supervisor = ident.has_role(*SUPERVISORS)

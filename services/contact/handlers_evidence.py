@@ -90,14 +90,6 @@ def _event(a: Attachment) -> AlreadyPaidEvidenceAttached:
     )
 
 
-async def claims_evidence(
-    uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID
-) -> dict[uuid.UUID, list[Any]]:
-    """The files attached to the debtor's claims, by the call of each claim (the card's history)."""
-    rows = await repository_evidence.attachments_of(uow, ident.tenant_id, debtor_id)
-    return domain_evidence.by_call(rows)
-
-
 async def evidence_file(
     uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, attachment_id: uuid.UUID
 ) -> Any:

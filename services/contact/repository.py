@@ -268,24 +268,16 @@ async def record_outcome(
     operator_name: str | None = None,
 ) -> uuid.UUID:
     """Store the contact and move the debtor to its next status, releasing the lock, with its
-    score in the queue counting this attempt."""
+    score in the queue counting this attempt: one statement (the call's row is its WITH)."""
     contact_id = uuid.uuid4()
-    row = {
-        "id": contact_id,
-        "tenant_id": tenant_id,
-        "debtor_id": debtor_id,
-        "operator": operator,
-        "outcome": decision.outcome.value,
-        "note": decision.note,
-        "callback_at": decision.callback_at,
-        "recorded_at": recorded_at,
-        "override_reason": override_reason,
-        "operator_name": operator_name,
-    }
-    await uow.execute(INSERT_CONTACT, row)
     params = {
         "tenant": tenant_id,
         "debtor": debtor_id,
+        "contact_id": contact_id,
+        "operator": operator,
+        "operator_name": operator_name,
+        "note": decision.note,
+        "override_reason": override_reason,
         "new_status": decision.status.value,
         "new_outcome": decision.outcome.value,
         "new_callback_at": decision.callback_at,
@@ -297,7 +289,21 @@ async def record_outcome(
     return contact_id
 
 
-INSERT_CONTACT = sa.insert(contacts)
+def _call_insert() -> Any:
+    """The call's row, written by the statement that moves its debtor on (a WITH of it)."""
+    values = {
+        "id": sa.bindparam("contact_id", type_=sa.Uuid),
+        "tenant_id": TENANT,
+        "debtor_id": DEBTOR,
+        "operator": sa.bindparam("operator", type_=sa.Text),
+        "outcome": sa.bindparam("new_outcome", type_=sa.Text),
+        "note": sa.bindparam("note", type_=sa.Text),
+        "callback_at": sa.bindparam("new_callback_at", type_=sa.DateTime(timezone=True)),
+        "recorded_at": sa.bindparam("at", type_=sa.DateTime(timezone=True)),
+        "override_reason": sa.bindparam("override_reason", type_=sa.Text),
+        "operator_name": sa.bindparam("operator_name", type_=sa.Text),
+    }
+    return sa.insert(contacts).values(values).cte("call")
 
 
 def _after_call_statement() -> Any:
@@ -317,6 +323,7 @@ def _after_call_statement() -> Any:
             updated_at=sa.bindparam("at", type_=sa.DateTime(timezone=True)),
             queue_score=queue_score(attempts=d.c.attempts + 1),
         )
+        .add_cte(_call_insert())
     )
 
 

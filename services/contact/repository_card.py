@@ -1,7 +1,9 @@
-"""The debtor card's reads in one statement (`kernel.repository_bundle`): the debtor, their
-positions with what was paid on each, the contact history, the payments, the usable contact data,
-the promises and the conversations held since a moment. They were seven round trips on every card,
-the most viewed page of the console (`bench/operator.py`)."""
+"""The debtor card in one statement (`kernel.repository_bundle`): the debtor, their positions with
+what was paid on each, the contact history, the payments, the usable contact data, the promises,
+the conversations held since a moment, the receipts attached to their claims, the name of the
+debtor worked just before and the Comune's settings of the console; the statement also writes the
+view to the access log. They were eleven round trips on every card, the most viewed page of the
+console (`bench/operator.py`). An outcome's first read is one statement too (`locked_debtor`)."""
 
 from __future__ import annotations
 
@@ -10,19 +12,32 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
+from services.contact.models import debtors
 from services.contact.repository import (
     ACTIVE_CONTACTS,
+    DEBTOR,
     DEBTOR_ROW,
+    DEBTOR_ROW_LOCKED,
     HISTORY,
     POSITIONS,
+    TENANT,
+    access,
     by_debtor,
     in_card_order,
 )
-from services.contact.repository_conduct import CONVERSATIONS_SINCE
+from services.contact.repository_conduct import CONVERSATIONS_SINCE, SETUP, remember_setup
+from services.contact.repository_evidence import OF_DEBTOR
 from services.contact.repository_outcomes import PAYMENTS
 from services.contact.repository_promises import PROMISES
 from services.kernel.db import UnitOfWork
 from services.kernel.repository_bundle import Bundle
+
+# The debtor named by the card's `da` (the one worked before this one), if of this Comune.
+PREVIOUS = sa.select(debtors.c.name).where(
+    debtors.c.tenant_id == TENANT, debtors.c.id == sa.bindparam("previous", type_=sa.Uuid)
+)
 
 CARD = Bundle(
     {
@@ -33,8 +48,25 @@ CARD = Bundle(
         "contacts": ACTIVE_CONTACTS,
         "promises": PROMISES,
         "conversations": CONVERSATIONS_SINCE,
-    }
+        "evidence": OF_DEBTOR,
+        "previous": PREVIOUS,
+        "setup": SETUP,
+    },
+    writes=[access.logged(TENANT, DEBTOR)],
 )
+
+
+# The first read of an outcome recorded on the card: its debtor, locked, with the Comune's settings.
+LOCKED = Bundle({"debtor": DEBTOR_ROW_LOCKED, "setup": SETUP})
+
+
+async def locked_debtor(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> Any | None:
+    """The debtor, locked until the transaction ends (None: no such debtor in this Comune); the
+    Comune's settings are kept for the rest of the transaction (`repository_conduct.setup_of`)."""
+    params = {**by_debtor(tenant_id, debtor_id), "tenant_id": tenant_id}
+    parts = LOCKED.decode((await uow.execute(LOCKED.statement, params)).one())
+    remember_setup(uow, tenant_id, parts["setup"][0])
+    return parts["debtor"][0] if parts["debtor"] else None
 
 
 @dataclass(frozen=True)
@@ -47,15 +79,32 @@ class CardReads:
     promises: list[Any]
     # When the debtor's conversations since the moment asked for were recorded.
     conversations: list[datetime]
+    # The files attached to the debtor's claims, in upload order.
+    evidence: list[Any]
+    previous_name: str | None
 
 
 async def card_reads(
-    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, since: datetime
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    since: datetime,
+    viewer: str,
+    previous: uuid.UUID | None = None,
 ) -> CardReads | None:
-    """What the card shows of the debtor (None: no such debtor in this Comune); `since` bounds the
-    conversations counted by the conduct rules (the start of today)."""
-    found = (await uow.execute(CARD.statement, {**by_debtor(tenant_id, debtor_id), "since": since})).one()
-    parts = CARD.decode(found)
+    """What the card shows of the debtor (None: no such debtor in this Comune, and the transaction
+    must not commit: the view was logged); `since` bounds the conversations counted by the conduct
+    rules; `viewer` is logged as having seen the card; `previous` is the debtor worked before. The
+    Comune's settings are kept for the rest of the transaction (`repository_conduct.setup_of`)."""
+    params = {
+        **by_debtor(tenant_id, debtor_id),
+        "since": since,
+        "previous": previous,
+        "tenant_id": tenant_id,
+        **access.log_params(viewer, "view_card"),
+    }
+    parts = CARD.decode((await uow.execute(CARD.statement, params)).one())
+    remember_setup(uow, tenant_id, parts["setup"][0])
     if not parts["debtor"]:
         return None
     return CardReads(
@@ -66,4 +115,6 @@ async def card_reads(
         in_card_order(parts["contacts"]),
         parts["promises"],
         [r.recorded_at for r in parts["conversations"]],
+        parts["evidence"],
+        parts["previous"][0].name if parts["previous"] else None,
     )

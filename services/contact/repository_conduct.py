@@ -89,14 +89,18 @@ async def setup_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> Setup:
     """The Comune's settings, read once per transaction (`uow.memo`; the writers drop them)."""
     key = ("contact.setup", tenant_id)
     if key not in uow.memo:
-        row = (await uow.execute(SETUP, {"tenant_id": tenant_id})).one()
-        uow.memo[key] = Setup(
-            ConductRules() if row.tenant_id is None else _rules(row),
-            {kind: tuple(steps) for kind, steps in (row.own_scripts or {}).items()},
-            dict(row.own_labels or {}),
-        )
+        remember_setup(uow, tenant_id, (await uow.execute(SETUP, {"tenant_id": tenant_id})).one())
     setup: Setup = uow.memo[key]
     return setup
+
+
+def remember_setup(uow: UnitOfWork, tenant_id: uuid.UUID, row: Any) -> None:
+    """Keep for the transaction the settings a row of `SETUP` read (alone, or with the card's reads)."""
+    uow.memo[("contact.setup", tenant_id)] = Setup(
+        ConductRules() if row.tenant_id is None else _rules(row),
+        {kind: tuple(steps) for kind, steps in (row.own_scripts or {}).items()},
+        dict(row.own_labels or {}),
+    )
 
 
 def forget_setup(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from services.contact.domain import CALLBACK_GRACE, LOCK_DURATION, ROME, Status
 from services.contact.models import debtors
 from services.contact.repository_conduct import CallLimits, callable_at
-from services.contact.repository_lists import list_of, list_params, listed_conditions
+from services.contact.repository_lists import list_params, listed_conditions, lock_and_list
 from services.contact.repository_promises import overdue_debtors
 from services.kernel.db import UnitOfWork
 from services.kernel.limitation import newest_time_barred_year
@@ -142,9 +142,6 @@ def _lease_statement(listed: bool) -> Any:
 
 
 LEASE, LEASE_LISTED = _lease_statement(False), _lease_statement(True)
-OPERATOR_LOCK = sa.select(
-    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(_param("lock_key", sa.Text), 0))
-)
 
 
 async def take_next(
@@ -158,8 +155,7 @@ async def take_next(
     keeps two operators apart, and a lock per operator keeps two requests of the same operator (a
     double click) from leasing two debtors: the second waits for the first and is given the
     debtor the first leased."""
-    await uow.execute(OPERATOR_LOCK, {"lock_key": f"contact.lease {tenant_id} {user_id}"})
-    stored = await list_of(uow, tenant_id, user_id)
+    stored = await lock_and_list(uow, tenant_id, user_id, f"contact.lease {tenant_id} {user_id}")
     now = limits.now
     today = now.astimezone(ROME).date()
     params: dict[str, Any] = {

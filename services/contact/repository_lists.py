@@ -43,6 +43,32 @@ async def list_of(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str) -> Store
     return None if row is None else _stored(row)
 
 
+def _locked_list_statement() -> Any:
+    """The operator's work list read by the statement that takes their lease lock (`lock_key`): the
+    lock's one row, joined to the list if there is one."""
+    key = sa.bindparam("lock_key", type_=sa.Text)
+    locked = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0)).label("locked"))
+    w = work_lists
+    mine = sa.and_(
+        w.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid),
+        w.c.operator == sa.bindparam("user", type_=sa.Text),
+    )
+    return sa.select(w).select_from(locked.subquery("locked").outerjoin(w, mine))
+
+
+LOCKED_LIST = _locked_list_statement()
+
+
+async def lock_and_list(
+    uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, lock_key: str
+) -> StoredList | None:
+    """Wait for the transaction-level advisory lock `lock_key`, and read the operator's work list in
+    the Comune (if one is set) in the same statement."""
+    params = {"lock_key": lock_key, "tenant": tenant_id, "user": operator}
+    row = (await uow.execute(LOCKED_LIST, params)).one()
+    return None if row.operator is None else _stored(row)
+
+
 async def lists_in(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[StoredList]:
     """Every work list of the Comune, by operator's name."""
     w = work_lists

@@ -104,7 +104,8 @@ async def next_debtor(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 @endpoint(*ROLES)
 async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     debtor_id = _debtor_id(request)
-    card = await handlers.debtor_card(uow, ident, debtor_id, ctx(request).clock())
+    previous = request.query_params.get("da")
+    card = await handlers.debtor_card(uow, ident, debtor_id, ctx(request).clock(), previous)
     # A position in an active plan is paid through it: the builder offers the others.
     owed = [
         p.position_id
@@ -129,12 +130,12 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "positions": card.positions,
         "history": card.history,
         # The files attached to each «Dice di aver già pagato» call, by the call's id.
-        "claims": await handlers_evidence.claims_evidence(uow, ident, debtor_id),
+        "claims": card.claims,
         "reachable": card.reachable,
         # The outcome just recorded: on this debtor ("1"), or on the previous one ("precedente",
         # named by `da`); the page then drops these one-shot words from its address.
         "recorded": request.query_params.get("registrato"),
-        "previous_name": await handlers.debtor_name(uow, ident, request.query_params.get("da")),
+        "previous_name": card.previous_name,
         "marked_wrong": request.query_params.get("errato") == "1",
         "attached": request.query_params.get("allegato") == "1",
     }

@@ -86,6 +86,25 @@ class AccessLog:
         values = {"tenant_id": tenant_id, "user_id": user_id, "action": action, "subject_id": subject_id}
         await uow.execute(self._insert, {**values, "detail": detail[:500]})
 
+    def logged(self, tenant: Any, subject: Any) -> Any:
+        """`record` as a data-modifying WITH, for a read of personal data that logs itself in its own
+        statement (a round trip less on the pages viewed most): `tenant` and `subject` are the
+        read's own bound parameters; who, what and the detail are `log_params`'s."""
+        t = self.table
+        values = {
+            "tenant_id": tenant,
+            "user_id": sa.bindparam("log_user", type_=sa.Text),
+            "action": sa.bindparam("log_action", type_=sa.Text),
+            "subject_id": subject,
+            "detail": sa.bindparam("log_detail", type_=sa.Text),
+        }
+        return sa.insert(t).values(values).cte(f"logged_{t.name}")
+
+    @staticmethod
+    def log_params(user_id: str, action: str, detail: str = "") -> dict[str, str]:
+        """The parameters of a `logged` read: `user_id` saw personal data, `action` says what."""
+        return {"log_user": user_id, "log_action": action, "log_detail": detail[:500]}
+
     async def entries(
         self, uow: UnitOfWork, tenant_id: uuid.UUID, subject_id: uuid.UUID | None = None
     ) -> list[sa.Row[Any]]:

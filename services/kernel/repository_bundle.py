@@ -5,7 +5,8 @@ and one PostgreSQL execution instead of eight.
 
 Each statement keeps its own ORDER BY: PostgreSQL aggregates the rows of a sorted subquery in the
 order they come (its manual says this "will usually work"; it does for a plain subquery, the shape
-here). The decoding knows the column types the contact card uses (ids, instants, days, numbers,
+here). A read that must leave a trace (the access log of a page of personal data) carries the
+insert as a data-modifying WITH of the same statement (`writes`). The decoding knows the column types the contact card uses (ids, instants, days, numbers,
 arrays of numbers or text): extend `_python` before bundling other types (arrays of ids or days,
 enums, type decorators)."""
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,10 +24,13 @@ import sqlalchemy as sa
 
 
 class Bundle:
-    """The reads `parts` (name -> SELECT, sharing their parameters by name) as one statement."""
+    """The reads `parts` (name -> SELECT, sharing their parameters by name) as one statement, with
+    the data-modifying WITHs `writes` run by it (PostgreSQL runs them whether or not read)."""
 
-    def __init__(self, parts: Mapping[str, sa.Select[Any]]) -> None:
+    def __init__(self, parts: Mapping[str, sa.Select[Any]], writes: Sequence[Any] = ()) -> None:
         self.statement = sa.select(*(_as_json(name, stmt) for name, stmt in parts.items()))
+        if writes:
+            self.statement = self.statement.add_cte(*writes)
         self._columns = {name: _columns(stmt.subquery(name)) for name, stmt in parts.items()}
         self._rows = {
             name: namedtuple(f"{name.title()}Row", [c for c, _ in columns])

@@ -1,5 +1,6 @@
-"""The debtor card's reads in one statement give what the seven reads gave one by one: the same
-rows in the same order, with the same Python types (ids, instants in UTC, days, amounts)."""
+"""The debtor card's reads in one statement give what the reads gave one by one: the same rows in
+the same order, with the same Python types (ids, instants in UTC, days, amounts); the statement
+also logs the view and keeps the Comune's settings for the transaction."""
 
 from __future__ import annotations
 
@@ -8,16 +9,22 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
 
 from services.contact import (
     repository,
     repository_card,
     repository_conduct,
+    repository_evidence,
     repository_outcomes,
     repository_promises,
+    repository_scripts,
 )
 from services.contact.domain import Outcome, OutcomeDecision, Status
+from services.contact.domain_conduct import ConductRules
 from services.contact.domain_promises import Promise
+from services.contact.repository_evidence import Attachment
 from services.contracts import PaymentReceived
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -31,7 +38,7 @@ def cells(rows: object) -> list[tuple[object, ...]]:
 
 
 @pytest.mark.asyncio
-async def test_the_card_s_one_statement_reads_what_the_seven_reads_did(
+async def test_the_card_s_one_statement_reads_what_the_reads_did_one_by_one(
     platform: Platform, tenant: Identity
 ) -> None:
     d = str(uuid.uuid4())
@@ -57,8 +64,37 @@ async def test_the_card_s_one_statement_reads_what_the_seven_reads_did(
         await repository_promises.insert_promise(
             uow, tenant.tenant_id, debtor_id, contact_id, "op-1", promise, now
         )
+        for n in (2, 1):  # listed in upload order, not insertion order
+            receipt = Attachment(
+                uuid.uuid4(),
+                contact_id,
+                debtor_id,
+                f"r{n}.pdf",
+                "application/pdf",
+                10 * n,
+                f"{n}" * 64,
+                f"k/{n}",
+                "op-1",
+                "Olga",
+                now + timedelta(seconds=n),
+            )
+            await repository_evidence.insert_attachment(uow, tenant.tenant_id, receipt)
+        rules = ConductRules(
+            patron_day=(1, 20),
+            patron_saint="San Sebastiano",
+            daily_cap=1,
+            promise_days=20,
+            sip_template="sip:{numero}@pbx",
+            weights={**ConductRules().weights, "amount": 7},
+        )
+        await repository_conduct.save_rules(uow, tenant.tenant_id, rules, "sup-1")
+        await repository_scripts.save_script(
+            uow, tenant.tenant_id, "IMU", ("Passo uno", "Passo due"), "sup-1"
+        )
+        await repository_scripts.save_labels(uow, tenant.tenant_id, {"rifiuto": "Non vuole"}, "sup-1")
         since = now - timedelta(hours=1)
-        one = await repository_card.card_reads(uow, tenant.tenant_id, debtor_id, since)
+        one = await repository_card.card_reads(uow, tenant.tenant_id, debtor_id, since, "op-9", debtor_id)
+        kept = uow.memo.pop(("contact.setup", tenant.tenant_id))
         apart = (
             await repository.get_debtor(uow, tenant.tenant_id, debtor_id),
             await repository.debtor_positions_of(uow, tenant.tenant_id, debtor_id),
@@ -67,9 +103,16 @@ async def test_the_card_s_one_statement_reads_what_the_seven_reads_did(
             await repository.active_contacts(uow, tenant.tenant_id, debtor_id),
             await repository_promises.promises_of(uow, tenant.tenant_id, debtor_id),
             await repository_conduct.conversations_since(uow, tenant.tenant_id, debtor_id, since),
+            await repository_evidence.attachments_of(uow, tenant.tenant_id, debtor_id),
         )
-        missing = await repository_card.card_reads(uow, tenant.tenant_id, uuid.uuid4(), since)
+        assert kept == await repository_conduct.setup_of(uow, tenant.tenant_id)
+        assert kept.rules == rules and kept.scripts == {"IMU": ("Passo uno", "Passo due")}
+        assert kept.labels == {"rifiuto": "Non vuole"}
+        logged = await repository.access.entries(uow, tenant.tenant_id, debtor_id)
+        missing = await repository_card.card_reads(uow, tenant.tenant_id, uuid.uuid4(), since, "op-9")
     assert one is not None and missing is None
+    assert one.previous_name == apart[0].name
+    assert [(e.user_id, e.action) for e in logged] == [("op-9", "view_card")]
     read = (
         one.debtor,
         one.positions,
@@ -78,6 +121,7 @@ async def test_the_card_s_one_statement_reads_what_the_seven_reads_did(
         one.contacts,
         one.promises,
         one.conversations,
+        one.evidence,
     )
     for got, expected in zip(read, apart, strict=True):
         mine, theirs = cells(got), cells(expected)
@@ -87,5 +131,24 @@ async def test_the_card_s_one_statement_reads_what_the_seven_reads_did(
             numbers = isinstance(a, int | Decimal) and isinstance(b, int | Decimal)
             assert numbers or isinstance(b, type(a)) or isinstance(a, type(b)), (a, b)
             assert not isinstance(a, datetime) or a.utcoffset() == b.utcoffset()
+    assert [e.file_name for e in one.evidence] == ["r1.pdf", "r2.pdf"]
     assert len(one.positions) == 2 and len(one.history) == 2 and len(one.contacts) == 2
     assert len(one.payments) == 1 and len(one.promises) == 1 and len(one.conversations) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_outcome_s_first_read_locks_its_debtor_and_keeps_the_settings(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(d, 50_000))
+    db, debtor_id = platform.databases["contact"], uuid.UUID(d)
+    nowait = sa.text("SELECT id FROM contact.debtors WHERE id = :d FOR UPDATE NOWAIT")
+    async with db.unit_of_work(tenant.tenant_id) as holder:
+        debtor = await repository_card.locked_debtor(holder, tenant.tenant_id, debtor_id)
+        assert debtor is not None and debtor.id == debtor_id
+        assert ("contact.setup", tenant.tenant_id) in holder.memo
+        async with db.unit_of_work(tenant.tenant_id) as other:
+            with pytest.raises(DBAPIError, match="could not obtain lock"):
+                await other.execute(nowait, {"d": debtor_id})
+        assert await repository_card.locked_debtor(holder, tenant.tenant_id, uuid.uuid4()) is None
