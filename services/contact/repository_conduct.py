@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from services.contact.domain import CONVERSATIONS
 from services.contact.domain_conduct import DEFAULT_WEIGHTS, ConductRules
 from services.contact.models import call_scripts, conduct_rules, contacts, debtors, outcome_labels
-from services.kernel.db import UnitOfWork
+from services.kernel.db import UnitOfWork, constants
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ CONVERSATIONS_SINCE = sa.select(contacts.c.recorded_at).where(
     contacts.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid),
     contacts.c.debtor_id == sa.bindparam("debtor", type_=sa.Uuid),
     contacts.c.recorded_at >= sa.bindparam("since", type_=sa.DateTime(timezone=True)),
-    contacts.c.outcome.in_(sorted(CONVERSATIONS)),
+    contacts.c.outcome.in_(constants(CONVERSATIONS)),
 )
 
 
@@ -158,7 +158,7 @@ def _conversations(since: Any) -> Any:
             c.c.tenant_id == debtors.c.tenant_id,
             c.c.debtor_id == debtors.c.id,
             c.c.recorded_at >= since,
-            c.c.outcome.in_(sorted(CONVERSATIONS)),
+            c.c.outcome.in_(constants(CONVERSATIONS)),
         )
         .scalar_subquery()
     )

@@ -19,7 +19,7 @@ from services.contact.models import debtors
 from services.contact.repository_conduct import CallLimits, callable_at
 from services.contact.repository_lists import list_params, listed_conditions, lock_and_list
 from services.contact.repository_promises import overdue_debtors
-from services.kernel.db import UnitOfWork
+from services.kernel.db import UnitOfWork, constant, constants
 from services.kernel.limitation import newest_time_barred_year
 
 # A debtor whose promise passed its day unpaid: waiting on it, or back in the pool once broken.
@@ -37,7 +37,7 @@ def _owing() -> Any:
     d = debtors
     barred_year = _param("barred_year", sa.Integer)
     enforceable = sa.or_(d.c.newest_due_year.is_(None), d.c.newest_due_year > barred_year)
-    return sa.and_(d.c.total_due_cents > 0, enforceable, callable_at())
+    return sa.and_(d.c.total_due_cents > constant(0), enforceable, callable_at())
 
 
 def _conditions(listed: bool) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
@@ -58,7 +58,7 @@ def _conditions(listed: bool) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
         # Callbacks due now: the operator's own first, then anyone's (others' after a grace).
         (
             sa.and_(
-                d.c.status == Status.DA_RICHIAMARE.value,
+                d.c.status == constant(Status.DA_RICHIAMARE.value),
                 d.c.callback_at <= now,
                 free,
                 owing,
@@ -70,7 +70,7 @@ def _conditions(listed: bool) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
         (
             sa.and_(
                 d.c.id.in_(overdue_debtors(tenant, _param("today", sa.Date))),
-                d.c.status.in_(_AFTER_PROMISE),
+                d.c.status.in_(constants(_AFTER_PROMISE)),
                 free,
                 owing,
             ),
@@ -80,7 +80,7 @@ def _conditions(listed: bool) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
         # through the partial index `debtors_lapsed`, within the operator's work list if any.
         (
             sa.and_(
-                d.c.status == Status.IN_LAVORAZIONE.value,
+                d.c.status == constant(Status.IN_LAVORAZIONE.value),
                 d.c.locked_until <= now,
                 owing,
                 *(listed_conditions() if listed else ()),
@@ -91,7 +91,10 @@ def _conditions(listed: bool) -> tuple[tuple[Any, tuple[Any, ...]], ...]:
         # other operators hold are not in it), within the operator's work list if they have one.
         (
             sa.and_(
-                d.c.status == Status.DA_LAVORARE.value, free, owing, *(listed_conditions() if listed else ())
+                d.c.status == constant(Status.DA_LAVORARE.value),
+                free,
+                owing,
+                *(listed_conditions() if listed else ()),
             ),
             (d.c.queue_score.desc(), d.c.id),
         ),
@@ -134,7 +137,7 @@ def _lease_statement(listed: bool) -> Any:
             assigned_to=_param("user", sa.Text),
             assigned_name=_param("user_name", sa.Text),
             locked_until=_param("until", sa.DateTime(timezone=True)),
-            status=Status.IN_LAVORAZIONE.value,
+            status=constant(Status.IN_LAVORAZIONE.value),
             updated_at=_param("now", sa.DateTime(timezone=True)),
         )
         .returning(d.c.id)

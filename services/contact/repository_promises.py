@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from services.contact.domain import ROME, Status
 from services.contact.domain_promises import Applied, OpenPromise, Promise
 from services.contact.models import debtors, promises
-from services.kernel.db import UnitOfWork
+from services.kernel.db import UnitOfWork, constants
 
 Row = sa.Row[Any]
 
@@ -100,7 +100,7 @@ def overdue_debtors(tenant_id: uuid.UUID, today: date) -> Any:
     """The debtors with a promise past its day and not kept (a small set, from the promises' index)."""
     p = promises
     return sa.select(p.c.debtor_id).where(
-        p.c.tenant_id == tenant_id, p.c.status.in_(("open", "broken")), p.c.due_on < today
+        p.c.tenant_id == tenant_id, p.c.status.in_(constants(("open", "broken"))), p.c.due_on < today
     )
 
 
@@ -110,7 +110,7 @@ def overdue_exists(today: date) -> Any:
     return sa.exists().where(
         p.c.tenant_id == debtors.c.tenant_id,
         p.c.debtor_id == debtors.c.id,
-        p.c.status.in_(("open", "broken")),
+        p.c.status.in_(constants(("open", "broken"))),
         p.c.due_on < today,
     )
 
@@ -144,7 +144,9 @@ async def queue_summary(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, to
     row = (await uow.execute(counts)).one()
     due = sa.select(
         sa.func.count().filter(p.c.status == "open", p.c.due_on == today).label("promises_due"),
-        sa.func.count().filter(p.c.status.in_(("open", "broken")), p.c.due_on < today).label("promises_late"),
+        sa.func.count()
+        .filter(p.c.status.in_(constants(("open", "broken"))), p.c.due_on < today)
+        .label("promises_late"),
     ).where(p.c.tenant_id == tenant_id)
     late = (await uow.execute(due)).one()
     waiting = sa.select(sa.func.count()).where(
