@@ -240,11 +240,8 @@ def by_debtor(tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> dict[str, uuid.UUID
     return {"tenant": tenant_id, "debtor": debtor_id}
 
 
-async def get_debtor(
-    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, lock: bool = False
-) -> Row | None:
-    stmt = DEBTOR_ROW_LOCKED if lock else DEBTOR_ROW
-    return (await uow.execute(stmt, by_debtor(tenant_id, debtor_id))).first()
+async def get_debtor(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> Row | None:
+    return (await uow.execute(DEBTOR_ROW, by_debtor(tenant_id, debtor_id))).first()
 
 
 async def debtor_positions_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:

@@ -52,7 +52,14 @@ CARD = Bundle(
         "previous": PREVIOUS,
         "setup": SETUP,
     },
-    writes=[access.logged(TENANT, DEBTOR)],
+    # The view is logged only when the debtor is there (a card not found leaves no entry).
+    writes=[
+        access.logged(
+            sa.select(debtors.c.tenant_id, debtors.c.id.label("subject_id")).where(
+                debtors.c.tenant_id == TENANT, debtors.c.id == DEBTOR
+            )
+        )
+    ],
 )
 
 
@@ -92,8 +99,8 @@ async def card_reads(
     viewer: str,
     previous: uuid.UUID | None = None,
 ) -> CardReads | None:
-    """What the card shows of the debtor (None: no such debtor in this Comune, and the transaction
-    must not commit: the view was logged); `since` bounds the conversations counted by the conduct
+    """What the card shows of the debtor, its view logged (None: no such debtor in this Comune,
+    nothing logged); `since` bounds the conversations counted by the conduct
     rules; `viewer` is logged as having seen the card; `previous` is the debtor worked before. The
     Comune's settings are kept for the rest of the transaction (`repository_conduct.setup_of`)."""
     params = {

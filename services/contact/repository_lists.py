@@ -63,7 +63,8 @@ async def lock_and_list(
     uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, lock_key: str
 ) -> StoredList | None:
     """Wait for the transaction-level advisory lock `lock_key`, and read the operator's work list in
-    the Comune (if one is set) in the same statement."""
+    the Comune (if one is set) in the same statement: the list as it was when the statement began
+    (a supervisor's change committed during the wait applies from the next lease)."""
     params = {"lock_key": lock_key, "tenant": tenant_id, "user": operator}
     row = (await uow.execute(LOCKED_LIST, params)).one()
     return None if row.operator is None else _stored(row)

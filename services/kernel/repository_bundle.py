@@ -6,9 +6,9 @@ and one PostgreSQL execution instead of eight.
 Each statement keeps its own ORDER BY: PostgreSQL aggregates the rows of a sorted subquery in the
 order they come (its manual says this "will usually work"; it does for a plain subquery, the shape
 here). A read that must leave a trace (the access log of a page of personal data) carries the
-insert as a data-modifying WITH of the same statement (`writes`). The decoding knows the column types the contact card uses (ids, instants, days, numbers,
-arrays of numbers or text): extend `_python` before bundling other types (arrays of ids or days,
-enums, type decorators)."""
+insert as a data-modifying WITH of the same statement (`writes`). The decoding knows the column
+types the contact card uses (ids, instants, days, numbers, arrays of numbers or text): extend
+`_python` before bundling other types (arrays of ids or days, enums, type decorators)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -26,6 +27,7 @@ from services.contact.domain_conduct import ConductRules
 from services.contact.domain_promises import Promise
 from services.contact.repository_evidence import Attachment
 from services.contracts import PaymentReceived
+from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.contact.helpers import contact_fact, contacts_registered, deliver, fact, seed
@@ -35,6 +37,19 @@ def cells(rows: object) -> list[tuple[object, ...]]:
     """A read's rows (one row, a list of rows, or a list of instants) as tuples of values."""
     listed = rows if isinstance(rows, list) else [rows]
     return [(r,) if isinstance(r, datetime) else tuple(r) for r in listed]
+
+
+async def _receipts(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, contact_id: uuid.UUID
+) -> None:
+    """Two receipts on the claim of `contact_id`, inserted in the reverse of their upload order."""
+    now = datetime.now(UTC)
+    for n in (2, 1):
+        receipt = Attachment(
+            uuid.uuid4(), contact_id, debtor_id, f"r{n}.pdf", "application/pdf", 10 * n,
+            f"{n}" * 64, f"k/{n}", "op-1", "Olga", now + timedelta(seconds=n),
+        )  # fmt: skip
+        await repository_evidence.insert_attachment(uow, tenant_id, receipt)
 
 
 @pytest.mark.asyncio
@@ -64,37 +79,9 @@ async def test_the_card_s_one_statement_reads_what_the_reads_did_one_by_one(
         await repository_promises.insert_promise(
             uow, tenant.tenant_id, debtor_id, contact_id, "op-1", promise, now
         )
-        for n in (2, 1):  # listed in upload order, not insertion order
-            receipt = Attachment(
-                uuid.uuid4(),
-                contact_id,
-                debtor_id,
-                f"r{n}.pdf",
-                "application/pdf",
-                10 * n,
-                f"{n}" * 64,
-                f"k/{n}",
-                "op-1",
-                "Olga",
-                now + timedelta(seconds=n),
-            )
-            await repository_evidence.insert_attachment(uow, tenant.tenant_id, receipt)
-        rules = ConductRules(
-            patron_day=(1, 20),
-            patron_saint="San Sebastiano",
-            daily_cap=1,
-            promise_days=20,
-            sip_template="sip:{numero}@pbx",
-            weights={**ConductRules().weights, "amount": 7},
-        )
-        await repository_conduct.save_rules(uow, tenant.tenant_id, rules, "sup-1")
-        await repository_scripts.save_script(
-            uow, tenant.tenant_id, "IMU", ("Passo uno", "Passo due"), "sup-1"
-        )
-        await repository_scripts.save_labels(uow, tenant.tenant_id, {"rifiuto": "Non vuole"}, "sup-1")
+        await _receipts(uow, tenant.tenant_id, debtor_id, contact_id)
         since = now - timedelta(hours=1)
-        one = await repository_card.card_reads(uow, tenant.tenant_id, debtor_id, since, "op-9", debtor_id)
-        kept = uow.memo.pop(("contact.setup", tenant.tenant_id))
+        one = await repository_card.card_reads(uow, tenant.tenant_id, debtor_id, since, "op-9")
         apart = (
             await repository.get_debtor(uow, tenant.tenant_id, debtor_id),
             await repository.debtor_positions_of(uow, tenant.tenant_id, debtor_id),
@@ -105,14 +92,7 @@ async def test_the_card_s_one_statement_reads_what_the_reads_did_one_by_one(
             await repository_conduct.conversations_since(uow, tenant.tenant_id, debtor_id, since),
             await repository_evidence.attachments_of(uow, tenant.tenant_id, debtor_id),
         )
-        assert kept == await repository_conduct.setup_of(uow, tenant.tenant_id)
-        assert kept.rules == rules and kept.scripts == {"IMU": ("Passo uno", "Passo due")}
-        assert kept.labels == {"rifiuto": "Non vuole"}
-        logged = await repository.access.entries(uow, tenant.tenant_id, debtor_id)
-        missing = await repository_card.card_reads(uow, tenant.tenant_id, uuid.uuid4(), since, "op-9")
-    assert one is not None and missing is None
-    assert one.previous_name == apart[0].name
-    assert [(e.user_id, e.action) for e in logged] == [("op-9", "view_card")]
+    assert one is not None
     read = (
         one.debtor,
         one.positions,
@@ -134,6 +114,39 @@ async def test_the_card_s_one_statement_reads_what_the_reads_did_one_by_one(
     assert [e.file_name for e in one.evidence] == ["r1.pdf", "r2.pdf"]
     assert len(one.positions) == 2 and len(one.history) == 2 and len(one.contacts) == 2
     assert len(one.payments) == 1 and len(one.promises) == 1 and len(one.conversations) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_card_s_statement_keeps_the_settings_names_the_previous_debtor_and_logs_the_view(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    d, before, elsewhere = (str(uuid.uuid4()) for _ in range(3))
+    await seed(platform, tenant.tenant_id, fact(d, 50_000), fact(before, 20_000, name="VERDI ANNA"))
+    await seed(platform, other_tenant.tenant_id, fact(elsewhere, 10_000, name="NERI LUCA"))
+    debtor_id, since = uuid.UUID(d), datetime.now(UTC) - timedelta(days=1)
+    rules = ConductRules(
+        patron_day=(1, 20), patron_saint="San Sebastiano", daily_cap=1, promise_days=20,
+        sip_template="sip:{numero}@pbx", weights={**ConductRules().weights, "amount": 7},
+    )  # fmt: skip
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        await repository_conduct.save_rules(uow, tenant.tenant_id, rules, "sup-1")
+        await repository_scripts.save_script(
+            uow, tenant.tenant_id, "IMU", ("Passo uno", "Passo due"), "sup-1"
+        )
+        await repository_scripts.save_labels(uow, tenant.tenant_id, {"rifiuto": "Non vuole"}, "sup-1")
+        card = partial(repository_card.card_reads, uow, tenant.tenant_id, since=since, viewer="op-9")
+        named = await card(debtor_id, previous=uuid.UUID(before))
+        kept = uow.memo.pop(("contact.setup", tenant.tenant_id))
+        assert kept == await repository_conduct.setup_of(uow, tenant.tenant_id)
+        stranger = await card(debtor_id, previous=uuid.UUID(elsewhere))  # another Comune's debtor
+        missing = await card(uuid.uuid4())
+        logged = await repository.access.entries(uow, tenant.tenant_id)
+    assert kept.rules == rules and kept.scripts == {"IMU": ("Passo uno", "Passo due")}
+    assert kept.labels == {"rifiuto": "Non vuole"}
+    assert named is not None and named.previous_name == "VERDI ANNA"
+    assert stranger is not None and stranger.previous_name is None and missing is None
+    views = [(e.user_id, e.action, e.subject_id) for e in logged if e.action == "view_card"]
+    assert views == [("op-9", "view_card", debtor_id)] * 2  # the card not found logged nothing
 
 
 @pytest.mark.asyncio
