@@ -18,13 +18,15 @@ from typing import Any
 
 import polars as pl
 
+from services.ingest.columnar_rejections import FIELD, MESSAGE, REASON, REJECTED, rejection
 from services.ingest.columnar_rules import ASCII, WHITESPACE, stages
 from services.ingest.domain_mapping import ColumnMapping
 from services.ingest.domain_verdicts import RowJudge, RowVerdict, is_blank
 
-# The columns of a stage record (`stage_record`) that come out of the frame.
-_OUT = ("warnings", "warnings_it", "fiscal_code", "name", "revenue_type", "year", "act_number", "amount_cents",
-        "phone", "email", "address")  # fmt: skip
+# The columns of a stage record (`stage_record`) that come out of the frame: a rejected row's record
+# has no credit, every row's has its contacts.
+_CREDIT = ("fiscal_code", "name", "revenue_type", "year", "act_number", "amount_cents")
+_CONTACTS = ("phone", "email", "address")
 
 
 # The stage table's columns (`repository_settle.STAGE_COLUMNS`) with their types; arrays travel as
@@ -35,6 +37,9 @@ STAGE_SCHEMA: dict[str, Any] = {
     "name": pl.String, "revenue_type": pl.String, "year": pl.Int64, "act_number": pl.String,
     "amount_cents": pl.Int64, "phone": pl.String, "email": pl.String, "address": pl.String, "cells": pl.String,
 }  # fmt: skip
+
+
+_NO_CSE = pl.QueryOptFlags(comm_subexpr_elim=False)
 
 
 def pg_array(items: Sequence[str]) -> str:
@@ -173,18 +178,24 @@ def _stage(
         pl.col("raw") if "raw" in raw.columns else _pg_array([pl.col(f"raw_{i}") for i in range(raw.width)])
     )
     judged = _judged_frame(judge, inputs)
-    result = pl.concat([numbers.lazy(), judged, raw.lazy()], how="horizontal").collect()
-    fast = result.filter(pl.col("ok")).select(
+    result = pl.concat([numbers.lazy(), judged, raw.lazy()], how="horizontal").with_row_index("_at").collect()
+    # The few rows not accepted: why they are rejected, where the column rules can tell (on those
+    # rows only: the messages cost more than the rules).
+    others = _rejected(judge, result.filter(~pl.col("ok")))
+    accepted, rejected = pl.col("ok"), pl.col(REJECTED).fill_null(False)
+    fast = pl.concat([result.filter(accepted), others.filter(rejected)], how="diagonal_relaxed").select(
         "row_number",
         "line_number",
-        pl.lit("accepted").alias("verdict"),
-        pl.lit(None, pl.String).alias("field"),
-        pl.lit(None, pl.String).alias("reason_it"),
+        pl.when(rejected).then("rejected:" + pl.col(REASON)).otherwise(pl.lit("accepted")).alias("verdict"),
+        pl.when(rejected).then(pl.col(FIELD)).alias("field"),
+        pl.when(rejected).then(pl.col(MESSAGE)).alias("reason_it"),
         ("{" + pl.col("warnings").list.eval('"' + pl.element() + '"').list.join(",") + "}").alias("warnings"),
-        *_OUT[1:],
+        "warnings_it",
+        *(pl.when(accepted).then(pl.col(c)).alias(c) for c in _CREDIT),
+        *_CONTACTS,
         literal.alias("cells"),
     )
-    slow = result.get_column("ok").not_().arg_true().to_list()
+    slow = others.filter(~rejected).get_column("_at").to_list()
     row_numbers, lines = numbers.get_column("row_number"), numbers.get_column("line_number")
     verdicts = (judge.judge_numbered(row_numbers[i], lines[i], cells_of(i)) for i in slow)
     handed_back = records_frame([stage_record(v) for v in verdicts])
@@ -196,14 +207,11 @@ def stage_csv(frame: pl.DataFrame) -> bytes:
     return frame.write_csv(include_header=False, quote_style="non_numeric").encode()
 
 
-def accepted_by_columns(judge: RowJudge, rows: Sequence[list[str]]) -> list[bool]:
-    """For each row, whether the column rules accept it themselves (the rest is handed back)."""
-    return _judged(judge, rows).select("ok").collect().get_column("ok").to_list()
-
-
-def _judged(judge: RowJudge, rows: Sequence[list[str]]) -> pl.LazyFrame:
-    """The frame of `rows` with every stage of the rules applied (`ok` and the `_OUT` columns)."""
-    return _judged_frame(judge, _frame(judge.mapping, rows))
+def judged_by_columns(judge: RowJudge, rows: Sequence[list[str]]) -> tuple[list[bool], list[bool]]:
+    """For each row, whether the column rules accept it themselves, and whether they reject it
+    themselves (the rest is handed back to the one-row rules)."""
+    frame = _rejected(judge, _judged_frame(judge, _frame(judge.mapping, rows)).collect())
+    return frame.get_column("ok").to_list(), frame.get_column(REJECTED).to_list()
 
 
 def _judged_frame(judge: RowJudge, inputs: pl.DataFrame) -> pl.LazyFrame:
@@ -212,6 +220,16 @@ def _judged_frame(judge: RowJudge, inputs: pl.DataFrame) -> pl.LazyFrame:
     for stage in stages(judge.mapping, judge.current_year, judge.today):
         judged = judged.with_columns(stage)
     return judged
+
+
+def _rejected(judge: RowJudge, judged: pl.DataFrame) -> pl.DataFrame:
+    """`judged` with the stages of `columnar_rejections.rejection` applied (`REJECTED` and why).
+    Without common subexpressions: polars 1.35 fails on some frames of a few rows with them
+    ("unable to add a column of length 0 to a DataFrame of height 1")."""
+    frame = judged.lazy()
+    for stage in rejection(judge.mapping, judge.current_year):
+        frame = frame.with_columns(stage)
+    return frame.collect(optimizations=_NO_CSE)
 
 
 def _frame(mapping: ColumnMapping, rows: Sequence[list[str]]) -> pl.DataFrame:

@@ -12,7 +12,7 @@ from datetime import date
 import polars as pl
 from stdnum.it import codicefiscale
 
-from services.ingest.domain import MIN_YEAR, REVENUE_ALIASES
+from services.ingest.domain import ACT_MAX_LENGTH, MIN_YEAR, REVENUE_ALIASES
 from services.ingest.domain_contacts import ADDRESS_FIELDS, TEXT_FIELDS, limitation_date
 from services.ingest.domain_mapping import ColumnMapping
 
@@ -30,16 +30,17 @@ _ODD: dict[str, int] = codicefiscale._odd_values
 _EVEN: dict[str, int] = codicefiscale._even_values
 _IT_AMOUNT = r"^\+?([0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,([0-9]+))?$"
 _PLAIN_AMOUNT = r"^\+?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?$"
-_MAX_DIGITS = 13
+MAX_DIGITS = 13
 _MOBILE = r"^(?:\+39|0039)?(3[0-9]{8,9})$"
 _LANDLINE = r"^(?:\+39|0039)?(0[0-9]{5,10})$"
 _EMAIL = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 _DATE_IT = r"^([0-9]{1,2})[/.-]([0-9]{1,2})[/.-]([0-9]{4})$"
 _DATE_ISO = r"^([0-9]{4})-([0-9]{2})-([0-9]{2})"
 _FORMULA = r"^[=+\-@\t\r]"
+PLAIN = "_plain"  # the column of `_verdict` that tells the rows whose contacts and warnings are read here
 
 
-class _Row:
+class Row:
     """Column expressions for the mapped fields of a frame."""
 
     def __init__(self, mapping: ColumnMapping) -> None:
@@ -108,16 +109,16 @@ def _partita_iva(code: pl.Expr) -> pl.Expr:
 
 def _amount_parts(text: pl.Expr, name: str) -> list[pl.Expr]:
     """First stage of `domain.parse_amount`: the regex matches of the compacted text."""
-    compact = text.str.to_uppercase().str.replace_all(_WS + "|€|EUR", "")
+    compact = amount_compact(text)
     return [
         compact.str.extract_groups(_IT_AMOUNT).alias(f"_{name}_it"),
         compact.str.extract_groups(_PLAIN_AMOUNT).alias(f"_{name}_plain"),
     ]
 
 
-def _amount(text: pl.Expr, name: str, allow_zero: bool) -> list[pl.Expr]:
-    """Second stage of `domain.parse_amount` for amounts it accepts: `_{name}_cents` and
-    `_{name}_ok` (readable here)."""
+def amount_pieces(name: str) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
+    """`domain.parse_amount`'s whole part (separators removed; null when neither form matches),
+    decimals and cents, from the matches of `_amount_parts`."""
     italian, plain = pl.col(f"_{name}_it"), pl.col(f"_{name}_plain")
     is_italian = italian.struct.field("1").is_not_null()
     whole = (
@@ -131,16 +132,34 @@ def _amount(text: pl.Expr, name: str, allow_zero: bool) -> list[pl.Expr]:
     cents = whole.cast(pl.Int64, strict=False) * 100 + decimals.str.pad_end(2, "0").cast(
         pl.Int64, strict=False
     )
+    return whole, decimals, cents
+
+
+def _amount(text: pl.Expr, name: str, allow_zero: bool) -> list[pl.Expr]:
+    """Second stage of `domain.parse_amount` for amounts it accepts: `_{name}_cents` and
+    `_{name}_ok` (readable here)."""
+    whole, decimals, cents = amount_pieces(name)
     readable = (
-        text.str.contains(r"^[\x00-\x7f€]*$")
+        amount_known(text)
         & whole.is_not_null()
         & (decimals.str.len_chars() <= 2)
-        & (whole.str.strip_chars_start("0").str.len_chars() <= _MAX_DIGITS)
+        & (whole.str.strip_chars_start("0").str.len_chars() <= MAX_DIGITS)
         & cents.is_not_null()
     )
     if not allow_zero:
         readable = readable & (cents > 0)
     return [cents.alias(f"_{name}_cents"), readable.fill_null(False).alias(f"_{name}_ok")]
+
+
+def amount_known(text: pl.Expr) -> pl.Expr:
+    """Whether an amount's text is one the column rules read as `domain.parse_amount` does (ASCII
+    and the euro sign; other characters change in upper case or are spaces to Python only)."""
+    return text.str.contains(r"^[\x00-\x7f€]*$")
+
+
+def amount_compact(text: pl.Expr) -> pl.Expr:
+    """`domain.parse_amount`'s `compact` (before the sign is taken off)."""
+    return text.str.to_uppercase().str.replace_all(_WS + "|€|EUR", "")
 
 
 def _date_parts(text: pl.Expr, name: str) -> list[pl.Expr]:
@@ -180,7 +199,7 @@ def _date(text: pl.Expr, name: str) -> list[pl.Expr]:
 def stages(mapping: ColumnMapping, current_year: int, today: date) -> list[list[pl.Expr]]:
     """The rules as successive column stages (each stage reads the columns of the ones before: an
     expression used twice is computed once). The last stage has `ok` and the `columnar._OUT` columns."""
-    row = _Row(mapping)
+    row = Row(mapping)
     amounts = ["amount"] if "amount" in row.mapped else ["amount_due", "amount_paid"]
     messages = _warnings(row, today)
     return [
@@ -191,7 +210,7 @@ def stages(mapping: ColumnMapping, current_year: int, today: date) -> list[list[
     ]
 
 
-def _normalised(row: _Row, amounts: list[str]) -> list[pl.Expr]:
+def _normalised(row: Row, amounts: list[str]) -> list[pl.Expr]:
     """Stage 1: normalised values and regex matches."""
     get = row.get
     return [
@@ -211,7 +230,7 @@ def _normalised(row: _Row, amounts: list[str]) -> list[pl.Expr]:
     ]
 
 
-def _credit_and_contacts(row: _Row, amounts: list[str]) -> list[pl.Expr]:
+def _credit_and_contacts(row: Row, amounts: list[str]) -> list[pl.Expr]:
     """Stage 2: the credit (`domain_verdicts.parse_values`), the name and the contacts."""
     get = row.get
 
@@ -244,7 +263,7 @@ def _credit_and_contacts(row: _Row, amounts: list[str]) -> list[pl.Expr]:
 
 
 def _verdict(
-    row: _Row, amounts: list[str], current_year: int, messages: list[tuple[str, pl.Expr, pl.Expr]]
+    row: Row, amounts: list[str], current_year: int, messages: list[tuple[str, pl.Expr, pl.Expr]]
 ) -> list[pl.Expr]:
     """Stage 3: the amount due, the verdict and the warnings (`domain_contacts.row_warnings`, in its
     order)."""
@@ -268,21 +287,25 @@ def _verdict(
         year >= MIN_YEAR,
         year <= current_year,
         act_number.str.len_chars() >= 1,
-        act_number.str.len_chars() <= 100,
+        act_number.str.len_chars() <= ACT_MAX_LENGTH,
         *amount_ok,
+    ]
+    # The rest of a row's record (contacts, warnings) is the one-row rules' when these hold.
+    plain = [
         _ascii(get("phone")),
         pl.col("_phone_ok"),
         *(pl.col(f"_{d}_read") | pl.col(f"_{d}_unread") | (get(f"{d}_date") == "") for d in ("act", "due")),
     ]
     return [
-        pl.all_horizontal([c.fill_null(False) for c in ok]).alias("ok"),
+        pl.all_horizontal([c.fill_null(False) for c in ok + plain]).alias("ok"),
+        pl.all_horizontal([c.fill_null(False) for c in plain]).alias(PLAIN),
         amount.alias("amount_cents"),
         *(when.fill_null(False).alias(f"_w_{code}") for code, when, _ in messages),
         *(text.alias(f"_m_{code}") for code, _, text in messages),
     ]
 
 
-def _warnings(row: _Row, today: date) -> list[tuple[str, pl.Expr, pl.Expr]]:
+def _warnings(row: Row, today: date) -> list[tuple[str, pl.Expr, pl.Expr]]:
     """Each warning of `domain_contacts.row_warnings`, in its order: (code, when, Italian message)."""
     get = row.get
     address_missing = [get(f) == "" for f in ADDRESS_FIELDS if f in row.mapped]

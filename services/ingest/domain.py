@@ -30,6 +30,25 @@ REVENUE_ALIASES = {
 }
 MIN_YEAR = 2000
 
+# The Italian reasons of a rejected cell, `{}` standing for the cell's text (or the year and the
+# range); the column rules (`columnar_rejections`) write the same messages.
+TAXPAYER_MISSING = "Codice fiscale o partita IVA mancante."
+TAXPAYER_INVALID = "Codice fiscale o partita IVA non valido: «{}»."
+REVENUE_TYPE_UNKNOWN = "Tipo di entrata non riconosciuto: «{}» (ammessi IMU, TARI, CUP, CDS, ALTRO)."
+REVENUE_TYPE_EMPTY = "vuoto"  # shown for an empty revenue type
+YEAR_INVALID = "Anno di riferimento non valido: «{}»."
+YEAR_OUT_OF_RANGE = "Anno di riferimento {} fuori dall'intervallo {}–{}."
+ACT_MISSING = "Numero atto mancante."
+ACT_TOO_LONG = "Numero atto troppo lungo."
+ACT_MAX_LENGTH = 100
+AMOUNT_MISSING = "Importo mancante."
+AMOUNT_NEGATIVE = "Importo negativo: «{}»."
+AMOUNT_UNREADABLE = "Importo non leggibile: «{}»."
+AMOUNT_DECIMALS = "Importo con più di due decimali: «{}»."
+AMOUNT_OUT_OF_SCALE = "Importo fuori scala: «{}»."
+AMOUNT_ZERO = "Importo pari a zero."
+NOTHING_DUE = "Nessun importo residuo da riscuotere (dovuto già versato)."
+
 
 class UnreadableFile(Exception):
     """The file as a whole cannot be read as a list of credits; `message` is Italian."""
@@ -65,9 +84,9 @@ def parse_amount(text: str, allow_zero: bool = False) -> int:
     """Italian ("€ 1.234,56") or plain ("1234.56") euro amount -> cents; positive, ≤ 2 decimals."""
     compact = re.sub(r"\s|€|EUR", "", text.upper())
     if not compact:
-        raise CellError("amount", "Importo mancante.")
+        raise CellError("amount", AMOUNT_MISSING)
     if compact.startswith("-") or (compact.startswith("(") and compact.endswith(")")):
-        raise CellError("amount", f"Importo negativo: «{text.strip()}».")
+        raise CellError("amount", AMOUNT_NEGATIVE.format(text.strip()))
     compact = compact.removeprefix("+")
     match = _IT_AMOUNT.match(compact)
     separator = "."
@@ -75,18 +94,18 @@ def parse_amount(text: str, allow_zero: bool = False) -> int:
         match = _PLAIN_AMOUNT.match(compact)
         separator = ","
     if match is None:
-        raise CellError("amount", f"Importo non leggibile: «{text.strip()}».")
+        raise CellError("amount", AMOUNT_UNREADABLE.format(text.strip()))
     whole, decimals = match.group(1).replace(separator, ""), match.group(2) or ""
     if len(decimals) > 2:
-        raise CellError("amount", f"Importo con più di due decimali: «{text.strip()}».")
+        raise CellError("amount", AMOUNT_DECIMALS.format(text.strip()))
     if len(whole.lstrip("0")) > _MAX_DIGITS:
-        raise CellError("amount", f"Importo fuori scala: «{text.strip()}».")
+        raise CellError("amount", AMOUNT_OUT_OF_SCALE.format(text.strip()))
     try:
         cents = int(Decimal(f"{whole}.{decimals or '0'}") * 100)
     except InvalidOperation as exc:  # pragma: no cover - the regexes only let digits through
-        raise CellError("amount", f"Importo non leggibile: «{text.strip()}».") from exc
+        raise CellError("amount", AMOUNT_UNREADABLE.format(text.strip())) from exc
     if cents == 0 and not allow_zero:
-        raise CellError("amount", "Importo pari a zero.")
+        raise CellError("amount", AMOUNT_ZERO)
     return cents
 
 
@@ -94,11 +113,7 @@ def normalise_revenue_type(text: str) -> str:
     key = re.sub(r"[\s.]", "", text.upper())
     revenue_type = REVENUE_ALIASES.get(key)
     if revenue_type is None:
-        shown = text.strip() or "vuoto"
-        raise CellError(
-            "revenue_type",
-            f"Tipo di entrata non riconosciuto: «{shown}» (ammessi IMU, TARI, CUP, CDS, ALTRO).",
-        )
+        raise CellError("revenue_type", REVENUE_TYPE_UNKNOWN.format(text.strip() or REVENUE_TYPE_EMPTY))
     return revenue_type
 
 
@@ -108,12 +123,10 @@ def parse_year(text: str, current_year: int) -> int:
         value = value[:-2]
     # ASCII digits only: str.isdigit() also admits "²" and other digits int() refuses.
     if not (len(value) == 4 and value.isascii() and value.isdigit()):
-        raise CellError("year", f"Anno di riferimento non valido: «{text.strip()}».")
+        raise CellError("year", YEAR_INVALID.format(text.strip()))
     year = int(value)
     if not MIN_YEAR <= year <= current_year:
-        raise CellError(
-            "year", f"Anno di riferimento {year} fuori dall'intervallo {MIN_YEAR}–{current_year}."
-        )
+        raise CellError("year", YEAR_OUT_OF_RANGE.format(year, MIN_YEAR, current_year))
     return year
 
 
@@ -147,20 +160,20 @@ def parse_taxpayer(text: str) -> str:
     """Codice fiscale (16 characters, omocodic allowed) or partita IVA (11 digits), normalised."""
     code = normalise_fiscal_code(text)
     if not code:
-        raise CellError("taxpayer", "Codice fiscale o partita IVA mancante.")
+        raise CellError("taxpayer", TAXPAYER_MISSING)
     if len(code) == 16 and is_valid_codice_fiscale(code):
         return code
     if len(code) == 11 and code.isdigit() and iva.is_valid(code):
         return code
-    raise CellError("taxpayer", f"Codice fiscale o partita IVA non valido: «{code}».")
+    raise CellError("taxpayer", TAXPAYER_INVALID.format(code))
 
 
 def parse_act_number(text: str) -> str:
     act = " ".join(text.split())
     if not act:
-        raise CellError("act_number", "Numero atto mancante.")
-    if len(act) > 100:
-        raise CellError("act_number", "Numero atto troppo lungo.")
+        raise CellError("act_number", ACT_MISSING)
+    if len(act) > ACT_MAX_LENGTH:
+        raise CellError("act_number", ACT_TOO_LONG)
     return act
 
 

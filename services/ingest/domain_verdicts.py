@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from services.ingest.domain import (
+    NOTHING_DUE,
     CellError,
     Credit,
     Rejection,
@@ -35,7 +36,7 @@ def amount_due(values: dict[str, str]) -> int:
     paid_text = values.get("amount_paid", "")
     paid = parse_amount(paid_text, allow_zero=True) if paid_text else 0
     if due - paid <= 0:
-        raise CellError("nothing_due", "Nessun importo residuo da riscuotere (dovuto già versato).")
+        raise CellError("nothing_due", NOTHING_DUE)
     return due - paid
 
 
