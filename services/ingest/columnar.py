@@ -224,8 +224,9 @@ def _judged_frame(judge: RowJudge, inputs: pl.DataFrame) -> pl.LazyFrame:
 
 def _rejected(judge: RowJudge, judged: pl.DataFrame) -> pl.DataFrame:
     """`judged` with the stages of `columnar_rejections.rejection` applied (`REJECTED` and why).
-    Without common subexpressions: polars 1.35 fails on some frames of a few rows with them
-    ("unable to add a column of length 0 to a DataFrame of height 1")."""
+    Without common subexpressions: polars 1.35 does not broadcast their temporary columns and
+    fails on some frames of a few rows ("unable to add a column of length 0 to a DataFrame of
+    height 1"; pola-rs/polars pull request 27975)."""
     frame = judged.lazy()
     for stage in rejection(judge.mapping, judge.current_year):
         frame = frame.with_columns(stage)
