@@ -134,6 +134,39 @@ async def test_a_registered_credit_sent_again_with_another_amount_is_held_back(
 
 
 @pytest.mark.asyncio
+async def test_the_big_batch_plans_give_the_same_outcome(
+    platform: Platform, tenant: Identity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch big against the Comune's positions joins by hashing, without JIT (whose thresholds the
+    disabled nested loops would pass on every statement): same verdicts, debtors and positions."""
+    monkeypatch.setattr(repository_settle, "HASH_JOINS_FROM_ROWS", 1)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    engine = platform.databases["ingest"].engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        batch_id = await ingest_file(platform, tenant.tenant_id, FIXTURES / "comune-a-halley.csv")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+
+    assert "SET LOCAL enable_nestloop = off" in statements
+    assert "SET LOCAL jit = off" in statements
+    row = await batch(platform, tenant.tenant_id, batch_id)
+    want = expected("comune-a-halley.csv")
+    assert row.status == "completed", row.error
+    assert (row.data_rows, row.accepted, row.accepted_total_cents, row.duplicates, row.conflicts, row.rejected) == (
+        want["data_rows"], want["accepted"], want["accepted_total_cents"], want["duplicates"], want["conflicts"],
+        want["rejected"],
+    )  # fmt: skip
+    async with platform.databases["ingest"].unit_of_work(tenant.tenant_id) as uow:
+        positions, cents = await repository.position_totals(uow, tenant.tenant_id)
+    assert (positions, cents) == (row.registered, want["accepted_total_cents"])
+
+
+@pytest.mark.asyncio
 async def test_more_than_500_positions_are_split(platform: Platform, tenant: Identity) -> None:
     tid = tenant.tenant_id
     await process(platform, await store_batch(platform, tid, _big_csv(1201), "grande.csv"))
