@@ -3,11 +3,12 @@
 Pure functions without I/O (polars). A big file is judged here in chunks: every rule of
 `domain_verdicts.RowJudge` is written as a column expression (`columnar_rules`), and a row whose
 cells all pass with plain values is accepted with the same normalised values and the same warnings
-(codes and Italian messages) that the one-row rules would give it. Every other row (any rejection,
-a phone number outside the common Italian shapes, digits or dates outside ASCII, a date before the
-year 1000) is judged by `RowJudge.judge_numbered` itself, so its verdict and message are the
-one-row rule's by construction. `tests/ingest/test_columnar.py` compares the two row by row on
-every fixture, on generated files and on hand-made edge cases.
+(codes and Italian messages) that the one-row rules would give it; a row that fails a rule on cells
+read the same way is rejected with the same field and message (`columnar_rejections`). Every other
+row (a phone number outside the common Italian shapes, a deciding cell, digits or dates outside
+ASCII, a date before the year 1000) is judged by `RowJudge.judge_numbered` itself, so its verdict
+and message are the one-row rule's by construction. `tests/ingest/test_columnar.py` compares the
+two row by row on every fixture, on generated files and on hand-made edge cases.
 """
 
 from __future__ import annotations
