@@ -17,7 +17,6 @@ import polars as pl
 from services.ingest import domain
 from services.ingest.columnar_rules import (
     ASCII,
-    MAX_DIGITS,
     PLAIN,
     Row,
     amount_compact,
@@ -81,7 +80,7 @@ def _amount_step(text: pl.Expr, name: str, allow_zero: bool) -> _Step:
         (whole.is_null(), _text(domain.AMOUNT_UNREADABLE, text)),
         (decimals.str.len_chars() > 2, _text(domain.AMOUNT_DECIMALS, text)),
         (
-            whole.str.strip_chars_start("0").str.len_chars() > MAX_DIGITS,
+            whole.str.strip_chars_start("0").str.len_chars() > domain.MAX_DIGITS,
             _text(domain.AMOUNT_OUT_OF_SCALE, text),
         ),
     ]
@@ -167,8 +166,7 @@ def rejection(mapping: ColumnMapping, current_year: int) -> list[list[pl.Expr]]:
     is theirs too), with `FIELD`, `REASON` and `MESSAGE` of that step. Each step's test and message
     is a column of its own: one expression built of them all costs more to plan than to run."""
     row = Row(mapping)
-    amounts = ["amount"] if "amount" in row.mapped else ["amount_due", "amount_paid"]
-    steps = _steps(row, amounts, current_year)
+    steps = _steps(row, row.amounts, current_year)
     known, failed = (
         [pl.col(f"_rj_known_{i}") for i in range(len(steps))],
         [pl.col(f"_rj_message_{i}") for i in range(len(steps))],

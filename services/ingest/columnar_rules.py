@@ -12,7 +12,7 @@ from datetime import date
 import polars as pl
 from stdnum.it import codicefiscale
 
-from services.ingest.domain import ACT_MAX_LENGTH, MIN_YEAR, REVENUE_ALIASES
+from services.ingest.domain import ACT_MAX_LENGTH, MAX_DIGITS, MIN_YEAR, REVENUE_ALIASES
 from services.ingest.domain_contacts import ADDRESS_FIELDS, TEXT_FIELDS, limitation_date
 from services.ingest.domain_mapping import ColumnMapping
 
@@ -30,7 +30,6 @@ _ODD: dict[str, int] = codicefiscale._odd_values
 _EVEN: dict[str, int] = codicefiscale._even_values
 _IT_AMOUNT = r"^\+?([0-9]{1,3}(?:\.[0-9]{3})+|[0-9]+)(?:,([0-9]+))?$"
 _PLAIN_AMOUNT = r"^\+?([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.([0-9]+))?$"
-MAX_DIGITS = 13
 _MOBILE = r"^(?:\+39|0039)?(3[0-9]{8,9})$"
 _LANDLINE = r"^(?:\+39|0039)?(0[0-9]{5,10})$"
 _EMAIL = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
@@ -49,6 +48,11 @@ class Row:
     def get(self, name: str) -> pl.Expr:
         """`values.get(name, "")`."""
         return pl.col(f"in_{name}") if name in self.mapped else pl.lit("")
+
+    @property
+    def amounts(self) -> list[str]:
+        """The amount fields of `domain_verdicts.amount_due`: the residual, or what is due and paid."""
+        return ["amount"] if "amount" in self.mapped else ["amount_due", "amount_paid"]
 
     def present(self, name: str) -> pl.Expr:
         """`bool(values.get(name))`."""
@@ -198,9 +202,10 @@ def _date(text: pl.Expr, name: str) -> list[pl.Expr]:
 
 def stages(mapping: ColumnMapping, current_year: int, today: date) -> list[list[pl.Expr]]:
     """The rules as successive column stages (each stage reads the columns of the ones before: an
-    expression used twice is computed once). The last stage has `ok` and the `columnar._OUT` columns."""
+    expression used twice is computed once). The last stage has `ok`, `PLAIN` and the columns of a
+    stage record (`columnar._CREDIT`, `_CONTACTS`, the warnings)."""
     row = Row(mapping)
-    amounts = ["amount"] if "amount" in row.mapped else ["amount_due", "amount_paid"]
+    amounts = row.amounts
     messages = _warnings(row, today)
     return [
         _normalised(row, amounts),

@@ -77,7 +77,7 @@ class CellError(ValueError):
 
 _IT_AMOUNT = re.compile(r"^(\d{1,3}(?:\.\d{3})+|\d+)(?:,(\d+))?$")
 _PLAIN_AMOUNT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?$")
-_MAX_DIGITS = 13
+MAX_DIGITS = 13
 
 
 def parse_amount(text: str, allow_zero: bool = False) -> int:
@@ -98,7 +98,7 @@ def parse_amount(text: str, allow_zero: bool = False) -> int:
     whole, decimals = match.group(1).replace(separator, ""), match.group(2) or ""
     if len(decimals) > 2:
         raise CellError("amount", AMOUNT_DECIMALS.format(text.strip()))
-    if len(whole.lstrip("0")) > _MAX_DIGITS:
+    if len(whole.lstrip("0")) > MAX_DIGITS:
         raise CellError("amount", AMOUNT_OUT_OF_SCALE.format(text.strip()))
     try:
         cents = int(Decimal(f"{whole}.{decimals or '0'}") * 100)
