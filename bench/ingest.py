@@ -11,7 +11,9 @@ in the same database and prints both times, their ratio, rows per second and the
 this process while ingesting (sampled with psutil, with when it happened). Two more figures show
 how far any design could go on this machine: the floor (what the batch left behind, COPYed as the
 superuser into fresh tables indexed afterwards: `floor`) and the time to read and judge the rows
-without a database (`judge_only`). Not part of the test suite.
+without a database (`judge_only`). The CPU each uses (`CpuUse`: this process and PostgreSQL apart)
+gives the least wall time any arrangement of the same work could take on this machine's cores.
+Not part of the test suite.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import psutil
 import sqlalchemy as sa
@@ -65,9 +68,14 @@ class _OnlyIngest(logging.StreamHandler):  # type: ignore[type-arg]
 
     started = time.perf_counter()
 
+    cpu: CpuUse | None = None  # the ingest's, to show the core-seconds used so far by each side
+
     def emit(self, record: logging.LogRecord) -> None:
         if record.name.startswith("services.ingest") and hasattr(record, "fields"):
             record.at = f"{time.perf_counter() - self.started:6.1f} s"
+            if self.cpu is not None:
+                this, postgres = self.cpu.so_far()
+                record.at += f" (CPU so far: this process {this:5.1f} s, PostgreSQL {postgres:5.1f} s)"
             super().emit(record)
 
 
@@ -96,6 +104,45 @@ class PeakRss:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, self.process.memory_info().rss)
+
+
+class CpuUse:
+    """Core-seconds (user + system) used by this process and by PostgreSQL between `__enter__` and
+    `__exit__`: every live postgres process, and the postmaster's children that exited meanwhile
+    (the parallel workers of CREATE INDEX). Two cores give at most two core-seconds per second, so
+    `seconds / cores` is the least wall time any arrangement of the same work could take here."""
+
+    def __init__(self) -> None:
+        self.this = self.postgres = 0.0
+
+    @staticmethod
+    def _now() -> tuple[float, float]:
+        mine = psutil.Process().cpu_times()
+        postgres = 0.0
+        for process in psutil.process_iter(["name"]):
+            if process.info["name"] != "postgres":
+                continue
+            try:
+                times = process.cpu_times()
+            except psutil.Error:
+                continue
+            postgres += times.user + times.system + times.children_user + times.children_system
+        return mine.user + mine.system, postgres
+
+    def __enter__(self) -> CpuUse:
+        self._start = self._now()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.this, self.postgres = self.so_far()
+
+    def so_far(self) -> tuple[float, float]:
+        now = self._now()
+        return now[0] - self._start[0], now[1] - self._start[1]
+
+    @property
+    def total(self) -> float:
+        return self.this + self.postgres
 
 
 def generate(rows: int, folder: Path) -> Path:
@@ -143,12 +190,13 @@ def ingest_handler(platform: Platform) -> Callable[[IncomingMessage], Awaitable[
     return inbox_handler(platform.databases["ingest"], processor(platform.storage))
 
 
-async def ingest(platform: Platform, path: Path, profile: bool) -> tuple[float, PeakRss, object]:
+async def ingest(platform: Platform, path: Path, profile: bool) -> tuple[float, PeakRss, CpuUse, object]:
     tenant_id = uuid.uuid4()
     batch_id, message = await received_batch(platform, tenant_id, path)
     handle_message = ingest_handler(platform)
     profiler = cProfile.Profile() if profile else None
-    with PeakRss() as rss:
+    with PeakRss() as rss, CpuUse() as cpu:
+        _OnlyIngest.cpu = cpu
         started = _OnlyIngest.started = time.perf_counter()
         if profiler:
             profiler.enable()
@@ -164,7 +212,7 @@ async def ingest(platform: Platform, path: Path, profile: bool) -> tuple[float, 
         f"total={batch.accepted_total_cents / 100:.2f} duplicates={batch.duplicates} "
         f"conflicts={batch.conflicts} rejected={dict(batch.rejected)} registered={batch.registered}"
     )
-    return elapsed, rss, profiler
+    return elapsed, rss, cpu, profiler
 
 
 def copy_source(path: Path, folder: Path) -> Path:
@@ -210,47 +258,54 @@ FLOOR_TABLES = {
 }
 
 
-async def floor(url: str, folder: Path) -> dict[str, float]:
-    """Seconds to write each table of `FLOOR_TABLES` that way, in one transaction."""
+async def floor(url: str, folder: Path) -> tuple[dict[str, float], CpuUse]:
+    """Seconds to write each table of `FLOOR_TABLES` that way, in one transaction, and the CPU used."""
     engine = create_async_engine(url)
     timings: dict[str, float] = {}
     async with engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
         for table, query in FLOOR_TABLES.items():
             await raw.copy_from_query(query, output=str(folder / table), format="binary")  # type: ignore[union-attr]
-        await conn.execute(sa.text("CREATE SCHEMA floor"))
-        for table in FLOOR_TABLES:
-            started = time.perf_counter()
-            await conn.execute(
-                sa.text(f"CREATE TABLE floor.{table} (LIKE ingest.{table} INCLUDING COMPRESSION)")
-            )
-            await raw.copy_to_table(table, schema_name="floor", source=str(folder / table), format="binary")  # type: ignore[union-attr]
-            indexes = await conn.execute(
-                sa.text("SELECT indexdef FROM pg_indexes WHERE schemaname = 'ingest' AND tablename = :t"),
-                {"t": table},
-            )
-            for (definition,) in indexes.all():
-                await conn.execute(sa.text(definition.replace(f" ON ingest.{table} ", f" ON floor.{table} ")))
-            timings[table] = time.perf_counter() - started
-        started = time.perf_counter()
-        await conn.commit()
-        timings["commit"] = time.perf_counter() - started
+        with CpuUse() as cpu:
+            await _floor_tables(conn, raw, folder, timings)
         await conn.execute(sa.text("DROP SCHEMA floor CASCADE"))
         await conn.commit()
     await engine.dispose()
-    return timings
+    return timings, cpu
 
 
-def judge_only(path: Path) -> float:
-    """Seconds to read, split and judge the file's rows into stage records, as the consumer does but
-    without any database: the Python side of the ingest, on one core."""
+async def _floor_tables(conn: Any, raw: Any, folder: Path, timings: dict[str, float]) -> None:
+    """The floor's tables created, filled by COPY and indexed, then committed (see `floor`)."""
+    await conn.execute(sa.text("CREATE SCHEMA floor"))
+    for table in FLOOR_TABLES:
+        started = time.perf_counter()
+        await conn.execute(sa.text(f"CREATE TABLE floor.{table} (LIKE ingest.{table} INCLUDING COMPRESSION)"))
+        await raw.copy_to_table(table, schema_name="floor", source=str(folder / table), format="binary")  # type: ignore[union-attr]
+        indexes = await conn.execute(
+            sa.text("SELECT indexdef FROM pg_indexes WHERE schemaname = 'ingest' AND tablename = :t"),
+            {"t": table},
+        )
+        for (definition,) in indexes.all():
+            await conn.execute(sa.text(definition.replace(f" ON ingest.{table} ", f" ON floor.{table} ")))
+        timings[table] = time.perf_counter() - started
     started = time.perf_counter()
-    source = open_source(path, None, None, DEFAULT_LIMITS)
-    plan = propose_plan(source, source.head())
-    day = today()
-    for _ in verdict_chunks(source, plan, day.year, day):
-        pass
-    return time.perf_counter() - started
+    await conn.commit()
+    timings["commit"] = time.perf_counter() - started
+
+
+def judge_only(path: Path) -> tuple[float, CpuUse]:
+    """Seconds to read, split and judge the file's rows into stage records, as the consumer does but
+    without any database: the Python side of the ingest (one thread, polars' own threads beside it),
+    and the CPU it used."""
+    with CpuUse() as cpu:
+        started = time.perf_counter()
+        source = open_source(path, None, None, DEFAULT_LIMITS)
+        plan = propose_plan(source, source.head())
+        day = today()
+        for _ in verdict_chunks(source, plan, day.year, day):
+            pass
+        elapsed = time.perf_counter() - started
+    return elapsed, cpu
 
 
 async def main() -> None:
@@ -275,10 +330,10 @@ async def main() -> None:
         platform = await Platform.open(settings, run_migrations=True)
         try:
             baseline_rss = psutil.Process().memory_info().rss
-            ingest_s, rss, profiler = await ingest(platform, path, args.profile)
+            ingest_s, rss, cpu, profiler = await ingest(platform, path, args.profile)
             copy_s = await plain_copy(url, copy_source(path, folder))
-            floor_s = await floor(url, folder)
-            judge_s = await asyncio.to_thread(judge_only, path)
+            floor_s, floor_cpu = await floor(url, folder)
+            judge_s, judge_cpu = await asyncio.to_thread(judge_only, path)
         finally:
             await platform.close()
             if args.keep_db:
@@ -296,8 +351,18 @@ async def main() -> None:
     total = sum(floor_s.values())
     print(f"floor, the batch's rows COPYed into fresh tables and indexed afterwards: {parts}")
     print(f"floor / COPY: {total:.1f} s / {copy_s:.1f} s = {total / copy_s:.1f}")
-    print(f"reading and judging the rows without a database: {judge_s:.1f} s = {judge_s / copy_s:.1f} x COPY")
+    print(
+        f"reading and judging the rows without a database: {judge_s:.1f} s = {judge_s / copy_s:.1f} x COPY"
+        f" (CPU {judge_cpu.this:.1f} core-s)"
+    )
     print(f"ratio ingest / floor: {ingest_s:.1f} s / {total:.1f} s = {ingest_s / total:.2f} (target <= 2)")
+    cores = os.cpu_count() or 1
+    print(
+        f"CPU while ingesting: {cpu.total:.1f} core-s (this process {cpu.this:.1f}, PostgreSQL "
+        f"{cpu.postgres:.1f}); on {cores} cores no arrangement of it takes under {cpu.total / cores:.1f} s "
+        f"= {cpu.total / cores / total:.2f} x the floor"
+    )
+    print(f"CPU of the floor: {floor_cpu.total:.1f} core-s (PostgreSQL {floor_cpu.postgres:.1f})")
     if profiler is not None:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
 

@@ -131,8 +131,8 @@ async def closed_loop(pool: list[Operator], slug: str, seconds: float) -> tuple[
     return timings, time.perf_counter() - started
 
 
-async def bare(pool: list[Operator], path: str, seconds: float) -> float:
-    """Requests per second of a bare endpoint (`path`) with the same clients."""
+async def bare(pool: list[Operator], path: str, seconds: float) -> tuple[float, int]:
+    """Requests per second of a bare endpoint (`path`) with the same clients, and how many."""
     count, deadline = 0, time.perf_counter() + seconds
 
     async def hit(client: aiohttp.ClientSession) -> None:
@@ -146,7 +146,7 @@ async def bare(pool: list[Operator], path: str, seconds: float) -> float:
 
     started = time.perf_counter()
     await asyncio.gather(*(hit(op.client) for op in pool))
-    return count / (time.perf_counter() - started)
+    return count / (time.perf_counter() - started), count
 
 
 async def open_loop(pool: list[Operator], slug: str, rate: float, seconds: float) -> tuple[Timings, int]:
@@ -267,8 +267,9 @@ async def main(args: argparse.Namespace) -> None:
         before = cpu_seconds(processes)
         timings, elapsed = await closed_loop(pool, slug, args.seconds)
         after = cpu_seconds(processes)
-        behind = await bare(pool, f"/t/{slug}/contact/healthz", args.seconds)
-        healthz = await bare(pool, "/healthz", args.seconds)
+        behind, answered = await bare(pool, f"/t/{slug}/contact/healthz", args.seconds)
+        behind_cpu = cpu_seconds(processes)
+        healthz, _ = await bare(pool, "/healthz", args.seconds)
         ratio = timings.requests / elapsed / behind
         print(f"\nclosed loop: {args.operators} operators, no pause, {elapsed:.0f} s")
         show("actions per second", f"{len(timings.actions) / elapsed:.1f}")
@@ -285,6 +286,12 @@ async def main(args: argparse.Namespace) -> None:
         spent = {name: 1000 * (after[name] - before[name]) / max(1, len(timings.actions)) for name in after}
         show("CPU per action", " + ".join(f"{name} {ms:.1f}" for name, ms in spent.items()))
         show("", f"= {sum(spent.values()):.1f} ms")
+        request_ms = sum(spent.values()) / 2  # an action is two requests
+        bare_ms = 1000 * sum(behind_cpu[name] - after[name] for name in after) / max(1, answered)
+        show("CPU per request: console / bare", f"{request_ms:.2f} / {bare_ms:.2f} ms")
+        # With every core busy, requests per second are cores / CPU per request on either side: the
+        # ratio is set by what a request costs, not by how the work is spread.
+        show("ratio of CPU per request (bare / console)", f"{bare_ms / request_ms:.2f}")
         opened = clients(sessions[: args.open_operators])
         offered, skipped = await open_loop(opened, slug, args.rate, args.seconds)
         p95 = offered.figure(0.95)
