@@ -146,6 +146,8 @@ class PlanCreated(Event):
     installments: int
     first_due_date: str
     created_by: str
+    # Who granted it, as shown (events before it decode with "": the history then shows `created_by`).
+    created_by_name: str = ""
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any]) -> PlanCreated:

@@ -187,6 +187,7 @@ async def on_plan_created(uow: UnitOfWork, envelope: Envelope) -> None:
         raise UndecodableMessage(f"bad plan event: {exc}") from exc
     entry = {
         "operator": event.created_by,
+        "operator_name": event.created_by_name or None,
         "outcome": "piano_creato",
         "note": plan_note(event.installments, event.amount_cents, first_due),
         "recorded_at": envelope.occurred_at,

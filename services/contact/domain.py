@@ -22,6 +22,8 @@ ROME = ZoneInfo("Europe/Rome")
 LOCK_DURATION = timedelta(minutes=30)
 # A callback an operator kept for themselves goes to anyone once it is this late.
 CALLBACK_GRACE = timedelta(minutes=30)
+# The furthest a callback may be set (about six months).
+CALLBACK_DAYS = 180
 # UNIREC code of conduct (domain.md §7.2): at most one conversation a day, so an unanswered call
 # or a third party on the line puts the debtor back in the queue no earlier than tomorrow.
 RETRY_AFTER = timedelta(days=1)
@@ -183,8 +185,16 @@ def within_call_window(moment: datetime, rules: ConductRules | None = None) -> b
 
 
 def check_callback(callback_at: datetime, now: datetime, rules: ConductRules | None = None) -> None:
+    """A callback in the future, within `CALLBACK_DAYS` (a later one is a typo, or the office's
+    decision to pause, not a call to plan), at a time the conduct rules let the debtor be phoned."""
     if callback_at <= now:
         raise DomainError("La data di richiamo deve essere nel futuro.", field="callback_at")
+    latest = now.astimezone(ROME).date() + timedelta(days=CALLBACK_DAYS)
+    if callback_at.astimezone(ROME).date() > latest:
+        raise DomainError(
+            f"Il richiamo va fissato entro {CALLBACK_DAYS} giorni: al più tardi il {latest:%d/%m/%Y}.",
+            field="callback_at",
+        )
     closed = closed_reason(rules or ConductRules(), callback_at)
     if closed is not None:
         raise DomainError(f"Richiamo non possibile: {closed}", field="callback_at")
@@ -343,11 +353,19 @@ def who(entry: Any) -> str:
     return str(entry.operator)
 
 
+def _noted(call: Any) -> str:
+    """A call's note, with the supervisor's written reason when it was recorded outside the rules."""
+    reason = getattr(call, "override_reason", None)
+    if not reason:
+        return str(call.note or "")
+    return " ".join(part for part in (call.note, f"Deroga del supervisore: {reason}") if part)
+
+
 def timeline(calls: Iterable[Any], payments: Iterable[Any]) -> list[HistoryEntry]:
     """Calls, messages and plan events with the payments received, newest first; a payment counts
     at noon of its day (Rome), the day is all the payments service tells."""
     entries = [
-        HistoryEntry(c.recorded_at, c.operator_name or c.operator, c.outcome, c.callback_at, c.note, c.id)
+        HistoryEntry(c.recorded_at, c.operator_name or c.operator, c.outcome, c.callback_at, _noted(c), c.id)
         for c in calls
     ]
     for p in payments:

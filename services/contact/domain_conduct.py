@@ -253,9 +253,8 @@ def _cap(raw: object, name: str, most: int, per: str) -> int:
     if not 1 <= value <= most:
         if not per:
             raise DomainError(f"I giorni per una promessa di pagamento vanno da 1 a {most}.", field=name)
-        raise DomainError(
-            f"Le conversazioni {per} vanno da 1 a {most} (codice di condotta UNIREC).", field=name
-        )
+        allowed = "sono al massimo 1" if most == 1 else f"vanno da 1 a {most}"
+        raise DomainError(f"Le conversazioni {per} {allowed} (codice di condotta UNIREC).", field=name)
     return value
 
 

@@ -33,13 +33,12 @@ STEP_LENGTH = (3, 500)
 
 def check_steps(revenue_type: str, raw: str) -> tuple[str, tuple[str, ...]]:
     """A Comune's own steps for a revenue type (or "*" for all), one per line, between the fixed
-    opening and the privacy notice; refused in Italian."""
+    opening and the privacy notice; none (an empty box) gives the type back to the steps for all
+    or the defaults (`script_for`); refused in Italian."""
     kind = revenue_type.strip().upper() if revenue_type.strip() != ANY_REVENUE else ANY_REVENUE
     if kind != ANY_REVENUE and kind not in REVENUE_TYPES:
         raise DomainError("Scegli il tipo di entrata della traccia.", field="revenue_type")
     steps = tuple(line.strip() for line in raw.splitlines() if line.strip())
-    if not steps:
-        raise DomainError("Scrivi almeno un passo, uno per riga.", field="steps")
     if len(steps) > MOST_STEPS:
         raise DomainError(f"Al massimo {MOST_STEPS} passi, uno per riga.", field="steps")
     low, high = STEP_LENGTH

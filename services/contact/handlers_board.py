@@ -47,12 +47,14 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
     }
 
 
-async def release_lease(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID) -> None:
-    """A supervisor gives a held debtor back to the queue (an operator gone home); audited."""
+async def release_lease(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID) -> str:
+    """A supervisor gives a held debtor back to the queue (an operator gone home); audited. The
+    debtor's name, for the board to confirm it."""
     released = await repository_board.release(uow, ident.tenant_id, debtor_id)
     if released is None:
         raise NotFound("Nessun operatore ha in lavorazione questo debitore.")
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "release_lease", debtor_id)
+    return str(released.name)
 
 
 REVIEW_DAYS = 30

@@ -45,11 +45,16 @@ async def save_labels(uow: UnitOfWork, ident: Identity, values: dict[str, str]) 
 
 
 async def save_script(uow: UnitOfWork, ident: Identity, revenue_type: str, raw: str) -> str:
-    """Keep a revenue type's own steps; the change is recorded in the access log."""
+    """Keep a revenue type's own steps, or drop them (no steps: back to the steps for all or the
+    defaults); the change is recorded in the access log."""
     kind, steps = domain_scripts.check_steps(revenue_type, raw)
-    await repository_scripts.save_script(uow, ident.tenant_id, kind, steps, ident.user_id)
+    if steps:
+        await repository_scripts.save_script(uow, ident.tenant_id, kind, steps, ident.user_id)
+    else:
+        await repository_scripts.drop_script(uow, ident.tenant_id, kind)
+    done = f"{len(steps)} passi" if steps else "passi propri tolti"
     await repository.access.record(
-        uow, ident.tenant_id, ident.user_id, "call_script", None, f"{kind}: {len(steps)} passi"
+        uow, ident.tenant_id, ident.user_id, "call_script", None, f"{kind}: {done}"
     )
     return kind
 

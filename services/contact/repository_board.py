@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -154,8 +155,8 @@ async def review_call(
     return call
 
 
-async def quality(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, tuple[float, int]]:
-    """Per operator: the average score of the calls reviewed, and how many."""
+async def quality(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, tuple[Decimal, int]]:
+    """Per operator: the average score of the calls reviewed (to one decimal), and how many."""
     q = quality_reviews
     stmt = (
         sa.select(q.c.operator, sa.func.avg(q.c.score).label("average"), sa.func.count().label("reviews"))
@@ -163,4 +164,5 @@ async def quality(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, tuple[floa
         .group_by(q.c.operator)
     )
     rows = (await uow.execute(stmt)).all()
-    return {r.operator: (round(float(r.average), 1), int(r.reviews)) for r in rows}
+    tenth = Decimal("0.1")
+    return {r.operator: (Decimal(r.average).quantize(tenth, ROUND_HALF_UP), int(r.reviews)) for r in rows}

@@ -164,6 +164,13 @@ def _conversations(since: Any) -> Any:
     )
 
 
+def enforceable(barred_year: Any) -> Any:
+    """The condition of a debtor owing something not yet time-barred: `newest_due_year` past
+    `barred_year` (`kernel.limitation.newest_time_barred_year` of today); a debtor whose every due
+    position is barred is for the relazione di scarico, not for the phone (`domain.time_barred`)."""
+    return sa.or_(debtors.c.newest_due_year.is_(None), debtors.c.newest_due_year > barred_year)
+
+
 def callable_at() -> Any:
     """The queue's condition of a debtor the conduct rules let be phoned now, with the limits as
     parameters (`day_start`, `week_start`, `daily_cap`, `weekly_cap`: a `CallLimits`)."""

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from services.contact.domain import CALLBACK_GRACE, LOCK_DURATION, ROME, Status
 from services.contact.models import debtors
-from services.contact.repository_conduct import CallLimits, callable_at
+from services.contact.repository_conduct import CallLimits, callable_at, enforceable
 from services.contact.repository_lists import list_params, listed_conditions, lock_and_list
 from services.contact.repository_promises import overdue_debtors
 from services.kernel.db import UnitOfWork, constant, constants
@@ -34,10 +34,8 @@ def _owing() -> Any:
     """Owing something not yet time-barred (`newest_due_year` past `barred_year`, the newest act
     year `limitation` bars today: a debtor whose every due position is barred is for discharge),
     and phoneable now under the conduct rules."""
-    d = debtors
-    barred_year = _param("barred_year", sa.Integer)
-    enforceable = sa.or_(d.c.newest_due_year.is_(None), d.c.newest_due_year > barred_year)
-    return sa.and_(d.c.total_due_cents > constant(0), enforceable, callable_at())
+    owing = debtors.c.total_due_cents > constant(0)
+    return sa.and_(owing, enforceable(_param("barred_year", sa.Integer)), callable_at())
 
 
 def _conditions(listed: bool) -> tuple[tuple[Any, tuple[Any, ...]], ...]:

@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from services.contact.domain import ROME, Status
 from services.contact.domain_promises import Applied, OpenPromise, Promise
 from services.contact.models import debtors, promises
+from services.contact.repository_conduct import enforceable
 from services.kernel.db import UnitOfWork, constants
+from services.kernel.limitation import newest_time_barred_year
 
 Row = sa.Row[Any]
 
@@ -132,9 +134,15 @@ PROMISES = (
 
 async def queue_summary(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, today: date) -> dict[str, int]:
     """What waits in the Comune's queue: debtors to call, callbacks due now, promises due today and
-    promises past their day unpaid (the operator's home)."""
+    promises past their day unpaid (the operator's home); debtors owing only time-barred positions
+    are not to call."""
     d, p = debtors, promises
-    owing = sa.and_(d.c.tenant_id == tenant_id, d.c.total_due_cents > 0, sa.not_(d.c.do_not_call))
+    owing = sa.and_(
+        d.c.tenant_id == tenant_id,
+        d.c.total_due_cents > 0,
+        sa.not_(d.c.do_not_call),
+        enforceable(newest_time_barred_year(today)),
+    )
     counts = sa.select(
         sa.func.count().filter(d.c.status == Status.DA_LAVORARE.value).label("to_call"),
         sa.func.count()

@@ -31,6 +31,13 @@ async def save_script(
     forget_setup(uow, tenant_id)
 
 
+async def drop_script(uow: UnitOfWork, tenant_id: uuid.UUID, revenue_type: str) -> None:
+    """The Comune's own steps for a revenue type removed (the card falls back, `script_for`)."""
+    c = call_scripts
+    await uow.execute(sa.delete(c).where(c.c.tenant_id == tenant_id, c.c.revenue_type == revenue_type))
+    forget_setup(uow, tenant_id)
+
+
 async def labels_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, str]:
     """The Comune's own names of the outcomes."""
     return (await setup_of(uow, tenant_id)).labels

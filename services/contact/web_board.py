@@ -37,10 +37,11 @@ async def release_lease(request: Request, ident: Identity, uow: UnitOfWork) -> R
         debtor_id = uuid.UUID(request.path_params["debtor_id"])
     except ValueError:
         raise NotFound() from None
-    await handlers_board.release_lease(uow, ident, debtor_id)
+    released = await handlers_board.release_lease(uow, ident, debtor_id)
     context = {
         "board": await handlers_board.board(uow, ident, ctx(request).clock()),
         "refresh": REFRESH_SECONDS,
+        "released": released,
     }
     return page(templates, request, "board.html", context, block="board")
 
@@ -48,8 +49,8 @@ async def release_lease(request: Request, ident: Identity, uow: UnitOfWork) -> R
 @endpoint(*handlers_board.SUPERVISORS)
 async def review_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     operator = (request.query_params.get("operatore") or "").strip()[:200]
-    if not operator:
-        raise NotFound()
+    if not operator:  # the operators to review are listed on the board, each with its link
+        return RedirectResponse(f"/t/{ident.tenant_slug}/contact/board", status_code=303)
     context = {"review": await handlers_board.review_sample(uow, ident, operator, ctx(request).clock())}
     return page(templates, request, "board_review.html", context)
 

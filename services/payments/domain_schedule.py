@@ -77,7 +77,10 @@ def interest_cents(principal_cents: int, rate_x_days: Decimal) -> int:
 
 def check_dates(plan_date: date, first_due: date) -> None:
     if first_due <= plan_date:
-        raise DomainError("La prima scadenza deve seguire la data del piano.", field="first_due_date")
+        raise DomainError(
+            f"La prima scadenza deve cadere dopo la data del piano ({plan_date:%d/%m/%Y}).",
+            field="first_due_date",
+        )
     if first_due != month_end(first_due):
         raise DomainError("Le rate scadono l'ultimo giorno del mese.", field="first_due_date")
 

@@ -136,6 +136,17 @@ def allowed_for(
     return allowed(amount_cents, rules)
 
 
+def check_plan_installments(installments: Any) -> int:
+    """A plan has at least two installments, a whole number of them (one payment is a notice)."""
+    if type(installments) is not int:
+        raise DomainError(f"Il numero di rate è un numero intero: «{installments}».", field="installments")
+    if installments < 2:
+        raise DomainError(
+            "Un piano ha almeno due rate: per il pagamento unico emetti l'avviso.", field="installments"
+        )
+    return installments
+
+
 def check_installments(installments: int, allowed_range: tuple[int, int]) -> int:
     """One payment is always possible; a plan only within what the rules allow."""
     fewest, most = allowed_range

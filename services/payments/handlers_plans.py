@@ -20,7 +20,12 @@ from services.payments import (
     repository_plans,
 )
 from services.payments.domain_schedule import Installment, month_end, schedule
-from services.payments.domain_simulation import PlanRequest, allowed_for, check_installments
+from services.payments.domain_simulation import (
+    PlanRequest,
+    allowed_for,
+    check_installments,
+    check_plan_installments,
+)
 
 
 @dataclass(frozen=True)
@@ -58,11 +63,7 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
     revenue_type = positions[0].revenue_type
     rules = await handlers_rules.rules_for(uow, ident.tenant_id, revenue_type, today)
     allowed = allowed_for(amount, revenue_type, request.income_declared, rules)
-    if request.installments < 2:
-        raise DomainError(
-            "Un piano ha almeno due rate: per il pagamento unico emetti l'avviso.", field="installments"
-        )
-    installments = check_installments(request.installments, allowed)
+    installments = check_installments(check_plan_installments(request.installments), allowed)
     first_due = request.first_due or month_end(today, 1)
     rates = await repository_legal_rates.rate_table(uow)
     plan = schedule(amount, installments, today, first_due, rules.interest_rate, rates=rates)
@@ -91,6 +92,7 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
         installments=installments,
         first_due_date=first_due.isoformat(),
         created_by=ident.user_id,
+        created_by_name=ident.display_name,
     )
     await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
     return CreatedPlan(plan_id, amount, revenue_type, allowed, plan, charges)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import date, datetime
 from pathlib import Path
@@ -40,6 +41,7 @@ from services.payments import (
 from services.payments.domain_notices import is_valid_notice_number
 from services.payments.domain_plans import bands_json
 from services.payments.domain_simulation import (
+    check_plan_installments,
     plan_id_of,
     position_ids_of,
     read_plan_request,
@@ -198,13 +200,16 @@ async def rules_api(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
     return JSONResponse({"rules": await handlers_rules.rules_history(uow, ident.tenant_id)})
 
 
+_WHOLE = re.compile(r"-?[0-9]{1,3}")
+
+
 def _plan_fields(fields: ImmutableMultiDict[str, Any]) -> dict[str, Any]:
     """The plan builder's fields (its query string, or its form when it creates the plan), as the
     simulation and the plan request read them."""
     body: dict[str, Any] = {"position_ids": [str(p) for p in fields.getlist("position_id")][:50]}
-    installments = str(fields.get("installments") or "")
-    if installments.isdigit() and len(installments) < 4:
-        body["installments"] = int(installments)
+    installments = str(fields.get("installments") or "").strip()
+    if installments:  # a number as typed (the builder and the plan refuse it by name), or the text
+        body["installments"] = int(installments) if _WHOLE.fullmatch(installments) else installments[:20]
     if fields.get("first_due_date"):
         body["first_due_date"] = str(fields.get("first_due_date"))
     body["income_declared"] = fields.get("income_declared") == "1"
@@ -242,6 +247,7 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
     """The plan builder (a page, or the fragment the contact service's debtor card embeds): what
     the rules allow for the positions and a preview of the schedule; nothing is recorded."""
     body = _plan_fields(request.query_params)
+    refused = _refused_installments(body)  # not a plan's number: the preview of what is allowed
     today = datetime.now(ROME).date()
     context: dict[str, Any] = {
         # Every position offered (the form keeps them all, so another revenue type can be chosen).
@@ -262,11 +268,25 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         context["problem"], context["needs_income"] = problem, problem.field == "income_declared"
         context["revenue_type"] = "CDS" if context["needs_income"] else ""
         await _preview_despite(uow, ident, context, body, problem.field, today)
+    if refused is not None and "problem" not in context:
+        context["problem"] = refused
     # What the operator typed stays in the field, even when it was refused.
-    context["installments_value"] = body.get("installments") or (
-        context["sim"]["installments"] if "sim" in context else ""
-    )
+    typed = request.query_params.get("installments") or ""
+    context["installments_value"] = typed[:20] or (context["sim"]["installments"] if "sim" in context else "")
     return page(templates, request, "plan_builder.html", context, block="builder")
+
+
+def _refused_installments(body: dict[str, Any]) -> DomainError | None:
+    """Why the builder's number of installments cannot be a plan's (taken out of `body`, so the
+    preview shows what the rules allow), or None."""
+    if "installments" not in body:
+        return None
+    try:
+        check_plan_installments(body["installments"])
+    except DomainError as problem:
+        del body["installments"]
+        return problem
+    return None
 
 
 async def _preview_despite(
@@ -303,6 +323,8 @@ async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) ->
         body = _plan_fields(form)
         embedded = form.get("embedded") == "1"
     await _one_revenue_type(uow, ident, body)
+    if "installments" in body:  # a number that cannot be a plan's, refused in words the form uses
+        check_plan_installments(body["installments"])
     plan = await handlers_plans.create_plan(uow, ident, read_plan_request(body), datetime.now(ROME).date())
     url = f"/t/{ident.tenant_slug}/payments/positions/{body['position_ids'][0]}?piano={plan.plan_id}"
     if is_htmx(request) and embedded:  # in the operator's card: stay, and offer to send it now

@@ -70,6 +70,7 @@ async def test_the_board_shows_todays_work_and_a_supervisor_releases_a_lease(
             assert "<td>Bruno Neri</td>" in board and "op-bruno" not in board and "Rimetti in coda" in board
             released = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
             assert released.status_code == 200 and "Nessun debitore in lavorazione." in released.text
+            assert 'data-testid="released">ROSSI MARIO è di nuovo in coda' in released.text
             again = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
             assert again.status_code == 404
         async with service_client(platform, "contact", anna) as operator:
@@ -97,6 +98,8 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
             sample = (
                 await client.get(f"{base(supervisor)}/board/review", params={"operatore": "op-carla"})
             ).text
+            nobody = await client.get(f"{base(supervisor)}/board/review")
+            assert nobody.status_code == 303 and nobody.headers["location"].endswith("/contact/board")
             calls = re.findall(r'action="[^"]+/board/review/([0-9a-f-]{36})"', sample)
             assert len(calls) == 2 and "Rifiuto" in sample
             bad = await client.post(f"{base(supervisor)}/board/review/{calls[0]}", data={"score": "9"})
@@ -107,8 +110,9 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
             assert done.status_code == 303
             after = (await client.get(done.headers["location"])).text
             assert (
-                'data-testid="average">4.0<' in after
+                'data-testid="average">4,0<' in after
+                and "1 chiamata valutata" in after
                 and len(re.findall(r"/board/review/[0-9a-f-]{36}", after)) == 1
             )
             board = (await client.get(f"{base(supervisor)}/board")).text
-    assert "4.0/5 (1)" in board
+    assert "4,0/5 (1)" in board

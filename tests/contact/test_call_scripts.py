@@ -23,9 +23,9 @@ def test_steps_are_one_per_line_within_limits() -> None:
         "TARI",
         ("Spiega la TARI 2023", "Proponi l'avviso unico"),
     )
+    assert check_steps("imu", " \n ") == ("IMU", ())  # no steps of its own: back to the defaults
     for kind, raw, field in (
         ("ICI", "Passo", "revenue_type"),
-        ("IMU", " \n ", "steps"),
         ("IMU", "ok\n" * 13, "steps"),
         ("IMU", "x" * 501, "steps"),
     ):
@@ -67,6 +67,12 @@ async def test_a_supervisor_writes_the_tari_script_and_the_card_follows_it(
     assert "Ricorda che la TARI 2023 è scaduta a dicembre" in card
     # The fixed steps stay, before and after.
     assert card.index("Verifica l'identità") < card.index("Ricorda che la TARI") < card.index("art. 28")
+    async with service_client(platform, "contact", supervisor) as client:
+        back = await client.post(f"{base(supervisor)}/scripts", data={"revenue_type": "TARI", "steps": " \n"})
+        assert back.status_code == 200 and "Traccia salvata (TARI)" in back.text
+        card = html.unescape((await client.get(f"{base(supervisor)}/debtors/{d}")).text)
+    # An empty box gives the type back to the defaults.
+    assert "Ricorda che la TARI" not in card and DEFAULT_STEPS[0] in card
     async with service_client(platform, "contact", as_user(tenant, "op-script")) as client:
         assert (await client.get(f"{base(supervisor)}/scripts")).status_code == 403
 

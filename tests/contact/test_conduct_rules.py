@@ -145,6 +145,11 @@ def test_a_comune_may_make_the_rules_stricter_never_looser() -> None:
         with pytest.raises(DomainError) as refused:
             check_rules({"daily_cap": "1", "weekly_cap": "3", **bad})
         assert refused.value.field == field, bad
+    with pytest.raises(DomainError) as refused:
+        check_rules({**values, "daily_cap": "2", "weekly_cap": "3"})
+    assert (
+        refused.value.message == "Le conversazioni al giorno sono al massimo 1 (codice di condotta UNIREC)."
+    )
 
 
 def test_the_softphone_template_needs_sip_and_the_number_once() -> None:

@@ -6,7 +6,7 @@ Comune's stricter rules apply from the moment they are saved."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -120,6 +120,10 @@ async def test_a_callback_on_easter_monday_is_refused(platform: Platform, tenant
         await take(platform, op)
         status, text = await record(platform, op, d, outcome="richiamare", callback_at="2027-03-29T10:00")
     assert status == 400 and "Richiamo non possibile: Il 29/03/2027 è festivo" in text
+    with contact_clock(platform, MONDAY):
+        status, text = await record(platform, op, d, outcome="richiamare", callback_at="2028-12-05T10:00")
+    latest = (MONDAY.date() + timedelta(days=180)).strftime("%d/%m/%Y")
+    assert status == 400 and f"entro 180 giorni: al più tardi il {latest}" in text
 
 
 @pytest.mark.asyncio

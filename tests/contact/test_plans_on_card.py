@@ -24,7 +24,9 @@ async def test_a_plan_and_its_lapse_show_on_the_card_and_in_the_history(
     in_plan, alone = fact(d, 120_000), fact(d, 30_000)
     await seed(platform, tenant.tenant_id, in_plan, alone)
     plan_id = str(uuid.uuid4())
-    created = PlanCreated(plan_id, d, (in_plan.position_id,), "IMU", 120_000, 6, "2026-12-31", "op-plan")
+    created = PlanCreated(
+        plan_id, d, (in_plan.position_id,), "IMU", 120_000, 6, "2026-12-31", "user-7f3a", "Olga Russo"
+    )
     for _ in range(2):  # delivered twice: one history entry
         await deliver(platform, created.envelope(tenant.tenant_id))
     op = as_user(tenant, "op-plan")
@@ -32,6 +34,8 @@ async def test_a_plan_and_its_lapse_show_on_the_card_and_in_the_history(
         card = html.unescape((await client.get(f"{base(op)}/debtors/{d}")).text)
     assert "In un piano di rate" in card
     assert "Piano di rate concesso" in card and "6 rate per € 1.200,00, prima scadenza il 31/12/2026" in card
+    # Who granted it by name, as the outcomes show their operator; never the identity's raw id.
+    assert "Olga Russo" in card and "user-7f3a" not in card
     assert f"position_id={alone.position_id}" in card and f"position_id={in_plan.position_id}" not in card
     # The plan's notices can be sent from the card later too (the payments service's fragment).
     assert f"/payments/plans/{plan_id}/send" in card

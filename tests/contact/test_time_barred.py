@@ -5,6 +5,7 @@ keeps the debtor in the queue; the debtor leaves it the day the limitation passe
 
 from __future__ import annotations
 
+import html
 import uuid
 from datetime import date, datetime
 
@@ -91,6 +92,10 @@ async def test_a_call_on_a_time_barred_debtor_needs_a_supervisors_written_reason
         reason = "Il contribuente ha chiesto di parlare del discarico"
         status, _ = await record(platform, supervisor, d, outcome="contattato", override_reason=reason)
         assert status == 303
+        async with service_client(platform, "contact", supervisor) as client:
+            card = html.unescape((await client.get(f"{base(supervisor)}/debtors/{d}")).text)
+    # The reason shows in the card's history too, not only in the audit.
+    assert f"Deroga del supervisore: {reason}" in card
     details = await audited(platform, tenant)
     assert len(details) == 1 and BARRED in details[0] and reason in details[0]
     sql = "SELECT override_reason FROM contact.contacts WHERE tenant_id = :t AND debtor_id = :d"
@@ -153,3 +158,22 @@ async def test_the_limitation_part_counts_from_the_oldest_act_still_due_and_not_
     assert found[mixed].queue_score == pytest.approx(found[twin].queue_score)
     assert found[sooner].queue_score > found[twin].queue_score
     assert paid_old_total == pytest.approx(found[twin].queue_score)
+
+
+@pytest.mark.asyncio
+async def test_the_home_does_not_count_time_barred_debtors_as_to_call(
+    platform: Platform, tenant: Identity
+) -> None:
+    barred, owing = str(uuid.uuid4()), str(uuid.uuid4())
+    await seed(
+        platform,
+        tenant.tenant_id,
+        position_fact(900_000, debtor_id=barred, credit=("TARI", 2019, "B"), name="BIANCHI LUCA"),
+        position_fact(20_000, debtor_id=owing, credit=("IMU", 2022, "X"), name="NERI PAOLA"),
+    )
+    operator = as_user(tenant, "op-home")
+    with contact_clock(platform, MONDAY):
+        async with service_client(platform, "contact", operator) as client:
+            summary = await client.get(f"{base(operator)}/summary", headers=HX)
+    assert summary.status_code == 200
+    assert 'data-testid="to-call">1<' in summary.text

@@ -66,6 +66,39 @@ async def test_the_builder_previews_and_creates_a_plan(platform: Platform, tenan
 
 
 @pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("0", "almeno due rate"),
+        ("1", "almeno due rate"),
+        ("-1", "almeno due rate"),
+        ("abc", "numero intero: «abc»"),
+        ("100", "tra 5 e 12"),
+    ],
+)
+async def test_a_number_of_installments_that_is_no_plan_is_refused_at_its_field(
+    platform: Platform, tenant: Identity, typed: str, words: str
+) -> None:
+    """The fragment stays in the card (200, never a bare 400 that HTMX would not swap in): the
+    message under the field, what was typed kept, the range allowed, no schedule of another plan."""
+    position = fact(120_000)
+    await seed(platform, tenant.tenant_id, position)
+    params = {"position_id": position.position_id, "installments": typed, "embedded": "1"}
+    async with service_client(platform, "payments", operator(tenant)) as http:
+        shown = await http.get(builder(tenant), params=params, headers={"HX-Request": "true"})
+        created = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/plans",
+            data={"position_id": position.position_id, "installments": typed},
+            headers={"HX-Request": "true"},
+        )
+    assert shown.status_code == 200 and 'id="plan-builder"' in shown.text
+    assert words in shown.text and 'id="installments-errore"' in shown.text
+    assert f'value="{typed}"' in shown.text and "(5–12)" in shown.text
+    assert 'data-testid="plan-schedule"' not in shown.text
+    assert created.status_code == 400 and words in created.text
+
+
+@pytest.mark.asyncio
 async def test_a_cds_fine_asks_for_the_income_declaration(platform: Platform, tenant: Identity) -> None:
     fine = position_fact(60_000, credit=("CDS", 2025, "V"))
     await seed(platform, tenant.tenant_id, fine)

@@ -16,6 +16,7 @@ from services.payments.domain_schedule import month_end, schedule
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import fact, scalar, seed
+from tests.payments.test_charges import sent
 from tests.support import make_identity, position_fact
 
 URL = "/api/v1/payments/plans"
@@ -59,14 +60,12 @@ async def test_a_plan_is_kept_with_its_schedule_and_announced(platform: Platform
         p=uuid.UUID(answer["plan_id"]),
     )
     assert kept == 120_000
-    events = await scalar(
-        platform,
-        tenant.tenant_id,
-        "SELECT count(*) FROM payments.outbox WHERE tenant_id = :t AND routing_key = :k",
-        t=tenant.tenant_id,
-        k=PlanCreated.routing_key(),
-    )
-    assert events == 1
+    (created,) = await sent(platform, tenant, PlanCreated.routing_key())
+    event = PlanCreated.from_envelope(created)
+    # Who granted it, by id and by the name the contact history shows.
+    caller = api(tenant)
+    assert (event.created_by, event.created_by_name) == (caller.user_id, caller.display_name)
+    assert event.created_by_name and event.created_by_name != event.created_by
     again = await post(platform, tenant, {"position_ids": [a.position_id], "installments": 2})
     assert again[0] == 409 and "già in un piano" in again[1]["error"]
     assert await plans_of(platform, tenant) == 1
