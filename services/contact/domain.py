@@ -154,6 +154,8 @@ class OutcomeDecision:
 
 
 def parse_outcome(raw: str) -> Outcome:
+    if not raw.strip():
+        raise DomainError("Scegli l'esito della chiamata.", field="outcome")
     try:
         return Outcome(raw.strip())
     except ValueError:

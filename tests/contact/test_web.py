@@ -128,6 +128,7 @@ async def test_richiamare_sets_callback(platform: Platform, tenant: Identity) ->
         ({"outcome": "richiamare", "callback_at": ""}, "Indica data e ora del richiamo."),
         ({"outcome": "richiamare", "callback_at": "2020-01-02T10:00"}, "deve essere nel futuro"),
         ({"outcome": "boh"}, "Esito non valido"),
+        ({"outcome": ""}, "Scegli l&#x27;esito della chiamata."),
     ],
 )
 async def test_bad_outcome_input_is_refused(
