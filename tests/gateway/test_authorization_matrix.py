@@ -108,7 +108,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/contact/conduct"): web(200, (A, S, P)),
     ("GET", f"{T}/contact/summary"): web(200, FIRM),
     ("GET", f"{T}/contact/board"): web(200, (S, P)),
-    ("GET", f"{T}/contact/board/review"): web(404, (S, P)),
+    # No operator named: back to the board, where each one to review has its link.
+    ("GET", f"{T}/contact/board/review"): web(303, (S, P)),
     ("POST", f"{T}/contact/board/review/{{contact_id}}"): web(400, (S, P), "POST"),
     ("POST", f"{T}/contact/debtors/{{debtor_id}}/contacts/{{contact_id}}/wrong"): web(404, FIRM, "POST"),
     ("GET", f"{T}/contact/scripts"): web(200, (S, P)),
