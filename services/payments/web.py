@@ -298,14 +298,15 @@ async def _preview_despite(
     today: date,
 ) -> None:
     """After a refused number of installments or first due date, the preview of what is allowed
-    (the most installments, or the default first due date), so the range stays on screen."""
-    retry = (
-        {"installments": None}
-        if field == "installments"
-        else {"first_due_date": None}
-        if field == "first_due_date"
-        else None
-    )
+    (the most installments, or the default first due date), so the range stays on screen; before a
+    CDS fine's income declaration, what it would allow once declared."""
+    retries: dict[str, dict[str, Any]] = {
+        "installments": {"installments": None},
+        "first_due_date": {"first_due_date": None},
+        # A CDS fine before the income declaration: the amount and the installments it would allow.
+        "income_declared": {"income_declared": True},
+    }
+    retry = retries.get(field or "")
     if retry is None:
         return
     try:
