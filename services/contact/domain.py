@@ -202,6 +202,26 @@ def check_callback(callback_at: datetime, now: datetime, rules: ConductRules | N
         raise DomainError(f"Richiamo non possibile: {closed}", field="callback_at")
 
 
+def check_callback_after(outcome: Outcome, callback_at: datetime, now: datetime) -> None:
+    """A callback the queue can keep, so none set for today (Rome): after a conversation (at most
+    one a day, UNIREC) the debtor may not be called again today, and a call nobody or a third party
+    answered puts the debtor back no earlier than `RETRY_AFTER` (a callback tomorrow before that
+    hour is kept at it: `decide_outcome`)."""
+    if callback_at.astimezone(ROME).date() != now.astimezone(ROME).date():
+        return
+    if outcome in _RETRY_OUTCOMES:
+        raise DomainError(
+            "Dopo questa chiamata il contribuente torna in coda da domani: fissa il richiamo da domani.",
+            field="callback_at",
+        )
+    if outcome.value in CONVERSATIONS:
+        raise DomainError(
+            "Oggi c'è già stata una conversazione con il contribuente (al massimo una al giorno):"
+            " fissa il richiamo da domani.",
+            field="callback_at",
+        )
+
+
 def decide_outcome(
     outcome: Outcome,
     note: str,
@@ -218,15 +238,18 @@ def decide_outcome(
         if callback_at is None:
             raise DomainError("Indica data e ora del richiamo.", field="callback_at")
         check_callback(callback_at, now, rules)
+        check_callback_after(outcome, callback_at, now)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, callback_at)
     if outcome in _RETRY_OUTCOMES:
         if callback_at is not None:
             check_callback(callback_at, now, rules)
+            check_callback_after(outcome, callback_at, now)
         retry = max(callback_at or now, now + RETRY_AFTER)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, retry)
     if outcome is Outcome.PROMESSA_PAGAMENTO and callback_at is not None:
         # A promise with a callback: the debtor comes back at that time (the promise stays open).
         check_callback(callback_at, now, rules)
+        check_callback_after(outcome, callback_at, now)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, callback_at)
     if outcome in FOR_THE_OFFICE and len(clean_note) < 3:
         raise DomainError(FOR_THE_OFFICE[outcome], field="note")

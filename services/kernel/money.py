@@ -11,6 +11,8 @@ _THOUSANDS_DOT = re.compile(r"^\d{1,3}(\.\d{3})+$")
 _THOUSANDS_COMMA = re.compile(r"^\d{1,3}(,\d{3})+$")
 _PLAIN = re.compile(r"^\d+$")
 _CURRENCY = ("€", "EUR", "eur", "Euro", "euro")
+# Above any credit a Comune holds (a thousand billion euro), and within PostgreSQL's bigint.
+MOST_CENTS = 10**14 - 1
 
 
 def parse_euro(raw: str, field: str = "amount", missing: str = "Indica l'importo.") -> int:
@@ -35,6 +37,8 @@ def parse_euro(raw: str, field: str = "amount", missing: str = "Indica l'importo
         raise DomainError(f"Importo non valido: «{raw.strip()}».", field=field) from None
     if cents <= 0:
         raise DomainError("L'importo deve essere maggiore di zero.", field=field)
+    if cents > MOST_CENTS:
+        raise DomainError(f"Importo troppo alto: «{raw.strip()}».", field=field)
     return cents
 
 

@@ -41,6 +41,7 @@ from services.payments import (
 from services.payments.domain_notices import is_valid_notice_number
 from services.payments.domain_plans import bands_json
 from services.payments.domain_simulation import (
+    check_installments,
     check_plan_installments,
     plan_id_of,
     position_ids_of,
@@ -247,6 +248,7 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
     """The plan builder (a page, or the fragment the contact service's debtor card embeds): what
     the rules allow for the positions and a preview of the schedule; nothing is recorded."""
     body = _plan_fields(request.query_params)
+    typed_number = body.get("installments")
     refused = _refused_installments(body)  # not a plan's number: the preview of what is allowed
     today = datetime.now(ROME).date()
     context: dict[str, Any] = {
@@ -269,11 +271,23 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         context["revenue_type"] = "CDS" if context["needs_income"] else ""
         await _preview_despite(uow, ident, context, body, problem.field, today)
     if refused is not None and "problem" not in context:
-        context["problem"] = refused
+        context["problem"] = _with_range(refused, typed_number, context.get("sim"))
     # What the operator typed stays in the field, even when it was refused.
     typed = request.query_params.get("installments") or ""
     context["installments_value"] = typed[:20] or (context["sim"]["installments"] if "sim" in context else "")
     return page(templates, request, "plan_builder.html", context, block="builder")
+
+
+def _with_range(refused: DomainError, typed: Any, sim: dict[str, Any] | None) -> DomainError:
+    """A refused number said against the range the rules allow when there is one (0 or -1 when
+    the Comune allows 5 to 12); 1 keeps its own words (one payment is a notice)."""
+    if sim is None or type(typed) is not int:
+        return refused
+    try:
+        check_installments(typed, (sim["allowed"]["min"], sim["allowed"]["max"]))
+    except DomainError as problem:
+        return problem
+    return refused
 
 
 def _refused_installments(body: dict[str, Any]) -> DomainError | None:

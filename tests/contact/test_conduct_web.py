@@ -65,8 +65,11 @@ async def test_one_conversation_a_day_then_the_debtor_waits_for_tomorrow(
     op = as_user(tenant, "op-cap")
     with contact_clock(platform, MONDAY):
         assert f"/debtors/{d}" in await take(platform, op)
-        # The debtor asks to be called back in half an hour: that was a conversation.
-        status, _ = await record(platform, op, d, outcome="richiamare", callback_at="2026-11-30T10:30")
+        # The debtor asks to be called back in half an hour: that was a conversation, so the
+        # callback is refused for today, and set for tomorrow.
+        status, text = await record(platform, op, d, outcome="richiamare", callback_at="2026-11-30T10:30")
+        assert status == 400 and "fissa il richiamo da domani" in text
+        status, _ = await record(platform, op, d, outcome="richiamare", callback_at="2026-12-01T10:30")
         assert status == 303
     with contact_clock(platform, MONDAY.replace(hour=11)):
         assert "Nessun debitore da lavorare" in await take(platform, op)

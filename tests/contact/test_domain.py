@@ -84,9 +84,24 @@ def test_richiamare_callback_must_be_in_call_hours() -> None:
 
 
 def test_richiamare_keeps_the_callback() -> None:
-    when = MONDAY_10 + timedelta(hours=2)
+    when = MONDAY_10 + timedelta(days=1, hours=2)
     decision = decide_outcome(Outcome.RICHIAMARE, "", when, MONDAY_10)
     assert (decision.status, decision.callback_at) == (Status.DA_RICHIAMARE, when)
+
+
+def test_a_callback_the_queue_could_not_keep_today_is_refused() -> None:
+    """One conversation a day (UNIREC): a callback later today would wait, unoffered, until
+    tomorrow; a call nobody answered comes back tomorrow. Both are refused at the field."""
+    later_today = MONDAY_10 + timedelta(hours=2)
+    for outcome, words in (
+        (Outcome.RICHIAMARE, "già stata una conversazione"),
+        (Outcome.PROMESSA_PAGAMENTO, "già stata una conversazione"),
+        (Outcome.OCCUPATO, "torna in coda da domani"),
+        (Outcome.NON_RISPONDE, "torna in coda da domani"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            decide_outcome(outcome, "", later_today, MONDAY_10)
+        assert words in refused.value.message and refused.value.field == "callback_at", outcome
 
 
 def test_no_answer_and_third_party_retry_not_before_tomorrow() -> None:
