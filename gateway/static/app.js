@@ -122,4 +122,10 @@ document.addEventListener("DOMContentLoaded", function () {
   if (document.querySelector("[data-shown-once]") && window.location.search) {
     window.history.replaceState(null, "", window.location.pathname + window.location.hash);
   }
+  // The page a form led to opens on its message (a status present at load is not announced): a
+  // screen reader reads it, and the keyboard goes on from there instead of from the top.
+  var message = document.querySelector("[data-announce]");
+  if (message && !document.querySelector("[autofocus]")) {
+    message.focus();
+  }
 });

@@ -192,6 +192,8 @@ async def on_the_card(walk: Walk, s: Seeded) -> None:
     await page.locator("#outcome-evidence").set_input_files(files=[RECEIPT])
     await page.get_by_role("button", name="Registra esito").click()
     await expect(page.get_by_text("Esito registrato").first).to_be_visible()
+    # The card opens on its message, so a screen reader reads it and the keyboard goes on from it.
+    await expect(page.get_by_text("Esito registrato").first).to_be_focused()
     await walk.audit("esito registrato")
 
 
