@@ -20,6 +20,7 @@ from services.contact import (
     repository_card,
     repository_conduct,
     repository_lease,
+    repository_lists,
     repository_outcomes,
     repository_promises,
     repository_queue,
@@ -369,7 +370,11 @@ async def queue_summary(uow: UnitOfWork, ident: Identity, now: datetime) -> dict
     """The Comune's line on the operator's home: what waits, and whether calls are open now."""
     today = now.astimezone(domain.ROME).date()
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
-    counts = await repository_promises.queue_summary(uow, ident.tenant_id, now, today)
+    stored = await repository_lists.list_of(uow, ident.tenant_id, ident.user_id)
+    listed = None
+    if stored is not None:  # the debtors to call are those of the operator's list
+        listed = (repository_lists.listed_conditions(), repository_lists.list_params(stored.work_list))
+    counts = await repository_promises.queue_summary(uow, ident.tenant_id, now, today, listed)
     return {**counts, "closed": domain_conduct.closed_reason(rules, now)}
 
 

@@ -132,11 +132,19 @@ PROMISES = (
 )
 
 
-async def queue_summary(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, today: date) -> dict[str, int]:
+async def queue_summary(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    now: datetime,
+    today: date,
+    listed: tuple[tuple[Any, ...], dict[str, Any]] | None = None,
+) -> dict[str, int]:
     """What waits in the Comune's queue: debtors to call, callbacks due now, promises due today and
     promises past their day unpaid (the operator's home); debtors owing only time-barred positions
-    are not to call."""
+    are not to call. `listed`: an operator's work list (its conditions and parameters,
+    `repository_lists.listed_conditions`), which the debtors to call must match, as the lease does."""
     d, p = debtors, promises
+    in_list, list_params = listed or ((), {})
     owing = sa.and_(
         d.c.tenant_id == tenant_id,
         d.c.total_due_cents > 0,
@@ -144,12 +152,12 @@ async def queue_summary(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime, to
         enforceable(newest_time_barred_year(today)),
     )
     counts = sa.select(
-        sa.func.count().filter(d.c.status == Status.DA_LAVORARE.value).label("to_call"),
+        sa.func.count().filter(d.c.status == Status.DA_LAVORARE.value, *in_list).label("to_call"),
         sa.func.count()
         .filter(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now)
         .label("callbacks_due"),
     ).where(owing)
-    row = (await uow.execute(counts)).one()
+    row = (await uow.execute(counts, list_params)).one()
     due = sa.select(
         sa.func.count().filter(p.c.status == "open", p.c.due_on == today).label("promises_due"),
         sa.func.count()

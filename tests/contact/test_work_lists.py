@@ -281,3 +281,24 @@ async def test_an_empty_queue_says_it_is_the_operators_list_that_is_empty(
     async with service_client(platform, "contact", free) as client:
         taken = await client.post(f"{base(free)}/next", headers=HX)
         assert "HX-Redirect" in taken.headers  # the whole pool: the IMU debtor
+
+
+@pytest.mark.asyncio
+async def test_the_home_counts_the_debtors_of_the_operators_list(
+    platform: Platform, tenant: Identity
+) -> None:
+    await seed(
+        platform,
+        tenant.tenant_id,
+        position_fact(80_000, credit=("IMU", 2021, "I")),
+        position_fact(30_000, credit=("TARI", 2021, "T")),
+        position_fact(40_000, credit=("IMU", 2022, "J")),
+    )
+    listed, free = as_user(tenant, "op-tari-home"), as_user(tenant, "op-free-home")
+    await set_list(platform, tenant, listed.user_id, TARI_LIST)
+    counted = {}
+    for who in (listed, free):
+        async with service_client(platform, "contact", who) as client:
+            summary = await client.get(f"{base(who)}/summary", headers=HX)
+        counted[who.user_id] = summary.text.split('data-testid="to-call">', 1)[1].split("<", 1)[0]
+    assert counted == {"op-tari-home": "1", "op-free-home": "3"}
