@@ -203,10 +203,8 @@ def check_callback(callback_at: datetime, now: datetime, rules: ConductRules | N
 
 
 def check_callback_after(outcome: Outcome, callback_at: datetime, now: datetime) -> None:
-    """A callback the queue can keep, so none set for today (Rome): after a conversation (at most
-    one a day, UNIREC) the debtor may not be called again today, and a call nobody or a third party
-    answered puts the debtor back no earlier than `RETRY_AFTER` (a callback tomorrow before that
-    hour is kept at it: `decide_outcome`)."""
+    """None for today (Rome), which the queue could not keep: after a conversation (one a day,
+    UNIREC), and after a call nobody or a third party answered (back from `RETRY_AFTER`)."""
     if callback_at.astimezone(ROME).date() != now.astimezone(ROME).date():
         return
     if outcome in _RETRY_OUTCOMES:
