@@ -371,10 +371,8 @@ async def queue_summary(uow: UnitOfWork, ident: Identity, now: datetime) -> dict
     today = now.astimezone(domain.ROME).date()
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
     stored = await repository_lists.list_of(uow, ident.tenant_id, ident.user_id)
-    listed = None
-    if stored is not None:  # the debtors to call are those of the operator's list
-        listed = (repository_lists.listed_conditions(), repository_lists.list_params(stored.work_list))
-    counts = await repository_promises.queue_summary(uow, ident.tenant_id, now, today, listed)
+    work_list = stored.work_list if stored else None
+    counts = await repository_promises.queue_summary(uow, ident.tenant_id, now, today, work_list)
     return {**counts, "closed": domain_conduct.closed_reason(rules, now)}
 
 

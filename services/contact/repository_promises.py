@@ -10,9 +10,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.contact.domain import ROME, Status
+from services.contact.domain_lists import WorkList
 from services.contact.domain_promises import Applied, OpenPromise, Promise
 from services.contact.models import debtors, promises
 from services.contact.repository_conduct import enforceable
+from services.contact.repository_lists import list_params, listed_conditions
 from services.kernel.db import UnitOfWork, constants
 from services.kernel.limitation import newest_time_barred_year
 
@@ -137,14 +139,14 @@ async def queue_summary(
     tenant_id: uuid.UUID,
     now: datetime,
     today: date,
-    listed: tuple[tuple[Any, ...], dict[str, Any]] | None = None,
+    work_list: WorkList | None = None,
 ) -> dict[str, int]:
     """What waits in the Comune's queue: debtors to call, callbacks due now, promises due today and
     promises past their day unpaid (the operator's home); debtors owing only time-barred positions
-    are not to call. `listed`: an operator's work list (its conditions and parameters,
-    `repository_lists.listed_conditions`), which the debtors to call must match, as the lease does."""
+    are not to call, and with an operator's work list only its debtors, as the lease offers them."""
     d, p = debtors, promises
-    in_list, list_params = listed or ((), {})
+    in_list = listed_conditions() if work_list else ()
+    params = list_params(work_list) if work_list else {}
     owing = sa.and_(
         d.c.tenant_id == tenant_id,
         d.c.total_due_cents > 0,
@@ -157,7 +159,7 @@ async def queue_summary(
         .filter(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now)
         .label("callbacks_due"),
     ).where(owing)
-    row = (await uow.execute(counts, list_params)).one()
+    row = (await uow.execute(counts, params)).one()
     due = sa.select(
         sa.func.count().filter(p.c.status == "open", p.c.due_on == today).label("promises_due"),
         sa.func.count()

@@ -71,3 +71,8 @@ def format_euro(cents: int | None) -> str:
     sign = "-" if value < 0 else ""
     euros, rest = divmod(abs(value), 100)
     return f"{sign}€ {euros:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def format_decimal(value: Decimal | int) -> str:
+    """A number as Italians write it, a comma before the decimals («4,0»)."""
+    return str(value).replace(".", ",")

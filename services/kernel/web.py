@@ -34,7 +34,7 @@ from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigne
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
 from services.kernel.mail import Mailer
 from services.kernel.metrics import HttpMetrics, route_templates
-from services.kernel.money import format_euro
+from services.kernel.money import format_decimal, format_euro
 from services.kernel.redirects import relative_slash_redirects
 from services.kernel.roles import ROLE_LABELS
 from services.kernel.settings import Settings
@@ -70,6 +70,7 @@ def templates_for(service_dir: Path) -> Jinja2Blocks:
     templates.env.globals["role_labels"] = ROLE_LABELS
     templates.env.filters["euro"] = format_euro
     templates.env.filters["rome"] = format_rome
+    templates.env.filters["decimale"] = format_decimal
     return templates
 
 
