@@ -67,19 +67,16 @@ class DebtorCard:
 
 
 async def work_queue(
-    uow: UnitOfWork,
-    tenant_id: uuid.UUID,
-    status: str | None,
-    page_no: int,
-    page_size: int,
-    today: date | None = None,
+    uow: UnitOfWork, ident: Identity, status: str | None, page_no: int, page_size: int, now: datetime
 ) -> QueuePage:
-    """The queue's counts by status and one page of its debtors, those time-barred on `today`
-    (the day in Rome by default) marked."""
-    counts = await repository.status_counts(uow, tenant_id)
+    """The queue's counts by status and one page of its debtors in the order the operator would be
+    given them at `now` (`repository_queue.queue_page`), those time-barred that day marked."""
+    counts = await repository.status_counts(uow, ident.tenant_id)
     offset = domain.page_offset(page_no, page_size)
-    rows = await repository.list_debtors(uow, tenant_id, status, page_size + 1, offset)
-    today = today or datetime.now(domain.ROME).date()
+    rows = await repository_queue.queue_page(
+        uow, ident.tenant_id, status, ident.user_id, now, page_size + 1, offset
+    )
+    today = now.astimezone(domain.ROME).date()
     barred = frozenset(r.id for r in rows if domain.time_barred(r.newest_due_year, today))
     return QueuePage(counts, rows[:page_size], len(rows) > page_size, barred)
 

@@ -188,16 +188,6 @@ async def status_counts(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, int]
     return counts
 
 
-async def list_debtors(
-    uow: UnitOfWork, tenant_id: uuid.UUID, status: str | None, limit: int, offset: int
-) -> list[Row]:
-    stmt = sa.select(debtors).where(debtors.c.tenant_id == tenant_id)
-    if status:
-        stmt = stmt.where(debtors.c.status == status)
-    stmt = stmt.order_by(debtors.c.total_due_cents.desc(), debtors.c.id).limit(limit).offset(offset)
-    return list((await uow.execute(stmt)).all())
-
-
 # The card's and the call's reads, built once: they run on every request of the console.
 TENANT, DEBTOR = sa.bindparam("tenant", type_=sa.Uuid), sa.bindparam("debtor", type_=sa.Uuid)
 DEBTOR_ROW = sa.select(debtors).where(debtors.c.tenant_id == TENANT, debtors.c.id == DEBTOR)

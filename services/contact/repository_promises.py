@@ -108,8 +108,9 @@ def overdue_debtors(tenant_id: uuid.UUID, today: date) -> Any:
     )
 
 
-def overdue_exists(today: date) -> Any:
-    """The queue's condition of a debtor with a promise past its day and not kept."""
+def overdue_exists(today: date | Any) -> Any:
+    """The queue's condition of a debtor with a promise past its day and not kept (`today`: a day or
+    a bound parameter)."""
     p = promises
     return sa.exists().where(
         p.c.tenant_id == debtors.c.tenant_id,

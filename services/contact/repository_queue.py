@@ -11,10 +11,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from services.contact.domain import Status
 from services.contact.domain_conduct import ROME
 from services.contact.models import debtor_contacts, debtors
-from services.contact.repository_conduct import rules_of
-from services.kernel.db import UnitOfWork
+from services.contact.repository_conduct import enforceable, rules_of
+from services.contact.repository_promises import overdue_exists
+from services.kernel.db import UnitOfWork, constant, constants
 from services.kernel.limitation import LIMITATION_YEARS, newest_time_barred_year
 
 # Limitation (`services.kernel.limitation`): the last day is 31 December, five years after the year of
@@ -117,3 +119,83 @@ async def refresh_best_phone(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: 
     )
     await uow.execute(stmt)
     await refresh_scores(uow, tenant_id, debtor_ids)
+
+
+# The queue page's stages, in the order the lease takes them (`repository_lease`).
+_STAGE_CALLBACK, _STAGE_PROMISE, _STAGE_LAPSED, _STAGE_POOL, _STAGE_LATER, _STAGE_OTHER = range(6)
+_AFTER_PROMISE = (Status.PROMESSA.value, Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
+_WAITING = (Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
+
+
+def _page_order() -> list[Any]:
+    """The queue page's order: what the lease would give now first (callbacks due, the viewer's
+    first; promises past their day; cards left open past their lock, the longest abandoned first;
+    the pool by score), then callbacks not yet due by their hour, then the rest by score. A debtor
+    who owes nothing or only time-barred acts is never leased: with the rest."""
+    d = debtors
+    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
+    today = sa.bindparam("today", type_=sa.Date)
+    leasable = sa.and_(
+        d.c.total_due_cents > constant(0), enforceable(sa.bindparam("barred_year", type_=sa.Integer))
+    )
+    callback = d.c.status == constant(Status.DA_RICHIAMARE.value)
+    stage = sa.case(
+        (sa.not_(leasable), _STAGE_OTHER),
+        (sa.and_(callback, d.c.callback_at <= now), _STAGE_CALLBACK),
+        (sa.and_(d.c.status.in_(constants(_AFTER_PROMISE)), overdue_exists(today)), _STAGE_PROMISE),
+        (
+            sa.and_(d.c.status == constant(Status.IN_LAVORAZIONE.value), d.c.locked_until <= now),
+            _STAGE_LAPSED,
+        ),
+        (d.c.status.in_(constants(_WAITING)), _STAGE_POOL),
+        (callback, _STAGE_LATER),
+        else_=_STAGE_OTHER,
+    )
+    mine = sa.case((callback, d.c.callback_for == sa.bindparam("user", type_=sa.Text)))
+    lapsed_since = sa.case((d.c.status == constant(Status.IN_LAVORAZIONE.value), d.c.locked_until))
+    return [
+        stage,
+        mine.desc().nulls_last(),
+        sa.case((callback, d.c.callback_at)).nulls_last(),
+        lapsed_since.nulls_last(),
+        d.c.queue_score.desc(),
+        d.c.id,
+    ]
+
+
+def _page_statement(filtered: bool) -> Any:
+    d = debtors
+    stmt = sa.select(d).where(d.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid))
+    if filtered:
+        stmt = stmt.where(d.c.status == sa.bindparam("status", type_=sa.Text))
+    limit, offset = sa.bindparam("limit", type_=sa.Integer), sa.bindparam("offset", type_=sa.Integer)
+    return stmt.order_by(*_page_order()).limit(limit).offset(offset)
+
+
+QUEUE_PAGE, QUEUE_PAGE_FILTERED = _page_statement(False), _page_statement(True)
+
+
+async def queue_page(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    status: str | None,
+    user_id: str,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> list[Any]:
+    """One page of the Comune's debtors (of one status when `status` is given) in the queue's
+    order as the operator `user_id` would be given them at `now` (`_page_order`)."""
+    today = now.astimezone(ROME).date()
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "user": user_id,
+        "now": now,
+        "today": today,
+        "barred_year": newest_time_barred_year(today),
+        "limit": limit,
+        "offset": offset,
+    }
+    if status is None:
+        return list((await uow.execute(QUEUE_PAGE, params)).all())
+    return list((await uow.execute(QUEUE_PAGE_FILTERED, {**params, "status": status})).all())

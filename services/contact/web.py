@@ -73,8 +73,7 @@ async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
     if status not in (None, *domain.STATUS_LABELS):
         status = None
     page_no = query_int(request, "page", 1, least=1, most=MAX_PAGE)
-    today = ctx(request).clock().astimezone(domain.ROME).date()
-    queue = await handlers.work_queue(uow, ident.tenant_id, status, page_no, PAGE_SIZE, today)
+    queue = await handlers.work_queue(uow, ident, status, page_no, PAGE_SIZE, ctx(request).clock())
     context = {
         "counts": queue.counts,
         "debtors": queue.debtors,

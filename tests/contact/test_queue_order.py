@@ -88,3 +88,75 @@ async def test_a_reliable_phone_counts_and_follows_the_contacts(platform: Platfo
     )
     only_grade = {"amount": 0, "limitation": 0, "attempts": 0, "grade": 10}
     assert (await order(platform, tenant, only_grade))[:2] == [strong, weak]
+
+
+async def _set(platform: Platform, tenant: Identity, sql: str, **params: object) -> None:
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        await uow.execute(sa.text(sql), {"t": tenant.tenant_id, **params})
+        await uow.commit()
+
+
+@pytest.mark.asyncio
+async def test_the_queue_page_lists_the_debtors_in_the_order_the_lease_gives_them(
+    platform: Platform, tenant: Identity
+) -> None:
+    names = ("small", "big", "mine", "anyone", "promised", "lapsed", "later", "barred")
+    ids = {name: str(uuid.uuid4()) for name in names}
+    amounts = {"small": 10_000, "big": 900_000, "barred": 990_000}
+    await seed(
+        platform,
+        tenant.tenant_id,
+        *(
+            # «barred»: an act of 2020, time-barred since 31/12/2025; the others recent.
+            position_fact(
+                amounts.get(n, 50_000), debtor_id=ids[n], credit=("IMU", 2020 if n == "barred" else 2024, n)
+            )
+            for n in names
+        ),
+    )
+    due, later = datetime(2026, 11, 30, 9, 0, tzinfo=ROME), datetime(2026, 12, 2, 9, 0, tzinfo=ROME)
+    callback = "UPDATE contact.debtors SET status = 'da_richiamare', callback_at = :at, callback_for = :op WHERE tenant_id = :t AND id = :d"
+    await _set(platform, tenant, callback, at=due, op="op-me", d=uuid.UUID(ids["mine"]))
+    await _set(
+        platform, tenant, callback, at=due.replace(hour=8, minute=45), op=None, d=uuid.UUID(ids["anyone"])
+    )
+    await _set(platform, tenant, callback, at=later, op="op-me", d=uuid.UUID(ids["later"]))
+    await _set(
+        platform,
+        tenant,
+        "UPDATE contact.debtors SET status = 'in_lavorazione', assigned_to = 'op-gone', locked_until = :at"
+        " WHERE tenant_id = :t AND id = :d",
+        at=due,
+        d=uuid.UUID(ids["lapsed"]),
+    )
+    await _set(
+        platform,
+        tenant,
+        "INSERT INTO contact.promises (id, tenant_id, debtor_id, contact_id, operator, amount_cents, due_on,"
+        " status, made_at) VALUES (gen_random_uuid(), :t, :d, gen_random_uuid(), 'op-x', 5000, '2026-11-20',"
+        " 'open', '2026-11-10T10:00:00+01:00')",
+        d=uuid.UUID(ids["promised"]),
+    )
+    db = platform.databases["contact"]
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        await repository_queue.refresh_scores(uow, tenant.tenant_id, None, MONDAY.date())
+        await uow.commit()
+    async with db.unit_of_work(tenant.tenant_id) as uow:
+        rows = await repository_queue.queue_page(uow, tenant.tenant_id, None, "op-me", MONDAY, 50, 0)
+        listed = [str(r.id) for r in rows]
+        by_id = {v: k for k, v in ids.items()}
+        expected = ["mine", "anyone", "promised", "lapsed", "big", "small", "later", "barred"]
+        assert [by_id[i] for i in listed] == expected
+        # One status: its debtors in the same order; a second page follows the first.
+        rows = await repository_queue.queue_page(
+            uow, tenant.tenant_id, "da_richiamare", "op-me", MONDAY, 2, 2
+        )
+        assert [by_id[str(r.id)] for r in rows] == ["later"]
+        # The leases one after another (the viewer's first) give the page's leasable head.
+        leased = []
+        for operator in ("op-me", *(f"op-{n}" for n in range(10))):
+            got = await repository_lease.take_next(uow, tenant.tenant_id, operator, limits())
+            if got is None:
+                break
+            leased.append(by_id[str(got)])
+        assert leased == expected[:6]

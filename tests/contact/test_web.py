@@ -111,7 +111,7 @@ async def test_richiamare_sets_callback(platform: Platform, tenant: Identity) ->
     async with service_client(platform, "contact", tenant) as client:
         response = await client.post(
             f"{base(tenant)}/debtors/{d}/outcomes",
-            data={"outcome": "richiamare", "callback_at": slot},
+            data={"outcome": "richiamare", "callback_at": slot, "callback_mine": "1"},
             headers={"HX-Request": "true"},
         )
     assert response.status_code == 200
@@ -119,6 +119,14 @@ async def test_richiamare_sets_callback(platform: Platform, tenant: Identity) ->
     assert row is not None
     assert row.status == "da_richiamare"
     assert row.callback_at == datetime.fromisoformat(slot).replace(tzinfo=ROME)
+    # The queue page says when, and for whom.
+    when = datetime.fromisoformat(slot).strftime("%d/%m/%Y %H:%M")
+    async with service_client(platform, "contact", tenant) as client:
+        mine = await client.get(f"{base(tenant)}/?status=da_richiamare")
+    async with service_client(platform, "contact", as_user(tenant, "op-other")) as client:
+        theirs = await client.get(f"{base(tenant)}/?status=da_richiamare")
+    assert f"il {when} (per te)" in mine.text
+    assert f"il {when} (riservato a un collega)" in theirs.text
 
 
 @pytest.mark.asyncio
