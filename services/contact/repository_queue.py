@@ -196,6 +196,9 @@ async def queue_page(
         "limit": limit,
         "offset": offset,
     }
+    # The sort's estimate (every debtor of the Comune) would set off PostgreSQL's JIT compiler:
+    # 0.3 s of compiling for 0.15 s of work on 100,000 debtors.
+    await uow.execute(sa.text("SET LOCAL jit = off"))
     if status is None:
         return list((await uow.execute(QUEUE_PAGE, params)).all())
     return list((await uow.execute(QUEUE_PAGE_FILTERED, {**params, "status": status})).all())
