@@ -369,7 +369,9 @@ async def queue_summary(uow: UnitOfWork, ident: Identity, now: datetime) -> dict
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
     stored = await repository_lists.list_of(uow, ident.tenant_id, ident.user_id)
     work_list = stored.work_list if stored else None
-    counts = await repository_promises.queue_summary(uow, ident.tenant_id, now, today, work_list)
+    counts = await repository_promises.queue_summary(
+        uow, ident.tenant_id, now, today, work_list, ident.user_id
+    )
     return {**counts, "closed": domain_conduct.closed_reason(rules, now)}
 
 

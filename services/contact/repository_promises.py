@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.contact.domain import ROME, Status
+from services.contact.domain import CALLBACK_GRACE, ROME, Status
 from services.contact.domain_lists import WorkList
 from services.contact.domain_promises import Applied, OpenPromise, Promise
 from services.contact.models import debtors, promises
@@ -141,11 +141,23 @@ async def queue_summary(
     now: datetime,
     today: date,
     work_list: WorkList | None = None,
+    user_id: str | None = None,
 ) -> dict[str, int]:
     """What waits in the Comune's queue: debtors to call, callbacks due now, promises due today and
     promises past their day unpaid (the operator's home); debtors owing only time-barred positions
-    are not to call, and with an operator's work list only its debtors, as the lease offers them."""
+    are not to call, and with an operator's work list only its debtors, as the lease offers them.
+    For an operator (`user_id`), the callbacks due that the lease would give them: for anyone,
+    kept for them, or kept for a colleague who let the grace pass."""
     d, p = debtors, promises
+    takes: tuple[Any, ...] = ()
+    if user_id is not None:
+        takes = (
+            sa.or_(
+                d.c.callback_for.is_(None),
+                d.c.callback_for == user_id,
+                d.c.callback_at <= now - CALLBACK_GRACE,
+            ),
+        )
     in_list = listed_conditions() if work_list else ()
     params = list_params(work_list) if work_list else {}
     owing = sa.and_(
@@ -157,7 +169,7 @@ async def queue_summary(
     counts = sa.select(
         sa.func.count().filter(d.c.status == Status.DA_LAVORARE.value, *in_list).label("to_call"),
         sa.func.count()
-        .filter(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now)
+        .filter(d.c.status == Status.DA_RICHIAMARE.value, d.c.callback_at <= now, *takes)
         .label("callbacks_due"),
     ).where(owing)
     row = (await uow.execute(counts, params)).one()

@@ -10,14 +10,20 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 
-from services.contact import repository_conduct, repository_lease, repository_queue
+from services.contact import (
+    handlers,
+    repository_conduct,
+    repository_lease,
+    repository_promises,
+    repository_queue,
+)
 from services.contact.domain import ROME
 from services.contact.domain_conduct import ConductRules
 from services.contact.repository_conduct import CallLimits
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.contact.helpers import contact_fact, contacts_registered, deliver, seed
-from tests.support import position_fact
+from tests.support import make_identity, position_fact
 
 MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=ROME)
 
@@ -160,3 +166,31 @@ async def test_the_queue_page_lists_the_debtors_in_the_order_the_lease_gives_the
                 break
             leased.append(by_id[str(got)])
         assert leased == expected[:6]
+
+
+@pytest.mark.asyncio
+async def test_the_home_counts_the_callbacks_the_operator_would_be_given(
+    platform: Platform, tenant: Identity
+) -> None:
+    names = ("mine", "anyone", "colleague_now", "colleague_late")
+    ids = {name: str(uuid.uuid4()) for name in names}
+    await seed(
+        platform,
+        tenant.tenant_id,
+        *(position_fact(50_000, debtor_id=ids[n], credit=("IMU", 2024, n)) for n in names),
+    )
+    callback = "UPDATE contact.debtors SET status = 'da_richiamare', callback_at = :at, callback_for = :op WHERE tenant_id = :t AND id = :d"
+    for name, at, op in (
+        ("mine", MONDAY.replace(hour=9), "op-me"),
+        ("anyone", MONDAY.replace(hour=9), None),
+        # Kept for a colleague: theirs for half an hour, then anyone's.
+        ("colleague_now", MONDAY.replace(hour=9, minute=45), "op-other"),
+        ("colleague_late", MONDAY.replace(hour=9), "op-other"),
+    ):
+        await _set(platform, tenant, callback, at=at, op=op, d=uuid.UUID(ids[name]))
+    me = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("operator",), user_id="op-me")
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        home = await handlers.queue_summary(uow, me, MONDAY)
+        board = await repository_promises.queue_summary(uow, tenant.tenant_id, MONDAY, MONDAY.date())
+    # Mine, anyone's and the colleague's past the grace; the board counts all four.
+    assert (home["callbacks_due"], board["callbacks_due"]) == (3, 4)
