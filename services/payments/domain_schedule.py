@@ -85,6 +85,24 @@ def check_dates(plan_date: date, first_due: date) -> None:
         raise DomainError("Le rate scadono l'ultimo giorno del mese.", field="first_due_date")
 
 
+# The first installment falls due at the latest on the last day of the third month after the
+# plan's: the usual term of the regulations is the month after the grant; a date years ahead is a
+# slip of the keyboard, not a plan.
+FIRST_DUE_MONTHS = 3
+
+
+def check_first_due(plan_date: date, first_due: date) -> None:
+    """A first due date someone chose: `check_dates`, and no later than `FIRST_DUE_MONTHS` months
+    after the plan's."""
+    check_dates(plan_date, first_due)
+    latest = month_end(plan_date, FIRST_DUE_MONTHS)
+    if first_due > latest:
+        raise DomainError(
+            f"La prima rata deve scadere entro tre mesi dalla data del piano: al più tardi il {latest:%d/%m/%Y}.",
+            field="first_due_date",
+        )
+
+
 def schedule(
     amount_cents: int,
     installments: int,

@@ -26,7 +26,7 @@ from services.payments import (
     repository_notices,
     repository_plans,
 )
-from services.payments.domain_schedule import schedule
+from services.payments.domain_schedule import check_first_due, schedule
 from services.payments.domain_simulation import Simulation, allowed_for, check_installments, schedule_json
 
 ROME = ZoneInfo("Europe/Rome")
@@ -231,6 +231,7 @@ async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) 
     rules = await handlers_rules.rules_for(uow, tenant_id, revenue_type, sim.plan_date)
     fewest, most = allowed_for(amount, revenue_type, sim.income_declared, rules)
     installments = check_installments(sim.installments or most, (fewest, most))
+    check_first_due(sim.plan_date, sim.first_due)
     rates = await repository_legal_rates.rate_table(uow)
     plan = schedule(amount, installments, sim.plan_date, sim.first_due, rules.interest_rate, rates=rates)
     return {

@@ -46,7 +46,7 @@ from services.payments.domain_lapse import (
     run_moment,
     take_back,
 )
-from services.payments.domain_schedule import Installment, month_end, schedule
+from services.payments.domain_schedule import Installment, check_first_due, month_end, schedule
 from services.payments.pdf_sollecito import WARNING, Sollecito, render
 
 log = logging.getLogger(__name__)
@@ -92,6 +92,7 @@ async def extend_plan(
     rules = await handlers_rules.rules_for(uow, tenant_id, plan.revenue_type, today)
     ext = check_extension(state, installments, reason, extension_most(rules))
     due = first_due or month_end(today, 1)
+    check_first_due(today, due)
     rates = await repository_legal_rates.rate_table(uow)
     new = [
         replace(i, number=ext.first_number + k)

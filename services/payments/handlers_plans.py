@@ -19,7 +19,7 @@ from services.payments import (
     repository_legal_rates,
     repository_plans,
 )
-from services.payments.domain_schedule import Installment, month_end, schedule
+from services.payments.domain_schedule import Installment, check_first_due, month_end, schedule
 from services.payments.domain_simulation import (
     PlanRequest,
     allowed_for,
@@ -65,6 +65,7 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
     allowed = allowed_for(amount, revenue_type, request.income_declared, rules)
     installments = check_installments(check_plan_installments(request.installments), allowed)
     first_due = request.first_due or month_end(today, 1)
+    check_first_due(today, first_due)
     rates = await repository_legal_rates.rate_table(uow)
     plan = schedule(amount, installments, today, first_due, rules.interest_rate, rates=rates)
     plan_id = uuid.uuid4()

@@ -9,7 +9,7 @@ import pytest
 
 from services.kernel.errors import DomainError
 from services.payments.domain_plans import Band, RuleSet, allowed, cds_allowed, check_regulation
-from services.payments.domain_schedule import LEGAL_RATES, due_dates, month_end, schedule
+from services.payments.domain_schedule import LEGAL_RATES, check_first_due, due_dates, month_end, schedule
 
 EDGES = [10_000, 10_001, 50_000, 50_001, 300_000, 300_001, 600_000, 600_001, 2_000_000, 2_000_001]
 
@@ -129,3 +129,23 @@ def test_a_first_due_date_off_the_month_end_or_before_the_plan_is_refused(first_
     with pytest.raises(DomainError) as refused:
         schedule(10_000, 2, date(2026, 1, 10), first_due)
     assert refused.value.field == "first_due_date"
+
+
+@pytest.mark.parametrize(
+    ("plan_date", "latest"),
+    [
+        (date(2026, 1, 10), date(2026, 4, 30)),
+        (date(2026, 11, 30), date(2027, 2, 28)),
+        (date(2027, 11, 2), date(2028, 2, 29)),
+    ],
+)
+def test_a_first_installment_is_due_within_three_months_of_the_plan(plan_date: date, latest: date) -> None:
+    check_first_due(plan_date, latest)  # the last day allowed
+    with pytest.raises(DomainError) as refused:
+        check_first_due(plan_date, month_end(latest, 1))
+    assert refused.value.field == "first_due_date"
+    assert str(refused.value) == (
+        f"La prima rata deve scadere entro tre mesi dalla data del piano: al più tardi il {latest:%d/%m/%Y}."
+    )
+    with pytest.raises(DomainError, match="ultimo giorno del mese"):
+        check_first_due(plan_date, latest - timedelta(days=1))

@@ -52,6 +52,12 @@ async def test_the_builder_previews_and_creates_a_plan(platform: Platform, tenan
             and "(5–12)" in mid_month.text
             and 'value="2099-01-15"' in mid_month.text
         )
+        years_ahead = await http.get(
+            builder(tenant),
+            params={"position_id": position.position_id, "installments": "6", "first_due_date": "2099-01-31"},
+        )
+        assert "La prima rata deve scadere entro tre mesi dalla data del piano" in years_ahead.text
+        assert 'value="2099-01-31"' in years_ahead.text and "(5–12)" in years_ahead.text
         created = await http.post(
             f"/t/{tenant.tenant_slug}/payments/plans",
             data={"position_id": position.position_id, "installments": "6"},

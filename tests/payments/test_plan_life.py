@@ -261,6 +261,7 @@ async def test_a_plan_is_extended_once_for_its_residual_principal(
         ({"installments": 6, "reason": "Malattia"}, 400, "più rate"),
         ({"installments": 73, "reason": "Malattia"}, 400, "al massimo in 72"),
         ({"installments": "10", "reason": "Malattia"}, 400, "numero intero"),
+        ({"installments": 10, "reason": "Malattia", "first_due_date": "2099-01-31"}, 400, "entro tre mesi"),
     ],
 )
 async def test_a_bad_extension_is_refused_in_italian_and_nothing_recorded(

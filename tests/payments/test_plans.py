@@ -78,6 +78,7 @@ async def test_a_plan_is_kept_with_its_schedule_and_announced(platform: Platform
         (13, {}, "installments", "tra 5 e 12"),
         (1, {}, "installments", "almeno due rate"),
         (6, {"first_due_date": "2099-02-27"}, "first_due_date", "ultimo giorno"),
+        (6, {"first_due_date": "2099-02-28"}, "first_due_date", "entro tre mesi dalla data del piano"),
     ],
 )
 async def test_a_plan_outside_the_rules_is_refused_and_nothing_recorded(

@@ -10,6 +10,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 import pytest_asyncio
@@ -25,7 +26,8 @@ from playwright.async_api import Error as PlaywrightError
 
 from gateway.app import SESSION_COOKIE, Gateway
 from gateway.repository import Tenant
-from services.payments import handlers_jobs
+from services.payments import domain_schedule, handlers_jobs
+from services.kernel.web import ROME
 from services.platform import Platform
 from tests.browser.serving import gateway_for, launched, serving
 from tests.gateway.helpers import make_person, make_tenant
@@ -170,7 +172,9 @@ async def test_a_plan_refused_on_creation_keeps_one_message_at_its_field_until_t
     page = await context.new_page()
     await page.goto(f"{served.base}/t/{comune.slug}/payments/positions/{position.position_id}")
     first_due = page.get_by_label("Prima scadenza (ultimo giorno del mese)")
-    await first_due.fill("2099-01-15")
+    # Within the three months a first installment may be set to, mid-month then at the month's end.
+    month_end = domain_schedule.month_end(datetime.now(ROME).date(), 2)
+    await first_due.fill(month_end.replace(day=15).isoformat())
     await first_due.dispatch_event("change")
     await expect(page.locator("#first_due_date-errore")).to_contain_text("ultimo giorno del mese")
     await page.get_by_role("button", name="Crea il piano").click()
@@ -182,7 +186,7 @@ async def test_a_plan_refused_on_creation_keeps_one_message_at_its_field_until_t
     described = await first_due.get_attribute("aria-describedby")
     await expect(page.locator(f"#{described}")).to_contain_text("ultimo giorno del mese")
 
-    await first_due.fill("2099-01-31")
+    await first_due.fill(month_end.isoformat())
     await first_due.dispatch_event("change")
     await expect(page.locator("#first_due_date-errore")).to_have_count(0)
     await expect(result).to_be_empty()  # no stale refusal once the date is right
@@ -196,7 +200,7 @@ async def test_a_plan_refused_on_creation_keeps_one_message_at_its_field_until_t
             await route.continue_()
 
     await page.route("**/payments/plans/builder?*", slow)
-    await first_due.fill("2099-02-15")
+    await first_due.fill((month_end + timedelta(days=1)).replace(day=15).isoformat())
     await first_due.dispatch_event("change")
     await page.get_by_role("button", name="Crea il piano").click()
     await expect(result).to_contain_text("ultimo giorno del mese")
