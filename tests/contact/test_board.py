@@ -68,6 +68,8 @@ async def test_the_board_shows_todays_work_and_a_supervisor_releases_a_lease(
             assert '<td>Utente di prova</td><td class="text-end">2</td>' in board  # a name, not an id
             # The lease names its holder as their identity said when they took it.
             assert "<td>Bruno Neri</td>" in board and "op-bruno" not in board and "Rimetti in coda" in board
+            # Asked first: the operator loses the card they may be calling on.
+            assert 'hx-confirm="Rimettere in coda ROSSI MARIO? Bruno Neri perde la scheda aperta."' in board
             released = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
             assert released.status_code == 200 and "Nessun debitore in lavorazione." in released.text
             assert 'data-testid="released">ROSSI MARIO è di nuovo in coda' in released.text

@@ -210,6 +210,7 @@ async def test_supervisors_edit_the_lists_and_each_change_is_audited(
         assert "TARI, anni 2019–2021, dovuto da € 100,00 a € 5.000,00" in saved.text
         page = await client.get(f"{base(supervisor)}/liste")
         assert "Anna Operatrice" in page.text and "TARI, anni 2019–2021" in page.text
+        assert 'hx-confirm="Togliere la lista di Anna Operatrice? Riceverà di nuovo tutti' in saved.text
     async with service_client(platform, "contact", operator) as client:
         mine = await client.get(f"{base(operator)}/lista", headers=HX)
         assert (
