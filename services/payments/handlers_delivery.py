@@ -137,7 +137,8 @@ async def _target(
     navs = {o.nav for o in issued}
     debtor_id = debtors.pop()
     shown = await repository_delivery.shown_options(uow, ident.tenant_id, debtor_id, position_ids, None)
-    return Target(debtor_id, position_ids, None, [o for o in shown if o.nav in navs])
+    # With the c.803 charges of a lapsed plan of theirs still to pay (`shown_options`).
+    return Target(debtor_id, position_ids, None, [o for o in shown if o.nav in navs or o.kind == "charges"])
 
 
 async def _address(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, given: str | None) -> str:

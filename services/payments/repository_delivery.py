@@ -64,9 +64,11 @@ async def shown_options(
     plan_id: uuid.UUID | None,
 ) -> list[Row]:
     """The debtor's notices of these positions, or of this plan, with what they print; a plan's
-    single payment first, then by installment and due date, the notice of its c.803 charges last."""
+    single payment first, then by installment and due date, the notice of its c.803 charges last.
+    The positions' notices come with the c.803 charges still payable of a lapsed plan they were
+    in: owed whatever else is, and no longer sent with the plan's notices."""
     o = payment_options
-    owned = o.c.plan_id == plan_id if plan_id is not None else o.c.position_id.in_(position_ids)
+    owned = o.c.plan_id == plan_id if plan_id is not None else _positions_and_charges(position_ids)
     stmt = (
         _options_with_payee()
         .where(o.c.tenant_id == tenant_id, o.c.debtor_id == debtor_id, owned)
@@ -74,6 +76,17 @@ async def shown_options(
         .order_by(o.c.kind.desc(), o.c.installment.nulls_first(), o.c.due_date, o.c.issued_at, o.c.nav)
     )
     return list((await uow.execute(stmt)).all())
+
+
+def _positions_and_charges(position_ids: Sequence[uuid.UUID]) -> Any:
+    o, pp, pl = payment_options, plan_positions, plans
+    lapsed = (
+        sa.select(pp.c.plan_id)
+        .join(pl, sa.and_(pl.c.tenant_id == pp.c.tenant_id, pl.c.id == pp.c.plan_id))
+        .where(pp.c.tenant_id == o.c.tenant_id, pp.c.position_id.in_(position_ids), pl.c.status == "lapsed")
+    )
+    charges = sa.and_(o.c.kind == "charges", o.c.status == "payable", o.c.plan_id.in_(lapsed))
+    return sa.or_(o.c.position_id.in_(position_ids), charges)
 
 
 async def schedule(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[Row]:

@@ -35,11 +35,15 @@ from services.payments.handlers_delivery import _option_lines
 from services.payments.seed import seed_creditors
 from services.platform import Platform
 from tests.conftest import service_client
+from tests.payments.delivery_helpers import pdfs_in, post
 from tests.payments.helpers import scalar, seed
 from tests.payments.test_notices import api
 from tests.payments.test_plan_life import make_plan, run
 from tests.payments.test_reconciliation import FDR, RECEIPTS, flow_xml, receipts_csv, upload
+from tests.smtp_server import Inbox
 from tests.support import position_fact
+
+SEND = "/api/v1/payments/notices/send"
 
 
 async def charging(platform: Platform, who: Identity, seeded: bool = False) -> None:
@@ -340,3 +344,36 @@ async def test_a_plan_made_earlier_can_send_its_notices_from_the_card(
         "€ 30,00, con un avviso a parte" in shown.text and f"/payments/positions/{position_id}" in shown.text
     )
     assert unknown.status_code == 404 and "non più attivo" in unknown.text
+
+
+@pytest.mark.asyncio
+async def test_after_a_lapse_the_positions_notice_is_sent_with_the_charges_still_owed(
+    platform: Platform, tenant: Identity, smtp: Inbox
+) -> None:
+    plan_id, position_id, _ = await charged_plan(platform, tenant)
+    lapse = (
+        "UPDATE payments.plans SET status = 'lapsed' WHERE id = :p;"
+        " UPDATE payments.plan_positions SET active = false WHERE plan_id = :p"
+    )
+    for statement in lapse.split(";"):
+        await run(platform, tenant, lambda uow, sql=statement: uow.execute(sa.text(sql), {"p": plan_id}))
+    to = f"contribuente-{uuid.uuid4().hex[:8]}@example.it"
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position_id], "email": to})
+    assert status == 201, answer
+    [message] = await smtp.wait_for(to)
+    assert len(pdfs_in(message)) == 2  # the position's residual, and the charges
+    body = message.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    charges = "SELECT nav FROM payments.payment_options WHERE tenant_id = :t AND kind = 'charges'"
+    nav = await column(platform, tenant, charges)
+    assert "Inoltre, in ogni caso, gli oneri di riscossione (L. 160/2019, art. 1 c. 803):" in text
+    assert f"- codice avviso {nav}: € 30,00" in text
+    # Paid, the charges are not sent again.
+    paid = "UPDATE payments.payment_options SET status = 'paid' WHERE kind = 'charges' AND plan_id = :p"
+    await run(platform, tenant, lambda uow: uow.execute(sa.text(paid), {"p": plan_id}))
+    again = f"contribuente-{uuid.uuid4().hex[:8]}@example.it"
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position_id], "email": again})
+    assert status == 201, answer
+    [message] = await smtp.wait_for(again)
+    assert len(pdfs_in(message)) == 1 and nav not in str(message.get_body(("plain",)).get_content())  # type: ignore[union-attr]

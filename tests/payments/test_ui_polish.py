@@ -26,8 +26,8 @@ from playwright.async_api import Error as PlaywrightError
 
 from gateway.app import SESSION_COOKIE, Gateway
 from gateway.repository import Tenant
-from services.payments import domain_schedule, handlers_jobs
 from services.kernel.web import ROME
+from services.payments import domain_schedule, handlers_jobs
 from services.platform import Platform
 from tests.browser.serving import gateway_for, launched, serving
 from tests.gateway.helpers import make_person, make_tenant
