@@ -31,6 +31,8 @@ DEMO_USERS = (
         "Olga Russo · operatrice (A e B)",
         {"comune-demo-a": "operator", "comune-demo-b": "operator"},
     ),
+    # A second operator, on Comune A only: the board, callbacks kept for one of two, work lists.
+    DemoUser("operatore-a", "Marco Ricci · operatore (solo A)", {"comune-demo-a": "operator"}),
     DemoUser(
         "supervisore",
         "Sergio Gallo · supervisore (A e B)",
