@@ -41,8 +41,10 @@ def parse_date(raw: object, name: str) -> date:
     )
 
 
-def parse_request(kind: object, period_from: object, period_to: object) -> Request:
-    """Check a request for a relazione; every refusal names its field."""
+def parse_request(kind: object, period_from: object, period_to: object, today: date) -> Request:
+    """Check a request for a relazione on `today` (in Rome); every refusal names its field. The
+    period ends today at the latest: what is judged at its end (the limitation) has not happened
+    yet after it."""
     if kind not in KINDS:
         raise DomainError(
             "Il tipo di relazione deve essere «interim» (intermedia) o «final» (finale).", field="kind"
@@ -52,6 +54,11 @@ def parse_request(kind: object, period_from: object, period_to: object) -> Reque
         raise DomainError(
             "Il periodo termina prima di cominciare: la data finale deve essere uguale o successiva "
             "a quella iniziale.",
+            field="period_to",
+        )
+    if end > today:
+        raise DomainError(
+            f"Il periodo non può finire dopo oggi ({today:%d/%m/%Y}): la relazione riguarda ciò che è già avvenuto.",
             field="period_to",
         )
     return Request(str(kind), start, end)

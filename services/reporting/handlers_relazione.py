@@ -258,7 +258,9 @@ def _finish(writers: list[Writer], closing: frame.Closing) -> None:
 async def _store(
     storage: ObjectStorage, tenant_id: uuid.UUID, row: store.Report, fmt: str, spool: BinaryIO
 ) -> store.StoredFile:
-    name = f"relazione-{rel.KINDS[row.kind]}-v{row.version}.{fmt}"
+    # The period in the name: the versions count per kind and period, so two periods' files differ.
+    period = f"-{row.period_from:%Y%m%d}-{row.period_to:%Y%m%d}" if row.period_from and row.period_to else ""
+    name = f"relazione-{rel.KINDS[row.kind]}{period}-v{row.version}.{fmt}"
     key = tenant_key(tenant_id, "reporting", "relazioni", str(row.id), name)
     spool.seek(0)
     stored = await storage.put(tenant_id, key, spool, MEDIA_TYPES[fmt])

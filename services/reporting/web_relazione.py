@@ -52,8 +52,12 @@ def _view(r: Report) -> dict[str, Any]:
     return {"r": r, "label": label, "period": period, "percent": percent}
 
 
+def _today(request: Request) -> date:
+    return ctx(request).clock().astimezone(ROME).date()
+
+
 async def _page_context(request: Request, uow: UnitOfWork, who: Identity, **extra: Any) -> dict[str, Any]:
-    today = ctx(request).clock().astimezone(ROME).date()
+    today = _today(request)
     context = {
         "reports": [_view(r) for r in await handlers_relazione.reports(uow, who.tenant_id)],
         "can_generate": who.has_role(*REPORT_ROLES),
@@ -81,7 +85,9 @@ async def request_report(request: Request, who: Identity, uow: UnitOfWork) -> Re
     form = await request.form()
     values = {name: str(form.get(name, "")) for name in ("kind", "period_from", "period_to")}
     try:
-        wanted = frame.parse_request(values["kind"], values["period_from"], values["period_to"])
+        wanted = frame.parse_request(
+            values["kind"], values["period_from"], values["period_to"], _today(request)
+        )
     except DomainError as exc:
         context = await _page_context(request, uow, who, values=values, problem=exc)
         return page(templates, request, PAGE, context, block="request_form", status_code=exc.status)
@@ -149,7 +155,9 @@ API = "/api/v1/reporting/reports"
 @after_closure
 async def api_request_report(request: Request, who: Identity, uow: UnitOfWork) -> Response:
     body = await json_object(request)
-    wanted = frame.parse_request(body.get("kind"), body.get("period_from"), body.get("period_to"))
+    wanted = frame.parse_request(
+        body.get("kind"), body.get("period_from"), body.get("period_to"), _today(request)
+    )
     report_id = await handlers_relazione.request_report(uow, who, wanted)
     found = await handlers_relazione.report(uow, who.tenant_id, report_id)
     return JSONResponse(report_json(found, API), status_code=202)

@@ -46,7 +46,7 @@ from tests.payments.helpers import seed as seed_payments
 from tests.reporting.helpers import deliver as to_reporting
 from tests.reporting.helpers import registered
 from tests.reporting.test_cases import to_cases
-from tests.support import CONTACT_WORKDAY, contact_clock, make_identity, position_fact
+from tests.support import CONTACT_WORKDAY, contact_clock, make_identity, position_fact, until_today
 
 ROLES = ("comune_viewer", "comune_admin", "operator", "supervisor", "platform_admin")
 CREDITS = (
@@ -106,7 +106,7 @@ async def seed_comune(platform: Platform, base: str) -> Seeded:
         batches.append(str(received.payload["batch_id"]))
     key = await issue_dev_api_key(platform.databases["gateway"], tenant.id)
     async with httpx.AsyncClient(base_url=base, headers={"x-api-key": key}) as c:
-        period = {"kind": "final", "period_from": "2026-01-01", "period_to": "2026-12-31"}
+        period = {"kind": "final", "period_from": "2026-01-01", "period_to": until_today("2026-12-31")}
         assert (await c.post("/api/v1/reporting/reports", json=period)).status_code == 202
     expires = datetime.now(UTC) + timedelta(days=1)
     grants = (  # a plan's notices; a position without any

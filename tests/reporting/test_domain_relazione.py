@@ -139,6 +139,9 @@ def test_csv_cells_use_italian_money_and_neutralise_formulas() -> None:
     assert rel.neutralise("RSSMRA80A01H501U") == "RSSMRA80A01H501U"
 
 
+TODAY = date(2026, 12, 1)
+
+
 @pytest.mark.parametrize(
     ("kind", "start", "end", "field", "words"),
     [
@@ -148,17 +151,19 @@ def test_csv_cells_use_italian_money_and_neutralise_formulas() -> None:
         ("interim", "01-01-2025", "2025-03-31", "period_from", "GG/MM/AAAA"),
         ("final", "2025-01-01", 20250331, "period_to", "finale"),
         ("interim", "2025-03-31", "2025-01-01", "period_to", "termina prima"),
+        ("interim", "2026-01-01", "2026-12-02", "period_to", "non può finire dopo oggi (01/12/2026)"),
     ],
 )
 def test_bad_requests_are_refused_at_their_field(
     kind: object, start: object, end: object, field: str, words: str
 ) -> None:
     with pytest.raises(DomainError) as refused:
-        frame.parse_request(kind, start, end)
+        frame.parse_request(kind, start, end, TODAY)
     assert refused.value.field == field and words in refused.value.message
 
 
 def test_a_request_takes_iso_or_italian_dates() -> None:
-    wanted = frame.parse_request("interim", "2025-01-01", "31/03/2025")
+    wanted = frame.parse_request("interim", "2025-01-01", "31/03/2025", TODAY)
     assert wanted == frame.Request("interim", date(2025, 1, 1), date(2025, 3, 31))
-    assert frame.parse_request("final", "1/1/2025", "1/1/2025").period_to == date(2025, 1, 1)
+    assert frame.parse_request("final", "1/1/2025", "1/1/2025", TODAY).period_to == date(2025, 1, 1)
+    assert frame.parse_request("final", "2026-01-01", "2026-12-01", TODAY).period_to == TODAY  # today: yes

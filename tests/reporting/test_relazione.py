@@ -40,10 +40,10 @@ from tests.conftest import eventually, service_client
 from tests.reporting.helpers import deliver_envelope
 from tests.reporting.test_cases import OPENED, to_cases, viewer
 from tests.reporting.test_ledger import history
-from tests.support import make_identity
+from tests.support import make_identity, until_today
 
 API = "/api/v1/reporting/reports"
-PERIOD = {"kind": "final", "period_from": "2026-01-01", "period_to": "2026-12-31"}
+PERIOD = {"kind": "final", "period_from": "2026-01-01", "period_to": until_today("2026-12-31")}
 ASSIGNED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
@@ -155,6 +155,12 @@ async def test_the_worker_stores_three_files_with_their_digest_and_a_new_version
                 )
             ).scalar_one()
         assert key.startswith(f"tenants/{tenant.tenant_id}/reporting/relazioni/{first['id']}/")
+        # Named by kind, period and version: the files of two periods never share a name.
+        period = f"20260101-{PERIOD['period_to'].replace('-', '')}"
+        assert key.endswith(f"/relazione-finale-{period}-v1.{fmt}")
+        assert (
+            f'filename="relazione-finale-{period}-v1.{fmt}"' in downloads[fmt].headers["content-disposition"]
+        )
         head = await platform.storage.head(tenant.tenant_id, key)
         assert (head.sha256, head.size) == (stored["sha256"], stored["size"])
         assert again_stored["url"] != stored["url"]
@@ -209,6 +215,7 @@ async def test_bad_requests_get_an_italian_message_and_record_nothing(
         ({**PERIOD, "period_from": "2026-12-31", "period_to": "2026-01-01"}, "period_to", "termina prima"),
         ({**PERIOD, "kind": "settimanale"}, "kind", "interim"),
         ({**PERIOD, "period_from": "31-12-2026"}, "period_from", "non è valida"),
+        ({**PERIOD, "period_to": "2099-12-31"}, "period_to", "non può finire dopo oggi"),
         ({"kind": "final"}, "period_from", "non è valida"),
     ]
     async with service_client(platform, "reporting", api(tenant)) as http:
@@ -248,7 +255,7 @@ async def test_the_page_requests_polls_and_offers_downloads_to_who_may_and_audit
     async with service_client(platform, "reporting", office) as http:
         page = await http.get(base)
         assert page.status_code == 200 and "Genera relazione di scarico" in page.text
-        form = {"kind": "interim", "period_from": "2026-01-01", "period_to": "2026-12-31"}
+        form = {"kind": "interim", "period_from": "2026-01-01", "period_to": until_today("2026-12-31")}
         queued = await http.post(base, data=form, headers={"HX-Request": "true"})
         assert (
             queued.status_code == 200
