@@ -243,8 +243,19 @@ def _parser_options() -> dict[str, Any]:
     return {"resolve_entities": False, "no_network": True, "load_dtd": False, "huge_tree": False}
 
 
-def _syntax(exc: Exception) -> DomainError:
-    return DomainError(f"Il file non è XML valido ({exc}).", field=FIELD)
+def _syntax(exc: etree.XMLSyntaxError) -> DomainError:
+    """The parser's refusal in Italian: where, never its English words."""
+    line, column = getattr(exc, "position", None) or (exc.lineno, 0)
+    if line == 1 and column <= 1:
+        return DomainError(
+            "Il file non è un flusso XML: non comincia con «<» (è forse un CSV, un PDF o un foglio di calcolo?).",
+            field=FIELD,
+        )
+    return DomainError(
+        f"Il file non è XML valido: errore di sintassi alla riga {line}, colonna {column} "
+        "(un elemento non chiuso, un carattere non ammesso o il file troncato).",
+        field=FIELD,
+    )
 
 
 def parse_flow(data: bytes) -> tuple[FlowHeader, list[FlowLine]]:

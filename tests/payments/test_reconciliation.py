@@ -288,7 +288,12 @@ EXTERNAL = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/pa
     [
         (BOMB, "entità XML"),
         (EXTERNAL, "entità XML"),
-        (b"iuv;importo\n1;2", "non è XML valido"),
+        (b"iuv;importo\n1;2", "Il file non è un flusso XML: non comincia con «<» (è forse un CSV"),
+        (b"%PDF-1.7\n%\xe2\xe3", "non comincia con «<»"),
+        (
+            flow_xml([("01000000000000001", "R", 1_000, 0)])[:-40],
+            "non è XML valido: errore di sintassi alla riga",
+        ),
         (b'<?xml version="1.0"?><!-- c --><?pi x?>\n<!DOCTYPE x [<!ENTITY e "e">]><x>&e;</x>', "entità XML"),
         (flow_xml([("01000000000000001", "R", 1_000, 0)]).decode().encode("utf-16"), "UTF-8"),
         (
