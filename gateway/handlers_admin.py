@@ -38,11 +38,22 @@ async def list_tenants(uow: UnitOfWork) -> list[Tenant]:
 
 
 async def create_tenant(uow: UnitOfWork, actor: Actor | CommandActor, slug: str, name: str) -> uuid.UUID:
-    """A new Comune; DomainError if the identifier is taken."""
+    """A new Comune; DomainError if the identifier or the name is taken. The platform
+    administrator who creates it from the web becomes its platform administrator (as on every other
+    Comune), so its pages open for them at once."""
+    if (twin := await repository.tenant_named(uow, name)) is not None:
+        raise DomainError(
+            f"Esiste già un Comune di nome «{twin.name}» («{twin.slug}»): scegli un nome che li distingua.",
+            field="nome",
+        )
     tenant_id = await repository.create_tenant(uow, slug, name)
     if tenant_id is None:
         raise DomainError(f"Esiste già un Comune con identificativo «{slug}».", field="slug")
     await _audit(uow, actor, "tenant_created", tenant_id, {"slug": slug, "name": name})
+    if isinstance(actor, Actor) and actor.platform_admin:
+        await repository.add_first_membership(uow, tenant_id, actor.user_id, "platform_admin")
+        detail = {"user_id": str(actor.user_id), "user": actor.display_name, "role": "platform_admin"}
+        await _audit(uow, actor, "membership_added", tenant_id, detail)
     return tenant_id
 
 

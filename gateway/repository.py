@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from gateway.models import api_keys, invitations, memberships, tenants, user_identities, users
-from services.kernel.db import UnitOfWork
+from services.kernel.db import SET_TENANT, UnitOfWork
 
 # Queries that run before a tenant is known, or over global registries (see the tenant-scoping lint).
 UNSCOPED = {
@@ -182,6 +182,23 @@ async def create_tenant(uow: UnitOfWork, slug: str, name: str) -> uuid.UUID | No
     )
     row = (await uow.execute(stmt)).first()
     return row.id if row else None
+
+
+async def tenant_named(uow: UnitOfWork, name: str) -> Tenant | None:
+    """The Comune of this name, whatever its case and spacing."""
+    normal = sa.func.lower(sa.func.regexp_replace(tenants.c.name, r"\s+", " ", "g"))
+    stmt = sa.select(tenants.c.id, tenants.c.slug, tenants.c.name).where(
+        normal == " ".join(name.lower().split())
+    )
+    row = (await uow.execute(stmt.limit(1))).first()
+    return Tenant(row.id, row.slug, row.name) if row else None
+
+
+async def add_first_membership(uow: UnitOfWork, tenant_id: uuid.UUID, user_id: uuid.UUID, role: str) -> None:
+    """The first membership of a Comune created in this transaction: the rest of the transaction
+    is scoped to it (row-level security checks the membership against the current Comune)."""
+    await uow.execute(SET_TENANT, {"t": str(tenant_id)})
+    await add_membership(uow, tenant_id, user_id, role)
 
 
 async def list_tenants(uow: UnitOfWork) -> list[Tenant]:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from gateway import domain, handlers, repository
 from gateway import repository_audit as audit
 from gateway.handlers import accept_invitations_on_login
+from services.cli import build_gateway
 from services.kernel.errors import DomainError, Forbidden
 from services.platform import Platform
 from tests.gateway.helpers import (
@@ -104,7 +105,7 @@ async def test_platform_admin_creates_a_tenant(platform: Platform) -> None:
     home = await make_tenant(platform)
     root = await make_person(platform, {home.id: "platform_admin"})
     chief = await make_person(platform, {home.id: "comune_admin"})
-    gw = make_gateway(platform)
+    gw = build_gateway(platform)  # with the services: the new Comune's pages open
     slug = f"nuovo-{uuid.uuid4().hex[:8]}"
     async with client(gw) as c:
         csrf = await sign_in(gw, c, root)
@@ -118,11 +119,25 @@ async def test_platform_admin_creates_a_tenant(platform: Platform) -> None:
         assert created.status_code == 303 and created.headers["location"].startswith(f"/admin/comuni/{slug}/")
         again = await c.post("/admin/comuni", data={"csrf_token": csrf, "slug": slug, "nome": "Altro"})
         assert again.status_code == 400 and "Esiste già" in alert(again.text)
+        twin = await c.post(
+            "/admin/comuni", data={"csrf_token": csrf, "slug": f"{slug}-bis", "nome": " comune  NUOVO "}
+        )
+        assert twin.status_code == 400 and f"Esiste già un Comune di nome «Comune Nuovo» («{slug}»)" in alert(
+            twin.text
+        )
+        # Its creator may open it at once: its people, and its pages.
+        people = await c.get(created.headers["location"])
+        assert people.status_code == 200 and "Nessuna persona abilitata" not in people.text
+        opened = await c.get(f"/t/{slug}/")
+        assert opened.status_code in (200, 303), opened.text
+        if opened.status_code == 303:
+            landed = await c.get(opened.headers["location"])
+            assert landed.status_code == 200, (opened.headers["location"], landed.text[-600:])
         assert (await c.post("/admin/comuni", data={"slug": f"{slug}-x", "nome": "X"})).status_code == 403
     async with platform.databases["gateway"].unit_of_work(None) as uow:
         tenant = await repository.tenant_by_slug(uow, slug)
     assert tenant is not None and tenant.name == "Comune Nuovo"
-    assert [a for a, _ in await _actions(platform, tenant.id)] == ["tenant_created"]
+    assert sorted(a for a, _ in await _actions(platform, tenant.id)) == ["membership_added", "tenant_created"]
     async with client(gw) as c:
         csrf = await sign_in(gw, c, chief)
         assert (await c.get("/admin/comuni")).status_code == 403
