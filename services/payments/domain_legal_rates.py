@@ -62,6 +62,14 @@ def check_new_rate(new: NewRate, today: date, known: Iterable[date]) -> None:
             "dei giorni passati.",
             field="valid_from",
         )
+    # The decree fixing a year's rate comes out in December: a rate is entered at most a year
+    # ahead (1 January 2099 is a slip, and would stand unnoticed until then).
+    latest = date(today.year + 1, 12, 31)
+    if new.valid_from > latest:
+        raise DomainError(
+            f"Il tasso si inserisce quando il decreto è uscito: al più tardi dal {latest:%d/%m/%Y}.",
+            field="valid_from",
+        )
     if new.valid_from in set(known):
         raise DomainError(
             f"Esiste già un tasso dal {new.valid_from.strftime('%d/%m/%Y')}: il tasso di un giorno "

@@ -23,7 +23,7 @@ async def add_rate(uow: UnitOfWork, ident: Identity, new: NewRate, today: date) 
         raise Forbidden("Solo l'amministratore della piattaforma modifica il tasso legale.")
     known = [day for day, _ in await repository_legal_rates.rate_table(uow)]
     check_new_rate(new, today, known)
-    if not await repository_legal_rates.insert_rate(uow, new, ident.user_id):
+    if not await repository_legal_rates.insert_rate(uow, new, ident.user_id, ident.display_name):
         raise Conflict(f"Esiste già un tasso dal {new.valid_from.strftime('%d/%m/%Y')}.")
 
 
@@ -35,6 +35,7 @@ async def rate_history(uow: UnitOfWork) -> list[dict[str, Any]]:
             "rate": str(r.rate),
             "decree": r.decree,
             "created_by": r.created_by,
+            "created_by_name": r.created_by_name or r.created_by,
             "created_at": r.created_at.isoformat(),
         }
         for r in await repository_legal_rates.rate_history(uow)

@@ -179,4 +179,6 @@ legal_rates = sa.Table(
     sa.Column("rate", sa.Numeric(6, 3), nullable=False),
     sa.Column("decree", sa.Text, nullable=False, server_default=""),
     *_who_and_when("created"),
+    # As the identity named them when they added it (None: added before it was kept).
+    sa.Column("created_by_name", sa.Text),
 )

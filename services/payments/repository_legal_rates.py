@@ -31,11 +31,12 @@ async def rate_history(uow: UnitOfWork) -> list[Row]:
     return list((await uow.execute(sa.select(legal_rates).order_by(legal_rates.c.valid_from))).all())
 
 
-async def insert_rate(uow: UnitOfWork, new: NewRate, created_by: str) -> bool:
+async def insert_rate(uow: UnitOfWork, new: NewRate, created_by: str, created_by_name: str) -> bool:
     """Add a rate; False when a rate from that day already exists (nothing is written)."""
+    values = {"valid_from": new.valid_from, "rate": new.rate, "decree": new.decree.strip()}
     stmt = (
         postgresql_insert(legal_rates)
-        .values(valid_from=new.valid_from, rate=new.rate, decree=new.decree.strip(), created_by=created_by)
+        .values(**values, created_by=created_by, created_by_name=created_by_name)
         .on_conflict_do_nothing(index_elements=["valid_from"])
         .returning(legal_rates.c.valid_from)
     )

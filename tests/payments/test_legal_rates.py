@@ -70,6 +70,11 @@ def test_a_new_rate_is_from_today_on_on_a_free_day_with_its_decree() -> None:
         check_new_rate(NewRate(NEXT_YEAR, Decimal("1.5"), "D.M."), TODAY, known)
     with pytest.raises(DomainError, match="Indica il decreto"):
         check_new_rate(NewRate(TODAY, Decimal("1.5"), "  "), TODAY, known)
+    end_of_next_year = date(TODAY.year + 1, 12, 31)
+    check_new_rate(NewRate(end_of_next_year, Decimal("1.5"), "D.M."), TODAY, known)
+    with pytest.raises(DomainError, match=f"al più tardi dal {end_of_next_year:%d/%m/%Y}") as refused:
+        check_new_rate(NewRate(date(2099, 1, 1), Decimal("1.5"), "D.M."), TODAY, known)
+    assert refused.value.field == "valid_from"
 
 
 def expected_schedule(amount: int, parts: int, plan_day: date, rates: dict[date, Decimal]) -> list[int]:
@@ -122,6 +127,8 @@ async def test_a_rate_added_for_next_year_changes_a_schedule_across_new_year(
         shown = await http.get(url(tenant), params={"salvato": "1"})
     assert "Tasso registrato." in shown.text
     assert f"{NEXT_YEAR.strftime('%d/%m/%Y')} (futuro)" in shown.text and "3,125%" in shown.text
+    # Who added it, by name (their user id is for the audit, not for the page).
+    assert "<td>Utente di prova</td>" in shown.text and EDITOR_ID not in shown.text
     after = await simulate(platform, tenant)
     expected = expected_schedule(250_000, 6, plan_day, {**known, NEXT_YEAR: Decimal("3.125")})
     assert [i["interest_cents"] for i in after] == expected
@@ -135,6 +142,7 @@ async def test_a_rate_added_for_next_year_changes_a_schedule_across_new_year(
         (NEXT_YEAR.isoformat(), "3.125"),
     ]
     assert listed[-1]["created_by"] == EDITOR_ID and listed[-1]["decree"] == "D.M. 10/12/2026"
+    assert listed[-1]["created_by_name"] == "Utente di prova"
     assert listed[0]["decree"].startswith("D.M. 29/11/2023")
 
 
