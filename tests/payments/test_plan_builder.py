@@ -154,3 +154,26 @@ async def test_positions_of_several_revenue_types_ask_whose_rules_apply(
             },
         )
     assert created.status_code == 303, created.text[:400]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("revenue_type", "cents"),
+    [("IMU", 9_000), ("CDS", 14_810)],  # € 100 and less (c.796), a fine of € 200 and less (art. 202-bis)
+)
+async def test_a_debt_no_plan_may_cover_shows_no_schedule(
+    platform: Platform, tenant: Identity, revenue_type: str, cents: int
+) -> None:
+    position = position_fact(cents, credit=(revenue_type, 2024, "P"))
+    await seed(platform, tenant.tenant_id, position)
+    async with service_client(platform, "payments", operator(tenant)) as http:
+        shown = await http.get(
+            builder(tenant),
+            params={"position_id": position.position_id, "embedded": "1", "income_declared": "1"},
+            headers={"HX-Request": "true"},
+        )
+    assert shown.status_code == 200
+    assert "rate consentite: nessuna (pagamento unico)" in shown.text
+    # Not a one-row «plan» with interest the single payment's notice does not carry.
+    assert 'data-testid="plan-schedule"' not in shown.text and "Crea il piano" not in shown.text
+    assert "avviso per il pagamento unico al contribuente" in shown.text  # what it offers instead
