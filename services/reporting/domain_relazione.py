@@ -146,6 +146,12 @@ class History:
     traced: int = 0
     plan_installments: int | None = None
     plan_lapsed_on: date | None = None
+    # How much the office's corrections took off the amount assigned (the load handed over is
+    # assigned + corrected, cancelled included).
+    corrected_cents: int = 0
+    # The office answered the claim of the last call (dispute, already paid, hardship) by rejecting
+    # it or correcting the amount: the claim no longer explains what is still due.
+    claim_overruled: bool = False
     # Derived once (read by every rule and format): collected net of refunds; what is still due,
     # nothing on a position the office cancelled.
     collected_cents: int = field(init=False)
@@ -186,11 +192,12 @@ def reason(h: History, as_of: date) -> Reason | None:
         return Reason.CANCELLED
     if h.residual_cents <= 0:
         return None
-    if h.last_outcome == "gia_pagato" or any(r.paid_on < h.registered_on for r in h.receipts):
+    claimed = h.last_outcome == "gia_pagato" and not h.claim_overruled
+    if claimed or any(r.paid_on < h.registered_on for r in h.receipts):
         return Reason.PAID_BEFORE
     if as_of >= prescribed_on(h.year):
         return Reason.TIME_BARRED
-    by_outcome = _BY_OUTCOME.get(h.last_outcome)
+    by_outcome = None if h.claim_overruled else _BY_OUTCOME.get(h.last_outcome)
     if by_outcome is None and h.grade == "none":
         by_outcome = Reason.UNTRACEABLE
     if by_outcome is not None:
@@ -229,6 +236,7 @@ class Group:
     positions: int = 0
     assigned_cents: int = 0
     cancelled_cents: int = 0
+    corrected_cents: int = 0
     collected_cents: int = 0
     residual_cents: int = 0
     refunded_cents: int = 0
@@ -240,6 +248,7 @@ class Group:
         self.refunded_cents += h.refunded_cents
         self.revoked_cents += h.revoked_cents
         self.residual_cents += h.residual_cents
+        self.corrected_cents += h.corrected_cents
         if h.cancelled:
             self.cancelled_cents += h.assigned_cents
         else:

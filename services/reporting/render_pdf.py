@@ -168,12 +168,18 @@ class PdfRelazione:
     def _totals(self, closing: frame.Closing) -> None:
         self.write("Totali per tipo di entrata e anno", SANS_BOLD, 12, 16)
         head = f"{'Entrata':<10} {'Anno':>4} {'Posizioni':>9} " + " ".join(
-            f"{h:>15}" for h in ("Carico", "Annullato", "Riscosso", "Residuo")
+            f"{h:>15}" for h in ("Carico", "Annullato", "Rettificato", "Riscosso", "Residuo")
         )
         self.write(head, MONO_BOLD, 8, 10)
         t = closing.totals
         for label, year, g in [*t.type_year_rows(), ("Totale", "", t.overall)]:
-            money = (g.assigned_cents, g.cancelled_cents, g.collected_cents, g.residual_cents)
+            money = (
+                g.assigned_cents,
+                g.cancelled_cents,
+                g.corrected_cents,
+                g.collected_cents,
+                g.residual_cents,
+            )
             figures = " ".join(f"{format_cents(c):>15}" for c in money)
             self.write(f"{label[:10]:<10} {year!s:>4} {g.positions:>9} {figures}", MONO, 8, 10)
         self.gap(10)

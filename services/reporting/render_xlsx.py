@@ -228,7 +228,16 @@ def _small_cell(value: object) -> object:
 
 # --- the small sheets ------------------------------------------------------------------------------
 
-TOTAL_HEADERS = ("Entrata / voce", "Anno", "Posizioni", "Carico", "Annullato", "Riscosso", "Residuo")
+TOTAL_HEADERS = (
+    "Entrata / voce",
+    "Anno",
+    "Posizioni",
+    "Carico",
+    "Annullato",
+    "Rettificato",
+    "Riscosso",
+    "Residuo",
+)
 FLOW_HEADERS = ("Flusso", "Pagamenti", "Importo", "Dal", "Al", "Revocati", "Importo revocato")
 
 
@@ -259,7 +268,7 @@ def _coverage(scope: rel.Scope) -> str:
 
 
 def _group_row(label: str, year: object, g: rel.Group) -> Sequence[object]:
-    money = (g.assigned_cents, g.cancelled_cents, g.collected_cents, g.residual_cents)
+    money = (g.assigned_cents, g.cancelled_cents, g.corrected_cents, g.collected_cents, g.residual_cents)
     return (label, year, g.positions, *(Cents(c) for c in money))
 
 
@@ -268,9 +277,9 @@ def _total_rows(closing: frame.Closing) -> list[Sequence[object]]:
     rows = [_group_row(rtype, year, g) for rtype, year, g in t.type_year_rows()]
     rows.append(_group_row("Totale", "", t.overall))
     rows.append(("",))
-    rows.append(("Motivo mancata riscossione", "", "Posizioni", "", "", "", "Residuo"))
+    rows.append(("Motivo mancata riscossione", "", "Posizioni", "", "", "", "", "Residuo"))
     rows += [
-        (rel.REASON_LABELS[r], "", g.positions, "", "", "", Cents(g.residual_cents))
+        (rel.REASON_LABELS[r], "", g.positions, "", "", "", "", Cents(g.residual_cents))
         for r, g in t.reason_rows()
     ]
     rows.append(("",))

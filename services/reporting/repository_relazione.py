@@ -147,7 +147,9 @@ _IN_SCOPE = "p.tenant_id = :t AND (NOT :interim OR p.registered_at < :end)"
 _PAID_IN_SCOPE = "(NOT :interim OR pay.paid_on BETWEEN :from_day AND :to_day)"
 
 HISTORIES = f"""
-SELECT p.fiscal_code, p.revenue_type, p.year, p.act_number, p.amount_cents,
+SELECT p.fiscal_code, p.revenue_type, p.year, p.act_number,
+       CASE WHEN p.original_cents IS NOT NULL AND :interim AND p.decided_at >= :end
+            THEN p.original_cents ELSE p.amount_cents END AS amount_cents,
        (p.registered_at AT TIME ZONE 'Europe/Rome')::date AS registered_on,
        CASE WHEN p.state = 'cancelled' AND (NOT :interim OR p.decided_at < :end)
             THEN 'cancelled' ELSE 'open' END AS state,
@@ -155,9 +157,21 @@ SELECT p.fiscal_code, p.revenue_type, p.year, p.act_number, p.amount_cents,
        coalesce(d.grade, '') AS grade, coalesce(d.traced, 0) AS traced,
        pl.installments, CASE WHEN NOT :interim OR pl.lapsed_on <= :to_day THEN pl.lapsed_on END AS lapsed_on,
        pay.iuvs, pay.paid_ons, pay.flows, pay.amounts, coalesce(pay.revoked, 0)::bigint AS revoked,
-       coalesce(rf.refunded, 0)::bigint AS refunded
+       coalesce(rf.refunded, 0)::bigint AS refunded,
+       CASE WHEN p.original_cents IS NOT NULL AND (NOT :interim OR p.decided_at < :end)
+            THEN p.original_cents - p.amount_cents ELSE 0 END AS corrected,
+       coalesce(claim.answer IN ('rejected', 'corrected') AND (NOT :interim OR claim.answered_at < :end),
+                false) AS overruled
 FROM reporting.positions p
 LEFT JOIN reporting.debtors d ON d.tenant_id = p.tenant_id AND d.debtor_id = p.debtor_id
+LEFT JOIN (
+    -- The office's answer to the debtor's latest case of each kind.
+    SELECT DISTINCT ON (c.debtor_id, c.kind) c.debtor_id, c.kind, c.answer, c.answered_at
+    FROM reporting.cases c
+    WHERE c.tenant_id = :t
+    ORDER BY c.debtor_id, c.kind, c.opened_at DESC
+) claim ON claim.debtor_id = p.debtor_id AND claim.kind = CASE d.last_outcome
+    WHEN 'contestazione' THEN 'dispute' WHEN 'gia_pagato' THEN 'already_paid' WHEN 'difficolta' THEN 'hardship' END
 LEFT JOIN reporting.plans pl ON pl.tenant_id = p.tenant_id AND pl.plan_id = p.plan_id
 LEFT JOIN (
     SELECT pay.position_id,
@@ -189,7 +203,7 @@ def _history(r: Any) -> rel.History:
     (fiscal_code, revenue_type, year, act, amount, registered_on, state, attempts, outcome, grade, traced) = (
         r[:11]
     )
-    installments, lapsed_on, iuvs, paid_ons, flows, amounts, revoked, refunded = r[11:]
+    installments, lapsed_on, iuvs, paid_ons, flows, amounts, revoked, refunded, corrected, overruled = r[11:]
     receipts = tuple(map(rel.Receipt, iuvs, paid_ons, flows, amounts)) if iuvs else ()
     return rel.History(
         fiscal_code,
@@ -208,6 +222,8 @@ def _history(r: Any) -> rel.History:
         traced,
         installments,
         lapsed_on,
+        corrected,
+        overruled,
     )
 
 

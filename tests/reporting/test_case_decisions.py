@@ -17,7 +17,9 @@ from services.contracts import AlreadyPaidClaimed, CaseAnswered, DisputeOpened
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
 from services.platform import Platform
-from services.reporting import handlers_cases
+from services.reporting import domain_relazione as rel
+from services.reporting import handlers_cases, repository_relazione
+from services.reporting.domain_relazione import Reason
 from tests.conftest import service_client
 from tests.reporting.helpers import deliver, fact, registered
 from tests.reporting.test_cases import OPENED, to_cases, viewer
@@ -211,3 +213,67 @@ async def test_a_position_in_an_active_plan_is_not_cancelled(platform: Platform,
     assert refused.status_code == 400 and "piano di rateizzazione attivo" in refused.text
     assert (await positions(platform, tid))[planned.position_id][0] == "open"
     assert await sent(platform, tid) == []
+
+
+async def relazione_lines(platform: Platform, tenant_id: uuid.UUID) -> dict[str, rel.Line]:
+    scope = rel.Scope("final", date(2020, 1, 1), date.today(), date.today())
+    found: dict[str, rel.Line] = {}
+    async with platform.databases["reporting"].unit_of_work(tenant_id) as uow:
+        async for part in repository_relazione.histories(uow, tenant_id, scope):
+            found.update({h.act_number: rel.line(h, scope) for h in part})
+    return found
+
+
+@pytest.mark.asyncio
+async def test_the_relazione_reconciles_with_the_load_and_follows_the_offices_answers(
+    platform: Platform, tenant: Identity
+) -> None:
+    tid = tenant.tenant_id
+    imu = fact(50_000, debtor_name="VERDI ANNA", act_number="IMU-2024-1")
+    tari = fact(20_000, "TARI", debtor_name="NERI LUCA", act_number="TARI-2024-4")
+    await deliver(platform, tid, registered(imu, tari))
+    dispute, claim = str(uuid.uuid4()), str(uuid.uuid4())
+    await to_cases(
+        platform,
+        tid,
+        DisputeOpened(dispute, imu.debtor_id, "Non è mio", "op-1", OPENED),
+        AlreadyPaidClaimed(claim, tari.debtor_id, "Pagato in parte", "op-1", OPENED),
+    )
+    # The calls that opened the cases are each debtor's last outcome.
+    insert = (
+        "INSERT INTO reporting.debtors (tenant_id, debtor_id, attempts, last_outcome) VALUES (:t, :d, 1, :o)"
+        " ON CONFLICT (debtor_id) DO UPDATE SET attempts = 1, last_outcome = :o"
+    )
+    async with platform.databases["reporting"].unit_of_work(tid) as uow:
+        for debtor, outcome in ((imu.debtor_id, "contestazione"), (tari.debtor_id, "gia_pagato")):
+            await uow.execute(sa.text(insert), {"t": tid, "d": uuid.UUID(debtor), "o": outcome})
+        await uow.commit()
+    before = await relazione_lines(platform, tid)
+    assert (before["IMU-2024-1"].reason, before["TARI-2024-4"].reason) == (
+        Reason.DISPUTED,
+        Reason.PAID_BEFORE,
+    )
+    base = f"/t/{tenant.tenant_slug}/reporting/pratiche"
+    async with service_client(platform, "reporting", viewer(tenant, "comune_admin")) as client:
+        rejected = {"esito": "rejected", "nota": "L'immobile risulta intestato al contribuente"}
+        assert (await client.post(f"{base}/{dispute}/risposta", data=rejected)).status_code == 303
+        correct = {
+            "esito": "corrected",
+            "nota": "Pagata in parte",
+            "importo": "150,00",
+            "posizioni": tari.position_id,
+        }
+        assert (await client.post(f"{base}/{claim}/risposta", data=correct)).status_code == 303
+    after = await relazione_lines(platform, tid)
+    # Neither claim explains what is still due any more: both go on to enforced collection.
+    assert (after["IMU-2024-1"].reason, after["TARI-2024-4"].reason) == (
+        Reason.IN_PROGRESS,
+        Reason.IN_PROGRESS,
+    )
+    totals = rel.Totals()
+    for line in after.values():
+        totals.add(line)
+    overall = totals.overall
+    # Assigned 500 + 150, corrected 50: the 700 handed over, to the cent.
+    assert (overall.assigned_cents, overall.cancelled_cents, overall.corrected_cents) == (65_000, 0, 5_000)
+    assert overall.assigned_cents + overall.cancelled_cents + overall.corrected_cents == 70_000

@@ -44,6 +44,14 @@ def paid(cents: int, on: date = date(2025, 3, 14), flow: str = "F-1") -> rel.Rec
         ({"plan_installments": 6}, Reason.IN_PLAN),
         ({"plan_installments": 6, "plan_lapsed_on": date(2025, 5, 1)}, Reason.PLAN_LAPSED),
         ({"receipts": (paid(10_000),)}, None),
+        # The office rejected the claim, or corrected the amount: what is still due is collected.
+        ({"attempts": 1, "last_outcome": "contestazione", "claim_overruled": True}, Reason.IN_PROGRESS),
+        ({"attempts": 1, "last_outcome": "gia_pagato", "claim_overruled": True}, Reason.IN_PROGRESS),
+        ({"attempts": 1, "last_outcome": "difficolta", "claim_overruled": True}, Reason.IN_PROGRESS),
+        (
+            {"attempts": 1, "last_outcome": "contestazione", "claim_overruled": True, "plan_installments": 4},
+            Reason.IN_PLAN,
+        ),
     ],
 )
 def test_each_reason_follows_from_the_history(changes: dict[str, object], expected: Reason | None) -> None:
