@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 
 from services.ingest.labels import CLEANING_WARNING_LABELS, CONTACT_KINDS, GRADES, verdict_label
 from services.kernel.cells import neutralise
+from services.kernel.money import format_euro
 
 REPORT_COLUMNS = ("ESITO", "MOTIVO", "RIGA_FILE")
 
@@ -48,18 +49,66 @@ def csv_report(header: Sequence[str], rows: Iterable[Any]) -> bytes:
     return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
 
 
-def xlsx_report(header: Sequence[str], rows: Iterable[Any]) -> bytes:
+# The rows registered with warnings (a phone that cannot be used, an incomplete address...): not
+# for uploading again, so the credit as it was read rather than the file's cells (kept only for
+# the rows not registered).
+WARNING_HEADER = (
+    "CODICE_FISCALE",
+    "NOMINATIVO",
+    "TRIBUTO",
+    "ANNO",
+    "NUMERO_ATTO",
+    "IMPORTO",
+    "ESITO",
+    "AVVERTENZE",
+    "RIGA_FILE",
+)
+
+
+def warning_line(row: Any) -> list[str]:
+    credit = (row.fiscal_code, row.name, row.revenue_type, row.year, row.act_number)
+    amount = format_euro(row.amount_cents).replace("€ ", "") if row.amount_cents is not None else ""
+    texts = [neutralise("" if v is None else str(v)) for v in credit]
+    return [
+        *texts,
+        amount,
+        verdict_label(row.verdict),
+        neutralise(row.warnings_it or ""),
+        str(row.line_number),
+    ]
+
+
+def csv_warnings(rows: Iterable[Any]) -> bytes:
+    """As `csv_report`, the rows registered with warnings."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(WARNING_HEADER)
+    writer.writerows(warning_line(row) for row in rows)
+    return "\ufeff".encode() + buffer.getvalue().encode("utf-8")
+
+
+def xlsx_warnings(rows: Iterable[Any]) -> bytes:
+    return _workbook("Righe con avvertenze", WARNING_HEADER, (warning_line(row) for row in rows))
+
+
+def _workbook(title: str, header: Sequence[str], lines: Iterable[Sequence[str]]) -> bytes:
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Righe da correggere")
-    sheet.append(report_header(header))
-    for row in rows:
-        sheet.append(report_line(row, len(header)))
+    sheet = workbook.create_sheet(title)
+    sheet.append(list(header))
+    for line in lines:
+        sheet.append(list(line))
     with tempfile.TemporaryDirectory(prefix="riscossa-report-") as folder:
         path = Path(folder) / "report.xlsx"
         workbook.save(path)
         return path.read_bytes()
+
+
+def xlsx_report(header: Sequence[str], rows: Iterable[Any]) -> bytes:
+    return _workbook(
+        "Righe da correggere", report_header(header), (report_line(row, len(header)) for row in rows)
+    )
 
 
 # ---------------------------------------------------------------- cleaning report

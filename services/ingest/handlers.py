@@ -114,14 +114,15 @@ async def batch_rows(
 
 
 async def problem_rows(
-    uow: UnitOfWork, ident: Identity, batch_id: uuid.UUID, action: str
+    uow: UnitOfWork, ident: Identity, batch_id: uuid.UUID, action: str, which: str = "problem"
 ) -> tuple[Any, list[Any]]:
-    """A batch and all the rows it did not register, for its error report (downloaded: `action`)."""
+    """A batch and all the rows it did not register (`which` "problem"), or registered with
+    warnings ("warning"), for its report (downloaded: `action`)."""
     batch = await get_batch(uow, ident.tenant_id, batch_id)
     rows: list[Any] = []
     after = 0
     while page_rows := await repository.list_rows(
-        uow, ident.tenant_id, batch_id, "problem", after=after, limit=REPORT_PAGE_ROWS
+        uow, ident.tenant_id, batch_id, which, after=after, limit=REPORT_PAGE_ROWS
     ):
         rows.extend(page_rows)
         after = page_rows[-1].row_number

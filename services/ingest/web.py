@@ -90,24 +90,35 @@ async def mapping_confirm(request: Request, ident: Identity, uow: UnitOfWork) ->
 # ---------------------------------------------------------------- error report (pages and API)
 
 
-def _report_name(batch: Any, extension: str) -> str:
+def _report_name(batch: Any, extension: str, prefix: str = "errori") -> str:
     stem = PurePosixPath(batch.filename).stem or "caricamento"
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem)[:80]
-    return f"errori-{safe}.{extension}"
+    return f"{prefix}-{safe}.{extension}"
 
 
 async def _error_report(
-    request: Request, ident: Identity, uow: UnitOfWork, extension: str, media_type: str
+    request: Request,
+    ident: Identity,
+    uow: UnitOfWork,
+    extension: str,
+    media_type: str,
+    warnings: bool = False,
 ) -> AfterCommit:
-    """A batch's rows that were not registered, as a file the Comune corrects and uploads again;
+    """A batch's rows that were not registered, as a file the Comune corrects and uploads again
+    (or, `warnings`, the rows registered with warnings: what to check in its own records);
     rendered once the reading (and its access-log entry) is committed."""
     batch_id = batch_id_param(request)
-    batch, rows = await handlers.problem_rows(uow, ident, batch_id, f"download_errors_{extension}")
+    which, prefix, action = (
+        ("warning", "avvertenze", "warnings") if warnings else ("problem", "errori", "errors")
+    )
+    batch, rows = await handlers.problem_rows(uow, ident, batch_id, f"download_{action}_{extension}", which)
     render = exports.csv_report if extension == "csv" else exports.xlsx_report
+    render_warnings = exports.csv_warnings if extension == "csv" else exports.xlsx_warnings
 
     async def respond() -> Response:
-        body = render(list((batch.layout or {}).get("header", [])), rows)
-        disposition = f'attachment; filename="{_report_name(batch, extension)}"'
+        header = list((batch.layout or {}).get("header", []))
+        body = render_warnings(rows) if warnings else render(header, rows)
+        disposition = f'attachment; filename="{_report_name(batch, extension, prefix)}"'
         return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
 
     return AfterCommit(respond)
@@ -123,6 +134,16 @@ async def error_report_xlsx(request: Request, ident: Identity, uow: UnitOfWork) 
     return await _error_report(request, ident, uow, "xlsx", XLSX)
 
 
+@endpoint(*VIEW_ROLES)
+async def warning_report_csv(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
+    return await _error_report(request, ident, uow, "csv", "text/csv; charset=utf-8", warnings=True)
+
+
+@endpoint(*VIEW_ROLES)
+async def warning_report_xlsx(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
+    return await _error_report(request, ident, uow, "xlsx", XLSX, warnings=True)
+
+
 def routes() -> list[BaseRoute]:
     one = "/t/{tenant}/ingest/batches/{batch_id}"
     api = web_api
@@ -135,6 +156,8 @@ def routes() -> list[BaseRoute]:
         Route(f"{one}/mapping", mapping_confirm, methods=["POST"]),
         Route(f"{one}/errors.csv", error_report_csv, methods=["GET"]),
         Route(f"{one}/errors.xlsx", error_report_xlsx, methods=["GET"]),
+        Route(f"{one}/warnings.csv", warning_report_csv, methods=["GET"]),
+        Route(f"{one}/warnings.xlsx", warning_report_xlsx, methods=["GET"]),
         Route("/api/v1/ingest/batches", api.api_upload, methods=["POST"]),
         Route("/api/v1/ingest/batches/{batch_id}", api.api_batch, methods=["GET"]),
         Route("/api/v1/ingest/batches/{batch_id}/rows", api.api_rows, methods=["GET"]),

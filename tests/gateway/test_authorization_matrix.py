@@ -83,6 +83,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", f"{B}/mapping"): web(409, UPLOADERS, "POST"),
     ("GET", f"{B}/errors.csv"): web(200, ALL),
     ("GET", f"{B}/errors.xlsx"): web(200, ALL),
+    ("GET", f"{B}/warnings.csv"): web(200, ALL),
+    ("GET", f"{B}/warnings.xlsx"): web(200, ALL),
     ("POST", IB): api(400),
     ("GET", f"{IB}/{{batch_id}}"): api(200, foreign=404),
     ("GET", f"{IB}/{{batch_id}}/rows"): api(200, foreign=404),

@@ -115,6 +115,58 @@ async def test_error_report_lists_problem_rows_neutralised_and_can_be_reuploaded
 
 
 @pytest.mark.asyncio
+async def test_the_rows_registered_with_warnings_can_be_downloaded(
+    platform: Platform, tenant: Identity
+) -> None:
+    data = (
+        b"codice_fiscale;nominativo;tributo;anno;numero_atto;importo;telefono\n"
+        b"RSSMRA80A01H501U;ROSSI;IMU;2024;1;10,00;+393471234567\n"
+        b"VRDNNA70A41H501F;VERDI;IMU;2024;2;10,00;12\n"
+        b"00000010215;=ALFA;TARI;2024;3;5,00;\n"
+    )
+    batch_id = await upload(platform, tenant, "con avvisi.csv", data)
+    await process_pending(platform, tenant)
+    base = f"/t/{tenant.tenant_slug}/ingest/batches/{batch_id}"
+    async with service_client(platform, "ingest", tenant) as client:
+        page = await client.get(base)
+        as_csv = await client.get(f"{base}/warnings.csv")
+        as_xlsx = await client.get(f"{base}/warnings.xlsx")
+    assert (
+        'data-testid="warnings">2<' in page.text
+        and "warnings.csv" in page.text
+        and "warnings.xlsx" in page.text
+    )
+    assert as_csv.headers["content-disposition"] == 'attachment; filename="avvertenze-con_avvisi.csv"'
+    lines = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig")), delimiter=";"))
+    assert lines[0] == [
+        "CODICE_FISCALE",
+        "NOMINATIVO",
+        "TRIBUTO",
+        "ANNO",
+        "NUMERO_ATTO",
+        "IMPORTO",
+        "ESITO",
+        "AVVERTENZE",
+        "RIGA_FILE",
+    ]
+    assert [line[:6] + line[-2:] for line in lines[1:]] == [
+        ["VRDNNA70A41H501F", "VERDI", "IMU", "2024", "2", "10,00", "Telefono non utilizzabile: «12».", "3"],
+        [
+            "00000010215",
+            "'=ALFA",
+            "TARI",
+            "2024",
+            "3",
+            "5,00",
+            "Testo che inizia con = + - @: neutralizzato nelle esportazioni.",
+            "4",
+        ],
+    ]
+    sheet = load_workbook(io.BytesIO(as_xlsx.content), read_only=True).worksheets[0]
+    assert sheet.title == "Righe con avvertenze" and len(list(sheet.iter_rows())) == 3
+
+
+@pytest.mark.asyncio
 async def test_mapping_is_previewed_corrected_confirmed_and_remembered(
     platform: Platform, tenant: Identity
 ) -> None:
