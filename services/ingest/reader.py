@@ -109,6 +109,7 @@ def open_source(
         raise UnreadableFile("Il file è vuoto.")
     with path.open("rb") as handle:
         start = handle.read(SAMPLE_BYTES)
+    refuse_other_format(start)
     if start.startswith(ZIP_MAGIC):
         check_zip(path, limits)
         return Source(path, "xlsx", sheet=sheet, sheets=xlsx_sheets(path), limits=limits)
@@ -118,6 +119,29 @@ def open_source(
         return Source(path, "t290", encoding=chosen, limits=limits)
     delimiter = sniff_delimiter(start, chosen)
     return Source(path, "csv", encoding=chosen, delimiter=delimiter, limits=limits)
+
+
+# Files people pick by mistake, recognised by their first bytes: what each is, in Italian.
+_OTHER_FORMATS = (
+    (b"%PDF", "un documento PDF"),
+    (b"\x89PNG", "un'immagine PNG"),
+    (b"\xff\xd8\xff", "un'immagine JPEG"),
+    (b"GIF8", "un'immagine GIF"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "un file Excel 97-2003 (.xls) o Word (.doc)"),
+    (b"Rar!", "un archivio RAR"),
+    (b"7z\xbc\xaf", "un archivio 7-Zip"),
+)
+
+
+def refuse_other_format(start: bytes) -> None:
+    """UnreadableFile when the file's first bytes say it is a document, an image or an archive
+    that no credit list comes in."""
+    for magic, what in _OTHER_FORMATS:
+        if start.startswith(magic):
+            raise UnreadableFile(
+                f"Il file è {what}, non un elenco di crediti: carica un CSV, un foglio Excel (.xlsx) "
+                "o un tracciato 290."
+            )
 
 
 def check_text(start: bytes) -> None:

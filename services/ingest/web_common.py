@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.types import Message, Receive
 
 from services.ingest import handlers, labels
-from services.ingest.reader import ENCODINGS
+from services.ingest.domain import UnreadableFile
+from services.ingest.reader import ENCODINGS, refuse_other_format
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, MandateClosed, NotFound
 from services.kernel.identity import Identity
@@ -84,6 +85,7 @@ async def receive_upload(request: Request, ident: Identity, uow: UnitOfWork) -> 
             raise too_large
         if upload.size == 0:
             raise DomainError("Il file è vuoto.", field="file")
+        _refuse_other_format(upload)
         encoding, sheet = _choices(form.get("encoding"), form.get("sheet"))
         batch_id = uuid.uuid4()
         key = tenant_key(ident.tenant_id, "ingest", str(batch_id), "raw")
@@ -100,6 +102,16 @@ async def receive_upload(request: Request, ident: Identity, uow: UnitOfWork) -> 
         await context.storage.delete(ident.tenant_id, key)
         raise
     return batch_id
+
+
+def _refuse_other_format(upload: UploadFile) -> None:
+    """A PDF, an image or an old Office file is refused at once, before a batch is recorded."""
+    start = upload.file.read(16)
+    upload.file.seek(0)
+    try:
+        refuse_other_format(start)
+    except UnreadableFile as exc:
+        raise DomainError(str(exc), field="file") from None
 
 
 def _megabytes(size: int) -> str:

@@ -66,13 +66,14 @@ HEADER_ONLY = b"codice_fiscale;nominativo;tributo;anno;numero_atto;importo\r\n\r
     [
         (HEADER_ONLY, "solo l'intestazione"),
         (bytes(range(256)) * 100, "file binario"),
+        (b"%PDF-1.4\n" + b"testo " * 100, "Il file è un documento PDF, non un elenco di crediti"),
         (
             HEADER_ONLY + b"RSSMRA80A01H501U;ROSS\x81\x8d;IMU;2024;1;10\n",
             "Codifica del file non riconosciuta",
         ),
         (HEADER_ONLY + b"x" * (10 * 1024 * 1024) + b"\n", "supera la lunghezza massima"),
     ],
-    ids=["header-only", "binary", "undecodable", "10MB-line"],
+    ids=["header-only", "binary", "pdf", "undecodable", "10MB-line"],
 )
 async def test_hostile_files_fail_in_italian_with_nothing_committed(
     platform: Platform, tenant: Identity, data: bytes, message: str

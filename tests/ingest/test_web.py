@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import uuid
 
@@ -98,6 +99,40 @@ async def test_empty_or_missing_file_is_refused_in_italian(platform: Platform, t
         missing = await client.post("/api/v1/ingest/batches", data={"altro": "x"})
     assert (empty.status_code, empty.json()["error"]) == (400, "Il file è vuoto.")
     assert (missing.status_code, missing.json()["field"]) == (400, "file")
+    assert await published(platform, tenant.tenant_id, BatchReceived.routing_key()) == []
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("name", "data", "what"),
+    [
+        ("delibera.pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj", "un documento PDF"),
+        ("elenco.xlsx", b"%PDF-1.4\n", "un documento PDF"),  # renamed: the bytes decide
+        ("foto.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF", "un'immagine JPEG"),
+        (
+            "vecchio.xls",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 64,
+            "un file Excel 97-2003 (.xls) o Word (.doc)",
+        ),
+    ],
+)
+async def test_a_document_or_an_image_is_refused_before_a_batch_is_recorded(
+    platform: Platform, tenant: Identity, name: str, data: bytes, what: str
+) -> None:
+    async with service_client(platform, "ingest", tenant) as client:
+        refused = await client.post(
+            "/api/v1/ingest/batches", files={"file": (name, data, "application/octet-stream")}
+        )
+        page = await client.post(
+            f"{base(tenant)}/batches",
+            files={"file": (name, data, "application/octet-stream")},
+            headers={"HX-Request": "true"},
+        )
+    assert refused.status_code == 400 and refused.json()["field"] == "file"
+    assert refused.json()["error"] == (
+        f"Il file è {what}, non un elenco di crediti: carica un CSV, un foglio Excel (.xlsx) o un tracciato 290."
+    )
+    assert page.status_code == 400 and html.escape(what) in page.text
     assert await published(platform, tenant.tenant_id, BatchReceived.routing_key()) == []
 
 
