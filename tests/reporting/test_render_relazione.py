@@ -205,3 +205,21 @@ def test_pdf_streams_every_line_with_its_payments_and_repeats_the_header() -> No
 
 def test_same_lines_give_the_same_pdf() -> None:
     assert render(PdfRelazione, lines(5)) == render(PdfRelazione, lines(5))
+
+
+def test_every_label_fits_its_column_of_the_pdf_and_the_table_fits_the_page() -> None:
+    from services.contracts import OUTCOME_LABELS
+    from services.reporting import render_pdf
+
+    widths = {header: width for header, width, _ in render_pdf.TABLE}
+    tracing = [
+        rel.tracing_text(rel.History("X", "IMU", 2024, "A", 1, date(2025, 1, 1), grade=g, traced=t))
+        for g in rel.GRADE_LABELS
+        for t in (0, 1)
+    ]
+    assert max(map(len, OUTCOME_LABELS.values())) <= widths["Ultimo esito"]
+    assert max(map(len, rel.REASON_LABELS.values())) <= widths["Motivo mancata riscossione"]
+    assert max(map(len, rel.NEXT_STEP_LABELS.values())) <= widths["Prossimo passo"]
+    assert max(map(len, tracing)) <= widths["Rintraccio"]
+    usable = render_pdf.WIDTH - 2 * render_pdf.MARGIN
+    assert len(render_pdf.TABLE_HEADER) * 0.6 * render_pdf.SIZE <= usable  # Courier: 0.6 em a character
