@@ -101,10 +101,11 @@ def check_regulation(rules: RuleSet) -> RuleSet:
     limits = [b.up_to_cents or 0 for b in bands[:-1]]
     if any(limit <= 0 for limit in limits) or limits != sorted(set(limits)):
         raise DomainError("Le fasce devono avere importi massimi crescenti.", field="bands")
-    for band in bands:
+    for number, band in enumerate(bands, 1):
         if not 1 <= band.fewest <= band.most <= MOST_INSTALLMENTS:
             raise DomainError(
-                f"Ogni fascia va da 1 a {MOST_INSTALLMENTS} rate mensili, con il minimo non oltre il massimo.",
+                f"Fascia {number}: da {band.fewest} a {band.most} rate non va bene: ogni fascia va da 1 a "
+                f"{MOST_INSTALLMENTS} rate mensili, con il minimo non oltre il massimo.",
                 field="bands",
             )
     if rules.min_installment_cents < 0:

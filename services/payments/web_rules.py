@@ -26,6 +26,7 @@ from services.payments.domain import format_cents, parse_amount
 from services.payments.domain_plans import (
     CDS_BANDS,
     CDS_MIN_INSTALLMENT_CENTS,
+    MOST_INSTALLMENTS,
     Band,
     RuleSet,
     read_bands,
@@ -85,9 +86,14 @@ def _is_zero(raw: str) -> bool:
     return raw.replace("€", "").strip().replace(".", "").replace(",", "").strip("0") == ""
 
 
-def _count(raw: str, line: int) -> int:
-    if not raw.isascii() or not raw.isdigit() or len(raw) > 3:
-        raise DomainError(f"Fascia {line}: indica il numero minimo e massimo di rate.", field="bands")
+def _count(raw: str, line: int, what: str) -> int:
+    if not raw:
+        raise DomainError(f"Fascia {line}: indica il numero {what} di rate.", field="bands")
+    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MOST_INSTALLMENTS:
+        raise DomainError(
+            f"Fascia {line}: il numero {what} di rate va da 1 a {MOST_INSTALLMENTS} («{raw[:20]}»).",
+            field="bands",
+        )
     return int(raw)
 
 
@@ -104,7 +110,12 @@ def read_band_rows(rows: list[dict[str, str]]) -> tuple[Band, ...]:
                 field="bands",
             )
         up_to = None if not row["to"] else _cents(row["to"], line, "a")
-        bands.append(Band(up_to, _count(row["min"], line), _count(row["max"], line)))
+        fewest, most = _count(row["min"], line, "minimo"), _count(row["max"], line, "massimo")
+        if fewest > most:
+            raise DomainError(
+                f"Fascia {line}: il minimo di rate ({fewest}) supera il massimo ({most}).", field="bands"
+            )
+        bands.append(Band(up_to, fewest, most))
         start = (up_to or 0) + 1
     return tuple(bands)
 

@@ -27,6 +27,8 @@ WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato
 # Two-week periods keep the same weeks whatever the day they were chosen: counted from a Monday.
 BIWEEKLY_EPOCH = date(2024, 1, 1)
 MAX_EVERY_DAYS = 92
+# The longest wait for a period to end: one of N days that starts when the schedule is saved.
+MAX_PERIOD_DAYS = 2 * MAX_EVERY_DAYS
 MAX_ADDRESSES = 10
 # A sound address check without a dependency: one @, no spaces or separators, a dotted domain of
 # letters, digits and hyphens (RFC 5321 lengths).
@@ -120,6 +122,18 @@ def last_ended(schedule: Schedule, today: date) -> Period | None:
         return Period(start - timedelta(days=size), start - timedelta(days=1))
     size = 14 if schedule.kind == BIWEEKLY else 7
     return Period(start - timedelta(days=size), start - timedelta(days=1))
+
+
+def next_send(schedule: Schedule, today: date) -> tuple[Period, date]:
+    """The regular period under way on `today` and the day its digest goes out (the first day after
+    it ends; a period of N days not yet begun: the first one)."""
+    day = today + timedelta(days=1)
+    for _ in range(MAX_PERIOD_DAYS + 1):
+        ended = last_ended(schedule, day)
+        if ended is not None and ended.end >= today:
+            return ended, day
+        day += timedelta(days=1)
+    raise ValueError(f"no period of {schedule} ends within {MAX_PERIOD_DAYS} days")  # every kind does
 
 
 def due(schedule: Schedule, today: date, last_sent_end: date | None) -> Period | None:

@@ -200,9 +200,12 @@ async def digest_record(uow: UnitOfWork, who: Identity, digest_id: uuid.UUID) ->
 class Overview:
     schedule: domain.Schedule
     last_period_end: date | None
+    # An ended period not sent yet (the next daily run sends it), or None.
     next_period: domain.Period | None
     addresses: tuple[str, ...]
     digests: list[repo.DigestRecord]
+    # The period under way and the day its digest goes out.
+    coming: tuple[domain.Period, date] | None = None
 
 
 async def overview(uow: UnitOfWork, who: Identity, today: date) -> Overview:
@@ -220,6 +223,7 @@ async def overview(uow: UnitOfWork, who: Identity, today: date) -> Overview:
         else None,
         await repo.office_emails(uow, who.tenant_id),
         await repo.list_digests(uow, who.tenant_id),
+        domain.next_send(settings.schedule, today),
     )
 
 

@@ -88,6 +88,17 @@ async def test_a_comune_regulation_governs_its_plans_from_the_day_it_takes_effec
         ("IMU", {**REGULATION, "valid_from": "2020-01-01"}, "valid_from", "da oggi"),
         ("IMU", {"bands": [{"up_to_cents": "mille", "min": 1, "max": 1}]}, "bands", "Fascia 1"),
         ("IMU", {"bands": []}, "bands", "da 1 a 20 fasce"),
+        (
+            "IMU",
+            {
+                "bands": [
+                    {"up_to_cents": 50_000, "min": 1, "max": 4},
+                    {"up_to_cents": None, "min": 40, "max": 36},
+                ]
+            },
+            "bands",
+            "Fascia 2: da 40 a 36 rate non va bene",
+        ),
         ("IMU", {**REGULATION, "interest_rate": "tanto"}, "interest_rate", "Tasso"),
     ],
 )

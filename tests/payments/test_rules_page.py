@@ -63,8 +63,31 @@ def test_rows_round_trip_and_must_follow_each_other() -> None:
     typed[1]["from"] = "150,00"
     with pytest.raises(DomainError, match="Fascia 2: deve partire da € 100,01"):
         read_band_rows(typed)
-    with pytest.raises(DomainError, match="Fascia 1: indica il numero"):
-        read_band_rows([{"from": "", "to": "", "min": "due", "max": "4"}])
+    refusals = {
+        "due": "Fascia 1: il numero minimo di rate va da 1 a 72 («due»).",
+        "": "Fascia 1: indica il numero minimo di rate.",
+        "0": "Fascia 1: il numero minimo di rate va da 1 a 72 («0»).",
+    }
+    for typed_min, message in refusals.items():
+        with pytest.raises(DomainError) as refused:
+            read_band_rows([{"from": "", "to": "", "min": typed_min, "max": "4"}])
+        assert str(refused.value) == message
+    huge = [
+        {"from": "0", "to": "100,00", "min": "1", "max": "1"},
+        {"from": "100,01", "to": "", "min": "2", "max": "99999999999999999"},
+    ]
+    with pytest.raises(
+        DomainError, match=r"Fascia 2: il numero massimo di rate va da 1 a 72 \(«99999999999999999»\)"
+    ):
+        read_band_rows(huge)
+    with pytest.raises(DomainError, match=r"Fascia 3: il minimo di rate \(12\) supera il massimo \(6\)"):
+        read_band_rows(
+            [
+                *typed[:1],
+                {**typed[1], "from": "100,01", "to": "200,00"},
+                {"from": "200,01", "to": "", "min": "12", "max": "6"},
+            ]
+        )
 
 
 @pytest.mark.asyncio

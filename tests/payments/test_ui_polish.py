@@ -232,7 +232,7 @@ async def test_a_refused_rule_set_comes_back_with_its_message_at_the_field_which
     await page.get_by_label("Fascia 6: numero massimo di rate").fill("99")
     await page.get_by_role("button", name="Salva le regole").click()
     bands = page.locator("#bands-errore")
-    await expect(bands).to_contain_text("Ogni fascia va da 1 a 72 rate mensili")
+    await expect(bands).to_contain_text("Fascia 6: il numero massimo di rate va da 1 a 72 («99»).")
     await expect(bands).to_be_focused()
     await expect(page.locator("table[aria-describedby='bands-errore']")).to_contain_text("Fascia")
     await context.close()

@@ -273,3 +273,34 @@ def test_the_pdf_holds_the_figures_the_cases_and_the_collected_by_type() -> None
     ):
         assert expected in text, expected
     assert _digest().filename == "riepilogo-20261123-20261129.pdf"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "today", "coming", "sent_on"),
+    [
+        # Tuesday 1 December: the week under way goes out on Monday 7.
+        (d.Schedule(), "2026-12-01", ("2026-11-30", "2026-12-06"), "2026-12-07"),
+        # On the day one goes out, the next one is a week away.
+        (d.Schedule(), "2026-12-07", ("2026-12-07", "2026-12-13"), "2026-12-14"),
+        (d.Schedule(d.MONTHLY), "2026-12-01", ("2026-12-01", "2026-12-31"), "2027-01-01"),
+        (d.Schedule(d.MONTHLY), "2027-02-28", ("2027-02-01", "2027-02-28"), "2027-03-01"),
+        # Every ten days from the day it was saved: the first period, not yet begun, also shows.
+        (
+            d.Schedule(d.DAYS, every_days=10, starts_on=date(2026, 12, 1)),
+            "2026-12-01",
+            ("2026-12-01", "2026-12-10"),
+            "2026-12-11",
+        ),
+        (
+            d.Schedule(d.DAYS, every_days=92, starts_on=date(2026, 12, 1)),
+            "2026-12-01",
+            ("2026-12-01", "2027-03-02"),
+            "2027-03-03",
+        ),
+    ],
+)
+def test_the_next_digest_is_the_period_under_way_and_the_day_it_goes_out(
+    schedule: d.Schedule, today: str, coming: tuple[str, str], sent_on: str
+) -> None:
+    got_period, got_day = d.next_send(schedule, date.fromisoformat(today))
+    assert got_period == period(*coming) and got_day == date.fromisoformat(sent_on)

@@ -44,6 +44,9 @@ async def test_settings_are_checked_at_their_field_and_a_refusal_changes_nothing
     async with service_client(platform, "reporting", as_(tenant, "comune_viewer")) as client:
         page = await client.get(f"/t/{tenant.tenant_slug}/reporting/riepiloghi")
         assert page.status_code == 200 and "Ogni due settimane, il venerdì" in page.text
+        today = platform.context("reporting").clock().astimezone(domain_digest.ROME).date()
+        coming, sent_on = domain_digest.next_send(domain_digest.Schedule("biweekly", 4), today)
+        assert f"Prossimo riepilogo: {coming.label()}, inviato il {sent_on:%d/%m/%Y}." in page.text
         assert "Salva impostazioni" not in page.text and "Invia ora" not in page.text
         for path in ("impostazioni", "invia"):
             forbidden = await client.post(f"/t/{tenant.tenant_slug}/reporting/riepiloghi/{path}", data={})
