@@ -70,9 +70,20 @@ async def record_refund(request: Request, ident: Identity, uow: UnitOfWork) -> R
     return RedirectResponse(url, status_code=303)
 
 
+@endpoint(*REFUND_ROLES)
+async def refund_form_again(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """The address a refused form (sent without HTMX) leaves in the browser: reloading it opens the
+    payment's position's refunds again instead of a 405."""
+    position_id = await handlers_refunds.position_of(uow, ident, _uuid(request, "payment_id"))
+    return RedirectResponse(
+        f"/t/{ident.tenant_slug}/payments/positions/{position_id}/rimborsi", status_code=303
+    )
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments"
     return [
         Route(f"{prefix}/positions/{{position_id}}/rimborsi", refunds_page, methods=["GET"]),
         Route(f"{prefix}/payments/{{payment_id}}/rimborsi", record_refund, methods=["POST"]),
+        Route(f"{prefix}/payments/{{payment_id}}/rimborsi", refund_form_again, methods=["GET"]),
     ]

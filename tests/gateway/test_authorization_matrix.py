@@ -163,6 +163,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # Refunds: the Comune's administrator and the firm's admin (an unknown position or payment: 404).
     ("GET", f"{T}/payments/positions/{{position_id}}/rimborsi"): web(404, (A, P)),
     ("POST", f"{T}/payments/payments/{{payment_id}}/rimborsi"): web(404, (A, P), "POST"),
+    ("GET", f"{T}/payments/payments/{{payment_id}}/rimborsi"): web(404, (A, P)),
     ("POST", f"{T}/payments/reconciliation/jobs/{{kind}}"): web(400, FIRM, "POST"),
     ("GET", f"{T}/payments/jobs/{{job_id}}"): web(404, FIRM),
     ("GET", f"{T}/payments/jobs/{{job_id}}/avvisi.zip"): web(404, FIRM),

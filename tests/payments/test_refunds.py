@@ -74,6 +74,11 @@ async def test_a_refund_is_owed_again_published_and_off_the_aggio_base(
             )
         row = await position(platform, tenant.tenant_id, f.position_id)
         assert row is not None and row.paid_cents == 6_000  # nothing changed
+        # A refused form leaves its address in the browser: reloading it opens the page again.
+        reloaded = await client.get(post)
+        assert reloaded.status_code == 303 and reloaded.headers["location"] == refunds_url(
+            tenant, f.position_id
+        )
         done = await client.post(post, data={**form, "idempotency_key": "modulo-rimborso-1"})
         assert done.status_code == 303
         twice = await client.post(post, data={**form, "idempotency_key": "modulo-rimborso-1"})
