@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import AfterCommit, endpoint, is_htmx, page, stored_download
+from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page, stored_download
 from services.reporting import domain_cases, handlers_cases
 from services.reporting.web import templates
 
@@ -68,7 +68,8 @@ async def answer_case(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         str(form.get("importo", "")),
         tuple(str(v) for v in form.getlist("posizioni")),
     )
-    await handlers_cases.answer(uow, ident, case_id, typed)
+    # At the service's clock, as every other time of the case (its opening comes from the call).
+    await handlers_cases.answer(uow, ident, case_id, typed, ctx(request).clock())
     url = f"/t/{ident.tenant_slug}/reporting/pratiche?risposta=1"
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": url})
