@@ -26,6 +26,7 @@ UNSCOPED = {
     "find_api_key": "resolves which tenant a key belongs to, before any tenant is known",
     "create_tenant": "tenants are the global registry that defines tenancy (platform administrators only)",
     "list_tenants": "tenants are the global registry; listed for platform administrators",
+    "tenant_named": "tenants are the global registry: a new Comune's name must be its own",
     "tenant_by_slug": "resolves the URL's Comune before its tenant id is known",
     "find_user": "users are a global registry, matched by fiscal number or e-mail address",
     "accept_invitations": "at a first login the Comuni are not known yet (SECURITY DEFINER, see 0004)",

@@ -75,6 +75,16 @@ async def column(platform: Platform, who: Identity, sql: str, **params: object) 
     return await scalar(platform, who.tenant_id, sql, t=who.tenant_id, **params)
 
 
+async def lapsed(platform: Platform, who: Identity, plan_id: uuid.UUID) -> None:
+    """The plan as a lapse leaves it (its positions out of it), without the lapse's notices."""
+    lapse = (
+        "UPDATE payments.plans SET status = 'lapsed' WHERE id = :p;"
+        " UPDATE payments.plan_positions SET active = false WHERE plan_id = :p"
+    )
+    for statement in lapse.split(";"):
+        await run(platform, who, lambda uow, sql=statement: uow.execute(sa.text(sql), {"p": plan_id}))
+
+
 def euro(cents: int) -> str:
     return f"{cents // 100},{cents % 100:02d}"
 
@@ -274,12 +284,7 @@ async def test_after_a_lapse_the_charges_notice_is_still_shown_and_a_sgravio_of_
     platform: Platform, tenant: Identity
 ) -> None:
     plan_id, position_id, _ = await charged_plan(platform, tenant)
-    lapse = (
-        "UPDATE payments.plans SET status = 'lapsed' WHERE id = :p;"
-        " UPDATE payments.plan_positions SET active = false WHERE plan_id = :p"
-    )
-    for statement in lapse.split(";"):
-        await run(platform, tenant, lambda uow, sql=statement: uow.execute(sa.text(sql), {"p": plan_id}))
+    await lapsed(platform, tenant, plan_id)
     async with service_client(platform, "payments", tenant) as http:
         page = await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")
     assert page.status_code == 200 and "Oneri di riscossione (L. 160/2019 c. 803)</td>" in page.text
@@ -351,12 +356,7 @@ async def test_after_a_lapse_the_positions_notice_is_sent_with_the_charges_still
     platform: Platform, tenant: Identity, smtp: Inbox
 ) -> None:
     plan_id, position_id, _ = await charged_plan(platform, tenant)
-    lapse = (
-        "UPDATE payments.plans SET status = 'lapsed' WHERE id = :p;"
-        " UPDATE payments.plan_positions SET active = false WHERE plan_id = :p"
-    )
-    for statement in lapse.split(";"):
-        await run(platform, tenant, lambda uow, sql=statement: uow.execute(sa.text(sql), {"p": plan_id}))
+    await lapsed(platform, tenant, plan_id)
     to = f"contribuente-{uuid.uuid4().hex[:8]}@example.it"
     status, answer = await post(platform, tenant, SEND, {"position_ids": [position_id], "email": to})
     assert status == 201, answer
