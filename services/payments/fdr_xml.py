@@ -247,10 +247,8 @@ def _syntax(exc: etree.XMLSyntaxError) -> DomainError:
     """The parser's refusal in Italian: where, never its English words."""
     line, column = getattr(exc, "position", None) or (exc.lineno, 0)
     if line == 1 and column <= 1:
-        return DomainError(
-            "Il file non è un flusso XML: non comincia con «<» (è forse un CSV, un PDF o un foglio di calcolo?).",
-            field=FIELD,
-        )
+        why = "Il file non è un flusso XML: non comincia con «<» (è forse un CSV, un PDF o un foglio di calcolo?)."
+        return DomainError(why, field=FIELD)
     return DomainError(
         f"Il file non è XML valido: errore di sintassi alla riga {line}, colonna {column} "
         "(un elemento non chiuso, un carattere non ammesso o il file troncato).",
