@@ -7,6 +7,7 @@ import asyncio
 import logging
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -139,6 +140,15 @@ async def _target(
     shown = await repository_delivery.shown_options(uow, ident.tenant_id, debtor_id, position_ids, None)
     # With the c.803 charges of a lapsed plan of theirs still to pay (`shown_options`).
     return Target(debtor_id, position_ids, None, [o for o in shown if o.nav in navs or o.kind == "charges"])
+
+
+async def active_email_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
+) -> str | None:
+    """The address an e-mail left blank goes to, for the positions' debtor (the sending form says
+    it, or that there is none); None when there is none or the positions are unknown."""
+    positions = await repository_delivery.debtors_of(uow, tenant_id, list(position_ids)[:1])
+    return await repository_emails.active_email(uow, tenant_id, positions[0]) if positions else None
 
 
 async def _address(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, given: str | None) -> str:

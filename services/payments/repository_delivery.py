@@ -89,6 +89,17 @@ def _positions_and_charges(position_ids: Sequence[uuid.UUID]) -> Any:
     return sa.or_(o.c.position_id.in_(position_ids), charges)
 
 
+async def debtors_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
+) -> list[uuid.UUID]:
+    """The debtors of these positions (unknown ones left out)."""
+    p = positions
+    stmt = (
+        sa.select(p.c.debtor_id).where(p.c.tenant_id == tenant_id, p.c.id.in_(list(position_ids))).distinct()
+    )
+    return list((await uow.execute(stmt)).scalars())
+
+
 async def schedule(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[Row]:
     pi = plan_installments
     stmt = sa.select(pi).where(pi.c.tenant_id == tenant_id, pi.c.plan_id == plan_id).order_by(pi.c.number)

@@ -32,6 +32,7 @@ from services.kernel.web import (
 from services.payments import (
     domain,
     handlers,
+    handlers_delivery,
     handlers_notices,
     handlers_plans,
     handlers_positions,
@@ -94,6 +95,7 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
         "notices_issued": request.query_params.get("avvisi") == "1",
         # One key per rendered form: submitting the same form twice records one payment.
         "idempotency_key": uuid.uuid4().hex,
+        "active_email": await handlers_delivery.active_email_of(uow, ident.tenant_id, [view.position.id]),
     }
     return page(templates, request, "position.html", context)
 
@@ -239,7 +241,8 @@ async def plan_sender(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     except ValueError:
         raise NotFound() from None
     plan, position_id = await handlers_plans.sendable_plan(uow, ident.tenant_id, plan_id)
-    context = {"plan": plan, "position_id": position_id}
+    email = await handlers_delivery.active_email_of(uow, ident.tenant_id, [position_id])
+    context = {"plan": plan, "position_id": position_id, "active_email": email}
     return page(templates, request, "plan_send.html", context, block="sender")
 
 
@@ -257,6 +260,7 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         "income_declared": body["income_declared"],
         # Embedded in the contact service's debtor card: the plan is created and sent in place.
         "embedded": request.query_params.get("embedded") == "1",
+        "active_email": await handlers_delivery.active_email_of(uow, ident.tenant_id, body["position_ids"]),
     }
     by_type = await _one_revenue_type(uow, ident, body)
     context["revenue_types"] = list(by_type) if len(by_type) > 1 else []
@@ -343,7 +347,9 @@ async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) ->
     plan = await handlers_plans.create_plan(uow, ident, read_plan_request(body), datetime.now(ROME).date())
     url = f"/t/{ident.tenant_slug}/payments/positions/{body['position_ids'][0]}?piano={plan.plan_id}"
     if is_htmx(request) and embedded:  # in the operator's card: stay, and offer to send it now
+        email = await handlers_delivery.active_email_of(uow, ident.tenant_id, body["position_ids"])
         context = {"created": plan, "plan": {"id": plan.plan_id}, "position_ids": body["position_ids"]}
+        context["active_email"] = email
         done = page(templates, request, "plan_created.html", context, block="created")
         done.headers.update({"HX-Retarget": "#plan-builder", "HX-Reswap": "outerHTML"})
         return done

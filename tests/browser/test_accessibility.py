@@ -183,7 +183,7 @@ async def on_the_card(walk: Walk, s: Seeded) -> None:
     await expect(page.get_by_test_id("plan-created")).to_be_visible()
     # The plan just created (the card may also offer an earlier plan's notices: another form).
     created = page.get_by_role("region", name="Piano di rate creato")
-    await created.get_by_label("E-mail (vuoto: l'indirizzo attivo del contribuente)").fill("elena@example.it")
+    await created.get_by_label("E-mail del contribuente").fill("elena@example.it")
     await created.get_by_role("button", name="Invia per e-mail").click()
     await expect(page.locator("#delivery-result")).to_contain_text("elena@example.it")
     await walk.audit("piano creato e inviato")

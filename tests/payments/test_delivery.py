@@ -4,6 +4,7 @@ link), by SMS through the development provider; each message recorded and publis
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -235,3 +236,26 @@ async def test_the_position_page_sms_form_says_the_development_provider_did_not_
             headers={"HX-Request": "true"},
         )
     assert refused.status_code == 400 and "Numero di telefono non valido" in refused.text
+
+
+@pytest.mark.asyncio
+async def test_the_sending_form_says_which_address_a_blank_email_goes_to(
+    platform: Platform, tenant: Identity
+) -> None:
+    await comune(platform, tenant)
+    to = address()
+    _, [with_email] = await debtor_with_positions(platform, tenant, 12_000, email=to)
+    _, [without] = await debtor_with_positions(platform, tenant, 13_000)
+    operator = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("operator",))
+    async with service_client(platform, "payments", operator) as client:
+        known = await client.get(f"/t/{tenant.tenant_slug}/payments/positions/{with_email}")
+        unknown = await client.get(f"/t/{tenant.tenant_slug}/payments/positions/{without}")
+        builder = await client.get(
+            f"/t/{tenant.tenant_slug}/payments/plans/builder",
+            params={"position_id": with_email, "embedded": "1"},
+            headers={"HX-Request": "true"},
+        )
+    assert f"Vuoto: all'indirizzo attivo, {to}." in known.text and f'placeholder="{to}"' in known.text
+    assert "Nessun indirizzo e-mail attivo: scrivi quello che il contribuente indica." in unknown.text
+    assert re.search(r'name="email" type="email"[^>]*required', unknown.text)
+    assert to in builder.text  # the plan builder in the operator's card says it too
