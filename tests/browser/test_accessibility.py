@@ -269,6 +269,10 @@ SCENES = {
 }
 
 
+# GET addresses that only send the browser on to a page (a refused form's address, reloaded).
+REDIRECT_ONLY = frozenset({"/t/{tenant}/payments/payments/{id}/rimborsi"})
+
+
 def matrix_pages(role: str) -> set[str]:
     """The GET pages of the authorization matrix `role` opens in its own Comune."""
     wanted = set()
@@ -278,7 +282,7 @@ def matrix_pages(role: str) -> set[str]:
             continue
         if not NOT_PAGES.search(path):
             wanted.add(ID_PARAMS.sub("{id}", path))
-    return wanted
+    return wanted - REDIRECT_ONLY
 
 
 async def signed_in(browser: Browser, base: str, account: Account) -> Page:
