@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData
@@ -28,6 +29,7 @@ from gateway.repository_audit import AuditEntry
 from gateway.web import PageContext, client_ip, page_context, signed_in
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, Forbidden, NotFound
+from services.kernel.identity import sign_subject
 from services.kernel.web import query_int, render_error
 
 PAGE_SIZE = 50
@@ -177,6 +179,9 @@ async def users_page(request: Request, call: AdminCall, uow: UnitOfWork) -> Resp
         # The operators' work lists are the contact service's fragments, reached through this
         # Comune's identity: only where the actor oversees the calls.
         "work_lists": call.comune.slug in call.actor.oversees,
+        # Each operator's editor, by a link signed here: the contact service knows the Comune's
+        # people only as the gateway vouches for them.
+        "list_links": _list_links(request, call.comune, people.members),
         # What was typed, when a refused form shows this page again.
         "typed_identifier": call.field("identificativo"),
         "typed_role": call.field("ruolo") if call.field("identificativo") else "",
@@ -290,6 +295,16 @@ def _audit_page(
     ]
     context = {"tenant": call.tenant, "rows": rows, "next_before": entries[-1].id if more else None}
     return _render(request, call, "admin_audit.html", context)
+
+
+def _list_links(request: Request, comune: Tenant, members: list[Any]) -> dict[Any, str]:
+    secret = page_context(request).settings.secret_key
+    return {
+        m.user_id: f"/t/{comune.slug}/contact/liste/{m.user_id}?"
+        + urlencode({"firma": sign_subject(secret, comune.id, str(m.user_id), m.display_name)})
+        for m in members
+        if m.role == "operator"
+    }
 
 
 def _render(request: Request, call: AdminCall, name: str, context: dict[str, Any]) -> Response:

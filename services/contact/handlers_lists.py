@@ -18,10 +18,19 @@ EDITORS = ("supervisor", "platform_admin")
 CALLERS = ("operator", "supervisor", "platform_admin")
 
 
-async def editor(uow: UnitOfWork, ident: Identity, operator: str, name: str) -> dict[str, Any]:
-    """What the editor of one operator's list shows: the list (if any), its fields, its words."""
+async def editor(
+    uow: UnitOfWork, ident: Identity, operator: str, vouched: tuple[str, str] | None
+) -> dict[str, Any]:
+    """What the editor of one operator's list shows: the list (if any), its fields, its words. The
+    operator is one the gateway vouched for (`vouched`: their name and the signed token), or one
+    who has a list already (its stored name); anyone else is nobody of this Comune: 404."""
     stored = await repository_lists.list_of(uow, ident.tenant_id, operator)
-    return editor_context(operator, name or (stored.operator_name if stored else "") or "", stored)
+    if vouched is None and stored is None:
+        raise NotFound(
+            "Operatore non trovato in questo Comune: apri la sua lista dalla pagina delle persone."
+        )
+    name, subject = vouched if vouched is not None else ((stored.operator_name if stored else "") or "", "")
+    return {**editor_context(operator, name, stored), "subject": subject}
 
 
 def editor_context(operator: str, name: str, stored: StoredList | None) -> dict[str, Any]:

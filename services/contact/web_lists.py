@@ -16,8 +16,8 @@ from services.contact import handlers_lists
 from services.contact.domain_lists import FIELDS
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
-from services.kernel.identity import Identity
-from services.kernel.web import endpoint, is_htmx, page, templates_for
+from services.kernel.identity import Identity, subject_name
+from services.kernel.web import ctx, endpoint, is_htmx, page, templates_for
 
 templates = templates_for(Path(__file__).parent)
 # The gateway's user ids (UUIDs); anything else names nobody.
@@ -32,8 +32,11 @@ def _operator(request: Request) -> str:
     return operator
 
 
-def _name(raw: object) -> str:
-    return " ".join(str(raw or "").split())[:NAME_LENGTH]
+def _vouched(request: Request, ident: Identity, operator: str, token: object) -> tuple[str, str] | None:
+    """The operator's name as the gateway's signed link gives it (`firma`: the gateway alone knows
+    the Comune's people), with the token to carry on; None without a valid one."""
+    name = subject_name(ctx(request).settings.secret_key, str(token or ""), ident.tenant_id, operator)
+    return None if name is None else (" ".join(name.split())[:NAME_LENGTH], str(token))
 
 
 def _editor(request: Request, context: dict[str, Any], status_code: int = 200) -> Response:
@@ -50,8 +53,9 @@ async def lists_page(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
 
 @endpoint(*handlers_lists.EDITORS)
 async def list_editor(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    name = _name(request.query_params.get("nome"))
-    return _editor(request, await handlers_lists.editor(uow, ident, _operator(request), name))
+    operator = _operator(request)
+    vouched = _vouched(request, ident, operator, request.query_params.get("firma"))
+    return _editor(request, await handlers_lists.editor(uow, ident, operator, vouched))
 
 
 @endpoint(*handlers_lists.EDITORS)
@@ -60,16 +64,16 @@ async def save_list(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
     async with request.form(max_fields=20) as form:
         kinds = [str(kind) for kind in form.getlist("tributi")]
         raw = {name: str(form.get(name) or "") for name in FIELDS[1:]}
-        name = _name(form.get("nome"))
+        vouched = _vouched(request, ident, operator, form.get("firma"))
+    context = await handlers_lists.editor(uow, ident, operator, vouched)  # 404: nobody of the Comune
     try:
-        await handlers_lists.save(uow, ident, (operator, name), kinds, raw)
+        await handlers_lists.save(uow, ident, (operator, context["operator_name"]), kinds, raw)
     except DomainError as problem:  # shown at its field; nothing was written
         if problem.status != 400:
             raise
-        context = await handlers_lists.editor(uow, ident, operator, name)
         context |= {"values": raw, "chosen": set(kinds), "errors": {problem.field or "": problem.message}}
         return _editor(request, context, status_code=400)
-    context = await handlers_lists.editor(uow, ident, operator, name)
+    context = await handlers_lists.editor(uow, ident, operator, vouched)
     return _editor(request, {**context, "saved": True})
 
 
@@ -77,9 +81,10 @@ async def save_list(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
 async def remove_list(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     operator = _operator(request)
     async with request.form(max_fields=5) as form:
-        name = _name(form.get("nome"))
+        vouched = _vouched(request, ident, operator, form.get("firma"))
+    context = await handlers_lists.editor(uow, ident, operator, vouched)
     await handlers_lists.remove(uow, ident, operator)
-    context = await handlers_lists.editor(uow, ident, operator, name)
+    context = await handlers_lists.editor(uow, ident, operator, vouched or (context["operator_name"], ""))
     return _editor(request, {**context, "removed": True})
 
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from services.contact import domain_lists, repository, repository_lease, repository_lists
 from services.contact.domain_lists import WorkList
 from services.kernel.errors import DomainError
-from services.kernel.identity import Identity
+from services.kernel.identity import Identity, sign_subject
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.contact.helpers import seed, uncapped
@@ -195,17 +195,21 @@ async def test_supervisors_edit_the_lists_and_each_change_is_audited(
         "importo_min": "100",
         "importo_max": "5.000",
     }
+    # The gateway's people page links each operator of the Comune with their name, signed.
+    firma = sign_subject(platform.settings.secret_key, tenant.tenant_id, "op-lists", "Anna Operatrice")
     async with service_client(platform, "contact", supervisor) as client:
-        empty = await client.get(url, params={"nome": "Anna Operatrice"}, headers=HX)
-        assert (
-            empty.status_code == 200
-            and "Nessuna lista" in empty.text
-            and 'value="Anna Operatrice"' in empty.text
-        )
+        empty = await client.get(url, params={"firma": firma}, headers=HX)
+        assert empty.status_code == 200 and "Nessuna lista" in empty.text and "Anna Operatrice" in empty.text
+        assert f'name="firma" value="{firma}"' in empty.text
         assert "<html" not in empty.text  # the fragment the gateway's page embeds
-        bad = await client.post(url, data={**typed, "anno_da": "2022", "nome": "Anna Operatrice"}, headers=HX)
+        # Nobody the gateway vouched for: no list, whatever the address or the name it carries.
+        for params in ({}, {"nome": "Olga IMPOSTORE"}, {"firma": firma + "x"}):
+            assert (await client.get(url, params=params, headers=HX)).status_code == 404, params
+        other = sign_subject(platform.settings.secret_key, tenant.tenant_id, "op-other", "Anna Operatrice")
+        assert (await client.post(url, data={**typed, "firma": other}, headers=HX)).status_code == 404
+        bad = await client.post(url, data={**typed, "anno_da": "2022", "firma": firma}, headers=HX)
         assert bad.status_code == 400 and 'data-field="anno_a"' in bad.text and 'value="2022"' in bad.text
-        saved = await client.post(url, data={**typed, "nome": "Anna Operatrice"}, headers=HX)
+        saved = await client.post(url, data={**typed, "firma": firma, "nome": "IMPOSTORE"}, headers=HX)
         assert saved.status_code == 200 and "Lista salvata" in saved.text
         assert "TARI, anni 2019–2021, dovuto da € 100,00 a € 5.000,00" in saved.text
         page = await client.get(f"{base(supervisor)}/liste")
@@ -220,7 +224,10 @@ async def test_supervisors_edit_the_lists_and_each_change_is_audited(
         assert (await client.post(url, data=typed)).status_code == 403
         assert (await client.get(url)).status_code == 403
     async with service_client(platform, "contact", supervisor) as client:
-        removed = await client.post(f"{url}/rimuovi", data={"nome": "Anna Operatrice"}, headers=HX)
+        # A stored list's editor opens without the gateway's link (the Comune's lists page).
+        again = await client.get(url, headers=HX)
+        assert again.status_code == 200 and "Anna Operatrice" in again.text and "IMPOSTORE" not in again.text
+        removed = await client.post(f"{url}/rimuovi", headers=HX)
         assert removed.status_code == 200 and "Lista tolta" in removed.text
         assert (await client.post(f"{url}/rimuovi", headers=HX)).status_code == 404
     async with service_client(platform, "contact", operator) as client:
@@ -242,6 +249,7 @@ async def test_supervisors_edit_the_lists_and_each_change_is_audited(
 @pytest.mark.asyncio
 async def test_only_supervisors_and_platform_admins_edit_lists(platform: Platform, tenant: Identity) -> None:
     url = f"{base(tenant)}/liste/op-z"
+    firma = {"firma": sign_subject(platform.settings.secret_key, tenant.tenant_id, "op-z", "Zeno")}
     for roles, status in [
         (("operator",), 403),
         (("comune_admin",), 403),
@@ -250,8 +258,8 @@ async def test_only_supervisors_and_platform_admins_edit_lists(platform: Platfor
         (("supervisor",), 200),
     ]:
         async with service_client(platform, "contact", as_user(tenant, "who", roles)) as client:
-            assert (await client.get(url)).status_code == status, roles
-            posted = await client.post(url, data={"tributi": "IMU"}, headers=HX)
+            assert (await client.get(url, params=firma)).status_code == status, roles
+            posted = await client.post(url, data={"tributi": "IMU", **firma}, headers=HX)
             assert posted.status_code == status, roles
     async with service_client(platform, "contact", as_user(tenant, "who", ("supervisor",))) as client:
         assert (await client.get(f"{base(tenant)}/liste/op%20z")).status_code == 404  # names nobody

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+import urllib.parse
 import uuid
 
 import pytest
@@ -147,7 +148,8 @@ async def test_the_people_page_embeds_each_operators_work_list(platform: Platfor
         found = re.search(r'hx-get="([^"]+)"', page.text)
         assert found is not None and "Liste di lavoro degli operatori" in page.text
         fragment_url = html.unescape(found.group(1))
-        assert fragment_url.startswith(f"/t/{a.slug}/contact/liste/{operator.id}?nome=")
+        assert fragment_url.startswith(f"/t/{a.slug}/contact/liste/{operator.id}?firma=")
+        firma = fragment_url.split("?firma=", 1)[1]
         editor = await http.get(fragment_url, headers=HX)
         assert editor.status_code == 200 and "Nessuna lista" in editor.text and operator.name in editor.text
         action = f"/t/{a.slug}/contact/liste/{operator.id}"
@@ -156,7 +158,7 @@ async def test_the_people_page_embeds_each_operators_work_list(platform: Platfor
             "anno_da": "2019",
             "anno_a": "2021",
             "importo_max": "5.000",
-            "nome": operator.name,
+            "firma": urllib.parse.unquote(firma),
         }
         assert (await http.post(action, data=typed, headers=HX)).status_code == 403  # no CSRF token
         saved = await http.post(action, data={**typed, "csrf_token": csrf}, headers=HX)

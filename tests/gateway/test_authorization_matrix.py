@@ -122,8 +122,9 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # The operators' work lists: supervisors edit them (an empty form names no criterion: 400; an
     # operator without a list has none to take away: 404); every caller sees their own.
     ("GET", f"{T}/contact/liste"): web(200, (S, P)),
-    ("GET", f"{T}/contact/liste/{{operator}}"): web(200, (S, P)),
-    ("POST", f"{T}/contact/liste/{{operator}}"): web(400, (S, P), "POST"),
+    # An operator only through the gateway's signed link (or one with a list): here, nobody.
+    ("GET", f"{T}/contact/liste/{{operator}}"): web(404, (S, P)),
+    ("POST", f"{T}/contact/liste/{{operator}}"): web(404, (S, P), "POST"),
     ("POST", f"{T}/contact/liste/{{operator}}/rimuovi"): web(404, (S, P), "POST"),
     ("GET", f"{T}/contact/lista"): web(200, FIRM),
     ("GET", f"{T}/contact/debtors/{{debtor_id}}"): web(404, FIRM),
