@@ -73,9 +73,9 @@ async def work_queue(
     given them at `now` (`repository_queue.queue_page`), those time-barred that day marked."""
     counts = await repository.status_counts(uow, ident.tenant_id)
     offset = domain.page_offset(page_no, page_size)
-    rows = await repository_queue.queue_page(
-        uow, ident.tenant_id, status, ident.user_id, now, page_size + 1, offset
-    )
+    stored = await repository_lists.list_of(uow, ident.tenant_id, ident.user_id)
+    viewer = (ident.user_id, stored.work_list if stored else None)
+    rows = await repository_queue.queue_page(uow, ident.tenant_id, status, viewer, now, page_size + 1, offset)
     today = now.astimezone(domain.ROME).date()
     barred = frozenset(r.id for r in rows if domain.time_barred(r.newest_due_year, today))
     return QueuePage(counts, rows[:page_size], len(rows) > page_size, barred)

@@ -13,8 +13,10 @@ from sqlalchemy.dialects import postgresql
 
 from services.contact.domain import Status
 from services.contact.domain_conduct import ROME
+from services.contact.domain_lists import WorkList
 from services.contact.models import debtor_contacts, debtors
 from services.contact.repository_conduct import enforceable, rules_of
+from services.contact.repository_lists import list_params, listed_conditions
 from services.contact.repository_promises import overdue_exists
 from services.kernel.db import UnitOfWork, constant, constants
 from services.kernel.limitation import LIMITATION_YEARS, newest_time_barred_year
@@ -122,70 +124,93 @@ async def refresh_best_phone(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_ids: 
 
 
 # The queue page's stages, in the order the lease takes them (`repository_lease`).
-_STAGE_CALLBACK, _STAGE_PROMISE, _STAGE_LAPSED, _STAGE_POOL, _STAGE_LATER, _STAGE_OTHER = range(6)
+(
+    _STAGE_OWN,
+    _STAGE_CALLBACK,
+    _STAGE_PROMISE,
+    _STAGE_LAPSED,
+    _STAGE_POOL,
+    _STAGE_HELD,
+    _STAGE_LATER,
+    _STAGE_OTHER,
+) = range(8)
 _AFTER_PROMISE = (Status.PROMESSA.value, Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
-_WAITING = (Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
 
 
 def _page_order() -> list[Any]:
-    """The queue page's order: what the lease would give now first (callbacks due, the viewer's
-    first; promises past their day; cards left open past their lock, the longest abandoned first;
-    the pool by score), then callbacks not yet due by their hour, then the rest by score. A debtor
-    who owes nothing or only time-barred acts is never leased: with the rest."""
+    """The queue page's order: what the lease would give now first (the card the viewer holds;
+    callbacks due, the viewer's first; promises past their day; cards left open past their lock,
+    the longest abandoned first; the pool by score), then the cards colleagues hold, callbacks not
+    yet due by their hour, then the rest by score. A debtor who owes nothing or only time-barred
+    acts is never leased: with the rest."""
     d = debtors
-    now = sa.bindparam("now", type_=sa.DateTime(timezone=True))
-    today = sa.bindparam("today", type_=sa.Date)
+    now, user = sa.bindparam("now", type_=sa.DateTime(timezone=True)), sa.bindparam("user", type_=sa.Text)
     leasable = sa.and_(
         d.c.total_due_cents > constant(0), enforceable(sa.bindparam("barred_year", type_=sa.Integer))
     )
     callback = d.c.status == constant(Status.DA_RICHIAMARE.value)
+    due_callback = sa.and_(callback, d.c.callback_at <= now)
+    open_card = d.c.status == constant(Status.IN_LAVORAZIONE.value)
     stage = sa.case(
+        (sa.and_(d.c.assigned_to == user, d.c.locked_until > now), _STAGE_OWN),
         (sa.not_(leasable), _STAGE_OTHER),
-        (sa.and_(callback, d.c.callback_at <= now), _STAGE_CALLBACK),
-        (sa.and_(d.c.status.in_(constants(_AFTER_PROMISE)), overdue_exists(today)), _STAGE_PROMISE),
+        (due_callback, _STAGE_CALLBACK),
         (
-            sa.and_(d.c.status == constant(Status.IN_LAVORAZIONE.value), d.c.locked_until <= now),
-            _STAGE_LAPSED,
+            sa.and_(
+                d.c.status.in_(constants(_AFTER_PROMISE)),
+                overdue_exists(sa.bindparam("today", type_=sa.Date)),
+            ),
+            _STAGE_PROMISE,
         ),
-        (d.c.status.in_(constants(_WAITING)), _STAGE_POOL),
+        (sa.and_(open_card, d.c.locked_until <= now), _STAGE_LAPSED),
+        (d.c.status == constant(Status.DA_LAVORARE.value), _STAGE_POOL),
+        (open_card, _STAGE_HELD),
         (callback, _STAGE_LATER),
         else_=_STAGE_OTHER,
     )
-    mine = sa.case((callback, d.c.callback_for == sa.bindparam("user", type_=sa.Text)))
-    lapsed_since = sa.case((d.c.status == constant(Status.IN_LAVORAZIONE.value), d.c.locked_until))
     return [
         stage,
-        mine.desc().nulls_last(),
+        sa.case((due_callback, d.c.callback_for == user)).desc().nulls_last(),  # mine first, when due
         sa.case((callback, d.c.callback_at)).nulls_last(),
-        lapsed_since.nulls_last(),
+        sa.case((open_card, d.c.locked_until)).nulls_last(),
         d.c.queue_score.desc(),
         d.c.id,
     ]
 
 
-def _page_statement(filtered: bool) -> Any:
+def _page_statement(filtered: bool, listed: bool) -> Any:
     d = debtors
     stmt = sa.select(d).where(d.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid))
     if filtered:
         stmt = stmt.where(d.c.status == sa.bindparam("status", type_=sa.Text))
+    if listed:  # an operator with a work list: what the lease may give them (callbacks and promises too)
+        now, user = sa.bindparam("now", type_=sa.DateTime(timezone=True)), sa.bindparam("user", type_=sa.Text)
+        kept = sa.or_(
+            d.c.status.in_(constants((Status.DA_RICHIAMARE.value, Status.PROMESSA.value))),
+            overdue_exists(sa.bindparam("today", type_=sa.Date)),
+            sa.and_(d.c.assigned_to == user, d.c.locked_until > now),
+        )
+        stmt = stmt.where(sa.or_(kept, sa.and_(*listed_conditions())))
     limit, offset = sa.bindparam("limit", type_=sa.Integer), sa.bindparam("offset", type_=sa.Integer)
     return stmt.order_by(*_page_order()).limit(limit).offset(offset)
 
 
-QUEUE_PAGE, QUEUE_PAGE_FILTERED = _page_statement(False), _page_statement(True)
+QUEUE_PAGES = {(f, w): _page_statement(f, w) for f in (False, True) for w in (False, True)}
 
 
 async def queue_page(
     uow: UnitOfWork,
     tenant_id: uuid.UUID,
     status: str | None,
-    user_id: str,
+    viewer: tuple[str, WorkList | None],
     now: datetime,
     limit: int,
     offset: int,
 ) -> list[Any]:
     """One page of the Comune's debtors (of one status when `status` is given) in the queue's
-    order as the operator `user_id` would be given them at `now` (`_page_order`)."""
+    order as the operator would be given them at `now` (`_page_order`); `viewer`: the operator's
+    id and work list (only what it lets the lease give them)."""
+    user_id, work_list = viewer
     today = now.astimezone(ROME).date()
     params: dict[str, Any] = {
         "tenant": tenant_id,
@@ -195,10 +220,11 @@ async def queue_page(
         "barred_year": newest_time_barred_year(today),
         "limit": limit,
         "offset": offset,
+        **({"status": status} if status is not None else {}),
+        **(list_params(work_list) if work_list is not None else {}),
     }
     # The sort's estimate (every debtor of the Comune) would set off PostgreSQL's JIT compiler:
     # 0.3 s of compiling for 0.15 s of work on 100,000 debtors.
     await uow.execute(sa.text("SET LOCAL jit = off"))
-    if status is None:
-        return list((await uow.execute(QUEUE_PAGE, params)).all())
-    return list((await uow.execute(QUEUE_PAGE_FILTERED, {**params, "status": status})).all())
+    statement = QUEUE_PAGES[(status is not None, work_list is not None)]
+    return list((await uow.execute(statement, params)).all())

@@ -73,8 +73,10 @@ async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
     if status not in (None, *domain.STATUS_LABELS):
         status = None
     page_no = query_int(request, "page", 1, least=1, most=MAX_PAGE)
-    queue = await handlers.work_queue(uow, ident, status, page_no, PAGE_SIZE, ctx(request).clock())
+    now = ctx(request).clock()
+    queue = await handlers.work_queue(uow, ident, status, page_no, PAGE_SIZE, now)
     context = {
+        "now": now,
         "counts": queue.counts,
         "debtors": queue.debtors,
         "time_barred": queue.time_barred,

@@ -19,9 +19,11 @@ from services.contact import (
 )
 from services.contact.domain import ROME
 from services.contact.domain_conduct import ConductRules
+from services.contact.domain_lists import WorkList
 from services.contact.repository_conduct import CallLimits
 from services.kernel.identity import Identity
 from services.platform import Platform
+from tests.conftest import service_client
 from tests.contact.helpers import contact_fact, contacts_registered, deliver, seed
 from tests.support import make_identity, position_fact
 
@@ -106,7 +108,7 @@ async def _set(platform: Platform, tenant: Identity, sql: str, **params: object)
 async def test_the_queue_page_lists_the_debtors_in_the_order_the_lease_gives_them(
     platform: Platform, tenant: Identity
 ) -> None:
-    names = ("small", "big", "mine", "anyone", "promised", "lapsed", "later", "barred")
+    names = ("small", "big", "mine", "anyone", "promised", "lapsed", "later", "barred", "own", "held", "soon")
     ids = {name: str(uuid.uuid4()) for name in names}
     amounts = {"small": 10_000, "big": 900_000, "barred": 990_000}
     await seed(
@@ -127,6 +129,15 @@ async def test_the_queue_page_lists_the_debtors_in_the_order_the_lease_gives_the
         platform, tenant, callback, at=due.replace(hour=8, minute=45), op=None, d=uuid.UUID(ids["anyone"])
     )
     await _set(platform, tenant, callback, at=later, op="op-me", d=uuid.UUID(ids["later"]))
+    # Not due yet, anyone's, earlier than «later»: the callbacks to come go by their hour.
+    await _set(platform, tenant, callback, at=later.replace(day=1, hour=8), op=None, d=uuid.UUID(ids["soon"]))
+    held = (
+        "UPDATE contact.debtors SET status = 'in_lavorazione', assigned_to = :op, assigned_name = :name,"
+        " locked_until = :at WHERE tenant_id = :t AND id = :d"
+    )
+    until = MONDAY.replace(hour=10, minute=20)
+    await _set(platform, tenant, held, op="op-me", name="Io", at=until, d=uuid.UUID(ids["own"]))
+    await _set(platform, tenant, held, op="op-x", name="Marco Ricci", at=until, d=uuid.UUID(ids["held"]))
     await _set(
         platform,
         tenant,
@@ -148,16 +159,23 @@ async def test_the_queue_page_lists_the_debtors_in_the_order_the_lease_gives_the
         await repository_queue.refresh_scores(uow, tenant.tenant_id, None, MONDAY.date())
         await uow.commit()
     async with db.unit_of_work(tenant.tenant_id) as uow:
-        rows = await repository_queue.queue_page(uow, tenant.tenant_id, None, "op-me", MONDAY, 50, 0)
+        me = ("op-me", None)
+        rows = await repository_queue.queue_page(uow, tenant.tenant_id, None, me, MONDAY, 50, 0)
         listed = [str(r.id) for r in rows]
         by_id = {v: k for k, v in ids.items()}
-        expected = ["mine", "anyone", "promised", "lapsed", "big", "small", "later", "barred"]
+        expected = [
+            *("own", "mine", "anyone", "promised", "lapsed", "big", "small"),
+            *("held", "soon", "later", "barred"),
+        ]
         assert [by_id[i] for i in listed] == expected
         # One status: its debtors in the same order; a second page follows the first.
-        rows = await repository_queue.queue_page(
-            uow, tenant.tenant_id, "da_richiamare", "op-me", MONDAY, 2, 2
-        )
-        assert [by_id[str(r.id)] for r in rows] == ["later"]
+        rows = await repository_queue.queue_page(uow, tenant.tenant_id, "da_richiamare", me, MONDAY, 2, 2)
+        assert [by_id[str(r.id)] for r in rows] == ["soon", "later"]
+        # With a work list of TARI only, the IMU pool is not the operator's: callbacks, promises
+        # and the card they hold still are, as the lease gives them.
+        tari = ("op-me", WorkList(revenue_types=("TARI",)))
+        rows = await repository_queue.queue_page(uow, tenant.tenant_id, None, tari, MONDAY, 50, 0)
+        assert [by_id[str(r.id)] for r in rows] == ["own", "mine", "anyone", "promised", "soon", "later"]
         # The leases one after another (the viewer's first) give the page's leasable head.
         leased = []
         for operator in ("op-me", *(f"op-{n}" for n in range(10))):
@@ -165,7 +183,12 @@ async def test_the_queue_page_lists_the_debtors_in_the_order_the_lease_gives_the
             if got is None:
                 break
             leased.append(by_id[str(got)])
-        assert leased == expected[:6]
+        assert leased == expected[:7]
+    # The page says who holds a colleague's card.
+    viewer = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("operator",), user_id="op-me")
+    async with service_client(platform, "contact", viewer) as client:
+        page = await client.get(f"/t/{tenant.tenant_slug}/contact/")
+    assert 'data-testid="held">da Marco Ricci</span>' in page.text
 
 
 @pytest.mark.asyncio
