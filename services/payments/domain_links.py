@@ -16,7 +16,8 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 DEFAULT_VALIDITY = timedelta(days=30)
 MAX_POSITIONS = 20
@@ -123,6 +124,17 @@ def verify(token: str, secret: str, now: datetime) -> LinkGrant:
     return grant
 
 
-def expiry(now: datetime, days: int) -> datetime:
-    """When a link made at `now` stops working, `days` later (at least one)."""
-    return now + timedelta(days=max(days, 1))
+# A link to the notices of a plan lasts until its last installment is due (and the day after),
+# within a year; the reminders before each installment bring fresh links for longer plans.
+LONGEST_LINK = timedelta(days=366)
+
+
+def expiry(now: datetime, days: int, last_due: date | None = None) -> datetime:
+    """When a link made at `now` stops working: `days` later (at least one), or when the notices
+    it shows are all past due (the day after `last_due`, in Rome), whichever is later, within a
+    year."""
+    until = now + timedelta(days=max(days, 1))
+    if last_due is not None:
+        after_due = datetime.combine(last_due + timedelta(days=2), time(0), ZoneInfo("Europe/Rome"))
+        until = max(until, min(after_due, now + LONGEST_LINK))
+    return until

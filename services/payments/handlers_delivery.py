@@ -9,8 +9,9 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from services.contracts import NoticeSent
 from services.kernel.db import UnitOfWork
@@ -151,6 +152,16 @@ async def active_email_of(
     return await repository_emails.active_email(uow, tenant_id, positions[0]) if positions else None
 
 
+def _last_day(until: datetime) -> date:
+    """The last day, in Rome, on which a link ending at `until` still works."""
+    return (until - timedelta(microseconds=1)).astimezone(ZoneInfo("Europe/Rome")).date()
+
+
+def _last_due(target: Target) -> date | None:
+    """The last due date of the notices sent (the link shows them until then)."""
+    return max((o.due_date for o in target.options), default=None)
+
+
 async def _address(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, given: str | None) -> str:
     address = (given or "").strip() or await repository_emails.active_email(uow, tenant_id, debtor_id)
     if not address:
@@ -247,7 +258,7 @@ def _notice_mail(creditor: Any, target: Target, link: str, until: datetime) -> t
         "Può pagarli con l'app IO, sul sito o nell'app della sua banca o presso i prestatori aderenti a pagoPA.",
         "",
         "Gli avvisi, le rate e quanto già pagato sono consultabili anche a questo indirizzo, "
-        f"valido fino al {until:%d/%m/%Y}:",
+        f"valido fino al {_last_day(until):%d/%m/%Y}:",
         link,
         "",
         "Questo messaggio è inviato automaticamente: non risponda a questo indirizzo.",
@@ -288,7 +299,7 @@ async def send_by_email(
     creditor = await creditor_or_conflict(uow, ident.tenant_id)
     target = await _target(uow, ident, position_ids, plan_id, now.date())
     address = await _address(uow, ident.tenant_id, target.debtor_id, email)
-    until = expiry(now, channels.link_days)
+    until = expiry(now, channels.link_days, _last_due(target))
     link = link_for(channels, LinkGrant(ident.tenant_id, target.debtor_id, position_ids, plan_id, until))
     subject, text = _notice_mail(creditor, target, link, until)
     attachments = await render_pdfs(creditor, target.options)
@@ -311,9 +322,9 @@ async def send_by_sms(
     number = e164(phone)
     creditor = await creditor_or_conflict(uow, ident.tenant_id)
     target = await _target(uow, ident, position_ids, plan_id, now.date())
-    until = expiry(now, channels.link_days)
+    until = expiry(now, channels.link_days, _last_due(target))
     link = link_for(channels, LinkGrant(ident.tenant_id, target.debtor_id, position_ids, plan_id, until))
-    text = f"{creditor.name[:60]}: avvisi di pagamento pagoPA su {link} (valido fino al {until:%d/%m/%Y})"
+    text = f"{creditor.name[:60]}: avvisi di pagamento pagoPA su {link} (valido fino al {_last_day(until):%d/%m/%Y})"
     await channels.sms.send(number, text)
     sent = Sent(uuid.uuid4(), "sms", number, channels.sms.delivers, link, until)
     await record(uow, ident.tenant_id, sent, _notice_about(ident, target, position_ids, plan_id, now))

@@ -6,8 +6,9 @@ from __future__ import annotations
 import functools
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -36,6 +37,7 @@ from tests.smtp_server import Inbox, free_port
 from tests.support import make_identity
 
 SEND = "/api/v1/payments/notices/send"
+DUE = "SELECT max(due_date)::text FROM payments.payment_options WHERE position_id = :p"
 
 
 def address() -> str:
@@ -70,7 +72,9 @@ async def test_the_email_reaches_the_smtp_server_with_the_pdf_and_a_signed_link(
     grant = verify(link.rsplit("/", 1)[1], platform.settings.secret_key, datetime.now(UTC))
     assert (grant.tenant_id, str(grant.debtor_id)) == (tenant.tenant_id, debtor)
     assert [str(p) for p in grant.position_ids] == [position] and grant.plan_id is None
-    assert 29 <= (grant.expires_at - datetime.now(UTC)).days <= 30  # 30 days by default
+    # Until the notice is past due (end of next month), the day after included: 30 days at least.
+    due = date.fromisoformat(str(await scalar(platform, tenant.tenant_id, DUE, p=uuid.UUID(position))))
+    assert grant.expires_at == datetime.combine(due + timedelta(days=2), time(0), ZoneInfo("Europe/Rome"))
     body = message.get_body(("plain",))
     assert body is not None and "€ 456,78" in body.get_content()
     assert (

@@ -6,7 +6,8 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -47,6 +48,14 @@ def test_a_link_carries_its_grant_back() -> None:
 def test_the_expiry_is_thirty_days_by_default_and_one_at_least() -> None:
     assert expiry(NOW, 30) - NOW == timedelta(days=30)
     assert expiry(NOW, 0) - NOW == timedelta(days=1)
+
+
+def test_a_plans_link_lasts_until_its_last_installment_is_due_within_a_year() -> None:
+    rome = ZoneInfo("Europe/Rome")
+    # Six installments to 30 June 2027: the link works all of that day, and the next.
+    assert expiry(NOW, 30, date(2027, 6, 30)) == datetime(2027, 7, 2, 0, 0, tzinfo=rome)
+    assert expiry(NOW, 30, date(2026, 12, 1)) - NOW == timedelta(days=30)  # never shorter
+    assert expiry(NOW, 30, date(2033, 6, 30)) - NOW == timedelta(days=366)  # 72 installments: a year
 
 
 def test_an_expired_link_is_told_apart() -> None:
