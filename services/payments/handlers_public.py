@@ -36,6 +36,9 @@ class PublicNotice:
     due_date: date
     status: str
     payable: bool
+    # "single": a plan's single payment; "installment": one of its installments (the page says to
+    # pay one way or the other); "other": a position's notice or the c.803 charges.
+    part: str = "other"
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,14 @@ def _notice(option: Any) -> PublicNotice:
         due_date=option.due_date,
         status=STATUS_LABELS.get(option.status, option.status),
         payable=option.status == "payable",
+        part=_part(option),
     )
+
+
+def _part(option: Any) -> str:
+    if option.plan_id is None or option.kind == "charges":
+        return "other"
+    return "single" if option.installment is None else "installment"
 
 
 async def _options(uow: UnitOfWork, grant: LinkGrant) -> list[Any]:

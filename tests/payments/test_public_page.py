@@ -58,6 +58,12 @@ def body_rows(markup: str, testid: str) -> list[str]:
     return [visible_text(row) for row in body.split("<tr>")[1:]]
 
 
+def list_items(markup: str, testid: str) -> list[str]:
+    """The visible text of each item of the list marked `data-testid=<testid>`."""
+    listed = markup.split(f'data-testid="{testid}"', 1)[1].split("</ul>", 1)[0]
+    return [visible_text(item) for item in listed.split("<li")[1:]]
+
+
 async def access_entries(platform: Platform, who: Identity) -> list[tuple[str, str]]:
     async with platform.databases["payments"].unit_of_work(who.tenant_id) as uow:
         rows = await repository.access.entries(uow, who.tenant_id)
@@ -77,6 +83,7 @@ async def test_the_link_shows_the_notices_and_downloads_the_pdf_through_the_gate
         assert page.headers["cache-control"] == "private, no-store"
         text = visible_text(page.text)
         assert "Comune di Consegna" in text and "€ 456,00" in text and "Da pagare" in text
+        assert 'data-testid="one-way"' not in page.text  # one notice: no choice to explain
         assert FISCAL_CODE not in page.text and "VERDI" not in page.text  # nothing else about the person
         [pdf_link] = [h for h in re.findall(r'href="([^"]+)"', page.text) if "/pdf/" in h]
         assert pdf_link.startswith(path + "/pdf/3")
@@ -116,8 +123,12 @@ async def test_a_plan_link_shows_the_schedule_and_what_is_paid(platform: Platfor
     assert len(rows) == 5 and rows[0].endswith("Pagata") and rows[1].endswith("Da pagare")
     paid = rows[0].split()[2:4]  # "€ 120,84" (principal and interest of the first installment)
     assert f"Già pagato: {' '.join(paid)} su € 60" in visible_text(page.text)
-    notices = body_rows(page.text, "notices")
+    notices = list_items(page.text, "notices")
     assert len(notices) == 6 and "unica soluzione" in notices[0]
+    # One way or the other, as the e-mail says.
+    assert 'data-testid="one-way"' in page.text and "Paghi una sola delle due possibilità" in visible_text(
+        page.text
+    )
 
 
 @pytest.mark.asyncio
