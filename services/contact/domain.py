@@ -214,7 +214,7 @@ def check_callback_after(outcome: Outcome, callback_at: datetime, now: datetime)
         )
     if outcome.value in CONVERSATIONS:
         raise DomainError(
-            "Oggi c'è già stata una conversazione con il contribuente (al massimo una al giorno):"
+            "Questa chiamata è la conversazione di oggi con il contribuente (al massimo una al giorno):"
             " fissa il richiamo da domani.",
             field="callback_at",
         )

@@ -94,8 +94,8 @@ def test_a_callback_the_queue_could_not_keep_today_is_refused() -> None:
     tomorrow; a call nobody answered comes back tomorrow. Both are refused at the field."""
     later_today = MONDAY_10 + timedelta(hours=2)
     for outcome, words in (
-        (Outcome.RICHIAMARE, "già stata una conversazione"),
-        (Outcome.PROMESSA_PAGAMENTO, "già stata una conversazione"),
+        (Outcome.RICHIAMARE, "Questa chiamata è la conversazione di oggi"),
+        (Outcome.PROMESSA_PAGAMENTO, "Questa chiamata è la conversazione di oggi"),
         (Outcome.OCCUPATO, "torna in coda da domani"),
         (Outcome.NON_RISPONDE, "torna in coda da domani"),
     ):
