@@ -39,7 +39,8 @@ def _text(body: dict[str, Any], name: str) -> str | None:
     if raw is None or raw == "":
         return None
     if not isinstance(raw, str) or len(raw) > 254:
-        raise DomainError(f"«{name}» è un testo di al massimo 254 caratteri.", field=name)
+        what = {"email": "L'indirizzo e-mail", "phone": "Il numero di cellulare"}.get(name, f"«{name}»")
+        raise DomainError(f"{what} è lungo al massimo 254 caratteri.", field=name)
     return raw
 
 

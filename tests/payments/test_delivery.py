@@ -111,6 +111,9 @@ async def test_a_given_address_wins_and_without_any_address_nothing_is_sent(
     assert "indirizzo e-mail attivo" in answer["error"]
     status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "email": "non-valido"})
     assert status == 400 and answer["error"] == "Indirizzo e-mail non valido."
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "email": "a" * 300})
+    assert (status, answer["field"]) == (400, "email")
+    assert answer["error"] == "L'indirizzo e-mail è lungo al massimo 254 caratteri."
     assert await sent_events(platform, tenant) == []
     given = address()
     status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "email": given})
