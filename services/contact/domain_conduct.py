@@ -203,6 +203,8 @@ def check_rules(values: Mapping[str, Any]) -> ConductRules:
         raise DomainError(
             "Il nome del santo patrono può avere al massimo 80 caratteri.", field="patron_saint"
         )
+    if saint and patron is None:  # a name alone would stop no call: the day is what counts
+        raise DomainError(f"Indica il giorno di {saint} come gg/mm, ad esempio 04/10.", field="patron_day")
     promise_days = _cap(values.get("promise_days") or "30", "promise_days", 90, "")
     sip = check_sip_template(str(values.get("sip_template") or ""))
     weights = {name: _weight(values.get(f"weight_{name}"), name) for name in DEFAULT_WEIGHTS}

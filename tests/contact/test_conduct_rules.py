@@ -141,6 +141,7 @@ def test_a_comune_may_make_the_rules_stricter_never_looser() -> None:
         ({**values, "daily_cap": "2"}, "daily_cap"),
         ({**values, "weekly_cap": "4"}, "weekly_cap"),
         ({**values, "patron_day": "31/02"}, "patron_day"),
+        ({**values, "patron_day": "", "patron_saint": "San Petronio"}, "patron_day"),  # a name, no day
     ):
         with pytest.raises(DomainError) as refused:
             check_rules({"daily_cap": "1", "weekly_cap": "3", **bad})
