@@ -282,10 +282,11 @@ async def api_caller(uow: UnitOfWork, key: str) -> ApiCaller | None:
     return ApiCaller(key_id, tenant_id, tenant[0], tenant[1]) if tenant else None
 
 
-async def count_hits(uow: UnitOfWork, limit: Limit, buckets: Sequence[str], purge: bool) -> Verdict:
-    """Count one hit in each bucket: refused if any is over its limit; `purge` drops old counters."""
+async def count_hits(uow: UnitOfWork, buckets: Sequence[tuple[str, Limit]], purge: bool) -> Verdict:
+    """Count one hit in each bucket: refused if any is over its own limit; `purge` drops old
+    counters."""
     verdict = Verdict(True)
-    for name in buckets:
+    for name, limit in buckets:
         hits, remaining = await repository.hit_rate_limit(uow, name, limit.window_seconds)
         verdict = verdict.with_hit(limit, hits, remaining)
     if purge:

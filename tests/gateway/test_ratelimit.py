@@ -18,10 +18,11 @@ from tests.gateway.test_gateway import echo_app
 
 
 def test_limits_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert RateLimits.from_env() == RateLimits(Limit(10, 300), Limit(600, 60))
+    assert RateLimits.from_env() == RateLimits(Limit(10, 300), Limit(600, 60), login_address=Limit(100, 300))
     monkeypatch.setenv("RISCOSSA_LOGIN_RATE_LIMIT", "5/60")
     monkeypatch.setenv("RISCOSSA_API_RATE_LIMIT", "100/1.5")
-    assert RateLimits.from_env() == RateLimits(Limit(5, 60), Limit(100, 1.5))
+    monkeypatch.setenv("RISCOSSA_LOGIN_ADDRESS_RATE_LIMIT", "50/60")
+    assert RateLimits.from_env() == RateLimits(Limit(5, 60), Limit(100, 1.5), login_address=Limit(50, 60))
     monkeypatch.setenv("RISCOSSA_API_RATE_LIMIT", "0/60")
     with pytest.raises(ValueError, match="both positive"):
         RateLimits.from_env()
@@ -69,16 +70,17 @@ async def _dev_login(c, user_id: str) -> int:  # type: ignore[no-untyped-def]
 @pytest.mark.asyncio
 async def test_login_attempts_are_limited_per_address_and_per_account(platform: Platform) -> None:
     gw = make_gateway(platform)
-    gw.rate_limiter.limits = RateLimits(login=Limit(3, 1.5))
+    # An office logs in from one address: it may try more than one person may.
+    gw.rate_limiter.limits = RateLimits(login=Limit(3, 1.5), login_address=Limit(5, 1.5))
     ip, other_ip = f"10.9.{uuid.uuid4().int % 250}.1", f"10.8.{uuid.uuid4().int % 250}.2"
     async with client(gw, ip) as c:
-        statuses = [await _dev_login(c, str(uuid.uuid4())) for _ in range(4)]
-        assert statuses == [400, 400, 400, 429]
-    account = str(uuid.uuid4())
+        per_address = [await _dev_login(c, str(uuid.uuid4())) for _ in range(6)]
+        assert per_address == [400, 400, 400, 400, 400, 429]
+    account, per_account = str(uuid.uuid4()), []
     for n in range(4):
         async with client(gw, f"10.7.{n}.{uuid.uuid4().int % 250}") as c:
-            statuses.append(await _dev_login(c, account))
-    assert statuses[4:] == [400, 400, 400, 429]  # one account, from four addresses
+            per_account.append(await _dev_login(c, account))
+    assert per_account == [400, 400, 400, 429]  # one account, from four addresses
     async with client(gw, other_ip) as c:
         assert await _dev_login(c, str(uuid.uuid4())) == 400
     await asyncio.sleep(1.6)
