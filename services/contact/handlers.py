@@ -45,6 +45,8 @@ class QueuePage:
     has_next: bool
     # The debtors of the page whose every due position is time-barred (not to be phoned).
     time_barred: frozenset[uuid.UUID] = frozenset()
+    # How many of the Comune's debtors are so (the counts by status include them).
+    barred_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,8 @@ async def work_queue(
     rows = await repository_queue.queue_page(uow, ident.tenant_id, status, viewer, now, page_size + 1, offset)
     today = now.astimezone(domain.ROME).date()
     barred = frozenset(r.id for r in rows if domain.time_barred(r.newest_due_year, today))
-    return QueuePage(counts, rows[:page_size], len(rows) > page_size, barred)
+    barred_count = await repository_queue.time_barred_count(uow, ident.tenant_id, today)
+    return QueuePage(counts, rows[:page_size], len(rows) > page_size, barred, barred_count)
 
 
 @dataclass(frozen=True)

@@ -228,3 +228,12 @@ async def queue_page(
     await uow.execute(sa.text("SET LOCAL jit = off"))
     statement = QUEUE_PAGES[(status is not None, work_list is not None)]
     return list((await uow.execute(statement, params)).all())
+
+
+async def time_barred_count(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
+    """How many of the Comune's debtors owe only time-barred acts on `today`: counted among the
+    statuses, never phoned, for the relazione di scarico."""
+    d = debtors
+    barred = sa.and_(d.c.total_due_cents > 0, sa.not_(enforceable(newest_time_barred_year(today))))
+    stmt = sa.select(sa.func.count()).where(d.c.tenant_id == tenant_id, barred)
+    return int((await uow.execute(stmt)).scalar_one())

@@ -80,6 +80,7 @@ async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
         "counts": queue.counts,
         "debtors": queue.debtors,
         "time_barred": queue.time_barred,
+        "barred_count": queue.barred_count,
         "status": status,
         "page_no": page_no,
         "has_next": queue.has_next,

@@ -68,6 +68,7 @@ async def test_a_debtor_owing_only_time_barred_positions_is_not_leased_and_is_ma
         async with service_client(platform, "contact", supervisor) as client:
             card = await client.get(f"{base(supervisor)}/debtors/{barred}")
             queue = await client.get(f"{base(supervisor)}/", headers=HX)
+            full_page = await client.get(f"{base(supervisor)}/")
             mixed_card = await client.get(f"{base(supervisor)}/debtors/{mixed}")
     assert card.status_code == 200 and BARRED in card.text
     assert 'id="override_reason"' in card.text
@@ -75,6 +76,8 @@ async def test_a_debtor_owing_only_time_barred_positions_is_not_leased_and_is_ma
     assert queue.status_code == 200 and queue.text.count('data-testid="time-barred"') == 2
     rows = {name: queue.text.split(name, 1)[1].split("</tr>", 1)[0] for name in ("BIANCHI", "NERI", "VERDI")}
     assert BARRED in rows["BIANCHI"] and BARRED in rows["VERDI"] and BARRED not in rows["NERI"]
+    # The counts by status include them: the page says how many.
+    assert "Nei conteggi ci sono anche 2 debitori con soli atti prescritti" in full_page.text
 
 
 @pytest.mark.asyncio
