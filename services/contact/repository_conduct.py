@@ -11,10 +11,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.contact.domain import CONVERSATIONS
+from services.contact.domain import CONVERSATIONS, ROME
 from services.contact.domain_conduct import DEFAULT_WEIGHTS, ConductRules
 from services.contact.models import call_scripts, conduct_rules, contacts, debtors, outcome_labels
 from services.kernel.db import UnitOfWork, constants
+from services.kernel.limitation import newest_time_barred_year
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,13 @@ def _conversations(since: Any) -> Any:
         )
         .scalar_subquery()
     )
+
+
+def day_params(now: datetime) -> dict[str, Any]:
+    """The parameters of the queue's statements that follow the day: `now`, the day in Rome and
+    the newest act year the limitation bars that day (`enforceable`)."""
+    today = now.astimezone(ROME).date()
+    return {"now": now, "today": today, "barred_year": newest_time_barred_year(today)}
 
 
 def enforceable(barred_year: Any) -> Any:

@@ -14,13 +14,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.contact.domain import CALLBACK_GRACE, LOCK_DURATION, ROME, Status
+from services.contact.domain import CALLBACK_GRACE, LOCK_DURATION, Status
 from services.contact.models import debtors
-from services.contact.repository_conduct import CallLimits, callable_at, enforceable
+from services.contact.repository_conduct import CallLimits, callable_at, day_params, enforceable
 from services.contact.repository_lists import list_params, listed_conditions, lock_and_list
 from services.contact.repository_promises import overdue_debtors
 from services.kernel.db import UnitOfWork, constant, constants
-from services.kernel.limitation import newest_time_barred_year
 
 # A debtor whose promise passed its day unpaid: waiting on it, or back in the pool once broken.
 _AFTER_PROMISE = (Status.PROMESSA.value, Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
@@ -158,16 +157,13 @@ async def take_next(
     debtor the first leased."""
     stored = await lock_and_list(uow, tenant_id, user_id, f"contact.lease {tenant_id} {user_id}")
     now = limits.now
-    today = now.astimezone(ROME).date()
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "user": user_id,
         "user_name": user_name,
-        "now": now,
         "until": now + LOCK_DURATION,
         "grace_ended": now - CALLBACK_GRACE,
-        "today": today,
-        "barred_year": newest_time_barred_year(today),
+        **day_params(now),
         **_limit_params(limits),
     }
     if stored is None:

@@ -15,7 +15,7 @@ from services.contact.domain import Status
 from services.contact.domain_conduct import ROME
 from services.contact.domain_lists import WorkList
 from services.contact.models import debtor_contacts, debtors
-from services.contact.repository_conduct import enforceable, rules_of
+from services.contact.repository_conduct import day_params, enforceable, rules_of
 from services.contact.repository_lists import list_params, listed_conditions
 from services.contact.repository_promises import overdue_exists
 from services.kernel.db import UnitOfWork, constant, constants
@@ -211,13 +211,10 @@ async def queue_page(
     order as the operator would be given them at `now` (`_page_order`); `viewer`: the operator's
     id and work list (only what it lets the lease give them)."""
     user_id, work_list = viewer
-    today = now.astimezone(ROME).date()
     params: dict[str, Any] = {
         "tenant": tenant_id,
         "user": user_id,
-        "now": now,
-        "today": today,
-        "barred_year": newest_time_barred_year(today),
+        **day_params(now),
         "limit": limit,
         "offset": offset,
         **({"status": status} if status is not None else {}),

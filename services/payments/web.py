@@ -260,8 +260,10 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         "income_declared": body["income_declared"],
         # Embedded in the contact service's debtor card: the plan is created and sent in place.
         "embedded": request.query_params.get("embedded") == "1",
-        "active_email": await handlers_delivery.active_email_of(uow, ident.tenant_id, body["position_ids"]),
     }
+    if context["embedded"]:  # the sending form is only in the card's builder
+        ids = context["position_ids"]
+        context["active_email"] = await handlers_delivery.active_email_of(uow, ident.tenant_id, ids)
     by_type = await _one_revenue_type(uow, ident, body)
     context["revenue_types"] = list(by_type) if len(by_type) > 1 else []
     context["chosen_type"] = body.get("revenue_type", "")
@@ -347,9 +349,9 @@ async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) ->
     plan = await handlers_plans.create_plan(uow, ident, read_plan_request(body), datetime.now(ROME).date())
     url = f"/t/{ident.tenant_slug}/payments/positions/{body['position_ids'][0]}?piano={plan.plan_id}"
     if is_htmx(request) and embedded:  # in the operator's card: stay, and offer to send it now
-        email = await handlers_delivery.active_email_of(uow, ident.tenant_id, body["position_ids"])
-        context = {"created": plan, "plan": {"id": plan.plan_id}, "position_ids": body["position_ids"]}
-        context["active_email"] = email
+        ids = body["position_ids"]
+        email = await handlers_delivery.active_email_of(uow, ident.tenant_id, ids)
+        context = {"created": plan, "plan": {"id": plan.plan_id}, "position_ids": ids, "active_email": email}
         done = page(templates, request, "plan_created.html", context, block="created")
         done.headers.update({"HX-Retarget": "#plan-builder", "HX-Reswap": "outerHTML"})
         return done
