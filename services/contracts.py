@@ -26,6 +26,7 @@ from services.contracts_mandate import ERASED_EVENTS, ErasureRequested, Handover
 from services.contracts_payments import (
     MOST_PAYMENTS_PER_EVENT,
     ChargesPaid,
+    ChargesRecomputed,
     ChargesRevoked,
     JobRequested,
     NoticeIssued,
@@ -54,6 +55,7 @@ __all__ = [
     "CaseAnswered",
     "CaseOpened",
     "ChargesPaid",
+    "ChargesRecomputed",
     "ChargesRevoked",
     "ChunkedFacts",
     "ContactDatumInvalidated",
@@ -251,6 +253,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PaymentRefunded,
     ChargesPaid,
     ChargesRevoked,
+    ChargesRecomputed,
     PositionSettled,
     JobRequested,
     ReportRequested,

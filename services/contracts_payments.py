@@ -96,6 +96,22 @@ class ChargesRevoked(Event):
 
 
 @dataclass(frozen=True)
+class ChargesRecomputed(Event):
+    """The Ufficio tributi's corrections took `corrected_cents` off the positions of a plan: its
+    c.803 charges now stand at `charges_cents` (they were `charges_before_cents`), and the notice
+    for the old figure was replaced by `nav` (empty when none was issued, or no pagoPA data)."""
+
+    TYPE: ClassVar[str] = "payments.charges_recomputed"
+    VERSION: ClassVar[int] = 1
+    plan_id: str
+    debtor_id: str
+    corrected_cents: int
+    charges_before_cents: int
+    charges_cents: int
+    nav: str
+
+
+@dataclass(frozen=True)
 class PositionSettled(Event):
     """A position is paid in full (`settled_on`: ISO date of the payment that settled it)."""
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from services.contracts import (
     CaseAnswered,
+    ChargesRecomputed,
     ContactFact,
     ContactsRegistered,
     DebtorContactUpdated,
@@ -135,6 +136,13 @@ async def on_case_answered_gpd(uow: UnitOfWork, envelope: Envelope) -> None:
         await handlers_answers.withdraw_from_pagopa(uow, envelope.tenant_id, decided)
 
 
+async def on_charges_recomputed(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A plan's c.803 charges were computed again: what GPD holds of the notice they replaced goes."""
+    event = ChargesRecomputed.from_envelope(envelope)
+    [plan_id] = _ids((event.plan_id,))
+    await handlers_answers.withdraw_replaced_charges(uow, envelope.tenant_id, plan_id)
+
+
 async def on_plan_created(uow: UnitOfWork, envelope: Envelope) -> None:
     """The positions put in the plan stand no more alone: their GPD positions are invalidated."""
     event = PlanCreated.from_envelope(envelope)
@@ -164,5 +172,6 @@ gpd = Consumer(
         PlanExtended.routing_key(): on_plan_extended,
         PlanLapsed.routing_key(): on_plan_lapsed,
         CaseAnswered.routing_key(): on_case_answered_gpd,
+        ChargesRecomputed.routing_key(): on_charges_recomputed,
     },
 )

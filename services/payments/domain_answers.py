@@ -7,9 +7,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from services.kernel.errors import Conflict
+from services.payments.domain_lapse import collection_charges
 
 OPEN, CANCELLED = "open", "cancelled"
 # A notice of a cancelled position: no longer payable (the taxpayer's page says so).
@@ -48,6 +50,16 @@ def corrected_amount(new_cents: int, paid_cents: int) -> int:
     """The amount a corrected position is due for: the office's, never below what was already paid
     (the office checked against its own figure; a payment may have crossed its answer)."""
     return max(new_cents, paid_cents)
+
+
+def charges_after_correction(
+    amount_cents: int, corrected_cents: int, notice_day: date, plan_day: date
+) -> int:
+    """c.803: a plan's charges are a share of what is due. Once the office's corrections have taken
+    `corrected_cents` off the positions of a plan granted for `amount_cents` on `plan_day`, they
+    stand on the rest, at the rate of the plan's day (3% within 60 days of the positions' first
+    notice, `notice_day`, else 6%; the same caps)."""
+    return collection_charges(max(0, amount_cents - corrected_cents), notice_day, plan_day)
 
 
 def refuse_cancelled(positions: Iterable[Any]) -> None:

@@ -1,17 +1,27 @@
 """The Ufficio tributi's answers (`CaseAnswered`, from the reporting service) in payments: a
 cancelled position (sgravio) is no longer due and its notices no longer payable; a corrected
-position is due for its new amount, its notices for the old one replaced. Idempotent: the inbox
-runs each message once, and a position already cancelled or re-amounted to the same figure is left
-as it is."""
+position is due for its new amount, its notices for the old one replaced, and the c.803 charges of
+a plan it is or was in computed again on what stands. Idempotent: the inbox runs each message once,
+and a position already cancelled or re-amounted to the same figure is left as it is."""
 
 from __future__ import annotations
 
 import logging
 import uuid
 from datetime import datetime
+from typing import Any
 
+from services.contracts import ChargesRecomputed
 from services.kernel.db import UnitOfWork
-from services.payments import domain_answers, handlers_gpd, repository_answers
+from services.payments import (
+    domain_answers,
+    handlers_gpd,
+    handlers_notices,
+    repository_answers,
+    repository_lapse,
+    repository_notices,
+    repository_plans,
+)
 from services.payments.domain_answers import Decision
 
 log = logging.getLogger(__name__)
@@ -44,6 +54,55 @@ async def office_decided(uow: UnitOfWork, tenant_id: uuid.UUID, decided: Decisio
     await repository_answers.retire_payable_options(
         uow, tenant_id, [position.id], domain_answers.CORRECTED_NOTICE
     )
+    await _charges_after_correction(uow, tenant_id, position.id, position.amount_cents - amount)
+
+
+async def _charges_after_correction(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, cut_cents: int
+) -> None:
+    """The c.803 charges of each plan the position is or was in, on what the corrections leave
+    (`domain_answers.charges_after_correction`). A charges notice still payable for the old figure
+    is replaced by one for the new; `ChargesRecomputed` says so (the `payments.gpd` consumer then
+    withdraws the old notice from pagoPA). Charges already paid stay as paid."""
+    for plan in await repository_answers.plans_of(uow, tenant_id, position_id):
+        corrected = plan.corrected_cents + cut_cents
+        charges = await _charges_now(uow, tenant_id, plan, corrected)
+        await repository_answers.set_plan_correction(uow, tenant_id, plan.id, corrected, charges)
+        if charges == plan.charges_cents:
+            continue
+        nav = ""
+        option = await repository_notices.charges_option(uow, tenant_id, plan.id)
+        if option is not None:
+            await repository_notices.set_status(uow, tenant_id, [option.id], "replaced")
+            creditor = await repository_notices.creditor(uow, tenant_id)
+            fresh = await repository_lapse.plan_for_update(uow, tenant_id, plan.id)
+            if creditor is not None and fresh is not None and charges > 0:
+                system = handlers_notices.system_identity(tenant_id)
+                nav = "".join(
+                    o.nav for o in await handlers_notices.charges_notice(uow, system, fresh, creditor)
+                )
+        event = ChargesRecomputed(
+            plan_id=str(plan.id),
+            debtor_id=str(plan.debtor_id),
+            corrected_cents=corrected,
+            charges_before_cents=plan.charges_cents,
+            charges_cents=charges,
+            nav=nav,
+        )
+        await uow.publish([event.envelope(tenant_id, uow.correlation_id)])
+
+
+async def _charges_now(uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, corrected: int) -> int:
+    """The plan's charges once `corrected` is off its positions; as they are when none apply or
+    their notice is no longer payable (paid: the Comune refunds any excess)."""
+    if plan.charges_cents <= 0:
+        return int(plan.charges_cents)
+    option = await repository_notices.charges_option(uow, tenant_id, plan.id)
+    if option is not None and option.status != "payable":
+        return int(plan.charges_cents)
+    covered = [p.id for p in await repository_plans.plan_positions_of(uow, tenant_id, plan.id)]
+    notice_day = await repository_lapse.first_notice_day(uow, tenant_id, covered) or plan.plan_date
+    return domain_answers.charges_after_correction(plan.amount_cents, corrected, notice_day, plan.plan_date)
 
 
 async def withdraw_from_pagopa(uow: UnitOfWork, tenant_id: uuid.UUID, decided: Decision) -> int:
@@ -57,3 +116,11 @@ async def withdraw_from_pagopa(uow: UnitOfWork, tenant_id: uuid.UUID, decided: D
     if decided.cancel:  # and the c.803 charges of a plan whose every position is cancelled
         subjects += await repository_answers.cancelled_plan_charges(uow, tenant_id, decided.position_ids)
     return await handlers_gpd.invalidate_replaced(uow, tenant_id, subjects, why)
+
+
+async def withdraw_replaced_charges(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> int:
+    """A plan's c.803 charges got a new notice (computed again after a correction): what was
+    published on pagoPA GPD of the notices it replaced is invalidated."""
+    replaced = await repository_answers.replaced_charges(uow, tenant_id, plan_id)
+    why = "oneri di riscossione ricalcolati dopo una correzione dell'importo: sostituiti da un nuovo avviso"
+    return await handlers_gpd.invalidate_replaced(uow, tenant_id, replaced, why)

@@ -341,8 +341,7 @@ async def _lapse(uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, state: PlanSt
         if domain.residual_cents(p.amount_cents, p.paid_cents) > 0
     )
     if owed and await repository_notices.creditor(uow, tenant_id) is not None:
-        system = Identity(SYSTEM_ACTOR, "Riscossa (automatico)", tenant_id, "", "", ("system",))
-        await handlers_notices.issue_notices(uow, system, owed, today)
+        await handlers_notices.issue_notices(uow, handlers_notices.system_identity(tenant_id), owed, today)
     event = PlanLapsed(
         plan_id=str(plan.id),
         debtor_id=str(plan.debtor_id),

@@ -20,6 +20,7 @@ from services.payments import (
     repository_notices,
     repository_plans,
 )
+from services.payments.domain import SYSTEM_ACTOR
 from services.payments.domain_lapse import rome_day
 from services.payments.domain_notices import iuv, notice_number
 from services.payments.domain_schedule import month_end
@@ -38,6 +39,11 @@ class IssuedOption:
     installment: int | None = None
     # "charges": the notice of the plan's c.803 collection charges.
     kind: str = "debt"
+
+
+def system_identity(tenant_id: uuid.UUID) -> Identity:
+    """Who issues what the service issues by itself (a lapse's notices, recomputed charges)."""
+    return Identity(SYSTEM_ACTOR, "Riscossa (automatico)", tenant_id, "", "", ("system",))
 
 
 async def save_creditor(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
@@ -124,10 +130,10 @@ async def issue_plan_notices(uow: UnitOfWork, ident: Identity, plan_id: uuid.UUI
         nav = notice_number(creditor.segregation_code, next(bases))
         option = _PlanOption(plan, number, amount, due, nav)
         issued.append(await _issue_plan_option(uow, ident, option, creditor.fiscal_code))
-    return issued + await _charges_notice(uow, ident, plan, creditor)
+    return issued + await charges_notice(uow, ident, plan, creditor)
 
 
-async def _charges_notice(uow: UnitOfWork, ident: Identity, plan: Any, creditor: Any) -> list[IssuedOption]:
+async def charges_notice(uow: UnitOfWork, ident: Identity, plan: Any, creditor: Any) -> list[IssuedOption]:
     """The plan's c.803 collection charges, when it has any: a notice of their own, due with the
     first installment and owed whichever way the plan is paid (so a debt of its own for
     reconciliation, never made unpayable by the plan's other notices). Issued once; none once paid."""

@@ -131,6 +131,9 @@ plans = sa.Table(
     sa.Column("reminder_sent_at", sa.DateTime(timezone=True)),
     sa.Column("lapsed_on", sa.Date),
     sa.Column("charges_cents", sa.BigInteger, nullable=False, server_default="0"),
+    # What the office's corrections took off its positions since (migration 0020): the charges
+    # stand on amount_cents - corrected_cents.
+    sa.Column("corrected_cents", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 plan_positions = sa.Table(

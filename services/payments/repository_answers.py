@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
 from services.payments.domain_answers import CANCELLED, OPEN
-from services.payments.models import payment_options, plan_positions, positions
+from services.payments.models import payment_options, plan_positions, plans, positions
 
 Row = sa.Row[Any]
 
@@ -106,4 +106,38 @@ async def cancelled_plan_charges(
 ) -> list[uuid.UUID]:
     """The ids of `_charges_of_cancelled_plans` (what pagoPA must no longer offer)."""
     stmt = sa.select(payment_options.c.id).where(_charges_of_cancelled_plans(tenant_id, position_ids))
+    return list((await uow.execute(stmt)).scalars())
+
+
+async def plans_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Row]:
+    """The plans this position is or was in (active, lapsed or paid), locked to the end of the
+    transaction (their charges notice is replaced at most once at a time)."""
+    pp = plan_positions
+    theirs = sa.select(pp.c.plan_id).where(pp.c.tenant_id == tenant_id, pp.c.position_id == position_id)
+    stmt = (
+        sa.select(plans)
+        .where(plans.c.tenant_id == tenant_id, plans.c.id.in_(theirs))
+        .order_by(plans.c.created_at)
+        .with_for_update()
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def set_plan_correction(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, corrected_cents: int, charges_cents: int
+) -> None:
+    stmt = (
+        sa.update(plans)
+        .where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id)
+        .values(corrected_cents=corrected_cents, charges_cents=charges_cents)
+    )
+    await uow.execute(stmt)
+
+
+async def replaced_charges(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[uuid.UUID]:
+    """The ids of the plan's c.803 charges notices replaced by a newer one."""
+    o = payment_options
+    stmt = sa.select(o.c.id).where(
+        o.c.tenant_id == tenant_id, o.c.plan_id == plan_id, o.c.kind == "charges", o.c.status == "replaced"
+    )
     return list((await uow.execute(stmt)).scalars())
