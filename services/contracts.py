@@ -39,6 +39,7 @@ from services.contracts_payments import (
     PlanCreated,
     PlanExtended,
     PlanLapsed,
+    PlanReamounted,
     PositionSettled,
 )
 from services.contracts_reporting import CaseAnswered, ReportRequested
@@ -78,6 +79,7 @@ __all__ = [
     "PlanCreated",
     "PlanExtended",
     "PlanLapsed",
+    "PlanReamounted",
     "PositionFact",
     "PositionSettled",
     "PositionsRegistered",
@@ -262,6 +264,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     PlanCreated,
     PlanExtended,
     PlanLapsed,
+    PlanReamounted,
     DebtorContactUpdated,
     ContactsRegistered,
     PromiseMade,

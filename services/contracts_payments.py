@@ -190,6 +190,23 @@ class PlanExtended(Event):
 
 
 @dataclass(frozen=True)
+class PlanReamounted(Event):
+    """The Ufficio tributi corrected the amount of a position of an active plan (`position_id`,
+    `cut_cents` off it): what was paid stays, the residual principal (`residual_principal_cents`)
+    is spread again over the open installments' due dates; the plan now has `installments_after`
+    installments, paid ones included."""
+
+    TYPE: ClassVar[str] = "payments.plan_reamounted"
+    VERSION: ClassVar[int] = 1
+    plan_id: str
+    debtor_id: str
+    position_id: str
+    cut_cents: int
+    residual_principal_cents: int
+    installments_after: int
+
+
+@dataclass(frozen=True)
 class PlanLapsed(Event):
     """A plan lapsed (c.800, or art. 202-bis for CDS fines) on `lapsed_on` (ISO date): the residue is
     due at once in one payment and these positions can no longer be put in a plan."""

@@ -15,6 +15,7 @@ from services.contracts import (
     PlanCreated,
     PlanExtended,
     PlanLapsed,
+    PlanReamounted,
     PositionsRegistered,
 )
 from services.kernel.db import UnitOfWork
@@ -157,6 +158,13 @@ async def on_plan_extended(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers_gpd.invalidate_replaced(uow, envelope.tenant_id, _ids((event.plan_id,)), why)
 
 
+async def on_plan_reamounted(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A correction spread the plan's installments again: its GPD position (old ones) is invalidated."""
+    event = PlanReamounted.from_envelope(envelope)
+    why = "importo corretto dall'Ufficio tributi, rate del piano ricalcolate"
+    await handlers_gpd.invalidate_replaced(uow, envelope.tenant_id, _ids((event.plan_id,)), why)
+
+
 async def on_plan_lapsed(uow: UnitOfWork, envelope: Envelope) -> None:
     """A lapsed plan's installments may not be paid: its GPD position is invalidated."""
     event = PlanLapsed.from_envelope(envelope)
@@ -171,6 +179,7 @@ gpd = Consumer(
         PlanCreated.routing_key(): on_plan_created,
         PlanExtended.routing_key(): on_plan_extended,
         PlanLapsed.routing_key(): on_plan_lapsed,
+        PlanReamounted.routing_key(): on_plan_reamounted,
         CaseAnswered.routing_key(): on_case_answered_gpd,
         ChargesRecomputed.routing_key(): on_charges_recomputed,
     },

@@ -17,6 +17,7 @@ from services.payments import (
     domain_answers,
     handlers_gpd,
     handlers_notices,
+    handlers_reamount,
     repository_answers,
     repository_lapse,
     repository_notices,
@@ -54,7 +55,9 @@ async def office_decided(uow: UnitOfWork, tenant_id: uuid.UUID, decided: Decisio
     await repository_answers.retire_payable_options(
         uow, tenant_id, [position.id], domain_answers.CORRECTED_NOTICE
     )
-    await _charges_after_correction(uow, tenant_id, position.id, position.amount_cents - amount)
+    cut = position.amount_cents - amount
+    await _charges_after_correction(uow, tenant_id, position.id, cut)
+    await handlers_reamount.after_correction(uow, tenant_id, position.id, cut)
 
 
 async def _charges_after_correction(

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict
 from services.payments.domain_lapse import InstallmentState, rome_day
+from services.payments.domain_reamount import Reamount
 from services.payments.domain_schedule import Installment
 from services.payments.models import (
     creditors,
@@ -137,6 +138,48 @@ async def extend(
         # The new schedule starts afresh: its first missed installment gets a sollecito of its own.
         .values(installments=extension["installments_after"], reminder_sent_at=None)
     )
+
+
+async def reamount(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    done: Reamount,
+) -> int:
+    """A correction's new schedule of the plan (`domain_reamount.reamount`): the partly paid
+    installments closed at what was paid, the unpaid ones replaced by `done.new`, the payment
+    options of both and the plan's single payment `replaced`; how many options were."""
+    pi = plan_installments
+    mine = sa.and_(pi.c.tenant_id == tenant_id, pi.c.plan_id == plan_id)
+    for i in done.kept:
+        if i.number in done.closed:
+            values = {"principal_cents": i.principal_cents, "interest_cents": i.interest_cents}
+            await uow.execute(sa.update(pi).where(mine, pi.c.number == i.number).values(**values))
+    await uow.execute(sa.delete(pi).where(mine, pi.c.number.in_(done.removed)))
+    if done.new:
+        rows = [
+            {"plan_id": plan_id, "tenant_id": tenant_id, "number": i.number, "due_date": i.due_date}
+            | {"principal_cents": i.principal_cents, "interest_cents": i.interest_cents}
+            | {"reopened_on": i.reopened_on}
+            for i in done.new
+        ]
+        await uow.execute(sa.insert(pi), rows)
+    po = payment_options
+    stmt = (
+        sa.update(po)
+        .where(po.c.tenant_id == tenant_id, po.c.plan_id == plan_id, po.c.status == "payable")
+        .where(sa.or_(po.c.installment.is_(None), po.c.installment.in_((*done.removed, *done.closed))))
+        .where(po.c.kind == "debt")  # the c.803 charges: `handlers_answers`
+        .values(status="replaced")
+        .returning(po.c.id)
+    )
+    replaced = len((await uow.execute(stmt)).all())
+    await uow.execute(
+        sa.update(plans)
+        .where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id)
+        .values(installments=done.installments)
+    )
+    return replaced
 
 
 async def active_plans_with_missed(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> list[Row]:

@@ -17,6 +17,7 @@ from services.contracts import (
     PlanCreated,
     PlanExtended,
     PlanLapsed,
+    PlanReamounted,
     PositionSettled,
     PromiseBroken,
     PromiseKept,
@@ -111,6 +112,11 @@ async def on_plan_extended(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers.extend_plan(uow, envelope.tenant_id, uuid_of(event.plan_id), event.installments_after)
 
 
+async def on_plan_reamounted(uow: UnitOfWork, envelope: Envelope) -> None:
+    event = PlanReamounted.from_envelope(envelope)
+    await handlers.reamount_plan(uow, envelope.tenant_id, uuid_of(event.plan_id), event.installments_after)
+
+
 async def on_plan_lapsed(uow: UnitOfWork, envelope: Envelope) -> None:
     event = PlanLapsed.from_envelope(envelope)
     await handlers.lapse_plan(
@@ -173,6 +179,7 @@ LEDGER_HANDLERS = {
     PlanCreated.routing_key(): on_plan_created,
     PlanExtended.routing_key(): on_plan_extended,
     PlanLapsed.routing_key(): on_plan_lapsed,
+    PlanReamounted.routing_key(): on_plan_reamounted,
     PromiseMade.routing_key(): on_promise_made,
     PromiseKept.routing_key(): on_promise_kept,
     PromiseBroken.routing_key(): on_promise_broken,

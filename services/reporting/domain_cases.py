@@ -10,7 +10,9 @@ Rules of an answer:
   an active installment plan (the plan's schedule was computed on it).
 - A correction names exactly one open position (an act has its own amount, as the office's
   provvedimento di rettifica does) and its new amount: above zero, below the amount assigned now,
-  not below what was already collected on it; only for a dispute or a claim of payment.
+  not below what was already collected on it; only for a dispute or a claim of payment. A position
+  in an active plan may be corrected: the payments service spreads the plan's open installments
+  again on what is left (`services/payments/domain_reamount.py`).
 - The other answers name no position and no amount.
 """
 
@@ -163,17 +165,17 @@ def check_answer(
         if corrected.strip():
             raise DomainError("L'importo corretto si indica solo con «Importo corretto».", field="importo")
         return Answer(answer, text, None)
-    planned = [p for p in picked if p.in_active_plan]
-    if planned:
-        raise DomainError(
-            f"La posizione {planned[0].act_number} è in un piano di rateizzazione attivo: "
-            "non si annulla né si corregge finché il piano è in corso.",
-            field="posizioni",
-        )
     ids = tuple(p.position_id for p in picked)
     if answer == "cancelled":
         if corrected.strip():
             raise DomainError("L'importo corretto si indica solo con «Importo corretto».", field="importo")
+        planned = [p for p in picked if p.in_active_plan]
+        if planned:
+            raise DomainError(
+                f"La posizione {planned[0].act_number} è in un piano di rateizzazione attivo: non si "
+                "annulla finché il piano è in corso; se ne può correggere l'importo (le rate si ricalcolano).",
+                field="posizioni",
+            )
         _cancellable(picked)
         return Answer(answer, text, None, ids)
     if kind not in CORRECTABLE_KINDS:

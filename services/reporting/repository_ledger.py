@@ -154,6 +154,17 @@ async def extend_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID,
     )
 
 
+async def set_installments(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, installments: int
+) -> None:
+    """A plan spread again after a correction: how many installments it has now."""
+    await uow.execute(
+        sa.update(plans)
+        .where(plans.c.tenant_id == tenant_id, plans.c.plan_id == plan_id)
+        .values(installments=installments)
+    )
+
+
 async def lapse_plan(
     uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, lapsed_on: date, residual_cents: int
 ) -> None:

@@ -181,7 +181,9 @@ async def test_two_answers_racing_on_one_case_one_wins_the_other_changes_nothing
 
 
 @pytest.mark.asyncio
-async def test_a_position_in_an_active_plan_is_not_cancelled(platform: Platform, tenant: Identity) -> None:
+async def test_a_position_in_an_active_plan_is_corrected_not_cancelled(
+    platform: Platform, tenant: Identity
+) -> None:
     tid = tenant.tenant_id
     planned = fact(30_000)
     await deliver(platform, tid, registered(planned))
@@ -211,8 +213,18 @@ async def test_a_position_in_an_active_plan_is_not_cancelled(platform: Platform,
         data = {"esito": "cancelled", "nota": "Non dovuto", "posizioni": planned.position_id}
         refused = await client.post(f"{base}/{dispute}/risposta", data=data, headers={"HX-Request": "true"})
     assert refused.status_code == 400 and "piano di rateizzazione attivo" in refused.text
+    assert "se ne può correggere l&#x27;importo (le rate si ricalcolano)" in refused.text
     assert (await positions(platform, tid))[planned.position_id][0] == "open"
     assert await sent(platform, tid) == []
+    # Its amount is corrected: payments spreads the plan's installments again on what is left.
+    correct = {"esito": "corrected", "nota": "Superficie errata", "importo": "200,00"}
+    async with service_client(platform, "reporting", viewer(tenant, "comune_admin")) as client:
+        answer = await client.post(
+            f"{base}/{dispute}/risposta", data=correct | {"posizioni": planned.position_id}
+        )
+    assert answer.status_code == 303, answer.text
+    [event] = await sent(platform, tid)
+    assert event["corrected_cents"] == 20_000 and event["position_ids"] == [planned.position_id]
 
 
 async def relazione_lines(platform: Platform, tenant_id: uuid.UUID) -> dict[str, rel.Line]:

@@ -47,7 +47,9 @@ def test_a_cancellation_names_open_positions_with_nothing_collected() -> None:
     assert answer.position_ids == (A,) and answer.corrected_cents is None
     assert "almeno una posizione" in refused("posizioni", "cancelled", "Immobile venduto", "", [], OFFERED)
     assert "già riscossi € 100,00" in refused("posizioni", "cancelled", "Venduto", "", [str(B)], OFFERED)
-    assert "piano di rateizzazione" in refused("posizioni", "cancelled", "Venduto", "", [str(C)], OFFERED)
+    assert "se ne può correggere l'importo (le rate si ricalcolano)" in refused(
+        "posizioni", "cancelled", "Venduto", "", [str(C)], OFFERED
+    )
     assert "aperte" in refused("posizioni", "cancelled", "Venduto", "", [str(uuid.uuid4())], OFFERED)
     assert "aperte" in refused("posizioni", "cancelled", "Venduto", "", ["non-un-id"], OFFERED)
     refused("importo", "cancelled", "Venduto", "10,00", [str(A)], OFFERED)
@@ -73,6 +75,9 @@ def test_a_correction_names_one_position_and_an_amount_below_it_not_below_what_w
     refused("importo", "corrected", "Ricalcolo", "abc", [str(A)], OFFERED)
     refused("importo", "corrected", "Ricalcolo", "", [str(A)], OFFERED)
     refused("esito", "corrected", "Ricalcolo", "10", [str(A)], OFFERED, kind="hardship")
+    # A position in an active plan is corrected all the same: payments spreads the plan again.
+    planned = domain_cases.check_answer("corrected", "Superficie errata", "150,00", [str(C)], OFFERED)
+    assert planned.position_ids == (C,) and planned.corrected_cents == 15_000
     # Exactly what was collected: the act is settled by the correction.
     settled = domain_cases.check_answer("corrected", "Ricalcolo", "100,00", [str(B)], OFFERED)
     assert settled.corrected_cents == 10_000

@@ -23,6 +23,7 @@ from services.contracts import (
     PaymentsReceived,
     PlanCreated,
     PlanLapsed,
+    PlanReamounted,
     PositionFact,
     PositionSettled,
     PromiseBroken,
@@ -93,6 +94,9 @@ def history() -> tuple[list[Event], dict[str, Any]]:
         refunded(pb, 2_500),
         outcome(b.debtor_id, "vuole_rateizzare", 5),
         PlanCreated(plan_id, b.debtor_id, (b.position_id,), "TARI", 20_000, 10, "2026-04-01", "Olga"),
+        # The office corrected the position: the plan's open installments spread again (and one
+        # partly paid closed: eleven in all).
+        PlanReamounted(plan_id, b.debtor_id, b.position_id, 5_000, 12_000, 11),
         PlanLapsed(plan_id, b.debtor_id, (b.position_id,), "TARI", 20_000, "2026-09-01"),
         # The plan's c.803 charges: paid apart (their own notice), then revoked, then paid again.
         ChargesPaid(charged, plan_id, b.debtor_id, "TARI", 600, "2026-04-20", "0" * 17, "C-1", ""),
@@ -169,7 +173,7 @@ async def test_the_ledger_follows_payments_plans_promises_and_calls(platform: Pl
         1,
     )
     [plan] = await rows_of(platform, tenant, plans)
-    assert (plan.installments, str(plan.lapsed_on), plan.residual_cents) == (10, "2026-09-01", 20_000)
+    assert (plan.installments, str(plan.lapsed_on), plan.residual_cents) == (11, "2026-09-01", 20_000)
     revoked_rows = [r for r in await rows_of(platform, tenant, payments) if r.revoked_on is not None]
     assert [(r.amount_cents, r.source) for r in revoked_rows] == [(2_345, "flow")]
     # The c.803 charges stay apart: in no position's collected amount, one revoked, one counted.

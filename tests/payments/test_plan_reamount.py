@@ -1,0 +1,137 @@
+"""An active plan after the Ufficio tributi corrects the amount of its position (`CaseAnswered`
+delivered to the `payments.balances` consumer through its inbox, as the worker does): the paid
+installments stay, the rest is spread again over the same dates, the notices for the old figures
+are replaced by new ones, `PlanReamounted` is published and the `payments.gpd` consumer withdraws
+the plan's old publication from pagoPA (the local GPD server)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from services.contracts import PlanReamounted
+from services.kernel.identity import Identity
+from services.payments import consumers
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.payments.gpd_server import GpdServer
+from tests.payments.test_charges import sent
+from tests.payments.test_gpd_api import ORG, call, comune, gpd, noticed
+from tests.payments.test_office_decisions import answered, deliver
+
+__all__ = ["gpd"]
+
+
+async def rows(platform: Platform, who: Identity, sql: str, **params: Any) -> list[Any]:
+    async with platform.databases["payments"].unit_of_work(who.tenant_id) as uow:
+        return list((await uow.execute(sa.text(sql), {"t": who.tenant_id, **params})).all())
+
+
+INSTALLMENTS = (
+    "SELECT number, due_date, principal_cents, interest_cents, paid_cents FROM payments.plan_installments"
+    " WHERE tenant_id = :t AND plan_id = :p ORDER BY number"
+)
+OPTIONS = (
+    "SELECT installment, amount_cents, status FROM payments.payment_options"
+    " WHERE tenant_id = :t AND plan_id = :p ORDER BY issued_at, installment NULLS FIRST"
+)
+
+
+async def planned(platform: Platform, who: Identity) -> tuple[str, str, list[dict[str, Any]]]:
+    """A position of € 1,000.00 in a plan of six installments with its notices, the first two
+    installments paid (a payment recorded by hand, as the treasury reported it)."""
+    (position_id,) = await noticed(platform, who, 100_000)
+    body = {"position_ids": [position_id], "installments": 6}
+    status, plan = await call(platform, who, "POST", "/api/v1/payments/plans", json=body)
+    assert status == 201, plan
+    status, issued = await call(
+        platform, who, "POST", "/api/v1/payments/notices", json={"plan_id": plan["plan_id"]}
+    )
+    assert status == 201, issued
+    two = sum(o["amount_cents"] for o in issued["options"] if o["installment"] in (1, 2))
+    payment = {"amount_cents": two, "paid_on": "2026-11-02", "reason": "Bonifico in tesoreria"}
+    status, _ = await call(
+        platform, who, "POST", f"/api/v1/payments/positions/{position_id}/payments", json=payment
+    )
+    assert status == 201
+    return plan["plan_id"], position_id, issued["options"]
+
+
+@pytest.mark.asyncio
+async def test_a_correction_spreads_the_rest_of_an_active_plan_over_the_same_dates(
+    platform: Platform, tenant: Identity, gpd: GpdServer
+) -> None:
+    await comune(platform, tenant, gpd.url)
+    plan_id, position_id, _ = await planned(platform, tenant)
+    status, answer = await call(
+        platform, tenant, "POST", "/api/v1/payments/gpd/publish", json={"plan_id": plan_id}
+    )
+    assert status == 201, answer
+    before = await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
+    assert [r.number for r in before] == [1, 2, 3, 4, 5, 6] and [r.paid_cents > 0 for r in before] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
+    decision = answered(tenant, "corrected", [position_id], 60_000)
+    await deliver(platform, consumers.balances, decision)
+    await deliver(platform, consumers.balances, decision)  # delivered again: handled once
+    after = await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
+    assert [r.number for r in after] == [1, 2, 7, 8, 9, 10]
+    assert after[:2] == before[:2]
+    assert [r.due_date for r in after[2:]] == [r.due_date for r in before[2:]]
+    # What is left to spread: the principal less the cut, never more than still due on the position
+    # (€ 600.00 less what was paid, interest included, as the plan's single payment counts it).
+    paid = before[0].paid_cents + before[1].paid_cents
+    residual = min(100_000 - before[0].principal_cents - before[1].principal_cents - 40_000, 60_000 - paid)
+    assert residual == 60_000 - paid
+    assert sum(r.principal_cents for r in after[2:]) == residual
+    assert sum(r.interest_cents for r in after[2:]) < sum(r.interest_cents for r in before[2:])
+    options = await rows(platform, tenant, OPTIONS, p=uuid.UUID(plan_id))
+    payable = sorted((o.installment or 0, o.amount_cents) for o in options if o.status == "payable")
+    assert [n for n, _ in payable] == [0, 7, 8, 9, 10]
+    assert [c for n, c in payable if n] == [r.principal_cents + r.interest_cents for r in after[2:]]
+    assert {o.installment for o in options if o.status == "replaced"} == {None, 3, 4, 5, 6}
+    [event] = await sent(platform, tenant, PlanReamounted.routing_key())
+    reamounted = PlanReamounted.from_envelope(event)
+    assert (reamounted.plan_id, reamounted.position_id, reamounted.cut_cents) == (
+        plan_id,
+        position_id,
+        40_000,
+    )
+    assert (reamounted.residual_principal_cents, reamounted.installments_after) == (residual, 6)
+    # What pagoPA held of the plan (its old installments) is withdrawn.
+    iupd = f"{ORG}-{plan_id}"
+    assert gpd.positions[(ORG, iupd)]["status"] == "VALID"
+    await deliver(platform, consumers.gpd, event)
+    assert gpd.positions[(ORG, iupd)]["status"] == "INVALID"
+    async with service_client(platform, "payments", tenant) as http:
+        page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")).text
+    assert (
+        "6 rate mensili su" in page
+        and "importo corretto dall&#39;Ufficio tributi, rate del piano ricalcolate" in page
+    )
+
+
+@pytest.mark.asyncio
+async def test_a_correction_down_to_what_was_paid_leaves_the_plan_paid(
+    platform: Platform, tenant: Identity
+) -> None:
+    await comune(platform, tenant)
+    plan_id, position_id, _ = await planned(platform, tenant)
+    paid = sum(r.paid_cents for r in await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id)))
+    await deliver(platform, consumers.balances, answered(tenant, "corrected", [position_id], paid))
+    after = await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
+    assert [r.number for r in after] == [1, 2] and all(
+        r.paid_cents >= r.principal_cents + r.interest_cents for r in after
+    )
+    options = await rows(platform, tenant, OPTIONS, p=uuid.UUID(plan_id))
+    assert [o.installment for o in options if o.status == "payable"] == []
+    [event] = await sent(platform, tenant, PlanReamounted.routing_key())
+    assert event.payload["residual_principal_cents"] == 0 and event.payload["installments_after"] == 2
