@@ -113,10 +113,12 @@ async def test_a_correction_spreads_the_rest_of_an_active_plan_over_the_same_dat
     assert gpd.positions[(ORG, iupd)]["status"] == "INVALID"
     async with service_client(platform, "payments", tenant) as http:
         page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")).text
-    assert (
-        "6 rate mensili su" in page
-        and "importo corretto dall&#39;Ufficio tributi, rate del piano ricalcolate" in page
-    )
+    assert "importo corretto dall&#39;Ufficio tributi, rate del piano ricalcolate" in page  # its GPD
+    assert "6 rate mensili su € 1.000,00" in page
+    assert "rate ricalcolate dopo le correzioni dell'Ufficio tributi (€ 400,00 in meno)" in page
+    async with service_client(platform, "payments", tenant) as http:
+        fragment = (await http.get(f"/t/{tenant.tenant_slug}/payments/plans/{plan_id}/send")).text
+    assert "rate ricalcolate dopo le correzioni dell'Ufficio tributi (€ 400,00 in meno)" in fragment
 
 
 @pytest.mark.asyncio
