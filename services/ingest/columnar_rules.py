@@ -13,7 +13,7 @@ import polars as pl
 from stdnum.it import codicefiscale
 
 from services.ingest.domain import ACT_MAX_LENGTH, MAX_DIGITS, MIN_YEAR, REVENUE_ALIASES
-from services.ingest.domain_contacts import ADDRESS_FIELDS, TEXT_FIELDS, limitation_date
+from services.ingest.domain_contacts import ADDRESS_FIELDS, NAME_MISSING, TEXT_FIELDS, limitation_date
 from services.ingest.domain_mapping import ColumnMapping
 
 # Python's whitespace (str.split, str.strip and `\s` in `re` all use it), as a regex class: the
@@ -329,6 +329,7 @@ def _warnings(row: Row, today: date) -> list[tuple[str, pl.Expr, pl.Expr]]:
     return [
         ("phone", row.present("phone") & pl.col("phone").is_null(), "Telefono non utilizzabile: «" + get("phone") + "»."),
         ("email", row.present("email") & pl.col("email").is_null(), "E-mail non valida: «" + get("email") + "»."),
+        ("name", pl.col("name") == "", pl.lit(NAME_MISSING)),
         (
             "address",
             pl.any_horizontal(address_missing) if address_missing else pl.lit(False),

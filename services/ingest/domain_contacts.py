@@ -21,6 +21,11 @@ _LANDLINE = re.compile(r"^(?:\+39|0039)?(0[0-9]{5,10})$")  # Italian fixed lines
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 TEXT_FIELDS = ("name", "surname", "first_name", "company", "address", "city", "act_number", "email")
 ADDRESS_FIELDS = ("address", "postcode", "city")
+# The cells a debtor's name comes from (`domain_verdicts.debtor_name`); none filled (or a
+# spreadsheet formula whose value was never computed, which reads as empty) is flagged: notices and
+# pagoPA's positions need a name.
+NAME_FIELDS = ("name", "company", "surname", "first_name")
+NAME_MISSING = "Nominativo mancante (o una formula senza valore): serve per gli avvisi pagoPA."
 
 
 def normalise_phone(text: str) -> str | None:
@@ -80,6 +85,8 @@ def row_warnings(values: dict[str, str], contacts: Contacts, limit: date) -> lis
         found.append(("phone", f"Telefono non utilizzabile: «{values['phone']}»."))
     if values.get("email") and contacts.email is None:
         found.append(("email", f"E-mail non valida: «{values['email']}»."))
+    if not "".join(values.get(f, "") for f in NAME_FIELDS).strip():
+        found.append(("name", NAME_MISSING))
     if any(values.get(f) == "" for f in ADDRESS_FIELDS):
         found.append(("address", "Indirizzo incompleto (via, CAP o comune mancante)."))
     dates = [values.get(f, "") for f in ("act_date", "due_date")]

@@ -34,6 +34,7 @@ FIELD_LABELS = {
 WARNING_LABELS = {
     "phone": "Telefono non utilizzabile",
     "email": "E-mail non valida",
+    "name": "Nominativo mancante",
     "address": "Indirizzo incompleto",
     "limitation": "Atto oltre i cinque anni (prescrizione)",
     "formula": "Testo che inizia con = + - @",
@@ -92,6 +93,7 @@ GRADES = {
 CLEANING_WARNING_LABELS = {
     "phone": "Telefoni non utilizzabili scartati",
     "email": "E-mail non valide scartate",
+    "name": "Nominativi mancanti",
     "address": "Indirizzi incompleti",
     "limitation": "Atti oltre i cinque anni (prescrizione)",
     "formula": "Testi con = + - @ neutralizzati",

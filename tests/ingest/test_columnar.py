@@ -174,6 +174,12 @@ def test_edge_cases_get_the_one_row_records(today: date) -> None:
     # Short and long rows, and a date without a due date column.
     rows.append((len(rows) + 1, 5000, GOOD[:10]))
     rows.append((len(rows) + 1, 5001, [*GOOD, "extra"]))
+    # No name at all (a spreadsheet formula never computed reads so): accepted, flagged "name".
+    for blank in ("", "  "):
+        nameless = list(GOOD)
+        for column in ("Cognome", "Nome", "Ragione sociale"):
+            nameless[HEADER.index(column)] = blank
+        rows.append((len(rows) + 1, len(rows) + 5002, nameless))
     accepted, rejected = assert_same(mapping, rows, today)
     assert accepted > 0 and rejected > 100
     due_only = ColumnMapping({k: v for k, v in mapping.columns.items() if k != "act_date"})

@@ -357,6 +357,26 @@ def test_warnings_flag_without_rejecting() -> None:
     assert isinstance(parse_row(cells, CONTACT_MAP, YEAR), Credit)
 
 
+def test_a_row_without_a_name_is_flagged() -> None:
+    cells = [
+        "RSSMRA80A01H501U",
+        "",
+        "IMU",
+        "2024",
+        "1",
+        "10",
+        "",
+        "",
+        "VIA ROMA 1",
+        "00100",
+        "ROMA",
+        "15/01/2024",
+    ]
+    assert _warnings(cells) == ["name"]
+    assert _warnings([cells[0], "  ", *cells[2:]]) == ["name"]
+    assert isinstance(parse_row(cells, CONTACT_MAP, YEAR), Credit)
+
+
 def test_unreadable_date_is_a_warning() -> None:
     cells = [
         "RSSMRA80A01H501U",
