@@ -153,7 +153,11 @@ def manual_contact(fields: Mapping[str, str], today: date) -> ManualContact:
     except CellError as exc:
         raise DomainError(exc.message, field="value" if exc.reason == kind else exc.reason) from exc
     day = parse_date(found_on) if found_on else today
-    if day is None or day > today:
-        raise DomainError("Data di reperimento non valida.", field="found_on")
+    if day is None:
+        raise DomainError(f"Data di reperimento non leggibile: «{found_on}» (attesa gg/mm/aaaa).", field="found_on")
+    if day > today:
+        raise DomainError(
+            f"La data di reperimento non può essere successiva a oggi ({today:%d/%m/%Y}).", field="found_on"
+        )
     source = " ".join(fields["source"].split())[:100] or MANUAL_SOURCE
     return ManualContact(datum, source, day, confidence)

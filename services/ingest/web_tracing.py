@@ -100,23 +100,40 @@ async def add_contact(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     debtor_id = uuid_param(request, "debtor_id", NO_DEBTOR)
     async with request.form(max_fields=20) as form:
         fields = {k: str(form.get(k) or "") for k in MANUAL_FIELDS}
-    view = await handlers_tracing.add_contact(uow, ident, debtor_id, fields)
-    return _contacts_fragment(request, ident, view, status=201)
+    try:
+        view = await handlers_tracing.add_contact(uow, ident, debtor_id, fields)
+    except DomainError as problem:  # refused before anything is written
+        if is_api(request) or problem.status == 404:
+            raise
+        # The section again with what was typed and the message at its field, not in its place.
+        view = await handlers_tracing.read_debtor(uow, ident, debtor_id, "view_debtor")
+        extra = {"problem": problem, "typed": fields}
+        return _contacts_fragment(request, ident, view, status=problem.status, extra=extra)
+    added = f"Recapito «{fields['value'].strip()}» aggiunto."
+    return _contacts_fragment(request, ident, view, status=201, extra={"notice": added})
 
 
 @endpoint(*TRACING_ROLES)
 async def mark_wrong(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     contact_id = uuid_param(request, "contact_id", "Recapito non trovato.")
     view = await handlers_tracing.mark_wrong(uow, ident, contact_id)
-    return _contacts_fragment(request, ident, view)
+    gone = next((c for c in view.contacts if c.id == contact_id), None)
+    notice = f"Recapito «{gone.value}» segnalato errato." if gone is not None else "Recapito segnalato errato."
+    return _contacts_fragment(request, ident, view, extra={"notice": notice})
 
 
-def _contacts_fragment(request: Request, ident: Identity, view: DebtorView, status: int = 200) -> Response:
+def _contacts_fragment(
+    request: Request,
+    ident: Identity,
+    view: DebtorView,
+    status: int = 200,
+    extra: dict[str, Any] | None = None,
+) -> Response:
     if is_api(request):
         return JSONResponse(
             {"grade": view.debtor.grade, "contacts": [contact_json(c) for c in view.contacts]}, status
         )
-    context = _debtor_context(ident, view)
+    context = _debtor_context(ident, view) | (extra or {})
     return page(templates, request, "ingest_debtor.html", context, block="contacts", status_code=status)
 
 
