@@ -111,6 +111,8 @@ def row_warnings(values: dict[str, str], contacts: Contacts, limit: date) -> lis
 FILE_CONFIDENCE = 60
 INCOMPLETE_ADDRESS_CONFIDENCE = 30
 ADDRESS_GRADE_CONFIDENCE = 50
+# The written channels that grade a debtor "address" (reachable in writing) at that confidence.
+WRITTEN_KINDS = ("address", "pec")
 # A certified e-mail (PEC) domain: "pec." or "legalmail." at its start or after a dot
 # (pec.comune.it, comune.pec.it, legalmail.it, cert.legalmail.it). Written for both Python's `re`
 # and PostgreSQL's `~`, which read it alike.
@@ -151,11 +153,14 @@ def file_contacts(
 
 def grade(contacts: Iterable[tuple[str, bool, int | None]]) -> str:
     """A debtor's data-quality grade from its contacts (kind, active, confidence): reachable by
-    phone, by a trustworthy address only, or by nothing usable."""
+    phone, in writing only (a trustworthy postal address or a PEC, whose messages are worth a
+    registered letter), or by nothing usable."""
     usable = [(kind, confidence) for kind, active, confidence in contacts if active]
     if any(kind == "phone" for kind, _ in usable):
         return GRADE_PHONE
-    if any(kind == "address" and (c or 0) >= ADDRESS_GRADE_CONFIDENCE for kind, c in usable if c is not None):
+    if any(
+        kind in WRITTEN_KINDS and (c or 0) >= ADDRESS_GRADE_CONFIDENCE for kind, c in usable if c is not None
+    ):
         return GRADE_ADDRESS
     return GRADE_NONE
 

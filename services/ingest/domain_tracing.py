@@ -154,7 +154,9 @@ def manual_contact(fields: Mapping[str, str], today: date) -> ManualContact:
         raise DomainError(exc.message, field="value" if exc.reason == kind else exc.reason) from exc
     day = parse_date(found_on) if found_on else today
     if day is None:
-        raise DomainError(f"Data di reperimento non leggibile: «{found_on}» (attesa gg/mm/aaaa).", field="found_on")
+        raise DomainError(
+            f"Data di reperimento non leggibile: «{found_on}» (attesa gg/mm/aaaa).", field="found_on"
+        )
     if day > today:
         raise DomainError(
             f"La data di reperimento non può essere successiva a oggi ({today:%d/%m/%Y}).", field="found_on"

@@ -86,7 +86,7 @@ MAPPABLE_FIELDS = {
 CONTACT_KINDS = {"phone": "Telefono", "email": "E-mail", "pec": "PEC", "address": "Indirizzo"}
 GRADES = {
     "phone": "Raggiungibile per telefono",
-    "address": "Solo indirizzo",
+    "address": "Solo per iscritto (indirizzo o PEC)",
     "none": "Nessun recapito utilizzabile",
 }
 # The warnings of the rows as the cleaning report counts them.

@@ -15,6 +15,7 @@ from services.ingest.domain_contacts import (
     GRADE_ADDRESS,
     GRADE_NONE,
     GRADE_PHONE,
+    WRITTEN_KINDS,
 )
 from services.ingest.repository_rules import address_confidence_sql, email_kind_sql
 from services.ingest.repository_settle import KNOWN_DEBTOR, NEW_DEBTOR, UUID7
@@ -56,7 +57,7 @@ _GRADE = f"""
     CASE WHEN EXISTS (SELECT 1 FROM ingest.contacts c WHERE c.tenant_id = d.tenant_id AND c.debtor_id = d.id
                       AND c.active AND c.kind = 'phone') THEN '{GRADE_PHONE}'
          WHEN EXISTS (SELECT 1 FROM ingest.contacts c WHERE c.tenant_id = d.tenant_id AND c.debtor_id = d.id
-                      AND c.active AND c.kind = 'address' AND c.confidence >= {ADDRESS_GRADE_CONFIDENCE})
+                      AND c.active AND c.kind IN ({", ".join(f"'{k}'" for k in WRITTEN_KINDS)}) AND c.confidence >= {ADDRESS_GRADE_CONFIDENCE})
               THEN '{GRADE_ADDRESS}'
          ELSE '{GRADE_NONE}' END
 """

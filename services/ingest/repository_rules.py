@@ -11,6 +11,7 @@ from services.ingest.domain_contacts import (
     FILE_CONFIDENCE,
     INCOMPLETE_ADDRESS_CONFIDENCE,
     PEC_DOMAIN_PATTERN,
+    WRITTEN_KINDS,
 )
 
 assert "'" not in PEC_DOMAIN_PATTERN  # it is written into SQL as a literal
@@ -25,6 +26,14 @@ def address_confidence_sql(warnings: str) -> str:
     """`domain_contacts.address_confidence` of a row's warnings column."""
     incomplete, complete = INCOMPLETE_ADDRESS_CONFIDENCE, FILE_CONFIDENCE
     return f"CASE WHEN 'address' = ANY({warnings}) THEN {incomplete} ELSE {complete} END"
+
+
+def pec_grades_sql(email: str) -> str:
+    """Whether a row's e-mail grades its debtor: a PEC (`domain_contacts.WRITTEN_KINDS`) at the
+    confidence of the Comune's file, as the plain test the constants come down to."""
+    if "pec" not in WRITTEN_KINDS or FILE_CONFIDENCE < ADDRESS_GRADE_CONFIDENCE:
+        return "false"
+    return f"coalesce(split_part({email}, '@', 2) ~ '{PEC_DOMAIN_PATTERN}', false)"
 
 
 def address_grades_sql(warnings: str) -> str:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from services.ingest.domain import CREDIT_KEY
 from services.ingest.domain_contacts import GRADE_ADDRESS, GRADE_NONE, GRADE_PHONE
 from services.ingest.domain_verdicts import CONFLICT_REASON, DUPLICATE_REASON, REGISTERED_CONFLICT_REASON
-from services.ingest.repository_rules import address_grades_sql
+from services.ingest.repository_rules import address_grades_sql, pec_grades_sql
 from services.kernel.db import UnitOfWork
 from services.kernel.logs import Clock
 
@@ -138,6 +138,7 @@ _REGISTERED_CONFLICTS = _HOLD_BACK.format(
 # bytes (COLLATE "C": fiscal codes are ASCII, their order the same), not the database's locale.
 # The ids of the debtors this batch creates go to a temporary table (see NEW_DEBTOR).
 ADDRESS_GRADES = address_grades_sql("warnings")
+PEC_GRADES = pec_grades_sql("email")
 # A Comune's first batch (no debtor yet, none can appear while it holds SETTLE_LOCK) creates every
 # debtor of its rows: no conflict to resolve and no ids to keep (its known debtors are none).
 _REGISTER_FIRST_DEBTORS = f"""
@@ -148,7 +149,7 @@ _REGISTER_FIRST_DEBTORS = f"""
     FROM (
         SELECT DISTINCT ON (fiscal_code COLLATE "C") fiscal_code, name,
                bool_or(phone IS NOT NULL) OVER d AS has_phone,
-               bool_or(address <> '' AND {ADDRESS_GRADES}) OVER d AS has_address
+               bool_or((address <> '' AND {ADDRESS_GRADES}) OR {PEC_GRADES}) OVER d AS has_address
         FROM ingest.batch_rows
         WHERE tenant_id = :tenant_id AND batch_id = :batch_id AND verdict = 'accepted'
         WINDOW d AS (PARTITION BY fiscal_code COLLATE "C" ORDER BY row_number

@@ -118,7 +118,9 @@ async def mark_wrong(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
     contact_id = uuid_param(request, "contact_id", "Recapito non trovato.")
     view = await handlers_tracing.mark_wrong(uow, ident, contact_id)
     gone = next((c for c in view.contacts if c.id == contact_id), None)
-    notice = f"Recapito «{gone.value}» segnalato errato." if gone is not None else "Recapito segnalato errato."
+    notice = (
+        f"Recapito «{gone.value}» segnalato errato." if gone is not None else "Recapito segnalato errato."
+    )
     return _contacts_fragment(request, ident, view, extra={"notice": notice})
 
 

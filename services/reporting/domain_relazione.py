@@ -93,7 +93,7 @@ _BY_OUTCOME = {
 }
 GRADE_LABELS = {
     "phone": "Telefono",
-    "address": "Solo indirizzo",
+    "address": "Indirizzo o PEC",
     "none": "Nessun recapito",
     "": "Non rilevato",
 }

@@ -559,3 +559,13 @@ def test_contact_kinds() -> None:
         normalise_contact("address", "123")
     with pytest.raises(CellError):
         normalise_contact("fax", "0612345")
+
+
+def test_a_pec_alone_makes_a_debtor_reachable_in_writing_a_plain_email_does_not() -> None:
+    from services.ingest.domain_contacts import grade
+
+    assert grade([("pec", True, 60)]) == "address"
+    assert grade([("pec", True, 40)]) == "none"  # below the confidence an address needs too
+    assert grade([("pec", False, 90)]) == "none"
+    assert grade([("email", True, 90)]) == "none"
+    assert grade([("pec", True, 60), ("phone", True, 10)]) == "phone"
