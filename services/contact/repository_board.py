@@ -81,7 +81,15 @@ async def leases(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime) -> list[R
     """The debtors leased to an operator right now, longest held first."""
     d = debtors
     stmt = (
-        sa.select(d.c.id, d.c.name, d.c.assigned_to, d.c.assigned_name, d.c.locked_until, d.c.total_due_cents)
+        sa.select(
+            d.c.id,
+            d.c.name,
+            d.c.fiscal_code,
+            d.c.assigned_to,
+            d.c.assigned_name,
+            d.c.locked_until,
+            d.c.total_due_cents,
+        )
         .where(d.c.tenant_id == tenant_id, d.c.assigned_to.is_not(None), d.c.locked_until > now)
         .order_by(d.c.locked_until, d.c.id)
     )

@@ -54,6 +54,20 @@ async def test_search_and_position_page(platform: Platform, tenant: Identity) ->
 
 
 @pytest.mark.asyncio
+async def test_a_debtor_without_a_name_is_still_a_link_that_says_so(
+    platform: Platform, tenant: Identity
+) -> None:
+    f = fact(5_000, name="", fiscal_code="GLLPRI60C10L219K")
+    await seed(platform, tenant.tenant_id, f)
+    async with service_client(platform, "payments", tenant) as client:
+        found = await client.get(f"{base(tenant)}/", params={"q": "GLLPRI"}, headers={"HX-Request": "true"})
+        page = await client.get(f"{base(tenant)}/positions/{f.position_id}")
+    link = f'<a href="/t/{tenant.tenant_slug}/payments/positions/{f.position_id}">'
+    assert link + "Nominativo mancante · GLLPRI60C10L219K</a>" in found.text
+    assert '<h1 class="h2">Nominativo mancante · GLLPRI60C10L219K</h1>' in page.text
+
+
+@pytest.mark.asyncio
 async def test_searches_and_position_pages_are_logged(
     platform: Platform, tenant: Identity, other_tenant: Identity
 ) -> None:
