@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 
 from services.ingest.labels import CLEANING_WARNING_LABELS, CONTACT_KINDS, GRADES, verdict_label
 from services.kernel.cells import neutralise
+from services.kernel.formats import format_phone
 from services.kernel.money import format_euro
 
 REPORT_COLUMNS = ("ESITO", "MOTIVO", "RIGA_FILE")
@@ -143,14 +144,22 @@ def summary_rows(report: CleaningReport) -> list[list[str]]:
     return rows
 
 
-def traced_rows(report: CleaningReport) -> list[list[str]]:
+def _contact_value(kind: str, value: str, cell: Callable[[str], str]) -> str:
+    """A phone as people dial it (checked digits: nothing a spreadsheet would run); any other
+    datum through `cell`."""
+    return format_phone(value) if kind == "phone" else cell(value)
+
+
+def traced_rows(report: CleaningReport, cell: Callable[[str], str] = neutralise) -> list[list[str]]:
+    """The traced contacts; `cell` makes the Comune's texts safe for the file (a spreadsheet: the
+    formula neutralised; a PDF runs nothing)."""
     return [
         [
             c.fiscal_code,
-            neutralise(c.name),
+            cell(c.name),
             CONTACT_KINDS.get(c.kind, c.kind),
-            neutralise(c.value),
-            neutralise(c.source),
+            _contact_value(c.kind, c.value, cell),
+            cell(c.source),
             c.found_on.strftime("%d/%m/%Y"),
             str(c.confidence),
             "attivo" if c.active else "segnalato errato",
@@ -159,8 +168,8 @@ def traced_rows(report: CleaningReport) -> list[list[str]]:
     ]
 
 
-def unreachable_rows(report: CleaningReport) -> list[list[str]]:
-    return [[d.fiscal_code, neutralise(d.name), _euro(d.due_cents)] for d in report.unreachable]
+def unreachable_rows(report: CleaningReport, cell: Callable[[str], str] = neutralise) -> list[list[str]]:
+    return [[d.fiscal_code, cell(d.name), _euro(d.due_cents)] for d in report.unreachable]
 
 
 TRACED_HEADER = ["Codice fiscale", "Nominativo", "Tipo", "Recapito", "Fonte", "Data", "Affidabilità", "Stato"]
@@ -222,9 +231,9 @@ def cleaning_pdf(report: CleaningReport) -> bytes:
         Paragraph("Dati corretti e segnalati", styles["Heading2"]),
         Table(summary_rows(report), style=grid),
         Paragraph("Recapiti rintracciati", styles["Heading2"]),
-        *table(TRACED_HEADER, [[escape(c) for c in r] for r in traced_rows(report)]),
+        *table(TRACED_HEADER, [[escape(c) for c in r] for r in traced_rows(report, str)]),
         Paragraph("Debitori ancora irraggiungibili", styles["Heading2"]),
-        *table(UNREACHABLE_HEADER, [[escape(c) for c in r] for r in unreachable_rows(report)]),
+        *table(UNREACHABLE_HEADER, [[escape(c) for c in r] for r in unreachable_rows(report, str)]),
     ]
     document.build(story)
     return buffer.getvalue()

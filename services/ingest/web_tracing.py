@@ -27,6 +27,7 @@ from services.ingest.web_common import (
 )
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError
+from services.kernel.formats import format_phone
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, endpoint, is_htmx, page
 
@@ -118,9 +119,8 @@ async def mark_wrong(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
     contact_id = uuid_param(request, "contact_id", "Recapito non trovato.")
     view = await handlers_tracing.mark_wrong(uow, ident, contact_id)
     gone = next((c for c in view.contacts if c.id == contact_id), None)
-    notice = (
-        f"Recapito «{gone.value}» segnalato errato." if gone is not None else "Recapito segnalato errato."
-    )
+    shown = "" if gone is None else format_phone(gone.value) if gone.kind == "phone" else gone.value
+    notice = f"Recapito «{shown}» segnalato errato." if shown else "Recapito segnalato errato."
     return _contacts_fragment(request, ident, view, extra={"notice": notice})
 
 

@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.kernel.bus import Bus
 from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError, Forbidden, NotFound
+from services.kernel.formats import format_phone, format_rome
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
 from services.kernel.mail import Mailer
@@ -68,18 +69,13 @@ def templates_for(service_dir: Path) -> Jinja2Blocks:
         [FileSystemLoader(str(service_dir / "templates")), FileSystemLoader(str(KERNEL_TEMPLATES))]
     )
     templates.env.globals["role_labels"] = ROLE_LABELS
-    templates.env.filters["euro"] = format_euro
-    templates.env.filters["rome"] = format_rome
-    templates.env.filters["decimale"] = format_decimal
+    templates.env.filters.update(
+        euro=format_euro, rome=format_rome, decimale=format_decimal, telefono=format_phone
+    )
     return templates
 
 
 ROME = ZoneInfo("Europe/Rome")
-
-
-def format_rome(moment: datetime | None) -> str:
-    """An instant as Italian users read it: dd/mm/yyyy hh:mm in Europe/Rome."""
-    return moment.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
 async def json_object(request: Request) -> dict[str, Any]:

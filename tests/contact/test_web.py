@@ -273,8 +273,8 @@ async def test_card_lists_active_phones_first_with_provenance(platform: Platform
         card = await client.get(f"{base(tenant)}/debtors/{d}")
     assert card.status_code == 200
     section = card.text.split('data-testid="contacts"')[1].split("</ul>")[0]
-    assert '<a href="tel:+393471234567">+393471234567</a>' in section
-    assert "+393470000000" not in card.text
+    assert '<a href="tel:+393471234567">+39 347 123 4567</a>' in section  # dialled in E.164, read grouped
+    assert "+393470000000" not in card.text and "347 000 0000" not in card.text
     assert "fonte File del Comune" in section and "reperito il 20/11/2026" in section
     assert "reperito il 05/10/2026" in section and "fonte InfoTrace" in section
     order = [section.index(v) for v in ("+393471234567", "mario@example.it", "rossi@pec.example.it")]

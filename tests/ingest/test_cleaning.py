@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import pypdfium2
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
@@ -409,6 +410,12 @@ async def test_cleaning_report_in_pdf_and_xlsx(platform: Platform, tenant: Ident
         (BIANCHI, "Telefono", "InfoTrace"),
     ]
     assert list(book["Irraggiungibili"].iter_rows(min_row=2, values_only=True)) == []
+    # A phone as people dial it, without the spreadsheet's apostrophe; in the PDF too, where no
+    # text is neutralised (a PDF runs no formula): the name «=CMD()» shows as written.
+    assert traced[2][3] == "+39 333 111 2222"
+    document = pypdfium2.PdfDocument(pdf.content)
+    text = "\n".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+    assert "+39 333 111 2222" in text and "'+39" not in text
 
 
 def test_contact_event_round_trips() -> None:
