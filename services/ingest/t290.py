@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from services.ingest.domain import UnreadableFile
 from services.ingest.domain_mapping import ColumnMapping
+from services.kernel.money import format_euro
 
 RECORD_LENGTH = 290
 RECORD_TYPES = ("N0", "N1", "N2", "N3", "N4", "N5", "N9")
@@ -42,6 +43,11 @@ N4_FIELDS = {
     "act_date": (65, 8),
 }
 N5_FIELDS = {"n2": (2, 7), "n3": (9, 7), "n4": (16, 7), "total_cents": (23, 15)}
+N5_LABELS = {
+    "n2": "record N2 (partite)",
+    "n3": "record N3 (coobbligati)",
+    "n4": "record N4 (righe di tributo)",
+}
 NUMERIC = frozenset(("partita", "taxable", "tax_cents", "n2", "n3", "n4", "total_cents"))
 # Codici tributo F24 of the usual local revenues (the text names are accepted as well).
 TAX_CODES = {
@@ -126,9 +132,15 @@ def _check_totals(record: str, number: int, totals: _Totals) -> None:
     counted = {"n2": totals.n2, "n3": totals.n3, "n4": totals.n4, "total_cents": totals.cents}
     for name, value in counted.items():
         if not declared[name].isdigit() or int(declared[name]) != value:
+            said = "vuoto" if not declared[name].strip() else declared[name].strip()
+            if name == "total_cents":
+                shown = format_euro(int(said)) if said.isdigit() else f"«{said}»"
+                found = f"importo totale: dichiarato {shown}, calcolato {format_euro(value)}"
+            else:
+                found = f"{N5_LABELS[name]}: dichiarati {int(said) if said.isdigit() else '«' + said + '»'}, contati {value}"
             raise UnreadableFile(
                 f"Tracciato 290: i totali del record N5 alla riga {number} non corrispondono ai record "
-                f"della minuta ({name}: dichiarato {declared[name] or 'vuoto'}, contato {value})."
+                f"della minuta ({found})."
             )
 
 

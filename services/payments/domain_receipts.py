@@ -129,12 +129,24 @@ def _receipt(raw: str) -> str:
     return text
 
 
+def _decoded(data: bytes) -> str:
+    """UTF-8 (with or without BOM), else Windows-1252: what Excel writes when it saves a CSV."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252")
+    except UnicodeDecodeError:
+        raise DomainError(
+            "Il file non è un CSV leggibile: salvalo come «CSV UTF-8» (o CSV di Windows) e ricaricalo.",
+            field=FIELD,
+        ) from None
+
+
 def parse_receipts(data: bytes) -> list[Incoming]:
     """The receipts of a file, in order; refused whole with every fault found (up to ten)."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DomainError("Il file non è un CSV in UTF-8.", field=FIELD) from None
+    text = _decoded(data)
     rows = [r for r in csv.reader(io.StringIO(text), delimiter=";" if ";" in text.split("\n", 1)[0] else ",")]
     rows = [r for r in rows if any(c.strip() for c in r)]
     if len(rows) < 2:

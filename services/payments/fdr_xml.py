@@ -23,6 +23,7 @@ from typing import Any
 from lxml import etree
 
 from services.kernel.errors import DomainError
+from services.kernel.money import format_euro
 
 NS = "{http://www.digitpa.gov.it/schemas/2011/Pagamenti/}"
 ROOT = "FlussoRiversamento"
@@ -392,7 +393,7 @@ def check_flow(header: FlowHeader, lines: list[FlowLine], creditor_fiscal_code: 
     total = sum(line.amount_cents for line in lines)
     if header.total_cents != total:
         raise DomainError(
-            f"Il totale dichiarato ({Decimal(header.total_cents) / 100} €) non è la somma dei pagamenti "
-            f"({Decimal(total) / 100} €): file rifiutato.",
+            f"Il totale dichiarato ({format_euro(header.total_cents)}) non è la somma dei pagamenti "
+            f"({format_euro(total)}): file rifiutato.",
             field=FIELD,
         )

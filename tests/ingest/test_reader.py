@@ -51,8 +51,9 @@ def test_tracciato_290_becomes_credits(tmp_path: Path) -> None:
 
 
 def test_tracciato_290_with_wrong_totals_or_lengths_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(UnreadableFile, match="N5"):
+    with pytest.raises(UnreadableFile, match="N5") as refused:
         parse_file(write(tmp_path, sample_290(total_override=1)), YEAR)
+    assert "(importo totale: dichiarato € 0,01, calcolato € 2.284,56)" in refused.value.message
     broken = sample_290().replace(b"IMU-2022-1 ", b"IMU-2022-1", 1)
     with pytest.raises(UnreadableFile, match="lunga 289 caratteri invece di 290"):
         parse_file(write(tmp_path, broken, "b.290"), YEAR)

@@ -303,7 +303,10 @@ EXTERNAL = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/pa
             ),
             "tra i pagamenti",
         ),
-        (flow_xml([("01000000000000001", "R", 1_000, 0)], total=2_000), "totale dichiarato"),
+        (
+            flow_xml([("01000000000000001", "R", 1_000, 0)], total=2_000),
+            "Il totale dichiarato (€ 20,00) non è la somma dei pagamenti (€ 10,00)",
+        ),
         (flow_xml([("01000000000000001", "R", 1_000, 0)], count=2), "dichiara 2 pagamenti"),
         (flow_xml([("01000000000000001", "R", 1_000, 0)], receiver="00000000000"), "non a questo Comune"),
         (

@@ -1,0 +1,22 @@
+"""Reading a receipts file (`domain_receipts.parse_receipts`): as Excel saves a CSV in Italy too."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.kernel.errors import DomainError
+from services.payments.domain_receipts import parse_receipts
+
+HEADER = "iuv;importo;data_pagamento;psp;id_ricevuta"
+ROW = "01000000000000001;12,34;2026-11-27T10:15:00+01:00;Südtiroler Volksbank;R-1"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
+def test_a_receipts_csv_in_utf8_or_windows_1252_is_read_alike(encoding: str) -> None:
+    [receipt] = parse_receipts(f"{HEADER}\n{ROW}\n".encode(encoding))
+    assert receipt.amount_cents == 1_234 and receipt.iuv == "01000000000000001"
+
+
+def test_bytes_in_neither_encoding_are_refused_in_italian() -> None:
+    with pytest.raises(DomainError, match="salvalo come «CSV UTF-8»"):
+        parse_receipts(f"{HEADER}\n".encode() + b"\x81\x8d\x8f\xff\xfe")
