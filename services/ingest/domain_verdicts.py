@@ -149,8 +149,8 @@ class RowJudge:
 CONFLICT_REASON = "Stesso contribuente, entrata, anno e atto con importi diversi: posizione sospesa."
 DUPLICATE_REASON = "Riga identica a una precedente."
 REGISTERED_CONFLICT_REASON = (
-    "Credito già registrato da un caricamento precedente con un importo diverso: posizione sospesa, "
-    "da verificare con l'Ufficio Tributi."
+    "Credito già registrato da un caricamento precedente con un importo diverso: riga sospesa, da "
+    "verificare (resta in carico l'importo del primo caricamento)."
 )
 
 

@@ -8,12 +8,26 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from services.kernel.money import format_decimal, format_euro
+
 ROME = ZoneInfo("Europe/Rome")
 
 
 def format_rome(moment: datetime | None) -> str:
     """An instant as Italian users read it: dd/mm/yyyy hh:mm in Europe/Rome."""
     return moment.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
+def format_size(size: int) -> str:
+    """A file's size as Italians write it: «512 byte», «61,7 kB», «1,2 MB» (powers of 1000)."""
+    if size < 1000:
+        return f"{size} byte"
+    shown, unit = size / 1000, "kB"
+    for bigger in ("MB", "GB"):
+        if round(shown, 1) < 1000:
+            break
+        shown, unit = shown / 1000, bigger
+    return f"{shown:.1f}".replace(".", ",") + f" {unit}"
 
 
 def format_phone(value: str) -> str:
@@ -28,3 +42,13 @@ def format_phone(value: str) -> str:
     if not phonenumbers.is_valid_number(number):
         return value
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+# The filters every service's templates have (`kernel.web.templates_for`).
+PAGE_FILTERS = {
+    "euro": format_euro,
+    "decimale": format_decimal,
+    "rome": format_rome,
+    "telefono": format_phone,
+    "dimensione": format_size,
+}

@@ -30,12 +30,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.kernel.bus import Bus
 from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError, Forbidden, NotFound
-from services.kernel.formats import format_phone, format_rome
+from services.kernel.formats import PAGE_FILTERS
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
 from services.kernel.mail import Mailer
 from services.kernel.metrics import HttpMetrics, route_templates
-from services.kernel.money import format_decimal, format_euro
 from services.kernel.redirects import relative_slash_redirects
 from services.kernel.roles import ROLE_LABELS
 from services.kernel.settings import Settings
@@ -69,9 +68,7 @@ def templates_for(service_dir: Path) -> Jinja2Blocks:
         [FileSystemLoader(str(service_dir / "templates")), FileSystemLoader(str(KERNEL_TEMPLATES))]
     )
     templates.env.globals["role_labels"] = ROLE_LABELS
-    templates.env.filters.update(
-        euro=format_euro, rome=format_rome, decimale=format_decimal, telefono=format_phone
-    )
+    templates.env.filters.update(PAGE_FILTERS)
     return templates
 
 

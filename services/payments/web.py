@@ -39,7 +39,7 @@ from services.payments import (
     handlers_rules,
     pdf_notice,
 )
-from services.payments.domain_notices import is_valid_notice_number
+from services.payments.domain_notices import is_valid_notice_number, printed
 from services.payments.domain_plans import bands_json
 from services.payments.domain_simulation import (
     check_installments,
@@ -58,7 +58,7 @@ templates.env.filters["balance_status"] = lambda p: domain.balance_status(
     p.amount_cents, p.paid_cents, getattr(p, "state", "open")
 )
 templates.env.filters["recorder"] = lambda p: domain.recorder_label(p.recorded_by, p.recorded_by_name)
-templates.env.filters["it_date"] = lambda iso: date.fromisoformat(iso).strftime("%d/%m/%Y")
+templates.env.filters.update(it_date=lambda iso: date.fromisoformat(iso).strftime("%d/%m/%Y"), avviso=printed)
 WEB_ROLES = ("operator", "supervisor", "platform_admin")
 PAGE_SIZE = 25
 

@@ -62,6 +62,7 @@ async def test_status_is_received_before_processing(platform: Platform, tenant: 
     assert status["status"] == "received"
     assert status["data_rows"] == 0
     assert 'hx-trigger="every 1s"' in page.text
+    assert "· 8 byte<span" in page.text and "impronta SHA-256 <code>" in page.text
 
 
 @pytest.mark.asyncio

@@ -1,0 +1,40 @@
+"""The values pages show (`kernel.formats`): sizes, phones, instants in Rome."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.kernel.formats import PAGE_FILTERS, format_phone, format_rome, format_size
+
+
+def test_sizes_as_italians_write_them() -> None:
+    assert [format_size(n) for n in (0, 999, 1000, 61_688, 999_949, 999_999, 1_234_567, 5 * 10**9)] == [
+        "0 byte",
+        "999 byte",
+        "1,0 kB",
+        "61,7 kB",
+        "999,9 kB",
+        "1,0 MB",
+        "1,2 MB",
+        "5,0 GB",
+    ]
+
+
+def test_phones_grouped_as_people_dial_them_and_anything_else_as_it_is() -> None:
+    assert format_phone("+393331112223") == "+39 333 111 2223"
+    assert format_phone("+390612345678") == "+39 06 1234 5678"
+    assert format_phone("+442079460958") == "+44 20 7946 0958"
+    assert [format_phone(v) for v in ("+3912", "3331112223", "n.d.", "")] == [
+        "+3912",
+        "3331112223",
+        "n.d.",
+        "",
+    ]
+
+
+def test_an_instant_in_romes_time_and_every_filter_is_registered() -> None:
+    assert (
+        format_rome(datetime(2026, 3, 29, 1, 30, tzinfo=UTC)) == "29/03/2026 03:30"
+    )  # after the change to CEST
+    assert format_rome(None) == ""
+    assert set(PAGE_FILTERS) == {"euro", "decimale", "rome", "telefono", "dimensione"}
