@@ -125,12 +125,9 @@ def _steps(row: Row, amounts: list[str], current_year: int) -> list[_Step]:
             _first(
                 (
                     pl.col("revenue_type").is_null(),
-                    _text(
-                        domain.REVENUE_TYPE_UNKNOWN,
-                        pl.when(revenue_text == "")
-                        .then(pl.lit(domain.REVENUE_TYPE_EMPTY))
-                        .otherwise(revenue_text),
-                    ),
+                    pl.when(revenue_text == "")
+                    .then(pl.lit(domain.REVENUE_TYPE_MISSING))
+                    .otherwise(_text(domain.REVENUE_TYPE_UNKNOWN, revenue_text)),
                 )
             ),
         ),

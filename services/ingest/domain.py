@@ -35,7 +35,7 @@ MIN_YEAR = 2000
 TAXPAYER_MISSING = "Codice fiscale o partita IVA mancante."
 TAXPAYER_INVALID = "Codice fiscale o partita IVA non valido: «{}»."
 REVENUE_TYPE_UNKNOWN = "Tipo di entrata non riconosciuto: «{}» (ammessi IMU, TARI, CUP, CDS, ALTRO)."
-REVENUE_TYPE_EMPTY = "vuoto"  # shown for an empty revenue type
+REVENUE_TYPE_MISSING = "Tipo di entrata mancante (ammessi IMU, TARI, CUP, CDS, ALTRO)."
 YEAR_INVALID = "Anno di riferimento non valido: «{}»."
 YEAR_OUT_OF_RANGE = "Anno di riferimento {} fuori dall'intervallo {}–{}."
 ACT_MISSING = "Numero atto mancante."
@@ -113,7 +113,8 @@ def normalise_revenue_type(text: str) -> str:
     key = re.sub(r"[\s.]", "", text.upper())
     revenue_type = REVENUE_ALIASES.get(key)
     if revenue_type is None:
-        raise CellError("revenue_type", REVENUE_TYPE_UNKNOWN.format(text.strip() or REVENUE_TYPE_EMPTY))
+        shown = text.strip()
+        raise CellError("revenue_type", REVENUE_TYPE_UNKNOWN.format(shown) if shown else REVENUE_TYPE_MISSING)
     return revenue_type
 
 

@@ -72,6 +72,8 @@ def test_unknown_revenue_types_are_rejected(text: str) -> None:
     with pytest.raises(CellError) as err:
         normalise_revenue_type(text)
     assert err.value.reason == "revenue_type"
+    said = f"Tipo di entrata non riconosciuto: «{text}»" if text else "Tipo di entrata mancante (ammessi"
+    assert err.value.message.startswith(said)
 
 
 @pytest.mark.parametrize(
