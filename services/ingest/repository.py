@@ -194,7 +194,9 @@ async def list_rows(
     after: int = 0,
     limit: int = 500,
 ) -> list[sa.Row[Any]]:
-    """Rows of a batch in file order; `verdict` may be a verdict, "rejected" or "warning"."""
+    """Rows of a batch in file order; `verdict` may be a verdict, "rejected", "problem" (rejected
+    or in conflict: the errors report) or "warning" (registered with warnings: a row not
+    registered is in the errors report, with its cells as they were)."""
     stmt = sa.select(batch_rows).where(
         batch_rows.c.tenant_id == tenant_id,
         batch_rows.c.batch_id == batch_id,
@@ -203,7 +205,7 @@ async def list_rows(
     if verdict == "rejected":
         stmt = stmt.where(batch_rows.c.verdict.startswith("rejected:"))
     elif verdict == "warning":
-        stmt = stmt.where(sa.func.cardinality(batch_rows.c.warnings) > 0)
+        stmt = stmt.where(batch_rows.c.verdict == "accepted", sa.func.cardinality(batch_rows.c.warnings) > 0)
     elif verdict == "problem":
         stmt = stmt.where(
             batch_rows.c.verdict.in_(("conflict",)) | batch_rows.c.verdict.startswith("rejected:")

@@ -190,7 +190,7 @@ _SUMMARY = """
            coalesce(sum(amount_cents) FILTER (WHERE verdict = 'accepted'), 0) AS accepted_total_cents,
            count(*) FILTER (WHERE verdict = 'duplicate') AS duplicates,
            count(*) FILTER (WHERE verdict = 'conflict') AS conflicts,
-           count(*) FILTER (WHERE cardinality(warnings) > 0) AS warnings,
+           count(*) FILTER (WHERE verdict = 'accepted' AND cardinality(warnings) > 0) AS warnings,
            count(DISTINCT fiscal_code COLLATE "C") FILTER (WHERE verdict = 'accepted') AS debtors
     FROM ingest.batch_rows WHERE tenant_id = :tenant_id AND batch_id = :batch_id
 """

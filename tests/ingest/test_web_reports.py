@@ -123,6 +123,7 @@ async def test_the_rows_registered_with_warnings_can_be_downloaded(
         b"RSSMRA80A01H501U;ROSSI;IMU;2024;1;10,00;+393471234567\n"
         b"VRDNNA70A41H501F;VERDI;IMU;2024;2;10,00;12\n"
         b"00000010215;=ALFA;TARI;2024;3;5,00;\n"
+        b"RSSMRA80A01H501X;NERI;IMU;2024;4;10,00;12\n"  # rejected: in the errors report, not here
     )
     batch_id = await upload(platform, tenant, "con avvisi.csv", data)
     await process_pending(platform, tenant)
