@@ -43,6 +43,8 @@ class BatchStatus:
     batch: Any
     rows: list[Any]
     progress: Any
+    # The first earlier batch of the same file, when it was loaded before.
+    earlier: Any = None
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ async def batch_status(uow: UnitOfWork, ident: Identity, batch_id: uuid.UUID) ->
     progress = None
     if batch.status in PROCESSING:
         progress = await repository.get_progress(uow, ident.tenant_id, batch.id)
-    return BatchStatus(batch, rows, progress)
+    return BatchStatus(batch, rows, progress, await repository.same_file_before(uow, ident.tenant_id, batch))
 
 
 async def batch_rows(

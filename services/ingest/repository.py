@@ -52,13 +52,34 @@ async def get_batch(
 
 
 async def list_batches(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 50) -> list[sa.Row[Any]]:
+    """The latest batches, each with the positions it registered (`new_positions`: a file loaded
+    again registers only the credits not yet known)."""
+    created = (
+        sa.select(sa.func.count())
+        .where(positions.c.tenant_id == tenant_id, positions.c.batch_id == batches.c.id)
+        .scalar_subquery()
+    )
     stmt = (
-        sa.select(batches)
+        sa.select(batches, created.label("new_positions"))
         .where(batches.c.tenant_id == tenant_id)
         .order_by(batches.c.created_at.desc())
         .limit(limit)
     )
     return list((await uow.execute(stmt)).all())
+
+
+async def same_file_before(uow: UnitOfWork, tenant_id: uuid.UUID, batch: Any) -> sa.Row[Any] | None:
+    """The first earlier batch of the same file (same SHA-256), if the Comune loaded it before."""
+    b = batches
+    stmt = (
+        sa.select(b.c.id, b.c.filename, b.c.created_at)
+        .where(
+            b.c.tenant_id == tenant_id, b.c.raw_sha256 == batch.raw_sha256, b.c.created_at < batch.created_at
+        )
+        .order_by(b.c.created_at)
+        .limit(1)
+    )
+    return (await uow.execute(stmt)).first()
 
 
 async def mark_failed(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, error: str) -> None:

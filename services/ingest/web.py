@@ -54,7 +54,12 @@ async def upload(request: Request, ident: Identity, uow: UnitOfWork) -> Response
 @endpoint(*VIEW_ROLES)
 async def batch_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     status = await handlers.batch_status(uow, ident, batch_id_param(request))
-    context = {"batch": status.batch, "rows": status.rows, "progress": status.progress}
+    context = {
+        "batch": status.batch,
+        "rows": status.rows,
+        "progress": status.progress,
+        "earlier": status.earlier,
+    }
     return page(templates, request, "ingest_batch.html", context, block="status")
 
 
