@@ -12,7 +12,14 @@ from datetime import date
 import polars as pl
 from stdnum.it import codicefiscale
 
-from services.ingest.domain import ACT_MAX_LENGTH, MAX_DIGITS, MIN_YEAR, REVENUE_ALIASES
+from services.ingest.domain import (
+    ACT_MAX_LENGTH,
+    DATE_IMPOSSIBLE,
+    DATE_UNREADABLE,
+    MAX_DIGITS,
+    MIN_YEAR,
+    REVENUE_ALIASES,
+)
 from services.ingest.domain_contacts import ADDRESS_FIELDS, NAME_MISSING, TEXT_FIELDS, limitation_date
 from services.ingest.domain_mapping import ColumnMapping
 
@@ -166,6 +173,12 @@ def amount_compact(text: pl.Expr) -> pl.Expr:
     return text.str.to_uppercase().str.replace_all(_WS + "|€|EUR", "")
 
 
+def _formatted(template: str, part: pl.Expr) -> pl.Expr:
+    """`template.format(part)` of a column expression (one `{}`)."""
+    before, after = template.split("{}")
+    return pl.lit(before) + part + pl.lit(after)
+
+
 def _date_parts(text: pl.Expr, name: str) -> list[pl.Expr]:
     """First stage of `domain.parse_date`: the regex matches of `text`, as struct columns."""
     return [
@@ -197,6 +210,7 @@ def _date(text: pl.Expr, name: str) -> list[pl.Expr]:
         pl.when(valid).then(year * 10000 + month * 100 + day).alias(f"_{name}_key"),
         (known & valid).alias(f"_{name}_read"),
         (known & ~valid).alias(f"_{name}_unread"),
+        (is_italian | is_iso).fill_null(False).alias(f"_{name}_shaped"),
     ]
 
 
@@ -316,6 +330,8 @@ def _warnings(row: Row, today: date) -> list[tuple[str, pl.Expr, pl.Expr]]:
     address_missing = [get(f) == "" for f in ADDRESS_FIELDS if f in row.mapped]
     act_unread, due_unread = pl.col("_act_unread"), pl.col("_due_unread")
     shown = pl.when(act_unread).then(get("act_date")).otherwise(get("due_date"))
+    shaped = pl.when(act_unread).then(pl.col("_act_shaped")).otherwise(pl.col("_due_shaped"))
+    impossible, unreadable = (_formatted(message, shown) for message in (DATE_IMPOSSIBLE, DATE_UNREADABLE))
     limit = limitation_date(today)
     act_day = pl.coalesce(pl.col("_act_key"), pl.col("_due_key"))
     formatted = (
@@ -335,7 +351,7 @@ def _warnings(row: Row, today: date) -> list[tuple[str, pl.Expr, pl.Expr]]:
             pl.any_horizontal(address_missing) if address_missing else pl.lit(False),
             pl.lit("Indirizzo incompleto (via, CAP o comune mancante)."),
         ),
-        ("date", act_unread | due_unread, "Data non leggibile: «" + shown + "» (attese gg/mm/aaaa o aaaa-mm-gg)."),
+        ("date", act_unread | due_unread, pl.when(shaped).then(impossible).otherwise(unreadable)),
         (
             "limitation",
             act_day < limit.year * 10000 + limit.month * 100 + limit.day,

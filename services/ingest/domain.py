@@ -184,6 +184,18 @@ _DATE_IT = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 _DATE_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
 
 
+# A date cell the rules cannot use (a warning, not a rejection): not a date at all, or the shape of
+# one for a day the calendar does not have (31/02).
+DATE_UNREADABLE = "Data non leggibile: «{}» (attese gg/mm/aaaa o aaaa-mm-gg)."
+DATE_IMPOSSIBLE = "Data inesistente: «{}» (quel giorno non esiste nel calendario)."
+
+
+def date_shaped(text: str) -> bool:
+    """Whether `text` has the shape `parse_date` reads (dd/mm/yyyy or yyyy-mm-dd), a real day or not."""
+    value = text.strip()
+    return bool(_DATE_IT.match(value) or _DATE_ISO.match(value))
+
+
 def parse_date(text: str) -> date | None:
     """dd/mm/yyyy (also with - or .) or ISO yyyy-mm-dd; None when absent or not a date."""
     value = text.strip()

@@ -9,7 +9,7 @@ from datetime import date
 
 import phonenumbers
 
-from services.ingest.domain import CellError, parse_date
+from services.ingest.domain import DATE_IMPOSSIBLE, DATE_UNREADABLE, CellError, date_shaped, parse_date
 from services.ingest.labels import CONTACT_KINDS
 from services.kernel.cells import FORMULA_START
 from services.kernel.limitation import LIMITATION_YEARS
@@ -93,7 +93,7 @@ def row_warnings(values: dict[str, str], contacts: Contacts, limit: date) -> lis
     parsed = [parse_date(text) if text else None for text in dates]
     if any(text and day is None for text, day in zip(dates, parsed, strict=True)):
         shown = next(text for text, day in zip(dates, parsed, strict=True) if text and day is None)
-        found.append(("date", f"Data non leggibile: «{shown}» (attese gg/mm/aaaa o aaaa-mm-gg)."))
+        found.append(("date", (DATE_IMPOSSIBLE if date_shaped(shown) else DATE_UNREADABLE).format(shown)))
     act_date = parsed[0] or parsed[1]
     if act_date is not None and act_date < limit:
         found.append(

@@ -38,7 +38,7 @@ WARNING_LABELS = {
     "address": "Indirizzo incompleto",
     "limitation": "Atto oltre i cinque anni (prescrizione)",
     "formula": "Testo che inizia con = + - @",
-    "date": "Data non leggibile",
+    "date": "Data non leggibile o inesistente",
 }
 VERDICT_LABELS = {"duplicate": "Duplicata", "conflict": "In conflitto", "accepted": "Accettata"}
 
@@ -97,5 +97,5 @@ CLEANING_WARNING_LABELS = {
     "address": "Indirizzi incompleti",
     "limitation": "Atti oltre i cinque anni (prescrizione)",
     "formula": "Testi con = + - @ neutralizzati",
-    "date": "Date non leggibili",
+    "date": "Date non leggibili o inesistenti",
 }

@@ -397,6 +397,12 @@ def test_unreadable_date_is_a_warning() -> None:
     assert _warnings(cells) == ["date"]
     iso = [*cells[:11], "2024-01-15"]
     assert _warnings(iso) == []
+    values = row_values(cells, CONTACT_MAP)
+    [(_, impossible)] = row_warnings(values, contacts_of(values), limitation_date(TODAY))
+    assert impossible == "Data inesistente: «31/02/2024» (quel giorno non esiste nel calendario)."
+    values = row_values([*cells[:11], "ieri"], CONTACT_MAP)
+    [(_, unreadable)] = row_warnings(values, contacts_of(values), limitation_date(TODAY))
+    assert unreadable == "Data non leggibile: «ieri» (attese gg/mm/aaaa o aaaa-mm-gg)."
 
 
 def test_plus_in_a_phone_is_not_a_formula() -> None:
