@@ -364,7 +364,8 @@ async def _announce(
 async def overview(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
     """The review queue and what waits for the other half of the pagoPA chain."""
     waiting = await repo.awaiting(uow, ident.tenant_id)
-    return {"reviews": await repo.open_reviews(uow, ident.tenant_id), **waiting}
+    resolved = await repo.resolved_reviews(uow, ident.tenant_id)
+    return {"reviews": await repo.open_reviews(uow, ident.tenant_id), "resolved": resolved, **waiting}
 
 
 async def open_reviews(uow: UnitOfWork, ident: Identity) -> list[dict[str, Any]]:
@@ -388,7 +389,7 @@ async def resolve(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: ob
     text = note.strip() if isinstance(note, str) else ""
     if not 3 <= len(text) <= 1000:
         raise DomainError("Scrivi una nota di almeno 3 caratteri su come è stato risolto.", field="note")
-    row = await repo.resolve_review(uow, ident.tenant_id, item_id, text, ident.user_id)
+    row = await repo.resolve_review(uow, ident.tenant_id, item_id, text, ident.user_id, ident.display_name)
     if row is None:
         raise NotFound("Elemento da verificare non trovato o già risolto.")
     await repository.access.record(

@@ -83,6 +83,8 @@ review_items = sa.Table(
     sa.Column("resolved_at", sa.DateTime(timezone=True)),
     _created_at(),
     sa.UniqueConstraint("tenant_id", "kind", "iuv", "receipt_ref", "source", name="review_items_unique"),
+    # Who resolved it, as their identity named them (migration 0021).
+    sa.Column("resolved_by_name", sa.Text),
 )
 
 # Imports and bulk work run by the worker, with their progress.

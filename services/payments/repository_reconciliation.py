@@ -209,16 +209,34 @@ async def open_reviews(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) 
 
 
 async def resolve_review(
-    uow: UnitOfWork, tenant_id: uuid.UUID, item_id: uuid.UUID, note: str, user_id: str
+    uow: UnitOfWork, tenant_id: uuid.UUID, item_id: uuid.UUID, note: str, user_id: str, user_name: str
 ) -> Row | None:
     ri = review_items
     stmt = (
         sa.update(ri)
         .where(ri.c.tenant_id == tenant_id, ri.c.id == item_id, ri.c.status == "open")
-        .values(status="resolved", note=note, resolved_by=user_id, resolved_at=sa.func.now())
+        .values(
+            status="resolved",
+            note=note,
+            resolved_by=user_id,
+            resolved_by_name=user_name,
+            resolved_at=sa.func.now(),
+        )
         .returning(ri)
     )
     return (await uow.execute(stmt)).first()
+
+
+async def resolved_reviews(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 50) -> list[Row]:
+    """The review items resolved last, newest first: what was decided, by whom, when."""
+    ri = review_items
+    stmt = (
+        sa.select(ri)
+        .where(ri.c.tenant_id == tenant_id, ri.c.status == "resolved")
+        .order_by(ri.c.resolved_at.desc(), ri.c.iuv)
+        .limit(limit)
+    )
+    return list((await uow.execute(stmt)).all())
 
 
 async def awaiting(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) -> dict[str, list[Row]]:

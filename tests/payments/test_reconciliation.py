@@ -149,6 +149,12 @@ async def test_receipts_then_their_flow_go_from_paid_to_reported_and_a_duplicate
         assert (await http.get("/api/v1/payments/reconciliation/review")).json()["items"] == []
     audited = "SELECT count(*) FROM payments.access_log WHERE tenant_id = :t AND action = 'resolve_review'"
     assert await scalar(platform, tenant.tenant_id, audited, t=tenant.tenant_id) == 1
+    # The page keeps what was resolved, with the note, who and when.
+    async with service_client(platform, "payments", tenant) as http:
+        page = (await http.get(f"/t/{tenant.tenant_slug}/payments/reconciliation")).text
+    resolved = page.split('data-testid="resolved"', 1)[1].split("</table>", 1)[0]
+    assert iuvs[0] in resolved and "Rimborsato dal PSP" in resolved and "€ 50,00" in resolved
+    assert f"<td>{api(tenant).display_name}</td>" in resolved and "api-key-7" not in resolved
 
 
 @pytest.mark.asyncio
