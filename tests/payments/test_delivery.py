@@ -236,7 +236,7 @@ async def test_the_position_page_sms_form_says_the_development_provider_did_not_
             headers={"HX-Request": "true"},
         )
         assert response.status_code == 200, response.text
-        assert "SMS per +393477654321 NON inviato" in response.text and "registro" in response.text
+        assert "SMS per +39 347 765 4321 NON inviato" in response.text and "registro" in response.text
         refused = await http.post(
             f"/t/{tenant.tenant_slug}/payments/notices/send",
             data={"position_id": position, "channel": "sms", "phone": "abc"},
