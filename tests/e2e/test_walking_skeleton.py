@@ -15,7 +15,7 @@ import pytest
 
 from services.contracts import PositionFact, PositionsRegistered
 from services.kernel.bus import OutgoingMessage
-from services.kernel.web import format_euro
+from services.kernel.money import format_euro
 from tests.conftest import eventually
 from tests.e2e.conftest import Running
 from tests.support import EVIDENCE, FIXTURES
