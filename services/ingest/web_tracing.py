@@ -26,7 +26,7 @@ from services.ingest.web_common import (
     uuid_param,
 )
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError
+from services.kernel.errors import DomainError, NotFound
 from services.kernel.formats import format_phone
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, endpoint, is_htmx, page
@@ -107,7 +107,10 @@ async def add_contact(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         if is_api(request) or problem.status == 404:
             raise
         # The section again with what was typed and the message at its field, not in its place.
-        view = await handlers_tracing.read_debtor(uow, ident, debtor_id, "view_debtor")
+        try:
+            view = await handlers_tracing.read_debtor(uow, ident, debtor_id, "view_debtor")
+        except NotFound:
+            raise problem from None  # no debtor to show the form for: the entry's own refusal
         extra = {"problem": problem, "typed": fields}
         return _contacts_fragment(request, ident, view, status=problem.status, extra=extra)
     added = f"Recapito «{fields['value'].strip()}» aggiunto."
