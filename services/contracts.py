@@ -46,6 +46,7 @@ from services.contracts_reporting import CaseAnswered, ReportRequested
 
 __all__ = [
     "ALL_EVENTS",
+    "CONTACT_SOURCE_LABELS",
     "MOST_PAYMENTS_PER_EVENT",
     "REVENUE_TYPES",
     "UNANSWERED_OUTCOMES",
@@ -230,6 +231,8 @@ class ContactFact:
 
 
 MAX_CONTACTS_PER_EVENT = 500
+# How the contact data's provenance codes read on every page (any other source is the name typed).
+CONTACT_SOURCE_LABELS: dict[str, str] = {"comune": "File del Comune"}
 
 
 @dataclass(frozen=True)

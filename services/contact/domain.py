@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.contact.domain_conduct import ConductRules, closed_reason, refusal
-from services.contracts import UNANSWERED_OUTCOMES
+from services.contracts import CONTACT_SOURCE_LABELS, UNANSWERED_OUTCOMES
 from services.kernel.errors import Conflict, DomainError
 from services.kernel.limitation import newest_time_barred_year
 from services.kernel.money import format_euro
@@ -302,7 +302,7 @@ CONTACT_KIND_LABELS: dict[str, str] = {
     "pec": "PEC",
     "address": "Indirizzo",
 }
-SOURCE_LABELS: dict[str, str] = {"comune": "File del Comune"}
+SOURCE_LABELS = CONTACT_SOURCE_LABELS
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 

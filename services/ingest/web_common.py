@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.types import Message, Receive
 
+from services.contracts import CONTACT_SOURCE_LABELS
 from services.ingest import handlers, labels
 from services.ingest.domain import UnreadableFile
 from services.ingest.reader import ENCODINGS, refuse_other_format
@@ -37,6 +38,7 @@ templates.env.globals.update(
     encodings=ENCODINGS,
     contact_kinds=labels.CONTACT_KINDS,
     grade_labels=labels.GRADES,
+    source_labels=CONTACT_SOURCE_LABELS,
 )
 
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from services.ingest import exports, handlers_tracing
 from services.ingest.dates import today
+from services.ingest.domain_contacts import normalise_contact
 from services.ingest.domain_tracing import MANUAL_FIELDS
 from services.ingest.handlers_tracing import DebtorView, TracingState
 from services.ingest.labels import GRADES
@@ -113,7 +114,9 @@ async def add_contact(request: Request, ident: Identity, uow: UnitOfWork) -> Res
             raise problem from None  # no debtor to show the form for: the entry's own refusal
         extra = {"problem": problem, "typed": fields}
         return _contacts_fragment(request, ident, view, status=problem.status, extra=extra)
-    added = f"Recapito «{fields['value'].strip()}» aggiunto."
+    datum = normalise_contact(fields["kind"], fields["value"])  # as the handler stored it
+    shown = format_phone(datum.value) if datum.kind == "phone" else datum.value
+    added = f"Recapito «{shown}» aggiunto."
     return _contacts_fragment(request, ident, view, status=201, extra={"notice": added})
 
 

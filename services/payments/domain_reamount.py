@@ -8,7 +8,8 @@ spread again over the same due dates the open installments had, with their inter
 the schedule computes it (`domain_schedule`: on the principal still owed, from the last installment
 kept, or the plan's day, to each due date, at the rate the plan was made at). No date moves, so a
 missed installment stays missed and the reminder and the lapse rules (c.800) read the plan as
-before; an installment due again after a refund keeps that day. The principal spread again is
+before; an installment due again after a refund keeps that day. The new installments are
+numbered on from the last one kept. The principal spread again is
 never more than what is still due on the plan's positions (`owed_cents`: the installments paid
 count their interest against the positions, as the plan's single payment does). A cut that leaves
 nothing owed leaves only what was paid: the plan is paid.
@@ -68,7 +69,9 @@ def reamount(
     if residual > 0 and open_:
         table = ((date.min, own_rate),) if own_rate is not None else rates
         previous = max((i.due_date for i in kept if i.due_date < open_[0].due_date), default=plan_day)
-        owed, number = residual, max(i.number for i in ordered)
+        # Numbered on from the installments kept (1-6 stay 1-6 when none was paid): the old rows
+        # are removed first and their notices replaced, so a payment of one goes to review.
+        owed, number = residual, max((i.number for i in (*kept, *closed)), default=0)
         for old, part in zip(open_, principal_parts(residual, len(open_)), strict=True):
             number += 1
             interest = interest_cents(owed, rate_days(previous, old.due_date, table))

@@ -22,7 +22,7 @@ from services.payments import (
 )
 from services.payments.domain import SYSTEM_ACTOR
 from services.payments.domain_lapse import rome_day
-from services.payments.domain_notices import iuv, notice_number
+from services.payments.domain_notices import iuv, notice_number, printed
 from services.payments.domain_schedule import month_end
 
 
@@ -39,6 +39,15 @@ class IssuedOption:
     installment: int | None = None
     # "charges": the notice of the plan's c.803 collection charges.
     kind: str = "debt"
+
+
+# A notice that may no longer be paid is not printed again (a copy would be sent or paid by mistake).
+NOT_TO_PRINT = {
+    "replaced": "è stato sostituito da un avviso nuovo (importo o rate cambiati): scarica quello in vigore "
+    "dalla pagina della posizione.",
+    "unpayable": "non è più pagabile: la posizione è stata annullata dall'Ufficio tributi o il debito è "
+    "stato pagato con un altro avviso.",
+}
 
 
 def system_identity(tenant_id: uuid.UUID) -> Identity:
@@ -263,6 +272,8 @@ async def notice_for(uow: UnitOfWork, ident: Identity, nav: str) -> pdf_notice.N
     option = await repository_notices.option_by_nav(uow, ident.tenant_id, nav)
     if option is None:
         raise NotFound("Avviso non trovato.")
+    if option.status in NOT_TO_PRINT:
+        raise Conflict(f"L'avviso {printed(nav)} {NOT_TO_PRINT[option.status]}")
     creditor = await _creditor(uow, ident.tenant_id)
     await repository.access.record(
         uow, ident.tenant_id, ident.user_id, "download_notice", option.subject_id, nav

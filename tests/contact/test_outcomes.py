@@ -144,6 +144,8 @@ async def test_a_contact_marked_wrong_in_one_click_goes_to_tracing(
     async with service_client(platform, "contact", op) as client:
         card = (await client.get(f"{base(op)}/debtors/{d}")).text
         assert f"/contacts/{phone.contact_id}/wrong" in card and "Segna come errato" in card
+        assert 'hx-confirm="Segnare come errato il recapito «+39 347 111 1111»?' in card
+        assert '<option value="' + phone.contact_id + '">+39 347 111 1111</option>' in card
         done = await client.post(f"{base(op)}/debtors/{d}/contacts/{phone.contact_id}/wrong")
         assert done.status_code == 303
         again = await client.post(f"{base(op)}/debtors/{d}/contacts/{phone.contact_id}/wrong")

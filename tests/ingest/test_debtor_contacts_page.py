@@ -9,7 +9,7 @@ import pytest
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
-from tests.ingest.test_cleaning import ALFA, debtor, seed
+from tests.ingest.test_cleaning import ALFA, debtor, ingest, seed
 
 HTMX = {"HX-Request": "true"}
 
@@ -42,7 +42,8 @@ async def test_a_refused_contact_keeps_the_form_and_says_why_at_the_field(
     assert '<option value="phone" selected>' in html
     assert future.status_code == 400 and 'id="found_on-errore"' in future.text
     assert "non può essere successiva a oggi" in future.text
-    assert added.status_code == 201 and "Recapito «011 5551234» aggiunto." in added.text
+    assert added.status_code == 201 and "Recapito «+39 011 555 1234» aggiunto." in added.text
+    assert "<td>File del Comune</td>" in added.text and "<td>60%</td>" in added.text
     assert 'role="status" tabindex="-1" autofocus' in added.text and "+39 011 555 1234" in added.text
 
 
@@ -65,3 +66,14 @@ async def test_marking_a_contact_wrong_names_it_asks_first_and_says_what_it_did(
     assert 'hx-confirm="Segnalare come errato il recapito «alfa@pec.example.it»?' in page
     assert 'Segnala errato<span class="visually-hidden">: PEC alfa@pec.example.it</span>' in page
     assert done.status_code == 200 and "Recapito «alfa@pec.example.it» segnalato errato." in done.text
+
+
+@pytest.mark.asyncio
+async def test_a_debtor_without_a_name_says_so_in_the_tracing_queue(
+    platform: Platform, tenant: Identity
+) -> None:
+    await ingest(platform, tenant, "RSSMRA80A01H501U;;IMU;2023;1;10,00;;;VIA ROMA 1;00100;ROMA\n")
+    async with service_client(platform, "ingest", tenant) as client:
+        queue = (await client.get(f"/t/{tenant.tenant_slug}/ingest/tracing")).text
+    row = queue.split("RSSMRA80A01H501U</a></td>", 1)[1].split("</tr>", 1)[0]
+    assert row.startswith("<td>Nominativo mancante</td>")

@@ -65,7 +65,7 @@ async def test_a_correction_spreads_the_rest_of_an_active_plan_over_the_same_dat
     platform: Platform, tenant: Identity, gpd: GpdServer
 ) -> None:
     await comune(platform, tenant, gpd.url)
-    plan_id, position_id, _ = await planned(platform, tenant)
+    plan_id, position_id, issued = await planned(platform, tenant)
     status, answer = await call(
         platform, tenant, "POST", "/api/v1/payments/gpd/publish", json={"plan_id": plan_id}
     )
@@ -83,7 +83,7 @@ async def test_a_correction_spreads_the_rest_of_an_active_plan_over_the_same_dat
     await deliver(platform, consumers.balances, decision)
     await deliver(platform, consumers.balances, decision)  # delivered again: handled once
     after = await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
-    assert [r.number for r in after] == [1, 2, 7, 8, 9, 10]
+    assert [r.number for r in after] == [1, 2, 3, 4, 5, 6]
     assert after[:2] == before[:2]
     assert [r.due_date for r in after[2:]] == [r.due_date for r in before[2:]]
     # What is left to spread: the principal less the cut, never more than still due on the position
@@ -95,9 +95,14 @@ async def test_a_correction_spreads_the_rest_of_an_active_plan_over_the_same_dat
     assert sum(r.interest_cents for r in after[2:]) < sum(r.interest_cents for r in before[2:])
     options = await rows(platform, tenant, OPTIONS, p=uuid.UUID(plan_id))
     payable = sorted((o.installment or 0, o.amount_cents) for o in options if o.status == "payable")
-    assert [n for n, _ in payable] == [0, 7, 8, 9, 10]
+    assert [n for n, _ in payable] == [0, 3, 4, 5, 6]
     assert [c for n, c in payable if n] == [r.principal_cents + r.interest_cents for r in after[2:]]
     assert {o.installment for o in options if o.status == "replaced"} == {None, 3, 4, 5, 6}
+    # An old notice is no longer printed: a copy would be sent or paid by mistake.
+    [old] = [o["nav"] for o in issued if o["installment"] == 3]
+    async with service_client(platform, "payments", tenant) as http:
+        stale = await http.get(f"/t/{tenant.tenant_slug}/payments/notices/{old}/pdf")
+    assert stale.status_code == 409 and "è stato sostituito da un avviso nuovo" in stale.text
     [event] = await sent(platform, tenant, PlanReamounted.routing_key())
     reamounted = PlanReamounted.from_envelope(event)
     assert (reamounted.plan_id, reamounted.position_id, reamounted.cut_cents) == (
@@ -115,10 +120,12 @@ async def test_a_correction_spreads_the_rest_of_an_active_plan_over_the_same_dat
         page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")).text
     assert "importo corretto dall&#39;Ufficio tributi, rate del piano ricalcolate" in page  # its GPD
     assert "6 rate mensili su € 1.000,00" in page
-    assert "rate ricalcolate dopo le correzioni dell'Ufficio tributi (€ 400,00 in meno)" in page
+    assert "rate ricalcolate su € 600,00 dopo le correzioni dell'Ufficio tributi (€ 400,00 in meno)" in page
     async with service_client(platform, "payments", tenant) as http:
         fragment = (await http.get(f"/t/{tenant.tenant_slug}/payments/plans/{plan_id}/send")).text
-    assert "rate ricalcolate dopo le correzioni dell'Ufficio tributi (€ 400,00 in meno)" in fragment
+    assert (
+        "rate ricalcolate su € 600,00 dopo le correzioni dell'Ufficio tributi (€ 400,00 in meno)" in fragment
+    )
 
 
 @pytest.mark.asyncio
