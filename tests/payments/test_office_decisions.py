@@ -19,7 +19,7 @@ from services.payments import consumers, repository_jobs
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.gpd_server import GpdServer
-from tests.payments.helpers import position
+from tests.payments.helpers import position, scalar
 from tests.payments.test_gpd_api import ORG, call, comune, gpd, noticed
 
 __all__ = ["gpd"]
@@ -90,6 +90,14 @@ async def test_a_cancelled_position_is_no_longer_due_payable_plannable_or_payabl
         or "annullata dall'Ufficio tributi (sgravio)" in page
     )
     assert "Registra pagamento" not in page
+    # Its notice is listed as no longer payable, with nothing to print: a copy would be paid.
+    nav = await scalar(
+        platform, tenant.tenant_id, "SELECT nav FROM payments.payment_options WHERE position_id = :p", p=gone
+    )
+    assert "Non più pagabile</td>\n    <td>—</td>" in page and f"notices/{nav}/pdf" not in page
+    async with service_client(platform, "payments", tenant) as http:
+        stale = await http.get(f"/t/{tenant.tenant_slug}/payments/notices/{nav}/pdf")
+    assert stale.status_code == 409 and "non è più pagabile: la posizione è stata annullata" in stale.text
     async with service_client(platform, "payments", tenant) as http:
         listed_page = (await http.get(f"/t/{tenant.tenant_slug}/payments/")).text
         open_page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
