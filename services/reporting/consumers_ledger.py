@@ -114,7 +114,8 @@ async def on_plan_extended(uow: UnitOfWork, envelope: Envelope) -> None:
 
 async def on_plan_reamounted(uow: UnitOfWork, envelope: Envelope) -> None:
     event = PlanReamounted.from_envelope(envelope)
-    await handlers.reamount_plan(uow, envelope.tenant_id, uuid_of(event.plan_id), event.installments_after)
+    plan_id = uuid_of(event.plan_id)
+    await handlers.reamount_plan(uow, envelope.tenant_id, plan_id, event.installments_after, event.cut_cents)
 
 
 async def on_plan_lapsed(uow: UnitOfWork, envelope: Envelope) -> None:

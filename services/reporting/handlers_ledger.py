@@ -50,8 +50,10 @@ async def extend_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID,
     await ledger.extend_plan(uow, tenant_id, plan_id, installments)
 
 
-async def reamount_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, installments: int) -> None:
-    await ledger.set_installments(uow, tenant_id, plan_id, installments)
+async def reamount_plan(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, installments: int, cut_cents: int
+) -> None:
+    await ledger.reamount_plan(uow, tenant_id, plan_id, installments, cut_cents)
 
 
 async def lapse_plan(

@@ -56,6 +56,8 @@ plans = sa.Table(
     _count("extensions"),
     sa.Column("lapsed_on", sa.Date),
     sa.Column("residual_cents", sa.BigInteger),
+    # What corrections took off its positions while it was active (`PlanReamounted`, migration 0015).
+    _count("corrected_cents"),
 )
 
 event_log = sa.Table(

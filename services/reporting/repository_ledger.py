@@ -154,14 +154,14 @@ async def extend_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID,
     )
 
 
-async def set_installments(
-    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, installments: int
+async def reamount_plan(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, installments: int, cut_cents: int
 ) -> None:
-    """A plan spread again after a correction: how many installments it has now."""
+    """A plan spread again after a correction took `cut_cents` off: its installments now."""
     await uow.execute(
         sa.update(plans)
         .where(plans.c.tenant_id == tenant_id, plans.c.plan_id == plan_id)
-        .values(installments=installments)
+        .values(installments=installments, corrected_cents=plans.c.corrected_cents + cut_cents)
     )
 
 

@@ -174,6 +174,7 @@ async def test_the_ledger_follows_payments_plans_promises_and_calls(platform: Pl
     )
     [plan] = await rows_of(platform, tenant, plans)
     assert (plan.installments, str(plan.lapsed_on), plan.residual_cents) == (11, "2026-09-01", 20_000)
+    assert plan.corrected_cents == 5_000
     revoked_rows = [r for r in await rows_of(platform, tenant, payments) if r.revoked_on is not None]
     assert [(r.amount_cents, r.source) for r in revoked_rows] == [(2_345, "flow")]
     # The c.803 charges stay apart: in no position's collected amount, one revoked, one counted.

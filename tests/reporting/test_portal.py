@@ -22,6 +22,7 @@ from services.contracts import (
     PaymentsReceived,
     PlanCreated,
     PlanLapsed,
+    PlanReamounted,
     PromiseMade,
 )
 from services.kernel.identity import Identity
@@ -84,6 +85,7 @@ async def campaign(platform: Platform, tenant_id: uuid.UUID) -> dict[str, Any]:
         revoked(pc),
         refunded(pb, 2_500),  # on 10 March
         PlanCreated(lapsed, b.debtor_id, (b.position_id,), "TARI", 20_000, 10, "2026-04-01", "Olga"),
+        PlanReamounted(lapsed, b.debtor_id, b.position_id, 2_000, 18_000, 10),  # a correction, then the lapse
         PlanLapsed(lapsed, b.debtor_id, (b.position_id,), "TARI", 20_000, "2026-09-01"),
         PlanCreated(running, d.debtor_id, (d.position_id,), "IMU", 20_000, 5, "2026-04-01", "Olga"),
         paid(c, 1_000),  # paid on 14/03/2025: before the trend's weeks
@@ -256,6 +258,7 @@ async def test_a_debtors_file_shows_everything_and_every_view_is_recorded(
     assert "Rimborsati € 25,00" in text
     assert "€ 300,00" in text and "€ 75,00" in text and "€ 225,00" in text  # assigned, collected, residual
     assert "decaduto il 01/09/2026" in text
+    assert "TARI: € 200,00 in 10 rate dal 01/04/2026, rate ricalcolate su € 180,00 dopo le correzioni" in text
     assert "Chiede di rateizzare" in text
     assert "Contestazione" in text and "Immobile venduto" in text and "In attesa di risposta" in text
     assert unknown.status_code == 404 and malformed.status_code == 404
