@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from services.contracts import DebtorContactUpdated
@@ -30,6 +30,8 @@ class DebtorView:
     debtor: Any
     contacts: list[Any]
     positions: list[Any]
+    # The contact an operator just added, as stored.
+    added: Any = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ async def add_contact(
     if contact is None:
         raise Conflict("Questo recapito è già registrato per il debitore (anche se segnalato errato).")
     await _contact_changed(uow, ident.tenant_id, debtor, contact)
-    return await debtor_view(uow, ident.tenant_id, debtor_id)
+    return replace(await debtor_view(uow, ident.tenant_id, debtor_id), added=contact)
 
 
 async def mark_wrong(uow: UnitOfWork, ident: Identity, contact_id: uuid.UUID) -> DebtorView:

@@ -12,7 +12,6 @@ from starlette.responses import JSONResponse, Response
 
 from services.ingest import exports, handlers_tracing
 from services.ingest.dates import today
-from services.ingest.domain_contacts import normalise_contact
 from services.ingest.domain_tracing import MANUAL_FIELDS
 from services.ingest.handlers_tracing import DebtorView, TracingState
 from services.ingest.labels import GRADES
@@ -114,9 +113,7 @@ async def add_contact(request: Request, ident: Identity, uow: UnitOfWork) -> Res
             raise problem from None  # no debtor to show the form for: the entry's own refusal
         extra = {"problem": problem, "typed": fields}
         return _contacts_fragment(request, ident, view, status=problem.status, extra=extra)
-    datum = normalise_contact(fields["kind"], fields["value"])  # as the handler stored it
-    shown = format_phone(datum.value) if datum.kind == "phone" else datum.value
-    added = f"Recapito «{shown}» aggiunto."
+    added = f"Recapito «{format_phone(view.added.value)}» aggiunto."
     return _contacts_fragment(request, ident, view, status=201, extra={"notice": added})
 
 
@@ -125,8 +122,9 @@ async def mark_wrong(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
     contact_id = uuid_param(request, "contact_id", "Recapito non trovato.")
     view = await handlers_tracing.mark_wrong(uow, ident, contact_id)
     gone = next((c for c in view.contacts if c.id == contact_id), None)
-    shown = "" if gone is None else format_phone(gone.value) if gone.kind == "phone" else gone.value
-    notice = f"Recapito «{shown}» segnalato errato." if shown else "Recapito segnalato errato."
+    notice = (
+        f"Recapito «{format_phone(gone.value)}» segnalato errato." if gone else "Recapito segnalato errato."
+    )
     return _contacts_fragment(request, ident, view, extra={"notice": notice})
 
 

@@ -32,7 +32,8 @@ def format_size(size: int) -> str:
 
 def format_phone(value: str) -> str:
     """The international format, grouped (`+39 333 111 2223`, `+39 06 1234 5678`), of the E.164
-    form every service stores; anything that is not a valid number is shown as it is."""
+    form every service stores; anything that is not a valid number (an e-mail, an address) is shown
+    as it is, so any contact datum may go through it."""
     if not value.startswith("+"):
         return value
     try:

@@ -69,12 +69,14 @@ async def _charges_after_correction(
     withdraws the old notice from pagoPA). Charges already paid stay as paid."""
     for plan in await repository_answers.plans_of(uow, tenant_id, position_id):
         corrected = plan.corrected_cents + cut_cents
-        charges = await _charges_now(uow, tenant_id, plan, corrected)
+        option = (
+            await repository_notices.charges_option(uow, tenant_id, plan.id) if plan.charges_cents else None
+        )
+        charges = await _charges_now(uow, tenant_id, plan, corrected, option)
         await repository_answers.set_plan_correction(uow, tenant_id, plan.id, corrected, charges)
         if charges == plan.charges_cents:
             continue
         nav = ""
-        option = await repository_notices.charges_option(uow, tenant_id, plan.id)
         if option is not None:
             await repository_notices.set_status(uow, tenant_id, [option.id], "replaced")
             creditor = await repository_notices.creditor(uow, tenant_id)
@@ -95,12 +97,11 @@ async def _charges_after_correction(
         await uow.publish([event.envelope(tenant_id, uow.correlation_id)])
 
 
-async def _charges_now(uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, corrected: int) -> int:
+async def _charges_now(uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, corrected: int, option: Any) -> int:
     """The plan's charges once `corrected` is off its positions; as they are when none apply or
-    their notice is no longer payable (paid: the Comune refunds any excess)."""
+    their notice (`option`) is no longer payable (paid: the Comune refunds any excess)."""
     if plan.charges_cents <= 0:
         return int(plan.charges_cents)
-    option = await repository_notices.charges_option(uow, tenant_id, plan.id)
     if option is not None and option.status != "payable":
         return int(plan.charges_cents)
     covered = [p.id for p in await repository_plans.plan_positions_of(uow, tenant_id, plan.id)]
