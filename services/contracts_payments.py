@@ -191,10 +191,12 @@ class PlanExtended(Event):
 
 @dataclass(frozen=True)
 class PlanReamounted(Event):
-    """The Ufficio tributi corrected the amount of a position of an active plan (`position_id`,
-    `cut_cents` off it): what was paid stays, the residual principal (`residual_principal_cents`)
-    is spread again over the open installments' due dates; the plan now has `installments_after`
-    installments, paid ones included."""
+    """The Ufficio tributi corrected the amount of a position of an active plan, or cancelled
+    (sgravio) some of its positions (`position_id`: the first; `cut_cents` off the plan in all):
+    what was paid stays, the residual principal (`residual_principal_cents`) is spread again over
+    the open installments' due dates; the plan now has `installments_after` installments, paid
+    ones included (none: every position was cancelled before anything was paid, the plan is
+    cancelled)."""
 
     TYPE: ClassVar[str] = "payments.plan_reamounted"
     VERSION: ClassVar[int] = 1

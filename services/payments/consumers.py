@@ -159,9 +159,14 @@ async def on_plan_extended(uow: UnitOfWork, envelope: Envelope) -> None:
 
 
 async def on_plan_reamounted(uow: UnitOfWork, envelope: Envelope) -> None:
-    """A correction spread the plan's installments again: its GPD position (old ones) is invalidated."""
+    """A correction or a cancellation spread the plan's installments again, or cancelled the plan:
+    its GPD position (old installments) is invalidated."""
     event = PlanReamounted.from_envelope(envelope)
-    why = "importo corretto dall'Ufficio tributi, rate del piano ricalcolate"
+    why = (
+        "posizioni annullate dall'Ufficio tributi (sgravio): piano annullato"
+        if event.installments_after == 0
+        else "decisione dell'Ufficio tributi (correzione o sgravio), rate del piano ricalcolate"
+    )
     await handlers_gpd.invalidate_replaced(uow, envelope.tenant_id, _ids((event.plan_id,)), why)
 
 

@@ -23,6 +23,7 @@ from services.payments import (
     repository_notices,
     repository_plans,
 )
+from services.payments.domain import residual_cents
 from services.payments.domain_answers import Decision
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,7 @@ async def office_decided(uow: UnitOfWork, tenant_id: uuid.UUID, decided: Decisio
     if missing:
         log.warning("office decision on positions not open here: %s", ", ".join(map(str, missing)))
     if decided.cancel:
-        ids = [p for p in decided.cancel if p in found]
-        await repository_answers.cancel(uow, tenant_id, ids, at)
-        await repository_answers.retire_payable_options(uow, tenant_id, ids, domain_answers.CANCELLED_NOTICE)
-        await repository_answers.retire_plan_charges(uow, tenant_id, ids, domain_answers.CANCELLED_NOTICE)
+        await _cancel(uow, tenant_id, [found[p] for p in decided.cancel if p in found], at)
         return
     position = found.get(decided.correct) if decided.correct else None
     if position is None:
@@ -58,6 +56,21 @@ async def office_decided(uow: UnitOfWork, tenant_id: uuid.UUID, decided: Decisio
     cut = position.amount_cents - amount
     await _charges_after_correction(uow, tenant_id, position.id, cut)
     await handlers_reamount.after_correction(uow, tenant_id, position.id, cut)
+
+
+async def _cancel(uow: UnitOfWork, tenant_id: uuid.UUID, cancelled: list[Any], at: datetime) -> None:
+    """Positions cancelled (sgravio): their own notices no longer payable, the c.803 charges of a
+    plan left with no position retired, or computed again on what its other positions leave, and
+    each active plan covering them spread again on what is left (`handlers_reamount`)."""
+    ids = [p.id for p in cancelled]
+    await repository_answers.cancel(uow, tenant_id, ids, at)
+    await repository_answers.retire_payable_options(uow, tenant_id, ids, domain_answers.CANCELLED_NOTICE)
+    await repository_answers.retire_plan_charges(uow, tenant_id, ids, domain_answers.CANCELLED_NOTICE)
+    for position in cancelled:
+        owed = residual_cents(position.amount_cents, position.paid_cents)
+        if owed > 0 and await repository_plans.active_plan_of(uow, tenant_id, position.id) is not None:
+            await _charges_after_correction(uow, tenant_id, position.id, owed)
+    await handlers_reamount.after_cancellation(uow, tenant_id, cancelled)
 
 
 async def _charges_after_correction(

@@ -1,13 +1,17 @@
-"""Use case: an active plan after the Ufficio tributi corrects the amount of one of its positions
-(`domain_reamount`). The plan is locked, its open installments spread again over the same dates,
-its notices for the old figures replaced and, when the plan's notices had been issued, issued anew
-for the new ones; `PlanReamounted` is published (the `payments.gpd` consumer withdraws the plan's
-old publication from pagoPA, the reporting service counts the installments)."""
+"""Use case: an active plan after the Ufficio tributi corrects the amount of one of its positions or
+cancels some of them (sgravio) (`domain_reamount`). The plan is locked, its open installments
+spread again over the same dates on what is left, its notices for the old figures replaced and,
+when the plan's notices had been issued, issued anew for the new ones; `PlanReamounted` is
+published (the `payments.gpd` consumer withdraws the plan's old publication from pagoPA, the
+reporting service counts the installments). A plan whose every position was cancelled before
+anything was paid on it is left with no installment: it is cancelled."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from services.contracts import PlanReamounted
 from services.kernel.db import UnitOfWork
@@ -21,6 +25,7 @@ from services.payments import (
     repository_plans,
 )
 from services.payments.domain import residual_cents
+from services.payments.domain_answers import CANCELLED, CANCELLED_NOTICE
 from services.payments.domain_reamount import Reamount, reamount
 
 log = logging.getLogger(__name__)
@@ -34,14 +39,71 @@ async def after_correction(
     active = await repository_plans.active_plan_of(uow, tenant_id, position_id)
     if active is None or cut_cents <= 0:
         return None
-    plan = await repository_lapse.plan_for_update(uow, tenant_id, active.id)
+    return await _reamount(uow, tenant_id, active.id, position_id, cut_cents)
+
+
+async def after_cancellation(
+    uow: UnitOfWork, tenant_id: uuid.UUID, cancelled: Sequence[Any]
+) -> dict[uuid.UUID, Reamount]:
+    """Each active plan covering some of the `cancelled` positions (as they were before the
+    sgravio), lighter by what was still due on them, spread again once; a plan whose every
+    position is cancelled before anything was paid on it is cancelled. The plans spread again."""
+    cuts: dict[uuid.UUID, tuple[uuid.UUID, int]] = {}
+    for position in cancelled:
+        active = await repository_plans.active_plan_of(uow, tenant_id, position.id)
+        if active is not None:
+            first, cut = cuts.get(active.id, (position.id, 0))
+            cuts[active.id] = (first, cut + residual_cents(position.amount_cents, position.paid_cents))
+    done: dict[uuid.UUID, Reamount] = {}
+    for plan_id, (first, cut) in cuts.items():
+        if await _cancel_if_nothing_stands(uow, tenant_id, plan_id, first, cut):
+            continue
+        reamounted = await _reamount(uow, tenant_id, plan_id, first, cut) if cut > 0 else None
+        if reamounted is not None:
+            done[plan_id] = reamounted
+    return done
+
+
+async def _cancel_if_nothing_stands(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, position_id: uuid.UUID, cut_cents: int
+) -> bool:
+    """A plan whose every position is cancelled, with nothing paid on it, is cancelled: its notices
+    no longer payable, its installments kept as they were agreed; `PlanReamounted` with no
+    installment left says so. False (nothing done) when something stands or was paid."""
+    plan = await repository_lapse.plan_for_update(uow, tenant_id, plan_id)
+    if plan is None or plan.status != "active":
+        return False
+    covered = await repository_plans.plan_positions_of(uow, tenant_id, plan_id)
+    paid = any(i.paid_cents > 0 for i in await repository_lapse.installments(uow, tenant_id, plan_id))
+    if paid or any(p.state != CANCELLED for p in covered):
+        return False
+    await repository_lapse.cancel_plan(uow, tenant_id, plan_id, CANCELLED_NOTICE)
+    event = PlanReamounted(
+        plan_id=str(plan_id),
+        debtor_id=str(plan.debtor_id),
+        position_id=str(position_id),
+        cut_cents=cut_cents,
+        residual_principal_cents=0,
+        installments_after=0,
+    )
+    await uow.publish([event.envelope(tenant_id, uow.correlation_id)])
+    log.info("plan %s cancelled: the office cancelled every position it covered", plan_id)
+    return True
+
+
+async def _reamount(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, position_id: uuid.UUID, cut_cents: int
+) -> Reamount | None:
+    """The plan spread again `cut_cents` lighter (`position_id`: the position that says why)."""
+    plan = await repository_lapse.plan_for_update(uow, tenant_id, plan_id)
     if plan is None or plan.status != "active":
         return None
     state = await handlers_lapse.plan_state(uow, tenant_id, plan)
     rules = await handlers_rules.rules_for(uow, tenant_id, plan.revenue_type, plan.plan_date)
     rates = await repository_legal_rates.rate_table(uow)
     covered = await repository_plans.plan_positions_of(uow, tenant_id, plan.id)
-    owed = sum(residual_cents(p.amount_cents, p.paid_cents) for p in covered)
+    # What is still due on the positions that stand (a cancelled one owes nothing).
+    owed = sum(residual_cents(p.amount_cents, p.paid_cents) for p in covered if p.state != CANCELLED)
     done = reamount(state, cut_cents, plan.plan_date, rules.interest_rate, rates, owed)
     replaced = await repository_lapse.reamount(uow, tenant_id, plan.id, done)
     if replaced and done.new and await repository_notices.creditor(uow, tenant_id) is not None:

@@ -236,6 +236,31 @@ async def lapse(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, today
     return sorted((await uow.execute(stmt)).scalars())
 
 
+async def cancel_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, status: str) -> None:
+    """The plan is cancelled: the office cancelled every position it covered before anything was
+    paid on it (`handlers_reamount.after_cancellation`). Its positions leave it; its notices still
+    payable (installments, single payment) get `status`."""
+    await uow.execute(
+        sa.update(plans)
+        .where(plans.c.tenant_id == tenant_id, plans.c.id == plan_id)
+        .values(status="cancelled")
+    )
+    pp, po = plan_positions, payment_options
+    await uow.execute(
+        sa.update(pp).where(pp.c.tenant_id == tenant_id, pp.c.plan_id == plan_id).values(active=False)
+    )
+    await uow.execute(
+        sa.update(po)
+        .where(
+            po.c.tenant_id == tenant_id,
+            po.c.plan_id == plan_id,
+            po.c.kind == "debt",
+            po.c.status == "payable",
+        )
+        .values(status=status)
+    )
+
+
 async def positions_in_lapsed_plans(
     uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
 ) -> list[uuid.UUID]:

@@ -6,8 +6,10 @@ Rules of an answer:
 - A case takes ONE final answer. "suspended" is not final: a suspended case stays open and waits
   for its final answer. Any answer to a case already answered otherwise is refused (nothing changes).
 - A cancellation (sgravio) names one or more of the debtor's open positions, none of them collected
-  in part or in full (a partly paid act is corrected down to what was collected instead), none in
-  an active installment plan (the plan's schedule was computed on it).
+  in part or in full (a partly paid act is corrected down to what was collected instead). One in
+  an active installment plan may be cancelled: the payments service spreads the plan's open
+  installments again on what its other positions leave, and cancels a plan left with nothing
+  (`services/payments/handlers_reamount.py`).
 - A correction names exactly one open position (an act has its own amount, as the office's
   provvedimento di rettifica does) and its new amount: above zero, below the amount assigned now,
   not below what was already collected on it; only for a dispute or a claim of payment. A position
@@ -169,13 +171,6 @@ def check_answer(
     if answer == "cancelled":
         if corrected.strip():
             raise DomainError("L'importo corretto si indica solo con «Importo corretto».", field="importo")
-        planned = [p for p in picked if p.in_active_plan]
-        if planned:
-            raise DomainError(
-                f"La posizione {planned[0].act_number} è in un piano di rateizzazione attivo: non si "
-                "annulla finché il piano è in corso; se ne può correggere l'importo (le rate si ricalcolano).",
-                field="posizioni",
-            )
         _cancellable(picked)
         return Answer(answer, text, None, ids)
     if kind not in CORRECTABLE_KINDS:

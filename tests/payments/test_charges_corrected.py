@@ -170,4 +170,4 @@ async def test_the_position_page_says_on_what_the_charges_of_its_plan_stand(
     async with service_client(platform, "payments", tenant) as http:
         page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")).text
     assert "(L. 160/2019, art. 1 c. 803): € 18,00" in page
-    assert "Ricalcolati su € 600,00 dopo le correzioni dell'Ufficio tributi (€ 400,00 in meno)." in page
+    assert "Ricalcolati su € 600,00 dopo le decisioni dell'Ufficio tributi (€ 400,00 in meno)." in page

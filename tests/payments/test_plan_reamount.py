@@ -12,15 +12,17 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from services.contracts import PlanReamounted
+from services.contracts import ChargesRecomputed, PlanReamounted
 from services.kernel.identity import Identity
 from services.payments import consumers
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.gpd_server import GpdServer
-from tests.payments.test_charges import sent
+from tests.payments.helpers import position, seed
+from tests.payments.test_charges import charging, sent
 from tests.payments.test_gpd_api import ORG, call, comune, gpd, noticed
 from tests.payments.test_office_decisions import answered, deliver
+from tests.support import position_fact
 
 __all__ = ["gpd"]
 
@@ -34,6 +36,7 @@ INSTALLMENTS = (
     "SELECT number, due_date, principal_cents, interest_cents, paid_cents FROM payments.plan_installments"
     " WHERE tenant_id = :t AND plan_id = :p ORDER BY number"
 )
+PLAN = "SELECT status FROM payments.plans WHERE tenant_id = :t AND id = :p"
 OPTIONS = (
     "SELECT installment, amount_cents, status FROM payments.payment_options"
     " WHERE tenant_id = :t AND plan_id = :p ORDER BY issued_at, installment NULLS FIRST"
@@ -118,13 +121,13 @@ async def test_a_correction_spreads_the_rest_of_an_active_plan_over_the_same_dat
     assert gpd.positions[(ORG, iupd)]["status"] == "INVALID"
     async with service_client(platform, "payments", tenant) as http:
         page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")).text
-    assert "importo corretto dall&#39;Ufficio tributi, rate del piano ricalcolate" in page  # its GPD
+    assert "decisione dell&#39;Ufficio tributi (correzione o sgravio), rate del piano ricalcolate" in page
     assert "6 rate mensili su € 1.000,00" in page
-    assert "rate ricalcolate su € 600,00 dopo le correzioni dell'Ufficio tributi (€ 400,00 in meno)" in page
+    assert "rate ricalcolate su € 600,00 dopo le decisioni dell'Ufficio tributi (€ 400,00 in meno)" in page
     async with service_client(platform, "payments", tenant) as http:
         fragment = (await http.get(f"/t/{tenant.tenant_slug}/payments/plans/{plan_id}/send")).text
     assert (
-        "rate ricalcolate su € 600,00 dopo le correzioni dell'Ufficio tributi (€ 400,00 in meno)" in fragment
+        "rate ricalcolate su € 600,00 dopo le decisioni dell'Ufficio tributi (€ 400,00 in meno)" in fragment
     )
 
 
@@ -144,3 +147,99 @@ async def test_a_correction_down_to_what_was_paid_leaves_the_plan_paid(
     assert [o.installment for o in options if o.status == "payable"] == []
     [event] = await sent(platform, tenant, PlanReamounted.routing_key())
     assert event.payload["residual_principal_cents"] == 0 and event.payload["installments_after"] == 2
+
+
+async def planned_over_two(platform: Platform, who: Identity) -> tuple[str, str, str]:
+    """A debtor's two TARI positions (€ 600.00 and € 400.00, each with its notice) in one plan of
+    six installments with its notices, nothing paid yet: the plan's and the positions' ids."""
+    debtor = str(uuid.uuid4())
+    kept, gone = (position_fact(c, debtor_id=debtor, credit=("TARI", 2022, "T")) for c in (60_000, 40_000))
+    await seed(platform, who.tenant_id, kept, gone)
+    ids = [kept.position_id, gone.position_id]
+    status, answer = await call(platform, who, "POST", "/api/v1/payments/notices", json={"position_ids": ids})
+    assert status == 201, answer
+    status, plan = await call(
+        platform, who, "POST", "/api/v1/payments/plans", json={"position_ids": ids, "installments": 6}
+    )
+    assert status == 201, plan
+    status, issued = await call(
+        platform, who, "POST", "/api/v1/payments/notices", json={"plan_id": plan["plan_id"]}
+    )
+    assert status == 201, issued
+    return plan["plan_id"], kept.position_id, gone.position_id
+
+
+@pytest.mark.asyncio
+async def test_a_cancelled_position_of_a_plan_leaves_the_plan_on_the_others(
+    platform: Platform, tenant: Identity
+) -> None:
+    await comune(platform, tenant)
+    plan_id, kept, gone = await planned_over_two(platform, tenant)
+    before = await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
+    assert sum(r.principal_cents for r in before) == 100_000
+    decision = answered(tenant, "cancelled", [gone])
+    await deliver(platform, consumers.balances, decision)
+    await deliver(platform, consumers.balances, decision)  # delivered again: handled once
+    cancelled = await position(platform, tenant.tenant_id, gone)
+    assert cancelled is not None and cancelled.state == "cancelled"
+    after = await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
+    # The same six dates, on what the other position leaves.
+    assert [r.number for r in after] == [1, 2, 3, 4, 5, 6]
+    assert [r.due_date for r in after] == [r.due_date for r in before]
+    assert sum(r.principal_cents for r in after) == 60_000
+    options = await rows(platform, tenant, OPTIONS, p=uuid.UUID(plan_id))
+    payable = sorted((o.installment or 0, o.amount_cents) for o in options if o.status == "payable")
+    assert [n for n, _ in payable] == [0, 1, 2, 3, 4, 5, 6]
+    assert [c for n, c in payable if n] == [r.principal_cents + r.interest_cents for r in after]
+    assert {o.installment for o in options if o.status == "replaced"} == {None, 1, 2, 3, 4, 5, 6}
+    [event] = await sent(platform, tenant, PlanReamounted.routing_key())
+    reamounted = PlanReamounted.from_envelope(event)
+    assert (reamounted.plan_id, reamounted.position_id, reamounted.cut_cents) == (plan_id, gone, 40_000)
+    assert (reamounted.residual_principal_cents, reamounted.installments_after) == (60_000, 6)
+    async with service_client(platform, "payments", tenant) as http:
+        page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
+    assert "rate ricalcolate su € 600,00 dopo le decisioni dell'Ufficio tributi (€ 400,00 in meno)" in page
+
+
+@pytest.mark.asyncio
+async def test_a_plan_whose_every_position_is_cancelled_is_cancelled(
+    platform: Platform, tenant: Identity, gpd: GpdServer
+) -> None:
+    await comune(platform, tenant, gpd.url)
+    plan_id, kept, gone = await planned_over_two(platform, tenant)
+    status, answer = await call(
+        platform, tenant, "POST", "/api/v1/payments/gpd/publish", json={"plan_id": plan_id}
+    )
+    assert status == 201, answer
+    await deliver(platform, consumers.balances, answered(tenant, "cancelled", [kept, gone]))
+    [status] = [r.status for r in await rows(platform, tenant, PLAN, p=uuid.UUID(plan_id))]
+    assert status == "cancelled"
+    # The installments stay as agreed; none of the plan's notices may be paid any more.
+    assert len(await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))) == 6
+    options = await rows(platform, tenant, OPTIONS, p=uuid.UUID(plan_id))
+    assert len(options) == 7 and {o.status for o in options} == {"unpayable"}
+    [event] = await sent(platform, tenant, PlanReamounted.routing_key())
+    assert event.payload["cut_cents"] == 100_000 and event.payload["installments_after"] == 0
+    # pagoPA no longer offers the plan's installments.
+    iupd = f"{ORG}-{plan_id}"
+    assert gpd.positions[(ORG, iupd)]["status"] == "VALID"
+    await deliver(platform, consumers.gpd, event)
+    assert gpd.positions[(ORG, iupd)]["status"] == "INVALID"
+    async with service_client(platform, "payments", tenant) as http:
+        page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
+    assert "annullata dall'Ufficio tributi (sgravio)" in page and "Rate del piano" not in page
+
+
+@pytest.mark.asyncio
+async def test_a_cancellation_in_a_plan_computes_its_charges_again_on_what_stands(
+    platform: Platform, tenant: Identity
+) -> None:
+    await comune(platform, tenant)
+    await charging(platform, tenant, seeded=True)
+    plan_id, _, gone = await planned_over_two(platform, tenant)
+    await deliver(platform, consumers.balances, answered(tenant, "cancelled", [gone]))
+    [event] = await sent(platform, tenant, ChargesRecomputed.routing_key())
+    recomputed = ChargesRecomputed.from_envelope(event)
+    # 3% of € 1,000.00, then of the € 600.00 the other position leaves.
+    assert (recomputed.plan_id, recomputed.corrected_cents) == (plan_id, 40_000)
+    assert (recomputed.charges_before_cents, recomputed.charges_cents) == (3_000, 1_800)

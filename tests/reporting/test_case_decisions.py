@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from services.contracts import AlreadyPaidClaimed, CaseAnswered, DisputeOpened
+from services.contracts import AlreadyPaidClaimed, CaseAnswered, DisputeOpened, PlanReamounted
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -181,25 +181,27 @@ async def test_two_answers_racing_on_one_case_one_wins_the_other_changes_nothing
 
 
 @pytest.mark.asyncio
-async def test_a_position_in_an_active_plan_is_corrected_not_cancelled(
+async def test_positions_in_an_active_plan_may_be_cancelled_or_corrected(
     platform: Platform, tenant: Identity
 ) -> None:
     tid = tenant.tenant_id
-    planned = fact(30_000)
-    await deliver(platform, tid, registered(planned))
+    planned = fact(30_000, debtor_name="GALLI PIA")
+    other = fact(10_000, "TARI", debtor_id=planned.debtor_id, debtor_name="GALLI PIA")
+    await deliver(platform, tid, registered(planned, other))
     plan_id = uuid.uuid4()
     async with platform.databases["reporting"].unit_of_work(tid) as uow:
         await uow.execute(
             sa.text(
                 "INSERT INTO reporting.plans (plan_id, tenant_id, debtor_id, position_ids, revenue_type, "
-                "amount_cents, installments, first_due_date, created_by) VALUES (:p, :t, :d, ARRAY[:pos]::uuid[], "
-                "'IMU', 30000, 3, :due, 'op-1')"
+                "amount_cents, installments, first_due_date, created_by) VALUES (:p, :t, :d, "
+                "ARRAY[:pos, :other]::uuid[], 'IMU', 40000, 3, :due, 'op-1')"
             ),
             {
                 "p": plan_id,
                 "t": tid,
                 "d": uuid.UUID(planned.debtor_id),
                 "pos": uuid.UUID(planned.position_id),
+                "other": uuid.UUID(other.position_id),
                 "due": date(2026, 12, 31),
             },
         )
@@ -208,23 +210,42 @@ async def test_a_position_in_an_active_plan_is_corrected_not_cancelled(
     dispute = str(uuid.uuid4())
     await to_cases(platform, tid, DisputeOpened(dispute, planned.debtor_id, "Non dovuto", "op-1", OPENED))
     base = f"/t/{tenant.tenant_slug}/reporting/pratiche"
-    async with service_client(platform, "reporting", viewer(tenant, "comune_admin")) as client:
-        assert "in un piano attivo" in (await client.get(f"{base}/{dispute}")).text
+    admin = viewer(tenant, "comune_admin")
+    async with service_client(platform, "reporting", admin) as client:
+        page = (await client.get(f"{base}/{dispute}")).text
+        assert "in un piano attivo: se annullata o corretta, le rate del piano si ricalcolano" in page
+        # A cancellation (sgravio): payments spreads the plan again on what the other position leaves.
         data = {"esito": "cancelled", "nota": "Non dovuto", "posizioni": planned.position_id}
-        refused = await client.post(f"{base}/{dispute}/risposta", data=data, headers={"HX-Request": "true"})
-    assert refused.status_code == 400 and "piano di rateizzazione attivo" in refused.text
-    assert "se ne può correggere l&#x27;importo (le rate si ricalcolano)" in refused.text
-    assert (await positions(platform, tid))[planned.position_id][0] == "open"
-    assert await sent(platform, tid) == []
-    # Its amount is corrected: payments spreads the plan's installments again on what is left.
-    correct = {"esito": "corrected", "nota": "Superficie errata", "importo": "200,00"}
-    async with service_client(platform, "reporting", viewer(tenant, "comune_admin")) as client:
+        cancelled = await client.post(f"{base}/{dispute}/risposta", data=data)
+    assert cancelled.status_code == 303, cancelled.text
+    assert (await positions(platform, tid))[planned.position_id][0] == "cancelled"
+    [event] = await sent(platform, tid)
+    assert event["answer"] == "cancelled" and event["position_ids"] == [planned.position_id]
+    # The other position of the plan, corrected on a second case.
+    claim = str(uuid.uuid4())
+    await to_cases(platform, tid, DisputeOpened(claim, planned.debtor_id, "Superficie", "op-1", OPENED))
+    correct = {"esito": "corrected", "nota": "Superficie errata", "importo": "60,00"}
+    async with service_client(platform, "reporting", admin) as client:
         answer = await client.post(
-            f"{base}/{dispute}/risposta", data=correct | {"posizioni": planned.position_id}
+            f"{base}/{claim}/risposta", data=correct | {"posizioni": other.position_id}
         )
     assert answer.status_code == 303, answer.text
-    [event] = await sent(platform, tid)
-    assert event["corrected_cents"] == 20_000 and event["position_ids"] == [planned.position_id]
+    [_, corrected] = await sent(platform, tid)
+    assert corrected["corrected_cents"] == 6_000 and corrected["position_ids"] == [other.position_id]
+    # Had the office cancelled both before any payment, payments would have cancelled the plan: the
+    # portal says so rather than «0 rate».
+    await deliver(
+        platform, tid, PlanReamounted(str(plan_id), planned.debtor_id, planned.position_id, 40_000, 0, 0)
+    )
+    async with service_client(platform, "reporting", admin) as client:
+        debtor = (
+            await client.get(f"/t/{tenant.tenant_slug}/reporting/portale/debitori/{planned.debtor_id}")
+        ).text
+    assert (
+        "IMU: € 400,00 dal 31/12/2026 – <strong>annullato</strong>: l'Ufficio tributi ha annullato (sgravio)"
+        in debtor
+    )
+    assert "in 0 rate" not in debtor
 
 
 async def relazione_lines(platform: Platform, tenant_id: uuid.UUID) -> dict[str, rel.Line]:

@@ -258,7 +258,10 @@ async def test_a_debtors_file_shows_everything_and_every_view_is_recorded(
     assert "Rimborsati € 25,00" in text
     assert "€ 300,00" in text and "€ 75,00" in text and "€ 225,00" in text  # assigned, collected, residual
     assert "decaduto il 01/09/2026" in text
-    assert "TARI: € 200,00 in 10 rate dal 01/04/2026, rate ricalcolate su € 180,00 dopo le correzioni" in text
+    assert (
+        "TARI: € 200,00 in 10 rate dal 01/04/2026, rate ricalcolate su € 180,00 dopo le decisioni dell'Ufficio tributi"
+        in text
+    )
     assert "Chiede di rateizzare" in text
     assert "Contestazione" in text and "Immobile venduto" in text and "In attesa di risposta" in text
     assert unknown.status_code == 404 and malformed.status_code == 404
