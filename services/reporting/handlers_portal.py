@@ -92,9 +92,12 @@ def _detail(filt: dp.DebtorFilter, count: int | None = None) -> str:
     return text if count is None else f"{text}; righe={count}"
 
 
-async def debtor_file(uow: UnitOfWork, who: Identity, debtor_id: uuid.UUID) -> DebtorFile:
-    """The debtor's positions, payments, outcomes, plans and the office's cases; the view is recorded.
-    A debtor of another Comune, or unknown, is not found."""
+async def debtor_file(
+    uow: UnitOfWork, who: Identity, debtor_id: uuid.UUID, action: str = "view_debtor"
+) -> DebtorFile:
+    """The debtor's positions, payments, outcomes, plans and the office's cases; the view is recorded
+    (`action`: a page seen, or the file downloaded). A debtor of another Comune, or unknown, is not
+    found."""
     tenant = who.tenant_id
     positions = await rp.debtor_positions(uow, tenant, debtor_id)
     if not positions:
@@ -111,5 +114,5 @@ async def debtor_file(uow: UnitOfWork, who: Identity, debtor_id: uuid.UUID) -> D
         plans=await rp.debtor_plans(uow, tenant, debtor_id),
         cases=await rp.debtor_cases(uow, tenant, debtor_id),
     )
-    await repo.access.record(uow, tenant, who.user_id, "view_debtor", debtor_id)
+    await repo.access.record(uow, tenant, who.user_id, action, debtor_id)
     return found

@@ -18,7 +18,7 @@ from services.kernel.identity import Identity
 from services.kernel.roles import SESSION_ROLES
 from services.kernel.web import ctx, endpoint, page
 from services.reporting import domain_portal as dp
-from services.reporting import handlers_portal, portal_content, tabular
+from services.reporting import handlers_portal, pdf_dossier, portal_content, tabular
 from services.reporting.domain import ROME
 from services.reporting.domain_cases import ANSWER_LABELS, KIND_LABELS
 from services.reporting.web import templates
@@ -101,11 +101,7 @@ async def debtors_page(request: Request, ident: Identity, uow: UnitOfWork) -> Re
 
 @endpoint(*PERSONAL_ROLES)
 async def debtor_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    try:
-        debtor_id = uuid.UUID(request.path_params["debtor_id"])
-    except ValueError:
-        raise NotFound("Debitore non trovato.") from None
-    found = await handlers_portal.debtor_file(uow, ident, debtor_id)
+    found = await handlers_portal.debtor_file(uow, ident, _debtor_id(request))
     context = {
         "debtor": found,
         "states": dp.POSITION_STATE_LABELS,
@@ -115,6 +111,24 @@ async def debtor_page(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "answers": ANSWER_LABELS,
     }
     return page(templates, request, "portal_debtor.html", context)
+
+
+def _debtor_id(request: Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.path_params["debtor_id"])
+    except ValueError:
+        raise NotFound("Debitore non trovato.") from None
+
+
+@endpoint(*PERSONAL_ROLES)
+async def dossier_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """The debtor's file as PDF (`pdf_dossier`), to hand over with the credit; the download is
+    recorded in the access log."""
+    found = await handlers_portal.debtor_file(uow, ident, _debtor_id(request), action="export_dossier")
+    body = pdf_dossier.render(found, ident.tenant_name, ctx(request).clock(), ident.display_name)
+    name = f"fascicolo-{''.join(ch for ch in found.fiscal_code if ch.isalnum()) or found.debtor_id}.pdf"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}
+    return Response(body, media_type="application/pdf", headers=headers)
 
 
 async def _download(request: Request, ident: Identity, uow: UnitOfWork, fmt: str) -> Response:
@@ -152,6 +166,7 @@ def routes() -> list[BaseRoute]:
         Route(web, portal_page, methods=["GET"]),
         Route(f"{web}/debitori", debtors_page, methods=["GET"]),
         Route(f"{web}/debitori/{{debtor_id}}", debtor_page, methods=["GET"]),
+        Route(f"{web}/debitori/{{debtor_id}}/fascicolo.pdf", dossier_pdf, methods=["GET"]),
         Route(f"{web}/{{kind}}.csv", download_csv, methods=["GET"]),
         Route(f"{web}/{{kind}}.xlsx", download_xlsx, methods=["GET"]),
     ]

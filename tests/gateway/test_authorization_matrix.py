@@ -242,6 +242,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/portale"): web(200, ALL),
     ("GET", f"{T}/reporting/portale/debitori"): web(200, (V, A, S, P)),
     ("GET", f"{T}/reporting/portale/debitori/{{debtor_id}}"): web(404, (V, A, S, P)),
+    ("GET", f"{T}/reporting/portale/debitori/{{debtor_id}}/fascicolo.pdf"): web(404, (V, A, S, P)),
     ("GET", f"{T}/reporting/portale/{{kind}}.csv"): web(404, ALL),
     ("GET", f"{T}/reporting/portale/{{kind}}.xlsx"): web(404, ALL),
     ("GET", "/api/v1/reporting/summary"): api(200),

@@ -1,0 +1,189 @@
+"""The debtor's file («fascicolo del contribuente») as PDF: what the Comune hands over with a
+credit it sends on to enforced collection (ingiunzione, accertamento esecutivo) or to discharge.
+It shows what was done to recover it, as the portal's debtor page does: the positions with their
+amounts and the day each becomes time-barred (`kernel.limitation`), the contact attempts and their
+outcomes, the promise, the plans, the payments with their pagoPA references and the office's
+cases. A pure function of what the ledger holds; uncompressed, so its text can be searched."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import LongTable, Paragraph, Spacer
+
+from services.kernel.limitation import time_barred_from
+from services.kernel.money import format_euro
+from services.reporting import domain_portal as dp
+from services.reporting.domain_cases import ANSWER_LABELS, KIND_LABELS
+from services.reporting.pdf import TABLE_STYLE, footer, plain_table, portrait_pdf
+
+if TYPE_CHECKING:
+    from services.reporting.handlers_portal import DebtorFile
+
+ROME = ZoneInfo("Europe/Rome")
+FOOTER = footer(
+    "Riscossa · fascicolo del contribuente (dati personali: uso riservato all'ente)", A4[0], 12 * mm
+)
+_STYLES = getSampleStyleSheet()
+_CELL = _STYLES["BodyText"].clone("dossier-cell", fontSize=7.5, leading=9)
+
+
+def render(debtor: DebtorFile, ente: str, generated_at: datetime, by: str) -> bytes:
+    """The file of `debtor` for the Comune `ente`, generated at `generated_at` by `by`."""
+    title = f"Fascicolo del contribuente - {debtor.name or debtor.fiscal_code}"
+    return portrait_pdf(_story(debtor, ente, generated_at, by), title, FOOTER, subject=ente)
+
+
+def _day(value: Any) -> str:
+    return value.strftime("%d/%m/%Y") if value else "—"
+
+
+def _moment(value: datetime | None) -> str:
+    return value.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if value else "—"
+
+
+def _section(title: str, rows: list[list[Any]], widths: Sequence[float], empty: str) -> list[Any]:
+    """A heading and its table (header row first), or a sentence when there is nothing."""
+    heading = Paragraph(title, _STYLES["Heading2"])
+    if len(rows) == 1:
+        return [heading, Paragraph(empty, _STYLES["BodyText"]), Spacer(1, 3 * mm)]
+    # Paragraphs read markup: what a file or a person wrote is escaped.
+    cells = [[Paragraph(escape(str(c)), _CELL) for c in row] for row in rows]
+    table = LongTable(cells, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
+    table.setStyle(TABLE_STYLE)
+    return [heading, table, Spacer(1, 3 * mm)]
+
+
+def _story(debtor: DebtorFile, ente: str, generated_at: datetime, by: str) -> list[Any]:
+    due = [p for p in debtor.positions if p.state != "cancelled"]
+    assigned = sum(p.amount_cents for p in due)
+    collected = sum(p.collected_cents for p in due)
+    header = [
+        ["Ente", ente],
+        ["Contribuente", debtor.name or "Nominativo mancante"],
+        ["Codice fiscale", debtor.fiscal_code],
+        [
+            "Carico / riscosso / residuo",
+            " / ".join(format_euro(c) for c in (assigned, collected, assigned - collected)),
+        ],
+        ["Generato il", f"{_moment(generated_at)} da {by}"],
+    ]
+    return [
+        Paragraph("Fascicolo del contribuente", _STYLES["Title"]),
+        plain_table(header, [48 * mm, 138 * mm]),
+        Spacer(1, 4 * mm),
+        *_positions(debtor),
+        *_contacts(debtor),
+        *_plans(debtor),
+        *_payments(debtor),
+        *_cases(debtor),
+        Paragraph(
+            "Prescrizione: cinque anni dalla fine dell'anno dell'atto, senza tenere conto degli atti "
+            "interruttivi notificati dall'ente, che qui non sono noti.",
+            _CELL,
+        ),
+    ]
+
+
+def _positions(debtor: DebtorFile) -> list[Any]:
+    rows: list[list[Any]] = [
+        ["Entrata", "Anno", "Atto", "Stato", "Carico", "Riscosso", "Residuo", "Prescritta dal", "Saldata il"]
+    ]
+    for p in debtor.positions:
+        state = dp.POSITION_STATE_LABELS.get(p.state, p.state)
+        if p.original_cents is not None:
+            state += f" (importo corretto; era {format_euro(p.original_cents)})"
+        residual = "—" if p.state == "cancelled" else format_euro(p.amount_cents - p.collected_cents)
+        rows.append(
+            [
+                p.revenue_type,
+                p.year,
+                p.act_number,
+                state,
+                format_euro(p.amount_cents),
+                format_euro(p.collected_cents),
+                residual,
+                _day(time_barred_from(p.year)),
+                _day(p.settled_on),
+            ]
+        )
+    return _section("Posizioni affidate", rows, (14, 11, 30, 33, 20, 20, 20, 19, 19), "Nessuna posizione.")
+
+
+def _contacts(debtor: DebtorFile) -> list[Any]:
+    c = debtor.contact
+    summary = ""
+    if c is not None:
+        summary = f"Contatti tentati: {c.attempts}, di cui conversazioni: {c.conversations}."
+        if c.promises:
+            state = dp.PROMISE_LABELS.get(c.promise_state, "")
+            summary += f" Promessa di pagamento: {format_euro(c.promised_cents)}"
+            summary += f" entro il {_day(c.promise_due_on)}" if c.promise_due_on else ""
+            summary += f" ({state.lower()})." if state else "."
+    rows: list[list[Any]] = [["Data e ora", "Esito"]]
+    rows += [[_moment(o.recorded_at), dp.outcome_label(o.outcome)] for o in debtor.outcomes]
+    heading, *rest = _section("Contatti telefonici", rows, (40, 146), "Nessun esito registrato.")
+    if c is None:
+        return [heading, *rest]
+    return [heading, Paragraph(escape(summary), _STYLES["BodyText"]), *rest]
+
+
+def _plans(debtor: DebtorFile) -> list[Any]:
+    rows: list[list[Any]] = [["Entrata", "Importo", "Rate", "Dal", "Stato"]]
+    for plan in debtor.plans:
+        if plan.installments == 0:
+            state = "Annullato: l'Ufficio tributi ha annullato (sgravio) le posizioni che copriva"
+        elif plan.lapsed_on:
+            state = f"Decaduto il {_day(plan.lapsed_on)}"
+            if plan.residual_cents is not None:
+                state += f" (residuo {format_euro(plan.residual_cents)})"
+        else:
+            state = "In corso"
+        if plan.corrected_cents and plan.installments:
+            state += f"; rate ricalcolate su {format_euro(plan.amount_cents - plan.corrected_cents)}"
+        if plan.extensions:
+            state += f"; proroghe: {plan.extensions}"
+        rows.append(
+            [
+                plan.revenue_type,
+                format_euro(plan.amount_cents),
+                plan.installments,
+                _day(plan.first_due_date),
+                state,
+            ]
+        )
+    return _section("Piani di rateizzazione", rows, (18, 24, 12, 22, 110), "Nessun piano di rateizzazione.")
+
+
+def _payments(debtor: DebtorFile) -> list[Any]:
+    rows: list[list[Any]] = [["Data", "Importo", "IUV", "Flusso di rendicontazione", "Stato"]]
+    for pay in debtor.payments:
+        if pay.revoked_on:
+            state = f"Revocato il {_day(pay.revoked_on)}"
+        elif pay.refunded_cents:
+            state = f"Rimborsati {format_euro(pay.refunded_cents)}"
+        else:
+            state = "Valido"
+        rows.append(
+            [_day(pay.paid_on), format_euro(pay.amount_cents), pay.iuv or "—", pay.flow_id or "—", state]
+        )
+    return _section("Pagamenti", rows, (20, 22, 40, 64, 40), "Nessun pagamento ricevuto.")
+
+
+def _cases(debtor: DebtorFile) -> list[Any]:
+    rows: list[list[Any]] = [["Aperta il", "Tipo", "Nota dell'operatore", "Risposta dell'Ufficio tributi"]]
+    for case in debtor.cases:
+        answer = "In attesa di risposta"
+        if case.answer:
+            answer = f"{ANSWER_LABELS.get(case.answer, case.answer)} ({_moment(case.answered_at)}"
+            answer += f", {case.answered_by_name})" if case.answered_by_name else ")"
+            answer += f": {case.answer_note}" if case.answer_note else ""
+        rows.append([_moment(case.opened_at), KIND_LABELS.get(case.kind, case.kind), case.note, answer])
+    return _section("Pratiche dell'Ufficio tributi", rows, (28, 30, 60, 68), "Nessuna pratica.")
