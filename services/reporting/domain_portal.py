@@ -4,7 +4,7 @@ year and week by week, and the filters of its drill-down to the debtors. Pure: n
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from services.contracts import OUTCOME_LABELS
 from services.kernel.errors import DomainError
+from services.kernel.limitation import newest_time_barred_year, time_barred_from
 
 # The funnel, from what the Comune assigned to what was collected; the residual comes after.
 FUNNEL = ("assigned", "worked", "reached", "promised", "in_plan", "collected")
@@ -108,6 +109,40 @@ class Portal:
     by_year: tuple[GroupFigures, ...]
     weeks: tuple[Week, ...]
     promised_cents: int
+
+
+@dataclass(frozen=True)
+class LimitationWatch:
+    """What the limitation bars next (`kernel.limitation`): the residual of the acts of `year`,
+    time-barred from `on`; and the residual of older acts, already barred (unless the Comune
+    interrupted it with an act this service does not know of)."""
+
+    year: int
+    on: date
+    next_residual: StageFigures
+    barred_positions: int
+    barred_cents: int
+    barred_years: tuple[int, ...]
+
+    @property
+    def last_day(self) -> date:
+        """The last day on which the credits of `year` are not yet time-barred."""
+        return self.on - timedelta(days=1)
+
+
+def limitation_watch(today: date, by_year: Sequence[GroupFigures]) -> LimitationWatch:
+    """From the residual by act year (`Portal.by_year`), what is barred next and what already is."""
+    barred = newest_time_barred_year(today)
+    residual = {int(g.key): g.stage("residual") for g in by_year if g.key.isdigit()}
+    old = sorted(y for y, f in residual.items() if y <= barred and f.positions)
+    return LimitationWatch(
+        year=barred + 1,
+        on=time_barred_from(barred + 1),
+        next_residual=residual.get(barred + 1, StageFigures("residual", 0, 0, 0)),
+        barred_positions=sum(residual[y].positions for y in old),
+        barred_cents=sum(residual[y].cents for y in old),
+        barred_years=tuple(old),
+    )
 
 
 @dataclass(frozen=True)

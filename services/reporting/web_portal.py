@@ -48,8 +48,9 @@ def _drill(base: str, filt: dp.DebtorFilter) -> str:
     return f"{base}/reporting/portale/debitori?{filt.query()}"
 
 
-def _portal_context(portal: dp.Portal, ident: Identity) -> dict[str, Any]:
+def _portal_context(portal: dp.Portal, ident: Identity, today: Any) -> dict[str, Any]:
     base = f"/t/{ident.tenant_slug}"
+    watch = dp.limitation_watch(today, portal.by_year)
     personal = ident.has_role(*PERSONAL_ROLES)
     funnel = portal_content.funnel_figure(portal)
     by_type = portal_content.group_figure("entrate", portal.by_type)
@@ -72,13 +73,19 @@ def _portal_context(portal: dp.Portal, ident: Identity) -> dict[str, Any]:
         "contacts_chart": Markup(contacts),  # noqa: S704
         "weeks": _shown(weeks),
         "collected_percent": portal.total.collected_percent,
+        "limitation": watch,
+        "limitation_link": _drill(base, dp.DebtorFilter(year=watch.year, stage="residual")),
+        "barred_links": [
+            (y, _drill(base, dp.DebtorFilter(year=y, stage="residual"))) for y in watch.barred_years
+        ],
     }
 
 
 @endpoint(*PORTAL_ROLES)
 async def portal_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    portal = await handlers_portal.portal(uow, ident.tenant_id, _today(request))
-    return page(templates, request, "portal.html", _portal_context(portal, ident))
+    today = _today(request)
+    portal = await handlers_portal.portal(uow, ident.tenant_id, today)
+    return page(templates, request, "portal.html", _portal_context(portal, ident, today))
 
 
 @endpoint(*PERSONAL_ROLES)

@@ -198,6 +198,40 @@ async def test_portal_page_draws_charts_with_tables_and_links_to_debtors(
     assert "€ 1.123,45" in seen_by_operator.text
     assert "portale/debitori" not in seen_by_operator.text  # figures only, no names
     assert await access_log(platform, tenant.tenant_id) == []  # figures are not personal data
+    # The limitation: on 12 March 2026 the acts of 2021 are barred next (nothing left of them here).
+    assert (
+        "Dal <strong>01/01/2027</strong> si prescrivono i crediti degli atti del 2021: nessun residuo"
+        in page.text
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_portal_says_what_the_limitation_bars_next_and_links_its_debtors(
+    platform: Platform, tenant: Identity
+) -> None:
+    await campaign(platform, tenant.tenant_id)
+    viewer, operator = person(tenant, "comune_viewer"), person(tenant, "operator")
+    platform.clocks["reporting"] = datetime(2028, 12, 1, 10, 0, tzinfo=UTC)
+    try:
+        async with service_client(platform, "reporting", viewer) as client:
+            page = (await client.get(portale(viewer))).text
+            listed = (await client.get(portale(viewer, "/debitori?anno=2023&fase=residual"))).text
+        async with service_client(platform, "reporting", operator) as client:
+            figures_only = (await client.get(portale(operator))).text
+    finally:
+        platform.clocks.pop("reporting", None)
+    # The acts of 2022 (B and D: € 425.00 left) are barred since 1 January 2028; C's of 2023
+    # (€ 123.45 less the € 1,000 paid, the revoked payment not counted) from 1 January 2029.
+    section = page.split('data-testid="limitation"', 1)[1].split("</section>", 1)[0]
+    assert "Dal <strong>01/01/2029</strong> si prescrivono i crediti degli atti del 2023" in section
+    assert "restano da riscuotere <strong>€ 113,45</strong> su 1 posizione di 1 debitore" in section
+    assert "entro il 31/12/2028" in section
+    assert "/reporting/portale/debitori?anno=2023&amp;fase=residual" in section
+    assert (
+        "Già prescritti, salvo atti interruttivi notificati dall'ente: € 425,00 su 2 posizioni" in section
+    )
+    assert "<strong>1</strong> debitori" in listed or "<strong>1</strong> debitore" in listed
+    assert "portale/debitori" not in figures_only and "€ 113,45" in figures_only
 
 
 @pytest.mark.asyncio

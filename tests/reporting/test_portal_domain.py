@@ -171,3 +171,27 @@ def test_wide_column_labels_stand_upright_and_keep_their_value() -> None:
     root = accessible(chart)
     assert "rotate(-90" in chart and "€ 1.234.567,89" in chart
     assert values(root)[-2] == 123_456_789
+
+
+def test_the_limitation_watch_names_the_acts_barred_next_and_those_already_barred() -> None:
+    years = (
+        group("2019", residual=(2, 3, 30_000)),
+        group("2020", residual=(1, 1, 5_000)),
+        group("2021", residual=(4, 5, 120_000)),
+        group("2022", residual=(9, 9, 1)),
+    )
+    # On 1 December 2026 the acts of 2020 are barred (since 1 January 2026); those of 2021 will be
+    # from 1 January 2027, so they must be interrupted by 31 December.
+    watch = dp.limitation_watch(date(2026, 12, 1), years)
+    assert (watch.year, watch.on, watch.last_day) == (2021, date(2027, 1, 1), date(2026, 12, 31))
+    assert (watch.next_residual.debtors, watch.next_residual.positions, watch.next_residual.cents) == (
+        4,
+        5,
+        120_000,
+    )
+    assert (watch.barred_years, watch.barred_positions, watch.barred_cents) == ((2019, 2020), 4, 35_000)
+    # On 1 January the year turns: 2021 is barred, 2022 is next.
+    turned = dp.limitation_watch(date(2027, 1, 1), years)
+    assert (turned.year, turned.barred_years, turned.next_residual.cents) == (2022, (2019, 2020, 2021), 1)
+    # Nothing owed for the next year: zeros, not a missing figure.
+    assert dp.limitation_watch(date(2030, 6, 1), years).next_residual.positions == 0
