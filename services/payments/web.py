@@ -51,6 +51,7 @@ from services.payments.domain_simulation import (
     read_simulation,
     schedule_json,
 )
+from services.payments.roles import READ_ROLES, WEB_ROLES
 
 templates = templates_for(Path(__file__).parent)
 ROME = ZoneInfo("Europe/Rome")
@@ -59,7 +60,6 @@ templates.env.filters["balance_status"] = lambda p: domain.balance_status(
 )
 templates.env.filters["recorder"] = lambda p: domain.recorder_label(p.recorded_by, p.recorded_by_name)
 templates.env.filters.update(it_date=lambda iso: date.fromisoformat(iso).strftime("%d/%m/%Y"), avviso=printed)
-WEB_ROLES = ("operator", "supervisor", "platform_admin")
 PAGE_SIZE = 25
 
 
@@ -79,10 +79,11 @@ async def search(request: Request, ident: Identity, uow: UnitOfWork) -> Response
     return page(templates, request, "search.html", context, block="results")
 
 
-@endpoint(*WEB_ROLES)
+@endpoint(*READ_ROLES)
 async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     view = await handlers.view_position(uow, ident, _position_id(request))
     context = {
+        "acts": ident.has_role(*WEB_ROLES),
         "position": view.position,
         "history": view.history,
         "residual": view.residual_cents,
@@ -148,7 +149,7 @@ async def issue_notices_web(request: Request, ident: Identity, uow: UnitOfWork) 
     return RedirectResponse(url, status_code=303)
 
 
-@endpoint("api", *WEB_ROLES)
+@endpoint("api", *READ_ROLES)
 async def notice_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
     nav = request.path_params["nav"]
     if not is_valid_notice_number(nav):

@@ -19,10 +19,10 @@ from services.kernel.identity import Identity
 from services.kernel.web import ctx, endpoint, json_object, page, templates_for
 from services.payments.domain_simulation import position_ids_of
 from services.payments.handlers_delivery import Channels, Sent, send_by_email, send_by_sms
+from services.payments.roles import WEB_ROLES
 
 templates = templates_for(Path(__file__).parent)
 ROME = ZoneInfo("Europe/Rome")
-WEB_ROLES = ("operator", "supervisor", "platform_admin")
 
 
 def _plan_id(raw: object) -> uuid.UUID | None:

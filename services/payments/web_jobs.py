@@ -18,7 +18,8 @@ from services.kernel.identity import Identity
 from services.kernel.storage import key_part, tenant_key
 from services.kernel.web import AfterCommit, ctx, endpoint, json_object, page
 from services.payments import handlers_jobs
-from services.payments.web import WEB_ROLES, templates
+from services.payments.roles import WEB_ROLES
+from services.payments.web import templates
 from services.payments.web_reconciliation import MAX_FILE_BYTES
 
 

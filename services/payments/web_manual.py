@@ -18,7 +18,7 @@ from services.kernel.storage import key_part, tenant_key
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, json_object, stored_download
 from services.payments import handlers
 from services.payments.handlers import Evidence
-from services.payments.web import WEB_ROLES
+from services.payments.roles import WEB_ROLES
 
 FORM_LIMIT = MAX_EVIDENCE_FORM_BYTES
 

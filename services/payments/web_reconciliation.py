@@ -15,7 +15,8 @@ from services.kernel.identity import Identity
 from services.kernel.web import endpoint, page
 from services.payments import handlers_flows
 from services.payments import handlers_reconciliation as handlers
-from services.payments.web import WEB_ROLES, templates
+from services.payments.roles import WEB_ROLES
+from services.payments.web import templates
 
 MAX_FILE_BYTES = 100 * 1024 * 1024
 

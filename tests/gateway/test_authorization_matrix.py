@@ -134,7 +134,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/contact/debtors/{{debtor_id}}/evidence/{{attachment_id}}"): web(404, FIRM),
     # -------------------------------------------------------------------------------- payments
     ("GET", f"{T}/payments/"): web(200, FIRM),
-    ("GET", f"{T}/payments/positions/{{position_id}}"): web(404, FIRM),
+    ("GET", f"{T}/payments/positions/{{position_id}}"): web(404, (*FIRM, V, A)),
     # 400: an empty form has no reason (checked before the evidence is stored).
     ("POST", f"{T}/payments/positions/{{position_id}}/payments"): web(400, FIRM, "POST"),
     ("POST", "/api/v1/payments/positions/{position_id}/payments"): api(400, foreign=400),
@@ -177,7 +177,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # GPD: without the Comune's pagoPA data there is nothing to hand over (409); no body (400).
     ("GET", "/api/v1/payments/gpd/export"): api(409),
     ("POST", "/api/v1/payments/gpd/publish"): api(400),
-    ("GET", f"{T}/payments/notices/{{nav}}/pdf"): web(404, FIRM),
+    ("GET", f"{T}/payments/notices/{{nav}}/pdf"): web(404, (*FIRM, V, A)),
     # 409: the test Comune has no pagoPA data yet.
     ("POST", f"{T}/payments/positions/{{position_id}}/notices"): web(409, FIRM, "POST"),
     # Without positions there is nothing to plan: 400.

@@ -22,7 +22,7 @@ from tests.payments.helpers import position, seed
 from tests.payments.test_charges import charging, sent
 from tests.payments.test_gpd_api import ORG, call, comune, gpd, noticed
 from tests.payments.test_office_decisions import answered, deliver
-from tests.support import position_fact
+from tests.support import make_identity, position_fact
 
 __all__ = ["gpd"]
 
@@ -36,6 +36,7 @@ INSTALLMENTS = (
     "SELECT number, due_date, principal_cents, interest_cents, paid_cents FROM payments.plan_installments"
     " WHERE tenant_id = :t AND plan_id = :p ORDER BY number"
 )
+NAVS = "SELECT installment, nav FROM payments.payment_options WHERE tenant_id = :t AND plan_id = :p AND status = 'payable'"
 PLAN = "SELECT status FROM payments.plans WHERE tenant_id = :t AND id = :p"
 OPTIONS = (
     "SELECT installment, amount_cents, status FROM payments.payment_options"
@@ -243,3 +244,35 @@ async def test_a_cancellation_in_a_plan_computes_its_charges_again_on_what_stand
     # 3% of € 1,000.00, then of the € 600.00 the other position leaves.
     assert (recomputed.plan_id, recomputed.corrected_cents) == (plan_id, 40_000)
     assert (recomputed.charges_before_cents, recomputed.charges_cents) == (3_000, 1_800)
+
+
+@pytest.mark.asyncio
+async def test_the_office_reads_the_position_page_and_its_notices_without_acting_on_them(
+    platform: Platform, tenant: Identity
+) -> None:
+    await comune(platform, tenant)
+    plan_id, kept, gone = await planned_over_two(platform, tenant)
+    await deliver(platform, consumers.balances, answered(tenant, "cancelled", [gone]))
+    office = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("comune_viewer",), user_id="u-office")
+    base = f"/t/{tenant.tenant_slug}/payments"
+    async with service_client(platform, "payments", office) as http:
+        page = await http.get(f"{base}/positions/{kept}")
+        [nav] = [
+            o.nav for o in await rows(platform, tenant, NAVS, p=uuid.UUID(plan_id)) if o.installment == 1
+        ]
+        pdf = await http.get(f"{base}/notices/{nav}/pdf")
+        paid = await http.post(f"{base}/positions/{kept}/payments", data={"amount": "1,00"})
+    text = page.text
+    assert page.status_code == 200 and 'data-testid="read-only"' in text
+    assert "rate ricalcolate su € 600,00 dopo le decisioni dell'Ufficio tributi (€ 400,00 in meno)" in text
+    assert "/reporting/portale/debitori/" in text and "Ricerca posizioni" not in text
+    for form in ("Registra pagamento", "plans/builder", "Emetti gli avvisi", 'name="channel"'):
+        assert form not in text, form
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert paid.status_code == 403
+    seen = await rows(
+        platform,
+        tenant,
+        "SELECT action FROM payments.access_log WHERE tenant_id = :t AND user_id = 'u-office'",
+    )
+    assert "view_position" in {r.action for r in seen}

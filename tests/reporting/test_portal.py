@@ -227,9 +227,7 @@ async def test_the_portal_says_what_the_limitation_bars_next_and_links_its_debto
     assert "restano da riscuotere <strong>€ 113,45</strong> su 1 posizione di 1 debitore" in section
     assert "entro il 31/12/2028" in section
     assert "/reporting/portale/debitori?anno=2023&amp;fase=residual" in section
-    assert (
-        "Già prescritti, salvo atti interruttivi notificati dall'ente: € 425,00 su 2 posizioni" in section
-    )
+    assert "Già prescritti, salvo atti interruttivi notificati dall'ente: € 425,00 su 2 posizioni" in section
     assert "<strong>1</strong> debitori" in listed or "<strong>1</strong> debitore" in listed
     assert "portale/debitori" not in figures_only and "€ 113,45" in figures_only
 
