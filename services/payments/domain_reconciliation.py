@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.kernel.errors import DomainError
 from services.payments.domain import format_cents
 
 # What a payment that cannot simply be applied is, for the review queue.
@@ -24,6 +25,9 @@ REVIEW_KINDS = {
     "amount_differs": "L'importo del flusso differisce da quello della ricevuta",
     "revoked_unknown": "Revoca di un pagamento che non risulta registrato",
 }
+# The kinds whose money is the debtor's payment of what is due: booked on the notice's position
+# when checked (`handlers_review`); the others are resolved with a note.
+BOOKABLE = frozenset({"partial", "unpayable"})
 COUNTS = (
     "matched",
     "duplicates",
@@ -235,4 +239,12 @@ def review_detail(kind: str, incoming: Incoming, expected_cents: int | None) -> 
     text = REVIEW_KINDS[kind]
     if expected_cents is not None and kind in ("partial", "over", "amount_differs"):
         text += f" (atteso {format_cents(expected_cents)}, ricevuto {format_cents(incoming.amount_cents)})"
+    return text
+
+
+def check_review_note(note: object) -> str:
+    """How a review item was settled, as written: 3 to 1,000 characters."""
+    text = note.strip() if isinstance(note, str) else ""
+    if not 3 <= len(text) <= 1000:
+        raise DomainError("Scrivi una nota di almeno 3 caratteri su come è stato risolto.", field="note")
     return text

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from services.contracts import MOST_PAYMENTS_PER_EVENT, PaymentFact, PaymentRevoked, PaymentsReceived
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
-from services.kernel.errors import DomainError, NotFound
+from services.kernel.errors import NotFound
 from services.kernel.fact_events import publish_fact_chunks
 from services.kernel.identity import Identity
 from services.payments import (
@@ -37,6 +37,7 @@ from services.payments.domain_reconciliation import (
     OptionState,
     Outcome,
     allocate,
+    check_review_note,
     reconcile,
     review_detail,
 )
@@ -386,9 +387,7 @@ async def open_reviews(uow: UnitOfWork, ident: Identity) -> list[dict[str, Any]]
 
 async def resolve(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: object) -> dict[str, Any]:
     """An operator closes a review item with a note; who and when are kept, and audited."""
-    text = note.strip() if isinstance(note, str) else ""
-    if not 3 <= len(text) <= 1000:
-        raise DomainError("Scrivi una nota di almeno 3 caratteri su come è stato risolto.", field="note")
+    text = check_review_note(note)
     row = await repo.resolve_review(uow, ident.tenant_id, item_id, text, ident.user_id, ident.display_name)
     if row is None:
         raise NotFound("Elemento da verificare non trovato o già risolto.")

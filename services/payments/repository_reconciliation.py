@@ -188,8 +188,8 @@ async def late_receipts(uow: UnitOfWork, tenant_id: uuid.UUID, found: Sequence[d
     await uow.execute(stmt, params)
 
 
-async def open_reviews(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) -> list[Row]:
-    """Open review items, each with the position its IUV belongs to (a plan's first), if any."""
+def _with_position(tenant_id: uuid.UUID) -> Any:
+    """Review items, each with the position its IUV belongs to (a plan's first), if any."""
     ri, o, pp = review_items, payment_options, plan_positions
     first_of_plan = (
         sa.select(sa.func.min(sa.cast(pp.c.position_id, sa.Text)))
@@ -199,13 +199,31 @@ async def open_reviews(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) 
     # A plan's c.803 charges notice links no position: its money is not the position's credit.
     linked = sa.case((o.c.kind == "charges", None), else_=first_of_plan)
     position = sa.func.coalesce(sa.cast(o.c.position_id, sa.Text), linked).label("position_id")
-    stmt = (
+    return (
         sa.select(ri, position)
         .outerjoin(o, sa.and_(o.c.tenant_id == ri.c.tenant_id, o.c.iuv == ri.c.iuv))
-        .where(ri.c.tenant_id == tenant_id, ri.c.status == "open")
-        .order_by(ri.c.created_at, ri.c.iuv)
+        .where(ri.c.tenant_id == tenant_id)
     )
+
+
+async def open_reviews(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 200) -> list[Row]:
+    """Open review items, each with the position its IUV belongs to (a plan's first), if any."""
+    ri = review_items
+    stmt = _with_position(tenant_id).where(ri.c.status == "open").order_by(ri.c.created_at, ri.c.iuv)
     return list((await uow.execute(stmt.limit(limit))).all())
+
+
+async def open_review(uow: UnitOfWork, tenant_id: uuid.UUID, item_id: uuid.UUID) -> Row | None:
+    """An open review item with its position (`_with_position`), locked to the end of the transaction."""
+    ri = review_items
+    stmt = _with_position(tenant_id).where(ri.c.status == "open", ri.c.id == item_id)
+    return (await uow.execute(stmt.with_for_update(of=ri))).first()
+
+
+async def receipt(uow: UnitOfWork, tenant_id: uuid.UUID, iuv: str, receipt_ref: str) -> Row | None:
+    r = receipts
+    stmt = sa.select(r).where(r.c.tenant_id == tenant_id, r.c.iuv == iuv, r.c.receipt_ref == receipt_ref)
+    return (await uow.execute(stmt)).first()
 
 
 async def resolve_review(

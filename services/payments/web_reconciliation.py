@@ -13,8 +13,9 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import endpoint, page
-from services.payments import handlers_flows
+from services.payments import handlers_flows, handlers_review
 from services.payments import handlers_reconciliation as handlers
+from services.payments.domain_reconciliation import BOOKABLE
 from services.payments.roles import WEB_ROLES
 from services.payments.web import templates
 
@@ -46,9 +47,13 @@ async def fdr_api(request: Request, ident: Identity, uow: UnitOfWork) -> Respons
     return JSONResponse(await handlers_flows.import_flow(uow, ident, await _file(request)))
 
 
+async def _overview(uow: UnitOfWork, ident: Identity) -> dict[str, object]:
+    return {**await handlers.overview(uow, ident), "bookable": BOOKABLE}
+
+
 @endpoint(*WEB_ROLES)
 async def reconciliation_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    return page(templates, request, "reconciliation.html", await handlers.overview(uow, ident))
+    return page(templates, request, "reconciliation.html", await _overview(uow, ident))
 
 
 def _item_id(request: Request) -> uuid.UUID:
@@ -71,11 +76,23 @@ async def resolve_api(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     return JSONResponse(await handlers.resolve(uow, ident, _item_id(request), note))
 
 
+@endpoint("api", *WEB_ROLES)
+async def book_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    body = await request.json() if request.headers.get("content-length", "0") != "0" else {}
+    note = body.get("note") if isinstance(body, dict) else None
+    return JSONResponse(await handlers_review.book(uow, ident, _item_id(request), note))
+
+
 @endpoint(*WEB_ROLES)
 async def resolve_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """«Risolvi» with a note, or «Registra sulla posizione» (`handlers_review`)."""
     form = await request.form()
-    await handlers.resolve(uow, ident, _item_id(request), str(form.get("note", "")))
-    return page(templates, request, "reconciliation.html", await handlers.overview(uow, ident), block="queue")
+    note = str(form.get("note", ""))
+    if form.get("azione") == "registra":
+        await handlers_review.book(uow, ident, _item_id(request), note)
+    else:
+        await handlers.resolve(uow, ident, _item_id(request), note)
+    return page(templates, request, "reconciliation.html", await _overview(uow, ident), block="queue")
 
 
 def routes() -> list[BaseRoute]:
@@ -85,6 +102,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/payments/reconciliation/fdr", fdr_api, methods=["POST"]),
         Route("/api/v1/payments/reconciliation/review", reviews_api, methods=["GET"]),
         Route("/api/v1/payments/reconciliation/review/{item_id}/resolve", resolve_api, methods=["POST"]),
+        Route("/api/v1/payments/reconciliation/review/{item_id}/book", book_api, methods=["POST"]),
         Route(prefix, reconciliation_page, methods=["GET"]),
         Route(f"{prefix}/review/{{item_id}}/resolve", resolve_web, methods=["POST"]),
     ]

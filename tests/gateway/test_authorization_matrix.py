@@ -159,6 +159,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", "/api/v1/payments/reconciliation/fdr"): api(400),
     ("GET", "/api/v1/payments/reconciliation/review"): api(200),
     ("POST", "/api/v1/payments/reconciliation/review/{item_id}/resolve"): api(400),
+    ("POST", "/api/v1/payments/reconciliation/review/{item_id}/book"): api(400),
     ("GET", f"{T}/payments/reconciliation"): web(200, FIRM),
     ("GET", f"{T}/payments/payments/{{payment_id}}/evidence"): web(404, FIRM),
     # Refunds: the Comune's administrator and the firm's admin (an unknown position or payment: 404).

@@ -1,0 +1,65 @@
+"""Use case: a pagoPA receipt the reconciliation could not apply (`review_items`), booked on its
+position by whoever checks it. Money that reached the Comune for a notice, less than the notice's
+amount or on a notice no longer payable (replaced after a correction, or its debt paid another
+way), is still the debtor's payment: it is recorded as a payment of the position the notice
+belongs to (a plan's installments are paid in due order, the notices it changes replaced, as for a
+payment recorded by hand: `handlers.record_payment`), tied to its receipt (a revocation in a later
+flow takes it back, the flow's report marks it), and the item is resolved with the note. Refused
+in Italian for the kinds that are not the debtor's payment of what is due (paid twice, more than
+due, an unknown IUV, a c.803 charges notice) and when it exceeds what is still due."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import Conflict, DomainError, NotFound
+from services.kernel.identity import Identity
+from services.kernel.money import format_euro
+from services.payments import handlers, repository
+from services.payments import repository_reconciliation as repo
+from services.payments.domain_reconciliation import BOOKABLE, check_review_note
+from services.payments.models import payments
+
+ROME = ZoneInfo("Europe/Rome")
+
+
+async def book(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: object) -> dict[str, Any]:
+    """Book the review item's receipt on its position and resolve the item (see the module)."""
+    text = check_review_note(note)
+    tenant = ident.tenant_id
+    item = await repo.open_review(uow, tenant, item_id)
+    if item is None:
+        raise NotFound("Elemento da verificare non trovato o già risolto.")
+    if item.kind not in BOOKABLE or item.position_id is None:
+        raise DomainError(
+            "Si registra sulla posizione solo un pagamento inferiore all'importo dell'avviso o di un "
+            "avviso non più pagabile; questo va risolto con una nota (ad es. dopo un rimborso).",
+            field="note",
+        )
+    receipt = await repo.receipt(uow, tenant, item.iuv, item.receipt_ref)
+    if receipt is None or receipt.applied:
+        raise Conflict("La ricevuta risulta già registrata: risolvi l'elemento con una nota.")
+    values = {
+        "amount_cents": item.amount_cents,
+        "paid_on": receipt.paid_at.astimezone(ROME).date().isoformat(),
+        "reason": f"Ricevuta pagoPA IUV {item.iuv}, n. {item.receipt_ref}",
+    }
+    recorded = await handlers.record_payment(uow, ident, uuid.UUID(item.position_id), values)
+    tied = {"receipt_id": receipt.id, "option_id": receipt.option_id, "source": receipt.source}
+    await uow.execute(
+        sa.update(payments)
+        .where(payments.c.tenant_id == tenant, payments.c.id == uuid.UUID(recorded["payment_id"]))
+        .values(**tied, state=receipt.state)
+    )
+    await repo.mark_receipts(uow, tenant, [receipt.id], {"applied": True})
+    resolved = f"Registrato sulla posizione ({format_euro(recorded['amount_cents'])}): {text}"
+    await repo.resolve_review(uow, tenant, item_id, resolved, ident.user_id, ident.display_name)
+    await repository.access.record(
+        uow, tenant, ident.user_id, "book_review", item_id, f"{item.kind} {item.iuv}"
+    )
+    return {"id": str(item_id), "status": "resolved", "payment": recorded}
