@@ -5,16 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from services.contact import handlers, handlers_answers
+from services.contact import handlers, handlers_answers, handlers_plans
 from services.contact.domain import (
     CONTACT_KINDS,
     ROME,
     ContactRecord,
-    lapse_note,
     message_note,
     parse_found_on,
-    plan_note,
 )
+from services.contact.domain_plans import lapse_note, plan_note, reamount_note
 from services.contact.repository_reversals import TakenBack
 from services.contracts import (
     CaseAnswered,
@@ -28,6 +27,7 @@ from services.contracts import (
     PaymentsReceived,
     PlanCreated,
     PlanLapsed,
+    PlanReamounted,
     PositionsRegistered,
 )
 from services.kernel.db import UnitOfWork
@@ -193,7 +193,7 @@ async def on_plan_created(uow: UnitOfWork, envelope: Envelope) -> None:
         "recorded_at": envelope.occurred_at,
     }
     plan = _plan_ids(event.plan_id, event.debtor_id, event.position_ids)
-    await handlers.register_plan(uow, envelope.tenant_id, plan, "active", entry)
+    await handlers_plans.register_plan(uow, envelope.tenant_id, plan, "active", entry)
 
 
 async def on_plan_lapsed(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -206,7 +206,27 @@ async def on_plan_lapsed(uow: UnitOfWork, envelope: Envelope) -> None:
         "recorded_at": envelope.occurred_at,
     }
     plan = _plan_ids(event.plan_id, event.debtor_id, event.position_ids)
-    await handlers.register_plan(uow, envelope.tenant_id, plan, "lapsed", entry)
+    await handlers_plans.register_plan(uow, envelope.tenant_id, plan, "lapsed", entry)
+
+
+async def on_plan_reamounted(uow: UnitOfWork, envelope: Envelope) -> None:
+    """An office's decision spread a plan again, or cancelled it: the history says so, and a
+    cancelled plan no longer shows on the card."""
+    event = PlanReamounted.from_envelope(envelope)
+    try:
+        plan_id, debtor_id = uuid.UUID(event.plan_id), uuid.UUID(event.debtor_id)
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad plan event: {exc}") from exc
+    cancelled = event.installments_after == 0
+    entry = {
+        "operator": "Ufficio tributi",
+        "outcome": "piano_annullato" if cancelled else "piano_ricalcolato",
+        "note": reamount_note(event.cut_cents, event.installments_after),
+        "recorded_at": envelope.occurred_at,
+    }
+    # Once per decision, however often delivered: the entry's id is the decision's figures'.
+    key = f"reamounted {event.position_id} {event.cut_cents} {event.installments_after}"
+    await handlers_plans.plan_reamounted(uow, envelope.tenant_id, (plan_id, debtor_id), cancelled, key, entry)
 
 
 async def on_case_answered(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -236,6 +256,7 @@ queue_builder = Consumer(
         NoticeSent.routing_key(): on_notice_sent,
         PlanCreated.routing_key(): on_plan_created,
         PlanLapsed.routing_key(): on_plan_lapsed,
+        PlanReamounted.routing_key(): on_plan_reamounted,
         CaseAnswered.routing_key(): on_case_answered,
     },
     # A payment may race its debtor's positions: totals are recomputed from both, one at a time.

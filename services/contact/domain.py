@@ -118,6 +118,8 @@ MESSAGE_LABELS: dict[str, str] = {
     # The payments service's plan events, in the same history.
     "piano_creato": "Piano di rate concesso",
     "piano_decaduto": "Piano di rate decaduto",
+    "piano_ricalcolato": "Piano di rate ricalcolato dopo una decisione dell'Ufficio tributi",
+    "piano_annullato": "Piano di rate annullato dall'Ufficio tributi",
     "pagamento": "Pagamento ricevuto",
     "rimborso": "Rimborso al contribuente (di nuovo dovuto)",
     "pagamento_revocato": "Pagamento revocato nel flusso di rendicontazione (di nuovo dovuto)",
@@ -338,14 +340,6 @@ def card_order(kind: str, confidence: int | None) -> tuple[int, int]:
 def dedupe_records(records: Iterable[ContactRecord]) -> list[ContactRecord]:
     """One record per contact (the last reported wins), so one upsert never touches a row twice."""
     return list({r.contact_id: r for r in records}.values())
-
-
-def plan_note(installments: int, amount_cents: int, first_due: date) -> str:
-    return f"{installments} rate per {format_euro(amount_cents)}, prima scadenza il {first_due:%d/%m/%Y}"
-
-
-def lapse_note(residual_cents: int) -> str:
-    return f"Residuo di {format_euro(residual_cents)} dovuto in un'unica soluzione"
 
 
 @dataclass(frozen=True)

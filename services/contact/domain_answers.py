@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.contact.domain import Status
 from services.contracts_reporting import CASE_ANSWER_LABELS, CASE_KIND_LABELS
 from services.kernel.money import format_euro
@@ -25,11 +27,15 @@ def status_after(kind: str, answer: str, still_owed: bool | None = None) -> Stat
     return Status.CHIUSO
 
 
-def answer_note(kind: str, answer: str, note: str, corrected_cents: int, positions: int = 0) -> str:
-    """The history's line of an answer: the case, the answer (its positions), the office's reason."""
+def answer_note(
+    kind: str, answer: str, note: str, corrected_cents: int, acts: Sequence[str] = (), positions: int = 0
+) -> str:
+    """The history's line of an answer: the case, the answer (its positions by act number, else
+    how many), the office's reason."""
     decided = CASE_ANSWER_LABELS.get(answer, answer)
+    named = f"att{'o' if len(acts) == 1 else 'i'} {', '.join(acts)}" if acts else ""
     if answer == "corrected":
-        decided += f" ({format_euro(corrected_cents)})"
-    elif answer == "cancelled" and positions:
-        decided += f" ({positions} posizion{'e' if positions == 1 else 'i'})"
+        decided += f" ({format_euro(corrected_cents)}{', ' + named if named else ''})"
+    elif answer == "cancelled" and (named or positions):
+        decided += f" ({named or str(positions) + (' posizione' if positions == 1 else ' posizioni')})"
     return f"{CASE_KIND_LABELS.get(kind, kind)}: {decided}. {note}"

@@ -376,19 +376,3 @@ async def queue_summary(uow: UnitOfWork, ident: Identity, now: datetime) -> dict
         uow, ident.tenant_id, now, today, work_list, ident.user_id
     )
     return {**counts, "closed": domain_conduct.closed_reason(rules, now)}
-
-
-async def register_plan(
-    uow: UnitOfWork,
-    tenant_id: uuid.UUID,
-    plan: tuple[uuid.UUID, uuid.UUID, list[uuid.UUID]],
-    status: str,
-    entry: dict[str, Any],
-) -> None:
-    """A payments plan created or lapsed: its positions show it on the card, and the debtor's
-    history gets the event (once: its id is the plan's and the state's)."""
-    plan_id, debtor_id, position_ids = plan
-    await repository_outcomes.mark_plan(uow, tenant_id, plan_id, position_ids, status)
-    entry_id = uuid.uuid5(plan_id, status)
-    if not await repository.record_message(uow, tenant_id, entry_id, debtor_id, entry):
-        log.warning("plan %s of debtor %s not in the history: debtor unknown here", plan_id, debtor_id)

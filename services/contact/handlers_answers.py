@@ -41,8 +41,11 @@ async def office_answered(uow: UnitOfWork, tenant_id: uuid.UUID, event: CaseAnsw
     debtor's new status; the lease, if any, is let go (the operator's card says what the office
     decided)."""
     debtor_id = uuid.UUID(event.debtor_id)
+    acts = await repository_answers.acts_of(
+        uow, tenant_id, debtor_id, [uuid.UUID(p) for p in event.position_ids]
+    )
     note = domain_answers.answer_note(
-        event.kind, event.answer, event.note, event.corrected_cents, len(event.position_ids)
+        event.kind, event.answer, event.note, event.corrected_cents, acts, len(event.position_ids)
     )
     entry = {
         "operator": f"Ufficio tributi ({event.answered_by})",

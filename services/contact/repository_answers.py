@@ -12,6 +12,23 @@ from services.contact.models import debtor_positions
 from services.kernel.db import UnitOfWork
 
 
+async def acts_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
+) -> list[str]:
+    """The act numbers of the debtor's positions named, in act order."""
+    if not position_ids:
+        return []
+    p = debtor_positions
+    stmt = (
+        sa.select(p.c.act_number)
+        .where(
+            p.c.tenant_id == tenant_id, p.c.debtor_id == debtor_id, p.c.position_id.in_(list(position_ids))
+        )
+        .order_by(p.c.act_number)
+    )
+    return [str(a) for a in (await uow.execute(stmt)).scalars()]
+
+
 async def cancel_positions(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
 ) -> int:

@@ -89,6 +89,14 @@ async def mark_plan(
     await uow.execute(stmt)
 
 
+async def mark_plan_status(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, status: str) -> None:
+    """Every position of the plan gets its new state (`cancelled`: it no longer shows as in a plan)."""
+    p = debtor_positions
+    await uow.execute(
+        sa.update(p).where(p.c.tenant_id == tenant_id, p.c.plan_id == plan_id).values(plan_status=status)
+    )
+
+
 async def payments_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[sa.Row[Any]]:
     """The payments the payments service reported for the debtor, newest first (the card's history)."""
     return list((await uow.execute(PAYMENTS, {"tenant": tenant_id, "debtor": debtor_id})).all())

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from services.kernel.errors import Conflict
+from services.payments.domain import residual_cents
 from services.payments.domain_lapse import collection_charges
 
 OPEN, CANCELLED = "open", "cancelled"
@@ -60,6 +61,11 @@ def charges_after_correction(
     stand on the rest, at the rate of the plan's day (3% within 60 days of the positions' first
     notice, `notice_day`, else 6%; the same caps)."""
     return collection_charges(max(0, amount_cents - corrected_cents), notice_day, plan_day)
+
+
+def owed_cents(amount_cents: int, paid_cents: int, state: str) -> int:
+    """What is still due on a position: nothing once the office cancelled it (sgravio)."""
+    return 0 if state == CANCELLED else residual_cents(amount_cents, paid_cents)
 
 
 def refuse_cancelled(positions: Iterable[Any]) -> None:

@@ -68,9 +68,8 @@ async def view_position(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID
         raise NotFound()
     history = await repository.payments_of(uow, ident.tenant_id, position_id)
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_position", position_id)
-    residual = domain.residual_cents(position.amount_cents, position.paid_cents)
-    if position.state == domain_answers.CANCELLED:
-        residual = 0  # the office's sgravio: nothing is due, nothing is offered to pay
+    # The office's sgravio: nothing is due, nothing is offered to pay.
+    residual = domain_answers.owed_cents(position.amount_cents, position.paid_cents, position.state)
     plan = await repository_plans.active_plan_of(uow, ident.tenant_id, position_id)
     schedule_rows = await repository_plans.plan_schedule(uow, ident.tenant_id, plan.id) if plan else None
     options = await repository_notices.options_in_force(

@@ -71,6 +71,7 @@ async def _cancel(uow: UnitOfWork, tenant_id: uuid.UUID, cancelled: list[Any], a
         if owed > 0 and await repository_plans.active_plan_of(uow, tenant_id, position.id) is not None:
             await _charges_after_correction(uow, tenant_id, position.id, owed)
     await handlers_reamount.after_cancellation(uow, tenant_id, cancelled)
+    await repository_answers.leave_plans(uow, tenant_id, ids)
 
 
 async def _charges_after_correction(

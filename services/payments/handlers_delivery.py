@@ -28,6 +28,7 @@ from services.payments import (
 )
 from services.payments.domain import format_cents
 from services.payments.domain_links import MAX_POSITIONS, LinkGrant, expiry, sign
+from services.payments.domain_notices import printed
 from services.payments.sms import SmsProvider, e164, sms_provider
 
 log = logging.getLogger(__name__)
@@ -222,7 +223,9 @@ def _option_lines(options: list[Any]) -> list[str]:
     """A plan's options say which to pay: the single payment, or else the installments."""
 
     def line(o: Any) -> str:
-        return f"- codice avviso {o.nav}: {format_cents(o.amount_cents)} entro il {o.due_date:%d/%m/%Y}"
+        return (
+            f"- codice avviso {printed(o.nav)}: {format_cents(o.amount_cents)} entro il {o.due_date:%d/%m/%Y}"
+        )
 
     charges = [o for o in options if o.kind == "charges"]
     debt = [o for o in options if o.kind != "charges"]

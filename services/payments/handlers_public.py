@@ -59,6 +59,8 @@ class PublicView:
     notices: list[PublicNotice]
     schedule: list[PublicInstallment]
     is_plan: bool
+    # The Ufficio tributi cancelled every position of the plan: nothing is due on its installments.
+    plan_cancelled: bool = False
 
     @property
     def paid_cents(self) -> int:
@@ -114,22 +116,24 @@ async def public_view(uow: UnitOfWork, grant: LinkGrant) -> PublicView:
     """What the link's page shows; the view is written to the access log."""
     creditor = await creditor_or_conflict(uow, grant.tenant_id)
     schedule: list[PublicInstallment] = []
+    cancelled = False
     if grant.plan_id is not None:
         plan = await repository_delivery.plan(uow, grant.tenant_id, grant.plan_id)
         if plan is None or plan.debtor_id != grant.debtor_id:
             raise NotFound("Nessun avviso disponibile per questo collegamento.")
-        rows = await repository_delivery.schedule(uow, grant.tenant_id, grant.plan_id)
+        cancelled = plan.status == "cancelled"
+        rows = [] if cancelled else await repository_delivery.schedule(uow, grant.tenant_id, grant.plan_id)
         schedule = [
             PublicInstallment(r.number, r.due_date, r.principal_cents + r.interest_cents, r.paid_cents)
             for r in rows
         ]
     notices = [_notice(o) for o in await _options(uow, grant)]
-    if not notices and not schedule:
+    if not notices and not schedule and not cancelled:
         raise NotFound("Nessun avviso disponibile per questo collegamento.")
     await repository.access.record(
         uow, grant.tenant_id, PUBLIC_ACTOR, "public_view", grant.debtor_id, _subject(grant)
     )
-    return PublicView(creditor.name, notices, schedule, grant.plan_id is not None)
+    return PublicView(creditor.name, notices, schedule, grant.plan_id is not None, cancelled)
 
 
 async def public_notice(uow: UnitOfWork, grant: LinkGrant, nav: str) -> pdf_notice.Notice:

@@ -25,7 +25,7 @@ from services.payments import (
     repository_plans,
 )
 from services.payments.domain import residual_cents
-from services.payments.domain_answers import CANCELLED, CANCELLED_NOTICE
+from services.payments.domain_answers import CANCELLED_NOTICE
 from services.payments.domain_reamount import Reamount, reamount
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,9 @@ async def _cancel_if_nothing_stands(
     plan = await repository_lapse.plan_for_update(uow, tenant_id, plan_id)
     if plan is None or plan.status != "active":
         return False
-    covered = await repository_plans.plan_positions_of(uow, tenant_id, plan_id)
+    standing = await repository_plans.plan_positions_of(uow, tenant_id, plan_id)
     paid = any(i.paid_cents > 0 for i in await repository_lapse.installments(uow, tenant_id, plan_id))
-    if paid or any(p.state != CANCELLED for p in covered):
+    if paid or standing:
         return False
     await repository_lapse.cancel_plan(uow, tenant_id, plan_id, CANCELLED_NOTICE)
     event = PlanReamounted(
@@ -102,8 +102,8 @@ async def _reamount(
     rules = await handlers_rules.rules_for(uow, tenant_id, plan.revenue_type, plan.plan_date)
     rates = await repository_legal_rates.rate_table(uow)
     covered = await repository_plans.plan_positions_of(uow, tenant_id, plan.id)
-    # What is still due on the positions that stand (a cancelled one owes nothing).
-    owed = sum(residual_cents(p.amount_cents, p.paid_cents) for p in covered if p.state != CANCELLED)
+    # What is still due on the positions that stand (`plan_positions_of`: a cancelled one owes nothing).
+    owed = sum(residual_cents(p.amount_cents, p.paid_cents) for p in covered)
     done = reamount(state, cut_cents, plan.plan_date, rules.interest_rate, rates, owed)
     replaced = await repository_lapse.reamount(uow, tenant_id, plan.id, done)
     if replaced and done.new and await repository_notices.creditor(uow, tenant_id) is not None:

@@ -22,6 +22,7 @@ from services.payments import (
     repository_plans,
     repository_refunds,
 )
+from services.payments.domain_answers import owed_cents
 from services.payments.domain_lapse import WentBack
 from services.payments.domain_refunds import paid_installments, refundable_cents, validate_refund
 
@@ -64,7 +65,7 @@ async def refunds_view(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID)
         for p in history
     ]
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_refunds", position_id)
-    residual = domain.residual_cents(position.amount_cents, position.paid_cents)
+    residual = owed_cents(position.amount_cents, position.paid_cents, position.state)
     done = await repository_refunds.refunds_of_position(uow, ident.tenant_id, position_id)
     return RefundsView(position, residual, lines, done)
 

@@ -40,6 +40,16 @@ async def cancel(
     )
 
 
+async def leave_plans(uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]) -> None:
+    """Cancelled positions leave the plans they were in (their pages no longer offer its notices)."""
+    pp = plan_positions
+    await uow.execute(
+        sa.update(pp)
+        .where(pp.c.tenant_id == tenant_id, pp.c.position_id.in_(list(position_ids)))
+        .values(active=False)
+    )
+
+
 async def set_amount(
     uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int, at: datetime
 ) -> None:

@@ -10,7 +10,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
-from services.payments.models import creditors, notice_numbers, payment_options, plan_positions, positions
+from services.payments.models import (
+    creditors,
+    notice_numbers,
+    payment_options,
+    plan_positions,
+    plans,
+    positions,
+)
 
 Row = sa.Row[Any]
 
@@ -127,11 +134,19 @@ async def set_status(
 async def options_in_force(
     uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, plan_id: uuid.UUID | None
 ) -> list[Row]:
-    """The notices of a position and of its active plan, not replaced by a newer one, and the c.803
-    charges notice of any plan it is or was in (owed after a lapse too)."""
+    """The notices of a position and of its active plan, not replaced by a newer one, the c.803
+    charges notice of any plan it is or was in (owed after a lapse too), and the notices of a plan
+    the Ufficio tributi cancelled (listed as no longer payable)."""
     o, pp = payment_options, plan_positions
     plans_of = sa.select(pp.c.plan_id).where(pp.c.tenant_id == tenant_id, pp.c.position_id == position_id)
-    owner = sa.or_(o.c.position_id == position_id, sa.and_(o.c.kind == "charges", o.c.plan_id.in_(plans_of)))
+    cancelled = sa.select(plans.c.id).where(
+        plans.c.tenant_id == tenant_id, plans.c.status == "cancelled", plans.c.id.in_(plans_of)
+    )
+    owner = sa.or_(
+        o.c.position_id == position_id,
+        sa.and_(o.c.kind == "charges", o.c.plan_id.in_(plans_of)),
+        o.c.plan_id.in_(cancelled),
+    )
     if plan_id is not None:
         owner = sa.or_(owner, o.c.plan_id == plan_id)
     stmt = (

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict
+from services.payments.domain_answers import CANCELLED
 from services.payments.domain_schedule import Installment
 from services.payments.models import plan_installments, plan_positions, plans, positions
 
@@ -80,12 +81,13 @@ async def plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> Row
 
 
 async def plan_positions_of(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> list[Row]:
-    """The positions a plan covers, oldest first (the order payments are allocated in)."""
+    """The positions a plan covers that still stand, oldest first (the order payments are allocated
+    in): one the Ufficio tributi cancelled (sgravio) owes nothing and takes no payment."""
     pp, p = plan_positions, positions
     stmt = (
         sa.select(p)
         .join(pp, sa.and_(pp.c.tenant_id == p.c.tenant_id, pp.c.position_id == p.c.id))
-        .where(p.c.tenant_id == tenant_id, pp.c.plan_id == plan_id)
+        .where(p.c.tenant_id == tenant_id, pp.c.plan_id == plan_id, p.c.state != CANCELLED)
         .order_by(p.c.year, p.c.act_number, p.c.id)
     )
     return list((await uow.execute(stmt)).all())

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
+from services.payments.domain_answers import CANCELLED
 from services.payments.models import payment_options, payments, plan_installments, plan_positions, positions
 from services.payments.models_charges import charge_payments
 from services.payments.models_reconciliation import flow_lines, flows, receipts, review_items
@@ -60,7 +61,7 @@ async def positions_of_debts(
     in_plan = (
         sa.select(pp.c.plan_id.label("group_id"), *wanted)
         .join(pp, sa.and_(pp.c.tenant_id == p.c.tenant_id, pp.c.position_id == p.c.id))
-        .where(p.c.tenant_id == tenant_id, pp.c.plan_id == _any(group_ids, sa.Uuid))
+        .where(p.c.tenant_id == tenant_id, pp.c.plan_id == _any(group_ids, sa.Uuid), p.c.state != CANCELLED)
     )
     union = sa.union_all(alone, in_plan).subquery()
     stmt = sa.select(union).order_by(union.c.group_id, union.c.year, union.c.act_number, union.c.id)

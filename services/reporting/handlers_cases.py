@@ -12,7 +12,7 @@ from services.contracts import CaseAnswered
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
-from services.reporting import domain_cases, repository, repository_cases
+from services.reporting import domain_cases, repository, repository_cases, repository_portal
 from services.reporting.repository import access
 
 PAGE = 200
@@ -53,6 +53,8 @@ class CaseDetail:
     files: list[Any]
     # The debtor's open positions, to name in a cancellation or a correction.
     positions: list[Any]
+    # Every position of the debtor's by id: the act numbers an answer names.
+    acts: dict[uuid.UUID, str]
 
     @property
     def open(self) -> bool:
@@ -67,8 +69,9 @@ async def case_detail(uow: UnitOfWork, ident: Identity, case_id: uuid.UUID) -> C
     answers = await repository_cases.answers_of(uow, ident.tenant_id, case_id)
     files = await repository_cases.evidence_of(uow, ident.tenant_id, [case_id])
     positions = await repository_cases.open_positions(uow, ident.tenant_id, found.debtor_id)
+    every = await repository_portal.debtor_positions(uow, ident.tenant_id, found.debtor_id)
     await access.record(uow, ident.tenant_id, ident.user_id, "view_case", found.debtor_id)
-    return CaseDetail(found, answers, files, positions)
+    return CaseDetail(found, answers, files, positions, {p.position_id: p.act_number for p in every})
 
 
 @dataclass(frozen=True)

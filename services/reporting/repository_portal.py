@@ -223,7 +223,11 @@ async def choices(uow: UnitOfWork, tenant_id: uuid.UUID) -> tuple[list[str], lis
 async def debtor_positions(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Row]:
     p = positions.c
     stmt = (
-        sa.select(positions, plans.c.lapsed_on.label("plan_lapsed_on"))
+        sa.select(
+            positions,
+            plans.c.lapsed_on.label("plan_lapsed_on"),
+            plans.c.installments.label("plan_installments"),
+        )
         .select_from(
             positions.outerjoin(
                 plans, sa.and_(plans.c.tenant_id == p.tenant_id, plans.c.plan_id == p.plan_id)

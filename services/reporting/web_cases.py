@@ -51,6 +51,7 @@ async def case_page(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
         "given": detail.answers,
         "files": detail.files,
         "positions": detail.positions,
+        "acts": detail.acts,
         "case_open": detail.open,
         "can_answer": ident.has_role(*ANSWERERS) and detail.open,
         **_labels(),

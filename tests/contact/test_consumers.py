@@ -19,6 +19,7 @@ from services.contracts import (
     PaymentsReceived,
     PlanCreated,
     PlanLapsed,
+    PlanReamounted,
     PositionFact,
     PositionsRegistered,
 )
@@ -52,6 +53,7 @@ def test_queue_builder_listens_to_positions_and_contacts() -> None:
         NoticeSent.routing_key(),
         PlanCreated.routing_key(),
         PlanLapsed.routing_key(),
+        PlanReamounted.routing_key(),
         CaseAnswered.routing_key(),
     }
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from services.contracts import PaymentReceived, PlanCreated, PlanLapsed
+from services.contracts import PaymentReceived, PlanCreated, PlanLapsed, PlanReamounted
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
@@ -50,6 +50,39 @@ async def test_a_plan_and_its_lapse_show_on_the_card_and_in_the_history(
     assert "Residuo di € 1.000,00 dovuto in un'unica soluzione" in card
     assert f"position_id={in_plan.position_id}" in card  # owed at once: the builder offers it again
     assert f"/payments/plans/{plan_id}/send" not in card
+
+
+@pytest.mark.asyncio
+async def test_a_plan_spread_again_or_cancelled_by_the_office_joins_the_history(
+    platform: Platform, tenant: Identity
+) -> None:
+    d = str(uuid.uuid4())
+    first, second = fact(d, 120_000), fact(d, 80_000)
+    await seed(platform, tenant.tenant_id, first, second)
+    plan_id = str(uuid.uuid4())
+    ids = (first.position_id, second.position_id)
+    created = PlanCreated(plan_id, d, ids, "IMU", 200_000, 6, "2026-12-31", "user-7f3a", "Olga Russo")
+    await deliver(platform, created.envelope(tenant.tenant_id))
+    # The office cancelled the first position: the plan goes on, spread again, on the second.
+    spread = PlanReamounted(plan_id, d, first.position_id, 120_000, 80_000, 6)
+    for _ in range(2):  # delivered twice: one history entry
+        await deliver(platform, spread.envelope(tenant.tenant_id))
+    op = as_user(tenant, "op-reamount")
+    async with service_client(platform, "contact", op) as client:
+        card = html.unescape((await client.get(f"{base(op)}/debtors/{d}")).text)
+    assert "Piano di rate ricalcolato dopo una decisione dell'Ufficio tributi" in card
+    assert "€ 1.200,00 in meno, rate ricalcolate sulle stesse scadenze (6 in tutto)" in card
+    assert f"/payments/plans/{plan_id}/send" in card
+    # Then the second too: the plan is cancelled, no longer offered on the card.
+    cancelled = PlanReamounted(plan_id, d, second.position_id, 80_000, 0, 0)
+    await deliver(platform, cancelled.envelope(tenant.tenant_id))
+    async with service_client(platform, "contact", op) as client:
+        card = html.unescape((await client.get(f"{base(op)}/debtors/{d}")).text)
+    assert "Piano di rate annullato dall'Ufficio tributi" in card
+    assert "Annullate (sgravio) le posizioni del piano (€ 800,00): le rate non sono più dovute" in card
+    assert f"/payments/plans/{plan_id}/send" not in card and "In un piano di rate" not in card
+    sql = "SELECT count(*) FROM contact.contacts WHERE tenant_id = :t AND outcome LIKE 'piano_%'"
+    assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id) == 3
 
 
 @pytest.mark.asyncio

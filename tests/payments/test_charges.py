@@ -30,6 +30,7 @@ from services.payments import (
 )
 from services.payments.domain_answers import Decision
 from services.payments.domain_lapse import ROME
+from services.payments.domain_notices import printed
 from services.payments.domain_schedule import month_end
 from services.payments.handlers_delivery import _option_lines
 from services.payments.seed import seed_creditors
@@ -368,7 +369,7 @@ async def test_after_a_lapse_the_positions_notice_is_sent_with_the_charges_still
     charges = "SELECT nav FROM payments.payment_options WHERE tenant_id = :t AND kind = 'charges'"
     nav = await column(platform, tenant, charges)
     assert "Inoltre, in ogni caso, gli oneri di riscossione (L. 160/2019, art. 1 c. 803):" in text
-    assert f"- codice avviso {nav}: € 30,00" in text
+    assert f"- codice avviso {printed(nav)}: € 30,00" in text
     # Paid, the charges are not sent again.
     paid = "UPDATE payments.payment_options SET status = 'paid' WHERE kind = 'charges' AND plan_id = :p"
     await run(platform, tenant, lambda uow: uow.execute(sa.text(paid), {"p": plan_id}))

@@ -138,10 +138,13 @@ async def test_positions_of_several_revenue_types_ask_whose_rules_apply(
         asked = await http.get(builder(tenant), params=both, headers={"HX-Request": "true"})
         assert "un piano riguarda una sola entrata: scegli quale rateizzare" in asked.text
         assert "«revenue_type»" not in asked.text  # no API field name shown to the operator
+        # Asked before anything is chosen: a note the select points to, not an error (marked
+        # invalid, the select would be announced as wrong as soon as the card opens).
+        assert '<select id="revenue_type" name="revenue_type"' in asked.text
         assert (
-            '<select id="revenue_type" name="revenue_type"' in asked.text
-            and 'aria-invalid="true"' in asked.text
+            'aria-describedby="revenue_type-errore"' in asked.text and 'aria-invalid="true"' not in asked.text
         )
+        assert 'role="alert"' not in asked.text
         chosen = await http.get(builder(tenant), params=[*both, ("revenue_type", "TARI")])
         assert "€ 600,00" in chosen.text and 'value="TARI" selected' in chosen.text  # the TARI position only
         assert 'data-testid="plan-schedule"' in chosen.text

@@ -22,6 +22,7 @@ from tests.payments.helpers import position, seed
 from tests.payments.test_charges import charging, sent
 from tests.payments.test_gpd_api import ORG, call, comune, gpd, noticed
 from tests.payments.test_office_decisions import answered, deliver
+from tests.payments.test_reconciliation import RECEIPTS, paid, receipts_csv, upload
 from tests.support import make_identity, position_fact
 
 __all__ = ["gpd"]
@@ -37,6 +38,7 @@ INSTALLMENTS = (
     " WHERE tenant_id = :t AND plan_id = :p ORDER BY number"
 )
 NAVS = "SELECT installment, nav FROM payments.payment_options WHERE tenant_id = :t AND plan_id = :p AND status = 'payable'"
+IUVS = "SELECT installment, iuv FROM payments.payment_options WHERE tenant_id = :t AND plan_id = :p AND status = 'payable'"
 PLAN = "SELECT status FROM payments.plans WHERE tenant_id = :t AND id = :p"
 OPTIONS = (
     "SELECT installment, amount_cents, status FROM payments.payment_options"
@@ -197,9 +199,25 @@ async def test_a_cancelled_position_of_a_plan_leaves_the_plan_on_the_others(
     reamounted = PlanReamounted.from_envelope(event)
     assert (reamounted.plan_id, reamounted.position_id, reamounted.cut_cents) == (plan_id, gone, 40_000)
     assert (reamounted.residual_principal_cents, reamounted.installments_after) == (60_000, 6)
+    # The plan's single payment stands on what the other position leaves, not on both.
+    assert [c for n, c in payable if n == 0] == [60_000]
     async with service_client(platform, "payments", tenant) as http:
         page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
+        left = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{gone}")).text
     assert "rate ricalcolate su € 600,00 dopo le decisioni dell'Ufficio tributi (€ 400,00 in meno)" in page
+    # The cancelled position has left the plan: its page offers none of the plan's notices.
+    assert "Rate del piano" not in left and "Pagamento unico del piano" not in left
+    admin = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("comune_admin",), user_id="u-admin")
+    async with service_client(platform, "payments", admin) as http:
+        refunds = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{gone}/rimborsi")).text
+    assert 'data-testid="residual">€ 0,00<' in refunds
+    # Paying the single payment pays the position that stands, never the cancelled one.
+    [single] = [
+        o.iuv for o in await rows(platform, tenant, IUVS, p=uuid.UUID(plan_id)) if o.installment is None
+    ]
+    status, answer = await upload(platform, tenant, RECEIPTS, receipts_csv((single, "600,00", "SP-1")))
+    assert status == 200 and answer["matched"] == 1, answer
+    assert [await paid(platform, tenant, p) for p in (kept, gone)] == [60_000, 0]
 
 
 @pytest.mark.asyncio
@@ -229,6 +247,8 @@ async def test_a_plan_whose_every_position_is_cancelled_is_cancelled(
     async with service_client(platform, "payments", tenant) as http:
         page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
     assert "annullata dall'Ufficio tributi (sgravio)" in page and "Rate del piano" not in page
+    # Its notices stay listed, as no longer payable.
+    assert "Nessun avviso emesso" not in page and page.count("Non più pagabile") >= 7
 
 
 @pytest.mark.asyncio

@@ -15,7 +15,7 @@ import pytest
 from gateway.app import Gateway
 from gateway.proxy import AsgiUpstream
 from services.kernel.identity import Identity
-from services.payments import repository, repository_delivery
+from services.payments import consumers, repository, repository_delivery
 from services.payments.domain_links import LinkGrant, sign
 from services.platform import Platform
 from tests.conftest import service_client
@@ -27,6 +27,7 @@ from tests.payments.delivery_helpers import (
     plan_with_notices,
     post,
 )
+from tests.payments.test_office_decisions import answered, deliver
 from tests.support import make_identity
 
 SEND = "/api/v1/payments/notices/send"
@@ -129,6 +130,22 @@ async def test_a_plan_link_shows_the_schedule_and_what_is_paid(platform: Platfor
     assert 'data-testid="one-way"' in page.text and "Paghi una sola delle due possibilità" in visible_text(
         page.text
     )
+
+
+@pytest.mark.asyncio
+async def test_a_plan_the_office_cancelled_says_so_on_its_link(platform: Platform, tenant: Identity) -> None:
+    await comune(platform, tenant)
+    _, positions = await debtor_with_positions(platform, tenant, 60_000)
+    plan_id = await plan_with_notices(platform, tenant, positions, 5)
+    path = "/" + await sent_link(platform, tenant, {"plan_id": plan_id})
+    await deliver(platform, consumers.balances, answered(tenant, "cancelled", positions))
+    async with a_client(gateway(platform)) as http:
+        page = await http.get(path)
+    assert page.status_code == 200, page.text
+    text = visible_text(page.text)
+    assert "Il Comune ha annullato le posizioni di questo piano: le sue rate non sono più dovute" in text
+    assert 'data-testid="schedule"' not in page.text and "Da pagare" not in text
+    assert "Già pagato" not in text and "Non più pagabile" in text
 
 
 @pytest.mark.asyncio

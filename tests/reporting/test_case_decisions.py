@@ -246,6 +246,11 @@ async def test_positions_in_an_active_plan_may_be_cancelled_or_corrected(
         in debtor
     )
     assert "in 0 rate" not in debtor
+    rows = debtor.split('data-testid="debtor-positions"', 1)[1].split("</table>", 1)[0].split("<tr>")
+    [cancelled_row] = [r for r in rows if planned.act_number in r]
+    [other_row] = [r for r in rows if other.act_number in r]
+    assert "<td>—</td>" in cancelled_row and "in corso" not in cancelled_row
+    assert "<td>annullato</td>" in other_row
 
 
 async def relazione_lines(platform: Platform, tenant_id: uuid.UUID) -> dict[str, rel.Line]:

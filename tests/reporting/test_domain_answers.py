@@ -121,8 +121,12 @@ def test_the_calls_after_an_answer() -> None:
     assert contact_rules.status_after("dispute", "cancelled", still_owed=False) is Status.CHIUSO
     assert contact_rules.status_after("dispute", "cancelled") is Status.CHIUSO  # of old: no positions
     assert contact_rules.status_after("dispute", "corrected", still_owed=True) is Status.DA_LAVORARE
-    note = contact_rules.answer_note("dispute", "cancelled", "Venduto.", 0, 2)
+    note = contact_rules.answer_note("dispute", "cancelled", "Venduto.", 0, positions=2)
     assert note == "Contestazione: Annullata (sgravio) (2 posizioni). Venduto."
+    named = contact_rules.answer_note("dispute", "cancelled", "Venduto.", 0, ["2021/90002", "2022/1"], 2)
+    assert named == "Contestazione: Annullata (sgravio) (atti 2021/90002, 2022/1). Venduto."
+    one = contact_rules.answer_note("dispute", "corrected", "Superficie.", 80_000, ["2022/90004"], 1)
+    assert one == "Contestazione: Importo corretto (€ 800,00, atto 2022/90004). Superficie."
 
 
 def test_what_payments_does_with_a_decision() -> None:
