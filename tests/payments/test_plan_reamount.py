@@ -46,6 +46,14 @@ OPTIONS = (
 )
 
 
+async def published(platform: Platform, who: Identity, plan_id: str) -> None:
+    """The plan handed to pagoPA (the local GPD server)."""
+    status, answer = await call(
+        platform, who, "POST", "/api/v1/payments/gpd/publish", json={"plan_id": plan_id}
+    )
+    assert status == 201, answer
+
+
 async def planned(platform: Platform, who: Identity) -> tuple[str, str, list[dict[str, Any]]]:
     """A position of € 1,000.00 in a plan of six installments with its notices, the first two
     installments paid (a payment recorded by hand, as the treasury reported it)."""
@@ -72,10 +80,7 @@ async def test_a_correction_spreads_the_rest_of_an_active_plan_over_the_same_dat
 ) -> None:
     await comune(platform, tenant, gpd.url)
     plan_id, position_id, issued = await planned(platform, tenant)
-    status, answer = await call(
-        platform, tenant, "POST", "/api/v1/payments/gpd/publish", json={"plan_id": plan_id}
-    )
-    assert status == 201, answer
+    await published(platform, tenant, plan_id)
     before = await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
     assert [r.number for r in before] == [1, 2, 3, 4, 5, 6] and [r.paid_cents > 0 for r in before] == [
         True,
@@ -226,10 +231,7 @@ async def test_a_plan_whose_every_position_is_cancelled_is_cancelled(
 ) -> None:
     await comune(platform, tenant, gpd.url)
     plan_id, kept, gone = await planned_over_two(platform, tenant)
-    status, answer = await call(
-        platform, tenant, "POST", "/api/v1/payments/gpd/publish", json={"plan_id": plan_id}
-    )
-    assert status == 201, answer
+    await published(platform, tenant, plan_id)
     await deliver(platform, consumers.balances, answered(tenant, "cancelled", [kept, gone]))
     [status] = [r.status for r in await rows(platform, tenant, PLAN, p=uuid.UUID(plan_id))]
     assert status == "cancelled"
