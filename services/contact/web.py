@@ -23,7 +23,9 @@ from services.contact import (
     web_evidence,
     web_lists,
     web_scripts,
+    web_search,
 )
+from services.contact.roles import ROLES
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
@@ -37,7 +39,6 @@ templates.env.globals["contact_kind_labels"] = domain.CONTACT_KIND_LABELS
 templates.env.globals["source_labels"] = domain.SOURCE_LABELS
 templates.env.tests["e164"] = domain.is_e164
 templates.env.filters["sip"] = lambda number, template: domain_conduct.sip_uri(template, number) or ""
-ROLES = ("operator", "supervisor", "platform_admin")
 PAGE_SIZE = 25
 
 
@@ -211,4 +212,5 @@ def routes() -> list[BaseRoute]:
         *web_scripts.routes(),
         *web_evidence.routes(),
         *web_lists.routes(),
+        *web_search.routes(),
     ]

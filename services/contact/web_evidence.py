@@ -21,6 +21,7 @@ from services.contact import domain_evidence, handlers_evidence
 from services.contact.domain import Outcome
 from services.contact.domain_evidence import FIELD
 from services.contact.handlers_evidence import StoredFile
+from services.contact.roles import ROLES
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.evidence import MAX_EVIDENCE_BYTES, evidence_type
@@ -29,7 +30,6 @@ from services.kernel.storage import key_part, tenant_key
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, stored_download
 
 # The card's roles.
-ROLES = ("operator", "supervisor", "platform_admin")
 
 
 @dataclass(frozen=True)

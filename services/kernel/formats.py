@@ -30,6 +30,18 @@ def format_size(size: int) -> str:
     return f"{shown:.1f}".replace(".", ",") + f" {unit}"
 
 
+def e164(text: str) -> str | None:
+    """A phone number as typed (spaces, dots, with or without +39) in E.164, the form contact data
+    are stored in; None when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(text, "IT")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
 def format_phone(value: str) -> str:
     """The international format, grouped (`+39 333 111 2223`, `+39 06 1234 5678`), of the E.164
     form every service stores; anything that is not a valid number (an e-mail, an address) is shown

@@ -109,6 +109,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", f"{T}/contact/next"): web(303, FIRM, "POST"),
     ("GET", f"{T}/contact/conduct"): web(200, (A, S, P)),
     ("GET", f"{T}/contact/summary"): web(200, FIRM),
+    ("GET", f"{T}/contact/cerca"): web(200, FIRM),
     ("GET", f"{T}/contact/board"): web(200, (S, P)),
     # No operator named: back to the board, where each one to review has its link.
     ("GET", f"{T}/contact/board/review"): web(303, (S, P)),

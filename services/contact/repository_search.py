@@ -1,0 +1,48 @@
+"""The taxpayers of a Comune an operator's search names (`domain_search`): by fiscal code, by any
+phone number recorded for them (active or not: the caller may use an old one), by act number, or
+by a word of the name beginning with the text; at most `limit`, by name."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.contact.domain_search import Query, like_prefix
+from services.contact.models import debtor_contacts, debtor_positions, debtors
+from services.kernel.db import UnitOfWork
+
+
+async def search(uow: UnitOfWork, tenant_id: uuid.UUID, query: Query, limit: int) -> list[Any]:
+    d, dc, dp = debtors, debtor_contacts, debtor_positions
+    pattern = like_prefix(query.text)
+    found: list[Any] = [
+        d.c.name.ilike(pattern, escape="\\"),
+        d.c.name.ilike("% " + pattern, escape="\\"),
+        d.c.id.in_(
+            sa.select(dp.c.debtor_id).where(dp.c.tenant_id == tenant_id, dp.c.act_number == query.text)
+        ),
+    ]
+    if query.fiscal_code:
+        found.append(d.c.fiscal_code == query.fiscal_code)
+    by_phone: Any = sa.literal(False)
+    if query.phone:
+        phoned = sa.select(dc.c.debtor_id).where(dc.c.tenant_id == tenant_id, dc.c.value == query.phone)
+        by_phone = d.c.id.in_(phoned)
+        found.append(by_phone)
+    stmt = (
+        sa.select(
+            d.c.id,
+            d.c.name,
+            d.c.fiscal_code,
+            d.c.total_due_cents,
+            d.c.positions_count,
+            d.c.status,
+            by_phone.label("by_phone"),
+        )
+        .where(d.c.tenant_id == tenant_id, sa.or_(*found))
+        .order_by(d.c.name, d.c.fiscal_code, d.c.id)
+        .limit(limit)
+    )
+    return list((await uow.execute(stmt)).all())

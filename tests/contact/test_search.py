@@ -1,0 +1,82 @@
+"""The operators' search for a taxpayer who phones in or writes: by fiscal code, by the caller's
+number as typed (any number recorded for them), by act number, by the start of a word of the name;
+only in the Comune's own debtors; too short a search is refused at the field; each search is in the
+access log with what was typed."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.contact.domain_search import like_prefix, read_query
+from services.kernel.errors import DomainError
+from services.kernel.identity import Identity
+from services.platform import Platform
+from tests.conftest import service_client
+from tests.contact.helpers import contact_fact, contact_updated, contacts_registered, deliver, scalar, seed
+from tests.contact.test_web import as_user, base
+from tests.support import position_fact
+
+
+def test_what_the_typed_text_may_be() -> None:
+    assert read_query(" rssmra80a01h501u ").fiscal_code == "RSSMRA80A01H501U"
+    assert read_query("RSSMRA80A01H5O1U").fiscal_code is None  # a letter O where a digit goes
+    assert read_query("01234567890").fiscal_code == "01234567890"  # a company's VAT number
+    assert read_query("347 123 4567").phone == "+393471234567"
+    assert read_query("+39 06.1234.5678").phone == "+390612345678"
+    assert read_query("Rossi").phone is None and read_query("Rossi").fiscal_code is None
+    assert read_query("  De   Luca ").text == "De Luca"
+    with pytest.raises(DomainError) as refused:
+        read_query(" ab ")
+    assert refused.value.field == "q" and "almeno 3 caratteri" in refused.value.message
+    assert like_prefix("50%_x\\") == "50\\%\\_x\\\\%"
+
+
+@pytest.mark.asyncio
+async def test_an_operator_finds_who_phones_in_by_fiscal_code_number_act_or_name(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    rossi, verdi, gialli = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    facts = [
+        position_fact(40_000, debtor_id=rossi, name="ROSSI MARIO", fiscal_code="RSSMRA80A01H501U"),
+        position_fact(25_000, debtor_id=verdi, name="VERDI ANNA MARIA", fiscal_code="VRDNMR75C41F205W"),
+        position_fact(9_900, debtor_id=gialli, name="GIALLI ROSSANA", fiscal_code="GLLRSN90D44L219Z"),
+    ]
+    await seed(platform, tenant.tenant_id, *facts)
+    old = contact_fact(verdi, "+393471234567")
+    await deliver(platform, contacts_registered(tenant.tenant_id, old))
+    await deliver(platform, contact_updated(tenant.tenant_id, old, active=False))  # an old number
+    stranger = str(uuid.uuid4())
+    await seed(platform, other_tenant.tenant_id, position_fact(1_000, debtor_id=stranger, name="ROSSI LUCA"))
+    op = as_user(tenant, "op-search")
+    async with service_client(platform, "contact", op) as client:
+        queue = (await client.get(f"{base(op)}/")).text
+        by_code = (await client.get(f"{base(op)}/cerca", params={"q": "rssmra80a01h501u"})).text
+        by_phone = (await client.get(f"{base(op)}/cerca", params={"q": "347 123 4567"})).text
+        by_act = (await client.get(f"{base(op)}/cerca", params={"q": facts[2].act_number})).text
+        by_name = (await client.get(f"{base(op)}/cerca", params={"q": "ross"})).text
+        by_word = (await client.get(f"{base(op)}/cerca", params={"q": "maria"})).text
+        nobody = (await client.get(f"{base(op)}/cerca", params={"q": "bianchi"})).text
+        short = await client.get(f"{base(op)}/cerca", params={"q": "ro"}, headers={"HX-Request": "true"})
+    assert f'action="{base(op)}/cerca"' in queue
+    assert f"/debtors/{rossi}" in by_code and f"/debtors/{verdi}" not in by_code
+    assert f"/debtors/{verdi}" in by_phone and "numero registrato" in by_phone
+    assert f"/debtors/{gialli}" in by_act and f"/debtors/{rossi}" not in by_act
+    # The start of the surname or of any word of the name: ROSSI MARIO and GIALLI ROSSANA, never
+    # another Comune's ROSSI LUCA.
+    assert f"/debtors/{rossi}" in by_name and f"/debtors/{gialli}" in by_name
+    assert f"/debtors/{stranger}" not in by_name and "2 contribuenti trovati" in by_name
+    assert f"/debtors/{verdi}" in by_word and "1 contribuente trovato" in by_word
+    assert "Nessun contribuente di questo Comune corrisponde a «bianchi»" in nobody
+    assert short.status_code == 400 and 'data-field="q"' in short.text and "almeno 3 caratteri" in short.text
+    sql = "SELECT count(*) FROM contact.access_log WHERE tenant_id = :t AND action = 'search_debtors'"
+    assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id) == 6
+
+
+@pytest.mark.asyncio
+async def test_the_search_is_the_firms_not_the_offices(platform: Platform, tenant: Identity) -> None:
+    office = as_user(tenant, "u-office", ("comune_viewer",))
+    async with service_client(platform, "contact", office) as client:
+        refused = await client.get(f"{base(office)}/cerca", params={"q": "rossi"})
+    assert refused.status_code == 403
