@@ -47,6 +47,8 @@ class PositionView:
     plan_schedule: list[Any] | None = None
     options: list[Any] | None = None
     gpd: list[Any] | None = None
+    # The positions the active plan covers (this one among them).
+    plan_positions: list[Any] | None = None
 
 
 async def search_positions(
@@ -77,7 +79,8 @@ async def view_position(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID
     )
     subjects = [position_id, *([plan.id] if plan else [])]
     gpd = await repository_gpd.handed_over(uow, ident.tenant_id, subjects)
-    return PositionView(position, history, residual, plan, schedule_rows, options, gpd)
+    covered = await repository_plans.plan_positions_of(uow, ident.tenant_id, plan.id) if plan else None
+    return PositionView(position, history, residual, plan, schedule_rows, options, gpd, covered)
 
 
 async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:

@@ -185,6 +185,10 @@ async def test_a_cancelled_position_of_a_plan_leaves_the_plan_on_the_others(
     plan_id, kept, gone = await planned_over_two(platform, tenant)
     before = await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
     assert sum(r.principal_cents for r in before) == 100_000
+    async with service_client(platform, "payments", tenant) as http:
+        planned_page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
+    # The page names the plan's other act, linked.
+    assert "Il piano comprende gli atti" in planned_page and f"/payments/positions/{gone}" in planned_page
     decision = answered(tenant, "cancelled", [gone])
     await deliver(platform, consumers.balances, decision)
     await deliver(platform, consumers.balances, decision)  # delivered again: handled once
@@ -210,6 +214,7 @@ async def test_a_cancelled_position_of_a_plan_leaves_the_plan_on_the_others(
         page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
         left = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{gone}")).text
     assert "rate ricalcolate su € 600,00 dopo le decisioni dell'Ufficio tributi (€ 400,00 in meno)" in page
+    assert "Il piano comprende gli atti" not in page  # the other one left it
     # The cancelled position has left the plan: its page offers none of the plan's notices.
     assert "Rate del piano" not in left and "Pagamento unico del piano" not in left
     admin = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("comune_admin",), user_id="u-admin")
