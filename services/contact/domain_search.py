@@ -32,7 +32,7 @@ def read_query(raw: str | None) -> Query:
     text = " ".join((raw or "").split())[:MAX_LENGTH]
     if len(text) < MIN_LENGTH:
         raise DomainError(
-            "Scrivi almeno 3 caratteri: codice fiscale, telefono, numero dell'atto o cognome.", field="q"
+            "Scrivi almeno 3 caratteri: codice fiscale, telefono, e-mail, numero dell'atto o nome.", field="q"
         )
     compact = text.replace(" ", "").upper()
     fiscal = compact if _FISCAL.fullmatch(compact) else None

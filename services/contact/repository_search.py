@@ -1,6 +1,6 @@
 """The taxpayers of a Comune an operator's search names (`domain_search`): by fiscal code, by any
-phone number recorded for them (active or not: the caller may use an old one), by act number, or
-by a word of the name beginning with the text; at most `limit`, by name."""
+phone number or e-mail address recorded for them (active or not: the caller may use an old one),
+by act number, or by words each beginning a word of the name; at most `limit`, by name."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from services.kernel.db import UnitOfWork
 
 async def search(uow: UnitOfWork, tenant_id: uuid.UUID, query: Query, limit: int) -> list[Any]:
     d, dc, dp = debtors, debtor_contacts, debtor_positions
-    pattern = like_prefix(query.text)
-    found: list[Any] = [
-        d.c.name.ilike(pattern, escape="\\"),
-        d.c.name.ilike("% " + pattern, escape="\\"),
-        d.c.id.in_(
-            sa.select(dp.c.debtor_id).where(dp.c.tenant_id == tenant_id, dp.c.act_number == query.text)
-        ),
-    ]
+    # Every word the start of a word of the name, in any order («luca russo» finds RUSSO LUCA).
+    words = [like_prefix(w) for w in query.text.split()[:4]]
+    named = [sa.or_(d.c.name.ilike(w, escape="\\"), d.c.name.ilike("% " + w, escape="\\")) for w in words]
+    acts = sa.select(dp.c.debtor_id).where(dp.c.tenant_id == tenant_id, dp.c.act_number == query.text)
+    found: list[Any] = [sa.and_(*named), d.c.id.in_(acts)]
+    if "@" in query.text:  # who writes: an e-mail or PEC address recorded for them
+        lowered = sa.func.lower(dc.c.value) == query.text.lower()
+        found.append(d.c.id.in_(sa.select(dc.c.debtor_id).where(dc.c.tenant_id == tenant_id, lowered)))
     if query.fiscal_code:
         found.append(d.c.fiscal_code == query.fiscal_code)
     by_phone: Any = sa.literal(False)

@@ -118,12 +118,11 @@ async def record_payment(
     position_id: uuid.UUID,
     values: dict[str, Any],
     evidence: Evidence | None = None,
+    announce: bool = True,
 ) -> dict[str, Any]:
-    """Validate and store a payment, update the balance and publish `PaymentReceived`, in one transaction.
-
-    With an idempotency key, a repeated request (a client retry, a double-submitted form) returns
-    the payment already recorded instead of recording it twice.
-    """
+    """Validate and store a payment, update the balance and publish `PaymentReceived` (unless
+    `announce` is off: the caller announces it), in one transaction; with an idempotency key, a
+    repeated request (a retry, a double submit) returns the payment already recorded."""
     position = await repository.get_position(uow, ident.tenant_id, position_id)
     if position is None:
         raise NotFound()
@@ -162,10 +161,12 @@ async def record_payment(
         paid_on=payment.paid_on.isoformat(),
         recorded_by=ident.user_id,
     )
-    await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
+    if announce:
+        await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
     return {
         "payment_id": str(payment_id),
         "position_id": str(position_id),
+        "debtor_id": str(position.debtor_id),
         "amount_cents": payment.amount_cents,
         "paid_on": payment.paid_on.isoformat(),
         "paid_cents": updated.paid_cents,
@@ -179,6 +180,7 @@ def _replayed(previous: Any, position: Any, position_id: uuid.UUID) -> dict[str,
     return {
         "payment_id": str(previous.id),
         "position_id": str(position_id),
+        "debtor_id": str(position.debtor_id),
         "amount_cents": previous.amount_cents,
         "paid_on": previous.paid_on.isoformat(),
         "paid_cents": position.paid_cents,

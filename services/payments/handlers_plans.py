@@ -105,4 +105,6 @@ async def sendable_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUI
     if plan is None or plan.status != "active":
         raise NotFound("Piano di rate non trovato o non più attivo.")
     positions = await repository_plans.plan_positions_of(uow, tenant_id, plan_id)
+    if not positions:  # every position cancelled by the office: nothing of it to send
+        raise NotFound("Piano di rate non trovato o non più attivo.")
     return plan, positions[0].id

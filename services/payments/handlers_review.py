@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from services.contracts import PaymentFact, PaymentsReceived
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
@@ -49,7 +50,8 @@ async def book(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: objec
         "paid_on": receipt.paid_at.astimezone(ROME).date().isoformat(),
         "reason": f"Ricevuta pagoPA IUV {item.iuv}, n. {item.receipt_ref}",
     }
-    recorded = await handlers.record_payment(uow, ident, uuid.UUID(item.position_id), values)
+    position_id = uuid.UUID(item.position_id)
+    recorded = await handlers.record_payment(uow, ident, position_id, values, announce=False)
     tied = {"receipt_id": receipt.id, "option_id": receipt.option_id, "source": receipt.source}
     await uow.execute(
         sa.update(payments)
@@ -57,6 +59,21 @@ async def book(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: objec
         .values(**tied, state=receipt.state)
     )
     await repo.mark_receipts(uow, tenant, [receipt.id], {"applied": True})
+    # Announced as the receipt's payment (its IUV and flow reach the portal and the debtor's file).
+    fact = PaymentFact(
+        payment_id=recorded["payment_id"],
+        position_id=str(position_id),
+        debtor_id=recorded["debtor_id"],
+        amount_cents=recorded["amount_cents"],
+        paid_on=recorded["paid_on"],
+        source=receipt.source,
+        iuv=item.iuv,
+        receipt_ref=item.receipt_ref,
+        flow_id=receipt.flow_id or "",
+        settled=recorded["residual_cents"] <= 0,
+    )
+    event = PaymentsReceived(batch_id=str(item_id), chunk=1, chunks=1, payments=(fact,))
+    await uow.publish([event.envelope(tenant, uow.correlation_id)])
     resolved = f"Registrato sulla posizione ({format_euro(recorded['amount_cents'])}): {text}"
     await repo.resolve_review(uow, tenant, item_id, resolved, ident.user_id, ident.display_name)
     await repository.access.record(

@@ -18,7 +18,7 @@ from services.kernel.storage import key_part, tenant_key
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, json_object, stored_download
 from services.payments import handlers
 from services.payments.handlers import Evidence
-from services.payments.roles import WEB_ROLES
+from services.payments.roles import READ_ROLES, WEB_ROLES
 
 FORM_LIMIT = MAX_EVIDENCE_FORM_BYTES
 
@@ -90,7 +90,7 @@ def _int_or_text(raw: object) -> object:
     return int(raw) if isinstance(raw, str) and raw.strip().isdigit() else raw
 
 
-@endpoint(*WEB_ROLES)
+@endpoint(*READ_ROLES)
 async def evidence_file(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
     try:
         payment_id = uuid.UUID(request.path_params["payment_id"])

@@ -87,11 +87,24 @@ async def book_api(request: Request, ident: Identity, uow: UnitOfWork) -> Respon
 async def resolve_web(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """«Risolvi» with a note, or «Registra sulla posizione» (`handlers_review`)."""
     form = await request.form()
-    note = str(form.get("note", ""))
-    if form.get("azione") == "registra":
-        await handlers_review.book(uow, ident, _item_id(request), note)
-    else:
-        await handlers.resolve(uow, ident, _item_id(request), note)
+    note, item_id = str(form.get("note", "")), _item_id(request)
+    try:
+        # A savepoint: a refusal undoes whatever the attempt wrote before the queue is shown again.
+        async with (await uow.connection()).begin_nested():
+            if form.get("azione") == "registra":
+                await handlers_review.book(uow, ident, item_id, note)
+            else:
+                await handlers.resolve(uow, ident, item_id, note)
+    except DomainError as problem:  # said at the item's note, the queue kept as it was
+        context = {
+            **await _overview(uow, ident),
+            "problem": problem,
+            "problem_id": str(item_id),
+            "typed": note,
+        }
+        return page(
+            templates, request, "reconciliation.html", context, block="queue", status_code=problem.status
+        )
     return page(templates, request, "reconciliation.html", await _overview(uow, ident), block="queue")
 
 

@@ -45,7 +45,8 @@ async def test_an_operator_finds_who_phones_in_by_fiscal_code_number_act_or_name
     ]
     await seed(platform, tenant.tenant_id, *facts)
     old = contact_fact(verdi, "+393471234567")
-    await deliver(platform, contacts_registered(tenant.tenant_id, old))
+    mail = contact_fact(verdi, "anna.verdi@example.it", kind="email")
+    await deliver(platform, contacts_registered(tenant.tenant_id, old, mail))
     await deliver(platform, contact_updated(tenant.tenant_id, old, active=False))  # an old number
     stranger = str(uuid.uuid4())
     await seed(platform, other_tenant.tenant_id, position_fact(1_000, debtor_id=stranger, name="ROSSI LUCA"))
@@ -58,6 +59,8 @@ async def test_an_operator_finds_who_phones_in_by_fiscal_code_number_act_or_name
         by_name = (await client.get(f"{base(op)}/cerca", params={"q": "ross"})).text
         by_word = (await client.get(f"{base(op)}/cerca", params={"q": "maria"})).text
         nobody = (await client.get(f"{base(op)}/cerca", params={"q": "bianchi"})).text
+        as_said = (await client.get(f"{base(op)}/cerca", params={"q": "maria verdi"})).text
+        by_mail = (await client.get(f"{base(op)}/cerca", params={"q": "Anna.Verdi@example.it"})).text
         short = await client.get(f"{base(op)}/cerca", params={"q": "ro"}, headers={"HX-Request": "true"})
     assert f'action="{base(op)}/cerca"' in queue
     assert f"/debtors/{rossi}" in by_code and f"/debtors/{verdi}" not in by_code
@@ -69,9 +72,13 @@ async def test_an_operator_finds_who_phones_in_by_fiscal_code_number_act_or_name
     assert f"/debtors/{stranger}" not in by_name and "2 contribuenti trovati" in by_name
     assert f"/debtors/{verdi}" in by_word and "1 contribuente trovato" in by_word
     assert "Nessun contribuente di questo Comune corrisponde a «bianchi»" in nobody
-    assert short.status_code == 400 and 'data-field="q"' in short.text and "almeno 3 caratteri" in short.text
+    # First name then surname, as callers say it; an e-mail for who writes.
+    assert f"/debtors/{verdi}" in as_said and "1 contribuente trovato" in as_said
+    assert f"/debtors/{verdi}" in by_mail and "1 contribuente trovato" in by_mail
+    assert short.status_code == 400 and 'id="q-errore"' in short.text and "almeno 3 caratteri" in short.text
+    assert short.text.count("almeno 3 caratteri") == 1
     sql = "SELECT count(*) FROM contact.access_log WHERE tenant_id = :t AND action = 'search_debtors'"
-    assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id) == 6
+    assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id) == 8
 
 
 @pytest.mark.asyncio

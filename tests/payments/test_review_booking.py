@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from services.contracts import PaymentReceived, PaymentsReceived
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import scalar
+from tests.payments.test_charges import sent
 from tests.payments.test_notices import api
 from tests.payments.test_reconciliation import FDR, RECEIPTS, flow_xml, noticed, paid, receipts_csv, upload
 
@@ -46,6 +48,11 @@ async def test_a_partial_payment_is_booked_on_its_position_from_the_review_queue
             data={"note": "Da rimborsare", "azione": "registra"},
             headers={"HX-Request": "true"},
         )
+        blank = await http.post(
+            f"{base}/review/{waiting[iuvs[0]]['id']}/resolve",
+            data={"note": "   ", "azione": "registra"},
+            headers={"HX-Request": "true"},
+        )
         booked = await http.post(
             f"{base}/review/{waiting[iuvs[0]]['id']}/resolve",
             data={"note": "Bonifico parziale del contribuente", "azione": "registra"},
@@ -55,6 +62,13 @@ async def test_a_partial_payment_is_booked_on_its_position_from_the_review_queue
             f"/api/v1/payments/reconciliation/review/{waiting[iuvs[0]]['id']}/book", json={"note": "Ancora"}
         )
     assert page.count('value="registra"') == 1
+    # A note of blanks: refused at that item's note, the queue still there with every item.
+    assert blank.status_code == 400 and 'id="queue"' in blank.text
+    assert (
+        f'id="note-{waiting[iuvs[0]]["id"]}-errore"' in blank.text
+        and "nota di almeno 3 caratteri" in blank.text
+    )
+    assert blank.text.count('value="registra"') == 1 and iuvs[1] in blank.text
     assert over.status_code == 400 and "solo un pagamento inferiore" in over.text
     assert booked.status_code == 200, booked.text
     assert "Registrato sulla posizione (€ 40,00): Bonifico parziale del contribuente" in booked.text
@@ -70,8 +84,16 @@ async def test_a_partial_payment_is_booked_on_its_position_from_the_review_queue
     assert await one(platform, tenant, payment) == f"{iuvs[0]} receipt PAID 4000"
     applied = "SELECT applied FROM payments.receipts WHERE tenant_id = :t AND iuv = :i"
     assert await one(platform, tenant, applied, i=iuvs[0]) is True
-    events = "SELECT count(*) FROM payments.outbox WHERE tenant_id = :t AND routing_key LIKE 'payments.payment_received%'"
-    assert await one(platform, tenant, events) == 1
+    # Announced as the receipt's payment, with its IUV (the portal and the debtor's file show it).
+    [event] = await sent(platform, tenant, PaymentsReceived.routing_key())
+    [fact] = event.payload["payments"]
+    assert (fact["iuv"], fact["receipt_ref"], fact["amount_cents"], fact["source"]) == (
+        iuvs[0],
+        "P-1",
+        4_000,
+        "receipt",
+    )
+    assert await sent(platform, tenant, PaymentReceived.routing_key()) == []
     logged = "SELECT count(*) FROM payments.access_log WHERE tenant_id = :t AND action = 'book_review'"
     assert await one(platform, tenant, logged) == 1
     # The flow reports it as any receipt's payment, once; a revocation takes it back.
