@@ -7,11 +7,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-import phonenumbers
-
 from services.ingest.domain import DATE_IMPOSSIBLE, DATE_UNREADABLE, CellError, date_shaped, parse_date
 from services.ingest.labels import CONTACT_KINDS
 from services.kernel.cells import FORMULA_START
+from services.kernel.formats import e164
 from services.kernel.limitation import LIMITATION_YEARS
 
 _PHONE_JUNK = re.compile(r"[\s./()-]")
@@ -38,13 +37,7 @@ def normalise_phone(text: str) -> str | None:
         return "+39" + mobile.group(1)
     if not any(c.isdigit() for c in compact):
         return None
-    try:
-        number = phonenumbers.parse(compact, "IT")
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return e164(compact)
 
 
 def normalise_email(text: str) -> str | None:

@@ -13,9 +13,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Protocol
 
-import phonenumbers
-
 from services.kernel.errors import DomainError
+from services.kernel.formats import e164 as kernel_e164
 from services.kernel.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -50,10 +49,7 @@ def sms_provider(settings: Settings) -> SmsProvider:
 
 def e164(raw: str) -> str:
     """A mobile or fixed number as E.164 (+39 assumed when no country code is given)."""
-    try:
-        number = phonenumbers.parse(raw.strip(), "IT")
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is None or not phonenumbers.is_valid_number(number):
+    number = kernel_e164(raw.strip())
+    if number is None:
         raise DomainError("Numero di telefono non valido (es. +39 333 123 4567).", field="phone")
-    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    return number
