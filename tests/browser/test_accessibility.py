@@ -142,6 +142,8 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"{t}/payments/positions/{s.positions[2]}",
         f"{t}/payments/plans/builder?position_id={s.positions[0]}",
         f"{t}/contact/debtors/{nobody}",
+        f"{t}/contact/cerca?q=ro",  # the search refused at its field
+        f"{t}/contact/cerca?q=rossi",  # and its results
     ]
     admin = [
         f"{t}/payments/settings",
