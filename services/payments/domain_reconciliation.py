@@ -20,7 +20,7 @@ REVIEW_KINDS = {
     "partial": "Importo inferiore a quello dell'avviso",
     "over": "Importo superiore a quello dell'avviso",
     "duplicate": "Pagamento doppio: l'avviso risultava già pagato",
-    "unpayable": "Pagato un avviso non più pagabile (un'altra opzione dello stesso debito era già pagata)",
+    "unpayable": "Pagato un avviso non più pagabile",
     "unknown": "IUV sconosciuto: nessun avviso di questo Comune",
     "amount_differs": "L'importo del flusso differisce da quello della ricevuta",
     "revoked_unknown": "Revoca di un pagamento che non risulta registrato",
@@ -28,6 +28,13 @@ REVIEW_KINDS = {
 # The kinds whose money is the debtor's payment of what is due: booked on the notice's position
 # when checked (`handlers_review`); the others are resolved with a note.
 BOOKABLE = frozenset({"partial", "unpayable"})
+# Why a notice paid was no longer payable, by the option's status (the review item's detail).
+_WHY_UNPAYABLE = {
+    "replaced": "sostituito da un avviso nuovo dopo una rettifica, un pagamento parziale o un "
+    "ricalcolo delle rate",
+    "unpayable": "il debito era già pagato con un'altra opzione, annullato dall'Ufficio tributi o il "
+    "piano decaduto",
+}
 COUNTS = (
     "matched",
     "duplicates",
@@ -210,7 +217,9 @@ def _revoke(
 ) -> Decision:
     if receipt is None or receipt.state == "REVOKED":
         return Decision(item, "known" if receipt is not None else "revoked_unknown", option, receipt)
-    if receipt.applied and option is not None and option.id == receipt.option_id:
+    # Only a receipt that paid its notice makes it payable again: a receipt booked by hand on the
+    # position of a notice replaced or no longer payable (`handlers_review`) leaves it as it is.
+    if receipt.applied and option is not None and option.id == receipt.option_id and option.status == "paid":
         _unpay(option, groups[option.group], outcome)
     return Decision(item, "revoked", option, receipt)
 
@@ -235,8 +244,10 @@ def allocate(amount_cents: int, residuals: Sequence[tuple[uuid.UUID, int]]) -> l
     return shares
 
 
-def review_detail(kind: str, incoming: Incoming, expected_cents: int | None) -> str:
+def review_detail(kind: str, incoming: Incoming, expected_cents: int | None, option_status: str = "") -> str:
     text = REVIEW_KINDS[kind]
+    if kind == "unpayable" and option_status in _WHY_UNPAYABLE:
+        text += f" ({_WHY_UNPAYABLE[option_status]})"
     if expected_cents is not None and kind in ("partial", "over", "amount_differs"):
         text += f" (atteso {format_cents(expected_cents)}, ricevuto {format_cents(incoming.amount_cents)})"
     return text

@@ -188,7 +188,7 @@ def _decide(
         if kind == "amount_differs" and receipt is not None:
             expected = receipt.amount_cents
             batch.line_states[item.line] = "amount_differs"
-        review = _review(batch, item, kind, expected)
+        review = _review(batch, item, kind, expected, option.status if option is not None else "")
         if option is not None and option.kind == "charges":
             review["detail"] += CHARGES_REVIEW
         batch.reviews.append(review)
@@ -216,7 +216,9 @@ def _new_receipt(
     )
 
 
-def _review(batch: _Batch, item: Incoming, kind: str, expected: int | None) -> dict[str, Any]:
+def _review(
+    batch: _Batch, item: Incoming, kind: str, expected: int | None, option_status: str
+) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
         "kind": kind,
@@ -225,7 +227,7 @@ def _review(batch: _Batch, item: Incoming, kind: str, expected: int | None) -> d
         "amount_cents": item.amount_cents,
         "expected_cents": expected,
         "source": batch.flow_id or "ricevute",
-        "detail": review_detail(kind, item, expected),
+        "detail": review_detail(kind, item, expected, option_status),
     }
 
 
@@ -380,6 +382,7 @@ async def open_reviews(uow: UnitOfWork, ident: Identity) -> list[dict[str, Any]]
             "expected_cents": r.expected_cents,
             "source": r.source,
             "detail": r.detail,
+            "position_id": r.position_id,
         }
         for r in await repo.open_reviews(uow, ident.tenant_id)
     ]

@@ -33,12 +33,15 @@ GROUP = sa.case(
 
 
 async def options_of_debts(uow: UnitOfWork, tenant_id: uuid.UUID, iuvs: Collection[str]) -> list[Row]:
-    """The options whose IUV is given, with every other option of the same debt (plan or position)."""
+    """The options whose IUV is given, with every other option of the same debt (plan or position).
+    Replaced options come too: a receipt for one is money paid on a notice no longer in force
+    (`domain_reconciliation._classify`), not an unknown IUV; none of them is ever paid or made
+    payable again by what a batch decides."""
     o = payment_options
     named = sa.select(GROUP).where(o.c.tenant_id == tenant_id, o.c.iuv == _any(iuvs, sa.Text))
     wanted = (o.c.id, o.c.iuv, o.c.amount_cents, o.c.status, o.c.plan_id, o.c.installment, o.c.kind)
     stmt = sa.select(*wanted, GROUP.label("group_id")).where(
-        o.c.tenant_id == tenant_id, o.c.status != "replaced", GROUP.in_(named.scalar_subquery())
+        o.c.tenant_id == tenant_id, GROUP.in_(named.scalar_subquery())
     )
     return list((await uow.execute(stmt)).all())
 

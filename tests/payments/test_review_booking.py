@@ -11,11 +11,13 @@ import pytest
 
 from services.contracts import PaymentReceived, PaymentsReceived
 from services.kernel.identity import Identity
+from services.payments import consumers
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import scalar
 from tests.payments.test_charges import sent
 from tests.payments.test_notices import api
+from tests.payments.test_office_decisions import answered, deliver
 from tests.payments.test_reconciliation import FDR, RECEIPTS, flow_xml, noticed, paid, receipts_csv, upload
 
 
@@ -129,3 +131,32 @@ async def test_booking_asks_for_a_note_and_never_books_more_than_is_due(
     assert too_much.status_code == 400 and "residuo" in too_much.text.lower()
     assert await paid(platform, tenant, positions[0]) == 5_000
     assert iuvs[0] in await items(platform, tenant)  # still open, nothing half done
+
+
+@pytest.mark.asyncio
+async def test_a_receipt_for_a_replaced_notice_is_booked_and_its_revocation_leaves_the_notice_replaced(
+    platform: Platform, tenant: Identity
+) -> None:
+    positions, iuvs = await noticed(platform, tenant, 50_000)
+    # The office corrects the amount to € 620.00: the notice of € 500.00 is replaced; the taxpayer
+    # had it printed and pays it anyway.
+    await deliver(platform, consumers.balances, answered(tenant, "corrected", positions, 62_000))
+    statuses = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND iuv = :i"
+    assert await one(platform, tenant, statuses, i=iuvs[0]) == "replaced"
+    status, answer = await upload(platform, tenant, RECEIPTS, receipts_csv((iuvs[0], "500,00", "S-1")))
+    assert status == 200 and (answer["duplicates"], answer["unmatched"]) == (1, 0), answer
+    item = (await items(platform, tenant))[iuvs[0]]
+    assert item["kind"] == "unpayable" and item["position_id"] == positions[0], item
+    assert "sostituito da un avviso nuovo" in item["detail"] and "sconosciuto" not in item["detail"]
+    async with service_client(platform, "payments", tenant) as http:
+        booked = await http.post(
+            f"/api/v1/payments/reconciliation/review/{item['id']}/book",
+            json={"note": "Pagato il vecchio avviso stampato"},
+        )
+    assert booked.status_code == 200, booked.text
+    assert await paid(platform, tenant, positions[0]) == 50_000
+    # A revocation takes the money back; the old notice stays replaced, never payable again.
+    status, answer = await upload(platform, tenant, FDR, flow_xml([(iuvs[0], "S-1", 50_000, 3)]))
+    assert status == 200 and answer["revoked"] == 1, answer
+    assert await paid(platform, tenant, positions[0]) == 0
+    assert await one(platform, tenant, statuses, i=iuvs[0]) == "replaced"
