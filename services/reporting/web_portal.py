@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import Forbidden, NotFound
+from services.kernel.errors import DomainError, Forbidden, NotFound
 from services.kernel.identity import Identity
 from services.kernel.roles import SESSION_ROLES
 from services.kernel.web import ctx, endpoint, page
@@ -94,7 +94,9 @@ async def debtors_page(request: Request, ident: Identity, uow: UnitOfWork) -> Re
     found = await handlers_portal.debtor_page(uow, ident, filt)
     table = portal_content.debtors_table(filt.describe(), found.rows)
     base = f"/t/{ident.tenant_slug}/reporting/portale/debitori"
-    links: list[str | None] = [f"{base}/{r.debtor_id}" for r in found.rows]
+    # Each debtor's page keeps the list's filters and page, for its way back.
+    back = filt.query(filt.page if filt.page > 1 else None)
+    links: list[str | None] = [f"{base}/{r.debtor_id}" + (f"?{back}" if back else "") for r in found.rows]
     context = {
         "found": found,
         "filter": filt,
@@ -111,6 +113,7 @@ async def debtor_page(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     found = await handlers_portal.debtor_file(uow, ident, _debtor_id(request))
     context = {
         "debtor": found,
+        "back": _list_left(request),
         "states": dp.POSITION_STATE_LABELS,
         "promises": dp.PROMISE_LABELS,
         "outcome_label": dp.outcome_label,
@@ -118,6 +121,16 @@ async def debtor_page(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "answers": ANSWER_LABELS,
     }
     return page(templates, request, "portal_debtor.html", context)
+
+
+def _list_left(request: Request) -> dp.DebtorFilter | None:
+    """The list the debtor was opened from (its filters and page), when the link carried it; a
+    query that is not a valid filter is a plain link to the whole list."""
+    try:
+        filt = dp.parse_filter(request.query_params)
+    except DomainError:
+        return None
+    return filt if filt.query(filt.page) != "page=1" else None
 
 
 def _debtor_id(request: Request) -> uuid.UUID:

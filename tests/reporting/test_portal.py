@@ -5,7 +5,9 @@ the access log."""
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -250,6 +252,17 @@ async def test_the_drill_down_finds_as_many_debtors_as_the_figure(
     assert '<option value="CDS">CDS</option>' in year.text and '<option value="2021" selected>' in year.text
     logged = await access_log(platform, tenant.tenant_id)
     assert len(logged) == len(EXPECTED) + 2
+    # A debtor opened from a filtered list leads back to that list, not to the whole one.
+    opened = re.search(r'href="([^"]+/debitori/[0-9a-f-]{36}\?[^"]*)"', imu.text)
+    assert opened is not None and opened.group(1).endswith("?entrata=IMU&amp;fase=residual"), imu.text
+    async with service_client(platform, "reporting", viewer) as client:
+        shown = await client.get(html.unescape(opened.group(1)))
+        plain = await client.get(html.unescape(opened.group(1)).split("?")[0] + "?fase=tutto")
+    back = re.search(r'<a href="([^"]+)" data-testid="back-to-list">([^<]+)</a>', shown.text)
+    assert back is not None and back.group(1).endswith("/debitori?entrata=IMU&amp;fase=residual")
+    assert html.unescape(back.group(2)) == "Torna all'elenco: Con residuo da riscuotere, entrata IMU"
+    # A query that is not a filter: the page opens, its way back is the whole list.
+    assert plain.status_code == 200 and 'debitori" data-testid="back-to-list">Torna all' in plain.text
     assert {e.action for e in logged} == {"view_debtor_list"} and logged[0].user_id == viewer.user_id
     assert logged[-1].detail == "anno=2021"
 
