@@ -58,18 +58,47 @@ def portrait_pdf(story: list[Any], title: str, draw_footer: PageDrawer, subject:
         invariant=1,
         pageCompression=0,
     )
-    doc.build(story, onFirstPage=draw_footer, onLaterPages=draw_footer)
+    doc.build(story, onFirstPage=draw_footer, onLaterPages=draw_footer, canvasmaker=NumberedCanvas)
     return buffer.getvalue()
 
 
+class NumberedCanvas(Canvas):
+    """A canvas that holds its pages until the document ends, so that each footer can say
+    «Pagina N di M» (the footer leaves the place of the number in `page_label_at`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.page_label_at: tuple[float, float] | None = None
+        self._held: list[dict[str, Any]] = []
+
+    def showPage(self) -> None:
+        self._held.append(dict(self.__dict__))
+        self._startPage()
+
+    def save(self) -> None:
+        total = len(self._held)
+        for state in self._held:
+            self.__dict__.update(state)
+            if self.page_label_at is not None:
+                self.setFont("Helvetica", 7)
+                x, y = self.page_label_at
+                self.drawRightString(x, y, f"Pagina {self._pageNumber} di {total}")
+            super().showPage()
+        super().save()
+
+
 def footer(title: str, page_width: float, margin: float) -> Callable[[Canvas, SimpleDocTemplate], None]:
-    """The footer of every page: what the document is, and its page number."""
+    """The footer of every page: what the document is, and «Pagina N di M» on a `NumberedCanvas`
+    («Pagina N» on any other)."""
 
     def draw(canvas: Canvas, doc: SimpleDocTemplate) -> None:
         canvas.saveState()
         canvas.setFont("Helvetica", 7)
         canvas.drawString(margin, 7 * mm, title)
-        canvas.drawRightString(page_width - margin, 7 * mm, f"Pagina {doc.page}")
+        if isinstance(canvas, NumberedCanvas):
+            canvas.page_label_at = (page_width - margin, 7 * mm)
+        else:
+            canvas.drawRightString(page_width - margin, 7 * mm, f"Pagina {doc.page}")
         canvas.restoreState()
 
     return draw

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
@@ -33,6 +34,7 @@ FOOTER = footer(
 )
 _STYLES = getSampleStyleSheet()
 _CELL = _STYLES["BodyText"].clone("dossier-cell", fontSize=7.5, leading=9)
+_AMOUNT = _CELL.clone("dossier-amount", alignment=TA_RIGHT)
 
 
 def render(debtor: DebtorFile, ente: str, generated_at: datetime, by: str) -> bytes:
@@ -49,13 +51,19 @@ def _moment(value: datetime | None) -> str:
     return value.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if value else "—"
 
 
-def _section(title: str, rows: list[list[Any]], widths: Sequence[float], empty: str) -> list[Any]:
-    """A heading and its table (header row first), or a sentence when there is nothing."""
+def _section(
+    title: str, rows: list[list[Any]], widths: Sequence[float], empty: str, amounts: Sequence[int] = ()
+) -> list[Any]:
+    """A heading and its table (header row first), or a sentence when there is nothing; the
+    columns numbered in `amounts` aligned to the right."""
     heading = Paragraph(title, _STYLES["Heading2"])
     if len(rows) == 1:
         return [heading, Paragraph(empty, _STYLES["BodyText"]), Spacer(1, 3 * mm)]
     # Paragraphs read markup: what a file or a person wrote is escaped.
-    cells = [[Paragraph(escape(str(c)), _CELL) for c in row] for row in rows]
+    cells = [
+        [Paragraph(escape(str(c)), _AMOUNT if n in amounts else _CELL) for n, c in enumerate(row)]
+        for row in rows
+    ]
     table = LongTable(cells, colWidths=[w * mm for w in widths], repeatRows=1, hAlign="LEFT")
     table.setStyle(TABLE_STYLE)
     return [heading, table, Spacer(1, 3 * mm)]
@@ -114,7 +122,8 @@ def _positions(debtor: DebtorFile) -> list[Any]:
                 _day(p.settled_on),
             ]
         )
-    return _section("Posizioni affidate", rows, (14, 11, 30, 33, 20, 20, 20, 19, 19), "Nessuna posizione.")
+    widths = (14, 11, 30, 33, 20, 20, 20, 19, 19)
+    return _section("Posizioni affidate", rows, widths, "Nessuna posizione.", amounts=(4, 5, 6))
 
 
 def _contacts(debtor: DebtorFile) -> list[Any]:
@@ -159,7 +168,8 @@ def _plans(debtor: DebtorFile) -> list[Any]:
                 state,
             ]
         )
-    return _section("Piani di rateizzazione", rows, (18, 24, 12, 22, 110), "Nessun piano di rateizzazione.")
+    widths = (18, 24, 12, 22, 110)
+    return _section("Piani di rateizzazione", rows, widths, "Nessun piano di rateizzazione.", amounts=(1, 2))
 
 
 def _payments(debtor: DebtorFile) -> list[Any]:
@@ -174,7 +184,7 @@ def _payments(debtor: DebtorFile) -> list[Any]:
         rows.append(
             [_day(pay.paid_on), format_euro(pay.amount_cents), pay.iuv or "—", pay.flow_id or "—", state]
         )
-    return _section("Pagamenti", rows, (20, 22, 40, 64, 40), "Nessun pagamento ricevuto.")
+    return _section("Pagamenti", rows, (20, 22, 40, 64, 40), "Nessun pagamento ricevuto.", amounts=(1,))
 
 
 def _cases(debtor: DebtorFile) -> list[Any]:

@@ -29,7 +29,7 @@ from services.reporting.domain_aggio import (
     euro,
     format_percent,
 )
-from services.reporting.pdf import TABLE_STYLE, footer, plain_table
+from services.reporting.pdf import TABLE_STYLE, NumberedCanvas, footer, plain_table
 from services.reporting.repository_aggio import Movement
 
 FOOTER = footer("Riscossa · rendiconto dell'aggio", landscape(A4)[0], 10 * mm)
@@ -189,7 +189,7 @@ def render_pdf(data: RendicontoData) -> bytes:
         invariant=1,
         pageCompression=0,
     )
-    doc.build(_story(data), onFirstPage=FOOTER, onLaterPages=FOOTER)
+    doc.build(_story(data), onFirstPage=FOOTER, onLaterPages=FOOTER, canvasmaker=NumberedCanvas)
     return buffer.getvalue()
 
 

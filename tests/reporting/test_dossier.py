@@ -7,9 +7,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from reportlab.lib.enums import TA_LEFT, TA_RIGHT
 
 from services.kernel.identity import Identity
 from services.platform import Platform
+from services.reporting import pdf_dossier
 from tests.conftest import service_client
 from tests.reporting.test_digest import text_of
 from tests.reporting.test_portal import FORMULA, access_log, campaign, person, portale
@@ -40,6 +42,8 @@ async def test_the_debtors_file_says_what_was_done_and_its_download_is_recorded(
     assert "Decaduto il 01/09/2026" in text and "rate ricalcolate su € 180,00" in text
     assert pb.iuv in text and pb.flow_id in text and "Rimborsati € 25,00" in text
     assert "Contestazione" in text and "Immobile venduto" in text and "In attesa di risposta" in text
+    pages = text.count("Riscossa · fascicolo del contribuente")
+    assert pages >= 1 and f"Pagina {pages} di {pages}" in text and "Pagina 1 di" in text
     logged = [e for e in await access_log(platform, tenant.tenant_id) if e.user_id == viewer.user_id]
     assert [(e.action, str(e.subject_id)) for e in logged] == [
         ("view_debtor", b.debtor_id),
@@ -69,3 +73,10 @@ async def test_the_debtors_file_is_only_for_the_office_of_its_own_comune(
     assert refused.status_code == 403
     assert elsewhere.status_code == 404 and malformed.status_code == 404 and unknown.status_code == 404
     assert not [e for e in await access_log(platform, tenant.tenant_id) if e.action == "export_dossier"]
+
+
+def test_amounts_stand_right_in_the_files_tables() -> None:
+    rows = [["Data", "Importo", "Stato"], ["01/03/2026", "€ 1.234,56", "Valido"]]
+    _, table, _ = pdf_dossier._section("Pagamenti", rows, (20, 22, 40), "Nessuno.", amounts=(1,))
+    aligned = [[cell.style.alignment for cell in row] for row in table._cellvalues]
+    assert aligned == [[TA_LEFT, TA_RIGHT, TA_LEFT]] * 2
