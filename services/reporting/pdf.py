@@ -62,7 +62,7 @@ def portrait_pdf(story: list[Any], title: str, draw_footer: PageDrawer, subject:
     return buffer.getvalue()
 
 
-class NumberedCanvas(Canvas):
+class NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab has no types
     """A canvas that holds its pages until the document ends, so that each footer can say
     «Pagina N di M» (the footer leaves the place of the number in `page_label_at`)."""
 
