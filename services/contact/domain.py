@@ -353,6 +353,8 @@ class HistoryEntry:
     note: str
     # The call's id (a claim's attachments hang on it); None for a payment.
     entry_id: uuid.UUID | None = None
+    # A payment: only its day is known (it is placed at noon), so only the day is shown.
+    day_only: bool = False
 
 
 PAYMENT_ENTRY = "pagamento"
@@ -388,5 +390,5 @@ def timeline(calls: Iterable[Any], payments: Iterable[Any]) -> list[HistoryEntry
     for p in payments:
         moment = datetime.combine(p.paid_on, time(12), ROME)
         kind = PAYMENT_ENTRIES.get(getattr(p, "kind", "payment"), PAYMENT_ENTRY)
-        entries.append(HistoryEntry(moment, "—", kind, None, format_euro(abs(p.amount_cents))))
+        entries.append(HistoryEntry(moment, "—", kind, None, format_euro(abs(p.amount_cents)), day_only=True))
     return sorted(entries, key=lambda e: e.recorded_at, reverse=True)
