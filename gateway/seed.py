@@ -18,33 +18,39 @@ DEMO_TENANTS = {"comune-demo-a": "Comune di Demo A", "comune-demo-b": "Comune di
 @dataclass(frozen=True)
 class DemoUser:
     login: str
+    # The name, as a person's name shows in histories and logs; `about` (who they are in the
+    # demo) only beside it in the development login's list.
     display_name: str
+    about: str
     roles: dict[str, str]  # tenant slug -> role
 
 
 DEMO_USERS = (
-    DemoUser("admin-a", "Anna Bianchi · Ufficio tributi Demo A", {"comune-demo-a": "comune_admin"}),
-    DemoUser("viewer-a", "Vittorio Verdi · consultazione Demo A", {"comune-demo-a": "comune_viewer"}),
-    DemoUser("admin-b", "Bruno Neri · Ufficio tributi Demo B", {"comune-demo-b": "comune_admin"}),
+    DemoUser("admin-a", "Anna Bianchi", "Ufficio tributi Demo A", {"comune-demo-a": "comune_admin"}),
+    DemoUser("viewer-a", "Vittorio Verdi", "consultazione Demo A", {"comune-demo-a": "comune_viewer"}),
+    DemoUser("admin-b", "Bruno Neri", "Ufficio tributi Demo B", {"comune-demo-b": "comune_admin"}),
     DemoUser(
         "operatore",
-        "Olga Russo · operatrice (A e B)",
+        "Olga Russo",
+        "operatrice (A e B)",
         {"comune-demo-a": "operator", "comune-demo-b": "operator"},
     ),
     # A second operator, on Comune A only: the board, callbacks kept for one of two, work lists.
-    DemoUser("operatore-a", "Marco Ricci · operatore (solo A)", {"comune-demo-a": "operator"}),
+    DemoUser("operatore-a", "Marco Ricci", "operatore (solo A)", {"comune-demo-a": "operator"}),
     DemoUser(
         "supervisore",
-        "Sergio Gallo · supervisore (A e B)",
+        "Sergio Gallo",
+        "supervisore (A e B)",
         {"comune-demo-a": "supervisor", "comune-demo-b": "supervisor"},
     ),
     # The collection firm's platform admin: Comuni, aggio contracts, the end of a mandate.
     DemoUser(
         "piattaforma",
-        "Paola Ferri · amministratrice della piattaforma",
+        "Paola Ferri",
+        "amministratrice della piattaforma",
         {"comune-demo-a": "platform_admin", "comune-demo-b": "platform_admin"},
     ),
-    DemoUser("senza-accesso", "Nadia Conti · nessun Comune assegnato", {}),
+    DemoUser("senza-accesso", "Nadia Conti", "nessun Comune assegnato", {}),
 )
 
 

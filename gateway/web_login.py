@@ -22,6 +22,7 @@ from gateway.domain_oidc import LoginRejected, LoginResult
 from gateway.oidc import OidcClient, public_jwks
 from gateway.repository import User
 from gateway.repository_sessions import PendingLogin, Session
+from gateway.seed import DEMO_USERS
 from gateway.web import (
     PRELOGIN_COOKIE,
     SESSION_COOKIE,
@@ -49,7 +50,13 @@ async def login_page(request: Request) -> Response:
     response = context.templates.TemplateResponse(
         request,
         "login.html",
-        {"identity": None, "dev_users": dev_users, "login_csrf": token, "providers": providers},
+        {
+            "identity": None,
+            "dev_users": dev_users,
+            "dev_about": {u.login: u.about for u in DEMO_USERS},
+            "login_csrf": token,
+            "providers": providers,
+        },
     )
     _set_prelogin(context, response, token)
     return response

@@ -37,6 +37,7 @@ def echo_app(signer: IdentitySigner) -> Starlette:
                 "user": ident.user_id,
                 "via": ident.via,
                 "tenants": [s for s, _ in ident.tenants],
+                "name": ident.display_name,
                 "body": body.decode(),
             }
         )
@@ -127,6 +128,10 @@ async def test_operator_switches_between_assigned_comuni(
         b = (await c.get("/t/comune-demo-b/contact/")).json()
         assert (a["tenant"], b["tenant"]) == ("comune-demo-a", "comune-demo-b")
         assert a["tenants"] == ["comune-demo-a", "comune-demo-b"]
+        # The development login says who each demo person is; their name is only their name.
+        assert a["name"] == "Olga Russo"
+        listed = (await client(gw).get("/login")).text
+        assert ">Olga Russo · operatrice (A e B)</option>" in listed
 
 
 @pytest.mark.asyncio
