@@ -160,6 +160,8 @@ class Call:
     datum_id: str = ""
     # The callback is for this operator (else for anyone).
     callback_mine: bool = False
+    # The id the card's form gave this call: the same form sent twice records it once.
+    attempt: uuid.UUID | None = None
 
 
 async def record_outcome(
@@ -170,7 +172,7 @@ async def record_outcome(
     The conduct rules judge the call: outside the calling hours, past the debtor's conversations
     of the day or week, or for a debtor who asked not to be phoned, it is refused, unless a
     supervisor records it with a written reason (kept with the call and in the access log)."""
-    debtor = await repository_card.locked_debtor(uow, ident.tenant_id, debtor_id)
+    debtor = await repository_card.locked_debtor(uow, ident.tenant_id, debtor_id, call.attempt)
     if debtor is None:
         raise NotFound()
     supervisor = ident.has_role(*SUPERVISORS)
@@ -197,6 +199,7 @@ async def record_outcome(
         override,
         callback_for,
         ident.display_name,
+        call.attempt,
     )
     if call.do_not_call:
         await repository_conduct.set_do_not_call(uow, ident.tenant_id, debtor_id)

@@ -30,8 +30,14 @@ from services.contact.repository_queue import queue_score, refresh_best_phone, r
 from services.contracts import PositionFact
 from services.kernel import db
 from services.kernel.db import UnitOfWork
+from services.kernel.errors import Conflict
 
 Row = sa.Row[Any]
+# A call's form sent twice (a double click): the second records nothing.
+ALREADY_RECORDED = (
+    "Questo esito era già stato registrato: il modulo è stato inviato due volte e la seconda non è stata "
+    "registrata."
+)
 
 
 async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:
@@ -253,10 +259,13 @@ async def record_outcome(
     override_reason: str | None = None,
     callback_for: str | None = None,
     operator_name: str | None = None,
+    contact_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     """Store the contact and move the debtor to its next status, releasing the lock, with its
-    score in the queue counting this attempt: one statement (the call's row is its WITH)."""
-    contact_id = uuid.uuid4()
+    score in the queue counting this attempt: one statement (the call's row is its WITH). The
+    call's id is the one the card's form carried when it did, so that a form sent twice records
+    one call (the primary key refuses the second)."""
+    contact_id = contact_id or uuid.uuid4()
     params = {
         "tenant": tenant_id,
         "debtor": debtor_id,
@@ -272,7 +281,12 @@ async def record_outcome(
         "at": recorded_at,
         **await score_params(uow, tenant_id),
     }
-    await uow.execute(AFTER_CALL, params)
+    try:
+        await uow.execute(AFTER_CALL, params)
+    except sa.exc.IntegrityError as exc:
+        if "contacts_pkey" not in str(exc.orig):
+            raise
+        raise Conflict(ALREADY_RECORDED) from None
     return contact_id
 
 

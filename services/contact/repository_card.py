@@ -14,9 +14,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.contact.models import debtors
+from services.contact.models import contacts, debtors
 from services.contact.repository import (
     ACTIVE_CONTACTS,
+    ALREADY_RECORDED,
     DEBTOR,
     DEBTOR_ROW,
     DEBTOR_ROW_LOCKED,
@@ -32,6 +33,7 @@ from services.contact.repository_evidence import OF_DEBTOR
 from services.contact.repository_outcomes import PAYMENTS
 from services.contact.repository_promises import PROMISES
 from services.kernel.db import UnitOfWork
+from services.kernel.errors import Conflict
 from services.kernel.repository_bundle import Bundle
 
 # The debtor named by the card's `da` (the one worked before this one), if of this Comune.
@@ -63,15 +65,26 @@ CARD = Bundle(
 )
 
 
+# A call already recorded with the id the card's form carried (the form sent twice).
+RECORDED = sa.select(contacts.c.id).where(
+    contacts.c.tenant_id == TENANT, contacts.c.id == sa.bindparam("attempt", type_=sa.Uuid)
+)
 # The first read of an outcome recorded on the card: its debtor, locked, with the Comune's settings.
-LOCKED = Bundle({"debtor": DEBTOR_ROW_LOCKED, "setup": SETUP})
+LOCKED = Bundle({"debtor": DEBTOR_ROW_LOCKED, "setup": SETUP, "recorded": RECORDED})
 
 
-async def locked_debtor(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> Any | None:
+async def locked_debtor(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, attempt: uuid.UUID | None = None
+) -> Any | None:
     """The debtor, locked until the transaction ends (None: no such debtor in this Comune); the
-    Comune's settings are kept for the rest of the transaction (`repository_conduct.setup_of`)."""
-    params = {**by_debtor(tenant_id, debtor_id), "tenant_id": tenant_id}
+    Comune's settings are kept for the rest of the transaction (`repository_conduct.setup_of`).
+    Refused when the call `attempt` names is already recorded (a form sent twice, one after the
+    other; sent together, the second waits for the lock and the call's primary key refuses it:
+    `repository.record_outcome`)."""
+    params = {**by_debtor(tenant_id, debtor_id), "tenant_id": tenant_id, "attempt": attempt}
     parts = LOCKED.decode((await uow.execute(LOCKED.statement, params)).one())
+    if parts["recorded"]:
+        raise Conflict(ALREADY_RECORDED)
     remember_setup(uow, tenant_id, parts["setup"][0])
     return parts["debtor"][0] if parts["debtor"] else None
 

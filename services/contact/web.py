@@ -118,6 +118,8 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     # A plan made earlier (a reload, a callback): the payments service's «send its notices».
     in_plan = [p for p in card.positions if p.plan_status == "active" and p.plan_id and p.state == "open"]
     context = {
+        # The call this card's outcome form records (a form sent twice records one call).
+        "attempt": uuid.uuid4(),
         "active_plan": in_plan[0] if in_plan else None,
         "rules": card.rules,
         "hours": domain_conduct.hours_text(card.rules),
@@ -160,6 +162,7 @@ async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> 
             promise_due=str(form.get("promise_due", "")),
             datum_id=str(form.get("datum_id", "")),
             callback_mine=form.get("callback_mine") == "1",
+            attempt=_attempt(form.get("tentativo")),
         )
         files = await web_evidence.checked_files(form, call.outcome)
         then_next = form.get("poi") == "prossimo"
@@ -177,6 +180,14 @@ async def record_outcome(request: Request, ident: Identity, uow: UnitOfWork) -> 
     return _redirect(
         request, f"{_base(request)}/debtors/{leased.debtor_id}?registrato=precedente&da={debtor_id}"
     )
+
+
+def _attempt(raw: object) -> uuid.UUID | None:
+    """The id the card's form gave the call (`tentativo`); none, or not an id: a new one."""
+    try:
+        return uuid.UUID(str(raw)) if raw else None
+    except ValueError:
+        return None
 
 
 @endpoint(*ROLES)
