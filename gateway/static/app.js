@@ -82,10 +82,62 @@ document.addEventListener("htmx:afterRequest", function (event) {
 // it goes to the first field marked invalid in what came in, else to an element that asks for it
 // (data-focus-after-swap, e.g. a section's heading). A refresh nobody asked for (requested by an
 // element marked data-background-refresh) leaves the focus where the user put it.
+function isBackground(event) {
+  var config = event.detail && event.detail.requestConfig;
+  var elt = (config && config.elt) || (event.detail && event.detail.elt);
+  return !!(elt && elt.hasAttribute && elt.hasAttribute("data-background-refresh"));
+}
+
+function focusables(root) {
+  return Array.prototype.slice.call(root.querySelectorAll("a[href], button, input, select, textarea, [tabindex]"));
+}
+
+// A background refresh replaces what holds the focus: the element in the same place of the new
+// content (by id, else by its rank among the focusable ones) takes it back, so the keyboard user
+// stays where they were (WCAG 2.4.3).
+var heldFocus = null;
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var target = event.detail.target;
+  var active = document.activeElement;
+  heldFocus = null;
+  if (isBackground(event) && target && active && active !== document.body && target.contains(active)) {
+    heldFocus = { id: active.id, rank: focusables(target).indexOf(active) };
+  }
+});
+
+// «Sospendi l'aggiornamento» (data-pause-refresh="<id>"): while pressed, the background refreshes
+// of that element are not sent (WCAG 2.2.2).
+document.addEventListener("click", function (event) {
+  var button = event.target.closest ? event.target.closest("[data-pause-refresh]") : null;
+  if (!button) {
+    return;
+  }
+  var paused = button.getAttribute("aria-pressed") !== "true";
+  button.setAttribute("aria-pressed", paused ? "true" : "false");
+  button.textContent = paused ? button.getAttribute("data-resume-label") : button.getAttribute("data-pause-label");
+});
+document.addEventListener("htmx:beforeRequest", function (event) {
+  var elt = event.detail.elt;
+  if (!elt || !elt.id || !isBackground(event)) {
+    return;
+  }
+  var pause = document.querySelector("[data-pause-refresh='" + CSS.escape(elt.id) + "'][aria-pressed='true']");
+  if (pause) {
+    event.preventDefault();
+  }
+});
+
 document.addEventListener("htmx:afterSettle", function (event) {
   var target = event.target;  // the element settled (after an outerHTML swap, the new one)
-  var config = event.detail && event.detail.requestConfig;
-  if (config && config.elt && config.elt.hasAttribute && config.elt.hasAttribute("data-background-refresh")) {
+  if (isBackground(event)) {
+    var held = heldFocus;
+    heldFocus = null;
+    if (held && target && target.querySelectorAll) {
+      var again = (held.id && document.getElementById(held.id)) || focusables(target)[held.rank];
+      if (again) {
+        again.focus({ preventScroll: true });
+      }
+    }
     return;
   }
   if (!target || !target.querySelector || (document.activeElement && target.contains(document.activeElement))) {

@@ -14,6 +14,7 @@ from services.contact import (
     repository_lists,
     repository_promises,
 )
+from services.contact.domain import Outcome
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
@@ -36,6 +37,8 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
     return {
         "operators": rows,
         "totals": totals,
+        "outcomes": _by_outcome(await repository_board.outcomes_today(uow, ident.tenant_id, day_start)),
+        "roster": await repository_board.roster(uow, ident.tenant_id, now - timedelta(days=ROSTER_DAYS)),
         "collected_cents": await repository_board.collected_since(uow, ident.tenant_id, today),
         "leases": await repository_board.leases(uow, ident.tenant_id, now),
         "queue": await repository_promises.queue_summary(uow, ident.tenant_id, now, today),
@@ -45,6 +48,44 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
             for s in await repository_lists.lists_in(uow, ident.tenant_id)
         },
     }
+
+
+def _by_outcome(rows: list[Any]) -> dict[str, Any]:
+    """Today's calls by outcome: the outcomes that occurred (in the card's order), each operator's
+    counts and the Comune's."""
+    order = [o.value for o in Outcome]
+    seen = sorted({r.outcome for r in rows}, key=order.index)
+    per: dict[str, dict[str, int]] = {}
+    for r in rows:
+        per.setdefault(r.operator, {})[r.outcome] = int(r.calls)
+    total = {o: sum(r.calls for r in rows if r.outcome == o) for o in seen}
+    return {"columns": seen, "operators": per, "total": total}
+
+
+# The operators a card can be handed to: those who worked the Comune in these days, have a work
+# list or hold a card (`repository_board.roster`).
+ROSTER_DAYS = 30
+
+
+async def reassign_lease(
+    uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, operator: object, now: datetime
+) -> tuple[str, str]:
+    """A supervisor hands a card held now to another operator (one gone home with a callback
+    promised to the debtor, or an operator who speaks the debtor's language); audited. The
+    debtor's name and the new holder's, for the board to confirm it."""
+    chosen = str(operator or "").strip()
+    known = await repository_board.roster(uow, ident.tenant_id, now - timedelta(days=ROSTER_DAYS))
+    if chosen not in known:
+        raise DomainError("Scegli a quale operatore del Comune affidare la scheda.", field="operatore")
+    held = await repository_board.holder(uow, ident.tenant_id, debtor_id, now)
+    if held is None:
+        raise NotFound("Nessun operatore ha in lavorazione questo debitore.")
+    if held.assigned_to == chosen:
+        raise DomainError(f"{known[chosen]} ha già in lavorazione questo debitore.", field="operatore")
+    await repository_board.reassign(uow, ident.tenant_id, debtor_id, now, (chosen, known[chosen]))
+    detail = f"{held.assigned_to} -> {chosen}"
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "reassign_lease", debtor_id, detail)
+    return str(held.name or ""), known[chosen]
 
 
 async def release_lease(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID) -> str:

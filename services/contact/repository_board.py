@@ -10,8 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.contact.domain import CONVERSATIONS, Outcome, Status
+from services.contact.domain import CONVERSATIONS, LOCK_DURATION, Outcome, Status
 from services.contact.models import contacts, debtor_payments, debtors, promises, quality_reviews
+from services.contact.models_lists import work_lists
 from services.kernel.db import UnitOfWork
 
 Row = sa.Row[Any]
@@ -66,6 +67,67 @@ async def work_today(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime) -> 
         .order_by(calls.c.calls.desc(), calls.c.operator)
     )
     return list((await uow.execute(stmt)).all())
+
+
+async def outcomes_today(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime) -> list[Row]:
+    """Calls since `since` by operator and outcome (the board's breakdown)."""
+    c = contacts
+    stmt = (
+        sa.select(c.c.operator, c.c.outcome, sa.func.count().label("calls"))
+        .where(c.c.tenant_id == tenant_id, c.c.recorded_at >= since, c.c.outcome.in_(CALLS))
+        .group_by(c.c.operator, c.c.outcome)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def roster(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime) -> dict[str, str]:
+    """The operators this service knows on the Comune (the gateway alone holds its people): who
+    recorded a call since `since`, has a work list or holds a card; id -> name."""
+    c, d = contacts, debtors
+    named = sa.union_all(
+        sa.select(c.c.operator.label("id"), c.c.operator_name.label("name")).where(
+            c.c.tenant_id == tenant_id, c.c.recorded_at >= since, c.c.outcome.in_(CALLS)
+        ),
+        sa.select(work_lists.c.operator, work_lists.c.operator_name).where(
+            work_lists.c.tenant_id == tenant_id
+        ),
+        sa.select(d.c.assigned_to, d.c.assigned_name).where(
+            d.c.tenant_id == tenant_id, d.c.assigned_to.is_not(None)
+        ),
+    ).subquery()
+    stmt = sa.select(named.c.id, sa.func.max(named.c.name).label("name")).group_by(named.c.id)
+    rows = (await uow.execute(stmt)).all()
+    return dict(sorted(((r.id, r.name or r.id) for r in rows), key=lambda item: item[1].casefold()))
+
+
+async def holder(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, now: datetime) -> Row | None:
+    """Who holds the debtor's card now (id and name), locked until the transaction ends; None when
+    nobody does."""
+    d = debtors
+    stmt = (
+        sa.select(d.c.name, d.c.assigned_to, d.c.assigned_name)
+        .where(
+            d.c.tenant_id == tenant_id,
+            d.c.id == debtor_id,
+            d.c.assigned_to.is_not(None),
+            d.c.locked_until > now,
+        )
+        .with_for_update()
+    )
+    return (await uow.execute(stmt)).first()
+
+
+async def reassign(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, now: datetime, to: tuple[str, str]
+) -> None:
+    """The card (held, locked by `holder`) handed to another operator (`to`: id and name), locked
+    for them from now."""
+    d = debtors
+    await uow.execute(
+        sa.update(d)
+        .where(d.c.tenant_id == tenant_id, d.c.id == debtor_id)
+        .values(assigned_to=to[0], assigned_name=to[1], locked_until=now + LOCK_DURATION)
+    )
 
 
 async def collected_since(uow: UnitOfWork, tenant_id: uuid.UUID, day: Any) -> int:

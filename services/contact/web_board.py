@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 from services.contact import handlers_board
 from services.contact.domain import OUTCOME_LABELS
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import NotFound
+from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import ctx, endpoint, is_htmx, page, templates_for
 
@@ -33,17 +33,39 @@ async def board_page(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
 
 @endpoint(*handlers_board.SUPERVISORS)
 async def release_lease(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    try:
-        debtor_id = uuid.UUID(request.path_params["debtor_id"])
-    except ValueError:
-        raise NotFound() from None
-    released = await handlers_board.release_lease(uow, ident, debtor_id)
+    released = await handlers_board.release_lease(uow, ident, _lease(request))
     context = {
         "board": await handlers_board.board(uow, ident, ctx(request).clock()),
         "refresh": REFRESH_SECONDS,
         "released": released,
     }
     return page(templates, request, "board.html", context, block="board")
+
+
+@endpoint(*handlers_board.SUPERVISORS)
+async def reassign_lease(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """«Affida a»: the card handed to the operator chosen; a refusal is said at that row, the
+    board kept."""
+    debtor_id = _lease(request)
+    async with request.form(max_fields=5) as form:
+        operator = form.get("operatore")
+    now = ctx(request).clock()
+    context: dict[str, object] = {"refresh": REFRESH_SECONDS}
+    status = 200
+    try:
+        context["reassigned"] = await handlers_board.reassign_lease(uow, ident, debtor_id, operator, now)
+    except DomainError as refused:
+        context["refused"] = (debtor_id, refused.message)
+        status = refused.status
+    context["board"] = await handlers_board.board(uow, ident, now)
+    return page(templates, request, "board.html", context, block="board", status_code=status)
+
+
+def _lease(request: Request) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.path_params["debtor_id"])
+    except ValueError:
+        raise NotFound() from None
 
 
 @endpoint(*handlers_board.SUPERVISORS)
@@ -74,6 +96,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/t/{tenant}/contact/board", board_page, methods=["GET"]),
         Route("/t/{tenant}/contact/board/leases/{debtor_id}/release", release_lease, methods=["POST"]),
+        Route("/t/{tenant}/contact/board/leases/{debtor_id}/reassign", reassign_lease, methods=["POST"]),
         Route("/t/{tenant}/contact/board/review", review_page, methods=["GET"]),
         Route("/t/{tenant}/contact/board/review/{contact_id}", review_call, methods=["POST"]),
     ]

@@ -118,3 +118,55 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
             )
             board = (await client.get(f"{base(supervisor)}/board")).text
     assert "4,0/5 (1)" in board
+
+
+@pytest.mark.asyncio
+async def test_a_supervisor_hands_a_held_card_to_another_operator_and_sees_todays_outcomes(
+    platform: Platform, tenant: Identity
+) -> None:
+    first, second, third = (str(uuid.uuid4()) for _ in range(3))
+    await seed(platform, tenant.tenant_id, fact(first, 90_000), fact(second, 80_000), fact(third, 70_000))
+    anna = replace(as_user(tenant, "op-anna"), display_name="Anna Esposito")
+    bruno = replace(as_user(tenant, "op-bruno"), display_name="Bruno Neri")
+    supervisor = as_user(tenant, "sup-hands", ("supervisor",))
+    with contact_clock(platform, MONDAY):
+        assert f"/debtors/{first}" in await take(platform, anna)
+        await record(platform, anna, first, outcome="occupato")
+        assert f"/debtors/{second}" in await take(platform, bruno)
+        await record(platform, bruno, second, outcome="non_risponde")
+        assert f"/debtors/{third}" in await take(platform, anna)  # Anna holds it and goes home
+    with contact_clock(platform, MONDAY.replace(minute=10)):
+        async with service_client(platform, "contact", supervisor) as client:
+            board = (await client.get(f"{base(supervisor)}/board")).text
+            # Today by outcome: each operator's and the Comune's.
+            outcomes = board[board.index('data-testid="board-outcomes"') :]
+            assert ">Occupato</th>" in outcomes and ">Non risponde</th>" in outcomes
+            assert '<th scope="row">Comune</th><td class="text-end fw-bold">1</td>' in outcomes
+            # Offered to the operators who worked the Comune, not to the one holding it.
+            offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', board)
+            assert offered == [("op-bruno", "Bruno Neri")]
+            url = f"{base(supervisor)}/board/leases/{third}/reassign"
+            stranger = await client.post(url, data={"operatore": "op-nessuno"}, headers=HX)
+            same = await client.post(url, data={"operatore": "op-anna"}, headers=HX)
+            handed = await client.post(url, data={"operatore": "op-bruno"}, headers=HX)
+            nobody = await client.post(
+                f"{base(supervisor)}/board/leases/{first}/reassign",
+                data={"operatore": "op-bruno"},
+                headers=HX,
+            )
+    # A refusal is said at its row, the board still there.
+    assert stranger.status_code == 400 and 'id="board"' in stranger.text
+    assert f'id="affida-{third}-errore" role="alert">Scegli a quale operatore' in stranger.text
+    assert same.status_code == 400 and "Anna Esposito ha già in lavorazione questo debitore." in same.text
+    assert handed.status_code == 200, handed.text
+    assert "è ora in lavorazione a Bruno Neri" in handed.text
+    assert nobody.status_code == 404 and "Nessun operatore ha in lavorazione" in nobody.text
+    row = await debtor(platform, tenant.tenant_id, third)
+    assert row is not None and (row.assigned_to, row.assigned_name) == ("op-bruno", "Bruno Neri")
+    # Bruno's next debtor is the card handed to him; Anna's is another.
+    with contact_clock(platform, MONDAY.replace(minute=11)):
+        assert f"/debtors/{third}" in await take(platform, bruno)
+    sql = "SELECT detail FROM contact.access_log WHERE tenant_id = :t AND action = 'reassign_lease'"
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        details = list((await uow.execute(sa.text(sql), {"t": tenant.tenant_id})).scalars())
+    assert details == ["op-anna -> op-bruno"]

@@ -1,0 +1,65 @@
+"""The supervisors' board refreshes itself every 20 seconds (HTMX polling): in Chromium, with the
+page's clock driven by Playwright, a keyboard user's focus stays on the control they were on
+(WCAG 2.4.3), «Sospendi l'aggiornamento» stops the refreshes until pressed again (WCAG 2.2.2),
+and «Affida» hands a held card to another operator."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from gateway.app import Gateway
+from services.contact.consumers import queue_builder
+from services.platform import Platform
+from tests.browser.serving import invite
+from tests.browser.test_office_answer import relay_envelope, signed_in
+from tests.contact.test_conduct_web import record, take
+from tests.gateway.helpers import make_tenant
+from tests.oidc_provider import OpenIdProvider
+from tests.support import make_identity, position_fact, registered
+
+
+async def refreshes(page: Page, seconds: int) -> int:
+    """How many times the board asked for itself while the page's clock ran `seconds`."""
+    asked: list[str] = []
+    page.on("request", lambda r: asked.append(r.url) if r.url.endswith("/contact/board") else None)
+    await page.clock.run_for(seconds * 1000)
+    await page.wait_for_load_state("networkidle")
+    return len(asked)
+
+
+@pytest.mark.asyncio
+async def test_the_board_keeps_the_focus_pauses_and_hands_a_card_over(
+    served: Gateway, chromium: Browser, platform: Platform, oidc_provider: OpenIdProvider
+) -> None:
+    boss = oidc_provider.take("staff")
+    comune = await make_tenant(platform, "tabellone")
+    await invite(platform, (comune.id,), boss.email, role="supervisor")
+    facts = [position_fact(c, name=n) for c, n in ((90_000, "BIANCHI LUCIA"), (50_000, "ROSSI MARIO"))]
+    await relay_envelope(platform, registered(comune.id, *facts), ("contact", queue_builder))
+    anna = make_identity(comune.id, comune.slug, user_id="op-anna")
+    bruno = make_identity(comune.id, comune.slug, user_id="op-bruno")
+    await take(platform, bruno)
+    await record(platform, bruno, facts[0].debtor_id, outcome="occupato")
+    await take(platform, anna)  # Anna holds a card and goes home
+
+    context, page = await signed_in(chromium, oidc_provider, boss)
+    await page.clock.install()
+    await page.goto(f"{oidc_provider.gateway_base}/t/{comune.slug}/contact/board")
+    hand = page.get_by_role("button", name="Affida", exact=False)
+    await hand.focus()
+    assert await refreshes(page, 21) == 1
+    await expect(page.get_by_role("button", name="Affida", exact=False)).to_be_focused()
+    pause = page.get_by_role("button", name="Sospendi l'aggiornamento")
+    await pause.click()
+    await expect(page.get_by_role("button", name="Riprendi l'aggiornamento")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    assert await refreshes(page, 45) == 0
+    await page.get_by_role("button", name="Riprendi l'aggiornamento").click()
+    assert await refreshes(page, 21) == 1
+    # The card Anna holds goes to Bruno, who worked the Comune today.
+    await page.get_by_label("Affida a", exact=False).select_option(label="Utente di prova")
+    await page.get_by_role("button", name="Affida", exact=False).click()
+    await expect(page.get_by_test_id("reassigned")).to_contain_text("è ora in lavorazione a Utente di prova")
+    await context.close()
