@@ -79,13 +79,24 @@ def holidays_of(years: Iterable[int]) -> list[tuple[date, str]]:
 
 
 def hours_text(rules: ConductRules) -> str:
-    """The calling hours in words: «lun–ven 8:30–21:00, sab 8:30–15:00»."""
-    parts, days = [], sorted(rules.windows)
-    for window in dict.fromkeys(rules.windows[d] for d in days):
-        same = [d for d in days if rules.windows[d] == window]
-        named = WEEKDAYS[same[0]][:3] + (f"–{WEEKDAYS[same[-1]][:3]}" if len(same) > 1 else "")
-        parts.append(f"{named} {_clock(window[0])}–{_clock(window[1])}")
-    return ", ".join(parts)
+    """The calling hours in words, days in order: «lun–ven 8:30–21:00, sab 8:30–15:00»; days of
+    the same hours that are not next to each other are named each («lun, mer 9:00–12:00; mar,
+    gio–ven 8:30–21:00»)."""
+    runs: list[tuple[list[int], tuple[time, time]]] = []
+    for day in sorted(rules.windows):
+        window = rules.windows[day]
+        if runs and runs[-1][1] == window and runs[-1][0][-1] == day - 1:
+            runs[-1][0].append(day)
+        else:
+            runs.append(([day], window))
+    if not runs:
+        return "nessun giorno: non si telefona"
+    hours: dict[tuple[time, time], list[str]] = {}
+    for days, window in runs:
+        named = WEEKDAYS[days[0]][:3] + (f"–{WEEKDAYS[days[-1]][:3]}" if len(days) > 1 else "")
+        hours.setdefault(window, []).append(named)
+    parts = [f"{', '.join(names)} {_clock(w[0])}–{_clock(w[1])}" for w, names in hours.items()]
+    return ("; " if any(len(n) > 1 for n in hours.values()) else ", ").join(parts)
 
 
 def _clock(moment: time) -> str:
@@ -190,6 +201,12 @@ def check_rules(values: Mapping[str, Any]) -> ConductRules:
                 field=f"from_{day}" if start < low else f"to_{day}",
             )
         windows[day] = (start, end)
+    if not windows:
+        raise DomainError(
+            "Indica almeno un giorno con la sua fascia oraria: senza, nessun debitore potrebbe essere "
+            "chiamato.",
+            field="from_0",
+        )
     daily = _cap(values.get("daily_cap"), "daily_cap", UNIREC_DAILY, "al giorno")
     weekly = _cap(values.get("weekly_cap"), "weekly_cap", UNIREC_WEEKLY, "in sette giorni")
     if weekly < daily:
@@ -205,26 +222,33 @@ def check_rules(values: Mapping[str, Any]) -> ConductRules:
         )
     if saint and patron is None:  # a name alone would stop no call: the day is what counts
         raise DomainError(f"Indica il giorno di {saint} come gg/mm, ad esempio 04/10.", field="patron_day")
-    promise_days = _cap(values.get("promise_days") or "30", "promise_days", 90, "")
+    # Absent (an API's partial rules): the default; sent empty from the form: refused by `_cap`.
+    promise_days = _cap(values.get("promise_days", "30"), "promise_days", 90, "")
     sip = check_sip_template(str(values.get("sip_template") or ""))
     weights = {name: _weight(values.get(f"weight_{name}"), name) for name in DEFAULT_WEIGHTS}
     return ConductRules(windows, patron, saint, daily, weekly, promise_days, sip, weights)
 
 
 def _weight(raw: object, name: str) -> int:
-    text = str(raw if raw is not None else DEFAULT_WEIGHTS[name]).strip() or str(DEFAULT_WEIGHTS[name])
+    """A weight of the queue's order, 0 to 10; absent: its default, sent empty: refused."""
+    text = str(raw if raw is not None else DEFAULT_WEIGHTS[name]).strip()
     if not text.isdigit() or not 0 <= int(text) <= 10:
         raise DomainError(f"Il peso «{WEIGHT_LABELS[name]}» va da 0 a 10.", field=f"weight_{name}")
     return int(text)
 
 
 SIP_NUMBER = "{numero}"
+SIP_LENGTH = 200
 _SIP = re.compile(r"sips?:[^\s<>\"']{1,200}")
 
 
 def check_sip_template(raw: str) -> str:
     """A SIP URI with «{numero}» once, e.g. «sip:{numero}@centralino.example.it»; empty: none."""
     text = raw.strip()
+    if len(text) > SIP_LENGTH:
+        raise DomainError(
+            f"L'indirizzo SIP può avere al massimo {SIP_LENGTH} caratteri.", field="sip_template"
+        )
     if text and (not _SIP.fullmatch(text) or text.count(SIP_NUMBER) != 1):
         raise DomainError(
             "Indica un indirizzo SIP che inizi con sip: e contenga una volta {numero}, "
@@ -251,6 +275,8 @@ def _cap(raw: object, name: str, most: int, per: str) -> int:
     try:
         value = int(str(raw).strip())
     except ValueError:
+        if not str(raw or "").strip():
+            raise DomainError("Indica un numero: il campo è vuoto.", field=name) from None
         raise DomainError("Indica un numero intero.", field=name) from None
     if not 1 <= value <= most:
         if not per:

@@ -3,7 +3,7 @@ around fixed steps the editor cannot remove (domain.md §7.1). Pure."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from services.contracts import REVENUE_TYPES
 from services.kernel.errors import DomainError
@@ -64,11 +64,13 @@ def script_for(
 LABEL_LENGTH = (3, 60)
 
 
-def check_labels(values: dict[str, str], outcomes: Sequence[str]) -> dict[str, str]:
-    """A Comune's names for the outcomes (empty: the default name), refused in Italian per field."""
+def check_labels(values: dict[str, str], defaults: Mapping[str, str]) -> dict[str, str]:
+    """A Comune's names for the outcomes (`defaults`: outcome -> default name; empty: the default
+    name), refused in Italian per field; no two outcomes may be called alike, a name given or a
+    default one (case aside), the refusal at the field of the second."""
     low, high = LABEL_LENGTH
     labels = {}
-    for outcome in outcomes:
+    for outcome in defaults:
         text = " ".join(values.get(f"label_{outcome}", "").split())
         if not text:
             continue
@@ -77,6 +79,17 @@ def check_labels(values: dict[str, str], outcomes: Sequence[str]) -> dict[str, s
                 f"Ogni nome di esito deve avere da {low} a {high} caratteri.", field=f"label_{outcome}"
             )
         labels[outcome] = text
-    if len(set(labels.values())) != len(labels):
-        raise DomainError("Due esiti non possono avere lo stesso nome.", field=f"label_{next(iter(labels))}")
+    named: dict[str, str] = {}
+    for outcome, default in defaults.items():
+        shown = labels.get(outcome, default)
+        other = named.get(shown.casefold())
+        if other is not None:
+            culprit = outcome if outcome in labels else other
+            first = other if culprit == outcome else outcome
+            raise DomainError(
+                f"Due esiti non possono avere lo stesso nome: «{labels[culprit]}» è già il nome "
+                f"dell'esito «{defaults[first]}».",
+                field=f"label_{culprit}",
+            )
+        named[shown.casefold()] = outcome
     return labels

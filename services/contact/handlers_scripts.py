@@ -37,7 +37,7 @@ async def labels(uow: UnitOfWork, ident: Identity) -> dict[str, str]:
 
 async def save_labels(uow: UnitOfWork, ident: Identity, values: dict[str, str]) -> None:
     """Keep the Comune's names of the outcomes; the change is recorded in the access log."""
-    chosen = domain_scripts.check_labels(values, list(OUTCOME_LABELS))
+    chosen = domain_scripts.check_labels(values, OUTCOME_LABELS)
     await repository_scripts.save_labels(uow, ident.tenant_id, chosen, ident.user_id)
     await repository.access.record(
         uow, ident.tenant_id, ident.user_id, "outcome_labels", None, f"{len(chosen)} nomi"

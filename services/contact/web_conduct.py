@@ -41,7 +41,8 @@ async def conduct_page(request: Request, ident: Identity, uow: UnitOfWork) -> Re
 @endpoint(*handlers_conduct.EDITORS)
 async def save_conduct(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     async with request.form(max_fields=40) as form:
-        raw = {name: str(form.get(name) or "").strip() for name in FIELDS}
+        # Only what the form sent: a field left out takes its default, one sent empty is refused.
+        raw = {name: str(form.get(name) or "").strip() for name in FIELDS if name in form}
     today = ctx(request).clock().astimezone(ROME).date()
     try:
         await handlers_conduct.save_rules(uow, ident, raw)

@@ -106,6 +106,14 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
             assert len(calls) == 2 and "Rifiuto" in sample
             bad = await client.post(f"{base(supervisor)}/board/review/{calls[0]}", data={"score": "9"})
             assert bad.status_code == 400 and "da 1 a 5" in bad.text
+            # In the page (HTMX) the refusal goes under that call's form, which keeps what was typed.
+            assert (
+                f'hx-post="{base(supervisor)}/board/review/{calls[0]}" hx-target="#review-result-1"' in sample
+            )
+            shown = await client.post(
+                f"{base(supervisor)}/board/review/{calls[0]}", data={"score": ""}, headers=HX
+            )
+            assert shown.status_code == 400 and 'data-field="score"' in shown.text
             done = await client.post(
                 f"{base(supervisor)}/board/review/{calls[0]}", data={"score": "4", "comment": "Tono corretto"}
             )
@@ -114,7 +122,7 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
             assert (
                 'data-testid="average">4,0<' in after
                 and "1 chiamata valutata" in after
-                and len(re.findall(r"/board/review/[0-9a-f-]{36}", after)) == 1
+                and len(re.findall(r'action="[^"]+/board/review/[0-9a-f-]{36}"', after)) == 1
             )
             board = (await client.get(f"{base(supervisor)}/board")).text
     assert "4,0/5 (1)" in board

@@ -92,6 +92,14 @@ async def test_a_comune_names_the_outcomes_its_way_and_their_meaning_stays(
             data={"label_non_risponde": "Nessuno", "label_occupato": "Nessuno"},
         )
         assert same.status_code == 400 and "lo stesso nome" in same.text
+        # The second of the two is marked (the card's order: «Non risponde», then «Occupato»).
+        assert 'id="label_occupato-errore"' in same.text
+        # A name given may not be another outcome's default name either, whatever the case.
+        taken = await client.post(
+            f"{base(supervisor)}/outcome-labels", data={"label_promessa_pagamento": "non RISPONDE"}
+        )
+        assert taken.status_code == 400 and 'id="label_promessa_pagamento-errore"' in taken.text
+        assert "«non RISPONDE» è già il nome dell&#39;esito «Non risponde»" in taken.text
         saved = await client.post(
             f"{base(supervisor)}/outcome-labels", data={"label_non_risponde": "Squilla a vuoto"}
         )

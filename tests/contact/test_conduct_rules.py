@@ -163,3 +163,34 @@ def test_the_softphone_template_needs_sip_and_the_number_once() -> None:
         with pytest.raises(DomainError) as refused:
             check_sip_template(bad)
         assert refused.value.field == "sip_template"
+
+
+def test_the_calling_hours_read_right_whatever_days_they_cover() -> None:
+    ten, noon, late = time(9), time(12), time(21)
+    week = {d: (time(8, 30), late) for d in range(5)} | {5: (time(8, 30), time(15))}
+    assert hours_text(ConductRules(windows=week)) == "lun–ven 8:30–21:00, sab 8:30–15:00"
+    mornings = week | {0: (ten, noon), 2: (ten, noon)}
+    assert (
+        hours_text(ConductRules(windows=mornings))
+        == "lun, mer 9:00–12:00; mar, gio–ven 8:30–21:00; sab 8:30–15:00"
+    )
+    tuesday = week | {1: (time(8, 30), ten)}
+    assert (
+        hours_text(ConductRules(windows=tuesday)) == "lun, mer–ven 8:30–21:00; mar 8:30–9:00; sab 8:30–15:00"
+    )
+    assert hours_text(ConductRules(windows={2: (ten, noon)})) == "mer 9:00–12:00"
+
+
+def test_rules_with_no_day_or_a_field_left_empty_are_refused() -> None:
+    with pytest.raises(DomainError) as none:
+        check_rules({"daily_cap": "1", "weekly_cap": "3"})
+    assert none.value.field == "from_0" and "almeno un giorno" in none.value.message
+    day = {"from_0": "09:00", "to_0": "12:00", "daily_cap": "1", "weekly_cap": "3"}
+    assert check_rules(day).promise_days == 30  # not sent (an API's partial rules): the default
+    for field in ("promise_days", "weight_amount", "daily_cap"):
+        with pytest.raises(DomainError) as empty:
+            check_rules({**day, field: " "})
+        assert empty.value.field == field, field
+    with pytest.raises(DomainError) as long:
+        check_rules({**day, "sip_template": "sip:{numero}@" + "c" * 200 + ".it"})
+    assert "al massimo 200 caratteri" in long.value.message
