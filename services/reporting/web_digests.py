@@ -12,7 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import NotFound
+from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page, stored_download
 from services.reporting import domain_digest, handlers_digests
@@ -56,8 +56,16 @@ async def digests_page(request: Request, who: Identity, uow: UnitOfWork) -> Resp
 @endpoint(*ADMINS)
 async def save_settings(request: Request, who: Identity, uow: UnitOfWork) -> Response:
     form = await request.form()
-    raw = tuple(str(form.get(name, "")) for name in ("periodo", "giorno", "ogni_giorni", "indirizzi"))
-    await handlers_digests.save_settings(uow, who, (raw[0], raw[1], raw[2], raw[3]), _today(request))
+    names = ("periodo", "giorno", "ogni_giorni", "indirizzi")
+    raw = tuple(str(form.get(name, "")) for name in names)
+    try:
+        await handlers_digests.save_settings(uow, who, (raw[0], raw[1], raw[2], raw[3]), _today(request))
+    except DomainError as refused:  # said at its field, the form kept as typed; nothing written
+        if not is_htmx(request):
+            raise
+        typed = dict(zip(names, raw, strict=True))
+        context = await _context(uow, who, ctx(request).clock(), typed=typed, refused=refused)
+        return page(templates, request, "digests.html", context, block="digest_settings", status_code=400)
     if not is_htmx(request):
         return RedirectResponse(f"/t/{who.tenant_slug}/reporting/riepiloghi", status_code=303)
     context = await _context(uow, who, ctx(request).clock(), saved=True)

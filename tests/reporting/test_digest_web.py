@@ -32,7 +32,12 @@ async def test_settings_are_checked_at_their_field_and_a_refusal_changes_nothing
         ({"periodo": "annuale"}, "periodo"),
     ):
         refused = await save_settings(platform, tenant, ("altro@comune.test",), **form)
-        assert refused.status_code == 400 and f'data-field="{field}"' in refused.text, form
+        # Said at its field, the form still there with what was typed (it used to be replaced by
+        # the message alone).
+        assert refused.status_code == 400 and f'id="{field}-errore"' in refused.text, form
+        assert 'aria-invalid="true"' in refused.text and "Salva impostazioni" in refused.text
+        typed = form.get("indirizzi", "altro@comune.test")
+        assert f">{typed}</textarea>" in refused.text, form
     [row] = await sql(
         platform,
         tenant.tenant_id,
