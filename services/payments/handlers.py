@@ -49,6 +49,8 @@ class PositionView:
     gpd: list[Any] | None = None
     # The positions the active plan covers (this one among them).
     plan_positions: list[Any] | None = None
+    # None in force but some issued before and replaced (the amount changed since).
+    replaced: bool = False
 
 
 async def search_positions(
@@ -80,7 +82,8 @@ async def view_position(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID
     subjects = [position_id, *([plan.id] if plan else [])]
     gpd = await repository_gpd.handed_over(uow, ident.tenant_id, subjects)
     covered = await repository_plans.plan_positions_of(uow, ident.tenant_id, plan.id) if plan else None
-    return PositionView(position, history, residual, plan, schedule_rows, options, gpd, covered)
+    replaced = not options and await repository_notices.any_replaced(uow, ident.tenant_id, position_id)
+    return PositionView(position, history, residual, plan, schedule_rows, options, gpd, covered, replaced)
 
 
 async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:

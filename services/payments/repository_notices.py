@@ -155,3 +155,14 @@ async def options_in_force(
         .order_by(o.c.plan_id.nulls_first(), o.c.installment.nulls_first(), o.c.issued_at)
     )
     return list((await uow.execute(stmt)).all())
+
+
+async def any_replaced(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> bool:
+    """Whether a notice of the position was issued and then replaced by a newer one."""
+    o = payment_options
+    stmt = sa.select(
+        sa.exists().where(
+            o.c.tenant_id == tenant_id, o.c.position_id == position_id, o.c.status == "replaced"
+        )
+    )
+    return bool((await uow.execute(stmt)).scalar_one())

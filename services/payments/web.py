@@ -89,7 +89,7 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
         "residual": view.residual_cents,
         "plan": view.plan,
         "plan_schedule": view.plan_schedule,
-        **{name: getattr(view, name) or [] for name in ("plan_positions", "options", "gpd")},
+        **{name: getattr(view, name) or [] for name in ("plan_positions", "options", "gpd", "replaced")},
         "plan_created": bool(request.query_params.get("piano")),
         "recorded": request.query_params.get("registrato") == "1",
         "notices_issued": request.query_params.get("avvisi") == "1",

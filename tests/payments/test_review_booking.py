@@ -14,7 +14,7 @@ from services.kernel.identity import Identity
 from services.payments import consumers
 from services.platform import Platform
 from tests.conftest import service_client
-from tests.payments.helpers import scalar
+from tests.payments.helpers import fact, scalar, seed
 from tests.payments.test_charges import sent
 from tests.payments.test_notices import api
 from tests.payments.test_office_decisions import answered, deliver
@@ -143,6 +143,14 @@ async def test_a_receipt_for_a_replaced_notice_is_booked_and_its_revocation_leav
     await deliver(platform, consumers.balances, answered(tenant, "corrected", positions, 62_000))
     statuses = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND iuv = :i"
     assert await one(platform, tenant, statuses, i=iuvs[0]) == "replaced"
+    # The position page says why no notice is in force (and not so of one never issued).
+    fresh = fact(30_000)
+    await seed(platform, tenant.tenant_id, fresh)
+    async with service_client(platform, "payments", tenant) as http:
+        page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{positions[0]}")).text
+        never = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{fresh.position_id}")).text
+    assert "quelli emessi sono stati sostituiti perché l'importo è cambiato" in page
+    assert "Nessun avviso emesso finora" in never and "sostituiti" not in never
     status, answer = await upload(platform, tenant, RECEIPTS, receipts_csv((iuvs[0], "500,00", "S-1")))
     assert status == 200 and (answer["duplicates"], answer["unmatched"]) == (1, 0), answer
     item = (await items(platform, tenant))[iuvs[0]]
