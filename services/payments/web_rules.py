@@ -4,6 +4,7 @@ from a date, its bands edited as rows "from amount – to amount: fewest–most 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import date, datetime
 from decimal import Decimal
@@ -40,6 +41,7 @@ ROME = ZoneInfo("Europe/Rome")
 ADMIN_ROLES = ("comune_admin", "platform_admin")
 EDITABLE_TYPES = tuple(t for t in REVENUE_TYPES if t != "CDS")
 FORM_ROWS = 8
+BAND_NAMED = re.compile(r"Fascia (\d+):")
 # Art. 202-bis as bands, shown for traffic fines (the Comune's regulation does not change them).
 CDS_SHOWN = (Band(20_000, 1, 1), *(Band(up_to, 2, most) for up_to, most in CDS_BANDS))
 
@@ -192,6 +194,9 @@ async def save_rules_web(request: Request, ident: Identity, uow: UnitOfWork) -> 
         blank_rows = [dict.fromkeys(("from", "to", "min", "max"), "")] * FORM_ROWS
         context["form"] = {**fields, "rows": (fields["rows"] + blank_rows)[:FORM_ROWS]}
         context["problem"] = problem
+        # A band's refusal names it («Fascia 2: …»): that row's fields are marked too.
+        named = BAND_NAMED.match(problem.message) if problem.field == "bands" else None
+        context["problem_band"] = int(named.group(1)) if named else None
         return page(templates, request, "rules.html", context, status_code=400)
     return RedirectResponse(f"/t/{ident.tenant_slug}/payments/rules?salvate=1", status_code=303)
 

@@ -235,6 +235,13 @@ async def test_a_refused_rule_set_comes_back_with_its_message_at_the_field_which
     await expect(bands).to_contain_text("Fascia 6: il numero massimo di rate va da 1 a 72 («99»).")
     await expect(bands).to_be_focused()
     await expect(page.locator("table[aria-describedby='bands-errore']")).to_contain_text("Fascia")
+    # The band it names is marked too, each of its fields pointing at the message.
+    sixth = page.get_by_label("Fascia 6: numero massimo di rate")
+    await expect(sixth).to_have_attribute("aria-invalid", "true")
+    await expect(sixth).to_have_attribute("aria-describedby", "bands-errore")
+    await expect(page.get_by_label("Fascia 5: numero massimo di rate")).not_to_have_attribute(
+        "aria-invalid", "true"
+    )
     await context.close()
 
 

@@ -195,6 +195,11 @@ async def test_bad_input_gets_an_italian_message_and_changes_nothing(
     assert status == 400 and "si sovrappongono" in text
     status, text = await save_contract(platform, tenant, **{"row-3-type": "BOLLO"})
     assert status == 400 and "sconosciuto" in text
+    assert 'id="row-3-type" name="row-3-type" class="form-select is-invalid" aria-invalid="true"' in text
+    # A field above the table: its message under it, tied to it for screen readers.
+    status, text = await save_contract(platform, tenant, start_date="31/02/2026")
+    assert status == 400 and 'aria-invalid="true" aria-describedby="start_date-errore"' in text
+    assert 'id="start_date-errore" class="invalid-feedback">' in text
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
         saved = await repository_aggio.get_contract(uow, tenant.tenant_id)
     assert saved is not None and saved.contract.table("IMU")[0].rate_bp == 1000  # unchanged
