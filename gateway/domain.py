@@ -16,6 +16,7 @@ from stdnum.it import codicefiscale
 
 from services.kernel import roles
 from services.kernel.errors import DomainError, Forbidden
+from services.kernel.formats import is_email
 
 SERVICE_PATHS = ("ingest", "contact", "payments", "reporting")
 ROLES = roles.SESSION_ROLES
@@ -167,7 +168,6 @@ def bucket(kind: str, value: str) -> str:
 # ----------------------------------------------------------------------------------- administration
 
 COMUNE_ROLES = ("comune_viewer", "comune_admin")
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ACTIONS = {
     "login": "Accesso",
     "login_failed": "Accesso non riuscito",
@@ -265,7 +265,7 @@ def parse_identifier(raw: str) -> tuple[str | None, str | None]:
     """A fiscal code or an e-mail address -> (fiscal number, email), normalised."""
     value = raw.strip()
     if "@" in value:
-        if not EMAIL_RE.match(value) or len(value) > 254:
+        if not is_email(value):
             raise DomainError("Indirizzo e-mail non valido.", field="identificativo")
         return None, value.lower()
     code = value.upper().replace(" ", "")

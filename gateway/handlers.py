@@ -176,6 +176,11 @@ async def dev_login(uow: UnitOfWork, user_id: uuid.UUID, browser: Browser) -> Ne
     user = await repository.get_user(uow, user_id)
     if user is None:
         return None
+    # As a real login would: the person's invitations (by their recorded codes) are taken now.
+    fiscal, email = await repository.codes_of(uow, user.id)
+    await accept_invitations_on_login(
+        uow, user.id, fiscal, email, actor_label=user.display_name, ip=browser.ip
+    )
     new = await create_session(uow, user.id, browser, provider="dev")
     await _audit_person(uow, "login", user.display_name, user.id, browser.ip, {"provider": "dev"})
     return new

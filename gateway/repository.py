@@ -79,6 +79,13 @@ async def get_user(uow: UnitOfWork, user_id: uuid.UUID) -> User | None:
     return User(row.id, row.login, row.display_name) if row else None
 
 
+async def codes_of(uow: UnitOfWork, user_id: uuid.UUID) -> tuple[str | None, str | None]:
+    """The person's fiscal number and e-mail address as recorded (either may be missing)."""
+    stmt = sa.select(users.c.fiscal_number, users.c.email).where(users.c.id == user_id)
+    row = (await uow.execute(stmt)).first()
+    return (row.fiscal_number, row.email) if row else (None, None)
+
+
 async def list_users(uow: UnitOfWork) -> list[User]:
     rows = await uow.execute(sa.select(users).order_by(users.c.display_name))
     return [User(r.id, r.login, r.display_name) for r in rows]

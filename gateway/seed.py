@@ -24,6 +24,13 @@ class DemoUser:
     about: str
     roles: dict[str, str]  # tenant slug -> role
 
+    @property
+    def email(self) -> str:
+        """A demo address (`.example`, RFC 2606): by it a supervisor or an administrator finds the
+        person on the people page of another Comune («Abilita una persona»)."""
+        first, last = self.display_name.lower().split(" ", 1)
+        return f"{first}.{last.replace(' ', '')}@riscossa.example"
+
 
 DEMO_USERS = (
     DemoUser("admin-a", "Anna Bianchi", "Ufficio tributi Demo A", {"comune-demo-a": "comune_admin"}),
@@ -65,7 +72,7 @@ async def seed_demo(db: Database) -> dict[str, uuid.UUID]:
 async def _registries(uow: UnitOfWork) -> tuple[dict[str, uuid.UUID], dict[str, uuid.UUID]]:
     """The demo tenants (slug -> id) and users (login -> id)."""
     ids = {slug: await repository.upsert_tenant(uow, slug, name) for slug, name in DEMO_TENANTS.items()}
-    users = {u.login: await repository.upsert_user(uow, u.login, u.display_name) for u in DEMO_USERS}
+    users = {u.login: await repository.upsert_user(uow, u.login, u.display_name, u.email) for u in DEMO_USERS}
     return ids, users
 
 

@@ -181,3 +181,13 @@ document.addEventListener("DOMContentLoaded", function () {
     message.focus();
   }
 });
+
+// A plain form that undoes something (data-confirm: the question) asks first; HTMX forms use
+// hx-confirm.
+document.addEventListener("submit", function (event) {
+  var form = event.target;
+  var question = form && form.getAttribute ? form.getAttribute("data-confirm") : null;
+  if (question && !window.confirm(question)) {
+    event.preventDefault();
+  }
+}, true);

@@ -3,6 +3,7 @@ a phone number grouped as people dial it."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,20 @@ def e164(text: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+# An e-mail address as the platform accepts one to write to: a plain local part, a domain of
+# labels and a top-level domain of letters (no display name, no quotes, no IP literal).
+_EMAIL = re.compile(
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,64}@(?=.{1,253}$)"
+    r"([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+
+
+def is_email(text: str) -> bool:
+    """Whether `text` (already trimmed) is an address the platform writes to; at most 254
+    characters, no two dots in a row."""
+    return len(text) <= 254 and ".." not in text and _EMAIL.match(text) is not None
 
 
 def format_phone(value: str) -> str:

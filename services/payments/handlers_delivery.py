@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 from services.contracts import NoticeSent
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError
+from services.kernel.formats import is_email
 from services.kernel.identity import Identity
 from services.kernel.mail import Attachment, Mail, Mailer
 from services.kernel.web import ServiceContext
@@ -32,7 +32,6 @@ from services.payments.domain_notices import printed
 from services.payments.sms import SmsProvider, e164, sms_provider
 
 log = logging.getLogger(__name__)
-EMAIL_RE = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[A-Za-z]{2,}$")
 PUBLIC_PATH = "/avvisi"
 
 
@@ -167,7 +166,7 @@ async def _address(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, 
     address = (given or "").strip() or await repository_emails.active_email(uow, tenant_id, debtor_id)
     if not address:
         raise DomainError("Il contribuente non ha un indirizzo e-mail attivo: indicane uno.", field="email")
-    if len(address) > 254 or not EMAIL_RE.match(address):
+    if not is_email(address):
         raise DomainError("Indirizzo e-mail non valido.", field="email")
     return address
 

@@ -40,7 +40,13 @@ def test_identifiers_are_fiscal_codes_or_email_addresses() -> None:
     code = random_fiscal_code()
     assert domain.parse_identifier(f"  {code.lower()} ") == (code, None)
     assert domain.parse_identifier(" Anna.Bianchi@Comune.IT ") == (None, "anna.bianchi@comune.it")
-    for bad, message in [("RSSMRA85T10A562X", "Codice fiscale"), ("a@b", "e-mail"), ("", "Indica")]:
+    odd = ("<script>alert(1)</script>@x.it", "anna@@comune.it", "anna..b@comune.it", "a b@comune.it")
+    for bad, message in [
+        ("RSSMRA85T10A562X", "Codice fiscale"),
+        ("a@b", "e-mail"),
+        ("", "Indica"),
+        *((address, "e-mail") for address in odd),
+    ]:
         with pytest.raises(DomainError, match=message):
             domain.parse_identifier(bad)
 

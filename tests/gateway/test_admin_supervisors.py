@@ -86,6 +86,8 @@ async def test_a_supervisor_assigns_and_removes_the_operators_of_their_comune(pl
         assert "/registro" not in page.text and 'data-testid="supervisor-note"' in page.text
         # The operator's row has a «Rimuovi»; the viewer's, none.
         assert page.text.count("/utenti/rimuovi") == 1
+        # It asks first (a plain form: app.js asks the question data-confirm holds).
+        assert f'data-confirm="Togliere a {operator.name} il ruolo «Operatore» in {a.name}?"' in page.text
         invited = await http.post(url, data={"csrf_token": csrf, "identificativo": code, "ruolo": "operator"})
         assert invited.status_code == 303 and invited.headers["location"].endswith("esito=invitato")
         refused = await http.post(

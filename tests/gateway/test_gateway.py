@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gateway import repository
 from gateway.app import Gateway
 from gateway.proxy import AsgiUpstream
 from gateway.seed import issue_dev_api_key, seed_demo
@@ -257,3 +258,19 @@ async def test_a_non_ascii_csrf_token_is_refused_not_a_crash(
         by_field = await c.post("/t/comune-demo-a/ingest/batches", data={"csrf_token": "été"})
         logout = await c.post("/logout", data={"csrf_token": "été"})
     assert (by_header.status_code, by_field.status_code, logout.status_code) == (403, 403, 403)
+
+
+@pytest.mark.asyncio
+async def test_a_demo_person_invited_by_e_mail_joins_at_the_development_login(
+    gateway: tuple[Gateway, dict[str, uuid.UUID]], platform: Platform
+) -> None:
+    gw, tenants = gateway
+    b = tenants["comune-demo-b"]
+    # A supervisor of Demo B enables Marco (Demo A only) by his address, as the people page does.
+    async with platform.databases["gateway"].unit_of_work(b) as uow:
+        await repository.create_invitation(uow, b, None, "marco.ricci@riscossa.example", "operator", None)
+        await uow.commit()
+    async with client(gw) as c:
+        await login(c, "Marco Ricci")
+        home = await c.get("/")
+        assert home.status_code == 200 and "comune-demo-a" in home.text and "comune-demo-b" in home.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.kernel.formats import PAGE_FILTERS, format_phone, format_rome, format_size
+from services.kernel.formats import PAGE_FILTERS, format_phone, format_rome, format_size, is_email
 
 
 def test_sizes_as_italians_write_them() -> None:
@@ -38,3 +38,19 @@ def test_an_instant_in_romes_time_and_every_filter_is_registered() -> None:
     )  # after the change to CEST
     assert format_rome(None) == ""
     assert set(PAGE_FILTERS) == {"euro", "decimale", "rome", "telefono", "dimensione"}
+
+
+def test_one_rule_says_which_e_mail_addresses_the_platform_writes_to() -> None:
+    good = ("anna.bianchi@comune.it", "ufficio+tributi@comune.bo.it", "o'neill@example.org")
+    bad = (
+        "<script>alert(1)</script>@x.it",
+        "anna@comune",
+        "anna..b@comune.it",
+        "anna@comune..it",
+        "Anna Bianchi <anna@comune.it>",
+        "a@-comune.it",
+        "x" * 65 + "@comune.it",
+        "a@" + "b" * 250 + ".it",
+    )
+    assert all(is_email(a) for a in good)
+    assert not any(is_email(a) for a in bad)
