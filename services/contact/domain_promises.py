@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from services.contact.domain import OutcomeDecision, Status
 from services.kernel.errors import DomainError
 from services.kernel.money import parse_euro
 
@@ -92,3 +93,13 @@ def apply_payment(promises: Sequence[OpenPromise], amount_cents: int, paid_on: d
         paid = promise.paid_cents + share
         applied.append(Applied(promise.id, paid, paid >= promise.amount_cents))
     return applied
+
+
+def awaiting_promise(decision: OutcomeDecision, promised: bool) -> OutcomeDecision:
+    """A debtor with a promise still open stays waiting for it after a call that changes nothing
+    (a conversation, no answer recorded as worked): the status the queue and the board count
+    promises by is not overwritten; an outcome with its own consequence (a callback, a dispute,
+    hardship, a new promise) decides as ever."""
+    if promised and decision.status is Status.LAVORATO:
+        return replace(decision, status=Status.PROMESSA)
+    return decision

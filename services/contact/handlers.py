@@ -172,13 +172,15 @@ async def record_outcome(
     The conduct rules judge the call: outside the calling hours, past the debtor's conversations
     of the day or week, or for a debtor who asked not to be phoned, it is refused, unless a
     supervisor records it with a written reason (kept with the call and in the access log)."""
-    debtor = await repository_card.locked_debtor(uow, ident.tenant_id, debtor_id, call.attempt)
+    debtor, promised = await repository_card.locked_debtor(uow, ident.tenant_id, debtor_id, call.attempt)
     if debtor is None:
         raise NotFound()
     supervisor = ident.has_role(*SUPERVISORS)
     domain.check_can_record(debtor.assigned_to, debtor.locked_until, ident.user_id, now, supervisor)
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
-    decision = domain.decide_outcome(call.outcome, call.note, call.callback_at, now, rules)
+    decision = domain_promises.awaiting_promise(
+        domain.decide_outcome(call.outcome, call.note, call.callback_at, now, rules), promised
+    )
     phone = handlers_outcomes.phone_of(call.outcome, call.datum_id)
     promise = None
     if call.outcome is domain.Outcome.PROMESSA_PAGAMENTO:

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.contact.models import contacts, debtors
+from services.contact.models import contacts, debtors, promises
 from services.contact.repository import (
     ACTIVE_CONTACTS,
     ALREADY_RECORDED,
@@ -69,14 +69,21 @@ CARD = Bundle(
 RECORDED = sa.select(contacts.c.id).where(
     contacts.c.tenant_id == TENANT, contacts.c.id == sa.bindparam("attempt", type_=sa.Uuid)
 )
+# Whether the debtor has a promise to pay still open.
+PROMISED = (
+    sa.select(promises.c.id)
+    .where(promises.c.tenant_id == TENANT, promises.c.debtor_id == DEBTOR, promises.c.status == "open")
+    .limit(1)
+)
 # The first read of an outcome recorded on the card: its debtor, locked, with the Comune's settings.
-LOCKED = Bundle({"debtor": DEBTOR_ROW_LOCKED, "setup": SETUP, "recorded": RECORDED})
+LOCKED = Bundle({"debtor": DEBTOR_ROW_LOCKED, "setup": SETUP, "recorded": RECORDED, "promised": PROMISED})
 
 
 async def locked_debtor(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, attempt: uuid.UUID | None = None
-) -> Any | None:
-    """The debtor, locked until the transaction ends (None: no such debtor in this Comune); the
+) -> tuple[Any | None, bool]:
+    """The debtor, locked until the transaction ends (None: no such debtor in this Comune), and
+    whether they have a promise to pay still open; the
     Comune's settings are kept for the rest of the transaction (`repository_conduct.setup_of`).
     Refused when the call `attempt` names is already recorded (a form sent twice, one after the
     other; sent together, the second waits for the lock and the call's primary key refuses it:
@@ -86,7 +93,7 @@ async def locked_debtor(
     if parts["recorded"]:
         raise Conflict(ALREADY_RECORDED)
     remember_setup(uow, tenant_id, parts["setup"][0])
-    return parts["debtor"][0] if parts["debtor"] else None
+    return (parts["debtor"][0] if parts["debtor"] else None), bool(parts["promised"])
 
 
 @dataclass(frozen=True)

@@ -158,10 +158,10 @@ async def test_the_outcome_s_first_read_locks_its_debtor_and_keeps_the_settings(
     db, debtor_id = platform.databases["contact"], uuid.UUID(d)
     nowait = sa.text("SELECT id FROM contact.debtors WHERE id = :d FOR UPDATE NOWAIT")
     async with db.unit_of_work(tenant.tenant_id) as holder:
-        debtor = await repository_card.locked_debtor(holder, tenant.tenant_id, debtor_id)
-        assert debtor is not None and debtor.id == debtor_id
+        debtor, promised = await repository_card.locked_debtor(holder, tenant.tenant_id, debtor_id)
+        assert debtor is not None and debtor.id == debtor_id and promised is False
         assert ("contact.setup", tenant.tenant_id) in holder.memo
         async with db.unit_of_work(tenant.tenant_id) as other:
             with pytest.raises(DBAPIError, match="could not obtain lock"):
                 await other.execute(nowait, {"d": debtor_id})
-        assert await repository_card.locked_debtor(holder, tenant.tenant_id, uuid.uuid4()) is None
+        assert await repository_card.locked_debtor(holder, tenant.tenant_id, uuid.uuid4()) == (None, False)

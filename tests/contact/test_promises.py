@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from services import jobs
-from services.contact.domain import ROME
-from services.contact.domain_promises import OpenPromise, apply_payment, check_promise
+from services.contact.domain import ROME, Outcome, OutcomeDecision, Status
+from services.contact.domain_promises import OpenPromise, apply_payment, awaiting_promise, check_promise
 from services.contracts import (
     PaymentFact,
     PaymentReceived,
@@ -63,6 +63,14 @@ def test_a_payment_keeps_the_oldest_promises_made_before_it() -> None:
     assert apply_payment([second], 5_000, date(2026, 11, 19)) == []
 
 
+def test_a_debtor_waiting_on_a_promise_keeps_waiting_after_a_call_that_changes_nothing() -> None:
+    worked = OutcomeDecision(Outcome.CONTATTATO, "", Status.LAVORATO, None)
+    assert awaiting_promise(worked, promised=True).status is Status.PROMESSA
+    assert awaiting_promise(worked, promised=False).status is Status.LAVORATO
+    disputed = OutcomeDecision(Outcome.CONTESTAZIONE, "Immobile venduto", Status.SOSPESO, None)
+    assert awaiting_promise(disputed, promised=True).status is Status.SOSPESO
+
+
 async def outbox(platform: Platform, who: Identity, event: type) -> list[str]:
     sql = "SELECT convert_from(body, 'UTF8') FROM contact.outbox WHERE tenant_id = :t AND routing_key = :k"
     async with platform.databases["contact"].unit_of_work(who.tenant_id) as uow:
@@ -106,6 +114,13 @@ async def test_a_promise_is_kept_by_the_payments_that_follow_it(platform: Platfo
     assert '"amount_cents":20000' in made and '"due_on":"2026-12-10"' in made
     row = await debtor(platform, tenant.tenant_id, d)
     assert row is not None and row.status == "promessa"
+    # The debtor phones in a week later: a conversation that changes nothing leaves them waiting
+    # on the promise (it said «Lavorato», and the queue lost count of the promise).
+    with contact_clock(platform, MONDAY.replace(day=7)):
+        status, text = await record(platform, op, d, outcome="contattato", note="Conferma il pagamento")
+        assert status == 303, text
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and (row.status, row.last_outcome) == ("promessa", "contattato")
     await deliver(platform, paid(tenant, position, 15_000, "2026-12-02").envelope(tenant.tenant_id))
     assert await promise_row(platform, tenant, d) == ("open", 15_000)
     # The rest arrives with a reconciliation import, beside another debtor's payment.
