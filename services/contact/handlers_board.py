@@ -34,13 +34,14 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
         for key in ("calls", "conversations", "promises", "promised_cents", "kept")
     }
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_board", None)
+    leases = await repository_board.leases(uow, ident.tenant_id, now)
     return {
         "operators": rows,
         "totals": totals,
         "outcomes": _by_outcome(await repository_board.outcomes_today(uow, ident.tenant_id, day_start)),
-        "roster": await repository_board.roster(uow, ident.tenant_id, now - timedelta(days=ROSTER_DAYS)),
+        "roster": await _roster(uow, ident, leases, now),
         "collected_cents": await repository_board.collected_since(uow, ident.tenant_id, today),
-        "leases": await repository_board.leases(uow, ident.tenant_id, now),
+        "leases": leases,
         "queue": await repository_promises.queue_summary(uow, ident.tenant_id, now, today),
         "quality": await repository_board.quality(uow, ident.tenant_id),
         "lists": {
@@ -60,6 +61,13 @@ def _by_outcome(rows: list[Any]) -> dict[str, Any]:
         per.setdefault(r.operator, {})[r.outcome] = int(r.calls)
     total = {o: sum(r.calls for r in rows if r.outcome == o) for o in seen}
     return {"columns": seen, "operators": per, "total": total}
+
+
+async def _roster(uow: UnitOfWork, ident: Identity, leases: list[Any], now: datetime) -> dict[str, str]:
+    """Whom «Affida a» offers; read only when a card is held (the board refreshes every 20 s)."""
+    if not leases:
+        return {}
+    return await repository_board.roster(uow, ident.tenant_id, now - timedelta(days=ROSTER_DAYS))
 
 
 # The operators a card can be handed to: those who worked the Comune in these days, have a work
