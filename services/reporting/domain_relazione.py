@@ -1,5 +1,6 @@
 """The relazione di scarico: what it covers, one line per position with the reason it was not
-collected and the proposed next step, totals, and the cells of its files. No I/O.
+collected and the proposed next step, and the cells of its files (totals:
+`domain_relazione_totals`). No I/O.
 
 Interim and final (`Scope`):
 - a *final* relazione covers every position ever assigned and every payment and refund received;
@@ -20,7 +21,6 @@ from services.contracts import OUTCOME_LABELS
 from services.kernel.cells import neutralise
 from services.kernel.limitation import time_barred_from
 from services.reporting.domain import format_cents
-from services.reporting.domain_aggio import Base
 
 KINDS = {"interim": "intermedia", "final": "finale"}
 FORMATS = ("pdf", "xlsx", "csv")
@@ -146,15 +146,17 @@ class History:
     traced: int = 0
     plan_installments: int | None = None
     plan_lapsed_on: date | None = None
-    # How much the office's corrections took off the amount assigned (the load handed over is
-    # assigned + corrected, cancelled included).
+    # How much the office's corrections took off the amount first assigned: `assigned_cents` is the
+    # amount after them, so the load handed over (carico affidato) is assigned + corrected.
     corrected_cents: int = 0
     # The office answered the claim of the last call (dispute, already paid, hardship) by rejecting
     # it or correcting the amount: the claim no longer explains what is still due.
     claim_overruled: bool = False
-    # Derived once (read by every rule and format): collected net of refunds; what is still due,
-    # nothing on a position the office cancelled.
+    # Derived once (read by every rule and format): collected net of refunds; what the office
+    # cancelled (sgravio: the whole amount of a cancelled position); what is still due. Every line
+    # and every total keeps: carico affidato - sgravi - rettifiche - riscosso = residuo.
     collected_cents: int = field(init=False)
+    cancelled_cents: int = field(init=False)
     residual_cents: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -162,11 +164,17 @@ class History:
         for receipt in self.receipts:
             collected += receipt.amount_cents
         self.collected_cents = collected
-        self.residual_cents = 0 if self.state == "cancelled" else self.assigned_cents - collected
+        self.cancelled_cents = self.assigned_cents if self.state == "cancelled" else 0
+        self.residual_cents = self.assigned_cents - self.cancelled_cents - collected
 
     @property
     def cancelled(self) -> bool:
         return self.state == "cancelled"
+
+    @property
+    def original_cents(self) -> int:
+        """The load handed over (carico affidato), before the office's cancellation or corrections."""
+        return self.assigned_cents + self.corrected_cents
 
 
 @dataclass(frozen=True)
@@ -219,89 +227,30 @@ def line(h: History, scope: Scope) -> Line:
     step = next_step(why)
     values = cells(h, why, step)
     texts = (
-        *(str(v) for v in values[:4]),
-        format_cents(h.assigned_cents),
-        format_cents(h.collected_cents),
-        format_cents(h.residual_cents),
-        *(str(v) for v in values[7:]),
+        *(str(v) for v in values[:_FIRST_MONEY]),
+        *(format_cents(cents) for cents in amounts(h)),
+        *(str(v) for v in values[_AFTER_MONEY:]),
     )
     return Line(h, why, step, values, texts)
 
 
-# --- totals ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Group:
-    positions: int = 0
-    assigned_cents: int = 0
-    cancelled_cents: int = 0
-    corrected_cents: int = 0
-    collected_cents: int = 0
-    residual_cents: int = 0
-    refunded_cents: int = 0
-    revoked_cents: int = 0
-
-    def add(self, h: History) -> None:
-        self.positions += 1
-        self.collected_cents += h.collected_cents
-        self.refunded_cents += h.refunded_cents
-        self.revoked_cents += h.revoked_cents
-        self.residual_cents += h.residual_cents
-        self.corrected_cents += h.corrected_cents
-        if h.cancelled:
-            self.cancelled_cents += h.assigned_cents
-        else:
-            self.assigned_cents += h.assigned_cents
-
-
-@dataclass
-class Totals:
-    """Running totals over the lines, as they stream: overall, by (revenue type, year), by reason.
-    The assigned amount leaves out the positions the office cancelled (their amount is apart)."""
-
-    overall: Group = field(default_factory=Group)
-    by_type_year: dict[tuple[str, int], Group] = field(default_factory=dict)
-    by_reason: dict[Reason, Group] = field(default_factory=dict)
-
-    def add(self, item: Line) -> None:
-        h = item.history
-        self.overall.add(h)
-        self.by_type_year.setdefault((h.revenue_type, h.year), Group()).add(h)
-        if item.reason is not None:
-            self.by_reason.setdefault(item.reason, Group()).add(h)
-
-    def type_year_rows(self) -> list[tuple[str, int, Group]]:
-        return [(t, y, g) for (t, y), g in sorted(self.by_type_year.items())]
-
-    def reason_rows(self) -> list[tuple[Reason, Group]]:
-        order = list(Reason)
-        return sorted(self.by_reason.items(), key=lambda kv: order.index(kv[0]))
-
-    def aggio_bases(self) -> dict[str, Base]:
-        """What each revenue type collected (before refunds), refunded and had revoked: the bases
-        the aggio contract applies to (`domain_aggio.compute`)."""
-        bases: dict[str, Base] = {}
-        for (revenue_type, _), g in self.by_type_year.items():
-            was = bases.get(revenue_type, Base())
-            bases[revenue_type] = Base(
-                was.collected_cents + g.collected_cents + g.refunded_cents,
-                was.refunded_cents + g.refunded_cents,
-                was.revoked_cents + g.revoked_cents,
-            )
-        return bases
-
-
 # --- cells -----------------------------------------------------------------------------------------
 
+# The amounts of a line and of every total, in this order: the load handed over, what the office
+# cancelled (sgravi) and took off by correcting the amount (rettifiche), what was collected (net of
+# refunds, revoked payments left out) and what is left: the first less the next three.
+MONEY_HEADERS = ("Carico affidato", "Sgravi", "Rettifiche", "Riscosso", "Residuo")
+IDENTITY = "Residuo = carico affidato - sgravi - rettifiche - riscosso"
+IDENTITY_NOTE = (
+    f"{IDENTITY}, per ogni posizione e per i totali. Sgravi: posizioni annullate dall'Ufficio; "
+    "rettifiche: importi ridotti dall'Ufficio; riscosso al netto di rimborsi e revoche."
+)
 COLUMNS: tuple[str, ...] = (
     "Codice fiscale",
     "Entrata",
     "Anno",
     "Atto",
-    "Carico",
-    "Riscosso",
-    "Residuo",
+    *MONEY_HEADERS,
     "Pagamenti (IUV, data, flusso)",
     "Tentativi di contatto",
     "Ultimo esito",
@@ -311,8 +260,9 @@ COLUMNS: tuple[str, ...] = (
     "Motivo mancata riscossione",
     "Prossimo passo",
 )
-MONEY_COLUMNS = frozenset({4, 5, 6})
-INTEGER_COLUMNS = frozenset({2, 8, 11})
+_FIRST_MONEY = COLUMNS.index(MONEY_HEADERS[0])
+_AFTER_MONEY = _FIRST_MONEY + len(MONEY_HEADERS)
+MONEY_COLUMNS = frozenset(range(_FIRST_MONEY, _AFTER_MONEY))
 
 Cell = str | int
 
@@ -332,6 +282,11 @@ def tracing_text(h: History) -> str:
     return f"{grade} (da rintraccio)" if h.traced else grade
 
 
+def amounts(h: History) -> tuple[int, int, int, int, int]:
+    """A line's amounts in cents, in `MONEY_HEADERS` order."""
+    return (h.original_cents, h.cancelled_cents, h.corrected_cents, h.collected_cents, h.residual_cents)
+
+
 def cells(h: History, why: Reason | None, step: NextStep) -> tuple[Cell, ...]:
     """A line's cells in `COLUMNS` order: money in cents (int), counts as int, the rest text (not
     yet neutralised: each format does that)."""
@@ -340,9 +295,7 @@ def cells(h: History, why: Reason | None, step: NextStep) -> tuple[Cell, ...]:
         h.revenue_type,
         h.year,
         h.act_number,
-        h.assigned_cents,
-        h.collected_cents,
-        h.residual_cents,
+        *amounts(h),
         " | ".join(receipt_text(r) for r in h.receipts),
         h.attempts,
         OUTCOME_LABELS.get(h.last_outcome, h.last_outcome),

@@ -9,7 +9,8 @@ from datetime import date
 
 from services.kernel.errors import DomainError
 from services.reporting.domain_aggio import AggioResult
-from services.reporting.domain_relazione import KINDS, Scope, Totals
+from services.reporting.domain_relazione import KINDS, Scope
+from services.reporting.domain_relazione_totals import Totals
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ITALIAN = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")

@@ -23,6 +23,7 @@ from services.kernel.storage import ObjectNotFound, ObjectStorage, tenant_key
 from services.reporting import domain_aggio, repository_charges
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
+from services.reporting import domain_relazione_totals as tot
 from services.reporting import repository as repo
 from services.reporting import repository_relazione as store
 from services.reporting.domain import ROME
@@ -158,6 +159,8 @@ async def run_report(
         "done_rows": overall.positions,
         "generated_at": now,
         "assigned_cents": overall.assigned_cents,
+        "cancelled_cents": overall.cancelled_cents,
+        "corrected_cents": overall.corrected_cents,
         "collected_cents": overall.collected_cents,
         "residual_cents": overall.residual_cents,
         "aggio_cents": aggio.aggio_cents,
@@ -176,13 +179,13 @@ async def _write(
     header: frame.Header,
     spools: Mapping[str, BinaryIO],
     terms: AggioTerms,
-) -> tuple[rel.Group, domain_aggio.AggioResult]:
+) -> tuple[tot.Group, domain_aggio.AggioResult]:
     """Stream the lines into every format (rendering off the event loop), then the closing. The
     contract's aggio is computed first: a contract that refuses the period stops it before any work."""
     scope = header.scope
     ahead = await aggio_of(uow, tenant_id, scope, terms, {}) if terms.monthly else None
     writers: list[Writer] = []
-    totals = rel.Totals()
+    totals = tot.Totals()
     try:
         for fmt, spool in spools.items():
             writers.append(WRITERS[fmt](spool))
@@ -237,7 +240,7 @@ async def _prefetched(partitions: AsyncIterator[T]) -> AsyncIterator[T]:
 
 
 def _render(
-    writers: list[Writer], totals: rel.Totals, scope: rel.Scope, histories: list[rel.History]
+    writers: list[Writer], totals: tot.Totals, scope: rel.Scope, histories: list[rel.History]
 ) -> None:
     lines = [rel.line(h, scope) for h in histories]
     for item in lines:

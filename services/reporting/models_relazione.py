@@ -27,7 +27,12 @@ reports = sa.Table(
     sa.Column("total_rows", sa.Integer, nullable=False, server_default="0"),
     sa.Column("done_rows", sa.Integer, nullable=False, server_default="0"),
     sa.Column("error", sa.Text, nullable=False, server_default=""),
+    # The totals: assigned is what stands of the load (net of sgravi and rettifiche, as the portal
+    # counts it); cancelled and corrected (migration 0016, null on relazioni made before) are what
+    # the office took off: assigned + cancelled + corrected is the load handed over.
     sa.Column("assigned_cents", sa.BigInteger),
+    sa.Column("cancelled_cents", sa.BigInteger),
+    sa.Column("corrected_cents", sa.BigInteger),
     sa.Column("collected_cents", sa.BigInteger),
     sa.Column("residual_cents", sa.BigInteger),
     sa.Column("aggio_cents", sa.BigInteger),

@@ -18,6 +18,7 @@ from reportlab.pdfgen.textobject import PDFTextObject
 
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
+from services.reporting import domain_relazione_totals as tot
 from services.reporting.domain import format_cents
 from services.reporting.domain_aggio import format_percent
 
@@ -28,28 +29,28 @@ MONO, MONO_BOLD, SANS, SANS_BOLD = "Courier", "Courier-Bold", "Helvetica", "Helv
 # 5.6 pt Courier: 230 characters across the landscape page, every label whole.
 SIZE, LEADING = 5.6, 7.6
 # (header, width in characters, right-aligned) of the positions' table, in `rel.COLUMNS` order
-# but for the payments, which go on lines of their own under their position.
+# but for the payments and the verdict (the reason not collected and the proposed next step), which
+# go on lines of their own under their position.
 TABLE: tuple[tuple[str, int, bool], ...] = (
     ("Codice fiscale", 16, False),
     ("Entrata", 7, False),
     ("Anno", 4, False),
     ("Atto", 16, False),
-    ("Carico", 13, True),
-    ("Riscosso", 13, True),
-    ("Residuo", 13, True),
+    *((header, 15, True) for header in rel.MONEY_HEADERS),
     ("Tent.", 5, True),
     ("Ultimo esito", 26, False),
     ("Rintraccio", 31, False),
     ("Rate", 4, True),
     ("Decaduto", 10, False),
-    ("Motivo mancata riscossione", 33, False),
-    ("Prossimo passo", 20, False),
 )
-PAYMENTS_COLUMN = 7
+PAYMENTS_COLUMN = rel.COLUMNS.index("Pagamenti (IUV, data, flusso)")
+REASON_COLUMN = rel.COLUMNS.index("Motivo mancata riscossione")
+INDENT = " " * 19
 
 
 TABLE_FORMAT = " ".join(f"{{:{'>' if right else '<'}{w}.{w}}}" for _, w, right in TABLE)
 TABLE_HEADER = TABLE_FORMAT.format(*(h for h, _, _ in TABLE))
+VERDICT_HEADER = f"{INDENT}motivo mancata riscossione; prossimo passo proposto"
 # A PDF string escapes its backslashes and parentheses; a byte above 127 is written in octal.
 _OCTAL = {i: f"\\{i:03o}" for i in range(128, 256)}
 _OCTAL.update({ord("\\"): "\\\\", ord("("): "\\(", ord(")"): "\\)"})
@@ -66,10 +67,13 @@ def pdf_string(line: str) -> str:
 
 
 def position_lines(item: rel.Line) -> list[str]:
-    """A position's line (columns cut to their width), then one line per payment counted."""
+    """A position's line (columns cut to their width), its verdict when something explains it (the
+    reason not collected and the next step), then one line per payment counted."""
     texts = item.texts
-    lines = [TABLE_FORMAT.format(*texts[:PAYMENTS_COLUMN], *texts[PAYMENTS_COLUMN + 1 :])]
-    lines += [f"{'':16}   pagamento {rel.receipt_text(r)}" for r in item.history.receipts]
+    lines = [TABLE_FORMAT.format(*texts[:PAYMENTS_COLUMN], *texts[PAYMENTS_COLUMN + 1 : REASON_COLUMN])]
+    if item.reason is not None:
+        lines.append(f"{INDENT}motivo: {texts[REASON_COLUMN]}; prossimo passo: {texts[REASON_COLUMN + 1]}")
+    lines += [f"{INDENT}pagamento {rel.receipt_text(r)}" for r in item.history.receipts]
     return lines
 
 
@@ -82,15 +86,15 @@ class PdfRelazione:
         self.text: PDFTextObject | None = None
         self.y = TOP
         self.footer = "Riscossa - relazione di scarico"
-        self.repeat: str | None = None
+        self.repeat: tuple[str, ...] = ()
 
     # --- page mechanics ---------------------------------------------------------------------------
 
     def _text(self) -> PDFTextObject:
         if self.text is None:
             self.text = self.canvas.beginText(MARGIN, self.y)
-            if self.repeat is not None:
-                self._emit(self.repeat, MONO_BOLD, SIZE, LEADING)
+            for line in self.repeat:
+                self._emit(line, MONO_BOLD, SIZE, LEADING)
         return self.text
 
     def _emit(self, line: str, font: str, size: float, leading: float) -> None:
@@ -151,8 +155,10 @@ class PdfRelazione:
             self.write(f"{b.filename} del {rel.format_date(b.accepted_on)}: {b.accepted} posizioni, {money}")
         self.gap()
         self.write("Dettaglio delle posizioni", SANS_BOLD, 10, 14)
-        self.repeat = TABLE_HEADER
-        self.write(TABLE_HEADER, MONO_BOLD)
+        self.write(rel.IDENTITY_NOTE, SANS, 8, 11)
+        self.repeat = (TABLE_HEADER, VERDICT_HEADER)
+        for line in self.repeat:
+            self.write(line, MONO_BOLD)
 
     def lines(self, lines: list[rel.Line]) -> None:
         for item in lines:
@@ -160,7 +166,7 @@ class PdfRelazione:
                 self.write(text)
 
     def end(self, closing: frame.Closing) -> None:
-        self.repeat = None
+        self.repeat = ()
         self._turn()
         self._totals(closing)
         self._aggio(closing)
@@ -169,20 +175,14 @@ class PdfRelazione:
     def _totals(self, closing: frame.Closing) -> None:
         self.write("Totali per tipo di entrata e anno", SANS_BOLD, 12, 16)
         head = f"{'Entrata':<10} {'Anno':>4} {'Posizioni':>9} " + " ".join(
-            f"{h:>15}" for h in ("Carico", "Annullato", "Rettificato", "Riscosso", "Residuo")
+            f"{h:>15}" for h in rel.MONEY_HEADERS
         )
         self.write(head, MONO_BOLD, 8, 10)
         t = closing.totals
         for label, year, g in [*t.type_year_rows(), ("Totale", "", t.overall)]:
-            money = (
-                g.assigned_cents,
-                g.cancelled_cents,
-                g.corrected_cents,
-                g.collected_cents,
-                g.residual_cents,
-            )
-            figures = " ".join(f"{format_cents(c):>15}" for c in money)
+            figures = " ".join(f"{format_cents(c):>15}" for c in tot.group_amounts(g))
             self.write(f"{label[:10]:<10} {year!s:>4} {g.positions:>9} {figures}", MONO, 8, 10)
+        self.write(rel.IDENTITY_NOTE, SANS, 8, 11)
         self.gap(10)
         self.write("Posizioni non riscosse per motivo", SANS_BOLD, 12, 16)
         self.write(f"{'Motivo':<36} {'Posizioni':>9} {'Residuo':>15}", MONO_BOLD, 8, 10)

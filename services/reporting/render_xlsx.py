@@ -25,6 +25,7 @@ import rustpy_xlsxwriter as xlsx
 from services.kernel.cells import neutralise
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
+from services.reporting import domain_relazione_totals as tot
 from services.reporting.domain import format_cents
 from services.reporting.domain_aggio import format_percent
 
@@ -35,9 +36,9 @@ WRITER_TIMEOUT_SECONDS = 900.0
 # Cursor partitions (2,000 lines each) waiting for the XLSX thread: it is the faster of the two,
 # so the queue stays short; a full one makes the renderer wait rather than hold more rows.
 QUEUE_PARTITIONS = 4
-LINE_WIDTHS = (18, 8, 6, 16, 12, 12, 12, 50, 10, 22, 22, 10, 14, 34, 20)
+LINE_WIDTHS = (18, 8, 6, 16, 15, 12, 12, 12, 12, 50, 10, 22, 22, 10, 14, 34, 20)
 HEADER_WIDTHS = (28, 80)
-TOTAL_WIDTHS = (34, 8, 10, 14, 14, 14, 14)
+TOTAL_WIDTHS = (34, 8, 10, 15, 14, 14, 14, 14)
 FLOW_WIDTHS = (36, 10, 14, 12, 12, 10, 14)
 _END = object()
 _ABORT = object()
@@ -228,16 +229,7 @@ def _small_cell(value: object) -> object:
 
 # --- the small sheets ------------------------------------------------------------------------------
 
-TOTAL_HEADERS = (
-    "Entrata / voce",
-    "Anno",
-    "Posizioni",
-    "Carico",
-    "Annullato",
-    "Rettificato",
-    "Riscosso",
-    "Residuo",
-)
+TOTAL_HEADERS = ("Entrata / voce", "Anno", "Posizioni", *rel.MONEY_HEADERS)
 FLOW_HEADERS = ("Flusso", "Pagamenti", "Importo", "Dal", "Al", "Revocati", "Importo revocato")
 
 
@@ -251,6 +243,7 @@ def _header_rows(h: frame.Header) -> list[Sequence[object]]:
         ("Generata il", h.generated_at),
         ("Richiesta da", h.generated_by),
         ("Identificativo", h.report_id),
+        ("Importi", rel.IDENTITY_NOTE),
     ]
     for b in h.batches:
         text = f"{b.filename} del {rel.format_date(b.accepted_on)}: {b.accepted} posizioni"
@@ -267,15 +260,15 @@ def _coverage(scope: rel.Scope) -> str:
     return "Tutte le posizioni affidate e tutti i pagamenti; prescrizione valutata alla data di generazione."
 
 
-def _group_row(label: str, year: object, g: rel.Group) -> Sequence[object]:
-    money = (g.assigned_cents, g.cancelled_cents, g.corrected_cents, g.collected_cents, g.residual_cents)
-    return (label, year, g.positions, *(Cents(c) for c in money))
+def _group_row(label: str, year: object, g: tot.Group) -> Sequence[object]:
+    return (label, year, g.positions, *(Cents(c) for c in tot.group_amounts(g)))
 
 
 def _total_rows(closing: frame.Closing) -> list[Sequence[object]]:
     t = closing.totals
     rows = [_group_row(rtype, year, g) for rtype, year, g in t.type_year_rows()]
     rows.append(_group_row("Totale", "", t.overall))
+    rows.append((rel.IDENTITY_NOTE,))
     rows.append(("",))
     rows.append(("Motivo mancata riscossione", "", "Posizioni", "", "", "", "", "Residuo"))
     rows += [

@@ -46,6 +46,8 @@ class Report:
     done_rows: int
     error: str
     assigned_cents: int | None
+    cancelled_cents: int | None
+    corrected_cents: int | None
     collected_cents: int | None
     residual_cents: int | None
     aggio_cents: int | None
@@ -54,6 +56,19 @@ class Report:
 
     def file(self, fmt: str) -> StoredFile | None:
         return next((f for f in self.files if f.format == fmt), None)
+
+    @property
+    def discharged_cents(self) -> int | None:
+        """Sgravi and rettifiche together; None for a relazione made before they were recorded."""
+        if self.cancelled_cents is None or self.corrected_cents is None:
+            return None
+        return self.cancelled_cents + self.corrected_cents
+
+    @property
+    def original_cents(self) -> int | None:
+        """The load handed over (carico affidato): what stands of it plus sgravi and rettifiche."""
+        discharged = self.discharged_cents
+        return None if discharged is None or self.assigned_cents is None else self.assigned_cents + discharged
 
 
 _FIELDS = [name for name in Report.__dataclass_fields__ if name != "files"]

@@ -138,7 +138,12 @@ def report_json(r: Report, base: str) -> dict[str, Any]:
         "requested_at": r.requested_at.isoformat(),
         "generated_at": r.generated_at.isoformat() if r.generated_at else None,
         "generated_by": r.generated_by,
+        # assigned is net of the office's sgravi (cancelled) and rettifiche (corrected), as the
+        # portal's; original = assigned + cancelled + corrected (null before they were recorded).
+        "original_cents": r.original_cents,
         "assigned_cents": r.assigned_cents,
+        "cancelled_cents": r.cancelled_cents,
+        "corrected_cents": r.corrected_cents,
         "collected_cents": r.collected_cents,
         "residual_cents": r.residual_cents,
         "aggio_cents": r.aggio_cents,

@@ -156,15 +156,19 @@ async def test_the_relazione_adds_up_to_what_the_other_services_did(running: Run
         summary = await eventually(settled, timeout=60)
         record, lines = await final_relazione(api)
 
-    # Every accepted row of the file is a line; the cancelled one keeps its amount, apart.
+    # Every accepted row of the file is a line; the cancelled one hands over its amount and takes
+    # it off as a sgravio.
     assert len(lines) == batch["accepted"]
     sgravi = [
         line for line in lines if line["Motivo mancata riscossione"] == "Annullata dall'ufficio (sgravio)"
     ]
-    assert len(sgravi) == 1 and cents(sgravi[0]["Carico"]) == cancelled_cents
-    assert cents(sgravi[0]["Residuo"]) == 0
-    open_lines = [line for line in lines if line not in sgravi]
-    assert sum(cents(line["Carico"]) for line in open_lines) == summary["assigned_cents"]
+    assert len(sgravi) == 1 and cents(sgravi[0]["Carico affidato"]) == cancelled_cents
+    assert cents(sgravi[0]["Sgravi"]) == cancelled_cents and cents(sgravi[0]["Residuo"]) == 0
+    assert sum(cents(line["Carico affidato"]) for line in lines) == batch["accepted_total_cents"]
+    standing = sum(
+        cents(line["Carico affidato"]) - cents(line["Sgravi"]) - cents(line["Rettifiche"]) for line in lines
+    )
+    assert standing == summary["assigned_cents"]
     assert sum(cents(line["Riscosso"]) for line in lines) == sum(collected.values())
     assert record["collected_cents"] == summary["collected_cents"] == 10_000 + 2_345 - refunded
     assert record["assigned_cents"] == summary["assigned_cents"]

@@ -18,6 +18,7 @@ from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
 from services.platform import Platform
 from services.reporting import domain_relazione as rel
+from services.reporting import domain_relazione_totals as tot
 from services.reporting import handlers_cases, repository_relazione
 from services.reporting.domain_relazione import Reason
 from tests.conftest import service_client
@@ -308,7 +309,7 @@ async def test_the_relazione_reconciles_with_the_load_and_follows_the_offices_an
         Reason.IN_PROGRESS,
         Reason.IN_PROGRESS,
     )
-    totals = rel.Totals()
+    totals = tot.Totals()
     for line in after.values():
         totals.add(line)
     overall = totals.overall

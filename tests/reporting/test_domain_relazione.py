@@ -11,6 +11,8 @@ import pytest
 from services.kernel.errors import DomainError
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
+from services.reporting import domain_relazione_totals as tot
+from services.reporting.domain import format_cents
 from services.reporting.domain_relazione import NextStep, Reason
 
 AS_OF = date(2025, 6, 30)
@@ -96,7 +98,7 @@ def test_next_step(why: Reason | None, step: NextStep) -> None:
 
 
 def test_collected_is_net_of_refunds_and_totals_leave_cancelled_positions_apart() -> None:
-    totals = rel.Totals()
+    totals = tot.Totals()
     partly = history(receipts=(paid(3_000), paid(2_000, flow="")), refunded_cents=500, revoked_cents=700)
     cancelled = history(state="cancelled", revenue_type="TARI", year=2023, assigned_cents=4_000)
     for h in (partly, cancelled):
@@ -115,6 +117,29 @@ def test_collected_is_net_of_refunds_and_totals_leave_cancelled_positions_apart(
     assert bases["IMU"].taxable_cents == 4_500
 
 
+def test_every_line_and_total_reads_handed_over_less_sgravi_rettifiche_and_collected() -> None:
+    cancelled = history(state="cancelled", assigned_cents=25_093, act_number="SGRAVIO")
+    corrected = history(assigned_cents=150_000, corrected_cents=50_000, receipts=(paid(20_000),))
+    overpaid = history(receipts=(paid(12_000),), refunded_cents=1_000)
+    totals = tot.Totals()
+    rows = []
+    for h in (cancelled, corrected, overpaid):
+        item = rel.line(h, SCOPE)
+        totals.add(item)
+        rows.append(rel.amounts(h))
+        money = [item.texts[rel.COLUMNS.index(name)] for name in rel.MONEY_HEADERS]
+        assert money == [format_cents(c) for c in rel.amounts(h)]
+    assert rows == [
+        (25_093, 25_093, 0, 0, 0),
+        (200_000, 0, 50_000, 20_000, 130_000),
+        (10_000, 0, 0, 11_000, -1_000),
+    ]
+    for original, sgravi, rettifiche, collected, residual in [*rows, tot.group_amounts(totals.overall)]:
+        assert original - sgravi - rettifiche - collected == residual
+    assert tot.group_amounts(totals.overall) == tuple(map(sum, zip(*rows, strict=True)))
+    assert totals.overall.assigned_cents == 160_000  # what stands of the load, as the portal counts it
+
+
 def test_csv_cells_use_italian_money_and_neutralise_formulas() -> None:
     h = history(
         act_number='=HYPERLINK("http://x")',
@@ -130,7 +155,9 @@ def test_csv_cells_use_italian_money_and_neutralise_formulas() -> None:
         "Entrata": "IMU",
         "Anno": "2022",
         "Atto": '\'=HYPERLINK("http://x")',
-        "Carico": "2.000,00",
+        "Carico affidato": "2.000,00",
+        "Sgravi": "0,00",
+        "Rettifiche": "0,00",
         "Riscosso": "1.234,56",
         "Residuo": "765,44",
         "Pagamenti (IUV, data, flusso)": "IUV 01234567890123456 del 14/03/2025, flusso F-1: 1.234,56",

@@ -10,14 +10,12 @@ import hashlib
 import io
 import re
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 import openpyxl
 import pytest
-import pytest_asyncio
 import sqlalchemy as sa
 
 from services.contracts import (
@@ -49,20 +47,6 @@ ASSIGNED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 def api(who: Identity) -> Identity:
     return make_identity(who.tenant_id, who.tenant_slug, roles=("api",), name=who.tenant_name)
-
-
-@pytest_asyncio.fixture
-async def worker(platform: Platform) -> AsyncIterator[Any]:
-    """The reporting worker consuming, and a relay that publishes the outbox when drained."""
-    relay = platform.relay("reporting")
-    for consumer in platform.consumers("reporting"):
-        await platform.bus.purge(consumer.queue(platform.settings.queue_prefix).name)  # type: ignore[attr-defined]
-    await platform.start_workers(("reporting",))
-    try:
-        yield relay
-    finally:
-        await platform.stop_workers()
-        await relay.engine.dispose()
 
 
 async def finished(platform: Platform, who: Identity, relay: Any, report_id: str) -> dict[str, Any]:
@@ -387,7 +371,8 @@ async def test_an_interim_covers_the_positions_assigned_by_its_end_and_the_payme
     # not count.
     assert (first["assigned_cents"], first["collected_cents"]) == (92_345 + 7_000, 57_500)
     rows = list(csv.reader(io.StringIO(csv_body.decode("utf-8-sig")), delimiter=";"))
-    reasons = {r[3]: r[13] for r in rows[1:]}
+    reason = rows[0].index("Motivo mancata riscossione")
+    reasons = {r[3]: r[reason] for r in rows[1:]}
     assert reasons["ACC-SGRAVIO"] == "Non ancora lavorata"
 
 

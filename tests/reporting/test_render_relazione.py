@@ -16,10 +16,13 @@ from typing import Any
 import openpyxl
 import pytest
 from openpyxl.utils.escape import unescape
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
+from services.reporting import domain_relazione_totals as tot
 from services.reporting import render_xlsx
+from services.reporting.domain import format_cents
 from services.reporting.domain_aggio import compute, flat
 from services.reporting.render_csv import CsvRelazione
 from services.reporting.render_pdf import PdfRelazione
@@ -73,7 +76,7 @@ def render(writer_class: type, items: list[rel.Line]) -> bytes:
 
 
 def _write(writer: Any, items: list[rel.Line]) -> None:
-    totals = rel.Totals()
+    totals = tot.Totals()
     writer.begin(HEADER)
     for start in range(0, len(items), 50):
         batch = items[start : start + 50]
@@ -105,12 +108,12 @@ def test_csv_has_the_required_columns_italian_money_and_no_formula() -> None:
     assert body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
     header = rows[0]
-    for column in ("Codice fiscale", "Entrata", "Anno", "Atto", "Carico", "Riscosso", "Residuo"):
+    for column in ("Codice fiscale", "Entrata", "Anno", "Atto", *rel.MONEY_HEADERS):
         assert column in header
     assert "Motivo mancata riscossione" in header
     first = dict(zip(header, rows[1], strict=True))
     assert first["Atto"] == "'=SUM(A1:A9)"
-    assert (first["Carico"], first["Riscosso"], first["Residuo"]) == ("1.000,00", "0,00", "1.000,00")
+    assert (first["Carico affidato"], first["Riscosso"], first["Residuo"]) == ("1.000,00", "0,00", "1.000,00")
     second = dict(zip(header, rows[2], strict=True))
     assert second["Riscosso"] == "12,34" and "IUV00000000000001" in second["Pagamenti (IUV, data, flusso)"]
     assert len(rows) == 4
@@ -126,12 +129,13 @@ def test_xlsx_is_readable_typed_and_neutralised() -> None:
     assert all(cell.font.b for cell in sheet[1])
     assert len(rows) == 121
     first = dict(zip(rel.COLUMNS, rows[1], strict=True))
-    assert first["Anno"] == 2022 and first["Carico"] == 1000 and isinstance(first["Carico"], int | float)
+    assert first["Anno"] == 2022 and first["Carico affidato"] == 1000
+    assert isinstance(first["Carico affidato"], int | float)
     assert sheet["E2"].number_format == "#,##0.00" and sheet["E2"].data_type == "n"
     second = dict(zip(rel.COLUMNS, rows[2], strict=True))
     assert second["Riscosso"] == 12.34 and second["Residuo"] == 987.67
     assert isinstance(second["Riscosso"], float) and second["Tentativi di contatto"] == 1
-    assert sheet["I3"].data_type == "n" and sheet.freeze_panes == "A2"
+    assert sheet["K3"].data_type == "n" and sheet.freeze_panes == "A2"
     # Text a spreadsheet would run gets the CSV's apostrophe and stays text, never a formula.
     acts = [sheet.cell(row=2 + i, column=4) for i in range(len(FORMULAS) + 1)]
     # (a carriage return is stored as the spec's _x000D_, which openpyxl leaves escaped)
@@ -182,7 +186,7 @@ def test_a_failed_xlsx_thread_fails_the_writer_and_an_aborted_one_stops(
             for _ in range(100):  # the thread may take a moment to fail
                 writer.lines(lines(50))
                 writer.thread.join(0.05)  # type: ignore[union-attr]
-            writer.end(frame.Closing(rel.Totals(), compute(flat(350, SCOPE.period_from), {}), "", ()))
+            writer.end(frame.Closing(tot.Totals(), compute(flat(350, SCOPE.period_from), {}), "", ()))
             writer.close()
 
 
@@ -218,8 +222,11 @@ def test_every_label_fits_its_column_of_the_pdf_and_the_table_fits_the_page() ->
         for t in (0, 1)
     ]
     assert max(map(len, OUTCOME_LABELS.values())) <= widths["Ultimo esito"]
-    assert max(map(len, rel.REASON_LABELS.values())) <= widths["Motivo mancata riscossione"]
-    assert max(map(len, rel.NEXT_STEP_LABELS.values())) <= widths["Prossimo passo"]
     assert max(map(len, tracing)) <= widths["Rintraccio"]
+    assert all(len(format_cents(99_999_999_999)) <= widths[h] for h in rel.MONEY_HEADERS)
     usable = render_pdf.WIDTH - 2 * render_pdf.MARGIN
-    assert len(render_pdf.TABLE_HEADER) * 0.6 * render_pdf.SIZE <= usable  # Courier: 0.6 em a character
+    longest = max(rel.REASON_LABELS.values(), key=len), max(rel.NEXT_STEP_LABELS.values(), key=len)
+    verdict = f"{render_pdf.INDENT}motivo: {longest[0]}; prossimo passo: {longest[1]}"
+    for line in (render_pdf.TABLE_HEADER, verdict):
+        assert len(line) * 0.6 * render_pdf.SIZE <= usable  # Courier: 0.6 em a character
+    assert stringWidth(rel.IDENTITY_NOTE, render_pdf.SANS, 8) <= usable
