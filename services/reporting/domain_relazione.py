@@ -42,6 +42,7 @@ class Reason(StrEnum):
     DISPUTED = "contestata"
     HARDSHIP = "difficolta"
     REFUSED = "rifiuto"
+    PROMISED = "promessa"
     PLAN_LAPSED = "piano_decaduto"
     IN_PLAN = "in_piano"
     NOT_WORKED = "non_lavorata"
@@ -57,6 +58,7 @@ REASON_LABELS: dict[Reason, str] = {
     Reason.DISPUTED: "Contestata",
     Reason.HARDSHIP: "Difficoltà economica",
     Reason.REFUSED: "Rifiuto di pagare",
+    Reason.PROMISED: "Promessa di pagamento in corso",
     Reason.PLAN_LAPSED: "Piano di rateizzazione decaduto",
     Reason.IN_PLAN: "In rateizzazione (piano in corso)",
     Reason.NOT_WORKED: "Non ancora lavorata",
@@ -68,21 +70,56 @@ class NextStep(StrEnum):
     NONE = "nessuno"
     ENFORCE = "riscossione_coattiva"
     DISCHARGE = "discarico"
+    TO_WORK = "da_lavorare"
+    AWAIT_PROMISE = "attesa_promessa"
+    HARDSHIP_REVIEW = "tutela_sociale_in_esame"
+    HARDSHIP_UPHELD = "tutela_sociale_accolta"
+    DISPUTE_REVIEW = "contestazione_in_esame"
 
 
 NEXT_STEP_LABELS: dict[NextStep, str] = {
     NextStep.NONE: "Nessuno",
     NextStep.ENFORCE: "Riscossione coattiva",
     NextStep.DISCHARGE: "Discarico",
+    NextStep.TO_WORK: "Da lavorare",
+    NextStep.AWAIT_PROMISE: "In attesa del pagamento promesso",  # + " entro il <day>" (`step_text`)
+    NextStep.HARDSHIP_REVIEW: "Sospesa: tutela sociale in esame dall'Ufficio",
+    NextStep.HARDSHIP_UPHELD: "Sospesa: tutela sociale accolta dall'Ufficio",
+    NextStep.DISPUTE_REVIEW: "Sospesa: contestazione in esame dall'Ufficio",
 }
-# The proposed next step, stated once: discharge when the credit is no longer due or cannot be
-# pursued (cancelled, paid before assignment, time-barred, deceased, untraceable); nothing while it
-# is collected in full or an active plan runs; enforced collection otherwise (refused, plan lapsed:
-# L.160/2019 c.800 makes the residue due at once; disputed or hardship the office did not uphold
-# by cancelling; worked without result; not yet worked).
-DISCHARGED = frozenset(
-    {Reason.CANCELLED, Reason.PAID_BEFORE, Reason.TIME_BARRED, Reason.DECEASED, Reason.UNTRACEABLE}
+# The proposed next step, stated once (`next_step`): discharge when the credit is no longer due or
+# cannot be pursued (cancelled, paid before assignment, time-barred, deceased, untraceable, or a
+# dispute the office upheld); nothing while it is collected in full or an active plan runs; wait
+# for an open promise until its day; suspended while the office examines a dispute or a hardship
+# (no answer yet, or «sospesa») and after it upheld a hardship (the Comune's social services take
+# it); «da lavorare» for a position never worked; enforced collection otherwise (refused, plan
+# lapsed: L.160/2019 c.800 makes the residue due at once; worked without result; a claim the office
+# rejected or answered by correcting or cancelling: the claim no longer gives the reason).
+_STEPS: dict[Reason, NextStep] = {
+    **dict.fromkeys(
+        (Reason.CANCELLED, Reason.PAID_BEFORE, Reason.TIME_BARRED, Reason.DECEASED, Reason.UNTRACEABLE),
+        NextStep.DISCHARGE,
+    ),
+    Reason.IN_PLAN: NextStep.NONE,
+    Reason.PROMISED: NextStep.AWAIT_PROMISE,
+    Reason.NOT_WORKED: NextStep.TO_WORK,
+    Reason.DISPUTED: NextStep.DISPUTE_REVIEW,
+    Reason.HARDSHIP: NextStep.HARDSHIP_REVIEW,
+}
+_UPHELD_STEPS = {Reason.DISPUTED: NextStep.DISCHARGE, Reason.HARDSHIP: NextStep.HARDSHIP_UPHELD}
+# The same rule as the PDF states it under its totals, a line each.
+NEXT_STEP_RULE = (
+    "Prossimo passo proposto: discarico se annullata, pagata prima dell'affidamento, prescritta, contribuente "
+    "deceduto o irreperibile, o contestazione accolta; nessuno se riscossa o piano in corso;",
+    "in attesa se c'è una promessa di pagamento non scaduta; sospesa se l'Ufficio esamina una contestazione o "
+    "una difficoltà economica, o ha accolto la tutela sociale;",
+    "da lavorare se mai lavorata; altrimenti riscossione coattiva.",
 )
+# The office's answers (`domain_cases`) after which a claim no longer explains what is still due.
+RESUMING_ANSWERS = frozenset({"rejected", "corrected", "cancelled"})
+UPHELD = "upheld"
+# A promise to pay is open until it is kept or broken (`contact.promise_*` events).
+PROMISE_OPEN = "made"
 # The contact outcome codes that decide a reason (the contact service's `Outcome` values).
 _BY_OUTCOME = {
     "deceduto": Reason.DECEASED,
@@ -149,9 +186,12 @@ class History:
     # How much the office's corrections took off the amount first assigned: `assigned_cents` is the
     # amount after them, so the load handed over (carico affidato) is assigned + corrected.
     corrected_cents: int = 0
-    # The office answered the claim of the last call (dispute, already paid, hardship) by rejecting
-    # it or correcting the amount: the claim no longer explains what is still due.
-    claim_overruled: bool = False
+    # The office's answer to the claim of the last call (dispute, already paid, hardship), "" while
+    # it has none (`RESUMING_ANSWERS`: the claim no longer explains what is still due).
+    claim_answer: str = ""
+    # The debtor's latest promise to pay: open, kept or broken ("" without one), and its day.
+    promise_state: str = ""
+    promise_due_on: date | None = None
     # Derived once (read by every rule and format): collected net of refunds; what the office
     # cancelled (sgravio: the whole amount of a cancelled position); what is still due. Every line
     # and every total keeps: carico affidato - sgravi - rettifiche - riscosso = residuo.
@@ -175,6 +215,15 @@ class History:
     def original_cents(self) -> int:
         """The load handed over (carico affidato), before the office's cancellation or corrections."""
         return self.assigned_cents + self.corrected_cents
+
+    @property
+    def claim_overruled(self) -> bool:
+        return self.claim_answer in RESUMING_ANSWERS
+
+    def promise_open_on(self, day: date) -> bool:
+        """Whether an open promise falls due on `day` or later."""
+        due = self.promise_due_on
+        return self.promise_state == PROMISE_OPEN and due is not None and due >= day
 
 
 @dataclass(frozen=True)
@@ -210,21 +259,32 @@ def reason(h: History, as_of: date) -> Reason | None:
         by_outcome = Reason.UNTRACEABLE
     if by_outcome is not None:
         return by_outcome
+    if h.promise_open_on(as_of):
+        return Reason.PROMISED
     if h.plan_installments is not None:
         return Reason.PLAN_LAPSED if h.plan_lapsed_on is not None else Reason.IN_PLAN
     return Reason.NOT_WORKED if h.attempts == 0 else Reason.IN_PROGRESS
 
 
-def next_step(why: Reason | None) -> NextStep:
-    """The proposed next step (rule stated at `DISCHARGED`)."""
-    if why is None or why is Reason.IN_PLAN:
+def next_step(why: Reason | None, h: History) -> NextStep:
+    """The proposed next step for a position of history `h` not collected for `why` (rule stated
+    at `_STEPS`)."""
+    if why is None:
         return NextStep.NONE
-    return NextStep.DISCHARGE if why in DISCHARGED else NextStep.ENFORCE
+    if h.claim_answer == UPHELD and why in _UPHELD_STEPS:
+        return _UPHELD_STEPS[why]
+    return _STEPS.get(why, NextStep.ENFORCE)
+
+
+def step_text(step: NextStep, h: History) -> str:
+    """The next step as the files write it (an open promise with its day)."""
+    label = NEXT_STEP_LABELS[step]
+    return f"{label} entro il {format_date(h.promise_due_on)}" if step is NextStep.AWAIT_PROMISE else label
 
 
 def line(h: History, scope: Scope) -> Line:
     why = reason(h, scope.as_of)
-    step = next_step(why)
+    step = next_step(why, h)
     values = cells(h, why, step)
     texts = (
         *(str(v) for v in values[:_FIRST_MONEY]),
@@ -303,7 +363,7 @@ def cells(h: History, why: Reason | None, step: NextStep) -> tuple[Cell, ...]:
         h.plan_installments if h.plan_installments is not None else "",
         format_date(h.plan_lapsed_on),
         REASON_LABELS[why] if why else "",
-        NEXT_STEP_LABELS[step],
+        step_text(step, h),
     )
 
 

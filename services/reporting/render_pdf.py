@@ -189,14 +189,8 @@ class PdfRelazione:
         for why, g in t.reason_rows():
             label = rel.REASON_LABELS[why]
             self.write(f"{label:<36} {g.positions:>9} {format_cents(g.residual_cents):>15}", MONO, 8, 10)
-        self.write(
-            "Prossimo passo proposto: discarico se annullata, pagata prima dell'affidamento, prescritta, "
-            "contribuente deceduto o irreperibile; nessuno se riscossa o piano in corso; "
-            "altrimenti riscossione coattiva.",
-            SANS,
-            8,
-            11,
-        )
+        for rule in rel.NEXT_STEP_RULE:
+            self.write(rule, SANS, 8, 11)
 
     def _aggio(self, closing: frame.Closing) -> None:
         a = closing.aggio

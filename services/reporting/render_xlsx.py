@@ -36,7 +36,7 @@ WRITER_TIMEOUT_SECONDS = 900.0
 # Cursor partitions (2,000 lines each) waiting for the XLSX thread: it is the faster of the two,
 # so the queue stays short; a full one makes the renderer wait rather than hold more rows.
 QUEUE_PARTITIONS = 4
-LINE_WIDTHS = (18, 8, 6, 16, 15, 12, 12, 12, 12, 50, 10, 22, 22, 10, 14, 34, 20)
+LINE_WIDTHS = (18, 8, 6, 16, 15, 12, 12, 12, 12, 50, 10, 22, 22, 10, 14, 34, 50)
 HEADER_WIDTHS = (28, 80)
 TOTAL_WIDTHS = (34, 8, 10, 15, 14, 14, 14, 14)
 FLOW_WIDTHS = (36, 10, 14, 12, 12, 10, 14)

@@ -175,8 +175,9 @@ SELECT p.fiscal_code, p.revenue_type, p.year, p.act_number,
        coalesce(rf.refunded, 0)::bigint AS refunded,
        CASE WHEN p.original_cents IS NOT NULL AND (NOT :interim OR p.decided_at < :end)
             THEN p.original_cents - p.amount_cents ELSE 0 END AS corrected,
-       coalesce(claim.answer IN ('rejected', 'corrected') AND (NOT :interim OR claim.answered_at < :end),
-                false) AS overruled
+       CASE WHEN NOT :interim OR claim.answered_at < :end THEN coalesce(claim.answer, '') ELSE '' END
+           AS claim_answer,
+       coalesce(d.promise_state, '') AS promise_state, d.promise_due_on
 FROM reporting.positions p
 LEFT JOIN reporting.debtors d ON d.tenant_id = p.tenant_id AND d.debtor_id = p.debtor_id
 LEFT JOIN (
@@ -218,7 +219,7 @@ def _history(r: Any) -> rel.History:
     (fiscal_code, revenue_type, year, act, amount, registered_on, state, attempts, outcome, grade, traced) = (
         r[:11]
     )
-    installments, lapsed_on, iuvs, paid_ons, flows, amounts, revoked, refunded, corrected, overruled = r[11:]
+    installments, lapsed_on, iuvs, paid_ons, flows, amounts, revoked, refunded = r[11:19]
     receipts = tuple(map(rel.Receipt, iuvs, paid_ons, flows, amounts)) if iuvs else ()
     return rel.History(
         fiscal_code,
@@ -237,8 +238,7 @@ def _history(r: Any) -> rel.History:
         traced,
         installments,
         lapsed_on,
-        corrected,
-        overruled,
+        *r[19:],  # corrected, claim_answer, promise_state, promise_due_on
     )
 
 

@@ -24,6 +24,9 @@ def history(**kw: object) -> rel.History:
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
+PROMISED = {"promise_state": "made", "promise_due_on": date(2025, 7, 15)}
+
+
 def paid(cents: int, on: date = date(2025, 3, 14), flow: str = "F-1") -> rel.Receipt:
     return rel.Receipt("01234567890123456", on, flow, cents)
 
@@ -46,13 +49,34 @@ def paid(cents: int, on: date = date(2025, 3, 14), flow: str = "F-1") -> rel.Rec
         ({"plan_installments": 6}, Reason.IN_PLAN),
         ({"plan_installments": 6, "plan_lapsed_on": date(2025, 5, 1)}, Reason.PLAN_LAPSED),
         ({"receipts": (paid(10_000),)}, None),
-        # The office rejected the claim, or corrected the amount: what is still due is collected.
-        ({"attempts": 1, "last_outcome": "contestazione", "claim_overruled": True}, Reason.IN_PROGRESS),
-        ({"attempts": 1, "last_outcome": "gia_pagato", "claim_overruled": True}, Reason.IN_PROGRESS),
-        ({"attempts": 1, "last_outcome": "difficolta", "claim_overruled": True}, Reason.IN_PROGRESS),
+        # The office rejected the claim, corrected the amount or cancelled other positions: what is
+        # still due is collected.
+        ({"attempts": 1, "last_outcome": "contestazione", "claim_answer": "rejected"}, Reason.IN_PROGRESS),
+        ({"attempts": 1, "last_outcome": "gia_pagato", "claim_answer": "corrected"}, Reason.IN_PROGRESS),
+        ({"attempts": 1, "last_outcome": "difficolta", "claim_answer": "rejected"}, Reason.IN_PROGRESS),
+        ({"attempts": 1, "last_outcome": "gia_pagato", "claim_answer": "cancelled"}, Reason.IN_PROGRESS),
         (
-            {"attempts": 1, "last_outcome": "contestazione", "claim_overruled": True, "plan_installments": 4},
+            {
+                "attempts": 1,
+                "last_outcome": "contestazione",
+                "claim_answer": "rejected",
+                "plan_installments": 4,
+            },
             Reason.IN_PLAN,
+        ),
+        # Still waiting for the office, or upheld: the claim gives the reason.
+        ({"attempts": 1, "last_outcome": "difficolta", "claim_answer": "suspended"}, Reason.HARDSHIP),
+        ({"attempts": 1, "last_outcome": "difficolta", "claim_answer": "upheld"}, Reason.HARDSHIP),
+        # An open promise whose day has not passed; one past its day, kept or broken does not count.
+        ({"attempts": 1, "last_outcome": "promessa_pagamento", **PROMISED}, Reason.PROMISED),
+        ({"attempts": 1, **PROMISED, "promise_due_on": AS_OF}, Reason.PROMISED),
+        ({"attempts": 1, **PROMISED, "promise_due_on": date(2025, 6, 29)}, Reason.IN_PROGRESS),
+        ({"attempts": 1, **PROMISED, "promise_state": "broken"}, Reason.IN_PROGRESS),
+        ({"attempts": 1, **PROMISED, "promise_state": "kept"}, Reason.IN_PROGRESS),
+        ({"attempts": 2, "last_outcome": "rifiuto", **PROMISED}, Reason.REFUSED),
+        (
+            {"attempts": 1, **PROMISED, "plan_installments": 6, "plan_lapsed_on": date(2025, 5, 1)},
+            Reason.PROMISED,
         ),
     ],
 )
@@ -76,25 +100,96 @@ def test_a_cancellation_or_a_claim_of_payment_comes_before_the_outcome() -> None
 
 
 @pytest.mark.parametrize(
-    ("why", "step"),
+    ("changes", "step", "text"),
     [
-        (None, NextStep.NONE),
-        (Reason.IN_PLAN, NextStep.NONE),
-        (Reason.CANCELLED, NextStep.DISCHARGE),
-        (Reason.PAID_BEFORE, NextStep.DISCHARGE),
-        (Reason.TIME_BARRED, NextStep.DISCHARGE),
-        (Reason.DECEASED, NextStep.DISCHARGE),
-        (Reason.UNTRACEABLE, NextStep.DISCHARGE),
-        (Reason.REFUSED, NextStep.ENFORCE),
-        (Reason.PLAN_LAPSED, NextStep.ENFORCE),
-        (Reason.DISPUTED, NextStep.ENFORCE),
-        (Reason.HARDSHIP, NextStep.ENFORCE),
-        (Reason.NOT_WORKED, NextStep.ENFORCE),
-        (Reason.IN_PROGRESS, NextStep.ENFORCE),
+        ({"receipts": (paid(10_000),)}, NextStep.NONE, "Nessuno"),
+        ({"plan_installments": 6}, NextStep.NONE, "Nessuno"),
+        ({"state": "cancelled"}, NextStep.DISCHARGE, "Discarico"),
+        ({"attempts": 1, "last_outcome": "gia_pagato"}, NextStep.DISCHARGE, "Discarico"),
+        ({"year": 2019}, NextStep.DISCHARGE, "Discarico"),
+        ({"attempts": 1, "last_outcome": "deceduto"}, NextStep.DISCHARGE, "Discarico"),
+        ({"attempts": 1, "last_outcome": "irreperibile"}, NextStep.DISCHARGE, "Discarico"),
+        ({"attempts": 1, "last_outcome": "rifiuto"}, NextStep.ENFORCE, "Riscossione coattiva"),
+        (
+            {"plan_installments": 6, "plan_lapsed_on": date(2025, 5, 1)},
+            NextStep.ENFORCE,
+            "Riscossione coattiva",
+        ),
+        ({"attempts": 2, "last_outcome": "non_risponde"}, NextStep.ENFORCE, "Riscossione coattiva"),
+        # Never worked: to be worked, not proposed for enforced collection yet.
+        ({}, NextStep.TO_WORK, "Da lavorare"),
+        # An open promise not yet due: wait for the payment promised, by its day.
+        (
+            {"attempts": 1, "last_outcome": "promessa_pagamento", **PROMISED},
+            NextStep.AWAIT_PROMISE,
+            "In attesa del pagamento promesso entro il 15/07/2025",
+        ),
+        (
+            {
+                "attempts": 1,
+                "last_outcome": "promessa_pagamento",
+                **PROMISED,
+                "promise_due_on": date(2025, 6, 1),
+            },
+            NextStep.ENFORCE,
+            "Riscossione coattiva",
+        ),
+        # Hardship (tutela sociale): suspended while the office examines it, and once it upheld it.
+        (
+            {"attempts": 1, "last_outcome": "difficolta"},
+            NextStep.HARDSHIP_REVIEW,
+            "Sospesa: tutela sociale in esame dall'Ufficio",
+        ),
+        (
+            {"attempts": 1, "last_outcome": "difficolta", "claim_answer": "suspended"},
+            NextStep.HARDSHIP_REVIEW,
+            "Sospesa: tutela sociale in esame dall'Ufficio",
+        ),
+        (
+            {"attempts": 1, "last_outcome": "difficolta", "claim_answer": "upheld"},
+            NextStep.HARDSHIP_UPHELD,
+            "Sospesa: tutela sociale accolta dall'Ufficio",
+        ),
+        (
+            {"attempts": 1, "last_outcome": "difficolta", "claim_answer": "rejected"},
+            NextStep.ENFORCE,
+            "Riscossione coattiva",
+        ),
+        # A dispute: suspended while the office examines it; upheld, the credit is discharged.
+        (
+            {"attempts": 1, "last_outcome": "contestazione"},
+            NextStep.DISPUTE_REVIEW,
+            "Sospesa: contestazione in esame dall'Ufficio",
+        ),
+        (
+            {"attempts": 1, "last_outcome": "contestazione", "claim_answer": "upheld"},
+            NextStep.DISCHARGE,
+            "Discarico",
+        ),
+        (
+            {"attempts": 1, "last_outcome": "contestazione", "claim_answer": "rejected"},
+            NextStep.ENFORCE,
+            "Riscossione coattiva",
+        ),
     ],
 )
-def test_next_step(why: Reason | None, step: NextStep) -> None:
-    assert rel.next_step(why) is step
+def test_next_step(changes: dict[str, object], step: NextStep, text: str) -> None:
+    item = rel.line(history(**changes), SCOPE)
+    assert item.next_step is step
+    assert dict(zip(rel.COLUMNS, item.texts, strict=True))["Prossimo passo"] == text
+    assert rel.next_step(item.reason, item.history) is step
+
+
+def test_no_proposal_of_enforced_collection_without_a_reason_for_it() -> None:
+    """Enforced collection is proposed only for a refusal, a lapsed plan or work without result
+    (a claim the office overruled included), never for what waits or was not worked yet."""
+    enforced = set()
+    for why in Reason:
+        for answer in ("", "suspended", "upheld", "rejected"):
+            h = history(claim_answer=answer, promise_state="made", promise_due_on=date(2025, 7, 15))
+            if rel.next_step(why, h) is NextStep.ENFORCE:
+                enforced.add(why)
+    assert enforced == {Reason.REFUSED, Reason.PLAN_LAPSED, Reason.IN_PROGRESS}
 
 
 def test_collected_is_net_of_refunds_and_totals_leave_cancelled_positions_apart() -> None:

@@ -225,8 +225,11 @@ def test_every_label_fits_its_column_of_the_pdf_and_the_table_fits_the_page() ->
     assert max(map(len, tracing)) <= widths["Rintraccio"]
     assert all(len(format_cents(99_999_999_999)) <= widths[h] for h in rel.MONEY_HEADERS)
     usable = render_pdf.WIDTH - 2 * render_pdf.MARGIN
-    longest = max(rel.REASON_LABELS.values(), key=len), max(rel.NEXT_STEP_LABELS.values(), key=len)
+    promised = rel.History("X", "IMU", 2024, "A", 1, date(2025, 1, 1), promise_due_on=date(2025, 12, 31))
+    steps = [rel.step_text(step, promised) for step in rel.NextStep]
+    longest = max(rel.REASON_LABELS.values(), key=len), max(steps, key=len)
     verdict = f"{render_pdf.INDENT}motivo: {longest[0]}; prossimo passo: {longest[1]}"
     for line in (render_pdf.TABLE_HEADER, verdict):
         assert len(line) * 0.6 * render_pdf.SIZE <= usable  # Courier: 0.6 em a character
-    assert stringWidth(rel.IDENTITY_NOTE, render_pdf.SANS, 8) <= usable
+    for sentence in (rel.IDENTITY_NOTE, *rel.NEXT_STEP_RULE):
+        assert stringWidth(sentence, render_pdf.SANS, 8) <= usable
