@@ -289,7 +289,7 @@ def line(h: History, scope: Scope) -> Line:
     texts = (
         *(str(v) for v in values[:_FIRST_MONEY]),
         *(format_cents(cents) for cents in amounts(h)),
-        *(str(v) for v in values[_AFTER_MONEY:]),
+        *(format_date(v) if isinstance(v, date) else str(v) for v in values[_AFTER_MONEY:]),
     )
     return Line(h, why, step, values, texts)
 
@@ -323,8 +323,9 @@ COLUMNS: tuple[str, ...] = (
 _FIRST_MONEY = COLUMNS.index(MONEY_HEADERS[0])
 _AFTER_MONEY = _FIRST_MONEY + len(MONEY_HEADERS)
 MONEY_COLUMNS = frozenset(range(_FIRST_MONEY, _AFTER_MONEY))
+DATE_COLUMNS = frozenset({COLUMNS.index("Piano decaduto il")})
 
-Cell = str | int
+Cell = str | int | date
 
 
 def format_date(day: date | None) -> str:
@@ -348,8 +349,8 @@ def amounts(h: History) -> tuple[int, int, int, int, int]:
 
 
 def cells(h: History, why: Reason | None, step: NextStep) -> tuple[Cell, ...]:
-    """A line's cells in `COLUMNS` order: money in cents (int), counts as int, the rest text (not
-    yet neutralised: each format does that)."""
+    """A line's cells in `COLUMNS` order: money in cents (int), counts as int, days as date (or ""),
+    the rest text (not yet neutralised: each format does that)."""
     return (
         h.fiscal_code,
         h.revenue_type,
@@ -361,15 +362,15 @@ def cells(h: History, why: Reason | None, step: NextStep) -> tuple[Cell, ...]:
         OUTCOME_LABELS.get(h.last_outcome, h.last_outcome),
         tracing_text(h),
         h.plan_installments if h.plan_installments is not None else "",
-        format_date(h.plan_lapsed_on),
+        h.plan_lapsed_on or "",
         REASON_LABELS[why] if why else "",
         step_text(step, h),
     )
 
 
 def csv_cells(item: Line) -> list[str]:
-    """A line's cells as the CSV writes them: euro as 1.234,56, text neutralised."""
+    """A line's cells as the CSV writes them: euro as 1.234,56, days as dd/mm/yyyy, text neutralised."""
     return [
-        text if isinstance(value, int) else neutralise(text)
+        text if isinstance(value, int | date) else neutralise(text)
         for value, text in zip(item.cells, item.texts, strict=True)
     ]

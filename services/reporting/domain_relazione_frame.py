@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.kernel.errors import DomainError
-from services.reporting.domain_aggio import AggioResult
-from services.reporting.domain_relazione import KINDS, Scope
+from services.reporting.domain_aggio import BASIS_LABELS, AggioResult, Contract, format_percent
+from services.reporting.domain_relazione import KINDS, Scope, format_date
 from services.reporting.domain_relazione_totals import Totals
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -96,8 +96,24 @@ class Header:
     version: int
     generated_at: str  # already formatted (Europe/Rome)
     generated_by: str
-    contract: str  # the aggio contract's reference and basis, or the flat rate of the settings
+    contract: str  # the aggio contract's reference, start, rate and VAT (`contract_texts`)
     batches: tuple[BatchInfo, ...]
+
+
+# The CSV is one table with its headers on the first row, like every CSV the Comune downloads: what
+# identifies the relazione is in columns of its own, on every row, after the position's cells.
+CSV_IDENTITY_COLUMNS = ("Relazione", "Periodo dal", "Periodo al", "Versione")
+
+
+def csv_identity(header: Header) -> list[str]:
+    """The cells that identify the relazione on each CSV row: two versions never share their bytes."""
+    scope = header.scope
+    return [
+        KINDS[scope.kind],
+        format_date(scope.period_from),
+        format_date(scope.period_to),
+        str(header.version),
+    ]
 
 
 @dataclass(frozen=True)
@@ -110,3 +126,25 @@ class Closing:
     flows: tuple[Flow, ...]
     # The debtors' c.803 charges paid in the period (their own notices): apart, not in the base.
     charges_cents: int = 0
+
+
+NO_CONTRACT = "Nessun contratto d'aggio registrato: aggio non calcolato (lo inserisce la società)"
+
+
+def contract_texts(c: Contract | None) -> tuple[str, str]:
+    """How the relazione names the aggio contract: in its header, after «Contratto:» (reference,
+    start, rate, VAT: the word is not said twice), and as the rule of its closing."""
+    if c is None:
+        return "nessun contratto d'aggio registrato (aggio non calcolato)", NO_CONTRACT
+    how = format_percent(c.bands[0].rate_bp) if c.basis == "flat" else BASIS_LABELS[c.basis]
+    vat = f"IVA {format_percent(c.vat_rate_bp)}" if c.vat_applies else "IVA non applicata"
+    since = f"dal {format_date(c.start_date)}"
+    heading = ", ".join(
+        part for part in (c.reference, since, f"aggio {how[0].lower()}{how[1:]}", vat) if part
+    )
+    named = f" {c.reference}" if c.reference else ""
+    label = (
+        f"Contratto{named} {since}: aggio {how}, {vat}; applicato mese per mese al riscosso netto di "
+        "rimborsi e revoche, come nei rendiconti mensili"
+    )
+    return heading, label

@@ -143,7 +143,7 @@ async def run_report(
     stamp = now.astimezone(ROME).strftime("%d/%m/%Y %H:%M")
     batches = await store.batches(uow, tenant_id, scope)
     header = frame.Header(
-        str(report_id), row.ente, scope, row.version, stamp, row.generated_by, terms.label, batches
+        str(report_id), row.ente, scope, row.version, stamp, row.generated_by, terms.heading, batches
     )
     try:
         with ExitStack() as files:

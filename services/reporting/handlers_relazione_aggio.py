@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from services.kernel.db import UnitOfWork
 from services.reporting import domain_aggio
 from services.reporting import domain_relazione as rel
+from services.reporting import domain_relazione_frame as frame
 from services.reporting import repository_aggio as aggio_repo
 from services.reporting.domain_aggio import AggioResult, Base, TypeLine
 
@@ -17,7 +18,8 @@ from services.reporting.domain_aggio import AggioResult, Base, TypeLine
 @dataclass(frozen=True)
 class AggioTerms:
     contract: domain_aggio.Contract
-    label: str  # how the header and the closing name it
+    heading: str  # how the header names it, after «Contratto:»
+    label: str  # how the closing states its rule
     monthly: bool  # the Comune's contract (month by month), or none (no aggio)
 
     @property
@@ -28,21 +30,10 @@ class AggioTerms:
 async def aggio_terms(uow: UnitOfWork, tenant_id: uuid.UUID, scope: rel.Scope) -> AggioTerms:
     saved = await aggio_repo.get_contract(uow, tenant_id)
     if saved is None:
-        label = "Nessun contratto d'aggio registrato: aggio non calcolato (lo inserisce la società)"
-        return AggioTerms(domain_aggio.flat(0, scope.period_from), label, monthly=False)
-    c = saved.contract
-    how = (
-        domain_aggio.format_percent(c.bands[0].rate_bp)
-        if c.basis == "flat"
-        else domain_aggio.BASIS_LABELS[c.basis]
-    )
-    vat = f"IVA {domain_aggio.format_percent(c.vat_rate_bp)}" if c.vat_applies else "IVA non applicata"
-    named = f" {c.reference}" if c.reference else ""
-    label = (
-        f"Contratto{named} dal {rel.format_date(c.start_date)}: aggio {how}, {vat}; applicato mese per mese "
-        "al riscosso netto di rimborsi e revoche, come nei rendiconti mensili"
-    )
-    return AggioTerms(c, label, monthly=True)
+        heading, label = frame.contract_texts(None)
+        return AggioTerms(domain_aggio.flat(0, scope.period_from), heading, label, monthly=False)
+    heading, label = frame.contract_texts(saved.contract)
+    return AggioTerms(saved.contract, heading, label, monthly=True)
 
 
 async def aggio_of(

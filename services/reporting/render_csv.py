@@ -1,5 +1,6 @@
 """The relazione di scarico as CSV: UTF-8 (with BOM, so spreadsheets read the accents), `;`
-separated, Italian headers, euro as 1.234,56, one row per position, written as the lines stream."""
+separated, Italian headers, euro as 1.234,56, one row per position, written as the lines stream,
+each ending with what identifies the relazione (kind, period, version: `frame.csv_identity`)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,8 @@ class CsvRelazione:
 
     def __init__(self, out: BinaryIO) -> None:
         self.out = out
-        self.buffer: list[list[str]] = []
+        self.identity: list[str] = []
         out.write("\ufeff".encode())
-        self._flush([list(rel.COLUMNS)])
 
     def _flush(self, rows: list[list[str]]) -> None:
         text = _Text()
@@ -25,10 +25,13 @@ class CsvRelazione:
         self.out.write("".join(text.parts).encode("utf-8"))
 
     def begin(self, header: frame.Header) -> None:
-        """The CSV is the table alone: its header lives in the PDF and the XLSX."""
+        """The table's headers; the rest of the relazione's header lives in the PDF and the XLSX."""
+        self.identity = frame.csv_identity(header)
+        self._flush([[*rel.COLUMNS, *frame.CSV_IDENTITY_COLUMNS]])
 
     def lines(self, lines: list[rel.Line]) -> None:
-        self._flush([rel.csv_cells(item) for item in lines])
+        identity = self.identity
+        self._flush([rel.csv_cells(item) + identity for item in lines])
 
     def end(self, closing: frame.Closing) -> None:
         """Totals and the annex are in the PDF and the XLSX; the CSV stays one table."""

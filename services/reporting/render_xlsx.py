@@ -1,6 +1,7 @@
 """The relazione di scarico as XLSX, written by rust_xlsxwriter (through its Python binding
 rustpy-xlsxwriter) in constant-memory mode: one row held at a time, strings inline, numbers as
-numbers, euro with a two-decimal format, headers bold, the first row frozen. Text a spreadsheet
+numbers, euro with a two-decimal format, days as dates shown dd/mm/yyyy, headers bold, the first
+row frozen. Text a spreadsheet
 would read as a formula gets the CSV's leading apostrophe (services/kernel/cells.py) and is always
 a text cell. Sheets: Intestazione, Posizioni, Totali, Riconciliazione.
 
@@ -17,6 +18,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
 from decimal import Decimal
 from typing import Any, BinaryIO
 
@@ -32,6 +34,7 @@ from services.reporting.domain_aggio import format_percent
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEETS = ("Intestazione", "Posizioni", "Totali", "Riconciliazione")
 EURO_FORMAT = "#,##0.00"
+DATE_FORMAT = "dd/mm/yyyy"
 WRITER_TIMEOUT_SECONDS = 900.0
 # Cursor partitions (2,000 lines each) waiting for the XLSX thread: it is the faster of the two,
 # so the queue stays short; a full one makes the renderer wait rather than hold more rows.
@@ -158,36 +161,39 @@ def _save(
     """The four sheets in order; the library reads each sheet's rows as it writes it."""
     bold = xlsx.Format().set_bold()
     money = xlsx.Format().set_num_format(EURO_FORMAT)
+    day = xlsx.Format().set_num_format(DATE_FORMAT)
 
-    def formats(width: int, money_columns: Iterable[int]) -> list[Any]:
-        return [money if column in set(money_columns) else None for column in range(width)]
+    def formats(width: int, money_columns: Iterable[int], date_columns: Iterable[int] = ()) -> list[Any]:
+        kinds = {**dict.fromkeys(money_columns, money), **dict.fromkeys(date_columns, day)}
+        return [kinds.get(column) for column in range(width)]
 
     book = xlsx.FastExcel(out).freeze(row=1)
     book.sheet(
         "Intestazione",
         _records(("Voce", "Valore"), _header_rows(header)),
         column_widths=list(HEADER_WIDTHS),
+        column_formats=formats(2, (), (1,)),
         header_format=bold,
     )
     book.sheet(
         "Posizioni",
         positions,
         column_widths=list(LINE_WIDTHS),
-        column_formats=formats(len(rel.COLUMNS), rel.MONEY_COLUMNS),
+        column_formats=formats(len(rel.COLUMNS), rel.MONEY_COLUMNS, rel.DATE_COLUMNS),
         header_format=bold,
     )
     book.sheet(
         "Totali",
         totals,
         column_widths=list(TOTAL_WIDTHS),
-        column_formats=formats(len(TOTAL_HEADERS), (3, 4, 5, 6)),
+        column_formats=formats(len(TOTAL_HEADERS), TOTAL_MONEY),
         header_format=bold,
     )
     book.sheet(
         "Riconciliazione",
         flows,
         column_widths=list(FLOW_WIDTHS),
-        column_formats=formats(len(FLOW_HEADERS), (2, 6)),
+        column_formats=formats(len(FLOW_HEADERS), (2, 6), (3, 4)),
         header_format=bold,
     )
     book.save()
@@ -199,8 +205,8 @@ def _position(values: Sequence[rel.Cell]) -> dict[str, Any]:
     money_columns = rel.MONEY_COLUMNS
     for column, (name, value) in enumerate(zip(rel.COLUMNS, values, strict=True)):
         if column in money_columns:
-            record[name] = Decimal(value).scaleb(-2)
-        elif value.__class__ is int:
+            record[name] = Decimal(value).scaleb(-2)  # type: ignore[arg-type]  # cents: int
+        elif value.__class__ is int or value.__class__ is date:
             record[name] = value
         else:
             record[name] = neutralise(value) if value else None  # type: ignore[arg-type]  # str
@@ -222,7 +228,7 @@ def _records(headers: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterat
 def _small_cell(value: object) -> object:
     if isinstance(value, Cents):
         return euro(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int | date) and not isinstance(value, bool):
         return value
     return neutralise(str(value)) if value != "" else None
 
@@ -230,6 +236,8 @@ def _small_cell(value: object) -> object:
 # --- the small sheets ------------------------------------------------------------------------------
 
 TOTAL_HEADERS = ("Entrata / voce", "Anno", "Posizioni", *rel.MONEY_HEADERS)
+# Every amount of the sheet (the aggio's too) sits in one of these columns, formatted as euro.
+TOTAL_MONEY = range(TOTAL_HEADERS.index(rel.MONEY_HEADERS[0]), len(TOTAL_HEADERS))
 FLOW_HEADERS = ("Flusso", "Pagamenti", "Importo", "Dal", "Al", "Revocati", "Importo revocato")
 
 
@@ -238,7 +246,8 @@ def _header_rows(h: frame.Header) -> list[Sequence[object]]:
         ("Documento", f"{h.scope.label} di scarico, versione {h.version}"),
         ("Ente", h.ente),
         ("Contratto", h.contract),
-        ("Periodo", f"dal {rel.format_date(h.scope.period_from)} al {rel.format_date(h.scope.period_to)}"),
+        ("Periodo dal", h.scope.period_from),
+        ("Periodo al", h.scope.period_to),
         ("Copertura", _coverage(h.scope)),
         ("Generata il", h.generated_at),
         ("Richiesta da", h.generated_by),
@@ -294,5 +303,5 @@ def _total_rows(closing: frame.Closing) -> list[Sequence[object]]:
 
 def _flow_row(f: frame.Flow) -> Sequence[object]:
     name = f.flow_id or "Senza flusso (pagamenti registrati a mano o da ricevuta)"
-    first, last = rel.format_date(f.first_paid_on), rel.format_date(f.last_paid_on)
+    first, last = f.first_paid_on or "", f.last_paid_on or ""
     return (name, f.payments, Cents(f.amount_cents), first, last, f.revoked, Cents(f.revoked_cents))

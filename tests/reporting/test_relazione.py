@@ -148,6 +148,8 @@ async def test_the_worker_stores_three_files_with_their_digest_and_a_new_version
         head = await platform.storage.head(tenant.tenant_id, key)
         assert (head.sha256, head.size) == (stored["sha256"], stored["size"])
         assert again_stored["url"] != stored["url"]
+        # Each version says which it is, the CSV too: the same data never gives the same file.
+        assert again_stored["sha256"] != stored["sha256"], fmt
     rows = list(csv.reader(io.StringIO(downloads["csv"].content.decode("utf-8-sig")), delimiter=";"))
     by_act = {r[3]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert by_act["ACC-SGRAVIO"]["Motivo mancata riscossione"] == "Annullata dall'ufficio (sgravio)"
@@ -326,6 +328,8 @@ async def test_the_aggio_is_none_without_a_contract_and_the_contracts_when_there
     assert contract["aggio_cents"] == 5_000 + 375 == invoiced.result.aggio_cents
     assert contract["aggio_rate_bp"] is None
     book = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)
+    header = dict(book["Intestazione"].iter_rows(values_only=True))
+    assert header["Contratto"] == "REP-2026/7, dal 01/01/2026, aggio aliquota per tipo di entrata, IVA 22,00%"
     closing = {r[0]: r for r in book["Totali"].iter_rows(values_only=True) if r and r[0]}
     assert "REP-2026/7" in str(closing["Regola dell'aggio"][1]) and closing["Aggio"][5] == 53.75
     assert closing["IVA 22,00%"][5] == 11.83 and closing["Totale da fatturare"][5] == 65.58

@@ -10,7 +10,8 @@ import re
 import tempfile
 import uuid
 import zlib
-from datetime import date
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 import openpyxl
@@ -23,7 +24,7 @@ from services.reporting import domain_relazione_frame as frame
 from services.reporting import domain_relazione_totals as tot
 from services.reporting import render_xlsx
 from services.reporting.domain import format_cents
-from services.reporting.domain_aggio import compute, flat
+from services.reporting.domain_aggio import ALL_TYPES, Band, Contract, compute, flat
 from services.reporting.render_csv import CsvRelazione
 from services.reporting.render_pdf import PdfRelazione
 from services.reporting.render_xlsx import XlsxFailed, XlsxRelazione
@@ -64,20 +65,20 @@ def lines(n: int, acts: tuple[str, ...] = ("=SUM(A1:A9)",)) -> list[rel.Line]:
     return out
 
 
-def render(writer_class: type, items: list[rel.Line]) -> bytes:
+def render(writer_class: type, items: list[rel.Line], header: frame.Header = HEADER) -> bytes:
     if writer_class is XlsxRelazione:  # as the worker does: into a real open file
         with tempfile.TemporaryFile() as spool:
-            _write(writer_class(spool), items)
+            _write(writer_class(spool), items, header)
             spool.seek(0)
             return spool.read()
     out = io.BytesIO()
-    _write(writer_class(out), items)
+    _write(writer_class(out), items, header)
     return out.getvalue()
 
 
-def _write(writer: Any, items: list[rel.Line]) -> None:
+def _write(writer: Any, items: list[rel.Line], header: frame.Header = HEADER) -> None:
     totals = tot.Totals()
-    writer.begin(HEADER)
+    writer.begin(header)
     for start in range(0, len(items), 50):
         batch = items[start : start + 50]
         for item in batch:
@@ -152,6 +153,77 @@ def test_xlsx_is_readable_typed_and_neutralised() -> None:
     assert overall[2] == 120 and overall[3] == sum(100_000 + i for i in range(120)) / 100
     flows = list(book["Riconciliazione"].iter_rows(values_only=True))
     assert flows[1][:3] == ("FDR-1", 1, 12.34)
+
+
+def test_xlsx_days_are_dates_and_every_amount_is_euro() -> None:
+    lapsed = rel.History(
+        "CF0",
+        "TARI",
+        2022,
+        "ATTO-L",
+        50_000,
+        date(2025, 1, 2),
+        plan_installments=6,
+        plan_lapsed_on=date(2025, 5, 31),
+    )
+    book = openpyxl.load_workbook(io.BytesIO(render(XlsxRelazione, [*lines(3), rel.line(lapsed, SCOPE)])))
+    positions = book["Posizioni"]
+    column = rel.COLUMNS.index("Piano decaduto il") + 1
+    day = positions.cell(row=5, column=column)
+    assert (day.value, day.data_type, day.number_format) == (datetime(2025, 5, 31), "d", "dd/mm/yyyy")
+    assert positions.cell(row=2, column=column).value is None
+    flow = next(book["Riconciliazione"].iter_rows(min_row=2))
+    assert [(c.value, c.number_format) for c in flow[3:5]] == [(datetime(2025, 3, 1), "dd/mm/yyyy")] * 2
+    header = {r[0].value: r[1] for r in book["Intestazione"].iter_rows(min_row=2)}
+    assert (header["Periodo dal"].value, header["Periodo dal"].number_format) == (
+        datetime(2025, 1, 1),
+        "dd/mm/yyyy",
+    )
+    assert header["Periodo al"].value == datetime(2025, 6, 30)
+    # Every number of the Totali sheet that is an amount (Residuo, the reasons', the aggio's) is euro.
+    amounts = [
+        cell
+        for row in book["Totali"].iter_rows(min_row=2)
+        for cell in row[3:]
+        if isinstance(cell.value, int | float)
+    ]
+    assert len(amounts) > 20 and {c.number_format for c in amounts} == {"#,##0.00"}
+    [overall] = [r for r in book["Totali"].iter_rows(min_row=2) if r[0].value == "Totale"]
+    residual = overall[render_xlsx.TOTAL_HEADERS.index("Residuo")]
+    assert residual.number_format == "#,##0.00" and residual.value > 0
+
+
+def test_the_csv_says_which_relazione_and_version_it_is_on_every_row() -> None:
+    items = lines(3)
+    second = render(CsvRelazione, items)
+    _write(CsvRelazione(third := io.BytesIO()), items, replace(HEADER, version=3))
+    assert third.getvalue() != second
+    rows = list(csv.reader(io.StringIO(third.getvalue().decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][-4:] == ["Relazione", "Periodo dal", "Periodo al", "Versione"]
+    assert {tuple(r[-4:]) for r in rows[1:]} == {("intermedia", "01/01/2025", "30/06/2025", "3")}
+    assert rows[0][: len(rel.COLUMNS)] == list(rel.COLUMNS)
+
+
+def test_the_contract_is_named_once() -> None:
+    by_type = Contract(
+        "rep. 45/2026",
+        date(2026, 1, 1),
+        (Band("IMU", 0, None, 1_000), Band(ALL_TYPES, 0, None, 500)),
+        vat_applies=True,
+        vat_rate_bp=2_200,
+    )
+    heading, rule = frame.contract_texts(by_type)
+    assert heading == "rep. 45/2026, dal 01/01/2026, aggio aliquota per tipo di entrata, IVA 22,00%"
+    assert rule.startswith("Contratto rep. 45/2026 dal 01/01/2026: aggio Aliquota per tipo di entrata")
+    flat_one = Contract("", date(2026, 2, 1), (Band(ALL_TYPES, 0, None, 350),), vat_applies=False)
+    assert frame.contract_texts(flat_one)[0] == "dal 01/02/2026, aggio 3,50%, IVA non applicata"
+    assert not frame.contract_texts(None)[0].lower().startswith("contratto")
+    text = pdf_text(render(PdfRelazione, lines(1), replace(HEADER, contract=heading)))
+    assert "Contratto: rep. 45/2026, dal 01/01/2026" in text and "Contratto: Contratto" not in text
+    book = openpyxl.load_workbook(
+        io.BytesIO(render(XlsxRelazione, lines(1), replace(HEADER, contract=heading)))
+    )
+    assert dict(book["Intestazione"].iter_rows(values_only=True))["Contratto"] == heading
 
 
 def test_an_empty_relazione_still_has_every_sheet_with_its_headers() -> None:
