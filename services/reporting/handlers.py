@@ -55,15 +55,15 @@ async def register_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment: domai
 
 
 async def register_outcome(uow: UnitOfWork, tenant_id: uuid.UUID, outcome: domain.Outcome) -> None:
-    """An outcome counts once, for the debtor too (attempts, conversations, last outcome); a debtor's
-    first attempt counts one more debtor contacted."""
+    """An outcome counts once, for the debtor too (attempts, conversations, last outcome); the
+    debtors contacted are counted from those rows (`repo.debtors_worked`)."""
     if not await repo.insert_outcome(uow, tenant_id, outcome):
         return
     answered = outcome.outcome not in UNANSWERED_OUTCOMES
-    first = await ledger.note_outcome(
+    await ledger.note_outcome(
         uow, tenant_id, outcome.debtor_id, outcome.outcome, outcome.recorded_at, answered
     )
-    await repo.bump_totals(uow, tenant_id, outcomes=1, debtors_contacted=int(first))
+    await repo.bump_totals(uow, tenant_id, outcomes=1)
 
 
 async def register_batch(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:

@@ -26,6 +26,9 @@ tenant_totals = sa.Table(
     metadata,
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
     *(_total(f"{name}_cents", sa.BigInteger) for name in ("assigned", "collected")),
+    # debtors_contacted is no longer kept nor read (the dashboard counts the debtors worked through
+    # the positions the figures count, `repository.debtors_worked`); it stays while a version that
+    # still adds to it may run during a deploy, to be dropped by a later migration.
     *(_total(name) for name in ("positions", "debtors_contacted", "outcomes", "payments")),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
 )

@@ -22,9 +22,9 @@ from services.reporting.models import (
     positions,
     tenant_totals,
 )
-from services.reporting.models_ledger import refunds
+from services.reporting.models_ledger import debtors, refunds
 
-COUNTERS = ("assigned_cents", "collected_cents", "positions", "outcomes", "payments", "debtors_contacted")
+COUNTERS = ("assigned_cents", "collected_cents", "positions", "outcomes", "payments")
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,23 @@ class Summary:
     positions: int
     payments: int
     outcomes: int
-    debtors_contacted: int
+    debtors_contacted: int  # worked (called at least once), as the portal's «Lavorati»
     updated_at: datetime | None
+
+
+# --- what the campaign's figures count -----------------------------------------------------------
+
+
+def counted_positions(tenant_id: uuid.UUID) -> list[Any]:
+    """The positions the campaign's figures count (the dashboard, the portal, the digests): the
+    Comune's, less those the office cancelled (sgravio). A debtor counts only through one of them:
+    one whose every position was cancelled is neither worked nor reached any more."""
+    return [positions.c.tenant_id == tenant_id, positions.c.state != "cancelled"]
+
+
+def has_counted_position(tenant_id: uuid.UUID, debtor_id: Any) -> Any:
+    """Whether the debtor `debtor_id` (a column) has a position the figures count."""
+    return sa.exists().where(*counted_positions(tenant_id), positions.c.debtor_id == debtor_id)
 
 
 # --- projections -------------------------------------------------------------------------------
@@ -166,9 +181,18 @@ async def summary(uow: UnitOfWork, tenant_id: uuid.UUID) -> Summary:
         row.positions,
         row.payments,
         row.outcomes,
-        row.debtors_contacted,
+        await debtors_worked(uow, tenant_id),
         row.updated_at,
     )
+
+
+async def debtors_worked(uow: UnitOfWork, tenant_id: uuid.UUID) -> int:
+    """The debtors called at least once who have a position the figures count."""
+    d = debtors.c
+    stmt = sa.select(sa.func.count()).where(
+        d.tenant_id == tenant_id, d.attempts > 0, has_counted_position(tenant_id, d.debtor_id)
+    )
+    return int((await uow.execute(stmt)).scalar_one())
 
 
 async def totals_by_type(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[domain.GroupTotals]:

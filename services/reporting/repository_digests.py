@@ -22,7 +22,7 @@ from services.reporting.models_aggio import aggio_contracts
 from services.reporting.models_cases import cases
 from services.reporting.models_digests import digest_settings, digests
 from services.reporting.models_ledger import event_log, plans, refunds
-from services.reporting.repository import mail_claimable
+from services.reporting.repository import counted_positions, has_counted_position, mail_claimable
 
 # The office's addresses (migration 0006, shared with the aggio's rendiconti).
 office_contacts = sa.table(
@@ -275,24 +275,25 @@ async def _events(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime, until:
 
 
 async def figures(uow: UnitOfWork, tenant_id: uuid.UUID, period: Period) -> Figures:
-    """The period's figures: positions assigned (cancelled ones left out), outcomes and debtors
-    reached, promises and plans, payments of the period that count, those revoked, refunds."""
+    """The period's figures: positions assigned and debtors reached (the positions the office
+    cancelled left out: `repository.counted_positions`), outcomes, promises and plans, payments of
+    the period that count, those revoked, refunds."""
     since, until = period.bounds()
     p, o, pay, r, pl = positions.c, outcomes.c, payments.c, refunds.c, plans.c
     assigned = _one(
         await uow.execute(
             sa.select(sa.func.count(), _sum(p.amount_cents)).where(
-                p.tenant_id == tenant_id,
-                p.registered_at >= since,
-                p.registered_at < until,
-                p.state != "cancelled",
+                *counted_positions(tenant_id), p.registered_at >= since, p.registered_at < until
             )
         )
     )
-    answered = o.outcome.not_in(sorted(UNANSWERED_OUTCOMES))
+    # Reached: answered, by a debtor with a position the figures count (as the portal counts).
+    reached = sa.and_(
+        o.outcome.not_in(sorted(UNANSWERED_OUTCOMES)), has_counted_position(tenant_id, o.debtor_id)
+    )
     calls = _one(
         await uow.execute(
-            sa.select(sa.func.count(), sa.func.count(sa.distinct(o.debtor_id)).filter(answered)).where(
+            sa.select(sa.func.count(), sa.func.count(sa.distinct(o.debtor_id)).filter(reached)).where(
                 o.tenant_id == tenant_id, o.recorded_at >= since, o.recorded_at < until
             )
         )

@@ -197,14 +197,13 @@ async def upsert_debtor(
 
 async def note_outcome(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, outcome: str, at: datetime, answered: bool
-) -> bool:
-    """One more attempt (and conversation, when a person answered); the latest outcome wins. True
-    when this was the debtor's first attempt."""
+) -> None:
+    """One more attempt (and conversation, when a person answered); the latest outcome wins."""
 
     def newer(ex: Any) -> Any:
         return sa.or_(debtors.c.last_outcome_at.is_(None), debtors.c.last_outcome_at <= ex.last_outcome_at)
 
-    attempts = await upsert_debtor(
+    await upsert_debtor(
         uow,
         tenant_id,
         debtor_id,
@@ -216,7 +215,6 @@ async def note_outcome(
             "last_outcome_at": lambda ex: sa.func.greatest(debtors.c.last_outcome_at, ex.last_outcome_at),
         },
     )
-    return attempts == 1
 
 
 async def note_promise(

@@ -15,6 +15,7 @@ from services.reporting import domain_portal as dp
 from services.reporting.models import outcomes, payments, positions
 from services.reporting.models_cases import case_answers, cases
 from services.reporting.models_ledger import debtors, plans, refunds
+from services.reporting.repository import counted_positions
 
 Row = sa.Row[Any]
 ROME = "Europe/Rome"
@@ -39,7 +40,7 @@ def _joined(tenant_id: uuid.UUID) -> tuple[Any, dict[str, Any]]:
 
 
 def _where(tenant_id: uuid.UUID) -> list[Any]:
-    return [positions.c.tenant_id == tenant_id, positions.c.state != "cancelled"]
+    return counted_positions(tenant_id)
 
 
 def _stage_amount(stage: str) -> Any:

@@ -86,6 +86,8 @@ async def test_outcomes_count_contacts_and_distinct_debtors(platform: Platform) 
         )
 
     repeated = str(uuid.uuid4())
+    # Debtors count through their positions (an outcome before the position is counted once it comes).
+    await deliver(platform, tenant, registered(fact(1_000, debtor_id=debtor), fact(2_000, debtor_id=other)))
     await deliver(platform, tenant, outcome(debtor), outcome(debtor, repeated), outcome(other))
     await deliver(platform, tenant, outcome(debtor, repeated))
     s = await summary(platform, tenant)
