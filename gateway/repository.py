@@ -29,6 +29,7 @@ UNSCOPED = {
     "tenant_named": "tenants are the global registry: a new Comune's name must be its own",
     "tenant_by_slug": "resolves the URL's Comune before its tenant id is known",
     "find_user": "users are a global registry, matched by fiscal number or e-mail address",
+    "codes_of": "users are a global registry: the person's own fiscal number and e-mail address",
     "accept_invitations": "at a first login the Comuni are not known yet (SECURITY DEFINER, see 0004)",
     "hit_rate_limit": "rate-limit counters belong to a client address, account or key, not to a Comune",
     "purge_rate_limits": "rate-limit counters belong to a client address, account or key, not to a Comune",
