@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from services.kernel.errors import Conflict, DomainError
+from services.kernel.errors import Conflict, DomainError, Problems
 
 ROME = ZoneInfo("Europe/Rome")
 WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
@@ -185,48 +185,55 @@ def day_bounds(moment: datetime) -> tuple[datetime, datetime]:
 
 
 def check_rules(values: Mapping[str, Any]) -> ConductRules:
-    """A Comune's rules from a form or JSON, refused in Italian (with the field) when looser than
-    the UNIREC code: hours outside its windows, more conversations than it allows."""
+    """A Comune's rules from a form or JSON, refused in Italian (every field at fault with its
+    message: `FieldErrors`) when looser than the UNIREC code: hours outside its windows, more
+    conversations than it allows."""
+    found = Problems()
     windows: dict[int, tuple[time, time]] = {}
     for day in range(6):
-        raw_from, raw_to = values.get(f"from_{day}") or "", values.get(f"to_{day}") or ""
-        if not raw_from and not raw_to:
-            continue
-        start, end = _time(raw_from, f"from_{day}"), _time(raw_to, f"to_{day}")
-        low, high = UNIREC_WINDOWS[day]
-        if not low <= start < end <= high:
-            raise DomainError(
-                f"Di {WEEKDAYS[day]} le chiamate devono stare tra {_clock(low)} e {_clock(high)} "
-                "(codice di condotta UNIREC), con l'inizio prima della fine.",
-                field=f"from_{day}" if start < low else f"to_{day}",
-            )
-        windows[day] = (start, end)
-    if not windows:
-        raise DomainError(
+        window = found.check(None, _window, values, day)
+        if window is not None:
+            windows[day] = window
+    if not windows and not found.found:
+        found.add(
+            "from_0",
             "Indica almeno un giorno con la sua fascia oraria: senza, nessun debitore potrebbe essere "
             "chiamato.",
-            field="from_0",
         )
-    daily = _cap(values.get("daily_cap"), "daily_cap", UNIREC_DAILY, "al giorno")
-    weekly = _cap(values.get("weekly_cap"), "weekly_cap", UNIREC_WEEKLY, "in sette giorni")
-    if weekly < daily:
-        raise DomainError(
-            "Le conversazioni in sette giorni non possono essere meno di quelle al giorno.",
-            field="weekly_cap",
+    daily = found.check(0, _cap, values.get("daily_cap"), "daily_cap", UNIREC_DAILY, "al giorno")
+    weekly = found.check(0, _cap, values.get("weekly_cap"), "weekly_cap", UNIREC_WEEKLY, "in sette giorni")
+    if daily and weekly and weekly < daily:
+        found.add(
+            "weekly_cap", "Le conversazioni in sette giorni non possono essere meno di quelle al giorno."
         )
-    patron = _patron(str(values.get("patron_day") or "").strip())
+    patron = found.check(None, _patron, str(values.get("patron_day") or "").strip())
     saint = str(values.get("patron_saint") or "").strip()
     if len(saint) > 80:
-        raise DomainError(
-            "Il nome del santo patrono può avere al massimo 80 caratteri.", field="patron_saint"
-        )
+        found.add("patron_saint", "Il nome del santo patrono può avere al massimo 80 caratteri.")
     if saint and patron is None:  # a name alone would stop no call: the day is what counts
-        raise DomainError(f"Indica il giorno di {saint} come gg/mm, ad esempio 04/10.", field="patron_day")
+        found.add("patron_day", f"Indica il giorno di {saint} come gg/mm, ad esempio 04/10.")
     # Absent (an API's partial rules): the default; sent empty from the form: refused by `_cap`.
-    promise_days = _cap(values.get("promise_days", "30"), "promise_days", 90, "")
-    sip = check_sip_template(str(values.get("sip_template") or ""))
-    weights = {name: _weight(values.get(f"weight_{name}"), name) for name in DEFAULT_WEIGHTS}
+    promise_days = found.check(0, _cap, values.get("promise_days", "30"), "promise_days", 90, "")
+    sip = found.check("", check_sip_template, str(values.get("sip_template") or ""))
+    weights = {name: found.check(0, _weight, values.get(f"weight_{name}"), name) for name in DEFAULT_WEIGHTS}
+    found.raise_any()
     return ConductRules(windows, patron, saint, daily, weekly, promise_days, sip, weights)
+
+
+def _window(values: Mapping[str, Any], day: int) -> tuple[time, time] | None:
+    """A weekday's calling hours within the UNIREC window, or None when both are left empty."""
+    raw_from, raw_to = values.get(f"from_{day}") or "", values.get(f"to_{day}") or ""
+    if not raw_from and not raw_to:
+        return None
+    start, end = _time(raw_from, f"from_{day}"), _time(raw_to, f"to_{day}")
+    low, high = UNIREC_WINDOWS[day]
+    if not low <= start < end <= high:
+        raise DomainError(
+            f"Di {WEEKDAYS[day]} le chiamate devono stare tra {_clock(low)} e {_clock(high)} "
+            "(codice di condotta UNIREC), con l'inizio prima della fine.",
+            field=f"from_{day}" if start < low else f"to_{day}",
+        )
+    return start, end
 
 
 def _weight(raw: object, name: str) -> int:

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from services.contact import handlers_conduct
 from services.contact.domain_conduct import DEFAULT_WEIGHTS, ROME, WEEKDAYS, WEIGHT_LABELS
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError
+from services.kernel.errors import DomainError, errors_of
 from services.kernel.identity import Identity
 from services.kernel.web import ctx, endpoint, page, templates_for
 
@@ -48,7 +48,7 @@ async def save_conduct(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         await handlers_conduct.save_rules(uow, ident, raw)
     except DomainError as problem:  # shown beside its field; nothing was written
         shown = await handlers_conduct.rules_page(uow, ident, today)
-        context: dict[str, Any] = {**shown, "values": raw, "errors": {problem.field or "": problem.message}}
+        context: dict[str, Any] = {**shown, "values": raw, "errors": errors_of(problem)}
         return page(templates, request, "conduct.html", context, block="conduct_form", status_code=400)
     context = {**await handlers_conduct.rules_page(uow, ident, today), "errors": {}, "saved": True}
     return page(templates, request, "conduct.html", context, block="conduct_form")

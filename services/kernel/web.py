@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.kernel.bus import Bus
 from services.kernel.db import Database, UnitOfWork
-from services.kernel.errors import DomainError, Forbidden, NotFound
+from services.kernel.errors import DomainError, Forbidden, NotFound, errors_of
 from services.kernel.formats import PAGE_FILTERS
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
@@ -195,11 +195,19 @@ ERROR_TITLES = {
 }
 
 
-def render_error(request: Request, status: int, message: str, field: str | None = None) -> Response:
+def render_error(
+    request: Request,
+    status: int,
+    message: str,
+    field: str | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
     if _wants_json(request):
         body: dict[str, object] = {"error": message}
         if field:
             body["field"] = field
+        if errors and len(errors) > 1:  # every field at fault, the first also as `error`/`field`
+            body["errors"] = errors
         return JSONResponse(body, status_code=status)
     fragment = f'<div class="alert alert-danger" role="alert" data-field="{escape(field or "")}">{escape(message)}</div>'
     if request.headers.get("hx-request"):
@@ -218,7 +226,7 @@ def render_error(request: Request, status: int, message: str, field: str | None 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return render_error(request, exc.status, exc.message, exc.field)
+    return render_error(request, exc.status, exc.message, exc.field, errors_of(exc))
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:

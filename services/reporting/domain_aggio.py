@@ -33,7 +33,7 @@ from itertools import pairwise
 
 import holidays
 
-from services.kernel.errors import DomainError
+from services.kernel.errors import DomainError, Problems
 from services.kernel.money import parse_euro
 
 ALL_TYPES = "*"
@@ -269,24 +269,33 @@ def parse_row(row: int, fields: Mapping[str, str], revenue_types: Iterable[str])
 
 
 def parse_contract(fields: Mapping[str, str], revenue_types: Iterable[str], today: date) -> Contract:
-    """The contract form: reference, start date, VAT, and up to MAX_ROWS rows of rates."""
-    known = tuple(revenue_types)
+    """The contract form: reference, start date, VAT, and up to MAX_ROWS rows of rates; every field
+    at fault is named at once (`FieldErrors`), the tables' own rules once each row reads."""
+    known, found = tuple(revenue_types), Problems()
     reference = fields.get("reference", "").strip()
     if not 1 <= len(reference) <= 200:
-        raise DomainError("Indica il riferimento del contratto (fino a 200 caratteri).", field="reference")
-    start = parse_day(fields.get("start_date", ""), "start_date", "la data di inizio del contratto")
-    if start < EARLIEST_START or start > today + timedelta(days=366):
-        raise DomainError("La data di inizio non è plausibile.", field="start_date")
+        found.add("reference", "Indica il riferimento del contratto (fino a 200 caratteri).")
+    start = found.check(
+        None, parse_day, fields.get("start_date", ""), "start_date", "la data di inizio del contratto"
+    )
+    if start is not None and (start < EARLIEST_START or start > today + timedelta(days=366)):
+        found.add("start_date", "La data di inizio non è plausibile.")
     vat_applies = fields.get("vat_applies") == "1"
     vat = (
-        parse_percent(fields.get("vat_percent", "") or "22", "vat_percent") if vat_applies else DEFAULT_VAT_BP
+        found.check(0, parse_percent, fields.get("vat_percent", "") or "22", "vat_percent")
+        if vat_applies
+        else DEFAULT_VAT_BP
     )
     rows: list[tuple[int, Band]] = []
     for row in range(1, MAX_ROWS + 1):
-        band = parse_row(row, fields, known)
+        band = found.check(None, parse_row, row, fields, known)
         if band is not None:
             rows.append((row, band))
-    return Contract(reference, start, check_bands(rows, known), vat_applies, vat)
+    empty: tuple[Band, ...] = ()
+    bands = empty if found.found else found.check(empty, check_bands, rows, known)
+    found.raise_any()
+    assert start is not None
+    return Contract(reference, start, bands, vat_applies, vat)
 
 
 def parse_day(raw: str, field_name: str, what: str) -> date:

@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from services.contracts import REVENUE_TYPES
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError, NotFound
+from services.kernel.errors import DomainError, NotFound, errors_of
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page
 from services.reporting import domain_aggio as rules
@@ -115,7 +115,7 @@ async def save_contract(request: Request, who: Identity, uow: UnitOfWork) -> Res
             "values": values,
             "rows": rows,
             "types": REVENUE_TYPES,
-            "errors": {problem.field or "form": problem.message},
+            "errors": {field or "form": message for field, message in errors_of(problem).items()},
         }
         return page(
             templates, request, "aggio_contract.html", context, block="contract_form", status_code=400

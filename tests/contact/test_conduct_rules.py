@@ -194,3 +194,33 @@ def test_rules_with_no_day_or_a_field_left_empty_are_refused() -> None:
     with pytest.raises(DomainError) as long:
         check_rules({**day, "sip_template": "sip:{numero}@" + "c" * 200 + ".it"})
     assert "al massimo 200 caratteri" in long.value.message
+
+
+def test_every_field_at_fault_is_named_at_once() -> None:
+    from services.kernel.errors import FieldErrors
+
+    values = {"from_0": "09:00", "to_0": "22:00", "from_1": "7", "to_1": "12:00"}
+    with pytest.raises(FieldErrors) as refused:
+        check_rules(
+            {
+                **values,
+                "daily_cap": "2",
+                "weekly_cap": "x",
+                "sip_template": "http://x/{numero}",
+                "weight_amount": "-1",
+            }
+        )
+    assert list(refused.value.errors) == [
+        "to_0",
+        "from_1",
+        "daily_cap",
+        "weekly_cap",
+        "sip_template",
+        "weight_amount",
+    ]
+    assert refused.value.field == "to_0" and "tra 8:30 e 21:00" in refused.value.message
+    assert refused.value.errors["weekly_cap"] == "Indica un numero intero."
+    # Caps each valid alone but not together: one message, at the weekly cap.
+    with pytest.raises(FieldErrors) as caps:
+        check_rules({"from_0": "09:00", "to_0": "12:00", "daily_cap": "1", "weekly_cap": "0"})
+    assert list(caps.value.errors) == ["weekly_cap"]

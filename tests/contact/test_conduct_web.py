@@ -155,6 +155,21 @@ async def test_a_comunes_stricter_hours_apply_and_looser_ones_are_refused(
             assert looser.status_code == 400
             assert 'id="to_0-error"' in looser.text and "tra 8:30 e 21:00" in looser.text
             assert 'aria-invalid="true"' in looser.text
+            # Every field at fault at once, each beside its field and listed on top with a link.
+            faults = {
+                **form,
+                "to_0": "22:00",
+                "weekly_cap": "5",
+                "patron_day": "31/02",
+                "weight_amount": "11",
+            }
+            several = await client.post(f"{base(supervisor)}/conduct", data=faults, headers=HX)
+            assert several.status_code == 400 and "correggi i 4 campi indicati" in several.text
+            for field in ("to_0", "weekly_cap", "patron_day", "weight_amount"):
+                assert f'id="{field}-error"' in several.text and f'href="#{field}"' in several.text
+            assert 'value="31/02"' in several.text  # what was typed stays in the form
+            unchanged = await client.get(f"{base(supervisor)}/conduct")
+            assert "lun–ven 8:30–21:00, sab 8:30–15:00" in unchanged.text  # nothing was written
             saved = await client.post(f"{base(supervisor)}/conduct", data=form, headers=HX)
             assert saved.status_code == 200 and "Regole salvate: lun–ven 9:00–18:00" in saved.text
     op = as_user(tenant, "op-rules")

@@ -200,6 +200,13 @@ async def test_bad_input_gets_an_italian_message_and_changes_nothing(
     status, text = await save_contract(platform, tenant, start_date="31/02/2026")
     assert status == 400 and 'aria-invalid="true" aria-describedby="start_date-errore"' in text
     assert 'id="start_date-errore" class="invalid-feedback">' in text
+    # Several fields at fault: every one named at once, each marked, listed with a link to it.
+    status, text = await save_contract(
+        platform, tenant, start_date="31/02/2026", reference="", vat_percent="x"
+    )
+    assert status == 400 and "correggi i 3 campi indicati" in text
+    for field in ("reference", "start_date", "vat_percent"):
+        assert f'aria-describedby="{field}-errore"' in text and f'href="#{field}"' in text
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
         saved = await repository_aggio.get_contract(uow, tenant.tenant_id)
     assert saved is not None and saved.contract.table("IMU")[0].rate_bp == 1000  # unchanged

@@ -162,3 +162,16 @@ def test_first_working_day_of_the_month() -> None:
     assert d.parse_month("2026-10", TODAY) == date(2026, 10, 1)
     with pytest.raises(DomainError, match="mese già concluso"):
         d.parse_month("2026-11", TODAY)
+
+
+def test_every_field_at_fault_is_named_at_once() -> None:
+    from services.kernel.errors import FieldErrors
+
+    fields = form(("*", "0", "", "101"), ("BOLLO", "0", "", "3"), start_date="31/02/2026", reference="")
+    err = refused({**fields, "vat_applies": "1", "vat_percent": "abc"})
+    assert isinstance(err, FieldErrors)
+    assert list(err.errors) == ["reference", "start_date", "vat_percent", "row-1-rate", "row-2-type"]
+    assert err.field == "reference"
+    # The tables' own rules (gaps, overlaps, cover) are judged once every row reads.
+    gap = refused(form(("*", "0", "10.000", "10"), ("*", "12.000", "", "5"), reference=""))
+    assert isinstance(gap, FieldErrors) and list(gap.errors) == ["reference"]
