@@ -35,11 +35,13 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
     }
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_board", None)
     leases = await repository_board.leases(uow, ident.tenant_id, now)
+    reserved = await repository_board.reserved_callbacks(uow, ident.tenant_id)
     return {
         "operators": rows,
         "totals": totals,
         "outcomes": _by_outcome(await repository_board.outcomes_today(uow, ident.tenant_id, day_start)),
-        "roster": await _roster(uow, ident, leases, now),
+        "roster": await _roster(uow, ident, leases or reserved, now),
+        "reserved": reserved,
         "collected_cents": await repository_board.collected_since(uow, ident.tenant_id, today),
         "leases": leases,
         "queue": await repository_promises.queue_summary(uow, ident.tenant_id, now, today),
@@ -64,7 +66,8 @@ def _by_outcome(rows: list[Any]) -> dict[str, Any]:
 
 
 async def _roster(uow: UnitOfWork, ident: Identity, leases: list[Any], now: datetime) -> dict[str, str]:
-    """Whom «Affida a» offers; read only when a card is held (the board refreshes every 20 s)."""
+    """Whom «Affida a» offers; read only when a card is held or a callback kept for someone (the
+    board refreshes every 20 s)."""
     if not leases:
         return {}
     return await repository_board.roster(uow, ident.tenant_id, now - timedelta(days=ROSTER_DAYS))
@@ -94,6 +97,29 @@ async def reassign_lease(
     detail = f"{held.assigned_to} -> {chosen}"
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "reassign_lease", debtor_id, detail)
     return str(held.name or ""), known[chosen]
+
+
+ANYONE = "chiunque"
+
+
+async def hand_callback(
+    uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, operator: object, now: datetime
+) -> tuple[str, str | None]:
+    """A supervisor hands a callback kept for one operator (gone home, on leave) to another one or
+    to anyone (`ANYONE`); audited. The debtor's name and the new operator's (None: anyone)."""
+    chosen = str(operator or "").strip()
+    known = await repository_board.roster(uow, ident.tenant_id, now - timedelta(days=ROSTER_DAYS))
+    if chosen != ANYONE and chosen not in known:
+        raise DomainError("Scegli a quale operatore del Comune affidare il richiamo.", field="operatore")
+    to = None if chosen == ANYONE else chosen
+    handed = await repository_board.hand_callback(uow, ident.tenant_id, debtor_id, to)
+    if handed is None:
+        raise NotFound("Nessun richiamo è riservato a un operatore per questo debitore.")
+    if handed.was_for == to:
+        raise DomainError(f"Il richiamo è già riservato a {known[chosen]}.", field="operatore")
+    detail = f"{handed.was_for} -> {to or ANYONE}"
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "hand_callback", debtor_id, detail)
+    return str(handed.name or ""), known[to] if to else None
 
 
 async def release_lease(uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID) -> str:

@@ -130,6 +130,48 @@ async def reassign(
     )
 
 
+RESERVED_SHOWN = 100
+
+
+async def reserved_callbacks(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Row]:
+    """Callbacks kept for one operator, soonest first (at most `RESERVED_SHOWN`): a supervisor may
+    hand them to another operator or to anyone."""
+    d = debtors
+    stmt = (
+        sa.select(d.c.id, d.c.name, d.c.fiscal_code, d.c.callback_at, d.c.callback_for)
+        .where(d.c.tenant_id == tenant_id, d.c.callback_for.is_not(None), d.c.callback_at.is_not(None))
+        .order_by(d.c.callback_at, d.c.id)
+        .limit(RESERVED_SHOWN)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def hand_callback(
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, to: str | None
+) -> Row | None:
+    """A callback kept for one operator handed to `to` (None: anyone); the debtor's name and the
+    operator it was kept for, or None when no callback is kept for anyone."""
+    d = debtors
+    before = (
+        sa.select(d.c.id, d.c.name, d.c.callback_for)
+        .where(
+            d.c.tenant_id == tenant_id,
+            d.c.id == debtor_id,
+            d.c.callback_for.is_not(None),
+            d.c.callback_at.is_not(None),
+        )
+        .with_for_update()
+        .cte("before")
+    )
+    stmt = (
+        sa.update(d)
+        .where(d.c.tenant_id == tenant_id, d.c.id == before.c.id)
+        .values(callback_for=to)
+        .returning(d.c.name, before.c.callback_for.label("was_for"))
+    )
+    return (await uow.execute(stmt)).first()
+
+
 async def collected_since(uow: UnitOfWork, tenant_id: uuid.UUID, day: Any) -> int:
     """Euro cents the payments service reported paid from `day` on (all channels)."""
     pay = debtor_payments

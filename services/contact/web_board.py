@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.contact import handlers_board
-from services.contact.domain import OUTCOME_LABELS
+from services.contact.domain import CALLBACK_GRACE, OUTCOME_LABELS
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
@@ -19,6 +19,7 @@ from services.kernel.web import ctx, endpoint, is_htmx, page, templates_for
 
 templates = templates_for(Path(__file__).parent)
 templates.env.globals["outcome_labels"] = OUTCOME_LABELS
+templates.env.globals["callback_grace"] = int(CALLBACK_GRACE.total_seconds() // 60)
 REFRESH_SECONDS = 20
 
 
@@ -61,6 +62,24 @@ async def reassign_lease(request: Request, ident: Identity, uow: UnitOfWork) -> 
     return page(templates, request, "board.html", context, block="board", status_code=status)
 
 
+@endpoint(*handlers_board.SUPERVISORS)
+async def hand_callback(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """A callback kept for one operator handed to another or to anyone; a refusal said at its row."""
+    debtor_id = _lease(request)
+    async with request.form(max_fields=5) as form:
+        operator = form.get("operatore")
+    now = ctx(request).clock()
+    context: dict[str, object] = {"refresh": REFRESH_SECONDS}
+    status = 200
+    try:
+        context["handed"] = await handlers_board.hand_callback(uow, ident, debtor_id, operator, now)
+    except DomainError as refused:
+        context["refused_callback"] = (debtor_id, refused.message)
+        status = refused.status
+    context["board"] = await handlers_board.board(uow, ident, now)
+    return page(templates, request, "board.html", context, block="board", status_code=status)
+
+
 def _lease(request: Request) -> uuid.UUID:
     try:
         return uuid.UUID(request.path_params["debtor_id"])
@@ -97,6 +116,7 @@ def routes() -> list[BaseRoute]:
         Route("/t/{tenant}/contact/board", board_page, methods=["GET"]),
         Route("/t/{tenant}/contact/board/leases/{debtor_id}/release", release_lease, methods=["POST"]),
         Route("/t/{tenant}/contact/board/leases/{debtor_id}/reassign", reassign_lease, methods=["POST"]),
+        Route("/t/{tenant}/contact/board/callbacks/{debtor_id}/hand", hand_callback, methods=["POST"]),
         Route("/t/{tenant}/contact/board/review", review_page, methods=["GET"]),
         Route("/t/{tenant}/contact/board/review/{contact_id}", review_call, methods=["POST"]),
     ]

@@ -178,3 +178,58 @@ async def test_a_supervisor_hands_a_held_card_to_another_operator_and_sees_today
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
         details = list((await uow.execute(sa.text(sql), {"t": tenant.tenant_id})).scalars())
     assert details == ["op-anna -> op-bruno"]
+
+
+@pytest.mark.asyncio
+async def test_a_supervisor_hands_a_callback_kept_for_an_absent_operator_to_a_colleague_or_anyone(
+    platform: Platform, tenant: Identity
+) -> None:
+    kept, other = str(uuid.uuid4()), str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(kept, 90_000), fact(other, 80_000))
+    anna = replace(as_user(tenant, "op-anna-cb"), display_name="Anna Esposito")
+    bruno = replace(as_user(tenant, "op-bruno-cb"), display_name="Bruno Neri")
+    supervisor = as_user(tenant, "sup-callbacks", ("supervisor",))
+    with contact_clock(platform, MONDAY):
+        assert f"/debtors/{kept}" in await take(platform, anna)
+        status, _ = await record(
+            platform, anna, kept, outcome="richiamare", callback_at="2026-12-01T10:00", callback_mine="1"
+        )
+        assert status == 303
+        assert f"/debtors/{other}" in await take(platform, bruno)
+        await record(platform, bruno, other, outcome="rifiuto")
+    url = f"{base(supervisor)}/board/callbacks/{kept}/hand"
+    with contact_clock(platform, MONDAY.replace(minute=10)):
+        async with service_client(platform, "contact", supervisor) as client:
+            board = (await client.get(f"{base(supervisor)}/board")).text
+            reserved = board[board.index('data-testid="board-callbacks"') :]
+            assert "Anna Esposito</td><td>01/12/2026 10:00</td>" in reserved
+            offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', reserved)
+            assert offered == [("chiunque", "Chiunque"), ("op-bruno-cb", "Bruno Neri")]
+            stranger = await client.post(url, data={"operatore": "op-nessuno"}, headers=HX)
+            same = await client.post(url, data={"operatore": "op-anna-cb"}, headers=HX)
+            handed = await client.post(url, data={"operatore": "op-bruno-cb"}, headers=HX)
+    assert stranger.status_code == 400 and f'id="richiamo-{kept}-errore" role="alert">Scegli' in stranger.text
+    assert same.status_code == 400 and "già riservato a Anna Esposito" in same.text
+    assert handed.status_code == 200 and "è ora riservato a Bruno Neri" in handed.text
+    # Tomorrow at its time it comes to Bruno, not to Anna.
+    with contact_clock(platform, datetime(2026, 12, 1, 10, 5, tzinfo=ROME)):
+        assert "Nessun debitore da lavorare" in await take(platform, anna)
+        assert f"/debtors/{kept}" in await take(platform, bruno)
+        status, _ = await record(
+            platform, bruno, kept, outcome="non_risponde", callback_at="2026-12-02T10:00", callback_mine="1"
+        )
+        assert status == 303
+        async with service_client(platform, "contact", supervisor) as client:
+            anyone = await client.post(url, data={"operatore": "chiunque"}, headers=HX)
+            again = await client.post(url, data={"operatore": "chiunque"}, headers=HX)
+    assert anyone.status_code == 200 and "è ora per chiunque" in anyone.text
+    assert again.status_code == 404 and "Nessun richiamo è riservato" in again.text
+    row = await debtor(platform, tenant.tenant_id, kept)
+    assert row is not None and row.callback_for is None
+    # Anyone's now, on time (no answer: a day after the call at the earliest, 10:05).
+    with contact_clock(platform, datetime(2026, 12, 2, 10, 6, tzinfo=ROME)):
+        assert f"/debtors/{kept}" in await take(platform, anna)
+    sql = "SELECT detail FROM contact.access_log WHERE tenant_id = :t AND action = 'hand_callback'"
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        details = list((await uow.execute(sa.text(sql), {"t": tenant.tenant_id})).scalars())
+    assert details == ["op-anna-cb -> op-bruno-cb", "op-bruno-cb -> chiunque"]

@@ -122,6 +122,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("POST", f"{T}/contact/board/leases/{{debtor_id}}/reassign"): web(
         400, (S, P), "POST"
     ),  # no operator chosen
+    # No operator chosen.
+    ("POST", f"{T}/contact/board/callbacks/{{debtor_id}}/hand"): web(400, (S, P), "POST"),
     ("POST", f"{T}/contact/conduct"): web(400, (A, S, P), "POST"),
     # The operators' work lists: supervisors edit them (an empty form names no criterion: 400; an
     # operator without a list has none to take away: 404); every caller sees their own.
