@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -47,24 +48,24 @@ async def release_lease(request: Request, ident: Identity, uow: UnitOfWork) -> R
 async def reassign_lease(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """«Affida a»: the card handed to the operator chosen; a refusal is said at that row, the
     board kept."""
-    debtor_id = _lease(request)
-    async with request.form(max_fields=5) as form:
-        operator = form.get("operatore")
-    now = ctx(request).clock()
-    context: dict[str, object] = {"refresh": REFRESH_SECONDS}
-    status = 200
-    try:
-        context["reassigned"] = await handlers_board.reassign_lease(uow, ident, debtor_id, operator, now)
-    except DomainError as refused:
-        context["refused"] = (debtor_id, refused.message)
-        status = refused.status
-    context["board"] = await handlers_board.board(uow, ident, now)
-    return page(templates, request, "board.html", context, block="board", status_code=status)
+    return await _hand(request, ident, uow, handlers_board.reassign_lease, ("reassigned", "refused"))
 
 
 @endpoint(*handlers_board.SUPERVISORS)
 async def hand_callback(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """A callback kept for one operator handed to another or to anyone; a refusal said at its row."""
+    return await _hand(request, ident, uow, handlers_board.hand_callback, ("handed", "refused_callback"))
+
+
+async def _hand(
+    request: Request,
+    ident: Identity,
+    uow: UnitOfWork,
+    action: Callable[..., Awaitable[object]],
+    keys: tuple[str, str],
+) -> Response:
+    """Something of the board handed to the operator the form chose (`action`), the board shown
+    again with the result under `keys[0]` or the refusal, by row, under `keys[1]`."""
     debtor_id = _lease(request)
     async with request.form(max_fields=5) as form:
         operator = form.get("operatore")
@@ -72,9 +73,9 @@ async def hand_callback(request: Request, ident: Identity, uow: UnitOfWork) -> R
     context: dict[str, object] = {"refresh": REFRESH_SECONDS}
     status = 200
     try:
-        context["handed"] = await handlers_board.hand_callback(uow, ident, debtor_id, operator, now)
+        context[keys[0]] = await action(uow, ident, debtor_id, operator, now)
     except DomainError as refused:
-        context["refused_callback"] = (debtor_id, refused.message)
+        context[keys[1]] = (debtor_id, refused.message)
         status = refused.status
     context["board"] = await handlers_board.board(uow, ident, now)
     return page(templates, request, "board.html", context, block="board", status_code=status)
