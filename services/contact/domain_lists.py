@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from services.contracts import REVENUE_TYPES
-from services.kernel.errors import DomainError
+from services.kernel.errors import DomainError, Problems
 from services.kernel.money import format_euro, parse_euro
 
 # Ingest registers acts from 2000 on; far in the future is a typing mistake.
@@ -38,17 +38,20 @@ class WorkList:
 def check_list(
     revenue_types: Iterable[str], year_from: str, year_to: str, min_raw: str, max_raw: str
 ) -> WorkList:
-    """A work list as the supervisor typed it; refused in Italian at the field at fault."""
+    """A work list as the supervisor typed it; refused in Italian at every field at fault."""
+    found = Problems()
     kinds = [kind.strip().upper() for kind in revenue_types if kind.strip()]
     unknown = [kind for kind in kinds if kind not in REVENUE_TYPES]
     if unknown:
-        raise DomainError(f"Tributo sconosciuto: «{unknown[0]}».", field="tributi")
-    first, last = _year(year_from, "anno_da"), _year(year_to, "anno_a")
+        found.add("tributi", f"Tributo sconosciuto: «{unknown[0]}».")
+    first, last = found.check(None, _year, year_from, "anno_da"), found.check(None, _year, year_to, "anno_a")
     if first is not None and last is not None and first > last:
-        raise DomainError("L'anno finale non può precedere quello iniziale.", field="anno_a")
-    low, high = _amount(min_raw, "importo_min"), _amount(max_raw, "importo_max")
+        found.add("anno_a", "L'anno finale non può precedere quello iniziale.")
+    low = found.check(None, _amount, min_raw, "importo_min")
+    high = found.check(None, _amount, max_raw, "importo_max")
     if low is not None and high is not None and low > high:
-        raise DomainError("L'importo massimo non può essere minore di quello minimo.", field="importo_max")
+        found.add("importo_max", "L'importo massimo non può essere minore di quello minimo.")
+    found.raise_any()
     chosen = tuple(kind for kind in REVENUE_TYPES if kind in kinds)
     work_list = WorkList(chosen, first, last, low, high)
     if work_list == WorkList():

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from services.contact import handlers_lists
 from services.contact.domain_lists import FIELDS
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError, NotFound
+from services.kernel.errors import DomainError, NotFound, errors_of
 from services.kernel.identity import Identity, subject_name
 from services.kernel.web import ctx, endpoint, is_htmx, page, templates_for
 
@@ -71,7 +71,7 @@ async def save_list(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
     except DomainError as problem:  # shown at its field; nothing was written
         if problem.status != 400:
             raise
-        context |= {"values": raw, "chosen": set(kinds), "errors": {problem.field or "": problem.message}}
+        context |= {"values": raw, "chosen": set(kinds), "errors": errors_of(problem)}
         return _editor(request, context, status_code=400)
     context = await handlers_lists.editor(uow, ident, operator, vouched)
     return _editor(request, {**context, "saved": True})

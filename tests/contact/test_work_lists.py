@@ -43,6 +43,14 @@ def test_a_list_as_typed() -> None:
     assert again == TARI_LIST
 
 
+def test_every_field_at_fault_is_named_at_once() -> None:
+    from services.kernel.errors import FieldErrors
+
+    with pytest.raises(FieldErrors) as refused:
+        domain_lists.check_list(["TASI"], "2022", "2019x", "-1", "dieci")
+    assert list(refused.value.errors) == ["tributi", "anno_a", "importo_min", "importo_max"]
+
+
 @pytest.mark.parametrize(
     ("kinds", "years", "amounts", "field", "message"),
     [
@@ -209,6 +217,13 @@ async def test_supervisors_edit_the_lists_and_each_change_is_audited(
         assert (await client.post(url, data={**typed, "firma": other}, headers=HX)).status_code == 404
         bad = await client.post(url, data={**typed, "anno_da": "2022", "firma": firma}, headers=HX)
         assert bad.status_code == 400 and 'data-field="anno_a"' in bad.text and 'value="2022"' in bad.text
+        worse = {**typed, "tributi": "TASI", "anno_da": "19", "importo_min": "dieci", "firma": firma}
+        several = await client.post(url, data=worse, headers=HX)
+        assert several.status_code == 400 and "Lista non salvata: correggi i 3 campi indicati" in several.text
+        for field in ("tributi", "anno_da", "importo_min"):
+            assert (
+                f'href="#wl-op-lists-{field}"' in several.text and f'id="wl-op-lists-{field}' in several.text
+            )
         saved = await client.post(url, data={**typed, "firma": firma, "nome": "IMPOSTORE"}, headers=HX)
         assert saved.status_code == 200 and "Lista salvata" in saved.text
         assert "TARI, anni 2019–2021, dovuto da € 100,00 a € 5.000,00" in saved.text
