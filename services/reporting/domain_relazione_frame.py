@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.kernel.errors import DomainError
+from services.reporting.domain import format_cents
 from services.reporting.domain_aggio import BASIS_LABELS, AggioResult, Contract, format_percent
 from services.reporting.domain_relazione import KINDS, Scope, format_date
 from services.reporting.domain_relazione_totals import Totals
@@ -80,10 +81,30 @@ class Flow:
 
 @dataclass(frozen=True)
 class BatchInfo:
+    """A credit file of the load: the rows it had accepted (its own count, repeats of positions
+    already assigned included) and the positions it assigned first, with their load (carico
+    affidato, before the office's answers): the loads add up to the relazione's carico affidato."""
+
     filename: str
     accepted: int
     accepted_total_cents: int
     accepted_on: date
+    new_positions: int = 0
+    new_cents: int = 0
+
+    def text(self) -> str:
+        """«crediti.csv del 02/01/2025: 3 righe accettate, 3 posizioni nuove, 300,00 euro»."""
+        rows = "1 riga accettata" if self.accepted == 1 else f"{self.accepted} righe accettate"
+        if not self.new_positions:
+            return f"{self.filename} del {format_date(self.accepted_on)}: {rows}, nessuna posizione nuova (già affidate)"
+        new = "1 posizione nuova" if self.new_positions == 1 else f"{self.new_positions} posizioni nuove"
+        return f"{self.filename} del {format_date(self.accepted_on)}: {rows}, {new}, {format_cents(self.new_cents)} euro"
+
+
+def batches_total(batches: tuple[BatchInfo, ...]) -> str:
+    """The loads' line under the files: what they assigned together."""
+    count, cents = sum(b.new_positions for b in batches), sum(b.new_cents for b in batches)
+    return f"Totale dei carichi: {count} posizioni, {format_cents(cents)} euro"
 
 
 @dataclass(frozen=True)

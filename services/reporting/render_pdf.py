@@ -151,8 +151,8 @@ class PdfRelazione:
         self.gap()
         self.write(f"Carichi affidati ({len(header.batches)})", SANS_BOLD, 10, 14)
         for b in header.batches:
-            money = format_cents(b.accepted_total_cents)
-            self.write(f"{b.filename} del {rel.format_date(b.accepted_on)}: {b.accepted} posizioni, {money}")
+            self.write(b.text())
+        self.write(frame.batches_total(header.batches), SANS_BOLD, 9, 12)
         self.gap()
         self.write("Dettaglio delle posizioni", SANS_BOLD, 10, 14)
         self.write(rel.IDENTITY_NOTE, SANS, 8, 11)

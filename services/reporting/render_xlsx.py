@@ -28,7 +28,6 @@ from services.kernel.cells import neutralise
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
 from services.reporting import domain_relazione_totals as tot
-from services.reporting.domain import format_cents
 from services.reporting.domain_aggio import format_percent
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -254,9 +253,8 @@ def _header_rows(h: frame.Header) -> list[Sequence[object]]:
         ("Identificativo", h.report_id),
         ("Importi", rel.IDENTITY_NOTE),
     ]
-    for b in h.batches:
-        text = f"{b.filename} del {rel.format_date(b.accepted_on)}: {b.accepted} posizioni"
-        rows.append(("Carico", f"{text}, {format_cents(b.accepted_total_cents)} euro"))
+    rows.extend(("Carico", b.text()) for b in h.batches)
+    rows.append(("Carichi", frame.batches_total(h.batches)))
     return rows
 
 

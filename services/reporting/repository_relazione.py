@@ -293,13 +293,25 @@ async def flows(uow: UnitOfWork, tenant_id: uuid.UUID, scope: rel.Scope) -> tupl
 async def batches(uow: UnitOfWork, tenant_id: uuid.UUID, scope: rel.Scope) -> tuple[frame.BatchInfo, ...]:
     """The credit batches the relazione covers (accepted by the end of an interim's period)."""
     stmt = sa.text(
-        """SELECT filename, accepted, accepted_total_cents,
-                  (accepted_at AT TIME ZONE 'Europe/Rome')::date AS accepted_on
-           FROM reporting.batches
-           WHERE tenant_id = :t AND (NOT :interim OR accepted_at < :end)
-           ORDER BY accepted_at, filename"""
+        f"""SELECT b.filename, b.accepted, b.accepted_total_cents,
+                  (b.accepted_at AT TIME ZONE 'Europe/Rome')::date AS accepted_on,
+                  count(p.position_id) AS new_positions,
+                  coalesce(sum(coalesce(p.original_cents, p.amount_cents)), 0) AS new_cents
+           FROM reporting.batches b
+           LEFT JOIN reporting.positions p ON p.batch_id = b.batch_id::text AND {_IN_SCOPE}
+           WHERE b.tenant_id = :t AND (NOT :interim OR b.accepted_at < :end)
+           GROUP BY b.batch_id
+           ORDER BY b.accepted_at, b.filename"""
     )
     rows = await uow.execute(stmt, _params(tenant_id, scope))
     return tuple(
-        frame.BatchInfo(r.filename, r.accepted, int(r.accepted_total_cents), r.accepted_on) for r in rows
+        frame.BatchInfo(
+            r.filename,
+            r.accepted,
+            int(r.accepted_total_cents),
+            r.accepted_on,
+            int(r.new_positions),
+            int(r.new_cents),
+        )
+        for r in rows
     )

@@ -8,20 +8,23 @@ import csv
 import io
 import re
 import uuid
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
 import openpyxl
 import pytest
 
-from services.contracts import DisputeOpened
+from services.contracts import BatchAccepted, DisputeOpened, PositionsRegistered
 from services.kernel.identity import Identity
 from services.platform import Platform
 from services.reporting import domain_relazione as rel
 from services.reporting import handlers_cases, render_pdf
+from services.reporting.domain import format_cents
 from tests.conftest import service_client
+from tests.reporting.helpers import deliver_envelope
 from tests.reporting.test_cases import OPENED, to_cases, viewer
-from tests.reporting.test_relazione import API, PERIOD, api, campaign, finished
+from tests.reporting.test_relazione import API, ASSIGNED, PERIOD, api, campaign, finished
 from tests.reporting.test_render_relazione import pdf_text
 
 Amounts = tuple[int, ...]
@@ -116,6 +119,23 @@ async def test_rows_add_up_to_the_totals_in_every_format_and_on_the_page(
     known = await campaign(platform, tenant)
     c = known["c"]
     await correct(platform, tenant, c.debtor_id, c.position_id, "100,00")
+    # Each file of the load, then the first one uploaded again (its rows repeat what is assigned).
+    loads = {
+        e.batch_id: sum(f.amount_cents for f in e.positions)
+        for e in known["events"]
+        if isinstance(e, PositionsRegistered)
+    }
+    files_in = [
+        BatchAccepted(batch, f"carico-{n}.csv", 9, 9, cents_in, 0, 0, {})
+        for n, (batch, cents_in) in enumerate(loads.items())
+    ]
+    files_in.append(
+        BatchAccepted(str(uuid.uuid4()), "carico-0.csv", 9, 9, files_in[0].accepted_total_cents, 9, 0, {})
+    )
+    for event in files_in:
+        await deliver_envelope(
+            platform, replace(event.envelope(tenant.tenant_id, "test"), occurred_at=ASSIGNED)
+        )
     async with service_client(platform, "reporting", api(tenant)) as http:
         done = await finished(platform, tenant, worker, (await http.post(API, json=PERIOD)).json()["id"])
         files = {fmt: (await http.get(done["files"][fmt]["url"])).content for fmt in ("csv", "xlsx", "pdf")}
@@ -133,3 +153,13 @@ async def test_rows_add_up_to_the_totals_in_every_format_and_on_the_page(
     assert (done["original_cents"], done["cancelled_cents"], done["corrected_cents"]) == EXPECTED[:3]
     assert (done["collected_cents"], done["residual_cents"]) == EXPECTED[3:]
     assert done["assigned_cents"] == EXPECTED[0] - EXPECTED[1] - EXPECTED[2]
+    # The files of the load add up to the carico affidato; the upload again assigned nothing.
+    told = [line for line in pdf_lines(files["pdf"]) if line.startswith(("carico-", "Totale dei carichi"))]
+    again = "carico-0.csv del 01/03/2026: 9 righe accettate, nessuna posizione nuova (già affidate)"
+    assert len(told) == len(files_in) + 1 and again in told
+    assert told[-1] == f"Totale dei carichi: 4 posizioni, {format_cents(EXPECTED[0])} euro"
+    book = openpyxl.load_workbook(io.BytesIO(files["xlsx"]), read_only=True)
+    header = {
+        row[0]: row[1] for row in book["Intestazione"].iter_rows(values_only=True) if row[0] == "Carichi"
+    }
+    assert header == {"Carichi": told[-1]}
