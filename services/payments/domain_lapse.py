@@ -205,7 +205,7 @@ def take_back(installments: Sequence[InstallmentState], went: WentBack) -> dict[
     """What comes off each installment's paid amount (number -> cents) when money that paid them
     goes back. The installment the money was paid for (its pagoPA notice) goes first, then the
     others latest first: payments fill the installments in due order (a manual one by
-    `handlers_notices.after_manual_payment`), so the refund empties them in the reverse order and
+    `handlers_plan_payments.pay_plan`), so the refund empties them in the reverse order and
     the earliest stay paid. Never more than was paid of one; what is beyond all that was paid
     comes off the position only. The plan's single notice settles every installment, interest
     included, for the principal alone: when the last of that payment goes back, all of it does."""

@@ -259,3 +259,10 @@ def check_review_note(note: object) -> str:
     if not 3 <= len(text) <= 1000:
         raise DomainError("Scrivi una nota di almeno 3 caratteri su come è stato risolto.", field="note")
     return text
+
+
+# What a review item of a plan's c.803 charges notice adds: it is not the position's credit.
+CHARGES_REVIEW = (
+    " (avviso degli oneri di riscossione del piano, L. 160/2019 c. 803: non va registrato come "
+    "pagamento della posizione)"
+)

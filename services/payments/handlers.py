@@ -17,7 +17,7 @@ from services.payments import (
     domain,
     domain_answers,
     handlers_lapse,
-    handlers_notices,
+    handlers_plan_payments,
     handlers_positions,
     handlers_rules,
     repository,
@@ -155,7 +155,7 @@ async def record_payment(
     )
     if payment_id is None:  # a concurrent request with the same key committed first
         raise Conflict("Questo pagamento è già stato registrato.")
-    await handlers_notices.after_manual_payment(uow, ident.tenant_id, position_id, payment.amount_cents)
+    await handlers_plan_payments.after_manual_payment(uow, ident.tenant_id, position_id, payment.amount_cents)
     event = PaymentReceived(
         payment_id=str(payment_id),
         position_id=str(position_id),

@@ -279,39 +279,3 @@ async def notice_for(uow: UnitOfWork, ident: Identity, nav: str) -> pdf_notice.N
         uow, ident.tenant_id, ident.user_id, "download_notice", option.subject_id, nav
     )
     return pdf_notice.notice_of(creditor, option)
-
-
-async def after_manual_payment(
-    uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int
-) -> None:
-    """A payment made outside pagoPA: the notices whose amount it changed stop being payable (a new
-    one is issued for what is left), and in a plan it pays the installments in due order."""
-    plan = await repository_plans.active_plan_of(uow, tenant_id, position_id)
-    if plan is None:
-        stale = [
-            o.id
-            for o in await repository_notices.options_in_force(uow, tenant_id, position_id, None)
-            if o.status == "payable" and o.plan_id is None
-        ]
-        await repository_notices.set_status(uow, tenant_id, stale, "replaced")
-        return
-    left, paid = amount_cents, {}
-    for row in await repository_plans.plan_schedule(uow, tenant_id, plan.id):
-        share = min(left, row.principal_cents + row.interest_cents - row.paid_cents)
-        if share > 0:
-            paid[row.number] = (share, share == row.principal_cents + row.interest_cents - row.paid_cents)
-            left -= share
-    await repository_plans.add_installment_paid(
-        uow, tenant_id, {(plan.id, n): s for n, (s, _) in paid.items()}
-    )
-    options = await repository_notices.plan_options(uow, tenant_id, plan.id)
-    covered = [
-        o.id for o in options if o.status == "payable" and o.installment in paid and paid[o.installment][1]
-    ]
-    stale = [
-        o.id
-        for o in options
-        if o.status == "payable" and o.id not in covered and (o.installment is None or o.installment in paid)
-    ]
-    await repository_notices.set_status(uow, tenant_id, covered, "unpayable")
-    await repository_notices.set_status(uow, tenant_id, stale, "replaced")

@@ -22,6 +22,7 @@ from services.payments import (
     domain_receipts,
     handlers_charges,
     handlers_lapse,
+    handlers_plan_payments,
     repository,
     repository_bulk,
     repository_plans,
@@ -30,6 +31,7 @@ from services.payments import (
 from services.payments import repository_reconciliation as repo
 from services.payments.domain_lapse import WentBack
 from services.payments.domain_reconciliation import (
+    CHARGES_REVIEW,
     REVIEW_KINDS,
     Decision,
     Incoming,
@@ -62,6 +64,7 @@ class _Batch:
     paid: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
     installments: dict[tuple[uuid.UUID, int], int] = field(default_factory=lambda: defaultdict(int))
     settled_plans: set[uuid.UUID] = field(default_factory=set)
+    outside: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
     reported: list[uuid.UUID] = field(default_factory=list)
     late: list[dict[str, Any]] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list)
@@ -72,11 +75,6 @@ class _Batch:
 
 
 CHUNK = 10_000
-# What a review item of a plan's c.803 charges notice adds: it is not the position's credit.
-CHARGES_REVIEW = (
-    " (avviso degli oneri di riscossione del piano, L. 160/2019 c. 803: non va registrato come "
-    "pagamento della posizione)"
-)
 
 
 async def import_receipts(uow: UnitOfWork, ident: Identity, data: bytes) -> dict[str, int]:
@@ -99,9 +97,9 @@ async def apply_all(
     await repository_bulk.stage(uow, incoming)
     plain = await repository_bulk.apply_plain(uow, tenant, _state(flow_id), source, flow_id)
     counts["matched"] += plain
-    rest = incoming
-    if plain:
-        rest = [incoming[n] for n in await repository_bulk.others(uow)]
+    if plain:  # a plain payment of a position in a plan (a notice issued before it) pays the plan
+        await handlers_plan_payments.after_plain_payments(uow, tenant)
+    rest = [incoming[n] for n in await repository_bulk.others(uow)] if plain else incoming
     facts: list[PaymentFact] = []
     for start in range(0, len(rest), CHUNK):
         batch = _Batch(ident, source, flow_id, uow.correlation_id)
@@ -250,6 +248,7 @@ def _pay(
         position = by_id[position_id]
         position[3] -= share
         batch.paid[position_id] += share
+        batch.outside[position_id] += share if plan_id is None else 0  # `handlers_plan_payments`
         payment_id = uuid.uuid4()
         batch.payments.append(
             {
@@ -328,6 +327,7 @@ async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:
         uow, tenant, {k: v for k, v in batch.installments.items() if v}
     )
     await repo.settle_plan_installments(uow, tenant, batch.settled_plans)
+    await handlers_plan_payments.after_outside_payments(uow, tenant, batch.outside)
     await repo.set_option_statuses(uow, tenant, outcome.statuses)
     await repo.mark_receipts(uow, tenant, batch.reported, {"state": "REPORTED", "flow_id": batch.flow_id})
     await repo.late_receipts(uow, tenant, batch.late)

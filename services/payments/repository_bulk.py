@@ -174,6 +174,17 @@ async def apply_plain(
     return count
 
 
+async def plain_in_plans(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[uuid.UUID, int]:
+    """The plain payments' cents per position that an active plan covers (paid by a notice issued
+    before the plan: `handlers_plan_payments`)."""
+    rows = await (await _raw(uow)).fetch(
+        f"SELECT f.position_id, sum(f.amount_cents) FROM {FAST} f JOIN payments.plan_positions pp"
+        " ON pp.tenant_id = $1 AND pp.position_id = f.position_id AND pp.active GROUP BY f.position_id",
+        tenant_id,
+    )
+    return {r[0]: int(r[1]) for r in rows}
+
+
 async def others(uow: UnitOfWork) -> list[int]:
     """The numbers of the staged payments that are not plain, in order."""
     rows = await (await _raw(uow)).fetch(

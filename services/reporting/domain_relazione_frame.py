@@ -92,7 +92,7 @@ class BatchInfo:
     new_positions: int = 0
     new_cents: int = 0
 
-    def text(self) -> str:
+    def described(self) -> str:
         """«crediti.csv del 02/01/2025: 3 righe accettate, 3 posizioni nuove, 300,00 euro»."""
         rows = "1 riga accettata" if self.accepted == 1 else f"{self.accepted} righe accettate"
         if not self.new_positions:

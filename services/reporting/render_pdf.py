@@ -151,7 +151,7 @@ class PdfRelazione:
         self.gap()
         self.write(f"Carichi affidati ({len(header.batches)})", SANS_BOLD, 10, 14)
         for b in header.batches:
-            self.write(b.text())
+            self.write(b.described())
         self.write(frame.batches_total(header.batches), SANS_BOLD, 9, 12)
         self.gap()
         self.write("Dettaglio delle posizioni", SANS_BOLD, 10, 14)

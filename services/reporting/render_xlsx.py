@@ -253,7 +253,7 @@ def _header_rows(h: frame.Header) -> list[Sequence[object]]:
         ("Identificativo", h.report_id),
         ("Importi", rel.IDENTITY_NOTE),
     ]
-    rows.extend(("Carico", b.text()) for b in h.batches)
+    rows.extend(("Carico", b.described()) for b in h.batches)
     rows.append(("Carichi", frame.batches_total(h.batches)))
     return rows
 

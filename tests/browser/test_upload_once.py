@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from playwright.async_api import Browser, expect
+from playwright.async_api import Browser
 
 from gateway import repository
 from gateway.app import Gateway

@@ -140,3 +140,22 @@ async def test_a_manual_payment_retires_the_notices_it_made_wrong(
     assert after[0]["amount_cents"] == 120_000 - cents and after[0]["nav"] != before[0]["nav"]
     assert after[1]["amount_cents"] == before[2]["amount_cents"] - 1_000
     assert after[2]["nav"] == before[3]["nav"]  # untouched installments keep their notice
+    # The rest paid by hand: the debt is paid, so no installment is owed (their interest included)
+    # and none of the plan's notices can be paid any more.
+    async with service_client(platform, "payments", api(tenant)) as http:
+        rest = await http.post(
+            f"/api/v1/payments/positions/{a.position_id}/payments",
+            json={"amount_cents": 120_000 - cents, "paid_on": "2026-11-03", "reason": "Saldo in tesoreria"},
+        )
+        assert rest.status_code == 201, rest.text
+        again = await http.post("/api/v1/payments/notices", json={"plan_id": plan["plan_id"]})
+    assert again.status_code == 409 and "già saldate" in again.text
+    owed = (
+        "SELECT count(*) FROM payments.plan_installments WHERE tenant_id = :t AND plan_id = :p"
+        " AND paid_cents < principal_cents + interest_cents"
+    )
+    assert (
+        await scalar(platform, tenant.tenant_id, owed, t=tenant.tenant_id, p=uuid.UUID(plan["plan_id"])) == 0
+    )
+    payable = "SELECT count(*) FROM payments.payment_options WHERE tenant_id = :t AND status = 'payable'"
+    assert await scalar(platform, tenant.tenant_id, payable, t=tenant.tenant_id) == 0

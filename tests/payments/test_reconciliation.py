@@ -366,3 +366,65 @@ async def test_a_flow_line_without_receipt_is_matched_when_its_receipt_arrives(
     receipt = "SELECT psp || ' ' || source || ' ' || to_char(paid_at AT TIME ZONE 'Europe/Rome', 'HH24:MI') FROM payments.receipts WHERE tenant_id = :t AND receipt_ref = 'L-1'"
     assert await scalar(platform, tenant.tenant_id, receipt, t=tenant.tenant_id) == "Poste receipt 10:15"
     assert [await paid(platform, tenant, p) for p in positions] == [3_300, 4_400]  # not paid twice
+
+
+@pytest.mark.asyncio
+async def test_the_notice_issued_before_a_plan_paid_in_full_settles_the_plan(
+    platform: Platform, tenant: Identity
+) -> None:
+    """The debtor pays the whole debt with the notice they had before the plan (still payable): no
+    installment is owed any more and the plan's notices stop being payable; a part of it pays the
+    installments in due order."""
+    await with_creditor(platform, tenant)
+    whole = position_fact(120_000, debtor_id=str(uuid.uuid4()), credit=("IMU", 2023, "W"))
+    part = position_fact(120_000, debtor_id=str(uuid.uuid4()), credit=("IMU", 2023, "Q"))
+    await seed(platform, tenant.tenant_id, whole, part)
+    before = {}
+    async with service_client(platform, "payments", api(tenant)) as http:
+        for p in (whole, part):
+            before[p.position_id] = (await issue(platform, tenant, [p.position_id]))[1]["options"][0]["iuv"]
+            plan = (
+                await http.post(
+                    "/api/v1/payments/plans", json={"position_ids": [p.position_id], "installments": 5}
+                )
+            ).json()
+            await http.post("/api/v1/payments/notices", json={"plan_id": plan["plan_id"]})
+    rows = receipts_csv(
+        (before[whole.position_id], "1200,00", "B-1"), (before[part.position_id], "500,00", "B-2")
+    )
+    status, answer = await upload(platform, tenant, RECEIPTS, rows)
+    assert status == 200 and (answer["matched"], answer["partial"]) == (1, 1), answer
+    # The partial one waits for review: booked on the position, it pays the first installments.
+    async with service_client(platform, "payments", api(tenant)) as http:
+        [item] = (await http.get("/api/v1/payments/reconciliation/review")).json()["items"]
+        booked = await http.post(
+            f"/api/v1/payments/reconciliation/review/{item['id']}/book", json={"note": "Pagato in parte"}
+        )
+        assert booked.status_code == 200, booked.text
+    installments = (
+        "SELECT string_agg(CASE WHEN i.paid_cents >= i.principal_cents + i.interest_cents THEN 'pagata'"
+        " WHEN i.paid_cents > 0 THEN 'in parte' ELSE 'da pagare' END, ',' ORDER BY i.number)"
+        " FROM payments.plan_installments i JOIN payments.plan_positions pp"
+        " ON pp.tenant_id = i.tenant_id AND pp.plan_id = i.plan_id WHERE i.tenant_id = :t AND pp.position_id = :p"
+    )
+    options = (
+        "SELECT string_agg(status, ',' ORDER BY installment NULLS FIRST) FROM payments.payment_options o"
+        " JOIN payments.plan_positions pp ON pp.tenant_id = o.tenant_id AND pp.plan_id = o.plan_id"
+        " WHERE o.tenant_id = :t AND pp.position_id = :p"
+    )
+    w, q = uuid.UUID(whole.position_id), uuid.UUID(part.position_id)
+    assert await scalar(platform, tenant.tenant_id, installments, t=tenant.tenant_id, p=w) == ",".join(
+        ["pagata"] * 5
+    )
+    assert await scalar(platform, tenant.tenant_id, options, t=tenant.tenant_id, p=w) == ",".join(
+        ["unpayable"] * 6
+    )
+    partly = await scalar(platform, tenant.tenant_id, installments, t=tenant.tenant_id, p=q)
+    assert partly == "pagata,pagata,in parte,da pagare,da pagare", partly
+    assert (
+        await paid(platform, tenant, whole.position_id),
+        await paid(platform, tenant, part.position_id),
+    ) == (
+        120_000,
+        50_000,
+    )
