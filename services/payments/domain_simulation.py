@@ -104,10 +104,10 @@ def read_plan_request(body: dict[str, Any]) -> PlanRequest:
     (default the last day of the next month) and the income declaration (CDS fines)."""
     position_ids = position_ids_of(body)
     if not position_ids:
-        raise DomainError("Indica le posizioni del piano («position_ids»).", field="position_ids")
+        raise DomainError("Indica le posizioni del piano.", field="position_ids")
     installments = _positive_int(body, "installments")
     if installments is None:
-        raise DomainError("Indica il numero di rate («installments»).", field="installments")
+        raise DomainError("Indica il numero di rate.", field="installments")
     first_due = _date(body, "first_due_date", date.min)
     declared = body.get("income_declared", False)
     if not isinstance(declared, bool):

@@ -42,6 +42,7 @@ async def save_rules(
         "min_installment_cents": rules.min_installment_cents,
         "interest_rate": rules.interest_rate,
         "created_by": ident.user_id,
+        "created_by_name": ident.display_name or None,
     }
     await repository_plan_rules.insert_rules(uow, ident.tenant_id, values)
 
@@ -56,6 +57,7 @@ async def rules_history(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[dict[str,
             "min_installment_cents": r.min_installment_cents,
             "interest_rate": None if r.interest_rate is None else str(r.interest_rate),
             "created_by": r.created_by,
+            "created_by_name": r.created_by_name or r.created_by,
         }
         for r in await repository_plan_rules.rules_history(uow, tenant_id)
     ]

@@ -171,6 +171,8 @@ plan_rules = sa.Table(
     sa.Column("min_installment_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("interest_rate", sa.Numeric(6, 3)),
     *_who_and_when("created"),
+    # Who saved them, by name as their identity said then (migration 0022; null before it).
+    sa.Column("created_by_name", sa.Text),
 )
 
 # The legal interest rate (art. 1284 c.c.) from each day, percent a year: national, the same for

@@ -12,14 +12,13 @@ base the bands are applied to is the period's: a type's net collected for a tabl
 sum of the net collected of every type not named for the `ALL_TYPES` table. The rendiconto's period
 is a month, so the bands are monthly.
 
-The base is what was actually collected: payments whose payment date falls in the period and that
-were not revoked, minus refunds whose refund date falls in the period. A negative base (refunds above
-the month's collections) gives a negative aggio at the first band's rate: a credit to the Comune.
+The base is what was actually collected: payments of the period not revoked, minus refunds of the
+period. A negative base (refunds above the month's collections) gives a negative aggio at the first
+band's rate: a credit to the Comune.
 
-Rounding, once: each table's aggio is computed exactly (Decimal) and rounded half-up to the cent;
-a table shared by several revenue types splits that rounded amount among them in proportion to
-their base (largest remainders, so the lines add up to it). VAT is computed on the total aggio and
-rounded half-up to the cent. The invoice basis is aggio plus VAT.
+Rounding, once: each table's aggio exactly (Decimal), rounded half-up to the cent; a table shared
+by several types splits it in proportion to their base (largest remainders: the lines add up to
+it). VAT on the total aggio, rounded half-up to the cent. The invoice basis is aggio plus VAT.
 """
 
 from __future__ import annotations
@@ -254,7 +253,14 @@ def _amount(raw: str, field_name: str, zero_ok: bool) -> int:
 
 
 def parse_row(row: int, fields: Mapping[str, str], revenue_types: Iterable[str]) -> Band | None:
-    """One row of the rates table (None when left empty)."""
+    """One row of the rates table (None when left empty), refused with its number («Riga 2: …»)."""
+    try:
+        return _row(row, fields, revenue_types)
+    except DomainError as problem:
+        raise DomainError(f"Riga {row}: {problem.message}", field=problem.field) from None
+
+
+def _row(row: int, fields: Mapping[str, str], revenue_types: Iterable[str]) -> Band | None:
     get = {k: fields.get(f"row-{row}-{k}", "").strip() for k in ("type", "from", "to", "rate")}
     if not get["rate"] and not get["to"] and get["from"] in ("", "0", "0,00"):
         return None

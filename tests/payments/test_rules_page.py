@@ -112,6 +112,9 @@ async def test_the_page_shows_the_rules_in_force_and_saves_a_new_version(
     assert f"regolamento del Comune dal {TODAY.strftime('%d/%m/%Y')}" in imu
     assert "1,5% annuo" in imu and "€ 50,00" in imu and "da 36 a 60" in imu
     assert f"{later.strftime('%d/%m/%Y')} (futura)" in imu
+    history = imu.split('data-testid="history-IMU"')[1]
+    assert "€ 0,00–€ 200,00: nessuna rateizzazione; € 200,01–€ 1.000,00: da 2 a 6 rate" in history
+    assert f"<td>{admin(tenant).display_name}</td>" in history  # who saved them, by name
     tari = page.text.split('data-testid="rules-TARI"')[1].split("</section>")[0]
     assert "fasce di legge" in tari and "history-TARI" not in tari
     kept = api_view.json()["rules"]

@@ -194,7 +194,7 @@ async def test_bad_input_gets_an_italian_message_and_changes_nothing(
     status, text = await save_contract(platform, tenant, **{"row-2-from": "900"})
     assert status == 400 and "si sovrappongono" in text
     status, text = await save_contract(platform, tenant, **{"row-3-type": "BOLLO"})
-    assert status == 400 and "sconosciuto" in text
+    assert status == 400 and "Riga 3: Tipo di entrata sconosciuto" in text  # the row named
     assert 'id="row-3-type" name="row-3-type" class="form-select is-invalid" aria-invalid="true"' in text
     # A field above the table: its message under it, tied to it for screen readers.
     status, text = await save_contract(platform, tenant, start_date="31/02/2026")
