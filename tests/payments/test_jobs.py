@@ -121,6 +121,9 @@ async def test_the_notices_of_a_list_come_as_one_zip_for_the_post(
         assert job["result"]["missing"] == ["VRDGPP80A01H501U"]
         assert job["result"]["without_address"] == (0 if rossi[0].debtor_id == rossi[1].debtor_id else 1)
         archive = await http.get(f"/api/v1/payments/jobs/{job['id']}/avvisi.zip")
+    async with service_client(platform, "payments", tenant) as http:  # the page says who was left out
+        shown = (await http.get(f"/t/{tenant.tenant_slug}/payments/jobs/{job['id']}")).text
+    assert "Escluso 1 codice fiscale senza importi da pagare" in shown and "VRDGPP80A01H501U" in shown
     assert archive.status_code == 200
     with zipfile.ZipFile(io.BytesIO(archive.content)) as zipped:
         names = zipped.namelist()
