@@ -61,13 +61,15 @@ def parse_paid_at(raw: str) -> datetime:
     """ISO 8601 (an instant without offset is Rome time) or dd/mm/yyyy hh:mm[:ss], Rome time."""
     text = raw.strip()
     if len(text) <= 10:
-        raise ValueError("indica data e ora del pagamento, ad es. 2026-11-29T10:15:00+01:00")
+        raise ValueError(
+            "indica data e ora del pagamento, ad es. 29/11/2026 10:15 o 2026-11-29T10:15:00+01:00 (la sola data non basta)"
+        )
     try:
         moment: datetime | None = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         moment = next((m for m in (_try(text, f) for f in _FORMATS) if m is not None), None)
     if moment is None:
-        raise ValueError("usa data e ora, ad es. 2026-11-29T10:15:00+01:00 o 29/11/2026 10:15")
+        raise ValueError("usa data e ora, ad es. 29/11/2026 10:15 o 2026-11-29T10:15:00+01:00")
     return moment if moment.tzinfo else moment.replace(tzinfo=ROME)
 
 

@@ -20,3 +20,14 @@ def test_a_receipts_csv_in_utf8_or_windows_1252_is_read_alike(encoding: str) -> 
 def test_bytes_in_neither_encoding_are_refused_in_italian() -> None:
     with pytest.raises(DomainError, match="salvalo come «CSV UTF-8»"):
         parse_receipts(f"{HEADER}\n".encode() + b"\x81\x8d\x8f\xff\xfe")
+
+
+def test_a_day_without_its_time_is_refused_saying_both_formats() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from services.payments.domain_receipts import parse_paid_at
+
+    assert parse_paid_at("15/12/2026 10:15") == datetime(2026, 12, 15, 10, 15, tzinfo=ZoneInfo("Europe/Rome"))
+    with pytest.raises(ValueError, match="29/11/2026 10:15 .* la sola data non basta"):
+        parse_paid_at("15/12/2026")
