@@ -29,5 +29,5 @@ def test_a_day_without_its_time_is_refused_saying_both_formats() -> None:
     from services.payments.domain_receipts import parse_paid_at
 
     assert parse_paid_at("15/12/2026 10:15") == datetime(2026, 12, 15, 10, 15, tzinfo=ZoneInfo("Europe/Rome"))
-    with pytest.raises(ValueError, match="29/11/2026 10:15 .* la sola data non basta"):
+    with pytest.raises(ValueError, match=r"29/11/2026 10:15.*la sola data non basta"):
         parse_paid_at("15/12/2026")
