@@ -71,17 +71,26 @@ async def grant_role(
     # always invites, so the answer reveals nothing about who exists elsewhere, and the person
     # joins only by logging in themselves.
     user = await repository.find_user(uow, fiscal, email) if actor.platform_admin else None
+    # A member of this Comune already (the page lists them): the role is added to theirs, and the
+    # page says so, since a person's roles add up.
+    members = await repository.tenant_members(uow, tenant_id)
+    member = any(
+        (user is not None and m.user_id == user.id)
+        or (fiscal and m.fiscal_number == fiscal)
+        or (email and (m.email or "").casefold() == email.casefold())
+        for m in members
+    )
     if user is not None:
         if not await repository.add_membership(uow, tenant_id, user.id, role):
             return "gia-presente"
         detail: dict[str, Any] = {"user_id": str(user.id), "user": user.display_name, "role": role}
         await _audit(uow, actor, "membership_added", tenant_id, detail)
-        return "aggiunto"
+        return "aggiunto-altro-ruolo" if member else "aggiunto"
     if not await repository.create_invitation(uow, tenant_id, fiscal, email, role, actor.user_id):
         return "gia-invitato"
     detail = {"fiscal_number": fiscal, "email": email, "role": role}
     await _audit(uow, actor, "invitation_created", tenant_id, detail)
-    return "invitato"
+    return "invitato-altro-ruolo" if member else "invitato"
 
 
 async def revoke_role(

@@ -36,6 +36,10 @@ PAGE_SIZE = 50
 ROME = ZoneInfo("Europe/Rome")
 OUTCOMES = {
     "aggiunto": "Abilitazione aggiunta.",
+    "aggiunto-altro-ruolo": "Ruolo aggiunto: la persona era già abilitata sul Comune con un altro ruolo e ora li "
+    "ha tutti (i ruoli si sommano; per toglierne uno usa «Rimuovi» accanto a quel ruolo).",
+    "invitato-altro-ruolo": "Invito registrato: la persona è già abilitata sul Comune con un altro ruolo; al "
+    "prossimo accesso avrà anche questo (i ruoli si sommano).",
     "gia-presente": "La persona ha già questo ruolo sul Comune.",
     "invitato": "Invito registrato: l'abilitazione sarà attiva al primo accesso.",
     "gia-invitato": "Esiste già un invito in attesa per questa persona e questo ruolo.",

@@ -176,6 +176,10 @@ async def test_comune_admin_adds_and_removes_comune_roles_only(platform: Platfor
             await accept_invitations_on_login(uow, colleague.id, code, None, actor_label=colleague.name)
             await uow.commit()
         assert colleague.name in (await c.get(url)).text
+        # A member already: the page says the role adds to the one they have.
+        more = await c.post(url, data={"csrf_token": csrf, "identificativo": code, "ruolo": "comune_admin"})
+        assert more.headers["location"].endswith("esito=invitato-altro-ruolo")
+        assert "già abilitata sul Comune con un altro ruolo" in (await c.get(more.headers["location"])).text
         refused = await c.post(url, data={"csrf_token": csrf, "identificativo": code, "ruolo": "operator"})
         assert refused.status_code == 403 and "amministratori della piattaforma" in refused.text
         bad = await c.post(url, data={"csrf_token": csrf, "identificativo": "XYZ", "ruolo": "comune_viewer"})
@@ -198,8 +202,13 @@ async def test_comune_admin_adds_and_removes_comune_roles_only(platform: Platfor
         )
         assert missing.status_code == 404
     actions = await _actions(platform, a.id)
-    assert [x for x, _ in actions] == ["membership_removed", "membership_added", "invitation_created"]
-    assert actions[1][1] == {"user_id": str(colleague.id), "role": "comune_viewer", "via": "invitation"}
+    assert [x for x, _ in actions] == [
+        "membership_removed",
+        "invitation_created",
+        "membership_added",
+        "invitation_created",
+    ]
+    assert actions[2][1] == {"user_id": str(colleague.id), "role": "comune_viewer", "via": "invitation"}
 
 
 @pytest.mark.asyncio
@@ -225,9 +234,15 @@ async def test_invitation_before_first_login_then_membership(platform: Platform)
         await uow.commit()
     assert granted == [(a.id, "operator")]
     async with client(gw) as c:
-        await sign_in(gw, c, root)
+        csrf = await sign_in(gw, c, root)
         page = await c.get(url)
         assert "Inviti in attesa" not in page.text and newcomer.name in page.text
+        # A platform administrator adds a role to a member: the page says it adds to the other.
+        more = await c.post(url, data={"csrf_token": csrf, "identificativo": email, "ruolo": "supervisor"})
+        assert more.headers["location"].endswith("esito=aggiunto-altro-ruolo")
+        assert "ora li ha tutti" in (await c.get(more.headers["location"])).text
+        again = await c.post(url, data={"csrf_token": csrf, "identificativo": email, "ruolo": "supervisor"})
+        assert again.headers["location"].endswith("esito=gia-presente")
 
 
 @pytest.mark.asyncio
