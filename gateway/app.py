@@ -125,7 +125,7 @@ class Gateway:
         if scope["type"] == "lifespan":
             await self.router(scope, receive, send)
             return
-        send = self._secure_headers(send)
+        send = self._secure_headers(send, str(scope.get("path", "")).startswith("/static/"))
         app = HttpMetrics(CorrelationMiddleware(self._dispatch), "gateway", self._template)
         await app(scope, receive, send)
 
@@ -172,10 +172,16 @@ class Gateway:
             )
             await response(scope, receive, send)
 
-    def _secure_headers(self, send: Send) -> Send:
+    def _secure_headers(self, send: Send, static: bool) -> Send:
+        """The security headers of every answer; every one but the static assets is not kept by
+        the browser (pages name taxpayers: an office's shared computer, or the back button after a
+        payment or a logout, shows nothing stale)."""
+
         async def wrapped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if not static and not any(name.lower() == b"cache-control" for name, _ in headers):
+                    headers.append((b"cache-control", b"no-store"))
                 headers += [
                     (b"content-security-policy", self.csp.encode()),
                     (b"x-content-type-options", b"nosniff"),

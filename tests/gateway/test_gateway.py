@@ -213,6 +213,11 @@ async def test_openapi_document_and_security_headers(gateway: tuple[Gateway, dic
         csp = response.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
         assert response.headers["x-content-type-options"] == "nosniff"
+        # Nothing the browser keeps but the static assets (pages name taxpayers).
+        assert response.headers["cache-control"] == "no-store"
+        assert (await c.get("/login")).headers["cache-control"] == "no-store"
+        script = await c.get("/static/app.js")
+        assert script.status_code == 200 and "no-store" not in script.headers.get("cache-control", "")
 
 
 def test_dev_login_is_refused_outside_dev_mode(platform: Platform) -> None:
