@@ -15,7 +15,7 @@ from datetime import timedelta
 from stdnum.it import codicefiscale
 
 from services.kernel import roles
-from services.kernel.errors import DomainError, Forbidden
+from services.kernel.errors import DomainError, Forbidden, Problems
 from services.kernel.formats import is_email
 
 SERVICE_PATHS = ("ingest", "contact", "payments", "reporting")
@@ -288,14 +288,17 @@ def check_role(role: str, assignable: tuple[str, ...]) -> str:
 
 
 def check_new_tenant(slug: str, name: str) -> tuple[str, str]:
+    """A new Comune's identifier and name, both refused at once when wrong (`FieldErrors`)."""
     slug, name = slug.strip().lower(), " ".join(name.split())
-    if not SLUG_RE.match(slug):
-        raise DomainError(
-            "Identificativo non valido: usa lettere minuscole, cifre e trattini (es. comune-di-esempio).",
-            field="slug",
-        )
+    found = Problems()
     if not name or len(name) > 200:
-        raise DomainError("Indica il nome del Comune (al massimo 200 caratteri).", field="nome")
+        found.add("nome", "Indica il nome del Comune (al massimo 200 caratteri).")
+    if not SLUG_RE.match(slug):
+        found.add(
+            "slug",
+            "Identificativo non valido: usa lettere minuscole, cifre e trattini (es. comune-di-esempio).",
+        )
+    found.raise_any()
     return slug, name
 
 

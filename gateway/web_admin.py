@@ -28,7 +28,7 @@ from gateway.repository import Tenant
 from gateway.repository_audit import AuditEntry
 from gateway.web import PageContext, client_ip, page_context, signed_in
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError, Forbidden, NotFound
+from services.kernel.errors import DomainError, Forbidden, NotFound, errors_of
 from services.kernel.identity import sign_subject
 from services.kernel.web import query_int, render_error
 
@@ -162,7 +162,11 @@ async def index(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
 @admin_page(platform_only=True)
 async def tenants_page(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
     tenants = await handlers_admin.list_tenants(uow)
-    return _render(request, call, "admin_tenants.html", {"tenants": tenants})
+    errors = errors_of(call.error) if call.error is not None else {}
+    typed = {"nome": call.field("nome"), "slug": call.field("slug")}
+    return _render(
+        request, call, "admin_tenants.html", {"tenants": tenants, "errors": errors, "typed": typed}
+    )
 
 
 @admin_page(platform_only=True, errors_on=tenants_page)

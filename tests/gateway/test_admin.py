@@ -119,6 +119,10 @@ async def test_platform_admin_creates_a_tenant(platform: Platform) -> None:
         assert page.status_code == 200 and home.name in page.text
         bad = await c.post("/admin/comuni", data={"csrf_token": csrf, "slug": "Non Valido", "nome": "X"})
         assert bad.status_code == 400 and "Identificativo non valido" in alert(bad.text)
+        assert 'value="Non Valido"' in bad.text and 'id="slug-error"' in bad.text  # typed, at its field
+        both = await c.post("/admin/comuni", data={"csrf_token": csrf, "slug": "", "nome": " "})
+        assert both.status_code == 400 and 'id="nome-error"' in both.text and 'id="slug-error"' in both.text
+        assert 'href="#nome"' in both.text and 'href="#slug"' in both.text  # both named at once
         created = await c.post(
             "/admin/comuni", data={"csrf_token": csrf, "slug": slug, "nome": "Comune Nuovo"}
         )
