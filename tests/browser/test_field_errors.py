@@ -6,11 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import Browser, expect
 
-from gateway import repository
 from gateway.app import Gateway
 from services.platform import Platform
-from tests.browser.serving import invite
-from tests.browser.test_login import login_at_provider
+from tests.browser.signed_in import signed_in
 from tests.gateway.helpers import make_tenant
 from tests.oidc_provider import OpenIdProvider
 from tests.payments.helpers import fact, seed
@@ -20,16 +18,10 @@ from tests.payments.helpers import fact, seed
 async def test_a_refused_amount_is_shown_at_its_field_which_takes_the_focus(
     served: Gateway, chromium: Browser, platform: Platform, oidc_provider: OpenIdProvider
 ) -> None:
-    account = oidc_provider.take("staff")
     comune = await make_tenant(platform, "campo")
-    await invite(platform, (comune.id,), account.email)
     position = fact(10_000)
     await seed(platform, comune.id, position)
-    context = await chromium.new_context()
-    page = await context.new_page()
-    await page.goto(f"{oidc_provider.gateway_base}/login")
-    await page.get_by_role("link", name="Accesso personale").click()
-    await login_at_provider(page, account)
+    context, page = await signed_in(chromium, platform, oidc_provider, comune.id, "operator")
     await page.goto(f"{oidc_provider.gateway_base}/t/{comune.slug}/payments/positions/{position.position_id}")
     await page.get_by_label("Data pagamento (gg/mm/aaaa)").fill("02/05/2024")
     await page.get_by_label("Importo (€)").fill("250,00")
@@ -50,16 +42,8 @@ async def test_a_refused_amount_is_shown_at_its_field_which_takes_the_focus(
 async def test_a_refused_settings_form_comes_back_with_the_focus_on_its_wrong_field(
     served: Gateway, chromium: Browser, platform: Platform, oidc_provider: OpenIdProvider
 ) -> None:
-    account = oidc_provider.take("staff")
     comune = await make_tenant(platform, "impostazioni")
-    async with platform.databases["gateway"].unit_of_work(comune.id) as uow:
-        await repository.create_invitation(uow, comune.id, None, account.email, "comune_admin", None)
-        await uow.commit()
-    context = await chromium.new_context()
-    page = await context.new_page()
-    await page.goto(f"{oidc_provider.gateway_base}/login")
-    await page.get_by_role("link", name="Accesso personale").click()
-    await login_at_provider(page, account)
+    context, page = await signed_in(chromium, platform, oidc_provider, comune.id, "comune_admin")
     await page.goto(f"{oidc_provider.gateway_base}/t/{comune.slug}/payments/settings")
     await page.get_by_label("IBAN di accredito").fill("IT00X0000000000000000000000")
     await page.get_by_role("button", name="Salva le impostazioni").click()

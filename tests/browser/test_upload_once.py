@@ -6,10 +6,9 @@ import pytest
 import sqlalchemy as sa
 from playwright.async_api import Browser
 
-from gateway import repository
 from gateway.app import Gateway
 from services.platform import Platform
-from tests.browser.test_login import login_at_provider
+from tests.browser.signed_in import signed_in
 from tests.gateway.helpers import make_tenant
 from tests.oidc_provider import OpenIdProvider
 
@@ -23,16 +22,8 @@ FILE = (
 async def test_a_double_click_on_carica_sends_the_file_once(
     served: Gateway, chromium: Browser, platform: Platform, oidc_provider: OpenIdProvider
 ) -> None:
-    account = oidc_provider.take("staff")
     comune = await make_tenant(platform, "doppio-clic")
-    async with platform.databases["gateway"].unit_of_work(comune.id) as uow:
-        await repository.create_invitation(uow, comune.id, None, account.email, "comune_admin", None)
-        await uow.commit()
-    context = await chromium.new_context()
-    page = await context.new_page()
-    await page.goto(f"{oidc_provider.gateway_base}/login")
-    await page.get_by_role("link", name="Accesso personale").click()
-    await login_at_provider(page, account)
+    context, page = await signed_in(chromium, platform, oidc_provider, comune.id, "comune_admin")
     await page.goto(f"{oidc_provider.gateway_base}/t/{comune.slug}/ingest/")
     await page.get_by_label("File da caricare (oppure trascinalo qui)").set_input_files(
         files=[{"name": "crediti.csv", "mimeType": "text/csv", "buffer": FILE.encode()}]
