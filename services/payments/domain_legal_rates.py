@@ -8,12 +8,12 @@ takes it as a tuple of (valid_from, percent a year) sorted by date (`domain_sche
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from services.kernel.errors import DomainError
+from services.kernel.errors import DomainError, Problems
 
 RateTable = tuple[tuple[date, Decimal], ...]
 MAX_RATE = Decimal(20)
@@ -53,9 +53,30 @@ def parse_day(raw: str) -> date:
         raise DomainError("Indica la data da cui vale il tasso.", field="valid_from") from None
 
 
+def read_new_rate(fields: Mapping[str, str], today: date, known: Iterable[date]) -> NewRate:
+    """The form's rate (`valid_from` ISO, `rate`, `decree`), every field at fault named at once
+    (`FieldErrors`), by the rules of `check_new_rate`."""
+    found = Problems()
+    day = found.check(None, parse_day, fields.get("valid_from", ""))
+    rate = found.check(None, parse_rate, fields.get("rate", ""))
+    new = NewRate(day or today, Decimal(0) if rate is None else rate, fields.get("decree", ""))
+    if day is not None:
+        found.check(None, _check_day, new, today, known)
+    found.check(None, _check_decree, new)
+    found.raise_any()
+    return new
+
+
 def check_new_rate(new: NewRate, today: date, known: Iterable[date]) -> None:
     """A rate is added from today or a later day (plans already made used the rates of the days
     before), on a day that has no rate yet, with the decree that set it."""
+    _check_day(new, today, known)
+    _check_decree(new)
+    if not Decimal(0) <= new.rate <= MAX_RATE:
+        raise DomainError("Tasso non valido: indica una percentuale da 0 a 20.", field="rate")
+
+
+def _check_day(new: NewRate, today: date, known: Iterable[date]) -> None:
     if new.valid_from < today:
         raise DomainError(
             "Il tasso vale da oggi o da una data futura: i piani già concessi hanno usato i tassi "
@@ -76,14 +97,15 @@ def check_new_rate(new: NewRate, today: date, known: Iterable[date]) -> None:
             "non si modifica.",
             field="valid_from",
         )
+
+
+def _check_decree(new: NewRate) -> None:
     if not new.decree.strip():
         raise DomainError("Indica il decreto che fissa il tasso (es. D.M. 10/12/2025).", field="decree")
     if len(new.decree) > 200:
         raise DomainError(
             "Il riferimento al decreto è troppo lungo (al massimo 200 caratteri).", field="decree"
         )
-    if not Decimal(0) <= new.rate <= MAX_RATE:
-        raise DomainError("Tasso non valido: indica una percentuale da 0 a 20.", field="rate")
 
 
 def rate_text(rate: Decimal) -> str:

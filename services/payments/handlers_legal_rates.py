@@ -4,6 +4,7 @@ platform administrator only, from today on. Simulations and plans read it throug
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -11,18 +12,18 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, Forbidden
 from services.kernel.identity import Identity
 from services.payments import repository_legal_rates
-from services.payments.domain_legal_rates import NewRate, check_new_rate
+from services.payments.domain_legal_rates import read_new_rate
 
 EDITOR_ROLE = "platform_admin"
 
 
-async def add_rate(uow: UnitOfWork, ident: Identity, new: NewRate, today: date) -> None:
-    """Record the legal rate in force from `new.valid_from` (today or later, a day with no rate yet),
-    with who added it and when. Nothing is recorded when it is refused."""
+async def add_rate(uow: UnitOfWork, ident: Identity, fields: Mapping[str, str], today: date) -> None:
+    """Record the legal rate the form gives (`read_new_rate`: today or later, a day with no rate
+    yet), with who added it and when. Nothing is recorded when it is refused."""
     if not ident.has_role(EDITOR_ROLE):
         raise Forbidden("Solo l'amministratore della piattaforma modifica il tasso legale.")
     known = [day for day, _ in await repository_legal_rates.rate_table(uow)]
-    check_new_rate(new, today, known)
+    new = read_new_rate(fields, today, known)
     if not await repository_legal_rates.insert_rate(uow, new, ident.user_id, ident.display_name):
         raise Conflict(f"Esiste già un tasso dal {new.valid_from.strftime('%d/%m/%Y')}.")
 

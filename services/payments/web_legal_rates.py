@@ -15,11 +15,11 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError
+from services.kernel.errors import DomainError, errors_of
 from services.kernel.identity import Identity
 from services.kernel.web import endpoint, page, templates_for
 from services.payments import handlers_legal_rates
-from services.payments.domain_legal_rates import NewRate, parse_day, parse_rate, rate_text
+from services.payments.domain_legal_rates import rate_text
 
 templates = templates_for(Path(__file__).parent)
 templates.env.filters["legal_rate"] = lambda raw: rate_text(Decimal(raw))
@@ -62,11 +62,10 @@ async def add_legal_rate_web(request: Request, ident: Identity, uow: UnitOfWork)
     async with request.form(max_fields=10) as form:
         fields = {k: str(form.get(k) or "").strip()[:300] for k in ("valid_from", "rate", "decree")}
     try:
-        new = NewRate(parse_day(fields["valid_from"]), parse_rate(fields["rate"]), fields["decree"])
-        await handlers_legal_rates.add_rate(uow, ident, new, today)
-    except DomainError as problem:  # shown above the form, with what was typed; nothing recorded
+        await handlers_legal_rates.add_rate(uow, ident, fields, today)
+    except DomainError as problem:  # shown above the form and at each field, with what was typed
         context = await _context(uow, ident, today)
-        context.update(form=fields, problem=problem)
+        context.update(form=fields, problem=problem, errors=errors_of(problem))
         return page(templates, request, "legal_rates.html", context, status_code=problem.status)
     return RedirectResponse(f"/t/{ident.tenant_slug}/payments/legal-rates?salvato=1", status_code=303)
 

@@ -239,3 +239,18 @@ def test_every_schedule_in_the_handlers_is_given_the_table() -> None:
                 calls.append((path.name, {k.arg for k in node.keywords}))
     assert len(calls) >= 3
     assert [name for name, keywords in calls if "rates" not in keywords] == []
+
+
+@pytest.mark.asyncio
+async def test_every_field_at_fault_is_named_at_once(
+    platform: Platform, tenant: Identity, cleanup: None
+) -> None:
+    before = await count_rates(platform, tenant)
+    form = {"valid_from": "2020-01-01", "rate": "molto", "decree": " "}
+    async with service_client(platform, "payments", who(tenant, "platform_admin")) as http:
+        refused = await http.post(url(tenant), data=form)
+    assert refused.status_code == 400 and "correggi i 3 campi indicati" in refused.text
+    for field in ("valid_from", "rate", "decree"):
+        assert f'id="{field}-error"' in refused.text and f'href="#{field}"' in refused.text
+    assert 'value="molto"' in refused.text  # what was typed stays
+    assert await count_rates(platform, tenant) == before
