@@ -35,15 +35,18 @@ async def after_outside_payments(
 ) -> None:
     """Receipts of notices outside any plan, per position (cents, already on the positions): those
     of positions in an active plan pay it; one statement finds them."""
-    for position_id in await repository_plans.in_active_plans(
-        uow, tenant_id, [k for k, v in paid.items() if v]
+    positions = [k for k, v in paid.items() if v]
+    for position_id in (
+        await repository_plans.positions_in_active_plans(uow, tenant_id, positions) if positions else []
     ):
         await pay_plan(uow, tenant_id, position_id, paid[position_id])
 
 
 async def after_plain_payments(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
-    """The same for the receipts reconciliation applied set-based (`repository_bulk.apply_plain`)."""
-    await after_outside_payments(uow, tenant_id, await repository_bulk.plain_in_plans(uow, tenant_id))
+    """The same for the receipts reconciliation applied set-based (`repository_bulk.apply_plain`),
+    whose positions in an active plan the same statement finds."""
+    for position_id, cents in (await repository_bulk.plain_in_plans(uow, tenant_id)).items():
+        await pay_plan(uow, tenant_id, position_id, cents)
 
 
 async def pay_plan(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int) -> bool:

@@ -114,18 +114,3 @@ async def add_installment_paid(
         "tenant_id": tenant_id,
     }
     await uow.execute(stmt, params)
-
-
-async def in_active_plans(
-    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: list[uuid.UUID]
-) -> list[uuid.UUID]:
-    """Which of the positions an active plan covers (one statement)."""
-    if not position_ids:
-        return []
-    pp = plan_positions
-    stmt = sa.select(pp.c.position_id).where(
-        pp.c.tenant_id == tenant_id,
-        pp.c.active,
-        pp.c.position_id == sa.any_(sa.bindparam(None, list(position_ids), type_=ARRAY(sa.Uuid))),
-    )
-    return list((await uow.execute(stmt)).scalars())
