@@ -17,9 +17,13 @@ import sqlalchemy as sa
 from services.contact.domain import CALLBACK_GRACE, LOCK_DURATION, Status
 from services.contact.models import debtors
 from services.contact.repository_conduct import CallLimits, callable_at, day_params, enforceable
-from services.contact.repository_lists import list_params, listed_conditions, lock_and_list
+from services.contact.repository_lists import LEASE_PLANNING, list_params, listed_conditions, lock_and_list
 from services.contact.repository_promises import overdue_debtors
 from services.kernel.db import UnitOfWork, constant, constants
+
+# Each stage's LIMIT written into the statement's text: a LIMIT sent as a parameter leaves the
+# generic plan guessing how many rows are wanted (it then sorts whole stages: 120 ms, not 0.5).
+ONE = constant(1)
 
 # A debtor whose promise passed its day unpaid: waiting on it, or back in the pool once broken.
 _AFTER_PROMISE = (Status.PROMESSA.value, Status.DA_LAVORARE.value, Status.IN_LAVORAZIONE.value)
@@ -105,14 +109,14 @@ def _stages(listed: bool) -> list[Any]:
     # The debtor the operator holds is read without SKIP LOCKED: another operator's scan may have
     # locked its row for a moment (FOR UPDATE locks a row before rechecking it), and skipping it
     # would lease this operator a second debtor. The update below waits for that lock instead.
-    own = sa.select(d.c.id).where(d.c.tenant_id == tenant, held[0]).order_by(*held[1]).limit(1)
+    own = sa.select(d.c.id).where(d.c.tenant_id == tenant, held[0]).order_by(*held[1]).limit(ONE)
     return [
         own.scalar_subquery(),
         *(
             sa.select(d.c.id)
             .where(d.c.tenant_id == tenant, condition)
             .order_by(*order)
-            .limit(1)
+            .limit(ONE)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
             for condition, order in free_stages
@@ -123,13 +127,20 @@ def _stages(listed: bool) -> list[Any]:
 def _lease_statement(listed: bool) -> Any:
     d = debtors
     tenant = _param("tenant", sa.Uuid)
+    # The plan was chosen before this statement ran (`lock_and_list` set `LEASE_PLANNING`): the
+    # settings before are put back for the rest of the transaction.
+    planned = sa.select(
+        *(
+            sa.func.set_config(constant(n), _param(f"was_{n}", sa.Text), sa.true()).label(n)
+            for n in LEASE_PLANNING
+        )
+    ).subquery("planned")
+    chosen = sa.select(sa.func.coalesce(*_stages(listed))).select_from(planned)
     return (
         sa.update(d)
         # The COALESCE inside a subquery of its own: its answer is then a plain parameter of the
         # update, which finds the row through the primary key (else a scan of the whole table).
-        .where(
-            d.c.tenant_id == tenant, d.c.id == sa.select(sa.func.coalesce(*_stages(listed))).scalar_subquery()
-        )
+        .where(d.c.tenant_id == tenant, d.c.id == chosen.scalar_subquery())
         .values(
             assigned_to=_param("user", sa.Text),
             assigned_name=_param("user_name", sa.Text),
@@ -155,7 +166,7 @@ async def take_next(
     keeps two operators apart, and a lock per operator keeps two requests of the same operator (a
     double click) from leasing two debtors: the second waits for the first and is given the
     debtor the first leased."""
-    stored = await lock_and_list(uow, tenant_id, user_id, f"contact.lease {tenant_id} {user_id}")
+    stored, before = await lock_and_list(uow, tenant_id, user_id, f"contact.lease {tenant_id} {user_id}")
     now = limits.now
     params: dict[str, Any] = {
         "tenant": tenant_id,
@@ -165,6 +176,7 @@ async def take_next(
         "grace_ended": now - CALLBACK_GRACE,
         **day_params(now),
         **_limit_params(limits),
+        **{f"was_{n}": v for n, v in before.items()},
     }
     if stored is None:
         return (await uow.execute(LEASE, params)).scalar_one_or_none()
