@@ -8,7 +8,9 @@ Prints, beside their anchors, in one run:
 - closed loop (`--operators`, default 50): actions per second, HTTP requests per second and the
   action's p50/p95/p99; the same clients on a bare endpoint behind the same gateway
   (`/t/<tenant>/contact/healthz`: session, forwarding and signed identity, nothing else), and the
-  ratio of requests per second (target: at least one half); the gateway's own `/healthz` too;
+  ratio of requests per second (target: at least one half); the gateway's own `/healthz` too. The
+  console and the bare endpoint take turns in `--slices` slices of the `--seconds` each, so a
+  machine whose speed drifts during the run (as shared ones do) weighs on both sides alike;
 - open loop: actions offered at `--rate` per second (default 100, about 3,000 operators at one
   action every 30 s) for `--seconds`; the p95 (target: under 50 ms).
 
@@ -117,8 +119,11 @@ def clients(sessions: list[tuple[str, str]]) -> list[Operator]:
     return made
 
 
-async def closed_loop(pool: list[Operator], slug: str, seconds: float) -> tuple[Timings, float]:
-    timings = Timings()
+async def closed_loop(
+    pool: list[Operator], slug: str, seconds: float, timings: Timings | None = None
+) -> tuple[Timings, float]:
+    """The operators working with no pause for `seconds` (their actions added to `timings`)."""
+    timings = timings or Timings()
     await asyncio.gather(*(prime(op, slug) for op in pool if not op.card))
     deadline = time.perf_counter() + seconds
 
@@ -220,6 +225,45 @@ def cpu_seconds(processes: list[subprocess.Popen[bytes]]) -> dict[str, float]:
     }
 
 
+@dataclass
+class Turns:
+    """The console and the bare endpoint measured in turns: what each side did, in how long, and
+    the CPU each process spent on it (seconds, `cpu_seconds`)."""
+
+    timings: Timings = field(default_factory=Timings)
+    console_seconds: float = 0.0
+    console_cpu: dict[str, float] = field(default_factory=dict)
+    answered: int = 0
+    bare_seconds: float = 0.0
+    bare_cpu: dict[str, float] = field(default_factory=dict)
+
+
+def _add(into: dict[str, float], before: dict[str, float], after: dict[str, float]) -> None:
+    for name in after:
+        into[name] = into.get(name, 0.0) + after[name] - before[name]
+
+
+async def in_turns(
+    pool: list[Operator], slug: str, seconds: float, slices: int, processes: list[subprocess.Popen[bytes]]
+) -> Turns:
+    """`seconds` of the console's closed loop and as many of the bare endpoint, in `slices` turns
+    each (console first)."""
+    turns, part = Turns(), seconds / slices
+    for _ in range(slices):
+        before = cpu_seconds(processes)
+        _, elapsed = await closed_loop(pool, slug, part, turns.timings)
+        middle = cpu_seconds(processes)
+        started = time.perf_counter()
+        _, answered = await bare(pool, f"/t/{slug}/contact/healthz", part)
+        turns.bare_seconds += time.perf_counter() - started
+        after = cpu_seconds(processes)
+        turns.console_seconds += elapsed
+        turns.answered += answered
+        _add(turns.console_cpu, before, middle)
+        _add(turns.bare_cpu, middle, after)
+    return turns
+
+
 def show(name: str, value: str, anchor: str = "", met: bool | None = None) -> None:
     verdict = "" if met is None else ("met" if met else "NOT MET")
     print(f"  {name:34} {value:28} {anchor:14} {verdict}")
@@ -264,14 +308,15 @@ async def main(args: argparse.Namespace) -> None:
         await ready(CONTACT_PORT)
         await ready(GATEWAY_PORT)
         pool = clients(sessions[: args.operators])
-        before = cpu_seconds(processes)
-        timings, elapsed = await closed_loop(pool, slug, args.seconds)
-        after = cpu_seconds(processes)
-        behind, answered = await bare(pool, f"/t/{slug}/contact/healthz", args.seconds)
-        behind_cpu = cpu_seconds(processes)
+        turns = await in_turns(pool, slug, args.seconds, args.slices, processes)
+        timings, elapsed = turns.timings, turns.console_seconds
+        behind = turns.answered / turns.bare_seconds
         healthz, _ = await bare(pool, "/healthz", args.seconds)
         ratio = timings.requests / elapsed / behind
-        print(f"\nclosed loop: {args.operators} operators, no pause, {elapsed:.0f} s")
+        print(
+            f"\nclosed loop: {args.operators} operators, no pause, {elapsed:.0f} s"
+            f" (in {args.slices} turns with the bare endpoint)"
+        )
         show("actions per second", f"{len(timings.actions) / elapsed:.1f}")
         show("HTTP requests per second", f"{timings.requests / elapsed:.0f}")
         show(
@@ -283,11 +328,11 @@ async def main(args: argparse.Namespace) -> None:
         show("gateway's own /healthz", f"{healthz:.0f} requests/s")
         show("ratio to the gateway's own /healthz", f"{timings.requests / elapsed / healthz:.2f}")
         show("failures", str(timings.failures))
-        spent = {name: 1000 * (after[name] - before[name]) / max(1, len(timings.actions)) for name in after}
+        spent = {name: 1000 * ms / max(1, len(timings.actions)) for name, ms in turns.console_cpu.items()}
         show("CPU per action", " + ".join(f"{name} {ms:.1f}" for name, ms in spent.items()))
         show("", f"= {sum(spent.values()):.1f} ms")
         request_ms = sum(spent.values()) / 2  # an action is two requests
-        bare_ms = 1000 * sum(behind_cpu[name] - after[name] for name in after) / max(1, answered)
+        bare_ms = 1000 * sum(turns.bare_cpu.values()) / max(1, turns.answered)
         show("CPU per request: console / bare", f"{request_ms:.2f} / {bare_ms:.2f} ms")
         # With every core busy, requests per second are cores / CPU per request on either side: the
         # ratio is set by what a request costs, not by how the work is spread.
@@ -327,6 +372,7 @@ if __name__ == "__main__":
     parser.add_argument("--open-operators", type=int, default=300)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--slices", type=int, default=4, help="turns of console and bare endpoint")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--database", help="run on a database kept by an earlier run (--keep)")
     asyncio.run(main(parser.parse_args()))
