@@ -80,10 +80,12 @@ def paid_installments(
     notice: tuple[uuid.UUID | None, int | None] | None,
 ) -> bool:
     """Whether a payment went into the plan's installments: one made on a pagoPA notice of the plan
-    (`notice` is its plan and installment), or one recorded by hand while the plan was in force
-    (spread over the installments in due order when it was recorded). A payment on a notice of the
-    position alone, or recorded before the plan was made, is not in the plan: the plan spreads
-    what was left after it, so its refund is owed on the position only."""
-    if notice is not None:
+    (`notice` is its plan and installment), or one made otherwise while the plan was in force,
+    recorded by hand or on a notice of the position alone (one issued before the plan stays
+    payable): `handlers_plan_payments` spreads it over the installments in due order, or settles
+    the plan when it leaves nothing owed. A payment recorded before the plan was made is not in the
+    plan (the plan spreads what was left after it), nor one on a notice of another plan: its refund
+    is owed on the position only."""
+    if notice is not None and notice[0] is not None:
         return notice[0] == plan_id
     return recorded_at >= plan_created_at

@@ -3,16 +3,29 @@ payment recorded by hand, or the receipt of a notice issued before the plan (sti
 debtor may pay the whole debt with it). It pays the plan's installments in due order; when it
 leaves nothing owed on the plan's positions it settles the plan as the plan's single notice does
 (every installment owed no more, the plan's notices unpayable), since no installment is owed on a
-debt already paid."""
+debt already paid. Money of such a payment that goes back (refunded, or revoked: it never arrived)
+comes off the installments again (`money_back`)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
 
 from services.kernel.db import UnitOfWork
-from services.payments import domain, repository_bulk, repository_notices, repository_plans
+from services.payments import (
+    domain,
+    handlers_lapse,
+    repository_bulk,
+    repository_notices,
+    repository_plans,
+    repository_refunds,
+)
 from services.payments import repository_reconciliation as repo
+from services.payments.domain_lapse import WentBack
+from services.payments.domain_refunds import paid_installments
 
 
 async def after_manual_payment(
@@ -81,3 +94,64 @@ async def pay_plan(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID
     await repository_notices.set_status(uow, tenant_id, covered, "unpayable")
     await repository_notices.set_status(uow, tenant_id, stale, "replaced")
     return True
+
+
+async def money_back(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    payment: Any,
+    went: tuple[int, int],
+    today: date,
+    revoked: bool = False,
+) -> dict[int, int]:
+    """Money of `payment` that went back, `went` being (the cents, what is left of the payment
+    after): if it paid installments of the position's active plan (`paid_installments`: through a
+    notice of the plan, or otherwise while the plan was in force), it comes off them, its own
+    installment first, then latest first, due again from `today` (`handlers_lapse`: a refund only
+    from a plan still being paid, a revocation from any). Their notices already paid or made
+    unpayable give way, so the plan's next notices ask anew for what is due. Returns what came off
+    each installment: none for a position in no active plan, or a payment made before the plan."""
+    plan = await repository_plans.active_plan_of(uow, tenant_id, payment.position_id)
+    if plan is None:
+        return {}
+    notice = await repository_refunds.option_of(uow, tenant_id, payment.option_id)
+    if not paid_installments(plan.id, plan.created_at, payment.recorded_at, notice):
+        return {}
+    # Paid through one of the plan's notices: its installment, or (none) the plan's single notice.
+    ours = notice is not None and notice[0] == plan.id
+    first = notice[1] if notice is not None and ours else None
+    went_back = WentBack(went[0], first, all_of_single=ours and first is None and went[1] == 0)
+    taken = await handlers_lapse.take_back_installments(uow, tenant_id, plan.id, went_back, today, revoked)
+    stale = [
+        o.id
+        for o in await repository_notices.plan_options(uow, tenant_id, plan.id)
+        if o.installment in taken and o.status != "payable"
+    ]
+    await repository_notices.set_status(uow, tenant_id, stale, "replaced")
+    return taken
+
+
+async def revoked_from_plans(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    revoked: Sequence[Any],
+    refunded: Mapping[uuid.UUID, int],
+    today: date,
+) -> None:
+    """Revoked payments (`refunded`: what the Comune had already refunded of each, taken off then)
+    come off the installments they paid: those on a plan's notice from that plan, whatever its
+    state; those on a notice of the position alone from the plan they paid (`money_back`)."""
+    left: dict[uuid.UUID, int] = defaultdict(int)  # per notice paid
+    for row in revoked:
+        left[row.option_id] += row.amount_cents - refunded.get(row.id, 0)
+    for option_id, cents in left.items():
+        notice = await repository_refunds.option_of(uow, tenant_id, option_id)
+        if cents <= 0 or notice is None:
+            continue
+        if notice[0] is not None:
+            went = WentBack(cents, notice[1], all_of_single=notice[1] is None)
+            await handlers_lapse.take_back_installments(uow, tenant_id, notice[0], went, today, revoked=True)
+            continue
+        for row in (r for r in revoked if r.option_id == option_id):
+            went_cents = row.amount_cents - refunded.get(row.id, 0)
+            await money_back(uow, tenant_id, row, (went_cents, 0), today, revoked=True)

@@ -21,7 +21,6 @@ from services.kernel.identity import Identity
 from services.payments import (
     domain_receipts,
     handlers_charges,
-    handlers_lapse,
     handlers_plan_payments,
     repository,
     repository_bulk,
@@ -29,7 +28,6 @@ from services.payments import (
     repository_refunds,
 )
 from services.payments import repository_reconciliation as repo
-from services.payments.domain_lapse import WentBack
 from services.payments.domain_reconciliation import (
     CHARGES_REVIEW,
     REVIEW_KINDS,
@@ -281,8 +279,8 @@ def _pay(
 
 async def _revocations(uow: UnitOfWork, batch: _Batch, decisions: list[Decision]) -> None:
     """Revoked payments are taken back from positions and installments, with an event each. What
-    the Comune already refunded of them was taken back then; the rest comes off the plan's
-    installments as a refund would (`handlers_lapse.take_back_installments`: its own installment
+    the Comune already refunded of them was taken back then; the rest comes off the installments
+    they paid as a refund would (`handlers_plan_payments.revoked_from_plans`: its own installment
     first, then latest first, due again from today)."""
     ids = {d.receipt.id: d for d in decisions if d.receipt is not None}
     if not ids:
@@ -293,10 +291,8 @@ async def _revocations(uow: UnitOfWork, batch: _Batch, decisions: list[Decision]
     await repo.mark_receipts(uow, tenant, ids, {"state": "REVOKED", "applied": False})
     # What the Comune already refunded of a payment was taken off when refunded: only the rest now.
     refunded = await repository_refunds.refunded_of(uow, tenant, [r.id for r in revoked])
-    left: dict[uuid.UUID, int] = defaultdict(int)  # per notice paid
     for row in revoked:
         batch.paid[row.position_id] -= row.amount_cents - refunded.get(row.id, 0)
-        left[row.option_id] += row.amount_cents - refunded.get(row.id, 0)
         decision = ids[row.receipt_id]
         event = PaymentRevoked(
             payment_id=str(row.id),
@@ -309,13 +305,7 @@ async def _revocations(uow: UnitOfWork, batch: _Batch, decisions: list[Decision]
         )
         batch.events.append(event.envelope(batch.ident.tenant_id, batch.correlation_id))
     today = datetime.now(ROME).date()
-    for option_id, cents in left.items():
-        notice = await repository_refunds.option_of(uow, batch.ident.tenant_id, option_id)
-        if cents > 0 and notice is not None and notice[0] is not None:
-            went = WentBack(cents, notice[1], all_of_single=notice[1] is None)
-            await handlers_lapse.take_back_installments(
-                uow, batch.ident.tenant_id, notice[0], went, today, revoked=True
-            )
+    await handlers_plan_payments.revoked_from_plans(uow, batch.ident.tenant_id, revoked, refunded, today)
 
 
 async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:

@@ -14,17 +14,9 @@ from services.contracts import PaymentRefunded
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
-from services.payments import (
-    domain,
-    handlers_lapse,
-    repository,
-    repository_notices,
-    repository_plans,
-    repository_refunds,
-)
+from services.payments import domain, handlers_plan_payments, repository, repository_refunds
 from services.payments.domain_answers import owed_cents
-from services.payments.domain_lapse import WentBack
-from services.payments.domain_refunds import paid_installments, refundable_cents, validate_refund
+from services.payments.domain_refunds import refundable_cents, validate_refund
 
 REVOKED = "REVOKED"
 
@@ -97,7 +89,8 @@ async def record_refund(
         raise Conflict("Questo rimborso è già stato registrato.")
     await repository_refunds.take_from_paid(uow, ident.tenant_id, payment.position_id, refund.amount_cents)
     rest = refundable_cents(payment.amount_cents, already + refund.amount_cents)
-    reopened = await _reopen_installments(uow, ident.tenant_id, payment, (refund.amount_cents, rest), today)
+    went = (refund.amount_cents, rest)
+    reopened = await handlers_plan_payments.money_back(uow, ident.tenant_id, payment, went, today)
     event = PaymentRefunded(
         refund_id=str(refund_id),
         payment_id=str(payment.id),
@@ -117,35 +110,6 @@ async def record_refund(
         "refunded_on": refund.refunded_on.isoformat(),
         "reopened": reopened,
     }
-
-
-async def _reopen_installments(
-    uow: UnitOfWork, tenant_id: uuid.UUID, payment: Any, refunded: tuple[int, int], today: date
-) -> dict[int, int]:
-    """A refund of money that paid installments of the position's active plan takes it back from
-    them, latest first; they are due again from today, the day the refund is recorded (never
-    earlier: a due date the debtor had met does not lapse the plan after the fact, `domain_lapse`).
-    Their notices already paid or made unpayable give way, so the plan's next notices ask anew for
-    what is due. `refunded` is (the refund, what is left of the payment after it). Returns what
-    came off each installment: none for a position in no plan, in a lapsed or completed one, or for
-    a payment made before the plan (as before)."""
-    plan = await repository_plans.active_plan_of(uow, tenant_id, payment.position_id)
-    if plan is None:
-        return {}
-    notice = await repository_refunds.option_of(uow, tenant_id, payment.option_id)
-    if not paid_installments(plan.id, plan.created_at, payment.recorded_at, notice):
-        return {}
-    first = notice[1] if notice is not None else None
-    single = notice is not None and first is None and refunded[1] == 0
-    went = WentBack(refunded[0], first, all_of_single=single)
-    taken = await handlers_lapse.take_back_installments(uow, tenant_id, plan.id, went, today)
-    stale = [
-        o.id
-        for o in await repository_notices.plan_options(uow, tenant_id, plan.id)
-        if o.installment in taken and o.status != "payable"
-    ]
-    await repository_notices.set_status(uow, tenant_id, stale, "replaced")
-    return taken
 
 
 async def position_of(uow: UnitOfWork, ident: Identity, payment_id: uuid.UUID) -> uuid.UUID:

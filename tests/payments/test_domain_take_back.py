@@ -78,7 +78,10 @@ def test_a_payment_is_in_the_plan_when_on_its_notice_or_recorded_while_it_was_in
     assert not paid_installments(plan_id, made, before, None)
     assert paid_installments(plan_id, made, before, (plan_id, 2))
     assert paid_installments(plan_id, made, after, (plan_id, None))  # the plan's single payment
-    assert not paid_installments(plan_id, made, after, (None, None))  # the position's own notice
+    # The position's own notice (issued before the plan, still payable): paid while the plan was
+    # in force, it paid the installments (`handlers_plan_payments`); paid before, it did not.
+    assert paid_installments(plan_id, made, after, (None, None))
+    assert not paid_installments(plan_id, made, before, (None, None))
     assert not paid_installments(plan_id, made, after, (other, 1))
 
 
