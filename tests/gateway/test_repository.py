@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
 from gateway import domain, repository
@@ -65,3 +66,17 @@ async def test_api_keys_of_one_tenant_are_invisible_to_another(platform: Platfor
     with pytest.raises(DBAPIError, match="row-level security"):
         async with db.unit_of_work(b) as uow:
             await repository.create_api_key(uow, a, "intruso", "x", domain.hash_api_key("x"))
+
+
+@pytest.mark.asyncio
+async def test_a_persons_memberships_are_found_by_an_index(platform: Platform) -> None:
+    """Every request through the gateway reads the memberships of the session's person: by the
+    index on the person (migration 0006), not a scan of every Comune's memberships (the primary
+    key starts with the Comune)."""
+    _, _, alice, _ = await _setup(platform)
+    query = repository.MEMBERSHIPS.params(user_id=alice)
+    sql = query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}).string
+    async with platform.databases["gateway"].unit_of_work(None) as uow:
+        await uow.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join((await uow.execute(sa.text(f"EXPLAIN {sql}"))).scalars())
+    assert "memberships_user" in plan, plan
