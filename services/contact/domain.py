@@ -201,7 +201,7 @@ def check_callback(callback_at: datetime, now: datetime, rules: ConductRules | N
         )
     closed = closed_reason(rules or ConductRules(), callback_at)
     if closed is not None:
-        raise DomainError(f"Richiamo non possibile: {closed}", field="callback_at")
+        raise DomainError(f"Richiamo non possibile. {closed}", field="callback_at")
 
 
 def check_callback_after(outcome: Outcome, callback_at: datetime, now: datetime) -> None:

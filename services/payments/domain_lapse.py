@@ -182,12 +182,13 @@ def completed(plan: PlanState) -> bool:
 
 
 def refund_reopens(plan: PlanState) -> bool:
-    """Whether a refund takes back from this plan's installments: only while it is active and still
-    being paid. A lapsed plan's installments no longer count (the residue is due at once), and a
-    completed plan is closed: the Comune refunds what turned out not to be owed, it does not revive
-    the schedule; the refund is owed again on the position alone, as for a position in no plan. A
-    revoked payment is different (the money never arrived) and always comes off (`take_back`)."""
-    return not plan.lapsed and not completed(plan)
+    """Whether a refund takes back from this plan's installments: unless it lapsed (its
+    installments no longer count: the residue is due at once). A refund makes what it gives back
+    owed again, also on a plan it had completed: the installments it paid are due again and get
+    notices anew (else the position would owe with no notice to pay it by: every notice of the
+    plan paid or no longer payable). A revoked payment (the money never arrived) comes off any plan
+    (`take_back`)."""
+    return not plan.lapsed
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,7 @@ async def test_a_callback_on_easter_monday_is_refused(platform: Platform, tenant
     with contact_clock(platform, MONDAY):
         await take(platform, op)
         status, text = await record(platform, op, d, outcome="richiamare", callback_at="2027-03-29T10:00")
-    assert status == 400 and "Richiamo non possibile: Il 29/03/2027 è festivo" in text
+    assert status == 400 and "Richiamo non possibile. Il 29/03/2027 è festivo" in text
     with contact_clock(platform, MONDAY):
         status, text = await record(platform, op, d, outcome="richiamare", callback_at="2028-12-05T10:00")
     latest = (MONDAY.date() + timedelta(days=180)).strftime("%d/%m/%Y")

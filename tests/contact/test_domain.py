@@ -79,7 +79,7 @@ def test_richiamare_callback_must_be_in_call_hours() -> None:
     sunday = datetime(2025, 3, 16, 11, 0, tzinfo=ROME)
     saturday_evening = datetime(2025, 3, 15, 16, 0, tzinfo=ROME)
     for when in (sunday, saturday_evening, MONDAY_10.replace(hour=22)):
-        with pytest.raises(DomainError, match=r"Richiamo non possibile: .*(domenica|fasce orarie)"):
+        with pytest.raises(DomainError, match=r"Richiamo non possibile\. .*(domenica|fasce orarie)"):
             decide_outcome(Outcome.RICHIAMARE, "", when, MONDAY_10)
 
 

@@ -126,3 +126,32 @@ async def test_a_revoked_notice_that_settled_the_plan_makes_it_owed_again(
     assert await _state(platform, tenant, plan_id, OWED) == 120_000
     option = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND iuv = :i"
     assert await scalar(platform, tenant.tenant_id, option, t=tenant.tenant_id, i=iuv) == "payable"
+
+
+@pytest.mark.asyncio
+async def test_a_refunded_notice_that_settled_the_plan_makes_it_owed_again_with_notices(
+    platform: Platform, tenant: Identity
+) -> None:
+    """Refunded whole, the payment that settled the plan leaves it owed again (before, the position
+    owed with every notice of the plan no longer payable and none to issue), and the plan's notices
+    are issued anew for the installments due."""
+    facts, iuv, plan_id = await _plan_after_notice(platform, tenant, 64_490)
+    await upload(platform, tenant, RECEIPTS, receipts_csv((iuv, "644,90", "MB-4")))
+    assert await _state(platform, tenant, plan_id, OWED) == 0
+    payment = "SELECT id FROM payments.payments WHERE tenant_id = :t AND position_id = :p"
+    payment_id = await scalar(
+        platform, tenant.tenant_id, payment, t=tenant.tenant_id, p=uuid.UUID(facts[0].position_id)
+    )
+    admin = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("comune_admin",))
+    async with service_client(platform, "payments", admin) as http:
+        refunded = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/payments/{payment_id}/rimborsi",
+            data={"amount": "644,90", "refunded_on": date.today().strftime("%d/%m/%Y"), "reason": "Errore"},
+        )
+    assert refunded.status_code == 303, refunded.text
+    assert await _state(platform, tenant, plan_id, OWED) == 64_490
+    async with service_client(platform, "payments", api(tenant)) as http:
+        issued = await http.post("/api/v1/payments/notices", json={"plan_id": plan_id})
+    assert issued.status_code in (200, 201), issued.text
+    options = issued.json()["options"]
+    assert sum(o["amount_cents"] for o in options if o.get("installment")) >= 64_490, options

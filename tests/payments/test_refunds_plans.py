@@ -1,6 +1,7 @@
 """Refunds and revocations of money that paid a plan's installments (issue #13): what went back is
 taken back from the installments, latest first, and the position page shows them due again; a
-position in no plan, a payment made before the plan and a completed plan stay as before."""
+position in no plan and a payment made before the plan stay as before; a completed plan is owed
+again what was refunded."""
 
 from __future__ import annotations
 
@@ -160,7 +161,7 @@ async def test_a_refund_on_a_position_without_plan_is_as_before(platform: Platfo
 
 
 @pytest.mark.asyncio
-async def test_a_payment_made_before_the_plan_and_a_completed_plan_keep_their_installments(
+async def test_a_payment_made_before_the_plan_keeps_the_installments_and_a_completed_plan_reopens(
     platform: Platform, tenant: Identity
 ) -> None:
     await with_creditor(platform, tenant)
@@ -177,11 +178,14 @@ async def test_a_payment_made_before_the_plan_and_a_completed_plan_keep_their_in
     # The plan spread the 1,000.00 left after the early payment: refunding it is owed on the position.
     assert (await refund_directly(platform, tenant, early, 5_000))["reopened"] == {}
     assert (await installments(platform, tenant, plan_id))[0].paid_cents == first.due
-    # Every installment paid: the plan is completed, a refund does not revive it.
+    # Every installment paid, the plan is completed: what a refund gives back is owed on it again
+    # (else the position would owe with every notice of the plan paid or no longer payable).
     rest = sum(i.due - i.paid_cents for i in await installments(platform, tenant, plan_id))
     last = await pay_by_hand(platform, tenant, f.position_id, rest)
-    assert (await refund_directly(platform, tenant, last, 1_000))["reopened"] == {}
-    assert all(i.paid_cents == i.due for i in await installments(platform, tenant, plan_id))
+    assert (await refund_directly(platform, tenant, last, 1_000))["reopened"] == {5: 1_000}
+    rows = await installments(platform, tenant, plan_id)
+    assert [i.due - i.paid_cents for i in rows] == [0, 0, 0, 0, 1_000]
+    assert rows[4].reopened_on == datetime.now(ROME).date()
 
 
 @pytest.mark.asyncio
