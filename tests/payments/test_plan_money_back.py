@@ -118,6 +118,11 @@ async def test_a_revoked_notice_that_settled_the_plan_makes_it_owed_again(
     """The whole debt paid with the notice issued before the plan settled it (no installment owed);
     the payment revoked, what it paid is owed on the plan again and that notice can be paid again."""
     facts, iuv, plan_id = await _plan_after_notice(platform, tenant, 120_000)
+    operator = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("operator",))
+    async with service_client(platform, "payments", operator) as http:
+        page = await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{facts[0].position_id}")
+    # Beside the plan's own single notice, the page says what the one issued before it does.
+    assert "emesso prima del piano: resta pagabile e, se pagato, salda il piano" in page.text
     await upload(platform, tenant, RECEIPTS, receipts_csv((iuv, "1200,00", "MB-3")))
     assert await _state(platform, tenant, plan_id, OWED) == 0
     status, answer = await upload(platform, tenant, FDR, flow_xml([(iuv, "MB-3", 120_000, 3)]))
