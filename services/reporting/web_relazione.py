@@ -104,9 +104,12 @@ async def request_report(request: Request, who: Identity, uow: UnitOfWork) -> Re
 
 @endpoint(*READ_REPORT_ROLES)
 async def report_status(request: Request, who: Identity, uow: UnitOfWork) -> Response:
-    """A relazione's page; its status and progress alone are the fragment it polls until done."""
+    """A relazione's page; its status and progress alone are the fragment it polls until done, or
+    (`riga=1`) its row of the list, totals included once it is ready."""
     found = await handlers_relazione.report(uow, who.tenant_id, _report_id(request))
     context = {"item": _view(found), "can_download": who.has_role(*READ_REPORT_ROLES)}
+    if request.query_params.get("riga") == "1":
+        return page(templates, request, PAGE, context, block="row")
     return page(templates, request, "relazione.html", context, block="status")
 
 

@@ -28,6 +28,7 @@ from services.contracts import (
     PositionsRegistered,
 )
 from services.kernel.identity import Identity
+from services.kernel.money import format_euro
 from services.platform import Platform
 from services.reporting import handlers_aggio, handlers_cases, handlers_relazione, render_xlsx
 from services.reporting import repository as repo
@@ -249,9 +250,15 @@ async def test_the_page_requests_polls_and_offers_downloads_to_who_may_and_audit
             and 'hx-trigger="every 1s"' in queued.text
         )
         report_id = re.search(r'id="report-([0-9a-f-]{36})"', queued.text).group(1)  # type: ignore[union-attr]
-        await finished(platform, tenant, worker, report_id)
+        # In the list the whole row polls (its totals come with the documents), not its status alone.
+        assert f'hx-get="{base}/{report_id}?riga=1"' in queued.text
+        assert f'hx-get="{base}/{report_id}" hx-trigger' not in queued.text
+        done = await finished(platform, tenant, worker, report_id)
         polled = await http.get(f"{base}/{report_id}", headers={"HX-Request": "true"})
+        row = await http.get(f"{base}/{report_id}?riga=1", headers={"HX-Request": "true"})
     assert "hx-trigger" not in polled.text and "Scarica PDF" in polled.text and "Scarica CSV" in polled.text
+    assert row.text.lstrip().startswith(f'<tr id="report-row-{report_id}"') and "hx-trigger" not in row.text
+    assert "Scarica PDF" in row.text and format_euro(done["residual_cents"]) in row.text, row.text
     for role, status in (("comune_viewer", 200), ("supervisor", 200), ("operator", 403)):
         async with service_client(platform, "reporting", viewer(tenant, role)) as http:
             assert (await http.get(f"{base}/{report_id}.csv")).status_code == status, role
