@@ -152,13 +152,18 @@ class Closing:
 NO_CONTRACT = "Nessun contratto d'aggio registrato: aggio non calcolato (lo inserisce la società)"
 
 
+def vat_label(rate_bp: int) -> str:
+    """The VAT line's name in the relazione (header, PDF and XLSX closing): its rate, or none."""
+    return f"IVA {format_percent(rate_bp)}" if rate_bp else "IVA non applicata"
+
+
 def contract_texts(c: Contract | None) -> tuple[str, str]:
     """How the relazione names the aggio contract: in its header, after «Contratto:» (reference,
     start, rate, VAT: the word is not said twice), and as the rule of its closing."""
     if c is None:
         return "nessun contratto d'aggio registrato (aggio non calcolato)", NO_CONTRACT
     how = format_percent(c.bands[0].rate_bp) if c.basis == "flat" else BASIS_LABELS[c.basis]
-    vat = f"IVA {format_percent(c.vat_rate_bp)}" if c.vat_applies else "IVA non applicata"
+    vat = vat_label(c.vat_rate_bp if c.vat_applies else 0)
     since = f"dal {format_date(c.start_date)}"
     heading = ", ".join(
         part for part in (c.reference, since, f"aggio {how[0].lower()}{how[1:]}", vat) if part

@@ -20,7 +20,6 @@ from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
 from services.reporting import domain_relazione_totals as tot
 from services.reporting.domain import format_cents
-from services.reporting.domain_aggio import format_percent
 
 WIDTH, HEIGHT = landscape(A4)
 MARGIN = 12 * mm
@@ -197,7 +196,7 @@ class PdfRelazione:
         self.gap(10)
         self.write("Aggio", SANS_BOLD, 12, 16)
         self.write(closing.aggio_label, SANS, 9, 12)
-        vat = f"IVA ({format_percent(a.vat_rate_bp)})" if a.vat_rate_bp else "IVA (non applicata)"
+        vat = frame.vat_label(a.vat_rate_bp)
         for label, cents in (
             ("Riscosso lordo", a.totals.collected_cents),
             ("Rimborsi", a.totals.refunded_cents),

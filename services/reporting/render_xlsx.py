@@ -28,7 +28,6 @@ from services.kernel.cells import neutralise
 from services.reporting import domain_relazione as rel
 from services.reporting import domain_relazione_frame as frame
 from services.reporting import domain_relazione_totals as tot
-from services.reporting.domain_aggio import format_percent
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEETS = ("Intestazione", "Posizioni", "Totali", "Riconciliazione")
@@ -284,7 +283,7 @@ def _total_rows(closing: frame.Closing) -> list[Sequence[object]]:
     ]
     rows.append(("",))
     a = closing.aggio
-    vat = f"IVA {format_percent(a.vat_rate_bp)}"
+    vat = frame.vat_label(a.vat_rate_bp)
     rows.append(("Regola dell'aggio", closing.aggio_label))
     amounts: list[tuple[str, int]] = [
         ("Base imponibile (riscosso al netto di rimborsi)", a.totals.taxable_cents),

@@ -217,6 +217,8 @@ def test_the_contract_is_named_once() -> None:
     assert rule.startswith("Contratto rep. 45/2026 dal 01/01/2026: aggio Aliquota per tipo di entrata")
     flat_one = Contract("", date(2026, 2, 1), (Band(ALL_TYPES, 0, None, 350),), vat_applies=False)
     assert frame.contract_texts(flat_one)[0] == "dal 01/02/2026, aggio 3,50%, IVA non applicata"
+    # The same name in the header and in the closing of the PDF and the XLSX (they differed).
+    assert (frame.vat_label(0), frame.vat_label(2_200)) == ("IVA non applicata", "IVA 22,00%")
     assert not frame.contract_texts(None)[0].lower().startswith("contratto")
     text = pdf_text(render(PdfRelazione, lines(1), replace(HEADER, contract=heading)))
     assert "Contratto: rep. 45/2026, dal 01/01/2026" in text and "Contratto: Contratto" not in text
