@@ -59,6 +59,21 @@ async def _state(platform: Platform, tenant: Identity, plan_id: str, sql: str) -
     return await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id, p=uuid.UUID(plan_id))
 
 
+async def _refund_all(platform: Platform, tenant: Identity, position_id: str, amount: str) -> None:
+    """The Comune admin refunds the position's one payment (`amount`, all of it) today."""
+    payment = "SELECT id FROM payments.payments WHERE tenant_id = :t AND position_id = :p"
+    payment_id = await scalar(
+        platform, tenant.tenant_id, payment, t=tenant.tenant_id, p=uuid.UUID(position_id)
+    )
+    admin = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("comune_admin",))
+    async with service_client(platform, "payments", admin) as http:
+        refunded = await http.post(
+            f"/t/{tenant.tenant_slug}/payments/payments/{payment_id}/rimborsi",
+            data={"amount": amount, "refunded_on": date.today().strftime("%d/%m/%Y"), "reason": "Errore"},
+        )
+    assert refunded.status_code == 303, refunded.text
+
+
 @pytest.mark.asyncio
 async def test_a_refund_of_a_notice_paid_before_the_plan_reopens_the_installments_it_paid(
     platform: Platform, tenant: Identity
@@ -70,17 +85,7 @@ async def test_a_refund_of_a_notice_paid_before_the_plan_reopens_the_installment
         await _state(platform, tenant, plan_id, INSTALLMENTS) == "pagata,pagata,in parte,da pagare,da pagare"
     )
     owed = await _state(platform, tenant, plan_id, OWED)
-    payment = "SELECT id FROM payments.payments WHERE tenant_id = :t AND position_id = :p"
-    payment_id = await scalar(
-        platform, tenant.tenant_id, payment, t=tenant.tenant_id, p=uuid.UUID(facts[0].position_id)
-    )
-    admin = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("comune_admin",))
-    async with service_client(platform, "payments", admin) as http:
-        refunded = await http.post(
-            f"/t/{tenant.tenant_slug}/payments/payments/{payment_id}/rimborsi",
-            data={"amount": "600,00", "refunded_on": date.today().strftime("%d/%m/%Y"), "reason": "Errore"},
-        )
-    assert refunded.status_code == 303, refunded.text
+    await _refund_all(platform, tenant, facts[0].position_id, "600,00")
     assert await paid(platform, tenant, facts[0].position_id) == 0
     # What went back is owed again on the plan, from its last installments paid.
     assert (
@@ -143,17 +148,7 @@ async def test_a_refunded_notice_that_settled_the_plan_makes_it_owed_again_with_
     facts, iuv, plan_id = await _plan_after_notice(platform, tenant, 64_490)
     await upload(platform, tenant, RECEIPTS, receipts_csv((iuv, "644,90", "MB-4")))
     assert await _state(platform, tenant, plan_id, OWED) == 0
-    payment = "SELECT id FROM payments.payments WHERE tenant_id = :t AND position_id = :p"
-    payment_id = await scalar(
-        platform, tenant.tenant_id, payment, t=tenant.tenant_id, p=uuid.UUID(facts[0].position_id)
-    )
-    admin = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("comune_admin",))
-    async with service_client(platform, "payments", admin) as http:
-        refunded = await http.post(
-            f"/t/{tenant.tenant_slug}/payments/payments/{payment_id}/rimborsi",
-            data={"amount": "644,90", "refunded_on": date.today().strftime("%d/%m/%Y"), "reason": "Errore"},
-        )
-    assert refunded.status_code == 303, refunded.text
+    await _refund_all(platform, tenant, facts[0].position_id, "644,90")
     assert await _state(platform, tenant, plan_id, OWED) == 64_490
     async with service_client(platform, "payments", api(tenant)) as http:
         issued = await http.post("/api/v1/payments/notices", json={"plan_id": plan_id})
