@@ -186,8 +186,8 @@ async def take_back_installments(
     on: date,
     revoked: bool = False,
 ) -> dict[int, int]:
-    """Money that paid a plan's installments went back. A refund comes off an active plan still
-    being paid (`domain_lapse.refund_reopens`), a revoked payment (it never arrived) off any plan,
+    """Money that paid a plan's installments went back. A refund comes off any plan but a lapsed
+    one (`domain_lapse.refund_reopens`), a revoked payment (it never arrived) off any plan,
     as it always did; latest installment first (`take_back`), each due again from `on`, the day it
     was recorded. The plan is locked first (the daily run and an extension wait). Returns what came
     off each installment."""

@@ -107,8 +107,8 @@ async def money_back(
     """Money of `payment` that went back, `went` being (the cents, what is left of the payment
     after): if it paid installments of the position's active plan (`paid_installments`: through a
     notice of the plan, or otherwise while the plan was in force), it comes off them, its own
-    installment first, then latest first, due again from `today` (`handlers_lapse`: a refund only
-    from a plan still being paid, a revocation from any). Their notices already paid or made
+    installment first, then latest first, due again from `today` (`handlers_lapse`: a refund from
+    any plan but a lapsed one, a revocation from any). Their notices already paid or made
     unpayable give way, so the plan's next notices ask anew for what is due. Returns what came off
     each installment: none for a position in no active plan, or a payment made before the plan."""
     plan = await repository_plans.active_plan_of(uow, tenant_id, payment.position_id)
@@ -119,7 +119,7 @@ async def money_back(
         return {}
     # Paid through one of the plan's notices: its installment, or (none) the plan's single notice.
     ours = notice is not None and notice[0] == plan.id
-    first = notice[1] if notice is not None and ours else None
+    first = notice[1] if ours and notice is not None else None
     went_back = WentBack(went[0], first, all_of_single=ours and first is None and went[1] == 0)
     taken = await handlers_lapse.take_back_installments(uow, tenant_id, plan.id, went_back, today, revoked)
     stale = [
