@@ -143,3 +143,11 @@ async def test_the_position_page_issues_its_notices(platform: Platform, tenant: 
     assert "Avvisi pagoPA pronti" in after.text and "Da pagare" in after.text
     count = "SELECT count(*) FROM payments.payment_options WHERE tenant_id = :t"
     assert await scalar(platform, tenant.tenant_id, count, t=tenant.tenant_id) == 1
+    # The office reconciles by IUV (the flows and the treasury name it): shown beside the notice number.
+    iuv = await scalar(
+        platform,
+        tenant.tenant_id,
+        "SELECT iuv FROM payments.payment_options WHERE tenant_id = :t",
+        t=tenant.tenant_id,
+    )
+    assert f"IUV {iuv}" in after.text
