@@ -28,6 +28,17 @@ def refundable_cents(amount_cents: int, refunded_cents: int) -> int:
     return max(amount_cents - refunded_cents, 0)
 
 
+def money_not_owed(amount_cents: int, paid_cents: int, state: str, in_plan: bool) -> int:
+    """What a position holds of the debtor's money that is not owed (to refund, or to book on
+    another debt): all it kept when the office cancelled it (sgravio), what it kept beyond its
+    amount otherwise (a correction after payment, a payment made twice). A position that is or was
+    in a plan is judged only when cancelled: its installments' interest is paid on top of its
+    amount, so more paid than its amount is no excess there."""
+    if state == "cancelled":
+        return max(paid_cents, 0)
+    return 0 if in_plan else max(paid_cents - amount_cents, 0)
+
+
 def parse_day(raw: str) -> date:
     """dd/mm/yyyy (also with '-' or '.') or ISO yyyy-mm-dd."""
     text = raw.strip()

@@ -16,7 +16,7 @@ from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
 from services.payments import domain, handlers_plan_payments, repository, repository_refunds
 from services.payments.domain_answers import owed_cents
-from services.payments.domain_refunds import refundable_cents, validate_refund
+from services.payments.domain_refunds import money_not_owed, refundable_cents, validate_refund
 
 REVOKED = "REVOKED"
 
@@ -60,6 +60,29 @@ async def refunds_view(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID)
     residual = owed_cents(position.amount_cents, position.paid_cents, position.state)
     done = await repository_refunds.refunds_of_position(uow, ident.tenant_id, position_id)
     return RefundsView(position, residual, lines, done)
+
+
+# The longest list of positions holding money not owed one page shows.
+NOT_OWED_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class NotOwed:
+    """A position holding `cents` of the debtor's money that it is not owed."""
+
+    position: Any
+    cents: int
+
+
+async def money_not_owed_list(uow: UnitOfWork, ident: Identity) -> list[NotOwed]:
+    """The Comune's positions holding money not owed, the largest first; a list that names
+    someone is recorded in the access log."""
+    rows = await repository_refunds.holding_more_than_owed(uow, ident.tenant_id, NOT_OWED_LIMIT)
+    found = [NotOwed(r, money_not_owed(r.amount_cents, r.paid_cents, r.state, r.in_plan)) for r in rows]
+    found = [f for f in found if f.cents > 0]
+    if found:
+        await repository.access.record(uow, ident.tenant_id, ident.user_id, "list_money_not_owed", None)
+    return found
 
 
 async def record_refund(

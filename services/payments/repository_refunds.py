@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
-from services.payments.models import payment_options, payments, positions
+from services.payments.models import payment_options, payments, plan_positions, positions
 from services.payments.models_refunds import refunds
 
 Row = sa.Row[Any]
@@ -103,5 +103,22 @@ async def refunds_of_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id
         sa.select(refunds)
         .where(refunds.c.tenant_id == tenant_id, refunds.c.position_id == position_id)
         .order_by(refunds.c.refunded_on.desc(), refunds.c.recorded_at.desc())
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+async def holding_more_than_owed(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int) -> list[Row]:
+    """The positions that may hold money not owed (`domain_refunds.money_not_owed` judges each):
+    cancelled with something paid, or paid beyond their amount; with `in_plan`, and the largest
+    first (at most `limit`)."""
+    p, pp = positions, plan_positions
+    in_plan = sa.exists().where(pp.c.tenant_id == tenant_id, pp.c.position_id == p.c.id)
+    held = sa.case((p.c.state == "cancelled", p.c.paid_cents), else_=p.c.paid_cents - p.c.amount_cents)
+    stmt = (
+        sa.select(p, in_plan.label("in_plan"))
+        .where(p.c.tenant_id == tenant_id, p.c.paid_cents > 0)
+        .where(sa.or_(p.c.state == "cancelled", p.c.paid_cents > p.c.amount_cents))
+        .order_by(held.desc(), p.c.debtor_name, p.c.id)
+        .limit(limit)
     )
     return list((await uow.execute(stmt)).all())

@@ -80,9 +80,18 @@ async def refund_form_again(request: Request, ident: Identity, uow: UnitOfWork) 
     )
 
 
+@endpoint(*REFUND_ROLES)
+async def not_owed_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """The positions holding the debtors' money that they are not owed, each with its refunds."""
+    found = await handlers_refunds.money_not_owed_list(uow, ident)
+    context = {"found": found, "total": sum(f.cents for f in found), "limit": handlers_refunds.NOT_OWED_LIMIT}
+    return page(templates, request, "not_owed.html", context)
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments"
     return [
+        Route(f"{prefix}/rimborsi", not_owed_page, methods=["GET"]),
         Route(f"{prefix}/positions/{{position_id}}/rimborsi", refunds_page, methods=["GET"]),
         Route(f"{prefix}/payments/{{payment_id}}/rimborsi", record_refund, methods=["POST"]),
         Route(f"{prefix}/payments/{{payment_id}}/rimborsi", refund_form_again, methods=["GET"]),

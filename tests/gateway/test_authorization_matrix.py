@@ -169,6 +169,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/payments/reconciliation"): web(200, FIRM),
     ("GET", f"{T}/payments/payments/{{payment_id}}/evidence"): web(404, (*FIRM, V, A)),
     # Refunds: the Comune's administrator and the firm's admin (an unknown position or payment: 404).
+    ("GET", f"{T}/payments/rimborsi"): web(200, (A, P)),
     ("GET", f"{T}/payments/positions/{{position_id}}/rimborsi"): web(404, (A, P)),
     ("POST", f"{T}/payments/payments/{{payment_id}}/rimborsi"): web(404, (A, P), "POST"),
     ("GET", f"{T}/payments/payments/{{payment_id}}/rimborsi"): web(404, (A, P)),
