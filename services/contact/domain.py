@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from services.contact.domain_conduct import ConductRules, closed_reason, refusal
 from services.contracts import CONTACT_SOURCE_LABELS, UNANSWERED_OUTCOMES
 from services.kernel.errors import Conflict, DomainError
-from services.kernel.limitation import newest_time_barred_year
 from services.kernel.money import format_euro
 
 ROME = ZoneInfo("Europe/Rome")
@@ -272,9 +271,10 @@ TIME_BARRED_CALL = (
 )
 
 
-def time_barred(newest_due_year: int | None, today: date) -> bool:
-    """Every position the debtor still owes is time-barred on `today` (its newest act year is)."""
-    return newest_due_year is not None and newest_due_year <= newest_time_barred_year(today)
+def time_barred(barred_on: date | None, today: date) -> bool:
+    """Every position the debtor still owes is time-barred on `today` (`barred_on`: from when the
+    last of them is, `kernel.limitation`)."""
+    return barred_on is not None and barred_on <= today
 
 
 def call_refusal(
@@ -282,11 +282,11 @@ def call_refusal(
     moment: datetime,
     conversations: Iterable[datetime],
     do_not_call: bool,
-    newest_due_year: int | None,
+    barred_on: date | None,
 ) -> str | None:
     """Why this debtor may not be phoned at `moment` (all they owe time-barred, or the conduct
     rules), or None when the call is allowed."""
-    barred = TIME_BARRED_CALL if time_barred(newest_due_year, moment.astimezone(ROME).date()) else None
+    barred = TIME_BARRED_CALL if time_barred(barred_on, moment.astimezone(ROME).date()) else None
     conduct = refusal(rules, moment, conversations, do_not_call)
     return " ".join(r for r in (barred, conduct) if r) or None
 

@@ -79,7 +79,7 @@ async def work_queue(
     viewer = (ident.user_id, stored.work_list if stored else None)
     rows = await repository_queue.queue_page(uow, ident.tenant_id, status, viewer, now, page_size + 1, offset)
     today = now.astimezone(domain.ROME).date()
-    barred = frozenset(r.id for r in rows if domain.time_barred(r.newest_due_year, today))
+    barred = frozenset(r.id for r in rows if domain.time_barred(r.barred_on, today))
     barred_count = await repository_queue.time_barred_count(uow, ident.tenant_id, today)
     return QueuePage(counts, rows[:page_size], len(rows) > page_size, barred, barred_count)
 
@@ -135,7 +135,7 @@ async def debtor_card(
         domain.timeline(read.history, read.payments),
         read.contacts,
         rules,
-        domain.call_refusal(rules, now, read.conversations, debtor.do_not_call, debtor.newest_due_year),
+        domain.call_refusal(rules, now, read.conversations, debtor.do_not_call, debtor.barred_on),
         read.promises,
         await handlers_scripts.card_script(uow, ident, [p.revenue_type for p in read.positions]),
         await handlers_scripts.labels(uow, ident),
@@ -234,7 +234,7 @@ async def _judge(
     when they refuse it; refused in Italian otherwise."""
     week_start = domain_conduct.day_bounds(now)[1]
     held = await repository_conduct.conversations_since(uow, ident.tenant_id, debtor.id, week_start)
-    refused = domain.call_refusal(rules, now, held, debtor.do_not_call, debtor.newest_due_year)
+    refused = domain.call_refusal(rules, now, held, debtor.do_not_call, debtor.barred_on)
     if refused is None:
         return None
     override = domain_conduct.check_override(refused, reason, ident.has_role(*SUPERVISORS))

@@ -34,12 +34,12 @@ debtors = sa.Table(
     # What orders the queue (`repository_queue`): the oldest act's year, the calls made so far, the
     # reliability of the best active phone.
     sa.Column("oldest_year", sa.SmallInteger),
-    # The newest act year among the positions still due (open, not paid off; migration 0025): when
-    # `limitation` says it is time-barred, every due position is and the debtor is not leased.
-    sa.Column("newest_due_year", sa.SmallInteger),
-    # The act years of the positions still due, in order (migration 0026): the queue's limitation
-    # part counts from the oldest not yet time-barred.
-    sa.Column("due_years", postgresql.ARRAY(sa.SmallInteger), nullable=False, server_default="{}"),
+    # The first day time-barred of each position still due (open, not paid off), in order, its
+    # payments counted (`kernel.limitation`, migration 0029; `repository_limitation` keeps them):
+    # the queue's limitation part counts to the nearest one still to come; from `barred_on`, the
+    # latest, every due position is time-barred and the debtor is not leased (None: none due).
+    sa.Column("barred_on", sa.Date),
+    sa.Column("due_barred_on", postgresql.ARRAY(sa.Date), nullable=False, server_default="{}"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("best_confidence", sa.SmallInteger),
     # `repository_queue.queue_score` as of the last change of the debtor or daily run (indexed).

@@ -8,9 +8,9 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from services.contact import repository_limitation
 from services.contact.domain import (
     ContactRecord,
     OutcomeDecision,
@@ -109,14 +109,6 @@ async def _refresh_totals(
         .scalar_subquery()
     )
     owed = p.c.state == "open"
-    # What was paid on each position: one still owed in part is what keeps a debtor enforceable.
-    on_position = (
-        sa.select(pay.c.position_id, sa.func.sum(pay.c.amount_cents).label("paid"))
-        .where(pay.c.tenant_id == tenant_id, pay.c.debtor_id.in_(debtor_ids))
-        .group_by(pay.c.position_id)
-        .subquery()
-    )
-    still_due = sa.and_(owed, p.c.amount_cents > sa.func.coalesce(on_position.c.paid, 0))
     totals = (
         sa.select(
             p.c.debtor_id,
@@ -125,10 +117,7 @@ async def _refresh_totals(
             ).label("total"),
             sa.func.count().filter(owed).label("n"),
             sa.func.min(p.c.year).filter(owed).label("oldest"),
-            sa.func.max(p.c.year).filter(still_due).label("newest_due"),
-            sa.func.array_agg(sa.distinct(p.c.year)).filter(still_due).label("due_years"),
         )
-        .select_from(p.outerjoin(on_position, on_position.c.position_id == p.c.position_id))
         .where(p.c.tenant_id == tenant_id, p.c.debtor_id.in_(debtor_ids))
         .group_by(p.c.debtor_id)
         .subquery()
@@ -140,11 +129,10 @@ async def _refresh_totals(
             total_due_cents=totals.c.total,
             positions_count=totals.c.n,
             oldest_year=totals.c.oldest,
-            newest_due_year=totals.c.newest_due,
-            due_years=sa.func.coalesce(totals.c.due_years, sa.literal([], postgresql.ARRAY(sa.SmallInteger))),
             updated_at=sa.func.now(),
         )
     )
+    await repository_limitation.refresh(uow, tenant_id, debtor_ids)
     if rescore:
         await refresh_scores(uow, tenant_id, debtor_ids)
 

@@ -15,7 +15,6 @@ from services.contact.domain import CONVERSATIONS, ROME
 from services.contact.domain_conduct import DEFAULT_WEIGHTS, ConductRules
 from services.contact.models import call_scripts, conduct_rules, contacts, debtors, outcome_labels
 from services.kernel.db import UnitOfWork, constants
-from services.kernel.limitation import newest_time_barred_year
 
 
 @dataclass(frozen=True)
@@ -166,17 +165,16 @@ def _conversations(since: Any) -> Any:
 
 
 def day_params(now: datetime) -> dict[str, Any]:
-    """The parameters of the queue's statements that follow the day: `now`, the day in Rome and
-    the newest act year the limitation bars that day (`enforceable`)."""
-    today = now.astimezone(ROME).date()
-    return {"now": now, "today": today, "barred_year": newest_time_barred_year(today)}
+    """The parameters of the queue's statements that follow the day: `now` and the day in Rome
+    (`today`: the limitation's, `enforceable`)."""
+    return {"now": now, "today": now.astimezone(ROME).date()}
 
 
-def enforceable(barred_year: Any) -> Any:
-    """The condition of a debtor owing something not yet time-barred: `newest_due_year` past
-    `barred_year` (`kernel.limitation.newest_time_barred_year` of today); a debtor whose every due
-    position is barred is for the relazione di scarico, not for the phone (`domain.time_barred`)."""
-    return sa.or_(debtors.c.newest_due_year.is_(None), debtors.c.newest_due_year > barred_year)
+def enforceable(today: Any) -> Any:
+    """The condition of a debtor owing something not yet time-barred on `today` (`barred_on`
+    after it); a debtor whose every due position is barred is for the relazione di scarico, not
+    for the phone (`domain.time_barred`)."""
+    return sa.or_(debtors.c.barred_on.is_(None), debtors.c.barred_on > today)
 
 
 def callable_at() -> Any:

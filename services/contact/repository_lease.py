@@ -34,11 +34,10 @@ def _param(name: str, kind: Any) -> Any:
 
 
 def _owing() -> Any:
-    """Owing something not yet time-barred (`newest_due_year` past `barred_year`, the newest act
-    year `limitation` bars today: a debtor whose every due position is barred is for discharge),
-    and phoneable now under the conduct rules."""
+    """Owing something not yet time-barred on `today` (a debtor whose every due position is barred
+    is for discharge), and phoneable now under the conduct rules."""
     owing = debtors.c.total_due_cents > constant(0)
-    return sa.and_(owing, enforceable(_param("barred_year", sa.Integer)), callable_at())
+    return sa.and_(owing, enforceable(_param("today", sa.Date)), callable_at())
 
 
 def _conditions(listed: bool) -> tuple[tuple[Any, tuple[Any, ...]], ...]:

@@ -16,7 +16,6 @@ from services.contact.models import debtors, promises
 from services.contact.repository_conduct import enforceable
 from services.contact.repository_lists import list_params, listed_conditions
 from services.kernel.db import UnitOfWork, constants
-from services.kernel.limitation import newest_time_barred_year
 
 Row = sa.Row[Any]
 
@@ -164,7 +163,7 @@ async def queue_summary(
         d.c.tenant_id == tenant_id,
         d.c.total_due_cents > 0,
         sa.not_(d.c.do_not_call),
-        enforceable(newest_time_barred_year(today)),
+        enforceable(today),
     )
     counts = sa.select(
         sa.func.count().filter(d.c.status == Status.DA_LAVORARE.value, *in_list).label("to_call"),

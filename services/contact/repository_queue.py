@@ -19,7 +19,7 @@ from services.contact.repository_conduct import day_params, enforceable, rules_o
 from services.contact.repository_lists import list_params, listed_conditions
 from services.contact.repository_promises import overdue_exists
 from services.kernel.db import UnitOfWork, constant, constants
-from services.kernel.limitation import LIMITATION_YEARS, newest_time_barred_year
+from services.kernel.limitation import LIMITATION_YEARS
 
 # Limitation (`services.kernel.limitation`): the last day is 31 December, five years after the year of
 # the oldest act still due and not yet time-barred; the score grows as that day nears, over the five
@@ -41,12 +41,11 @@ def queue_score(attempts: Any = None) -> Any:
     amount = sa.func.least(
         sa.func.ln(1 + sa.cast(d.c.total_due_cents, sa.Float)) / sa.func.ln(1 + AMOUNT_TOP_CENTS), 1.0
     )
-    barred = sa.bindparam("barred_year", type_=sa.Integer)
-    # The oldest act still due and not yet time-barred is the one whose limitation nears.
-    years = sa.func.unnest(d.c.due_years).table_valued("y").render_derived(with_types=False)
-    enforceable = sa.select(sa.func.min(years.c.y)).where(years.c.y > barred).scalar_subquery()
-    limitation_day = sa.func.make_date(enforceable + LIMITATION_YEARS, 12, 31)
-    days_left = sa.cast(limitation_day - sa.bindparam("today", type_=sa.Date), sa.Float)
+    today = sa.bindparam("today", type_=sa.Date)
+    # The position still due whose limitation runs out first, of those not yet time-barred.
+    days = sa.func.unnest(d.c.due_barred_on).table_valued("day").render_derived(with_types=False)
+    enforceable = sa.select(sa.func.min(days.c.day)).where(days.c.day > today).scalar_subquery()
+    days_left = sa.cast(enforceable - 1 - today, sa.Float)
     limitation = sa.case(
         (enforceable.is_(None), 0.0),
         else_=sa.func.greatest(0.0, sa.func.least(1.0, 1.0 - days_left / (365.0 * LIMITATION_YEARS))),
@@ -57,7 +56,7 @@ def queue_score(attempts: Any = None) -> Any:
     weighted = (sa.bindparam(f"w_{name}", type_=sa.Float) * part for name, part in parts.items())
     # A debtor owing only time-barred positions is never leased (repository_lease): last in the
     # order, so a lease's scan of the pool index never walks past them.
-    return sa.case((d.c.newest_due_year <= barred, -1.0), else_=sum(weighted, sa.literal(0.0)))
+    return sa.case((d.c.barred_on <= today, -1.0), else_=sum(weighted, sa.literal(0.0)))
 
 
 def _refresh(some: bool) -> Any:
@@ -79,7 +78,6 @@ async def score_params(uow: UnitOfWork, tenant_id: uuid.UUID, today: date | None
     weights = (await rules_of(uow, tenant_id)).weights
     params: dict[str, Any] = {f"w_{name}": float(weights.get(name, 0)) for name in WEIGHTED}
     params["today"] = today or datetime.now(ROME).date()
-    params["barred_year"] = newest_time_barred_year(params["today"])
     return params
 
 
@@ -145,9 +143,7 @@ def _page_order() -> list[Any]:
     acts is never leased: with the rest."""
     d = debtors
     now, user = sa.bindparam("now", type_=sa.DateTime(timezone=True)), sa.bindparam("user", type_=sa.Text)
-    leasable = sa.and_(
-        d.c.total_due_cents > constant(0), enforceable(sa.bindparam("barred_year", type_=sa.Integer))
-    )
+    leasable = sa.and_(d.c.total_due_cents > constant(0), enforceable(sa.bindparam("today", type_=sa.Date)))
     callback = d.c.status == constant(Status.DA_RICHIAMARE.value)
     due_callback = sa.and_(callback, d.c.callback_at <= now)
     open_card = d.c.status == constant(Status.IN_LAVORAZIONE.value)
@@ -231,6 +227,6 @@ async def time_barred_count(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) 
     """How many of the Comune's debtors owe only time-barred acts on `today`: counted among the
     statuses, never phoned, for the relazione di scarico."""
     d = debtors
-    barred = sa.and_(d.c.total_due_cents > 0, sa.not_(enforceable(newest_time_barred_year(today))))
+    barred = sa.and_(d.c.total_due_cents > 0, sa.not_(enforceable(today)))
     stmt = sa.select(sa.func.count()).where(d.c.tenant_id == tenant_id, barred)
     return int((await uow.execute(stmt)).scalar_one())

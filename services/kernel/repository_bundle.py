@@ -64,6 +64,8 @@ def _python(kind: sa.types.TypeEngine[Any], value: Any) -> Any:
     numbers in JSON."""
     if value is None:
         return None
+    if isinstance(kind, sa.ARRAY):
+        return [_python(kind.item_type, item) for item in value]
     if isinstance(kind, sa.Uuid):
         return uuid.UUID(value)
     if isinstance(kind, sa.DateTime):  # in UTC, as asyncpg gives them (JSON has the session's zone)

@@ -4,7 +4,7 @@ year and week by week, and the filters of its drill-down to the debtors. Pure: n
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from services.contracts import OUTCOME_LABELS
 from services.kernel.errors import DomainError
-from services.kernel.limitation import newest_time_barred_year, time_barred_from
+from services.kernel.limitation import barred_from, newest_time_barred_year, time_barred_from
 
 # The funnel, from what the Comune assigned to what was collected; the residual comes after.
 FUNNEL = ("assigned", "worked", "reached", "promised", "in_plan", "collected")
@@ -26,7 +26,11 @@ STAGE_LABELS: dict[str, str] = {
     "in_plan": "In piano di rateizzazione",
     "collected": "Con somme riscosse",
     "residual": "Con residuo da riscuotere",
+    "barring": "Con residuo che si prescrive con l'anno dell'atto (nessun pagamento lo ha interrotto)",
 }
+# The drill-down's filters: the stages and, for the limitation's lists, the residual no payment
+# interrupted (`kernel.limitation.INTERRUPTING`).
+DRILL_STAGES = (*STAGES, "barring")
 # What the euro figure of each stage is: the amount assigned on its positions, except two.
 STAGE_AMOUNT_LABELS: dict[str, str] = {
     **dict.fromkeys(STAGES, "Carico"),
@@ -109,13 +113,30 @@ class Portal:
     by_year: tuple[GroupFigures, ...]
     weeks: tuple[Week, ...]
     promised_cents: int
+    limitation: LimitationWatch
+
+
+@dataclass(frozen=True)
+class YearLimitation:
+    """The residual of the acts of `year` (`repository_portal.limitation_by_year`): `plain`, of
+    positions nothing interrupted (time-barred on `kernel.limitation.time_barred_from(year)`);
+    `kept_*`, of those a payment interrupted that run on after `today`; `lapsed_*`, of those a
+    payment interrupted whose new term ran out too."""
+
+    year: int
+    plain: StageFigures
+    kept_positions: int = 0
+    kept_cents: int = 0
+    lapsed_positions: int = 0
+    lapsed_cents: int = 0
 
 
 @dataclass(frozen=True)
 class LimitationWatch:
-    """What the limitation bars next (`kernel.limitation`): the residual of the acts of `year`,
-    time-barred from `on`; and the residual of older acts, already barred (unless the Comune
-    interrupted it with an act this service does not know of)."""
+    """What the limitation bars next (`kernel.limitation`): the residual of the acts of `year`
+    nothing interrupted, time-barred from `on`; the residual already barred, by act year (unless
+    the Comune interrupted it with an act this service does not know of); and the residual whose
+    term a payment started again (`kept_*`: each is barred on its own day, in the debtor's file)."""
 
     year: int
     on: date
@@ -123,6 +144,8 @@ class LimitationWatch:
     barred_positions: int
     barred_cents: int
     barred_years: tuple[int, ...]
+    kept_positions: int = 0
+    kept_cents: int = 0
 
     @property
     def last_day(self) -> date:
@@ -130,18 +153,29 @@ class LimitationWatch:
         return self.on - timedelta(days=1)
 
 
-def limitation_watch(today: date, by_year: Sequence[GroupFigures]) -> LimitationWatch:
-    """From the residual by act year (`Portal.by_year`), what is barred next and what already is."""
+def barred_on(position: Any, payments: Iterable[Any]) -> date:
+    """The first day `position` is time-barred, counting its payments among `payments` not revoked
+    (`kernel.limitation.barred_from`)."""
+    days = [p.paid_on for p in payments if p.position_id == position.position_id and p.revoked_on is None]
+    return barred_from(position.year, days)
+
+
+def limitation_watch(today: date, by_year: Sequence[YearLimitation]) -> LimitationWatch:
+    """From the residual by act year, what is barred next and what already is."""
     barred = newest_time_barred_year(today)
-    residual = {int(g.key): g.stage("residual") for g in by_year if g.key.isdigit()}
-    old = sorted(y for y, f in residual.items() if y <= barred and f.positions)
+    years = {y.year: y for y in by_year}
+    old = sorted(y.year for y in by_year if (y.year <= barred and y.plain.positions) or y.lapsed_positions)
+    gone = [y for y in by_year if y.year <= barred]
+    empty = StageFigures("residual", 0, 0, 0)
     return LimitationWatch(
         year=barred + 1,
         on=time_barred_from(barred + 1),
-        next_residual=residual.get(barred + 1, StageFigures("residual", 0, 0, 0)),
-        barred_positions=sum(residual[y].positions for y in old),
-        barred_cents=sum(residual[y].cents for y in old),
+        next_residual=years[barred + 1].plain if barred + 1 in years else empty,
+        barred_positions=sum(y.plain.positions for y in gone) + sum(y.lapsed_positions for y in by_year),
+        barred_cents=sum(y.plain.cents for y in gone) + sum(y.lapsed_cents for y in by_year),
         barred_years=tuple(old),
+        kept_positions=sum(y.kept_positions for y in by_year),
+        kept_cents=sum(y.kept_cents for y in by_year),
     )
 
 
@@ -246,7 +280,7 @@ def parse_filter(params: Mapping[str, str]) -> DebtorFilter:
     if raw_year and not (_YEAR.match(raw_year) and 1900 <= int(raw_year) <= 2100):
         raise DomainError("L'anno deve essere di quattro cifre (es. 2021).", field="anno")
     stage = (params.get("fase") or "").strip() or None
-    if stage is not None and stage not in STAGES:
+    if stage is not None and stage not in DRILL_STAGES:
         raise DomainError("La fase indicata non esiste.", field="fase")
     return DebtorFilter(
         revenue_type, int(raw_year) if raw_year else None, stage, parse_page(params.get("page"))

@@ -19,16 +19,16 @@ from typing import NamedTuple
 
 from services.contracts import OUTCOME_LABELS
 from services.kernel.cells import neutralise
-from services.kernel.limitation import time_barred_from
+from services.kernel.limitation import barred_from
 from services.reporting.domain import format_cents
 
 KINDS = {"interim": "intermedia", "final": "finale"}
 FORMATS = ("pdf", "xlsx", "csv")
-# Limitation (prescrizione): five years from 1 January of the year after the act's year. This rule
-# is not in ../shared/domain.md (§8 names "prescribed" among the reasons but gives no term); it is
-# the issue's stated rule for local revenues. Interruptions (a notice served, a payment, an
-# acknowledgement: c.c. artt. 2943-2944) are not known to reporting and are not modelled: the
-# office checks a position marked time-barred before discharging it.
+# Limitation (prescrizione): five years from 1 January of the year after the act's year, started
+# again by every payment on the position while it ran (`kernel.limitation`; ../shared/domain.md §8
+# names "prescribed" among the reasons but gives no term: it is the issue's stated rule for local
+# revenues). The Comune's own interrupting acts (a notice served, c.c. art. 2943) are not known to
+# reporting: the office checks a position marked time-barred before discharging it.
 
 
 class Reason(StrEnum):
@@ -192,12 +192,17 @@ class History:
     # The debtor's latest promise to pay: open, kept or broken ("" without one), and its day.
     promise_state: str = ""
     promise_due_on: date | None = None
+    # Every day a payment was made on the position up to the judged day (whatever the period),
+    # none revoked by then: each one made while the limitation ran started it again.
+    paid_days: tuple[date, ...] = ()
     # Derived once (read by every rule and format): collected net of refunds; what the office
     # cancelled (sgravio: the whole amount of a cancelled position); what is still due. Every line
     # and every total keeps: carico affidato - sgravi - rettifiche - riscosso = residuo.
     collected_cents: int = field(init=False)
     cancelled_cents: int = field(init=False)
     residual_cents: int = field(init=False)
+    # The first day time-barred, its payments counted (`kernel.limitation.barred_from`).
+    barred_on: date = field(init=False)
 
     def __post_init__(self) -> None:
         collected = -self.refunded_cents
@@ -206,6 +211,7 @@ class History:
         self.collected_cents = collected
         self.cancelled_cents = self.assigned_cents if self.state == "cancelled" else 0
         self.residual_cents = self.assigned_cents - self.cancelled_cents - collected
+        self.barred_on = barred_from(self.year, self.paid_days)
 
     @property
     def cancelled(self) -> bool:
@@ -238,11 +244,6 @@ class Line:
     texts: tuple[str, ...]
 
 
-def prescribed_on(year: int) -> date:
-    """The first day a credit of `year` is time-barred (`services.kernel.limitation`)."""
-    return time_barred_from(year)
-
-
 def reason(h: History, as_of: date) -> Reason | None:
     """The reason it was not collected, or None when nothing is due (see `Reason` for precedence)."""
     if h.cancelled:
@@ -252,7 +253,7 @@ def reason(h: History, as_of: date) -> Reason | None:
     claimed = h.last_outcome == "gia_pagato" and not h.claim_overruled
     if claimed or any(r.paid_on < h.registered_on for r in h.receipts):
         return Reason.PAID_BEFORE
-    if as_of >= prescribed_on(h.year):
+    if as_of >= h.barred_on:
         return Reason.TIME_BARRED
     by_outcome = None if h.claim_overruled else _BY_OUTCOME.get(h.last_outcome)
     if by_outcome is None and h.grade == "none":

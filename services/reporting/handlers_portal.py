@@ -47,7 +47,8 @@ class DebtorFile:
 
 
 async def portal(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> dp.Portal:
-    """The campaign's stages, by revenue type and by year, and the last weeks' trend."""
+    """The campaign's stages, by revenue type and by year, the last weeks' trend and what the
+    limitation bars next."""
     rows = await rp.figures(uow, tenant_id)
     total, by_type, by_year = dp.empty_group(), [], []
     for row in rows:
@@ -67,6 +68,7 @@ async def portal(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> dp.Porta
         by_year=tuple(sorted(by_year, key=lambda g: g.key)),
         weeks=dp.weekly_trend(today, week["paid"], week["refunded"], week["outcomes"]),
         promised_cents=await rp.promised_cents(uow, tenant_id),
+        limitation=dp.limitation_watch(today, await rp.limitation_by_year(uow, tenant_id, today)),
     )
 
 

@@ -19,7 +19,6 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, Paragraph, Spacer
 
-from services.kernel.limitation import time_barred_from
 from services.kernel.money import format_euro
 from services.reporting import domain_portal as dp
 from services.reporting.domain_cases import ANSWER_LABELS, KIND_LABELS
@@ -93,8 +92,9 @@ def _story(debtor: DebtorFile, ente: str, generated_at: datetime, by: str) -> li
         *_payments(debtor),
         *_cases(debtor),
         Paragraph(
-            "Prescrizione: cinque anni dalla fine dell'anno dell'atto, senza tenere conto degli atti "
-            "interruttivi notificati dall'ente, che qui non sono noti.",
+            "Prescrizione: cinque anni dalla fine dell'anno dell'atto; ogni pagamento sulla posizione "
+            "fatto prima della scadenza la interrompe e il termine riparte dal suo giorno (art. 2944 "
+            "c.c.). Non tiene conto degli atti interruttivi notificati dall'ente, che qui non sono noti.",
             _CELL,
         ),
     ]
@@ -118,7 +118,7 @@ def _positions(debtor: DebtorFile) -> list[Any]:
                 format_euro(p.amount_cents),
                 format_euro(p.collected_cents),
                 residual,
-                _day(time_barred_from(p.year)),
+                _day(dp.barred_on(p, debtor.payments)),
                 _day(p.settled_on),
             ]
         )

@@ -11,6 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
+from services.kernel.limitation import LIMITATION_YEARS
+from services.kernel.repository_limitation import BARRED_ON, INTERRUPTING
 from services.reporting import domain_portal as dp
 from services.reporting.models import outcomes, payments, positions
 from services.reporting.models_cases import case_answers, cases
@@ -35,8 +37,20 @@ def _joined(tenant_id: uuid.UUID) -> tuple[Any, dict[str, Any]]:
         "in_plan": sa.and_(p.c.plan_id.is_not(None), pl.c.lapsed_on.is_(None)),
         "collected": p.c.collected_cents > 0,
         "residual": p.c.amount_cents > p.c.collected_cents,
+        "barring": sa.and_(p.c.amount_cents > p.c.collected_cents, sa.not_(_interrupted(p))),
     }
     return source, conditions
+
+
+def _interrupted(p: Any) -> Any:
+    """Whether a payment on the position, not revoked, started its limitation again."""
+    pay = payments.alias("interrupting")
+    test = INTERRUPTING.format(paid_on="interrupting.paid_on", year="reporting.positions.year")
+    return (
+        sa.exists()
+        .where(pay.c.tenant_id == p.c.tenant_id, pay.c.position_id == p.c.position_id)
+        .where(pay.c.revoked_on.is_(None), sa.text(test))
+    )
 
 
 def _where(tenant_id: uuid.UUID) -> list[Any]:
@@ -47,7 +61,7 @@ def _stage_amount(stage: str) -> Any:
     p = positions.c
     if stage == "collected":
         return p.collected_cents
-    if stage == "residual":
+    if stage in ("residual", "barring"):
         return p.amount_cents - p.collected_cents
     return p.amount_cents
 
@@ -293,3 +307,45 @@ async def debtor_cases(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UU
         .order_by(c.opened_at.desc())
     )
     return list((await uow.execute(stmt)).all())
+
+
+# The residual of each act year's positions the figures count, split by what payments did to its
+# limitation (`kernel.limitation.BARRED_ON`: a payment not revoked, made while the term ran,
+# started it again): `plain` nothing interrupted; `kept` interrupted and still running on `:today`;
+# `lapsed` interrupted and run out since.
+_DUE = (
+    "SELECT p.position_id, p.debtor_id, p.year, p.amount_cents - p.collected_cents AS residual"
+    " FROM reporting.positions p WHERE p.tenant_id = :t AND p.state <> 'cancelled'"
+    " AND p.amount_cents > p.collected_cents"
+)
+_PAID = (
+    "SELECT due.position_id, due.year, pay.paid_on FROM due LEFT JOIN reporting.payments pay"
+    " ON pay.tenant_id = :t AND pay.position_id = due.position_id AND pay.revoked_on IS NULL"
+)
+LIMITATION = sa.text(f"""
+WITH due AS ({_DUE}), barred AS ({BARRED_ON.format(rows=_PAID)}),
+judged AS (
+    SELECT due.*, b.barred_on > make_date(due.year + {1 + LIMITATION_YEARS}, 1, 1) AS interrupted,
+           b.barred_on <= :today AS run_out
+    FROM due JOIN barred b ON b.position_id = due.position_id
+)
+SELECT year,
+       count(DISTINCT debtor_id) FILTER (WHERE NOT interrupted) AS plain_debtors,
+       count(*) FILTER (WHERE NOT interrupted) AS plain_positions,
+       coalesce(sum(residual) FILTER (WHERE NOT interrupted), 0) AS plain_cents,
+       count(*) FILTER (WHERE interrupted AND NOT run_out) AS kept_positions,
+       coalesce(sum(residual) FILTER (WHERE interrupted AND NOT run_out), 0) AS kept_cents,
+       count(*) FILTER (WHERE interrupted AND run_out) AS lapsed_positions,
+       coalesce(sum(residual) FILTER (WHERE interrupted AND run_out), 0) AS lapsed_cents
+FROM judged GROUP BY year ORDER BY year
+""")
+
+
+async def limitation_by_year(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> list[dp.YearLimitation]:
+    """The residual by act year as the limitation sees it on `today` (`LIMITATION`)."""
+    found = []
+    for r in await uow.execute(LIMITATION, {"t": tenant_id, "today": today}):
+        plain = dp.StageFigures("residual", r.plain_debtors, r.plain_positions, int(r.plain_cents))
+        kept, lapsed = (r.kept_positions, int(r.kept_cents)), (r.lapsed_positions, int(r.lapsed_cents))
+        found.append(dp.YearLimitation(r.year, plain, *kept, *lapsed))
+    return found

@@ -177,7 +177,11 @@ SELECT p.fiscal_code, p.revenue_type, p.year, p.act_number,
             THEN p.original_cents - p.amount_cents ELSE 0 END AS corrected,
        CASE WHEN NOT :interim OR claim.answered_at < :end THEN coalesce(claim.answer, '') ELSE '' END
            AS claim_answer,
-       coalesce(d.promise_state, '') AS promise_state, d.promise_due_on
+       coalesce(d.promise_state, '') AS promise_state, d.promise_due_on,
+       (SELECT array_agg(a.paid_on) FROM reporting.payments a
+        WHERE a.tenant_id = p.tenant_id AND a.position_id = p.position_id
+          AND (NOT :interim OR a.paid_on <= :to_day)
+          AND (a.revoked_on IS NULL OR (:interim AND a.revoked_on > :to_day))) AS paid_days
 FROM reporting.positions p
 LEFT JOIN reporting.debtors d ON d.tenant_id = p.tenant_id AND d.debtor_id = p.debtor_id
 LEFT JOIN (
@@ -238,7 +242,11 @@ def _history(r: Any) -> rel.History:
         traced,
         installments,
         lapsed_on,
-        *r[19:],  # corrected, claim_answer, promise_state, promise_due_on
+        corrected_cents=r.corrected,
+        claim_answer=r.claim_answer,
+        promise_state=r.promise_state,
+        promise_due_on=r.promise_due_on,
+        paid_days=tuple(r.paid_days or ()),
     )
 
 

@@ -48,9 +48,9 @@ def _drill(base: str, filt: dp.DebtorFilter) -> str:
     return f"{base}/reporting/portale/debitori?{filt.query()}"
 
 
-def _portal_context(portal: dp.Portal, ident: Identity, today: Any) -> dict[str, Any]:
+def _portal_context(portal: dp.Portal, ident: Identity) -> dict[str, Any]:
     base = f"/t/{ident.tenant_slug}"
-    watch = dp.limitation_watch(today, portal.by_year)
+    watch = portal.limitation
     personal = ident.has_role(*PERSONAL_ROLES)
     funnel = portal_content.funnel_figure(portal)
     by_type = portal_content.group_figure("entrate", portal.by_type)
@@ -74,9 +74,9 @@ def _portal_context(portal: dp.Portal, ident: Identity, today: Any) -> dict[str,
         "weeks": _shown(weeks),
         "collected_percent": portal.total.collected_percent,
         "limitation": watch,
-        "limitation_link": _drill(base, dp.DebtorFilter(year=watch.year, stage="residual")),
+        "limitation_link": _drill(base, dp.DebtorFilter(year=watch.year, stage="barring")),
         "barred_links": [
-            (y, _drill(base, dp.DebtorFilter(year=y, stage="residual"))) for y in watch.barred_years
+            (y, _drill(base, dp.DebtorFilter(year=y, stage="barring"))) for y in watch.barred_years
         ],
     }
 
@@ -85,7 +85,7 @@ def _portal_context(portal: dp.Portal, ident: Identity, today: Any) -> dict[str,
 async def portal_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     today = _today(request)
     portal = await handlers_portal.portal(uow, ident.tenant_id, today)
-    return page(templates, request, "portal.html", _portal_context(portal, ident, today))
+    return page(templates, request, "portal.html", _portal_context(portal, ident))
 
 
 @endpoint(*PERSONAL_ROLES)

@@ -12,8 +12,9 @@ from datetime import date, datetime
 import pytest
 import sqlalchemy as sa
 
-from services.contact import repository, repository_lease
+from services.contact import handlers, repository, repository_lease
 from services.contact.domain import ROME
+from services.contact.repository_reversals import TakenBack, revocation_id
 from services.kernel.identity import Identity
 from services.kernel.limitation import newest_time_barred_year, time_barred_from
 from services.platform import Platform
@@ -153,9 +154,10 @@ async def test_the_limitation_part_counts_from_the_oldest_act_still_due_and_not_
         await repository.refresh_scores(uow, tenant.tenant_id, None, date(2026, 11, 30))
         await uow.commit()
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
-        sql = "SELECT id, queue_score, due_years FROM contact.debtors WHERE tenant_id = :t"
+        sql = "SELECT id, queue_score, due_barred_on FROM contact.debtors WHERE tenant_id = :t"
         found = {str(r.id): r for r in await uow.execute(sa.text(sql), {"t": tenant.tenant_id})}
-    assert found[paid_old].due_years == [2022, 2023] and found[mixed].due_years == [2019, 2022]
+    assert found[paid_old].due_barred_on == [date(2028, 1, 1), date(2029, 1, 1)]
+    assert found[mixed].due_barred_on == [date(2025, 1, 1), date(2028, 1, 1)]
     # The same amount owed, attempts and phone: only the limitation part differs.
     paid_old_total = found[paid_old].queue_score
     assert found[mixed].queue_score == pytest.approx(found[twin].queue_score)
@@ -180,3 +182,61 @@ async def test_the_home_does_not_count_time_barred_debtors_as_to_call(
             summary = await client.get(f"{base(operator)}/summary", headers=HX)
     assert summary.status_code == 200
     assert 'data-testid="to-call">1<' in summary.text
+
+
+@pytest.mark.asyncio
+async def test_a_payment_while_the_term_runs_keeps_the_debtor_enforceable(
+    platform: Platform, tenant: Identity
+) -> None:
+    """A 2019 act is time-barred from 1 January 2025 unless something interrupted it: a payment of
+    part of it on 10 March 2024 starts the term again (c.c. art. 2944), so the debtor is phoned
+    until 10 March 2029; a payment made after the term ran out revives nothing; a revoked payment
+    never happened."""
+    kept, late, revoked = (str(uuid.uuid4()) for _ in range(3))
+    facts = {
+        d: position_fact(90_000, debtor_id=d, credit=("TARI", year, d[:6]), name=name)
+        for d, year, name in (
+            (kept, 2019, "ROSSI ADA"),
+            (late, 2018, "VERDI UGO"),
+            (revoked, 2019, "NERI IVO"),
+        )
+    }
+    await seed(platform, tenant.tenant_id, *facts.values())
+    payments = {d: uuid.uuid4() for d in facts}
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        for d, paid_on in ((kept, date(2024, 3, 10)), (late, date(2025, 6, 1)), (revoked, date(2024, 3, 10))):
+            payment = (payments[d], uuid.UUID(d), uuid.UUID(facts[d].position_id))
+            await handlers.register_payment(uow, tenant.tenant_id, payment, 10_000, paid_on)
+        back = TakenBack(
+            "revocation",
+            revocation_id(payments[revoked]),
+            payments[revoked],
+            uuid.UUID(revoked),
+            uuid.UUID(facts[revoked].position_id),
+            10_000,
+            date(2024, 4, 2),
+        )
+        await handlers.take_back_payment(uow, tenant.tenant_id, back)
+        await uow.commit()
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        sql = "SELECT id, barred_on, due_barred_on, queue_score FROM contact.debtors WHERE tenant_id = :t"
+        found = {str(r.id): r for r in await uow.execute(sa.text(sql), {"t": tenant.tenant_id})}
+    assert (found[kept].barred_on, found[kept].due_barred_on) == (date(2029, 3, 11), [date(2029, 3, 11)])
+    assert found[late].barred_on == date(2024, 1, 1) and found[revoked].barred_on == date(2025, 1, 1)
+    assert found[kept].queue_score > 0 and found[late].queue_score == found[revoked].queue_score == -1.0
+    with contact_clock(platform, MONDAY):
+        assert f"/debtors/{kept}" in await take(platform, as_user(tenant, "op-kept"))
+        assert "Nessun debitore da lavorare" in await take(platform, as_user(tenant, "op-none"))
+        supervisor = as_user(tenant, "sup-kept", ("supervisor",))
+        async with service_client(platform, "contact", supervisor) as client:
+            card = await client.get(f"{base(supervisor)}/debtors/{kept}")
+    assert card.status_code == 200 and BARRED not in card.text
+    # The day after the new term's end (10 March 2029, a Saturday) it is time-barred.
+    db = platform.databases["contact"]
+    for moment, expected in (
+        (datetime(2029, 3, 10, 10, 0, tzinfo=ROME), uuid.UUID(kept)),
+        (datetime(2029, 3, 12, 10, 0, tzinfo=ROME), None),
+    ):
+        async with db.unit_of_work(tenant.tenant_id) as uow:
+            got = await repository_lease.take_next(uow, tenant.tenant_id, "op-2029", uncapped(moment))
+            assert got == expected, moment

@@ -85,10 +85,26 @@ def test_each_reason_follows_from_the_history(changes: dict[str, object], expect
 
 
 def test_limitation_runs_five_years_from_the_first_of_january_after_the_year() -> None:
-    assert rel.prescribed_on(2019) == date(2025, 1, 1)
+    assert history(year=2019).barred_on == date(2025, 1, 1)
     assert rel.reason(history(year=2019), date(2024, 12, 31)) is Reason.NOT_WORKED
     assert rel.reason(history(year=2019), date(2025, 1, 1)) is Reason.TIME_BARRED
     assert rel.reason(history(year=2020), date(2025, 12, 31)) is Reason.NOT_WORKED
+
+
+def test_a_payment_while_the_limitation_runs_starts_it_again() -> None:
+    """Paid in part on 10 March 2024 (c.c. art. 2944), a 2019 act is enforceable until 10 March
+    2029; a payment after the term ran out revives nothing."""
+    part = {
+        "year": 2019,
+        "registered_on": date(2024, 1, 15),
+        "receipts": (paid(2_000, date(2024, 3, 10)),),
+        "paid_days": (date(2024, 3, 10),),
+    }
+    assert history(**part).barred_on == date(2029, 3, 11)
+    assert rel.reason(history(**part), date(2026, 6, 30)) is Reason.NOT_WORKED
+    assert rel.reason(history(**part), date(2029, 3, 11)) is Reason.TIME_BARRED
+    late = {"year": 2018, "paid_days": (date(2024, 6, 1),)}
+    assert rel.reason(history(**late), date(2026, 6, 30)) is Reason.TIME_BARRED
 
 
 def test_a_cancellation_or_a_claim_of_payment_comes_before_the_outcome() -> None:

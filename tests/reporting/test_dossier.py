@@ -35,9 +35,11 @@ async def test_the_debtors_file_says_what_was_done_and_its_download_is_recorded(
     text = " ".join(text_of(response.content).split())
     assert "Fascicolo del contribuente" in text and tenant.tenant_name in text
     assert "BIANCHI ANNA" in text and "BNCNNA70B41F205X" in text and b.act_number in text
-    # Assigned / collected (€ 100.00 paid, € 25.00 refunded) / residual; the act of 2022 is time-barred from 1 January 2028.
+    # Assigned / collected (€ 100.00 paid, € 25.00 refunded) / residual; the act of 2022, time-barred
+    # from 1 January 2028 untouched, was paid in part on 4 March 2026: five years from then.
     assert "€ 300,00 / € 75,00 / € 225,00" in text
-    assert "Prescritta dal" in text and "01/01/2028" in text
+    assert "Prescritta dal" in text and "05/03/2031" in text and "01/01/2028" not in text
+    assert "art. 2944 c.c." in text
     assert "Contatti tentati: 1" in text and "Chiede di rateizzare" in text
     assert "Decaduto il 01/09/2026" in text and "rate ricalcolate su € 180,00" in text
     assert pb.iuv in text and pb.flow_id in text and "Rimborsati € 25,00" in text

@@ -212,26 +212,37 @@ async def test_the_portal_says_what_the_limitation_bars_next_and_links_its_debto
     platform: Platform, tenant: Identity
 ) -> None:
     await campaign(platform, tenant.tenant_id)
+    f = fact(5_000, "CDS", 2023, debtor_name="VIOLA PIA", fiscal_code="VLIPIA80A41H501R")
+    await deliver(platform, tenant.tenant_id, registered(f))
     viewer, operator = person(tenant, "comune_viewer"), person(tenant, "operator")
     platform.clocks["reporting"] = datetime(2028, 12, 1, 10, 0, tzinfo=UTC)
     try:
         async with service_client(platform, "reporting", viewer) as client:
             page = (await client.get(portale(viewer))).text
-            listed = (await client.get(portale(viewer, "/debitori?anno=2023&fase=residual"))).text
+            listed = (await client.get(portale(viewer, "/debitori?anno=2023&fase=barring"))).text
         async with service_client(platform, "reporting", operator) as client:
             figures_only = (await client.get(portale(operator))).text
     finally:
         platform.clocks.pop("reporting", None)
-    # The acts of 2022 (B and D: € 425.00 left) are barred since 1 January 2028; C's of 2023
-    # (€ 123.45 less the € 1,000 paid, the revoked payment not counted) from 1 January 2029.
+    # The acts of 2022 are barred since 1 January 2028: D's (€ 200.00, a plan but no payment);
+    # not B's, paid in part on 4 March 2026 (the term runs again from then, c.c. art. 2944). Of
+    # 2023, F's (€ 50.00) is barred from 1 January 2029; not C's, paid on 14 March 2025 (€ 113.45
+    # left: € 123.45 less the € 10.00 paid, the revoked payment not counted).
     section = page.split('data-testid="limitation"', 1)[1].split("</section>", 1)[0]
     assert "Dal <strong>01/01/2029</strong> si prescrivono i crediti degli atti del 2023" in section
-    assert "restano da riscuotere <strong>€ 113,45</strong> su 1 posizione di 1 debitore" in section
+    assert "restano da riscuotere <strong>€ 50,00</strong> su 1 posizione di 1 debitore" in section
     assert "entro il 31/12/2028" in section
-    assert "/reporting/portale/debitori?anno=2023&amp;fase=residual" in section
-    assert "Già prescritti, salvo atti interruttivi notificati dall'ente: € 425,00 su 2 posizioni" in section
-    assert "<strong>1</strong> debitori" in listed or "<strong>1</strong> debitore" in listed
-    assert "portale/debitori" not in figures_only and "€ 113,45" in figures_only
+    assert "/reporting/portale/debitori?anno=2023&amp;fase=barring" in section
+    assert "Già prescritti, salvo atti interruttivi notificati dall'ente: € 200,00 su 1 posizione" in section
+    assert (
+        "interrotto da un pagamento (art. 2944 c.c.) e non ancora prescritti: € 338,45 su 2 posizioni"
+        in section
+    )
+    # The list behind the figure: F alone, not C (whose 2023 act a payment interrupted).
+    assert (
+        "<strong>1</strong> debitore" in listed and "VIOLA PIA" in listed and "VRDLGI70B02F205X" not in listed
+    )
+    assert "portale/debitori" not in figures_only and "€ 50,00" in figures_only
 
 
 @pytest.mark.asyncio
@@ -244,7 +255,8 @@ async def test_the_drill_down_finds_as_many_debtors_as_the_figure(
         for stage, (debtors, _, _) in EXPECTED.items():
             response = await client.get(portale(viewer, f"/debitori?fase={stage}"))
             assert response.status_code == 200
-            assert f"<strong>{debtors}</strong> debitori" in response.text, stage
+            noun = "debitore" if debtors == 1 else "debitori"
+            assert f"<strong>{debtors}</strong> {noun}" in response.text, stage
         imu = await client.get(portale(viewer, "/debitori?entrata=IMU&fase=residual"))
         year = await client.get(portale(viewer, "/debitori?anno=2021"))
     assert "NERI LUCA" in imu.text and "ROSSI MARIO" not in imu.text  # A paid in full

@@ -36,7 +36,8 @@ def sample() -> dp.Portal:
     imu = group("IMU", assigned=(70, 90, 834_567), collected=(20, 22, 134_567), worked=(50, 60, 1))
     tari = group("TARI <&>", assigned=(60, 60, 400_000), collected=(10, 13, 100_000))
     weeks = dp.weekly_trend(date(2026, 11, 30), {date(2026, 11, 23): 12_345}, {}, {date(2026, 11, 30): 7})
-    return dp.Portal(total, (imu, tari), (group("2021", assigned=(1, 1, 5)),), weeks, 200_000)
+    watch = dp.limitation_watch(date(2026, 11, 30), ())
+    return dp.Portal(total, (imu, tari), (group("2021", assigned=(1, 1, 5)),), weeks, 200_000, watch)
 
 
 def test_the_page_is_bounded_and_refused_in_italian() -> None:
@@ -135,7 +136,8 @@ def test_weekly_charts_are_accessible_and_match_the_weeks_table() -> None:
 
 
 def test_an_empty_campaign_still_draws_valid_charts() -> None:
-    empty = dp.Portal(dp.empty_group(), (), (), dp.weekly_trend(date(2026, 1, 1), {}, {}, {}), 0)
+    weeks, watch = dp.weekly_trend(date(2026, 1, 1), {}, {}, {}), dp.limitation_watch(date(2026, 1, 1), ())
+    empty = dp.Portal(dp.empty_group(), (), (), weeks, 0, watch)
     accessible(portal_content.funnel_figure(empty).chart)
     accessible(portal_content.group_figure("anni", ()).chart)
     for chart in portal_content.weekly_figures(empty.weeks)[:2]:
@@ -173,12 +175,16 @@ def test_wide_column_labels_stand_upright_and_keep_their_value() -> None:
     assert values(root)[-2] == 123_456_789
 
 
+def _year(year: int, debtors: int, positions: int, cents: int, **kept: int) -> dp.YearLimitation:
+    return dp.YearLimitation(year, dp.StageFigures("residual", debtors, positions, cents), **kept)
+
+
 def test_the_limitation_watch_names_the_acts_barred_next_and_those_already_barred() -> None:
     years = (
-        group("2019", residual=(2, 3, 30_000)),
-        group("2020", residual=(1, 1, 5_000)),
-        group("2021", residual=(4, 5, 120_000)),
-        group("2022", residual=(9, 9, 1)),
+        _year(2019, 2, 3, 30_000),
+        _year(2020, 1, 1, 5_000),
+        _year(2021, 4, 5, 120_000),
+        _year(2022, 9, 9, 1),
     )
     # On 1 December 2026 the acts of 2020 are barred (since 1 January 2026); those of 2021 will be
     # from 1 January 2027, so they must be interrupted by 31 December.
@@ -195,3 +201,17 @@ def test_the_limitation_watch_names_the_acts_barred_next_and_those_already_barre
     assert (turned.year, turned.barred_years, turned.next_residual.cents) == (2022, (2019, 2020, 2021), 1)
     # Nothing owed for the next year: zeros, not a missing figure.
     assert dp.limitation_watch(date(2030, 6, 1), years).next_residual.positions == 0
+
+
+def test_positions_a_payment_interrupted_are_barred_on_their_own_day() -> None:
+    """Residual a payment kept alive is neither barred with its year nor next with it; once its own
+    new term ran out, it is barred and its year named."""
+    years = (
+        _year(2018, 0, 0, 0, lapsed_positions=1, lapsed_cents=700),
+        _year(2020, 1, 1, 5_000, kept_positions=2, kept_cents=9_000),
+        _year(2021, 4, 5, 120_000, kept_positions=1, kept_cents=100),
+    )
+    watch = dp.limitation_watch(date(2026, 12, 1), years)
+    assert (watch.barred_years, watch.barred_positions, watch.barred_cents) == ((2018, 2020), 2, 5_700)
+    assert (watch.kept_positions, watch.kept_cents) == (3, 9_100)
+    assert watch.next_residual.cents == 120_000
