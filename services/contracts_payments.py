@@ -29,6 +29,8 @@ class PaymentReceived(Event):
     iuv: str = ""
     receipt_ref: str = ""
     flow_id: str = ""
+    # What of it paid a plan's interest, owed on top of the position's amount (events before it: 0).
+    interest_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -286,6 +288,8 @@ class PaymentFact:
     receipt_ref: str
     flow_id: str
     settled: bool
+    # What of it paid a plan's interest, owed on top of the position's amount (facts before it: 0).
+    interest_cents: int = 0
 
 
 @dataclass(frozen=True)

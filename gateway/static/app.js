@@ -115,6 +115,12 @@ document.addEventListener("click", function (event) {
   var paused = button.getAttribute("aria-pressed") !== "true";
   button.setAttribute("aria-pressed", paused ? "true" : "false");
   button.textContent = paused ? button.getAttribute("data-resume-label") : button.getAttribute("data-pause-label");
+  // The sentence that says whether the element refreshes itself (data-refresh-note="<id>").
+  var id = button.getAttribute("data-pause-refresh");
+  var note = document.querySelector("[data-refresh-note='" + CSS.escape(id) + "']");
+  if (note) {
+    note.textContent = paused ? note.getAttribute("data-paused") : note.getAttribute("data-running");
+  }
 });
 document.addEventListener("htmx:beforeRequest", function (event) {
   var elt = event.detail.elt;

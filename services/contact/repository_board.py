@@ -223,7 +223,8 @@ SAMPLE = 5
 
 
 async def sample_calls(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, since: datetime) -> list[Row]:
-    """Up to `SAMPLE` calls of the operator since `since` not reviewed yet, drawn at random."""
+    """Up to `SAMPLE` conversations of the operator since `since` (calls a person answered: one
+    nobody answered has no conduct to score) not reviewed yet, drawn at random."""
     c, q, d = contacts, quality_reviews, debtors
     reviewed = sa.exists().where(q.c.tenant_id == c.c.tenant_id, q.c.contact_id == c.c.id)
     stmt = (
@@ -233,7 +234,7 @@ async def sample_calls(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, sin
             c.c.tenant_id == tenant_id,
             c.c.operator == operator,
             c.c.recorded_at >= since,
-            c.c.outcome.in_(CALLS),
+            c.c.outcome.in_(sorted(CONVERSATIONS)),
             ~reviewed,
         )
         .order_by(sa.func.random())
@@ -250,7 +251,7 @@ async def review_call(
     call = (
         await uow.execute(
             sa.select(c.c.operator).where(
-                c.c.tenant_id == tenant_id, c.c.id == contact_id, c.c.outcome.in_(CALLS)
+                c.c.tenant_id == tenant_id, c.c.id == contact_id, c.c.outcome.in_(sorted(CONVERSATIONS))
             )
         )
     ).first()

@@ -26,6 +26,7 @@ from services.payments import (
     repository_notices,
     repository_plans,
 )
+from services.payments.domain_interest import interest_left, interest_of
 from services.payments.domain_schedule import check_first_due, schedule
 from services.payments.domain_simulation import Simulation, allowed_for, check_installments, schedule_json
 
@@ -131,19 +132,17 @@ async def record_payment(
         raise NotFound()
     domain_answers.refuse_cancelled([position])
     amount = values.get("amount", values.get("amount_cents"))
-    paid_on = values.get("paid_on")
-    if not isinstance(paid_on, str):
-        raise DomainError("Indica la data del pagamento.", field="paid_on")
     reason = domain.check_reason(values.get("reason"))
     key = domain.check_idempotency_key(values.get("idempotency_key") or None)
     if key is not None and (previous := await repository.payment_by_key(uow, ident.tenant_id, key)):
         return _replayed(previous, position, position_id)
-    today = datetime.now(ROME).date()
-    payment = domain.validate_payment(amount, paid_on, position.amount_cents, position.paid_cents, today)
-    updated = await repository.add_to_paid(uow, ident.tenant_id, position_id, payment.amount_cents)
+    payment, interest = await _payment_of(uow, ident.tenant_id, position, amount, values.get("paid_on"))
+    debt = payment.amount_cents - interest
+    updated = await repository.add_to_paid(uow, ident.tenant_id, position_id, debt)
     if updated is None:
-        await _explain_refused(uow, ident, position_id, payment.amount_cents, amount)
+        await _explain_refused(uow, ident, position_id, debt, amount)
     manual = {
+        "interest_cents": interest,
         "reason": reason,
         "evidence_key": evidence and evidence.key,
         "evidence_name": evidence and evidence.name,
@@ -163,6 +162,7 @@ async def record_payment(
         amount_cents=payment.amount_cents,
         paid_on=payment.paid_on.isoformat(),
         recorded_by=ident.user_id,
+        interest_cents=interest,
     )
     if announce:
         await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
@@ -171,10 +171,27 @@ async def record_payment(
         "position_id": str(position_id),
         "debtor_id": str(position.debtor_id),
         "amount_cents": payment.amount_cents,
+        "interest_cents": interest,
         "paid_on": payment.paid_on.isoformat(),
         "paid_cents": updated.paid_cents,
         "residual_cents": domain.residual_cents(updated.amount_cents, updated.paid_cents),
     }
+
+
+async def _payment_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position: Any, amount: object, paid_on: object
+) -> tuple[domain.PaymentInput, int]:
+    """The payment typed, checked against what the debtor owes on the position (in an active
+    plan, the plan's interest still to pay too), and what of it pays that interest (first:
+    `domain_interest`)."""
+    if not isinstance(paid_on, str):
+        raise DomainError("Indica la data del pagamento.", field="paid_on")
+    owed = await handlers_plan_payments.plan_owed(uow, tenant_id, position.id)
+    due = position.amount_cents + interest_left(owed)
+    today = datetime.now(ROME).date()
+    payment = domain.validate_payment(amount, paid_on, due, position.paid_cents, today)
+    debt_left = domain.residual_cents(position.amount_cents, position.paid_cents)
+    return payment, interest_of(payment.amount_cents, owed, debt_left)
 
 
 def _replayed(previous: Any, position: Any, position_id: uuid.UUID) -> dict[str, Any]:
@@ -185,6 +202,7 @@ def _replayed(previous: Any, position: Any, position_id: uuid.UUID) -> dict[str,
         "position_id": str(position_id),
         "debtor_id": str(position.debtor_id),
         "amount_cents": previous.amount_cents,
+        "interest_cents": previous.interest_cents,
         "paid_on": previous.paid_on.isoformat(),
         "paid_cents": position.paid_cents,
         "residual_cents": domain.residual_cents(position.amount_cents, position.paid_cents),

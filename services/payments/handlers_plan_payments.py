@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -24,6 +24,7 @@ from services.payments import (
     repository_refunds,
 )
 from services.payments import repository_reconciliation as repo
+from services.payments.domain_interest import Owed
 from services.payments.domain_lapse import WentBack
 from services.payments.domain_refunds import paid_installments
 
@@ -94,6 +95,30 @@ async def pay_plan(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID
     await repository_notices.set_status(uow, tenant_id, covered, "unpayable")
     await repository_notices.set_status(uow, tenant_id, stale, "replaced")
     return True
+
+
+async def owed_installments(
+    uow: UnitOfWork, tenant_id: uuid.UUID, pairs: Collection[tuple[uuid.UUID, int]]
+) -> dict[tuple[uuid.UUID, int], Owed]:
+    """The installments (plan, number) `pairs` as a payment finds them (`domain_interest`)."""
+    rows = await repository_plans.installments_of(uow, tenant_id, pairs)
+    return {
+        (r.plan_id, r.number): Owed(r.number, r.principal_cents, r.interest_cents, r.paid_cents) for r in rows
+    }
+
+
+async def plan_owed(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Owed]:
+    """The installments of the position's active plan, in due order, as a payment made otherwise
+    than through one of the plan's notices (by hand, booked from the review) finds them: it fills
+    them in that order (`pay_plan`) and pays each one's interest first (`domain_interest`). None
+    without an active plan."""
+    plan = await repository_plans.active_plan_of(uow, tenant_id, position_id)
+    if plan is None:
+        return []
+    return [
+        Owed(r.number, r.principal_cents, r.interest_cents, r.paid_cents)
+        for r in await repository_plans.plan_schedule(uow, tenant_id, plan.id)
+    ]
 
 
 async def money_back(

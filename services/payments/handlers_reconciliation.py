@@ -15,19 +15,18 @@ from zoneinfo import ZoneInfo
 from services.contracts import MOST_PAYMENTS_PER_EVENT, PaymentFact, PaymentRevoked, PaymentsReceived
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
-from services.kernel.errors import NotFound
 from services.kernel.fact_events import publish_fact_chunks
 from services.kernel.identity import Identity
 from services.payments import (
     domain_receipts,
     handlers_charges,
     handlers_plan_payments,
-    repository,
     repository_bulk,
     repository_plans,
     repository_refunds,
 )
 from services.payments import repository_reconciliation as repo
+from services.payments.domain_interest import Owed, debt_given_back, interest_part
 from services.payments.domain_reconciliation import (
     CHARGES_REVIEW,
     REVIEW_KINDS,
@@ -37,7 +36,6 @@ from services.payments.domain_reconciliation import (
     OptionState,
     Outcome,
     allocate,
-    check_review_note,
     reconcile,
     review_detail,
 )
@@ -61,6 +59,8 @@ class _Batch:
     reviews: list[dict[str, Any]] = field(default_factory=list)
     paid: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
     installments: dict[tuple[uuid.UUID, int], int] = field(default_factory=lambda: defaultdict(int))
+    # The installments the batch pays, as they were before it (their interest is paid first).
+    owed: dict[tuple[uuid.UUID, int], Owed] = field(default_factory=dict)
     settled_plans: set[uuid.UUID] = field(default_factory=set)
     outside: dict[uuid.UUID, int] = field(default_factory=lambda: defaultdict(int))
     reported: list[uuid.UUID] = field(default_factory=list)
@@ -135,6 +135,7 @@ async def _apply(uow: UnitOfWork, batch: _Batch, incoming: Sequence[Incoming]) -
     outcome = reconcile(incoming, options, known)
     matched_groups = {d.option.group for d in outcome.decisions if d.kind == "matched" and d.option}
     residuals = await _residuals(uow, tenant, matched_groups)
+    batch.owed = await handlers_plan_payments.owed_installments(uow, tenant, _installments(outcome, plan_of))
     for decision in outcome.decisions:
         _decide(batch, decision, residuals, plan_of, sources)
     await _revocations(uow, batch, [d for d in outcome.decisions if d.kind == "revoked"])
@@ -227,6 +228,16 @@ def _review(
     }
 
 
+def _installments(outcome: Outcome, plan_of: dict[uuid.UUID, uuid.UUID | None]) -> set[tuple[uuid.UUID, int]]:
+    """The (plan, installment) of the notices the matched payments are on."""
+    return {
+        (plan_id, d.option.installment)
+        for d in outcome.decisions
+        if d.kind == "matched" and d.option is not None and d.option.installment is not None
+        if (plan_id := plan_of.get(d.option.id)) is not None
+    }
+
+
 def _pay(
     batch: _Batch,
     item: Incoming,
@@ -235,25 +246,36 @@ def _pay(
     debt: list[list[Any]],
     plan_id: uuid.UUID | None,
 ) -> None:
-    """The payment, split over the debt's positions; installments and settlements follow."""
+    """The payment, split over the debt's positions; installments and settlements follow. What it
+    pays of an installment's interest (`domain_interest`) rides on its first position's payment."""
+    interest = 0
     if plan_id is not None and option.installment is not None:
-        batch.installments[(plan_id, option.installment)] += item.amount_cents
+        key = (plan_id, option.installment)
+        if (owed := batch.owed.get(key)) is not None:
+            interest = interest_part(
+                owed.interest_cents, owed.paid_cents + batch.installments[key], item.amount_cents
+            )
+        batch.installments[key] += item.amount_cents
     elif plan_id is not None:
         batch.settled_plans.add(plan_id)
     by_id = {p[0]: p for p in debt}
     paid_on = item.paid_at.astimezone(ROME).date()
-    for position_id, share in allocate(item.amount_cents, [(p[0], p[3]) for p in debt]):
+    if plan_id is not None:  # never more on the positions than they owe: the rest is the plan's interest
+        interest = max(interest, item.amount_cents - max(sum(p[3] for p in debt), 0))
+    shares = allocate(item.amount_cents - interest, [(p[0], p[3]) for p in debt]) or [(debt[0][0], 0)]
+    for n, (position_id, share) in enumerate(shares):
         position = by_id[position_id]
         position[3] -= share
         batch.paid[position_id] += share
         batch.outside[position_id] += share if plan_id is None else 0  # `handlers_plan_payments`
-        payment_id = uuid.uuid4()
+        payment_id, extra = uuid.uuid4(), interest if n == 0 else 0
         batch.payments.append(
             {
                 "id": payment_id,
                 "position_id": position_id,
                 "debtor_id": position[1],
-                "amount_cents": share,
+                "amount_cents": share + extra,
+                "interest_cents": extra,
                 "paid_on": paid_on,
                 "recorded_by": f"pagoPA:{item.psp}" if item.psp else "pagoPA",
                 "option_id": option.id,
@@ -266,13 +288,14 @@ def _pay(
             payment_id=str(payment_id),
             position_id=str(position_id),
             debtor_id=str(position[1]),
-            amount_cents=share,
+            amount_cents=share + extra,
             paid_on=paid_on.isoformat(),
             source=batch.source,
             iuv=item.iuv,
             receipt_ref=item.receipt_ref,
             flow_id=batch.flow_id or "",
             settled=position[3] <= 0,
+            interest_cents=extra,
         )
         batch.facts.append(fact)
 
@@ -291,8 +314,10 @@ async def _revocations(uow: UnitOfWork, batch: _Batch, decisions: list[Decision]
     await repo.mark_receipts(uow, tenant, ids, {"state": "REVOKED", "applied": False})
     # What the Comune already refunded of a payment was taken off when refunded: only the rest now.
     refunded = await repository_refunds.refunded_of(uow, tenant, [r.id for r in revoked])
-    for row in revoked:
-        batch.paid[row.position_id] -= row.amount_cents - refunded.get(row.id, 0)
+    for row in revoked:  # the debt first, the interest last (`domain_interest`)
+        before = refunded.get(row.id, 0)
+        back = debt_given_back(row.amount_cents, row.interest_cents, before, row.amount_cents - before)
+        batch.paid[row.position_id] -= back
         decision = ids[row.receipt_id]
         event = PaymentRevoked(
             payment_id=str(row.id),
@@ -352,39 +377,3 @@ async def _announce(
                 yield part
 
     await publish_fact_chunks(uow, PaymentsReceived, first, texts(), total, MOST_PAYMENTS_PER_EVENT)
-
-
-async def overview(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
-    """The review queue and what waits for the other half of the pagoPA chain."""
-    waiting = await repo.awaiting(uow, ident.tenant_id)
-    resolved = await repo.resolved_reviews(uow, ident.tenant_id)
-    return {"reviews": await repo.open_reviews(uow, ident.tenant_id), "resolved": resolved, **waiting}
-
-
-async def open_reviews(uow: UnitOfWork, ident: Identity) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": str(r.id),
-            "kind": r.kind,
-            "iuv": r.iuv,
-            "receipt_ref": r.receipt_ref,
-            "amount_cents": r.amount_cents,
-            "expected_cents": r.expected_cents,
-            "source": r.source,
-            "detail": r.detail,
-            "position_id": r.position_id,
-        }
-        for r in await repo.open_reviews(uow, ident.tenant_id)
-    ]
-
-
-async def resolve(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: object) -> dict[str, Any]:
-    """An operator closes a review item with a note; who and when are kept, and audited."""
-    text = check_review_note(note)
-    row = await repo.resolve_review(uow, ident.tenant_id, item_id, text, ident.user_id, ident.display_name)
-    if row is None:
-        raise NotFound("Elemento da verificare non trovato o già risolto.")
-    await repository.access.record(
-        uow, ident.tenant_id, ident.user_id, "resolve_review", row.id, f"{row.kind} {row.iuv}"
-    )
-    return {"id": str(row.id), "status": row.status, "note": row.note, "resolved_by": row.resolved_by}

@@ -16,6 +16,7 @@ from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
 from services.payments import domain, handlers_plan_payments, repository, repository_refunds
 from services.payments.domain_answers import owed_cents
+from services.payments.domain_interest import debt_given_back
 from services.payments.domain_refunds import money_not_owed, refundable_cents, validate_refund
 
 REVOKED = "REVOKED"
@@ -110,7 +111,9 @@ async def record_refund(
     )
     if refund_id is None:
         raise Conflict("Questo rimborso è già stato registrato.")
-    await repository_refunds.take_from_paid(uow, ident.tenant_id, payment.position_id, refund.amount_cents)
+    # The debt first, the plan's interest last (`domain_interest`): only the debt's part was on it.
+    debt = debt_given_back(payment.amount_cents, payment.interest_cents, already, refund.amount_cents)
+    await repository_refunds.take_from_paid(uow, ident.tenant_id, payment.position_id, debt)
     rest = refundable_cents(payment.amount_cents, already + refund.amount_cents)
     went = (refund.amount_cents, rest)
     reopened = await handlers_plan_payments.money_back(uow, ident.tenant_id, payment, went, today)

@@ -71,6 +71,7 @@ async def book(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: objec
         receipt_ref=item.receipt_ref,
         flow_id=receipt.flow_id or "",
         settled=recorded["residual_cents"] <= 0,
+        interest_cents=recorded["interest_cents"],
     )
     event = PaymentsReceived(batch_id=str(item_id), chunk=1, chunks=1, payments=(fact,))
     await uow.publish([event.envelope(tenant, uow.correlation_id)])
@@ -80,3 +81,39 @@ async def book(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: objec
         uow, tenant, ident.user_id, "book_review", item_id, f"{item.kind} {item.iuv}"
     )
     return {"id": str(item_id), "status": "resolved", "payment": recorded}
+
+
+async def overview(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
+    """The review queue and what waits for the other half of the pagoPA chain."""
+    waiting = await repo.awaiting(uow, ident.tenant_id)
+    resolved = await repo.resolved_reviews(uow, ident.tenant_id)
+    return {"reviews": await repo.open_reviews(uow, ident.tenant_id), "resolved": resolved, **waiting}
+
+
+async def open_reviews(uow: UnitOfWork, ident: Identity) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": str(r.id),
+            "kind": r.kind,
+            "iuv": r.iuv,
+            "receipt_ref": r.receipt_ref,
+            "amount_cents": r.amount_cents,
+            "expected_cents": r.expected_cents,
+            "source": r.source,
+            "detail": r.detail,
+            "position_id": r.position_id,
+        }
+        for r in await repo.open_reviews(uow, ident.tenant_id)
+    ]
+
+
+async def resolve(uow: UnitOfWork, ident: Identity, item_id: uuid.UUID, note: object) -> dict[str, Any]:
+    """An operator closes a review item with a note; who and when are kept, and audited."""
+    text = check_review_note(note)
+    row = await repo.resolve_review(uow, ident.tenant_id, item_id, text, ident.user_id, ident.display_name)
+    if row is None:
+        raise NotFound("Elemento da verificare non trovato o già risolto.")
+    await repository.access.record(
+        uow, ident.tenant_id, ident.user_id, "resolve_review", row.id, f"{row.kind} {row.iuv}"
+    )
+    return {"id": str(row.id), "status": row.status, "note": row.note, "resolved_by": row.resolved_by}

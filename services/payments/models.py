@@ -47,6 +47,9 @@ payments = sa.Table(
     sa.Column("position_id", sa.Uuid, nullable=False),
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    # What of it paid a plan's interest (migration 0023; `domain_interest`): owed on top of the
+    # position's amount, so the position's `paid_cents` counts `amount_cents - interest_cents`.
+    sa.Column("interest_cents", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("paid_on", sa.Date, nullable=False),
     *_who_and_when("recorded"),
     # The display name of who recorded a manual payment (pagoPA payments: none, `recorded_by` says).

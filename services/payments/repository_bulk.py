@@ -103,14 +103,15 @@ UPDATE payments.positions p SET paid_cents = p.paid_cents + f.amount_cents
 FROM {FAST} f WHERE p.tenant_id = $1 AND p.id = f.position_id
 """
 # What `PaymentsReceived` says of each (the keys are the fields of `contracts.PaymentFact`, a test
-# checks): written as JSON by the database, 100,000 facts are too many to build in Python.
+# checks): written as JSON by the database, 100,000 facts are too many to build in Python. A plain
+# payment is on a notice of no plan: none of it pays a plan's interest.
 _FACTS = f"""
 SELECT json_build_object(
     'payment_id', payment_id::text, 'position_id', position_id::text, 'debtor_id', debtor_id::text,
     'amount_cents', amount_cents,
     'paid_on', to_char((paid_at AT TIME ZONE 'Europe/Rome')::date, 'YYYY-MM-DD'),
     'source', $1::text, 'iuv', iuv, 'receipt_ref', receipt_ref, 'flow_id', $2::text,
-    'settled', settled)::text
+    'settled', settled, 'interest_cents', 0)::text
 FROM {FAST} ORDER BY n
 """
 _FLOW_LINES = f"""

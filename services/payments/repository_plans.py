@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,3 +114,14 @@ async def add_installment_paid(
         "tenant_id": tenant_id,
     }
     await uow.execute(stmt, params)
+
+
+async def installments_of(
+    uow: UnitOfWork, tenant_id: uuid.UUID, pairs: Collection[tuple[uuid.UUID, int]]
+) -> list[Row]:
+    """The installments (plan, number) `pairs`, as they are now."""
+    if not pairs:
+        return []
+    pi = plan_installments
+    wanted = sa.tuple_(pi.c.plan_id, pi.c.number).in_([sa.tuple_(p, n) for p, n in pairs])
+    return list((await uow.execute(sa.select(pi).where(pi.c.tenant_id == tenant_id, wanted))).all())

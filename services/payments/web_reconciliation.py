@@ -48,7 +48,7 @@ async def fdr_api(request: Request, ident: Identity, uow: UnitOfWork) -> Respons
 
 
 async def _overview(uow: UnitOfWork, ident: Identity) -> dict[str, object]:
-    return {**await handlers.overview(uow, ident), "bookable": BOOKABLE}
+    return {**await handlers_review.overview(uow, ident), "bookable": BOOKABLE}
 
 
 @endpoint(*WEB_ROLES)
@@ -65,7 +65,7 @@ def _item_id(request: Request) -> uuid.UUID:
 
 @endpoint("api", *WEB_ROLES)
 async def reviews_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    items = await handlers.open_reviews(uow, ident)
+    items = await handlers_review.open_reviews(uow, ident)
     return JSONResponse({"items": items})
 
 
@@ -73,7 +73,7 @@ async def reviews_api(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 async def resolve_api(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     body = await request.json() if request.headers.get("content-length", "0") != "0" else {}
     note = body.get("note") if isinstance(body, dict) else None
-    return JSONResponse(await handlers.resolve(uow, ident, _item_id(request), note))
+    return JSONResponse(await handlers_review.resolve(uow, ident, _item_id(request), note))
 
 
 @endpoint("api", *WEB_ROLES)
@@ -94,7 +94,7 @@ async def resolve_web(request: Request, ident: Identity, uow: UnitOfWork) -> Res
             if form.get("azione") == "registra":
                 await handlers_review.book(uow, ident, item_id, note)
             else:
-                await handlers.resolve(uow, ident, item_id, note)
+                await handlers_review.resolve(uow, ident, item_id, note)
     except DomainError as problem:  # said at the item's note, the queue kept as it was
         context = {
             **await _overview(uow, ident),

@@ -215,6 +215,13 @@ async def generate_rendiconto(
         raise DomainError(
             "Il contratto dell'aggio di questo Comune non è ancora stato inserito.", field="month"
         )
+    if rules.month_bounds(month)[1] < saved.contract.start_date:  # as the daily run skips it
+        raise DomainError(
+            f"Il contratto «{saved.contract.reference}» è in vigore dal "
+            f"{saved.contract.start_date:%d/%m/%Y}: non copre {docs.month_label(month)}, e il "
+            "rendiconto di quel mese non si genera con questo contratto.",
+            field="month",
+        )
     data = await _month_data(uow, tenant_id, saved, month, by, ente)
     start, version, result = data.month, data.version, data.result
     pdf, xlsx = await asyncio.gather(

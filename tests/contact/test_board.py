@@ -89,13 +89,16 @@ async def test_the_board_shows_todays_work_and_a_supervisor_releases_a_lease(
 async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
     platform: Platform, tenant: Identity
 ) -> None:
-    first, second = str(uuid.uuid4()), str(uuid.uuid4())
-    await seed(platform, tenant.tenant_id, fact(first, 90_000), fact(second, 80_000))
+    first, second, silent = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(first, 90_000), fact(second, 80_000), fact(silent, 70_000))
     carla, supervisor = as_user(tenant, "op-carla"), as_user(tenant, "sup-quality", ("supervisor",))
     with contact_clock(platform, MONDAY):
         for d in (first, second):
             assert f"/debtors/{d}" in await take(platform, carla)
             await record(platform, carla, d, outcome="rifiuto", note=f"Nota della chiamata {d[:4]}")
+        # A call nobody answered has no conduct to score: not in the sample.
+        assert f"/debtors/{silent}" in await take(platform, carla)
+        await record(platform, carla, silent, outcome="non_risponde")
         async with service_client(platform, "contact", supervisor) as client:
             sample = (
                 await client.get(f"{base(supervisor)}/board/review", params={"operatore": "op-carla"})

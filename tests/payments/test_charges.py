@@ -132,7 +132,11 @@ async def test_paid_charges_reduce_no_position_and_a_revoked_payment_makes_them_
     status, answer = await upload(platform, tenant, RECEIPTS, rows)
     assert status == 200 and answer["matched"] == 2, answer
     paid = "SELECT paid_cents FROM payments.positions WHERE tenant_id = :t AND id = :p"
-    assert await column(platform, tenant, paid, p=uuid.UUID(position_id)) == first["amount_cents"]
+    # The installment's principal goes on the position; its interest is owed on top (`domain_interest`).
+    principal = "SELECT principal_cents FROM payments.plan_installments WHERE tenant_id = :t AND plan_id = :p AND number = 1"
+    assert await column(platform, tenant, paid, p=uuid.UUID(position_id)) == await column(
+        platform, tenant, principal, p=uuid.UUID(str(plan_id))
+    )
     statuses = "SELECT kind || ':' || coalesce(installment, 0) || ':' || status FROM payments.payment_options WHERE tenant_id = :t ORDER BY kind, installment NULLS FIRST"
     async with platform.databases["payments"].unit_of_work(tenant.tenant_id) as uow:
         found = list((await uow.execute(sa.text(statuses), {"t": tenant.tenant_id})).scalars())
@@ -182,7 +186,9 @@ async def test_paid_charges_reduce_no_position_and_a_revoked_payment_makes_them_
     assert await column(platform, tenant, option) == "payable"
     [gone] = await sent(platform, tenant, ChargesRevoked.routing_key())
     assert ChargesRevoked.from_envelope(gone).amount_cents == 3_000
-    assert await column(platform, tenant, paid, p=uuid.UUID(position_id)) == first["amount_cents"]
+    assert await column(platform, tenant, paid, p=uuid.UUID(position_id)) == await column(
+        platform, tenant, principal, p=uuid.UUID(str(plan_id))
+    )  # the position's payment stands
 
 
 @pytest.mark.asyncio

@@ -137,7 +137,15 @@ async def test_a_manual_payment_retires_the_notices_it_made_wrong(
         == "replaced"
     )
     assert [o["installment"] for o in after] == [None, 2, 3, 4, 5]
-    assert after[0]["amount_cents"] == 120_000 - cents and after[0]["nav"] != before[0]["nav"]
+    # The plan's single payment asks for the debt still owed: what the payment paid of the
+    # installments' interest (each one's first, `domain_interest`) did not pay the debt.
+    interest = await scalar(
+        platform,
+        tenant.tenant_id,
+        "SELECT interest_cents FROM payments.payments WHERE tenant_id = :t",
+        t=tenant.tenant_id,
+    )
+    assert after[0]["amount_cents"] == 120_000 - cents + interest and after[0]["nav"] != before[0]["nav"]
     assert after[1]["amount_cents"] == before[2]["amount_cents"] - 1_000
     assert after[2]["nav"] == before[3]["nav"]  # untouched installments keep their notice
     # The rest paid by hand: the debt is paid, so no installment is owed (their interest included)
@@ -145,7 +153,11 @@ async def test_a_manual_payment_retires_the_notices_it_made_wrong(
     async with service_client(platform, "payments", api(tenant)) as http:
         rest = await http.post(
             f"/api/v1/payments/positions/{a.position_id}/payments",
-            json={"amount_cents": 120_000 - cents, "paid_on": "2026-11-03", "reason": "Saldo in tesoreria"},
+            json={
+                "amount_cents": 120_000 - cents + interest,
+                "paid_on": "2026-11-03",
+                "reason": "Saldo in tesoreria",
+            },
         )
         assert rest.status_code == 201, rest.text
         again = await http.post("/api/v1/payments/notices", json={"plan_id": plan["plan_id"]})

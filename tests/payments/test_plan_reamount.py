@@ -97,11 +97,9 @@ async def test_a_correction_spreads_the_rest_of_an_active_plan_over_the_same_dat
     assert [r.number for r in after] == [1, 2, 3, 4, 5, 6]
     assert after[:2] == before[:2]
     assert [r.due_date for r in after[2:]] == [r.due_date for r in before[2:]]
-    # What is left to spread: the principal less the cut, never more than still due on the position
-    # (€ 600.00 less what was paid, interest included, as the plan's single payment counts it).
-    paid = before[0].paid_cents + before[1].paid_cents
-    residual = min(100_000 - before[0].principal_cents - before[1].principal_cents - 40_000, 60_000 - paid)
-    assert residual == 60_000 - paid
+    # What is left to spread: the principal less the cut, which is what is still due on the
+    # position (€ 600.00 less the principal paid: the interest paid went on no position).
+    residual = 100_000 - before[0].principal_cents - before[1].principal_cents - 40_000
     assert sum(r.principal_cents for r in after[2:]) == residual
     assert sum(r.interest_cents for r in after[2:]) < sum(r.interest_cents for r in before[2:])
     options = await rows(platform, tenant, OPTIONS, p=uuid.UUID(plan_id))
@@ -145,7 +143,12 @@ async def test_a_correction_down_to_what_was_paid_leaves_the_plan_paid(
 ) -> None:
     await comune(platform, tenant)
     plan_id, position_id, _ = await planned(platform, tenant)
-    paid = sum(r.paid_cents for r in await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id)))
+    # What the position was paid: the installments' principal (their interest is owed on top).
+    paid = sum(
+        r.principal_cents
+        for r in await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
+        if r.paid_cents
+    )
     await deliver(platform, consumers.balances, answered(tenant, "corrected", [position_id], paid))
     after = await rows(platform, tenant, INSTALLMENTS, p=uuid.UUID(plan_id))
     assert [r.number for r in after] == [1, 2] and all(

@@ -56,7 +56,8 @@ async def plan_of(platform: Platform, who: Identity, cents: int = 120_000) -> tu
 async def installments(platform: Platform, who: Identity, plan_id: str) -> list[Any]:
     async with platform.databases["payments"].unit_of_work(who.tenant_id) as uow:
         sql = (
-            "SELECT number, principal_cents + interest_cents AS due, paid_cents, reopened_on "
+            "SELECT number, principal_cents + interest_cents AS due, principal_cents AS principal, paid_cents,"
+            " reopened_on "
             "FROM payments.plan_installments WHERE tenant_id = :t AND plan_id = :p ORDER BY number"
         )
         return list((await uow.execute(sa.text(sql), {"t": who.tenant_id, "p": uuid.UUID(plan_id)})).all())

@@ -299,7 +299,12 @@ async def test_the_monthly_rendiconto_is_stored_emailed_and_downloadable(
         second = await client.post(
             f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti", data={"month": "2026-10"}, headers=HX
         )
+        # A month before the contract's start is not rendered under it (the daily run skips it too).
+        before = await client.post(
+            f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti", data={"month": "2025-12"}, headers=HX
+        )
     assert future.status_code == 400 and "mese già concluso" in future.text
+    assert before.status_code == 400 and "non copre dicembre 2025" in html.unescape(before.text)
     assert second.status_code == 200 and second.text.count("ottobre 2026") >= 2
     assert len([m for m in await smtp.wait_for(office, count=2) if "rendiconto" in str(m["Subject"])]) == 2
 
