@@ -149,13 +149,15 @@ def _decoded(data: bytes) -> str:
 def parse_receipts(data: bytes) -> list[Incoming]:
     """The receipts of a file, in order; refused whole with every fault found (up to ten)."""
     text = _decoded(data)
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=";" if ";" in text.split("\n", 1)[0] else ",")]
-    rows = [r for r in rows if any(c.strip() for c in r)]
+    reader = csv.reader(io.StringIO(text), delimiter=";" if ";" in text.split("\n", 1)[0] else ",")
+    # Each row with the file's line it ends on (blank lines are skipped, not renumbered).
+    rows = [(reader.line_num, r) for r in reader if any(c.strip() for c in r)]
     if len(rows) < 2:
         raise DomainError("Il file non contiene ricevute (serve una riga di intestazione e almeno una riga).")
-    columns = _columns(rows[0])
+    columns = _columns(rows[0][1])
     errors: list[str] = []
-    parsed = [_row(cells, columns, number, errors) for number, cells in enumerate(rows[1:], start=2)]
+    numbers = [number for number, _ in rows[1:]]
+    parsed = [_row(cells, columns, number, errors) for number, cells in rows[1:]]
     if errors:
         more = f" (e altri {len(errors) - MOST_ERRORS} errori)" if len(errors) > MOST_ERRORS else ""
         raise DomainError(
@@ -163,7 +165,7 @@ def parse_receipts(data: bytes) -> list[Incoming]:
             field=FIELD,
         )
     seen: dict[tuple[str, str], int] = {}
-    for number, item in enumerate(parsed, start=2):
+    for number, item in zip(numbers, parsed, strict=True):
         assert item is not None
         key = (item.iuv, item.receipt_ref)
         if key in seen:

@@ -31,3 +31,13 @@ def test_a_day_without_its_time_is_refused_saying_both_formats() -> None:
     assert parse_paid_at("15/12/2026 10:15") == datetime(2026, 12, 15, 10, 15, tzinfo=ZoneInfo("Europe/Rome"))
     with pytest.raises(ValueError, match=r"29/11/2026 10:15.*la sola data non basta"):
         parse_paid_at("15/12/2026")
+
+
+def test_a_fault_is_named_by_the_files_own_line_blank_lines_counted() -> None:
+    bad = "01000000000000002;dodici;2026-11-27T10:15:00+01:00;PSP;R-2"
+    with pytest.raises(DomainError) as refused:
+        parse_receipts(f"{HEADER}\n\n{ROW}\n\n{bad}\n{ROW}\n".encode())
+    assert "Riga 5, campo" in refused.value.message  # the 5th line of the file, as an editor shows it
+    with pytest.raises(DomainError) as twice:
+        parse_receipts(f"{HEADER}\n\n{ROW}\n\n{ROW}\n".encode())
+    assert "Riga 5: la ricevuta R-1" in twice.value.message and "alla riga 3" in twice.value.message
