@@ -13,14 +13,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from services.kernel.errors import Conflict, DomainError, Problems
+from services.kernel.working_days import national_holidays
 
 ROME = ZoneInfo("Europe/Rome")
 WEEKDAYS = ("lunedì", "martedì", "mercoledì", "giovedì", "venerdì", "sabato", "domenica")
@@ -61,21 +59,15 @@ class ConductRules:
     weights: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 
-@lru_cache(maxsize=16)
-def _national(year: int) -> holidays.HolidayBase:
-    found: holidays.HolidayBase = holidays.country_holidays("IT", years=year, language="it_IT")
-    return found
-
-
 def holiday_name(day: date) -> str | None:
     """The national holiday falling on `day`, by its Italian name."""
-    name = _national(day.year).get(day)
+    name = national_holidays(day.year).get(day)
     return str(name) if name else None
 
 
 def holidays_of(years: Iterable[int]) -> list[tuple[date, str]]:
     """The national holidays of these years, by date, with their Italian names."""
-    return sorted((day, str(name)) for year in years for day, name in _national(year).items())
+    return sorted((day, str(name)) for year in years for day, name in national_holidays(year).items())
 
 
 def hours_text(rules: ConductRules) -> str:

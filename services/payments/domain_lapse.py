@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from services.kernel.errors import Conflict, DomainError
+from services.kernel.working_days import next_working_day
 from services.payments.domain_plans import RuleSet
 from services.payments.domain_schedule import month_end
 
@@ -95,8 +96,14 @@ class InstallmentState:
     def unpaid_cents(self) -> int:
         return max(0, self.amount_cents - self.paid_cents)
 
+    @property
+    def payable_until(self) -> date:
+        """The last day it may be paid on time: its due date, or the next working day when that
+        falls on a Saturday, a Sunday or a national holiday (`kernel.working_days`)."""
+        return next_working_day(self.falls_due)
+
     def missed(self, today: date) -> bool:
-        return self.falls_due < today and self.paid_cents < self.amount_cents
+        return self.payable_until < today and self.paid_cents < self.amount_cents
 
 
 @dataclass(frozen=True)

@@ -27,13 +27,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from functools import lru_cache
 from itertools import pairwise
-
-import holidays
 
 from services.kernel.errors import DomainError, Problems
 from services.kernel.money import parse_euro
+from services.kernel.working_days import is_working_day
 
 ALL_TYPES = "*"
 BASIS_POINTS = 10_000
@@ -374,17 +372,6 @@ def parse_month(raw: str, today: date) -> date:
     if first < EARLIEST_START:
         raise DomainError("Il mese non è plausibile.", field="month")
     return first
-
-
-@lru_cache(maxsize=16)
-def _national(year: int) -> holidays.HolidayBase:
-    found: holidays.HolidayBase = holidays.country_holidays("IT", years=year)
-    return found
-
-
-def is_working_day(day: date) -> bool:
-    """Monday to Friday, not a national holiday (the `holidays` package, as the contact rules use)."""
-    return day.weekday() < 5 and day not in _national(day.year)
 
 
 def first_working_day(first: date) -> date:

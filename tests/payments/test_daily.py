@@ -37,7 +37,7 @@ async def test_the_run_covers_every_comune_of_the_registry(platform: Platform) -
     a, _, _ = await make_plan(platform, first, None, ("CDS", 2025, "V"), cents=60_000, installments=3)
     b, _, _ = await make_plan(platform, second, None, ("CDS", 2025, "V"), cents=60_000, installments=3)
     assert {first.tenant_id, second.tenant_id} <= set(await jobs.tenant_ids(platform))
-    done = await jobs.payments_daily(platform, date(2026, 3, 1))
+    done = await jobs.payments_daily(platform, date(2026, 3, 3))
     assert done[first.tenant_id]["sollecito_and_lapse"].lapsed == 1  # type: ignore[attr-defined]
     assert await plan_row(platform, first, a, "status") == "lapsed"
     assert await plan_row(platform, second, b, "status") == "lapsed"
@@ -59,7 +59,7 @@ async def test_a_failing_comune_is_rolled_back_alone(
 
     monkeypatch.setattr(daily, "STEPS", [*daily.STEPS, breaks_for_the_first])
     ctx = platform.context("payments")
-    done = await daily.run_daily(ctx, date(2026, 3, 1), [tenant.tenant_id, other_tenant.tenant_id])
+    done = await daily.run_daily(ctx, date(2026, 3, 3), [tenant.tenant_id, other_tenant.tenant_id])
     assert set(done) == {other_tenant.tenant_id}
     assert done[other_tenant.tenant_id]["breaks_for_the_first"] == 0
     assert await plan_row(platform, tenant, a, "status") == "active"
@@ -124,9 +124,9 @@ async def test_the_cron_command_runs_the_day_asked_for(platform: Platform, setti
     assert bad.returncode != 0 and b"YYYY-MM-DD" in err
     assert await plan_row(platform, who, plan_id, "status") == "active"
     run = await asyncio.create_subprocess_exec(
-        *command, "--date", "2026-03-01", cwd=root, env=env, stderr=PIPE, stdout=PIPE
+        *command, "--date", "2026-03-03", cwd=root, env=env, stderr=PIPE, stdout=PIPE
     )
     out, err = await asyncio.wait_for(run.communicate(), 120)
     assert run.returncode == 0, err.decode()[-2000:]
     assert str(who.tenant_id) in out.decode() and "lapsed=1" in out.decode()
-    assert await plan_row(platform, who, plan_id, "status || ' ' || lapsed_on") == "lapsed 2026-03-01"
+    assert await plan_row(platform, who, plan_id, "status || ' ' || lapsed_on") == "lapsed 2026-03-03"

@@ -47,14 +47,28 @@ FULL = 10_100
 
 def test_an_installment_is_missed_the_day_after_it_falls_due_unless_fully_paid() -> None:
     p = plan(paid=(FULL, 10_099, 0, 0, 0))
-    assert missed(p, date(2026, 2, 28)) == []
-    assert [i.number for i in missed(p, date(2026, 3, 1))] == [2]
-    assert [i.number for i in missed(p, date(2026, 4, 1))] == [2, 3]
+    # Installment 2 falls due on Saturday 28 February 2026: it may be paid on Monday 2 March
+    # (D.L. 70/2011 art. 7 c.2 lett. l; c.c. art. 2963 c.3), so it is missed from the 3rd.
+    assert missed(p, date(2026, 3, 2)) == []
+    assert [i.number for i in missed(p, date(2026, 3, 3))] == [2]
+    assert [i.number for i in missed(p, date(2026, 4, 1))] == [2, 3]  # 3 fell due on a Tuesday
+
+
+def test_a_due_date_on_a_holiday_moves_to_the_next_working_day() -> None:
+    due = InstallmentState(1, date(2026, 12, 31), 10_000, 100, 0)  # a Thursday
+    assert due.payable_until == date(2026, 12, 31)
+    assert InstallmentState(1, date(2026, 5, 31), 10_000, 100, 0).payable_until == date(2026, 6, 1)  # Sunday
+    # 1 November 2026 is a Sunday and a holiday; 25 and 26 December 2027 a Saturday and a Sunday.
+    assert InstallmentState(1, date(2026, 11, 1), 10_000, 100, 0).payable_until == date(2026, 11, 2)
+    assert InstallmentState(1, date(2027, 12, 25), 10_000, 100, 0).payable_until == date(2027, 12, 27)
+    # Easter Monday 2027 (29 March) after Easter Sunday.
+    assert InstallmentState(1, date(2027, 3, 28), 10_000, 100, 0).payable_until == date(2027, 3, 30)
 
 
 def test_the_reminder_is_due_at_the_first_missed_installment_only_once() -> None:
-    assert not needs_reminder(plan(), date(2026, 1, 31))
-    assert needs_reminder(plan(), date(2026, 2, 1))
+    # Installment 1 falls due on Saturday 31 January 2026: payable until Monday 2 February.
+    assert not needs_reminder(plan(), date(2026, 2, 2))
+    assert needs_reminder(plan(), date(2026, 2, 3))
     assert not needs_reminder(plan(reminder=date(2026, 2, 1)), date(2026, 3, 1))
     assert not needs_reminder(plan(revenue_type="CDS"), date(2026, 2, 1))
     assert not needs_reminder(plan(status="lapsed"), date(2026, 2, 1))
@@ -71,8 +85,8 @@ def test_one_missed_installment_does_not_lapse_a_l160_plan_but_lapses_a_cds_one(
     p = plan(paid=(0, FULL, FULL, FULL, FULL), reminder=date(2026, 2, 1))
     assert not lapses(p, date(2026, 6, 30))
     cds = plan(revenue_type="CDS")
-    assert not lapses(cds, date(2026, 1, 31))
-    assert lapses(cds, date(2026, 2, 1))
+    assert not lapses(cds, date(2026, 2, 2))  # due Saturday 31 January: payable until Monday
+    assert lapses(cds, date(2026, 2, 3))
 
 
 def test_installments_missed_before_the_reminder_alone_do_not_lapse_the_plan() -> None:

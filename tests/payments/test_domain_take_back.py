@@ -86,11 +86,12 @@ def test_a_payment_is_in_the_plan_when_on_its_notice_or_recorded_while_it_was_in
 
 
 def test_a_reopened_installment_is_missed_from_the_day_after_it_was_reopened() -> None:
-    # Installment 1 (due 31/01) paid on time, refunded on 10/05: not missed on 10/05, missed on 11/05.
-    state = PlanState("TARI", "active", rows(0, DUE, DUE, DUE, reopened={1: date(2026, 5, 10)}))
-    assert missed(state, date(2026, 5, 10)) == []
-    assert [i.number for i in missed(state, date(2026, 5, 11))] == [1]
-    assert needs_reminder(state, date(2026, 5, 11))
+    # Installment 1 (due 31/01) paid on time, refunded on Tuesday 12/05: not missed on 12/05,
+    # missed on 13/05.
+    state = PlanState("TARI", "active", rows(0, DUE, DUE, DUE, reopened={1: date(2026, 5, 12)}))
+    assert missed(state, date(2026, 5, 12)) == []
+    assert [i.number for i in missed(state, date(2026, 5, 13))] == [1]
+    assert needs_reminder(state, date(2026, 5, 13))
     # Reopened before its due date: its own due date counts.
     early = PlanState("TARI", "active", rows(DUE, DUE, DUE, 0, reopened={4: date(2026, 3, 1)}))
     assert missed(early, date(2026, 4, 30)) == [] and len(missed(early, date(2026, 5, 1))) == 1

@@ -103,8 +103,9 @@ async def test_the_sollecito_is_mailed_once_with_its_pdf_then_two_missed_install
     await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
     address = f"{uuid.uuid4().hex[:10]}@example.it"
     plan_id, position_id, debtor = await make_plan(platform, tenant, address)
-    assert (await daily(platform, tenant, date(2026, 2, 28)))["sollecito_and_lapse"].emailed == 0
-    report = (await daily(platform, tenant, date(2026, 3, 1)))["sollecito_and_lapse"]
+    # Installment 1 falls due on Saturday 28 February 2026: payable until Monday 2 March.
+    assert (await daily(platform, tenant, date(2026, 3, 2)))["sollecito_and_lapse"].emailed == 0
+    report = (await daily(platform, tenant, date(2026, 3, 3)))["sollecito_and_lapse"]
     assert (report.emailed, report.by_post, report.lapsed) == (1, [], 0)
     [mail] = solleciti(await smtp.wait_for(address))
     assert "sollecito" in str(mail["Subject"]) and "Comune di Demo A" in str(mail["Subject"])
@@ -157,7 +158,7 @@ async def test_without_an_address_the_sollecito_is_kept_for_the_post(
     platform: Platform, tenant: Identity
 ) -> None:
     plan_id, _, _ = await make_plan(platform, tenant, None)
-    report = (await daily(platform, tenant, date(2026, 3, 1)))["sollecito_and_lapse"]
+    report = (await daily(platform, tenant, date(2026, 3, 3)))["sollecito_and_lapse"]
     assert report.emailed == 0 and len(report.by_post) == 1
     pdf = await read_all(platform.storage, tenant.tenant_id, report.by_post[0])
     assert "SOLLECITO DI PAGAMENTO" in pdf_text(pdf)
@@ -177,7 +178,7 @@ async def test_one_missed_installment_lapses_a_cds_plan_without_a_sollecito(
     )
     await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
     await run(platform, tenant, lambda uow: handlers_notices.issue_plan_notices(uow, tenant, plan_id))
-    report = (await daily(platform, tenant, date(2026, 3, 1)))["sollecito_and_lapse"]
+    report = (await daily(platform, tenant, date(2026, 3, 3)))["sollecito_and_lapse"]
     assert (report.emailed, report.lapsed) == (0, 1)
     assert await plan_row(platform, tenant, plan_id, "status") == "lapsed"
     # Its notices stop being payable: the residue is due at once, on a new notice.
@@ -191,7 +192,7 @@ async def test_one_missed_installment_lapses_a_cds_plan_without_a_sollecito(
     request = PlanRequest((uuid.UUID(position_id),), 2, None, True)
     with pytest.raises(Conflict, match="202-bis"):
         await run(
-            platform, tenant, lambda uow: handlers_plans.create_plan(uow, tenant, request, date(2026, 3, 2))
+            platform, tenant, lambda uow: handlers_plans.create_plan(uow, tenant, request, date(2026, 3, 4))
         )
 
 

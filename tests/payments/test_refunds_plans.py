@@ -257,17 +257,19 @@ async def test_a_reopened_installment_gets_a_sollecito_before_it_can_lapse_the_p
     async def refunded(uow: UnitOfWork) -> dict[int, int]:
         went = WentBack(third.due, 3)
         return await handlers_lapse.take_back_installments(
-            uow, tenant.tenant_id, plan_id, went, date(2026, 5, 10)
+            uow, tenant.tenant_id, plan_id, went, date(2026, 5, 12)
         )
 
     assert await run(platform, tenant, refunded) == {3: third.due}
     # On its due date (30/04, after the sollecito) with 2 it would lapse the plan at once: instead
-    # it is due again from 10/05 and first gets a sollecito of its own.
-    report = (await daily(platform, tenant, date(2026, 5, 11)))["sollecito_and_lapse"]
+    # it is due again from Tuesday 12/05 and first gets a sollecito of its own.
+    report = (await daily(platform, tenant, date(2026, 5, 13)))["sollecito_and_lapse"]
     assert (len(report.by_post), report.lapsed) == (1, 0)
     # The sollecito names the day it fell due again, and the original one.
     text = pdf_text(await read_all(platform.storage, tenant.tenant_id, report.by_post[0]))
-    assert "10/05/2026*" in text and "di nuovo dovuta dal 10/05/2026" in text
+    assert "12/05/2026*" in text and "di nuovo dovuta dal 12/05/2026" in text
     assert "scadenza originaria 30/04/2026" in text
-    # Installment 4 missed after that sollecito: now the plan lapses (c.800).
-    assert (await daily(platform, tenant, date(2026, 6, 1)))["sollecito_and_lapse"].lapsed == 1
+    # Installment 4 (due Sunday 31/05, payable until Monday 1/06) missed after that sollecito: now
+    # the plan lapses (c.800).
+    assert (await daily(platform, tenant, date(2026, 6, 1)))["sollecito_and_lapse"].lapsed == 0
+    assert (await daily(platform, tenant, date(2026, 6, 2)))["sollecito_and_lapse"].lapsed == 1
