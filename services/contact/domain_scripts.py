@@ -9,6 +9,7 @@ from services.contracts import REVENUE_TYPES
 from services.kernel.errors import DomainError
 
 # Every Comune's script opens with these and closes with the privacy notice: they are the law's.
+# The third names the outcome to record by the Comune's own name for it (`opening`).
 OPENING = (
     "Presentati: il tuo nome, la società incaricata della riscossione e il Comune per conto del quale chiami.",
     "Verifica l'identità dell'interlocutore (nome, cognome e data di nascita o codice fiscale) prima di "
@@ -27,6 +28,14 @@ DEFAULT_STEPS = (
     "Mantieni un tono corretto e rispettoso; non fare pressioni indebite.",
 )
 ANY_REVENUE = "*"
+THIRD_PARTY_DEFAULT = "Risponde un terzo"
+
+
+def opening(third_party_label: str) -> tuple[str, ...]:
+    """The fixed opening, naming the third-party outcome as the Comune calls it."""
+    return tuple(s.replace(f"«{THIRD_PARTY_DEFAULT}»", f"«{third_party_label}»") for s in OPENING)
+
+
 MOST_STEPS = 12
 STEP_LENGTH = (3, 500)
 

@@ -13,6 +13,7 @@ from services.contact import (
     repository_board,
     repository_lists,
     repository_promises,
+    repository_scripts,
 )
 from services.contact.domain import Outcome
 from services.kernel.db import UnitOfWork
@@ -40,6 +41,8 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
         "operators": rows,
         "totals": totals,
         "outcomes": _by_outcome(await repository_board.outcomes_today(uow, ident.tenant_id, day_start)),
+        # The Comune's own names of the outcomes, where it gave any.
+        "labels": await repository_scripts.labels_of(uow, ident.tenant_id),
         "roster": await _roster(uow, ident, leases or reserved, now),
         "reserved": reserved,
         "collected_cents": await repository_board.collected_since(uow, ident.tenant_id, today),

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.contact import domain_scripts, repository, repository_scripts
-from services.contact.domain import OUTCOME_LABELS
+from services.contact.domain import OUTCOME_LABELS, Outcome
 from services.contracts import REVENUE_TYPES
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
@@ -22,7 +22,7 @@ async def scripts_page(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
     return {
         "defaults_labels": OUTCOME_LABELS,
         "own_labels": named,
-        "opening": domain_scripts.OPENING,
+        "opening": domain_scripts.opening(_third_party(named)),
         "privacy": domain_scripts.PRIVACY,
         "scripts": [(kind, own.get(kind), "\n".join(own.get(kind) or ())) for kind in kinds],
         "defaults": domain_scripts.DEFAULT_STEPS,
@@ -63,8 +63,15 @@ async def card_script(uow: UnitOfWork, ident: Identity, revenue_types: Sequence[
     """The script on a debtor's card: the fixed opening, the Comune's steps for the debtor's revenue
     types, the privacy notice."""
     own = await repository_scripts.scripts_of(uow, ident.tenant_id)
+    named = await repository_scripts.labels_of(uow, ident.tenant_id)
     return {
-        "opening": domain_scripts.OPENING,
+        "opening": domain_scripts.opening(_third_party(named)),
         "middle": domain_scripts.script_for(revenue_types, own),
         "privacy": domain_scripts.PRIVACY,
     }
+
+
+def _third_party(named: dict[str, str]) -> str:
+    """The Comune's name of the third-party outcome (the fixed step tells the operator to record it)."""
+    key = Outcome.TERZO_RISPONDE.value
+    return named.get(key) or OUTCOME_LABELS.get(key, domain_scripts.THIRD_PARTY_DEFAULT)

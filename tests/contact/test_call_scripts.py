@@ -14,8 +14,9 @@ from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.contact.helpers import seed
+from tests.contact.test_conduct_web import MONDAY, record, take
 from tests.contact.test_web import as_user, base
-from tests.support import position_fact
+from tests.support import contact_clock, position_fact
 
 
 def test_steps_are_one_per_line_within_limits() -> None:
@@ -101,9 +102,17 @@ async def test_a_comune_names_the_outcomes_its_way_and_their_meaning_stays(
         assert taken.status_code == 400 and 'id="label_promessa_pagamento-errore"' in taken.text
         assert "«non RISPONDE» è già il nome dell&#39;esito «Non risponde»" in taken.text
         saved = await client.post(
-            f"{base(supervisor)}/outcome-labels", data={"label_non_risponde": "Squilla a vuoto"}
+            f"{base(supervisor)}/outcome-labels",
+            data={"label_non_risponde": "Squilla a vuoto", "label_terzo_risponde": "Risponde un familiare"},
         )
         assert saved.status_code == 200 and "Nomi degli esiti salvati." in saved.text
         card = (await client.get(f"{base(supervisor)}/debtors/{d}")).text
+        with contact_clock(platform, MONDAY):
+            assert f"/debtors/{d}" in await take(platform, supervisor)
+            await record(platform, supervisor, d, outcome="non_risponde")
+            board = (await client.get(f"{base(supervisor)}/board")).text
     assert '<option value="non_risponde">Squilla a vuoto</option>' in card
     assert '<option value="occupato">Occupato</option>' in card
+    # The fixed step names the third-party outcome as the Comune does; the board's columns too.
+    assert "registra l&#39;esito «Risponde un familiare»" in card and "«Risponde un terzo»" not in card
+    assert '<th scope="col" class="text-end">Squilla a vuoto</th>' in board
