@@ -14,6 +14,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
 from services.kernel.web import endpoint, page, templates_for
+from services.kernel.web_reload import back_to_form
 
 templates = templates_for(Path(__file__).parent)
 
@@ -78,4 +79,7 @@ def routes() -> list[BaseRoute]:
         Route("/t/{tenant}/contact/scripts", scripts_page, methods=["GET"]),
         Route("/t/{tenant}/contact/scripts", save_script, methods=["POST"]),
         Route("/t/{tenant}/contact/outcome-labels", save_labels, methods=["POST"]),
+        back_to_form(
+            "/t/{tenant}/contact/outcome-labels", "/t/{tenant}/contact/scripts", *handlers_scripts.EDITORS
+        ),
     ]

@@ -16,6 +16,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound, errors_of
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page
+from services.kernel.web_reload import back_to_form
 from services.reporting import domain_aggio as rules
 from services.reporting import handlers_aggio as handlers
 from services.reporting.domain import ROME
@@ -214,5 +215,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{web}/rendiconti/{{rendiconto_id}}.pdf", download_rendiconto, methods=["GET"]),
         Route(f"{web}/rendiconti/{{rendiconto_id}}.xlsx", download_rendiconto, methods=["GET"]),
         Route(f"{web}/contatti", save_contacts, methods=["POST"]),
+        back_to_form(f"{web}/contatti", web, *READ_ROLES),
+        back_to_form(f"{web}/rendiconti", web, *READ_ROLES),
         Route("/api/v1/reporting/aggio", api_aggio, methods=["GET"]),
     ]

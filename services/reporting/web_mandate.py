@@ -14,6 +14,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, after_closure, ctx, endpoint, page, stored_download
+from services.kernel.web_reload import back_to_form
 from services.reporting import domain_mandate as rules
 from services.reporting import handlers_mandate as handlers
 from services.reporting import repository_mandate as store
@@ -113,6 +114,8 @@ def routes() -> list[BaseRoute]:
         Route(base, mandate_page, methods=["GET"]),
         Route(f"{base}/chiusura", close_mandate, methods=["POST"]),
         Route(f"{base}/cancellazione", request_erasure, methods=["POST"]),
+        back_to_form(f"{base}/chiusura", base, *READ_ROLES),
+        back_to_form(f"{base}/cancellazione", base, *READ_ROLES),
         Route(f"{base}/consegna/{{sha256}}", download_file, methods=["GET"]),
         Route(f"{base}/certificato.pdf", certificate_pdf, methods=["GET"]),
         Route(f"{base}/certificato.json", certificate_json, methods=["GET"]),

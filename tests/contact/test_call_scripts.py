@@ -106,6 +106,9 @@ async def test_a_comune_names_the_outcomes_its_way_and_their_meaning_stays(
             data={"label_non_risponde": "Squilla a vuoto", "label_terzo_risponde": "Risponde un familiare"},
         )
         assert saved.status_code == 200 and "Nomi degli esiti salvati." in saved.text
+        # The address the form posted to, reloaded: back to the form, not «Metodo non consentito».
+        again = await client.get(f"{base(supervisor)}/outcome-labels")
+        assert again.status_code == 303 and again.headers["location"] == f"{base(supervisor)}/scripts"
         card = (await client.get(f"{base(supervisor)}/debtors/{d}")).text
         with contact_clock(platform, MONDAY):
             assert f"/debtors/{d}" in await take(platform, supervisor)

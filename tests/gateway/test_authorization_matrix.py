@@ -118,6 +118,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/contact/scripts"): web(200, (S, P)),
     ("POST", f"{T}/contact/scripts"): web(400, (S, P), "POST"),
     ("POST", f"{T}/contact/outcome-labels"): web(200, (S, P), "POST"),
+    # The address a form posts to, reloaded: back to the form's page (`kernel.web_reload`).
+    ("GET", f"{T}/contact/outcome-labels"): web(303, (S, P)),
     ("POST", f"{T}/contact/board/leases/{{debtor_id}}/release"): web(404, (S, P), "POST"),
     ("POST", f"{T}/contact/board/leases/{{debtor_id}}/reassign"): web(
         400, (S, P), "POST"
@@ -235,6 +237,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/mandato"): web(200, (V, A, P)),
     ("POST", f"{T}/reporting/mandato/chiusura"): web(400, (P,), "POST"),
     ("POST", f"{T}/reporting/mandato/cancellazione"): web(400, (P,), "POST"),
+    ("GET", f"{T}/reporting/mandato/chiusura"): web(303, (V, A, P)),
+    ("GET", f"{T}/reporting/mandato/cancellazione"): web(303, (V, A, P)),
     ("GET", f"{T}/reporting/mandato/consegna/{{sha256}}"): web(404, (A, P)),
     ("GET", f"{T}/reporting/mandato/certificato.pdf"): web(404, (V, A, P)),
     ("GET", f"{T}/reporting/mandato/certificato.json"): web(404, (V, A, P)),
@@ -244,6 +248,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/aggio/rendiconti/{{rendiconto_id}}.pdf"): web(404, (V, A, P)),
     ("GET", f"{T}/reporting/aggio/rendiconti/{{rendiconto_id}}.xlsx"): web(404, (V, A, P)),
     ("POST", f"{T}/reporting/aggio/contatti"): web(303, (A, P), "POST"),
+    ("GET", f"{T}/reporting/aggio/contatti"): web(303, (V, A, P)),
+    ("GET", f"{T}/reporting/aggio/rendiconti"): web(303, (V, A, P)),
     ("GET", "/api/v1/reporting/aggio"): api(400),
     # The Ufficio tributi's portal: its figures for everyone on the Comune; names (the debtors, a
     # debtor's file, their downloads) for the office, supervisors, platform admins; unknown: 404.
