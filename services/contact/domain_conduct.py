@@ -232,7 +232,9 @@ def _weight(raw: object, name: str) -> int:
     """A weight of the queue's order, 0 to 10; absent: its default, sent empty: refused."""
     text = str(raw if raw is not None else DEFAULT_WEIGHTS[name]).strip()
     if not text.isdigit() or not 0 <= int(text) <= 10:
-        raise DomainError(f"Il peso «{WEIGHT_LABELS[name]}» va da 0 a 10.", field=f"weight_{name}")
+        raise DomainError(
+            f"Il peso «{WEIGHT_LABELS[name]}» è un numero intero da 0 a 10.", field=f"weight_{name}"
+        )
     return int(text)
 
 
@@ -280,6 +282,11 @@ def _cap(raw: object, name: str, most: int, per: str) -> int:
     if not 1 <= value <= most:
         if not per:
             raise DomainError(f"I giorni per una promessa di pagamento vanno da 1 a {most}.", field=name)
+        if value < 1:
+            raise DomainError(
+                f"Le conversazioni {per} sono almeno 1: con 0 nessun contribuente potrebbe essere chiamato.",
+                field=name,
+            )
         allowed = "sono al massimo 1" if most == 1 else f"vanno da 1 a {most}"
         raise DomainError(f"Le conversazioni {per} {allowed} (codice di condotta UNIREC).", field=name)
     return value

@@ -24,7 +24,7 @@ def parse_euro(raw: str, field: str = "amount", missing: str = "Indica l'importo
     if not text:
         raise DomainError(missing, field=field)
     if text.startswith("-"):
-        raise DomainError("L'importo deve essere maggiore di zero.", field=field)
+        raise DomainError("L'importo non può essere negativo.", field=field)
     text = text.removeprefix("+")
     whole, decimals = _split(text, field)
     if not _PLAIN.match(whole) or (decimals and not _PLAIN.match(decimals)):

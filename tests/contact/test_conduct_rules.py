@@ -151,6 +151,13 @@ def test_a_comune_may_make_the_rules_stricter_never_looser() -> None:
     assert (
         refused.value.message == "Le conversazioni al giorno sono al massimo 1 (codice di condotta UNIREC)."
     )
+    # 0 is within «at most 1»: the message says what is wrong with it.
+    with pytest.raises(DomainError) as none:
+        check_rules({**values, "daily_cap": "0", "weekly_cap": "3"})
+    assert none.value.message.startswith("Le conversazioni al giorno sono almeno 1")
+    with pytest.raises(DomainError) as half:
+        check_rules({**values, "daily_cap": "1", "weekly_cap": "3", "weight_amount": "2,5"})
+    assert "è un numero intero da 0 a 10" in half.value.message
 
 
 def test_the_softphone_template_needs_sip_and_the_number_once() -> None:

@@ -28,7 +28,7 @@ def test_amounts_people_type_are_read_to_cents(typed: str, cents: int) -> None:
         ("99999999999999999", "Importo troppo alto"),  # would overflow a bigint: never a 500
         ("1.000.000.000.000,00", "Importo troppo alto"),
         ("12,345", "al massimo due decimali"),
-        ("-5", "maggiore di zero"),
+        ("-5", "non può essere negativo"),
         ("cento", "Importo non valido"),
     ],
 )

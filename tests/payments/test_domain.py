@@ -30,7 +30,7 @@ def test_parse_amount(text: str, cents: int) -> None:
     ("text", "message"),
     [
         ("", "Indica l'importo"),
-        ("-5,00", "maggiore di zero"),
+        ("-5,00", "non può essere negativo"),
         ("0,00", "maggiore di zero"),
         ("12,345", "al massimo due decimali"),
         ("1.5.6", "non valido"),

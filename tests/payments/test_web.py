@@ -127,7 +127,7 @@ async def test_record_payment_web_happy_path(platform: Platform, tenant: Identit
     ("data", "field", "message"),
     [
         ({"paid_on": "01/02/2024", "amount": "600,00"}, "amount", "supera il residuo da pagare (€ 499,99)"),
-        ({"paid_on": "01/02/2024", "amount": "-5"}, "amount", "maggiore di zero"),
+        ({"paid_on": "01/02/2024", "amount": "-5"}, "amount", "non può essere negativo"),
         ({"paid_on": "01/02/2024", "amount": "abc"}, "amount", "non valido"),
         ({"paid_on": (TODAY + timedelta(days=1)).strftime("%d/%m/%Y"), "amount": "5"}, "paid_on", "futuro"),
         ({"paid_on": "31/12/1999", "amount": "5"}, "paid_on", "2000"),
