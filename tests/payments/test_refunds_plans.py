@@ -124,7 +124,10 @@ async def test_a_partial_refund_reopens_the_last_paid_installment_by_its_amount(
     rows = await plan_rows(platform, tenant, position_id)
     assert "Pagata</td>" in rows[1] and "€ 20,00" in rows[2]
     assert f"Pagata in parte: restano {format_euro(third.due - 2_000)}" in rows[2]
-    assert f"di nuovo dovuta dal {today()}" in rows[2] and "di nuovo dovuta" not in rows[1]
+    # Reopened before its own due date: still due by that date (not «from today»: the officer would
+    # read the debtor as late already).
+    assert "di nuovo da pagare per un rimborso o un pagamento revocato, entro la sua scadenza" in rows[2]
+    assert "di nuovo dovuta" not in rows[2] and "di nuovo" not in rows[1]
 
 
 @pytest.mark.asyncio
@@ -140,7 +143,7 @@ async def test_a_larger_refund_spans_two_installments_and_the_page_shows_both_du
     assert [i.reopened_on is not None for i in after] == [False, True, True, False, False]
     rows = await plan_rows(platform, tenant, position_id)
     assert "Pagata in parte" in rows[1] and "Da pagare" in rows[2] and "Pagata</td>" in rows[0]
-    assert "di nuovo dovuta" in rows[1] and "di nuovo dovuta" in rows[2]
+    assert "di nuovo da pagare" in rows[1] and "di nuovo da pagare" in rows[2]
 
 
 @pytest.mark.asyncio
