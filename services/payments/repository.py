@@ -14,6 +14,7 @@ from services.contracts import PositionFact
 from services.kernel import db
 from services.kernel.db import UnitOfWork
 from services.payments.models import access_log, payments, positions
+from services.payments.models_refunds import refunds
 
 Row = sa.Row[Any]
 
@@ -110,8 +111,14 @@ async def positions_by_ids(
 
 
 async def payments_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Row]:
+    """The position's payments, newest first, each with what was refunded of it (`refunded_cents`)."""
+    refunded = (
+        sa.select(sa.func.coalesce(sa.func.sum(refunds.c.amount_cents), 0))
+        .where(refunds.c.tenant_id == tenant_id, refunds.c.payment_id == payments.c.id)
+        .scalar_subquery()
+    )
     stmt = (
-        sa.select(payments)
+        sa.select(payments, refunded.label("refunded_cents"))
         .where(payments.c.tenant_id == tenant_id, payments.c.position_id == position_id)
         .order_by(payments.c.paid_on.desc(), payments.c.recorded_at.desc())
     )

@@ -122,6 +122,9 @@ async def test_a_partial_refund_reopens_the_last_paid_installment_by_its_amount(
     assert [i.paid_cents for i in after] == [first.due, second.due, 2_000, 0, 0]
     assert after[2].reopened_on == datetime.now(ROME).date() and after[1].reopened_on is None
     rows = await plan_rows(platform, tenant, position_id)
+    async with service_client(platform, "payments", tenant) as http:
+        page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")).text
+    assert "rimborsati € 30,00" in page  # the payment's row says what «Pagato» no longer counts
     assert "Pagata</td>" in rows[1] and "€ 20,00" in rows[2]
     assert f"Pagata in parte: restano {format_euro(third.due - 2_000)}" in rows[2]
     # Reopened before its own due date: still due by that date (not «from today»: the officer would
