@@ -88,6 +88,7 @@ async def work_queue(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
         "empty": request.query_params.get("vuota") == "1",
         "recorded": request.query_params.get("registrato") == "1",
         "own_list": await handlers_lists.own_list(uow, ident),
+        "mandate_closed": await uow.closure(),
     }
     return page(templates, request, "queue.html", context, block="debtor_list")
 
@@ -206,7 +207,8 @@ async def mark_wrong(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
 async def queue_summary(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """The fragment of this Comune on the operator's home (the gateway's page embeds it)."""
     summary = await handlers.queue_summary(uow, ident, ctx(request).clock())
-    return page(templates, request, "summary.html", {"summary": summary}, block="summary")
+    context = {"summary": summary, "mandate_closed": await uow.closure()}
+    return page(templates, request, "summary.html", context, block="summary")
 
 
 def routes() -> list[BaseRoute]:
