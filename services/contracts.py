@@ -36,11 +36,13 @@ from services.contracts_payments import (
     PaymentRefunded,
     PaymentRevoked,
     PaymentsReceived,
+    PaymentsReported,
     PlanCreated,
     PlanExtended,
     PlanLapsed,
     PlanReamounted,
     PositionSettled,
+    ReportedFact,
 )
 from services.contracts_reporting import CaseAnswered, ReportRequested
 
@@ -77,6 +79,7 @@ __all__ = [
     "PaymentRefunded",
     "PaymentRevoked",
     "PaymentsReceived",
+    "PaymentsReported",
     "PlanCreated",
     "PlanExtended",
     "PlanLapsed",
@@ -88,6 +91,7 @@ __all__ = [
     "PromiseKept",
     "PromiseMade",
     "ReportRequested",
+    "ReportedFact",
 ]
 
 
@@ -254,6 +258,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     OutcomeRecorded,
     PaymentReceived,
     PaymentsReceived,
+    PaymentsReported,
     PaymentRevoked,
     PaymentRefunded,
     ChargesPaid,

@@ -303,3 +303,26 @@ class PaymentsReceived(ChunkedFacts):
     FACT: ClassVar[type] = PaymentFact
     MOST: ClassVar[int] = MOST_PAYMENTS_PER_EVENT
     payments: tuple[PaymentFact, ...]
+
+
+@dataclass(frozen=True)
+class ReportedFact:
+    """A payment known from its pagoPA receipt that a reporting flow now reports."""
+
+    payment_id: str
+    position_id: str
+
+
+@dataclass(frozen=True)
+class PaymentsReported(ChunkedFacts):
+    """The payments a reporting flow (FdR `flow_id`) reported that were already known from their
+    receipts (`batch_id`: the flow's id), at most 500 per event: the Comune's documents name the
+    flow each payment reached the treasury with."""
+
+    TYPE: ClassVar[str] = "payments.payments_reported"
+    VERSION: ClassVar[int] = 1
+    FACTS: ClassVar[str] = "payments"
+    FACT: ClassVar[type] = ReportedFact
+    MOST: ClassVar[int] = MOST_PAYMENTS_PER_EVENT
+    flow_id: str
+    payments: tuple[ReportedFact, ...]

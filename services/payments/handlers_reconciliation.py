@@ -3,24 +3,27 @@ Comune's options and positions, all or nothing, idempotently."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from services.contracts import MOST_PAYMENTS_PER_EVENT, PaymentFact, PaymentRevoked, PaymentsReceived
+from services.contracts import (
+    PaymentFact,
+    PaymentRevoked,
+    ReportedFact,
+)
 from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope
-from services.kernel.fact_events import publish_fact_chunks
 from services.kernel.identity import Identity
 from services.payments import (
     domain_receipts,
     handlers_charges,
     handlers_plan_payments,
+    handlers_reconciliation_events,
     repository_bulk,
     repository_plans,
     repository_refunds,
@@ -67,6 +70,8 @@ class _Batch:
     late: list[dict[str, Any]] = field(default_factory=list)
     events: list[Envelope] = field(default_factory=list)
     facts: list[PaymentFact] = field(default_factory=list)
+    # Payments known from their receipts that this flow reports (`PaymentsReported`).
+    reported_facts: list[ReportedFact] = field(default_factory=list)
     line_states: dict[int, str] = field(default_factory=dict)
     # Notices of c.803 charges paid: recorded apart (handlers_charges).
     charges: list[ChargeReceipt] = field(default_factory=list)
@@ -99,6 +104,7 @@ async def apply_all(
         await handlers_plan_payments.after_plain_payments(uow, tenant)
     rest = [incoming[n] for n in await repository_bulk.others(uow)] if plain else incoming
     facts: list[PaymentFact] = []
+    reported: list[ReportedFact] = []
     for start in range(0, len(rest), CHUNK):
         batch = _Batch(ident, source, flow_id, uow.correlation_id)
         outcome = await _apply(uow, batch, rest[start : start + CHUNK])
@@ -106,7 +112,12 @@ async def apply_all(
             counts[key] += value
         states.update(batch.line_states)
         facts += batch.facts
-    await _announce(uow, ident, flow_id, facts, plain)
+        reported += batch.reported_facts
+    await handlers_reconciliation_events.announce(uow, ident, flow_id, facts, plain)
+    if flow_id and reported:
+        await uow.publish(
+            handlers_reconciliation_events.reported(ident, flow_id, reported, uow.correlation_id)
+        )
     return counts, states
 
 
@@ -345,35 +356,12 @@ async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:
     await handlers_plan_payments.after_outside_payments(uow, tenant, batch.outside)
     await repo.set_option_statuses(uow, tenant, outcome.statuses)
     await repo.mark_receipts(uow, tenant, batch.reported, {"state": "REPORTED", "flow_id": batch.flow_id})
+    if batch.reported:
+        rows = await repo.payments_of_receipts(uow, tenant, batch.reported)
+        batch.reported_facts += [ReportedFact(str(r.id), str(r.position_id)) for r in rows]
     await repo.late_receipts(uow, tenant, batch.late)
     await repo.insert_review_items(uow, tenant, batch.reviews)
     batch.events += await handlers_charges.record_paid(
         uow, tenant, batch.charges, _state(batch.flow_id), batch.flow_id, batch.correlation_id
     )
     await uow.publish(batch.events)
-
-
-async def _announce(
-    uow: UnitOfWork, ident: Identity, flow_id: str | None, facts: list[PaymentFact], plain: int
-) -> None:
-    """The applied payments as `PaymentsReceived` events of at most 500 facts, one import one batch:
-    those decided in Python first, then the plain ones as the database writes them."""
-    total = len(facts) + plain
-    if not total:
-        return
-    first = Envelope(
-        PaymentsReceived.TYPE,
-        PaymentsReceived.VERSION,
-        ident.tenant_id,
-        {"batch_id": flow_id or str(uuid.uuid4())},
-        uow.correlation_id,
-    )
-
-    async def texts() -> AsyncIterator[list[str]]:
-        if facts:
-            yield [json.dumps(asdict(f), separators=(",", ":"), ensure_ascii=False) for f in facts]
-        if plain:
-            async for part in repository_bulk.plain_facts(uow, "flow" if flow_id else "receipt", flow_id):
-                yield part
-
-    await publish_fact_chunks(uow, PaymentsReceived, first, texts(), total, MOST_PAYMENTS_PER_EVENT)

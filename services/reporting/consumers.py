@@ -16,6 +16,7 @@ from services.contracts import (
     OutcomeRecorded,
     PaymentReceived,
     PaymentsReceived,
+    PaymentsReported,
     PositionsRegistered,
 )
 from services.kernel.db import UnitOfWork
@@ -139,6 +140,13 @@ async def on_evidence_attached(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers_cases.add_evidence(uow, envelope.tenant_id, values)
 
 
+async def on_payments_reported(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A reporting flow reported payments known from their receipts: each now names its flow."""
+    event = PaymentsReported.from_envelope(envelope)
+    ids = [_uuid(f.payment_id) for f in event.payments]
+    await handlers.register_flow(uow, envelope.tenant_id, event.flow_id, ids)
+
+
 _uuid, _parse = uuid_of, parse
 
 PROJECTION_NAME = "reporting.projections"
@@ -148,6 +156,7 @@ PROJECTION_HANDLERS: dict[str, EventHandler] = {
     PositionsRegistered.routing_key(): on_positions_registered,
     PaymentReceived.routing_key(): on_payment_received,
     PaymentsReceived.routing_key(): on_payments_received,
+    PaymentsReported.routing_key(): on_payments_reported,
     OutcomeRecorded.routing_key(): on_outcome_recorded,
     BatchAccepted.routing_key(): on_batch_accepted,
     **LEDGER_HANDLERS,

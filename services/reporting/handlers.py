@@ -54,6 +54,14 @@ async def register_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment: domai
     await repo.bump_totals(uow, tenant_id, collected_cents=payment.amount_cents, payments=1)
 
 
+async def register_flow(
+    uow: UnitOfWork, tenant_id: uuid.UUID, flow_id: str, payment_ids: list[uuid.UUID]
+) -> None:
+    """Payments known from their receipts, reported by the flow `flow_id`: their flow is shown
+    from now on (the portal, the debtor's file, the relazione's receipts and flows annex)."""
+    await repo.set_flow(uow, tenant_id, flow_id, payment_ids)
+
+
 async def register_outcome(uow: UnitOfWork, tenant_id: uuid.UUID, outcome: domain.Outcome) -> None:
     """An outcome counts once, for the debtor too (attempts, conversations, last outcome); the
     debtors contacted are counted from those rows (`repo.debtors_worked`)."""

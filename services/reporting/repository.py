@@ -146,6 +146,17 @@ async def insert_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment: domain.
     return await _insert_once(uow, tenant_id, payments, payments.c.payment_id, **values)
 
 
+async def set_flow(uow: UnitOfWork, tenant_id: uuid.UUID, flow_id: str, payment_ids: list[uuid.UUID]) -> None:
+    """The reporting flow that reported these payments (known until then from their receipts)."""
+    if payment_ids:
+        p = payments
+        await uow.execute(
+            sa.update(p)
+            .where(p.c.tenant_id == tenant_id, p.c.payment_id.in_(payment_ids), p.c.flow_id == "")
+            .values(flow_id=flow_id)
+        )
+
+
 async def credit_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, cents: int) -> None:
     await uow.execute(
         sa.update(positions)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from services.contracts import PaymentsReceived
+from services.contracts import PaymentsReceived, PaymentsReported
 from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -17,7 +17,7 @@ from tests.contact.helpers import debtor
 from tests.contact.helpers import deliver as deliver_to_contact
 from tests.payments.helpers import seed
 from tests.payments.test_notices import issue, with_creditor
-from tests.payments.test_reconciliation import FDR, flow_xml, upload
+from tests.payments.test_reconciliation import FDR, RECEIPTS, flow_xml, receipts_csv, upload
 from tests.reporting.helpers import deliver_envelope as deliver_to_reporting
 from tests.support import position_fact, registered
 
@@ -56,3 +56,35 @@ async def test_the_payments_of_a_flow_reach_contact_and_reporting(
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
         summary = await reporting.summary(uow, tenant.tenant_id)
     assert (summary.payments, summary.totals.collected_cents) == (2, 10_000)
+
+
+@pytest.mark.asyncio
+async def test_a_flow_names_itself_on_the_payments_known_from_their_receipts(
+    platform: Platform, tenant: Identity
+) -> None:
+    """Receipts first, the flow later: `PaymentsReported` tells reporting, whose payments then name
+    the flow (the portal, the debtor's file, the relazione's flows annex)."""
+    await with_creditor(platform, tenant)
+    a = position_fact(6_000, debtor_id=str(uuid.uuid4()))
+    await seed(platform, tenant.tenant_id, a)
+    await deliver_to_reporting(platform, registered(tenant.tenant_id, a))
+    [option] = (await issue(platform, tenant, [a.position_id]))[1]["options"]
+    status, _ = await upload(platform, tenant, RECEIPTS, receipts_csv((option["iuv"], "60,00", "R-1")))
+    assert status == 200
+    for chunk in await outbox_chunks(platform, tenant):
+        await deliver_to_reporting(platform, chunk)
+    flow = "2026-11-28ABI03069-REPORTED"
+    status, answer = await upload(platform, tenant, FDR, flow_xml([(option["iuv"], "R-1", 6_000, 0)], flow))
+    assert status == 200, answer
+    sql = "SELECT body FROM payments.outbox WHERE tenant_id = :t AND routing_key = :k"
+    async with platform.databases["payments"].unit_of_work(tenant.tenant_id) as uow:
+        rows = await uow.execute(sa.text(sql), {"t": tenant.tenant_id, "k": PaymentsReported.routing_key()})
+        [reported] = [Envelope.decode(bytes(r.body)) for r in rows]
+    event = PaymentsReported.from_envelope(reported)
+    assert event.flow_id == flow and [f.position_id for f in event.payments] == [a.position_id]
+    await deliver_to_reporting(platform, reported)
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        found = await uow.execute(
+            sa.text("SELECT flow_id FROM reporting.payments WHERE tenant_id = :t"), {"t": tenant.tenant_id}
+        )
+        assert list(found.scalars()) == [flow]
