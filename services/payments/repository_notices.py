@@ -14,6 +14,7 @@ from services.payments.models import (
     creditors,
     notice_numbers,
     payment_options,
+    payments,
     plan_positions,
     plans,
     positions,
@@ -134,7 +135,8 @@ async def set_status(
 async def options_in_force(
     uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, plan_id: uuid.UUID | None
 ) -> list[Row]:
-    """The notices of a position and of its active plan, not replaced by a newer one, the c.803
+    """The notices of a position and of its active plan, not replaced by a newer one (a replaced one
+    that was paid stays listed: its payment and IUV are on record; `received` says so), the c.803
     charges notice of any plan it is or was in (owed after a lapse too), and the notices of a plan
     the Ufficio tributi cancelled (listed as no longer payable)."""
     o, pp = payment_options, plan_positions
@@ -149,9 +151,12 @@ async def options_in_force(
     )
     if plan_id is not None:
         owner = sa.or_(owner, o.c.plan_id == plan_id)
+    received = sa.exists().where(
+        payments.c.tenant_id == tenant_id, payments.c.option_id == o.c.id, payments.c.state != "REVOKED"
+    )
     stmt = (
-        sa.select(o)
-        .where(o.c.tenant_id == tenant_id, owner, o.c.status != "replaced")
+        sa.select(o, received.label("received"))
+        .where(o.c.tenant_id == tenant_id, owner, sa.or_(o.c.status != "replaced", received))
         .order_by(o.c.plan_id.nulls_first(), o.c.installment.nulls_first(), o.c.issued_at)
     )
     return list((await uow.execute(stmt)).all())

@@ -5,6 +5,7 @@ again what was refunded."""
 
 from __future__ import annotations
 
+import html
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -199,7 +200,7 @@ async def test_a_payment_made_before_the_plan_keeps_the_installments_and_a_compl
 async def test_an_installment_paid_on_its_notice_reopens_then_its_revocation_takes_only_the_rest(
     platform: Platform, tenant: Identity
 ) -> None:
-    _, plan_id = await plan_of(platform, tenant)
+    position_id, plan_id = await plan_of(platform, tenant)
     async with service_client(platform, "payments", api(tenant)) as http:
         options = (await http.post("/api/v1/payments/notices", json={"plan_id": plan_id})).json()["options"]
     first, second = options[1], options[2]
@@ -224,6 +225,12 @@ async def test_an_installment_paid_on_its_notice_reopens_then_its_revocation_tak
     ]
     status = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND iuv = :i"
     assert await scalar(platform, tenant.tenant_id, status, t=tenant.tenant_id, i=first["iuv"]) == "replaced"
+    # Still listed on the position page: it was paid, its IUV is on record.
+    async with service_client(platform, "payments", tenant) as http:
+        page = html.unescape(
+            (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")).text
+        )
+    assert f"IUV {first['iuv']}" in page and "Pagato, poi sostituito" in page
     # pagoPA revokes that payment: only what was not refunded comes off, never below zero.
     revoked = await upload(platform, tenant, FDR, flow_xml([(first["iuv"], "I-1", first["amount_cents"], 3)]))
     assert revoked[1]["revoked"] == 1, revoked
