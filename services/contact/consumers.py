@@ -49,7 +49,9 @@ async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
         paid_on = date.fromisoformat(event.paid_on)
     except ValueError as exc:
         raise UndecodableMessage(f"bad payment event: {exc}") from exc
-    await handlers.register_payment(uow, envelope.tenant_id, payment, event.amount_cents, paid_on)
+    await handlers.register_payment(
+        uow, envelope.tenant_id, payment, event.amount_cents, paid_on, interest_cents=event.interest_cents
+    )
 
 
 async def on_payments_received(uow: UnitOfWork, envelope: Envelope) -> None:
@@ -61,14 +63,17 @@ async def on_payments_received(uow: UnitOfWork, envelope: Envelope) -> None:
                 (uuid.UUID(f.payment_id), uuid.UUID(f.debtor_id), uuid.UUID(f.position_id)),
                 f.amount_cents,
                 date.fromisoformat(f.paid_on),
+                f.interest_cents,
             )
             for f in event.payments
         ]
     except ValueError as exc:
         raise UndecodableMessage(f"bad payment fact: {exc}") from exc
     promised = await handlers.debtors_with_open_promises(uow, envelope.tenant_id, [p[0][1] for p in payments])
-    for payment, amount_cents, paid_on in payments:
-        await handlers.register_payment(uow, envelope.tenant_id, payment, amount_cents, paid_on, promised)
+    for payment, amount_cents, paid_on, interest in payments:
+        await handlers.register_payment(
+            uow, envelope.tenant_id, payment, amount_cents, paid_on, promised, interest_cents=interest
+        )
 
 
 async def on_payment_refunded(uow: UnitOfWork, envelope: Envelope) -> None:

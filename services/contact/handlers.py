@@ -287,11 +287,14 @@ async def register_payment(
     amount_cents: int,
     paid_on: date,
     promised: set[uuid.UUID] | None = None,
+    interest_cents: int = 0,
 ) -> None:
-    """What the debtor still owes goes down (a debtor who paid in full leaves the queue), and the
-    payment counts towards the debtor's open promises: those it completes are kept. `promised`:
-    the debtors known to have open promises (a batch of payments asks once), None to look."""
-    if not await repository.register_payment(uow, tenant_id, *payment, amount_cents, paid_on):
+    """What the debtor still owes goes down by what the payment paid of the debt (a plan's interest
+    is owed on top of it; a debtor who paid in full leaves the queue), and the whole payment counts
+    towards the debtor's open promises: those it completes are kept. `promised`: the debtors known
+    to have open promises (a batch of payments asks once), None to look."""
+    debt = amount_cents - interest_cents
+    if not await repository.register_payment(uow, tenant_id, *payment, debt, paid_on):
         return
     debtor_id = payment[1]
     if promised is not None and debtor_id not in promised:

@@ -65,11 +65,15 @@ async def take_back(uow: UnitOfWork, tenant_id: uuid.UUID, fact: TakenBack) -> b
     if fact.kind == "refund":
         if revoked:
             return False
+        # The debt first: never more than what the payment paid of it (`paid`: its plan's
+        # interest is not recorded here) less what was refunded before.
         amount, row_id = fact.amount_cents, fact.row_id
+        if paid is not None:
+            amount = max(0, min(amount, paid - refunded))
     else:
         # What was refunded of it already came off: only the rest now (all of it if the payment
         # itself is not known yet: when it comes, the two cancel out).
-        amount = fact.amount_cents if paid is None else paid - refunded
+        amount = fact.amount_cents if paid is None else max(0, paid - refunded)
         row_id = revocation_id(fact.payment_id)
     stmt = (
         pg_insert(debtor_payments)

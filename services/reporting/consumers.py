@@ -50,6 +50,7 @@ async def on_payment_received(uow: UnitOfWork, envelope: Envelope) -> None:
         event.receipt_ref,
         event.flow_id,
         envelope.occurred_at,
+        event.interest_cents,
     )
     await handlers.register_payment(uow, envelope.tenant_id, payment)
 
@@ -70,6 +71,7 @@ async def on_payments_received(uow: UnitOfWork, envelope: Envelope) -> None:
             fact.receipt_ref,
             fact.flow_id,
             envelope.occurred_at,
+            fact.interest_cents,
         )
         await handlers.register_payment(uow, envelope.tenant_id, payment)
 

@@ -36,6 +36,13 @@ class Payment:
     flow_id: str = ""
     # When the event said it happened (a replay keeps it); None: now.
     received_at: datetime | None = None
+    # What of it paid a plan's interest, owed on top of the debt: not collected against it.
+    interest_cents: int = 0
+
+    @property
+    def debt_cents(self) -> int:
+        """What of it pays the debt (the carico): the collected amounts count this."""
+        return self.amount_cents - self.interest_cents
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ async def register_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment: domai
     """A payment counts once, keyed by its payment id, even if redelivered in a new envelope."""
     if not await repo.insert_payment(uow, tenant_id, payment):
         return
-    await repo.credit_position(uow, tenant_id, payment.position_id, payment.amount_cents)
-    await repo.bump_totals(uow, tenant_id, collected_cents=payment.amount_cents, payments=1)
+    await repo.credit_position(uow, tenant_id, payment.position_id, payment.debt_cents)
+    await repo.bump_totals(uow, tenant_id, collected_cents=payment.debt_cents, payments=1)
 
 
 async def register_flow(

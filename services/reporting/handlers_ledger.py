@@ -20,7 +20,7 @@ async def revoke_payment(uow: UnitOfWork, tenant_id: uuid.UUID, fact: ledger.Rev
     amount = await ledger.revoke_payment(uow, tenant_id, fact)
     if amount is None:
         return
-    taken = amount - await ledger.refunded_of(uow, tenant_id, fact.payment_id)
+    taken = max(0, amount - await ledger.refunded_of(uow, tenant_id, fact.payment_id))
     await repo.credit_position(uow, tenant_id, fact.position_id, -taken)
     await repo.bump_totals(uow, tenant_id, collected_cents=-taken)
     await ledger.unsettle(uow, tenant_id, fact.position_id)

@@ -67,6 +67,9 @@ payments = sa.Table(
     sa.Column("iuv", sa.Text, nullable=False, server_default=""),
     sa.Column("receipt_ref", sa.Text, nullable=False, server_default=""),
     sa.Column("flow_id", sa.Text, nullable=False, server_default=""),
+    # What of it paid a plan's interest, owed on top of the debt (migration 0017): the collected
+    # amounts count the rest; the aggio's base the whole.
+    sa.Column("interest_cents", sa.BigInteger, nullable=False, server_default="0"),
     # Set when a reporting flow revoked the payment: it no longer counts as collected.
     sa.Column("revoked_on", sa.Date),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),

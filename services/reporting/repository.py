@@ -106,7 +106,8 @@ async def insert_positions(
 async def catch_up_collected(uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: list[uuid.UUID]) -> None:
     """Payments (and their refunds) may arrive before their position: credit them once the position
     exists; revoked payments do not count, refunds are taken off."""
-    counted = sa.select(payments.c.position_id, payments.c.amount_cents.label("cents")).where(
+    debt = payments.c.amount_cents - payments.c.interest_cents  # the plan's interest is not the debt's
+    counted = sa.select(payments.c.position_id, debt.label("cents")).where(
         payments.c.tenant_id == tenant_id,
         payments.c.position_id.in_(position_ids),
         payments.c.revoked_on.is_(None),

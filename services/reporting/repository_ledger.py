@@ -54,7 +54,8 @@ class LoggedEvent:
 
 
 async def revoke_payment(uow: UnitOfWork, tenant_id: uuid.UUID, fact: Revocation) -> int | None:
-    """Mark a counted payment revoked; returns the amount it no longer contributes, or None when it
+    """Mark a counted payment revoked; returns what of it paid the debt, that it no longer
+    contributes (its plan's interest never counted as collected), or None when it
     was revoked already. A revocation that arrives before its payment leaves a revoked row, so the
     payment, when it comes, is known and never counted."""
     marked = await uow.execute(
@@ -65,7 +66,7 @@ async def revoke_payment(uow: UnitOfWork, tenant_id: uuid.UUID, fact: Revocation
             payments.c.revoked_on.is_(None),
         )
         .values(revoked_on=fact.revoked_on)
-        .returning(payments.c.amount_cents)
+        .returning(payments.c.amount_cents - payments.c.interest_cents)
     )
     amount = marked.scalar_one_or_none()
     if amount is not None:

@@ -200,7 +200,7 @@ LEFT JOIN (
                FILTER (WHERE pay.revoked_on IS NULL) AS paid_ons,
            array_agg(pay.flow_id ORDER BY pay.paid_on, pay.payment_id)
                FILTER (WHERE pay.revoked_on IS NULL) AS flows,
-           array_agg(pay.amount_cents ORDER BY pay.paid_on, pay.payment_id)
+           array_agg(pay.amount_cents - pay.interest_cents ORDER BY pay.paid_on, pay.payment_id)
                FILTER (WHERE pay.revoked_on IS NULL) AS amounts,
            sum(pay.amount_cents) FILTER (WHERE pay.revoked_on IS NOT NULL) AS revoked
     FROM reporting.payments pay
