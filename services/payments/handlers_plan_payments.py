@@ -84,6 +84,7 @@ async def pay_plan(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID
     await repository_plans.add_installment_paid(
         uow, tenant_id, {(plan.id, n): s for n, (s, _) in paid.items()}
     )
+    await repository_notices.retire_outgrown(uow, tenant_id, [p.id for p in positions])
     covered = [
         o.id for o in options if o.status == "payable" and o.installment in paid and paid[o.installment][1]
     ]

@@ -25,6 +25,7 @@ from services.payments import (
     handlers_plan_payments,
     handlers_reconciliation_events,
     repository_bulk,
+    repository_notices,
     repository_plans,
     repository_refunds,
 )
@@ -353,6 +354,8 @@ async def _write(uow: UnitOfWork, batch: _Batch, outcome: Outcome) -> None:
         uow, tenant, {k: v for k, v in batch.installments.items() if v}
     )
     await repo.settle_plan_installments(uow, tenant, batch.settled_plans)
+    # A notice issued before a plan now asking for more than its position owes: replaced.
+    await repository_notices.retire_outgrown(uow, tenant, [k for k, v in batch.paid.items() if v])
     await handlers_plan_payments.after_outside_payments(uow, tenant, batch.outside)
     await repo.set_option_statuses(uow, tenant, outcome.statuses)
     await repo.mark_receipts(uow, tenant, batch.reported, {"state": "REPORTED", "flow_id": batch.flow_id})

@@ -132,6 +132,27 @@ async def set_status(
     await uow.execute(stmt)
 
 
+async def retire_outgrown(uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]) -> None:
+    """The notices of these positions issued outside a plan, still payable, that ask for more than
+    the position now owes (an installment of its plan was paid since): replaced, as a partial
+    payment replaces them; a payment on one goes to the review queue, not onto the position."""
+    if not position_ids:
+        return
+    o, p = payment_options, positions
+    owed = (
+        sa.select(p.c.amount_cents - p.c.paid_cents)
+        .where(p.c.tenant_id == tenant_id, p.c.id == o.c.position_id)
+        .scalar_subquery()
+    )
+    stmt = (
+        sa.update(o)
+        .where(o.c.tenant_id == tenant_id, o.c.position_id.in_(position_ids), o.c.plan_id.is_(None))
+        .where(o.c.kind == "debt", o.c.status == "payable", o.c.amount_cents > owed)
+        .values(status="replaced")
+    )
+    await uow.execute(stmt)
+
+
 async def options_in_force(
     uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, plan_id: uuid.UUID | None
 ) -> list[Row]:

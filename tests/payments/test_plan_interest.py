@@ -14,10 +14,11 @@ import sqlalchemy as sa
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
-from tests.payments.helpers import position
-from tests.payments.test_notices import api
+from tests.payments.helpers import position, seed
+from tests.payments.test_notices import api, issue, with_creditor
 from tests.payments.test_reconciliation import RECEIPTS, receipts_csv, upload
 from tests.payments.test_refunds_plans import euro, installments, pay_by_hand, plan_of
+from tests.support import position_fact
 
 
 async def interest_shares(platform: Platform, who: Identity, position_id: str) -> list[tuple[int, int]]:
@@ -78,3 +79,35 @@ async def test_the_last_installment_is_paid_by_hand_and_the_position_is_settled(
 
 def _principal(schedule: list[Any]) -> list[int]:
     return [i.principal for i in schedule]
+
+
+@pytest.mark.asyncio
+async def test_a_notice_issued_before_the_plan_stops_being_payable_once_an_installment_is_paid(
+    platform: Platform, tenant: Identity
+) -> None:
+    """It asked for the whole debt; once an installment is paid it asks for more than is owed: it is
+    replaced, and a receipt on it waits in the review queue (before, the import failed whole on the
+    position's check)."""
+    await with_creditor(platform, tenant)
+    p = position_fact(120_000, debtor_id=str(uuid.uuid4()), credit=("IMU", 2023, "W"))
+    await seed(platform, tenant.tenant_id, p)
+    before = (await issue(platform, tenant, [p.position_id]))[1]["options"][0]
+    async with service_client(platform, "payments", api(tenant)) as http:
+        made = await http.post(
+            "/api/v1/payments/plans", json={"position_ids": [p.position_id], "installments": 5}
+        )
+    options = await plan_notices(platform, tenant, made.json()["plan_id"])
+    first = options[0]
+    status, _ = await upload(
+        platform, tenant, RECEIPTS, receipts_csv((first["iuv"], euro(first["amount_cents"]), "I-1"))
+    )
+    assert status == 200
+    status, answer = await upload(
+        platform, tenant, RECEIPTS, receipts_csv((before["iuv"], euro(before["amount_cents"]), "B-1"))
+    )
+    assert status == 200 and answer["matched"] == 0, answer
+    row = await position(platform, tenant.tenant_id, p.position_id)
+    assert row is not None and row.paid_cents < 120_000  # only the installment's debt part
+    async with service_client(platform, "payments", api(tenant)) as http:
+        waiting = (await http.get("/api/v1/payments/reconciliation/review")).json()["items"]
+    assert [(i["iuv"], i["kind"]) for i in waiting] == [(before["iuv"], "unpayable")]
