@@ -27,6 +27,8 @@ from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectNotFound, ObjectStorage
 from services.kernel.web import readiness, render_error
 
+# Who is led from the home to a Comune's operators and their work lists.
+FIRM_ADMINS = frozenset({"supervisor", "platform_admin"})
 SESSION_COOKIE = "riscossa_session"
 PRELOGIN_COOKIE = "riscossa_prelogin"
 
@@ -89,12 +91,20 @@ async def home(request: Request) -> Response:
     tenants: dict[str, tuple[str, list[str]]] = {}
     for m in signed.memberships:
         tenants.setdefault(m.slug, (m.name, []))[1].append(m.role)
-    # The firm's people who phone taxpayers land here: each Comune's queue at a glance.
-    calls = {slug for slug, (_, roles) in tenants.items() if set(roles) & set(CALLING_ROLES)}
+    # The firm's people who phone taxpayers land here: each Comune's queue at a glance; its
+    # supervisors and platform admins, the way to the Comune's operators too.
+    overseers = {*CALLING_ROLES, "platform_admin"}
+    calls = {slug for slug, (_, roles) in tenants.items() if set(roles) & overseers}
     if len(tenants) == 1 and not calls:
         return RedirectResponse(f"/t/{next(iter(tenants))}/", status_code=303)
     rows = [
-        (slug, name, ", ".join(ROLE_LABELS.get(r, r) for r in roles), slug in calls, "supervisor" in roles)
+        (
+            slug,
+            name,
+            ", ".join(ROLE_LABELS.get(r, r) for r in roles),
+            slug in calls,
+            bool(set(roles) & FIRM_ADMINS),
+        )
         for slug, (name, roles) in tenants.items()
     ]
     status = 200 if rows else 403

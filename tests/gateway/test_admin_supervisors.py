@@ -135,6 +135,16 @@ async def test_the_home_leads_a_supervisor_to_their_operators(platform: Platform
         home = await http.get("/")
     assert home.status_code == 200 and f'href="/admin/comuni/{a.slug}/utenti"' in home.text
     assert f"/admin/comuni/{b.slug}/utenti" not in home.text
+    # The platform admin too, with each Comune's queue at a glance (it had the names alone).
+    paola = await make_person(platform, {a.id: "platform_admin", b.id: "platform_admin"})
+    async with client(gw) as http:
+        await sign_in(gw, http, paola)
+        theirs = (await http.get("/")).text
+    for t in (a, b):
+        assert (
+            f'href="/admin/comuni/{t.slug}/utenti"' in theirs
+            and f'hx-get="/t/{t.slug}/contact/summary"' in theirs
+        )
 
 
 @pytest.mark.asyncio
