@@ -52,6 +52,8 @@ async def register_payment(uow: UnitOfWork, tenant_id: uuid.UUID, payment: domai
         return
     await repo.credit_position(uow, tenant_id, payment.position_id, payment.debt_cents)
     await repo.bump_totals(uow, tenant_id, collected_cents=payment.debt_cents, payments=1)
+    # No service announces a position paid off: reporting sees it reach its amount.
+    await ledger.settle_if_paid(uow, tenant_id, payment.position_id, payment.paid_on)
 
 
 async def register_flow(

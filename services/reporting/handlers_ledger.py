@@ -33,8 +33,13 @@ async def refund_payment(uow: UnitOfWork, tenant_id: uuid.UUID, refund: ledger.R
         return
     if await ledger.is_revoked(uow, tenant_id, refund.payment_id):
         return
-    await repo.credit_position(uow, tenant_id, refund.position_id, -refund.amount_cents)
-    await repo.bump_totals(uow, tenant_id, collected_cents=-refund.amount_cents)
+    taken = refund.amount_cents
+    split = await ledger.interest_of(uow, tenant_id, refund.payment_id)
+    if split is not None:  # the debt first, the plan's interest last (as payments gives it back)
+        before = await ledger.refunded_of(uow, tenant_id, refund.payment_id) - refund.amount_cents
+        taken = min(taken, max(0, split[0] - split[1] - before))
+    await repo.credit_position(uow, tenant_id, refund.position_id, -taken)
+    await repo.bump_totals(uow, tenant_id, collected_cents=-taken)
     await ledger.unsettle(uow, tenant_id, refund.position_id)
 
 

@@ -96,6 +96,15 @@ async def refunded_of(uow: UnitOfWork, tenant_id: uuid.UUID, payment_id: uuid.UU
     return int((await uow.execute(stmt)).scalar_one())
 
 
+async def interest_of(uow: UnitOfWork, tenant_id: uuid.UUID, payment_id: uuid.UUID) -> tuple[int, int] | None:
+    """A payment's amount and what of it paid a plan's interest; None while it is not known."""
+    stmt = sa.select(payments.c.amount_cents, payments.c.interest_cents).where(
+        payments.c.tenant_id == tenant_id, payments.c.payment_id == payment_id
+    )
+    row = (await uow.execute(stmt)).first()
+    return None if row is None else (int(row.amount_cents), int(row.interest_cents))
+
+
 async def is_revoked(uow: UnitOfWork, tenant_id: uuid.UUID, payment_id: uuid.UUID) -> bool:
     stmt = sa.select(payments.c.revoked_on.is_not(None)).where(
         payments.c.tenant_id == tenant_id, payments.c.payment_id == payment_id
@@ -121,6 +130,18 @@ async def insert_refund(uow: UnitOfWork, tenant_id: uuid.UUID, refund: Refund) -
     values = {"tenant_id": tenant_id, **refund.__dict__}
     stmt = pg_insert(refunds).values(values).on_conflict_do_nothing().returning(refunds.c.refund_id)
     return (await uow.execute(stmt)).first() is not None
+
+
+async def settle_if_paid(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, on: date) -> None:
+    """A position whose collected amount reached its amount is settled on `on` (the day of the
+    payment that paid it off), unless it was settled already."""
+    p = positions
+    await uow.execute(
+        sa.update(p)
+        .where(p.c.tenant_id == tenant_id, p.c.position_id == position_id, p.c.settled_on.is_(None))
+        .where(p.c.state != "cancelled", p.c.collected_cents >= p.c.amount_cents)
+        .values(settled_on=on)
+    )
 
 
 async def settle_position(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, on: date) -> None:

@@ -208,9 +208,17 @@ LEFT JOIN (
     GROUP BY pay.position_id
 ) pay ON pay.position_id = p.position_id
 LEFT JOIN (
-    SELECT r.position_id, sum(r.amount_cents) AS refunded
-    FROM reporting.refunds r
-    WHERE r.tenant_id = :t AND (NOT :interim OR r.refunded_on BETWEEN :from_day AND :to_day)
+    -- Refunds give back the debt first, a plan's interest last: never more of the debt than the
+    -- payment paid of it.
+    SELECT r.position_id,
+           sum(least(r.total, greatest(0, pay.amount_cents - pay.interest_cents))) AS refunded
+    FROM (
+        SELECT r.payment_id, r.position_id, sum(r.amount_cents) AS total
+        FROM reporting.refunds r
+        WHERE r.tenant_id = :t AND (NOT :interim OR r.refunded_on BETWEEN :from_day AND :to_day)
+        GROUP BY r.payment_id, r.position_id
+    ) r
+    LEFT JOIN reporting.payments pay ON pay.tenant_id = :t AND pay.payment_id = r.payment_id
     GROUP BY r.position_id
 ) rf ON rf.position_id = p.position_id
 WHERE {_IN_SCOPE}

@@ -16,7 +16,7 @@ from services.reporting import domain_relazione as rel
 from services.reporting import repository as reporting
 from services.reporting import repository_aggio, repository_relazione
 from tests.reporting.helpers import deliver_envelope, fact, paid, registered
-from tests.reporting.test_ledger import revoked
+from tests.reporting.test_ledger import refunded, revoked
 
 
 @pytest.mark.asyncio
@@ -44,9 +44,27 @@ async def test_the_interest_paid_is_not_collected_against_the_debt(
     assert summary.totals.collected_cents == 10_000
     assert (history.collected_cents, history.residual_cents) == (10_000, 0)
     assert sum(b.collected_cents for b in bases.values()) == 10_150  # the money received
+    # Paid off: settled on the day of the payment that paid it off (no service announces it).
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        settled = await uow.execute(
+            sa.text("SELECT settled_on FROM reporting.positions WHERE tenant_id = :t"),
+            {"t": tenant.tenant_id},
+        )
+        assert settled.scalar_one() == date(2026, 4, 30)
+    # The whole first payment refunded: the debt it paid comes back, not its interest on top.
+    await deliver_envelope(platform, refunded(first, 5_100).envelope(tenant.tenant_id, "test"))  # type: ignore[arg-type]
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        back = await reporting.summary(uow, tenant.tenant_id)
+        [again] = [
+            h async for part in repository_relazione.histories(uow, tenant.tenant_id, scope) for h in part
+        ]
+    assert back.totals.collected_cents == 5_000 and (again.collected_cents, again.residual_cents) == (
+        5_000,
+        5_000,
+    )
     # A revocation takes back what the payment paid of the debt.
     undone = revoked(replace(last, iuv="", receipt_ref="", flow_id=""))  # type: ignore[arg-type]
     await deliver_envelope(platform, undone.envelope(tenant.tenant_id, "test"))
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
         after = await reporting.summary(uow, tenant.tenant_id)
-    assert after.totals.collected_cents == 5_000
+    assert after.totals.collected_cents == 0
