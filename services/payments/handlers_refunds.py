@@ -75,15 +75,17 @@ class NotOwed:
     cents: int
 
 
-async def money_not_owed_list(uow: UnitOfWork, ident: Identity) -> list[NotOwed]:
-    """The Comune's positions holding money not owed, the largest first; a list that names
-    someone is recorded in the access log."""
+async def money_not_owed_list(uow: UnitOfWork, ident: Identity) -> tuple[list[NotOwed], list[Any]]:
+    """The Comune's positions holding money not owed, the largest first, and the pagoPA receipts
+    left for review whose money no debt owes (`repository_refunds.receipts_not_owed`); a list
+    that names someone is recorded in the access log."""
     rows = await repository_refunds.holding_more_than_owed(uow, ident.tenant_id, NOT_OWED_LIMIT)
     found = [NotOwed(r, money_not_owed(r.amount_cents, r.paid_cents, r.state, r.in_plan)) for r in rows]
     found = [f for f in found if f.cents > 0]
+    receipts = await repository_refunds.receipts_not_owed(uow, ident.tenant_id, NOT_OWED_LIMIT)
     if found:
         await repository.access.record(uow, ident.tenant_id, ident.user_id, "list_money_not_owed", None)
-    return found
+    return found, receipts
 
 
 async def record_refund(

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
 from services.payments.models import payment_options, payments, plan_positions, positions
+from services.payments.models_reconciliation import review_items
 from services.payments.models_refunds import refunds
 
 Row = sa.Row[Any]
@@ -119,6 +120,36 @@ async def holding_more_than_owed(uow: UnitOfWork, tenant_id: uuid.UUID, limit: i
         .where(p.c.tenant_id == tenant_id, p.c.paid_cents > 0)
         .where(sa.or_(p.c.state == "cancelled", p.c.paid_cents > p.c.amount_cents))
         .order_by(held.desc(), p.c.debtor_name, p.c.id)
+        .limit(limit)
+    )
+    return list((await uow.execute(stmt)).all())
+
+
+# Review items whose money no debt owes: paid more than the notice, paid twice, an IUV of no
+# notice of this Comune, a notice of a position the office cancelled (booking it is refused).
+_NOT_OWED_KINDS = ("over", "duplicate", "unknown")
+
+
+async def receipts_not_owed(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int) -> list[Row]:
+    """pagoPA receipts the reconciliation left for review whose money no debt owes, open first,
+    each with `not_owed_cents` (for one paid more than its notice, the excess)."""
+    ri, o, p = review_items, payment_options, positions
+    on_cancelled = sa.exists().where(
+        o.c.tenant_id == tenant_id,
+        o.c.iuv == ri.c.iuv,
+        p.c.tenant_id == tenant_id,
+        p.c.id == o.c.position_id,
+        p.c.state == "cancelled",
+    )
+    not_owed = sa.case(
+        (ri.c.kind == "over", ri.c.amount_cents - sa.func.coalesce(ri.c.expected_cents, 0)),
+        else_=ri.c.amount_cents,
+    )
+    stmt = (
+        sa.select(ri, not_owed.label("not_owed_cents"))
+        .where(ri.c.tenant_id == tenant_id)
+        .where(sa.or_(ri.c.kind.in_(_NOT_OWED_KINDS), sa.and_(ri.c.kind == "unpayable", on_cancelled)))
+        .order_by((ri.c.status == "open").desc(), ri.c.created_at.desc())
         .limit(limit)
     )
     return list((await uow.execute(stmt)).all())

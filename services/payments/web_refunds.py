@@ -83,8 +83,14 @@ async def refund_form_again(request: Request, ident: Identity, uow: UnitOfWork) 
 @endpoint(*REFUND_ROLES)
 async def not_owed_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """The positions holding the debtors' money that they are not owed, each with its refunds."""
-    found = await handlers_refunds.money_not_owed_list(uow, ident)
-    context = {"found": found, "total": sum(f.cents for f in found), "limit": handlers_refunds.NOT_OWED_LIMIT}
+    found, receipts = await handlers_refunds.money_not_owed_list(uow, ident)
+    context = {
+        "found": found,
+        "total": sum(f.cents for f in found),
+        "receipts": receipts,
+        "receipts_open": sum(r.not_owed_cents for r in receipts if r.status == "open"),
+        "limit": handlers_refunds.NOT_OWED_LIMIT,
+    }
     return page(templates, request, "not_owed.html", context)
 
 

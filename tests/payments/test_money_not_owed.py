@@ -14,6 +14,7 @@ from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import fact, seed
 from tests.payments.test_office_decisions import answered, deliver
+from tests.payments.test_reconciliation import RECEIPTS, noticed, receipts_csv, upload
 from tests.payments.test_refunds import as_role, paid, refunds_url
 
 
@@ -75,3 +76,22 @@ async def test_the_comune_sees_what_to_give_back_and_a_refund_takes_it_off(
     async with service_client(platform, "payments", as_role(other_tenant, "comune_admin")) as client:
         theirs = await client.get(f"/t/{other_tenant.tenant_slug}/payments/rimborsi")
     assert "<strong>1</strong> posizione, in tutto <strong>€ 300,00</strong>" in theirs.text
+
+
+@pytest.mark.asyncio
+async def test_receipts_no_debt_owes_are_listed_to_give_back(platform: Platform, tenant: Identity) -> None:
+    """Paid twice, or more than the notice: the money waits in the review queue and the list of
+    what to give back says how much (the whole second payment, the excess of the other)."""
+    _, iuvs = await noticed(platform, tenant, 10_000, 10_000)
+    csv = receipts_csv((iuvs[0], "100,00", "D-1"), (iuvs[1], "150,00", "O-1"))
+    assert (await upload(platform, tenant, RECEIPTS, csv))[0] == 200
+    again = receipts_csv((iuvs[0], "100,00", "D-2"))
+    assert (await upload(platform, tenant, RECEIPTS, again))[0] == 200
+    async with service_client(platform, "payments", as_role(tenant, "comune_admin")) as client:
+        shown = await client.get(f"/t/{tenant.tenant_slug}/payments/rimborsi")
+    assert shown.status_code == 200
+    table = shown.text.split('data-testid="receipts-not-owed"', 1)[1].split("</table>", 1)[0]
+    rows = {iuv: table.split(iuv, 1)[1].split("</tr>", 1)[0] for iuv in iuvs}
+    assert "<strong>€ 100,00</strong>" in rows[iuvs[0]] and "D-2" in rows[iuvs[0]]
+    assert "<strong>€ 50,00</strong>" in rows[iuvs[1]] and "€ 150,00" in rows[iuvs[1]]
+    assert "Da verificare: <strong>€ 150,00</strong>" in shown.text
