@@ -151,7 +151,9 @@ async def create_rendiconto(request: Request, who: Identity, uow: UnitOfWork) ->
         if not is_htmx(request):
             return RedirectResponse(f"/t/{who.tenant_slug}/reporting/aggio", status_code=303)
         context = await service.db.run(who.tenant_id, lambda fresh: _page_context(fresh, who))
-        return page(templates, request, "aggio.html", context, block="rendiconti")
+        listed = page(templates, request, "aggio.html", context, block="rendiconti")
+        listed.headers.update({"HX-Retarget": "#rendiconti", "HX-Reswap": "outerHTML"})
+        return listed
 
     return AfterCommit(respond)
 
