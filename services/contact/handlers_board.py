@@ -37,6 +37,7 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_board", None)
     leases = await repository_board.leases(uow, ident.tenant_id, now)
     reserved = await repository_board.reserved_callbacks(uow, ident.tenant_id)
+    collected, given_back = await repository_board.collected_since(uow, ident.tenant_id, today)
     return {
         "operators": rows,
         "totals": totals,
@@ -45,7 +46,8 @@ async def board(uow: UnitOfWork, ident: Identity, now: datetime) -> dict[str, An
         "labels": await repository_scripts.labels_of(uow, ident.tenant_id),
         "roster": await _roster(uow, ident, leases or reserved, now),
         "reserved": reserved,
-        "collected_cents": await repository_board.collected_since(uow, ident.tenant_id, today),
+        "collected_cents": collected,
+        "given_back_cents": given_back,
         "leases": leases,
         "queue": await repository_promises.queue_summary(uow, ident.tenant_id, now, today),
         "quality": await repository_board.quality(uow, ident.tenant_id),

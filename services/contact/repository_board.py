@@ -172,13 +172,18 @@ async def hand_callback(
     return (await uow.execute(stmt)).first()
 
 
-async def collected_since(uow: UnitOfWork, tenant_id: uuid.UUID, day: Any) -> int:
-    """Euro cents the payments service reported paid from `day` on (all channels)."""
+async def collected_since(uow: UnitOfWork, tenant_id: uuid.UUID, day: Any) -> tuple[int, int]:
+    """Euro cents the payments service reported paid from `day` on (all channels), and what was
+    given back since (refunds and revocations, as a positive figure): apart, so a day with a
+    refund and no payment does not read as negative takings."""
     pay = debtor_payments
-    stmt = sa.select(sa.func.coalesce(sa.func.sum(pay.c.amount_cents), 0)).where(
+    paid = sa.func.coalesce(sa.func.sum(pay.c.amount_cents).filter(pay.c.kind == "payment"), 0)
+    back = sa.func.coalesce(-sa.func.sum(pay.c.amount_cents).filter(pay.c.kind != "payment"), 0)
+    stmt = sa.select(paid.label("paid"), back.label("back")).where(
         pay.c.tenant_id == tenant_id, pay.c.paid_on >= day
     )
-    return int((await uow.execute(stmt)).scalar_one())
+    row = (await uow.execute(stmt)).one()
+    return int(row.paid), int(row.back)
 
 
 async def leases(uow: UnitOfWork, tenant_id: uuid.UUID, now: datetime) -> list[Row]:

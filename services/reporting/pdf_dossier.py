@@ -181,9 +181,10 @@ def _payments(debtor: DebtorFile) -> list[Any]:
             state = f"Rimborsati {format_euro(pay.refunded_cents)}"
         else:
             state = "Valido"
-        rows.append(
-            [_day(pay.paid_on), format_euro(pay.amount_cents), pay.iuv or "—", pay.flow_id or "—", state]
-        )
+        amount = format_euro(pay.amount_cents)
+        if pay.interest_cents:  # a plan's interest is on top of the debt: not in «Riscosso»
+            amount += f" (interessi {format_euro(pay.interest_cents)})"
+        rows.append([_day(pay.paid_on), amount, pay.iuv or "—", pay.flow_id or "—", state])
     return _section("Pagamenti", rows, (20, 22, 40, 64, 40), "Nessun pagamento ricevuto.", amounts=(1,))
 
 

@@ -135,8 +135,8 @@ async def weekly(uow: UnitOfWork, tenant_id: uuid.UUID, since: date, since_at: d
     """Per ISO week (its Monday) from `since`: payments not revoked, refunds, outcomes recorded (the
     outcomes' instants in Europe/Rome; `since_at` is `since`'s midnight there)."""
     pay_week = sa.cast(sa.func.date_trunc("week", payments.c.paid_on), sa.Date)
-    paid = (
-        sa.select(pay_week, sa.func.sum(payments.c.amount_cents))
+    paid = (  # what paid the debt, as the stages count it (a plan's interest is on top)
+        sa.select(pay_week, sa.func.sum(payments.c.amount_cents - payments.c.interest_cents))
         .where(
             payments.c.tenant_id == tenant_id, payments.c.revoked_on.is_(None), payments.c.paid_on >= since
         )

@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from services.contact import handlers
+from services.contact import handlers, repository_board
 from services.contact.repository_reversals import TakenBack
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -39,3 +39,9 @@ async def test_the_interest_paid_does_not_pay_the_debt(platform: Platform, tenan
         await uow.commit()
     row = await debtor(platform, tenant.tenant_id, d)
     assert row is not None and row.total_due_cents == 10_000  # not 10,100: the interest was never the debt
+    # The board's takings and what was given back, apart (not a negative «incassati»).
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        assert await repository_board.collected_since(uow, tenant.tenant_id, date(2026, 3, 31)) == (
+            5_000,
+            5_000,
+        )
