@@ -93,10 +93,10 @@ async def home(request: Request) -> Response:
         tenants.setdefault(m.slug, (m.name, []))[1].append(m.role)
     # The firm's people who phone taxpayers land here: each Comune's queue at a glance; its
     # supervisors and platform admins, the way to the Comune's operators too.
-    overseers = {*CALLING_ROLES, "platform_admin"}
-    calls = {slug for slug, (_, roles) in tenants.items() if set(roles) & overseers}
-    if len(tenants) == 1 and not calls:
+    phones = {slug for slug, (_, roles) in tenants.items() if set(roles) & set(CALLING_ROLES)}
+    if len(tenants) == 1 and not phones:
         return RedirectResponse(f"/t/{next(iter(tenants))}/", status_code=303)
+    calls = {slug for slug, (_, roles) in tenants.items() if set(roles) & {*CALLING_ROLES, "platform_admin"}}
     rows = [
         (
             slug,
