@@ -256,7 +256,7 @@ async def test_a_plan_whose_every_position_is_cancelled_is_cancelled(
     assert gpd.positions[(ORG, iupd)]["status"] == "INVALID"
     async with service_client(platform, "payments", tenant) as http:
         page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
-    assert "annullata dall'Ufficio tributi (sgravio)" in page and "Rate del piano" not in page
+    assert "Annullata dall'Ufficio tributi (sgravio)" in page and "Rate del piano" not in page
     # Its notices stay listed, as no longer payable.
     assert "Nessun avviso emesso" not in page and page.count("Non più pagabile") >= 7
 
