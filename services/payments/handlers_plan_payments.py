@@ -103,9 +103,7 @@ async def owed_installments(
 ) -> dict[tuple[uuid.UUID, int], Owed]:
     """The installments (plan, number) `pairs` as a payment finds them (`domain_interest`)."""
     rows = await repository_plans.installments_of(uow, tenant_id, pairs)
-    return {
-        (r.plan_id, r.number): Owed(r.number, r.principal_cents, r.interest_cents, r.paid_cents) for r in rows
-    }
+    return {(r.plan_id, r.number): _owed(r) for r in rows}
 
 
 async def plan_owed(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Owed]:
@@ -116,10 +114,7 @@ async def plan_owed(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUI
     plan = await repository_plans.active_plan_of(uow, tenant_id, position_id)
     if plan is None:
         return []
-    return [
-        Owed(r.number, r.principal_cents, r.interest_cents, r.paid_cents)
-        for r in await repository_plans.plan_schedule(uow, tenant_id, plan.id)
-    ]
+    return [_owed(r) for r in await repository_plans.plan_schedule(uow, tenant_id, plan.id)]
 
 
 async def money_back(
@@ -181,3 +176,8 @@ async def revoked_from_plans(
         for row in (r for r in revoked if r.option_id == option_id):
             went_cents = row.amount_cents - refunded.get(row.id, 0)
             await money_back(uow, tenant_id, row, (went_cents, 0), today, revoked=True)
+
+
+def _owed(row: Any) -> Owed:
+    """An installment's row as a payment finds it (`domain_interest`)."""
+    return Owed(row.number, row.principal_cents, row.interest_cents, row.paid_cents)

@@ -31,7 +31,7 @@ from itertools import pairwise
 
 from services.kernel.errors import DomainError, Problems
 from services.kernel.money import parse_euro
-from services.kernel.working_days import is_working_day
+from services.kernel.working_days import next_working_day
 
 ALL_TYPES = "*"
 BASIS_POINTS = 10_000
@@ -375,10 +375,7 @@ def parse_month(raw: str, today: date) -> date:
 
 
 def first_working_day(first: date) -> date:
-    day = first.replace(day=1)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
+    return next_working_day(first.replace(day=1))
 
 
 def rendiconto_due(today: date) -> bool:
