@@ -174,3 +174,25 @@ def contract_texts(c: Contract | None) -> tuple[str, str]:
         "rimborsi e revoche, come nei rendiconti mensili"
     )
     return heading, label
+
+
+def versions_texts(versions: tuple[Contract, ...]) -> tuple[str, str]:
+    """`contract_texts` for a contract amended during the mandate: each version from its start
+    date, in order (the reference said again only where it changed)."""
+    if len(versions) < 2:
+        return contract_texts(versions[0] if versions else None)
+    parts, reference = [], None
+    for c in versions:
+        how = format_percent(c.bands[0].rate_bp) if c.basis == "flat" else BASIS_LABELS[c.basis]
+        named = c.reference if c.reference != reference else ""
+        reference = c.reference
+        terms = f"dal {format_date(c.start_date)} aggio {how[0].lower()}{how[1:]}"
+        parts.append(
+            ", ".join(p for p in (named, terms, vat_label(c.vat_rate_bp if c.vat_applies else 0)) if p)
+        )
+    heading = "; ".join(parts)
+    label = (
+        f"Contratto in {len(versions)} versioni: {heading}; ogni mese con la versione in vigore, applicata "
+        "al riscosso netto di rimborsi e revoche, come nei rendiconti mensili"
+    )
+    return heading, label

@@ -12,7 +12,7 @@ from typing import Any
 
 from services.contracts import UNANSWERED_OUTCOMES, PositionFact
 from services.kernel.db import UnitOfWork
-from services.reporting import domain, handlers_aggio
+from services.reporting import domain, handlers_aggio_contract
 from services.reporting import repository as repo
 from services.reporting import repository_ledger as ledger
 
@@ -24,7 +24,7 @@ class Dashboard:
     summary: repo.Summary
     by_type: list[domain.GroupTotals]
     # The aggio contract's on what was collected since it began (None: no contract yet).
-    aggio: handlers_aggio.DashboardAggio | None
+    aggio: handlers_aggio_contract.DashboardAggio | None
 
 
 # --- projections ---------------------------------------------------------------------------------
@@ -90,5 +90,5 @@ async def dashboard(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> Dashb
     return Dashboard(
         await repo.summary(uow, tenant_id),
         await repo.totals_by_type(uow, tenant_id),
-        await handlers_aggio.dashboard_aggio(uow, tenant_id, today),
+        await handlers_aggio_contract.dashboard_aggio(uow, tenant_id, today),
     )

@@ -7,11 +7,10 @@ import asyncio
 import json
 import logging
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from services.contracts import REVENUE_TYPES
 from services.kernel import daily
 from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError, NotFound
@@ -24,25 +23,12 @@ from services.reporting import domain_digest, repository_charges
 from services.reporting import rendiconto as docs
 from services.reporting import repository as repo
 from services.reporting import repository_aggio as aggio_repo
-from services.reporting.domain_aggio import AggioResult, Contract
+from services.reporting.domain_aggio import Contract
+from services.reporting.domain_aggio_versions import Versions
 
 log = logging.getLogger(__name__)
 SYSTEM = "sistema"
 PDF, XLSX = "application/pdf", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-@dataclass(frozen=True)
-class PeriodAggio:
-    start: date
-    end: date
-    contract: Contract
-    result: AggioResult
-    # The c.803 charges debtors paid in the period, per revenue type: apart, never in the base.
-    charges: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def charges_cents(self) -> int:
-        return sum(self.charges.values())
 
 
 class StoredRendicontoCorrupted(DomainError):
@@ -52,100 +38,6 @@ class StoredRendicontoCorrupted(DomainError):
         super().__init__(
             "Il documento archiviato non corrisponde all'impronta registrata: contattare l'assistenza."
         )
-
-
-# --- contract ------------------------------------------------------------------------------------
-
-
-async def contract_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> aggio_repo.SavedContract | None:
-    """The Comune's aggio contract, if the firm's admin has entered one."""
-    return await aggio_repo.get_contract(uow, tenant_id)
-
-
-async def save_contract(uow: UnitOfWork, who: Identity, fields: dict[str, str], today: date) -> Contract:
-    """Validate the contract form and replace the Comune's contract."""
-    contract = rules.parse_contract(fields, REVENUE_TYPES, today)
-    await aggio_repo.save_contract(uow, who.tenant_id, contract, who.tenant_name, who.user_id)
-    return contract
-
-
-async def _contract_or_refuse(uow: UnitOfWork, tenant_id: uuid.UUID) -> Contract:
-    saved = await aggio_repo.get_contract(uow, tenant_id)
-    if saved is None:
-        raise DomainError(
-            "Il contratto dell'aggio di questo Comune non è ancora stato inserito.", field="contract"
-        )
-    return saved.contract
-
-
-# --- the aggio of a period -----------------------------------------------------------------------
-
-
-async def period_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: date) -> PeriodAggio:
-    """The contract applied to what was collected in [start, end], net of refunds and revocations."""
-    contract = await _contract_or_refuse(uow, tenant_id)
-    bases = await aggio_repo.bases(uow, tenant_id, start, end)
-    charges = await repository_charges.collected(uow, tenant_id, start, end)
-    return PeriodAggio(start, end, contract, rules.compute(contract, bases), charges)
-
-
-async def charges_in(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: date) -> dict[str, int]:
-    """The debtors' c.803 charges paid in [start, end] and not revoked, per revenue type."""
-    return await repository_charges.collected(uow, tenant_id, start, end)
-
-
-@dataclass(frozen=True)
-class DashboardAggio:
-    label: str  # "18,50%" for a flat contract, else how it is computed
-    cents: int
-
-
-async def dashboard_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> DashboardAggio | None:
-    """What the dashboard shows as the aggio on what was collected: the contract's, month by month
-    since the contract started (as the rendiconti invoice it); None while there is no contract."""
-    saved = await aggio_repo.get_contract(uow, tenant_id)
-    if saved is None:
-        return None
-    c = saved.contract
-    label = rules.format_percent(c.bands[0].rate_bp) if c.basis == "flat" else rules.BASIS_LABELS[c.basis]
-    months = await aggio_repo.monthly_bases(uow, tenant_id, c.start_date, today)
-    return DashboardAggio(label, sum(rules.compute(c, bases).aggio_cents for bases in months.values()))
-
-
-def period_json(period: PeriodAggio) -> dict[str, Any]:
-    r = period.result
-    return {
-        "period_from": period.start.isoformat(),
-        "period_to": period.end.isoformat(),
-        "contract": {
-            "reference": period.contract.reference,
-            "basis": period.contract.basis,
-            "vat_applies": period.contract.vat_applies,
-            "vat_rate_bp": r.vat_rate_bp,
-        },
-        "collected_cents": r.totals.collected_cents,
-        "refunded_cents": r.totals.refunded_cents,
-        "revoked_cents": r.totals.revoked_cents,
-        "taxable_cents": r.totals.taxable_cents,
-        "aggio_cents": r.aggio_cents,
-        "vat_cents": r.vat_cents,
-        "invoice_cents": r.invoice_cents,
-        "by_revenue_type": [
-            {
-                "revenue_type": line.revenue_type,
-                "collected_cents": line.base.collected_cents,
-                "refunded_cents": line.base.refunded_cents,
-                "revoked_cents": line.base.revoked_cents,
-                "taxable_cents": line.base.taxable_cents,
-                "aggio_cents": line.aggio_cents,
-                "charges_c803_cents": period.charges.get(line.revenue_type, 0),
-            }
-            for line in r.lines
-        ],
-        # The debtors' c.803 charges paid in the period (their own notices): apart, not in the base.
-        "charges_c803_cents": period.charges_cents,
-        "charges_c803_by_revenue_type": dict(sorted(period.charges.items())),
-    }
 
 
 # --- rendiconto ----------------------------------------------------------------------------------
@@ -185,6 +77,15 @@ class RendicontoMail:
     mail: Mail
 
 
+def in_force(saved: tuple[aggio_repo.SavedContract, ...], month: date) -> aggio_repo.SavedContract | None:
+    """The version of the contract a month is invoiced with: the one in force on its first day (the
+    first version for a month it began in or before it began); None without a contract."""
+    if not saved:
+        return None
+    start = Versions(tuple(s.contract for s in saved)).in_force(month.replace(day=1)).start_date
+    return next(s for s in saved if s.contract.start_date == start)
+
+
 async def _month_data(
     uow: UnitOfWork, tenant_id: uuid.UUID, saved: aggio_repo.SavedContract, month: date, by: str, ente: str
 ) -> docs.RendicontoData:
@@ -210,7 +111,7 @@ async def generate_rendiconto(
     """Compute the month, render PDF and XLSX, store both with their SHA-256 (a new version each
     time, never overwritten) and record it as `sending` to the office's addresses: the caller
     e-mails it with `deliver` once this transaction committed (never inside it)."""
-    saved = await aggio_repo.get_contract(uow, tenant_id)
+    saved = in_force(await aggio_repo.contract_versions(uow, tenant_id), month)
     if saved is None:
         raise DomainError(
             "Il contratto dell'aggio di questo Comune non è ancora stato inserito.", field="month"
@@ -332,7 +233,7 @@ async def monthly_rendiconto(
     if not rules.rendiconto_due(today):
         return "not due"
     month = rules.previous_month(today)
-    saved = await aggio_repo.get_contract(uow, tenant_id)
+    saved = in_force(await aggio_repo.contract_versions(uow, tenant_id), month)
     if await aggio_repo.next_version(uow, tenant_id, month) > 1:
         retry = await _retry_failed(uow, ctx, tenant_id, month, saved.ente if saved else "")
         return "done" if retry is None else _after_commit(ctx, retry, "retried")

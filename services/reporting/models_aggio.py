@@ -1,4 +1,4 @@
-"""Tables of the aggio engine (migration 0006): contracts, their rates, monthly rendiconti and the
+"""Tables of the aggio engine (migration 0006): contracts (their versions, 0018), their rates, monthly rendiconti and the
 office's e-mail addresses."""
 
 import sqlalchemy as sa
@@ -29,7 +29,9 @@ aggio_contracts = sa.Table(
     metadata,
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
     sa.Column("reference", sa.Text, nullable=False),
-    sa.Column("start_date", sa.Date, nullable=False),
+    # Migration 0018: a version of the contract from this day (its first version may start on any
+    # day, the later ones on a month's first day).
+    sa.Column("start_date", sa.Date, primary_key=True),
     sa.Column("vat_applies", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("vat_rate_bp", sa.Integer, nullable=False, server_default="2200"),
     sa.Column("ente", sa.Text, nullable=False, server_default=""),
@@ -40,6 +42,7 @@ aggio_bands = sa.Table(
     "aggio_bands",
     metadata,
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("start_date", sa.Date, primary_key=True),  # its version (migration 0018)
     sa.Column("revenue_type", sa.Text, primary_key=True),
     sa.Column("from_cents", sa.BigInteger, primary_key=True),
     sa.Column("to_cents", sa.BigInteger),

@@ -45,46 +45,57 @@ class Movement:
 # --- contract ------------------------------------------------------------------------------------
 
 
-async def get_contract(uow: UnitOfWork, tenant_id: uuid.UUID) -> SavedContract | None:
-    head = (
-        await uow.execute(sa.select(aggio_contracts).where(aggio_contracts.c.tenant_id == tenant_id))
-    ).first()
-    if head is None:
-        return None
+async def contract_versions(uow: UnitOfWork, tenant_id: uuid.UUID) -> tuple[SavedContract, ...]:
+    """The Comune's aggio contract, version by version from the first (none: no contract yet)."""
+    c, b = aggio_contracts.c, aggio_bands.c
+    heads = (
+        await uow.execute(sa.select(aggio_contracts).where(c.tenant_id == tenant_id).order_by(c.start_date))
+    ).all()
+    if not heads:
+        return ()
     rows = await uow.execute(
         sa.select(aggio_bands)
-        .where(aggio_bands.c.tenant_id == tenant_id)
-        .order_by(aggio_bands.c.revenue_type, aggio_bands.c.from_cents)
+        .where(b.tenant_id == tenant_id)
+        .order_by(b.start_date, b.revenue_type, b.from_cents)
     )
-    bands = tuple(Band(r.revenue_type, r.from_cents, r.to_cents, r.rate_bp) for r in rows)
-    contract = Contract(head.reference, head.start_date, bands, head.vat_applies, head.vat_rate_bp)
-    return SavedContract(contract, head.ente, head.updated_by, head.updated_at)
+    bands: dict[date, list[Band]] = {}
+    for r in rows:
+        bands.setdefault(r.start_date, []).append(Band(r.revenue_type, r.from_cents, r.to_cents, r.rate_bp))
+    return tuple(
+        SavedContract(
+            Contract(
+                h.reference, h.start_date, tuple(bands.get(h.start_date, ())), h.vat_applies, h.vat_rate_bp
+            ),
+            h.ente,
+            h.updated_by,
+            h.updated_at,
+        )
+        for h in heads
+    )
 
 
-async def save_contract(
-    uow: UnitOfWork, tenant_id: uuid.UUID, contract: Contract, ente: str, user: str
+async def put_version(
+    uow: UnitOfWork, tenant_id: uuid.UUID, replacing: date | None, contract: Contract, ente: str, user: str
 ) -> None:
-    """Replace the Comune's contract and its rates."""
-    values = {
-        "reference": contract.reference,
-        "start_date": contract.start_date,
-        "vat_applies": contract.vat_applies,
-        "vat_rate_bp": contract.vat_rate_bp,
-        "ente": ente,
-        "updated_by": user,
-        "updated_at": sa.func.now(),
-    }
-    stmt = pg_insert(aggio_contracts).values(tenant_id=tenant_id, **values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[aggio_contracts.c.tenant_id],
-        set_=values,
-        where=aggio_contracts.c.tenant_id == tenant_id,
+    """Save a version of the contract with its rates, in place of the version that started on
+    `replacing` (None: a new version); the caller checked the versions (`domain_aggio_versions`)."""
+    if replacing is not None:
+        await delete_version(uow, tenant_id, replacing)
+    await uow.execute(
+        sa.insert(aggio_contracts).values(
+            tenant_id=tenant_id,
+            reference=contract.reference,
+            start_date=contract.start_date,
+            vat_applies=contract.vat_applies,
+            vat_rate_bp=contract.vat_rate_bp,
+            ente=ente,
+            updated_by=user,
+        )
     )
-    await uow.execute(stmt)
-    await uow.execute(sa.delete(aggio_bands).where(aggio_bands.c.tenant_id == tenant_id))
     rows = [
         {
             "tenant_id": tenant_id,
+            "start_date": contract.start_date,
             "revenue_type": b.revenue_type,
             "from_cents": b.from_cents,
             "to_cents": b.to_cents,
@@ -93,6 +104,12 @@ async def save_contract(
         for b in contract.bands
     ]
     await uow.execute(sa.insert(aggio_bands).values(rows))
+
+
+async def delete_version(uow: UnitOfWork, tenant_id: uuid.UUID, start: date) -> None:
+    """Remove a version of the contract (its rates go with it: the foreign key cascades)."""
+    c = aggio_contracts.c
+    await uow.execute(sa.delete(aggio_contracts).where(c.tenant_id == tenant_id, c.start_date == start))
 
 
 # --- the base ------------------------------------------------------------------------------------

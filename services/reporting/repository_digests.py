@@ -69,7 +69,11 @@ async def settings(uow: UnitOfWork, tenant_id: uuid.UUID) -> Settings:
     else as the aggio contract names it."""
     s = digest_settings.c
     contract_ente = (
-        sa.select(aggio_contracts.c.ente).where(aggio_contracts.c.tenant_id == tenant_id).scalar_subquery()
+        sa.select(aggio_contracts.c.ente)
+        .where(aggio_contracts.c.tenant_id == tenant_id)
+        .order_by(aggio_contracts.c.start_date.desc())
+        .limit(1)
+        .scalar_subquery()
     )
     stmt = sa.select(
         digest_settings,

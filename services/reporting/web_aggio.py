@@ -1,5 +1,5 @@
-"""Views of the aggio engine: the aggio page (contract, rendiconti, office addresses), the contract
-form for the firm's platform admin, rendiconto downloads and the JSON API."""
+"""Views of the aggio engine: the aggio page (contract, rendiconti, office addresses), rendiconto
+downloads and the JSON API; the contract's form is `web_aggio_contract`."""
 
 from __future__ import annotations
 
@@ -11,23 +11,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from services.contracts import REVENUE_TYPES
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import DomainError, NotFound, errors_of
+from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page
 from services.kernel.web_reload import back_to_form
 from services.reporting import domain_aggio as rules
 from services.reporting import handlers_aggio as handlers
+from services.reporting import handlers_aggio_contract as contracts
 from services.reporting.domain import ROME
 from services.reporting.rendiconto import CHARGES_NOTE, file_stem, month_label
 from services.reporting.web import templates
+from services.reporting.web_aggio_contract import FIRM_ADMIN
+from services.reporting.web_aggio_contract import page_context as contract_page
+from services.reporting.web_aggio_contract import routes as contract_routes
 
 # The rendiconto lists taxpayers: the Comune's roles and the firm's admin, who invoices with it.
 READ_ROLES = ("comune_viewer", "comune_admin", "platform_admin")
 CONTACT_ROLES = ("comune_admin", "platform_admin")
-FIRM_ADMIN = ("platform_admin",)
-ROWS_SHOWN = 10
 MEDIA = {"pdf": handlers.PDF, "xlsx": handlers.XLSX}
 
 templates.env.filters["percent_bp"] = rules.format_percent
@@ -38,35 +39,18 @@ def _today() -> date:
     return datetime.now(ROME).date()
 
 
-def _rows_of(contract: rules.Contract | None) -> list[dict[str, str]]:
-    """The contract's rates as the form's rows (a flat row to start from when there is none)."""
-    bands = contract.bands if contract else (rules.Band(rules.ALL_TYPES, 0, None, 0),)
-    rows = [
-        {
-            "type": b.revenue_type,
-            "from": rules.euro(b.from_cents).removesuffix(" €"),
-            "to": "" if b.to_cents is None else rules.euro(b.to_cents).removesuffix(" €"),
-            "rate": rules.format_percent(b.rate_bp).removesuffix("%"),
-        }
-        for b in bands
-    ]
-    return rows + [{"type": rules.ALL_TYPES, "from": "", "to": "", "rate": ""}] * max(
-        ROWS_SHOWN - len(rows), 0
-    )
-
-
 async def _page_context(uow: UnitOfWork, who: Identity) -> dict[str, Any]:
-    saved = await handlers.contract_of(uow, who.tenant_id)
+    versions = await contracts.contract_versions(uow, who.tenant_id)
     today = _today()
     current = None
     start, _ = rules.month_bounds(today)
-    if saved is not None:
-        current = await handlers.period_aggio(uow, who.tenant_id, start, today)
+    if versions:
+        current = await contracts.period_aggio(uow, who.tenant_id, start, today)
     # The debtors' c.803 charges of the month: shown with or without an aggio contract.
-    charges = current.charges if current else await handlers.charges_in(uow, who.tenant_id, start, today)
+    charges = current.charges if current else await contracts.charges_in(uow, who.tenant_id, start, today)
     return {
         "charges": charges,
-        "saved": saved,
+        **contract_page(versions, today),
         "basis_labels": rules.BASIS_LABELS,
         "current": current,
         "rendiconti": await handlers.list_rendiconti(uow, who.tenant_id),
@@ -81,55 +65,6 @@ async def _page_context(uow: UnitOfWork, who: Identity) -> dict[str, Any]:
 @endpoint(*READ_ROLES)
 async def aggio_page(request: Request, who: Identity, uow: UnitOfWork) -> Response:
     return page(templates, request, "aggio.html", await _page_context(uow, who))
-
-
-# --- contract ------------------------------------------------------------------------------------
-
-
-@endpoint(*FIRM_ADMIN)
-async def contract_form(request: Request, who: Identity, uow: UnitOfWork) -> Response:
-    saved = await handlers.contract_of(uow, who.tenant_id)
-    c = saved.contract if saved else None
-    values = {
-        "reference": c.reference if c else "",
-        "start_date": c.start_date.strftime("%d/%m/%Y") if c else "",
-        "vat_applies": bool(c and c.vat_applies),
-        "vat_percent": rules.format_percent(c.vat_rate_bp if c else rules.DEFAULT_VAT_BP).removesuffix("%"),
-    }
-    context = {"values": values, "rows": _rows_of(c), "types": REVENUE_TYPES, "errors": {}}
-    return page(templates, request, "aggio_contract.html", context)
-
-
-@endpoint(*FIRM_ADMIN)
-async def save_contract(request: Request, who: Identity, uow: UnitOfWork) -> Response:
-    async with request.form(max_fields=10 + 4 * rules.MAX_ROWS) as form:
-        fields = {k: str(v) for k, v in form.items()}
-    try:
-        await handlers.save_contract(uow, who, fields, _today())
-    except DomainError as problem:  # shown at its field; nothing was written
-        rows = [
-            {k: fields.get(f"row-{i}-{k}", "") for k in ("type", "from", "to", "rate")}
-            for i in range(1, max(ROWS_SHOWN, _last_row(fields)) + 1)
-        ]
-        values = {**fields, "vat_applies": fields.get("vat_applies") == "1"}
-        context = {
-            "values": values,
-            "rows": rows,
-            "types": REVENUE_TYPES,
-            "errors": {field or "form": message for field, message in errors_of(problem).items()},
-        }
-        return page(
-            templates, request, "aggio_contract.html", context, block="contract_form", status_code=400
-        )
-    url = f"/t/{who.tenant_slug}/reporting/aggio?salvato=1"
-    if is_htmx(request):
-        return Response(status_code=200, headers={"HX-Redirect": url})
-    return RedirectResponse(url, status_code=303)
-
-
-def _last_row(fields: dict[str, str]) -> int:
-    rows = [int(k.split("-")[1]) for k in fields if k.startswith("row-") and k.split("-")[1].isdigit()]
-    return min(max(rows, default=0), rules.MAX_ROWS)
 
 
 # --- rendiconti ----------------------------------------------------------------------------------
@@ -203,16 +138,15 @@ async def api_aggio(request: Request, who: Identity, uow: UnitOfWork) -> Respons
     """Collected, refunded, revoked, taxable base, aggio and VAT of a period, per revenue type."""
     q = request.query_params
     start, end = rules.parse_period(q.get("period_from"), q.get("period_to"))
-    period = await handlers.period_aggio(uow, who.tenant_id, start, end)
-    return JSONResponse(handlers.period_json(period))
+    period = await contracts.period_aggio(uow, who.tenant_id, start, end)
+    return JSONResponse(contracts.period_json(period))
 
 
 def routes() -> list[BaseRoute]:
     web = "/t/{tenant}/reporting/aggio"
     return [
         Route(web, aggio_page, methods=["GET"]),
-        Route(f"{web}/contratto", contract_form, methods=["GET"]),
-        Route(f"{web}/contratto", save_contract, methods=["POST"]),
+        *contract_routes(),
         Route(f"{web}/rendiconti", create_rendiconto, methods=["POST"]),
         Route(f"{web}/rendiconti/{{rendiconto_id}}.pdf", download_rendiconto, methods=["GET"]),
         Route(f"{web}/rendiconti/{{rendiconto_id}}.xlsx", download_rendiconto, methods=["GET"]),

@@ -24,7 +24,7 @@ async def test_a_refused_month_leaves_the_list_and_the_next_one_is_made(
     comune = await make_tenant(platform, "rendiconti")
     contract = domain_aggio.flat(1_000, date(2026, 10, 1), "Rep. 7/2026")
     async with platform.databases["reporting"].unit_of_work(comune.id) as uow:
-        await repository_aggio.save_contract(uow, comune.id, contract, "Comune di prova", "test")
+        await repository_aggio.put_version(uow, comune.id, None, contract, "Comune di prova", "test")
         await uow.commit()
     context, page = await signed_in(chromium, platform, oidc_provider, comune.id, "platform_admin")
     await page.goto(f"{oidc_provider.gateway_base}/t/{comune.slug}/reporting/aggio")

@@ -244,6 +244,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/mandato/certificato.json"): web(404, (V, A, P)),
     ("GET", f"{T}/reporting/aggio/contratto"): web(200, (P,)),
     ("POST", f"{T}/reporting/aggio/contratto"): web(400, (P,), "POST"),
+    ("POST", f"{T}/reporting/aggio/contratto/elimina"): web(400, (P,), "POST"),
+    ("GET", f"{T}/reporting/aggio/contratto/elimina"): web(303, (P,)),
     ("POST", f"{T}/reporting/aggio/rendiconti"): web(400, (P,), "POST"),
     ("GET", f"{T}/reporting/aggio/rendiconti/{{rendiconto_id}}.pdf"): web(404, (V, A, P)),
     ("GET", f"{T}/reporting/aggio/rendiconti/{{rendiconto_id}}.xlsx"): web(404, (V, A, P)),

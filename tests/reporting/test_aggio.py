@@ -27,7 +27,7 @@ from services.contracts import (
 from services.kernel.identity import Identity
 from services.kernel.mail import FolderMailer
 from services.platform import Platform
-from services.reporting import daily, handlers_aggio, repository_aggio
+from services.reporting import daily, handlers_aggio_contract, repository_aggio
 from services.reporting import repository as repo
 from services.reporting.domain import ROME
 from services.reporting.domain_aggio import BASIS_LABELS
@@ -180,7 +180,7 @@ async def test_a_tiered_contract_gives_the_contract_arithmetic_net_of_refunds(
     assert body["contract"]["basis"] == "by_type_bands"
     # The dashboard's figure: month by month since the contract began (September: 10% of 500,00).
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
-        board = await handlers_aggio.dashboard_aggio(uow, tenant.tenant_id, date(2026, 11, 30))
+        board = await handlers_aggio_contract.dashboard_aggio(uow, tenant.tenant_id, date(2026, 11, 30))
     assert board is not None and (board.label, board.cents) == (BASIS_LABELS["by_type_bands"], 13_721 + 5_000)
 
 
@@ -208,8 +208,8 @@ async def test_bad_input_gets_an_italian_message_and_changes_nothing(
     for field in ("reference", "start_date", "vat_percent"):
         assert f'aria-describedby="{field}-errore"' in text and f'href="#{field}"' in text
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
-        saved = await repository_aggio.get_contract(uow, tenant.tenant_id)
-    assert saved is not None and saved.contract.table("IMU")[0].rate_bp == 1000  # unchanged
+        saved = (await repository_aggio.contract_versions(uow, tenant.tenant_id))[-1]
+    assert saved.contract.table("IMU")[0].rate_bp == 1000  # unchanged
     async with service_client(platform, "reporting", as_role(tenant, "api")) as client:
         backwards = await client.get(f"{API}?period_from=2026-10-31&period_to=2026-10-01")
         malformed = await client.get(f"{API}?period_from=2026-10-01&period_to=31/10/2026")
@@ -320,8 +320,8 @@ async def test_another_comune_sees_nothing_of_this_ones_aggio(
         await repository_aggio.save_office_emails(uow, tenant.tenant_id, ["a@comune.example.it"], "u")
         await uow.commit()
     async with db.unit_of_work(other_tenant.tenant_id) as uow:
-        assert await repository_aggio.get_contract(uow, other_tenant.tenant_id) is None
-        assert await repository_aggio.get_contract(uow, tenant.tenant_id) is None  # RLS too
+        assert await repository_aggio.contract_versions(uow, other_tenant.tenant_id) == ()
+        assert await repository_aggio.contract_versions(uow, tenant.tenant_id) == ()  # RLS too
         assert await repository_aggio.office_emails(uow, tenant.tenant_id) == []
         assert (
             await repository_aggio.bases(uow, tenant.tenant_id, date(2026, 10, 1), date(2026, 10, 31)) == {}

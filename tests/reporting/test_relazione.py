@@ -30,7 +30,7 @@ from services.contracts import (
 from services.kernel.identity import Identity
 from services.kernel.money import format_euro
 from services.platform import Platform
-from services.reporting import handlers_aggio, handlers_cases, handlers_relazione, render_xlsx
+from services.reporting import handlers_aggio_contract, handlers_cases, handlers_relazione, render_xlsx
 from services.reporting import repository as repo
 from services.reporting import repository_aggio as aggio_repo
 from services.reporting.domain_aggio import ALL_TYPES, Band, Contract
@@ -322,14 +322,16 @@ async def test_the_aggio_is_none_without_a_contract_and_the_contracts_when_there
         vat_rate_bp=2_200,
     )
     async with db.unit_of_work(tenant.tenant_id) as uow:
-        await aggio_repo.save_contract(uow, tenant.tenant_id, by_type, tenant.tenant_name, "admin")
+        await aggio_repo.put_version(uow, tenant.tenant_id, None, by_type, tenant.tenant_name, "admin")
         await uow.commit()
     async with service_client(platform, "reporting", api(tenant)) as http:
         queued = await http.post(API, json=PERIOD)
         contract = await finished(platform, tenant, worker, queued.json()["id"])
         xlsx = (await http.get(contract["files"]["xlsx"]["url"])).content
     async with db.unit_of_work(tenant.tenant_id) as uow:
-        invoiced = await handlers_aggio.period_aggio(uow, tenant.tenant_id, date(2026, 1, 1), date.today())
+        invoiced = await handlers_aggio_contract.period_aggio(
+            uow, tenant.tenant_id, date(2026, 1, 1), date.today()
+        )
     # March 2026: IMU 10% of 500,00; TARI 5% of 100,00 - 25,00 refunded; the CDS payment of 2025
     # predates the contract; the revoked one never counts.
     assert contract["aggio_cents"] == 5_000 + 375 == invoiced.result.aggio_cents
@@ -349,7 +351,7 @@ async def test_a_relazione_the_rules_refuse_ends_failed_with_its_message_on_the_
     await campaign(platform, tenant)
     only_imu = Contract("REP-1", date(2026, 1, 1), (Band("IMU", 0, None, 1_000),), vat_applies=False)
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
-        await aggio_repo.save_contract(uow, tenant.tenant_id, only_imu, tenant.tenant_name, "admin")
+        await aggio_repo.put_version(uow, tenant.tenant_id, None, only_imu, tenant.tenant_name, "admin")
         await uow.commit()
     async with service_client(platform, "reporting", api(tenant)) as http:
         queued = await http.post(API, json=PERIOD)
@@ -407,3 +409,44 @@ async def test_a_failed_xlsx_fails_the_relazione_with_the_message_the_page_shows
             f"/t/{tenant.tenant_slug}/reporting/reports/{failed['id']}", headers={"HX-Request": "true"}
         )
     assert 'role="alert"' in shown.text and "errore interno" in shown.text
+
+
+@pytest.mark.asyncio
+async def test_the_aggio_of_an_amended_contract_takes_each_months_version(
+    platform: Platform, tenant: Identity, worker: Any
+) -> None:
+    await campaign(platform, tenant)
+    first = Contract(
+        "REP-2026/7",
+        date(2026, 1, 1),
+        (Band("IMU", 0, None, 1_000), Band(ALL_TYPES, 0, None, 500)),
+        vat_applies=True,
+        vat_rate_bp=2_200,
+    )
+    amended = Contract(
+        "REP-2026/7-bis", date(2026, 3, 1), (Band(ALL_TYPES, 0, None, 2_000),), vat_applies=False
+    )
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        for contract in (first, amended):
+            await aggio_repo.put_version(uow, tenant.tenant_id, None, contract, tenant.tenant_name, "admin")
+        await uow.commit()
+    async with service_client(platform, "reporting", api(tenant)) as http:
+        queued = await http.post(API, json=PERIOD)
+        done = await finished(platform, tenant, worker, queued.json()["id"])
+        xlsx = (await http.get(done["files"]["xlsx"]["url"])).content
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        invoiced = await handlers_aggio_contract.period_aggio(
+            uow, tenant.tenant_id, date(2026, 1, 1), date.today()
+        )
+    # March 2026 under the amendment: 20% of 500,00 + 100,00 - 25,00 refunded, without VAT (the
+    # first version would have given 53,75 and VAT).
+    assert done["aggio_cents"] == 11_500 == invoiced.result.aggio_cents
+    assert done["aggio_rate_bp"] is None
+    book = openpyxl.load_workbook(io.BytesIO(xlsx), read_only=True)
+    header = dict(book["Intestazione"].iter_rows(values_only=True))
+    assert header["Contratto"] == (
+        "REP-2026/7, dal 01/01/2026 aggio aliquota per tipo di entrata, IVA 22,00%; "
+        "REP-2026/7-bis, dal 01/03/2026 aggio 20,00%, IVA non applicata"
+    )
+    closing = {r[0]: r for r in book["Totali"].iter_rows(values_only=True) if r and r[0]}
+    assert "Contratto in 2 versioni" in str(closing["Regola dell'aggio"][1]) and closing["Aggio"][5] == 115
