@@ -298,7 +298,8 @@ def _reporting_paths() -> dict[str, Any]:
             "get": {
                 "summary": (
                     "Aggio di un periodo secondo il contratto: riscosso, rimborsato, revocato, imponibile, "
-                    "aggio, IVA, per entrata (importi in centesimi)"
+                    "aggio, IVA, per entrata (importi in centesimi); ogni parte del periodo con la versione "
+                    "del contratto allora in vigore (`versions`)"
                 ),
                 "parameters": [
                     {
