@@ -77,11 +77,17 @@ def place(versions: tuple[Contract, ...], replacing: date | None, contract: Cont
             "modifica quella, oppure indica un'altra data.",
             field="start_date",
         )
+    if replacing is None and kept and contract.start_date < kept[0].start_date:
+        raise DomainError(
+            f"Una nuova versione non può decorrere prima dell'inizio del contratto ({_day(kept[0].start_date)}): "
+            "per anticipare l'inizio, modifica la prima versione.",
+            field="start_date",
+        )
     history = tuple(sorted((*kept, contract), key=lambda c: c.start_date))
     for later in history[1:]:
         if later.start_date.day != 1:
             raise DomainError(
-                f"Una nuova versione del contratto decorre dal primo giorno di un mese (l'aggio si "
+                f"Una versione successiva alla prima decorre dal primo giorno di un mese (l'aggio si "
                 f"calcola mese per mese): il {_day(later.start_date)} non lo è.",
                 field="start_date",
             )
@@ -89,15 +95,21 @@ def place(versions: tuple[Contract, ...], replacing: date | None, contract: Cont
 
 
 def without(versions: tuple[Contract, ...], start: date) -> Versions:
-    """The versions once the one that started on `start` is removed; the only one is not."""
+    """The versions once a later one (an amendment entered by mistake), which started on `start`,
+    is removed: its months go back to the version before it. The first version is corrected, never
+    removed (the contract's start would move)."""
     kept = tuple(c for c in versions if c.start_date != start)
     if len(kept) == len(versions):
         raise DomainError(
             f"La versione del contratto in vigore dal {_day(start)} non esiste più: ricarica la pagina.",
             field="version",
         )
-    if not kept:
-        raise DomainError("Il contratto ha una sola versione: si modifica, non si elimina.", field="version")
+    if versions[0].start_date == start:
+        raise DomainError(
+            "La prima versione del contratto non si elimina (l'inizio del contratto si sposterebbe): "
+            "correggila con «Modifica».",
+            field="version",
+        )
     return Versions(kept)
 
 

@@ -70,7 +70,7 @@ def _chosen(versions: Versions | None, raw: str | None, today: date) -> tuple[ru
     if raw:
         found = next((c for c in versions.contracts if c.start_date.isoformat() == raw), None)
         if found is None:
-            raise NotFound("Questa versione del contratto non esiste più.")
+            raise NotFound("Questa versione del contratto non esiste.")
         return found, raw
     current = versions.in_force(today)
     return current, current.start_date.isoformat()
@@ -85,7 +85,8 @@ async def contract_form(request: Request, who: Identity, uow: UnitOfWork) -> Res
         "reference": c.reference if c else "",
         # A new version starts when the admin says: its date is left empty.
         "start_date": c.start_date.strftime("%d/%m/%Y") if c and version else "",
-        "vat_applies": bool(c and c.vat_applies),
+        # The aggio is a fee for a service: VAT applies unless the contract says otherwise.
+        "vat_applies": c.vat_applies if c else True,
         "vat_percent": rules.format_percent(c.vat_rate_bp if c else rules.DEFAULT_VAT_BP).removesuffix("%"),
     }
     context = {

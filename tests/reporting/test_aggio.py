@@ -198,7 +198,9 @@ async def test_bad_input_gets_an_italian_message_and_changes_nothing(
     assert 'id="row-3-type" name="row-3-type" class="form-select is-invalid" aria-invalid="true"' in text
     # A field above the table: its message under it, tied to it for screen readers.
     status, text = await save_contract(platform, tenant, start_date="31/02/2026")
-    assert status == 400 and 'aria-invalid="true" aria-describedby="start_date-errore"' in text
+    assert (
+        status == 400 and 'aria-invalid="true" aria-describedby="start_date-errore start_date-aiuto"' in text
+    )
     assert 'id="start_date-errore" class="invalid-feedback">' in text
     # Several fields at fault: every one named at once, each marked, listed with a link to it.
     status, text = await save_contract(
@@ -206,7 +208,7 @@ async def test_bad_input_gets_an_italian_message_and_changes_nothing(
     )
     assert status == 400 and "correggi i 3 campi indicati" in text
     for field in ("reference", "start_date", "vat_percent"):
-        assert f'aria-describedby="{field}-errore"' in text and f'href="#{field}"' in text
+        assert f'aria-describedby="{field}-errore' in text and f'href="#{field}"' in text
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
         saved = (await repository_aggio.contract_versions(uow, tenant.tenant_id))[-1]
     assert saved.contract.table("IMU")[0].rate_bp == 1000  # unchanged

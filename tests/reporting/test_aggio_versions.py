@@ -114,6 +114,8 @@ async def test_versions_are_corrected_removed_and_bad_ones_refused(
     )
     status, text = await post_version(platform, tenant, start_date="01/01/2026")
     assert status == 400 and "Esiste già una versione del contratto in vigore dal 01/01/2026" in text
+    status, text = await post_version(platform, tenant, start_date="01/12/2025")
+    assert status == 400 and "prima dell'inizio del contratto (01/01/2026)" in text
     assert await starts(platform, tenant) == [date(2026, 1, 1)]  # nothing written
 
     assert (await post_version(platform, tenant))[0] == 200
@@ -146,7 +148,7 @@ async def test_versions_are_corrected_removed_and_bad_ones_refused(
     status, _ = await remove(platform, tenant, "2026-11-01")
     assert status == 200 and await starts(platform, tenant) == [date(2026, 1, 1)]
     status, text = await remove(platform, tenant, "2026-01-01")
-    assert status == 400 and "una sola versione" in text
+    assert status == 400 and "La prima versione del contratto non si elimina" in text
     status, text = await remove(platform, tenant, "non-una-data")
     assert status == 400 and "non valida" in text
     async with service_client(platform, "reporting", as_role(tenant, "comune_admin")) as client:

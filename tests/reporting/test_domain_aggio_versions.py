@@ -58,17 +58,21 @@ def test_a_new_version_starts_on_a_months_first_day_and_on_a_day_of_its_own() ->
     # version, which must then start on a month's first day.
     moved = flat(600, date(2026, 2, 1), "Atto aggiuntivo")
     assert place((FIRST, SECOND), date(2026, 1, 1), moved).contracts == (FIRST, moved)
-    with pytest.raises(DomainError, match="15/03/2025"):
+    with pytest.raises(DomainError, match=r"prima dell'inizio del contratto \(15/03/2025\)"):
+        place((FIRST, SECOND), None, flat(500, date(2025, 1, 1)))
+    earlier = flat(500, date(2025, 1, 1))  # the first version corrected to an earlier start
+    assert place((FIRST, SECOND), FIRST.start_date, earlier).contracts == (earlier, SECOND)
+    with pytest.raises(DomainError, match="15/03/2025"):  # the old first, now later, not on a 1st
         place((FIRST,), None, flat(500, date(2025, 1, 1)))
     with pytest.raises(DomainError, match="non esiste più"):
         place((FIRST,), date(2026, 1, 1), SECOND)
 
 
 def test_only_a_version_among_others_is_removed() -> None:
-    assert without((FIRST, SECOND), date(2026, 1, 1)).contracts == (FIRST,)
-    assert without((FIRST, SECOND), date(2025, 3, 15)).contracts == (SECOND,)
-    with pytest.raises(DomainError, match="una sola versione"):
-        without((FIRST,), date(2025, 3, 15))
+    assert without((FIRST, SECOND, THIRD), date(2026, 1, 1)).contracts == (FIRST, THIRD)
+    for versions in ((FIRST, SECOND), (FIRST,)):
+        with pytest.raises(DomainError, match="La prima versione del contratto non si elimina"):
+            without(versions, date(2025, 3, 15))
     with pytest.raises(DomainError, match="non esiste più"):
         without((FIRST, SECOND), date(2026, 2, 1))
 
