@@ -100,10 +100,51 @@ document.addEventListener("htmx:beforeSwap", function (event) {
   var target = event.detail.target;
   var active = document.activeElement;
   heldFocus = null;
+  heldValues = isBackground(event) && target ? changedFields(target) : [];
   if (isBackground(event) && target && active && active !== document.body && target.contains(active)) {
     heldFocus = { id: active.id, rank: focusables(target).indexOf(active) };
   }
 });
+
+// Nor does it undo what the user chose or typed there and has not sent yet (a supervisor picking
+// whom to hand a callback to): every field they changed (marked on its change) gets its value back
+// in the new content, by id, when it can still take it (a select still offering that option).
+var heldValues = [];
+document.addEventListener("change", markChanged);
+document.addEventListener("input", markChanged);
+function markChanged(event) {
+  var field = event.target;
+  if (field && field.id && field.setAttribute && field.closest && field.closest("[data-background-refresh]")) {
+    field.setAttribute("data-changed", "");
+  }
+}
+
+function changedFields(root) {
+  return Array.prototype.map.call(root.querySelectorAll("[data-changed][id]"), function (field) {
+    return { id: field.id, value: field.value, checked: field.checked };
+  });
+}
+
+function restoreFields(held) {
+  held.forEach(function (h) {
+    var field = document.getElementById(h.id);
+    if (!field) {
+      return;
+    }
+    if (field.type === "checkbox" || field.type === "radio") {
+      field.checked = h.checked;
+    } else if (field.tagName === "SELECT") {
+      var offered = Array.prototype.some.call(field.options, function (o) { return o.value === h.value; });
+      if (!offered) {
+        return;
+      }
+      field.value = h.value;
+    } else {
+      field.value = h.value;
+    }
+    field.setAttribute("data-changed", "");
+  });
+}
 
 // «Sospendi l'aggiornamento» (data-pause-refresh="<id>"): while pressed, the background refreshes
 // of that element are not sent (WCAG 2.2.2).
@@ -136,6 +177,8 @@ document.addEventListener("htmx:beforeRequest", function (event) {
 document.addEventListener("htmx:afterSettle", function (event) {
   var target = event.target;  // the element settled (after an outerHTML swap, the new one)
   if (isBackground(event)) {
+    restoreFields(heldValues);
+    heldValues = [];
     var held = heldFocus;
     heldFocus = null;
     if (held && target && target.querySelectorAll) {
