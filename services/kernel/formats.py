@@ -43,6 +43,17 @@ def e164(text: str) -> str | None:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+def can_text(e164_number: str) -> bool:
+    """Whether a number in E.164 can receive an SMS: a mobile (or a number its plan does not tell
+    apart from one, as in the United States); an Italian fixed line cannot."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164_number, "IT"))
+    except phonenumbers.NumberParseException:
+        return False
+    mobile = phonenumbers.PhoneNumberType
+    return kind in (mobile.MOBILE, mobile.FIXED_LINE_OR_MOBILE, mobile.PAGER)
+
+
 # An e-mail address as the platform accepts one to write to: a plain local part, a domain of
 # labels and a top-level domain of letters (no display name, no quotes, no IP literal).
 _EMAIL = re.compile(

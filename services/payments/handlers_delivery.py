@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from services.contracts import NoticeSent
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError
-from services.kernel.formats import is_email
+from services.kernel.formats import can_text, is_email
 from services.kernel.identity import Identity
 from services.kernel.mail import Attachment, Mail, Mailer
 from services.kernel.web import ServiceContext
@@ -143,13 +143,21 @@ async def _target(
     return Target(debtor_id, position_ids, None, [o for o in shown if o.nav in navs or o.kind == "charges"])
 
 
-async def active_email_of(
+async def reachable_at(
     uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
-) -> str | None:
-    """The address an e-mail left blank goes to, for the positions' debtor (the sending form says
-    it, or that there is none); None when there is none or the positions are unknown."""
-    positions = await repository_delivery.debtors_of(uow, tenant_id, list(position_ids)[:1])
-    return await repository_emails.active_email(uow, tenant_id, positions[0]) if positions else None
+) -> dict[str, str | None]:
+    """What the sending forms offer for the positions' debtor: `active_email`, where an e-mail left
+    blank goes (the form says it, or that there is none), and `active_mobile`, the first phone on
+    file not marked wrong that can take an SMS (the SMS form starts from it); None when there is
+    none or the positions are unknown."""
+    debtors = await repository_delivery.debtors_of(uow, tenant_id, list(position_ids)[:1])
+    if not debtors:
+        return {"active_email": None, "active_mobile": None}
+    phones = await repository_emails.active_phones(uow, tenant_id, debtors[0])
+    return {
+        "active_email": await repository_emails.active_email(uow, tenant_id, debtors[0]),
+        "active_mobile": next((p for p in phones if can_text(p)), None),
+    }
 
 
 def _last_day(until: datetime) -> date:

@@ -127,7 +127,7 @@ debtor_contacts = sa.Table(
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
     sa.Column("contact_id", sa.Uuid, primary_key=True),
     sa.Column("debtor_id", sa.Uuid, nullable=False),
-    # email, pec, address (postal, one line)
+    # email, pec, address (postal, one line), phone (E.164: where an SMS may go)
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("address", sa.Text, nullable=False),
     sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),

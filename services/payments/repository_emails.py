@@ -1,4 +1,5 @@
-"""Debtors' e-mail, PEC and postal addresses, kept from the ingest events; every function filters by tenant."""
+"""Debtors' e-mail, PEC and postal addresses and phones, kept from the ingest events; every function filters
+by tenant."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from services.kernel.db import UnitOfWork
 from services.payments.models_reconciliation import debtor_contacts
 
 EMAIL_KINDS = ("pec", "email")
-# What the payments service keeps of a debtor's contacts: where to write, and where to post.
-KEPT_KINDS = (*EMAIL_KINDS, "address")
+# What the payments service keeps of a debtor's contacts: where to write, to post and to text.
+KEPT_KINDS = (*EMAIL_KINDS, "address", "phone")
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,18 @@ async def active_email(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UU
         .limit(1)
     )
     return (await uow.execute(stmt)).scalar_one_or_none()
+
+
+async def active_phones(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[str]:
+    """The debtor's phones not marked wrong, in the order ingest registered them (E.164)."""
+    de = debtor_contacts
+    stmt = (
+        sa.select(de.c.address)
+        .where(de.c.tenant_id == tenant_id, de.c.debtor_id == debtor_id, de.c.active)
+        .where(de.c.kind == "phone", de.c.address != "")
+        .order_by(de.c.contact_id)
+    )
+    return list((await uow.execute(stmt)).scalars())
 
 
 async def postal_addresses(

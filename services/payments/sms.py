@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from services.kernel.errors import DomainError
+from services.kernel.formats import can_text
 from services.kernel.formats import e164 as kernel_e164
 from services.kernel.settings import Settings
 
@@ -48,8 +49,16 @@ def sms_provider(settings: Settings) -> SmsProvider:
 
 
 def e164(raw: str) -> str:
-    """A mobile or fixed number as E.164 (+39 assumed when no country code is given)."""
-    number = kernel_e164(raw.strip())
+    """The mobile number an SMS goes to, as E.164 (+39 assumed when no country code is given)."""
+    text = raw.strip()
+    if not text:
+        raise DomainError("Indica il numero di cellulare a cui inviare l'SMS.", field="phone")
+    number = kernel_e164(text)
     if number is None:
-        raise DomainError("Numero di telefono non valido (es. +39 333 123 4567).", field="phone")
+        raise DomainError(f"Numero di telefono non valido: «{text}» (es. +39 333 123 4567).", field="phone")
+    if not can_text(number):
+        raise DomainError(
+            f"«{text}» è un numero fisso: l'SMS arriva solo a un cellulare (es. +39 333 123 4567).",
+            field="phone",
+        )
     return number

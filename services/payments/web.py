@@ -95,7 +95,7 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
         "notices_issued": request.query_params.get("avvisi") == "1",
         # One key per rendered form: submitting the same form twice records one payment.
         "idempotency_key": uuid.uuid4().hex,
-        "active_email": await handlers_delivery.active_email_of(uow, ident.tenant_id, [view.position.id]),
+        **await handlers_delivery.reachable_at(uow, ident.tenant_id, [view.position.id]),
     }
     return page(templates, request, "position.html", context)
 
@@ -241,8 +241,8 @@ async def plan_sender(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     except ValueError:
         raise NotFound() from None
     plan, position_id = await handlers_plans.sendable_plan(uow, ident.tenant_id, plan_id)
-    email = await handlers_delivery.active_email_of(uow, ident.tenant_id, [position_id])
-    context = {"plan": plan, "position_id": position_id, "active_email": email}
+    reachable = await handlers_delivery.reachable_at(uow, ident.tenant_id, [position_id])
+    context = {"plan": plan, "position_id": position_id, **reachable}
     return page(templates, request, "plan_send.html", context, block="sender")
 
 
@@ -263,7 +263,7 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
     }
     if context["embedded"]:  # the sending form is only in the card's builder
         ids = context["position_ids"]
-        context["active_email"] = await handlers_delivery.active_email_of(uow, ident.tenant_id, ids)
+        context.update(await handlers_delivery.reachable_at(uow, ident.tenant_id, ids))
     by_type = await _one_revenue_type(uow, ident, body)
     context["revenue_types"] = list(by_type) if len(by_type) > 1 else []
     context["chosen_type"] = body.get("revenue_type", "")
@@ -350,8 +350,8 @@ async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) ->
     url = f"/t/{ident.tenant_slug}/payments/positions/{body['position_ids'][0]}?piano={plan.plan_id}"
     if is_htmx(request) and embedded:  # in the operator's card: stay, and offer to send it now
         ids = body["position_ids"]
-        email = await handlers_delivery.active_email_of(uow, ident.tenant_id, ids)
-        context = {"created": plan, "plan": {"id": plan.plan_id}, "position_ids": ids, "active_email": email}
+        reachable = await handlers_delivery.reachable_at(uow, ident.tenant_id, ids)
+        context = {"created": plan, "plan": {"id": plan.plan_id}, "position_ids": ids, **reachable}
         done = page(templates, request, "plan_created.html", context, block="created")
         done.headers.update({"HX-Retarget": "#plan-builder", "HX-Reswap": "outerHTML"})
         return done

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.kernel.formats import PAGE_FILTERS, format_phone, format_rome, format_size, is_email
+from services.kernel.formats import PAGE_FILTERS, can_text, format_phone, format_rome, format_size, is_email
 
 
 def test_sizes_as_italians_write_them() -> None:
@@ -54,3 +54,10 @@ def test_one_rule_says_which_e_mail_addresses_the_platform_writes_to() -> None:
     )
     assert all(is_email(a) for a in good)
     assert not any(is_email(a) for a in bad)
+
+
+def test_an_sms_goes_to_a_mobile_never_to_an_italian_landline() -> None:
+    assert can_text("+393471234567") and can_text("+447911123456")
+    assert not can_text("+390667101234") and not can_text("+390212345678")
+    assert can_text("+12025550123")  # the US plan does not tell mobiles apart
+    assert not can_text("not a number")

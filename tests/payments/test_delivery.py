@@ -17,9 +17,10 @@ from services.contracts import NoticeSent
 from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
 from services.kernel.mail import FolderMailer, SmtpMailer
-from services.payments import web_delivery
+from services.payments import repository_emails, web_delivery
 from services.payments.domain_links import verify
 from services.payments.handlers_delivery import Channels, DeliveryFailed, send_by_email
+from services.payments.repository_emails import EmailRecord
 from services.payments.sms import LogSmsProvider
 from services.platform import Platform
 from tests.conftest import service_client
@@ -153,7 +154,22 @@ async def test_sms_goes_to_the_development_provider_and_says_it_was_not_sent(
     [event] = await sent_events(platform, tenant)
     assert (event.channel, event.debtor_id, event.delivered) == ("sms", debtor, False)
     status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "phone": "12"})
-    assert status == 400 and answer["field"] == "phone" and "Numero di telefono non valido" in answer["error"]
+    assert (
+        status == 400
+        and answer["field"] == "phone"
+        and "Numero di telefono non valido: «12»" in answer["error"]
+    )
+    # A landline cannot take an SMS; an empty number is asked for.
+    status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "phone": "06 6710 1234"})
+    assert status == 400 and answer["field"] == "phone"
+    assert (
+        answer["error"]
+        == "«06 6710 1234» è un numero fisso: l'SMS arriva solo a un cellulare (es. +39 333 123 4567)."
+    )
+    status, answer = await post(
+        platform, tenant, SEND, {"position_ids": [position], "channel": "sms", "phone": ""}
+    )
+    assert status == 400 and answer["error"] == "Indica il numero di cellulare a cui inviare l'SMS."
     assert len(await sent_events(platform, tenant)) == 1
 
 
@@ -266,3 +282,32 @@ async def test_the_sending_form_says_which_address_a_blank_email_goes_to(
     assert "Nessun indirizzo e-mail attivo: scrivi quello che il contribuente indica." in unknown.text
     assert re.search(r'name="email" type="email"[^>]*required', unknown.text)
     assert to in builder.text  # the plan builder in the operator's card says it too
+
+
+@pytest.mark.asyncio
+async def test_the_sms_form_starts_from_the_mobile_on_file(platform: Platform, tenant: Identity) -> None:
+    """The first phone on file not marked wrong that can take an SMS (not a landline)."""
+    await comune(platform, tenant)
+    debtor, [position] = await debtor_with_positions(platform, tenant, 12_000)
+    _, [nobody] = await debtor_with_positions(platform, tenant, 13_000)
+    landline, wrong, mobile = (uuid.uuid4() for _ in range(3))
+    records = [
+        EmailRecord(landline, uuid.UUID(debtor), "phone", "+390667101234", True),
+        EmailRecord(wrong, uuid.UUID(debtor), "phone", "+393331112222", False),
+        EmailRecord(mobile, uuid.UUID(debtor), "phone", "+393479876543", True),
+    ]
+    work = functools.partial(repository_emails.keep_emails, tenant_id=tenant.tenant_id, records=records)
+    await run(platform, tenant.tenant_id, work)
+    operator = make_identity(tenant.tenant_id, tenant.tenant_slug, roles=("operator",))
+    async with service_client(platform, "payments", operator) as client:
+        page = (await client.get(f"/t/{tenant.tenant_slug}/payments/positions/{position}")).text
+        builder = await client.get(
+            f"/t/{tenant.tenant_slug}/payments/plans/builder",
+            params={"position_id": position, "embedded": "1"},
+            headers={"HX-Request": "true"},
+        )
+        none = (await client.get(f"/t/{tenant.tenant_slug}/payments/positions/{nobody}")).text
+    for text in (page, builder.text):
+        assert re.search(r'name="phone" type="tel"[^>]*value="\+39 347 987 6543"', text)
+        assert "Il cellulare in archivio: correggilo se il contribuente ne indica un altro." in text
+    assert "Nessun cellulare in archivio" in none and not re.search(r'name="phone"[^>]*value=', none)

@@ -11,7 +11,7 @@ from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
 from services.kernel.messaging import inbox_handler
 from services.payments.consumers import emails
-from services.payments.repository_emails import active_email
+from services.payments.repository_emails import active_email, active_phones
 from services.platform import Platform
 from tests.contact.helpers import contact_fact, contact_updated, contacts_registered
 
@@ -27,7 +27,7 @@ async def address(platform: Platform, tenant_id: uuid.UUID, debtor_id: str) -> s
 
 
 @pytest.mark.asyncio
-async def test_registered_email_is_the_active_one_and_phones_are_ignored(
+async def test_registered_email_is_the_active_one_and_phones_are_kept_apart(
     platform: Platform, tenant: Identity, other_tenant: Identity
 ) -> None:
     debtor = str(uuid.uuid4())
@@ -37,6 +37,9 @@ async def test_registered_email_is_the_active_one_and_phones_are_ignored(
     assert await address(platform, tenant.tenant_id, debtor) == "mario.rossi@example.it"
     assert await address(platform, other_tenant.tenant_id, debtor) is None
     assert await address(platform, tenant.tenant_id, str(uuid.uuid4())) is None
+    async with platform.databases["payments"].unit_of_work(tenant.tenant_id) as uow:
+        phones = await active_phones(uow, tenant.tenant_id, uuid.UUID(debtor))
+    assert phones == [phone.value]  # where an SMS may go (`handlers_delivery.reachable_at`)
 
 
 @pytest.mark.asyncio
