@@ -256,12 +256,24 @@ def decide_outcome(
 
 
 def check_can_record(
-    assigned_to: str | None, locked_until: datetime | None, user_id: str, now: datetime, supervisor: bool
+    assigned_to: str | None,
+    locked_until: datetime | None,
+    user_id: str,
+    now: datetime,
+    supervisor: bool,
+    holder_name: str | None = None,
 ) -> None:
-    """An operator may not record on a debtor another operator is working right now."""
+    """An operator may not record on a debtor another operator is working right now (one a
+    supervisor handed the card to while this operator was on the phone, say): the refusal names
+    them and says what to do with the call."""
     held_by_other = assigned_to not in (None, user_id) and locked_until is not None and locked_until > now
     if held_by_other and not supervisor:
-        raise Conflict("Il debitore è in lavorazione da un altro operatore.")
+        who = holder_name or "un altro operatore"
+        raise Conflict(
+            f"Questo debitore è ora in lavorazione a {who} (un supervisore può aver affidato la scheda "
+            f"a un collega): il tuo esito non è stato registrato. Riferisci l'esito a {who} o al "
+            "supervisore, poi passa al prossimo debitore."
+        )
 
 
 TIME_BARRED = "Prescritto: da proporre per il discarico."

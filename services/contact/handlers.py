@@ -176,7 +176,8 @@ async def record_outcome(
     if debtor is None:
         raise NotFound()
     supervisor = ident.has_role(*SUPERVISORS)
-    domain.check_can_record(debtor.assigned_to, debtor.locked_until, ident.user_id, now, supervisor)
+    held = (debtor.assigned_to, debtor.locked_until)
+    domain.check_can_record(*held, ident.user_id, now, supervisor, debtor.assigned_name)
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
     decision = domain_promises.awaiting_promise(
         domain.decide_outcome(call.outcome, call.note, call.callback_at, now, rules), promised

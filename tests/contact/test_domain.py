@@ -129,6 +129,8 @@ def test_another_operators_lock_blocks_recording_but_not_supervisors() -> None:
     until = MONDAY_10 + timedelta(minutes=10)
     with pytest.raises(Conflict):
         check_can_record("op-2", until, "op-1", MONDAY_10, supervisor=False)
+    with pytest.raises(Conflict, match=r"ora in lavorazione a Marco Ricci .*non è stato registrato"):
+        check_can_record("op-2", until, "op-1", MONDAY_10, supervisor=False, holder_name="Marco Ricci")
     check_can_record("op-2", until, "op-1", MONDAY_10, supervisor=True)
     check_can_record("op-1", until, "op-1", MONDAY_10, supervisor=False)
     check_can_record("op-2", MONDAY_10 - timedelta(minutes=1), "op-1", MONDAY_10, supervisor=False)
