@@ -4,7 +4,7 @@ a phone number grouped as people dial it."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -84,7 +84,13 @@ def format_phone(value: str) -> str:
 
 
 # The filters every service's templates have (`kernel.web.templates_for`).
+def format_day(day: date | str) -> str:
+    """A day (or its ISO text, as a simulation's JSON gives it) as Italians write it."""
+    return (day if isinstance(day, date) else date.fromisoformat(day)).strftime("%d/%m/%Y")
+
+
 PAGE_FILTERS = {
+    "it_date": format_day,
     "euro": format_euro,
     "decimale": format_decimal,
     "rome": format_rome,

@@ -59,14 +59,7 @@ templates.env.filters["balance_status"] = lambda p: domain.balance_status(
     p.amount_cents, p.paid_cents, getattr(p, "state", "open")
 )
 templates.env.filters["recorder"] = lambda p: domain.recorder_label(p.recorded_by, p.recorded_by_name)
-
-
-def _it_date(day: date | str) -> str:
-    """A day (or its ISO text, as the simulation gives it) as Italians write it."""
-    return (day if isinstance(day, date) else date.fromisoformat(day)).strftime("%d/%m/%Y")
-
-
-templates.env.filters.update(it_date=_it_date, avviso=printed)
+templates.env.filters["avviso"] = printed
 PAGE_SIZE = 25
 
 

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
-from services.kernel.formats import PAGE_FILTERS, can_text, format_phone, format_rome, format_size, is_email
+from services.kernel.formats import (
+    PAGE_FILTERS,
+    can_text,
+    format_day,
+    format_phone,
+    format_rome,
+    format_size,
+    is_email,
+)
 
 
 def test_sizes_as_italians_write_them() -> None:
@@ -37,7 +45,8 @@ def test_an_instant_in_romes_time_and_every_filter_is_registered() -> None:
         format_rome(datetime(2026, 3, 29, 1, 30, tzinfo=UTC)) == "29/03/2026 03:30"
     )  # after the change to CEST
     assert format_rome(None) == ""
-    assert set(PAGE_FILTERS) == {"euro", "decimale", "rome", "telefono", "dimensione"}
+    assert set(PAGE_FILTERS) == {"euro", "decimale", "rome", "telefono", "dimensione", "it_date"}
+    assert format_day("2027-03-29") == format_day(date(2027, 3, 29)) == "29/03/2027"
 
 
 def test_one_rule_says_which_e_mail_addresses_the_platform_writes_to() -> None:
