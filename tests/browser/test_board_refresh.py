@@ -83,4 +83,5 @@ async def test_the_board_keeps_the_focus_pauses_and_hands_a_card_over(
     await expect(page.get_by_label("Affida a", exact=False)).to_have_value("op-carla")
     await page.get_by_role("button", name="Affida", exact=False).click()
     await expect(page.get_by_test_id("reassigned")).to_contain_text("è ora in lavorazione a Carla Operatrice")
+    await expect(page.get_by_test_id("reassigned")).to_be_focused()  # not the top of the page
     await context.close()

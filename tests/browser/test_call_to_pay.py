@@ -86,6 +86,7 @@ async def test_an_operators_call_to_pay_loop(
         await expect(page.get_by_test_id("plan-created")).to_contain_text("(con gli interessi di legge € 1.2")
         # The installments stay on the card, to be read out to the debtor.
         await expect(page.get_by_test_id("plan-created-schedule").locator("tbody tr")).to_have_count(6)
+        await expect(page.get_by_role("heading", name="Piano di rate creato")).to_be_focused()
         await page.get_by_label("E-mail del contribuente").fill("elena@example.it")
         await page.get_by_role("button", name="Invia per e-mail").click()
         await expect(page.locator("#delivery-result")).to_contain_text("elena@example.it")
