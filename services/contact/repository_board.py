@@ -229,12 +229,26 @@ SAMPLE = 5
 
 async def sample_calls(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, since: datetime) -> list[Row]:
     """Up to `SAMPLE` conversations of the operator since `since` (calls a person answered: one
-    nobody answered has no conduct to score) not reviewed yet, drawn at random."""
-    c, q, d = contacts, quality_reviews, debtors
+    nobody answered has no conduct to score) not reviewed yet, drawn at random; with what the call
+    set (callback, promise and its fate, a supervisor's override) for the reviewer to judge."""
+    c, q, d, p = contacts, quality_reviews, debtors, promises
     reviewed = sa.exists().where(q.c.tenant_id == c.c.tenant_id, q.c.contact_id == c.c.id)
     stmt = (
-        sa.select(c.c.id, c.c.outcome, c.c.note, c.c.recorded_at, c.c.operator_name, d.c.name)
+        sa.select(
+            c.c.id,
+            c.c.outcome,
+            c.c.note,
+            c.c.recorded_at,
+            c.c.operator_name,
+            c.c.callback_at,
+            c.c.override_reason,
+            d.c.name,
+            p.c.amount_cents.label("promised_cents"),
+            p.c.due_on.label("promised_on"),
+            p.c.status.label("promise_status"),
+        )
         .join(d, sa.and_(d.c.tenant_id == c.c.tenant_id, d.c.id == c.c.debtor_id))
+        .outerjoin(p, sa.and_(p.c.tenant_id == c.c.tenant_id, p.c.contact_id == c.c.id))
         .where(
             c.c.tenant_id == tenant_id,
             c.c.operator == operator,

@@ -3,6 +3,7 @@ collected, the leases held now, and a lease given back to the queue (audited).""
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from dataclasses import replace
@@ -93,9 +94,11 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
     await seed(platform, tenant.tenant_id, fact(first, 90_000), fact(second, 80_000), fact(silent, 70_000))
     carla, supervisor = as_user(tenant, "op-carla"), as_user(tenant, "sup-quality", ("supervisor",))
     with contact_clock(platform, MONDAY):
-        for d in (first, second):
-            assert f"/debtors/{d}" in await take(platform, carla)
-            await record(platform, carla, d, outcome="rifiuto", note=f"Nota della chiamata {d[:4]}")
+        assert f"/debtors/{first}" in await take(platform, carla)
+        await record(platform, carla, first, outcome="rifiuto", note=f"Nota della chiamata {first[:4]}")
+        assert f"/debtors/{second}" in await take(platform, carla)
+        promised = {"promise_amount": "250,00", "promise_due": "2026-12-10"}
+        await record(platform, carla, second, outcome="promessa_pagamento", **promised)
         # A call nobody answered has no conduct to score: not in the sample.
         assert f"/debtors/{silent}" in await take(platform, carla)
         await record(platform, carla, silent, outcome="non_risponde")
@@ -107,6 +110,8 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
             assert nobody.status_code == 303 and nobody.headers["location"].endswith("/contact/board")
             calls = re.findall(r'action="[^"]+/board/review/([0-9a-f-]{36})"', sample)
             assert len(calls) == 2 and "Rifiuto" in sample
+            # What the call set, for the reviewer to judge: the promise and its fate.
+            assert "Promessa di € 250,00 entro il 10/12/2026 (in attesa)" in html.unescape(sample)
             bad = await client.post(f"{base(supervisor)}/board/review/{calls[0]}", data={"score": "9"})
             assert bad.status_code == 400 and "da 1 a 5" in bad.text
             # In the page (HTMX) the refusal goes under that call's form, which keeps what was typed.
