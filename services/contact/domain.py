@@ -256,23 +256,17 @@ def decide_outcome(
 
 
 def check_can_record(
-    assigned_to: str | None,
-    locked_until: datetime | None,
-    user_id: str,
-    now: datetime,
-    supervisor: bool,
-    holder_name: str | None = None,
+    holder: tuple[str | None, str | None, datetime | None], user_id: str, now: datetime, supervisor: bool
 ) -> None:
-    """An operator may not record on a debtor another operator is working right now (one a
-    supervisor handed the card to while this operator was on the phone, say): the refusal names
-    them and says what to do with the call."""
+    """An operator may not record on a debtor another operator (`holder`: id, name, lock's end) is
+    working now, one a supervisor handed the card to mid-call, say: the refusal names them."""
+    assigned_to, holder_name, locked_until = holder
     held_by_other = assigned_to not in (None, user_id) and locked_until is not None and locked_until > now
     if held_by_other and not supervisor:
         who = holder_name or "un altro operatore"
         raise Conflict(
-            f"Questo debitore è ora in lavorazione a {who} (un supervisore può aver affidato la scheda "
-            f"a un collega): il tuo esito non è stato registrato. Riferisci l'esito a {who} o al "
-            "supervisore, poi passa al prossimo debitore."
+            f"Questo debitore è ora in lavorazione a {who} (un supervisore può aver affidato la scheda a un"
+            f" collega): il tuo esito non è stato registrato. Riferiscilo a {who} o al supervisore."
         )
 
 

@@ -176,8 +176,8 @@ async def record_outcome(
     if debtor is None:
         raise NotFound()
     supervisor = ident.has_role(*SUPERVISORS)
-    held = (debtor.assigned_to, debtor.locked_until)
-    domain.check_can_record(*held, ident.user_id, now, supervisor, debtor.assigned_name)
+    held = (debtor.assigned_to, debtor.assigned_name, debtor.locked_until)
+    domain.check_can_record(held, ident.user_id, now, supervisor)
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
     decision = domain_promises.awaiting_promise(
         domain.decide_outcome(call.outcome, call.note, call.callback_at, now, rules), promised

@@ -127,14 +127,14 @@ def test_call_window() -> None:
 
 def test_another_operators_lock_blocks_recording_but_not_supervisors() -> None:
     until = MONDAY_10 + timedelta(minutes=10)
-    with pytest.raises(Conflict):
-        check_can_record("op-2", until, "op-1", MONDAY_10, supervisor=False)
+    with pytest.raises(Conflict, match="ora in lavorazione a un altro operatore"):
+        check_can_record(("op-2", None, until), "op-1", MONDAY_10, supervisor=False)
     with pytest.raises(Conflict, match=r"ora in lavorazione a Marco Ricci .*non è stato registrato"):
-        check_can_record("op-2", until, "op-1", MONDAY_10, supervisor=False, holder_name="Marco Ricci")
-    check_can_record("op-2", until, "op-1", MONDAY_10, supervisor=True)
-    check_can_record("op-1", until, "op-1", MONDAY_10, supervisor=False)
-    check_can_record("op-2", MONDAY_10 - timedelta(minutes=1), "op-1", MONDAY_10, supervisor=False)
-    check_can_record(None, None, "op-1", MONDAY_10, supervisor=False)
+        check_can_record(("op-2", "Marco Ricci", until), "op-1", MONDAY_10, supervisor=False)
+    check_can_record(("op-2", "Marco Ricci", until), "op-1", MONDAY_10, supervisor=True)
+    check_can_record(("op-1", None, until), "op-1", MONDAY_10, supervisor=False)
+    check_can_record(("op-2", None, MONDAY_10 - timedelta(minutes=1)), "op-1", MONDAY_10, supervisor=False)
+    check_can_record((None, None, None), "op-1", MONDAY_10, supervisor=False)
 
 
 def test_paging() -> None:
