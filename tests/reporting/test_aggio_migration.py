@@ -19,12 +19,17 @@ from services.platform import Platform
 MIGRATION = Path(__file__).parents[2] / "services/reporting/migrations/versions/0006_aggio.py"
 
 
-def copy_statements() -> tuple[str, ...]:
-    spec = importlib.util.spec_from_file_location("aggio_0006", MIGRATION)
+def statements(file: str, name: str) -> tuple[str, ...]:
+    """The statements `name` of the migration in `file` (a module not on the import path)."""
+    spec = importlib.util.spec_from_file_location(f"migration_{file[:4]}", MIGRATION.with_name(file))
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return tuple(module.COPY_FLAT_RATE)
+    return tuple(getattr(module, name))
+
+
+def copy_statements() -> tuple[str, ...]:
+    return statements("0006_aggio.py", "COPY_FLAT_RATE")
 
 
 async def as_tenant(conn: AsyncConnection, tenant: uuid.UUID | None) -> None:
@@ -104,12 +109,7 @@ async def test_every_comunes_flat_rate_becomes_a_flat_contract(platform: Platfor
 
 
 def versions_statements() -> tuple[str, ...]:
-    path = MIGRATION.with_name("0018_aggio_versions.py")
-    spec = importlib.util.spec_from_file_location("versions_0018", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return tuple(module.FILL_START)
+    return statements("0018_aggio_versions.py", "FILL_START")
 
 
 @pytest.mark.asyncio
@@ -165,12 +165,7 @@ async def test_every_comunes_contract_becomes_its_first_version(platform: Platfo
 
 
 def backfill_statements() -> tuple[str, ...]:
-    path = MIGRATION.with_name("0012_mail_claimed_at.py")
-    spec = importlib.util.spec_from_file_location("mail_0012", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return tuple(module.BACKFILL)
+    return statements("0012_mail_claimed_at.py", "BACKFILL")
 
 
 @pytest.mark.asyncio
