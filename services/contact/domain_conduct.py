@@ -117,6 +117,37 @@ def closed_reason(rules: ConductRules, moment: datetime) -> str | None:
     return None
 
 
+def _calls_on(rules: ConductRules, day: date) -> bool:
+    """Whether the rules let debtors be phoned on `day` at all."""
+    if day.weekday() == 6 or holiday_name(day) or rules.patron_day == (day.month, day.day):
+        return False
+    return day.weekday() in rules.windows
+
+
+def reopens(rules: ConductRules, moment: datetime) -> datetime | None:
+    """When calling starts again after `moment`: the start of the next window of hours on a day
+    the rules open, within two weeks (None: no day of them opens)."""
+    today = moment.astimezone(ROME).date()
+    for ahead in range(15):
+        day = today + timedelta(days=ahead)
+        if _calls_on(rules, day):
+            start = datetime.combine(day, rules.windows[day.weekday()][0], ROME)
+            if start > moment:
+                return start
+    return None
+
+
+def closed_notice(rules: ConductRules, moment: datetime) -> str | None:
+    """`closed_reason`, and when the operator may phone again (a queue closed for the night)."""
+    reason = closed_reason(rules, moment)
+    start = reopens(rules, moment) if reason else None
+    if reason is None or start is None:
+        return reason
+    days = (start.date() - moment.astimezone(ROME).date()).days
+    when = {0: "oggi", 1: "domani"}.get(days, f"{WEEKDAYS[start.weekday()]} {start:%d/%m/%Y}")
+    return f"{reason} Si potrà telefonare di nuovo {when} dalle {_clock(start.time())}."
+
+
 def cap_reason(rules: ConductRules, moment: datetime, conversations: Iterable[datetime]) -> str | None:
     """Why this debtor may not be phoned again at `moment`, given the moments of the conversations
     held with them (calls in which a person answered), or None."""
@@ -157,7 +188,9 @@ OVERRIDE_MIN = 10
 def check_override(refused: str, reason: object, supervisor: bool) -> str:
     """A call the rules refuse is recorded only by a supervisor with a written reason (audited)."""
     if not supervisor:
-        raise Conflict(f"{refused} Solo un supervisore può registrarla, scrivendone il motivo.")
+        raise Conflict(
+            f"{refused} Solo un supervisore può registrare questa chiamata, scrivendone il motivo."
+        )
     text = reason.strip() if isinstance(reason, str) else ""
     if not OVERRIDE_MIN <= len(text) <= 1000:
         raise DomainError(

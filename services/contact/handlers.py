@@ -96,7 +96,7 @@ class Next:
 async def take_next(uow: UnitOfWork, ident: Identity, now: datetime) -> Next:
     """Lease the next debtor of the queue the conduct rules let be phoned now to this operator."""
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
-    closed = domain_conduct.closed_reason(rules, now)
+    closed = domain_conduct.closed_notice(rules, now)
     if closed is not None:
         return Next(None, closed)
     day_start, week_start = domain_conduct.day_bounds(now)
@@ -384,4 +384,4 @@ async def queue_summary(uow: UnitOfWork, ident: Identity, now: datetime) -> dict
     counts = await repository_promises.queue_summary(
         uow, ident.tenant_id, now, today, work_list, ident.user_id
     )
-    return {**counts, "closed": domain_conduct.closed_reason(rules, now)}
+    return {**counts, "closed": domain_conduct.closed_notice(rules, now)}

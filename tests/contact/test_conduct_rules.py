@@ -15,10 +15,12 @@ from services.contact.domain_conduct import (
     cap_reason,
     check_override,
     check_rules,
+    closed_notice,
     closed_reason,
     day_bounds,
     hours_text,
     refusal,
+    reopens,
 )
 from services.kernel.errors import Conflict, DomainError
 
@@ -231,3 +233,22 @@ def test_every_field_at_fault_is_named_at_once() -> None:
     with pytest.raises(FieldErrors) as caps:
         check_rules({"from_0": "09:00", "to_0": "12:00", "daily_cap": "1", "weekly_cap": "0"})
     assert list(caps.value.errors) == ["weekly_cap"]
+
+
+def test_a_closed_queue_says_when_calling_starts_again() -> None:
+    # A Sunday: Monday morning. A weekday night: the next morning; before the window: today.
+    assert closed_notice(UNIREC, at(2026, 12, 6, 10)) == (
+        "Il 06/12/2026 è domenica: non si telefona. Si potrà telefonare di nuovo domani dalle 8:30."
+    )
+    assert (closed_notice(UNIREC, at(2026, 12, 2, 21, 30)) or "").endswith("di nuovo domani dalle 8:30.")
+    assert (closed_notice(UNIREC, at(2026, 12, 2, 7, 0)) or "").endswith("di nuovo oggi dalle 8:30.")
+    # Saturday afternoon: past Sunday to Monday; Easter Monday 2027: the Tuesday.
+    assert (closed_notice(UNIREC, at(2026, 12, 5, 16, 0)) or "").endswith("lunedì 07/12/2026 dalle 8:30.")
+    assert reopens(UNIREC, at(2027, 3, 29, 10)) == at(2027, 3, 30, 8, 30)
+    # Milan on Sunday 6 December: Sant'Ambrogio on Monday, the Immacolata on Tuesday, so Wednesday.
+    milano = ConductRules(patron_day=(12, 7), patron_saint="Sant'Ambrogio")
+    assert (closed_notice(milano, at(2026, 12, 6, 10)) or "").endswith("mercoledì 09/12/2026 dalle 8:30.")
+    assert closed_notice(UNIREC, at(2026, 12, 2, 10)) is None  # open
+    never = ConductRules(windows={})
+    assert reopens(never, at(2026, 12, 2, 22)) is None
+    assert closed_notice(never, at(2026, 12, 2, 10)) == closed_reason(never, at(2026, 12, 2, 10))
