@@ -24,6 +24,10 @@ MOST_INSTALLMENTS = 72
 CDS_FINE_ABOVE_CENTS = 20_000
 CDS_BANDS = ((200_000, 12), (500_000, 24), (None, 60))
 CDS_MIN_INSTALLMENT_CENTS = 10_000
+# art. 202-bis c.1: the debtor's IRPEF taxable income at most € 10,628.16, plus € 1,032.91 for each
+# family member living with them (whose incomes are added up), as the debtor declares it.
+CDS_INCOME_LIMIT_CENTS = 1_062_816
+CDS_INCOME_PER_MEMBER_CENTS = 103_291
 
 
 @dataclass(frozen=True)

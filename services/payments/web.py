@@ -40,7 +40,7 @@ from services.payments import (
     pdf_notice,
 )
 from services.payments.domain_notices import is_valid_notice_number, printed
-from services.payments.domain_plans import bands_json
+from services.payments.domain_plans import CDS_INCOME_LIMIT_CENTS, CDS_INCOME_PER_MEMBER_CENTS, bands_json
 from services.payments.domain_simulation import (
     check_installments,
     check_plan_installments,
@@ -60,6 +60,7 @@ templates.env.filters["balance_status"] = lambda p: domain.balance_status(
 )
 templates.env.filters["recorder"] = lambda p: domain.recorder_label(p.recorded_by, p.recorded_by_name)
 templates.env.filters["avviso"] = printed
+templates.env.globals["cds_income"] = (CDS_INCOME_LIMIT_CENTS, CDS_INCOME_PER_MEMBER_CENTS)
 PAGE_SIZE = 25
 
 

@@ -120,6 +120,8 @@ async def test_a_cds_fine_asks_for_the_income_declaration(platform: Platform, te
             headers={"HX-Request": "true"},
         )
     assert 'id="income_declared"' in asked.text and "reddito" in asked.text
+    # The limit itself, as the operator must read it to the debtor.
+    assert "imponibile IRPEF fino a € 10.628,16, più € 1.032,91 per ogni familiare convivente" in asked.text
     # Before the declaration: the amount and what the declaration would allow, no schedule yet.
     assert "€ 600,00" in asked.text and "da 2 a 6, con la dichiarazione del reddito" in asked.text
     assert 'data-testid="plan-schedule"' not in asked.text
