@@ -57,6 +57,16 @@ document.addEventListener("htmx:afterRequest", function (event) {
   form.querySelectorAll("progress").forEach(function (bar) { bar.hidden = true; bar.value = 0; });
   form.querySelectorAll(".field-error").forEach(function (old) { old.remove(); });
   form.querySelectorAll("[aria-invalid='true']").forEach(function (old) { old.removeAttribute("aria-invalid"); });
+  // The field's own description (its help text), which the message had been put before, alone again.
+  form.querySelectorAll("[data-described-before]").forEach(function (old) {
+    var before = old.getAttribute("data-described-before");
+    if (before) {
+      old.setAttribute("aria-describedby", before);
+    } else {
+      old.removeAttribute("aria-describedby");
+    }
+    old.removeAttribute("data-described-before");
+  });
   if (event.detail.xhr.status < 400) {
     return;
   }
@@ -73,7 +83,10 @@ document.addEventListener("htmx:afterRequest", function (event) {
   note.id = (input.id || name) + "-errore";
   note.textContent = alert.textContent;
   input.setAttribute("aria-invalid", "true");
-  input.setAttribute("aria-describedby", note.id);
+  // The message first, then the field's help text (a hint on the range allowed), both read out.
+  var before = input.getAttribute("aria-describedby") || "";
+  input.setAttribute("data-described-before", before);
+  input.setAttribute("aria-describedby", before ? note.id + " " + before : note.id);
   input.insertAdjacentElement("afterend", note);
   input.focus();
 });

@@ -47,8 +47,10 @@ async def test_an_operator_attaches_the_receipt_of_a_claimed_payment(
     await page.get_by_role("button", name="Registra esito").click()
     await expect(receipt).to_have_attribute("aria-invalid", "true")
     await expect(receipt).to_be_focused()
-    described = await receipt.get_attribute("aria-describedby")
-    await expect(page.locator(f"#{described}")).to_contain_text("deve essere un PDF, un JPEG o un PNG")
+    described = await receipt.get_attribute("aria-describedby") or ""
+    await expect(page.locator(f"#{described.split()[0]}")).to_contain_text(
+        "deve essere un PDF, un JPEG o un PNG"
+    )
     await receipt.set_input_files(
         files=[{"name": "bollettino.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )

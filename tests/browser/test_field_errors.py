@@ -33,8 +33,16 @@ async def test_a_refused_amount_is_shown_at_its_field_which_takes_the_focus(
     amount = page.get_by_label("Importo (€)")
     await expect(amount).to_have_attribute("aria-invalid", "true")
     await expect(amount).to_be_focused()
-    described = await amount.get_attribute("aria-describedby")
-    await expect(page.locator(f"#{described}")).to_contain_text("supera il residuo")
+    described = await amount.get_attribute("aria-describedby") or ""
+    await expect(page.locator(f"#{described.split()[0]}")).to_contain_text("supera il residuo")
+    # A field with a help text keeps it read out after the message (the message first).
+    phone = page.get_by_label("Cellulare per l'SMS con il collegamento")
+    await phone.fill("06 6710 1234")
+    await page.get_by_role("button", name="Invia SMS").click()
+    await expect(phone).to_have_attribute("aria-invalid", "true")
+    message, hint = (await phone.get_attribute("aria-describedby") or "").split()
+    await expect(page.locator(f"#{message}")).to_contain_text("è un numero fisso")
+    await expect(page.locator(f"#{hint}")).to_contain_text("Nessun cellulare in archivio")
     await context.close()
 
 
