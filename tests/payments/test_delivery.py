@@ -278,7 +278,10 @@ async def test_the_sending_form_says_which_address_a_blank_email_goes_to(
             params={"position_id": with_email, "embedded": "1"},
             headers={"HX-Request": "true"},
         )
-    assert f"Vuoto: all'indirizzo attivo, {to}." in known.text and f'placeholder="{to}"' in known.text
+    assert (
+        "L'indirizzo attivo in archivio" in known.text
+        and f'required aria-describedby="delivery-email-hint" value="{to}"' in known.text
+    )
     assert "Nessun indirizzo e-mail attivo: scrivi quello che il contribuente indica." in unknown.text
     assert re.search(r'name="email" type="email"[^>]*required', unknown.text)
     assert to in builder.text  # the plan builder in the operator's card says it too
