@@ -75,6 +75,7 @@ class NextStep(StrEnum):
     HARDSHIP_REVIEW = "tutela_sociale_in_esame"
     HARDSHIP_UPHELD = "tutela_sociale_accolta"
     DISPUTE_REVIEW = "contestazione_in_esame"
+    CLAIM_REVIEW = "pagamento_dichiarato_in_esame"
 
 
 NEXT_STEP_LABELS: dict[NextStep, str] = {
@@ -86,33 +87,39 @@ NEXT_STEP_LABELS: dict[NextStep, str] = {
     NextStep.HARDSHIP_REVIEW: "Sospesa: tutela sociale in esame dall'Ufficio",
     NextStep.HARDSHIP_UPHELD: "Sospesa: tutela sociale accolta dall'Ufficio",
     NextStep.DISPUTE_REVIEW: "Sospesa: contestazione in esame dall'Ufficio",
+    NextStep.CLAIM_REVIEW: "Sospesa: pagamento dichiarato in esame dall'Ufficio",
 }
 # The proposed next step, stated once (`next_step`): discharge when the credit is no longer due or
-# cannot be pursued (cancelled, paid before assignment, time-barred, deceased, untraceable, or a
-# dispute the office upheld); nothing while it is collected in full or an active plan runs; wait
-# for an open promise until its day; suspended while the office examines a dispute or a hardship
-# (no answer yet, or «sospesa») and after it upheld a hardship (the Comune's social services take
-# it); «da lavorare» for a position never worked; enforced collection otherwise (refused, plan
+# cannot be pursued (cancelled, time-barred, deceased, untraceable, or a dispute or a payment
+# declared before the assignment that the office upheld); nothing while it is collected in full or
+# an active plan runs; wait for an open promise until its day; suspended while the office examines
+# a dispute, a declared payment or a hardship (no answer yet, or «sospesa») and after it upheld a
+# hardship (the Comune's social services take it); «da lavorare» for a position never worked; enforced collection otherwise (refused, plan
 # lapsed: L.160/2019 c.800 makes the residue due at once; worked without result; a claim the office
 # rejected or answered by correcting or cancelling: the claim no longer gives the reason).
 _STEPS: dict[Reason, NextStep] = {
     **dict.fromkeys(
-        (Reason.CANCELLED, Reason.PAID_BEFORE, Reason.TIME_BARRED, Reason.DECEASED, Reason.UNTRACEABLE),
+        (Reason.CANCELLED, Reason.TIME_BARRED, Reason.DECEASED, Reason.UNTRACEABLE),
         NextStep.DISCHARGE,
     ),
+    Reason.PAID_BEFORE: NextStep.CLAIM_REVIEW,
     Reason.IN_PLAN: NextStep.NONE,
     Reason.PROMISED: NextStep.AWAIT_PROMISE,
     Reason.NOT_WORKED: NextStep.TO_WORK,
     Reason.DISPUTED: NextStep.DISPUTE_REVIEW,
     Reason.HARDSHIP: NextStep.HARDSHIP_REVIEW,
 }
-_UPHELD_STEPS = {Reason.DISPUTED: NextStep.DISCHARGE, Reason.HARDSHIP: NextStep.HARDSHIP_UPHELD}
+_UPHELD_STEPS = {
+    Reason.DISPUTED: NextStep.DISCHARGE,
+    Reason.PAID_BEFORE: NextStep.DISCHARGE,
+    Reason.HARDSHIP: NextStep.HARDSHIP_UPHELD,
+}
 # The same rule as the PDF states it under its totals, a line each.
 NEXT_STEP_RULE = (
-    "Prossimo passo proposto: discarico se annullata, pagata prima dell'affidamento, prescritta, contribuente "
-    "deceduto o irreperibile, o contestazione accolta; nessuno se riscossa o piano in corso;",
-    "in attesa se c'è una promessa di pagamento non scaduta; sospesa se l'Ufficio esamina una contestazione o "
-    "una difficoltà economica, o ha accolto la tutela sociale;",
+    "Prossimo passo proposto: discarico se annullata, prescritta, contribuente deceduto o irreperibile, o "
+    "contestazione o pagamento dichiarato accolti; nessuno se riscossa o piano in corso;",
+    "in attesa se c'è una promessa di pagamento non scaduta; sospesa se l'Ufficio esamina una contestazione, "
+    "un pagamento dichiarato o una difficoltà economica, o ha accolto la tutela sociale;",
     "da lavorare se mai lavorata; altrimenti riscossione coattiva.",
 )
 # The office's answers (`domain_cases`) after which a claim no longer explains what is still due.
@@ -250,8 +257,10 @@ def reason(h: History, as_of: date) -> Reason | None:
         return Reason.CANCELLED
     if h.residual_cents <= 0:
         return None
-    claimed = h.last_outcome == "gia_pagato" and not h.claim_overruled
-    if claimed or any(r.paid_on < h.registered_on for r in h.receipts):
+    # The taxpayer says they paid before the assignment (a payment of theirs the receipts do not
+    # show): the office checks it. A receipt dated before the assignment that leaves a residual is
+    # a part payment: the rest is still due, and pursued as any other.
+    if h.last_outcome == "gia_pagato" and not h.claim_overruled:
         return Reason.PAID_BEFORE
     if as_of >= h.barred_on:
         return Reason.TIME_BARRED

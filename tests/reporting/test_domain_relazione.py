@@ -43,7 +43,8 @@ def paid(cents: int, on: date = date(2025, 3, 14), flow: str = "F-1") -> rel.Rec
         ({"attempts": 1, "last_outcome": "contestazione"}, Reason.DISPUTED),
         ({"attempts": 1, "last_outcome": "rifiuto"}, Reason.REFUSED),
         ({"attempts": 1, "last_outcome": "gia_pagato"}, Reason.PAID_BEFORE),
-        ({"receipts": (paid(1_000, date(2025, 1, 10)),)}, Reason.PAID_BEFORE),
+        # A part payment dated before the assignment: the rest is still due, pursued as any other.
+        ({"receipts": (paid(1_000, date(2025, 1, 10)),)}, Reason.NOT_WORKED),
         ({"state": "cancelled", "attempts": 1, "last_outcome": "rifiuto"}, Reason.CANCELLED),
         ({"year": 2019}, Reason.TIME_BARRED),
         ({"plan_installments": 6}, Reason.IN_PLAN),
@@ -121,7 +122,22 @@ def test_a_cancellation_or_a_claim_of_payment_comes_before_the_outcome() -> None
         ({"receipts": (paid(10_000),)}, NextStep.NONE, "Nessuno"),
         ({"plan_installments": 6}, NextStep.NONE, "Nessuno"),
         ({"state": "cancelled"}, NextStep.DISCHARGE, "Discarico"),
-        ({"attempts": 1, "last_outcome": "gia_pagato"}, NextStep.DISCHARGE, "Discarico"),
+        # A payment the taxpayer declares: suspended while the office checks it; upheld, discharged.
+        (
+            {"attempts": 1, "last_outcome": "gia_pagato"},
+            NextStep.CLAIM_REVIEW,
+            "Sospesa: pagamento dichiarato in esame dall'Ufficio",
+        ),
+        (
+            {"attempts": 1, "last_outcome": "gia_pagato", "claim_answer": "upheld"},
+            NextStep.DISCHARGE,
+            "Discarico",
+        ),
+        (
+            {"attempts": 1, "last_outcome": "gia_pagato", "claim_answer": "suspended"},
+            NextStep.CLAIM_REVIEW,
+            "Sospesa: pagamento dichiarato in esame dall'Ufficio",
+        ),
         ({"year": 2019}, NextStep.DISCHARGE, "Discarico"),
         ({"attempts": 1, "last_outcome": "deceduto"}, NextStep.DISCHARGE, "Discarico"),
         ({"attempts": 1, "last_outcome": "irreperibile"}, NextStep.DISCHARGE, "Discarico"),

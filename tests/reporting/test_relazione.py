@@ -162,9 +162,11 @@ async def test_the_worker_stores_three_files_with_their_digest_and_a_new_version
         "01/09/2026",
     )
     assert by_act[known["a"].act_number]["Motivo mancata riscossione"] == ""
-    # c's one counted payment is dated 14/03/2025, a year before the position was assigned
+    # c's one counted payment is dated 14/03/2025, a year before the position was assigned: a part
+    # payment, the rest still due and pursued (not proposed for discharge as paid before)
     c = by_act[known["c"].act_number]
-    assert (c["Riscosso"], c["Motivo mancata riscossione"]) == ("10,00", "Pagata prima dell'affidamento")
+    assert (c["Riscosso"], c["Motivo mancata riscossione"]) == ("10,00", "In lavorazione, senza esito")
+    assert c["Prossimo passo"] != "Discarico"
     assert (
         "flusso" not in c["Pagamenti (IUV, data, flusso)"]
         and "14/03/2025" in c["Pagamenti (IUV, data, flusso)"]
