@@ -187,6 +187,8 @@ class DebtorFilter:
     year: int | None = None
     stage: str | None = None
     page: int = 1
+    # A fiscal code (or its start) or part of a name, as the office types it when a taxpayer calls.
+    search: str | None = None
 
     @property
     def offset(self) -> int:
@@ -194,7 +196,13 @@ class DebtorFilter:
 
     def query(self, page: int | None = None) -> str:
         """The filters as a query string (Italian names, as the page's links carry them)."""
-        pairs = [("entrata", self.revenue_type), ("anno", self.year), ("fase", self.stage), ("page", page)]
+        pairs = [
+            ("cerca", self.search),
+            ("entrata", self.revenue_type),
+            ("anno", self.year),
+            ("fase", self.stage),
+            ("page", page),
+        ]
         return urlencode([(k, v) for k, v in pairs if v not in (None, "")])
 
     def describe(self) -> str:
@@ -203,6 +211,8 @@ class DebtorFilter:
             parts.append(f"entrata {self.revenue_type}")
         if self.year:
             parts.append(f"anno {self.year}")
+        if self.search:
+            parts.append(f"che corrispondono a «{self.search}»")
         return ", ".join(parts)
 
 
@@ -271,8 +281,11 @@ def parse_page(raw: str | None) -> int:
     return int(text)
 
 
+MAX_SEARCH = 80
+
+
 def parse_filter(params: Mapping[str, str]) -> DebtorFilter:
-    """The drill-down's filters from the query string (entrata, anno, fase, page), in Italian."""
+    """The drill-down's filters from the query string (cerca, entrata, anno, fase, page), in Italian."""
     revenue_type = (params.get("entrata") or "").strip() or None
     if revenue_type is not None and len(revenue_type) > MAX_REVENUE_TYPE:
         raise DomainError("Il tipo di entrata indicato non è valido.", field="entrata")
@@ -282,8 +295,11 @@ def parse_filter(params: Mapping[str, str]) -> DebtorFilter:
     stage = (params.get("fase") or "").strip() or None
     if stage is not None and stage not in DRILL_STAGES:
         raise DomainError("La fase indicata non esiste.", field="fase")
+    search = " ".join((params.get("cerca") or "").split()) or None
+    if search is not None and not 2 <= len(search) <= MAX_SEARCH:
+        raise DomainError(f"Cerca con almeno 2 e al più {MAX_SEARCH} caratteri.", field="cerca")
     return DebtorFilter(
-        revenue_type, int(raw_year) if raw_year else None, stage, parse_page(params.get("page"))
+        revenue_type, int(raw_year) if raw_year else None, stage, parse_page(params.get("page")), search
     )
 
 

@@ -175,6 +175,8 @@ def _debtor_rows(tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> Any:
         where.append(p.revenue_type == filt.revenue_type)
     if filt.year:
         where.append(p.year == filt.year)
+    if filt.search:
+        where.append(_matching(filt.search))
     per_debtor = (
         sa.select(
             p.debtor_id,
@@ -201,6 +203,16 @@ def _debtor_rows(tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> Any:
         per_debtor.outerjoin(
             debtors, sa.and_(d.tenant_id == tenant_id, d.debtor_id == per_debtor.c.debtor_id)
         )
+    )
+
+
+def _matching(search: str) -> Any:
+    """Positions of a debtor whose fiscal code starts with `search` or whose name contains it (any
+    case; the characters LIKE treats as wildcards taken as typed)."""
+    p = positions.c
+    return sa.or_(
+        p.fiscal_code.startswith(search.upper(), autoescape=True),
+        p.debtor_name.icontains(search, autoescape=True),
     )
 
 

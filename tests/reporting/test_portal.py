@@ -280,6 +280,31 @@ async def test_the_drill_down_finds_as_many_debtors_as_the_figure(
 
 
 @pytest.mark.asyncio
+async def test_the_office_finds_the_taxpayer_who_calls_by_fiscal_code_or_name(
+    platform: Platform, tenant: Identity
+) -> None:
+    await campaign(platform, tenant.tenant_id)
+    viewer = person(tenant, "comune_admin")
+    async with service_client(platform, "reporting", viewer) as client:
+        by_code = (await client.get(portale(viewer, "/debitori?cerca=rssmra80"))).text
+        by_name = (await client.get(portale(viewer, "/debitori?cerca=neri  luca"))).text
+        with_stage = (await client.get(portale(viewer, "/debitori?cerca=neri&fase=collected"))).text
+        wildcard = (await client.get(portale(viewer, "/debitori?cerca=%25%25"))).text
+        short = await client.get(portale(viewer, "/debitori?cerca=x"))
+    assert "ROSSI MARIO" in by_code and "<strong>1</strong> debitore" in by_code
+    assert html.unescape("Tutti i debitori affidati, che corrispondono a «rssmra80»") in html.unescape(
+        by_code
+    )
+    assert "NERI LUCA" in by_name and "ROSSI MARIO" not in by_name  # spaces as one, any case
+    assert 'value="neri luca"' in by_name  # the field keeps what was searched
+    assert "<strong>0</strong> debitori" in with_stage  # the search within the other filters
+    assert "<strong>0</strong> debitori" in wildcard  # «%» is a character, not «anything»
+    assert short.status_code == 400 and "almeno 2" in short.text
+    # Each list seen is recorded with its search.
+    assert (await access_log(platform, tenant.tenant_id))[0].detail == "cerca=rssmra80"
+
+
+@pytest.mark.asyncio
 async def test_pages_are_bounded_and_bad_filters_refused_in_italian(
     platform: Platform, tenant: Identity
 ) -> None:
