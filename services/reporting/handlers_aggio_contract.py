@@ -110,6 +110,7 @@ async def charges_in(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: da
 class DashboardAggio:
     label: str  # "18,50%" for a flat contract, else how it is computed (the version in force)
     cents: int
+    since: date  # the contract's start: the figure counts from it
 
 
 async def dashboard_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> DashboardAggio | None:
@@ -123,7 +124,7 @@ async def dashboard_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) ->
     label = rules.format_percent(c.bands[0].rate_bp) if c.basis == "flat" else rules.BASIS_LABELS[c.basis]
     months = await aggio_repo.monthly_bases(uow, tenant_id, versions.first.start_date, today)
     cents = sum(rules.compute(versions.in_force(month), bases).aggio_cents for month, bases in months.items())
-    return DashboardAggio(label, cents)
+    return DashboardAggio(label, cents, versions.first.start_date)
 
 
 def _contract_head(c: Contract) -> dict[str, Any]:
