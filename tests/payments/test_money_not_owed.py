@@ -53,6 +53,8 @@ async def test_the_comune_sees_what_to_give_back_and_a_refund_takes_it_off(
         )  # the largest first
         assert shown.text.count("Annullata (sgravio)") == 2
         assert partly.position_id not in shown.text and foreign.position_id not in shown.text
+        # The reconciliation is the firm's page: named, not linked, for the Comune's staff.
+        assert "/payments/reconciliation" not in shown.text and "a cura della società" in shown.text
         refund = {
             "amount": "100,00",
             "refunded_on": "20/10/2026",
