@@ -36,6 +36,21 @@ NOT_FINAL = frozenset({"suspended"})
 # The answers that name positions.
 ON_POSITIONS = frozenset({"cancelled", "corrected"})
 CORRECTABLE_KINDS = frozenset({"dispute", "already_paid"})
+# What each answer does, said beside it on the case's form.
+ANSWER_HELP = {
+    "upheld": "La società non chiama più per queste posizioni; la relazione di scarico le propone per il "
+    "discarico (una difficoltà economica accolta resta sospesa per i servizi sociali).",
+    "rejected": "Le chiamate riprendono e la riscossione continua sull'importo dovuto.",
+    "cancelled": "Le posizioni scelte non sono più dovute ed escono dal carico affidato.",
+    "corrected": "La posizione resta dovuta per il nuovo importo indicato.",
+    "suspended": "La pratica resta aperta e le chiamate restano ferme finché non dai una risposta definitiva.",
+}
+
+
+def answers_for(kind: str) -> dict[str, str]:
+    """The answers a case of `kind` may take, by their labels (an amount is corrected only for a
+    dispute or a declared payment)."""
+    return {k: v for k, v in ANSWER_LABELS.items() if k != "corrected" or kind in CORRECTABLE_KINDS}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from services.kernel.web import AfterCommit, ctx, endpoint, is_htmx, page, store
 from services.reporting import domain_cases, handlers_cases
 from services.reporting.web import templates
 
-# Who sees the worklist: the Comune's office and the firm's supervisors; the office answers.
+# Who sees the worklist: the Comune's office and the firm's supervisors (who also open a debtor's
+# file on the portal); the office answers.
 READERS = ("comune_viewer", "comune_admin", "supervisor", "platform_admin")
 ANSWERERS = ("comune_admin", "platform_admin")
 
@@ -55,6 +56,8 @@ async def case_page(request: Request, ident: Identity, uow: UnitOfWork) -> Respo
         "case_open": detail.open,
         "can_answer": ident.has_role(*ANSWERERS) and detail.open,
         **_labels(),
+        "answers": domain_cases.answers_for(detail.case.kind),
+        "answer_help": domain_cases.ANSWER_HELP,
     }
     return page(templates, request, "case.html", context)
 

@@ -19,6 +19,7 @@ from services.contracts import (
     AlreadyPaidEvidenceAttached,
     CaseAnswered,
     DisputeOpened,
+    HardshipFlagged,
 )
 from services.kernel.bus import IncomingMessage
 from services.kernel.errors import DomainError
@@ -158,6 +159,31 @@ async def test_the_office_sees_its_cases_downloads_a_receipt_and_answers(
         assert (await client.get(f"{other}/{dispute}")).status_code == 404
         assert (await client.get(f"{other}/ricevute/{attachment}")).status_code == 404
         assert 'data-testid="waiting-count">0<' in (await client.get(other)).text
+
+
+@pytest.mark.asyncio
+async def test_a_case_page_says_what_each_answer_does_and_offers_only_those_that_apply(
+    platform: Platform, tenant: Identity
+) -> None:
+    tid = tenant.tenant_id
+    position = fact(40_000, debtor_name="GIALLI PIETRO")
+    await deliver(platform, tid, registered(position))
+    debtor, dispute, hardship = position.debtor_id, str(uuid.uuid4()), str(uuid.uuid4())
+    await to_cases(
+        platform,
+        tid,
+        DisputeOpened(dispute, debtor, "Dice di aver venduto l'immobile", "op-1", OPENED),
+        HardshipFlagged(hardship, debtor, "Ha perso il lavoro", "op-1", OPENED),
+    )
+    base = f"/t/{tenant.tenant_slug}/reporting/pratiche"
+    async with service_client(platform, "reporting", viewer(tenant, "comune_admin")) as client:
+        dispute_page = (await client.get(f"{base}/{dispute}")).text
+        hardship_page = (await client.get(f"{base}/{hardship}")).text
+    # An amount is corrected only for a dispute or a declared payment.
+    assert 'id="esito-corrected"' in dispute_page and 'id="esito-corrected"' not in hardship_page
+    assert "Le chiamate riprendono e la riscossione continua" in dispute_page
+    # The debtor's file (positions, payments, calls) is a click away.
+    assert f'/reporting/portale/debitori/{debtor}" data-testid="debtor-file"' in hardship_page
 
 
 @pytest.mark.asyncio
