@@ -12,7 +12,7 @@ from typing import Any
 
 from services.contracts import UNANSWERED_OUTCOMES, PositionFact
 from services.kernel.db import UnitOfWork
-from services.reporting import domain, handlers_aggio_contract
+from services.reporting import domain, handlers_aggio_contract, repository_cases
 from services.reporting import repository as repo
 from services.reporting import repository_ledger as ledger
 
@@ -25,6 +25,8 @@ class Dashboard:
     by_type: list[domain.GroupTotals]
     # The aggio contract's on what was collected since it began (None: no contract yet).
     aggio: handlers_aggio_contract.DashboardAggio | None
+    # The cases waiting for the office's final answer.
+    cases_waiting: int = 0
 
 
 # --- projections ---------------------------------------------------------------------------------
@@ -91,4 +93,5 @@ async def dashboard(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> Dashb
         await repo.summary(uow, tenant_id),
         await repo.totals_by_type(uow, tenant_id),
         await handlers_aggio_contract.dashboard_aggio(uow, tenant_id, today),
+        await repository_cases.waiting_count(uow, tenant_id),
     )

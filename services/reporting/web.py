@@ -40,6 +40,7 @@ async def _dashboard_context(uow: UnitOfWork, ident: Identity) -> dict[str, Any]
         "collected_percent": _percent(board.summary.totals.collected_percent),
         "by_type": [(g, _percent(g.totals.collected_percent)) for g in board.by_type],
         "aggio": board.aggio,
+        "cases_waiting": board.cases_waiting,
         "can_generate": ident.has_role(*REPORT_ROLES),
     }
 

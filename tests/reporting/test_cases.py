@@ -179,6 +179,9 @@ async def test_a_case_page_says_what_each_answer_does_and_offers_only_those_that
     async with service_client(platform, "reporting", viewer(tenant, "comune_admin")) as client:
         dispute_page = (await client.get(f"{base}/{dispute}")).text
         hardship_page = (await client.get(f"{base}/{hardship}")).text
+        dashboard = (await client.get(f"/t/{tenant.tenant_slug}/reporting/")).text
+    # The dashboard says how many cases wait for the office (their calls wait with them).
+    assert 'data-testid="cases-waiting">2<' in dashboard
     # An amount is corrected only for a dispute or a declared payment.
     assert 'id="esito-corrected"' in dispute_page and 'id="esito-corrected"' not in hardship_page
     assert "Le chiamate riprendono e la riscossione continua" in dispute_page
