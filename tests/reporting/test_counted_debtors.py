@@ -1,5 +1,5 @@
 """One rule counts the debtors everywhere (`repository.counted_positions`): a debtor counts only
-through a position the office did not cancel. The dashboard's «Debitori contattati», the portal's
+through a position the office did not cancel. The dashboard's «Debitori lavorati», the portal's
 «Lavorati» and «Raggiunti» and the digest's «Contribuenti raggiunti» agree, and a debtor whose only
 position was cancelled (sgravio) is counted by none of them."""
 
