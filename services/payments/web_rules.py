@@ -71,7 +71,9 @@ def _cents(raw: str, line: int, what: str) -> int:
     try:
         return parse_amount(raw)
     except DomainError:
-        raise DomainError(f"Fascia {line}: importo «{what}» non valido: «{raw}».", field="bands") from None
+        raise DomainError(
+            f"Fascia {line}, colonna «{what}»: «{raw}» non è un importo (es. 1.234,56).", field="bands"
+        ) from None
 
 
 def _minimum(raw: str) -> int:
@@ -105,13 +107,13 @@ def read_band_rows(rows: list[dict[str, str]]) -> tuple[Band, ...]:
     bands: list[Band] = []
     start = 0
     for line, row in enumerate((r for r in rows if any(r.values())), 1):
-        begins = 0 if _is_zero(row["from"]) else _cents(row["from"], line, "da")
+        begins = 0 if _is_zero(row["from"]) else _cents(row["from"], line, "Da (€)")
         if begins != start and not (line == 1 and begins == 1):
             raise DomainError(
                 f"Fascia {line}: deve partire da € {_euros(start)}, subito dopo la fascia precedente.",
                 field="bands",
             )
-        up_to = None if not row["to"] else _cents(row["to"], line, "a")
+        up_to = None if not row["to"] else _cents(row["to"], line, "A (€)")
         fewest, most = _count(row["min"], line, "minimo"), _count(row["max"], line, "massimo")
         if fewest > most:
             raise DomainError(

@@ -310,10 +310,14 @@ def parse_day(raw: str, field_name: str, what: str) -> date:
     try:
         if "/" in text:
             d, m, y = (int(part) for part in text.split("/"))
-            return date(y, m, d)
-        return date.fromisoformat(text)
+        else:
+            return date.fromisoformat(text)
     except ValueError:
         raise DomainError(f"Data non valida: «{text}» (usa gg/mm/aaaa).", field=field_name) from None
+    try:
+        return date(y, m, d)
+    except ValueError:
+        raise DomainError(f"Il giorno «{text}» non esiste nel calendario.", field=field_name) from None
 
 
 def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[date, date]:

@@ -137,7 +137,9 @@ def _cancellable(picked: list[OpenPosition]) -> None:
 
 
 def _correction(picked: list[OpenPosition], corrected: str) -> int:
-    if len(picked) != 1:
+    if not picked:
+        raise DomainError("Scegli la posizione di cui correggere l'importo.", field="posizioni")
+    if len(picked) > 1:
         raise DomainError(
             "Scegli una sola posizione: l'importo si corregge un atto alla volta.", field="posizioni"
         )

@@ -198,6 +198,7 @@ async def test_bad_input_gets_an_italian_message_and_changes_nothing(
     assert 'id="row-3-type" name="row-3-type" class="form-select is-invalid" aria-invalid="true"' in text
     # A field above the table: its message under it, tied to it for screen readers.
     status, text = await save_contract(platform, tenant, start_date="31/02/2026")
+    assert "Il giorno «31/02/2026» non esiste nel calendario." in html.unescape(text)
     assert (
         status == 400 and 'aria-invalid="true" aria-describedby="start_date-errore start_date-aiuto"' in text
     )

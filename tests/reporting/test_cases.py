@@ -72,6 +72,8 @@ def test_answers_are_checked_at_their_field() -> None:
         with pytest.raises(DomainError) as refused:
             domain_cases.check_answer(*raw)
         assert refused.value.field == field
+    with pytest.raises(DomainError, match="Scegli la posizione di cui correggere l'importo"):
+        domain_cases.check_answer("corrected", "motivo valido", "10,00")
 
 
 def test_what_an_answer_does_to_the_calls() -> None:
