@@ -76,6 +76,7 @@ class NextStep(StrEnum):
     HARDSHIP_UPHELD = "tutela_sociale_accolta"
     DISPUTE_REVIEW = "contestazione_in_esame"
     CLAIM_REVIEW = "pagamento_dichiarato_in_esame"
+    CONTINUE = "proseguire_contatti"
 
 
 NEXT_STEP_LABELS: dict[NextStep, str] = {
@@ -88,6 +89,7 @@ NEXT_STEP_LABELS: dict[NextStep, str] = {
     NextStep.HARDSHIP_UPHELD: "Sospesa: tutela sociale accolta dall'Ufficio",
     NextStep.DISPUTE_REVIEW: "Sospesa: contestazione in esame dall'Ufficio",
     NextStep.CLAIM_REVIEW: "Sospesa: pagamento dichiarato in esame dall'Ufficio",
+    NextStep.CONTINUE: "Proseguire i contatti (mandato in corso)",
 }
 # The proposed next step, stated once (`next_step`): discharge when the credit is no longer due or
 # cannot be pursued (cancelled, time-barred, deceased, untraceable, or a dispute or a payment
@@ -120,7 +122,8 @@ NEXT_STEP_RULE = (
     "contestazione o pagamento dichiarato accolti; nessuno se riscossa o piano in corso;",
     "in attesa se c'è una promessa di pagamento non scaduta; sospesa se l'Ufficio esamina una contestazione, "
     "un pagamento dichiarato o una difficoltà economica, o ha accolto la tutela sociale;",
-    "da lavorare se mai lavorata; altrimenti riscossione coattiva.",
+    "da lavorare se mai lavorata; in una relazione intermedia, proseguire i contatti se lavorata senza esito; "
+    "altrimenti riscossione coattiva.",
 )
 # The office's answers (`domain_cases`) after which a claim no longer explains what is still due.
 RESUMING_ANSWERS = frozenset({"rejected", "corrected", "cancelled"})
@@ -276,11 +279,13 @@ def reason(h: History, as_of: date) -> Reason | None:
     return Reason.NOT_WORKED if h.attempts == 0 else Reason.IN_PROGRESS
 
 
-def next_step(why: Reason | None, h: History) -> NextStep:
+def next_step(why: Reason | None, h: History, interim: bool = False) -> NextStep:
     """The proposed next step for a position of history `h` not collected for `why` (rule stated
-    at `_STEPS`)."""
+    at `_STEPS`); while the mandate runs (an `interim` relazione), work without result goes on."""
     if why is None:
         return NextStep.NONE
+    if interim and why is Reason.IN_PROGRESS:
+        return NextStep.CONTINUE
     if h.claim_answer == UPHELD and why in _UPHELD_STEPS:
         return _UPHELD_STEPS[why]
     return _STEPS.get(why, NextStep.ENFORCE)
@@ -294,7 +299,7 @@ def step_text(step: NextStep, h: History) -> str:
 
 def line(h: History, scope: Scope) -> Line:
     why = reason(h, scope.as_of)
-    step = next_step(why, h)
+    step = next_step(why, h, scope.interim)
     values = cells(h, why, step)
     texts = (
         *(str(v) for v in values[:_FIRST_MONEY]),

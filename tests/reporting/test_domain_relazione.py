@@ -212,6 +212,19 @@ def test_next_step(changes: dict[str, object], step: NextStep, text: str) -> Non
     assert rel.next_step(item.reason, item.history) is step
 
 
+def test_an_interim_relazione_proposes_to_go_on_with_work_without_result() -> None:
+    """While the mandate runs, a position worked without result is to be worked on, not sent to
+    enforced collection (the final relazione proposes that); a refusal is proposed either way."""
+    interim = rel.Scope("interim", date(2025, 1, 1), date(2025, 6, 30), AS_OF)
+    tried = history(attempts=1, last_outcome="non_risponde")
+    assert rel.line(tried, interim).next_step is NextStep.CONTINUE
+    assert dict(zip(rel.COLUMNS, rel.line(tried, interim).texts, strict=True))["Prossimo passo"] == (
+        "Proseguire i contatti (mandato in corso)"
+    )
+    assert rel.line(tried, SCOPE).next_step is NextStep.ENFORCE
+    assert rel.line(history(attempts=1, last_outcome="rifiuto"), interim).next_step is NextStep.ENFORCE
+
+
 def test_no_proposal_of_enforced_collection_without_a_reason_for_it() -> None:
     """Enforced collection is proposed only for a refusal, a lapsed plan or work without result
     (a claim the office overruled included), never for what waits or was not worked yet."""
