@@ -9,7 +9,13 @@ from datetime import date
 
 from services.kernel.errors import DomainError
 from services.reporting.domain import format_cents
-from services.reporting.domain_aggio import BASIS_LABELS, AggioResult, Contract, format_percent
+from services.reporting.domain_aggio import (
+    BASIS_LABELS,
+    EARLIEST_START,
+    AggioResult,
+    Contract,
+    format_percent,
+)
 from services.reporting.domain_relazione import KINDS, Scope, format_date
 from services.reporting.domain_relazione_totals import Totals
 
@@ -62,6 +68,11 @@ def parse_request(kind: object, period_from: object, period_to: object, today: d
         raise DomainError(
             f"Il periodo non può finire dopo oggi ({today:%d/%m/%Y}): la relazione riguarda ciò che è già avvenuto.",
             field="period_to",
+        )
+    if start < EARLIEST_START:
+        raise DomainError(
+            f"Il periodo non può iniziare prima del {EARLIEST_START:%d/%m/%Y}: nessun affidamento è così vecchio.",
+            field="period_from",
         )
     return Request(str(kind), start, end)
 

@@ -327,6 +327,7 @@ TODAY = date(2026, 12, 1)
         ("final", "2025-01-01", 20250331, "period_to", "finale"),
         ("interim", "2025-03-31", "2025-01-01", "period_to", "termina prima"),
         ("interim", "2026-01-01", "2026-12-02", "period_to", "non può finire dopo oggi (01/12/2026)"),
+        ("interim", "1900-01-01", "2025-03-31", "period_from", "prima del 01/01/2000"),
     ],
 )
 def test_bad_requests_are_refused_at_their_field(
