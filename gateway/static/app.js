@@ -84,7 +84,10 @@ document.addEventListener("htmx:afterRequest", function (event) {
   note.textContent = alert.textContent;
   input.setAttribute("aria-invalid", "true");
   // The message first, then the field's help text (a hint on the range allowed), both read out.
-  var before = input.getAttribute("aria-describedby") || "";
+  // (only descriptions still on the page: the field's previous message is gone already)
+  var before = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+    return id && id !== note.id && document.getElementById(id);
+  }).join(" ");
   input.setAttribute("data-described-before", before);
   input.setAttribute("aria-describedby", before ? note.id + " " + before : note.id);
   input.insertAdjacentElement("afterend", note);
