@@ -62,7 +62,7 @@ def test_a_correction_names_one_position_and_an_amount_below_it_not_below_what_w
     answer = domain_cases.check_answer("corrected", "Ricalcolo rendita", "1.234,56", [str(A)], OFFERED)
     assert answer.position_ids == (A,) and answer.corrected_cents == 123_456
     assert "una sola" in refused("posizioni", "corrected", "Ricalcolo", "100", [str(A), str(B)], OFFERED)
-    assert "una sola" in refused("posizioni", "corrected", "Ricalcolo", "100", [], OFFERED)
+    assert "Scegli la posizione" in refused("posizioni", "corrected", "Ricalcolo", "100", [], OFFERED)
     assert "inferiore a quello in carico (€ 300,00)" in refused(
         "importo", "corrected", "Ricalcolo", "300,00", [str(B)], OFFERED
     )
