@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -28,6 +27,7 @@ from services.contact import (
 from services.contact.roles import ROLES
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
+from services.kernel.formats import format_day
 from services.kernel.identity import Identity
 from services.kernel.web import MAX_PAGE, ctx, endpoint, is_htmx, page, query_int, templates_for
 
@@ -42,13 +42,7 @@ templates.env.filters["sip"] = lambda number, template: domain_conduct.sip_uri(t
 PAGE_SIZE = 25
 
 
-def _day(value: date | datetime | None) -> str:
-    if isinstance(value, datetime):
-        value = value.astimezone(domain.ROME).date()
-    return value.strftime("%d/%m/%Y") if value else ""
-
-
-templates.env.filters["day"] = _day
+templates.env.filters["day"] = format_day
 
 
 def _base(request: Request) -> str:

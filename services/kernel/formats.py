@@ -83,12 +83,19 @@ def format_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def format_day(day: date | str | None) -> str:
+    """A day as Italians write it (dd/mm/yyyy): a date, an instant (its day in Rome) or the ISO text
+    a JSON gives; nothing for none."""
+    if not day:
+        return ""
+    if isinstance(day, datetime):
+        day = day.astimezone(ROME).date()
+    elif isinstance(day, str):
+        day = date.fromisoformat(day)
+    return day.strftime("%d/%m/%Y")
+
+
 # The filters every service's templates have (`kernel.web.templates_for`).
-def format_day(day: date | str) -> str:
-    """A day (or its ISO text, as a simulation's JSON gives it) as Italians write it."""
-    return (day if isinstance(day, date) else date.fromisoformat(day)).strftime("%d/%m/%Y")
-
-
 PAGE_FILTERS = {
     "it_date": format_day,
     "euro": format_euro,

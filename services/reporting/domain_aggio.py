@@ -69,6 +69,11 @@ class Contract:
     def table(self, revenue_type: str) -> tuple[Band, ...]:
         return tuple(b for b in self.bands if b.revenue_type == revenue_type)
 
+    @property
+    def terms(self) -> str:
+        """How the aggio is computed, in a word: its rate when flat («18,50%»), else its basis."""
+        return format_percent(self.bands[0].rate_bp) if self.basis == "flat" else BASIS_LABELS[self.basis]
+
 
 BASIS_LABELS = {
     "flat": "Aliquota unica",

@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from services.kernel.errors import DomainError
+from services.kernel.formats import format_day
 from services.reporting.domain_aggio import AggioResult, Base, Contract, TypeLine
-
-
-def _day(d: date) -> str:
-    return d.strftime("%d/%m/%Y")
 
 
 @dataclass(frozen=True)
@@ -68,18 +65,18 @@ def place(versions: tuple[Contract, ...], replacing: date | None, contract: Cont
     kept = tuple(c for c in versions if c.start_date != replacing)
     if replacing is not None and len(kept) == len(versions):
         raise DomainError(
-            f"La versione del contratto in vigore dal {_day(replacing)} non esiste più: ricarica la pagina.",
+            f"La versione del contratto in vigore dal {format_day(replacing)} non esiste più: ricarica la pagina.",
             field="start_date",
         )
     if any(c.start_date == contract.start_date for c in kept):
         raise DomainError(
-            f"Esiste già una versione del contratto in vigore dal {_day(contract.start_date)}: "
+            f"Esiste già una versione del contratto in vigore dal {format_day(contract.start_date)}: "
             "modifica quella, oppure indica un'altra data.",
             field="start_date",
         )
     if replacing is None and kept and contract.start_date < kept[0].start_date:
         raise DomainError(
-            f"Una nuova versione non può decorrere prima dell'inizio del contratto ({_day(kept[0].start_date)}): "
+            f"Una nuova versione non può decorrere prima dell'inizio del contratto ({format_day(kept[0].start_date)}): "
             "per anticipare l'inizio, modifica la prima versione.",
             field="start_date",
         )
@@ -88,7 +85,7 @@ def place(versions: tuple[Contract, ...], replacing: date | None, contract: Cont
         if later.start_date.day != 1:
             raise DomainError(
                 f"Una versione successiva alla prima decorre dal primo giorno di un mese (l'aggio si "
-                f"calcola mese per mese): il {_day(later.start_date)} non lo è.",
+                f"calcola mese per mese): il {format_day(later.start_date)} non lo è.",
                 field="start_date",
             )
     return Versions(history)
@@ -101,7 +98,7 @@ def without(versions: tuple[Contract, ...], start: date) -> Versions:
     kept = tuple(c for c in versions if c.start_date != start)
     if len(kept) == len(versions):
         raise DomainError(
-            f"La versione del contratto in vigore dal {_day(start)} non esiste più: ricarica la pagina.",
+            f"La versione del contratto in vigore dal {format_day(start)} non esiste più: ricarica la pagina.",
             field="version",
         )
     if versions[0].start_date == start:

@@ -10,7 +10,6 @@ from datetime import date
 from services.kernel.errors import DomainError
 from services.reporting.domain import format_cents
 from services.reporting.domain_aggio import (
-    BASIS_LABELS,
     EARLIEST_START,
     AggioResult,
     Contract,
@@ -173,7 +172,7 @@ def contract_texts(c: Contract | None) -> tuple[str, str]:
     start, rate, VAT: the word is not said twice), and as the rule of its closing."""
     if c is None:
         return "nessun contratto d'aggio registrato (aggio non calcolato)", NO_CONTRACT
-    how = format_percent(c.bands[0].rate_bp) if c.basis == "flat" else BASIS_LABELS[c.basis]
+    how = c.terms
     vat = vat_label(c.vat_rate_bp if c.vat_applies else 0)
     since = f"dal {format_date(c.start_date)}"
     heading = ", ".join(
@@ -194,7 +193,7 @@ def versions_texts(versions: tuple[Contract, ...]) -> tuple[str, str]:
         return contract_texts(versions[0] if versions else None)
     parts, reference = [], None
     for c in versions:
-        how = format_percent(c.bands[0].rate_bp) if c.basis == "flat" else BASIS_LABELS[c.basis]
+        how = c.terms
         named = c.reference if c.reference != reference else ""
         reference = c.reference
         terms = f"dal {format_date(c.start_date)} aggio {how[0].lower()}{how[1:]}"

@@ -24,7 +24,7 @@ from services.reporting import rendiconto as docs
 from services.reporting import repository as repo
 from services.reporting import repository_aggio as aggio_repo
 from services.reporting.domain_aggio import Contract
-from services.reporting.domain_aggio_versions import Versions
+from services.reporting.handlers_aggio_contract import NO_CONTRACT, versions_in
 
 log = logging.getLogger(__name__)
 SYSTEM = "sistema"
@@ -80,9 +80,10 @@ class RendicontoMail:
 def in_force(saved: tuple[aggio_repo.SavedContract, ...], month: date) -> aggio_repo.SavedContract | None:
     """The version of the contract a month is invoiced with: the one in force on its first day (the
     first version for a month it began in or before it began); None without a contract."""
-    if not saved:
+    versions = versions_in(saved)
+    if versions is None:
         return None
-    start = Versions(tuple(s.contract for s in saved)).in_force(month.replace(day=1)).start_date
+    start = versions.in_force(month.replace(day=1)).start_date
     return next(s for s in saved if s.contract.start_date == start)
 
 
@@ -113,9 +114,7 @@ async def generate_rendiconto(
     e-mails it with `deliver` once this transaction committed (never inside it)."""
     saved = in_force(await aggio_repo.contract_versions(uow, tenant_id), month)
     if saved is None:
-        raise DomainError(
-            "Il contratto dell'aggio di questo Comune non è ancora stato inserito.", field="month"
-        )
+        raise DomainError(NO_CONTRACT, field="month")
     if rules.month_bounds(month)[1] < saved.contract.start_date:  # as the daily run skips it
         raise DomainError(
             f"Il contratto «{saved.contract.reference}» è in vigore dal "

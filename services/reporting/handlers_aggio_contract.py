@@ -44,9 +44,13 @@ async def contract_versions(uow: UnitOfWork, tenant_id: uuid.UUID) -> tuple[aggi
     return await aggio_repo.contract_versions(uow, tenant_id)
 
 
-async def versions_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> Versions | None:
-    saved = await aggio_repo.contract_versions(uow, tenant_id)
+def versions_in(saved: tuple[aggio_repo.SavedContract, ...]) -> Versions | None:
+    """The versions of the contracts saved (None: no contract yet)."""
     return Versions(tuple(s.contract for s in saved)) if saved else None
+
+
+async def versions_of(uow: UnitOfWork, tenant_id: uuid.UUID) -> Versions | None:
+    return versions_in(await aggio_repo.contract_versions(uow, tenant_id))
 
 
 def _replacing(fields: dict[str, str], typed: date | None, versions: tuple[Contract, ...]) -> date | None:
@@ -85,18 +89,19 @@ async def remove_version(uow: UnitOfWork, who: Identity, raw: str) -> Versions:
     return left
 
 
-async def period_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: date) -> PeriodAggio:
-    """The contract applied to what was collected in [start, end], net of refunds and revocations:
-    each part of the period with the version in force then."""
-    versions = await versions_of(uow, tenant_id)
+async def period_aggio(
+    uow: UnitOfWork, tenant_id: uuid.UUID, start: date, end: date, versions: Versions | None = None
+) -> PeriodAggio:
+    """The contract (its `versions`, read when not given) applied to what was collected in [start,
+    end], net of refunds and revocations: each part of the period with the version in force then."""
+    versions = versions or await versions_of(uow, tenant_id)
     if versions is None:
         raise DomainError(NO_CONTRACT, field="contract")
     spans = versions.spans(start, end)
     results = [rules.compute(c, await aggio_repo.bases(uow, tenant_id, a, b)) for c, a, b in spans]
     contract = versions.in_force(end)
-    result = (
-        results[0] if len(results) == 1 else versions_rules.combine(results, versions_rules.vat_bp(contract))
-    )
+    vat = versions_rules.shown_vat([c for c, _, _ in spans], contract)
+    result = results[0] if len(results) == 1 else versions_rules.combine(results, vat)
     charges = await repository_charges.collected(uow, tenant_id, start, end)
     return PeriodAggio(start, end, contract, result, charges, tuple(spans))
 
@@ -121,7 +126,7 @@ async def dashboard_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) ->
     if versions is None:
         return None
     c = versions.in_force(today)
-    label = rules.format_percent(c.bands[0].rate_bp) if c.basis == "flat" else rules.BASIS_LABELS[c.basis]
+    label = c.terms
     months = await aggio_repo.monthly_bases(uow, tenant_id, versions.first.start_date, today)
     cents = sum(rules.compute(versions.in_force(month), bases).aggio_cents for month, bases in months.items())
     return DashboardAggio(label, cents, versions.first.start_date)

@@ -14,6 +14,7 @@ from services.reporting import domain_relazione_frame as frame
 from services.reporting import repository_aggio as aggio_repo
 from services.reporting.domain_aggio import AggioResult, Base
 from services.reporting.domain_aggio_versions import Versions, combine, shown_vat
+from services.reporting.handlers_aggio_contract import versions_of
 
 
 @dataclass(frozen=True)
@@ -36,11 +37,10 @@ class AggioTerms:
 
 
 async def aggio_terms(uow: UnitOfWork, tenant_id: uuid.UUID, scope: rel.Scope) -> AggioTerms:
-    saved = await aggio_repo.contract_versions(uow, tenant_id)
-    if not saved:
+    versions = await versions_of(uow, tenant_id)
+    if versions is None:
         heading, label = frame.versions_texts(())
         return AggioTerms(Versions((domain_aggio.flat(0, scope.period_from),)), heading, label, monthly=False)
-    versions = Versions(tuple(s.contract for s in saved))
     heading, label = frame.versions_texts(versions.contracts)
     return AggioTerms(versions, heading, label, monthly=True)
 

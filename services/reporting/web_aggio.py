@@ -45,7 +45,9 @@ async def _page_context(uow: UnitOfWork, who: Identity) -> dict[str, Any]:
     current = None
     start, _ = rules.month_bounds(today)
     if versions:
-        current = await contracts.period_aggio(uow, who.tenant_id, start, today)
+        current = await contracts.period_aggio(
+            uow, who.tenant_id, start, today, contracts.versions_in(versions)
+        )
     # The debtors' c.803 charges of the month: shown with or without an aggio contract.
     charges = current.charges if current else await contracts.charges_in(uow, who.tenant_id, start, today)
     return {

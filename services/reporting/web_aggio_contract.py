@@ -156,7 +156,7 @@ def routes() -> list[BaseRoute]:
 
 def page_context(versions: tuple[Any, ...], today: date) -> dict[str, Any]:
     """What the aggio page shows of the contract: every version, the one in force today marked."""
-    if not versions:
+    known = contracts.versions_in(versions)
+    if known is None:
         return {"versions": (), "saved": None, "in_force_start": None}
-    in_force = Versions(tuple(s.contract for s in versions)).in_force(today).start_date
-    return {"versions": versions, "saved": versions[-1], "in_force_start": in_force}
+    return {"versions": versions, "saved": versions[-1], "in_force_start": known.in_force(today).start_date}
