@@ -116,6 +116,7 @@ class DashboardAggio:
     label: str  # "18,50%" for a flat contract, else how it is computed (the version in force)
     cents: int
     since: date  # the contract's start: the figure counts from it
+    versions: int = 1  # with several, `label` is the version in force today's
 
 
 async def dashboard_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> DashboardAggio | None:
@@ -129,7 +130,7 @@ async def dashboard_aggio(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) ->
     label = c.terms
     months = await aggio_repo.monthly_bases(uow, tenant_id, versions.first.start_date, today)
     cents = sum(rules.compute(versions.in_force(month), bases).aggio_cents for month, bases in months.items())
-    return DashboardAggio(label, cents, versions.first.start_date)
+    return DashboardAggio(label, cents, versions.first.start_date, len(versions.contracts))
 
 
 def _contract_head(c: Contract) -> dict[str, Any]:

@@ -186,6 +186,7 @@ async def test_a_case_page_says_what_each_answer_does_and_offers_only_those_that
     assert 'data-testid="cases-waiting">2<' in dashboard
     # An amount is corrected only for a dispute or a declared payment.
     assert 'id="esito-corrected"' in dispute_page and 'id="esito-corrected"' not in hardship_page
+    assert 'id="importo"' in dispute_page and 'id="importo"' not in hardship_page
     assert "Le chiamate riprendono e la riscossione continua" in dispute_page
     # The debtor's file (positions, payments, calls) is a click away.
     assert f'/reporting/portale/debitori/{debtor}" data-testid="debtor-file"' in hardship_page
