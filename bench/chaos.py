@@ -191,6 +191,11 @@ def report(clean: Outcome, broken: Outcome) -> int:
         print(f"DIFFERS {name}: clean {a}, chaos {b}")
     print(f"lost {lost}, doubled {doubled}")
     bad = differ or any(broken.unsent.values()) or broken.dead or any(clean.unsent.values()) or clean.dead
+    if bad:  # what the processes said, for a failure seen only in someone else's CI output
+        for run, outcome in (("clean", clean), ("chaos", broken)):
+            print(f"last errors each process logged in the {run} run:")
+            for line in outcome.fleet.troubles() or ["none"]:
+                print(f"  {line}")
     return 1 if bad else 0
 
 

@@ -4,8 +4,10 @@ service, `serve`, `worker` and `relay`, each a subprocess with its own port, hea
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -21,6 +23,8 @@ from services.platform import BUSINESS_SERVICES
 ROOT = Path(__file__).resolve().parent.parent
 # A working Monday morning in Rome: the contact service's clock (bench/chaos_proc.py).
 CONTACT_CLOCK = "2026-11-23T10:00:00+01:00"
+# A traceback's line that names the exception raised ("asyncpg.exceptions.X: message").
+RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Closed|Failure)\b")
 SECRET = "chaos-bench-secret-not-for-production"  # noqa: S105 (a private scratch cluster)
 
 
@@ -165,6 +169,27 @@ class Fleet:
                     self.last_words.append(f"{proc.name}: {lines[-1][:400] if lines else ''}")
                     proc.start()
             await asyncio.sleep(0.5)
+
+    def troubles(self, last: int = 2) -> list[str]:
+        """The last `last` errors each process logged itself (its message, the exception's last line);
+        the libraries' own (aio-pika's reconnection attempts, ...) are left out."""
+        found = []
+        for proc in self.procs:
+            errors = []
+            for line in proc.log.read_text(errors="replace").splitlines() if proc.log.exists() else []:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                ours = isinstance(record, dict) and str(record.get("logger", "")).startswith(
+                    ("services", "gateway")
+                )
+                if ours and record.get("level") in ("ERROR", "CRITICAL"):
+                    lines = (record.get("exception") or "").strip().splitlines()
+                    said = [x for x in lines if RAISED.match(x)][-1:] or [""]
+                    errors.append(f"{record.get('time', '')[11:19]} {record.get('message')} {said[0][:200]}")
+            found += [f"{proc.name} (started {proc.starts}×): {e}" for e in errors[-last:]]
+        return found
 
     def stop(self) -> dict[str, int | None]:
         """SIGTERM every process (gateway first), SIGKILL any that does not stop; their exit codes."""

@@ -20,7 +20,7 @@ import httpx
 import uvicorn
 import uvloop
 
-from services import cli_ops
+from services import cli_ops, cli_repair
 from services.kernel import logs, tracing
 from services.kernel.embedded import start_embedded_postgres
 from services.kernel.health import HealthServer
@@ -28,6 +28,7 @@ from services.kernel.messaging import METRICS_EVERY_SECONDS, measure_queues
 from services.kernel.metrics import every, serve_metrics
 from services.kernel.migrate import migrate_settings
 from services.kernel.settings import Settings, with_generated_secret
+from services.kernel.watchdog import Watchdog, ended, exit_stuck
 from services.platform import ALL_SCHEMAS, BUSINESS_SERVICES, Platform
 
 log = logging.getLogger("riscossa")
@@ -68,12 +69,16 @@ def build_gateway(platform: Platform, remote: bool = False) -> Any:
     )
 
 
-async def _until_signal() -> None:
+async def _until_signal(watchdog: Watchdog | None = None) -> str | None:
+    """Until SIGINT or SIGTERM (None) or, with a watchdog, until it finds the process stuck (why)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    if watchdog is not None:
+        return await watchdog.watch(stop)
     await stop.wait()
+    return None
 
 
 class _Server(uvicorn.Server):
@@ -221,12 +226,16 @@ async def cmd_worker(service: str) -> None:
         if service in ("payments", "contact", "reporting")
         else None
     )
+    watchdog = Watchdog({"broker connection lost": platform.bus.lost_since}, settings.stuck_seconds)
     health = HealthServer(
-        settings.health_port, {"database": platform.databases[service].ping, "broker": platform.bus.ping}
+        settings.health_port,
+        {"database": platform.databases[service].ping, "broker": platform.bus.ping},
+        alive=watchdog.check,
     )
     await health.start()
     log.info("worker started", extra={"fields": {"service": service}})
-    await _until_signal()
+    if (why := await _until_signal(watchdog)) is not None:
+        exit_stuck(why, f"{service}-worker")
     log.info("worker stopping: finishing in-flight messages")
     stop.set()
     if daily is not None:
@@ -261,12 +270,24 @@ async def cmd_relay(service: str) -> None:
     stop = asyncio.Event()
     relay = platform.relay(service)
     task = asyncio.create_task(relay.run(stop))
+    watchdog = Watchdog(
+        {
+            "outbox relay ended": ended(task),
+            "every outbox publish failing": lambda: relay.failing_since,
+            "one outbox batch not finishing": lambda: relay.batch_since,
+            "broker connection lost": platform.bus.lost_since,
+        },
+        settings.stuck_seconds,
+    )
     # The relay's database check reads its outbox with its own role (and refreshes the backlog gauges).
     health = HealthServer(
-        settings.health_port, {"database": relay.measure_backlog, "broker": platform.bus.ping}
+        settings.health_port,
+        {"database": relay.measure_backlog, "broker": platform.bus.ping},
+        alive=watchdog.check,
     )
     await health.start()
-    await _until_signal()
+    if (why := await _until_signal(watchdog)) is not None:
+        exit_stuck(why, f"{service}-relay")
     stop.set()
     await task
     await platform.close()
@@ -302,56 +323,6 @@ async def cmd_seed_demo() -> None:
             server.cleanup()
 
 
-async def cmd_dlq(action: str, consumer: str | None, payload: bool, messages: list[str] | None) -> None:
-    """`riscossa dlq list|show|replay`: see `services.dlq`."""
-    from services import dlq
-
-    settings, _ = _settings(embedded_db=False)
-    platform = await Platform.open(settings)
-    try:
-        if action == "list":
-            for name, count in await dlq.listing(platform):
-                print(f"{name:40} {count}")
-            return
-        if consumer is None:
-            sys.exit(f"riscossa dlq {action}: name the consumer (riscossa dlq list shows them)")
-        try:
-            if action == "show":
-                letters = await dlq.show(platform, consumer, payload)
-            else:
-                letters = await dlq.replay(platform, consumer, messages)
-        except dlq.UnknownConsumer as exc:
-            sys.exit(str(exc))
-        for letter in letters:
-            print("\n".join(letter.lines(payload and action == "show")))
-        print(f"{len(letters)} {'replayed' if action == 'replay' else 'dead letters'}")
-    finally:
-        await platform.close()
-
-
-async def cmd_replay(service: str, tenants: list[str] | None) -> None:
-    """`riscossa replay reporting [--tenant SLUG]...`: rebuild the reporting projections from the events
-    they were built from (every Comune, or those named by slug)."""
-    from gateway.repository import list_tenants
-    from services.replay import replay_reporting
-
-    settings, _ = _settings(embedded_db=False)
-    platform = await Platform.open(settings)
-    try:
-        only = None
-        if tenants:
-            async with platform.databases["gateway"].unit_of_work(None) as uow:
-                by_slug = {t.slug: t.id for t in await list_tenants(uow)}
-            unknown = sorted(set(tenants) - set(by_slug))
-            if unknown:
-                sys.exit(f"replay {service}: unknown Comune {', '.join(unknown)}")
-            only = [by_slug[slug] for slug in tenants]
-        for tenant_id, count in (await replay_reporting(platform, only)).items():
-            print(f"{tenant_id}: {count} events replayed", flush=True)
-    finally:
-        await platform.close()
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="riscossa", description="Riscossa platform")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -368,14 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     ):
         daily = sub.add_parser(f"{name}-daily", help=f"the {name} daily run ({what}) for every Comune")
         daily.add_argument("--date", help="the day to run for, YYYY-MM-DD (default: today in Europe/Rome)")
-    dead = sub.add_parser("dlq", help="the consumers' dead-letter queues: list, show, replay (audited)")
-    dead.add_argument("action", choices=("list", "show", "replay"))
-    dead.add_argument("consumer", nargs="?", help="a consumer's name, as `dlq list` prints it")
-    dead.add_argument("--payload", action="store_true", help="show: print each message's content")
-    dead.add_argument("--message", action="append", help="replay: only this message id (repeatable)")
-    replay = sub.add_parser("replay", help="rebuild a service's projections from the events it logged")
-    replay.add_argument("service", choices=("reporting",))
-    replay.add_argument("--tenant", action="append", help="only this Comune, by slug (repeatable)")
+    cli_repair.add_parsers(sub)
     cli_ops.add_parsers(sub)
     args = parser.parse_args(argv)
     logs.configure(Settings.from_env().log_level)
@@ -389,8 +353,7 @@ def main(argv: list[str] | None = None) -> None:
         "payments-daily": lambda: cmd_daily("payments", args.date),
         "contact-daily": lambda: cmd_daily("contact", args.date),
         "reporting-daily": lambda: cmd_daily("reporting", args.date),
-        "dlq": lambda: cmd_dlq(args.action, args.consumer, args.payload, args.message),
-        "replay": lambda: cmd_replay(args.service, args.tenant),
+        **cli_repair.commands(args, lambda: _settings(embedded_db=False)[0]),
         **cli_ops.commands(args, lambda: _settings(embedded_db=False)[0]),
     }
     uvloop.run(commands[args.command]())  # a loop in C: uvicorn picks it only in its own `run`

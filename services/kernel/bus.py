@@ -100,6 +100,9 @@ class Bus(Protocol):
         """Messages waiting in the queue (its name in full: `<queue>.retry`, `<queue>.dlq`)."""
 
     async def ping(self) -> None: ...
+    def lost_since(self) -> float | None:
+        """Since when (time.monotonic()) the broker connection has been down, None while it is up."""
+
     async def close(self) -> None: ...
 
 

@@ -163,6 +163,9 @@ class InProcessBus:
     async def ping(self) -> None:
         return None
 
+    def lost_since(self) -> float | None:
+        return None
+
     async def close(self) -> None:
         for handle in self._timers:
             handle.cancel()

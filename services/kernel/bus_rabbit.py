@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 
 import aio_pika
@@ -75,6 +76,7 @@ class RabbitBus:
         self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
         self._lock = asyncio.Lock()
+        self._lost_at: float | None = None
 
     async def start(self) -> None:
         self._connection = await self._connect()
@@ -327,6 +329,19 @@ class RabbitBus:
     async def ping(self) -> None:
         if self._connection is None or self._connection.is_closed:
             raise ConnectionError("broker connection closed")
+        if self.lost_since() is not None:
+            raise ConnectionError("broker connection lost: reconnecting")
+
+    def lost_since(self) -> float | None:
+        """Sampled: the first look that finds the robust connection down (closed, or reconnecting)
+        starts the clock, the first that finds it up stops it."""
+        connection = self._connection
+        up = connection is not None and not connection.is_closed and connection.connected.is_set()
+        if up:
+            self._lost_at = None
+        elif self._lost_at is None:
+            self._lost_at = time.monotonic()
+        return self._lost_at
 
     async def close(self) -> None:
         if self._connection is not None:

@@ -2,7 +2,8 @@
 `RISCOSSA_HEALTH_PORT` (0: none) so an orchestrator can restart a hung one, not only a crashed one.
 
 `GET /healthz` answers 200 while the process's event loop runs: the server is uvicorn on that same
-loop, so a loop blocked by a stuck handler stops answering and the liveness probe fails.
+loop, so a loop blocked by a stuck handler stops answering and the liveness probe fails; it answers
+503 naming the condition when the process's watchdog finds it stuck (services/kernel/watchdog.py).
 `GET /readyz` answers 200 or 503 with the checks of the dependencies (database, broker), as the web
 processes' `/readyz` does (`services.kernel.web.readiness`).
 
@@ -42,11 +43,16 @@ def bounded(probe: Probe, seconds: float = PROBE_SECONDS) -> Probe:
     return check
 
 
-def health_app(probes: dict[str, Probe]) -> Starlette:
-    """`/healthz` (alive) and `/readyz` (every probe answers)."""
+def health_app(probes: dict[str, Probe], alive: Probe | None = None) -> Starlette:
+    """`/healthz` (alive: the loop answers and `alive` passes) and `/readyz` (every probe answers)."""
     checks = {name: bounded(probe) for name, probe in probes.items()}
 
     async def healthz(request: Request) -> Response:
+        if alive is not None:
+            try:
+                await alive()
+            except Exception as exc:
+                return JSONResponse({"status": "stuck", "reason": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
@@ -67,11 +73,21 @@ class HealthServer:
     """The health endpoints on `port` of every interface, on the running event loop (port 0: none,
     `start` and `stop` then do nothing)."""
 
-    def __init__(self, port: int, probes: dict[str, Probe], host: str = "0.0.0.0") -> None:  # noqa: S104 (a pod's own port, probed by the kubelet)
+    def __init__(
+        self,
+        port: int,
+        probes: dict[str, Probe],
+        host: str = "0.0.0.0",  # noqa: S104 (a pod's own port, probed by the kubelet)
+        alive: Probe | None = None,
+    ) -> None:
         self.port = port
         self.host = host
         config = uvicorn.Config(
-            health_app(probes), log_config=None, access_log=False, lifespan="off", timeout_graceful_shutdown=2
+            health_app(probes, alive),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=2,
         )
         self._server = _OnTheCallersLoop(config)
         self._task: asyncio.Task[None] | None = None

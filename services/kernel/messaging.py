@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 METRICS_EVERY_SECONDS = 15.0
 # How often a relay that lost its LISTEN connection tries to open it again (it polls meanwhile).
 RELISTEN_SECONDS = 30.0
+# How long opening that connection and its LISTEN may take (the relay does not publish meanwhile).
+LISTEN_SECONDS = 10.0
 
 EventHandler = Callable[[UnitOfWork, Envelope], Awaitable[None]]
 FailureHandler = Callable[[UnitOfWork, Envelope, Exception], Awaitable[None]]
@@ -198,7 +200,10 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._listen_tried = 0.0
-        self._failing_since: float | None = None
+        # Since when (time.monotonic()) every attempt has failed / the current batch has been
+        # running: what `riscossa relay`'s watchdog (services/kernel/watchdog.py) looks at.
+        self.failing_since: float | None = None
+        self.batch_since: float | None = None
         self._failures = 0
 
     async def run_once(self) -> int:
@@ -283,20 +288,23 @@ class OutboxRelay:
     async def _attempt(self) -> int:
         """One batch; a failure (database or broker unreachable) is logged, and so is the first
         success after failures: the relay reconnected."""
+        self.batch_since = time.monotonic()
         try:
             sent = await self.run_once()
         except Exception:
             log.exception("outbox relay failed", extra={"fields": {"schema": self.schema}})
-            if self._failing_since is None:
-                self._failing_since, self._failures = time.monotonic(), 0
+            if self.failing_since is None:
+                self.failing_since, self._failures = time.monotonic(), 0
             self._failures += 1
             await asyncio.sleep(self.poll_seconds)
             return 0
-        if self._failing_since is not None:
-            down = round(time.monotonic() - self._failing_since, 1)
+        finally:
+            self.batch_since = None
+        if self.failing_since is not None:
+            down = round(time.monotonic() - self.failing_since, 1)
             fields = {"schema": self.schema, "failures": self._failures, "down_seconds": down}
             log.info("outbox relay reconnected", extra={"fields": fields})
-            self._failing_since = None
+            self.failing_since = None
         return sent
 
     async def _relisten(self) -> None:
@@ -313,12 +321,18 @@ class OutboxRelay:
 
     async def _listen(self) -> asyncpg.Connection | None:
         self._listen_tried = time.monotonic()
+        conn: asyncpg.Connection | None = None
         try:
-            conn = await asyncpg.connect(asyncpg_dsn(self.url))
-            await conn.add_listener(f"{self.schema}_outbox", lambda *_: self._wake.set())
+            conn = await asyncpg.connect(asyncpg_dsn(self.url), timeout=LISTEN_SECONDS)
+            listening = conn.add_listener(f"{self.schema}_outbox", lambda *_: self._wake.set())
+            await asyncio.wait_for(listening, LISTEN_SECONDS)
             return conn
-        except (OSError, asyncpg.PostgresError):
-            log.warning("LISTEN unavailable, polling only", extra={"fields": {"schema": self.schema}})
+        except Exception as exc:  # any failure (a server going down mid-handshake: InterfaceError...)
+            # A LISTEN connection only wakes the relay sooner: without it the relay polls.
+            if conn is not None:
+                conn.terminate()
+            fields = {"schema": self.schema, "error": repr(exc)[:200]}
+            log.warning("LISTEN unavailable, polling only", extra={"fields": fields})
             return None
 
 

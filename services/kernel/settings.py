@@ -77,6 +77,9 @@ class Settings:
     # How long a process waits for the broker when it starts (RISCOSSA_BROKER_WAIT_SECONDS), trying
     # again with backoff, before it gives up with status 1.
     broker_wait_seconds: int = 300
+    # How long a `worker` or `relay` may stay stuck (broker connection not restored, every publish
+    # failing, a batch never finishing) before it exits to be started again (RISCOSSA_STUCK_SECONDS).
+    stuck_seconds: int = 120
     # Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For gives the client address
     # (RISCOSSA_TRUSTED_PROXIES): none by default, so no client can pick its own address.
     trusted_proxies: str = ""
@@ -160,6 +163,7 @@ class Settings:
             traces_endpoint=_env("TRACES_ENDPOINT"),
             health_port=_int("HEALTH_PORT", 0),
             broker_wait_seconds=_int("BROKER_WAIT_SECONDS", 300),
+            stuck_seconds=_int("STUCK_SECONDS", 120),
             trusted_proxies=_env("TRUSTED_PROXIES").strip(),
         )
 

@@ -1,6 +1,7 @@
 """A relay and a worker outlive the broker: started while it is down, they wait for it; when it shuts
-down under them (CONNECTION_FORCED), they stay up and carry on once it is back. A private RabbitMQ
-node of the test's own (bench/chaos_servers.py), never the machine's."""
+down under them (CONNECTION_FORCED), they stay up and carry on once it is back; when it stays down
+longer than RISCOSSA_STUCK_SECONDS, they exit with status 1 saying why, to be started again. A
+private RabbitMQ node of the test's own (bench/chaos_servers.py), never the machine's."""
 
 from __future__ import annotations
 
@@ -38,11 +39,14 @@ def rabbit() -> Iterator[PrivateRabbit]:
         remove(root)
 
 
-def start(platform: Platform, rabbit: PrivateRabbit, *args: str, log: Path) -> subprocess.Popen[bytes]:
+def start(
+    platform: Platform, rabbit: PrivateRabbit, *args: str, log: Path, stuck: int = 120
+) -> subprocess.Popen[bytes]:
     env = {
         **process_env(platform.settings),
         "RISCOSSA_AMQP_URL": rabbit.url,
         "RISCOSSA_BROKER_WAIT_SECONDS": "120",
+        "RISCOSSA_STUCK_SECONDS": str(stuck),
     }
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -136,3 +140,39 @@ async def test_relay_and_worker_wait_for_the_broker_and_survive_its_restart(
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.mark.asyncio
+async def test_relay_and_worker_exit_to_be_restarted_when_the_broker_stays_away(
+    platform: Platform, rabbit: PrivateRabbit, tmp_path: Path
+) -> None:
+    tenant = uuid.uuid4()
+    await asyncio.to_thread(rabbit.init)
+    logs = {name: tmp_path / f"{name}.log" for name in ("relay", "worker")}
+    procs = {
+        name: start(platform, rabbit, name, "reporting", log=logs[name], stuck=4)
+        for name in ("relay", "worker")
+    }
+    try:
+        await publish_through_outbox(platform, tenant, 1_000)
+        await eventually(lambda: positions_are(platform, tenant, 1), timeout=90)
+        await asyncio.to_thread(rabbit.stop)
+        await publish_through_outbox(platform, tenant, 2_000)
+        # 4 s of a lost connection (and of failing publishes), seen within the watchdog's 5 s look.
+        for name, proc in procs.items():
+            code = await asyncio.to_thread(proc.wait, 60)
+            text = logs[name].read_text()
+            assert code == 1, text[-3000:]
+            assert "process stuck: exiting to be started again" in text, text[-3000:]
+        assert "broker connection lost for " in logs["worker"].read_text()
+        relay_said = logs["relay"].read_text()
+        assert (
+            "broker connection lost for " in relay_said or "every outbox publish failing for " in relay_said
+        )
+        # Nothing was lost by exiting: the row the relay could not publish waits in the outbox.
+        assert await unsent(platform, tenant) == 1
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(timeout=30)
