@@ -92,6 +92,7 @@ class PdfRelazione:
     def _text(self) -> PDFTextObject:
         if self.text is None:
             self.text = self.canvas.beginText(MARGIN, self.y)
+            self.text.setFont(SANS, SIZE, LEADING)  # a known leading for the first T*
             for line in self.repeat:
                 self._emit(line, MONO_BOLD, SIZE, LEADING)
         return self.text
@@ -101,8 +102,10 @@ class PdfRelazione:
         assert text is not None
         if (text._fontname, text._fontsize, text._leading) != (font, size, leading):
             text.setFont(font, size, leading)
-        # What `textLine` writes for a standard font, without its per-call work (130,000 lines).
-        text._code.append(f"({pdf_string(line)}) Tj T*")
+        # What `textLine` writes for a standard font, without its per-call work (130,000 lines), but
+        # moving down by this line's own leading before it is shown: a larger line after a smaller
+        # one gets the room it needs (after the move, not before, it overlapped the line above).
+        text._code.append(f"T* ({pdf_string(line)}) Tj")
         self.y -= leading
 
     def write(self, line: str, font: str = MONO, size: float = SIZE, leading: float = LEADING) -> None:
@@ -218,7 +221,7 @@ class PdfRelazione:
         self.gap(10)
         self.write("Allegato: riconciliazione dei flussi di rendicontazione", SANS_BOLD, 12, 16)
         self.write(
-            f"{'Flusso (identificativo)':<36} {'Pagamenti':>9} {'Importo':>15} {'Dal':>10} {'Al':>10} "
+            f"{'Flusso (identificativo)':<36} {'Pagamenti':>9} {'Importo':>15} {'Dal':<10} {'Al':<10} "
             f"{'Revocati':>8} {'Importo revocato':>16}",
             MONO_BOLD,
             8,

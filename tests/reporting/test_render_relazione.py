@@ -307,3 +307,37 @@ def test_every_label_fits_its_column_of_the_pdf_and_the_table_fits_the_page() ->
         assert len(line) * 0.6 * render_pdf.SIZE <= usable  # Courier: 0.6 em a character
     for sentence in (rel.IDENTITY_NOTE, *rel.NEXT_STEP_RULE):
         assert stringWidth(sentence, render_pdf.SANS, 8) <= usable
+
+
+def baselines(stream: str) -> list[tuple[float, float]]:
+    """(distance from the line above, font size) of every line a text object of `stream` shows."""
+    shown: list[tuple[float, float]] = []
+    size = leading = y = 0.0
+    last: float | None = None
+    tokens = re.findall(r"\((?:\\.|[^\\()])*\)|\S+", stream)
+    for i, token in enumerate(tokens):
+        if token == "BT":
+            y, last = 0.0, None
+        elif token == "Tf":
+            size = float(tokens[i - 1])
+        elif token == "TL":
+            leading = float(tokens[i - 1])
+        elif token == "T*":
+            y -= leading
+        elif token == "Td":
+            y += float(tokens[i - 1])
+        elif token == "Tj":
+            if last is not None:
+                shown.append((last - y, size))
+            last = y
+    return shown
+
+
+def test_no_line_of_the_pdf_overlaps_the_one_above() -> None:
+    body = render(PdfRelazione, lines(40))
+    shown = baselines(pdf_text(body))
+    assert len(shown) > 100
+    # A line's baseline sits at least its own font size below the line above: a bold 9-point total
+    # under the 5.6-point list of the loads was drawn 7.6 points below it, across its letters.
+    cramped = [(round(d, 1), s) for d, s in shown if d < s]
+    assert cramped == []
