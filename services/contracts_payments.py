@@ -251,6 +251,8 @@ class NoticeSent(Event):
     delivered: bool
     # Who sent it, as shown (events before it decode with "": the history then shows `sent_by`).
     sent_by_name: str = ""
+    # The e-mail address or mobile number it went to (events before it decode with "").
+    recipient: str = ""
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any]) -> NoticeSent:

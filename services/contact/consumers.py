@@ -128,7 +128,7 @@ async def on_notice_sent(uow: UnitOfWork, envelope: Envelope) -> None:
         # The payments service's own messages (reminders) are the system's.
         "operator_name": event.sent_by_name or ("Sistema" if event.sent_by == "sistema" else None),
         "outcome": f"messaggio_{event.channel}",
-        "note": message_note(event.kind, event.delivered, event.installment),
+        "note": message_note(event.kind, event.delivered, event.installment, event.recipient),
         "recorded_at": sent_at,
     }
     await handlers.register_message(uow, envelope.tenant_id, message_id, debtor_id, entry)

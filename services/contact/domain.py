@@ -132,11 +132,10 @@ MESSAGE_KIND_LABELS: dict[str, str] = {
 }
 
 
-def message_note(kind: str, delivered: bool, installment: int) -> str:
-    """The history's note of a message sent to the debtor."""
-    note = MESSAGE_KIND_LABELS.get(kind, kind)
-    if installment:
-        note += f" (rata {installment})"
+def message_note(kind: str, delivered: bool, installment: int, recipient: str = "") -> str:
+    """The history's note of a message sent to the debtor (and where to, when the event says)."""
+    note = MESSAGE_KIND_LABELS.get(kind, kind) + (f" (rata {installment})" if installment else "")
+    note += f" a {recipient}" if recipient else ""
     return note if delivered else note + " - non spedito: piattaforma di sviluppo"
 
 

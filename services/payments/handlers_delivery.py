@@ -213,6 +213,7 @@ async def record(uow: UnitOfWork, tenant_id: uuid.UUID, sent: Sent, about: dict[
         sent_by=about["sent_by"],
         delivered=sent.delivered,
         sent_by_name=about.get("sent_by_name", ""),
+        recipient=sent.recipient,
     )
     await uow.publish([event.envelope(tenant_id, uow.correlation_id)])
 

@@ -298,7 +298,7 @@ async def _sollecito(
         uow, tenant_id, values | {"plan_id": plan.id, "sent_by": SYSTEM_ACTOR, "sent_at": now}
     )
     if channel == "email":  # the debtor's history in the contact service shows it
-        await _announce(uow, tenant_id, message_id, plan, now, ctx.mailer.delivers)
+        await _announce(uow, tenant_id, message_id, plan, (now, recipient), ctx.mailer.delivers)
     return True
 
 
@@ -307,9 +307,10 @@ async def _announce(
     tenant_id: uuid.UUID,
     message_id: uuid.UUID,
     plan: Any,
-    sent_at: datetime,
+    sent: tuple[datetime, str],
     delivered: bool,
 ) -> None:
+    sent_at, recipient = sent
     positions = await repository_plans.plan_positions_of(uow, tenant_id, plan.id)
     event = NoticeSent(
         message_id=str(message_id),
@@ -322,6 +323,7 @@ async def _announce(
         sent_at=sent_at.isoformat(),
         sent_by=SYSTEM_ACTOR,
         delivered=delivered,
+        recipient=recipient,
     )
     await uow.publish([event.envelope(tenant_id, uow.correlation_id)])
 

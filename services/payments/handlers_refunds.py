@@ -88,11 +88,22 @@ async def money_not_owed_list(uow: UnitOfWork, ident: Identity) -> tuple[list[No
     return found, receipts
 
 
-async def record_refund(
+@dataclass(frozen=True)
+class RefundPreview:
+    """What a refund typed in the form would do, shown for confirmation before it is recorded."""
+
+    view: RefundsView
+    payment: Any
+    amount_cents: int
+    refunded_on: date
+    reason: str
+    residual_after_cents: int
+
+
+async def _checked(
     uow: UnitOfWork, ident: Identity, payment_id: uuid.UUID, values: dict[str, str], today: date
-) -> dict[str, Any]:
-    """Refund (part of) a received, not revoked payment: at most what earlier refunds left of it."""
-    key = domain.check_idempotency_key(values.get("idempotency_key") or None)
+) -> tuple[Any, int, Any]:
+    """The payment (locked), what earlier refunds took of it, and the refund validated."""
     payment = await repository_refunds.lock_payment(uow, ident.tenant_id, payment_id)
     if payment is None:
         raise NotFound("Pagamento non trovato.")
@@ -107,6 +118,28 @@ async def record_refund(
         refundable_cents(payment.amount_cents, already),
         today,
     )
+    return payment, already, refund
+
+
+async def preview_refund(
+    uow: UnitOfWork, ident: Identity, payment_id: uuid.UUID, values: dict[str, str], today: date
+) -> RefundPreview:
+    """The refund checked as `record_refund` checks it, and the position's residual after it;
+    nothing is written (the view is recorded in the access log)."""
+    payment, already, refund = await _checked(uow, ident, payment_id, values, today)
+    view = await refunds_view(uow, ident, payment.position_id)
+    debt = debt_given_back(payment.amount_cents, payment.interest_cents, already, refund.amount_cents)
+    p = view.position
+    after = owed_cents(p.amount_cents, p.paid_cents - debt, p.state)
+    return RefundPreview(view, payment, refund.amount_cents, refund.refunded_on, refund.reason, after)
+
+
+async def record_refund(
+    uow: UnitOfWork, ident: Identity, payment_id: uuid.UUID, values: dict[str, str], today: date
+) -> dict[str, Any]:
+    """Refund (part of) a received, not revoked payment: at most what earlier refunds left of it."""
+    key = domain.check_idempotency_key(values.get("idempotency_key") or None)
+    payment, already, refund = await _checked(uow, ident, payment_id, values, today)
     who = (ident.user_id, ident.display_name or None)
     refund_id = await repository_refunds.insert_refund(
         uow, ident.tenant_id, payment, refund.amount_cents, refund.refunded_on, refund.reason, who, key

@@ -51,23 +51,47 @@ async def refunds_page(request: Request, ident: Identity, uow: UnitOfWork) -> Re
 
 @endpoint(*REFUND_ROLES)
 async def record_refund(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """A refund cannot be undone: the form's first sending shows what it will do and asks to
+    confirm it (`conferma=1` records it, `modifica=1` brings the form back as typed)."""
     payment_id = _uuid(request, "payment_id")
-    async with request.form(max_fields=10) as form:
+    async with request.form(max_fields=12) as form:
         values = {k: str(form.get(k, "")) for k in FIELDS}
+        step = "record" if form.get("conferma") == "1" else "edit" if form.get("modifica") == "1" else "check"
+    today = datetime.now(ROME).date()
     try:
-        done = await handlers_refunds.record_refund(uow, ident, payment_id, values, datetime.now(ROME).date())
+        if step == "edit":
+            return await _form_again(request, ident, uow, payment_id, values, {})
+        if step == "check":
+            preview = await handlers_refunds.preview_refund(uow, ident, payment_id, values, today)
+            context = {"preview": preview, "typed": values, "position": preview.view.position}
+            return page(templates, request, "refund_confirm.html", context)
+        done = await handlers_refunds.record_refund(uow, ident, payment_id, values, today)
     except DomainError as problem:
         if problem.status != 400 or not problem.field:
             raise
         # Shown at its field in the payment's form, with what was typed; nothing was written.
-        position_id = await handlers_refunds.position_of(uow, ident, payment_id)
-        context = await _context(uow, ident, position_id)
-        context.update(errors={problem.field: problem.message}, typed={"payment_id": payment_id, **values})
-        return page(templates, request, "refunds.html", context, status_code=400)
+        errors = {problem.field: problem.message}
+        return await _form_again(request, ident, uow, payment_id, values, errors, status=400)
     url = f"/t/{ident.tenant_slug}/payments/positions/{done['position_id']}/rimborsi?rimborsato=1"
     if is_htmx(request):
         return Response(status_code=200, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
+
+
+async def _form_again(
+    request: Request,
+    ident: Identity,
+    uow: UnitOfWork,
+    payment_id: uuid.UUID,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    """The position's refunds page with the payment's form as typed (and its error, if any)."""
+    position_id = await handlers_refunds.position_of(uow, ident, payment_id)
+    context = await _context(uow, ident, position_id)
+    context.update(errors=errors, typed={"payment_id": payment_id, **values})
+    return page(templates, request, "refunds.html", context, status_code=status)
 
 
 @endpoint(*REFUND_ROLES)

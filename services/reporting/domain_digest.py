@@ -301,8 +301,8 @@ def pending_cases(rows: Iterable[CaseRow], today: date) -> tuple[Pending, ...]:
 def figure_rows(f: Figures) -> list[tuple[str, str]]:
     """The period's figures as label and value, in the order the PDF and the e-mail show them."""
     return [
-        ("Posizioni affidate nel periodo", str(f.positions_assigned)),
-        ("Carico affidato nel periodo", format_euro(f.assigned_cents)),
+        ("Posizioni affidate nel periodo (escluse le annullate)", str(f.positions_assigned)),
+        ("Carico affidato nel periodo, al netto di sgravi e rettifiche", format_euro(f.assigned_cents)),
         ("Esiti di contatto registrati", str(f.outcomes)),
         ("Contribuenti raggiunti", str(f.debtors_reached)),
         ("Promesse di pagamento fatte", str(f.promises_made)),

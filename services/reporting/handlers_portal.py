@@ -81,6 +81,12 @@ async def debtor_page(uow: UnitOfWork, who: Identity, filt: dp.DebtorFilter) -> 
     return DebtorPage(filt, rows, total, types, years)
 
 
+async def refused_search(uow: UnitOfWork, who: Identity, filt: dp.DebtorFilter) -> DebtorPage:
+    """The list's filters with no list: the search was refused (nothing personal is read)."""
+    types, years = await rp.choices(uow, who.tenant_id)
+    return DebtorPage(filt, [], 0, types, years)
+
+
 async def debtor_export(uow: UnitOfWork, who: Identity, filt: dp.DebtorFilter, fmt: str) -> list[Row]:
     """Every debtor the filter finds, for a download; the download is recorded."""
     rows = await rp.all_debtors(uow, who.tenant_id, filt)

@@ -90,7 +90,12 @@ async def portal_page(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 
 @endpoint(*PERSONAL_ROLES)
 async def debtors_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    filt = dp.parse_filter(request.query_params)
+    try:
+        filt = dp.parse_filter(request.query_params)
+    except DomainError as exc:
+        if exc.field != "cerca":  # the others come only from an address made by hand
+            raise
+        return await _refused(request, ident, uow, exc)
     found = await handlers_portal.debtor_page(uow, ident, filt)
     table = portal_content.debtors_table(filt.describe(), found.rows)
     base = f"/t/{ident.tenant_slug}/reporting/portale/debitori"
@@ -106,6 +111,19 @@ async def debtors_page(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         "last": filt.offset + len(found.rows),
     }
     return page(templates, request, "portal_debtors.html", context)
+
+
+async def _refused(request: Request, ident: Identity, uow: UnitOfWork, error: DomainError) -> Response:
+    """The list's form again with the search refused at its field, as typed, and no list (400)."""
+    rest = {k: v for k, v in request.query_params.items() if k not in ("cerca", "page")}
+    try:
+        filt = dp.parse_filter(rest)
+    except DomainError:
+        filt = dp.parse_filter({})
+    found = await handlers_portal.refused_search(uow, ident, filt)
+    typed = request.query_params.get("cerca", "")
+    context = {"found": found, "filter": filt, "stages": dp.STAGE_LABELS, "error": error, "typed": typed}
+    return page(templates, request, "portal_debtors.html", context, status_code=400)
 
 
 @endpoint(*PERSONAL_ROLES)

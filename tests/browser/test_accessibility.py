@@ -21,6 +21,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -63,6 +64,7 @@ TRACING = (
 )
 RECEIPT = FilePayload(name="ricevuta.pdf", mimeType="application/pdf", buffer=b"%PDF-1.4 prova")
 POSTAL = "VRDLGU80A01H501Q"  # a taxpayer reached by post, outside any plan: his notices go in the ZIP
+ROME = ZoneInfo("Europe/Rome")
 ID_PARAMS = re.compile(r"\{(\w+_id|operator)\}")
 
 
@@ -128,6 +130,7 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"{t}/reporting/reports",
         f"{t}/reporting/portale",
         f"{t}/reporting/portale/debitori/{s.debtor}",  # the operator's is a refusal
+        f"{t}/reporting/portale/debitori?cerca=x",  # the portal's search refused at its field
         f"{t}/reporting/aggio",  # the aggio and rendiconti (the operator's is a refusal)
         f"{t}/reporting/riepiloghi",  # the digests (the operator's is a refusal)
         f"{t}/ingest/",
@@ -225,6 +228,29 @@ async def in_payments(walk: Walk, s: Seeded) -> None:
     await walk.audit("pagamento rifiutato al campo")
 
 
+async def a_refund_confirmed(walk: Walk, s: Seeded) -> None:
+    """A manual payment recorded, then part of it refunded: checked on its own page, confirmed."""
+    page, t = walk.page, f"{walk.base}/t/{s.slug}/payments"
+    await page.goto(f"{t}/positions/{s.positions[1]}")
+    today = datetime.now(ROME).strftime("%d/%m/%Y")  # not before the positions were assigned
+    await page.get_by_label("Data pagamento (gg/mm/aaaa)").fill(today)
+    await page.get_by_label("Importo (€)").fill("10,00")
+    await page.get_by_label("Motivo").fill("Bonifico sul conto di tesoreria")
+    await page.get_by_label("Ricevuta o quietanza").set_input_files(files=[RECEIPT])
+    await page.get_by_role("button", name="Registra").click()
+    await expect(page.get_by_text("Pagamento registrato.", exact=True)).to_be_visible()
+    await page.goto(f"{t}/positions/{s.positions[1]}/rimborsi")
+    await page.get_by_label("Importo rimborsato (€)").fill("4,00")
+    await page.get_by_label("Data del rimborso (gg/mm/aaaa)").fill(today)
+    await page.get_by_label("Motivo").fill("Versato due volte")
+    await page.get_by_role("button", name="Controlla il rimborso").click()
+    await expect(page.get_by_test_id("refund-amount")).to_have_text("€ 4,00")
+    await walk.audit("rimborso da confermare")
+    await page.get_by_role("button", name="Conferma il rimborso").click()
+    await expect(page.get_by_text("Rimborso registrato")).to_be_visible()
+    await walk.audit("rimborso registrato")
+
+
 async def in_ingest(walk: Walk, s: Seeded) -> None:
     """A column mapping previewed, a tracing file imported."""
     page, t = walk.page, f"{walk.base}/t/{s.slug}/ingest"
@@ -267,7 +293,7 @@ SCENES = {
     "comune_admin": (in_ingest, in_settings, on_a_case),
     "operator": (on_the_card, in_payments),
     "supervisor": (in_payments,),
-    "platform_admin": (in_payments,),
+    "platform_admin": (in_payments, a_refund_confirmed),
 }
 
 

@@ -51,7 +51,9 @@ async def test_messages_sent_show_in_the_debtor_history_once(platform: Platform,
         sent_by="sistema",
     )
     await deliver(platform, reminder)
-    named = sent(tenant, d, sent_by=str(uuid.uuid4()), sent_by_name="Olga Russo")
+    named = sent(
+        tenant, d, sent_by=str(uuid.uuid4()), sent_by_name="Olga Russo", recipient="anna.neri@example.it"
+    )
     await deliver(platform, named)
     rows = await scalar(
         platform,
@@ -69,6 +71,8 @@ async def test_messages_sent_show_in_the_debtor_history_once(platform: Platform,
     assert "20/11/2026 10:30" in history and "op-mail" in history  # an event from before names
     # Who sent it, by name; the payments service's own reminders are the system's.
     assert "<td>Olga Russo</td>" in history and "<td>Sistema</td>" in history
+    # Where it went, when the event says (events from before it do not).
+    assert "Avvisi di pagamento a anna.neri@example.it" in history
     assert "Messaggio inviato per SMS" in history
     assert "Promemoria scadenza rata (rata 2) - non spedito: piattaforma di sviluppo" in history
     # The outcome an operator records is still chosen from the call outcomes only.

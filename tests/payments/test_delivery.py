@@ -99,6 +99,7 @@ async def test_the_email_reaches_the_smtp_server_with_the_pdf_and_a_signed_link(
         (position,),
     )
     assert event.delivered and event.plan_id == "" and datetime.fromisoformat(event.sent_at).tzinfo
+    assert event.recipient == to  # where it went, for the debtor's history
 
 
 @pytest.mark.asyncio
@@ -153,6 +154,7 @@ async def test_sms_goes_to_the_development_provider_and_says_it_was_not_sent(
     assert answer["link"] in caplog.text
     [event] = await sent_events(platform, tenant)
     assert (event.channel, event.debtor_id, event.delivered) == ("sms", debtor, False)
+    assert event.recipient == "+393331234567"
     status, answer = await post(platform, tenant, SEND, {"position_ids": [position], "phone": "12"})
     assert (
         status == 400

@@ -59,6 +59,7 @@ async def test_the_comune_sees_what_to_give_back_and_a_refund_takes_it_off(
             "amount": "100,00",
             "refunded_on": "20/10/2026",
             "reason": "Posizione annullata dall'ufficio",
+            "conferma": "1",
         }
         done = await client.post(
             f"/t/{tenant.tenant_slug}/payments/payments/{paid_cancelled}/rimborsi", data=refund

@@ -121,6 +121,7 @@ async def test_the_sollecito_is_mailed_once_with_its_pdf_then_two_missed_install
     assert await plan_row(platform, tenant, plan_id, "reminder_sent_at IS NOT NULL") is True
     sent = "routing_key = :k AND convert_from(body, 'UTF8') LIKE :w"
     assert await count(platform, tenant, "outbox", sent, k=NoticeSent.routing_key(), w="%sollecito%") == 1
+    assert await count(platform, tenant, "outbox", sent, k=NoticeSent.routing_key(), w=f"%{address}%") == 1
     # Once per plan.
     await pay(platform, tenant, plan_id, 2)
     await daily(platform, tenant, date(2026, 4, 1))

@@ -208,6 +208,7 @@ async def test_a_revocation_after_a_refund_takes_back_only_what_was_not_refunded
                 "amount": "20,00",
                 "refunded_on": date.today().strftime("%d/%m/%Y"),
                 "reason": "Versato due volte",
+                "conferma": "1",
             },
         )
     assert refunded.status_code == 303, refunded.text

@@ -58,7 +58,7 @@ async def test_a_refund_is_owed_again_published_and_off_the_aggio_base(
     form = {"amount": "25,00", "refunded_on": "20/10/2026", "reason": "Pagamento effettuato due volte"}
     async with service_client(platform, "payments", admin) as client:
         shown = await client.get(refunds_url(tenant, f.position_id))
-        assert shown.status_code == 200 and "€ 60,00" in shown.text and "Registra il rimborso" in shown.text
+        assert shown.status_code == 200 and "€ 60,00" in shown.text and "Controlla il rimborso" in shown.text
         for bad, field, words in (
             ({"amount": "70,00"}, "amount", "supera quanto resta"),
             ({"refunded_on": "01/01/2099"}, "refunded_on", "nel futuro"),
@@ -79,11 +79,23 @@ async def test_a_refund_is_owed_again_published_and_off_the_aggio_base(
         assert reloaded.status_code == 303 and reloaded.headers["location"] == refunds_url(
             tenant, f.position_id
         )
-        done = await client.post(post, data={**form, "idempotency_key": "modulo-rimborso-1"})
+        # The form's first sending only shows what the refund will do: a refund cannot be undone.
+        once = {**form, "idempotency_key": "modulo-rimborso-1"}
+        check = await client.post(post, data=once)
+        assert check.status_code == 200 and "Conferma il rimborso" in check.text
+        assert "da € 40,00 a € 65,00" in check.text and "Pagamento effettuato due volte" in check.text
+        assert 'name="conferma" value="1"' in check.text and 'value="modulo-rimborso-1"' in check.text
+        again = await client.post(post, data={**once, "modifica": "1"})
+        assert (
+            again.status_code == 200 and 'value="25,00"' in again.text and 'value="20/10/2026"' in again.text
+        )
+        row = await position(platform, tenant.tenant_id, f.position_id)
+        assert row is not None and row.paid_cents == 6_000  # nothing written yet
+        done = await client.post(post, data={**once, "conferma": "1"})
         assert done.status_code == 303
-        twice = await client.post(post, data={**form, "idempotency_key": "modulo-rimborso-1"})
+        twice = await client.post(post, data={**once, "conferma": "1"})
         assert twice.status_code == 409
-        too_much = await client.post(post, data={**form, "amount": "35,01"})
+        too_much = await client.post(post, data={**form, "amount": "35,01", "conferma": "1"})
         assert too_much.status_code == 400 and "€ 35,00" in too_much.text
         page = await client.get(refunds_url(tenant, f.position_id) + "?rimborsato=1")
     assert "Rimborso registrato" in page.text and "Pagamento effettuato due volte" in page.text

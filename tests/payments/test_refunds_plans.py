@@ -79,7 +79,12 @@ async def pay_by_hand(platform: Platform, who: Identity, position_id: str, cents
 
 
 async def refund(platform: Platform, who: Identity, payment_id: str, cents: int) -> None:
-    form = {"amount": euro(cents), "refunded_on": today(), "reason": "Bonifico restituito all'ordinante"}
+    form = {
+        "amount": euro(cents),
+        "refunded_on": today(),
+        "reason": "Bonifico restituito all'ordinante",
+        "conferma": "1",
+    }
     async with service_client(platform, "payments", admin(who)) as http:
         done = await http.post(f"/t/{who.tenant_slug}/payments/payments/{payment_id}/rimborsi", data=form)
     assert done.status_code == 303, done.text

@@ -222,8 +222,8 @@ async def test_the_daily_run_emails_the_weeks_digest_with_its_pdf_once(
     assert name == "riepilogo-20261123-20261129.pdf" and pdf.startswith(b"%PDF")
     shown = text_of(pdf)
     for line in (
-        "Posizioni affidate nel periodo 2",  # a and b; c cancelled, old of the week before
-        "Carico affidato nel periodo € 1.500,00",
+        "Posizioni affidate nel periodo (escluse le annullate) 2",  # a and b; c cancelled, old before
+        "Carico affidato nel periodo, al netto di sgravi e rettifiche € 1.500,00",
         "Esiti di contatto registrati 4",
         "Contribuenti raggiunti 2",  # a and b answered; old was busy
         "Promesse di pagamento fatte 1",

@@ -238,7 +238,7 @@ def test_the_email_summarises_the_digest() -> None:
     assert d.subject(digest) == "Comune di Esempio: riepilogo della riscossione dal 23/11/2026 al 29/11/2026"
     text = d.mail_text(digest, "https://riscossa.example/t/esempio/reporting/riepiloghi")
     for line in (
-        "- Carico affidato nel periodo: € 1.234,56",
+        "- Carico affidato nel periodo, al netto di sgravi e rettifiche: € 1.234,56",
         "- Contribuenti raggiunti: 2",
         "- Riscosso (pagamenti validi): € 600,00",
         "- Pagamenti revocati: € 50,00",
@@ -264,7 +264,7 @@ def test_the_pdf_holds_the_figures_the_cases_and_the_collected_by_type() -> None
         "Riepilogo della riscossione",
         "Comune di Esempio",
         "dal 23/11/2026 al 29/11/2026",
-        "Carico affidato nel periodo € 1.234,56",
+        "Carico affidato nel periodo, al netto di sgravi e rettifiche € 1.234,56",
         "Riscosso netto € 575,00",
         "IMU 2 € 500,00 € 25,00 € 475,00",
         "Totale 3 € 600,00 € 25,00 € 575,00",

@@ -300,6 +300,10 @@ async def test_the_office_finds_the_taxpayer_who_calls_by_fiscal_code_or_name(
     assert "<strong>0</strong> debitori" in with_stage  # the search within the other filters
     assert "<strong>0</strong> debitori" in wildcard  # «%» is a character, not «anything»
     assert short.status_code == 400 and "almeno 2" in short.text
+    # The refusal is said at the field, on the list's own page, with what was typed and no list.
+    assert 'id="cerca-errore"' in short.text and 'aria-invalid="true"' in short.text
+    assert 'value="x"' in short.text and 'name="fase"' in short.text
+    assert "debtor-total" not in short.text and "ROSSI MARIO" not in short.text
     # Each list seen is recorded with its search.
     assert (await access_log(platform, tenant.tenant_id))[0].detail == "cerca=rssmra80"
 
