@@ -6,66 +6,15 @@ from typing import Any
 
 from gateway.openapi_delivery import delivery_paths
 from gateway.openapi_gpd import gpd_paths
+from gateway.openapi_ingest import BATCH as _BATCH
+from gateway.openapi_ingest import ingest_paths as _ingest_paths
 from gateway.openapi_parts import ERROR as _ERROR
 from gateway.openapi_parts import body as _body
 from gateway.openapi_parts import errors as _errors
+from gateway.openapi_parts import uuid_path_param as _uuid_path_param
 from gateway.openapi_plans import plan_life_paths
 from gateway.openapi_rates import legal_rate_paths
 from gateway.openapi_reconciliation import reconciliation_paths
-
-_BATCH = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string", "format": "uuid"},
-        "status": {
-            "type": "string",
-            "enum": ["received", "processing", "completed", "failed", "needs_mapping"],
-        },
-        "filename": {"type": "string"},
-        "data_rows": {"type": "integer"},
-        "accepted": {"type": "integer"},
-        "accepted_total_cents": {"type": "integer"},
-        "duplicates": {"type": "integer"},
-        "conflicts": {"type": "integer"},
-        "rejected": {"type": "object", "additionalProperties": {"type": "integer"}},
-        "error": {"type": ["string", "null"]},
-    },
-}
-
-
-def _uuid_path_param() -> dict[str, Any]:
-    return {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
-
-
-def _batch_response(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Batch"}}},
-    }
-
-
-def _ingest_paths() -> dict[str, Any]:
-    upload = {
-        "type": "object",
-        "required": ["file"],
-        "properties": {"file": {"type": "string", "format": "binary"}},
-    }
-    return {
-        "/api/v1/ingest/batches": {
-            "post": {
-                "summary": "Carica un elenco di crediti (CSV)",
-                "requestBody": _body("multipart/form-data", upload),
-                "responses": {"202": _batch_response("Caricamento ricevuto"), **_errors(400, 401, 413)},
-            }
-        },
-        "/api/v1/ingest/batches/{id}": {
-            "get": {
-                "summary": "Stato e conteggi di un caricamento",
-                "parameters": [_uuid_path_param()],
-                "responses": {"200": _batch_response("Caricamento"), **_errors(401, 404)},
-            }
-        },
-    }
 
 
 def _plan_paths(position_ids: dict[str, Any]) -> dict[str, Any]:

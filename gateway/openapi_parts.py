@@ -23,3 +23,7 @@ def errors(*codes: int) -> dict[str, Any]:
 
 def body(media_type: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {media_type: {"schema": schema}}}
+
+
+def uuid_path_param() -> dict[str, Any]:
+    return {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}

@@ -29,6 +29,10 @@ from services.kernel.storage import ObjectStorage, StoredObject
 log = logging.getLogger(__name__)
 PROCESSING = ("received", "processing")
 NOT_WAITING = "Questo caricamento non è in attesa di conferma delle colonne."
+NOT_DISCARDABLE = (
+    "Si scarta solo un caricamento in attesa di conferma delle colonne: questo è già elaborato, "
+    "in elaborazione o scartato."
+)
 INTERNAL_ERROR = (
     "Elaborazione non riuscita per un errore interno: nessuna riga del file è stata registrata. "
     "Riprova a caricarlo; se l'errore si ripete, contatta l'assistenza."
@@ -175,6 +179,17 @@ async def apply_mapping(uow: UnitOfWork, ident: Identity, batch: Any, choices: d
         uow, ident.tenant_id, signature, header, mapping.columns, ident.display_name
     )
     await _queue_processing(uow, ident.tenant_id, batch.id)
+
+
+async def discard_batch(uow: UnitOfWork, ident: Identity, batch_id: uuid.UUID) -> Any:
+    """Discard a batch waiting for its columns (a file loaded by mistake): nothing of it is
+    registered; recorded in the access log. The batch, whose raw file the caller removes."""
+    batch = await get_batch(uow, ident.tenant_id, batch_id)
+    who = ident.display_name or ident.user_id
+    if not await repository.mark_discarded(uow, ident.tenant_id, batch.id, who):
+        raise Conflict(NOT_DISCARDABLE)
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "discard_batch", batch.id)
+    return batch
 
 
 # ---------------------------------------------------------------- processing (the consumer's)

@@ -13,6 +13,7 @@ STATUS_LABELS = {
     "needs_mapping": "In attesa di conferma delle colonne",
     "completed": "Elaborato",
     "failed": "Non elaborabile",
+    "discarded": "Scartato senza elaborarlo",
 }
 # Why a row was rejected (the part of its verdict after "rejected:").
 REASON_LABELS = {

@@ -14,7 +14,7 @@ outbox = outbox_table(metadata)
 inbox = inbox_table(metadata)
 closures = closures_table(metadata)
 
-BATCH_STATUSES = ("received", "processing", "needs_mapping", "completed", "failed")
+BATCH_STATUSES = ("received", "processing", "needs_mapping", "completed", "failed", "discarded")
 
 
 def _now() -> sa.sql.elements.TextClause:
@@ -54,6 +54,9 @@ batches = sa.Table(
     sa.Column("mapping", JSONB),
     sa.Column("layout", JSONB),
     _count("warnings"),
+    # A batch waiting for its columns that the Comune or the firm discarded (a wrong file).
+    sa.Column("discarded_by", sa.Text),
+    sa.Column("discarded_at", sa.DateTime(timezone=True)),
 )
 
 debtors = sa.Table(

@@ -69,12 +69,16 @@ async def list_batches(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 50) -
 
 
 async def same_file_before(uow: UnitOfWork, tenant_id: uuid.UUID, batch: Any) -> sa.Row[Any] | None:
-    """The first earlier batch of the same file (same SHA-256), if the Comune loaded it before."""
+    """The first earlier batch of the same file (same SHA-256), if the Comune loaded it before (one
+    discarded does not count: nothing of it was registered)."""
     b = batches
     stmt = (
         sa.select(b.c.id, b.c.filename, b.c.created_at)
         .where(
-            b.c.tenant_id == tenant_id, b.c.raw_sha256 == batch.raw_sha256, b.c.created_at < batch.created_at
+            b.c.tenant_id == tenant_id,
+            b.c.raw_sha256 == batch.raw_sha256,
+            b.c.created_at < batch.created_at,
+            b.c.status != "discarded",
         )
         .order_by(b.c.created_at)
         .limit(1)
@@ -175,6 +179,19 @@ async def confirm_mapping(
             batches.c.tenant_id == tenant_id, batches.c.id == batch_id, batches.c.status == "needs_mapping"
         )
         .values(status="received", mapping=mapping)
+    )
+    return bool(result.rowcount)
+
+
+async def mark_discarded(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUID, who: str) -> bool:
+    """Discard a batch waiting for its columns (its sample rows go with it); False if it was not
+    waiting."""
+    result = await uow.execute(
+        sa.update(batches)
+        .where(
+            batches.c.tenant_id == tenant_id, batches.c.id == batch_id, batches.c.status == "needs_mapping"
+        )
+        .values(status="discarded", layout=None, discarded_by=who, discarded_at=sa.func.now())
     )
     return bool(result.rowcount)
 

@@ -21,6 +21,7 @@ from services.ingest.web_common import (
     XLSX,
     batch_id_param,
     receive_upload,
+    remove_raw_file,
     templates,
 )
 from services.kernel.db import UnitOfWork
@@ -92,6 +93,21 @@ async def mapping_confirm(request: Request, ident: Identity, uow: UnitOfWork) ->
     return RedirectResponse(url, status_code=303)
 
 
+@endpoint(*UPLOAD_ROLES)
+async def discard(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
+    """A batch waiting for its columns discarded (a wrong file); its raw file removed after commit."""
+    batch = await handlers.discard_batch(uow, ident, batch_id_param(request))
+
+    async def done() -> Response:
+        await remove_raw_file(request, ident, batch)
+        url = _batch_url(ident, batch.id)
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
+
+    return AfterCommit(done)
+
+
 # ---------------------------------------------------------------- error report (pages and API)
 
 
@@ -159,6 +175,7 @@ def routes() -> list[BaseRoute]:
         Route(one, batch_page, methods=["GET"]),
         Route(f"{one}/mapping/preview", mapping_preview, methods=["POST"]),
         Route(f"{one}/mapping", mapping_confirm, methods=["POST"]),
+        Route(f"{one}/discard", discard, methods=["POST"]),
         Route(f"{one}/errors.csv", error_report_csv, methods=["GET"]),
         Route(f"{one}/errors.xlsx", error_report_xlsx, methods=["GET"]),
         Route(f"{one}/warnings.csv", warning_report_csv, methods=["GET"]),
@@ -167,6 +184,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/ingest/batches/{batch_id}", api.api_batch, methods=["GET"]),
         Route("/api/v1/ingest/batches/{batch_id}/rows", api.api_rows, methods=["GET"]),
         Route("/api/v1/ingest/batches/{batch_id}/mapping", api.api_mapping, methods=["POST"]),
+        Route("/api/v1/ingest/batches/{batch_id}/discard", api.api_discard, methods=["POST"]),
         Route("/api/v1/ingest/batches/{batch_id}/errors.csv", error_report_csv, methods=["GET"]),
         Route("/api/v1/ingest/batches/{batch_id}/errors.xlsx", error_report_xlsx, methods=["GET"]),
         Route("/t/{tenant}/ingest/tracing", tracing.tracing_page, methods=["GET"]),

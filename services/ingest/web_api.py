@@ -1,4 +1,5 @@
-"""The JSON API of batches: upload, a batch, its rows, its column mapping (error reports: `web`)."""
+"""The JSON API of batches: upload, a batch, its rows, its column mapping, its discard (error
+reports: `web`)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from services.ingest import handlers
-from services.ingest.web_common import UPLOAD_ROLES, VIEW_ROLES, batch_id_param, int_param, receive_upload
+from services.ingest.web_common import (
+    UPLOAD_ROLES,
+    VIEW_ROLES,
+    batch_id_param,
+    int_param,
+    receive_upload,
+    remove_raw_file,
+)
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
-from services.kernel.web import endpoint
+from services.kernel.web import AfterCommit, endpoint
 
 ROW_FILTERS = ("accepted", "duplicate", "conflict", "rejected", "warning", "problem")
 
@@ -36,6 +44,7 @@ def batch_json(batch: Any) -> dict[str, Any]:
         "raw_sha256": batch.raw_sha256,
         "error": batch.error,
         "mapping": _mapping_json(batch),
+        "discarded_at": batch.discarded_at.isoformat() if batch.discarded_at else None,
     }
 
 
@@ -102,3 +111,15 @@ async def api_mapping(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         ) from exc
     await handlers.apply_mapping(uow, ident, batch, {index: name for name, index in columns.items()})
     return JSONResponse({"id": str(batch.id), "status": "received"}, status_code=202)
+
+
+@endpoint(*UPLOAD_ROLES)
+async def api_discard(request: Request, ident: Identity, uow: UnitOfWork) -> AfterCommit:
+    """Discard a batch waiting for its columns: 200 with its new status, 409 when it is not waiting."""
+    batch = await handlers.discard_batch(uow, ident, batch_id_param(request))
+
+    async def done() -> Response:
+        await remove_raw_file(request, ident, batch)
+        return JSONResponse({"id": str(batch.id), "status": "discarded"})
+
+    return AfterCommit(done)

@@ -3,9 +3,11 @@ the upload a page and the API both receive."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -20,6 +22,8 @@ from services.kernel.errors import DomainError, MandateClosed, NotFound
 from services.kernel.identity import Identity
 from services.kernel.storage import tenant_key
 from services.kernel.web import ctx, query_int, templates_for
+
+log = logging.getLogger(__name__)
 
 templates = templates_for(Path(__file__).parent)
 UPLOAD_ROLES = ("comune_admin", "operator", "supervisor", "platform_admin", "api")
@@ -153,3 +157,12 @@ def _safe_filename(name: str) -> str:
     base = PurePosixPath(name.replace("\\", "/")).name
     cleaned = "".join(c for c in base if c.isprintable()).strip()
     return cleaned[:200] or "file"
+
+
+async def remove_raw_file(request: Request, ident: Identity, batch: Any) -> None:
+    """A discarded batch's file, removed once the discard is committed (a failure is only logged:
+    the batch stays discarded and the mandate's end erases what is left)."""
+    try:
+        await ctx(request).storage.delete(ident.tenant_id, batch.raw_key)
+    except Exception:
+        log.warning("raw file of a discarded batch not removed", exc_info=True)

@@ -81,6 +81,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # 409: the batch is not waiting for a column mapping (it was just received).
     ("POST", f"{B}/mapping/preview"): web(409, UPLOADERS, "POST"),
     ("POST", f"{B}/mapping"): web(409, UPLOADERS, "POST"),
+    ("POST", f"{B}/discard"): web(409, UPLOADERS, "POST"),
     ("GET", f"{B}/errors.csv"): web(200, ALL),
     ("GET", f"{B}/errors.xlsx"): web(200, ALL),
     ("GET", f"{B}/warnings.csv"): web(200, ALL),
@@ -89,6 +90,7 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{IB}/{{batch_id}}"): api(200, foreign=404),
     ("GET", f"{IB}/{{batch_id}}/rows"): api(200, foreign=404),
     ("POST", f"{IB}/{{batch_id}}/mapping"): api(409, foreign=404),
+    ("POST", f"{IB}/{{batch_id}}/discard"): api(409, foreign=404),
     ("GET", f"{IB}/{{batch_id}}/errors.csv"): api(200, foreign=404),
     ("GET", f"{IB}/{{batch_id}}/errors.xlsx"): api(200, foreign=404),
     ("GET", f"{T}/ingest/tracing"): web(200, ALL),
