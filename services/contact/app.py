@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from services.contact import models, web
+from services.contact import models, repository, web
 from services.contact.consumers import queue_builder
 from services.kernel.messaging import Consumer
 from services.kernel.service import ServiceSpec
 from services.kernel.web import ServiceContext
+from services.kernel.web_access import access_routes
 from services.mandate import Erasure, mandate_consumer
 
 # At the end of a mandate the Comune's calling rules, scripts and labels go too (nothing personal,
@@ -18,4 +19,9 @@ def consumers(ctx: ServiceContext) -> tuple[Consumer, ...]:
     return (queue_builder, mandate_consumer(ctx.db, ctx.storage, ERASURE))
 
 
-SERVICE = ServiceSpec(name="contact", metadata=models.metadata, routes=web.routes, consumers=consumers)
+SERVICE = ServiceSpec(
+    name="contact",
+    metadata=models.metadata,
+    routes=lambda: [*web.routes(), *access_routes("contact", repository.access)],
+    consumers=consumers,
+)

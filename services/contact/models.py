@@ -4,7 +4,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
-from services.kernel.db import access_log_table, closures_table, credit_columns, inbox_table, outbox_table
+from services.kernel.access_log import access_log_table
+from services.kernel.db import closures_table, credit_columns, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="contact")
 

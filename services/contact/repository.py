@@ -28,7 +28,7 @@ from services.contact.models import (
 )
 from services.contact.repository_queue import queue_score, refresh_best_phone, refresh_scores, score_params
 from services.contracts import PositionFact
-from services.kernel import db
+from services.kernel.access_log import AccessLog
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict
 
@@ -362,7 +362,7 @@ async def debtor_contact(uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid
     return (await uow.execute(stmt)).first()
 
 
-access = db.AccessLog(access_log)
+access = AccessLog(access_log)
 
 
 async def record_message(

@@ -6,7 +6,8 @@ The bulk tables (batch_rows, positions, contacts) have no foreign keys: see migr
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
-from services.kernel.db import access_log_table, closures_table, credit_columns, inbox_table, outbox_table
+from services.kernel.access_log import access_log_table
+from services.kernel.db import closures_table, credit_columns, inbox_table, outbox_table
 
 metadata = sa.MetaData(schema="ingest")
 

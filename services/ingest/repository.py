@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.ingest.models import access_log, batch_progress, batch_rows, batches, mappings, positions
-from services.kernel import db
+from services.kernel.access_log import AccessLog
 from services.kernel.db import UnitOfWork
 from services.kernel.storage import StoredObject
 
@@ -276,4 +276,4 @@ async def get_progress(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUI
 # ---------------------------------------------------------------- access to personal data
 
 
-access = db.AccessLog(access_log)
+access = AccessLog(access_log)

@@ -11,7 +11,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from services.kernel.logs import tenant_var
+from services.kernel.logs import tenant_var, user_name_var
 
 IDENTITY_HEADER = "x-riscossa-identity"
 PUBLIC_PATHS = ("/healthz", "/readyz")
@@ -119,9 +119,11 @@ class IdentityMiddleware:
             return
         scope.setdefault("state", {})["identity"] = identity
         tenant_token = tenant_var.set(str(identity.tenant_id))
+        name_token = user_name_var.set(identity.display_name or "")
         try:
             await self.app(scope, receive, send)
         finally:
+            user_name_var.reset(name_token)
             tenant_var.reset(tenant_token)
 
 

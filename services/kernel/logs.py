@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 tenant_var: ContextVar[str | None] = ContextVar("tenant_id", default=None)
 correlation_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+# The name of the person the request acts for (what the access log keeps beside their id).
+user_name_var: ContextVar[str] = ContextVar("user_name", default="")
 
 
 def new_correlation_id() -> str:

@@ -141,6 +141,22 @@ def create_access_log(schema: str) -> None:
     )
 
 
+def name_access_log(schema: str) -> None:
+    """The access log keeps the person's name beside their id, and is read newest first per Comune
+    (the register of accesses). Frozen like a migration."""
+    op = context_op()
+    op.add_column(
+        "access_log", sa.Column("user_name", sa.Text, nullable=False, server_default=""), schema=schema
+    )
+    op.create_index("access_log_recent", "access_log", ["tenant_id", "id"], schema=schema)
+
+
+def unname_access_log(schema: str) -> None:
+    op = context_op()
+    op.drop_index("access_log_recent", "access_log", schema=schema)
+    op.drop_column("access_log", "user_name", schema=schema)
+
+
 def drop_access_log(schema: str) -> None:
     op = context_op()
     op.drop_table("access_log", schema=schema)

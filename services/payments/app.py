@@ -5,12 +5,14 @@ from __future__ import annotations
 from services.kernel.messaging import Consumer
 from services.kernel.service import ServiceSpec
 from services.kernel.web import ServiceContext
+from services.kernel.web_access import access_routes
 from services.mandate import Erasure, mandate_consumer
 from services.payments import (
     models,
     models_charges,
     models_reconciliation,
     models_refunds,
+    repository,
     web,
     web_delivery,
     web_gpd,
@@ -62,6 +64,7 @@ SERVICE = ServiceSpec(
         *web_reconciliation.routes(),
         *web_lapse.routes(),
         *web_refunds.routes(),
+        *access_routes("payments", repository.access),
     ],
     consumers=consumers,
 )

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contracts import PositionFact
-from services.kernel import db
+from services.kernel.access_log import AccessLog
 from services.kernel.db import UnitOfWork
 from services.payments.models import access_log, payments, positions
 from services.payments.models_refunds import refunds
@@ -196,4 +196,4 @@ async def payment_evidence(uow: UnitOfWork, tenant_id: uuid.UUID, payment_id: uu
     return (await uow.execute(stmt)).first()
 
 
-access = db.AccessLog(access_log)
+access = AccessLog(access_log)

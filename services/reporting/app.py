@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from services.kernel.service import ServiceSpec
-from services.reporting import models, models_cases, models_ledger, web, web_cases, web_portal  # noqa: F401 (tables)
+from services.kernel.web_access import access_routes
+from services.reporting import models, models_cases, models_ledger, repository, web, web_cases, web_portal  # noqa: F401 (tables)
 from services.reporting.consumers import CASES, PROJECTIONS
 from services.reporting.consumers_mandate import mandate
 from services.reporting.consumers_relazione import relazioni
@@ -27,6 +28,7 @@ SERVICE = ServiceSpec(
         *digest_routes(),
         *relazione_routes(),
         *mandate_routes(),
+        *access_routes("reporting", repository.access),
     ],
     consumers=lambda ctx: (PROJECTIONS, CASES, relazioni(ctx.storage), mandate(ctx)),
 )

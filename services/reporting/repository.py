@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contracts import PositionFact
-from services.kernel import db
+from services.kernel.access_log import AccessLog
 from services.kernel.db import UnitOfWork
 from services.reporting import domain
 from services.reporting.models import (
@@ -252,4 +252,4 @@ def mail_claimable(status: Any, claimed_at: Any, now: datetime) -> Any:
 # --- settings ----------------------------------------------------------------------------------
 
 
-access = db.AccessLog(access_log)
+access = AccessLog(access_log)

@@ -155,6 +155,7 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"{t}/payments/positions/{s.positions[0]}/rimborsi",
         f"/admin/comuni/{s.slug}/registro",
         f"/admin/comuni/{s.slug}/chiavi",
+        f"{t}/reporting/accessi",  # the register of accesses (the walk follows its tabs)
     ]
     boss = [f"{t}/contact/board", f"{t}/contact/scripts", f"{t}/contact/liste"]
     return {

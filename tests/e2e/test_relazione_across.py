@@ -115,7 +115,12 @@ async def paid_and_refunded(running: Running, comune: Comune, cancelled: str) ->
     async with await running.browser(comune.staff["comune_admin"], "Ufficio") as office:
         refund = await office.post(
             f"/t/{comune.slug}/payments/payments/{made[0]}/rimborsi",
-            data={"amount": "25,00", "refunded_on": date.today().strftime("%d/%m/%Y"), "reason": "Doppio"},
+            data={
+                "amount": "25,00",
+                "refunded_on": date.today().strftime("%d/%m/%Y"),
+                "reason": "Doppio",
+                "conferma": "1",
+            },
         )
         assert refund.status_code == 303, refund.text
     return {first["id"]: 10_000 - 2_500, second["id"]: 2_345}, 2_500

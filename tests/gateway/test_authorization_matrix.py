@@ -271,6 +271,11 @@ MATRIX: dict[tuple[str, str], Expect] = {
         ("GET", f"/api/v1/reporting/reports/{{report_id}}.{f}"): api(409, foreign=404)
         for f in ("pdf", "xlsx", "csv")
     },
+    # ------------------------------------- every service's register of accesses to personal data
+    **{
+        ("GET", f"{T}/{s}/accessi"): web(200, SETTINGS)
+        for s in ("ingest", "contact", "payments", "reporting")
+    },
     # ------------------------------------------------------- every service's health (gateway's)
     ("GET", "/healthz"): public(200),
     # Each service reached through the gateway with a session, doing nothing else (monitoring).

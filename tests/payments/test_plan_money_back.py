@@ -69,7 +69,12 @@ async def _refund_all(platform: Platform, tenant: Identity, position_id: str, am
     async with service_client(platform, "payments", admin) as http:
         refunded = await http.post(
             f"/t/{tenant.tenant_slug}/payments/payments/{payment_id}/rimborsi",
-            data={"amount": amount, "refunded_on": date.today().strftime("%d/%m/%Y"), "reason": "Errore"},
+            data={
+                "amount": amount,
+                "refunded_on": date.today().strftime("%d/%m/%Y"),
+                "reason": "Errore",
+                "conferma": "1",
+            },
         )
     assert refunded.status_code == 303, refunded.text
 

@@ -1,0 +1,104 @@
+"""The Comune's register of accesses to personal data: each service shows its own access log
+(`services.kernel.access_log`) at `/t/<slug>/<service>/accessi` to the Comune's administrators and
+the firm's, newest first, a page at a time. Reading it is itself recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from services.kernel.access_log import AccessLog
+from services.kernel.db import UnitOfWork
+from services.kernel.identity import Identity
+from services.kernel.web import MAX_QUERY_INT, endpoint, page, query_int, templates_for
+
+ACCESS_ROLES = ("comune_admin", "platform_admin")
+PAGE_SIZE = 100
+SERVICE_TITLES = {
+    "ingest": "Caricamenti e rintraccio",
+    "contact": "Contatti telefonici",
+    "payments": "Pagamenti e avvisi",
+    "reporting": "Portale, pratiche e relazioni",
+}
+# What each recorded action was, as the register says it (one source for every service).
+ACTION_LABELS = {
+    "view_batch_rows": "Righe di un caricamento",
+    "view_mapping_preview": "Anteprima delle colonne di un caricamento",
+    "discard_batch": "Caricamento scartato",
+    "api_rows": "Righe di un caricamento (API)",
+    "download_errors": "Righe da correggere di un caricamento",
+    "download_warnings": "Righe con avvertenze di un caricamento",
+    "view_tracing_queue": "Coda del rintraccio",
+    "api_debtor": "Recapiti di un debitore (API)",
+    "download_cleaning": "Rapporto di pulizia dei dati",
+    "mark_contact_wrong": "Recapito segnato come errato",
+    "view_card": "Scheda del contribuente",
+    "view_board": "Cruscotto dei supervisori",
+    "conduct_override": "Chiamata fuori dalle regole autorizzata",
+    "attach_evidence": "Ricevuta allegata a una dichiarazione",
+    "download_evidence": "Ricevuta di una dichiarazione di pagamento",
+    "search_debtors": "Ricerca di un contribuente",
+    "search_positions": "Ricerca di posizioni",
+    "view_position": "Posizione",
+    "api_position": "Posizione (API)",
+    "api_positions": "Posizioni (API)",
+    "view_refunds": "Rimborsi di una posizione",
+    "list_money_not_owed": "Somme da restituire",
+    "download_notice": "Avviso pagoPA",
+    "download_notices_zip": "Avvisi pagoPA in un archivio ZIP",
+    "public_view": "Pagina pubblica degli avvisi (il contribuente)",
+    "public_download_notice": "Avviso scaricato dalla pagina pubblica",
+    "view_debtor_list": "Elenco dei debitori",
+    "download_debtor_list": "Elenco dei debitori scaricato",
+    "view_debtor": "Fascicolo di un debitore",
+    "export_dossier": "Fascicolo di un debitore scaricato",
+    "view_cases": "Pratiche da decidere",
+    "view_case": "Pratica",
+    "answer_case": "Risposta a una pratica",
+    "download_digest": "Riepilogo periodico",
+    "download_relazione": "Relazione di scarico",
+    "download_rendiconto": "Rendiconto dell'aggio",
+    "download_handover": "Pacchetto di riconsegna",
+    "view_access_log": "Registro degli accessi",
+}
+FORMATS = {"csv": "CSV", "xlsx": "Excel", "pdf": "PDF"}
+
+
+def action_label(action: str) -> str:
+    """The register's words for `action` («…_csv» and the like: the label and the format)."""
+    if action in ACTION_LABELS:
+        return ACTION_LABELS[action]
+    base, _, suffix = action.rpartition("_")
+    if base in ACTION_LABELS and suffix in FORMATS:
+        return f"{ACTION_LABELS[base]} ({FORMATS[suffix]})"
+    return action.replace("_", " ").capitalize()
+
+
+templates = templates_for(Path(__file__).parent)
+templates.env.filters["action_label"] = action_label
+
+
+def access_routes(service: str, access: AccessLog) -> list[BaseRoute]:
+    """The service's register page."""
+
+    @endpoint(*ACCESS_ROLES)
+    async def register(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+        before = query_int(request, "prima", 0, least=1, most=MAX_QUERY_INT) or None
+        rows = await access.recent(uow, ident.tenant_id, PAGE_SIZE + 1, before)
+        await access.record(
+            uow, ident.tenant_id, ident.user_id, "view_access_log", None, f"prima={before or ''}"
+        )
+        context = {
+            "service": service,
+            "title": SERVICE_TITLES.get(service, service),
+            "services": SERVICE_TITLES,
+            "entries": rows[:PAGE_SIZE],
+            "older": rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None,
+            "first": before is None,
+        }
+        return page(templates, request, "access_log.html", context)
+
+    return [Route(f"/t/{{tenant}}/{service}/accessi", register, methods=["GET"])]
