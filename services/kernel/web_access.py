@@ -88,9 +88,8 @@ def access_routes(service: str, access: AccessLog) -> list[BaseRoute]:
     async def register(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
         before = query_int(request, "prima", 0, least=1, most=MAX_QUERY_INT) or None
         rows = await access.recent(uow, ident.tenant_id, PAGE_SIZE + 1, before)
-        await access.record(
-            uow, ident.tenant_id, ident.user_id, "view_access_log", None, f"prima={before or ''}"
-        )
+        detail = "" if before is None else "accessi precedenti"
+        await access.record(uow, ident.tenant_id, ident.user_id, "view_access_log", None, detail)
         context = {
             "service": service,
             "title": SERVICE_TITLES.get(service, service),
