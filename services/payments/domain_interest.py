@@ -57,6 +57,18 @@ def interest_of(cents: int, installments: Iterable[Owed], debt_left_cents: int) 
     return interest
 
 
+def interest_spread(interest_cents: int, installments: Iterable[Owed]) -> dict[int, int]:
+    """Where the interest a payment that settles the plan early pays (`interest_of`) goes: the
+    installments' interest still owed, in their order (number -> cents); the rest of it is spared."""
+    left, shares = interest_cents, {}
+    for owed in installments:
+        share = min(left, interest_part(owed.interest_cents, owed.paid_cents, owed.interest_cents))
+        if share > 0:
+            shares[owed.number] = share
+            left -= share
+    return shares
+
+
 def interest_left(installments: Iterable[Owed]) -> int:
     """The plan's interest still to pay."""
     return sum(interest_part(o.interest_cents, o.paid_cents, o.interest_cents) for o in installments)

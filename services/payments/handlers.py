@@ -154,7 +154,9 @@ async def record_payment(
     )
     if payment_id is None:  # a concurrent request with the same key committed first
         raise Conflict("Questo pagamento è già stato registrato.")
-    await handlers_plan_payments.after_manual_payment(uow, ident.tenant_id, position_id, payment.amount_cents)
+    await handlers_plan_payments.after_manual_payment(
+        uow, ident.tenant_id, position_id, payment.amount_cents, interest
+    )
     event = PaymentReceived(
         payment_id=str(payment_id),
         position_id=str(position_id),

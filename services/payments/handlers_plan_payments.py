@@ -24,17 +24,18 @@ from services.payments import (
     repository_refunds,
 )
 from services.payments import repository_reconciliation as repo
-from services.payments.domain_interest import Owed
+from services.payments.domain_interest import Owed, interest_spread
 from services.payments.domain_lapse import WentBack
 from services.payments.domain_refunds import paid_installments
 
 
 async def after_manual_payment(
-    uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int, interest_cents: int
 ) -> None:
-    """A payment made outside pagoPA: in a plan it pays the plan (`pay_plan`); otherwise the
-    notices whose amount it changed stop being payable (a new one is issued for what is left)."""
-    if await pay_plan(uow, tenant_id, position_id, amount_cents):
+    """A payment made outside pagoPA (`interest_cents` of it the plan's interest): in a plan it pays
+    the plan (`pay_plan`); otherwise the notices whose amount it changed stop being payable (a new
+    one is issued for what is left)."""
+    if await pay_plan(uow, tenant_id, position_id, amount_cents, interest_cents):
         return
     stale = [
         o.id
@@ -63,14 +64,25 @@ async def after_plain_payments(uow: UnitOfWork, tenant_id: uuid.UUID) -> None:
         await pay_plan(uow, tenant_id, position_id, cents)
 
 
-async def pay_plan(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int) -> bool:
-    """`amount_cents`, already added to the position, paid into its active plan (False: it has none)."""
+async def pay_plan(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID, amount_cents: int, interest_cents: int = 0
+) -> bool:
+    """`amount_cents`, of which `interest_cents` the plan's interest and the rest already added to
+    the position, paid into its active plan (False: it has none). When it pays off the plan's debt
+    the plan is settled early: its interest goes to the installments' interest in their order, and
+    the interest left of the installments not paid is spared (`domain_interest.interest_of`)."""
     plan = await repository_plans.active_plan_of(uow, tenant_id, position_id)
     if plan is None:
         return False
     options = await repository_notices.plan_options(uow, tenant_id, plan.id)
     positions = await repository_plans.plan_positions_of(uow, tenant_id, plan.id)
     if all(domain.residual_cents(p.amount_cents, p.paid_cents) <= 0 for p in positions):
+        spread = interest_spread(
+            interest_cents, [_owed(r) for r in await repository_plans.plan_schedule(uow, tenant_id, plan.id)]
+        )
+        await repository_plans.add_installment_paid(
+            uow, tenant_id, {(plan.id, n): c for n, c in spread.items()}
+        )
         await repo.settle_plan_installments(uow, tenant_id, [plan.id])
         payable = [o.id for o in options if o.status == "payable"]
         await repository_notices.set_status(uow, tenant_id, payable, "unpayable")

@@ -162,6 +162,8 @@ plan_installments = sa.Table(
     sa.Column("reminded_at", sa.DateTime(timezone=True)),
     # The day a refund or a revoked payment made it due again (migration 0017; domain_lapse).
     sa.Column("reopened_on", sa.Date),
+    # The interest a plan settled early no longer asks of it (migration 0025).
+    sa.Column("spared_interest_cents", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 plan_rules = sa.Table(

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
 from services.payments.domain_answers import CANCELLED
-from services.payments.models import payment_options, payments, plan_installments, plan_positions, positions
+from services.payments.models import payment_options, payments, plan_positions, positions
 from services.payments.models_charges import charge_payments
 from services.payments.models_reconciliation import flow_lines, flows, receipts, review_items
 
@@ -109,16 +109,20 @@ async def add_paid(uow: UnitOfWork, tenant_id: uuid.UUID, deltas: dict[uuid.UUID
 async def settle_plan_installments(
     uow: UnitOfWork, tenant_id: uuid.UUID, plan_ids: Collection[uuid.UUID]
 ) -> None:
-    """A plan's single option was paid: its installments are owed no more."""
+    """Plans whose debt is paid (their single notice, or a payment made otherwise): each installment
+    not paid is closed at its principal and the interest already paid of it (interest first,
+    `domain_interest`); the rest of its interest is spared, not owed."""
     if not plan_ids:
         return
-    pi = plan_installments
-    stmt = (
-        sa.update(pi)
-        .where(pi.c.tenant_id == tenant_id, pi.c.plan_id == _any(plan_ids, sa.Uuid))
-        .values(paid_cents=pi.c.principal_cents + pi.c.interest_cents)
+    kept = "least(interest_cents, greatest(paid_cents, 0))"  # every SET reads the row as it was
+    stmt = sa.text(
+        f"UPDATE payments.plan_installments SET interest_cents = {kept}, "
+        f"spared_interest_cents = spared_interest_cents + interest_cents - {kept}, "
+        f"paid_cents = principal_cents + {kept} "
+        "WHERE tenant_id = :tenant_id AND plan_id = ANY(CAST(:plans AS uuid[])) "
+        "AND paid_cents < principal_cents + interest_cents"
     )
-    await uow.execute(stmt)
+    await uow.execute(stmt, {"plans": list(plan_ids), "tenant_id": tenant_id})
 
 
 async def set_option_statuses(uow: UnitOfWork, tenant_id: uuid.UUID, statuses: dict[uuid.UUID, str]) -> None:

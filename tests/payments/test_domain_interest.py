@@ -11,6 +11,7 @@ from services.payments.domain_interest import (
     interest_left,
     interest_of,
     interest_part,
+    interest_spread,
 )
 
 
@@ -43,3 +44,11 @@ def test_paying_off_the_debt_spares_the_interest_of_the_installments_to_come() -
     assert interest_of(10_080, owed, 20_000) == 80  # an installment's payment: its interest first
     last = [Owed(1, 10_000, 100, 10_100), Owed(2, 10_000, 80, 10_080), Owed(3, 10_000, 60, 0)]
     assert interest_of(10_060, last, 10_000) == 60  # the last installment, interest and all
+
+
+def test_the_interest_of_an_early_settlement_goes_to_the_installments_interest_in_order() -> None:
+    owed = [Owed(1, 10_000, 100, 10_100), Owed(2, 10_000, 80, 50), Owed(3, 10_000, 60, 0)]
+    assert interest_spread(0, owed) == {}
+    assert interest_spread(20, owed) == {2: 20}  # the rest of installment 2's interest first
+    assert interest_spread(50, owed) == {2: 30, 3: 20}
+    assert interest_spread(500, owed) == {2: 30, 3: 60}  # never more than the interest owed

@@ -26,6 +26,11 @@ OWED = (
     "SELECT sum(principal_cents + interest_cents - paid_cents) FROM payments.plan_installments"
     " WHERE tenant_id = :t AND plan_id = :p"
 )
+# The plan's interest, owed or spared by an early settlement.
+INTEREST = (
+    "SELECT sum(interest_cents + spared_interest_cents) FROM payments.plan_installments"
+    " WHERE tenant_id = :t AND plan_id = :p"
+)
 OPTIONS = (
     "SELECT string_agg(status, ',' ORDER BY installment NULLS FIRST) FROM payments.payment_options"
     " WHERE tenant_id = :t AND plan_id = :p"
@@ -133,12 +138,15 @@ async def test_a_revoked_notice_that_settled_the_plan_makes_it_owed_again(
         page = await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{facts[0].position_id}")
     # Beside the plan's own single notice, the page says what the one issued before it does.
     assert "emesso prima del piano: resta pagabile e, se pagato, salda il piano" in page.text
+    interest = await _state(platform, tenant, plan_id, INTEREST)
+    assert interest > 0
     await upload(platform, tenant, RECEIPTS, receipts_csv((iuv, "1200,00", "MB-3")))
     assert await _state(platform, tenant, plan_id, OWED) == 0
     status, answer = await upload(platform, tenant, FDR, flow_xml([(iuv, "MB-3", 120_000, 3)]))
     assert status == 200 and answer["revoked"] == 1, answer
     assert await paid(platform, tenant, facts[0].position_id) == 0
-    assert await _state(platform, tenant, plan_id, OWED) == 120_000
+    # Owed again, and the interest the settlement had spared with it.
+    assert await _state(platform, tenant, plan_id, OWED) == 120_000 + interest
     option = "SELECT status FROM payments.payment_options WHERE tenant_id = :t AND iuv = :i"
     assert await scalar(platform, tenant.tenant_id, option, t=tenant.tenant_id, i=iuv) == "payable"
 
@@ -151,10 +159,11 @@ async def test_a_refunded_notice_that_settled_the_plan_makes_it_owed_again_with_
     owed with every notice of the plan no longer payable and none to issue), and the plan's notices
     are issued anew for the installments due."""
     facts, iuv, plan_id = await _plan_after_notice(platform, tenant, 64_490)
+    interest = await _state(platform, tenant, plan_id, INTEREST)
     await upload(platform, tenant, RECEIPTS, receipts_csv((iuv, "644,90", "MB-4")))
     assert await _state(platform, tenant, plan_id, OWED) == 0
     await _refund_all(platform, tenant, facts[0].position_id, "644,90")
-    assert await _state(platform, tenant, plan_id, OWED) == 64_490
+    assert await _state(platform, tenant, plan_id, OWED) == 64_490 + interest
     async with service_client(platform, "payments", api(tenant)) as http:
         issued = await http.post("/api/v1/payments/notices", json={"plan_id": plan_id})
     assert issued.status_code in (200, 201), issued.text
