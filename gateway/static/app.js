@@ -256,3 +256,23 @@ document.addEventListener("submit", function (event) {
     event.preventDefault();
   }
 }, true);
+
+// The menu's «Regole e impostazioni» (a <details>): Escape closes it and gives the focus back to
+// it; a click elsewhere closes it.
+document.addEventListener("keydown", function (event) {
+  if (event.key !== "Escape") {
+    return;
+  }
+  var open = document.querySelector("details.nav-menu[open]");
+  if (open) {
+    open.open = false;
+    open.querySelector("summary").focus();
+  }
+});
+document.addEventListener("click", function (event) {
+  document.querySelectorAll("details.nav-menu[open]").forEach(function (menu) {
+    if (!menu.contains(event.target)) {
+      menu.open = false;
+    }
+  });
+});

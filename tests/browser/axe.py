@@ -106,10 +106,16 @@ class Walk:
         await self.audit(state)
 
     async def on_a_phone(self, paths: list[str]) -> None:
-        """The same pages on a phone's width, where Bootstrap Italia lays the header out anew."""
+        """The same pages on a phone's width, where Bootstrap Italia lays the header out anew; none
+        may be wider than the screen (WCAG 1.4.10 reflow: a wide table scrolls in its own region)."""
         await self.page.set_viewport_size(PHONE)
         for path in paths:
             await self.visit(path, "telefono")
+            wider = await self.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            if wider > 0:
+                self.violations.append(
+                    f"{self.who} {self.page.url} (telefono): reflow: {wider} px wider than the screen"
+                )
         await self.page.set_viewport_size(DESKTOP)
 
     async def crawl(self) -> None:
