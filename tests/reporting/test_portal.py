@@ -191,6 +191,9 @@ async def test_portal_page_draws_charts_with_tables_and_links_to_debtors(
     assert page.status_code == 200
     assert page.text.count('role="img"') == 5 and page.text.count("<desc id=") == 5
     assert page.text.count("<caption") == 4 and 'scope="row"' in page.text
+    # The two weekly charts under one heading each say in sight what they count.
+    assert "Riscosso netto per settimana, in euro (colonne)" in page.text
+    assert "Esiti di contatto registrati per settimana (linea)" in page.text
     assert "/reporting/portale/debitori?fase=reached" in page.text
     assert "/reporting/portale/debitori?entrata=IMU" in page.text
     assert "€ 1.123,45" in page.text  # assigned
