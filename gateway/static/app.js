@@ -111,16 +111,30 @@ function focusables(root) {
 // A background refresh replaces what holds the focus: the element in the same place of the new
 // content (by id, else by its rank among the focusable ones) takes it back, so the keyboard user
 // stays where they were (WCAG 2.4.3).
+// The confirmation of what the user just did (data-keep-on-refresh) is not part of what the
+// server sends on a refresh: it is carried over, at the top, until the user's next action, and
+// keeps the focus if it had it.
 var heldFocus = null;
+var heldMessages = [];
 document.addEventListener("htmx:beforeSwap", function (event) {
   var target = event.detail.target;
   var active = document.activeElement;
   heldFocus = null;
   heldValues = isBackground(event) && target ? changedFields(target) : [];
+  heldMessages = isBackground(event) && target ? Array.prototype.slice.call(target.querySelectorAll("[data-keep-on-refresh]")) : [];
   if (isBackground(event) && target && active && active !== document.body && target.contains(active)) {
-    heldFocus = { id: active.id, rank: focusables(target).indexOf(active) };
+    heldFocus = { id: active.id, rank: focusables(target).indexOf(active), message: heldMessages.indexOf(active) >= 0 ? active : null };
   }
 });
+
+function restoreMessages(target, messages) {
+  messages.slice().reverse().forEach(function (message) {
+    var testid = message.getAttribute("data-testid");
+    if (!testid || !target.querySelector("[data-testid='" + CSS.escape(testid) + "']")) {
+      target.insertBefore(message, target.firstChild);
+    }
+  });
+}
 
 // Nor does it undo what the user chose or typed there and has not sent yet (a supervisor picking
 // whom to hand a callback to): every field they changed (marked on its change) gets its value back
@@ -195,10 +209,14 @@ document.addEventListener("htmx:afterSettle", function (event) {
   if (isBackground(event)) {
     restoreFields(heldValues);
     heldValues = [];
+    if (target && target.querySelectorAll) {
+      restoreMessages(target, heldMessages);
+    }
+    heldMessages = [];
     var held = heldFocus;
     heldFocus = null;
     if (held && target && target.querySelectorAll) {
-      var again = (held.id && document.getElementById(held.id)) || focusables(target)[held.rank];
+      var again = held.message || (held.id && document.getElementById(held.id)) || focusables(target)[held.rank];
       if (again) {
         again.focus({ preventScroll: true });
       }

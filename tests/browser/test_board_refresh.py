@@ -84,4 +84,9 @@ async def test_the_board_keeps_the_focus_pauses_and_hands_a_card_over(
     await page.get_by_role("button", name="Affida", exact=False).click()
     await expect(page.get_by_test_id("reassigned")).to_contain_text("è ora in lavorazione a Carla Operatrice")
     await expect(page.get_by_test_id("reassigned")).to_be_focused()  # not the top of the page
+    # The next refresh keeps the confirmation, and the focus on it (the server sends it only once).
+    await page.evaluate("document.getElementById('board').dataset.before = 'yes'")
+    await replaced(page)
+    await expect(page.get_by_test_id("reassigned")).to_have_count(1)
+    await expect(page.get_by_test_id("reassigned")).to_be_focused()
     await context.close()
