@@ -90,7 +90,19 @@ document.addEventListener("htmx:afterRequest", function (event) {
   }).join(" ");
   input.setAttribute("data-described-before", before);
   input.setAttribute("aria-describedby", before ? note.id + " " + before : note.id);
-  input.insertAdjacentElement("afterend", note);
+  // A checkbox keeps its label right after it (Bootstrap Italia draws the box from the label).
+  var anchor = input;
+  if ((input.type === "checkbox" || input.type === "radio") && input.nextElementSibling && input.nextElementSibling.tagName === "LABEL") {
+    anchor = input.nextElementSibling;
+  }
+  anchor.insertAdjacentElement("afterend", note);
+  // The same words swapped in elsewhere (the answer's alert) would say it twice: the field's own
+  // message stays.
+  document.querySelectorAll(".alert[data-field='" + CSS.escape(name) + "']").forEach(function (shown) {
+    if (shown.textContent.trim() === note.textContent.trim()) {
+      shown.remove();
+    }
+  });
   input.focus();
 });
 

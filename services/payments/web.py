@@ -334,7 +334,13 @@ async def _preview_despite(
         context["sim"] = await handlers.simulate_plan(
             uow, ident.tenant_id, read_simulation({**body, **retry}, today)
         )
-    except DomainError:
+    except DomainError as beyond:
+        if field != "income_declared" or beyond.field != "installments":
+            return
+        # Before the declaration and beyond its range (99 when 21 is the most): the number is
+        # what to fix first, said at its field against the range the declaration would allow.
+        context["problem"] = beyond
+        await _preview_despite(uow, ident, context, {**body, **retry}, "installments", today)
         return
     context["revenue_type"] = context["sim"]["revenue_type"]
 

@@ -170,7 +170,12 @@ def starts(role: str, s: Seeded) -> list[str]:
 def phone_pages(role: str, s: Seeded) -> list[str]:
     t = f"/t/{s.slug}"
     if role in ("operator", "supervisor", "platform_admin"):
-        return ["/", f"{t}/reporting/", f"{t}/contact/debtors/{s.debtor}", f"{t}/payments/positions/{s.positions[0]}"]
+        return [
+            "/",
+            f"{t}/reporting/",
+            f"{t}/contact/debtors/{s.debtor}",
+            f"{t}/payments/positions/{s.positions[0]}",
+        ]
     return ["/", f"{t}/reporting/", f"{t}/ingest/batches/{s.batches[0]}"]
 
 

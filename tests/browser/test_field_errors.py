@@ -12,6 +12,7 @@ from tests.browser.signed_in import signed_in
 from tests.gateway.helpers import make_tenant
 from tests.oidc_provider import OpenIdProvider
 from tests.payments.helpers import fact, seed
+from tests.support import position_fact
 
 
 @pytest.mark.asyncio
@@ -60,4 +61,28 @@ async def test_a_refused_settings_form_comes_back_with_the_focus_on_its_wrong_fi
     # The form came back whole: the focus is on its first wrong field (the empty name, then the IBAN).
     await expect(page.locator("[aria-invalid='true']").first).to_be_focused()
     await expect(page.get_by_label("Denominazione")).to_be_focused()
+    await context.close()
+
+
+@pytest.mark.asyncio
+async def test_a_refused_checkbox_keeps_its_box_and_its_message_is_said_once(
+    served: Gateway, chromium: Browser, platform: Platform, oidc_provider: OpenIdProvider
+) -> None:
+    """A CDS fine's plan asked without the income declaration: the message goes under the
+    checkbox's label (Bootstrap Italia draws the box from the label right after the input, so a
+    message between them hid the box) and is not repeated by the answer's alert below the button."""
+    comune = await make_tenant(platform, "casella")
+    fine = position_fact(60_000, credit=("CDS", 2025, "V"))
+    await seed(platform, comune.id, fine)
+    context, page = await signed_in(chromium, platform, oidc_provider, comune.id, "operator")
+    await page.goto(f"{oidc_provider.gateway_base}/t/{comune.slug}/payments/positions/{fine.position_id}")
+    await expect(page.get_by_label("Numero di rate", exact=False)).to_be_visible()
+    await page.get_by_role("button", name="Crea il piano").click()
+    declared = page.locator("#income_declared")
+    await expect(declared).to_have_attribute("aria-invalid", "true")
+    await expect(declared).to_be_focused()
+    assert await declared.evaluate("box => box.nextElementSibling.tagName") == "LABEL"
+    said = page.get_by_text("deve dichiarare di avere un reddito entro il limite")
+    await expect(said).to_have_count(1)
+    await expect(page.locator("#plan-result .alert")).to_have_count(0)
     await context.close()

@@ -130,6 +130,23 @@ async def test_a_cds_fine_asks_for_the_income_declaration(platform: Platform, te
 
 
 @pytest.mark.asyncio
+async def test_a_cds_fine_asked_beyond_its_range_before_the_declaration_says_the_range(
+    platform: Platform, tenant: Identity
+) -> None:
+    """Before, 9 installments of a fine that allows 6 once declared lost the range altogether: no
+    amount, no «da 2 a 6», no word on the number, only the note on the declaration."""
+    fine = position_fact(60_000, credit=("CDS", 2025, "V"))
+    await seed(platform, tenant.tenant_id, fine)
+    async with service_client(platform, "payments", operator(tenant)) as http:
+        asked = await http.get(builder(tenant), params={"position_id": fine.position_id, "installments": "9"})
+    assert asked.status_code == 200
+    assert "€ 600,00" in asked.text and "da 2 a 6, con la dichiarazione del reddito" in asked.text
+    assert 'max="6"' in asked.text and 'aria-invalid="true"' in asked.text
+    assert re.search(r'id="installments-errore"[^>]*>[^<]*tra 2 e 6', asked.text), asked.text
+    assert 'data-testid="plan-schedule"' not in asked.text
+
+
+@pytest.mark.asyncio
 async def test_positions_of_several_revenue_types_ask_whose_rules_apply(
     platform: Platform, tenant: Identity
 ) -> None:
