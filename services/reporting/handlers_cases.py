@@ -85,6 +85,54 @@ class Typed:
     position_ids: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What an answer that changes positions will do, for the office to confirm: each position
+    (act, amount before and after, in a plan), and the assigned total's change."""
+
+    answer: domain_cases.Answer
+    positions: list[tuple[domain_cases.OpenPosition, int]]
+    typed: Typed
+
+    @property
+    def assigned_delta_cents(self) -> int:
+        return sum(after - p.amount_cents for p, after in self.positions)
+
+
+def needs_confirmation(typed: Typed) -> bool:
+    """A cancellation or a correction changes the credit: it is shown and confirmed first."""
+    return typed.answer in domain_cases.ON_POSITIONS
+
+
+async def _checked(
+    uow: UnitOfWork, ident: Identity, case_id: uuid.UUID, typed: Typed, lock: bool
+) -> tuple[Any, dict[uuid.UUID, domain_cases.OpenPosition], domain_cases.Answer]:
+    domain_cases.check_form(typed.answer, typed.note)
+    found = await repository_cases.get_case(uow, ident.tenant_id, case_id, lock=lock)
+    if found is None:
+        raise NotFound()
+    domain_cases.may_answer(found.answer)
+    rows = await repository_cases.open_positions(uow, ident.tenant_id, found.debtor_id, lock=lock)
+    offered = {r.position_id: repository_cases.as_open_position(r) for r in rows}
+    checked = domain_cases.check_answer(
+        typed.answer, typed.note, typed.corrected, typed.position_ids, offered, found.kind
+    )
+    return found, offered, checked
+
+
+async def preview_answer(uow: UnitOfWork, ident: Identity, case_id: uuid.UUID, typed: Typed) -> Preview:
+    """The answer checked as `answer` checks it, and what it would change; nothing is written."""
+    found, offered, checked = await _checked(uow, ident, case_id, typed, lock=False)
+    await access.record(uow, ident.tenant_id, ident.user_id, "view_case", found.debtor_id, "conferma")
+    after = {e.position_id: 0 if e.cancel else (e.new_cents or 0) for e in _effects(checked)}
+    shown = [(offered[p], after.get(p, offered[p].amount_cents)) for p in checked.position_ids]
+    return Preview(checked, shown, typed)
+
+
+def _effects(checked: domain_cases.Answer) -> list[domain_cases.Effect]:
+    return domain_cases.effects(checked.answer, checked.position_ids, checked.corrected_cents)
+
+
 async def answer(
     uow: UnitOfWork, ident: Identity, case_id: uuid.UUID, typed: Typed, now: datetime | None = None
 ) -> uuid.UUID:
@@ -92,16 +140,7 @@ async def answer(
     changes its positions and the assigned total here, in this transaction, and everything is sent
     to the contact and payments services (`CaseAnswered`). A case already answered (other than
     suspended) is refused, also when two answers race: the case row is locked first."""
-    domain_cases.check_form(typed.answer, typed.note)
-    found = await repository_cases.get_case(uow, ident.tenant_id, case_id, lock=True)
-    if found is None:
-        raise NotFound()
-    domain_cases.may_answer(found.answer)
-    rows = await repository_cases.open_positions(uow, ident.tenant_id, found.debtor_id, lock=True)
-    offered = {r.position_id: repository_cases.as_open_position(r) for r in rows}
-    checked = domain_cases.check_answer(
-        typed.answer, typed.note, typed.corrected, typed.position_ids, offered, found.kind
-    )
+    found, offered, checked = await _checked(uow, ident, case_id, typed, lock=True)
     at = now or datetime.now(UTC)
     values = {
         "answer": checked.answer,
@@ -112,7 +151,7 @@ async def answer(
         "answered_by_name": ident.display_name,
     }
     answer_id = await repository_cases.record_answer(uow, ident.tenant_id, case_id, values, at)
-    effects = domain_cases.effects(checked.answer, checked.position_ids, checked.corrected_cents)
+    effects = _effects(checked)
     amounts = {p: offered[p].amount_cents for p in checked.position_ids}
     delta = await repository_cases.apply_effects(uow, ident.tenant_id, effects, amounts, at)
     # A cancelled position leaves the assigned positions as well as the assigned amount.

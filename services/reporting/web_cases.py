@@ -72,6 +72,11 @@ async def answer_case(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         str(form.get("importo", "")),
         tuple(str(v) for v in form.getlist("posizioni")),
     )
+    if handlers_cases.needs_confirmation(typed) and form.get("conferma") != "1":
+        # A cancellation or a correction: what it changes, to confirm; nothing written yet.
+        preview = await handlers_cases.preview_answer(uow, ident, case_id, typed)
+        context = {"preview": preview, "case_id": case_id, "embedded": is_htmx(request), **_labels()}
+        return page(templates, request, "case_confirm.html", context, block="confirm")
     # At the service's clock, as every other time of the case (its opening comes from the call).
     await handlers_cases.answer(uow, ident, case_id, typed, ctx(request).clock())
     url = f"/t/{ident.tenant_slug}/reporting/pratiche?risposta=1"

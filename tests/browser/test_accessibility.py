@@ -291,7 +291,7 @@ async def on_a_case(walk: Walk, s: Seeded) -> None:
     await page.locator("label[for=esito-corrected]").click()  # Bootstrap Italia draws the radio on its label
     await page.get_by_label("Motivazione").fill("Ricalcolata la rendita")
     await page.get_by_role("button", name="Registra la risposta").click()
-    await expect(page.locator("#answer-result")).not_to_be_empty()
+    await expect(page.locator("[aria-invalid='true']").first).to_be_focused()
     await walk.audit("risposta rifiutata al campo")
 
 

@@ -86,6 +86,7 @@ async def sgravio(running: Running, comune: Comune) -> str:
                 "esito": "cancelled",
                 "nota": "Atto annullato in autotutela",
                 "posizioni": position.group(1),
+                "conferma": "1",
             },
         )
         assert answer.status_code in (200, 303), answer.text

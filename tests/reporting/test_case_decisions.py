@@ -84,6 +84,13 @@ async def test_a_cancellation_and_a_correction_change_their_positions_and_the_as
         assert refused.status_code == 400 and 'data-field="posizioni"' in refused.text
         assert await assigned(platform, tid) == 140_000
         cancel = {**nothing, "posizioni": imu.position_id}
+        # First what it changes, to confirm: nothing written yet.
+        shown = await client.post(f"{base}/{dispute}/risposta", data=cancel, headers={"HX-Request": "true"})
+        assert shown.status_code == 200 and 'data-testid="answer-preview"' in shown.text
+        assert "IMU-2019-1" in shown.text and "€ 500,00 in meno" in shown.text
+        assert 'name="conferma" value="1"' in shown.text and "<html" not in shown.text
+        assert await assigned(platform, tid) == 140_000
+        cancel["conferma"] = "1"
         assert (await client.post(f"{base}/{dispute}/risposta", data=cancel)).status_code == 303
         assert await assigned(platform, tid) == 90_000
         # The second case: suspended first, then corrected (a suspended case is still open).
@@ -98,6 +105,7 @@ async def test_a_cancellation_and_a_correction_change_their_positions_and_the_as
             "nota": "Pagata in parte",
             "importo": "150,00",
             "posizioni": tari.position_id,
+            "conferma": "1",
         }
         assert (await client.post(f"{base}/{claim}/risposta", data=correct)).status_code == 303
         again = {"esito": "rejected", "nota": "Ci abbiamo ripensato"}
@@ -216,7 +224,7 @@ async def test_positions_in_an_active_plan_may_be_cancelled_or_corrected(
         page = (await client.get(f"{base}/{dispute}")).text
         assert "in un piano attivo: se annullata o corretta, le rate del piano si ricalcolano" in page
         # A cancellation (sgravio): payments spreads the plan again on what the other position leaves.
-        data = {"esito": "cancelled", "nota": "Non dovuto", "posizioni": planned.position_id}
+        data = {"esito": "cancelled", "nota": "Non dovuto", "posizioni": planned.position_id, "conferma": "1"}
         cancelled = await client.post(f"{base}/{dispute}/risposta", data=data)
     assert cancelled.status_code == 303, cancelled.text
     assert (await positions(platform, tid))[planned.position_id][0] == "cancelled"
@@ -225,7 +233,7 @@ async def test_positions_in_an_active_plan_may_be_cancelled_or_corrected(
     # The other position of the plan, corrected on a second case.
     claim = str(uuid.uuid4())
     await to_cases(platform, tid, DisputeOpened(claim, planned.debtor_id, "Superficie", "op-1", OPENED))
-    correct = {"esito": "corrected", "nota": "Superficie errata", "importo": "60,00"}
+    correct = {"esito": "corrected", "nota": "Superficie errata", "importo": "60,00", "conferma": "1"}
     async with service_client(platform, "reporting", admin) as client:
         answer = await client.post(
             f"{base}/{claim}/risposta", data=correct | {"posizioni": other.position_id}
@@ -301,6 +309,7 @@ async def test_the_relazione_reconciles_with_the_load_and_follows_the_offices_an
             "nota": "Pagata in parte",
             "importo": "150,00",
             "posizioni": tari.position_id,
+            "conferma": "1",
         }
         assert (await client.post(f"{base}/{claim}/risposta", data=correct)).status_code == 303
     after = await relazione_lines(platform, tid)

@@ -138,13 +138,15 @@ async def test_the_office_sees_its_cases_downloads_a_receipt_and_answers(
             "nota": "Ricalcolata la rendita",
             "importo": "320,00",
             "posizioni": position.position_id,
+            "conferma": "1",
         }
         assert (await client.post(f"{base}/{dispute}/risposta", data=first)).status_code == 303
         second = {"esito": "rejected", "nota": "L'atto di vendita è del 2021"}
         again = await client.post(f"{base}/{dispute}/risposta", data=second, headers={"HX-Request": "true"})
         assert again.status_code == 400 and "ha già una risposta definitiva" in again.text
         detail = await client.get(f"{base}/{dispute}")
-        assert detail.text.count("<li>") == 1 and "€ 320,00" in detail.text
+        given = detail.text.split('data-testid="answers"')[1].split("</ol>")[0]
+        assert given.count("<li>") == 1 and "€ 320,00" in given
         assert 'data-testid="case-closed"' in detail.text and 'name="esito"' not in detail.text
         listed = await client.get(base)
         assert 'data-testid="waiting-count">1<' in listed.text
