@@ -65,6 +65,43 @@ ACTION_LABELS = {
     "view_access_log": "Registro degli accessi",
 }
 FORMATS = {"csv": "CSV", "xlsx": "Excel", "pdf": "PDF"}
+# The record an action's subject is, where the register links it: (path under the Comune, words).
+_DEBTOR = ("reporting/portale/debitori/{id}", "fascicolo del debitore")
+_POSITION = ("payments/positions/{id}", "posizione")
+_BATCH = ("ingest/batches/{id}", "caricamento")
+SUBJECT_LINKS = {
+    "ingest": {
+        **dict.fromkeys(("view_batch_rows", "view_mapping_preview", "discard_batch", "api_rows"), _BATCH),
+        **dict.fromkeys(("download_errors", "download_warnings"), _BATCH),
+        **dict.fromkeys(("api_debtor", "view_debtor"), _DEBTOR),
+    },
+    "contact": dict.fromkeys(
+        (
+            *("view_card", "conduct_override", "attach_evidence", "download_evidence"),
+            *("mark_contact_wrong", "hand_callback", "release_lease", "reassign_lease"),
+        ),
+        _DEBTOR,
+    ),
+    "payments": {
+        **dict.fromkeys(("view_position", "api_position", "view_refunds", "download_evidence"), _POSITION),
+        "public_view": _DEBTOR,
+    },
+    "reporting": dict.fromkeys(("view_case", "answer_case", "view_debtor", "export_dossier"), _DEBTOR),
+}
+
+
+def subject_link(service: str, action: str, subject_id: object) -> tuple[str, str] | None:
+    """Where the register links an entry's record (a path under the Comune, and its words), when
+    the record is a debtor, a position or a file the reader can open; None otherwise."""
+    if not subject_id:
+        return None
+    links = SUBJECT_LINKS.get(service, {})
+    base, _, suffix = action.rpartition("_")
+    found = links.get(action) or (links.get(base) if suffix in FORMATS else None)
+    if found is None:
+        return None
+    path, words = found
+    return path.format(id=subject_id), words
 
 
 def action_label(action: str) -> str:
@@ -79,6 +116,7 @@ def action_label(action: str) -> str:
 
 templates = templates_for(Path(__file__).parent)
 templates.env.filters["action_label"] = action_label
+templates.env.globals["subject_link"] = subject_link
 
 
 def access_routes(service: str, access: AccessLog) -> list[BaseRoute]:

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from services.kernel.identity import Identity
-from services.kernel.web_access import PAGE_SIZE, action_label
+from services.kernel.web_access import PAGE_SIZE, action_label, subject_link
 from services.payments import repository
 from services.platform import Platform
 from tests.conftest import service_client
@@ -23,6 +23,22 @@ def test_each_action_is_said_in_italian_with_its_format() -> None:
     assert action_label("download_errors_csv") == "Righe da correggere di un caricamento (CSV)"
     assert action_label("download_rendiconto_pdf") == "Rendiconto dell'aggio (PDF)"
     assert action_label("something_new") == "Something new"  # never an empty cell
+
+
+def test_a_debtor_a_position_or_a_file_seen_is_linked() -> None:
+    some = uuid.uuid4()
+    assert subject_link("contact", "view_card", some) == (
+        f"reporting/portale/debitori/{some}",
+        "fascicolo del debitore",
+    )
+    assert subject_link("payments", "download_evidence", some) == (f"payments/positions/{some}", "posizione")
+    assert subject_link("contact", "download_evidence", some) == (
+        f"reporting/portale/debitori/{some}",
+        "fascicolo del debitore",
+    )
+    assert subject_link("ingest", "download_errors_csv", some) == (f"ingest/batches/{some}", "caricamento")
+    assert subject_link("reporting", "download_relazione", some) is None  # a report: no page of its own
+    assert subject_link("contact", "view_card", None) is None
 
 
 @pytest.mark.asyncio
@@ -59,6 +75,8 @@ async def test_the_register_names_who_saw_what_newest_first_a_page_at_a_time(
     assert "Rimborsi di una posizione" in table and "op-foreign" not in table
     rest = second.text.split('data-testid="access-log"', 1)[1]
     assert "Utente di prova" in rest and "Posizione" in rest  # the operator's view, by name
+    # The position seen is a link to its page (the administrator opens it).
+    assert f'href="/t/{mine.tenant_slug}/payments/positions/{f.position_id}">posizione</a>' in rest
     assert rest.count("<tr><td") == 6 and "op-foreign" not in rest
     # Reading the register is recorded too, by name.
     async with platform.databases["payments"].unit_of_work(mine.tenant_id) as uow:
