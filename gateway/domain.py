@@ -173,6 +173,7 @@ ACTIONS = {
     "login_failed": "Accesso non riuscito",
     "logout": "Uscita",
     "logout_everywhere": "Uscita da tutti i dispositivi",
+    "tenant_enter": "Ingresso nel Comune",
     "tenant_switch": "Cambio Comune",
     "access_denied": "Accesso negato",
     "membership_added": "Abilitazione aggiunta",

@@ -247,18 +247,18 @@ async def open_tenant(
 
 
 async def _note_tenant(uow: UnitOfWork, session: Session, tenant_id: uuid.UUID, ip: str) -> None:
-    """Remember the Comune the session works on; moving from one to another is audited under the new one."""
+    """Remember the Comune the session works on; entering it (the session's first Comune) and moving
+    from one to another are audited under the Comune entered, so its register says who worked there."""
     await repository_sessions.set_last_tenant(uow, session.id_hash, tenant_id)
-    if session.last_tenant_id is None:
-        return
+    first = session.last_tenant_id is None
     await repository_audit.record(
         uow,
-        "tenant_switch",
+        "tenant_enter" if first else "tenant_switch",
         actor_label=session.display_name,
         actor_user_id=session.user_id,
         tenant_id=tenant_id,
         ip=ip,
-        detail={"from": str(session.last_tenant_id)},
+        detail={} if first else {"from": str(session.last_tenant_id)},
     )
 
 

@@ -96,13 +96,6 @@ document.addEventListener("htmx:afterRequest", function (event) {
     anchor = input.nextElementSibling;
   }
   anchor.insertAdjacentElement("afterend", note);
-  // The same words swapped in elsewhere (the answer's alert) would say it twice: the field's own
-  // message stays.
-  document.querySelectorAll(".alert[data-field='" + CSS.escape(name) + "']").forEach(function (shown) {
-    if (shown.textContent.trim() === note.textContent.trim()) {
-      shown.remove();
-    }
-  });
   input.focus();
 });
 

@@ -29,6 +29,7 @@ from services.payments import (
 from services.payments.domain_interest import interest_left, interest_of
 from services.payments.domain_schedule import check_first_due, schedule
 from services.payments.domain_simulation import Simulation, allowed_for, check_installments, schedule_json
+from services.payments.handlers_plan_payments import after_manual_payment
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -154,9 +155,7 @@ async def record_payment(
     )
     if payment_id is None:  # a concurrent request with the same key committed first
         raise Conflict("Questo pagamento è già stato registrato.")
-    await handlers_plan_payments.after_manual_payment(
-        uow, ident.tenant_id, position_id, payment.amount_cents, interest
-    )
+    await after_manual_payment(uow, ident.tenant_id, position_id, payment.amount_cents, interest)
     event = PaymentReceived(
         payment_id=str(payment_id),
         position_id=str(position_id),

@@ -105,7 +105,9 @@ async def test_a_dispute_answered_with_a_sgravio_leaves_the_queue_and_the_assign
     # What it changes, to confirm (focused on its heading); nothing is written before.
     preview = page.get_by_test_id("answer-preview")
     await expect(preview).to_contain_text(disputed.act_number)
-    await expect(page.get_by_role("heading", name="Conferma la risposta: Annullata (sgravio)")).to_be_focused()
+    await expect(
+        page.get_by_role("heading", name="Conferma la risposta: Annullata (sgravio)")
+    ).to_be_focused()
     await walk.audit("conferma della risposta")
     assert walk.violations == []
     await preview.get_by_role("button", name="Conferma la risposta").click()

@@ -147,7 +147,11 @@ async def test_platform_admin_creates_a_tenant(platform: Platform) -> None:
     async with platform.databases["gateway"].unit_of_work(None) as uow:
         tenant = await repository.tenant_by_slug(uow, slug)
     assert tenant is not None and tenant.name == "Comune Nuovo"
-    assert sorted(a for a, _ in await _actions(platform, tenant.id)) == ["membership_added", "tenant_created"]
+    assert sorted(a for a, _ in await _actions(platform, tenant.id)) == [
+        "membership_added",
+        "tenant_created",
+        "tenant_enter",  # its creator opened it
+    ]
     async with client(gw) as c:
         csrf = await sign_in(gw, c, chief)
         assert (await c.get("/admin/comuni")).status_code == 403
