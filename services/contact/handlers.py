@@ -75,7 +75,7 @@ async def work_queue(
     given them at `now` (`repository_queue.queue_page`), those time-barred that day marked."""
     counts = await repository.status_counts(uow, ident.tenant_id)
     offset = domain.page_offset(page_no, page_size)
-    stored = await repository_lists.list_of(uow, ident.tenant_id, ident.user_id)
+    stored = await _list_of(uow, ident, now)
     viewer = (ident.user_id, stored.work_list if stored else None)
     rows = await repository_queue.queue_page(uow, ident.tenant_id, status, viewer, now, page_size + 1, offset)
     today = now.astimezone(domain.ROME).date()
@@ -379,9 +379,18 @@ async def queue_summary(uow: UnitOfWork, ident: Identity, now: datetime) -> dict
     """The Comune's line on the operator's home: what waits, and whether calls are open now."""
     today = now.astimezone(domain.ROME).date()
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
-    stored = await repository_lists.list_of(uow, ident.tenant_id, ident.user_id)
+    stored = await _list_of(uow, ident, now)
     work_list = stored.work_list if stored else None
     counts = await repository_promises.queue_summary(
         uow, ident.tenant_id, now, today, work_list, ident.user_id
     )
     return {**counts, "closed": domain_conduct.closed_notice(rules, now)}
+
+
+async def _list_of(uow: UnitOfWork, ident: Identity, now: datetime) -> repository_lists.StoredList | None:
+    """The operator's work list; an operator opening the Comune's queue is noted (`note_seen`)."""
+    if ident.has_role("operator"):
+        await repository_lists.note_seen(
+            uow, ident.tenant_id, (ident.user_id, ident.display_name or None), now
+        )
+    return await repository_lists.list_of(uow, ident.tenant_id, ident.user_id)

@@ -23,3 +23,15 @@ work_lists = sa.Table(
     sa.Column("updated_by_name", sa.Text),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
+
+# The operators who opened the Comune's queue (its page, or its line on their home), so that a
+# supervisor can hand them a card before they record their first call (`repository_board.roster`);
+# the gateway alone holds the Comune's people. Written at most once an hour per operator.
+operators_seen = sa.Table(
+    "operators_seen",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("operator", sa.Text, primary_key=True),
+    sa.Column("operator_name", sa.Text),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+)

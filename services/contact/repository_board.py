@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain import CONVERSATIONS, LOCK_DURATION, Outcome, Status
 from services.contact.models import contacts, debtor_payments, debtors, promises, quality_reviews
-from services.contact.models_lists import work_lists
+from services.contact.models_lists import operators_seen, work_lists
 from services.kernel.db import UnitOfWork
 
 Row = sa.Row[Any]
@@ -82,7 +82,7 @@ async def outcomes_today(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime)
 
 async def roster(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime) -> dict[str, str]:
     """The operators this service knows on the Comune (the gateway alone holds its people): who
-    recorded a call since `since`, has a work list or holds a card; id -> name."""
+    recorded a call or opened its queue since `since`, has a work list or holds a card; id -> name."""
     c, d = contacts, debtors
     named = sa.union_all(
         sa.select(c.c.operator.label("id"), c.c.operator_name.label("name")).where(
@@ -93,6 +93,9 @@ async def roster(uow: UnitOfWork, tenant_id: uuid.UUID, since: datetime) -> dict
         ),
         sa.select(d.c.assigned_to, d.c.assigned_name).where(
             d.c.tenant_id == tenant_id, d.c.assigned_to.is_not(None)
+        ),
+        sa.select(operators_seen.c.operator, operators_seen.c.operator_name).where(
+            operators_seen.c.tenant_id == tenant_id, operators_seen.c.seen_at >= since
         ),
     ).subquery()
     stmt = sa.select(named.c.id, sa.func.max(named.c.name).label("name")).group_by(named.c.id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.contact.domain_lists import WorkList
 from services.contact.models import debtor_payments, debtor_positions, debtors
-from services.contact.models_lists import work_lists
+from services.contact.models_lists import operators_seen, work_lists
 from services.kernel.db import UnitOfWork, constant
 
 
@@ -187,3 +187,23 @@ def _open_position() -> Any:
         sa.or_(last.is_(None), p.c.year <= last),
         p.c.amount_cents > paid,
     )
+
+
+async def note_seen(
+    uow: UnitOfWork, tenant_id: uuid.UUID, operator: tuple[str, str | None], now: datetime
+) -> None:
+    """The operator (id, name) opened the Comune's queue at `now`: kept for «Affida a», written again
+    only after an hour (or when their name changed)."""
+    o = operators_seen
+    stmt = pg_insert(o).values(
+        tenant_id=tenant_id, operator=operator[0], operator_name=operator[1], seen_at=now
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[o.c.tenant_id, o.c.operator],
+        set_={"seen_at": stmt.excluded.seen_at, "operator_name": stmt.excluded.operator_name},
+        where=sa.or_(
+            o.c.seen_at < now - timedelta(hours=1),
+            o.c.operator_name.is_distinct_from(stmt.excluded.operator_name),
+        ),
+    )
+    await uow.execute(stmt)

@@ -241,3 +241,33 @@ async def test_a_supervisor_hands_a_callback_kept_for_an_absent_operator_to_a_co
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
         details = list((await uow.execute(sa.text(sql), {"t": tenant.tenant_id})).scalars())
     assert details == ["op-anna-cb -> op-bruno-cb", "op-bruno-cb -> chiunque"]
+
+
+@pytest.mark.asyncio
+async def test_an_operator_who_only_opened_the_comune_can_be_handed_a_card(
+    platform: Platform, tenant: Identity
+) -> None:
+    """Before, «Affida a» knew only operators who had recorded a call, hold a card or have a list:
+    one just given the Comune could not be handed anything until their first debtor. Opening the
+    Comune (its line on their home, or its queue) makes them known; a supervisor is never offered."""
+    held = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(held, 90_000))
+    anna = replace(as_user(tenant, "op-anna"), display_name="Anna Esposito")
+    carla = replace(as_user(tenant, "op-carla"), display_name="Carla Nuova")
+    supervisor = as_user(tenant, "sup-new", ("supervisor",))
+    with contact_clock(platform, MONDAY):
+        assert f"/debtors/{held}" in await take(platform, anna)  # and goes home
+        async with service_client(platform, "contact", supervisor) as client:
+            before = (await client.get(f"{base(supervisor)}/board")).text
+            assert (await client.get(f"{base(supervisor)}/summary", headers=HX)).status_code == 200
+        async with service_client(platform, "contact", carla) as client:
+            assert (await client.get(f"{base(carla)}/summary", headers=HX)).status_code == 200
+        async with service_client(platform, "contact", supervisor) as client:
+            after = (await client.get(f"{base(supervisor)}/board")).text
+            handed = await client.post(
+                f"{base(supervisor)}/board/leases/{held}/reassign", data={"operatore": "op-carla"}, headers=HX
+            )
+    offered = r'<option value="([^"]+)">([^<]+)</option>'
+    assert re.findall(offered, before) == []
+    assert re.findall(offered, after) == [("op-carla", "Carla Nuova")]
+    assert handed.status_code == 200 and "è ora in lavorazione a Carla Nuova" in handed.text
