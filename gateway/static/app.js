@@ -281,7 +281,7 @@ document.addEventListener("submit", function (event) {
 }, true);
 
 // The menu's «Regole e impostazioni» (a <details>): Escape closes it and gives the focus back to
-// it; a click elsewhere closes it.
+// it; a click or the focus elsewhere closes it.
 document.addEventListener("keydown", function (event) {
   if (event.key !== "Escape") {
     return;
@@ -292,10 +292,13 @@ document.addEventListener("keydown", function (event) {
     open.querySelector("summary").focus();
   }
 });
-document.addEventListener("click", function (event) {
+function closeMenusOutside(event) {
   document.querySelectorAll("details.nav-menu[open]").forEach(function (menu) {
     if (!menu.contains(event.target)) {
       menu.open = false;
     }
   });
-});
+}
+document.addEventListener("click", closeMenusOutside);
+// Tabbing past its last link closes it too, as a menu does.
+document.addEventListener("focusin", closeMenusOutside);
