@@ -66,12 +66,16 @@ async def reopen(
     uow: UnitOfWork, tenant_id: uuid.UUID, taken: dict[tuple[uuid.UUID, int], int], on: date
 ) -> None:
     """Take amounts back from installments (plan, number -> cents, `domain_lapse.take_back`): they
-    are due again from `on`, in one statement, with the interest an early settlement had spared."""
+    are due again from `on`, in one statement. One emptied by it owes again the interest an early
+    settlement had spared (the settlement undone: a revoked single payment empties them all); one
+    still partly paid keeps it spared, since what was paid into it paid its principal alone."""
     if not taken:
         return
     stmt = sa.text(
         "UPDATE payments.plan_installments i SET paid_cents = i.paid_cents - v.taken, reopened_on = :on, "
-        "interest_cents = i.interest_cents + i.spared_interest_cents, spared_interest_cents = 0 "
+        "interest_cents = i.interest_cents + CASE WHEN i.paid_cents - v.taken <= 0 "
+        "THEN i.spared_interest_cents ELSE 0 END, "
+        "spared_interest_cents = CASE WHEN i.paid_cents - v.taken <= 0 THEN 0 ELSE i.spared_interest_cents END "
         "FROM unnest(CAST(:plans AS uuid[]), CAST(:numbers AS int[]), CAST(:taken AS bigint[])) "
         "AS v(plan_id, number, taken) "
         "WHERE i.tenant_id = :tenant_id AND i.plan_id = v.plan_id AND i.number = v.number"

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.conftest import service_client
+from tests.payments.helpers import position
 from tests.payments.test_notices import api
 from tests.payments.test_plan_interest import interest_shares, plan_notices
 from tests.payments.test_reconciliation import FDR, RECEIPTS, flow_xml, receipts_csv, upload
-from tests.payments.test_refunds_plans import euro, pay_by_hand, plan_of, plan_rows
+from tests.payments.test_refunds_plans import euro, pay_by_hand, plan_of, plan_rows, refund
 
 
 async def schedule(platform: Platform, who: Identity, plan_id: str) -> list[Any]:
@@ -95,3 +96,25 @@ async def test_the_debt_paid_off_by_hand_keeps_the_interest_paid_and_spares_the_
     ]
     rows = await plan_rows(platform, tenant, position_id)
     assert "Pagata" in rows[0] and all("Saldata in anticipo" in row for row in rows[1:]), rows
+
+
+@pytest.mark.asyncio
+async def test_a_partial_refund_of_the_settling_payment_keeps_principal_and_position_agreed(
+    platform: Platform, tenant: Identity
+) -> None:
+    """The debt paid off by hand (no interest in it), then 100 euro refunded: the last installment
+    is owed 100 again, what stays paid in it is principal (the position counts it so), and the
+    page no longer says the plan is settled. Restoring its interest would have turned 0,16 of
+    the principal paid into interest (found by a walk: the plan's principal then fell short)."""
+    position_id, plan_id = await plan_of(platform, tenant, 120_000)
+    payment_id = await pay_by_hand(platform, tenant, position_id, 120_000)
+    await refund(platform, tenant, payment_id, 10_000)
+    after = await schedule(platform, tenant, plan_id)
+    last = after[-1]
+    assert last.paid_cents == last.principal_cents - 10_000 and last.interest_cents == 0
+    assert last.spared_interest_cents > 0
+    row = await position(platform, tenant.tenant_id, position_id)
+    assert row is not None and row.paid_cents == 110_000
+    assert sum(min(i.paid_cents, i.principal_cents) for i in after) == 110_000
+    page = await position_page(platform, tenant, position_id)
+    assert "poi in parte restituito" in page and "Piano saldato in anticipo" not in page
