@@ -302,3 +302,15 @@ function closeMenusOutside(event) {
 document.addEventListener("click", closeMenusOutside);
 // Tabbing past its last link closes it too, as a menu does.
 document.addEventListener("focusin", closeMenusOutside);
+
+// A form whose answer is a preview to confirm (data-clears="<selector>": the case answer's «Cosa
+// cambia»): changing any field takes the preview away, so what is confirmed is what the form says.
+function clearPreview(event) {
+  var form = event.target && event.target.closest ? event.target.closest("form[data-clears]") : null;
+  var shown = form ? document.querySelector(form.getAttribute("data-clears")) : null;
+  if (shown && shown.firstChild) {
+    shown.innerHTML = "";
+  }
+}
+document.addEventListener("input", clearPreview);
+document.addEventListener("change", clearPreview);

@@ -171,7 +171,7 @@ async def tracing_state(uow: UnitOfWork, ident: Identity, offset: int) -> Tracin
     """The grade counts and a page of the tracing queue, whose reading is recorded (personal data)."""
     queue = await repository_tracing.tracing_queue(uow, ident.tenant_id, offset=offset)
     grades = await repository_tracing.grade_counts(uow, ident.tenant_id)
-    detail = f"offset={offset}"
+    detail = f"dalla posizione {offset + 1}" if offset else "prima pagina"
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "view_tracing_queue", None, detail)
     return TracingState(queue, grades, offset)
 

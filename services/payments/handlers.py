@@ -62,7 +62,7 @@ async def search_positions(
     offset = (page_no - 1) * page_size
     rows = await repository.search_positions(uow, ident.tenant_id, query, page_size + 1, offset)
     if rows:
-        detail = f"q={query} page={page_no}"
+        detail = (f"«{query}»" if query else "tutte") + (f", pagina {page_no}" if page_no > 1 else "")
         await repository.access.record(uow, ident.tenant_id, ident.user_id, "search_positions", None, detail)
     return SearchPage(rows[:page_size], len(rows) > page_size)
 

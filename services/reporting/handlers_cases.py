@@ -123,7 +123,9 @@ async def _checked(
 async def preview_answer(uow: UnitOfWork, ident: Identity, case_id: uuid.UUID, typed: Typed) -> Preview:
     """The answer checked as `answer` checks it, and what it would change; nothing is written."""
     found, offered, checked = await _checked(uow, ident, case_id, typed, lock=False)
-    await access.record(uow, ident.tenant_id, ident.user_id, "view_case", found.debtor_id, "conferma")
+    await access.record(
+        uow, ident.tenant_id, ident.user_id, "view_case", found.debtor_id, "anteprima della risposta"
+    )
     after = {e.position_id: 0 if e.cancel else (e.new_cents or 0) for e in _effects(checked)}
     shown = [(offered[p], after.get(p, offered[p].amount_cents)) for p in checked.position_ids]
     return Preview(checked, shown, typed)
@@ -171,7 +173,8 @@ async def answer(
         position_ids=tuple(str(p) for p in checked.position_ids),
     )
     await uow.publish([event.envelope(ident.tenant_id, uow.correlation_id)])
-    await access.record(uow, ident.tenant_id, ident.user_id, "answer_case", found.debtor_id, checked.answer)
+    label = domain_cases.ANSWER_LABELS.get(checked.answer, checked.answer)
+    await access.record(uow, ident.tenant_id, ident.user_id, "answer_case", found.debtor_id, label)
     return answer_id
 
 

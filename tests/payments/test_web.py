@@ -86,7 +86,7 @@ async def test_searches_and_position_pages_are_logged(
         ("search_positions", None, tenant.user_id),
         ("view_position", uuid.UUID(f.position_id), tenant.user_id),
     ]
-    assert logged[0].detail == "q=GLLPRI page=1"
+    assert logged[0].detail == "«GLLPRI»"
 
 
 @pytest.mark.asyncio
