@@ -117,6 +117,7 @@ async def test_a_dispute_answered_with_a_sgravio_leaves_the_queue_and_the_assign
     await expect(preview).to_contain_text("atto di vendita")
     await preview.get_by_role("button", name="Conferma la risposta").click()
     await expect(page.get_by_test_id("waiting-count")).to_have_text("0")
+    await expect(page.get_by_text("Risposta registrata e inviata agli operatori.")).to_be_focused()
     await expect(page.get_by_test_id("answered")).to_contain_text("Annullata (sgravio)")
     await page.goto(f"{base}/reporting/")
     await expect(page.get_by_test_id("assigned")).to_have_text("€ 120,00")
