@@ -103,7 +103,8 @@ async def next_debtor(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     debtor_id = _debtor_id(request)
     previous = request.query_params.get("da")
-    card = await handlers.debtor_card(uow, ident, debtor_id, ctx(request).clock(), previous)
+    now = ctx(request).clock()
+    card = await handlers.debtor_card(uow, ident, debtor_id, now, previous)
     # A position in an active plan is paid through it: the builder offers the others.
     owed = [
         p.position_id
@@ -112,7 +113,12 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     ]
     # A plan made earlier (a reload, a callback): the payments service's «send its notices».
     in_plan = [p for p in card.positions if p.plan_status == "active" and p.plan_id and p.state == "open"]
+    held = (card.debtor.assigned_to, card.debtor.assigned_name, card.debtor.locked_until)
     context = {
+        # Another operator works this debtor now: the card is to read, the outcome is theirs to record.
+        "held_by": None
+        if ident.has_role(*handlers.SUPERVISORS)
+        else domain.held_by_other(held, ident.user_id, now),
         # The call this card's outcome form records (a form sent twice records one call).
         "attempt": uuid.uuid4(),
         "active_plan": in_plan[0] if in_plan else None,

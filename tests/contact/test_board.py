@@ -267,6 +267,13 @@ async def test_an_operator_who_only_opened_the_comune_can_be_handed_a_card(
             handed = await client.post(
                 f"{base(supervisor)}/board/leases/{held}/reassign", data={"operatore": "op-carla"}, headers=HX
             )
+        # Anna opens the card she held: to read, the outcome is Carla's to record now.
+        async with service_client(platform, "contact", anna) as client:
+            annas = (await client.get(f"{base(anna)}/debtors/{held}")).text
+        async with service_client(platform, "contact", carla) as client:
+            carlas = (await client.get(f"{base(carla)}/debtors/{held}")).text
+    assert 'data-testid="held-by">In lavorazione da Carla Nuova' in annas and 'id="outcome-form"' not in annas
+    assert 'id="outcome-form"' in carlas and 'data-testid="held-by"' not in carlas
     offered = r'<option value="([^"]+)">([^<]+)</option>'
     assert re.findall(offered, before) == []
     assert re.findall(offered, after) == [("op-carla", "Carla Nuova")]
