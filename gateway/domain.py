@@ -272,8 +272,13 @@ def parse_identifier(raw: str) -> tuple[str | None, str | None]:
     code = value.upper().replace(" ", "")
     if not code:
         raise DomainError("Indica il codice fiscale o l'indirizzo e-mail.", field="identificativo")
+    if len(code) != 16:
+        raise DomainError(
+            f"«{value[:40]}» non è un codice fiscale (16 caratteri) né un indirizzo e-mail.",
+            field="identificativo",
+        )
     if not codicefiscale.is_valid(code):
-        raise DomainError("Codice fiscale non valido.", field="identificativo")
+        raise DomainError("Codice fiscale non valido: controlla lettere e cifre.", field="identificativo")
     return code, None
 
 

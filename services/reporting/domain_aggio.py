@@ -30,7 +30,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from itertools import pairwise
 
 from services.kernel.errors import DomainError, Problems
-from services.kernel.money import parse_euro
+from services.kernel.money import format_euro, parse_euro
 from services.kernel.working_days import next_working_day
 
 ALL_TYPES = "*"
@@ -191,7 +191,7 @@ def check_table(revenue_type: str, table: list[tuple[int, Band]]) -> None:
     ordered = sorted(table, key=lambda rb: rb[1].from_cents)
     first_row, first = ordered[0]
     if first.from_cents != 0:
-        raise DomainError(f"Le fasce di {name} devono partire da 0,00 €.", field=f"row-{first_row}-from")
+        raise DomainError(f"Le fasce di {name} devono partire da € 0,00.", field=f"row-{first_row}-from")
     for (row, band), (next_row, following) in pairwise(ordered):
         if band.to_cents is None or following.from_cents < band.to_cents:
             raise DomainError(
@@ -200,8 +200,9 @@ def check_table(revenue_type: str, table: list[tuple[int, Band]]) -> None:
             )
         if following.from_cents > band.to_cents:
             raise DomainError(
-                f"Tra le fasce di {name} c'è un buco da {euro(band.to_cents)} a {euro(following.from_cents)} "
-                f"(righe {row} e {next_row}).",
+                f"Tra le fasce di {name} c'è un buco da {format_euro(band.to_cents)} a "
+                f"{format_euro(following.from_cents)} (righe {row} e {next_row}): ogni fascia parte "
+                "dall'importo «fino a» della precedente, che ne è escluso.",
                 field=f"row-{next_row}-from",
             )
     last_row, last = ordered[-1]
@@ -338,12 +339,6 @@ def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[date, date]:
     if days[1] < days[0]:
         raise DomainError("Il periodo termina prima di iniziare.", field="period_to")
     return days[0], days[1]
-
-
-def euro(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    whole, rest = divmod(abs(cents), 100)
-    return f"{sign}{whole:,}".replace(",", ".") + f",{rest:02d} €"
 
 
 def format_percent(bp: int) -> str:

@@ -191,7 +191,8 @@ async def test_comune_admin_adds_and_removes_comune_roles_only(platform: Platfor
         refused = await c.post(url, data={"csrf_token": csrf, "identificativo": code, "ruolo": "operator"})
         assert refused.status_code == 403 and "amministratori della piattaforma" in refused.text
         bad = await c.post(url, data={"csrf_token": csrf, "identificativo": "XYZ", "ruolo": "comune_viewer"})
-        assert bad.status_code == 400 and alert(bad.text) == "Codice fiscale non valido."
+        assert bad.status_code == 400
+        assert alert(bad.text) == "«XYZ» non è un codice fiscale (16 caratteri) né un indirizzo e-mail."
         # What was typed is still there to correct, with the role chosen.
         assert 'value="XYZ"' in bad.text and '<option value="comune_viewer" selected>' in bad.text
         no_csrf = await c.post(url, data={"identificativo": code, "ruolo": "comune_admin"})

@@ -52,7 +52,7 @@ def test_tiered_by_type_and_bands_with_vat() -> None:
 
 def test_a_gap_between_bands_is_refused_at_the_row() -> None:
     err = refused(form(("*", "0", "10.000", "10"), ("*", "12.000", "", "5")))
-    assert "buco" in err.message and "10.000,00 €" in err.message and "12.000,00 €" in err.message
+    assert "buco" in err.message and "€ 10.000,00" in err.message and "€ 12.000,00" in err.message
     assert err.field == "row-2-from"
 
 
@@ -65,7 +65,7 @@ def test_overlapping_bands_are_refused() -> None:
 
 def test_a_table_must_start_at_zero_and_end_open() -> None:
     err = refused(form(("*", "100", "", "10")))
-    assert "partire da 0,00 €" in err.message and err.field == "row-1-from"
+    assert "partire da € 0,00" in err.message and err.field == "row-1-from"
     err = refused(form(("*", "0", "5.000", "10")))
     assert "senza limite superiore" in err.message and err.field == "row-1-to"
 
