@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from services.contact.domain_conduct import ConductRules, closed_reason, refusal
 from services.contracts import CONTACT_SOURCE_LABELS, UNANSWERED_OUTCOMES
-from services.kernel.errors import Conflict, DomainError
+from services.kernel.errors import DomainError
 from services.kernel.money import format_euro
 
 ROME = ZoneInfo("Europe/Rome")
@@ -252,30 +252,6 @@ def decide_outcome(
     if outcome in FOR_THE_OFFICE and len(clean_note) < 3:
         raise DomainError(FOR_THE_OFFICE[outcome], field="note")
     return OutcomeDecision(outcome, clean_note, _FINAL_STATUS.get(outcome, Status.LAVORATO), None)
-
-
-def held_by_other(
-    holder: tuple[str | None, str | None, datetime | None], user_id: str, now: datetime
-) -> str | None:
-    """Who (by name) works the debtor now when it is another operator than `user_id` (`holder`:
-    id, name, lock's end); None when nobody else does."""
-    assigned_to, holder_name, locked_until = holder
-    if assigned_to not in (None, user_id) and locked_until is not None and locked_until > now:
-        return holder_name or "un altro operatore"
-    return None
-
-
-def check_can_record(
-    holder: tuple[str | None, str | None, datetime | None], user_id: str, now: datetime, supervisor: bool
-) -> None:
-    """An operator may not record on a debtor another operator (`holder`: id, name, lock's end) is
-    working now, one a supervisor handed the card to mid-call, say: the refusal names them."""
-    who = held_by_other(holder, user_id, now)
-    if who is not None and not supervisor:
-        raise Conflict(
-            f"Questo debitore è ora in lavorazione a {who} (un supervisore può aver affidato la scheda a un"
-            f" collega): il tuo esito non è stato registrato. Riferiscilo a {who} o al supervisore."
-        )
 
 
 TIME_BARRED = "Prescritto: da proporre per il discarico."

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.contracts import REVENUE_TYPES
-from services.kernel.errors import DomainError, Problems
+from services.kernel.errors import Conflict, DomainError, Problems
 from services.kernel.money import format_euro, parse_euro
 
 # Ingest registers acts from 2000 on; far in the future is a typing mistake.
@@ -117,3 +118,30 @@ def form_values(work_list: WorkList | None) -> dict[str, str]:
 def _typed(cents: int | None) -> str:
     """Cents as the supervisor would type them back: «1.234,56» (without the euro sign)."""
     return format_euro(cents).removeprefix("€ ") if cents is not None else ""
+
+
+# ------------------------------------------------------------ a card held by another operator
+
+
+def held_by_other(
+    holder: tuple[str | None, str | None, datetime | None], user_id: str, now: datetime
+) -> str | None:
+    """Who (by name) works the debtor now when it is another operator than `user_id` (`holder`:
+    id, name, lock's end); None when nobody else does."""
+    assigned_to, holder_name, locked_until = holder
+    if assigned_to not in (None, user_id) and locked_until is not None and locked_until > now:
+        return holder_name or "un altro operatore"
+    return None
+
+
+def check_can_record(
+    holder: tuple[str | None, str | None, datetime | None], user_id: str, now: datetime, supervisor: bool
+) -> None:
+    """An operator may not record on a debtor another operator (`holder`: id, name, lock's end) is
+    working now, one a supervisor handed the card to mid-call, say: the refusal names them."""
+    who = held_by_other(holder, user_id, now)
+    if who is not None and not supervisor:
+        raise Conflict(
+            f"Questo debitore è ora in lavorazione a {who} (un supervisore può aver affidato la scheda a un"
+            f" collega): il tuo esito non è stato registrato. Riferiscilo a {who} o al supervisore."
+        )

@@ -13,6 +13,7 @@ from services.contact import (
     domain,
     domain_conduct,
     domain_evidence,
+    domain_lists,
     domain_promises,
     handlers_outcomes,
     handlers_scripts,
@@ -177,7 +178,7 @@ async def record_outcome(
         raise NotFound()
     supervisor = ident.has_role(*SUPERVISORS)
     held = (debtor.assigned_to, debtor.assigned_name, debtor.locked_until)
-    domain.check_can_record(held, ident.user_id, now, supervisor)
+    domain_lists.check_can_record(held, ident.user_id, now, supervisor)
     rules = await repository_conduct.rules_of(uow, ident.tenant_id)
     decision = domain_promises.awaiting_promise(
         domain.decide_outcome(call.outcome, call.note, call.callback_at, now, rules), promised

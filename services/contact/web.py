@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from services.contact import (
     domain,
     domain_conduct,
+    domain_lists,
     handlers,
     handlers_evidence,
     handlers_lists,
@@ -118,7 +119,7 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         # Another operator works this debtor now: the card is to read, the outcome is theirs to record.
         "held_by": None
         if ident.has_role(*handlers.SUPERVISORS)
-        else domain.held_by_other(held, ident.user_id, now),
+        else domain_lists.held_by_other(held, ident.user_id, now),
         # The call this card's outcome form records (a form sent twice records one call).
         "attempt": uuid.uuid4(),
         "active_plan": in_plan[0] if in_plan else None,

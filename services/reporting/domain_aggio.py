@@ -341,6 +341,13 @@ def parse_period(raw_from: str | None, raw_to: str | None) -> tuple[date, date]:
     return days[0], days[1]
 
 
+def euro(cents: int) -> str:
+    """«1.234,56 €», as the rendiconto's tables put amounts (the unit after the figure)."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}".replace(",", ".") + f",{rest:02d} €"
+
+
 def format_percent(bp: int) -> str:
     whole, rest = divmod(bp, 100)
     return f"{whole},{rest:02d}%"

@@ -11,7 +11,6 @@ from services.contact.domain import (
     Outcome,
     Status,
     card_order,
-    check_can_record,
     decide_outcome,
     dedupe_records,
     is_e164,
@@ -21,6 +20,7 @@ from services.contact.domain import (
     parse_outcome,
     within_call_window,
 )
+from services.contact.domain_lists import check_can_record, held_by_other
 from services.kernel.errors import Conflict, DomainError
 
 MONDAY_10 = datetime(2025, 3, 10, 10, 0, tzinfo=ROME)
@@ -135,6 +135,10 @@ def test_another_operators_lock_blocks_recording_but_not_supervisors() -> None:
     check_can_record(("op-1", None, until), "op-1", MONDAY_10, supervisor=False)
     check_can_record(("op-2", None, MONDAY_10 - timedelta(minutes=1)), "op-1", MONDAY_10, supervisor=False)
     check_can_record((None, None, None), "op-1", MONDAY_10, supervisor=False)
+    # The card says who holds it (the same rule): nobody else, or the lock over.
+    assert held_by_other(("op-2", "Marco Ricci", until), "op-1", MONDAY_10) == "Marco Ricci"
+    assert held_by_other(("op-1", "Io", until), "op-1", MONDAY_10) is None
+    assert held_by_other(("op-2", None, MONDAY_10), "op-1", MONDAY_10) is None
 
 
 def test_paging() -> None:
