@@ -94,7 +94,9 @@ async def home(request: Request) -> Response:
     # The firm's people who phone taxpayers land here: each Comune's queue at a glance; its
     # supervisors and platform admins, the way to the Comune's operators too.
     phones = {slug for slug, (_, roles) in tenants.items() if set(roles) & set(CALLING_ROLES)}
-    if len(tenants) == 1 and not phones:
+    platform_admin = any(m.role == "platform_admin" for m in signed.memberships)
+    # A platform administrator stays here: the platform's own pages start from this one.
+    if len(tenants) == 1 and not phones and not platform_admin:
         return RedirectResponse(f"/t/{next(iter(tenants))}/", status_code=303)
     calls = {slug for slug, (_, roles) in tenants.items() if set(roles) & {*CALLING_ROLES, "platform_admin"}}
     rows = [
@@ -111,7 +113,13 @@ async def home(request: Request) -> Response:
     return context.templates.TemplateResponse(
         request,
         "home.html",
-        {"identity": None, "user": signed.session, "tenants": rows, "csrf": signed.session.csrf},
+        {
+            "identity": None,
+            "user": signed.session,
+            "tenants": rows,
+            "csrf": signed.session.csrf,
+            "platform_admin": platform_admin,
+        },
         status_code=status,
     )
 

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gateway import domain, handlers_admin
+from gateway import domain, domain_audit, handlers_admin
 from gateway.domain import Actor
 from gateway.handlers_admin import NewApiKey
 from gateway.repository import Tenant
@@ -29,7 +29,7 @@ from gateway.repository_audit import AuditEntry
 from gateway.web import PageContext, client_ip, page_context, signed_in
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, Forbidden, NotFound, errors_of
-from services.kernel.identity import sign_subject
+from services.kernel.identity import Identity, sign_subject
 from services.kernel.web import query_int, render_error
 
 PAGE_SIZE = 50
@@ -122,6 +122,7 @@ async def _actor(context: PageContext, request: Request) -> Actor | Response:
         return render_error(request, 401, "Sessione scaduta: accedi di nuovo.")
     session = signed.session
     roles = [(m.slug, m.role) for m in signed.memberships]
+    request.state.memberships = signed.memberships  # the Comune's header on its pages (`_render`)
     actor = Actor.of(session.user_id, session.display_name, session.csrf, client_ip(request), roles)
     if request.method in domain.UNSAFE_METHODS and not await _csrf_ok(request, actor.csrf):
         return render_error(
@@ -297,7 +298,7 @@ def _audit_page(
             "actor": e.actor_label,
             "tenant": names.get(e.tenant_id, "—") if e.tenant_id else "—",
             "ip": e.ip or "—",
-            "detail": ", ".join(f"{k}: {v}" for k, v in sorted(e.detail.items()) if v is not None),
+            "detail": domain_audit.describe(e.detail, names),
         }
         for e in entries
     ]
@@ -319,7 +320,7 @@ def _render(request: Request, call: AdminCall, name: str, context: dict[str, Any
     error = call.error
     outcome = OUTCOMES.get(request.query_params.get("esito", "")) if error is None else None
     full = {
-        "identity": None,
+        "identity": _comune_identity(request, call),
         "actor": call.actor,
         "csrf": call.actor.csrf,
         "error": error,
@@ -328,6 +329,25 @@ def _render(request: Request, call: AdminCall, name: str, context: dict[str, Any
     }
     status = error.status if error is not None else 200
     return page_context(request).templates.TemplateResponse(request, name, full, status_code=status)
+
+
+def _comune_identity(request: Request, call: AdminCall) -> Identity | None:
+    """On a page of a Comune of theirs, the identity its own pages carry: its name, the Comune
+    switcher and the menu stay in the header (a platform administrator outside it gets none)."""
+    memberships = getattr(request.state, "memberships", [])
+    mine = [m for m in memberships if call.tenant is not None and m.tenant_id == call.tenant.id]
+    if not mine:
+        return None
+    return Identity(
+        user_id=str(call.actor.user_id),
+        display_name=call.actor.display_name,
+        tenant_id=mine[0].tenant_id,
+        tenant_slug=mine[0].slug,
+        tenant_name=mine[0].name,
+        roles=tuple(sorted({m.role for m in mine})),
+        csrf_token=call.actor.csrf,
+        tenants=tuple(dict.fromkeys((m.slug, m.name) for m in memberships)),
+    )
 
 
 def _before_id(request: Request) -> int | None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from services.kernel.menu import menu_item
 from services.kernel.money import format_decimal, format_euro
 
 ROME = ZoneInfo("Europe/Rome")
@@ -104,3 +105,5 @@ PAGE_FILTERS = {
     "telefono": format_phone,
     "dimensione": format_size,
 }
+# The functions every service's templates have: which menu item the page is.
+PAGE_GLOBALS = {"menu_item": menu_item}

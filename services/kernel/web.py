@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from services.kernel.bus import Bus
 from services.kernel.db import Database, UnitOfWork
 from services.kernel.errors import DomainError, Forbidden, NotFound, errors_of
-from services.kernel.formats import PAGE_FILTERS
+from services.kernel.formats import PAGE_FILTERS, PAGE_GLOBALS
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
 from services.kernel.mail import Mailer
@@ -67,7 +67,7 @@ def templates_for(service_dir: Path) -> Jinja2Blocks:
     templates.env.loader = ChoiceLoader(
         [FileSystemLoader(str(service_dir / "templates")), FileSystemLoader(str(KERNEL_TEMPLATES))]
     )
-    templates.env.globals["role_labels"] = ROLE_LABELS
+    templates.env.globals.update(PAGE_GLOBALS, role_labels=ROLE_LABELS)
     templates.env.filters.update(PAGE_FILTERS)
     return templates
 

@@ -195,6 +195,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # Without positions there is nothing to plan: 400.
     ("GET", f"{T}/payments/plans/builder"): web(400, FIRM),
     ("GET", f"{T}/payments/plans/{{plan_id}}/send"): web(404, FIRM),
+    # What an answer of the Ufficio tributi would make of a plan (no query: no plan, an empty block).
+    ("GET", f"{T}/payments/plans/after-answer"): web(200, (A, P)),
     ("POST", f"{T}/payments/plans"): web(400, FIRM, "POST"),
     # The Comune's pagoPA settings: its admin; an empty form or body is refused field by field (400).
     ("GET", f"{T}/payments/settings"): web(200, SETTINGS),
@@ -285,9 +287,10 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/healthz"): web(200, ALL),
     ("GET", "/readyz"): public(200),
     # --------------------------------------------------------------------------- gateway pages
-    # One Comune: straight into it; the firm's callers stay on their home of queues.
+    # One Comune: straight into it; the firm's callers stay on their home of queues, a platform
+    # administrator on the platform's links.
     ("GET", "/"): Expect(
-        {r: 200 if r in (OP, S) else 303 for r in SESSION_ROLES}, foreign=None, anonymous=303, api=303
+        {r: 200 if r in (OP, S, P) else 303 for r in SESSION_ROLES}, foreign=None, anonymous=303, api=303
     ),
     ("GET", "/login"): public(200),
     ("POST", "/login/dev"): public(404),  # development login: off outside dev/embedded mode

@@ -134,6 +134,17 @@ async def test_tenant_switches_are_audited_under_the_new_comune(platform: Platfo
         ("tenant_switch", {"from": str(b.id)}),
         ("tenant_enter", {}),
     ]
+    # The registers say it in words: the Comune's own names no other Comune, the platform's does.
+    chief = await make_person(platform, {b.id: "comune_admin"})
+    root = await make_person(platform, {a.id: "platform_admin"})
+    async with client(gw) as c:
+        await sign_in(gw, c, chief)
+        theirs = (await c.get(f"/admin/comuni/{b.slug}/registro")).text
+    async with client(gw) as c:
+        await sign_in(gw, c, root)
+        platforms = (await c.get("/admin/registro")).text
+    assert "dal Comune: un altro Comune" in theirs and str(a.id) not in theirs
+    assert f"dal Comune: {a.name}" in platforms and "from: " not in platforms
 
 
 @pytest.mark.parametrize(

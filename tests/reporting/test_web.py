@@ -90,5 +90,5 @@ async def test_the_dashboard_shows_the_contracts_aggio_or_asks_for_the_contract(
         after = await client.get(web(tenant))
         api_after = (await client.get("/api/v1/reporting/summary")).json()
     # 10% of the 334,57 collected in March 2025, rounded half-up: 33,46
-    assert "Aggio del contratto (10,00%) dal 01/01/2025" in after.text
+    assert "Aggio maturato dal 01/01/2025 a oggi: " in after.text and "· contratto 10,00%" in after.text
     assert api_after["aggio_cents"] == 3_346 and api_after["aggio_basis"] == "10,00%"
