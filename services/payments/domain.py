@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from services.kernel.errors import DomainError
 from services.kernel.money import parse_euro
@@ -41,6 +43,11 @@ def format_cents(cents: int) -> str:
 
 def residual_cents(amount_cents: int, paid_cents: int) -> int:
     return max(amount_cents - paid_cents, 0)
+
+
+def owed_by(positions: Iterable[Any]) -> int:
+    """What the positions (of a plan) still owe together: nothing left, no notice to send."""
+    return sum(residual_cents(p.amount_cents, p.paid_cents) for p in positions)
 
 
 def balance_status(amount_cents: int, paid_cents: int, state: str = "open") -> str:

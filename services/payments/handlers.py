@@ -53,6 +53,8 @@ class PositionView:
     plan_positions: list[Any] | None = None
     # None in force but some issued before and replaced (the amount changed since).
     replaced: bool = False
+    # What the active plan's positions still owe together (0: settled, no notice left to send).
+    plan_owed_cents: int = 0
 
 
 async def search_positions(
@@ -85,7 +87,10 @@ async def view_position(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID
     gpd = await repository_gpd.handed_over(uow, ident.tenant_id, subjects)
     covered = await repository_plans.plan_positions_of(uow, ident.tenant_id, plan.id) if plan else None
     replaced = not options and await repository_notices.any_replaced(uow, ident.tenant_id, position_id)
-    return PositionView(position, history, residual, plan, schedule_rows, options, gpd, covered, replaced)
+    owed = domain.owed_by(covered or [])
+    return PositionView(
+        position, history, residual, plan, schedule_rows, options, gpd, covered, replaced, owed
+    )
 
 
 async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Sequence[PositionFact]) -> int:

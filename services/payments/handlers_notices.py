@@ -111,7 +111,7 @@ async def issue_plan_notices(uow: UnitOfWork, ident: Identity, plan_id: uuid.UUI
     if plan.status != "active":
         raise Conflict("Il piano non è attivo: non è possibile emettere avvisi per le sue rate.")
     positions = await repository_plans.plan_positions_of(uow, ident.tenant_id, plan_id)
-    residual = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in positions)
+    residual = domain.owed_by(positions)
     if residual <= 0:
         raise Conflict("Le posizioni del piano sono già saldate: nessun avviso da emettere.")
     known = {o.installment: o for o in await repository_notices.plan_options(uow, ident.tenant_id, plan_id)}

@@ -99,12 +99,15 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
     return CreatedPlan(plan_id, amount, revenue_type, allowed, plan, charges)
 
 
-async def sendable_plan(uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID) -> tuple[Any, uuid.UUID]:
-    """An active plan whose notices can be sent now, with its first position (its page)."""
+async def sendable_plan(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID
+) -> tuple[Any, uuid.UUID, int]:
+    """An active plan whose notices can be sent, with its first position (its page) and what its
+    positions still owe (0: settled, nothing left to send)."""
     plan = await repository_plans.plan(uow, tenant_id, plan_id)
     if plan is None or plan.status != "active":
         raise NotFound("Piano di rate non trovato o non più attivo.")
     positions = await repository_plans.plan_positions_of(uow, tenant_id, plan_id)
     if not positions:  # every position cancelled by the office: nothing of it to send
         raise NotFound("Piano di rate non trovato o non più attivo.")
-    return plan, positions[0].id
+    return plan, positions[0].id, domain.owed_by(positions)

@@ -24,7 +24,7 @@ from services.payments import (
     repository_notices,
     repository_plans,
 )
-from services.payments.domain import residual_cents
+from services.payments.domain import owed_by, residual_cents
 from services.payments.domain_answers import CANCELLED_NOTICE
 from services.payments.domain_reamount import Reamount, reamount
 
@@ -91,6 +91,17 @@ async def _cancel_if_nothing_stands(
     return True
 
 
+async def spread_again(
+    uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, cut_cents: int, owed_cents: int
+) -> Reamount:
+    """What `domain_reamount.reamount` makes of the plan `cut_cents` lighter, its positions owing
+    `owed_cents`: at the plan's own rate or the legal rates, as the plan was made. Nothing written."""
+    state = await handlers_lapse.plan_state(uow, tenant_id, plan)
+    rules = await handlers_rules.rules_for(uow, tenant_id, plan.revenue_type, plan.plan_date)
+    rates = await repository_legal_rates.rate_table(uow)
+    return reamount(state, cut_cents, plan.plan_date, rules.interest_rate, rates, owed_cents)
+
+
 async def _reamount(
     uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID, position_id: uuid.UUID, cut_cents: int
 ) -> Reamount | None:
@@ -98,13 +109,9 @@ async def _reamount(
     plan = await repository_lapse.plan_for_update(uow, tenant_id, plan_id)
     if plan is None or plan.status != "active":
         return None
-    state = await handlers_lapse.plan_state(uow, tenant_id, plan)
-    rules = await handlers_rules.rules_for(uow, tenant_id, plan.revenue_type, plan.plan_date)
-    rates = await repository_legal_rates.rate_table(uow)
     covered = await repository_plans.plan_positions_of(uow, tenant_id, plan.id)
     # What is still due on the positions that stand (`plan_positions_of`: a cancelled one owes nothing).
-    owed = sum(residual_cents(p.amount_cents, p.paid_cents) for p in covered)
-    done = reamount(state, cut_cents, plan.plan_date, rules.interest_rate, rates, owed)
+    done = await spread_again(uow, tenant_id, plan, cut_cents, owed_by(covered))
     replaced = await repository_lapse.reamount(uow, tenant_id, plan.id, done)
     if replaced and done.new and await repository_notices.creditor(uow, tenant_id) is not None:
         # The debtor held notices for the old installments: the new ones are ready to be sent.

@@ -84,6 +84,7 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
         "history": view.history,
         "residual": view.residual_cents,
         "plan": view.plan,
+        "plan_owed": view.plan_owed_cents,
         "plan_schedule": view.plan_schedule,
         **{name: getattr(view, name) or [] for name in ("plan_positions", "options", "gpd", "replaced")},
         "plan_created": bool(request.query_params.get("piano")),

@@ -18,8 +18,9 @@ from services.contracts import REVENUE_TYPES
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
-from services.kernel.web import endpoint, is_htmx, page
-from services.payments import handlers, handlers_delivery, handlers_plans
+from services.kernel.web import endpoint, is_htmx, page, query_int
+from services.payments import handlers, handlers_answer_preview, handlers_delivery, handlers_plans
+from services.payments.domain_answers import decision
 from services.payments.domain_lapse import ROME
 from services.payments.domain_simulation import (
     check_installments,
@@ -28,7 +29,7 @@ from services.payments.domain_simulation import (
     read_plan_request,
     read_simulation,
 )
-from services.payments.roles import WEB_ROLES
+from services.payments.roles import ANSWER_ROLES, WEB_ROLES
 from services.payments.web import templates
 
 _WHOLE = re.compile(r"-?[0-9]{1,3}")
@@ -68,9 +69,9 @@ async def plan_sender(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         plan_id = uuid.UUID(request.path_params["plan_id"])
     except ValueError:
         raise NotFound() from None
-    plan, position_id = await handlers_plans.sendable_plan(uow, ident.tenant_id, plan_id)
+    plan, position_id, owed = await handlers_plans.sendable_plan(uow, ident.tenant_id, plan_id)
     reachable = await handlers_delivery.reachable_at(uow, ident.tenant_id, [position_id])
-    context = {"plan": plan, "position_id": position_id, **reachable}
+    context = {"plan": plan, "position_id": position_id, "owed": owed, **reachable}
     return page(templates, request, "plan_send.html", context, block="sender")
 
 
@@ -194,10 +195,26 @@ async def create_plan_web(request: Request, ident: Identity, uow: UnitOfWork) ->
     return RedirectResponse(url, status_code=303)
 
 
+@endpoint(*ANSWER_ROLES)
+async def plans_after_answer(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    """The fragment the Ufficio tributi's «Conferma la risposta» embeds: each active plan of the
+    answer's positions as the answer would leave it. `esito` cancelled or corrected, `posizione`
+    (repeated), `importo` the corrected amount in cents; nothing is recorded."""
+    q = request.query_params
+    amount = query_int(request, "importo", 0)
+    try:
+        decided = decision(q.get("esito", ""), q.getlist("posizione")[:50], amount)
+    except ValueError:
+        raise DomainError("Posizione non valida.", field="posizione") from None
+    shown = await handlers_answer_preview.answer_preview(uow, ident, decided) if decided else []
+    return page(templates, request, "plans_after_answer.html", {"plans": shown}, block="plans")
+
+
 def routes() -> list[BaseRoute]:
     prefix = "/t/{tenant}/payments"
     return [
         Route(f"{prefix}/plans/builder", plan_builder, methods=["GET"]),
+        Route(f"{prefix}/plans/after-answer", plans_after_answer, methods=["GET"]),
         Route(f"{prefix}/plans/{{plan_id}}/send", plan_sender, methods=["GET"]),
         Route(f"{prefix}/plans", create_plan_web, methods=["POST"]),
     ]

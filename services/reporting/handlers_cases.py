@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from services.contracts import CaseAnswered
 from services.kernel.db import UnitOfWork
@@ -97,6 +98,16 @@ class Preview:
     @property
     def assigned_delta_cents(self) -> int:
         return sum(after - p.amount_cents for p, after in self.positions)
+
+    @property
+    def plans_query(self) -> str | None:
+        """The query of the payments service's block showing each active plan of the positions
+        as the answer would leave it (`payments/plans/after-answer`); None when none is in a plan."""
+        if not any(p.in_active_plan for p, _ in self.positions):
+            return None
+        a = self.answer
+        pairs = [("esito", a.answer), ("importo", str(a.corrected_cents or 0))]
+        return urlencode(pairs + [("posizione", str(p)) for p in a.position_ids])
 
 
 def needs_confirmation(typed: Typed) -> bool:

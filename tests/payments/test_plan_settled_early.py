@@ -38,6 +38,14 @@ async def position_page(platform: Platform, who: Identity, position_id: str) -> 
     return page.text
 
 
+async def plan_sender(platform: Platform, who: Identity, plan_id: str) -> str:
+    """The «send the plan's notices» fragment the debtor card embeds."""
+    async with service_client(platform, "payments", who) as http:
+        fragment = await http.get(f"/t/{who.tenant_slug}/payments/plans/{plan_id}/send")
+    assert fragment.status_code == 200
+    return fragment.text
+
+
 @pytest.mark.asyncio
 async def test_the_single_notice_closes_every_installment_without_its_interest(
     platform: Platform, tenant: Identity
@@ -59,6 +67,9 @@ async def test_the_single_notice_closes_every_installment_without_its_interest(
     assert sum(i.paid_cents for i in after) == 120_000  # what was paid, not principal + interest
     page = await position_page(platform, tenant, position_id)
     assert "Piano saldato in anticipo" in page and euro(interest) in page
+    # Nothing is left to send: no form offers the plan's notices (sending them was refused, 409).
+    assert "Invia gli avvisi del piano" not in page
+    assert 'data-testid="plan-settled"' in await plan_sender(platform, tenant, plan_id)
     rows = await plan_rows(platform, tenant, position_id)
     assert all("Saldata in anticipo: interessi non dovuti" in row for row in rows), rows
     assert all("Pagata" not in row for row in rows), rows
@@ -69,7 +80,9 @@ async def test_the_single_notice_closes_every_installment_without_its_interest(
     assert [(i.paid_cents, i.interest_cents, i.spared_interest_cents) for i in again] == [
         (0, i.interest_cents, 0) for i in before
     ]
-    assert "Piano saldato in anticipo" not in await position_page(platform, tenant, position_id)
+    reopened = await position_page(platform, tenant, position_id)
+    assert "Piano saldato in anticipo" not in reopened and "Invia gli avvisi del piano" in reopened
+    assert 'data-testid="plan-settled"' not in await plan_sender(platform, tenant, plan_id)
 
 
 @pytest.mark.asyncio

@@ -89,6 +89,7 @@ async def test_a_cancellation_and_a_correction_change_their_positions_and_the_as
         assert shown.status_code == 200 and 'data-testid="answer-preview"' in shown.text
         assert "IMU-2019-1" in shown.text and "€ 500,00 in meno" in shown.text
         assert 'name="conferma" value="1"' in shown.text and "<html" not in shown.text
+        assert "plans/after-answer" not in shown.text  # in no plan: no plan to show
         assert await assigned(platform, tid) == 140_000
         cancel["conferma"] = "1"
         assert (await client.post(f"{base}/{dispute}/risposta", data=cancel)).status_code == 303
@@ -223,6 +224,13 @@ async def test_positions_in_an_active_plan_may_be_cancelled_or_corrected(
     async with service_client(platform, "reporting", admin) as client:
         page = (await client.get(f"{base}/{dispute}")).text
         assert "in un piano attivo: se annullata o corretta, le rate del piano si ricalcolano" in page
+        # Before confirming, the plan as the answer would leave it: the payments service's block.
+        typed = {"esito": "corrected", "nota": "Superficie errata", "importo": "150,00"}
+        shown = await client.post(
+            f"{base}/{dispute}/risposta", data=typed | {"posizioni": planned.position_id}
+        )
+        query = f"esito=corrected&amp;importo=15000&amp;posizione={planned.position_id}"
+        assert f'hx-get="/t/{tenant.tenant_slug}/payments/plans/after-answer?{query}"' in shown.text
         # A cancellation (sgravio): payments spreads the plan again on what the other position leaves.
         data = {"esito": "cancelled", "nota": "Non dovuto", "posizioni": planned.position_id, "conferma": "1"}
         cancelled = await client.post(f"{base}/{dispute}/risposta", data=data)
