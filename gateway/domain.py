@@ -180,12 +180,32 @@ ACTIONS = {
     "membership_removed": "Abilitazione rimossa",
     "invitation_created": "Invito creato",
     "invitation_cancelled": "Invito annullato",
+    "invitation_refused": "Invito non accettato",
     "tenant_created": "Comune creato",
     "dlq_read": "Lettura dei messaggi scartati (coda dei messaggi non elaborati)",
     "dlq_replay": "Rielaborazione dei messaggi scartati",
     "api_key_created": "Chiave API creata",
     "api_key_revoked": "Chiave API revocata",
 }
+
+
+def other_side(role: str, held: Iterable[str]) -> str | None:
+    """A role in `held` on the other side of `role`: the collection firm's (operator, supervisor,
+    platform administrator) against a Comune's tax office's (gateway migration 0007)."""
+    office = role in COMUNE_ROLES
+    return next((r for r in sorted(held) if (r in COMUNE_ROLES) != office), None)
+
+
+def check_one_side(role: str, held: Iterable[str], who: str) -> None:
+    """Refuse giving `who` a role of the other side of one they hold (at the role's field)."""
+    found = other_side(role, held)
+    if found is not None:
+        label = roles.ROLE_LABELS.get(found, found)
+        raise DomainError(
+            f"{who} ha già il ruolo «{label}»: chi lavora per la società di riscossione non può avere "
+            "anche un ruolo dell'Ufficio tributi di un Comune, né il contrario.",
+            field="ruolo",
+        )
 
 
 # The role a Comune's supervisors grant and revoke there: the firm's operators who phone its taxpayers.

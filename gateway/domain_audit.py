@@ -10,6 +10,7 @@ from typing import Any
 from services.kernel.roles import ROLE_LABELS
 
 REASONS = {
+    "other_side": "la persona ha già ruoli dell'altra parte (società di riscossione o Ufficio tributi)",
     "no_membership": "l'utente non è abilitato su alcun Comune",
     "unknown_user": "utente sconosciuto",
     "state_mismatch": "richiesta di accesso scaduta o alterata",

@@ -208,19 +208,23 @@ async def accept_invitations_on_login(
     actor_label: str,
     ip: str | None = None,
 ) -> list[tuple[uuid.UUID, str]]:
-    """Grant the person's pending invitations at login and audit each new membership."""
-    granted = await repository.accept_invitations(uow, user_id, fiscal_number, email)
-    for tenant_id, role in granted:
+    """Grant the person's pending invitations at login and audit each new membership; one that
+    would put them on both sides (the firm's and a tax office's roles) is refused and audited as
+    such in the Comune that sent it. Returns the (Comune, role) granted."""
+    taken = await repository.accept_invitations(uow, user_id, fiscal_number, email)
+    for tenant_id, role, accepted in taken:
         await repository_audit.record(
             uow,
-            "membership_added",
+            "membership_added" if accepted else "invitation_refused",
             actor_label=actor_label,
             actor_user_id=user_id,
             tenant_id=tenant_id,
             ip=ip,
-            detail={"user_id": str(user_id), "role": role, "via": "invitation"},
+            detail={"user_id": str(user_id), "role": role, "via": "invitation"}
+            if accepted
+            else {"role": role, "reason": "other_side"},
         )
-    return granted
+    return [(tenant_id, role) for tenant_id, role, accepted in taken if accepted]
 
 
 # ---------------------------------------------------------------------------------------- forwarding

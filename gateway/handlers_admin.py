@@ -74,13 +74,21 @@ async def grant_role(
     # A member of this Comune already (the page lists them): the role is added to theirs, and the
     # page says so, since a person's roles add up.
     members = await repository.tenant_members(uow, tenant_id)
-    member = any(
-        (user is not None and m.user_id == user.id)
+    theirs = [
+        m
+        for m in members
+        if (user is not None and m.user_id == user.id)
         or (fiscal and m.fiscal_number == fiscal)
         or (email and (m.email or "").casefold() == email.casefold())
-        for m in members
-    )
+    ]
+    member = bool(theirs)
+    # Firm or tax office, never both: checked here on what this page shows (the Comune's own
+    # members, or anyone for a platform administrator), and at login for everyone else.
+    if theirs:
+        domain.check_one_side(role, [m.role for m in theirs], theirs[0].display_name)
     if user is not None:
+        held = await repository.other_side_role(uow, user.id, role)
+        domain.check_one_side(role, [held] if held else [], user.display_name)
         if not await repository.add_membership(uow, tenant_id, user.id, role):
             return "gia-presente"
         detail: dict[str, Any] = {"user_id": str(user.id), "user": user.display_name, "role": role}

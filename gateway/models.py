@@ -60,6 +60,9 @@ invitations = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     sa.Column("accepted_at", sa.DateTime(timezone=True)),
     sa.Column("accepted_by", sa.Uuid, sa.ForeignKey("gateway.users.id")),
+    # Refused at login (`refused_reason`): it would have put the person on both sides (0007).
+    sa.Column("refused_at", sa.DateTime(timezone=True)),
+    sa.Column("refused_reason", sa.Text),
 )
 
 rate_limits = sa.Table(

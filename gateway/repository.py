@@ -179,6 +179,8 @@ class Invitation:
     email: str | None
     role: str
     created_at: datetime
+    # Refused when the person logged in: the role would have put them on both sides.
+    refused_at: datetime | None = None
 
 
 async def create_tenant(uow: UnitOfWork, slug: str, name: str) -> uuid.UUID | None:
@@ -279,12 +281,20 @@ async def create_invitation(
 
 
 async def pending_invitations(uow: UnitOfWork, tenant_id: uuid.UUID) -> list[Invitation]:
+    """The Comune's invitations not accepted: waiting, or refused at the person's login."""
     rows = await uow.execute(
         sa.select(invitations)
         .where(invitations.c.tenant_id == tenant_id, invitations.c.accepted_at.is_(None))
         .order_by(invitations.c.created_at)
     )
-    return [Invitation(r.id, r.fiscal_number, r.email, r.role, r.created_at) for r in rows]
+    return [Invitation(r.id, r.fiscal_number, r.email, r.role, r.created_at, r.refused_at) for r in rows]
+
+
+async def other_side_role(uow: UnitOfWork, user_id: uuid.UUID, role: str) -> str | None:
+    """A role the person holds in any Comune on the other side of `role` (firm or tax office)."""
+    stmt = sa.text("SELECT gateway.other_side_role(:u, :r)")
+    found = (await uow.execute(stmt, {"u": user_id, "r": role})).scalar_one()
+    return str(found) if found is not None else None
 
 
 async def cancel_invitation(
@@ -307,21 +317,24 @@ async def cancel_invitation(
 
 async def accept_invitations(
     uow: UnitOfWork, user_id: uuid.UUID, fiscal_number: str | None, email: str | None
-) -> list[tuple[uuid.UUID, str]]:
-    """Turn the person's pending invitations into memberships; returns (tenant id, role) granted.
+) -> list[tuple[uuid.UUID, str, bool]]:
+    """Turn the person's pending invitations into memberships; returns (tenant id, role, granted):
+    one that would put the person on both sides (firm and tax office) is refused, not granted.
 
     Call it at login, in the login's transaction, with the fiscal number and e-mail address the
     identity provider asserted; already-accepted invitations are ignored, so repeating is harmless.
     """
     rows = await uow.execute(
-        sa.text("SELECT accepted_tenant, accepted_role FROM gateway.accept_invitations(:u, :f, :e)"),
+        sa.text(
+            "SELECT accepted_tenant, accepted_role, accepted FROM gateway.accept_invitations(:u, :f, :e)"
+        ),
         {
             "u": user_id,
             "f": fiscal_number.strip().upper() if fiscal_number else None,
             "e": email.strip().lower() if email else None,
         },
     )
-    return [(r.accepted_tenant, r.accepted_role) for r in rows]
+    return [(r.accepted_tenant, r.accepted_role, bool(r.accepted)) for r in rows]
 
 
 async def hit_rate_limit(uow: UnitOfWork, bucket: str, window_seconds: float) -> tuple[int, float]:

@@ -41,7 +41,7 @@ OUTCOMES = {
     "invitato-altro-ruolo": "Invito registrato: la persona è già abilitata sul Comune con un altro ruolo; al "
     "prossimo accesso avrà anche questo (i ruoli si sommano).",
     "gia-presente": "La persona ha già questo ruolo sul Comune.",
-    "invitato": "Invito registrato: l'abilitazione sarà attiva al primo accesso.",
+    "invitato": "Invito registrato: l'abilitazione sarà attiva al prossimo accesso della persona.",
     "gia-invitato": "Esiste già un invito in attesa per questa persona e questo ruolo.",
     "annullato": "Invito annullato.",
     "rimosso": "Abilitazione rimossa.",

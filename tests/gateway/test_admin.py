@@ -79,7 +79,7 @@ async def test_invitations_are_tenant_scoped_and_accepted_at_first_login(platfor
         assert await repository.pending_invitations(uow, a.id) == []
         rows = (await uow.execute(sa.text("SELECT count(*) FROM gateway.invitations"))).scalar()
         assert rows == 0
-        assert await repository.create_invitation(uow, b.id, None, "x@example.it", "operator", None)
+        assert await repository.create_invitation(uow, b.id, None, "x@example.it", "comune_admin", None)
         await uow.commit()
     with pytest.raises(sa.exc.DBAPIError, match="row-level security"):
         async with db.unit_of_work(b.id) as uow:
@@ -91,10 +91,10 @@ async def test_invitations_are_tenant_scoped_and_accepted_at_first_login(platfor
         )
         again = await repository.accept_invitations(uow, person.id, code, "x@example.it")
         await uow.commit()
-    assert sorted(granted) == sorted([(a.id, "comune_viewer"), (b.id, "operator")]) and again == []
+    assert sorted(granted) == sorted([(a.id, "comune_viewer"), (b.id, "comune_admin")]) and again == []
     async with db.unit_of_work(None) as uow:
         mine = await repository.user_memberships(uow, person.id)
-    assert {(m.slug, m.role) for m in mine} == {(a.slug, "comune_viewer"), (b.slug, "operator")}
+    assert {(m.slug, m.role) for m in mine} == {(a.slug, "comune_viewer"), (b.slug, "comune_admin")}
     async with db.unit_of_work(a.id) as uow:
         assert await repository.pending_invitations(uow, a.id) == []
     assert (
