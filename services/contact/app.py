@@ -22,6 +22,6 @@ def consumers(ctx: ServiceContext) -> tuple[Consumer, ...]:
 SERVICE = ServiceSpec(
     name="contact",
     metadata=models.metadata,
-    routes=lambda: [*web.routes(), *access_routes("contact", repository.access)],
+    routes=lambda: [*web.routes(), *access_routes("contact", repository.access, repository.ACCESS_NAMES)],
     consumers=consumers,
 )

@@ -99,7 +99,7 @@ async def reassign_lease(
     if held.assigned_to == chosen:
         raise DomainError(f"{known[chosen]} ha già in lavorazione questo debitore.", field="operatore")
     await repository_board.reassign(uow, ident.tenant_id, debtor_id, now, (chosen, known[chosen]))
-    detail = f"{held.assigned_to} -> {chosen}"
+    detail = f"da {held.assigned_name or 'un operatore'} a {known[chosen]}"
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "reassign_lease", debtor_id, detail)
     return str(held.name or ""), known[chosen]
 
@@ -122,7 +122,8 @@ async def hand_callback(
         raise NotFound("Nessun richiamo è riservato a un operatore per questo debitore.")
     if handed.was_for == to:
         raise DomainError(f"Il richiamo è già riservato a {known[chosen]}.", field="operatore")
-    detail = f"{handed.was_for} -> {to or ANYONE}"
+    before = known.get(handed.was_for, "un operatore") if handed.was_for else ANYONE
+    detail = f"da {before} a {known[to] if to else ANYONE}"
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "hand_callback", debtor_id, detail)
     return str(handed.name or ""), known[to] if to else None
 
@@ -145,7 +146,10 @@ async def review_sample(uow: UnitOfWork, ident: Identity, operator: str, now: da
     debtors: the reading is recorded), with the operator's scores so far."""
     since = now - timedelta(days=REVIEW_DAYS)
     calls = await repository_board.sample_calls(uow, ident.tenant_id, operator, since)
-    await repository.access.record(uow, ident.tenant_id, ident.user_id, "quality_sample", None, operator)
+    name = (await repository_board.roster(uow, ident.tenant_id, since)).get(operator, "un operatore")
+    await repository.access.record(
+        uow, ident.tenant_id, ident.user_id, "quality_sample", None, f"chiamate di {name}"
+    )
     return {
         "operator": operator,
         "calls": calls,
@@ -166,8 +170,7 @@ async def review_call(
     call = await repository_board.review_call(uow, ident.tenant_id, contact_id, int(raw), text, ident.user_id)
     if call is None:
         raise NotFound("Chiamata non trovata.")
-    await repository.access.record(
-        uow, ident.tenant_id, ident.user_id, "quality_review", None, f"{contact_id} {raw}"
-    )
+    detail = f"punteggio {raw} su 5 a una chiamata di {call.operator_name or 'un operatore'}"
+    await repository.access.record(uow, ident.tenant_id, ident.user_id, "quality_review", None, detail)
     operator: str = call.operator
     return operator

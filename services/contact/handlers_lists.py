@@ -61,7 +61,7 @@ async def save(
     operator_id, name = operator
     by = (ident.user_id, ident.display_name)
     await repository_lists.save_list(uow, ident.tenant_id, (operator_id, name or None), work_list, by)
-    detail = f"{name or operator_id} ({operator_id}): {domain_lists.describe(work_list)}"
+    detail = f"{name or 'un operatore'}: {domain_lists.describe(work_list)}"
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "work_list", None, detail)
     return work_list
 
@@ -71,7 +71,7 @@ async def remove(uow: UnitOfWork, ident: Identity, operator: str) -> None:
     removed = await repository_lists.remove_list(uow, ident.tenant_id, operator)
     if removed is None:
         raise NotFound("L'operatore non ha una lista di lavoro.")
-    detail = f"{removed.operator_name or operator} ({operator}): {domain_lists.describe(removed.work_list)}"
+    detail = f"{removed.operator_name or 'un operatore'}: {domain_lists.describe(removed.work_list)}"
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "work_list_removed", None, detail)
 
 

@@ -52,9 +52,10 @@ async def save_script(uow: UnitOfWork, ident: Identity, revenue_type: str, raw: 
         await repository_scripts.save_script(uow, ident.tenant_id, kind, steps, ident.user_id)
     else:
         await repository_scripts.drop_script(uow, ident.tenant_id, kind)
-    done = f"{len(steps)} passi" if steps else "passi propri tolti"
+    done = ("1 passo" if len(steps) == 1 else f"{len(steps)} passi") if steps else "passi propri tolti"
+    which = "tutte le entrate" if kind == domain_scripts.ANY_REVENUE else kind
     await repository.access.record(
-        uow, ident.tenant_id, ident.user_id, "call_script", None, f"{kind}: {done}"
+        uow, ident.tenant_id, ident.user_id, "call_script", None, f"{which}: {done}"
     )
     return kind
 

@@ -363,6 +363,8 @@ async def debtor_contact(uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid
 
 
 access = AccessLog(access_log)
+# What names a record of the register of accesses (`web_access.subject_names`): the debtor.
+ACCESS_NAMES = [(debtors, "id", debtors.c.name + " · " + debtors.c.fiscal_code)]
 
 
 async def record_message(

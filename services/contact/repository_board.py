@@ -268,11 +268,12 @@ async def sample_calls(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, sin
 async def review_call(
     uow: UnitOfWork, tenant_id: uuid.UUID, contact_id: uuid.UUID, score: int, comment: str, reviewer: str
 ) -> Row | None:
-    """A call's review (a call reviewed again keeps the latest); the call's operator, or None."""
+    """A call's review (a call reviewed again keeps the latest); the call's operator (id and
+    name), or None."""
     c = contacts
     call = (
         await uow.execute(
-            sa.select(c.c.operator).where(
+            sa.select(c.c.operator, c.c.operator_name).where(
                 c.c.tenant_id == tenant_id, c.c.id == contact_id, c.c.outcome.in_(sorted(CONVERSATIONS))
             )
         )

@@ -21,6 +21,6 @@ def consumers(ctx: ServiceContext) -> tuple[Consumer, ...]:
 SERVICE = ServiceSpec(
     name="ingest",
     metadata=models.metadata,
-    routes=lambda: [*web.routes(), *access_routes("ingest", repository.access)],
+    routes=lambda: [*web.routes(), *access_routes("ingest", repository.access, repository.ACCESS_NAMES)],
     consumers=consumers,
 )

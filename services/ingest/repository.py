@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.ingest.models import access_log, batch_progress, batch_rows, batches, mappings, positions
+from services.ingest.models import debtors as ingest_debtors
 from services.kernel.access_log import AccessLog
 from services.kernel.db import UnitOfWork
 from services.kernel.storage import StoredObject
@@ -277,3 +278,9 @@ async def get_progress(uow: UnitOfWork, tenant_id: uuid.UUID, batch_id: uuid.UUI
 
 
 access = AccessLog(access_log)
+# What names a record of the register of accesses (`web_access.subject_names`): a file loaded by
+# its name, a debtor by name and fiscal code.
+ACCESS_NAMES = [
+    (batches, "id", batches.c.filename),
+    (ingest_debtors, "id", ingest_debtors.c.name + " · " + ingest_debtors.c.fiscal_code),
+]

@@ -4,8 +4,13 @@ the firm's, newest first, a page at a time. Reading it is itself recorded."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import distinct_on
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -38,6 +43,16 @@ ACTION_LABELS = {
     "view_card": "Scheda del contribuente",
     "view_board": "Cruscotto dei supervisori",
     "conduct_override": "Chiamata fuori dalle regole autorizzata",
+    "conduct_rules": "Regole di chiamata modificate",
+    "call_script": "Traccia delle telefonate modificata",
+    "outcome_labels": "Nomi degli esiti modificati",
+    "quality_sample": "Campione di chiamate per la revisione di qualità",
+    "quality_review": "Revisione di qualità di una chiamata",
+    "work_list": "Lista di lavoro di un operatore",
+    "work_list_removed": "Lista di lavoro di un operatore tolta",
+    "release_lease": "Scheda rimessa in coda",
+    "reassign_lease": "Scheda affidata a un altro operatore",
+    "hand_callback": "Richiamo affidato ad altri",
     "attach_evidence": "Ricevuta allegata a una dichiarazione",
     "download_evidence": "Ricevuta di una dichiarazione di pagamento",
     "search_debtors": "Ricerca di un contribuente",
@@ -119,13 +134,36 @@ templates.env.filters["action_label"] = action_label
 templates.env.globals["subject_link"] = subject_link
 
 
-def access_routes(service: str, access: AccessLog) -> list[BaseRoute]:
-    """The service's register page."""
+# Where a service finds the words of an entry's record: a table of the Comune, its id column
+# and what names the record («ROSSI MARIO · RSSMRA…», a file's name), read for one page at a time.
+NameSource = tuple[sa.Table, str, Any]
+
+
+async def subject_names(
+    uow: UnitOfWork, tenant_id: uuid.UUID, ids: set[uuid.UUID], sources: Sequence[NameSource]
+) -> dict[uuid.UUID, str]:
+    """The names of the records the entries are about, as the service's tables name them."""
+    found: dict[uuid.UUID, str] = {}
+    for table, key, label in sources if ids else ():
+        column = table.c[key]
+        stmt = (
+            sa.select(column.label("id"), label.label("label"))
+            .where(table.c.tenant_id == tenant_id, column.in_(sorted(ids - set(found))))
+            .ext(distinct_on(column))
+        )
+        found.update({r.id: str(r.label) for r in await uow.execute(stmt)})
+    return found
+
+
+def access_routes(service: str, access: AccessLog, names: Sequence[NameSource] = ()) -> list[BaseRoute]:
+    """The service's register page (`names`: where it finds the words of the records)."""
 
     @endpoint(*ACCESS_ROLES)
     async def register(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
         before = query_int(request, "prima", 0, least=1, most=MAX_QUERY_INT) or None
         rows = await access.recent(uow, ident.tenant_id, PAGE_SIZE + 1, before)
+        subjects = {r.subject_id for r in rows[:PAGE_SIZE] if r.subject_id is not None}
+        named = await subject_names(uow, ident.tenant_id, subjects, names)
         detail = "" if before is None else "accessi precedenti"
         await access.record(uow, ident.tenant_id, ident.user_id, "view_access_log", None, detail)
         context = {
@@ -133,6 +171,7 @@ def access_routes(service: str, access: AccessLog) -> list[BaseRoute]:
             "title": SERVICE_TITLES.get(service, service),
             "services": SERVICE_TITLES,
             "entries": rows[:PAGE_SIZE],
+            "names": named,
             "older": rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None,
             "first": before is None,
         }

@@ -66,7 +66,7 @@ SERVICE = ServiceSpec(
         *web_reconciliation.routes(),
         *web_lapse.routes(),
         *web_refunds.routes(),
-        *access_routes("payments", repository.access),
+        *access_routes("payments", repository.access, repository.ACCESS_NAMES),
     ],
     consumers=consumers,
 )

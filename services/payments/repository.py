@@ -197,3 +197,9 @@ async def payment_evidence(uow: UnitOfWork, tenant_id: uuid.UUID, payment_id: uu
 
 
 access = AccessLog(access_log)
+# What names a record of the register of accesses (`web_access.subject_names`): a position by its
+# act and debtor, a debtor (the public page) by name and fiscal code.
+ACCESS_NAMES = [
+    (positions, "id", positions.c.act_number + " · " + positions.c.debtor_name),
+    (positions, "debtor_id", positions.c.debtor_name + " · " + positions.c.fiscal_code),
+]

@@ -28,7 +28,7 @@ SERVICE = ServiceSpec(
         *digest_routes(),
         *relazione_routes(),
         *mandate_routes(),
-        *access_routes("reporting", repository.access),
+        *access_routes("reporting", repository.access, repository.ACCESS_NAMES),
     ],
     consumers=lambda ctx: (PROJECTIONS, CASES, relazioni(ctx.storage), mandate(ctx)),
 )

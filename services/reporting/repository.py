@@ -253,3 +253,5 @@ def mail_claimable(status: Any, claimed_at: Any, now: datetime) -> Any:
 
 
 access = AccessLog(access_log)
+# What names a record of the register of accesses (`web_access.subject_names`): the debtor.
+ACCESS_NAMES = [(positions, "debtor_id", positions.c.debtor_name + " · " + positions.c.fiscal_code)]

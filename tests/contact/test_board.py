@@ -134,6 +134,17 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
             )
             board = (await client.get(f"{base(supervisor)}/board")).text
     assert "4,0/5 (1)" in board
+    # The register says it in words: whose calls were read and scored, never an id.
+    sql = (
+        "SELECT action, detail FROM contact.access_log WHERE tenant_id = :t"
+        " AND action LIKE 'quality%' ORDER BY id"
+    )
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        logged = [tuple(r) for r in await uow.execute(sa.text(sql), {"t": tenant.tenant_id})]
+    name = carla.display_name
+    assert ("quality_review", f"punteggio 4 su 5 a una chiamata di {name}") in logged
+    assert ("quality_sample", f"chiamate di {name}") in logged
+    assert all("op-carla" not in detail for _, detail in logged)
 
 
 @pytest.mark.asyncio
@@ -185,7 +196,7 @@ async def test_a_supervisor_hands_a_held_card_to_another_operator_and_sees_today
     sql = "SELECT detail FROM contact.access_log WHERE tenant_id = :t AND action = 'reassign_lease'"
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
         details = list((await uow.execute(sa.text(sql), {"t": tenant.tenant_id})).scalars())
-    assert details == ["op-anna -> op-bruno"]
+    assert details == ["da Anna Esposito a Bruno Neri"]
 
 
 @pytest.mark.asyncio
@@ -240,7 +251,7 @@ async def test_a_supervisor_hands_a_callback_kept_for_an_absent_operator_to_a_co
     sql = "SELECT detail FROM contact.access_log WHERE tenant_id = :t AND action = 'hand_callback'"
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
         details = list((await uow.execute(sa.text(sql), {"t": tenant.tenant_id})).scalars())
-    assert details == ["op-anna-cb -> op-bruno-cb", "op-bruno-cb -> chiunque"]
+    assert details == ["da Anna Esposito a Bruno Neri", "da Bruno Neri a chiunque"]
 
 
 @pytest.mark.asyncio

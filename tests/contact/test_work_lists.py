@@ -251,12 +251,12 @@ async def test_supervisors_edit_the_lists_and_each_change_is_audited(
         (
             "work_list",
             "sup-lists",
-            "Anna Operatrice (op-lists): TARI, anni 2019–2021, dovuto da € 100,00 a € 5.000,00",
+            "Anna Operatrice: TARI, anni 2019–2021, dovuto da € 100,00 a € 5.000,00",
         ),
         (
             "work_list_removed",
             "sup-lists",
-            "Anna Operatrice (op-lists): TARI, anni 2019–2021, dovuto da € 100,00 a € 5.000,00",
+            "Anna Operatrice: TARI, anni 2019–2021, dovuto da € 100,00 a € 5.000,00",
         ),
     ]
 

@@ -76,7 +76,11 @@ async def test_the_register_names_who_saw_what_newest_first_a_page_at_a_time(
     rest = second.text.split('data-testid="access-log"', 1)[1]
     assert "Utente di prova" in rest and "Posizione" in rest  # the operator's view, by name
     # The position seen is a link to its page (the administrator opens it).
-    assert f'href="/t/{mine.tenant_slug}/payments/positions/{f.position_id}">posizione</a>' in rest
+    # The position seen is a link to its page (the administrator opens it), named by act and debtor;
+    # one no longer there keeps its identifier.
+    link = f'href="/t/{mine.tenant_slug}/payments/positions/{f.position_id}">posizione'
+    assert f'{link}<span class="d-block small">{f.act_number} · {f.debtor_name}</span></a>' in rest
+    assert '</a> <code class="small d-block">' in table  # the old entries' positions are not here
     assert rest.count("<tr><td") == 6 and "op-foreign" not in rest
     # Reading the register is recorded too, by name.
     async with platform.databases["payments"].unit_of_work(mine.tenant_id) as uow:
