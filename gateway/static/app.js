@@ -231,8 +231,11 @@ document.addEventListener("htmx:afterSettle", function (event) {
   if (!target || !target.querySelector || (document.activeElement && target.contains(document.activeElement))) {
     return;
   }
-  var next = target.querySelector("[aria-invalid='true']") || target.querySelector("[data-focus-after-swap]");
-  if (!next && target.matches && target.matches("[data-focus-after-swap]")) {
+  // Else a message the swap brought (data-announce: «Regole salvate», a report generated), so the
+  // keyboard and the screen reader go on from what the action answered, not from the top.
+  var next = target.querySelector("[aria-invalid='true']") || target.querySelector("[data-focus-after-swap]") ||
+    target.querySelector("[data-announce][tabindex]");
+  if (!next && target.matches && target.matches("[data-focus-after-swap], [data-announce][tabindex]")) {
     next = target;
   }
   if (next) {

@@ -106,6 +106,25 @@ async def _month_data(
     )
 
 
+async def unchanged_version(
+    uow: UnitOfWork, tenant_id: uuid.UUID, month: date
+) -> aggio_repo.Rendiconto | None:
+    """The month's latest rendiconto when generating it again would give the same figures under
+    the same contract (a new version would only repeat it, and e-mail it again); else None."""
+    saved = in_force(await aggio_repo.contract_versions(uow, tenant_id), month)
+    start, end = rules.month_bounds(month)
+    latest = await aggio_repo.latest_of_month(uow, tenant_id, start)
+    if saved is None or latest is None:
+        return None
+    result = rules.compute(saved.contract, await aggio_repo.bases(uow, tenant_id, start, end))
+    t = result.totals
+    now = (t.collected_cents, t.refunded_cents, t.revoked_cents, t.taxable_cents)
+    then = (latest.collected_cents, latest.refunded_cents, latest.revoked_cents, latest.taxable_cents)
+    money = (result.aggio_cents, result.vat_cents, result.invoice_cents)
+    same = (now, money) == (then, (latest.aggio_cents, latest.vat_cents, latest.invoice_cents))
+    return latest if same and latest.contract == _contract_json(saved.contract) else None
+
+
 async def generate_rendiconto(
     uow: UnitOfWork, ctx: ServiceContext, tenant_id: uuid.UUID, month: date, by: str, ente: str = ""
 ) -> Made:

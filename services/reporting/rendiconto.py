@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from typing import Any
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer
 
 from services.reporting.domain import ROME
 from services.reporting.domain_aggio import (
@@ -108,30 +109,21 @@ def rates_rows(contract: Contract) -> list[list[str]]:
     ]
 
 
-def type_rows(result: AggioResult) -> list[list[str]]:
-    rows = [
-        [
-            line.revenue_type,
-            euro(line.base.collected_cents),
-            euro(line.base.refunded_cents),
-            euro(line.base.taxable_cents),
-            euro(line.aggio_cents),
-            euro(line.base.revoked_cents),
-        ]
-        for line in result.lines
-    ]
+def type_rows(result: AggioResult, money: Callable[[int], Any] = euro) -> list[list[Any]]:
+    """Per revenue type and in total: collected, refunds, taxable base, aggio, revoked (`money`
+    writes each amount: text for the PDF, a number cell for the XLSX)."""
     t = result.totals
-    rows.append(
+    lines = [(line.revenue_type, line.base, line.aggio_cents) for line in result.lines]
+    return [
         [
-            "Totale",
-            euro(t.collected_cents),
-            euro(t.refunded_cents),
-            euro(t.taxable_cents),
-            euro(result.aggio_cents),
-            euro(t.revoked_cents),
+            label,
+            *(
+                money(c)
+                for c in (b.collected_cents, b.refunded_cents, b.taxable_cents, aggio, b.revoked_cents)
+            ),
         ]
-    )
-    return rows
+        for label, b, aggio in [*lines, ("Totale", t, result.aggio_cents)]
+    ]
 
 
 def charges_rows(charges: dict[str, int]) -> list[list[str]]:
@@ -141,16 +133,16 @@ def charges_rows(charges: dict[str, int]) -> list[list[str]]:
     return [[t, euro(c)] for t, c in sorted(charges.items())] + [["Totale", euro(sum(charges.values()))]]
 
 
-def invoice_rows(data: RendicontoData) -> list[list[str]]:
+def invoice_rows(data: RendicontoData, money: Callable[[int], Any] = euro) -> list[list[Any]]:
     r = data.result
     vat = f"IVA ({format_percent(r.vat_rate_bp)})" if data.contract.vat_applies else "IVA (non applicata)"
     return [
-        ["Riscosso nel mese (pagamenti non revocati)", euro(r.totals.collected_cents)],
-        ["Rimborsi del mese", euro(r.totals.refunded_cents)],
-        ["Base imponibile dell'aggio", euro(r.totals.taxable_cents)],
-        ["Aggio", euro(r.aggio_cents)],
-        [vat, euro(r.vat_cents)],
-        ["Totale da fatturare", euro(r.invoice_cents)],
+        ["Riscosso nel mese (pagamenti non revocati)", money(r.totals.collected_cents)],
+        ["Rimborsi del mese", money(r.totals.refunded_cents)],
+        ["Base imponibile dell'aggio", money(r.totals.taxable_cents)],
+        ["Aggio", money(r.aggio_cents)],
+        [vat, money(r.vat_cents)],
+        ["Totale da fatturare", money(r.invoice_cents)],
     ]
 
 
@@ -216,15 +208,23 @@ def _story(data: RendicontoData) -> list[object]:
             [
                 ["Entrata", "Riscosso", "Rimborsi", "Base imponibile", "Aggio", "Revocato (escluso)"],
                 *type_rows(data.result),
-            ]
+            ],
+            money_from=1,
         ),
         Spacer(1, 4 * mm),
         Paragraph("Aliquote del contratto (scaglioni marginali)", styles["Heading2"]),
         _grid([["Entrata", "Da", "Fino a", "Aliquota"], *rates_rows(c)]),
         Spacer(1, 3 * mm),
-        Paragraph("Oneri di riscossione a carico dei debitori (fuori dalla base)", styles["Heading2"]),
-        Paragraph(CHARGES_NOTE, styles["Normal"]),
-        _grid([list(CHARGES_HEADER), *charges_rows(data.charges)]),
+        # The heading stays with its note and table (it was left alone at the foot of a page).
+        KeepTogether(
+            [
+                Paragraph(
+                    "Oneri di riscossione a carico dei debitori (fuori dalla base)", styles["Heading2"]
+                ),
+                Paragraph(CHARGES_NOTE, styles["Normal"]),
+                _grid([list(CHARGES_HEADER), *charges_rows(data.charges)], money_from=1),
+            ]
+        ),
         Spacer(1, 4 * mm),
         Paragraph("Movimenti che compongono la base", styles["Heading2"]),
         _grid(
@@ -241,9 +241,13 @@ def _text_row(m: Movement) -> list[str]:
     return [f"{m.day:%d/%m/%Y}", *(str(v) for v in values[1:9]), *money]
 
 
-def _grid(rows: list[list[str]]) -> LongTable:
+def _grid(rows: list[list[str]], money_from: int | None = None) -> LongTable:
+    """A table with its header repeated on each page; `money_from`: the first column of amounts,
+    all right-aligned (else the last three are)."""
     table = LongTable(rows, repeatRows=1, hAlign="LEFT")
     table.setStyle(TABLE_STYLE)
+    if money_from is not None:
+        table.setStyle([("ALIGN", (money_from, 1), (-1, -1), "RIGHT")])
     return table
 
 
@@ -267,11 +271,17 @@ def render_xlsx(data: RendicontoData) -> bytes:
     summary.append(["Contratto", data.contract.reference, BASIS_LABELS[data.contract.basis]])
     summary.append(["Versione", data.version])
     summary.append([])
-    for label, amount in invoice_rows(data):
-        summary.append([label, amount])
+
+    def amount(cents: int) -> Any:  # a number the sheet can add up, shown as euro
+        cell = WriteOnlyCell(summary, value=Decimal(cents) / 100)
+        cell.number_format = "#,##0.00"
+        return cell
+
+    for label, value in invoice_rows(data, amount):
+        summary.append([label, value])
     summary.append([])
     summary.append(["Entrata", "Riscosso", "Rimborsi", "Base imponibile", "Aggio", "Revocato (escluso)"])
-    for row in type_rows(data.result):
+    for row in type_rows(data.result, amount):
         summary.append(row)
     summary.append([])
     summary.append([CHARGES_NOTE])

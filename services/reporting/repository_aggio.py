@@ -294,6 +294,13 @@ async def next_version(uow: UnitOfWork, tenant_id: uuid.UUID, month: date) -> in
     return int((await uow.execute(stmt)).scalar_one()) + 1
 
 
+async def latest_of_month(uow: UnitOfWork, tenant_id: uuid.UUID, month: date) -> Rendiconto | None:
+    r = rendiconti
+    stmt = sa.select(r).where(r.c.tenant_id == tenant_id, r.c.month == month).order_by(r.c.version.desc())
+    row = (await uow.execute(stmt.limit(1))).first()
+    return _rendiconto(row) if row else None
+
+
 async def insert_rendiconto(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
     await uow.execute(sa.insert(rendiconti).values(tenant_id=tenant_id, **values))
 

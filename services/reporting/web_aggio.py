@@ -73,11 +73,16 @@ async def aggio_page(request: Request, who: Identity, uow: UnitOfWork) -> Respon
 
 
 @endpoint(*FIRM_ADMIN)
-async def create_rendiconto(request: Request, who: Identity, uow: UnitOfWork) -> AfterCommit:
+async def create_rendiconto(request: Request, who: Identity, uow: UnitOfWork) -> Response | AfterCommit:
     """Record a new version; it is e-mailed once recorded (committed), then the list is shown."""
     form = await request.form()
     month = rules.parse_month(str(form.get("month", "")), _today())
     service = ctx(request)
+    same = await handlers.unchanged_version(uow, who.tenant_id, month)
+    if same is not None and form.get("conferma") != "1":
+        # Nothing changed since its last version: asked again before a copy is made and e-mailed.
+        again = {"same": same, "month_value": f"{month:%Y-%m}"}
+        return page(templates, request, "rendiconto_again.html", again)
     made = await handlers.generate_rendiconto(
         uow, service, who.tenant_id, month, who.display_name, who.tenant_name
     )
@@ -88,6 +93,7 @@ async def create_rendiconto(request: Request, who: Identity, uow: UnitOfWork) ->
         if not is_htmx(request):
             return RedirectResponse(f"/t/{who.tenant_slug}/reporting/aggio", status_code=303)
         context = await service.db.run(who.tenant_id, lambda fresh: _page_context(fresh, who))
+        context["generated"] = made.rendiconto
         listed = page(templates, request, "aggio.html", context, block="rendiconti")
         listed.headers.update({"HX-Retarget": "#rendiconti", "HX-Reswap": "outerHTML"})
         return listed

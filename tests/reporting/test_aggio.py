@@ -280,6 +280,12 @@ async def test_the_monthly_rendiconto_is_stored_emailed_and_downloadable(
     assert b"Oneri c. 803 incassati" in pdf.content and b"30,00" in pdf.content
     summary = [row for row in book_rows(xlsx.content, "Riepilogo") if row and row[0] == "TARI"]
     assert summary[-1][:2] == ("TARI", 30)
+    # Every amount of the summary is a number the sheet adds up, not text.
+    invoice = [row for row in book_rows(xlsx.content, "Riepilogo") if row and row[0] == "Totale da fatturare"]
+    assert len(invoice) == 1 and isinstance(invoice[0][1], int | float)
+    assert round(invoice[0][1] * 100) == made.invoice_cents
+    totals = [row for row in book_rows(xlsx.content, "Riepilogo") if row and row[0] == "Totale"]
+    assert all(isinstance(v, int | float) for v in totals[0][1:6]), totals
     assert hashlib.sha256(xlsx.content).hexdigest() == made.xlsx_sha256
     book = load_workbook(io.BytesIO(xlsx.content), read_only=True)
     # Read-only sheets drop a row's empty trailing cells: pad to the header's width.
@@ -299,8 +305,14 @@ async def test_the_monthly_rendiconto_is_stored_emailed_and_downloadable(
         future = await client.post(
             f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti", data={"month": "2099-01"}, headers=HX
         )
-        second = await client.post(
+        # October again, nothing changed: asked first, since a new version would repeat it.
+        same = await client.post(
             f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti", data={"month": "2026-10"}, headers=HX
+        )
+        second = await client.post(
+            f"/t/{tenant.tenant_slug}/reporting/aggio/rendiconti",
+            data={"month": "2026-10", "conferma": "1"},
+            headers=HX,
         )
         # A month before the contract's start is not rendered under it (the daily run skips it too).
         before = await client.post(
@@ -308,7 +320,10 @@ async def test_the_monthly_rendiconto_is_stored_emailed_and_downloadable(
         )
     assert future.status_code == 400 and "mese già concluso" in future.text
     assert before.status_code == 400 and "non copre dicembre 2025" in html.unescape(before.text)
+    assert same.status_code == 200 and 'data-testid="rendiconto-unchanged"' in same.text
+    assert "ha già una versione con queste cifre (la 1," in html.unescape(same.text)
     assert second.status_code == 200 and second.text.count("ottobre 2026") >= 2
+    assert "Rendiconto di ottobre 2026 generato (versione 2): in invio a" in html.unescape(second.text)
     assert len([m for m in await smtp.wait_for(office, count=2) if "rendiconto" in str(m["Subject"])]) == 2
 
 
