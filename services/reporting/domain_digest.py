@@ -157,6 +157,16 @@ def on_demand(schedule: Schedule, today: date, last_sent_end: date | None) -> Pe
     return Period(current_start(schedule, today), today)
 
 
+def covered_on_change(old: Schedule, today: date, last_sent_end: date | None) -> date:
+    """The day the digests count as sent up to when the schedule changes: what the old schedule
+    had not sent yet stays to send under the new one. Nothing ever sent: the day before the
+    period the old schedule would have sent next (a new schedule of N days starts today and
+    would otherwise forget it); else the last day sent, as before."""
+    if last_sent_end is not None:
+        return last_sent_end
+    return on_demand(old, today, None).start - timedelta(days=1)
+
+
 # --- the settings as typed -------------------------------------------------------------------------
 
 

@@ -234,6 +234,11 @@ async def save_settings(
     kind, weekday, every_days, addresses = raw
     schedule = domain.check_schedule(kind, weekday, every_days, today)
     emails = domain.check_addresses(addresses)
+    before = await repo.settings(uow, who.tenant_id)
+    if schedule != before.schedule and before.last_period_end is None:
+        # The period the old schedule had still to send is kept to send (it was dropped).
+        covered = domain.covered_on_change(before.schedule, today, None)
+        await repo.mark_period_sent(uow, who.tenant_id, covered)
     await repo.save_schedule(uow, who.tenant_id, schedule, who.user_id)
     await repo.remember_comune(uow, who.tenant_id, who.tenant_name, who.tenant_slug)
     await repo.save_office_emails(uow, who.tenant_id, emails, who.user_id)

@@ -5,7 +5,7 @@ sees and writes nothing of them."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import DBAPIError
@@ -170,3 +170,36 @@ async def test_a_manual_digest_left_sending_by_a_dead_request_says_it_was_interr
     assert page.status_code == 200
     assert page.text.count("Invio interrotto: usa «Invia ora» per rimandarlo") == 1
     assert page.text.count("<td>In invio</td>") == 1
+
+
+@pytest.mark.asyncio
+async def test_a_new_schedule_keeps_the_period_the_old_one_had_still_to_send(
+    platform: Platform, tenant: Identity, smtp: Inbox
+) -> None:
+    """Nothing sent yet under the weekly default, then «every 7 days» (which starts today): the
+    days the weekly digest would have covered are still sent, not dropped."""
+    to = addresses()
+    assert (await save_settings(platform, tenant, to[:1])).status_code == 200  # weekly, nothing sent
+    today = platform.context("reporting").clock().astimezone(domain_digest.ROME).date()
+    pending = domain_digest.on_demand(domain_digest.Schedule(), today, None)
+    changed = await save_settings(platform, tenant, to[:1], periodo="days", ogni_giorni="7")
+    assert changed.status_code == 200
+    base = f"/t/{tenant.tenant_slug}/reporting/riepiloghi"
+    async with service_client(platform, "reporting", as_(tenant, "comune_admin")) as client:
+        sent = await client.post(f"{base}/invia", headers={"HX-Request": "true"})
+    assert sent.status_code == 200
+    [message] = await smtp.wait_for(to[0])
+    assert pdf_of(message)[0] == f"riepilogo-{pending.start:%Y%m%d}-{today:%Y%m%d}.pdf"
+    # The daily run's first period of 7 days goes on from there too.
+    schedule = domain_digest.Schedule(domain_digest.DAYS, every_days=7, starts_on=today)
+    later = today + timedelta(days=8)
+    due = domain_digest.due(schedule, later, pending.start - timedelta(days=1))
+    assert due is not None and due.start == pending.start
+
+
+def test_a_change_of_schedule_counts_as_sent_only_what_was_sent() -> None:
+    weekly, today = domain_digest.Schedule(), date(2026, 12, 3)
+    assert domain_digest.covered_on_change(weekly, today, None) == date(2026, 11, 22)
+    assert domain_digest.covered_on_change(weekly, today, date(2026, 11, 29)) == date(2026, 11, 29)
+    monthly = domain_digest.Schedule(domain_digest.MONTHLY)
+    assert domain_digest.covered_on_change(monthly, today, None) == date(2026, 10, 31)
