@@ -95,24 +95,30 @@ def _clock(moment: time) -> str:
     return f"{moment.hour}:{moment.minute:02d}"
 
 
+def _elided(day: date) -> bool:
+    """A day read with a vowel first (uno, otto, undici): «l'8/12», «dell'8/12»."""
+    return day.day in (1, 8, 11)
+
+
 def closed_reason(rules: ConductRules, moment: datetime) -> str | None:
     """Why no debtor may be phoned at `moment` (a day or an hour the rules close), or None."""
     local = moment.astimezone(ROME)
     day, when = local.date(), f"{local:%d/%m/%Y}"
+    the, of = ("L'", "dell'") if _elided(day) else ("Il ", "del ")
     if local.weekday() == 6:
-        return f"Il {when} è domenica: non si telefona."
+        return f"{the}{when} è domenica: non si telefona."
     holiday = holiday_name(day)
     if holiday:
-        return f"Il {when} è festivo ({holiday}): non si telefona."
+        return f"{the}{when} è festivo ({holiday}): non si telefona."
     if rules.patron_day == (day.month, day.day):
         saint = f" ({rules.patron_saint})" if rules.patron_saint else ""
-        return f"Il {when} è la festa del santo patrono del Comune{saint}: non si telefona."
+        return f"{the}{when} è la festa del santo patrono del Comune{saint}: non si telefona."
     window = rules.windows.get(local.weekday())
     if window is None:
         return f"Di {WEEKDAYS[local.weekday()]} il Comune non fa telefonare."
     if not window[0] <= local.time().replace(tzinfo=None) <= window[1]:
         return (
-            f"Alle {local:%H:%M} del {when} si è fuori dalle fasce orarie consentite ({hours_text(rules)})."
+            f"Alle {local:%H:%M} {of}{when} si è fuori dalle fasce orarie consentite ({hours_text(rules)})."
         )
     return None
 

@@ -58,6 +58,13 @@ def test_sundays_and_national_holidays_are_closed_all_day() -> None:
     assert closed_reason(UNIREC, at(2027, 3, 30, 10)) is None  # the Tuesday after
     for day in ((2026, 12, 8), (2026, 12, 25), (2027, 1, 6), (2027, 6, 2), (2027, 10, 4)):
         assert "è festivo" in (closed_reason(UNIREC, at(*day, 10)) or ""), day
+    # «L'8», «l'1», «l'11» as they are read (it said «Il 08/12/2026»).
+    assert (closed_reason(UNIREC, at(2026, 12, 8, 10)) or "").startswith("L'08/12/2026 è festivo (")
+    assert (closed_reason(UNIREC, at(2027, 1, 1, 10)) or "").startswith("L'01/01/2027 è festivo (")
+    late = closed_reason(UNIREC, at(2026, 12, 11, 22))
+    assert late == "Alle 22:00 dell'11/12/2026 si è fuori dalle fasce orarie consentite (" + (
+        "lun–ven 8:30–21:00, sab 8:30–15:00)."
+    ), late
 
 
 def test_the_patron_saints_day_of_the_comune_is_closed() -> None:
