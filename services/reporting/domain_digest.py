@@ -197,7 +197,8 @@ def check_schedule(kind: str, weekday: str, every_days: str, today: date) -> Sch
 
 def check_addresses(raw: str, field: str = "indirizzi") -> tuple[str, ...]:
     """The office's addresses (for digests and rendiconti alike), one per line or separated by
-    commas or semicolons; each checked, the domain lower-cased, repeats dropped. None at all is
+    commas or semicolons; each checked, the domain lower-cased, repeats dropped (whatever their
+    case: one mailbox gets one copy). None at all is
     allowed (then nothing is e-mailed). `field`: the form's name for them."""
     found: list[str] = []
     for item in re.split(r"[\s,;]+", raw.strip()):
@@ -209,7 +210,8 @@ def check_addresses(raw: str, field: str = "indirizzi") -> tuple[str, ...]:
             raise DomainError(
                 f"Indirizzi e-mail dell'ufficio: «{item[:80]}» non è un indirizzo valido.", field=field
             )
-        if address not in found:
+        # «TRIBUTI@comune.it» is the same mailbox as «tributi@comune.it» everywhere in practice.
+        if address.casefold() not in {f.casefold() for f in found}:
             found.append(address)
     if len(found) > MAX_ADDRESSES:
         raise DomainError(f"Indirizzi e-mail dell'ufficio: al massimo {MAX_ADDRESSES}.", field=field)

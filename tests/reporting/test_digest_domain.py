@@ -164,6 +164,11 @@ def test_the_offices_addresses_as_typed() -> None:
         "uff.tributi@pec.it",
     )
     assert d.check_addresses("  \n ") == ()
+    # One mailbox, written in another case: one copy of each message.
+    assert d.check_addresses("tributi@comune-a.it, ragioneria@comune-a.it, TRIBUTI@comune-a.it") == (
+        "tributi@comune-a.it",
+        "ragioneria@comune-a.it",
+    )
     for bad in (
         "tributi",
         "a@b",
