@@ -91,6 +91,20 @@ def hours_text(rules: ConductRules) -> str:
     return ("; " if any(len(n) > 1 for n in hours.values()) else ", ").join(parts)
 
 
+def rules_text(rules: ConductRules) -> str:
+    """The rules in a sentence: hours, the patron saint's day, the caps."""
+    patron = ""
+    if rules.patron_day is not None:
+        month, day = rules.patron_day
+        patron = f"; festa del santo patrono ({rules.patron_saint}) il {day:02d}/{month:02d}"
+    caps = (
+        f"{rules.daily_cap} conversazione al giorno"
+        if rules.daily_cap == 1
+        else f"{rules.daily_cap} conversazioni al giorno"
+    )
+    return f"{hours_text(rules)}{patron}; al massimo {caps} e {rules.weekly_cap} in sette giorni"
+
+
 def _clock(moment: time) -> str:
     return f"{moment.hour}:{moment.minute:02d}"
 
@@ -243,6 +257,8 @@ def check_rules(values: Mapping[str, Any]) -> ConductRules:
         found.add("patron_saint", "Il nome del santo patrono può avere al massimo 80 caratteri.")
     if saint and patron is None:  # a name alone would stop no call: the day is what counts
         found.add("patron_day", f"Indica il giorno di {saint} come gg/mm, ad esempio 04/10.")
+    if patron is not None and not saint:  # the operators are told whose feast stops the calls
+        found.add("patron_saint", "Indica il nome del santo patrono: compare nei messaggi agli operatori.")
     # Absent (an API's partial rules): the default; sent empty from the form: refused by `_cap`.
     promise_days = found.check(0, _cap, values.get("promise_days", "30"), "promise_days", 90, "")
     sip = found.check("", check_sip_template, str(values.get("sip_template") or ""))
@@ -253,9 +269,19 @@ def check_rules(values: Mapping[str, Any]) -> ConductRules:
 
 def _window(values: Mapping[str, Any], day: int) -> tuple[time, time] | None:
     """A weekday's calling hours within the UNIREC window, or None when both are left empty."""
-    raw_from, raw_to = values.get(f"from_{day}") or "", values.get(f"to_{day}") or ""
+    raw_from, raw_to = (
+        str(values.get(f"from_{day}") or "").strip(),
+        str(values.get(f"to_{day}") or "").strip(),
+    )
     if not raw_from and not raw_to:
         return None
+    if not raw_from or not raw_to:
+        missing = "l'inizio" if not raw_from else "la fine"
+        raise DomainError(
+            f"Di {WEEKDAYS[day]} indica anche {missing} della fascia oraria, oppure lascia vuoti "
+            "entrambi gli orari (nessuna chiamata quel giorno).",
+            field=f"from_{day}" if not raw_from else f"to_{day}",
+        )
     start, end = _time(raw_from, f"from_{day}"), _time(raw_to, f"to_{day}")
     low, high = UNIREC_WINDOWS[day]
     if not low <= start < end <= high:
@@ -337,9 +363,16 @@ def _patron(raw: str) -> tuple[int, int] | None:
         return None
     try:
         day, month = (int(part) for part in raw.replace("-", "/").split("/"))
-        date(2024, month, day)  # a leap year: 29/02 is a day
     except ValueError:
         raise DomainError(
             "Indica il giorno del santo patrono come gg/mm, ad esempio 04/10.", field="patron_day"
+        ) from None
+    try:
+        date(2024, month, day)  # a leap year: 29/02 is a day
+    except ValueError:
+        raise DomainError(
+            f"Il {raw} non è un giorno del calendario: indica il giorno del santo patrono come gg/mm, "
+            "ad esempio 04/10.",
+            field="patron_day",
         ) from None
     return month, day

@@ -38,6 +38,7 @@ async def rules_page(uow: UnitOfWork, ident: Identity, today: date) -> dict[str,
     return {
         "values": form_values(rules),
         "hours": domain_conduct.hours_text(rules),
+        "rules_text": domain_conduct.rules_text(rules),
         "holidays": domain_conduct.holidays_of((today.year, today.year + 1)),
     }
 
@@ -48,6 +49,6 @@ async def save_rules(uow: UnitOfWork, ident: Identity, values: Mapping[str, Any]
     rules = domain_conduct.check_rules(values)
     await repository_conduct.save_rules(uow, ident.tenant_id, rules, ident.user_id)
     await repository_queue.refresh_scores(uow, ident.tenant_id, None)  # new weights, every debtor
-    detail = f"{domain_conduct.hours_text(rules)}; {rules.daily_cap}/giorno, {rules.weekly_cap}/7 giorni"
+    detail = domain_conduct.rules_text(rules)
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "conduct_rules", None, detail)
     return rules

@@ -15,6 +15,7 @@ from services.contact.domain_conduct import (
     cap_reason,
     check_override,
     check_rules,
+    rules_text,
     closed_notice,
     closed_reason,
     day_bounds,
@@ -151,10 +152,25 @@ def test_a_comune_may_make_the_rules_stricter_never_looser() -> None:
         ({**values, "weekly_cap": "4"}, "weekly_cap"),
         ({**values, "patron_day": "31/02"}, "patron_day"),
         ({**values, "patron_day": "", "patron_saint": "San Petronio"}, "patron_day"),  # a name, no day
+        ({**values, "patron_day": "04/10", "patron_saint": " "}, "patron_saint"),  # a day, no name
+        ({**values, "from_3": "", "to_3": "18:00"}, "from_3"),  # half a window
+        ({**values, "from_3": "09:00", "to_3": " "}, "to_3"),
     ):
         with pytest.raises(DomainError) as refused:
             check_rules({"daily_cap": "1", "weekly_cap": "3", **bad})
         assert refused.value.field == field, bad
+    with pytest.raises(DomainError) as feb:
+        check_rules(
+            {**values, "daily_cap": "1", "weekly_cap": "3", "patron_day": "31/02", "patron_saint": "X"}
+        )
+    assert feb.value.message.startswith("Il 31/02 non è un giorno del calendario")
+    with pytest.raises(DomainError) as half:
+        check_rules({**values, "daily_cap": "1", "weekly_cap": "3", "from_3": "", "to_3": "18:00"})
+    assert half.value.message.startswith("Di giovedì indica anche l'inizio della fascia oraria")
+    assert rules_text(stricter) == (
+        "lun–ven 9:00–18:00; festa del santo patrono (San Petronio) il 04/10; al massimo 1 conversazione "
+        "al giorno e 2 in sette giorni"
+    )
     with pytest.raises(DomainError) as refused:
         check_rules({**values, "daily_cap": "2", "weekly_cap": "3"})
     assert (
