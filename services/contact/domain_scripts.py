@@ -3,6 +3,7 @@ around fixed steps the editor cannot remove (domain.md §7.1). Pure."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from services.contracts import REVENUE_TYPES
@@ -39,6 +40,46 @@ def opening(third_party_label: str) -> tuple[str, ...]:
 MOST_STEPS = 12
 STEP_LENGTH = (3, 500)
 
+# Steps a Comune's own part may not hold: what contradicts the fixed steps (domain.md §7.1). Words,
+# not understanding: they catch the plain ways of saying it, and the message says which rule.
+_SKIPS_IDENTITY = re.compile(
+    r"\b(non (è|e') (necessario|obbligatorio)|non (serve|occorre)|senza|salta\w*|evita\w*|non)\s+"
+    r"(\w+\s+){0,2}(verific|identific|controll)\w*[^.]{0,60}?"
+    r"(identit|interlocutor|codice fiscale|data di nascita|cognome|chi risponde)",
+    re.IGNORECASE,
+)
+_TELLS_THIRD_PARTY = re.compile(
+    r"\b(familiar|terz|convivent|collega|vicin|parent)\w*\b(?:(?!\bnon\b)[^.]){0,80}?"
+    r"\b(spieg|comunic|rivel|illustr|riferisc|dica|di')\w*(?:(?!\bnon\b)[^.]){0,60}?"
+    r"\b(debit|impor|dovut|posizion|avvis|cartell|pagament)",
+    re.IGNORECASE,
+)
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.casefold().split()).rstrip(" .;:")
+
+
+def _check_step(number: int, step: str) -> None:
+    """A step of the Comune's own part: not a fixed step again, not against one of them."""
+    if _plain(step) in {_plain(s) for s in (*OPENING, PRIVACY)}:
+        raise DomainError(
+            f"Il passo {number} ripete un passo fisso della traccia, che l'operatore vede già: toglilo.",
+            field="steps",
+        )
+    if _SKIPS_IDENTITY.search(step):
+        raise DomainError(
+            f"Il passo {number} contraddice un passo fisso: l'identità dell'interlocutore si verifica "
+            "sempre, prima di comunicare qualsiasi informazione.",
+            field="steps",
+        )
+    if _TELLS_THIRD_PARTY.search(step):
+        raise DomainError(
+            f"Il passo {number} contraddice un passo fisso: a chi non è il contribuente non si rivela "
+            "mai l'esistenza del debito né il motivo della chiamata.",
+            field="steps",
+        )
+
 
 def check_steps(revenue_type: str, raw: str) -> tuple[str, tuple[str, ...]]:
     """A Comune's own steps for a revenue type (or "*" for all), one per line, between the fixed
@@ -54,6 +95,7 @@ def check_steps(revenue_type: str, raw: str) -> tuple[str, tuple[str, ...]]:
     for number, step in enumerate(steps, 1):
         if not low <= len(step) <= high:
             raise DomainError(f"Il passo {number} deve avere da {low} a {high} caratteri.", field="steps")
+        _check_step(number, step)
     return kind, steps
 
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from services.contact.domain_scripts import DEFAULT_STEPS, check_steps, script_for
+from services.contact.domain_scripts import DEFAULT_STEPS, OPENING, PRIVACY, check_steps, script_for
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -33,6 +33,41 @@ def test_steps_are_one_per_line_within_limits() -> None:
         with pytest.raises(DomainError) as refused:
             check_steps(kind, raw)
         assert refused.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("step", "words"),
+    [
+        (OPENING[0], "ripete un passo fisso"),
+        ("  " + OPENING[1].upper() + " ", "ripete un passo fisso"),
+        (PRIVACY.rstrip(".") + ";", "ripete un passo fisso"),
+        (
+            "Non è necessario verificare l'identità dell'interlocutore.",
+            "l'identità dell'interlocutore si verifica",
+        ),
+        (
+            "Senza verificare chi risponde, spiega subito il debito.",
+            "l'identità dell'interlocutore si verifica",
+        ),
+        ("Se risponde un familiare, spiegagli il debito e chiedi di riferire.", "non si rivela mai"),
+        ("Al collega che risponde comunica l'importo dovuto.", "non si rivela mai"),
+    ],
+)
+def test_the_comunes_part_neither_repeats_nor_contradicts_the_fixed_steps(step: str, words: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        check_steps("CUP", f"Spiega la CUP dell'anno\n{step}")
+    assert refused.value.field == "steps" and refused.value.message.startswith("Il passo 2 ")
+    assert words in refused.value.message
+
+
+def test_steps_that_agree_with_the_fixed_ones_are_kept() -> None:
+    fine = (
+        "Se risponde un terzo, non rivelare il debito: chiedi solo quando richiamare.",
+        "Evita di rivelare al familiare il motivo della chiamata.",
+        "Se il contribuente non ha verificato l'avviso ricevuto, rileggiglielo.",
+        "Verifica l'identità prima di parlare del debito.",
+    )
+    assert check_steps("CUP", "\n".join(fine)) == ("CUP", fine)
 
 
 def test_the_card_shows_each_revenue_types_steps_once() -> None:

@@ -15,13 +15,13 @@ from services.contact.domain_conduct import (
     cap_reason,
     check_override,
     check_rules,
-    rules_text,
     closed_notice,
     closed_reason,
     day_bounds,
     hours_text,
     refusal,
     reopens,
+    rules_text,
 )
 from services.kernel.errors import Conflict, DomainError
 
