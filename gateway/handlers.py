@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gateway import domain, repository, repository_audit, repository_sessions
+from gateway import domain, repository, repository_audit, repository_limits, repository_sessions
 from gateway.domain import Limit, LoginRefused, SessionPolicy, Verdict, digest
 from gateway.domain_oidc import LoginResult
 from gateway.repository import Membership, User
@@ -296,10 +296,10 @@ async def count_hits(uow: UnitOfWork, buckets: Sequence[tuple[str, Limit]], purg
     counters."""
     verdict = Verdict(True)
     for name, limit in buckets:
-        hits, remaining = await repository.hit_rate_limit(uow, name, limit.window_seconds)
+        hits, remaining = await repository_limits.hit_rate_limit(uow, name, limit.window_seconds)
         verdict = verdict.with_hit(limit, hits, remaining)
     if purge:
-        await repository.purge_rate_limits(uow, domain.PURGE_AFTER_SECONDS)
+        await repository_limits.purge_rate_limits(uow, domain.PURGE_AFTER_SECONDS)
     return verdict
 
 

@@ -158,10 +158,8 @@ def on_demand(schedule: Schedule, today: date, last_sent_end: date | None) -> Pe
 
 
 def covered_on_change(old: Schedule, today: date, last_sent_end: date | None) -> date:
-    """The day the digests count as sent up to when the schedule changes: what the old schedule
-    had not sent yet stays to send under the new one. Nothing ever sent: the day before the
-    period the old schedule would have sent next (a new schedule of N days starts today and
-    would otherwise forget it); else the last day sent, as before."""
+    """The day digests count as sent up to on a change of schedule: the last day sent, or the day
+    before the period the old one would send next (a new N-day schedule starting today lost it)."""
     if last_sent_end is not None:
         return last_sent_end
     return on_demand(old, today, None).start - timedelta(days=1)
@@ -196,10 +194,9 @@ def check_schedule(kind: str, weekday: str, every_days: str, today: date) -> Sch
 
 
 def check_addresses(raw: str, field: str = "indirizzi") -> tuple[str, ...]:
-    """The office's addresses (for digests and rendiconti alike), one per line or separated by
-    commas or semicolons; each checked, the domain lower-cased, repeats dropped (whatever their
-    case: one mailbox gets one copy). None at all is
-    allowed (then nothing is e-mailed). `field`: the form's name for them."""
+    """The office's addresses (for digests and rendiconti alike), one per line or separated by commas
+    or semicolons; each checked, the domain lower-cased, repeats (in any case) dropped. None at all
+    is allowed (then nothing is e-mailed). `field`: the form's name for them."""
     found: list[str] = []
     for item in re.split(r"[\s,;]+", raw.strip()):
         if not item:
@@ -210,7 +207,6 @@ def check_addresses(raw: str, field: str = "indirizzi") -> tuple[str, ...]:
             raise DomainError(
                 f"Indirizzi e-mail dell'ufficio: «{item[:80]}» non è un indirizzo valido.", field=field
             )
-        # «TRIBUTI@comune.it» is the same mailbox as «tributi@comune.it» everywhere in practice.
         if address.casefold() not in {f.casefold() for f in found}:
             found.append(address)
     if len(found) > MAX_ADDRESSES:

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from gateway import repository
+from gateway import repository_limits
 from gateway.app import PRELOGIN_COOKIE
 from gateway.proxy import AsgiUpstream
 from gateway.ratelimit import Limit, RateLimits, bucket
@@ -41,7 +41,7 @@ async def test_the_counter_is_atomic_and_resets_after_the_window(platform: Platf
 
     async def hit() -> tuple[int, float]:
         async with db.unit_of_work(None) as uow:
-            result = await repository.hit_rate_limit(uow, name, 1.0)
+            result = await repository_limits.hit_rate_limit(uow, name, 1.0)
             await uow.commit()
             return result
 
@@ -51,7 +51,7 @@ async def test_the_counter_is_atomic_and_resets_after_the_window(platform: Platf
     await asyncio.sleep(1.1)
     assert (await hit())[0] == 1
     async with db.unit_of_work(None) as uow:
-        await repository.purge_rate_limits(uow, 0)
+        await repository_limits.purge_rate_limits(uow, 0)
         await uow.commit()
     assert (await hit())[0] == 1
 
