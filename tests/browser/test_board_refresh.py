@@ -76,13 +76,13 @@ async def test_the_board_keeps_the_focus_pauses_and_hands_a_card_over(
     await page.get_by_role("button", name="Riprendi l'aggiornamento").click()
     assert await refreshes(page, 21) == 1
     # The card Anna holds goes to Carla (the second choice): a refresh meanwhile keeps the choice.
-    choice = page.get_by_label("Affida a", exact=False)
+    choice = page.get_by_label("Affida la scheda di", exact=False)
     await page.evaluate("document.getElementById('board').dataset.before = 'yes'")
     await choice.select_option(label="Carla Operatrice")
     await replaced(page)
-    await expect(page.get_by_label("Affida a", exact=False)).to_have_value("op-carla")
+    await expect(page.get_by_label("Affida la scheda di", exact=False)).to_have_value("op-carla")
     await page.get_by_role("button", name="Affida", exact=False).click()
-    await expect(page.get_by_test_id("reassigned")).to_contain_text("è ora in lavorazione a Carla Operatrice")
+    await expect(page.get_by_test_id("reassigned")).to_contain_text("è ora affidata a Carla Operatrice")
     await expect(page.get_by_test_id("reassigned")).to_be_focused()  # not the top of the page
     # The next refresh keeps the confirmation, and the focus on it (the server sends it only once).
     await page.evaluate("document.getElementById('board').dataset.before = 'yes'")

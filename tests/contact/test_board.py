@@ -73,7 +73,7 @@ async def test_the_board_shows_todays_work_and_a_supervisor_releases_a_lease(
             assert 'hx-confirm="Rimettere in coda ROSSI MARIO? Bruno Neri perde la scheda aperta."' in board
             released = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
             assert released.status_code == 200 and "Nessun debitore in lavorazione." in released.text
-            assert 'data-testid="released">ROSSI MARIO è di nuovo in coda' in released.text
+            assert 'data-testid="released">La scheda di ROSSI MARIO è di nuovo in coda' in released.text
             again = await client.post(f"{base(supervisor)}/board/leases/{held}/release", headers=HX)
             assert again.status_code == 404
         async with service_client(platform, "contact", anna) as operator:
@@ -151,8 +151,9 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
 async def test_a_supervisor_hands_a_held_card_to_another_operator_and_sees_todays_outcomes(
     platform: Platform, tenant: Identity
 ) -> None:
-    first, second, third = (str(uuid.uuid4()) for _ in range(3))
-    await seed(platform, tenant.tenant_id, fact(first, 90_000), fact(second, 80_000), fact(third, 70_000))
+    first, second, third, fourth = (str(uuid.uuid4()) for _ in range(4))
+    facts = (fact(first, 90_000), fact(second, 80_000), fact(third, 70_000), fact(fourth, 60_000))
+    await seed(platform, tenant.tenant_id, *facts)
     anna = replace(as_user(tenant, "op-anna"), display_name="Anna Esposito")
     bruno = replace(as_user(tenant, "op-bruno"), display_name="Bruno Neri")
     supervisor = as_user(tenant, "sup-hands", ("supervisor",))
@@ -162,6 +163,7 @@ async def test_a_supervisor_hands_a_held_card_to_another_operator_and_sees_today
         assert f"/debtors/{second}" in await take(platform, bruno)
         await record(platform, bruno, second, outcome="non_risponde")
         assert f"/debtors/{third}" in await take(platform, anna)  # Anna holds it and goes home
+        assert f"/debtors/{fourth}" in await take(platform, bruno)  # Bruno is on a call
     with contact_clock(platform, MONDAY.replace(minute=10)):
         async with service_client(platform, "contact", supervisor) as client:
             board = (await client.get(f"{base(supervisor)}/board")).text
@@ -186,7 +188,8 @@ async def test_a_supervisor_hands_a_held_card_to_another_operator_and_sees_today
     assert f'id="affida-{third}-errore" role="alert">Scegli a quale operatore' in stranger.text
     assert same.status_code == 400 and "Anna Esposito ha già in lavorazione questo debitore." in same.text
     assert handed.status_code == 200, handed.text
-    assert "è ora in lavorazione a Bruno Neri" in handed.text
+    assert "La scheda di " in handed.text and "è ora affidata a Bruno Neri: la riceverà" in handed.text
+    assert "come prossimo debitore, dopo quella che ha già aperta.</div>" in handed.text
     assert nobody.status_code == 404 and "Nessun operatore ha in lavorazione" in nobody.text
     row = await debtor(platform, tenant.tenant_id, third)
     assert row is not None and (row.assigned_to, row.assigned_name) == ("op-bruno", "Bruno Neri")
@@ -288,4 +291,4 @@ async def test_an_operator_who_only_opened_the_comune_can_be_handed_a_card(
     offered = r'<option value="([^"]+)">([^<]+)</option>'
     assert re.findall(offered, before) == []
     assert re.findall(offered, after) == [("op-carla", "Carla Nuova")]
-    assert handed.status_code == 200 and "è ora in lavorazione a Carla Nuova" in handed.text
+    assert handed.status_code == 200 and "è ora affidata a Carla Nuova" in handed.text
