@@ -7,6 +7,11 @@ import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
 
+UNSCOPED = {
+    "hit_rate_limit": "rate-limit counters belong to a client address, account or key, not to a Comune",
+    "purge_rate_limits": "rate-limit counters belong to a client address, account or key, not to a Comune",
+}
+
 
 async def hit_rate_limit(uow: UnitOfWork, bucket: str, window_seconds: float) -> tuple[int, float]:
     """Count one hit in the bucket's fixed window: (hits so far, seconds until the window ends).

@@ -156,6 +156,8 @@ def starts(role: str, s: Seeded) -> list[str]:
         f"/admin/comuni/{s.slug}/registro",
         f"/admin/comuni/{s.slug}/chiavi",
         f"{t}/reporting/accessi",  # the register of accesses (the walk follows its tabs)
+        # The plans an answer of the office would change (the block «Conferma la risposta» embeds).
+        f"{t}/payments/plans/after-answer?esito=corrected&importo=1000&posizione={s.positions[0]}",
     ]
     boss = [f"{t}/contact/board", f"{t}/contact/scripts", f"{t}/contact/liste"]
     return {

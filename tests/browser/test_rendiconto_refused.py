@@ -37,5 +37,18 @@ async def test_a_refused_month_leaves_the_list_and_the_next_one_is_made(
     await page.locator("#month").fill("2026-10")
     await page.get_by_test_id("generate-rendiconto").click()
     await expect(listed).to_contain_text("ottobre 2026")
-    await expect(page.locator("#rendiconto-result")).to_be_empty()
+    # The refusal gives way to what was made, and the keyboard goes on from there.
+    made = page.get_by_test_id("rendiconto-generated")
+    await expect(made).to_have_text(
+        "Rendiconto di ottobre 2026 generato (versione 1): non inviato, l'Ufficio tributi non ha indirizzi e-mail."
+    )
+    await expect(made).to_be_focused()
+    await expect(page.locator("#rendiconto-result")).not_to_contain_text("non copre")
+    # The same month again, nothing changed: asked first; «Genera comunque» makes version 2.
+    await page.get_by_test_id("generate-rendiconto").click()
+    unchanged = page.get_by_test_id("rendiconto-unchanged")
+    await expect(unchanged).to_contain_text("ha già una versione con queste cifre (la 1,")
+    await expect(unchanged).to_be_focused()
+    await unchanged.get_by_role("button", name="Genera comunque una nuova versione").click()
+    await expect(page.get_by_test_id("rendiconto-generated")).to_contain_text("(versione 2)")
     await context.close()

@@ -172,7 +172,9 @@ async def test_a_supervisor_hands_a_held_card_to_another_operator_and_sees_today
             assert ">Occupato</th>" in outcomes and ">Non risponde</th>" in outcomes
             assert '<th scope="row">Comune</th><td class="text-end fw-bold">1</td>' in outcomes
             # Offered to the operators who worked the Comune, not to the one holding it.
-            offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', board)
+            third_form = board[board.index(f"leases/{third}/reassign") :]
+            third_form = third_form[: third_form.index("</select>")]
+            offered = re.findall(r'<option value="([^"]+)">([^<]+)</option>', third_form)
             assert offered == [("op-bruno", "Bruno Neri")]
             url = f"{base(supervisor)}/board/leases/{third}/reassign"
             stranger = await client.post(url, data={"operatore": "op-nessuno"}, headers=HX)
@@ -193,8 +195,10 @@ async def test_a_supervisor_hands_a_held_card_to_another_operator_and_sees_today
     assert nobody.status_code == 404 and "Nessun operatore ha in lavorazione" in nobody.text
     row = await debtor(platform, tenant.tenant_id, third)
     assert row is not None and (row.assigned_to, row.assigned_name) == ("op-bruno", "Bruno Neri")
-    # Bruno's next debtor is the card handed to him; Anna's is another.
+    # Bruno's next debtor, once he is done with the card he had open, is the one handed to him.
     with contact_clock(platform, MONDAY.replace(minute=11)):
+        assert f"/debtors/{fourth}" in await take(platform, bruno)  # still his open card
+        await record(platform, bruno, fourth, outcome="occupato")
         assert f"/debtors/{third}" in await take(platform, bruno)
     sql = "SELECT detail FROM contact.access_log WHERE tenant_id = :t AND action = 'reassign_lease'"
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
