@@ -20,6 +20,11 @@ def format_rome(moment: datetime | None) -> str:
     return moment.astimezone(ROME).strftime("%d/%m/%Y %H:%M") if moment else ""
 
 
+def format_rome_time(moment: datetime) -> str:
+    """The hour of an instant in Europe/Rome, «09:05»."""
+    return moment.astimezone(ROME).strftime("%H:%M")
+
+
 def format_size(size: int) -> str:
     """A file's size as Italians write it: «512 byte», «61,7 kB», «1,2 MB» (powers of 1000)."""
     if size < 1000:
@@ -102,6 +107,7 @@ PAGE_FILTERS = {
     "euro": format_euro,
     "decimale": format_decimal,
     "rome": format_rome,
+    "ora": format_rome_time,
     "telefono": format_phone,
     "dimensione": format_size,
 }

@@ -186,6 +186,18 @@ async def send_now(uow: UnitOfWork, sender: Sender, who: Identity, today: date) 
     return await _prepare(uow, sender, tenant_id, digest_id, digest, to, who.tenant_slug)
 
 
+async def sent_today(uow: UnitOfWork, who: Identity, today: date) -> repo.DigestRecord | None:
+    """The digest «Invia ora» would send now, already made today for the same days and not failed:
+    a second press (by a colleague, or the same clerk again) is asked to confirm, not mailed twice."""
+    settings = await repo.settings(uow, who.tenant_id)
+    period = domain.on_demand(settings.schedule, today, settings.last_period_end)
+    for record in await repo.list_digests(uow, who.tenant_id, limit=20):
+        made_on = record.created_at.astimezone(domain.ROME).date()
+        if record.period == period and made_on == today and record.status != "failed":
+            return record
+    return None
+
+
 async def digest_record(uow: UnitOfWork, who: Identity, digest_id: uuid.UUID) -> repo.DigestRecord:
     record = await repo.get_digest(uow, who.tenant_id, digest_id)
     if record is None:

@@ -73,11 +73,17 @@ async def save_settings(request: Request, who: Identity, uow: UnitOfWork) -> Res
 
 
 @endpoint(*ADMINS)
-async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> AfterCommit:
+async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> Response | AfterCommit:
     """The digest is recorded first; it is e-mailed once that committed, then the list is shown."""
     sender = handlers_digests.Sender.of(ctx(request))
     now = ctx(request).clock()
-    outgoing = await handlers_digests.send_now(uow, sender, who, now.astimezone(domain_digest.ROME).date())
+    today = now.astimezone(domain_digest.ROME).date()
+    confirmed = (await request.form()).get("conferma") == "1"
+    again = None if confirmed else await handlers_digests.sent_today(uow, who, today)
+    if again is not None:  # the same days went today already: asked, nothing made or mailed
+        context = await _context(uow, who, now, again=again)
+        return page(templates, request, "digests.html", context, block="digest_list")
+    outgoing = await handlers_digests.send_now(uow, sender, who, today)
 
     async def respond() -> Response:
         await handlers_digests.deliver(sender, outgoing)

@@ -80,6 +80,21 @@ async def test_send_now_lists_and_downloads_with_the_access_recorded(
     )
     assert (row.trigger, row.status, row.requested_by) == ("manual", "sent", "Utente di prova")
 
+    async with service_client(platform, "reporting", as_(tenant, "comune_admin")) as client:
+        # The same days again today: asked first, nothing made nor mailed until confirmed.
+        asked = await client.post(f"{base}/invia", headers={"HX-Request": "true"})
+        assert asked.status_code == 200 and 'data-testid="digest-again"' in asked.text
+        assert f"Il riepilogo {expected.label()} è già stato inviato oggi alle" in asked.text
+        assert f"«Invia ora» di Utente di prova a {to[0]}. Nulla è stato inviato ora." in asked.text
+        assert 'name="conferma" value="1"' in asked.text
+        count = "SELECT count(*) AS n FROM reporting.digests WHERE tenant_id = :t"
+        assert (await sql(platform, tenant.tenant_id, count, t=tenant.tenant_id))[0].n == 1
+        again = await client.post(f"{base}/invia", data={"conferma": "1"}, headers={"HX-Request": "true"})
+        assert again.status_code == 200 and 'data-testid="digest-sent"' in again.text
+        assert "digest-again" not in again.text
+    assert len(await smtp.wait_for(to[0], count=2)) == 2
+    assert (await sql(platform, tenant.tenant_id, count, t=tenant.tenant_id))[0].n == 2
+
     reader = as_(tenant, "comune_viewer")
     async with service_client(platform, "reporting", reader) as client:
         listed = await client.get(base)
