@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from services.kernel.errors import DomainError
-from services.kernel.money import parse_euro
+from services.kernel.money import format_euro, parse_euro
 
 
 @dataclass(frozen=True)
@@ -16,11 +16,6 @@ class RefundInput:
     amount_cents: int
     refunded_on: date
     reason: str
-
-
-def format_euro(cents: int) -> str:
-    euros, rest = divmod(abs(cents), 100)
-    return f"€ {euros:,}".replace(",", ".") + f",{rest:02d}"
 
 
 def refundable_cents(amount_cents: int, refunded_cents: int) -> int:

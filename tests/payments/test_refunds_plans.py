@@ -16,10 +16,10 @@ import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
+from services.kernel.money import format_euro
 from services.kernel.storage import read_all
 from services.payments import handlers_lapse, handlers_refunds
 from services.payments.domain_lapse import ROME, WentBack
-from services.payments.domain_refunds import format_euro
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import fact, scalar, seed
