@@ -239,7 +239,7 @@ class Gateway:
                     "Richiesta non valida (token CSRF mancante o errato): ricarica la pagina e riprova.",
                 )(scope, receive, send)
                 return
-        identity = _session_identity(access, slug)
+        identity = web.member_identity(access.session, access.mine, access.memberships)
         await self.upstreams[service].forward(scope, receive, send, self.signer.sign(identity))
 
     async def _forward_api(self, scope: Scope, receive: Receive, send: Send, service: str) -> None:
@@ -331,22 +331,6 @@ PUBLIC_IDENTITY = Identity(
     roles=(PUBLIC_ROLE,),
     via="public_link",
 )
-
-
-def _session_identity(access: handlers.TenantAccess, slug: str) -> Identity:
-    """The identity a session carries to a service of the Comune at `slug`."""
-    mine = access.mine
-    return Identity(
-        user_id=str(access.session.user_id),
-        display_name=access.session.display_name,
-        tenant_id=mine[0].tenant_id,
-        tenant_slug=slug,
-        tenant_name=mine[0].name,
-        roles=tuple(sorted({m.role for m in mine})),
-        via="session",
-        csrf_token=access.session.csrf,
-        tenants=tuple(dict.fromkeys((m.slug, m.name) for m in access.memberships)),
-    )
 
 
 def _plain_http_loopback(url: str) -> bool:

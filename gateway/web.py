@@ -19,9 +19,11 @@ from gateway import handlers, openapi
 from gateway.domain import SessionPolicy, Verdict
 from gateway.oidc import OidcClient
 from gateway.ratelimit import RateLimiter
+from gateway.repository import Membership
 from gateway.repository_sessions import Session
 from services.kernel.bus import Bus
 from services.kernel.db import Database
+from services.kernel.identity import Identity
 from services.kernel.roles import CALLING_ROLES, ROLE_LABELS
 from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectNotFound, ObjectStorage
@@ -165,3 +167,21 @@ ROUTES = [
     Route("/files", presigned_file),
     Route("/api/v1/openapi.json", openapi_document),
 ]
+
+
+def member_identity(
+    session: Session, mine: list[Membership], memberships: list[Membership], via: str = "session"
+) -> Identity:
+    """The identity a session carries on a Comune's pages: `mine`, the person's memberships of that
+    Comune (its roles, one or more), `memberships` all of theirs (the header's Comune switcher)."""
+    return Identity(
+        user_id=str(session.user_id),
+        display_name=session.display_name,
+        tenant_id=mine[0].tenant_id,
+        tenant_slug=mine[0].slug,
+        tenant_name=mine[0].name,
+        roles=tuple(sorted({m.role for m in mine})),
+        via=via,
+        csrf_token=session.csrf,
+        tenants=tuple(dict.fromkeys((m.slug, m.name) for m in memberships)),
+    )

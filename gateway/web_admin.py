@@ -26,7 +26,7 @@ from gateway.domain import Actor
 from gateway.handlers_admin import NewApiKey
 from gateway.repository import Tenant
 from gateway.repository_audit import AuditEntry
-from gateway.web import PageContext, client_ip, page_context, signed_in
+from gateway.web import PageContext, client_ip, member_identity, page_context, signed_in
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, Forbidden, NotFound, errors_of
 from services.kernel.identity import Identity, sign_subject
@@ -122,7 +122,7 @@ async def _actor(context: PageContext, request: Request) -> Actor | Response:
         return render_error(request, 401, "Sessione scaduta: accedi di nuovo.")
     session = signed.session
     roles = [(m.slug, m.role) for m in signed.memberships]
-    request.state.memberships = signed.memberships  # the Comune's header on its pages (`_render`)
+    request.state.signed = signed  # the Comune's header on its pages (`_render`)
     actor = Actor.of(session.user_id, session.display_name, session.csrf, client_ip(request), roles)
     if request.method in domain.UNSAFE_METHODS and not await _csrf_ok(request, actor.csrf):
         return render_error(
@@ -334,20 +334,11 @@ def _render(request: Request, call: AdminCall, name: str, context: dict[str, Any
 def _comune_identity(request: Request, call: AdminCall) -> Identity | None:
     """On a page of a Comune of theirs, the identity its own pages carry: its name, the Comune
     switcher and the menu stay in the header (a platform administrator outside it gets none)."""
-    memberships = getattr(request.state, "memberships", [])
-    mine = [m for m in memberships if call.tenant is not None and m.tenant_id == call.tenant.id]
-    if not mine:
+    signed = getattr(request.state, "signed", None)
+    if signed is None or call.tenant is None:
         return None
-    return Identity(
-        user_id=str(call.actor.user_id),
-        display_name=call.actor.display_name,
-        tenant_id=mine[0].tenant_id,
-        tenant_slug=mine[0].slug,
-        tenant_name=mine[0].name,
-        roles=tuple(sorted({m.role for m in mine})),
-        csrf_token=call.actor.csrf,
-        tenants=tuple(dict.fromkeys((m.slug, m.name) for m in memberships)),
-    )
+    mine = [m for m in signed.memberships if m.tenant_id == call.tenant.id]
+    return member_identity(signed.session, mine, signed.memberships) if mine else None
 
 
 def _before_id(request: Request) -> int | None:
