@@ -80,5 +80,5 @@ async def _plan_after(
     if not standing and not any(i.paid_cents > 0 for i in state.installments):
         return PlanAfter(plan, state.installments, cut, None)
     owed = sum(residual_cents(amounts.get(p.id, p.amount_cents), p.paid_cents) for p in standing)
-    after = await handlers_reamount.spread_again(uow, tenant_id, plan, cut, owed)
+    after = await handlers_reamount.spread_again(uow, tenant_id, plan, cut, owed, state)
     return PlanAfter(plan, state.installments, cut, after)

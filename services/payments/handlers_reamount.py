@@ -26,6 +26,7 @@ from services.payments import (
 )
 from services.payments.domain import owed_by, residual_cents
 from services.payments.domain_answers import CANCELLED_NOTICE
+from services.payments.domain_lapse import PlanState
 from services.payments.domain_reamount import Reamount, reamount
 
 log = logging.getLogger(__name__)
@@ -92,11 +93,18 @@ async def _cancel_if_nothing_stands(
 
 
 async def spread_again(
-    uow: UnitOfWork, tenant_id: uuid.UUID, plan: Any, cut_cents: int, owed_cents: int
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    plan: Any,
+    cut_cents: int,
+    owed_cents: int,
+    state: PlanState | None = None,
 ) -> Reamount:
     """What `domain_reamount.reamount` makes of the plan `cut_cents` lighter, its positions owing
-    `owed_cents`: at the plan's own rate or the legal rates, as the plan was made. Nothing written."""
-    state = await handlers_lapse.plan_state(uow, tenant_id, plan)
+    `owed_cents`: at the plan's own rate or the legal rates, as the plan was made. Nothing written.
+    `state`: the plan's installments when the caller read them already."""
+    if state is None:
+        state = await handlers_lapse.plan_state(uow, tenant_id, plan)
     rules = await handlers_rules.rules_for(uow, tenant_id, plan.revenue_type, plan.plan_date)
     rates = await repository_legal_rates.rate_table(uow)
     return reamount(state, cut_cents, plan.plan_date, rules.interest_rate, rates, owed_cents)
