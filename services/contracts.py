@@ -50,6 +50,8 @@ __all__ = [
     "ALL_EVENTS",
     "CONTACT_SOURCE_LABELS",
     "MOST_PAYMENTS_PER_EVENT",
+    "NOT_CONVERSATIONS",
+    "OTHER_PERSON_OUTCOMES",
     "REVENUE_TYPES",
     "UNANSWERED_OUTCOMES",
     "AlreadyPaidClaimed",
@@ -152,9 +154,14 @@ class PositionsRegistered(ChunkedFacts):
     positions: tuple[PositionFact, ...]
 
 
-# Outcomes of a call in which nobody answered; every other outcome is a conversation (a person
-# answered), which the conduct rules cap and the reports count as "reached".
+# Outcomes of a call in which nobody answered.
 UNANSWERED_OUTCOMES = frozenset({"non_risponde", "occupato"})
+# Outcomes of a call someone other than the taxpayer answered: a relative or colleague (told
+# nothing), a stranger at a wrong number, someone for whom the taxpayer moved, is unknown or died.
+OTHER_PERSON_OUTCOMES = frozenset({"terzo_risponde", "numero_errato", "irreperibile", "deceduto"})
+# Every other outcome is a conversation with the taxpayer: the conduct rules cap them (UNIREC: one
+# a day, three a week) and the reports count the debtor as reached.
+NOT_CONVERSATIONS = UNANSWERED_OUTCOMES | OTHER_PERSON_OUTCOMES
 # The outcome codes as other services name them to people (the contact service's operators may
 # rename them per Comune on their own screens).
 OUTCOME_LABELS: dict[str, str] = {
@@ -178,7 +185,7 @@ OUTCOME_LABELS: dict[str, str] = {
 @dataclass(frozen=True)
 class OutcomeRecorded(Event):
     """An operator recorded the outcome of a contact with a debtor (`recorded_at`: ISO, aware);
-    `outcome` is one of the contact service's codes (`UNANSWERED_OUTCOMES`: nobody answered)."""
+    `outcome` is one of the contact service's codes (`NOT_CONVERSATIONS`: the taxpayer not reached)."""
 
     TYPE: ClassVar[str] = "contact.outcome_recorded"
     VERSION: ClassVar[int] = 1

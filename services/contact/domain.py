@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.contact.domain_conduct import ConductRules, closed_reason, refusal
-from services.contracts import CONTACT_SOURCE_LABELS, UNANSWERED_OUTCOMES
+from services.contracts import CONTACT_SOURCE_LABELS, NOT_CONVERSATIONS, UNANSWERED_OUTCOMES
 from services.kernel.errors import DomainError
 from services.kernel.money import format_euro
 
@@ -72,8 +72,12 @@ class Outcome(StrEnum):
     IRREPERIBILE = "irreperibile"
 
 
-# A conversation is a call in which a person answered (the conduct rules cap them per debtor).
-CONVERSATIONS = frozenset(o.value for o in Outcome if o.value not in UNANSWERED_OUTCOMES)
+# A conversation is a call in which the taxpayer spoke (the conduct rules cap them per debtor); a
+# relative or a stranger at a wrong number is not one (`contracts.NOT_CONVERSATIONS`).
+CONVERSATIONS = frozenset(o.value for o in Outcome if o.value not in NOT_CONVERSATIONS)
+# Calls a person answered, the taxpayer or not: what a reviewer of the operators' conduct samples
+# (a third party told about the debt is what the Garante forbids first).
+ANSWERED = frozenset(o.value for o in Outcome if o.value not in UNANSWERED_OUTCOMES)
 # Outcomes that name the phone number at fault (invalidated, and the debtor traced again).
 WRONG_NUMBER = frozenset({Outcome.NUMERO_ERRATO, Outcome.IRREPERIBILE})
 # Outcomes the Ufficio tributi must look at: calls pause until it decides; the note says why.
@@ -81,6 +85,14 @@ FOR_THE_OFFICE = {
     Outcome.CONTESTAZIONE: "Scrivi nella nota il motivo della contestazione.",
     Outcome.GIA_PAGATO: "Scrivi nella nota quando e come il contribuente dice di aver pagato.",
     Outcome.DIFFICOLTA: "Scrivi nella nota la situazione descritta dal contribuente.",
+}
+# Why a callback cannot go with an outcome whose status is not a wait for the next call.
+_NO_CALLBACK = {
+    Status.SOSPESO: "Con questo esito le chiamate si fermano finché l'Ufficio tributi non decide:"
+    " togli il richiamo.",
+    Status.CHIUSO: "Con questo esito le chiamate cessano: togli il richiamo.",
+    Status.DA_RINTRACCIARE: "Il numero chiamato non porta al contribuente: tornerà in coda quando"
+    " se ne troverà un altro. Togli il richiamo.",
 }
 _FINAL_STATUS = {
     Outcome.PROMESSA_PAGAMENTO: Status.PROMESSA,
@@ -204,7 +216,7 @@ def check_callback(callback_at: datetime, now: datetime, rules: ConductRules | N
 
 def check_callback_after(outcome: Outcome, callback_at: datetime, now: datetime) -> None:
     """None for today (Rome), which the queue could not keep: after a conversation (one a day,
-    UNIREC), and after a call nobody or a third party answered (back from `RETRY_AFTER`)."""
+    UNIREC), and after a call nobody answered (back from `RETRY_AFTER`)."""
     if callback_at.astimezone(ROME).date() != now.astimezone(ROME).date():
         return
     if outcome in _RETRY_OUTCOMES:
@@ -238,20 +250,27 @@ def decide_outcome(
         check_callback(callback_at, now, rules)
         check_callback_after(outcome, callback_at, now)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, callback_at)
+    if outcome is Outcome.TERZO_RISPONDE and callback_at is not None:
+        # Whoever answered said when the taxpayer is in: called then, today too (no conversation yet).
+        check_callback(callback_at, now, rules)
+        return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, callback_at)
     if outcome in _RETRY_OUTCOMES:
         if callback_at is not None:
             check_callback(callback_at, now, rules)
             check_callback_after(outcome, callback_at, now)
         retry = max(callback_at or now, now + RETRY_AFTER)
         return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, retry)
-    if outcome is Outcome.PROMESSA_PAGAMENTO and callback_at is not None:
-        # A promise with a callback: the debtor comes back at that time (the promise stays open).
-        check_callback(callback_at, now, rules)
-        check_callback_after(outcome, callback_at, now)
-        return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, callback_at)
     if outcome in FOR_THE_OFFICE and len(clean_note) < 3:
         raise DomainError(FOR_THE_OFFICE[outcome], field="note")
-    return OutcomeDecision(outcome, clean_note, _FINAL_STATUS.get(outcome, Status.LAVORATO), None)
+    status = _FINAL_STATUS.get(outcome, Status.LAVORATO)
+    if callback_at is None:
+        return OutcomeDecision(outcome, clean_note, status, None)
+    if status in _NO_CALLBACK:
+        raise DomainError(_NO_CALLBACK[status], field="callback_at")
+    # A callback typed with the outcome is kept: the debtor comes back then (a promise stays open).
+    check_callback(callback_at, now, rules)
+    check_callback_after(outcome, callback_at, now)
+    return OutcomeDecision(outcome, clean_note, Status.DA_RICHIAMARE, callback_at)
 
 
 TIME_BARRED = "Prescritto: da proporre per il discarico."

@@ -170,7 +170,7 @@ def closed_notice(rules: ConductRules, moment: datetime) -> str | None:
 
 def cap_reason(rules: ConductRules, moment: datetime, conversations: Iterable[datetime]) -> str | None:
     """Why this debtor may not be phoned again at `moment`, given the moments of the conversations
-    held with them (calls in which a person answered), or None."""
+    held with them (calls in which the taxpayer answered), or None."""
     today = moment.astimezone(ROME).date()
     days = [c.astimezone(ROME).date() for c in conversations]
     if sum(d == today for d in days) >= rules.daily_cap:

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.contact.domain import CONVERSATIONS, LOCK_DURATION, Outcome, Status
+from services.contact.domain import ANSWERED, CONVERSATIONS, LOCK_DURATION, Outcome, Status
 from services.contact.models import contacts, debtor_payments, debtors, promises, quality_reviews
 from services.contact.models_lists import operators_seen, work_lists
 from services.kernel.db import UnitOfWork
@@ -231,8 +231,8 @@ SAMPLE = 5
 
 
 async def sample_calls(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, since: datetime) -> list[Row]:
-    """Up to `SAMPLE` conversations of the operator since `since` (calls a person answered: one
-    nobody answered has no conduct to score) not reviewed yet, drawn at random; with what the call
+    """Up to `SAMPLE` answered calls of the operator since `since` (by the taxpayer or another
+    person: one nobody answered has no conduct to score) not reviewed yet, drawn at random; with what the call
     set (callback, promise and its fate, a supervisor's override) for the reviewer to judge."""
     c, q, d, p = contacts, quality_reviews, debtors, promises
     reviewed = sa.exists().where(q.c.tenant_id == c.c.tenant_id, q.c.contact_id == c.c.id)
@@ -256,7 +256,7 @@ async def sample_calls(uow: UnitOfWork, tenant_id: uuid.UUID, operator: str, sin
             c.c.tenant_id == tenant_id,
             c.c.operator == operator,
             c.c.recorded_at >= since,
-            c.c.outcome.in_(sorted(CONVERSATIONS)),
+            c.c.outcome.in_(sorted(ANSWERED)),
             ~reviewed,
         )
         .order_by(sa.func.random())
@@ -274,7 +274,7 @@ async def review_call(
     call = (
         await uow.execute(
             sa.select(c.c.operator, c.c.operator_name).where(
-                c.c.tenant_id == tenant_id, c.c.id == contact_id, c.c.outcome.in_(sorted(CONVERSATIONS))
+                c.c.tenant_id == tenant_id, c.c.id == contact_id, c.c.outcome.in_(sorted(ANSWERED))
             )
         )
     ).first()

@@ -137,7 +137,7 @@ async def save_rules(uow: UnitOfWork, tenant_id: uuid.UUID, rules: ConductRules,
 async def conversations_since(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, since: datetime
 ) -> list[datetime]:
-    """When the debtor's conversations (calls a person answered) since `since` were recorded."""
+    """When the debtor's conversations (calls the taxpayer answered) since `since` were recorded."""
     params = {"tenant": tenant_id, "debtor": debtor_id, "since": since}
     return list((await uow.execute(CONVERSATIONS_SINCE, params)).scalars())
 

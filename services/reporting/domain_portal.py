@@ -40,7 +40,7 @@ STAGE_AMOUNT_LABELS: dict[str, str] = {
 STAGE_HINTS: dict[str, str] = {
     "assigned": "posizioni affidate, escluse quelle annullate dall'Ufficio (sgravio)",
     "worked": "debitori con almeno un esito di contatto registrato",
-    "reached": "debitori con almeno una conversazione (ha risposto una persona)",
+    "reached": "debitori con almeno una conversazione (ha risposto il contribuente)",
     "promised": "debitori che hanno promesso di pagare",
     "in_plan": "posizioni in un piano di rateizzazione non decaduto",
     "collected": "posizioni con pagamenti (al netto di revoche e rimborsi)",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from services.contracts import UNANSWERED_OUTCOMES, PositionFact
+from services.contracts import NOT_CONVERSATIONS, PositionFact
 from services.kernel.db import UnitOfWork
 from services.reporting import domain, handlers_aggio_contract, repository_cases
 from services.reporting import repository as repo
@@ -71,7 +71,7 @@ async def register_outcome(uow: UnitOfWork, tenant_id: uuid.UUID, outcome: domai
     debtors contacted are counted from those rows (`repo.debtors_worked`)."""
     if not await repo.insert_outcome(uow, tenant_id, outcome):
         return
-    answered = outcome.outcome not in UNANSWERED_OUTCOMES
+    answered = outcome.outcome not in NOT_CONVERSATIONS
     await ledger.note_outcome(
         uow, tenant_id, outcome.debtor_id, outcome.outcome, outcome.recorded_at, answered
     )

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-from services.contracts import UNANSWERED_OUTCOMES, PlanCreated
+from services.contracts import NOT_CONVERSATIONS, PlanCreated
 from services.contracts_contact import PromiseBroken, PromiseKept, PromiseMade
 from services.kernel.db import UnitOfWork
 from services.kernel.storage import StoredObject
@@ -291,9 +291,10 @@ async def figures(uow: UnitOfWork, tenant_id: uuid.UUID, period: Period) -> Figu
             )
         )
     )
-    # Reached: answered, by a debtor with a position the figures count (as the portal counts).
+    # Reached: a conversation with the taxpayer, by a debtor with a position the figures count (as
+    # the portal counts).
     reached = sa.and_(
-        o.outcome.not_in(sorted(UNANSWERED_OUTCOMES)), has_counted_position(tenant_id, o.debtor_id)
+        o.outcome.not_in(sorted(NOT_CONVERSATIONS)), has_counted_position(tenant_id, o.debtor_id)
     )
     calls = _one(
         await uow.execute(

@@ -220,7 +220,7 @@ async def upsert_debtor(
 async def note_outcome(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, outcome: str, at: datetime, answered: bool
 ) -> None:
-    """One more attempt (and conversation, when a person answered); the latest outcome wins."""
+    """One more attempt (and conversation, when the taxpayer answered); the latest outcome wins."""
 
     def newer(ex: Any) -> Any:
         return sa.or_(debtors.c.last_outcome_at.is_(None), debtors.c.last_outcome_at <= ex.last_outcome_at)

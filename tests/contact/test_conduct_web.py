@@ -93,6 +93,35 @@ async def test_one_conversation_a_day_then_the_debtor_waits_for_tomorrow(
 
 
 @pytest.mark.asyncio
+async def test_a_third_party_on_the_line_is_not_the_days_conversation(
+    platform: Platform, tenant: Identity
+) -> None:
+    """The wife answers: «rientra alle 19». The callback is kept for this evening, the debtor is
+    offered then and the conversation with him is recorded; only that one counts (the board too)."""
+    d = str(uuid.uuid4())
+    await seed(platform, tenant.tenant_id, fact(d, 50_000))
+    op = as_user(tenant, "op-third")
+    with contact_clock(platform, MONDAY):
+        assert f"/debtors/{d}" in await take(platform, op)
+        status, _ = await record(
+            platform, op, d, outcome="terzo_risponde", note="Rientra alle 19", callback_at="2026-11-30T19:00"
+        )
+        assert status == 303
+    row = await debtor(platform, tenant.tenant_id, d)
+    assert row is not None and (row.status, row.callback_at) == ("da_richiamare", MONDAY.replace(hour=19))
+    with contact_clock(platform, MONDAY.replace(hour=19, minute=1)):
+        assert f"/debtors/{d}" in await take(platform, op)
+        status, _ = await record(platform, op, d, outcome="contattato")
+        assert status == 303
+        status, text = await record(platform, op, d, outcome="contattato")
+        assert status == 409 and "già stata una conversazione oggi" in text
+        supervisor = as_user(tenant, "sup-third", ("supervisor",))
+        async with service_client(platform, "contact", supervisor) as client:
+            board = await client.get(f"{base(supervisor)}/board")
+    assert 'calls">2</strong> chiamate' in board.text and "<strong>1</strong> conversazione<" in board.text
+
+
+@pytest.mark.asyncio
 async def test_a_debtor_who_asks_not_to_be_phoned_gets_written_channels_only(
     platform: Platform, tenant: Identity
 ) -> None:

@@ -6,6 +6,8 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from services.contact.domain import (
+    ANSWERED,
+    CONVERSATIONS,
     ROME,
     ContactRecord,
     Outcome,
@@ -102,6 +104,43 @@ def test_a_callback_the_queue_could_not_keep_today_is_refused() -> None:
         with pytest.raises(DomainError) as refused:
             decide_outcome(outcome, "", later_today, MONDAY_10)
         assert words in refused.value.message and refused.value.field == "callback_at", outcome
+
+
+def test_a_callback_typed_with_an_outcome_is_kept_or_refused_never_dropped() -> None:
+    """«Chiede di rateizzare» with a callback tomorrow: the debtor waits for it (it was recorded
+    «Lavorato» and the callback lost); an outcome whose calls stop or pause refuses it at the field."""
+    tomorrow = MONDAY_10 + timedelta(days=1)
+    for outcome in (Outcome.VUOLE_RATEIZZARE, Outcome.CONTATTATO, Outcome.RIFIUTO):
+        decision = decide_outcome(outcome, "", tomorrow, MONDAY_10)
+        assert (decision.status, decision.callback_at) == (Status.DA_RICHIAMARE, tomorrow), outcome
+    for outcome, words in (
+        (Outcome.CONTESTAZIONE, "finché l'Ufficio tributi non decide"),
+        (Outcome.DECEDUTO, "le chiamate cessano"),
+        (Outcome.NUMERO_ERRATO, "non porta al contribuente"),
+        (Outcome.IRREPERIBILE, "non porta al contribuente"),
+    ):
+        with pytest.raises(DomainError) as refused:
+            decide_outcome(outcome, "il motivo", tomorrow, MONDAY_10)
+        assert words in refused.value.message and refused.value.field == "callback_at", outcome
+    with pytest.raises(DomainError, match="conversazione di oggi"):
+        decide_outcome(Outcome.VUOLE_RATEIZZARE, "", MONDAY_10 + timedelta(hours=3), MONDAY_10)
+
+
+def test_a_third_party_may_say_when_to_call_back_today() -> None:
+    """«Risponde un terzo: rientra alle 19»: no conversation with the taxpayer was held, so the
+    callback stands today; without one the debtor comes back tomorrow."""
+    seven_pm = MONDAY_10.replace(hour=19)
+    decision = decide_outcome(Outcome.TERZO_RISPONDE, "Rientra alle 19", seven_pm, MONDAY_10)
+    assert (decision.status, decision.callback_at) == (Status.DA_RICHIAMARE, seven_pm)
+    with pytest.raises(DomainError, match="Richiamo non possibile"):
+        decide_outcome(Outcome.TERZO_RISPONDE, "", MONDAY_10.replace(hour=22), MONDAY_10)
+
+
+def test_only_a_call_the_taxpayer_answered_is_a_conversation() -> None:
+    assert {"terzo_risponde", "numero_errato", "irreperibile", "deceduto"}.isdisjoint(CONVERSATIONS)
+    assert {"non_risponde", "occupato"}.isdisjoint(CONVERSATIONS | ANSWERED)
+    assert {"contattato", "rifiuto", "richiamare", "promessa_pagamento"} <= CONVERSATIONS
+    assert "terzo_risponde" in ANSWERED and "non_risponde" not in ANSWERED
 
 
 def test_no_answer_and_third_party_retry_not_before_tomorrow() -> None:

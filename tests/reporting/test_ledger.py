@@ -104,7 +104,7 @@ def history() -> tuple[list[Event], dict[str, Any]]:
         ChargesRevoked(charged, plan_id, b.debtor_id, 600, "FDR-9"),
         ChargesPaid(str(uuid.uuid4()), plan_id, b.debtor_id, "TARI", 600, "2026-05-02", "1" * 17, "C-2", ""),
         PromiseBroken(str(uuid.uuid4()), c.debtor_id, 5_000, 0, "2026-03-15"),
-        outcome(c.debtor_id, "occupato", 10),
+        outcome(c.debtor_id, "terzo_risponde", 10),  # the taxpayer not reached
         DebtorContactUpdated(
             c.debtor_id,
             c.fiscal_code,
