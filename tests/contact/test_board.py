@@ -294,6 +294,9 @@ async def test_an_operator_who_only_opened_the_comune_can_be_handed_a_card(
             carlas = (await client.get(f"{base(carla)}/debtors/{held}")).text
     assert 'data-testid="held-by">In lavorazione da Carla Nuova' in annas and 'id="outcome-form"' not in annas
     assert 'id="outcome-form"' in carlas and 'data-testid="held-by"' not in carlas
+    # Nor does Anna build or send the payment Carla agrees in her call (they stayed live for her).
+    assert "chi ha la scheda in lavorazione (Carla Nuova)" in annas and "/payments/plans/builder" not in annas
+    assert 'data-testid="pay-held"' not in carlas and "/payments/plans/builder?" in carlas
     offered = r'<option value="([^"]+)">([^<]+)</option>'
     assert re.findall(offered, before) == []
     assert re.findall(offered, after) == [("op-carla", "Carla Nuova")]
