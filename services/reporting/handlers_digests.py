@@ -67,7 +67,7 @@ class Sender:
 @dataclass(frozen=True)
 class Outgoing:
     """A digest recorded as `sending` with its stored PDF: the e-mail to send once that committed.
-    `period_end` is the scheduled period's, marked sent when the e-mail went (None for «Invia ora»)."""
+    `period_end`: the last day it covers, marked sent when the e-mail went (or was kept)."""
 
     tenant_id: uuid.UUID
     digest_id: uuid.UUID
@@ -168,9 +168,13 @@ async def send_due_digest(
     return daily.AfterCommit(then)
 
 
-async def send_now(uow: UnitOfWork, sender: Sender, who: Identity, today: date) -> Outgoing:
-    """«Invia ora»: the digest from the day after the last period sent up to today, to the office;
-    recorded as `sending`, e-mailed by `deliver` once this transaction committed."""
+async def send_now(
+    uow: UnitOfWork, sender: Sender, who: Identity, today: date, repeat: repo.DigestRecord | None = None
+) -> Outgoing:
+    """«Invia ora»: the digest from the day after the last period sent up to today (`repeat`: the
+    days of that digest again), to the office; recorded as `sending`, e-mailed by `deliver` once
+    this transaction committed, which then counts its days as sent (the daily run goes on from the
+    day after: it sent them again)."""
     tenant_id = who.tenant_id
     await repo.remember_comune(uow, tenant_id, who.tenant_name, who.tenant_slug)
     to = await repo.office_emails(uow, tenant_id)
@@ -179,21 +183,21 @@ async def send_now(uow: UnitOfWork, sender: Sender, who: Identity, today: date) 
             "Indica almeno un indirizzo e-mail dell'ufficio prima di inviare.", field="indirizzi"
         )
     settings = await repo.settings(uow, tenant_id)
-    period = domain.on_demand(settings.schedule, today, settings.last_period_end)
+    period = repeat.period if repeat else domain.on_demand(settings.schedule, today, settings.last_period_end)
     digest_id = uuid.uuid4()
     await repo.insert_manual(uow, tenant_id, digest_id, period, to, who.display_name)
     digest = await build(uow, tenant_id, who.tenant_name, period, today, datetime.now(UTC))
-    return await _prepare(uow, sender, tenant_id, digest_id, digest, to, who.tenant_slug)
+    prepared = await _prepare(uow, sender, tenant_id, digest_id, digest, to, who.tenant_slug)
+    return dataclasses.replace(prepared, period_end=period.end)
 
 
 async def sent_today(uow: UnitOfWork, who: Identity, today: date) -> repo.DigestRecord | None:
-    """The digest «Invia ora» would send now, already made today for the same days and not failed:
-    a second press (by a colleague, or the same clerk again) is asked to confirm, not mailed twice."""
-    settings = await repo.settings(uow, who.tenant_id)
-    period = domain.on_demand(settings.schedule, today, settings.last_period_end)
+    """A digest made today that covers up to today and did not fail: «Invia ora» has nothing new
+    to send, so a second press (a colleague's, or the same clerk's) is asked to confirm; confirmed,
+    the same days go again (`send_now`'s `repeat`)."""
     for record in await repo.list_digests(uow, who.tenant_id, limit=20):
         made_on = record.created_at.astimezone(domain.ROME).date()
-        if record.period == period and made_on == today and record.status != "failed":
+        if made_on == today and record.period.end >= today and record.status != "failed":
             return record
     return None
 

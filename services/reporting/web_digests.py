@@ -68,7 +68,7 @@ async def save_settings(request: Request, who: Identity, uow: UnitOfWork) -> Res
         return page(templates, request, "digests.html", context, block="digest_settings", status_code=400)
     if not is_htmx(request):
         return RedirectResponse(f"/t/{who.tenant_slug}/reporting/riepiloghi", status_code=303)
-    context = await _context(uow, who, ctx(request).clock(), saved=True)
+    context = await _context(uow, who, ctx(request).clock(), saved=True, oob_schedule=True)
     return page(templates, request, "digests.html", context, block="digest_settings")
 
 
@@ -79,11 +79,11 @@ async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> Response
     now = ctx(request).clock()
     today = now.astimezone(domain_digest.ROME).date()
     confirmed = (await request.form()).get("conferma") == "1"
-    again = None if confirmed else await handlers_digests.sent_today(uow, who, today)
-    if again is not None:  # the same days went today already: asked, nothing made or mailed
+    again = await handlers_digests.sent_today(uow, who, today)
+    if again is not None and not confirmed:  # nothing new since today's: asked, nothing made
         context = await _context(uow, who, now, again=again)
         return page(templates, request, "digests.html", context, block="digest_list")
-    outgoing = await handlers_digests.send_now(uow, sender, who, today)
+    outgoing = await handlers_digests.send_now(uow, sender, who, today, repeat=again)
 
     async def respond() -> Response:
         await handlers_digests.deliver(sender, outgoing)
@@ -92,7 +92,7 @@ async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> Response
 
         async def listed(fresh: UnitOfWork) -> dict[str, Any]:
             record = await handlers_digests.digest_record(fresh, who, outgoing.digest_id)
-            return await _context(fresh, who, now, just_sent=record)
+            return await _context(fresh, who, now, just_sent=record, oob_schedule=True)
 
         context = await sender.db.run(who.tenant_id, listed)
         return page(templates, request, "digests.html", context, block="digest_list")

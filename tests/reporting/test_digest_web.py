@@ -75,6 +75,18 @@ async def test_send_now_lists_and_downloads_with_the_access_recorded(
     today = platform.context("reporting").clock().astimezone(domain_digest.ROME).date()
     expected = domain_digest.on_demand(domain_digest.Schedule(), today, None)
     assert pdf_of(message)[0] == f"riepilogo-{expected.start:%Y%m%d}-{expected.end:%Y%m%d}.pdf"
+    # The schedule's line comes with the list (it stayed as before until a reload), and the days
+    # sent count as sent: the daily run goes on from tomorrow (it sent them again).
+    assert 'id="digest-schedule" data-testid="schedule" hx-swap-oob="true"' in sent.text
+    assert f"Ultimo riepilogo: {expected.label()}, inviato il {today:%d/%m/%Y}" in sent.text
+    assert "Periodo ancora da inviare" not in sent.text
+    [mark] = await sql(
+        platform,
+        tenant.tenant_id,
+        "SELECT last_period_end FROM reporting.digest_settings WHERE tenant_id = :t",
+        t=tenant.tenant_id,
+    )
+    assert mark.last_period_end == today
     [row] = await sql(
         platform, tenant.tenant_id, "SELECT * FROM reporting.digests WHERE tenant_id = :t", t=tenant.tenant_id
     )
@@ -92,7 +104,8 @@ async def test_send_now_lists_and_downloads_with_the_access_recorded(
         again = await client.post(f"{base}/invia", data={"conferma": "1"}, headers={"HX-Request": "true"})
         assert again.status_code == 200 and 'data-testid="digest-sent"' in again.text
         assert "digest-again" not in again.text
-    assert len(await smtp.wait_for(to[0], count=2)) == 2
+    first, second = await smtp.wait_for(to[0], count=2)
+    assert pdf_of(second)[0] == pdf_of(first)[0]  # the same days again
     assert (await sql(platform, tenant.tenant_id, count, t=tenant.tenant_id))[0].n == 2
 
     reader = as_(tenant, "comune_viewer")
