@@ -51,7 +51,7 @@ class Reason(StrEnum):
 
 REASON_LABELS: dict[Reason, str] = {
     Reason.CANCELLED: "Annullata dall'ufficio (sgravio)",
-    Reason.PAID_BEFORE: "Pagata prima dell'affidamento",
+    Reason.PAID_BEFORE: "Pagamento prima dell'affidamento dichiarato dal contribuente",
     Reason.TIME_BARRED: "Prescritta",
     Reason.DECEASED: "Contribuente deceduto",
     Reason.UNTRACEABLE: "Irreperibile",

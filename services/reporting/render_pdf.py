@@ -187,10 +187,11 @@ class PdfRelazione:
         self.write(rel.IDENTITY_NOTE, SANS, 8, 11)
         self.gap(10)
         self.write("Posizioni non riscosse per motivo", SANS_BOLD, 12, 16)
-        self.write(f"{'Motivo':<36} {'Posizioni':>9} {'Residuo':>15}", MONO_BOLD, 8, 10)
+        width = max(len(label) for label in rel.REASON_LABELS.values())
+        self.write(f"{'Motivo':<{width}} {'Posizioni':>9} {'Residuo':>15}", MONO_BOLD, 8, 10)
         for why, g in t.reason_rows():
             label = rel.REASON_LABELS[why]
-            self.write(f"{label:<36} {g.positions:>9} {format_cents(g.residual_cents):>15}", MONO, 8, 10)
+            self.write(f"{label:<{width}} {g.positions:>9} {format_cents(g.residual_cents):>15}", MONO, 8, 10)
         for rule in rel.NEXT_STEP_RULE:
             self.write(rule, SANS, 8, 11)
 
