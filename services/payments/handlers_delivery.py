@@ -260,21 +260,34 @@ def _option_lines(options: list[Any]) -> list[str]:
 
 
 def _notice_mail(creditor: Any, target: Target, link: str, until: datetime) -> tuple[str, str]:
+    """The e-mail's subject and text: one notice in the singular, a plan's with its installments."""
+    options = list(target.options)
+    one = len(options) == 1
+    in_plan = any(o.installment is not None for o in options)
+    consult = "L'avviso e quanto già pagato sono consultabili"
+    if not one:
+        consult = (
+            "Gli avvisi, le rate e quanto già pagato sono consultabili"
+            if in_plan
+            else ("Gli avvisi e quanto già pagato sono consultabili")
+        )
     lines = [
         "Gentile contribuente,",
         "",
-        f"le inviamo per conto del {creditor.name} gli avvisi di pagamento pagoPA allegati;",
-        *_option_lines(list(target.options)),
+        f"le inviamo per conto del {creditor.name} "
+        + ("l'avviso di pagamento pagoPA allegato:" if one else "gli avvisi di pagamento pagoPA allegati:"),
+        *_option_lines(options),
         "",
-        "Può pagarli con l'app IO, sul sito o nell'app della sua banca o presso i prestatori aderenti a pagoPA.",
+        f"Può pagarl{'o' if one else 'i'} con l'app IO, sul sito o nell'app della sua banca o presso i"
+        " prestatori aderenti a pagoPA.",
         "",
-        "Gli avvisi, le rate e quanto già pagato sono consultabili anche a questo indirizzo, "
-        f"valido fino al {_last_day(until):%d/%m/%Y}:",
+        f"{consult} anche a questo indirizzo, valido fino al {_last_day(until):%d/%m/%Y}:",
         link,
         "",
         "Questo messaggio è inviato automaticamente: non risponda a questo indirizzo.",
     ]
-    return f"{creditor.name}: avvisi di pagamento pagoPA", "\n".join(lines)
+    subject = "avviso di pagamento pagoPA" if one else "avvisi di pagamento pagoPA"
+    return f"{creditor.name}: {subject}", "\n".join(lines)
 
 
 def _notice_about(

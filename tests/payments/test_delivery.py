@@ -65,7 +65,7 @@ async def test_the_email_reaches_the_smtp_server_with_the_pdf_and_a_signed_link(
     assert status == 201, answer
     assert answer["channel"] == "email" and answer["recipient"] == to and answer["delivered"] is True
     [message] = await smtp.wait_for(to)
-    assert message["Subject"] == "Comune di Consegna: avvisi di pagamento pagoPA"
+    assert message["Subject"] == "Comune di Consegna: avviso di pagamento pagoPA"
     [(name, pdf)] = pdfs_in(message).items()
     assert name.startswith("avviso-3") and name.endswith(".pdf") and pdf.startswith(b"%PDF")
     link = link_in(message)
@@ -78,6 +78,10 @@ async def test_the_email_reaches_the_smtp_server_with_the_pdf_and_a_signed_link(
     assert grant.expires_at == datetime.combine(due + timedelta(days=2), time(0), ZoneInfo("Europe/Rome"))
     body = message.get_body(("plain",))
     assert body is not None and "€ 456,78" in body.get_content()
+    # One notice, said in the singular and without installments (it read «gli avvisi … le rate»).
+    text = body.get_content()
+    assert "l'avviso di pagamento pagoPA allegato:" in text and "Può pagarlo con" in text
+    assert "L'avviso e quanto già pagato sono consultabili" in text and "rate" not in text
     assert (
         await scalar(
             platform,
