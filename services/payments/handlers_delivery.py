@@ -84,6 +84,8 @@ class Sent:
     delivered: bool
     link: str
     expires_at: datetime
+    # The notices it carries (code, amount, due day, installment): the operator reads them out.
+    notices: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -328,7 +330,7 @@ async def send_by_email(
     subject, text = _notice_mail(creditor, target, link, until)
     attachments = await render_pdfs(creditor, target.options)
     await send_mail(channels.mailer, Mail(address, subject, text, attachments=attachments))
-    sent = Sent(uuid.uuid4(), "email", address, channels.mailer.delivers, link, until)
+    sent = Sent(uuid.uuid4(), "email", address, channels.mailer.delivers, link, until, tuple(target.options))
     await record(uow, ident.tenant_id, sent, _notice_about(ident, target, position_ids, plan_id, now))
     return sent
 
@@ -350,6 +352,6 @@ async def send_by_sms(
     link = link_for(channels, LinkGrant(ident.tenant_id, target.debtor_id, position_ids, plan_id, until))
     text = f"{creditor.name[:60]}: avvisi di pagamento pagoPA su {link} (valido fino al {_last_day(until):%d/%m/%Y})"
     await channels.sms.send(number, text)
-    sent = Sent(uuid.uuid4(), "sms", number, channels.sms.delivers, link, until)
+    sent = Sent(uuid.uuid4(), "sms", number, channels.sms.delivers, link, until, tuple(target.options))
     await record(uow, ident.tenant_id, sent, _notice_about(ident, target, position_ids, plan_id, now))
     return sent

@@ -17,11 +17,13 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
 from services.kernel.web import ctx, endpoint, json_object, page, templates_for
+from services.payments.domain_notices import printed
 from services.payments.domain_simulation import position_ids_of
 from services.payments.handlers_delivery import Channels, Sent, send_by_email, send_by_sms
 from services.payments.roles import WEB_ROLES
 
 templates = templates_for(Path(__file__).parent)
+templates.env.filters["avviso"] = printed
 ROME = ZoneInfo("Europe/Rome")
 
 

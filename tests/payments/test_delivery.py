@@ -197,7 +197,17 @@ async def test_the_position_page_button_sends_through_htmx(
         )
     assert response.status_code == 200, response.text
     assert f"E-mail inviata a {to}" in response.text and "<html" not in response.text
-    assert len(await smtp.wait_for(to)) == 1
+    [message] = await smtp.wait_for(to)
+    # What the taxpayer received, on the screen too (the operator reads it out): its code, amount
+    # and day, as the e-mail says them.
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    code = re.search(r"codice avviso (\d{4} \d{4} \d{4} \d{4} \d{2}): € 123,00 entro il (\S+)", text)
+    assert code is not None, text
+    assert "Avviso allegato all'e-mail:" in response.text
+    assert (
+        f'Pagamento unico: codice avviso <span class="font-monospace">{code[1]}</span>, € 123,00 entro il {code[2]}'
+        in response.text
+    )
 
 
 @pytest.mark.asyncio
