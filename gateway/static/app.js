@@ -70,6 +70,9 @@ document.addEventListener("htmx:afterRequest", function (event) {
   if (event.detail.xhr.status < 400) {
     return;
   }
+  // The page's confirmation of the action before (data-until-next-action, e.g. «Esito registrato
+  // per …» atop the next card) no longer stands beside this refusal.
+  document.querySelectorAll("[data-until-next-action]").forEach(function (done) { done.remove(); });
   var holder = document.createElement("div");
   holder.innerHTML = event.detail.xhr.responseText;
   var alert = holder.querySelector("[data-field]");

@@ -1,0 +1,41 @@
+"""In a real browser: the confirmation atop the next card («Esito registrato per …») goes away when
+the operator's next outcome is refused; it stood above the refusal as if that had been recorded."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+from playwright.async_api import Browser, expect
+
+from gateway.app import Gateway
+from services.contact.domain import ROME
+from services.platform import Platform
+from tests.browser.signed_in import signed_in
+from tests.contact.helpers import fact, seed
+from tests.gateway.helpers import make_tenant
+from tests.oidc_provider import OpenIdProvider
+from tests.support import contact_clock
+
+MONDAY = datetime(2026, 11, 30, 10, 0, tzinfo=ROME)
+
+
+@pytest.mark.asyncio
+async def test_a_refused_outcome_takes_the_previous_confirmation_away(
+    served: Gateway, chromium: Browser, platform: Platform, oidc_provider: OpenIdProvider
+) -> None:
+    comune = await make_tenant(platform, "conferma")
+    debtor = str(uuid.uuid4())
+    await seed(platform, comune.id, fact(debtor, 40_000))
+    context, page = await signed_in(chromium, platform, oidc_provider, comune.id, "operator")
+    with contact_clock(platform, MONDAY):
+        base = f"{oidc_provider.gateway_base}/t/{comune.slug}/contact"
+        await page.goto(f"{base}/debtors/{debtor}?registrato=precedente")
+        done = page.get_by_text("Ecco il prossimo.")
+        await expect(done).to_be_visible()
+        await page.get_by_label("Esito").select_option("gia_pagato")
+        await page.get_by_role("button", name="Registra esito", exact=True).click()
+        await expect(page.get_by_label("Nota")).to_have_attribute("aria-invalid", "true")
+        await expect(done).to_have_count(0)
+    await context.close()
