@@ -55,7 +55,9 @@ def _plan_paths(position_ids: dict[str, Any]) -> dict[str, Any]:
                 "summary": "Simula un piano di rate: rate consentite dalle regole e calendario (nulla è registrato)",
                 "requestBody": _body("application/json", simulation),
                 "responses": {
-                    "200": {"description": "Rate consentite e calendario"},
+                    "200": {
+                        "description": "Rate consentite (`allowed`, e il perché in parole: `allowed_reason`) e calendario"
+                    },
                     **_errors(400, 401, 404, 409),
                 },
             }

@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from services.kernel.errors import DomainError
+from services.kernel.money import format_euro
 
 NO_PLAN = (1, 1)
 # c.797: a regulation must allow at least 36 installments to debts over € 6,000.01.
@@ -94,6 +95,28 @@ def cds_allowed(amount_cents: int, income_declared: bool) -> tuple[int, int]:
     cap = next(most for up_to, most in CDS_BANDS if up_to is None or amount_cents <= up_to)
     most = min(cap, amount_cents // CDS_MIN_INSTALLMENT_CENTS)
     return NO_PLAN if most < 2 else (2, most)
+
+
+def range_reason(amount_cents: int, revenue_type: str, rules: RuleSet) -> str:
+    """Why the debt gets the installments `allowed_for` gives it, for the operator to say: the
+    band and its source (the law's bands or the Comune's regulation), the smallest installment."""
+    if revenue_type == "CDS":
+        return (
+            f"sanzione del Codice della strada: art. 202-bis, rate di almeno "
+            f"{format_euro(CDS_MIN_INSTALLMENT_CENTS)}"
+        )
+    band = band_for(amount_cents, rules.bands)
+    below = [b.up_to_cents for b in rules.bands if b.up_to_cents is not None and b.up_to_cents < amount_cents]
+    start = max(below, default=0) + 1
+    if band.up_to_cents is None:
+        span = f"oltre {format_euro(start - 1)}"
+    else:
+        span = f"da {format_euro(start)} a {format_euro(band.up_to_cents)}"
+    source = "L. 160/2019, art. 1 c. 796" if rules.bands == DEFAULT_BANDS else "regolamento del Comune"
+    smallest = (
+        f"; rata minima {format_euro(rules.min_installment_cents)}" if rules.min_installment_cents else ""
+    )
+    return f"debito {span}: {source}{smallest}"
 
 
 def check_regulation(rules: RuleSet) -> RuleSet:

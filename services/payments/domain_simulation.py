@@ -147,15 +147,20 @@ def check_plan_installments(installments: Any) -> int:
     return installments
 
 
-def check_installments(installments: int, allowed_range: tuple[int, int]) -> int:
-    """One payment is always possible; a plan only within what the rules allow."""
+def check_installments(installments: int, allowed_range: tuple[int, int], why: str = "") -> int:
+    """One payment is always possible; a plan only within what the rules allow (`why`: their
+    reason, `domain_plans.range_reason`, said with the refusal)."""
     fewest, most = allowed_range
+    because = f" ({why})" if why else ""
     if installments != 1 and not fewest <= installments <= most:
         if most == 1:
             raise DomainError(
-                "Per questo importo non è prevista la rateizzazione: pagamento unico.", field="installments"
+                f"Per questo importo non è prevista la rateizzazione{because}: pagamento unico.",
+                field="installments",
             )
-        raise DomainError(f"Il numero di rate deve essere tra {fewest} e {most}.", field="installments")
+        raise DomainError(
+            f"Il numero di rate deve essere tra {fewest} e {most}{because}.", field="installments"
+        )
     return installments
 
 

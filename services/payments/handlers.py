@@ -27,6 +27,7 @@ from services.payments import (
     repository_plans,
 )
 from services.payments.domain_interest import interest_left, interest_of
+from services.payments.domain_plans import range_reason
 from services.payments.domain_schedule import check_first_due, schedule
 from services.payments.domain_simulation import Simulation, allowed_for, check_installments, schedule_json
 from services.payments.handlers_plan_payments import after_manual_payment
@@ -261,7 +262,8 @@ async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) 
     amount, revenue_type = await _debt_of(uow, tenant_id, sim)
     rules = await handlers_rules.rules_for(uow, tenant_id, revenue_type, sim.plan_date)
     fewest, most = allowed_for(amount, revenue_type, sim.income_declared, rules)
-    installments = check_installments(sim.installments or most, (fewest, most))
+    why = range_reason(amount, revenue_type, rules)
+    installments = check_installments(sim.installments or most, (fewest, most), why)
     check_first_due(sim.plan_date, sim.first_due)
     rates = await repository_legal_rates.rate_table(uow)
     plan = schedule(amount, installments, sim.plan_date, sim.first_due, rules.interest_rate, rates=rates)
@@ -269,6 +271,8 @@ async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) 
         "amount_cents": amount,
         "revenue_type": revenue_type,
         "allowed": {"min": fewest, "max": most},
+        # Why that range, in words (`domain_plans.range_reason`).
+        "allowed_reason": why,
         "installments": installments,
         "schedule": schedule_json(plan),
         # The c.803 charges the plan would bear (their own notice), so the debtor hears them first.

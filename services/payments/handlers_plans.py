@@ -19,6 +19,7 @@ from services.payments import (
     repository_legal_rates,
     repository_plans,
 )
+from services.payments.domain_plans import range_reason
 from services.payments.domain_schedule import Installment, check_first_due, month_end, schedule
 from services.payments.domain_simulation import (
     PlanRequest,
@@ -63,7 +64,8 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
     revenue_type = positions[0].revenue_type
     rules = await handlers_rules.rules_for(uow, ident.tenant_id, revenue_type, today)
     allowed = allowed_for(amount, revenue_type, request.income_declared, rules)
-    installments = check_installments(check_plan_installments(request.installments), allowed)
+    why = range_reason(amount, revenue_type, rules)
+    installments = check_installments(check_plan_installments(request.installments), allowed, why)
     first_due = request.first_due or month_end(today, 1)
     check_first_due(today, first_due)
     rates = await repository_legal_rates.rate_table(uow)

@@ -119,7 +119,9 @@ def _with_range(refused: DomainError, typed: Any, sim: dict[str, Any] | None) ->
     if sim is None or type(typed) is not int:
         return refused
     try:
-        check_installments(typed, (sim["allowed"]["min"], sim["allowed"]["max"]))
+        check_installments(
+            typed, (sim["allowed"]["min"], sim["allowed"]["max"]), sim.get("allowed_reason", "")
+        )
     except DomainError as problem:
         return problem
     return refused

@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from services.kernel.errors import DomainError
-from services.payments.domain_plans import Band, RuleSet, allowed, cds_allowed, check_regulation
+from services.payments.domain_plans import Band, RuleSet, allowed, cds_allowed, check_regulation, range_reason
 from services.payments.domain_schedule import LEGAL_RATES, check_first_due, due_dates, month_end, schedule
 
 EDGES = [10_000, 10_001, 50_000, 50_001, 300_000, 300_001, 600_000, 600_001, 2_000_000, 2_000_001]
@@ -31,6 +31,21 @@ def test_a_comune_regulation_at_every_edge() -> None:
     assert got == [(1, 1), (1, 1), (2, 6), (2, 6), (4, 24), (4, 24), (4, 24), (36, 60), (36, 60), (36, 60)]
     # € 50 a month at least: € 200.01 goes in 4 installments at most, not 6.
     assert allowed(20_001, REGULATION) == (2, 4)
+
+
+def test_the_range_is_given_with_its_reason() -> None:
+    assert (
+        range_reason(154_421, "CUP", RuleSet())
+        == "debito da € 500,01 a € 3.000,00: L. 160/2019, art. 1 c. 796"
+    )
+    assert range_reason(9_000, "IMU", RuleSet()) == "debito da € 0,01 a € 100,00: L. 160/2019, art. 1 c. 796"
+    assert (
+        range_reason(3_000_000, "TARI", RuleSet()) == "debito oltre € 20.000,00: L. 160/2019, art. 1 c. 796"
+    )
+    assert range_reason(20_001, "IMU", REGULATION) == (
+        "debito da € 200,01 a € 1.000,00: regolamento del Comune; rata minima € 50,00"
+    )
+    assert range_reason(60_000, "CDS", RuleSet()).startswith("sanzione del Codice della strada: art. 202-bis")
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,10 @@ async def test_the_builder_previews_and_creates_a_plan(platform: Platform, tenan
         too_many = await http.get(
             builder(tenant), params={"position_id": position.position_id, "installments": "13"}
         )
-        assert "Il numero di rate deve essere tra 5 e 12." in too_many.text
+        # Said with its reason, for the operator to tell the taxpayer why.
+        why = "debito da € 500,01 a € 3.000,00: L. 160/2019, art. 1 c. 796"
+        assert f"Il numero di rate deve essere tra 5 e 12 ({why})." in too_many.text
+        assert f"da 5 a 12 ({why})" in preview.text
         assert 'value="13"' in too_many.text and "(5–12)" in too_many.text  # what was typed stays
         mid_month = await http.get(
             builder(tenant),

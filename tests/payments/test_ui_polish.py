@@ -143,7 +143,9 @@ async def test_a_refused_number_of_installments_is_shown_under_its_field(
     await expect(installments).to_have_attribute("aria-invalid", "true")
     note = page.locator("#installments-errore")
     await expect(installments).to_have_attribute("aria-describedby", "installments-errore")
-    await expect(note).to_have_text("Il numero di rate deve essere tra 5 e 12.")
+    await expect(note).to_have_text(
+        "Il numero di rate deve essere tra 5 e 12 (debito da € 500,01 a € 3.000,00: L. 160/2019, art. 1 c. 796)."
+    )
     await expect(page.locator("#plan-builder > .alert")).to_have_count(0)  # not above the section
     # Measured together, so a scroll in between cannot shift one of them.
     field_bottom, field_left, note_top, note_left = await page.evaluate(
