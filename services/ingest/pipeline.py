@@ -86,7 +86,7 @@ async def process(uow: UnitOfWork, batch: Any, path: Path, storage: ObjectStorag
     except ObjectNotFound as exc:
         raise UnreadableFile("Il file caricato non è più disponibile in archivio.") from exc
     source = await asyncio.to_thread(
-        open_source, path, batch.requested_encoding, batch.requested_sheet, limits
+        open_source, path, batch.requested_encoding, batch.requested_sheet, limits, batch.filename
     )
     head = await asyncio.to_thread(source.head)
     await repository.record_source(

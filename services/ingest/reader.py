@@ -89,9 +89,10 @@ class Source:
             try:
                 yield limited_lines(text, self.limits.max_line_chars)
             except UnicodeDecodeError as exc:
+                others = [e for e in ("UTF-8", "Windows-1252", "ISO-8859-1") if e != self.encoding_label]
                 raise UnreadableFile(
                     f"Il file non è leggibile con la codifica {self.encoding_label}: scegliere un'altra "
-                    "codifica al caricamento (UTF-8, Windows-1252 o ISO-8859-1)."
+                    f"codifica al caricamento ({' o '.join(others)})."
                 ) from exc
             except csv.Error as exc:
                 raise UnreadableFile(f"Il file CSV non è leggibile: {exc}.") from exc
@@ -101,9 +102,14 @@ class Source:
 
 
 def open_source(
-    path: Path, encoding: str | None = None, sheet: str | None = None, limits: Limits = DEFAULT_LIMITS
+    path: Path,
+    encoding: str | None = None,
+    sheet: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    filename: str = "",
 ) -> Source:
-    """Recognise the file's format; raises UnreadableFile (Italian) for what cannot be a credit list."""
+    """Recognise the file's format; raises UnreadableFile (Italian) for what cannot be a credit list.
+    `filename`: the name it was uploaded with (a «.xlsx» that is not a workbook is said as such)."""
     size = path.stat().st_size
     if size == 0:
         raise UnreadableFile("Il file è vuoto.")
@@ -113,8 +119,15 @@ def open_source(
     if start.startswith(ZIP_MAGIC):
         check_zip(path, limits)
         return Source(path, "xlsx", sheet=sheet, sheets=xlsx_sheets(path), limits=limits)
+    if filename.lower().endswith((".xlsx", ".xlsm")):
+        raise UnreadableFile(
+            "Il file ha l'estensione di un foglio Excel ma non lo è: forse è danneggiato o è stato"
+            " rinominato. Salvalo di nuovo da Excel come .xlsx, oppure come CSV."
+        )
     check_text(start)
     chosen = ENCODINGS[encoding] if encoding else detect_encoding(path)
+    if chosen != "utf-8-sig":
+        check_not_utf8(path, start, chosen)
     if t290.looks_like_290(start.split(b"\n", 1)[0]):
         return Source(path, "t290", encoding=chosen, limits=limits)
     delimiter = sniff_delimiter(start, chosen)
@@ -153,6 +166,18 @@ def check_text(start: bytes) -> None:
     if b"\x00" in start or controls > len(start) // 100:
         raise UnreadableFile(
             "Il file non è un testo CSV né un foglio Excel: sembra un file binario (forse rinominato)."
+        )
+
+
+def check_not_utf8(path: Path, start: bytes, chosen: str) -> None:
+    """A file in UTF-8 (its BOM, or accented letters written as UTF-8 writes them) read as another
+    encoding would store every accented name garbled («NICOLÃ’»): refused, saying which to choose."""
+    label = ENCODING_LABELS.get(chosen, chosen)
+    if start.startswith(codecs.BOM_UTF8) or (not start.isascii() and _decodes(path, "utf-8-sig")):
+        raise UnreadableFile(
+            f"Il file è in UTF-8, non in {label}: letto così, le lettere accentate diventerebbero"
+            " segni illeggibili (per esempio «Ã²» invece di «ò»). Caricalo di nuovo scegliendo UTF-8,"
+            " o lasciando che la codifica sia riconosciuta."
         )
 
 

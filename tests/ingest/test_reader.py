@@ -77,11 +77,35 @@ def test_encodings_are_detected(tmp_path: Path, encoding: str, bom: bytes, label
 
 
 def test_encoding_can_be_overridden(tmp_path: Path) -> None:
-    # "Ã\x88" is what a Latin-1 reading of UTF-8 "È" looks like: the user can insist on ISO-8859-1.
-    path = write(tmp_path, (HEADER + "RSSMRA80A01H501U;CAFFÈ;IMU;2024;1;10\n").encode("utf-8"))
+    # A Windows-1252 file read as ISO-8859-1, as the user chose: the letters both share are kept.
+    path = write(tmp_path, (HEADER + "RSSMRA80A01H501U;CAFFÈ;IMU;2024;1;10\n").encode("cp1252"))
     report = parse_file(path, YEAR, encoding="iso-8859-1")
     assert report.verdicts[0].credit is not None
-    assert report.verdicts[0].credit.name == "CAFFÃ\x88"
+    assert report.verdicts[0].credit.name == "CAFFÈ"
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+@pytest.mark.parametrize(
+    ("chosen", "label"), [("windows-1252", "Windows-1252"), ("iso-8859-1", "ISO-8859-1")]
+)
+def test_a_utf8_file_read_as_another_encoding_is_refused(
+    tmp_path: Path, bom: bytes, chosen: str, label: str
+) -> None:
+    """Its accented names would be stored garbled («CAFFÃ\x88», «NICOLÃ’») with no warning."""
+    path = write(tmp_path, bom + (HEADER + "RSSMRA80A01H501U;CAFFÈ;IMU;2024;1;10\n").encode("utf-8"))
+    with pytest.raises(UnreadableFile, match=f"Il file è in UTF-8, non in {label}: .* scegliendo UTF-8"):
+        open_source(path, chosen)
+    assert open_source(path, "utf-8").encoding_label == "UTF-8"
+    # An ASCII file is the same in all three: read as chosen.
+    plain = write(tmp_path, (HEADER + "RSSMRA80A01H501U;ROSSI;IMU;2024;1;10\n").encode())
+    assert open_source(plain, chosen).encoding_label == label
+
+
+def test_a_file_named_xlsx_that_is_not_a_workbook_is_said_so(tmp_path: Path) -> None:
+    path = write(tmp_path, (HEADER + "RSSMRA80A01H501U;ROSSI;IMU;2024;1;10\n").encode())
+    with pytest.raises(UnreadableFile, match="l'estensione di un foglio Excel ma non lo è"):
+        open_source(path, filename="Crediti 2024.XLSX")
+    assert open_source(path, filename="crediti.csv").kind == "csv"
 
 
 def test_undecodable_encoding_is_refused_in_italian(tmp_path: Path) -> None:
@@ -89,7 +113,7 @@ def test_undecodable_encoding_is_refused_in_italian(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER.encode() + b"RSSMRA80A01H501U;ROSS\x81\x8d;IMU;2024;1;10\n")
     with pytest.raises(UnreadableFile, match="Codifica del file non riconosciuta"):
         open_source(path)
-    with pytest.raises(UnreadableFile, match="codifica UTF-8"):
+    with pytest.raises(UnreadableFile, match=r"codifica UTF-8: .*\(Windows-1252 o ISO-8859-1\)"):
         parse_file(path, YEAR, encoding="utf-8")
 
 
