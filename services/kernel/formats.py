@@ -25,6 +25,11 @@ def format_rome_time(moment: datetime) -> str:
     return moment.astimezone(ROME).strftime("%H:%M")
 
 
+def format_count(count: int) -> str:
+    """A whole number as Italians write it: «1.168»."""
+    return f"{count:,}".replace(",", ".")
+
+
 def format_size(size: int) -> str:
     """A file's size as Italians write it: «512 byte», «61,7 kB», «1,2 MB» (powers of 1000)."""
     if size < 1000:
@@ -108,6 +113,7 @@ PAGE_FILTERS = {
     "decimale": format_decimal,
     "rome": format_rome,
     "ora": format_rome_time,
+    "numero": format_count,
     "telefono": format_phone,
     "dimensione": format_size,
 }

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from services.contracts_reporting import CASE_KIND_LABELS
 from services.kernel.errors import DomainError
-from services.kernel.formats import is_email
+from services.kernel.formats import format_count, is_email
 from services.kernel.money import format_euro
 
 ROME = ZoneInfo("Europe/Rome")
@@ -309,15 +309,15 @@ def pending_cases(rows: Iterable[CaseRow], today: date) -> tuple[Pending, ...]:
 def figure_rows(f: Figures) -> list[tuple[str, str]]:
     """The period's figures as label and value, in the order the PDF and the e-mail show them."""
     return [
-        ("Posizioni affidate nel periodo (escluse le annullate)", str(f.positions_assigned)),
+        ("Posizioni affidate nel periodo (escluse le annullate)", format_count(f.positions_assigned)),
         ("Carico affidato nel periodo, al netto di sgravi e rettifiche", format_euro(f.assigned_cents)),
-        ("Esiti di contatto registrati", str(f.outcomes)),
-        ("Contribuenti raggiunti", str(f.debtors_reached)),
-        ("Promesse di pagamento fatte", str(f.promises_made)),
-        ("Promesse mantenute", str(f.promises_kept)),
-        ("Promesse non mantenute", str(f.promises_broken)),
-        ("Piani di rateizzazione concessi", str(f.plans_created)),
-        ("Piani decaduti", str(f.plans_lapsed)),
+        ("Esiti di contatto registrati", format_count(f.outcomes)),
+        ("Contribuenti raggiunti", format_count(f.debtors_reached)),
+        ("Promesse di pagamento fatte", format_count(f.promises_made)),
+        ("Promesse mantenute", format_count(f.promises_kept)),
+        ("Promesse non mantenute", format_count(f.promises_broken)),
+        ("Piani di rateizzazione concessi", format_count(f.plans_created)),
+        ("Piani decaduti", format_count(f.plans_lapsed)),
         ("Riscosso (pagamenti validi)", format_euro(f.collected_cents)),
         ("Pagamenti revocati", format_euro(f.revoked_cents)),
         ("Rimborsi", format_euro(f.refunded_cents)),
@@ -339,7 +339,8 @@ def _waiting_sentence(digest: Digest) -> str:
     oldest = max(p.age_days for p in digest.pending)
     count = len(digest.pending)
     what = "1 pratica è" if count == 1 else f"{count} pratiche sono"
-    return f"{what} in attesa della risposta dell'ufficio (la più vecchia da {_age(oldest)})."
+    since = "aperta oggi" if oldest == 0 else f"da {_age(oldest)}"
+    return f"{what} in attesa della risposta dell'ufficio (la più vecchia {since})."
 
 
 def mail_text(digest: Digest, page_url: str) -> str:

@@ -187,7 +187,7 @@ NO_ADDRESSES = "Nessun indirizzo dell'Ufficio tributi: rendiconto non inviato."
 def _mail(r: aggio_repo.Rendiconto, ente: str, files: tuple[bytes, bytes]) -> Mail:
     stem = docs.file_stem(r.month, r.version)
     text = (
-        f"Rendiconto dell'aggio di {docs.month_label(r.month)} per {ente} (versione {r.version}).\n\n"
+        f"{ente}: rendiconto dell'aggio di {docs.month_label(r.month)} (versione {r.version}).\n\n"
         f"Base imponibile: {rules.euro(r.taxable_cents)}\nAggio: {rules.euro(r.aggio_cents)}\n"
         f"IVA: {rules.euro(r.vat_cents)}\nTotale da fatturare: {rules.euro(r.invoice_cents)}\n\n"
         "In allegato il rendiconto in PDF e in XLSX con l'elenco dei movimenti.\n"

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from services.kernel.formats import format_count
 from services.kernel.money import format_euro
 from services.reporting import domain_portal as dp
 from services.reporting import svg_charts as svg
@@ -25,8 +26,7 @@ class Figure:
     table: Table
 
 
-def _count(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
+_count = format_count
 
 
 def funnel_table(portal: dp.Portal) -> Table:

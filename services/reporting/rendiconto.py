@@ -94,7 +94,7 @@ def file_stem(month: date, version: int) -> str:
 
 
 def _type_name(revenue_type: str) -> str:
-    return "Altre entrate" if revenue_type == ALL_TYPES else revenue_type
+    return "Tutte le altre entrate" if revenue_type == ALL_TYPES else revenue_type
 
 
 def rates_rows(contract: Contract) -> list[list[str]]:

@@ -17,6 +17,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from services.kernel.cells import neutralise
+from services.kernel.formats import format_count
 from services.kernel.money import format_euro
 from services.reporting.domain import format_cents
 
@@ -70,6 +71,8 @@ def display(value: object, kind: str) -> str:
     """A value as the HTML table shows it: euro with the symbol, the rest as in the CSV."""
     if kind == "cents" and isinstance(value, int):
         return format_euro(value)
+    if kind == "int" and isinstance(value, int):
+        return format_count(value)  # «1.168», as the page writes its other counts
     if kind in ("text", "percent"):
         return "" if value is None else str(value)  # HTML runs no formula; Jinja escapes it
     return _text_cell(value, kind)

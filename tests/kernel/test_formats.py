@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime
 from services.kernel.formats import (
     PAGE_FILTERS,
     can_text,
+    format_count,
     format_day,
     format_phone,
     format_rome,
+    format_rome_time,
     format_size,
     is_email,
 )
@@ -45,7 +47,18 @@ def test_an_instant_in_romes_time_and_every_filter_is_registered() -> None:
         format_rome(datetime(2026, 3, 29, 1, 30, tzinfo=UTC)) == "29/03/2026 03:30"
     )  # after the change to CEST
     assert format_rome(None) == ""
-    assert set(PAGE_FILTERS) == {"euro", "decimale", "rome", "telefono", "dimensione", "it_date"}
+    assert set(PAGE_FILTERS) == {
+        "euro",
+        "decimale",
+        "rome",
+        "ora",
+        "numero",
+        "telefono",
+        "dimensione",
+        "it_date",
+    }
+    assert format_rome_time(datetime(2026, 3, 29, 1, 30, tzinfo=UTC)) == "03:30"
+    assert [format_count(n) for n in (0, 999, 1168, 1_234_567)] == ["0", "999", "1.168", "1.234.567"]
     assert format_day("2027-03-29") == format_day(date(2027, 3, 29)) == "29/03/2027"
 
 

@@ -253,6 +253,9 @@ def test_the_email_summarises_the_digest() -> None:
         "- TARI: € 100,00",
     ):
         assert line in text
+    today = d.pending_cases([_case("b", "dispute", None, "2026-11-30T09:00:00+01:00")], date(2026, 11, 30))
+    fresh = d.mail_text(_digest(pending=today), "https://x/")
+    assert "(la più vecchia aperta oggi)." in fresh  # not «da 0 giorni»
     page = d.mail_html(_digest(ente="Comune di <Prova> & C."), "https://x/")
     assert "Comune di &lt;Prova&gt; &amp; C." in page and "<Prova>" not in page
     assert "<caption>Riscosso netto per tipo di entrata</caption>" in page
