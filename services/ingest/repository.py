@@ -71,7 +71,7 @@ async def list_batches(uow: UnitOfWork, tenant_id: uuid.UUID, limit: int = 50) -
 
 async def same_file_before(uow: UnitOfWork, tenant_id: uuid.UUID, batch: Any) -> sa.Row[Any] | None:
     """The first earlier batch of the same file (same SHA-256), if the Comune loaded it before (one
-    discarded does not count: nothing of it was registered)."""
+    discarded or that could not be read does not count: nothing of it was registered)."""
     b = batches
     stmt = (
         sa.select(b.c.id, b.c.filename, b.c.created_at)
@@ -79,7 +79,7 @@ async def same_file_before(uow: UnitOfWork, tenant_id: uuid.UUID, batch: Any) ->
             b.c.tenant_id == tenant_id,
             b.c.raw_sha256 == batch.raw_sha256,
             b.c.created_at < batch.created_at,
-            b.c.status != "discarded",
+            b.c.status.not_in(("discarded", "failed")),
         )
         .order_by(b.c.created_at)
         .limit(1)

@@ -42,3 +42,24 @@ async def test_the_same_file_again_is_told_and_registers_nothing_new(
         for batch in (first, second, other)
     }
     assert new == {first: "2<", second: "0<", other: "1<"}
+
+
+@pytest.mark.asyncio
+async def test_a_file_that_failed_before_is_not_said_to_be_loaded_already(
+    platform: Platform, tenant: Identity
+) -> None:
+    """Read first as Windows-1252 (refused: it is UTF-8), then as it is: nothing had been
+    registered, so the page does not say «Si registrano solo i crediti non ancora presenti»."""
+    data = DATA.replace(b"ROSSI", "ROSSÌ".encode())
+    failed = await upload(platform, tenant, "accenti.csv", data, encoding="windows-1252")
+    for envelope in await published(platform, tenant.tenant_id, BatchReceived.routing_key()):
+        await process(platform, envelope)
+    loaded = await upload(platform, tenant, "accenti.csv", data)
+    for envelope in await published(platform, tenant.tenant_id, BatchReceived.routing_key()):
+        await process(platform, envelope)  # the first again: the inbox knows it
+    base = f"/t/{tenant.tenant_slug}/ingest"
+    async with service_client(platform, "ingest", tenant) as client:
+        failed_page = (await client.get(f"{base}/batches/{failed}")).text
+        loaded_page = (await client.get(f"{base}/batches/{loaded}")).text
+    assert "Il file è in UTF-8, non in Windows-1252" in failed_page
+    assert 'data-testid="same-file"' not in loaded_page
