@@ -51,12 +51,13 @@ def owed_by(positions: Iterable[Any]) -> int:
 
 
 def balance_status(amount_cents: int, paid_cents: int, state: str = "open") -> str:
-    """Italian label of a position's balance (a position the office cancelled is owed no more)."""
+    """Italian label of a position's balance (a position the office cancelled is owed no more), in
+    the words of the operator's card (`contact/templates/debtor.html`)."""
     if state == "cancelled":
         return "Annullata (sgravio)"
     if paid_cents <= 0:
-        return "Aperta"
-    return "Saldata" if paid_cents >= amount_cents else "Pagata in parte"
+        return "Da pagare"
+    return "Pagata" if paid_cents >= amount_cents else "Pagata in parte"
 
 
 def parse_amount(raw: str) -> int:

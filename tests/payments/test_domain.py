@@ -95,7 +95,7 @@ def test_api_amount_must_be_positive_integer_cents(bad: object) -> None:
 def test_balance_helpers() -> None:
     assert residual_cents(10_000, 2_500) == 7_500
     assert residual_cents(10_000, 10_000) == 0
-    assert [balance_status(100, p) for p in (0, 40, 100)] == ["Aperta", "Pagata in parte", "Saldata"]
+    assert [balance_status(100, p) for p in (0, 40, 100)] == ["Da pagare", "Pagata in parte", "Pagata"]
     assert balance_status(100, 0, "cancelled") == "Annullata (sgravio)"
     assert format_cents(123_456_789) == "€ 1.234.567,89"
     assert format_cents(5) == "€ 0,05"

@@ -68,7 +68,7 @@ async def test_the_builder_previews_and_creates_a_plan(platform: Platform, tenan
         assert created.status_code == 303
         page = await http.get(created.headers["location"])
     assert "Piano di rate creato." in page.text
-    assert 'data-testid="position-state">Aperta · in un piano di rate</dd>' in page.text  # as the card
+    assert 'data-testid="position-state">Da pagare · in un piano di rate</dd>' in page.text  # as the card
     assert (
         len(re.findall(r"<tr><td>\d+</td>", page.text.split('data-testid="plan"')[1].split("</table>")[0]))
         == 6

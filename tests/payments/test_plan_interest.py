@@ -57,7 +57,7 @@ async def test_every_installment_is_paid_by_its_receipt_and_the_interest_is_kept
     assert sum(a for a, _ in shares) == 120_000 + interest and sum(i for _, i in shares) == interest
     async with service_client(platform, "payments", tenant) as http:
         page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{position_id}")).text
-    assert "Saldata" in page and page.count("di cui interessi del piano") == 5
+    assert 'data-testid="position-state">Pagata<' in page and page.count("di cui interessi del piano") == 5
 
 
 @pytest.mark.asyncio
