@@ -289,3 +289,5 @@ async def test_card_without_contacts_says_so(platform: Platform, tenant: Identit
     async with service_client(platform, "contact", tenant) as client:
         card = await client.get(f"{base(tenant)}/debtors/{d}")
     assert "Nessun recapito disponibile." in card.text
+    # What the taxpayer gives on the phone is added where it keeps its provenance (ingest's form).
+    assert f'href="/t/{tenant.tenant_slug}/ingest/debtors/{d}" data-testid="add-contact"' in card.text
