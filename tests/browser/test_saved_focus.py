@@ -1,5 +1,6 @@
 """In a real browser: a save whose form HTMX replaces lands the keyboard on the message that says
-it was saved (it fell back to the page's top: the calling rules, the office's addresses)."""
+it was saved (it fell back to the page's top: the calling rules, the office's addresses, a
+relazione di scarico asked for)."""
 
 from __future__ import annotations
 
@@ -37,4 +38,8 @@ async def test_the_saved_message_takes_the_focus(
     await expect(page.get_by_label("Indirizzi e-mail che ricevono rendiconti e riepiloghi")).to_have_value(
         "tributi@comune.example.it"
     )
+    # A relazione di scarico asked for: the keyboard goes on from «richiesta, in preparazione».
+    await page.goto(f"{base}/reporting/reports")
+    await page.get_by_role("button", name="Genera relazione di scarico").click()
+    await expect(page.get_by_test_id("report-queued")).to_be_focused()
     await context.close()
