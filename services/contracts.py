@@ -139,6 +139,9 @@ class PositionFact:
     year: int
     act_number: str
     amount_cents: int
+    # The debtor's data-quality grade when the batch was registered ("phone", "address", "none";
+    # "" in events of before): the relazione's tracing result until a trace changes it.
+    debtor_grade: str = ""
 
 
 MAX_POSITIONS_PER_EVENT = 500

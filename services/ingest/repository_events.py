@@ -30,6 +30,7 @@ POSITION_FACT_SQL = {
     "year": "p.year",
     "act_number": "p.act_number",
     "amount_cents": "p.amount_cents",
+    "debtor_grade": "d.grade",
 }
 CONTACT_FACT_SQL = {
     "debtor_id": "c.debtor_id::text",

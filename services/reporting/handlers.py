@@ -39,7 +39,11 @@ async def register_positions(
     facts: tuple[PositionFact, ...],
     registered_at: datetime | None = None,
 ) -> None:
-    """New positions add to the assigned amount; positions already known are ignored."""
+    """New positions add to the assigned amount; positions already known are ignored. The debtors'
+    grades come with them (the relazione's tracing result: «Irreperibile» for none usable)."""
+    await ledger.note_grades(
+        uow, tenant_id, {uuid.UUID(f.debtor_id): f.debtor_grade for f in facts if f.debtor_grade}
+    )
     inserted = set(await repo.insert_positions(uow, tenant_id, batch_id, facts, registered_at))
     if not inserted:
         return

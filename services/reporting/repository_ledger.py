@@ -256,6 +256,22 @@ async def note_promise(
     await upsert_debtor(uow, tenant_id, debtor_id, insert, update)
 
 
+async def note_grades(uow: UnitOfWork, tenant_id: uuid.UUID, grades: dict[uuid.UUID, str]) -> None:
+    """The debtors' grades as the ingest gave them with a batch's positions (the latest wins, as
+    a trace's does: `note_contact`)."""
+    if not grades:
+        return
+    stmt = pg_insert(debtors).values(
+        [{"tenant_id": tenant_id, "debtor_id": d, "grade": g} for d, g in sorted(grades.items())]
+    )
+    upsert = stmt.on_conflict_do_update(
+        index_elements=[debtors.c.debtor_id],
+        set_={"grade": stmt.excluded.grade},
+        where=debtors.c.tenant_id == tenant_id,
+    )
+    await uow.execute(upsert)
+
+
 async def note_contact(
     uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, grade: str, active: bool
 ) -> None:

@@ -103,6 +103,14 @@ async def test_events_carry_every_new_position_in_chunks(platform: Platform, ten
     assert all(len(c.positions) <= MAX_POSITIONS_PER_EVENT for c in chunks)
     assert [c.chunk for c in chunks] == list(range(1, len(chunks) + 1))
     assert {c.chunks for c in chunks} == {len(chunks)}
+    # Each fact carries its debtor's grade as the batch left it (reporting's tracing result).
+    async with platform.databases["ingest"].unit_of_work(tid) as uow:
+        rows = await uow.execute(
+            sa.text("SELECT id::text AS id, grade FROM ingest.debtors WHERE tenant_id = :t"), {"t": tid}
+        )
+        graded = {r.id: r.grade for r in rows}
+    assert {p.debtor_id: p.debtor_grade for p in facts} == {p.debtor_id: graded[p.debtor_id] for p in facts}
+    assert "phone" in {p.debtor_grade for p in facts}
 
 
 def _big_csv(rows: int) -> bytes:

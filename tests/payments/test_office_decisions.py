@@ -98,7 +98,9 @@ async def test_a_cancelled_position_is_no_longer_due_payable_plannable_or_payabl
     async with service_client(platform, "payments", tenant) as http:
         listed_page = (await http.get(f"/t/{tenant.tenant_slug}/payments/")).text
         open_page = (await http.get(f"/t/{tenant.tenant_slug}/payments/positions/{kept}")).text
-    assert listed_page.count("Annullata (sgravio)") == 1 and "Da pagare" in listed_page  # the list says so too
+    assert (
+        listed_page.count("Annullata (sgravio)") == 1 and "Da pagare" in listed_page
+    )  # the list says so too
     assert "Registra pagamento" in open_page
     status, answer = await call(
         platform, tenant, "POST", "/api/v1/payments/notices", json={"position_ids": [kept]}

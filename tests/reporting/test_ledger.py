@@ -3,6 +3,7 @@ other services' events, and `riscossa replay reporting` rebuilding the same stat
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -281,3 +282,32 @@ async def test_a_payment_refunded_then_revoked_comes_off_once(platform: Platform
     await replay_reporting(platform, [tenant])
     [row] = await rows_of(platform, tenant, positions)
     assert row.collected_cents == 0
+
+
+@pytest.mark.asyncio
+async def test_the_grade_comes_with_the_positions_and_a_trace_changes_it(platform: Platform) -> None:
+    """The relazione said «Non rilevato» for every debtor never traced: the ingest's grade of each
+    debtor comes with its positions now (none usable: «Irreperibile»), a trace after it wins."""
+    tenant = uuid.uuid4()
+    reachable = dataclasses.replace(fact(10_000), debtor_grade="phone")
+    lost = dataclasses.replace(fact(20_000), debtor_grade="none")
+    old = fact(30_000)  # an event of before: no grade, none written
+    await deliver(platform, tenant, registered(reachable, lost, old))
+    graded = {str(r.debtor_id): r.grade for r in await rows_of(platform, tenant, debtors)}
+    assert graded == {reachable.debtor_id: "phone", lost.debtor_id: "none"}
+    traced = DebtorContactUpdated(
+        debtor_id=lost.debtor_id,
+        fiscal_code=lost.fiscal_code,
+        contact_id=str(uuid.uuid4()),
+        kind="phone",
+        value="+393331234567",
+        source="tracing",
+        active=True,
+        grade="phone",
+        active_phones=("+393331234567",),
+        found_on="2026-03-02",
+        confidence=90,
+    )
+    await deliver(platform, tenant, traced)
+    graded = {str(r.debtor_id): r.grade for r in await rows_of(platform, tenant, debtors)}
+    assert graded[lost.debtor_id] == "phone"
