@@ -10,9 +10,9 @@ from services.contact.domain import (
     CONTACT_KINDS,
     ROME,
     ContactRecord,
-    message_note,
     parse_found_on,
 )
+from services.contact.domain_messages import message_note
 from services.contact.domain_plans import lapse_note, plan_note, reamount_note
 from services.contact.repository_reversals import TakenBack
 from services.contracts import (

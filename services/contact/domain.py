@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from services.contact.domain_conduct import ConductRules, closed_reason, refusal
+from services.contact.domain_messages import MESSAGE_LABELS
 from services.contracts import CONTACT_SOURCE_LABELS, NOT_CONVERSATIONS, UNANSWERED_OUTCOMES
 from services.kernel.errors import DomainError
 from services.kernel.money import format_euro
@@ -120,36 +121,6 @@ OUTCOME_LABELS: dict[str, str] = {
     Outcome.DECEDUTO: "Deceduto",
     Outcome.IRREPERIBILE: "Trasferito o sconosciuto a quel numero",
 }
-
-# Messages the payments service sent to the debtor, shown in the contact history beside the calls
-# (never offered as an outcome an operator records).
-MESSAGE_LABELS: dict[str, str] = {
-    "messaggio_email": "Messaggio inviato per e-mail",
-    "messaggio_sms": "Messaggio inviato per SMS",
-    # The payments service's plan events, in the same history.
-    "piano_creato": "Piano di rate concesso",
-    "piano_decaduto": "Piano di rate decaduto",
-    "piano_ricalcolato": "Piano di rate ricalcolato dopo una decisione dell'Ufficio tributi",
-    "piano_annullato": "Piano di rate annullato dall'Ufficio tributi",
-    "pagamento": "Pagamento ricevuto",
-    "rimborso": "Rimborso al contribuente (di nuovo dovuto)",
-    "pagamento_revocato": "Pagamento revocato nel flusso di rendicontazione (di nuovo dovuto)",
-    # The Ufficio tributi's answer to a case (`domain_answers`).
-    "risposta_ufficio": "Risposta dell'Ufficio tributi",
-}
-MESSAGE_KIND_LABELS: dict[str, str] = {
-    "notice": "Avvisi di pagamento",
-    "installment_reminder": "Promemoria scadenza rata",
-    "sollecito": "Sollecito",
-}
-
-
-def message_note(kind: str, delivered: bool, installment: int, recipient: str = "") -> str:
-    """The history's note of a message sent to the debtor (and where to, when the event says)."""
-    note = MESSAGE_KIND_LABELS.get(kind, kind) + (f" (rata {installment})" if installment else "")
-    note += f" a {recipient}" if recipient else ""
-    return note if delivered else note + " - non spedito: piattaforma di sviluppo"
-
 
 _RETRY_OUTCOMES = frozenset({Outcome.NON_RISPONDE, Outcome.TERZO_RISPONDE, Outcome.OCCUPATO})
 MAX_NOTE_LENGTH = 2000

@@ -14,6 +14,7 @@ from services.contact import (
     domain,
     domain_conduct,
     domain_lists,
+    domain_messages,
     handlers,
     handlers_evidence,
     handlers_lists,
@@ -35,7 +36,7 @@ from services.kernel.web import MAX_PAGE, ctx, endpoint, is_htmx, page, query_in
 templates = templates_for(Path(__file__).parent)
 templates.env.globals["status_labels"] = domain.STATUS_LABELS
 templates.env.globals["outcome_labels"] = domain.OUTCOME_LABELS
-templates.env.globals["message_labels"] = domain.MESSAGE_LABELS
+templates.env.globals["message_labels"] = domain_messages.MESSAGE_LABELS
 templates.env.globals["contact_kind_labels"] = domain.CONTACT_KIND_LABELS
 templates.env.globals["source_labels"] = domain.SOURCE_LABELS
 templates.env.tests["e164"] = domain.is_e164

@@ -16,6 +16,7 @@ from services.payments import (
     handlers_lapse,
     handlers_positions,
     handlers_rules,
+    repository_lapse,
     repository_legal_rates,
     repository_plans,
 )
@@ -103,13 +104,15 @@ async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, to
 
 async def sendable_plan(
     uow: UnitOfWork, tenant_id: uuid.UUID, plan_id: uuid.UUID
-) -> tuple[Any, uuid.UUID, int]:
-    """An active plan whose notices can be sent, with its first position (its page) and what its
-    positions still owe (0: settled, nothing left to send)."""
+) -> tuple[Any, uuid.UUID, int, tuple[Any, ...]]:
+    """An active plan whose notices can be sent, with its first position (its page), what its
+    positions still owe (0: settled, nothing left to send) and its installments as they are now
+    (the card shows them on a callback: what is paid, what is due next)."""
     plan = await repository_plans.plan(uow, tenant_id, plan_id)
     if plan is None or plan.status != "active":
         raise NotFound("Piano di rate non trovato o non più attivo.")
     positions = await repository_plans.plan_positions_of(uow, tenant_id, plan_id)
     if not positions:  # every position cancelled by the office: nothing of it to send
         raise NotFound("Piano di rate non trovato o non più attivo.")
-    return plan, positions[0].id, domain.owed_by(positions)
+    installments = await repository_lapse.installments(uow, tenant_id, plan_id)
+    return plan, positions[0].id, domain.owed_by(positions), installments

@@ -69,9 +69,9 @@ async def plan_sender(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         plan_id = uuid.UUID(request.path_params["plan_id"])
     except ValueError:
         raise NotFound() from None
-    plan, position_id, owed = await handlers_plans.sendable_plan(uow, ident.tenant_id, plan_id)
+    plan, position_id, owed, schedule = await handlers_plans.sendable_plan(uow, ident.tenant_id, plan_id)
     reachable = await handlers_delivery.reachable_at(uow, ident.tenant_id, [position_id])
-    context = {"plan": plan, "position_id": position_id, "owed": owed, **reachable}
+    context = {"plan": plan, "position_id": position_id, "owed": owed, "schedule": schedule, **reachable}
     return page(templates, request, "plan_send.html", context, block="sender")
 
 

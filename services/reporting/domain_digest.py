@@ -329,17 +329,13 @@ def subject(digest: Digest) -> str:
     return f"{digest.ente}: riepilogo della riscossione {digest.period.label()}"
 
 
-def _age(days: int) -> str:
-    return "1 giorno" if days == 1 else f"{days} giorni"
-
-
 def _waiting_sentence(digest: Digest) -> str:
     if not digest.pending:
         return "Nessuna pratica è in attesa della risposta dell'ufficio."
     oldest = max(p.age_days for p in digest.pending)
     count = len(digest.pending)
     what = "1 pratica è" if count == 1 else f"{count} pratiche sono"
-    since = "aperta oggi" if oldest == 0 else f"da {_age(oldest)}"
+    since = "aperta oggi" if oldest == 0 else ("da 1 giorno" if oldest == 1 else f"da {oldest} giorni")
     return f"{what} in attesa della risposta dell'ufficio (la più vecchia {since})."
 
 

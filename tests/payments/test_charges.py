@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from services.contracts import ChargesPaid, ChargesRevoked, HandoverReady
 from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
+from services.kernel.money import format_euro
 from services.kernel.storage import read_all
 from services.payments import (
     handlers_answers,
@@ -356,6 +357,16 @@ async def test_a_plan_made_earlier_can_send_its_notices_from_the_card(
         "€ 30,00, con un avviso a parte" in shown.text and f"/payments/positions/{position_id}" in shown.text
     )
     assert unknown.status_code == 404 and "non più attivo" in unknown.text
+    # The plan as it stands, for a callback: its six installments, the total with interest.
+    table = shown.text.split('data-testid="plan-sender-schedule"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr><td>") == 6 and table.count("Da pagare") == 6
+    rows = await scalar(
+        platform,
+        tenant.tenant_id,
+        "SELECT sum(principal_cents + interest_cents) FROM payments.plan_installments WHERE plan_id = :p",
+        p=plan_id,
+    )
+    assert f'Totale, interessi compresi</th><td class="text-end">{format_euro(int(rows))}</td>' in table
 
 
 @pytest.mark.asyncio

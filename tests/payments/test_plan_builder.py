@@ -8,6 +8,7 @@ import re
 import pytest
 
 from services.kernel.identity import Identity
+from services.kernel.money import format_euro
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.payments.helpers import fact, seed
@@ -32,6 +33,10 @@ async def test_the_builder_previews_and_creates_a_plan(platform: Platform, tenan
         )
         assert preview.status_code == 200
         assert "da 5 a 12" in preview.text and preview.text.count("<tr><td>") == 12
+        # What the taxpayer pays in all, interest included, before the plan is made.
+        amounts = re.findall(r'<td class="text-end">(€ [\d.]+,\d\d)</td></tr>', preview.text)
+        total = sum(int(a[2:].replace(".", "").replace(",", "")) for a in amounts)
+        assert f'data-testid="plan-schedule-total">{format_euro(total)}</td>' in preview.text
         assert "<html" not in preview.text  # the fragment alone, for the debtor card
         six = await http.get(
             builder(tenant), params={"position_id": position.position_id, "installments": "6"}
