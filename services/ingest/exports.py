@@ -13,13 +13,14 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 from services.ingest.labels import CLEANING_WARNING_LABELS, CONTACT_KINDS, GRADES, verdict_label
 from services.kernel.cells import neutralise
-from services.kernel.formats import format_phone
+from services.kernel.formats import format_count, format_phone
 from services.kernel.money import format_euro
 
 REPORT_COLUMNS = ("ESITO", "MOTIVO", "RIGA_FILE")
@@ -132,15 +133,19 @@ class CleaningReport:
 PDF_LIST_LIMIT = 500
 
 
-def _euro(cents: int) -> str:
-    euros, rest = divmod(int(cents), 100)
-    return f"€ {euros:,}".replace(",", ".") + f",{rest:02d}"
+# The debtors of each grade, as the summary counts them.
+GRADE_COUNTS = {
+    "phone": "Debitori raggiungibili per telefono",
+    "address": "Debitori raggiungibili solo per iscritto (indirizzo o PEC)",
+    "none": "Debitori senza recapiti utilizzabili",
+}
 
 
-def summary_rows(report: CleaningReport) -> list[list[str]]:
-    rows = [["Telefoni normalizzati nel formato internazionale (E.164)", str(report.normalised_phones)]]
-    rows += [[CLEANING_WARNING_LABELS.get(k, k), str(v)] for k, v in sorted(report.warnings.items())]
-    rows += [[f"Debitori: {GRADES[g].lower()}", str(report.grades.get(g, 0))] for g in GRADES]
+def summary_rows(report: CleaningReport) -> list[tuple[str, int]]:
+    """The summary's figures as numbers (the spreadsheet adds them up; the PDF writes them)."""
+    rows = [("Telefoni normalizzati nel formato internazionale (E.164)", report.normalised_phones)]
+    rows += [(CLEANING_WARNING_LABELS.get(k, k), v) for k, v in sorted(report.warnings.items())]
+    rows += [(GRADE_COUNTS[g], report.grades.get(g, 0)) for g in GRADES]
     return rows
 
 
@@ -169,7 +174,7 @@ def traced_rows(report: CleaningReport, cell: Callable[[str], str] = neutralise)
 
 
 def unreachable_rows(report: CleaningReport, cell: Callable[[str], str] = neutralise) -> list[list[str]]:
-    return [[d.fiscal_code, cell(d.name), _euro(d.due_cents)] for d in report.unreachable]
+    return [[d.fiscal_code, cell(d.name), format_euro(d.due_cents)] for d in report.unreachable]
 
 
 TRACED_HEADER = ["Codice fiscale", "Nominativo", "Tipo", "Recapito", "Fonte", "Data", "Affidabilità", "Stato"]
@@ -184,11 +189,16 @@ def cleaning_xlsx(report: CleaningReport) -> bytes:
     summary.append(
         [f"Bonifica dei dati – {neutralise(report.comune)}", report.generated_on.strftime("%d/%m/%Y")]
     )
-    for row in summary_rows(report):
-        summary.append(row)
+    for label, count in summary_rows(report):
+        summary.append([label, count])
+    traced = [[*r[:6], c.confidence, r[7]] for r, c in zip(traced_rows(report), report.traced, strict=True)]
+    # Amounts as numbers in euro, which the spreadsheet sums (they were text: «€ 2.320,60»).
+    unreachable = [
+        [d.fiscal_code, neutralise(d.name), Decimal(d.due_cents).scaleb(-2)] for d in report.unreachable
+    ]
     for title, header, rows in (
-        ("Rintracciati", TRACED_HEADER, traced_rows(report)),
-        ("Irraggiungibili", UNREACHABLE_HEADER, unreachable_rows(report)),
+        ("Rintracciati", TRACED_HEADER, traced),
+        ("Irraggiungibili", [*UNREACHABLE_HEADER[:2], "Importo dovuto (€)"], unreachable),
     ):
         sheet = workbook.create_sheet(title)
         sheet.append(header)
@@ -229,7 +239,7 @@ def cleaning_pdf(report: CleaningReport) -> bytes:
         Paragraph(f"Generato il {report.generated_on:%d/%m/%Y}", styles["Normal"]),
         Spacer(1, 12),
         Paragraph("Dati corretti e segnalati", styles["Heading2"]),
-        Table(summary_rows(report), style=grid),
+        Table([[label, format_count(n)] for label, n in summary_rows(report)], style=grid),
         Paragraph("Recapiti rintracciati", styles["Heading2"]),
         *table(TRACED_HEADER, [[escape(c) for c in r] for r in traced_rows(report, str)]),
         Paragraph("Debitori ancora irraggiungibili", styles["Heading2"]),

@@ -7,6 +7,7 @@ import io
 import uuid
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -386,6 +387,7 @@ async def test_other_tenant_cannot_see_or_change_debtors_and_contacts(
 async def test_cleaning_report_in_pdf_and_xlsx(platform: Platform, tenant: Identity) -> None:
     await seed(platform, tenant)
     await ingest(platform, tenant, f"{'BNCGLI85C41F205O'};=CMD();ALTRO;2023;5;1,00;;;;;\n")
+    await ingest(platform, tenant, "VRDNNA70A41H501F;VERDI ANNA;TARI;2023;7;1.234,56;;;;;\n")
     async with service_client(platform, "ingest", tenant) as client:
         imported = await client.post(
             "/api/v1/ingest/tracing/import",
@@ -399,17 +401,21 @@ async def test_cleaning_report_in_pdf_and_xlsx(platform: Platform, tenant: Ident
     book = load_workbook(io.BytesIO(xlsx.content), read_only=True)
     assert book.sheetnames == ["Riepilogo", "Rintracciati", "Irraggiungibili"]
     summary = {r[0]: r[1] for r in book["Riepilogo"].iter_rows(min_row=2, values_only=True)}
-    assert summary["Telefoni normalizzati nel formato internazionale (E.164)"] == "1"
-    assert summary["Telefoni non utilizzabili scartati"] == "1"
-    assert summary["Debitori: raggiungibile per telefono"] == "2"
-    assert summary["Debitori: nessun recapito utilizzabile"] == "0"
+    # Numbers the spreadsheet adds up (they were text), said in the plural.
+    assert summary["Telefoni normalizzati nel formato internazionale (E.164)"] == 1
+    assert summary["Telefoni non utilizzabili scartati"] == 1
+    assert summary["Debitori raggiungibili per telefono"] == 2
+    assert summary["Debitori senza recapiti utilizzabili"] == 1
     traced = list(book["Rintracciati"].iter_rows(min_row=2, values_only=True))
     assert [(r[0], r[2], r[4]) for r in traced] == [
         (ALFA, "PEC", "InfoTrace"),
         (BIANCHI, "Indirizzo", "InfoTrace"),
         (BIANCHI, "Telefono", "InfoTrace"),
     ]
-    assert list(book["Irraggiungibili"].iter_rows(min_row=2, values_only=True)) == []
+    assert all(isinstance(r[6], int) for r in traced)  # the confidence, a number
+    header, verdi = list(book["Irraggiungibili"].iter_rows(values_only=True))
+    assert header == ("Codice fiscale", "Nominativo", "Importo dovuto (€)")
+    assert verdi[:2] == ("VRDNNA70A41H501F", "VERDI ANNA") and Decimal(str(verdi[2])) == Decimal("1234.56")
     # A phone as people dial it, without the spreadsheet's apostrophe; in the PDF too, where no
     # text is neutralised (a PDF runs no formula): the name «=CMD()» shows as written.
     assert traced[2][3] == "+39 333 111 2222"
