@@ -21,7 +21,7 @@ import polars as pl
 
 from services.ingest.columnar_rejections import FIELD, MESSAGE, REASON, REJECTED, rejection
 from services.ingest.columnar_rules import ASCII, WHITESPACE, stages
-from services.ingest.domain_mapping import ColumnMapping
+from services.ingest.domain_mapping import TEXT_MARKER, ColumnMapping
 from services.ingest.domain_verdicts import RowJudge, RowVerdict, is_blank
 
 # The columns of a stage record (`stage_record`) that come out of the frame: a rejected row's record
@@ -173,7 +173,7 @@ def _stage(
     the frame, the others (`cells_of` their position) from the one-row rules."""
     if inputs is None:  # `_frame` of cells as wide as the mapping
         inputs = raw.select(
-            pl.col(f"raw_{i}").str.strip_chars(WHITESPACE).alias(f"in_{name}") for name, i in judge.mapping.columns.items()
+            _trimmed(pl.col(f"raw_{i}")).alias(f"in_{name}") for name, i in judge.mapping.columns.items()
         )  # fmt: skip
     literal = (
         pl.col("raw") if "raw" in raw.columns else _pg_array([pl.col(f"raw_{i}") for i in range(raw.width)])
@@ -245,4 +245,9 @@ def _frame(mapping: ColumnMapping, rows: Sequence[list[str]]) -> pl.DataFrame:
         else:
             columns[f"in_{name}"] = list(map(itemgetter(index), rows))
     frame = pl.DataFrame(columns, schema=dict.fromkeys(columns, pl.String))
-    return frame.with_columns(pl.all().str.strip_chars(WHITESPACE))
+    return frame.with_columns(_trimmed(pl.all()))
+
+
+def _trimmed(text: pl.Expr) -> pl.Expr:
+    """`domain_mapping.trimmed` of a column: the spaces around, a spreadsheet's text marker before."""
+    return text.str.strip_chars(WHITESPACE).str.strip_prefix(TEXT_MARKER).str.strip_chars(WHITESPACE)

@@ -91,7 +91,7 @@ class ColumnMapping:
         index = self.columns.get(name)
         if index is None or index >= len(cells):
             return ""
-        return cells[index].strip()
+        return trimmed(cells[index])
 
     @property
     def has_amount(self) -> bool:
@@ -188,7 +188,19 @@ def find_header(
     )
 
 
+# A spreadsheet's text marker: the apostrophe our own reports put before a value a spreadsheet would
+# run (`kernel.cells.neutralise`), or one a clerk typed to keep «0123» as written. A value read is
+# trimmed of it (`trimmed`; `columnar._trimmed` in the column rules), so a report fixed and loaded
+# again reads as the clerk sees it: «'-1773,50» is a negative amount, «'+39 345…» a phone.
+TEXT_MARKER = "'"
+
+
+def trimmed(cell: str) -> str:
+    """A cell's text without the spaces around it and a spreadsheet's text marker before it."""
+    return cell.strip().removeprefix(TEXT_MARKER).strip()
+
+
 def row_values(cells: Sequence[str], mapping: ColumnMapping) -> dict[str, str]:
     """The trimmed text of every mapped field of one row (read once, used by every rule)."""
     width = len(cells)
-    return {name: cells[i].strip() if i < width else "" for name, i in mapping.columns.items()}
+    return {name: trimmed(cells[i]) if i < width else "" for name, i in mapping.columns.items()}

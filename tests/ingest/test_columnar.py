@@ -129,6 +129,10 @@ EDGES: list[tuple[str, str]] = [
     ("Data notifica", "00/01/0000"), ("Data notifica", "ieri"), ("Data notifica", "29/02/2020"),
     ("Data notifica", "29/02/2021"), ("Data notifica", "24/11/2021"), ("Data notifica", "23/11/2021"),
     ("Data notifica", "０1/02/2023"), ("Scadenza", "xx"), ("Scadenza", ""),
+    # A spreadsheet's text marker, as our reports write it or a clerk leaves it.
+    ("Importo dovuto", "'-1773,50"), ("Importo dovuto", "'1.200,50"), ("Importo dovuto", " ' 5 "),
+    ("Importo dovuto", "''5"), ("Telefono", "'+39 345 1234567"), ("Ragione sociale", "'=CMD()"),
+    ("Codice fiscale", "'RSSMRA80A01H501U"), ("Anno", "'2022"), ("Importo dovuto", "'"),
 ]  # fmt: skip
 
 

@@ -193,3 +193,17 @@ def test_fixture_formats_are_recognised() -> None:
         "comune-b-export.xlsx": ("xlsx", "", None),
         "comune-c-utf8.csv": ("csv", "UTF-8", ","),
     }
+
+
+def test_a_report_fixed_in_a_spreadsheet_reads_without_its_text_marker(tmp_path: Path) -> None:
+    """The rows to fix come with «'» before a value a spreadsheet would run («'-1773,50»): fixed and
+    loaded again, the marker is not part of the value (it made «'1.200,50» unreadable)."""
+    rows = (
+        "RSSMRA80A01H501U;ROSSI;IMU;2024;1;'1.200,50\n"
+        "RSSMRA80A01H501U;ROSSI;IMU;2024;2;'-1773,50\n"
+        "RSSMRA80A01H501U;ROSSI;IMU;2024;3;-1773,50\n"
+    )
+    report = parse_file(write(tmp_path, (HEADER + rows).encode()), YEAR)
+    fixed, marked, plain = report.verdicts
+    assert fixed.credit is not None and fixed.credit.amount_cents == 120_050
+    assert (marked.field, marked.reason_it) == (plain.field, plain.reason_it) and marked.credit is None
