@@ -60,6 +60,8 @@ async def batch_page(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
         "rows": status.rows,
         "progress": status.progress,
         "earlier": status.earlier,
+        # The status polled while the file is read: the line of its format comes along.
+        "polled": is_htmx(request),
     }
     return page(templates, request, "ingest_batch.html", context, block="status")
 

@@ -87,8 +87,13 @@ async def test_page_upload_with_htmx_redirects_to_the_batch(platform: Platform, 
     assert "hx-trigger" not in detail.text
     assert "€ 262.088,15" in detail.text
     assert "Tipo di entrata non riconosciuto" in detail.text  # rejected rows with their reason
-    assert fragment.text.lstrip().startswith('<div id="batch-status"')
-    assert "<html" not in fragment.text
+    # The polled fragment brings the file's line, its format and encoding known once it was read
+    # (the page showed them only after a reload).
+    source, status = fragment.text.split("</p>", 1)
+    assert source.lstrip().startswith('<p class="text-muted small" id="batch-source" hx-swap-oob="true">')
+    assert "formato testo delimitato" in source and "codifica UTF-8" in source
+    assert status.lstrip().startswith('<div id="batch-status"')
+    assert "<html" not in fragment.text and 'id="batch-source">' in detail.text
     assert "elenco.csv" in listing.text
     assert f'hx-post="{base(tenant)}/batches"' in listing.text
 
