@@ -75,16 +75,32 @@ document.addEventListener("htmx:afterRequest", function (event) {
   document.querySelectorAll("[data-until-next-action]").forEach(function (done) { done.remove(); });
   var holder = document.createElement("div");
   holder.innerHTML = event.detail.xhr.responseText;
-  var alert = holder.querySelector("[data-field]");
-  var name = alert ? alert.getAttribute("data-field") : "";
+  // Several fields refused at once come as a list (li[data-field]), one as the alert itself.
+  var refusals = holder.querySelectorAll("li[data-field]");
+  if (!refusals.length) {
+    refusals = [holder.querySelector("[data-field]")].filter(Boolean);
+  }
+  var first = null;
+  Array.prototype.forEach.call(refusals, function (alert) {
+    var input = markField(form, alert.getAttribute("data-field"), alert.textContent);
+    first = first || input;
+  });
+  if (first) {
+    first.focus();
+  }
+});
+
+// The message beside the field `name` of `form`, the field marked invalid and described by it;
+// the field, or null when the form has no such field.
+function markField(form, name, text) {
   var input = name ? form.querySelector("[name='" + CSS.escape(name) + "']:not([type='hidden'])") : null;
   if (!input) {
-    return;
+    return null;
   }
   var note = document.createElement("div");
   note.className = "field-error invalid-feedback d-block";
   note.id = (input.id || name) + "-errore";
-  note.textContent = alert.textContent;
+  note.textContent = text;
   input.setAttribute("aria-invalid", "true");
   // The message first, then the field's help text (a hint on the range allowed), both read out.
   // (only descriptions still on the page: the field's previous message is gone already)
@@ -99,8 +115,8 @@ document.addEventListener("htmx:afterRequest", function (event) {
     anchor = input.nextElementSibling;
   }
   anchor.insertAdjacentElement("afterend", note);
-  input.focus();
-});
+  return input;
+}
 
 // After a swap that replaced a whole form or section, the focus would fall back to the page:
 // it goes to the first field marked invalid in what came in, else to an element that asks for it

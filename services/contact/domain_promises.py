@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from services.contact.domain import OutcomeDecision, Status
-from services.kernel.errors import DomainError
+from services.kernel.errors import DomainError, Problems
 from services.kernel.money import parse_euro
 
 DEFAULT_PROMISE_DAYS = 30
@@ -42,13 +42,24 @@ def _italian(text: str) -> date:
 
 def check_promise(amount_raw: str, due_raw: str, today: date, most_days: int, owed_cents: int) -> Promise:
     """A promise of an amount up to what the debtor owes, by a day from today to `most_days` ahead
-    (the Comune's limit); refused in Italian with its field."""
-    amount = parse_euro(
-        amount_raw, "promise_amount", "Indica l'importo che il contribuente promette di pagare."
+    (the Comune's limit); refused in Italian at each field at fault, both at once (`FieldErrors`)."""
+    problems = Problems()
+    amount = problems.check(
+        0,
+        parse_euro,
+        amount_raw,
+        "promise_amount",
+        "Indica l'importo che il contribuente promette di pagare.",
     )
     if amount > owed_cents:
-        raise DomainError("L'importo promesso supera quanto il contribuente deve.", field="promise_amount")
-    due_on = parse_day(due_raw, "promise_due")
+        problems.add("promise_amount", "L'importo promesso supera quanto il contribuente deve.")
+    due_on = problems.check(today, _promise_day, due_raw, today, most_days)
+    problems.raise_any()
+    return Promise(amount, due_on)
+
+
+def _promise_day(raw: str, today: date, most_days: int) -> date:
+    due_on = parse_day(raw, "promise_due")
     if due_on is None:
         raise DomainError("Indica entro che giorno il contribuente pagherà.", field="promise_due")
     if due_on < today:
@@ -59,7 +70,7 @@ def check_promise(amount_raw: str, due_raw: str, today: date, most_days: int, ow
             f"Il Comune accetta promesse entro {most_days} giorni: al più tardi il {last:%d/%m/%Y}.",
             field="promise_due",
         )
-    return Promise(amount, due_on)
+    return due_on
 
 
 @dataclass(frozen=True)

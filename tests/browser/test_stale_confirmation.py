@@ -39,3 +39,26 @@ async def test_a_refused_outcome_takes_the_previous_confirmation_away(
         await expect(page.get_by_label("Nota")).to_have_attribute("aria-invalid", "true")
         await expect(done).to_have_count(0)
     await context.close()
+
+
+@pytest.mark.asyncio
+async def test_a_promise_without_amount_and_day_marks_both_fields(
+    served: Gateway, chromium: Browser, platform: Platform, oidc_provider: OpenIdProvider
+) -> None:
+    """Two fields refused at once: each gets its message and is marked, the first takes the focus."""
+    comune = await make_tenant(platform, "promessa")
+    debtor = str(uuid.uuid4())
+    await seed(platform, comune.id, fact(debtor, 40_000))
+    context, page = await signed_in(chromium, platform, oidc_provider, comune.id, "operator")
+    with contact_clock(platform, MONDAY):
+        await page.goto(f"{oidc_provider.gateway_base}/t/{comune.slug}/contact/debtors/{debtor}")
+        await page.get_by_label("Esito").select_option("promessa_pagamento")
+        await page.get_by_role("button", name="Registra esito", exact=True).click()
+        amount, day = page.get_by_label("Importo promesso (€)"), page.get_by_label("Pagherà entro il")
+        await expect(amount).to_have_attribute("aria-invalid", "true")
+        await expect(day).to_have_attribute("aria-invalid", "true")
+        await expect(page.locator("#promise_due-errore")).to_have_text(
+            "Indica entro che giorno il contribuente pagherà."
+        )
+        await expect(amount).to_be_focused()
+    await context.close()

@@ -22,7 +22,7 @@ from services.contracts import (
     PromiseKept,
     PromiseMade,
 )
-from services.kernel.errors import DomainError
+from services.kernel.errors import DomainError, FieldErrors
 from services.kernel.identity import Identity
 from services.platform import Platform
 from tests.contact.helpers import debtor, deliver, fact, seed
@@ -49,6 +49,13 @@ def test_a_promise_names_an_amount_owed_and_a_day_within_the_comunes_limit() -> 
         with pytest.raises(DomainError, match=text) as refused:
             check_promise(amount, due, today, 30, 50_000)
         assert refused.value.field == field
+    # Both wrong: both said at once (the date's was told only on the next attempt).
+    with pytest.raises(FieldErrors) as both:
+        check_promise("", "", today, 30, 50_000)
+    assert both.value.errors == {
+        "promise_amount": "Indica l'importo che il contribuente promette di pagare.",
+        "promise_due": "Indica entro che giorno il contribuente pagherà.",
+    }
 
 
 def test_a_payment_keeps_the_oldest_promises_made_before_it() -> None:
