@@ -37,6 +37,10 @@ async def test_the_same_file_again_is_told_and_registers_nothing_new(
     assert 'data-testid="same-file"' not in first_page and 'data-testid="same-file"' not in other_page
     assert 'data-testid="same-file"' in second_page
     assert f'<a href="{base}/batches/{first}">caricamento «elenco.csv»</a>' in second_page
+    # Its accepted credits are said to be known already, not added to the load again.
+    assert 'data-testid="known-before">2 crediti accettati erano già registrati' in second_page
+    assert 'data-testid="known-before">1 credito accettato era già registrato' in other_page
+    assert 'data-testid="known-before"' not in first_page
     new = {
         batch: listed.split(f'data-batch-id="{batch}"', 1)[1].split('data-testid="new-positions">', 1)[1][:2]
         for batch in (first, second, other)
