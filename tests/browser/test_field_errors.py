@@ -61,6 +61,13 @@ async def test_a_refused_settings_form_comes_back_with_the_focus_on_its_wrong_fi
     # The form came back whole: the focus is on its first wrong field (the empty name, then the IBAN).
     await expect(page.locator("[aria-invalid='true']").first).to_be_focused()
     await expect(page.get_by_label("Denominazione")).to_be_focused()
+    # Each label stands above its field, not drawn over what is typed (Bootstrap Italia's
+    # .form-group floats a label over its input unless marked active).
+    await page.get_by_label("Denominazione").fill("Comune di Prova")
+    for name in ("name", "iban"):
+        label_box = await page.locator(f"label[for='{name}']").bounding_box()
+        field_box = await page.locator(f"#{name}").bounding_box()
+        assert label_box and field_box and label_box["y"] + label_box["height"] <= field_box["y"] + 1, name
     await context.close()
 
 
