@@ -152,6 +152,7 @@ async def review_sample(uow: UnitOfWork, ident: Identity, operator: str, now: da
     )
     return {
         "operator": operator,
+        "name": name,
         "calls": calls,
         "quality": (await repository_board.quality(uow, ident.tenant_id)).get(operator),
     }

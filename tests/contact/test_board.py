@@ -132,8 +132,12 @@ async def test_a_supervisor_scores_a_sample_of_an_operators_calls(
                 and "1 chiamata valutata" in after
                 and len(re.findall(r'action="[^"]+/board/review/[0-9a-f-]{36}"', after)) == 1
             )
+            # Every call scored: the heading still names the operator (it showed their id).
+            await client.post(f"{base(supervisor)}/board/review/{calls[1]}", data={"score": "5"})
+            emptied = (await client.get(done.headers["location"])).text
+            assert f"Revisione della qualità · {carla.display_name}</h1>" in emptied
             board = (await client.get(f"{base(supervisor)}/board")).text
-    assert "4,0/5 (1)" in board
+    assert "4,5/5 (2)" in board
     # The register says it in words: whose calls were read and scored, never an id.
     sql = (
         "SELECT action, detail FROM contact.access_log WHERE tenant_id = :t"
