@@ -36,3 +36,6 @@ async def test_after_the_mandate_ends_the_queue_and_the_home_say_so_and_offer_no
             home = (await client.get(f"{base(operator)}/summary", headers=HX)).text
     assert 'data-testid="mandate-closed"' in queue and "Prossimo debitore</button>" not in queue
     assert "Mandato di riscossione chiuso dal" in home and "Apri la coda" not in home
+    # No count of whom to call above the line that says nobody is called (it said «1 da chiamare»).
+    assert 'data-testid="to-call"' not in home and "/contact/lista" not in home
+    assert "con lo stato in cui erano alla chiusura del mandato" in queue
