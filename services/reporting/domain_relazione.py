@@ -71,6 +71,7 @@ class NextStep(StrEnum):
     ENFORCE = "riscossione_coattiva"
     DISCHARGE = "discarico"
     TO_WORK = "da_lavorare"
+    RETURNED = "riconsegna_non_lavorata"
     AWAIT_PROMISE = "attesa_promessa"
     HARDSHIP_REVIEW = "tutela_sociale_in_esame"
     HARDSHIP_UPHELD = "tutela_sociale_accolta"
@@ -84,6 +85,7 @@ NEXT_STEP_LABELS: dict[NextStep, str] = {
     NextStep.ENFORCE: "Riscossione coattiva",
     NextStep.DISCHARGE: "Discarico",
     NextStep.TO_WORK: "Da lavorare",
+    NextStep.RETURNED: "Riconsegna al Comune: mai lavorata",
     NextStep.AWAIT_PROMISE: "In attesa del pagamento promesso",  # + " entro il <day>" (`step_text`)
     NextStep.HARDSHIP_REVIEW: "Sospesa: tutela sociale in esame dall'Ufficio",
     NextStep.HARDSHIP_UPHELD: "Sospesa: tutela sociale accolta dall'Ufficio",
@@ -96,7 +98,8 @@ NEXT_STEP_LABELS: dict[NextStep, str] = {
 # declared before the assignment that the office upheld); nothing while it is collected in full or
 # an active plan runs; wait for an open promise until its day; suspended while the office examines
 # a dispute, a declared payment or a hardship (no answer yet, or «sospesa») and after it upheld a
-# hardship (the Comune's social services take it); «da lavorare» for a position never worked; enforced collection otherwise (refused, plan
+# hardship (the Comune's social services take it); «da lavorare» for a position never worked (in a
+# final relazione, returned to the Comune: no enforced collection without a call); enforced collection otherwise (refused, plan
 # lapsed: L.160/2019 c.800 makes the residue due at once; worked without result; a claim the office
 # rejected or answered by correcting or cancelling: the claim no longer gives the reason).
 _STEPS: dict[Reason, NextStep] = {
@@ -122,8 +125,8 @@ NEXT_STEP_RULE = (
     "contestazione o pagamento dichiarato accolti; nessuno se riscossa o piano in corso;",
     "in attesa se c'è una promessa di pagamento non scaduta; sospesa se l'Ufficio esamina una contestazione, "
     "un pagamento dichiarato o una difficoltà economica, o ha accolto la tutela sociale;",
-    "da lavorare se mai lavorata; in una relazione intermedia, proseguire i contatti se lavorata senza esito; "
-    "altrimenti riscossione coattiva.",
+    "se mai lavorata, da lavorare in una relazione intermedia e riconsegna al Comune nella finale; in una "
+    "relazione intermedia, proseguire i contatti se lavorata senza esito; altrimenti riscossione coattiva.",
 )
 # The office's answers (`domain_cases`) after which a claim no longer explains what is still due.
 RESUMING_ANSWERS = frozenset({"rejected", "corrected", "cancelled"})
@@ -286,6 +289,8 @@ def next_step(why: Reason | None, h: History, interim: bool = False) -> NextStep
         return NextStep.NONE
     if interim and why is Reason.IN_PROGRESS:
         return NextStep.CONTINUE
+    if why is Reason.NOT_WORKED and not interim:  # the mandate's end: the Comune decides, not us
+        return NextStep.RETURNED
     if h.claim_answer == UPHELD and why in _UPHELD_STEPS:
         return _UPHELD_STEPS[why]
     return _STEPS.get(why, NextStep.ENFORCE)

@@ -148,8 +148,9 @@ def test_a_cancellation_or_a_claim_of_payment_comes_before_the_outcome() -> None
             "Riscossione coattiva",
         ),
         ({"attempts": 2, "last_outcome": "non_risponde"}, NextStep.ENFORCE, "Riscossione coattiva"),
-        # Never worked: to be worked, not proposed for enforced collection yet.
-        ({}, NextStep.TO_WORK, "Da lavorare"),
+        # Never worked, at the mandate's end: returned to the Comune, not proposed for enforced
+        # collection (an interim relazione says «Da lavorare»).
+        ({}, NextStep.RETURNED, "Riconsegna al Comune: mai lavorata"),
         # An open promise not yet due: wait for the payment promised, by its day.
         (
             {"attempts": 1, "last_outcome": "promessa_pagamento", **PROMISED},
@@ -222,6 +223,7 @@ def test_an_interim_relazione_proposes_to_go_on_with_work_without_result() -> No
         "Proseguire i contatti (mandato in corso)"
     )
     assert rel.line(tried, SCOPE).next_step is NextStep.ENFORCE
+    assert rel.line(history(), interim).next_step is NextStep.TO_WORK
     assert rel.line(history(attempts=1, last_outcome="rifiuto"), interim).next_step is NextStep.ENFORCE
 
 

@@ -72,6 +72,6 @@ async def test_promises_hardship_and_unworked_positions_are_not_proposed_for_enf
         "PROMESSA": f"In attesa del pagamento promesso entro il {due:%d/%m/%Y}",
         "TUTELA-ESAME": "Sospesa: tutela sociale in esame dall'Ufficio",
         "TUTELA-ACCOLTA": "Sospesa: tutela sociale accolta dall'Ufficio",
-        "MAI": "Da lavorare",
+        "MAI": "Riconsegna al Comune: mai lavorata",
         "RIFIUTO": "Riscossione coattiva",
     }
