@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from services.kernel.db import UnitOfWork
 from services.reporting.models import batches
 from services.reporting.models_mandate import mandate_erasures, mandate_files, mandates
+from services.reporting.repository import access
 
 
 async def get(uow: UnitOfWork, tenant_id: uuid.UUID, lock: bool = False) -> sa.Row[Any] | None:
@@ -25,6 +26,22 @@ async def create(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) 
 
 async def update(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
     await uow.execute(sa.update(mandates).where(mandates.c.tenant_id == tenant_id).values(**values))
+
+
+async def package_downloads(uow: UnitOfWork, tenant_id: uuid.UUID, since: date) -> list[sa.Row[Any]]:
+    """Who downloaded the package's files (the handover ZIP, a relazione) from the day of the closure:
+    the firm's admin sees whether the Comune took it before asking for the erasure."""
+    log = access.table
+    stmt = (
+        sa.select(log.c.user_name, log.c.at, log.c.action, log.c.detail)
+        .where(
+            log.c.tenant_id == tenant_id,
+            log.c.action.in_(("download_handover", "download_relazione")),
+            log.c.at >= sa.func.make_date(since.year, since.month, since.day),
+        )
+        .order_by(log.c.at)
+    )
+    return list((await uow.execute(stmt)).all())
 
 
 async def first_batch_day(uow: UnitOfWork, tenant_id: uuid.UUID) -> date | None:

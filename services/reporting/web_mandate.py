@@ -40,9 +40,13 @@ async def _context(uow: UnitOfWork, who: Identity, problem: DomainError | None =
         content = json.loads(found.certificate)
         valid = verify(content["firma"]["chiave_pubblica"], found.certificate.encode(), found.signature)
         signed = {"content": content, "valid": valid}
+    downloads = (
+        await store.package_downloads(uow, who.tenant_id, found.closed_on) if found is not None else []
+    )
     return {
         "mandate": found,
         "package": package,
+        "downloads": downloads,
         "reported": handlers.services_reported(reports),
         "reports": reports,
         "signed": signed,

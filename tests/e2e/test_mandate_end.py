@@ -223,6 +223,12 @@ async def test_the_end_of_a_mandate_erases_one_comune_and_certifies_it(
 
         base = f"/t/{a.slug}/reporting/mandato"
         async with await running.browser(admin, "Piattaforma") as firm:
+            # Before erasing, the firm sees who took the package and what erasing does.
+            before = (await firm.get(base)).text
+            listed = before.split('data-testid="package-downloads"', 1)[1].split("</ul>", 1)[0]
+            assert listed.count("<li>") == 2 and "pagamenti-e-ricevute.zip" in listed
+            assert "relazione di scarico (CSV)" in listed
+            assert 'data-testid="erase-effects"' in before and "non si può più scaricare" in before
             asked = await firm.post(f"{base}/cancellazione", data={"received": "1"})
             assert asked.status_code == 303, asked.text
 
