@@ -53,6 +53,7 @@ __all__ = [
     "NOT_CONVERSATIONS",
     "OTHER_PERSON_OUTCOMES",
     "REVENUE_TYPES",
+    "REVENUE_TYPE_NAMES",
     "UNANSWERED_OUTCOMES",
     "AlreadyPaidClaimed",
     "AlreadyPaidEvidenceAttached",
@@ -99,6 +100,14 @@ __all__ = [
 
 # The kinds of local revenue a position can be (the shared vocabulary of `revenue_type`).
 REVENUE_TYPES = ("IMU", "TARI", "CUP", "CDS", "ALTRO")
+# Their names for a taxpayer, who may not know the acronym (the notices, the taxpayer's page, forms).
+REVENUE_TYPE_NAMES = {
+    "IMU": "Imposta municipale propria (IMU)",
+    "TARI": "Tassa sui rifiuti (TARI)",
+    "CUP": "Canone unico patrimoniale (CUP)",
+    "CDS": "Sanzioni del Codice della strada",
+    "ALTRO": "Altre entrate del Comune",
+}
 
 
 @dataclass(frozen=True)

@@ -162,7 +162,7 @@ async def reachable_at(
     }
 
 
-def _last_day(until: datetime) -> date:
+def last_day(until: datetime) -> date:
     """The last day, in Rome, on which a link ending at `until` still works."""
     return (until - timedelta(microseconds=1)).astimezone(ZoneInfo("Europe/Rome")).date()
 
@@ -283,7 +283,7 @@ def _notice_mail(creditor: Any, target: Target, link: str, until: datetime) -> t
         f"Può pagarl{'o' if one else 'i'} con l'app IO, sul sito o nell'app della sua banca o presso i"
         " prestatori aderenti a pagoPA.",
         "",
-        f"{consult} anche a questo indirizzo, valido fino al {_last_day(until):%d/%m/%Y}:",
+        f"{consult} anche a questo indirizzo, valido fino al {last_day(until):%d/%m/%Y}:",
         link,
         "",
         "Questo messaggio è inviato automaticamente: non risponda a questo indirizzo.",
@@ -350,7 +350,7 @@ async def send_by_sms(
     target = await _target(uow, ident, position_ids, plan_id, now.date())
     until = expiry(now, channels.link_days, _last_due(target))
     link = link_for(channels, LinkGrant(ident.tenant_id, target.debtor_id, position_ids, plan_id, until))
-    text = f"{creditor.name[:60]}: avvisi di pagamento pagoPA su {link} (valido fino al {_last_day(until):%d/%m/%Y})"
+    text = f"{creditor.name[:60]}: avvisi di pagamento pagoPA su {link} (valido fino al {last_day(until):%d/%m/%Y})"
     await channels.sms.send(number, text)
     sent = Sent(uuid.uuid4(), "sms", number, channels.sms.delivers, link, until, tuple(target.options))
     await record(uow, ident.tenant_id, sent, _notice_about(ident, target, position_ids, plan_id, now))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from services.contracts import REVENUE_TYPE_NAMES
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import NotFound
 from services.payments import pdf_notice, repository, repository_delivery
@@ -72,13 +73,14 @@ class PublicView:
 
 
 def _label(option: Any) -> str:
+    name = REVENUE_TYPE_NAMES.get(option.revenue_type, option.revenue_type)
     if option.plan_id is None:
-        return f"{option.revenue_type} {option.year}"
+        return f"{name} {option.year}, atto {option.act_number}"
     if option.kind == "charges":
-        return "Oneri di riscossione (L. 160/2019 c. 803)"
+        return f"Oneri di riscossione (L. 160/2019 c. 803) · {name}"
     if option.installment is None:
-        return "Pagamento in un'unica soluzione"
-    return f"Rata {option.installment}"
+        return f"Saldo unico, in alternativa alle rate · {name}"
+    return f"Rata {option.installment} · {name}"
 
 
 def _notice(option: Any) -> PublicNotice:

@@ -24,6 +24,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
+from services.contracts import REVENUE_TYPE_NAMES
 from services.payments import qr_matrix
 from services.payments.domain import format_cents
 from services.payments.domain_datamatrix import poste_payload
@@ -159,16 +160,15 @@ def render(notice: Notice) -> bytes:
 
 def notice_of(creditor: Any, option: Any) -> Notice:
     """What an option's notice prints (a plan's option names its installment)."""
+    name = REVENUE_TYPE_NAMES.get(option.revenue_type, option.revenue_type)
     if option.plan_id is None:
-        reason = f"{option.revenue_type} {option.year}, atto {option.act_number}"
+        reason = f"{name} {option.year}, atto {option.act_number}"
     elif option.kind == "charges":
-        reason = (
-            f"{option.revenue_type}: oneri di riscossione (L. 160/2019 c. 803) del piano di rateizzazione"
-        )
+        reason = f"{name}: oneri di riscossione (L. 160/2019 c. 803)"
     elif option.installment is None:
-        reason = f"{option.revenue_type}: pagamento unico del piano di rateizzazione"
+        reason = f"{name}: saldo unico, in alternativa alle rate"
     else:
-        reason = f"{option.revenue_type}: rata {option.installment} del piano di rateizzazione"
+        reason = f"{name}: rata {option.installment} del piano di rateizzazione"
     return Notice(
         creditor_name=creditor.name,
         creditor_fiscal_code=creditor.fiscal_code,

@@ -20,7 +20,7 @@ from services.kernel.errors import NotFound
 from services.kernel.logs import correlation_var
 from services.kernel.roles import PUBLIC_ROLE
 from services.kernel.web import ctx, require_role, templates_for
-from services.payments import handlers_public, pdf_notice
+from services.payments import handlers_delivery, handlers_public, pdf_notice
 from services.payments.domain_links import LinkExpired, LinkGrant, LinkRefused, verify
 from services.payments.domain_notices import is_valid_notice_number
 
@@ -73,7 +73,14 @@ async def public_page(request: Request) -> Response:
         return _refused(request, refusal)
     work = functools.partial(handlers_public.public_view, grant=grant)
     view = await ctx(request).db.run(grant.tenant_id, work, correlation_var.get() or "")
-    context = {"identity": None, "view": view, "token": request.path_params["token"]}
+    # The link's last day, as its message said it (the page did not).
+    valid_until = handlers_delivery.last_day(grant.expires_at)
+    context = {
+        "identity": None,
+        "view": view,
+        "token": request.path_params["token"],
+        "valid_until": valid_until,
+    }
     response = templates.TemplateResponse(request, "public_notice.html", context)
     response.headers.update(PRIVATE_HEADERS)
     return response

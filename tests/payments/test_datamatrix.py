@@ -125,7 +125,7 @@ async def test_a_comune_with_a_postal_account_issues_notices_with_the_datamatrix
         pdf = await http.get(option["pdf_url"])
     assert pdf.status_code == 200
     found = codes(pdf.content)
-    reason = f"TARI 2022, atto {position.act_number}"
+    reason = f"Tassa sui rifiuti (TARI) 2022, atto {position.act_number}"  # the name, not the acronym alone
     expected = poste_payload(
         option["nav"], "001234567", 98_765, GOOD["fiscal_code"], "VRDNNA70A41F205X", "VERDI ANNA", reason
     )

@@ -86,6 +86,10 @@ async def test_the_link_shows_the_notices_and_downloads_the_pdf_through_the_gate
         assert "Comune di Consegna" in text and "€ 456,00" in text and "Da pagare" in text
         assert 'data-testid="one-way"' not in page.text  # one notice: no choice to explain
         assert FISCAL_CODE not in page.text and "VERDI" not in page.text  # nothing else about the person
+        # Which debt, in words a taxpayer reads (not an acronym alone), and until when the link works.
+        [notice] = list_items(page.text, "notices")
+        assert re.search(r"> (Imposta|Tassa|Canone|Sanzioni|Altre)[^·]+ \d{4}, atto \S+", notice), notice
+        assert re.search(r"Il collegamento vale fino al \d\d/\d\d/\d{4}", text)
         [pdf_link] = [h for h in re.findall(r'href="([^"]+)"', page.text) if "/pdf/" in h]
         assert pdf_link.startswith(path + "/pdf/3")
         pdf = await http.get(pdf_link)
@@ -125,7 +129,8 @@ async def test_a_plan_link_shows_the_schedule_and_what_is_paid(platform: Platfor
     paid = rows[0].split()[2:4]  # "€ 120,84" (principal and interest of the first installment)
     assert f"Già pagato: {' '.join(paid)} su € 60" in visible_text(page.text)
     notices = list_items(page.text, "notices")
-    assert len(notices) == 6 and "unica soluzione" in notices[0]
+    assert len(notices) == 6 and "Saldo unico, in alternativa alle rate" in notices[0]
+    assert "> Rata 1 · " in notices[1]
     # One way or the other, as the e-mail says.
     assert 'data-testid="one-way"' in page.text and "Paghi una sola delle due possibilità" in visible_text(
         page.text
