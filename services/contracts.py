@@ -106,7 +106,7 @@ REVENUE_TYPE_NAMES = {
     "TARI": "Tassa sui rifiuti (TARI)",
     "CUP": "Canone unico patrimoniale (CUP)",
     "CDS": "Sanzioni del Codice della strada",
-    "ALTRO": "Altre entrate del Comune",
+    "ALTRO": "Altre entrate del Comune (ALTRO)",
 }
 
 

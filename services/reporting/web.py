@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from services.contracts import REVENUE_TYPE_NAMES
 from services.kernel.db import UnitOfWork
 from services.kernel.identity import Identity
 from services.kernel.roles import ANY_ROLE
@@ -18,6 +19,8 @@ from services.kernel.web import ctx, endpoint, page, templates_for
 from services.reporting import domain, handlers, handlers_portal, portal_content
 
 templates = templates_for(Path(__file__).parent)
+# The revenue types by their names (the aggio's contract and its form).
+templates.env.globals["type_names"] = REVENUE_TYPE_NAMES
 REPORT_ROLES = ("comune_admin", "supervisor", "platform_admin")
 READ_REPORT_ROLES = ("comune_viewer", "comune_admin", "supervisor", "platform_admin")
 
