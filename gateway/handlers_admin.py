@@ -15,6 +15,7 @@ from gateway.repository_audit import AuditEntry
 from gateway.repository_keys import ApiKey
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
+from services.kernel.roles import ROLE_LABELS
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,24 @@ async def grant_role(
         detail: dict[str, Any] = {"user_id": str(user.id), "user": user.display_name, "role": role}
         await _audit(uow, actor, "membership_added", tenant_id, detail)
         return "aggiunto-altro-ruolo" if member else "aggiunto"
+    # Nor invited to both sides of this Comune: its pending invitations of the same person.
+    invited = [
+        i.role
+        for i in await repository.pending_invitations(uow, tenant_id)
+        if i.refused_at is None
+        and (
+            (fiscal and i.fiscal_number == fiscal)
+            or (email and (i.email or "").casefold() == email.casefold())
+        )
+    ]
+    pending_other = domain.other_side(role, invited)
+    if pending_other is not None:
+        raise DomainError(
+            f"C'è già un invito per {email or fiscal} come «{ROLE_LABELS.get(pending_other, pending_other)}»: "
+            "chi lavora per la società di riscossione non può avere anche un ruolo dell'Ufficio tributi di "
+            "un Comune, né il contrario. Annulla quell'invito per invitarlo con questo ruolo.",
+            field="ruolo",
+        )
     if not await repository.create_invitation(uow, tenant_id, fiscal, email, role, actor.user_id):
         return "gia-invitato"
     detail = {"fiscal_number": fiscal, "email": email, "role": role}

@@ -92,6 +92,20 @@ async def test_a_known_person_is_refused_in_words_at_the_role_s_field(platform: 
     async with platform.databases["gateway"].unit_of_work(a.id) as uow:
         invited = await repository.pending_invitations(uow, a.id)
     assert invited == []  # nothing was written
+    # A stranger invited as an operator, then as the office's viewer: the second is refused now
+    # (both waited, the page saying a pair across the sides is never accepted).
+    async with client(gw) as http:
+        csrf = await sign_in(gw, http, root)
+        first = await http.post(
+            url, data={"csrf_token": csrf, "identificativo": "nuovo@example.it", "ruolo": "operator"}
+        )
+        second = await http.post(
+            url, data={"csrf_token": csrf, "identificativo": "NUOVO@example.it", "ruolo": "comune_viewer"}
+        )
+    assert first.status_code in (200, 303) and second.status_code == 400
+    assert "C'è già un invito per nuovo@example.it come «Operatore»" in html.unescape(second.text)
+    async with platform.databases["gateway"].unit_of_work(a.id) as uow:
+        assert [i.role for i in await repository.pending_invitations(uow, a.id)] == ["operator"]
 
 
 @pytest.mark.asyncio
