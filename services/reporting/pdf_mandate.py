@@ -14,12 +14,15 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, Paragraph, Spacer
 
+from services.kernel.formats import format_count, format_size
 from services.reporting.domain_digest import ROME
 from services.reporting.domain_mandate import SERVICE_LABELS, TITLE
 from services.reporting.pdf import TABLE_STYLE, footer, plain_table, portrait_pdf
 
 FOOTER = footer(f"Riscossa · {TITLE.lower()}", A4[0], 12 * mm)
 _CELL = getSampleStyleSheet()["BodyText"].clone("cell", fontSize=7, leading=9)
+# A SHA-256 on one line of its column (it wrapped mid-hash, which breaks copying and comparing it).
+_HASH = _CELL.clone("hash", fontName="Courier", fontSize=6, leading=8)
 
 
 def certificate_pdf(content: Mapping[str, Any], signature: str, signed: bytes) -> bytes:
@@ -54,8 +57,8 @@ def _story(content: Mapping[str, Any], signature: str, signed: bytes) -> list[ob
         [
             SERVICE_LABELS.get(f["servizio"], f["servizio"]),
             f["nome"],
-            str(f["byte"]),
-            Paragraph(f["sha256"], _CELL),
+            format_count(f["byte"]),
+            Paragraph(f["sha256"], _HASH),
         ]
         for f in content["riconsegnato"]
     ]
@@ -92,14 +95,17 @@ def _service(service: Mapping[str, Any], styles: Any) -> list[object]:
     label = SERVICE_LABELS.get(service["servizio"], service["servizio"])
     objects = service["oggetti"]
     rows = [["Tabella", "Righe", "SHA-256 degli identificativi"]] + [
-        [t["tabella"], str(t["righe"]), Paragraph(t["sha256"], _CELL)]
+        [t["tabella"], format_count(t["righe"]), Paragraph(t["sha256"], _HASH)]
         for t in service["tabelle"]
         if t["righe"]
     ]
     return [
-        Paragraph(f"{escape(label)}: {service['righe_cancellate']} righe cancellate", styles["Heading3"]),
         Paragraph(
-            f"Documenti cancellati: {objects['numero']} ({objects['byte']} byte), "
+            f"{escape(label)}: {format_count(service['righe_cancellate'])} righe cancellate",
+            styles["Heading3"],
+        ),
+        Paragraph(
+            f"Documenti cancellati: {objects['numero']} ({format_size(objects['byte'])}), "
             f"SHA-256 {objects['sha256']}. Completata il {_when(service['cancellato_il'])}.",
             _CELL,
         ),

@@ -16,6 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import pypdfium2
 import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -241,6 +242,10 @@ async def test_the_end_of_a_mandate_erases_one_comune_and_certifies_it(
             assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
             assert "firma verificata" in (await firm.get(base)).text
 
+        # Each handed-over file's SHA-256 reads on one line of the PDF (it wrapped mid-hash).
+        printed = pypdfium2.PdfDocument(pdf.content)
+        text = "".join(printed[i].get_textpage().get_text_range() for i in range(len(printed)))
+        assert all(f["sha256"] in text for f in document["certificato"]["riconsegnato"])
         content = document["certificato"]
         signed = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
         key = Ed25519PublicKey.from_public_bytes(bytes.fromhex(content["firma"]["chiave_pubblica"]))
