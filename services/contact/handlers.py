@@ -65,8 +65,9 @@ class DebtorCard:
     # The files attached to each «Dice di aver già pagato» call, by the call's id.
     claims: dict[uuid.UUID, list[Any]]
     # The name of the debtor worked just before (the card names them after «Registra e passa al
-    # prossimo»).
+    # prossimo»); when the Comune's mandate ended, if it did.
     previous_name: str | None
+    closed_at: datetime | None = None
 
 
 async def work_queue(
@@ -142,6 +143,7 @@ async def debtor_card(
         await handlers_scripts.labels(uow, ident),
         domain_evidence.by_call(read.evidence),
         read.previous_name,
+        read.closed_at,
     )
 
 

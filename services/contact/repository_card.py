@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.contact.models import contacts, debtors, promises
+from services.contact.models import closures, contacts, debtors, promises
 from services.contact.repository import (
     ACTIVE_CONTACTS,
     ALREADY_RECORDED,
@@ -53,6 +53,8 @@ CARD = Bundle(
         "evidence": OF_DEBTOR,
         "previous": PREVIOUS,
         "setup": SETUP,
+        # The mandate's end (`services.mandate`): the card is then only to read.
+        "closure": sa.select(closures.c.closed_at).where(closures.c.tenant_id == TENANT),
     },
     # The view is logged only when the debtor is there (a card not found leaves no entry).
     writes=[
@@ -109,6 +111,7 @@ class CardReads:
     # The files attached to the debtor's claims, in upload order.
     evidence: list[Any]
     previous_name: str | None
+    closed_at: datetime | None = None
 
 
 async def card_reads(
@@ -144,4 +147,5 @@ async def card_reads(
         [r.recorded_at for r in parts["conversations"]],
         parts["evidence"],
         parts["previous"][0].name if parts["previous"] else None,
+        parts["closure"][0].closed_at if parts["closure"] else None,
     )

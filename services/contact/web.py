@@ -123,6 +123,8 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         else domain_lists.held_by_other(held, ident.user_id, now),
         # The call this card's outcome form records (a form sent twice records one call).
         "attempt": uuid.uuid4(),
+        # The mandate ended: the card is to read, nothing is offered to record or send.
+        "mandate_closed_at": card.closed_at,
         "active_plan": in_plan[0] if in_plan else None,
         "rules": card.rules,
         "hours": domain_conduct.hours_text(card.rules),

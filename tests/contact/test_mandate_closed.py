@@ -34,8 +34,18 @@ async def test_after_the_mandate_ends_the_queue_and_the_home_say_so_and_offer_no
         async with service_client(platform, "contact", operator) as client:
             queue = (await client.get(f"{base(operator)}/")).text
             home = (await client.get(f"{base(operator)}/summary", headers=HX)).text
+            card = (await client.get(f"{base(operator)}/debtors/{d}")).text
     assert 'data-testid="mandate-closed"' in queue and "Prossimo debitore</button>" not in queue
     assert "Mandato di riscossione chiuso dal" in home and "Apri la coda" not in home
     # No count of whom to call above the line that says nobody is called (it said «1 da chiamare»).
     assert 'data-testid="to-call"' not in home and "/contact/lista" not in home
     assert "con lo stato in cui erano alla chiusura del mandato" in queue
+    # The card says it too, and offers nothing to record or send (each was refused after submitting).
+    assert 'data-testid="mandate-closed"' in card and "la scheda si può solo consultare" in card
+    for offered in (
+        'id="outcome-form"',
+        'data-testid="pay-now"',
+        "Segna come errato",
+        'data-testid="add-contact"',
+    ):
+        assert offered not in card, offered
