@@ -39,8 +39,10 @@ def _batch_url(ident: Identity, batch_id: uuid.UUID) -> str:
 @endpoint(*VIEW_ROLES)
 async def index(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     batches = await handlers.list_batches(uow, ident.tenant_id)
-    can_upload = ident.has_role(*UPLOAD_ROLES)
-    return page(templates, request, "ingest_index.html", {"batches": batches, "can_upload": can_upload})
+    closed = await uow.closure()  # the mandate ended: nothing more is loaded
+    can_upload = ident.has_role(*UPLOAD_ROLES) and closed is None
+    context = {"batches": batches, "can_upload": can_upload, "mandate_closed": closed}
+    return page(templates, request, "ingest_index.html", context)
 
 
 @endpoint(*UPLOAD_ROLES)

@@ -45,6 +45,7 @@ async def _dashboard_context(uow: UnitOfWork, ident: Identity) -> dict[str, Any]
         "aggio": board.aggio,
         "cases_waiting": board.cases_waiting,
         "can_generate": ident.has_role(*REPORT_ROLES),
+        "mandate_closed": await uow.closure(),
     }
 
 
