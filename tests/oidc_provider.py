@@ -112,7 +112,7 @@ def _accounts(run: str) -> dict[str, list[Account]]:
     return {
         "spid": [spid(n, SPID_L2) for n in range(40)],
         "spid-l1": [spid(100 + n, SPID_L1) for n in range(5)],
-        "staff": [staff(n) for n in range(20)],
+        "staff": [staff(n) for n in range(40)],
     }
 
 

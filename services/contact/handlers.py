@@ -75,14 +75,13 @@ async def work_queue(
 ) -> QueuePage:
     """The queue's counts by status and one page of its debtors in the order the operator would be
     given them at `now` (`repository_queue.queue_page`), those time-barred that day marked."""
-    counts = await repository.status_counts(uow, ident.tenant_id)
     offset = domain.page_offset(page_no, page_size)
     stored = await _list_of(uow, ident, now)
     viewer = (ident.user_id, stored.work_list if stored else None)
+    counts, barred_count = await repository_queue.status_counts(uow, ident.tenant_id, viewer, now)
     rows = await repository_queue.queue_page(uow, ident.tenant_id, status, viewer, now, page_size + 1, offset)
     today = now.astimezone(domain.ROME).date()
     barred = frozenset(r.id for r in rows if domain.time_barred(r.barred_on, today))
-    barred_count = await repository_queue.time_barred_count(uow, ident.tenant_id, today)
     return QueuePage(counts, rows[:page_size], len(rows) > page_size, barred, barred_count)
 
 

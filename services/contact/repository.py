@@ -14,7 +14,6 @@ from services.contact import repository_limitation
 from services.contact.domain import (
     ContactRecord,
     OutcomeDecision,
-    Status,
     card_order,
     dedupe_records,
 )
@@ -169,17 +168,6 @@ async def register_payment(
         return False
     await _refresh_totals(uow, tenant_id, [debtor_id])
     return True
-
-
-async def status_counts(uow: UnitOfWork, tenant_id: uuid.UUID) -> dict[str, int]:
-    rows = await uow.execute(
-        sa.select(debtors.c.status, sa.func.count().label("n"))
-        .where(debtors.c.tenant_id == tenant_id)
-        .group_by(debtors.c.status)
-    )
-    counts = {s.value: 0 for s in Status}
-    counts.update({r.status: int(r.n) for r in rows})
-    return counts
 
 
 # The card's and the call's reads, built once: they run on every request of the console.

@@ -174,19 +174,57 @@ def _page_order() -> list[Any]:
     ]
 
 
+def _in_list() -> Any:
+    """An operator with a work list: what the lease may give them (callbacks and promises too)."""
+    d = debtors
+    now, user = sa.bindparam("now", type_=sa.DateTime(timezone=True)), sa.bindparam("user", type_=sa.Text)
+    kept = sa.or_(
+        d.c.status.in_(constants((Status.DA_RICHIAMARE.value, Status.PROMESSA.value))),
+        overdue_exists(sa.bindparam("today", type_=sa.Date)),
+        sa.and_(d.c.assigned_to == user, d.c.locked_until > now),
+    )
+    return sa.or_(kept, sa.and_(*listed_conditions()))
+
+
+def _counts_statement(listed: bool) -> Any:
+    """The debtors by status, and how many owe only time-barred acts (`:today`), of the Comune or
+    of the operator's work list: the same debtors the queue's page lists."""
+    d = debtors
+    barred = sa.and_(d.c.total_due_cents > 0, sa.not_(enforceable(sa.bindparam("today", type_=sa.Date))))
+    stmt = sa.select(
+        d.c.status, sa.func.count().label("n"), sa.func.count().filter(barred).label("barred")
+    ).where(d.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid))
+    return (stmt.where(_in_list()) if listed else stmt).group_by(d.c.status)
+
+
+QUEUE_COUNTS = {listed: _counts_statement(listed) for listed in (False, True)}
+
+
+async def status_counts(
+    uow: UnitOfWork, tenant_id: uuid.UUID, viewer: tuple[str, WorkList | None], now: datetime
+) -> tuple[dict[str, int], int]:
+    """The debtors by status and the time-barred ones among them, as the queue's page lists them
+    (an operator's work list narrows both: they counted the whole Comune above a table of the list)."""
+    user_id, work_list = viewer
+    params: dict[str, Any] = {
+        "tenant": tenant_id,
+        "user": user_id,
+        **day_params(now),
+        **(list_params(work_list) if work_list is not None else {}),
+    }
+    rows = (await uow.execute(QUEUE_COUNTS[work_list is not None], params)).all()
+    counts = {s.value: 0 for s in Status}
+    counts.update({r.status: int(r.n) for r in rows})
+    return counts, sum(int(r.barred) for r in rows)
+
+
 def _page_statement(filtered: bool, listed: bool) -> Any:
     d = debtors
     stmt = sa.select(d).where(d.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid))
     if filtered:
         stmt = stmt.where(d.c.status == sa.bindparam("status", type_=sa.Text))
-    if listed:  # an operator with a work list: what the lease may give them (callbacks and promises too)
-        now, user = sa.bindparam("now", type_=sa.DateTime(timezone=True)), sa.bindparam("user", type_=sa.Text)
-        kept = sa.or_(
-            d.c.status.in_(constants((Status.DA_RICHIAMARE.value, Status.PROMESSA.value))),
-            overdue_exists(sa.bindparam("today", type_=sa.Date)),
-            sa.and_(d.c.assigned_to == user, d.c.locked_until > now),
-        )
-        stmt = stmt.where(sa.or_(kept, sa.and_(*listed_conditions())))
+    if listed:
+        stmt = stmt.where(_in_list())
     limit, offset = sa.bindparam("limit", type_=sa.Integer), sa.bindparam("offset", type_=sa.Integer)
     return stmt.order_by(*_page_order()).limit(limit).offset(offset)
 
@@ -221,12 +259,3 @@ async def queue_page(
     await uow.execute(sa.text("SET LOCAL jit = off"))
     statement = QUEUE_PAGES[(status is not None, work_list is not None)]
     return list((await uow.execute(statement, params)).all())
-
-
-async def time_barred_count(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> int:
-    """How many of the Comune's debtors owe only time-barred acts on `today`: counted among the
-    statuses, never phoned, for the relazione di scarico."""
-    d = debtors
-    barred = sa.and_(d.c.total_due_cents > 0, sa.not_(enforceable(today)))
-    stmt = sa.select(sa.func.count()).where(d.c.tenant_id == tenant_id, barred)
-    return int((await uow.execute(stmt)).scalar_one())

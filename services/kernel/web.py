@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html import escape
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -20,16 +19,15 @@ from zoneinfo import ZoneInfo
 from jinja2 import ChoiceLoader, FileSystemLoader
 from jinja2_fragments.starlette import Jinja2Blocks
 from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.kernel.bus import Bus
 from services.kernel.db import Database, UnitOfWork
-from services.kernel.errors import DomainError, Forbidden, NotFound, errors_of
+from services.kernel.errors import DomainError, Forbidden, NotFound
 from services.kernel.formats import PAGE_FILTERS, PAGE_GLOBALS
 from services.kernel.identity import Identity, IdentityMiddleware, IdentitySigner
 from services.kernel.logs import correlation_var, new_correlation_id, tenant_var
@@ -39,6 +37,7 @@ from services.kernel.redirects import relative_slash_redirects
 from services.kernel.roles import ROLE_LABELS
 from services.kernel.settings import Settings
 from services.kernel.storage import ObjectNotFound, ObjectStorage
+from services.kernel.web_errors import ERROR_TITLES, exception_handlers, render_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -176,92 +175,8 @@ def service_middleware(signer: IdentitySigner) -> list[Middleware]:
 
 
 # ------------------------------------------------------------------------------------ errors
-
-
-def _wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/api/")
-
-
-ERROR_TITLES = {
-    400: "Richiesta non valida",
-    401: "Accesso richiesto",
-    403: "Accesso non consentito",
-    404: "Pagina non trovata",
-    409: "Operazione non possibile",
-    410: "Non più disponibile",
-    413: "File troppo grande",
-    429: "Troppi tentativi",
-    500: "Errore interno",
-}
-
-
-def render_error(
-    request: Request,
-    status: int,
-    message: str,
-    field: str | None = None,
-    errors: dict[str, str] | None = None,
-) -> Response:
-    if _wants_json(request):
-        body: dict[str, object] = {"error": message}
-        if field:
-            body["field"] = field
-        if errors and len(errors) > 1:  # every field at fault, the first also as `error`/`field`
-            body["errors"] = errors
-        return JSONResponse(body, status_code=status)
-    fragment = f'<div class="alert alert-danger" role="alert" data-field="{escape(field or "")}">{escape(message)}</div>'
-    if errors and len(errors) > 1:  # each field at fault, which app.js also puts beside its field
-        items = "".join(f'<li data-field="{escape(f)}">{escape(m)}</li>' for f, m in errors.items())
-        fragment = (
-            f'<div class="alert alert-danger" role="alert" data-field="{escape(field or "")}">'
-            f'<p class="mb-1">Correggi i {len(errors)} campi indicati:</p><ul class="mb-0">{items}</ul></div>'
-        )
-    if request.headers.get("hx-request"):
-        return HTMLResponse(fragment, status_code=status)
-    # A page of its own needs a title and a first-level heading that say what happened (WCAG 2.4.2, 1.3.1).
-    title = escape(ERROR_TITLES.get(status, "Operazione non riuscita"))
-    page = (
-        f'<!doctype html><html lang="it"><head><meta charset="utf-8"><title>{title} · Riscossa</title>'
-        '<link rel="icon" href="data:,">'
-        '<link rel="stylesheet" href="/static/vendor/bootstrap-italia/css/bootstrap-italia.min.css"></head>'
-        f'<body><main class="container my-5"><h1 class="h3">{title}</h1>{fragment}'
-        '<a href="/">Torna alla pagina iniziale</a></main></body></html>'
-    )
-    return HTMLResponse(page, status_code=status)
-
-
-async def domain_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
-    return render_error(request, exc.status, exc.message, exc.field, errors_of(exc))
-
-
-async def http_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    messages = {
-        404: "Pagina non trovata.",
-        405: "Metodo non consentito.",
-        401: "Accesso non autorizzato.",
-        403: "Operazione non consentita.",
-        413: "File troppo grande.",
-    }
-    return render_error(request, exc.status_code, messages.get(exc.status_code, str(exc.detail)))
-
-
-async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
-    correlation = correlation_var.get() or "-"
-    log.exception("unexpected error", exc_info=exc)
-    return render_error(request, 500, f"Errore interno. Codice per l'assistenza: {correlation}.")
-
-
-EXCEPTION_HANDLERS: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-    DomainError: domain_error_handler,
-    HTTPException: http_error_handler,
-    Exception: unexpected_error_handler,
-}
-
-
-def exception_handlers() -> dict[Any, Callable[[Request, Exception], Awaitable[Response]]]:
-    return dict(EXCEPTION_HANDLERS)
+# `web_errors` renders them (kept importable from here, as every service does).
+__all__ = ["ERROR_TITLES", "exception_handlers", "render_error"]
 
 
 # ------------------------------------------------------------------------------- entrypoints

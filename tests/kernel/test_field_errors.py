@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from services.kernel.errors import DomainError, FieldErrors, Problems, errors_of
-from services.kernel.web import domain_error_handler
+from services.kernel.web_errors import domain_error_handler
 
 
 def _positive(raw: str, field: str) -> int:
