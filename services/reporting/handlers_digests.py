@@ -239,8 +239,18 @@ async def overview(uow: UnitOfWork, who: Identity, today: date) -> Overview:
         else None,
         await repo.office_emails(uow, who.tenant_id),
         await repo.list_digests(uow, who.tenant_id),
-        domain.next_send(settings.schedule, today),
+        _coming(settings.schedule, today, settings.last_period_end),
     )
+
+
+def _coming(
+    schedule: domain.Schedule, today: date, last_sent_end: date | None
+) -> tuple[domain.Period, date] | None:
+    """The digest the daily run will send next and its day: the period under way from the day after
+    the last one sent (`domain.due` on that day: days «Invia ora» sent are not announced again)."""
+    _, day = domain.next_send(schedule, today)
+    sent = domain.due(schedule, day, last_sent_end)
+    return (sent, day) if sent is not None else None
 
 
 async def save_settings(

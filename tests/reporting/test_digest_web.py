@@ -4,6 +4,7 @@ sees and writes nothing of them."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -50,7 +51,18 @@ async def test_settings_are_checked_at_their_field_and_a_refusal_changes_nothing
         page = await client.get(f"/t/{tenant.tenant_slug}/reporting/riepiloghi")
         assert page.status_code == 200 and "Ogni due settimane, il venerdì" in page.text
         today = platform.context("reporting").clock().astimezone(domain_digest.ROME).date()
-        coming, sent_on = domain_digest.next_send(domain_digest.Schedule("biweekly", 4), today)
+        biweekly = domain_digest.Schedule("biweekly", 4)
+        _, sent_on = domain_digest.next_send(biweekly, today)
+        # What that day's run sends: from the day after what counts as sent (the weekly digest's
+        # pending days were kept on the change of schedule).
+        [mark] = await sql(
+            platform,
+            tenant.tenant_id,
+            "SELECT last_period_end FROM reporting.digest_settings WHERE tenant_id = :t",
+            t=tenant.tenant_id,
+        )
+        coming = domain_digest.due(biweekly, sent_on, mark.last_period_end)
+        assert coming is not None
         assert f"Prossimo riepilogo: {coming.label()}, inviato il {sent_on:%d/%m/%Y}." in page.text
         assert "Salva impostazioni" not in page.text and "Invia ora" not in page.text
         for path in ("impostazioni", "invia"):
@@ -80,6 +92,10 @@ async def test_send_now_lists_and_downloads_with_the_access_recorded(
     assert 'id="digest-schedule" data-testid="schedule" hx-swap-oob="true"' in sent.text
     assert f"Ultimo riepilogo: {expected.label()}, inviato il {today:%d/%m/%Y}" in sent.text
     assert "Periodo ancora da inviare" not in sent.text
+    # The next one announced starts after today (it was the whole week under way, sent days too).
+    announced = re.search(r"Prossimo riepilogo: dal (\d\d/\d\d/\d{4})", sent.text)
+    assert announced is None or datetime.strptime(announced[1], "%d/%m/%Y").date() > today
+    assert announced is not None or today.weekday() == 6  # a Sunday ends the week: nothing left
     [mark] = await sql(
         platform,
         tenant.tenant_id,
