@@ -49,13 +49,11 @@ def render_error(
         if errors and len(errors) > 1:  # every field at fault, the first also as `error`/`field`
             body["errors"] = errors
         return JSONResponse(body, status_code=status)
-    fragment = f'<div class="alert alert-danger" role="alert" data-field="{escape(field or "")}">{escape(message)}</div>'
+    said = escape(message)
     if errors and len(errors) > 1:  # each field at fault, which app.js also puts beside its field
         items = "".join(f'<li data-field="{escape(f)}">{escape(m)}</li>' for f, m in errors.items())
-        fragment = (
-            f'<div class="alert alert-danger" role="alert" data-field="{escape(field or "")}">'
-            f'<p class="mb-1">Correggi i {len(errors)} campi indicati:</p><ul class="mb-0">{items}</ul></div>'
-        )
+        said = f'<p class="mb-1">Correggi i {len(errors)} campi indicati:</p><ul class="mb-0">{items}</ul>'
+    fragment = f'<div class="alert alert-danger" role="alert" data-field="{escape(field or "")}">{said}</div>'
     if request.headers.get("hx-request"):
         return HTMLResponse(fragment, status_code=status)
     # A page of its own needs a title and a first-level heading that say what happened (WCAG 2.4.2, 1.3.1).
