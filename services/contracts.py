@@ -7,6 +7,7 @@ accepting the previous version while a deploy rolls out. Events carry ids and fa
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar
 
 from services.contracts_base import ChunkedFacts, Event, _typed_fields
@@ -151,6 +152,13 @@ class PositionFact:
     # The debtor's data-quality grade when the batch was registered ("phone", "address", "none";
     # "" in events of before): the relazione's tracing result until a trace changes it.
     debtor_grade: str = ""
+    # The act's day (ISO), its notification in the Comune's file, else its due day ("" when the file
+    # gave neither, and in events of before): the limitation runs from it (`kernel.limitation`).
+    act_on: str = ""
+
+    @property
+    def act_day(self) -> date | None:
+        return date.fromisoformat(self.act_on) if self.act_on else None
 
 
 MAX_POSITIONS_PER_EVENT = 500

@@ -212,9 +212,10 @@ def position_fact(
     fiscal_code: str = "RSSMRA80A01H501U",
     position_id: str | None = None,
     credit: tuple[str, int, str] = ("IMU", 2021, "A"),
+    act_on: str = "",
 ) -> PositionFact:
     """A registered position as ingest's `PositionsRegistered` carries it; `credit` is the revenue
-    type, the year and the prefix of a fresh act number."""
+    type, the year and the prefix of a fresh act number; `act_on` the act's day (ISO, "": none)."""
     revenue_type, year, act_prefix = credit
     return PositionFact(
         position_id=position_id or str(uuid.uuid4()),
@@ -225,6 +226,7 @@ def position_fact(
         year=year,
         act_number=f"{act_prefix}-{uuid.uuid4().hex[:6]}",
         amount_cents=amount_cents,
+        act_on=act_on,
     )
 
 

@@ -26,9 +26,9 @@ UNIREC_WINDOWS: Mapping[int, tuple[time, time]] = {
     **{day: (time(8, 30), time(21, 0)) for day in range(5)},
     5: (time(8, 30), time(15, 0)),
 }
-# The queue's order after due callbacks and broken promises: a score of the amount owed, the nearness
-# of the limitation date (five years from the oldest act's year), the fewest attempts and the best
-# phone's reliability (`repository.queue_score`), each weighted 0 to 10.
+# The queue's order after due callbacks and broken promises: a score of the amount owed, the
+# nearness of the limitation date (its positions' nearest, `kernel.limitation`), the fewest attempts
+# and the best phone's reliability (`repository.queue_score`), each weighted 0 to 10.
 DEFAULT_WEIGHTS: Mapping[str, int] = {"amount": 4, "limitation": 3, "attempts": 2, "grade": 1}
 WEIGHT_LABELS = {
     "amount": "Importo dovuto",

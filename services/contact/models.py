@@ -56,6 +56,8 @@ debtor_positions = sa.Table(
     sa.Column("tenant_id", sa.Uuid, primary_key=True),
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     *credit_columns(),
+    # The act's day the Comune's file gave (migration 0032): the limitation runs from it.
+    sa.Column("act_on", sa.Date),
     sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
     # The payments plan the position is in, and whether it is active or lapsed (from the events).
     sa.Column("plan_id", sa.Uuid),

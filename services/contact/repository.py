@@ -84,6 +84,7 @@ def _position_row(tenant_id: uuid.UUID, f: PositionFact) -> dict[str, Any]:
         "year": f.year,
         "act_number": f.act_number,
         "amount_cents": f.amount_cents,
+        "act_on": f.act_day,
     }
 
 

@@ -16,9 +16,9 @@ from services.kernel.repository_limitation import BARRED_ON
 
 S = "contact"
 
-# The positions still due of the debtors `:ids`, with their act year.
+# The positions still due of the debtors `:ids`, with their year and act day.
 _DUE = f"""
-SELECT p.debtor_id, p.position_id, p.year
+SELECT p.debtor_id, p.position_id, p.year, p.act_on
 FROM {S}.debtor_positions p
 WHERE p.tenant_id = :tenant AND p.debtor_id = ANY(:ids) AND p.state = 'open'
   AND p.amount_cents > coalesce((
@@ -27,7 +27,7 @@ WHERE p.tenant_id = :tenant AND p.debtor_id = ANY(:ids) AND p.state = 'open'
 """
 # Their payments (a position without any: one row, paid_on null), those revoked left out.
 _PAID = f"""
-SELECT due.position_id, due.year, pay.paid_on
+SELECT due.position_id, due.year, due.act_on, pay.paid_on
 FROM due
 LEFT JOIN {S}.debtor_payments pay
   ON pay.tenant_id = :tenant AND pay.position_id = due.position_id AND pay.kind = 'payment'

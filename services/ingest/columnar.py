@@ -26,7 +26,7 @@ from services.ingest.domain_verdicts import RowJudge, RowVerdict, is_blank
 
 # The columns of a stage record (`stage_record`) that come out of the frame: a rejected row's record
 # has no credit, every row's has its contacts.
-_CREDIT = ("fiscal_code", "name", "revenue_type", "year", "act_number", "amount_cents")
+_CREDIT = ("fiscal_code", "name", "revenue_type", "year", "act_number", "amount_cents", "act_on")
 _CONTACTS = ("phone", "email", "address")
 
 
@@ -36,7 +36,7 @@ STAGE_SCHEMA: dict[str, Any] = {
     "row_number": pl.Int64, "line_number": pl.Int64, "verdict": pl.String, "field": pl.String,
     "reason_it": pl.String, "warnings": pl.String, "warnings_it": pl.String, "fiscal_code": pl.String,
     "name": pl.String, "revenue_type": pl.String, "year": pl.Int64, "act_number": pl.String,
-    "amount_cents": pl.Int64, "phone": pl.String, "email": pl.String, "address": pl.String, "cells": pl.String,
+    "amount_cents": pl.Int64, "act_on": pl.Date, "phone": pl.String, "email": pl.String, "address": pl.String, "cells": pl.String,
 }  # fmt: skip
 
 
@@ -74,6 +74,7 @@ def stage_record(v: RowVerdict) -> tuple[Any, ...]:
         c.year if c else None,
         c.act_number if c else None,
         c.amount_cents if c else None,
+        c.act_on if c else None,
         k.phone if k else None,
         k.email if k else None,
         k.address if k else None,
@@ -83,7 +84,7 @@ def stage_record(v: RowVerdict) -> tuple[Any, ...]:
 
 def records_frame(records: Sequence[tuple[Any, ...]]) -> pl.DataFrame:
     """Stage records (`stage_record`) as a frame of `STAGE_SCHEMA`."""
-    rows = [(*r[:5], pg_array(r[5]), *r[6:16], pg_array(r[16])) for r in records]
+    rows = [(*r[:5], pg_array(r[5]), *r[6:17], pg_array(r[17])) for r in records]
     return pl.DataFrame(rows, schema=STAGE_SCHEMA, orient="row")
 
 

@@ -20,8 +20,9 @@ from services.ingest.domain import (
     MIN_YEAR,
     REVENUE_ALIASES,
 )
-from services.ingest.domain_contacts import ADDRESS_FIELDS, NAME_MISSING, TEXT_FIELDS, limitation_date
+from services.ingest.domain_contacts import ADDRESS_FIELDS, NAME_MISSING, TEXT_FIELDS
 from services.ingest.domain_mapping import ColumnMapping
+from services.kernel.limitation import first_act_in_time
 
 # Python's whitespace (str.split, str.strip and `\s` in `re` all use it), as a regex class: the
 # Rust regex `\s` is Unicode White_Space, which differs (U+001C..U+001F).
@@ -332,7 +333,7 @@ def _warnings(row: Row, today: date) -> list[tuple[str, pl.Expr, pl.Expr]]:
     shown = pl.when(act_unread).then(get("act_date")).otherwise(get("due_date"))
     shaped = pl.when(act_unread).then(pl.col("_act_shaped")).otherwise(pl.col("_due_shaped"))
     impossible, unreadable = (_formatted(message, shown) for message in (DATE_IMPOSSIBLE, DATE_UNREADABLE))
-    limit = limitation_date(today)
+    limit = first_act_in_time(today)
     act_day = pl.coalesce(pl.col("_act_key"), pl.col("_due_key"))
     formatted = (
         (act_day % 100).cast(pl.String).str.zfill(2)
@@ -366,7 +367,8 @@ def _warnings(row: Row, today: date) -> list[tuple[str, pl.Expr, pl.Expr]]:
 
 
 def _warning_lists(messages: list[tuple[str, pl.Expr, pl.Expr]]) -> list[pl.Expr]:
-    """Stage 4: the warnings' codes and their messages joined, and the year as the stage table has it."""
+    """Stage 4: the warnings' codes and their messages joined, the year as the stage table has it,
+    the act's day."""
     codes = [code for code, _, _ in messages]
     warnings_it = pl.concat_str(
         [pl.when(pl.col(f"_w_{c}")).then(pl.col(f"_m_{c}")) for c in codes], separator=" ", ignore_nulls=True
@@ -377,4 +379,10 @@ def _warning_lists(messages: list[tuple[str, pl.Expr, pl.Expr]]) -> list[pl.Expr
         .alias("warnings"),
         pl.when(warnings_it != "").then(warnings_it).alias("warnings_it"),
         pl.col("year").cast(pl.Int64),
+        _day(pl.coalesce(pl.col("_act_key"), pl.col("_due_key"))).alias("act_on"),
     ]
+
+
+def _day(key: pl.Expr) -> pl.Expr:
+    """A yyyymmdd key (`_date`) as a date (`domain.act_day`)."""
+    return pl.date(key // 10000, key // 100 % 100, key % 100)

@@ -211,6 +211,17 @@ def parse_date(text: str) -> date | None:
     return None
 
 
+def act_day(values: dict[str, str]) -> date | None:
+    """The day of a row's act: its notification date, else its due date (None when neither reads);
+    the credit's limitation runs from it (`kernel.limitation`)."""
+    for name in ("act_date", "due_date"):
+        text = values.get(name, "")
+        day = parse_date(text) if text else None
+        if day is not None:
+            return day
+    return None
+
+
 # ---------------------------------------------------------------- rows
 
 
@@ -224,6 +235,7 @@ class Credit:
     year: int
     act_number: str
     amount_cents: int
+    act_on: date | None = None  # `act_day`, not part of the key
 
     @property
     def key(self) -> tuple[str, str, int, str]:

@@ -7,11 +7,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from services.ingest.domain import DATE_IMPOSSIBLE, DATE_UNREADABLE, CellError, date_shaped, parse_date
+from services.ingest.domain import (
+    DATE_IMPOSSIBLE,
+    DATE_UNREADABLE,
+    CellError,
+    act_day,
+    date_shaped,
+    parse_date,
+)
 from services.ingest.labels import CONTACT_KINDS
 from services.kernel.cells import FORMULA_START
 from services.kernel.formats import e164
-from services.kernel.limitation import LIMITATION_YEARS
 
 _PHONE_JUNK = re.compile(r"[\s./()-]")
 # ASCII digits: `\d` would let "３３３…" through as an E.164 number.
@@ -47,13 +53,6 @@ def normalise_email(text: str) -> str | None:
     return email
 
 
-def limitation_date(today: date) -> date:
-    try:
-        return today.replace(year=today.year - LIMITATION_YEARS)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - LIMITATION_YEARS, day=28)
-
-
 @dataclass(frozen=True, slots=True)
 class Contacts:
     phone: str | None
@@ -72,7 +71,8 @@ def contacts_of(values: dict[str, str]) -> Contacts:
 
 
 def row_warnings(values: dict[str, str], contacts: Contacts, limit: date) -> list[tuple[str, str]]:
-    """Accepted-but-flagged findings, (code, Italian message); `limit` is the limitation date."""
+    """Accepted-but-flagged findings, (code, Italian message); `limit` is the first act day not yet
+    time-barred (`kernel.limitation.first_act_in_time`)."""
     found: list[tuple[str, str]] = []
     if values.get("phone") and contacts.phone is None:
         found.append(("phone", f"Telefono non utilizzabile: «{values['phone']}»."))
@@ -87,7 +87,7 @@ def row_warnings(values: dict[str, str], contacts: Contacts, limit: date) -> lis
     if any(text and day is None for text, day in zip(dates, parsed, strict=True)):
         shown = next(text for text, day in zip(dates, parsed, strict=True) if text and day is None)
         found.append(("date", (DATE_IMPOSSIBLE if date_shaped(shown) else DATE_UNREADABLE).format(shown)))
-    act_date = parsed[0] or parsed[1]
+    act_date = act_day(values)
     if act_date is not None and act_date < limit:
         found.append(
             ("limitation", f"Atto del {act_date:%d/%m/%Y}: oltre il termine di prescrizione di cinque anni.")

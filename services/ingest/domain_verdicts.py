@@ -11,6 +11,7 @@ from services.ingest.domain import (
     CellError,
     Credit,
     Rejection,
+    act_day,
     normalise_header,
     normalise_revenue_type,
     parse_act_number,
@@ -18,8 +19,9 @@ from services.ingest.domain import (
     parse_taxpayer,
     parse_year,
 )
-from services.ingest.domain_contacts import Contacts, contacts_of, limitation_date, row_warnings
+from services.ingest.domain_contacts import Contacts, contacts_of, row_warnings
 from services.ingest.domain_mapping import ColumnMapping, row_values
+from services.kernel.limitation import first_act_in_time
 
 
 def debtor_name(values: dict[str, str]) -> str:
@@ -58,7 +60,7 @@ def parse_values(values: dict[str, str], current_year: int) -> Credit | Rejectio
         amount = amount_due(values)
     except CellError as err:
         return Rejection(field_name, err.reason, err.message)
-    return Credit(fiscal_code, debtor_name(values), revenue_type, year, act, amount)
+    return Credit(fiscal_code, debtor_name(values), revenue_type, year, act, amount, act_day(values))
 
 
 def is_blank(cells: Sequence[str]) -> bool:
@@ -102,7 +104,7 @@ class RowJudge:
         self.current_year = current_year
         self.today = today
         self.rows = 0
-        self.limit = limitation_date(today)
+        self.limit = first_act_in_time(today)
         self._pending: list[tuple[int, list[str]]] = []
 
     def feed(self, line: int, cells: list[str]) -> Iterator[RowVerdict]:

@@ -102,6 +102,8 @@ positions = sa.Table(
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Column("batch_id", sa.Uuid, nullable=False),
     *credit_columns(),
+    # The act's day (its notification, else its due day; migration 0012): the limitation runs from it.
+    sa.Column("act_on", sa.Date),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
     sa.UniqueConstraint(
         "tenant_id", "debtor_id", "revenue_type", "year", "act_number", name="positions_credit_key"
@@ -127,6 +129,7 @@ batch_rows = sa.Table(
     sa.Column("year", sa.Integer),
     sa.Column("act_number", sa.Text),
     sa.Column("amount_cents", sa.BigInteger),
+    sa.Column("act_on", sa.Date),
     sa.Column("phone", sa.Text),
     sa.Column("email", sa.Text),
     sa.Column("address", sa.Text),

@@ -31,6 +31,7 @@ POSITION_FACT_SQL = {
     "act_number": "p.act_number",
     "amount_cents": "p.amount_cents",
     "debtor_grade": "d.grade",
+    "act_on": "coalesce(to_char(p.act_on, 'YYYY-MM-DD'), '')",
 }
 CONTACT_FACT_SQL = {
     "debtor_id": "c.debtor_id::text",

@@ -51,6 +51,7 @@ STAGE_COLUMNS = (
     "year",
     "act_number",
     "amount_cents",
+    "act_on",
     "phone",
     "email",
     "address",
@@ -60,7 +61,7 @@ _CREATE_STAGE = """
     CREATE TEMP TABLE ingest_chunk (
         row_number integer, line_number integer, verdict text, field text, reason_it text,
         warnings text[], warnings_it text, fiscal_code text, name text, revenue_type text,
-        year integer, act_number text, amount_cents bigint, phone text, email text, address text,
+        year integer, act_number text, amount_cents bigint, act_on date, phone text, email text, address text,
         cells text[]
     ) ON COMMIT DROP
 """
@@ -170,8 +171,8 @@ NEW_DEBTOR = "EXISTS (SELECT 1 FROM ingest_new_debtors n WHERE n.id = d.id)"
 KNOWN_DEBTOR = "NOT EXISTS (SELECT 1 FROM ingest_new_debtors n WHERE n.id = d.id)"
 _REGISTER_POSITIONS = f"""
     INSERT INTO ingest.positions
-        (id, tenant_id, debtor_id, batch_id, revenue_type, year, act_number, amount_cents)
-    SELECT {UUID7}, :tenant_id, d.id, :batch_id, r.revenue_type, r.year, r.act_number, r.amount_cents
+        (id, tenant_id, debtor_id, batch_id, revenue_type, year, act_number, amount_cents, act_on)
+    SELECT {UUID7}, :tenant_id, d.id, :batch_id, r.revenue_type, r.year, r.act_number, r.amount_cents, r.act_on
     FROM ingest.batch_rows r
     JOIN ingest.debtors d ON d.tenant_id = r.tenant_id AND d.fiscal_code = r.fiscal_code
     WHERE r.tenant_id = :tenant_id AND r.batch_id = :batch_id AND r.verdict = 'accepted' AND {{debtors}}

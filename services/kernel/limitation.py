@@ -1,12 +1,16 @@
-"""The limitation of a local revenue's credit as Riscossa reckons it: five years from the end of the
-year of the act (the issue's rule for local revenues), started again by every payment on the
-position made while the credit could still be enforced (c.c. art. 2944: a payment of part of a debt
-acknowledges it; art. 2945: a new period of the same length runs from that day). A payment made
-after the term ran out revives nothing (art. 2940 keeps it paid, no more). The Comune's own
-interrupting acts (a notice served, c.c. art. 2943) are not known here, nor is an installment plan
-counted by itself: the operator makes it on the phone, and the debtor's acknowledgement on record
-is its first payment. The contact queue orders debtors by the nearness of this day and leaves the
-time-barred out; the relazione di scarico and the debtor's file mark a position past it.
+"""The limitation of a local revenue's credit as Riscossa reckons it: five years (c.c. art. 2948,
+Cass. SU 23397/2016 for local taxes; L. 689/1981 art. 28 for fines) from the day of the act the
+Comune's file names, its notification or, when the file gives none, its due day; a credit whose
+file gives neither counts from the end of its reference year (the issue's rule). Every payment on
+the position made while the credit could still be enforced starts the term again (c.c. art. 2944:
+a payment of part of a debt acknowledges it; art. 2945: a new period of the same length runs from
+that day). A payment made after the term ran out revives nothing (art. 2940 keeps it paid, no
+more). The Comune's interrupting acts served after the file was sent (c.c. art. 2943) are not known
+here, nor is an installment plan counted by itself: the operator makes it on the phone, and the
+debtor's acknowledgement on record is its first payment. The contact queue orders debtors by the
+nearness of this day and leaves the time-barred out; the portal lists what runs out next; the
+relazione di scarico and the debtor's file mark a position past it; ingest flags a row whose act is
+already past it.
 
 Terms count as c.c. art. 2963 says: the first day is not counted, the term ends at the end of the
 day of the same number five years on (the month's last day when that month has no such day), and
@@ -30,17 +34,18 @@ def barred_after(start: date) -> date:
     return date(year, start.month, day) + timedelta(days=1)
 
 
-def time_barred_from(act_year: int) -> date:
-    """The first day a credit of an act of `act_year` is time-barred when nothing interrupted it:
-    1 January, five years after the year following the act's."""
-    return barred_after(date(act_year, 12, 31))
+def term_start(year: int, act_on: date | None) -> date:
+    """The day the term first runs from: the act's day when the file gives it, else the last day
+    of the reference year."""
+    return act_on if act_on is not None else date(year, 12, 31)
 
 
-def barred_from(act_year: int, paid_on: Iterable[date]) -> date:
-    """The first day a credit of an act of `act_year` is time-barred, counting the payments made on
-    it on the days `paid_on`: each one made while it could still be enforced starts the term again
-    from its day; once the term ran out, a later payment changes nothing."""
-    barred = time_barred_from(act_year)
+def barred_from(year: int, paid_on: Iterable[date], act_on: date | None = None) -> date:
+    """The first day a credit of reference year `year` and act of `act_on` (None: not known) is
+    time-barred, counting the payments made on it on the days `paid_on`: each one made while it
+    could still be enforced starts the term again from its day; once the term ran out, a later
+    payment changes nothing."""
+    barred = barred_after(term_start(year, act_on))
     for day in sorted(paid_on):
         if day >= barred:
             break
@@ -48,15 +53,10 @@ def barred_from(act_year: int, paid_on: Iterable[date]) -> date:
     return barred
 
 
-def interrupted(act_year: int, paid_on: Iterable[date]) -> bool:
-    """Whether the payments on the days `paid_on` moved the credit's limitation past its act
-    year's: exactly when one was made from 1 January after the act's year until the term ran out
-    (one of the act's own year ends no later than the year's term; one after it revives nothing).
-    `repository_limitation.INTERRUPTING` is this test in SQL, for one payment."""
-    return barred_from(act_year, paid_on) > time_barred_from(act_year)
-
-
-def newest_time_barred_year(today: date) -> int:
-    """The newest act year whose credit, uninterrupted, is time-barred on `today`."""
-    year = today.year - 1 - LIMITATION_YEARS
-    return year if time_barred_from(year) <= today else year - 1
+def first_act_in_time(today: date) -> date:
+    """The first act day whose credit, uninterrupted, is not yet time-barred on `today`: every act
+    of an earlier day is (`barred_after(act) <= today` exactly for `act` before it)."""
+    day = date(today.year - LIMITATION_YEARS, today.month, 1) + timedelta(days=today.day - 1 - 3)
+    while barred_after(day) <= today:
+        day += timedelta(days=1)
+    return day

@@ -3,6 +3,7 @@ year and week by week, and the filters of its drill-down to the debtors. Pure: n
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from urllib.parse import urlencode
 
 from services.contracts import OUTCOME_LABELS
 from services.kernel.errors import DomainError
-from services.kernel.limitation import barred_from, newest_time_barred_year, time_barred_from
+from services.kernel.limitation import barred_from
 
 # The funnel, from what the Comune assigned to what was collected; the residual comes after.
 FUNNEL = ("assigned", "worked", "reached", "promised", "in_plan", "collected")
@@ -26,11 +27,13 @@ STAGE_LABELS: dict[str, str] = {
     "in_plan": "In piano di rateizzazione",
     "collected": "Con somme riscosse",
     "residual": "Con residuo da riscuotere",
-    "barring": "Con residuo che si prescrive con l'anno dell'atto (nessun pagamento lo ha interrotto)",
+    "barring": "Con residuo che si prescrive entro un anno",
+    "barred": "Con residuo già prescritto",
 }
-# The drill-down's filters: the stages and, for the limitation's lists, the residual no payment
-# interrupted (`kernel.limitation.INTERRUPTING`).
-DRILL_STAGES = (*STAGES, "barring")
+# The drill-down's filters: the stages and, for the limitation's lists, the residual whose term
+# runs out within a year of the filter's day, and the residual whose term ran out
+# (`repository_portal.limitation_rows`).
+DRILL_STAGES = (*STAGES, "barring", "barred")
 # What the euro figure of each stage is: the amount assigned on its positions, except two.
 STAGE_AMOUNT_LABELS: dict[str, str] = {
     **dict.fromkeys(STAGES, "Carico"),
@@ -117,65 +120,72 @@ class Portal:
 
 
 @dataclass(frozen=True)
-class YearLimitation:
-    """The residual of the acts of `year` (`repository_portal.limitation_by_year`): `plain`, of
-    positions nothing interrupted (time-barred on `kernel.limitation.time_barred_from(year)`);
-    `kept_*`, of those a payment interrupted that run on after `today`; `lapsed_*`, of those a
-    payment interrupted whose new term ran out too."""
+class BarringMonth:
+    """The residual whose limitation runs out in the month of `month` (its first day), from `first_on`."""
 
-    year: int
-    plain: StageFigures
-    kept_positions: int = 0
-    kept_cents: int = 0
-    lapsed_positions: int = 0
-    lapsed_cents: int = 0
+    month: date
+    positions: int
+    cents: int
+    first_on: date
+
+    @property
+    def label(self) -> str:
+        return f"{MONTHS[self.month.month - 1]} {self.month.year}"
 
 
 @dataclass(frozen=True)
 class LimitationWatch:
-    """What the limitation bars next (`kernel.limitation`): the residual of the acts of `year`
-    nothing interrupted, time-barred from `on`; the residual already barred, by act year (unless
-    the Comune interrupted it with an act this service does not know of); and the residual whose
-    term a payment started again (`kept_*`: each is barred on its own day, in the debtor's file)."""
+    """What the limitation (`kernel.limitation`) bars in the residual: what runs out after `today`
+    until `until` (a year on: `soon`, and month by month), and what already has (`barred`)."""
 
-    year: int
-    on: date
-    next_residual: StageFigures
-    barred_positions: int
-    barred_cents: int
-    barred_years: tuple[int, ...]
-    kept_positions: int = 0
-    kept_cents: int = 0
+    today: date
+    until: date
+    soon: StageFigures
+    months: tuple[BarringMonth, ...]
+    barred: StageFigures
 
     @property
-    def last_day(self) -> date:
-        """The last day on which the credits of `year` are not yet time-barred."""
-        return self.on - timedelta(days=1)
+    def first_on(self) -> date | None:
+        """The first day on which some residual becomes time-barred, within the year."""
+        return self.months[0].first_on if self.months else None
+
+
+MONTHS = (
+    "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
+    "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
+)  # fmt: skip
+
+
+def limitation_until(today: date) -> date:
+    """The last day of the portal's look ahead: the same day a year on (28 February for 29)."""
+    return date(
+        today.year + 1, today.month, min(today.day, calendar.monthrange(today.year + 1, today.month)[1])
+    )
 
 
 def barred_on(position: Any, payments: Iterable[Any]) -> date:
     """The first day `position` is time-barred, counting its payments among `payments` not revoked
     (`kernel.limitation.barred_from`)."""
     days = [p.paid_on for p in payments if p.position_id == position.position_id and p.revoked_on is None]
-    return barred_from(position.year, days)
+    return barred_from(position.year, days, position.act_on)
 
 
-def limitation_watch(today: date, by_year: Sequence[YearLimitation]) -> LimitationWatch:
-    """From the residual by act year, what is barred next and what already is."""
-    barred = newest_time_barred_year(today)
-    years = {y.year: y for y in by_year}
-    old = sorted(y.year for y in by_year if (y.year <= barred and y.plain.positions) or y.lapsed_positions)
-    gone = [y for y in by_year if y.year <= barred]
+def limitation_watch(today: date, rows: Sequence[Mapping[str, Any]]) -> LimitationWatch:
+    """From `repository_portal.limitation_rows`: one row per group (`run_out`, `month`; `month`
+    None for the whole of what ran out or runs out within the year), with `debtors`, `positions`,
+    `cents` and `first_on`."""
     empty = StageFigures("residual", 0, 0, 0)
+    totals = {
+        r["run_out"]: StageFigures("residual", r["debtors"], r["positions"], int(r["cents"]))
+        for r in rows
+        if r["month"] is None
+    }
+    months = sorted(
+        (BarringMonth(r["month"], r["positions"], int(r["cents"]), r["first_on"]) for r in rows if r["month"] and not r["run_out"]),
+        key=lambda m: m.month,
+    )  # fmt: skip
     return LimitationWatch(
-        year=barred + 1,
-        on=time_barred_from(barred + 1),
-        next_residual=years[barred + 1].plain if barred + 1 in years else empty,
-        barred_positions=sum(y.plain.positions for y in gone) + sum(y.lapsed_positions for y in by_year),
-        barred_cents=sum(y.plain.cents for y in gone) + sum(y.lapsed_cents for y in by_year),
-        barred_years=tuple(old),
-        kept_positions=sum(y.kept_positions for y in by_year),
-        kept_cents=sum(y.kept_cents for y in by_year),
+        today, limitation_until(today), totals.get(False, empty), tuple(months), totals.get(True, empty)
     )
 
 
@@ -189,6 +199,8 @@ class DebtorFilter:
     page: int = 1
     # A fiscal code (or its start) or part of a name, as the office types it when a taxpayer calls.
     search: str | None = None
+    # The day the limitation's stages are judged on (not in the query string: always today).
+    today: date | None = None
 
     @property
     def offset(self) -> int:
@@ -284,8 +296,9 @@ def parse_page(raw: str | None) -> int:
 MAX_SEARCH = 80
 
 
-def parse_filter(params: Mapping[str, str]) -> DebtorFilter:
-    """The drill-down's filters from the query string (cerca, entrata, anno, fase, page), in Italian."""
+def parse_filter(params: Mapping[str, str], today: date) -> DebtorFilter:
+    """The drill-down's filters from the query string (cerca, entrata, anno, fase, page), in Italian;
+    the limitation's stages judged on `today`."""
     revenue_type = (params.get("entrata") or "").strip() or None
     if revenue_type is not None and len(revenue_type) > MAX_REVENUE_TYPE:
         raise DomainError("Il tipo di entrata indicato non è valido.", field="entrata")
@@ -299,7 +312,12 @@ def parse_filter(params: Mapping[str, str]) -> DebtorFilter:
     if search is not None and not 2 <= len(search) <= MAX_SEARCH:
         raise DomainError(f"Cerca con almeno 2 e al più {MAX_SEARCH} caratteri.", field="cerca")
     return DebtorFilter(
-        revenue_type, int(raw_year) if raw_year else None, stage, parse_page(params.get("page")), search
+        revenue_type,
+        int(raw_year) if raw_year else None,
+        stage,
+        parse_page(params.get("page")),
+        search,
+        today,
     )
 
 

@@ -24,10 +24,9 @@ from services.reporting.domain import format_cents
 
 KINDS = {"interim": "intermedia", "final": "finale"}
 FORMATS = ("pdf", "xlsx", "csv")
-# Limitation (prescrizione): five years from 1 January of the year after the act's year, started
-# again by every payment on the position while it ran (`kernel.limitation`; ../shared/domain.md §8
-# names "prescribed" among the reasons but gives no term: it is the stated rule for local
-# revenues). The Comune's own interrupting acts (a notice served, c.c. art. 2943) are not known to
+# Limitation (prescrizione): five years from the act's day in the Comune's file (else from the end
+# of its reference year), started again by every payment on the position while it ran
+# (`kernel.limitation`). Acts the Comune served after its file (c.c. art. 2943) are not known to
 # reporting: the office checks a position marked time-barred before discharging it.
 
 
@@ -208,6 +207,7 @@ class History:
     # Every day a payment was made on the position up to the judged day (whatever the period),
     # none revoked by then: each one made while the limitation ran started it again.
     paid_days: tuple[date, ...] = ()
+    act_on: date | None = None  # the act's day in the Comune's file: the limitation runs from it
     # Derived once (read by every rule and format): collected net of refunds; what the office
     # cancelled (sgravio: the whole amount of a cancelled position); what is still due. Every line
     # and every total keeps: carico affidato - sgravi - rettifiche - riscosso = residuo.
@@ -224,7 +224,7 @@ class History:
         self.collected_cents = collected
         self.cancelled_cents = self.assigned_cents if self.state == "cancelled" else 0
         self.residual_cents = self.assigned_cents - self.cancelled_cents - collected
-        self.barred_on = barred_from(self.year, self.paid_days)
+        self.barred_on = barred_from(self.year, self.paid_days, self.act_on)
 
     @property
     def cancelled(self) -> bool:

@@ -68,7 +68,7 @@ async def portal(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> dp.Porta
         by_year=tuple(sorted(by_year, key=lambda g: g.key)),
         weeks=dp.weekly_trend(today, week["paid"], week["refunded"], week["outcomes"]),
         promised_cents=await rp.promised_cents(uow, tenant_id),
-        limitation=dp.limitation_watch(today, await rp.limitation_by_year(uow, tenant_id, today)),
+        limitation=dp.limitation_watch(today, await rp.limitation_rows(uow, tenant_id, today)),
     )
 
 

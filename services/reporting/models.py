@@ -52,6 +52,8 @@ positions = sa.Table(
     sa.Column("decided_at", sa.DateTime(timezone=True)),
     sa.Column("plan_id", sa.Uuid),
     sa.Column("settled_on", sa.Date),
+    # The act's day the Comune's file gave (migration 0020): the limitation runs from it.
+    sa.Column("act_on", sa.Date),
 )
 
 payments = sa.Table(

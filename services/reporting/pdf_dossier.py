@@ -92,9 +92,11 @@ def _story(debtor: DebtorFile, ente: str, generated_at: datetime, by: str) -> li
         *_payments(debtor),
         *_cases(debtor),
         Paragraph(
-            "Prescrizione: cinque anni dalla fine dell'anno dell'atto; ogni pagamento sulla posizione "
-            "fatto prima della scadenza la interrompe e il termine riparte dal suo giorno (art. 2944 "
-            "c.c.). Non tiene conto degli atti interruttivi notificati dall'ente, che qui non sono noti.",
+            "Prescrizione: cinque anni dalla data dell'atto indicata nel file dell'ente (la notifica o, se "
+            "manca, la scadenza; senza l'una e l'altra, dalla fine dell'anno di riferimento); ogni "
+            "pagamento sulla posizione fatto prima della scadenza la interrompe e il termine riparte dal "
+            "suo giorno (art. 2944 c.c.). Non tiene conto degli atti interruttivi notificati dall'ente "
+            "dopo l'invio del file, che qui non sono noti.",
             _CELL,
         ),
     ]

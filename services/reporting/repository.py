@@ -94,6 +94,7 @@ async def insert_positions(
             "year": f.year,
             "act_number": f.act_number,
             "amount_cents": f.amount_cents,
+            "act_on": f.act_day,
             "batch_id": batch_id,
             **({"registered_at": registered_at} if registered_at else {}),
         }

@@ -7,12 +7,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
-from services.kernel.limitation import LIMITATION_YEARS
-from services.kernel.repository_limitation import BARRED_ON, INTERRUPTING
+from services.kernel.repository_limitation import BARRED_ON
 from services.reporting import domain_portal as dp
 from services.reporting.models import outcomes, payments, positions
 from services.reporting.models_cases import case_answers, cases
@@ -37,20 +37,8 @@ def _joined(tenant_id: uuid.UUID) -> tuple[Any, dict[str, Any]]:
         "in_plan": sa.and_(p.c.plan_id.is_not(None), pl.c.lapsed_on.is_(None)),
         "collected": p.c.collected_cents > 0,
         "residual": p.c.amount_cents > p.c.collected_cents,
-        "barring": sa.and_(p.c.amount_cents > p.c.collected_cents, sa.not_(_interrupted(p))),
     }
     return source, conditions
-
-
-def _interrupted(p: Any) -> Any:
-    """Whether a payment on the position, not revoked, started its limitation again."""
-    pay = payments.alias("interrupting")
-    test = INTERRUPTING.format(paid_on="interrupting.paid_on", year="reporting.positions.year")
-    return (
-        sa.exists()
-        .where(pay.c.tenant_id == p.c.tenant_id, pay.c.position_id == p.c.position_id)
-        .where(pay.c.revoked_on.is_(None), sa.text(test))
-    )
 
 
 def _where(tenant_id: uuid.UUID) -> list[Any]:
@@ -61,7 +49,7 @@ def _stage_amount(stage: str) -> Any:
     p = positions.c
     if stage == "collected":
         return p.collected_cents
-    if stage in ("residual", "barring"):
+    if stage in ("residual", "barring", "barred"):
         return p.amount_cents - p.collected_cents
     return p.amount_cents
 
@@ -170,7 +158,11 @@ def _debtor_rows(tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> Any:
     """One row per debtor at the filter's stage, over the positions of its revenue type and year."""
     p = positions.c
     source, conditions = _joined(tenant_id)
-    where = [*_where(tenant_id), conditions[filt.stage or "assigned"]]
+    if filt.stage in ("barring", "barred"):
+        stage = _limitation_stage(filt.stage, tenant_id, filt.today or datetime.now(ZoneInfo(ROME)).date())
+    else:
+        stage = conditions[filt.stage or "assigned"]
+    where = [*_where(tenant_id), stage]
     if filt.revenue_type:
         where.append(p.revenue_type == filt.revenue_type)
     if filt.year:
@@ -321,43 +313,50 @@ async def debtor_cases(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UU
     return list((await uow.execute(stmt)).all())
 
 
-# The residual of each act year's positions the figures count, split by what payments did to its
-# limitation (`kernel.limitation.BARRED_ON`: a payment not revoked, made while the term ran,
-# started it again): `plain` nothing interrupted; `kept` interrupted and still running on `:today`;
-# `lapsed` interrupted and run out since.
+# The residual of every position and the first day its limitation bars it (`kernel.limitation`,
+# `BARRED_ON`: from its act's day, else the end of its year, started again by each payment not
+# revoked made while the term ran). `:lim_tenant` is the tenant.
 _DUE = (
-    "SELECT p.position_id, p.debtor_id, p.year, p.amount_cents - p.collected_cents AS residual"
-    " FROM reporting.positions p WHERE p.tenant_id = :t AND p.state <> 'cancelled'"
+    "SELECT p.position_id, p.debtor_id, p.year, p.act_on, p.amount_cents - p.collected_cents AS residual"
+    " FROM reporting.positions p WHERE p.tenant_id = :lim_tenant AND p.state <> 'cancelled'"
     " AND p.amount_cents > p.collected_cents"
 )
 _PAID = (
-    "SELECT due.position_id, due.year, pay.paid_on FROM due LEFT JOIN reporting.payments pay"
-    " ON pay.tenant_id = :t AND pay.position_id = due.position_id AND pay.revoked_on IS NULL"
+    "SELECT due.position_id, due.year, due.act_on, pay.paid_on FROM due LEFT JOIN reporting.payments pay"
+    " ON pay.tenant_id = :lim_tenant AND pay.position_id = due.position_id AND pay.revoked_on IS NULL"
 )
-LIMITATION = sa.text(f"""
+_JUDGED = f"""
 WITH due AS ({_DUE}), barred AS ({BARRED_ON.format(rows=_PAID)}),
-judged AS (
-    SELECT due.*, b.barred_on > make_date(due.year + {1 + LIMITATION_YEARS}, 1, 1) AS interrupted,
-           b.barred_on <= :today AS run_out
-    FROM due JOIN barred b ON b.position_id = due.position_id
-)
-SELECT year,
-       count(DISTINCT debtor_id) FILTER (WHERE NOT interrupted) AS plain_debtors,
-       count(*) FILTER (WHERE NOT interrupted) AS plain_positions,
-       coalesce(sum(residual) FILTER (WHERE NOT interrupted), 0) AS plain_cents,
-       count(*) FILTER (WHERE interrupted AND NOT run_out) AS kept_positions,
-       coalesce(sum(residual) FILTER (WHERE interrupted AND NOT run_out), 0) AS kept_cents,
-       count(*) FILTER (WHERE interrupted AND run_out) AS lapsed_positions,
-       coalesce(sum(residual) FILTER (WHERE interrupted AND run_out), 0) AS lapsed_cents
-FROM judged GROUP BY year ORDER BY year
+judged AS (SELECT due.*, b.barred_on FROM due JOIN barred b ON b.position_id = due.position_id)
+"""
+# What ran out by `:today` and what runs out until `:until`, in all and month by month.
+LIMITATION = sa.text(f"""{_JUDGED}
+SELECT barred_on <= :today AS run_out,
+       CASE WHEN grouping(date_trunc('month', barred_on)) = 0 THEN date_trunc('month', barred_on)::date END
+           AS month,
+       count(DISTINCT debtor_id) AS debtors, count(*) AS positions, coalesce(sum(residual), 0) AS cents,
+       min(barred_on) AS first_on
+FROM judged WHERE barred_on <= :until
+GROUP BY GROUPING SETS ((barred_on <= :today), (barred_on <= :today, date_trunc('month', barred_on)))
 """)
+# The positions of the drill-down's two limitation stages (`DebtorFilter.today`).
+_BARRING = (
+    f"{_JUDGED} SELECT position_id FROM judged WHERE barred_on > :lim_today AND barred_on <= :lim_until"
+)
+_BARRED = f"{_JUDGED} SELECT position_id FROM judged WHERE barred_on <= :lim_today"
 
 
-async def limitation_by_year(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> list[dp.YearLimitation]:
-    """The residual by act year as the limitation sees it on `today` (`LIMITATION`)."""
-    found = []
-    for r in await uow.execute(LIMITATION, {"t": tenant_id, "today": today}):
-        plain = dp.StageFigures("residual", r.plain_debtors, r.plain_positions, int(r.plain_cents))
-        kept, lapsed = (r.kept_positions, int(r.kept_cents)), (r.lapsed_positions, int(r.lapsed_cents))
-        found.append(dp.YearLimitation(r.year, plain, *kept, *lapsed))
-    return found
+async def limitation_rows(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> list[dict[str, Any]]:
+    """The residual the limitation bars by `today` and within a year of it (`LIMITATION`)."""
+    params = {"lim_tenant": tenant_id, "today": today, "until": dp.limitation_until(today)}
+    return [dict(r._mapping) for r in await uow.execute(LIMITATION, params)]
+
+
+def _limitation_stage(stage: str, tenant_id: uuid.UUID, today: date) -> Any:
+    """The condition of a position at the limitation's `stage` ("barring", "barred") on `today`."""
+    query = sa.text(_BARRED).bindparams(lim_tenant=tenant_id, lim_today=today)
+    if stage == "barring":
+        query = sa.text(_BARRING).bindparams(
+            lim_tenant=tenant_id, lim_today=today, lim_until=dp.limitation_until(today)
+        )
+    return positions.c.position_id.in_(query.columns(position_id=sa.Uuid).subquery().select())

@@ -181,7 +181,8 @@ SELECT p.fiscal_code, p.revenue_type, p.year, p.act_number,
        (SELECT array_agg(a.paid_on) FROM reporting.payments a
         WHERE a.tenant_id = p.tenant_id AND a.position_id = p.position_id
           AND (NOT :interim OR a.paid_on <= :to_day)
-          AND (a.revoked_on IS NULL OR (:interim AND a.revoked_on > :to_day))) AS paid_days
+          AND (a.revoked_on IS NULL OR (:interim AND a.revoked_on > :to_day))) AS paid_days,
+       p.act_on
 FROM reporting.positions p
 LEFT JOIN reporting.debtors d ON d.tenant_id = p.tenant_id AND d.debtor_id = p.debtor_id
 LEFT JOIN (
@@ -255,6 +256,7 @@ def _history(r: Any) -> rel.History:
         promise_state=r.promise_state,
         promise_due_on=r.promise_due_on,
         paid_days=tuple(r.paid_days or ()),
+        act_on=r.act_on,
     )
 
 

@@ -74,10 +74,8 @@ def _portal_context(portal: dp.Portal, ident: Identity) -> dict[str, Any]:
         "weeks": _shown(weeks),
         "collected_percent": portal.total.collected_percent,
         "limitation": watch,
-        "limitation_link": _drill(base, dp.DebtorFilter(year=watch.year, stage="barring")),
-        "barred_links": [
-            (y, _drill(base, dp.DebtorFilter(year=y, stage="barring"))) for y in watch.barred_years
-        ],
+        "barring_link": _drill(base, dp.DebtorFilter(stage="barring")),
+        "barred_link": _drill(base, dp.DebtorFilter(stage="barred")),
     }
 
 
@@ -91,7 +89,7 @@ async def portal_page(request: Request, ident: Identity, uow: UnitOfWork) -> Res
 @endpoint(*PERSONAL_ROLES)
 async def debtors_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     try:
-        filt = dp.parse_filter(request.query_params)
+        filt = dp.parse_filter(request.query_params, _today(request))
     except DomainError as exc:
         if exc.field != "cerca":  # the others come only from an address made by hand
             raise
@@ -117,9 +115,9 @@ async def _refused(request: Request, ident: Identity, uow: UnitOfWork, error: Do
     """The list's form again with the search refused at its field, as typed, and no list (400)."""
     rest = {k: v for k, v in request.query_params.items() if k not in ("cerca", "page")}
     try:
-        filt = dp.parse_filter(rest)
+        filt = dp.parse_filter(rest, _today(request))
     except DomainError:
-        filt = dp.parse_filter({})
+        filt = dp.parse_filter({}, _today(request))
     found = await handlers_portal.refused_search(uow, ident, filt)
     typed = request.query_params.get("cerca", "")
     context = {"found": found, "filter": filt, "stages": dp.STAGE_LABELS, "error": error, "typed": typed}
@@ -137,6 +135,9 @@ async def debtor_page(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "outcome_label": dp.outcome_label,
         "kinds": KIND_LABELS,
         "answers": ANSWER_LABELS,
+        # Each position's first time-barred day (`kernel.limitation`), judged against today.
+        "barred": {p.position_id: dp.barred_on(p, found.payments) for p in found.positions},
+        "today": _today(request),
     }
     return page(templates, request, "portal_debtor.html", context)
 
@@ -145,7 +146,7 @@ def _list_left(request: Request) -> dp.DebtorFilter | None:
     """The list the debtor was opened from (its filters and page), when the link carried it; a
     query that is not a valid filter is a plain link to the whole list."""
     try:
-        filt = dp.parse_filter(request.query_params)
+        filt = dp.parse_filter(request.query_params, _today(request))
     except DomainError:
         return None
     return filt if filt.query(filt.page) != "page=1" else None
@@ -174,7 +175,7 @@ async def _download(request: Request, ident: Identity, uow: UnitOfWork, fmt: str
     if kind == "debitori":
         if not ident.has_role(*PERSONAL_ROLES):
             raise Forbidden()
-        filt = dp.parse_filter(request.query_params)
+        filt = dp.parse_filter(request.query_params, _today(request))
         rows = await handlers_portal.debtor_export(uow, ident, filt, fmt)
         table = portal_content.debtors_table(filt.describe(), rows)
     elif kind in portal_content.TABLES:

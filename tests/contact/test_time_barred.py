@@ -16,7 +16,7 @@ from services.contact import handlers, repository, repository_lease
 from services.contact.domain import ROME
 from services.contact.repository_reversals import TakenBack, revocation_id
 from services.kernel.identity import Identity
-from services.kernel.limitation import newest_time_barred_year, time_barred_from
+from services.kernel.limitation import barred_from
 from services.platform import Platform
 from tests.conftest import service_client
 from tests.contact.helpers import seed, uncapped
@@ -31,14 +31,6 @@ async def leased_at(platform: Platform, who: Identity, moment: datetime) -> uuid
     """The debtor «Prossimo debitore» gives at `moment`, the lease rolled back with its transaction."""
     async with platform.databases["contact"].unit_of_work(who.tenant_id) as uow:
         return await repository_lease.take_next(uow, who.tenant_id, "op-at", uncapped(moment))
-
-
-def test_the_newest_time_barred_year_follows_the_limitation_rule() -> None:
-    for today in (date(2026, 12, 31), date(2027, 1, 1), date(2027, 6, 15)):
-        year = newest_time_barred_year(today)
-        assert time_barred_from(year) <= today < time_barred_from(year + 1), today
-    assert newest_time_barred_year(date(2026, 12, 31)) == 2020
-    assert newest_time_barred_year(date(2027, 1, 1)) == 2021
 
 
 @pytest.mark.asyncio
@@ -120,9 +112,25 @@ async def test_the_debtor_leaves_the_queue_the_day_the_limitation_passes(
 ) -> None:
     d = str(uuid.uuid4())
     await seed(platform, tenant.tenant_id, position_fact(50_000, debtor_id=d, credit=("TARI", 2021, "L")))
-    assert time_barred_from(2021) == date(2027, 1, 1)
+    assert barred_from(2021, []) == date(2027, 1, 1)
     assert await leased_at(platform, tenant, datetime(2026, 12, 31, 20, 0, tzinfo=ROME)) == uuid.UUID(d)
     assert await leased_at(platform, tenant, datetime(2027, 1, 1, 0, 30, tzinfo=ROME)) is None
+
+
+@pytest.mark.asyncio
+async def test_a_credit_counts_from_its_acts_day_not_its_year(platform: Platform, tenant: Identity) -> None:
+    """A 2019 TARI whose act the Comune served on 10 May 2023 is not time-barred with its year (from
+    1 January 2025) but from 11 May 2028: the debtor is called until then."""
+    d = str(uuid.uuid4())
+    fact = position_fact(50_000, debtor_id=d, credit=("TARI", 2019, "S"), act_on="2023-05-10")
+    await seed(platform, tenant.tenant_id, fact)
+    assert await leased_at(platform, tenant, datetime(2026, 12, 3, 10, 0, tzinfo=ROME)) == uuid.UUID(d)
+    assert await leased_at(platform, tenant, datetime(2028, 5, 10, 20, 0, tzinfo=ROME)) == uuid.UUID(d)
+    assert await leased_at(platform, tenant, datetime(2028, 5, 11, 9, 0, tzinfo=ROME)) is None
+    sql = "SELECT barred_on FROM contact.debtors WHERE tenant_id = :t AND id = :d"
+    async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
+        found = (await uow.execute(sa.text(sql), {"t": tenant.tenant_id, "d": uuid.UUID(d)})).scalar_one()
+    assert found == date(2028, 5, 11)
 
 
 @pytest.mark.asyncio

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -111,6 +112,11 @@ async def test_events_carry_every_new_position_in_chunks(platform: Platform, ten
         graded = {r.id: r.grade for r in rows}
     assert {p.debtor_id: p.debtor_grade for p in facts} == {p.debtor_id: graded[p.debtor_id] for p in facts}
     assert "phone" in {p.debtor_grade for p in facts}
+    # And its act's day, the notification in the file (else the due day), from which the limitation
+    # runs: ALFA S.R.L.'s TARI 2022 act 2022/78908 was notified on 28/03/2024.
+    acts = {(p.fiscal_code, p.act_number): p.act_day for p in facts}
+    assert acts["99445380399", "2022/78908"] == date(2024, 3, 28)
+    assert all(p.act_day is not None for p in facts)
 
 
 def _big_csv(rows: int) -> bytes:

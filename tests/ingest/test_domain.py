@@ -257,7 +257,6 @@ from services.ingest.domain import (  # noqa: E402
 )
 from services.ingest.domain_contacts import (  # noqa: E402
     contacts_of,
-    limitation_date,
     normalise_email,
     normalise_phone,
     row_warnings,
@@ -271,6 +270,7 @@ from services.ingest.domain_mapping import (  # noqa: E402
     row_values,
 )
 from services.kernel.cells import neutralise  # noqa: E402
+from services.kernel.limitation import first_act_in_time  # noqa: E402
 
 TODAY = date(2026, 11, 24)
 
@@ -318,7 +318,7 @@ CONTACT_MAP = ColumnMapping(
 
 def _warnings(cells: list[str]) -> list[str]:
     values = row_values(cells, CONTACT_MAP)
-    return [code for code, _ in row_warnings(values, contacts_of(values), limitation_date(TODAY))]
+    return [code for code, _ in row_warnings(values, contacts_of(values), first_act_in_time(TODAY))]
 
 
 def test_clean_row_has_no_warnings() -> None:
@@ -398,10 +398,10 @@ def test_unreadable_date_is_a_warning() -> None:
     iso = [*cells[:11], "2024-01-15"]
     assert _warnings(iso) == []
     values = row_values(cells, CONTACT_MAP)
-    [(_, impossible)] = row_warnings(values, contacts_of(values), limitation_date(TODAY))
+    [(_, impossible)] = row_warnings(values, contacts_of(values), first_act_in_time(TODAY))
     assert impossible == "Data inesistente: «31/02/2024» (quel giorno non esiste nel calendario)."
     values = row_values([*cells[:11], "ieri"], CONTACT_MAP)
-    [(_, unreadable)] = row_warnings(values, contacts_of(values), limitation_date(TODAY))
+    [(_, unreadable)] = row_warnings(values, contacts_of(values), first_act_in_time(TODAY))
     assert unreadable == "Data non leggibile: «ieri» (attese gg/mm/aaaa o aaaa-mm-gg)."
 
 
@@ -577,3 +577,12 @@ def test_a_pec_alone_makes_a_debtor_reachable_in_writing_a_plain_email_does_not(
     assert grade([("pec", False, 90)]) == "none"
     assert grade([("email", True, 90)]) == "none"
     assert grade([("pec", True, 60), ("phone", True, 10)]) == "phone"
+
+
+def test_a_rows_act_day_is_its_notification_else_its_due_day() -> None:
+    from services.ingest.domain import act_day
+
+    assert act_day({"act_date": "16/03/2022", "due_date": "15/05/2022"}) == date(2022, 3, 16)
+    assert act_day({"act_date": "", "due_date": "2022-05-15"}) == date(2022, 5, 15)
+    assert act_day({"act_date": "31/02/2022", "due_date": "15/05/2022"}) == date(2022, 5, 15)
+    assert act_day({"year": "2020"}) is None

@@ -1,6 +1,7 @@
-"""The limitation of a credit (`services.kernel.limitation`): five years from the end of the act's
-year, started again by each payment made while it still runs (c.c. artt. 2944-2945, 2963); the same
-rule in Python and, over rows, in SQL (`BARRED_ON`), compared on the same cases in PostgreSQL."""
+"""The limitation of a credit (`services.kernel.limitation`): five years from the act's day (else
+from the end of its reference year), started again by each payment made while it still runs (c.c.
+artt. 2944-2945, 2963); the same rule in Python and, over rows, in SQL (`BARRED_ON`), compared on
+the same cases in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,14 +11,34 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from services.kernel.limitation import barred_after, barred_from, interrupted, time_barred_from
-from services.kernel.repository_limitation import BARRED_ON, INTERRUPTING
+from services.kernel.limitation import barred_after, barred_from, first_act_in_time
+from services.kernel.repository_limitation import BARRED_ON
 from services.platform import Platform
 
 
-def test_an_act_is_time_barred_on_1_january_five_years_after_its_year() -> None:
-    assert time_barred_from(2020) == date(2026, 1, 1)
+def test_a_credit_without_an_act_day_is_time_barred_on_1_january_five_years_after_its_year() -> None:
     assert barred_from(2020, []) == date(2026, 1, 1)
+
+
+def test_a_credit_runs_from_its_acts_day_when_the_file_gives_it() -> None:
+    # A 2020 fine notified on 16 March 2022: not time-barred on 1 January 2026, but from 17 March 2027.
+    assert barred_from(2020, [], date(2022, 3, 16)) == date(2027, 3, 17)
+    # An IMU 2015 assessment served on 20 December 2020, within its five years.
+    assert barred_from(2015, [], date(2020, 12, 20)) == date(2025, 12, 21)
+    # A payment while that term runs starts it again; one before the act changes nothing.
+    assert barred_from(2020, [date(2026, 6, 1)], date(2022, 3, 16)) == date(2031, 6, 2)
+    assert barred_from(2020, [date(2021, 6, 1)], date(2022, 3, 16)) == date(2027, 3, 17)
+    assert barred_from(2020, [date(2027, 3, 17)], date(2022, 3, 16)) == date(2027, 3, 17)
+
+
+def test_the_first_act_in_time_is_where_the_terms_of_earlier_acts_ran_out() -> None:
+    today = date(2023, 1, 1)
+    while today < date(2030, 1, 1):
+        first = first_act_in_time(today)
+        assert barred_after(first) > today >= barred_after(first - timedelta(days=1)), today
+        today += timedelta(days=1)
+    # 29 February's term ends on 28 February, as that of 28 February does.
+    assert first_act_in_time(date(2025, 3, 1)) == date(2020, 3, 1)
 
 
 def test_a_term_ends_on_the_same_day_five_years_on_or_the_months_last() -> None:
@@ -43,48 +64,31 @@ def test_a_payment_after_the_term_ran_out_revives_nothing() -> None:
     assert barred_from(2015, [date(2021, 1, 2), date(2026, 6, 1)]) == date(2021, 1, 1)
 
 
-def _cases(seed: int, count: int) -> list[tuple[int, int, list[date]]]:
+def _cases(seed: int, count: int) -> list[tuple[int, int, date | None, list[date]]]:
     rng = random.Random(seed)
     cases = []
     for n in range(count):
         year = rng.randint(2012, 2024)
         start = date(year, 1, 1)
+        act = None if n % 3 == 0 else start + timedelta(days=rng.randint(0, 365 * 6))
+        act = date(2020, 2, 29) if n % 23 == 0 else act
         days = [
             start + timedelta(days=rng.randint(0, 365 * 14)) for _ in range(rng.choice((0, 1, 1, 2, 3, 5)))
         ]
         days += [date(2024, 2, 29)] if n % 17 == 0 else []
-        cases.append((n, year, days))
+        cases.append((n, year, act, days))
     return cases
 
 
 @pytest.mark.asyncio
 async def test_the_sql_form_gives_what_the_rule_gives(platform: Platform) -> None:
     cases = _cases(20261202, 600)
-    rows = [(n, year, day) for n, year, days in cases for day in days or [None]]
+    rows = [(n, year, act, day) for n, year, act, days in cases for day in days or [None]]
     source = (
-        "SELECT n AS position_id, year, paid_on FROM unnest(CAST(:ns AS int[]), CAST(:years AS int[]),"
-        " CAST(:days AS date[])) AS t(n, year, paid_on)"
+        "SELECT n AS position_id, year, act_on, paid_on FROM unnest(CAST(:ns AS int[]),"
+        " CAST(:years AS int[]), CAST(:acts AS date[]), CAST(:days AS date[])) AS t(n, year, act_on, paid_on)"
     )
-    params = {"ns": [r[0] for r in rows], "years": [r[1] for r in rows], "days": [r[2] for r in rows]}
+    params = {k: [r[i] for r in rows] for i, k in enumerate(("ns", "years", "acts", "days"))}
     async with platform.databases["contact"].engine.connect() as conn:
         found = {r[0]: r[1] for r in await conn.execute(sa.text(BARRED_ON.format(rows=source)), params)}
-    assert found == {n: barred_from(year, days) for n, year, days in cases}
-
-
-def test_a_credit_is_interrupted_exactly_by_a_payment_between_its_years_end_and_its_term() -> None:
-    for _, year, days in _cases(7, 2_000):
-        one = [date(year + 1, 1, 1) <= d < time_barred_from(year) for d in days]
-        assert interrupted(year, days) is any(one), (year, days)
-
-
-@pytest.mark.asyncio
-async def test_the_sql_test_of_one_payment_gives_what_the_rule_gives(platform: Platform) -> None:
-    cases = [(n, year, day) for n, year, days in _cases(11, 400) for day in days]
-    sql = f"SELECT n, {INTERRUPTING.format(paid_on='day', year='year')} FROM unnest(CAST(:ns AS int[]),"
-    sql += " CAST(:years AS int[]), CAST(:days AS date[])) AS t(n, year, day)"
-    params = {"ns": [c[0] for c in cases], "years": [c[1] for c in cases], "days": [c[2] for c in cases]}
-    async with platform.databases["contact"].engine.connect() as conn:
-        rows = list(await conn.execute(sa.text(sql), params))
-    assert len(rows) == len(cases)
-    for (n, year, day), (m, found) in zip(cases, rows, strict=True):
-        assert (m, found) == (n, interrupted(year, [day])), (year, day)
+    assert found == {n: barred_from(year, days, act) for n, year, act, days in cases}

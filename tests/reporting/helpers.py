@@ -22,6 +22,7 @@ def fact(amount_cents: int, revenue_type: str = "IMU", year: int = 2021, **kw: s
         year=year,
         act_number=kw.get("act_number", f"ACC-{uuid.uuid4().hex[:6]}"),
         amount_cents=amount_cents,
+        act_on=kw.get("act_on", ""),
     )
 
 

@@ -92,6 +92,14 @@ def test_limitation_runs_five_years_from_the_first_of_january_after_the_year() -
     assert rel.reason(history(year=2020), date(2025, 12, 31)) is Reason.NOT_WORKED
 
 
+def test_limitation_runs_from_the_acts_day_when_the_file_gives_it() -> None:
+    """A 2020 fine notified on 16 March 2022 is not time-barred with its year: until 16 March 2027."""
+    notified = history(year=2020, act_on=date(2022, 3, 16))
+    assert notified.barred_on == date(2027, 3, 17)
+    assert rel.reason(notified, date(2026, 12, 3)) is Reason.NOT_WORKED
+    assert rel.reason(notified, date(2027, 3, 17)) is Reason.TIME_BARRED
+
+
 def test_a_payment_while_the_limitation_runs_starts_it_again() -> None:
     """Paid in part on 10 March 2024 (c.c. art. 2944), a 2019 act is enforceable until 10 March
     2029; a payment after the term ran out revives nothing."""

@@ -203,49 +203,60 @@ async def test_portal_page_draws_charts_with_tables_and_links_to_debtors(
     assert "€ 1.123,45" in seen_by_operator.text
     assert "portale/debitori" not in seen_by_operator.text  # figures only, no names
     assert await access_log(platform, tenant.tenant_id) == []  # figures are not personal data
-    # The limitation: on 12 March 2026 the acts of 2021 are barred next (nothing left of them here).
-    assert (
-        "Dal <strong>01/01/2027</strong> si prescrivono i crediti degli atti del 2021: nessun residuo"
-        in page.text
-    )
+    # The limitation: on 12 March 2026 nothing left runs out within a year (D's IMU 2022 does on
+    # 1 January 2028, C's and B's later: each was paid in part).
+    assert "Entro il 12/03/2027 non si prescrive alcun residuo da riscuotere." in page.text
 
 
 @pytest.mark.asyncio
 async def test_the_portal_says_what_the_limitation_bars_next_and_links_its_debtors(
     platform: Platform, tenant: Identity
 ) -> None:
-    await campaign(platform, tenant.tenant_id)
+    known = await campaign(platform, tenant.tenant_id)
     f = fact(5_000, "CDS", 2023, debtor_name="VIOLA PIA", fiscal_code="VLIPIA80A41H501R")
-    await deliver(platform, tenant.tenant_id, registered(f))
+    # A 2020 fine the Comune notified on 10 June 2024: its five years run from that day, not its year.
+    g = fact(7_000, "CDS", 2020, debtor_name="ROSA RITA", fiscal_code="RSORTI80A41H501C", act_on="2024-06-10")
+    await deliver(platform, tenant.tenant_id, registered(f, g))
     viewer, operator = person(tenant, "comune_viewer"), person(tenant, "operator")
     platform.clocks["reporting"] = datetime(2028, 12, 1, 10, 0, tzinfo=UTC)
     try:
         async with service_client(platform, "reporting", viewer) as client:
             page = (await client.get(portale(viewer))).text
-            listed = (await client.get(portale(viewer, "/debitori?anno=2023&fase=barring"))).text
+            listed = (await client.get(portale(viewer, "/debitori?fase=barring"))).text
+            gone = (await client.get(portale(viewer, "/debitori?fase=barred"))).text
+            g_file = (await client.get(portale(viewer, f"/debitori/{g.debtor_id}"))).text
+            d_file = (await client.get(portale(viewer, f"/debitori/{known['d'].debtor_id}"))).text
         async with service_client(platform, "reporting", operator) as client:
             figures_only = (await client.get(portale(operator))).text
     finally:
         platform.clocks.pop("reporting", None)
-    # The acts of 2022 are barred since 1 January 2028: D's (€ 200.00, a plan but no payment);
-    # not B's, paid in part on 4 March 2026 (the term runs again from then, c.c. art. 2944). Of
-    # 2023, F's (€ 50.00) is barred from 1 January 2029; not C's, paid on 14 March 2025 (€ 113.45
-    # left: € 123.45 less the € 10.00 paid, the revoked payment not counted).
+    # On 1 December 2028: D's IMU 2022 (€ 200.00, a plan but no payment) is barred since 1 January
+    # 2028. Within the year: F's CDS 2023 from 1 January 2029, G's from 11 June 2029. Not C's CDS
+    # 2023, paid on 14 March 2025 (barred from 15 March 2030), nor B's TARI 2022, paid in part on
+    # 4 March 2026 (the term runs again from then, c.c. art. 2944).
     section = page.split('data-testid="limitation"', 1)[1].split("</section>", 1)[0]
-    assert "Dal <strong>01/01/2029</strong> si prescrivono i crediti degli atti del 2023" in section
-    assert "restano da riscuotere <strong>€ 50,00</strong> su 1 posizione di 1 debitore" in section
-    assert "entro il 31/12/2028" in section
-    assert "/reporting/portale/debitori?anno=2023&amp;fase=barring" in section
+    assert (
+        "Entro il <strong>01/12/2029</strong> si prescrivono <strong>€ 120,00</strong> di residuo su 2 posizioni"
+        " di 2 debitori" in section
+    )
+    assert "la prima dal <strong>01/01/2029</strong>" in section
+    months = section.split('data-testid="limitation-months"', 1)[1]
+    assert re.search(r"gennaio 2029</th><td>01/01/2029</td><td[^>]*>1</td><td[^>]*>€ 50,00<", months)
+    assert re.search(r"giugno 2029</th><td>11/06/2029</td><td[^>]*>1</td><td[^>]*>€ 70,00<", months)
+    assert "marzo 2030" not in months
+    assert "/reporting/portale/debitori?fase=barring" in section
     assert "Già prescritti, salvo atti interruttivi notificati dall'ente: € 200,00 su 1 posizione" in section
-    assert (
-        "interrotto da un pagamento (art. 2944 c.c.) e non ancora prescritti: € 338,45 su 2 posizioni"
-        in section
-    )
-    # The list behind the figure: F alone, not C (whose 2023 act a payment interrupted).
-    assert (
-        "<strong>1</strong> debitore" in listed and "VIOLA PIA" in listed and "VRDLGI70B02F205X" not in listed
-    )
-    assert "portale/debitori" not in figures_only and "€ 50,00" in figures_only
+    assert "/reporting/portale/debitori?fase=barred" in section
+    # The lists behind the figures: F and G, not C; D alone barred.
+    assert "<strong>2</strong> debitori" in listed and "VIOLA PIA" in listed and "ROSA RITA" in listed
+    assert "VRDLGI70B02F205X" not in listed and "NERI LUCA" not in listed
+    assert "<strong>1</strong> debitore" in gone and "NERI LUCA" in gone and "ROSA RITA" not in gone
+    assert "portale/debitori" not in figures_only and "€ 120,00" in figures_only
+    # Each debtor's page says when each position runs out, from the act's day it shows.
+    g_row = g_file.split('data-testid="debtor-positions"', 1)[1].split("</table>", 1)[0]
+    assert "del 10/06/2024" in g_row and "<td>11/06/2029</td>" in g_row
+    d_row = d_file.split('data-testid="debtor-positions"', 1)[1].split("</table>", 1)[0]
+    assert "<td>01/01/2028 <strong>(prescritta)</strong></td>" in d_row
 
 
 @pytest.mark.asyncio

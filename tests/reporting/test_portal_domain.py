@@ -36,7 +36,7 @@ def sample() -> dp.Portal:
     imu = group("IMU", assigned=(70, 90, 834_567), collected=(20, 22, 134_567), worked=(50, 60, 1))
     tari = group("TARI <&>", assigned=(60, 60, 400_000), collected=(10, 13, 100_000))
     weeks = dp.weekly_trend(date(2026, 11, 30), {date(2026, 11, 23): 12_345}, {}, {date(2026, 11, 30): 7})
-    watch = dp.limitation_watch(date(2026, 11, 30), ())
+    watch = dp.limitation_watch(date(2026, 11, 30), [])
     return dp.Portal(total, (imu, tari), (group("2021", assigned=(1, 1, 5)),), weeks, 200_000, watch)
 
 
@@ -50,8 +50,9 @@ def test_the_page_is_bounded_and_refused_in_italian() -> None:
 
 
 def test_filters_are_checked_field_by_field() -> None:
-    filt = dp.parse_filter({"entrata": "IMU", "anno": "2021", "fase": "reached", "page": "2"})
-    assert filt == dp.DebtorFilter("IMU", 2021, "reached", 2)
+    today = date(2026, 12, 3)
+    filt = dp.parse_filter({"entrata": "IMU", "anno": "2021", "fase": "reached", "page": "2"}, today)
+    assert filt == dp.DebtorFilter("IMU", 2021, "reached", 2, today=today)
     assert filt.offset == dp.PAGE_SIZE
     assert filt.query() == "entrata=IMU&anno=2021&fase=reached"
     assert filt.query(3) == "entrata=IMU&anno=2021&fase=reached&page=3"
@@ -62,9 +63,9 @@ def test_filters_are_checked_field_by_field() -> None:
         ({"entrata": "x" * 41}, "entrata"),
     ):
         with pytest.raises(DomainError) as refused:
-            dp.parse_filter(params)
+            dp.parse_filter(params, today)
         assert refused.value.field == field
-    assert dp.parse_filter({}) == dp.DebtorFilter()
+    assert dp.parse_filter({}, today) == dp.DebtorFilter(today=today)
 
 
 def test_weekly_trend_has_every_week_monday_first_refunds_subtracted() -> None:
@@ -136,7 +137,7 @@ def test_weekly_charts_are_accessible_and_match_the_weeks_table() -> None:
 
 
 def test_an_empty_campaign_still_draws_valid_charts() -> None:
-    weeks, watch = dp.weekly_trend(date(2026, 1, 1), {}, {}, {}), dp.limitation_watch(date(2026, 1, 1), ())
+    weeks, watch = dp.weekly_trend(date(2026, 1, 1), {}, {}, {}), dp.limitation_watch(date(2026, 1, 1), [])
     empty = dp.Portal(dp.empty_group(), (), (), weeks, 0, watch)
     accessible(portal_content.funnel_figure(empty).chart)
     accessible(portal_content.group_figure("anni", ()).chart)
@@ -175,43 +176,29 @@ def test_wide_column_labels_stand_upright_and_keep_their_value() -> None:
     assert values(root)[-2] == 123_456_789
 
 
-def _year(year: int, debtors: int, positions: int, cents: int, **kept: int) -> dp.YearLimitation:
-    return dp.YearLimitation(year, dp.StageFigures("residual", debtors, positions, cents), **kept)
+def _row(run_out: bool, month: date | None, debtors: int, positions: int, cents: int, first: date) -> dict:
+    return {"run_out": run_out, "month": month, "debtors": debtors, "positions": positions, "cents": cents,
+            "first_on": first}  # fmt: skip
 
 
-def test_the_limitation_watch_names_the_acts_barred_next_and_those_already_barred() -> None:
-    years = (
-        _year(2019, 2, 3, 30_000),
-        _year(2020, 1, 1, 5_000),
-        _year(2021, 4, 5, 120_000),
-        _year(2022, 9, 9, 1),
-    )
-    # On 1 December 2026 the acts of 2020 are barred (since 1 January 2026); those of 2021 will be
-    # from 1 January 2027, so they must be interrupted by 31 December.
-    watch = dp.limitation_watch(date(2026, 12, 1), years)
-    assert (watch.year, watch.on, watch.last_day) == (2021, date(2027, 1, 1), date(2026, 12, 31))
-    assert (watch.next_residual.debtors, watch.next_residual.positions, watch.next_residual.cents) == (
-        4,
-        5,
-        120_000,
-    )
-    assert (watch.barred_years, watch.barred_positions, watch.barred_cents) == ((2019, 2020), 4, 35_000)
-    # On 1 January the year turns: 2021 is barred, 2022 is next.
-    turned = dp.limitation_watch(date(2027, 1, 1), years)
-    assert (turned.year, turned.barred_years, turned.next_residual.cents) == (2022, (2019, 2020, 2021), 1)
-    # Nothing owed for the next year: zeros, not a missing figure.
-    assert dp.limitation_watch(date(2030, 6, 1), years).next_residual.positions == 0
-
-
-def test_positions_a_payment_interrupted_are_barred_on_their_own_day() -> None:
-    """Residual a payment kept alive is neither barred with its year nor next with it; once its own
-    new term ran out, it is barred and its year named."""
-    years = (
-        _year(2018, 0, 0, 0, lapsed_positions=1, lapsed_cents=700),
-        _year(2020, 1, 1, 5_000, kept_positions=2, kept_cents=9_000),
-        _year(2021, 4, 5, 120_000, kept_positions=1, kept_cents=100),
-    )
-    watch = dp.limitation_watch(date(2026, 12, 1), years)
-    assert (watch.barred_years, watch.barred_positions, watch.barred_cents) == ((2018, 2020), 2, 5_700)
-    assert (watch.kept_positions, watch.kept_cents) == (3, 9_100)
-    assert watch.next_residual.cents == 120_000
+def test_the_limitation_watch_looks_a_year_ahead_month_by_month() -> None:
+    rows = [
+        _row(True, None, 2, 3, 35_000, date(2025, 1, 1)),
+        _row(False, None, 4, 5, 120_001, date(2026, 12, 17)),
+        _row(False, date(2027, 3, 1), 1, 1, 1, date(2027, 3, 17)),
+        _row(False, date(2026, 12, 1), 3, 4, 120_000, date(2026, 12, 17)),
+    ]
+    watch = dp.limitation_watch(date(2026, 12, 3), rows)
+    assert watch.until == date(2027, 12, 3)
+    assert (watch.soon.debtors, watch.soon.positions, watch.soon.cents) == (4, 5, 120_001)
+    assert (watch.barred.debtors, watch.barred.positions, watch.barred.cents) == (2, 3, 35_000)
+    assert [(m.label, m.first_on, m.cents) for m in watch.months] == [
+        ("dicembre 2026", date(2026, 12, 17), 120_000),
+        ("marzo 2027", date(2027, 3, 17), 1),
+    ]
+    assert watch.first_on == date(2026, 12, 17)
+    # Nothing owed: zeros, not a missing figure.
+    empty = dp.limitation_watch(date(2026, 12, 3), [])
+    assert (empty.soon.positions, empty.barred.cents, empty.months, empty.first_on) == (0, 0, (), None)
+    # A year on from 29 February is 28 February.
+    assert dp.limitation_until(date(2028, 2, 29)) == date(2029, 2, 28)

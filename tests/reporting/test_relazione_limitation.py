@@ -33,7 +33,9 @@ async def test_a_payment_while_the_term_runs_keeps_the_position_out_of_prescritt
     kept, barred, undone = (
         fact(40_000, "TARI", 2020, act_number=name) for name in ("KEPT", "BARRED", "UNDONE")
     )
-    envelope = registered(kept, barred, undone).envelope(tenant.tenant_id, "test")
+    # Served on 1 February 2022 (the act's day in the Comune's file): barred from 2 February 2027.
+    served = fact(40_000, "TARI", 2020, act_number="SERVED", act_on="2022-02-01")
+    envelope = registered(kept, barred, undone, served).envelope(tenant.tenant_id, "test")
     await deliver_envelope(platform, replace(envelope, occurred_at=ASSIGNED))
     part, gone = (
         replace(paid(kept, 5_000), paid_on="2025-11-10"),
@@ -48,6 +50,8 @@ async def test_a_payment_while_the_term_runs_keeps_the_position_out_of_prescritt
     assert found["KEPT"].paid_days == (date(2025, 11, 10),) and found["KEPT"].barred_on == date(2030, 11, 11)
     assert rel.reason(found["KEPT"], final.as_of) is rel.Reason.NOT_WORKED
     assert rel.reason(found["BARRED"], final.as_of) is rel.Reason.TIME_BARRED
+    assert found["SERVED"].barred_on == date(2027, 2, 2)
+    assert rel.reason(found["SERVED"], final.as_of) is rel.Reason.NOT_WORKED
     assert (
         found["UNDONE"].paid_days == () and rel.reason(found["UNDONE"], final.as_of) is rel.Reason.TIME_BARRED
     )
