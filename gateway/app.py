@@ -36,6 +36,7 @@ from services.kernel.bus import Bus
 from services.kernel.db import Database
 from services.kernel.identity import Identity, IdentitySigner
 from services.kernel.logs import correlation_var
+from services.kernel.mail import make_mailer
 from services.kernel.metrics import HttpMetrics, route_templates
 from services.kernel.redirects import relative_slash_redirects
 from services.kernel.roles import CALLING_ROLES, COMUNE_ROLES, PUBLIC_ROLE
@@ -100,6 +101,7 @@ class Gateway:
             storage=storage,
             bus=bus,
             secure_cookies=not _plain_http_loopback(settings.public_base_url),
+            mailer=make_mailer(settings),
         )
         # The logout form is answered with a redirect to the provider's end_session endpoint, which
         # the browser checks against form-action.

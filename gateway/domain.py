@@ -17,6 +17,7 @@ from stdnum.it import codicefiscale
 from services.kernel import roles
 from services.kernel.errors import DomainError, Forbidden, Problems
 from services.kernel.formats import is_email
+from services.kernel.mail import Mail
 
 SERVICE_PATHS = ("ingest", "contact", "payments", "reporting")
 ROLES = roles.SESSION_ROLES
@@ -353,3 +354,17 @@ def check_revocation(actor: Actor, user_id: uuid.UUID, role: str) -> None:
     """A Comune's administrator may not remove their own administrator role (they would lock themselves out)."""
     if user_id == actor.user_id and role == "comune_admin" and not actor.platform_admin:
         raise DomainError("Non puoi rimuovere la tua stessa abilitazione di amministratore.", "utente")
+
+
+def invitation_mail(to: str, comune: str, role: str, inviter: str, login_url: str) -> Mail:
+    """The e-mail that tells an invited person how to take up the role: log in, with SPID or CIE, as
+    the person the address names (the invitation becomes a membership at that login)."""
+    label = roles.ROLE_LABELS.get(role, role)
+    text = (
+        f"Buongiorno,\n\n{inviter} ti ha invitato su Riscossa per il {comune} con il ruolo «{label}».\n\n"
+        f"Per attivare l'abilitazione accedi da {login_url} con SPID o CIE: l'invito vale per questo "
+        "indirizzo e-mail e diventa attivo al tuo primo accesso. Resta in attesa finché chi l'ha "
+        "inviato non lo annulla.\n\n"
+        "Se non ti aspettavi questo messaggio puoi ignorarlo: senza il tuo accesso non succede nulla.\n"
+    )
+    return Mail(to=to, subject=f"Riscossa: invito per il {comune}", text=text)

@@ -4,6 +4,7 @@ is audited."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +16,20 @@ from gateway.repository_audit import AuditEntry
 from gateway.repository_keys import ApiKey
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
+from services.kernel.mail import Mailer
 from services.kernel.roles import ROLE_LABELS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Invites:
+    """How an invitation by e-mail reaches its person: the mailer, the login page's address and the
+    Comune's name."""
+
+    mailer: Mailer
+    login_url: str
+    comune: str
 
 
 @dataclass(frozen=True)
@@ -65,9 +79,16 @@ async def tenant_people(uow: UnitOfWork, tenant_id: uuid.UUID) -> TenantPeople:
 
 
 async def grant_role(
-    uow: UnitOfWork, actor: Actor, tenant_id: uuid.UUID, fiscal: str | None, email: str | None, role: str
-) -> str:
-    """Give a person a role on a Comune, or invite them; returns the outcome shown on the page."""
+    uow: UnitOfWork,
+    actor: Actor,
+    tenant_id: uuid.UUID,
+    who: tuple[str | None, str | None],
+    role: str,
+    invites: Invites,
+) -> tuple[str, str]:
+    """Give a person (`who`: fiscal code, e-mail) a role on a Comune, or invite them; returns the
+    outcome shown on the page and, for an invitation, what became of its e-mail (`_mail`)."""
+    fiscal, email = who
     # Only platform administrators look people up across the platform; a Comune's administrator
     # always invites, so the answer reveals nothing about who exists elsewhere, and the person
     # joins only by logging in themselves.
@@ -91,11 +112,24 @@ async def grant_role(
         held = await repository.other_side_role(uow, user.id, role)
         domain.check_one_side(role, [held] if held else [], user.display_name)
         if not await repository.add_membership(uow, tenant_id, user.id, role):
-            return "gia-presente"
+            return "gia-presente", ""
         detail: dict[str, Any] = {"user_id": str(user.id), "user": user.display_name, "role": role}
         await _audit(uow, actor, "membership_added", tenant_id, detail)
-        return "aggiunto-altro-ruolo" if member else "aggiunto"
-    # Nor invited to both sides of this Comune: its pending invitations of the same person.
+        return ("aggiunto-altro-ruolo" if member else "aggiunto"), ""
+    await _check_invited_on_one_side(uow, tenant_id, who, role)
+    if not await repository.create_invitation(uow, tenant_id, fiscal, email, role, actor.user_id):
+        return "gia-invitato", ""
+    detail = {"fiscal_number": fiscal, "email": email, "role": role}
+    await _audit(uow, actor, "invitation_created", tenant_id, detail)
+    mailed = await _mail(invites, actor, email, role) if email else "nessuna"
+    return ("invitato-altro-ruolo" if member else "invitato"), mailed
+
+
+async def _check_invited_on_one_side(
+    uow: UnitOfWork, tenant_id: uuid.UUID, who: tuple[str | None, str | None], role: str
+) -> None:
+    """Nor invited to both sides of this Comune: its pending invitations of the same person."""
+    fiscal, email = who
     invited = [
         i.role
         for i in await repository.pending_invitations(uow, tenant_id)
@@ -113,11 +147,18 @@ async def grant_role(
             "un Comune, né il contrario. Annulla quell'invito per invitarlo con questo ruolo.",
             field="ruolo",
         )
-    if not await repository.create_invitation(uow, tenant_id, fiscal, email, role, actor.user_id):
-        return "gia-invitato"
-    detail = {"fiscal_number": fiscal, "email": email, "role": role}
-    await _audit(uow, actor, "invitation_created", tenant_id, detail)
-    return "invitato-altro-ruolo" if member else "invitato"
+
+
+async def _mail(invites: Invites, actor: Actor, email: str, role: str) -> str:
+    """E-mail the invited person how to log in: «inviata», «trattenuta» (no mail server here: the
+    message is kept, not sent) or «non-inviata» (the server refused it; the invitation stands)."""
+    mail = domain.invitation_mail(email, invites.comune, role, actor.display_name, invites.login_url)
+    try:
+        await invites.mailer.send(mail)
+    except OSError as exc:  # smtplib's errors included
+        log.warning("invitation e-mail not accepted by the mail server: %s", exc)
+        return "non-inviata"
+    return "inviata" if invites.mailer.delivers else "trattenuta"
 
 
 async def revoke_role(

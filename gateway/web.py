@@ -24,6 +24,7 @@ from gateway.repository_sessions import Session
 from services.kernel.bus import Bus
 from services.kernel.db import Database
 from services.kernel.identity import Identity
+from services.kernel.mail import Mailer
 from services.kernel.roles import CALLING_ROLES, ROLE_LABELS
 from services.kernel.settings import Settings
 from services.kernel.storage import LocalStorage, ObjectNotFound, ObjectStorage
@@ -48,6 +49,7 @@ class PageContext:
     storage: ObjectStorage
     bus: Bus
     secure_cookies: bool
+    mailer: Mailer
 
 
 def page_context(request: Request) -> PageContext:

@@ -48,6 +48,15 @@ OUTCOMES = {
     "creato": "Comune creato.",
     "revocata": "Chiave API revocata: da ora non è più accettata.",
 }
+# What became of an invitation's e-mail (`handlers_admin.grant_role`), said after the outcome.
+MAIL_OUTCOMES = {
+    "inviata": "Le istruzioni per accedere sono state inviate per e-mail alla persona.",
+    "trattenuta": "Nessuna e-mail è partita: su questa installazione non è configurato un server di posta. "
+    "Comunica tu alla persona di accedere.",
+    "non-inviata": "L'e-mail con le istruzioni non è partita: il server di posta non l'ha accettata. L'invito "
+    "resta valido: comunica tu alla persona di accedere.",
+    "nessuna": "L'invito è per codice fiscale, senza e-mail: comunica tu alla persona di accedere con SPID o CIE.",
+}
 
 
 @dataclass(frozen=True)
@@ -201,9 +210,14 @@ async def users_page(request: Request, call: AdminCall, uow: UnitOfWork) -> Resp
 @admin_page(tenant=True, supervisors=True, errors_on=users_page)
 async def add_user(request: Request, call: AdminCall, uow: UnitOfWork) -> Response:
     role = domain.check_role(call.field("ruolo"), call.actor.assignable(call.comune.slug))
-    fiscal, email = domain.parse_identifier(call.field("identificativo"))
-    outcome = await handlers_admin.grant_role(uow, call.actor, call.comune.id, fiscal, email, role)
-    return RedirectResponse(f"/admin/comuni/{call.comune.slug}/utenti?esito={outcome}", status_code=303)
+    who = domain.parse_identifier(call.field("identificativo"))
+    context = page_context(request)
+    login = context.settings.public_base_url.rstrip("/") + "/login"
+    invites = handlers_admin.Invites(context.mailer, login, call.comune.name)
+    outcome, mailed = await handlers_admin.grant_role(uow, call.actor, call.comune.id, who, role, invites)
+    # The e-mail's fate first: the outcome stays the query's last word.
+    mail = f"posta={mailed}&" if mailed else ""
+    return RedirectResponse(f"/admin/comuni/{call.comune.slug}/utenti?{mail}esito={outcome}", status_code=303)
 
 
 @admin_page(tenant=True, supervisors=True, errors_on=users_page)
@@ -319,6 +333,9 @@ def _list_links(request: Request, comune: Tenant, members: list[Any]) -> dict[An
 def _render(request: Request, call: AdminCall, name: str, context: dict[str, Any]) -> Response:
     error = call.error
     outcome = OUTCOMES.get(request.query_params.get("esito", "")) if error is None else None
+    mailed = MAIL_OUTCOMES.get(request.query_params.get("posta", ""))
+    if outcome and mailed:
+        outcome = f"{outcome} {mailed}"
     full = {
         "identity": _comune_identity(request, call),
         "actor": call.actor,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from services.contact import handlers, handlers_answers, handlers_plans
+from services.contact import handlers, handlers_answers, handlers_plans, handlers_search
 from services.contact.domain import (
     CONTACT_KINDS,
     ROME,
@@ -20,6 +20,7 @@ from services.contracts import (
     ContactFact,
     ContactsRegistered,
     DebtorContactUpdated,
+    NoticeIssued,
     NoticeSent,
     PaymentReceived,
     PaymentRefunded,
@@ -248,6 +249,16 @@ async def on_case_answered(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers_answers.office_answered(uow, envelope.tenant_id, event, answered_at)
 
 
+async def on_notice_issued(uow: UnitOfWork, envelope: Envelope) -> None:
+    """A pagoPA notice for the debtor: the operator's search finds them by its code."""
+    event = NoticeIssued.from_envelope(envelope)
+    try:
+        debtor_id = uuid.UUID(event.debtor_id)
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad notice event: {exc}") from exc
+    await handlers_search.notice_issued(uow, envelope.tenant_id, event.iuv, event.nav, debtor_id)
+
+
 queue_builder = Consumer(
     name="contact.queue_builder",
     handlers={
@@ -259,6 +270,7 @@ queue_builder = Consumer(
         PaymentRefunded.routing_key(): on_payment_refunded,
         PaymentRevoked.routing_key(): on_payment_revoked,
         NoticeSent.routing_key(): on_notice_sent,
+        NoticeIssued.routing_key(): on_notice_issued,
         PlanCreated.routing_key(): on_plan_created,
         PlanLapsed.routing_key(): on_plan_lapsed,
         PlanReamounted.routing_key(): on_plan_reamounted,

@@ -1,6 +1,7 @@
 """What an operator types to find a taxpayer who phones in or writes: a fiscal code (or a company's
 VAT number), a phone number as the caller id shows it, an act number, or the start of the surname
-or name. Pure: no I/O."""
+or name, or the code of a pagoPA notice the taxpayer holds (its NAV or IUV, as printed: digits in
+groups). Pure: no I/O."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ _FISCAL = re.compile(
     r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]|[0-9]{11}"
 )
 _PHONE_CHARS = re.compile(r"[0-9+ ./()-]+")
+# A notice's code (NAV, 18 digits) or its IUV (15 to 17 digits for the codes pagoPA assigns here),
+# with the spaces, dots or dashes it is printed or read out with.
+_NOTICE = re.compile(r"[0-9]{15,18}")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Query:
     text: str
     fiscal_code: str | None = None
     phone: str | None = None
+    notice: str | None = None
 
 
 def read_query(raw: str | None) -> Query:
@@ -32,12 +37,16 @@ def read_query(raw: str | None) -> Query:
     text = " ".join((raw or "").split())[:MAX_LENGTH]
     if len(text) < MIN_LENGTH:
         raise DomainError(
-            "Scrivi almeno 3 caratteri: codice fiscale, telefono, e-mail, numero dell'atto o nome.", field="q"
+            "Scrivi almeno 3 caratteri: codice fiscale, telefono, e-mail, numero dell'atto, codice "
+            "dell'avviso o nome.",
+            field="q",
         )
     compact = text.replace(" ", "").upper()
     fiscal = compact if _FISCAL.fullmatch(compact) else None
     phone = e164(text) if _PHONE_CHARS.fullmatch(text) else None
-    return Query(text, fiscal, phone)
+    digits = re.sub(r"[ .-]", "", text)
+    notice = digits if _NOTICE.fullmatch(digits) else None
+    return Query(text, fiscal, phone, notice)
 
 
 def like_prefix(text: str) -> str:

@@ -3,6 +3,7 @@ shown are personal data, so the search is recorded in the access log with what w
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,3 +26,10 @@ async def search(uow: UnitOfWork, ident: Identity, raw: str | None) -> Found:
     rows = await repository_search.search(uow, ident.tenant_id, query, SHOWN + 1)
     await repository.access.record(uow, ident.tenant_id, ident.user_id, "search_debtors", None, query.text)
     return Found(query, rows[:SHOWN], len(rows) > SHOWN)
+
+
+async def notice_issued(
+    uow: UnitOfWork, tenant_id: uuid.UUID, iuv: str, nav: str, debtor_id: uuid.UUID
+) -> None:
+    """A notice was issued to the debtor: the search finds them by its code from now on."""
+    await repository_search.save_notice(uow, tenant_id, iuv, nav, debtor_id)

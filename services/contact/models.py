@@ -218,3 +218,15 @@ claim_evidence = sa.Table(
     sa.ForeignKeyConstraint(["tenant_id", "debtor_id"], ["contact.debtors.tenant_id", "contact.debtors.id"]),
     sa.UniqueConstraint("tenant_id", "contact_id", "sha256", name="claim_evidence_once"),
 )
+
+# The pagoPA notices issued on a debtor's positions or plans (`NoticeIssued`, migration 0033): the
+# operator's search finds the taxpayer who calls with a notice in hand by its code (NAV) or its IUV.
+debtor_notices = sa.Table(
+    "debtor_notices",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("iuv", sa.Text, primary_key=True),
+    sa.Column("nav", sa.Text, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Index("debtor_notices_nav", "tenant_id", "nav"),
+)

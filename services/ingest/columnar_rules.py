@@ -22,7 +22,7 @@ from services.ingest.domain import (
 )
 from services.ingest.domain_contacts import ADDRESS_FIELDS, NAME_MISSING, TEXT_FIELDS
 from services.ingest.domain_mapping import ColumnMapping
-from services.kernel.limitation import first_act_in_time
+from services.kernel.limitation import Cutoffs
 
 # Python's whitespace (str.split, str.strip and `\s` in `re` all use it), as a regex class: the
 # Rust regex `\s` is Unicode White_Space, which differs (U+001C..U+001F).
@@ -333,15 +333,7 @@ def _warnings(row: Row, today: date) -> list[tuple[str, pl.Expr, pl.Expr]]:
     shown = pl.when(act_unread).then(get("act_date")).otherwise(get("due_date"))
     shaped = pl.when(act_unread).then(pl.col("_act_shaped")).otherwise(pl.col("_due_shaped"))
     impossible, unreadable = (_formatted(message, shown) for message in (DATE_IMPOSSIBLE, DATE_UNREADABLE))
-    limit = first_act_in_time(today)
     act_day = pl.coalesce(pl.col("_act_key"), pl.col("_due_key"))
-    formatted = (
-        (act_day % 100).cast(pl.String).str.zfill(2)
-        + "/"
-        + (act_day // 100 % 100).cast(pl.String).str.zfill(2)
-        + "/"
-        + (act_day // 10000).cast(pl.String)
-    )
     formulas = [get(f).str.contains(_FORMULA) for f in TEXT_FIELDS if f in row.mapped]
     return [
         ("phone", row.present("phone") & pl.col("phone").is_null(), "Telefono non utilizzabile: «" + get("phone") + "»."),
@@ -353,17 +345,36 @@ def _warnings(row: Row, today: date) -> list[tuple[str, pl.Expr, pl.Expr]]:
             pl.lit("Indirizzo incompleto (via, CAP o comune mancante)."),
         ),
         ("date", act_unread | due_unread, pl.when(shaped).then(impossible).otherwise(unreadable)),
-        (
-            "limitation",
-            act_day < limit.year * 10000 + limit.month * 100 + limit.day,
-            "Atto del " + formatted + ": oltre il termine di prescrizione di cinque anni.",
-        ),
+        ("limitation", *_limitation(act_day, Cutoffs.on(today))),
         (
             "formula",
             pl.any_horizontal(formulas) if formulas else pl.lit(False),
             pl.lit("Testo che inizia con = + - @: neutralizzato nelle esportazioni."),
         ),
     ]  # fmt: skip
+
+
+def _limitation(act_day: pl.Expr, limit: Cutoffs) -> tuple[pl.Expr, pl.Expr]:
+    """`domain_contacts.limitation_warning`: (when, message) from the act's day (`act_day`,
+    yyyymmdd), else from the reference year as `domain.parse_year` reads it."""
+    parts = (act_day % 100, act_day // 100 % 100)
+    formatted = pl.concat_str(
+        [*(p.cast(pl.String).str.zfill(2) for p in parts), act_day // 10000], separator="/"
+    )
+    first = limit.first_act
+    year = pl.col("_year")
+    old_year = year.str.contains(r"^[0-9]{4}$") & (year.cast(pl.Int32, strict=False) < limit.first_year)
+    when = pl.when(act_day.is_not_null()).then(act_day < first.year * 10000 + first.month * 100 + first.day)
+    message = pl.when(act_day.is_not_null()).then(
+        "Atto del " + formatted + ": oltre il termine di prescrizione di cinque anni."
+    )
+    return (
+        when.otherwise(old_year),
+        message.otherwise(
+            "Anno " + year + " senza data di notifica né scadenza: oltre il termine di prescrizione di "
+            "cinque anni dalla fine dell'anno."
+        ),
+    )
 
 
 def _warning_lists(messages: list[tuple[str, pl.Expr, pl.Expr]]) -> list[pl.Expr]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 
 from services.ingest.domain import (
     DATE_IMPOSSIBLE,
@@ -18,11 +17,13 @@ from services.ingest.domain import (
 from services.ingest.labels import CONTACT_KINDS
 from services.kernel.cells import FORMULA_START
 from services.kernel.formats import e164
+from services.kernel.limitation import Cutoffs
 
 _PHONE_JUNK = re.compile(r"[\s./()-]")
 # ASCII digits: `\d` would let "３３３…" through as an E.164 number.
 _MOBILE = re.compile(r"^(?:\+39|0039)?(3[0-9]{8,9})$")
 _LANDLINE = re.compile(r"^(?:\+39|0039)?(0[0-9]{5,10})$")  # Italian fixed lines: 6 to 11 digits from 0
+_YEAR = re.compile(r"[0-9]{4}")  # as `domain.parse_year` reads one, ASCII digits only
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 TEXT_FIELDS = ("name", "surname", "first_name", "company", "address", "city", "act_number", "email")
 ADDRESS_FIELDS = ("address", "postcode", "city")
@@ -70,9 +71,8 @@ def contacts_of(values: dict[str, str]) -> Contacts:
     )
 
 
-def row_warnings(values: dict[str, str], contacts: Contacts, limit: date) -> list[tuple[str, str]]:
-    """Accepted-but-flagged findings, (code, Italian message); `limit` is the first act day not yet
-    time-barred (`kernel.limitation.first_act_in_time`)."""
+def row_warnings(values: dict[str, str], contacts: Contacts, limit: Cutoffs) -> list[tuple[str, str]]:
+    """Accepted-but-flagged findings, (code, Italian message); `limit`: what is time-barred today."""
     found: list[tuple[str, str]] = []
     if values.get("phone") and contacts.phone is None:
         found.append(("phone", f"Telefono non utilizzabile: «{values['phone']}»."))
@@ -87,14 +87,29 @@ def row_warnings(values: dict[str, str], contacts: Contacts, limit: date) -> lis
     if any(text and day is None for text, day in zip(dates, parsed, strict=True)):
         shown = next(text for text, day in zip(dates, parsed, strict=True) if text and day is None)
         found.append(("date", (DATE_IMPOSSIBLE if date_shaped(shown) else DATE_UNREADABLE).format(shown)))
-    act_date = act_day(values)
-    if act_date is not None and act_date < limit:
-        found.append(
-            ("limitation", f"Atto del {act_date:%d/%m/%Y}: oltre il termine di prescrizione di cinque anni.")
-        )
+    barred = limitation_warning(values, limit)
+    if barred:
+        found.append(("limitation", barred))
     if any(values.get(f, "").startswith(FORMULA_START) for f in TEXT_FIELDS):
         found.append(("formula", "Testo che inizia con = + - @: neutralizzato nelle esportazioni."))
     return found
+
+
+def limitation_warning(values: dict[str, str], limit: Cutoffs) -> str:
+    """Why the row's credit is already time-barred when nothing interrupted it (`kernel.limitation`:
+    five years from its act's day, else from the end of its reference year), "" when it is not."""
+    act_date = act_day(values)
+    if act_date is not None:
+        if act_date < limit.first_act:
+            return f"Atto del {act_date:%d/%m/%Y}: oltre il termine di prescrizione di cinque anni."
+        return ""
+    year = values.get("year", "").strip().removesuffix(".0")
+    if _YEAR.fullmatch(year) and int(year) < limit.first_year:
+        return (
+            f"Anno {year} senza data di notifica né scadenza: oltre il termine di prescrizione di cinque "
+            "anni dalla fine dell'anno."
+        )
+    return ""
 
 
 # ---------------------------------------------------------------- contact data

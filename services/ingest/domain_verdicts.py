@@ -21,7 +21,7 @@ from services.ingest.domain import (
 )
 from services.ingest.domain_contacts import Contacts, contacts_of, row_warnings
 from services.ingest.domain_mapping import ColumnMapping, row_values
-from services.kernel.limitation import first_act_in_time
+from services.kernel.limitation import Cutoffs
 
 
 def debtor_name(values: dict[str, str]) -> str:
@@ -104,7 +104,7 @@ class RowJudge:
         self.current_year = current_year
         self.today = today
         self.rows = 0
-        self.limit = first_act_in_time(today)
+        self.limit = Cutoffs.on(today)
         self._pending: list[tuple[int, list[str]]] = []
 
     def feed(self, line: int, cells: list[str]) -> Iterator[RowVerdict]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 LIMITATION_YEARS = 5
@@ -60,3 +61,22 @@ def first_act_in_time(today: date) -> date:
     while barred_after(day) <= today:
         day += timedelta(days=1)
     return day
+
+
+def first_year_in_time(today: date) -> int:
+    """The first reference year whose credit without an act day, uninterrupted, is not yet
+    time-barred on `today` (`barred_from(year, []) <= today` exactly for the years before it)."""
+    return today.year - LIMITATION_YEARS
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    """What is time-barred on a day when nothing interrupted it: an act of a day before
+    `first_act`; a credit without an act day of a reference year before `first_year`."""
+
+    first_act: date
+    first_year: int
+
+    @classmethod
+    def on(cls, today: date) -> Cutoffs:
+        return cls(first_act_in_time(today), first_year_in_time(today))

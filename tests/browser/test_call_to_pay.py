@@ -77,6 +77,13 @@ async def test_an_operators_call_to_pay_loop(
         await expect(page.get_by_test_id("debtor-name")).to_have_text("FERRARI ELENA")
         # The plan, in the card: built, created and sent while the taxpayer is on the line.
         installments = page.get_by_label("Numero di rate (5–12)")
+        # Too many: the service's Italian reason where the plan's result goes, not the browser's own
+        # bubble (the form does not let the browser refuse it first).
+        await installments.fill("13")
+        await installments.dispatch_event("change")
+        await expect(page.get_by_label("Numero di rate (5–12)")).to_have_value("13")
+        await page.get_by_role("button", name="Crea il piano").click()
+        await expect(page.locator("#plan-result")).to_contain_text("Il numero di rate deve essere tra 5 e 12")
         await installments.fill("6")
         await installments.dispatch_event("change")
         await expect(page.get_by_test_id("plan-schedule").locator("tbody tr")).to_have_count(6)

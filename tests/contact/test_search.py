@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from services.contact.domain_search import like_prefix, read_query
+from services.contracts import NoticeIssued
 from services.kernel.errors import DomainError
 from services.kernel.identity import Identity
 from services.platform import Platform
@@ -31,6 +32,10 @@ def test_what_the_typed_text_may_be() -> None:
         read_query(" ab ")
     assert refused.value.field == "q" and "almeno 3 caratteri" in refused.value.message
     assert like_prefix("50%_x\\") == "50\\%\\_x\\\\%"
+    # A notice's code as printed (groups of digits) or its IUV.
+    assert read_query("3012 3456 7890 1234 56").notice == "301234567890123456"
+    assert read_query("01234567890123456").notice == "01234567890123456"
+    assert read_query("347 123 4567").notice is None and read_query("01234567890").notice is None
 
 
 @pytest.mark.asyncio
@@ -87,3 +92,32 @@ async def test_the_search_is_the_firms_not_the_offices(platform: Platform, tenan
     async with service_client(platform, "contact", office) as client:
         refused = await client.get(f"{base(office)}/cerca", params={"q": "rossi"})
     assert refused.status_code == 403
+
+
+@pytest.mark.asyncio
+async def test_a_taxpayer_with_a_notice_in_hand_is_found_by_its_code_or_iuv(
+    platform: Platform, tenant: Identity, other_tenant: Identity
+) -> None:
+    bianchi, stranger = str(uuid.uuid4()), str(uuid.uuid4())
+    owed = position_fact(60_000, debtor_id=bianchi, name="BIANCHI CARLA", fiscal_code="BNCCRL70A41H501P")
+    await seed(platform, tenant.tenant_id, owed)
+    await seed(platform, other_tenant.tenant_id, position_fact(1_000, debtor_id=stranger, name="NERI ADA"))
+    nav, iuv = f"3{uuid.uuid4().int % 10**17:017d}", f"{uuid.uuid4().int % 10**17:017d}"
+    issued = NoticeIssued(nav, iuv, owed.position_id, bianchi, 60_000, "2026-12-31", "op-1")
+    await deliver(platform, issued.envelope(tenant.tenant_id, "payments"))
+    await deliver(platform, issued.envelope(tenant.tenant_id, "payments"))  # a replay: kept once
+    elsewhere = NoticeIssued(
+        nav[:-1] + "0", iuv[:-1] + "0", str(uuid.uuid4()), stranger, 1_000, "2026-12-31", "x"
+    )
+    await deliver(platform, elsewhere.envelope(other_tenant.tenant_id, "payments"))
+    printed = " ".join((nav[:4], nav[4:8], nav[8:12], nav[12:16], nav[16:]))
+    op = as_user(tenant, "op-notice")
+    async with service_client(platform, "contact", op) as client:
+        by_nav = (await client.get(f"{base(op)}/cerca", params={"q": printed})).text
+        by_iuv = (await client.get(f"{base(op)}/cerca", params={"q": iuv})).text
+        theirs = (await client.get(f"{base(op)}/cerca", params={"q": elsewhere.nav})).text
+    assert f"/debtors/{bianchi}" in by_nav and "1 contribuente trovato" in by_nav
+    assert f"/debtors/{bianchi}" in by_iuv and "1 contribuente trovato" in by_iuv
+    assert f"/debtors/{stranger}" not in theirs and "Nessun contribuente di questo Comune" in theirs
+    sql = "SELECT count(*) FROM contact.debtor_notices WHERE tenant_id = :t"
+    assert await scalar(platform, tenant.tenant_id, sql, t=tenant.tenant_id) == 1

@@ -131,6 +131,12 @@ async def test_a_credit_counts_from_its_acts_day_not_its_year(platform: Platform
     async with platform.databases["contact"].unit_of_work(tenant.tenant_id) as uow:
         found = (await uow.execute(sa.text(sql), {"t": tenant.tenant_id, "d": uuid.UUID(d)})).scalar_one()
     assert found == date(2028, 5, 11)
+    # The card names the act's day, to speak of it on the phone.
+    supervisor = as_user(tenant, "sup-act", ("supervisor",))
+    async with service_client(platform, "contact", supervisor) as client:
+        card = (await client.get(f"{base(supervisor)}/debtors/{d}")).text
+    row = card.split('data-testid="positions"', 1)[1].split("</tr>", 2)[1]
+    assert fact.act_number in row and "<small>del 10/05/2023</small>" in row
 
 
 @pytest.mark.asyncio

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import uuid
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 
 from gateway import domain, handlers, repository
 from gateway import repository_audit as audit
+from gateway.app import Gateway
 from gateway.handlers import accept_invitations_on_login
 from services.cli import build_gateway
 from services.kernel.errors import DomainError, Forbidden
@@ -22,6 +25,7 @@ from tests.gateway.helpers import (
     random_fiscal_code,
     sign_in,
 )
+from tests.smtp_server import Inbox, free_port
 
 # ---------------------------------------------------------------------------------- pure rules
 
@@ -176,6 +180,9 @@ async def test_comune_admin_adds_and_removes_comune_roles_only(platform: Platfor
         # A Comune's administrator always invites (never learns who exists on the platform) ...
         added = await c.post(url, data={"csrf_token": csrf, "identificativo": code, "ruolo": "comune_viewer"})
         assert added.status_code == 303 and added.headers["location"].endswith("esito=invitato")
+        # By fiscal code there is no address to write to: the page says whose task telling them is.
+        told = html.unescape((await c.get(added.headers["location"])).text)
+        assert "L'invito è per codice fiscale, senza e-mail: comunica tu alla persona" in told
         twice = await c.post(url, data={"csrf_token": csrf, "identificativo": code, "ruolo": "comune_viewer"})
         assert twice.headers["location"].endswith("esito=gia-invitato")
         assert colleague.name not in (await c.get(url)).text
@@ -221,7 +228,7 @@ async def test_comune_admin_adds_and_removes_comune_roles_only(platform: Platfor
 
 
 @pytest.mark.asyncio
-async def test_invitation_before_first_login_then_membership(platform: Platform) -> None:
+async def test_invitation_before_first_login_then_membership(platform: Platform, smtp: Inbox) -> None:
     a = await make_tenant(platform)
     root = await make_person(platform, {a.id: "platform_admin"})
     gw = make_gateway(platform)
@@ -233,8 +240,16 @@ async def test_invitation_before_first_login_then_membership(platform: Platform)
             url, data={"csrf_token": csrf, "identificativo": email.upper(), "ruolo": "operator"}
         )
         assert invited.headers["location"].endswith("esito=invitato")
-        page = await c.get(url)
+        page = await c.get(invited.headers["location"])
         assert email in page.text and "Inviti in attesa" in page.text
+        outcome = page.text.split('data-testid="outcome">', 1)[1].split("</div>", 1)[0]
+        assert "Invito registrato" in outcome and "inviate per e-mail alla persona" in outcome
+    # The person is told how to take the role up: log in, as this address, with SPID or CIE.
+    [message] = await smtp.wait_for(email)
+    assert message["Subject"] == f"Riscossa: invito per il {a.name}"
+    body = message.get_content()
+    assert f"{root.name} ti ha invitato su Riscossa per il {a.name} con il ruolo «Operatore»" in body
+    assert f"{platform.settings.public_base_url.rstrip('/')}/login" in body and "SPID o CIE" in body
     actions = await _actions(platform, a.id)
     assert actions[0] == ("invitation_created", {"fiscal_number": None, "email": email, "role": "operator"})
     newcomer = await make_person(platform, email=email)
@@ -252,6 +267,25 @@ async def test_invitation_before_first_login_then_membership(platform: Platform)
         assert "ora li ha tutti" in (await c.get(more.headers["location"])).text
         again = await c.post(url, data={"csrf_token": csrf, "identificativo": email, "ruolo": "supervisor"})
         assert again.headers["location"].endswith("esito=gia-presente")
+
+
+@pytest.mark.asyncio
+async def test_an_invitation_whose_email_the_server_refuses_stands_and_the_page_says_so(
+    platform: Platform,
+) -> None:
+    a = await make_tenant(platform)
+    chief = await make_person(platform, {a.id: "comune_admin"})
+    dead = replace(platform.settings, mode="dev", dev_login=True, smtp_url=f"smtp://127.0.0.1:{free_port()}")
+    gw = Gateway(dead, platform.databases["gateway"], platform.signer, platform.storage, platform.bus, {})
+    email = f"ufficio-{uuid.uuid4().hex[:6]}@esempio.it"
+    url = f"/admin/comuni/{a.slug}/utenti"
+    async with client(gw) as c:
+        csrf = await sign_in(gw, c, chief)
+        sent = await c.post(url, data={"csrf_token": csrf, "identificativo": email, "ruolo": "comune_viewer"})
+        assert sent.status_code == 303 and sent.headers["location"].endswith("esito=invitato")
+        page = html.unescape((await c.get(sent.headers["location"])).text)
+    assert "L'e-mail con le istruzioni non è partita" in page and "L'invito resta valido" in page
+    assert email in page.split("Inviti in attesa", 1)[1]
 
 
 @pytest.mark.asyncio

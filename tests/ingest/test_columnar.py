@@ -184,6 +184,14 @@ def test_edge_cases_get_the_one_row_records(today: date) -> None:
         for column in ("Cognome", "Nome", "Ragione sociale"):
             nameless[HEADER.index(column)] = blank
         rows.append((len(rows) + 1, len(rows) + 5002, nameless))
+    # No act day: the limitation counts from the end of the year, read (or not) on its edges.
+    for year in ("2018", "2019.0", "2020", "2021", "２０１８", "1999", "20 19", "2019.0.0", "2019 "):
+        for act in ("", "31/02/2019", "15.03.2024"):
+            undated = list(GOOD)
+            undated[HEADER.index("Anno")] = year
+            undated[HEADER.index("Data notifica")] = act
+            undated[HEADER.index("Scadenza")] = ""
+            rows.append((len(rows) + 1, len(rows) + 6000, undated))
     accepted, rejected = assert_same(mapping, rows, today)
     assert accepted > 0 and rejected > 100
     due_only = ColumnMapping({k: v for k, v in mapping.columns.items() if k != "act_date"})

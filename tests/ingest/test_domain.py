@@ -257,6 +257,7 @@ from services.ingest.domain import (  # noqa: E402
 )
 from services.ingest.domain_contacts import (  # noqa: E402
     contacts_of,
+    limitation_warning,
     normalise_email,
     normalise_phone,
     row_warnings,
@@ -270,7 +271,7 @@ from services.ingest.domain_mapping import (  # noqa: E402
     row_values,
 )
 from services.kernel.cells import neutralise  # noqa: E402
-from services.kernel.limitation import first_act_in_time  # noqa: E402
+from services.kernel.limitation import Cutoffs  # noqa: E402
 
 TODAY = date(2026, 11, 24)
 
@@ -318,7 +319,7 @@ CONTACT_MAP = ColumnMapping(
 
 def _warnings(cells: list[str]) -> list[str]:
     values = row_values(cells, CONTACT_MAP)
-    return [code for code, _ in row_warnings(values, contacts_of(values), first_act_in_time(TODAY))]
+    return [code for code, _ in row_warnings(values, contacts_of(values), Cutoffs.on(TODAY))]
 
 
 def test_clean_row_has_no_warnings() -> None:
@@ -357,6 +358,22 @@ def test_warnings_flag_without_rejecting() -> None:
     ]
     assert _warnings(cells) == ["phone", "email", "address", "limitation", "formula"]
     assert isinstance(parse_row(cells, CONTACT_MAP, YEAR), Credit)
+
+
+def test_a_row_without_an_act_day_is_time_barred_with_its_year() -> None:
+    """No notification nor due date: the limitation runs from the end of the reference year (on
+    24 November 2026, the years up to 2020 are barred), as the relazione and the queue count it."""
+    values = {"year": "2020", "act_date": "", "due_date": ""}
+    limit = Cutoffs.on(TODAY)
+    assert limitation_warning(values, limit) == (
+        "Anno 2020 senza data di notifica né scadenza: oltre il termine di prescrizione di cinque anni "
+        "dalla fine dell'anno."
+    )
+    assert limitation_warning({**values, "year": "2021"}, limit) == ""
+    assert limitation_warning({**values, "year": "2019.0"}, limit).startswith("Anno 2019 ")
+    # An act's day decides when there is one, however old the year.
+    assert limitation_warning({**values, "act_date": "20/12/2022"}, limit) == ""
+    assert limitation_warning({**values, "year": "２０１９"}, limit) == ""  # not a year: rejected anyway
 
 
 def test_a_row_without_a_name_is_flagged() -> None:
@@ -398,10 +415,10 @@ def test_unreadable_date_is_a_warning() -> None:
     iso = [*cells[:11], "2024-01-15"]
     assert _warnings(iso) == []
     values = row_values(cells, CONTACT_MAP)
-    [(_, impossible)] = row_warnings(values, contacts_of(values), first_act_in_time(TODAY))
+    [(_, impossible)] = row_warnings(values, contacts_of(values), Cutoffs.on(TODAY))
     assert impossible == "Data inesistente: «31/02/2024» (quel giorno non esiste nel calendario)."
     values = row_values([*cells[:11], "ieri"], CONTACT_MAP)
-    [(_, unreadable)] = row_warnings(values, contacts_of(values), first_act_in_time(TODAY))
+    [(_, unreadable)] = row_warnings(values, contacts_of(values), Cutoffs.on(TODAY))
     assert unreadable == "Data non leggibile: «ieri» (attese gg/mm/aaaa o aaaa-mm-gg)."
 
 

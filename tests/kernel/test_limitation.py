@@ -11,7 +11,13 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from services.kernel.limitation import barred_after, barred_from, first_act_in_time
+from services.kernel.limitation import (
+    Cutoffs,
+    barred_after,
+    barred_from,
+    first_act_in_time,
+    first_year_in_time,
+)
 from services.kernel.repository_limitation import BARRED_ON
 from services.platform import Platform
 
@@ -39,6 +45,14 @@ def test_the_first_act_in_time_is_where_the_terms_of_earlier_acts_ran_out() -> N
         today += timedelta(days=1)
     # 29 February's term ends on 28 February, as that of 28 February does.
     assert first_act_in_time(date(2025, 3, 1)) == date(2020, 3, 1)
+
+
+def test_the_first_year_in_time_is_where_the_terms_of_undated_credits_ran_out() -> None:
+    for today in (date(2026, 12, 31), date(2027, 1, 1), date(2027, 6, 15)):
+        first = first_year_in_time(today)
+        assert barred_from(first, []) > today >= barred_from(first - 1, []), today
+    assert first_year_in_time(date(2026, 12, 31)) == 2021
+    assert Cutoffs.on(date(2027, 1, 1)) == Cutoffs(date(2022, 1, 1), 2022)
 
 
 def test_a_term_ends_on_the_same_day_five_years_on_or_the_months_last() -> None:

@@ -217,6 +217,26 @@ async def test_a_manual_digest_left_sending_by_a_dead_request_says_it_was_interr
 
 
 @pytest.mark.asyncio
+async def test_a_digest_kept_unsent_is_not_listed_as_sent_at_a_time(
+    platform: Platform, tenant: Identity
+) -> None:
+    """Without a mail server a digest is made and kept: its day is when it was made, not «Inviato il»."""
+    period = domain_digest.Period(date(2026, 11, 16), date(2026, 11, 22))
+    kept = uuid.uuid4()
+    made = datetime(2026, 11, 23, 6, 30, tzinfo=UTC)
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        await repo.insert_manual(uow, tenant.tenant_id, kept, period, ("ut@comune.test",), "Anna")
+        await repo.finish(uow, tenant.tenant_id, kept, "kept", sent_at=made)
+        await uow.commit()
+    async with service_client(platform, "reporting", as_(tenant, "comune_viewer")) as client:
+        page = (await client.get(f"/t/{tenant.tenant_slug}/reporting/riepiloghi")).text
+    listed = page.split('id="digests"', 1)[1]
+    row = listed.split(period.label(), 1)[1].split("</tr>", 1)[0]
+    assert "Non inviato: nessun server di posta configurato" in row
+    assert '<td>— <span class="small">(preparato il 23/11/2026 07:30)</span></td>' in row
+
+
+@pytest.mark.asyncio
 async def test_a_new_schedule_keeps_the_period_the_old_one_had_still_to_send(
     platform: Platform, tenant: Identity, smtp: Inbox
 ) -> None:
