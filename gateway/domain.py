@@ -368,3 +368,19 @@ def invitation_mail(to: str, comune: str, role: str, inviter: str, login_url: st
         "Se non ti aspettavi questo messaggio puoi ignorarlo: senza il tuo accesso non succede nulla.\n"
     )
     return Mail(to=to, subject=f"Riscossa: invito per il {comune}", text=text)
+
+
+def not_enabled(fiscal_number: str | None, email: str | None) -> str:
+    """What a person on no Comune is told: whom to ask, and by what they can be invited."""
+    by = [
+        f"al tuo codice fiscale {fiscal_number}" if fiscal_number else "",
+        f"al tuo indirizzo e-mail {email}" if email else "",
+    ]
+    named = " o ".join(b for b in by if b)
+    return (
+        "Accesso non autorizzato: il tuo utente non è abilitato su alcun Comune. Se lavori per l'Ufficio "
+        "tributi di un Comune, chiedi all'amministratore del tuo Comune di invitarti; se lavori per la "
+        "società di riscossione, chiedilo all'amministratore della piattaforma."
+        + (f" L'invito va fatto {named}." if named else "")
+        + " L'abilitazione è attiva dal tuo accesso successivo."
+    )

@@ -81,6 +81,11 @@ async def signed_in(uow: UnitOfWork, cookie: str | None, policy: SessionPolicy) 
     return SignedIn(session, await repository.user_memberships(uow, session.user_id, as_set=True))
 
 
+async def own_codes(uow: UnitOfWork, user_id: uuid.UUID) -> tuple[str | None, str | None]:
+    """The person's own fiscal number and e-mail address: what an administrator invites them by."""
+    return await repository.codes_of(uow, user_id)
+
+
 async def create_session(
     uow: UnitOfWork,
     user_id: uuid.UUID,

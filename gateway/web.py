@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from gateway import handlers, openapi
+from gateway import domain, handlers, openapi
 from gateway.domain import SessionPolicy, Verdict
 from gateway.oidc import OidcClient
 from gateway.ratelimit import RateLimiter
@@ -114,6 +114,12 @@ async def home(request: Request) -> Response:
         for slug, (name, roles) in tenants.items()
     ]
     status = 200 if rows else 403
+    # No Comune: the page says whom to ask, and by what they can invite this person.
+    codes = (
+        (None, None)
+        if rows
+        else await context.db.run(None, functools.partial(handlers.own_codes, user_id=signed.session.user_id))
+    )
     return context.templates.TemplateResponse(
         request,
         "home.html",
@@ -123,6 +129,7 @@ async def home(request: Request) -> Response:
             "tenants": rows,
             "csrf": signed.session.csrf,
             "platform_admin": platform_admin,
+            "not_enabled": domain.not_enabled(*codes),
         },
         status_code=status,
     )

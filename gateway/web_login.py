@@ -34,11 +34,6 @@ from gateway.web import (
 )
 from services.kernel.web import render_error
 
-UNAUTHORIZED = (
-    "Accesso non autorizzato: il tuo utente non è abilitato su alcun Comune. "
-    "Contatta l'amministratore del tuo Comune."
-)
-
 
 async def login_page(request: Request) -> Response:
     context = page_context(request)
@@ -145,7 +140,8 @@ async def _sign_in(request: Request, client: OidcClient, result: LoginResult) ->
     try:
         new = await context.db.run(None, work)
     except LoginRefused as refused:
-        return await _failed(request, config.name, refused.reason, 403, UNAUTHORIZED, refused.user_id)
+        told = domain.not_enabled(fiscal_number, email)
+        return await _failed(request, config.name, refused.reason, 403, told, refused.user_id)
     return _signed_in(context, new.cookie)
 
 

@@ -375,7 +375,7 @@ def cells(h: History, why: Reason | None, step: NextStep) -> tuple[Cell, ...]:
         h.fiscal_code,
         h.revenue_type,
         h.year,
-        h.act_number,
+        f"{h.act_number} del {format_date(h.act_on)}" if h.act_on else h.act_number,  # the term's start
         *amounts(h),
         " | ".join(receipt_text(r) for r in h.receipts),
         h.attempts,

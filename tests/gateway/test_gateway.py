@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import secrets
 import uuid
@@ -142,6 +143,10 @@ async def test_user_without_membership_sees_no_data(gateway: tuple[Gateway, dict
         await login(c, "Nadia Conti")
         home = await c.get("/")
         assert home.status_code == 403 and "Accesso non autorizzato" in home.text
+        # Whom to ask, and by what they can invite her.
+        told = html.unescape(home.text.split('data-testid="no-comune"', 1)[1].split("</div>", 1)[0])
+        assert "chiedi all'amministratore del tuo Comune di invitarti" in told
+        assert "dal tuo accesso successivo" in told
         assert (await c.get("/t/comune-demo-a/reporting/")).status_code == 404
 
 

@@ -3,6 +3,7 @@ each way a login must be refused."""
 
 from __future__ import annotations
 
+import html
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -327,6 +328,10 @@ async def test_a_known_person_without_membership_is_not_authorized(
     response = await browser.login("spid", account)
     await assert_refused(browser, response, platform, "no_membership")
     assert response.status_code == 403 and "Accesso non autorizzato" in response.text
+    # Whom to ask, and the fiscal code the provider vouched for, to be invited by.
+    told = html.unescape(response.text)
+    assert f"L'invito va fatto al tuo codice fiscale {account.fiscal_code}" in told
+    assert "chiedi all'amministratore del tuo Comune di invitarti" in told
     async with platform.databases["gateway"].unit_of_work(None) as uow:
         links = await uow.execute(
             sa.text("SELECT 1 FROM gateway.user_identities WHERE user_id = :u"), {"u": person.id}

@@ -98,6 +98,12 @@ def test_limitation_runs_from_the_acts_day_when_the_file_gives_it() -> None:
     assert notified.barred_on == date(2027, 3, 17)
     assert rel.reason(notified, date(2026, 12, 3)) is Reason.NOT_WORKED
     assert rel.reason(notified, date(2027, 3, 17)) is Reason.TIME_BARRED
+    # The line names the act's day beside its number: the office sees where the term runs from.
+    texts = dict(zip(rel.COLUMNS, rel.line(notified, SCOPE).texts, strict=True))
+    assert texts["Atto"] == f"{notified.act_number} del 16/03/2022"
+    assert (
+        dict(zip(rel.COLUMNS, rel.line(history(), SCOPE).texts, strict=True))["Atto"] == history().act_number
+    )
 
 
 def test_a_payment_while_the_limitation_runs_starts_it_again() -> None:
