@@ -357,14 +357,14 @@ def check_revocation(actor: Actor, user_id: uuid.UUID, role: str) -> None:
 
 
 def invitation_mail(to: str, comune: str, role: str, inviter: str, login_url: str) -> Mail:
-    """The e-mail that tells an invited person how to take up the role: log in, with SPID or CIE, as
-    the person the address names (the invitation becomes a membership at that login)."""
+    """The e-mail that tells an invited person how to take up the role: log in, with SPID or the
+    firm's own credentials (the login page offers what the deployment has), as the person the address names (the invitation becomes a membership at that login)."""
     label = roles.ROLE_LABELS.get(role, role)
     text = (
         f"Buongiorno,\n\n{inviter} ti ha invitato su Riscossa per il {comune} con il ruolo «{label}».\n\n"
-        f"Per attivare l'abilitazione accedi da {login_url} con SPID o CIE: l'invito vale per questo "
-        "indirizzo e-mail e diventa attivo al tuo primo accesso. Resta in attesa finché chi l'ha "
-        "inviato non lo annulla.\n\n"
+        f"Per attivare l'abilitazione accedi da {login_url} con SPID o con le credenziali aziendali: "
+        "l'invito vale per questo indirizzo e-mail e diventa attivo al tuo primo accesso. Resta in "
+        "attesa finché chi l'ha inviato non lo annulla.\n\n"
         "Se non ti aspettavi questo messaggio puoi ignorarlo: senza il tuo accesso non succede nulla.\n"
     )
     return Mail(to=to, subject=f"Riscossa: invito per il {comune}", text=text)

@@ -55,7 +55,7 @@ MAIL_OUTCOMES = {
     "Comunica tu alla persona di accedere.",
     "non-inviata": "L'e-mail con le istruzioni non è partita: il server di posta non l'ha accettata. L'invito "
     "resta valido: comunica tu alla persona di accedere.",
-    "nessuna": "L'invito è per codice fiscale, senza e-mail: comunica tu alla persona di accedere con SPID o CIE.",
+    "nessuna": "L'invito è per codice fiscale, senza e-mail: comunica tu alla persona di accedere con SPID o con le credenziali aziendali.",
 }
 
 

@@ -133,8 +133,10 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "script": card.script,
         # The Comune's names of the outcomes (the select and the history).
         "outcome_labels": card.labels,
-        # The payments service's plan builder, embedded for the positions still owed.
+        # The payments service's plan builder, embedded for the positions still owed, unless every
+        # one is time-barred (`kernel.limitation`: the Comune can no longer collect them).
         "open_positions": owed,
+        "all_barred": domain.time_barred(card.debtor.barred_on, now.astimezone(domain.ROME).date()),
         "builder_query": urlencode([("position_id", str(p)) for p in owed]),
         "debtor": card.debtor,
         "positions": card.positions,

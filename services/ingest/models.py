@@ -55,6 +55,9 @@ batches = sa.Table(
     sa.Column("mapping", JSONB),
     sa.Column("layout", JSONB),
     _count("warnings"),
+    # Accepted rows already time-barred when loaded (the «limitation» warning; migration 0013).
+    _count("barred"),
+    sa.Column("barred_cents", sa.BigInteger, nullable=False, server_default="0"),
     # A batch waiting for its columns that the Comune or the firm discarded (a wrong file).
     sa.Column("discarded_by", sa.Text),
     sa.Column("discarded_at", sa.DateTime(timezone=True)),

@@ -192,6 +192,9 @@ _SUMMARY = """
            count(*) FILTER (WHERE verdict = 'duplicate') AS duplicates,
            count(*) FILTER (WHERE verdict = 'conflict') AS conflicts,
            count(*) FILTER (WHERE verdict = 'accepted' AND cardinality(warnings) > 0) AS warnings,
+           count(*) FILTER (WHERE verdict = 'accepted' AND 'limitation' = ANY(warnings)) AS barred,
+           coalesce(sum(amount_cents) FILTER (WHERE verdict = 'accepted' AND 'limitation' = ANY(warnings)), 0)
+               AS barred_cents,
            count(DISTINCT fiscal_code COLLATE "C") FILTER (WHERE verdict = 'accepted') AS debtors
     FROM ingest.batch_rows WHERE tenant_id = :tenant_id AND batch_id = :batch_id
 """

@@ -40,6 +40,8 @@ def batch_json(batch: Any) -> dict[str, Any]:
         "conflicts": batch.conflicts,
         "rejected": dict(batch.rejected or {}),
         "warnings": batch.warnings,
+        "time_barred": batch.barred,
+        "time_barred_cents": batch.barred_cents,
         "registered": batch.registered,
         "raw_sha256": batch.raw_sha256,
         "error": batch.error,

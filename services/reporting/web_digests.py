@@ -83,7 +83,14 @@ async def send_now(request: Request, who: Identity, uow: UnitOfWork) -> Response
     if again is not None and not confirmed:  # nothing new since today's: asked, nothing made
         context = await _context(uow, who, now, again=again)
         return page(templates, request, "digests.html", context, block="digest_list")
-    outgoing = await handlers_digests.send_now(uow, sender, who, today, repeat=again)
+    try:
+        outgoing = await handlers_digests.send_now(uow, sender, who, today, repeat=again)
+    except DomainError as refused:
+        if not is_htmx(request):
+            raise
+        # In the list it replaces, which stays (and with it the form's target for the next press).
+        context = await _context(uow, who, now, refused_send=refused)
+        return page(templates, request, "digests.html", context, block="digest_list", status_code=400)
 
     async def respond() -> Response:
         await handlers_digests.deliver(sender, outgoing)

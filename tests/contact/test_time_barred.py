@@ -72,6 +72,9 @@ async def test_a_debtor_owing_only_time_barred_positions_is_not_leased_and_is_ma
     assert card.status_code == 200 and BARRED in card.text
     assert 'id="override_reason"' in card.text
     assert mixed_card.status_code == 200 and BARRED not in mixed_card.text
+    # No plan nor notice is made on what the Comune can no longer collect; one not barred, yes.
+    assert 'data-testid="pay-barred"' in card.text and "payments/plans/builder" not in card.text
+    assert 'data-testid="pay-barred"' not in mixed_card.text and "payments/plans/builder" in mixed_card.text
     assert queue.status_code == 200 and queue.text.count('data-testid="time-barred"') == 2
     rows = {name: queue.text.split(name, 1)[1].split("</tr>", 1)[0] for name in ("BIANCHI", "NERI", "VERDI")}
     assert BARRED in rows["BIANCHI"] and BARRED in rows["VERDI"] and BARRED not in rows["NERI"]

@@ -249,7 +249,10 @@ async def test_invitation_before_first_login_then_membership(platform: Platform,
     assert message["Subject"] == f"Riscossa: invito per il {a.name}"
     body = message.get_content()
     assert f"{root.name} ti ha invitato su Riscossa per il {a.name} con il ruolo «Operatore»" in body
-    assert f"{platform.settings.public_base_url.rstrip('/')}/login" in body and "SPID o CIE" in body
+    assert (
+        f"{platform.settings.public_base_url.rstrip('/')}/login" in body
+        and "SPID o con le credenziali aziendali" in body
+    )
     actions = await _actions(platform, a.id)
     assert actions[0] == ("invitation_created", {"fiscal_number": None, "email": email, "role": "operator"})
     newcomer = await make_person(platform, email=email)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import uuid
@@ -112,6 +113,27 @@ async def test_error_report_lists_problem_rows_neutralised_and_can_be_reuploaded
     report = tmp_path / "errori.csv"  # type: ignore[operator]
     report.write_bytes(as_csv.content)
     assert parse_file(report, 2026).data_rows == 4
+
+
+@pytest.mark.asyncio
+async def test_the_page_counts_the_credits_already_time_barred(platform: Platform, tenant: Identity) -> None:
+    """Those the limitation already bars (`kernel.limitation`), by their act's day or, undated, by
+    their year: how many and how much, on the page and through the API, to check before working."""
+    data = (
+        b"codice_fiscale;nominativo;tributo;anno;numero_atto;data_notifica;importo\n"
+        b"RSSMRA80A01H501U;ROSSI;IMU;2018;1;;100,00\n"  # no act day: barred with its year
+        b"VRDNNA70A41H501F;VERDI;CDS;2019;2;10/01/2020;20,50\n"  # notified more than five years ago
+        b"00000010215;ALFA;TARI;2020;3;16/03/2022;5,00\n"  # notified in 2022: still running
+    )
+    batch_id = await upload(platform, tenant, "vecchi.csv", data)
+    await process_pending(platform, tenant)
+    async with service_client(platform, "ingest", tenant) as client:
+        page = html.unescape((await client.get(f"/t/{tenant.tenant_slug}/ingest/batches/{batch_id}")).text)
+        api = (await client.get(f"/api/v1/ingest/batches/{batch_id}")).json()
+    told = page.split('data-testid="barred">', 1)[1].split("</span>", 1)[0]
+    assert told.startswith("di cui 2 crediti per € 120,50 già oltre il termine di prescrizione")
+    assert "le righe scartate sono nel file degli errori" not in page  # none was
+    assert (api["warnings"], api["time_barred"], api["time_barred_cents"]) == (2, 2, 12_050)
 
 
 @pytest.mark.asyncio

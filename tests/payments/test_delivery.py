@@ -228,7 +228,7 @@ async def test_with_the_development_mailer_the_screen_says_saved_not_sent(
     sent = await run(platform, tenant.tenant_id, work)
     assert sent.delivered is False and len(list(tmp_path.glob("*.eml"))) == 1
     html = web_delivery.templates.get_template("delivery_result.html").render(sent=sent, identity=None)
-    assert f"E-mail per {to} salvata ma NON inviata" in html
+    assert f"Nessuna e-mail è partita per {to}: su questa installazione non è configurato" in html
 
 
 @pytest.mark.asyncio
@@ -268,7 +268,7 @@ async def test_the_position_page_sms_form_says_the_development_provider_did_not_
             headers={"HX-Request": "true"},
         )
         assert response.status_code == 200, response.text
-        assert "SMS per +39 347 765 4321 NON inviato" in response.text and "registro" in response.text
+        assert "Nessun SMS è partito per +39 347 765 4321" in response.text and "registro" in response.text
         refused = await http.post(
             f"/t/{tenant.tenant_slug}/payments/notices/send",
             data={"position_id": position, "channel": "sms", "phone": "abc"},

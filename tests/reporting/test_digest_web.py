@@ -63,7 +63,7 @@ async def test_settings_are_checked_at_their_field_and_a_refusal_changes_nothing
         )
         coming = domain_digest.due(biweekly, sent_on, mark.last_period_end)
         assert coming is not None
-        assert f"Prossimo riepilogo: {coming.label()}, inviato il {sent_on:%d/%m/%Y}." in page.text
+        assert f"Prossimo riepilogo: {coming.label()}, da inviare il {sent_on:%d/%m/%Y}." in page.text
         assert "Salva impostazioni" not in page.text and "Invia ora" not in page.text
         for path in ("impostazioni", "invia"):
             forbidden = await client.post(f"/t/{tenant.tenant_slug}/reporting/riepiloghi/{path}", data={})
@@ -78,6 +78,8 @@ async def test_send_now_lists_and_downloads_with_the_access_recorded(
     async with service_client(platform, "reporting", as_(tenant, "comune_admin")) as client:
         refused = await client.post(f"{base}/invia", headers={"HX-Request": "true"})
         assert refused.status_code == 400 and 'data-field="indirizzi"' in refused.text  # no address yet
+        # Said in the list the button replaces, which stays the target of the next press.
+        assert '<section id="digests"' in refused.text and 'data-testid="send-refused"' in refused.text
     to = addresses()
     await save_settings(platform, tenant, to[:1])
     async with service_client(platform, "reporting", as_(tenant, "comune_admin")) as client:
