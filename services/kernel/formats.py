@@ -25,6 +25,17 @@ def format_rome_time(moment: datetime) -> str:
     return moment.astimezone(ROME).strftime("%H:%M")
 
 
+MONTHS = (
+    "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
+    "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
+)  # fmt: skip
+
+
+def format_month(day: date) -> str:
+    """The month of a day as Italians name it: «marzo 2027»."""
+    return f"{MONTHS[day.month - 1]} {day.year}"
+
+
 def format_count(count: int) -> str:
     """A whole number as Italians write it: «1.168»."""
     return f"{count:,}".replace(",", ".")

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from services.contracts import OUTCOME_LABELS
 from services.kernel.errors import DomainError
+from services.kernel.formats import format_month
 from services.kernel.limitation import barred_from
 
 # The funnel, from what the Comune assigned to what was collected; the residual comes after.
@@ -130,7 +131,7 @@ class BarringMonth:
 
     @property
     def label(self) -> str:
-        return f"{MONTHS[self.month.month - 1]} {self.month.year}"
+        return format_month(self.month)
 
 
 @dataclass(frozen=True)
@@ -148,12 +149,6 @@ class LimitationWatch:
     def first_on(self) -> date | None:
         """The first day on which some residual becomes time-barred, within the year."""
         return self.months[0].first_on if self.months else None
-
-
-MONTHS = (
-    "gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno",
-    "luglio", "agosto", "settembre", "ottobre", "novembre", "dicembre",
-)  # fmt: skip
 
 
 def limitation_until(today: date) -> date:

@@ -21,6 +21,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, LongTable, Paragraph, SimpleDocTemplate, Spacer
 
+from services.kernel.formats import format_month
 from services.reporting.domain import ROME
 from services.reporting.domain_aggio import (
     ALL_TYPES,
@@ -35,20 +36,6 @@ from services.reporting.repository_aggio import Movement
 
 FOOTER = footer("Riscossa · rendiconto dell'aggio", landscape(A4)[0], 10 * mm)
 
-MONTHS = [
-    "gennaio",
-    "febbraio",
-    "marzo",
-    "aprile",
-    "maggio",
-    "giugno",
-    "luglio",
-    "agosto",
-    "settembre",
-    "ottobre",
-    "novembre",
-    "dicembre",
-]
 # The c.803 charges are paid with a pagoPA notice of their own (payments) and arrive apart.
 CHARGES_NOTE = (
     "Oneri di riscossione a carico del debitore (L. 160/2019, art. 1 c. 803): il debitore li paga "
@@ -86,7 +73,7 @@ class RendicontoData:
 
 
 def month_label(month: date) -> str:
-    return f"{MONTHS[month.month - 1]} {month.year}"
+    return format_month(month)
 
 
 def file_stem(month: date, version: int) -> str:

@@ -9,6 +9,7 @@ from services.kernel.formats import (
     can_text,
     format_count,
     format_day,
+    format_month,
     format_phone,
     format_rome,
     format_rome_time,
@@ -83,3 +84,8 @@ def test_an_sms_goes_to_a_mobile_never_to_an_italian_landline() -> None:
     assert not can_text("+390667101234") and not can_text("+390212345678")
     assert can_text("+12025550123")  # the US plan does not tell mobiles apart
     assert not can_text("not a number")
+
+
+def test_a_month_is_named_as_italians_name_it() -> None:
+    assert format_month(date(2027, 3, 17)) == "marzo 2027"
+    assert format_month(date(2026, 12, 1)) == "dicembre 2026"
