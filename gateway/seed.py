@@ -6,6 +6,7 @@ import functools
 import random
 import uuid
 from dataclasses import dataclass
+from datetime import date
 
 from stdnum.it import codicefiscale
 
@@ -114,9 +115,11 @@ _TYPES = ["IMU", "TARI", "CUP", "CDS", "TARI"]
 
 def demo_csv(seed: int, rows: int = 40) -> bytes:
     """A small, valid credits file (codice fiscale, nominativo, tributo, anno, importo) with the
-    contacts a Comune's file usually has: a mobile number for most taxpayers, an e-mail for some."""
+    contacts a Comune's file usually has (a mobile number for most taxpayers, an e-mail for some)
+    and, for most acts, the day they were notified (one or two years after theirs, by 2025): the
+    limitation runs from it (`kernel.limitation`)."""
     rng = random.Random(seed)
-    lines = ["codice_fiscale;nominativo;tributo;anno;numero_atto;importo;telefono;email"]
+    lines = ["codice_fiscale;nominativo;tributo;anno;numero_atto;data_notifica;importo;telefono;email"]
     for i in range(rows):
         surname, name = rng.choice(_SURNAMES), rng.choice(_NAMES)
         body = (
@@ -131,6 +134,8 @@ def demo_csv(seed: int, rows: int = 40) -> bytes:
             f"+39 3{rng.randint(20, 49)} {rng.randint(1_000_000, 9_999_999)}" if rng.random() < 0.85 else ""
         )
         email = f"{name.lower()}.{surname.lower()}{i}@example.it" if rng.random() < 0.5 else ""
-        credit = f"{cf};{surname} {name};{rng.choice(_TYPES)};{year};{year}/{i + 1:05d};{amount}"
+        served = date(min(year + rng.randint(1, 2), 2025), rng.randint(1, 12), rng.randint(1, 28))
+        notified = f"{served:%d/%m/%Y}" if rng.random() < 0.8 else ""
+        credit = f"{cf};{surname} {name};{rng.choice(_TYPES)};{year};{year}/{i + 1:05d};{notified};{amount}"
         lines.append(f"{credit};{phone};{email}")
     return ("\n".join(lines) + "\n").encode()

@@ -16,6 +16,7 @@ from services.contact.domain_conduct import ConductRules, closed_reason, refusal
 from services.contact.domain_messages import MESSAGE_LABELS
 from services.contracts import CONTACT_SOURCE_LABELS, NOT_CONVERSATIONS, UNANSWERED_OUTCOMES
 from services.kernel.errors import DomainError
+from services.kernel.limitation import barred_from
 from services.kernel.money import format_euro
 
 ROME = ZoneInfo("Europe/Rome")
@@ -255,6 +256,18 @@ def time_barred(barred_on: date | None, today: date) -> bool:
     """Every position the debtor still owes is time-barred on `today` (`barred_on`: from when the
     last of them is, `kernel.limitation`)."""
     return barred_on is not None and barred_on <= today
+
+
+def position_barred(positions: Iterable[Any], payments: Iterable[Any]) -> dict[Any, date]:
+    """Each position's first time-barred day (`kernel.limitation.barred_from`), counting its
+    payments that no revocation took back (as `repository_limitation` does in SQL)."""
+    paid = list(payments)
+    revoked = {p.of_payment for p in paid if p.kind == "revocation"}
+    days: dict[Any, list[date]] = {}
+    for p in paid:
+        if p.kind == "payment" and p.payment_id not in revoked:
+            days.setdefault(p.position_id, []).append(p.paid_on)
+    return {p.position_id: barred_from(p.year, days.get(p.position_id, []), p.act_on) for p in positions}
 
 
 def call_refusal(

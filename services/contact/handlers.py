@@ -68,6 +68,7 @@ class DebtorCard:
     # prossimo»); when the Comune's mandate ended, if it did.
     previous_name: str | None
     closed_at: datetime | None = None
+    barred: dict[Any, date] | None = None  # each position's first time-barred day (`domain.position_barred`)
 
 
 async def work_queue(
@@ -143,6 +144,7 @@ async def debtor_card(
         domain_evidence.by_call(read.evidence),
         read.previous_name,
         read.closed_at,
+        domain.position_barred(read.positions, read.payments),
     )
 
 

@@ -108,6 +108,8 @@ PAYMENTS = (
         debtor_payments.c.amount_cents,
         debtor_payments.c.paid_on,
         debtor_payments.c.kind,
+        debtor_payments.c.position_id,
+        debtor_payments.c.of_payment,
     )
     .where(
         debtor_payments.c.tenant_id == sa.bindparam("tenant", type_=sa.Uuid),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -107,12 +108,15 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     previous = request.query_params.get("da")
     now = ctx(request).clock()
     card = await handlers.debtor_card(uow, ident, debtor_id, now, previous)
-    # A position in an active plan is paid through it: the builder offers the others.
-    owed = [
+    # A position in an active plan is paid through it: the builder offers the others, those not
+    # time-barred (`kernel.limitation`: the Comune can no longer collect them).
+    today, barred = now.astimezone(domain.ROME).date(), card.barred or {}
+    unpaid = [
         p.position_id
         for p in card.positions
         if p.paid_cents < p.amount_cents and p.plan_status != "active" and p.state == "open"
     ]
+    owed = [p for p in unpaid if barred.get(p, date.max) > today]
     # A plan made earlier (a reload, a callback): the payments service's «send its notices».
     in_plan = [p for p in card.positions if p.plan_status == "active" and p.plan_id and p.state == "open"]
     held = (card.debtor.assigned_to, card.debtor.assigned_name, card.debtor.locked_until)
@@ -133,10 +137,11 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "script": card.script,
         # The Comune's names of the outcomes (the select and the history).
         "outcome_labels": card.labels,
-        # The payments service's plan builder, embedded for the positions still owed, unless every
-        # one is time-barred (`kernel.limitation`: the Comune can no longer collect them).
+        # The payments service's plan builder, embedded for the positions still owed and in time.
         "open_positions": owed,
-        "all_barred": domain.time_barred(card.debtor.barred_on, now.astimezone(domain.ROME).date()),
+        "all_barred": bool(unpaid) and not owed,
+        "barred": barred,
+        "today": today,
         "builder_query": urlencode([("position_id", str(p)) for p in owed]),
         "debtor": card.debtor,
         "positions": card.positions,

@@ -79,6 +79,7 @@ async def issue_notices(
     for position in positions:
         if domain.residual_cents(position.amount_cents, position.paid_cents) <= 0:
             raise Conflict(f"La posizione {position.act_number} è già saldata: nessun avviso da emettere.")
+    await handlers_positions.refuse_time_barred(uow, ident.tenant_id, positions, today)
     due = month_end(today, 1)
     issued, new = [], []
     for position in positions:

@@ -41,8 +41,11 @@ class CreatedPlan:
     charges_cents: int = 0
 
 
-async def _positions(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...]) -> list[Any]:
-    """The positions of one debtor and one revenue type, each with something still due, in no plan."""
+async def _positions(
+    uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID, ...], today: date
+) -> list[Any]:
+    """The positions of one debtor and one revenue type, each with something still due, in no plan,
+    none time-barred."""
     positions = await handlers_positions.positions_or_404(uow, tenant_id, ids)
     if len({p.debtor_id for p in positions}) > 1:
         raise DomainError("Un piano riguarda le posizioni di un solo contribuente.", field="position_ids")
@@ -54,13 +57,14 @@ async def _positions(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uuid.UUID
     if await repository_plans.positions_in_active_plans(uow, tenant_id, ids):
         raise Conflict("Una delle posizioni è già in un piano di rateizzazione attivo.")
     await handlers_lapse.refuse_lapsed(uow, tenant_id, positions)
+    await handlers_positions.refuse_time_barred(uow, tenant_id, positions, today)
     return positions
 
 
 async def create_plan(uow: UnitOfWork, ident: Identity, request: PlanRequest, today: date) -> CreatedPlan:
     """Grant a plan dated today within what the rules allow; its schedule is kept and
     `PlanCreated` published. All or nothing."""
-    positions = await _positions(uow, ident.tenant_id, request.position_ids)
+    positions = await _positions(uow, ident.tenant_id, request.position_ids, today)
     amount = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in positions)
     revenue_type = positions[0].revenue_type
     rules = await handlers_rules.rules_for(uow, ident.tenant_id, revenue_type, today)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from services.kernel.db import UnitOfWork
-from services.kernel.errors import NotFound
+from services.kernel.errors import Conflict, NotFound
 from services.kernel.identity import Identity
+from services.kernel.limitation import barred_from
 from services.payments import domain, domain_answers, repository, repository_notices, repository_plans
 
 STATUSES = ("open", "partial", "settled")
@@ -22,6 +24,8 @@ def position_json(p: Any) -> dict[str, Any]:
         "revenue_type": p.revenue_type,
         "year": p.year,
         "act_number": p.act_number,
+        # The act's day (its notification, else its due day), from which the limitation runs.
+        "act_on": p.act_on.isoformat() if p.act_on else None,
         "amount_cents": p.amount_cents,
         "paid_cents": p.paid_cents,
         "residual_cents": 0
@@ -41,6 +45,22 @@ async def positions_or_404(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uui
         raise NotFound(f"Posizione non trovata: {missing[0]}.")
     domain_answers.refuse_cancelled(found.values())
     return [found[p] for p in ids]
+
+
+async def refuse_time_barred(
+    uow: UnitOfWork, tenant_id: uuid.UUID, positions: list[Any], today: date
+) -> None:
+    """No plan nor notice on a position already time-barred on `today` (`kernel.limitation`: from
+    its act's day, its payments not revoked counted): the Comune can no longer collect it."""
+    paid = await repository.paid_days(uow, tenant_id, [p.id for p in positions])
+    for p in positions:
+        barred = barred_from(p.year, paid.get(p.id, []), p.act_on)
+        if barred <= today:
+            raise Conflict(
+                f"La posizione {p.act_number} è prescritta dal {barred:%d/%m/%Y}: il Comune non può più "
+                "riscuoterla, né con un piano né con un avviso. Se il contribuente vuole pagare comunque, "
+                "indirizzalo all'Ufficio tributi."
+            )
 
 
 async def list_positions(

@@ -38,6 +38,8 @@ positions = sa.Table(
     sa.Column("state", sa.Text, nullable=False, server_default="open"),
     sa.Column("original_cents", sa.BigInteger),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
+    # The act's day the Comune's file gave (migration 0026): the limitation runs from it.
+    sa.Column("act_on", sa.Date),
 )
 
 payments = sa.Table(

@@ -34,6 +34,7 @@ async def register_positions(uow: UnitOfWork, tenant_id: uuid.UUID, facts: Seque
             "year": f.year,
             "act_number": f.act_number,
             "amount_cents": f.amount_cents,
+            "act_on": f.act_day,
         }
         for f in facts
     ]
@@ -108,6 +109,21 @@ async def positions_by_ids(
 ) -> list[Row]:
     stmt = sa.select(positions).where(positions.c.tenant_id == tenant_id, positions.c.id.in_(position_ids))
     return list((await uow.execute(stmt)).all())
+
+
+async def paid_days(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[date]]:
+    """Each position's days of payment, those revoked left out (`kernel.limitation`)."""
+    stmt = sa.select(payments.c.position_id, payments.c.paid_on).where(
+        payments.c.tenant_id == tenant_id,
+        payments.c.position_id.in_(list(position_ids)),
+        payments.c.state != "REVOKED",
+    )
+    found: dict[uuid.UUID, list[date]] = {}
+    for row in await uow.execute(stmt):
+        found.setdefault(row.position_id, []).append(row.paid_on)
+    return found
 
 
 async def payments_of(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[Row]:

@@ -39,13 +39,15 @@ async def test_a_debtor_owing_only_time_barred_positions_is_not_leased_and_is_ma
 ) -> None:
     barred, mixed, paid_recent = (str(uuid.uuid4()) for _ in range(3))
     recent = position_fact(30_000, debtor_id=paid_recent, credit=("IMU", 2023, "N"), name="VERDI ANNA")
+    old_tari = position_fact(20_000, debtor_id=mixed, credit=("TARI", 2019, "M"), name="NERI PAOLA")
+    new_imu = position_fact(20_000, debtor_id=mixed, credit=("IMU", 2022, "X"), name="NERI PAOLA")
     await seed(
         platform,
         tenant.tenant_id,
         position_fact(900_000, debtor_id=barred, credit=("TARI", 2019, "B"), name="BIANCHI LUCA"),
         position_fact(900_000, debtor_id=barred, credit=("IMU", 2018, "C"), name="BIANCHI LUCA"),
-        position_fact(20_000, debtor_id=mixed, credit=("TARI", 2019, "M"), name="NERI PAOLA"),
-        position_fact(20_000, debtor_id=mixed, credit=("IMU", 2022, "X"), name="NERI PAOLA"),
+        old_tari,
+        new_imu,
         # Its 2023 IMU is paid: what it still owes (2019) is all time-barred.
         position_fact(900_000, debtor_id=paid_recent, credit=("TARI", 2019, "P"), name="VERDI ANNA"),
         recent,
@@ -75,6 +77,11 @@ async def test_a_debtor_owing_only_time_barred_positions_is_not_leased_and_is_ma
     # No plan nor notice is made on what the Comune can no longer collect; one not barred, yes.
     assert 'data-testid="pay-barred"' in card.text and "payments/plans/builder" not in card.text
     assert 'data-testid="pay-barred"' not in mixed_card.text and "payments/plans/builder" in mixed_card.text
+    # Of the mixed debtor's, the builder gets the IMU still in time; the TARI 2019 reads «Prescritta».
+    builder = mixed_card.text.split("payments/plans/builder?", 1)[1].split('"', 1)[0]
+    assert new_imu.position_id in builder and old_tari.position_id not in builder
+    tari_row = mixed_card.text.split(old_tari.act_number, 1)[1].split("</tr>", 1)[0]
+    assert "Prescritta dal 01/01/2025" in tari_row
     assert queue.status_code == 200 and queue.text.count('data-testid="time-barred"') == 2
     rows = {name: queue.text.split(name, 1)[1].split("</tr>", 1)[0] for name in ("BIANCHI", "NERI", "VERDI")}
     assert BARRED in rows["BIANCHI"] and BARRED in rows["VERDI"] and BARRED not in rows["NERI"]

@@ -1,0 +1,70 @@
+"""No installment plan nor pagoPA notice on a position already time-barred (`kernel.limitation`:
+five years from its act's day, else from the end of its reference year, started again by each
+payment not revoked): the Comune can no longer collect it, and the refusal says since when."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+import pytest
+
+from services.kernel.errors import Conflict
+from services.kernel.identity import Identity
+from services.payments import handlers, handlers_notices, handlers_plans
+from services.payments.domain_simulation import PlanRequest
+from services.payments.seed import seed_creditors
+from services.platform import Platform
+from tests.payments.helpers import seed
+from tests.support import position_fact
+
+TODAY = date(2026, 12, 3)
+
+
+async def run(platform: Platform, who: Identity, work: Any) -> Any:
+    return await platform.databases["payments"].run(who.tenant_id, work)
+
+
+def plan_of(position_id: str) -> PlanRequest:
+    return PlanRequest((uuid.UUID(position_id),), 6, None, False)
+
+
+@pytest.mark.asyncio
+async def test_a_time_barred_position_gets_no_plan_nor_notice(platform: Platform, tenant: Identity) -> None:
+    await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
+    debtor = str(uuid.uuid4())
+    undated = position_fact(80_000, debtor_id=debtor, credit=("TARI", 2018, "OLD"))
+    notified = position_fact(60_000, debtor_id=debtor, credit=("IMU", 2020, "NOT"), act_on="2022-03-16")
+    await seed(platform, tenant.tenant_id, undated, notified)
+    for work in (
+        lambda uow: handlers_plans.create_plan(uow, tenant, plan_of(undated.position_id), TODAY),
+        lambda uow: handlers_notices.issue_notices(uow, tenant, (uuid.UUID(undated.position_id),), TODAY),
+    ):
+        with pytest.raises(Conflict) as refused:
+            await run(platform, tenant, work)
+        assert f"La posizione {undated.act_number} è prescritta dal 01/01/2024" in refused.value.message
+    # A 2020 IMU notified on 16 March 2022 runs until 16 March 2027: its plan is made.
+    plan = await run(
+        platform,
+        tenant,
+        lambda uow: handlers_plans.create_plan(uow, tenant, plan_of(notified.position_id), TODAY),
+    )
+    assert plan.amount_cents == 60_000
+
+
+@pytest.mark.asyncio
+async def test_a_payment_in_time_keeps_the_position_collectable(platform: Platform, tenant: Identity) -> None:
+    """A 2018 TARI paid in part on 10 June 2023, before its term ran out (1 January 2024): the term
+    runs again from that day, until 10 June 2028."""
+    fact = position_fact(80_000, credit=("TARI", 2018, "PAID"))
+    await seed(platform, tenant.tenant_id, fact)
+    position = uuid.UUID(fact.position_id)
+    values = {"amount": "100,00", "paid_on": "2023-06-10", "reason": "Bonifico sul conto del Comune"}
+    await run(platform, tenant, lambda uow: handlers.record_payment(uow, tenant, position, values))
+    plan = await run(
+        platform,
+        tenant,
+        lambda uow: handlers_plans.create_plan(uow, tenant, plan_of(fact.position_id), TODAY),
+    )
+    assert plan.amount_cents == 70_000
