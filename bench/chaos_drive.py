@@ -39,6 +39,7 @@ from gateway.sessions import SessionStore
 from gateway.web import SESSION_COOKIE
 from services.kernel.db import Database
 from services.kernel.migrate import app_role, role_url
+from services.kernel.repository_limitation import BARRED_ON
 
 T = TypeVar("T")
 GEN_CREDITS = Path(__file__).resolve().parent.parent.parent / "shared" / "tools" / "gen_credits.py"
@@ -275,11 +276,14 @@ class Driver:
                 return
 
     async def noticed_positions(self) -> list[tuple[str, int]]:
-        """Every other position in the order of the credit key (the same in every run), with its amount."""
+        """Every other position not yet time-barred (no notice is issued on one: `kernel.limitation`;
+        none is paid yet) in the order of the credit key (the same in every run), with its amount."""
+        unpaid = "SELECT id AS position_id, year, act_on, NULL::date AS paid_on FROM payments.positions"
         rows = await query(
             self.dsn,
-            "SELECT id, amount_cents FROM payments.positions "
-            "ORDER BY fiscal_code, revenue_type, year, act_number, amount_cents",
+            f"SELECT p.id, p.amount_cents FROM payments.positions p JOIN ({BARRED_ON.format(rows=unpaid)}) b"
+            " ON b.position_id = p.id WHERE b.barred_on > (now() AT TIME ZONE 'Europe/Rome')::date"
+            " ORDER BY p.fiscal_code, p.revenue_type, p.year, p.act_number, p.amount_cents",
         )
         return [(str(r["id"]), int(r["amount_cents"])) for i, r in enumerate(rows) if i % 2 == 0]
 
