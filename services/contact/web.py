@@ -117,6 +117,11 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         if p.paid_cents < p.amount_cents and p.plan_status != "active" and p.state == "open"
     ]
     owed = [p for p in unpaid if barred.get(p, date.max) > today]
+    barred_cents = sum(
+        p.amount_cents - p.paid_cents
+        for p in card.positions
+        if p.position_id in unpaid and p.position_id not in owed
+    )
     # A plan made earlier (a reload, a callback): the payments service's «send its notices».
     in_plan = [p for p in card.positions if p.plan_status == "active" and p.plan_id and p.state == "open"]
     held = (card.debtor.assigned_to, card.debtor.assigned_name, card.debtor.locked_until)
@@ -140,6 +145,7 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         # The payments service's plan builder, embedded for the positions still owed and in time.
         "open_positions": owed,
         "all_barred": bool(unpaid) and not owed,
+        "barred_cents": barred_cents,
         "barred": barred,
         "today": today,
         "builder_query": urlencode([("position_id", str(p)) for p in owed]),

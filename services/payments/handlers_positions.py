@@ -47,6 +47,13 @@ async def positions_or_404(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uui
     return [found[p] for p in ids]
 
 
+def barred_on(position: Any, payments: list[Any]) -> date:
+    """The first day `position` is time-barred (`kernel.limitation`), its `payments` not revoked
+    counted (rows with `paid_on` and `state`)."""
+    days = [p.paid_on for p in payments if p.state != "REVOKED"]
+    return barred_from(position.year, days, position.act_on)
+
+
 async def refuse_time_barred(
     uow: UnitOfWork, tenant_id: uuid.UUID, positions: list[Any], today: date
 ) -> None:

@@ -78,8 +78,12 @@ async def search(request: Request, ident: Identity, uow: UnitOfWork) -> Response
 @endpoint(*READ_ROLES)
 async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     view = await handlers.view_position(uow, ident, _position_id(request))
+    barred_on = handlers_positions.barred_on(view.position, view.history)
     context = {
         "acts": ident.has_role(*WEB_ROLES),
+        # Past it, the Comune can no longer collect the position: no plan nor notice is offered.
+        "barred_on": barred_on,
+        "barred": barred_on <= datetime.now(ROME).date(),
         "position": view.position,
         "history": view.history,
         "residual": view.residual_cents,

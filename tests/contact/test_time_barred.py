@@ -82,6 +82,7 @@ async def test_a_debtor_owing_only_time_barred_positions_is_not_leased_and_is_ma
     assert new_imu.position_id in builder and old_tari.position_id not in builder
     tari_row = mixed_card.text.split(old_tari.act_number, 1)[1].split("</tr>", 1)[0]
     assert "Prescritta dal 01/01/2025" in tari_row
+    assert "(di cui prescritto € 200,00: non più riscuotibile)" in mixed_card.text
     assert queue.status_code == 200 and queue.text.count('data-testid="time-barred"') == 2
     rows = {name: queue.text.split(name, 1)[1].split("</tr>", 1)[0] for name in ("BIANCHI", "NERI", "VERDI")}
     assert BARRED in rows["BIANCHI"] and BARRED in rows["VERDI"] and BARRED not in rows["NERI"]

@@ -16,8 +16,9 @@ from services.payments import handlers, handlers_notices, handlers_plans
 from services.payments.domain_simulation import PlanRequest
 from services.payments.seed import seed_creditors
 from services.platform import Platform
+from tests.conftest import service_client
 from tests.payments.helpers import seed
-from tests.support import position_fact
+from tests.support import make_identity, position_fact
 
 TODAY = date(2026, 12, 3)
 
@@ -68,3 +69,24 @@ async def test_a_payment_in_time_keeps_the_position_collectable(platform: Platfo
         lambda uow: handlers_plans.create_plan(uow, tenant, plan_of(fact.position_id), TODAY),
     )
     assert plan.amount_cents == 70_000
+
+
+@pytest.mark.asyncio
+async def test_the_position_page_says_a_position_is_time_barred_and_offers_no_plan_nor_notice(
+    platform: Platform, tenant: Identity
+) -> None:
+    debtor = str(uuid.uuid4())
+    undated = position_fact(80_000, debtor_id=debtor, credit=("TARI", 2018, "OLDP"))
+    notified = position_fact(60_000, debtor_id=debtor, credit=("IMU", 2020, "NOTP"), act_on="2022-03-16")
+    await seed(platform, tenant.tenant_id, undated, notified)
+    operator = make_identity(tenant.tenant_id, tenant.tenant_slug, ("operator",))
+    base = f"/t/{tenant.tenant_slug}/payments/positions"
+    async with service_client(platform, "payments", operator) as http:
+        old = (await http.get(f"{base}/{undated.position_id}")).text
+        live = (await http.get(f"{base}/{notified.position_id}")).text
+    assert 'data-testid="position-barred">Prescritta dal 01/01/2024' in old
+    assert "payments/plans/builder" not in old and "Emetti l'avviso per il residuo" not in old
+    assert "Registra pagamento" in old  # a payment made anyway is still recorded
+    assert "position-barred" not in live and "payments/plans/builder" in live
+    assert "Emetti l'avviso per il residuo" in live
+    assert f"atto {notified.act_number} del 16/03/2022" in live
