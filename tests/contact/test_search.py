@@ -106,9 +106,10 @@ async def test_a_taxpayer_with_a_notice_in_hand_is_found_by_its_code_or_iuv(
     issued = NoticeIssued(nav, iuv, owed.position_id, bianchi, 60_000, "2026-12-31", "op-1")
     await deliver(platform, issued.envelope(tenant.tenant_id, "payments"))
     await deliver(platform, issued.envelope(tenant.tenant_id, "payments"))  # a replay: kept once
-    elsewhere = NoticeIssued(
-        nav[:-1] + "0", iuv[:-1] + "0", str(uuid.uuid4()), stranger, 1_000, "2026-12-31", "x"
-    )
+    # Another Comune's notice, with a code of its own (never this one's).
+    other_nav = f"3{(int(nav[1:]) + 1) % 10**17:017d}"
+    other_iuv = f"{(int(iuv) + 1) % 10**17:017d}"
+    elsewhere = NoticeIssued(other_nav, other_iuv, str(uuid.uuid4()), stranger, 1_000, "2026-12-31", "x")
     await deliver(platform, elsewhere.envelope(other_tenant.tenant_id, "payments"))
     printed = " ".join((nav[:4], nav[4:8], nav[8:12], nav[12:16], nav[16:]))
     op = as_user(tenant, "op-notice")
