@@ -237,6 +237,8 @@ async def _debt_of(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) -> tu
     residual = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in positions)
     if residual <= 0:
         raise Conflict("Le posizioni indicate sono già saldate: non c'è nulla da rateizzare.")
+    # The builder (a link typed by hand, a card left open) says so before any schedule.
+    await handlers_positions.refuse_time_barred(uow, tenant_id, positions, sim.plan_date)
     kinds = {p.revenue_type for p in positions}
     if sim.revenue_type is None and len(kinds) > 1:
         raise DomainError(

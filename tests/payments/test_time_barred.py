@@ -90,3 +90,20 @@ async def test_the_position_page_says_a_position_is_time_barred_and_offers_no_pl
     assert "position-barred" not in live and "payments/plans/builder" in live
     assert "Emetti l'avviso per il residuo" in live
     assert f"atto {notified.act_number} del 16/03/2022" in live
+
+
+@pytest.mark.asyncio
+async def test_the_plan_builder_opened_on_a_time_barred_position_says_so_and_offers_no_schedule(
+    platform: Platform, tenant: Identity
+) -> None:
+    """Nothing links a barred position to the builder; a link typed by hand (or a card left open
+    since the day before) gets the reason, not a schedule that could not be granted."""
+    undated = position_fact(80_000, debtor_id=str(uuid.uuid4()), credit=("TARI", 2018, "OLDB"))
+    await seed(platform, tenant.tenant_id, undated)
+    operator = make_identity(tenant.tenant_id, tenant.tenant_slug, ("operator",))
+    url = f"/t/{tenant.tenant_slug}/payments/plans/builder?position_id={undated.position_id}"
+    async with service_client(platform, "payments", operator) as http:
+        answer = await http.get(url)
+    assert answer.status_code == 200
+    assert f"La posizione {undated.act_number} è prescritta dal 01/01/2024" in answer.text
+    assert "plan-schedule" not in answer.text and "Calendario delle rate" not in answer.text
