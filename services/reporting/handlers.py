@@ -12,7 +12,7 @@ from typing import Any
 
 from services.contracts import NOT_CONVERSATIONS, PositionFact
 from services.kernel.db import UnitOfWork
-from services.reporting import domain, handlers_aggio_contract, repository_cases
+from services.reporting import domain, handlers_aggio_contract, repository_cases, repository_portal
 from services.reporting import repository as repo
 from services.reporting import repository_ledger as ledger
 
@@ -27,6 +27,8 @@ class Dashboard:
     aggio: handlers_aggio_contract.DashboardAggio | None
     # The cases waiting for the office's final answer.
     cases_waiting: int = 0
+    # Of the residual, what is already time-barred (positions, cents): it stays in «Residuo».
+    barred: tuple[int, int] = (0, 0)
 
 
 # --- projections ---------------------------------------------------------------------------------
@@ -98,4 +100,5 @@ async def dashboard(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> Dashb
         await repo.totals_by_type(uow, tenant_id),
         await handlers_aggio_contract.dashboard_aggio(uow, tenant_id, today),
         await repository_cases.waiting_count(uow, tenant_id),
+        await repository_portal.barred_residual(uow, tenant_id, today),
     )

@@ -339,6 +339,11 @@ SELECT barred_on <= :today AS run_out,
 FROM judged WHERE barred_on <= :until
 GROUP BY GROUPING SETS ((barred_on <= :today), (barred_on <= :today, date_trunc('month', barred_on)))
 """)
+# The residual already time-barred on `:lim_today`, which the dashboard's «Residuo» includes.
+_BARRED_RESIDUAL = sa.text(
+    f"{_JUDGED} SELECT count(*) AS positions, coalesce(sum(residual), 0) AS cents"
+    " FROM judged WHERE barred_on <= :lim_today"
+)
 # The positions of the drill-down's two limitation stages (`DebtorFilter.today`).
 _BARRING = (
     f"{_JUDGED} SELECT position_id FROM judged WHERE barred_on > :lim_today AND barred_on <= :lim_until"
@@ -350,6 +355,12 @@ async def limitation_rows(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) ->
     """The residual the limitation bars by `today` and within a year of it (`LIMITATION`)."""
     params = {"lim_tenant": tenant_id, "today": today, "until": dp.limitation_until(today)}
     return [dict(r._mapping) for r in await uow.execute(LIMITATION, params)]
+
+
+async def barred_residual(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> tuple[int, int]:
+    """How many positions are time-barred on `today` with something still due, and that residual."""
+    row = (await uow.execute(_BARRED_RESIDUAL, {"lim_tenant": tenant_id, "lim_today": today})).one()
+    return int(row.positions), int(row.cents)
 
 
 def _limitation_stage(stage: str, tenant_id: uuid.UUID, today: date) -> Any:

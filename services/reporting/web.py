@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +31,17 @@ def _percent(value: Any) -> str:
 # --- dashboard ---------------------------------------------------------------------------------
 
 
-def _today() -> date:
-    return datetime.now(domain.ROME).date()
-
-
-async def _dashboard_context(uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
-    board = await handlers.dashboard(uow, ident.tenant_id, _today())
+async def _dashboard_context(request: Request, uow: UnitOfWork, ident: Identity) -> dict[str, Any]:
+    today = ctx(request).clock().astimezone(domain.ROME).date()
+    board = await handlers.dashboard(uow, ident.tenant_id, today)
     return {
         "summary": board.summary,
         "collected_percent": _percent(board.summary.totals.collected_percent),
         "by_type": [(g, _percent(g.totals.collected_percent)) for g in board.by_type],
         "aggio": board.aggio,
         "cases_waiting": board.cases_waiting,
+        "barred_positions": board.barred[0],
+        "barred_cents": board.barred[1],
         "can_generate": ident.has_role(*REPORT_ROLES),
         "mandate_closed": await uow.closure(),
     }
@@ -51,12 +49,12 @@ async def _dashboard_context(uow: UnitOfWork, ident: Identity) -> dict[str, Any]
 
 @endpoint(*ANY_ROLE)
 async def dashboard(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    return page(templates, request, "dashboard.html", await _dashboard_context(uow, ident))
+    return page(templates, request, "dashboard.html", await _dashboard_context(request, uow, ident))
 
 
 @endpoint(*ANY_ROLE)
 async def summary_fragment(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    context = await _dashboard_context(uow, ident)
+    context = await _dashboard_context(request, uow, ident)
     return page(templates, request, "dashboard.html", context, block="summary")
 
 
@@ -75,6 +73,8 @@ async def api_summary(request: Request, ident: Identity, uow: UnitOfWork) -> Res
             "assigned_cents": t.assigned_cents,
             "collected_cents": t.collected_cents,
             "residual_cents": t.residual_cents,
+            # Of the residual, what is already time-barred (`kernel.limitation`).
+            "time_barred_cents": board.barred[1],
             "collected_percent": str(t.collected_percent),
             "positions": summary.positions,
             "payments": summary.payments,

@@ -206,6 +206,7 @@ async def test_portal_page_draws_charts_with_tables_and_links_to_debtors(
     # The limitation: on 12 March 2026 nothing left runs out within a year (D's IMU 2022 does on
     # 1 January 2028, C's and B's later: each was paid in part).
     assert "Entro il 12/03/2027 non si prescrive alcun residuo da riscuotere." in page.text
+    assert "residual-barred" not in page.text and "residual-barred" not in home.text
 
 
 @pytest.mark.asyncio
@@ -226,6 +227,8 @@ async def test_the_portal_says_what_the_limitation_bars_next_and_links_its_debto
             gone = (await client.get(portale(viewer, "/debitori?fase=barred"))).text
             g_file = (await client.get(portale(viewer, f"/debitori/{g.debtor_id}"))).text
             d_file = (await client.get(portale(viewer, f"/debitori/{known['d'].debtor_id}"))).text
+            home = (await client.get(f"/t/{viewer.tenant_slug}/reporting/")).text
+            api = (await client.get("/api/v1/reporting/summary")).json()
         async with service_client(platform, "reporting", operator) as client:
             figures_only = (await client.get(portale(operator))).text
     finally:
@@ -257,6 +260,11 @@ async def test_the_portal_says_what_the_limitation_bars_next_and_links_its_debto
     assert "del 10/06/2024" in g_row and "<td>11/06/2029</td>" in g_row
     d_row = d_file.split('data-testid="debtor-positions"', 1)[1].split("</table>", 1)[0]
     assert "<td>01/01/2028 <strong>(prescritta)</strong></td>" in d_row
+    # The residual says how much of it is barred, on the dashboard, the portal and in the API.
+    assert 'data-testid="residual-barred">di cui € 200,00 già prescritti (1 posizione' in home
+    residual_card = page.split('data-testid="stage-residual"', 1)[1].split("</div>", 1)[0]
+    assert 'data-testid="residual-barred">di cui € 200,00 già prescritti' in residual_card
+    assert api["time_barred_cents"] == 20_000 and api["residual_cents"] >= 20_000
 
 
 @pytest.mark.asyncio
