@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from services.kernel.errors import DomainError
-from services.kernel.formats import e164
+from services.kernel.formats import e164, notice_code
 
 MIN_LENGTH, MAX_LENGTH = 3, 80
 # A codice fiscale (16 characters, letters and digits) or a partita IVA (11 digits).
@@ -17,9 +17,6 @@ _FISCAL = re.compile(
     r"[A-Z]{6}[0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{2}[A-Z][0-9LMNPQRSTUV]{3}[A-Z]|[0-9]{11}"
 )
 _PHONE_CHARS = re.compile(r"[0-9+ ./()-]+")
-# A notice's code (NAV, 18 digits) or its IUV (15 to 17 digits for the codes pagoPA assigns here),
-# with the spaces, dots or dashes it is printed or read out with.
-_NOTICE = re.compile(r"[0-9]{15,18}")
 
 
 @dataclass(frozen=True)
@@ -44,9 +41,7 @@ def read_query(raw: str | None) -> Query:
     compact = text.replace(" ", "").upper()
     fiscal = compact if _FISCAL.fullmatch(compact) else None
     phone = e164(text) if _PHONE_CHARS.fullmatch(text) else None
-    digits = re.sub(r"[ .-]", "", text)
-    notice = digits if _NOTICE.fullmatch(digits) else None
-    return Query(text, fiscal, phone, notice)
+    return Query(text, fiscal, phone, notice_code(text))
 
 
 def like_prefix(text: str) -> str:

@@ -65,6 +65,18 @@ def e164(text: str) -> str | None:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
+# A notice's code (NAV, 18 digits) or its IUV (15 to 17 digits for the codes pagoPA assigns here),
+# with the spaces, dots or dashes it is printed or read out with.
+_NOTICE = re.compile(r"[0-9]{15,18}")
+
+
+def notice_code(text: str) -> str | None:
+    """The code of a pagoPA notice (NAV or IUV) as typed from the printed notice, in digits only;
+    None when the text is not one."""
+    digits = re.sub(r"[ .-]", "", text)
+    return digits if _NOTICE.fullmatch(digits) else None
+
+
 def can_text(e164_number: str) -> bool:
     """Whether a number in E.164 can receive an SMS: a mobile (or a number its plan does not tell
     apart from one, as in the United States); an Italian fixed line cannot."""

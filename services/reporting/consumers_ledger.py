@@ -12,6 +12,7 @@ from services.contracts import (
     ChargesPaid,
     ChargesRevoked,
     DebtorContactUpdated,
+    NoticeIssued,
     PaymentRefunded,
     PaymentRevoked,
     PlanCreated,
@@ -147,6 +148,11 @@ async def on_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers.note_contact(uow, envelope.tenant_id, uuid_of(event.debtor_id), event.grade, event.active)
 
 
+async def on_notice_issued(uow: UnitOfWork, envelope: Envelope) -> None:
+    event = NoticeIssued.from_envelope(envelope)
+    await handlers.note_notice(uow, envelope.tenant_id, event.iuv, event.nav, uuid_of(event.debtor_id))
+
+
 async def on_charges_paid(uow: UnitOfWork, envelope: Envelope) -> None:
     event = ChargesPaid.from_envelope(envelope)
     paid = ChargePaid(
@@ -185,4 +191,5 @@ LEDGER_HANDLERS = {
     PromiseKept.routing_key(): on_promise_kept,
     PromiseBroken.routing_key(): on_promise_broken,
     DebtorContactUpdated.routing_key(): on_contact_updated,
+    NoticeIssued.routing_key(): on_notice_issued,
 }

@@ -89,3 +89,14 @@ charges = sa.Table(
     sa.Column("flow_id", sa.Text, nullable=False, server_default=""),
     sa.Column("revoked_on", sa.Date),
 )
+
+# The pagoPA notices issued for each debtor (migration 0021, `payments.notice_issued`): the portal's
+# search finds a taxpayer by the code they hold.
+debtor_notices = sa.Table(
+    "debtor_notices",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("iuv", sa.Text, primary_key=True),
+    sa.Column("nav", sa.Text, nullable=False),
+    sa.Column("debtor_id", sa.Uuid, nullable=False),
+)

@@ -15,10 +15,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from services.kernel.db import UnitOfWork
 from services.reporting.models import batches, outcomes, payments, positions, tenant_totals
-from services.reporting.models_ledger import charges, debtors, event_log, plans, refunds
+from services.reporting.models_ledger import charges, debtor_notices, debtors, event_log, plans, refunds
 
 # What `riscossa replay reporting` empties and rebuilds from the event log, children first.
-PROJECTED_TABLES = (refunds, payments, plans, debtors, outcomes, positions, batches, tenant_totals, charges)
+PROJECTED_TABLES = (
+    refunds,
+    payments,
+    plans,
+    debtors,
+    outcomes,
+    positions,
+    batches,
+    tenant_totals,
+    charges,
+    debtor_notices,
+)
 
 
 @dataclass(frozen=True)
@@ -270,6 +281,14 @@ async def note_grades(uow: UnitOfWork, tenant_id: uuid.UUID, grades: dict[uuid.U
         where=debtors.c.tenant_id == tenant_id,
     )
     await uow.execute(upsert)
+
+
+async def note_notice(
+    uow: UnitOfWork, tenant_id: uuid.UUID, iuv: str, nav: str, debtor_id: uuid.UUID
+) -> None:
+    """A notice issued to the debtor (once: a replayed or repeated event changes nothing)."""
+    values = {"tenant_id": tenant_id, "iuv": iuv, "nav": nav, "debtor_id": debtor_id}
+    await uow.execute(pg_insert(debtor_notices).values(values).on_conflict_do_nothing())
 
 
 async def note_contact(

@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
+from services.kernel.formats import notice_code
 from services.kernel.repository_limitation import BARRED_ON
 from services.reporting import domain_portal as dp
 from services.reporting.models import outcomes, payments, positions
 from services.reporting.models_cases import case_answers, cases
-from services.reporting.models_ledger import debtors, plans, refunds
+from services.reporting.models_ledger import debtor_notices, debtors, plans, refunds
 from services.reporting.repository import counted_positions
 
 Row = sa.Row[Any]
@@ -168,7 +169,7 @@ def _debtor_rows(tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> Any:
     if filt.year:
         where.append(p.year == filt.year)
     if filt.search:
-        where.append(_matching(filt.search))
+        where.append(_matching(tenant_id, filt.search))
     per_debtor = (
         sa.select(
             p.debtor_id,
@@ -198,14 +199,21 @@ def _debtor_rows(tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> Any:
     )
 
 
-def _matching(search: str) -> Any:
+def _matching(tenant_id: uuid.UUID, search: str) -> Any:
     """Positions of a debtor whose fiscal code starts with `search` or whose name contains it (any
-    case; the characters LIKE treats as wildcards taken as typed)."""
+    case; the characters LIKE treats as wildcards taken as typed), or to whom the pagoPA notice
+    `search` names (its NAV or IUV as printed) was issued."""
     p = positions.c
-    return sa.or_(
+    found = [
         p.fiscal_code.startswith(search.upper(), autoescape=True),
         p.debtor_name.icontains(search, autoescape=True),
-    )
+    ]
+    code = notice_code(search)
+    if code is not None:
+        n = debtor_notices.c
+        issued = sa.select(n.debtor_id).where(n.tenant_id == tenant_id, sa.or_(n.nav == code, n.iuv == code))
+        found.append(p.debtor_id.in_(issued))
+    return sa.or_(*found)
 
 
 async def debtor_page(uow: UnitOfWork, tenant_id: uuid.UUID, filt: dp.DebtorFilter, size: int) -> list[Row]:

@@ -1,0 +1,59 @@
+"""The Ufficio tributi finds the taxpayer at its counter or on the phone by the pagoPA notice they
+hold: its code (NAV) as printed, in groups, or its IUV. Reporting keeps each notice from
+`payments.notice_issued` (`debtor_notices`), its Comune's only."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+from services.contracts import NoticeIssued
+from services.kernel.identity import Identity
+from services.platform import Platform
+from services.reporting.models_ledger import debtor_notices
+from tests.conftest import service_client
+from tests.reporting.helpers import deliver, fact, registered
+from tests.reporting.test_portal import person, portale
+
+NAV, IUV = "302001234567890123", "02001234567890123"
+
+
+def notice(debtor_id: str, nav: str = NAV, iuv: str = IUV) -> NoticeIssued:
+    return NoticeIssued(nav, iuv, str(uuid.uuid4()), debtor_id, 12_000, "2026-12-31", "Olga")
+
+
+@pytest.mark.asyncio
+async def test_the_office_finds_the_taxpayer_by_the_notice_they_hold(
+    platform: Platform, tenant: Identity
+) -> None:
+    a = fact(12_000, "IMU", 2023, debtor_name="ROSSI MARIO", fiscal_code="RSSMRA80A01H501U")
+    b = fact(9_000, "TARI", 2023, debtor_name="BIANCHI ANNA", fiscal_code="BNCNNA70B41F205X")
+    await deliver(platform, tenant.tenant_id, registered(a, b), notice(a.debtor_id))
+    await deliver(platform, tenant.tenant_id, notice(a.debtor_id))  # sent again: kept once
+    # Another Comune's notice with codes this Comune's search must never reach.
+    elsewhere = uuid.uuid4()
+    await deliver(platform, elsewhere, notice(str(uuid.uuid4()), "302009999999999999", "02009999999999999"))
+    viewer = person(tenant, "comune_admin")
+
+    async def found(typed: str) -> str:
+        async with service_client(platform, "reporting", viewer) as client:
+            answer = await client.get(portale(viewer, "/debitori"), params={"cerca": typed})
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+    for typed in ("3020 0123 4567 8901 23", NAV, "02001234567890123", "0200-1234-5678-90123"):
+        page = await found(typed)
+        assert "ROSSI MARIO" in page and "BIANCHI ANNA" not in page, typed
+        assert "<strong>1</strong> debitore" in page
+    assert "<strong>0</strong> debitori" in await found("302009999999999999")
+    assert "<strong>0</strong> debitori" in await found("302001234567890124")
+    hint = await found("rossi")
+    assert (
+        "Codice fiscale, nome o codice avviso" in hint
+        and "il codice dell'avviso pagoPA che ha in mano" in hint
+    )
+    async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
+        kept = (await uow.execute(sa.select(debtor_notices.c.nav))).scalars().all()
+    assert kept == [NAV]
