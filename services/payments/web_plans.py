@@ -72,6 +72,7 @@ async def plan_sender(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     plan, position_id, owed, schedule = await handlers_plans.sendable_plan(uow, ident.tenant_id, plan_id)
     reachable = await handlers_delivery.reachable_at(uow, ident.tenant_id, [position_id])
     context = {"plan": plan, "position_id": position_id, "owed": owed, "schedule": schedule, **reachable}
+    context["fragment"] = is_htmx(request)  # in the card's «Pagamento» section: headings a level down
     return page(templates, request, "plan_send.html", context, block="sender")
 
 

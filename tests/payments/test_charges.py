@@ -320,6 +320,8 @@ async def test_the_plan_made_in_the_operators_card_tells_the_charges(
         )
     assert made.status_code == 200, made.text
     assert "oneri di riscossione (L. 160/2019, art. 1 c. 803): € 24,00, con un avviso a parte" in made.text
+    # It replaces the builder inside the card's «Pagamento» section (h2): nested headings.
+    assert '<h3 id="plan-created-title"' in made.text and '<h4 class="h4" id="delivery-title">' in made.text
 
 
 @pytest.mark.asyncio
@@ -350,8 +352,12 @@ async def test_a_plan_made_earlier_can_send_its_notices_from_the_card(
     sender = f"/t/{tenant.tenant_slug}/payments/plans/{plan_id}/send"
     async with service_client(platform, "payments", tenant) as http:
         shown = await http.get(sender, headers={"HX-Request": "true"})
+        own_page = await http.get(sender)
         unknown = await http.get(f"/t/{tenant.tenant_slug}/payments/plans/{uuid.uuid4()}/send")
     assert shown.status_code == 200 and 'data-testid="plan-sender"' in shown.text
+    # In the card's «Pagamento» section (h2) its heading is a level down; on its own page, under h1.
+    assert '<h3 class="h4" id="delivery-title-plan">' in shown.text
+    assert '<h2 class="h4" id="delivery-title-plan">' in own_page.text
     assert f'name="plan_id" value="{plan_id}"' in shown.text and 'id="delivery-email-plan"' in shown.text
     assert (
         "€ 30,00, con un avviso a parte" in shown.text and f"/payments/positions/{position_id}" in shown.text

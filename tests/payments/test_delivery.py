@@ -301,6 +301,12 @@ async def test_the_sending_form_says_which_address_a_blank_email_goes_to(
     assert "Nessun indirizzo e-mail attivo: scrivi quello che il contribuente indica." in unknown.text
     assert re.search(r'name="email" type="email"[^>]*required', unknown.text)
     assert to in builder.text  # the plan builder in the operator's card says it too
+    # There it sits in the card's «Pagamento» section (h2): its headings nest under it.
+    assert (
+        '<h3 id="plan-builder-title"' in builder.text
+        and '<h4 class="h4" id="delivery-title">' in builder.text
+    )
+    assert '<h2 class="h4" id="delivery-title">' in known.text  # the position page: under its h1
 
 
 @pytest.mark.asyncio
