@@ -45,7 +45,7 @@ from services.contracts_payments import (
     PositionSettled,
     ReportedFact,
 )
-from services.contracts_reporting import CaseAnswered, ReportRequested
+from services.contracts_reporting import CaseAnswered, LimitationInterrupted, ReportRequested
 
 __all__ = [
     "ALL_EVENTS",
@@ -75,6 +75,7 @@ __all__ = [
     "Event",
     "HardshipFlagged",
     "JobRequested",
+    "LimitationInterrupted",
     "NoticeIssued",
     "NoticeSent",
     "OutcomeRecorded",
@@ -312,6 +313,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     DebtorDeceased,
     ContactDatumInvalidated,
     CaseAnswered,
+    LimitationInterrupted,
     MandateClosed,
     ErasureRequested,
     HandoverReady,

@@ -64,3 +64,30 @@ class ReportRequested(Event):
     TYPE: ClassVar[str] = "reporting.job_requested"
     VERSION: ClassVar[int] = 1
     report_id: str
+
+
+@dataclass(frozen=True)
+class LimitationInterrupted(Event):
+    """The Ufficio tributi recorded an act of the Comune that interrupts the limitation of the
+    debtor's positions `position_ids` (c.c. art. 2943: a reminder, a formal demand, an injunction,
+    an enforceable assessment served on the debtor), served on `served_on` (ISO date); `kind` is a
+    key of `kernel.limitation_acts.ACT_KINDS`. `withdrawn`: the office took the record back (entered
+    by mistake) and the act counts for nothing; the whole act is then sent again so, and a
+    withdrawal stays one whatever order the two arrive in."""
+
+    TYPE: ClassVar[str] = "reporting.limitation_interrupted"
+    VERSION: ClassVar[int] = 1
+    act_id: str
+    debtor_id: str
+    position_ids: tuple[str, ...]
+    served_on: str
+    kind: str
+    withdrawn: bool = False
+
+    @classmethod
+    def _from_payload(cls, payload: dict[str, Any]) -> LimitationInterrupted:
+        fields = _typed_fields(cls, payload)
+        if not isinstance(fields.get("position_ids"), list):
+            raise TypeError("position_ids must be a list")
+        fields["position_ids"] = tuple(str(p) for p in fields["position_ids"])
+        return cls(**fields)

@@ -5,9 +5,11 @@ file gives neither counts from the end of its reference year (the issue's rule).
 the position made while the credit could still be enforced starts the term again (c.c. art. 2944:
 a payment of part of a debt acknowledges it; art. 2945: a new period of the same length runs from
 that day). A payment made after the term ran out revives nothing (art. 2940 keeps it paid, no
-more). The Comune's interrupting acts served after the file was sent (c.c. art. 2943) are not known
-here, nor is an installment plan counted by itself: the operator makes it on the phone, and the
-debtor's acknowledgement on record is its first payment. The contact queue orders debtors by the
+more). The Comune's interrupting acts served after the file was sent (c.c. art. 2943: a reminder, a
+formal demand, an injunction, an enforceable assessment) count the same way once the Ufficio
+tributi records them (`ACT_KINDS`, reporting's `reporting.limitation_interrupted`): each one served
+while the term ran starts it again from its day. An installment plan is not counted by itself: the
+operator makes it on the phone, and the debtor's acknowledgement on record is its first payment. The contact queue orders debtors by the
 nearness of this day and leaves the time-barred out; the portal lists what runs out next; the
 relazione di scarico and the debtor's file mark a position past it; ingest flags a row whose act is
 already past it.
@@ -26,6 +28,16 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 LIMITATION_YEARS = 5
+# The Comune's acts that interrupt the limitation when served on the debtor (c.c. art. 2943), as
+# the Ufficio tributi names them when it records one.
+ACT_KINDS = {
+    "sollecito": "Sollecito di pagamento",
+    "intimazione": "Intimazione ad adempiere",
+    "accertamento_esecutivo": "Avviso di accertamento esecutivo (L. 160/2019, c. 792)",
+    "ingiunzione": "Ingiunzione fiscale (R.D. 639/1910)",
+    "cartella": "Cartella di pagamento",
+    "altro": "Altro atto notificato al contribuente",
+}
 
 
 def barred_after(start: date) -> date:
@@ -43,9 +55,9 @@ def term_start(year: int, act_on: date | None) -> date:
 
 def barred_from(year: int, paid_on: Iterable[date], act_on: date | None = None) -> date:
     """The first day a credit of reference year `year` and act of `act_on` (None: not known) is
-    time-barred, counting the payments made on it on the days `paid_on`: each one made while it
-    could still be enforced starts the term again from its day; once the term ran out, a later
-    payment changes nothing."""
+    time-barred, counting the payments made on it and the interrupting acts served for it on the
+    days `paid_on`: each one while it could still be enforced starts the term again from its day;
+    once the term ran out, a later one changes nothing."""
     barred = barred_after(term_start(year, act_on))
     for day in sorted(paid_on):
         if day >= barred:

@@ -73,6 +73,8 @@ ACTION_LABELS = {
     "view_cases": "Pratiche da decidere",
     "view_case": "Pratica",
     "answer_case": "Risposta a una pratica",
+    "record_limitation_act": "Atto interruttivo della prescrizione registrato",
+    "withdraw_limitation_act": "Atto interruttivo della prescrizione annullato",
     "download_digest": "Riepilogo periodico",
     "download_relazione": "Relazione di scarico",
     "download_rendiconto": "Rendiconto dell'aggio",
@@ -101,7 +103,13 @@ SUBJECT_LINKS = {
         **dict.fromkeys(("view_position", "api_position", "view_refunds", "download_evidence"), _POSITION),
         "public_view": _DEBTOR,
     },
-    "reporting": dict.fromkeys(("view_case", "answer_case", "view_debtor", "export_dossier"), _DEBTOR),
+    "reporting": dict.fromkeys(
+        (
+            *("view_case", "answer_case", "view_debtor", "export_dossier"),
+            *("record_limitation_act", "withdraw_limitation_act"),
+        ),
+        _DEBTOR,
+    ),
 }
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from services.kernel.service import ServiceSpec
 from services.kernel.web_access import access_routes
-from services.reporting import models, models_cases, models_ledger, repository, web, web_cases, web_portal  # noqa: F401 (tables)
+from services.reporting import (  # noqa: F401 (tables)
+    models,
+    models_cases,
+    models_ledger,
+    models_limitation,
+    repository,
+    web,
+    web_cases,
+    web_portal,
+)
 from services.reporting.consumers import CASES, PROJECTIONS
 from services.reporting.consumers_mandate import mandate
 from services.reporting.consumers_relazione import relazioni
@@ -14,6 +23,7 @@ from services.reporting.models_mandate import mandates  # noqa: F401 (the end of
 from services.reporting.models_relazione import reports  # noqa: F401 (the relazione's tables)
 from services.reporting.web_aggio import routes as aggio_routes
 from services.reporting.web_digests import routes as digest_routes
+from services.reporting.web_limitation_acts import routes as limitation_act_routes
 from services.reporting.web_mandate import routes as mandate_routes
 from services.reporting.web_relazione import routes as relazione_routes
 
@@ -24,6 +34,7 @@ SERVICE = ServiceSpec(
         *web.routes(),
         *web_cases.routes(),
         *web_portal.routes(),
+        *limitation_act_routes(),
         *aggio_routes(),
         *digest_routes(),
         *relazione_routes(),

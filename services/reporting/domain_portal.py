@@ -158,11 +158,23 @@ def limitation_until(today: date) -> date:
     )
 
 
-def barred_on(position: Any, payments: Iterable[Any]) -> date:
+def barred_on(position: Any, payments: Iterable[Any], served: Iterable[date] = ()) -> date:
     """The first day `position` is time-barred, counting its payments among `payments` not revoked
+    and the days `served` its interrupting acts not withdrawn were served on
     (`kernel.limitation.barred_from`)."""
     days = [p.paid_on for p in payments if p.position_id == position.position_id and p.revoked_on is None]
-    return barred_from(position.year, days, position.act_on)
+    return barred_from(position.year, [*days, *served], position.act_on)
+
+
+def served_days(acts: Iterable[Any]) -> dict[Any, list[date]]:
+    """The days the acts not withdrawn among `acts` (rows with `position_ids`, `served_on`,
+    `withdrawn_at`) were served, by position."""
+    days: dict[Any, list[date]] = {}
+    for act in acts:
+        if act.withdrawn_at is None:
+            for position_id in act.position_ids or ():
+                days.setdefault(position_id, []).append(act.served_on)
+    return days
 
 
 def limitation_watch(today: date, rows: Sequence[Mapping[str, Any]]) -> LimitationWatch:

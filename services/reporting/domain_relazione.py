@@ -205,7 +205,8 @@ class History:
     promise_state: str = ""
     promise_due_on: date | None = None
     # Every day a payment was made on the position up to the judged day (whatever the period),
-    # none revoked by then: each one made while the limitation ran started it again.
+    # none revoked by then, and every day an interrupting act the office recorded was served:
+    # each one while the limitation ran started it again.
     paid_days: tuple[date, ...] = ()
     act_on: date | None = None  # the act's day in the Comune's file: the limitation runs from it
     # Derived once (read by every rule and format): collected net of refunds; what the office

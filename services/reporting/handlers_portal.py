@@ -5,7 +5,7 @@ log, downloads included."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
@@ -14,6 +14,7 @@ from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
 from services.reporting import domain_portal as dp
 from services.reporting import repository as repo
+from services.reporting import repository_limitation_acts
 from services.reporting import repository_portal as rp
 from services.reporting.domain import ROME
 
@@ -44,6 +45,12 @@ class DebtorFile:
     contact: Row | None
     plans: list[Row]
     cases: list[Row]
+    # The Comune's interrupting acts recorded for the debtor (`handlers_limitation_acts`).
+    acts: list[Row] = field(default_factory=list)
+
+    def barred_on(self, position: Row) -> date:
+        """The first day `position` is time-barred, its payments and acts counted."""
+        return dp.barred_on(position, self.payments, dp.served_days(self.acts).get(position.position_id, ()))
 
 
 async def portal(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> dp.Portal:
@@ -121,6 +128,7 @@ async def debtor_file(
         contact=await rp.debtor_contact(uow, tenant, debtor_id),
         plans=await rp.debtor_plans(uow, tenant, debtor_id),
         cases=await rp.debtor_cases(uow, tenant, debtor_id),
+        acts=await repository_limitation_acts.of_debtor(uow, tenant, debtor_id),
     )
     await repo.access.record(uow, tenant, who.user_id, action, debtor_id)
     return found

@@ -19,6 +19,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import LongTable, Paragraph, Spacer
 
+from services.kernel.limitation import ACT_KINDS
 from services.kernel.money import format_euro
 from services.reporting import domain_portal as dp
 from services.reporting.domain_cases import ANSWER_LABELS, KIND_LABELS
@@ -87,6 +88,7 @@ def _story(debtor: DebtorFile, ente: str, generated_at: datetime, by: str) -> li
         plain_table(header, [48 * mm, 138 * mm]),
         Spacer(1, 4 * mm),
         *_positions(debtor),
+        *_acts(debtor),
         *_contacts(debtor),
         *_plans(debtor),
         *_payments(debtor),
@@ -95,8 +97,9 @@ def _story(debtor: DebtorFile, ente: str, generated_at: datetime, by: str) -> li
             "Prescrizione: cinque anni dalla data dell'atto indicata nel file dell'ente (la notifica o, se "
             "manca, la scadenza; senza l'una e l'altra, dalla fine dell'anno di riferimento); ogni "
             "pagamento sulla posizione fatto prima della scadenza la interrompe e il termine riparte dal "
-            "suo giorno (art. 2944 c.c.). Non tiene conto degli atti interruttivi notificati dall'ente "
-            "dopo l'invio del file, che qui non sono noti.",
+            "suo giorno (art. 2944 c.c.), come ogni atto interruttivo notificato dall'ente che l'Ufficio "
+            "tributi ha registrato (art. 2943 c.c., elencati sopra); gli atti non registrati qui non "
+            "sono contati.",
             _CELL,
         ),
     ]
@@ -120,7 +123,7 @@ def _positions(debtor: DebtorFile) -> list[Any]:
                 format_euro(p.amount_cents),
                 format_euro(p.collected_cents),
                 residual,
-                _day(dp.barred_on(p, debtor.payments)),
+                _day(debtor.barred_on(p)),
                 _day(p.settled_on),
             ]
         )
@@ -200,3 +203,18 @@ def _cases(debtor: DebtorFile) -> list[Any]:
             answer += f": {case.answer_note}" if case.answer_note else ""
         rows.append([_moment(case.opened_at), KIND_LABELS.get(case.kind, case.kind), case.note, answer])
     return _section("Pratiche dell'Ufficio tributi", rows, (28, 30, 60, 68), "Nessuna pratica.")
+
+
+def _acts(debtor: DebtorFile) -> list[Any]:
+    acts = {p.position_id: p.act_number for p in debtor.positions}
+    rows: list[list[Any]] = [["Notificato il", "Atto", "Posizioni", "Registrato"]]
+    for act in debtor.acts:
+        said = ACT_KINDS.get(act.kind, act.kind) + (f" ({act.reference})" if act.reference else "")
+        named = ", ".join(acts.get(p, "?") for p in act.position_ids or ())
+        recorded = f"{_moment(act.recorded_at)}, {act.recorded_by_name}"
+        if act.withdrawn_at is not None:
+            recorded += f"; annullato il {_moment(act.withdrawn_at)} ({act.withdrawn_by_name}): non conta"
+        rows.append([_day(act.served_on), said, named, recorded])
+    return _section(
+        "Atti interruttivi della prescrizione", rows, (26, 60, 45, 55), "Nessun atto interruttivo registrato."
+    )

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
 from services.kernel.formats import notice_code
-from services.kernel.repository_limitation import BARRED_ON
+from services.kernel.repository_limitation import BARRED_ON, act_rows
 from services.reporting import domain_portal as dp
 from services.reporting.models import outcomes, payments, positions
 from services.reporting.models_cases import case_answers, cases
@@ -323,7 +323,8 @@ async def debtor_cases(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UU
 
 # The residual of every position and the first day its limitation bars it (`kernel.limitation`,
 # `BARRED_ON`: from its act's day, else the end of its year, started again by each payment not
-# revoked made while the term ran). `:lim_tenant` is the tenant.
+# revoked and each interrupting act recorded and not withdrawn, while the term ran). `:lim_tenant`
+# is the tenant.
 _DUE = (
     "SELECT p.position_id, p.debtor_id, p.year, p.act_on, p.amount_cents - p.collected_cents AS residual"
     " FROM reporting.positions p WHERE p.tenant_id = :lim_tenant AND p.state <> 'cancelled'"
@@ -332,6 +333,7 @@ _DUE = (
 _PAID = (
     "SELECT due.position_id, due.year, due.act_on, pay.paid_on FROM due LEFT JOIN reporting.payments pay"
     " ON pay.tenant_id = :lim_tenant AND pay.position_id = due.position_id AND pay.revoked_on IS NULL"
+    f" UNION ALL {act_rows('reporting', ':lim_tenant')}"
 )
 _JUDGED = f"""
 WITH due AS ({_DUE}), barred AS ({BARRED_ON.format(rows=_PAID)}),

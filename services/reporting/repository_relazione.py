@@ -178,10 +178,15 @@ SELECT p.fiscal_code, p.revenue_type, p.year, p.act_number,
        CASE WHEN NOT :interim OR claim.answered_at < :end THEN coalesce(claim.answer, '') ELSE '' END
            AS claim_answer,
        coalesce(d.promise_state, '') AS promise_state, d.promise_due_on,
-       (SELECT array_agg(a.paid_on) FROM reporting.payments a
-        WHERE a.tenant_id = p.tenant_id AND a.position_id = p.position_id
-          AND (NOT :interim OR a.paid_on <= :to_day)
-          AND (a.revoked_on IS NULL OR (:interim AND a.revoked_on > :to_day))) AS paid_days,
+       -- The days that started its limitation again: payments, and the interrupting acts recorded.
+       array_cat(
+           (SELECT array_agg(a.paid_on) FROM reporting.payments a
+            WHERE a.tenant_id = p.tenant_id AND a.position_id = p.position_id
+              AND (NOT :interim OR a.paid_on <= :to_day)
+              AND (a.revoked_on IS NULL OR (:interim AND a.revoked_on > :to_day))),
+           (SELECT array_agg(x.served_on) FROM reporting.limitation_acts x
+            WHERE x.tenant_id = p.tenant_id AND x.position_id = p.position_id AND NOT x.withdrawn
+              AND (NOT :interim OR x.served_on <= :to_day))) AS paid_days,
        p.act_on
 FROM reporting.positions p
 LEFT JOIN reporting.debtors d ON d.tenant_id = p.tenant_id AND d.debtor_id = p.debtor_id

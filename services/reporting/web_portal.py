@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, Forbidden, NotFound
 from services.kernel.identity import Identity
+from services.kernel.limitation import ACT_KINDS
 from services.kernel.roles import SESSION_ROLES
 from services.kernel.web import ctx, endpoint, page
 from services.reporting import domain_portal as dp
@@ -28,6 +29,8 @@ from services.reporting.web import templates
 # platform's administrators; operators work one debtor at a time in their console.
 PORTAL_ROLES = SESSION_ROLES
 PERSONAL_ROLES = ("comune_viewer", "comune_admin", "supervisor", "platform_admin")
+# Who records the Comune's interrupting acts (its tax office's administrators).
+ACT_ROLES = ("comune_admin", "platform_admin")
 FORMATS = {"csv": tabular.CSV_MEDIA_TYPE, "xlsx": tabular.XLSX_MEDIA_TYPE}
 
 
@@ -124,10 +127,25 @@ async def _refused(request: Request, ident: Identity, uow: UnitOfWork, error: Do
     return page(templates, request, "portal_debtors.html", context, status_code=400)
 
 
+# What the notes after an act recorded or withdrawn say (`web_limitation_acts`, `?atto=`).
+ACT_NOTES = {
+    "registrato": "Atto interruttivo registrato: la prescrizione delle posizioni indicate riparte dal giorno della notifica.",
+    "annullato": "Registrazione dell'atto annullata: l'atto non interrompe più la prescrizione.",
+}
+
+
 @endpoint(*PERSONAL_ROLES)
 async def debtor_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    found = await handlers_portal.debtor_file(uow, ident, _debtor_id(request))
-    context = {
+    found = await handlers_portal.debtor_file(uow, ident, debtor_id_of(request))
+    context = debtor_context(request, ident, found)
+    context["act_note"] = ACT_NOTES.get(request.query_params.get("atto", ""))
+    return page(templates, request, "portal_debtor.html", context)
+
+
+def debtor_context(request: Request, ident: Identity, found: handlers_portal.DebtorFile) -> dict[str, Any]:
+    """The debtor's page: their file, each position's first time-barred day, the acts' form."""
+    today = _today(request)
+    return {
         "debtor": found,
         "back": _list_left(request),
         "states": dp.POSITION_STATE_LABELS,
@@ -136,10 +154,11 @@ async def debtor_page(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "kinds": KIND_LABELS,
         "answers": ANSWER_LABELS,
         # Each position's first time-barred day (`kernel.limitation`), judged against today.
-        "barred": {p.position_id: dp.barred_on(p, found.payments) for p in found.positions},
-        "today": _today(request),
+        "barred": {p.position_id: found.barred_on(p) for p in found.positions},
+        "today": today,
+        "act_kinds": ACT_KINDS,
+        "can_record_acts": ident.has_role(*ACT_ROLES),
     }
-    return page(templates, request, "portal_debtor.html", context)
 
 
 def _list_left(request: Request) -> dp.DebtorFilter | None:
@@ -152,7 +171,7 @@ def _list_left(request: Request) -> dp.DebtorFilter | None:
     return filt if filt.query(filt.page) != "page=1" else None
 
 
-def _debtor_id(request: Request) -> uuid.UUID:
+def debtor_id_of(request: Request) -> uuid.UUID:
     try:
         return uuid.UUID(request.path_params["debtor_id"])
     except ValueError:
@@ -163,7 +182,7 @@ def _debtor_id(request: Request) -> uuid.UUID:
 async def dossier_pdf(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     """The debtor's file as PDF (`pdf_dossier`), to hand over with the credit; the download is
     recorded in the access log."""
-    found = await handlers_portal.debtor_file(uow, ident, _debtor_id(request), action="export_dossier")
+    found = await handlers_portal.debtor_file(uow, ident, debtor_id_of(request), action="export_dossier")
     body = pdf_dossier.render(found, ident.tenant_name, ctx(request).clock(), ident.display_name)
     name = f"fascicolo-{''.join(ch for ch in found.fiscal_code if ch.isalnum()) or found.debtor_id}.pdf"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"}

@@ -263,6 +263,12 @@ MATRIX: dict[tuple[str, str], Expect] = {
     ("GET", f"{T}/reporting/portale/debitori"): web(200, (V, A, S, P)),
     ("GET", f"{T}/reporting/portale/debitori/{{debtor_id}}"): web(404, (V, A, S, P)),
     ("GET", f"{T}/reporting/portale/debitori/{{debtor_id}}/fascicolo.pdf"): web(404, (V, A, S, P)),
+    # The Comune's interrupting acts on a debtor's page: its administrators record and withdraw them
+    # (an unknown debtor or act: 404).
+    ("POST", f"{T}/reporting/portale/debitori/{{debtor_id}}/atti"): web(404, (A, P), "POST"),
+    ("POST", f"{T}/reporting/portale/debitori/{{debtor_id}}/atti/{{act_id}}/annulla"): web(
+        404, (A, P), "POST"
+    ),
     ("GET", f"{T}/reporting/portale/{{kind}}.csv"): web(404, ALL),
     ("GET", f"{T}/reporting/portale/{{kind}}.xlsx"): web(404, ALL),
     ("GET", "/api/v1/reporting/summary"): api(200),
@@ -367,6 +373,7 @@ def concrete(path: str, slug: str, ids: dict[str, str]) -> str:
         payment_id=str(uuid.UUID(int=0x5EED)),
         attachment_id=str(uuid.UUID(int=0x5EED)),
         case_id=str(uuid.UUID(int=0x5EED)),
+        act_id=str(uuid.UUID(int=0x5EED)),
         evidence_id=str(uuid.UUID(int=0x5EED)),
         digest_id=str(uuid.UUID(int=0x5EED)),
         job_id=str(uuid.UUID(int=0x5EED)),

@@ -106,3 +106,21 @@ async def test_the_sql_form_gives_what_the_rule_gives(platform: Platform) -> Non
     async with platform.databases["contact"].engine.connect() as conn:
         found = {r[0]: r[1] for r in await conn.execute(sa.text(BARRED_ON.format(rows=source)), params)}
     assert found == {n: barred_from(year, days, act) for n, year, act, days in cases}
+
+
+@pytest.mark.asyncio
+async def test_the_sql_form_takes_the_acts_rows_beside_a_position_without_payments(
+    platform: Platform,
+) -> None:
+    """A position without payments has one row with no day (its LEFT JOIN), and its interrupting
+    acts come as more rows (`act_rows`, UNION ALL): the row without a day counts for nothing."""
+    cases = _cases(20261203, 300)
+    rows = [(n, year, act, day) for n, year, act, days in cases for day in [*days, None]]
+    source = (
+        "SELECT n AS position_id, year, act_on, paid_on FROM unnest(CAST(:ns AS int[]),"
+        " CAST(:years AS int[]), CAST(:acts AS date[]), CAST(:days AS date[])) AS t(n, year, act_on, paid_on)"
+    )
+    params = {k: [r[i] for r in rows] for i, k in enumerate(("ns", "years", "acts", "days"))}
+    async with platform.databases["contact"].engine.connect() as conn:
+        found = {r[0]: r[1] for r in await conn.execute(sa.text(BARRED_ON.format(rows=source)), params)}
+    assert found == {n: barred_from(year, days, act) for n, year, act, days in cases}

@@ -248,7 +248,10 @@ async def test_the_portal_says_what_the_limitation_bars_next_and_links_its_debto
     assert re.search(r"giugno 2029</th><td>11/06/2029</td><td[^>]*>1</td><td[^>]*>€ 70,00<", months)
     assert "marzo 2030" not in months
     assert "/reporting/portale/debitori?fase=barring" in section
-    assert "Già prescritti, salvo atti interruttivi notificati dall'ente: € 200,00 su 1 posizione" in section
+    assert (
+        "Già prescritti, salvo atti interruttivi notificati dall'ente e non registrati qui: € 200,00 su 1 posizione"
+        in section
+    )
     assert "/reporting/portale/debitori?fase=barred" in section
     # The lists behind the figures: F and G, not C; D alone barred.
     assert "<strong>2</strong> debitori" in listed and "VIOLA PIA" in listed and "ROSA RITA" in listed

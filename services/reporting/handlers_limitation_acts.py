@@ -1,0 +1,82 @@
+"""The Ufficio tributi records the Comune's acts that interrupt the limitation of a debtor's
+positions (c.c. art. 2943), or takes one back entered by mistake: kept here, counted by every
+limitation figure of the portal, the debtor's file and the relazione (`kernel.limitation`), and
+sent to payments and contact (`LimitationInterrupted`), which count it the same way."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from services.contracts import LimitationInterrupted
+from services.kernel.db import UnitOfWork
+from services.kernel.errors import Conflict, DomainError, NotFound
+from services.kernel.formats import format_rome
+from services.kernel.identity import Identity
+from services.kernel.limitation import ACT_KINDS
+from services.reporting import domain_portal as dp
+from services.reporting import repository_limitation_acts as acts
+from services.reporting import repository_portal as rp
+from services.reporting.domain_limitation_acts import ActRequest, check_interrupts
+from services.reporting.repository import access
+
+
+def _said(kind: str, served_on: object, reference: str) -> str:
+    return f"{ACT_KINDS[kind]} notificato il {served_on:%d/%m/%Y}" + (f" ({reference})" if reference else "")
+
+
+async def record_act(
+    uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, act: ActRequest, now: datetime
+) -> uuid.UUID:
+    """Keep the act for the positions it names, each still owed and not yet time-barred on the
+    day it was served (as the payments and acts already recorded leave it); all or nothing."""
+    tenant = ident.tenant_id
+    positions = {p.position_id: p for p in await rp.debtor_positions(uow, tenant, debtor_id)}
+    if not positions:
+        raise NotFound("Debitore non trovato.")
+    if any(p not in positions for p in act.position_ids):
+        raise DomainError("Posizione non valida.", field="position_id")
+    payments = await rp.debtor_payments(uow, tenant, debtor_id, list(positions))
+    served = await acts.served_days(uow, tenant, act.position_ids)
+    for pid in act.position_ids:
+        p = positions[pid]
+        check_interrupts(p, dp.barred_on(p, payments, served.get(pid, ())), act.served_on)
+    act_id = await acts.record(uow, tenant, debtor_id, act, (ident.user_id, ident.display_name), now)
+    event = LimitationInterrupted(
+        act_id=str(act_id),
+        debtor_id=str(debtor_id),
+        position_ids=tuple(str(p) for p in act.position_ids),
+        served_on=act.served_on.isoformat(),
+        kind=act.kind,
+    )
+    await uow.publish([event.envelope(tenant, uow.correlation_id)])
+    said = _said(act.kind, act.served_on, act.reference)
+    await access.record(uow, tenant, ident.user_id, "record_limitation_act", debtor_id, said)
+    return act_id
+
+
+async def withdraw_act(
+    uow: UnitOfWork, ident: Identity, debtor_id: uuid.UUID, act_id: uuid.UUID, now: datetime
+) -> None:
+    """Take back an act recorded by mistake: from now on it interrupts nothing, here and in the
+    other services. An act already taken back is refused, saying when and by whom."""
+    tenant = ident.tenant_id
+    found = await acts.locked(uow, tenant, debtor_id, act_id)
+    if found is None:
+        raise NotFound("Atto non trovato.")
+    if found.withdrawn_at is not None:
+        raise Conflict(
+            f"L'atto è già stato annullato il {format_rome(found.withdrawn_at)} da {found.withdrawn_by_name}."
+        )
+    position_ids = await acts.withdraw(uow, tenant, act_id, ident.display_name, now)
+    event = LimitationInterrupted(
+        act_id=str(act_id),
+        debtor_id=str(debtor_id),
+        position_ids=tuple(str(p) for p in position_ids),
+        served_on=found.served_on.isoformat(),
+        kind=found.kind,
+        withdrawn=True,
+    )
+    await uow.publish([event.envelope(tenant, uow.correlation_id)])
+    said = _said(found.kind, found.served_on, found.reference)
+    await access.record(uow, tenant, ident.user_id, "withdraw_limitation_act", debtor_id, said)
