@@ -3,7 +3,9 @@ service sent it (disputes, claims of payment already made, hardship, deceased de
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, ClassVar
 
 from services.contracts_base import Event, _typed_fields
@@ -83,6 +85,11 @@ class LimitationInterrupted(Event):
     served_on: str
     kind: str
     withdrawn: bool = False
+
+    def parsed(self) -> tuple[uuid.UUID, tuple[uuid.UUID, ...], date]:
+        """The act's id, its positions' ids and its day as values (ValueError when malformed)."""
+        positions = tuple(uuid.UUID(p) for p in self.position_ids)
+        return uuid.UUID(self.act_id), positions, date.fromisoformat(self.served_on)
 
     @classmethod
     def _from_payload(cls, payload: dict[str, Any]) -> LimitationInterrupted:

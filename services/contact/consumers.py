@@ -20,6 +20,7 @@ from services.contracts import (
     ContactFact,
     ContactsRegistered,
     DebtorContactUpdated,
+    LimitationInterrupted,
     NoticeIssued,
     NoticeSent,
     PaymentReceived,
@@ -259,6 +260,16 @@ async def on_notice_issued(uow: UnitOfWork, envelope: Envelope) -> None:
     await handlers_search.notice_issued(uow, envelope.tenant_id, event.iuv, event.nav, debtor_id)
 
 
+async def on_limitation_interrupted(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The Ufficio tributi recorded (or took back) an act interrupting the debtor's limitation."""
+    event = LimitationInterrupted.from_envelope(envelope)
+    try:
+        act, debtor_id = event.parsed(), uuid.UUID(event.debtor_id)
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad limitation-interrupted event: {exc}") from exc
+    await handlers_answers.office_interrupted(uow, envelope.tenant_id, debtor_id, act, event.withdrawn)
+
+
 queue_builder = Consumer(
     name="contact.queue_builder",
     handlers={
@@ -275,6 +286,7 @@ queue_builder = Consumer(
         PlanLapsed.routing_key(): on_plan_lapsed,
         PlanReamounted.routing_key(): on_plan_reamounted,
         CaseAnswered.routing_key(): on_case_answered,
+        LimitationInterrupted.routing_key(): on_limitation_interrupted,
     },
     # A payment may race its debtor's positions: totals are recomputed from both, one at a time.
     serialize_per_tenant=True,

@@ -258,15 +258,20 @@ def time_barred(barred_on: date | None, today: date) -> bool:
     return barred_on is not None and barred_on <= today
 
 
-def position_barred(positions: Iterable[Any], payments: Iterable[Any]) -> dict[Any, date]:
+def position_barred(
+    positions: Iterable[Any], payments: Iterable[Any], acts: Iterable[Any] = ()
+) -> dict[Any, date]:
     """Each position's first time-barred day (`kernel.limitation.barred_from`), counting its
-    payments that no revocation took back (as `repository_limitation` does in SQL)."""
+    payments that no revocation took back and the Comune's interrupting `acts` (rows with
+    `position_id`, `served_on`, none withdrawn), as `repository_limitation` does in SQL."""
     paid = list(payments)
     revoked = {p.of_payment for p in paid if p.kind == "revocation"}
     days: dict[Any, list[date]] = {}
     for p in paid:
         if p.kind == "payment" and p.payment_id not in revoked:
             days.setdefault(p.position_id, []).append(p.paid_on)
+    for act in acts:
+        days.setdefault(act.position_id, []).append(act.served_on)
     return {p.position_id: barred_from(p.year, days.get(p.position_id, []), p.act_on) for p in positions}
 
 

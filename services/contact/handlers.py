@@ -144,7 +144,7 @@ async def debtor_card(
         domain_evidence.by_call(read.evidence),
         read.previous_name,
         read.closed_at,
-        domain.position_barred(read.positions, read.payments),
+        domain.position_barred(read.positions, read.payments, read.acts),
     )
 
 

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
 from services.contact import domain_answers, repository, repository_answers
-from services.contact.models import debtors
+from services.contact.models import debtors, limitation_acts
 from services.contracts import CaseAnswered
 from services.kernel.db import UnitOfWork
+from services.kernel.repository_limitation import keep_act
 
 log = logging.getLogger(__name__)
 
@@ -71,3 +72,18 @@ async def office_answered(uow: UnitOfWork, tenant_id: uuid.UUID, event: CaseAnsw
             updated_at=at,
         )
     )
+
+
+async def office_interrupted(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    debtor_id: uuid.UUID,
+    act: tuple[uuid.UUID, tuple[uuid.UUID, ...], date],
+    withdrawn: bool,
+) -> None:
+    """The Ufficio tributi recorded an act that interrupted the limitation of the debtor's
+    positions (`act`: its id, the positions, the day it was served), or took it back: the debtor's
+    limitation days, what the card says of each position and the queue's order follow."""
+    act_id, position_ids, served_on = act
+    await keep_act(uow, limitation_acts, tenant_id, act_id, position_ids, served_on, withdrawn)
+    await repository.refresh_totals(uow, tenant_id, [debtor_id])

@@ -6,6 +6,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from services.kernel.access_log import access_log_table
 from services.kernel.db import closures_table, credit_columns, inbox_table, outbox_table
+from services.kernel.repository_limitation import limitation_acts_table
 
 metadata = sa.MetaData(schema="contact")
 
@@ -230,3 +231,7 @@ debtor_notices = sa.Table(
     sa.Column("debtor_id", sa.Uuid, nullable=False),
     sa.Index("debtor_notices_nav", "tenant_id", "nav"),
 )
+
+# The Comune's acts interrupting the limitation, from `reporting.limitation_interrupted` (migration
+# 0034): counted with the payments by `kernel.limitation` for the card and the queue.
+limitation_acts = limitation_acts_table(metadata)

@@ -8,13 +8,13 @@ console (`bench/operator.py`). An outcome's first read is one statement too (`lo
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from services.contact.models import closures, contacts, debtors, promises
+from services.contact.models import closures, contacts, debtor_positions, debtors, limitation_acts, promises
 from services.contact.repository import (
     ACTIVE_CONTACTS,
     ALREADY_RECORDED,
@@ -41,6 +41,17 @@ PREVIOUS = sa.select(debtors.c.name).where(
     debtors.c.tenant_id == TENANT, debtors.c.id == sa.bindparam("previous", type_=sa.Uuid)
 )
 
+# The Comune's interrupting acts not withdrawn on the debtor's positions (`kernel.limitation`).
+ACTS = sa.select(limitation_acts.c.position_id, limitation_acts.c.served_on).where(
+    limitation_acts.c.tenant_id == TENANT,
+    sa.not_(limitation_acts.c.withdrawn),
+    limitation_acts.c.position_id.in_(
+        sa.select(debtor_positions.c.position_id).where(
+            debtor_positions.c.tenant_id == TENANT, debtor_positions.c.debtor_id == DEBTOR
+        )
+    ),
+)
+
 CARD = Bundle(
     {
         "debtor": DEBTOR_ROW,
@@ -55,6 +66,7 @@ CARD = Bundle(
         "setup": SETUP,
         # The mandate's end (`services.mandate`): the card is then only to read.
         "closure": sa.select(closures.c.closed_at).where(closures.c.tenant_id == TENANT),
+        "acts": ACTS,
     },
     # The view is logged only when the debtor is there (a card not found leaves no entry).
     writes=[
@@ -112,6 +124,8 @@ class CardReads:
     evidence: list[Any]
     previous_name: str | None
     closed_at: datetime | None = None
+    # The Comune's interrupting acts on the debtor's positions (position_id, served_on).
+    acts: list[Any] = field(default_factory=list)
 
 
 async def card_reads(
@@ -148,4 +162,5 @@ async def card_reads(
         parts["evidence"],
         parts["previous"][0].name if parts["previous"] else None,
         parts["closure"][0].closed_at if parts["closure"] else None,
+        parts["acts"],
     )

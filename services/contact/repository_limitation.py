@@ -1,7 +1,7 @@
 """Each debtor's limitation days (`debtors.barred_on`, `debtors.due_barred_on`): the first day
 time-barred of every position still due (open, not paid off), its payments counted as
-`kernel.limitation` says (a payment while the term runs starts it again; a revoked one never
-happened). Kept whenever positions or payments change (`repository._refresh_totals`); every
+`kernel.limitation` says (a payment or an interrupting act while the term runs starts it again;
+a revoked payment or a withdrawn act never happened). Kept whenever positions or payments change (`repository._refresh_totals`); every
 statement takes the tenant and filters by it (RLS too)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from services.kernel.db import UnitOfWork
-from services.kernel.repository_limitation import BARRED_ON
+from services.kernel.repository_limitation import BARRED_ON, act_rows
 
 S = "contact"
 
@@ -25,7 +25,8 @@ WHERE p.tenant_id = :tenant AND p.debtor_id = ANY(:ids) AND p.state = 'open'
       SELECT sum(x.amount_cents) FROM {S}.debtor_payments x
       WHERE x.tenant_id = p.tenant_id AND x.position_id = p.position_id), 0)
 """
-# Their payments (a position without any: one row, paid_on null), those revoked left out.
+# Their payments (a position without any: one row, paid_on null), those revoked left out, and
+# the Comune's interrupting acts, those withdrawn left out.
 _PAID = f"""
 SELECT due.position_id, due.year, due.act_on, pay.paid_on
 FROM due
@@ -34,6 +35,7 @@ LEFT JOIN {S}.debtor_payments pay
  AND NOT EXISTS (
      SELECT 1 FROM {S}.debtor_payments r
      WHERE r.tenant_id = :tenant AND r.kind = 'revocation' AND r.of_payment = pay.payment_id)
+UNION ALL {act_rows(S, ":tenant")}
 """
 REFRESH = sa.text(f"""
 WITH due AS ({_DUE}), barred AS ({BARRED_ON.format(rows=_PAID)})

@@ -12,6 +12,7 @@ from services.contracts import (
     ContactsRegistered,
     DebtorContactUpdated,
     JobRequested,
+    LimitationInterrupted,
     PlanCreated,
     PlanExtended,
     PlanLapsed,
@@ -22,7 +23,14 @@ from services.kernel.db import UnitOfWork
 from services.kernel.envelope import Envelope, UndecodableMessage
 from services.kernel.messaging import Consumer
 from services.kernel.storage import ObjectStorage
-from services.payments import domain_answers, handlers, handlers_answers, handlers_gpd, handlers_jobs
+from services.payments import (
+    domain_answers,
+    handlers,
+    handlers_answers,
+    handlers_gpd,
+    handlers_jobs,
+    handlers_positions,
+)
 from services.payments.repository_emails import KEPT_KINDS, EmailRecord, keep_emails
 
 
@@ -51,11 +59,24 @@ async def on_case_answered(uow: UnitOfWork, envelope: Envelope) -> None:
         await handlers_answers.office_decided(uow, envelope.tenant_id, decided, at)
 
 
+async def on_limitation_interrupted(uow: UnitOfWork, envelope: Envelope) -> None:
+    """The Ufficio tributi recorded (or took back) an act interrupting positions' limitation."""
+    event = LimitationInterrupted.from_envelope(envelope)
+    try:
+        act_id, position_ids, served_on = event.parsed()
+    except ValueError as exc:
+        raise UndecodableMessage(f"bad limitation-interrupted event: {exc}") from exc
+    await handlers_positions.keep_limitation_act(
+        uow, envelope.tenant_id, act_id, position_ids, served_on, event.withdrawn
+    )
+
+
 balances = Consumer(
     name="payments.balances",
     handlers={
         PositionsRegistered.routing_key(): on_positions_registered,
         CaseAnswered.routing_key(): on_case_answered,
+        LimitationInterrupted.routing_key(): on_limitation_interrupted,
     },
 )
 

@@ -10,7 +10,9 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, NotFound
 from services.kernel.identity import Identity
 from services.kernel.limitation import barred_from
+from services.kernel.repository_limitation import keep_act
 from services.payments import domain, domain_answers, repository, repository_notices, repository_plans
+from services.payments.models import limitation_acts
 
 STATUSES = ("open", "partial", "settled")
 
@@ -47,19 +49,37 @@ async def positions_or_404(uow: UnitOfWork, tenant_id: uuid.UUID, ids: tuple[uui
     return [found[p] for p in ids]
 
 
-def barred_on(position: Any, payments: list[Any]) -> date:
+def barred_on(position: Any, payments: list[Any], served: list[date]) -> date:
     """The first day `position` is time-barred (`kernel.limitation`), its `payments` not revoked
-    counted (rows with `paid_on` and `state`)."""
+    (rows with `paid_on` and `state`) and its interrupting acts served on the days `served` counted."""
     days = [p.paid_on for p in payments if p.state != "REVOKED"]
-    return barred_from(position.year, days, position.act_on)
+    return barred_from(position.year, [*days, *served], position.act_on)
+
+
+async def served_days(uow: UnitOfWork, tenant_id: uuid.UUID, position_id: uuid.UUID) -> list[date]:
+    """The days the position's interrupting acts not withdrawn were served."""
+    return (await repository.served_days(uow, tenant_id, [position_id])).get(position_id, [])
+
+
+async def keep_limitation_act(
+    uow: UnitOfWork,
+    tenant_id: uuid.UUID,
+    act_id: uuid.UUID,
+    position_ids: tuple[uuid.UUID, ...],
+    served_on: date,
+    withdrawn: bool,
+) -> None:
+    """An act the Ufficio tributi recorded as interrupting positions' limitation, or took back."""
+    await keep_act(uow, limitation_acts, tenant_id, act_id, position_ids, served_on, withdrawn)
 
 
 async def refuse_time_barred(
     uow: UnitOfWork, tenant_id: uuid.UUID, positions: list[Any], today: date
 ) -> None:
     """No plan nor notice on a position already time-barred on `today` (`kernel.limitation`: from
-    its act's day, its payments not revoked counted): the Comune can no longer collect it."""
-    paid = await repository.paid_days(uow, tenant_id, [p.id for p in positions])
+    its act's day, its payments not revoked and the Comune's interrupting acts counted): the
+    Comune can no longer collect it."""
+    paid = await repository.limitation_days(uow, tenant_id, [p.id for p in positions])
     for p in positions:
         barred = barred_from(p.year, paid.get(p.id, []), p.act_on)
         if barred <= today:

@@ -5,6 +5,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from services.kernel.access_log import access_log_table
 from services.kernel.db import closures_table, credit_columns, inbox_table, outbox_table
+from services.kernel.repository_limitation import limitation_acts_table
 
 metadata = sa.MetaData(schema="payments")
 
@@ -195,3 +196,7 @@ legal_rates = sa.Table(
     # As the identity named them when they added it (None: added before it was kept).
     sa.Column("created_by_name", sa.Text),
 )
+
+# The Comune's acts interrupting the limitation, from `reporting.limitation_interrupted` (migration
+# 0027): counted with the payments by `kernel.limitation`.
+limitation_acts = limitation_acts_table(metadata)

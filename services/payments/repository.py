@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from services.contracts import PositionFact
 from services.kernel.access_log import AccessLog
 from services.kernel.db import UnitOfWork
-from services.payments.models import access_log, payments, positions
+from services.payments.models import access_log, limitation_acts, payments, positions
 from services.payments.models_refunds import refunds
 
 Row = sa.Row[Any]
@@ -111,18 +111,36 @@ async def positions_by_ids(
     return list((await uow.execute(stmt)).all())
 
 
-async def paid_days(
+async def limitation_days(
     uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[date]]:
-    """Each position's days of payment, those revoked left out (`kernel.limitation`)."""
-    stmt = sa.select(payments.c.position_id, payments.c.paid_on).where(
-        payments.c.tenant_id == tenant_id,
-        payments.c.position_id.in_(list(position_ids)),
-        payments.c.state != "REVOKED",
+    """Each position's days that start its limitation again (`kernel.limitation`): its payments,
+    those revoked left out, and its interrupting acts, those withdrawn left out."""
+    ids = list(position_ids)
+    paid = sa.select(payments.c.position_id, payments.c.paid_on.label("day")).where(
+        payments.c.tenant_id == tenant_id, payments.c.position_id.in_(ids), payments.c.state != "REVOKED"
     )
+    stmt = paid.union_all(_served(tenant_id, ids))
     found: dict[uuid.UUID, list[date]] = {}
     for row in await uow.execute(stmt):
-        found.setdefault(row.position_id, []).append(row.paid_on)
+        found.setdefault(row.position_id, []).append(row.day)
+    return found
+
+
+def _served(tenant_id: uuid.UUID, position_ids: list[uuid.UUID]) -> sa.Select[Any]:
+    a = limitation_acts.c
+    return sa.select(a.position_id, a.served_on.label("day")).where(
+        a.tenant_id == tenant_id, a.position_id.in_(position_ids), sa.not_(a.withdrawn)
+    )
+
+
+async def served_days(
+    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[date]]:
+    """Each position's days its interrupting acts not withdrawn were served."""
+    found: dict[uuid.UUID, list[date]] = {}
+    for row in await uow.execute(_served(tenant_id, list(position_ids))):
+        found.setdefault(row.position_id, []).append(row.day)
     return found
 
 

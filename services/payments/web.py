@@ -78,7 +78,8 @@ async def search(request: Request, ident: Identity, uow: UnitOfWork) -> Response
 @endpoint(*READ_ROLES)
 async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
     view = await handlers.view_position(uow, ident, _position_id(request))
-    barred_on = handlers_positions.barred_on(view.position, view.history)
+    served = await handlers_positions.served_days(uow, ident.tenant_id, view.position.id)
+    barred_on = handlers_positions.barred_on(view.position, view.history, served)
     context = {
         "acts": ident.has_role(*WEB_ROLES),
         # Past it, the Comune can no longer collect the position: no plan nor notice is offered.

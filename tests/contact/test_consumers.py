@@ -12,6 +12,7 @@ from services.contracts import (
     CaseAnswered,
     ContactsRegistered,
     DebtorContactUpdated,
+    LimitationInterrupted,
     NoticeIssued,
     NoticeSent,
     PaymentReceived,
@@ -57,6 +58,7 @@ def test_queue_builder_listens_to_positions_and_contacts() -> None:
         PlanLapsed.routing_key(),
         PlanReamounted.routing_key(),
         CaseAnswered.routing_key(),
+        LimitationInterrupted.routing_key(),
     }
 
 

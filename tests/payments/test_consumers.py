@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.contracts import CaseAnswered, PositionsRegistered
+from services.contracts import CaseAnswered, LimitationInterrupted, PositionsRegistered
 from services.kernel.bus import IncomingMessage
 from services.kernel.envelope import Envelope
 from services.kernel.identity import Identity
@@ -19,7 +19,11 @@ async def deliver(platform: Platform, env: Envelope) -> None:
 
 def test_balances_listens_to_positions_registered() -> None:
     assert balances.name == "payments.balances"
-    assert set(balances.handlers) == {PositionsRegistered.routing_key(), CaseAnswered.routing_key()}
+    assert set(balances.handlers) == {
+        PositionsRegistered.routing_key(),
+        CaseAnswered.routing_key(),
+        LimitationInterrupted.routing_key(),
+    }
 
 
 @pytest.mark.asyncio
