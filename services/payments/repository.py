@@ -54,17 +54,15 @@ def _escape_like(text: str) -> str:
 async def search_positions(
     uow: UnitOfWork, tenant_id: uuid.UUID, query: str, limit: int, offset: int
 ) -> list[Row]:
-    """Positions whose fiscal code starts with, or whose debtor name contains, `query`."""
+    """Positions whose fiscal code starts with `query`, or whose debtor's name contains each of
+    its words, in any order («giulia russo» finds RUSSO GIULIA)."""
     p = positions
     stmt = sa.select(p).where(p.c.tenant_id == tenant_id)
-    term = query.strip()
-    if term:
-        like = _escape_like(term)
+    words = query.split()
+    if words:
+        named = [p.c.debtor_name.ilike(f"%{_escape_like(w)}%", escape="\\") for w in words]
         stmt = stmt.where(
-            sa.or_(
-                p.c.fiscal_code.ilike(f"{like}%", escape="\\"),
-                p.c.debtor_name.ilike(f"%{like}%", escape="\\"),
-            )
+            sa.or_(p.c.fiscal_code.ilike(f"{_escape_like(''.join(words))}%", escape="\\"), sa.and_(*named))
         )
     stmt = stmt.order_by(p.c.debtor_name, p.c.year.desc(), p.c.act_number, p.c.id).limit(limit).offset(offset)
     return list((await uow.execute(stmt)).all())

@@ -8,7 +8,7 @@ cases. A pure function of what the ledger holds; uncompressed, so its text can b
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
@@ -87,7 +87,7 @@ def _story(debtor: DebtorFile, ente: str, generated_at: datetime, by: str) -> li
         Paragraph("Fascicolo del contribuente", _STYLES["Title"]),
         plain_table(header, [48 * mm, 138 * mm]),
         Spacer(1, 4 * mm),
-        *_positions(debtor),
+        *_positions(debtor, generated_at.astimezone(ROME).date()),
         *_acts(debtor),
         *_contacts(debtor),
         *_plans(debtor),
@@ -105,9 +105,28 @@ def _story(debtor: DebtorFile, ente: str, generated_at: datetime, by: str) -> li
     ]
 
 
-def _positions(debtor: DebtorFile) -> list[Any]:
+def _limitation(debtor: DebtorFile, p: Any, today: date) -> str:
+    """The day the position becomes time-barred, «(prescritta)» once past; «—» for a position
+    cancelled or paid off (as the debtor's page says it)."""
+    if p.state == "cancelled" or p.collected_cents >= p.amount_cents:
+        return "—"
+    until = debtor.barred_on(p)
+    return f"{until:%d/%m/%Y}" + (" (prescritta)" if until <= today else "")
+
+
+def _positions(debtor: DebtorFile, today: date) -> list[Any]:
     rows: list[list[Any]] = [
-        ["Entrata", "Anno", "Atto", "Stato", "Carico", "Riscosso", "Residuo", "Prescritta dal", "Saldata il"]
+        [
+            "Entrata",
+            "Anno",
+            "Atto",
+            "Stato",
+            "Carico",
+            "Riscosso",
+            "Residuo",
+            "Si prescrive dal",
+            "Saldata il",
+        ]
     ]
     for p in debtor.positions:
         state = dp.POSITION_STATE_LABELS.get(p.state, p.state)
@@ -123,7 +142,7 @@ def _positions(debtor: DebtorFile) -> list[Any]:
                 format_euro(p.amount_cents),
                 format_euro(p.collected_cents),
                 residual,
-                _day(debtor.barred_on(p)),
+                _limitation(debtor, p, today),
                 _day(p.settled_on),
             ]
         )

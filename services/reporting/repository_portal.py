@@ -200,13 +200,15 @@ def _debtor_rows(tenant_id: uuid.UUID, filt: dp.DebtorFilter) -> Any:
 
 
 def _matching(tenant_id: uuid.UUID, search: str) -> Any:
-    """Positions of a debtor whose fiscal code starts with `search` or whose name contains it (any
-    case; the characters LIKE treats as wildcards taken as typed), or to whom the pagoPA notice
-    `search` names (its NAV or IUV as printed) was issued."""
+    """Positions of a debtor whose fiscal code starts with `search` or whose name contains each of
+    its words in any order («giulia russo» finds RUSSO GIULIA; any case; the characters LIKE treats
+    as wildcards taken as typed), or to whom the pagoPA notice `search` names (its NAV or IUV as
+    printed) was issued."""
     p = positions.c
+    words = search.split()
     found = [
-        p.fiscal_code.startswith(search.upper(), autoescape=True),
-        p.debtor_name.icontains(search, autoescape=True),
+        p.fiscal_code.startswith("".join(words).upper(), autoescape=True),
+        sa.and_(*[p.debtor_name.icontains(w, autoescape=True) for w in words]),
     ]
     code = notice_code(search)
     if code is not None:

@@ -107,3 +107,5 @@ async def test_the_plan_builder_opened_on_a_time_barred_position_says_so_and_off
     assert answer.status_code == 200
     assert f"La posizione {undated.act_number} è prescritta dal 01/01/2024" in answer.text
     assert "plan-schedule" not in answer.text and "Calendario delle rate" not in answer.text
+    # The reason alone: no form to fill in that could only be refused again.
+    assert "Crea il piano" not in answer.text and 'name="installments"' not in answer.text

@@ -38,7 +38,8 @@ async def test_the_debtors_file_says_what_was_done_and_its_download_is_recorded(
     # Assigned / collected (€ 100.00 paid, € 25.00 refunded) / residual; the act of 2022, time-barred
     # from 1 January 2028 untouched, was paid in part on 4 March 2026: five years from then.
     assert "€ 300,00 / € 75,00 / € 225,00" in text
-    assert "Prescritta dal" in text and "05/03/2031" in text and "01/01/2028" not in text
+    assert "Si prescrive dal" in text and "05/03/2031" in text and "01/01/2028" not in text
+    assert "(prescritta)" not in text
     assert "art. 2944 c.c." in text
     assert "Contatti tentati: 1" in text and "Chiede di rateizzare" in text
     assert "Decaduto il 01/09/2026" in text and "rate ricalcolate su € 180,00" in text

@@ -22,6 +22,7 @@ from services.platform import Platform
 from services.reporting.domain_limitation_acts import check_interrupts, read_act
 from tests.conftest import service_client
 from tests.reporting.helpers import deliver, fact, registered
+from tests.reporting.test_digest import text_of
 from tests.reporting.test_portal import person, portale
 
 TODAY = date(2026, 12, 3)
@@ -118,6 +119,7 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
             made = await client.post(f"{page_url}/atti", data=form)
             shown = (await client.get(made.headers["location"])).text
             after = (await client.get(portale(admin))).text
+            dossier = text_of((await client.get(f"{page_url}/fascicolo.pdf")).content)
             act_id = (await _sent(platform, tenant.tenant_id))[0]["act_id"]
             taken_back = await client.post(f"{page_url}/atti/{act_id}/annulla")
             again = await client.post(f"{page_url}/atti/{act_id}/annulla")
@@ -145,6 +147,10 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
     assert "11/05/2029" in _row(shown, "G-1") and "11/05/2029" in _row(shown, "H-1")
     assert "(prescritta)" not in _row(shown, "H-1")
     assert "€ 40,00 su 1 posizione" in html.unescape(after.split('data-testid="limitation"', 1)[1])
+    listed = " ".join(dossier.split())
+    assert (
+        "Atti interruttivi della prescrizione" in listed and "Sollecito di pagamento (prot. 4512)" in listed
+    )
     assert "€ 90,00 su 2 posizioni" in html.unescape(before.split('data-testid="limitation"', 1)[1])
     # Taken back: H is time-barred again; a second withdrawal says when and by whom.
     assert taken_back.status_code == 303 and taken_back.headers["location"].endswith("?atto=annullato#atti")

@@ -313,6 +313,7 @@ async def test_the_office_finds_the_taxpayer_who_calls_by_fiscal_code_or_name(
     async with service_client(platform, "reporting", viewer) as client:
         by_code = (await client.get(portale(viewer, "/debitori?cerca=rssmra80"))).text
         by_name = (await client.get(portale(viewer, "/debitori?cerca=neri  luca"))).text
+        name_first = (await client.get(portale(viewer, "/debitori?cerca=Luca Neri"))).text
         with_stage = (await client.get(portale(viewer, "/debitori?cerca=neri&fase=collected"))).text
         wildcard = (await client.get(portale(viewer, "/debitori?cerca=%25%25"))).text
         short = await client.get(portale(viewer, "/debitori?cerca=x"))
@@ -321,6 +322,7 @@ async def test_the_office_finds_the_taxpayer_who_calls_by_fiscal_code_or_name(
         by_code
     )
     assert "NERI LUCA" in by_name and "ROSSI MARIO" not in by_name  # spaces as one, any case
+    assert "NERI LUCA" in name_first and "<strong>1</strong> debitore" in name_first  # any order
     assert 'value="neri luca"' in by_name  # the field keeps what was searched
     assert "<strong>0</strong> debitori" in with_stage  # the search within the other filters
     assert "<strong>0</strong> debitori" in wildcard  # «%» is a character, not «anything»
