@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
@@ -13,6 +13,7 @@ from services.contracts import PaymentReceived, PositionFact
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.identity import Identity
+from services.kernel.limitation import barred_from
 from services.payments import (
     domain,
     domain_answers,
@@ -39,6 +40,8 @@ ROME = ZoneInfo("Europe/Rome")
 class SearchPage:
     rows: list[Any]
     has_next: bool
+    # The rows still owed that are time-barred today, and since when (`kernel.limitation`).
+    barred: dict[uuid.UUID, date] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,12 @@ async def search_positions(
     if rows:
         detail = (f"«{query}»" if query else "tutte") + (f", pagina {page_no}" if page_no > 1 else "")
         await repository.access.record(uow, ident.tenant_id, ident.user_id, "search_positions", None, detail)
-    return SearchPage(rows[:page_size], len(rows) > page_size)
+    shown = rows[:page_size]
+    owed = [p for p in shown if domain_answers.owed_cents(p.amount_cents, p.paid_cents, p.state) > 0]
+    days = await repository.limitation_days(uow, ident.tenant_id, [p.id for p in owed])
+    barred = {p.id: barred_from(p.year, days.get(p.id, []), p.act_on) for p in owed}
+    today = datetime.now(ROME).date()
+    return SearchPage(shown, len(rows) > page_size, {k: v for k, v in barred.items() if v <= today})
 
 
 async def view_position(uow: UnitOfWork, ident: Identity, position_id: uuid.UUID) -> PositionView:

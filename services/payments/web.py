@@ -72,6 +72,7 @@ async def search(request: Request, ident: Identity, uow: UnitOfWork) -> Response
     page_no = query_int(request, "page", 1, least=1, most=MAX_PAGE)
     found = await handlers.search_positions(uow, ident, query, page_no, PAGE_SIZE)
     context = {"q": query, "rows": found.rows, "page_no": page_no, "has_next": found.has_next}
+    context["barred"] = found.barred
     return page(templates, request, "search.html", context, block="results")
 
 

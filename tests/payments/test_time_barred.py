@@ -84,12 +84,15 @@ async def test_the_position_page_says_a_position_is_time_barred_and_offers_no_pl
     async with service_client(platform, "payments", operator) as http:
         old = (await http.get(f"{base}/{undated.position_id}")).text
         live = (await http.get(f"{base}/{notified.position_id}")).text
+        listed = (await http.get(f"/t/{tenant.tenant_slug}/payments/", params={"q": "rossi"})).text
     assert 'data-testid="position-barred">Prescritta dal 01/01/2024' in old
     assert "payments/plans/builder" not in old and "Emetti l'avviso per il residuo" not in old
     assert "Registra pagamento" in old  # a payment made anyway is still recorded
     assert "position-barred" not in live and "payments/plans/builder" in live
     assert "Emetti l'avviso per il residuo" in live
     assert f"atto {notified.act_number} del 16/03/2022" in live
+    # The list says it too, beside the balance, for the barred one only.
+    assert listed.count('data-testid="search-barred"') == 1 and "Prescritta dal 01/01/2024" in listed
 
 
 @pytest.mark.asyncio
