@@ -26,6 +26,10 @@ class Simulation:
     income_declared: bool
 
 
+# The fields as the plan builder names them (the API's clients read the key in brackets).
+_SAID = {"first_due_date": "Prima scadenza", "plan_date": "Data del piano", "installments": "Numero di rate"}
+
+
 def _date(body: dict[str, Any], name: str, default: date) -> date:
     raw = body.get(name)
     if raw is None:
@@ -33,7 +37,10 @@ def _date(body: dict[str, Any], name: str, default: date) -> date:
     try:
         return date.fromisoformat(str(raw))
     except ValueError:
-        raise DomainError(f"Data non valida in «{name}»: usa aaaa-mm-gg.", field=name) from None
+        said = _SAID.get(name, name)
+        raise DomainError(
+            f"«{str(raw)[:20]}» non è una data valida per «{said}» ({name}: aaaa-mm-gg).", field=name
+        ) from None
 
 
 def _positive_int(body: dict[str, Any], name: str) -> int | None:
@@ -61,13 +68,16 @@ def position_ids_of(body: dict[str, Any]) -> tuple[uuid.UUID, ...]:
         return ()
     if not isinstance(raw, list) or not raw or len(raw) > MAX_POSITIONS:
         raise DomainError(
-            f"«position_ids» è un elenco da 1 a {MAX_POSITIONS} posizioni.", field="position_ids"
+            f"Indica da 1 a {MAX_POSITIONS} posizioni (position_ids): il costruttore si apre dalla pagina "
+            "della posizione o dalla scheda del contribuente.",
+            field="position_ids",
         )
     try:
         return tuple(dict.fromkeys(uuid.UUID(str(p)) for p in raw))
     except ValueError:
         raise DomainError(
-            "«position_ids» contiene un identificativo non valido.", field="position_ids"
+            "Una delle posizioni indicate (position_ids) ha un identificativo non valido.",
+            field="position_ids",
         ) from None
 
 

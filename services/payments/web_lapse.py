@@ -37,7 +37,8 @@ def _extension(body: dict[str, Any]) -> tuple[int, str, date | None]:
         return installments, reason, date.fromisoformat(str(first_due))
     except ValueError:
         raise DomainError(
-            "Data non valida in «first_due_date»: usa aaaa-mm-gg.", field="first_due_date"
+            f"«{str(first_due)[:20]}» non è una data valida per «Prima scadenza» (first_due_date: aaaa-mm-gg).",
+            field="first_due_date",
         ) from None
 
 

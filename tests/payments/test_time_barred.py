@@ -4,6 +4,7 @@ payment not revoked): the Comune can no longer collect it, and the refusal says 
 
 from __future__ import annotations
 
+import html
 import uuid
 from datetime import date
 from typing import Any
@@ -112,3 +113,20 @@ async def test_the_plan_builder_opened_on_a_time_barred_position_says_so_and_off
     assert "plan-schedule" not in answer.text and "Calendario delle rate" not in answer.text
     # The reason alone: no form to fill in that could only be refused again.
     assert "Crea il piano" not in answer.text and 'name="installments"' not in answer.text
+
+
+@pytest.mark.asyncio
+async def test_the_plan_builder_without_a_position_or_with_a_bad_date_says_so_in_words(
+    platform: Platform, tenant: Identity
+) -> None:
+    live = position_fact(60_000, debtor_id=str(uuid.uuid4()), credit=("IMU", 2024, "LIVE"))
+    await seed(platform, tenant.tenant_id, live)
+    operator = make_identity(tenant.tenant_id, tenant.tenant_slug, ("operator",))
+    url = f"/t/{tenant.tenant_slug}/payments/plans/builder"
+    async with service_client(platform, "payments", operator) as http:
+        bare = (await http.get(url)).text
+        dated = (
+            await http.get(url, params={"position_id": live.position_id, "first_due_date": "31/01/2027"})
+        ).text
+    assert "Indica da 1 a 500 posizioni" in bare and "Crea il piano" not in bare
+    assert "«31/01/2027» non è una data valida per «Prima scadenza»" in html.unescape(dated)
