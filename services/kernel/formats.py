@@ -41,6 +41,24 @@ def format_count(count: int) -> str:
     return f"{count:,}".replace(",", ".")
 
 
+def _said_with_vowel(n: int) -> bool:
+    """Whether the Italian name of `n` begins with a vowel (uno, otto, undici, ottanta…, ottocento…,
+    ottomila, undicimila, un milione), so «dal»/«al» become «dall'»/«all'»."""
+    for scale in (1_000_000, 1_000):
+        if n >= scale:
+            lead = n // scale
+            # «mille» (1,000-1,999) begins with a consonant; «un milione» with a vowel.
+            return (lead == 1 and scale == 1_000_000) or (lead != 1 and _said_with_vowel(lead))
+    return n in (1, 11) or str(n).startswith("8")
+
+
+def format_range(first: int, last: int) -> str:
+    """«dal 2 al 25», «dall'1 all'8»: the rows shown, as Italian says them."""
+    start = f"dall'{first:,}" if _said_with_vowel(first) else f"dal {first:,}"
+    end = f"all'{last:,}" if _said_with_vowel(last) else f"al {last:,}"
+    return f"{start} {end}".replace(",", ".")
+
+
 def format_size(size: int) -> str:
     """A file's size as Italians write it: «512 byte», «61,7 kB», «1,2 MB» (powers of 1000)."""
     if size < 1000:
@@ -141,4 +159,4 @@ PAGE_FILTERS = {
     "dimensione": format_size,
 }
 # The functions every service's templates have: which menu item the page is.
-PAGE_GLOBALS = {"menu_item": menu_item}
+PAGE_GLOBALS = {"menu_item": menu_item, "intervallo": format_range}

@@ -9,7 +9,7 @@ from typing import Any
 
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.kernel.db import UnitOfWork
@@ -98,6 +98,9 @@ async def debtors_page(request: Request, ident: Identity, uow: UnitOfWork) -> Re
             raise
         return await _refused(request, ident, uow, exc)
     found = await handlers_portal.debtor_page(uow, ident, filt)
+    if not found.rows and filt.page > found.pages:  # a page past the end (a link kept while rows went)
+        last = filt.query(found.pages if found.pages > 1 else None)
+        return RedirectResponse(f"{request.url.path}" + (f"?{last}" if last else ""), status_code=303)
     table = portal_content.debtors_table(filt.describe(), found.rows)
     base = f"/t/{ident.tenant_slug}/reporting/portale/debitori"
     # Each debtor's page keeps the list's filters and page, for its way back.

@@ -11,6 +11,7 @@ from services.kernel.formats import (
     format_day,
     format_month,
     format_phone,
+    format_range,
     format_rome,
     format_rome_time,
     format_size,
@@ -89,3 +90,14 @@ def test_an_sms_goes_to_a_mobile_never_to_an_italian_landline() -> None:
 def test_a_month_is_named_as_italians_name_it() -> None:
     assert format_month(date(2027, 3, 17)) == "marzo 2027"
     assert format_month(date(2026, 12, 1)) == "dicembre 2026"
+
+
+def test_a_range_of_rows_is_said_with_the_article_italian_uses() -> None:
+    assert format_range(1, 25) == "dall'1 al 25"
+    assert format_range(26, 28) == "dal 26 al 28"
+    assert format_range(76, 80) == "dal 76 all'80"
+    assert format_range(11, 18) == "dall'11 al 18"
+    assert format_range(801, 811) == "dall'801 all'811"
+    assert format_range(1_001, 1_025) == "dal 1.001 al 1.025"  # mille
+    assert format_range(8_001, 11_025) == "dall'8.001 all'11.025"  # ottomila, undicimila
+    assert format_range(21_001, 1_000_025) == "dal 21.001 all'1.000.025"  # un milione

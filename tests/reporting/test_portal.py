@@ -350,7 +350,8 @@ async def test_pages_are_bounded_and_bad_filters_refused_in_italian(
     assert zero.status_code == 400 and 'data-field="page"' in zero.text
     assert stage.status_code == 400 and "fase" in stage.text
     assert year.status_code == 400 and "anno" in year.text.lower()
-    assert beyond.status_code == 200 and "<strong>0</strong> debitori" in beyond.text
+    # Past the last page (here the only one, empty): the list's first page.
+    assert beyond.status_code == 303 and beyond.headers["location"].endswith("/reporting/portale/debitori")
 
 
 @pytest.mark.asyncio
@@ -466,7 +467,11 @@ async def test_pagination_walks_every_debtor_once(platform: Platform, tenant: Id
     async with service_client(platform, "reporting", viewer) as client:
         first = await client.get(portale(viewer, "/debitori?entrata=TARI"))
         second = await client.get(portale(viewer, "/debitori?entrata=TARI&page=2"))
+        past = await client.get(portale(viewer, "/debitori?entrata=TARI&page=9"))
     assert f"<strong>{dp.PAGE_SIZE + 3}</strong> debitori" in first.text
     assert "Pagina 1 di 2" in first.text and "entrata=TARI&amp;page=2" in first.text
     assert "DEBITORE 000" in first.text and "DEBITORE 025" not in first.text
     assert "DEBITORE 025" in second.text and "DEBITORE 027" in second.text and "dal 26 al 28" in second.text
+    assert "dall&#39;1 al 25" in first.text or "dall'1 al 25" in first.text
+    # A page past the end (a link kept while the list shrank) goes to the last one.
+    assert past.status_code == 303 and past.headers["location"].endswith("/debitori?entrata=TARI&page=2")
