@@ -269,3 +269,23 @@ def test_a_change_of_schedule_counts_as_sent_only_what_was_sent() -> None:
     assert domain_digest.covered_on_change(weekly, today, date(2026, 11, 29)) == date(2026, 11, 29)
     monthly = domain_digest.Schedule(domain_digest.MONTHLY)
     assert domain_digest.covered_on_change(monthly, today, None) == date(2026, 10, 31)
+
+
+@pytest.mark.asyncio
+async def test_without_an_address_the_page_does_not_promise_a_send(
+    platform: Platform, tenant: Identity
+) -> None:
+    """A period ended and no address: the daily run sends nothing, and the page says what it needs."""
+    platform.clocks["reporting"] = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)  # a Thursday
+    try:
+        async with service_client(platform, "reporting", as_(tenant, "comune_admin")) as client:
+            admin = (await client.get(f"/t/{tenant.tenant_slug}/reporting/riepiloghi")).text
+        async with service_client(platform, "reporting", as_(tenant, "comune_viewer")) as client:
+            reader = (await client.get(f"/t/{tenant.tenant_slug}/reporting/riepiloghi")).text
+    finally:
+        platform.clocks.pop("reporting", None)
+    line = admin.split('id="digest-schedule"', 1)[1].split("</p>", 1)[0]
+    assert "Periodo ancora da inviare" in line and "parte con l'invio automatico" not in line
+    assert "non parte finché non è indicato almeno un indirizzo e-mail nelle impostazioni qui sotto" in line
+    assert "se ci sarà un indirizzo" in line
+    assert "almeno un indirizzo e-mail</span>)" in reader  # a reader has no settings to be pointed to
