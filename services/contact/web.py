@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -43,6 +44,8 @@ templates.env.globals["source_labels"] = domain.SOURCE_LABELS
 templates.env.tests["e164"] = domain.is_e164
 templates.env.filters["sip"] = lambda number, template: domain_conduct.sip_uri(template, number) or ""
 PAGE_SIZE = 25
+# How near the day a position becomes time-barred the card warns of it (a payment before interrupts).
+BARRING_SOON_DAYS = 180
 
 
 templates.env.filters["day"] = format_day
@@ -102,15 +105,11 @@ async def next_debtor(request: Request, ident: Identity, uow: UnitOfWork) -> Res
     return _redirect(request, f"{_base(request)}/debtors/{leased.debtor_id}")
 
 
-@endpoint(*ROLES)
-async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-    debtor_id = _debtor_id(request)
-    previous = request.query_params.get("da")
-    now = ctx(request).clock()
-    card = await handlers.debtor_card(uow, ident, debtor_id, now, previous)
-    # A position in an active plan is paid through it: the builder offers the others, those not
-    # time-barred (`kernel.limitation`: the Comune can no longer collect them).
-    today, barred = now.astimezone(domain.ROME).date(), card.barred or {}
+def _to_offer(card: handlers.DebtorCard, today: date) -> tuple[list[Any], list[Any], int]:
+    """The positions still unpaid outside an active plan (paid through it), those of them the
+    builder offers (not time-barred: `kernel.limitation`, the Comune can no longer collect them),
+    and what the others still owe."""
+    barred = card.barred or {}
     unpaid = [
         p.position_id
         for p in card.positions
@@ -122,6 +121,17 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         for p in card.positions
         if p.position_id in unpaid and p.position_id not in owed
     )
+    return unpaid, owed, barred_cents
+
+
+@endpoint(*ROLES)
+async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
+    debtor_id = _debtor_id(request)
+    previous = request.query_params.get("da")
+    now = ctx(request).clock()
+    card = await handlers.debtor_card(uow, ident, debtor_id, now, previous)
+    today, barred = now.astimezone(domain.ROME).date(), card.barred or {}
+    unpaid, owed, barred_cents = _to_offer(card, today)
     # A plan made earlier (a reload, a callback): the payments service's «send its notices».
     in_plan = [p for p in card.positions if p.plan_status == "active" and p.plan_id and p.state == "open"]
     held = (card.debtor.assigned_to, card.debtor.assigned_name, card.debtor.locked_until)
@@ -148,6 +158,7 @@ async def debtor_card(request: Request, ident: Identity, uow: UnitOfWork) -> Res
         "barred_cents": barred_cents,
         "barred": barred,
         "today": today,
+        "soon": today + timedelta(days=BARRING_SOON_DAYS),
         "builder_query": urlencode([("position_id", str(p)) for p in owed]),
         "debtor": card.debtor,
         "positions": card.positions,

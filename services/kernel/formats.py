@@ -88,6 +88,11 @@ def e164(text: str) -> str | None:
 _NOTICE = re.compile(r"[0-9]{15,18}")
 
 
+def format_notice(nav: str) -> str:
+    """A pagoPA notice's code as printed on paper: groups of four digits."""
+    return " ".join(nav[i : i + 4] for i in range(0, len(nav), 4))
+
+
 def notice_code(text: str) -> str | None:
     """The code of a pagoPA notice (NAV or IUV) as typed from the printed notice, in digits only;
     None when the text is not one."""
@@ -157,6 +162,7 @@ PAGE_FILTERS = {
     "numero": format_count,
     "telefono": format_phone,
     "dimensione": format_size,
+    "avviso": format_notice,
 }
 # The functions every service's templates have: which menu item the page is.
 PAGE_GLOBALS = {"menu_item": menu_item, "intervallo": format_range}

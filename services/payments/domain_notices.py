@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 
 from services.kernel.errors import DomainError
+from services.kernel.formats import format_notice
 
 AUX_DIGIT = "3"
 BASE_DIGITS = 13
 _SEGREGATION = re.compile(r"^[0-9]{2}$")
 _NAV = re.compile(r"^3[0-9]{17}$")
 _CREDITOR = re.compile(r"^[0-9]{11}$")
+# The code as printed on paper (groups of four digits), as every page shows it.
+printed = format_notice
 
 
 def check_digits(segregation: str, base: str) -> str:
@@ -39,11 +42,6 @@ def is_valid_notice_number(nav: str) -> bool:
 def iuv(nav: str) -> str:
     """The IUV: the notice number without its aux digit (17 digits)."""
     return nav[1:]
-
-
-def printed(nav: str) -> str:
-    """The notice number as printed on paper: groups of four digits."""
-    return " ".join(nav[i : i + 4] for i in range(0, len(nav), 4))
 
 
 def qr_payload(nav: str, creditor_fiscal_code: str, amount_cents: int) -> str:

@@ -237,23 +237,24 @@ async def _explain_refused(
     raise Conflict("Il saldo della posizione è cambiato: riprova.")
 
 
-async def _debt_of(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) -> tuple[int, str]:
-    """The amount and revenue type a simulation is for: given, or the residual of its positions."""
+async def _debt_of(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) -> tuple[int, str, date | None]:
+    """The amount and revenue type a simulation is for: given, or the residual of its positions;
+    with positions, the first day one of them becomes time-barred."""
     if sim.amount_cents is not None:
-        return sim.amount_cents, str(sim.revenue_type)
+        return sim.amount_cents, str(sim.revenue_type), None
     positions = await handlers_positions.positions_or_404(uow, tenant_id, sim.position_ids)
     residual = sum(domain.residual_cents(p.amount_cents, p.paid_cents) for p in positions)
     if residual <= 0:
         raise Conflict("Le posizioni indicate sono già saldate: non c'è nulla da rateizzare.")
     # The builder (a link typed by hand, a card left open) says so before any schedule.
-    await handlers_positions.refuse_time_barred(uow, tenant_id, positions, sim.plan_date)
+    barring = await handlers_positions.refuse_time_barred(uow, tenant_id, positions, sim.plan_date)
     kinds = {p.revenue_type for p in positions}
     if sim.revenue_type is None and len(kinds) > 1:
         raise DomainError(
             "Le posizioni sono di entrate diverse e un piano riguarda una sola entrata: scegli quale rateizzare.",
             field="revenue_type",
         )
-    return residual, sim.revenue_type or kinds.pop()
+    return residual, sim.revenue_type or kinds.pop(), barring
 
 
 async def revenue_types_of(
@@ -269,7 +270,7 @@ async def revenue_types_of(
 async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) -> dict[str, Any]:
     """The installments the Comune's rules allow for a debt and the schedule of one plan: of
     `sim.installments`, or of the most allowed. Nothing is recorded."""
-    amount, revenue_type = await _debt_of(uow, tenant_id, sim)
+    amount, revenue_type, barring = await _debt_of(uow, tenant_id, sim)
     rules = await handlers_rules.rules_for(uow, tenant_id, revenue_type, sim.plan_date)
     fewest, most = allowed_for(amount, revenue_type, sim.income_declared, rules)
     why = range_reason(amount, revenue_type, rules)
@@ -289,4 +290,7 @@ async def simulate_plan(uow: UnitOfWork, tenant_id: uuid.UUID, sim: Simulation) 
         "charges_cents": await handlers_lapse.plan_charges(
             uow, tenant_id, sim.position_ids, amount, sim.plan_date
         ),
+        # The first day one of the positions becomes time-barred (`kernel.limitation`; None for an
+        # amount without positions): a first installment from that day would not interrupt it.
+        "barred_on": barring.isoformat() if barring else None,
     }

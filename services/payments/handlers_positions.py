@@ -75,19 +75,22 @@ async def keep_limitation_act(
 
 async def refuse_time_barred(
     uow: UnitOfWork, tenant_id: uuid.UUID, positions: list[Any], today: date
-) -> None:
+) -> date | None:
     """No plan nor notice on a position already time-barred on `today` (`kernel.limitation`: from
     its act's day, its payments not revoked and the Comune's interrupting acts counted): the
-    Comune can no longer collect it."""
+    Comune can no longer collect it. The first day one of the others will be (None: no position)."""
     paid = await repository.limitation_days(uow, tenant_id, [p.id for p in positions])
+    first: date | None = None
     for p in positions:
         barred = barred_from(p.year, paid.get(p.id, []), p.act_on)
+        first = barred if first is None else min(first, barred)
         if barred <= today:
             raise Conflict(
                 f"La posizione {p.act_number} è prescritta dal {barred:%d/%m/%Y}: il Comune non può più "
                 "riscuoterla, né con un piano né con un avviso. Se il contribuente vuole pagare comunque, "
                 "indirizzalo all'Ufficio tributi."
             )
+    return first
 
 
 async def list_positions(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from starlette.datastructures import ImmutableMultiDict
@@ -108,10 +108,24 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         await _preview_despite(uow, ident, context, body, problem.field, today)
     if refused is not None and "problem" not in context:
         context["problem"] = _with_range(refused, typed_number, context.get("sim"))
+    context["barring"] = _first_due_too_late(context.get("sim"), sim_request.first_due)
     # What the operator typed stays in the field, even when it was refused.
     typed = request.query_params.get("installments") or ""
     context["installments_value"] = typed[:20] or (context["sim"]["installments"] if "sim" in context else "")
     return page(templates, request, "plan_builder.html", context, block="builder")
+
+
+def _first_due_too_late(sim: dict[str, Any] | None, first_due: date) -> tuple[date, date] | None:
+    """When the first installment falls on or after the day a position becomes time-barred (its
+    payment would come too late to interrupt it): that day and the last month's end before it."""
+    if not sim or not sim.get("barred_on"):
+        return None
+    barred_on = date.fromisoformat(sim["barred_on"])
+    if first_due < barred_on:
+        return None
+    eve = barred_on - timedelta(days=1)
+    latest = eve if (eve + timedelta(days=1)).day == 1 else eve.replace(day=1) - timedelta(days=1)
+    return barred_on, latest
 
 
 def _with_range(refused: DomainError, typed: Any, sim: dict[str, Any] | None) -> DomainError:

@@ -150,7 +150,18 @@ async def on_contact_updated(uow: UnitOfWork, envelope: Envelope) -> None:
 
 async def on_notice_issued(uow: UnitOfWork, envelope: Envelope) -> None:
     event = NoticeIssued.from_envelope(envelope)
-    await handlers.note_notice(uow, envelope.tenant_id, event.iuv, event.nav, uuid_of(event.debtor_id))
+    values = {
+        "iuv": event.iuv,
+        "nav": event.nav,
+        "debtor_id": uuid_of(event.debtor_id),
+        "amount_cents": event.amount_cents,
+        "due_on": day_of(event.due_date) if event.due_date else None,
+        "position_id": uuid_of(event.position_id) if event.position_id else None,
+        "plan_id": uuid_of(event.plan_id) if event.plan_id else None,
+        "installment": event.installment,
+        "kind": event.kind,
+    }
+    await handlers.note_notice(uow, envelope.tenant_id, values)
 
 
 async def on_charges_paid(uow: UnitOfWork, envelope: Envelope) -> None:

@@ -73,11 +73,10 @@ async def note_promise(
     await ledger.note_promise(uow, tenant_id, debtor_id, state, cents, due_on)
 
 
-async def note_notice(
-    uow: UnitOfWork, tenant_id: uuid.UUID, iuv: str, nav: str, debtor_id: uuid.UUID
-) -> None:
-    """A pagoPA notice issued to the debtor: the portal's search finds them by its code from now on."""
-    await ledger.note_notice(uow, tenant_id, iuv, nav, debtor_id)
+async def note_notice(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """A pagoPA notice issued to the debtor: the portal's search finds them by its code from now
+    on, and their page lists it."""
+    await ledger.note_notice(uow, tenant_id, values)
 
 
 async def note_contact(

@@ -14,7 +14,7 @@ from services.kernel.errors import NotFound
 from services.kernel.identity import Identity
 from services.reporting import domain_portal as dp
 from services.reporting import repository as repo
-from services.reporting import repository_limitation_acts
+from services.reporting import repository_ledger, repository_limitation_acts
 from services.reporting import repository_portal as rp
 from services.reporting.domain import ROME
 
@@ -47,6 +47,13 @@ class DebtorFile:
     cases: list[Row]
     # The Comune's interrupting acts recorded for the debtor (`handlers_limitation_acts`).
     acts: list[Row] = field(default_factory=list)
+    # The pagoPA notices issued to the debtor (`payments.notice_issued`).
+    notices: list[Row] = field(default_factory=list)
+
+    def paid_on(self, iuv: str) -> date | None:
+        """The day a payment not revoked came in on the notice `iuv` (None: none known)."""
+        days = [p.paid_on for p in self.payments if p.iuv == iuv and p.revoked_on is None]
+        return min(days) if days else None
 
     def barred_on(self, position: Row) -> date:
         """The first day `position` is time-barred, its payments and acts counted."""
@@ -129,6 +136,7 @@ async def debtor_file(
         plans=await rp.debtor_plans(uow, tenant, debtor_id),
         cases=await rp.debtor_cases(uow, tenant, debtor_id),
         acts=await repository_limitation_acts.of_debtor(uow, tenant, debtor_id),
+        notices=await repository_ledger.notices_of(uow, tenant, debtor_id),
     )
     await repo.access.record(uow, tenant, who.user_id, action, debtor_id)
     return found

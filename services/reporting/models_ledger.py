@@ -99,4 +99,11 @@ debtor_notices = sa.Table(
     sa.Column("iuv", sa.Text, primary_key=True),
     sa.Column("nav", sa.Text, nullable=False),
     sa.Column("debtor_id", sa.Uuid, nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("due_on", sa.Date),
+    # A position's notice, or a plan's (installment 0: its single payment; kind "charges").
+    sa.Column("position_id", sa.Uuid),
+    sa.Column("plan_id", sa.Uuid),
+    sa.Column("installment", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("kind", sa.Text, nullable=False, server_default="debt"),
 )

@@ -283,12 +283,12 @@ async def note_grades(uow: UnitOfWork, tenant_id: uuid.UUID, grades: dict[uuid.U
     await uow.execute(upsert)
 
 
-async def note_notice(
-    uow: UnitOfWork, tenant_id: uuid.UUID, iuv: str, nav: str, debtor_id: uuid.UUID
-) -> None:
-    """A notice issued to the debtor (once: a replayed or repeated event changes nothing)."""
-    values = {"tenant_id": tenant_id, "iuv": iuv, "nav": nav, "debtor_id": debtor_id}
-    await uow.execute(pg_insert(debtor_notices).values(values).on_conflict_do_nothing())
+async def note_notice(uow: UnitOfWork, tenant_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """A notice issued to a debtor (`debtor_notices`' columns but the tenant; once: a replayed or
+    repeated event changes nothing)."""
+    await uow.execute(
+        pg_insert(debtor_notices).values(tenant_id=tenant_id, **values).on_conflict_do_nothing()
+    )
 
 
 async def note_contact(
@@ -352,3 +352,14 @@ async def lock_projections(uow: UnitOfWork, tenant_id: uuid.UUID, consumer: str)
     await uow.execute(
         sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{consumer}:{tenant_id}"}
     )
+
+
+async def notices_of(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Any]:
+    """The pagoPA notices issued to the debtor, the latest due first."""
+    n = debtor_notices.c
+    stmt = (
+        sa.select(debtor_notices)
+        .where(n.tenant_id == tenant_id, n.debtor_id == debtor_id)
+        .order_by(n.due_on.desc().nulls_last(), n.iuv)
+    )
+    return list((await uow.execute(stmt)).all())

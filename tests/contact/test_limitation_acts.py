@@ -63,3 +63,22 @@ async def test_an_interrupting_act_brings_a_barred_debtor_back_and_its_withdrawa
         async with service_client(platform, "contact", supervisor) as client:
             card = (await client.get(f"{base(supervisor)}/debtors/{debtor}")).text
     assert BARRED in card and 'data-testid="pay-barred"' in card
+
+
+@pytest.mark.asyncio
+async def test_the_card_warns_of_a_position_that_becomes_time_barred_soon(
+    platform: Platform, tenant: Identity
+) -> None:
+    """On 30 November 2026 a 2021 IMU without an act day runs out on 1 January 2027: its line says
+    so (a payment before then interrupts it); a 2023 one, years away, says nothing."""
+    debtor = str(uuid.uuid4())
+    soon = position_fact(30_000, debtor_id=debtor, credit=("IMU", 2021, "SOON"), name="BRUNI EVA")
+    later = position_fact(20_000, debtor_id=debtor, credit=("IMU", 2023, "LATER"), name="BRUNI EVA")
+    await seed(platform, tenant.tenant_id, soon, later)
+    operator = as_user(tenant, "op-soon")
+    with contact_clock(platform, MONDAY):
+        async with service_client(platform, "contact", operator) as client:
+            card = (await client.get(f"{base(operator)}/debtors/{debtor}")).text
+    rows = card.split('data-testid="positions"', 1)[1].split("</table>", 1)[0]
+    assert rows.count('data-testid="barring-soon"') == 1
+    assert "Si prescrive dal 01/01/2027: un pagamento prima di quel giorno la interrompe" in rows

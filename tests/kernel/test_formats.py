@@ -58,7 +58,9 @@ def test_an_instant_in_romes_time_and_every_filter_is_registered() -> None:
         "telefono",
         "dimensione",
         "it_date",
+        "avviso",
     }
+    assert PAGE_FILTERS["avviso"]("302001234567890123") == "3020 0123 4567 8901 23"
     assert format_rome_time(datetime(2026, 3, 29, 1, 30, tzinfo=UTC)) == "03:30"
     assert [format_count(n) for n in (0, 999, 1168, 1_234_567)] == ["0", "999", "1.168", "1.234.567"]
     assert format_day("2027-03-29") == format_day(date(2027, 3, 29)) == "29/03/2027"

@@ -1,6 +1,6 @@
 """The pagoPA notices issued for each debtor (`debtor_notices`, from `payments.notice_issued`): the
 Ufficio tributi finds the taxpayer at its counter or on the phone by the code of the notice they
-hold (NAV) or its IUV.
+hold (NAV) or its IUV; the debtor's page lists them with amount, due day and what they are for.
 
 Revision ID: 0021
 Revises: 0020
@@ -25,6 +25,13 @@ def upgrade() -> None:
         sa.Column("iuv", sa.Text, primary_key=True),
         sa.Column("nav", sa.Text, nullable=False),
         sa.Column("debtor_id", sa.Uuid, nullable=False),
+        sa.Column("amount_cents", sa.BigInteger, nullable=False),
+        sa.Column("due_on", sa.Date),
+        # A position's notice, or a plan's (installment 0: its single payment; kind "charges").
+        sa.Column("position_id", sa.Uuid),
+        sa.Column("plan_id", sa.Uuid),
+        sa.Column("installment", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("kind", sa.Text, nullable=False, server_default="debt"),
         schema=S,
     )
     op.create_index("debtor_notices_nav", "debtor_notices", ["tenant_id", "nav"], schema=S)
