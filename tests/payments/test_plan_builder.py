@@ -78,6 +78,9 @@ async def test_the_builder_previews_and_creates_a_plan(platform: Platform, tenan
         len(re.findall(r"<tr><td>\d+</td>", page.text.split('data-testid="plan"')[1].split("</table>")[0]))
         == 6
     )
+    # Each installment's amount and the plan's totals, as the builder's preview shows them.
+    total = page.text.split('data-testid="plan-total">', 1)[1].split("</tr>", 1)[0]
+    assert '<th scope="row" colspan="2">Totale</th>' in total and total.count("€") == 4
 
 
 @pytest.mark.asyncio
