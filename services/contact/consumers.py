@@ -264,10 +264,11 @@ async def on_limitation_interrupted(uow: UnitOfWork, envelope: Envelope) -> None
     """The Ufficio tributi recorded (or took back) an act interrupting the debtor's limitation."""
     event = LimitationInterrupted.from_envelope(envelope)
     try:
-        act, debtor_id = event.parsed(), uuid.UUID(event.debtor_id)
+        event.parsed()
+        debtor_id = uuid.UUID(event.debtor_id)
     except ValueError as exc:
         raise UndecodableMessage(f"bad limitation-interrupted event: {exc}") from exc
-    await handlers_answers.office_interrupted(uow, envelope.tenant_id, debtor_id, act, event.withdrawn)
+    await handlers_answers.office_interrupted(uow, envelope.tenant_id, debtor_id, event, envelope.occurred_at)
 
 
 queue_builder = Consumer(

@@ -3,6 +3,11 @@ calls (no I/O): the payments service's messages and plan events, the office's an
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+
+from services.kernel.limitation import act_served
+
 # Messages the payments service sent to the debtor, shown in the contact history beside the calls
 # (never offered as an outcome an operator records).
 MESSAGE_LABELS: dict[str, str] = {
@@ -18,6 +23,9 @@ MESSAGE_LABELS: dict[str, str] = {
     "pagamento_revocato": "Pagamento revocato nel flusso di rendicontazione (di nuovo dovuto)",
     # The Ufficio tributi's answer to a case (`domain_answers`).
     "risposta_ufficio": "Risposta dell'Ufficio tributi",
+    # An act of the Comune interrupting the limitation, recorded by the office, or taken back.
+    "atto_interruttivo": "Atto interruttivo della prescrizione registrato dall'Ufficio tributi",
+    "atto_interruttivo_annullato": "Atto interruttivo annullato dall'Ufficio tributi (registrato per errore)",
 }
 MESSAGE_KIND_LABELS: dict[str, str] = {
     "notice": "Avvisi di pagamento",
@@ -31,3 +39,10 @@ def message_note(kind: str, delivered: bool, installment: int, recipient: str = 
     note = MESSAGE_KIND_LABELS.get(kind, kind) + (f" (rata {installment})" if installment else "")
     note += f" a {recipient}" if recipient else ""
     return note if delivered else note + " - non spedito: piattaforma di sviluppo"
+
+
+def act_note(kind: str, served_on: date, acts: Sequence[str]) -> str:
+    """The history's note of an interrupting act: what, when served, the positions by act number
+    (`kernel.limitation.act_served`)."""
+    said = act_served(kind, served_on)
+    return said + (f": atti {', '.join(acts)}" if len(acts) > 1 else f": atto {acts[0]}" if acts else "")

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
 from services.contact import domain_answers, repository, repository_answers
+from services.contact.domain_messages import act_note
 from services.contact.models import debtors, limitation_acts
-from services.contracts import CaseAnswered
+from services.contracts import CaseAnswered, LimitationInterrupted
 from services.kernel.db import UnitOfWork
 from services.kernel.repository_limitation import keep_act
 
@@ -75,15 +76,21 @@ async def office_answered(uow: UnitOfWork, tenant_id: uuid.UUID, event: CaseAnsw
 
 
 async def office_interrupted(
-    uow: UnitOfWork,
-    tenant_id: uuid.UUID,
-    debtor_id: uuid.UUID,
-    act: tuple[uuid.UUID, tuple[uuid.UUID, ...], date],
-    withdrawn: bool,
+    uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID, event: LimitationInterrupted, at: datetime
 ) -> None:
     """The Ufficio tributi recorded an act that interrupted the limitation of the debtor's
-    positions (`act`: its id, the positions, the day it was served), or took it back: the debtor's
-    limitation days, what the card says of each position and the queue's order follow."""
-    act_id, position_ids, served_on = act
-    await keep_act(uow, limitation_acts, tenant_id, act_id, position_ids, served_on, withdrawn)
+    positions, or took it back: the debtor's limitation days, what the card says of each position
+    and the queue's order follow, and the history says so (once each: the entry's id is the act's,
+    or derived from it for the withdrawal)."""
+    act_id, position_ids, served_on = event.parsed()
+    await keep_act(uow, limitation_acts, tenant_id, act_id, position_ids, served_on, event.withdrawn)
     await repository.refresh_totals(uow, tenant_id, [debtor_id])
+    acts = await repository_answers.acts_of(uow, tenant_id, debtor_id, list(position_ids))
+    entry = {
+        "operator": "Ufficio tributi",
+        "outcome": "atto_interruttivo_annullato" if event.withdrawn else "atto_interruttivo",
+        "note": act_note(event.kind, served_on, acts),
+        "recorded_at": at,
+    }
+    entry_id = uuid.uuid5(act_id, "withdrawn") if event.withdrawn else act_id
+    await repository.record_message(uow, tenant_id, entry_id, debtor_id, entry)

@@ -38,6 +38,13 @@ ACT_KINDS = {
     "cartella": "Cartella di pagamento",
     "altro": "Altro atto notificato al contribuente",
 }
+_FEMININE_ACTS = frozenset({"intimazione", "ingiunzione", "cartella"})
+
+
+def act_served(kind: str, day: date) -> str:
+    """«Intimazione ad adempiere notificata il 10/06/2024», the participle agreeing with the act."""
+    served = "notificata" if kind in _FEMININE_ACTS else "notificato"
+    return f"{ACT_KINDS.get(kind, kind)} {served} il {day:%d/%m/%Y}"
 
 
 def barred_after(start: date) -> date:

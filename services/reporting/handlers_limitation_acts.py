@@ -6,14 +6,14 @@ sent to payments and contact (`LimitationInterrupted`), which count it the same 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from services.contracts import LimitationInterrupted
 from services.kernel.db import UnitOfWork
 from services.kernel.errors import Conflict, DomainError, NotFound
 from services.kernel.formats import format_rome
 from services.kernel.identity import Identity
-from services.kernel.limitation import ACT_KINDS
+from services.kernel.limitation import act_served
 from services.reporting import domain_portal as dp
 from services.reporting import repository_limitation_acts as acts
 from services.reporting import repository_portal as rp
@@ -21,8 +21,8 @@ from services.reporting.domain_limitation_acts import ActRequest, check_interrup
 from services.reporting.repository import access
 
 
-def _said(kind: str, served_on: object, reference: str) -> str:
-    return f"{ACT_KINDS[kind]} notificato il {served_on:%d/%m/%Y}" + (f" ({reference})" if reference else "")
+def _said(kind: str, served_on: date, reference: str) -> str:
+    return act_served(kind, served_on) + (f" ({reference})" if reference else "")
 
 
 async def record_act(

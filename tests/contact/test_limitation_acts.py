@@ -52,6 +52,9 @@ async def test_an_interrupting_act_brings_a_barred_debtor_back_and_its_withdrawa
         async with service_client(platform, "contact", supervisor) as client:
             card = (await client.get(f"{base(supervisor)}/debtors/{debtor}")).text
     assert BARRED not in card and "payments/plans/builder" in card and "Prescritta dal" not in card
+    # The history tells the operator why the debtor is back.
+    assert "Atto interruttivo della prescrizione registrato dall&#39;Ufficio tributi" in card
+    assert "Intimazione ad adempiere notificata il 10/06/2024: atto OLD" in card
     # Taken back; the first event delivered again (a redelivery) does not bring the act back.
     withdrawn = LimitationInterrupted(
         act.act_id, debtor, act.position_ids, act.served_on, act.kind, withdrawn=True
@@ -63,6 +66,8 @@ async def test_an_interrupting_act_brings_a_barred_debtor_back_and_its_withdrawa
         async with service_client(platform, "contact", supervisor) as client:
             card = (await client.get(f"{base(supervisor)}/debtors/{debtor}")).text
     assert BARRED in card and 'data-testid="pay-barred"' in card
+    assert card.count("Intimazione ad adempiere notificata il 10/06/2024") == 2  # recorded, then taken back
+    assert "Atto interruttivo annullato dall&#39;Ufficio tributi" in card
 
 
 @pytest.mark.asyncio

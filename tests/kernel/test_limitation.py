@@ -12,7 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from services.kernel.limitation import (
+    ACT_KINDS,
     Cutoffs,
+    act_served,
     barred_after,
     barred_from,
     first_act_in_time,
@@ -124,3 +126,10 @@ async def test_the_sql_form_takes_the_acts_rows_beside_a_position_without_paymen
     async with platform.databases["contact"].engine.connect() as conn:
         found = {r[0]: r[1] for r in await conn.execute(sa.text(BARRED_ON.format(rows=source)), params)}
     assert found == {n: barred_from(year, days, act) for n, year, act, days in cases}
+
+
+def test_an_interrupting_act_is_said_with_its_participle_agreeing() -> None:
+    assert act_served("sollecito", date(2024, 5, 10)) == "Sollecito di pagamento notificato il 10/05/2024"
+    assert act_served("intimazione", date(2024, 6, 10)) == "Intimazione ad adempiere notificata il 10/06/2024"
+    assert act_served("cartella", date(2024, 6, 10)).startswith("Cartella di pagamento notificata")
+    assert set(ACT_KINDS) >= {"sollecito", "intimazione", "accertamento_esecutivo", "ingiunzione", "cartella"}
