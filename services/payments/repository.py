@@ -58,7 +58,7 @@ async def search_positions(
     its words, in any order («giulia russo» finds RUSSO GIULIA)."""
     p = positions
     stmt = sa.select(p).where(p.c.tenant_id == tenant_id)
-    words = query.split()
+    words = query.replace(",", " ").split()
     if words:
         named = [p.c.debtor_name.ilike(f"%{_escape_like(w)}%", escape="\\") for w in words]
         stmt = stmt.where(

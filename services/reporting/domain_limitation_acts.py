@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from services.kernel.errors import Conflict, DomainError
@@ -33,7 +33,7 @@ def read_act(form: Mapping[str, Any], position_ids: Sequence[str], today: date) 
     if not raw:
         raise DomainError("Indica il giorno in cui l'atto è stato notificato.", field="served_on")
     try:
-        served_on = date.fromisoformat(raw)
+        served_on = date.fromisoformat(raw) if "-" in raw else datetime.strptime(raw, "%d/%m/%Y").date()
     except ValueError:
         raise DomainError(f"«{raw[:20]}» non è una data valida (GG/MM/AAAA).", field="served_on") from None
     if served_on > today:
@@ -78,5 +78,6 @@ def check_interrupts(position: Any, barred_on: date, served_on: date) -> None:
     if served_on >= barred_on:
         raise Conflict(
             f"La posizione {act} era già prescritta dal {barred_on:%d/%m/%Y}: un atto notificato il "
-            f"{served_on:%d/%m/%Y} non la interrompe più (c.c. art. 2943: solo mentre il termine corre)."
+            f"{served_on:%d/%m/%Y} non la interrompe più (art. 2943 c.c.: solo mentre il termine corre).",
+            field="served_on",
         )

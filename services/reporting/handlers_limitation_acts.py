@@ -36,6 +36,7 @@ async def record_act(
         raise NotFound("Debitore non trovato.")
     if any(p not in positions for p in act.position_ids):
         raise DomainError("Posizione non valida.", field="position_id")
+    await _refuse_repeated(uow, tenant, debtor_id, act)
     payments = await rp.debtor_payments(uow, tenant, debtor_id, list(positions))
     served = await acts.served_days(uow, tenant, act.position_ids)
     for pid in act.position_ids:
@@ -53,6 +54,20 @@ async def record_act(
     said = _said(act.kind, act.served_on, act.reference)
     await access.record(uow, tenant, ident.user_id, "record_limitation_act", debtor_id, said)
     return act_id
+
+
+async def _refuse_repeated(uow: UnitOfWork, tenant: uuid.UUID, debtor_id: uuid.UUID, act: ActRequest) -> None:
+    """The same act (kind, day, one of its positions, the same reference or none) recorded already
+    and not withdrawn: a form sent twice, or the same notice entered again."""
+    for kept in await acts.of_debtor(uow, tenant, debtor_id):
+        same = (kept.kind, kept.served_on) == (act.kind, act.served_on) and kept.withdrawn_at is None
+        if same and set(kept.position_ids or ()) & set(act.position_ids) and kept.reference == act.reference:
+            raise Conflict(
+                "Lo stesso atto risulta già registrato per questa posizione: "
+                f"{_said(kept.kind, kept.served_on, kept.reference)} (il {format_rome(kept.recorded_at)}, "
+                f"{kept.recorded_by_name}). Se è un altro atto dello stesso giorno, indica il suo riferimento.",
+                field="served_on",
+            )
 
 
 async def withdraw_act(

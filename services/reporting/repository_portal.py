@@ -205,7 +205,7 @@ def _matching(tenant_id: uuid.UUID, search: str) -> Any:
     as wildcards taken as typed), or to whom the pagoPA notice `search` names (its NAV or IUV as
     printed) was issued."""
     p = positions.c
-    words = search.split()
+    words = search.replace(",", " ").split()
     found = [
         p.fiscal_code.startswith("".join(words).upper(), autoescape=True),
         sa.and_(*[p.debtor_name.icontains(w, autoescape=True) for w in words]),

@@ -95,6 +95,7 @@ async def test_the_builder_warns_when_the_first_installment_would_come_after_the
             "/api/v1/payments/plans/simulate", json={"position_ids": [near.position_id], "installments": 6}
         )
     assert 'data-testid="first-due-after-barring"' in default
+    assert 'aria-describedby="first_due-prescrizione"' in default  # read out with the date field
     assert f"Una posizione si prescrive dal {barred_on:%d/%m/%Y}" in default
     eve = barred_on - timedelta(days=1)
     latest = eve if (eve + timedelta(days=1)).day == 1 else eve.replace(day=1) - timedelta(days=1)

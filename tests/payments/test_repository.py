@@ -45,7 +45,7 @@ async def test_search_by_fiscal_code_or_name_with_paging(platform: Platform, ten
         by_name = await repository.search_positions(uow, tenant.tenant_id, "anna", 10, 0)
         page_2 = await repository.search_positions(uow, tenant.tenant_id, "", 2, 2)
         wildcard = await repository.search_positions(uow, tenant.tenant_id, "%", 10, 0)
-        name_first = await repository.search_positions(uow, tenant.tenant_id, "anna  verdi", 10, 0)
+        name_first = await repository.search_positions(uow, tenant.tenant_id, "anna,  verdi", 10, 0)
         not_both = await repository.search_positions(uow, tenant.tenant_id, "anna rossi", 10, 0)
     assert sorted(r.amount_cents for r in by_cf) == [100, 200]
     assert [r.debtor_name for r in name_first] == ["VERDI ANNA"] and not_both == []  # every word, any order

@@ -44,10 +44,15 @@ def test_an_act_is_read_and_refused_at_its_field() -> None:
         "prot. 12",
         (uuid.UUID(pid),),
     )
+    # As typed where a browser offers no date picker.
+    assert read_act({"kind": "sollecito", "served_on": "10/05/2024"}, [pid], TODAY).served_on == date(
+        2024, 5, 10
+    )
     cases = [
         ({"served_on": "2024-05-10"}, [pid], "kind", "Scegli il tipo di atto notificato."),
         ({"kind": "sollecito"}, [pid], "served_on", "Indica il giorno in cui l'atto è stato notificato."),
         ({"kind": "sollecito", "served_on": "10/05/24"}, [pid], "served_on", "non è una data valida"),
+        ({"kind": "sollecito", "served_on": "31/02/2024"}, [pid], "served_on", "non è una data valida"),
         ({"kind": "sollecito", "served_on": "2026-12-04"}, [pid], "served_on", "dopo oggi (03/12/2026)"),
         ({"kind": "sollecito", "served_on": "2024-05-10", "reference": "x" * 81}, [pid], "reference", "80"),
         ({"kind": "sollecito", "served_on": "2024-05-10"}, [], "position_id", "almeno una posizione"),
@@ -117,6 +122,7 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
             future = await client.post(f"{page_url}/atti", data={**form, "served_on": "2026-12-04"})
             early = await client.post(f"{page_url}/atti", data={**form, "served_on": "2021-01-01"})
             made = await client.post(f"{page_url}/atti", data=form)
+            twice = await client.post(f"{page_url}/atti", data=form)
             shown = (await client.get(made.headers["location"])).text
             after = (await client.get(portale(admin))).text
             dossier = text_of((await client.get(f"{page_url}/fascicolo.pdf")).content)
@@ -143,6 +149,10 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
     assert early.status_code == 400 and "viene prima dell&#39;atto (01/03/2022)" in early.text
     # Recorded: both positions run five years from the notice's day, H no longer counted as barred.
     assert made.status_code == 303 and made.headers["location"].endswith("?atto=registrato#atti")
+    assert (
+        twice.status_code == 409
+        and "Lo stesso atto risulta già registrato per questa posizione" in twice.text
+    )
     assert 'data-testid="act-note"' in shown and "Sollecito di pagamento" in shown and "prot. 4512" in shown
     assert "11/05/2029" in _row(shown, "G-1") and "11/05/2029" in _row(shown, "H-1")
     assert "(prescritta)" not in _row(shown, "H-1")
@@ -158,6 +168,7 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
     assert "01/01/2026 <strong>(prescritta)</strong>" in _row(back_to, "H-1") and "Annullato" in back_to
     # An act served when the credit was already barred (1 January 2025) interrupts nothing.
     assert late.status_code == 409 and "era già prescritta dal 01/01/2025" in late.text
+    assert 'id="served_on-errore"' in late.text and "autofocus" in late.text  # at its field
     sent = await _sent(platform, tenant.tenant_id)
     assert [(p["withdrawn"], sorted(p["position_ids"]), p["served_on"], p["kind"]) for p in sent] == [
         (False, sorted([g.position_id, h.position_id]), "2024-05-10", "sollecito"),
