@@ -50,6 +50,15 @@ class DebtorFile:
     # The pagoPA notices issued to the debtor (`payments.notice_issued`).
     notices: list[Row] = field(default_factory=list)
 
+    def acts_too_late(self) -> dict[Any, list[Row]]:
+        """The acts that interrupt nothing, each with the positions already time-barred when it
+        was served (`domain_portal.acts_too_late`)."""
+        late: dict[Any, list[Row]] = {}
+        for p in self.positions:
+            for act_id in dp.acts_too_late(p, self.payments, self.acts):
+                late.setdefault(act_id, []).append(p)
+        return late
+
     def paid_on(self, iuv: str) -> date | None:
         """The day a payment not revoked came in on the notice `iuv` (None: none known)."""
         days = [p.paid_on for p in self.payments if p.iuv == iuv and p.revoked_on is None]

@@ -226,6 +226,7 @@ def _cases(debtor: DebtorFile) -> list[Any]:
 
 def _acts(debtor: DebtorFile) -> list[Any]:
     acts = {p.position_id: p.act_number for p in debtor.positions}
+    too_late = debtor.acts_too_late()
     rows: list[list[Any]] = [["Notificato il", "Atto", "Posizioni", "Registrato"]]
     for act in debtor.acts:
         said = ACT_KINDS.get(act.kind, act.kind) + (f" ({act.reference})" if act.reference else "")
@@ -233,6 +234,9 @@ def _acts(debtor: DebtorFile) -> list[Any]:
         recorded = f"{_moment(act.recorded_at)}, {act.recorded_by_name}"
         if act.withdrawn_at is not None:
             recorded += f"; annullato il {_moment(act.withdrawn_at)} ({act.withdrawn_by_name}): non conta"
+        elif act.act_id in too_late:
+            late = ", ".join(p.act_number for p in too_late[act.act_id])
+            recorded += f"; non interrompe la prescrizione di {late}, già compiuta alla notifica"
         rows.append([_day(act.served_on), said, named, recorded])
     return _section(
         "Atti interruttivi della prescrizione", rows, (26, 60, 45, 55), "Nessun atto interruttivo registrato."

@@ -127,6 +127,9 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
             after = (await client.get(portale(admin))).text
             dossier = text_of((await client.get(f"{page_url}/fascicolo.pdf")).content)
             act_id = (await _sent(platform, tenant.tenant_id))[0]["act_id"]
+            # Served when H ran again thanks to the first act (it had run out on 1 January 2026).
+            later = {"kind": "ingiunzione", "served_on": "2026-06-01", "position_id": h.position_id}
+            second = await client.post(f"{page_url}/atti", data=later)
             taken_back = await client.post(f"{page_url}/atti/{act_id}/annulla")
             again = await client.post(f"{page_url}/atti/{act_id}/annulla")
             back_to = (await client.get(page_url)).text
@@ -166,12 +169,16 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
     assert taken_back.status_code == 303 and taken_back.headers["location"].endswith("?atto=annullato#atti")
     assert again.status_code == 409 and "è già stato annullato il 03/12/2026" in again.text
     assert "01/01/2026 <strong>(prescritta)</strong>" in _row(back_to, "H-1") and "Annullato" in back_to
+    # The injunction was served when, the first act taken back, H had already run out: it says so.
+    assert second.status_code == 303
+    assert 'data-testid="act-too-late">Non interrompe</strong> la prescrizione di H-1' in back_to
     # An act served when the credit was already barred (1 January 2025) interrupts nothing.
     assert late.status_code == 409 and "era già prescritta dal 01/01/2025" in late.text
     assert 'id="served_on-errore"' in late.text and "autofocus" in late.text  # at its field
     sent = await _sent(platform, tenant.tenant_id)
     assert [(p["withdrawn"], sorted(p["position_ids"]), p["served_on"], p["kind"]) for p in sent] == [
         (False, sorted([g.position_id, h.position_id]), "2024-05-10", "sollecito"),
+        (False, [h.position_id], "2026-06-01", "ingiunzione"),
         (True, sorted([g.position_id, h.position_id]), "2024-05-10", "sollecito"),
     ]
     async with platform.databases["reporting"].unit_of_work(tenant.tenant_id) as uow:
@@ -179,5 +186,6 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
         actions = [(r.action, r.detail) for r in logged if "limitation" in r.action]
     assert actions == [
         ("record_limitation_act", "Sollecito di pagamento notificato il 10/05/2024 (prot. 4512)"),
+        ("record_limitation_act", "Ingiunzione fiscale (R.D. 639/1910) notificata il 01/06/2026"),
         ("withdraw_limitation_act", "Sollecito di pagamento notificato il 10/05/2024 (prot. 4512)"),
     ]

@@ -10,7 +10,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from services.contracts import NoticeIssued, PaymentsReceived
+from services.contracts import NoticeIssued, PaymentsReceived, PlanCreated
 from services.kernel.identity import Identity
 from services.platform import Platform
 from services.reporting.models_ledger import debtor_notices
@@ -68,16 +68,10 @@ async def test_the_debtors_page_lists_the_notices_issued_and_which_were_paid(
     platform: Platform, tenant: Identity
 ) -> None:
     a = fact(30_000, "TARI", 2024, debtor_name="VERDI ANNA", fiscal_code="VRDNNA70B41F205X")
+    plan_id = str(uuid.uuid4())
+    granted = PlanCreated(plan_id, a.debtor_id, (a.position_id,), "TARI", 30_000, 3, "2027-01-31", "Olga")
     plan = NoticeIssued(
-        "302000000000000111",
-        "02000000000000111",
-        "",
-        a.debtor_id,
-        10_000,
-        "2027-01-31",
-        "Olga",
-        str(uuid.uuid4()),
-        1,
+        "302000000000000111", "02000000000000111", "", a.debtor_id, 10_000, "2027-01-31", "Olga", plan_id, 1
     )
     single = NoticeIssued(NAV, IUV, a.position_id, a.debtor_id, 30_000, "2026-12-31", "Olga")
     paid = dataclasses.replace(flow_payment(a, 10_000), iuv="02000000000000111", paid_on="2026-12-02")
@@ -85,6 +79,7 @@ async def test_the_debtors_page_lists_the_notices_issued_and_which_were_paid(
         platform,
         tenant.tenant_id,
         registered(a),
+        granted,
         plan,
         single,
         PaymentsReceived(batch_id=str(uuid.uuid4()), chunk=1, chunks=1, payments=(paid,)),
@@ -94,7 +89,29 @@ async def test_the_debtors_page_lists_the_notices_issued_and_which_were_paid(
         page = (await client.get(portale(viewer, f"/debitori/{a.debtor_id}"))).text
     table = page.split('data-testid="debtor-notices"', 1)[1].split("</table>", 1)[0]
     rows = table.split("<tbody>", 1)[1].split("</tr>")
-    assert "3020 0000 0000 0001 11" in rows[0] and "Piano di rate: rata 1" in rows[0]
+    assert (
+        "3020 0000 0000 0001 11" in rows[0]
+        and f"Piano di rate (TARI, atto {a.act_number}, dal 31/01/2027): rata 1" in rows[0]
+    )
     assert "31/01/2027" in rows[0] and "Pagato il 02/12/2026" in rows[0]
     assert "3020 0123 4567 8901 23" in rows[1] and f"TARI 2024 · atto {a.act_number}" in rows[1]
     assert "€ 300,00" in rows[1] and "Nessun pagamento ricevuto" in rows[1]
+
+
+@pytest.mark.asyncio
+async def test_withdrawing_an_act_warns_of_the_notices_issued_on_its_positions(
+    platform: Platform, tenant: Identity
+) -> None:
+    a = fact(30_000, "TARI", 2020, debtor_name="NERI ADA", fiscal_code="NRIADA70B41F205X")
+    await deliver(platform, tenant.tenant_id, registered(a))
+    admin = person(tenant, "comune_admin")
+    page_url = portale(admin, f"/debitori/{a.debtor_id}")
+    form = {"kind": "sollecito", "served_on": "2025-06-10", "position_id": a.position_id}
+    async with service_client(platform, "reporting", admin) as client:
+        assert (await client.post(f"{page_url}/atti", data=form)).status_code == 303
+        before = (await client.get(page_url)).text
+        await deliver(platform, tenant.tenant_id, notice(a.debtor_id, position_id=a.position_id))
+        after = (await client.get(page_url)).text
+    assert 'data-testid="withdraw-notices"' not in before
+    assert "su queste posizioni risulta un avviso pagoPA emesso" in after
+    assert "l&#39;avviso resta pagabile" in after or "l'avviso resta pagabile" in after
