@@ -108,11 +108,25 @@ async def plan_builder(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         await _preview_despite(uow, ident, context, body, problem.field, today)
     if refused is not None and "problem" not in context:
         context["problem"] = _with_range(refused, typed_number, context.get("sim"))
-    context["barring"] = _first_due_too_late(context.get("sim"), sim_request.first_due)
+    await _before_limitation(uow, ident, context, body, sim_request, today)
     # What the operator typed stays in the field, even when it was refused.
     typed = request.query_params.get("installments") or ""
     context["installments_value"] = typed[:20] or (context["sim"]["installments"] if "sim" in context else "")
     return page(templates, request, "plan_builder.html", context, block="builder")
+
+
+async def _before_limitation(
+    uow: UnitOfWork, ident: Identity, context: dict[str, Any], body: dict[str, Any], asked: Any, today: date
+) -> None:
+    """A first installment on or after the day a position becomes time-barred is too late to
+    interrupt it: when the operator chose no date, the builder brings it forward to the last month's
+    end before that day (saying so); a date they chose is kept, with the warning (`barring`)."""
+    barring = _first_due_too_late(context.get("sim"), asked.first_due)
+    if barring is not None and "first_due_date" not in body and barring[1] > today:
+        earlier = read_simulation({**body, "first_due_date": barring[1].isoformat()}, today)
+        context["sim"] = await handlers.simulate_plan(uow, ident.tenant_id, earlier)
+        context["first_due"], context["brought_forward"], barring = barring[1].isoformat(), barring, None
+    context["barring"] = barring
 
 
 def _first_due_too_late(sim: dict[str, Any] | None, first_due: date) -> tuple[date, date] | None:

@@ -18,6 +18,7 @@ from services.kernel.limitation import barred_from
 from services.kernel.messaging import inbox_handler
 from services.payments import handlers_plans
 from services.payments.consumers import balances
+from services.payments.domain_schedule import month_end
 from services.payments.seed import seed_creditors
 from services.platform import Platform
 from tests.conftest import service_client
@@ -74,30 +75,41 @@ async def test_an_interrupting_act_makes_a_barred_position_collectable_again(
 
 
 @pytest.mark.asyncio
-async def test_the_builder_warns_when_the_first_installment_would_come_after_the_limitation(
+async def test_the_builder_brings_the_first_installment_before_the_limitation_or_warns(
     platform: Platform, tenant: Identity
 ) -> None:
-    """A position that runs out in three weeks: the default first installment (the end of next
-    month) would be paid too late to interrupt it; the builder says by when to set it."""
+    """A position that runs out on the default first due day (the end of next month): its payment
+    would come too late to interrupt it. Untouched, the builder brings the first installment to
+    the end of this month (when that is still ahead); a date the operator types is kept, warned."""
     await seed_creditors(platform.databases["payments"], {"comune-demo-a": tenant.tenant_id})
     today = datetime.now(ROME).date()
-    act_on = today.replace(year=today.year - 5, day=min(today.day, 28)) + timedelta(days=20)
+    barred_on = month_end(today, 1)
+    act_on = barred_on.replace(day=1, year=barred_on.year - 5)
+    while barred_from(act_on.year, [], act_on) < barred_on:
+        act_on += timedelta(days=1)
+    assert barred_from(act_on.year, [], act_on) == barred_on
     near = position_fact(
         90_000, debtor_id=str(uuid.uuid4()), credit=("IMU", act_on.year, "NEAR"), act_on=act_on.isoformat()
     )
     await seed(platform, tenant.tenant_id, near)
-    barred_on = barred_from(act_on.year, [], act_on)
     operator = make_identity(tenant.tenant_id, tenant.tenant_slug, ("operator",))
     url = f"/t/{tenant.tenant_slug}/payments/plans/builder"
+    latest = month_end(today, 0)
     async with service_client(platform, "payments", operator) as http:
         default = (await http.get(url, params={"position_id": near.position_id})).text
+        typed = (
+            await http.get(url, params={"position_id": near.position_id, "first_due_date": barred_on})
+        ).text
         simulated = await http.post(
             "/api/v1/payments/plans/simulate", json={"position_ids": [near.position_id], "installments": 6}
         )
-    assert 'data-testid="first-due-after-barring"' in default
-    assert 'aria-describedby="first_due-prescrizione"' in default  # read out with the date field
-    assert f"Una posizione si prescrive dal {barred_on:%d/%m/%Y}" in default
-    eve = barred_on - timedelta(days=1)
-    latest = eve if (eve + timedelta(days=1)).day == 1 else eve.replace(day=1) - timedelta(days=1)
-    assert f"Fissa la prima scadenza entro il {latest:%d/%m/%Y}" in default
+    if latest > today:
+        assert 'data-testid="first-due-brought-forward"' in default
+        assert f'value="{latest.isoformat()}"' in default and f"Anticipata al {latest:%d/%m/%Y}" in default
+    else:  # the last day of a month: nothing earlier is still ahead
+        assert 'data-testid="first-due-after-barring"' in default
+    assert 'data-testid="first-due-after-barring"' in typed
+    assert f"Una posizione si prescrive dal {barred_on:%d/%m/%Y}" in typed
+    assert f"Fissa la prima scadenza entro il {latest:%d/%m/%Y}" in typed
+    assert 'aria-describedby="first_due-prescrizione"' in typed  # read out with the date field
     assert simulated.json()["barred_on"] == barred_on.isoformat()
