@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -22,8 +23,11 @@ from services.reporting.web import templates
 from services.reporting.web_portal import ACT_ROLES, debtor_context, debtor_id_of
 
 
-def _back(ident: Identity, debtor_id: uuid.UUID, note: str) -> Response:
-    url = f"/t/{ident.tenant_slug}/reporting/portale/debitori/{debtor_id}?atto={note}#atti"
+def _back(request: Request, ident: Identity, debtor_id: uuid.UUID, note: str) -> Response:
+    """The debtor's page with the note, keeping the list it was opened from (its query)."""
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "atto"]
+    query = urlencode([*kept, ("atto", note)])
+    url = f"/t/{ident.tenant_slug}/reporting/portale/debitori/{debtor_id}?{query}#atti"
     return RedirectResponse(url, status_code=303)
 
 
@@ -56,7 +60,7 @@ async def record_act(request: Request, ident: Identity, uow: UnitOfWork) -> Resp
         raise
     except DomainError as refused:
         return await _refused(request, ident, uow, debtor_id, refused, typed)
-    return _back(ident, debtor_id, "registrato")
+    return _back(request, ident, debtor_id, "registrato")
 
 
 @endpoint(*ACT_ROLES)
@@ -72,7 +76,7 @@ async def withdraw_act(request: Request, ident: Identity, uow: UnitOfWork) -> Re
         raise
     except DomainError as refused:
         return await _refused(request, ident, uow, debtor_id, refused, {})
-    return _back(ident, debtor_id, "annullato")
+    return _back(request, ident, debtor_id, "annullato")
 
 
 def routes() -> list[BaseRoute]:

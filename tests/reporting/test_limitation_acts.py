@@ -121,7 +121,7 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
             before = (await client.get(portale(admin))).text
             future = await client.post(f"{page_url}/atti", data={**form, "served_on": "2026-12-04"})
             early = await client.post(f"{page_url}/atti", data={**form, "served_on": "2021-01-01"})
-            made = await client.post(f"{page_url}/atti", data=form)
+            made = await client.post(f"{page_url}/atti?fase=barred", data=form)  # opened from that list
             twice = await client.post(f"{page_url}/atti", data=form)
             shown = (await client.get(made.headers["location"])).text
             after = (await client.get(portale(admin))).text
@@ -151,7 +151,10 @@ async def test_the_office_records_an_act_and_takes_it_back(platform: Platform, t
     assert re.search(rf'value="{g.position_id}" id="act-pos-\d" checked', future.text)
     assert early.status_code == 400 and "viene prima dell&#39;atto (01/03/2022)" in early.text
     # Recorded: both positions run five years from the notice's day, H no longer counted as barred.
-    assert made.status_code == 303 and made.headers["location"].endswith("?atto=registrato#atti")
+    assert made.status_code == 303 and made.headers["location"].endswith("?fase=barred&atto=registrato#atti")
+    assert (
+        'data-testid="back-to-list">Torna all\'elenco: ' in shown and "fase=barred" in shown
+    )  # the way back kept
     assert (
         twice.status_code == 409
         and "Lo stesso atto risulta già registrato per questa posizione" in twice.text
