@@ -96,17 +96,24 @@ def _cases(seed: int, count: int) -> list[tuple[int, int, date | None, list[date
     return cases
 
 
-@pytest.mark.asyncio
-async def test_the_sql_form_gives_what_the_rule_gives(platform: Platform) -> None:
-    cases = _cases(20261202, 600)
-    rows = [(n, year, act, day) for n, year, act, days in cases for day in days or [None]]
+async def _barred_in_sql(
+    platform: Platform, rows: list[tuple[int, int, date | None, date | None]]
+) -> dict[int, date]:
+    """`BARRED_ON` over `rows` (position, year, act day, day paid or served)."""
     source = (
         "SELECT n AS position_id, year, act_on, paid_on FROM unnest(CAST(:ns AS int[]),"
         " CAST(:years AS int[]), CAST(:acts AS date[]), CAST(:days AS date[])) AS t(n, year, act_on, paid_on)"
     )
     params = {k: [r[i] for r in rows] for i, k in enumerate(("ns", "years", "acts", "days"))}
     async with platform.databases["contact"].engine.connect() as conn:
-        found = {r[0]: r[1] for r in await conn.execute(sa.text(BARRED_ON.format(rows=source)), params)}
+        return {r[0]: r[1] for r in await conn.execute(sa.text(BARRED_ON.format(rows=source)), params)}
+
+
+@pytest.mark.asyncio
+async def test_the_sql_form_gives_what_the_rule_gives(platform: Platform) -> None:
+    cases = _cases(20261202, 600)
+    rows = [(n, year, act, day) for n, year, act, days in cases for day in (days or [None])]
+    found = await _barred_in_sql(platform, rows)
     assert found == {n: barred_from(year, days, act) for n, year, act, days in cases}
 
 
@@ -118,13 +125,7 @@ async def test_the_sql_form_takes_the_acts_rows_beside_a_position_without_paymen
     acts come as more rows (`act_rows`, UNION ALL): the row without a day counts for nothing."""
     cases = _cases(20261203, 300)
     rows = [(n, year, act, day) for n, year, act, days in cases for day in [*days, None]]
-    source = (
-        "SELECT n AS position_id, year, act_on, paid_on FROM unnest(CAST(:ns AS int[]),"
-        " CAST(:years AS int[]), CAST(:acts AS date[]), CAST(:days AS date[])) AS t(n, year, act_on, paid_on)"
-    )
-    params = {k: [r[i] for r in rows] for i, k in enumerate(("ns", "years", "acts", "days"))}
-    async with platform.databases["contact"].engine.connect() as conn:
-        found = {r[0]: r[1] for r in await conn.execute(sa.text(BARRED_ON.format(rows=source)), params)}
+    found = await _barred_in_sql(platform, rows)
     assert found == {n: barred_from(year, days, act) for n, year, act, days in cases}
 
 
