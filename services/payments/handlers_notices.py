@@ -69,6 +69,11 @@ async def _creditor(uow: UnitOfWork, tenant_id: uuid.UUID) -> Any:
     return found
 
 
+def single_due(today: date) -> date:
+    """The day a position's single notice issued `today` falls due: the last day of the next month."""
+    return month_end(today, 1)
+
+
 async def issue_notices(
     uow: UnitOfWork, ident: Identity, position_ids: tuple[uuid.UUID, ...], today: date
 ) -> list[IssuedOption]:
@@ -80,7 +85,7 @@ async def issue_notices(
         if domain.residual_cents(position.amount_cents, position.paid_cents) <= 0:
             raise Conflict(f"La posizione {position.act_number} è già saldata: nessun avviso da emettere.")
     await handlers_positions.refuse_time_barred(uow, ident.tenant_id, positions, today)
-    due = month_end(today, 1)
+    due = single_due(today)
     issued, new = [], []
     for position in positions:
         residual = domain.residual_cents(position.amount_cents, position.paid_cents)

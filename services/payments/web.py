@@ -86,6 +86,9 @@ async def position_page(request: Request, ident: Identity, uow: UnitOfWork) -> R
         # Past it, the Comune can no longer collect the position: no plan nor notice is offered.
         "barred_on": barred_on,
         "barred": barred_on <= datetime.now(ROME).date(),
+        # The day a single notice issued today falls due (`handlers_notices`): after the limitation
+        # day, its payment would come too late to interrupt it.
+        "notice_due": handlers_notices.single_due(datetime.now(ROME).date()),
         "position": view.position,
         "history": view.history,
         "residual": view.residual_cents,

@@ -91,10 +91,30 @@ async def test_the_builder_brings_the_first_installment_before_the_limitation_or
     near = position_fact(
         90_000, debtor_id=str(uuid.uuid4()), credit=("IMU", act_on.year, "NEAR"), act_on=act_on.isoformat()
     )
-    await seed(platform, tenant.tenant_id, near)
+    recent = position_fact(
+        40_000,
+        debtor_id=near.debtor_id,
+        credit=("TARI", today.year - 1, "RECENT"),
+        act_on=f"{today.year - 1}-06-30",
+    )
+    await seed(platform, tenant.tenant_id, near, recent)
     operator = make_identity(tenant.tenant_id, tenant.tenant_slug, ("operator",))
     url = f"/t/{tenant.tenant_slug}/payments/plans/builder"
     latest = month_end(today, 0)
+    positions = f"/t/{tenant.tenant_slug}/payments/positions"
+    async with service_client(platform, "payments", operator) as http:
+        near_page = (await http.get(f"{positions}/{near.position_id}")).text
+        recent_page = (await http.get(f"{positions}/{recent.position_id}")).text
+    # A single notice would fall due on the limitation day itself: the page says so by its button.
+    assert (
+        'data-testid="notice-after-barring"' in near_page
+        and 'aria-describedby="notice-after-barring"' in near_page
+    )
+    assert (
+        f"l&#39;avviso scadrebbe il {barred_on:%d/%m/%Y}" in near_page
+        or f"l'avviso scadrebbe il {barred_on:%d/%m/%Y}" in near_page
+    )
+    assert 'data-testid="notice-after-barring"' not in recent_page
     async with service_client(platform, "payments", operator) as http:
         default = (await http.get(url, params={"position_id": near.position_id})).text
         typed = (
