@@ -73,7 +73,7 @@ class LimitationInterrupted(Event):
     """The Ufficio tributi recorded an act of the Comune that interrupts the limitation of the
     debtor's positions `position_ids` (c.c. art. 2943: a reminder, a formal demand, an injunction,
     an enforceable assessment served on the debtor), served on `served_on` (ISO date); `kind` is a
-    key of `kernel.limitation_acts.ACT_KINDS`. `withdrawn`: the office took the record back (entered
+    key of `kernel.limitation.ACT_KINDS`. `withdrawn`: the office took the record back (entered
     by mistake) and the act counts for nothing; the whole act is then sent again so, and a
     withdrawal stays one whatever order the two arrive in."""
 

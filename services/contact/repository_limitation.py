@@ -1,8 +1,9 @@
 """Each debtor's limitation days (`debtors.barred_on`, `debtors.due_barred_on`): the first day
 time-barred of every position still due (open, not paid off), its payments counted as
 `kernel.limitation` says (a payment or an interrupting act while the term runs starts it again;
-a revoked payment or a withdrawn act never happened). Kept whenever positions or payments change (`repository._refresh_totals`); every
-statement takes the tenant and filters by it (RLS too)."""
+a revoked payment or a withdrawn act never happened). Kept whenever positions, payments or acts
+change (`repository._refresh_totals`); every statement takes the tenant and filters by it (RLS
+too)."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ more). The Comune's interrupting acts served after the file was sent (c.c. art. 
 formal demand, an injunction, an enforceable assessment) count the same way once the Ufficio
 tributi records them (`ACT_KINDS`, reporting's `reporting.limitation_interrupted`): each one served
 while the term ran starts it again from its day. An installment plan is not counted by itself: the
-operator makes it on the phone, and the debtor's acknowledgement on record is its first payment. The contact queue orders debtors by the
-nearness of this day and leaves the time-barred out; the portal lists what runs out next; the
+operator makes it on the phone, and the debtor's acknowledgement on record is its first payment.
+The contact queue orders debtors by the nearness of this day and leaves the time-barred out; the portal lists what runs out next; the
 relazione di scarico and the debtor's file mark a position past it; ingest flags a row whose act is
 already past it.
 
@@ -65,12 +65,24 @@ def barred_from(year: int, paid_on: Iterable[date], act_on: date | None = None) 
     time-barred, counting the payments made on it and the interrupting acts served for it on the
     days `paid_on`: each one while it could still be enforced starts the term again from its day;
     once the term ran out, a later one changes nothing."""
-    barred = barred_after(term_start(year, act_on))
-    for day in sorted(paid_on):
+    return _walk(year, paid_on, act_on)[0]
+
+
+def too_late(year: int, paid_on: Iterable[date], act_on: date | None = None) -> set[date]:
+    """The days among `paid_on` that came when the credit was already time-barred (`barred_from`):
+    what was paid or served on them started nothing again."""
+    return _walk(year, paid_on, act_on)[1]
+
+
+def _walk(year: int, days: Iterable[date], act_on: date | None) -> tuple[date, set[date]]:
+    """The rule's one walk over the days, in order: the first day time-barred, and the days late."""
+    barred, late = barred_after(term_start(year, act_on)), set()
+    for day in sorted(days):
         if day >= barred:
-            break
-        barred = max(barred, barred_after(day))
-    return barred
+            late.add(day)
+        else:
+            barred = max(barred, barred_after(day))
+    return barred, late
 
 
 def first_act_in_time(today: date) -> date:

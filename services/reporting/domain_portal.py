@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from services.contracts import OUTCOME_LABELS
 from services.kernel.errors import DomainError
 from services.kernel.formats import format_month
-from services.kernel.limitation import barred_after, barred_from, term_start
+from services.kernel.limitation import barred_from, too_late
 
 # The funnel, from what the Comune assigned to what was collected; the residual comes after.
 FUNNEL = ("assigned", "worked", "reached", "promised", "in_plan", "collected")
@@ -169,23 +169,11 @@ def barred_on(position: Any, payments: Iterable[Any], served: Iterable[date] = (
 def acts_too_late(position: Any, payments: Iterable[Any], acts: Iterable[Any]) -> set[Any]:
     """The acts not withdrawn among `acts` that name `position` but were served when it was already
     time-barred (an act or a payment that had kept it in time was since withdrawn or revoked): they
-    interrupt nothing (`kernel.limitation.barred_from`, the same walk over the days)."""
-    days = [
-        (p.paid_on, None) for p in payments if p.position_id == position.position_id and p.revoked_on is None
-    ]
-    days += [
-        (a.served_on, a.act_id)
-        for a in acts
-        if a.withdrawn_at is None and position.position_id in (a.position_ids or ())
-    ]
-    barred = barred_after(term_start(position.year, position.act_on))
-    late: set[Any] = set()
-    for day, act_id in sorted(days, key=lambda d: d[0]):
-        if day >= barred:
-            late.update({act_id} if act_id else set())
-        else:
-            barred = max(barred, barred_after(day))
-    return late
+    interrupt nothing (`kernel.limitation.too_late`)."""
+    mine = [a for a in acts if a.withdrawn_at is None and position.position_id in (a.position_ids or ())]
+    days = [p.paid_on for p in payments if p.position_id == position.position_id and p.revoked_on is None]
+    late = too_late(position.year, [*days, *(a.served_on for a in mine)], position.act_on)
+    return {a.act_id for a in mine if a.served_on in late}
 
 
 def served_days(acts: Iterable[Any]) -> dict[Any, list[date]]:

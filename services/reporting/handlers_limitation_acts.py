@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from services.contracts import LimitationInterrupted
 from services.kernel.db import UnitOfWork
@@ -36,9 +37,10 @@ async def record_act(
         raise NotFound("Debitore non trovato.")
     if any(p not in positions for p in act.position_ids):
         raise DomainError("Posizione non valida.", field="position_id")
-    await _refuse_repeated(uow, tenant, debtor_id, act)
+    kept = await acts.of_debtor(uow, tenant, debtor_id)
+    _refuse_repeated(kept, act)
     payments = await rp.debtor_payments(uow, tenant, debtor_id, list(positions))
-    served = await acts.served_days(uow, tenant, act.position_ids)
+    served = dp.served_days(kept)
     for pid in act.position_ids:
         p = positions[pid]
         check_interrupts(p, dp.barred_on(p, payments, served.get(pid, ())), act.served_on)
@@ -56,10 +58,10 @@ async def record_act(
     return act_id
 
 
-async def _refuse_repeated(uow: UnitOfWork, tenant: uuid.UUID, debtor_id: uuid.UUID, act: ActRequest) -> None:
-    """The same act (kind, day, one of its positions, the same reference or none) recorded already
-    and not withdrawn: a form sent twice, or the same notice entered again."""
-    for kept in await acts.of_debtor(uow, tenant, debtor_id):
+def _refuse_repeated(recorded: list[Any], act: ActRequest) -> None:
+    """The same act (kind, day, one of its positions, the same reference or none) among the
+    debtor's `recorded` ones not withdrawn: a form sent twice, or the same notice entered again."""
+    for kept in recorded:
         same = (kept.kind, kept.served_on) == (act.kind, act.served_on) and kept.withdrawn_at is None
         if same and set(kept.position_ids or ()) & set(act.position_ids) and kept.reference == act.reference:
             raise Conflict(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cached_property
 from typing import Any
 
 from services.kernel.db import UnitOfWork
@@ -64,9 +65,13 @@ class DebtorFile:
         days = [p.paid_on for p in self.payments if p.iuv == iuv and p.revoked_on is None]
         return min(days) if days else None
 
+    @cached_property
+    def _served(self) -> dict[Any, list[date]]:
+        return dp.served_days(self.acts)
+
     def barred_on(self, position: Row) -> date:
         """The first day `position` is time-barred, its payments and acts counted."""
-        return dp.barred_on(position, self.payments, dp.served_days(self.acts).get(position.position_id, ()))
+        return dp.barred_on(position, self.payments, self._served.get(position.position_id, ()))
 
 
 async def portal(uow: UnitOfWork, tenant_id: uuid.UUID, today: date) -> dp.Portal:

@@ -4,8 +4,7 @@ the tenant and filters by it (RLS too)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,19 +15,6 @@ from services.reporting.domain_limitation_acts import ActRequest
 from services.reporting.models_limitation import limitation_act_records, limitation_acts
 
 r, a = limitation_act_records.c, limitation_acts.c
-
-
-async def served_days(
-    uow: UnitOfWork, tenant_id: uuid.UUID, position_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[date]]:
-    """The days the acts not withdrawn of these positions were served, by position."""
-    stmt = sa.select(a.position_id, a.served_on).where(
-        a.tenant_id == tenant_id, a.position_id.in_(list(position_ids)), sa.not_(a.withdrawn)
-    )
-    days: dict[uuid.UUID, list[date]] = {}
-    for row in await uow.execute(stmt):
-        days.setdefault(row.position_id, []).append(row.served_on)
-    return days
 
 
 async def of_debtor(uow: UnitOfWork, tenant_id: uuid.UUID, debtor_id: uuid.UUID) -> list[Any]:

@@ -19,6 +19,7 @@ from services.kernel.limitation import (
     barred_from,
     first_act_in_time,
     first_year_in_time,
+    too_late,
 )
 from services.kernel.repository_limitation import BARRED_ON
 from services.platform import Platform
@@ -78,6 +79,9 @@ def test_a_payment_after_the_term_ran_out_revives_nothing() -> None:
     # changes nothing, even one that a payment before the end would have kept in time.
     assert barred_from(2016, [date(2022, 1, 1), date(2021, 12, 31)]) == date(2027, 1, 2)
     assert barred_from(2015, [date(2021, 1, 2), date(2026, 6, 1)]) == date(2021, 1, 1)
+    # What came too late is told apart (an act served then interrupts nothing).
+    assert too_late(2015, [date(2021, 1, 2), date(2020, 6, 1), date(2026, 6, 1)]) == {date(2026, 6, 1)}
+    assert too_late(2016, [date(2022, 1, 1), date(2021, 12, 31)]) == set()
 
 
 def _cases(seed: int, count: int) -> list[tuple[int, int, date | None, list[date]]]:
