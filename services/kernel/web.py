@@ -223,6 +223,9 @@ def endpoint(*roles: str) -> Callable[[View], Endpoint]:
         @functools.wraps(view)
         async def entry(request: Request) -> Response:
             ident = require_role(request, *roles)
+            # A NUL in a query (`%00`) could reach no text column: PostgreSQL refuses it in UTF-8.
+            if any("\x00" in value for _, value in request.query_params.multi_items()):
+                raise DomainError("L'indirizzo contiene caratteri non ammessi.")
             work: Callable[[UnitOfWork], Awaitable[Response | AfterCommit]]
             work = functools.partial(view, request, ident)
             if request.method not in SAFE_METHODS and not getattr(view, "after_closure", False):

@@ -14,10 +14,12 @@ from services.kernel.web import endpoint
 
 
 def back_to_form(path: str, page: str, *roles: str) -> Route:
-    """The GET route of `path` (a form's action) back to `page` (`{tenant}`: the Comune's slug),
-    for the roles that see the form."""
+    """The GET route of `path` (a form's action) back to `page` (`{tenant}`: the Comune's slug; any
+    other placeholder: the path's own parameter of that name), for the roles that see the form."""
 
     async def again(request: Request, ident: Identity, uow: UnitOfWork) -> Response:
-        return RedirectResponse(page.format(tenant=ident.tenant_slug), status_code=303)
+        return RedirectResponse(
+            page.format(**{**request.path_params, "tenant": ident.tenant_slug}), status_code=303
+        )
 
     return Route(path, endpoint(*roles)(again), methods=["GET"])

@@ -42,13 +42,22 @@ def _plan_fields(fields: ImmutableMultiDict[str, Any]) -> dict[str, Any]:
     installments = str(fields.get("installments") or "").strip()
     if installments:  # a number as typed (the builder and the plan refuse it by name), or the text
         body["installments"] = int(installments) if _WHOLE.fullmatch(installments) else installments[:20]
-    if fields.get("first_due_date"):
-        body["first_due_date"] = str(fields.get("first_due_date"))
+    if fields.get("first_due_date"):  # the date field's ISO day, or a day typed as Italians write it
+        typed = str(fields.get("first_due_date")).strip()
+        body["first_due_date"] = _iso_day(typed)
     body["income_declared"] = fields.get("income_declared") == "1"
     # Positions of several revenue types: the one to put in a plan, as the operator chose.
     if fields.get("revenue_type") in REVENUE_TYPES:
         body["revenue_type"] = str(fields.get("revenue_type"))
     return body
+
+
+def _iso_day(typed: str) -> str:
+    """«31/01/2027» as «2027-01-31»; anything else as typed (the simulation refuses it by name)."""
+    try:
+        return datetime.strptime(typed, "%d/%m/%Y").date().isoformat()
+    except ValueError:
+        return typed
 
 
 async def _one_revenue_type(uow: UnitOfWork, ident: Identity, body: dict[str, Any]) -> dict[str, list[str]]:
@@ -121,6 +130,10 @@ async def _before_limitation(
     """A first installment on or after the day a position becomes time-barred is too late to
     interrupt it: when the operator chose no date, the builder brings it forward to the last month's
     end before that day (saying so); a date they chose is kept, with the warning (`barring`)."""
+    refused = context.get("problem")
+    if refused is not None and refused.field == "first_due_date":  # its own limit is the one to tell
+        context["barring"] = None
+        return
     barring = _first_due_too_late(context.get("sim"), asked.first_due)
     if barring is not None and "first_due_date" not in body and barring[1] > today:
         earlier = read_simulation({**body, "first_due_date": barring[1].isoformat()}, today)

@@ -16,6 +16,7 @@ from services.kernel.db import UnitOfWork
 from services.kernel.errors import DomainError, NotFound
 from services.kernel.identity import Identity
 from services.kernel.web import ctx, endpoint, page
+from services.kernel.web_reload import back_to_form
 from services.reporting import handlers_limitation_acts, handlers_portal
 from services.reporting.domain import ROME
 from services.reporting.domain_limitation_acts import read_act
@@ -81,7 +82,11 @@ async def withdraw_act(request: Request, ident: Identity, uow: UnitOfWork) -> Re
 
 def routes() -> list[BaseRoute]:
     web = "/t/{tenant}/reporting/portale/debitori/{debtor_id}/atti"
+    debtor_page = "/t/{tenant}/reporting/portale/debitori/{debtor_id}"
     return [
         Route(web, record_act, methods=["POST"]),
         Route(f"{web}/{{act_id}}/annulla", withdraw_act, methods=["POST"]),
+        # A refused act's page reloaded or bookmarked: back to the debtor's page.
+        back_to_form(web, debtor_page, *ACT_ROLES),
+        back_to_form(f"{web}/{{act_id}}/annulla", debtor_page, *ACT_ROLES),
     ]

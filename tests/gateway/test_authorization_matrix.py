@@ -266,6 +266,8 @@ MATRIX: dict[tuple[str, str], Expect] = {
     # The Comune's interrupting acts on a debtor's page: its administrators record and withdraw them
     # (an unknown debtor or act: 404).
     ("POST", f"{T}/reporting/portale/debitori/{{debtor_id}}/atti"): web(404, (A, P), "POST"),
+    ("GET", f"{T}/reporting/portale/debitori/{{debtor_id}}/atti"): web(303, (A, P)),
+    ("GET", f"{T}/reporting/portale/debitori/{{debtor_id}}/atti/{{act_id}}/annulla"): web(303, (A, P)),
     ("POST", f"{T}/reporting/portale/debitori/{{debtor_id}}/atti/{{act_id}}/annulla"): web(
         404, (A, P), "POST"
     ),

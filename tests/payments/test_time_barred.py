@@ -126,7 +126,12 @@ async def test_the_plan_builder_without_a_position_or_with_a_bad_date_says_so_in
     async with service_client(platform, "payments", operator) as http:
         bare = (await http.get(url)).text
         dated = (
-            await http.get(url, params={"position_id": live.position_id, "first_due_date": "31/01/2027"})
+            await http.get(url, params={"position_id": live.position_id, "first_due_date": "31/13/2027"})
         ).text
     assert "Indica da 1 a 500 posizioni" in bare and "Crea il piano" not in bare
-    assert "«31/01/2027» non è una data valida per «Prima scadenza»" in html.unescape(dated)
+    assert "«31/13/2027» non è una data valida per «Prima scadenza»" in html.unescape(dated)
+    async with service_client(platform, "payments", operator) as http:
+        italian = await http.get(
+            url, params={"position_id": live.position_id, "first_due_date": "31/01/2027"}
+        )
+    assert italian.status_code == 200 and 'value="2027-01-31"' in italian.text  # as Italians write it

@@ -346,10 +346,12 @@ async def test_pages_are_bounded_and_bad_filters_refused_in_italian(
         stage = await client.get(portale(viewer, "/debitori?fase=tutto"))
         year = await client.get(portale(viewer, "/debitori.csv?anno=21"))
         beyond = await client.get(portale(viewer, "/debitori?page=500"))
+        nul = await client.get(portale(viewer, "/debitori?cerca=ab%00cd"))
     assert huge.status_code == 400 and "numero di pagina" in huge.text
     assert zero.status_code == 400 and 'data-field="page"' in zero.text
     assert stage.status_code == 400 and "fase" in stage.text
     assert year.status_code == 400 and "anno" in year.text.lower()
+    assert nul.status_code == 400 and "caratteri non ammessi" in nul.text  # not a database error
     # Past the last page (here the only one, empty): the list's first page.
     assert beyond.status_code == 303 and beyond.headers["location"].endswith("/reporting/portale/debitori")
 
